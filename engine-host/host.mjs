@@ -1,0 +1,176 @@
+// ZeroPg engine host: runs ONE PGlite instance and executes raw Postgres protocol batches.
+//
+// The C# server is the only peer; it talks over stdin/stdout with length-prefixed frames:
+//   request  = [kind u8][length u32 BE][payload]
+//     'P' partial  : payload is appended to a pending buffer (used to stream a large COPY)
+//     'B' batch    : pending + payload run as ONE execProtocolRawStream call (PGlite requires
+//                    whole messages, and COPY data in the same call as its Query)
+//     'J' control  : JSON command, answered with a 'J' frame
+//   reply    = [kind u8][length u32 BE][payload]
+//     'R' ready (JSON, once), 'D' reply bytes, 'Z' end of one batch's reply,
+//     'J' control answer (JSON), 'F' fatal engine failure (text; the process exits after it)
+// Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
+import { PGlite } from '@electric-sql/pglite';
+import { readFile, writeFile } from 'node:fs/promises';
+
+const FLUSH_BYTES = 256 * 1024;
+const options = JSON.parse(process.argv[2] ?? '{}');
+
+function frame(kind, payload) {
+  const header = Buffer.allocUnsafe(5);
+  header[0] = kind.charCodeAt(0);
+  header.writeUInt32BE(payload.length, 1);
+  return [header, payload];
+}
+
+// process.stdout.write is synchronous for pipes on Linux, so a huge reply streams out with
+// bounded memory while PGlite keeps producing it.
+function send(parts) {
+  process.stdout.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+}
+
+function fatal(message) {
+  send(frame('F', Buffer.from(String(message))));
+  process.exitCode = 1;
+  setImmediate(() => process.exit(1));
+}
+
+async function loadExtensions(names) {
+  const extensions = {};
+  for (const name of names) {
+    const exportName = name.replace(/-/g, '_');
+    if (name === 'vector') {
+      const mod = await import('@electric-sql/pglite/vector').catch(() => import('@electric-sql/pglite-pgvector'));
+      extensions.vector = mod.vector;
+      continue;
+    }
+    const mod = await import(`@electric-sql/pglite/contrib/${name}`);
+    extensions[exportName] = mod[exportName];
+  }
+  return extensions;
+}
+
+function startupMessage() {
+  const params = ['user', 'postgres', 'database', 'postgres', 'client_encoding', 'UTF8'];
+  const body = Buffer.concat([...params.map((p) => Buffer.from(p + '\0')), Buffer.from([0])]);
+  const msg = Buffer.allocUnsafe(8 + body.length);
+  msg.writeUInt32BE(msg.length, 0);
+  msg.writeUInt32BE(196608, 4);
+  body.copy(msg, 8);
+  return msg;
+}
+
+let db;
+let pending = [];
+const queue = [];
+let busy = false;
+
+async function execute(bytes) {
+  let chunks = [];
+  let size = 0;
+  await db.execProtocolRawStream(bytes, {
+    onRawData: (view) => {
+      chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
+      size += view.length;
+      if (size >= FLUSH_BYTES) {
+        const data = Buffer.concat(chunks, size);
+        chunks = [];
+        size = 0;
+        send(frame('D', data));
+      }
+    },
+  });
+  const parts = size > 0 ? frame('D', Buffer.concat(chunks, size)) : [];
+  send([...parts, ...frame('Z', Buffer.alloc(0))]);
+}
+
+async function control(command) {
+  switch (command.cmd) {
+    case 'dump': {
+      await db.exec('CHECKPOINT');
+      const file = await db.dumpDataDir('none');
+      await writeFile(command.path, Buffer.from(await file.arrayBuffer()));
+      return { ok: true };
+    }
+    case 'ping':
+      return { ok: true };
+    default:
+      return { ok: false, error: `unknown command ${command.cmd}` };
+  }
+}
+
+async function pump() {
+  if (busy) return;
+  busy = true;
+  try {
+    while (queue.length > 0) {
+      const [kind, payload] = queue.shift();
+      if (kind === 0x50) { // 'P'
+        pending.push(payload);
+      } else if (kind === 0x42) { // 'B'
+        const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
+        pending = [];
+        await execute(bytes);
+      } else if (kind === 0x4a) { // 'J'
+        const answer = await control(JSON.parse(payload.toString('utf8'))).catch((e) => ({ ok: false, error: String(e?.message ?? e) }));
+        send(frame('J', Buffer.from(JSON.stringify(answer))));
+      } else {
+        throw new Error(`unknown request frame kind ${kind}`);
+      }
+    }
+  } catch (e) {
+    fatal(e?.message ?? e);
+  } finally {
+    busy = false;
+  }
+}
+
+let input = Buffer.alloc(0);
+function onInput(data) {
+  input = input.length ? Buffer.concat([input, data]) : data;
+  let offset = 0;
+  while (input.length - offset >= 5) {
+    const length = input.readUInt32BE(offset + 1);
+    if (input.length - offset - 5 < length) break;
+    queue.push([input[offset], input.subarray(offset + 5, offset + 5 + length)]);
+    offset += 5 + length;
+  }
+  input = offset === input.length ? Buffer.alloc(0) : Buffer.from(input.subarray(offset));
+  if (db) pump();
+}
+
+async function shutdown() {
+  // stdin closed: the server is gone or asked us to stop. Finish queued work, then close cleanly.
+  while (busy || queue.length) await new Promise((r) => setTimeout(r, 5));
+  try { await db?.close(); } catch (e) { process.stderr.write(`close failed: ${e?.message ?? e}\n`); }
+  process.exit(process.exitCode ?? 0);
+}
+
+async function main() {
+  process.stdin.on('data', onInput);
+  process.stdin.on('end', shutdown);
+  process.stdin.on('error', shutdown);
+  const started = performance.now();
+  const createOptions = {
+    dataDir: options.dataDir ?? 'memory://',
+    extensions: await loadExtensions(options.extensions ?? []),
+  };
+  if (options.loadDataDir) {
+    const bytes = await readFile(options.loadDataDir);
+    createOptions.loadDataDir = new Blob([bytes]);
+  }
+  if (options.startParams) createOptions.startParams = options.startParams;
+  db = await PGlite.create(createOptions);
+  // A StartupMessage switches on ParameterStatus reporting for GUC_REPORT settings.
+  const startup = [];
+  await db.execProtocolRawStream(startupMessage(), { onRawData: (v) => startup.push(Buffer.from(v)) });
+  const info = {
+    pid: process.pid,
+    startMs: Math.round(performance.now() - started),
+    startup: Buffer.concat(startup).toString('base64'),
+  };
+  send(frame('R', Buffer.from(JSON.stringify(info))));
+  pump();
+}
+
+main().catch((e) => fatal(`engine start failed: ${e?.stack ?? e}`));

@@ -1,0 +1,8 @@
+using System.CommandLine;
+using ZeroPg.Cli;
+
+var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.")
+{
+    ServeCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

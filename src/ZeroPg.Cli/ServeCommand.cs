@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace ZeroPg.Cli;
+
+/// <summary>`zeropg serve`: flags follow pglite-socket's where they overlap.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var db = new Option<string>("--db") { Description = "memory:// (default) or a data directory, created when missing", DefaultValueFactory = _ => ZeroPgOptions.MemoryDatabase };
+        var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one (printed in the ready line)", DefaultValueFactory = _ => 5432 };
+        var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var path = new Option<string?>("--path") { Description = "also listen on this Unix socket (a directory gets .s.PGSQL.<port>)" };
+        var maxConnections = new Option<int>("--max-connections") { Description = "client connections allowed at once", DefaultValueFactory = _ => 100 };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None (logs go to stderr)", DefaultValueFactory = _ => LogLevel.Information };
+        var extensions = new Option<string?>("--extensions") { Description = "comma-separated PGlite extensions to preload (pgcrypto,citext,vector,...)" };
+        var queueWaitTimeout = new Option<double>("--queue-wait-timeout") { Description = "seconds a client may wait for the shared engine before its statement fails (0 = forever)" };
+        var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)" };
+
+        var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
+        {
+            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new ZeroPgOptions
+            {
+                DataDirectory = parse.GetValue(db)!,
+                Port = parse.GetValue(port),
+                Host = parse.GetValue(host)!,
+                UnixSocketPath = parse.GetValue(path),
+                MaxConnections = parse.GetValue(maxConnections),
+                QueueWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(queueWaitTimeout)),
+                IdleInTransactionTimeout = TimeSpan.FromSeconds(parse.GetValue(idleInTransactionTimeout)),
+                Extensions = (parse.GetValue(extensions) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
+            };
+            return await RunAsync(options, parse.GetValue(logLevel), cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ZeroPgOptions options, LogLevel level, CancellationToken cancellationToken)
+    {
+        using var loggerFactory = LoggerFactory.Create(logging => logging
+            .SetMinimumLevel(level)
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+        var logger = loggerFactory.CreateLogger("ZeroPg.Cli");
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
+
+        ZeroPgServer server;
+        try
+        {
+            server = await ZeroPgServer.StartAsync(options, loggerFactory, stop.Token);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            logger.LogCritical("ZeroPg could not start: {Message}", error.Message);
+            return 1;
+        }
+        await using (server)
+        {
+            WriteReadyLine(server);
+            logger.LogInformation("ZeroPg ready: {Url}", server.Url);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                logger.LogInformation("shutting down");
+            }
+            await server.StopAsync();
+        }
+        return 0;
+    }
+
+    /// <summary>The sidecar handshake: exactly one JSON line on stdout, everything else goes to stderr.</summary>
+    private static void WriteReadyLine(ZeroPgServer server)
+    {
+        var ready = new Dictionary<string, object>
+        {
+            ["port"] = server.Port,
+            ["host"] = server.Host,
+            ["url"] = server.Url,
+        };
+        if (server.UnixSocketFile is not null)
+            ready["socket"] = server.UnixSocketFile;
+        Console.Out.WriteLine(JsonSerializer.Serialize(ready));
+        Console.Out.Flush();
+    }
+}

@@ -1,0 +1,14 @@
+namespace ZeroPg.Engine;
+
+/// <summary>What one engine host process is started with.</summary>
+internal sealed record EngineLaunchOptions
+{
+    public required string NodePath { get; init; }
+    public required string HostScriptPath { get; init; }
+    /// <summary>"memory://" or a data directory path.</summary>
+    public required string DataDirectory { get; init; }
+    public IReadOnlyList<string> Extensions { get; init; } = [];
+    /// <summary>A tar snapshot of an initialised data directory to start from, if any.</summary>
+    public string? LoadDataDir { get; init; }
+    public IReadOnlyList<string> StartParams { get; init; } = [];
+}

@@ -1,0 +1,304 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace ZeroPg.Engine;
+
+/// <summary>
+/// One Node.js engine host process running one PGlite instance. Requests are written to its stdin
+/// as frames; replies are read from its stdout and routed to the calls in the order they were sent.
+/// The host exits when its stdin closes, so it cannot outlive this process.
+/// </summary>
+internal sealed partial class EngineProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Stream _stdin;
+    private readonly PipeReader _stdout;
+    private readonly ConcurrentQueue<EngineCall> _calls = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly TaskCompletionSource<EngineStartupInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<string> _stderrTail = new();
+    private readonly ILogger _logger;
+    private string? _fatalMessage;
+    private volatile bool _failed;
+
+    private EngineProcess(Process process, ILogger logger)
+    {
+        _process = process;
+        _logger = logger;
+        _stdin = process.StandardInput.BaseStream;
+        _stdout = PipeReader.Create(process.StandardOutput.BaseStream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
+    }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Completes when the host's output has ended: it exited or died.</summary>
+    public Task Exited => _exited.Task;
+
+    public bool IsFailed => _failed;
+
+    public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(options.NodePath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
+        };
+        startInfo.ArgumentList.Add(options.HostScriptPath);
+        startInfo.ArgumentList.Add(JsonSerializer.Serialize(new
+        {
+            dataDir = options.DataDirectory,
+            extensions = options.Extensions,
+            loadDataDir = options.LoadDataDir,
+            startParams = options.StartParams.Count > 0 ? options.StartParams : null,
+        }));
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
+        var engine = new EngineProcess(process, logger);
+        engine.Begin();
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            var ready = engine._ready.Task;
+            var finished = await Task.WhenAny(ready, engine._exited.Task).WaitAsync(timeoutSource.Token);
+            if (finished != ready)
+                throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
+            return (engine, await ready);
+        }
+        catch (Exception error)
+        {
+            await engine.KillAsync();
+            if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                throw new EngineFailedException($"the engine did not start within {timeout.TotalSeconds:0} s: {engine.Diagnostics()}");
+            throw;
+        }
+    }
+
+    private void Begin()
+    {
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            lock (_stderrTail)
+            {
+                _stderrTail.Enqueue(e.Data);
+                if (_stderrTail.Count > 20)
+                    _stderrTail.Dequeue();
+            }
+            Log.EngineStderr(_logger, e.Data);
+        };
+        _process.BeginErrorReadLine();
+        _ = Task.Run(ReadLoopAsync);
+    }
+
+    /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>
+    public async ValueTask SubmitAsync(EngineCall call, ReadOnlyMemory<byte> frame)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            ThrowIfFailed();
+            _calls.Enqueue(call);
+            await _stdin.WriteAsync(frame);
+            await _stdin.FlushAsync();
+        }
+        catch (IOException error)
+        {
+            throw new EngineFailedException("the engine host's input is closed: " + Diagnostics(), error);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Writes a frame that has no reply of its own (a 'P' part of a larger batch).</summary>
+    public async ValueTask SendPartAsync(ReadOnlyMemory<byte> frame)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            ThrowIfFailed();
+            await _stdin.WriteAsync(frame);
+        }
+        catch (IOException error)
+        {
+            throw new EngineFailedException("the engine host's input is closed: " + Diagnostics(), error);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<JsonElement> ControlAsync(object command)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(command);
+        var frame = new byte[HostFrame.HeaderLength + json.Length];
+        HostFrame.WriteHeader(frame, HostFrame.Control, json.Length);
+        json.CopyTo(frame, HostFrame.HeaderLength);
+        var call = new ControlCall();
+        await SubmitAsync(call, frame);
+        await call.Completion;
+        return call.Answer;
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await _stdout.ReadAsync();
+                var buffer = result.Buffer;
+                while (TryReadFrame(ref buffer, out var kind, out var payload))
+                    await HandleFrameAsync(kind, payload);
+                _stdout.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                    break;
+            }
+        }
+        catch (Exception error)
+        {
+            _fatalMessage ??= error.Message;
+        }
+        _failed = true;
+        await Task.Run(() => _process.WaitForExit(2000));
+        var failure = new EngineFailedException(Diagnostics());
+        _ready.TrySetException(failure);
+        while (_calls.TryDequeue(out var call))
+            call.Fail(failure);
+        _exited.TrySetResult();
+    }
+
+    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out byte kind, out ReadOnlySequence<byte> payload)
+    {
+        kind = 0;
+        payload = default;
+        if (buffer.Length < HostFrame.HeaderLength)
+            return false;
+        Span<byte> header = stackalloc byte[HostFrame.HeaderLength];
+        buffer.Slice(0, HostFrame.HeaderLength).CopyTo(header);
+        var length = BinaryPrimitives.ReadInt32BigEndian(header[1..]);
+        if (buffer.Length < HostFrame.HeaderLength + length)
+            return false;
+        kind = header[0];
+        payload = buffer.Slice(HostFrame.HeaderLength, length);
+        buffer = buffer.Slice(HostFrame.HeaderLength + length);
+        return true;
+    }
+
+    private async ValueTask HandleFrameAsync(byte kind, ReadOnlySequence<byte> payload)
+    {
+        switch (kind)
+        {
+            case HostFrame.ReplyData:
+                if (_calls.TryPeek(out var current))
+                    await current.OnReplyDataAsync(payload);
+                break;
+            case HostFrame.ReplyEnd:
+            case HostFrame.ControlReply:
+                if (_calls.TryDequeue(out var finished))
+                {
+                    await finished.OnReplyEndAsync(payload);
+                    finished.Complete();
+                }
+                break;
+            case HostFrame.Ready:
+                _ready.TrySetResult(EngineStartupInfo.Parse(payload.ToArray()));
+                break;
+            case HostFrame.Fatal:
+                _fatalMessage = Encoding.UTF8.GetString(payload);
+                Log.EngineFatal(_logger, _fatalMessage);
+                break;
+            default:
+                throw new InvalidDataException($"unknown frame kind {kind} from the engine host");
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failed)
+            throw new EngineFailedException(Diagnostics());
+    }
+
+    public string Diagnostics()
+    {
+        string tail;
+        lock (_stderrTail)
+            tail = string.Join(" | ", _stderrTail.TakeLast(5));
+        var exit = _process.HasExited ? $"exit code {_process.ExitCode}" : "still running";
+        return $"engine host pid {_process.Id} ({exit}){(_fatalMessage is null ? "" : ": " + _fatalMessage)}{(tail.Length > 0 ? "; stderr: " + tail : "")}";
+    }
+
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception error) when (error is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone or not killable: nothing more to do.
+        }
+    }
+
+    /// <summary>Closes stdin so the host finishes queued work and closes PGlite cleanly; kills it if it does not exit in time.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _writeLock.WaitAsync();
+            _stdin.Close();
+        }
+        catch (IOException)
+        {
+            // The host is already gone.
+        }
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            await KillAsync();
+        }
+        await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+        _process.Dispose();
+    }
+
+    private sealed class ControlCall : EngineCall
+    {
+        public JsonElement Answer { get; private set; }
+
+        public override ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data) => ValueTask.CompletedTask;
+
+        public override ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
+        {
+            using var document = JsonDocument.Parse(payload);
+            Answer = document.RootElement.Clone();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "engine: {Line}")]
+        public static partial void EngineStderr(ILogger logger, string line);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "engine reported a fatal error: {Message}")]
+        public static partial void EngineFatal(ILogger logger, string message);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Engine;
+
+/// <summary>What the engine host reported when it became ready.</summary>
+internal sealed class EngineStartupInfo
+{
+    public required int ProcessId { get; init; }
+    public required int StartMilliseconds { get; init; }
+    /// <summary>ParameterStatus values the engine reported to its synthetic StartupMessage.</summary>
+    public required IReadOnlyDictionary<string, string> Parameters { get; init; }
+
+    public string ServerVersion => Parameters.TryGetValue("server_version", out var v) ? v : "18";
+
+    public static EngineStartupInfo Parse(ReadOnlySpan<byte> json)
+    {
+        using var document = JsonDocument.Parse(json.ToArray());
+        var root = document.RootElement;
+        var startup = Convert.FromBase64String(root.GetProperty("startup").GetString() ?? "");
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        var offset = 0;
+        while (offset + 5 <= startup.Length)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(startup.AsSpan(offset + 1));
+            if (startup[offset] == BackendCode.ParameterStatus)
+            {
+                var (name, value) = ParameterStatus.Read(startup.AsSpan(offset + 5, length - 4));
+                parameters[name] = value;
+            }
+            offset += 1 + length;
+        }
+        return new EngineStartupInfo
+        {
+            ProcessId = root.GetProperty("pid").GetInt32(),
+            StartMilliseconds = root.GetProperty("startMs").GetInt32(),
+            Parameters = parameters,
+        };
+    }
+}

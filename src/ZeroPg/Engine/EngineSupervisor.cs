@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Logging;
+
+namespace ZeroPg.Engine;
+
+/// <summary>
+/// Owns the engine host process: starts it, hands requests to it, and starts a new one when it dies
+/// so that new connections keep working.
+/// </summary>
+internal sealed partial class EngineSupervisor : IAsyncDisposable
+{
+    private readonly ZeroPgOptions _options;
+    private readonly ILogger _logger;
+    private readonly object _gate = new();
+    private Task<EngineProcess> _current;
+    private bool _stopping;
+    private int _restarts;
+
+    public EngineSupervisor(ZeroPgOptions options, ILogger<EngineSupervisor> logger)
+    {
+        _options = options;
+        _logger = logger;
+        _current = Task.FromException<EngineProcess>(new InvalidOperationException("the engine has not been started"));
+    }
+
+    public EngineStartupInfo? StartupInfo { get; private set; }
+
+    /// <summary>Increases every time a new engine process takes over; engine-side session state does not survive it.</summary>
+    public int Generation { get; private set; }
+
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    public bool IsReady => _current.IsCompletedSuccessfully && !_current.Result.IsFailed;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Task<EngineProcess> start;
+        lock (_gate)
+            start = _current = LaunchAsync(cancellationToken);
+        await start;
+    }
+
+    /// <summary>The running engine; waits while a restart is in progress.</summary>
+    public Task<EngineProcess> GetAsync()
+    {
+        lock (_gate)
+            return _current;
+    }
+
+    private async Task<EngineProcess> LaunchAsync(CancellationToken cancellationToken)
+    {
+        var launch = new EngineLaunchOptions
+        {
+            NodePath = _options.NodePath,
+            HostScriptPath = EngineHostLocator.Locate(_options.EngineHostDirectory),
+            DataDirectory = _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(_options.DataDirectory),
+            Extensions = [.. _options.Extensions],
+        };
+        var (engine, info) = await EngineProcess.StartAsync(launch, _logger, _options.EngineStartTimeout, cancellationToken);
+        StartupInfo = info;
+        Generation++;
+        Log.EngineStarted(_logger, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);
+        _ = WatchAsync(engine);
+        return engine;
+    }
+
+    private async Task WatchAsync(EngineProcess engine)
+    {
+        await engine.Exited;
+        lock (_gate)
+        {
+            if (_stopping || !ReferenceEquals(_current.IsCompletedSuccessfully ? _current.Result : null, engine))
+                return;
+            Interlocked.Increment(ref _restarts);
+            Log.EngineDied(_logger, engine.Diagnostics(), _options.IsMemory);
+            _current = LaunchAsync(CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task<EngineProcess> current;
+        lock (_gate)
+        {
+            _stopping = true;
+            current = _current;
+        }
+        try
+        {
+            var engine = await current;
+            await engine.DisposeAsync();
+        }
+        catch (Exception error) when (error is EngineFailedException or InvalidOperationException)
+        {
+            // Never started or already dead: nothing to close.
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "engine started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
+        public static partial void EngineStarted(ILogger logger, int pid, int milliseconds, string version);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "engine died ({Diagnostics}); restarting it (in-memory data lost: {IsMemory})")]
+        public static partial void EngineDied(ILogger logger, string diagnostics, bool isMemory);
+    }
+}

@@ -1,0 +1,47 @@
+using System.Buffers;
+
+namespace ZeroPg.Protocol.Backend;
+
+/// <summary>ErrorResponse, and NoticeResponse which has the same fields.</summary>
+internal static class ErrorResponse
+{
+    public static void Write(IBufferWriter<byte> output, PgError error)
+    {
+        var code = error.Severity is "ERROR" or "FATAL" or "PANIC" ? BackendCode.ErrorResponse : BackendCode.NoticeResponse;
+        var writer = new MessageWriter(output, code, 64 + error.Message.Length + (error.Hint?.Length ?? 0) + (error.Detail?.Length ?? 0));
+        Field(ref writer, (byte)'S', error.Severity);
+        Field(ref writer, (byte)'V', error.Severity);
+        Field(ref writer, (byte)'C', error.SqlState);
+        Field(ref writer, (byte)'M', error.Message);
+        if (error.Detail is not null)
+            Field(ref writer, (byte)'D', error.Detail);
+        if (error.Hint is not null)
+            Field(ref writer, (byte)'H', error.Hint);
+        writer.WriteByte(0);
+        writer.Complete();
+    }
+
+    private static void Field(ref MessageWriter writer, byte type, string value)
+    {
+        writer.WriteByte(type);
+        writer.WriteCString(value);
+    }
+
+    /// <summary>Reads the SQLSTATE ('C' field) of an ErrorResponse or NoticeResponse body.</summary>
+    public static string? ReadSqlState(ReadOnlySpan<byte> body) => ReadField(body, (byte)'C');
+
+    public static string? ReadField(ReadOnlySpan<byte> body, byte field)
+    {
+        var reader = new WireReader(body);
+        while (reader.Remaining > 0)
+        {
+            var type = reader.ReadByte();
+            if (type == 0)
+                break;
+            var value = reader.ReadCStringBytes();
+            if (type == field)
+                return System.Text.Encoding.UTF8.GetString(value);
+        }
+        return null;
+    }
+}

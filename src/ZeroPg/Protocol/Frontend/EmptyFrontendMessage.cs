@@ -1,0 +1,9 @@
+using System.Buffers;
+
+namespace ZeroPg.Protocol.Frontend;
+
+/// <summary>Sync, Flush and the other bodiless client messages ZeroPg injects.</summary>
+internal static class EmptyFrontendMessage
+{
+    public static void Write(IBufferWriter<byte> output, byte code) => Backend.EmptyMessage.Write(output, code);
+}

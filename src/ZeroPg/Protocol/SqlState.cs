@@ -1,0 +1,23 @@
+namespace ZeroPg.Protocol;
+
+/// <summary>The SQLSTATE codes ZeroPg itself raises.</summary>
+internal static class SqlState
+{
+    public const string ProtocolViolation = "08P01";
+    public const string ConnectionFailure = "08006";
+    public const string TooManyConnections = "53300";
+    public const string AdminShutdown = "57P01";
+    public const string CrashShutdown = "57P02";
+    public const string QueryCanceled = "57014";
+    public const string FeatureNotSupported = "0A000";
+    public const string ProgramLimitExceeded = "54000";
+    public const string InvalidAuthorizationSpecification = "28000";
+    public const string InvalidPassword = "28P01";
+    public const string DuplicatePreparedStatement = "42P05";
+    public const string InvalidSqlStatementName = "26000";
+    public const string InvalidCursorName = "34000";
+    public const string IdleInTransactionTimeout = "25P03";
+    public const string LockNotAvailable = "55P03";
+    public const string InternalError = "XX000";
+    public const string ConfigurationLimitExceeded = "53400";
+}

@@ -1,0 +1,39 @@
+using ZeroPg.Engine;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Frontend;
+
+namespace ZeroPg.Sessions;
+
+internal sealed partial class ClientSession
+{
+    /// <summary>
+    /// The client is gone (Terminate, disconnect, fatal error): undo what it left open in the shared
+    /// engine session so the next client starts clean, then let the next waiter in.
+    /// </summary>
+    private async Task CleanupAsync()
+    {
+        _cancelWait.Cancel();
+        if (_services.Scheduler.Owner != this)
+            return;
+        try
+        {
+            if (_copy is not null)
+                await AbortCopyAsync();
+            var cleanup = new BatchBuffer();
+            if (_engineExtendedOpen)
+                EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
+            if (_status != TransactionStatus.Idle)
+                QueryMessage.Write(cleanup, "ROLLBACK");
+            if (!cleanup.IsEmpty)
+                await ExecuteAsync(cleanup.Frame(HostFrame.Batch, cleanup.MessageBytes), ReplyMode.Discard);
+        }
+        catch (Exception error) when (error is EngineFailedException || IsDisconnect(error))
+        {
+            // The engine restarts on its own; there is nothing left to undo in a dead engine.
+        }
+        finally
+        {
+            _services.Scheduler.Release(this);
+        }
+    }
+}

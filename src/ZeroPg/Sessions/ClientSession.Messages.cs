@@ -1,0 +1,310 @@
+using System.Buffers;
+using ZeroPg.Engine;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+using ZeroPg.Protocol.Frontend;
+
+namespace ZeroPg.Sessions;
+
+internal sealed partial class ClientSession
+{
+    /// <summary>Above this, a batch without a Sync yet goes to the engine anyway (the engine keeps extended state across calls).</summary>
+    private const int PartialBatchLimit = 4 * 1024 * 1024;
+
+    private PgError? _localError;
+
+    /// <summary>Takes one whole client message. Synchronous: anything that must wait is returned as a step.</summary>
+    private Step Accept(byte code, ReadOnlySequence<byte> message)
+    {
+        if (_copy is not null)
+            return AcceptCopy(code, message);
+        if (_discardUntilSync)
+        {
+            if (code == FrontendCode.Sync)
+            {
+                // The engine may still hold part of this extended sequence: its Sync ends it and answers ReadyForQuery.
+                _discardUntilSync = false;
+                _extendedOpen = false;
+                AppendUnitEnd(message);
+            }
+            return code == FrontendCode.Terminate ? Step.Terminate : Step.Continue;
+        }
+        switch (code)
+        {
+            case FrontendCode.Query:
+                return AcceptQuery(message);
+            case FrontendCode.Sync:
+                _extendedOpen = false;
+                AppendUnitEnd(message);
+                return Step.Continue;
+            case FrontendCode.Flush:
+                AppendUnitEnd(message);
+                return Step.Continue;
+            case FrontendCode.FunctionCall:
+                AppendUnitEnd(message);
+                return Step.Continue;
+            case FrontendCode.Parse:
+                _extendedOpen = true;
+                return AcceptParse(message);
+            case FrontendCode.Bind:
+            case FrontendCode.Describe:
+            case FrontendCode.Execute:
+            case FrontendCode.Close:
+                _extendedOpen = true;
+                _batch.Append(message);
+                return Step.Continue;
+            case FrontendCode.CopyData:
+            case FrontendCode.CopyDone:
+            case FrontendCode.CopyFail:
+                // Postgres ignores these outside COPY: a client may still be sending data of a COPY that failed.
+                return Step.Continue;
+            case FrontendCode.Terminate:
+                return Step.Terminate;
+            default:
+                throw ProtocolViolation.Create($"unexpected message type '{(char)code}' after startup");
+        }
+    }
+
+    private void AppendUnitEnd(ReadOnlySequence<byte> message)
+    {
+        _batch.Append(message);
+        _batch.MarkUnitEnd();
+        _extendedOpenAtUnitEnd = _extendedOpen;
+    }
+
+    private Step AcceptQuery(ReadOnlySequence<byte> message)
+    {
+        var body = Body(message, out var rented);
+        try
+        {
+            var sql = QueryMessage.ReadSql(body);
+            if (SqlText.IsCopyFromStdin(sql))
+            {
+                _pendingCopyQuery = message.ToArray();
+                return Step.StartCopy;
+            }
+        }
+        finally
+        {
+            Return(rented);
+        }
+        AppendUnitEnd(message);
+        return Step.Continue;
+    }
+
+    private Step AcceptParse(ReadOnlySequence<byte> message)
+    {
+        var body = Body(message, out var rented);
+        try
+        {
+            var parse = ParseMessage.Read(body);
+            if (SqlText.IsCopyFromStdin(System.Text.Encoding.UTF8.GetString(parse.Sql)))
+                return RaiseLocalError(PgError.Error(SqlState.FeatureNotSupported,
+                    "COPY FROM STDIN is not supported in the extended query protocol by ZeroPg",
+                    "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
+        }
+        finally
+        {
+            Return(rented);
+        }
+        _batch.Append(message);
+        return Step.Continue;
+    }
+
+    /// <summary>An ERROR ZeroPg raises itself inside an extended sequence: reported in order, then messages are skipped until Sync.</summary>
+    private Step RaiseLocalError(PgError error)
+    {
+        _localError = error;
+        _discardUntilSync = true;
+        return Step.LocalError;
+    }
+
+    private async Task RunStepAsync(Step step)
+    {
+        switch (step)
+        {
+            case Step.LocalError:
+                // Whatever came before the failing message runs first, so replies stay in order.
+                await SubmitPendingAsync(keepOpen: true);
+                ErrorResponse.Write(_output, _localError!);
+                _localError = null;
+                await _output.FlushAsync();
+                break;
+            case Step.StartCopy:
+                await SubmitPendingAsync(keepOpen: _extendedOpen);
+                await StartCopyAsync();
+                break;
+            case Step.SendCopyPart:
+                await SendCopyPartAsync();
+                break;
+            case Step.FinishCopy:
+                await FinishCopyAsync();
+                break;
+        }
+    }
+
+    /// <summary>Sends the messages up to the last unit boundary (or a large unfinished batch) to the engine.</summary>
+    private async Task SubmitCompleteUnitsAsync()
+    {
+        if (_batch.CompleteUnitEnd > 0)
+        {
+            var end = _batch.CompleteUnitEnd;
+            try
+            {
+                await ExecuteAsync(_batch.Frame(HostFrame.Batch, end), ReplyMode.Forward);
+            }
+            catch (QueueWaitAbortedException aborted)
+            {
+                await ReportDroppedUnitsAsync(aborted.Error, CountReadyForQuery(_batch.Messages[..end]));
+            }
+            _batch.Consume(end);
+            _engineExtendedOpen = _extendedOpenAtUnitEnd;
+            ReleaseEngineIfIdle();
+        }
+        if (_batch.MessageBytes > PartialBatchLimit)
+            await SubmitPendingAsync(keepOpen: true);
+    }
+
+    /// <summary>Sends every message held, complete unit or not.</summary>
+    private async Task SubmitPendingAsync(bool keepOpen)
+    {
+        if (_batch.IsEmpty)
+            return;
+        await ExecuteAsync(_batch.Frame(HostFrame.Batch, _batch.MessageBytes), ReplyMode.Forward);
+        _batch.Clear();
+        _engineExtendedOpen = keepOpen;
+        ReleaseEngineIfIdle();
+    }
+
+    /// <summary>Runs one engine call for this session and waits for its whole reply.</summary>
+    private async Task ExecuteAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false)
+    {
+        await AcquireEngineAsync();
+        var engine = await _services.Engine.GetAsync();
+        _forwarder.Begin(mode, dropCopyInResponse);
+        await engine.SubmitAsync(_forwarder, frame);
+        await _forwarder.Completion;
+        if (_forwarder.LastStatus is { } status)
+            _status = status;
+    }
+
+    private async Task AcquireEngineAsync()
+    {
+        var scheduler = _services.Scheduler;
+        if (scheduler.Owner == this)
+            return;
+        var options = _services.Options;
+        var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
+        if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero)
+        {
+            if (await Task.WhenAny(wait, Task.Delay(options.QueueWaitNotice)) != wait)
+            {
+                ErrorResponse.Write(_output, PgError.Notice(
+                    $"waiting for the shared PGlite engine: {scheduler.QueueLength} client(s) queued",
+                    "Another client holds the engine, most likely in a long query or an open transaction."));
+                await _output.FlushAsync();
+            }
+        }
+        if (options.QueueWaitTimeout > TimeSpan.Zero)
+        {
+            try
+            {
+                await wait.WaitAsync(options.QueueWaitTimeout);
+            }
+            catch (TimeoutException)
+            {
+                await AbandonWaitAsync(wait);
+                throw new QueueWaitAbortedException(PgError.Error(SqlState.QueryCanceled,
+                    $"canceling statement: waited {options.QueueWaitTimeout.TotalSeconds:0.#} s for the shared PGlite engine",
+                    "Another client holds the engine in a long query or an open transaction; raise --queue-wait-timeout or shorten transactions."));
+            }
+        }
+        try
+        {
+            await wait;
+        }
+        catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
+        {
+            ResetCancel();
+            throw new QueueWaitAbortedException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request",
+                "The statement was still waiting for the shared engine and did not run."));
+        }
+        _services.Scheduler.NoteStateOf(this);
+    }
+
+    private void ReleaseEngineIfIdle()
+    {
+        if (_status == TransactionStatus.Idle && !_engineExtendedOpen && _copy is null)
+            _services.Scheduler.Release(this);
+    }
+
+    private async Task AbandonWaitAsync(Task wait)
+    {
+        _cancelWait.Cancel();
+        try
+        {
+            await wait;
+            _services.Scheduler.Release(this); // granted just before the cancel landed
+        }
+        catch (OperationCanceledException)
+        {
+            // Removed from the queue.
+        }
+        ResetCancel();
+    }
+
+    private void ResetCancel()
+    {
+        var old = _cancelWait;
+        _cancelWait = new CancellationTokenSource();
+        old.Dispose();
+    }
+
+    /// <summary>Answers a unit that never ran: the error, then one ReadyForQuery per Sync/Query it held.</summary>
+    private async Task ReportDroppedUnitsAsync(PgError error, int readyCount)
+    {
+        ErrorResponse.Write(_output, error);
+        for (var i = 0; i < readyCount; i++)
+            ReadyForQuery.Write(_output, _status);
+        await _output.FlushAsync();
+    }
+
+    /// <summary>How many ReadyForQuery a run of client messages asks for (one per Sync, Query, FunctionCall).</summary>
+    private static int CountReadyForQuery(ReadOnlySpan<byte> messages)
+    {
+        var readyCount = 0;
+        var offset = 0;
+        while (offset + 5 <= messages.Length)
+        {
+            var code = messages[offset];
+            if (code is FrontendCode.Sync or FrontendCode.Query or FrontendCode.FunctionCall)
+                readyCount++;
+            offset += 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
+        }
+        return readyCount;
+    }
+
+    /// <summary>A CancelRequest named this session.</summary>
+    internal void RequestCancel()
+    {
+        // A batch still queued for the engine is dropped; one already running cannot be interrupted yet.
+        if (_services.Scheduler.Owner != this)
+            _cancelWait.Cancel();
+    }
+
+    private static ReadOnlySpan<byte> Body(ReadOnlySequence<byte> message, out byte[]? rented)
+    {
+        rented = null;
+        if (message.IsSingleSegment)
+            return message.FirstSpan[5..];
+        rented = ArrayPool<byte>.Shared.Rent((int)message.Length);
+        message.CopyTo(rented);
+        return rented.AsSpan(5, (int)message.Length - 5);
+    }
+
+    private static void Return(byte[]? rented)
+    {
+        if (rented is not null)
+            ArrayPool<byte>.Shared.Return(rented);
+    }
+}

@@ -1,0 +1,99 @@
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Decides which client session the one engine session works for. A session holds the engine for a
+/// unit of work, and keeps it while its transaction is open; the others wait in FIFO order.
+/// </summary>
+internal sealed class EngineScheduler
+{
+    private readonly object _gate = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private ClientSession? _owner;
+
+    /// <summary>The session the engine currently works for, if any.</summary>
+    public ClientSession? Owner
+    {
+        get { lock (_gate) return _owner; }
+    }
+
+    /// <summary>The session whose state the engine session last held; used to know what must be restored.</summary>
+    public ClientSession? LastOwner { get; private set; }
+
+    public int QueueLength
+    {
+        get { lock (_gate) return _waiters.Count; }
+    }
+
+    /// <summary>Waits until <paramref name="session"/> owns the engine. Returns at once if it already does.</summary>
+    public ValueTask AcquireAsync(ClientSession session, CancellationToken cancellationToken)
+    {
+        Waiter waiter;
+        lock (_gate)
+        {
+            if (_owner == session)
+                return ValueTask.CompletedTask;
+            if (_owner is null && _waiters.Count == 0)
+            {
+                Grant(session);
+                return ValueTask.CompletedTask;
+            }
+            waiter = new Waiter(session);
+            waiter.Node = _waiters.AddLast(waiter);
+        }
+        if (cancellationToken.CanBeCanceled)
+            waiter.Registration = cancellationToken.Register(() => Abandon(waiter, cancellationToken));
+        return new ValueTask(waiter.Completion.Task);
+    }
+
+    /// <summary>Gives the engine up; the next waiter gets it.</summary>
+    public void Release(ClientSession session)
+    {
+        Waiter? next = null;
+        lock (_gate)
+        {
+            if (_owner != session)
+                return;
+            _owner = null;
+            if (_waiters.First is { } first)
+            {
+                next = first.Value;
+                _waiters.RemoveFirst();
+                next.Node = null;
+                Grant(next.Session);
+            }
+        }
+        if (next is not null)
+        {
+            next.Registration.Dispose();
+            next.Completion.TrySetResult();
+        }
+    }
+
+    private void Grant(ClientSession session)
+    {
+        _owner = session;
+    }
+
+    /// <summary>Marks the session whose state is now in the engine session.</summary>
+    public void NoteStateOf(ClientSession session) => LastOwner = session;
+
+    private void Abandon(Waiter waiter, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (waiter.Node is null)
+                return; // already granted
+            _waiters.Remove(waiter.Node);
+            waiter.Node = null;
+        }
+        waiter.Completion.TrySetCanceled(cancellationToken);
+    }
+
+    private sealed class Waiter(ClientSession session)
+    {
+        public ClientSession Session { get; } = session;
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public LinkedListNode<Waiter>? Node { get; set; }
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}

@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>The connected sessions, by the virtual process id each was given in BackendKeyData.</summary>
+internal sealed class SessionRegistry
+{
+    private readonly ConcurrentDictionary<int, ClientSession> _sessions = new();
+    private int _nextProcessId = 1000 + RandomNumberGenerator.GetInt32(1000);
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public IEnumerable<ClientSession> Sessions => _sessions.Values;
+
+    /// <summary>Admits a session if the connection limit allows; assigns its process id and secret key.</summary>
+    public bool TryAdmit(ClientSession session, int maxConnections)
+    {
+        if (Interlocked.Increment(ref _count) > maxConnections)
+        {
+            Interlocked.Decrement(ref _count);
+            return false;
+        }
+        var processId = Interlocked.Increment(ref _nextProcessId);
+        session.AssignIdentity(processId, RandomNumberGenerator.GetInt32(int.MaxValue));
+        _sessions[processId] = session;
+        return true;
+    }
+
+    public void Remove(ClientSession session)
+    {
+        if (session.ProcessId != 0 && _sessions.TryRemove(new KeyValuePair<int, ClientSession>(session.ProcessId, session)))
+            Interlocked.Decrement(ref _count);
+    }
+
+    public ClientSession? Find(int processId, int secretKey)
+        => _sessions.TryGetValue(processId, out var session) && session.SecretKey == secretKey ? session : null;
+}

@@ -1,0 +1,78 @@
+namespace ZeroPg;
+
+/// <summary>Settings of a ZeroPg server. Defaults suit tests: an in-memory database on a free loopback port.</summary>
+public sealed class ZeroPgOptions
+{
+    public const string MemoryDatabase = "memory://";
+
+    /// <summary>"memory://" (the default) or the path of a data directory, created when missing.</summary>
+    public string DataDirectory { get; set; } = MemoryDatabase;
+
+    /// <summary>Address to listen on for Postgres clients.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (see <see cref="ZeroPgServer.Port"/>).</summary>
+    public int Port { get; set; }
+
+    /// <summary>
+    /// Also (or only, with <see cref="DisableTcp"/>) listen on a Unix socket. A directory gets the
+    /// socket file Postgres clients look for, ".s.PGSQL.&lt;port&gt;"; any other path is used as is.
+    /// </summary>
+    public string? UnixSocketPath { get; set; }
+
+    /// <summary>Listen on the Unix socket only.</summary>
+    public bool DisableTcp { get; set; }
+
+    /// <summary>Client connections allowed at once; more get FATAL 53300 like Postgres.</summary>
+    public int MaxConnections { get; set; } = 100;
+
+    /// <summary>Largest single protocol message accepted from a client (COPY data is counted separately).</summary>
+    public int MaxMessageSize { get; set; } = 256 * 1024 * 1024;
+
+    /// <summary>Largest COPY FROM STDIN accepted; PGlite must get all of it in one call, so the engine holds it whole.</summary>
+    public long MaxCopyInBytes { get; set; } = 1L << 30;
+
+    /// <summary>The node executable that runs the engine host.</summary>
+    public string NodePath { get; set; } = "node";
+
+    /// <summary>The engine-host folder (host.mjs and node_modules); found automatically when null.</summary>
+    public string? EngineHostDirectory { get; set; }
+
+    /// <summary>How long the engine may take to start.</summary>
+    public TimeSpan EngineStartTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>PGlite extensions to preload (pgcrypto, citext, vector, ...).</summary>
+    public IList<string> Extensions { get; set; } = [];
+
+    /// <summary>A client waiting this long for the shared engine gets an ERROR; zero waits forever.</summary>
+    public TimeSpan QueueWaitTimeout { get; set; } = TimeSpan.Zero;
+
+    /// <summary>A client waiting this long for the shared engine gets a NOTICE saying so.</summary>
+    public TimeSpan QueueWaitNotice { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A client idle this long inside a transaction is rolled back and disconnected (25P03); zero is off.</summary>
+    public TimeSpan IdleInTransactionTimeout { get; set; } = TimeSpan.Zero;
+
+    public bool IsMemory => string.Equals(DataDirectory, MemoryDatabase, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Checks the settings at start so a mistake fails fast with a clear message.</summary>
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535)
+            throw new ArgumentException($"Port must be between 0 and 65535, not {Port}.");
+        if (MaxConnections < 1)
+            throw new ArgumentException($"MaxConnections must be at least 1, not {MaxConnections}.");
+        if (MaxMessageSize < 1024)
+            throw new ArgumentException($"MaxMessageSize must be at least 1024 bytes, not {MaxMessageSize}.");
+        if (MaxCopyInBytes < 1024)
+            throw new ArgumentException($"MaxCopyInBytes must be at least 1024 bytes, not {MaxCopyInBytes}.");
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+            throw new ArgumentException("DataDirectory must be \"memory://\" or a directory path.");
+        if (DisableTcp && string.IsNullOrEmpty(UnixSocketPath))
+            throw new ArgumentException("DisableTcp needs a UnixSocketPath.");
+        if (string.IsNullOrWhiteSpace(Host))
+            throw new ArgumentException("Host must be an address or host name.");
+        if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero)
+            throw new ArgumentException("Timeouts must not be negative.");
+    }
+}

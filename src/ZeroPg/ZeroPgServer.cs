@@ -1,0 +1,176 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZeroPg.Engine;
+using ZeroPg.Server;
+using ZeroPg.Sessions;
+
+namespace ZeroPg;
+
+/// <summary>
+/// A running ZeroPg server: real Postgres 18 (PGlite) behind the Postgres wire protocol.
+/// <code>await using var pg = await ZeroPgServer.StartAsync(); var cs = pg.GetConnectionString();</code>
+/// </summary>
+public sealed partial class ZeroPgServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ZeroPgOptions _options;
+    private readonly ILogger _logger;
+    private int _stopped;
+
+    private ZeroPgServer(WebApplication app, ZeroPgOptions options, int port, string? unixSocketFile)
+    {
+        _app = app;
+        _options = options;
+        Port = port;
+        UnixSocketFile = unixSocketFile;
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ZeroPgServer>();
+    }
+
+    /// <summary>The TCP port clients connect to (the one chosen when the options said 0).</summary>
+    public int Port { get; }
+
+    public string Host => _options.Host;
+
+    /// <summary>The Unix socket file, when one was asked for.</summary>
+    public string? UnixSocketFile { get; }
+
+    /// <summary>postgresql://postgres@host:port/postgres</summary>
+    public string Url => $"postgresql://postgres@{UrlHost}:{Port}/postgres";
+
+    internal SessionServices Services => _app.Services.GetRequiredService<SessionServices>();
+
+    private string UrlHost => Host.Contains(':') ? $"[{Host}]" : Host;
+
+    /// <summary>An Npgsql connection string for this server.</summary>
+    public string GetConnectionString() => $"Host={Host};Port={Port};Username=postgres;Password=postgres;Database=postgres";
+
+    public static Task<ZeroPgServer> StartAsync(CancellationToken cancellationToken = default)
+        => StartAsync(new ZeroPgOptions(), null, cancellationToken);
+
+    public static Task<ZeroPgServer> StartAsync(Action<ZeroPgOptions> configure, CancellationToken cancellationToken = default)
+    {
+        var options = new ZeroPgOptions();
+        configure(options);
+        return StartAsync(options, null, cancellationToken);
+    }
+
+    /// <summary>Starts the engine, then the listeners; returns once clients can connect.</summary>
+    public static async Task<ZeroPgServer> StartAsync(ZeroPgOptions options, ILoggerFactory? loggerFactory, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<EngineSupervisor>();
+        builder.Services.AddSingleton<EngineScheduler>();
+        builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<SessionServices>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        string? socketFile = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            if (!options.DisableTcp)
+            {
+                foreach (var address in ListenEndpoints.Addresses(options.Host))
+                    kestrel.Listen(address, options.Port, listen => listen.UseConnectionHandler<PgConnectionHandler>());
+            }
+            if (options.UnixSocketPath is { Length: > 0 } path)
+            {
+                socketFile = ListenEndpoints.UnixSocketFile(path, options.Port);
+                if (File.Exists(socketFile))
+                    File.Delete(socketFile); // a socket left by a server that died; binding fails otherwise
+                kestrel.ListenUnixSocket(socketFile, listen => listen.UseConnectionHandler<PgConnectionHandler>());
+            }
+        });
+
+        var app = builder.Build();
+        var engine = app.Services.GetRequiredService<EngineSupervisor>();
+        try
+        {
+            await engine.StartAsync(cancellationToken);
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await engine.DisposeAsync();
+            await app.DisposeAsync();
+            throw;
+        }
+        return new ZeroPgServer(app, options, BoundPort(app, options), socketFile);
+    }
+
+    private static int BoundPort(WebApplication app, ZeroPgOptions options)
+    {
+        if (options.DisableTcp)
+            return options.Port;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port > 0)
+                return uri.Port;
+        }
+        return options.Port;
+    }
+
+    /// <summary>
+    /// Stops like Postgres's smart-then-fast shutdown: no new connections, open sessions get FATAL 57P01
+    /// and their transactions are rolled back, the engine CHECKPOINTs and closes.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+            return;
+        var services = Services;
+        foreach (var session in services.Registry.Sessions)
+            session.RequestShutdown();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (services.Registry.Count > 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(20, CancellationToken.None);
+        await _app.StopAsync(cancellationToken);
+        try
+        {
+            var engine = await services.Engine.GetAsync();
+            if (!_options.IsMemory)
+                await CheckpointAsync(engine);
+        }
+        catch (EngineFailedException error)
+        {
+            Log.CheckpointFailed(_logger, error.Message);
+        }
+        await services.Engine.DisposeAsync();
+        if (UnixSocketFile is not null && File.Exists(UnixSocketFile))
+            File.Delete(UnixSocketFile);
+    }
+
+    private static async Task CheckpointAsync(EngineProcess engine)
+    {
+        var frame = new Sessions.BatchBuffer();
+        Protocol.Frontend.QueryMessage.Write(frame, "CHECKPOINT");
+        var call = new DiscardCall();
+        await engine.SubmitAsync(call, frame.Frame(HostFrame.Batch, frame.MessageBytes));
+        await call.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "CHECKPOINT at shutdown failed: {Message}")]
+        public static partial void CheckpointFailed(ILogger logger, string message);
+    }
+}
