@@ -27,6 +27,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly ILogger _logger;
     private string? _fatalMessage;
     private volatile bool _failed;
+    private int _disposed;
 
     private EngineProcess(Process process, ILogger logger)
     {
@@ -258,14 +259,21 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Closes stdin so the host finishes queued work and closes PGlite cleanly; kills it if it does not exit in time.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        await _writeLock.WaitAsync();
         try
         {
-            await _writeLock.WaitAsync();
+            _failed = true; // no new requests: the host is closing
             _stdin.Close();
         }
         catch (IOException)
         {
             // The host is already gone.
+        }
+        finally
+        {
+            _writeLock.Release();
         }
         try
         {

@@ -81,6 +81,8 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         Task<EngineProcess> current;
         lock (_gate)
         {
+            if (_stopping)
+                return;
             _stopping = true;
             current = _current;
         }

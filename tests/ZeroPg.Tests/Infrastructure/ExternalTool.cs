@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace ZeroPg.Tests.Infrastructure;
+
+/// <summary>Runs a real Postgres client program (psql, pgbench) from Debian's postgresql-client.</summary>
+public static class ExternalTool
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public string All => Stdout + Stderr;
+    }
+
+    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
+    {
+        var path = Find(program);
+        var start = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["PGCONNECT_TIMEOUT"] = "10";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+            await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} did not finish in time: {await stderr}");
+        }
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The program's path; fails with how to install it (the tests need real clients, .ci/run installs them).</summary>
+    public static string Find(string program)
+    {
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var candidate = Path.Combine(directory, program);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        throw new InvalidOperationException($"{program} is not installed: run `apt-get install -y postgresql-client` (.ci/run does).");
+    }
+}
