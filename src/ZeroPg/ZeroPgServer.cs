@@ -73,6 +73,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<EngineSupervisor>();
         builder.Services.AddSingleton<EngineScheduler>();
         builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<Sessions.Statements.StatementCatalog>();
         builder.Services.AddSingleton<SessionServices>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 

@@ -146,12 +146,17 @@ internal sealed partial class ClientSession
     /// <summary>Sends the messages up to the last unit boundary (or a large unfinished batch) to the engine.</summary>
     private async Task SubmitCompleteUnitsAsync()
     {
+        if (_batch.CompleteUnitEnd > 0 && TryAnswerLocally(_batch.Messages[.._batch.CompleteUnitEnd]))
+        {
+            _batch.Consume(_batch.CompleteUnitEnd);
+            await _output.FlushAsync();
+        }
         if (_batch.CompleteUnitEnd > 0)
         {
             var end = _batch.CompleteUnitEnd;
             try
             {
-                await ExecuteAsync(_batch.Frame(HostFrame.Batch, end), ReplyMode.Forward);
+                await ExecuteClientMessagesAsync(end);
             }
             catch (QueueWaitAbortedException aborted)
             {
@@ -170,20 +175,30 @@ internal sealed partial class ClientSession
     {
         if (_batch.IsEmpty)
             return;
-        await ExecuteAsync(_batch.Frame(HostFrame.Batch, _batch.MessageBytes), ReplyMode.Forward);
+        await ExecuteClientMessagesAsync(_batch.MessageBytes);
         _batch.Clear();
         _engineExtendedOpen = keepOpen;
         ReleaseEngineIfIdle();
     }
 
+    /// <summary>Runs the first <paramref name="end"/> bytes of the client's messages, rewritten for the shared engine session.</summary>
+    private async Task ExecuteClientMessagesAsync(int end)
+    {
+        await AcquireEngineAsync();
+        Rewrite(_batch.Messages[..end]);
+        await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward, expectations: _expectations);
+    }
+
     /// <summary>Runs one engine call for this session and waits for its whole reply.</summary>
-    private async Task ExecuteAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false)
+    private async Task ExecuteAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false, List<Expectation>? expectations = null)
     {
         await AcquireEngineAsync();
         var engine = await _services.Engine.GetAsync();
-        _forwarder.Begin(mode, dropCopyInResponse);
+        _forwarder.Begin(mode, dropCopyInResponse, expectations);
+        Log.Submitting(_services.Logger, ProcessId, frame.Length, expectations?.Count ?? 0, mode);
         await engine.SubmitAsync(_forwarder, frame);
         await _forwarder.Completion;
+        Log.ReplyDone(_services.Logger, ProcessId, _forwarder.LastStatus?.ToString() ?? "-");
         if (_forwarder.LastStatus is { } status)
             _status = status;
     }

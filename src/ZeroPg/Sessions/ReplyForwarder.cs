@@ -30,6 +30,11 @@ internal sealed class ReplyForwarder : EngineCall
     private readonly BackendMessageFramer.MessageHandler _onMessage;
     private ReplyMode _mode;
     private bool _dropCopyInResponse;
+    private List<Expectation>? _expectations;
+    private int _next;
+
+    /// <summary>After an error in an extended sequence the engine ignores everything up to Sync; so do we. Lasts across calls.</summary>
+    private bool _skippingToSync;
 
     public ReplyForwarder(ClientSession session, PipeWriter output)
     {
@@ -47,8 +52,11 @@ internal sealed class ReplyForwarder : EngineCall
     /// <summary>True when writing to the client failed: it is gone; the reply is still drained.</summary>
     public bool ClientGone { get; private set; }
 
-    public void Begin(ReplyMode mode, bool dropCopyInResponse = false)
+    /// <summary>Starts a reply; with <paramref name="expectations"/>, messages are matched to the batch's messages in order.</summary>
+    public void Begin(ReplyMode mode, bool dropCopyInResponse = false, List<Expectation>? expectations = null)
     {
+        _expectations = expectations;
+        _next = 0;
         ResetCompletion();
         _framer.Reset();
         _mode = mode;
@@ -66,11 +74,81 @@ internal sealed class ReplyForwarder : EngineCall
 
     public override async ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
     {
+        EmitSynthesized();
         if (_mode == ReplyMode.Forward)
             await FlushAsync();
     }
 
+    /// <summary>The engine was restarted or the batch abandoned: no skipping carries over.</summary>
+    public void ResetSequence() => _skippingToSync = false;
+
     private void OnMessage(byte code, ReadOnlySpan<byte> message)
+    {
+        if (_expectations is null || code is BackendCode.NoticeResponse or BackendCode.ParameterStatus or BackendCode.NotificationResponse)
+        {
+            Route(code, message);
+            return;
+        }
+        EmitSynthesized();
+        if (_next >= _expectations.Count)
+        {
+            Route(code, message); // more than the batch asked for: pass it on rather than lose it
+            return;
+        }
+        var current = _expectations[_next];
+        if (code == BackendCode.ErrorResponse && current.IsExtended)
+        {
+            if (current.Kind == ExpectKind.ReplaceError)
+                Write(current.Error!);
+            else
+                Route(code, message);
+            current.OnCompleted?.Invoke(false);
+            _next++;
+            _skippingToSync = true;
+            return;
+        }
+        if (code == BackendCode.ReadyForQuery && _skippingToSync)
+        {
+            // Everything between the error and this Sync was skipped by the engine.
+            while (_next < _expectations.Count && _expectations[_next].Code != FrontendCode.Sync)
+                _expectations[_next++].OnCompleted?.Invoke(false);
+            _skippingToSync = false;
+            current = _next < _expectations.Count ? _expectations[_next] : current;
+        }
+        if (current.Kind != ExpectKind.Swallow)
+            Route(code, message);
+        else if (code == BackendCode.ReadyForQuery)
+            LastStatus = (TransactionStatus)message[5];
+        if (current.IsEndedBy(code))
+        {
+            current.OnCompleted?.Invoke(true);
+            _next++;
+        }
+    }
+
+    /// <summary>Writes the replies ZeroPg answers itself once the messages before them are answered.</summary>
+    private void EmitSynthesized()
+    {
+        if (_expectations is null)
+            return;
+        while (_next < _expectations.Count && !_skippingToSync)
+        {
+            var expectation = _expectations[_next];
+            if (expectation.Kind == ExpectKind.Synthesize)
+                Route(expectation.Reply![0], expectation.Reply);
+            else if (!expectation.HasNoReply)
+                return;
+            _next++;
+        }
+    }
+
+    private void Write(PgError error)
+    {
+        if (_mode == ReplyMode.Forward && !ClientGone)
+            Protocol.Backend.ErrorResponse.Write(_output, error);
+    }
+
+    private void Route(byte code, ReadOnlySpan<byte> message)
     {
         switch (code)
         {

@@ -4,11 +4,12 @@ using ZeroPg.Engine;
 namespace ZeroPg.Sessions;
 
 /// <summary>What every client session shares: the engine, the scheduler, the registry, the options.</summary>
-internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor engine, EngineScheduler scheduler, SessionRegistry registry, ILoggerFactory loggerFactory)
+internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor engine, EngineScheduler scheduler, SessionRegistry registry, Statements.StatementCatalog statements, ILoggerFactory loggerFactory)
 {
     public ZeroPgOptions Options { get; } = options;
     public EngineSupervisor Engine { get; } = engine;
     public EngineScheduler Scheduler { get; } = scheduler;
     public SessionRegistry Registry { get; } = registry;
+    public Statements.StatementCatalog Statements { get; } = statements;
     public ILogger Logger { get; } = loggerFactory.CreateLogger("ZeroPg.Sessions");
 }

@@ -1,0 +1,208 @@
+using System.Buffers.Binary;
+using System.Text;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+using ZeroPg.Protocol.Frontend;
+using ZeroPg.Sessions.Statements;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Turns a client's messages into what the shared engine session must see, while this session owns
+/// the engine: statement names are mapped into the engine's namespace, statements the engine lost are
+/// prepared again, and what ZeroPg answers itself is queued as a synthesized reply.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    /// <summary>Fails at parse time, so the engine aborts the extended sequence exactly where ZeroPg raised an error.</summary>
+    private static readonly byte[] FailingSql = "zeropg raises an error here"u8.ToArray();
+    private static readonly byte[] NoParameterTypes = [0, 0];
+    private static readonly byte[] ParseCompleteReply = [BackendCode.ParseComplete, 0, 0, 0, 4];
+    private static readonly byte[] CloseCompleteReply = [BackendCode.CloseComplete, 0, 0, 0, 4];
+
+    private readonly ClientStatements _statements = new();
+    private readonly BatchBuffer _engineBatch = new();
+    private readonly List<Expectation> _expectations = [];
+
+    private StatementCatalog Catalog => _services.Statements;
+
+    /// <summary>Rewrites <paramref name="messages"/> (whole client messages) into <see cref="_engineBatch"/> and <see cref="_expectations"/>.</summary>
+    private void Rewrite(ReadOnlySpan<byte> messages)
+    {
+        _engineBatch.Clear();
+        _expectations.Clear();
+        var offset = 0;
+        while (offset < messages.Length)
+        {
+            var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
+            var message = messages.Slice(offset, length);
+            RewriteMessage(message[0], message, message[5..]);
+            offset += length;
+        }
+    }
+
+    private void RewriteMessage(byte code, ReadOnlySpan<byte> message, ReadOnlySpan<byte> body)
+    {
+        switch (code)
+        {
+            case FrontendCode.Parse:
+                RewriteParse(message, ParseMessage.Read(body));
+                break;
+            case FrontendCode.Bind:
+                var bind = BindMessage.Read(body);
+                if (ResolveStatement(bind.StatementName, code) is { } bound)
+                {
+                    BindMessage.Write(_engineBatch, bind.PortalName, bound, bind.Rest);
+                    Expect(ExpectKind.Forward, code);
+                }
+                break;
+            case FrontendCode.Describe:
+                var describe = TargetedMessage.Read(body, "Describe");
+                if (describe.Target == TargetedMessage.Portal)
+                    Forward(code, message);
+                else if (ResolveStatement(describe.Name, code) is { } described)
+                {
+                    TargetedMessage.Write(_engineBatch, code, TargetedMessage.Statement, described);
+                    Expect(ExpectKind.Forward, code);
+                }
+                break;
+            case FrontendCode.Close:
+                RewriteClose(message, TargetedMessage.Read(body, "Close"));
+                break;
+            case FrontendCode.Query:
+                Catalog.Unnamed = default; // a simple Query replaces the engine's unnamed statement
+                Forward(code, message);
+                break;
+            default:
+                Forward(code, message);
+                break;
+        }
+    }
+
+    private void RewriteParse(ReadOnlySpan<byte> message, ParseMessage parse)
+    {
+        if (parse.StatementName.IsEmpty)
+        {
+            _statements.LastUnnamedParse = message.ToArray();
+            _statements.UnnamedVersion++;
+            Catalog.Unnamed = (this, _statements.UnnamedVersion);
+            Forward(FrontendCode.Parse, message);
+            return;
+        }
+        var name = Encoding.UTF8.GetString(parse.StatementName);
+        if (_statements.Contains(name))
+        {
+            RaiseInEngine(PgError.Error(SqlState.DuplicatePreparedStatement, $"prepared statement \"{name}\" already exists"));
+            return;
+        }
+        var statement = Catalog.GetOrAdd(parse.Sql, parse.ParameterTypes);
+        _statements.Add(name, statement);
+        if (Catalog.IsPrepared(statement))
+        {
+            Expect(ExpectKind.Synthesize, FrontendCode.Parse, ParseCompleteReply, ok =>
+            {
+                if (!ok)
+                    _statements.RemoveIf(name, statement); // skipped after an earlier error, as Postgres would
+            });
+            return;
+        }
+        ParseMessage.Write(_engineBatch, statement.EngineNameBytes, statement.Sql, statement.ParameterTypes);
+        var completed = MarkPrepared(statement);
+        Expect(ExpectKind.Forward, FrontendCode.Parse, onCompleted: ok =>
+        {
+            completed(ok);
+            if (!ok)
+                _statements.RemoveIf(name, statement);
+        });
+    }
+
+    /// <summary>The engine name to use for a client's statement name, preparing it first if the engine lost it; null after raising 26000.</summary>
+    private byte[]? ResolveStatement(ReadOnlySpan<byte> clientName, byte code)
+    {
+        if (clientName.IsEmpty)
+        {
+            if (Catalog.Unnamed == (this, _statements.UnnamedVersion))
+                return [];
+            if (_statements.LastUnnamedParse is { } replay)
+            {
+                // Another client's Parse replaced the engine's unnamed statement since ours: parse ours again.
+                _engineBatch.Append(replay);
+                Expect(ExpectKind.Swallow, FrontendCode.Parse);
+                Catalog.Unnamed = (this, _statements.UnnamedVersion);
+                return [];
+            }
+            RaiseInEngine(PgError.Error(SqlState.InvalidSqlStatementName, "unnamed prepared statement does not exist"));
+            return null;
+        }
+        var name = Encoding.UTF8.GetString(clientName);
+        if (!_statements.TryGet(name, out var statement))
+        {
+            RaiseInEngine(PgError.Error(SqlState.InvalidSqlStatementName, $"prepared statement \"{name}\" does not exist"));
+            return null;
+        }
+        if (!Catalog.IsPrepared(statement))
+        {
+            ParseMessage.Write(_engineBatch, statement.EngineNameBytes, statement.Sql, statement.ParameterTypes);
+            Expect(ExpectKind.Swallow, FrontendCode.Parse, onCompleted: MarkPrepared(statement));
+        }
+        return statement.EngineNameBytes;
+    }
+
+    private void RewriteClose(ReadOnlySpan<byte> message, TargetedMessage close)
+    {
+        if (close.Target == TargetedMessage.Portal)
+        {
+            Forward(FrontendCode.Close, message);
+            return;
+        }
+        if (!close.Name.IsEmpty)
+        {
+            // Only this client's name goes; the engine statement stays for others that share it.
+            _statements.Remove(Encoding.UTF8.GetString(close.Name));
+            Expect(ExpectKind.Synthesize, FrontendCode.Close, CloseCompleteReply);
+            return;
+        }
+        _statements.LastUnnamedParse = null;
+        if (Catalog.Unnamed.Owner == this)
+        {
+            Catalog.Unnamed = default;
+            Forward(FrontendCode.Close, message);
+        }
+        else
+        {
+            Expect(ExpectKind.Synthesize, FrontendCode.Close, CloseCompleteReply);
+        }
+    }
+
+    /// <summary>Marks the statement prepared now (so a later Parse in the same batch is not sent twice) and undoes that if the engine refuses it.</summary>
+    private Action<bool> MarkPrepared(EngineStatement statement)
+    {
+        var epoch = Catalog.Epoch;
+        statement.PreparedEpoch = epoch;
+        return ok =>
+        {
+            if (!ok && statement.PreparedEpoch == epoch)
+                statement.PreparedEpoch = -1;
+        };
+    }
+
+    /// <summary>
+    /// Raises <paramref name="error"/> at this point of the extended sequence: a Parse that fails in
+    /// the engine makes it abort the transaction and skip to Sync exactly as Postgres would for ours.
+    /// </summary>
+    private void RaiseInEngine(PgError error)
+    {
+        ParseMessage.Write(_engineBatch, [], FailingSql, NoParameterTypes);
+        Catalog.Unnamed = default;
+        _expectations.Add(new Expectation(ExpectKind.ReplaceError, FrontendCode.Parse, Error: error));
+    }
+
+    private void Forward(byte code, ReadOnlySpan<byte> message)
+    {
+        _engineBatch.Append(message);
+        Expect(ExpectKind.Forward, code);
+    }
+
+    private void Expect(ExpectKind kind, byte code, byte[]? reply = null, Action<bool>? onCompleted = null)
+        => _expectations.Add(new Expectation(kind, code, reply, null, onCompleted));
+}

@@ -1,0 +1,6 @@
+namespace ZeroPg.Sessions;
+
+internal sealed partial class ClientSession
+{
+    private Task RestoreSettingsAsync() => Task.CompletedTask;
+}

@@ -1,0 +1,13 @@
+namespace ZeroPg.Sessions.Statements;
+
+/// <summary>A named prepared statement in the engine session, shared by every client that parsed the same text and types.</summary>
+internal sealed class EngineStatement(string engineName, byte[] sql, byte[] parameterTypes)
+{
+    public string EngineName { get; } = engineName;
+    public byte[] EngineNameBytes { get; } = System.Text.Encoding.UTF8.GetBytes(engineName);
+    public byte[] Sql { get; } = sql;
+    public byte[] ParameterTypes { get; } = parameterTypes;
+
+    /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again.</summary>
+    public int PreparedEpoch { get; set; } = -1;
+}
