@@ -12,11 +12,17 @@ internal sealed partial class ClientSession
     /// </summary>
     private async Task CleanupAsync()
     {
-        _cancelWait.Cancel();
-        if (_services.Scheduler.Owner != this)
+        _services.Notifications.UnlistenAll(this);
+        var holdsAdvisoryLocks = _usedAdvisoryLocks && _services.EngineState.AdvisoryInstalledGeneration == _services.Engine.Generation;
+        if (_services.Scheduler.Owner != this && !holdsAdvisoryLocks)
             return;
         try
         {
+            if (_services.Scheduler.Owner != this)
+            {
+                ResetCancel();
+                await AcquireEngineAsync();
+            }
             if (_copy is not null)
                 await AbortCopyAsync();
             var cleanup = new BatchBuffer();
@@ -24,6 +30,8 @@ internal sealed partial class ClientSession
                 EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
             if (_status != TransactionStatus.Idle)
                 QueryMessage.Write(cleanup, "ROLLBACK");
+            if (holdsAdvisoryLocks)
+                QueryMessage.Write(cleanup, AdvisoryLockSql.UnlockAll(ProcessId));
             if (!cleanup.IsEmpty)
                 await ExecuteAsync(cleanup.Frame(HostFrame.Batch, cleanup.MessageBytes), ReplyMode.Discard);
         }
@@ -34,6 +42,8 @@ internal sealed partial class ClientSession
         finally
         {
             _services.Scheduler.Release(this);
+            if (holdsAdvisoryLocks)
+                _services.EngineState.SignalAdvisoryChange();
         }
     }
 }

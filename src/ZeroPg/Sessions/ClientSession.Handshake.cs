@@ -45,6 +45,7 @@ internal sealed partial class ClientSession
             throw new PgErrorException(PgError.Fatal(SqlState.TooManyConnections, "sorry, too many clients already",
                 $"This ZeroPg server allows {_services.Options.MaxConnections} connections (--max-connections)."));
         StartupParameters = startup.Parameters;
+        InitializeSettings(startup.Parameters);
 
         var unrecognized = startup.Parameters.Keys.Where(k => k.StartsWith("_pq_.", StringComparison.Ordinal)).ToList();
         if (startup.ProtocolMinor > 0 || unrecognized.Count > 0)
@@ -65,11 +66,8 @@ internal sealed partial class ClientSession
         var engine = _services.Engine.StartupInfo?.Parameters ?? new Dictionary<string, string>();
         foreach (var name in ReportedAtStartup)
         {
-            string? value = name switch
-            {
-                "application_name" => StartupParameters.GetValueOrDefault("application_name", ""),
-                _ => engine.GetValueOrDefault(name),
-            };
+            var value = _settings.TryGetValue(name, out var own) ? own
+                : name == "application_name" ? "" : engine.GetValueOrDefault(name);
             if (value is not null)
                 yield return (name, value);
         }

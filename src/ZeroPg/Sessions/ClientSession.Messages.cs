@@ -181,14 +181,6 @@ internal sealed partial class ClientSession
         ReleaseEngineIfIdle();
     }
 
-    /// <summary>Runs the first <paramref name="end"/> bytes of the client's messages, rewritten for the shared engine session.</summary>
-    private async Task ExecuteClientMessagesAsync(int end)
-    {
-        await AcquireEngineAsync();
-        Rewrite(_batch.Messages[..end]);
-        await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward, expectations: _expectations);
-    }
-
     /// <summary>Runs one engine call for this session and waits for its whole reply.</summary>
     private async Task ExecuteAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false, List<Expectation>? expectations = null)
     {
@@ -244,7 +236,7 @@ internal sealed partial class ClientSession
             throw new QueueWaitAbortedException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request",
                 "The statement was still waiting for the shared engine and did not run."));
         }
-        _services.Scheduler.NoteStateOf(this);
+        await OnEngineAcquiredAsync();
     }
 
     private void ReleaseEngineIfIdle()

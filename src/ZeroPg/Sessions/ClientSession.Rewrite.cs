@@ -23,6 +23,7 @@ internal sealed partial class ClientSession
     private readonly ClientStatements _statements = new();
     private readonly BatchBuffer _engineBatch = new();
     private readonly List<Expectation> _expectations = [];
+    private readonly SqlEffects _effects = new();
 
     private StatementCatalog Catalog => _services.Statements;
 
@@ -31,6 +32,7 @@ internal sealed partial class ClientSession
     {
         _engineBatch.Clear();
         _expectations.Clear();
+        _effects.Clear();
         var offset = 0;
         while (offset < messages.Length)
         {
@@ -46,7 +48,17 @@ internal sealed partial class ClientSession
         switch (code)
         {
             case FrontendCode.Parse:
-                RewriteParse(message, ParseMessage.Read(body));
+                var original = ParseMessage.Read(body);
+                var originalSql = Encoding.UTF8.GetString(original.Sql);
+                var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects);
+                if (ReferenceEquals(originalSql, rewrittenSql))
+                {
+                    RewriteParse(message, original);
+                    break;
+                }
+                var rewritten = new System.Buffers.ArrayBufferWriter<byte>();
+                ParseMessage.Write(rewritten, original.StatementName, Encoding.UTF8.GetBytes(rewrittenSql), original.ParameterTypes);
+                RewriteParse(rewritten.WrittenSpan, ParseMessage.Read(rewritten.WrittenSpan[5..]));
                 break;
             case FrontendCode.Bind:
                 var bind = BindMessage.Read(body);
@@ -71,12 +83,46 @@ internal sealed partial class ClientSession
                 break;
             case FrontendCode.Query:
                 Catalog.Unnamed = default; // a simple Query replaces the engine's unnamed statement
-                Forward(code, message);
+                RewriteQuery(message, QueryMessage.ReadSql(body));
                 break;
             default:
                 Forward(code, message);
                 break;
         }
+    }
+
+    private void RewriteQuery(ReadOnlySpan<byte> message, string sql)
+    {
+        var trimmed = sql.Trim().TrimEnd(';').Trim();
+        if (trimmed.Equals("DISCARD ALL", StringComparison.OrdinalIgnoreCase) && _status == TransactionStatus.Idle)
+        {
+            // Npgsql's pool reset: it must discard this client's state only, not everyone's.
+            _effects.DiscardAll = true;
+            Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply("DISCARD ALL"));
+            return;
+        }
+        if (trimmed.Equals("DEALLOCATE ALL", StringComparison.OrdinalIgnoreCase))
+        {
+            _effects.DeallocateAll = true;
+            Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply("DEALLOCATE ALL"));
+            return;
+        }
+        var rewritten = SqlRewriter.Rewrite(sql, ProcessId, _effects);
+        if (ReferenceEquals(rewritten, sql))
+        {
+            Forward(FrontendCode.Query, message);
+            return;
+        }
+        QueryMessage.Write(_engineBatch, rewritten);
+        Expect(ExpectKind.Forward, FrontendCode.Query);
+    }
+
+    private byte[] CompletedQueryReply(string tag)
+    {
+        var reply = new System.Buffers.ArrayBufferWriter<byte>();
+        CommandComplete.Write(reply, tag);
+        ReadyForQuery.Write(reply, _status);
+        return reply.WrittenSpan.ToArray();
     }
 
     private void RewriteParse(ReadOnlySpan<byte> message, ParseMessage parse)

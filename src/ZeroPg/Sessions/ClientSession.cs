@@ -44,6 +44,18 @@ internal sealed partial class ClientSession
         _connectionClosed = connection.ConnectionClosed;
         _forwarder = new ReplyForwarder(this, _output);
         ConnectionId = connection.ConnectionId;
+        // A client that leaves while queued for the engine stops waiting at once.
+        _connectionClosed.Register(() =>
+        {
+            try
+            {
+                _cancelWait.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Replaced meanwhile; the new one is checked on the next wait.
+            }
+        });
     }
 
     public string ConnectionId { get; }
@@ -98,32 +110,50 @@ internal sealed partial class ClientSession
         while (true)
         {
             var result = await _input.ReadAsync(_connectionClosed);
-            if (_shutdownRequested)
-                throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command",
-                    "The ZeroPg server is shutting down; an open transaction was rolled back."));
-            var buffer = result.Buffer;
-            var step = Step.Continue;
+            await _outputGate.WaitAsync(_connectionClosed);
             try
             {
-                while (step == Step.Continue && FrontendFramer.TryReadMessage(ref buffer, maxMessage, out var code, out var message))
-                    step = Accept(code, message);
+                if (!await ProcessInputAsync(result, maxMessage))
+                    return;
+                if (await DrainNotificationsAsync())
+                    await _output.FlushAsync();
             }
             finally
             {
-                // Stopping early leaves whole messages in the buffer: mark them unexamined so the next read returns them at once.
-                if (step == Step.Continue)
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                else
-                    _input.AdvanceTo(buffer.Start);
+                _outputGate.Release();
             }
-            if (step == Step.Terminate)
-                return;
-            if (step != Step.Continue)
-                await RunStepAsync(step);
-            await SubmitCompleteUnitsAsync();
-            if (result.IsCompleted && step == Step.Continue)
-                return;
+            if (!_notifications.IsEmpty)
+                _ = PumpNotificationsAsync();
         }
+    }
+
+    /// <summary>Handles what one read brought; false when the session must end.</summary>
+    private async Task<bool> ProcessInputAsync(ReadResult result, int maxMessage)
+    {
+        if (_shutdownRequested)
+            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command",
+                "The ZeroPg server is shutting down; an open transaction was rolled back."));
+        var buffer = result.Buffer;
+        var step = Step.Continue;
+        try
+        {
+            while (step == Step.Continue && FrontendFramer.TryReadMessage(ref buffer, maxMessage, out var code, out var message))
+                step = Accept(code, message);
+        }
+        finally
+        {
+            // Stopping early leaves whole messages in the buffer: mark them unexamined so the next read returns them at once.
+            if (step == Step.Continue)
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            else
+                _input.AdvanceTo(buffer.Start);
+        }
+        if (step == Step.Terminate)
+            return false;
+        if (step != Step.Continue)
+            await RunStepAsync(step);
+        await SubmitCompleteUnitsAsync();
+        return !(result.IsCompleted && step == Step.Continue);
     }
 
     private volatile bool _shutdownRequested;

@@ -135,10 +135,21 @@ internal sealed class ReplyForwarder : EngineCall
         {
             var expectation = _expectations[_next];
             if (expectation.Kind == ExpectKind.Synthesize)
-                Route(expectation.Reply![0], expectation.Reply);
+                RouteAll(expectation.Reply!);
             else if (!expectation.HasNoReply)
                 return;
             _next++;
+        }
+    }
+
+    private void RouteAll(byte[] messages)
+    {
+        var offset = 0;
+        while (offset < messages.Length)
+        {
+            var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages.AsSpan(offset + 1));
+            Route(messages[offset], messages.AsSpan(offset, length));
+            offset += length;
         }
     }
 
@@ -159,6 +170,9 @@ internal sealed class ReplyForwarder : EngineCall
                 // The client already got ZeroPg's own CopyInResponse before it sent the data.
                 return;
             case BackendCode.BackendKeyData:
+                return;
+            case BackendCode.NotificationResponse:
+                _session.DispatchNotification(message, writeInline: _mode == ReplyMode.Forward && !ClientGone);
                 return;
         }
         if (!_session.ObserveReplyMessage(code, message, _mode))

@@ -11,5 +11,7 @@ internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor en
     public EngineScheduler Scheduler { get; } = scheduler;
     public SessionRegistry Registry { get; } = registry;
     public Statements.StatementCatalog Statements { get; } = statements;
+    public EngineSessionState EngineState { get; } = new();
+    public NotificationHub Notifications { get; } = new();
     public ILogger Logger { get; } = loggerFactory.CreateLogger("ZeroPg.Sessions");
 }

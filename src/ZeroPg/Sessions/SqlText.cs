@@ -3,8 +3,13 @@ namespace ZeroPg.Sessions;
 /// <summary>Just enough SQL lexing to recognise the statements the session must treat specially.</summary>
 internal static class SqlText
 {
+    /// <summary>A lexical token: an upper-cased word, a quoted identifier ("\""), a literal ("'"), or one punctuation character.</summary>
+    public readonly record struct Token(string Text, int Start, int Length);
+
     /// <summary>The upper-cased words of <paramref name="sql"/> outside comments, quotes and dollar quotes.</summary>
-    public static IEnumerable<string> Words(string sql)
+    public static IEnumerable<string> Words(string sql) => Tokens(sql).Select(t => t.Text);
+
+    public static IEnumerable<Token> Tokens(string sql)
     {
         var i = 0;
         while (i < sql.Length)
@@ -26,29 +31,31 @@ internal static class SqlText
             }
             else if (c is '\'' or '"')
             {
+                var start = i;
                 var end = i + 1;
-                while (end < sql.Length && sql[end] != c)
+                while (end < sql.Length && (sql[end] != c || (end + 1 < sql.Length && sql[end + 1] == c && ++end > 0)))
                     end++;
-                i = end + 1;
-                yield return c == '"' ? "\"" : "'";
+                i = Math.Min(end + 1, sql.Length);
+                yield return new Token(c == '"' ? "\"" : "'", start, i - start);
             }
             else if (c == '$' && TryDollarTag(sql, i, out var tag))
             {
+                var start = i;
                 var end = sql.IndexOf(tag, i + tag.Length, StringComparison.Ordinal);
                 i = end < 0 ? sql.Length : end + tag.Length;
-                yield return "$";
+                yield return new Token("$", start, i - start);
             }
             else if (char.IsLetter(c) || c == '_')
             {
                 var start = i;
                 while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '$'))
                     i++;
-                yield return sql[start..i].ToUpperInvariant();
+                yield return new Token(sql[start..i].ToUpperInvariant(), start, i - start);
             }
             else
             {
                 i++;
-                yield return c.ToString();
+                yield return new Token(c.ToString(), i - 1, 1);
             }
         }
     }

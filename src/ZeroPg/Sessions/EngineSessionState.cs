@@ -1,0 +1,29 @@
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Session-level state of the one engine session that ZeroPg manages on behalf of all clients.
+/// Read and written by the session that owns the engine.
+/// </summary>
+internal sealed class EngineSessionState
+{
+    private TaskCompletionSource _advisoryChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The session settings the engine session holds now (name to pg_settings value).</summary>
+    public Dictionary<string, string> AppliedSettings { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The engine generation in which ZeroPg's advisory lock functions were installed (temp objects die with the engine).</summary>
+    public int AdvisoryInstalledGeneration { get; set; } = -1;
+
+    /// <summary>Completes at the next advisory unlock or disconnect of a lock holder.</summary>
+    public Task AdvisoryChanged => Volatile.Read(ref _advisoryChanged).Task;
+
+    public void SignalAdvisoryChange()
+        => Interlocked.Exchange(ref _advisoryChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>A new engine process starts with a fresh session.</summary>
+    public void Reset()
+    {
+        AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
+        AdvisoryInstalledGeneration = -1;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>What a client's SQL does to session state that ZeroPg keeps per client.</summary>
+internal sealed class SqlEffects
+{
+    public bool SettingsChanged { get; set; }
+    public bool TempObjectsChanged { get; set; }
+    public bool UsesAdvisoryLocks { get; set; }
+    public bool DeallocatesAll { get; set; }
+    /// <summary>A Query that was exactly DISCARD ALL / DEALLOCATE ALL, answered by ZeroPg for this client only.</summary>
+    public bool DiscardAll { get; set; }
+    public bool DeallocateAll { get; set; }
+    public List<string> Listen { get; } = [];
+    public List<string> Unlisten { get; } = [];
+    public bool UnlistenAll { get; set; }
+
+    public void Clear()
+    {
+        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = false;
+        Listen.Clear();
+        Unlisten.Clear();
+    }
+}
+
+/// <summary>
+/// Rewrites a client's SQL for the shared engine session: SQL-level prepared statement names get the
+/// client's prefix, UNLISTEN leaves the engine listening (ZeroPg filters per client), and session
+/// advisory lock functions become ZeroPg's per-client ones. Notes what else changes session state.
+/// </summary>
+internal static class SqlRewriter
+{
+    public const string NoopChannel = "zeropg_noop_channel";
+
+    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD"];
+
+    private static readonly Dictionary<string, string> AdvisoryFunctions = new(StringComparer.Ordinal)
+    {
+        ["PG_ADVISORY_LOCK"] = "zp_advisory_lock",
+        ["PG_ADVISORY_LOCK_SHARED"] = "zp_advisory_lock_shared",
+        ["PG_TRY_ADVISORY_LOCK"] = "zp_try_advisory_lock",
+        ["PG_TRY_ADVISORY_LOCK_SHARED"] = "zp_try_advisory_lock_shared",
+        ["PG_ADVISORY_UNLOCK"] = "zp_advisory_unlock",
+        ["PG_ADVISORY_UNLOCK_SHARED"] = "zp_advisory_unlock_shared",
+        ["PG_ADVISORY_UNLOCK_ALL"] = "zp_advisory_unlock_all",
+    };
+
+    /// <summary>The SQL to send to the engine (the same instance when nothing changes); fills <paramref name="effects"/>.</summary>
+    public static string Rewrite(string sql, int processId, SqlEffects effects)
+    {
+        if (!MayMatter(sql))
+            return sql;
+        var tokens = SqlText.Tokens(sql).ToList();
+        var edits = new List<(int Start, int Length, string Text)>();
+        var statementStart = 0;
+        for (var i = 0; i <= tokens.Count; i++)
+        {
+            if (i == tokens.Count || tokens[i].Text == ";")
+            {
+                Statement(sql, tokens, statementStart, i, processId, effects, edits);
+                statementStart = i + 1;
+            }
+        }
+        if (edits.Count == 0)
+            return sql;
+        var builder = new StringBuilder(sql.Length + 32 * edits.Count);
+        var position = 0;
+        foreach (var (start, length, text) in edits.OrderBy(e => e.Start))
+        {
+            builder.Append(sql, position, start - position).Append(text);
+            position = start + length;
+        }
+        return builder.Append(sql, position, sql.Length - position).ToString();
+    }
+
+    private static bool MayMatter(string sql)
+    {
+        foreach (var trigger in Triggers)
+        {
+            if (sql.Contains(trigger, StringComparison.OrdinalIgnoreCase))
+                return true;
+        }
+        return false;
+    }
+
+    private static void Statement(string sql, List<SqlText.Token> tokens, int start, int end, int processId, SqlEffects effects, List<(int, int, string)> edits)
+    {
+        if (start >= end)
+            return;
+        string Word(int index) => index < end ? tokens[index].Text : "";
+        switch (Word(start))
+        {
+            case "SET" or "RESET":
+                effects.SettingsChanged = true;
+                break;
+            case "DISCARD":
+                effects.SettingsChanged = true;
+                effects.TempObjectsChanged = true;
+                break;
+            case "LISTEN" when start + 1 < end:
+                effects.Listen.Add(Identifier(sql, tokens[start + 1]));
+                break;
+            case "UNLISTEN" when start + 1 < end:
+                if (Word(start + 1) == "*")
+                    effects.UnlistenAll = true;
+                else
+                    effects.Unlisten.Add(Identifier(sql, tokens[start + 1]));
+                edits.Add((tokens[start + 1].Start, tokens[start + 1].Length, NoopChannel));
+                break;
+            case "PREPARE" or "EXECUTE" when start + 1 < end:
+                edits.Add(PrefixName(sql, tokens[start + 1], processId));
+                break;
+            case "DEALLOCATE":
+                var name = Word(start + 1) == "PREPARE" ? start + 2 : start + 1;
+                if (name < end && Word(name) == "ALL")
+                    effects.DeallocatesAll = true;
+                else if (name < end)
+                    edits.Add(PrefixName(sql, tokens[name], processId));
+                break;
+            case "DROP":
+                effects.TempObjectsChanged = true;
+                break;
+        }
+        for (var i = start; i < end; i++)
+        {
+            var word = tokens[i].Text;
+            if (word is "TEMP" or "TEMPORARY")
+                effects.TempObjectsChanged = true;
+            else if (word == "SET_CONFIG")
+                effects.SettingsChanged = true;
+            else if (AdvisoryFunctions.TryGetValue(word, out var replacement) && i + 1 < end && tokens[i + 1].Text == "(")
+            {
+                effects.UsesAdvisoryLocks = true;
+                var noArguments = i + 2 < end && tokens[i + 2].Text == ")";
+                var qualified = i >= 2 && tokens[i - 1].Text == "." && tokens[i - 2].Text == "PG_CATALOG";
+                var from = qualified ? tokens[i - 2].Start : tokens[i].Start;
+                edits.Add((from, tokens[i + 1].Start + 1 - from, $"pg_temp.{replacement}({processId}{(noArguments ? "" : ", ")}"));
+            }
+        }
+    }
+
+    private static string Identifier(string sql, SqlText.Token token)
+        => token.Text == "\"" ? sql.Substring(token.Start + 1, token.Length - 2).Replace("\"\"", "\"") : token.Text.ToLowerInvariant();
+
+    /// <summary>SQL PREPARE names are per client: "name" becomes "zp&lt;pid&gt;_name" in the engine.</summary>
+    private static (int, int, string) PrefixName(string sql, SqlText.Token token, int processId)
+        => token.Text == "\""
+            ? (token.Start, token.Length, $"\"zp{processId}_{sql.Substring(token.Start + 1, token.Length - 1)}")
+            : (token.Start, token.Length, $"zp{processId}_{sql.Substring(token.Start, token.Length).ToLowerInvariant()}");
+}
