@@ -10,8 +10,11 @@ internal sealed partial class ClientSession
     /// The client is gone (Terminate, disconnect, fatal error): undo what it left open in the shared
     /// engine session so the next client starts clean, then let the next waiter in.
     /// </summary>
+    private bool _cleaningUp;
+
     private async Task CleanupAsync()
     {
+        _cleaningUp = true;
         _services.Notifications.UnlistenAll(this);
         var holdsAdvisoryLocks = _usedAdvisoryLocks && _services.EngineState.AdvisoryInstalledGeneration == _services.Engine.Generation;
         if (_services.Scheduler.Owner != this && !holdsAdvisoryLocks)
@@ -19,10 +22,7 @@ internal sealed partial class ClientSession
         try
         {
             if (_services.Scheduler.Owner != this)
-            {
-                ResetCancel();
                 await AcquireEngineAsync();
-            }
             if (_copy is not null)
                 await AbortCopyAsync();
             var cleanup = new BatchBuffer();

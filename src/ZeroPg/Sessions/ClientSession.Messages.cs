@@ -200,6 +200,13 @@ internal sealed partial class ClientSession
         var scheduler = _services.Scheduler;
         if (scheduler.Owner == this)
             return;
+        if (_cleaningUp)
+        {
+            // Undoing what a departed client left must not be cancelled by its connection closing.
+            await scheduler.AcquireAsync(this, CancellationToken.None);
+            await OnEngineAcquiredAsync();
+            return;
+        }
         var options = _services.Options;
         var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
         if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero)

@@ -19,6 +19,7 @@ internal sealed partial class ClientSession
     private static readonly string[] NotSettings = ["user", "database", "options", "replication"];
 
     private Dictionary<string, string> _settings = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _customSettingNames = new(StringComparer.OrdinalIgnoreCase);
     private bool _settingsDirty;
 
     /// <summary>Startup parameters and `options=-c name=value` become this client's initial settings.</summary>
@@ -34,6 +35,8 @@ internal sealed partial class ClientSession
             foreach (var (name, value) in StartupOptions.Parse(options))
                 _settings[name] = value;
         }
+        foreach (var name in _settings.Keys.Where(n => n.Contains('.')))
+            _customSettingNames.Add(name);
         _settingsDirty = _settings.Count > 0;
     }
 
@@ -59,7 +62,14 @@ internal sealed partial class ClientSession
     private async Task SnapshotSettingsAsync()
     {
         var batch = new BatchBuffer();
-        QueryMessage.Write(batch, SnapshotSql);
+        var sql = SnapshotSql;
+        if (_customSettingNames.Count > 0)
+        {
+            // Placeholder (dotted) settings are not in pg_settings; ask for the ones this client set.
+            var names = string.Join(", ", _customSettingNames.Select(Literal));
+            sql += $" UNION ALL SELECT n, current_setting(n, true) FROM unnest(ARRAY[{names}]::text[]) n WHERE coalesce(current_setting(n, true), '') <> ''";
+        }
+        QueryMessage.Write(batch, sql);
         await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Capture);
         var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var message in _forwarder.Captured.Where(m => m[0] == BackendCode.DataRow))

@@ -118,6 +118,8 @@ internal sealed partial class ClientSession
             _services.EngineState.SignalAdvisoryChange();
         if (effects.SettingsChanged)
             _settingsDirty = true;
+        foreach (var name in effects.CustomSettings)
+            _customSettingNames.Add(name);
         if (_settingsDirty && _status == TransactionStatus.Idle && _copy is null)
             await SnapshotSettingsAsync();
     }

@@ -13,6 +13,8 @@ internal sealed class SqlEffects
     public bool DiscardAll { get; set; }
     public bool DeallocateAll { get; set; }
     public List<string> Listen { get; } = [];
+    /// <summary>Custom (dotted) setting names the SQL sets: Postgres does not list them in pg_settings.</summary>
+    public List<string> CustomSettings { get; } = [];
     public List<string> Unlisten { get; } = [];
     public bool UnlistenAll { get; set; }
 
@@ -21,6 +23,7 @@ internal sealed class SqlEffects
         SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = false;
         Listen.Clear();
         Unlisten.Clear();
+        CustomSettings.Clear();
     }
 }
 
@@ -93,6 +96,9 @@ internal static class SqlRewriter
         {
             case "SET" or "RESET":
                 effects.SettingsChanged = true;
+                var first = Word(start + 1) is "LOCAL" or "SESSION" ? start + 2 : start + 1;
+                if (first + 2 < end && tokens[first + 1].Text == ".")
+                    effects.CustomSettings.Add($"{Identifier(sql, tokens[first])}.{Identifier(sql, tokens[first + 2])}");
                 break;
             case "DISCARD":
                 effects.SettingsChanged = true;
@@ -128,7 +134,15 @@ internal static class SqlRewriter
             if (word is "TEMP" or "TEMPORARY")
                 effects.TempObjectsChanged = true;
             else if (word == "SET_CONFIG")
+            {
                 effects.SettingsChanged = true;
+                if (i + 2 < end && tokens[i + 1].Text == "(" && tokens[i + 2].Text == "'")
+                {
+                    var literal = sql.Substring(tokens[i + 2].Start + 1, tokens[i + 2].Length - 2).Replace("''", "'");
+                    if (literal.Contains('.'))
+                        effects.CustomSettings.Add(literal.ToLowerInvariant());
+                }
+            }
             else if (AdvisoryFunctions.TryGetValue(word, out var replacement) && i + 1 < end && tokens[i + 1].Text == "(")
             {
                 effects.UsesAdvisoryLocks = true;

@@ -1,0 +1,537 @@
+#!/usr/bin/env bash
+# ZeroPg benchmark: ZeroPg vs pglite-socket vs native Postgres vs in-process PGlite (engine ceiling),
+# all in ONE run, pgbench workloads interleaved across systems. See bench/README.md.
+#
+#   bench/run.sh                                  # defaults: 3 rounds x 10 s per workload
+#   BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # quick check
+set -uo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+
+SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+SCALE=${BENCH_SCALE:-1}
+LAT_N=${BENCH_LAT_N:-5000}
+LAT_WARMUP=${BENCH_LAT_WARMUP:-1000}
+HOLD_N=${BENCH_HOLD_CONNECTIONS:-100}
+MAXCONN=${BENCH_MAX_CONNECTIONS:-128}
+SYSTEMS=${BENCH_SYSTEMS:-"zeropg pglite-socket native"}
+WORKLOADS=${BENCH_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8 tpcb-8-prepared"}
+NATIVE_DURABLE=${BENCH_NATIVE_DURABLE:-0}
+SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+SKIP_TTFQ=${BENCH_SKIP_TTFQ:-0}
+START_TIMEOUT=${BENCH_START_TIMEOUT:-120}
+INIT_TIMEOUT=${BENCH_INIT_TIMEOUT:-300}
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
+
+export PGUSER=postgres PGDATABASE=postgres PGPASSWORD=postgres
+export PGSSLMODE=disable PGGSSENCMODE=disable PGCONNECT_TIMEOUT=10 PGAPPNAME=zeropg-bench
+unset PGHOST PGPORT PGSERVICE
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/zeropg-bench.XXXXXX")
+chmod 755 "$WORK"
+mkdir -p "$WORK/logs" "$RESULTS_DIR"
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+
+declare -A PORT=() PID=() UP=() STARTS=() INIT_ARGS=() START_ERR=() INITED=()
+MAX_STARTS=$((ROUNDS * 2 + 3))
+HOLD_PID=""
+SAMPLER_PID=""
+ZEROPG_OK=0
+ZEROPG_OUT="$REPO/src/ZeroPg.Cli/bin/Release/net10.0"
+ZEROPG_DLL=${BENCH_ZEROPG_DLL:-}
+PGBIN=""
+AS_PG=()
+
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+emit() { node "$BENCH_DIR/emit.mjs" "$@" >>"$RESULTS"; }
+first_err() { # file -> first line that looks like an error (else last line)
+  local l
+  l=$(grep -m1 -iE 'error|fatal|fail|exception|refused|denied|abort' "$1" 2>/dev/null | cut -c1-300)
+  [[ -n "$l" ]] || l=$(grep -v '^\s*$' "$1" 2>/dev/null | tail -1 | cut -c1-300)
+  printf '%s' "${l:-no output}"
+}
+
+# ---------------------------------------------------------------- process helpers
+# "rss_kb pss_kb" summed over pid and all its descendants (from /proc)
+tree_mem() {
+  local root=$1 pids p rss=0 pss=0 v
+  [[ -n "$root" && -d /proc/$root ]] || { echo "0 0"; return 1; }
+  pids=$(ps -e -o pid=,ppid= | awk -v root="$root" '
+    { par[$1] = $2 }
+    END { for (p in par) { x = p; n = 0; while (x != "" && x > 1 && n < 64) { if (x == root) { print p; break } x = par[x]; n++ } } }')
+  for p in $pids; do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null); rss=$((rss + ${v:-0}))
+    v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null); pss=$((pss + ${v:-0}))
+  done
+  echo "$rss $pss"
+}
+
+tree_pids() { # pid and descendants, children first
+  local root=$1
+  ps -e -o pid=,ppid= | awk -v root="$root" '
+    { par[$1] = $2 }
+    END { for (p in par) { x = p; n = 0; while (x != "" && x > 1 && n < 64) { if (x == root) { print p; break } x = par[x]; n++ } } }' | sort -rn
+}
+
+kill_tree() { # pid [grace seconds]: SIGTERM the root, wait, then SIGKILL whatever is left
+  local root=$1 grace=${2:-10} pids i
+  [[ -n "$root" ]] || return 0
+  pids=$(tree_pids "$root")
+  kill -TERM "$root" 2>/dev/null
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 "$root" 2>/dev/null || break
+    sleep 0.1
+  done
+  for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+  wait "$root" 2>/dev/null
+  return 0
+}
+
+free_port() {
+  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+
+sql1() { # port -> prints the answer of SELECT 1 (or nothing)
+  timeout --foreground -k 2 15 psql "host=127.0.0.1 port=$1 user=postgres dbname=postgres connect_timeout=5" -XAtqc 'SELECT 1' 2>/dev/null
+}
+
+wait_ready() { # sys port timeout
+  local sys=$1 port=$2 t=$3 i
+  for ((i = 0; i < t * 4; i++)); do
+    [[ "$(sql1 "$port")" == 1 ]] && return 0
+    kill -0 "${PID[$sys]}" 2>/dev/null || return 1
+    sleep 0.25
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------- setup: deps
+setup_native_bin() {
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [[ -x "$d/initdb" && -x "$d/pg_ctl" && -x "$d/postgres" ]] && { PGBIN=$d; break; }
+  done
+  if [[ -z "$PGBIN" ]]; then
+    log "native Postgres not found: installing Debian package postgresql"
+    local SUDO=()
+    [[ $(id -u) == 0 ]] || SUDO=(sudo -n)
+    { "${SUDO[@]}" apt-get update && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y postgresql; } \
+      >"$WORK/logs/apt.log" 2>&1 || log "apt-get install postgresql failed (see log)"
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+      [[ -x "$d/initdb" ]] && { PGBIN=$d; break; }
+    done
+  fi
+  if ! command -v pgbench >/dev/null || ! command -v psql >/dev/null; then
+    [[ -n "$PGBIN" ]] && export PATH="$PATH:$PGBIN"
+  fi
+  if [[ $(id -u) == 0 ]]; then
+    if id postgres >/dev/null 2>&1; then AS_PG=(runuser -u postgres --); else PGBIN=""; log "no 'postgres' user to run native Postgres as"; fi
+  fi
+}
+
+setup_node_deps() {
+  local want have=""
+  want=$(sha256sum "$BENCH_DIR/package-lock.json" | cut -d' ' -f1)
+  [[ -f "$BENCH_DIR/node_modules/.bench-lock.sha256" ]] && have=$(cat "$BENCH_DIR/node_modules/.bench-lock.sha256")
+  if [[ ! -d "$BENCH_DIR/node_modules" || "$want" != "$have" ]]; then
+    log "npm ci in bench/"
+    (cd "$BENCH_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$WORK/logs/npm-ci.log" 2>&1 || {
+      log "npm ci failed:"; tail -20 "$WORK/logs/npm-ci.log" >&2; exit 1; }
+    echo "$want" >"$BENCH_DIR/node_modules/.bench-lock.sha256"
+  fi
+}
+
+find_zeropg_dll() { # the CLI's assembly is zeropg.dll (ZeroPg.Cli.dll accepted too)
+  local f
+  [[ -n "$ZEROPG_DLL" && -f "$ZEROPG_DLL" ]] && return 0
+  for f in "$ZEROPG_OUT/zeropg.dll" "$ZEROPG_OUT/ZeroPg.Cli.dll"; do
+    [[ -f "$f" ]] && { ZEROPG_DLL=$f; return 0; }
+  done
+  return 1
+}
+
+build_zeropg() {
+  if [[ "$SKIP_BUILD" == 1 ]] && find_zeropg_dll; then ZEROPG_OK=1; return; fi
+  if [[ ! -d "$REPO/src/ZeroPg.Cli" ]]; then
+    emit kind=build system=zeropg ok=false "error=src/ZeroPg.Cli not found"; return
+  fi
+  log "dotnet build -c Release src/ZeroPg.Cli"
+  if (cd "$REPO" && timeout --foreground 900 dotnet build -c Release src/ZeroPg.Cli -nologo -v:q) >"$WORK/logs/zeropg-build.log" 2>&1 \
+     && find_zeropg_dll; then
+    ZEROPG_OK=1
+  else
+    local e; e=$(grep -m1 -E 'error [A-Z]+[0-9]+|error:' "$WORK/logs/zeropg-build.log" | cut -c1-300)
+    [[ -n "$e" ]] || e="build failed or no zeropg.dll in $ZEROPG_OUT"
+    log "ZeroPg build failed: $e"
+    emit kind=build system=zeropg ok=false "error=build: $e"
+  fi
+}
+
+# ---------------------------------------------------------------- servers
+start_zeropg() {
+  local n=${STARTS[zeropg]:-0} out err i port=""
+  out="$WORK/logs/zeropg.$n.out"; err="$WORK/logs/zeropg.$n.err"
+  [[ "$ZEROPG_OK" == 1 ]] || { echo "not built" >"$err"; return 1; }
+  dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --max-connections "$MAXCONN" </dev/null >"$out" 2>"$err" &
+  PID[zeropg]=$!
+  for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+    port=$(sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1)
+    [[ -n "$port" ]] && break
+    kill -0 "${PID[zeropg]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n "$port" ]] || return 1
+  PORT[zeropg]=$port
+  wait_ready zeropg "$port" "$START_TIMEOUT"
+}
+
+start_pglite_socket() {
+  local n=${STARTS[pglite-socket]:-0} port
+  port=$(free_port)
+  PORT[pglite-socket]=$port
+  node "$BENCH_DIR/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" \
+    --db=memory:// --host=127.0.0.1 --port="$port" --max-connections="$MAXCONN" \
+    </dev/null >"$WORK/logs/pglite-socket.$n.err" 2>&1 &
+  PID[pglite-socket]=$!
+  wait_ready pglite-socket "$port" "$START_TIMEOUT"
+}
+
+NATIVE_DIR="$WORK/native"
+native_opts() { # port
+  local o="-p $1 -c listen_addresses=127.0.0.1 -k $NATIVE_DIR/sock -c max_connections=$((MAXCONN + 20)) -c shared_buffers=128MB"
+  [[ "$NATIVE_DURABLE" == 1 ]] || o="$o -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  echo "$o"
+}
+start_native() {
+  local n=${STARTS[native]:-0} port
+  [[ -n "$PGBIN" ]] || { echo "no native postgres binaries" >"$WORK/logs/native.$n.err"; return 1; }
+  if [[ ! -f "$NATIVE_DIR/data/PG_VERSION" ]]; then
+    mkdir -p "$NATIVE_DIR/sock"
+    [[ ${#AS_PG[@]} -gt 0 ]] && chown -R postgres "$NATIVE_DIR"
+    "${AS_PG[@]}" "$PGBIN/initdb" -D "$NATIVE_DIR/data" -U postgres -A trust -E UTF8 --no-sync \
+      >"$WORK/logs/native-initdb.log" 2>&1 || { cp "$WORK/logs/native-initdb.log" "$WORK/logs/native.$n.err"; return 1; }
+  fi
+  port=$(free_port)
+  PORT[native]=$port
+  "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$NATIVE_DIR/data" -l "$NATIVE_DIR/server.$n.log" -w -t "$START_TIMEOUT" \
+    -o "$(native_opts "$port")" start >"$WORK/logs/native.$n.err" 2>&1 || return 1
+  PID[native]=$(head -1 "$NATIVE_DIR/data/postmaster.pid" 2>/dev/null)
+  wait_ready native "$port" 30
+}
+
+stop_system() {
+  local sys=$1
+  [[ -n "${PID[$sys]:-}" ]] || return 0
+  if [[ "$sys" == native ]]; then
+    "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$NATIVE_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || kill_tree "${PID[$sys]}" 5
+    [[ -f "$NATIVE_DIR/server.${STARTS[native]:-0}.log" ]] && cp "$NATIVE_DIR"/server.*.log "$WORK/logs/" 2>/dev/null
+  else
+    kill_tree "${PID[$sys]}" 10
+  fi
+  PID[$sys]=""
+  UP[$sys]=0
+}
+
+start_system() { # sys -> 0 if up and answering
+  local sys=$1 rc
+  STARTS[$sys]=$(( ${STARTS[$sys]:-0} + 1 ))
+  log "starting $sys (start #${STARTS[$sys]})"
+  case $sys in
+    zeropg) start_zeropg ;;
+    pglite-socket) start_pglite_socket ;;
+    native) start_native ;;
+  esac
+  rc=$?
+  if [[ $rc == 0 ]]; then
+    UP[$sys]=1
+    log "$sys up on 127.0.0.1:${PORT[$sys]} (pid ${PID[$sys]})"
+  else
+    UP[$sys]=0
+    local n=$(( STARTS[$sys] - 1 )) f
+    for f in "$WORK/logs/$sys.$n.err" "$WORK/logs/$sys.$n.out"; do
+      [[ -s "$f" ]] && { START_ERR[$sys]=$(first_err "$f"); break; }
+    done
+    log "$sys FAILED to start: ${START_ERR[$sys]:-unknown}"
+    stop_system "$sys"
+  fi
+  return $rc
+}
+
+cleanup() {
+  local s
+  [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null
+  [[ -n "$HOLD_PID" ]] && kill_tree "$HOLD_PID" 2
+  for s in zeropg pglite-socket native; do stop_system "$s"; done
+  # ttfq helpers stop their own children; make sure nothing of ours is left
+  for s in $(jobs -p); do kill_tree "$s" 2; done
+  if [[ -d "$WORK" ]]; then
+    mkdir -p "$RESULTS_DIR/$STAMP.logs" && cp -r "$WORK/logs/." "$RESULTS_DIR/$STAMP.logs/" 2>/dev/null
+    [[ -s "$RESULTS" ]] && cp "$RESULTS" "$RESULTS_DIR/$STAMP.jsonl"
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# ---------------------------------------------------------------- pgbench
+pgb() { # sys timeout-seconds args... ; output to stdout
+  local sys=$1 t=$2; shift 2
+  timeout --foreground -k 5 "$t" pgbench -h 127.0.0.1 -p "${PORT[$sys]}" -U postgres "$@" postgres 2>&1
+}
+
+init_system() { # sys [quiet]: pgbench -i, with the server-side-generate fallback for PGlite systems
+  local sys=$1 quiet=${2:-0} t0 t1 rc out
+  out="$WORK/logs/init.$sys.${STARTS[$sys]}.log"
+  if [[ $quiet == 1 && -n "${INIT_ARGS[$sys]:-}" ]]; then
+    # re-initialisation after a restart: use what worked the first time
+    # shellcheck disable=SC2086
+    pgb "$sys" "$INIT_TIMEOUT" ${INIT_ARGS[$sys]} -s "$SCALE" >"$out" && ! grep -qE 'error|ERROR|FATAL' "$out" && return 0
+    log "$sys: re-initialisation failed: $(first_err "$out")"
+    return 1
+  fi
+  t0=$(date +%s%N)
+  pgb "$sys" "$INIT_TIMEOUT" -i -s "$SCALE" >"$out"; rc=$?
+  t1=$(date +%s%N)
+  local secs; secs=$(elapsed "$t0" "$t1")
+  if [[ $quiet == 0 ]]; then
+    node "$BENCH_DIR/parse-pgbench.mjs" --kind init --system "$sys" --workload init --rc "$rc" --seconds "$secs" <"$out" >>"$RESULTS"
+  fi
+  if [[ $rc == 0 ]] && ! grep -qE 'error|ERROR|FATAL' "$out"; then INIT_ARGS[$sys]="-i"; return 0; fi
+  log "$sys: pgbench -i failed: $(first_err "$out")"
+  [[ "$sys" == native ]] && return 1
+  # the server may have wedged on the client-side COPY
+  [[ "$(sql1 "${PORT[$sys]}")" == 1 ]] || { stop_system "$sys"; start_system "$sys" || return 1; }
+  out="$WORK/logs/init-fallback.$sys.${STARTS[$sys]}.log"
+  t0=$(date +%s%N)
+  pgb "$sys" "$INIT_TIMEOUT" -i -I dtGvp -s "$SCALE" >"$out"; rc=$?
+  t1=$(date +%s%N)
+  secs=$(elapsed "$t0" "$t1")
+  if [[ $quiet == 0 ]]; then
+    node "$BENCH_DIR/parse-pgbench.mjs" --kind init --system "$sys" --workload init-fallback --rc "$rc" --seconds "$secs" <"$out" >>"$RESULTS"
+  fi
+  if [[ $rc == 0 ]] && ! grep -qE 'error|ERROR|FATAL' "$out"; then INIT_ARGS[$sys]="-i -I dtGvp"; return 0; fi
+  log "$sys: pgbench -i -I dtGvp failed too: $(first_err "$out")"
+  return 1
+}
+
+restart_and_init() { # sys reason
+  log "$1: restarting ($2)"
+  emit kind=event system="$1" "text=restarted: $2"
+  stop_system "$1"
+  start_system "$1" || return 1
+  init_system "$1" 1 || { INITED[$1]=0; return 1; }
+  INITED[$1]=1
+}
+
+workload_args() {
+  case $1 in
+    select-1) echo "-S -c 1 -j 1 -M simple" ;;
+    select-8) echo "-S -c 8 -j 2 -M simple" ;;
+    tpcb-1) echo "-c 1 -j 1 -M simple" ;;
+    tpcb-8) echo "-c 8 -j 2 -M simple" ;;
+    tpcb-8-prepared) echo "-c 8 -j 2 -M prepared" ;;
+    *) return 1 ;;
+  esac
+}
+
+sampler() { # pid file: append "rss pss" every second
+  while kill -0 "$1" 2>/dev/null; do tree_mem "$1" >>"$2"; sleep 1; done
+}
+
+run_workload() { # sys workload round
+  local sys=$1 w=$2 r=$3 out rc args
+  args=$(workload_args "$w") || { log "unknown workload $w"; return; }
+  if [[ "${UP[$sys]:-0}" != 1 || "${INITED[$sys]:-0}" != 1 ]]; then
+    if [[ "${STARTS[$sys]:-0}" -ge $MAX_STARTS ]]; then
+      emit kind=pgbench system="$sys" workload="$w" round="$r" ok=false "error=server down: ${START_ERR[$sys]:-not initialised}"; return
+    fi
+    restart_and_init "$sys" "down before $w" || {
+      emit kind=pgbench system="$sys" workload="$w" round="$r" ok=false "error=server down: ${START_ERR[$sys]:-init failed}"; return; }
+  fi
+  out="$WORK/logs/pgbench.$sys.$w.r$r.log"
+  log "round $r: $w on $sys"
+  local mem=""
+  if [[ "$w" == tpcb-8 ]]; then
+    mem="$WORK/mem.$sys.r$r"; : >"$mem"
+    ( sleep 1; sampler "${PID[$sys]}" "$mem" ) &
+    SAMPLER_PID=$!
+  fi
+  # shellcheck disable=SC2086
+  pgb "$sys" $((SECS + 20)) $args -T "$SECS" >"$out"; rc=$?
+  if [[ -n "$mem" ]]; then
+    kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
+    local peak; peak=$(sort -n "$mem" | tail -1)
+    [[ -n "$peak" ]] && emit kind=rss system="$sys" phase=load round="$r" ok=true rssKb="${peak% *}" pssKb="${peak#* }"
+  fi
+  node "$BENCH_DIR/parse-pgbench.mjs" --system "$sys" --workload "$w" --round "$r" --rc "$rc" <"$out" >>"$RESULTS"
+  if [[ $rc == 124 || $rc == 137 ]]; then
+    UP[$sys]=0
+    restart_and_init "$sys" "pgbench $w timed out (round $r), server considered wedged" || true
+  elif [[ "$(sql1 "${PORT[$sys]}")" != 1 ]]; then
+    UP[$sys]=0
+    restart_and_init "$sys" "not answering after $w (round $r)" || true
+  fi
+}
+
+# ---------------------------------------------------------------- phases
+record_idle() { # phase
+  local s m
+  for s in $SYSTEMS; do
+    if [[ "${UP[$s]:-0}" == 1 ]]; then
+      m=$(tree_mem "${PID[$s]}")
+      emit kind=rss system="$s" phase="$1" ok=true rssKb="${m% *}" pssKb="${m#* }"
+    else
+      emit kind=rss system="$s" phase="$1" ok=false "error=${START_ERR[$s]:-server down}"
+    fi
+  done
+}
+
+hold_connections() { # sys
+  local sys=$1 i m out="$WORK/logs/hold.$1.json"
+  [[ "${UP[$sys]:-0}" == 1 ]] || { emit kind=rss system="$sys" phase=conn ok=false "error=server down"; return; }
+  log "$sys: opening $HOLD_N idle connections"
+  : >"$out"
+  node "$BENCH_DIR/hold.mjs" --port "${PORT[$sys]}" --n "$HOLD_N" --hold-seconds 120 </dev/null >"$out" 2>&1 &
+  HOLD_PID=$!
+  for ((i = 0; i < 600; i++)); do
+    grep -q '^{' "$out" && break
+    kill -0 "$HOLD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if grep -q '"ok":true' "$out"; then
+    sleep 2
+    m=$(tree_mem "${PID[$sys]}")
+    emit kind=rss system="$sys" phase=conn ok=true rssKb="${m% *}" pssKb="${m#* }" --merge "$out"
+  else
+    emit kind=rss system="$sys" phase=conn ok=false --merge "$out"
+  fi
+  kill_tree "$HOLD_PID" 5; HOLD_PID=""
+  sleep 1
+  if [[ "$(sql1 "${PORT[$sys]}")" != 1 ]]; then
+    UP[$sys]=0
+    restart_and_init "$sys" "not answering after $HOLD_N connections closed" || true
+  fi
+}
+
+ttfq() { # system case expect-file -- cmd...
+  local sys=$1 c=$2 f="$WORK/logs/ttfq.$1.$2.json"
+  shift 2
+  log "time to first query: $sys $c"
+  timeout --foreground -k 5 200 node "$BENCH_DIR/ttfq.mjs" --timeout 180 "$@" >"$f" 2>&1
+  emit kind=ttfq system="$sys" case="$c" --merge "$f"
+}
+
+ttfq_phase() {
+  local p d
+  if [[ " $SYSTEMS " == *" zeropg "* ]]; then
+    if [[ "$ZEROPG_OK" == 1 ]]; then
+      local zp=(dotnet "$ZEROPG_DLL" serve --port 0 --max-connections "$MAXCONN")
+      ttfq zeropg memory-1 --port-from-stdout -- "${zp[@]}" --db memory://
+      ttfq zeropg memory-2 --port-from-stdout -- "${zp[@]}" --db memory://
+      d="$WORK/zeropg-disk"
+      ttfq zeropg disk-create --port-from-stdout --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${zp[@]}" --db "$d"
+      ttfq zeropg disk-reopen --port-from-stdout -- "${zp[@]}" --db "$d"
+    else
+      for c in memory-1 memory-2 disk-create disk-reopen; do emit kind=ttfq system=zeropg case=$c ok=false "error=not built"; done
+    fi
+  fi
+  if [[ " $SYSTEMS " == *" pglite-socket "* ]]; then
+    local ps=(node "$BENCH_DIR/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" --host=127.0.0.1 --max-connections="$MAXCONN")
+    p=$(free_port); ttfq pglite-socket memory-1 --port "$p" -- "${ps[@]}" --port="$p" --db=memory://
+    p=$(free_port); ttfq pglite-socket memory-2 --port "$p" -- "${ps[@]}" --port="$p" --db=memory://
+    d="$WORK/pglite-disk"
+    p=$(free_port); ttfq pglite-socket disk-create --port "$p" --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${ps[@]}" --port="$p" --db="$d"
+    p=$(free_port); ttfq pglite-socket disk-reopen --port "$p" -- "${ps[@]}" --port="$p" --db="$d"
+  fi
+  if [[ " $SYSTEMS " == *" native "* && -n "$PGBIN" && -f "$NATIVE_DIR/data/PG_VERSION" ]]; then
+    p=$(free_port)
+    # shellcheck disable=SC2046
+    ttfq native disk-reopen --port "$p" -- "${AS_PG[@]}" "$PGBIN/postgres" -D "$NATIVE_DIR/data" $(native_opts "$p")
+  fi
+}
+
+# ================================================================= main
+log "settings: seconds=$SECS rounds=$ROUNDS scale=$SCALE systems='$SYSTEMS' workloads='$WORKLOADS' latency-n=$LAT_N hold=$HOLD_N"
+log "work dir $WORK"
+setup_native_bin
+setup_node_deps
+[[ " $SYSTEMS " == *" zeropg "* ]] && build_zeropg
+
+emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" latN="$LAT_N" holdN="$HOLD_N" \
+  nativeDurable="$NATIVE_DURABLE" "systems=$SYSTEMS" "workloads=$WORKLOADS" \
+  "commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)" \
+  "cpu=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
+  "mem=$(free -g | awk '/^Mem:/ {print $2}') GiB" \
+  "pgbench=$(pgbench --version 2>/dev/null)" \
+  "native=$([[ -n "$PGBIN" ]] && "$PGBIN/postgres" --version)" \
+  "pglite=$(node -p "require('$BENCH_DIR/node_modules/@electric-sql/pglite/package.json').version")" \
+  "pgliteSocket=$(node -p "require('$BENCH_DIR/node_modules/@electric-sql/pglite-socket/package.json').version")" \
+  "node=$(node --version)" "dotnet=$(dotnet --version 2>/dev/null || echo none)" \
+  "loadStart=$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# start everything, idle memory
+for s in $SYSTEMS; do start_system "$s"; done
+sleep 2
+record_idle idle
+
+# pgbench -i once per system
+for s in $SYSTEMS; do
+  [[ "${UP[$s]:-0}" == 1 ]] || { emit kind=init system="$s" workload=init ok=false "error=server down: ${START_ERR[$s]:-}"; continue; }
+  log "$s: pgbench -i -s $SCALE"
+  if init_system "$s"; then INITED[$s]=1; else INITED[$s]=0; fi
+done
+sleep 1
+record_idle loaded
+
+# added latency: SELECT 1 round trips, one connection, sequential
+for s in $SYSTEMS; do
+  if [[ "${UP[$s]:-0}" == 1 ]]; then
+    log "$s: latency ($LAT_N x SELECT 1)"
+    timeout --foreground -k 5 300 node "$BENCH_DIR/latency.mjs" --port "${PORT[$s]}" --n "$LAT_N" --warmup "$LAT_WARMUP" >"$WORK/logs/latency.$s.json" 2>&1
+    emit kind=latency system="$s" --merge "$WORK/logs/latency.$s.json"
+  else
+    emit kind=latency system="$s" ok=false "error=server down: ${START_ERR[$s]:-}"
+  fi
+done
+log "in-process latency ($LAT_N x SELECT 1 via execProtocolRawStream)"
+(cd "$BENCH_DIR" && timeout --foreground -k 5 300 node latency.mjs --inproc --n "$LAT_N" --warmup "$LAT_WARMUP") >"$WORK/logs/latency.inproc.json" 2>&1
+emit kind=latency system=ceiling --merge "$WORK/logs/latency.inproc.json"
+
+# memory with N idle connections
+for s in $SYSTEMS; do hold_connections "$s"; done
+
+# interleaved pgbench rounds (+ the in-process engine ceiling once per round)
+for ((r = 1; r <= ROUNDS; r++)); do
+  for w in $WORKLOADS; do
+    for s in $SYSTEMS; do run_workload "$s" "$w" "$r"; done
+  done
+  log "round $r: engine ceiling (in-process PGlite, ${SECS}s select + ${SECS}s tpcb)"
+  (cd "$BENCH_DIR" && timeout --foreground -k 5 $((SECS * 2 + 300)) node ceiling.mjs --seconds "$SECS" --scale "$SCALE") >"$WORK/logs/ceiling.r$r.json" 2>&1
+  if grep -q '"step"' "$WORK/logs/ceiling.r$r.json"; then
+    while IFS= read -r line; do
+      [[ "$line" == '{'* ]] || continue
+      printf '%s\n' "$line" >"$WORK/line.json"
+      emit kind=ceiling round="$r" --merge "$WORK/line.json"
+    done <"$WORK/logs/ceiling.r$r.json"
+  else
+    emit kind=ceiling round="$r" step=init --merge "$WORK/logs/ceiling.r$r.json"
+  fi
+done
+
+for s in zeropg pglite-socket native; do stop_system "$s"; done
+
+# time to first query (servers above are stopped, so nothing else competes for the CPU)
+[[ "$SKIP_TTFQ" == 1 ]] || ttfq_phase
+
+# report
+emit kind=load "loadEnd=$(cut -d' ' -f1-3 /proc/loadavg)"
+REPORT="$RESULTS_DIR/$STAMP.md"
+node "$BENCH_DIR/report.mjs" "$RESULTS" >"$REPORT"
+echo
+cat "$REPORT"
+log "saved $REPORT (raw results: $RESULTS_DIR/$STAMP.jsonl, logs: $RESULTS_DIR/$STAMP.logs/)"

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+[Collection(ServerCollection.Name)]
+public sealed class AdvisoryLockTests(ServerFixture fixture)
+{
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    [Fact]
+    public async Task Another_clients_try_lock_fails_until_the_holder_unlocks()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9001)")); // re-entrant for the holder
+        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_advisory_unlock(9001)"));
+        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)")); // still held once
+        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_advisory_unlock(9001)"));
+        Assert.Equal(true, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(false, await ScalarAsync(a, "SELECT pg_advisory_unlock(9001)")); // a does not own it
+    }
+
+    [Fact]
+    public async Task Int_pair_and_shared_forms_follow_postgres_rules()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock_shared(1, 2)"));
+        Assert.Equal(true, await ScalarAsync(b, "SELECT pg_try_advisory_lock_shared(1, 2)"));
+        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(1, 2)"));
+        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(4294967298)")); // bigint space is separate from (1, 2)
+        await ScalarAsync(a, "SELECT pg_advisory_unlock_all()");
+        await ScalarAsync(b, "SELECT pg_advisory_unlock_all()");
+        Assert.Equal(true, await ScalarAsync(b, "SELECT pg_try_advisory_lock(1, 2)"));
+    }
+
+    [Fact]
+    public async Task A_blocking_lock_waits_without_holding_the_engine_and_gets_the_lock_when_released()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await using var c = await fixture.OpenAsync();
+        await ScalarAsync(a, "SELECT pg_advisory_lock(9002)");
+
+        var watch = Stopwatch.StartNew();
+        var blocked = ScalarAsync(b, "SELECT pg_advisory_lock(9002)");
+        await Task.Delay(500);
+        Assert.False(blocked.IsCompleted);
+        // The engine is free for others while b waits.
+        Assert.Equal(7, await ScalarAsync(c, "SELECT 7"));
+
+        await ScalarAsync(a, "SELECT pg_advisory_unlock(9002)");
+        await blocked.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(watch.Elapsed > TimeSpan.FromMilliseconds(450));
+        Assert.Equal(false, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9002)"));
+    }
+
+    [Fact]
+    public async Task Locks_are_released_when_the_holder_disconnects()
+    {
+        await using var b = await fixture.OpenAsync();
+        await using (var a = await fixture.OpenAsync())
+        {
+            Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9003)"));
+            Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9003)"));
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        object? got;
+        do
+        {
+            got = await ScalarAsync(b, "SELECT pg_try_advisory_lock(9003)");
+        }
+        while (!Equals(got, true) && DateTime.UtcNow < deadline);
+        Assert.Equal(true, got);
+    }
+
+    [Fact]
+    public async Task A_parameterised_lock_through_the_extended_protocol_is_per_client()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await using var lockA = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", a);
+        lockA.Parameters.AddWithValue("key", 9004L);
+        Assert.Equal(true, await lockA.ExecuteScalarAsync());
+        await using var lockB = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", b);
+        lockB.Parameters.AddWithValue("key", 9004L);
+        Assert.Equal(false, await lockB.ExecuteScalarAsync());
+    }
+}

@@ -1,0 +1,71 @@
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+[Collection(ServerCollection.Name)]
+public sealed class ListenNotifyTests(ServerFixture fixture)
+{
+    private static async Task ExecAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task A_listening_client_gets_another_clients_notify_with_the_senders_process_id()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        var received = new TaskCompletionSource<NpgsqlNotificationEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.Notification += (_, e) => received.TrySetResult(e);
+        await ExecAsync(a, "LISTEN jobs");
+        await ExecAsync(b, "NOTIFY jobs, 'payload-1'");
+
+        var wait = a.WaitAsync(TimeSpan.FromSeconds(5)); // idle client: delivered without it sending anything
+        var notification = await received.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await wait;
+        Assert.Equal("jobs", notification.Channel);
+        Assert.Equal("payload-1", notification.Payload);
+        Assert.Equal(b.ProcessID, notification.PID);
+    }
+
+    [Fact]
+    public async Task Non_listeners_get_nothing_and_unlisten_only_affects_its_client()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await using var c = await fixture.OpenAsync();
+        var gotA = 0;
+        var gotC = 0;
+        a.Notification += (_, _) => Interlocked.Increment(ref gotA);
+        c.Notification += (_, _) => Interlocked.Increment(ref gotC);
+        await ExecAsync(a, "LISTEN news");
+        await ExecAsync(c, "LISTEN news");
+        await ExecAsync(c, "UNLISTEN news");
+        await ExecAsync(b, "NOTIFY news, 'x'");
+        await a.WaitAsync(TimeSpan.FromSeconds(5));
+        await ExecAsync(c, "SELECT 1");
+        await Task.Delay(200);
+        await ExecAsync(c, "SELECT 1");
+        Assert.Equal(1, gotA);
+        Assert.Equal(0, gotC);
+    }
+
+    [Fact]
+    public async Task A_notify_in_a_rolled_back_transaction_is_not_delivered()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        var payloads = new List<string>();
+        a.Notification += (_, e) => { lock (payloads) payloads.Add(e.Payload); };
+        await ExecAsync(a, "LISTEN rb");
+        await ExecAsync(b, "BEGIN; NOTIFY rb, 'lost'; ROLLBACK");
+        await ExecAsync(b, "BEGIN; NOTIFY rb, 'kept'; COMMIT");
+        await a.WaitAsync(TimeSpan.FromSeconds(5));
+        await Task.Delay(100);
+        await ExecAsync(a, "SELECT 1");
+        lock (payloads)
+            Assert.Equal(["kept"], payloads);
+    }
+}
