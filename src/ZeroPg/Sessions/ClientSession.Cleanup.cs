@@ -17,7 +17,7 @@ internal sealed partial class ClientSession
         _cleaningUp = true;
         _services.Notifications.UnlistenAll(this);
         var holdsAdvisoryLocks = _usedAdvisoryLocks && _services.EngineState.AdvisoryInstalledGeneration == _services.Engine.Generation;
-        if (_services.Scheduler.Owner != this && !holdsAdvisoryLocks)
+        if (_services.Scheduler.Owner != this && !holdsAdvisoryLocks && _tempRelations.Count == 0)
             return;
         try
         {
@@ -32,6 +32,8 @@ internal sealed partial class ClientSession
                 QueryMessage.Write(cleanup, "ROLLBACK");
             if (holdsAdvisoryLocks)
                 QueryMessage.Write(cleanup, AdvisoryLockSql.UnlockAll(ProcessId));
+            if (DropTempRelationsSql() is { Length: > 0 } dropTemp)
+                QueryMessage.Write(cleanup, dropTemp);
             if (!cleanup.IsEmpty)
                 await ExecuteAsync(cleanup.Frame(HostFrame.Batch, cleanup.MessageBytes), ReplyMode.Discard);
         }

@@ -13,9 +13,11 @@ internal sealed partial class ClientSession
         {
             Catalog.Forget();
             Catalog.EngineGeneration = generation;
+            _services.EngineState.Reset();
             _forwarder.ResetSequence();
         }
         await RestoreSettingsAsync();
+        await SwapTempRelationsAsync();
         _services.Scheduler.NoteStateOf(this);
     }
 }

@@ -105,13 +105,13 @@ internal sealed partial class ClientSession
         {
             _statements.Clear();
         }
-        if (effects.DeallocatesAll || effects.TempObjectsChanged && effects.SettingsChanged)
+        if (effects.DeallocatesAll || effects.DiscardsInEngine)
         {
             // DEALLOCATE ALL or DISCARD ran in the engine itself: its statements (and temp objects) are gone for everyone.
             Catalog.Forget();
             _statements.Clear();
             _services.EngineState.AdvisoryInstalledGeneration = -1;
-            if (effects.TempObjectsChanged)
+            if (effects.DiscardsInEngine)
                 await RelistenAllAsync();
         }
         if (effects.UsesAdvisoryLocks)
@@ -122,6 +122,10 @@ internal sealed partial class ClientSession
             _customSettingNames.Add(name);
         if (_settingsDirty && _status == TransactionStatus.Idle && _copy is null)
             await SnapshotSettingsAsync();
+        if (effects.TempObjectsChanged)
+            _tempDirty = true;
+        if (_tempDirty && _status == TransactionStatus.Idle && _copy is null)
+            await DiscoverTempRelationsAsync();
     }
 
     /// <summary>DISCARD ALL in the engine unlistened every channel: listen again on those clients still want.</summary>

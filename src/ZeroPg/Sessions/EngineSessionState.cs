@@ -14,6 +14,9 @@ internal sealed class EngineSessionState
     /// <summary>The engine generation in which ZeroPg's advisory lock functions were installed (temp objects die with the engine).</summary>
     public int AdvisoryInstalledGeneration { get; set; } = -1;
 
+    /// <summary>The client whose temp relations carry their own names in the engine now; others' are renamed aside.</summary>
+    public ClientSession? TempOwner { get; set; }
+
     /// <summary>Completes at the next advisory unlock or disconnect of a lock holder.</summary>
     public Task AdvisoryChanged => Volatile.Read(ref _advisoryChanged).Task;
 
@@ -25,5 +28,6 @@ internal sealed class EngineSessionState
     {
         AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
         AdvisoryInstalledGeneration = -1;
+        TempOwner = null;
     }
 }

@@ -9,6 +9,8 @@ internal sealed class SqlEffects
     public bool TempObjectsChanged { get; set; }
     public bool UsesAdvisoryLocks { get; set; }
     public bool DeallocatesAll { get; set; }
+    /// <summary>A DISCARD ran in the engine (not answered by ZeroPg): engine-wide state is gone.</summary>
+    public bool DiscardsInEngine { get; set; }
     /// <summary>A Query that was exactly DISCARD ALL / DEALLOCATE ALL, answered by ZeroPg for this client only.</summary>
     public bool DiscardAll { get; set; }
     public bool DeallocateAll { get; set; }
@@ -20,7 +22,7 @@ internal sealed class SqlEffects
 
     public void Clear()
     {
-        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = false;
+        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = DiscardsInEngine = false;
         Listen.Clear();
         Unlisten.Clear();
         CustomSettings.Clear();
@@ -103,6 +105,7 @@ internal static class SqlRewriter
             case "DISCARD":
                 effects.SettingsChanged = true;
                 effects.TempObjectsChanged = true;
+                effects.DiscardsInEngine = Word(start + 1) is "ALL" or "TEMP" or "TEMPORARY";
                 break;
             case "LISTEN" when start + 1 < end:
                 effects.Listen.Add(Identifier(sql, tokens[start + 1]));
