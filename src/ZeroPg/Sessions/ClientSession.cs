@@ -109,7 +109,7 @@ internal sealed partial class ClientSession
         var maxMessage = _services.Options.MaxMessageSize;
         while (true)
         {
-            var result = await _input.ReadAsync(_connectionClosed);
+            var result = await ReadWithIdleTimeoutAsync();
             await _outputGate.WaitAsync(_connectionClosed);
             try
             {
@@ -124,6 +124,29 @@ internal sealed partial class ClientSession
             }
             if (!_notifications.IsEmpty)
                 _ = PumpNotificationsAsync();
+        }
+    }
+
+    /// <summary>
+    /// Reads client input. A client that sits idle while it holds the shared engine (open transaction)
+    /// blocks everyone, so past the idle-in-transaction timeout it is disconnected and rolled back.
+    /// </summary>
+    private async ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
+    {
+        var timeout = _services.Options.IdleInTransactionTimeout;
+        if (timeout <= TimeSpan.Zero || _services.Scheduler.Owner != this)
+            return await _input.ReadAsync(_connectionClosed);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
+        idle.CancelAfter(timeout);
+        try
+        {
+            return await _input.ReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
+        {
+            throw new PgErrorException(PgError.Fatal(SqlState.IdleInTransactionTimeout,
+                "terminating connection due to idle-in-transaction timeout",
+                $"The client held the shared engine in an open transaction for more than {timeout.TotalSeconds:0.#} s without sending anything; its transaction was rolled back. Raise --idle-in-transaction-timeout or keep transactions short."));
         }
     }
 
