@@ -12,6 +12,7 @@
 // Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
 import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -23,10 +24,19 @@ function frame(kind, payload) {
   return [header, payload];
 }
 
-// process.stdout.write is synchronous for pipes on Linux, so a huge reply streams out with
-// bounded memory while PGlite keeps producing it.
+// Synchronous writes to the stdout pipe: cheaper than the stream machinery on every reply, and a huge
+// reply streams out with bounded memory while PGlite keeps producing it (the server reads as we write).
 function send(parts) {
-  process.stdout.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+  const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += writeSync(1, data, offset, data.length - offset);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // pipe full: wait 1 ms
+    }
+  }
 }
 
 function fatal(message) {

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -18,7 +17,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Stream _stdin;
-    private readonly PipeReader _stdout;
+    private readonly Stream _stdout;
     private readonly ConcurrentQueue<EngineCall> _calls = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TaskCompletionSource<EngineStartupInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,7 +33,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _process = process;
         _logger = logger;
         _stdin = process.StandardInput.BaseStream;
-        _stdout = PipeReader.Create(process.StandardOutput.BaseStream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
+        _stdout = process.StandardOutput.BaseStream;
     }
 
     public int ProcessId => _process.Id;
@@ -99,7 +98,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             Log.EngineStderr(_logger, e.Data);
         };
         _process.BeginErrorReadLine();
-        _ = Task.Run(ReadLoopAsync);
+        // A dedicated thread blocked in read() wakes as soon as a reply arrives: on two cores the
+        // thread-pool hops of async pipe reads cost more than the engine's own work for a small query.
+        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{_process.Id}" }.Start();
     }
 
     /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>
@@ -110,8 +111,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             ThrowIfFailed();
             _calls.Enqueue(call);
-            await _stdin.WriteAsync(frame);
-            await _stdin.FlushAsync();
+            // A synchronous write: a batch is small and the host drains its stdin promptly.
+            _stdin.Write(frame.Span);
         }
         catch (IOException error)
         {
@@ -130,7 +131,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         try
         {
             ThrowIfFailed();
-            await _stdin.WriteAsync(frame);
+            _stdin.Write(frame.Span);
         }
         catch (IOException error)
         {
@@ -154,19 +155,41 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         return call.Answer;
     }
 
-    private async Task ReadLoopAsync()
+    private void ReadLoop()
     {
+        var buffer = new byte[256 * 1024];
+        int start = 0, end = 0;
         try
         {
             while (true)
             {
-                var result = await _stdout.ReadAsync();
-                var buffer = result.Buffer;
-                while (TryReadFrame(ref buffer, out var kind, out var payload))
-                    await HandleFrameAsync(kind, payload);
-                _stdout.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
+                while (end - start >= HostFrame.HeaderLength)
+                {
+                    var length = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start + 1));
+                    if (end - start < HostFrame.HeaderLength + length)
+                        break;
+                    var payload = new ReadOnlySequence<byte>(buffer, start + HostFrame.HeaderLength, length);
+                    var handled = HandleFrameAsync(buffer[start], payload);
+                    if (!handled.IsCompletedSuccessfully)
+                        handled.AsTask().GetAwaiter().GetResult(); // back-pressure from a slow client
+                    start += HostFrame.HeaderLength + length;
+                }
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                if (end >= HostFrame.HeaderLength)
+                {
+                    var needed = HostFrame.HeaderLength + BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(1));
+                    if (needed > buffer.Length)
+                        Array.Resize(ref buffer, needed);
+                }
+                var read = _stdout.Read(buffer, end, buffer.Length - end);
+                if (read == 0)
                     break;
+                end += read;
             }
         }
         catch (Exception error)
@@ -174,29 +197,12 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             _fatalMessage ??= error.Message;
         }
         _failed = true;
-        await Task.Run(() => _process.WaitForExit(2000));
+        _process.WaitForExit(2000);
         var failure = new EngineFailedException(Diagnostics());
         _ready.TrySetException(failure);
         while (_calls.TryDequeue(out var call))
             call.Fail(failure);
         _exited.TrySetResult();
-    }
-
-    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out byte kind, out ReadOnlySequence<byte> payload)
-    {
-        kind = 0;
-        payload = default;
-        if (buffer.Length < HostFrame.HeaderLength)
-            return false;
-        Span<byte> header = stackalloc byte[HostFrame.HeaderLength];
-        buffer.Slice(0, HostFrame.HeaderLength).CopyTo(header);
-        var length = BinaryPrimitives.ReadInt32BigEndian(header[1..]);
-        if (buffer.Length < HostFrame.HeaderLength + length)
-            return false;
-        kind = header[0];
-        payload = buffer.Slice(HostFrame.HeaderLength, length);
-        buffer = buffer.Slice(HostFrame.HeaderLength + length);
-        return true;
     }
 
     private async ValueTask HandleFrameAsync(byte kind, ReadOnlySequence<byte> payload)
