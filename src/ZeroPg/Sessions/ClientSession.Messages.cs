@@ -211,7 +211,11 @@ internal sealed partial class ClientSession
         var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
         if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero)
         {
-            if (await Task.WhenAny(wait, Task.Delay(options.QueueWaitNotice)) != wait)
+            using var noticeTimer = new CancellationTokenSource();
+            var notice = Task.Delay(options.QueueWaitNotice, noticeTimer.Token);
+            var first = await Task.WhenAny(wait, notice);
+            noticeTimer.Cancel(); // most waits are short: do not leave a timer behind for each
+            if (first != wait)
             {
                 ErrorResponse.Write(_output, PgError.Notice(
                     $"waiting for the shared PGlite engine: {scheduler.QueueLength} client(s) queued",
