@@ -7,26 +7,20 @@ namespace ZeroPg.Tests.Sessions;
 [Collection(ServerCollection.Name)]
 public sealed class AdvisoryLockTests(ServerFixture fixture)
 {
-    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
-
     [Fact]
     public async Task Another_clients_try_lock_fails_until_the_holder_unlocks()
     {
         await using var a = await fixture.OpenAsync();
         await using var b = await fixture.OpenAsync();
-        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9001)"));
-        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9001)")); // re-entrant for the holder
-        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)"));
-        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)"));
-        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_advisory_unlock(9001)"));
-        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)")); // still held once
-        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_advisory_unlock(9001)"));
-        Assert.Equal(true, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9001)"));
-        Assert.Equal(false, await ScalarAsync(a, "SELECT pg_advisory_unlock(9001)")); // a does not own it
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock(9001)")); // re-entrant for the holder
+        Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_advisory_unlock(9001)"));
+        Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(9001)")); // still held once
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_advisory_unlock(9001)"));
+        Assert.Equal(true, await b.ScalarAsync("SELECT pg_try_advisory_lock(9001)"));
+        Assert.Equal(false, await a.ScalarAsync("SELECT pg_advisory_unlock(9001)")); // a does not own it
     }
 
     [Fact]
@@ -34,13 +28,13 @@ public sealed class AdvisoryLockTests(ServerFixture fixture)
     {
         await using var a = await fixture.OpenAsync();
         await using var b = await fixture.OpenAsync();
-        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock_shared(1, 2)"));
-        Assert.Equal(true, await ScalarAsync(b, "SELECT pg_try_advisory_lock_shared(1, 2)"));
-        Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(1, 2)"));
-        Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(4294967298)")); // bigint space is separate from (1, 2)
-        await ScalarAsync(a, "SELECT pg_advisory_unlock_all()");
-        await ScalarAsync(b, "SELECT pg_advisory_unlock_all()");
-        Assert.Equal(true, await ScalarAsync(b, "SELECT pg_try_advisory_lock(1, 2)"));
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock_shared(1, 2)"));
+        Assert.Equal(true, await b.ScalarAsync("SELECT pg_try_advisory_lock_shared(1, 2)"));
+        Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(1, 2)"));
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock(4294967298)")); // bigint space is separate from (1, 2)
+        await a.ScalarAsync("SELECT pg_advisory_unlock_all()");
+        await b.ScalarAsync("SELECT pg_advisory_unlock_all()");
+        Assert.Equal(true, await b.ScalarAsync("SELECT pg_try_advisory_lock(1, 2)"));
     }
 
     [Fact]
@@ -49,19 +43,19 @@ public sealed class AdvisoryLockTests(ServerFixture fixture)
         await using var a = await fixture.OpenAsync();
         await using var b = await fixture.OpenAsync();
         await using var c = await fixture.OpenAsync();
-        await ScalarAsync(a, "SELECT pg_advisory_lock(9002)");
+        await a.ScalarAsync("SELECT pg_advisory_lock(9002)");
 
         var watch = Stopwatch.StartNew();
-        var blocked = ScalarAsync(b, "SELECT pg_advisory_lock(9002)");
+        var blocked = b.ScalarAsync("SELECT pg_advisory_lock(9002)");
         await Task.Delay(500);
         Assert.False(blocked.IsCompleted);
         // The engine is free for others while b waits.
-        Assert.Equal(7, await ScalarAsync(c, "SELECT 7"));
+        Assert.Equal(7, await c.ScalarAsync("SELECT 7"));
 
-        await ScalarAsync(a, "SELECT pg_advisory_unlock(9002)");
+        await a.ScalarAsync("SELECT pg_advisory_unlock(9002)");
         await blocked.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(watch.Elapsed > TimeSpan.FromMilliseconds(450));
-        Assert.Equal(false, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9002)"));
+        Assert.Equal(false, await a.ScalarAsync("SELECT pg_try_advisory_lock(9002)"));
     }
 
     [Fact]
@@ -70,14 +64,14 @@ public sealed class AdvisoryLockTests(ServerFixture fixture)
         await using var b = await fixture.OpenAsync();
         await using (var a = await fixture.OpenAsync())
         {
-            Assert.Equal(true, await ScalarAsync(a, "SELECT pg_try_advisory_lock(9003)"));
-            Assert.Equal(false, await ScalarAsync(b, "SELECT pg_try_advisory_lock(9003)"));
+            Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock(9003)"));
+            Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(9003)"));
         }
         var deadline = DateTime.UtcNow.AddSeconds(2);
         object? got;
         do
         {
-            got = await ScalarAsync(b, "SELECT pg_try_advisory_lock(9003)");
+            got = await b.ScalarAsync("SELECT pg_try_advisory_lock(9003)");
         }
         while (!Equals(got, true) && DateTime.UtcNow < deadline);
         Assert.Equal(true, got);

@@ -6,12 +6,6 @@ namespace ZeroPg.Tests.Sessions;
 [Collection(ServerCollection.Name)]
 public sealed class ListenNotifyTests(ServerFixture fixture)
 {
-    private static async Task ExecAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
     [Fact]
     public async Task A_listening_client_gets_another_clients_notify_with_the_senders_process_id()
     {
@@ -19,8 +13,8 @@ public sealed class ListenNotifyTests(ServerFixture fixture)
         await using var b = await fixture.OpenAsync();
         var received = new TaskCompletionSource<NpgsqlNotificationEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         a.Notification += (_, e) => received.TrySetResult(e);
-        await ExecAsync(a, "LISTEN jobs");
-        await ExecAsync(b, "NOTIFY jobs, 'payload-1'");
+        await a.ExecAsync("LISTEN jobs");
+        await b.ExecAsync("NOTIFY jobs, 'payload-1'");
 
         var wait = a.WaitAsync(TimeSpan.FromSeconds(5)); // idle client: delivered without it sending anything
         var notification = await received.Task.WaitAsync(TimeSpan.FromSeconds(5));
@@ -40,14 +34,14 @@ public sealed class ListenNotifyTests(ServerFixture fixture)
         var gotC = 0;
         a.Notification += (_, _) => Interlocked.Increment(ref gotA);
         c.Notification += (_, _) => Interlocked.Increment(ref gotC);
-        await ExecAsync(a, "LISTEN news");
-        await ExecAsync(c, "LISTEN news");
-        await ExecAsync(c, "UNLISTEN news");
-        await ExecAsync(b, "NOTIFY news, 'x'");
+        await a.ExecAsync("LISTEN news");
+        await c.ExecAsync("LISTEN news");
+        await c.ExecAsync("UNLISTEN news");
+        await b.ExecAsync("NOTIFY news, 'x'");
         await a.WaitAsync(TimeSpan.FromSeconds(5));
-        await ExecAsync(c, "SELECT 1");
+        await c.ExecAsync("SELECT 1");
         await Task.Delay(200);
-        await ExecAsync(c, "SELECT 1");
+        await c.ExecAsync("SELECT 1");
         Assert.Equal(1, gotA);
         Assert.Equal(0, gotC);
     }
@@ -59,12 +53,12 @@ public sealed class ListenNotifyTests(ServerFixture fixture)
         await using var b = await fixture.OpenAsync();
         var payloads = new List<string>();
         a.Notification += (_, e) => { lock (payloads) payloads.Add(e.Payload); };
-        await ExecAsync(a, "LISTEN rb");
-        await ExecAsync(b, "BEGIN; NOTIFY rb, 'lost'; ROLLBACK");
-        await ExecAsync(b, "BEGIN; NOTIFY rb, 'kept'; COMMIT");
+        await a.ExecAsync("LISTEN rb");
+        await b.ExecAsync("BEGIN; NOTIFY rb, 'lost'; ROLLBACK");
+        await b.ExecAsync("BEGIN; NOTIFY rb, 'kept'; COMMIT");
         await a.WaitAsync(TimeSpan.FromSeconds(5));
         await Task.Delay(100);
-        await ExecAsync(a, "SELECT 1");
+        await a.ExecAsync("SELECT 1");
         lock (payloads)
             Assert.Equal(["kept"], payloads);
     }

@@ -6,42 +6,36 @@ namespace ZeroPg.Tests.Sessions;
 [Collection(ServerCollection.Name)]
 public sealed class TempTableIsolationTests(ServerFixture fixture)
 {
-    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
-
     [Fact]
     public async Task Each_client_has_its_own_temp_table_of_the_same_name()
     {
         await using var a = await fixture.OpenAsync();
         await using var b = await fixture.OpenAsync();
-        await ScalarAsync(a, "CREATE TEMP TABLE scratch(id serial PRIMARY KEY, who text); INSERT INTO scratch(who) VALUES ('a')");
-        var missing = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(b, "SELECT count(*) FROM scratch"));
+        await a.ScalarAsync("CREATE TEMP TABLE scratch(id serial PRIMARY KEY, who text); INSERT INTO scratch(who) VALUES ('a')");
+        var missing = await Assert.ThrowsAsync<PostgresException>(() => b.ScalarAsync("SELECT count(*) FROM scratch"));
         Assert.Equal("42P01", missing.SqlState);
 
-        await ScalarAsync(b, "CREATE TEMP TABLE scratch(id serial PRIMARY KEY, who text); INSERT INTO scratch(who) VALUES ('b'), ('b')");
-        Assert.Equal("a", await ScalarAsync(a, "SELECT string_agg(who, ',') FROM scratch"));
-        Assert.Equal("b,b", await ScalarAsync(b, "SELECT string_agg(who, ',') FROM scratch"));
-        Assert.Equal(1L, await ScalarAsync(a, "SELECT count(*) FROM pg_temp.scratch"));
+        await b.ScalarAsync("CREATE TEMP TABLE scratch(id serial PRIMARY KEY, who text); INSERT INTO scratch(who) VALUES ('b'), ('b')");
+        Assert.Equal("a", await a.ScalarAsync("SELECT string_agg(who, ',') FROM scratch"));
+        Assert.Equal("b,b", await b.ScalarAsync("SELECT string_agg(who, ',') FROM scratch"));
+        Assert.Equal(1L, await a.ScalarAsync("SELECT count(*) FROM pg_temp.scratch"));
     }
 
     [Fact]
     public async Task A_clients_temp_tables_are_dropped_when_it_disconnects()
     {
         await using (var a = await fixture.OpenAsync())
-            await ScalarAsync(a, "CREATE TEMP TABLE leaving(x int); INSERT INTO leaving VALUES (1)");
+            await a.ScalarAsync("CREATE TEMP TABLE leaving(x int); INSERT INTO leaving VALUES (1)");
         await using var b = await fixture.OpenAsync();
         var deadline = DateTime.UtcNow.AddSeconds(2);
         long remaining;
         do
         {
-            remaining = (long)(await ScalarAsync(b, "SELECT count(*) FROM pg_class WHERE relname LIKE '%leaving'"))!;
+            remaining = (long)(await b.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE '%leaving'"))!;
         }
         while (remaining > 0 && DateTime.UtcNow < deadline);
         Assert.Equal(0L, remaining);
-        await ScalarAsync(b, "CREATE TEMP TABLE leaving(y text)");
-        Assert.Equal(0L, await ScalarAsync(b, "SELECT count(*) FROM leaving"));
+        await b.ScalarAsync("CREATE TEMP TABLE leaving(y text)");
+        Assert.Equal(0L, await b.ScalarAsync("SELECT count(*) FROM leaving"));
     }
 }
