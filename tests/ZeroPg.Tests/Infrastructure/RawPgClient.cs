@@ -14,12 +14,13 @@ public sealed class RawPgClient : IAsyncDisposable
     {
         _tcp = tcp;
         _stream = tcp.GetStream();
-        _stream.ReadTimeout = 15_000;
     }
 
     public sealed record Message(char Code, byte[] Body)
     {
         public string Text => Encoding.UTF8.GetString(Body);
+
+        public override string ToString() => $"{Code}:{Text.Replace('\0', ' ')}";
 
         /// <summary>The SQLSTATE ('C' field) of an ErrorResponse.</summary>
         public string? SqlState => Field('C');
@@ -87,24 +88,26 @@ public sealed class RawPgClient : IAsyncDisposable
     public async Task<byte> ReadByteAsync()
     {
         var one = new byte[1];
-        await _stream.ReadExactlyAsync(one);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _stream.ReadExactlyAsync(one, timeout.Token);
         return one[0];
     }
 
     /// <summary>The next backend message, or null when the server closed the connection.</summary>
     public async Task<Message?> ReadMessageAsync()
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var header = new byte[5];
         var read = 0;
         while (read < 5)
         {
-            var n = await _stream.ReadAsync(header.AsMemory(read));
+            var n = await _stream.ReadAsync(header.AsMemory(read), timeout.Token);
             if (n == 0)
                 return read == 0 ? null : throw new EndOfStreamException("connection closed inside a message header");
             read += n;
         }
         var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-        await _stream.ReadExactlyAsync(body);
+        await _stream.ReadExactlyAsync(body, timeout.Token);
         return new Message((char)header[0], body);
     }
 
