@@ -208,6 +208,8 @@ internal sealed partial class ClientSession
             return;
         }
         var options = _services.Options;
+        if (_cancelWait.IsCancellationRequested)
+            ResetCancel(); // a CancelRequest that came while nothing of ours waited or ran: Postgres ignores it
         var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
         if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero)
         {

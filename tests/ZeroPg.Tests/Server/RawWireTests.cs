@@ -1,0 +1,182 @@
+using System.Buffers.Binary;
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Server;
+
+/// <summary>Exact protocol bytes on a raw socket: broken messages, SSLRequest, CancelRequest.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class RawWireTests(ServerFixture fixture)
+{
+    public static TheoryData<string, byte[]> Garbage => new()
+    {
+        { "unknown message type", [(byte)'!', 0, 0, 0, 8, 1, 2, 3, 4] },
+        { "negative length", [(byte)'Q', 0xFF, 0xFF, 0xFF, 0xFE] },
+        { "length below 4", [(byte)'Q', 0, 0, 0, 2] },
+        { "startup-style packet after startup", RawPgClient.StartupPacket(196608, "user", "postgres") },
+    };
+
+    [Theory]
+    [MemberData(nameof(Garbage))]
+    public async Task A_malformed_message_gets_08P01_then_the_connection_closes(string what, byte[] bytes)
+    {
+        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            await raw.StartupAsync();
+            await raw.SendAsync(bytes);
+            var reply = await raw.ReadUntilClosedAsync();
+            var error = Assert.Single(reply);
+            Assert.Equal('E', error.Code);
+            Assert.Equal("08P01", error.SqlState);
+            Assert.Equal("FATAL", error.Field('S'));
+            Assert.Contains("08P01", error.Text);
+            _ = what;
+        }
+        await AssertServerServes();
+    }
+
+    [Fact]
+    public async Task A_malformed_message_inside_an_open_transaction_rolls_it_back()
+    {
+        await using var setup = await fixture.OpenAsync();
+        await using (var create = new NpgsqlCommand("create table raw_tx (id int)", setup))
+            await create.ExecuteNonQueryAsync();
+        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            await raw.StartupAsync();
+            await raw.SendAsync(RawPgClient.Query("begin; insert into raw_tx values (1)"));
+            var ready = (await raw.ReadUntilReadyAsync())[^1];
+            Assert.Equal((byte)'T', ready.Body[0]);
+            await raw.SendAsync([(byte)'Q', 0, 0, 0, 1]);
+            Assert.Equal("08P01", (await raw.ReadUntilClosedAsync()).Single().SqlState);
+        }
+        await using var count = new NpgsqlCommand("select count(*) from raw_tx", setup) { CommandTimeout = 10 };
+        Assert.Equal(0L, await count.ExecuteScalarAsync());
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(-8)]
+    [InlineData(1_000_000)]
+    public async Task A_bad_startup_packet_length_gets_08P01(int length)
+    {
+        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            var packet = new byte[8];
+            BinaryPrimitives.WriteInt32BigEndian(packet, length);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), 196608);
+            await raw.SendAsync(packet);
+            var error = Assert.Single(await raw.ReadUntilClosedAsync());
+            Assert.Equal("08P01", error.SqlState);
+        }
+        await AssertServerServes();
+    }
+
+    [Fact]
+    public async Task A_connection_closed_in_the_middle_of_a_message_does_not_hurt_the_server()
+    {
+        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            await raw.StartupAsync();
+            var query = RawPgClient.Query("select 1");
+            await raw.SendAsync(query[..6]);
+        }
+        await AssertServerServes();
+    }
+
+    [Fact]
+    public async Task SslRequest_is_answered_N_and_startup_continues_on_the_same_socket()
+    {
+        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
+        await raw.SendAsync(RawPgClient.StartupPacket(80877103));
+        Assert.Equal((byte)'N', await raw.ReadByteAsync());
+        var startup = await raw.StartupAsync();
+        Assert.Equal('R', startup[0].Code);
+        Assert.Equal(0, BinaryPrimitives.ReadInt32BigEndian(startup[0].Body));
+        Assert.Contains(startup, m => m.Code == 'K');
+        await raw.SendAsync(RawPgClient.Query("select 'ssl-less'"));
+        var reply = await raw.ReadUntilReadyAsync();
+        Assert.Contains(reply, m => m.Code == 'D' && m.Text.Contains("ssl-less", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Npgsql_with_ssl_preferred_falls_back_to_plain_text()
+    {
+        await using var connection = await fixture.OpenAsync("SSL Mode=Prefer");
+        await using var command = new NpgsqlCommand("select 1", connection);
+        Assert.Equal(1, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_CancelRequest_closes_its_socket_without_a_reply()
+    {
+        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            var packet = new byte[16];
+            BinaryPrimitives.WriteInt32BigEndian(packet, 16);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), 80877102);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(8), 12345);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(12), 67890);
+            await raw.SendAsync(packet);
+            Assert.Empty(await raw.ReadUntilClosedAsync());
+        }
+        await AssertServerServes();
+    }
+
+    [Fact]
+    public async Task A_CancelRequest_with_a_real_key_leaves_an_idle_session_usable()
+    {
+        await using var session = await RawPgClient.ConnectAsync(fixture.Server);
+        var key = (await session.StartupAsync()).Single(m => m.Code == 'K').Body;
+        await using (var cancel = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            await cancel.SendAsync([0, 0, 0, 16, 0x04, 0xD2, 0x16, 0x2E, .. key]);
+            Assert.Empty(await cancel.ReadUntilClosedAsync());
+        }
+        // Nothing was running: Postgres ignores the cancel, and the next statement must not be cancelled by it,
+        // even when it has to queue for the engine behind another client's transaction.
+        await using var holder = await fixture.OpenAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("select 1", holder))
+            await hold.ExecuteNonQueryAsync();
+        await session.SendAsync(RawPgClient.Query("select 7"));
+        var replyTask = session.ReadUntilReadyAsync();
+        await Task.Delay(300);
+        await transaction.CommitAsync();
+        var reply = await replyTask;
+        Assert.True(!reply.Any(m => m.Code == 'E'), RawPgClient.Describe(reply) + reply[0].Text);
+        Assert.True(reply.Any(m => m.Code == 'D'), RawPgClient.Describe(reply));
+    }
+
+    [Fact]
+    public async Task A_CancelRequest_cancels_a_statement_queued_for_the_engine()
+    {
+        await using var session = await RawPgClient.ConnectAsync(fixture.Server);
+        var key = (await session.StartupAsync()).Single(m => m.Code == 'K').Body;
+        await using var holder = await fixture.OpenAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("select 1", holder))
+            await hold.ExecuteNonQueryAsync();
+        await session.SendAsync(RawPgClient.Query("select 7"));
+        var replyTask = session.ReadUntilReadyAsync();
+        await Task.Delay(300);
+        await using (var cancel = await RawPgClient.ConnectAsync(fixture.Server))
+        {
+            await cancel.SendAsync([0, 0, 0, 16, 0x04, 0xD2, 0x16, 0x2E, .. key]);
+            Assert.Empty(await cancel.ReadUntilClosedAsync()); // as libpq and Npgsql do: wait for the server to close
+        }
+        var reply = await replyTask.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("EZ", string.Concat(reply.Select(m => m.Code)));
+        Assert.Equal("57014", reply[0].SqlState);
+        await transaction.CommitAsync();
+        await session.SendAsync(RawPgClient.Query("select 8"));
+        Assert.Equal("TDCZ", string.Concat((await session.ReadUntilReadyAsync()).Select(m => m.Code)));
+    }
+
+    private async Task AssertServerServes()
+    {
+        await using var connection = await fixture.OpenAsync();
+        await using var command = new NpgsqlCommand("select 'still up'", connection);
+        Assert.Equal("still up", await command.ExecuteScalarAsync());
+    }
+}
