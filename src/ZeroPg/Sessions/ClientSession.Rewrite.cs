@@ -71,6 +71,13 @@ internal sealed partial class ClientSession
                 break;
             case FrontendCode.Query:
                 Catalog.Unnamed = default; // a simple Query replaces the engine's unnamed statement
+                if (SqlText.DeallocatesAll(QueryMessage.ReadSql(body)))
+                {
+                    // DISCARD ALL / DEALLOCATE ALL (a pool's reset) drops every engine statement, other clients' too:
+                    // they are prepared again when next used, and this client's own names are gone as in Postgres.
+                    Catalog.Forget();
+                    _statements.Clear();
+                }
                 Forward(code, message);
                 break;
             default:
@@ -106,6 +113,7 @@ internal sealed partial class ClientSession
             });
             return;
         }
+        CloseIfMaybeHeld(statement);
         ParseMessage.Write(_engineBatch, statement.EngineNameBytes, statement.Sql, statement.ParameterTypes);
         var completed = MarkPrepared(statement);
         Expect(ExpectKind.Forward, FrontendCode.Parse, onCompleted: ok =>
@@ -142,6 +150,7 @@ internal sealed partial class ClientSession
         }
         if (!Catalog.IsPrepared(statement))
         {
+            CloseIfMaybeHeld(statement);
             ParseMessage.Write(_engineBatch, statement.EngineNameBytes, statement.Sql, statement.ParameterTypes);
             Expect(ExpectKind.Swallow, FrontendCode.Parse, onCompleted: MarkPrepared(statement));
         }
@@ -172,6 +181,18 @@ internal sealed partial class ClientSession
         {
             Expect(ExpectKind.Synthesize, FrontendCode.Close, CloseCompleteReply);
         }
+    }
+
+    /// <summary>
+    /// A statement prepared in an earlier epoch may still be in the engine (the reset that bumped the epoch
+    /// failed, e.g. DISCARD ALL inside a transaction block): closing it first (no error when absent) keeps the Parse from failing with 42P05.
+    /// </summary>
+    private void CloseIfMaybeHeld(EngineStatement statement)
+    {
+        if (statement.PreparedEpoch < 0)
+            return;
+        TargetedMessage.Write(_engineBatch, FrontendCode.Close, TargetedMessage.Statement, statement.EngineNameBytes);
+        Expect(ExpectKind.Swallow, FrontendCode.Close);
     }
 
     /// <summary>Marks the statement prepared now (so a later Parse in the same batch is not sent twice) and undoes that if the engine refuses it.</summary>

@@ -62,6 +62,20 @@ internal static class SqlText
         return tag.Length > 0 && !char.IsDigit(tag[1 % tag.Length]);
     }
 
+    /// <summary>True when <paramref name="sql"/> holds DISCARD ALL or DEALLOCATE [PREPARE] ALL, which drop every prepared statement of the session.</summary>
+    public static bool DeallocatesAll(string sql)
+    {
+        string previous = "", beforePrevious = "";
+        foreach (var word in Words(sql))
+        {
+            if (word == "ALL" && (previous is "DISCARD" or "DEALLOCATE" || (previous == "PREPARE" && beforePrevious == "DEALLOCATE")))
+                return true;
+            beforePrevious = previous;
+            previous = word;
+        }
+        return false;
+    }
+
     /// <summary>True for COPY ... FROM STDIN (the data then comes from the client).</summary>
     public static bool IsCopyFromStdin(string sql)
     {
