@@ -210,7 +210,10 @@ internal sealed partial class ClientSession
             return;
         var options = _services.Options;
         var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
-        if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero)
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The notice must not hold back a shorter queue-wait timeout.
+        if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero
+            && (options.QueueWaitTimeout == TimeSpan.Zero || options.QueueWaitNotice < options.QueueWaitTimeout))
         {
             if (await Task.WhenAny(wait, Task.Delay(options.QueueWaitNotice)) != wait)
             {
@@ -224,7 +227,8 @@ internal sealed partial class ClientSession
         {
             try
             {
-                await wait.WaitAsync(options.QueueWaitTimeout);
+                var remaining = options.QueueWaitTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                await wait.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
             }
             catch (TimeoutException)
             {
