@@ -211,7 +211,10 @@ internal sealed partial class ClientSession
         if (_cancelWait.IsCancellationRequested)
             ResetCancel(); // a CancelRequest that came while nothing of ours waited or ran: Postgres ignores it
         var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
-        if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero)
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The notice must not hold back a shorter queue-wait timeout.
+        if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero
+            && (options.QueueWaitTimeout == TimeSpan.Zero || options.QueueWaitNotice < options.QueueWaitTimeout))
         {
             using var noticeTimer = new CancellationTokenSource();
             var notice = Task.Delay(options.QueueWaitNotice, noticeTimer.Token);
@@ -229,7 +232,8 @@ internal sealed partial class ClientSession
         {
             try
             {
-                await wait.WaitAsync(options.QueueWaitTimeout);
+                var remaining = options.QueueWaitTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                await wait.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
             }
             catch (TimeoutException)
             {

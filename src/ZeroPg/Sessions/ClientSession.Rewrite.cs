@@ -152,6 +152,7 @@ internal sealed partial class ClientSession
             });
             return;
         }
+        CloseIfMaybeHeld(statement);
         ParseMessage.Write(_engineBatch, statement.EngineNameBytes, statement.Sql, statement.ParameterTypes);
         var completed = MarkPrepared(statement);
         Expect(ExpectKind.Forward, FrontendCode.Parse, onCompleted: ok =>
@@ -188,6 +189,7 @@ internal sealed partial class ClientSession
         }
         if (!Catalog.IsPrepared(statement))
         {
+            CloseIfMaybeHeld(statement);
             ParseMessage.Write(_engineBatch, statement.EngineNameBytes, statement.Sql, statement.ParameterTypes);
             Expect(ExpectKind.Swallow, FrontendCode.Parse, onCompleted: MarkPrepared(statement));
         }
@@ -220,7 +222,19 @@ internal sealed partial class ClientSession
         }
     }
 
-    /// <summary>Marks the statement prepared now (so a later Parse in the same batch is not sent twice) and undoes that if the engine refuses it.</summary>
+    /// <summary>
+    /// A statement prepared in an earlier epoch may still be in the engine (the reset that bumped the epoch
+    /// failed, e.g. DISCARD ALL inside a transaction block): closing it first (no error when absent) keeps the Parse from failing with 42P05.
+    /// </summary>
+    private void CloseIfMaybeHeld(EngineStatement statement)
+    {
+        if (statement.PreparedEpoch < 0)
+            return;
+        TargetedMessage.Write(_engineBatch, FrontendCode.Close, TargetedMessage.Statement, statement.EngineNameBytes);
+        Expect(ExpectKind.Swallow, FrontendCode.Close);
+    }
+
+        /// <summary>Marks the statement prepared now (so a later Parse in the same batch is not sent twice) and undoes that if the engine refuses it.</summary>
     private Action<bool> MarkPrepared(EngineStatement statement)
     {
         var epoch = Catalog.Epoch;

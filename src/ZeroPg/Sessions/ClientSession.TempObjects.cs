@@ -42,17 +42,16 @@ internal sealed partial class ClientSession
         var state = _services.EngineState;
         if (state.TempOwner == this)
             return;
-        var sql = new StringBuilder();
+        var renames = new List<string>();
         if (state.TempOwner is { } previous)
         {
             foreach (var (name, _) in previous._tempRelations)
-                sql.Append($"ALTER TABLE pg_temp.{Identifier(name)} RENAME TO {Identifier(previous.Aside(name))};");
+                renames.Add($"ALTER TABLE pg_temp.{Identifier(name)} RENAME TO {Identifier(previous.Aside(name))}");
         }
         foreach (var (name, _) in _tempRelations)
-            sql.Append($"ALTER TABLE pg_temp.{Identifier(Aside(name))} RENAME TO {Identifier(name)};");
+            renames.Add($"ALTER TABLE pg_temp.{Identifier(Aside(name))} RENAME TO {Identifier(name)}");
         state.TempOwner = _tempRelations.Count > 0 ? this : null;
-        if (sql.Length > 0)
-            await RunHousekeepingAsync(sql.ToString());
+        await RunHousekeepingAsync(renames);
     }
 
     /// <summary>SQL that drops this departing client's temp relations, wherever they are named now.</summary>

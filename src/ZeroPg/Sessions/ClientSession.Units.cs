@@ -105,15 +105,20 @@ internal sealed partial class ClientSession
         {
             _statements.Clear();
         }
-        if (effects.DeallocatesAll || effects.DiscardsInEngine)
+        if (effects.DeallocatesAll)
         {
-            // DEALLOCATE ALL or DISCARD ran in the engine itself: its statements (and temp objects) are gone for everyone.
+            // DEALLOCATE ALL or DISCARD ALL ran in the engine itself: its statements are gone for everyone (re-prepared on use).
             Catalog.Forget();
             _statements.Clear();
-            _services.EngineState.AdvisoryInstalledGeneration = -1;
-            if (effects.DiscardsInEngine)
-                await RelistenAllAsync();
         }
+        if (effects.DropsAllTemp)
+        {
+            // ZeroPg's advisory lock functions were temp objects too; other clients' temp tables are gone.
+            _services.EngineState.AdvisoryInstalledGeneration = -1;
+            _services.EngineState.TempOwner = null;
+        }
+        if (effects.UnlistensEngine)
+            await RelistenAllAsync();
         if (effects.UsesAdvisoryLocks)
             _services.EngineState.SignalAdvisoryChange();
         if (effects.SettingsChanged)
@@ -133,14 +138,17 @@ internal sealed partial class ClientSession
     {
         var channels = _services.Notifications.AllChannels();
         if (channels.Length > 0)
-            await RunHousekeepingAsync(string.Join(';', channels.Select(c => "LISTEN \"" + c.Replace("\"", "\"\"") + "\"")));
+            await RunHousekeepingAsync(channels.Select(c => "LISTEN \"" + c.Replace("\"", "\"\"") + "\""));
     }
 
-    /// <summary>Runs SQL of ZeroPg's own for this client and drops the reply.</summary>
-    private async Task RunHousekeepingAsync(string sql)
+    /// <summary>Runs SQL of ZeroPg's own for this client and drops the reply; each statement is its own Query, so one failing does not skip the rest.</summary>
+    private async Task RunHousekeepingAsync(params IEnumerable<string> statements)
     {
         var batch = new BatchBuffer();
-        QueryMessage.Write(batch, sql);
+        foreach (var sql in statements)
+            QueryMessage.Write(batch, sql);
+        if (batch.IsEmpty)
+            return;
         await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Discard);
     }
 }

@@ -9,8 +9,10 @@ internal sealed class SqlEffects
     public bool TempObjectsChanged { get; set; }
     public bool UsesAdvisoryLocks { get; set; }
     public bool DeallocatesAll { get; set; }
-    /// <summary>A DISCARD ran in the engine (not answered by ZeroPg): engine-wide state is gone.</summary>
-    public bool DiscardsInEngine { get; set; }
+    /// <summary>DISCARD ALL / TEMP ran in the engine (not answered by ZeroPg): every client's temp objects are gone.</summary>
+    public bool DropsAllTemp { get; set; }
+    /// <summary>DISCARD ALL ran in the engine: it also unlistened every channel.</summary>
+    public bool UnlistensEngine { get; set; }
     /// <summary>A Query that was exactly DISCARD ALL / DEALLOCATE ALL, answered by ZeroPg for this client only.</summary>
     public bool DiscardAll { get; set; }
     public bool DeallocateAll { get; set; }
@@ -22,7 +24,7 @@ internal sealed class SqlEffects
 
     public void Clear()
     {
-        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = DiscardsInEngine = false;
+        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = DropsAllTemp = UnlistensEngine = false;
         Listen.Clear();
         Unlisten.Clear();
         CustomSettings.Clear();
@@ -105,7 +107,9 @@ internal static class SqlRewriter
             case "DISCARD":
                 effects.SettingsChanged = true;
                 effects.TempObjectsChanged = true;
-                effects.DiscardsInEngine = Word(start + 1) is "ALL" or "TEMP" or "TEMPORARY";
+                effects.DropsAllTemp = Word(start + 1) is "ALL" or "TEMP" or "TEMPORARY";
+                if (Word(start + 1) == "ALL")
+                    effects.DeallocatesAll = effects.UnlistensEngine = true;
                 break;
             case "LISTEN" when start + 1 < end:
                 effects.Listen.Add(Identifier(sql, tokens[start + 1]));

@@ -1,0 +1,56 @@
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>A pool's reset (DISCARD ALL / DEALLOCATE ALL) from one client must not break other clients' prepared statements.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class DiscardAllTests(ServerFixture fixture)
+{
+    [Theory]
+    [InlineData("DISCARD ALL")]
+    [InlineData("DEALLOCATE ALL")]
+    public async Task Another_clients_reset_leaves_my_prepared_statements_working(string reset)
+    {
+        var sql = $"select 'shared:' || $1::text /* {reset} */";
+        await using var a = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await using var b = await RawProtocolClient.ConnectAsync(fixture.Server);
+        RawStatementNameTests.AssertOk(await a.Parse("mine", sql).Sync().RoundTripAsync());
+        RawStatementNameTests.AssertOk(await b.Parse("theirs", sql).Sync().RoundTripAsync());
+        Assert.Equal("shared:1", RawStatementNameTests.Single(await a.Bind("", "mine", "1").Execute().Sync().RoundTripAsync()));
+
+        RawStatementNameTests.AssertOk(await b.Query(reset).RoundTripAsync());
+
+        Assert.Equal("shared:2", RawStatementNameTests.Single(await a.Bind("", "mine", "2").Execute().Sync().RoundTripAsync()));
+        // The resetting client's own statements are gone, as in Postgres, and it can prepare the name again.
+        Assert.Equal("26000", RawStatementNameTests.Error(await b.Bind("", "theirs", "3").Execute().Sync().RoundTripAsync()));
+        RawStatementNameTests.AssertOk(await b.Parse("theirs", sql).Sync().RoundTripAsync());
+        Assert.Equal("shared:4", RawStatementNameTests.Single(await b.Bind("", "theirs", "4").Execute().Sync().RoundTripAsync()));
+        Assert.Equal("shared:5", RawStatementNameTests.Single(await a.Bind("", "mine", "5").Execute().Sync().RoundTripAsync()));
+    }
+
+    [Fact]
+    public async Task Npgsql_prepared_command_survives_a_pooled_connection_sending_discard_all()
+    {
+        await using var kept = await fixture.OpenAsync();
+        await using var command = new NpgsqlCommand("select $1::int + 1", kept);
+        command.Parameters.AddWithValue(1);
+        await command.PrepareAsync();
+        Assert.Equal(2, (int)(await command.ExecuteScalarAsync())!);
+
+        // A pooled connection without prepared statements is reset with DISCARD ALL when reused.
+        var builder = new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Pooling = true, MaxPoolSize = 1, ApplicationName = $"discard-{Guid.NewGuid():N}" };
+        await using var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        for (var i = 0; i < 5; i++)
+        {
+            await using (var pooled = await dataSource.OpenConnectionAsync())
+            {
+                await using var unprepared = new NpgsqlCommand("select $1::int + 1", pooled);
+                unprepared.Parameters.AddWithValue(i);
+                Assert.Equal(i + 1, (int)(await unprepared.ExecuteScalarAsync())!);
+            }
+            command.Parameters[0].Value = i * 10;
+            Assert.Equal(i * 10 + 1, (int)(await command.ExecuteScalarAsync())!);
+        }
+    }
+}
