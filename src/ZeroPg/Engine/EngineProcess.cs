@@ -61,6 +61,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             extensions = options.Extensions,
             loadDataDir = options.LoadDataDir,
             startParams = options.StartParams.Count > 0 ? options.StartParams : null,
+            snapshotOut = options.SnapshotOut,
+            durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
         var engine = new EngineProcess(process, logger);

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging;
+using ZeroPg.Storage;
 
 namespace ZeroPg.Engine;
 
 /// <summary>
 /// Owns the engine host process: starts it, hands requests to it, and starts a new one when it dies
-/// so that new connections keep working.
+/// so that new connections keep working. For an on-disk database it also holds the directory's lock
+/// for as long as any engine may run on it.
 /// </summary>
 internal sealed partial class EngineSupervisor : IAsyncDisposable
 {
@@ -14,6 +16,8 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private Task<EngineProcess> _current;
     private bool _stopping;
     private int _restarts;
+    private EngineLauncher? _launcher;
+    private DataDirectoryLock? _lock;
 
     public EngineSupervisor(ZeroPgOptions options, ILogger<EngineSupervisor> logger)
     {
@@ -31,12 +35,44 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     public bool IsReady => _current.IsCompletedSuccessfully && !_current.Result.IsFailed;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>The PID of the running engine host, or null while none runs.</summary>
+    public int? EngineProcessId => _current.IsCompletedSuccessfully ? _current.Result.ProcessId : null;
+
+    /// <summary>
+    /// Checks the extensions, locks an on-disk directory and starts the engine. Until the returned task
+    /// completes, <see cref="GetAsync"/> hands out the start in progress, so early clients wait for it.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
+        var script = EngineHostLocator.Locate(_options.EngineHostDirectory);
+        ExtensionCatalog.Validate(_options.Extensions, script);
+        IReadOnlyList<string> extensions = [.. _options.Extensions.Distinct(StringComparer.Ordinal)];
+        if (!_options.IsMemory)
+        {
+            var directory = Path.GetFullPath(_options.DataDirectory);
+            _lock = DataDirectoryLock.Acquire(directory);
+            try
+            {
+                extensions = DataDirectoryManifest.MergeExtensions(directory, extensions);
+                ExtensionCatalog.Validate(extensions, script);
+            }
+            catch
+            {
+                ReleaseLock();
+                throw;
+            }
+        }
+        _launcher = new EngineLauncher(_options, script, extensions, _logger);
         Task<EngineProcess> start;
         lock (_gate)
             start = _current = LaunchAsync(cancellationToken);
-        await start;
+        return start;
+    }
+
+    private void ReleaseLock()
+    {
+        _lock?.Dispose();
+        _lock = null;
     }
 
     /// <summary>The running engine; waits while a restart is in progress.</summary>
@@ -48,14 +84,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     private async Task<EngineProcess> LaunchAsync(CancellationToken cancellationToken)
     {
-        var launch = new EngineLaunchOptions
-        {
-            NodePath = _options.NodePath,
-            HostScriptPath = EngineHostLocator.Locate(_options.EngineHostDirectory),
-            DataDirectory = _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(_options.DataDirectory),
-            Extensions = [.. _options.Extensions],
-        };
-        var (engine, info) = await EngineProcess.StartAsync(launch, _logger, _options.EngineStartTimeout, cancellationToken);
+        var (engine, info) = await _launcher!.LaunchAsync(cancellationToken);
         StartupInfo = info;
         Generation++;
         Log.EngineStarted(_logger, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);
@@ -91,9 +120,14 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             var engine = await current;
             await engine.DisposeAsync();
         }
-        catch (Exception error) when (error is EngineFailedException or InvalidOperationException)
+        catch (Exception error) when (error is EngineFailedException or InvalidOperationException or OperationCanceledException)
         {
             // Never started or already dead: nothing to close.
+        }
+        finally
+        {
+            // Only now no engine can write to the directory any more.
+            ReleaseLock();
         }
     }
 
