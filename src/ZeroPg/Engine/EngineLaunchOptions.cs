@@ -14,4 +14,6 @@ internal sealed record EngineLaunchOptions
     /// <summary>Where the host writes a tar of the data directory right after it started (a fresh one).</summary>
     public string? SnapshotOut { get; init; }
     public EngineDurability Durability { get; init; }
+    /// <summary>Counts batches and bytes sent to the engine.</summary>
+    public Hosting.ZeroPgMetrics? Metrics { get; init; }
 }

@@ -9,7 +9,7 @@ namespace ZeroPg.Engine;
 /// (4-8 s). A missing snapshot is written by the first fresh start; a snapshot the engine cannot
 /// start from is deleted and initdb runs instead.
 /// </summary>
-internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostScript, IReadOnlyList<string> extensions, ILogger logger)
+internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostScript, IReadOnlyList<string> extensions, Hosting.ZeroPgMetrics metrics, ILogger logger)
 {
     private readonly SnapshotCache? _cache = options.UseSnapshotCache
         ? SnapshotCache.For(options.SnapshotCacheDirectory, hostScript, extensions, [])
@@ -57,6 +57,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
         DataDirectory = dataDirectory,
         Extensions = extensions,
         Durability = options.Durability,
+        Metrics = metrics,
     };
 
     private async Task<(EngineProcess, EngineStartupInfo)> StartAsync(EngineLaunchOptions launch, CancellationToken cancellationToken)

@@ -29,9 +29,12 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private volatile bool _failed;
     private int _disposed;
 
-    private EngineProcess(Process process, ILogger logger)
+    private readonly Hosting.ZeroPgMetrics? _metrics;
+
+    private EngineProcess(Process process, Hosting.ZeroPgMetrics? metrics, ILogger logger)
     {
         _process = process;
+        _metrics = metrics;
         _logger = logger;
         _stdin = process.StandardInput.BaseStream;
         _stdout = PipeReader.Create(process.StandardOutput.BaseStream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
@@ -65,7 +68,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
-        var engine = new EngineProcess(process, logger);
+        var engine = new EngineProcess(process, options.Metrics, logger);
         engine.Begin();
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
@@ -114,6 +117,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             _calls.Enqueue(call);
             await _stdin.WriteAsync(frame);
             await _stdin.FlushAsync();
+            if (frame.Span[0] == HostFrame.Batch)
+                _metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
         }
         catch (IOException error)
         {
@@ -133,6 +138,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             ThrowIfFailed();
             await _stdin.WriteAsync(frame);
+            _metrics?.AddBatchBytes(frame.Length - HostFrame.HeaderLength); // a part of the next batch
         }
         catch (IOException error)
         {

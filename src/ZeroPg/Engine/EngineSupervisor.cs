@@ -19,9 +19,12 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private EngineLauncher? _launcher;
     private DataDirectoryLock? _lock;
 
-    public EngineSupervisor(ZeroPgOptions options, ILogger<EngineSupervisor> logger)
+    private readonly Hosting.ZeroPgMetrics _metrics;
+
+    public EngineSupervisor(ZeroPgOptions options, Hosting.ZeroPgMetrics metrics, ILogger<EngineSupervisor> logger)
     {
         _options = options;
+        _metrics = metrics;
         _logger = logger;
         _current = Task.FromException<EngineProcess>(new InvalidOperationException("the engine has not been started"));
     }
@@ -62,7 +65,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
                 throw;
             }
         }
-        _launcher = new EngineLauncher(_options, script, extensions, _logger);
+        _launcher = new EngineLauncher(_options, script, extensions, _metrics, _logger);
         Task<EngineProcess> start;
         lock (_gate)
             start = _current = LaunchAsync(cancellationToken);

@@ -49,6 +49,9 @@ public sealed class ZeroPgMetrics : IDisposable
         Interlocked.Add(ref _batchBytes, bytes);
     }
 
+    /// <summary>Bytes of a batch sent ahead in parts (a large COPY).</summary>
+    public void AddBatchBytes(long bytes) => Interlocked.Add(ref _batchBytes, bytes);
+
     /// <summary>A client waited <paramref name="wait"/> for the engine to become free.</summary>
     public void RecordQueueWait(TimeSpan wait)
     {

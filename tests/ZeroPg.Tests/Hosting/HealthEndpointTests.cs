@@ -39,6 +39,8 @@ public sealed class HealthEndpointTests
         Assert.Contains("# TYPE zeropg_connections gauge", metrics);
         Assert.Contains("zeropg_engine_restarts_total 0", metrics);
         Assert.Matches(@"zeropg_engine_resident_memory_bytes \d{7,}", metrics);
+        Assert.Matches(@"zeropg_batches_total [1-9]", metrics);
+        Assert.Matches(@"zeropg_connections_accepted_total [1-9]", metrics);
     }
 
     [Fact]
