@@ -27,6 +27,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly ILogger _logger;
     private string? _fatalMessage;
     private volatile bool _failed;
+    private volatile bool _killedToCancel;
     private int _disposed;
 
     private readonly Hosting.ZeroPgMetrics? _metrics;
@@ -46,6 +47,17 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     public Task Exited => _exited.Task;
 
     public bool IsFailed => _failed;
+
+    /// <summary>A request is running or queued in the host.</summary>
+    public bool HasCallsInFlight => !_calls.IsEmpty;
+
+    /// <summary>Kills the host to stop a running query: PGlite cannot be interrupted from JS.</summary>
+    public Task KillToCancelAsync()
+    {
+        _killedToCancel = true;
+        _fatalMessage ??= "killed to cancel a running query";
+        return KillAsync();
+    }
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -183,7 +195,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         _failed = true;
         await Task.Run(() => _process.WaitForExit(2000));
-        var failure = new EngineFailedException(Diagnostics());
+        var failure = new EngineFailedException(Diagnostics()) { KilledToCancel = _killedToCancel };
         _ready.TrySetException(failure);
         while (_calls.TryDequeue(out var call))
             call.Fail(failure);

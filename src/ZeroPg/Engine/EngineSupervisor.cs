@@ -72,6 +72,22 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         return start;
     }
 
+    /// <summary>
+    /// Stops the query running in the engine by killing it (the only interrupt PGlite has); the engine
+    /// restarts with crash recovery. Only for data directories: memory:// would lose everything.
+    /// </summary>
+    public bool TryCancelRunningQuery()
+    {
+        if (_options.IsMemory || !_current.IsCompletedSuccessfully)
+            return false;
+        var engine = _current.Result;
+        if (!engine.HasCallsInFlight || engine.IsFailed)
+            return false;
+        Log.KillingToCancel(_logger, engine.ProcessId);
+        _ = engine.KillToCancelAsync();
+        return true;
+    }
+
     private void ReleaseLock()
     {
         _lock?.Dispose();
@@ -123,9 +139,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             var engine = await current;
             await engine.DisposeAsync();
         }
-        catch (Exception error) when (error is EngineFailedException or InvalidOperationException or OperationCanceledException)
+        catch (Exception)
         {
-            // Never started or already dead: nothing to close.
+            // Never started (whatever the reason, reported by the start) or already dead: nothing to close.
         }
         finally
         {
@@ -138,6 +154,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "engine started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
         public static partial void EngineStarted(ILogger logger, int pid, int milliseconds, string version);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "killing engine pid {Pid} to cancel a running query; it restarts with crash recovery")]
+        public static partial void KillingToCancel(ILogger logger, int pid);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine died ({Diagnostics}); restarting it (in-memory data lost: {IsMemory})")]
         public static partial void EngineDied(ILogger logger, string diagnostics, bool isMemory);

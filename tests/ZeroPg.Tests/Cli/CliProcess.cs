@@ -59,7 +59,11 @@ public sealed class CliProcess : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
         if (line is null)
-            throw new InvalidOperationException($"the CLI exited before it was ready: {cli.Stderr}");
+        {
+            // WaitForExitAsync also waits for the stderr reader to reach its end: the last lines say why.
+            await cli.Process.WaitForExitAsync(timeout.Token);
+            throw new InvalidOperationException($"the CLI exited ({cli.Process.ExitCode}) before it was ready: {cli.Stderr}");
+        }
         cli.Ready = JsonDocument.Parse(line).RootElement.Clone();
         return cli;
     }
