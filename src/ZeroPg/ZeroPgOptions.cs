@@ -61,6 +61,12 @@ public sealed class ZeroPgOptions
     /// <summary>Where snapshots are kept; null uses $ZEROPG_CACHE_DIR, else $XDG_CACHE_HOME/zeropg or ~/.cache/zeropg.</summary>
     public string? SnapshotCacheDirectory { get; set; }
 
+    /// <summary>
+    /// Keep one spare memory:// engine started in the background, so the next server in this process
+    /// with the same settings starts at once (test fixtures). Costs one idle engine (~300-400 MB).
+    /// </summary>
+    public bool KeepWarmEngine { get; set; }
+
     /// <summary>What an acknowledged commit survives on an on-disk database (see <see cref="EngineDurability"/>).</summary>
     public EngineDurability Durability { get; set; } = EngineDurability.ProcessCrash;
 

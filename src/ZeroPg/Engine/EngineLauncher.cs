@@ -25,9 +25,17 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
 
         if (_cache.TryGet() is { } snapshot)
         {
+            var fromSnapshot = Launch(DataDirectory) with { LoadDataDir = snapshot };
+            if (options.IsMemory && options.KeepWarmEngine)
+            {
+                var warm = WarmEngine.TryTake(fromSnapshot);
+                WarmEngine.Prepare(fromSnapshot, logger, options.EngineStartTimeout);
+                if (warm is { } ready)
+                    return ready;
+            }
             try
             {
-                return await StartAsync(Launch(DataDirectory) with { LoadDataDir = snapshot }, cancellationToken);
+                return await StartAsync(fromSnapshot, cancellationToken);
             }
             catch (EngineFailedException error)
             {
@@ -39,7 +47,12 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
         }
 
         if (options.IsMemory)
-            return await StartAsync(Launch(DataDirectory) with { SnapshotOut = _cache.FilePath }, cancellationToken);
+        {
+            var started = await StartAsync(Launch(DataDirectory) with { SnapshotOut = _cache.FilePath }, cancellationToken);
+            if (options.KeepWarmEngine && _cache.TryGet() is { } written)
+                WarmEngine.Prepare(Launch(DataDirectory) with { LoadDataDir = written }, logger, options.EngineStartTimeout);
+            return started;
+        }
 
         // A new directory and no snapshot yet: initdb once in memory to fill the cache, then seed from it.
         var (builder, _) = await StartAsync(Launch(ZeroPgOptions.MemoryDatabase) with { SnapshotOut = _cache.FilePath }, cancellationToken);

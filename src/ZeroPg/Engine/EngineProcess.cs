@@ -30,12 +30,13 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private volatile bool _killedToCancel;
     private int _disposed;
 
-    private readonly Hosting.ZeroPgMetrics? _metrics;
+    /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
+    internal Hosting.ZeroPgMetrics? Metrics { get; set; }
 
     private EngineProcess(Process process, Hosting.ZeroPgMetrics? metrics, ILogger logger)
     {
         _process = process;
-        _metrics = metrics;
+        Metrics = metrics;
         _logger = logger;
         _stdin = process.StandardInput.BaseStream;
         _stdout = PipeReader.Create(process.StandardOutput.BaseStream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
@@ -130,7 +131,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             await _stdin.WriteAsync(frame);
             await _stdin.FlushAsync();
             if (frame.Span[0] == HostFrame.Batch)
-                _metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
+                Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
         }
         catch (IOException error)
         {
@@ -150,7 +151,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             ThrowIfFailed();
             await _stdin.WriteAsync(frame);
-            _metrics?.AddBatchBytes(frame.Length - HostFrame.HeaderLength); // a part of the next batch
+            Metrics?.AddBatchBytes(frame.Length - HostFrame.HeaderLength); // a part of the next batch
         }
         catch (IOException error)
         {
