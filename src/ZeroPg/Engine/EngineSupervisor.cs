@@ -56,6 +56,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             _lock = DataDirectoryLock.Acquire(directory);
             try
             {
+                OrphanEngines.WaitForExit(directory, TimeSpan.FromSeconds(15));
                 extensions = DataDirectoryManifest.MergeExtensions(directory, extensions);
                 ExtensionCatalog.Validate(extensions, script);
             }
