@@ -10,9 +10,14 @@
 //     'R' ready (JSON, once), 'D' reply bytes, 'Z' end of one batch's reply,
 //     'J' control answer (JSON), 'F' fatal engine failure (text; the process exits after it)
 // Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
+//
+// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
+// snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
+// durability ('fsync': fsync every file PGlite wrote before a batch's reply ends).
 import { PGlite } from '@electric-sql/pglite';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile, rename } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
+import { trackWrites, syncDirty } from './durability.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -45,19 +50,28 @@ function fatal(message) {
   setImmediate(() => process.exit(1));
 }
 
+// Names were checked against what is installed by the server (ExtensionCatalog).
 async function loadExtensions(names) {
   const extensions = {};
   for (const name of names) {
     const exportName = name.replace(/-/g, '_');
-    if (name === 'vector') {
-      const mod = await import('@electric-sql/pglite/vector').catch(() => import('@electric-sql/pglite-pgvector'));
-      extensions.vector = mod.vector;
-      continue;
-    }
-    const mod = await import(`@electric-sql/pglite/contrib/${name}`);
+    const mod = name === 'vector'
+      ? await import('@electric-sql/pglite-pgvector')
+      : await import(`@electric-sql/pglite/contrib/${exportName}`);
+    if (!mod[exportName]) throw new Error(`extension module for ${name} has no export ${exportName}`);
     extensions[exportName] = mod[exportName];
   }
   return extensions;
+}
+
+// A fresh data directory's tar, for the server's snapshot cache. Written to a temp file and renamed,
+// so a reader never sees half a snapshot.
+async function writeSnapshot(path) {
+  await db.exec('CHECKPOINT');
+  const file = await db.dumpDataDir('none');
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, Buffer.from(await file.arrayBuffer()));
+  await rename(temp, path);
 }
 
 function startupMessage() {
@@ -90,6 +104,8 @@ async function execute(bytes) {
       }
     },
   });
+  // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
+  if (options.durability === 'fsync') syncDirty();
   const parts = size > 0 ? frame('D', Buffer.concat(chunks, size)) : [];
   send([...parts, ...frame('Z', Buffer.alloc(0))]);
 }
@@ -157,6 +173,7 @@ async function shutdown() {
 }
 
 async function main() {
+  if (options.durability === 'fsync') trackWrites();
   process.stdin.on('data', onInput);
   process.stdin.on('end', shutdown);
   process.stdin.on('error', shutdown);
@@ -171,12 +188,23 @@ async function main() {
   }
   if (options.startParams) createOptions.startParams = options.startParams;
   db = await PGlite.create(createOptions);
+  // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
+  let snapshotWritten = false;
+  if (options.snapshotOut) {
+    try {
+      await writeSnapshot(options.snapshotOut);
+      snapshotWritten = true;
+    } catch (e) {
+      process.stderr.write(`snapshot not written: ${e?.message ?? e}\n`);
+    }
+  }
   // A StartupMessage switches on ParameterStatus reporting for GUC_REPORT settings.
   const startup = [];
   await db.execProtocolRawStream(startupMessage(), { onRawData: (v) => startup.push(Buffer.from(v)) });
   const info = {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
+    snapshotWritten,
     startup: Buffer.concat(startup).toString('base64'),
   };
   send(frame('R', Buffer.from(JSON.stringify(info))));

@@ -19,10 +19,19 @@ internal static class ServeCommand
         var extensions = new Option<string?>("--extensions") { Description = "comma-separated PGlite extensions to preload (pgcrypto,citext,vector,...)" };
         var queueWaitTimeout = new Option<double>("--queue-wait-timeout") { Description = "seconds a client may wait for the shared engine before its statement fails (0 = forever)" };
         var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)" };
+        var durability = new Option<string>("--durability") { Description = "process-crash (default: commits survive a crash of the engine or server) or fsync (also an OS crash; slower)", DefaultValueFactory = _ => "process-crash" };
+        durability.AcceptOnlyFromAmong("process-crash", "fsync");
+        var cacheDir = new Option<string?>("--cache-dir") { Description = "where initdb snapshots are cached (default $ZEROPG_CACHE_DIR, $XDG_CACHE_HOME/zeropg or ~/.cache/zeropg)" };
+        var noSnapshotCache = new Option<bool>("--no-snapshot-cache") { Description = "always run initdb for a new database" };
+        var httpPort = new Option<int?>("--http-port") { Description = "serve /healthz, /readyz and /metrics on this port (0 picks one, printed in the ready line)" };
+        var httpHost = new Option<string>("--http-host") { Description = "address of the HTTP endpoint", DefaultValueFactory = _ => "127.0.0.1" };
+        var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
+        var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
+            durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -36,13 +45,19 @@ internal static class ServeCommand
                 QueueWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(queueWaitTimeout)),
                 IdleInTransactionTimeout = TimeSpan.FromSeconds(parse.GetValue(idleInTransactionTimeout)),
                 Extensions = (parse.GetValue(extensions) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
+                Durability = parse.GetValue(durability) == "fsync" ? Engine.EngineDurability.Fsync : Engine.EngineDurability.ProcessCrash,
+                SnapshotCacheDirectory = parse.GetValue(cacheDir),
+                UseSnapshotCache = !parse.GetValue(noSnapshotCache),
+                HttpPort = parse.GetValue(httpPort),
+                HttpHost = parse.GetValue(httpHost)!,
             };
-            return await RunAsync(options, parse.GetValue(logLevel), cancellationToken);
+            var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
+            return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(ZeroPgOptions options, LogLevel level, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ZeroPgOptions options, SidecarOptions sidecar, LogLevel level, CancellationToken cancellationToken)
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(level)
@@ -64,21 +79,16 @@ internal static class ServeCommand
             logger.LogCritical("ZeroPg could not start: {Message}", error.Message);
             return 1;
         }
+        var exitCode = 0;
         await using (server)
         {
             WriteReadyLine(server);
             logger.LogInformation("ZeroPg ready: {Url}", server.Url);
-            try
-            {
-                await Task.Delay(Timeout.Infinite, stop.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                logger.LogInformation("shutting down");
-            }
+            exitCode = await Sidecar.RunUntilStoppedAsync(server, sidecar, logger, stop.Token);
+            logger.LogInformation("shutting down");
             await server.StopAsync();
         }
-        return 0;
+        return exitCode;
     }
 
     /// <summary>The sidecar handshake: exactly one JSON line on stdout, everything else goes to stderr.</summary>
@@ -92,6 +102,8 @@ internal static class ServeCommand
         };
         if (server.UnixSocketFile is not null)
             ready["socket"] = server.UnixSocketFile;
+        if (server.HttpPort is { } httpPort)
+            ready["httpPort"] = httpPort;
         Console.Out.WriteLine(JsonSerializer.Serialize(ready));
         Console.Out.Flush();
     }

@@ -2,12 +2,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZeroPg.Engine;
+using ZeroPg.Hosting;
 using ZeroPg.Server;
 using ZeroPg.Sessions;
 
@@ -24,11 +24,12 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     private readonly ILogger _logger;
     private int _stopped;
 
-    private ZeroPgServer(WebApplication app, ZeroPgOptions options, int port, string? unixSocketFile)
+    private ZeroPgServer(WebApplication app, ZeroPgOptions options, int port, int? httpPort, string? unixSocketFile)
     {
         _app = app;
         _options = options;
         Port = port;
+        HttpPort = httpPort;
         UnixSocketFile = unixSocketFile;
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ZeroPgServer>();
     }
@@ -37,6 +38,15 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     public int Port { get; }
 
     public string Host => _options.Host;
+
+    /// <summary>The port of /healthz, /readyz and /metrics, when <see cref="ZeroPgOptions.HttpPort"/> was set.</summary>
+    public int? HttpPort { get; }
+
+    /// <summary>The server's metrics (also published on the "ZeroPg" System.Diagnostics.Metrics meter).</summary>
+    public ZeroPgMetrics Metrics => _app.Services.GetRequiredService<ZeroPgMetrics>();
+
+    /// <summary>The PID of the Node.js engine host process currently running, if any.</summary>
+    public int? EngineProcessId => _app.Services.GetRequiredService<EngineSupervisor>().EngineProcessId;
 
     /// <summary>The Unix socket file, when one was asked for.</summary>
     public string? UnixSocketFile { get; }
@@ -61,7 +71,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         return StartAsync(options, null, cancellationToken);
     }
 
-    /// <summary>Starts the engine, then the listeners; returns once clients can connect.</summary>
+    /// <summary>Starts the listeners and the engine; returns once the engine is ready and clients can connect.</summary>
     public static async Task<ZeroPgServer> StartAsync(ZeroPgOptions options, ILoggerFactory? loggerFactory, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -75,16 +85,21 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<Sessions.Statements.StatementCatalog>();
         builder.Services.AddSingleton<SessionServices>();
+        builder.Services.AddSingleton<ZeroPgMetrics>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
+        if (options.UnixSocketPath is { Length: > 0 } && options.Port == 0 && !options.DisableTcp)
+            options.Port = ListenEndpoints.FreeTcpPort(options.Host); // the socket file name carries the port
         string? socketFile = null;
+        var wireListeners = new List<ListenOptions>();
+        ListenOptions? httpListener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             if (!options.DisableTcp)
             {
                 foreach (var address in ListenEndpoints.Addresses(options.Host))
-                    kestrel.Listen(address, options.Port, listen => listen.UseConnectionHandler<PgConnectionHandler>());
+                    kestrel.Listen(address, options.Port, listen => { listen.UseConnectionHandler<PgConnectionHandler>(); wireListeners.Add(listen); });
             }
             if (options.UnixSocketPath is { Length: > 0 } path)
             {
@@ -93,14 +108,24 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
                     File.Delete(socketFile); // a socket left by a server that died; binding fails otherwise
                 kestrel.ListenUnixSocket(socketFile, listen => listen.UseConnectionHandler<PgConnectionHandler>());
             }
+            if (options.HttpPort is { } httpPort)
+                kestrel.Listen(ListenEndpoints.Addresses(options.HttpHost)[0], httpPort, listen => httpListener = listen);
         });
 
         var app = builder.Build();
         var engine = app.Services.GetRequiredService<EngineSupervisor>();
+        var wireListening = false;
+        var metrics = WireMetrics(app.Services, engine);
+        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && engine.IsReady);
+        app.Run(health.HandleAsync);
         try
         {
-            await engine.StartAsync(cancellationToken);
+            // Kestrel first, so /healthz and /readyz answer while the engine starts; clients that
+            // connect meanwhile wait for the start in progress (EngineSupervisor.GetAsync).
+            var engineStart = engine.StartAsync(cancellationToken);
             await app.StartAsync(cancellationToken);
+            Volatile.Write(ref wireListening, true);
+            await engineStart;
         }
         catch
         {
@@ -108,20 +133,20 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             await app.DisposeAsync();
             throw;
         }
-        return new ZeroPgServer(app, options, BoundPort(app, options), socketFile);
+        var port = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
+        return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile);
     }
 
-    private static int BoundPort(WebApplication app, ZeroPgOptions options)
+    private static ZeroPgMetrics WireMetrics(IServiceProvider services, EngineSupervisor engine)
     {
-        if (options.DisableTcp)
-            return options.Port;
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses)
-        {
-            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port > 0)
-                return uri.Port;
-        }
-        return options.Port;
+        var metrics = services.GetRequiredService<ZeroPgMetrics>();
+        var registry = services.GetRequiredService<SessionRegistry>();
+        var scheduler = services.GetRequiredService<EngineScheduler>();
+        metrics.OpenConnections = () => registry.Count;
+        metrics.QueuedBatches = () => scheduler.QueueLength;
+        metrics.EngineRestarts = () => engine.Restarts;
+        metrics.EngineRssBytes = () => engine.EngineProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null;
+        return metrics;
     }
 
     /// <summary>

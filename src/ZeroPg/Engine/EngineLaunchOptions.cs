@@ -11,4 +11,9 @@ internal sealed record EngineLaunchOptions
     /// <summary>A tar snapshot of an initialised data directory to start from, if any.</summary>
     public string? LoadDataDir { get; init; }
     public IReadOnlyList<string> StartParams { get; init; } = [];
+    /// <summary>Where the host writes a tar of the data directory right after it started (a fresh one).</summary>
+    public string? SnapshotOut { get; init; }
+    public EngineDurability Durability { get; init; }
+    /// <summary>Counts batches and bytes sent to the engine.</summary>
+    public Hosting.ZeroPgMetrics? Metrics { get; init; }
 }

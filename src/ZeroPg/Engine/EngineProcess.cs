@@ -26,11 +26,16 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly ILogger _logger;
     private string? _fatalMessage;
     private volatile bool _failed;
+    private volatile bool _killedToCancel;
     private int _disposed;
 
-    private EngineProcess(Process process, ILogger logger)
+    /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
+    internal Hosting.ZeroPgMetrics? Metrics { get; set; }
+
+    private EngineProcess(Process process, Hosting.ZeroPgMetrics? metrics, ILogger logger)
     {
         _process = process;
+        Metrics = metrics;
         _logger = logger;
         _stdin = process.StandardInput.BaseStream;
         _stdout = process.StandardOutput.BaseStream;
@@ -42,6 +47,17 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     public Task Exited => _exited.Task;
 
     public bool IsFailed => _failed;
+
+    /// <summary>A request is running or queued in the host.</summary>
+    public bool HasCallsInFlight => !_calls.IsEmpty;
+
+    /// <summary>Kills the host to stop a running query: PGlite cannot be interrupted from JS.</summary>
+    public Task KillToCancelAsync()
+    {
+        _killedToCancel = true;
+        _fatalMessage ??= "killed to cancel a running query";
+        return KillAsync();
+    }
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -60,9 +76,11 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             extensions = options.Extensions,
             loadDataDir = options.LoadDataDir,
             startParams = options.StartParams.Count > 0 ? options.StartParams : null,
+            snapshotOut = options.SnapshotOut,
+            durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
-        var engine = new EngineProcess(process, logger);
+        var engine = new EngineProcess(process, options.Metrics, logger);
         engine.Begin();
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
@@ -113,6 +131,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             _calls.Enqueue(call);
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _stdin.Write(frame.Span);
+            if (frame.Span[0] == HostFrame.Batch)
+                Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
         }
         catch (IOException error)
         {
@@ -132,6 +152,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             ThrowIfFailed();
             _stdin.Write(frame.Span);
+            Metrics?.AddBatchBytes(frame.Length - HostFrame.HeaderLength); // a part of the next batch
         }
         catch (IOException error)
         {
@@ -198,7 +219,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         _failed = true;
         _process.WaitForExit(2000);
-        var failure = new EngineFailedException(Diagnostics());
+        var failure = new EngineFailedException(Diagnostics()) { KilledToCancel = _killedToCancel };
         _ready.TrySetException(failure);
         while (_calls.TryDequeue(out var call))
             call.Fail(failure);

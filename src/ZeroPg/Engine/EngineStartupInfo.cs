@@ -11,6 +11,8 @@ internal sealed class EngineStartupInfo
     public required int StartMilliseconds { get; init; }
     /// <summary>ParameterStatus values the engine reported to its synthetic StartupMessage.</summary>
     public required IReadOnlyDictionary<string, string> Parameters { get; init; }
+    /// <summary>The host wrote the snapshot it was asked for.</summary>
+    public bool SnapshotWritten { get; init; }
 
     public string ServerVersion => Parameters.TryGetValue("server_version", out var v) ? v : "18";
 
@@ -36,6 +38,7 @@ internal sealed class EngineStartupInfo
             ProcessId = root.GetProperty("pid").GetInt32(),
             StartMilliseconds = root.GetProperty("startMs").GetInt32(),
             Parameters = parameters,
+            SnapshotWritten = root.TryGetProperty("snapshotWritten", out var written) && written.ValueKind == JsonValueKind.True,
         };
     }
 }

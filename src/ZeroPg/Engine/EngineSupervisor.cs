@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging;
+using ZeroPg.Storage;
 
 namespace ZeroPg.Engine;
 
 /// <summary>
 /// Owns the engine host process: starts it, hands requests to it, and starts a new one when it dies
-/// so that new connections keep working.
+/// so that new connections keep working. For an on-disk database it also holds the directory's lock
+/// for as long as any engine may run on it.
 /// </summary>
 internal sealed partial class EngineSupervisor : IAsyncDisposable
 {
@@ -14,10 +16,15 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private Task<EngineProcess> _current;
     private bool _stopping;
     private int _restarts;
+    private EngineLauncher? _launcher;
+    private DataDirectoryLock? _lock;
 
-    public EngineSupervisor(ZeroPgOptions options, ILogger<EngineSupervisor> logger)
+    private readonly Hosting.ZeroPgMetrics _metrics;
+
+    public EngineSupervisor(ZeroPgOptions options, Hosting.ZeroPgMetrics metrics, ILogger<EngineSupervisor> logger)
     {
         _options = options;
+        _metrics = metrics;
         _logger = logger;
         _current = Task.FromException<EngineProcess>(new InvalidOperationException("the engine has not been started"));
     }
@@ -31,12 +38,61 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     public bool IsReady => _current.IsCompletedSuccessfully && !_current.Result.IsFailed;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>The PID of the running engine host, or null while none runs.</summary>
+    public int? EngineProcessId => _current.IsCompletedSuccessfully ? _current.Result.ProcessId : null;
+
+    /// <summary>
+    /// Checks the extensions, locks an on-disk directory and starts the engine. Until the returned task
+    /// completes, <see cref="GetAsync"/> hands out the start in progress, so early clients wait for it.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
+        var script = EngineHostLocator.Locate(_options.EngineHostDirectory);
+        ExtensionCatalog.Validate(_options.Extensions, script);
+        IReadOnlyList<string> extensions = [.. _options.Extensions.Distinct(StringComparer.Ordinal)];
+        if (!_options.IsMemory)
+        {
+            var directory = Path.GetFullPath(_options.DataDirectory);
+            _lock = DataDirectoryLock.Acquire(directory);
+            try
+            {
+                OrphanEngines.WaitForExit(directory, TimeSpan.FromSeconds(15));
+                extensions = DataDirectoryManifest.MergeExtensions(directory, extensions);
+                ExtensionCatalog.Validate(extensions, script);
+            }
+            catch
+            {
+                ReleaseLock();
+                throw;
+            }
+        }
+        _launcher = new EngineLauncher(_options, script, extensions, _metrics, _logger);
         Task<EngineProcess> start;
         lock (_gate)
             start = _current = LaunchAsync(cancellationToken);
-        await start;
+        return start;
+    }
+
+    /// <summary>
+    /// Stops the query running in the engine by killing it (the only interrupt PGlite has); the engine
+    /// restarts with crash recovery. Only for data directories: memory:// would lose everything.
+    /// </summary>
+    public bool TryCancelRunningQuery()
+    {
+        if (_options.IsMemory || !_current.IsCompletedSuccessfully)
+            return false;
+        var engine = _current.Result;
+        if (!engine.HasCallsInFlight || engine.IsFailed)
+            return false;
+        Log.KillingToCancel(_logger, engine.ProcessId);
+        _ = engine.KillToCancelAsync();
+        return true;
+    }
+
+    private void ReleaseLock()
+    {
+        _lock?.Dispose();
+        _lock = null;
     }
 
     /// <summary>The running engine; waits while a restart is in progress.</summary>
@@ -48,14 +104,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     private async Task<EngineProcess> LaunchAsync(CancellationToken cancellationToken)
     {
-        var launch = new EngineLaunchOptions
-        {
-            NodePath = _options.NodePath,
-            HostScriptPath = EngineHostLocator.Locate(_options.EngineHostDirectory),
-            DataDirectory = _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(_options.DataDirectory),
-            Extensions = [.. _options.Extensions],
-        };
-        var (engine, info) = await EngineProcess.StartAsync(launch, _logger, _options.EngineStartTimeout, cancellationToken);
+        var (engine, info) = await _launcher!.LaunchAsync(cancellationToken);
         StartupInfo = info;
         Generation++;
         Log.EngineStarted(_logger, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);
@@ -91,9 +140,14 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             var engine = await current;
             await engine.DisposeAsync();
         }
-        catch (Exception error) when (error is EngineFailedException or InvalidOperationException)
+        catch (Exception)
         {
-            // Never started or already dead: nothing to close.
+            // Never started (whatever the reason, reported by the start) or already dead: nothing to close.
+        }
+        finally
+        {
+            // Only now no engine can write to the directory any more.
+            ReleaseLock();
         }
     }
 
@@ -101,6 +155,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "engine started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
         public static partial void EngineStarted(ILogger logger, int pid, int milliseconds, string version);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "killing engine pid {Pid} to cancel a running query; it restarts with crash recovery")]
+        public static partial void KillingToCancel(ILogger logger, int pid);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine died ({Diagnostics}); restarting it (in-memory data lost: {IsMemory})")]
         public static partial void EngineDied(ILogger logger, string diagnostics, bool isMemory);

@@ -311,10 +311,15 @@ internal sealed partial class ClientSession
     /// <summary>A CancelRequest named this session.</summary>
     internal void RequestCancel()
     {
-        // A batch still queued for the engine is dropped; one already running cannot be interrupted yet.
+        // A batch still queued for the engine is dropped. One already running can only be stopped by
+        // killing the engine (on-disk databases only); this client then gets 57014, not 57P01.
         if (_services.Scheduler.Owner != this)
             _cancelWait.Cancel();
+        else if (_services.Engine.TryCancelRunningQuery())
+            _killedEngineToCancel = true;
     }
+
+    private volatile bool _killedEngineToCancel;
 
     private static ReadOnlySpan<byte> Body(ReadOnlySequence<byte> message, out byte[]? rented)
     {

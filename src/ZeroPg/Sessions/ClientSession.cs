@@ -97,7 +97,10 @@ internal sealed partial class ClientSession
         }
     }
 
-    private PgError EngineLostError(EngineFailedException error) => PgError.Fatal(SqlState.AdminShutdown,
+    private PgError EngineLostError(EngineFailedException error) => error.KilledToCancel && _killedEngineToCancel
+        ? PgError.Fatal(SqlState.QueryCanceled, "canceling statement due to user request",
+            "PGlite cannot interrupt a running query, so the engine was restarted to stop it. Committed data is kept; reconnect.", error.Message)
+        : PgError.Fatal(SqlState.AdminShutdown,
         "terminating connection because the PGlite engine stopped; it is being restarted",
         _services.Options.IsMemory
             ? "The database is in memory (memory://), so its data is lost. Reconnect to get a fresh database; use a data directory (--db DIR) to keep data across engine restarts."

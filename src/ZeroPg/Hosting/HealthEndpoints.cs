@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http;
+
+namespace ZeroPg.Hosting;
+
+/// <summary>
+/// /healthz (the process is alive), /readyz (the engine runs and the wire port accepts) and /metrics
+/// (Prometheus text), served by the same Kestrel host as the Postgres listeners.
+/// </summary>
+internal sealed class HealthEndpoints(ZeroPgMetrics metrics, Func<bool> isReady)
+{
+    public Task HandleAsync(HttpContext context)
+    {
+        var response = context.Response;
+        switch (context.Request.Path.Value)
+        {
+            case "/healthz":
+                return Text(response, StatusCodes.Status200OK, "ok\n");
+            case "/readyz":
+                return isReady()
+                    ? Text(response, StatusCodes.Status200OK, "ready\n")
+                    : Text(response, StatusCodes.Status503ServiceUnavailable, "not ready\n");
+            case "/metrics":
+                response.ContentType = PrometheusText.ContentType;
+                return response.WriteAsync(PrometheusText.Render(metrics));
+            default:
+                return Text(response, StatusCodes.Status404NotFound, "not found: /healthz, /readyz, /metrics\n");
+        }
+    }
+
+    private static Task Text(HttpResponse response, int status, string body)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(body);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics.Metrics;
+
+namespace ZeroPg.Hosting;
+
+/// <summary>
+/// The server's metrics, published as System.Diagnostics.Metrics instruments on the "ZeroPg" meter
+/// (so any .NET exporter can pick them up) and read directly by the /metrics endpoint. Sessions call
+/// the Record* methods; the gauges read live state through the callbacks the server sets.
+/// </summary>
+public sealed class ZeroPgMetrics : IDisposable
+{
+    public const string MeterName = "ZeroPg";
+
+    private readonly Meter _meter = new(MeterName);
+    private long _batches;
+    private long _batchBytes;
+    private long _queueWaits;
+    private long _queueWaitMicroseconds;
+    private long _connectionsAccepted;
+
+    public ZeroPgMetrics()
+    {
+        _meter.CreateObservableCounter("zeropg.engine.batches", () => Batches, description: "batches of protocol messages run by the engine");
+        _meter.CreateObservableCounter("zeropg.engine.batch_bytes", () => BatchBytes, unit: "By", description: "bytes of protocol messages sent to the engine");
+        _meter.CreateObservableCounter("zeropg.queue.waits", () => QueueWaits, description: "times a client had to wait for the shared engine");
+        _meter.CreateObservableCounter("zeropg.queue.wait_time", () => QueueWaitSeconds, unit: "s", description: "time clients spent waiting for the shared engine");
+        _meter.CreateObservableCounter("zeropg.connections.accepted", () => ConnectionsAccepted, description: "client connections accepted");
+        _meter.CreateObservableUpDownCounter("zeropg.connections", () => (long)OpenConnections(), description: "client connections open");
+        _meter.CreateObservableUpDownCounter("zeropg.queue.length", () => (long)QueuedBatches(), description: "clients waiting for the shared engine");
+        _meter.CreateObservableCounter("zeropg.engine.restarts", () => (long)EngineRestarts(), description: "engine processes replaced after dying");
+        _meter.CreateObservableGauge("zeropg.engine.rss", () => EngineRssBytes() ?? 0, unit: "By", description: "resident memory of the engine host process");
+    }
+
+    public long Batches => Interlocked.Read(ref _batches);
+    public long BatchBytes => Interlocked.Read(ref _batchBytes);
+    public long QueueWaits => Interlocked.Read(ref _queueWaits);
+    public double QueueWaitSeconds => Interlocked.Read(ref _queueWaitMicroseconds) / 1e6;
+    public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
+
+    internal Func<int> OpenConnections { get; set; } = () => 0;
+    internal Func<int> QueuedBatches { get; set; } = () => 0;
+    internal Func<int> EngineRestarts { get; set; } = () => 0;
+    internal Func<long?> EngineRssBytes { get; set; } = () => null;
+
+    /// <summary>A batch of <paramref name="bytes"/> protocol bytes was handed to the engine.</summary>
+    public void RecordBatch(long bytes)
+    {
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _batchBytes, bytes);
+    }
+
+    /// <summary>Bytes of a batch sent ahead in parts (a large COPY).</summary>
+    public void AddBatchBytes(long bytes) => Interlocked.Add(ref _batchBytes, bytes);
+
+    /// <summary>A client waited <paramref name="wait"/> for the engine to become free.</summary>
+    public void RecordQueueWait(TimeSpan wait)
+    {
+        Interlocked.Increment(ref _queueWaits);
+        Interlocked.Add(ref _queueWaitMicroseconds, (long)(wait.Ticks / 10));
+    }
+
+    public void RecordConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,112 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace ZeroPg.Storage;
+
+/// <summary>
+/// Tar snapshots of a freshly initialised data directory, one per PGlite version, extension set and
+/// start parameters. Starting from one takes ~1 s instead of the 4-8 s initdb takes.
+/// </summary>
+internal sealed class SnapshotCache
+{
+    public const string EnvironmentVariable = "ZEROPG_CACHE_DIR";
+    private const int FormatVersion = 1;
+    // dumpDataDir of an initdb'd directory is ~40 MB; anything far smaller is a truncated file.
+    private const long MinimumSnapshotBytes = 1 << 20;
+
+    private SnapshotCache(string directory, string file)
+    {
+        Directory = directory;
+        FilePath = file;
+    }
+
+    public string Directory { get; }
+
+    /// <summary>Where the snapshot for this configuration lives (it may not exist yet).</summary>
+    public string FilePath { get; }
+
+    public static SnapshotCache For(string? configuredDirectory, string engineHostScript, IEnumerable<string> extensions, IEnumerable<string> startParams)
+    {
+        var directory = configuredDirectory is { Length: > 0 } ? configuredDirectory : DefaultDirectory();
+        var version = PgliteVersion(engineHostScript);
+        var key = JsonSerializer.Serialize(new
+        {
+            format = FormatVersion,
+            version,
+            extensions = extensions.Order(StringComparer.Ordinal).ToArray(),
+            startParams = startParams.ToArray(),
+        });
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
+        return new SnapshotCache(Path.GetFullPath(directory), Path.Combine(Path.GetFullPath(directory), $"pglite-{version}-{hash}.tar"));
+    }
+
+    /// <summary>The snapshot when it exists and looks like a whole tar; a broken one is deleted.</summary>
+    public string? TryGet()
+    {
+        try
+        {
+            var info = new FileInfo(FilePath);
+            if (!info.Exists)
+                return null;
+            if (info.Length >= MinimumSnapshotBytes && info.Length % 512 == 0 && HasTarMagic(FilePath))
+                return FilePath;
+        }
+        catch (IOException)
+        {
+        }
+        Invalidate();
+        return null;
+    }
+
+    /// <summary>Forgets the snapshot, e.g. because the engine could not start from it.</summary>
+    public void Invalidate()
+    {
+        try
+        {
+            File.Delete(FilePath);
+        }
+        catch (IOException)
+        {
+            // Another process may be replacing it right now; it is rebuilt next time otherwise.
+        }
+    }
+
+    /// <summary>Creates the cache directory; false when it cannot be written (then the cache is skipped).</summary>
+    public bool EnsureDirectory()
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            return true;
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static bool HasTarMagic(string path)
+    {
+        Span<byte> header = stackalloc byte[512];
+        using var stream = File.OpenRead(path);
+        stream.ReadExactly(header);
+        return header.Slice(257, 5).SequenceEqual("ustar"u8);
+    }
+
+    private static string DefaultDirectory()
+    {
+        if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
+            return fromEnvironment;
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = xdg is { Length: > 0 } ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(root, "zeropg");
+    }
+
+    private static string PgliteVersion(string engineHostScript)
+    {
+        var manifest = Path.Combine(Path.GetDirectoryName(engineHostScript)!, "node_modules", "@electric-sql", "pglite", "package.json");
+        using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
+        return document.RootElement.GetProperty("version").GetString() ?? "unknown";
+    }
+}

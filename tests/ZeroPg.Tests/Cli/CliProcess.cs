@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace ZeroPg.Tests.Cli;
+
+/// <summary>`dotnet ZeroPg.Cli.dll serve ...` as a child process, the way a sidecar user runs it.</summary>
+public sealed class CliProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _stderr = new();
+
+    private CliProcess(Process process)
+    {
+        Process = process;
+    }
+
+    public Process Process { get; }
+
+    public JsonElement Ready { get; private set; }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+                return _stderr.ToString();
+        }
+    }
+
+    public string ConnectionString => $"Host=127.0.0.1;Port={Ready.GetProperty("port").GetInt32()};Username=postgres;Pooling=false;Timeout=30";
+
+    public static CliProcess Start(params string[] arguments)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("serve");
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        var cli = new CliProcess(Process.Start(start)!);
+        cli.Process.ErrorDataReceived += (_, e) =>
+        {
+            lock (cli._stderr)
+                cli._stderr.AppendLine(e.Data);
+        };
+        cli.Process.BeginErrorReadLine();
+        return cli;
+    }
+
+    /// <summary>Starts the CLI and waits for its ready line.</summary>
+    public static async Task<CliProcess> StartReadyAsync(params string[] arguments)
+    {
+        var cli = Start(arguments);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
+        if (line is null)
+        {
+            // WaitForExitAsync also waits for the stderr reader to reach its end: the last lines say why.
+            await cli.Process.WaitForExitAsync(timeout.Token);
+            throw new InvalidOperationException($"the CLI exited ({cli.Process.ExitCode}) before it was ready: {cli.Stderr}");
+        }
+        cli.Ready = JsonDocument.Parse(line).RootElement.Clone();
+        return cli;
+    }
+
+    /// <summary>The Node.js engine host started by the CLI (its child process).</summary>
+    public int EngineProcessId()
+    {
+        foreach (var task in Directory.GetDirectories($"/proc/{Process.Id}/task"))
+        {
+            foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var pid = int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
+                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains("host.mjs", StringComparison.Ordinal))
+                    return pid;
+            }
+        }
+        throw new InvalidOperationException("no engine host child process found");
+    }
+
+    /// <summary>True while the process exists and is not a zombie waiting to be reaped.</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await Process.WaitForExitAsync().WaitAsync(timeout);
+        return Process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+            await Process.WaitForExitAsync();
+        }
+        Process.Dispose();
+    }
+}

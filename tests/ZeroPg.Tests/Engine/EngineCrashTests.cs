@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Npgsql;
+using Xunit.Abstractions;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Engine;
+
+public sealed class EngineCrashTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Killing_the_engine_fails_the_in_flight_client_with_57P01_and_keeps_committed_data()
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
+        await DataDirectoryTests.ExecuteAsync(server, "create table kept(x int); insert into kept values (1)");
+
+        await using var client = await OpenAsync(server);
+        await using (var begin = new NpgsqlCommand("begin; insert into kept values (2)", client))
+            await begin.ExecuteNonQueryAsync();
+        var killed = server.EngineProcessId!.Value;
+        Process.GetProcessById(killed).Kill();
+
+        await using var next = new NpgsqlCommand("insert into kept values (3)", client);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => next.ExecuteNonQueryAsync());
+        Assert.Equal("57P01", error.SqlState);
+        Assert.Contains("restarted", error.MessageText);
+
+        Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
+        Assert.NotEqual(killed, server.EngineProcessId);
+    }
+
+    [Fact]
+    public async Task Acknowledged_commits_survive_repeated_engine_kills_mid_write()
+    {
+        // Each kill costs an on-disk engine restart (~1-2 s); ZEROPG_KILL_LOOP_COUNT lowers the count on slow machines.
+        var kills = int.TryParse(Environment.GetEnvironmentVariable("ZEROPG_KILL_LOOP_COUNT"), out var configured) ? configured : 20;
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
+        await DataDirectoryTests.ExecuteAsync(server, "create table acked(id int primary key, payload text)");
+
+        var acknowledged = new List<int>();
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() => WriteUntilStoppedAsync(server, acknowledged, stop.Token));
+        var random = new Random(42);
+        for (var kill = 0; kill < kills; kill++)
+        {
+            var before = Volatile.Read(ref _acknowledgedCount);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            // Kill only while writes are flowing: a few commits acknowledged since the last kill.
+            while (Volatile.Read(ref _acknowledgedCount) < before + 5 && DateTime.UtcNow < deadline)
+                await Task.Delay(5);
+            await Task.Delay(random.Next(0, 30));
+            if (server.EngineProcessId is { } pid)
+                Process.GetProcessById(pid).Kill();
+        }
+        while (server.EngineProcessId is null)
+            await Task.Delay(20);
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await writer;
+
+        int[] ids;
+        lock (acknowledged)
+            ids = [.. acknowledged];
+        var present = new HashSet<int>();
+        await using (var connection = await OpenAsync(server))
+        await using (var select = new NpgsqlCommand("select id from acked", connection))
+        await using (var reader = await select.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+                present.Add(reader.GetInt32(0));
+        }
+        var lost = ids.Where(id => !present.Contains(id)).ToList();
+        output.WriteLine($"{kills} engine kills, {ids.Length} acknowledged commits, {lost.Count} lost, restarts {server.Metrics.EngineRestarts()}");
+        Assert.Empty(lost);
+        Assert.True(server.Metrics.EngineRestarts() >= kills);
+    }
+
+    private int _acknowledgedCount;
+
+    private async Task WriteUntilStoppedAsync(ZeroPgServer server, List<int> acknowledged, CancellationToken stop)
+    {
+        var next = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await OpenAsync(server);
+                while (!stop.IsCancellationRequested)
+                {
+                    var id = ++next;
+                    await using var insert = new NpgsqlCommand($"insert into acked values ({id}, repeat('x', 2000))", connection);
+                    await insert.ExecuteNonQueryAsync(CancellationToken.None);
+                    lock (acknowledged)
+                        acknowledged.Add(id);
+                    Interlocked.Increment(ref _acknowledgedCount);
+                }
+            }
+            catch (Exception error) when (error is NpgsqlException)
+            {
+                await Task.Delay(20, CancellationToken.None); // the engine is restarting: reconnect
+            }
+        }
+    }
+
+    private static async Task<NpgsqlConnection> OpenAsync(ZeroPgServer server)
+    {
+        var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Timeout=60;Command Timeout=60");
+        await connection.OpenAsync();
+        return connection;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Npgsql;
+using Xunit.Abstractions;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Engine;
+
+public sealed class SnapshotCacheTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Second_start_uses_the_snapshot_and_a_corrupt_snapshot_is_rebuilt()
+    {
+        using var cache = new TempDirectory();
+        var first = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
+        var snapshot = Assert.Single(Directory.GetFiles(cache.Path, "*.tar"));
+        Assert.True(new FileInfo(snapshot).Length > 1 << 20);
+        var second = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
+        output.WriteLine($"time to first query: cold cache {first.TotalMilliseconds:0} ms, warm cache {second.TotalMilliseconds:0} ms");
+        Assert.True(second < first, $"warm {second} should beat cold {first}");
+
+        // Looks like a tar (magic, size) but is not a data directory: the engine fails, initdb runs, the file is rebuilt.
+        var junk = new byte[2 << 20];
+        "ustar"u8.CopyTo(junk.AsSpan(257));
+        await File.WriteAllBytesAsync(snapshot, junk);
+        await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
+        Assert.NotEqual(junk.Length, new FileInfo(snapshot).Length);
+        Assert.Empty(Directory.GetFiles(cache.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task A_new_data_directory_is_seeded_from_the_snapshot()
+    {
+        using var directory = new TempDirectory();
+        var elapsed = await TimeToFirstQueryAsync(null, directory.Sub("db"));
+        output.WriteLine($"new on-disk directory: first query after {elapsed.TotalMilliseconds:0} ms");
+        Assert.True(File.Exists(Path.Combine(directory.Sub("db"), "PG_VERSION")));
+    }
+
+    private static async Task<TimeSpan> TimeToFirstQueryAsync(string? cacheDirectory, string dataDirectory)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { SnapshotCacheDirectory = cacheDirectory, DataDirectory = dataDirectory }, TestLogging.Factory);
+        await using var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select 1", connection);
+        Assert.Equal(1, await command.ExecuteScalarAsync());
+        return clock.Elapsed;
+    }
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+using ZeroPg.Engine;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Engine;
+
+public sealed class WarmEngineTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task The_next_memory_database_takes_the_spare_engine()
+    {
+        var options = () => new ZeroPgOptions { KeepWarmEngine = true, Extensions = ["pg_trgm"] };
+        int firstEngine;
+        await using (var first = await ZeroPgServer.StartAsync(options(), TestLogging.Factory))
+            firstEngine = first.EngineProcessId!.Value;
+        var wait = Stopwatch.StartNew();
+        while (WarmEngine.ReadySpareProcessId is null && wait.Elapsed < TimeSpan.FromSeconds(60))
+            await Task.Delay(20);
+        var spare = WarmEngine.ReadySpareProcessId;
+        Assert.NotNull(spare);
+
+        var clock = Stopwatch.StartNew();
+        await using var second = await ZeroPgServer.StartAsync(options(), TestLogging.Factory);
+        Assert.Equal(1, await DataDirectoryTests.ExecuteAsync(second, "select 1"));
+        output.WriteLine($"second database with a warm engine: first query after {clock.ElapsedMilliseconds} ms");
+        Assert.NotEqual(firstEngine, second.EngineProcessId);
+        Assert.Equal(spare, second.EngineProcessId);
+    }
+}
