@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(ZeroPg.Benchmarks.FramingBenchmarks).Assembly).Run(args);
