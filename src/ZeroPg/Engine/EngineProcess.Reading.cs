@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace ZeroPg.Engine;
+
+/// <summary>The reading side: frames from the host's stdout, routed to the calls in the order they were sent.</summary>
+internal sealed partial class EngineProcess
+{
+    private void ReadLoop()
+    {
+        var buffer = new byte[256 * 1024];
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                while (end - start >= HostFrame.HeaderLength)
+                {
+                    var length = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start + 1));
+                    if (end - start < HostFrame.HeaderLength + length)
+                        break;
+                    var payload = new ReadOnlySequence<byte>(buffer, start + HostFrame.HeaderLength, length);
+                    var handled = HandleFrameAsync(buffer[start], payload);
+                    if (!handled.IsCompletedSuccessfully)
+                        handled.AsTask().GetAwaiter().GetResult(); // back-pressure from a slow client
+                    start += HostFrame.HeaderLength + length;
+                }
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                if (end >= HostFrame.HeaderLength)
+                {
+                    var needed = HostFrame.HeaderLength + BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(1));
+                    if (needed > buffer.Length)
+                        Array.Resize(ref buffer, needed);
+                }
+                var read = _stdout.Read(buffer, end, buffer.Length - end);
+                if (read == 0)
+                    break;
+                end += read;
+            }
+        }
+        catch (Exception error)
+        {
+            _fatalMessage ??= error.Message;
+        }
+        _failed = true;
+        _process.WaitForExit(2000);
+        var failure = new EngineFailedException(Diagnostics()) { KilledToCancel = _killedToCancel };
+        _ready.TrySetException(failure);
+        while (_calls.TryDequeue(out var call))
+            call.Fail(failure);
+        _exited.TrySetResult();
+    }
+
+    private async ValueTask HandleFrameAsync(byte kind, ReadOnlySequence<byte> payload)
+    {
+        switch (kind)
+        {
+            case HostFrame.ReplyData:
+                if (_calls.TryPeek(out var current))
+                    await current.OnReplyDataAsync(payload);
+                break;
+            case HostFrame.ReplyEnd:
+            case HostFrame.ControlReply:
+                if (_calls.TryDequeue(out var finished))
+                {
+                    await finished.OnReplyEndAsync(payload);
+                    finished.Complete();
+                }
+                break;
+            case HostFrame.Ready:
+                _ready.TrySetResult(EngineStartupInfo.Parse(payload.ToArray()));
+                break;
+            case HostFrame.Fatal:
+                _fatalMessage = Encoding.UTF8.GetString(payload);
+                Log.EngineFatal(_logger, _fatalMessage);
+                break;
+            default:
+                throw new InvalidDataException($"unknown frame kind {kind} from the engine host");
+        }
+    }
+}
