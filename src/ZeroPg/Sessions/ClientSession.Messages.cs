@@ -212,6 +212,7 @@ internal sealed partial class ClientSession
             ResetCancel(); // a CancelRequest that came while nothing of ours waited or ran: Postgres ignores it
         var wait = scheduler.AcquireAsync(this, _cancelWait.Token).AsTask();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var queued = !wait.IsCompleted;
         // The notice must not hold back a shorter queue-wait timeout.
         if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero
             && (options.QueueWaitTimeout == TimeSpan.Zero || options.QueueWaitNotice < options.QueueWaitTimeout))
@@ -253,6 +254,8 @@ internal sealed partial class ClientSession
             throw new QueueWaitAbortedException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request",
                 "The statement was still waiting for the shared engine and did not run."));
         }
+        if (queued)
+            _services.Metrics.RecordQueueWait(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         await OnEngineAcquiredAsync();
     }
 

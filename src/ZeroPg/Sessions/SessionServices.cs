@@ -4,9 +4,10 @@ using ZeroPg.Engine;
 namespace ZeroPg.Sessions;
 
 /// <summary>What every client session shares: the engine, the scheduler, the registry, the options.</summary>
-internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor engine, EngineScheduler scheduler, SessionRegistry registry, Statements.StatementCatalog statements, ILoggerFactory loggerFactory)
+internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor engine, EngineScheduler scheduler, SessionRegistry registry, Statements.StatementCatalog statements, Hosting.ZeroPgMetrics metrics, ILoggerFactory loggerFactory)
 {
     public ZeroPgOptions Options { get; } = options;
+    public Hosting.ZeroPgMetrics Metrics { get; } = metrics;
     public EngineSupervisor Engine { get; } = engine;
     public EngineScheduler Scheduler { get; } = scheduler;
     public SessionRegistry Registry { get; } = registry;

@@ -1,0 +1,24 @@
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+[Collection(ServerCollection.Name)]
+public sealed class QueueMetricsTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task A_client_waiting_behind_an_open_transaction_is_counted_with_its_wait_time()
+    {
+        var metrics = fixture.Server.Metrics;
+        var waitsBefore = metrics.QueueWaits;
+        var secondsBefore = metrics.QueueWaitSeconds;
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.ExecAsync("BEGIN");
+        var waiting = b.ScalarAsync("SELECT 1");
+        await Task.Delay(300);
+        await a.ExecAsync("COMMIT");
+        await waiting;
+        Assert.True(metrics.QueueWaits > waitsBefore);
+        Assert.True(metrics.QueueWaitSeconds - secondsBefore >= 0.25, $"recorded {metrics.QueueWaitSeconds - secondsBefore} s");
+    }
+}
