@@ -24,6 +24,9 @@ internal sealed partial class ClientSession
     private readonly BatchBuffer _engineBatch = new();
     private readonly List<Expectation> _expectations = [];
 
+    /// <summary>The portal of the last Bind when its statement is DISCARD ALL / DEALLOCATE ALL.</summary>
+    private byte[]? _resetPortal;
+
     private StatementCatalog Catalog => _services.Statements;
 
     /// <summary>Rewrites <paramref name="messages"/> (whole client messages) into <see cref="_engineBatch"/> and <see cref="_expectations"/>.</summary>
@@ -54,6 +57,23 @@ internal sealed partial class ClientSession
                 {
                     BindMessage.Write(_engineBatch, bind.PortalName, bound, bind.Rest);
                     Expect(ExpectKind.Forward, code);
+                    _resetPortal = BindsStatementReset(bind.StatementName) ? bind.PortalName.ToArray() : null;
+                }
+                break;
+            case FrontendCode.Execute:
+                if (_resetPortal is not null && ExecuteMessage.Read(body).PortalName.SequenceEqual(_resetPortal))
+                {
+                    // DISCARD ALL / DEALLOCATE ALL through the extended protocol: once it has run, the engine holds no named statement.
+                    _engineBatch.Append(message);
+                    Expect(ExpectKind.Forward, code, onCompleted: ok =>
+                    {
+                        if (ok)
+                            ForgetEngineStatements(keepUnnamed: true);
+                    });
+                }
+                else
+                {
+                    Forward(code, message);
                 }
                 break;
             case FrontendCode.Describe:
@@ -72,12 +92,7 @@ internal sealed partial class ClientSession
             case FrontendCode.Query:
                 Catalog.Unnamed = default; // a simple Query replaces the engine's unnamed statement
                 if (SqlText.DeallocatesAll(QueryMessage.ReadSql(body)))
-                {
-                    // DISCARD ALL / DEALLOCATE ALL (a pool's reset) drops every engine statement, other clients' too:
-                    // they are prepared again when next used, and this client's own names are gone as in Postgres.
-                    Catalog.Forget();
-                    _statements.Clear();
-                }
+                    ForgetEngineStatements(keepUnnamed: false);
                 Forward(code, message);
                 break;
             default:
@@ -86,10 +101,32 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>
+    /// DISCARD ALL / DEALLOCATE ALL (a pool's reset) drops every engine statement, other clients' too:
+    /// they are prepared again when next used, and this client's own names are gone as in Postgres.
+    /// </summary>
+    private void ForgetEngineStatements(bool keepUnnamed)
+    {
+        Catalog.Forget();
+        var unnamed = _statements.LastUnnamedParse;
+        _statements.Clear();
+        if (keepUnnamed)
+            _statements.LastUnnamedParse = unnamed; // the unnamed statement is not deallocated; it is parsed again when used
+    }
+
+    /// <summary>True when a Bind of <paramref name="clientName"/> makes a portal that runs DISCARD ALL / DEALLOCATE ALL.</summary>
+    private bool BindsStatementReset(ReadOnlySpan<byte> clientName)
+    {
+        if (clientName.IsEmpty)
+            return _statements.UnnamedDeallocatesAll;
+        return _statements.TryGet(Encoding.UTF8.GetString(clientName), out var statement) && statement.DeallocatesAll;
+    }
+
     private void RewriteParse(ReadOnlySpan<byte> message, ParseMessage parse)
     {
         if (parse.StatementName.IsEmpty)
         {
+            _statements.UnnamedDeallocatesAll = SqlText.DeallocatesAll(parse.Sql);
             _statements.LastUnnamedParse = message.ToArray();
             _statements.UnnamedVersion++;
             Catalog.Unnamed = (this, _statements.UnnamedVersion);
