@@ -145,6 +145,8 @@ public sealed class RawPgClient : IAsyncDisposable
 
     public RawPgClient Sync() => Add('S', new MemoryStream());
 
+    public RawPgClient Flush() => Add('H', new MemoryStream());
+
     public RawPgClient Query(string sql)
     {
         var body = new MemoryStream();
