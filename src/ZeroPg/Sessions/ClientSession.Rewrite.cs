@@ -92,7 +92,14 @@ internal sealed partial class ClientSession
             case FrontendCode.Query:
                 Catalog.Unnamed = default; // a simple Query replaces the engine's unnamed statement
                 if (SqlText.DeallocatesAll(QueryMessage.ReadSql(body)))
-                    ForgetEngineStatements(keepUnnamed: false);
+                {
+                    // Whether it succeeds is known only later (DISCARD ALL fails in a transaction block): forgetting the engine's
+                    // statements is safe either way (they are closed and prepared again), the client's names go only when it surely runs.
+                    if (_status == TransactionStatus.Idle)
+                        ForgetEngineStatements(keepUnnamed: false);
+                    else
+                        Catalog.Forget();
+                }
                 Forward(code, message);
                 break;
             default:

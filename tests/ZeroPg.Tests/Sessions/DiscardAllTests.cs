@@ -29,6 +29,24 @@ public sealed class DiscardAllTests(ServerFixture fixture)
         Assert.Equal("shared:5", RawStatementNameTests.Single(await a.Bind("", "mine", "5").Execute().Sync().RoundTripAsync()));
     }
 
+    [Fact]
+    public async Task A_discard_all_that_fails_inside_a_transaction_leaves_every_statement_in_place()
+    {
+        const string sql = "select 'kept:' || $1::text /* failed discard */";
+        await using var a = await RawPgClient.ConnectAsync(fixture.Server);
+        await using var b = await RawPgClient.ConnectAsync(fixture.Server);
+        RawStatementNameTests.AssertOk(await a.Parse("mine", sql).Sync().RoundTripAsync());
+        RawStatementNameTests.AssertOk(await b.Parse("theirs", sql).Sync().RoundTripAsync());
+
+        RawStatementNameTests.AssertOk(await b.Query("begin").RoundTripAsync());
+        Assert.Equal("25001", RawStatementNameTests.Error(await b.Query("discard all").RoundTripAsync()));
+        RawStatementNameTests.AssertOk(await b.Query("rollback").RoundTripAsync());
+
+        // Postgres kept both statements: so must ZeroPg (the engine's copy is prepared again without a 42P05).
+        Assert.Equal("kept:1", RawStatementNameTests.Single(await a.Bind("", "mine", "1").Execute().Sync().RoundTripAsync()));
+        Assert.Equal("kept:2", RawStatementNameTests.Single(await b.Bind("", "theirs", "2").Execute().Sync().RoundTripAsync()));
+    }
+
     [Theory]
     [InlineData("DISCARD ALL")]
     [InlineData("DEALLOCATE ALL")]
