@@ -135,9 +135,15 @@ internal sealed partial class ClientSession
         {
             _statements.UnnamedDeallocatesAll = SqlText.DeallocatesAll(parse.Sql);
             _statements.LastUnnamedParse = message.ToArray();
-            _statements.UnnamedVersion++;
-            Catalog.Unnamed = (this, _statements.UnnamedVersion);
-            Forward(FrontendCode.Parse, message);
+            var version = ++_statements.UnnamedVersion;
+            Catalog.Unnamed = (this, version);
+            _engineBatch.Append(message);
+            Expect(ExpectKind.Forward, FrontendCode.Parse, onCompleted: ok =>
+            {
+                // A failed Parse leaves no unnamed statement (it dropped the old one): nothing to replay later.
+                if (!ok && _statements.UnnamedVersion == version)
+                    _statements.LastUnnamedParse = null;
+            });
             return;
         }
         var name = Encoding.UTF8.GetString(parse.StatementName);

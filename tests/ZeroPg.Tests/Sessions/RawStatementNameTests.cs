@@ -87,6 +87,36 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Describe_of_the_unnamed_statement_describes_the_clients_own_after_another_client_parsed()
+    {
+        await using var a = await RawPgClient.ConnectAsync(fixture.Server);
+        await using var b = await RawPgClient.ConnectAsync(fixture.Server);
+        AssertOk(await a.Parse("", "select $1::int as a_column").Sync().RoundTripAsync());
+        AssertOk(await b.Parse("", "select $1::text as b_column, 2 as other").Bind("", "", "x").Execute().Sync().RoundTripAsync());
+
+        var replies = await a.DescribeStatement("").Sync().RoundTripAsync();
+        AssertOk(replies);
+        var rowDescription = Assert.Single(replies, m => m.Code == 'T');
+        Assert.Contains("a_column", System.Text.Encoding.UTF8.GetString(rowDescription.Body));
+        Assert.DoesNotContain("b_column", System.Text.Encoding.UTF8.GetString(rowDescription.Body));
+    }
+
+    [Fact]
+    public async Task A_failed_unnamed_parse_leaves_no_unnamed_statement_even_after_another_client_ran()
+    {
+        await using var a = await RawPgClient.ConnectAsync(fixture.Server);
+        await using var b = await RawPgClient.ConnectAsync(fixture.Server);
+        AssertOk(await a.Parse("", "select 1").Sync().RoundTripAsync());
+        Assert.Equal("42601", Error(await a.Parse("", "selec oops").Sync().RoundTripAsync()));
+        Assert.Equal("9", Single(await b.Query("select 9").RoundTripAsync()));
+
+        // As in Postgres: the failed Parse dropped the earlier unnamed statement, so there is none.
+        var replies = await a.Bind("", "").Execute().Sync().RoundTripAsync();
+        Assert.Equal("26000", Error(replies));
+        Assert.Equal("5", Single(await a.Parse("", "select 5").Bind("", "").Execute().Sync().RoundTripAsync()));
+    }
+
+    [Fact]
     public async Task Terminate_closes_the_socket_promptly()
     {
         await using var a = await RawPgClient.ConnectAsync(fixture.Server);
