@@ -117,6 +117,51 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Pipelined_units_from_two_clients_with_the_same_names_stay_apart()
+    {
+        const int units = 50;
+        await using var a = await RawPgClient.ConnectAsync(fixture.Server);
+        await using var b = await RawPgClient.ConnectAsync(fixture.Server);
+
+        async Task<List<string?>> Pipeline(RawPgClient client, string sql)
+        {
+            // Parse, then many Bind/Execute/Sync units in one write, some with an unnamed statement of their own in between.
+            client.Parse("p", sql).Sync();
+            for (var i = 0; i < units; i++)
+            {
+                client.Bind("", "p", i.ToString()).Execute().Sync();
+                if (i % 10 == 0)
+                    client.Parse("", sql).Bind("", "", (-i).ToString()).Execute().Sync();
+            }
+            await client.FlushAsync();
+            var values = new List<string?>();
+            for (var i = 0; i < 1 + units + units / 10; i++)
+            {
+                var replies = await client.ReadUntilReadyAsync();
+                AssertOk(replies);
+                values.AddRange(replies.Where(m => m.Code == 'D').Select(m => m.Columns()[0]));
+            }
+            return values;
+        }
+
+        var results = await Task.WhenAll(Pipeline(a, "select 'a' || $1::text"), Pipeline(b, "select 'b' || ($1::int * 2)::text"));
+        var expectedA = new List<string?>();
+        var expectedB = new List<string?>();
+        for (var i = 0; i < units; i++)
+        {
+            expectedA.Add($"a{i}");
+            expectedB.Add($"b{i * 2}");
+            if (i % 10 == 0)
+            {
+                expectedA.Add($"a{-i}");
+                expectedB.Add($"b{-i * 2}");
+            }
+        }
+        Assert.Equal(expectedA, results[0]);
+        Assert.Equal(expectedB, results[1]);
+    }
+
+    [Fact]
     public async Task Terminate_closes_the_socket_promptly()
     {
         await using var a = await RawPgClient.ConnectAsync(fixture.Server);
