@@ -103,6 +103,21 @@ public sealed class KilledClientTests(ServerFixture fixture)
         Assert.True(watch.Elapsed < Prompt, $"the server answered after {watch.Elapsed}");
     }
 
+    [Fact]
+    public async Task Terminate_inside_a_transaction_rolls_it_back()
+    {
+        var table = $"terminated_tx_{Guid.NewGuid():N}";
+        await using var other = await fixture.OpenAsync();
+        await Exec(other, $"create table {table} (id int)");
+
+        await using var leaver = await RawPgClient.ConnectAsync(fixture.Server);
+        RawStatementNameTests.AssertOk(await leaver.Query($"begin; insert into {table} values (1)").RoundTripAsync());
+        await leaver.Terminate().FlushAsync();
+        Assert.Null(await leaver.ReadAsync(TimeSpan.FromSeconds(2)));
+
+        Assert.Equal("0", await Scalar(other, $"select count(*) from {table}"));
+    }
+
     private static async Task Exec(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 5 };
