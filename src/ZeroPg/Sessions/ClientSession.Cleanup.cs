@@ -27,7 +27,13 @@ internal sealed partial class ClientSession
                 await AbortCopyAsync();
             var cleanup = new BatchBuffer();
             if (_engineExtendedOpen)
+            {
+                // A bare Sync would commit the implicit transaction of the unfinished sequence; Postgres
+                // aborts it when the client goes. A failing Parse first makes the Sync roll it back.
+                ParseMessage.Write(cleanup, [], FailingSql, NoParameterTypes);
+                Catalog.Unnamed = default;
                 EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
+            }
             if (_status != TransactionStatus.Idle)
                 QueryMessage.Write(cleanup, "ROLLBACK");
             if (holdsAdvisoryLocks)

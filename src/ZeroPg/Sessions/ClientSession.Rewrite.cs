@@ -25,6 +25,9 @@ internal sealed partial class ClientSession
     private readonly List<Expectation> _expectations = [];
     private readonly SqlEffects _effects = new();
 
+    /// <summary>The portal of the last Bind when its statement is DISCARD ALL / DEALLOCATE ALL.</summary>
+    private byte[]? _resetPortal;
+
     private StatementCatalog Catalog => _services.Statements;
 
     /// <summary>Rewrites <paramref name="messages"/> (whole client messages) into <see cref="_engineBatch"/> and <see cref="_expectations"/>.</summary>
@@ -66,6 +69,23 @@ internal sealed partial class ClientSession
                 {
                     BindMessage.Write(_engineBatch, bind.PortalName, bound, bind.Rest);
                     Expect(ExpectKind.Forward, code);
+                    _resetPortal = BindsStatementReset(bind.StatementName) ? bind.PortalName.ToArray() : null;
+                }
+                break;
+            case FrontendCode.Execute:
+                if (_resetPortal is not null && ExecuteMessage.Read(body).PortalName.SequenceEqual(_resetPortal))
+                {
+                    // DISCARD ALL / DEALLOCATE ALL through the extended protocol: once it has run, the engine holds no named statement.
+                    _engineBatch.Append(message);
+                    Expect(ExpectKind.Forward, code, onCompleted: ok =>
+                    {
+                        if (ok)
+                            ForgetEngineStatements(keepUnnamed: true);
+                    });
+                }
+                else
+                {
+                    Forward(code, message);
                 }
                 break;
             case FrontendCode.Describe:
@@ -125,14 +145,42 @@ internal sealed partial class ClientSession
         return reply.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// DISCARD ALL / DEALLOCATE ALL (a pool's reset) drops every engine statement, other clients' too:
+    /// they are prepared again when next used, and this client's own names are gone as in Postgres.
+    /// </summary>
+    private void ForgetEngineStatements(bool keepUnnamed)
+    {
+        Catalog.Forget();
+        var unnamed = _statements.LastUnnamedParse;
+        _statements.Clear();
+        if (keepUnnamed)
+            _statements.LastUnnamedParse = unnamed; // the unnamed statement is not deallocated; it is parsed again when used
+    }
+
+    /// <summary>True when a Bind of <paramref name="clientName"/> makes a portal that runs DISCARD ALL / DEALLOCATE ALL.</summary>
+    private bool BindsStatementReset(ReadOnlySpan<byte> clientName)
+    {
+        if (clientName.IsEmpty)
+            return _statements.UnnamedDeallocatesAll;
+        return _statements.TryGet(Encoding.UTF8.GetString(clientName), out var statement) && statement.DeallocatesAll;
+    }
+
     private void RewriteParse(ReadOnlySpan<byte> message, ParseMessage parse)
     {
         if (parse.StatementName.IsEmpty)
         {
+            _statements.UnnamedDeallocatesAll = SqlText.DeallocatesAll(parse.Sql);
             _statements.LastUnnamedParse = message.ToArray();
-            _statements.UnnamedVersion++;
-            Catalog.Unnamed = (this, _statements.UnnamedVersion);
-            Forward(FrontendCode.Parse, message);
+            var version = ++_statements.UnnamedVersion;
+            Catalog.Unnamed = (this, version);
+            _engineBatch.Append(message);
+            Expect(ExpectKind.Forward, FrontendCode.Parse, onCompleted: ok =>
+            {
+                // A failed Parse leaves no unnamed statement (it dropped the old one): nothing to replay later.
+                if (!ok && _statements.UnnamedVersion == version)
+                    _statements.LastUnnamedParse = null;
+            });
             return;
         }
         var name = Encoding.UTF8.GetString(parse.StatementName);

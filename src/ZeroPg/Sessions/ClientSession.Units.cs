@@ -107,9 +107,11 @@ internal sealed partial class ClientSession
         }
         if (effects.DeallocatesAll)
         {
-            // DEALLOCATE ALL or DISCARD ALL ran in the engine itself: its statements are gone for everyone (re-prepared on use).
+            // DEALLOCATE ALL or DISCARD ALL ran in the engine itself: its statements are gone for everyone (re-prepared on use,
+            // closing first). The client's own names go only if it did run: DISCARD ALL fails inside a transaction block.
             Catalog.Forget();
-            _statements.Clear();
+            if (_status != TransactionStatus.Failed)
+                _statements.Clear();
         }
         if (effects.DropsAllTemp)
         {

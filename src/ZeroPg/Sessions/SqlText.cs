@@ -69,6 +69,34 @@ internal static class SqlText
         return tag.Length > 0 && !char.IsDigit(tag[1 % tag.Length]);
     }
 
+    /// <summary>True when <paramref name="sql"/> holds DISCARD ALL or DEALLOCATE [PREPARE] ALL, which drop every prepared statement of the session.</summary>
+    public static bool DeallocatesAll(string sql)
+    {
+        string previous = "", beforePrevious = "";
+        foreach (var word in Words(sql))
+        {
+            if (word == "ALL" && (previous is "DISCARD" or "DEALLOCATE" || (previous == "PREPARE" && beforePrevious == "DEALLOCATE")))
+                return true;
+            beforePrevious = previous;
+            previous = word;
+        }
+        return false;
+    }
+
+    /// <summary><see cref="DeallocatesAll(string)"/> for UTF-8 text; decodes only text that contains "all".</summary>
+    public static bool DeallocatesAll(ReadOnlySpan<byte> sql)
+        => ContainsAllIgnoringCase(sql) && DeallocatesAll(System.Text.Encoding.UTF8.GetString(sql));
+
+    private static bool ContainsAllIgnoringCase(ReadOnlySpan<byte> sql)
+    {
+        for (var i = 0; i + 2 < sql.Length; i++)
+        {
+            if ((sql[i] | 0x20) == 'a' && (sql[i + 1] | 0x20) == 'l' && (sql[i + 2] | 0x20) == 'l')
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>True for COPY ... FROM STDIN (the data then comes from the client).</summary>
     public static bool IsCopyFromStdin(string sql)
     {

@@ -145,6 +145,8 @@ public sealed class RawProtocolClient : IAsyncDisposable
 
     public RawProtocolClient Sync() => Add('S', new MemoryStream());
 
+    public RawProtocolClient Flush() => Add('H', new MemoryStream());
+
     public RawProtocolClient Query(string sql)
     {
         var body = new MemoryStream();

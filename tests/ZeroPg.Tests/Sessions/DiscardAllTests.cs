@@ -30,6 +30,59 @@ public sealed class DiscardAllTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_discard_all_that_fails_inside_a_transaction_leaves_every_statement_in_place()
+    {
+        const string sql = "select 'kept:' || $1::text /* failed discard */";
+        await using var a = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await using var b = await RawProtocolClient.ConnectAsync(fixture.Server);
+        RawStatementNameTests.AssertOk(await a.Parse("mine", sql).Sync().RoundTripAsync());
+        RawStatementNameTests.AssertOk(await b.Parse("theirs", sql).Sync().RoundTripAsync());
+
+        RawStatementNameTests.AssertOk(await b.Query("begin").RoundTripAsync());
+        Assert.Equal("25001", RawStatementNameTests.Error(await b.Query("discard all").RoundTripAsync()));
+        RawStatementNameTests.AssertOk(await b.Query("rollback").RoundTripAsync());
+
+        // Postgres kept both statements: so must ZeroPg (the engine's copy is prepared again without a 42P05).
+        Assert.Equal("kept:1", RawStatementNameTests.Single(await a.Bind("", "mine", "1").Execute().Sync().RoundTripAsync()));
+        Assert.Equal("kept:2", RawStatementNameTests.Single(await b.Bind("", "theirs", "2").Execute().Sync().RoundTripAsync()));
+    }
+
+    [Theory]
+    [InlineData("DISCARD ALL")]
+    [InlineData("DEALLOCATE ALL")]
+    public async Task A_reset_run_through_the_extended_protocol_leaves_other_clients_statements_working(string reset)
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await using var mine = new NpgsqlCommand($"select $1::int * 2 /* ext {reset} */", a);
+        mine.Parameters.AddWithValue(1);
+        await mine.PrepareAsync();
+        await using var theirs = new NpgsqlCommand($"select $1::int * 2 /* ext {reset} */", b);
+        theirs.Parameters.AddWithValue(2);
+        await theirs.PrepareAsync();
+        Assert.Equal(2, (int)(await mine.ExecuteScalarAsync())!);
+
+        // Npgsql sends every command as Parse/Bind/Execute, so the reset runs through the extended protocol.
+        await using (var command = new NpgsqlCommand(reset, b))
+            await command.ExecuteNonQueryAsync();
+
+        for (var i = 0; i < 3; i++)
+        {
+            mine.Parameters[0].Value = i;
+            Assert.Equal(i * 2, (int)(await mine.ExecuteScalarAsync())!);
+        }
+        // The resetting connection's own statement is gone, exactly as Postgres would have it (Npgsql does not track this)...
+        Assert.Equal("26000", (await Assert.ThrowsAsync<PostgresException>(() => theirs.ExecuteScalarAsync())).SqlState);
+        // ...and preparing again works.
+        await using var again = new NpgsqlCommand($"select $1::int * 3 /* ext {reset} */", b);
+        again.Parameters.AddWithValue(5);
+        await again.PrepareAsync();
+        Assert.Equal(15, (int)(await again.ExecuteScalarAsync())!);
+        mine.Parameters[0].Value = 21;
+        Assert.Equal(42, (int)(await mine.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task Npgsql_prepared_command_survives_a_pooled_connection_sending_discard_all()
     {
         await using var kept = await fixture.OpenAsync();

@@ -82,6 +82,42 @@ public sealed class KilledClientTests(ServerFixture fixture)
         Assert.True(watch.Elapsed < Prompt, $"the server answered after {watch.Elapsed}");
     }
 
+    [Fact]
+    public async Task Client_killed_inside_an_extended_sequence_before_sync_is_not_committed()
+    {
+        var table = $"killed_ext_{Guid.NewGuid():N}";
+        await using var other = await fixture.OpenAsync();
+        await Exec(other, $"create table {table} (id int)");
+
+        // Parse/Bind/Execute then Flush, no Sync: Postgres has run the insert in an implicit transaction
+        // that only Sync would commit. A client dying here loses the insert.
+        var victim = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await victim.Parse("", $"insert into {table} select generate_series(1, 10)").Bind("", "").Execute().Flush().FlushAsync();
+        Assert.Equal('1', (await victim.ReadAsync())!.Code);
+        Assert.Equal('2', (await victim.ReadAsync())!.Code);
+        Assert.Equal('C', (await victim.ReadAsync())!.Code);
+        victim.Kill();
+
+        var watch = Stopwatch.StartNew();
+        Assert.Equal("0", await Scalar(other, $"select count(*) from {table}"));
+        Assert.True(watch.Elapsed < Prompt, $"the server answered after {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Terminate_inside_a_transaction_rolls_it_back()
+    {
+        var table = $"terminated_tx_{Guid.NewGuid():N}";
+        await using var other = await fixture.OpenAsync();
+        await Exec(other, $"create table {table} (id int)");
+
+        await using var leaver = await RawProtocolClient.ConnectAsync(fixture.Server);
+        RawStatementNameTests.AssertOk(await leaver.Query($"begin; insert into {table} values (1)").RoundTripAsync());
+        await leaver.Terminate().FlushAsync();
+        Assert.Null(await leaver.ReadAsync(TimeSpan.FromSeconds(2)));
+
+        Assert.Equal("0", await Scalar(other, $"select count(*) from {table}"));
+    }
+
     private static async Task Exec(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 5 };

@@ -77,6 +77,21 @@ public sealed class NpgsqlPreparedStatementTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Automatic_preparation_evicting_statements_on_concurrent_connections_gives_correct_results()
+    {
+        // More distinct statements than auto-prepare slots: Npgsql keeps closing and re-preparing its _auto names.
+        await Task.WhenAll(Enumerable.Range(0, Connections).Select(c => Task.Run(async () =>
+        {
+            await using var connection = await fixture.OpenAsync("Max Auto Prepare=3;Auto Prepare Min Usages=1");
+            for (var i = 0; i < Iterations; i++)
+            {
+                var k = (i * 7 + c) % 10;
+                Assert.Equal(i * 100 + k, await Scalar<int>(connection, $"select $1::int * 100 + {k}", i));
+            }
+        })));
+    }
+
+    [Fact]
     public async Task Pooled_connections_reset_and_reused_keep_prepared_statements_working()
     {
         // A pool of 2 physical connections used by 4 workers: each Open/Close cycle makes Npgsql reset

@@ -87,6 +87,81 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Describe_of_the_unnamed_statement_describes_the_clients_own_after_another_client_parsed()
+    {
+        await using var a = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await using var b = await RawProtocolClient.ConnectAsync(fixture.Server);
+        AssertOk(await a.Parse("", "select $1::int as a_column").Sync().RoundTripAsync());
+        AssertOk(await b.Parse("", "select $1::text as b_column, 2 as other").Bind("", "", "x").Execute().Sync().RoundTripAsync());
+
+        var replies = await a.DescribeStatement("").Sync().RoundTripAsync();
+        AssertOk(replies);
+        var rowDescription = Assert.Single(replies, m => m.Code == 'T');
+        Assert.Contains("a_column", System.Text.Encoding.UTF8.GetString(rowDescription.Body));
+        Assert.DoesNotContain("b_column", System.Text.Encoding.UTF8.GetString(rowDescription.Body));
+    }
+
+    [Fact]
+    public async Task A_failed_unnamed_parse_leaves_no_unnamed_statement_even_after_another_client_ran()
+    {
+        await using var a = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await using var b = await RawProtocolClient.ConnectAsync(fixture.Server);
+        AssertOk(await a.Parse("", "select 1").Sync().RoundTripAsync());
+        Assert.Equal("42601", Error(await a.Parse("", "selec oops").Sync().RoundTripAsync()));
+        Assert.Equal("9", Single(await b.Query("select 9").RoundTripAsync()));
+
+        // As in Postgres: the failed Parse dropped the earlier unnamed statement, so there is none.
+        var replies = await a.Bind("", "").Execute().Sync().RoundTripAsync();
+        Assert.Equal("26000", Error(replies));
+        Assert.Equal("5", Single(await a.Parse("", "select 5").Bind("", "").Execute().Sync().RoundTripAsync()));
+    }
+
+    [Fact]
+    public async Task Pipelined_units_from_two_clients_with_the_same_names_stay_apart()
+    {
+        const int units = 50;
+        await using var a = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await using var b = await RawProtocolClient.ConnectAsync(fixture.Server);
+
+        async Task<List<string?>> Pipeline(RawProtocolClient client, string sql)
+        {
+            // Parse, then many Bind/Execute/Sync units in one write, some with an unnamed statement of their own in between.
+            client.Parse("p", sql).Sync();
+            for (var i = 0; i < units; i++)
+            {
+                client.Bind("", "p", i.ToString()).Execute().Sync();
+                if (i % 10 == 0)
+                    client.Parse("", sql).Bind("", "", (-i).ToString()).Execute().Sync();
+            }
+            await client.FlushAsync();
+            var values = new List<string?>();
+            for (var i = 0; i < 1 + units + units / 10; i++)
+            {
+                var replies = await client.ReadUntilReadyAsync();
+                AssertOk(replies);
+                values.AddRange(replies.Where(m => m.Code == 'D').Select(m => m.Columns()[0]));
+            }
+            return values;
+        }
+
+        var results = await Task.WhenAll(Pipeline(a, "select 'a' || $1::text"), Pipeline(b, "select 'b' || ($1::int * 2)::text"));
+        var expectedA = new List<string?>();
+        var expectedB = new List<string?>();
+        for (var i = 0; i < units; i++)
+        {
+            expectedA.Add($"a{i}");
+            expectedB.Add($"b{i * 2}");
+            if (i % 10 == 0)
+            {
+                expectedA.Add($"a{-i}");
+                expectedB.Add($"b{-i * 2}");
+            }
+        }
+        Assert.Equal(expectedA, results[0]);
+        Assert.Equal(expectedB, results[1]);
+    }
+
+    [Fact]
     public async Task Terminate_closes_the_socket_promptly()
     {
         await using var a = await RawProtocolClient.ConnectAsync(fixture.Server);

@@ -10,6 +10,9 @@ internal sealed class ClientStatements
 
     public long UnnamedVersion { get; set; }
 
+    /// <summary>The client's unnamed statement is DISCARD ALL / DEALLOCATE ALL.</summary>
+    public bool UnnamedDeallocatesAll { get; set; }
+
     public int Count => _byName.Count;
 
     public bool TryGet(string name, out EngineStatement statement) => _byName.TryGetValue(name, out statement!);

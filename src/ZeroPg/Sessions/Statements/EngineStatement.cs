@@ -8,6 +8,9 @@ internal sealed class EngineStatement(string engineName, byte[] sql, byte[] para
     public byte[] Sql { get; } = sql;
     public byte[] ParameterTypes { get; } = parameterTypes;
 
+    /// <summary>The statement is DISCARD ALL / DEALLOCATE ALL, which drops every engine statement when executed.</summary>
+    public bool DeallocatesAll { get; } = SqlText.DeallocatesAll(sql);
+
     /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again.</summary>
     public int PreparedEpoch { get; set; } = -1;
 }
