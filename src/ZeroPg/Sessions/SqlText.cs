@@ -62,6 +62,29 @@ internal static class SqlText
         return tag.Length > 0 && !char.IsDigit(tag[1 % tag.Length]);
     }
 
+    /// <summary>True when a statement after the first of <paramref name="sql"/> is a COPY ... FROM STDIN.</summary>
+    public static bool HasCopyFromStdinAfterFirstStatement(string sql)
+    {
+        var statement = 0;
+        var first = "";
+        var previous = "";
+        foreach (var word in Words(sql))
+        {
+            if (word == ";")
+            {
+                statement++;
+                first = previous = "";
+                continue;
+            }
+            if (first.Length == 0)
+                first = word;
+            else if (statement > 0 && first == "COPY" && previous == "FROM" && word == "STDIN")
+                return true;
+            previous = word;
+        }
+        return false;
+    }
+
     /// <summary>True for COPY ... FROM STDIN (the data then comes from the client).</summary>
     public static bool IsCopyFromStdin(string sql)
     {
