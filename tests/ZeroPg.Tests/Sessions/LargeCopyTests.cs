@@ -37,7 +37,8 @@ public sealed class LargeCopyTests(ServerFixture fixture)
             Assert.Equal(100L * rows, reader.GetInt64(1));
             Assert.Equal(rows - 1, reader.GetInt32(2));
         }
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"100 MB COPY took {clock.Elapsed}");
+        // About 15-35 s on 2 cores; the bound leaves room for a loaded CI machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"100 MB COPY took {clock.Elapsed}");
         await using var drop = new NpgsqlCommand("drop table large_copy", connection);
         await drop.ExecuteNonQueryAsync();
     }
