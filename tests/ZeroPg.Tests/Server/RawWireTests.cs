@@ -161,7 +161,12 @@ public sealed class RawWireTests(ServerFixture fixture)
             await hold.ExecuteNonQueryAsync();
         await session.SendAsync(RawPgClient.Query("select 7"));
         var replyTask = session.ReadUntilReadyAsync();
-        await Task.Delay(300);
+        // A cancel that comes before the statement waits is ignored (as in Postgres): send it once the statement is queued.
+        for (var tries = 0; fixture.Server.Services.Scheduler.QueueLength == 0; tries++)
+        {
+            Assert.True(tries < 500, "the statement never queued for the engine");
+            await Task.Delay(20);
+        }
         await using (var cancel = await RawPgClient.ConnectAsync(fixture.Server))
         {
             await cancel.SendAsync([0, 0, 0, 16, 0x04, 0xD2, 0x16, 0x2E, .. key]);
