@@ -13,6 +13,9 @@ internal sealed partial class ClientSession
 
     private PgError? _localError;
 
+    /// <summary>The local error refuses a simple Query: it is answered with ReadyForQuery, nothing is skipped.</summary>
+    private bool _localErrorEndsQuery;
+
     /// <summary>Takes one whole client message. Synchronous: anything that must wait is returned as a step.</summary>
     private Step Accept(byte code, ReadOnlySequence<byte> message)
     {
@@ -78,6 +81,15 @@ internal sealed partial class ClientSession
         try
         {
             var sql = QueryMessage.ReadSql(body);
+            if (SqlText.HasCopyFromStdinAfterFirstStatement(sql))
+            {
+                // PGlite dies on a COPY FROM STDIN whose data is not in the same call, and only a leading COPY gets its data.
+                _localErrorEndsQuery = true;
+                _localError = PgError.Error(SqlState.FeatureNotSupported,
+                    "COPY FROM STDIN must be the first statement of a query in ZeroPg",
+                    "Send the COPY as a query of its own (psql scripts and \\copy do); the query did not run.");
+                return Step.LocalError;
+            }
             if (SqlText.IsCopyFromStdin(sql))
             {
                 _pendingCopyQuery = message.ToArray();
@@ -125,9 +137,12 @@ internal sealed partial class ClientSession
         {
             case Step.LocalError:
                 // Whatever came before the failing message runs first, so replies stay in order.
-                await SubmitPendingAsync(keepOpen: true);
+                await SubmitPendingAsync(keepOpen: !_localErrorEndsQuery || _extendedOpen);
                 ErrorResponse.Write(_output, _localError!);
+                if (_localErrorEndsQuery)
+                    ReadyForQuery.Write(_output, _status);
                 _localError = null;
+                _localErrorEndsQuery = false;
                 await _output.FlushAsync();
                 break;
             case Step.StartCopy:

@@ -83,6 +83,29 @@ internal static class SqlText
         return false;
     }
 
+    /// <summary>True when a statement after the first of <paramref name="sql"/> is a COPY ... FROM STDIN.</summary>
+    public static bool HasCopyFromStdinAfterFirstStatement(string sql)
+    {
+        var statement = 0;
+        var first = "";
+        var previous = "";
+        foreach (var word in Words(sql))
+        {
+            if (word == ";")
+            {
+                statement++;
+                first = previous = "";
+                continue;
+            }
+            if (first.Length == 0)
+                first = word;
+            else if (statement > 0 && first == "COPY" && previous == "FROM" && word == "STDIN")
+                return true;
+            previous = word;
+        }
+        return false;
+    }
+
     /// <summary><see cref="DeallocatesAll(string)"/> for UTF-8 text; decodes only text that contains "all".</summary>
     public static bool DeallocatesAll(ReadOnlySpan<byte> sql)
         => ContainsAllIgnoringCase(sql) && DeallocatesAll(System.Text.Encoding.UTF8.GetString(sql));

@@ -21,6 +21,18 @@ public sealed class MultiStatementTests(ServerFixture fixture)
         Assert.Equal((byte)'I', reply[^1].Body[0]);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ; ")]
+    [InlineData("-- only a comment")]
+    public async Task An_empty_query_gets_EmptyQueryResponse(string sql)
+    {
+        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
+        await raw.StartupAsync();
+        await raw.SendAsync(RawPgClient.Query(sql));
+        Assert.Equal("IZ", string.Concat((await raw.ReadUntilReadyAsync()).Select(m => m.Code)));
+    }
+
     [Fact]
     public async Task A_failing_statement_stops_the_rest_of_the_query()
     {

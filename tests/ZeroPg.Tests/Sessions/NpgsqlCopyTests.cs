@@ -165,5 +165,23 @@ public sealed class NpgsqlCopyTests(ServerFixture fixture)
         Assert.EndsWith("\u00010", count.Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Copy_from_stdin_through_the_extended_protocol_is_refused_with_0A000()
+    {
+        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
+        await raw.StartupAsync();
+        await raw.SendAsync([
+            .. RawPgClient.TypedMessage('P', [.. RawPgClient.CString(""), .. RawPgClient.CString("copy npg_copy_extended from stdin"), 0, 0]),
+            .. RawPgClient.TypedMessage('B', [.. RawPgClient.CString(""), .. RawPgClient.CString(""), 0, 0, 0, 0, 0, 0]),
+            .. RawPgClient.TypedMessage('E', [0, 0, 0, 0, 0]),
+            .. RawPgClient.TypedMessage('S', []),
+        ]);
+        var reply = await raw.ReadUntilReadyAsync();
+        Assert.Equal("EZ", string.Concat(reply.Select(m => m.Code)));
+        Assert.Equal("0A000", reply[0].SqlState);
+        await raw.SendAsync(RawPgClient.Query("select 1"));
+        Assert.Equal("TDCZ", string.Concat((await raw.ReadUntilReadyAsync()).Select(m => m.Code)));
+    }
+
     private static Guid Guid(int i) => new(i, 1, 2, [3, 4, 5, 6, 7, 8, 9, 10]);
 }

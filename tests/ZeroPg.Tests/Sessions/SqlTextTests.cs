@@ -32,4 +32,17 @@ public sealed class SqlTextTests
     [InlineData("copy t from \"stdin\"")]
     [InlineData("insert into copy values (1)")]
     public void Other_statements_are_not_copy_from_stdin(string sql) => Assert.False(SqlText.IsCopyFromStdin(sql), sql);
+
+    [Theory]
+    [InlineData("select 1; copy t from stdin", true)]
+    [InlineData("begin; COPY t FROM STDIN;", true)]
+    [InlineData("copy a from stdin; copy b from stdin", true)]
+    [InlineData("copy t from stdin; select 1", false)]
+    [InlineData("copy t from stdin", false)]
+    [InlineData("select 1; copy t to stdout", false)]
+    [InlineData("select 'x; copy t from stdin'", false)]
+    [InlineData("select 1; -- copy t from stdin", false)]
+    [InlineData("select 1; select 'copy t from stdin'", false)]
+    public void Copy_from_stdin_after_the_first_statement_is_found(string sql, bool expected)
+        => Assert.Equal(expected, SqlText.HasCopyFromStdinAfterFirstStatement(sql));
 }
