@@ -17,6 +17,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private bool _stopping;
     private int _restarts;
     private EngineLauncher? _launcher;
+    private string? _script;
     private DataDirectoryLock? _lock;
 
     private readonly Hosting.ZeroPgMetrics _metrics;
@@ -47,7 +48,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var script = EngineHostLocator.Locate(_options.EngineHostDirectory);
+        var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
         ExtensionCatalog.Validate(_options.Extensions, script);
         IReadOnlyList<string> extensions = [.. _options.Extensions.Distinct(StringComparer.Ordinal)];
         if (!_options.IsMemory)
@@ -103,8 +104,11 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     }
 
     private async Task<EngineProcess> LaunchAsync(CancellationToken cancellationToken)
+        => Started(await _launcher!.LaunchAsync(cancellationToken));
+
+    private EngineProcess Started((EngineProcess Engine, EngineStartupInfo Info) started)
     {
-        var (engine, info) = await _launcher!.LaunchAsync(cancellationToken);
+        var (engine, info) = started;
         StartupInfo = info;
         Generation++;
         Log.EngineStarted(_logger, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);

@@ -17,6 +17,9 @@ internal sealed class SqlEffects
     public bool DiscardAll { get; set; }
     public bool DeallocateAll { get; set; }
     public List<string> Listen { get; } = [];
+    /// <summary>The extension a CREATE EXTENSION statement asks for, if any.</summary>
+    public string? CreatesExtension { get; set; }
+
     /// <summary>Custom (dotted) setting names the SQL sets: Postgres does not list them in pg_settings.</summary>
     public List<string> CustomSettings { get; } = [];
     public List<string> Unlisten { get; } = [];
@@ -28,6 +31,7 @@ internal sealed class SqlEffects
         Listen.Clear();
         Unlisten.Clear();
         CustomSettings.Clear();
+        CreatesExtension = null;
     }
 }
 
@@ -40,7 +44,7 @@ internal static class SqlRewriter
 {
     public const string NoopChannel = "zeropg_noop_channel";
 
-    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD"];
+    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION"];
 
     private static readonly Dictionary<string, string> AdvisoryFunctions = new(StringComparer.Ordinal)
     {
@@ -133,6 +137,11 @@ internal static class SqlRewriter
                 break;
             case "DROP":
                 effects.TempObjectsChanged = true;
+                break;
+            case "CREATE" when Word(start + 1) == "EXTENSION":
+                var extension = Word(start + 2) == "IF" ? start + 5 : start + 2;
+                if (extension < end)
+                    effects.CreatesExtension = Identifier(sql, tokens[extension]);
                 break;
         }
         for (var i = start; i < end; i++)
