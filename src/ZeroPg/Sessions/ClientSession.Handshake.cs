@@ -54,7 +54,10 @@ internal sealed partial class ClientSession
         await _services.Engine.GetAsync(); // a restarting engine delays new sessions instead of failing them
         AuthenticationOk.Write(_output);
         foreach (var (name, value) in InitialParameterStatus())
+        {
             ParameterStatus.Write(_output, name, value);
+            _reported[name] = value;
+        }
         BackendKeyData.Write(_output, ProcessId, SecretKey);
         ReadyForQuery.Write(_output, TransactionStatus.Idle);
         await _output.FlushAsync();

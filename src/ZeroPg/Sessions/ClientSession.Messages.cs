@@ -203,8 +203,16 @@ internal sealed partial class ClientSession
         var engine = await _services.Engine.GetAsync();
         _forwarder.Begin(mode, dropCopyInResponse, expectations);
         Log.Submitting(_services.Logger, ProcessId, frame.Length, expectations?.Count ?? 0, mode);
-        await engine.SubmitAsync(_forwarder, frame);
-        await _forwarder.Completion;
+        _inEngineCall = true;
+        try
+        {
+            await engine.SubmitAsync(_forwarder, frame);
+            await _forwarder.Completion;
+        }
+        finally
+        {
+            _inEngineCall = false;
+        }
         Log.ReplyDone(_services.Logger, ProcessId, _forwarder.LastStatus?.ToString() ?? "-");
         if (_forwarder.LastStatus is { } status)
             _status = status;

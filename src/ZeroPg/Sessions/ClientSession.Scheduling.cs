@@ -133,5 +133,16 @@ internal sealed partial class ClientSession
             _cancelWait.Cancel();
         else if (_services.Engine.TryCancelRunningQuery())
             _killedEngineToCancel = true;
+        else if (_inEngineCall)
+            Interlocked.Exchange(ref _cancelWarningPending, 1);
     }
+
+    private int _cancelWarningPending;
+    private volatile bool _inEngineCall;
+
+    /// <summary>A cancel that could not stop the running query is answered with a WARNING before the unit's ReadyForQuery.</summary>
+    internal PgError? TakeCancelWarning() => Interlocked.Exchange(ref _cancelWarningPending, 0) == 1
+        ? PgError.Warning(SqlState.QueryCanceled, "the running query cannot be cancelled",
+            "PGlite cannot interrupt a running query; ZeroPg stops one by restarting the engine, which a memory:// database would not survive. Use a data directory (--db DIR) to make queries cancellable.")
+        : null;
 }

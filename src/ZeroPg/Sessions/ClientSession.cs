@@ -192,7 +192,21 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>True when the session must write <paramref name="message"/> on; false to swallow it.</summary>
-    internal bool ObserveReplyMessage(byte code, ReadOnlySpan<byte> message, ReplyMode mode) => true;
+    internal bool ObserveReplyMessage(byte code, ReadOnlySpan<byte> message, ReplyMode mode)
+    {
+        if (code != BackendCode.ParameterStatus || mode != ReplyMode.Forward)
+            return true;
+        // PGlite reports settings ZeroPg restored for this client one call late, and after errors: a
+        // client is told of a setting only when its value differs from what it was last told.
+        var (name, value) = ParameterStatus.Read(message[5..]);
+        if (_reported.TryGetValue(name, out var known) && known == value)
+            return false;
+        _reported[name] = value;
+        return true;
+    }
+
+    /// <summary>The ParameterStatus values this client has been sent.</summary>
+    private readonly Dictionary<string, string> _reported = new(StringComparer.OrdinalIgnoreCase);
 
     private async Task TryWriteFatalAsync(PgError error)
     {

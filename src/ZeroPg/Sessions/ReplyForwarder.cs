@@ -165,6 +165,8 @@ internal sealed class ReplyForwarder : EngineCall
         {
             case BackendCode.ReadyForQuery:
                 LastStatus = (TransactionStatus)message[5];
+                if (_mode == ReplyMode.Forward && !ClientGone && _session.TakeCancelWarning() is { } warning)
+                    Protocol.Backend.ErrorResponse.Write(_output, warning);
                 break;
             case BackendCode.CopyInResponse when _dropCopyInResponse:
                 // The client already got ZeroPg's own CopyInResponse before it sent the data.

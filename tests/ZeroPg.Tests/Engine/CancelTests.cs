@@ -1,11 +1,50 @@
 using System.Diagnostics;
 using Npgsql;
+using Xunit.Abstractions;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
-public sealed class CancelTests
+public sealed class CancelTests(ITestOutputHelper output)
 {
+    [Fact]
+    public async Task Cancelling_a_running_query_on_memory_gets_a_warning_and_the_query_completes()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = await RawPgClient.ConnectAsync(server);
+        var keyData = (await client.StartupAsync()).Single(m => m.Code == 'K').Body;
+
+        await client.SendAsync(RawPgClient.Query("SELECT pg_sleep(1.5)"));
+        await Task.Delay(500);
+        await using (var canceller = await RawPgClient.ConnectAsync(server))
+            await canceller.SendAsync(RawPgClient.StartupPacket(80877102).Take(8).Concat(keyData).ToArray().WithLength());
+        var reply = await client.ReadUntilReadyAsync();
+
+        // Not interrupted (the in-memory database would not survive it): a WARNING, then the result.
+        var warning = reply.Single(m => m.Code == 'N');
+        Assert.Equal("57014", warning.SqlState);
+        var codes = new string(reply.Select(m => m.Code).ToArray());
+        Assert.Equal("TDCNZ", codes); // the row and its completion, the warning, then ReadyForQuery: nothing else
+    }
+
+    [Fact]
+    public async Task Cancelling_pg_sleep_on_disk_is_answered_within_two_seconds()
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
+        await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await client.OpenAsync();
+        await using var sleep = new NpgsqlCommand("SELECT pg_sleep(5)", client);
+        var running = sleep.ExecuteScalarAsync();
+        await Task.Delay(500);
+        var clock = Stopwatch.StartNew();
+        sleep.Cancel();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => running);
+        output.WriteLine($"CancelRequest to the client's error: {clock.ElapsedMilliseconds} ms");
+        Assert.Equal("57014", error.SqlState);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancel took {clock.Elapsed}");
+    }
+
     [Fact]
     public async Task Cancelling_a_running_query_on_disk_restarts_the_engine_and_gives_57014()
     {
@@ -27,5 +66,15 @@ public sealed class CancelTests
 
         Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
         Assert.NotEqual(engine, server.EngineProcessId);
+    }
+}
+
+internal static class PacketExtensions
+{
+    /// <summary>Sets the int32 length word at the start of an untyped startup-phase packet.</summary>
+    public static byte[] WithLength(this byte[] packet)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(packet, packet.Length);
+        return packet;
     }
 }
