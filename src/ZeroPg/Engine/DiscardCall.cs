@@ -1,9 +1,4 @@
-using System.Buffers;
-
 namespace ZeroPg.Engine;
 
 /// <summary>A call whose reply nobody reads (server housekeeping such as CHECKPOINT at shutdown).</summary>
-internal sealed class DiscardCall : EngineCall
-{
-    public override ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data) => ValueTask.CompletedTask;
-}
+internal sealed class DiscardCall : EngineCall;

@@ -13,8 +13,8 @@ internal abstract class EngineCall
     /// <summary>Completes when the reply has ended (or faults when the engine failed).</summary>
     public Task Completion => _completion.Task;
 
-    /// <summary>A chunk of the engine's reply; not aligned to message boundaries.</summary>
-    public abstract ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data);
+    /// <summary>A chunk of the engine's reply; not aligned to message boundaries. Ignored unless overridden.</summary>
+    public virtual ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data) => ValueTask.CompletedTask;
 
     /// <summary>The engine finished this request; the reply is complete.</summary>
     public virtual ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload) => ValueTask.CompletedTask;

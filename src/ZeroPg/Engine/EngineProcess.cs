@@ -240,8 +240,6 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     {
         public JsonElement Answer { get; private set; }
 
-        public override ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data) => ValueTask.CompletedTask;
-
         public override ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
         {
             using var document = JsonDocument.Parse(payload);

@@ -18,6 +18,5 @@ internal sealed partial class ClientSession
         }
         await RestoreSettingsAsync();
         await SwapTempRelationsAsync();
-        _services.Scheduler.NoteStateOf(this);
     }
 }

@@ -11,27 +11,14 @@ internal sealed partial class ClientSession
     /// <summary>Above this, a batch without a Sync yet goes to the engine anyway (the engine keeps extended state across calls).</summary>
     private const int PartialBatchLimit = 4 * 1024 * 1024;
 
-    private PgError? _localError;
-
-    /// <summary>The local error refuses a simple Query: it is answered with ReadyForQuery, nothing is skipped.</summary>
-    private bool _localErrorEndsQuery;
+    /// <summary>A simple Query ZeroPg refuses itself: answered with this error and ReadyForQuery, in order.</summary>
+    private PgError? _refusedQuery;
 
     /// <summary>Takes one whole client message. Synchronous: anything that must wait is returned as a step.</summary>
     private Step Accept(byte code, ReadOnlySequence<byte> message)
     {
         if (_copy is not null)
             return AcceptCopy(code, message);
-        if (_discardUntilSync)
-        {
-            if (code == FrontendCode.Sync)
-            {
-                // The engine may still hold part of this extended sequence: its Sync ends it and answers ReadyForQuery.
-                _discardUntilSync = false;
-                _extendedOpen = false;
-                AppendUnitEnd(message);
-            }
-            return code == FrontendCode.Terminate ? Step.Terminate : Step.Continue;
-        }
         switch (code)
         {
             case FrontendCode.Query:
@@ -47,8 +34,6 @@ internal sealed partial class ClientSession
                 AppendUnitEnd(message);
                 return Step.Continue;
             case FrontendCode.Parse:
-                _extendedOpen = true;
-                return AcceptParse(message);
             case FrontendCode.Bind:
             case FrontendCode.Describe:
             case FrontendCode.Execute:
@@ -84,8 +69,7 @@ internal sealed partial class ClientSession
             if (SqlText.HasCopyFromStdinAfterFirstStatement(sql))
             {
                 // PGlite dies on a COPY FROM STDIN whose data is not in the same call, and only a leading COPY gets its data.
-                _localErrorEndsQuery = true;
-                _localError = PgError.Error(SqlState.FeatureNotSupported,
+                _refusedQuery = PgError.Error(SqlState.FeatureNotSupported,
                     "COPY FROM STDIN must be the first statement of a query in ZeroPg",
                     "Send the COPY as a query of its own (psql scripts and \\copy do); the query did not run.");
                 return Step.LocalError;
@@ -104,45 +88,16 @@ internal sealed partial class ClientSession
         return Step.Continue;
     }
 
-    private Step AcceptParse(ReadOnlySequence<byte> message)
-    {
-        var body = Body(message, out var rented);
-        try
-        {
-            var parse = ParseMessage.Read(body);
-            if (SqlText.IsCopyFromStdin(System.Text.Encoding.UTF8.GetString(parse.Sql)))
-                return RaiseLocalError(PgError.Error(SqlState.FeatureNotSupported,
-                    "COPY FROM STDIN is not supported in the extended query protocol by ZeroPg",
-                    "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
-        }
-        finally
-        {
-            Return(rented);
-        }
-        _batch.Append(message);
-        return Step.Continue;
-    }
-
-    /// <summary>An ERROR ZeroPg raises itself inside an extended sequence: reported in order, then messages are skipped until Sync.</summary>
-    private Step RaiseLocalError(PgError error)
-    {
-        _localError = error;
-        _discardUntilSync = true;
-        return Step.LocalError;
-    }
-
     private async Task RunStepAsync(Step step)
     {
         switch (step)
         {
             case Step.LocalError:
-                // Whatever came before the failing message runs first, so replies stay in order.
-                await SubmitPendingAsync(keepOpen: !_localErrorEndsQuery || _extendedOpen);
-                ErrorResponse.Write(_output, _localError!);
-                if (_localErrorEndsQuery)
-                    ReadyForQuery.Write(_output, _status);
-                _localError = null;
-                _localErrorEndsQuery = false;
+                // Whatever came before the refused Query runs first, so replies stay in order.
+                await SubmitPendingAsync(keepOpen: _extendedOpen);
+                ErrorResponse.Write(_output, _refusedQuery!);
+                ReadyForQuery.Write(_output, _status);
+                _refusedQuery = null;
                 await _output.FlushAsync();
                 break;
             case Step.StartCopy:

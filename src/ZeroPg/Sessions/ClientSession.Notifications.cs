@@ -42,7 +42,7 @@ internal sealed partial class ClientSession
             return; // busy: the session drains the queue before it next waits for input
         try
         {
-            if (await DrainNotificationsAsync())
+            if (DrainNotifications())
                 await _output.FlushAsync();
         }
         catch (Exception error) when (IsDisconnect(error))
@@ -56,7 +56,7 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Writes what is queued (caller holds the output gate); true if anything was written.</summary>
-    private ValueTask<bool> DrainNotificationsAsync()
+    private bool DrainNotifications()
     {
         var any = false;
         while (_notifications.TryDequeue(out var notification))
@@ -64,7 +64,7 @@ internal sealed partial class ClientSession
             _output.Write(notification);
             any = true;
         }
-        return ValueTask.FromResult(any);
+        return any;
     }
 
     /// <summary>Applies a unit's LISTEN / UNLISTEN to this client's subscriptions.</summary>

@@ -53,6 +53,14 @@ internal sealed partial class ClientSession
             case FrontendCode.Parse:
                 var original = ParseMessage.Read(body);
                 var originalSql = Encoding.UTF8.GetString(original.Sql);
+                if (SqlText.IsCopyFromStdin(originalSql))
+                {
+                    // PGlite needs COPY data in the same call as the COPY; through the extended protocol the data comes later.
+                    RaiseInEngine(PgError.Error(SqlState.FeatureNotSupported,
+                        "COPY FROM STDIN is not supported in the extended query protocol by ZeroPg",
+                        "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
+                    break;
+                }
                 var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects);
                 if (ReferenceEquals(originalSql, rewrittenSql))
                 {
@@ -117,16 +125,17 @@ internal sealed partial class ClientSession
         if (trimmed.Equals("DISCARD ALL", StringComparison.OrdinalIgnoreCase) && _status == TransactionStatus.Idle)
         {
             // Npgsql's pool reset: it must discard this client's state only, not everyone's.
-            _effects.DiscardAll = true;
+            _effects.DiscardAllAnswered = true;
             Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply("DISCARD ALL"));
             return;
         }
         if (trimmed.Equals("DEALLOCATE ALL", StringComparison.OrdinalIgnoreCase))
         {
-            _effects.DeallocateAll = true;
+            _effects.DeallocateAllAnswered = true;
             Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply("DEALLOCATE ALL"));
             return;
         }
+        _effects.DeallocatesAll = SqlText.DeallocatesAll(sql);
         var rewritten = SqlRewriter.Rewrite(sql, ProcessId, _effects);
         if (ReferenceEquals(rewritten, sql))
         {

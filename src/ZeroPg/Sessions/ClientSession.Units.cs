@@ -92,7 +92,7 @@ internal sealed partial class ClientSession
     {
         var effects = _effects;
         ApplyListenEffects(effects);
-        if (effects.DiscardAll)
+        if (effects.DiscardAllAnswered)
         {
             // This client's DISCARD ALL, without touching the others sharing the engine.
             _statements.Clear();
@@ -103,7 +103,7 @@ internal sealed partial class ClientSession
                 await RunHousekeepingAsync(AdvisoryLockSql.UnlockAll(ProcessId));
             _settingsDirty = false;
         }
-        else if (effects.DeallocateAll)
+        else if (effects.DeallocateAllAnswered)
         {
             _statements.Clear();
         }

@@ -33,9 +33,6 @@ internal sealed partial class ClientSession
     /// <summary>The engine holds extended messages of ours not yet followed by Sync.</summary>
     private bool _engineExtendedOpen;
 
-    /// <summary>After an error ZeroPg raised itself in an extended sequence: drop messages until Sync.</summary>
-    private bool _discardUntilSync;
-
     public ClientSession(ConnectionContext connection, SessionServices services)
     {
         _input = connection.Transport.Input;
@@ -118,7 +115,7 @@ internal sealed partial class ClientSession
             {
                 if (!await ProcessInputAsync(result, maxMessage))
                     return;
-                if (await DrainNotificationsAsync())
+                if (DrainNotifications())
                     await _output.FlushAsync();
             }
             finally

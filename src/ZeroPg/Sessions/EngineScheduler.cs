@@ -16,9 +16,6 @@ internal sealed class EngineScheduler
         get { lock (_gate) return _owner; }
     }
 
-    /// <summary>The session whose state the engine session last held; used to know what must be restored.</summary>
-    public ClientSession? LastOwner { get; private set; }
-
     public int QueueLength
     {
         get { lock (_gate) return _waiters.Count; }
@@ -73,9 +70,6 @@ internal sealed class EngineScheduler
     {
         _owner = session;
     }
-
-    /// <summary>Marks the session whose state is now in the engine session.</summary>
-    public void NoteStateOf(ClientSession session) => LastOwner = session;
 
     private void Abandon(Waiter waiter, CancellationToken cancellationToken)
     {

@@ -8,14 +8,15 @@ internal sealed class SqlEffects
     public bool SettingsChanged { get; set; }
     public bool TempObjectsChanged { get; set; }
     public bool UsesAdvisoryLocks { get; set; }
+    /// <summary>A simple Query ran DISCARD ALL / DEALLOCATE ALL in the engine (the extended protocol is tracked at Execute).</summary>
     public bool DeallocatesAll { get; set; }
     /// <summary>DISCARD ALL / TEMP ran in the engine (not answered by ZeroPg): every client's temp objects are gone.</summary>
     public bool DropsAllTemp { get; set; }
     /// <summary>DISCARD ALL ran in the engine: it also unlistened every channel.</summary>
     public bool UnlistensEngine { get; set; }
     /// <summary>A Query that was exactly DISCARD ALL / DEALLOCATE ALL, answered by ZeroPg for this client only.</summary>
-    public bool DiscardAll { get; set; }
-    public bool DeallocateAll { get; set; }
+    public bool DiscardAllAnswered { get; set; }
+    public bool DeallocateAllAnswered { get; set; }
     public List<string> Listen { get; } = [];
     /// <summary>The extension a CREATE EXTENSION statement asks for, if any.</summary>
     public string? CreatesExtension { get; set; }
@@ -27,7 +28,7 @@ internal sealed class SqlEffects
 
     public void Clear()
     {
-        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAll = DeallocateAll = DropsAllTemp = UnlistensEngine = false;
+        SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAllAnswered = DeallocateAllAnswered = DropsAllTemp = UnlistensEngine = false;
         Listen.Clear();
         Unlisten.Clear();
         CustomSettings.Clear();
@@ -112,8 +113,7 @@ internal static class SqlRewriter
                 effects.SettingsChanged = true;
                 effects.TempObjectsChanged = true;
                 effects.DropsAllTemp = Word(start + 1) is "ALL" or "TEMP" or "TEMPORARY";
-                if (Word(start + 1) == "ALL")
-                    effects.DeallocatesAll = effects.UnlistensEngine = true;
+                effects.UnlistensEngine = Word(start + 1) == "ALL";
                 break;
             case "LISTEN" when start + 1 < end:
                 effects.Listen.Add(Identifier(sql, tokens[start + 1]));
@@ -130,9 +130,7 @@ internal static class SqlRewriter
                 break;
             case "DEALLOCATE":
                 var name = Word(start + 1) == "PREPARE" ? start + 2 : start + 1;
-                if (name < end && Word(name) == "ALL")
-                    effects.DeallocatesAll = true;
-                else if (name < end)
+                if (name < end && Word(name) != "ALL")
                     edits.Add(PrefixName(sql, tokens[name], processId));
                 break;
             case "DROP":
