@@ -13,10 +13,11 @@
 //
 // Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
-// durability ('fsync': fsync every file PGlite wrote before a batch's reply ends).
+// durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
+// (how long to poll for the next request before blocking).
 import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile, rename } from 'node:fs/promises';
-import { writeSync } from 'node:fs';
+import { constants, openSync, readSync, writeSync } from 'node:fs';
 import { trackWrites, syncDirty } from './durability.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -85,14 +86,86 @@ function startupMessage() {
 }
 
 let db;
-let pending = [];
-const queue = [];
-let busy = false;
+
+// Requests are read with blocking reads on fd 0 instead of stream events: the host does one thing at
+// a time, and waking straight out of read(2) saves the event loop's poll and dispatch on every call.
+// Awaits in the loop are on promises that are already settled (microtasks), except for control
+// commands, which may do real I/O and let the event loop run while they wait.
+const input = { buffer: Buffer.allocUnsafe(64 * 1024), start: 0, end: 0 };
+const idle = new Int32Array(new SharedArrayBuffer(4));
+
+// Waking a process blocked in read(2) costs tens of microseconds on a virtual machine, more than a
+// small query takes. So after each reply the host polls stdin through a second, non-blocking
+// descriptor of the same pipe for a short while before it blocks: the next request of a busy server
+// is usually there before the window closes. A zero window (pollMicroseconds) blocks at once.
+const POLL_NS = BigInt(Math.round(Number(options.pollMicroseconds ?? 0) * 1000));
+let pollFd = -1;
+if (POLL_NS > 0n) {
+  try { pollFd = openSync('/proc/self/fd/0', constants.O_RDONLY | constants.O_NONBLOCK); } catch { pollFd = -1; }
+}
+
+function readSome(offset, length) {
+  if (pollFd >= 0) {
+    // Each empty poll throws EAGAIN: without a stack trace that costs little.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      const deadline = process.hrtime.bigint() + POLL_NS;
+      do {
+        for (let i = 0; i < 16; i++) {
+          try {
+            return readSync(pollFd, input.buffer, offset, length, null);
+          } catch (e) {
+            if (e.code !== 'EAGAIN') throw e;
+          }
+        }
+      } while (process.hrtime.bigint() < deadline);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+  }
+  for (;;) {
+    try {
+      return readSync(0, input.buffer, offset, length, null);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(idle, 0, 0, 1); // a non-blocking stdin (not how the server starts us): poll
+    }
+  }
+}
+
+function fill() {
+  if (input.start > 0 && input.start === input.end) input.start = input.end = 0;
+  if (input.end === input.buffer.length) {
+    const used = input.end - input.start;
+    const next = used * 2 > input.buffer.length ? Buffer.allocUnsafe(input.buffer.length * 2) : input.buffer;
+    input.buffer.copy(next, 0, input.start, input.end);
+    input.buffer = next;
+    input.start = 0;
+    input.end = used;
+  }
+  const read = readSome(input.end, input.buffer.length - input.end);
+  input.end += read;
+  return read > 0;
+}
+
+// Next request frame, or null when stdin closed. The payload is a view into the input buffer,
+// valid until the next call.
+function readFrame() {
+  while (input.end - input.start < 5) if (!fill()) return null;
+  const length = input.buffer.readUInt32BE(input.start + 1);
+  while (input.end - input.start < 5 + length) if (!fill()) return null;
+  const kind = input.buffer[input.start];
+  const payload = input.buffer.subarray(input.start + 5, input.start + 5 + length);
+  input.start += 5 + length;
+  return [kind, payload];
+}
 
 async function execute(bytes) {
   let chunks = [];
   let size = 0;
   await db.execProtocolRawStream(bytes, {
+    syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
     onRawData: (view) => {
       chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
       size += view.length;
@@ -125,58 +198,34 @@ async function control(command) {
   }
 }
 
-async function pump() {
-  if (busy) return;
-  busy = true;
-  try {
-    while (queue.length > 0) {
-      const [kind, payload] = queue.shift();
-      if (kind === 0x50) { // 'P'
-        pending.push(payload);
-      } else if (kind === 0x42) { // 'B'
-        const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
-        pending = [];
-        await execute(bytes);
-      } else if (kind === 0x4a) { // 'J'
-        const answer = await control(JSON.parse(payload.toString('utf8'))).catch((e) => ({ ok: false, error: String(e?.message ?? e) }));
-        send(frame('J', Buffer.from(JSON.stringify(answer))));
-      } else {
-        throw new Error(`unknown request frame kind ${kind}`);
-      }
+async function serve() {
+  let pending = [];
+  for (let request = readFrame(); request; request = readFrame()) {
+    const [kind, payload] = request;
+    if (kind === 0x50) { // 'P'
+      pending.push(Buffer.from(payload));
+    } else if (kind === 0x42) { // 'B'
+      const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
+      pending = [];
+      await execute(bytes);
+    } else if (kind === 0x4a) { // 'J'
+      const command = JSON.parse(payload.toString('utf8'));
+      const answer = await control(command).catch((e) => ({ ok: false, error: String(e?.message ?? e) }));
+      send(frame('J', Buffer.from(JSON.stringify(answer))));
+    } else {
+      throw new Error(`unknown request frame kind ${kind}`);
     }
-  } catch (e) {
-    fatal(e?.message ?? e);
-  } finally {
-    busy = false;
   }
-}
-
-let input = Buffer.alloc(0);
-function onInput(data) {
-  input = input.length ? Buffer.concat([input, data]) : data;
-  let offset = 0;
-  while (input.length - offset >= 5) {
-    const length = input.readUInt32BE(offset + 1);
-    if (input.length - offset - 5 < length) break;
-    queue.push([input[offset], input.subarray(offset + 5, offset + 5 + length)]);
-    offset += 5 + length;
-  }
-  input = offset === input.length ? Buffer.alloc(0) : Buffer.from(input.subarray(offset));
-  if (db) pump();
 }
 
 async function shutdown() {
-  // stdin closed: the server is gone or asked us to stop. Finish queued work, then close cleanly.
-  while (busy || queue.length) await new Promise((r) => setTimeout(r, 5));
+  // stdin closed: the server is gone or asked us to stop. Close PGlite cleanly.
   try { await db?.close(); } catch (e) { process.stderr.write(`close failed: ${e?.message ?? e}\n`); }
   process.exit(process.exitCode ?? 0);
 }
 
 async function main() {
   if (options.durability === 'fsync') trackWrites();
-  process.stdin.on('data', onInput);
-  process.stdin.on('end', shutdown);
-  process.stdin.on('error', shutdown);
   const started = performance.now();
   const createOptions = {
     dataDir: options.dataDir ?? 'memory://',
@@ -208,7 +257,8 @@ async function main() {
     startup: Buffer.concat(startup).toString('base64'),
   };
   send(frame('R', Buffer.from(JSON.stringify(info))));
-  pump();
 }
 
-main().catch((e) => fatal(`engine start failed: ${e?.stack ?? e}`));
+main().then(
+  () => serve().then(shutdown, (e) => fatal(e?.message ?? e)),
+  (e) => fatal(`engine start failed: ${e?.stack ?? e}`));

@@ -27,11 +27,12 @@ internal static class ServeCommand
         var httpHost = new Option<string>("--http-host") { Description = "address of the HTTP endpoint", DefaultValueFactory = _ => "127.0.0.1" };
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
+        var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
-            durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid,
+            durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,6 +51,7 @@ internal static class ServeCommand
                 UseSnapshotCache = !parse.GetValue(noSnapshotCache),
                 HttpPort = parse.GetValue(httpPort),
                 HttpHost = parse.GetValue(httpHost)!,
+                EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
             };
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);

@@ -76,6 +76,22 @@ public sealed class ZeroPgOptions
     /// <summary>Address of the HTTP endpoint; loopback by default so metrics are not exposed.</summary>
     public string HttpHost { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// How long the engine host keeps polling for the next request after answering one, before it
+    /// blocks. Waking a blocked process costs tens of microseconds on a virtual machine, more than a
+    /// small query; polling costs CPU only while requests keep coming. Zero blocks at once.
+    /// </summary>
+    public TimeSpan EnginePollWindow { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>How long ZeroPg polls for the engine's reply to a request before it blocks (see <see cref="EnginePollWindow"/>).</summary>
+    public TimeSpan ReplyPollWindow { get; set; } = TimeSpan.FromMicroseconds(500);
+
+    /// <summary>
+    /// Run client connections' protocol work on the socket threads instead of handing it to the thread
+    /// pool: one thread hop less per message. Session code never blocks on I/O, so this is on by default.
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; } = true;
+
     public bool IsMemory => string.Equals(DataDirectory, MemoryDatabase, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Checks the settings at start so a mistake fails fast with a clear message.</summary>
@@ -103,5 +119,7 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"Durability {Durability} is not a known mode.");
         if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero)
             throw new ArgumentException("Timeouts must not be negative.");
+        if (EnginePollWindow < TimeSpan.Zero || EnginePollWindow > TimeSpan.FromSeconds(1) || ReplyPollWindow < TimeSpan.Zero || ReplyPollWindow > TimeSpan.FromSeconds(1))
+            throw new ArgumentException("EnginePollWindow and ReplyPollWindow must be between 0 and 1 s.");
     }
 }

@@ -14,6 +14,10 @@ internal sealed record EngineLaunchOptions
     /// <summary>Where the host writes a tar of the data directory right after it started (a fresh one).</summary>
     public string? SnapshotOut { get; init; }
     public EngineDurability Durability { get; init; }
+    /// <summary>How long the host polls for the next request before blocking.</summary>
+    public TimeSpan PollWindow { get; init; }
+    /// <summary>How long the server polls for a reply before blocking.</summary>
+    public TimeSpan ReplyPollWindow { get; init; }
     /// <summary>Counts batches and bytes sent to the engine.</summary>
     public Hosting.ZeroPgMetrics? Metrics { get; init; }
 }

@@ -76,6 +76,8 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
         DataDirectory = dataDirectory,
         Extensions = extensions,
         Durability = options.Durability,
+        PollWindow = options.EnginePollWindow,
+        ReplyPollWindow = options.ReplyPollWindow,
         Metrics = metrics,
     };
 

@@ -38,7 +38,7 @@ internal sealed partial class EngineProcess
                     if (needed > buffer.Length)
                         Array.Resize(ref buffer, needed);
                 }
-                var read = _stdout.Read(buffer, end, buffer.Length - end);
+                var read = _replies.Read(buffer, end, buffer.Length - end, expectingData: !_calls.IsEmpty);
                 if (read == 0)
                     break;
                 end += read;

@@ -18,6 +18,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Stream _stdin;
     private readonly Stream _stdout;
+    private readonly PollingPipeReader _replies;
     private readonly ConcurrentQueue<EngineCall> _calls = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TaskCompletionSource<EngineStartupInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,13 +33,14 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
 
-    private EngineProcess(Process process, Hosting.ZeroPgMetrics? metrics, ILogger logger)
+    private EngineProcess(Process process, TimeSpan replyPollWindow, Hosting.ZeroPgMetrics? metrics, ILogger logger)
     {
         _process = process;
         Metrics = metrics;
         _logger = logger;
         _stdin = process.StandardInput.BaseStream;
         _stdout = process.StandardOutput.BaseStream;
+        _replies = new PollingPipeReader(_stdout, replyPollWindow);
     }
 
     public int ProcessId => _process.Id;
@@ -78,9 +80,10 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             startParams = options.StartParams.Count > 0 ? options.StartParams : null,
             snapshotOut = options.SnapshotOut,
             durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
+            pollMicroseconds = (int)options.PollWindow.TotalMicroseconds,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
-        var engine = new EngineProcess(process, options.Metrics, logger);
+        var engine = new EngineProcess(process, options.ReplyPollWindow, options.Metrics, logger);
         engine.Begin();
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);

@@ -80,5 +80,7 @@ internal static class WarmEngine
         launch.LoadDataDir,
         launch.StartParams,
         launch.Durability,
+        launch.PollWindow,
+        launch.ReplyPollWindow,
     });
 }
