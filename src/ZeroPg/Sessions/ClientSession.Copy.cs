@@ -39,6 +39,7 @@ internal sealed partial class ClientSession
         var query = _pendingCopyQuery!;
         _pendingCopyQuery = null;
         await AcquireEngineAsync();
+        await RunDeferredBeginAsync();
         if (_status == TransactionStatus.Failed)
         {
             // An aborted transaction rejects the COPY before it reads data: let the engine say so.

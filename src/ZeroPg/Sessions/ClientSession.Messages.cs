@@ -116,6 +116,12 @@ internal sealed partial class ClientSession
     /// <summary>Sends the messages up to the last unit boundary (or a large unfinished batch) to the engine.</summary>
     private async Task SubmitCompleteUnitsAsync()
     {
+        if (_batch.CompleteUnitEnd > 0 && _batch.CompleteUnitEnd == _batch.MessageBytes && TryDeferBegin(_batch.Messages[.._batch.CompleteUnitEnd]))
+        {
+            _batch.Consume(_batch.CompleteUnitEnd);
+            await _output.FlushAsync();
+            return;
+        }
         if (_batch.CompleteUnitEnd > 0 && TryAnswerLocally(_batch.Messages[.._batch.CompleteUnitEnd]))
         {
             _batch.Consume(_batch.CompleteUnitEnd);

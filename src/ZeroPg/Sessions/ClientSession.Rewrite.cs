@@ -36,6 +36,7 @@ internal sealed partial class ClientSession
         _engineBatch.Clear();
         _expectations.Clear();
         _effects.Clear();
+        PrependDeferredBegin();
         var offset = 0;
         while (offset < messages.Length)
         {

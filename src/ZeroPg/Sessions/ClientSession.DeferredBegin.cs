@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+using ZeroPg.Engine;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+using ZeroPg.Protocol.Frontend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// A transaction holds the shared engine from its first statement to its end, and every round trip to
+/// the client in between leaves the engine idle for everyone. A plain BEGIN on its own has no effect
+/// but to open the transaction, so ZeroPg answers it at once and sends it to the engine together with
+/// the client's next statement: one round trip fewer under the engine's hold per transaction.
+/// The transaction's start time (now()) is then the time of that next statement.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    /// <summary>BEGIN / START TRANSACTION without options, as a whole simple Query.</summary>
+    [GeneratedRegex(@"^\s*(BEGIN(\s+(WORK|TRANSACTION))?|START\s+TRANSACTION)\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex PlainBegin();
+
+    /// <summary>The client's BEGIN, answered but not yet run in the engine.</summary>
+    private byte[]? _deferredBegin;
+
+    /// <summary>Answers a unit that is only a plain BEGIN, outside a transaction, while this session does not hold the engine.</summary>
+    private bool TryDeferBegin(ReadOnlySpan<byte> messages)
+    {
+        if (_status != TransactionStatus.Idle || _engineExtendedOpen || _copy is not null || _services.Scheduler.Owner == this)
+            return false;
+        if (messages.Length < 6 || messages[0] != FrontendCode.Query)
+            return false;
+        var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[1..]);
+        if (length != messages.Length || length > 64)
+            return false;
+        if (!PlainBegin().IsMatch(QueryMessage.ReadSql(messages[5..])))
+            return false;
+        _deferredBegin = messages.ToArray();
+        _status = TransactionStatus.InTransaction;
+        CommandComplete.Write(_output, "BEGIN");
+        ReadyForQuery.Write(_output, _status);
+        return true;
+    }
+
+    /// <summary>Puts the deferred BEGIN at the head of the batch being rewritten; its reply is the client's already.</summary>
+    private void PrependDeferredBegin()
+    {
+        if (_deferredBegin is not { } begin)
+            return;
+        _engineBatch.Append(begin);
+        Expect(ExpectKind.Swallow, FrontendCode.Query, onCompleted: _ => _deferredBegin = null);
+    }
+
+    /// <summary>Runs the deferred BEGIN on its own, for work that does not go through the rewrite (COPY).</summary>
+    private async Task RunDeferredBeginAsync()
+    {
+        if (_deferredBegin is not { } begin)
+            return;
+        await ExecuteAsync(FrameOf(begin), ReplyMode.Discard);
+        _deferredBegin = null;
+    }
+
+    private static ReadOnlyMemory<byte> FrameOf(byte[] messages)
+    {
+        var batch = new BatchBuffer();
+        batch.Append(messages);
+        return batch.Frame(HostFrame.Batch, batch.MessageBytes);
+    }
+}
