@@ -11,13 +11,12 @@ public sealed class CancelTests(ITestOutputHelper output)
     public async Task Cancelling_a_running_query_on_memory_gets_a_warning_and_the_query_completes()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        await using var client = await RawPgClient.ConnectAsync(server);
-        var keyData = (await client.StartupAsync()).Single(m => m.Code == 'K').Body;
+        await using var client = await RawProtocolClient.ConnectAsync(server);
 
-        await client.SendAsync(RawPgClient.Query("SELECT pg_sleep(1.5)"));
+        await client.Query("SELECT pg_sleep(1.5)").FlushAsync();
         await Task.Delay(500);
-        await using (var canceller = await RawPgClient.ConnectAsync(server))
-            await canceller.SendAsync(RawPgClient.StartupPacket(80877102).Take(8).Concat(keyData).ToArray().WithLength());
+        await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
+            await canceller.CancelRequest(client.BackendKey).FlushAsync();
         var reply = await client.ReadUntilReadyAsync();
 
         // Not interrupted (the in-memory database would not survive it): a WARNING, then the result.
@@ -66,15 +65,5 @@ public sealed class CancelTests(ITestOutputHelper output)
 
         Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
         Assert.NotEqual(engine, server.EngineProcessId);
-    }
-}
-
-internal static class PacketExtensions
-{
-    /// <summary>Sets the int32 length word at the start of an untyped startup-phase packet.</summary>
-    public static byte[] WithLength(this byte[] packet)
-    {
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(packet, packet.Length);
-        return packet;
     }
 }

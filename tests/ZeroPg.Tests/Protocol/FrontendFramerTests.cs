@@ -6,12 +6,12 @@ namespace ZeroPg.Tests.Protocol;
 
 public sealed class FrontendFramerTests
 {
-    private static readonly byte[] SelectOne = RawPgClient.Query("select 1");
+    private static readonly byte[] SelectOne = RawProtocolClient.TypedMessage('Q', RawProtocolClient.CString("select 1"));
 
     [Fact]
     public void A_whole_message_is_taken_off_the_front()
     {
-        var buffer = new ReadOnlySequence<byte>([.. SelectOne, .. RawPgClient.TypedMessage('S', [])]);
+        var buffer = new ReadOnlySequence<byte>([.. SelectOne, .. RawProtocolClient.TypedMessage('S', [])]);
         Assert.True(FrontendFramer.TryReadMessage(ref buffer, 1024, out var code, out var message));
         Assert.Equal((byte)'Q', code);
         Assert.Equal(SelectOne, message.ToArray());
@@ -67,7 +67,7 @@ public sealed class FrontendFramerTests
     [Fact]
     public void Startup_packets_are_framed_by_their_length()
     {
-        var packet = RawPgClient.StartupPacket(196608, "user", "postgres");
+        var packet = RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres");
         var buffer = new ReadOnlySequence<byte>(packet.AsMemory(0, packet.Length - 1));
         Assert.False(FrontendFramer.TryReadStartupPacket(ref buffer, out _));
         buffer = new ReadOnlySequence<byte>(packet);

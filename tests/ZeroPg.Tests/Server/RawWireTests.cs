@@ -13,23 +13,22 @@ public sealed class RawWireTests(ServerFixture fixture)
         { "unknown message type", [(byte)'!', 0, 0, 0, 8, 1, 2, 3, 4] },
         { "negative length", [(byte)'Q', 0xFF, 0xFF, 0xFF, 0xFE] },
         { "length below 4", [(byte)'Q', 0, 0, 0, 2] },
-        { "startup-style packet after startup", RawPgClient.StartupPacket(196608, "user", "postgres") },
+        { "startup-style packet after startup", RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres") },
     };
 
     [Theory]
     [MemberData(nameof(Garbage))]
     public async Task A_malformed_message_gets_08P01_then_the_connection_closes(string what, byte[] bytes)
     {
-        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        await using (var raw = await RawProtocolClient.ConnectAsync(fixture.Server))
         {
-            await raw.StartupAsync();
-            await raw.SendAsync(bytes);
+            await raw.Bytes(bytes).FlushAsync();
             var reply = await raw.ReadUntilClosedAsync();
             var error = Assert.Single(reply);
             Assert.Equal('E', error.Code);
             Assert.Equal("08P01", error.SqlState);
             Assert.Equal("FATAL", error.Field('S'));
-            Assert.Contains("08P01", error.Text);
+            Assert.Contains("08P01", error.BodyText);
             _ = what;
         }
         await AssertServerServes();
@@ -41,13 +40,11 @@ public sealed class RawWireTests(ServerFixture fixture)
         await using var setup = await fixture.OpenAsync();
         await using (var create = new NpgsqlCommand("create table raw_tx (id int)", setup))
             await create.ExecuteNonQueryAsync();
-        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        await using (var raw = await RawProtocolClient.ConnectAsync(fixture.Server))
         {
-            await raw.StartupAsync();
-            await raw.SendAsync(RawPgClient.Query("begin; insert into raw_tx values (1)"));
-            var ready = (await raw.ReadUntilReadyAsync())[^1];
+            var ready = (await raw.Query("begin; insert into raw_tx values (1)").RoundTripAsync())[^1];
             Assert.Equal((byte)'T', ready.Body[0]);
-            await raw.SendAsync([(byte)'Q', 0, 0, 0, 1]);
+            await raw.Bytes([(byte)'Q', 0, 0, 0, 1]).FlushAsync();
             Assert.Equal("08P01", (await raw.ReadUntilClosedAsync()).Single().SqlState);
         }
         await using var count = new NpgsqlCommand("select count(*) from raw_tx", setup) { CommandTimeout = 10 };
@@ -60,12 +57,12 @@ public sealed class RawWireTests(ServerFixture fixture)
     [InlineData(1_000_000)]
     public async Task A_bad_startup_packet_length_gets_08P01(int length)
     {
-        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        await using (var raw = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server))
         {
             var packet = new byte[8];
             BinaryPrimitives.WriteInt32BigEndian(packet, length);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), 196608);
-            await raw.SendAsync(packet);
+            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), RawProtocolClient.ProtocolVersion3);
+            await raw.Bytes(packet).FlushAsync();
             var error = Assert.Single(await raw.ReadUntilClosedAsync());
             Assert.Equal("08P01", error.SqlState);
         }
@@ -75,11 +72,10 @@ public sealed class RawWireTests(ServerFixture fixture)
     [Fact]
     public async Task A_connection_closed_in_the_middle_of_a_message_does_not_hurt_the_server()
     {
-        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        await using (var raw = await RawProtocolClient.ConnectAsync(fixture.Server))
         {
-            await raw.StartupAsync();
-            var query = RawPgClient.Query("select 1");
-            await raw.SendAsync(query[..6]);
+            var query = RawProtocolClient.TypedMessage('Q', RawProtocolClient.CString("select 1"));
+            await raw.Bytes(query[..6]).FlushAsync();
         }
         await AssertServerServes();
     }
@@ -87,16 +83,15 @@ public sealed class RawWireTests(ServerFixture fixture)
     [Fact]
     public async Task SslRequest_is_answered_N_and_startup_continues_on_the_same_socket()
     {
-        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
-        await raw.SendAsync(RawPgClient.StartupPacket(80877103));
+        await using var raw = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+        await raw.SslRequest().FlushAsync();
         Assert.Equal((byte)'N', await raw.ReadByteAsync());
         var startup = await raw.StartupAsync();
         Assert.Equal('R', startup[0].Code);
         Assert.Equal(0, BinaryPrimitives.ReadInt32BigEndian(startup[0].Body));
         Assert.Contains(startup, m => m.Code == 'K');
-        await raw.SendAsync(RawPgClient.Query("select 'ssl-less'"));
-        var reply = await raw.ReadUntilReadyAsync();
-        Assert.Contains(reply, m => m.Code == 'D' && m.Text.Contains("ssl-less", StringComparison.Ordinal));
+        var reply = await raw.Query("select 'ssl-less'").RoundTripAsync();
+        Assert.Contains(reply, m => m.Code == 'D' && m.BodyText.Contains("ssl-less", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -110,14 +105,12 @@ public sealed class RawWireTests(ServerFixture fixture)
     [Fact]
     public async Task A_CancelRequest_closes_its_socket_without_a_reply()
     {
-        await using (var raw = await RawPgClient.ConnectAsync(fixture.Server))
+        await using (var raw = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server))
         {
-            var packet = new byte[16];
-            BinaryPrimitives.WriteInt32BigEndian(packet, 16);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(4), 80877102);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(8), 12345);
-            BinaryPrimitives.WriteInt32BigEndian(packet.AsSpan(12), 67890);
-            await raw.SendAsync(packet);
+            var key = new byte[8];
+            BinaryPrimitives.WriteInt32BigEndian(key, 12345);
+            BinaryPrimitives.WriteInt32BigEndian(key.AsSpan(4), 67890);
+            await raw.CancelRequest(key).FlushAsync();
             Assert.Empty(await raw.ReadUntilClosedAsync());
         }
         await AssertServerServes();
@@ -126,11 +119,10 @@ public sealed class RawWireTests(ServerFixture fixture)
     [Fact]
     public async Task A_CancelRequest_with_a_real_key_leaves_an_idle_session_usable()
     {
-        await using var session = await RawPgClient.ConnectAsync(fixture.Server);
-        var key = (await session.StartupAsync()).Single(m => m.Code == 'K').Body;
-        await using (var cancel = await RawPgClient.ConnectAsync(fixture.Server))
+        await using var session = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await using (var cancel = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server))
         {
-            await cancel.SendAsync([0, 0, 0, 16, 0x04, 0xD2, 0x16, 0x2E, .. key]);
+            await cancel.CancelRequest(session.BackendKey).FlushAsync();
             Assert.Empty(await cancel.ReadUntilClosedAsync());
         }
         // Nothing was running: Postgres ignores the cancel, and the next statement must not be cancelled by it,
@@ -139,13 +131,13 @@ public sealed class RawWireTests(ServerFixture fixture)
         await using var transaction = await holder.BeginTransactionAsync();
         await using (var hold = new NpgsqlCommand("select 1", holder))
             await hold.ExecuteNonQueryAsync();
-        await session.SendAsync(RawPgClient.Query("select 7"));
+        await session.Query("select 7").FlushAsync();
         var replyTask = session.ReadUntilReadyAsync();
         await Task.Delay(300);
         await transaction.CommitAsync();
         var reply = await replyTask;
-        Assert.True(!reply.Any(m => m.Code == 'E'), RawPgClient.Describe(reply) + reply[0].Text);
-        Assert.True(reply.Any(m => m.Code == 'D'), RawPgClient.Describe(reply));
+        Assert.True(!reply.Any(m => m.Code == 'E'), RawProtocolClient.Describe(reply));
+        Assert.True(reply.Any(m => m.Code == 'D'), RawProtocolClient.Describe(reply));
     }
 
     [Theory]
@@ -153,13 +145,12 @@ public sealed class RawWireTests(ServerFixture fixture)
     [InlineData(false)]
     public async Task A_CancelRequest_cancels_a_statement_queued_for_the_engine(bool waitForClose)
     {
-        await using var session = await RawPgClient.ConnectAsync(fixture.Server);
-        var key = (await session.StartupAsync()).Single(m => m.Code == 'K').Body;
+        await using var session = await RawProtocolClient.ConnectAsync(fixture.Server);
         await using var holder = await fixture.OpenAsync();
         await using var transaction = await holder.BeginTransactionAsync();
         await using (var hold = new NpgsqlCommand("select 1", holder))
             await hold.ExecuteNonQueryAsync();
-        await session.SendAsync(RawPgClient.Query("select 7"));
+        await session.Query("select 7").FlushAsync();
         var replyTask = session.ReadUntilReadyAsync();
         // A cancel that comes before the statement waits is ignored (as in Postgres): send it once the statement is queued.
         for (var tries = 0; fixture.Server.Services.Scheduler.QueueLength == 0; tries++)
@@ -167,9 +158,9 @@ public sealed class RawWireTests(ServerFixture fixture)
             Assert.True(tries < 500, "the statement never queued for the engine");
             await Task.Delay(20);
         }
-        await using (var cancel = await RawPgClient.ConnectAsync(fixture.Server))
+        await using (var cancel = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server))
         {
-            await cancel.SendAsync([0, 0, 0, 16, 0x04, 0xD2, 0x16, 0x2E, .. key]);
+            await cancel.CancelRequest(session.BackendKey).FlushAsync();
             if (waitForClose) // as libpq and Npgsql do; a client may also just send and close
                 Assert.Empty(await cancel.ReadUntilClosedAsync());
         }
@@ -183,8 +174,7 @@ public sealed class RawWireTests(ServerFixture fixture)
         {
             await transaction.CommitAsync();
         }
-        await session.SendAsync(RawPgClient.Query("select 8"));
-        Assert.Equal("TDCZ", string.Concat((await session.ReadUntilReadyAsync()).Select(m => m.Code)));
+        Assert.Equal("TDCZ", string.Concat((await session.Query("select 8").RoundTripAsync()).Select(m => m.Code)));
     }
 
     private async Task AssertServerServes()

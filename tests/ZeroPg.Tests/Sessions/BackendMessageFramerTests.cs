@@ -8,11 +8,11 @@ public sealed class BackendMessageFramerTests
     /// <summary>A reply stream: a large DataRow (bigger than the framer's initial carry), small messages, an empty-bodied one.</summary>
     private static readonly byte[][] Messages =
     [
-        RawPgClient.TypedMessage('T', [0, 1, .. RawPgClient.CString("x"), 0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 255, 255, 255, 255, 255, 255, 0, 0]),
-        RawPgClient.TypedMessage('D', [.. Enumerable.Range(0, 3000).Select(i => (byte)i)]),
-        RawPgClient.TypedMessage('C', RawPgClient.CString("SELECT 1")),
-        RawPgClient.TypedMessage('I', []),
-        RawPgClient.TypedMessage('Z', [(byte)'I']),
+        RawProtocolClient.TypedMessage('T', [0, 1, .. RawProtocolClient.CString("x"), 0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 255, 255, 255, 255, 255, 255, 0, 0]),
+        RawProtocolClient.TypedMessage('D', [.. Enumerable.Range(0, 3000).Select(i => (byte)i)]),
+        RawProtocolClient.TypedMessage('C', RawProtocolClient.CString("SELECT 1")),
+        RawProtocolClient.TypedMessage('I', []),
+        RawProtocolClient.TypedMessage('Z', [(byte)'I']),
     ];
 
     private static readonly byte[] Stream = [.. Messages.SelectMany(m => m)];

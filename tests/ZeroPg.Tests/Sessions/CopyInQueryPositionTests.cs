@@ -12,45 +12,41 @@ public sealed class CopyInQueryPositionTests
     public async Task Copy_from_stdin_in_any_position_of_a_query_never_kills_the_engine()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        await using var raw = await RawPgClient.ConnectAsync(server);
-        await raw.StartupAsync();
-        await raw.SendAsync(RawPgClient.Query("create table pos_copy (id int); insert into pos_copy values (0)"));
-        await raw.ReadUntilReadyAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        await raw.Query("create table pos_copy (id int); insert into pos_copy values (0)").RoundTripAsync();
 
         // First statement: COPY runs with its data, then the rest of the query.
-        await raw.SendAsync(RawPgClient.Query("copy pos_copy from stdin; select 'after copy'"));
+        await raw.Query("copy pos_copy from stdin; select 'after copy'").FlushAsync();
         Assert.Equal('G', (await raw.ReadMessageAsync())!.Code);
-        await raw.SendAsync([.. RawPgClient.TypedMessage('d', "1\n2\n"u8.ToArray()), .. RawPgClient.TypedMessage('c', [])]);
-        var first = await raw.ReadUntilReadyAsync();
+        var first = await raw.CopyData("1\n2\n").CopyDone().RoundTripAsync();
         Assert.Equal("CTDCZ", string.Concat(first.Select(m => m.Code)));
-        Assert.Equal("COPY 2\0", first[0].Text);
+        Assert.Equal("COPY 2\0", first[0].BodyText);
 
         // Later statement (or a second COPY): either it works as in Postgres, or it is refused, but the engine and its data survive.
         await AssertEngineSurvives(raw, "select 'before copy'; copy pos_copy from stdin", "0,1,2");
         await AssertEngineSurvives(raw, "copy pos_copy from stdin; copy pos_copy from stdin", "0,1,2");
     }
 
-    private static async Task AssertEngineSurvives(RawPgClient raw, string sql, string before)
+    private static async Task AssertEngineSurvives(RawProtocolClient raw, string sql, string before)
     {
-        await raw.SendAsync(RawPgClient.Query(sql));
-        var second = new List<RawPgClient.Message>();
+        await raw.Query(sql).FlushAsync();
+        var second = new List<RawProtocolClient.Message>();
         while (true)
         {
-            var message = await raw.ReadMessageAsync() ?? throw new EndOfStreamException(RawPgClient.Describe(second));
+            var message = await raw.ReadMessageAsync() ?? throw new EndOfStreamException(RawProtocolClient.Describe(second));
             second.Add(message);
             if (message.Code == 'G')
             {
-                await raw.SendAsync([.. RawPgClient.TypedMessage('d', "3\n"u8.ToArray()), .. RawPgClient.TypedMessage('c', [])]);
+                await raw.CopyData("3\n").CopyDone().FlushAsync();
                 continue;
             }
             if (message.Code == 'Z')
                 break;
         }
-        Assert.True(second.All(m => m.Code != 'E' || m.Field('S') == "ERROR"), RawPgClient.Describe(second) + string.Join(" ", second));
+        Assert.True(second.All(m => m.Code != 'E' || m.Field('S') == "ERROR"), RawProtocolClient.Describe(second));
         var expected = second.Any(m => m.Code == 'G') ? before + ",3" : before;
 
-        await raw.SendAsync(RawPgClient.Query("select string_agg(id::text, ',' order by id) from pos_copy"));
-        var check = await raw.ReadUntilReadyAsync();
-        Assert.True(check.Any(m => m.Code == 'D' && m.Text.EndsWith(expected, StringComparison.Ordinal)), string.Join(" ", check));
+        var check = await raw.Query("select string_agg(id::text, ',' order by id) from pos_copy").RoundTripAsync();
+        Assert.True(check.Any(m => m.Code == 'D' && m.BodyText.EndsWith(expected, StringComparison.Ordinal)), RawProtocolClient.Describe(check));
     }
 }

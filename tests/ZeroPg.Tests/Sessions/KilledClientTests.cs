@@ -45,7 +45,7 @@ public sealed class KilledClientTests(ServerFixture fixture)
 
         var victim = await RawProtocolClient.ConnectAsync(fixture.Server);
         await victim.Query($"copy {table} from stdin").FlushAsync();
-        var response = await victim.ReadAsync();
+        var response = await victim.ReadMessageAsync();
         Assert.Equal('G', response!.Code); // CopyInResponse
         for (var i = 0; i < 20; i++)
             victim.CopyData(string.Concat(Enumerable.Range(i * 50, 50).Select(n => $"{n}\trow {n}\n")));
@@ -72,7 +72,7 @@ public sealed class KilledClientTests(ServerFixture fixture)
         var victim = await RawProtocolClient.ConnectAsync(fixture.Server);
         RawStatementNameTests.AssertOk(await victim.Query($"begin; insert into {table} values (-1, 'first')").RoundTripAsync());
         await victim.Query($"copy {table} from stdin").FlushAsync();
-        Assert.Equal('G', (await victim.ReadAsync())!.Code);
+        Assert.Equal('G', (await victim.ReadMessageAsync())!.Code);
         await victim.CopyData("1\ta\n2\tb\n").FlushAsync();
         await Task.Delay(100);
         victim.Kill();
@@ -93,9 +93,9 @@ public sealed class KilledClientTests(ServerFixture fixture)
         // that only Sync would commit. A client dying here loses the insert.
         var victim = await RawProtocolClient.ConnectAsync(fixture.Server);
         await victim.Parse("", $"insert into {table} select generate_series(1, 10)").Bind("", "").Execute().Flush().FlushAsync();
-        Assert.Equal('1', (await victim.ReadAsync())!.Code);
-        Assert.Equal('2', (await victim.ReadAsync())!.Code);
-        Assert.Equal('C', (await victim.ReadAsync())!.Code);
+        Assert.Equal('1', (await victim.ReadMessageAsync())!.Code);
+        Assert.Equal('2', (await victim.ReadMessageAsync())!.Code);
+        Assert.Equal('C', (await victim.ReadMessageAsync())!.Code);
         victim.Kill();
 
         var watch = Stopwatch.StartNew();
@@ -113,7 +113,7 @@ public sealed class KilledClientTests(ServerFixture fixture)
         await using var leaver = await RawProtocolClient.ConnectAsync(fixture.Server);
         RawStatementNameTests.AssertOk(await leaver.Query($"begin; insert into {table} values (1)").RoundTripAsync());
         await leaver.Terminate().FlushAsync();
-        Assert.Null(await leaver.ReadAsync(TimeSpan.FromSeconds(2)));
+        Assert.Null(await leaver.ReadMessageAsync(TimeSpan.FromSeconds(2)));
 
         Assert.Equal("0", await Scalar(other, $"select count(*) from {table}"));
     }

@@ -10,14 +10,12 @@ public sealed class MultiStatementTests(ServerFixture fixture)
     [Fact]
     public async Task One_query_with_several_statements_answers_each_then_one_ready()
     {
-        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
-        await raw.StartupAsync();
-        await raw.SendAsync(RawPgClient.Query("create table multi_ok (id int); insert into multi_ok values (1), (2); select count(*) from multi_ok"));
-        var reply = await raw.ReadUntilReadyAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var reply = await raw.Query("create table multi_ok (id int); insert into multi_ok values (1), (2); select count(*) from multi_ok").RoundTripAsync();
         Assert.Equal("CCTDCZ", string.Concat(reply.Select(m => m.Code)));
-        Assert.Equal("CREATE TABLE\0", reply[0].Text);
-        Assert.Equal("INSERT 0 2\0", reply[1].Text);
-        Assert.Equal("SELECT 1\0", reply[4].Text);
+        Assert.Equal("CREATE TABLE\0", reply[0].BodyText);
+        Assert.Equal("INSERT 0 2\0", reply[1].BodyText);
+        Assert.Equal("SELECT 1\0", reply[4].BodyText);
         Assert.Equal((byte)'I', reply[^1].Body[0]);
     }
 
@@ -27,34 +25,28 @@ public sealed class MultiStatementTests(ServerFixture fixture)
     [InlineData("-- only a comment")]
     public async Task An_empty_query_gets_EmptyQueryResponse(string sql)
     {
-        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
-        await raw.StartupAsync();
-        await raw.SendAsync(RawPgClient.Query(sql));
-        Assert.Equal("IZ", string.Concat((await raw.ReadUntilReadyAsync()).Select(m => m.Code)));
+        await using var raw = await RawProtocolClient.ConnectAsync(fixture.Server);
+        Assert.Equal("IZ", string.Concat((await raw.Query(sql).RoundTripAsync()).Select(m => m.Code)));
     }
 
     [Fact]
     public async Task A_failing_statement_stops_the_rest_of_the_query()
     {
-        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
-        await raw.StartupAsync();
-        await raw.SendAsync(RawPgClient.Query("create sequence multi_seq; create table multi_fail (id int)"));
-        await raw.ReadUntilReadyAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await raw.Query("create sequence multi_seq; create table multi_fail (id int)").RoundTripAsync();
 
         // One implicit transaction: the insert before the error is rolled back, the statements after it never run
         // (nextval is not transactional, so the sequence shows how far the script got).
-        await raw.SendAsync(RawPgClient.Query(
-            "insert into multi_fail values (1); select nextval('multi_seq'); select 1/0; select nextval('multi_seq'); insert into multi_fail values (2)"));
-        var reply = await raw.ReadUntilReadyAsync();
+        var reply = await raw.Query(
+            "insert into multi_fail values (1); select nextval('multi_seq'); select 1/0; select nextval('multi_seq'); insert into multi_fail values (2)").RoundTripAsync();
         Assert.Equal("CTDCEZ", string.Concat(reply.Select(m => m.Code)));
         Assert.Equal("22012", reply[4].SqlState);
         Assert.Equal((byte)'I', reply[^1].Body[0]);
 
-        await raw.SendAsync(RawPgClient.Query("select nextval('multi_seq'), (select count(*) from multi_fail)"));
-        var check = await raw.ReadUntilReadyAsync();
+        var check = await raw.Query("select nextval('multi_seq'), (select count(*) from multi_fail)").RoundTripAsync();
         var row = check.Single(m => m.Code == 'D');
-        Assert.Contains("2", Columns(row));
-        Assert.Equal(["2", "0"], Columns(row));
+        Assert.Contains("2", row.Columns());
+        Assert.Equal(new List<string?> { "2", "0" }, row.Columns());
     }
 
     [Fact]
@@ -95,21 +87,5 @@ public sealed class MultiStatementTests(ServerFixture fixture)
         await using var reader = await good.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync()); // the INSERT has no result set; the reader starts at the SELECT
         Assert.Equal(1L, reader.GetInt64(0));
-    }
-
-    private static string[] Columns(RawPgClient.Message dataRow)
-    {
-        var span = dataRow.Body.AsSpan();
-        var count = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(span);
-        var columns = new string[count];
-        var offset = 2;
-        for (var i = 0; i < count; i++)
-        {
-            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(span[offset..]);
-            offset += 4;
-            columns[i] = length < 0 ? "" : System.Text.Encoding.UTF8.GetString(span.Slice(offset, length));
-            offset += Math.Max(length, 0);
-        }
-        return columns;
     }
 }

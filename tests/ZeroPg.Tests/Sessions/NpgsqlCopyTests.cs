@@ -149,38 +149,26 @@ public sealed class NpgsqlCopyTests(ServerFixture fixture)
     [Fact]
     public async Task CopyFail_on_the_wire_gets_57014_with_the_clients_reason()
     {
-        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
-        await raw.StartupAsync();
-        await raw.SendAsync(RawPgClient.Query("create table npg_copy_fail (id int)"));
-        await raw.ReadUntilReadyAsync();
-        await raw.SendAsync(RawPgClient.Query("copy npg_copy_fail from stdin"));
+        await using var raw = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await raw.Query("create table npg_copy_fail (id int)").RoundTripAsync();
+        await raw.Query("copy npg_copy_fail from stdin").FlushAsync();
         Assert.Equal('G', (await raw.ReadMessageAsync())!.Code);
-        await raw.SendAsync([.. RawPgClient.TypedMessage('d', "1\n2\n"u8.ToArray()), .. RawPgClient.TypedMessage('f', RawPgClient.CString("client gave up"))]);
-        var reply = await raw.ReadUntilReadyAsync();
+        var reply = await raw.CopyData("1\n2\n").CopyFail("client gave up").RoundTripAsync();
         Assert.Equal("EZ", string.Concat(reply.Select(m => m.Code)));
         Assert.Equal("57014", reply[0].SqlState);
-        Assert.Contains("client gave up", reply[0].Field('M'), StringComparison.Ordinal);
-        await raw.SendAsync(RawPgClient.Query("select count(*) from npg_copy_fail"));
-        var count = (await raw.ReadUntilReadyAsync()).Single(m => m.Code == 'D');
-        Assert.EndsWith("\u00010", count.Text, StringComparison.Ordinal);
+        Assert.Contains("client gave up", reply[0].MessageText, StringComparison.Ordinal);
+        var count = (await raw.Query("select count(*) from npg_copy_fail").RoundTripAsync()).Single(m => m.Code == 'D');
+        Assert.EndsWith("\u00010", count.BodyText, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Copy_from_stdin_through_the_extended_protocol_is_refused_with_0A000()
     {
-        await using var raw = await RawPgClient.ConnectAsync(fixture.Server);
-        await raw.StartupAsync();
-        await raw.SendAsync([
-            .. RawPgClient.TypedMessage('P', [.. RawPgClient.CString(""), .. RawPgClient.CString("copy npg_copy_extended from stdin"), 0, 0]),
-            .. RawPgClient.TypedMessage('B', [.. RawPgClient.CString(""), .. RawPgClient.CString(""), 0, 0, 0, 0, 0, 0]),
-            .. RawPgClient.TypedMessage('E', [0, 0, 0, 0, 0]),
-            .. RawPgClient.TypedMessage('S', []),
-        ]);
-        var reply = await raw.ReadUntilReadyAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var reply = await raw.Parse("", "copy npg_copy_extended from stdin").Bind("", "").Execute().Sync().RoundTripAsync();
         Assert.Equal("EZ", string.Concat(reply.Select(m => m.Code)));
         Assert.Equal("0A000", reply[0].SqlState);
-        await raw.SendAsync(RawPgClient.Query("select 1"));
-        Assert.Equal("TDCZ", string.Concat((await raw.ReadUntilReadyAsync()).Select(m => m.Code)));
+        Assert.Equal("TDCZ", string.Concat((await raw.Query("select 1").RoundTripAsync()).Select(m => m.Code)));
     }
 
     private static Guid Guid(int i) => new(i, 1, 2, [3, 4, 5, 6, 7, 8, 9, 10]);

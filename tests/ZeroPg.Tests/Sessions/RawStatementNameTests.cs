@@ -38,7 +38,7 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
 
         var replies = await a.Parse("dup", "select 3").Bind("", "dup").Execute().Sync().RoundTripAsync();
         Assert.Equal("42P05", Error(replies));
-        Assert.Contains("prepared statement \"dup\" already exists", replies.Single(m => m.Code == 'E').Text);
+        Assert.Contains("prepared statement \"dup\" already exists", replies.Single(m => m.Code == 'E').MessageText);
         Assert.DoesNotContain(replies, m => m.Code is '1' or 'D'); // the rest of the sequence is skipped up to Sync
         Assert.Equal('I', (char)replies[^1].Body[0]);
 
@@ -53,7 +53,7 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
 
         var replies = await a.Bind("", "nope").Execute().Sync().RoundTripAsync();
         Assert.Equal("26000", Error(replies));
-        Assert.Contains("prepared statement \"nope\" does not exist", replies.Single(m => m.Code == 'E').Text);
+        Assert.Contains("prepared statement \"nope\" does not exist", replies.Single(m => m.Code == 'E').MessageText);
 
         Assert.Equal("26000", Error(await a.DescribeStatement("nope").Sync().RoundTripAsync()));
 
@@ -97,8 +97,8 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
         var replies = await a.DescribeStatement("").Sync().RoundTripAsync();
         AssertOk(replies);
         var rowDescription = Assert.Single(replies, m => m.Code == 'T');
-        Assert.Contains("a_column", System.Text.Encoding.UTF8.GetString(rowDescription.Body));
-        Assert.DoesNotContain("b_column", System.Text.Encoding.UTF8.GetString(rowDescription.Body));
+        Assert.Contains("a_column", rowDescription.BodyText);
+        Assert.DoesNotContain("b_column", rowDescription.BodyText);
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public sealed class RawStatementNameTests(ServerFixture fixture)
         Assert.Equal("1", Single(await a.Query("select 1").RoundTripAsync()));
         await a.Terminate().FlushAsync();
         var started = DateTime.UtcNow;
-        Assert.Null(await a.ReadAsync(TimeSpan.FromSeconds(2))); // EOF, not a message
+        Assert.Null(await a.ReadMessageAsync(TimeSpan.FromSeconds(2))); // EOF, not a message
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(1), $"took {DateTime.UtcNow - started}");
     }
 

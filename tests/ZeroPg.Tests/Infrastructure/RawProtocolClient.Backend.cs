@@ -1,0 +1,98 @@
+using System.Buffers.Binary;
+
+namespace ZeroPg.Tests.Infrastructure;
+
+/// <summary>Sending what is queued and reading the server's replies.</summary>
+public sealed partial class RawProtocolClient
+{
+    // Only a bound on a hung test, not part of any assertion: generous, as the machine may be loaded.
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Sends every queued message in one write.</summary>
+    public async Task FlushAsync()
+    {
+        var bytes = _pending.ToArray();
+        _pending.SetLength(0);
+        await _stream.WriteAsync(bytes);
+        await _stream.FlushAsync();
+    }
+
+    /// <summary>Sends the queued messages and reads the replies up to ReadyForQuery.</summary>
+    public async Task<List<Message>> RoundTripAsync(TimeSpan? timeout = null)
+    {
+        await FlushAsync();
+        return await ReadUntilReadyAsync(timeout);
+    }
+
+    /// <summary>One byte outside message framing, as the answer to an SSLRequest is.</summary>
+    public async Task<byte> ReadByteAsync(TimeSpan? timeout = null)
+    {
+        var one = new byte[1];
+        using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        await _stream.ReadExactlyAsync(one, cancel.Token);
+        return one[0];
+    }
+
+    /// <summary>The next backend message, or null when the server closed the connection between messages.</summary>
+    public async Task<Message?> ReadMessageAsync(TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        var header = new byte[5];
+        if (!await ReadExactlyOrEndAsync(header, cancel.Token))
+            return null;
+        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
+        if (!await ReadExactlyOrEndAsync(body, cancel.Token))
+            throw new EndOfStreamException("connection closed inside a message");
+        return new Message((char)header[0], body);
+    }
+
+    /// <summary>Messages up to and including the next ReadyForQuery; the timeout applies to each message.</summary>
+    public async Task<List<Message>> ReadUntilReadyAsync(TimeSpan? timeout = null)
+    {
+        var messages = new List<Message>();
+        while (true)
+        {
+            var message = await ReadMessageAsync(timeout) ?? throw new EndOfStreamException(
+                $"connection closed before ReadyForQuery; got: {Describe(messages)}");
+            messages.Add(message);
+            if (message.Code == 'Z')
+                return messages;
+        }
+    }
+
+    /// <summary>Everything until the server closes the connection; the timeout applies to each message.</summary>
+    public async Task<List<Message>> ReadUntilClosedAsync(TimeSpan? timeout = null)
+    {
+        var messages = new List<Message>();
+        try
+        {
+            while (await ReadMessageAsync(timeout) is { } message)
+                messages.Add(message);
+        }
+        catch (IOException)
+        {
+            // A reset, or a close inside a message, is the server closing too.
+        }
+        return messages;
+    }
+
+    /// <summary>For assertion messages: each message's type, with the error or row it carries.</summary>
+    public static string Describe(IEnumerable<Message> messages) => string.Join(", ", messages);
+
+    private async Task<bool> ReadExactlyOrEndAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await _stream.ReadAsync(buffer.AsMemory(read), cancellationToken);
+            if (n == 0)
+            {
+                if (read == 0)
+                    return false;
+                throw new EndOfStreamException("connection closed inside a message");
+            }
+            read += n;
+        }
+        return true;
+    }
+}
