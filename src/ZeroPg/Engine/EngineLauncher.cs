@@ -7,7 +7,8 @@ namespace ZeroPg.Engine;
 /// Starts engine processes, from the snapshot cache when the data directory is new: memory:// and
 /// a directory without PG_VERSION start from a cached initdb'd tar (~1 s) instead of running initdb
 /// (4-8 s). A missing snapshot is written by the first fresh start; a snapshot the engine cannot
-/// start from is deleted and initdb runs instead.
+/// start from is deleted and initdb runs instead. Each such start prunes snapshots of other
+/// versions and extension sets that are no longer used.
 /// </summary>
 internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostScript, IReadOnlyList<string> extensions, Hosting.ZeroPgMetrics metrics, ILogger logger)
 {
@@ -23,7 +24,15 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
         if (!fresh || _cache is null || !_cache.EnsureDirectory())
             return await StartAsync(Launch(DataDirectory), cancellationToken);
 
-        if (_cache.TryGet() is { } snapshot)
+        var started = await LaunchFreshAsync(_cache, cancellationToken);
+        // After the start, when the snapshot just used or written is on disk as the newest.
+        _cache.Prune(logger);
+        return started;
+    }
+
+    private async Task<(EngineProcess Engine, EngineStartupInfo Info)> LaunchFreshAsync(SnapshotCache cache, CancellationToken cancellationToken)
+    {
+        if (cache.TryGet() is { } snapshot)
         {
             var fromSnapshot = Launch(DataDirectory) with { LoadDataDir = snapshot };
             if (options.IsMemory && options.KeepWarmEngine)
@@ -40,7 +49,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
             catch (EngineFailedException error)
             {
                 Log.SnapshotFailed(logger, snapshot, error.Message);
-                _cache.Invalidate();
+                cache.Invalidate();
                 if (!options.IsMemory)
                     RemovePartialDataDirectory();
             }
@@ -48,17 +57,17 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
 
         if (options.IsMemory)
         {
-            var started = await StartAsync(Launch(DataDirectory) with { SnapshotOut = _cache.FilePath }, cancellationToken);
-            if (options.KeepWarmEngine && _cache.TryGet() is { } written)
+            var started = await StartAsync(Launch(DataDirectory) with { SnapshotOut = cache.FilePath }, cancellationToken);
+            if (options.KeepWarmEngine && cache.TryGet() is { } written)
                 WarmEngine.Prepare(Launch(DataDirectory) with { LoadDataDir = written }, logger, options.EngineStartTimeout);
             return started;
         }
 
         // A new directory and no snapshot yet: initdb once in memory to fill the cache, then seed from it.
-        var (builder, _) = await StartAsync(Launch(ZeroPgOptions.MemoryDatabase) with { SnapshotOut = _cache.FilePath }, cancellationToken);
+        var (builder, _) = await StartAsync(Launch(ZeroPgOptions.MemoryDatabase) with { SnapshotOut = cache.FilePath }, cancellationToken);
         await builder.DisposeAsync();
         var launch = Launch(DataDirectory);
-        if (_cache.TryGet() is { } built)
+        if (cache.TryGet() is { } built)
             launch = launch with { LoadDataDir = built };
         return await StartAsync(launch, cancellationToken);
     }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace ZeroPg.Storage;
 
@@ -41,7 +42,9 @@ internal sealed class SnapshotCache
         return new SnapshotCache(Path.GetFullPath(directory), Path.Combine(Path.GetFullPath(directory), $"pglite-{version}-{hash}.tar"));
     }
 
-    /// <summary>The snapshot when it exists and looks like a whole tar; a broken one is deleted.</summary>
+    /// <summary>
+    /// The snapshot when it exists and looks like a whole tar, marked as just used; a broken one is deleted.
+    /// </summary>
     public string? TryGet()
     {
         try
@@ -50,7 +53,10 @@ internal sealed class SnapshotCache
             if (!info.Exists)
                 return null;
             if (info.Length >= MinimumSnapshotBytes && info.Length % 512 == 0 && HasTarMagic(FilePath))
+            {
+                MarkUsed();
                 return FilePath;
+            }
         }
         catch (IOException)
         {
@@ -83,6 +89,23 @@ internal sealed class SnapshotCache
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Deletes other snapshots long unused or beyond the cap, and temp files of crashed writers; never throws.</summary>
+    public void Prune(ILogger logger) => SnapshotCachePruner.Prune(Directory, FilePath, DateTime.UtcNow, logger);
+
+    // Pruning goes by last use, recorded in the write time: access times are not kept on noatime mounts.
+    // Touched on pick, before the engine opens the file, so another process's pruning sees it in use.
+    private void MarkUsed()
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(FilePath, DateTime.UtcNow);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            // A cache shared read-only still works; its snapshots just look older than they are.
         }
     }
 

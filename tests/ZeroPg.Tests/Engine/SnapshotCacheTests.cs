@@ -14,7 +14,18 @@ public sealed class SnapshotCacheTests(ITestOutputHelper output)
         var first = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
         var snapshot = Assert.Single(Directory.GetFiles(cache.Path, "*.tar"));
         Assert.True(new FileInfo(snapshot).Length > 1 << 20);
+        var expired = Path.Combine(cache.Path, "pglite-0.0.1-expired.tar");
+        var crashedWrite = Path.Combine(cache.Path, "pglite-0.0.1-expired.tar.99.tmp");
+        foreach (var leftover in new[] { expired, crashedWrite })
+        {
+            await File.WriteAllBytesAsync(leftover, [1]);
+            File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow - TimeSpan.FromDays(60));
+        }
+        File.SetLastWriteTimeUtc(snapshot, DateTime.UtcNow - TimeSpan.FromDays(60));
         var second = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
+        Assert.False(File.Exists(expired), "a start prunes snapshots long unused");
+        Assert.False(File.Exists(crashedWrite), "a start prunes temp files of crashed writers");
+        Assert.True(File.GetLastWriteTimeUtc(snapshot) > DateTime.UtcNow - TimeSpan.FromMinutes(5), "a start from the snapshot marks it used");
         output.WriteLine($"time to first query: cold cache {first.TotalMilliseconds:0} ms, warm cache {second.TotalMilliseconds:0} ms");
         Assert.True(second < first, $"warm {second} should beat cold {first}");
 
