@@ -53,6 +53,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>A request is running or queued in the host.</summary>
     public bool HasCallsInFlight => !_calls.IsEmpty;
 
+    public int CallsInFlight => _calls.Count;
+
     /// <summary>Kills the host to stop a running query: PGlite cannot be interrupted from JS.</summary>
     public Task KillToCancelAsync()
     {

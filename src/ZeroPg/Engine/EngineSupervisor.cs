@@ -78,12 +78,12 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     /// Stops the query running in the engine by killing it (the only interrupt PGlite has); the engine
     /// restarts with crash recovery. Only for data directories: memory:// would lose everything.
     /// </summary>
-    public bool TryCancelRunningQuery()
+    public bool TryCancelRunningQuery(bool onlyIfSoleCall = false)
     {
         if (_options.IsMemory || !_current.IsCompletedSuccessfully)
             return false;
         var engine = _current.Result;
-        if (!engine.HasCallsInFlight || engine.IsFailed)
+        if (!engine.HasCallsInFlight || engine.IsFailed || (onlyIfSoleCall && engine.CallsInFlight != 1))
             return false;
         Log.KillingToCancel(_logger, engine.ProcessId);
         _ = engine.KillToCancelAsync();

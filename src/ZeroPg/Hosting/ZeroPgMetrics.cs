@@ -17,6 +17,7 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _queueWaits;
     private long _queueWaitMicroseconds;
     private long _connectionsAccepted;
+    private long _pipelinedUnits;
 
     public ZeroPgMetrics()
     {
@@ -24,6 +25,7 @@ public sealed class ZeroPgMetrics : IDisposable
         _meter.CreateObservableCounter("zeropg.engine.batch_bytes", () => BatchBytes, unit: "By", description: "bytes of protocol messages sent to the engine");
         _meter.CreateObservableCounter("zeropg.queue.waits", () => QueueWaits, description: "times a client had to wait for the shared engine");
         _meter.CreateObservableCounter("zeropg.queue.wait_time", () => QueueWaitSeconds, unit: "s", description: "time clients spent waiting for the shared engine");
+        _meter.CreateObservableCounter("zeropg.engine.pipelined_units", () => PipelinedUnits, description: "units that handed the engine on as soon as they were sent, so the next client's unit queued behind them");
         _meter.CreateObservableCounter("zeropg.connections.accepted", () => ConnectionsAccepted, description: "client connections accepted");
         _meter.CreateObservableUpDownCounter("zeropg.connections", () => (long)OpenConnections(), description: "client connections open");
         _meter.CreateObservableUpDownCounter("zeropg.queue.length", () => (long)QueuedBatches(), description: "clients waiting for the shared engine");
@@ -36,6 +38,7 @@ public sealed class ZeroPgMetrics : IDisposable
     public long QueueWaits => Interlocked.Read(ref _queueWaits);
     public double QueueWaitSeconds => Interlocked.Read(ref _queueWaitMicroseconds) / 1e6;
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
+    public long PipelinedUnits => Interlocked.Read(ref _pipelinedUnits);
 
     internal Func<int> OpenConnections { get; set; } = () => 0;
     internal Func<int> QueuedBatches { get; set; } = () => 0;
@@ -58,6 +61,8 @@ public sealed class ZeroPgMetrics : IDisposable
         Interlocked.Increment(ref _queueWaits);
         Interlocked.Add(ref _queueWaitMicroseconds, (long)(wait.Ticks / 10));
     }
+
+    public void RecordPipelinedUnit() => Interlocked.Increment(ref _pipelinedUnits);
 
     public void RecordConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
 

@@ -158,7 +158,8 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Runs one engine call for this session and waits for its whole reply.</summary>
-    private async Task ExecuteAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false, List<Expectation>? expectations = null)
+    private async Task ExecuteAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false, List<Expectation>? expectations = null,
+        bool releaseAfterSubmit = false)
     {
         await AcquireEngineAsync();
         var engine = await _services.Engine.GetAsync();
@@ -168,6 +169,11 @@ internal sealed partial class ClientSession
         try
         {
             await engine.SubmitAsync(_forwarder, frame);
+            if (releaseAfterSubmit)
+            {
+                _services.Scheduler.Release(this); // the next client's unit queues behind ours in the engine host
+                _services.Metrics.RecordPipelinedUnit();
+            }
             await _forwarder.Completion;
         }
         finally

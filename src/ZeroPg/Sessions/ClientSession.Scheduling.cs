@@ -129,9 +129,11 @@ internal sealed partial class ClientSession
     {
         // A batch still queued for the engine is dropped. One already running can only be stopped by
         // killing the engine (on-disk databases only); this client then gets 57014, not 57P01.
-        if (_services.Scheduler.Owner != this)
+        // A pipelined unit (running, engine already handed on) is killed only when nothing else is queued in the engine behind it.
+        var owner = _services.Scheduler.Owner == this;
+        if (!owner && !_inEngineCall)
             _cancelWait.Cancel();
-        else if (_services.Engine.TryCancelRunningQuery())
+        else if (_services.Engine.TryCancelRunningQuery(onlyIfSoleCall: !owner))
             _killedEngineToCancel = true;
         else if (_inEngineCall)
             Interlocked.Exchange(ref _cancelWarningPending, 1);

@@ -23,7 +23,8 @@ internal sealed partial class ClientSession
                 Rewrite(_batch.Messages[..end]); // the engine restarted: statements must be prepared again
             if (!_effects.UsesAdvisoryLocks)
             {
-                await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward, expectations: _expectations);
+                await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward,
+                    expectations: _expectations, releaseAfterSubmit: CanPipeline(_batch.Messages[..end], before));
                 break;
             }
             _usedAdvisoryLocks = true;

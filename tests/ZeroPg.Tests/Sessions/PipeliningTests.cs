@@ -1,0 +1,69 @@
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>
+/// Units that leave the engine as they found it are sent behind another client's unit still running.
+/// Every client must still get exactly its own answers, see its own temp tables and settings.
+/// </summary>
+public sealed class PipeliningTests
+{
+    private const int Clients = 6;
+    private const int Rounds = 150;
+
+    [Fact]
+    public async Task Concurrent_clients_get_their_own_answers_while_units_are_pipelined()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => RawProtocolClient.ConnectAsync(server)));
+        try
+        {
+            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+            {
+                for (var i = 0; i < Rounds; i++)
+                {
+                    var reply = await client.Query($"select {c}, {i}, pg_backend_pid() > 0").RoundTripAsync();
+                    var row = reply.Single(m => m.Code == 'D').Columns();
+                    Assert.Equal(new string?[] { c.ToString(), i.ToString(), "t" }, row);
+                    Assert.Equal('I', (char)reply[^1].Body[0]);
+                }
+            })));
+            Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined: the engine was never handed on before a reply");
+        }
+        finally
+        {
+            foreach (var client in clients)
+                await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Pipelined_reads_see_their_own_temp_tables_and_settings()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var names = new[] { "alpha", "beta", "gamma" };
+        var clients = await Task.WhenAll(names.Select(_ => RawProtocolClient.ConnectAsync(server)));
+        try
+        {
+            for (var c = 0; c < names.Length; c++)
+            {
+                await clients[c].Query($"create temp table mine (v text); insert into mine values ('{names[c]}')").RoundTripAsync();
+                await clients[c].Query($"set application_name = '{names[c]}'").RoundTripAsync();
+            }
+            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+            {
+                for (var i = 0; i < Rounds; i++)
+                {
+                    var reply = await client.Query("select v, current_setting('application_name') from mine").RoundTripAsync();
+                    Assert.Equal(new string?[] { names[c], names[c] }, reply.Single(m => m.Code == 'D').Columns());
+                }
+            })));
+            Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined");
+        }
+        finally
+        {
+            foreach (var client in clients)
+                await client.DisposeAsync();
+        }
+    }
+}
