@@ -66,4 +66,37 @@ public sealed class PipeliningTests
                 await client.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Transactions_whose_COMMIT_or_ROLLBACK_is_pipelined_stay_atomic_and_isolated()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => RawProtocolClient.ConnectAsync(server)));
+        try
+        {
+            await clients[0].Query("create table ledger (id int primary key, total int); insert into ledger values (1, 0); create table moves (client int, n int)").RoundTripAsync();
+            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+            {
+                for (var i = 0; i < Rounds / 3; i++)
+                {
+                    await client.Query("BEGIN").RoundTripAsync();
+                    await client.Query("update ledger set total = total + 1 where id = 1").RoundTripAsync();
+                    var seen = await client.Query($"insert into moves values ({c}, {i}) returning (select total from ledger)").RoundTripAsync();
+                    Assert.Equal('T', (char)seen[^1].Body[0]);
+                    var end = await client.Query(i % 3 == 2 ? "ROLLBACK" : "COMMIT").RoundTripAsync();
+                    Assert.Equal('I', (char)end[^1].Body[0]);
+                }
+            })));
+            var committedPerClient = Enumerable.Range(0, Rounds / 3).Count(i => i % 3 != 2);
+            var check = await clients[0].Query("select (select total from ledger), (select count(*) from moves), (select count(distinct (client, n)) from moves)").RoundTripAsync();
+            var expected = (committedPerClient * Clients).ToString();
+            Assert.Equal(new string?[] { expected, expected, expected }, check.Single(m => m.Code == 'D').Columns());
+            Assert.True(server.Metrics.PipelinedUnits > 0, "no COMMIT or ROLLBACK was pipelined");
+        }
+        finally
+        {
+            foreach (var client in clients)
+                await client.DisposeAsync();
+        }
+    }
 }
