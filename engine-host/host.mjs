@@ -14,10 +14,10 @@
 // Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
-// (how long to poll for the next request before blocking).
+// (how long to poll for the next request before blocking) and doorbell (the shared counter polled).
 import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile, rename } from 'node:fs/promises';
-import { constants, openSync, readSync, writeSync } from 'node:fs';
+import { openSync, readSync, writeSync } from 'node:fs';
 import { trackWrites, syncDirty } from './durability.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -95,41 +95,33 @@ const input = { buffer: Buffer.allocUnsafe(64 * 1024), start: 0, end: 0 };
 const idle = new Int32Array(new SharedArrayBuffer(4));
 
 // Waking a process blocked in read(2) costs tens of microseconds on a virtual machine, more than a
-// small query takes. So after each reply the host polls stdin through a second, non-blocking
-// descriptor of the same pipe for a short while before it blocks: the next request of a busy server
-// is usually there before the window closes. A zero window (pollMicroseconds) blocks at once.
+// small query takes. So after each reply the host polls for a short while before it blocks: the next
+// request of a busy server is usually there before the window closes. It polls a doorbell, 8 bytes of
+// shared memory where the server counts the request bytes it announced (pread never fails; polling the
+// pipe itself throws EAGAIN, and that garbage brought GC pauses). A zero window blocks at once.
 const POLL_NS = BigInt(Math.round(Number(options.pollMicroseconds ?? 0) * 1000));
-let pollFd = -1;
-if (POLL_NS > 0n) {
-  try { pollFd = openSync('/proc/self/fd/0', constants.O_RDONLY | constants.O_NONBLOCK); } catch { pollFd = -1; }
+const doorbell = { fd: -1, bytes: Buffer.alloc(8), consumed: 0 };
+if (POLL_NS > 0n && options.doorbell) doorbell.fd = openSync(options.doorbell, 'r');
+
+function announced() {
+  readSync(doorbell.fd, doorbell.bytes, 0, 8, 0);
+  return doorbell.bytes.readUInt32LE(4) * 0x100000000 + doorbell.bytes.readUInt32LE(0);
 }
 
 function readSome(offset, length) {
-  if (pollFd >= 0) {
-    // Each empty poll throws EAGAIN: without a stack trace that costs little.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      const deadline = process.hrtime.bigint() + POLL_NS;
-      do {
-        for (let i = 0; i < 16; i++) {
-          try {
-            return readSync(pollFd, input.buffer, offset, length, null);
-          } catch (e) {
-            if (e.code !== 'EAGAIN') throw e;
-          }
-        }
-      } while (process.hrtime.bigint() < deadline);
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
+  if (doorbell.fd >= 0 && announced() <= doorbell.consumed) {
+    const deadline = process.hrtime.bigint() + POLL_NS;
+    let polls = 0;
+    while (announced() <= doorbell.consumed && (++polls & 63 || process.hrtime.bigint() < deadline));
   }
   for (;;) {
     try {
-      return readSync(0, input.buffer, offset, length, null);
+      const read = readSync(0, input.buffer, offset, length, null);
+      doorbell.consumed += read;
+      return read;
     } catch (e) {
       if (e.code !== 'EAGAIN') throw e;
-      Atomics.wait(idle, 0, 0, 1); // a non-blocking stdin (not how the server starts us): poll
+      Atomics.wait(idle, 0, 0, 1); // a non-blocking stdin (not how the server starts us): wait
     }
   }
 }

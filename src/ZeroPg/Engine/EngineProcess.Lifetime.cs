@@ -55,6 +55,7 @@ internal sealed partial class EngineProcess
         }
         await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         _replies.Dispose();
+        _doorbell?.Dispose();
         _process.Dispose();
     }
 }

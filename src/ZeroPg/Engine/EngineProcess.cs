@@ -19,6 +19,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly Stream _stdin;
     private readonly Stream _stdout;
     private readonly PollingPipeReader _replies;
+    private readonly EngineDoorbell? _doorbell;
     private readonly ConcurrentQueue<EngineCall> _calls = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TaskCompletionSource<EngineStartupInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -33,8 +34,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
 
-    private EngineProcess(Process process, TimeSpan replyPollWindow, Hosting.ZeroPgMetrics? metrics, ILogger logger)
+    private EngineProcess(Process process, EngineDoorbell? doorbell, TimeSpan replyPollWindow, Hosting.ZeroPgMetrics? metrics, ILogger logger)
     {
+        _doorbell = doorbell;
         _process = process;
         Metrics = metrics;
         _logger = logger;
@@ -74,6 +76,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
         };
         startInfo.ArgumentList.Add(options.HostScriptPath);
+        var doorbell = options.PollWindow > TimeSpan.Zero ? TryCreateDoorbell(logger) : null;
         startInfo.ArgumentList.Add(JsonSerializer.Serialize(new
         {
             dataDir = options.DataDirectory,
@@ -82,10 +85,11 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             startParams = options.StartParams.Count > 0 ? options.StartParams : null,
             snapshotOut = options.SnapshotOut,
             durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
-            pollMicroseconds = (int)options.PollWindow.TotalMicroseconds,
+            pollMicroseconds = doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
+            doorbell = doorbell?.Path,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
-        var engine = new EngineProcess(process, options.ReplyPollWindow, options.Metrics, logger);
+        var engine = new EngineProcess(process, doorbell, options.ReplyPollWindow, options.Metrics, logger);
         engine.Begin();
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
@@ -95,14 +99,29 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             var finished = await Task.WhenAny(ready, engine._exited.Task).WaitAsync(timeoutSource.Token);
             if (finished != ready)
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
+            doorbell?.Unlink();
             return (engine, await ready);
         }
         catch (Exception error)
         {
             await engine.KillAsync();
+            doorbell?.Dispose();
             if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 throw new EngineFailedException($"the engine did not start within {timeout.TotalSeconds:0} s: {engine.Diagnostics()}");
             throw;
+        }
+    }
+
+    private static EngineDoorbell? TryCreateDoorbell(ILogger logger)
+    {
+        try
+        {
+            return EngineDoorbell.Create();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            Log.NoDoorbell(logger, error.Message); // the host then blocks at once instead of polling
+            return null;
         }
     }
 
@@ -135,6 +154,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             ThrowIfFailed();
             _calls.Enqueue(call);
             // A synchronous write: a batch is small and the host drains its stdin promptly.
+            _doorbell?.Announce(frame.Length);
             _stdin.Write(frame.Span);
             if (frame.Span[0] == HostFrame.Batch)
                 Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
@@ -156,6 +176,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         try
         {
             ThrowIfFailed();
+            _doorbell?.Announce(frame.Length);
             _stdin.Write(frame.Span);
             Metrics?.AddBatchBytes(frame.Length - HostFrame.HeaderLength); // a part of the next batch
         }
@@ -203,6 +224,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "engine: {Line}")]
         public static partial void EngineStderr(ILogger logger, string line);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "the engine host will not poll for requests: no shared-memory doorbell ({Message})")]
+        public static partial void NoDoorbell(ILogger logger, string message);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine reported a fatal error: {Message}")]
         public static partial void EngineFatal(ILogger logger, string message);

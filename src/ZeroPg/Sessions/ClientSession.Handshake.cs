@@ -80,7 +80,9 @@ internal sealed partial class ClientSession
     {
         while (true)
         {
-            var result = await _input.ReadAsync(_connectionClosed);
+            // No connection-closed token: a client that sends a CancelRequest and closes at once must
+            // still have its packet read (the pipe completes with the data; the token would throw first).
+            var result = await _input.ReadAsync();
             var buffer = result.Buffer;
             if (FrontendFramer.TryReadStartupPacket(ref buffer, out var packet))
             {
@@ -89,7 +91,7 @@ internal sealed partial class ClientSession
                 return bytes;
             }
             _input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
+            if (result.IsCompleted || result.IsCanceled)
                 return null;
         }
     }
