@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using System.Text.RegularExpressions;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
@@ -11,6 +12,7 @@ namespace ZeroPg.Sessions;
 /// <see cref="PipelineSafety"/>) gives the engine up as soon as it is written to the host, so the next
 /// client's unit is already queued there when the engine finishes; replies come back in order.
 /// A plain COMMIT or ROLLBACK qualifies too: whatever its outcome, the transaction block is over.
+/// So does an extended-protocol unit of such statements ending in Sync (Npgsql sends every command so).
 /// </summary>
 internal sealed partial class ClientSession
 {
@@ -25,12 +27,58 @@ internal sealed partial class ClientSession
             return false;
         if (_services.Scheduler.QueueLength == 0)
             return false; // nobody to hand the engine to: keeping it leaves the unit cancellable by an engine restart
-        if (messages.Length < 6 || messages[0] != FrontendCode.Query
-            || 1 + BinaryPrimitives.ReadInt32BigEndian(messages[1..]) != messages.Length)
+        if (messages.Length < 6)
+            return false;
+        if (messages[0] != FrontendCode.Query)
+            return before == TransactionStatus.Idle && IsSafeExtendedUnit(messages);
+        if (1 + BinaryPrimitives.ReadInt32BigEndian(messages[1..]) != messages.Length)
             return false;
         var sql = QueryMessage.ReadSql(messages[5..]);
         return before == TransactionStatus.Idle
             ? PipelineSafety.IsSafe(sql)
             : !_usedAdvisoryLocks && PlainTransactionEnd().IsMatch(sql); // a rollback may free advisory locks: waiters are told after the reply
+    }
+
+    /// <summary>Parse/Bind/Describe/Execute ending in Sync, where every statement run is safe: each Sync ends its implicit transaction.</summary>
+    private bool IsSafeExtendedUnit(ReadOnlySpan<byte> messages)
+    {
+        var parsed = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var offset = 0;
+        var code = (byte)0;
+        while (offset < messages.Length)
+        {
+            code = messages[offset];
+            var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
+            var body = messages.Slice(offset + 5, length - 5);
+            switch (code)
+            {
+                case FrontendCode.Parse:
+                    var parse = ParseMessage.Read(body);
+                    parsed[Encoding.UTF8.GetString(parse.StatementName)] = PipelineSafety.IsSafe(Encoding.UTF8.GetString(parse.Sql));
+                    break;
+                case FrontendCode.Bind:
+                    if (!IsSafeStatement(Encoding.UTF8.GetString(BindMessage.Read(body).StatementName), parsed))
+                        return false;
+                    break;
+                case FrontendCode.Describe:
+                case FrontendCode.Execute:
+                case FrontendCode.Sync:
+                    break;
+                default:
+                    return false;
+            }
+            offset += length;
+        }
+        return code == FrontendCode.Sync;
+    }
+
+    private bool IsSafeStatement(string name, Dictionary<string, bool> parsedInUnit)
+    {
+        if (parsedInUnit.TryGetValue(name, out var safe))
+            return safe;
+        if (name.Length > 0)
+            return _statements.TryGet(name, out var statement) && PipelineSafety.IsSafe(Encoding.UTF8.GetString(statement.Sql));
+        return _statements.LastUnnamedParse is { } unnamed
+            && PipelineSafety.IsSafe(Encoding.UTF8.GetString(ParseMessage.Read(unnamed.AsSpan(5)).Sql));
     }
 }

@@ -1,3 +1,4 @@
+using Npgsql;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Sessions;
@@ -98,5 +99,29 @@ public sealed class PipeliningTests
             foreach (var client in clients)
                 await client.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Npgsql_commands_in_the_extended_protocol_are_pipelined_and_routed_to_their_own_connection()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var connectionString = server.GetConnectionString() + ";Pooling=false";
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var prepared = new NpgsqlCommand("select @c::int * 1000 + @i::int", connection);
+            prepared.Parameters.AddWithValue("c", 0);
+            prepared.Parameters.AddWithValue("i", 0);
+            if (c % 2 == 0)
+                await prepared.PrepareAsync(); // named statements for half the clients, unnamed for the others
+            for (var i = 0; i < Rounds; i++)
+            {
+                prepared.Parameters["c"].Value = c;
+                prepared.Parameters["i"].Value = i;
+                Assert.Equal(c * 1000 + i, (int)(await prepared.ExecuteScalarAsync())!);
+            }
+        })));
+        Assert.True(server.Metrics.PipelinedUnits > 0, "no extended-protocol unit was pipelined");
     }
 }
