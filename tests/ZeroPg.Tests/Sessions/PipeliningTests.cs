@@ -16,26 +16,19 @@ public sealed class PipeliningTests
     public async Task Concurrent_clients_get_their_own_answers_while_units_are_pipelined()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => RawProtocolClient.ConnectAsync(server)));
-        try
+        await using var group = await ClientGroup.ConnectAsync(server, Clients);
+        var clients = group.Clients;
+        await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
         {
-            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+            for (var i = 0; i < Rounds; i++)
             {
-                for (var i = 0; i < Rounds; i++)
-                {
-                    var reply = await client.Query($"select {c}, {i}, pg_backend_pid() > 0").RoundTripAsync();
-                    var row = reply.Single(m => m.Code == 'D').Columns();
-                    Assert.Equal(new string?[] { c.ToString(), i.ToString(), "t" }, row);
-                    Assert.Equal('I', (char)reply[^1].Body[0]);
-                }
-            })));
-            Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined: the engine was never handed on before a reply");
-        }
-        finally
-        {
-            foreach (var client in clients)
-                await client.DisposeAsync();
-        }
+                var reply = await client.Query($"select {c}, {i}, pg_backend_pid() > 0").RoundTripAsync();
+                var row = reply.Single(m => m.Code == 'D').Columns();
+                Assert.Equal(new string?[] { c.ToString(), i.ToString(), "t" }, row);
+                Assert.Equal('I', (char)reply[^1].Body[0]);
+            }
+        })));
+        Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined: the engine was never handed on before a reply");
     }
 
     [Fact]
@@ -43,62 +36,48 @@ public sealed class PipeliningTests
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
         var names = new[] { "alpha", "beta", "gamma" };
-        var clients = await Task.WhenAll(names.Select(_ => RawProtocolClient.ConnectAsync(server)));
-        try
+        await using var group = await ClientGroup.ConnectAsync(server, names.Length);
+        var clients = group.Clients;
+        for (var c = 0; c < names.Length; c++)
         {
-            for (var c = 0; c < names.Length; c++)
+            await clients[c].Query($"create temp table mine (v text); insert into mine values ('{names[c]}')").RoundTripAsync();
+            await clients[c].Query($"set application_name = '{names[c]}'").RoundTripAsync();
+        }
+        await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+        {
+            for (var i = 0; i < Rounds; i++)
             {
-                await clients[c].Query($"create temp table mine (v text); insert into mine values ('{names[c]}')").RoundTripAsync();
-                await clients[c].Query($"set application_name = '{names[c]}'").RoundTripAsync();
+                var reply = await client.Query("select v, current_setting('application_name') from mine").RoundTripAsync();
+                Assert.Equal(new string?[] { names[c], names[c] }, reply.Single(m => m.Code == 'D').Columns());
             }
-            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
-            {
-                for (var i = 0; i < Rounds; i++)
-                {
-                    var reply = await client.Query("select v, current_setting('application_name') from mine").RoundTripAsync();
-                    Assert.Equal(new string?[] { names[c], names[c] }, reply.Single(m => m.Code == 'D').Columns());
-                }
-            })));
-            Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined");
-        }
-        finally
-        {
-            foreach (var client in clients)
-                await client.DisposeAsync();
-        }
+        })));
+        Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined");
     }
 
     [Fact]
     public async Task Transactions_whose_COMMIT_or_ROLLBACK_is_pipelined_stay_atomic_and_isolated()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => RawProtocolClient.ConnectAsync(server)));
-        try
+        await using var group = await ClientGroup.ConnectAsync(server, Clients);
+        var clients = group.Clients;
+        await clients[0].Query("create table ledger (id int primary key, total int); insert into ledger values (1, 0); create table moves (client int, n int)").RoundTripAsync();
+        await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
         {
-            await clients[0].Query("create table ledger (id int primary key, total int); insert into ledger values (1, 0); create table moves (client int, n int)").RoundTripAsync();
-            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+            for (var i = 0; i < Rounds / 3; i++)
             {
-                for (var i = 0; i < Rounds / 3; i++)
-                {
-                    await client.Query("BEGIN").RoundTripAsync();
-                    await client.Query("update ledger set total = total + 1 where id = 1").RoundTripAsync();
-                    var seen = await client.Query($"insert into moves values ({c}, {i}) returning (select total from ledger)").RoundTripAsync();
-                    Assert.Equal('T', (char)seen[^1].Body[0]);
-                    var end = await client.Query(i % 3 == 2 ? "ROLLBACK" : "COMMIT").RoundTripAsync();
-                    Assert.Equal('I', (char)end[^1].Body[0]);
-                }
-            })));
-            var committedPerClient = Enumerable.Range(0, Rounds / 3).Count(i => i % 3 != 2);
-            var check = await clients[0].Query("select (select total from ledger), (select count(*) from moves), (select count(distinct (client, n)) from moves)").RoundTripAsync();
-            var expected = (committedPerClient * Clients).ToString();
-            Assert.Equal(new string?[] { expected, expected, expected }, check.Single(m => m.Code == 'D').Columns());
-            Assert.True(server.Metrics.PipelinedUnits > 0, "no COMMIT or ROLLBACK was pipelined");
-        }
-        finally
-        {
-            foreach (var client in clients)
-                await client.DisposeAsync();
-        }
+                await client.Query("BEGIN").RoundTripAsync();
+                await client.Query("update ledger set total = total + 1 where id = 1").RoundTripAsync();
+                var seen = await client.Query($"insert into moves values ({c}, {i}) returning (select total from ledger)").RoundTripAsync();
+                Assert.Equal('T', (char)seen[^1].Body[0]);
+                var end = await client.Query(i % 3 == 2 ? "ROLLBACK" : "COMMIT").RoundTripAsync();
+                Assert.Equal('I', (char)end[^1].Body[0]);
+            }
+        })));
+        var committedPerClient = Enumerable.Range(0, Rounds / 3).Count(i => i % 3 != 2);
+        var check = await clients[0].Query("select (select total from ledger), (select count(*) from moves), (select count(distinct (client, n)) from moves)").RoundTripAsync();
+        var expected = (committedPerClient * Clients).ToString();
+        Assert.Equal(new string?[] { expected, expected, expected }, check.Single(m => m.Code == 'D').Columns());
+        Assert.True(server.Metrics.PipelinedUnits > 0, "no COMMIT or ROLLBACK was pipelined");
     }
 
     [Fact]
@@ -123,5 +102,20 @@ public sealed class PipeliningTests
             }
         })));
         Assert.True(server.Metrics.PipelinedUnits > 0, "no extended-protocol unit was pipelined");
+    }
+
+    /// <summary>Raw clients connected together and disposed together.</summary>
+    private sealed class ClientGroup(RawProtocolClient[] clients) : IAsyncDisposable
+    {
+        public RawProtocolClient[] Clients { get; } = clients;
+
+        public static async Task<ClientGroup> ConnectAsync(ZeroPgServer server, int count)
+            => new(await Task.WhenAll(Enumerable.Range(0, count).Select(_ => RawProtocolClient.ConnectAsync(server))));
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var client in Clients)
+                await client.DisposeAsync();
+        }
     }
 }
