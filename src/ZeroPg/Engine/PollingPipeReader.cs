@@ -15,6 +15,7 @@ internal sealed partial class PollingPipeReader : IDisposable
 {
     private const int O_RDONLY = 0;
     private const int O_NONBLOCK = 0x800; // Linux
+    private const int O_CLOEXEC = 0x80000; // Linux: not inherited by engine hosts started later
     private const int EAGAIN = 11;
 
     private readonly Stream _blocking;
@@ -26,7 +27,7 @@ internal sealed partial class PollingPipeReader : IDisposable
         _blocking = pipe;
         _budgetTicks = (long)(budget.TotalSeconds * Stopwatch.Frequency);
         if (_budgetTicks > 0 && OperatingSystem.IsLinux() && pipe is PipeStream { SafePipeHandle: var handle })
-            _pollFd = open($"/proc/self/fd/{handle.DangerousGetHandle()}", O_RDONLY | O_NONBLOCK);
+            _pollFd = open($"/proc/self/fd/{handle.DangerousGetHandle()}", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     }
 
     /// <summary>Reads at least one byte (0 at end of stream). Polls first when <paramref name="expectingData"/>.</summary>
