@@ -30,6 +30,8 @@ internal sealed partial class ClientSession
 
     private StatementCatalog Catalog => _services.Statements;
 
+    private string[] ListeningChannels() => _services.Notifications.ChannelsOf(this);
+
     /// <summary>Rewrites <paramref name="messages"/> (whole client messages) into <see cref="_engineBatch"/> and <see cref="_expectations"/>.</summary>
     private void Rewrite(ReadOnlySpan<byte> messages)
     {
@@ -62,7 +64,7 @@ internal sealed partial class ClientSession
                         "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
                     break;
                 }
-                var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects);
+                var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects, ListeningChannels);
                 if (ReferenceEquals(originalSql, rewrittenSql))
                 {
                     RewriteParse(message, original);
@@ -137,7 +139,7 @@ internal sealed partial class ClientSession
             return;
         }
         _effects.DeallocatesAll = SqlText.DeallocatesAll(sql);
-        var rewritten = SqlRewriter.Rewrite(sql, ProcessId, _effects);
+        var rewritten = SqlRewriter.Rewrite(sql, ProcessId, _effects, ListeningChannels);
         if (ReferenceEquals(rewritten, sql))
         {
             Forward(FrontendCode.Query, message);

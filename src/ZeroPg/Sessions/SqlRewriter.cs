@@ -59,7 +59,7 @@ internal static class SqlRewriter
     };
 
     /// <summary>The SQL to send to the engine (the same instance when nothing changes); fills <paramref name="effects"/>.</summary>
-    public static string Rewrite(string sql, int processId, SqlEffects effects)
+    public static string Rewrite(string sql, int processId, SqlEffects effects, Func<string[]>? listeningChannels = null)
     {
         if (!MayMatter(sql))
             return sql;
@@ -70,7 +70,7 @@ internal static class SqlRewriter
         {
             if (i == tokens.Count || tokens[i].Text == ";")
             {
-                Statement(sql, tokens, statementStart, i, processId, effects, edits);
+                Statement(sql, tokens, statementStart, i, processId, effects, edits, listeningChannels);
                 statementStart = i + 1;
             }
         }
@@ -96,7 +96,8 @@ internal static class SqlRewriter
         return false;
     }
 
-    private static void Statement(string sql, List<SqlText.Token> tokens, int start, int end, int processId, SqlEffects effects, List<(int, int, string)> edits)
+    private static void Statement(string sql, List<SqlText.Token> tokens, int start, int end, int processId, SqlEffects effects,
+        List<(int, int, string)> edits, Func<string[]>? listeningChannels)
     {
         if (start >= end)
             return;
@@ -157,6 +158,12 @@ internal static class SqlRewriter
                         effects.CustomSettings.Add(literal.ToLowerInvariant());
                 }
             }
+            else if (word == "PG_LISTENING_CHANNELS" && i + 2 < end && tokens[i + 1].Text == "(" && tokens[i + 2].Text == ")")
+            {
+                // The engine listens on every client's channels; a client sees its own.
+                var from = i >= 2 && tokens[i - 1].Text == "." && tokens[i - 2].Text == "PG_CATALOG" ? tokens[i - 2].Start : tokens[i].Start;
+                edits.Add((from, tokens[i + 2].Start + 1 - from, ChannelsSql(listeningChannels?.Invoke() ?? [])));
+            }
             else if (AdvisoryFunctions.TryGetValue(word, out var replacement) && i + 1 < end && tokens[i + 1].Text == "(")
             {
                 effects.UsesAdvisoryLocks = true;
@@ -167,6 +174,9 @@ internal static class SqlRewriter
             }
         }
     }
+
+    private static string ChannelsSql(string[] channels)
+        => $"unnest(ARRAY[{string.Join(", ", channels.Order(StringComparer.Ordinal).Select(c => "'" + c.Replace("'", "''") + "'"))}]::text[])";
 
     private static string Identifier(string sql, SqlText.Token token)
         => token.Text == "\"" ? sql.Substring(token.Start + 1, token.Length - 2).Replace("\"\"", "\"") : token.Text.ToLowerInvariant();

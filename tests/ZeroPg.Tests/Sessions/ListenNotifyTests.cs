@@ -62,4 +62,21 @@ public sealed class ListenNotifyTests(ServerFixture fixture)
         lock (payloads)
             Assert.Equal(["kept"], payloads);
     }
+
+    [Fact]
+    public async Task Pg_listening_channels_shows_each_client_its_own_channels()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.ExecAsync("LISTEN own_a1; LISTEN \"Own'A2\"");
+        await b.ExecAsync("LISTEN own_b");
+        const string Channels = "select coalesce(string_agg(c, ',' order by c), '') from pg_listening_channels() c";
+
+        Assert.Equal("Own'A2,own_a1", await a.TextAsync(Channels));
+        Assert.Equal("own_b", await b.TextAsync(Channels));
+        await a.ExecAsync("UNLISTEN own_a1");
+        Assert.Equal("Own'A2", await a.TextAsync("select string_agg(c, ',') from pg_catalog.pg_listening_channels() as c"));
+        await using var c = await fixture.OpenAsync();
+        Assert.Equal("", await c.TextAsync(Channels));
+    }
 }
