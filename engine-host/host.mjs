@@ -22,6 +22,7 @@ import { trackWrites, syncDirty } from './durability.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
+const idle = new Int32Array(new SharedArrayBuffer(4)); // for Atomics.wait: a sleep of the whole thread
 
 function frame(kind, payload) {
   const header = Buffer.allocUnsafe(5);
@@ -40,7 +41,7 @@ function send(parts) {
       offset += writeSync(1, data, offset, data.length - offset);
     } catch (e) {
       if (e.code !== 'EAGAIN') throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // pipe full: wait 1 ms
+      Atomics.wait(idle, 0, 0, 1); // pipe full: wait 1 ms
     }
   }
 }
@@ -92,13 +93,12 @@ let db;
 // Awaits in the loop are on promises that are already settled (microtasks), except for control
 // commands, which may do real I/O and let the event loop run while they wait.
 const input = { buffer: Buffer.allocUnsafe(64 * 1024), start: 0, end: 0 };
-const idle = new Int32Array(new SharedArrayBuffer(4));
 
 // Waking a process blocked in read(2) costs tens of microseconds on a virtual machine, more than a
 // small query takes. So after each reply the host polls for a short while before it blocks: the next
 // request of a busy server is usually there before the window closes. It polls a doorbell, 8 bytes of
 // shared memory where the server counts the request bytes it announced (pread never fails; polling the
-// pipe itself throws EAGAIN, and that garbage brought GC pauses). A zero window blocks at once.
+// pipe itself throws an EAGAIN exception per empty read). A zero window blocks at once.
 const POLL_NS = BigInt(Math.round(Number(options.pollMicroseconds ?? 0) * 1000));
 const doorbell = { fd: -1, bytes: Buffer.alloc(8), consumed: 0 };
 if (POLL_NS > 0n && options.doorbell) doorbell.fd = openSync(options.doorbell, 'r');

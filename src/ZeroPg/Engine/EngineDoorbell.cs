@@ -5,9 +5,9 @@ namespace ZeroPg.Engine;
 /// <summary>
 /// Tells the polling engine host how many request bytes have been announced on its stdin, through
 /// 8 bytes of shared memory (a file in /dev/shm, mapped here, read with pread there). Node can only poll
-/// a pipe with reads that throw on EAGAIN, and the garbage of those exceptions brought millisecond GC
-/// pauses; a counter it reads without failing costs nothing. Announced before each write, so the host
-/// never waits on a write that is half done.
+/// a pipe with reads that throw on EAGAIN, an exception object per empty poll; a counter it reads
+/// without failing allocates nothing. Announced before each write, so the host never waits on a write
+/// that is half done.
 /// </summary>
 internal sealed class EngineDoorbell : IDisposable
 {

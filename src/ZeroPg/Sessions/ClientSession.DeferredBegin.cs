@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using ZeroPg.Engine;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
@@ -53,16 +52,9 @@ internal sealed partial class ClientSession
     /// <summary>Runs the deferred BEGIN on its own, for work that does not go through the rewrite (COPY).</summary>
     private async Task RunDeferredBeginAsync()
     {
-        if (_deferredBegin is not { } begin)
+        if (_deferredBegin is null)
             return;
-        await ExecuteAsync(FrameOf(begin), ReplyMode.Discard);
+        await RunHousekeepingAsync("BEGIN"); // only plain forms are deferred, all equal to this
         _deferredBegin = null;
-    }
-
-    private static ReadOnlyMemory<byte> FrameOf(byte[] messages)
-    {
-        var batch = new BatchBuffer();
-        batch.Append(messages);
-        return batch.Frame(HostFrame.Batch, batch.MessageBytes);
     }
 }

@@ -42,7 +42,7 @@ internal sealed partial class ClientSession
     /// <summary>Parse/Bind/Describe/Execute ending in Sync, where every statement run is safe: each Sync ends its implicit transaction.</summary>
     private bool IsSafeExtendedUnit(ReadOnlySpan<byte> messages)
     {
-        var parsed = new Dictionary<string, bool>(StringComparer.Ordinal);
+        Dictionary<string, bool>? parsedInUnit = null; // most units bind statements parsed earlier
         var offset = 0;
         var code = (byte)0;
         while (offset < messages.Length)
@@ -54,10 +54,11 @@ internal sealed partial class ClientSession
             {
                 case FrontendCode.Parse:
                     var parse = ParseMessage.Read(body);
-                    parsed[Encoding.UTF8.GetString(parse.StatementName)] = PipelineSafety.IsSafe(Encoding.UTF8.GetString(parse.Sql));
+                    (parsedInUnit ??= new(StringComparer.Ordinal))[Encoding.UTF8.GetString(parse.StatementName)] =
+                        PipelineSafety.IsSafe(Encoding.UTF8.GetString(parse.Sql));
                     break;
                 case FrontendCode.Bind:
-                    if (!IsSafeStatement(Encoding.UTF8.GetString(BindMessage.Read(body).StatementName), parsed))
+                    if (!IsSafeStatement(Encoding.UTF8.GetString(BindMessage.Read(body).StatementName), parsedInUnit))
                         return false;
                     break;
                 case FrontendCode.Describe:
@@ -72,12 +73,12 @@ internal sealed partial class ClientSession
         return code == FrontendCode.Sync;
     }
 
-    private bool IsSafeStatement(string name, Dictionary<string, bool> parsedInUnit)
+    private bool IsSafeStatement(string name, Dictionary<string, bool>? parsedInUnit)
     {
-        if (parsedInUnit.TryGetValue(name, out var safe))
+        if (parsedInUnit is not null && parsedInUnit.TryGetValue(name, out var safe))
             return safe;
         if (name.Length > 0)
-            return _statements.TryGet(name, out var statement) && PipelineSafety.IsSafe(Encoding.UTF8.GetString(statement.Sql));
+            return _statements.TryGet(name, out var statement) && statement.IsPipelineSafe;
         return _statements.LastUnnamedParse is { } unnamed
             && PipelineSafety.IsSafe(Encoding.UTF8.GetString(ParseMessage.Read(unnamed.AsSpan(5)).Sql));
     }

@@ -11,6 +11,11 @@ internal sealed class EngineStatement(string engineName, byte[] sql, byte[] para
     /// <summary>The statement is DISCARD ALL / DEALLOCATE ALL, which drops every engine statement when executed.</summary>
     public bool DeallocatesAll { get; } = SqlText.DeallocatesAll(sql);
 
+    /// <summary>Running it leaves the engine session as it found it (see <see cref="PipelineSafety"/>); worked out once.</summary>
+    public bool IsPipelineSafe => _pipelineSafe ??= PipelineSafety.IsSafe(System.Text.Encoding.UTF8.GetString(Sql));
+
+    private bool? _pipelineSafe;
+
     /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again.</summary>
     public int PreparedEpoch { get; set; } = -1;
 }
