@@ -92,6 +92,16 @@ public sealed class ZeroPgOptions
     /// </summary>
     public bool InlineSocketScheduling { get; set; } = true;
 
+    /// <summary>
+    /// Run a repeated simple-Query SELECT / INSERT / UPDATE / DELETE as a statement ZeroPg prepares once,
+    /// with its number literals as parameters: parsing and planning are most of a small query's engine
+    /// time, and the shared engine is the bottleneck. What the client receives is unchanged.
+    /// </summary>
+    public bool AutoPrepare { get; set; } = true;
+
+    /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
+    public int AutoPrepareMaxStatements { get; set; } = 256;
+
     public bool IsMemory => string.Equals(DataDirectory, MemoryDatabase, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Checks the settings at start so a mistake fails fast with a clear message.</summary>
@@ -119,6 +129,8 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"Durability {Durability} is not a known mode.");
         if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero)
             throw new ArgumentException("Timeouts must not be negative.");
+        if (AutoPrepareMaxStatements < 1)
+            throw new ArgumentException($"AutoPrepareMaxStatements must be at least 1, not {AutoPrepareMaxStatements}.");
         if (EnginePollWindow < TimeSpan.Zero || EnginePollWindow > TimeSpan.FromSeconds(1) || ReplyPollWindow < TimeSpan.Zero || ReplyPollWindow > TimeSpan.FromSeconds(1))
             throw new ArgumentException("EnginePollWindow and ReplyPollWindow must be between 0 and 1 s.");
     }

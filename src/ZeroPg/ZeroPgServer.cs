@@ -84,7 +84,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<EngineSupervisor>();
         builder.Services.AddSingleton<EngineScheduler>();
         builder.Services.AddSingleton<SessionRegistry>();
-        builder.Services.AddSingleton<Sessions.Statements.StatementCatalog>();
+        builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog { Auto = { Capacity = options.AutoPrepareMaxStatements } });
         builder.Services.AddSingleton<SessionServices>();
         builder.Services.AddSingleton<ZeroPgMetrics>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));

@@ -18,6 +18,7 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _queueWaitMicroseconds;
     private long _connectionsAccepted;
     private long _pipelinedUnits;
+    private long _autoPreparedRuns;
 
     public ZeroPgMetrics()
     {
@@ -25,6 +26,7 @@ public sealed class ZeroPgMetrics : IDisposable
         _meter.CreateObservableCounter("zeropg.engine.batch_bytes", () => BatchBytes, unit: "By", description: "bytes of protocol messages sent to the engine");
         _meter.CreateObservableCounter("zeropg.queue.waits", () => QueueWaits, description: "times a client had to wait for the shared engine");
         _meter.CreateObservableCounter("zeropg.queue.wait_time", () => QueueWaitSeconds, unit: "s", description: "time clients spent waiting for the shared engine");
+        _meter.CreateObservableCounter("zeropg.engine.auto_prepared_runs", () => AutoPreparedRuns, description: "simple Queries run through a statement ZeroPg prepared on its own");
         _meter.CreateObservableCounter("zeropg.engine.pipelined_units", () => PipelinedUnits, description: "units that handed the engine on as soon as they were sent, so the next client's unit queued behind them");
         _meter.CreateObservableCounter("zeropg.connections.accepted", () => ConnectionsAccepted, description: "client connections accepted");
         _meter.CreateObservableUpDownCounter("zeropg.connections", () => (long)OpenConnections(), description: "client connections open");
@@ -39,6 +41,7 @@ public sealed class ZeroPgMetrics : IDisposable
     public double QueueWaitSeconds => Interlocked.Read(ref _queueWaitMicroseconds) / 1e6;
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
     public long PipelinedUnits => Interlocked.Read(ref _pipelinedUnits);
+    public long AutoPreparedRuns => Interlocked.Read(ref _autoPreparedRuns);
 
     internal Func<int> OpenConnections { get; set; } = () => 0;
     internal Func<int> QueuedBatches { get; set; } = () => 0;
@@ -63,6 +66,7 @@ public sealed class ZeroPgMetrics : IDisposable
     }
 
     public void RecordPipelinedUnit() => Interlocked.Increment(ref _pipelinedUnits);
+    public void RecordAutoPreparedRun() => Interlocked.Increment(ref _autoPreparedRuns);
 
     public void RecordConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
 

@@ -64,6 +64,7 @@ internal sealed partial class ClientSession
                         "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
                     break;
                 }
+                NoteSchemaChange(originalSql);
                 var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects, ListeningChannels);
                 if (ReferenceEquals(originalSql, rewrittenSql))
                 {
@@ -140,13 +141,13 @@ internal sealed partial class ClientSession
         }
         _effects.DeallocatesAll = SqlText.DeallocatesAll(sql);
         var rewritten = SqlRewriter.Rewrite(sql, ProcessId, _effects, ListeningChannels);
-        if (ReferenceEquals(rewritten, sql))
-        {
-            Forward(FrontendCode.Query, message);
+        if (TryAutoPrepare(rewritten, out var onPlainCompleted))
             return;
-        }
-        QueryMessage.Write(_engineBatch, rewritten);
-        Expect(ExpectKind.Forward, FrontendCode.Query);
+        if (ReferenceEquals(rewritten, sql))
+            _engineBatch.Append(message);
+        else
+            QueryMessage.Write(_engineBatch, rewritten);
+        Expect(ExpectKind.Forward, FrontendCode.Query, onCompleted: onPlainCompleted);
     }
 
     private byte[] CompletedQueryReply(string tag)

@@ -92,6 +92,7 @@ internal sealed partial class ClientSession
     private async Task ApplyEffectsAsync()
     {
         var effects = _effects;
+        EndSchemaChangeIfIdle();
         ApplyListenEffects(effects);
         if (effects.DiscardAllAnswered)
         {

@@ -13,6 +13,8 @@ internal enum ExpectKind : byte
     Synthesize,
     /// <summary>An injected failing message standing for an error ZeroPg raises: its error is replaced by <see cref="Expectation.Error"/>.</summary>
     ReplaceError,
+    /// <summary>A Describe ZeroPg injected to run a simple Query prepared: its RowDescription goes to the client, its NoData does not.</summary>
+    DescribeForQuery,
 }
 
 /// <summary>One entry of a batch's reply queue, in the order of the messages sent.</summary>

@@ -36,6 +36,9 @@ internal sealed class ReplyForwarder : EngineCall
     /// <summary>After an error in an extended sequence the engine ignores everything up to Sync; so do we. Lasts across calls.</summary>
     private bool _skippingToSync;
 
+    /// <summary>The current non-extended message (a Query) got an error before its ReadyForQuery.</summary>
+    private bool _currentFailed;
+
     public ReplyForwarder(ClientSession session, PipeWriter output)
     {
         _session = session;
@@ -57,6 +60,7 @@ internal sealed class ReplyForwarder : EngineCall
     {
         _expectations = expectations;
         _next = 0;
+        _currentFailed = false;
         ResetCompletion();
         _framer.Reset();
         _mode = mode;
@@ -115,13 +119,16 @@ internal sealed class ReplyForwarder : EngineCall
             _skippingToSync = false;
             current = _next < _expectations.Count ? _expectations[_next] : current;
         }
-        if (current.Kind != ExpectKind.Swallow)
+        if (code == BackendCode.ErrorResponse)
+            _currentFailed = true; // a simple Query's error: it still ends with ReadyForQuery
+        if (current.Kind != ExpectKind.Swallow && !(current.Kind == ExpectKind.DescribeForQuery && code == BackendCode.NoData))
             Route(code, message);
         else if (code == BackendCode.ReadyForQuery)
             LastStatus = (TransactionStatus)message[5];
         if (current.IsEndedBy(code))
         {
-            current.OnCompleted?.Invoke(true);
+            current.OnCompleted?.Invoke(!_currentFailed);
+            _currentFailed = false;
             _next++;
         }
     }

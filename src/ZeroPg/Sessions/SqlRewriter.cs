@@ -26,6 +26,10 @@ internal sealed class SqlEffects
     public List<string> Unlisten { get; } = [];
     public bool UnlistenAll { get; set; }
 
+    /// <summary>The SQL touches no per-client state at all.</summary>
+    public bool IsEmpty => !(SettingsChanged || TempObjectsChanged || UsesAdvisoryLocks || DeallocatesAll || UnlistenAll || DiscardAllAnswered
+        || DeallocateAllAnswered || DropsAllTemp || UnlistensEngine) && Listen.Count == 0 && Unlisten.Count == 0 && CustomSettings.Count == 0 && CreatesExtension is null;
+
     public void Clear()
     {
         SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAllAnswered = DeallocateAllAnswered = DropsAllTemp = UnlistensEngine = false;

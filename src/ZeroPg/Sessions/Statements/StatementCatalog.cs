@@ -15,6 +15,9 @@ internal sealed class StatementCatalog
 
     public int Count => _statements.Count;
 
+    /// <summary>Statements ZeroPg prepared on its own for repeated simple Queries.</summary>
+    public AutoStatements Auto { get; } = new();
+
     /// <summary>The engine process generation these statements belong to.</summary>
     public int EngineGeneration { get; set; }
 

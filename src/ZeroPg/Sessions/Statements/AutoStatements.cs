@@ -1,0 +1,118 @@
+using System.Text;
+
+namespace ZeroPg.Sessions.Statements;
+
+/// <summary>
+/// The statements ZeroPg prepared in the engine for simple Queries (see <see cref="AutoParameterizer"/>),
+/// shared by all clients and keyed by their parameterized text. A text is prepared the second time it
+/// comes, once it has run without error as a plain Query, so a one-off statement costs nothing extra and
+/// a failing one keeps its own error. At most <see cref="Capacity"/> are kept; the least recently used
+/// one is closed in the engine to make room. Replies may call in from the engine's reader, hence the lock.
+/// </summary>
+internal sealed class AutoStatements
+{
+    private static readonly byte[] NoParameterTypes = [0, 0];
+
+    private readonly Dictionary<string, (EngineStatement Statement, long LastUse)> _prepared = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ranOnce = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly List<byte[]> _toClose = [];
+    private int _nextId;
+    private long _clock;
+
+    public int Capacity { get; set; } = 256;
+
+    public int Count
+    {
+        get { lock (_prepared) return _prepared.Count; }
+    }
+
+    /// <summary>The statement for <paramref name="sql"/> when it is to be run prepared; null to run it as a plain Query this time.</summary>
+    public EngineStatement? Find(string sql)
+    {
+        lock (_prepared)
+        {
+            if (_prepared.TryGetValue(sql, out var entry))
+            {
+                _prepared[sql] = (entry.Statement, ++_clock);
+                return entry.Statement;
+            }
+            if (!_ranOnce.Contains(sql) || _refused.Contains(sql))
+                return null;
+            if (_prepared.Count >= Capacity)
+                EvictLeastRecentlyUsed();
+            var statement = new EngineStatement($"zp_auto_{++_nextId}", Encoding.UTF8.GetBytes(sql), NoParameterTypes);
+            _prepared[sql] = (statement, ++_clock);
+            return statement;
+        }
+    }
+
+    /// <summary>The text ran as a plain Query without error: the next time it is prepared.</summary>
+    public void RanOnce(string sql)
+    {
+        lock (_prepared)
+        {
+            if (_ranOnce.Count >= Capacity * 8)
+                _ranOnce.Clear(); // bounded: texts seen once and never again are forgotten
+            _ranOnce.Add(sql);
+        }
+    }
+
+    /// <summary>The engine refused to prepare it (it would fail differently from the plain Query): never again, until the schema changes.</summary>
+    public void Refuse(string sql)
+    {
+        lock (_prepared)
+        {
+            Drop(sql);
+            if (_refused.Count < Capacity * 8)
+                _refused.Add(sql);
+        }
+    }
+
+    /// <summary>The statement failed to bind (e.g. its cached plan no longer fits the table): close it and prepare it afresh next time.</summary>
+    public void Drop(string sql)
+    {
+        lock (_prepared)
+        {
+            if (_prepared.Remove(sql, out var entry))
+                _toClose.Add(entry.Statement.EngineNameBytes);
+        }
+    }
+
+    /// <summary>
+    /// A statement changed the schema (or may have): a prepared statement whose result columns change
+    /// fails with "cached plan must not change result type", and one made before a temp table shadowing
+    /// a table would still read the table. Close them all; texts are prepared again after a plain run.
+    /// </summary>
+    public void Invalidate()
+    {
+        lock (_prepared)
+        {
+            foreach (var (statement, _) in _prepared.Values)
+                _toClose.Add(statement.EngineNameBytes);
+            _prepared.Clear();
+            _ranOnce.Clear();
+            _refused.Clear();
+        }
+    }
+
+    /// <summary>Names of engine statements to close before the next auto-prepared run (closing a missing one is not an error).</summary>
+    public byte[][] TakeClosings()
+    {
+        lock (_prepared)
+        {
+            if (_toClose.Count == 0)
+                return [];
+            var names = _toClose.ToArray();
+            _toClose.Clear();
+            return names;
+        }
+    }
+
+    private void EvictLeastRecentlyUsed()
+    {
+        var oldest = _prepared.MinBy(p => p.Value.LastUse);
+        _prepared.Remove(oldest.Key);
+        _toClose.Add(oldest.Value.Statement.EngineNameBytes);
+    }
+}
