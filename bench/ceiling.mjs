@@ -2,6 +2,8 @@
 // Builds the pgbench tables at --scale with SQL, then for --seconds each runs
 //   select: SELECT abalance FROM pgbench_accounts WHERE aid = :aid
 //   tpcb:   the 7 TPC-B statements, each its own simple Query message
+//   select-prepared, tpcb-prepared: the same with each statement prepared once (Parse), then
+//           Bind/Execute/Sync per run, each its own call: what a server that prepares statements gets
 // through db.execProtocolRawStream(bytes, { onRawData }) only.
 //   node ceiling.mjs [--seconds 10] [--scale 1] [--workloads select,tpcb]
 // Prints one JSON line per step: {"step":"init","ok":true,"seconds":..} and
@@ -12,7 +14,7 @@ import { parseArgs, queryMessage, walkMessages, errorFields } from './wire.mjs';
 const args = parseArgs();
 const seconds = Number(args.seconds ?? 10);
 const scale = Number(args.scale ?? 1);
-const workloads = String(args.workloads ?? 'select,tpcb').split(',');
+const workloads = String(args.workloads ?? 'select,tpcb,select-prepared,tpcb-prepared').split(',');
 const out = (o) => console.log(JSON.stringify(o));
 
 const db = await PGlite.create('memory://');
@@ -87,8 +89,59 @@ async function tpcb() {
   return errs;
 }
 
+// Extended-protocol messages for the prepared variants (text parameters, text results).
+function message(type, body) {
+  const head = Buffer.alloc(5);
+  head[0] = type.charCodeAt(0);
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+const cstring = (s) => Buffer.from(`${s}\0`);
+const int16 = (n) => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
+const int32 = (n) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+const SYNC = message('S', Buffer.alloc(0));
+const EXECUTE = message('E', Buffer.concat([cstring(''), int32(0)]));
+const prepared = {
+  select: 'SELECT abalance FROM pgbench_accounts WHERE aid = $1',
+  account: 'UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2',
+  teller: 'UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2',
+  branch: 'UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2',
+  history: 'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)',
+};
+if (workloads.some((w) => w.endsWith('-prepared'))) {
+  for (const [name, sql] of Object.entries(prepared)) {
+    const err = await run(Buffer.concat([message('P', Buffer.concat([cstring(name), cstring(sql), int16(0)])), SYNC]));
+    if (err) throw new Error(`${err} (preparing ${name})`);
+  }
+}
+function bound(name, values) {
+  const params = values.flatMap((v) => { const b = Buffer.from(String(v)); return [int32(b.length), b]; });
+  return Buffer.concat([message('B', Buffer.concat([cstring(''), cstring(name), int16(0), int16(values.length), ...params, int16(0)])), EXECUTE, SYNC]);
+}
+
+async function selectPrepared() {
+  return [await run(bound('select', [rnd(1, 100000 * scale)]))];
+}
+
+async function tpcbPrepared() {
+  const aid = rnd(1, 100000 * scale);
+  const bid = rnd(1, scale);
+  const tid = rnd(1, 10 * scale);
+  const delta = rnd(-5000, 5000);
+  const errs = [];
+  errs.push(await run(BEGIN));
+  errs.push(await run(bound('account', [delta, aid])));
+  errs.push(await run(bound('select', [aid])));
+  errs.push(await run(bound('teller', [delta, tid])));
+  errs.push(await run(bound('branch', [delta, bid])));
+  errs.push(await run(bound('history', [tid, bid, aid, delta])));
+  errs.push(await run(END));
+  return errs;
+}
+
+const WORKLOADS = { select: selectOnly, tpcb, 'select-prepared': selectPrepared, 'tpcb-prepared': tpcbPrepared };
 for (const w of workloads) {
-  const fn = w === 'select' ? selectOnly : w === 'tpcb' ? tpcb : null;
+  const fn = WORKLOADS[w] ?? null;
   if (!fn) { out({ step: w, ok: false, error: `unknown workload ${w}` }); continue; }
   // brief warm-up, not counted
   const warmEnd = performance.now() + Math.min(1000, seconds * 100);

@@ -510,8 +510,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for w in $WORKLOADS; do
     for s in $SYSTEMS; do run_workload "$s" "$w" "$r"; done
   done
-  log "round $r: engine ceiling (in-process PGlite, ${SECS}s select + ${SECS}s tpcb)"
-  (cd "$BENCH_DIR" && timeout --foreground -k 5 $((SECS * 2 + 300)) node ceiling.mjs --seconds "$SECS" --scale "$SCALE") >"$WORK/logs/ceiling.r$r.json" 2>&1
+  log "round $r: engine ceiling (in-process PGlite, ${SECS}s each: select, tpcb, and both with prepared statements)"
+  (cd "$BENCH_DIR" && timeout --foreground -k 5 $((SECS * 4 + 300)) node ceiling.mjs --seconds "$SECS" --scale "$SCALE") >"$WORK/logs/ceiling.r$r.json" 2>&1
   if grep -q '"step"' "$WORK/logs/ceiling.r$r.json"; then
     while IFS= read -r line; do
       [[ "$line" == '{'* ]] || continue
