@@ -105,6 +105,25 @@ public sealed class AutoPrepareTests
     }
 
     [Fact]
+    public async Task Clients_with_different_search_paths_read_their_own_tables()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var left = await ConnectAsync(server);
+        await using var right = await ConnectAsync(server);
+        await left.Query("create schema l; create schema r; create table l.t (id int, v text); create table r.t (id int, v text); " +
+            "insert into l.t values (1, 'left'); insert into r.t values (1, 'right')").RoundTripAsync();
+        await left.Query("set search_path = l").RoundTripAsync();
+        await right.Query("set search_path = r").RoundTripAsync();
+        const string sql = "select v from t where id = 1";
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("left", (await left.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+            Assert.Equal("right", (await right.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+        }
+        Assert.True(server.Metrics.AutoPreparedRuns >= 6);
+    }
+
+    [Fact]
     public async Task Errors_are_those_of_the_plain_query()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
