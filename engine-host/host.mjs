@@ -19,6 +19,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { openSync, readSync, writeSync } from 'node:fs';
 import { trackWrites, syncDirty } from './durability.mjs';
+import { yieldCpu } from './yield.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -99,6 +100,7 @@ const input = { buffer: Buffer.allocUnsafe(64 * 1024), start: 0, end: 0 };
 // request of a busy server is usually there before the window closes. It polls a doorbell, 8 bytes of
 // shared memory where the server counts the request bytes it announced (pread never fails; polling the
 // pipe itself throws an EAGAIN exception per empty read). A zero window blocks at once.
+const YIELD = process.env.ZEROPG_HOST_YIELD !== '0';
 const POLL_NS = BigInt(Math.round(Number(options.pollMicroseconds ?? 0) * 1000));
 const doorbell = { fd: -1, bytes: Buffer.alloc(8), consumed: 0 };
 if (POLL_NS > 0n && options.doorbell) doorbell.fd = openSync(options.doorbell, 'r');
@@ -112,7 +114,7 @@ function readSome(offset, length) {
   if (doorbell.fd >= 0 && announced() <= doorbell.consumed) {
     const deadline = process.hrtime.bigint() + POLL_NS;
     let polls = 0;
-    while (announced() <= doorbell.consumed && (++polls & 63 || process.hrtime.bigint() < deadline));
+    while (announced() <= doorbell.consumed && (YIELD && yieldCpu(), ++polls & 63 || process.hrtime.bigint() < deadline));
   }
   for (;;) {
     try {
