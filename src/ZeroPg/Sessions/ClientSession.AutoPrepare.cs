@@ -32,16 +32,20 @@ internal sealed partial class ClientSession
             NoteSchemaChange(sql);
             return false;
         }
-        if (_status == TransactionStatus.Failed || _schemaChangedInTransaction || _tempRelations.Count > 0 || _tempDirty || !_effects.IsEmpty)
-            return false; // a client's own temp tables shadow tables by name; a shared plan would not see them
+        // A client's own temp tables shadow tables by name, and a shared plan would not see them; settings
+        // changed but not yet read back would make the key below stale.
+        if (_status == TransactionStatus.Failed || _schemaChangedInTransaction || _tempRelations.Count > 0 || _tempDirty
+            || _settingsDirty || !_effects.IsEmpty)
+            return false;
         var auto = Catalog.Auto;
-        var statement = auto.Find(query.Sql);
+        var key = AutoPrepareKey(query.Sql);
+        var statement = auto.Find(key, query.Sql);
         if (statement is null)
         {
             onPlainCompleted = ok =>
             {
                 if (ok)
-                    auto.RanOnce(query.Sql);
+                    auto.RanOnce(key);
             };
             return false;
         }
@@ -59,14 +63,14 @@ internal sealed partial class ClientSession
             {
                 prepared(ok);
                 if (!ok)
-                    auto.Refuse(query.Sql);
+                    auto.Refuse(key);
             });
         }
         BindMessage.Write(_engineBatch, [], statement.EngineNameBytes, TextParameters(query.Values));
         Expect(ExpectKind.Swallow, FrontendCode.Bind, onCompleted: ok =>
         {
             if (!ok)
-                auto.Drop(query.Sql); // e.g. "cached plan must not change result type": prepare it afresh next time
+                auto.Drop(key); // e.g. "cached plan must not change result type": prepare it afresh next time
         });
         TargetedMessage.Write(_engineBatch, FrontendCode.Describe, TargetedMessage.Portal, []);
         Expect(ExpectKind.DescribeForQuery, FrontendCode.Describe);
@@ -78,10 +82,35 @@ internal sealed partial class ClientSession
         return true;
     }
 
+    /// <summary>
+    /// Settings that change what Postgres makes of a statement's text when it parses it: the name
+    /// lookup (search_path; the plan cache would re-plan, but fails if the columns differ) and literals
+    /// converted then (a timestamptz in TimeZone, a date in DateStyle). Clients that differ in them
+    /// get statements of their own.
+    /// </summary>
+    private static readonly string[] ParseSettings =
+    [
+        "search_path", "timezone", "datestyle", "intervalstyle", "timezone_abbreviations", "lc_monetary", "xmloption",
+        "transform_null_equals", "array_nulls", "standard_conforming_strings", "default_text_search_config", "role", "session_authorization",
+    ];
+
+    private string AutoPrepareKey(string sql)
+    {
+        if (_settings.Count == 0)
+            return sql;
+        var key = new StringBuilder();
+        foreach (var name in ParseSettings)
+        {
+            if (_settings.TryGetValue(name, out var value))
+                key.Append(name).Append('=').Append(value).Append('\n');
+        }
+        return key.Length == 0 ? sql : key.Append(sql).ToString();
+    }
+
     /// <summary>DDL (or anything that may run it) invalidates what was prepared: see <see cref="AutoStatements.Invalidate"/>.</summary>
     private void NoteSchemaChange(string sql)
     {
-        if (!_services.Options.AutoPrepare || !AutoParameterizer.MayChangeSchema(sql))
+        if (!_services.Options.AutoPrepare || !SchemaChange.IsPossible(sql))
             return;
         Catalog.Auto.Invalidate();
         _schemaChangedInTransaction = true; // until the unit ends outside a transaction block

@@ -4,7 +4,8 @@ namespace ZeroPg.Sessions.Statements;
 
 /// <summary>
 /// The statements ZeroPg prepared in the engine for simple Queries (see <see cref="AutoParameterizer"/>),
-/// shared by all clients and keyed by their parameterized text. A text is prepared the second time it
+/// shared by all clients and keyed by their parameterized text and the settings that change how Postgres
+/// reads it (a timestamptz literal is converted in the TimeZone of the Parse, and never again). A text is prepared the second time it
 /// comes, once it has run without error as a plain Query, so a one-off statement costs nothing extra and
 /// a failing one keeps its own error. At most <see cref="Capacity"/> are kept; the least recently used
 /// one is closed in the engine to make room. Replies may call in from the engine's reader, hence the lock.
@@ -27,54 +28,54 @@ internal sealed class AutoStatements
         get { lock (_prepared) return _prepared.Count; }
     }
 
-    /// <summary>The statement for <paramref name="sql"/> when it is to be run prepared; null to run it as a plain Query this time.</summary>
-    public EngineStatement? Find(string sql)
+    /// <summary>The statement for <paramref name="sql"/> (known by <paramref name="key"/>) when it is to be run prepared; null to run it as a plain Query this time.</summary>
+    public EngineStatement? Find(string key, string sql)
     {
         lock (_prepared)
         {
-            if (_prepared.TryGetValue(sql, out var entry))
+            if (_prepared.TryGetValue(key, out var entry))
             {
-                _prepared[sql] = (entry.Statement, ++_clock);
+                _prepared[key] = (entry.Statement, ++_clock);
                 return entry.Statement;
             }
-            if (!_ranOnce.Contains(sql) || _refused.Contains(sql))
+            if (!_ranOnce.Contains(key) || _refused.Contains(key))
                 return null;
             if (_prepared.Count >= Capacity)
                 EvictLeastRecentlyUsed();
             var statement = new EngineStatement($"zp_auto_{++_nextId}", Encoding.UTF8.GetBytes(sql), NoParameterTypes);
-            _prepared[sql] = (statement, ++_clock);
+            _prepared[key] = (statement, ++_clock);
             return statement;
         }
     }
 
     /// <summary>The text ran as a plain Query without error: the next time it is prepared.</summary>
-    public void RanOnce(string sql)
+    public void RanOnce(string key)
     {
         lock (_prepared)
         {
             if (_ranOnce.Count >= Capacity * 8)
                 _ranOnce.Clear(); // bounded: texts seen once and never again are forgotten
-            _ranOnce.Add(sql);
+            _ranOnce.Add(key);
         }
     }
 
     /// <summary>The engine refused to prepare it (it would fail differently from the plain Query): never again, until the schema changes.</summary>
-    public void Refuse(string sql)
+    public void Refuse(string key)
     {
         lock (_prepared)
         {
-            Drop(sql);
+            Drop(key);
             if (_refused.Count < Capacity * 8)
-                _refused.Add(sql);
+                _refused.Add(key);
         }
     }
 
     /// <summary>The statement failed to bind (e.g. its cached plan no longer fits the table): close it and prepare it afresh next time.</summary>
-    public void Drop(string sql)
+    public void Drop(string key)
     {
         lock (_prepared)
         {
-            if (_prepared.Remove(sql, out var entry))
+            if (_prepared.Remove(key, out var entry))
                 _toClose.Add(entry.Statement.EngineNameBytes);
         }
     }

@@ -23,6 +23,7 @@ internal readonly record struct SqlToken(SqlTokenKind Kind, int Start, int Lengt
 internal static class SqlTokenizer
 {
     private const string OperatorChars = "+-*/<>=~!@#%^&|`?";
+    private const int MaxIdentifierBytes = 63; // NAMEDATALEN - 1
 
     public static bool TryTokenize(string sql, List<SqlToken> tokens)
     {
@@ -57,6 +58,8 @@ internal static class SqlTokenizer
                 }
                 if (end >= sql.Length)
                     return false; // unterminated
+                if (c == '"' && System.Text.Encoding.UTF8.GetByteCount(sql.AsSpan(i + 1, end - i - 1)) > MaxIdentifierBytes)
+                    return false;
                 tokens.Add(new SqlToken(c == '"' ? SqlTokenKind.QuotedIdentifier : SqlTokenKind.String, i, end + 1 - i));
                 i = end + 1;
             }
@@ -72,6 +75,8 @@ internal static class SqlTokenizer
                 var start = i;
                 while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '$' || sql[i] > 127))
                     i++;
+                if (System.Text.Encoding.UTF8.GetByteCount(sql.AsSpan(start, i - start)) > MaxIdentifierBytes)
+                    return false; // Postgres truncates it with a NOTICE, sent only when the statement is parsed
                 tokens.Add(new SqlToken(SqlTokenKind.Word, start, i - start));
             }
             else if (char.IsAsciiDigit(c))
@@ -91,7 +96,7 @@ internal static class SqlTokenizer
         return true;
     }
 
-    /// <summary>Digits, optionally a dot and digits. Anything else touching it (1e5, 0x1F, 1_000, 1.) makes it a word, never replaced.</summary>
+    /// <summary>Digits, optionally a dot and digits. Anything else touching it (1e5, 1e-3, 0x1F, 1_000, 1.) makes it a word, never replaced.</summary>
     private static int ReadNumber(string sql, int start, List<SqlToken> tokens)
     {
         var i = start;
@@ -103,7 +108,11 @@ internal static class SqlTokenizer
             while (i < sql.Length && char.IsAsciiDigit(sql[i]))
                 i++;
         }
-        if (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '.' or '$' || sql[i] > 127))
+        var exponent = i + 1 < sql.Length && (sql[i] is 'e' or 'E')
+            && (char.IsAsciiDigit(sql[i + 1]) || (sql[i + 1] is '+' or '-' && i + 2 < sql.Length && char.IsAsciiDigit(sql[i + 2])));
+        if (exponent)
+            i += 2; // 1e-3: a float, never replaced; the digits after the sign are eaten below
+        if (exponent || (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '.' or '$' || sql[i] > 127)))
         {
             while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '.' or '$' || sql[i] > 127))
                 i++;
