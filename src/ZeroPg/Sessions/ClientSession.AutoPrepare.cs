@@ -18,6 +18,9 @@ internal sealed partial class ClientSession
     /// <summary>This transaction changed the schema: prepare nothing more in it, and forget all auto statements when it ends (a rollback undoes the change).</summary>
     private bool _schemaChangedInTransaction;
 
+    /// <summary>The auto-prepared run of the unit failed before running anything: run it again as sent.</summary>
+    private bool _runPlainOnce;
+
     /// <summary>
     /// Writes <paramref name="sql"/> as an auto-prepared run and returns true; or returns false to send it
     /// as a plain Query, with <paramref name="onPlainCompleted"/> to call once it has run.
@@ -34,7 +37,7 @@ internal sealed partial class ClientSession
         }
         // A client's own temp tables shadow tables by name, and a shared plan would not see them; settings
         // changed but not yet read back would make the key below stale.
-        if (_status == TransactionStatus.Failed || _schemaChangedInTransaction || _tempRelations.Count > 0 || _tempDirty
+        if (_runPlainOnce || _status == TransactionStatus.Failed || _schemaChangedInTransaction || _tempRelations.Count > 0 || _tempDirty
             || _settingsDirty || !_effects.IsEmpty)
             return false;
         var auto = Catalog.Auto;
@@ -67,7 +70,8 @@ internal sealed partial class ClientSession
             });
         }
         BindMessage.Write(_engineBatch, [], statement.EngineNameBytes, TextParameters(query.Values));
-        Expect(ExpectKind.Swallow, FrontendCode.Bind, onCompleted: ok =>
+        var retryable = _status == TransactionStatus.Idle && _deferredBegin is null;
+        Expect(retryable ? ExpectKind.BindRetryable : ExpectKind.Swallow, FrontendCode.Bind, onCompleted: ok =>
         {
             if (!ok)
                 auto.Drop(key); // e.g. "cached plan must not change result type": prepare it afresh next time

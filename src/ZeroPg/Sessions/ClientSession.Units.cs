@@ -25,6 +25,9 @@ internal sealed partial class ClientSession
             {
                 await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward,
                     expectations: _expectations, releaseAfterSubmit: CanPipeline(_batch.Messages[..end], before));
+                _runPlainOnce = _forwarder.RetryPlain;
+                if (_runPlainOnce)
+                    continue;
                 break;
             }
             _usedAdvisoryLocks = true;

@@ -15,6 +15,11 @@ internal enum ExpectKind : byte
     ReplaceError,
     /// <summary>A Describe ZeroPg injected to run a simple Query prepared: its RowDescription goes to the client, its NoData does not.</summary>
     DescribeForQuery,
+    /// <summary>
+    /// The Bind of an auto-prepared Query outside a transaction block: if its plan no longer fits the
+    /// table (0A000, DDL ZeroPg did not see), nothing has run, so the error is dropped and the Query is run plain instead.
+    /// </summary>
+    BindRetryable,
 }
 
 /// <summary>One entry of a batch's reply queue, in the order of the messages sent.</summary>

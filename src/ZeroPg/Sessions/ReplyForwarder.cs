@@ -49,6 +49,9 @@ internal sealed class ReplyForwarder : EngineCall
     /// <summary>Status of the last ReadyForQuery in the reply, if there was one.</summary>
     public TransactionStatus? LastStatus { get; private set; }
 
+    /// <summary>An auto-prepared Query failed before running (see <see cref="ExpectKind.BindRetryable"/>): the session must run it plain.</summary>
+    public bool RetryPlain { get; private set; }
+
     /// <summary>Messages kept in <see cref="ReplyMode.Capture"/> mode, whole (type, length, body).</summary>
     public List<byte[]> Captured { get; } = [];
 
@@ -61,6 +64,7 @@ internal sealed class ReplyForwarder : EngineCall
         _expectations = expectations;
         _next = 0;
         _currentFailed = false;
+        RetryPlain = false;
         ResetCompletion();
         _framer.Reset();
         _mode = mode;
@@ -104,6 +108,8 @@ internal sealed class ReplyForwarder : EngineCall
         {
             if (current.Kind == ExpectKind.ReplaceError)
                 Write(current.Error!);
+            else if (current.Kind == ExpectKind.BindRetryable && Protocol.Backend.ErrorResponse.ReadSqlState(message[5..]) == SqlState.FeatureNotSupported)
+                RetryPlain = true;
             else
                 Route(code, message);
             current.OnCompleted?.Invoke(false);
@@ -121,7 +127,7 @@ internal sealed class ReplyForwarder : EngineCall
         }
         if (code == BackendCode.ErrorResponse)
             _currentFailed = true; // a simple Query's error: it still ends with ReadyForQuery
-        if (current.Kind != ExpectKind.Swallow && !(current.Kind == ExpectKind.DescribeForQuery && code == BackendCode.NoData))
+        if (current.Kind is not (ExpectKind.Swallow or ExpectKind.BindRetryable) && !(current.Kind == ExpectKind.DescribeForQuery && code == BackendCode.NoData))
             Route(code, message);
         else if (code == BackendCode.ReadyForQuery)
             LastStatus = (TransactionStatus)message[5];
@@ -168,6 +174,13 @@ internal sealed class ReplyForwarder : EngineCall
 
     private void Route(byte code, ReadOnlySpan<byte> message)
     {
+        if (RetryPlain)
+        {
+            // The session runs the Query again: nothing of this reply reaches the client.
+            if (code == BackendCode.ReadyForQuery)
+                LastStatus = (TransactionStatus)message[5];
+            return;
+        }
         switch (code)
         {
             case BackendCode.ReadyForQuery:

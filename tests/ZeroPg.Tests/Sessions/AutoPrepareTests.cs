@@ -86,6 +86,25 @@ public sealed class AutoPrepareTests
     }
 
     [Fact]
+    public async Task DDL_run_inside_a_function_is_caught_before_the_statement_runs_and_the_query_runs_plain()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = await ConnectAsync(server);
+        await client.Query(Setup).RoundTripAsync();
+        await client.Query("create function widen() returns void language plpgsql as $$ begin alter table items add column wide int default 9; end $$").RoundTripAsync();
+        const string sql = "select * from items where id = 1";
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(5, (await client.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns().Length);
+        await client.Query("select widen()").RoundTripAsync(); // a SELECT: not seen as DDL
+        var reply = await client.Query(sql).RoundTripAsync();
+        Assert.DoesNotContain(reply, m => m.Code == 'E');
+        Assert.Equal("9", reply.Single(m => m.Code == 'D').Columns()[5]);
+        Assert.Equal('I', (char)reply[^1].Body[0]);
+        for (var i = 0; i < 2; i++)
+            Assert.Equal("9", (await client.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[5]);
+    }
+
+    [Fact]
     public async Task A_temp_table_shadowing_a_table_is_read_by_its_owner_only()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
