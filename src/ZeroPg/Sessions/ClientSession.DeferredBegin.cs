@@ -14,7 +14,7 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    /// <summary>BEGIN / START TRANSACTION without options, as a whole simple Query.</summary>
+    /// <summary>BEGIN / START TRANSACTION without options, as a whole statement.</summary>
     [GeneratedRegex(@"^\s*(BEGIN(\s+(WORK|TRANSACTION))?|START\s+TRANSACTION)\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PlainBegin();
 
@@ -26,18 +26,40 @@ internal sealed partial class ClientSession
     {
         if (_status != TransactionStatus.Idle || _engineExtendedOpen || _copy is not null || _services.Scheduler.Owner == this)
             return false;
-        if (messages.Length < 6 || messages[0] != FrontendCode.Query)
+        if (messages.Length < 6)
             return false;
-        var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[1..]);
-        if (length != messages.Length || length > 64)
+        if (messages[0] == FrontendCode.Query)
+        {
+            var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[1..]);
+            if (length != messages.Length || length > 64 || !PlainBegin().IsMatch(QueryMessage.ReadSql(messages[5..])))
+                return false;
+        }
+        else if (messages[0] == FrontendCode.Bind && BoundStatementSql(messages, out var describes) is { Length: <= 64 } sql && PlainBegin().IsMatch(sql))
+        {
+            // A prepared BEGIN (Bind, Describe, Execute, Sync): its replies in the extended protocol's order.
+            EmptyMessage.Write(_output, BackendCode.BindComplete);
+            if (describes)
+                EmptyMessage.Write(_output, BackendCode.NoData);
+        }
+        else
+        {
             return false;
-        if (!PlainBegin().IsMatch(QueryMessage.ReadSql(messages[5..])))
-            return false;
-        _deferredBegin = messages.ToArray();
+        }
+        _deferredBegin = BeginQuery;
         _status = TransactionStatus.InTransaction;
         CommandComplete.Write(_output, "BEGIN");
         ReadyForQuery.Write(_output, _status);
         return true;
+    }
+
+    /// <summary>What runs in the engine for any deferred BEGIN: only the plain forms are deferred, and they are all equal to it.</summary>
+    private static readonly byte[] BeginQuery = QueryBytes("BEGIN");
+
+    private static byte[] QueryBytes(string sql)
+    {
+        var writer = new System.Buffers.ArrayBufferWriter<byte>();
+        QueryMessage.Write(writer, sql);
+        return writer.WrittenSpan.ToArray();
     }
 
     /// <summary>Puts the deferred BEGIN at the head of the batch being rewritten; its reply is the client's already.</summary>

@@ -19,7 +19,9 @@ internal sealed partial class ClientSession
     /// <summary>True when the unit was made only of Parse (of validated statements), Close of statements and Sync, and was answered.</summary>
     private bool TryAnswerLocally(ReadOnlySpan<byte> messages)
     {
-        if (_status != TransactionStatus.Idle || _engineExtendedOpen || _services.Scheduler.Owner == this)
+        // A deferred BEGIN has not reached the engine: the client is in a transaction block only on paper.
+        var untouched = _status == TransactionStatus.Idle || (_status == TransactionStatus.InTransaction && _deferredBegin is not null);
+        if (!untouched || _engineExtendedOpen || _services.Scheduler.Owner == this)
             return false;
         if (!CanAnswerLocally(messages))
             return false;
@@ -40,7 +42,7 @@ internal sealed partial class ClientSession
                     EmptyMessage.Write(_output, BackendCode.CloseComplete);
                     break;
                 case FrontendCode.Sync:
-                    ReadyForQuery.Write(_output, TransactionStatus.Idle);
+                    ReadyForQuery.Write(_output, _status);
                     break;
             }
             offset += length;

@@ -16,7 +16,7 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole simple Query.</summary>
+    /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole statement (a simple Query or a prepared one).</summary>
     [GeneratedRegex(@"^\s*(COMMIT|END|ROLLBACK|ABORT)(\s+(WORK|TRANSACTION))?\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PlainTransactionEnd();
 
@@ -30,7 +30,11 @@ internal sealed partial class ClientSession
         if (messages.Length < 6)
             return false;
         if (messages[0] != FrontendCode.Query)
-            return before == TransactionStatus.Idle && IsSafeExtendedUnit(messages);
+        {
+            if (before == TransactionStatus.Idle)
+                return IsSafeExtendedUnit(messages);
+            return !_usedAdvisoryLocks && BoundStatementSql(messages, out _) is { } bound && PlainTransactionEnd().IsMatch(bound);
+        }
         if (1 + BinaryPrimitives.ReadInt32BigEndian(messages[1..]) != messages.Length)
             return false;
         var sql = QueryMessage.ReadSql(messages[5..]);

@@ -113,6 +113,36 @@ public sealed class DeferredBeginTests
         Assert.Equal(["2", "after|0"], result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task A_prepared_BEGIN_is_deferred_too_and_a_prepared_COMMIT_ends_the_transaction()
+    {
+        await using var server = await StartAsync();
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await Exec(other, "create table prepared_begin (id int)");
+        await using var client = await RawProtocolClient.ConnectAsync(server);
+        await client.Parse("b", "BEGIN;").Parse("i", "insert into prepared_begin values ($1)", 23).Parse("c", "END;").Sync().RoundTripAsync();
+
+        // pgbench -M prepared: Bind, Describe portal, Execute, Sync. Answered in that order, without the engine.
+        var begun = await client.Bind("", "b").Bytes(RawProtocolClient.TypedMessage('D', [(byte)'P', 0])).Execute().Sync().RoundTripAsync();
+        Assert.Equal("2 , n , C BEGIN, Z T", RawProtocolClient.Describe(begun));
+        await Exec(other, "insert into prepared_begin values (2)"); // the engine is free
+
+        // A prepared statement needs no engine to be prepared again inside the (deferred) transaction.
+        var prepared = await client.Parse("i2", "insert into prepared_begin values ($1)", 23).Sync().RoundTripAsync();
+        Assert.Equal('T', Status(prepared));
+
+        var inserted = await client.Bind("", "i", "1").Execute().Sync().RoundTripAsync();
+        Assert.Equal("INSERT 0 1", CommandTag(inserted));
+        var waited = await Assert.ThrowsAsync<PostgresException>(() => Exec(other, "select 1"));
+        Assert.Equal("57014", waited.SqlState); // the transaction is real now
+
+        var committed = await client.Bind("", "c").Execute().Sync().RoundTripAsync();
+        Assert.Equal("COMMIT", CommandTag(committed));
+        Assert.Equal('I', Status(committed));
+        Assert.Equal("1,2", await Scalar(other, "select string_agg(id::text, ',' order by id) from prepared_begin"));
+    }
+
     private static string? CommandTag(List<RawProtocolClient.Message> messages)
         => messages.Single(m => m.Code == 'C').Body is var body ? System.Text.Encoding.UTF8.GetString(body).TrimEnd('\0') : null;
 
