@@ -73,20 +73,28 @@ async function selectOnly() {
   return [await run(queryMessage(`SELECT abalance FROM pgbench_accounts WHERE aid = ${rnd(1, 100000 * scale)};`))];
 }
 
-async function tpcb() {
-  const aid = rnd(1, 100000 * scale);
-  const bid = rnd(1, scale);
-  const tid = rnd(1, 10 * scale);
-  const delta = rnd(-5000, 5000);
-  const errs = [];
-  errs.push(await run(BEGIN));
-  errs.push(await run(queryMessage(`UPDATE pgbench_accounts SET abalance = abalance + ${delta} WHERE aid = ${aid};`)));
-  errs.push(await run(queryMessage(`SELECT abalance FROM pgbench_accounts WHERE aid = ${aid};`)));
-  errs.push(await run(queryMessage(`UPDATE pgbench_tellers SET tbalance = tbalance + ${delta} WHERE tid = ${tid};`)));
-  errs.push(await run(queryMessage(`UPDATE pgbench_branches SET bbalance = bbalance + ${delta} WHERE bid = ${bid};`)));
-  errs.push(await run(queryMessage(`INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (${tid}, ${bid}, ${aid}, ${delta}, CURRENT_TIMESTAMP);`)));
+// pgbench's draws for one TPC-B transaction.
+function draw() {
+  return { aid: rnd(1, 100000 * scale), bid: rnd(1, scale), tid: rnd(1, 10 * scale), delta: rnd(-5000, 5000) };
+}
+
+/** BEGIN, the five statements, END: each its own call; returns each call's error or null. */
+async function transaction(statements) {
+  const errs = [await run(BEGIN)];
+  for (const message of statements) errs.push(await run(message));
   errs.push(await run(END));
   return errs;
+}
+
+function tpcb() {
+  const { aid, bid, tid, delta } = draw();
+  return transaction([
+    queryMessage(`UPDATE pgbench_accounts SET abalance = abalance + ${delta} WHERE aid = ${aid};`),
+    queryMessage(`SELECT abalance FROM pgbench_accounts WHERE aid = ${aid};`),
+    queryMessage(`UPDATE pgbench_tellers SET tbalance = tbalance + ${delta} WHERE tid = ${tid};`),
+    queryMessage(`UPDATE pgbench_branches SET bbalance = bbalance + ${delta} WHERE bid = ${bid};`),
+    queryMessage(`INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (${tid}, ${bid}, ${aid}, ${delta}, CURRENT_TIMESTAMP);`),
+  ]);
 }
 
 // Extended-protocol messages for the prepared variants (text parameters, text results).
@@ -123,20 +131,15 @@ async function selectPrepared() {
   return [await run(bound('select', [rnd(1, 100000 * scale)]))];
 }
 
-async function tpcbPrepared() {
-  const aid = rnd(1, 100000 * scale);
-  const bid = rnd(1, scale);
-  const tid = rnd(1, 10 * scale);
-  const delta = rnd(-5000, 5000);
-  const errs = [];
-  errs.push(await run(BEGIN));
-  errs.push(await run(bound('account', [delta, aid])));
-  errs.push(await run(bound('select', [aid])));
-  errs.push(await run(bound('teller', [delta, tid])));
-  errs.push(await run(bound('branch', [delta, bid])));
-  errs.push(await run(bound('history', [tid, bid, aid, delta])));
-  errs.push(await run(END));
-  return errs;
+function tpcbPrepared() {
+  const { aid, bid, tid, delta } = draw();
+  return transaction([
+    bound('account', [delta, aid]),
+    bound('select', [aid]),
+    bound('teller', [delta, tid]),
+    bound('branch', [delta, bid]),
+    bound('history', [tid, bid, aid, delta]),
+  ]);
 }
 
 const WORKLOADS = { select: selectOnly, tpcb, 'select-prepared': selectPrepared, 'tpcb-prepared': tpcbPrepared };
