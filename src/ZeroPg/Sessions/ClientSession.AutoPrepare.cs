@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
@@ -69,8 +67,8 @@ internal sealed partial class ClientSession
                     auto.Refuse(key);
             });
         }
-        BindMessage.Write(_engineBatch, [], statement.EngineNameBytes, TextParameters(query.Values));
-        var retryable = _status == TransactionStatus.Idle && _deferredBegin is null;
+        BindMessage.WriteText(_engineBatch, [], statement.EngineNameBytes, query.Values);
+        var retryable = _status == TransactionStatus.Idle; // a deferred BEGIN makes it InTransaction too
         Expect(retryable ? ExpectKind.BindRetryable : ExpectKind.Swallow, FrontendCode.Bind, onCompleted: ok =>
         {
             if (!ok)
@@ -112,9 +110,9 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>DDL (or anything that may run it) invalidates what was prepared: see <see cref="AutoStatements.Invalidate"/>.</summary>
-    private void NoteSchemaChange(string sql)
+    private void NoteSchemaChange(string sql, bool singleStatement = false)
     {
-        if (!_services.Options.AutoPrepare || !SchemaChange.IsPossible(sql))
+        if (!_services.Options.AutoPrepare || !SchemaChange.IsPossible(sql, singleStatement))
             return;
         Catalog.Auto.Invalidate();
         _schemaChangedInTransaction = true; // until the unit ends outside a transaction block
@@ -128,28 +126,5 @@ internal sealed partial class ClientSession
             _schemaChangedInTransaction = false;
             Catalog.Auto.Invalidate();
         }
-    }
-
-    /// <summary>Bind's formats and values: all text in, all text out, like a simple Query.</summary>
-    private static byte[] TextParameters(IReadOnlyList<string> values)
-    {
-        var writer = new ArrayBufferWriter<byte>(8 + values.Count * 12);
-        WriteInt16(writer, 0);
-        WriteInt16(writer, (short)values.Count);
-        foreach (var value in values)
-        {
-            var bytes = Encoding.UTF8.GetBytes(value);
-            BinaryPrimitives.WriteInt32BigEndian(writer.GetSpan(4), bytes.Length);
-            writer.Advance(4);
-            writer.Write(bytes);
-        }
-        WriteInt16(writer, 0);
-        return writer.WrittenSpan.ToArray();
-    }
-
-    private static void WriteInt16(ArrayBufferWriter<byte> writer, short value)
-    {
-        BinaryPrimitives.WriteInt16BigEndian(writer.GetSpan(2), value);
-        writer.Advance(2);
     }
 }

@@ -55,7 +55,7 @@ internal sealed partial class ClientSession
     private string? StatementSql(ReadOnlySpan<byte> clientName)
     {
         if (!clientName.IsEmpty)
-            return _statements.TryGet(Encoding.UTF8.GetString(clientName), out var statement) ? Encoding.UTF8.GetString(statement.Sql) : null;
+            return _statements.TryGet(Encoding.UTF8.GetString(clientName), out var statement) ? statement.Text : null;
         return _statements.LastUnnamedParse is { } unnamed ? Encoding.UTF8.GetString(ParseMessage.Read(unnamed.AsSpan(5)).Sql) : null;
     }
 

@@ -18,8 +18,8 @@ internal sealed partial class ClientSession
     [GeneratedRegex(@"^\s*(BEGIN(\s+(WORK|TRANSACTION))?|START\s+TRANSACTION)\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PlainBegin();
 
-    /// <summary>The client's BEGIN, answered but not yet run in the engine.</summary>
-    private byte[]? _deferredBegin;
+    /// <summary>The client's BEGIN was answered but has not yet run in the engine.</summary>
+    private bool _beginDeferred;
 
     /// <summary>Answers a unit that is only a plain BEGIN, outside a transaction, while this session does not hold the engine.</summary>
     private bool TryDeferBegin(ReadOnlySpan<byte> messages)
@@ -45,7 +45,7 @@ internal sealed partial class ClientSession
         {
             return false;
         }
-        _deferredBegin = BeginQuery;
+        _beginDeferred = true;
         _status = TransactionStatus.InTransaction;
         CommandComplete.Write(_output, "BEGIN");
         ReadyForQuery.Write(_output, _status);
@@ -65,18 +65,18 @@ internal sealed partial class ClientSession
     /// <summary>Puts the deferred BEGIN at the head of the batch being rewritten; its reply is the client's already.</summary>
     private void PrependDeferredBegin()
     {
-        if (_deferredBegin is not { } begin)
+        if (!_beginDeferred)
             return;
-        _engineBatch.Append(begin);
-        Expect(ExpectKind.Swallow, FrontendCode.Query, onCompleted: _ => _deferredBegin = null);
+        _engineBatch.Append(BeginQuery);
+        Expect(ExpectKind.Swallow, FrontendCode.Query, onCompleted: _ => _beginDeferred = false);
     }
 
     /// <summary>Runs the deferred BEGIN on its own, for work that does not go through the rewrite (COPY).</summary>
     private async Task RunDeferredBeginAsync()
     {
-        if (_deferredBegin is null)
+        if (!_beginDeferred)
             return;
         await RunHousekeepingAsync("BEGIN"); // only plain forms are deferred, all equal to this
-        _deferredBegin = null;
+        _beginDeferred = false;
     }
 }

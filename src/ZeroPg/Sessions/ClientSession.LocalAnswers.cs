@@ -20,7 +20,7 @@ internal sealed partial class ClientSession
     private bool TryAnswerLocally(ReadOnlySpan<byte> messages)
     {
         // A deferred BEGIN has not reached the engine: the client is in a transaction block only on paper.
-        var untouched = _status == TransactionStatus.Idle || (_status == TransactionStatus.InTransaction && _deferredBegin is not null);
+        var untouched = _status == TransactionStatus.Idle || _beginDeferred;
         if (!untouched || _engineExtendedOpen || _services.Scheduler.Owner == this)
             return false;
         if (!CanAnswerLocally(messages))

@@ -23,7 +23,7 @@ internal sealed partial class ClientSession
     private bool CanPipeline(ReadOnlySpan<byte> messages, TransactionStatus before)
     {
         if (_engineExtendedOpen || _extendedOpenAtUnitEnd || _copy is not null
-            || _deferredBegin is not null || _settingsDirty || _tempDirty || _cleaningUp)
+            || _beginDeferred || _settingsDirty || _tempDirty || _cleaningUp)
             return false;
         if (_services.Scheduler.QueueLength == 0)
             return false; // nobody to hand the engine to: keeping it leaves the unit cancellable by an engine restart

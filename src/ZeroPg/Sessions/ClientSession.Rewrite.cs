@@ -64,7 +64,7 @@ internal sealed partial class ClientSession
                         "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
                     break;
                 }
-                NoteSchemaChange(originalSql);
+                NoteSchemaChange(originalSql, singleStatement: true);
                 var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects, ListeningChannels);
                 if (ReferenceEquals(originalSql, rewrittenSql))
                 {

@@ -24,6 +24,9 @@ public sealed partial class RawProtocolClient
         return await ReadUntilReadyAsync(timeout);
     }
 
+    /// <summary>Runs <paramref name="sql"/> as a simple Query and returns the columns of its only DataRow.</summary>
+    public async Task<string?[]> SingleRowAsync(string sql) => (await Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns();
+
     /// <summary>One byte outside message framing, as the answer to an SSLRequest is.</summary>
     public async Task<byte> ReadByteAsync(TimeSpan? timeout = null)
     {

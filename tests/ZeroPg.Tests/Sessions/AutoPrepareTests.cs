@@ -49,7 +49,7 @@ public sealed class AutoPrepareTests
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { AutoPrepare = false }, TestLogging.Factory);
         await using var client = await ConnectAsync(server);
         for (var i = 0; i < 3; i++)
-            Assert.Equal("1", (await client.Query("select 1 where 1 = 1").RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+            Assert.Equal("1", (await client.SingleRowAsync("select 1 where 1 = 1"))[0]);
         Assert.Equal(0, server.Metrics.AutoPreparedRuns);
     }
 
@@ -61,7 +61,7 @@ public sealed class AutoPrepareTests
         await client.Query(Setup).RoundTripAsync();
         const string sql = "select * from items where id = 1";
         for (var i = 0; i < 3; i++)
-            Assert.Equal(5, (await client.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns().Length);
+            Assert.Equal(5, (await client.SingleRowAsync(sql)).Length);
         Assert.True(server.Metrics.AutoPreparedRuns >= 2);
 
         await client.Query("alter table items add column extra int default 7").RoundTripAsync();
@@ -75,7 +75,7 @@ public sealed class AutoPrepareTests
         await client.Query("begin").RoundTripAsync();
         await client.Query("alter table items drop column extra").RoundTripAsync();
         for (var i = 0; i < 3; i++)
-            Assert.Equal(5, (await client.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns().Length);
+            Assert.Equal(5, (await client.SingleRowAsync(sql)).Length);
         await client.Query("rollback").RoundTripAsync();
         for (var i = 0; i < 3; i++)
         {
@@ -94,14 +94,14 @@ public sealed class AutoPrepareTests
         await client.Query("create function widen() returns void language plpgsql as $$ begin alter table items add column wide int default 9; end $$").RoundTripAsync();
         const string sql = "select * from items where id = 1";
         for (var i = 0; i < 2; i++)
-            Assert.Equal(5, (await client.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns().Length);
+            Assert.Equal(5, (await client.SingleRowAsync(sql)).Length);
         await client.Query("select widen()").RoundTripAsync(); // a SELECT: not seen as DDL
         var reply = await client.Query(sql).RoundTripAsync();
         Assert.DoesNotContain(reply, m => m.Code == 'E');
         Assert.Equal("9", reply.Single(m => m.Code == 'D').Columns()[5]);
         Assert.Equal('I', (char)reply[^1].Body[0]);
         for (var i = 0; i < 2; i++)
-            Assert.Equal("9", (await client.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[5]);
+            Assert.Equal("9", (await client.SingleRowAsync(sql))[5]);
     }
 
     [Fact]
@@ -113,13 +113,13 @@ public sealed class AutoPrepareTests
         await other.Query(Setup).RoundTripAsync();
         const string sql = "select v from items where id = 1";
         for (var i = 0; i < 3; i++)
-            Assert.Equal("one", (await other.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+            Assert.Equal("one", (await other.SingleRowAsync(sql))[0]);
 
         await owner.Query("create temp table items (id int, v text); insert into items values (1, 'mine')").RoundTripAsync();
         for (var i = 0; i < 3; i++)
         {
-            Assert.Equal("mine", (await owner.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
-            Assert.Equal("one", (await other.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+            Assert.Equal("mine", (await owner.SingleRowAsync(sql))[0]);
+            Assert.Equal("one", (await other.SingleRowAsync(sql))[0]);
         }
     }
 
@@ -136,8 +136,8 @@ public sealed class AutoPrepareTests
         const string sql = "select v from t where id = 1";
         for (var i = 0; i < 4; i++)
         {
-            Assert.Equal("left", (await left.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
-            Assert.Equal("right", (await right.Query(sql).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+            Assert.Equal("left", (await left.SingleRowAsync(sql))[0]);
+            Assert.Equal("right", (await right.SingleRowAsync(sql))[0]);
         }
         Assert.True(server.Metrics.AutoPreparedRuns >= 6);
     }
@@ -160,7 +160,7 @@ public sealed class AutoPrepareTests
         // Fails at run time once prepared: the same error, then the transaction is aborted as after a plain Query.
         const string divide = "select 10 / (id - 1) from items where v = 'two'";
         for (var i = 0; i < 2; i++)
-            Assert.Equal("10", (await client.Query(divide).RoundTripAsync()).Single(m => m.Code == 'D').Columns()[0]);
+            Assert.Equal("10", (await client.SingleRowAsync(divide))[0]);
         await client.Query("begin").RoundTripAsync();
         var before = server.Metrics.AutoPreparedRuns;
         var failed = await client.Query("select 10 / (id - 2) from items where v = 'two'").RoundTripAsync();

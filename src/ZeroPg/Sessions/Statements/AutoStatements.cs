@@ -23,11 +23,6 @@ internal sealed class AutoStatements
 
     public int Capacity { get; set; } = 256;
 
-    public int Count
-    {
-        get { lock (_prepared) return _prepared.Count; }
-    }
-
     /// <summary>The statement for <paramref name="sql"/> (known by <paramref name="key"/>) when it is to be run prepared; null to run it as a plain Query this time.</summary>
     public EngineStatement? Find(string key, string sql)
     {

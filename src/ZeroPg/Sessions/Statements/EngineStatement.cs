@@ -12,9 +12,13 @@ internal sealed class EngineStatement(string engineName, byte[] sql, byte[] para
     public bool DeallocatesAll { get; } = SqlText.DeallocatesAll(sql);
 
     /// <summary>Running it leaves the engine session as it found it (see <see cref="PipelineSafety"/>); worked out once.</summary>
-    public bool IsPipelineSafe => _pipelineSafe ??= PipelineSafety.IsSafe(System.Text.Encoding.UTF8.GetString(Sql));
+    public bool IsPipelineSafe => _pipelineSafe ??= PipelineSafety.IsSafe(Text);
+
+    /// <summary>The SQL as text, decoded once.</summary>
+    public string Text => _text ??= System.Text.Encoding.UTF8.GetString(Sql);
 
     private bool? _pipelineSafe;
+    private string? _text;
 
     /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again.</summary>
     public int PreparedEpoch { get; set; } = -1;

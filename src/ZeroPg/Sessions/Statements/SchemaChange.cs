@@ -13,21 +13,24 @@ internal static class SchemaChange
 
     /// <summary>
     /// True when a statement of <paramref name="sql"/> starts with anything but a word known to keep
-    /// the schema. DDL run from inside a function (SELECT f()) is not seen.
+    /// the schema. DDL run from inside a function (SELECT f()) is not seen. With
+    /// <paramref name="singleStatement"/> (a Parse) only the first word is looked at.
     /// </summary>
-    public static bool IsPossible(string sql)
+    public static bool IsPossible(string sql, bool singleStatement = false)
     {
         var statementStart = true;
         foreach (var token in SqlText.Tokens(sql))
         {
             if (token.Text == ";")
-            {
                 statementStart = true;
-                continue;
-            }
-            if (statementStart && token.Text != "(" && !KeepsSchema.Contains(token.Text))
+            else if (!statementStart || token.Text == "(")
+                continue; // inside a statement, or the parenthesis of (SELECT ...)
+            else if (!KeepsSchema.Contains(token.Text))
                 return true;
-            statementStart = false;
+            else if (singleStatement)
+                return false; // a Parse holds one statement: the rest cannot start another
+            else
+                statementStart = false;
         }
         return false;
     }
