@@ -28,4 +28,16 @@ internal static class ZeroPgGaps
 
     public const string ExtendedCopyIn =
         "ZeroPg: COPY FROM STDIN through the extended protocol is refused: 0A000 COPY FROM STDIN is not supported in the extended query protocol by ZeroPg (issue 11 item 4)";
+
+    public const string RubyPoolEviction =
+        "ZeroPg: an ActiveRecord-style statement pool (ruby-pg, 2 statements) evicts with SQL \"DEALLOCATE a1\" of a statement made by Parse (PQprepare), which fails: 26000 prepared statement \"zp<pid>_a1\" does not exist (issue 11 item 3)";
+
+    public const string PsycopgEviction =
+        "ZeroPg: psycopg 3 (prepared_max=2) evicts with SQL \"DEALLOCATE _pg3_0\" sent before the third query, which fails: 26000 prepared statement \"zp<pid>__pg3_0\" does not exist (issue 11 item 3)";
+
+    public const string PdoDeallocate =
+        "ZeroPg: PDO runs SQL \"DEALLOCATE pdo_stmt_...\" when a statement object is destroyed; it fails (PDO ignores the error), and inside a transaction the next statement gets 25P02 current transaction is aborted, commands ignored until end of transaction block (issue 11 item 3)";
+
+    public const string PerlDeallocate =
+        "ZeroPg: DBD::Pg runs SQL \"DEALLOCATE dbdpg_p<pid>_1\" when a statement handle is destroyed, which fails: 26000 prepared statement \"zp<pid>_dbdpg_p<pid>_1\" does not exist (issue 11 item 3)";
 }
