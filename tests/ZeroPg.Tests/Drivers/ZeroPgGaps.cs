@@ -40,4 +40,22 @@ internal static class ZeroPgGaps
 
     public const string PerlDeallocate =
         "ZeroPg: DBD::Pg runs SQL \"DEALLOCATE dbdpg_p<pid>_1\" when a statement handle is destroyed, which fails: 26000 prepared statement \"zp<pid>_dbdpg_p<pid>_1\" does not exist (issue 11 item 3)";
+
+    public const string DescribeOfPrepareMade =
+        "ZeroPg: Describe (statement) of a statement made by SQL PREPARE fails: 26000 prepared statement \"q2\" does not exist (issue 11 item 3)";
+
+    public const string CloseOfPrepareMade =
+        "ZeroPg: Close (statement) of a statement made by SQL PREPARE answers CloseComplete but leaves it: EXECUTE q3(1) still returns 101 instead of 26000 (issue 11 item 3)";
+
+    public const string PrepareOfParseMadeName =
+        "ZeroPg: SQL PREPARE of a name a Parse made succeeds (PREPARE) instead of 42P05 prepared statement \"s4\" already exists (issue 11 item 3)";
+
+    public const string ParseOfPrepareMadeName =
+        "ZeroPg: Parse of a name SQL PREPARE made answers ParseComplete instead of 42P05 prepared statement \"q5\" already exists (issue 11 item 3)";
+
+    public const string DeallocateOfUnknownName =
+        "ZeroPg: SQL DEALLOCATE of an unknown name leaks the internal name: 26000 prepared statement \"zp<pid>_nope\" does not exist instead of \"nope\" (issue 11 item 3)";
+
+    public const string DeallocateAllKeepsPrepareMade =
+        "ZeroPg: DEALLOCATE ALL leaves the client's SQL PREPARE statements: EXECUTE q6 still returns 2 instead of 26000 prepared statement \"q6\" does not exist (issue 11 item 3)";
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgconn"
+	"github.com/jackc/pgproto3/v2"
 	"github.com/jackc/pgtype"
 	"github.com/jackc/pgx/v4"
 )
@@ -63,6 +64,12 @@ func main() {
 		"bind-prepare-made":     bindOfPrepareMade,
 		"prepared-statements":   preparedStatementsView,
 		"advisory-lock-column":  advisoryLockColumn,
+		"describe-prepare-made": describePrepareMade,
+		"close-prepare-made":    closePrepareMade,
+		"prepare-of-parse-made": prepareOfParseMadeName,
+		"parse-of-prepare-made": parseOfPrepareMadeName,
+		"deallocate-unknown":    deallocateUnknown,
+		"deallocate-all":        deallocateAll,
 	}
 	run, ok := cases[os.Args[2]]
 	if !ok {
@@ -432,4 +439,90 @@ func advisoryLockColumn() {
 	rows.Close()
 	must(rows.Err(), "advisory locks")
 	fmt.Println("columns:", strings.Join(names, ","))
+}
+
+// raw sends protocol messages as they are (pgconn's escape hatch) and describes the replies up to ReadyForQuery.
+func raw(pg *pgconn.PgConn, messages ...pgproto3.FrontendMessage) string {
+	var buf []byte
+	for _, m := range messages {
+		buf = m.Encode(buf)
+	}
+	must(pg.SendBytes(ctx, buf), "send")
+	var replies []string
+	for {
+		m, err := pg.ReceiveMessage(ctx)
+		must(err, "receive")
+		switch m := m.(type) {
+		case *pgproto3.ErrorResponse:
+			replies = append(replies, fmt.Sprintf("ErrorResponse %s %s", m.Code, m.Message))
+		case *pgproto3.ReadyForQuery:
+			return strings.Join(append(replies, fmt.Sprintf("ReadyForQuery %c", m.TxStatus)), ", ")
+		default:
+			replies = append(replies, strings.TrimPrefix(fmt.Sprintf("%T", m), "*pgproto3."))
+		}
+	}
+}
+
+func exec(pg *pgconn.PgConn, sql string) string {
+	results, err := pg.Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return describe(err)
+	}
+	if len(results[0].Rows) > 0 {
+		return "row " + string(results[0].Rows[0][0])
+	}
+	return results[0].CommandTag.String()
+}
+
+func describePrepareMade() {
+	conn := connect("?statement_cache_capacity=0")
+	defer conn.Close(ctx)
+	pg := conn.PgConn()
+	fmt.Println("prepare q2:", exec(pg, "prepare q2(int) as select $1 + 100 as n"))
+	fmt.Println("describe q2:", raw(pg, &pgproto3.Describe{ObjectType: 'S', Name: "q2"}, &pgproto3.Sync{}))
+}
+
+func closePrepareMade() {
+	conn := connect("?statement_cache_capacity=0")
+	defer conn.Close(ctx)
+	pg := conn.PgConn()
+	fmt.Println("prepare q3:", exec(pg, "prepare q3(int) as select $1 + 100"))
+	fmt.Println("close q3:", raw(pg, &pgproto3.Close{ObjectType: 'S', Name: "q3"}, &pgproto3.Sync{}))
+	fmt.Println("execute q3(1):", exec(pg, "execute q3(1)"))
+}
+
+func prepareOfParseMadeName() {
+	conn := connect("?statement_cache_capacity=0")
+	defer conn.Close(ctx)
+	pg := conn.PgConn()
+	_, err := pg.Prepare(ctx, "s4", "select 1", nil)
+	must(err, "parse s4")
+	fmt.Println("prepare s4:", exec(pg, "prepare s4 as select 2"))
+}
+
+func parseOfPrepareMadeName() {
+	conn := connect("?statement_cache_capacity=0")
+	defer conn.Close(ctx)
+	pg := conn.PgConn()
+	fmt.Println("prepare q5:", exec(pg, "prepare q5 as select 1"))
+	fmt.Println("parse q5:", raw(pg, &pgproto3.Parse{Name: "q5", Query: "select 2"}, &pgproto3.Sync{}))
+}
+
+func deallocateUnknown() {
+	conn := connect("?statement_cache_capacity=0")
+	defer conn.Close(ctx)
+	fmt.Println("deallocate nope:", exec(conn.PgConn(), "deallocate nope"))
+}
+
+func deallocateAll() {
+	conn := connect("?statement_cache_capacity=0")
+	defer conn.Close(ctx)
+	pg := conn.PgConn()
+	_, err := pg.Prepare(ctx, "s6", "select 1", nil)
+	must(err, "parse s6")
+	fmt.Println("prepare q6:", exec(pg, "prepare q6 as select 2"))
+	fmt.Println("deallocate all:", exec(pg, "deallocate all"))
+	res := pg.ExecPrepared(ctx, "s6", nil, nil, nil).Read()
+	fmt.Println("bind s6:", describe(res.Err))
+	fmt.Println("execute q6:", exec(pg, "execute q6"))
 }
