@@ -23,8 +23,8 @@ internal static class ZeroPgGaps
         "ZeroPg: pgx's statement cache (capacity 2) evicts with SQL \"deallocate lrupsc_1_0\", which fails: 26000 prepared statement \"zp<pid>_lrupsc_1_0\" does not exist (issue 11 item 3)";
 
     public const string NamedAdvisoryLockStatement =
-        "ZeroPg: a named Parse of \"select pg_advisory_lock(1), ...\" gets no ParseComplete/ParameterDescription/RowDescription, " +
-        "then Bind fails: 26000 prepared statement \"zp_<n>\" does not exist; unnamed, the column is named zp_advisory_lock (issue 11 item 5)";
+        "ZeroPg: a named Parse of \"select pg_advisory_lock(1), ...\" gets no ParseComplete/ParameterDescription/RowDescription, only ReadyForQuery; " +
+        "pgx's Bind then fails with 26000 prepared statement \"zp_<n>\" does not exist, Npgsql's PrepareAsync with \"Received backend message ReadyForQuery while expecting ParseCompleteMessage\" (issue 11 item 5)";
 
     public const string ExtendedCopyIn =
         "ZeroPg: COPY FROM STDIN through the extended protocol is refused: 0A000 COPY FROM STDIN is not supported in the extended query protocol by ZeroPg (issue 11 item 4)";
@@ -58,4 +58,19 @@ internal static class ZeroPgGaps
 
     public const string DeallocateAllKeepsPrepareMade =
         "ZeroPg: DEALLOCATE ALL leaves the client's SQL PREPARE statements: EXECUTE q6 still returns 2 instead of 26000 prepared statement \"q6\" does not exist (issue 11 item 3)";
+
+    public const string PooledResetThenPrepare =
+        "ZeroPg: after Npgsql's pool reset (DISCARD ALL written in front of the batch), PrepareAsync fails: 26000 prepared statement \"zp_<n>\" does not exist (\"_p1\" when the engine holds other statements) (issue 11 item 1)";
+
+    public const string PreservingResetThenPrepare =
+        "ZeroPg: after Npgsql's statement-preserving pool reset (the connection has prepared statements), PrepareAsync breaks the protocol: Npgsql throws \"Received backend message ReadyForQuery while expecting ParseCompleteMessage. Please file a bug.\" (issue 11 item 1)";
+
+    public const string PooledResetThenListen =
+        "ZeroPg: LISTEN on a reused pooled Npgsql connection (DISCARD ALL written in front of it) never receives the NOTIFY another connection sends: no notification within 10 s (issue 11 item 6)";
+
+    public const string AdvisoryLockColumnNames =
+        "ZeroPg: select pg_advisory_lock(1), pg_try_advisory_lock(2), pg_advisory_unlock(1) returns columns named zp_advisory_lock, zp_try_advisory_lock, zp_advisory_unlock (issue 11 item 5)";
+
+    public const string BackendPid =
+        "ZeroPg: pg_backend_pid() returns the shared engine's pid (42) for every client instead of the process id in the client's BackendKeyData (issue 11 item 2: each client's own session; not listed in the issue)";
 }
