@@ -19,6 +19,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private EngineLauncher? _launcher;
     private IReadOnlyList<string> _launcherExtensions = [];
     private ExtensionLoader? _extensions;
+    private IReadOnlyList<Migrations.MigrationFolder> _migrations = [];
     private string? _script;
     private DataDirectoryLock? _lock;
 
@@ -51,8 +52,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
-        ExtensionCatalog.Validate(_options.Extensions, script);
-        IReadOnlyList<string> extensions = [.. _options.Extensions.Distinct(StringComparer.Ordinal)];
+        _migrations = [.. _options.MigrationFolders.Select(Migrations.MigrationFolder.Open)];
+        IReadOnlyList<string> extensions = StartupMigrations.ResolveExtensions(_options, script, _logger);
+        ExtensionCatalog.Validate(extensions, script);
         string? directory = null;
         if (!_options.IsMemory)
         {
@@ -126,7 +128,20 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             _launcher = new EngineLauncher(_options, _script!, ExtensionCatalog.StartModules(_script!, extensions), _metrics, _logger);
             _launcherExtensions = extensions;
         }
-        return Started(await _launcher.LaunchAsync(cancellationToken), extensions);
+        var engine = Started(await _launcher.LaunchAsync(cancellationToken), extensions);
+        if (_migrations.Count > 0)
+        {
+            try
+            {
+                await StartupMigrations.ApplyAsync(engine, _extensions, _migrations, _logger, cancellationToken);
+            }
+            catch
+            {
+                await engine.DisposeAsync(); // the start fails; nobody else will close this engine
+                throw;
+            }
+        }
+        return engine;
     }
 
     private EngineProcess Started((EngineProcess Engine, EngineStartupInfo Info) started, IReadOnlyList<string> extensions)
