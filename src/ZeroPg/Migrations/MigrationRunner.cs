@@ -63,7 +63,7 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
                 await QueryAsync(PrismaLedgerSql, cancellationToken);
             }
             var rows = await session.QueryAsync(
-                "SELECT migration_name, checksum, finished_at IS NOT NULL, rolled_back_at IS NOT NULL, coalesce(logs, '') FROM _prisma_migrations ORDER BY started_at", cancellationToken);
+                "SELECT \"migration_name\", \"checksum\", \"finished_at\" IS NOT NULL, \"rolled_back_at\" IS NOT NULL, coalesce(\"logs\", '') FROM \"_prisma_migrations\" ORDER BY \"started_at\" ASC", cancellationToken);
             var failed = rows.FirstOrDefault(r => r[2] == "f" && r[3] == "f");
             if (failed is not null)
                 throw new MigrationFailedException($"{folder.Path}: migration {failed[0]} failed when it was applied before and is recorded as failed in _prisma_migrations (Prisma's P3009). " +
@@ -84,7 +84,8 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
                 var script = Encoding.UTF8.GetString(bytes);
                 var id = Guid.NewGuid().ToString();
                 var timer = Stopwatch.GetTimestamp();
-                await QueryAsync($"INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES ({Literal(id)}, {Literal(checksum)}, now(), {Literal(file.Id)})", cancellationToken);
+                // The statements Prisma's schema engine sends (INSERT started, +1 step, finished), with its client-side times.
+                await QueryAsync($"INSERT INTO \"_prisma_migrations\" (\"id\",\"checksum\",\"started_at\",\"migration_name\") VALUES ({Literal(id)},{Literal(checksum)},{PrismaNow()},{Literal(file.Id)})", cancellationToken);
                 try
                 {
                     await session.QueryAsync(script, cancellationToken); // ONE simple Query: one implicit transaction, as Prisma sends it
@@ -92,11 +93,11 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
                 catch (MigrationSqlException error)
                 {
                     var report = await DescribeFailureAsync(folder, file, script, error, cancellationToken);
-                    await QueryAsync($"UPDATE _prisma_migrations SET logs = {Literal(report)} WHERE id = {Literal(id)}", cancellationToken);
+                    await QueryAsync($"UPDATE \"_prisma_migrations\" SET \"logs\" = {Literal(report)} WHERE \"id\" = {Literal(id)}", cancellationToken);
                     throw new MigrationFailedException(report, error);
                 }
-                await QueryAsync($"UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1 WHERE id = {Literal(id)}", cancellationToken);
-                await QueryAsync($"UPDATE _prisma_migrations SET finished_at = now() WHERE id = {Literal(id)}", cancellationToken);
+                await QueryAsync($"UPDATE \"_prisma_migrations\" SET \"applied_steps_count\" = (\"applied_steps_count\" + 1) WHERE \"id\" = {Literal(id)}", cancellationToken);
+                await QueryAsync($"UPDATE \"_prisma_migrations\" SET \"finished_at\" = {PrismaNow()} WHERE \"id\" = {Literal(id)}", cancellationToken);
                 applied++;
                 Log.Applied(logger, i + 1, folder.Files.Count, file.Id, Stopwatch.GetElapsedTime(timer).TotalMilliseconds);
             }
@@ -109,18 +110,21 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
     }
 
     /// <summary>Prisma's schema engine, postgres flavour: the ledger table as `prisma migrate deploy` creates it.</summary>
-    internal const string PrismaLedgerSql = """
-        CREATE TABLE "_prisma_migrations" (
-            "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
-            "checksum"              VARCHAR(64) NOT NULL,
-            "finished_at"           TIMESTAMPTZ,
-            "migration_name"        VARCHAR(255) NOT NULL,
-            "logs"                  TEXT,
-            "rolled_back_at"        TIMESTAMPTZ,
-            "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
-            "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
-        );
-        """;
+    /// <summary>Prisma's schema engine, postgres flavour: the ledger table exactly as `prisma migrate deploy` creates it.</summary>
+    internal const string PrismaLedgerSql =
+        "CREATE TABLE _prisma_migrations (\n" +
+        "    id                      VARCHAR(36) PRIMARY KEY NOT NULL,\n" +
+        "    checksum                VARCHAR(64) NOT NULL,\n" +
+        "    finished_at             TIMESTAMPTZ,\n" +
+        "    migration_name          VARCHAR(255) NOT NULL,\n" +
+        "    logs                    TEXT,\n" +
+        "    rolled_back_at          TIMESTAMPTZ,\n" +
+        "    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),\n" +
+        "    applied_steps_count     INTEGER NOT NULL DEFAULT 0\n" +
+        ");\n";
+
+    /// <summary>Prisma's schema engine records times from its own clock (chrono::Utc::now(), milliseconds), not the server's now().</summary>
+    private static string PrismaNow() => Literal(DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+00:00'", System.Globalization.CultureInfo.InvariantCulture)) + "::timestamptz";
 
     private async Task<(int Applied, int Skipped)> DrizzleAsync(MigrationFolder folder, CancellationToken cancellationToken)
     {

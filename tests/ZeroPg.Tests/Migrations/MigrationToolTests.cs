@@ -114,27 +114,32 @@ public sealed class MigrationToolTests
         Assert.Contains("No changes detected", await ToolRun.RunOkAsync(url, "drizzle", Node, "../node_modules/drizzle-kit/bin.cjs", "push", "--force"));
     }
 
+    private static readonly string PrismaCli = "../node_modules/prisma/build/index.js";
+
     [Fact]
-    [Trait("Category", "Slow")]
-    public async Task Prismas_own_migrate_status_accepts_the_ledger_zeropg_wrote()
+    public async Task Prisma_migrate_deploy_twice_and_status()
     {
-        var folder = Path.Combine(ToolRun.ToolsDirectory, "prisma", "prisma", "migrations");
-        var (fresh, freshUrl, freshConnection) = await StartAsync();
-        await using (fresh)
-        await using (freshConnection)
-        {
-            var (code, output) = await ToolRun.RunAsync(freshUrl, "prisma", Node, "../node_modules/prisma/build/index.js", "migrate", "status");
-            Assert.True(code != 0, output);
-            Assert.Contains("20240101000000_init", output);
-        }
-        var (server, url, connection) = await StartAsync(o => o.MigrationFolders = [folder]);
-        await using (server)
-        await using (connection)
-        {
-            var output = await ToolRun.RunOkAsync(url, "prisma", Node, "../node_modules/prisma/build/index.js", "migrate", "status");
-            Assert.Contains("Database schema is up to date!", output);
-            await AssertAccountsWorkAsync(connection, "Account");
-        }
+        var (server, url, connection) = await StartAsync();
+        await using var _ = server;
+        await using var __ = connection;
+        Assert.Contains("All migrations have been successfully applied.", await ToolRun.RunOkAsync(url, "prisma", Node, PrismaCli, "migrate", "deploy"));
+        await AssertAccountsWorkAsync(connection, "Account");
+        Assert.Contains("No pending migrations to apply.", await ToolRun.RunOkAsync(url, "prisma", Node, PrismaCli, "migrate", "deploy"));
+        Assert.Contains("Database schema is up to date!", await ToolRun.RunOkAsync(url, "prisma", Node, PrismaCli, "migrate", "status"));
+    }
+
+    [Fact]
+    public async Task Prismas_own_migrate_deploy_finds_nothing_to_do_after_zeropg_applied_a_real_history()
+    {
+        var (server, url, connection) = await StartAsync(o => o.MigrationFolders = [StartupMigrationTests.Rallly]);
+        await using var _ = server;
+        await using var __ = connection;
+        var before = await connection.ScalarAsync("SELECT string_agg(id || checksum || finished_at, ',' ORDER BY migration_name) FROM _prisma_migrations");
+        var (code, output) = await ToolRun.RunAsync(url, "prisma", Node, [PrismaCli, "migrate", "deploy"], ("PRISMA_MIGRATIONS", StartupMigrationTests.Rallly));
+        Assert.True(code == 0, output);
+        Assert.Contains("145 migrations found", output);
+        Assert.Contains("No pending migrations to apply.", output);
+        Assert.Equal(before, await connection.ScalarAsync("SELECT string_agg(id || checksum || finished_at, ',' ORDER BY migration_name) FROM _prisma_migrations"));
     }
 
     [Fact]

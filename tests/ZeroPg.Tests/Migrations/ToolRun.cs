@@ -7,12 +7,17 @@ public static class ToolRun
 {
     public static string ToolsDirectory => Path.Combine(Infrastructure.RepoPaths.Root, "tests", "migrations");
 
-    public static async Task<(int Code, string Output)> RunAsync(string databaseUrl, string workingDirectory, string program, params string[] arguments)
+    public static Task<(int Code, string Output)> RunAsync(string databaseUrl, string workingDirectory, string program, params string[] arguments)
+        => RunAsync(databaseUrl, workingDirectory, program, arguments, []);
+
+    public static async Task<(int Code, string Output)> RunAsync(string databaseUrl, string workingDirectory, string program, string[] arguments,
+        params (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = Path.Combine(ToolsDirectory, workingDirectory),
         };
@@ -25,7 +30,10 @@ public static class ToolRun
         start.Environment["PRISMA_SCHEMA_ENGINE_BINARY"] = "/bin/false";
         start.Environment["PRISMA_HIDE_UPDATE_MESSAGE"] = "1";
         start.Environment["CHECKPOINT_DISABLE"] = "1";
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         using var process = Process.Start(start)!;
+        process.StandardInput.Close(); // no terminal, no input: as in CI
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
