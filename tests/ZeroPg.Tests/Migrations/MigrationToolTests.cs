@@ -117,6 +117,7 @@ public sealed class MigrationToolTests
     private static readonly string PrismaCli = "../node_modules/prisma/build/index.js";
 
     [Fact]
+    [Trait("Category", "Slow")] // the Prisma CLI takes 5-12 s per call here, most of it its own start-up
     public async Task Prisma_migrate_deploy_twice_and_status()
     {
         var (server, url, connection) = await StartAsync();
@@ -129,6 +130,7 @@ public sealed class MigrationToolTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Prismas_own_migrate_deploy_finds_nothing_to_do_after_zeropg_applied_a_real_history()
     {
         var (server, url, connection) = await StartAsync(o => o.MigrationFolders = [StartupMigrationTests.Rallly]);
