@@ -194,6 +194,29 @@ public sealed class MigrationToolTests
         Assert.False(await ExistsAsync(connection, "\"Accounts\""));
     }
 
+    [Fact]
+    [Trait("Category", "Slow")] // builds tests/migrations/efcore (~15 s)
+    public async Task Dotnet_ef_database_update_twice_and_back_to_zero()
+    {
+        var (server, _, connection) = await StartAsync();
+        await using var __ = server;
+        await using var ___ = connection;
+        var environment = ("ZEROPG_CONNECTION_STRING", server.GetConnectionString() + ";Pooling=false");
+        await ToolRun.RunOkAsync("", "efcore", "dotnet", "tool", "restore");
+        await ToolRun.RunOkAsync("", "efcore", "dotnet", "build", "-v", "q", "-nologo");
+        async Task<string> Ef(params string[] arguments)
+        {
+            var (code, output) = await ToolRun.RunAsync("", "efcore", "dotnet", ["ef", .. arguments, "--no-build"], environment);
+            Assert.True(code == 0, output);
+            return output;
+        }
+        Assert.Contains("Applying migration '20240101000000_Accounts'.", await Ef("database", "update"));
+        await AssertAccountsWorkAsync(connection, "Accounts", "Email");
+        Assert.Contains("No migrations were applied. The database is already up to date.", await Ef("database", "update"));
+        Assert.Contains("Reverting migration '20240101000000_Accounts'.", await Ef("database", "update", "0"));
+        Assert.False(await ExistsAsync(connection, "\"Accounts\""));
+    }
+
     public sealed class Account
     {
         public int Id { get; set; }
