@@ -152,6 +152,23 @@ public sealed class StartupMigrationTests
         Assert.Equal("1,2,10,000001_a.up.sql,000002_dbmate.sql", await connection.ScalarAsync("SELECT string_agg(version, ',' ORDER BY applied_at) FROM zeropg_migrations"));
     }
 
+    [Fact]
+    public async Task Zeropg_migrate_url_applies_over_the_wire_and_a_second_run_is_a_no_op()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var (code, _, stderr) = await CliRun.RunAsync("migrate", Documenso, "--url", server.Url);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("migrations: 163 applied, 0 already applied (of 163)", stderr);
+        (code, _, stderr) = await CliRun.RunAsync("migrate", Documenso, "--url", server.Url);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("migrations: 0 applied, 163 already applied (of 163)", stderr);
+        await using var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await connection.OpenAsync();
+        Assert.Equal(163L, await connection.ScalarAsync("SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL AND applied_steps_count = 1"));
+        Assert.Equal(2L, await connection.ScalarAsync("SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'pg_trgm')"));
+        Assert.Equal(0, server.Services.Engine.Restarts);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
