@@ -25,7 +25,7 @@ internal static partial class DriverFinder
         new("npm", "@prisma/adapter-pg", ["Prisma's node-postgres adapter: works like pg."]),
         new("npm", "drizzle-orm", ["drizzle-orm over pg or postgres.js works; drizzle-kit migrate/push work."]),
         new("npm", "drizzle-kit", ["drizzle-kit migrate and push work; `zeropg serve --migrations` fills drizzle.__drizzle_migrations the same way."]),
-        new("npm", "knex", ["knex migrations take pg_try_advisory_lock-style locks through a table; they work."]),
+        new("npm", "knex", ["knex migrations (locked through its knex_migrations_lock table) work, CREATE EXTENSION inside them too."]),
         new("npm", "node-pg-migrate", ["node-pg-migrate takes a session advisory lock while it migrates: per-client on ZeroPg, it works."]),
         new("npm", "typeorm", ["TypeORM migrations run in one transaction; CREATE EXTENSION inside it works."]),
         new("npm", "sequelize", ["Sequelize over pg works like pg."]),

@@ -53,9 +53,19 @@ public static class ProjectScanner
             var isConfig = name.StartsWith(".env", StringComparison.Ordinal) || name.StartsWith("appsettings", StringComparison.Ordinal)
                 || name.StartsWith("docker-compose", StringComparison.Ordinal) || name.StartsWith("compose.", StringComparison.Ordinal);
             var isManifest = IsManifest(name);
-            if (!(isSql || isPrisma || isMigrationCode || isConfig || isManifest) || new FileInfo(file).Length > MaxFileBytes)
+            if (!(isSql || isPrisma || isMigrationCode || isConfig || isManifest) || (!isManifest && !isConfig && ForOtherDatabase(relative)))
                 continue;
-            var text = File.ReadAllText(file);
+            string text;
+            try
+            {
+                if (new FileInfo(file).Length > MaxFileBytes)
+                    continue;
+                text = File.ReadAllText(file);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                continue; // a dangling symlink (.env -> a file not checked in), a file that went away
+            }
             if (isSql || isPrisma || isMigrationCode)
             {
                 foreach (var (found, line, snippet) in ExtensionFinder.Find(text, isSql, isPrisma))
@@ -141,6 +151,21 @@ public static class ProjectScanner
     private static string Quote(string value)
         => value.All(c => char.IsLetterOrDigit(c) || c is '/' or '.' or '_' or '-') ? value : "'" + value.Replace("'", "'\\''") + "'";
 
+    /// <summary>
+    /// Migrations kept for another database engine beside the Postgres ones (umami keeps ClickHouse migrations in
+    /// db/clickhouse/migrations): a path segment naming the engine, or a Prisma migration_lock.toml of another provider.
+    /// </summary>
+    private static bool ForOtherDatabase(string relative)
+    {
+        var segments = relative.ToLowerInvariant().Split('/');
+        return segments.SkipLast(1).Any(OtherDatabases.Contains);
+    }
+
+    private static readonly HashSet<string> OtherDatabases = new(StringComparer.Ordinal)
+    {
+        "clickhouse", "mysql", "mariadb", "sqlite", "sqlite3", "mssql", "sqlserver", "oracle", "mongodb", "mongo", "cassandra", "duckdb",
+    };
+
     private static bool IsManifest(string name)
         => name is "package.json" or "go.mod" or "Cargo.toml" or "Gemfile" or "composer.json" or "Pipfile" or "pyproject.toml" or "Directory.Packages.props"
            || name.EndsWith(".csproj", StringComparison.Ordinal)
@@ -158,7 +183,7 @@ public static class ProjectScanner
         while (pending.Count > 0)
         {
             var directory = pending.Pop();
-            if (MigrationFolder.Detect(directory) is { } folder)
+            if (!ForOtherDatabase(Path.GetRelativePath(root, directory).Replace('\\', '/') + "/") && MigrationFolder.Detect(directory) is { } folder)
                 folders.Add(new MigrationFolderFinding(folder.Path, folder.Kind.ToString().ToLowerInvariant(), folder.Files.Count));
             IEnumerable<string> entries;
             try

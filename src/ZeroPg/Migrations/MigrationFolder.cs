@@ -61,7 +61,7 @@ public sealed partial class MigrationFolder
                 System.IO.Path.GetFileName(d) + "/migration.sql"))
             .ToList();
         if (prisma.Count > 0)
-            return new MigrationFolder(directory, MigrationKind.Prisma, prisma);
+            return PrismaProvider(directory) is null or "postgresql" or "postgres" ? new MigrationFolder(directory, MigrationKind.Prisma, prisma) : null;
         var sql = Directory.EnumerateFiles(directory, "*.sql").Select(f => System.IO.Path.GetFileName(f)!).ToList();
         var flyway = sql.Where(n => FlywayName().IsMatch(n)).ToList();
         if (flyway.Count > 0)
@@ -85,9 +85,21 @@ public sealed partial class MigrationFolder
             $"{directory} holds no migrations ZeroPg recognises: a Prisma folder (<name>/migration.sql), drizzle-kit output (meta/_journal.json), " +
             "Flyway-style V<version>__<name>.sql files, or .sql files whose names start with their order (0001_init.sql, 20240101_x.up.sql).");
 
-    private static MigrationFolder Drizzle(string directory, string journal)
+    /// <summary>The provider in Prisma's migration_lock.toml (a folder of MySQL or SQLite migrations is not for Postgres).</summary>
+    private static string? PrismaProvider(string directory)
+    {
+        var lockFile = System.IO.Path.Combine(directory, "migration_lock.toml");
+        if (!File.Exists(lockFile))
+            return null;
+        var match = Regex.Match(File.ReadAllText(lockFile), "provider\\s*=\\s*\"([^\"]+)\"");
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
+    private static MigrationFolder? Drizzle(string directory, string journal)
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(journal));
+        if (document.RootElement.TryGetProperty("dialect", out var dialect) && dialect.GetString() is { } name && name is not ("postgresql" or "pg" or "postgres"))
+            return null; // drizzle output for MySQL or SQLite
         var files = new List<MigrationFile>();
         foreach (var entry in document.RootElement.GetProperty("entries").EnumerateArray())
         {

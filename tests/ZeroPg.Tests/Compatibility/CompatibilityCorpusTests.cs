@@ -14,6 +14,7 @@ public sealed class CompatibilityCorpusTests
     [InlineData("rallly", "citext:bundled,pgcrypto:bundled", true)]
     [InlineData("documenso", "pg_trgm:bundled,pgcrypto:bundled", true)]
     [InlineData("nostream", "btree_gin:bundled,uuid-ossp:bundled", true)]
+    [InlineData("umami", "pgcrypto:bundled", true)]
     [InlineData("geospatial-knex", "postgis:not available", false)]
     public void Real_apps_get_exactly_the_extensions_they_need(string app, string expected, bool canRun)
     {
@@ -38,6 +39,14 @@ public sealed class CompatibilityCorpusTests
     }
 
     [Fact]
+    public void Migrations_for_another_database_are_not_taken_for_postgres_ones()
+    {
+        var report = ProjectScanner.Scan(Corpus("umami"));
+        Assert.Equal(["prisma/migrations"], report.Migrations.Select(m => m.Path));
+        Assert.Equal("zeropg serve --db ./zeropg-data --extensions auto --migrations prisma/migrations", report.Command);
+    }
+
+    [Fact]
     public void Tells_sql_strings_in_code_migrations_and_other_tools_syntax_are_recognised()
     {
         using var project = new Engine.TempDirectory();
@@ -52,6 +61,7 @@ public sealed class CompatibilityCorpusTests
         File.WriteAllText(project.Sub("go.mod"), "module example.com/app\n\nrequire (\n\tgithub.com/lib/pq v1.10.9\n\tgithub.com/jackc/pgx/v5 v5.5.0\n)\n");
         File.WriteAllText(project.Sub("package.json"), "{\"dependencies\": {\"@neondatabase/serverless\": \"^0.9.0\"}}");
         File.WriteAllText(project.Sub(".env"), "DATABASE_URL=postgres://u@db/app?sslmode=require\n");
+        File.CreateSymbolicLink(project.Sub("sql/.env"), "/nonexistent/.env"); // a dangling link (Formbricks has one) is skipped
 
         var report = ProjectScanner.Scan(project.Path);
         Assert.Equal("hstore,pg_trgm,pgcrypto,unaccent,uuid-ossp,vector",
