@@ -56,7 +56,7 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
             if (!exists)
             {
                 // `prisma migrate deploy` refuses a non-empty database without its ledger (P3005): baseline it first.
-                var tables = await ScalarAsync("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()", cancellationToken);
+                var tables = await ScalarAsync("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'zeropg_migrations'", cancellationToken);
                 if (tables != "0")
                     throw new MigrationFailedException($"{folder.Path}: the database schema is not empty but has no _prisma_migrations table " +
                         "(Prisma's P3005). Baseline it with `prisma migrate resolve --applied <migration>` or start from an empty database.");
