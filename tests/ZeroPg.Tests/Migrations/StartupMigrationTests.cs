@@ -131,6 +131,34 @@ public sealed class StartupMigrationTests
     }
 
     [Fact]
+    public async Task A_failed_prisma_migration_is_recorded_as_prisma_records_it_and_the_next_start_refuses_as_prisma_does()
+    {
+        using var directory = new TempDirectory();
+        var folder = directory.Sub("prisma-migrations");
+        Directory.CreateDirectory(Path.Combine(folder, "20240101000000_init"));
+        Directory.CreateDirectory(Path.Combine(folder, "20240102000000_broken"));
+        File.WriteAllText(Path.Combine(folder, "20240101000000_init", "migration.sql"), "CREATE TABLE \"User\" (id int PRIMARY KEY);\n");
+        File.WriteAllText(Path.Combine(folder, "20240102000000_broken", "migration.sql"), "ALTER TABLE \"User\" ADD COLUMN name text;\nALTER TABLE \"Missing\" ADD COLUMN x int;\n");
+        var options = new ZeroPgOptions { DataDirectory = directory.Sub("data"), MigrationFolders = [folder] };
+
+        var failed = await Assert.ThrowsAsync<ZeroPg.Migrations.MigrationFailedException>(() => ZeroPgServer.StartAsync(options, TestLogging.Factory));
+        Assert.Contains("20240102000000_broken/migration.sql:2 failed: ERROR 42P01: relation \"Missing\" does not exist", failed.Message);
+        Assert.Contains("statement: ALTER TABLE \"Missing\" ADD COLUMN x int;", failed.Message);
+
+        var refused = await Assert.ThrowsAsync<ZeroPg.Migrations.MigrationFailedException>(() => ZeroPgServer.StartAsync(options, TestLogging.Factory));
+        Assert.Contains("migration 20240102000000_broken failed when it was applied before", refused.Message);
+        Assert.Contains("P3009", refused.Message);
+
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = options.DataDirectory }, TestLogging.Factory);
+        await using var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await connection.OpenAsync();
+        Assert.Equal("20240101000000_init:1:true,20240102000000_broken:0:false", await connection.ScalarAsync(
+            "SELECT string_agg(migration_name || ':' || applied_steps_count || ':' || (finished_at IS NOT NULL), ',' ORDER BY migration_name) FROM _prisma_migrations"));
+        Assert.Contains("relation \"Missing\" does not exist", (string)(await connection.ScalarAsync("SELECT logs FROM _prisma_migrations WHERE finished_at IS NULL"))!);
+        Assert.Equal(0L, await connection.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name = 'User' AND column_name = 'name'"));
+    }
+
+    [Fact]
     public async Task Flyway_golang_migrate_and_dbmate_folders_apply_in_their_order()
     {
         using var directory = new TempDirectory();
