@@ -20,6 +20,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import { openSync, readSync, writeSync } from 'node:fs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { yieldCpu } from './yield.mjs';
+import { loadExtension } from './extensions.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -190,6 +191,8 @@ async function control(command) {
     }
     case 'ping':
       return { ok: true };
+    case 'loadExtension':
+      return loadExtension(db, command);
     default:
       return { ok: false, error: `unknown command ${command.cmd}` };
   }

@@ -4,5 +4,7 @@ using ZeroPg.Cli;
 var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.")
 {
     ServeCommand.Create(),
+    CheckCommand.Create(),
+    MigrateCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -102,6 +102,15 @@ public sealed class ZeroPgOptions
     /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
     public int AutoPrepareMaxStatements { get; set; } = 256;
 
+    /// <summary>
+    /// Migration folders applied at start, in order, before the server reports ready (clients that connect
+    /// meanwhile wait): Prisma, drizzle-kit, Flyway-style or ordered .sql folders (see <see cref="Migrations.MigrationRunner"/>).
+    /// </summary>
+    public IList<string> MigrationFolders { get; set; } = [];
+
+    /// <summary>The value of <see cref="Extensions"/> that preloads what `zeropg check` finds in <see cref="MigrationFolders"/> (or the current directory).</summary>
+    public const string AutoExtensions = "auto";
+
     public bool IsMemory => string.Equals(DataDirectory, MemoryDatabase, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Checks the settings at start so a mistake fails fast with a clear message.</summary>

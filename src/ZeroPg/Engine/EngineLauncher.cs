@@ -74,10 +74,6 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
 
     public IReadOnlyList<string> Extensions => extensions;
 
-    /// <summary>Starts on a dump of a running engine's data directory (memory://), or reopens the directory.</summary>
-    public Task<(EngineProcess Engine, EngineStartupInfo Info)> RelaunchAsync(string? dump, CancellationToken cancellationToken)
-        => StartAsync(dump is null ? Launch(DataDirectory) : Launch(DataDirectory) with { LoadDataDir = dump }, cancellationToken);
-
     private EngineLaunchOptions Launch(string dataDirectory) => new()
     {
         NodePath = options.NodePath,

@@ -19,8 +19,7 @@ internal sealed partial class ClientSession
             await AcquireEngineAsync();
             var before = _status;
             Rewrite(_batch.Messages[..end]);
-            if (_effects.CreatesExtension is { } extension && before == TransactionStatus.Idle && await TryLoadExtensionAsync(extension))
-                Rewrite(_batch.Messages[..end]); // the engine restarted: statements must be prepared again
+            await _services.Engine.EnsureExtensionsAsync(_effects.Extensions, _connectionClosed);
             if (!_effects.UsesAdvisoryLocks)
             {
                 await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward,
@@ -141,27 +140,6 @@ internal sealed partial class ClientSession
         if (_tempDirty && _status == TransactionStatus.Idle && _copy is null)
             await DiscoverTempRelationsAsync();
     }
-
-    /// <summary>
-    /// CREATE EXTENSION of an extension bundled with PGlite but not preloaded: restart the engine with it
-    /// (PGlite loads extensions only at start) instead of failing with "not available". Not while another
-    /// client holds temp tables or advisory locks in the engine session, which a restart would drop.
-    /// </summary>
-    private async Task<bool> TryLoadExtensionAsync(string extension)
-    {
-        var engine = _services.Engine;
-        if (!engine.CanLoad(extension))
-            return false;
-        if (_services.Registry.Sessions.Any(s => s != this && s.HoldsEngineSessionObjects))
-            return false;
-        await engine.LoadExtensionAsync(extension, _connectionClosed);
-        await OnEngineAcquiredAsync();
-        await RelistenAllAsync();
-        return true;
-    }
-
-    /// <summary>Objects of this client that live only as long as the engine session (temp tables, advisory locks).</summary>
-    internal bool HoldsEngineSessionObjects => _tempRelations.Count > 0 || _usedAdvisoryLocks;
 
     /// <summary>DISCARD ALL in the engine unlistened every channel: listen again on those clients still want.</summary>
     private async Task RelistenAllAsync()

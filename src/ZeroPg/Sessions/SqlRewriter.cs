@@ -18,8 +18,8 @@ internal sealed class SqlEffects
     public bool DiscardAllAnswered { get; set; }
     public bool DeallocateAllAnswered { get; set; }
     public List<string> Listen { get; } = [];
-    /// <summary>The extension a CREATE EXTENSION statement asks for, if any.</summary>
-    public string? CreatesExtension { get; set; }
+    /// <summary>Extensions the SQL creates or updates (CREATE / ALTER EXTENSION): their files are loaded into the engine first.</summary>
+    public List<string> Extensions { get; } = [];
 
     /// <summary>Custom (dotted) setting names the SQL sets: Postgres does not list them in pg_settings.</summary>
     public List<string> CustomSettings { get; } = [];
@@ -28,7 +28,7 @@ internal sealed class SqlEffects
 
     /// <summary>The SQL touches no per-client state at all.</summary>
     public bool IsEmpty => !(SettingsChanged || TempObjectsChanged || UsesAdvisoryLocks || DeallocatesAll || UnlistenAll || DiscardAllAnswered
-        || DeallocateAllAnswered || DropsAllTemp || UnlistensEngine) && Listen.Count == 0 && Unlisten.Count == 0 && CustomSettings.Count == 0 && CreatesExtension is null;
+        || DeallocateAllAnswered || DropsAllTemp || UnlistensEngine) && Listen.Count == 0 && Unlisten.Count == 0 && CustomSettings.Count == 0 && Extensions.Count == 0;
 
     public void Clear()
     {
@@ -36,7 +36,7 @@ internal sealed class SqlEffects
         Listen.Clear();
         Unlisten.Clear();
         CustomSettings.Clear();
-        CreatesExtension = null;
+        Extensions.Clear();
     }
 }
 
@@ -67,6 +67,7 @@ internal static class SqlRewriter
     {
         if (!MayMatter(sql))
             return sql;
+        Engine.ExtensionStatements.Find(sql, effects.Extensions);
         var tokens = SqlText.Tokens(sql).ToList();
         var edits = new List<(int Start, int Length, string Text)>();
         var statementStart = 0;
@@ -140,11 +141,6 @@ internal static class SqlRewriter
                 break;
             case "DROP":
                 effects.TempObjectsChanged = true;
-                break;
-            case "CREATE" when Word(start + 1) == "EXTENSION":
-                var extension = Word(start + 2) == "IF" ? start + 5 : start + 2;
-                if (extension < end)
-                    effects.CreatesExtension = Identifier(sql, tokens[extension]);
                 break;
         }
         for (var i = start; i < end; i++)
