@@ -29,6 +29,7 @@ internal static class ServeCommand
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
 
+        var backup = new BackupFlags();
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
@@ -36,6 +37,8 @@ internal static class ServeCommand
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
         };
+        foreach (var option in backup.ServeOptions)
+            command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new ZeroPgOptions
@@ -55,6 +58,7 @@ internal static class ServeCommand
                 HttpHost = parse.GetValue(httpHost)!,
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
+                Backup = backup.ForServe(parse),
             };
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
@@ -109,6 +113,8 @@ internal static class ServeCommand
             ready["socket"] = server.UnixSocketFile;
         if (server.HttpPort is { } httpPort)
             ready["httpPort"] = httpPort;
+        if (server.Backup is { } backup)
+            ready["backup"] = new { url = backup.Url, state = backup.State, detail = backup.Detail, restored = backup.RestoredFrom };
         Console.Out.WriteLine(JsonSerializer.Serialize(ready));
         Console.Out.Flush();
     }

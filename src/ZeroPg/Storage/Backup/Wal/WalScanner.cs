@@ -27,11 +27,11 @@ internal sealed class WalScanner(IWalPageSource source)
 
     /// <summary>
     /// Reads the records that follow <paramref name="end"/> (the end of a record, or a record's start)
-    /// while they start before <paramref name="limit"/>. <paramref name="previous"/> is the start of
+    /// while they start before <paramref name="limit"/> (and until one for which <paramref name="stopBefore"/> is true). <paramref name="previous"/> is the start of
     /// the record that ends at <paramref name="end"/>, for the back-link check, or Invalid to skip it
     /// for the first record. Returns the end of the last valid record and that record's start.
     /// </summary>
-    public (Lsn End, Lsn LastStart) Scan(Lsn end, Lsn previous, Lsn limit, Action<WalRecord>? onRecord = null)
+    public (Lsn End, Lsn LastStart) Scan(Lsn end, Lsn previous, Lsn limit, Action<WalRecord>? onRecord = null, Func<WalRecord, bool>? stopBefore = null)
     {
         var position = _geometry.NextRecordStart(end);
         while (position < limit)
@@ -46,6 +46,8 @@ internal sealed class WalScanner(IWalPageSource source)
                 position = resumeAt;
                 continue;
             }
+            if (stopBefore?.Invoke(record) == true)
+                break;
             onRecord?.Invoke(record);
             previous = record.Start;
             end = record.IsSwitch ? _geometry.SegmentEnd(record.Start) : record.End;
