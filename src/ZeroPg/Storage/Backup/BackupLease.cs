@@ -15,6 +15,9 @@ namespace ZeroPg.Storage.Backup;
 /// </summary>
 internal sealed partial class BackupLease
 {
+    // Leases held by servers in this process: a lease naming this process's pid is alive only if listed.
+    private static readonly HashSet<string> s_heldHere = [];
+
     private readonly IBackupStore _store;
     private readonly TimeSpan _ttl;
     private readonly ILogger _logger;
@@ -61,6 +64,8 @@ internal sealed partial class BackupLease
                 var stored = BackupJson.TryRead<LeaseRecord>(await store.GetAsync(BackupKeys.Lease(mine.Generation), cancellationToken));
                 if (stored?.Owner == mine.Owner)
                 {
+                    lock (s_heldHere)
+                        s_heldHere.Add(mine.Owner);
                     Log.Acquired(logger, store.Location, mine.Generation, mine.Owner);
                     return new BackupLease(store, mine, ttl, logger);
                 }
@@ -85,7 +90,7 @@ internal sealed partial class BackupLease
     private static async Task<bool> HolderGoneAsync(IBackupStore store, long generation, LeaseRecord record, TimeSpan ttl, ILogger logger, CancellationToken cancellationToken)
     {
         var holderTtl = record.TtlSeconds > 0 ? TimeSpan.FromSeconds(record.TtlSeconds) : ttl;
-        if (string.Equals(record.Host, Environment.MachineName, StringComparison.Ordinal) && !ProcessRuns(record.Pid))
+        if (string.Equals(record.Host, Environment.MachineName, StringComparison.Ordinal) && !ProcessRuns(record.Pid, record.Owner))
         {
             Log.TakingOver(logger, store.Location, generation, record.Host, record.Pid, "its process no longer runs");
             return true;
@@ -112,10 +117,13 @@ internal sealed partial class BackupLease
         return true;
     }
 
-    private static bool ProcessRuns(int pid)
+    private static bool ProcessRuns(int pid, string owner)
     {
         if (pid == Environment.ProcessId)
-            return false; // our own pid from an earlier life (a restarted container)
+        {
+            lock (s_heldHere)
+                return s_heldHere.Contains(owner); // else our own pid from an earlier life (a restarted container)
+        }
         var stat = $"/proc/{pid}/stat";
         if (Directory.Exists("/proc/self"))
         {
@@ -162,9 +170,18 @@ internal sealed partial class BackupLease
 
     public TimeSpan RenewEvery => _ttl / 3;
 
+    /// <summary>This process no longer renews the lease (it stops); another server takes it over after the TTL.</summary>
+    public void Abandon()
+    {
+        lock (s_heldHere)
+            s_heldHere.Remove(Owner);
+    }
+
     /// <summary>A graceful stop: the next server may take over at once.</summary>
     public async Task ReleaseAsync(string? endLsn, CancellationToken cancellationToken)
     {
+        lock (s_heldHere)
+            s_heldHere.Remove(Owner);
         if (Lost)
             return;
         _record = _record with { Released = true, RenewedAt = DateTimeOffset.UtcNow, EndLsn = endLsn };

@@ -514,6 +514,7 @@ internal sealed partial class BackupService : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _stopping.Cancel();
+        _lease.Abandon();
         await _store.DisposeAsync();
         _stopping.Dispose();
     }

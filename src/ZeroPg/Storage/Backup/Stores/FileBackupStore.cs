@@ -84,12 +84,21 @@ internal sealed class FileBackupStore(string root, string location) : IBackupSto
     {
         foreach (var key in keys)
         {
+            var path = PathOf(key);
             try
             {
-                File.Delete(PathOf(key));
+                File.Delete(path);
+                // A base backup's folder goes with its last file.
+                var folder = Path.GetDirectoryName(path)!;
+                if (Path.GetDirectoryName(folder) is { } parent && parent != root && !Directory.EnumerateFileSystemEntries(folder).Any())
+                    Directory.Delete(folder);
             }
             catch (DirectoryNotFoundException)
             {
+            }
+            catch (IOException)
+            {
+                // Not empty after all (written meanwhile): keep the folder.
             }
         }
         return Task.CompletedTask;

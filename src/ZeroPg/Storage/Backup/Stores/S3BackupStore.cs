@@ -47,6 +47,10 @@ internal sealed class S3BackupStore : IBackupStore
         {
             config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
         }
+        else if (!File.Exists(Environment.GetEnvironmentVariable("AWS_CONFIG_FILE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".aws", "config")))
+        {
+            throw new ArgumentException($"No S3 region for {location}: set AWS_REGION (or --s3-region), or give --s3-endpoint for an S3-compatible store.");
+        }
         _client = options.S3AccessKeyId is { Length: > 0 } id
             ? new AmazonS3Client(new BasicAWSCredentials(id, options.S3SecretAccessKey ?? ""), config)
             : new AmazonS3Client(config);
