@@ -31,7 +31,7 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
             await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() => CommitAsync(first.ConnectionString, c, acked, stop.Token))).ToArray();
-            await Task.Delay(TimeSpan.FromSeconds(4));
+            await Task.Delay(TimeSpan.FromSeconds(2.5)); // not a multiple of the interval
             killedAt = Stopwatch.GetTimestamp();
             await first.KillAsync();
             stop.Cancel();

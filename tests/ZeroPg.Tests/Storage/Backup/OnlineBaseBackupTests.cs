@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using Npgsql;
+using ZeroPg.Storage.Backup;
+using ZeroPg.Tests.Engine;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Storage.Backup;
+
+/// <summary>Base backups taken while clients write, and the engine's own restarts, as a restore sees them.</summary>
+public sealed class OnlineBaseBackupTests
+{
+    [Fact]
+    public async Task A_base_backup_taken_while_clients_update_every_page_restores_the_same_data()
+    {
+        using var directory = new TempDirectory();
+        var url = "file://" + directory.Sub("bucket");
+        // A database with data and no backup yet: the first base backup copies ~30 MB while clients write.
+        await using (var plain = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("a") }, TestLogging.Factory))
+        {
+            await using var connection = await FileBackupTests.Open(plain);
+            await WalScannerTests.Execute(connection, "create table t(id int primary key, n int, v text)");
+            await WalScannerTests.Execute(connection, "insert into t select g, 0, md5(g::text) || repeat('x', 100) from generate_series(1, 200000) g");
+        }
+        string expected;
+        int updates;
+        await using (var server = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("a"), url), TestLogging.Factory))
+        {
+            using var stop = new CancellationTokenSource();
+            var writer = Task.Run(async () =>
+            {
+                await using var connection = await FileBackupTests.Open(server);
+                var rounds = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    // Touches pages all over the table (and their full-page images after the checkpoint).
+                    await WalScannerTests.Execute(connection, $"update t set n = n + 1 where id % 997 = {rounds % 997}");
+                    rounds++;
+                }
+                return rounds;
+            });
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (server.Backup!.BaseBackups < 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            Assert.Equal(1, server.Backup!.BaseBackups);
+            await Task.Delay(300);
+            stop.Cancel();
+            updates = await writer;
+            await using var check = await FileBackupTests.Open(server);
+            expected = (string)(await WalScannerTests.Scalar(check, "select sum(n)::text || '/' || count(*) || '/' || sum(hashtext(v)) from t"))!;
+        }
+        Assert.True(updates > 5, $"only {updates} update rounds ran during the backup");
+
+        var report = await ZeroPgBackup.RestoreAsync(new BackupOptions { Url = url }, directory.Sub("b"));
+        await using var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("b") }, TestLogging.Factory);
+        await using var restoredConnection = await FileBackupTests.Open(restored);
+        Assert.Equal(expected, await WalScannerTests.Scalar(restoredConnection, "select sum(n)::text || '/' || count(*) || '/' || sum(hashtext(v)) from t"));
+        await using var amcheck = new NpgsqlCommand("select count(*) from t where id between 1000 and 2000", restoredConnection);
+        Assert.Equal(1001L, await amcheck.ExecuteScalarAsync()); // through the primary key index
+    }
+
+    [Fact]
+    public async Task Engine_restarts_and_extensions_loaded_later_are_in_the_backup()
+    {
+        using var directory = new TempDirectory();
+        var url = "file://" + directory.Sub("bucket");
+        await using (var server = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("a"), url), TestLogging.Factory))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (server.Backup!.BaseBackups < 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            await using (var connection = await FileBackupTests.Open(server))
+            {
+                await WalScannerTests.Execute(connection, "create table t(id int primary key, v text)");
+                await WalScannerTests.Execute(connection, "insert into t values (1, 'before the crash')");
+            }
+            // The engine dies (as when a running query is cancelled on a data directory) and restarts with crash recovery.
+            Process.GetProcessById(server.EngineProcessId!.Value).Kill();
+            await using (var connection = await OpenRetryingAsync(server))
+            {
+                await WalScannerTests.Execute(connection, "insert into t values (2, 'after the crash')");
+                // Loading an extension restarts the engine with it; a restore must preload it too.
+                await WalScannerTests.Execute(connection, "create extension citext");
+                await WalScannerTests.Execute(connection, "create table c(name citext primary key)");
+                await WalScannerTests.Execute(connection, "insert into c values ('Alice')");
+            }
+        }
+        await using var restored = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("b"), url), TestLogging.Factory);
+        await using var check = await FileBackupTests.Open(restored);
+        Assert.Equal(2L, await WalScannerTests.Scalar(check, "select count(*) from t"));
+        Assert.Equal("Alice", await WalScannerTests.Scalar(check, "select name::text from c where name = 'ALICE'"));
+    }
+
+    private static async Task<NpgsqlConnection> OpenRetryingAsync(ZeroPgServer server)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                var connection = await FileBackupTests.Open(server);
+                await WalScannerTests.Scalar(connection, "select 1");
+                return connection;
+            }
+            catch (NpgsqlException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+}
