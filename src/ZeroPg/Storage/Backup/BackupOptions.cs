@@ -56,6 +56,9 @@ public sealed class BackupOptions
 
     public string? S3SecretAccessKey { get; set; }
 
+    /// <summary>How long a base backup waits for no client to hold the engine before it runs its statements anyway.</summary>
+    internal TimeSpan IdleEngineWait { get; set; } = TimeSpan.FromSeconds(10);
+
     public TimeSpan EffectiveMaxLag => MaxLag ?? TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(10).Ticks, Interval.Ticks * 10));
 
     public void Validate()

@@ -349,12 +349,12 @@ internal sealed partial class BackupService : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits (up to 10 s) for a moment when no client holds the engine, so the backup's statements do
+    /// Waits (up to 10 s by default) for a moment when no client holds the engine, so the backup's statements do
     /// not land inside a client's transaction (they are harmless there, but fail in a failed one).
     /// </summary>
     private async Task WaitForIdleEngineAsync(CancellationToken cancellationToken)
     {
-        var deadline = Stopwatch.GetTimestamp() + Ticks(TimeSpan.FromSeconds(10));
+        var deadline = Stopwatch.GetTimestamp() + Ticks(_options.IdleEngineWait);
         while (_scheduler?.Owner is not null && Stopwatch.GetTimestamp() < deadline)
             await Task.Delay(1, cancellationToken);
     }
@@ -485,7 +485,14 @@ internal sealed partial class BackupService : IAsyncDisposable
         }
         if (flushed)
         {
-            WriteMarker(_shipper.ShippedEnd);
+            try
+            {
+                WriteMarker(_shipper.ShippedEnd);
+            }
+            catch (IOException error)
+            {
+                Log.StopFailed(_logger, _store.Location, $"could not update {DirectoryMarker.FileName}: {error.Message}");
+            }
             Log.Flushed(_logger, _store.Location, _shipper.ShippedEnd.ToString());
         }
         else if (_shipper.IsStarted)

@@ -25,7 +25,19 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
         await waitForIdleEngine(cancellationToken);
         var engine = await engines.GetAsync();
         var generation = engines.Generation;
-        var startRow = await EngineSql.QueryRowAsync(engine, $"select pg_backup_start('zeropg {DateTimeOffset.UtcNow:O}', true)::text", StatementTimeout);
+        var startSql = $"select pg_backup_start('zeropg {DateTimeOffset.UtcNow:O}', true)::text";
+        string?[] startRow;
+        try
+        {
+            startRow = await EngineSql.QueryRowAsync(engine, startSql, StatementTimeout);
+        }
+        catch (EngineSqlException error) when (error.SqlState == "55000")
+        {
+            // A backup an earlier attempt could not stop (its pg_backup_stop failed) is still open in
+            // the engine session: end it, then start ours.
+            await EngineSql.QueryRowAsync(engine, "select lsn::text from pg_backup_stop(false)", StatementTimeout);
+            startRow = await EngineSql.QueryRowAsync(engine, startSql, StatementTimeout);
+        }
         var start = Lsn.Parse(startRow[0]!);
         var startedAt = DateTimeOffset.UtcNow;
         var blocked = watch.Elapsed;

@@ -108,3 +108,64 @@ public sealed class OnlineBaseBackupTests
         }
     }
 }
+
+public sealed class BackupHousekeepingTests
+{
+    [Fact]
+    public async Task Base_backups_inside_a_clients_open_or_failed_transaction_leave_it_as_it_was()
+    {
+        using var directory = new TempDirectory();
+        var url = "file://" + directory.Sub("bucket");
+        var options = FileBackupTests.Options(directory.Sub("a"), url, b =>
+        {
+            b.BaseBackupInterval = TimeSpan.FromMilliseconds(300); // base backups back to back
+            b.IdleEngineWait = TimeSpan.FromMilliseconds(200);
+        });
+        await using (var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory))
+        {
+            await using var setup = await FileBackupTests.Open(server);
+            await WalScannerTests.Execute(setup, "create table t(id int primary key)");
+
+            // An open transaction holds the engine while base backups start and stop inside it.
+            await using var open = await FileBackupTests.Open(server);
+            await using (var begin = open.BeginTransaction())
+            {
+                await WalScannerTests.Execute(open, "insert into t values (1)");
+                var before = server.Backup!.BaseBackups;
+                await WaitAsync(() => server.Backup!.BaseBackups >= before + 2);
+                await WalScannerTests.Execute(open, "insert into t values (2)");
+                await begin.CommitAsync();
+            }
+
+            // A failed transaction: the backup's statements fail too (and are retried later); the
+            // client's transaction stays failed until it rolls back, as Postgres has it.
+            await using var failed = await FileBackupTests.Open(server);
+            await using (var begin = failed.BeginTransaction())
+            {
+                await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failed, "select 1/0"));
+                var failures = server.Backup!.BaseBackupFailures;
+                await WaitAsync(() => server.Backup!.BaseBackupFailures > failures);
+                var aborted = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failed, "select 1"));
+                Assert.Equal("25P02", aborted.SqlState);
+                await begin.RollbackAsync();
+            }
+            Assert.Equal(1, await WalScannerTests.Scalar(failed, "select 1"));
+            var done = server.Backup!.BaseBackups;
+            await WaitAsync(() => server.Backup!.BaseBackups > done);
+        }
+        var report = await ZeroPg.Storage.Backup.ZeroPgBackup.RestoreAsync(new ZeroPg.Storage.Backup.BackupOptions { Url = url }, directory.Sub("b"));
+        await using var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("b") }, TestLogging.Factory);
+        await using var check = await FileBackupTests.Open(restored);
+        Assert.Equal(2L, await WalScannerTests.Scalar(check, "select count(*) from t"));
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(20);
+        }
+    }
+}
