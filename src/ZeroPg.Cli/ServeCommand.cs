@@ -30,6 +30,7 @@ internal static class ServeCommand
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
 
         var migrations = new Option<string[]>("--migrations") { Description = "apply this folder's pending migrations before the server is ready (Prisma, drizzle-kit, Flyway-style or ordered .sql; repeatable)", AllowMultipleArgumentsPerToken = false };
+        var backup = new BackupFlags();
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
@@ -38,6 +39,8 @@ internal static class ServeCommand
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
         };
+        foreach (var option in backup.ServeOptions)
+            command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new ZeroPgOptions
@@ -58,6 +61,7 @@ internal static class ServeCommand
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
                 MigrationFolders = parse.GetValue(migrations) ?? [],
+                Backup = backup.ForServe(parse),
             };
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
@@ -112,6 +116,8 @@ internal static class ServeCommand
             ready["socket"] = server.UnixSocketFile;
         if (server.HttpPort is { } httpPort)
             ready["httpPort"] = httpPort;
+        if (server.Backup is { } backup)
+            ready["backup"] = new { url = backup.Url, state = backup.State, detail = backup.Detail, restored = backup.RestoredFrom };
         Console.Out.WriteLine(JsonSerializer.Serialize(ready));
         Console.Out.Flush();
     }

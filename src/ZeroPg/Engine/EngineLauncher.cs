@@ -80,6 +80,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
         HostScriptPath = hostScript,
         DataDirectory = dataDirectory,
         Extensions = extensions,
+        StartParams = options.Backup is null || dataDirectory == ZeroPgOptions.MemoryDatabase ? [] : Storage.Backup.BackupService.EngineSettings,
         Durability = options.Durability,
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
