@@ -4,5 +4,6 @@ using ZeroPg.Cli;
 var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.")
 {
     ServeCommand.Create(),
+    DumpCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
