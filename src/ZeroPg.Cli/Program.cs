@@ -6,5 +6,6 @@ var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgr
     ServeCommand.Create(),
     DumpCommand.Create(),
     RestoreCommand.Create(),
+    GraduateCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
