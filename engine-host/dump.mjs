@@ -46,6 +46,7 @@ class SocketTransport {
     this.state = new Int32Array(this.control);
     this.ring = new Uint8Array(new SharedArrayBuffer(1 << 22));
     this.mask = this.ring.length - 1;
+    this.lastReadEmpty = true;
     const { port1, port2 } = new MessageChannel();
     this.errors = port1;
     this.worker = new Worker(new URL('./dump/socket-worker.mjs', import.meta.url), {
@@ -74,7 +75,12 @@ class SocketTransport {
     this.worker.postMessage(bytes);
   }
 
-  /** Copies up to max bytes into heap at ptr, blocking until at least one is there; 0 at the end. */
+  /**
+   * Copies up to max bytes into heap at ptr. libpq expects a non-blocking socket: after a read that
+   * returned data it reads again at once while a long message comes in ("someread"), and takes 0 as
+   * "nothing more for now". Only a read after such a 0 (libpq has then polled, and our poll always
+   * says readable) must wait for data; 0 there means the server closed the connection.
+   */
   read(heap, ptr, max) {
     for (;;) {
       const written = Atomics.load(this.state, 0);
@@ -90,9 +96,13 @@ class SocketTransport {
         }
         Atomics.store(this.state, 1, (consumed + count) | 0);
         Atomics.notify(this.state, 1);
+        this.lastReadEmpty = false;
         return count;
       }
-      if (Atomics.load(this.state, 2) >= 2) return 0;
+      if (!this.lastReadEmpty || Atomics.load(this.state, 2) >= 2) {
+        this.lastReadEmpty = true;
+        return 0;
+      }
       Atomics.wait(this.state, 0, written, 1000);
     }
   }

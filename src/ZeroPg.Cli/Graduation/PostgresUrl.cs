@@ -103,6 +103,7 @@ internal sealed record PostgresUrl(string Host, int Port, string User, string Da
             Pooling = false,
             Timeout = 30,
             CommandTimeout = 0,
+            IncludeErrorDetail = true,
         };
         if (Password is not null)
             builder.Password = Password;

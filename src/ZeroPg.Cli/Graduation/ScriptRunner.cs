@@ -234,8 +234,11 @@ internal sealed partial class ScriptRunner(NpgsqlConnection connection, ScriptRu
         }
         catch (PostgresException error)
         {
-            var index = error.BatchCommand is { } failed ? batch.BatchCommands.IndexOf(failed) : 0;
-            var statement = _pending[Math.Max(0, index)];
+            // The commands before the failing one completed: Npgsql set their statement type.
+            var index = 0;
+            while (index < batch.BatchCommands.Count - 1 && batch.BatchCommands[index].StatementType != StatementType.Unknown)
+                index++;
+            var statement = _pending[index];
             throw Failure(statement.Line, error, $"in: {FirstLine(statement.Sql)}");
         }
         _statements += _pending.Count;
