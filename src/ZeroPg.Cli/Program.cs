@@ -7,5 +7,8 @@ var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgr
     CheckCommand.Create(),
     MigrateCommand.Create(),
     BackupCommand.Create(),
+    DumpCommand.Create(),
+    RestoreCommand.Create(),
+    GraduateCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
