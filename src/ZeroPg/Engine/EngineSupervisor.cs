@@ -49,6 +49,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
+        NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
         ExtensionCatalog.Validate(_options.Extensions, script);
         IReadOnlyList<string> extensions = [.. _options.Extensions.Distinct(StringComparer.Ordinal)];
         if (!_options.IsMemory)
