@@ -76,7 +76,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
 
     private EngineLaunchOptions Launch(string dataDirectory) => new()
     {
-        NodePath = options.NodePath,
+        NodePath = NodeRuntime.Resolve(options.NodePath),
         HostScriptPath = hostScript,
         DataDirectory = dataDirectory,
         Extensions = extensions,

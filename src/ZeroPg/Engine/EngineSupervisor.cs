@@ -53,6 +53,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
         _migrations = [.. _options.MigrationFolders.Select(Migrations.MigrationFolder.Open)];
+        NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
         IReadOnlyList<string> extensions = StartupMigrations.ResolveExtensions(_options, script, _logger);
         ExtensionCatalog.Validate(extensions, script);
         string? directory = null;
