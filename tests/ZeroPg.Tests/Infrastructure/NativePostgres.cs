@@ -112,7 +112,10 @@ public sealed class NativePostgres : IAsyncLifetime
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{program} failed ({process.ExitCode}): {await stdout}{await stderr}"));
+        {
+            var output = await stdout + await stderr;
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{program} failed ({process.ExitCode}): {output}"));
+        }
     }
 }
 
