@@ -19,6 +19,7 @@ public sealed class BackupCliTests
         {
             await using var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
             await connection.OpenAsync();
+            await FileBackupTests.WaitForBaseBackupAsync(server); // `between` must lie after the first base backup
             await WalScannerTests.Execute(connection, "create table t(id int primary key)");
             await WalScannerTests.Execute(connection, "insert into t select generate_series(1, 100)");
             await Task.Delay(200);

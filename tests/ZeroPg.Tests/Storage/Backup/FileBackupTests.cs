@@ -74,7 +74,10 @@ public sealed class FileBackupTests
         using var directory = new TempDirectory();
         var url = "file://" + directory.Sub("bucket");
         await using (var first = await ZeroPgServer.StartAsync(Options(directory.Sub("a"), url), TestLogging.Factory))
+        {
+            await WaitForBaseBackupAsync(first); // until then the bucket holds no database to compare with
             await Insert(first, 0, 5, create: true);
+        }
         await using (var other = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("other") }, TestLogging.Factory))
             await Insert(other, 0, 5, create: true);
         // (Databases seeded from the same initdb snapshot even share Postgres's system identifier.)
@@ -91,6 +94,7 @@ public sealed class FileBackupTests
         var sent = new List<DateTimeOffset>();
         await using (var server = await ZeroPgServer.StartAsync(Options(directory.Sub("a"), url, b => b.Interval = TimeSpan.FromMilliseconds(100)), TestLogging.Factory))
         {
+            await WaitForBaseBackupAsync(server); // the times chosen below must lie after the first base backup
             await using var connection = await Open(server);
             await WalScannerTests.Execute(connection, "create table t(id int primary key)");
             for (var id = 0; id < 10; id++)
@@ -107,7 +111,8 @@ public sealed class FileBackupTests
             var time = acknowledged[last] + (sent[last + 1] - acknowledged[last]) / 2;
             var target = directory.Sub($"pitr{last}");
             var report = await ZeroPgBackup.RestoreAsync(location, target, time);
-            Assert.True(report.LastCommit <= time && report.LastCommit >= sent[last], $"last commit {report.LastCommit:O}, target {time:O}");
+            // Commit times come from the engine's millisecond clock: the commit may read up to 1 ms before `sent`.
+            Assert.True(report.LastCommit <= time && report.LastCommit >= sent[last] - TimeSpan.FromMilliseconds(1), $"last commit {report.LastCommit:O}, sent {sent[last]:O}, target {time:O}");
             await using var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = target }, TestLogging.Factory);
             await using var connection = await Open(restored);
             await using var command = new NpgsqlCommand("select array_agg(id order by id) from t", connection);
@@ -146,6 +151,17 @@ public sealed class FileBackupTests
 
         await using var restored = await ZeroPgServer.StartAsync(Options(directory.Sub("b"), url), TestLogging.Factory);
         Assert.Equal(100000L, await Count(restored));
+    }
+
+    /// <summary>Waits until the server's first base backup is complete (taken in the background after start).</summary>
+    internal static async Task WaitForBaseBackupAsync(ZeroPgServer server)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (server.Backup is not { BaseBackups: > 0 })
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no base backup after 60 s: {server.Backup}");
+            await Task.Delay(20);
+        }
     }
 
     internal static ZeroPgOptions Options(string db, string url, Action<BackupOptions>? configure = null)
