@@ -44,7 +44,7 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
         var due = acked.Where(a => Stopwatch.GetElapsedTime(a.Value, killedAt).TotalSeconds > IntervalSeconds).Select(a => a.Key).ToList();
         var recent = acked.Count - due.Count;
         output.WriteLine($"{acked.Count} commits acknowledged, {due.Count} more than {IntervalSeconds} s before the kill; restored {restored.Count} ({restored.Count - due.Count} of the {recent} from the last interval)");
-        Assert.True(due.Count > 100, $"only {due.Count} commits: the clients did not run");
+        Assert.True(due.Count > 20, $"only {due.Count} commits: the clients did not run"); // a loaded 2-core CI machine manages ~50 per second
         Assert.Empty(due.Except(restored));
         Assert.Contains("restored", second.Ready.GetProperty("backup").ToString());
     }
