@@ -13,10 +13,11 @@ internal static class RestoreCommand
         var noSingleTransaction = new Option<bool>("--no-single-transaction") { Description = "commit statement by statement instead of all or nothing" };
         var noOwner = new Option<bool>("--no-owner", "-O") { Description = "skip ALTER ... OWNER TO (the restoring user owns everything)" };
         var noPrivileges = new Option<bool>("--no-privileges", "-x") { Description = "skip GRANT and REVOKE" };
+        var noCreateRoles = new Option<bool>("--no-create-roles") { Description = "do not create (NOLOGIN) the roles that ownership and grants name but the data directory lacks" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress on stderr" };
         var command = new Command("restore", "Restore a plain SQL dump into a ZeroPg data directory, in one transaction. Progress goes to stderr; an error names the file line.")
         {
-            db, file, noSingleTransaction, noOwner, noPrivileges, quiet,
+            db, file, noSingleTransaction, noOwner, noPrivileges, noCreateRoles, quiet,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -28,6 +29,7 @@ internal static class RestoreCommand
                 SingleTransaction = !parse.GetValue(noSingleTransaction),
                 NoOwner = parse.GetValue(noOwner),
                 NoPrivileges = parse.GetValue(noPrivileges),
+                CreateMissingRoles = !parse.GetValue(noCreateRoles),
             };
             return await GraduationCommand.RunAsync(log, async () =>
             {

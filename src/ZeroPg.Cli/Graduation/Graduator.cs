@@ -104,7 +104,7 @@ internal static class Graduator
     {
         const string query = """
             SELECT kind || ' ' || name FROM (
-              SELECT 'relation' AS kind, c.oid::regclass::text AS name FROM pg_catalog.pg_class c
+              SELECT 'relation' AS kind, format('%I.%I', c.relnamespace::regnamespace, c.relname) AS name FROM pg_catalog.pg_class c
               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relnamespace::regnamespace::text NOT IN ('pg_catalog', 'information_schema')
                 AND c.relnamespace::regnamespace::text !~ '^pg_(toast|temp)' AND c.oid >= 16384
                 AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')

@@ -12,6 +12,7 @@ internal sealed record RestoreRequest
     public bool SingleTransaction { get; init; } = true;
     public bool NoOwner { get; init; }
     public bool NoPrivileges { get; init; }
+    public bool CreateMissingRoles { get; init; } = true;
 }
 
 /// <summary>
@@ -51,6 +52,7 @@ internal static class Restorer
                 NoOwner = request.NoOwner,
                 NoPrivileges = request.NoPrivileges,
                 SingleDatabase = true,
+                CreateMissingRoles = request.CreateMissingRoles,
             }, log)
             {
                 RequireTerminatedStatements = file.IsPgDump,

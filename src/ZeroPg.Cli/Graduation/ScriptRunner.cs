@@ -23,6 +23,12 @@ internal sealed record ScriptRunOptions
     /// <summary>A COPY block larger than this is sent as several COPY statements (PGlite holds a whole COPY in memory).</summary>
     public long MaxCopyStatementChars { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Create the roles that ownership and grants name (NOLOGIN) where they do not exist yet, just
+    /// before the first statement that names them; a pg_dump file from another server does not carry them.
+    /// </summary>
+    public bool CreateMissingRoles { get; init; }
+
     /// <summary>Statements sent together in one round trip inside a single transaction.</summary>
     public int BatchStatements { get; init; } = 200;
 }
@@ -60,6 +66,7 @@ internal sealed partial class ScriptRunner(NpgsqlConnection connection, ScriptRu
     private int _copyFirstLine;
     private long _copyChars;
     private readonly Stopwatch _sinceProgress = Stopwatch.StartNew();
+    private readonly HashSet<string> _ensuredRoles = new(StringComparer.Ordinal);
 
     /// <summary>Where the script is, for progress ("34%"); optional.</summary>
     public Func<string>? Position { get; init; }
@@ -80,6 +87,8 @@ internal sealed partial class ScriptRunner(NpgsqlConnection connection, ScriptRu
         {
             if (options.SingleTransaction)
                 transaction = await connection.BeginTransactionAsync(cancellationToken);
+            if (options.CreateMissingRoles)
+                await ReadExistingRolesAsync(cancellationToken);
             while (NextItem(reader) is { } item)
             {
                 _line = item.Line;
@@ -139,6 +148,8 @@ internal sealed partial class ScriptRunner(NpgsqlConnection connection, ScriptRu
                     await BeginCopyAsync(statement.Line + 1, cancellationToken);
                     return;
                 }
+                if (options.CreateMissingRoles)
+                    EnsureRoles(statement);
                 _pending.Add(statement);
                 _pendingChars += statement.Sql.Length;
                 if (!options.SingleTransaction || _pending.Count >= options.BatchStatements || _pendingChars > 1 << 20)
@@ -166,6 +177,34 @@ internal sealed partial class ScriptRunner(NpgsqlConnection connection, ScriptRu
             default:
                 return;
         }
+    }
+
+    private async Task ReadExistingRolesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT rolname FROM pg_catalog.pg_roles", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            _ensuredRoles.Add(reader.GetString(0));
+    }
+
+    private void EnsureRoles(ScriptStatement statement)
+    {
+        // Roles the script creates itself (CREATE ROLE, or the DO blocks of zeropg dump's roles
+        // script) need nothing; only the others get a DO block before the statement naming them.
+        foreach (var created in RoleReferences.Created(statement))
+            _ensuredRoles.Add(created);
+        var missing = RoleReferences.Find(statement).Where(_ensuredRoles.Add).ToList();
+        if (missing.Count == 0)
+            return;
+        var body = new System.Text.StringBuilder();
+        foreach (var role in missing)
+        {
+            var literal = RoleScript.QuoteLiteral(role);
+            body.Append(CultureInfo.InvariantCulture, $"IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {literal}) THEN CREATE ROLE {RoleScript.QuoteIdentifier(role)} NOLOGIN; ")
+                .Append(CultureInfo.InvariantCulture, $"RAISE WARNING 'created the missing role % (NOLOGIN) that line {statement.Line} names', {literal}; END IF; ");
+        }
+        var sql = $"DO $zeropg_roles$ BEGIN {body}END $zeropg_roles$";
+        _pending.Add(new ScriptStatement(statement.Line, sql, 0, ["DO"], Terminated: true, IsCopyFromStdin: false));
     }
 
     private bool Skip(ScriptStatement statement)

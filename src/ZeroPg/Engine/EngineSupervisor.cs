@@ -130,6 +130,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             _launcherExtensions = extensions;
         }
         var engine = Started(await _launcher.LaunchAsync(cancellationToken), extensions);
+        await _extensions.AnnounceAsync(engine);
         if (_migrations.Count > 0)
         {
             try

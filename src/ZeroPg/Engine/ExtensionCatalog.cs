@@ -9,8 +9,10 @@ namespace ZeroPg.Engine;
 /// <param name="Name">The name CREATE EXTENSION takes (uuid-ossp, moddatetime, vector, ...).</param>
 /// <param name="BundlePath">The .tar.gz PGlite untars into its filesystem to load it (spi.tar.gz holds several).</param>
 /// <param name="StartModule">The engine host's module name that preloads the bundle at start (uuid_ossp, moddatetime, vector).</param>
+/// <param name="ControlPath">The .control file's path inside the bundle (share/postgresql/extension/x.control).</param>
+/// <param name="ControlText">The .control file itself, written into every new engine so pg_available_extensions lists the extension.</param>
 internal sealed record BundledExtension(string Name, string BundlePath, string StartModule, IReadOnlyList<string> Requires,
-    string? DefaultVersion, string? Comment);
+    string? DefaultVersion, string? Comment, string ControlPath, string ControlText);
 
 /// <summary>
 /// The PGlite extensions installed next to the engine host: every .control file of the contrib bundles
@@ -97,31 +99,32 @@ internal static partial class ExtensionCatalog
         {
             if (!File.Exists(bundle))
                 continue;
-            foreach (var (name, control) in ControlFiles(bundle))
+            foreach (var (name, path, text, control) in ControlFiles(bundle))
             {
                 if (catalog.TryGetValue(name, out var known) && known.StartModule == name.Replace('-', '_'))
                     continue; // several modules share a bundle (spi): prefer the one named after the extension
                 var requires = (control.GetValueOrDefault("requires") ?? "")
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 catalog[name] = new BundledExtension(name, bundle, module, requires, control.GetValueOrDefault("default_version"),
-                    control.GetValueOrDefault("comment"));
+                    control.GetValueOrDefault("comment"), path, text);
             }
         }
         return catalog;
     }
 
-    private static IEnumerable<(string Name, Dictionary<string, string> Control)> ControlFiles(string bundle)
+    private static IEnumerable<(string Name, string Path, string Text, Dictionary<string, string> Control)> ControlFiles(string bundle)
     {
         using var file = File.OpenRead(bundle);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var tar = new TarReader(gzip);
-        var found = new List<(string, Dictionary<string, string>)>();
+        var found = new List<(string, string, string, Dictionary<string, string>)>();
         while (tar.GetNextEntry() is { } entry)
         {
             if (!entry.Name.EndsWith(".control", StringComparison.Ordinal) || entry.DataStream is null)
                 continue;
             using var reader = new StreamReader(entry.DataStream);
-            found.Add((Path.GetFileNameWithoutExtension(entry.Name), ParseControl(reader.ReadToEnd())));
+            var text = reader.ReadToEnd();
+            found.Add((Path.GetFileNameWithoutExtension(entry.Name), entry.Name.TrimStart('.', '/'), text, ParseControl(text)));
         }
         return found;
     }

@@ -53,6 +53,19 @@ internal sealed partial class ExtensionLoader(string engineHostScript, string? d
     public void Started(EngineProcess engine, IReadOnlyList<string> preloaded)
         => _loaded = new LoadedSet(engine, new HashSet<string>(ExtensionCatalog.Closure(engineHostScript, preloaded).Select(e => e.Name), StringComparer.Ordinal));
 
+    /// <summary>
+    /// Writes the .control file of every bundled extension into a new engine, so pg_available_extensions lists
+    /// them all as on a Postgres with contrib installed (apps check it before they create one); the rest of an
+    /// extension's files follow when SQL creates it. Before any client gets the engine.
+    /// </summary>
+    public async Task AnnounceAsync(EngineProcess engine)
+    {
+        var files = ExtensionCatalog.Read(engineHostScript).Values.Select(e => new { path = e.ControlPath, text = e.ControlText }).ToArray();
+        var answer = await engine.ControlAsync(new { cmd = "loadExtension", files });
+        if (!answer.TryGetProperty("ok", out var ok) || !ok.GetBoolean())
+            Log.LoadFailed(logger, "control files", answer.ToString());
+    }
+
     /// <summary>Makes sure the files of <paramref name="names"/> are in <paramref name="engine"/> before SQL that creates them runs.</summary>
     public async Task EnsureLoadedAsync(EngineProcess engine, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
     {

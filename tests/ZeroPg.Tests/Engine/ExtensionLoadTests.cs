@@ -47,6 +47,19 @@ public sealed class ExtensionLoadTests
     }
 
     [Fact]
+    public async Task Pg_available_extensions_lists_every_bundled_extension_before_any_is_created()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var connection = await OpenAsync(server);
+        Assert.Equal("citext,earthdistance,pg_trgm,uuid-ossp,vector", await connection.ScalarAsync(
+            "SELECT string_agg(name, ',' ORDER BY name) FROM pg_available_extensions WHERE name IN ('citext', 'earthdistance', 'pg_trgm', 'uuid-ossp', 'vector', 'postgis') AND installed_version IS NULL"));
+        Assert.True((long)(await connection.ScalarAsync("SELECT count(*) FROM pg_available_extensions"))! >= 35);
+        await connection.ExecAsync("CREATE EXTENSION vector");
+        Assert.Equal("[1,2,3]", await connection.ScalarAsync("SELECT '[1,2,3]'::vector::text"));
+        Assert.NotNull(await connection.ScalarAsync("SELECT installed_version FROM pg_available_extensions WHERE name = 'vector'"));
+    }
+
+    [Fact]
     public async Task Cascade_loads_what_the_control_file_requires_and_a_rolled_back_create_can_be_repeated()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);

@@ -28,7 +28,7 @@ CREATE TABLE shop.customers (
     attributes hstore,
     profile jsonb,
     tags text[],
-    ssn_hash bytea GENERATED ALWAYS AS (digest(email::text, 'sha256')) STORED
+    email_hash text GENERATED ALWAYS AS (md5(lower(email::text))) STORED
 );
 COMMENT ON TABLE shop.customers IS 'customers';
 COMMENT ON COLUMN shop.customers.email IS 'unique, case-insensitive';
