@@ -14,6 +14,7 @@ internal sealed class BackupFlags
     public Option<double> Interval { get; } = new("--backup-interval") { Description = "seconds within which an acknowledged commit is in the backup", DefaultValueFactory = _ => 1 };
     public Option<int> Retain { get; } = new("--backup-retain") { Description = "base backups kept (with the WAL they need)", DefaultValueFactory = _ => 2 };
     public Option<double> LeaseTtl { get; } = new("--backup-lease-ttl") { Description = "seconds after its last renewal that a dead writer's lease is taken over", DefaultValueFactory = _ => 15 };
+    public Option<double> BaseAfterWal { get; } = new("--backup-base-after-mb") { Description = "take a new base backup once this many MB of WAL were shipped since the last one (restore replays at most that much)", DefaultValueFactory = _ => 1024 };
     public Option<string?> Restore { get; } = new("--restore") { Description = "newest: also replace a data directory that is older than the backup (it is moved aside)" };
 
     public BackupFlags()
@@ -25,7 +26,7 @@ internal sealed class BackupFlags
     public IEnumerable<Option> LocationOptions => [S3Endpoint, S3PathStyle, S3Region];
 
     /// <summary>All of them, for `zeropg serve`.</summary>
-    public IEnumerable<Option> ServeOptions => [Backup, Interval, Retain, LeaseTtl, Restore, .. LocationOptions];
+    public IEnumerable<Option> ServeOptions => [Backup, Interval, Retain, BaseAfterWal, LeaseTtl, Restore, .. LocationOptions];
 
     public BackupOptions Location(ParseResult parse, string url) => new()
     {
@@ -45,6 +46,7 @@ internal sealed class BackupFlags
         options.Interval = TimeSpan.FromSeconds(parse.GetValue(Interval));
         options.Retain = parse.GetValue(Retain);
         options.LeaseTtl = TimeSpan.FromSeconds(parse.GetValue(LeaseTtl));
+        options.BaseBackupWalBytes = (long)(parse.GetValue(BaseAfterWal) * 1024 * 1024);
         options.Restore = parse.GetValue(Restore) == "newest" ? BackupRestoreMode.Newest : BackupRestoreMode.IfEmpty;
         return options;
     }
