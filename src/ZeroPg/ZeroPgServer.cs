@@ -185,7 +185,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var frame = new Sessions.BatchBuffer();
         Protocol.Frontend.QueryMessage.Write(frame, "CHECKPOINT");
         var call = new DiscardCall();
-        await engine.SubmitAsync(call, frame.Frame(HostFrame.Batch, frame.MessageBytes));
+        await engine.SubmitAsync(call, frame.Frame(HostRequestKind.Batch, frame.MessageBytes));
         await call.Completion.WaitAsync(TimeSpan.FromSeconds(30));
     }
 

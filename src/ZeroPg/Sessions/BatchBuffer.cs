@@ -40,7 +40,7 @@ internal sealed class BatchBuffer : IBufferWriter<byte>
     }
 
     /// <summary>The frame holding the first <paramref name="messageBytes"/> bytes of messages, header filled in.</summary>
-    public ReadOnlyMemory<byte> Frame(byte kind, int messageBytes)
+    public ReadOnlyMemory<byte> Frame(HostRequestKind kind, int messageBytes)
     {
         HostFrame.WriteHeader(_buffer, kind, messageBytes);
         return _buffer.AsMemory(0, HostFrame.HeaderLength + messageBytes);

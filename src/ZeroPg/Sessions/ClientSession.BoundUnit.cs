@@ -23,7 +23,7 @@ internal sealed partial class ClientSession
         {
             if (offset + 5 > messages.Length)
                 return null;
-            var code = messages[offset];
+            var code = (FrontendCode)messages[offset];
             var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
             var body = messages.Slice(offset + 5, length - 5);
             switch (step, code)

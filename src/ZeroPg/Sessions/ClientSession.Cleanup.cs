@@ -41,7 +41,7 @@ internal sealed partial class ClientSession
             if (DropTempRelationsSql() is { Length: > 0 } dropTemp)
                 QueryMessage.Write(cleanup, dropTemp);
             if (!cleanup.IsEmpty)
-                await ExecuteAsync(cleanup.Frame(HostFrame.Batch, cleanup.MessageBytes), ReplyMode.Discard);
+                await ExecuteAsync(cleanup.Frame(HostRequestKind.Batch, cleanup.MessageBytes), ReplyMode.Discard);
         }
         catch (Exception error) when (error is EngineFailedException || IsDisconnect(error))
         {

@@ -54,9 +54,9 @@ internal sealed partial class ClientSession
         CopyFailMessage.Write(probe, "zeropg probe");
         if (inTransaction)
             QueryMessage.Write(probe, $"ROLLBACK TO SAVEPOINT {ProbeSavepoint}; RELEASE SAVEPOINT {ProbeSavepoint}");
-        await ExecuteAsync(probe.Frame(HostFrame.Batch, probe.MessageBytes), ReplyMode.Capture);
+        await ExecuteAsync(probe.Frame(HostRequestKind.Batch, probe.MessageBytes), ReplyMode.Capture);
 
-        var copyIn = _forwarder.Captured.FirstOrDefault(m => m[0] == BackendCode.CopyInResponse);
+        var copyIn = _forwarder.Captured.FirstOrDefault(m => m[0] == (byte)BackendCode.CopyInResponse);
         if (copyIn is not null)
         {
             _copy = new CopyInState(query);
@@ -83,11 +83,11 @@ internal sealed partial class ClientSession
         var batch = new BatchBuffer();
         batch.Append(query);
         CopyFailMessage.Write(batch, end ?? "COPY could not start");
-        await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Forward, dropCopyInResponse: true);
+        await ExecuteAsync(batch.Frame(HostRequestKind.Batch, batch.MessageBytes), ReplyMode.Forward, dropCopyInResponse: true);
         ReleaseEngineIfIdle();
     }
 
-    private Step AcceptCopy(byte code, ReadOnlySequence<byte> message)
+    private Step AcceptCopy(FrontendCode code, ReadOnlySequence<byte> message)
     {
         var copy = _copy!;
         switch (code)
@@ -125,7 +125,7 @@ internal sealed partial class ClientSession
     {
         var copy = _copy!;
         var engine = await _services.Engine.GetAsync();
-        await engine.SendPartAsync(copy.Buffer.Frame(HostFrame.Partial, copy.Buffer.MessageBytes));
+        await engine.SendPartAsync(copy.Buffer.Frame(HostRequestKind.Partial, copy.Buffer.MessageBytes));
         copy.Buffer.Clear();
         copy.PartsSent = true;
     }
@@ -134,7 +134,7 @@ internal sealed partial class ClientSession
     {
         var copy = _copy!;
         _copy = null;
-        await ExecuteAsync(copy.Buffer.Frame(HostFrame.Batch, copy.Buffer.MessageBytes), ReplyMode.Forward, dropCopyInResponse: true);
+        await ExecuteAsync(copy.Buffer.Frame(HostRequestKind.Batch, copy.Buffer.MessageBytes), ReplyMode.Forward, dropCopyInResponse: true);
         ReleaseEngineIfIdle();
     }
 
@@ -144,6 +144,6 @@ internal sealed partial class ClientSession
         var copy = _copy!;
         _copy = null;
         CopyFailMessage.Write(copy.Buffer, "client disconnected during COPY");
-        await ExecuteAsync(copy.Buffer.Frame(HostFrame.Batch, copy.Buffer.MessageBytes), ReplyMode.Discard, dropCopyInResponse: true);
+        await ExecuteAsync(copy.Buffer.Frame(HostRequestKind.Batch, copy.Buffer.MessageBytes), ReplyMode.Discard, dropCopyInResponse: true);
     }
 }

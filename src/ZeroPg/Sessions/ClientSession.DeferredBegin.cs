@@ -28,13 +28,13 @@ internal sealed partial class ClientSession
             return false;
         if (messages.Length < 6)
             return false;
-        if (messages[0] == FrontendCode.Query)
+        if ((FrontendCode)messages[0] == FrontendCode.Query)
         {
             var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[1..]);
             if (length != messages.Length || length > 64 || !PlainBegin().IsMatch(QueryMessage.ReadSql(messages[5..])))
                 return false;
         }
-        else if (messages[0] == FrontendCode.Bind && BoundStatementSql(messages, out var describes) is { Length: <= 64 } sql && PlainBegin().IsMatch(sql))
+        else if ((FrontendCode)messages[0] == FrontendCode.Bind && BoundStatementSql(messages, out var describes) is { Length: <= 64 } sql && PlainBegin().IsMatch(sql))
         {
             // A prepared BEGIN (Bind, Describe, Execute, Sync): its replies in the extended protocol's order.
             EmptyMessage.Write(_output, BackendCode.BindComplete);

@@ -30,7 +30,7 @@ internal sealed partial class ClientSession
         {
             var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
             var body = messages.Slice(offset + 5, length - 5);
-            switch (messages[offset])
+            switch ((FrontendCode)messages[offset])
             {
                 case FrontendCode.Parse:
                     var parse = ParseMessage.Read(body);
@@ -60,7 +60,7 @@ internal sealed partial class ClientSession
             var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
             var body = messages.Slice(offset + 5, length - 5);
             endsWithSync = false;
-            switch (messages[offset])
+            switch ((FrontendCode)messages[offset])
             {
                 case FrontendCode.Parse:
                     var parse = ParseMessage.Read(body);

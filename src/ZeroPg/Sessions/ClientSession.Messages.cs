@@ -15,7 +15,7 @@ internal sealed partial class ClientSession
     private PgError? _refusedQuery;
 
     /// <summary>Takes one whole client message. Synchronous: anything that must wait is returned as a step.</summary>
-    private Step Accept(byte code, ReadOnlySequence<byte> message)
+    private Step Accept(FrontendCode code, ReadOnlySequence<byte> message)
     {
         if (_copy is not null)
             return AcceptCopy(code, message);

@@ -29,7 +29,7 @@ internal sealed partial class ClientSession
             return false; // nobody to hand the engine to: keeping it leaves the unit cancellable by an engine restart
         if (messages.Length < 6)
             return false;
-        if (messages[0] != FrontendCode.Query)
+        if ((FrontendCode)messages[0] != FrontendCode.Query)
         {
             if (before == TransactionStatus.Idle)
                 return IsSafeExtendedUnit(messages);
@@ -48,10 +48,10 @@ internal sealed partial class ClientSession
     {
         Dictionary<string, bool>? parsedInUnit = null; // most units bind statements parsed earlier
         var offset = 0;
-        var code = (byte)0;
+        var code = (FrontendCode)0;
         while (offset < messages.Length)
         {
-            code = messages[offset];
+            code = (FrontendCode)messages[offset];
             var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
             var body = messages.Slice(offset + 5, length - 5);
             switch (code)

@@ -17,8 +17,8 @@ internal sealed partial class ClientSession
     /// <summary>Fails at parse time, so the engine aborts the extended sequence exactly where ZeroPg raised an error.</summary>
     private static readonly byte[] FailingSql = "zeropg raises an error here"u8.ToArray();
     private static readonly byte[] NoParameterTypes = [0, 0];
-    private static readonly byte[] ParseCompleteReply = [BackendCode.ParseComplete, 0, 0, 0, 4];
-    private static readonly byte[] CloseCompleteReply = [BackendCode.CloseComplete, 0, 0, 0, 4];
+    private static readonly byte[] ParseCompleteReply = [(byte)BackendCode.ParseComplete, 0, 0, 0, 4];
+    private static readonly byte[] CloseCompleteReply = [(byte)BackendCode.CloseComplete, 0, 0, 0, 4];
 
     private readonly ClientStatements _statements = new();
     private readonly BatchBuffer _engineBatch = new();
@@ -44,12 +44,12 @@ internal sealed partial class ClientSession
         {
             var length = 1 + BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);
             var message = messages.Slice(offset, length);
-            RewriteMessage(message[0], message, message[5..]);
+            RewriteMessage((FrontendCode)message[0], message, message[5..]);
             offset += length;
         }
     }
 
-    private void RewriteMessage(byte code, ReadOnlySpan<byte> message, ReadOnlySpan<byte> body)
+    private void RewriteMessage(FrontendCode code, ReadOnlySpan<byte> message, ReadOnlySpan<byte> body)
     {
         switch (code)
         {
@@ -190,12 +190,12 @@ internal sealed partial class ClientSession
         _expectations.Add(new Expectation(ExpectKind.ReplaceError, FrontendCode.Parse, Error: error));
     }
 
-    private void Forward(byte code, ReadOnlySpan<byte> message)
+    private void Forward(FrontendCode code, ReadOnlySpan<byte> message)
     {
         _engineBatch.Append(message);
         Expect(ExpectKind.Forward, code);
     }
 
-    private void Expect(ExpectKind kind, byte code, byte[]? reply = null, Action<bool>? onCompleted = null)
+    private void Expect(ExpectKind kind, FrontendCode code, byte[]? reply = null, Action<bool>? onCompleted = null)
         => _expectations.Add(new Expectation(kind, code, reply, null, onCompleted));
 }

@@ -110,7 +110,7 @@ internal sealed partial class ClientSession
         var offset = 0;
         while (offset + 5 <= messages.Length)
         {
-            var code = messages[offset];
+            var code = (FrontendCode)messages[offset];
             if (code is FrontendCode.Sync or FrontendCode.Query or FrontendCode.FunctionCall)
                 readyCount++;
             offset += 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[(offset + 1)..]);

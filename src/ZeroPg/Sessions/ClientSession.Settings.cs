@@ -54,7 +54,7 @@ internal sealed partial class ClientSession
             return;
         var batch = new BatchBuffer();
         QueryMessage.Write(batch, sql.ToString());
-        await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Discard);
+        await ExecuteAsync(batch.Frame(HostRequestKind.Batch, batch.MessageBytes), ReplyMode.Discard);
         state.AppliedSettings = new Dictionary<string, string>(_settings, StringComparer.OrdinalIgnoreCase);
     }
 
@@ -70,9 +70,9 @@ internal sealed partial class ClientSession
             sql += $" UNION ALL SELECT n, current_setting(n, true) FROM unnest(ARRAY[{names}]::text[]) n WHERE coalesce(current_setting(n, true), '') <> ''";
         }
         QueryMessage.Write(batch, sql);
-        await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Capture);
+        await ExecuteAsync(batch.Frame(HostRequestKind.Batch, batch.MessageBytes), ReplyMode.Capture);
         var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var message in _forwarder.Captured.Where(m => m[0] == BackendCode.DataRow))
+        foreach (var message in _forwarder.Captured.Where(m => m[0] == (byte)BackendCode.DataRow))
         {
             var (name, value) = ReadTwoColumns(message);
             settings[name] = value;

@@ -57,7 +57,7 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>The engine name to use for a client's statement name, preparing it first if the engine lost it; null after raising 26000.</summary>
-    private byte[]? ResolveStatement(ReadOnlySpan<byte> clientName, byte code)
+    private byte[]? ResolveStatement(ReadOnlySpan<byte> clientName, FrontendCode code)
     {
         if (clientName.IsEmpty)
         {

@@ -25,7 +25,7 @@ internal sealed partial class ClientSession
     {
         await RunCapturedAsync(DiscoverSql);
         var found = new List<(string, char)>();
-        foreach (var row in _forwarder.Captured.Where(m => m[0] == BackendCode.DataRow))
+        foreach (var row in _forwarder.Captured.Where(m => m[0] == (byte)BackendCode.DataRow))
         {
             var (name, kind) = ReadTwoColumns(row);
             found.Add((name, kind[0]));
@@ -78,7 +78,7 @@ internal sealed partial class ClientSession
     {
         var batch = new BatchBuffer();
         Protocol.Frontend.QueryMessage.Write(batch, sql);
-        await ExecuteAsync(batch.Frame(Engine.HostFrame.Batch, batch.MessageBytes), ReplyMode.Capture);
+        await ExecuteAsync(batch.Frame(Engine.HostRequestKind.Batch, batch.MessageBytes), ReplyMode.Capture);
     }
 
     private static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";

@@ -23,7 +23,7 @@ internal sealed partial class ClientSession
                 Rewrite(_batch.Messages[..end]); // the engine restarted: statements must be prepared again
             if (!_effects.UsesAdvisoryLocks)
             {
-                await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Forward,
+                await ExecuteAsync(_engineBatch.Frame(HostRequestKind.Batch, _engineBatch.MessageBytes), ReplyMode.Forward,
                     expectations: _expectations, releaseAfterSubmit: CanPipeline(_batch.Messages[..end], before));
                 _runPlainOnce = _forwarder.RetryPlain;
                 if (_runPlainOnce)
@@ -34,7 +34,7 @@ internal sealed partial class ClientSession
             await EnsureAdvisoryInstalledAsync();
             // Captured, not forwarded: a lock held by another client means running the unit again later.
             Rewrite(_batch.Messages[..end]);
-            await ExecuteAsync(_engineBatch.Frame(HostFrame.Batch, _engineBatch.MessageBytes), ReplyMode.Capture, expectations: _expectations);
+            await ExecuteAsync(_engineBatch.Frame(HostRequestKind.Batch, _engineBatch.MessageBytes), ReplyMode.Capture, expectations: _expectations);
             var busy = _forwarder.Captured.Any(IsAdvisoryBusy);
             if (busy && before == TransactionStatus.Idle && _status == TransactionStatus.Idle)
             {
@@ -58,7 +58,7 @@ internal sealed partial class ClientSession
     }
 
     private static bool IsAdvisoryBusy(byte[] message)
-        => message[0] == BackendCode.ErrorResponse && ErrorResponse.ReadSqlState(message.AsSpan(5)) == AdvisoryLockSql.BusySqlState;
+        => message[0] == (byte)BackendCode.ErrorResponse && ErrorResponse.ReadSqlState(message.AsSpan(5)) == AdvisoryLockSql.BusySqlState;
 
     /// <summary>Gives the engine to others while waiting for another client to release an advisory lock.</summary>
     private async Task WaitForAdvisoryReleaseAsync()
@@ -83,8 +83,8 @@ internal sealed partial class ClientSession
             return;
         var batch = new BatchBuffer();
         QueryMessage.Write(batch, AdvisoryLockSql.Install);
-        await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Capture);
-        var failure = _forwarder.Captured.FirstOrDefault(m => m[0] == BackendCode.ErrorResponse);
+        await ExecuteAsync(batch.Frame(HostRequestKind.Batch, batch.MessageBytes), ReplyMode.Capture);
+        var failure = _forwarder.Captured.FirstOrDefault(m => m[0] == (byte)BackendCode.ErrorResponse);
         if (failure is not null)
             throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks",
                 detail: ErrorResponse.ReadField(failure.AsSpan(5), (byte)'M')));
@@ -179,6 +179,6 @@ internal sealed partial class ClientSession
             QueryMessage.Write(batch, sql);
         if (batch.IsEmpty)
             return;
-        await ExecuteAsync(batch.Frame(HostFrame.Batch, batch.MessageBytes), ReplyMode.Discard);
+        await ExecuteAsync(batch.Frame(HostRequestKind.Batch, batch.MessageBytes), ReplyMode.Discard);
     }
 }

@@ -189,7 +189,7 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>True when the session must write <paramref name="message"/> on; false to swallow it.</summary>
-    internal bool ObserveReplyMessage(byte code, ReadOnlySpan<byte> message, ReplyMode mode)
+    internal bool ObserveReplyMessage(BackendCode code, ReadOnlySpan<byte> message, ReplyMode mode)
     {
         if (code != BackendCode.ParameterStatus || mode != ReplyMode.Forward)
             return true;

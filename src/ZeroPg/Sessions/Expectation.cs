@@ -25,10 +25,10 @@ internal enum ExpectKind : byte
 /// <summary>One entry of a batch's reply queue, in the order of the messages sent.</summary>
 /// <param name="Code">The frontend message type, which says which reply ends it.</param>
 /// <param name="OnCompleted">Called with true on success, false on error (e.g. a Parse's statement is then not prepared).</param>
-internal readonly record struct Expectation(ExpectKind Kind, byte Code, byte[]? Reply = null, PgError? Error = null, Action<bool>? OnCompleted = null)
+internal readonly record struct Expectation(ExpectKind Kind, FrontendCode Code, byte[]? Reply = null, PgError? Error = null, Action<bool>? OnCompleted = null)
 {
     /// <summary>True when <paramref name="backendCode"/> is the last reply message to this entry's message.</summary>
-    public bool IsEndedBy(byte backendCode) => Code switch
+    public bool IsEndedBy(BackendCode backendCode) => Code switch
     {
         FrontendCode.Parse => backendCode == BackendCode.ParseComplete,
         FrontendCode.Bind => backendCode == BackendCode.BindComplete,

@@ -5,8 +5,10 @@ namespace ZeroPg.Sessions;
 /// <summary>Matching reply messages to the batch's messages in order (<see cref="Expectation"/>): what to pass on, drop or answer.</summary>
 internal sealed partial class ReplyForwarder
 {
-    private void OnMessage(byte code, ReadOnlySpan<byte> message)
+    private void OnMessage(Message reply)
     {
+        var code = reply.Backend;
+        var message = reply.Bytes;
         if (_expectations is null || code is BackendCode.NoticeResponse or BackendCode.ParameterStatus or BackendCode.NotificationResponse)
         {
             Route(code, message);
@@ -72,12 +74,7 @@ internal sealed partial class ReplyForwarder
 
     private void RouteAll(byte[] messages)
     {
-        var offset = 0;
-        while (offset < messages.Length)
-        {
-            var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages.AsSpan(offset + 1));
-            Route(messages[offset], messages.AsSpan(offset, length));
-            offset += length;
-        }
+        foreach (var message in new MessageReader(messages))
+            Route(message.Backend, message.Bytes);
     }
 }

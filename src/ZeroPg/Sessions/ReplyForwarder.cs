@@ -26,8 +26,8 @@ internal sealed partial class ReplyForwarder : EngineCall
 
     private readonly ClientSession _session;
     private readonly PipeWriter _output;
-    private readonly BackendMessageFramer _framer = new();
-    private readonly BackendMessageFramer.MessageHandler _onMessage;
+    private readonly StreamFramer _framer = new();
+    private readonly StreamFramer.MessageHandler _onMessage;
     private ReplyMode _mode;
     private bool _dropCopyInResponse;
     private List<Expectation>? _expectations;
@@ -96,7 +96,7 @@ internal sealed partial class ReplyForwarder : EngineCall
             Protocol.Backend.ErrorResponse.Write(_output, error);
     }
 
-    private void Route(byte code, ReadOnlySpan<byte> message)
+    private void Route(BackendCode code, ReadOnlySpan<byte> message)
     {
         if (RetryPlain)
         {

@@ -1,9 +1,9 @@
-using ZeroPg.Sessions;
+using ZeroPg.Protocol;
 using ZeroPg.Tests.Infrastructure;
 
-namespace ZeroPg.Tests.Sessions;
+namespace ZeroPg.Tests.Protocol;
 
-public sealed class BackendMessageFramerTests
+public sealed class StreamFramerTests
 {
     /// <summary>A reply stream: a large DataRow (bigger than the framer's initial carry), small messages, an empty-bodied one.</summary>
     private static readonly byte[][] Messages =
@@ -20,7 +20,7 @@ public sealed class BackendMessageFramerTests
     [Fact]
     public void One_chunk_gives_every_message()
     {
-        var framer = new BackendMessageFramer();
+        var framer = new StreamFramer();
         var seen = Collect(framer, [Stream]);
         Assert.Equal(Messages, seen);
         Assert.False(framer.HasPartialMessage);
@@ -31,7 +31,7 @@ public sealed class BackendMessageFramerTests
     {
         for (var cut = 1; cut < Stream.Length; cut++)
         {
-            var framer = new BackendMessageFramer();
+            var framer = new StreamFramer();
             var seen = Collect(framer, [Stream[..cut], Stream[cut..]]);
             Assert.True(Messages.SequenceEqual(seen, ByteArrays.Instance), $"split at {cut}");
             Assert.False(framer.HasPartialMessage);
@@ -41,7 +41,7 @@ public sealed class BackendMessageFramerTests
     [Fact]
     public void Byte_by_byte_chunks_give_the_same_messages()
     {
-        var framer = new BackendMessageFramer();
+        var framer = new StreamFramer();
         var seen = Collect(framer, Stream.Select(b => new[] { b }));
         Assert.Equal(Messages, seen);
     }
@@ -54,16 +54,32 @@ public sealed class BackendMessageFramerTests
         {
             var a = random.Next(1, Stream.Length - 1);
             var b = random.Next(a + 1, Stream.Length);
-            var framer = new BackendMessageFramer();
+            var framer = new StreamFramer();
             var seen = Collect(framer, [Stream[..a], Stream[a..b], Stream[b..]]);
             Assert.True(Messages.SequenceEqual(seen, ByteArrays.Instance), $"splits at {a}, {b}");
         }
     }
 
     [Fact]
+    public void Host_frames_count_only_their_payload()
+    {
+        byte[] frames = [(byte)'D', 0, 0, 0, 3, 1, 2, 3, (byte)'Z', 0, 0, 0, 0];
+        var framer = new StreamFramer(LengthWord.PayloadOnly);
+        var seen = Collect(framer, [frames[..6], frames[6..]]);
+        Assert.Equal([frames[..8], frames[8..]], seen);
+    }
+
+    [Fact]
+    public void A_length_word_below_its_minimum_is_refused()
+    {
+        var framer = new StreamFramer();
+        Assert.Throws<InvalidDataException>(() => framer.Feed([(byte)'Z', 0, 0, 0, 3, 0], _ => { }));
+    }
+
+    [Fact]
     public void A_partial_message_is_reported_and_reset_drops_it()
     {
-        var framer = new BackendMessageFramer();
+        var framer = new StreamFramer();
         Assert.Empty(Collect(framer, [Messages[2][..4]]));
         Assert.True(framer.HasPartialMessage);
         framer.Reset();
@@ -71,15 +87,11 @@ public sealed class BackendMessageFramerTests
         Assert.Equal([Messages[3]], Collect(framer, [Messages[3]]));
     }
 
-    private static List<byte[]> Collect(BackendMessageFramer framer, IEnumerable<byte[]> chunks)
+    private static List<byte[]> Collect(StreamFramer framer, IEnumerable<byte[]> chunks)
     {
         var seen = new List<byte[]>();
         foreach (var chunk in chunks)
-            framer.Feed(chunk, (code, message) =>
-            {
-                Assert.Equal(code, message[0]);
-                seen.Add(message.ToArray());
-            });
+            framer.Feed(chunk, message => seen.Add(message.Bytes.ToArray()));
         return seen;
     }
 
