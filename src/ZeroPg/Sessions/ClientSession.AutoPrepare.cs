@@ -2,6 +2,7 @@ using System.Text;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
 using ZeroPg.Sessions.Statements;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Sessions;
 
@@ -23,12 +24,12 @@ internal sealed partial class ClientSession
     /// Writes <paramref name="sql"/> as an auto-prepared run and returns true; or returns false to send it
     /// as a plain Query, with <paramref name="onPlainCompleted"/> to call once it has run.
     /// </summary>
-    private bool TryAutoPrepare(string sql, out Action<bool>? onPlainCompleted)
+    private bool TryAutoPrepare(SqlAnalysis sql, out Action<bool>? onPlainCompleted)
     {
         onPlainCompleted = null;
         if (!_services.Options.AutoPrepare)
             return false;
-        if (!AutoParameterizer.TryParameterize(sql, out var query))
+        if (!sql.TryParameterize(out var query))
         {
             NoteSchemaChange(sql);
             return false;
@@ -110,9 +111,9 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>DDL (or anything that may run it) invalidates what was prepared: see <see cref="AutoStatements.Invalidate"/>.</summary>
-    private void NoteSchemaChange(string sql, bool singleStatement = false)
+    private void NoteSchemaChange(SqlAnalysis sql, bool singleStatement = false)
     {
-        if (!_services.Options.AutoPrepare || !SchemaChange.IsPossible(sql, singleStatement))
+        if (!_services.Options.AutoPrepare || !sql.MayChangeSchema(singleStatement))
             return;
         Catalog.Auto.Invalidate();
         _schemaChangedInTransaction = true; // until the unit ends outside a transaction block

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
@@ -14,10 +13,6 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    /// <summary>BEGIN / START TRANSACTION without options, as a whole statement.</summary>
-    [GeneratedRegex(@"^\s*(BEGIN(\s+(WORK|TRANSACTION))?|START\s+TRANSACTION)\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex PlainBegin();
-
     /// <summary>The client's BEGIN was answered but has not yet run in the engine.</summary>
     private bool _beginDeferred;
 
@@ -31,10 +26,10 @@ internal sealed partial class ClientSession
         if ((FrontendCode)messages[0] == FrontendCode.Query)
         {
             var length = 1 + System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(messages[1..]);
-            if (length != messages.Length || length > 64 || !PlainBegin().IsMatch(QueryMessage.ReadSql(messages[5..])))
+            if (length != messages.Length || length > 64 || !Sql.SqlAnalysis.Of(QueryMessage.ReadSql(messages[5..])).IsPlainBegin)
                 return false;
         }
-        else if ((FrontendCode)messages[0] == FrontendCode.Bind && BoundStatementSql(messages, out var describes) is { Length: <= 64 } sql && PlainBegin().IsMatch(sql))
+        else if ((FrontendCode)messages[0] == FrontendCode.Bind && BoundStatementSql(messages, out var describes) is { Length: <= 64 } sql && Sql.SqlAnalysis.Of(sql).IsPlainBegin)
         {
             // A prepared BEGIN (Bind, Describe, Execute, Sync): its replies in the extended protocol's order.
             EmptyMessage.Write(_output, BackendCode.BindComplete);

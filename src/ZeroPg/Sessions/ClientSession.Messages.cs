@@ -65,8 +65,8 @@ internal sealed partial class ClientSession
         var body = Body(message, out var rented);
         try
         {
-            var sql = QueryMessage.ReadSql(body);
-            if (SqlText.HasCopyFromStdinAfterFirstStatement(sql))
+            var sql = Sql.SqlAnalysis.Of(QueryMessage.ReadSql(body));
+            if (sql.CopiesFromStdinLater)
             {
                 // PGlite dies on a COPY FROM STDIN whose data is not in the same call, and only a leading COPY gets its data.
                 _refusedQuery = PgError.Error(SqlState.FeatureNotSupported,
@@ -74,7 +74,7 @@ internal sealed partial class ClientSession
                     "Send the COPY as a query of its own (psql scripts and \\copy do); the query did not run.");
                 return Step.LocalError;
             }
-            if (SqlText.IsCopyFromStdin(sql))
+            if (sql.CopiesFromStdin)
             {
                 _pendingCopyQuery = message.ToArray();
                 return Step.StartCopy;

@@ -68,7 +68,7 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Applies a unit's LISTEN / UNLISTEN to this client's subscriptions.</summary>
-    private void ApplyListenEffects(SqlEffects effects)
+    private void ApplyListenEffects(UnitEffects effects)
     {
         var hub = _services.Notifications;
         if (effects.UnlistenAll)

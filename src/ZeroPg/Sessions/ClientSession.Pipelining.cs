@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using System.Text.RegularExpressions;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
 
@@ -16,10 +15,6 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole statement (a simple Query or a prepared one).</summary>
-    [GeneratedRegex(@"^\s*(COMMIT|END|ROLLBACK|ABORT)(\s+(WORK|TRANSACTION))?\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex PlainTransactionEnd();
-
     private bool CanPipeline(ReadOnlySpan<byte> messages, TransactionStatus before)
     {
         if (_engineExtendedOpen || _extendedOpenAtUnitEnd || _copy is not null
@@ -33,14 +28,14 @@ internal sealed partial class ClientSession
         {
             if (before == TransactionStatus.Idle)
                 return IsSafeExtendedUnit(messages);
-            return !_usedAdvisoryLocks && BoundStatementSql(messages, out _) is { } bound && PlainTransactionEnd().IsMatch(bound);
+            return !_usedAdvisoryLocks && BoundStatementSql(messages, out _) is { } bound && Sql.SqlAnalysis.Of(bound).IsPlainTransactionEnd;
         }
         if (1 + BinaryPrimitives.ReadInt32BigEndian(messages[1..]) != messages.Length)
             return false;
-        var sql = QueryMessage.ReadSql(messages[5..]);
+        var sql = Sql.SqlAnalysis.Of(QueryMessage.ReadSql(messages[5..]));
         return before == TransactionStatus.Idle
-            ? PipelineSafety.IsSafe(sql)
-            : !_usedAdvisoryLocks && PlainTransactionEnd().IsMatch(sql); // a rollback may free advisory locks: waiters are told after the reply
+            ? sql.IsPipelineSafe
+            : !_usedAdvisoryLocks && sql.IsPlainTransactionEnd; // a rollback may free advisory locks: waiters are told after the reply
     }
 
     /// <summary>Parse/Bind/Describe/Execute ending in Sync, where every statement run is safe: each Sync ends its implicit transaction.</summary>
@@ -59,7 +54,7 @@ internal sealed partial class ClientSession
                 case FrontendCode.Parse:
                     var parse = ParseMessage.Read(body);
                     (parsedInUnit ??= new(StringComparer.Ordinal))[Encoding.UTF8.GetString(parse.StatementName)] =
-                        PipelineSafety.IsSafe(Encoding.UTF8.GetString(parse.Sql));
+                        Sql.SqlAnalysis.Of(Encoding.UTF8.GetString(parse.Sql)).IsPipelineSafe;
                     break;
                 case FrontendCode.Bind:
                     if (!IsSafeStatement(Encoding.UTF8.GetString(BindMessage.Read(body).StatementName), parsedInUnit))
@@ -84,6 +79,6 @@ internal sealed partial class ClientSession
         if (name.Length > 0)
             return _statements.TryGet(name, out var statement) && statement.IsPipelineSafe;
         return _statements.LastUnnamedParse is { } unnamed
-            && PipelineSafety.IsSafe(Encoding.UTF8.GetString(ParseMessage.Read(unnamed.AsSpan(5)).Sql));
+            && Sql.SqlAnalysis.Of(Encoding.UTF8.GetString(ParseMessage.Read(unnamed.AsSpan(5)).Sql)).IsPipelineSafe;
     }
 }

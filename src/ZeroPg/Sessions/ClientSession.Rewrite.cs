@@ -4,6 +4,7 @@ using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
 using ZeroPg.Sessions.Statements;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Sessions;
 
@@ -23,7 +24,7 @@ internal sealed partial class ClientSession
     private readonly ClientStatements _statements = new();
     private readonly BatchBuffer _engineBatch = new();
     private readonly List<Expectation> _expectations = [];
-    private readonly SqlEffects _effects = new();
+    private readonly UnitEffects _effects = new();
 
     /// <summary>The portal of the last Bind when its statement is DISCARD ALL / DEALLOCATE ALL.</summary>
     private byte[]? _resetPortal;
@@ -56,7 +57,8 @@ internal sealed partial class ClientSession
             case FrontendCode.Parse:
                 var original = ParseMessage.Read(body);
                 var originalSql = Encoding.UTF8.GetString(original.Sql);
-                if (SqlText.IsCopyFromStdin(originalSql))
+                var analysis = SqlAnalysis.Of(originalSql);
+                if (analysis.CopiesFromStdin)
                 {
                     // PGlite needs COPY data in the same call as the COPY; through the extended protocol the data comes later.
                     RaiseInEngine(PgError.Error(SqlState.FeatureNotSupported,
@@ -64,16 +66,17 @@ internal sealed partial class ClientSession
                         "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
                     break;
                 }
-                NoteSchemaChange(originalSql, singleStatement: true);
-                var rewrittenSql = SqlRewriter.Rewrite(originalSql, ProcessId, _effects, ListeningChannels);
+                NoteSchemaChange(analysis, singleStatement: true);
+                _effects.Add(analysis.Effects);
+                var rewrittenSql = analysis.Rewrite(ProcessId, ListeningChannels);
                 if (ReferenceEquals(originalSql, rewrittenSql))
                 {
-                    RewriteParse(message, original);
+                    RewriteParse(message, original, analysis);
                     break;
                 }
                 var rewritten = new System.Buffers.ArrayBufferWriter<byte>();
                 ParseMessage.Write(rewritten, original.StatementName, Encoding.UTF8.GetBytes(rewrittenSql), original.ParameterTypes);
-                RewriteParse(rewritten.WrittenSpan, ParseMessage.Read(rewritten.WrittenSpan[5..]));
+                RewriteParse(rewritten.WrittenSpan, ParseMessage.Read(rewritten.WrittenSpan[5..]), analysis);
                 break;
             case FrontendCode.Bind:
                 var bind = BindMessage.Read(body);
@@ -125,23 +128,25 @@ internal sealed partial class ClientSession
 
     private void RewriteQuery(ReadOnlySpan<byte> message, string sql)
     {
-        var trimmed = sql.Trim().TrimEnd(';').Trim();
-        if (trimmed.Equals("DISCARD ALL", StringComparison.OrdinalIgnoreCase) && _status == TransactionStatus.Idle)
+        var analysis = SqlAnalysis.Of(sql);
+        var reset = analysis.LocalResetTag;
+        if (reset == "DISCARD ALL" && _status == TransactionStatus.Idle)
         {
             // Npgsql's pool reset: it must discard this client's state only, not everyone's.
             _effects.DiscardAllAnswered = true;
             Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply("DISCARD ALL"));
             return;
         }
-        if (trimmed.Equals("DEALLOCATE ALL", StringComparison.OrdinalIgnoreCase))
+        if (reset == "DEALLOCATE ALL")
         {
             _effects.DeallocateAllAnswered = true;
             Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply("DEALLOCATE ALL"));
             return;
         }
-        _effects.DeallocatesAll = SqlText.DeallocatesAll(sql);
-        var rewritten = SqlRewriter.Rewrite(sql, ProcessId, _effects, ListeningChannels);
-        if (TryAutoPrepare(rewritten, out var onPlainCompleted))
+        _effects.DeallocatesAll = analysis.DeallocatesAll;
+        _effects.Add(analysis.Effects);
+        var rewritten = analysis.Rewrite(ProcessId, ListeningChannels);
+        if (TryAutoPrepare(ReferenceEquals(rewritten, sql) ? analysis : SqlAnalysis.Of(rewritten), out var onPlainCompleted))
             return;
         if (ReferenceEquals(rewritten, sql))
             _engineBatch.Append(message);

@@ -2,6 +2,7 @@ using System.Text;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
 using ZeroPg.Sessions.Statements;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Sessions;
 
@@ -11,11 +12,11 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed partial class ClientSession
 {
-    private void RewriteParse(ReadOnlySpan<byte> message, ParseMessage parse)
+    private void RewriteParse(ReadOnlySpan<byte> message, ParseMessage parse, SqlAnalysis analysis)
     {
         if (parse.StatementName.IsEmpty)
         {
-            _statements.UnnamedDeallocatesAll = SqlText.DeallocatesAll(parse.Sql);
+            _statements.UnnamedDeallocatesAll = analysis.DeallocatesAll;
             _statements.LastUnnamedParse = message.ToArray();
             var version = ++_statements.UnnamedVersion;
             Catalog.Unnamed = (this, version);

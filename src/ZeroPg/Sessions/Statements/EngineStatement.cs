@@ -9,16 +9,20 @@ internal sealed class EngineStatement(string engineName, byte[] sql, byte[] para
     public byte[] ParameterTypes { get; } = parameterTypes;
 
     /// <summary>The statement is DISCARD ALL / DEALLOCATE ALL, which drops every engine statement when executed.</summary>
-    public bool DeallocatesAll { get; } = SqlText.DeallocatesAll(sql);
+    public bool DeallocatesAll => Analysis.DeallocatesAll;
 
     /// <summary>Running it leaves the engine session as it found it (see <see cref="PipelineSafety"/>); worked out once.</summary>
-    public bool IsPipelineSafe => _pipelineSafe ??= PipelineSafety.IsSafe(Text);
+    public bool IsPipelineSafe => _pipelineSafe ??= Analysis.IsPipelineSafe;
+
+    /// <summary>The statement's SQL analysed, once.</summary>
+    public ZeroPg.Sql.SqlAnalysis Analysis => _analysis ??= ZeroPg.Sql.SqlAnalysis.Of(Text);
 
     /// <summary>The SQL as text, decoded once.</summary>
     public string Text => _text ??= System.Text.Encoding.UTF8.GetString(Sql);
 
     private bool? _pipelineSafe;
     private string? _text;
+    private ZeroPg.Sql.SqlAnalysis? _analysis;
 
     /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again.</summary>
     public int PreparedEpoch { get; set; } = -1;

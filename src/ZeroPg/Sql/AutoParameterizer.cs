@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace ZeroPg.Sessions.Statements;
+namespace ZeroPg.Sql;
 
 /// <summary>A simple Query's SQL with its number literals turned into typed parameters, and their values as text.</summary>
 internal sealed record ParameterizedQuery(string Sql, IReadOnlyList<string> Values);
@@ -18,20 +18,18 @@ internal sealed record ParameterizedQuery(string Sql, IReadOnlyList<string> Valu
 /// </summary>
 internal static class AutoParameterizer
 {
-    private static readonly HashSet<string> Leading = new(StringComparer.Ordinal) { "SELECT", "INSERT", "UPDATE", "DELETE" };
-
     /// <summary>Date/time input words read from the clock when the statement is parsed: a prepared statement would keep the first value.</summary>
     private static readonly HashSet<string> ClockWords = new(StringComparer.OrdinalIgnoreCase) { "now", "today", "tomorrow", "yesterday" };
 
-    public static bool TryParameterize(string sql, out ParameterizedQuery query)
+    /// <summary>Parameterizes <paramref name="sql"/> read as <paramref name="tokens"/>, which must be certain (no <see cref="SqlDoubts"/>).</summary>
+    public static bool TryParameterize(string sql, IReadOnlyList<SqlToken> tokens, out ParameterizedQuery query)
     {
         query = null!;
-        var tokens = new List<SqlToken>();
-        if (!SqlTokenizer.TryTokenize(sql, tokens) || tokens.Count == 0 || tokens[0].Kind != SqlTokenKind.Word)
+        if (tokens.Count == 0 || tokens[0].Kind != SqlTokenKind.Word)
             return false;
-        if (!Leading.Contains(tokens[0].Upper(sql)))
+        var isSelect = tokens[0].IsWord(sql, "SELECT");
+        if (!isSelect && !tokens[0].IsWord(sql, "INSERT") && !tokens[0].IsWord(sql, "UPDATE") && !tokens[0].IsWord(sql, "DELETE"))
             return false;
-        var isSelect = tokens[0].Upper(sql) == "SELECT";
         var context = new LiteralContext(sql, tokens);
         var output = new StringBuilder(sql.Length + 16);
         var values = new List<string>();
@@ -42,7 +40,7 @@ internal static class AutoParameterizer
             var token = tokens[i];
             if (token.IsPunct(sql, ';'))
                 return i == tokens.Count - 1 && Finish(sql, output, copied, values, token.Start, out query);
-            if (token.Kind == SqlTokenKind.Word && isSelect && token.Upper(sql) == "INTO")
+            if (token.Kind == SqlTokenKind.Word && isSelect && token.IsWord(sql, "INTO"))
                 return false; // SELECT INTO creates a table
             if (token.Kind == SqlTokenKind.String && ClockWords.Contains(sql.AsSpan(token.Start + 1, token.Length - 2).Trim().ToString()))
                 return false;

@@ -1,19 +1,19 @@
-namespace ZeroPg.Sessions.Statements;
+namespace ZeroPg.Sql;
 
 /// <summary>
 /// Where a number literal stands in a statement, for <see cref="AutoParameterizer"/>: whether it is an
 /// operand of an operator or a VALUES item, and whether a minus before it is a sign Postgres folds
 /// into the constant (<c>= -5</c>) or an operator of its own (<c>x - 5</c>, <c>-0::float8</c>).
 /// </summary>
-internal sealed class LiteralContext(string sql, List<SqlToken> tokens)
+internal sealed class LiteralContext(string sql, IReadOnlyList<SqlToken> tokens)
 {
     /// <summary>Words after which + and - are signs, not operators.</summary>
-    private static readonly HashSet<string> SignContext = new(StringComparer.Ordinal)
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SignContext = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "SELECT", "WHERE", "AND", "OR", "NOT", "THEN", "ELSE", "WHEN", "BY", "ON", "HAVING", "RETURNING", "SET", "VALUES",
         "LIMIT", "OFFSET", "AS", "IN", "IS", "BETWEEN", "LIKE", "ILIKE", "SIMILAR", "CASE", "DISTINCT", "ALL", "ANY", "SOME",
         "FROM", "JOIN", "USING", "EXISTS", "OVER", "ROWS", "RANGE", "GROUPS", "FETCH", "FIRST", "NEXT", "ARRAY", "WITH", "ESCAPE",
-    };
+    }.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private readonly Stack<bool> _parens = new(); // per open parenthesis: is it DISTINCT ON's list
     private readonly HashSet<int> _clauseCloses = []; // indexes of ')' that end DISTINCT ON (...), not an expression
@@ -78,12 +78,11 @@ internal sealed class LiteralContext(string sql, List<SqlToken> tokens)
         return token.Kind switch
         {
             SqlTokenKind.Number or SqlTokenKind.String or SqlTokenKind.QuotedIdentifier => true,
-            SqlTokenKind.Word => !SignContext.Contains(token.Upper(sql)),
+            SqlTokenKind.Word => !SignContext.Contains(token.Span(sql)),
             SqlTokenKind.Punct => (token.IsPunct(sql, ')') && !_clauseCloses.Contains(i)) || token.IsPunct(sql, ']'),
             _ => false,
         };
     }
 
-    private bool IsWord(int i, string upper)
-        => tokens[i].Kind == SqlTokenKind.Word && tokens[i].Length == upper.Length && sql.AsSpan(tokens[i].Start, upper.Length).Equals(upper, StringComparison.OrdinalIgnoreCase);
+    private bool IsWord(int i, string upper) => tokens[i].IsWord(sql, upper);
 }

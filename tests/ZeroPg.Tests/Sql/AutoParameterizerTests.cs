@@ -1,6 +1,6 @@
-using ZeroPg.Sessions.Statements;
+using ZeroPg.Sql;
 
-namespace ZeroPg.Tests.Sessions.Statements;
+namespace ZeroPg.Tests.Sql;
 
 /// <summary>Number literals become typed parameters only where that means exactly the same to Postgres.</summary>
 public sealed class AutoParameterizerTests
@@ -31,7 +31,7 @@ public sealed class AutoParameterizerTests
     [InlineData("select 1 * -7 from t", "select 1 * $1::int4 from t", "-7")]
     public void Replaces_number_operands_with_typed_parameters_of_equal_values_once(string sql, string expected, string values)
     {
-        Assert.True(AutoParameterizer.TryParameterize(sql, out var query), sql);
+        Assert.True(SqlAnalysis.Of(sql).TryParameterize(out var query), sql);
         Assert.Equal(expected, query.Sql);
         Assert.Equal(values.Split('|'), query.Values);
     }
@@ -50,7 +50,7 @@ public sealed class AutoParameterizerTests
     [InlineData("select x from t order by x offset +2 rows fetch first +2 rows only")]
     public void Leaves_positions_modifiers_and_arguments_alone(string sql)
     {
-        Assert.True(AutoParameterizer.TryParameterize(sql, out var query), sql);
+        Assert.True(SqlAnalysis.Of(sql).TryParameterize(out var query), sql);
         Assert.Equal(sql.TrimEnd(';'), query.Sql);
         Assert.Empty(query.Values);
     }
@@ -71,11 +71,16 @@ public sealed class AutoParameterizerTests
     [InlineData("select * from t where created < 'now' and a = 1")]
     [InlineData("select * from t where d = ' Today ' and a = 1")]
     [InlineData("select 1 + 1 as alias_that_is_definitely_longer_than_sixty_three_characters_in_total_xx")]
+    [InlineData("select * from t where s = U&'d\\0061t' and a = 1")]
+    [InlineData("select * from t where s = B'101' and a = 1")]
+    [InlineData("select * from t where a = 1 /* unterminated")]
     public void Refuses_what_it_cannot_be_sure_of(string sql)
-        => Assert.False(AutoParameterizer.TryParameterize(sql, out _), sql);
+        => Assert.False(SqlAnalysis.Of(sql).TryParameterize(out _), sql);
 
     [Theory]
     [InlineData("create table t (a int)", true)]
+    [InlineData("", false)]
+    [InlineData("'x'", true)]
     [InlineData("ALTER TABLE t ADD COLUMN b int", true)]
     [InlineData("select 1; drop table t", true)]
     [InlineData("do $$ begin execute 'drop table t'; end $$", true)]
@@ -85,5 +90,12 @@ public sealed class AutoParameterizerTests
     [InlineData("set search_path = s", false)]
     [InlineData("(select 1)", false)]
     public void Knows_which_statements_may_change_the_schema(string sql, bool expected)
-        => Assert.Equal(expected, SchemaChange.IsPossible(sql));
+        => Assert.Equal(expected, SqlAnalysis.Of(sql).MayChangeSchema());
+
+    [Theory]
+    [InlineData("select 1; drop table t", false)]
+    [InlineData("drop table t; select 1", true)]
+    [InlineData("  (select 1)", false)]
+    public void A_parse_looks_at_its_first_statement_only(string sql, bool expected)
+        => Assert.Equal(expected, SqlAnalysis.Of(sql).MayChangeSchema(firstStatementOnly: true));
 }
