@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 
@@ -10,7 +12,8 @@ namespace ZeroPg.Sessions;
 /// comes back as ZPLCK, and the client then waits without holding the engine (<see cref="WaitForReleaseAsync"/>)
 /// and runs the unit again; inside a transaction block it fails with 55P03 instead. Thread: the session.
 /// </summary>
-internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity identity, SessionCancel cancel, CancellationToken connectionClosed)
+internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity identity, SessionCancel cancel, ProtocolState state, PipeWriter output,
+    CancellationToken connectionClosed)
 {
     /// <summary>The client called an advisory lock function (its locks go when it leaves).</summary>
     public bool Used { get; private set; }
@@ -35,17 +38,42 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         state.AdvisoryInstalledGeneration = services.Engine.Generation;
     }
 
+    /// <summary>
+    /// Runs a unit that uses advisory locks, captured: false when it must run again once another client
+    /// released a lock this one blocks on (outside a transaction block; inside one the client gets 55P03).
+    /// </summary>
+    public async Task<bool> RunCapturedAsync(EngineLink link, EngineBatch batch, EngineLease lease, TransactionStatus before)
+    {
+        await link.RunAsync(batch, ReplyMode.Capture);
+        var reply = link.Reply.Captured;
+        if (reply.Any(IsBusy) && before == TransactionStatus.Idle && state.Status == TransactionStatus.Idle)
+        {
+            await WaitForReleaseAsync(lease);
+            return false;
+        }
+        foreach (var message in reply)
+        {
+            if (IsBusy(message))
+                ErrorResponse.Write(output, BusyInTransaction);
+            else
+                output.Write(message);
+        }
+        await output.FlushAsync();
+        Changed();
+        return true;
+    }
+
     /// <summary>A captured reply message saying another client holds a lock this one blocks on.</summary>
-    public static bool IsBusy(byte[] message)
+    private static bool IsBusy(byte[] message)
         => message[0] == (byte)BackendCode.ErrorResponse && ErrorResponse.ReadSqlState(message.AsSpan(MessageFramer.HeaderLength)) == AdvisoryLockSql.BusySqlState;
 
     /// <summary>What a client gets for a blocking lock another holds while it is inside a transaction block.</summary>
-    public static PgError BusyInTransaction { get; } = PgError.Error(SqlState.LockNotAvailable,
+    private static PgError BusyInTransaction { get; } = PgError.Error(SqlState.LockNotAvailable,
         "could not obtain advisory lock: another client holds it",
         "ZeroPg waits for a blocking advisory lock only outside transaction blocks; inside one it fails instead of holding the shared engine.");
 
     /// <summary>Gives the engine to others while waiting for another client to release an advisory lock.</summary>
-    public async Task WaitForReleaseAsync(EngineLease lease)
+    private async Task WaitForReleaseAsync(EngineLease lease)
     {
         var changed = services.EngineState.AdvisoryChanged;
         lease.Release();

@@ -58,7 +58,7 @@ internal sealed class ClientNotifications(PipeWriter output, NotificationHub hub
             if (Drain())
                 await output.FlushAsync();
         }
-        catch (Exception error) when (ClientSession.IsDisconnect(error))
+        catch (Exception error) when (ConnectionErrors.IsDisconnect(error))
         {
             // The client is gone; its cleanup follows.
         }

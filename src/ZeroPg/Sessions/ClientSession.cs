@@ -25,7 +25,7 @@ namespace ZeroPg.Sessions;
 /// not run; it is answered with ErrorResponse and the unit's ReadyForQuery and the client stays
 /// (<see cref="RunUnitAsync"/>, the one place). FATAL closes the connection (<see cref="RunAsync"/>).
 /// </summary>
-internal sealed partial class ClientSession
+internal sealed class ClientSession
 {
     /// <summary>Above this, a batch without a Sync yet goes to the engine anyway (the engine keeps extended state across calls).</summary>
     private const int PartialBatchLimit = 4 * 1024 * 1024;
@@ -54,6 +54,7 @@ internal sealed partial class ClientSession
     private readonly LocalAnswers _local;
     private readonly Pipelining _pipelining;
     private readonly CopyIn _copy;
+    private readonly SessionCleanup _cleanup;
 
     /// <summary>A simple Query ZeroPg refuses itself: answered with this error and ReadyForQuery, in order.</summary>
     private PgError? _refused;
@@ -67,12 +68,11 @@ internal sealed partial class ClientSession
         _services = services;
         _connectionClosed = connection.ConnectionClosed;
         _startup = startup;
-        ConnectionId = connection.ConnectionId;
         _cancel = new SessionCancel(_connectionClosed);
         _notifications = new ClientNotifications(_output, services.Notifications, () => _identity.ProcessId);
         _settings = new SessionSettings(startup.Parameters);
         _temp = new TempRelations(_identity);
-        _advisory = new AdvisoryLocks(services, _identity, _cancel, _connectionClosed);
+        _advisory = new AdvisoryLocks(services, _identity, _cancel, _state, _output, _connectionClosed);
         var forwarder = new ReplyForwarder(_output, _settings, _notifications, _cancel);
         _restart = new EngineRestart(services, forwarder);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
@@ -84,11 +84,10 @@ internal sealed partial class ClientSession
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);
+        _cleanup = new SessionCleanup(services, _state, _lease, _link, _statements, _copy, _temp, _advisory, _notifications);
     }
 
-    public string ConnectionId { get; }
     public SessionIdentity Identity => _identity;
-    public IReadOnlyDictionary<string, string> StartupParameters => _startup.Parameters;
 
     /// <summary>Objects of this client that live only as long as the engine session (temp tables, advisory locks).</summary>
     internal bool HoldsEngineSessionObjects => _temp.Count > 0 || _advisory.Used;
@@ -106,19 +105,19 @@ internal sealed partial class ClientSession
         }
         catch (PgErrorException error)
         {
-            await TryWriteFatalAsync(_output, error.Error);
+            await ConnectionErrors.TryWriteFatalAsync(_output, error.Error);
         }
         catch (EngineFailedException error)
         {
-            await TryWriteFatalAsync(_output, _restart.LostError(error, _cancel.KilledEngine));
+            await ConnectionErrors.TryWriteFatalAsync(_output, _restart.LostError(error, _cancel.KilledEngine));
         }
-        catch (Exception error) when (IsDisconnect(error))
+        catch (Exception error) when (ConnectionErrors.IsDisconnect(error))
         {
             // The client went away; cleanup below undoes what it left open.
         }
         finally
         {
-            await CleanupAsync();
+            await _cleanup.RunAsync();
             _services.Registry.Remove(this);
         }
     }
@@ -347,42 +346,20 @@ internal sealed partial class ClientSession
             if (_engineBatch.Effects.CreatesExtension is { } extension && before == TransactionStatus.Idle
                 && await _restart.TryLoadExtensionAsync(extension, this, _link, _connectionClosed))
                 _rewriter.Build(_engineBatch, _batch, count); // the engine restarted: statements must be prepared again
-            if (!_engineBatch.Effects.UsesAdvisoryLocks)
+            if (_engineBatch.Effects.UsesAdvisoryLocks)
             {
-                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
-                _auto.RunPlainOnce = _link.Reply.RetryPlain;
-                if (_auto.RunPlainOnce)
-                    continue;
-                break;
+                await _advisory.BeforeUseAsync(_link);
+                _rewriter.Build(_engineBatch, _batch, count); // the install ran first: build again
+                if (await _advisory.RunCapturedAsync(_link, _engineBatch, _lease, before))
+                    break;
+                continue;
             }
-            if (await RunWithAdvisoryLocksAsync(count, before))
+            await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
+            _auto.RunPlainOnce = _link.Reply.RetryPlain;
+            if (!_auto.RunPlainOnce)
                 break;
         }
         await ApplyEffectsAsync(_engineBatch.Effects);
-    }
-
-    /// <summary>Runs a unit that uses advisory locks captured: false when it must run again after another client releases a lock.</summary>
-    private async Task<bool> RunWithAdvisoryLocksAsync(int count, TransactionStatus before)
-    {
-        await _advisory.BeforeUseAsync(_link);
-        _rewriter.Build(_engineBatch, _batch, count);
-        await _link.RunAsync(_engineBatch, ReplyMode.Capture);
-        var reply = _link.Reply.Captured;
-        if (reply.Any(AdvisoryLocks.IsBusy) && before == TransactionStatus.Idle && _state.Status == TransactionStatus.Idle)
-        {
-            await _advisory.WaitForReleaseAsync(_lease);
-            return false;
-        }
-        foreach (var message in reply)
-        {
-            if (AdvisoryLocks.IsBusy(message))
-                ErrorResponse.Write(_output, AdvisoryLocks.BusyInTransaction);
-            else
-                _output.Write(message);
-        }
-        await _output.FlushAsync();
-        _advisory.Changed();
-        return true;
     }
 
     /// <summary>What the unit changed in this client's own session state.</summary>
@@ -447,63 +424,4 @@ internal sealed partial class ClientSession
             ReadyForQuery.Write(_output, _state.Status);
         await _output.FlushAsync();
     }
-
-    /// <summary>
-    /// The client is gone (Terminate, disconnect, fatal error): undo what it left open in the shared engine
-    /// session so the next client starts clean, then let the next waiter in.
-    /// </summary>
-    private async Task CleanupAsync()
-    {
-        _notifications.UnlistenAll();
-        var holdsLocks = _advisory.MayHoldLocks;
-        if (!_lease.IsHeld && !holdsLocks && _temp.Count == 0)
-            return;
-        try
-        {
-            await _lease.AcquireForCleanupAsync();
-            if (_state.InCopy)
-                await _copy.AbortAsync();
-            var cleanup = new BatchBuffer();
-            if (_state.SequenceOpenInEngine)
-            {
-                // A bare Sync would commit the implicit transaction of the unfinished sequence; Postgres
-                // aborts it when the client goes. A failing Parse first makes the Sync roll it back.
-                _statements.WriteFailingParse(cleanup);
-                EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
-            }
-            if (_state.Status != TransactionStatus.Idle)
-                OwnSql.Append(cleanup, "ROLLBACK");
-            if (holdsLocks)
-                OwnSql.Append(cleanup, _advisory.UnlockAllSql);
-            if (_temp.DropSql(_services.EngineState) is { Length: > 0 } dropTemp)
-                OwnSql.Append(cleanup, dropTemp);
-            await _link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);
-        }
-        catch (Exception error) when (error is EngineFailedException || IsDisconnect(error))
-        {
-            // The engine restarts on its own; there is nothing left to undo in a dead engine.
-        }
-        finally
-        {
-            _lease.Release();
-            if (holdsLocks)
-                _advisory.Changed();
-        }
-    }
-
-    internal static async Task TryWriteFatalAsync(PipeWriter output, PgError error)
-    {
-        try
-        {
-            ErrorResponse.Write(output, error);
-            await output.FlushAsync();
-        }
-        catch (Exception writeError) when (IsDisconnect(writeError))
-        {
-            // Nobody is listening any more.
-        }
-    }
-
-    internal static bool IsDisconnect(Exception error) => error is IOException or OperationCanceledException
-        or ConnectionResetException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException;
 }

@@ -47,10 +47,10 @@ internal static class SessionStartup
         }
         catch (PgErrorException error)
         {
-            await ClientSession.TryWriteFatalAsync(output, error.Error);
+            await ConnectionErrors.TryWriteFatalAsync(output, error.Error);
             return null;
         }
-        catch (Exception error) when (ClientSession.IsDisconnect(error))
+        catch (Exception error) when (ConnectionErrors.IsDisconnect(error))
         {
             return null;
         }
