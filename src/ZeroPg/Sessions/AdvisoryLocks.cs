@@ -18,6 +18,11 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
     /// <summary>The client called an advisory lock function (its locks go when it leaves).</summary>
     public bool Used { get; private set; }
 
+    /// <summary>The client waits for another client to release a lock (diagnostics).</summary>
+    public bool Waiting => _waiting;
+
+    private volatile bool _waiting;
+
     /// <summary>The client may hold locks in the running engine.</summary>
     public bool MayHoldLocks => Used && services.EngineState.AdvisoryInstalledGeneration == services.Engine.Generation;
 
@@ -77,8 +82,16 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
     {
         var changed = services.EngineState.AdvisoryChanged;
         lease.Release();
-        // Poll as well: a lock may also be freed by a disconnect on an engine restart.
-        await Task.WhenAny(changed, Task.Delay(250, connectionClosed));
+        _waiting = true;
+        try
+        {
+            // Poll as well: a lock may also be freed by a disconnect on an engine restart.
+            await Task.WhenAny(changed, Task.Delay(250, connectionClosed));
+        }
+        finally
+        {
+            _waiting = false;
+        }
         connectionClosed.ThrowIfCancellationRequested();
         if (cancel.IsRequested)
         {

@@ -89,6 +89,12 @@ internal sealed class ClientSession
 
     public SessionIdentity Identity => _identity;
 
+    /// <summary>Bytes of COPY data received in the COPY under way (what pg_stat_progress_copy calls bytes_processed).</summary>
+    internal long CopyBytesReceived => _copy.BytesReceived;
+
+    /// <summary>The client waits for an advisory lock another client holds (a wait_event in pg_stat_activity terms).</summary>
+    internal bool WaitsForAdvisoryLock => _advisory.Waiting;
+
     /// <summary>Objects of this client that live only as long as the engine session (temp tables, advisory locks).</summary>
     internal bool HoldsEngineSessionObjects => _temp.Count > 0 || _advisory.Used;
 

@@ -24,6 +24,9 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     private long _totalBytes;
     private bool _overflowed;
 
+    /// <summary>Bytes of COPY data received in the COPY under way (diagnostics).</summary>
+    public long BytesReceived => _data is null ? 0 : Volatile.Read(ref _totalBytes);
+
     /// <summary>A COPY FROM STDIN Query was accepted; it starts once what came before it has run.</summary>
     public void Pend(ReadOnlySequence<byte> query) => _pendingQuery = query.ToArray();
 
@@ -81,7 +84,7 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
         switch (code)
         {
             case FrontendCode.CopyData:
-                _totalBytes += message.Length;
+                Volatile.Write(ref _totalBytes, _totalBytes + message.Length);
                 if (_totalBytes > services.Options.MaxCopyInBytes)
                 {
                     _overflowed = true;

@@ -45,17 +45,15 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
         for (var kill = 0; kill < kills; kill++)
         {
             var before = Volatile.Read(ref _acknowledgedCount);
-            var deadline = DateTime.UtcNow.AddSeconds(30);
             // Kill only while writes are flowing: a few commits acknowledged since the last kill.
-            while (Volatile.Read(ref _acknowledgedCount) < before + 5 && DateTime.UtcNow < deadline)
-                await Task.Delay(5);
-            await Task.Delay(random.Next(0, 30));
+            await Eventually.WaitUntilAsync(() => Volatile.Read(ref _acknowledgedCount) >= before + 5, "commits acknowledged since the last kill", TimeSpan.FromSeconds(30));
+            await Task.Delay(random.Next(0, 30)); // a random moment within the flow of writes, not a wait for a state
             if (server.EngineProcessId is { } pid)
                 Process.GetProcessById(pid).Kill();
         }
-        while (server.EngineProcessId is null)
-            await Task.Delay(20);
-        await Task.Delay(300);
+        // Writes flow again after the last restart before the writer stops.
+        var afterLastKill = Volatile.Read(ref _acknowledgedCount);
+        await Eventually.WaitUntilAsync(() => Volatile.Read(ref _acknowledgedCount) >= afterLastKill + 5, "commits acknowledged after the last restart", TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await writer;
 
