@@ -8,6 +8,7 @@ namespace ZeroPg.Tests.Engine;
 public sealed class EngineCrashTests(ITestOutputHelper output)
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Killing_the_engine_fails_the_in_flight_client_with_57P01_and_keeps_committed_data()
     {
         using var directory = new TempDirectory();
@@ -30,6 +31,7 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Acknowledged_commits_survive_repeated_engine_kills_mid_write()
     {
         // Each kill costs an on-disk engine restart (~1-2 s); ZEROPG_KILL_LOOP_COUNT lowers the count on slow machines.
