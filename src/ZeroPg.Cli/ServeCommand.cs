@@ -30,11 +30,14 @@ internal static class ServeCommand
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
 
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
+        var maxMessageSize = new Option<int>("--max-message-size") { Description = "largest protocol message a client may send, in bytes (COPY data is limited by --max-copy-bytes)", DefaultValueFactory = _ => new ZeroPgOptions().MaxMessageSize };
+        var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (the engine host holds a COPY whole)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
+            maxMessageSize, maxCopyBytes,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,6 +58,8 @@ internal static class ServeCommand
                 HttpHost = parse.GetValue(httpHost)!,
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
+                MaxMessageSize = parse.GetValue(maxMessageSize),
+                MaxCopyInBytes = parse.GetValue(maxCopyBytes),
             };
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
