@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
-using System.Text;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
 
 namespace ZeroPg.Sessions;
@@ -33,19 +32,15 @@ internal static class OwnSql
         await call.Completion.WaitAsync(timeout);
     }
 
-    /// <summary>The first two text columns of each DataRow among captured reply messages.</summary>
+    /// <summary>The first two text columns of each DataRow among captured reply messages (NULL as "").</summary>
     public static IEnumerable<(string First, string Second)> TextPairs(IEnumerable<byte[]> captured)
     {
         foreach (var message in captured)
         {
             if (message[0] != (byte)BackendCode.DataRow)
                 continue;
-            var span = message.AsSpan(MessageFramer.HeaderLength + 2); // the column count
-            var first = BinaryPrimitives.ReadInt32BigEndian(span);
-            var name = Encoding.UTF8.GetString(span.Slice(4, first));
-            span = span[(4 + first)..];
-            var second = BinaryPrimitives.ReadInt32BigEndian(span);
-            yield return (name, second < 0 ? "" : Encoding.UTF8.GetString(span.Slice(4, second)));
+            var columns = DataRow.ReadText(message.AsSpan(MessageFramer.HeaderLength));
+            yield return (columns[0] ?? "", columns[1] ?? "");
         }
     }
 }
