@@ -32,12 +32,15 @@ internal static class ServeCommand
         var migrations = new Option<string[]>("--migrations") { Description = "apply this folder's pending migrations before the server is ready (Prisma, drizzle-kit, Flyway-style or ordered .sql; repeatable)", AllowMultipleArgumentsPerToken = false };
         var backup = new BackupFlags();
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
+        var maxMessageSize = new Option<int>("--max-message-size") { Description = "largest protocol message a client may send, in bytes (COPY data is limited by --max-copy-bytes)", DefaultValueFactory = _ => new ZeroPgOptions().MaxMessageSize };
+        var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (the engine host holds a COPY whole)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
+            maxMessageSize, maxCopyBytes,
         };
         foreach (var option in backup.ServeOptions)
             command.Options.Add(option);
@@ -62,6 +65,8 @@ internal static class ServeCommand
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
                 MigrationFolders = parse.GetValue(migrations) ?? [],
                 Backup = backup.ForServe(parse),
+                MaxMessageSize = parse.GetValue(maxMessageSize),
+                MaxCopyInBytes = parse.GetValue(maxCopyBytes),
             };
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);

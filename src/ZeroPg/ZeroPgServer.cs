@@ -88,7 +88,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<EngineSupervisor>();
         builder.Services.AddSingleton<EngineScheduler>();
         builder.Services.AddSingleton<SessionRegistry>();
-        builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog { Auto = { Capacity = options.AutoPrepareMaxStatements } });
+        builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog(options.AutoPrepareMaxStatements));
         builder.Services.AddSingleton<SessionServices>();
         builder.Services.AddSingleton<ZeroPgMetrics>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -184,7 +184,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         {
             var engine = await services.Engine.GetAsync();
             if (!_options.IsMemory)
-                await CheckpointAsync(engine);
+                await OwnSql.RunAsync(engine, TimeSpan.FromSeconds(30), "CHECKPOINT");
         }
         catch (EngineFailedException error)
         {
@@ -196,15 +196,6 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             await _backup.StopAsync(TimeSpan.FromSeconds(30));
         if (UnixSocketFile is not null && File.Exists(UnixSocketFile))
             File.Delete(UnixSocketFile);
-    }
-
-    private static async Task CheckpointAsync(EngineProcess engine)
-    {
-        var frame = new Sessions.BatchBuffer();
-        Protocol.Frontend.QueryMessage.Write(frame, "CHECKPOINT");
-        var call = new DiscardCall();
-        await engine.SubmitAsync(call, frame.Frame(HostFrame.Batch, frame.MessageBytes));
-        await call.Completion.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()

@@ -1,3 +1,5 @@
+using ZeroPg.Sql;
+
 namespace ZeroPg.Migrations;
 
 /// <summary>Splits a script into statements (';' outside quotes, dollar quotes and comments) with their positions, to name the one that failed.</summary>
@@ -9,9 +11,9 @@ internal static class SqlStatements
     {
         var statements = new List<Statement>();
         var start = -1;
-        foreach (var token in Sessions.SqlText.Tokens(sql))
+        foreach (var token in Tokens(sql))
         {
-            if (token.Text == ";")
+            if (token.IsPunct(sql, ';'))
             {
                 if (start >= 0)
                     statements.Add(Make(sql, start, token.Start + 1));
@@ -33,8 +35,18 @@ internal static class SqlStatements
 
     /// <summary>True when the script controls its own transactions (then it cannot be replayed statement by statement safely).</summary>
     public static bool ControlsTransactions(string sql)
-        => Sessions.SqlText.Words(sql).Any(w => w is "BEGIN" or "COMMIT" or "ROLLBACK" or "START" or "SAVEPOINT")
-           && Split(sql).Any(s => Sessions.SqlText.Words(s.Text).FirstOrDefault() is "BEGIN" or "COMMIT" or "ROLLBACK" or "START" or "END");
+        => Words(sql).Any(w => w is "BEGIN" or "COMMIT" or "ROLLBACK" or "START" or "SAVEPOINT")
+           && Split(sql).Any(s => Words(s.Text).FirstOrDefault() is "BEGIN" or "COMMIT" or "ROLLBACK" or "START" or "END");
+
+    private static List<SqlToken> Tokens(string sql)
+    {
+        var tokens = new List<SqlToken>();
+        SqlLexer.Lex(sql, tokens);
+        return tokens;
+    }
+
+    private static IEnumerable<string> Words(string sql)
+        => Tokens(sql).Where(t => t.Kind == SqlTokenKind.Word).Select(t => t.Upper(sql));
 
     private static Statement Make(string sql, int start, int end)
         => new(start, end, 1 + sql.AsSpan(0, start).Count('\n'), sql[start..end].Trim());
