@@ -18,7 +18,7 @@ internal sealed class EngineMigrationSession(EngineProcess engine, ExtensionLoad
         var batch = new Sessions.BatchBuffer();
         Protocol.Frontend.QueryMessage.Write(batch, sql);
         var call = new CollectingCall();
-        await engine.SubmitAsync(call, batch.Frame(HostFrame.Batch, batch.MessageBytes));
+        await engine.SubmitAsync(call, batch.Frame(HostRequestKind.Batch));
         await call.Completion;
         return SimpleQueryReply.Parse(call.Reply.WrittenSpan);
     }

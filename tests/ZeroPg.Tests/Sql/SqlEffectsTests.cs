@@ -86,5 +86,10 @@ public sealed class SqlEffectsTests
     [Theory]
     [InlineData("CREATE EXTENSION pgcrypto", "pgcrypto")]
     [InlineData("create extension if not exists \"uuid-ossp\"", "uuid-ossp")]
-    public void Create_extension_names_its_extension(string sql, string name) => Assert.Equal(name, SqlAnalysis.Of(sql).Effects.CreatesExtension);
+    [InlineData("ALTER EXTENSION vector UPDATE", "vector")]
+    [InlineData("DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS citext; END $$", "citext")]
+    public void Extension_statements_name_their_extension(string sql, string name) => Assert.Equal([name], SqlAnalysis.Of(sql).Effects.Extensions);
+
+    [Fact]
+    public void Sql_without_extension_statements_names_none() => Assert.Empty(SqlAnalysis.Of("select 'extension'").Effects.Extensions);
 }

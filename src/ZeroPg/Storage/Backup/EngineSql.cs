@@ -31,7 +31,7 @@ internal static class EngineSql
         TargetedMessage.Write(batch, FrontendCode.Close, TargetedMessage.Statement, name);
         EmptyFrontendMessage.Write(batch, FrontendCode.Sync);
         var call = new CollectingCall();
-        await engine.SubmitAsync(call, batch.Frame(HostFrame.Batch, batch.MessageBytes));
+        await engine.SubmitAsync(call, batch.Frame(HostRequestKind.Batch));
         await call.Completion.WaitAsync(timeout);
         var (row, error) = call.Parse();
         if (error is not null)
@@ -41,7 +41,7 @@ internal static class EngineSql
             TargetedMessage.Write(cleanup, FrontendCode.Close, TargetedMessage.Statement, name);
             EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
             var discard = new DiscardCall();
-            await engine.SubmitAsync(discard, cleanup.Frame(HostFrame.Batch, cleanup.MessageBytes));
+            await engine.SubmitAsync(discard, cleanup.Frame(HostRequestKind.Batch));
             await discard.Completion.WaitAsync(timeout);
             throw error;
         }
