@@ -108,3 +108,9 @@ export async function snapshotVariant(variant) {
   }
   throw new Error(`unknown snapshot variant ${variant}`);
 }
+
+/** Proportional set size (shared pages split among sharers), MB: the fair "cost" of a process. */
+export function pssMB(pid = 'self') {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return Number(/^Pss:\s+(\d+)/m.exec(text)[1]) / 1024;
+}
