@@ -11,7 +11,7 @@
 //     'J' control answer (JSON), 'F' fatal engine failure (text; the process exits after it)
 // Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
 //
-// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
+// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams (added to PGlite's),
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking) and doorbell (the shared counter polled).
@@ -20,6 +20,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import { openSync, readSync, writeSync } from 'node:fs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { yieldCpu } from './yield.mjs';
+import { loadExtension } from './extensions.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -190,6 +191,8 @@ async function control(command) {
     }
     case 'ping':
       return { ok: true };
+    case 'loadExtension':
+      return loadExtension(db, command);
     default:
       return { ok: false, error: `unknown command ${command.cmd}` };
   }
@@ -232,7 +235,8 @@ async function main() {
     const bytes = await readFile(options.loadDataDir);
     createOptions.loadDataDir = new Blob([bytes]);
   }
-  if (options.startParams) createOptions.startParams = options.startParams;
+  // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
+  if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   db = await PGlite.create(createOptions);
   // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
   let snapshotWritten = false;
