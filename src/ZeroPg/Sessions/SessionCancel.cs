@@ -35,7 +35,8 @@ internal sealed class SessionCancel
         {
             lock (_gate)
             {
-                if (_inEngineCall && _submittedTo is { CancelsInEngine: true } engine)
+                // Never ZeroPg's own SQL: the cleanup's ROLLBACK of a departed client may be running by now.
+                if (_inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
                     engine.CancelInEngine(_submittedSequence);
             }
             try

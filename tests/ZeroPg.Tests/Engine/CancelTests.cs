@@ -133,7 +133,7 @@ public sealed class CancelTests(ITestOutputHelper output)
     public async Task Statement_timeout_from_the_startup_options_fires()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Options=-c statement_timeout=200");
+        await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Server Compatibility Mode=NoTypeLoading;Options=-c statement_timeout=1000");
         await client.OpenAsync();
         var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(client, "select pg_sleep(10)"));
         Assert.Equal("canceling statement due to statement timeout", error.MessageText);

@@ -15,7 +15,7 @@ public sealed class EngineHostNodeTests
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~2 min).</summary>
     [Fact]
     [Trait("Category", "Slow")]
-    public async Task Host_cancel_tests_pass() => await RunAsync("host.test.mjs", TimeSpan.FromMinutes(6));
+    public async Task Host_cancel_tests_pass() => await RunAsync("host.test.mjs", TimeSpan.FromMinutes(12));
 
     private static async Task RunAsync(string file, TimeSpan timeout)
     {
