@@ -56,6 +56,8 @@ internal sealed partial class EngineProcess
         await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         _replies.Dispose();
         _doorbell?.Dispose();
+        if (_cancelChannel is { } channel)
+            await channel.DisposeAsync();
         _process.Dispose();
     }
 }

@@ -30,6 +30,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private volatile bool _failed;
     private volatile bool _killedToCancel;
     private int _disposed;
+    private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
+    private EngineCancelChannel? _cancelChannel;
 
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
@@ -57,7 +59,17 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public int CallsInFlight => _calls.Count;
 
-    /// <summary>Kills the host to stop a running query: PGlite cannot be interrupted from JS.</summary>
+    /// <summary>The host cancels queries inside the engine (its cancel worker is connected).</summary>
+    public bool CancelsInEngine => _cancelChannel is not null;
+
+    /// <summary>
+    /// Cancels batch <paramref name="sequence"/> inside the engine: Postgres raises 57014 (or the timeout's error)
+    /// at its next interrupt check and the engine goes on; a batch that already ended is left alone.
+    /// </summary>
+    public bool CancelInEngine(long sequence, EngineCancelReason reason = EngineCancelReason.User)
+        => _cancelChannel is { } channel && !_failed && channel.Cancel(sequence, reason);
+
+    /// <summary>Kills the host to stop a running query (when it cannot cancel inside the engine).</summary>
     public Task KillToCancelAsync()
     {
         _killedToCancel = true;
@@ -77,6 +89,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         };
         startInfo.ArgumentList.Add(options.HostScriptPath);
         var doorbell = options.PollWindow > TimeSpan.Zero ? TryCreateDoorbell(logger) : null;
+        var cancelSocket = EngineCancelChannel.NewSocketPath();
         startInfo.ArgumentList.Add(JsonSerializer.Serialize(new
         {
             dataDir = options.DataDirectory,
@@ -87,6 +100,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
             pollMicroseconds = doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
             doorbell = doorbell?.Path,
+            cancelSocket,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
         var engine = new EngineProcess(process, doorbell, options.ReplyPollWindow, options.Metrics, logger);
@@ -100,12 +114,18 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             if (finished != ready)
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
-            return (engine, await ready);
+            var info = await ready;
+            if (info.CancelsInEngine)
+                engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger, timeoutSource.Token);
+            else
+                Log.NoCancelInEngine(logger);
+            return (engine, info);
         }
         catch (Exception error)
         {
             await engine.KillAsync();
             doorbell?.Dispose();
+            File.Delete(cancelSocket);
             if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 throw new EngineFailedException($"the engine did not start within {timeout.TotalSeconds:0} s: {engine.Diagnostics()}");
             throw;
@@ -152,6 +172,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         try
         {
             ThrowIfFailed();
+            if (frame.Span[0] == (byte)HostRequestKind.Batch)
+                call.Sequence = ++_batchSequence;
             _calls.Enqueue(call);
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _doorbell?.Announce(frame.Length);
@@ -227,6 +249,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Information, Message = "the engine host will not poll for requests: no shared-memory doorbell ({Message})")]
         public static partial void NoDoorbell(ILogger logger, string message);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "the engine host cannot cancel inside the engine (no shared engine memory or cancel worker): a cancel restarts a data directory's engine instead")]
+        public static partial void NoCancelInEngine(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine reported a fatal error: {Message}")]
         public static partial void EngineFatal(ILogger logger, string message);

@@ -139,7 +139,11 @@ internal sealed class ClientSession
     {
         while (true)
         {
-            var result = await ReadWithIdleTimeoutAsync();
+            if (!_input.TryRead(out var result))
+            {
+                _cancel.ClientIdle();
+                result = await ReadWithIdleTimeoutAsync();
+            }
             await _notifications.EnterAsync(_connectionClosed);
             try
             {
@@ -325,6 +329,7 @@ internal sealed class ClientSession
     /// </summary>
     private async Task RunUnitAsync(int count, int readyCount, bool sequenceOpen = false)
     {
+        using var unit = _cancel.EnterUnit();
         try
         {
             if (count > 0)

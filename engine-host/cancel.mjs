@@ -1,0 +1,118 @@
+// Cancel inside the engine, the main thread's side: a worker thread (cancel-worker.mjs) receives the
+// server's cancel requests on a Unix socket and raises Postgres's interrupt flags straight in the
+// engine's shared memory (shared-memory.mjs) while this thread is inside a query. This side numbers
+// the batches as the server does (1, 2, ... in the order Batch frames arrive), marks which one runs,
+// clears what a cancel left behind when its batch ends, and tells the worker when Postgres arms its
+// statement/lock timeout alarm. Per batch that is two short critical sections and no system call.
+import { Worker } from 'node:worker_threads';
+import { setClockHook } from './shared-memory.mjs';
+import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
+
+const WORKER_START_TIMEOUT_MS = 10_000;
+const CANCEL_ERROR_FIELD = Buffer.from('C57014\0'); // the SQLSTATE field of an ErrorResponse for a cancel or timeout
+
+export class CancelSupport {
+  #controlBuffer = newControlBlock();
+  #control = new ControlBlock(this.#controlBuffer);
+  #ints = new Int32Array(this.#controlBuffer);
+  #values = new Float64Array(this.#controlBuffer);
+  #memory = null;
+  #worker = null;
+  #listening = null;
+  #sequence = 0;
+  #running = 0;
+  #queuedReason = 0;
+  #delivered = true;
+
+  /** Starts the worker, listening on `socketPath` (none: cancel is not offered). */
+  constructor(socketPath) {
+    if (!socketPath) {
+      this.#listening = Promise.resolve(false);
+      return;
+    }
+    this.#worker = new Worker(new URL('./cancel-worker.mjs', import.meta.url), {
+      workerData: { control: this.#controlBuffer, socketPath },
+    });
+    this.#worker.unref();
+    this.#listening = new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), WORKER_START_TIMEOUT_MS);
+      this.#worker.once('message', (message) => {
+        clearTimeout(timer);
+        if (message.error) process.stderr.write(`cancel worker: ${message.error}\n`);
+        resolve(message.listening === true);
+      });
+      this.#worker.once('error', (e) => {
+        clearTimeout(timer);
+        process.stderr.write(`cancel worker failed: ${e?.stack ?? e}\n`);
+        resolve(false);
+      });
+    });
+  }
+
+  /**
+   * Called once the engine started: hands its memory to the worker. Returns what the server is told
+   * in the ready frame: { cancel, timeouts } (timeouts: statement/lock timeouts raise their own errors).
+   */
+  async attach(db) {
+    const memory = db.mod.HEAPU8.buffer;
+    const listening = await this.#listening;
+    if (!listening || !(memory instanceof SharedArrayBuffer)) return { cancel: false, timeouts: false };
+    const addresses = engineAddresses(db.mod);
+    this.#memory = new EngineMemory(memory, addresses);
+    this.#worker.postMessage({ memory, addresses });
+    return { cancel: true, timeouts: addresses.timeouts !== null };
+  }
+
+  /** The next batch starts; returns its sequence number. */
+  begin() {
+    const sequence = ++this.#sequence;
+    if (this.#memory === null) return sequence;
+    this.#running = sequence;
+    this.#delivered = false;
+    this.#queuedReason = this.#control.begin(sequence);
+    setClockHook(this.#watch);
+    return sequence;
+  }
+
+  // At Postgres's clock reads while a batch runs (a statement's start reads the clock, CPU-bound work
+  // thousands of times a second): a cancel for the batch that Postgres has not delivered yet is raised
+  // (again). Postgres ignores, and clears, a cancel that comes while it reads a message (Parse, Bind),
+  // and one that came while the batch was queued would hit that read; so it is raised until the
+  // batch's reply carries the cancel's error (57014) or the batch ends.
+  #watch = () => {
+    if (this.#delivered) return;
+    setClockHook(this.#watch);
+    const reason = this.#queuedReason || this.#control.appliedReason(this.#running);
+    if (reason !== 0 && !this.#memory.cancelRaised) this.#control.raisePending(this.#running, reason, this.#memory);
+  };
+
+  /** A chunk of the running batch's reply: once it carries the cancel's error (SQLSTATE 57014), the cancel is delivered. */
+  sawReply(view) {
+    if (this.#delivered || (this.#queuedReason === 0 && this.#control.appliedReason(this.#running) === 0)) return;
+    if (Buffer.from(view.buffer, view.byteOffset, view.byteLength).indexOf(CANCEL_ERROR_FIELD) >= 0) {
+      this.#delivered = true;
+      setClockHook(null);
+    }
+  }
+
+  end(sequence) {
+    if (this.#memory === null) return;
+    this.#delivered = true;
+    setClockHook(null);
+    this.#control.end(sequence, this.#memory);
+  }
+
+  /**
+   * Postgres armed its alarm (setitimer from inside the engine): wake the worker if that is earlier
+   * than it planned to look at the timeouts. Disarming needs nothing: the worker reads the timeouts.
+   */
+  onAlarm(which, milliseconds) {
+    if (!this.#memory || which !== 0 || !(milliseconds > 0)) return;
+    const at = Date.now() + milliseconds;
+    this.#values[ITIMER_AT] = at;
+    if (at < this.#values[WAKE_AT]) {
+      Atomics.add(this.#ints, WAKE, 1);
+      Atomics.notify(this.#ints, WAKE);
+    }
+  }
+}
