@@ -58,7 +58,8 @@ for (const budget of budgets) {
     const r = JSON.parse(line);
     console.log(`${budget}\t${r.sb}${sb === 'default' ? ' (PGlite default)' : ''}\t${r.wm}\t${r.afterStartMb} MB\t${r.peakMb} MB\t${r.seconds}`);
   } catch {
-    const why = (child.stderr || child.stdout || String(child.error)).trim().split('\n').filter(Boolean).slice(-1)[0];
+    const lines = (child.stderr || child.stdout || String(child.error)).trim().split('\n');
+    const why = lines.filter((l) => /Error|error:/.test(l)).slice(-1)[0] ?? lines.slice(-1)[0];
     console.log(`${budget}\t${sb}\t${wm}\tdoes not start: ${why?.slice(0, 160)}`);
   }
 }
