@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using ZeroPg.Protocol;
 
 namespace ZeroPg.Engine;
 
@@ -240,6 +241,142 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             Answer = document.RootElement.Clone();
             return ValueTask.CompletedTask;
         }
+    }
+
+    // The reading side: frames from the host's stdout, routed to the calls in the order they were sent.
+    private void ReadLoop()
+    {
+        var buffer = new byte[256 * 1024];
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                var frames = new MessageReader(buffer.AsSpan(start, end - start), LengthWord.PayloadOnly);
+                while (frames.TryRead(out var frame))
+                {
+                    var payload = new ReadOnlySequence<byte>(buffer, start + frame.Offset + HostFrame.HeaderLength, frame.Length - HostFrame.HeaderLength);
+                    var handled = HandleFrameAsync((HostReplyKind)frame.Code, payload);
+                    if (!handled.IsCompletedSuccessfully)
+                        handled.AsTask().GetAwaiter().GetResult(); // back-pressure from a slow client
+                }
+                start += frames.Consumed;
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                if (end >= HostFrame.HeaderLength)
+                {
+                    var needed = MessageFramer.WholeLength(buffer, LengthWord.PayloadOnly);
+                    if (needed > buffer.Length)
+                        Array.Resize(ref buffer, checked((int)needed));
+                }
+                var read = _replies.Read(buffer, end, buffer.Length - end, expectingData: !_calls.IsEmpty);
+                if (read == 0)
+                    break;
+                end += read;
+            }
+        }
+        catch (Exception error)
+        {
+            _fatalMessage ??= error.Message;
+        }
+        _failed = true;
+        _process.WaitForExit(2000);
+        var failure = new EngineFailedException(Diagnostics()) { KilledToCancel = _killedToCancel };
+        _ready.TrySetException(failure);
+        while (_calls.TryDequeue(out var call))
+            call.Fail(failure);
+        _exited.TrySetResult();
+    }
+
+    private async ValueTask HandleFrameAsync(HostReplyKind kind, ReadOnlySequence<byte> payload)
+    {
+        switch (kind)
+        {
+            case HostReplyKind.ReplyData:
+                if (_calls.TryPeek(out var current))
+                    await current.OnReplyDataAsync(payload);
+                break;
+            case HostReplyKind.ReplyEnd:
+            case HostReplyKind.ControlReply:
+                if (_calls.TryDequeue(out var finished))
+                {
+                    await finished.OnReplyEndAsync(payload);
+                    finished.Complete();
+                }
+                break;
+            case HostReplyKind.Ready:
+                _ready.TrySetResult(EngineStartupInfo.Parse(payload.ToArray()));
+                break;
+            case HostReplyKind.Fatal:
+                _fatalMessage = Encoding.UTF8.GetString(payload);
+                Log.EngineFatal(_logger, _fatalMessage);
+                break;
+            default:
+                throw new InvalidDataException($"unknown frame kind {(byte)kind} from the engine host");
+        }
+    }
+
+    // Stopping the host, and what to say about it when it failed.
+    public string Diagnostics()
+    {
+        string tail;
+        lock (_stderrTail)
+            tail = string.Join(" | ", _stderrTail.TakeLast(5));
+        var exit = _process.HasExited ? $"exit code {_process.ExitCode}" : "still running";
+        return $"engine host pid {_process.Id} ({exit}){(_fatalMessage is null ? "" : ": " + _fatalMessage)}{(tail.Length > 0 ? "; stderr: " + tail : "")}";
+    }
+
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception error) when (error is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone or not killable: nothing more to do.
+        }
+    }
+
+    /// <summary>Closes stdin so the host finishes queued work and closes PGlite cleanly; kills it if it does not exit in time.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        await _writeLock.WaitAsync();
+        try
+        {
+            _failed = true; // no new requests: the host is closing
+            _stdin.Close();
+        }
+        catch (IOException)
+        {
+            // The host is already gone.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            await KillAsync();
+        }
+        await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+        _replies.Dispose();
+        _doorbell?.Dispose();
+        if (_cancelChannel is { } channel)
+            await channel.DisposeAsync();
+        _process.Dispose();
     }
 
     private static partial class Log
