@@ -12,4 +12,11 @@ var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgr
     GraduateCommand.Create(),
     TuneCommand.Create(),
 };
+VersionCommand.Install(root);
+// -h is --host as in psql and postgres; help stays --help and -?.
+foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+{
+    help.Aliases.Remove("-h");
+    help.Aliases.Remove("/h");
+}
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

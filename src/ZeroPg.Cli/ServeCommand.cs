@@ -10,9 +10,9 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var db = new Option<string>("--db") { Description = "memory:// (default) or a data directory, created when missing", DefaultValueFactory = _ => ZeroPgOptions.MemoryDatabase };
-        var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one (printed in the ready line)", DefaultValueFactory = _ => 5432 };
-        var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var db = new Option<string>("--db", "-D") { Description = "memory:// (default) or a data directory, created when missing [env ZEROPG_DB]", DefaultValueFactory = _ => ServeEnvironment.Database() };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port; 0 picks a free one (printed in the ready line) [env ZEROPG_PORT, PGPORT, PORT]", DefaultValueFactory = ServeEnvironment.Port };
+        var host = new Option<string>("--host", "-h") { Description = "address to listen on [env ZEROPG_HOST]", DefaultValueFactory = _ => ServeEnvironment.Host() };
         var path = new Option<string?>("--path") { Description = "also listen on this Unix socket (a directory gets .s.PGSQL.<port>)" };
         var maxConnections = new Option<int>("--max-connections") { Description = "client connections allowed at once", DefaultValueFactory = _ => 100 };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None (logs go to stderr)", DefaultValueFactory = _ => LogLevel.Information };
@@ -86,6 +86,11 @@ internal static class ServeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 
+        if (PortCheck.Busy(options.Host, options.Port) is { } busy)
+        {
+            Console.Error.WriteLine(busy);
+            return 1;
+        }
         ZeroPgServer server;
         try
         {

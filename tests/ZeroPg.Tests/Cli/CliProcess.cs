@@ -29,7 +29,9 @@ public sealed class CliProcess : IAsyncDisposable
 
     public string ConnectionString => $"Host=127.0.0.1;Port={Ready.GetProperty("port").GetInt32()};Username=postgres;Pooling=false;Timeout=30";
 
-    public static CliProcess Start(params string[] arguments)
+    public static CliProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -38,6 +40,8 @@ public sealed class CliProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("serve");
         foreach (var argument in arguments)
@@ -53,9 +57,11 @@ public sealed class CliProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the CLI and waits for its ready line.</summary>
-    public static async Task<CliProcess> StartReadyAsync(params string[] arguments)
+    public static Task<CliProcess> StartReadyAsync(params string[] arguments) => StartReadyAsync(new Dictionary<string, string>(), arguments);
+
+    public static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var cli = Start(arguments);
+        var cli = Start(environment, arguments);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
         if (line is null)

@@ -10,7 +10,7 @@ public static class ExternalTool
         public string All => Stdout + Stderr;
     }
 
-    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null)
+    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var path = Find(program);
         var start = new ProcessStartInfo(path)
@@ -23,6 +23,8 @@ public static class ExternalTool
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         start.Environment["PGCONNECT_TIMEOUT"] = "10";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
