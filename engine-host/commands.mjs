@@ -1,0 +1,13 @@
+// The host's control commands, one registration each.
+import { writeFile } from 'node:fs/promises';
+import { registerControl } from './control.mjs';
+
+registerControl('ping', () => ({ ok: true }));
+
+// A tar of the data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine.
+registerControl('dump', async ({ path }, { db }) => {
+  await db.exec('CHECKPOINT');
+  const file = await db.dumpDataDir('none');
+  await writeFile(path, Buffer.from(await file.arrayBuffer()));
+  return { ok: true };
+});

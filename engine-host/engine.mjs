@@ -1,0 +1,65 @@
+// Starting the one PGlite instance the host runs.
+import { PGlite } from '@electric-sql/pglite';
+import { readFile, writeFile, rename } from 'node:fs/promises';
+
+// Names were checked against what is installed by the server (ExtensionCatalog).
+async function loadExtensions(names) {
+  const extensions = {};
+  for (const name of names) {
+    const exportName = name.replace(/-/g, '_');
+    const mod = name === 'vector'
+      ? await import('@electric-sql/pglite-pgvector')
+      : await import(`@electric-sql/pglite/contrib/${exportName}`);
+    if (!mod[exportName]) throw new Error(`extension module for ${name} has no export ${exportName}`);
+    extensions[exportName] = mod[exportName];
+  }
+  return extensions;
+}
+
+// A fresh data directory's tar, for the server's snapshot cache. Written to a temp file and renamed,
+// so a reader never sees half a snapshot.
+async function writeSnapshot(db, path) {
+  await db.exec('CHECKPOINT');
+  const file = await db.dumpDataDir('none');
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, Buffer.from(await file.arrayBuffer()));
+  await rename(temp, path);
+}
+
+function startupMessage() {
+  const params = ['user', 'postgres', 'database', 'postgres', 'client_encoding', 'UTF8'];
+  const body = Buffer.concat([...params.map((p) => Buffer.from(p + '\0')), Buffer.from([0])]);
+  const msg = Buffer.allocUnsafe(8 + body.length);
+  msg.writeUInt32BE(msg.length, 0);
+  msg.writeUInt32BE(196608, 4);
+  body.copy(msg, 8);
+  return msg;
+}
+
+/**
+ * Creates the engine from the host's start options and returns it with what the ready frame
+ * reports about the start ({ snapshotWritten, startup }: the StartupMessage's reply, base64).
+ */
+export async function startEngine(options) {
+  const createOptions = {
+    dataDir: options.dataDir ?? 'memory://',
+    extensions: await loadExtensions(options.extensions ?? []),
+  };
+  if (options.loadDataDir) createOptions.loadDataDir = new Blob([await readFile(options.loadDataDir)]);
+  if (options.startParams) createOptions.startParams = options.startParams;
+  const db = await PGlite.create(createOptions);
+  // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
+  let snapshotWritten = false;
+  if (options.snapshotOut) {
+    try {
+      await writeSnapshot(db, options.snapshotOut);
+      snapshotWritten = true;
+    } catch (e) {
+      process.stderr.write(`snapshot not written: ${e?.message ?? e}\n`);
+    }
+  }
+  // A StartupMessage switches on ParameterStatus reporting for GUC_REPORT settings.
+  const startup = [];
+  await db.execProtocolRawStream(startupMessage(), { onRawData: (v) => startup.push(Buffer.from(v)) });
+  return { db, snapshotWritten, startup: Buffer.concat(startup).toString('base64') };
+}

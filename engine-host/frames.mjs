@@ -1,0 +1,30 @@
+// Frame kinds of the stdio protocol between the ZeroPg server and the engine host:
+// [kind u8][length u32 BE][payload]. The server's copy is src/ZeroPg/Engine/HostFrame.cs
+// (HostRequestKind, HostReplyKind); test/frames.test.mjs checks that both agree.
+
+/** Server -> host. */
+export const Request = Object.freeze({
+  Partial: 'P'.charCodeAt(0), // appended to the pending batch (a large COPY streamed in parts)
+  Batch: 'B'.charCodeAt(0), // pending parts + payload run as ONE execProtocolRawStream call
+  Control: 'J'.charCodeAt(0), // JSON command, answered with ControlReply
+});
+
+/** Host -> server. */
+export const Reply = Object.freeze({
+  Ready: 'R'.charCodeAt(0), // JSON, once, when the engine has started
+  ReplyData: 'D'.charCodeAt(0), // a chunk of a batch's reply bytes
+  ReplyEnd: 'Z'.charCodeAt(0), // the end of one batch's reply
+  ControlReply: 'J'.charCodeAt(0), // JSON answer to a Control request
+  Fatal: 'F'.charCodeAt(0), // the engine failed (text); the host exits after it
+});
+
+export const HEADER_LENGTH = 5;
+
+/** The frame as [header, payload], for writers that gather parts. */
+export function frame(kind, payload) {
+  const header = Buffer.allocUnsafe(HEADER_LENGTH);
+  header[0] = kind;
+  header.writeUInt32BE(payload.length, 1);
+  return [header, payload];
+}
+
