@@ -1,6 +1,7 @@
 // The host's control commands, one registration each.
 import { writeFile } from 'node:fs/promises';
 import { registerControl } from './control.mjs';
+import { loadExtension } from './extensions.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
@@ -11,3 +12,6 @@ registerControl('dump', async ({ path }, { db }) => {
   await writeFile(path, Buffer.from(await file.arrayBuffer()));
   return { ok: true };
 });
+
+// An extension's files installed into the running engine and its module loaded (extensions.mjs).
+registerControl('loadExtension', (command, { db }) => loadExtension(db, command));

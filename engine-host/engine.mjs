@@ -46,7 +46,8 @@ export async function startEngine(options) {
     extensions: await loadExtensions(options.extensions ?? []),
   };
   if (options.loadDataDir) createOptions.loadDataDir = new Blob([await readFile(options.loadDataDir)]);
-  if (options.startParams) createOptions.startParams = options.startParams;
+  // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
+  if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);
   // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
   let snapshotWritten = false;

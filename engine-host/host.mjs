@@ -8,7 +8,7 @@
 //   reply), ControlReply 'J' (JSON), Fatal 'F' (text; the process exits after it).
 // Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
 //
-// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
+// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams (added to PGlite's),
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking), and doorbell (the shared counter polled).
@@ -24,6 +24,12 @@ const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
 const send = pipeWriter(1);
 
+// Opened now, before the engine starts: the server removes the doorbell's file once we are ready.
+const reader = new FrameReader(stdinReader({
+  doorbellPath: options.doorbell,
+  pollMicroseconds: options.pollMicroseconds ?? 0,
+  yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
+}));
 let db;
 
 function fatal(message) {
@@ -57,11 +63,6 @@ async function execute(bytes) {
 // Awaits in the loop are on promises that are already settled (microtasks), except for control
 // commands, which may do real I/O and let the event loop run while they wait.
 async function serve() {
-  const reader = new FrameReader(stdinReader({
-    doorbellPath: options.doorbell,
-    pollMicroseconds: options.pollMicroseconds ?? 0,
-    yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
-  }));
   let pending = [];
   for (let request = reader.next(); request; request = reader.next()) {
     const [kind, payload] = request;

@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
-using ZeroPg.Sessions;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Benchmarks;
 
@@ -13,8 +13,7 @@ public class FramingBenchmarks
 {
     private ReadOnlySequence<byte> _extendedBatch;
     private byte[] _reply = [];
-    private readonly BackendMessageFramer _framer = new();
-    private readonly SqlEffects _effects = new();
+    private readonly StreamFramer _framer = new();
     private int _messages;
 
     [GlobalSetup]
@@ -61,21 +60,19 @@ public class FramingBenchmarks
         _messages = 0;
         _framer.Reset();
         for (var offset = 0; offset < _reply.Length; offset += 8192)
-            _framer.Feed(_reply.AsSpan(offset, Math.Min(8192, _reply.Length - offset)), (_, _) => _messages++);
+            _framer.Feed(_reply.AsSpan(offset, Math.Min(8192, _reply.Length - offset)), _ => _messages++);
         return _messages;
     }
 
     [Benchmark]
-    public string RewriteTpcbUpdate()
-    {
-        _effects.Clear();
-        return SqlRewriter.Rewrite("UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;", 1234, _effects);
-    }
+    public string AnalyseAndRewriteTpcbUpdate()
+        => SqlAnalysis.Of("UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;").Rewrite(1234, null);
 
     [Benchmark]
-    public string RewriteAdvisoryLock()
-    {
-        _effects.Clear();
-        return SqlRewriter.Rewrite("SELECT pg_advisory_lock(72707369)", 1234, _effects);
-    }
+    public string AnalyseAndRewriteAdvisoryLock()
+        => SqlAnalysis.Of("SELECT pg_advisory_lock(72707369)").Rewrite(1234, null);
+
+    [Benchmark]
+    public bool AnalyseAndParameterizeSelect()
+        => SqlAnalysis.Of("SELECT abalance FROM pgbench_accounts WHERE aid = 42;").TryParameterize(out _);
 }

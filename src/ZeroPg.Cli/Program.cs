@@ -4,5 +4,11 @@ using ZeroPg.Cli;
 var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.")
 {
     ServeCommand.Create(),
+    CheckCommand.Create(),
+    MigrateCommand.Create(),
+    BackupCommand.Create(),
+    DumpCommand.Create(),
+    RestoreCommand.Create(),
+    GraduateCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

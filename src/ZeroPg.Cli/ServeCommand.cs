@@ -16,7 +16,7 @@ internal static class ServeCommand
         var path = new Option<string?>("--path") { Description = "also listen on this Unix socket (a directory gets .s.PGSQL.<port>)" };
         var maxConnections = new Option<int>("--max-connections") { Description = "client connections allowed at once", DefaultValueFactory = _ => 100 };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None (logs go to stderr)", DefaultValueFactory = _ => LogLevel.Information };
-        var extensions = new Option<string?>("--extensions") { Description = "comma-separated PGlite extensions to preload (pgcrypto,citext,vector,...)" };
+        var extensions = new Option<string?>("--extensions") { Description = "comma-separated PGlite extensions to preload (pgcrypto,citext,vector,...), or auto: those `zeropg check` finds in the --migrations folders" };
         var queueWaitTimeout = new Option<double>("--queue-wait-timeout") { Description = "seconds a client may wait for the shared engine before its statement fails (0 = forever)" };
         var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)" };
         var durability = new Option<string>("--durability") { Description = "process-crash (default: commits survive a crash of the engine or server) or fsync (also an OS crash; slower)", DefaultValueFactory = _ => "process-crash" };
@@ -29,13 +29,21 @@ internal static class ServeCommand
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
 
+        var migrations = new Option<string[]>("--migrations") { Description = "apply this folder's pending migrations before the server is ready (Prisma, drizzle-kit, Flyway-style or ordered .sql; repeatable)", AllowMultipleArgumentsPerToken = false };
+        var backup = new BackupFlags();
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
+        var maxMessageSize = new Option<int>("--max-message-size") { Description = "largest protocol message a client may send, in bytes (COPY data is limited by --max-copy-bytes)", DefaultValueFactory = _ => new ZeroPgOptions().MaxMessageSize };
+        var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (the engine host holds a COPY whole)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
+            migrations,
+            maxMessageSize, maxCopyBytes,
         };
+        foreach (var option in backup.ServeOptions)
+            command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new ZeroPgOptions
@@ -55,6 +63,10 @@ internal static class ServeCommand
                 HttpHost = parse.GetValue(httpHost)!,
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
+                MigrationFolders = parse.GetValue(migrations) ?? [],
+                Backup = backup.ForServe(parse),
+                MaxMessageSize = parse.GetValue(maxMessageSize),
+                MaxCopyInBytes = parse.GetValue(maxCopyBytes),
             };
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
@@ -109,6 +121,8 @@ internal static class ServeCommand
             ready["socket"] = server.UnixSocketFile;
         if (server.HttpPort is { } httpPort)
             ready["httpPort"] = httpPort;
+        if (server.Backup is { } backup)
+            ready["backup"] = new { url = backup.Url, state = backup.State, detail = backup.Detail, restored = backup.RestoredFrom };
         Console.Out.WriteLine(JsonSerializer.Serialize(ready));
         Console.Out.Flush();
     }

@@ -102,6 +102,21 @@ public sealed class ZeroPgOptions
     /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
     public int AutoPrepareMaxStatements { get; set; } = 256;
 
+    /// <summary>
+    /// Migration folders applied at start, in order, before the server reports ready (clients that connect
+    /// meanwhile wait): Prisma, drizzle-kit, Flyway-style or ordered .sql folders (see <see cref="Migrations.MigrationRunner"/>).
+    /// </summary>
+    public IList<string> MigrationFolders { get; set; } = [];
+
+    /// <summary>The value of <see cref="Extensions"/> that preloads what `zeropg check` finds in <see cref="MigrationFolders"/> (or the current directory).</summary>
+    public const string AutoExtensions = "auto";
+
+    /// <summary>
+    /// Continuous backup of the data directory to s3://bucket/prefix or file:///path, and restore from it
+    /// on start when the directory is empty (see <see cref="Storage.Backup.BackupOptions"/>); null is off.
+    /// </summary>
+    public Storage.Backup.BackupOptions? Backup { get; set; }
+
     public bool IsMemory => string.Equals(DataDirectory, MemoryDatabase, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Checks the settings at start so a mistake fails fast with a clear message.</summary>
@@ -131,6 +146,12 @@ public sealed class ZeroPgOptions
             throw new ArgumentException("Timeouts must not be negative.");
         if (AutoPrepareMaxStatements < 1)
             throw new ArgumentException($"AutoPrepareMaxStatements must be at least 1, not {AutoPrepareMaxStatements}.");
+        if (Backup is not null)
+        {
+            if (IsMemory)
+                throw new ArgumentException("A backup needs a data directory (--db DIR): memory:// has no files to back up.");
+            Backup.Validate();
+        }
         if (EnginePollWindow < TimeSpan.Zero || EnginePollWindow > TimeSpan.FromSeconds(1) || ReplyPollWindow < TimeSpan.Zero || ReplyPollWindow > TimeSpan.FromSeconds(1))
             throw new ArgumentException("EnginePollWindow and ReplyPollWindow must be between 0 and 1 s.");
     }

@@ -22,6 +22,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ZeroPgOptions _options;
     private readonly ILogger _logger;
+    private Storage.Backup.BackupService? _backup;
     private int _stopped;
 
     private ZeroPgServer(WebApplication app, ZeroPgOptions options, int port, int? httpPort, string? unixSocketFile)
@@ -47,6 +48,9 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
 
     /// <summary>The PID of the Node.js engine host process currently running, if any.</summary>
     public int? EngineProcessId => _app.Services.GetRequiredService<EngineSupervisor>().EngineProcessId;
+
+    /// <summary>The state of the continuous backup, when <see cref="ZeroPgOptions.Backup"/> is set.</summary>
+    public Storage.Backup.BackupStatus? Backup => _backup?.Status;
 
     /// <summary>The Unix socket file, when one was asked for.</summary>
     public string? UnixSocketFile { get; }
@@ -84,7 +88,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<EngineSupervisor>();
         builder.Services.AddSingleton<EngineScheduler>();
         builder.Services.AddSingleton<SessionRegistry>();
-        builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog { Auto = { Capacity = options.AutoPrepareMaxStatements } });
+        builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog(options.AutoPrepareMaxStatements));
         builder.Services.AddSingleton<SessionServices>();
         builder.Services.AddSingleton<ZeroPgMetrics>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -117,25 +121,36 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var engine = app.Services.GetRequiredService<EngineSupervisor>();
         var wireListening = false;
         var metrics = WireMetrics(app.Services, engine);
-        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && engine.IsReady);
+        Storage.Backup.BackupService? backup = null;
+        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && engine.IsReady)
+        {
+            Problem = () => Volatile.Read(ref backup)?.Status is { IsHealthy: false } status ? $"backup {status.State}: {status.Detail}" : null,
+        };
+        metrics.BackupStatus = () => Volatile.Read(ref backup)?.Status;
         app.Run(health.HandleAsync);
         try
         {
+            // Before the engine opens the directory: take the backup's lease, restore an empty directory.
+            if (options.Backup is not null)
+                Volatile.Write(ref backup, await Storage.Backup.BackupService.PrepareAsync(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ZeroPg.Backup"), cancellationToken));
             // Kestrel first, so /healthz and /readyz answer while the engine starts; clients that
             // connect meanwhile wait for the start in progress (EngineSupervisor.GetAsync).
             var engineStart = engine.StartAsync(cancellationToken);
             await app.StartAsync(cancellationToken);
             Volatile.Write(ref wireListening, true);
             await engineStart;
+            backup?.Start(engine, app.Services.GetRequiredService<EngineScheduler>());
         }
         catch
         {
             await engine.DisposeAsync();
+            if (backup is not null)
+                await backup.AbortAsync();
             await app.DisposeAsync();
             throw;
         }
         var port = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
-        return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile);
+        return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile) { _backup = backup };
     }
 
     private static ZeroPgMetrics WireMetrics(IServiceProvider services, EngineSupervisor engine)
@@ -169,24 +184,18 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         {
             var engine = await services.Engine.GetAsync();
             if (!_options.IsMemory)
-                await CheckpointAsync(engine);
+                await OwnSql.RunAsync(engine, TimeSpan.FromSeconds(30), "CHECKPOINT");
         }
         catch (EngineFailedException error)
         {
             Log.CheckpointFailed(_logger, error.Message);
         }
         await services.Engine.DisposeAsync();
+        // After the engine closed: its last WAL (the shutdown checkpoint) is written; ship it all.
+        if (_backup is not null)
+            await _backup.StopAsync(TimeSpan.FromSeconds(30));
         if (UnixSocketFile is not null && File.Exists(UnixSocketFile))
             File.Delete(UnixSocketFile);
-    }
-
-    private static async Task CheckpointAsync(EngineProcess engine)
-    {
-        var frame = new Sessions.BatchBuffer();
-        Protocol.Frontend.QueryMessage.Write(frame, "CHECKPOINT");
-        var call = new DiscardCall();
-        await engine.SubmitAsync(call, frame.Frame(HostFrame.Batch, frame.MessageBytes));
-        await call.Completion.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()

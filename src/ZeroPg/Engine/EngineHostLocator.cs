@@ -1,24 +1,30 @@
-using System.Reflection;
-
 namespace ZeroPg.Engine;
 
-/// <summary>Finds the engine host script: an explicit path, the environment, next to the app, or the source tree it was built from.</summary>
+/// <summary>
+/// Finds the engine host script: an explicit folder, $ZEROPG_ENGINE_HOST, or the "engine-host" folder
+/// that travels with ZeroPg.dll (copied next to it by the build, the ZeroPg.Server package and the
+/// zeropg tool). Never a path of the machine the assembly was built on.
+/// </summary>
 internal static class EngineHostLocator
 {
     public const string ScriptName = "host.mjs";
+    public const string FolderName = "engine-host";
     public const string EnvironmentVariable = "ZEROPG_ENGINE_HOST";
 
     public static string Locate(string? configuredDirectory)
     {
+        var tried = new List<string>();
         foreach (var directory in Candidates(configuredDirectory))
         {
             var script = Path.Combine(directory, ScriptName);
             if (File.Exists(script) && Directory.Exists(Path.Combine(directory, "node_modules", "@electric-sql", "pglite")))
                 return script;
+            tried.Add(directory);
         }
         throw new InvalidOperationException(
-            "The PGlite engine host was not found (engine-host/host.mjs with its node_modules). " +
-            $"Build ZeroPg (its build runs `npm ci` in engine-host/), or set {EnvironmentVariable} or ZeroPgOptions.EngineHostDirectory to that folder.");
+            $"The PGlite engine host was not found (host.mjs with its node_modules; looked in {string.Join(", ", tried.Distinct())}). " +
+            $"It ships in the \"{FolderName}\" folder next to ZeroPg.dll: a build or package restore copies it there. " +
+            $"Set {EnvironmentVariable} or ZeroPgOptions.EngineHostDirectory to use another folder.");
     }
 
     private static IEnumerable<string> Candidates(string? configuredDirectory)
@@ -29,11 +35,13 @@ internal static class EngineHostLocator
             yield break;
         }
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        {
             yield return fromEnvironment;
-        yield return Path.Combine(AppContext.BaseDirectory, "engine-host");
-        var built = typeof(EngineHostLocator).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "ZeroPg.EngineHostDirectory")?.Value;
-        if (!string.IsNullOrEmpty(built))
-            yield return built;
+            yield break;
+        }
+        // Assembly.Location is empty in a single-file app; AppContext.BaseDirectory is the app's folder.
+        if (Path.GetDirectoryName(typeof(EngineHostLocator).Assembly.Location) is { Length: > 0 } assemblyDirectory)
+            yield return Path.Combine(assemblyDirectory, FolderName);
+        yield return Path.Combine(AppContext.BaseDirectory, FolderName);
     }
 }

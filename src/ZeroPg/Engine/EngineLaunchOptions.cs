@@ -10,6 +10,7 @@ internal sealed record EngineLaunchOptions
     public IReadOnlyList<string> Extensions { get; init; } = [];
     /// <summary>A tar snapshot of an initialised data directory to start from, if any.</summary>
     public string? LoadDataDir { get; init; }
+    /// <summary>Postgres start parameters added to PGlite's own (e.g. "-c", "archive_mode=on").</summary>
     public IReadOnlyList<string> StartParams { get; init; } = [];
     /// <summary>Where the host writes a tar of the data directory right after it started (a fresh one).</summary>
     public string? SnapshotOut { get; init; }

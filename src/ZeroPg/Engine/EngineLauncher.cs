@@ -74,16 +74,13 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
 
     public IReadOnlyList<string> Extensions => extensions;
 
-    /// <summary>Starts on a dump of a running engine's data directory (memory://), or reopens the directory.</summary>
-    public Task<(EngineProcess Engine, EngineStartupInfo Info)> RelaunchAsync(string? dump, CancellationToken cancellationToken)
-        => StartAsync(dump is null ? Launch(DataDirectory) : Launch(DataDirectory) with { LoadDataDir = dump }, cancellationToken);
-
     private EngineLaunchOptions Launch(string dataDirectory) => new()
     {
-        NodePath = options.NodePath,
+        NodePath = NodeRuntime.Resolve(options.NodePath),
         HostScriptPath = hostScript,
         DataDirectory = dataDirectory,
         Extensions = extensions,
+        StartParams = options.Backup is null || dataDirectory == ZeroPgOptions.MemoryDatabase ? [] : Storage.Backup.BackupService.EngineSettings,
         Durability = options.Durability,
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,

@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
+using ZeroPg.Protocol;
 
 namespace ZeroPg.Engine;
 
@@ -15,17 +15,15 @@ internal sealed partial class EngineProcess
         {
             while (true)
             {
-                while (end - start >= HostFrame.HeaderLength)
+                var frames = new MessageReader(buffer.AsSpan(start, end - start), LengthWord.PayloadOnly);
+                while (frames.TryRead(out var frame))
                 {
-                    var length = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(start + 1));
-                    if (end - start < HostFrame.HeaderLength + length)
-                        break;
-                    var payload = new ReadOnlySequence<byte>(buffer, start + HostFrame.HeaderLength, length);
-                    var handled = HandleFrameAsync(buffer[start], payload);
+                    var payload = new ReadOnlySequence<byte>(buffer, start + frame.Offset + HostFrame.HeaderLength, frame.Length - HostFrame.HeaderLength);
+                    var handled = HandleFrameAsync((HostReplyKind)frame.Code, payload);
                     if (!handled.IsCompletedSuccessfully)
                         handled.AsTask().GetAwaiter().GetResult(); // back-pressure from a slow client
-                    start += HostFrame.HeaderLength + length;
                 }
+                start += frames.Consumed;
                 if (start > 0)
                 {
                     Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
@@ -34,9 +32,9 @@ internal sealed partial class EngineProcess
                 }
                 if (end >= HostFrame.HeaderLength)
                 {
-                    var needed = HostFrame.HeaderLength + BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(1));
+                    var needed = MessageFramer.WholeLength(buffer, LengthWord.PayloadOnly);
                     if (needed > buffer.Length)
-                        Array.Resize(ref buffer, needed);
+                        Array.Resize(ref buffer, checked((int)needed));
                 }
                 var read = _replies.Read(buffer, end, buffer.Length - end, expectingData: !_calls.IsEmpty);
                 if (read == 0)
@@ -57,31 +55,31 @@ internal sealed partial class EngineProcess
         _exited.TrySetResult();
     }
 
-    private async ValueTask HandleFrameAsync(byte kind, ReadOnlySequence<byte> payload)
+    private async ValueTask HandleFrameAsync(HostReplyKind kind, ReadOnlySequence<byte> payload)
     {
         switch (kind)
         {
-            case HostFrame.ReplyData:
+            case HostReplyKind.ReplyData:
                 if (_calls.TryPeek(out var current))
                     await current.OnReplyDataAsync(payload);
                 break;
-            case HostFrame.ReplyEnd:
-            case HostFrame.ControlReply:
+            case HostReplyKind.ReplyEnd:
+            case HostReplyKind.ControlReply:
                 if (_calls.TryDequeue(out var finished))
                 {
                     await finished.OnReplyEndAsync(payload);
                     finished.Complete();
                 }
                 break;
-            case HostFrame.Ready:
+            case HostReplyKind.Ready:
                 _ready.TrySetResult(EngineStartupInfo.Parse(payload.ToArray()));
                 break;
-            case HostFrame.Fatal:
+            case HostReplyKind.Fatal:
                 _fatalMessage = Encoding.UTF8.GetString(payload);
                 Log.EngineFatal(_logger, _fatalMessage);
                 break;
             default:
-                throw new InvalidDataException($"unknown frame kind {kind} from the engine host");
+                throw new InvalidDataException($"unknown frame kind {(byte)kind} from the engine host");
         }
     }
 }

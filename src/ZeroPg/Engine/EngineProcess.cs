@@ -156,7 +156,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _doorbell?.Announce(frame.Length);
             _stdin.Write(frame.Span);
-            if (frame.Span[0] == HostFrame.Batch)
+            if (frame.Span[0] == (byte)HostRequestKind.Batch)
                 Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
         }
         catch (IOException error)
@@ -194,7 +194,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(command);
         var frame = new byte[HostFrame.HeaderLength + json.Length];
-        HostFrame.WriteHeader(frame, HostFrame.Control, json.Length);
+        HostFrame.WriteHeader(frame, HostRequestKind.Control, json.Length);
         json.CopyTo(frame, HostFrame.HeaderLength);
         var call = new ControlCall();
         await SubmitAsync(call, frame);

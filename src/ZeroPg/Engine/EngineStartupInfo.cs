@@ -22,16 +22,13 @@ internal sealed class EngineStartupInfo
         var root = document.RootElement;
         var startup = Convert.FromBase64String(root.GetProperty("startup").GetString() ?? "");
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        var offset = 0;
-        while (offset + 5 <= startup.Length)
+        foreach (var message in new MessageReader(startup))
         {
-            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(startup.AsSpan(offset + 1));
-            if (startup[offset] == BackendCode.ParameterStatus)
+            if (message.Backend == BackendCode.ParameterStatus)
             {
-                var (name, value) = ParameterStatus.Read(startup.AsSpan(offset + 5, length - 4));
+                var (name, value) = ParameterStatus.Read(message.Body);
                 parameters[name] = value;
             }
-            offset += 1 + length;
         }
         return new EngineStartupInfo
         {

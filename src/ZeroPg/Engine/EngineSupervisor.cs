@@ -17,6 +17,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private bool _stopping;
     private int _restarts;
     private EngineLauncher? _launcher;
+    private IReadOnlyList<string> _launcherExtensions = [];
+    private ExtensionLoader? _extensions;
+    private IReadOnlyList<Migrations.MigrationFolder> _migrations = [];
     private string? _script;
     private DataDirectoryLock? _lock;
 
@@ -49,11 +52,14 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
-        ExtensionCatalog.Validate(_options.Extensions, script);
-        IReadOnlyList<string> extensions = [.. _options.Extensions.Distinct(StringComparer.Ordinal)];
+        _migrations = [.. _options.MigrationFolders.Select(Migrations.MigrationFolder.Open)];
+        NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
+        IReadOnlyList<string> extensions = StartupMigrations.ResolveExtensions(_options, script, _logger);
+        ExtensionCatalog.Validate(extensions, script);
+        string? directory = null;
         if (!_options.IsMemory)
         {
-            var directory = Path.GetFullPath(_options.DataDirectory);
+            directory = Path.GetFullPath(_options.DataDirectory);
             _lock = DataDirectoryLock.Acquire(directory);
             try
             {
@@ -67,7 +73,8 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
                 throw;
             }
         }
-        _launcher = new EngineLauncher(_options, script, extensions, _metrics, _logger);
+        _extensions = new ExtensionLoader(script, directory, _logger);
+        _extensions.Remember(extensions);
         Task<EngineProcess> start;
         lock (_gate)
             start = _current = LaunchAsync(cancellationToken);
@@ -103,12 +110,46 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             return _current;
     }
 
-    private async Task<EngineProcess> LaunchAsync(CancellationToken cancellationToken)
-        => Started(await _launcher!.LaunchAsync(cancellationToken));
+    /// <summary>Loads the files of extensions that SQL about to run creates or updates into the running engine (no restart).</summary>
+    public async Task EnsureExtensionsAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    {
+        if (names.Count > 0 && _extensions is { } loader)
+            await loader.EnsureLoadedAsync(await GetAsync(), names, cancellationToken);
+    }
 
-    private EngineProcess Started((EngineProcess Engine, EngineStartupInfo Info) started)
+    /// <summary>The extensions whose files are in the running engine (preloaded at start or loaded since).</summary>
+    public IReadOnlyCollection<string> LoadedExtensions => _extensions?.Loaded ?? [];
+
+    private async Task<EngineProcess> LaunchAsync(CancellationToken cancellationToken)
+    {
+        // Extensions loaded into the previous engine are preloaded into the next one (a restart after a crash).
+        var extensions = _extensions!.Remembered;
+        if (_launcher is null || !extensions.SequenceEqual(_launcherExtensions))
+        {
+            _launcher = new EngineLauncher(_options, _script!, ExtensionCatalog.StartModules(_script!, extensions), _metrics, _logger);
+            _launcherExtensions = extensions;
+        }
+        var engine = Started(await _launcher.LaunchAsync(cancellationToken), extensions);
+        await _extensions.AnnounceAsync(engine);
+        if (_migrations.Count > 0)
+        {
+            try
+            {
+                await StartupMigrations.ApplyAsync(engine, _extensions, _migrations, _logger, cancellationToken);
+            }
+            catch
+            {
+                await engine.DisposeAsync(); // the start fails; nobody else will close this engine
+                throw;
+            }
+        }
+        return engine;
+    }
+
+    private EngineProcess Started((EngineProcess Engine, EngineStartupInfo Info) started, IReadOnlyList<string> extensions)
     {
         var (engine, info) = started;
+        _extensions!.Started(engine, extensions);
         StartupInfo = info;
         Generation++;
         Log.EngineStarted(_logger, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);

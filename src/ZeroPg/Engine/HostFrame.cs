@@ -1,25 +1,34 @@
+using System.Buffers.Binary;
+
 namespace ZeroPg.Engine;
 
-/// <summary>Kinds of the frames exchanged with the engine host over stdio: [kind u8][length u32 BE][payload].</summary>
+/// <summary>Frames the server writes to the engine host's stdin: [kind u8][length u32 BE][payload].</summary>
+/// <remarks>engine-host/frames.mjs defines the same kinds; a node test parses this file to check they agree.</remarks>
+internal enum HostRequestKind : byte
+{
+    Partial = (byte)'P',
+    Batch = (byte)'B',
+    Control = (byte)'J',
+}
+
+/// <summary>Frames the engine host writes to its stdout: [kind u8][length u32 BE][payload].</summary>
+internal enum HostReplyKind : byte
+{
+    Ready = (byte)'R',
+    ReplyData = (byte)'D',
+    ReplyEnd = (byte)'Z',
+    ControlReply = (byte)'J',
+    Fatal = (byte)'F',
+}
+
+/// <summary>The frame header shared by both directions; the length counts the payload only (<see cref="Protocol.LengthWord.PayloadOnly"/>).</summary>
 internal static class HostFrame
 {
-    public const int HeaderLength = 5;
+    public const int HeaderLength = Protocol.MessageFramer.HeaderLength;
 
-    // server -> host
-    public const byte Partial = (byte)'P';
-    public const byte Batch = (byte)'B';
-    public const byte Control = (byte)'J';
-
-    // host -> server
-    public const byte Ready = (byte)'R';
-    public const byte ReplyData = (byte)'D';
-    public const byte ReplyEnd = (byte)'Z';
-    public const byte ControlReply = (byte)'J';
-    public const byte Fatal = (byte)'F';
-
-    public static void WriteHeader(Span<byte> destination, byte kind, int payloadLength)
+    public static void WriteHeader(Span<byte> destination, HostRequestKind kind, int payloadLength)
     {
-        destination[0] = kind;
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(destination[1..], payloadLength);
+        destination[0] = (byte)kind;
+        BinaryPrimitives.WriteInt32BigEndian(destination[1..], payloadLength);
     }
 }

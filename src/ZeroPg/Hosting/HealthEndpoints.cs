@@ -8,6 +8,9 @@ namespace ZeroPg.Hosting;
 /// </summary>
 internal sealed class HealthEndpoints(ZeroPgMetrics metrics, Func<bool> isReady)
 {
+    /// <summary>A reason to answer /readyz with 503 although the engine is ready (the backup is behind); null when none.</summary>
+    public Func<string?> Problem { get; init; } = () => null;
+
     public Task HandleAsync(HttpContext context)
     {
         var response = context.Response;
@@ -16,9 +19,11 @@ internal sealed class HealthEndpoints(ZeroPgMetrics metrics, Func<bool> isReady)
             case "/healthz":
                 return Text(response, StatusCodes.Status200OK, "ok\n");
             case "/readyz":
-                return isReady()
-                    ? Text(response, StatusCodes.Status200OK, "ready\n")
-                    : Text(response, StatusCodes.Status503ServiceUnavailable, "not ready\n");
+                if (!isReady())
+                    return Text(response, StatusCodes.Status503ServiceUnavailable, "not ready\n");
+                return Problem() is { } problem
+                    ? Text(response, StatusCodes.Status503ServiceUnavailable, problem + "\n")
+                    : Text(response, StatusCodes.Status200OK, "ready\n");
             case "/metrics":
                 response.ContentType = PrometheusText.ContentType;
                 return response.WriteAsync(PrometheusText.Render(metrics));

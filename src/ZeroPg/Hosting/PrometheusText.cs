@@ -23,6 +23,20 @@ internal static class PrometheusText
         Write(text, "zeropg_engine_restarts_total", "counter", "Engine processes replaced after dying.", metrics.EngineRestarts());
         if (metrics.EngineRssBytes() is { } rss)
             Write(text, "zeropg_engine_resident_memory_bytes", "gauge", "Resident memory of the engine host process.", rss);
+        if (metrics.BackupStatus() is { } backup)
+        {
+            Write(text, "zeropg_backup_ok", "gauge", "1 while the backup is up to date (state ok), else 0.", backup.IsHealthy ? 1 : 0);
+            Write(text, "zeropg_backup_lag_seconds", "gauge", "Age of the oldest WAL not yet in the backup.", backup.LagSeconds);
+            Write(text, "zeropg_backup_lag_bytes", "gauge", "WAL on disk not yet in the backup.", backup.LagBytes);
+            Write(text, "zeropg_backup_last_upload_timestamp_seconds", "gauge", "Unix time of the last successful WAL upload (0: none yet).", backup.LastUpload?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
+            Write(text, "zeropg_backup_uploads_total", "counter", "WAL objects uploaded.", backup.Uploads);
+            Write(text, "zeropg_backup_uploaded_bytes_total", "counter", "Bytes uploaded (WAL objects and base backups, compressed).", backup.UploadedBytes);
+            Write(text, "zeropg_backup_wal_bytes_total", "counter", "WAL bytes shipped (before compression).", backup.WalBytes);
+            Write(text, "zeropg_backup_upload_failures_total", "counter", "WAL uploads that failed (each is retried).", backup.UploadFailures);
+            Write(text, "zeropg_backup_base_backups_total", "counter", "Base backups completed.", backup.BaseBackups);
+            Write(text, "zeropg_backup_base_backup_failures_total", "counter", "Base backups that failed (retried).", backup.BaseBackupFailures);
+            Write(text, "zeropg_backup_last_base_backup_timestamp_seconds", "gauge", "Unix time of the last completed base backup (0: none by this server).", backup.LastBaseBackup?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
+        }
         return text.ToString();
     }
 

@@ -33,6 +33,10 @@ public sealed class ZeroPgMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("zeropg.queue.length", () => (long)QueuedBatches(), description: "clients waiting for the shared engine");
         _meter.CreateObservableCounter("zeropg.engine.restarts", () => (long)EngineRestarts(), description: "engine processes replaced after dying");
         _meter.CreateObservableGauge("zeropg.engine.rss", () => EngineRssBytes() ?? 0, unit: "By", description: "resident memory of the engine host process");
+        _meter.CreateObservableGauge("zeropg.backup.lag", () => BackupStatus()?.LagSeconds ?? 0, unit: "s", description: "age of the oldest WAL not yet in the backup");
+        _meter.CreateObservableGauge("zeropg.backup.lag_bytes", () => BackupStatus()?.LagBytes ?? 0, unit: "By", description: "WAL on disk not yet in the backup");
+        _meter.CreateObservableCounter("zeropg.backup.uploaded_bytes", () => BackupStatus()?.UploadedBytes ?? 0, unit: "By", description: "bytes uploaded to the backup (WAL objects and base backups)");
+        _meter.CreateObservableCounter("zeropg.backup.upload_failures", () => BackupStatus()?.UploadFailures ?? 0, description: "WAL uploads that failed (and were retried)");
     }
 
     public long Batches => Interlocked.Read(ref _batches);
@@ -47,6 +51,7 @@ public sealed class ZeroPgMetrics : IDisposable
     internal Func<int> QueuedBatches { get; set; } = () => 0;
     internal Func<int> EngineRestarts { get; set; } = () => 0;
     internal Func<long?> EngineRssBytes { get; set; } = () => null;
+    internal Func<Storage.Backup.BackupStatus?> BackupStatus { get; set; } = () => null;
 
     /// <summary>A batch of <paramref name="bytes"/> protocol bytes was handed to the engine.</summary>
     public void RecordBatch(long bytes)

@@ -1,23 +1,35 @@
 namespace ZeroPg.Protocol;
 
 /// <summary>Type bytes of the messages a client sends (after the startup packet).</summary>
-internal static class FrontendCode
+internal enum FrontendCode : byte
 {
-    public const byte Bind = (byte)'B';
-    public const byte Close = (byte)'C';
-    public const byte CopyData = (byte)'d';
-    public const byte CopyDone = (byte)'c';
-    public const byte CopyFail = (byte)'f';
-    public const byte Describe = (byte)'D';
-    public const byte Execute = (byte)'E';
-    public const byte Flush = (byte)'H';
-    public const byte FunctionCall = (byte)'F';
-    public const byte Parse = (byte)'P';
-    public const byte PasswordMessage = (byte)'p';
-    public const byte Query = (byte)'Q';
-    public const byte Sync = (byte)'S';
-    public const byte Terminate = (byte)'X';
+    Bind = (byte)'B',
+    Close = (byte)'C',
+    CopyData = (byte)'d',
+    CopyDone = (byte)'c',
+    CopyFail = (byte)'f',
+    Describe = (byte)'D',
+    Execute = (byte)'E',
+    Flush = (byte)'H',
+    FunctionCall = (byte)'F',
+    Parse = (byte)'P',
+    PasswordMessage = (byte)'p',
+    Query = (byte)'Q',
+    Sync = (byte)'S',
+    Terminate = (byte)'X',
+}
 
-    public static bool IsKnown(byte code) => code is Bind or Close or CopyData or CopyDone or CopyFail
-        or Describe or Execute or Flush or FunctionCall or Parse or PasswordMessage or Query or Sync or Terminate;
+internal static class FrontendCodeExtensions
+{
+    public static bool IsKnown(this FrontendCode code) => code is FrontendCode.Bind or FrontendCode.Close or FrontendCode.CopyData
+        or FrontendCode.CopyDone or FrontendCode.CopyFail or FrontendCode.Describe or FrontendCode.Execute or FrontendCode.Flush
+        or FrontendCode.FunctionCall or FrontendCode.Parse or FrontendCode.PasswordMessage or FrontendCode.Query
+        or FrontendCode.Sync or FrontendCode.Terminate;
+
+    /// <summary>Messages each answered by one ReadyForQuery: they end a unit of work.</summary>
+    public static bool AsksForReady(this FrontendCode code) => code is FrontendCode.Sync or FrontendCode.Query or FrontendCode.FunctionCall;
+
+    /// <summary>The extended-query messages that open (or continue) a sequence only Sync ends.</summary>
+    public static bool IsExtendedQuery(this FrontendCode code) => code is FrontendCode.Parse or FrontendCode.Bind
+        or FrontendCode.Describe or FrontendCode.Execute or FrontendCode.Close;
 }

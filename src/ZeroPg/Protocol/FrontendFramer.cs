@@ -4,8 +4,9 @@ using System.Buffers.Binary;
 namespace ZeroPg.Protocol;
 
 /// <summary>
-/// Frames client messages: a message is handed out only once all of it has arrived, so parsing
-/// never waits on the network in the middle of a field.
+/// Frames client input with <see cref="MessageFramer"/>: a message is handed out only once all of it has
+/// arrived, so parsing never waits on the network in the middle of a field. The type and the length are
+/// checked from the header, before a body is buffered.
 /// </summary>
 internal static class FrontendFramer
 {
@@ -13,29 +14,24 @@ internal static class FrontendFramer
     public const int MaxStartupPacketLength = 10_000;
 
     /// <summary>Takes one whole typed message (type byte, int32 length, body) off the front of <paramref name="buffer"/>.</summary>
-    public static bool TryReadMessage(ref ReadOnlySequence<byte> buffer, int maxMessageLength, out byte code, out ReadOnlySequence<byte> message)
+    public static bool TryReadMessage(ref ReadOnlySequence<byte> buffer, int maxMessageLength, out FrontendCode code, out ReadOnlySequence<byte> message)
     {
-        code = 0;
         message = default;
-        if (buffer.Length < 5)
+        if (!MessageFramer.TryPeekHeader(buffer, LengthWord.CountsItself, out var type, out var whole))
+        {
+            code = default;
             return false;
-        Span<byte> header = stackalloc byte[5];
-        buffer.Slice(0, 5).CopyTo(header);
-        code = header[0];
-        var length = BinaryPrimitives.ReadInt32BigEndian(header[1..]);
-        if (!FrontendCode.IsKnown(code))
-            throw ProtocolViolation.Create($"invalid frontend message type {code}");
-        if (length < 4)
-            throw ProtocolViolation.Create($"invalid message length {length}");
-        if (length > maxMessageLength)
+        }
+        code = (FrontendCode)type;
+        if (!code.IsKnown())
+            throw ProtocolViolation.Create($"invalid frontend message type {type}");
+        if (whole < MessageFramer.HeaderLength)
+            throw ProtocolViolation.Create($"invalid message length {whole - 1}");
+        if (whole - 1 > maxMessageLength)
             throw new PgErrorException(PgError.Fatal(SqlState.ProgramLimitExceeded,
-                $"message of type '{(char)code}' is {length} bytes, more than the limit of {maxMessageLength}",
+                $"message of type '{(char)type}' is {whole - 1} bytes, more than the limit of {maxMessageLength}",
                 "Raise ZeroPgOptions.MaxMessageSize (--max-message-size) or send smaller values; COPY data is not limited by this setting."));
-        if (buffer.Length < length + 1)
-            return false;
-        message = buffer.Slice(0, length + 1);
-        buffer = buffer.Slice(length + 1);
-        return true;
+        return MessageFramer.TryRead(ref buffer, LengthWord.CountsItself, out message);
     }
 
     /// <summary>Takes the whole untyped startup-phase packet (int32 length, int32 code, body).</summary>

@@ -11,7 +11,17 @@ internal ref struct MessageWriter
     private Span<byte> _span;
     private int _length;
 
-    public MessageWriter(IBufferWriter<byte> output, byte code, int sizeHint = 256)
+    public MessageWriter(IBufferWriter<byte> output, FrontendCode code, int sizeHint = 256)
+        : this(output, (byte)code, sizeHint)
+    {
+    }
+
+    public MessageWriter(IBufferWriter<byte> output, BackendCode code, int sizeHint = 256)
+        : this(output, (byte)code, sizeHint)
+    {
+    }
+
+    private MessageWriter(IBufferWriter<byte> output, byte code, int sizeHint)
     {
         _output = output;
         _span = output.GetSpan(Math.Max(sizeHint, 5) + 5);

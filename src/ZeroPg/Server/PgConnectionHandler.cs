@@ -7,9 +7,11 @@ namespace ZeroPg.Server;
 /// <summary>Kestrel hands each accepted Postgres connection to a new client session.</summary>
 internal sealed class PgConnectionHandler(SessionServices services, ZeroPgMetrics metrics) : ConnectionHandler
 {
-    public override Task OnConnectedAsync(ConnectionContext connection)
+    public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         metrics.RecordConnectionAccepted();
-        return new ClientSession(connection, services).RunAsync();
+        var startup = await SessionStartup.ReadAsync(connection, services);
+        if (startup is not null)
+            await new ClientSession(connection, services, startup).RunAsync();
     }
 }

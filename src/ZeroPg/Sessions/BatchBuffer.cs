@@ -4,7 +4,7 @@ using ZeroPg.Engine;
 namespace ZeroPg.Sessions;
 
 /// <summary>
-/// Whole client messages collected for one engine call. Room for the host frame header is kept at
+/// Whole protocol messages collected for one engine host frame. Room for the frame header is kept at
 /// the front, so a batch goes to the engine host in one write without another copy.
 /// </summary>
 internal sealed class BatchBuffer : IBufferWriter<byte>
@@ -18,11 +18,6 @@ internal sealed class BatchBuffer : IBufferWriter<byte>
     public int MessageBytes => _length - HostFrame.HeaderLength;
 
     public bool IsEmpty => _length == HostFrame.HeaderLength;
-
-    /// <summary>End offset (exclusive, counted in message bytes) of the last message that ends a unit (Sync, Query, Flush).</summary>
-    public int CompleteUnitEnd { get; private set; }
-
-    public void MarkUnitEnd() => CompleteUnitEnd = MessageBytes;
 
     public ReadOnlySpan<byte> Messages => _buffer.AsSpan(HostFrame.HeaderLength, MessageBytes);
 
@@ -39,8 +34,11 @@ internal sealed class BatchBuffer : IBufferWriter<byte>
         Advance(message.Length);
     }
 
+    /// <summary>The frame holding every message, header filled in.</summary>
+    public ReadOnlyMemory<byte> Frame(HostRequestKind kind = HostRequestKind.Batch) => Frame(kind, MessageBytes);
+
     /// <summary>The frame holding the first <paramref name="messageBytes"/> bytes of messages, header filled in.</summary>
-    public ReadOnlyMemory<byte> Frame(byte kind, int messageBytes)
+    public ReadOnlyMemory<byte> Frame(HostRequestKind kind, int messageBytes)
     {
         HostFrame.WriteHeader(_buffer, kind, messageBytes);
         return _buffer.AsMemory(0, HostFrame.HeaderLength + messageBytes);
@@ -53,7 +51,6 @@ internal sealed class BatchBuffer : IBufferWriter<byte>
         if (rest > 0)
             Buffer.BlockCopy(_buffer, HostFrame.HeaderLength + messageBytes, _buffer, HostFrame.HeaderLength, rest);
         _length = HostFrame.HeaderLength + rest;
-        CompleteUnitEnd = Math.Max(0, CompleteUnitEnd - messageBytes);
         if (_buffer.Length > 1 << 20 && _length < 64 * 1024)
         {
             // Do not keep a huge buffer alive for an idle connection after one large batch.
@@ -63,11 +60,7 @@ internal sealed class BatchBuffer : IBufferWriter<byte>
         }
     }
 
-    public void Clear()
-    {
-        _length = HostFrame.HeaderLength;
-        CompleteUnitEnd = 0;
-    }
+    public void Clear() => _length = HostFrame.HeaderLength;
 
     public void Advance(int count) => _length += count;
 

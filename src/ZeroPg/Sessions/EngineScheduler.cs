@@ -2,16 +2,17 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// Decides which client session the one engine session works for. A session holds the engine for a
-/// unit of work, and keeps it while its transaction is open; the others wait in FIFO order.
+/// unit of work, and keeps it while its transaction is open; the others wait in FIFO order. Owners are
+/// compared by reference (a session). Shared by all sessions of the engine: its lock owns its state.
 /// </summary>
 internal sealed class EngineScheduler
 {
     private readonly object _gate = new();
     private readonly LinkedList<Waiter> _waiters = new();
-    private ClientSession? _owner;
+    private object? _owner;
 
     /// <summary>The session the engine currently works for, if any.</summary>
-    public ClientSession? Owner
+    public object? Owner
     {
         get { lock (_gate) return _owner; }
     }
@@ -22,7 +23,7 @@ internal sealed class EngineScheduler
     }
 
     /// <summary>Waits until <paramref name="session"/> owns the engine. Returns at once if it already does.</summary>
-    public ValueTask AcquireAsync(ClientSession session, CancellationToken cancellationToken)
+    public ValueTask AcquireAsync(object session, CancellationToken cancellationToken)
     {
         Waiter waiter;
         lock (_gate)
@@ -43,7 +44,7 @@ internal sealed class EngineScheduler
     }
 
     /// <summary>Gives the engine up; the next waiter gets it.</summary>
-    public void Release(ClientSession session)
+    public void Release(object session)
     {
         Waiter? next = null;
         lock (_gate)
@@ -66,7 +67,7 @@ internal sealed class EngineScheduler
         }
     }
 
-    private void Grant(ClientSession session)
+    private void Grant(object session)
     {
         _owner = session;
     }
@@ -83,9 +84,9 @@ internal sealed class EngineScheduler
         waiter.Completion.TrySetCanceled(cancellationToken);
     }
 
-    private sealed class Waiter(ClientSession session)
+    private sealed class Waiter(object session)
     {
-        public ClientSession Session { get; } = session;
+        public object Session { get; } = session;
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public LinkedListNode<Waiter>? Node { get; set; }
         public CancellationTokenRegistration Registration { get; set; }

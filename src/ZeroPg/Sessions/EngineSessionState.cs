@@ -1,8 +1,10 @@
 namespace ZeroPg.Sessions;
 
 /// <summary>
-/// Session-level state of the one engine session that ZeroPg manages on behalf of all clients.
-/// Read and written by the session that owns the engine.
+/// Session-level state of the one engine session that ZeroPg manages on behalf of all its clients: whose
+/// settings and temp relations it holds now, and ZeroPg's advisory lock functions in it. Owned by the
+/// session that holds the engine (<see cref="EngineScheduler.Owner"/>): written when that session sends a
+/// batch, so it always describes the engine session as the batches already sent leave it.
 /// </summary>
 internal sealed class EngineSessionState
 {
@@ -15,9 +17,9 @@ internal sealed class EngineSessionState
     public int AdvisoryInstalledGeneration { get; set; } = -1;
 
     /// <summary>The client whose temp relations carry their own names in the engine now; others' are renamed aside.</summary>
-    public ClientSession? TempOwner { get; set; }
+    public TempRelations? TempOwner { get; set; }
 
-    /// <summary>Completes at the next advisory unlock or disconnect of a lock holder.</summary>
+    /// <summary>Completes at the next advisory unlock or disconnect of a lock holder (thread-safe).</summary>
     public Task AdvisoryChanged => Volatile.Read(ref _advisoryChanged).Task;
 
     public void SignalAdvisoryChange()

@@ -7,7 +7,7 @@ internal enum ExpectKind : byte
 {
     /// <summary>The client's message: its reply goes to the client.</summary>
     Forward,
-    /// <summary>A message ZeroPg injected (a re-Parse): its reply is dropped, but an error is passed on.</summary>
+    /// <summary>A message ZeroPg injected (a re-Parse): its reply is dropped, but an extended-query error is passed on.</summary>
     Swallow,
     /// <summary>Not sent to the engine: ZeroPg answers with <see cref="Expectation.Reply"/> when its turn comes.</summary>
     Synthesize,
@@ -24,11 +24,14 @@ internal enum ExpectKind : byte
 
 /// <summary>One entry of a batch's reply queue, in the order of the messages sent.</summary>
 /// <param name="Code">The frontend message type, which says which reply ends it.</param>
-/// <param name="OnCompleted">Called with true on success, false on error (e.g. a Parse's statement is then not prepared).</param>
-internal readonly record struct Expectation(ExpectKind Kind, byte Code, byte[]? Reply = null, PgError? Error = null, Action<bool>? OnCompleted = null)
+/// <param name="OnCompleted">
+/// Called with true on success, false on error (e.g. a Parse's statement is then not prepared); on the
+/// session, after the whole reply (<see cref="ReplyPlan.ApplyOutcomes"/>), never on the engine reader thread.
+/// </param>
+internal readonly record struct Expectation(ExpectKind Kind, FrontendCode Code, byte[]? Reply = null, PgError? Error = null, Action<bool>? OnCompleted = null)
 {
     /// <summary>True when <paramref name="backendCode"/> is the last reply message to this entry's message.</summary>
-    public bool IsEndedBy(byte backendCode) => Code switch
+    public bool IsEndedBy(BackendCode backendCode) => Code switch
     {
         FrontendCode.Parse => backendCode == BackendCode.ParseComplete,
         FrontendCode.Bind => backendCode == BackendCode.BindComplete,

@@ -1,57 +1,60 @@
 namespace ZeroPg.Sessions;
 
 /// <summary>
-/// Which client listens on which channel. The engine session listens on every channel any client ever
-/// listened on; ZeroPg takes each notification out of the engine's replies and hands it to the
-/// clients listening on its channel.
+/// Which client listens on which channel, for one engine. The engine session listens on every channel any
+/// client ever listened on; ZeroPg takes each notification out of the engine's replies and hands it to the
+/// clients listening on its channel. Shared by all sessions and the engine reader thread: its lock owns it.
 /// </summary>
 internal sealed class NotificationHub
 {
-    private readonly Dictionary<string, HashSet<ClientSession>> _channels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<ClientNotifications>> _channels = new(StringComparer.Ordinal);
 
-    public void Listen(ClientSession session, string channel)
+    public void Listen(ClientNotifications client, string channel)
     {
         lock (_channels)
         {
             if (!_channels.TryGetValue(channel, out var listeners))
                 _channels[channel] = listeners = [];
-            listeners.Add(session);
+            listeners.Add(client);
         }
     }
 
-    public void Unlisten(ClientSession session, string channel)
+    public void Unlisten(ClientNotifications client, string channel)
     {
         lock (_channels)
         {
-            if (_channels.TryGetValue(channel, out var listeners) && listeners.Remove(session) && listeners.Count == 0)
+            if (_channels.TryGetValue(channel, out var listeners) && listeners.Remove(client) && listeners.Count == 0)
                 _channels.Remove(channel);
         }
     }
 
-    public void UnlistenAll(ClientSession session)
+    public void UnlistenAll(ClientNotifications client)
     {
         lock (_channels)
         {
-            foreach (var channel in _channels.Where(c => c.Value.Contains(session)).Select(c => c.Key).ToList())
-                Unlisten(session, channel);
+            foreach (var channel in _channels.Where(c => c.Value.Contains(client)).Select(c => c.Key).ToList())
+                Unlisten(client, channel);
         }
     }
 
-    public ClientSession[] Listeners(string channel)
+    public ClientNotifications[] Listeners(string channel)
     {
         lock (_channels)
             return _channels.TryGetValue(channel, out var listeners) ? [.. listeners] : [];
     }
 
-    public string[] ChannelsOf(ClientSession session)
+    public string[] ChannelsOf(ClientNotifications client)
     {
         lock (_channels)
-            return [.. _channels.Where(c => c.Value.Contains(session)).Select(c => c.Key)];
+            return [.. _channels.Where(c => c.Value.Contains(client)).Select(c => c.Key)];
     }
 
-    public string[] AllChannels()
+    /// <summary>LISTEN for every channel a client listens on: a new engine session (restart, DISCARD ALL in the engine) listens on none.</summary>
+    public IEnumerable<string> ListenSql()
     {
+        string[] channels;
         lock (_channels)
-            return [.. _channels.Keys];
+            channels = [.. _channels.Keys];
+        return channels.Select(c => "LISTEN \"" + c.Replace("\"", "\"\"") + "\"");
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
 
 namespace ZeroPg.Sessions;
 
@@ -10,47 +11,50 @@ internal enum ReplyMode
 {
     /// <summary>Send them to the client.</summary>
     Forward,
-    /// <summary>Keep them for the session to inspect (a request ZeroPg injected).</summary>
+    /// <summary>Keep them for the session to inspect (a request ZeroPg made of its own, or one it must look at first).</summary>
     Capture,
     /// <summary>Drop them (cleanup after the client is gone).</summary>
     Discard,
 }
 
 /// <summary>
-/// Receives one session's engine replies, cuts them into messages and routes each one: to the
-/// client, to the session's own bookkeeping, or nowhere.
+/// One session's engine calls: receives the reply chunks on the engine reader thread, cuts them into
+/// messages (<see cref="StreamFramer"/>), lets the <see cref="ReplyRouter"/> match them to the batch, and
+/// writes what passes to the client's output (or keeps it, in <see cref="ReplyMode.Capture"/>).
+/// Thread: everything here but <see cref="Begin"/> and the properties runs on the engine reader thread,
+/// while the session awaits <see cref="EngineCall.Completion"/>; it touches only the client's output, the
+/// settings' ParameterStatus filter, the notification queues (thread-safe) and the cancel warning.
 /// </summary>
-internal sealed partial class ReplyForwarder : EngineCall
+internal sealed class ReplyForwarder : EngineCall
 {
     private const int FlushThreshold = 64 * 1024;
 
-    private readonly ClientSession _session;
     private readonly PipeWriter _output;
-    private readonly BackendMessageFramer _framer = new();
-    private readonly BackendMessageFramer.MessageHandler _onMessage;
+    private readonly SessionSettings _settings;
+    private readonly ClientNotifications _notifications;
+    private readonly SessionCancel _cancel;
+    private readonly StreamFramer _framer = new();
+    private readonly ReplyRouter _router = new();
+    private readonly StreamFramer.MessageHandler _onMessage;
+    private readonly ReplyRouter.RouteMessage _route;
     private ReplyMode _mode;
     private bool _dropCopyInResponse;
-    private List<Expectation>? _expectations;
-    private int _next;
 
-    /// <summary>After an error in an extended sequence the engine ignores everything up to Sync; so do we. Lasts across calls.</summary>
-    private bool _skippingToSync;
-
-    /// <summary>The current non-extended message (a Query) got an error before its ReadyForQuery.</summary>
-    private bool _currentFailed;
-
-    public ReplyForwarder(ClientSession session, PipeWriter output)
+    public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel)
     {
-        _session = session;
         _output = output;
-        _onMessage = OnMessage;
+        _settings = settings;
+        _notifications = notifications;
+        _cancel = cancel;
+        _route = Route;
+        _onMessage = message => _router.OnMessage(message.Backend, message.Bytes, _route);
     }
 
     /// <summary>Status of the last ReadyForQuery in the reply, if there was one.</summary>
-    public TransactionStatus? LastStatus { get; private set; }
+    public TransactionStatus? LastStatus => _router.LastStatus;
 
-    /// <summary>An auto-prepared Query failed before running (see <see cref="ExpectKind.BindRetryable"/>): the session must run it plain.</summary>
-    public bool RetryPlain { get; private set; }
+    /// <summary>See <see cref="ReplyRouter.RetryPlain"/>.</summary>
+    public bool RetryPlain => _router.RetryPlain;
 
     /// <summary>Messages kept in <see cref="ReplyMode.Capture"/> mode, whole (type, length, body).</summary>
     public List<byte[]> Captured { get; } = [];
@@ -58,20 +62,19 @@ internal sealed partial class ReplyForwarder : EngineCall
     /// <summary>True when writing to the client failed: it is gone; the reply is still drained.</summary>
     public bool ClientGone { get; private set; }
 
-    /// <summary>Starts a reply; with <paramref name="expectations"/>, messages are matched to the batch's messages in order.</summary>
-    public void Begin(ReplyMode mode, bool dropCopyInResponse = false, List<Expectation>? expectations = null)
+    /// <summary>Session: starts a call; with a <paramref name="plan"/>, messages are matched to the batch's messages in order.</summary>
+    public void Begin(ReplyMode mode, ReplyPlan? plan = null, bool dropCopyInResponse = false)
     {
-        _expectations = expectations;
-        _next = 0;
-        _currentFailed = false;
-        RetryPlain = false;
+        _router.Begin(plan);
         ResetCompletion();
         _framer.Reset();
         _mode = mode;
         _dropCopyInResponse = dropCopyInResponse;
-        LastStatus = null;
         Captured.Clear();
     }
+
+    /// <summary>The engine was restarted: no state of the old engine session carries over.</summary>
+    public void ResetSequence() => _router.ResetSequence();
 
     public override async ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data)
     {
@@ -82,56 +85,34 @@ internal sealed partial class ReplyForwarder : EngineCall
 
     public override async ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
     {
-        EmitSynthesized();
+        _router.OnEnd(_route);
         if (_mode == ReplyMode.Forward)
             await FlushAsync();
     }
 
-    /// <summary>The engine was restarted or the batch abandoned: no skipping carries over.</summary>
-    public void ResetSequence() => _skippingToSync = false;
-
-    private void Write(PgError error)
+    private void Route(BackendCode code, ReadOnlySpan<byte> message)
     {
-        if (_mode == ReplyMode.Forward && !ClientGone)
-            Protocol.Backend.ErrorResponse.Write(_output, error);
-    }
-
-    private void Route(byte code, ReadOnlySpan<byte> message)
-    {
-        if (RetryPlain)
-        {
-            // The session runs the Query again: nothing of this reply reaches the client.
-            if (code == BackendCode.ReadyForQuery)
-                LastStatus = (TransactionStatus)message[5];
-            return;
-        }
+        var forward = _mode == ReplyMode.Forward && !ClientGone;
         switch (code)
         {
             case BackendCode.ReadyForQuery:
-                LastStatus = (TransactionStatus)message[5];
-                if (_mode == ReplyMode.Forward && !ClientGone && _session.TakeCancelWarning() is { } warning)
-                    Protocol.Backend.ErrorResponse.Write(_output, warning);
+                if (forward && _cancel.TakeWarning() is { } warning)
+                    ErrorResponse.Write(_output, warning);
                 break;
             case BackendCode.CopyInResponse when _dropCopyInResponse:
-                // The client already got ZeroPg's own CopyInResponse before it sent the data.
-                return;
+                return; // the client already got ZeroPg's own CopyInResponse before it sent the data
             case BackendCode.BackendKeyData:
                 return;
             case BackendCode.NotificationResponse:
-                _session.DispatchNotification(message, writeInline: _mode == ReplyMode.Forward && !ClientGone);
+                _notifications.Dispatch(message, writeInline: forward);
+                return;
+            case BackendCode.ParameterStatus when _mode == ReplyMode.Forward && !_settings.ShouldReport(message):
                 return;
         }
-        if (!_session.ObserveReplyMessage(code, message, _mode))
-            return;
-        switch (_mode)
-        {
-            case ReplyMode.Forward when !ClientGone:
-                _output.Write(message);
-                break;
-            case ReplyMode.Capture:
-                Captured.Add(message.ToArray());
-                break;
-        }
+        if (forward)
+            _output.Write(message);
+        else if (_mode == ReplyMode.Capture)
+            Captured.Add(message.ToArray());
     }
 
     private async ValueTask FlushAsync()

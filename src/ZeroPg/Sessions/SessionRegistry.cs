@@ -23,17 +23,17 @@ internal sealed class SessionRegistry
             return false;
         }
         var processId = Interlocked.Increment(ref _nextProcessId);
-        session.AssignIdentity(processId, RandomNumberGenerator.GetInt32(int.MaxValue));
+        session.Identity.Assign(processId, RandomNumberGenerator.GetInt32(int.MaxValue));
         _sessions[processId] = session;
         return true;
     }
 
     public void Remove(ClientSession session)
     {
-        if (session.ProcessId != 0 && _sessions.TryRemove(new KeyValuePair<int, ClientSession>(session.ProcessId, session)))
+        if (session.Identity.ProcessId != 0 && _sessions.TryRemove(new KeyValuePair<int, ClientSession>(session.Identity.ProcessId, session)))
             Interlocked.Decrement(ref _count);
     }
 
     public ClientSession? Find(int processId, int secretKey)
-        => _sessions.TryGetValue(processId, out var session) && session.SecretKey == secretKey ? session : null;
+        => _sessions.TryGetValue(processId, out var session) && session.Identity.SecretKey == secretKey ? session : null;
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using ZeroPg.Tests.Engine;
+using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Cli;
 
@@ -39,9 +40,7 @@ public sealed class SidecarTests
             cli.Process.Kill(); // SIGKILL of the server only, not its tree
             await cli.Process.WaitForExitAsync();
             var clock = Stopwatch.StartNew();
-            while (CliProcess.IsRunning(engine) && clock.Elapsed < TimeSpan.FromSeconds(5))
-                await Task.Delay(20);
-            Assert.False(CliProcess.IsRunning(engine), "the engine host outlived the killed server");
+            await Eventually.WaitUntilAsync(() => !CliProcess.IsRunning(engine), "the engine host gone after the server was killed", TimeSpan.FromSeconds(5));
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the engine took {clock.Elapsed} to exit");
         }
         // The dead server's lock is stale: the next server takes it over.

@@ -14,7 +14,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         await using var client = await RawProtocolClient.ConnectAsync(server);
 
         await client.Query("SELECT pg_sleep(1.5)").FlushAsync();
-        await Task.Delay(500);
+        await RunningAsync(server);
         await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
             await canceller.CancelRequest(client.BackendKey).FlushAsync();
         var reply = await client.ReadUntilReadyAsync();
@@ -35,7 +35,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         await client.OpenAsync();
         await using var sleep = new NpgsqlCommand("SELECT pg_sleep(5)", client);
         var running = sleep.ExecuteScalarAsync();
-        await Task.Delay(500);
+        await RunningAsync(server);
         var clock = Stopwatch.StartNew();
         sleep.Cancel();
         var error = await Assert.ThrowsAsync<PostgresException>(() => running);
@@ -56,7 +56,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         await client.OpenAsync();
         await using var slow = new NpgsqlCommand("select count(*) from generate_series(1, 3000000000)", client) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
-        await Task.Delay(1000);
+        await RunningAsync(server);
         var clock = Stopwatch.StartNew();
         slow.Cancel();
         var error = await Assert.ThrowsAsync<PostgresException>(() => running);
@@ -66,4 +66,8 @@ public sealed class CancelTests(ITestOutputHelper output)
         Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
         Assert.NotEqual(engine, server.EngineProcessId);
     }
+
+    /// <summary>Until the engine runs a client's call (a cancel before that is one of a statement still queued).</summary>
+    private static Task RunningAsync(ZeroPgServer server)
+        => Eventually.WaitUntilAsync(async () => (await server.Services.Engine.GetAsync()).HasCallsInFlight, "a query running in the engine");
 }

@@ -6,6 +6,7 @@ namespace ZeroPg.Tests.Engine;
 public sealed class DataDirectoryTests
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task A_second_server_on_the_same_directory_is_refused_naming_the_holder()
     {
         using var directory = new TempDirectory();
@@ -21,6 +22,7 @@ public sealed class DataDirectoryTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Extensions_a_directory_used_are_preloaded_when_it_is_reopened()
     {
         using var directory = new TempDirectory();

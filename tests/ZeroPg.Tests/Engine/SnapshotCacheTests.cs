@@ -8,6 +8,7 @@ namespace ZeroPg.Tests.Engine;
 public sealed class SnapshotCacheTests(ITestOutputHelper output)
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Second_start_uses_the_snapshot_and_a_corrupt_snapshot_is_rebuilt()
     {
         using var cache = new TempDirectory();

@@ -14,9 +14,7 @@ public sealed class WarmEngineTests(ITestOutputHelper output)
         int firstEngine;
         await using (var first = await ZeroPgServer.StartAsync(options(), TestLogging.Factory))
             firstEngine = first.EngineProcessId!.Value;
-        var wait = Stopwatch.StartNew();
-        while (WarmEngine.ReadySpareProcessId is null && wait.Elapsed < TimeSpan.FromSeconds(60))
-            await Task.Delay(20);
+        await Eventually.WaitUntilAsync(() => WarmEngine.ReadySpareProcessId is not null, "a spare engine ready", TimeSpan.FromSeconds(60));
         var spare = WarmEngine.ReadySpareProcessId;
         Assert.NotNull(spare);
 

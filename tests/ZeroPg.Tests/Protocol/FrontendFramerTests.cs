@@ -13,10 +13,10 @@ public sealed class FrontendFramerTests
     {
         var buffer = new ReadOnlySequence<byte>([.. SelectOne, .. RawProtocolClient.TypedMessage('S', [])]);
         Assert.True(FrontendFramer.TryReadMessage(ref buffer, 1024, out var code, out var message));
-        Assert.Equal((byte)'Q', code);
+        Assert.Equal(FrontendCode.Query, code);
         Assert.Equal(SelectOne, message.ToArray());
         Assert.True(FrontendFramer.TryReadMessage(ref buffer, 1024, out code, out message));
-        Assert.Equal((byte)'S', code);
+        Assert.Equal(FrontendCode.Sync, code);
         Assert.Equal(5, message.Length);
         Assert.True(buffer.IsEmpty);
     }
@@ -39,7 +39,7 @@ public sealed class FrontendFramerTests
         var last = first.Append(SelectOne.AsMemory(3));
         var buffer = new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
         Assert.True(FrontendFramer.TryReadMessage(ref buffer, 1024, out var code, out var message));
-        Assert.Equal((byte)'Q', code);
+        Assert.Equal(FrontendCode.Query, code);
         Assert.Equal(SelectOne, message.ToArray());
     }
 

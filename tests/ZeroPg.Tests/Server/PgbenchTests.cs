@@ -6,6 +6,7 @@ namespace ZeroPg.Tests.Server;
 public sealed class PgbenchTests
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Pgbench_initialises_with_client_side_copy_and_runs_without_failures()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);

@@ -133,7 +133,7 @@ public sealed class RawWireTests(ServerFixture fixture)
             await hold.ExecuteNonQueryAsync();
         await session.Query("select 7").FlushAsync();
         var replyTask = session.ReadUntilReadyAsync();
-        await Task.Delay(300);
+        await Eventually.QueuedAsync(fixture.Server);
         await transaction.CommitAsync();
         var reply = await replyTask;
         Assert.True(!reply.Any(m => m.Code == 'E'), RawProtocolClient.Describe(reply));
@@ -153,11 +153,7 @@ public sealed class RawWireTests(ServerFixture fixture)
         await session.Query("select 7").FlushAsync();
         var replyTask = session.ReadUntilReadyAsync();
         // A cancel that comes before the statement waits is ignored (as in Postgres): send it once the statement is queued.
-        for (var tries = 0; fixture.Server.Services.Scheduler.QueueLength == 0; tries++)
-        {
-            Assert.True(tries < 500, "the statement never queued for the engine");
-            await Task.Delay(20);
-        }
+        await Eventually.QueuedAsync(fixture.Server);
         await using (var cancel = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server))
         {
             await cancel.CancelRequest(session.BackendKey).FlushAsync();

@@ -45,17 +45,15 @@ public sealed class AdvisoryLockTests(ServerFixture fixture)
         await using var c = await fixture.OpenAsync();
         await a.ScalarAsync("SELECT pg_advisory_lock(9002)");
 
-        var watch = Stopwatch.StartNew();
         var blocked = b.ScalarAsync("SELECT pg_advisory_lock(9002)");
-        await Task.Delay(500);
-        Assert.False(blocked.IsCompleted);
-        // The engine is free for others while b waits.
+        await Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Sessions.Any(s => s.WaitsForAdvisoryLock), "b waiting for the lock");
+        // The engine is free for others while b waits, and b does not get the lock a holds.
         Assert.Equal(7, await c.ScalarAsync("SELECT 7"));
+        Assert.False(blocked.IsCompleted, "b got the lock while a held it");
 
         await a.ScalarAsync("SELECT pg_advisory_unlock(9002)");
         await blocked.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.True(watch.Elapsed > TimeSpan.FromMilliseconds(450));
-        Assert.Equal(false, await a.ScalarAsync("SELECT pg_try_advisory_lock(9002)"));
+        Assert.Equal(false, await a.ScalarAsync("SELECT pg_try_advisory_lock(9002)")); // b holds it now
     }
 
     [Fact]

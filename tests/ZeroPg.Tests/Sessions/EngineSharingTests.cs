@@ -23,7 +23,7 @@ public sealed class EngineSharingTests(ServerFixture fixture)
             await TransactionTests.Execute(b, "insert into share_order (who) values ('b')");
             return clock.Elapsed;
         });
-        await Task.Delay(700);
+        await Eventually.QueuedAsync(fixture.Server);
         Assert.False(bInsert.IsCompleted, "B ran while A's transaction was open");
         await TransactionTests.Execute(a, "insert into share_order (who) values ('a2')");
         // A still sees only its own rows: B's statement did not run in A's transaction.
@@ -57,7 +57,7 @@ public sealed class EngineSharingTests(ServerFixture fixture)
             await using var count = new NpgsqlCommand("select count(*) from share_rollback", b);
             return (long)(await count.ExecuteScalarAsync())!;
         });
-        await Task.Delay(500);
+        await Eventually.QueuedAsync(fixture.Server);
         Assert.False(bCount.IsCompleted);
         await transaction.RollbackAsync();
         Assert.Equal(0L, await bCount.WaitAsync(TimeSpan.FromSeconds(15)));

@@ -50,7 +50,7 @@ public sealed class KilledClientTests(ServerFixture fixture)
         for (var i = 0; i < 20; i++)
             victim.CopyData(string.Concat(Enumerable.Range(i * 50, 50).Select(n => $"{n}\trow {n}\n")));
         await victim.FlushAsync();
-        await Task.Delay(100); // let the server take the data in
+        await CopyDataTakenInAsync(20 * 50 * 10);
         victim.Kill();
 
         var watch = Stopwatch.StartNew();
@@ -74,7 +74,7 @@ public sealed class KilledClientTests(ServerFixture fixture)
         await victim.Query($"copy {table} from stdin").FlushAsync();
         Assert.Equal('G', (await victim.ReadMessageAsync())!.Code);
         await victim.CopyData("1\ta\n2\tb\n").FlushAsync();
-        await Task.Delay(100);
+        await CopyDataTakenInAsync(8);
         victim.Kill();
 
         var watch = Stopwatch.StartNew();
@@ -117,6 +117,10 @@ public sealed class KilledClientTests(ServerFixture fixture)
 
         Assert.Equal("0", await Scalar(other, $"select count(*) from {table}"));
     }
+
+    /// <summary>Until the server has read the COPY data sent (a session in COPY has received at least <paramref name="bytes"/> bytes of it).</summary>
+    private Task CopyDataTakenInAsync(int bytes)
+        => Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Sessions.Any(s => s.CopyBytesReceived >= bytes), "the COPY data taken in by the server");
 
     private static async Task Exec(NpgsqlConnection connection, string sql)
     {

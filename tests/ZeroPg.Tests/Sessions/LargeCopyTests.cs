@@ -9,6 +9,7 @@ namespace ZeroPg.Tests.Sessions;
 public sealed class LargeCopyTests(ServerFixture fixture)
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task A_100_MB_text_import_arrives_whole()
     {
         const long target = 100L * 1024 * 1024;

@@ -34,16 +34,24 @@ public sealed class ListenNotifyTests(ServerFixture fixture)
         var gotC = 0;
         a.Notification += (_, _) => Interlocked.Increment(ref gotA);
         c.Notification += (_, _) => Interlocked.Increment(ref gotC);
+        var sentinel = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        c.Notification += (_, e) =>
+        {
+            if (e.Channel == "news_sentinel")
+                sentinel.TrySetResult();
+        };
         await a.ExecAsync("LISTEN news");
-        await c.ExecAsync("LISTEN news");
+        await c.ExecAsync("LISTEN news; LISTEN news_sentinel");
         await c.ExecAsync("UNLISTEN news");
         await b.ExecAsync("NOTIFY news, 'x'");
+        await b.ExecAsync("NOTIFY news_sentinel");
         await a.WaitAsync(TimeSpan.FromSeconds(5));
-        await c.ExecAsync("SELECT 1");
-        await Task.Delay(200);
-        await c.ExecAsync("SELECT 1");
+        // Notifications arrive in order: once c has the later one, it would have had the first too.
+        var waiting = c.WaitAsync(TimeSpan.FromSeconds(5));
+        await sentinel.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await waiting;
         Assert.Equal(1, gotA);
-        Assert.Equal(0, gotC);
+        Assert.Equal(1, gotC); // the sentinel only
     }
 
     [Fact]
@@ -56,9 +64,13 @@ public sealed class ListenNotifyTests(ServerFixture fixture)
         await a.ExecAsync("LISTEN rb");
         await b.ExecAsync("BEGIN; NOTIFY rb, 'lost'; ROLLBACK");
         await b.ExecAsync("BEGIN; NOTIFY rb, 'kept'; COMMIT");
-        await a.WaitAsync(TimeSpan.FromSeconds(5));
-        await Task.Delay(100);
-        await a.ExecAsync("SELECT 1");
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            await a.WaitAsync(TimeSpan.FromMilliseconds(100));
+            lock (payloads)
+                return payloads.Contains("kept");
+        }, "the committed notification delivered");
+        // A rolled back one would have come first: notifications arrive in commit order.
         lock (payloads)
             Assert.Equal(["kept"], payloads);
     }

@@ -75,10 +75,6 @@ public sealed class ManyConnectionsTests(ServerFixture fixture, ITestOutputHelpe
         Assert.Equal(1, (int)(await check.ExecuteScalarAsync())!);
     }
 
-    private async Task WaitForSessionsAtMostAsync(int count)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (fixture.Server.Services.Registry.Count > count && DateTime.UtcNow < deadline)
-            await Task.Delay(20);
-    }
+    private Task WaitForSessionsAtMostAsync(int count)
+        => Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Count <= count, $"at most {count} sessions");
 }

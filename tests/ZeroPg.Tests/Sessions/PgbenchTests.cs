@@ -6,6 +6,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 /// <summary>pgbench's TPC-B workload from 8 concurrent clients in each query mode keeps its books balanced.</summary>
+[Trait("Category", "Slow")]
 public sealed partial class PgbenchTests(PgbenchTests.Server server, ITestOutputHelper output) : IClassFixture<PgbenchTests.Server>
 {
     [Theory]

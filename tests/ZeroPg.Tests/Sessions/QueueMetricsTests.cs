@@ -15,7 +15,8 @@ public sealed class QueueMetricsTests(ServerFixture fixture)
         await using var b = await fixture.OpenAsync();
         await a.ExecAsync("BEGIN");
         var waiting = b.ScalarAsync("SELECT 1");
-        await Task.Delay(300);
+        await Eventually.QueuedAsync(fixture.Server);
+        await a.ExecAsync("SELECT pg_sleep(0.3)"); // the engine stays busy for a while b waits
         await a.ExecAsync("COMMIT");
         await waiting;
         Assert.True(metrics.QueueWaits > waitsBefore);

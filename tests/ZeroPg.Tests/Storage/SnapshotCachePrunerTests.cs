@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZeroPg.Storage;
 using ZeroPg.Tests.Engine;
@@ -77,10 +78,28 @@ public sealed class SnapshotCachePrunerTests : IDisposable
     }
 
     [Fact]
-    public void Pruning_never_throws()
+    public void Pruning_a_directory_it_cannot_read_logs_a_warning_and_lets_the_start_go_on()
     {
         var missing = _cache.Sub("gone");
-        SnapshotCachePruner.Prune(missing, Path.Combine(missing, "pglite-0.3.0-current.tar"), Now, NullLogger.Instance);
+        var logger = new ListLogger();
+        var error = Record.Exception(() => SnapshotCachePruner.Prune(missing, Path.Combine(missing, "pglite-0.3.0-current.tar"), Now, logger));
+        Assert.Null(error);
+        var warning = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("pruning", warning.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing), "pruning created nothing");
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => Entries.Add((logLevel, formatter(state, exception)));
     }
 
     [Fact]

@@ -5,7 +5,9 @@ namespace ZeroPg.Protocol.Backend;
 /// <summary>Messages with no body, which ZeroPg answers itself (ParseComplete, CloseComplete, ...).</summary>
 internal static class EmptyMessage
 {
-    public static void Write(IBufferWriter<byte> output, byte code)
+    public static void Write(IBufferWriter<byte> output, BackendCode code) => Write(output, (byte)code);
+
+    internal static void Write(IBufferWriter<byte> output, byte code)
     {
         var span = output.GetSpan(5);
         span[0] = code;

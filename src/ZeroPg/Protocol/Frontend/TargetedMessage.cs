@@ -24,7 +24,7 @@ internal readonly ref struct TargetedMessage
         return new TargetedMessage { Target = target, Name = name };
     }
 
-    public static void Write(IBufferWriter<byte> output, byte code, byte target, ReadOnlySpan<byte> name)
+    public static void Write(IBufferWriter<byte> output, FrontendCode code, byte target, ReadOnlySpan<byte> name)
     {
         var writer = new MessageWriter(output, code, name.Length + 2);
         writer.WriteByte(target);

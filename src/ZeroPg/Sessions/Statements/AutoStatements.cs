@@ -8,9 +8,9 @@ namespace ZeroPg.Sessions.Statements;
 /// reads it (a timestamptz literal is converted in the TimeZone of the Parse, and never again). A text is prepared the second time it
 /// comes, once it has run without error as a plain Query, so a one-off statement costs nothing extra and
 /// a failing one keeps its own error. At most <see cref="Capacity"/> are kept; the least recently used
-/// one is closed in the engine to make room. Replies may call in from the engine's reader, hence the lock.
+/// one is closed in the engine to make room. Guarded by the lock of its <see cref="StatementCatalog"/>.
 /// </summary>
-internal sealed class AutoStatements
+internal sealed class AutoStatements(object gate)
 {
     private static readonly byte[] NoParameterTypes = [0, 0];
 
@@ -26,7 +26,7 @@ internal sealed class AutoStatements
     /// <summary>The statement for <paramref name="sql"/> (known by <paramref name="key"/>) when it is to be run prepared; null to run it as a plain Query this time.</summary>
     public EngineStatement? Find(string key, string sql)
     {
-        lock (_prepared)
+        lock (gate)
         {
             if (_prepared.TryGetValue(key, out var entry))
             {
@@ -46,7 +46,7 @@ internal sealed class AutoStatements
     /// <summary>The text ran as a plain Query without error: the next time it is prepared.</summary>
     public void RanOnce(string key)
     {
-        lock (_prepared)
+        lock (gate)
         {
             if (_ranOnce.Count >= Capacity * 8)
                 _ranOnce.Clear(); // bounded: texts seen once and never again are forgotten
@@ -57,7 +57,7 @@ internal sealed class AutoStatements
     /// <summary>The engine refused to prepare it (it would fail differently from the plain Query): never again, until the schema changes.</summary>
     public void Refuse(string key)
     {
-        lock (_prepared)
+        lock (gate)
         {
             Drop(key);
             if (_refused.Count < Capacity * 8)
@@ -68,7 +68,7 @@ internal sealed class AutoStatements
     /// <summary>The statement failed to bind (e.g. its cached plan no longer fits the table): close it and prepare it afresh next time.</summary>
     public void Drop(string key)
     {
-        lock (_prepared)
+        lock (gate)
         {
             if (_prepared.Remove(key, out var entry))
                 _toClose.Add(entry.Statement.EngineNameBytes);
@@ -82,7 +82,7 @@ internal sealed class AutoStatements
     /// </summary>
     public void Invalidate()
     {
-        lock (_prepared)
+        lock (gate)
         {
             foreach (var (statement, _) in _prepared.Values)
                 _toClose.Add(statement.EngineNameBytes);
@@ -95,7 +95,7 @@ internal sealed class AutoStatements
     /// <summary>Names of engine statements to close before the next auto-prepared run (closing a missing one is not an error).</summary>
     public byte[][] TakeClosings()
     {
-        lock (_prepared)
+        lock (gate)
         {
             if (_toClose.Count == 0)
                 return [];

@@ -1,12 +1,21 @@
 namespace ZeroPg.Sessions.Statements;
 
-/// <summary>One client's own prepared-statement namespace: its names mapped to engine statements.</summary>
+/// <summary>One client's own prepared-statement namespace: its names mapped to engine statements. Owned by the session.</summary>
 internal sealed class ClientStatements
 {
     private readonly Dictionary<string, EngineStatement> _byName = new(StringComparer.Ordinal);
 
     /// <summary>The client's last Parse of the unnamed statement (whole message), replayed when another client's replaced it.</summary>
-    public byte[]? LastUnnamedParse { get; set; }
+    public byte[]? LastUnnamedParse { get; private set; }
+
+    /// <summary>The SQL of <see cref="LastUnnamedParse"/>, as analysed when the client's Parse came.</summary>
+    public Sql.SqlAnalysis? LastUnnamedSql { get; private set; }
+
+    public void SetUnnamed(byte[]? parse, Sql.SqlAnalysis? sql)
+    {
+        LastUnnamedParse = parse;
+        LastUnnamedSql = parse is null ? null : sql;
+    }
 
     public long UnnamedVersion { get; set; }
 
@@ -33,6 +42,6 @@ internal sealed class ClientStatements
     public void Clear()
     {
         _byName.Clear();
-        LastUnnamedParse = null;
+        SetUnnamed(null, null);
     }
 }

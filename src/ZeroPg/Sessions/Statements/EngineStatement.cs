@@ -1,25 +1,28 @@
 namespace ZeroPg.Sessions.Statements;
 
 /// <summary>A named prepared statement in the engine session, shared by every client that parsed the same text and types.</summary>
-internal sealed class EngineStatement(string engineName, byte[] sql, byte[] parameterTypes)
+internal sealed class EngineStatement(string engineName, byte[] sql, byte[] parameterTypes, Sql.SqlAnalysis? analysis = null)
 {
+    private ZeroPg.Sql.SqlAnalysis? _analysis = analysis;
+    private string? _text = analysis?.Sql;
+
     public string EngineName { get; } = engineName;
     public byte[] EngineNameBytes { get; } = System.Text.Encoding.UTF8.GetBytes(engineName);
     public byte[] Sql { get; } = sql;
     public byte[] ParameterTypes { get; } = parameterTypes;
 
-    /// <summary>The statement is DISCARD ALL / DEALLOCATE ALL, which drops every engine statement when executed.</summary>
-    public bool DeallocatesAll { get; } = SqlText.DeallocatesAll(sql);
-
-    /// <summary>Running it leaves the engine session as it found it (see <see cref="PipelineSafety"/>); worked out once.</summary>
-    public bool IsPipelineSafe => _pipelineSafe ??= PipelineSafety.IsSafe(Text);
-
     /// <summary>The SQL as text, decoded once.</summary>
     public string Text => _text ??= System.Text.Encoding.UTF8.GetString(Sql);
 
-    private bool? _pipelineSafe;
-    private string? _text;
+    /// <summary>The statement's SQL analysed, once (the client's Parse usually brought it).</summary>
+    public ZeroPg.Sql.SqlAnalysis Analysis => _analysis ??= ZeroPg.Sql.SqlAnalysis.Of(Text);
 
-    /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again.</summary>
+    /// <summary>The statement is DISCARD ALL / DEALLOCATE ALL, which drops every engine statement when executed.</summary>
+    public bool DeallocatesAll => Analysis.DeallocatesAll;
+
+    /// <summary>Running it leaves the engine session as it found it (see <see cref="ZeroPg.Sql.SqlAnalysis.IsPipelineSafe"/>).</summary>
+    public bool IsPipelineSafe => Analysis.IsPipelineSafe;
+
+    /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again. Guarded by <see cref="StatementCatalog.Gate"/>.</summary>
     public int PreparedEpoch { get; set; } = -1;
 }

@@ -1,0 +1,44 @@
+using System.Text.RegularExpressions;
+
+namespace ZeroPg.Compatibility;
+
+/// <summary>SQL and settings that behave differently on ZeroPg than on a Postgres server (README's limits).</summary>
+internal static partial class WarningFinder
+{
+    private sealed record Rule(string Code, string Message, Regex Pattern, bool SqlOnly = true);
+
+    private static readonly Rule[] Rules =
+    [
+        new("one-database", "ZeroPg serves one database (PGlite runs one): every database name in a connection reaches it; CREATE DATABASE does not make a second one.",
+            new(@"\bCREATE\s+DATABASE\b", RegexOptions.IgnoreCase)),
+        new("logical-replication", "Logical replication (publications, subscriptions, replication slots) is not available: PGlite runs Postgres in single-user mode, without a WAL sender.",
+            new(@"\b(CREATE\s+PUBLICATION|CREATE\s+SUBSCRIPTION|pg_create_logical_replication_slot)\b", RegexOptions.IgnoreCase)),
+        new("timeouts", "statement_timeout, lock_timeout and transaction_timeout are accepted but never fire (no timer runs inside the engine); use zeropg serve --queue-wait-timeout / --idle-in-transaction-timeout.",
+            new(@"\b(statement_timeout|lock_timeout|transaction_timeout)\b")), // settings are lower case; TRANSACTION_TIMEOUT in code is a constant
+        new("advisory-lock-in-transaction", "Session advisory locks are per client on ZeroPg; a blocking pg_advisory_lock inside a transaction block fails with 55P03 instead of waiting while another client holds it.",
+            new(@"\bpg_advisory_lock\s*\(", RegexOptions.IgnoreCase)),
+        new("concurrently", "CREATE INDEX CONCURRENTLY works but is not concurrent: the one engine session runs it while other clients wait.",
+            new(@"\bCREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", RegexOptions.IgnoreCase)),
+        new("discard-in-script", "DISCARD ALL / DISCARD TEMP inside a larger script runs in the shared engine session and resets state for every client (sent alone, it applies to its client only).",
+            new(@"\bDISCARD\s+(ALL|TEMP|TEMPORARY)\b", RegexOptions.IgnoreCase)),
+        new("fdw", "file_fdw and postgres_fdw are bundled, but the WebAssembly engine cannot reach host files or the network through them.",
+            new(@"\b(file_fdw|postgres_fdw|dblink)\b", RegexOptions.IgnoreCase)),
+        new("tls-required", "The connection settings require TLS; ZeroPg has none (it answers SSLRequest with N): use sslmode=disable or prefer.",
+            new(@"\b(sslmode\s*=\s*(require|verify-ca|verify-full)|SSL\s*Mode\s*=\s*(Require|VerifyCA|VerifyFull))", RegexOptions.IgnoreCase), SqlOnly: false),
+    ];
+
+    public static IEnumerable<(string Code, string Message, int Line, string Text)> Find(string text, bool isSql)
+    {
+        var scanned = isSql ? SqlLineComment().Replace(text, m => new string(' ', m.Length)) : text;
+        foreach (var rule in Rules)
+        {
+            if (rule.SqlOnly != isSql && rule.SqlOnly)
+                continue;
+            foreach (Match match in rule.Pattern.Matches(scanned))
+                yield return (rule.Code, rule.Message, ExtensionFinder.LineOf(text, match.Index), ExtensionFinder.Snippet(text, match.Index));
+        }
+    }
+
+    [GeneratedRegex("--[^\n]*")]
+    private static partial Regex SqlLineComment();
+}

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace ZeroPg.Engine;
+
+/// <summary>
+/// The Node.js that runs the engine host: ZeroPgOptions.NodePath, else $ZEROPG_NODE, else `node` on
+/// PATH, checked once per process to be version 20 or newer, so a missing or old Node fails the start
+/// with one clear line instead of a start timeout or a WebAssembly error from inside PGlite.
+/// </summary>
+internal static class NodeRuntime
+{
+    public const string EnvironmentVariable = "ZEROPG_NODE";
+    public const int MinimumMajorVersion = 20;
+    private const string DefaultCommand = "node";
+
+    private static readonly ConcurrentDictionary<string, Lazy<string>> Checked = new(StringComparer.Ordinal);
+
+    /// <summary>The full path of a Node.js new enough to run the engine host; throws <see cref="NodeNotFoundException"/> otherwise.</summary>
+    public static string Resolve(string? configured)
+    {
+        var requested = !string.IsNullOrEmpty(configured) && configured != DefaultCommand
+            ? configured
+            : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultCommand;
+        return Checked.GetOrAdd(requested, r => new Lazy<string>(() => Check(r))).Value;
+    }
+
+    private static string Check(string requested)
+    {
+        var source = requested == DefaultCommand ? "on PATH" : $"({EnvironmentVariable} or ZeroPgOptions.NodePath)";
+        var path = FindExecutable(requested)
+            ?? throw new NodeNotFoundException($"ZeroPg needs Node.js {MinimumMajorVersion} or newer to run its PGlite engine, and `{requested}` was not found {source}: install Node.js {MinimumMajorVersion}+ or set {EnvironmentVariable} to its path.");
+        var version = ReadVersion(path);
+        if (version is null || version.Major < MinimumMajorVersion)
+            throw new NodeNotFoundException($"ZeroPg needs Node.js {MinimumMajorVersion} or newer to run its PGlite engine; {path} is {(version is null ? "not a working Node.js" : $"v{version}")}: install Node.js {MinimumMajorVersion}+ or set {EnvironmentVariable} to its path.");
+        return path;
+    }
+
+    /// <summary>A path as given, or the first executable of that name on PATH.</summary>
+    internal static string? FindExecutable(string name)
+    {
+        if (name.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            return File.Exists(name) ? Path.GetFullPath(name) : null;
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, name);
+            if (File.Exists(candidate) && IsExecutable(candidate))
+                return candidate;
+        }
+        return null;
+    }
+
+    private static bool IsExecutable(string path)
+        => OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    private static Version? ReadVersion(string path)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(path, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            var output = process.StandardOutput.ReadToEnd().Trim();
+            if (!process.WaitForExit(10_000))
+            {
+                process.Kill();
+                return null;
+            }
+            return process.ExitCode == 0 && Version.TryParse(output.TrimStart('v'), out var version) ? version : null;
+        }
+        catch (Win32Exception)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>No usable Node.js: the message is the one line to show.</summary>
+internal sealed class NodeNotFoundException(string message) : InvalidOperationException(message);

@@ -1,0 +1,13 @@
+namespace ZeroPg.Sessions;
+
+/// <summary>What the session must do after accepting a client message (accepting is synchronous; anything that waits is a step).</summary>
+internal enum AcceptStep
+{
+    Continue,
+    StartCopy,
+    SendCopyPart,
+    FinishCopy,
+    /// <summary>A simple Query ZeroPg refuses itself: answered with an ERROR and ReadyForQuery, in order.</summary>
+    Refuse,
+    Terminate,
+}

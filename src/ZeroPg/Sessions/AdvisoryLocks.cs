@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Session-level advisory locks of one client. The engine has one session, so Postgres's own locks would
+/// never exclude anyone: ZeroPg rewrites pg_advisory_* calls into per-client functions over a lock table
+/// (<see cref="AdvisoryLockSql"/>). A unit using them runs captured: a blocking lock another client holds
+/// comes back as ZPLCK, and the client then waits without holding the engine (<see cref="WaitForReleaseAsync"/>)
+/// and runs the unit again; inside a transaction block it fails with 55P03 instead. Thread: the session.
+/// </summary>
+internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity identity, SessionCancel cancel, ProtocolState state, PipeWriter output,
+    CancellationToken connectionClosed)
+{
+    /// <summary>The client called an advisory lock function (its locks go when it leaves).</summary>
+    public bool Used { get; private set; }
+
+    /// <summary>The client waits for another client to release a lock (diagnostics).</summary>
+    public bool Waiting => _waiting;
+
+    private volatile bool _waiting;
+
+    /// <summary>The client may hold locks in the running engine.</summary>
+    public bool MayHoldLocks => Used && services.EngineState.AdvisoryInstalledGeneration == services.Engine.Generation;
+
+    public string UnlockAllSql => AdvisoryLockSql.UnlockAll(identity.ProcessId);
+
+    /// <summary>Installs ZeroPg's lock functions in the engine session if this engine has not got them; the caller holds the engine.</summary>
+    public async Task BeforeUseAsync(EngineLink link)
+    {
+        Used = true;
+        var state = services.EngineState;
+        if (state.AdvisoryInstalledGeneration == services.Engine.Generation)
+            return;
+        var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, AdvisoryLockSql.Install);
+        var failure = reply.FirstOrDefault(m => m[0] == (byte)BackendCode.ErrorResponse);
+        if (failure is not null)
+            throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks",
+                detail: ErrorResponse.ReadField(failure.AsSpan(MessageFramer.HeaderLength), (byte)'M')));
+        state.AdvisoryInstalledGeneration = services.Engine.Generation;
+    }
+
+    /// <summary>
+    /// Runs a unit that uses advisory locks, captured: false when it must run again once another client
+    /// released a lock this one blocks on (outside a transaction block; inside one the client gets 55P03).
+    /// </summary>
+    public async Task<bool> RunCapturedAsync(EngineLink link, EngineBatch batch, EngineLease lease, TransactionStatus before)
+    {
+        await link.RunAsync(batch, ReplyMode.Capture);
+        var reply = link.Reply.Captured;
+        if (reply.Any(IsBusy) && before == TransactionStatus.Idle && state.Status == TransactionStatus.Idle)
+        {
+            await WaitForReleaseAsync(lease);
+            return false;
+        }
+        foreach (var message in reply)
+        {
+            if (IsBusy(message))
+                ErrorResponse.Write(output, BusyInTransaction);
+            else
+                output.Write(message);
+        }
+        await output.FlushAsync();
+        Changed();
+        return true;
+    }
+
+    /// <summary>A captured reply message saying another client holds a lock this one blocks on.</summary>
+    private static bool IsBusy(byte[] message)
+        => message[0] == (byte)BackendCode.ErrorResponse && ErrorResponse.ReadSqlState(message.AsSpan(MessageFramer.HeaderLength)) == AdvisoryLockSql.BusySqlState;
+
+    /// <summary>What a client gets for a blocking lock another holds while it is inside a transaction block.</summary>
+    private static PgError BusyInTransaction { get; } = PgError.Error(SqlState.LockNotAvailable,
+        "could not obtain advisory lock: another client holds it",
+        "ZeroPg waits for a blocking advisory lock only outside transaction blocks; inside one it fails instead of holding the shared engine.");
+
+    /// <summary>Gives the engine to others while waiting for another client to release an advisory lock.</summary>
+    private async Task WaitForReleaseAsync(EngineLease lease)
+    {
+        var changed = services.EngineState.AdvisoryChanged;
+        lease.Release();
+        _waiting = true;
+        try
+        {
+            // Poll as well: a lock may also be freed by a disconnect on an engine restart.
+            await Task.WhenAny(changed, Task.Delay(250, connectionClosed));
+        }
+        finally
+        {
+            _waiting = false;
+        }
+        connectionClosed.ThrowIfCancellationRequested();
+        if (cancel.IsRequested)
+        {
+            cancel.Reset();
+            throw SessionCancel.Dropped("The statement was waiting for an advisory lock held by another client.");
+        }
+    }
+
+    /// <summary>Locks were taken or released: clients waiting for one try again.</summary>
+    public void Changed() => services.EngineState.SignalAdvisoryChange();
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Logging;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// One session's calls to the engine, made while it holds the engine (<see cref="EngineLease"/>): a
+/// batch goes to the engine host, its reply is read on the engine reader thread by the session's
+/// <see cref="ReplyForwarder"/>, and once it is complete the session applies the outcomes
+/// (<see cref="ReplyPlan.ApplyOutcomes"/>) and the client's new transaction status. Thread: the session.
+/// </summary>
+internal sealed partial class EngineLink(SessionServices services, ReplyForwarder forwarder, SessionCancel cancel, ProtocolState state,
+    Func<bool> holdsEngine, Action releaseEngine, Func<int> processId)
+{
+    public ReplyForwarder Reply => forwarder;
+
+    /// <summary>
+    /// Runs a batch with client messages and waits for its whole reply. With <paramref name="releaseAfterSubmit"/>
+    /// the engine goes to the next waiting client as soon as the batch is written (pipelining).
+    /// </summary>
+    public Task RunAsync(EngineBatch batch, ReplyMode mode, bool dropCopyInResponse = false, bool releaseAfterSubmit = false)
+        => RunAsync(batch.Buffer.Frame(), mode, batch.Plan, dropCopyInResponse, releaseAfterSubmit, batch);
+
+    /// <summary>Runs a frame of client messages without a reply plan (a COPY's last part).</summary>
+    public Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false)
+        => RunAsync(frame, mode, null, dropCopyInResponse, false, null);
+
+    private async Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch)
+    {
+        await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch);
+        if (forwarder.LastStatus is { } status)
+            state.Ready(status);
+    }
+
+    /// <summary>Runs SQL of ZeroPg's own (see <see cref="OwnSql"/>); the client's transaction status is not touched. Returns the captured reply in <see cref="ReplyMode.Capture"/>.</summary>
+    public Task<IReadOnlyList<byte[]>> RunOwnSqlAsync(ReplyMode mode, params IEnumerable<string> statements)
+        => RunOwnSqlAsync(mode, OwnSql.Batch(statements));
+
+    /// <summary>Runs a batch of ZeroPg's own messages (see <see cref="OwnSql"/>); the client's transaction status is not touched.</summary>
+    public async Task<IReadOnlyList<byte[]>> RunOwnSqlAsync(ReplyMode mode, BatchBuffer batch)
+    {
+        if (batch.IsEmpty)
+            return [];
+        await CallAsync(batch.Frame(), mode, null, false, false, null);
+        return mode == ReplyMode.Capture ? [.. forwarder.Captured] : [];
+    }
+
+    /// <summary>Writes a frame that has no reply of its own (a part of a COPY's data).</summary>
+    public async Task SendPartAsync(ReadOnlyMemory<byte> frame)
+    {
+        var engine = await services.Engine.GetAsync();
+        await engine.SendPartAsync(frame);
+    }
+
+    private async Task CallAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit,
+        EngineBatch? batch)
+    {
+        if (!holdsEngine())
+            throw new InvalidOperationException("an engine call from a session that does not hold the engine");
+        var engine = await services.Engine.GetAsync();
+        forwarder.Begin(mode, plan, dropCopyInResponse);
+        Log.Submitting(services.Logger, processId(), frame.Length, plan?.Count ?? 0, mode);
+        using (cancel.EnterEngineCall())
+        {
+            batch?.MarkSending(); // commits what its preamble changes in the shared engine state, before anyone else builds a batch
+            await engine.SubmitAsync(forwarder, frame);
+            if (releaseAfterSubmit)
+            {
+                releaseEngine(); // the next client's unit queues behind ours in the engine host
+                services.Metrics.RecordPipelinedUnit();
+            }
+            await forwarder.Completion;
+        }
+        plan?.ApplyOutcomes();
+        Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Trace, Message = "session {ProcessId}: engine call of {Bytes} bytes, {Expectations} expected replies, mode {Mode}")]
+        public static partial void Submitting(ILogger logger, int processId, int bytes, int expectations, ReplyMode mode);
+
+        [LoggerMessage(Level = LogLevel.Trace, Message = "session {ProcessId}: reply done, status {Status}")]
+        public static partial void ReplyDone(ILogger logger, int processId, string status);
+    }
+}

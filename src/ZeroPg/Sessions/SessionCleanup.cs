@@ -1,0 +1,54 @@
+using ZeroPg.Engine;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Frontend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// The client is gone (Terminate, disconnect, fatal error, at any point: mid-transaction, mid-COPY,
+/// mid-batch, queued): undo what it left open in the shared engine session so the next client starts
+/// clean (its transaction and unfinished extended sequence roll back, its advisory locks, listens and
+/// temp relations go), then let the next waiter in. Thread: the session, at its end.
+/// </summary>
+internal sealed class SessionCleanup(SessionServices services, ProtocolState state, EngineLease lease, EngineLink link, StatementMapping statements,
+    CopyIn copy, TempRelations temp, AdvisoryLocks advisory, ClientNotifications notifications)
+{
+    public async Task RunAsync()
+    {
+        notifications.UnlistenAll();
+        var holdsLocks = advisory.MayHoldLocks;
+        if (!lease.IsHeld && !holdsLocks && temp.Count == 0)
+            return;
+        try
+        {
+            await lease.AcquireForCleanupAsync();
+            if (state.InCopy)
+                await copy.AbortAsync();
+            var cleanup = new BatchBuffer();
+            if (state.SequenceOpenInEngine)
+            {
+                // A bare Sync would commit the implicit transaction of the unfinished sequence; Postgres
+                // aborts it when the client goes. A failing Parse first makes the Sync roll it back.
+                statements.WriteFailingParse(cleanup);
+                EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
+            }
+            if (state.Status != TransactionStatus.Idle)
+                OwnSql.Append(cleanup, "ROLLBACK");
+            if (holdsLocks)
+                OwnSql.Append(cleanup, advisory.UnlockAllSql);
+            if (temp.DropSql(services.EngineState) is { Length: > 0 } dropTemp)
+                OwnSql.Append(cleanup, dropTemp);
+            await link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);
+        }
+        catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
+        {
+            // The engine restarts on its own; there is nothing left to undo in a dead engine.
+        }
+        finally
+        {
+            lease.Release();
+            if (holdsLocks)
+                advisory.Changed();
+        }
+    }
+}

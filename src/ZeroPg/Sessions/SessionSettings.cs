@@ -1,0 +1,188 @@
+using System.Text;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// One client's session settings (varcache.c in PgBouncer). Startup parameters and <c>options=-c ...</c>
+/// are its first settings; after a unit that may have changed settings (SET, RESET, set_config, DISCARD)
+/// ends outside a transaction, the engine session's settings are read back (<see cref="SnapshotSql"/>), so a
+/// rolled-back SET is followed; when another client had the engine, the differences are restored at the
+/// head of this client's next batch (<see cref="RestoreSql"/>). ParameterStatus goes only to the client
+/// whose value it is, and only when it differs from what the client was last told (<see cref="ShouldReport"/>).
+/// Thread: the session, except <see cref="ShouldReport"/>, which the engine reader thread calls during this
+/// session's calls (the session is then awaiting the call, so the two never overlap).
+/// </summary>
+internal sealed class SessionSettings
+{
+    private const string PgSettingsSql = "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session'";
+    private static readonly string[] NotSettings = ["user", "database", "options", "replication"];
+
+    /// <summary>Settings a real server reports at startup, in the order Postgres sends them.</summary>
+    private static readonly string[] ReportedAtStartup =
+    [
+        "application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
+        "integer_datetimes", "IntervalStyle", "is_superuser", "scram_iterations", "search_path", "server_encoding",
+        "server_version", "session_authorization", "standard_conforming_strings", "TimeZone",
+    ];
+
+    /// <summary>
+    /// Settings that change what Postgres makes of a statement's text when it parses it: the name lookup
+    /// (search_path) and literals converted then (a timestamptz in TimeZone, a date in DateStyle). Clients
+    /// that differ in them get auto-prepared statements of their own.
+    /// </summary>
+    private static readonly string[] ParseSettings =
+    [
+        "search_path", "timezone", "datestyle", "intervalstyle", "timezone_abbreviations", "lc_monetary", "xmloption",
+        "transform_null_equals", "array_nulls", "standard_conforming_strings", "default_text_search_config", "role", "session_authorization",
+    ];
+
+    private readonly HashSet<string> _customNames = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _reported = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
+
+    public SessionSettings(IReadOnlyDictionary<string, string> startupParameters)
+    {
+        foreach (var (name, value) in startupParameters)
+        {
+            if (!NotSettings.Contains(name) && !name.StartsWith("_pq_.", StringComparison.Ordinal))
+                _values[name] = value;
+        }
+        if (startupParameters.TryGetValue("options", out var options))
+        {
+            foreach (var (name, value) in StartupOptions.Parse(options))
+                _values[name] = value;
+        }
+        foreach (var name in _values.Keys.Where(n => n.Contains('.')))
+            _customNames.Add(name);
+        Dirty = _values.Count > 0;
+    }
+
+    /// <summary>The engine session may hold settings of this client that were not read back yet.</summary>
+    public bool Dirty { get; private set; }
+
+    public IReadOnlyDictionary<string, string> Values => _values;
+
+    /// <summary>The ParameterStatus values for the startup reply (each remembered as told).</summary>
+    public IEnumerable<(string Name, string Value)> StartupReport(IReadOnlyDictionary<string, string>? engineParameters)
+    {
+        foreach (var name in ReportedAtStartup)
+        {
+            var value = _values.TryGetValue(name, out var own) ? own
+                : name == "application_name" ? "" : engineParameters?.GetValueOrDefault(name);
+            if (value is null)
+                continue;
+            _reported[name] = value;
+            yield return (name, value);
+        }
+    }
+
+    /// <summary>
+    /// Reader thread: true when the client must be sent this ParameterStatus (whole message). The engine
+    /// reports values ZeroPg restored for this client too (and re-reports after errors): a client is told of
+    /// a setting only when its value differs from what it was last told.
+    /// </summary>
+    public bool ShouldReport(ReadOnlySpan<byte> message)
+    {
+        var (name, value) = ParameterStatus.Read(message[MessageFramer.HeaderLength..]);
+        if (_reported.TryGetValue(name, out var known) && known == value)
+            return false;
+        _reported[name] = value;
+        return true;
+    }
+
+    /// <summary>A unit may have changed settings (or set custom ones, which pg_settings does not list).</summary>
+    public void Note(UnitEffects effects)
+    {
+        if (effects.SettingsChanged)
+            Dirty = true;
+        foreach (var name in effects.CustomSettings)
+            _customNames.Add(name);
+    }
+
+    /// <summary>DISCARD ALL answered for this client: its settings are the defaults again (restored at its next batch).</summary>
+    public void Reset()
+    {
+        _values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        Dirty = false;
+    }
+
+    /// <summary>SQL bringing the engine session from <paramref name="applied"/> to this client's settings, or null when they are equal.</summary>
+    public string? RestoreSql(IReadOnlyDictionary<string, string> applied)
+    {
+        if (Matches(applied))
+            return null;
+        var sql = new StringBuilder();
+        foreach (var name in applied.Keys)
+        {
+            if (!_values.ContainsKey(name))
+                sql.Append("RESET ").Append(SettingName(name)).Append(';');
+        }
+        var first = true;
+        foreach (var (name, value) in _values)
+        {
+            if (applied.TryGetValue(name, out var current) && current == value)
+                continue;
+            sql.Append(first ? "SELECT " : ", ").Append($"pg_catalog.set_config({Literal(name)}, {Literal(value)}, false)");
+            first = false;
+        }
+        if (!first)
+            sql.Append(';');
+        return sql.Length == 0 ? null : sql.ToString();
+    }
+
+    private bool Matches(IReadOnlyDictionary<string, string> applied)
+    {
+        if (applied.Count != _values.Count)
+            return false;
+        foreach (var (name, value) in _values)
+        {
+            if (!applied.TryGetValue(name, out var current) || current != value)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>A copy of this client's settings, for the engine state once they are restored.</summary>
+    public Dictionary<string, string> Copy() => new(_values, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Reads the engine session's settings: pg_settings, and the custom (dotted) ones this client set.</summary>
+    public string SnapshotSql()
+    {
+        if (_customNames.Count == 0)
+            return PgSettingsSql;
+        var names = string.Join(", ", _customNames.Select(Literal));
+        return PgSettingsSql + $" UNION ALL SELECT n, current_setting(n, true) FROM unnest(ARRAY[{names}]::text[]) n WHERE coalesce(current_setting(n, true), '') <> ''";
+    }
+
+    /// <summary>The rows of <see cref="SnapshotSql"/> are now this client's settings.</summary>
+    public void ApplySnapshot(IEnumerable<(string Name, string Value)> rows)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in rows)
+            settings[name] = value;
+        _values = settings;
+        Dirty = false;
+    }
+
+    /// <summary>The key under which an auto-prepared <paramref name="sql"/> may be shared: the text, after the settings that change how it parses.</summary>
+    public string AutoPrepareKey(string sql)
+    {
+        if (_values.Count == 0)
+            return sql;
+        var key = new StringBuilder();
+        foreach (var name in ParseSettings)
+        {
+            if (_values.TryGetValue(name, out var value))
+                key.Append(name).Append('=').Append(value).Append('\n');
+        }
+        return key.Length == 0 ? sql : key.Append(sql).ToString();
+    }
+
+    /// <summary>A setting name as SQL: as it is when it is a plain name, else quoted (the engine then refuses it, swallowed, instead of ZeroPg failing the client).</summary>
+    private static string SettingName(string name)
+        => name.All(c => char.IsLetterOrDigit(c) || c is '_' or '.') ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    private static string Literal(string value) => "'" + value.Replace("'", "''") + "'";
+}

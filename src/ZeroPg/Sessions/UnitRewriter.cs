@@ -1,0 +1,123 @@
+using System.Buffers;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+using ZeroPg.Protocol.Frontend;
+using ZeroPg.Sql;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Turns a run of accepted client messages into the batch the shared engine session must see: the
+/// preamble restoring the client's engine state (<see cref="EngineStateRestore"/>), statement names mapped
+/// (<see cref="StatementMapping"/>), SQL rewritten (<see cref="SqlAnalysis.Rewrite"/>), repeated Queries
+/// auto-prepared (<see cref="AutoPrepare"/>), and what ZeroPg answers itself queued in the reply plan.
+/// Works from what was parsed when the messages were accepted. Thread: the session, holding the engine.
+/// </summary>
+internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto, EngineStateRestore restore, ProtocolState state,
+    SessionIdentity identity, ClientNotifications notifications)
+{
+    private readonly Func<string[]> _channels = () => notifications.Channels;
+
+    /// <summary>Builds <paramref name="batch"/> from the first <paramref name="count"/> messages of <paramref name="client"/>.</summary>
+    public void Build(EngineBatch batch, ClientBatch client, int count)
+    {
+        batch.Clear();
+        restore.WritePreamble(batch);
+        for (var i = 0; i < count; i++)
+        {
+            var message = client.Messages[i];
+            Rewrite(batch, message, client.Bytes(message));
+        }
+    }
+
+    private void Rewrite(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
+    {
+        switch (message.Code)
+        {
+            case FrontendCode.Parse:
+                RewriteParse(batch, message, bytes);
+                break;
+            case FrontendCode.Bind:
+                statements.Bind(batch, bytes, message.PortalName!, message.StatementName!);
+                break;
+            case FrontendCode.Execute:
+                statements.Execute(batch, bytes, message.PortalName!);
+                break;
+            case FrontendCode.Describe when message.TargetsStatement:
+                statements.DescribeStatement(batch, message.StatementName!);
+                break;
+            case FrontendCode.Close when message.TargetsStatement:
+                statements.CloseStatement(batch, bytes, message.StatementName!);
+                break;
+            case FrontendCode.Query:
+                statements.QueryReplacesUnnamed();
+                RewriteQuery(batch, bytes, message.Sql!);
+                break;
+            default:
+                batch.Forward(message.Code, bytes);
+                break;
+        }
+    }
+
+    private void RewriteParse(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
+    {
+        var sql = message.Sql!;
+        if (sql.CopiesFromStdin)
+        {
+            // PGlite needs COPY data in the same call as the COPY; through the extended protocol the data comes later.
+            statements.RaiseInEngine(batch, PgError.Error(SqlState.FeatureNotSupported,
+                "COPY FROM STDIN is not supported in the extended query protocol by ZeroPg",
+                "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
+            return;
+        }
+        auto.NoteSchemaChange(sql, singleStatement: true);
+        batch.Effects.Add(sql.Effects);
+        var rewritten = sql.Rewrite(identity.ProcessId, _channels);
+        if (ReferenceEquals(rewritten, sql.Sql))
+        {
+            statements.Parse(batch, bytes, message.StatementName!, sql, rewritten: false);
+            return;
+        }
+        var original = ParseMessage.Read(bytes[MessageFramer.HeaderLength..]);
+        var parse = new ArrayBufferWriter<byte>();
+        ParseMessage.Write(parse, original.StatementName, System.Text.Encoding.UTF8.GetBytes(rewritten), original.ParameterTypes);
+        statements.Parse(batch, parse.WrittenSpan, message.StatementName!, sql, rewritten: true);
+    }
+
+    private void RewriteQuery(EngineBatch batch, ReadOnlySpan<byte> bytes, SqlAnalysis sql)
+    {
+        var reset = sql.LocalResetTag;
+        if (reset == "DISCARD ALL" && state.Status == TransactionStatus.Idle)
+        {
+            // Npgsql's pool reset: it must discard this client's state only, not everyone's.
+            batch.Effects.DiscardAllAnswered = true;
+            batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply(reset));
+            return;
+        }
+        if (reset == "DEALLOCATE ALL")
+        {
+            batch.Effects.DeallocateAllAnswered = true;
+            batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply(reset));
+            return;
+        }
+        batch.Effects.DeallocatesAll |= sql.DeallocatesAll;
+        batch.Effects.Add(sql.Effects);
+        var rewritten = sql.Rewrite(identity.ProcessId, _channels);
+        var sent = ReferenceEquals(rewritten, sql.Sql) ? sql : SqlAnalysis.Of(rewritten);
+        if (auto.TryWrite(batch, sent, state.Status, out var onPlainCompleted))
+            return;
+        if (ReferenceEquals(sent, sql))
+            batch.Buffer.Append(bytes);
+        else
+            QueryMessage.Write(batch.Buffer, rewritten);
+        batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Query, onCompleted: onPlainCompleted);
+    }
+
+    private byte[] CompletedQueryReply(string tag)
+    {
+        var reply = new ArrayBufferWriter<byte>();
+        CommandComplete.Write(reply, tag);
+        ReadyForQuery.Write(reply, state.Status);
+        return reply.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,207 @@
+namespace ZeroPg.Sql;
+
+/// <summary>What a SQL text does to the session state ZeroPg keeps per client. Immutable; <see cref="None"/> for most SQL.</summary>
+internal sealed class SqlEffects
+{
+    public static readonly SqlEffects None = new();
+
+    public bool SettingsChanged { get; init; }
+    public bool TempObjectsChanged { get; init; }
+    public bool UsesAdvisoryLocks { get; init; }
+
+    /// <summary>DISCARD ALL / TEMP: every temp object of the engine session goes.</summary>
+    public bool DropsAllTemp { get; init; }
+
+    /// <summary>DISCARD ALL also unlistens every channel of the engine session.</summary>
+    public bool UnlistensEngine { get; init; }
+
+    public bool UnlistenAll { get; init; }
+    public IReadOnlyList<string> Listen { get; init; } = [];
+    public IReadOnlyList<string> Unlisten { get; init; } = [];
+
+    /// <summary>Custom (dotted) setting names the SQL sets: Postgres does not list them in pg_settings.</summary>
+    public IReadOnlyList<string> CustomSettings { get; init; } = [];
+
+    /// <summary>Extensions the SQL creates or updates (CREATE / ALTER EXTENSION, also inside DO blocks and function bodies): their files are loaded into the engine first.</summary>
+    public IReadOnlyList<string> Extensions { get; init; } = [];
+
+    public bool IsNone => ReferenceEquals(this, None);
+}
+
+/// <summary>
+/// Works out a text's <see cref="SqlEffects"/> and the edits it needs in the shared engine session:
+/// SQL-level prepared statement names get the client's prefix, UNLISTEN leaves the engine listening
+/// (ZeroPg filters per client), pg_listening_channels() shows the client's own channels, and session
+/// advisory lock functions become ZeroPg's per-client ones.
+/// </summary>
+internal static class SqlEffectsScanner
+{
+    /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
+    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION"];
+
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["PG_ADVISORY_LOCK"] = "zp_advisory_lock",
+        ["PG_ADVISORY_LOCK_SHARED"] = "zp_advisory_lock_shared",
+        ["PG_TRY_ADVISORY_LOCK"] = "zp_try_advisory_lock",
+        ["PG_TRY_ADVISORY_LOCK_SHARED"] = "zp_try_advisory_lock_shared",
+        ["PG_ADVISORY_UNLOCK"] = "zp_advisory_unlock",
+        ["PG_ADVISORY_UNLOCK_SHARED"] = "zp_advisory_unlock_shared",
+        ["PG_ADVISORY_UNLOCK_ALL"] = "zp_advisory_unlock_all",
+    }.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)
+    {
+        if (!MayMatter(analysis.Sql))
+            return (SqlEffects.None, []);
+        var scan = new Scanner(analysis);
+        foreach (var (start, end) in analysis.Statements)
+            scan.Statement(start, end);
+        scan.FindExtensions();
+        return scan.Result();
+    }
+
+    private static bool MayMatter(string sql)
+    {
+        foreach (var trigger in Triggers)
+        {
+            if (sql.Contains(trigger, StringComparison.OrdinalIgnoreCase))
+                return true;
+        }
+        return false;
+    }
+
+    private sealed class Scanner(SqlAnalysis analysis)
+    {
+        private readonly string _sql = analysis.Sql;
+        private readonly IReadOnlyList<SqlToken> _tokens = analysis.Tokens;
+        private readonly List<SqlEdit> _edits = [];
+        private readonly List<string> _listen = [];
+        private readonly List<string> _unlisten = [];
+        private readonly List<string> _customSettings = [];
+        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll;
+        private readonly List<string> _extensions = [];
+
+        /// <summary>
+        /// A loose search of the whole text (string and dollar-quoted bodies included: a DO block may create an
+        /// extension); a false positive only loads an extension's files early.
+        /// </summary>
+        public void FindExtensions() => Engine.ExtensionStatements.Find(_sql, _extensions);
+
+        public void Statement(int start, int end)
+        {
+            if (start >= end)
+                return;
+            var first = _tokens[start];
+            if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
+            {
+                _settings = true;
+                var name = Word(start + 1, end, "LOCAL") || Word(start + 1, end, "SESSION") ? start + 2 : start + 1;
+                if (name + 2 < end && _tokens[name + 1].IsPunct(_sql, '.'))
+                    _customSettings.Add($"{Identifier(_tokens[name])}.{Identifier(_tokens[name + 2])}");
+            }
+            else if (first.IsWord(_sql, "DISCARD"))
+            {
+                _settings = _temp = true;
+                _dropsAllTemp |= Word(start + 1, end, "ALL") || Word(start + 1, end, "TEMP") || Word(start + 1, end, "TEMPORARY");
+                _unlistensEngine |= Word(start + 1, end, "ALL");
+            }
+            else if (first.IsWord(_sql, "LISTEN") && start + 1 < end)
+            {
+                _listen.Add(Identifier(_tokens[start + 1]));
+            }
+            else if (first.IsWord(_sql, "UNLISTEN") && start + 1 < end)
+            {
+                var channel = _tokens[start + 1];
+                if (channel.IsOperator(_sql, '*'))
+                    _unlistenAll = true;
+                else
+                    _unlisten.Add(Identifier(channel));
+                _edits.Add(new SqlEdit(channel.Start, channel.Length, SqlEditKind.NoopChannel));
+            }
+            else if ((first.IsWord(_sql, "PREPARE") || first.IsWord(_sql, "EXECUTE")) && start + 1 < end)
+            {
+                _edits.Add(PrefixName(_tokens[start + 1]));
+            }
+            else if (first.IsWord(_sql, "DEALLOCATE"))
+            {
+                var name = Word(start + 1, end, "PREPARE") ? start + 2 : start + 1;
+                if (name < end && !_tokens[name].IsWord(_sql, "ALL"))
+                    _edits.Add(PrefixName(_tokens[name]));
+            }
+            else if (first.IsWord(_sql, "DROP"))
+            {
+                _temp = true;
+            }
+            for (var i = start; i < end; i++)
+                Token(i, end);
+        }
+
+        private void Token(int i, int end)
+        {
+            var token = _tokens[i];
+            if (token.Kind != SqlTokenKind.Word)
+                return;
+            if (token.IsWord(_sql, "TEMP") || token.IsWord(_sql, "TEMPORARY"))
+            {
+                _temp = true;
+            }
+            else if (token.IsWord(_sql, "SET_CONFIG"))
+            {
+                _settings = true;
+                if (i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(') && _tokens[i + 2] is { Kind: SqlTokenKind.String, Length: >= 2 } literal
+                    && _sql[literal.Start] == '\'')
+                {
+                    var name = _sql.Substring(literal.Start + 1, literal.Length - 2).Replace("''", "'");
+                    if (name.Contains('.'))
+                        _customSettings.Add(name.ToLowerInvariant());
+                }
+            }
+            else if (token.IsWord(_sql, "PG_LISTENING_CHANNELS") && i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(') && _tokens[i + 2].IsPunct(_sql, ')'))
+            {
+                var from = QualifiedStart(i);
+                _edits.Add(new SqlEdit(from, _tokens[i + 2].End - from, SqlEditKind.ListeningChannels));
+            }
+            else if (token.Length >= 16 && AdvisoryFunctions.TryGetValue(token.Span(_sql), out var replacement)
+                && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '('))
+            {
+                _advisory = true;
+                var noArguments = i + 2 < end && _tokens[i + 2].IsPunct(_sql, ')');
+                var from = QualifiedStart(i);
+                _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, noArguments ? SqlEditKind.AdvisoryCallWithoutArguments : SqlEditKind.AdvisoryCall, replacement));
+            }
+        }
+
+        public (SqlEffects, IReadOnlyList<SqlEdit>) Result()
+        {
+            var any = _settings || _temp || _advisory || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
+                || _unlisten.Count > 0 || _customSettings.Count > 0 || _extensions.Count > 0;
+            var effects = !any ? SqlEffects.None : new SqlEffects
+            {
+                SettingsChanged = _settings,
+                TempObjectsChanged = _temp,
+                UsesAdvisoryLocks = _advisory,
+                DropsAllTemp = _dropsAllTemp,
+                UnlistensEngine = _unlistensEngine,
+                UnlistenAll = _unlistenAll,
+                Listen = _listen,
+                Unlisten = _unlisten,
+                CustomSettings = _customSettings,
+                Extensions = _extensions,
+            };
+            return (effects, _edits.Count == 0 ? [] : _edits);
+        }
+
+        private bool Word(int index, int end, string upper) => index < end && _tokens[index].IsWord(_sql, upper);
+
+        /// <summary>pg_catalog.f( is replaced from pg_catalog on.</summary>
+        private int QualifiedStart(int i)
+            => i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "PG_CATALOG") ? _tokens[i - 2].Start : _tokens[i].Start;
+
+        private string Identifier(SqlToken token) => token.Kind == SqlTokenKind.QuotedIdentifier && token.Length >= 2
+            ? _sql.Substring(token.Start + 1, token.Length - 2).Replace("\"\"", "\"")
+            : token.Text(_sql).ToLowerInvariant();
+
+        private SqlEdit PrefixName(SqlToken token) => new(token.Start, token.Length, SqlEditKind.PrefixName);
+    }
+}

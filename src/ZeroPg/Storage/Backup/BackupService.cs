@@ -1,0 +1,558 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ZeroPg.Engine;
+using ZeroPg.Sessions;
+using ZeroPg.Storage.Backup.Stores;
+using ZeroPg.Storage.Backup.Wal;
+
+namespace ZeroPg.Storage.Backup;
+
+/// <summary>
+/// The backup of one served data directory. Before the engine starts it takes the location's lease
+/// and decides: restore into an empty directory, continue the backup a directory already belongs to,
+/// start a new one, or refuse a directory the backup has moved past. While the server runs one loop
+/// (this class owns it and everything it touches) ships WAL, renews the lease, records extension
+/// changes and takes base backups; retention follows each base backup. At stop it ships the rest and
+/// releases the lease.
+/// </summary>
+internal sealed partial class BackupService : IAsyncDisposable
+{
+    /// <summary>Engine settings a backed-up directory runs with: finished WAL segments wait for the shipper.</summary>
+    public static readonly IReadOnlyList<string> EngineSettings = ["-c", "archive_mode=on"];
+
+    private readonly BackupOptions _options;
+    private readonly IBackupStore _store;
+    private readonly BackupLease _lease;
+    private readonly string _dataDirectory;
+    private readonly ILogger _logger;
+    private readonly BackupMetrics _metrics = new();
+    private readonly WalShipper _shipper;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private Lsn _continueAt;
+    private Lsn _continueLastRecord;
+    private bool _needsBase;
+    private bool _haveBase;
+    private Lsn _lastBaseStart;
+    private DateTimeOffset _lastBaseAt;
+    private List<string> _extensions = [];
+    private DateTime _manifestWritten;
+    private Task? _loop;
+    private Task? _baseBackup;
+    private int _baseFailures;
+    private long _baseRetryAt;
+    private EngineSupervisor? _engines;
+    private EngineScheduler? _scheduler;
+    private int _disposed;
+
+    private BackupService(BackupOptions options, IBackupStore store, BackupLease lease, string dataDirectory, ILogger logger)
+    {
+        _options = options;
+        _store = store;
+        _lease = lease;
+        _dataDirectory = dataDirectory;
+        _logger = logger;
+        _shipper = new WalShipper(store, dataDirectory, lease, options, _metrics, logger);
+    }
+
+    public string? RestoredFrom { get; private set; }
+
+    /// <summary>
+    /// Takes the lease and gets the data directory ready (restoring it when it is empty and the backup
+    /// has one). Throws with a message for the user when the directory and the backup disagree.
+    /// </summary>
+    public static async Task<BackupService> PrepareAsync(ZeroPgOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        var backup = options.Backup!;
+        var location = BackupLocation.Parse(backup.Url);
+        var directory = Path.GetFullPath(options.DataDirectory);
+        var store = location.Open(backup);
+        BackupLease lease;
+        try
+        {
+            lease = await BackupLease.AcquireAsync(store, backup.LeaseTtl, logger, cancellationToken);
+        }
+        catch (Exception error) when (error is not BackupLeaseHeldException and not OperationCanceledException)
+        {
+            await store.DisposeAsync();
+            throw new InvalidOperationException($"The backup at {backup.Url} cannot be reached: {error.Message}", error);
+        }
+        var service = new BackupService(backup, store, lease, directory, logger);
+        try
+        {
+            await service.PrepareDirectoryAsync(cancellationToken);
+            return service;
+        }
+        catch
+        {
+            await service.AbortAsync();
+            throw;
+        }
+    }
+
+    private async Task PrepareDirectoryAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var catalog = await BackupCatalog.LoadAsync(_store, cancellationToken);
+        var newest = catalog.Newest();
+        if (newest is { } found)
+        {
+            _haveBase = true;
+            _lastBaseStart = found.Base.Start;
+            _lastBaseAt = found.Base.Manifest.StoppedAt;
+            _extensions = await catalog.ExtensionsAsync(_store, found.Base, found.Plan.End, cancellationToken);
+        }
+        else if (catalog.All.Any(o => !o.Key.StartsWith(BackupKeys.LeasePrefix, StringComparison.Ordinal)))
+        {
+            Log.NoCompleteBase(_logger, _store.Location);
+        }
+
+        var hasData = File.Exists(Path.Combine(_dataDirectory, "PG_VERSION"));
+        if (!hasData)
+        {
+            if (newest is null)
+                _needsBase = true;
+            else
+                await RestoreAsync(catalog, cancellationToken);
+        }
+        else if (newest is null)
+        {
+            _needsBase = true;
+        }
+        else if (await CompareAsync(catalog, newest.Value.Base, newest.Value.Plan, cancellationToken) is { } problem)
+        {
+            if (_options.Restore != BackupRestoreMode.Newest)
+                throw new InvalidOperationException($"{problem} Start with --restore newest to replace the directory with the backup's newest state (the directory is moved aside, not deleted), or use another backup URL.");
+            MoveAside();
+            await RestoreAsync(catalog, cancellationToken);
+        }
+        WriteMarker(null);
+    }
+
+    private async Task RestoreAsync(BackupCatalog catalog, CancellationToken cancellationToken)
+    {
+        // Restore while holding the directory's lock; the engine supervisor takes it again right after.
+        using (DataDirectoryLock.Acquire(_dataDirectory))
+        {
+            RestoreResult result;
+            try
+            {
+                result = await BackupRestorer.RestoreAsync(_store, catalog, _dataDirectory, null, _logger, cancellationToken);
+            }
+            catch
+            {
+                BackupRestorer.Clear(_dataDirectory); // so the next start restores again instead of finding half a database
+                throw;
+            }
+            _continueAt = result.End;
+            _continueLastRecord = result.LastRecordStart;
+            _extensions = [.. result.Extensions];
+            RestoredFrom = $"{result.Base.Directory.TrimEnd('/')} + WAL to {result.End} (last commit {result.LastCommit:u})";
+        }
+    }
+
+    /// <summary>Null when the directory continues the backup; otherwise why it must not.</summary>
+    private async Task<string?> CompareAsync(BackupCatalog catalog, BaseEntry newest, ChainPlan plan, CancellationToken cancellationToken)
+    {
+        var control = ControlFile.TryRead(_dataDirectory);
+        if (control is null || control.SystemIdentifier != newest.Manifest.SystemIdentifier)
+            return $"The data directory {_dataDirectory} holds a different database than the backup at {_store.Location}.";
+        var marker = DirectoryMarker.Read(_dataDirectory);
+        if (marker is null || !SameUrl(marker.Url, _options.Url))
+            return $"The data directory {_dataDirectory} was never written to (or restored from) the backup at {_store.Location}, which already holds a backup of this database.";
+        if (marker.Generation < catalog.NewestDataGeneration)
+        {
+            var writer = catalog.Leases.GetValueOrDefault(catalog.NewestDataGeneration);
+            return $"The data directory {_dataDirectory} is older than the backup at {_store.Location}: another server ({writer?.Host ?? "unknown"}, lease generation {catalog.NewestDataGeneration}) wrote to the backup after this directory last did (generation {marker.Generation}).";
+        }
+
+        var end = plan.End;
+        Lsn localEnd;
+        using (var source = new WalDirectorySource(Path.Combine(_dataDirectory, "pg_wal"), control.Timeline, WalGeometry.Default))
+            (localEnd, _) = new WalScanner(source).Scan(control.Redo, Lsn.Invalid, new Lsn(ulong.MaxValue));
+        if (localEnd < end)
+            return $"The data directory {_dataDirectory} is older than the backup at {_store.Location}: its WAL ends at {localEnd}, the backup's at {end}.";
+
+        // Same history? The last bytes in the backup must be the directory's bytes at that place.
+        var last = plan.Pieces[^1];
+        var body = await _store.GetAsync(last.Object.Key, cancellationToken);
+        var wal = body is null ? [] : WalObject.Decode(body, last.Object.Start, last.Object.End, out _);
+        var from = Lsn.Max(last.From, WalGeometry.PageStart(end + -1));
+        var to = Lsn.Min(end, last.Object.Start + wal.Length);
+        using (var source = new WalDirectorySource(Path.Combine(_dataDirectory, "pg_wal"), control.Timeline, WalGeometry.Default))
+        {
+            if (to > from && source.ReadPage(WalGeometry.PageStart(from)) is { } page)
+            {
+                var local = page.Span.Slice((int)(from - WalGeometry.PageStart(from)), (int)(to - from));
+                if (!local.SequenceEqual(wal.AsSpan((int)(from - last.Object.Start), (int)(to - from))))
+                    return $"The data directory {_dataDirectory} has diverged from the backup at {_store.Location} (their WAL differs at {from}).";
+                _continueAt = end;
+            }
+            else
+            {
+                // The same history, but the WAL between the backup's end and now is no longer on disk
+                // (the directory ran without --backup): the backup starts again with a base backup.
+                Log.ChainBroken(_logger, _store.Location, end.ToString());
+                _needsBase = true;
+            }
+        }
+        return null;
+    }
+
+    private static bool SameUrl(string a, string b) => string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.Ordinal);
+
+    private void MoveAside()
+    {
+        var aside = $"{_dataDirectory.TrimEnd(Path.DirectorySeparatorChar)}.before-restore-{DateTime.UtcNow:yyyyMMddHHmmss}";
+        using (DataDirectoryLock.Acquire(_dataDirectory))
+        {
+            Directory.CreateDirectory(aside);
+            foreach (var entry in new DirectoryInfo(_dataDirectory).EnumerateFileSystemInfos())
+            {
+                if (entry.Name is DataDirectoryLock.LockFileName or DataDirectoryLock.PidFileName)
+                    continue;
+                var target = Path.Combine(aside, entry.Name);
+                if (entry is DirectoryInfo d)
+                    d.MoveTo(target);
+                else
+                    ((FileInfo)entry).MoveTo(target);
+            }
+        }
+        Log.MovedAside(_logger, _dataDirectory, aside);
+    }
+
+    private void WriteMarker(Lsn? end)
+    {
+        var control = ControlFile.TryRead(_dataDirectory);
+        new DirectoryMarker
+        {
+            Url = _options.Url,
+            SystemIdentifier = control?.SystemIdentifier ?? 0,
+            Generation = _lease.Generation,
+            EndLsn = end?.ToString(),
+        }.Write(_dataDirectory);
+    }
+
+    /// <summary>Starts the loop once the engine runs on the directory.</summary>
+    public void Start(EngineSupervisor engines, EngineScheduler scheduler)
+    {
+        _engines = engines;
+        _scheduler = scheduler;
+        if (!_needsBase)
+        {
+            var control = ControlFile.TryRead(_dataDirectory)!;
+            _shipper.StartAt(_continueAt, includePage: false, control.Timeline, control.SystemIdentifier, _continueLastRecord);
+        }
+        _manifestWritten = ManifestTime();
+        _loop = Task.Run(() => RunAsync(_stopping.Token));
+    }
+
+    private TimeSpan PollPeriod => TimeSpan.FromTicks(Math.Clamp(_options.Interval.Ticks / 10, TimeSpan.FromMilliseconds(5).Ticks, TimeSpan.FromMilliseconds(100).Ticks));
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        var renewAt = Stopwatch.GetTimestamp() + Ticks(_lease.RenewEvery);
+        while (!stopping.IsCancellationRequested)
+        {
+            var more = false;
+            try
+            {
+                if (_lease.Lost)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), stopping);
+                    continue;
+                }
+                StartBaseBackupIfDue();
+                more = await _shipper.PollAsync(force: false, stopping);
+                if (Stopwatch.GetTimestamp() >= renewAt)
+                {
+                    renewAt = Stopwatch.GetTimestamp() + Ticks(_lease.RenewEvery);
+                    await RenewLeaseAsync(stopping);
+                }
+                await RecordExtensionsAsync(stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception error)
+            {
+                Log.LoopFailed(_logger, _store.Location, error.Message);
+            }
+            if (!more)
+            {
+                try
+                {
+                    await Task.Delay(PollPeriod, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private async Task RenewLeaseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _lease.RenewAsync(cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Log.RenewFailed(_logger, _store.Location, error.Message);
+        }
+    }
+
+    private void StartBaseBackupIfDue()
+    {
+        if (_baseBackup is { IsCompleted: false } || _engines is null || Stopwatch.GetTimestamp() < _baseRetryAt)
+            return;
+        var shipped = _shipper.IsStarted && _lastBaseStart.IsValid ? _shipper.ShippedEnd - _lastBaseStart : 0;
+        var due = _needsBase
+            || shipped >= _options.BaseBackupWalBytes
+            || (shipped > 0 && DateTimeOffset.UtcNow - _lastBaseAt >= _options.BaseBackupInterval);
+        if (!due)
+            return;
+        var startsChain = _needsBase;
+        _baseBackup = Task.Run(() => RunBaseBackupAsync(startsChain, _stopping.Token));
+    }
+
+    private async Task RunBaseBackupAsync(bool startsChain, CancellationToken cancellationToken)
+    {
+        var taker = new BaseBackupTaker(_store, _dataDirectory, _lease, _shipper, _metrics, _logger);
+        try
+        {
+            var manifest = await taker.TakeAsync(_engines!, WaitForIdleEngineAsync, startsChain, cancellationToken);
+            _needsBase = false;
+            _haveBase = true;
+            _baseFailures = 0;
+            _lastBaseStart = Lsn.Parse(manifest.StartLsn);
+            _lastBaseAt = manifest.StoppedAt;
+            _extensions = manifest.Extensions;
+            await BackupRetention.ApplyAsync(_store, _lease, _options.Retain, _logger, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception error)
+        {
+            _metrics.RecordBaseBackupFailure();
+            _baseFailures++;
+            var backoff = TimeSpan.FromSeconds(Math.Min(300, 2 * Math.Pow(2, Math.Min(_baseFailures, 8))));
+            Volatile.Write(ref _baseRetryAt, Stopwatch.GetTimestamp() + Ticks(backoff));
+            Log.BaseBackupFailed(_logger, _store.Location, backoff.TotalSeconds, error.Message);
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to 10 s by default) for a moment when no client holds the engine, so the backup's statements do
+    /// not land inside a client's transaction (they are harmless there, but fail in a failed one).
+    /// </summary>
+    private async Task WaitForIdleEngineAsync(CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + Ticks(_options.IdleEngineWait);
+        while (_scheduler?.Owner is not null && Stopwatch.GetTimestamp() < deadline)
+            await Task.Delay(1, cancellationToken);
+    }
+
+    private DateTime ManifestTime()
+    {
+        try
+        {
+            return File.GetLastWriteTimeUtc(Path.Combine(_dataDirectory, DataDirectoryManifest.FileName));
+        }
+        catch (IOException)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>An extension loaded after the last base backup must be preloaded by a restore too.</summary>
+    private async Task RecordExtensionsAsync(CancellationToken cancellationToken)
+    {
+        var written = ManifestTime();
+        if (written == _manifestWritten || !_shipper.IsStarted)
+            return;
+        var extensions = BaseBackupTaker.ReadExtensions(_dataDirectory);
+        if (!extensions.All(_extensions.Contains))
+        {
+            await _store.PutAsync(BackupKeys.Meta(_shipper.ShippedEnd, _lease.Generation, _lease.Owner), BackupJson.Write(new MetaRecord { Extensions = extensions }), cancellationToken);
+            _extensions = extensions;
+        }
+        _manifestWritten = written;
+    }
+
+    public BackupStatus Status
+    {
+        get
+        {
+            var lag = _shipper.Lag;
+            var lagBytes = _shipper.IsStarted ? Math.Max(0, _shipper.LocalEnd - _shipper.ShippedEnd) : 0;
+            string state;
+            string? detail = null;
+            if (_lease.Lost)
+            {
+                state = "lost";
+                detail = "another server took over the backup; this server's commits are no longer backed up";
+            }
+            else if (!_haveBase || !_shipper.IsStarted)
+            {
+                var waited = Stopwatch.GetElapsedTime(_startedAt);
+                state = waited > _options.EffectiveMaxLag ? "behind" : "starting";
+                detail = _metrics.BaseBackupFailures > 0 ? "the first base backup failed; retrying" : "the first base backup is in progress";
+            }
+            else if (lag > _options.EffectiveMaxLag)
+            {
+                state = "behind";
+                detail = _shipper.LastError is { } error
+                    ? $"WAL uploads fail ({error}); {lag.TotalSeconds:0.#} s of commits are not in the backup yet"
+                    : $"{lag.TotalSeconds:0.#} s of commits are not in the backup yet";
+            }
+            else
+            {
+                state = "ok";
+            }
+            return new BackupStatus
+            {
+                State = state,
+                Url = _options.Url,
+                Detail = detail,
+                LagSeconds = lag.TotalSeconds,
+                LagBytes = lagBytes,
+                LastUpload = _metrics.LastUpload,
+                Uploads = _metrics.Uploads,
+                UploadedBytes = _metrics.UploadedBytes,
+                WalBytes = _metrics.WalBytes,
+                UploadFailures = _metrics.Failures,
+                BaseBackups = _metrics.BaseBackups,
+                BaseBackupFailures = _metrics.BaseBackupFailures,
+                LastBaseBackup = _metrics.LastBaseBackup,
+                Generation = _lease.Generation,
+                RestoredFrom = RestoredFrom,
+            };
+        }
+    }
+
+    /// <summary>
+    /// After the engine has closed: ship everything it wrote (its shutdown checkpoint included), then
+    /// release the lease so the next server may start at once. Gives up after <paramref name="timeout"/>
+    /// with the bucket unreachable (the commits stay on disk; the lease expires).
+    /// </summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        _stopping.Cancel();
+        try
+        {
+            if (_loop is not null)
+                await _loop;
+            if (_baseBackup is not null)
+                await _baseBackup;
+        }
+        catch (Exception)
+        {
+        }
+        using var deadline = new CancellationTokenSource(timeout);
+        var flushed = false;
+        try
+        {
+            while (!_lease.Lost && _shipper.IsStarted)
+            {
+                var before = _shipper.ShippedEnd;
+                await _shipper.PollAsync(force: true, deadline.Token);
+                if (_shipper.ShippedEnd == before)
+                {
+                    if (_shipper.LastError is null)
+                    {
+                        flushed = true;
+                        break;
+                    }
+                    await Task.Delay(TimeSpan.FromMilliseconds(250), deadline.Token);
+                }
+            }
+            if (flushed || !_shipper.IsStarted)
+                await _lease.ReleaseAsync(_shipper.IsStarted ? _shipper.ShippedEnd.ToString() : null, deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception error)
+        {
+            Log.StopFailed(_logger, _store.Location, error.Message);
+        }
+        if (flushed)
+        {
+            try
+            {
+                WriteMarker(_shipper.ShippedEnd);
+            }
+            catch (IOException error)
+            {
+                Log.StopFailed(_logger, _store.Location, $"could not update {DirectoryMarker.FileName}: {error.Message}");
+            }
+            Log.Flushed(_logger, _store.Location, _shipper.ShippedEnd.ToString());
+        }
+        else if (_shipper.IsStarted)
+        {
+            Log.NotFlushed(_logger, _store.Location, _shipper.ShippedEnd.ToString(), _shipper.LastError ?? "timed out");
+        }
+        await DisposeAsync();
+    }
+
+    /// <summary>The server did not start: give the lease back.</summary>
+    public async Task AbortAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _lease.ReleaseAsync(null, timeout.Token);
+        }
+        catch (Exception)
+        {
+        }
+        await DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        _stopping.Cancel();
+        _lease.Abandon();
+        await _store.DisposeAsync();
+        _stopping.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "backup {Location}: holds objects but no complete base backup; a new backup starts")]
+        public static partial void NoCompleteBase(ILogger logger, string location);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "backup {Location}: the WAL after the backup's end ({End}) is no longer in the data directory; a new base backup starts the backup again")]
+        public static partial void ChainBroken(ILogger logger, string location, string end);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "--restore newest: moved the data directory {Directory} aside to {Aside}")]
+        public static partial void MovedAside(ILogger logger, string directory, string aside);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "backup {Location}: {Message}")]
+        public static partial void LoopFailed(ILogger logger, string location, string message);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "backup {Location}: lease renewal failed: {Message}")]
+        public static partial void RenewFailed(ILogger logger, string location, string message);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "backup {Location}: base backup failed, retrying in {Seconds} s: {Message}")]
+        public static partial void BaseBackupFailed(ILogger logger, string location, double seconds, string message);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "backup {Location}: all WAL shipped (to {End}); lease released")]
+        public static partial void Flushed(ILogger logger, string location, string end);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "backup {Location}: stopping with WAL after {End} not in the backup ({Reason}); it stays in the data directory and is shipped by the next server started on it")]
+        public static partial void NotFlushed(ILogger logger, string location, string end, string reason);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "backup {Location}: {Message}")]
+        public static partial void StopFailed(ILogger logger, string location, string message);
+    }
+}

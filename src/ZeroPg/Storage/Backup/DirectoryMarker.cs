@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ZeroPg.Storage.Backup;
+
+/// <summary>
+/// ".zeropg.backup.json" in a data directory: which backup it belongs to and the lease generation that
+/// last wrote to that backup from here. At start it tells a directory that is the backup's latest
+/// writer (continue) from one that another server has since moved past (refuse: it would diverge).
+/// </summary>
+internal sealed record DirectoryMarker
+{
+    public const string FileName = ".zeropg.backup.json";
+
+    [JsonPropertyName("url")] public string Url { get; init; } = "";
+    [JsonPropertyName("systemIdentifier")] public ulong SystemIdentifier { get; init; }
+    [JsonPropertyName("generation")] public long Generation { get; init; }
+    /// <summary>Set by a point-in-time restore: the directory stops at that time, behind the backup.</summary>
+    [JsonPropertyName("restoredTo")] public DateTimeOffset? RestoredTo { get; init; }
+    [JsonPropertyName("endLsn")] public string? EndLsn { get; init; }
+
+    public static DirectoryMarker? Read(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            return null;
+        try
+        {
+            return JsonSerializer.Deserialize<DirectoryMarker>(File.ReadAllBytes(path));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public void Write(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temp, path, overwrite: true);
+    }
+}

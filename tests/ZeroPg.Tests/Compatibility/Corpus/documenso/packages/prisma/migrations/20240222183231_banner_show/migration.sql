@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Banner" ADD COLUMN     "show" BOOLEAN NOT NULL DEFAULT false;

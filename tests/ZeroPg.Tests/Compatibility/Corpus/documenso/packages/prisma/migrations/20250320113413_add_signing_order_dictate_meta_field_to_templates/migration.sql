@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "TemplateMeta" ADD COLUMN     "allowDictateNextSigner" BOOLEAN NOT NULL DEFAULT false;

@@ -1,0 +1,29 @@
+/*
+  Warnings:
+
+  - The primary key for the `Folder` table will be changed. If it partially fails, the table could be left without primary key constraint.
+
+*/
+-- DropForeignKey
+ALTER TABLE "Document" DROP CONSTRAINT "Document_folderId_fkey";
+
+-- DropForeignKey
+ALTER TABLE "Folder" DROP CONSTRAINT "Folder_parentId_fkey";
+
+-- AlterTable
+ALTER TABLE "Document" ALTER COLUMN "folderId" SET DATA TYPE TEXT;
+
+-- AlterTable
+ALTER TABLE "Folder" DROP CONSTRAINT "Folder_pkey",
+ADD COLUMN     "pinned" BOOLEAN NOT NULL DEFAULT false,
+ALTER COLUMN "id" DROP DEFAULT,
+ALTER COLUMN "id" SET DATA TYPE TEXT,
+ALTER COLUMN "parentId" SET DATA TYPE TEXT,
+ADD CONSTRAINT "Folder_pkey" PRIMARY KEY ("id");
+DROP SEQUENCE "Folder_id_seq";
+
+-- AddForeignKey
+ALTER TABLE "Folder" ADD CONSTRAINT "Folder_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "Folder"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Document" ADD CONSTRAINT "Document_folderId_fkey" FOREIGN KEY ("folderId") REFERENCES "Folder"("id") ON DELETE SET NULL ON UPDATE CASCADE;

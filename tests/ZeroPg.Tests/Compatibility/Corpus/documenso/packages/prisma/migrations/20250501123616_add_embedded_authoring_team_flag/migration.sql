@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "TeamGlobalSettings" ADD COLUMN     "allowEmbeddedAuthoring" BOOLEAN NOT NULL DEFAULT false;

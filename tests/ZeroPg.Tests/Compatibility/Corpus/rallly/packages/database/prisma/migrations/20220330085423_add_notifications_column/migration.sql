@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Poll" ADD COLUMN     "notifications" BOOLEAN NOT NULL DEFAULT false;

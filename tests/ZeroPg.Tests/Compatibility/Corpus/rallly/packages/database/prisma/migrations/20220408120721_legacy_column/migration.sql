@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Poll" ADD COLUMN     "closed" BOOLEAN NOT NULL DEFAULT false,
+ADD COLUMN     "legacy" BOOLEAN NOT NULL DEFAULT false;

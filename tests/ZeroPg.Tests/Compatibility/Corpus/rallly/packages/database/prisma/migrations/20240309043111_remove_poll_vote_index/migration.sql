@@ -1,0 +1,2 @@
+-- DropIndex
+DROP INDEX "votes_poll_id_idx";

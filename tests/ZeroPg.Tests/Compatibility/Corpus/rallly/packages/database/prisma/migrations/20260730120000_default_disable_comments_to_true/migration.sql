@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "polls" ALTER COLUMN "disable_comments" SET DEFAULT true;

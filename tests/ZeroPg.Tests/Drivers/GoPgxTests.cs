@@ -1,0 +1,55 @@
+using Xunit.Abstractions;
+
+namespace ZeroPg.Tests.Drivers;
+
+/// <summary>
+/// Go pgx v4 (Debian golang-github-jackc-pgx-v4-dev): tests/drivers/go/main.go, compiled once per run. Besides the
+/// common cases it runs issue 11 item 3's namespace cases through pgconn (raw Describe/Close/Parse where pgx has no
+/// call), so PostgreSQL 15's replies to them are checked in every run.
+/// </summary>
+[Collection(DriverCollection.Name)]
+[Trait("Category", "Slow")]
+public sealed class GoPgxTests(DriverFixture fixture, ITestOutputHelper output)
+{
+    private static DriverProgram Program => DriverPrograms.GoPgx;
+
+    [Theory]
+    [InlineData("prepare")]
+    [InlineData("txerror")]
+    [InlineData("copy")]
+    [InlineData("notify")]
+    [InlineData("types")]
+    [InlineData("evict")]
+    [InlineData("deallocate-parse-made")]
+    [InlineData("execute-parse-made")]
+    [InlineData("bind-prepare-made")]
+    [InlineData("prepared-statements")]
+    [InlineData("advisory-lock-column")]
+    [InlineData("describe-prepare-made")]
+    [InlineData("close-prepare-made")]
+    [InlineData("prepare-of-parse-made")]
+    [InlineData("parse-of-prepare-made")]
+    [InlineData("deallocate-unknown")]
+    [InlineData("deallocate-all")]
+    public Task Passes_on_postgres(string @case) => fixture.RunOnPostgresAsync(Program, @case, output);
+
+    [Theory]
+    [InlineData("prepare")]
+    [InlineData("txerror")]
+    [InlineData("copy")]
+    [InlineData("notify")]
+    [InlineData("types")]
+    [InlineData("evict", Skip = ZeroPgGaps.PgxEviction)]
+    [InlineData("deallocate-parse-made", Skip = ZeroPgGaps.DeallocateOfParseMade)]
+    [InlineData("execute-parse-made", Skip = ZeroPgGaps.ExecuteOfParseMade)]
+    [InlineData("bind-prepare-made", Skip = ZeroPgGaps.BindOfPrepareMade)]
+    [InlineData("prepared-statements", Skip = ZeroPgGaps.PreparedStatementsView)]
+    [InlineData("advisory-lock-column", Skip = ZeroPgGaps.NamedAdvisoryLockStatement)]
+    [InlineData("describe-prepare-made", Skip = ZeroPgGaps.DescribeOfPrepareMade)]
+    [InlineData("close-prepare-made", Skip = ZeroPgGaps.CloseOfPrepareMade)]
+    [InlineData("prepare-of-parse-made", Skip = ZeroPgGaps.PrepareOfParseMadeName)]
+    [InlineData("parse-of-prepare-made", Skip = ZeroPgGaps.ParseOfPrepareMadeName)]
+    [InlineData("deallocate-unknown", Skip = ZeroPgGaps.DeallocateOfUnknownName)]
+    [InlineData("deallocate-all", Skip = ZeroPgGaps.DeallocateAllKeepsPrepareMade)]
+    public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace ZeroPg.Tests.Infrastructure;
+
+/// <summary>
+/// A native PostgreSQL 15 server (Debian's postgresql-15, /usr/lib/postgresql/15/bin), started for
+/// the tests in a temporary directory on a free port with trust authentication. Run as the
+/// "postgres" user when the tests run as root (Postgres refuses to run as root).
+/// </summary>
+public sealed class NativePostgres : IAsyncLifetime
+{
+    public const string DefaultBin = "/usr/lib/postgresql/15/bin";
+
+    private string _directory = "";
+    private string _bin = DefaultBin;
+    private int _databases;
+
+    public int Port { get; private set; }
+
+    public string SocketDirectory => _directory;
+
+    /// <summary>postgresql://postgres@127.0.0.1:PORT/postgres</summary>
+    public string Url(string database = "postgres", string user = "postgres") => $"postgresql://{user}@127.0.0.1:{Port}/{database}";
+
+    public string ConnectionString(string database = "postgres") => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false";
+
+    public async Task InitializeAsync()
+    {
+        _bin = Environment.GetEnvironmentVariable("ZEROPG_TEST_PGBIN") is { Length: > 0 } bin ? bin : DefaultBin;
+        if (!File.Exists(Path.Combine(_bin, "postgres")))
+            throw new InvalidOperationException($"native PostgreSQL 15 is not installed in {_bin}: run `apt-get install -y postgresql-15` (.ci/run does).");
+        // Short and without spaces: the socket path must fit in 107 bytes.
+        _directory = Path.Combine("/tmp", $"zpg-native-{Guid.NewGuid():N}"[..20]);
+        Directory.CreateDirectory(_directory);
+        if (Environment.UserName == "root")
+            await RunAsync("chown", ["postgres", _directory], asPostgres: false);
+        Port = FreePort();
+        await RunAsync(Path.Combine(_bin, "initdb"), ["-D", Path.Combine(_directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]);
+        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
+            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50", "start"]);
+    }
+
+    /// <summary>A new, empty database; its URL.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix = "db")
+    {
+        var name = $"{prefix}_{Interlocked.Increment(ref _databases)}";
+        await using var connection = new NpgsqlConnection(ConnectionString());
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+        await command.ExecuteNonQueryAsync();
+        return Url(name);
+    }
+
+    public async Task<T> ScalarAsync<T>(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task ExecuteAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_directory.Length == 0)
+            return;
+        try
+        {
+            await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private static async Task RunAsync(string program, IReadOnlyList<string> arguments, bool asPostgres = true)
+    {
+        var start = new ProcessStartInfo(asPostgres && Environment.UserName == "root" ? "runuser" : program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (start.FileName == "runuser")
+        {
+            foreach (var a in new[] { "-u", "postgres", "--", program })
+                start.ArgumentList.Add(a);
+        }
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            var output = await stdout + await stderr;
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{program} failed ({process.ExitCode}): {output}"));
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class NativePostgresCollection : ICollectionFixture<NativePostgres>
+{
+    public const string Name = "native postgres";
+}

@@ -1,0 +1,54 @@
+using ZeroPg.Sessions;
+
+namespace ZeroPg.Tests.Sessions;
+
+public sealed class EngineSchedulerTests
+{
+    private readonly EngineScheduler _scheduler = new();
+    private readonly object _a = new(), _b = new(), _c = new();
+
+    [Fact]
+    public async Task The_engine_goes_to_waiters_in_arrival_order()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        var c = _scheduler.AcquireAsync(_c, default).AsTask();
+        Assert.Same(_a, _scheduler.Owner);
+        Assert.Equal(2, _scheduler.QueueLength);
+        Assert.False(b.IsCompleted);
+        _scheduler.Release(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_b, _scheduler.Owner);
+        Assert.False(c.IsCompleted);
+        _scheduler.Release(_b);
+        await c.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_c, _scheduler.Owner);
+        Assert.Equal(0, _scheduler.QueueLength);
+    }
+
+    [Fact]
+    public async Task The_owner_acquires_again_at_once_and_only_the_owner_can_release()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        Assert.True(_scheduler.AcquireAsync(_a, default).IsCompletedSuccessfully);
+        _scheduler.Release(_b); // not the owner: nothing happens
+        Assert.Same(_a, _scheduler.Owner);
+        _scheduler.Release(_a);
+        Assert.Null(_scheduler.Owner);
+    }
+
+    [Fact]
+    public async Task A_cancelled_waiter_leaves_the_queue_and_the_next_one_is_served()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        using var cancel = new CancellationTokenSource();
+        var b = _scheduler.AcquireAsync(_b, cancel.Token).AsTask();
+        var c = _scheduler.AcquireAsync(_c, default).AsTask();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => b);
+        Assert.Equal(1, _scheduler.QueueLength);
+        _scheduler.Release(_a);
+        await c.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_c, _scheduler.Owner);
+    }
+}

@@ -1,0 +1,60 @@
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>An ERROR raised anywhere in a unit is answered with ErrorResponse and ReadyForQuery, and the client stays connected; only FATAL closes.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class ErrorContractTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task A_unit_dropped_before_it_ran_gets_one_error_and_a_ready_per_sync_and_query_and_the_client_goes_on()
+    {
+        await using var holder = await fixture.OpenAsync();
+        await holder.ExecAsync("BEGIN; SELECT 1");
+        await using var waiter = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await waiter.Parse("", "select 41").Bind("", "").Execute().Sync().Query("select 42").FlushAsync();
+        await Eventually.QueuedAsync(fixture.Server);
+
+        await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server))
+            await canceller.CancelRequest(waiter.BackendKey).FlushAsync();
+        var reply = await waiter.ReadUntilReadyAsync();
+        Assert.Equal("EZ", string.Concat(reply.Select(m => m.Code))); // the error, and the Sync's ReadyForQuery
+        Assert.Equal("57014", reply[0].SqlState);
+        Assert.Equal('Z', (await waiter.ReadMessageAsync())!.Code); // the Query's ReadyForQuery
+        await holder.ExecAsync("COMMIT");
+
+        Assert.Equal("43", (await waiter.SingleRowAsync("select 43"))[0]);
+    }
+
+    [Fact]
+    public async Task A_refused_query_is_an_error_in_order_and_the_client_goes_on()
+    {
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var reply = await client.Query("select 1; copy nowhere from stdin").RoundTripAsync();
+        Assert.Equal("EZ", string.Concat(reply.Select(m => m.Code)));
+        Assert.Equal("0A000", reply[0].SqlState);
+        Assert.Equal("2", (await client.SingleRowAsync("select 2"))[0]);
+    }
+
+    [Fact]
+    public async Task A_setting_name_the_engine_refuses_does_not_fail_the_next_client()
+    {
+        // A client's startup setting that is no valid name: restoring the engine session for the next client must
+        // not fail that client (it was a FATAL before). The COPY runs without the settings read-back, so the
+        // engine state still names the setting when the next client comes.
+        var table = $"bad_setting_{Guid.NewGuid():N}";
+        await using var other = await fixture.OpenAsync();
+        await other.ExecAsync($"create table {table} (x int)");
+        await using var odd = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+        await odd.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "bad name", "x")).FlushAsync();
+        await odd.ReadUntilReadyAsync();
+        await odd.Query($"copy {table} from stdin").FlushAsync();
+        Assert.Equal('G', (await odd.ReadMessageAsync())!.Code);
+        var done = await odd.CopyData("1\n").CopyDone().RoundTripAsync();
+        Assert.Equal("CZ", string.Concat(done.Select(m => m.Code)));
+
+        Assert.Equal(1L, await other.ScalarAsync($"select count(*) from {table}"));
+        Assert.Equal("1", (await odd.SingleRowAsync($"select count(*) from {table}"))[0]);
+    }
+}

@@ -1,0 +1,95 @@
+using ZeroPg.Sql;
+
+namespace ZeroPg.Tests.Sql;
+
+/// <summary>What a client's SQL does to its own session state, and how it is rewritten for the shared engine session.</summary>
+public sealed class SqlEffectsTests
+{
+    private static string Rewrite(string sql, params string[] channels) => SqlAnalysis.Of(sql).Rewrite(42, () => channels);
+
+    [Fact]
+    public void Most_SQL_has_no_effect_and_is_sent_as_it_is()
+    {
+        var analysis = SqlAnalysis.Of("select * from t where a = 1");
+        Assert.True(analysis.Effects.IsNone);
+        Assert.Same(analysis.Sql, analysis.Rewrite(42, null));
+    }
+
+    [Theory]
+    [InlineData("SET search_path = x", "")]
+    [InlineData("set local myapp.user_id = 5", "myapp.user_id")]
+    [InlineData("SET SESSION \"MyApp\".\"Key\" TO 'v'", "MyApp.Key")]
+    [InlineData("reset all", "")]
+    [InlineData("select set_config('App.Tenant', '7', false)", "app.tenant")]
+    public void Settings_changes_and_custom_setting_names_are_noted(string sql, string custom)
+    {
+        var effects = SqlAnalysis.Of(sql).Effects;
+        Assert.True(effects.SettingsChanged);
+        Assert.Equal(custom.Length == 0 ? [] : [custom], effects.CustomSettings);
+    }
+
+    [Fact]
+    public void Discard_all_drops_temp_objects_and_unlistens_the_engine()
+    {
+        var all = SqlAnalysis.Of("DISCARD ALL").Effects;
+        Assert.True(all.DropsAllTemp && all.UnlistensEngine && all.SettingsChanged && all.TempObjectsChanged);
+        var temp = SqlAnalysis.Of("discard temp").Effects;
+        Assert.True(temp.DropsAllTemp);
+        Assert.False(temp.UnlistensEngine);
+    }
+
+    [Fact]
+    public void Listen_and_unlisten_are_per_client_and_the_engine_keeps_listening()
+    {
+        var analysis = SqlAnalysis.Of("LISTEN Jobs; LISTEN \"Mixed Case\"; UNLISTEN jobs; UNLISTEN *");
+        Assert.Equal(["jobs", "Mixed Case"], analysis.Effects.Listen);
+        Assert.Equal(["jobs"], analysis.Effects.Unlisten);
+        Assert.True(analysis.Effects.UnlistenAll);
+        Assert.Equal("LISTEN Jobs; LISTEN \"Mixed Case\"; UNLISTEN zeropg_noop_channel; UNLISTEN zeropg_noop_channel", analysis.Rewrite(42, null));
+    }
+
+    [Theory]
+    [InlineData("PREPARE Q1 AS select 1", "PREPARE zp42_q1 AS select 1")]
+    [InlineData("execute \"Q1\"(5)", "execute \"zp42_Q1\"(5)")]
+    [InlineData("DEALLOCATE PREPARE q1", "DEALLOCATE PREPARE zp42_q1")]
+    [InlineData("deallocate all", "deallocate all")]
+    public void Sql_prepared_statement_names_get_the_clients_prefix(string sql, string expected) => Assert.Equal(expected, Rewrite(sql));
+
+    [Theory]
+    [InlineData("SELECT pg_advisory_lock(1)", "SELECT pg_temp.zp_advisory_lock(42, 1)")]
+    [InlineData("select pg_catalog.pg_try_advisory_lock_shared(1, 2)", "select pg_temp.zp_try_advisory_lock_shared(42, 1, 2)")]
+    [InlineData("select PG_ADVISORY_UNLOCK_ALL()", "select pg_temp.zp_advisory_unlock_all(42)")]
+    public void Session_advisory_lock_calls_become_per_client(string sql, string expected)
+    {
+        Assert.True(SqlAnalysis.Of(sql).Effects.UsesAdvisoryLocks);
+        Assert.Equal(expected, Rewrite(sql));
+    }
+
+    [Fact]
+    public void Transaction_level_advisory_locks_are_postgres_own()
+    {
+        var analysis = SqlAnalysis.Of("select pg_advisory_xact_lock(1)");
+        Assert.False(analysis.Effects.UsesAdvisoryLocks);
+        Assert.Same(analysis.Sql, analysis.Rewrite(42, null));
+    }
+
+    [Fact]
+    public void Pg_listening_channels_shows_the_clients_own_channels()
+        => Assert.Equal("select c from unnest(ARRAY['a''b', 'z']::text[]) c", Rewrite("select c from pg_catalog.pg_listening_channels() c", "z", "a'b"));
+
+    [Theory]
+    [InlineData("create temp table t (a int)")]
+    [InlineData("CREATE TEMPORARY VIEW v AS select 1")]
+    [InlineData("drop table t")]
+    public void Temp_object_changes_are_noted(string sql) => Assert.True(SqlAnalysis.Of(sql).Effects.TempObjectsChanged);
+
+    [Theory]
+    [InlineData("CREATE EXTENSION pgcrypto", "pgcrypto")]
+    [InlineData("create extension if not exists \"uuid-ossp\"", "uuid-ossp")]
+    [InlineData("ALTER EXTENSION vector UPDATE", "vector")]
+    [InlineData("DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS citext; END $$", "citext")]
+    public void Extension_statements_name_their_extension(string sql, string name) => Assert.Equal([name], SqlAnalysis.Of(sql).Effects.Extensions);
+
+    [Fact]
+    public void Sql_without_extension_statements_names_none() => Assert.Empty(SqlAnalysis.Of("select 'extension'").Effects.Extensions);
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Npgsql;
+using Xunit.Abstractions;
+using ZeroPg.Tests.Engine;
+
+namespace ZeroPg.Tests.Storage.Backup;
+
+/// <summary>
+/// The server as a user runs it (the CLI), with clients committing, against file:// and a real S3
+/// server (s3rver): what a new server on an empty directory restores from the backup.
+/// </summary>
+public sealed class BackupDurabilityTests(ITestOutputHelper output)
+{
+    private const double IntervalSeconds = 1;
+
+    [Theory]
+    [InlineData("file")]
+    [InlineData("s3")]
+    public async Task After_kill_9_a_new_server_on_an_empty_directory_has_every_commit_acknowledged_an_interval_before(string kind)
+    {
+        using var directory = new TempDirectory();
+        await using var s3 = kind == "s3" ? await S3rverProcess.StartAsync(directory.Sub("s3")) : null;
+        var (url, flags, environment) = Location(directory, s3);
+
+        var acked = new ConcurrentDictionary<int, long>();
+        long killedAt;
+        await using (var first = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("a"), "--backup", url, "--backup-interval", "1", "--backup-lease-ttl", "2", .. flags]))
+        {
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(60)); // the first base backup is complete
+            await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
+            using var stop = new CancellationTokenSource();
+            var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() => CommitAsync(first.ConnectionString, c, acked, stop.Token))).ToArray();
+            await Task.Delay(TimeSpan.FromSeconds(2.5)); // not a multiple of the interval
+            killedAt = Stopwatch.GetTimestamp();
+            await first.KillAsync();
+            stop.Cancel();
+            await Task.WhenAll(clients);
+        }
+        Directory.Delete(directory.Sub("a"), recursive: true);
+
+        await using var second = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("b"), "--backup", url, .. flags]);
+        var restored = await Ids(second.ConnectionString);
+        var due = acked.Where(a => Stopwatch.GetElapsedTime(a.Value, killedAt).TotalSeconds > IntervalSeconds).Select(a => a.Key).ToList();
+        var recent = acked.Count - due.Count;
+        output.WriteLine($"{acked.Count} commits acknowledged, {due.Count} more than {IntervalSeconds} s before the kill; restored {restored.Count} ({restored.Count - due.Count} of the {recent} from the last interval)");
+        Assert.True(due.Count > 20, $"only {due.Count} commits: the clients did not run"); // a loaded 2-core CI machine manages ~50 per second
+        Assert.Empty(due.Except(restored));
+        Assert.Contains("restored", second.Ready.GetProperty("backup").ToString());
+    }
+
+    [Theory]
+    [InlineData("file")]
+    [InlineData("s3")]
+    public async Task After_sigterm_a_new_server_on_an_empty_directory_has_every_acknowledged_commit(string kind)
+    {
+        using var directory = new TempDirectory();
+        await using var s3 = kind == "s3" ? await S3rverProcess.StartAsync(directory.Sub("s3")) : null;
+        var (url, flags, environment) = Location(directory, s3);
+
+        var acked = new ConcurrentDictionary<int, long>();
+        await using (var first = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("a"), "--backup", url, "--backup-interval", "1", .. flags]))
+        {
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
+            using var stop = new CancellationTokenSource();
+            var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() => CommitAsync(first.ConnectionString, c, acked, stop.Token))).ToArray();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await first.SignalAsync("TERM");
+            Assert.Equal(0, await first.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => first.Process.ExitCode));
+            stop.Cancel();
+            await Task.WhenAll(clients);
+            Assert.Contains("all WAL shipped", first.Stderr);
+        }
+
+        await using var second = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("b"), "--backup", url, .. flags]);
+        var restored = await Ids(second.ConnectionString);
+        output.WriteLine($"{acked.Count} commits acknowledged, {restored.Count} restored");
+        Assert.True(acked.Count > 50, $"only {acked.Count} commits");
+        Assert.Empty(acked.Keys.Except(restored));
+    }
+
+    [Fact]
+    public async Task A_bucket_that_is_down_for_a_while_loses_nothing_once_it_is_back()
+    {
+        using var directory = new TempDirectory();
+        await using var s3 = await S3rverProcess.StartAsync(directory.Sub("s3"));
+        var (url, flags, environment) = Location(directory, s3);
+        await using (var first = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("a"), "--backup", url, "--backup-interval", "0.2", .. flags]))
+        {
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
+            await s3.StopAsync();
+            // Clients keep committing while the bucket is gone; the backup falls behind and says so.
+            await using (var connection = new NpgsqlConnection(first.ConnectionString))
+            {
+                await connection.OpenAsync();
+                for (var id = 0; id < 300; id++)
+                {
+                    await using var insert = new NpgsqlCommand($"insert into t values ({id}, 0)", connection);
+                    await insert.ExecuteNonQueryAsync();
+                    if (id % 100 == 99)
+                        await Task.Delay(TimeSpan.FromSeconds(1));
+                }
+            }
+            using var http = new HttpClient();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            HttpResponseMessage ready;
+            while ((ready = await http.GetAsync(first.HttpUrl("/readyz"))).IsSuccessStatusCode && DateTime.UtcNow < deadline)
+                await Task.Delay(200);
+            var body = await ready.Content.ReadAsStringAsync();
+            Assert.Equal(503, (int)ready.StatusCode);
+            Assert.Contains("backup behind", body);
+            var metrics = await http.GetStringAsync(first.HttpUrl("/metrics"));
+            Assert.Matches(@"zeropg_backup_upload_failures_total [1-9]", metrics);
+            Assert.Matches(@"zeropg_backup_lag_bytes [1-9]", metrics);
+
+            await s3.RestartAsync();
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(60)); // caught up
+            Assert.Matches(@"zeropg_backup_lag_bytes 0\n", await http.GetStringAsync(first.HttpUrl("/metrics")));
+            await first.KillAsync();
+        }
+        await using var second = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("b"), "--backup", url, .. flags]);
+        Assert.Equal(Enumerable.Range(0, 300).ToHashSet(), await Ids(second.ConnectionString));
+    }
+
+    internal static (string Url, string[] Flags, IReadOnlyDictionary<string, string>? Environment) Location(TempDirectory directory, S3rverProcess? s3)
+        => s3 is null
+            ? ("file://" + directory.Sub("bucket"), [], null)
+            : ("s3://zeropg/db1", s3.CliFlags, s3.Environment);
+
+    private static async Task CommitAsync(string connectionString, int client, ConcurrentDictionary<int, long> acked, CancellationToken stop)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(stop);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = client * 1_000_000 + i;
+                await using var insert = new NpgsqlCommand($"insert into t values ({id}, {client})", connection);
+                await insert.ExecuteNonQueryAsync(stop);
+                acked[id] = Stopwatch.GetTimestamp();
+            }
+        }
+        catch (Exception error) when (error is NpgsqlException or OperationCanceledException or System.IO.IOException)
+        {
+            // The server went away: the commit in flight was not acknowledged.
+        }
+    }
+
+    internal static async Task Execute(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    internal static async Task<HashSet<int>> Ids(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select id from t", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new HashSet<int>();
+        while (await reader.ReadAsync())
+            ids.Add(reader.GetInt32(0));
+        return ids;
+    }
+}

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Npgsql;
+using ZeroPg.Storage.Backup;
+using ZeroPg.Tests.Engine;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Storage.Backup;
+
+/// <summary>Base backups taken while clients write, and the engine's own restarts, as a restore sees them.</summary>
+public sealed class OnlineBaseBackupTests
+{
+    [Fact]
+    public async Task A_base_backup_taken_while_clients_update_every_page_restores_the_same_data()
+    {
+        using var directory = new TempDirectory();
+        var url = "file://" + directory.Sub("bucket");
+        // A database with data and no backup yet: the first base backup copies ~30 MB while clients write.
+        await using (var plain = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("a") }, TestLogging.Factory))
+        {
+            await using var connection = await FileBackupTests.Open(plain);
+            await WalScannerTests.Execute(connection, "create table t(id int primary key, n int, v text)");
+            await WalScannerTests.Execute(connection, "insert into t select g, 0, md5(g::text) || repeat('x', 100) from generate_series(1, 200000) g");
+        }
+        string expected;
+        int updates;
+        await using (var server = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("a"), url), TestLogging.Factory))
+        {
+            using var stop = new CancellationTokenSource();
+            var writer = Task.Run(async () =>
+            {
+                await using var connection = await FileBackupTests.Open(server);
+                var rounds = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    // Touches pages all over the table (and their full-page images after the checkpoint).
+                    await WalScannerTests.Execute(connection, $"update t set n = n + 1 where id % 997 = {rounds % 997}");
+                    rounds++;
+                }
+                return rounds;
+            });
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (server.Backup!.BaseBackups < 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            Assert.Equal(1, server.Backup!.BaseBackups);
+            await Task.Delay(300);
+            stop.Cancel();
+            updates = await writer;
+            await using var check = await FileBackupTests.Open(server);
+            expected = (string)(await WalScannerTests.Scalar(check, "select sum(n)::text || '/' || count(*) || '/' || sum(hashtext(v)) from t"))!;
+        }
+        Assert.True(updates > 5, $"only {updates} update rounds ran during the backup");
+
+        var report = await ZeroPgBackup.RestoreAsync(new BackupOptions { Url = url }, directory.Sub("b"));
+        await using var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("b") }, TestLogging.Factory);
+        await using var restoredConnection = await FileBackupTests.Open(restored);
+        Assert.Equal(expected, await WalScannerTests.Scalar(restoredConnection, "select sum(n)::text || '/' || count(*) || '/' || sum(hashtext(v)) from t"));
+        await using var amcheck = new NpgsqlCommand("select count(*) from t where id between 1000 and 2000", restoredConnection);
+        Assert.Equal(1001L, await amcheck.ExecuteScalarAsync()); // through the primary key index
+    }
+
+    [Fact]
+    public async Task Engine_restarts_and_extensions_loaded_later_are_in_the_backup()
+    {
+        using var directory = new TempDirectory();
+        var url = "file://" + directory.Sub("bucket");
+        await using (var server = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("a"), url), TestLogging.Factory))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (server.Backup!.BaseBackups < 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            await using (var connection = await FileBackupTests.Open(server))
+            {
+                await WalScannerTests.Execute(connection, "create table t(id int primary key, v text)");
+                await WalScannerTests.Execute(connection, "insert into t values (1, 'before the crash')");
+            }
+            // The engine dies (as when a running query is cancelled on a data directory) and restarts with crash recovery.
+            Process.GetProcessById(server.EngineProcessId!.Value).Kill();
+            await using (var connection = await OpenRetryingAsync(server))
+            {
+                await WalScannerTests.Execute(connection, "insert into t values (2, 'after the crash')");
+                // Loading an extension restarts the engine with it; a restore must preload it too.
+                await WalScannerTests.Execute(connection, "create extension citext");
+                await WalScannerTests.Execute(connection, "create table c(name citext primary key)");
+                await WalScannerTests.Execute(connection, "insert into c values ('Alice')");
+            }
+        }
+        await using var restored = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("b"), url), TestLogging.Factory);
+        await using var check = await FileBackupTests.Open(restored);
+        Assert.Equal(2L, await WalScannerTests.Scalar(check, "select count(*) from t"));
+        Assert.Equal("Alice", await WalScannerTests.Scalar(check, "select name::text from c where name = 'ALICE'"));
+    }
+
+    private static async Task<NpgsqlConnection> OpenRetryingAsync(ZeroPgServer server)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                var connection = await FileBackupTests.Open(server);
+                await WalScannerTests.Scalar(connection, "select 1");
+                return connection;
+            }
+            catch (NpgsqlException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+}
+
+public sealed class BackupHousekeepingTests
+{
+    [Fact]
+    public async Task Base_backups_inside_a_clients_open_or_failed_transaction_leave_it_as_it_was()
+    {
+        using var directory = new TempDirectory();
+        var url = "file://" + directory.Sub("bucket");
+        var options = FileBackupTests.Options(directory.Sub("a"), url, b =>
+        {
+            b.BaseBackupInterval = TimeSpan.FromMilliseconds(300); // base backups back to back
+            b.IdleEngineWait = TimeSpan.FromMilliseconds(200);
+        });
+        await using (var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory))
+        {
+            await using var setup = await FileBackupTests.Open(server);
+            await WalScannerTests.Execute(setup, "create table t(id int primary key)");
+
+            // An open transaction holds the engine while base backups start and stop inside it.
+            await using var open = await FileBackupTests.Open(server);
+            await using (var begin = open.BeginTransaction())
+            {
+                await WalScannerTests.Execute(open, "insert into t values (1)");
+                var before = server.Backup!.BaseBackups;
+                await WaitAsync(() => server.Backup!.BaseBackups >= before + 2);
+                await WalScannerTests.Execute(open, "insert into t values (2)");
+                await begin.CommitAsync();
+            }
+
+            // A failed transaction: the backup's statements fail too (and are retried later); the
+            // client's transaction stays failed until it rolls back, as Postgres has it.
+            await using var failed = await FileBackupTests.Open(server);
+            await using (var begin = failed.BeginTransaction())
+            {
+                await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failed, "select 1/0"));
+                var failures = server.Backup!.BaseBackupFailures;
+                await WaitAsync(() => server.Backup!.BaseBackupFailures > failures);
+                var aborted = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failed, "select 1"));
+                Assert.Equal("25P02", aborted.SqlState);
+                await begin.RollbackAsync();
+            }
+            Assert.Equal(1, await WalScannerTests.Scalar(failed, "select 1"));
+            var done = server.Backup!.BaseBackups;
+            await WaitAsync(() => server.Backup!.BaseBackups > done);
+        }
+        var report = await ZeroPg.Storage.Backup.ZeroPgBackup.RestoreAsync(new ZeroPg.Storage.Backup.BackupOptions { Url = url }, directory.Sub("b"));
+        await using var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("b") }, TestLogging.Factory);
+        await using var check = await FileBackupTests.Open(restored);
+        Assert.Equal(2L, await WalScannerTests.Scalar(check, "select count(*) from t"));
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(20);
+        }
+    }
+}
