@@ -6,18 +6,23 @@
 //   data in the same call as its Query), Control 'J' (JSON command, control.mjs / commands.mjs).
 //   replies: Ready 'R' (JSON, once), ReplyData 'D' (reply bytes), ReplyEnd 'Z' (end of one batch's
 //   reply), ControlReply 'J' (JSON), Fatal 'F' (text; the process exits after it).
-// Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
+// With the cancelSocket option, batches are numbered 1, 2, ... in arrival order, on both sides: a
+// cancel names the batch it is for and arrives on a Unix socket served by a worker thread
+// (cancel.mjs), so it is heard while a query runs (the server does not use it yet). Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
 //
 // Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams (added to PGlite's),
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
-// (how long to poll for the next request before blocking), and doorbell (the shared counter polled).
+// (how long to poll for the next request before blocking),, doorbell (the shared counter polled) and
+// cancelSocket (where the cancel worker listens; none: no cancel inside the engine, memory not shared).
 import { Request, Reply, frame } from './frames.mjs';
 import { FrameReader } from './framing.mjs';
 import { pipeWriter, stdinReader } from './stdio.mjs';
 import { answerControl } from './control.mjs';
 import './commands.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
+import { CancelSupport } from './cancel.mjs';
+import { installSharedMemory } from './shared-memory.mjs';
 import { startEngine } from './engine.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -30,6 +35,8 @@ const reader = new FrameReader(stdinReader({
   pollMicroseconds: options.pollMicroseconds ?? 0,
   yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
 }));
+const cancel = new CancelSupport(options.cancelSocket);
+if (options.cancelSocket) installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
 let db;
 
 function fatal(message) {
@@ -41,19 +48,24 @@ function fatal(message) {
 async function execute(bytes) {
   let chunks = [];
   let size = 0;
-  await db.execProtocolRawStream(bytes, {
-    syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
-    onRawData: (view) => {
-      chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
-      size += view.length;
-      if (size >= FLUSH_BYTES) {
-        const data = Buffer.concat(chunks, size);
-        chunks = [];
-        size = 0;
-        send(frame(Reply.ReplyData, data));
-      }
-    },
-  });
+  const sequence = cancel.begin();
+  try {
+    await db.execProtocolRawStream(bytes, {
+      syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
+      onRawData: (view) => {
+        chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
+        size += view.length;
+        if (size >= FLUSH_BYTES) {
+          const data = Buffer.concat(chunks, size);
+          chunks = [];
+          size = 0;
+          send(frame(Reply.ReplyData, data));
+        }
+      },
+    });
+  } finally {
+    cancel.end(sequence);
+  }
   // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
   if (options.durability === 'fsync') syncDirty();
   const parts = size > 0 ? frame(Reply.ReplyData, Buffer.concat(chunks, size)) : [];
@@ -91,11 +103,14 @@ async function main() {
   const started = performance.now();
   const engine = await startEngine(options);
   db = engine.db;
+  const interrupts = await cancel.attach(db);
   const info = {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
     snapshotWritten: engine.snapshotWritten,
     startup: engine.startup,
+    cancel: interrupts.cancel,
+    timeouts: interrupts.timeouts,
   };
   send(frame(Reply.Ready, Buffer.from(JSON.stringify(info))));
 }

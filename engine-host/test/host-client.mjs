@@ -1,12 +1,12 @@
-// Drives an engine host process as the ZeroPg server does: frames on stdin/stdout. For the host's
-// tests only.
+// Drives an engine host process as the ZeroPg server does: frames on stdin/stdout, cancels on the
+// cancel socket. For the host's tests only.
 import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Reply, Request, frame } from '../frames.mjs';
+import { CancelFrame, Reply, Request, frame } from '../frames.mjs';
 import { consumeFrame } from '../framing.mjs';
 
 const HOST = fileURLToPath(new URL('../host.mjs', import.meta.url));
@@ -123,6 +123,17 @@ export class HostClient {
     });
     this.#replies = answer.catch(() => {});
     return answer;
+  }
+
+  /** Asks the cancel worker to cancel batch `sequence`; resolves with its status code. */
+  async cancel(sequence, reason = 1) {
+    const payload = Buffer.alloc(9);
+    payload[0] = reason;
+    payload.writeBigUInt64BE(BigInt(sequence), 1);
+    this.#cancelSocket.write(Buffer.concat(frame(CancelFrame.Cancel, payload)));
+    const answer = await this.#cancelFrames.next();
+    if (answer.kind !== CancelFrame.Answer || Number(answer.payload.readBigUInt64BE(1)) !== sequence) throw new Error('unexpected cancel answer');
+    return answer.payload[0];
   }
 
   async close() {

@@ -1,0 +1,93 @@
+// The cancel worker: a thread of the engine host with its own event loop, so it runs while the main
+// thread is inside a query. It serves the server's cancel requests (a Unix socket, one connection:
+// the server's) and raises the statement and lock timeouts Postgres armed, both by writing Postgres's
+// interrupt flags into the engine's shared memory (interrupts.mjs).
+import { parentPort, workerData } from 'node:worker_threads';
+import { createServer } from 'node:net';
+import { CancelFrame, frame } from './frames.mjs';
+import { consumeFrame } from './framing.mjs';
+import {
+  CancelReason, CancelStatus, ControlBlock, EngineMemory, ITIMER_AT, TimeoutId, WAKE, WAKE_AT,
+} from './interrupts.mjs';
+
+const control = new ControlBlock(workerData.control);
+const ints = new Int32Array(workerData.control);
+const values = new Float64Array(workerData.control);
+let memory = null;
+
+parentPort.on('message', (message) => {
+  memory = new EngineMemory(message.memory, message.addresses);
+  if (memory.timeoutsKnown) watchTimeouts().catch((e) => process.stderr.write(`cancel worker timeouts: ${e?.stack ?? e}\n`));
+});
+
+function answer(kind, status, sequence) {
+  const payload = Buffer.alloc(9);
+  payload[0] = status;
+  payload.writeBigUInt64BE(BigInt(sequence), 1);
+  return Buffer.concat(frame(kind, payload));
+}
+
+function handle(kind, payload) {
+  if (kind !== CancelFrame.Cancel || payload.length !== 9) throw new Error(`unexpected cancel channel frame ${kind}/${payload.length}`);
+  const reason = payload[0];
+  const sequence = Number(payload.readBigUInt64BE(1));
+  const status = memory === null ? CancelStatus.Unavailable : control.cancel(sequence, reason, memory);
+  return answer(CancelFrame.Answer, status, sequence);
+}
+
+const server = createServer((socket) => {
+  let pending = Buffer.alloc(0);
+  const into = {};
+  socket.on('data', (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let start = 0;
+    try {
+      for (let taken; (taken = consumeFrame(pending, start, pending.length, into)) > 0; start += taken) {
+        socket.write(handle(into.kind, into.payload));
+      }
+    } catch (e) {
+      process.stderr.write(`cancel channel: ${e.message}\n`);
+      socket.destroy();
+      return;
+    }
+    pending = pending.subarray(start);
+  });
+  socket.on('error', () => {}); // the server went away: nothing to cancel for it any more
+});
+server.on('error', (e) => parentPort.postMessage({ error: `cannot listen for cancel requests: ${e.message}` }));
+server.listen(workerData.socketPath, () => parentPort.postMessage({ listening: true }));
+
+// Postgres arms statement_timeout / lock_timeout in timeout.c (all_timeouts[]) and asks for SIGALRM,
+// which never comes inside WebAssembly. This loop sleeps until the earliest active one is due (or the
+// main thread reports an earlier alarm), then raises it for the batch running then: Postgres answers
+// with its own "canceling statement due to statement timeout" (57014) or "... lock timeout" (55P03).
+// The idle-in-transaction, idle-session and transaction timeouts end the session with FATAL, which
+// would take the shared engine down: they are never raised here (ZeroPg's sessions enforce them).
+async function watchTimeouts() {
+  const watched = [[TimeoutId.StatementTimeout, CancelReason.StatementTimeout], [TimeoutId.LockTimeout, CancelReason.LockTimeout]];
+  const fired = new Map();
+  for (;;) {
+    values[WAKE_AT] = Infinity; // while looking, any new alarm wakes us again
+    const generation = Atomics.load(ints, WAKE);
+    const now = Date.now();
+    let wakeAt = values[ITIMER_AT] > now ? values[ITIMER_AT] : Infinity;
+    let due = null;
+    for (const [id, reason] of watched) {
+      const at = memory.activeTimeoutDue(id);
+      if (at === null || fired.get(id) === at) continue;
+      if (at <= now) {
+        if (due === null || at < due.at) due = { id, reason, at }; // Postgres too reports the earlier one
+      } else {
+        wakeAt = Math.min(wakeAt, at);
+      }
+    }
+    if (due !== null) {
+      fired.set(due.id, due.at);
+      control.timeout(due.reason, memory);
+      continue;
+    }
+    values[WAKE_AT] = wakeAt;
+    const wait = Atomics.waitAsync(ints, WAKE, generation, wakeAt === Infinity ? Infinity : Math.max(1, wakeAt - Date.now()));
+    if (wait.async) await wait.value;
+  }
+}

@@ -1,0 +1,92 @@
+// Cancel inside the engine, the main thread's side: a worker thread (cancel-worker.mjs) receives the
+// server's cancel requests on a Unix socket and raises Postgres's interrupt flags straight in the
+// engine's shared memory (shared-memory.mjs) while this thread is inside a query. This side numbers
+// the batches as the server does (1, 2, ... in the order Batch frames arrive), marks which one runs,
+// clears what a cancel left behind when its batch ends, and tells the worker when Postgres arms its
+// statement/lock timeout alarm. Per batch that is two short critical sections and no system call.
+import { Worker } from 'node:worker_threads';
+import { setClockHook } from './shared-memory.mjs';
+import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
+
+const WORKER_START_TIMEOUT_MS = 10_000;
+
+export class CancelSupport {
+  #controlBuffer = newControlBlock();
+  #control = new ControlBlock(this.#controlBuffer);
+  #ints = new Int32Array(this.#controlBuffer);
+  #values = new Float64Array(this.#controlBuffer);
+  #memory = null;
+  #worker = null;
+  #listening = null;
+  #sequence = 0;
+
+  /** Starts the worker, listening on `socketPath` (none: cancel is not offered). */
+  constructor(socketPath) {
+    if (!socketPath) {
+      this.#listening = Promise.resolve(false);
+      return;
+    }
+    this.#worker = new Worker(new URL('./cancel-worker.mjs', import.meta.url), {
+      workerData: { control: this.#controlBuffer, socketPath },
+    });
+    this.#worker.unref();
+    this.#listening = new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), WORKER_START_TIMEOUT_MS);
+      this.#worker.once('message', (message) => {
+        clearTimeout(timer);
+        if (message.error) process.stderr.write(`cancel worker: ${message.error}\n`);
+        resolve(message.listening === true);
+      });
+      this.#worker.once('error', (e) => {
+        clearTimeout(timer);
+        process.stderr.write(`cancel worker failed: ${e?.stack ?? e}\n`);
+        resolve(false);
+      });
+    });
+  }
+
+  /**
+   * Called once the engine started: hands its memory to the worker. Returns what the server is told
+   * in the ready frame: { cancel, timeouts } (timeouts: statement/lock timeouts raise their own errors).
+   */
+  async attach(db) {
+    const memory = db.mod.HEAPU8.buffer;
+    const listening = await this.#listening;
+    if (!listening || !(memory instanceof SharedArrayBuffer)) return { cancel: false, timeouts: false };
+    const addresses = engineAddresses(db.mod);
+    this.#memory = new EngineMemory(memory, addresses);
+    this.#worker.postMessage({ memory, addresses });
+    return { cancel: true, timeouts: addresses.timeouts !== null };
+  }
+
+  /** The next batch starts; returns its sequence number. */
+  begin() {
+    const sequence = ++this.#sequence;
+    if (this.#memory === null) return sequence;
+    const reason = this.#control.begin(sequence);
+    // Cancelled while queued: Postgres is reading the batch's first command now and would ignore
+    // it, so it is raised when Postgres starts the statement (its first clock read).
+    if (reason !== 0) setClockHook(() => this.#control.raisePending(sequence, reason, this.#memory));
+    return sequence;
+  }
+
+  end(sequence) {
+    if (this.#memory === null) return;
+    setClockHook(null);
+    this.#control.end(sequence, this.#memory);
+  }
+
+  /**
+   * Postgres armed its alarm (setitimer from inside the engine): wake the worker if that is earlier
+   * than it planned to look at the timeouts. Disarming needs nothing: the worker reads the timeouts.
+   */
+  onAlarm(which, milliseconds) {
+    if (!this.#memory || which !== 0 || !(milliseconds > 0)) return;
+    const at = Date.now() + milliseconds;
+    this.#values[ITIMER_AT] = at;
+    if (at < this.#values[WAKE_AT]) {
+      Atomics.add(this.#ints, WAKE, 1);
+      Atomics.notify(this.#ints, WAKE);
+    }
+  }
+}

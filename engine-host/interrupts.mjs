@@ -1,0 +1,228 @@
+// Raising Postgres's own interrupts in PGlite's (shared) WebAssembly memory, and the small control
+// block the main thread and the cancel worker share. Used by both threads: cancel.mjs (main) and
+// cancel-worker.mjs.
+//
+// Postgres checks `InterruptPending` at every CHECK_FOR_INTERRUPTS() and then `QueryCancelPending`;
+// with the STATEMENT_TIMEOUT (or LOCK_TIMEOUT) indicator of timeout.c set too, it raises that
+// timeout's error instead of "canceling statement due to user request". Setting the process latch
+// ends a WaitLatch (pg_sleep, ...) at once, as Postgres's own SIGINT handler does.
+
+/** Why a batch is cancelled; the codes the server sends (src/ZeroPg/Engine/EngineCancelReason.cs). */
+export const CancelReason = Object.freeze({ User: 1, StatementTimeout: 2, LockTimeout: 3 });
+
+/** Postgres 18's TimeoutId values (src/include/utils/timeout.h) for the timeouts that cancel a statement. */
+export const TimeoutId = Object.freeze({ LockTimeout: 2, StatementTimeout: 3 });
+const TIMEOUT_COUNT = 23; // MAX_TIMEOUTS = USER_TIMEOUT (13) + 10
+const TIMEOUT_STRIDE = 40; // sizeof(timeout_params) on wasm32
+const TIMEOUT_ACTIVE = 4; // offsetof(active), bool
+const TIMEOUT_INDICATOR = 5; // offsetof(indicator), bool
+const TIMEOUT_HANDLER = 8; // offsetof(timeout_handler), function pointer (0 if not registered)
+const TIMEOUT_FIN_TIME = 24; // offsetof(fin_time), int64 microseconds since 2000-01-01
+
+/**
+ * Finds timeout.c's `all_timeouts` array (static, not exported): 23 records whose first field is
+ * their own index 0..22. Searched within 1 MiB of Postgres's exported globals (they share the data
+ * segment), then in the first 16 MiB, and checked against the timeouts a single-user backend
+ * registers (lock and statement: yes; startup packet and the standby ones: no). Null when not found:
+ * then a cancel still works, but always as "user request".
+ */
+export function locateTimeouts(heap, nearAddress) {
+  const words = new Int32Array(heap.buffer, 0, Math.min(heap.length, 16 << 20) >> 2);
+  const span = TIMEOUT_COUNT * (TIMEOUT_STRIDE >> 2);
+  const search = (from, to) => {
+    for (let w = Math.max(0, from >> 2); w + span < Math.min(words.length, to >> 2); w++) {
+      if (words[w] !== 0 || words[w + 10] !== 1) continue;
+      let match = true;
+      for (let i = 2; i < TIMEOUT_COUNT && match; i++) match = words[w + i * 10] === i;
+      if (match && plausible(w * 4)) return w * 4;
+    }
+    return -1;
+  };
+  const handler = (base, id) => words[(base + id * TIMEOUT_STRIDE + TIMEOUT_HANDLER) >> 2];
+  const plausible = (base) => handler(base, TimeoutId.LockTimeout) !== 0 && handler(base, TimeoutId.StatementTimeout) !== 0
+    && handler(base, 0) === 0 && handler(base, 4) === 0 && handler(base, 5) === 0 && handler(base, 6) === 0;
+  let base = search(nearAddress - (1 << 20), nearAddress + (1 << 20));
+  if (base < 0) base = search(0, words.length * 4);
+  return base < 0 ? null : base;
+}
+
+/** Addresses in the engine's memory, read from PGlite's module at start (never hard-coded). */
+export function engineAddresses(mod) {
+  return {
+    queryCancelPending: mod._QueryCancelPending,
+    interruptPending: mod._InterruptPending,
+    myLatch: mod._MyLatch, // the address of the `MyLatch` pointer; `is_set` is the Latch's first field
+    timeouts: locateTimeouts(mod.HEAPU8, mod._InterruptPending),
+  };
+}
+
+/** Typed views of the engine's shared memory, for either thread. */
+export class EngineMemory {
+  constructor(buffer, addresses) {
+    this.bytes = new Uint8Array(buffer);
+    this.words = new Int32Array(buffer, 0, buffer.byteLength >> 2);
+    this.longs = new BigInt64Array(buffer, 0, buffer.byteLength >> 3);
+    this.addresses = addresses;
+  }
+
+  get timeoutsKnown() {
+    return this.addresses.timeouts !== null;
+  }
+
+  /** Makes Postgres cancel the running statement at its next interrupt check, for `reason`. */
+  raise(reason) {
+    const { queryCancelPending, interruptPending, myLatch } = this.addresses;
+    const indicator = this.#indicatorFor(reason);
+    if (indicator >= 0) Atomics.store(this.bytes, indicator, 1);
+    Atomics.store(this.bytes, queryCancelPending, 1);
+    Atomics.store(this.bytes, interruptPending, 1);
+    const latch = Atomics.load(this.words, myLatch >> 2);
+    if (latch !== 0) Atomics.store(this.words, latch >> 2, 1);
+    return indicator;
+  }
+
+  /** Undoes a raise Postgres did not consume (the batch ended first), so it cannot hit the next one. */
+  clear(indicator) {
+    const { queryCancelPending, interruptPending } = this.addresses;
+    if (Atomics.load(this.bytes, queryCancelPending) !== 0) {
+      Atomics.store(this.bytes, queryCancelPending, 0);
+      Atomics.store(this.bytes, interruptPending, 0);
+    }
+    if (indicator >= 0) Atomics.store(this.bytes, indicator, 0);
+  }
+
+  /** The timeout's fin_time in milliseconds since 1970 when it is active, else null. */
+  activeTimeoutDue(id) {
+    const record = this.addresses.timeouts + id * TIMEOUT_STRIDE;
+    if (Atomics.load(this.bytes, record + TIMEOUT_ACTIVE) === 0) return null;
+    const finTime = Atomics.load(this.longs, (record + TIMEOUT_FIN_TIME) >> 3);
+    return Number(finTime) / 1000 + POSTGRES_EPOCH_MS;
+  }
+
+  indicatorOf(id) {
+    return this.addresses.timeouts + id * TIMEOUT_STRIDE + TIMEOUT_INDICATOR;
+  }
+
+  #indicatorFor(reason) {
+    if (!this.timeoutsKnown) return -1;
+    if (reason === CancelReason.StatementTimeout) return this.indicatorOf(TimeoutId.StatementTimeout);
+    if (reason === CancelReason.LockTimeout) return this.indicatorOf(TimeoutId.LockTimeout);
+    return -1;
+  }
+}
+
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+// The control block: one spin lock guards the batch bookkeeping, so that a cancel is applied to
+// the batch it names and to no other (the worker checks and raises, the main thread starts and
+// ends batches, each under the lock). Int32 slots for Atomics, Float64 slots for values.
+const LOCK = 0; // Int32: 0 free, 1 held
+export const WAKE = 1; // Int32: bumped (and notified) when the worker should look at the timers again
+const RUNNING = 1; // Float64: the sequence number of the batch running now, 0 between batches
+const STARTED = 2; // Float64: the last batch started
+const PENDING = 3; // Float64: a batch cancelled before it started
+const PENDING_REASON = 4;
+const APPLIED = 5; // Float64: the batch a cancel was raised for (cleaned up when it ends)
+const APPLIED_INDICATOR = 6; // Float64: the timeout indicator set with it, or -1
+export const WAKE_AT = 7; // Float64: when the worker next looks at the timers (ms since 1970; Infinity: never)
+export const ITIMER_AT = 8; // Float64: the alarm Postgres last asked for (setitimer)
+const SLOTS = 9;
+
+export function newControlBlock() {
+  const buffer = new SharedArrayBuffer(SLOTS * 8);
+  new Float64Array(buffer)[WAKE_AT] = Infinity;
+  return buffer;
+}
+
+/** What a cancel request found. The codes the worker answers with (EngineCancelResult in C#). */
+export const CancelStatus = Object.freeze({ Running: 1, Queued: 2, Finished: 3, Unavailable: 4 });
+
+export class ControlBlock {
+  constructor(buffer) {
+    this.ints = new Int32Array(buffer);
+    this.values = new Float64Array(buffer);
+  }
+
+  #lock() {
+    while (Atomics.compareExchange(this.ints, LOCK, 0, 1) !== 0) { /* held for a few stores only */ }
+  }
+
+  #unlock() {
+    Atomics.store(this.ints, LOCK, 0);
+  }
+
+  /**
+   * Main thread, before a batch runs. Returns the reason of a cancel that came for it while it was
+   * queued (0: none): raise it with raisePending() once Postgres runs a statement of the batch.
+   */
+  begin(sequence) {
+    this.#lock();
+    const v = this.values;
+    v[RUNNING] = sequence;
+    v[STARTED] = sequence;
+    const reason = v[PENDING] === sequence ? v[PENDING_REASON] : 0;
+    if (reason !== 0) v[PENDING] = 0;
+    this.#unlock();
+    return reason;
+  }
+
+  /** Main thread: raises a cancel that begin() returned, if its batch still runs. */
+  raisePending(sequence, reason, memory) {
+    this.#lock();
+    const v = this.values;
+    if (v[RUNNING] === sequence) {
+      v[APPLIED] = sequence;
+      v[APPLIED_INDICATOR] = memory.raise(reason);
+    }
+    this.#unlock();
+  }
+
+  /** Main thread, after a batch: whatever was raised for it and not consumed is cleared. */
+  end(sequence, memory) {
+    this.#lock();
+    const v = this.values;
+    v[RUNNING] = 0;
+    if (v[APPLIED] === sequence) {
+      memory.clear(v[APPLIED_INDICATOR]);
+      v[APPLIED] = 0;
+    }
+    this.#unlock();
+  }
+
+  /** Worker: cancel batch `sequence` if it runs, remember it if it has not started yet. */
+  cancel(sequence, reason, memory) {
+    this.#lock();
+    const v = this.values;
+    let status;
+    if (v[RUNNING] === sequence) {
+      v[APPLIED] = sequence;
+      v[APPLIED_INDICATOR] = memory.raise(reason);
+      status = CancelStatus.Running;
+    } else if (sequence > v[STARTED]) {
+      v[PENDING] = sequence;
+      v[PENDING_REASON] = reason;
+      status = CancelStatus.Queued;
+    } else {
+      status = CancelStatus.Finished;
+    }
+    this.#unlock();
+    return status;
+  }
+
+  /** Worker: a timeout of the running statement is due; raise it unless that batch already ended. */
+  timeout(reason, memory) {
+    this.#lock();
+    const v = this.values;
+    const running = v[RUNNING];
+    if (running !== 0) {
+      v[APPLIED] = running;
+      v[APPLIED_INDICATOR] = memory.raise(reason);
+    }
+    this.#unlock();
+    return running !== 0;
+  }
+
+  get running() {
+    return this.values[RUNNING];
+  }
+}

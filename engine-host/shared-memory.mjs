@@ -1,0 +1,208 @@
+// PGlite's WebAssembly memory, made shared so that another thread can write to it.
+//
+// While a query runs, the host's main thread is inside WebAssembly: no JavaScript of ours runs, and
+// PGlite calls back into JavaScript only now and then (a nested-loop join or a PL/pgSQL loop calls
+// nothing for seconds). So the cancel flags are raised from a worker thread, which needs the engine's
+// memory as a SharedArrayBuffer. PGlite creates a plain WebAssembly.Memory and its modules import a
+// non-shared memory; here the engine's Memory is created shared, and every module that imports a
+// memory (pglite.wasm, extension side modules, also those loaded later) has its import declared
+// shared before it is compiled: the limits' flag byte in the import section goes from 0x00/0x01 to
+// 0x03 (maximum present, shared), nothing else changes. Plain loads and stores behave the same on a
+// shared memory; V8 compiles them alike.
+//
+// Also: the engine module's `_setitimer_js` import (how Postgres's timeout.c arms SIGALRM) is replaced.
+// Emscripten implements it with setTimeout, whose callback raises SIGALRM whenever the event loop
+// next runs: never during a query, and between batches at a random point, where an idle-in-
+// transaction or transaction timeout would end the single engine session (a FATAL hangs PGlite).
+// Instead, `onAlarm(milliseconds)` is told when Postgres wants its alarm, and the cancel worker
+// raises the statement and lock timeouts itself (cancel-worker.mjs). And its clock import can carry
+// a one-shot hook (setClockHook): Postgres reads the clock when it starts a statement, after it has
+// read the command (a cancel raised while it reads one is ignored, as Postgres ignores a cancel that
+// comes while it is idle).
+
+const ENGINE_MEMORY_MIN_MAXIMUM = 16384; // pages (1 GiB): PGlite's engine memory (initdb's is far smaller)
+
+const sharedMemories = new WeakSet(); // PGlite may create (and drop) more than one while it starts
+let anyShared = false;
+let alarmHandler = () => {};
+let clockHook = null;
+
+/** Runs `hook` once, at the engine's next clock read (null: none). */
+export function setClockHook(hook) {
+  clockHook = hook;
+}
+
+/**
+ * Installs the WebAssembly wrappers; call before PGlite.create. `onAlarm(which, milliseconds)` is
+ * called (on the main thread, from inside the engine) when Postgres arms or disarms its alarm.
+ */
+export function installSharedMemory({ onAlarm } = {}) {
+  if (onAlarm) alarmHandler = onAlarm;
+  const W = WebAssembly;
+  if (W.Memory.zeropgShared) return;
+  const { Memory, Module, instantiate, compile } = W;
+
+  function SharedEngineMemory(descriptor) {
+    if (descriptor && !descriptor.shared && descriptor.maximum >= ENGINE_MEMORY_MIN_MAXIMUM) {
+      const memory = new Memory({ ...descriptor, shared: true });
+      sharedMemories.add(memory);
+      anyShared = true;
+      return memory;
+    }
+    return new Memory(descriptor);
+  }
+  SharedEngineMemory.prototype = Memory.prototype;
+  SharedEngineMemory.zeropgShared = true;
+
+  function PatchedModule(bytes) {
+    return new Module(shareable(bytes));
+  }
+  PatchedModule.prototype = Module.prototype;
+  PatchedModule.imports = Module.imports;
+  PatchedModule.exports = Module.exports;
+  PatchedModule.customSections = Module.customSections;
+
+  W.Memory = SharedEngineMemory;
+  W.Module = PatchedModule;
+  W.compile = (bytes, ...rest) => compile.call(W, shareable(bytes), ...rest);
+  W.instantiate = async (source, imports, ...rest) => {
+    const engine = isEngineImports(imports);
+    return instantiate.call(W, isBytes(source) ? shareable(source) : source, engine ? withAlarm(imports) : imports, ...rest);
+  };
+}
+
+function isBytes(source) {
+  return source instanceof ArrayBuffer || ArrayBuffer.isView(source);
+}
+
+// The engine module (pglite.wasm): linked to a shared engine memory, offered Emscripten's alarm.
+// (Side modules get a resolving proxy as env too; they do not import the alarm.)
+function isEngineImports(imports) {
+  return sharedMemories.has(imports?.env?.memory) && typeof imports.env._setitimer_js === 'function';
+}
+
+function withAlarm(imports) {
+  const { env, wasi_snapshot_preview1: wasi } = imports;
+  const dateNow = env.emscripten_date_now;
+  const clockTimeGet = wasi.clock_time_get;
+  const replaced = {
+    _setitimer_js: setitimer,
+    emscripten_date_now: () => {
+      runClockHook();
+      return dateNow();
+    },
+    clock_time_get: (clock, precision, time) => {
+      runClockHook();
+      return clockTimeGet(clock, precision, time);
+    },
+  };
+  const hook = (target) => new Proxy(target, { get: (t, name) => (Object.hasOwn(replaced, name) ? replaced[name] : t[name]) });
+  return { ...imports, env: hook(env), wasi_snapshot_preview1: hook(wasi) };
+}
+
+function runClockHook() {
+  if (clockHook !== null) {
+    const hook = clockHook;
+    clockHook = null;
+    hook();
+  }
+}
+
+function setitimer(which, milliseconds) {
+  alarmHandler(which, milliseconds);
+  return 0;
+}
+
+// Bytes to compile: with a memory import declared shared once the engine memory is shared.
+function shareable(bytes) {
+  if (!anyShared || !isBytes(bytes)) return bytes;
+  return patchSharedMemoryImport(bytes) ?? bytes;
+}
+
+function readLeb(bytes, pos) {
+  let result = 0;
+  let shift = 0;
+  let byte;
+  do {
+    byte = bytes[pos++];
+    result += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return [result, pos];
+}
+
+function leb(value) {
+  const out = [];
+  do {
+    let byte = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value) byte |= 0x80;
+    out.push(byte);
+  } while (value);
+  return out;
+}
+
+/**
+ * A copy of the module `bytes` whose memory import is declared shared, or null when the module
+ * imports no memory or already imports a shared one. A memory without a maximum gets 65536 pages.
+ */
+export function patchSharedMemoryImport(source) {
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return null;
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos];
+    const [size, body] = readLeb(bytes, pos + 1);
+    if (id === 2) return patchImportSection(bytes, pos, body, body + size);
+    pos = body + size;
+  }
+  return null;
+}
+
+function patchImportSection(bytes, sectionStart, body, sectionEnd) {
+  let p = body;
+  let count;
+  [count, p] = readLeb(bytes, p);
+  for (let i = 0; i < count; i++) {
+    let length;
+    [length, p] = readLeb(bytes, p); // module name
+    p += length;
+    [length, p] = readLeb(bytes, p); // field name
+    p += length;
+    const kind = bytes[p++];
+    if (kind === 0) { // function: type index
+      [, p] = readLeb(bytes, p);
+    } else if (kind === 1) { // table: reference type, limits
+      p++;
+      const flags = bytes[p++];
+      [, p] = readLeb(bytes, p);
+      if (flags & 1) [, p] = readLeb(bytes, p);
+    } else if (kind === 3) { // global: value type, mutability
+      p += 2;
+    } else if (kind === 4) { // tag: attribute, type index
+      p++;
+      [, p] = readLeb(bytes, p);
+    } else if (kind === 2) { // memory: limits
+      const flagsAt = p;
+      const flags = bytes[p++];
+      if (flags & 2) return null; // already shared
+      if (flags & ~1) throw new Error(`unsupported memory limits flags ${flags} (memory64?)`);
+      let minimum;
+      let maximum = 65536;
+      [minimum, p] = readLeb(bytes, p);
+      if (flags & 1) [maximum, p] = readLeb(bytes, p);
+      const limits = [0x03, ...leb(minimum), ...leb(maximum)];
+      const sectionBody = [...bytes.subarray(body, flagsAt), ...limits, ...bytes.subarray(p, sectionEnd)];
+      const header = [2, ...leb(sectionBody.length)];
+      const out = new Uint8Array(sectionStart + header.length + sectionBody.length + (bytes.length - sectionEnd));
+      out.set(bytes.subarray(0, sectionStart), 0);
+      out.set(header, sectionStart);
+      out.set(sectionBody, sectionStart + header.length);
+      out.set(bytes.subarray(sectionEnd), sectionStart + header.length + sectionBody.length);
+      return out;
+    } else {
+      throw new Error(`unknown import kind ${kind}`);
+    }
+  }
+  return null;
+}
