@@ -9,6 +9,7 @@ import { setClockHook } from './shared-memory.mjs';
 import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
 
 const WORKER_START_TIMEOUT_MS = 10_000;
+const CANCEL_ERROR_FIELD = Buffer.from('C57014\0'); // the SQLSTATE field of an ErrorResponse for a cancel or timeout
 
 export class CancelSupport {
   #controlBuffer = newControlBlock();
@@ -19,6 +20,9 @@ export class CancelSupport {
   #worker = null;
   #listening = null;
   #sequence = 0;
+  #running = 0;
+  #queuedReason = 0;
+  #delivered = true;
 
   /** Starts the worker, listening on `socketPath` (none: cancel is not offered). */
   constructor(socketPath) {
@@ -63,15 +67,37 @@ export class CancelSupport {
   begin() {
     const sequence = ++this.#sequence;
     if (this.#memory === null) return sequence;
-    const reason = this.#control.begin(sequence);
-    // Cancelled while queued: Postgres is reading the batch's first command now and would ignore
-    // it, so it is raised when Postgres starts the statement (its first clock read).
-    if (reason !== 0) setClockHook(() => this.#control.raisePending(sequence, reason, this.#memory));
+    this.#running = sequence;
+    this.#delivered = false;
+    this.#queuedReason = this.#control.begin(sequence);
+    setClockHook(this.#watch);
     return sequence;
+  }
+
+  // At Postgres's clock reads while a batch runs (a statement's start reads the clock, CPU-bound work
+  // thousands of times a second): a cancel for the batch that Postgres has not delivered yet is raised
+  // (again). Postgres ignores, and clears, a cancel that comes while it reads a message (Parse, Bind),
+  // and one that came while the batch was queued would hit that read; so it is raised until the
+  // batch's reply carries the cancel's error (57014) or the batch ends.
+  #watch = () => {
+    if (this.#delivered) return;
+    setClockHook(this.#watch);
+    const reason = this.#queuedReason || this.#control.appliedReason(this.#running);
+    if (reason !== 0 && !this.#memory.cancelRaised) this.#control.raisePending(this.#running, reason, this.#memory);
+  };
+
+  /** A chunk of the running batch's reply: once it carries the cancel's error (SQLSTATE 57014), the cancel is delivered. */
+  sawReply(view) {
+    if (this.#delivered || (this.#queuedReason === 0 && this.#control.appliedReason(this.#running) === 0)) return;
+    if (Buffer.from(view.buffer, view.byteOffset, view.byteLength).indexOf(CANCEL_ERROR_FIELD) >= 0) {
+      this.#delivered = true;
+      setClockHook(null);
+    }
   }
 
   end(sequence) {
     if (this.#memory === null) return;
+    this.#delivered = true;
     setClockHook(null);
     this.#control.end(sequence, this.#memory);
   }

@@ -13,5 +13,5 @@ registerControl('dump', async ({ path }, { db }) => {
   return { ok: true };
 });
 
-// An extension's files installed into the running engine and its module loaded (extensions.mjs).
+// Extension files loaded into the running engine (extensions.mjs), before SQL that creates the extension runs.
 registerControl('loadExtension', (command, { db }) => loadExtension(db, command));

@@ -31,7 +31,7 @@ export function frame(kind, payload) {
 /**
  * The cancel channel (a Unix socket served by the cancel worker, cancel-worker.mjs), same framing.
  * Cancel: [reason u8][batch sequence u64 BE]; Answer: [status u8][batch sequence u64 BE].
- * The server's side (src/ZeroPg/Engine) is not written yet; test/host-client.mjs speaks it.
+ * The server's copy: src/ZeroPg/Engine/EngineCancelChannel.cs (CancelFrameKind).
  */
 export const CancelFrame = Object.freeze({
   Cancel: 'C'.charCodeAt(0),

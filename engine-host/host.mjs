@@ -6,37 +6,32 @@
 //   data in the same call as its Query), Control 'J' (JSON command, control.mjs / commands.mjs).
 //   replies: Ready 'R' (JSON, once), ReplyData 'D' (reply bytes), ReplyEnd 'Z' (end of one batch's
 //   reply), ControlReply 'J' (JSON), Fatal 'F' (text; the process exits after it).
-// With the cancelSocket option, batches are numbered 1, 2, ... in arrival order, on both sides: a
-// cancel names the batch it is for and arrives on a Unix socket served by a worker thread
-// (cancel.mjs), so it is heard while a query runs (the server does not use it yet). Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
+// Batches are numbered 1, 2, ... in arrival order, on both sides: a cancel names the batch it is for
+// and arrives on a Unix socket served by a worker thread (cancel.mjs), so it is heard while a query
+// runs. Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
 //
-// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams (added to PGlite's),
+// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
-// (how long to poll for the next request before blocking),, doorbell (the shared counter polled) and
-// cancelSocket (where the cancel worker listens; none: no cancel inside the engine, memory not shared).
+// (how long to poll for the next request before blocking), doorbell (the shared counter polled) and
+// cancelSocket (where the cancel worker listens).
 import { Request, Reply, frame } from './frames.mjs';
 import { FrameReader } from './framing.mjs';
 import { pipeWriter, stdinReader } from './stdio.mjs';
 import { answerControl } from './control.mjs';
 import './commands.mjs';
-import { trackWrites, syncDirty } from './durability.mjs';
 import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
+import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
 const send = pipeWriter(1);
-
-// Opened now, before the engine starts: the server removes the doorbell's file once we are ready.
-const reader = new FrameReader(stdinReader({
-  doorbellPath: options.doorbell,
-  pollMicroseconds: options.pollMicroseconds ?? 0,
-  yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
-}));
 const cancel = new CancelSupport(options.cancelSocket);
-if (options.cancelSocket) installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
+installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
+
+
 let db;
 
 function fatal(message) {
@@ -53,6 +48,7 @@ async function execute(bytes) {
     await db.execProtocolRawStream(bytes, {
       syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
       onRawData: (view) => {
+        cancel.sawReply(view);
         chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
         size += view.length;
         if (size >= FLUSH_BYTES) {
@@ -74,7 +70,7 @@ async function execute(bytes) {
 
 // Awaits in the loop are on promises that are already settled (microtasks), except for control
 // commands, which may do real I/O and let the event loop run while they wait.
-async function serve() {
+async function serve(reader) {
   let pending = [];
   for (let request = reader.next(); request; request = reader.next()) {
     const [kind, payload] = request;
@@ -104,6 +100,12 @@ async function main() {
   const engine = await startEngine(options);
   db = engine.db;
   const interrupts = await cancel.attach(db);
+  // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
+  const reader = new FrameReader(stdinReader({
+    doorbellPath: options.doorbell,
+    pollMicroseconds: options.pollMicroseconds ?? 0,
+    yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
+  }));
   const info = {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
@@ -113,8 +115,9 @@ async function main() {
     timeouts: interrupts.timeouts,
   };
   send(frame(Reply.Ready, Buffer.from(JSON.stringify(info))));
+  return reader;
 }
 
 main().then(
-  () => serve().then(shutdown, (e) => fatal(e?.message ?? e)),
+  (reader) => serve(reader).then(shutdown, (e) => fatal(e?.message ?? e)),
   (e) => fatal(`engine start failed: ${e?.stack ?? e}`));

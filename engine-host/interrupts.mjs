@@ -69,6 +69,11 @@ export class EngineMemory {
     return this.addresses.timeouts !== null;
   }
 
+  /** A raised cancel Postgres has not consumed yet. */
+  get cancelRaised() {
+    return Atomics.load(this.bytes, this.addresses.queryCancelPending) !== 0;
+  }
+
   /** Makes Postgres cancel the running statement at its next interrupt check, for `reason`. */
   raise(reason) {
     const { queryCancelPending, interruptPending, myLatch } = this.addresses;
@@ -126,7 +131,8 @@ const APPLIED = 5; // Float64: the batch a cancel was raised for (cleaned up whe
 const APPLIED_INDICATOR = 6; // Float64: the timeout indicator set with it, or -1
 export const WAKE_AT = 7; // Float64: when the worker next looks at the timers (ms since 1970; Infinity: never)
 export const ITIMER_AT = 8; // Float64: the alarm Postgres last asked for (setitimer)
-const SLOTS = 9;
+const APPLIED_REASON = 9; // Float64: the reason of the cancel raised for APPLIED
+const SLOTS = 10;
 
 export function newControlBlock() {
   const buffer = new SharedArrayBuffer(SLOTS * 8);
@@ -172,9 +178,15 @@ export class ControlBlock {
     const v = this.values;
     if (v[RUNNING] === sequence) {
       v[APPLIED] = sequence;
+      v[APPLIED_REASON] = reason;
       v[APPLIED_INDICATOR] = memory.raise(reason);
     }
     this.#unlock();
+  }
+
+  /** Main thread: the reason of a cancel raised for the running batch `sequence` (0: none). */
+  appliedReason(sequence) {
+    return this.values[APPLIED] === sequence ? this.values[APPLIED_REASON] : 0;
   }
 
   /** Main thread, after a batch: whatever was raised for it and not consumed is cleared. */
@@ -196,6 +208,7 @@ export class ControlBlock {
     let status;
     if (v[RUNNING] === sequence) {
       v[APPLIED] = sequence;
+      v[APPLIED_REASON] = reason;
       v[APPLIED_INDICATOR] = memory.raise(reason);
       status = CancelStatus.Running;
     } else if (sequence > v[STARTED]) {
@@ -216,6 +229,7 @@ export class ControlBlock {
     const running = v[RUNNING];
     if (running !== 0) {
       v[APPLIED] = running;
+      v[APPLIED_REASON] = reason;
       v[APPLIED_INDICATOR] = memory.raise(reason);
     }
     this.#unlock();

@@ -84,12 +84,18 @@ function isEngineImports(imports) {
 function withAlarm(imports) {
   const { env, wasi_snapshot_preview1: wasi } = imports;
   const dateNow = env.emscripten_date_now;
+  const monotonicNow = env.emscripten_get_now;
   const clockTimeGet = wasi.clock_time_get;
   const replaced = {
     _setitimer_js: setitimer,
     emscripten_date_now: () => {
       runClockHook();
       return dateNow();
+    },
+    // WaitLatch (pg_sleep, lock waits) busy-waits on this clock: a cancel Postgres dropped is raised again here.
+    emscripten_get_now: () => {
+      runClockHook();
+      return monotonicNow();
     },
     clock_time_get: (clock, precision, time) => {
       runClockHook();

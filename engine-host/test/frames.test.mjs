@@ -1,8 +1,9 @@
-// The frame kinds are defined once on each side: here (frames.mjs) and in C# (HostFrame.cs). This reads the C# source and checks both agree, both ways.
+// The frame kinds are defined once on each side: here (frames.mjs) and in C# (HostFrame.cs,
+// EngineCancelChannel.cs). This reads the C# source and checks both agree, both ways.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Reply, Request } from '../frames.mjs';
+import { CancelFrame, Reply, Request } from '../frames.mjs';
 
 const engineSource = (file) => readFileSync(new URL(`../../src/ZeroPg/Engine/${file}`, import.meta.url), 'utf8');
 
@@ -53,6 +54,10 @@ test('request kinds (server to host) agree with HostFrame.cs', () => {
 
 test('reply kinds (host to server) agree with HostFrame.cs', () => {
   assertSame(Reply, hostFrameKinds('reply', ['Ready', 'ReplyData', 'ReplyEnd', 'ControlReply', 'Fatal']), 'Reply');
+});
+
+test('cancel channel kinds agree with EngineCancelChannel.cs', () => {
+  assertSame(CancelFrame, csharpKinds(engineSource('EngineCancelChannel.cs'), 'CancelFrameKind'), 'CancelFrame');
 });
 
 test('the C# parser reads both forms', () => {

@@ -10,5 +10,6 @@ var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgr
     DumpCommand.Create(),
     RestoreCommand.Create(),
     GraduateCommand.Create(),
+    TuneCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -13,7 +13,7 @@ internal static partial class WarningFinder
             new(@"\bCREATE\s+DATABASE\b", RegexOptions.IgnoreCase)),
         new("logical-replication", "Logical replication (publications, subscriptions, replication slots) is not available: PGlite runs Postgres in single-user mode, without a WAL sender.",
             new(@"\b(CREATE\s+PUBLICATION|CREATE\s+SUBSCRIPTION|pg_create_logical_replication_slot)\b", RegexOptions.IgnoreCase)),
-        new("timeouts", "statement_timeout, lock_timeout and transaction_timeout are accepted but never fire (no timer runs inside the engine); use zeropg serve --queue-wait-timeout / --idle-in-transaction-timeout.",
+        new("timeouts", "statement_timeout and lock_timeout fire inside the engine; transaction_timeout and idle_session_timeout are accepted but do not fire (they would end the shared engine session); use zeropg serve --idle-in-transaction-timeout.",
             new(@"\b(statement_timeout|lock_timeout|transaction_timeout)\b")), // settings are lower case; TRANSACTION_TIMEOUT in code is a constant
         new("advisory-lock-in-transaction", "Session advisory locks are per client on ZeroPg; a blocking pg_advisory_lock inside a transaction block fails with 55P03 instead of waiting while another client holds it.",
             new(@"\bpg_advisory_lock\s*\(", RegexOptions.IgnoreCase)),

@@ -10,6 +10,9 @@ internal abstract class EngineCall
 {
     private TaskCompletionSource _completion = NewCompletion();
 
+    /// <summary>The sequence number of the call's last Batch frame in its engine (1, 2, ...; a cancel names it).</summary>
+    public long Sequence { get; internal set; }
+
     /// <summary>Completes when the reply has ended (or faults when the engine failed).</summary>
     public Task Completion => _completion.Task;
 

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using ZeroPg.Protocol;
 
 namespace ZeroPg.Engine;
 
@@ -30,6 +31,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private volatile bool _failed;
     private volatile bool _killedToCancel;
     private int _disposed;
+    private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
+    private EngineCancelChannel? _cancelChannel;
 
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
@@ -57,7 +60,17 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public int CallsInFlight => _calls.Count;
 
-    /// <summary>Kills the host to stop a running query: PGlite cannot be interrupted from JS.</summary>
+    /// <summary>The host cancels queries inside the engine (its cancel worker is connected).</summary>
+    public bool CancelsInEngine => _cancelChannel is not null;
+
+    /// <summary>
+    /// Cancels batch <paramref name="sequence"/> inside the engine: Postgres raises 57014 (or the timeout's error)
+    /// at its next interrupt check and the engine goes on; a batch that already ended is left alone.
+    /// </summary>
+    public bool CancelInEngine(long sequence, EngineCancelReason reason = EngineCancelReason.User)
+        => _cancelChannel is { } channel && !_failed && channel.Cancel(sequence, reason);
+
+    /// <summary>Kills the host to stop a running query (when it cannot cancel inside the engine).</summary>
     public Task KillToCancelAsync()
     {
         _killedToCancel = true;
@@ -77,6 +90,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         };
         startInfo.ArgumentList.Add(options.HostScriptPath);
         var doorbell = options.PollWindow > TimeSpan.Zero ? TryCreateDoorbell(logger) : null;
+        var cancelSocket = EngineCancelChannel.NewSocketPath();
         startInfo.ArgumentList.Add(JsonSerializer.Serialize(new
         {
             dataDir = options.DataDirectory,
@@ -87,6 +101,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
             pollMicroseconds = doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
             doorbell = doorbell?.Path,
+            cancelSocket,
         }));
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
         var engine = new EngineProcess(process, doorbell, options.ReplyPollWindow, options.Metrics, logger);
@@ -100,12 +115,18 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             if (finished != ready)
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
-            return (engine, await ready);
+            var info = await ready;
+            if (info.CancelsInEngine)
+                engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger, timeoutSource.Token);
+            else
+                Log.NoCancelInEngine(logger);
+            return (engine, info);
         }
         catch (Exception error)
         {
             await engine.KillAsync();
             doorbell?.Dispose();
+            File.Delete(cancelSocket);
             if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 throw new EngineFailedException($"the engine did not start within {timeout.TotalSeconds:0} s: {engine.Diagnostics()}");
             throw;
@@ -152,6 +173,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         try
         {
             ThrowIfFailed();
+            if (frame.Span[0] == (byte)HostRequestKind.Batch)
+                call.Sequence = ++_batchSequence;
             _calls.Enqueue(call);
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _doorbell?.Announce(frame.Length);
@@ -220,6 +243,142 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
     }
 
+    // The reading side: frames from the host's stdout, routed to the calls in the order they were sent.
+    private void ReadLoop()
+    {
+        var buffer = new byte[256 * 1024];
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                var frames = new MessageReader(buffer.AsSpan(start, end - start), LengthWord.PayloadOnly);
+                while (frames.TryRead(out var frame))
+                {
+                    var payload = new ReadOnlySequence<byte>(buffer, start + frame.Offset + HostFrame.HeaderLength, frame.Length - HostFrame.HeaderLength);
+                    var handled = HandleFrameAsync((HostReplyKind)frame.Code, payload);
+                    if (!handled.IsCompletedSuccessfully)
+                        handled.AsTask().GetAwaiter().GetResult(); // back-pressure from a slow client
+                }
+                start += frames.Consumed;
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                if (end >= HostFrame.HeaderLength)
+                {
+                    var needed = MessageFramer.WholeLength(buffer, LengthWord.PayloadOnly);
+                    if (needed > buffer.Length)
+                        Array.Resize(ref buffer, checked((int)needed));
+                }
+                var read = _replies.Read(buffer, end, buffer.Length - end, expectingData: !_calls.IsEmpty);
+                if (read == 0)
+                    break;
+                end += read;
+            }
+        }
+        catch (Exception error)
+        {
+            _fatalMessage ??= error.Message;
+        }
+        _failed = true;
+        _process.WaitForExit(2000);
+        var failure = new EngineFailedException(Diagnostics()) { KilledToCancel = _killedToCancel };
+        _ready.TrySetException(failure);
+        while (_calls.TryDequeue(out var call))
+            call.Fail(failure);
+        _exited.TrySetResult();
+    }
+
+    private async ValueTask HandleFrameAsync(HostReplyKind kind, ReadOnlySequence<byte> payload)
+    {
+        switch (kind)
+        {
+            case HostReplyKind.ReplyData:
+                if (_calls.TryPeek(out var current))
+                    await current.OnReplyDataAsync(payload);
+                break;
+            case HostReplyKind.ReplyEnd:
+            case HostReplyKind.ControlReply:
+                if (_calls.TryDequeue(out var finished))
+                {
+                    await finished.OnReplyEndAsync(payload);
+                    finished.Complete();
+                }
+                break;
+            case HostReplyKind.Ready:
+                _ready.TrySetResult(EngineStartupInfo.Parse(payload.ToArray()));
+                break;
+            case HostReplyKind.Fatal:
+                _fatalMessage = Encoding.UTF8.GetString(payload);
+                Log.EngineFatal(_logger, _fatalMessage);
+                break;
+            default:
+                throw new InvalidDataException($"unknown frame kind {(byte)kind} from the engine host");
+        }
+    }
+
+    // Stopping the host, and what to say about it when it failed.
+    public string Diagnostics()
+    {
+        string tail;
+        lock (_stderrTail)
+            tail = string.Join(" | ", _stderrTail.TakeLast(5));
+        var exit = _process.HasExited ? $"exit code {_process.ExitCode}" : "still running";
+        return $"engine host pid {_process.Id} ({exit}){(_fatalMessage is null ? "" : ": " + _fatalMessage)}{(tail.Length > 0 ? "; stderr: " + tail : "")}";
+    }
+
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception error) when (error is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone or not killable: nothing more to do.
+        }
+    }
+
+    /// <summary>Closes stdin so the host finishes queued work and closes PGlite cleanly; kills it if it does not exit in time.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        await _writeLock.WaitAsync();
+        try
+        {
+            _failed = true; // no new requests: the host is closing
+            _stdin.Close();
+        }
+        catch (IOException)
+        {
+            // The host is already gone.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            await KillAsync();
+        }
+        await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+        _replies.Dispose();
+        _doorbell?.Dispose();
+        if (_cancelChannel is { } channel)
+            await channel.DisposeAsync();
+        _process.Dispose();
+    }
+
     private static partial class Log
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "engine: {Line}")]
@@ -227,6 +386,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Information, Message = "the engine host will not poll for requests: no shared-memory doorbell ({Message})")]
         public static partial void NoDoorbell(ILogger logger, string message);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "the engine host cannot cancel inside the engine (no shared engine memory or cancel worker): a cancel restarts a data directory's engine instead")]
+        public static partial void NoCancelInEngine(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine reported a fatal error: {Message}")]
         public static partial void EngineFatal(ILogger logger, string message);

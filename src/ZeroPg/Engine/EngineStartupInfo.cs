@@ -14,6 +14,12 @@ internal sealed class EngineStartupInfo
     /// <summary>The host wrote the snapshot it was asked for.</summary>
     public bool SnapshotWritten { get; init; }
 
+    /// <summary>The host cancels inside the engine (engine-host/cancel.mjs): a cancel socket is listening.</summary>
+    public bool CancelsInEngine { get; init; }
+
+    /// <summary>statement_timeout and lock_timeout fire inside the engine (the host found Postgres's timeout table).</summary>
+    public bool TimeoutsInEngine { get; init; }
+
     public string ServerVersion => Parameters.TryGetValue("server_version", out var v) ? v : "18";
 
     public static EngineStartupInfo Parse(ReadOnlySpan<byte> json)
@@ -36,6 +42,8 @@ internal sealed class EngineStartupInfo
             StartMilliseconds = root.GetProperty("startMs").GetInt32(),
             Parameters = parameters,
             SnapshotWritten = root.TryGetProperty("snapshotWritten", out var written) && written.ValueKind == JsonValueKind.True,
+            CancelsInEngine = root.TryGetProperty("cancel", out var cancel) && cancel.ValueKind == JsonValueKind.True,
+            TimeoutsInEngine = root.TryGetProperty("timeouts", out var timeouts) && timeouts.ValueKind == JsonValueKind.True,
         };
     }
 }

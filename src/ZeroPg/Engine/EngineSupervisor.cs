@@ -81,6 +81,16 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         return start;
     }
 
+    /// <summary>The running engine cancels queries inside itself (see <see cref="EngineProcess.CancelsInEngine"/>).</summary>
+    public bool CancelsInEngine
+    {
+        get
+        {
+            var current = _current;
+            return current is { IsCompletedSuccessfully: true } && current.Result.CancelsInEngine;
+        }
+    }
+
     /// <summary>
     /// Stops the query running in the engine by killing it (the only interrupt PGlite has); the engine
     /// restarts with crash recovery. Only for data directories: memory:// would lose everything.

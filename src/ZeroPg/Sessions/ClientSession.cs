@@ -139,7 +139,11 @@ internal sealed class ClientSession
     {
         while (true)
         {
-            var result = await ReadWithIdleTimeoutAsync();
+            if (!_input.TryRead(out var result))
+            {
+                _cancel.ClientIdle();
+                result = await ReadWithIdleTimeoutAsync();
+            }
             await _notifications.EnterAsync(_connectionClosed);
             try
             {
@@ -325,13 +329,18 @@ internal sealed class ClientSession
     /// </summary>
     private async Task RunUnitAsync(int count, int readyCount, bool sequenceOpen = false)
     {
+        using var unit = _cancel.EnterUnit();
         try
         {
-            await _lease.AcquireAsync();
-            if (count == 0)
-                await _copy.StartAsync();
-            else
+            if (count > 0)
+            {
                 await ExecuteAsync(count, sequenceOpen);
+            }
+            else
+            {
+                await _lease.AcquireAsync();
+                await _copy.StartAsync();
+            }
         }
         catch (PgErrorException error) when (!error.Error.IsFatal)
         {
@@ -343,7 +352,7 @@ internal sealed class ClientSession
     {
         while (true)
         {
-            await _lease.AcquireAsync(); // again after giving it up: a pipelined run to retry, an advisory lock waited for
+            await _lease.AcquireAsync(); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
             var before = _state.Status;
             _rewriter.Build(_engineBatch, _batch, count);
             if (_engineBatch.Effects.Extensions.Count > 0)

@@ -24,8 +24,8 @@ internal sealed class EngineLease(ClientSession owner, SessionServices services,
         if (IsHeld)
             return;
         var options = services.Options;
-        if (cancel.IsRequested)
-            cancel.Reset(); // a CancelRequest that came while nothing of ours waited or ran: Postgres ignores it
+        if (cancel.TakeCancelBeforeEngine())
+            throw SessionCancel.Dropped("The statement was cancelled before it reached the shared engine and did not run.");
         var wait = Scheduler.AcquireAsync(owner, cancel.WaitToken).AsTask();
         var started = Stopwatch.GetTimestamp();
         var queued = !wait.IsCompleted;

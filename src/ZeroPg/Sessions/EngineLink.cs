@@ -59,10 +59,11 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         var engine = await services.Engine.GetAsync();
         forwarder.Begin(mode, plan, dropCopyInResponse);
         Log.Submitting(services.Logger, processId(), frame.Length, plan?.Count ?? 0, mode);
-        using (cancel.EnterEngineCall())
+        using (cancel.EnterEngineCall(clientStatements: mode == ReplyMode.Forward))
         {
             batch?.MarkSending(); // commits what its preamble changes in the shared engine state, before anyone else builds a batch
             await engine.SubmitAsync(forwarder, frame);
+            cancel.Submitted(engine, forwarder.Sequence);
             if (releaseAfterSubmit)
             {
                 releaseEngine(); // the next client's unit queues behind ours in the engine host

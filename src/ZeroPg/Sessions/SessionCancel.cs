@@ -5,23 +5,40 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// A CancelRequest for one session. A unit still waiting for the engine (or for an advisory lock) is
-/// dropped with 57014. One already running can only be stopped by killing the engine (data directories
-/// only); the client then gets 57014, not 57P01, and on memory:// a WARNING before the unit's
-/// ReadyForQuery. Thread: <see cref="Request"/> runs on the connection that sent the CancelRequest,
-/// <see cref="TakeWarning"/> on the engine reader thread, the rest on the session.
+/// dropped with 57014. One running in the engine is cancelled inside it: the engine host raises
+/// Postgres's own interrupt for the session's batch (by its sequence number, so no other client's batch
+/// is hit), Postgres answers 57014 and the engine goes on. Only when the host cannot do that is a
+/// running query stopped by killing the engine (data directories only; the client gets 57014 as FATAL),
+/// and on memory:// with a WARNING before the unit's ReadyForQuery. Thread: <see cref="Request"/> runs
+/// on the connection that sent the CancelRequest, <see cref="TakeWarning"/> on the engine reader thread,
+/// the rest on the session; the in-call state is guarded by one lock.
 /// </summary>
 internal sealed class SessionCancel
 {
     private CancellationTokenSource _wait = new();
     private int _warningPending;
+    private readonly Lock _gate = new();
     private volatile bool _inEngineCall;
     private volatile bool _killedEngine;
+    private EngineProcess? _submittedTo; // the engine and batch of the call under way, once written
+    private long _submittedSequence;
+    private bool _cancelBeforeSubmit; // a cancel is pending: the client's batches written from now on are cancelled
+    private bool _appliedInUnit; // the pending cancel reached a batch of the unit under way
+    private bool _inUnit; // the client's messages are being run (from taking them until their replies)
+    private bool _callIsClients; // the engine call under way runs the client's statements (not ZeroPg's own SQL)
 
     public SessionCancel(CancellationToken connectionClosed)
     {
-        // A client that leaves while queued for the engine stops waiting at once.
+        // A client that leaves while queued for the engine stops waiting at once; one that leaves while its
+        // query runs has it cancelled (nobody would read the result, and every other client waits for it).
         connectionClosed.Register(() =>
         {
+            lock (_gate)
+            {
+                // Never ZeroPg's own SQL: the cleanup's ROLLBACK of a departed client may be running by now.
+                if (_inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
+                    engine.CancelInEngine(_submittedSequence);
+            }
             try
             {
                 _wait.Cancel();
@@ -52,16 +69,104 @@ internal sealed class SessionCancel
         old.Dispose();
     }
 
-    /// <summary>The session is in an engine call until the returned scope is disposed.</summary>
-    public EngineCallScope EnterEngineCall()
+    /// <summary>
+    /// The session is in an engine call until the returned scope is disposed. Only calls that run the
+    /// client's statements are cancelled; ZeroPg's own SQL around them (settings snapshots, temp
+    /// discovery) is not, and a cancel that comes meanwhile waits for the client's next statement.
+    /// </summary>
+    public EngineCallScope EnterEngineCall(bool clientStatements = true)
     {
-        _inEngineCall = true;
+        lock (_gate)
+        {
+            _inEngineCall = true;
+            _callIsClients = clientStatements;
+            _submittedTo = null;
+        }
         return new EngineCallScope(this);
+    }
+
+    /// <summary>The session runs a unit of the client's messages until the returned scope is disposed.</summary>
+    public UnitScope EnterUnit()
+    {
+        lock (_gate)
+        {
+            _inUnit = true;
+            _appliedInUnit = false;
+        }
+        return new UnitScope(this);
+    }
+
+    /// <summary>
+    /// The session waits for the client's next message: a cancel still pending came while nothing of the
+    /// client's ran and none of its statements was waiting, and is forgotten, as Postgres ignores a cancel
+    /// while idle. (One that comes while ZeroPg finishes a unit, with the client's next statement already
+    /// sent, cancels that statement.)
+    /// </summary>
+    public void ClientIdle()
+    {
+        lock (_gate)
+            _cancelBeforeSubmit = false;
+    }
+
+    /// <summary>
+    /// Before the unit waits for the engine: true when a CancelRequest came for it already (it is then
+    /// answered 57014 without running); otherwise a cancel from an idle moment is forgotten, as Postgres does.
+    /// </summary>
+    public bool TakeCancelBeforeEngine()
+    {
+        lock (_gate)
+        {
+            var cancelled = _cancelBeforeSubmit && _inUnit;
+            if (cancelled)
+                _appliedInUnit = true;
+            if (_wait.IsCancellationRequested)
+                Reset();
+            return cancelled;
+        }
+    }
+
+    /// <summary>The call's batch was written to <paramref name="engine"/> as batch <paramref name="sequence"/>.</summary>
+    public void Submitted(EngineProcess engine, long sequence)
+    {
+        lock (_gate)
+        {
+            _submittedTo = engine;
+            _submittedSequence = sequence;
+            // Every later batch of a cancelled unit is cancelled too: the unit may run as several engine calls
+            // (a preamble, a retry) and the cancel is for the client's statement, whichever call runs it.
+            if (_cancelBeforeSubmit && _callIsClients)
+            {
+                engine.CancelInEngine(sequence);
+                _appliedInUnit = true;
+            }
+        }
     }
 
     /// <summary>Canceller's thread: a CancelRequest named this session.</summary>
     public void Request(bool holdsEngine, EngineSupervisor engine)
     {
+        lock (_gate)
+        {
+            if (_inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } submitted)
+            {
+                submitted.CancelInEngine(_submittedSequence);
+                _cancelBeforeSubmit = _inUnit; // and the unit's later calls
+                _appliedInUnit = true;
+                return;
+            }
+            if ((_inEngineCall || _inUnit) && engine.CancelsInEngine)
+            {
+                _cancelBeforeSubmit = true; // raised once the client's next batch is written, or its unit is dropped before it waits
+                _wait.Cancel(); // a unit queued for the engine (or an advisory lock) stops waiting
+                return;
+            }
+        }
+        if (engine.CancelsInEngine)
+        {
+            // Nothing of ours in the engine: stop a wait (for the engine, for an advisory lock); otherwise Postgres ignores it too.
+            _wait.Cancel();
+            return;
+        }
         // A pipelined unit (running, engine already handed on) is killed only when nothing else is queued in the engine behind it.
         if (!holdsEngine && !_inEngineCall)
             _wait.Cancel();
@@ -81,8 +186,28 @@ internal sealed class SessionCancel
     public static PgErrorException Dropped(string detail)
         => new(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request", detail));
 
+    public readonly struct UnitScope(SessionCancel cancel) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (cancel._gate)
+            {
+                cancel._inUnit = false;
+                if (cancel._appliedInUnit)
+                    cancel._cancelBeforeSubmit = false; // delivered to this unit
+            }
+        }
+    }
+
     public readonly struct EngineCallScope(SessionCancel cancel) : IDisposable
     {
-        public void Dispose() => cancel._inEngineCall = false;
+        public void Dispose()
+        {
+            lock (cancel._gate)
+            {
+                cancel._inEngineCall = false;
+                cancel._submittedTo = null;
+            }
+        }
     }
 }

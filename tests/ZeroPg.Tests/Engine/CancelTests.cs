@@ -5,66 +5,182 @@ using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
+/// <summary>Cancel and statement timeouts inside the engine, as a client sees them (Npgsql and the raw protocol).</summary>
 public sealed class CancelTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task Cancelling_a_running_query_on_memory_gets_a_warning_and_the_query_completes()
-    {
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        await using var client = await RawProtocolClient.ConnectAsync(server);
+    public static TheoryData<string> Storage => new() { "memory", "disk" };
 
-        await client.Query("SELECT pg_sleep(1.5)").FlushAsync();
-        await RunningAsync(server);
-        await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
-            await canceller.CancelRequest(client.BackendKey).FlushAsync();
-        var reply = await client.ReadUntilReadyAsync();
-
-        // Not interrupted (the in-memory database would not survive it): a WARNING, then the result.
-        var warning = reply.Single(m => m.Code == 'N');
-        Assert.Equal("57014", warning.SqlState);
-        var codes = new string(reply.Select(m => m.Code).ToArray());
-        Assert.Equal("TDCNZ", codes); // the row and its completion, the warning, then ReadyForQuery: nothing else
-    }
-
-    [Fact]
-    public async Task Cancelling_pg_sleep_on_disk_is_answered_within_two_seconds()
+    [Theory]
+    [MemberData(nameof(Storage))]
+    public async Task A_cancelled_cpu_bound_query_gets_57014_and_the_connection_and_engine_go_on(string storage)
     {
         using var directory = new TempDirectory();
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
-        await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
-        await client.OpenAsync();
-        await using var sleep = new NpgsqlCommand("SELECT pg_sleep(5)", client);
-        var running = sleep.ExecuteScalarAsync();
-        await RunningAsync(server);
-        var clock = Stopwatch.StartNew();
-        sleep.Cancel();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => running);
-        output.WriteLine($"CancelRequest to the client's error: {clock.ElapsedMilliseconds} ms");
-        Assert.Equal("57014", error.SqlState);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancel took {clock.Elapsed}");
-    }
-
-    [Fact]
-    public async Task Cancelling_a_running_query_on_disk_restarts_the_engine_and_gives_57014()
-    {
-        using var directory = new TempDirectory();
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
-        await DataDirectoryTests.ExecuteAsync(server, "create table kept(x int); insert into kept values (1)");
+        await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
         var engine = server.EngineProcessId;
+        await using var client = await OpenAsync(server);
+        await Exec(client, "create table kept(x int); insert into kept values (1)");
 
-        await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
-        await client.OpenAsync();
         await using var slow = new NpgsqlCommand("select count(*) from generate_series(1, 3000000000)", client) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
         await RunningAsync(server);
         var clock = Stopwatch.StartNew();
         slow.Cancel();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => running);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"cancel took {clock.Elapsed}");
+        var error = await CancelledAsync(running);
+        output.WriteLine($"CancelRequest to the client's error: {clock.ElapsedMilliseconds} ms");
         Assert.Equal("57014", error.SqlState);
+        Assert.Equal("canceling statement due to user request", error.MessageText);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancel took {clock.Elapsed}");
 
-        Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
-        Assert.NotEqual(engine, server.EngineProcessId);
+        // The same connection and the same engine go on, data intact.
+        Assert.Equal(1L, await Scalar(client, "select count(*) from kept"));
+        Assert.Equal(engine, server.EngineProcessId);
+    }
+
+    [Theory]
+    [MemberData(nameof(Storage))]
+    public async Task A_cancelled_pg_sleep_returns_early(string storage)
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
+        await using var client = await OpenAsync(server);
+        await using var sleep = new NpgsqlCommand("SELECT pg_sleep(30)", client) { CommandTimeout = 120 };
+        var running = sleep.ExecuteScalarAsync();
+        await RunningAsync(server);
+        var clock = Stopwatch.StartNew();
+        sleep.Cancel();
+        var error = await CancelledAsync(running);
+        Assert.Equal("57014", error.SqlState);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancel took {clock.Elapsed}");
+        Assert.Equal(2, await Scalar(client, "select 1 + 1"));
+    }
+
+    [Fact]
+    public async Task A_cancel_inside_a_transaction_fails_the_transaction_as_in_Postgres()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = await RawProtocolClient.ConnectAsync(server);
+        await client.Query("BEGIN").FlushAsync();
+        await client.ReadUntilReadyAsync();
+        await client.Query("SELECT pg_sleep(30)").FlushAsync();
+        await RunningAsync(server);
+        await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
+            await canceller.CancelRequest(client.BackendKey).FlushAsync();
+        var reply = await client.ReadUntilReadyAsync();
+        Assert.Equal("57014", reply.Single(m => m.Code == 'E').SqlState);
+        Assert.Equal('Z', reply[^1].Code);
+        Assert.Equal((byte)'E', reply[^1].Body[0]); // in a failed transaction block, as Postgres leaves it
+        await client.Query("ROLLBACK").FlushAsync();
+        Assert.Equal((byte)'I', (await client.ReadUntilReadyAsync())[^1].Body[0]);
+    }
+
+    [Fact]
+    public async Task A_cancel_after_the_query_ended_does_not_hit_the_next_one()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = await RawProtocolClient.ConnectAsync(server);
+        await client.Query("SELECT 1").FlushAsync();
+        await client.ReadUntilReadyAsync();
+        await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
+            await canceller.CancelRequest(client.BackendKey).FlushAsync(); // idle: Postgres ignores it
+        await Task.Delay(200); // (nothing to poll for: the point is that nothing happens)
+        await client.Query("SELECT pg_sleep(0.3), 'done'").FlushAsync();
+        var reply = await client.ReadUntilReadyAsync();
+        Assert.DoesNotContain(reply, m => m.Code == 'E');
+        Assert.Contains(reply, m => m.Code == 'D');
+    }
+
+    [Fact]
+    public async Task A_cancel_stops_only_its_own_client_and_the_other_client_runs_next()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var first = await OpenAsync(server);
+        await using var second = await OpenAsync(server);
+        await using var slow = new NpgsqlCommand("select count(*) from generate_series(1, 3000000000)", first) { CommandTimeout = 120 };
+        var running = slow.ExecuteScalarAsync();
+        await RunningAsync(server);
+        var queued = Scalar(second, "select 42"); // queued behind the slow query
+        slow.Cancel();
+        Assert.Equal("57014", (await CancelledAsync(running)).SqlState);
+        Assert.Equal(42, await queued);
+        Assert.Equal(1, await Scalar(first, "select 1"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Storage))]
+    public async Task Statement_timeout_fires_per_client(string storage)
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
+        await using var timed = await OpenAsync(server);
+        await using var untimed = await OpenAsync(server);
+        await Exec(timed, "SET statement_timeout = '300ms'");
+
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(timed, "select count(*) from generate_series(1, 3000000000)"));
+        Assert.Equal("57014", error.SqlState);
+        Assert.Equal("canceling statement due to statement timeout", error.MessageText);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
+
+        error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(timed, "select pg_sleep(10)"));
+        Assert.Equal("canceling statement due to statement timeout", error.MessageText);
+
+        // The other client's statements have no timeout; the timed client's quick ones run.
+        Assert.Equal("", await Scalar(untimed, "select pg_sleep(0.5)::text"));
+        Assert.Equal(7, await Scalar(timed, "select 7"));
+    }
+
+    [Fact]
+    public async Task Statement_timeout_from_the_startup_options_fires()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Server Compatibility Mode=NoTypeLoading;Options=-c statement_timeout=1000");
+        await client.OpenAsync();
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(client, "select pg_sleep(10)"));
+        Assert.Equal("canceling statement due to statement timeout", error.MessageText);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_query_has_it_cancelled()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var client = await RawProtocolClient.ConnectAsync(server);
+        await client.Query("select count(*) from generate_series(1, 3000000000)").FlushAsync();
+        await RunningAsync(server);
+        await client.DisposeAsync();
+
+        await using var other = await OpenAsync(server);
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(5, await Scalar(other, "select 5"));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the next client waited {clock.Elapsed}");
+    }
+
+    /// <summary>Npgsql reports a 57014 it asked for (NpgsqlCommand.Cancel) as OperationCanceledException around the server's error.</summary>
+    private static async Task<PostgresException> CancelledAsync(Task running)
+    {
+        var cancelled = await Assert.ThrowsAsync<OperationCanceledException>(() => running);
+        return Assert.IsType<PostgresException>(cancelled.InnerException);
+    }
+
+    private static ZeroPgOptions Options(string storage, TempDirectory directory)
+        => storage == "memory" ? new ZeroPgOptions() : new ZeroPgOptions { DataDirectory = directory.Sub("db") };
+
+    private static async Task<NpgsqlConnection> OpenAsync(ZeroPgServer server)
+    {
+        var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static async Task Exec(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 120 };
+        return await command.ExecuteScalarAsync();
     }
 
     /// <summary>Until the engine runs a client's call (a cancel before that is one of a statement still queued).</summary>

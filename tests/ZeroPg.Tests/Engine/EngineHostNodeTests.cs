@@ -2,16 +2,25 @@ using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
-/// <summary>
-/// The engine host's own tests (node's test runner over engine-host/test/: framing, frame kinds against
-/// HostFrame.cs, control commands, batches over the real pipe, the extension loader).
-/// </summary>
+/// <summary>The engine host's own tests (node's test runner, engine-host/test/): framing, control commands, shared memory, cancel.</summary>
 public sealed class EngineHostNodeTests
 {
+    [Theory]
+    [InlineData("frames.test.mjs")]
+    [InlineData("framing.test.mjs")]
+    [InlineData("control.test.mjs")]
+    [InlineData("shared-memory.test.mjs")]
+    [InlineData("extensions.test.mjs")]
+    public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(2));
+
+    /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~2 min).</summary>
     [Fact]
-    public async Task The_engine_hosts_node_tests_pass()
+    [Trait("Category", "Slow")]
+    public async Task Host_cancel_tests_pass() => await RunAsync("host.test.mjs", TimeSpan.FromMinutes(12));
+
+    private static async Task RunAsync(string file, TimeSpan timeout)
     {
-        var result = await ExternalTool.RunAsync("node", ["--test", Path.Combine(RepoPaths.Root, "engine-host", "test")], timeout: TimeSpan.FromMinutes(5));
+        var result = await ExternalTool.RunAsync("node", ["--test", Path.Combine(RepoPaths.Root, "engine-host", "test", file)], timeout: timeout);
         Assert.True(result.ExitCode == 0, result.All);
         Assert.Contains("# fail 0", result.Stdout);
     }

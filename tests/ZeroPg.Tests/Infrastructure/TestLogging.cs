@@ -6,6 +6,6 @@ namespace ZeroPg.Tests.Infrastructure;
 public static class TestLogging
 {
     public static ILoggerFactory Factory { get; } = LoggerFactory.Create(b => b
-        .SetMinimumLevel(LogLevel.Warning)
+        .SetMinimumLevel(Environment.GetEnvironmentVariable("ZEROPG_TEST_LOG")  is { } level ? Enum.Parse<LogLevel>(level, ignoreCase: true) : LogLevel.Warning)
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace ZeroPg.Sessions.Statements;
 
 /// <summary>
-/// The statements ZeroPg prepared in the engine for simple Queries (see <see cref="AutoParameterizer"/>),
+/// The statements ZeroPg prepared in the engine for simple Queries (see <see cref="ZeroPg.Sql.AutoParameterizer"/>),
 /// shared by all clients and keyed by their parameterized text and the settings that change how Postgres
 /// reads it (a timestamptz literal is converted in the TimeZone of the Parse, and never again). A text is prepared the second time it
 /// comes, once it has run without error as a plain Query, so a one-off statement costs nothing extra and

@@ -35,9 +35,10 @@ internal sealed class StatementCatalog
 
     private int _generation;
 
+    /// <summary>The engine statement for a text and parameter types; <paramref name="analysis"/> is the text's, when the caller has it (saves decoding it again).</summary>
     public EngineStatement GetOrAdd(ReadOnlySpan<byte> sql, ReadOnlySpan<byte> parameterTypes, Sql.SqlAnalysis? analysis = null)
     {
-        var key = Key(sql, parameterTypes);
+        var key = (analysis?.Sql ?? System.Text.Encoding.UTF8.GetString(sql), Convert.ToHexString(parameterTypes));
         lock (Gate)
         {
             if (!_statements.TryGetValue(key, out var statement))

@@ -1,0 +1,151 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace ZeroPg.Engine;
+
+/// <summary>Frame kinds of the cancel channel; the host's copy is engine-host/frames.mjs (CancelFrame).</summary>
+internal enum CancelFrameKind : byte
+{
+    /// <summary>[reason u8][batch sequence u64 BE]: cancel that batch (running now, or when it starts if queued).</summary>
+    Cancel = (byte)'C',
+    /// <summary>[status u8][batch sequence u64 BE]: what the host did (<see cref="EngineCancelStatus"/>).</summary>
+    Answer = (byte)'A',
+}
+
+/// <summary>Why a batch is cancelled: the error Postgres raises for it (engine-host/interrupts.mjs CancelReason).</summary>
+internal enum EngineCancelReason : byte
+{
+    User = 1,
+    StatementTimeout = 2,
+    LockTimeout = 3,
+}
+
+/// <summary>The host's answer to a cancel (engine-host/interrupts.mjs CancelStatus).</summary>
+internal enum EngineCancelStatus : byte
+{
+    Running = 1,
+    Queued = 2,
+    Finished = 3,
+    Unavailable = 4,
+}
+
+/// <summary>
+/// The server's end of the engine host's cancel channel: a Unix socket served by a worker thread of the
+/// host (engine-host/cancel-worker.mjs), which raises Postgres's interrupt flags in the engine's memory
+/// while the host's main thread is inside a query. A cancel names the batch by its sequence number
+/// (1, 2, ... in the order Batch frames were written, counted on both sides), so it can never hit
+/// another client's later batch. Writes come from any thread under one lock; one reader task drains
+/// the answers (they are only logged).
+/// </summary>
+internal sealed partial class EngineCancelChannel : IAsyncDisposable
+{
+    private const int FrameLength = 5 + 9;
+    private readonly Socket _socket;
+    private readonly ILogger _logger;
+    private readonly Lock _writeLock = new();
+    private readonly Task _reading;
+
+    private EngineCancelChannel(Socket socket, ILogger logger)
+    {
+        _socket = socket;
+        _logger = logger;
+        _reading = Task.Run(ReadAnswersAsync);
+    }
+
+    /// <summary>A socket path for a new host: short (Unix socket paths are limited to ~107 bytes) and unique.</summary>
+    public static string NewSocketPath() => Path.Combine(Path.GetTempPath(), $"zeropg-cancel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+
+    public static async Task<EngineCancelChannel> ConnectAsync(string path, ILogger logger, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            // Connected: the path is no longer needed (the host serves one connection, ours).
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
+            return new EngineCancelChannel(socket, logger);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Asks the host to cancel batch <paramref name="sequence"/>; false when the channel is gone (the engine is).</summary>
+    public bool Cancel(long sequence, EngineCancelReason reason)
+    {
+        Span<byte> frame = stackalloc byte[FrameLength];
+        frame[0] = (byte)CancelFrameKind.Cancel; // the stdio protocol's header: [kind][payload length u32 BE]
+        BinaryPrimitives.WriteUInt32BigEndian(frame[1..], 9);
+        frame[5] = (byte)reason;
+        BinaryPrimitives.WriteInt64BigEndian(frame[6..], sequence);
+        try
+        {
+            lock (_writeLock)
+                _socket.Send(frame);
+            Log.Sent(_logger, sequence, reason);
+            return true;
+        }
+        catch (Exception error) when (error is SocketException or ObjectDisposedException)
+        {
+            Log.SendFailed(_logger, sequence, error.Message);
+            return false;
+        }
+    }
+
+    private async Task ReadAnswersAsync()
+    {
+        var buffer = new byte[FrameLength * 16];
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
+                if (read == 0)
+                    return;
+                filled += read;
+                var start = 0;
+                for (; filled - start >= FrameLength; start += FrameLength)
+                {
+                    var answer = buffer.AsSpan(start, FrameLength);
+                    if (answer[0] != (byte)CancelFrameKind.Answer)
+                        return;
+                    Log.Answered(_logger, BinaryPrimitives.ReadInt64BigEndian(answer[6..]), (EngineCancelStatus)answer[5]);
+                }
+                buffer.AsSpan(start, filled - start).CopyTo(buffer);
+                filled -= start;
+            }
+        }
+        catch (Exception error) when (error is SocketException or ObjectDisposedException)
+        {
+            // The engine host went away: its process's exit is handled elsewhere.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        await _reading;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "cancel sent for engine batch {Sequence} ({Reason})")]
+        public static partial void Sent(ILogger logger, long sequence, EngineCancelReason reason);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "cancel of engine batch {Sequence}: {Status}")]
+        public static partial void Answered(ILogger logger, long sequence, EngineCancelStatus status);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "cancel of engine batch {Sequence} not sent: {Message}")]
+        public static partial void SendFailed(ILogger logger, long sequence, string message);
+    }
+}
