@@ -10,6 +10,7 @@ public sealed class EngineHostNodeTests
     [InlineData("framing.test.mjs")]
     [InlineData("control.test.mjs")]
     [InlineData("shared-memory.test.mjs")]
+    [InlineData("extensions.test.mjs")]
     public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(2));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~2 min).</summary>

@@ -1,12 +1,12 @@
-// node --test engine-host/extensions.test.mjs (run by the .NET suite: EngineHostNodeTests)
+// node --test engine-host/test/ (run by the .NET suite: EngineHostNodeTests)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
-import { untar, loadExtension } from './extensions.mjs';
+import { untar, loadExtension } from '../extensions.mjs';
 
-const dist = new URL('./node_modules/@electric-sql/pglite/dist/', import.meta.url).pathname;
+const dist = new URL('../node_modules/@electric-sql/pglite/dist/', import.meta.url).pathname;
 
 test('untar reads the entries of a PGlite extension bundle', () => {
   const entries = untar(gunzipSync(readFileSync(`${dist}earthdistance.tar.gz`)));
