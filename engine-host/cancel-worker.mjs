@@ -63,6 +63,8 @@ server.listen(workerData.socketPath, () => parentPort.postMessage({ listening: t
 // with its own "canceling statement due to statement timeout" (57014) or "... lock timeout" (55P03).
 // The idle-in-transaction, idle-session and transaction timeouts end the session with FATAL, which
 // would take the shared engine down: they are never raised here (ZeroPg's sessions enforce them).
+const LOOK_AGAIN_MS = 20;
+
 async function watchTimeouts() {
   const watched = [[TimeoutId.StatementTimeout, CancelReason.StatementTimeout], [TimeoutId.LockTimeout, CancelReason.LockTimeout]];
   const fired = new Map();
@@ -86,8 +88,12 @@ async function watchTimeouts() {
       control.timeout(due.reason, memory);
       continue;
     }
+    // Postgres asks for its alarm (setitimer) only while none is pending, and ours never arrives as a
+    // SIGALRM, so after the first one it stops asking: the table is looked at again on a short cadence
+    // too (a few bytes read, no effect on the main thread), so a timeout armed since is seen in time.
+    wakeAt = Math.min(wakeAt, now + LOOK_AGAIN_MS);
     values[WAKE_AT] = wakeAt;
-    const wait = Atomics.waitAsync(ints, WAKE, generation, wakeAt === Infinity ? Infinity : Math.max(1, wakeAt - Date.now()));
+    const wait = Atomics.waitAsync(ints, WAKE, generation, Math.max(1, wakeAt - Date.now()));
     if (wait.async) await wait.value;
   }
 }

@@ -9,7 +9,9 @@ import { setClockHook } from './shared-memory.mjs';
 import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
 
 const WORKER_START_TIMEOUT_MS = 10_000;
-const CANCEL_ERROR_FIELD = Buffer.from('C57014\0'); // the SQLSTATE field of an ErrorResponse for a cancel or timeout
+// The SQLSTATE fields of the ErrorResponses a raised cancel ends in: 57014 (user request, statement
+// timeout) and 55P03 (lock timeout).
+const CANCEL_ERROR_FIELDS = [Buffer.from('C57014\0'), Buffer.from('C55P03\0')];
 
 export class CancelSupport {
   #controlBuffer = newControlBlock();
@@ -78,18 +80,19 @@ export class CancelSupport {
   // thousands of times a second): a cancel for the batch that Postgres has not delivered yet is raised
   // (again). Postgres ignores, and clears, a cancel that comes while it reads a message (Parse, Bind),
   // and one that came while the batch was queued would hit that read; so it is raised until the
-  // batch's reply carries the cancel's error (57014) or the batch ends.
+  // batch's reply carries the cancel's error (57014, 55P03) or the batch ends.
   #watch = () => {
     if (this.#delivered) return;
     setClockHook(this.#watch);
-    const reason = this.#queuedReason || this.#control.appliedReason(this.#running);
-    if (reason !== 0 && !this.#memory.cancelRaised) this.#control.raisePending(this.#running, reason, this.#memory);
+    if (this.#queuedReason === 0 && this.#control.appliedReason(this.#running) === 0) return; // nothing to raise: no lock taken
+    this.#control.raiseAgain(this.#running, this.#queuedReason, this.#memory);
   };
 
-  /** A chunk of the running batch's reply: once it carries the cancel's error (SQLSTATE 57014), the cancel is delivered. */
+  /** A chunk of the running batch's reply: once it carries the cancel's error (57014 or 55P03), the cancel is delivered. */
   sawReply(view) {
     if (this.#delivered || (this.#queuedReason === 0 && this.#control.appliedReason(this.#running) === 0)) return;
-    if (Buffer.from(view.buffer, view.byteOffset, view.byteLength).indexOf(CANCEL_ERROR_FIELD) >= 0) {
+    const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+    if (CANCEL_ERROR_FIELDS.some((field) => bytes.indexOf(field) >= 0)) {
       this.#delivered = true;
       setClockHook(null);
     }

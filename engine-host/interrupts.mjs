@@ -159,7 +159,7 @@ export class ControlBlock {
 
   /**
    * Main thread, before a batch runs. Returns the reason of a cancel that came for it while it was
-   * queued (0: none): raise it with raisePending() once Postgres runs a statement of the batch.
+   * queued (0: none): raise it with raiseAgain() once Postgres runs a statement of the batch.
    */
   begin(sequence) {
     this.#lock();
@@ -172,19 +172,28 @@ export class ControlBlock {
     return reason;
   }
 
-  /** Main thread: raises a cancel that begin() returned, if its batch still runs. */
-  raisePending(sequence, reason, memory) {
+  /**
+   * Main thread, at a clock read while batch `sequence` runs: if Postgres consumed the flags without
+   * delivering the cancel (it drops one that comes while it reads a message), raises it again, with the
+   * reason applied to this batch last (else `queuedReason`, a cancel that came while it was queued).
+   * Decided under the lock: the worker may be applying a cancel at this moment, and a reason read
+   * outside it can be the previous batch's (a user cancel reported as a statement timeout).
+   */
+  raiseAgain(sequence, queuedReason, memory) {
     this.#lock();
     const v = this.values;
-    if (v[RUNNING] === sequence) {
-      v[APPLIED] = sequence;
-      v[APPLIED_REASON] = reason;
-      v[APPLIED_INDICATOR] = memory.raise(reason);
+    if (v[RUNNING] === sequence && !memory.cancelRaised) {
+      const reason = v[APPLIED] === sequence ? v[APPLIED_REASON] : queuedReason;
+      if (reason !== 0) {
+        v[APPLIED] = sequence;
+        v[APPLIED_REASON] = reason;
+        v[APPLIED_INDICATOR] = memory.raise(reason);
+      }
     }
     this.#unlock();
   }
 
-  /** Main thread: the reason of a cancel raised for the running batch `sequence` (0: none). */
+  /** Main thread: the reason of a cancel raised for the running batch `sequence` (0: none); a hint, read without the lock. */
   appliedReason(sequence) {
     return this.values[APPLIED] === sequence ? this.values[APPLIED_REASON] : 0;
   }

@@ -1,0 +1,66 @@
+// The control block the main thread and the cancel worker share (interrupts.mjs), on a memory laid out
+// like the engine's: which flags and which timeout indicator a cancel raises, and what is left after.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CancelReason, CancelStatus, ControlBlock, EngineMemory, TimeoutId, newControlBlock } from '../interrupts.mjs';
+
+const TIMEOUTS = 1024; // where all_timeouts[] starts in this fake engine memory
+const addresses = { queryCancelPending: 16, interruptPending: 17, myLatch: 20, timeouts: TIMEOUTS };
+
+function setup() {
+  const memory = new EngineMemory(new SharedArrayBuffer(4096), addresses);
+  const control = new ControlBlock(newControlBlock());
+  const flags = () => ({
+    cancel: memory.bytes[addresses.queryCancelPending],
+    statement: memory.bytes[memory.indicatorOf(TimeoutId.StatementTimeout)],
+    lock: memory.bytes[memory.indicatorOf(TimeoutId.LockTimeout)],
+  });
+  // What Postgres's ProcessInterrupts does with a raised cancel: takes the flags and both indicators.
+  const consume = () => {
+    const taken = flags();
+    memory.bytes[addresses.queryCancelPending] = 0;
+    memory.bytes[addresses.interruptPending] = 0;
+    memory.bytes[memory.indicatorOf(TimeoutId.StatementTimeout)] = 0;
+    memory.bytes[memory.indicatorOf(TimeoutId.LockTimeout)] = 0;
+    return taken;
+  };
+  return { memory, control, flags, consume };
+}
+
+test('a cancel raised again after Postgres took it keeps its own reason, not the previous batch\'s', () => {
+  const { memory, control, consume } = setup();
+  control.begin(1);
+  assert.equal(control.cancel(1, CancelReason.StatementTimeout, memory), CancelStatus.Running);
+  assert.deepEqual(consume(), { cancel: 1, statement: 1, lock: 0 });
+  control.end(1, memory);
+
+  control.begin(2);
+  assert.equal(control.cancel(2, CancelReason.User, memory), CancelStatus.Running);
+  consume(); // dropped while Postgres read a message
+  control.raiseAgain(2, 0, memory);
+  assert.deepEqual(consume(), { cancel: 1, statement: 0, lock: 0 }, 'a user cancel must not raise a timeout indicator');
+  control.end(2, memory);
+});
+
+test('a cancel that came while the batch was queued is raised with its reason once the batch runs', () => {
+  const { memory, control, flags } = setup();
+  assert.equal(control.cancel(1, CancelReason.LockTimeout, memory), CancelStatus.Queued);
+  const queuedReason = control.begin(1);
+  assert.equal(queuedReason, CancelReason.LockTimeout);
+  control.raiseAgain(1, queuedReason, memory);
+  assert.deepEqual(flags(), { cancel: 1, statement: 0, lock: 1 });
+  control.end(1, memory);
+  assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 }, 'end clears what Postgres did not take');
+});
+
+test('nothing is raised again for a batch that ended, or that no cancel was applied to', () => {
+  const { memory, control, flags } = setup();
+  control.begin(1);
+  control.raiseAgain(1, 0, memory);
+  assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 });
+  control.cancel(1, CancelReason.User, memory);
+  control.end(1, memory);
+  control.raiseAgain(1, CancelReason.User, memory);
+  assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 });
+  assert.equal(control.cancel(1, CancelReason.User, memory), CancelStatus.Finished);
+});
