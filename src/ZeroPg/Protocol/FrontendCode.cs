@@ -26,6 +26,16 @@ internal static class FrontendCodeExtensions
         or FrontendCode.FunctionCall or FrontendCode.Parse or FrontendCode.PasswordMessage or FrontendCode.Query
         or FrontendCode.Sync or FrontendCode.Terminate;
 
+    /// <summary>
+    /// Messages Postgres caps at 10,000 bytes (PQ_SMALL_MESSAGE_LIMIT), checked from the header before a body is
+    /// buffered; the others (Query, Parse, Bind, FunctionCall, COPY data) may be as large as the server allows.
+    /// </summary>
+    public static bool IsSmall(this FrontendCode code) => code is FrontendCode.Close or FrontendCode.Describe
+        or FrontendCode.Execute or FrontendCode.Flush or FrontendCode.Sync or FrontendCode.Terminate;
+
+    /// <summary>Messages that carry no body: a body is a protocol violation.</summary>
+    public static bool IsBodiless(this FrontendCode code) => code is FrontendCode.Flush or FrontendCode.Sync or FrontendCode.Terminate;
+
     /// <summary>Messages each answered by one ReadyForQuery: they end a unit of work.</summary>
     public static bool AsksForReady(this FrontendCode code) => code is FrontendCode.Sync or FrontendCode.Query or FrontendCode.FunctionCall;
 

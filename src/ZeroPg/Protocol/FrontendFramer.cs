@@ -12,8 +12,14 @@ internal static class FrontendFramer
 {
     public const int StartupHeaderLength = 8;
     public const int MaxStartupPacketLength = 10_000;
+    /// <summary>Postgres's PQ_SMALL_MESSAGE_LIMIT: Sync, Flush, Execute, Describe, Close and Terminate are never longer.</summary>
+    public const int SmallMessageLimit = 10_000;
 
-    /// <summary>Takes one whole typed message (type byte, int32 length, body) off the front of <paramref name="buffer"/>.</summary>
+    /// <summary>
+    /// Takes one whole typed message (type byte, int32 length, body) off the front of <paramref name="buffer"/>.
+    /// A length a message of its type cannot have (Postgres's small-message limit, a body on Sync/Flush/Terminate,
+    /// more than <paramref name="maxMessageLength"/>) closes the connection before any of the body is buffered.
+    /// </summary>
     public static bool TryReadMessage(ref ReadOnlySequence<byte> buffer, int maxMessageLength, out FrontendCode code, out ReadOnlySequence<byte> message)
     {
         message = default;
@@ -27,6 +33,8 @@ internal static class FrontendFramer
             throw ProtocolViolation.Create($"invalid frontend message type {type}");
         if (whole < MessageFramer.HeaderLength)
             throw ProtocolViolation.Create($"invalid message length {whole - 1}");
+        if ((code.IsSmall() && whole - 1 > SmallMessageLimit) || (code.IsBodiless() && whole != MessageFramer.HeaderLength))
+            throw ProtocolViolation.Create($"invalid message length {whole - 1} for message type '{(char)type}'");
         if (whole - 1 > maxMessageLength)
             throw new PgErrorException(PgError.Fatal(SqlState.ProgramLimitExceeded,
                 $"message of type '{(char)type}' is {whole - 1} bytes, more than the limit of {maxMessageLength}",

@@ -27,6 +27,14 @@ internal ref struct WireReader(ReadOnlySpan<byte> body)
         return value;
     }
 
+    public ushort ReadUInt16()
+    {
+        Ensure(2);
+        var value = BinaryPrimitives.ReadUInt16BigEndian(_body[_position..]);
+        _position += 2;
+        return value;
+    }
+
     public int ReadInt32()
     {
         Ensure(4);

@@ -66,8 +66,8 @@ internal readonly record struct ClientMessage(FrontendCode Code, int Offset, int
     {
         if (rest.Length < 2)
             return false;
-        var formats = BinaryPrimitives.ReadInt16BigEndian(rest);
+        var formats = BinaryPrimitives.ReadUInt16BigEndian(rest); // counts are unsigned, as Postgres reads them
         var countAt = 2 + formats * 2;
-        return formats >= 0 && rest.Length >= countAt + 2 && BinaryPrimitives.ReadInt16BigEndian(rest[countAt..]) == 0;
+        return rest.Length >= countAt + 2 && BinaryPrimitives.ReadUInt16BigEndian(rest[countAt..]) == 0;
     }
 }

@@ -14,6 +14,13 @@ public sealed class RawWireTests(ServerFixture fixture)
         { "negative length", [(byte)'Q', 0xFF, 0xFF, 0xFF, 0xFE] },
         { "length below 4", [(byte)'Q', 0, 0, 0, 2] },
         { "startup-style packet after startup", RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres") },
+        // Once wedged every client: a Flush with a body went to the engine, whose error the reply plan never expected.
+        { "Flush with a body", [(byte)'H', 0, 0, 0, 5, 0xA6] },
+        { "Sync with trailing bytes", [(byte)'S', 0, 0, 0, 8, 1, 2, 3, 4] },
+        // Refused from the header alone (Postgres's 10,000-byte limit for small messages): the body is never sent
+        // here, so a server that buffered it first would wait instead of closing. Once made the engine spin until it died.
+        { "Execute announced above the small-message limit", [(byte)'E', 0, 0, 0x27, 0x15] },
+        { "Sync announced at 150 MB", [(byte)'S', 0x08, 0xF0, 0xD1, 0x80] },
     };
 
     [Theory]
@@ -171,6 +178,17 @@ public sealed class RawWireTests(ServerFixture fixture)
             await transaction.CommitAsync();
         }
         Assert.Equal("TDCZ", string.Concat((await session.Query("select 8").RoundTripAsync()).Select(m => m.Code)));
+    }
+
+    [Fact]
+    public async Task A_parse_may_declare_more_than_32767_parameter_types()
+    {
+        // Postgres reads the count as unsigned 16 bits; ZeroPg once read it signed and closed the connection.
+        await using var raw = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var types = Enumerable.Repeat(23u, 40_000).ToArray(); // int4 each (an unused parameter must still have a type)
+        var reply = await raw.Parse("", "select $1 + 1", types).DescribeStatement("").Sync().RoundTripAsync();
+        Assert.Equal(['1', 't', 'T', 'Z'], reply.Select(m => m.Code));
+        Assert.Equal(40_000, BinaryPrimitives.ReadInt16BigEndian(reply[1].Body) & 0xFFFF);
     }
 
     private async Task AssertServerServes()

@@ -7,7 +7,7 @@ internal readonly ref struct ParseMessage
 {
     public ReadOnlySpan<byte> StatementName { get; init; }
     public ReadOnlySpan<byte> Sql { get; init; }
-    /// <summary>The int16 count and the int32 OIDs, as sent.</summary>
+    /// <summary>The uint16 count and the int32 OIDs, as sent.</summary>
     public ReadOnlySpan<byte> ParameterTypes { get; init; }
 
     public static ParseMessage Read(ReadOnlySpan<byte> body)
@@ -16,7 +16,7 @@ internal readonly ref struct ParseMessage
         var name = reader.ReadCStringBytes();
         var sql = reader.ReadCStringBytes();
         var start = reader.Position;
-        var count = reader.ReadInt16();
+        var count = reader.ReadUInt16(); // Postgres reads it unsigned: up to 65,535 parameters
         reader.ReadBytes(count * 4);
         reader.EnsureConsumed("Parse");
         return new ParseMessage { StatementName = name, Sql = sql, ParameterTypes = body[start..] };
