@@ -19,6 +19,7 @@ internal static class ServeCommand
         var extensions = new Option<string?>("--extensions") { Description = "comma-separated PGlite extensions to preload (pgcrypto,citext,vector,...), or auto: those `zeropg check` finds in the --migrations folders" };
         var queueWaitTimeout = new Option<double>("--queue-wait-timeout") { Description = "seconds a client may wait for the shared engine before its statement fails (0 = forever)" };
         var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)" };
+        var authenticationTimeout = new Option<double>("--authentication-timeout") { Description = "seconds a connection may take to send its startup packet before it is closed (1-600, as Postgres's authentication_timeout)", DefaultValueFactory = _ => 60 };
         var durability = new Option<string>("--durability") { Description = "process-crash (default: commits survive a crash of the engine or server) or fsync (also an OS crash; slower)", DefaultValueFactory = _ => "process-crash" };
         durability.AcceptOnlyFromAmong("process-crash", "fsync");
         var cacheDir = new Option<string?>("--cache-dir") { Description = "where initdb snapshots are cached (default $ZEROPG_CACHE_DIR, $XDG_CACHE_HOME/zeropg or ~/.cache/zeropg)" };
@@ -37,7 +38,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
-            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout,
+            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout, authenticationTimeout,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes,
@@ -55,6 +56,7 @@ internal static class ServeCommand
                 MaxConnections = parse.GetValue(maxConnections),
                 QueueWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(queueWaitTimeout)),
                 IdleInTransactionTimeout = TimeSpan.FromSeconds(parse.GetValue(idleInTransactionTimeout)),
+                AuthenticationTimeout = TimeSpan.FromSeconds(parse.GetValue(authenticationTimeout)),
                 Extensions = (parse.GetValue(extensions) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
                 Durability = parse.GetValue(durability) == "fsync" ? Engine.EngineDurability.Fsync : Engine.EngineDurability.ProcessCrash,
                 SnapshotCacheDirectory = parse.GetValue(cacheDir),

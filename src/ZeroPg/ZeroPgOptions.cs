@@ -55,6 +55,12 @@ public sealed class ZeroPgOptions
     /// <summary>A client idle this long inside a transaction is rolled back and disconnected (25P03); zero is off.</summary>
     public TimeSpan IdleInTransactionTimeout { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// A connection must complete its startup packet within this time or it is closed, as Postgres's
+    /// authentication_timeout does (1 s to 10 min): silent and half-open sockets cannot pile up.
+    /// </summary>
+    public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Start new databases from a cached initdb snapshot (~1 s) instead of running initdb (4-8 s).</summary>
     public bool UseSnapshotCache { get; set; } = true;
 
@@ -144,6 +150,8 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"Durability {Durability} is not a known mode.");
         if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero)
             throw new ArgumentException("Timeouts must not be negative.");
+        if (AuthenticationTimeout < TimeSpan.FromSeconds(1) || AuthenticationTimeout > TimeSpan.FromMinutes(10))
+            throw new ArgumentException($"AuthenticationTimeout must be between 1 s and 10 min (as Postgres's authentication_timeout), not {AuthenticationTimeout}.");
         if (AutoPrepareMaxStatements < 1)
             throw new ArgumentException($"AutoPrepareMaxStatements must be at least 1, not {AutoPrepareMaxStatements}.");
         if (Backup is not null)

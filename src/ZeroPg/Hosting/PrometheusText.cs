@@ -13,6 +13,7 @@ internal static class PrometheusText
         var text = new StringBuilder();
         Write(text, "zeropg_connections", "gauge", "Client connections open.", metrics.OpenConnections());
         Write(text, "zeropg_connections_accepted_total", "counter", "Client connections accepted.", metrics.ConnectionsAccepted);
+        Write(text, "zeropg_startup_timeouts_total", "counter", "Connections closed for not completing their startup within the authentication timeout.", metrics.StartupTimeouts);
         Write(text, "zeropg_queued_batches", "gauge", "Clients waiting for the shared engine.", metrics.QueuedBatches());
         Write(text, "zeropg_batches_total", "counter", "Batches of protocol messages run by the engine.", metrics.Batches);
         Write(text, "zeropg_batch_bytes_total", "counter", "Bytes of protocol messages sent to the engine.", metrics.BatchBytes);

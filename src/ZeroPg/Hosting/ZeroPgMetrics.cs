@@ -17,6 +17,7 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _queueWaits;
     private long _queueWaitMicroseconds;
     private long _connectionsAccepted;
+    private long _startupTimeouts;
     private long _pipelinedUnits;
     private long _autoPreparedRuns;
 
@@ -29,6 +30,7 @@ public sealed class ZeroPgMetrics : IDisposable
         _meter.CreateObservableCounter("zeropg.engine.auto_prepared_runs", () => AutoPreparedRuns, description: "simple Queries run through a statement ZeroPg prepared on its own");
         _meter.CreateObservableCounter("zeropg.engine.pipelined_units", () => PipelinedUnits, description: "units that handed the engine on as soon as they were sent, so the next client's unit queued behind them");
         _meter.CreateObservableCounter("zeropg.connections.accepted", () => ConnectionsAccepted, description: "client connections accepted");
+        _meter.CreateObservableCounter("zeropg.connections.startup_timeouts", () => StartupTimeouts, description: "connections closed for not completing their startup in time");
         _meter.CreateObservableUpDownCounter("zeropg.connections", () => (long)OpenConnections(), description: "client connections open");
         _meter.CreateObservableUpDownCounter("zeropg.queue.length", () => (long)QueuedBatches(), description: "clients waiting for the shared engine");
         _meter.CreateObservableCounter("zeropg.engine.restarts", () => (long)EngineRestarts(), description: "engine processes replaced after dying");
@@ -44,6 +46,7 @@ public sealed class ZeroPgMetrics : IDisposable
     public long QueueWaits => Interlocked.Read(ref _queueWaits);
     public double QueueWaitSeconds => Interlocked.Read(ref _queueWaitMicroseconds) / 1e6;
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
+    public long StartupTimeouts => Interlocked.Read(ref _startupTimeouts);
     public long PipelinedUnits => Interlocked.Read(ref _pipelinedUnits);
     public long AutoPreparedRuns => Interlocked.Read(ref _autoPreparedRuns);
 
@@ -74,6 +77,7 @@ public sealed class ZeroPgMetrics : IDisposable
     public void RecordAutoPreparedRun() => Interlocked.Increment(ref _autoPreparedRuns);
 
     public void RecordConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
+    public void RecordStartupTimeout() => Interlocked.Increment(ref _startupTimeouts);
 
     public void Dispose() => _meter.Dispose();
 }

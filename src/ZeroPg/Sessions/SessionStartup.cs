@@ -21,11 +21,13 @@ internal static class SessionStartup
     {
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
+        // Postgres's authentication_timeout: a client that never finishes its startup is dropped without a word.
+        using var deadline = new CancellationTokenSource(services.Options.AuthenticationTimeout);
         try
         {
             while (true)
             {
-                var packet = await ReadPacketAsync(input);
+                var packet = await ReadPacketAsync(input, deadline.Token);
                 if (packet is null)
                     return null;
                 var startup = StartupPacket.Parse(packet);
@@ -50,6 +52,11 @@ internal static class SessionStartup
             await ConnectionErrors.TryWriteFatalAsync(output, error.Error);
             return null;
         }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            services.Metrics.RecordStartupTimeout();
+            return null;
+        }
         catch (Exception error) when (ConnectionErrors.IsDisconnect(error))
         {
             return null;
@@ -71,13 +78,13 @@ internal static class SessionStartup
         await output.FlushAsync();
     }
 
-    private static async Task<byte[]?> ReadPacketAsync(PipeReader input)
+    private static async Task<byte[]?> ReadPacketAsync(PipeReader input, CancellationToken deadline)
     {
         while (true)
         {
             // No connection-closed token: a client that sends a CancelRequest and closes at once must
             // still have its packet read (the pipe completes with the data; the token would throw first).
-            var result = await input.ReadAsync();
+            var result = await input.ReadAsync(deadline);
             var buffer = result.Buffer;
             if (FrontendFramer.TryReadStartupPacket(ref buffer, out var packet))
             {
