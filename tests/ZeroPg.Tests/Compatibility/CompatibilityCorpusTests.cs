@@ -76,6 +76,31 @@ public sealed class CompatibilityCorpusTests
     }
 
     [Fact]
+    public void Only_the_timeouts_that_never_fire_on_zeropg_are_warned_about()
+    {
+        using var project = new Engine.TempDirectory();
+        Directory.CreateDirectory(project.Sub("migrations"));
+        File.WriteAllText(project.Sub("migrations/0001_settings.sql"), """
+            SET statement_timeout = '5s';
+            SET lock_timeout = '1s';
+            SET idle_in_transaction_session_timeout = '1min';
+            ALTER ROLE app SET idle_session_timeout = '10min';
+            SET transaction_timeout = '30s';
+            """);
+
+        var report = ProjectScanner.Scan(project.Path);
+
+        // statement_timeout and lock_timeout fire inside the engine (CancelTests): no warning for lines 1 and 2.
+        var warning = Assert.Single(report.Warnings);
+        Assert.Equal("timeouts", warning.Code);
+        Assert.Equal([3, 4, 5], warning.Evidence.Select(e => e.Line));
+        Assert.Equal("ALTER ROLE app SET idle_session_timeout = '10min';", warning.Evidence[1].Text);
+        Assert.Contains("never fire", warning.Message);
+        Assert.Contains("--idle-in-transaction-timeout", warning.Message);
+        Assert.DoesNotContain("statement_timeout", warning.Message);
+    }
+
+    [Fact]
     public async Task The_cli_prints_the_json_shape_of_the_issue_and_exits_1_when_an_extension_is_missing()
     {
         var (code, output) = await RunCheckAsync(Corpus("geospatial-knex"), "--format", "json");
