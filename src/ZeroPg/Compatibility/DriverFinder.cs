@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -69,19 +70,19 @@ internal static partial class DriverFinder
         var name = Path.GetFileName(relativePath);
         var dependencies = name switch
         {
-            "package.json" => PackageJson(text, "npm", "dependencies", "devDependencies"),
-            "composer.json" => PackageJson(text, "php", "require", "require-dev"),
+            "package.json" => JsonManifest(text, "npm", "dependencies", "devDependencies"),
+            "composer.json" => JsonManifest(text, "php", "require", "require-dev"),
             "go.mod" => Lines(text, GoRequire(), "go"),
-            "Cargo.toml" => Lines(text, CargoDependency(), "cargo"),
+            "Cargo.toml" => CargoToml(text),
             "Gemfile" => Lines(text, GemLine(), "ruby"),
-            "Pipfile" or "pyproject.toml" => Lines(text, PythonQuoted(), "python").Concat(Lines(text, PipfileLine(), "python")),
+            "Pipfile" or "pyproject.toml" => Lines(text, PythonQuoted(), "python").Concat(Lines(text, TomlDependencyLine(), "python")),
             _ when name.StartsWith("requirements", StringComparison.Ordinal) && name.EndsWith(".txt", StringComparison.Ordinal) => Lines(text, RequirementLine(), "python"),
-            _ when name.EndsWith(".csproj", StringComparison.Ordinal) || name == "Directory.Packages.props" => Lines(text, PackageReference(), "nuget"),
+            _ when name.EndsWith(".csproj", StringComparison.Ordinal) || name == "Directory.Packages.props" => MsBuild(text),
             _ => [],
         };
         foreach (var (ecosystem, dependency, version, line) in dependencies)
         {
-            var known = Drivers.FirstOrDefault(d => d.Ecosystem == ecosystem && string.Equals(d.Name, dependency, StringComparison.OrdinalIgnoreCase));
+            var known = Drivers.FirstOrDefault(d => d.Ecosystem == ecosystem && SameName(ecosystem, d.Name, dependency));
             if (known is null)
                 continue;
             yield return new DriverFinding(known.Name, ecosystem, version, new Evidence(relativePath, line, ExtensionFinder.Snippet(text, IndexOfLine(text, line))), known.Notes)
@@ -92,37 +93,141 @@ internal static partial class DriverFinder
         }
     }
 
-    private static IEnumerable<(string, string, string?, int)> PackageJson(string text, string ecosystem, params string[] sections)
+    /// <summary>Python package names compare as PEP 503 normalises them (psycopg2_binary is psycopg2-binary).</summary>
+    private static bool SameName(string ecosystem, string known, string found) => ecosystem == "python"
+        ? string.Equals(known, PythonSeparators().Replace(found, "-"), StringComparison.OrdinalIgnoreCase)
+        : string.Equals(known, found, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>package.json / composer.json: the members of the given top-level sections, each at the line of its own name.</summary>
+    private static List<(string, string, string?, int)> JsonManifest(string text, string ecosystem, params string[] sections)
     {
-        JsonDocument document;
+        var found = new List<(string, string, string?, int)>();
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         try
         {
-            document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        }
-        catch (JsonException)
-        {
-            yield break;
-        }
-        using (document)
-        {
-            foreach (var section in sections)
+            var inSection = false;
+            while (reader.Read())
             {
-                if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty(section, out var dependencies) || dependencies.ValueKind != JsonValueKind.Object)
+                if (reader.TokenType != JsonTokenType.PropertyName)
                     continue;
-                foreach (var dependency in dependencies.EnumerateObject())
+                if (reader.CurrentDepth == 1)
                 {
-                    var at = text.IndexOf($"\"{dependency.Name}\"", StringComparison.Ordinal);
-                    yield return (ecosystem, dependency.Name, dependency.Value.ValueKind == JsonValueKind.String ? dependency.Value.GetString() : null,
-                        at < 0 ? 1 : ExtensionFinder.LineOf(text, at));
+                    inSection = sections.Contains(reader.GetString());
+                }
+                else if (reader.CurrentDepth == 2 && inSection)
+                {
+                    var dependency = reader.GetString()!;
+                    var line = 1 + bytes.AsSpan(0, (int)reader.TokenStartIndex).Count((byte)'\n');
+                    reader.Read();
+                    found.Add((ecosystem, dependency, reader.TokenType == JsonTokenType.String ? reader.GetString() : null, line));
+                    reader.Skip();
                 }
             }
         }
+        catch (JsonException)
+        {
+            return [];
+        }
+        return found;
     }
 
+    /// <summary>*.csproj and Directory.Packages.props: PackageReference and (central package management) PackageVersion items.</summary>
+    private static IEnumerable<(string, string, string?, int)> MsBuild(string text)
+    {
+        foreach (Match item in MsBuildPackage().Matches(text))
+        {
+            var include = MsBuildAttribute("Include").Match(item.Groups["attributes"].Value) is { Success: true } i ? i : MsBuildAttribute("Update").Match(item.Groups["attributes"].Value);
+            if (!include.Success)
+                continue;
+            var version = MsBuildAttribute("Version").Match(item.Groups["attributes"].Value) is { Success: true } v ? v.Groups["value"].Value
+                : item.Groups["body"].Success && MsBuildVersionElement().Match(item.Groups["body"].Value) is { Success: true } element ? element.Groups["value"].Value.Trim()
+                : null;
+            var at = item.Groups["attributes"].Index + include.Groups["value"].Index;
+            yield return ("nuget", include.Groups["value"].Value, version, ExtensionFinder.LineOf(text, at));
+        }
+    }
+
+    private static Regex MsBuildAttribute(string name) => name switch
+    {
+        "Include" => IncludeAttribute(),
+        "Update" => UpdateAttribute(),
+        _ => VersionAttribute(),
+    };
+
+    /// <summary>
+    /// Cargo.toml: keys of the [dependencies] tables ([dev-dependencies], [build-dependencies], [workspace.dependencies],
+    /// [target.'cfg(...)'.dependencies]) and [dependencies.NAME] tables; `package = "..."` renames. Keys elsewhere
+    /// ([features] postgres = [...], [[bin]] name = ...) are not dependencies.
+    /// </summary>
+    private static IEnumerable<(string, string, string?, int)> CargoToml(string text)
+    {
+        var lines = text.Split('\n');
+        var inDependencies = false;
+        (string Name, string? Version, int Line)? table = null; // a [dependencies.NAME] table being read
+        for (var index = 0; index <= lines.Length; index++)
+        {
+            var line = index < lines.Length ? lines[index].TrimEnd('\r') : "[end]";
+            if (TomlHeader().Match(line) is { Success: true } header)
+            {
+                if (table is { } done)
+                    yield return ("cargo", done.Name, done.Version, done.Line);
+                table = null;
+                var name = header.Groups["table"].Value.Trim();
+                inDependencies = !header.Groups["array"].Success && IsCargoDependencyTable(name);
+                var dot = name.LastIndexOf('.');
+                if (!header.Groups["array"].Success && !inDependencies && dot > 0 && IsCargoDependencyTable(name[..dot].Trim()))
+                    table = (name[(dot + 1)..].Trim().Trim('"', '\''), null, index + 1);
+                continue;
+            }
+            if (table is { } current)
+            {
+                if (TomlKeyValue().Match(line) is { Success: true } pair && pair.Groups["sub"].Success is false)
+                {
+                    if (pair.Groups["key"].Value == "version" && TomlString().Match(pair.Groups["value"].Value) is { Success: true } version)
+                        table = current with { Version = version.Groups["value"].Value };
+                    else if (pair.Groups["key"].Value == "package" && TomlString().Match(pair.Groups["value"].Value) is { Success: true } package)
+                        table = current with { Name = package.Groups["value"].Value };
+                }
+                continue;
+            }
+            if (!inDependencies || TomlKeyValue().Match(line) is not { Success: true } entry)
+                continue;
+            var dependency = entry.Groups["key"].Value.Trim('"', '\'');
+            var value = entry.Groups["value"].Value.TrimStart();
+            string? dependencyVersion = null;
+            if (entry.Groups["sub"].Success)
+            {
+                // sqlx.version = "0.8", sqlx.workspace = true, pg.package = "postgres"
+                if (entry.Groups["sub"].Value == "version")
+                    dependencyVersion = TomlString().Match(value) is { Success: true } s ? s.Groups["value"].Value : null;
+                else if (entry.Groups["sub"].Value == "package" && TomlString().Match(value) is { Success: true } renamed)
+                    dependency = renamed.Groups["value"].Value;
+            }
+            else if (value.StartsWith('{'))
+            {
+                dependencyVersion = InlineVersion().Match(value) is { Success: true } v ? v.Groups["value"].Value : null;
+                if (InlinePackage().Match(value) is { Success: true } renamed)
+                    dependency = renamed.Groups["value"].Value;
+            }
+            else if (TomlString().Match(value) is { Success: true } plain && plain.Index == 0)
+            {
+                dependencyVersion = plain.Groups["value"].Value;
+            }
+            yield return ("cargo", dependency, dependencyVersion, index + 1);
+        }
+    }
+
+    private static bool IsCargoDependencyTable(string table)
+        => table is "dependencies" or "dev-dependencies" or "build-dependencies"
+           || table.EndsWith(".dependencies", StringComparison.Ordinal) || table.EndsWith(".dev-dependencies", StringComparison.Ordinal)
+           || table.EndsWith(".build-dependencies", StringComparison.Ordinal);
+
+    /// <summary>Each match of <paramref name="pattern"/>, at the line of its name (a match may start on an earlier, blank line).</summary>
     private static IEnumerable<(string, string, string?, int)> Lines(string text, Regex pattern, string ecosystem)
     {
         foreach (Match match in pattern.Matches(text))
-            yield return (ecosystem, match.Groups["name"].Value, match.Groups["version"].Success ? match.Groups["version"].Value : null, ExtensionFinder.LineOf(text, match.Index));
+            yield return (ecosystem, match.Groups["name"].Value, match.Groups["version"].Success ? match.Groups["version"].Value : null, ExtensionFinder.LineOf(text, match.Groups["name"].Index));
     }
 
     private static int IndexOfLine(string text, int line)
@@ -133,24 +238,52 @@ internal static partial class DriverFinder
         return Math.Max(0, index);
     }
 
-    [GeneratedRegex("""<PackageReference\s+Include="(?<name>[^"]+)"(?:\s+Version="(?<version>[^"]+)")?""")]
-    private static partial Regex PackageReference();
+    [GeneratedRegex("""<(?:PackageReference|PackageVersion)\b(?<attributes>[^>]*?)(?:/>|>(?<body>.*?)</(?:PackageReference|PackageVersion)\s*>)""", RegexOptions.Singleline)]
+    private static partial Regex MsBuildPackage();
 
-    [GeneratedRegex(@"^\s*(?:require\s+)?(?<name>[a-z0-9.\-]+\.[a-z]+/[^\s]+)\s+(?<version>v[^\s]+)", RegexOptions.Multiline)]
+    [GeneratedRegex("""\bInclude\s*=\s*["'](?<value>[^"']+)["']""")]
+    private static partial Regex IncludeAttribute();
+
+    [GeneratedRegex("""\bUpdate\s*=\s*["'](?<value>[^"']+)["']""")]
+    private static partial Regex UpdateAttribute();
+
+    [GeneratedRegex("""\bVersion\s*=\s*["'](?<value>[^"']+)["']""")]
+    private static partial Regex VersionAttribute();
+
+    [GeneratedRegex("""<Version>(?<value>[^<]+)</Version>""")]
+    private static partial Regex MsBuildVersionElement();
+
+    [GeneratedRegex(@"^[ \t]*(?:require[ \t]+)?(?<name>[a-z0-9.\-]+\.[a-z]+/[^\s]+)[ \t]+(?<version>v[^\s]+)", RegexOptions.Multiline)]
     private static partial Regex GoRequire();
 
-    [GeneratedRegex("""^\s*(?<name>[A-Za-z0-9_-]+)\s*=\s*(?:"(?<version>[^"]+)"|\{[^}\n]*?version\s*=\s*"(?<version>[^"]+)")?""", RegexOptions.Multiline)]
-    private static partial Regex CargoDependency();
+    [GeneratedRegex(@"^\s*\[(?<array>\[)?(?<table>[^\[\]]+)\]\]?\s*(?:#.*)?$")]
+    private static partial Regex TomlHeader();
 
-    [GeneratedRegex("""^\s*gem\s+['"](?<name>[^'"]+)['"](?:\s*,\s*['"](?<version>[^'"]+)['"])?""", RegexOptions.Multiline)]
+    [GeneratedRegex("""^\s*(?<key>[A-Za-z0-9_-]+|"[^"]+")(?:\.(?<sub>[A-Za-z0-9_-]+))?\s*=(?<value>.*)$""")]
+    private static partial Regex TomlKeyValue();
+
+    [GeneratedRegex("""["'](?<value>[^"']*)["']""")]
+    private static partial Regex TomlString();
+
+    [GeneratedRegex("""\bversion\s*=\s*["'](?<value>[^"']*)["']""")]
+    private static partial Regex InlineVersion();
+
+    [GeneratedRegex("""\bpackage\s*=\s*["'](?<value>[^"']*)["']""")]
+    private static partial Regex InlinePackage();
+
+    [GeneratedRegex("""^[ \t]*gem[ \t]+['"](?<name>[^'"]+)['"](?:\s*,\s*['"](?<version>[^'"]+)['"])?""", RegexOptions.Multiline)]
     private static partial Regex GemLine();
 
-    [GeneratedRegex(@"^\s*(?<name>[A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(?<version>[<>=!~]=?\s*[^\s;#]+)?", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^[ \t]*(?<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?[ \t]*(?<version>[<>=!~]=?[ \t]*[^\s;#]+)?", RegexOptions.Multiline)]
     private static partial Regex RequirementLine();
 
     [GeneratedRegex("""["'](?<name>[A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(?<version>[<>=!~]=?[^"']*)?["']""")]
     private static partial Regex PythonQuoted();
 
-    [GeneratedRegex("""^\s*(?<name>[A-Za-z0-9_.\-]+)\s*=\s*["'](?<version>[^"']*)["']""", RegexOptions.Multiline)]
-    private static partial Regex PipfileLine();
+    /// <summary>Pipfile and Poetry: `name = "version"` or `name = { version = "...", extras = [...] }`.</summary>
+    [GeneratedRegex("""^[ \t]*(?<name>[A-Za-z0-9_.\-]+)[ \t]*=[ \t]*(?:["'](?<version>[^"']*)["']|\{[^}\n]*?\bversion[ \t]*=[ \t]*["'](?<version>[^"']*)["']|\{)""", RegexOptions.Multiline)]
+    private static partial Regex TomlDependencyLine();
+
+    [GeneratedRegex("[-_.]+")]
+    private static partial Regex PythonSeparators();
 }

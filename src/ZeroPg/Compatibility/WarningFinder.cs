@@ -13,8 +13,9 @@ internal static partial class WarningFinder
             new(@"\bCREATE\s+DATABASE\b", RegexOptions.IgnoreCase)),
         new("logical-replication", "Logical replication (publications, subscriptions, replication slots) is not available: PGlite runs Postgres in single-user mode, without a WAL sender.",
             new(@"\b(CREATE\s+PUBLICATION|CREATE\s+SUBSCRIPTION|pg_create_logical_replication_slot)\b", RegexOptions.IgnoreCase)),
-        new("timeouts", "statement_timeout and lock_timeout fire inside the engine; transaction_timeout and idle_session_timeout are accepted but do not fire (they would end the shared engine session); use zeropg serve --idle-in-transaction-timeout.",
-            new(@"\b(statement_timeout|lock_timeout|transaction_timeout)\b")), // settings are lower case; TRANSACTION_TIMEOUT in code is a constant
+        // statement_timeout and lock_timeout fire inside the engine (engine-host/cancel-worker.mjs): no warning for them.
+        new("timeouts", "idle_in_transaction_session_timeout, transaction_timeout and idle_session_timeout are accepted but never fire: they would end the one engine session every client shares. Use zeropg serve --idle-in-transaction-timeout to roll back and disconnect a client idle in a transaction.",
+            new(@"\b(idle_in_transaction_session_timeout|transaction_timeout|idle_session_timeout)\b")), // settings are lower case; TRANSACTION_TIMEOUT in code is a constant
         new("advisory-lock-in-transaction", "Session advisory locks are per client on ZeroPg; a blocking pg_advisory_lock inside a transaction block fails with 55P03 instead of waiting while another client holds it.",
             new(@"\bpg_advisory_lock\s*\(", RegexOptions.IgnoreCase)),
         new("concurrently", "CREATE INDEX CONCURRENTLY works but is not concurrent: the one engine session runs it while other clients wait.",

@@ -4,9 +4,10 @@ using ZeroPg.Protocol;
 namespace ZeroPg.Sessions;
 
 /// <summary>
-/// What an engine restart means for the sessions. The engine dies (the supervisor starts a new one), is
-/// killed to cancel a query, or is restarted to load an extension; nothing of the old engine session
-/// survives: the first session to get the new engine clears the shared catalog and engine state, each
+/// What an engine restart means for the sessions. The engine dies (the supervisor starts a new one) or,
+/// where it cannot cancel a query itself (no cancel worker: see <see cref="SessionCancel"/>), is killed to
+/// stop one. Loading an extension does not restart it (<see cref="ExtensionLoader"/> loads into the running
+/// engine). Nothing of the old engine session survives: the first session to get the new engine clears the shared catalog and engine state, each
 /// session forgets its reply sequence, and clients whose call was in flight get FATAL (<see cref="LostError"/>).
 /// Prepared statements are prepared again on use, settings and temp relations restored by the next batch
 /// (<see cref="EngineStateRestore"/>). Thread: the session.

@@ -76,6 +76,31 @@ public sealed class CompatibilityCorpusTests
     }
 
     [Fact]
+    public void Only_the_timeouts_that_never_fire_on_zeropg_are_warned_about()
+    {
+        using var project = new Engine.TempDirectory();
+        Directory.CreateDirectory(project.Sub("migrations"));
+        File.WriteAllText(project.Sub("migrations/0001_settings.sql"), """
+            SET statement_timeout = '5s';
+            SET lock_timeout = '1s';
+            SET idle_in_transaction_session_timeout = '1min';
+            ALTER ROLE app SET idle_session_timeout = '10min';
+            SET transaction_timeout = '30s';
+            """);
+
+        var report = ProjectScanner.Scan(project.Path);
+
+        // statement_timeout and lock_timeout fire inside the engine (CancelTests): no warning for lines 1 and 2.
+        var warning = Assert.Single(report.Warnings);
+        Assert.Equal("timeouts", warning.Code);
+        Assert.Equal([3, 4, 5], warning.Evidence.Select(e => e.Line));
+        Assert.Equal("ALTER ROLE app SET idle_session_timeout = '10min';", warning.Evidence[1].Text);
+        Assert.Contains("never fire", warning.Message);
+        Assert.Contains("--idle-in-transaction-timeout", warning.Message);
+        Assert.DoesNotContain("statement_timeout", warning.Message);
+    }
+
+    [Fact]
     public async Task The_cli_prints_the_json_shape_of_the_issue_and_exits_1_when_an_extension_is_missing()
     {
         var (code, output) = await RunCheckAsync(Corpus("geospatial-knex"), "--format", "json");
@@ -96,6 +121,212 @@ public sealed class CompatibilityCorpusTests
         Assert.Contains("pg_trgm          bundled", text);
         Assert.Equal(2, (await RunCheckAsync(Path.Combine(Path.GetTempPath(), "no such folder " + Guid.NewGuid()))).Code);
     }
+
+    /// <summary>
+    /// Driver manifests of every ecosystem `zeropg check` reads, written the way projects write them (comments and blank
+    /// lines before entries, central package versions, Cargo feature and table syntax, PEP 621 and Poetry, a composer
+    /// "suggest" naming a package before "require-dev" does): the exact drivers found, each with its file and line.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ManifestCases))]
+    public async Task Drivers_are_found_in_every_kind_of_manifest_with_their_file_and_line(string ecosystem, string[] files, string[] expected)
+    {
+        using var project = new Engine.TempDirectory();
+        for (var i = 0; i < files.Length; i += 2)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(project.Sub(files[i]))!);
+            File.WriteAllText(project.Sub(files[i]), files[i + 1]);
+        }
+
+        var (code, output) = await RunCheckAsync(project.Path, "--format", "json");
+
+        Assert.True(code == 0, $"{ecosystem}: {output}");
+        using var json = JsonDocument.Parse(output);
+        var drivers = json.RootElement.GetProperty("drivers").EnumerateArray().Select(d =>
+        {
+            var evidence = d.GetProperty("evidence");
+            var version = d.GetProperty("version").ValueKind == JsonValueKind.Null ? "-" : d.GetProperty("version").GetString();
+            return $"{d.GetProperty("ecosystem").GetString()} {d.GetProperty("name").GetString()} {version} " +
+                $"{evidence.GetProperty("file").GetString()}:{evidence.GetProperty("line").GetInt32()} {evidence.GetProperty("text").GetString()}";
+        });
+        Assert.Equal(expected, drivers);
+        Assert.All(json.RootElement.GetProperty("drivers").EnumerateArray(), d => Assert.NotEmpty(d.GetProperty("notes").EnumerateArray()));
+    }
+
+    public static TheoryData<string, string[], string[]> ManifestCases() => new()
+    {
+        {
+            "nuget",
+            [
+                "src/Api/Api.csproj", """
+                <Project Sdk="Microsoft.NET.Sdk.Web">
+                  <PropertyGroup>
+                    <TargetFramework>net10.0</TargetFramework>
+                  </PropertyGroup>
+
+                  <ItemGroup>
+                    <PackageReference Include="Npgsql.EntityFrameworkCore.PostgreSQL" />
+                    <PackageReference Include="Serilog.AspNetCore" />
+                    <PackageReference
+                        Include="Dapper"
+                        Version="2.1.35" />
+                    <PackageReference Include="linq2db.PostgreSQL">
+                      <Version>5.4.1</Version>
+                    </PackageReference>
+                  </ItemGroup>
+                </Project>
+                """,
+                "Directory.Packages.props", """
+                <Project>
+                  <PropertyGroup>
+                    <ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageVersion Include="Npgsql" Version="9.0.3" />
+                    <PackageVersion Include="Npgsql.EntityFrameworkCore.PostgreSQL" Version="9.0.4" />
+                    <PackageVersion Include="Serilog.AspNetCore" Version="9.0.0" />
+                  </ItemGroup>
+                </Project>
+                """,
+            ],
+            [
+                "nuget Dapper 2.1.35 src/Api/Api.csproj:10 Include=\"Dapper\"",
+                "nuget Npgsql 9.0.3 Directory.Packages.props:6 <PackageVersion Include=\"Npgsql\" Version=\"9.0.3\" />",
+                "nuget Npgsql.EntityFrameworkCore.PostgreSQL 9.0.4 Directory.Packages.props:7 <PackageVersion Include=\"Npgsql.EntityFrameworkCore.PostgreSQL\" Version=\"9.0.4\" />",
+                "nuget Npgsql.EntityFrameworkCore.PostgreSQL - src/Api/Api.csproj:7 <PackageReference Include=\"Npgsql.EntityFrameworkCore.PostgreSQL\" />",
+                "nuget linq2db.PostgreSQL 5.4.1 src/Api/Api.csproj:12 <PackageReference Include=\"linq2db.PostgreSQL\">",
+            ]
+        },
+        {
+            "cargo",
+            [
+                "Cargo.toml", """
+                [package]
+                name = "postgres-api"
+                version = "0.1.0"
+
+                [features]
+                postgres = ["sqlx/postgres"]
+
+                [dependencies]
+                # the database
+                sqlx = { version = "0.8", features = ["runtime-tokio", "postgres"] }
+
+                tokio-postgres = "0.7.12"
+                pg = { package = "postgres", version = "0.19" }
+                serde = "1"
+
+                [dependencies.diesel]
+                version = "2.2"
+                features = ["postgres"]
+
+                [[bin]]
+                name = "postgres"
+                """,
+            ],
+            [
+                "cargo diesel 2.2 Cargo.toml:16 [dependencies.diesel]",
+                "cargo postgres 0.19 Cargo.toml:13 pg = { package = \"postgres\", version = \"0.19\" }",
+                "cargo sqlx 0.8 Cargo.toml:10 sqlx = { version = \"0.8\", features = [\"runtime-tokio\", \"postgres\"] }",
+                "cargo tokio-postgres 0.7.12 Cargo.toml:12 tokio-postgres = \"0.7.12\"",
+            ]
+        },
+        {
+            "python",
+            [
+                "requirements.txt", """
+                # web
+                Django>=4.2,<5
+
+                -r requirements-base.txt
+                psycopg[binary]==3.2.3  # the driver
+                SQLAlchemy>=2.0 ; python_version >= "3.8"
+                """,
+                "api/pyproject.toml", """
+                [project]
+                name = "api"
+                version = "0.1.0"
+                requires-python = ">=3.11"
+                dependencies = [
+                    "asyncpg>=0.29",
+                    "alembic",
+                ]
+
+                [project.optional-dependencies]
+                sync = ["psycopg2_binary >= 2.9"]
+                """,
+                "worker/pyproject.toml", """
+                [tool.poetry]
+                name = "worker"
+                version = "0.1.0"
+
+                [tool.poetry.dependencies]
+                python = "^3.11"
+                psycopg = { version = "^3.2", extras = ["binary"] }
+                SQLAlchemy = "^2.0"
+                """,
+            ],
+            [
+                "python alembic - api/pyproject.toml:7 \"alembic\",",
+                "python asyncpg >=0.29 api/pyproject.toml:6 \"asyncpg>=0.29\",",
+                "python django >=4.2,<5 requirements.txt:2 Django>=4.2,<5",
+                "python psycopg ==3.2.3 requirements.txt:5 psycopg[binary]==3.2.3  # the driver",
+                "python psycopg ^3.2 worker/pyproject.toml:7 psycopg = { version = \"^3.2\", extras = [\"binary\"] }",
+                "python psycopg2-binary >= 2.9 api/pyproject.toml:11 sync = [\"psycopg2_binary >= 2.9\"]",
+                "python sqlalchemy >=2.0 requirements.txt:6 SQLAlchemy>=2.0 ; python_version >= \"3.8\"",
+                "python sqlalchemy ^2.0 worker/pyproject.toml:8 SQLAlchemy = \"^2.0\"",
+            ]
+        },
+        {
+            "ruby",
+            [
+                "Gemfile", """
+                source "https://rubygems.org"
+
+                ruby "3.3.0"
+
+                gem "rails", "~> 7.1.3"
+
+                # Use postgresql as the database for Active Record
+                gem 'pg', '~> 1.1'
+                group :development do
+                  gem "activerecord", require: false
+                end
+                """,
+            ],
+            [
+                "ruby activerecord - Gemfile:10 gem \"activerecord\", require: false",
+                "ruby pg ~> 1.1 Gemfile:8 gem 'pg', '~> 1.1'",
+                "ruby rails ~> 7.1.3 Gemfile:5 gem \"rails\", \"~> 7.1.3\"",
+            ]
+        },
+        {
+            "php",
+            [
+                "composer.json", """
+                {
+                    "name": "acme/app",
+                    "suggest": {
+                        "ext-pgsql": "faster than PDO for COPY"
+                    },
+                    "require": {
+                        "php": "^8.2",
+                        "ext-pdo_pgsql": "*",
+                        "doctrine/dbal": "^3.8"
+                    },
+                    "require-dev": {
+                        "ext-pgsql": "*"
+                    }
+                }
+                """,
+            ],
+            [
+                "php doctrine/dbal ^3.8 composer.json:9 \"doctrine/dbal\": \"^3.8\"",
+                "php ext-pdo_pgsql * composer.json:8 \"ext-pdo_pgsql\": \"*\",",
+                "php ext-pgsql * composer.json:12 \"ext-pgsql\": \"*\"",
+            ]
+        },
+    };
 
     private static async Task<(int Code, string Output)> RunCheckAsync(params string[] arguments)
     {

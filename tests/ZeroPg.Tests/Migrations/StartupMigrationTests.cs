@@ -29,6 +29,14 @@ public sealed class StartupMigrationTests
             await WaitForAsync(() => cli.Stderr.Contains("migrations: 145 applied, 0 already applied (of 145)"));
             Assert.Contains("--extensions auto: citext, pgcrypto", cli.Stderr);
             Assert.DoesNotContain("restart", cli.Stderr, StringComparison.OrdinalIgnoreCase);
+            // The ready line only after the last migration: in the log, the last migration, the summary, then "ZeroPg ready".
+            await WaitForAsync(() => cli.Stderr.Contains("ZeroPg ready: "));
+            var log = cli.Stderr;
+            var lastMigration = log.IndexOf($"migration 145/145 {Path.GetFileName(Directory.GetDirectories(Rallly).Order(StringComparer.Ordinal).Last())} applied in ", StringComparison.Ordinal);
+            var summary = log.IndexOf("migrations: 145 applied", StringComparison.Ordinal);
+            var ready = log.IndexOf("ZeroPg ready: ", StringComparison.Ordinal);
+            Assert.True(lastMigration >= 0 && lastMigration < summary && summary < ready, log);
+            Assert.Equal(-1, log.IndexOf("migration ", ready, StringComparison.Ordinal));
 
             await using var connection = new NpgsqlConnection(cli.ConnectionString);
             await connection.OpenAsync();
