@@ -49,6 +49,12 @@ export async function startEngine(options) {
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);
+  // Postgres's encoding conversions are loadable modules PGlite does not ship: the first use of one
+  // (SET client_encoding = 'LATIN1', convert_to(..., 'BIG5'), COPY ... ENCODING) killed or hung the
+  // engine every client shares. With none marked default, each fails as on a Postgres built without
+  // them: 22023 invalid value for parameter "client_encoding", or "default conversion function for
+  // encoding ... does not exist". Idempotent, and kept in a data directory and in snapshots.
+  await db.exec('UPDATE pg_catalog.pg_conversion SET condefault = false WHERE condefault');
   // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
   let snapshotWritten = false;
   if (options.snapshotOut) {

@@ -59,6 +59,23 @@ internal sealed class SessionSettings
         Dirty = _values.Count > 0;
     }
 
+    /// <summary>
+    /// ZeroPg speaks UTF8 to clients (SQL_ASCII passes the bytes through): PGlite ships none of Postgres's
+    /// conversion modules, so a startup client_encoding it cannot serve is refused with the error Postgres
+    /// gives for a conversion it lacks (a SET of one fails in the engine with the same message and code).
+    /// </summary>
+    public void EnsureServableClientEncoding()
+    {
+        if (!_values.TryGetValue("client_encoding", out var encoding))
+            return;
+        var name = new string(encoding.Where(char.IsAsciiLetterOrDigit).ToArray()).ToLowerInvariant(); // Postgres's clean_encoding_name
+        if (name is "utf8" or "unicode" or "sqlascii")
+            return;
+        throw new PgErrorException(PgError.Fatal(SqlState.FeatureNotSupported, $"invalid value for parameter \"client_encoding\": \"{encoding}\"",
+            "ZeroPg converts no client encodings: connect with client_encoding=UTF8 (psql: PGCLIENTENCODING=UTF8); Npgsql, JDBC and most drivers use UTF8 already.",
+            detail: $"Conversion between {encoding} and UTF8 is not supported."));
+    }
+
     /// <summary>The engine session may hold settings of this client that were not read back yet.</summary>
     public bool Dirty { get; private set; }
 

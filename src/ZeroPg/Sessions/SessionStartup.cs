@@ -66,6 +66,7 @@ internal static class SessionStartup
     /// <summary>Tells an admitted client it is in, once the engine is there (a restarting engine delays new sessions instead of failing them).</summary>
     public static async Task GreetAsync(PipeWriter output, StartupPacket startup, SessionSettings settings, SessionIdentity identity, SessionServices services)
     {
+        settings.EnsureServableClientEncoding();
         var unrecognized = startup.Parameters.Keys.Where(k => k.StartsWith("_pq_.", StringComparison.Ordinal)).ToList();
         if (startup.ProtocolMinor > 0 || unrecognized.Count > 0)
             NegotiateProtocolVersion.Write(output, 0, unrecognized);
