@@ -222,6 +222,11 @@ internal sealed class ClientSession
         {
             case FrontendCode.Query:
                 var sql = SqlAnalysis.Of(QueryMessage.ReadSql(message));
+                if (sql.RunsProgram)
+                {
+                    _refused = SqlAnalysis.ProgramRefused;
+                    return AcceptStep.Refuse;
+                }
                 if (sql.CopiesFromStdinLater)
                 {
                     // PGlite dies on a COPY FROM STDIN whose data is not in the same call, and only a leading COPY gets its data.

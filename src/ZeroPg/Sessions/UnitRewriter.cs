@@ -62,6 +62,11 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     private void RewriteParse(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
     {
         var sql = message.Sql!;
+        if (sql.RunsProgram)
+        {
+            statements.RaiseInEngine(batch, SqlAnalysis.ProgramRefused);
+            return;
+        }
         if (sql.CopiesFromStdin)
         {
             // PGlite needs COPY data in the same call as the COPY; through the extended protocol the data comes later.

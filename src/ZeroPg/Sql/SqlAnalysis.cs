@@ -1,3 +1,5 @@
+using ZeroPg.Protocol;
+
 namespace ZeroPg.Sql;
 
 /// <summary>
@@ -85,6 +87,34 @@ internal sealed class SqlAnalysis
             return false;
         }
     }
+
+    /// <summary>
+    /// A statement is COPY ... TO PROGRAM / FROM PROGRAM: PGlite cannot start a program (WebAssembly has no
+    /// processes) and never answers one, so ZeroPg refuses it before it reaches the shared engine.
+    /// </summary>
+    public bool RunsProgram
+    {
+        get
+        {
+            foreach (var (start, end) in _statements)
+            {
+                if (!IsWord(start, end, "COPY"))
+                    continue;
+                for (var i = start + 1; i + 1 < end; i++)
+                {
+                    if ((_tokens[i].IsWord(Sql, "TO") || _tokens[i].IsWord(Sql, "FROM")) && _tokens[i + 1].IsWord(Sql, "PROGRAM"))
+                        return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>The error ZeroPg answers a COPY ... PROGRAM with.</summary>
+    public static PgError ProgramRefused => PgError.Error(SqlState.FeatureNotSupported,
+        "COPY TO PROGRAM and COPY FROM PROGRAM are not supported by ZeroPg",
+        "Run the program on the client instead: COPY ... TO STDOUT / FROM STDIN (psql: \\copy ... to program '...').",
+        detail: "PGlite runs inside WebAssembly and cannot start programs.");
 
     /// <summary>A statement is DISCARD ALL or DEALLOCATE [PREPARE] ALL, which drop every prepared statement of the session.</summary>
     public bool DeallocatesAll

@@ -47,6 +47,19 @@ public sealed class SqlAnalysisTests
     public void Copy_from_stdin_after_the_first_statement_is_found(string sql, bool expected)
         => Assert.Equal(expected, SqlAnalysis.Of(sql).CopiesFromStdinLater);
 
+    [Theory]
+    [InlineData("COPY (SELECT 1) TO PROGRAM 'true'", true)]
+    [InlineData("copy t from program 'cat /etc/passwd'", true)]
+    [InlineData("select 1; copy t (a) from program 'x' with (format csv)", true)]
+    [InlineData("/* c */ CoPy t To\nPrOgRaM 'gzip > f'", true)]
+    [InlineData("copy t to stdout", false)]
+    [InlineData("copy t from '/tmp/program'", false)]
+    [InlineData("select 'copy t to program ''x'''", false)]
+    [InlineData("copy program to stdout", false)]
+    [InlineData("select 1 as program", false)]
+    public void Copy_to_or_from_a_program_is_found(string sql, bool expected)
+        => Assert.Equal(expected, SqlAnalysis.Of(sql).RunsProgram);
+
     /// <summary>Only statements certain to leave the shared engine session as they found it may be pipelined.</summary>
     [Theory]
     [InlineData("SELECT 1")]
