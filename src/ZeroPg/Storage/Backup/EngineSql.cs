@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
@@ -33,7 +31,7 @@ internal static class EngineSql
         var call = new CollectingCall();
         await engine.SubmitAsync(call, batch.Frame(HostRequestKind.Batch));
         await call.Completion.WaitAsync(timeout);
-        var (row, error) = call.Parse();
+        var (row, error) = FirstRowOrError(call.Reply.WrittenSpan);
         if (error is not null)
         {
             // The Close messages were skipped with the rest of the batch: close the statement now.
@@ -48,56 +46,17 @@ internal static class EngineSql
         return row ?? throw new EngineSqlException("", $"{sql} returned no row");
     }
 
-    private sealed class CollectingCall : EngineCall
+    private static (string?[]? Row, EngineSqlException? Error) FirstRowOrError(ReadOnlySpan<byte> reply)
     {
-        private readonly ArrayBufferWriter<byte> _reply = new();
-
-        public override ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data)
+        string?[]? row = null;
+        foreach (var message in new MessageReader(reply))
         {
-            foreach (var segment in data)
-                _reply.Write(segment.Span);
-            return ValueTask.CompletedTask;
+            if (message.Backend == BackendCode.ErrorResponse)
+                return (row, new EngineSqlException(ErrorResponse.ReadSqlState(message.Body) ?? "", ErrorResponse.ReadField(message.Body, ErrorField.Message) ?? "error"));
+            if (message.Backend == BackendCode.DataRow && row is null)
+                row = DataRow.ReadText(message.Body);
         }
-
-        public (string?[]? Row, EngineSqlException? Error) Parse()
-        {
-            var bytes = _reply.WrittenSpan;
-            string?[]? row = null;
-            while (bytes.Length >= 5)
-            {
-                var code = bytes[0];
-                var length = BinaryPrimitives.ReadInt32BigEndian(bytes[1..]);
-                var body = bytes.Slice(5, length - 4);
-                if (code == (byte)'E')
-                {
-                    return (row, new EngineSqlException(
-                        ErrorResponse.ReadSqlState(body) ?? "",
-                        ErrorResponse.ReadField(body, (byte)'M') ?? "error"));
-                }
-                if (code == (byte)'D' && row is null)
-                    row = ReadRow(body);
-                bytes = bytes[(1 + length)..];
-            }
-            return (row, null);
-        }
-
-        private static string?[] ReadRow(ReadOnlySpan<byte> body)
-        {
-            var count = BinaryPrimitives.ReadInt16BigEndian(body);
-            var values = new string?[count];
-            var position = 2;
-            for (var i = 0; i < count; i++)
-            {
-                var length = BinaryPrimitives.ReadInt32BigEndian(body[position..]);
-                position += 4;
-                if (length >= 0)
-                {
-                    values[i] = Encoding.UTF8.GetString(body.Slice(position, length));
-                    position += length;
-                }
-            }
-            return values;
-        }
+        return (row, null);
     }
 }
 
