@@ -1,4 +1,3 @@
-using System.Buffers;
 using ZeroPg.Migrations;
 
 namespace ZeroPg.Engine;
@@ -25,16 +24,4 @@ internal sealed class EngineMigrationSession(EngineProcess engine, ExtensionLoad
 
     /// <summary>Settings, advisory locks, listens and temp objects a migration left behind go, before clients share the engine.</summary>
     public Task ResetAsync(CancellationToken cancellationToken) => QueryAsync("DISCARD ALL", cancellationToken);
-
-    private sealed class CollectingCall : EngineCall
-    {
-        public ArrayBufferWriter<byte> Reply { get; } = new();
-
-        public override ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data)
-        {
-            foreach (var segment in data)
-                Reply.Write(segment.Span);
-            return ValueTask.CompletedTask;
-        }
-    }
 }

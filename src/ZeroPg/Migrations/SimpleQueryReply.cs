@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
-using System.Text;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
 
 namespace ZeroPg.Migrations;
 
@@ -10,23 +10,18 @@ internal static class SimpleQueryReply
     {
         var rows = new List<string?[]>();
         MigrationSqlException? error = null;
-        var offset = 0;
-        while (offset + 5 <= reply.Length)
+        foreach (var message in new MessageReader(reply))
         {
-            var code = reply[offset];
-            var length = BinaryPrimitives.ReadInt32BigEndian(reply[(offset + 1)..]);
-            var body = reply.Slice(offset + 5, length - 4);
-            offset += 1 + length;
-            switch (code)
+            switch (message.Backend)
             {
-                case (byte)'T':
+                case BackendCode.RowDescription:
                     rows = []; // a new result set: only the last one is returned
                     break;
-                case (byte)'D':
-                    rows.Add(DataRow(body));
+                case BackendCode.DataRow:
+                    rows.Add(DataRow.ReadText(message.Body));
                     break;
-                case (byte)'E':
-                    error ??= Error(body);
+                case BackendCode.ErrorResponse:
+                    error ??= Error(message.Body);
                     break;
             }
         }
@@ -35,36 +30,11 @@ internal static class SimpleQueryReply
         return rows;
     }
 
-    private static string?[] DataRow(ReadOnlySpan<byte> body)
-    {
-        var count = BinaryPrimitives.ReadInt16BigEndian(body);
-        var values = new string?[count];
-        var position = 2;
-        for (var i = 0; i < count; i++)
-        {
-            var length = BinaryPrimitives.ReadInt32BigEndian(body[position..]);
-            position += 4;
-            if (length < 0)
-                continue;
-            values[i] = Encoding.UTF8.GetString(body.Slice(position, length));
-            position += length;
-        }
-        return values;
-    }
-
-    internal static MigrationSqlException Error(ReadOnlySpan<byte> body)
-    {
-        var fields = new Dictionary<char, string>();
-        var position = 0;
-        while (position < body.Length && body[position] != 0)
-        {
-            var type = (char)body[position++];
-            var end = body[position..].IndexOf((byte)0);
-            fields[type] = Encoding.UTF8.GetString(body.Slice(position, end));
-            position += end + 1;
-        }
-        return new MigrationSqlException(fields.GetValueOrDefault('C', "XX000"), fields.GetValueOrDefault('M', "unknown error"),
-            fields.GetValueOrDefault('D'), fields.GetValueOrDefault('H'),
-            int.TryParse(fields.GetValueOrDefault('P'), out var p) ? p : null, fields.GetValueOrDefault('W'));
-    }
+    private static MigrationSqlException Error(ReadOnlySpan<byte> body) => new(
+        ErrorResponse.ReadField(body, ErrorField.SqlState) ?? "XX000",
+        ErrorResponse.ReadField(body, ErrorField.Message) ?? "unknown error",
+        ErrorResponse.ReadField(body, ErrorField.Detail),
+        ErrorResponse.ReadField(body, ErrorField.Hint),
+        int.TryParse(ErrorResponse.ReadField(body, ErrorField.Position), out var position) ? position : null,
+        ErrorResponse.ReadField(body, ErrorField.Where));
 }

@@ -39,7 +39,7 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         var failure = reply.FirstOrDefault(m => m[0] == (byte)BackendCode.ErrorResponse);
         if (failure is not null)
             throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks",
-                detail: ErrorResponse.ReadField(failure.AsSpan(MessageFramer.HeaderLength), (byte)'M')));
+                detail: ErrorResponse.ReadField(failure.AsSpan(MessageFramer.HeaderLength), ErrorField.Message)));
         state.AdvisoryInstalledGeneration = services.Engine.Generation;
     }
 

@@ -9,28 +9,28 @@ internal static class ErrorResponse
     {
         var code = error.Severity is "ERROR" or "FATAL" or "PANIC" ? BackendCode.ErrorResponse : BackendCode.NoticeResponse;
         var writer = new MessageWriter(output, code, 64 + error.Message.Length + (error.Hint?.Length ?? 0) + (error.Detail?.Length ?? 0));
-        Field(ref writer, (byte)'S', error.Severity);
-        Field(ref writer, (byte)'V', error.Severity);
-        Field(ref writer, (byte)'C', error.SqlState);
-        Field(ref writer, (byte)'M', error.Message);
+        Field(ref writer, ErrorField.Severity, error.Severity);
+        Field(ref writer, ErrorField.SeverityNonLocalized, error.Severity);
+        Field(ref writer, ErrorField.SqlState, error.SqlState);
+        Field(ref writer, ErrorField.Message, error.Message);
         if (error.Detail is not null)
-            Field(ref writer, (byte)'D', error.Detail);
+            Field(ref writer, ErrorField.Detail, error.Detail);
         if (error.Hint is not null)
-            Field(ref writer, (byte)'H', error.Hint);
+            Field(ref writer, ErrorField.Hint, error.Hint);
         writer.WriteByte(0);
         writer.Complete();
     }
 
-    private static void Field(ref MessageWriter writer, byte type, string value)
+    private static void Field(ref MessageWriter writer, ErrorField type, string value)
     {
-        writer.WriteByte(type);
+        writer.WriteByte((byte)type);
         writer.WriteCString(value);
     }
 
     /// <summary>Reads the SQLSTATE ('C' field) of an ErrorResponse or NoticeResponse body.</summary>
-    public static string? ReadSqlState(ReadOnlySpan<byte> body) => ReadField(body, (byte)'C');
+    public static string? ReadSqlState(ReadOnlySpan<byte> body) => ReadField(body, ErrorField.SqlState);
 
-    public static string? ReadField(ReadOnlySpan<byte> body, byte field)
+    public static string? ReadField(ReadOnlySpan<byte> body, ErrorField field)
     {
         var reader = new WireReader(body);
         while (reader.Remaining > 0)
@@ -39,7 +39,7 @@ internal static class ErrorResponse
             if (type == 0)
                 break;
             var value = reader.ReadCStringBytes();
-            if (type == field)
+            if (type == (byte)field)
                 return System.Text.Encoding.UTF8.GetString(value);
         }
         return null;

@@ -9,8 +9,9 @@ namespace ZeroPg.Storage.Backup;
 
 /// <summary>
 /// The backup of one served data directory. Before the engine starts it takes the location's lease
-/// and decides: restore into an empty directory, continue the backup a directory already belongs to,
-/// start a new one, or refuse a directory the backup has moved past. While the server runs one loop
+/// and has <see cref="DirectoryPreparation"/> decide: restore into an empty directory, continue the
+/// backup a directory already belongs to, start a new one, or refuse a directory the backup has moved
+/// past. While the server runs one loop
 /// (this class owns it and everything it touches) ships WAL, renews the lease, records extension
 /// changes and takes base backups; retention follows each base backup. At stop it ships the rest and
 /// releases the lease.
@@ -90,147 +91,22 @@ internal sealed partial class BackupService : IAsyncDisposable
         }
     }
 
+    /// <summary>Decides what the directory is to the backup (<see cref="DirectoryPreparation"/>) and starts from there.</summary>
     private async Task PrepareDirectoryAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_dataDirectory);
-        var catalog = await BackupCatalog.LoadAsync(_store, cancellationToken);
-        var newest = catalog.Newest();
-        if (newest is { } found)
+        var preparation = new DirectoryPreparation(_options, _store, _lease, _dataDirectory, _logger);
+        await preparation.PrepareAsync(cancellationToken);
+        _needsBase = preparation.NeedsBase;
+        _continueAt = preparation.ContinueAt;
+        _continueLastRecord = preparation.ContinueLastRecord;
+        if (preparation.NewestBase is { } newest)
         {
             _haveBase = true;
-            _lastBaseStart = found.Base.Start;
-            _lastBaseAt = found.Base.Manifest.StoppedAt;
-            _extensions = await catalog.ExtensionsAsync(_store, found.Base, found.Plan.End, cancellationToken);
+            _lastBaseStart = newest.Start;
+            _lastBaseAt = newest.Manifest.StoppedAt;
         }
-        else if (catalog.All.Any(o => !o.Key.StartsWith(BackupKeys.LeasePrefix, StringComparison.Ordinal)))
-        {
-            Log.NoCompleteBase(_logger, _store.Location);
-        }
-
-        var hasData = File.Exists(Path.Combine(_dataDirectory, "PG_VERSION"));
-        if (!hasData)
-        {
-            if (newest is null)
-                _needsBase = true;
-            else
-                await RestoreAsync(catalog, cancellationToken);
-        }
-        else if (newest is null)
-        {
-            _needsBase = true;
-        }
-        else if (await CompareAsync(catalog, newest.Value.Base, newest.Value.Plan, cancellationToken) is { } problem)
-        {
-            if (_options.Restore != BackupRestoreMode.Newest)
-                throw new InvalidOperationException($"{problem} Start with --restore newest to replace the directory with the backup's newest state (the directory is moved aside, not deleted), or use another backup URL.");
-            MoveAside();
-            await RestoreAsync(catalog, cancellationToken);
-        }
-        WriteMarker(null);
-    }
-
-    private async Task RestoreAsync(BackupCatalog catalog, CancellationToken cancellationToken)
-    {
-        // Restore while holding the directory's lock; the engine supervisor takes it again right after.
-        using (DataDirectoryLock.Acquire(_dataDirectory))
-        {
-            RestoreResult result;
-            try
-            {
-                result = await BackupRestorer.RestoreAsync(_store, catalog, _dataDirectory, null, _logger, cancellationToken);
-            }
-            catch
-            {
-                BackupRestorer.Clear(_dataDirectory); // so the next start restores again instead of finding half a database
-                throw;
-            }
-            _continueAt = result.End;
-            _continueLastRecord = result.LastRecordStart;
-            _extensions = [.. result.Extensions];
-            RestoredFrom = $"{result.Base.Directory.TrimEnd('/')} + WAL to {result.End} (last commit {result.LastCommit:u})";
-        }
-    }
-
-    /// <summary>Null when the directory continues the backup; otherwise why it must not.</summary>
-    private async Task<string?> CompareAsync(BackupCatalog catalog, BaseEntry newest, ChainPlan plan, CancellationToken cancellationToken)
-    {
-        var control = ControlFile.TryRead(_dataDirectory);
-        if (control is null || control.SystemIdentifier != newest.Manifest.SystemIdentifier)
-            return $"The data directory {_dataDirectory} holds a different database than the backup at {_store.Location}.";
-        var marker = DirectoryMarker.Read(_dataDirectory);
-        if (marker is null || !SameUrl(marker.Url, _options.Url))
-            return $"The data directory {_dataDirectory} was never written to (or restored from) the backup at {_store.Location}, which already holds a backup of this database.";
-        if (marker.Generation < catalog.NewestDataGeneration)
-        {
-            var writer = catalog.Leases.GetValueOrDefault(catalog.NewestDataGeneration);
-            return $"The data directory {_dataDirectory} is older than the backup at {_store.Location}: another server ({writer?.Host ?? "unknown"}, lease generation {catalog.NewestDataGeneration}) wrote to the backup after this directory last did (generation {marker.Generation}).";
-        }
-
-        var end = plan.End;
-        Lsn localEnd;
-        using (var source = new WalDirectorySource(Path.Combine(_dataDirectory, "pg_wal"), control.Timeline, WalGeometry.Default))
-            (localEnd, _) = new WalScanner(source).Scan(control.Redo, Lsn.Invalid, new Lsn(ulong.MaxValue));
-        if (localEnd < end)
-            return $"The data directory {_dataDirectory} is older than the backup at {_store.Location}: its WAL ends at {localEnd}, the backup's at {end}.";
-
-        // Same history? The last bytes in the backup must be the directory's bytes at that place.
-        var last = plan.Pieces[^1];
-        var body = await _store.GetAsync(last.Object.Key, cancellationToken);
-        var wal = body is null ? [] : WalObject.Decode(body, last.Object.Start, last.Object.End, out _);
-        var from = Lsn.Max(last.From, WalGeometry.PageStart(end + -1));
-        var to = Lsn.Min(end, last.Object.Start + wal.Length);
-        using (var source = new WalDirectorySource(Path.Combine(_dataDirectory, "pg_wal"), control.Timeline, WalGeometry.Default))
-        {
-            if (to > from && source.ReadPage(WalGeometry.PageStart(from)) is { } page)
-            {
-                var local = page.Span.Slice((int)(from - WalGeometry.PageStart(from)), (int)(to - from));
-                if (!local.SequenceEqual(wal.AsSpan((int)(from - last.Object.Start), (int)(to - from))))
-                    return $"The data directory {_dataDirectory} has diverged from the backup at {_store.Location} (their WAL differs at {from}).";
-                _continueAt = end;
-            }
-            else
-            {
-                // The same history, but the WAL between the backup's end and now is no longer on disk
-                // (the directory ran without --backup): the backup starts again with a base backup.
-                Log.ChainBroken(_logger, _store.Location, end.ToString());
-                _needsBase = true;
-            }
-        }
-        return null;
-    }
-
-    private static bool SameUrl(string a, string b) => string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.Ordinal);
-
-    private void MoveAside()
-    {
-        var aside = $"{_dataDirectory.TrimEnd(Path.DirectorySeparatorChar)}.before-restore-{DateTime.UtcNow:yyyyMMddHHmmss}";
-        using (DataDirectoryLock.Acquire(_dataDirectory))
-        {
-            Directory.CreateDirectory(aside);
-            foreach (var entry in new DirectoryInfo(_dataDirectory).EnumerateFileSystemInfos())
-            {
-                if (entry.Name is DataDirectoryLock.LockFileName or DataDirectoryLock.PidFileName)
-                    continue;
-                var target = Path.Combine(aside, entry.Name);
-                if (entry is DirectoryInfo d)
-                    d.MoveTo(target);
-                else
-                    ((FileInfo)entry).MoveTo(target);
-            }
-        }
-        Log.MovedAside(_logger, _dataDirectory, aside);
-    }
-
-    private void WriteMarker(Lsn? end)
-    {
-        var control = ControlFile.TryRead(_dataDirectory);
-        new DirectoryMarker
-        {
-            Url = _options.Url,
-            SystemIdentifier = control?.SystemIdentifier ?? 0,
-            Generation = _lease.Generation,
-            EndLsn = end?.ToString(),
-        }.Write(_dataDirectory);
+        _extensions = preparation.Extensions;
+        RestoredFrom = preparation.RestoredFrom;
     }
 
     /// <summary>Starts the loop once the engine runs on the directory.</summary>
@@ -487,7 +363,7 @@ internal sealed partial class BackupService : IAsyncDisposable
         {
             try
             {
-                WriteMarker(_shipper.ShippedEnd);
+                DirectoryMarker.OfServedDirectory(_dataDirectory, _options.Url, _lease.Generation, _shipper.ShippedEnd).Write(_dataDirectory);
             }
             catch (IOException error)
             {
@@ -528,15 +404,6 @@ internal sealed partial class BackupService : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "backup {Location}: holds objects but no complete base backup; a new backup starts")]
-        public static partial void NoCompleteBase(ILogger logger, string location);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "backup {Location}: the WAL after the backup's end ({End}) is no longer in the data directory; a new base backup starts the backup again")]
-        public static partial void ChainBroken(ILogger logger, string location, string end);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "--restore newest: moved the data directory {Directory} aside to {Aside}")]
-        public static partial void MovedAside(ILogger logger, string directory, string aside);
-
         [LoggerMessage(Level = LogLevel.Error, Message = "backup {Location}: {Message}")]
         public static partial void LoopFailed(ILogger logger, string location, string message);
 

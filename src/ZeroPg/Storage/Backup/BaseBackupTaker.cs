@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ZeroPg.Engine;
+using ZeroPg.Sessions;
 using ZeroPg.Storage.Backup.Stores;
 using ZeroPg.Storage.Backup.Wal;
 
@@ -29,14 +30,14 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
         string?[] startRow;
         try
         {
-            startRow = await EngineSql.QueryRowAsync(engine, startSql, StatementTimeout);
+            startRow = await OwnSql.QueryRowAsync(engine, startSql, StatementTimeout);
         }
-        catch (EngineSqlException error) when (error.SqlState == "55000")
+        catch (OwnSqlException error) when (error.SqlState == "55000")
         {
             // A backup an earlier attempt could not stop (its pg_backup_stop failed) is still open in
             // the engine session: end it, then start ours.
-            await EngineSql.QueryRowAsync(engine, "select lsn::text from pg_backup_stop(false)", StatementTimeout);
-            startRow = await EngineSql.QueryRowAsync(engine, startSql, StatementTimeout);
+            await OwnSql.QueryRowAsync(engine, "select lsn::text from pg_backup_stop(false)", StatementTimeout);
+            startRow = await OwnSql.QueryRowAsync(engine, startSql, StatementTimeout);
         }
         var start = Lsn.Parse(startRow[0]!);
         var startedAt = DateTimeOffset.UtcNow;
@@ -58,7 +59,7 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
                 if (engines.Generation != generation)
                     throw new InvalidOperationException("the engine restarted during the base backup");
                 await waitForIdleEngine(cancellationToken);
-                var row = await EngineSql.QueryRowAsync(await engines.GetAsync(), "select labelfile, spcmapfile, lsn::text from pg_backup_stop(false)", StatementTimeout);
+                var row = await OwnSql.QueryRowAsync(await engines.GetAsync(), "select labelfile, spcmapfile, lsn::text from pg_backup_stop(false)", StatementTimeout);
                 stopped = true;
                 stop = Lsn.Parse(row[2]!);
                 var files = new Dictionary<string, string> { ["backup_label"] = row[0]! };
@@ -74,7 +75,7 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
             {
                 try
                 {
-                    await EngineSql.QueryRowAsync(await engines.GetAsync(), "select lsn::text from pg_backup_stop(false)", StatementTimeout);
+                    await OwnSql.QueryRowAsync(await engines.GetAsync(), "select lsn::text from pg_backup_stop(false)", StatementTimeout);
                 }
                 catch (Exception)
                 {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ZeroPg.Storage.Backup.Wal;
 
 namespace ZeroPg.Storage.Backup;
 
@@ -18,6 +19,18 @@ internal sealed record DirectoryMarker
     /// <summary>Set by a point-in-time restore: the directory stops at that time, behind the backup.</summary>
     [JsonPropertyName("restoredTo")] public DateTimeOffset? RestoredTo { get; init; }
     [JsonPropertyName("endLsn")] public string? EndLsn { get; init; }
+
+    /// <summary>
+    /// The marker of a directory the server runs on: its database (from the control file), the backup
+    /// and the lease generation writing to it, and, once all its WAL is shipped, where the backup ends.
+    /// </summary>
+    public static DirectoryMarker OfServedDirectory(string directory, string url, long generation, Lsn? end) => new()
+    {
+        Url = url,
+        SystemIdentifier = ControlFile.TryRead(directory)?.SystemIdentifier ?? 0,
+        Generation = generation,
+        EndLsn = end?.ToString(),
+    };
 
     public static DirectoryMarker? Read(string directory)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ZeroPg.Sessions;
 
 namespace ZeroPg.Storage.Backup;
 
@@ -113,7 +114,7 @@ public static class ZeroPgBackup
             await using var server = await ZeroPgServer.StartAsync(options, loggerFactory, cancellationToken);
             var engine = await server.Services.Engine.GetAsync();
             // Reading every table reads every heap page, and PGlite's data directories have page checksums.
-            var row = await EngineSql.QueryRowAsync(engine, """
+            var row = await OwnSql.QueryRowAsync(engine, """
                 select count(*)::text, coalesce(sum((xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0)::text
                 from pg_class c join pg_namespace n on n.oid = c.relnamespace
                 where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
