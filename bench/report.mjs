@@ -7,8 +7,8 @@ const recs = readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.s
 }).filter(Boolean);
 
 const meta = recs.find((r) => r.kind === 'meta') ?? {};
-const SYS = ['zeropg', 'pglite-socket', 'native'];
-const NAME = { zeropg: 'ZeroPg', 'pglite-socket': 'pglite-socket', native: 'native', ceiling: 'engine-ceiling' };
+const SYS = ['zeropg', 'zeropg-base', 'pglite-socket', 'native'];
+const NAME = { zeropg: 'ZeroPg', 'zeropg-base': 'ZeroPg (base build)', 'pglite-socket': 'pglite-socket', native: 'native', ceiling: 'engine-ceiling' };
 const systems = String(meta.systems ?? SYS.join(' ')).split(/\s+/).filter(Boolean);
 const notes = [];
 const failures = [];

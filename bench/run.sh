@@ -4,6 +4,8 @@
 #
 #   bench/run.sh                                  # defaults: 3 rounds x 10 s per workload
 #   BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # quick check
+#   BENCH_ZEROPG_BASE=/path/to/zeropg.dll BENCH_SYSTEMS="zeropg zeropg-base" bench/run.sh
+#                                                 # before/after: another ZeroPg build, interleaved with this one
 set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -146,6 +148,8 @@ setup_node_deps() {
   fi
 }
 
+ZEROPG_BASE_DLL=${BENCH_ZEROPG_BASE:-}  # another build's zeropg.dll / ZeroPg.Cli.dll: the "zeropg-base" system
+
 find_zeropg_dll() { # the CLI's assembly is zeropg.dll (ZeroPg.Cli.dll accepted too)
   local f
   [[ -n "$ZEROPG_DLL" && -f "$ZEROPG_DLL" ]] && return 0
@@ -173,21 +177,23 @@ build_zeropg() {
 }
 
 # ---------------------------------------------------------------- servers
-start_zeropg() {
-  local n=${STARTS[zeropg]:-0} out err i port=""
-  out="$WORK/logs/zeropg.$n.out"; err="$WORK/logs/zeropg.$n.err"
-  [[ "$ZEROPG_OK" == 1 ]] || { echo "not built" >"$err"; return 1; }
-  dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --max-connections "$MAXCONN" </dev/null >"$out" 2>"$err" &
-  PID[zeropg]=$!
+start_zeropg() { # [system dll]: zeropg (this tree's build) or zeropg-base (BENCH_ZEROPG_BASE)
+  local sys=${1:-zeropg} dll=${2:-$ZEROPG_DLL}
+  local n=${STARTS[$sys]:-0} out err i port=""
+  out="$WORK/logs/$sys.$n.out"; err="$WORK/logs/$sys.$n.err"
+  [[ "$sys" != zeropg || "$ZEROPG_OK" == 1 ]] || { echo "not built" >"$err"; return 1; }
+  [[ -n "$dll" && -f "$dll" ]] || { echo "no dll: set BENCH_ZEROPG_BASE to a built zeropg.dll" >"$err"; return 1; }
+  dotnet "$dll" serve --port 0 --db memory:// --max-connections "$MAXCONN" </dev/null >"$out" 2>"$err" &
+  PID[$sys]=$!
   for ((i = 0; i < START_TIMEOUT * 10; i++)); do
     port=$(sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1)
     [[ -n "$port" ]] && break
-    kill -0 "${PID[zeropg]}" 2>/dev/null || break
+    kill -0 "${PID[$sys]}" 2>/dev/null || break
     sleep 0.1
   done
   [[ -n "$port" ]] || return 1
-  PORT[zeropg]=$port
-  wait_ready zeropg "$port" "$START_TIMEOUT"
+  PORT[$sys]=$port
+  wait_ready "$sys" "$port" "$START_TIMEOUT"
 }
 
 start_pglite_socket() {
@@ -243,6 +249,7 @@ start_system() { # sys -> 0 if up and answering
   log "starting $sys (start #${STARTS[$sys]})"
   case $sys in
     zeropg) start_zeropg ;;
+    zeropg-base) start_zeropg zeropg-base "$ZEROPG_BASE_DLL" ;;
     pglite-socket) start_pglite_socket ;;
     native) start_native ;;
   esac
@@ -266,7 +273,7 @@ cleanup() {
   local s
   [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null
   [[ -n "$HOLD_PID" ]] && kill_tree "$HOLD_PID" 2
-  for s in zeropg pglite-socket native; do stop_system "$s"; done
+  for s in zeropg zeropg-base pglite-socket native; do stop_system "$s"; done
   # ttfq helpers stop their own children; make sure nothing of ours is left
   for s in $(jobs -p); do kill_tree "$s" 2; done
   if [[ -d "$WORK" ]]; then
@@ -523,7 +530,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   fi
 done
 
-for s in zeropg pglite-socket native; do stop_system "$s"; done
+for s in zeropg zeropg-base pglite-socket native; do stop_system "$s"; done
 
 # time to first query (servers above are stopped, so nothing else competes for the CPU)
 [[ "$SKIP_TTFQ" == 1 ]] || ttfq_phase
