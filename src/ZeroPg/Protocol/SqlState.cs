@@ -17,6 +17,7 @@ internal static class SqlState
     public const string InvalidSqlStatementName = "26000";
     public const string InvalidCursorName = "34000";
     public const string IdleInTransactionTimeout = "25P03";
+    public const string IdleSessionTimeout = "57P05";
     public const string LockNotAvailable = "55P03";
     public const string InternalError = "XX000";
     public const string ConfigurationLimitExceeded = "53400";

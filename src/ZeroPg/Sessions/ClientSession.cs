@@ -50,6 +50,7 @@ internal sealed class ClientSession
     private readonly StatementMapping _statements;
     private readonly AutoPrepare _auto;
     private readonly EngineStateRestore _restore;
+    private readonly SessionTimeouts _timeouts;
     private readonly UnitRewriter _rewriter;
     private readonly LocalAnswers _local;
     private readonly Pipelining _pipelining;
@@ -80,6 +81,7 @@ internal sealed class ClientSession
         _statements = new StatementMapping(services.Statements);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
+        _timeouts = new SessionTimeouts(services.Options, _settings, _state);
         _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
@@ -162,25 +164,22 @@ internal sealed class ClientSession
     }
 
     /// <summary>
-    /// Reads client input. A client that sits idle while it holds the shared engine (open transaction)
-    /// blocks everyone, so past the idle-in-transaction timeout it is disconnected and rolled back.
+    /// Reads client input, within the client's idle limit (<see cref="SessionTimeouts"/>): a client idle in a
+    /// transaction holds the shared engine and blocks everyone, so past its limit it is disconnected and rolled back.
     /// </summary>
     private async ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
     {
-        var timeout = _services.Options.IdleInTransactionTimeout;
-        if (timeout <= TimeSpan.Zero || !_lease.IsHeld)
+        if (_timeouts.Current(_lease.IsHeld) is not { } limit)
             return await _input.ReadAsync(_connectionClosed);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
-        idle.CancelAfter(timeout);
+        idle.CancelAfter(limit.After);
         try
         {
             return await _input.ReadAsync(idle.Token);
         }
         catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
         {
-            throw new PgErrorException(PgError.Fatal(SqlState.IdleInTransactionTimeout,
-                "terminating connection due to idle-in-transaction timeout",
-                $"The client held the shared engine in an open transaction for more than {timeout.TotalSeconds:0.#} s without sending anything; its transaction was rolled back. Raise --idle-in-transaction-timeout or keep transactions short."));
+            throw new PgErrorException(limit.Error);
         }
     }
 
