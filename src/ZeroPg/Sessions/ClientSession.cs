@@ -77,7 +77,7 @@ internal sealed class ClientSession
         _restart = new EngineRestart(services, forwarder);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
         _link = new EngineLink(services, forwarder, _cancel, _state, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
-        _statements = new StatementMapping(services.Statements);
+        _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications);
