@@ -350,17 +350,20 @@ internal sealed class ClientSession
 
     private async Task ExecuteAsync(int count, bool sequenceOpen)
     {
-        while (true)
+        var usesAdvisoryLocks = UnitRewriter.UsesAdvisoryLocks(_batch, count);
+        for (var attempt = 0; ; attempt++)
         {
             await _lease.AcquireAsync(); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
             var before = _state.Status;
+            if (attempt > 0)
+                _statements.UndoUnit(); // built again: its statement names are added again
+            if (usesAdvisoryLocks)
+                await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
             _rewriter.Build(_engineBatch, _batch, count);
             if (_engineBatch.Effects.Extensions.Count > 0)
                 await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
-            if (_engineBatch.Effects.UsesAdvisoryLocks)
+            if (usesAdvisoryLocks)
             {
-                await _advisory.BeforeUseAsync(_link);
-                _rewriter.Build(_engineBatch, _batch, count); // the install ran first: build again
                 if (await _advisory.RunCapturedAsync(_link, _engineBatch, _lease, before))
                     break;
                 continue;

@@ -29,6 +29,9 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
 
     private readonly ClientStatements _own = new();
 
+    /// <summary>Names the unit being built added (undone when the unit is built again to run again).</summary>
+    private readonly List<(string Name, EngineStatement Statement)> _addedInUnit = [];
+
     /// <summary>The portal of the last Bind when its statement is DISCARD ALL / DEALLOCATE ALL.</summary>
     private string? _resetPortal;
 
@@ -65,6 +68,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         }
         var statement = catalog.GetOrAdd(parse.Sql, parse.ParameterTypes, rewritten ? null : analysis);
         _own.Add(name, statement);
+        _addedInUnit.Add((name, statement));
         if (catalog.IsPrepared(statement))
         {
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Parse, ParseCompleteReply, ok =>
@@ -184,6 +188,20 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
             _own.SetUnnamed(unnamed, unnamedSql); // the unnamed statement is not deallocated; it is parsed again when used
     }
 
+    /// <summary>A unit's batch is being built.</summary>
+    public void BeginUnit() => _addedInUnit.Clear();
+
+    /// <summary>
+    /// The unit runs again (it waited for an advisory lock, or an auto-prepared Query runs plain): the names its Parses and
+    /// PREPAREs added go, so they are added again rather than found duplicate. The engine's shared statements stay.
+    /// </summary>
+    public void UndoUnit()
+    {
+        foreach (var (name, statement) in _addedInUnit)
+            _own.RemoveIf(name, statement);
+        _addedInUnit.Clear();
+    }
+
     /// <summary>True when the client's statement <paramref name="name"/> was made by SQL PREPARE (Close must reach the engine).</summary>
     public bool IsMadeBySql(string name) => _own.TryGet(name, out var statement) && statement.FromSql;
 
@@ -223,6 +241,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
                 var engineName = SqlEdit.PrefixedName(identity.ProcessId, name);
                 statement = new EngineStatement(engineName, Encoding.UTF8.GetBytes(sql.Sql), NoParameterTypes, sql, fromSql: true);
                 _own.Add(name, statement, sql.Sql);
+                _addedInUnit.Add((name, statement));
                 var made = statement;
                 names.OnFailed += () => _own.RemoveIf(name, made);
             }

@@ -22,12 +22,24 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     public void Build(EngineBatch batch, ClientBatch client, int count)
     {
         batch.Clear();
+        statements.BeginUnit();
         restore.WritePreamble(batch);
         for (var i = 0; i < count; i++)
         {
             var message = client.Messages[i];
             Rewrite(batch, message, client.Bytes(message));
         }
+    }
+
+    /// <summary>The first <paramref name="count"/> messages of <paramref name="client"/> call session advisory lock functions (ZeroPg's must be installed before they are built).</summary>
+    public static bool UsesAdvisoryLocks(ClientBatch client, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (client.Messages[i] is { Code: FrontendCode.Query or FrontendCode.Parse, Sql.Effects.UsesAdvisoryLocks: true })
+                return true;
+        }
+        return false;
     }
 
     private void Rewrite(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)

@@ -14,7 +14,7 @@ internal enum SqlEditKind : byte
     DeallocateName,
     /// <summary>pg_listening_channels(): the client's own channels.</summary>
     ListeningChannels,
-    /// <summary>pg_advisory_xxx( becomes pg_temp.zp_advisory_xxx(pid, </summary>
+    /// <summary>pg_advisory_xxx( becomes pg_temp.pg_advisory_xxx(pid, : ZeroPg's function of the same name (so the result column keeps its name)</summary>
     AdvisoryCall,
     AdvisoryCallWithoutArguments,
     /// <summary>pg_prepared_statements: the client's own statements under its own names (<see cref="PreparedStatementsSql"/>).</summary>

@@ -41,13 +41,13 @@ internal static class SqlEffectsScanner
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
-        ["PG_ADVISORY_LOCK"] = "zp_advisory_lock",
-        ["PG_ADVISORY_LOCK_SHARED"] = "zp_advisory_lock_shared",
-        ["PG_TRY_ADVISORY_LOCK"] = "zp_try_advisory_lock",
-        ["PG_TRY_ADVISORY_LOCK_SHARED"] = "zp_try_advisory_lock_shared",
-        ["PG_ADVISORY_UNLOCK"] = "zp_advisory_unlock",
-        ["PG_ADVISORY_UNLOCK_SHARED"] = "zp_advisory_unlock_shared",
-        ["PG_ADVISORY_UNLOCK_ALL"] = "zp_advisory_unlock_all",
+        ["PG_ADVISORY_LOCK"] = "pg_advisory_lock",
+        ["PG_ADVISORY_LOCK_SHARED"] = "pg_advisory_lock_shared",
+        ["PG_TRY_ADVISORY_LOCK"] = "pg_try_advisory_lock",
+        ["PG_TRY_ADVISORY_LOCK_SHARED"] = "pg_try_advisory_lock_shared",
+        ["PG_ADVISORY_UNLOCK"] = "pg_advisory_unlock",
+        ["PG_ADVISORY_UNLOCK_SHARED"] = "pg_advisory_unlock_shared",
+        ["PG_ADVISORY_UNLOCK_ALL"] = "pg_advisory_unlock_all",
     }.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)

@@ -44,7 +44,7 @@ public sealed class GoPgxTests(DriverFixture fixture, ITestOutputHelper output)
     [InlineData("execute-parse-made")]
     [InlineData("bind-prepare-made")]
     [InlineData("prepared-statements")]
-    [InlineData("advisory-lock-column", Skip = ZeroPgGaps.NamedAdvisoryLockStatement)]
+    [InlineData("advisory-lock-column")]
     [InlineData("describe-prepare-made")]
     [InlineData("close-prepare-made")]
     [InlineData("prepare-of-parse-made")]

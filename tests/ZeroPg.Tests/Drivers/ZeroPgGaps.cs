@@ -7,10 +7,6 @@ namespace ZeroPg.Tests.Drivers;
 /// </summary>
 internal static class ZeroPgGaps
 {
-    public const string NamedAdvisoryLockStatement =
-        "ZeroPg: a named Parse of \"select pg_advisory_lock(1), ...\" gets no ParseComplete/ParameterDescription/RowDescription, only ReadyForQuery; " +
-        "pgx's Bind then fails with 26000 prepared statement \"zp_<n>\" does not exist, Npgsql's PrepareAsync with \"Received backend message ReadyForQuery while expecting ParseCompleteMessage\" (issue 11 item 5)";
-
     public const string ExtendedCopyIn =
         "ZeroPg: COPY FROM STDIN through the extended protocol is refused: 0A000 COPY FROM STDIN is not supported in the extended query protocol by ZeroPg (issue 11 item 4)";
 
@@ -22,9 +18,6 @@ internal static class ZeroPgGaps
 
     public const string PooledResetThenListen =
         "ZeroPg: LISTEN on a reused pooled Npgsql connection (DISCARD ALL written in front of it) never receives the NOTIFY another connection sends: no notification within 10 s (issue 11 item 6)";
-
-    public const string AdvisoryLockColumnNames =
-        "ZeroPg: select pg_advisory_lock(1), pg_try_advisory_lock(2), pg_advisory_unlock(1) returns columns named zp_advisory_lock, zp_try_advisory_lock, zp_advisory_unlock (issue 11 item 5)";
 
     public const string BackendPid =
         "ZeroPg: pg_backend_pid() returns the shared engine's pid (42) for every client instead of the process id in the client's BackendKeyData (issue 11 item 2: each client's own session; not listed in the issue)";

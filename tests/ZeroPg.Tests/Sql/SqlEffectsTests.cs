@@ -68,9 +68,9 @@ public sealed class SqlEffectsTests
     }
 
     [Theory]
-    [InlineData("SELECT pg_advisory_lock(1)", "SELECT pg_temp.zp_advisory_lock(42, 1)")]
-    [InlineData("select pg_catalog.pg_try_advisory_lock_shared(1, 2)", "select pg_temp.zp_try_advisory_lock_shared(42, 1, 2)")]
-    [InlineData("select PG_ADVISORY_UNLOCK_ALL()", "select pg_temp.zp_advisory_unlock_all(42)")]
+    [InlineData("SELECT pg_advisory_lock(1)", "SELECT pg_temp.pg_advisory_lock(42, 1)")]
+    [InlineData("select pg_catalog.pg_try_advisory_lock_shared(1, 2)", "select pg_temp.pg_try_advisory_lock_shared(42, 1, 2)")]
+    [InlineData("select PG_ADVISORY_UNLOCK_ALL()", "select pg_temp.pg_advisory_unlock_all(42)")]
     public void Session_advisory_lock_calls_become_per_client(string sql, string expected)
     {
         Assert.True(SqlAnalysis.Of(sql).Effects.UsesAdvisoryLocks);
