@@ -381,20 +381,17 @@ internal sealed class ClientSession
     {
         var engineState = _services.EngineState;
         _auto.EndSchemaChangeIfIdle(_state.Status);
-        _notifications.Apply(effects);
         if (effects.DiscardAllAnswered)
         {
             // This client's DISCARD ALL, without touching the others sharing the engine; its settings are reset by its next batch.
-            _statements.Own.Clear();
+            // Its statement names went when the batch was built, in order (a pool writes the reset in front of the next batch),
+            // and the LISTENs after it in the batch are applied below.
             _notifications.UnlistenAll();
             _settings.Reset();
             if (_advisory.Used)
                 await _link.RunOwnSqlAsync(ReplyMode.Discard, _advisory.UnlockAllSql);
         }
-        else if (effects.DeallocateAllAnswered)
-        {
-            _statements.Own.Clear();
-        }
+        _notifications.Apply(effects);
         if (effects.DeallocatesAll)
         {
             // DEALLOCATE ALL or DISCARD ALL ran in the engine itself: its statements are gone for everyone (re-prepared on use,

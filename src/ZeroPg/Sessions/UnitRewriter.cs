@@ -105,8 +105,12 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         var reset = sql.LocalResetTag;
         if (reset == "DISCARD ALL" && state.Status == TransactionStatus.Idle)
         {
-            // Npgsql's pool reset: it must discard this client's state only, not everyone's.
+            // Npgsql's pool reset: it must discard this client's state only, not everyone's. Npgsql writes it in front of
+            // the next batch, so what it drops goes here, in order: the statements and LISTENs that follow it stay.
             statements.WriteDeallocateMadeBySql(batch);
+            statements.Own.Clear();
+            batch.Effects.Listen.Clear();
+            batch.Effects.Unlisten.Clear();
             batch.Effects.DiscardAllAnswered = true;
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply(reset));
             return;
@@ -114,6 +118,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         if (reset == "DEALLOCATE ALL")
         {
             statements.WriteDeallocateMadeBySql(batch);
+            statements.Own.Clear();
             batch.Effects.DeallocateAllAnswered = true;
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply(reset));
             return;

@@ -10,15 +10,6 @@ internal static class ZeroPgGaps
     public const string ExtendedCopyIn =
         "ZeroPg: COPY FROM STDIN through the extended protocol is refused: 0A000 COPY FROM STDIN is not supported in the extended query protocol by ZeroPg (issue 11 item 4)";
 
-    public const string PooledResetThenPrepare =
-        "ZeroPg: after Npgsql's pool reset (DISCARD ALL written in front of the batch), PrepareAsync fails: 26000 prepared statement \"zp_<n>\" does not exist (\"_p1\" when the engine holds other statements) (issue 11 item 1)";
-
-    public const string PreservingResetThenPrepare =
-        "ZeroPg: after Npgsql's statement-preserving pool reset (the connection has prepared statements), PrepareAsync breaks the protocol: Npgsql throws \"Received backend message ReadyForQuery while expecting ParseCompleteMessage. Please file a bug.\" (issue 11 item 1)";
-
-    public const string PooledResetThenListen =
-        "ZeroPg: LISTEN on a reused pooled Npgsql connection (DISCARD ALL written in front of it) never receives the NOTIFY another connection sends: no notification within 10 s (issue 11 item 6)";
-
     public const string BackendPid =
         "ZeroPg: pg_backend_pid() returns the shared engine's pid (42) for every client instead of the process id in the client's BackendKeyData (issue 11 item 2: each client's own session; not listed in the issue)";
 }
