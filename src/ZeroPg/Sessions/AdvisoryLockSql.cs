@@ -2,7 +2,8 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// Session-level advisory locks per client. The engine has one session, so Postgres's own locks would
-/// never exclude anyone. ZeroPg rewrites pg_advisory_* calls into these temp functions, which keep a
+/// never exclude anyone. ZeroPg rewrites pg_advisory_* calls into these temp functions of the same names (so a
+/// result column is named as Postgres names it) with the client's process id first, which keep a
 /// lock table keyed by the client's process id. A blocking lock that is taken raises ZPLCK; ZeroPg
 /// then gives the engine to other clients and retries the statement when a lock is released.
 /// </summary>
@@ -49,20 +50,20 @@ internal static class AdvisoryLockSql
             END IF;
             RETURN true;
         END $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_lock(h int, k bigint) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 1::smallint, k, 0, false) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_lock(h int, k1 int, k2 int) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 2::smallint, k1, k2, false) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_lock_shared(h int, k bigint) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 1::smallint, k, 0, true) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_lock_shared(h int, k1 int, k2 int) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 2::smallint, k1, k2, true) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_try_advisory_lock(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 1::smallint, k, 0, false) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_try_advisory_lock(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 2::smallint, k1, k2, false) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_try_advisory_lock_shared(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 1::smallint, k, 0, true) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_try_advisory_lock_shared(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 2::smallint, k1, k2, true) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_unlock(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 1::smallint, k, 0, false) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_unlock(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 2::smallint, k1, k2, false) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_unlock_shared(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 1::smallint, k, 0, true) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_unlock_shared(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 2::smallint, k1, k2, true) $zp$;
-        CREATE OR REPLACE FUNCTION pg_temp.zp_advisory_unlock_all(h int) RETURNS void LANGUAGE sql AS $zp$ DELETE FROM pg_temp.zp_advisory_locks WHERE holder = h $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_lock(h int, k bigint) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 1::smallint, k, 0, false) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_lock(h int, k1 int, k2 int) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 2::smallint, k1, k2, false) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_lock_shared(h int, k bigint) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 1::smallint, k, 0, true) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_lock_shared(h int, k1 int, k2 int) RETURNS void LANGUAGE sql AS $zp$ SELECT pg_temp.zp_lock(h, 2::smallint, k1, k2, true) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_try_advisory_lock(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 1::smallint, k, 0, false) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_try_advisory_lock(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 2::smallint, k1, k2, false) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_try_advisory_lock_shared(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 1::smallint, k, 0, true) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_try_advisory_lock_shared(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_try(h, 2::smallint, k1, k2, true) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_unlock(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 1::smallint, k, 0, false) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_unlock(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 2::smallint, k1, k2, false) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_unlock_shared(h int, k bigint) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 1::smallint, k, 0, true) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_unlock_shared(h int, k1 int, k2 int) RETURNS bool LANGUAGE sql AS $zp$ SELECT pg_temp.zp_unlock(h, 2::smallint, k1, k2, true) $zp$;
+        CREATE OR REPLACE FUNCTION pg_temp.pg_advisory_unlock_all(h int) RETURNS void LANGUAGE sql AS $zp$ DELETE FROM pg_temp.zp_advisory_locks WHERE holder = h $zp$;
         """;
 
-    public static string UnlockAll(int processId) => $"SELECT pg_temp.zp_advisory_unlock_all({processId})";
+    public static string UnlockAll(int processId) => $"SELECT pg_temp.pg_advisory_unlock_all({processId})";
 }

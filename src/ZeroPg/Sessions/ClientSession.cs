@@ -78,7 +78,7 @@ internal sealed class ClientSession
         _restart = new EngineRestart(services, forwarder);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
         _link = new EngineLink(services, forwarder, _cancel, _state, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
-        _statements = new StatementMapping(services.Statements);
+        _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
@@ -354,17 +354,20 @@ internal sealed class ClientSession
 
     private async Task ExecuteAsync(int count, bool sequenceOpen)
     {
-        while (true)
+        var usesAdvisoryLocks = UnitRewriter.UsesAdvisoryLocks(_batch, count);
+        for (var attempt = 0; ; attempt++)
         {
             await _lease.AcquireAsync(); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
             var before = _state.Status;
+            if (attempt > 0)
+                _statements.UndoUnit(); // built again: its statement names are added again
+            if (usesAdvisoryLocks)
+                await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
             _rewriter.Build(_engineBatch, _batch, count);
             if (_engineBatch.Effects.Extensions.Count > 0)
                 await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
-            if (_engineBatch.Effects.UsesAdvisoryLocks)
+            if (usesAdvisoryLocks)
             {
-                await _advisory.BeforeUseAsync(_link);
-                _rewriter.Build(_engineBatch, _batch, count); // the install ran first: build again
                 if (await _advisory.RunCapturedAsync(_link, _engineBatch, _lease, before))
                     break;
                 continue;
@@ -382,20 +385,17 @@ internal sealed class ClientSession
     {
         var engineState = _services.EngineState;
         _auto.EndSchemaChangeIfIdle(_state.Status);
-        _notifications.Apply(effects);
         if (effects.DiscardAllAnswered)
         {
             // This client's DISCARD ALL, without touching the others sharing the engine; its settings are reset by its next batch.
-            _statements.Own.Clear();
+            // Its statement names went when the batch was built, in order (a pool writes the reset in front of the next batch),
+            // and the LISTENs after it in the batch are applied below.
             _notifications.UnlistenAll();
             _settings.Reset();
             if (_advisory.Used)
                 await _link.RunOwnSqlAsync(ReplyMode.Discard, _advisory.UnlockAllSql);
         }
-        else if (effects.DeallocateAllAnswered)
-        {
-            _statements.Own.Clear();
-        }
+        _notifications.Apply(effects);
         if (effects.DeallocatesAll)
         {
             // DEALLOCATE ALL or DISCARD ALL ran in the engine itself: its statements are gone for everyone (re-prepared on use,

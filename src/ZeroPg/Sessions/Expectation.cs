@@ -28,7 +28,9 @@ internal enum ExpectKind : byte
 /// Called with true on success, false on error (e.g. a Parse's statement is then not prepared); on the
 /// session, after the whole reply (<see cref="ReplyPlan.ApplyOutcomes"/>), never on the engine reader thread.
 /// </param>
-internal readonly record struct Expectation(ExpectKind Kind, FrontendCode Code, byte[]? Reply = null, PgError? Error = null, Action<bool>? OnCompleted = null)
+/// <param name="ClientNames">Engine statement names to the client's, replaced in the message of an error the engine answers (SQL EXECUTE / DEALLOCATE / PREPARE).</param>
+internal readonly record struct Expectation(ExpectKind Kind, FrontendCode Code, byte[]? Reply = null, PgError? Error = null, Action<bool>? OnCompleted = null,
+    IReadOnlyDictionary<string, string>? ClientNames = null)
 {
     /// <summary>True when <paramref name="backendCode"/> is the last reply message to this entry's message.</summary>
     public bool IsEndedBy(BackendCode backendCode) => Code switch

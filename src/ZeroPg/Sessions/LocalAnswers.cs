@@ -92,7 +92,8 @@ internal sealed class LocalAnswers(ProtocolState state, StatementMapping stateme
                         return false;
                     break;
                 case FrontendCode.Close:
-                    if (!message.TargetsStatement || message.StatementName!.Length == 0 || _names.Contains(message.StatementName))
+                    if (!message.TargetsStatement || message.StatementName!.Length == 0 || _names.Contains(message.StatementName)
+                        || statements.IsMadeBySql(message.StatementName))
                         return false;
                     break;
                 case FrontendCode.Sync:

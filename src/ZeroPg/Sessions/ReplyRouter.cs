@@ -100,7 +100,12 @@ internal sealed class ReplyRouter
         if (code == BackendCode.ErrorResponse)
             _currentFailed = true; // a simple Query's error: it still ends with ReadyForQuery
         if (current.Kind is not (ExpectKind.Swallow or ExpectKind.BindRetryable) && !(current.Kind == ExpectKind.DescribeForQuery && code == BackendCode.NoData))
-            route(code, message);
+        {
+            if (code == BackendCode.ErrorResponse && current.ClientNames is { } names)
+                RouteWithNames(message, names, route);
+            else
+                route(code, message);
+        }
         if (current.IsEndedBy(code) && _next < _plan.Count)
         {
             _plan.Record(_next++, !_currentFailed);
@@ -130,6 +135,13 @@ internal sealed class ReplyRouter
             }
             _next++;
         }
+    }
+
+    private static void RouteWithNames(ReadOnlySpan<byte> message, IReadOnlyDictionary<string, string> names, RouteMessage route)
+    {
+        var bytes = new ArrayBufferWriter<byte>(message.Length + 64);
+        ErrorResponse.WriteWithNamesReplaced(bytes, message, names);
+        route(BackendCode.ErrorResponse, bytes.WrittenSpan);
     }
 
     private static void RouteError(PgError error, RouteMessage route)

@@ -17,7 +17,8 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
     {
         notifications.UnlistenAll();
         var holdsLocks = advisory.MayHoldLocks;
-        if (!lease.IsHeld && !holdsLocks && temp.Count == 0)
+        var deallocate = statements.DeallocateMadeBySqlSql();
+        if (!lease.IsHeld && !holdsLocks && temp.Count == 0 && deallocate is null)
             return;
         try
         {
@@ -36,6 +37,8 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
                 OwnSql.Append(cleanup, "ROLLBACK");
             if (holdsLocks)
                 OwnSql.Append(cleanup, advisory.UnlockAllSql);
+            if (deallocate is not null)
+                OwnSql.Append(cleanup, deallocate); // the statements its SQL PREPARE made are its own
             if (temp.DropSql(services.EngineState) is { Length: > 0 } dropTemp)
                 OwnSql.Append(cleanup, dropTemp);
             await link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Json;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
 using ZeroPg.Sessions.Statements;
@@ -12,10 +13,13 @@ namespace ZeroPg.Sessions;
 /// PgBouncer): a named Parse becomes the engine statement of the same text and types, shared by every
 /// client that parsed it; Bind and Describe use the engine's name, preparing it again first if the engine
 /// lost it; Close drops only the client's name; the client's unnamed statement is parsed again when another
-/// client replaced it; duplicate and unknown names fail exactly where Postgres raises them. Thread: the
-/// session (the shared catalog takes its own lock).
+/// client replaced it; duplicate and unknown names fail exactly where Postgres raises them. SQL PREPARE,
+/// EXECUTE and DEALLOCATE name the same statements (<see cref="ForQuery"/>): a name SQL PREPARE made is the
+/// client's own engine statement "zp&lt;pid&gt;_name", one a Parse made the shared one; pg_prepared_statements shows
+/// the client's own under its names (<see cref="WritePreparedStatements"/>). Thread: the session (the shared
+/// catalog takes its own lock).
 /// </summary>
-internal sealed class StatementMapping(StatementCatalog catalog)
+internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity identity)
 {
     /// <summary>Fails at parse time, so the engine aborts the extended sequence exactly where ZeroPg raised an error.</summary>
     private static readonly byte[] FailingSql = "zeropg raises an error here"u8.ToArray();
@@ -25,17 +29,25 @@ internal sealed class StatementMapping(StatementCatalog catalog)
 
     private readonly ClientStatements _own = new();
 
+    /// <summary>Names the unit being built added (undone when the unit is built again to run again).</summary>
+    private readonly List<(string Name, EngineStatement Statement)> _addedInUnit = [];
+
     /// <summary>The portal of the last Bind when its statement is DISCARD ALL / DEALLOCATE ALL.</summary>
     private string? _resetPortal;
+
+    /// <summary>The SQL statement names the client's unnamed statement resolved (SQL EXECUTE / DEALLOCATE / PREPARE sent by Parse), and the portal of the last Bind of it.</summary>
+    private QueryStatementNames? _unnamedNames;
+    private (string Portal, QueryStatementNames Names)? _namesPortal;
 
     public ClientStatements Own => _own;
 
     /// <summary>A Parse: <paramref name="message"/> as the engine must get it (its SQL rewritten when needed, then <paramref name="rewritten"/>).</summary>
-    public void Parse(EngineBatch batch, ReadOnlySpan<byte> message, string name, SqlAnalysis analysis, bool rewritten)
+    public void Parse(EngineBatch batch, ReadOnlySpan<byte> message, string name, SqlAnalysis analysis, bool rewritten, QueryStatementNames? names = null)
     {
         var parse = ParseMessage.Read(message[MessageFramer.HeaderLength..]);
         if (name.Length == 0)
         {
+            _unnamedNames = names;
             _own.UnnamedDeallocatesAll = analysis.DeallocatesAll;
             _own.SetUnnamed(message.ToArray(), analysis);
             var version = ++_own.UnnamedVersion;
@@ -56,6 +68,7 @@ internal sealed class StatementMapping(StatementCatalog catalog)
         }
         var statement = catalog.GetOrAdd(parse.Sql, parse.ParameterTypes, rewritten ? null : analysis);
         _own.Add(name, statement);
+        _addedInUnit.Add((name, statement));
         if (catalog.IsPrepared(statement))
         {
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Parse, ParseCompleteReply, ok =>
@@ -81,12 +94,18 @@ internal sealed class StatementMapping(StatementCatalog catalog)
         BindMessage.Write(batch.Buffer, bind.PortalName, engineName, bind.Rest);
         batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Bind);
         _resetPortal = BindsReset(name) ? portal : null;
+        _namesPortal = name.Length == 0 && _unnamedNames is { } names ? (portal, names) : null;
     }
 
     /// <summary>An Execute: of a portal that runs DISCARD ALL / DEALLOCATE ALL, the engine holds no named statement afterwards.</summary>
     public void Execute(EngineBatch batch, ReadOnlySpan<byte> message, string portal)
     {
         batch.Buffer.Append(message);
+        if (_namesPortal is { } bound && bound.Portal == portal)
+        {
+            batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Execute, OnCompleted: bound.Names.Completed, ClientNames: bound.Names.ClientNames));
+            return;
+        }
         if (_resetPortal is null || portal != _resetPortal)
         {
             batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Execute);
@@ -113,6 +132,14 @@ internal sealed class StatementMapping(StatementCatalog catalog)
     {
         if (name.Length > 0)
         {
+            if (_own.TryGet(name, out var statement) && statement.FromSql)
+            {
+                // The client's own engine statement: it goes from the engine too.
+                _own.Remove(name);
+                TargetedMessage.Write(batch.Buffer, FrontendCode.Close, TargetedMessage.Statement, statement.EngineNameBytes);
+                batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Close);
+                return;
+            }
             _own.Remove(name);
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Close, CloseCompleteReply);
             return;
@@ -161,6 +188,119 @@ internal sealed class StatementMapping(StatementCatalog catalog)
             _own.SetUnnamed(unnamed, unnamedSql); // the unnamed statement is not deallocated; it is parsed again when used
     }
 
+    /// <summary>A unit's batch is being built.</summary>
+    public void BeginUnit() => _addedInUnit.Clear();
+
+    /// <summary>
+    /// The unit runs again (it waited for an advisory lock, or an auto-prepared Query runs plain): the names its Parses and
+    /// PREPAREs added go, so they are added again rather than found duplicate. The engine's shared statements stay.
+    /// </summary>
+    public void UndoUnit()
+    {
+        foreach (var (name, statement) in _addedInUnit)
+            _own.RemoveIf(name, statement);
+        _addedInUnit.Clear();
+    }
+
+    /// <summary>True when the client's statement <paramref name="name"/> was made by SQL PREPARE (Close must reach the engine).</summary>
+    public bool IsMadeBySql(string name) => _own.TryGet(name, out var statement) && statement.FromSql;
+
+    /// <summary>
+    /// A simple Query's SQL PREPARE / EXECUTE / DEALLOCATE names in the client's one namespace: a name a Parse made is its
+    /// shared engine statement (prepared again first if the engine lost it, when <paramref name="canPrepare"/>: a Parse and a
+    /// Sync of ours before the Query); any other is the client's own "zp&lt;pid&gt;_name". PREPARE of a new name adds it,
+    /// DEALLOCATE drops it when the Query succeeds (a shared statement is deallocated in the engine and prepared again
+    /// when another client uses it). Null when the SQL names no statement.
+    /// </summary>
+    public QueryStatementNames? ForQuery(EngineBatch batch, SqlAnalysis sql, bool canPrepare, bool sync = true)
+    {
+        QueryStatementNames? names = null;
+        var prepared = false;
+        foreach (var edit in sql.Edits)
+        {
+            if (!edit.IsStatementName)
+                continue;
+            names ??= new QueryStatementNames();
+            var name = edit.Text!;
+            if (_own.TryGet(name, out var statement))
+            {
+                if (!statement.FromSql && canPrepare && !catalog.IsPrepared(statement))
+                {
+                    catalog.WritePrepare(batch, statement, ExpectKind.Swallow);
+                    prepared = true;
+                }
+                if (edit.Kind == SqlEditKind.DeallocateName)
+                {
+                    if (!statement.FromSql)
+                        catalog.MarkMaybeHeld(statement);
+                    names.OnSucceeded += () => _own.RemoveIf(name, statement);
+                }
+            }
+            else if (edit.Kind == SqlEditKind.PrepareName)
+            {
+                var engineName = SqlEdit.PrefixedName(identity.ProcessId, name);
+                statement = new EngineStatement(engineName, Encoding.UTF8.GetBytes(sql.Sql), NoParameterTypes, sql, fromSql: true);
+                _own.Add(name, statement, sql.Sql);
+                _addedInUnit.Add((name, statement));
+                var made = statement;
+                names.OnFailed += () => _own.RemoveIf(name, made);
+            }
+            var engine = statement?.EngineName ?? SqlEdit.PrefixedName(identity.ProcessId, name);
+            names.Add(edit, engine, name);
+        }
+        if (prepared && sync)
+        {
+            // A Query after an error in the extended protocol would be skipped: the Parse ends at its own Sync.
+            EmptyFrontendMessage.Write(batch.Buffer, FrontendCode.Sync);
+            batch.Plan.Expect(ExpectKind.Swallow, FrontendCode.Sync);
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// Before a Query, or a Bind of a statement, that reads pg_prepared_statements: hands the engine the client's statements
+    /// (see <see cref="SqlEdit.PreparedStatementsSql"/>) in a Query of ours, which must not come between a Bind and its Execute.
+    /// </summary>
+    public void WritePreparedStatements(EngineBatch batch)
+    {
+        var json = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(json))
+        {
+            writer.WriteStartArray();
+            foreach (var (name, statement, text) in _own.All)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("e", statement.EngineName);
+                writer.WriteString("n", name);
+                writer.WriteString("s", text);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
+        QueryMessage.Write(batch.Buffer, $"SELECT pg_catalog.set_config('{SqlEdit.PreparedStatementsSetting}', {SqlEdit.Literal(Encoding.UTF8.GetString(json.WrittenSpan))}, false)");
+        batch.Plan.Expect(ExpectKind.Swallow, FrontendCode.Query);
+        catalog.SetUnnamed(null); // a simple Query drops the unnamed statement: the client's is parsed again if it is used
+    }
+
+    /// <summary>SQL that deallocates the statements the client's SQL PREPARE made (its own in the engine), or null when it has none.</summary>
+    public string? DeallocateMadeBySqlSql()
+    {
+        var made = _own.MadeBySql.Select(s => "DEALLOCATE " + SqlEdit.Identifier(s.EngineName)).ToList();
+        return made.Count == 0 ? null : string.Join("; ", made);
+    }
+
+    /// <summary>
+    /// DISCARD ALL / DEALLOCATE ALL answered for this client alone: the statements its SQL PREPARE made go from the engine
+    /// (a Query of ours, its reply swallowed); the names are dropped when the unit's effects are applied.
+    /// </summary>
+    public void WriteDeallocateMadeBySql(EngineBatch batch)
+    {
+        if (DeallocateMadeBySqlSql() is not { } sql)
+            return;
+        QueryMessage.Write(batch.Buffer, sql);
+        batch.Plan.Expect(ExpectKind.Swallow, FrontendCode.Query);
+    }
+
     /// <summary>The SQL of the client's statement <paramref name="name"/> ("" for the unnamed one), if it has one.</summary>
     public SqlAnalysis? StatementSql(string name)
     {
@@ -192,7 +332,7 @@ internal sealed class StatementMapping(StatementCatalog catalog)
             RaiseInEngine(batch, PgError.Error(SqlState.InvalidSqlStatementName, $"prepared statement \"{name}\" does not exist"));
             return null;
         }
-        if (!catalog.IsPrepared(statement))
+        if (!statement.FromSql && !catalog.IsPrepared(statement))
             catalog.WritePrepare(batch, statement, ExpectKind.Swallow);
         return statement.EngineNameBytes;
     }
@@ -203,5 +343,36 @@ internal sealed class StatementMapping(StatementCatalog catalog)
         if (name.Length == 0)
             return _own.UnnamedDeallocatesAll;
         return _own.TryGet(name, out var statement) && statement.DeallocatesAll;
+    }
+}
+
+/// <summary>
+/// The statement names of one simple Query resolved in the client's namespace (<see cref="StatementMapping.ForQuery"/>):
+/// the engine names for the rewrite, the client's names for the engine's errors, and what the Query's outcome does to the names.
+/// </summary>
+internal sealed class QueryStatementNames : ISqlStatementNames
+{
+    private readonly Dictionary<int, string> _byPosition = [];
+
+    /// <summary>Engine name to the client's, for the engine's error messages.</summary>
+    public Dictionary<string, string> ClientNames { get; } = new(StringComparer.Ordinal);
+
+    public event Action? OnSucceeded;
+    public event Action? OnFailed;
+
+    public void Add(SqlEdit edit, string engineName, string clientName)
+    {
+        _byPosition[edit.Start] = SqlEdit.Identifier(engineName);
+        ClientNames[engineName] = clientName;
+    }
+
+    public string EngineName(SqlEdit edit) => _byPosition[edit.Start];
+
+    public void Completed(bool ok)
+    {
+        if (ok)
+            OnSucceeded?.Invoke();
+        else
+            OnFailed?.Invoke();
     }
 }

@@ -22,12 +22,24 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     public void Build(EngineBatch batch, ClientBatch client, int count)
     {
         batch.Clear();
+        statements.BeginUnit();
         restore.WritePreamble(batch);
         for (var i = 0; i < count; i++)
         {
             var message = client.Messages[i];
             Rewrite(batch, message, client.Bytes(message));
         }
+    }
+
+    /// <summary>The first <paramref name="count"/> messages of <paramref name="client"/> call session advisory lock functions (ZeroPg's must be installed before they are built).</summary>
+    public static bool UsesAdvisoryLocks(ClientBatch client, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (client.Messages[i] is { Code: FrontendCode.Query or FrontendCode.Parse, Sql.Effects.UsesAdvisoryLocks: true })
+                return true;
+        }
+        return false;
     }
 
     private void Rewrite(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
@@ -38,6 +50,8 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
                 RewriteParse(batch, message, bytes);
                 break;
             case FrontendCode.Bind:
+                if (statements.StatementSql(message.StatementName!) is { ReadsPreparedStatements: true })
+                    statements.WritePreparedStatements(batch);
                 statements.Bind(batch, bytes, message.PortalName!, message.StatementName!);
                 break;
             case FrontendCode.Execute:
@@ -77,7 +91,9 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         }
         auto.NoteSchemaChange(sql, singleStatement: true);
         batch.Effects.Add(sql.Effects);
-        var rewritten = sql.Rewrite(identity.ProcessId, _channels);
+        // SQL EXECUTE / DEALLOCATE / PREPARE sent by Parse (psycopg, asyncpg): in the client's namespace when run as the unnamed statement.
+        var names = message.StatementName!.Length == 0 ? statements.ForQuery(batch, sql, canPrepare: true, sync: false) : null;
+        var rewritten = sql.Rewrite(identity.ProcessId, _channels, names);
         if (ReferenceEquals(rewritten, sql.Sql))
         {
             statements.Parse(batch, bytes, message.StatementName!, sql, rewritten: false);
@@ -86,7 +102,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         var original = ParseMessage.Read(bytes[MessageFramer.HeaderLength..]);
         var parse = new ArrayBufferWriter<byte>();
         ParseMessage.Write(parse, original.StatementName, System.Text.Encoding.UTF8.GetBytes(rewritten), original.ParameterTypes);
-        statements.Parse(batch, parse.WrittenSpan, message.StatementName!, sql, rewritten: true);
+        statements.Parse(batch, parse.WrittenSpan, message.StatementName!, sql, rewritten: true, names);
     }
 
     private void RewriteQuery(EngineBatch batch, ReadOnlySpan<byte> bytes, SqlAnalysis sql)
@@ -94,28 +110,42 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         var reset = sql.LocalResetTag;
         if (reset == "DISCARD ALL" && state.Status == TransactionStatus.Idle)
         {
-            // Npgsql's pool reset: it must discard this client's state only, not everyone's.
+            // Npgsql's pool reset: it must discard this client's state only, not everyone's. Npgsql writes it in front of
+            // the next batch, so what it drops goes here, in order: the statements and LISTENs that follow it stay.
+            statements.WriteDeallocateMadeBySql(batch);
+            statements.Own.Clear();
+            batch.Effects.Listen.Clear();
+            batch.Effects.Unlisten.Clear();
             batch.Effects.DiscardAllAnswered = true;
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply(reset));
             return;
         }
         if (reset == "DEALLOCATE ALL")
         {
+            statements.WriteDeallocateMadeBySql(batch);
+            statements.Own.Clear();
             batch.Effects.DeallocateAllAnswered = true;
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Query, CompletedQueryReply(reset));
             return;
         }
         batch.Effects.DeallocatesAll |= sql.DeallocatesAll;
         batch.Effects.Add(sql.Effects);
-        var rewritten = sql.Rewrite(identity.ProcessId, _channels);
+        var names = statements.ForQuery(batch, sql, canPrepare: !state.SequenceOpenInEngine);
+        if (sql.ReadsPreparedStatements)
+            statements.WritePreparedStatements(batch);
+        var rewritten = sql.Rewrite(identity.ProcessId, _channels, names);
         var sent = ReferenceEquals(rewritten, sql.Sql) ? sql : SqlAnalysis.Of(rewritten);
-        if (auto.TryWrite(batch, sent, state.Status, out var onPlainCompleted))
+        Action<bool>? onPlainCompleted = null;
+        if (names is null && auto.TryWrite(batch, sent, state.Status, out onPlainCompleted))
             return;
         if (ReferenceEquals(sent, sql))
             batch.Buffer.Append(bytes);
         else
             QueryMessage.Write(batch.Buffer, rewritten);
-        batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Query, onCompleted: onPlainCompleted);
+        if (names is not null)
+            batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Query, OnCompleted: names.Completed, ClientNames: names.ClientNames));
+        else
+            batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Query, onCompleted: onPlainCompleted);
     }
 
     private byte[] CompletedQueryReply(string tag)

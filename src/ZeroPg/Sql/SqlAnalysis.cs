@@ -65,6 +65,9 @@ internal sealed class SqlAnalysis
     /// <summary>The edits that make it right for the shared engine session (see <see cref="Rewrite"/>).</summary>
     internal IReadOnlyList<SqlEdit> Edits { get; }
 
+    /// <summary>The SQL reads pg_prepared_statements (rewritten to the client's own statements, which the session must hand over first).</summary>
+    public bool ReadsPreparedStatements => Edits.Any(e => e.Kind == SqlEditKind.PreparedStatements);
+
     /// <summary>Token ranges of the statements, split at semicolons (empty statements included).</summary>
     public IReadOnlyList<(int Start, int End)> Statements => _statements;
 
@@ -231,7 +234,8 @@ internal sealed class SqlAnalysis
     }
 
     /// <summary>The text for the shared engine session (the same instance when nothing changes).</summary>
-    public string Rewrite(int processId, Func<string[]>? listeningChannels) => SqlEdit.Apply(Sql, Edits, processId, listeningChannels);
+    public string Rewrite(int processId, Func<string[]>? listeningChannels, ISqlStatementNames? names = null)
+        => SqlEdit.Apply(Sql, Edits, processId, listeningChannels, names);
 
     internal bool IsWord(int index, int end, string upper) => index < end && index < _tokens.Count && _tokens[index].IsWord(Sql, upper);
 

@@ -41,13 +41,13 @@ internal static class SqlEffectsScanner
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
-        ["PG_ADVISORY_LOCK"] = "zp_advisory_lock",
-        ["PG_ADVISORY_LOCK_SHARED"] = "zp_advisory_lock_shared",
-        ["PG_TRY_ADVISORY_LOCK"] = "zp_try_advisory_lock",
-        ["PG_TRY_ADVISORY_LOCK_SHARED"] = "zp_try_advisory_lock_shared",
-        ["PG_ADVISORY_UNLOCK"] = "zp_advisory_unlock",
-        ["PG_ADVISORY_UNLOCK_SHARED"] = "zp_advisory_unlock_shared",
-        ["PG_ADVISORY_UNLOCK_ALL"] = "zp_advisory_unlock_all",
+        ["PG_ADVISORY_LOCK"] = "pg_advisory_lock",
+        ["PG_ADVISORY_LOCK_SHARED"] = "pg_advisory_lock_shared",
+        ["PG_TRY_ADVISORY_LOCK"] = "pg_try_advisory_lock",
+        ["PG_TRY_ADVISORY_LOCK_SHARED"] = "pg_try_advisory_lock_shared",
+        ["PG_ADVISORY_UNLOCK"] = "pg_advisory_unlock",
+        ["PG_ADVISORY_UNLOCK_SHARED"] = "pg_advisory_unlock_shared",
+        ["PG_ADVISORY_UNLOCK_ALL"] = "pg_advisory_unlock_all",
     }.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)
@@ -119,15 +119,19 @@ internal static class SqlEffectsScanner
                     _unlisten.Add(Identifier(channel));
                 _edits.Add(new SqlEdit(channel.Start, channel.Length, SqlEditKind.NoopChannel));
             }
-            else if ((first.IsWord(_sql, "PREPARE") || first.IsWord(_sql, "EXECUTE")) && start + 1 < end)
+            else if (first.IsWord(_sql, "PREPARE") && start + 1 < end)
             {
-                _edits.Add(PrefixName(_tokens[start + 1]));
+                _edits.Add(StatementName(_tokens[start + 1], SqlEditKind.PrepareName));
+            }
+            else if (first.IsWord(_sql, "EXECUTE") && start + 1 < end)
+            {
+                _edits.Add(StatementName(_tokens[start + 1], SqlEditKind.ExecuteName));
             }
             else if (first.IsWord(_sql, "DEALLOCATE"))
             {
                 var name = Word(start + 1, end, "PREPARE") ? start + 2 : start + 1;
                 if (name < end && !_tokens[name].IsWord(_sql, "ALL"))
-                    _edits.Add(PrefixName(_tokens[name]));
+                    _edits.Add(StatementName(_tokens[name], SqlEditKind.DeallocateName));
             }
             else if (first.IsWord(_sql, "DROP"))
             {
@@ -161,6 +165,11 @@ internal static class SqlEffectsScanner
             {
                 var from = QualifiedStart(i);
                 _edits.Add(new SqlEdit(from, _tokens[i + 2].End - from, SqlEditKind.ListeningChannels));
+            }
+            else if (token.IsWord(_sql, "PG_PREPARED_STATEMENTS")
+                && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))
+            {
+                PreparedStatements(i, end);
             }
             else if (token.Length >= 16 && AdvisoryFunctions.TryGetValue(token.Span(_sql), out var replacement)
                 && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '('))
@@ -202,6 +211,23 @@ internal static class SqlEffectsScanner
             ? _sql.Substring(token.Start + 1, token.Length - 2).Replace("\"\"", "\"")
             : token.Text(_sql).ToLowerInvariant();
 
-        private SqlEdit PrefixName(SqlToken token) => new(token.Start, token.Length, SqlEditKind.PrefixName);
+        private SqlEdit StatementName(SqlToken token, SqlEditKind kind) => new(token.Start, token.Length, kind, Identifier(token));
+
+        /// <summary>Words after pg_prepared_statements that are not its alias.</summary>
+        private static readonly HashSet<string> NotAnAlias = new(StringComparer.OrdinalIgnoreCase)
+        {
+            "AS", "WHERE", "ORDER", "GROUP", "HAVING", "LIMIT", "OFFSET", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL",
+            "ON", "USING", "UNION", "EXCEPT", "INTERSECT", "WINDOW", "FETCH", "FOR", "RETURNING", "TABLESAMPLE",
+        };
+
+        /// <summary>pg_prepared_statements read as a relation: replaced by the client's own statements, aliased by its name unless the SQL gives one.</summary>
+        private void PreparedStatements(int i, int end)
+        {
+            var from = QualifiedStart(i);
+            var next = i + 1 < end ? _tokens[i + 1] : default;
+            var aliased = i + 1 < end && (next.Kind == SqlTokenKind.QuotedIdentifier || next.IsWord(_sql, "AS")
+                || (next.Kind == SqlTokenKind.Word && !NotAnAlias.Contains(next.Text(_sql))));
+            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.PreparedStatements, aliased ? null : "AS"));
+        }
     }
 }

@@ -17,8 +17,8 @@ public sealed class NpgsqlPooledResetTests(DriverFixture fixture)
     [Theory]
     [InlineData("postgres", false)]
     [InlineData("postgres", true)]
-    [InlineData("zeropg", false, Skip = ZeroPgGaps.PooledResetThenPrepare)]
-    [InlineData("zeropg", true, Skip = ZeroPgGaps.PreservingResetThenPrepare)]
+    [InlineData("zeropg", false)]
+    [InlineData("zeropg", true)]
     public async Task Reused_connection_prepares_and_runs_a_command_with_a_parameter(string target, bool withPrepared)
     {
         await using var dataSource = await DataSourceAsync(target);
@@ -39,7 +39,7 @@ public sealed class NpgsqlPooledResetTests(DriverFixture fixture)
     [Theory]
     [InlineData("postgres", false)]
     [InlineData("postgres", true)]
-    [InlineData("zeropg", false, Skip = ZeroPgGaps.PooledResetThenListen)]
+    [InlineData("zeropg", false)]
     [InlineData("zeropg", true)]
     public async Task Reused_connection_receives_notifications_it_listens_for(string target, bool withPrepared)
     {

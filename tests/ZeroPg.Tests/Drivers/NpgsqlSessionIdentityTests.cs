@@ -13,8 +13,8 @@ public sealed class NpgsqlSessionIdentityTests(DriverFixture fixture)
     [Theory]
     [InlineData("postgres", false)]
     [InlineData("postgres", true)]
-    [InlineData("zeropg", false, Skip = ZeroPgGaps.AdvisoryLockColumnNames)]
-    [InlineData("zeropg", true, Skip = ZeroPgGaps.NamedAdvisoryLockStatement)]
+    [InlineData("zeropg", false)]
+    [InlineData("zeropg", true)]
     public async Task Advisory_lock_functions_keep_their_column_names(string target, bool prepared)
     {
         await using var connection = await OpenAsync(target);

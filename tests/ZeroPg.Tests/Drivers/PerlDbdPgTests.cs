@@ -23,6 +23,6 @@ public sealed class PerlDbdPgTests(DriverFixture fixture, ITestOutputHelper outp
     [InlineData("copy")]
     [InlineData("notify")]
     [InlineData("types")]
-    [InlineData("evict", Skip = ZeroPgGaps.PerlDeallocate)]
+    [InlineData("evict")]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }

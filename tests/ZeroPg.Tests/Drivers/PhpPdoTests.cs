@@ -23,6 +23,6 @@ public sealed class PhpPdoTests(DriverFixture fixture, ITestOutputHelper output)
     [InlineData("copy")]
     [InlineData("notify")]
     [InlineData("types")]
-    [InlineData("evict", Skip = ZeroPgGaps.PdoDeallocate)]
+    [InlineData("evict")]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }

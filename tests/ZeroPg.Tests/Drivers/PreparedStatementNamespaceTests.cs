@@ -11,7 +11,7 @@ namespace ZeroPg.Tests.Drivers;
 [Collection(DriverCollection.Name)]
 public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
 {
-    [Fact(Skip = ZeroPgGaps.DeallocateOfParseMade)]
+    [Fact]
     public async Task Sql_deallocate_drops_a_statement_made_by_parse()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -28,14 +28,14 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         Assert.Equal("80", Single(await client.Bind("", "s1", "4").Execute().Sync().RoundTripAsync()));
     }
 
-    [Fact(Skip = ZeroPgGaps.DeallocateOfUnknownName)]
+    [Fact]
     public async Task Sql_deallocate_of_an_unknown_name_reports_the_clients_name()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
         AssertError(await client.Query("deallocate nope").RoundTripAsync(), "26000", "prepared statement \"nope\" does not exist");
     }
 
-    [Fact(Skip = ZeroPgGaps.ExecuteOfParseMade)]
+    [Fact]
     public async Task Sql_execute_runs_a_statement_made_by_parse()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -43,7 +43,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         Assert.Equal("40", Single(await client.Query("execute s2(4)").RoundTripAsync()));
     }
 
-    [Fact(Skip = ZeroPgGaps.BindOfPrepareMade)]
+    [Fact]
     public async Task Bind_runs_a_statement_made_by_sql_prepare()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -51,7 +51,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         Assert.Equal("105", Single(await client.Bind("", "q1", "5").Execute().Sync().RoundTripAsync()));
     }
 
-    [Fact(Skip = ZeroPgGaps.DescribeOfPrepareMade)]
+    [Fact]
     public async Task Describe_of_a_statement_made_by_sql_prepare()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -61,7 +61,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         Assert.Equal("tTZ", new string(replies.Select(m => m.Code).ToArray()));
     }
 
-    [Fact(Skip = ZeroPgGaps.CloseOfPrepareMade)]
+    [Fact]
     public async Task Close_drops_a_statement_made_by_sql_prepare()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -70,7 +70,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         AssertError(await client.Query("execute q3(1)").RoundTripAsync(), "26000", "prepared statement \"q3\" does not exist");
     }
 
-    [Fact(Skip = ZeroPgGaps.PrepareOfParseMadeName)]
+    [Fact]
     public async Task Sql_prepare_of_a_name_parse_made_is_a_duplicate()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -78,7 +78,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         AssertError(await client.Query("prepare s4 as select 2").RoundTripAsync(), "42P05", "prepared statement \"s4\" already exists");
     }
 
-    [Fact(Skip = ZeroPgGaps.ParseOfPrepareMadeName)]
+    [Fact]
     public async Task Parse_of_a_name_sql_prepare_made_is_a_duplicate()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -86,7 +86,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         AssertError(await client.Parse("q5", "select 2").Sync().RoundTripAsync(), "42P05", "prepared statement \"q5\" already exists");
     }
 
-    [Fact(Skip = ZeroPgGaps.PreparedStatementsView)]
+    [Fact]
     public async Task Pg_prepared_statements_shows_only_the_clients_own_statements_under_its_names()
     {
         await using var other = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
@@ -105,7 +105,7 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         ], rows);
     }
 
-    [Fact(Skip = ZeroPgGaps.DeallocateAllKeepsPrepareMade)]
+    [Fact]
     public async Task Deallocate_all_drops_statements_made_both_ways()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);

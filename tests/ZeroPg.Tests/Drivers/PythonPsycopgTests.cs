@@ -23,6 +23,6 @@ public sealed class PythonPsycopgTests(DriverFixture fixture, ITestOutputHelper 
     [InlineData("copy")]
     [InlineData("notify")]
     [InlineData("types")]
-    [InlineData("evict", Skip = ZeroPgGaps.PsycopgEviction)]
+    [InlineData("evict")]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }

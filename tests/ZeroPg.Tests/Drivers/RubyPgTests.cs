@@ -23,6 +23,6 @@ public sealed class RubyPgTests(DriverFixture fixture, ITestOutputHelper output)
     [InlineData("copy")]
     [InlineData("notify")]
     [InlineData("types")]
-    [InlineData("evict", Skip = ZeroPgGaps.RubyPoolEviction)]
+    [InlineData("evict")]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }

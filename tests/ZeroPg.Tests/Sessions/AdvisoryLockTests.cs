@@ -24,6 +24,26 @@ public sealed class AdvisoryLockTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_named_statement_that_waits_for_a_lock_is_prepared_once_and_runs_when_the_lock_is_released()
+    {
+        await using var holder = await fixture.OpenAsync();
+        await using var waiter = await RawProtocolClient.ConnectAsync(fixture.Server);
+        Assert.Equal(true, await holder.ScalarAsync("SELECT pg_try_advisory_lock(9101)"));
+
+        // Parse, Bind and Execute in one unit: it runs again once the lock is free, and its Parse must not find its own name taken.
+        var waiting = waiter.Parse("locker", "select pg_advisory_lock(9101), pg_try_advisory_lock(9102)").Bind("", "locker").Execute().Sync().RoundTripAsync();
+        // The holder's round trip queues behind the waiter's unit, which has run once and waits for the lock by then.
+        Assert.Equal(1, await holder.ScalarAsync("SELECT 1"));
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(true, await holder.ScalarAsync("SELECT pg_advisory_unlock(9101)"));
+
+        var replies = await waiting;
+        Assert.Equal("12DCZ", new string(replies.Select(m => m.Code).ToArray()));
+        Assert.Equal("t", replies.Single(m => m.Code == 'D').Columns()[1]);
+        Assert.Equal(false, await holder.ScalarAsync("SELECT pg_try_advisory_lock(9101)"));
+    }
+
+    [Fact]
     public async Task Int_pair_and_shared_forms_follow_postgres_rules()
     {
         await using var a = await fixture.OpenAsync();

@@ -21,7 +21,7 @@ internal sealed class SessionParts
         Identity.Assign(processId, 1);
         Settings = new SessionSettings(startup.ToDictionary(p => p.Item1, p => p.Item2));
         Temp = new TempRelations(Identity);
-        Statements = new StatementMapping(Services.Statements);
+        Statements = new StatementMapping(Services.Statements, Identity);
         Notifications = new ClientNotifications(new Pipe().Writer, Services.Notifications, () => Identity.ProcessId);
         Restore = new EngineStateRestore(Services, Settings, Temp, State);
         Auto = new AutoPrepare(Services, Settings, Temp);

@@ -56,9 +56,21 @@ public sealed class SqlEffectsTests
     public void Sql_prepared_statement_names_get_the_clients_prefix(string sql, string expected) => Assert.Equal(expected, Rewrite(sql));
 
     [Theory]
-    [InlineData("SELECT pg_advisory_lock(1)", "SELECT pg_temp.zp_advisory_lock(42, 1)")]
-    [InlineData("select pg_catalog.pg_try_advisory_lock_shared(1, 2)", "select pg_temp.zp_try_advisory_lock_shared(42, 1, 2)")]
-    [InlineData("select PG_ADVISORY_UNLOCK_ALL()", "select pg_temp.zp_advisory_unlock_all(42)")]
+    [InlineData("select name from pg_prepared_statements order by 1", "select name from {0} AS pg_prepared_statements order by 1")]
+    [InlineData("select p.name from pg_catalog.pg_prepared_statements p", "select p.name from {0} p")]
+    [InlineData("select count(*) from pg_prepared_statements as s where s.from_sql", "select count(*) from {0} as s where s.from_sql")]
+    [InlineData("select pg_prepared_statements.name from pg_prepared_statements", "select pg_prepared_statements.name from {0} AS pg_prepared_statements")]
+    public void Pg_prepared_statements_becomes_the_clients_own(string sql, string expected)
+    {
+        var analysis = SqlAnalysis.Of(sql);
+        Assert.True(analysis.ReadsPreparedStatements);
+        Assert.Equal(string.Format(expected, SqlEdit.PreparedStatementsSql), Rewrite(sql));
+    }
+
+    [Theory]
+    [InlineData("SELECT pg_advisory_lock(1)", "SELECT pg_temp.pg_advisory_lock(42, 1)")]
+    [InlineData("select pg_catalog.pg_try_advisory_lock_shared(1, 2)", "select pg_temp.pg_try_advisory_lock_shared(42, 1, 2)")]
+    [InlineData("select PG_ADVISORY_UNLOCK_ALL()", "select pg_temp.pg_advisory_unlock_all(42)")]
     public void Session_advisory_lock_calls_become_per_client(string sql, string expected)
     {
         Assert.True(SqlAnalysis.Of(sql).Effects.UsesAdvisoryLocks);

@@ -27,6 +27,35 @@ internal static class ErrorResponse
         writer.WriteCString(value);
     }
 
+    /// <summary>
+    /// The ErrorResponse <paramref name="message"/> (whole) with each quoted name of <paramref name="names"/> in its message field
+    /// replaced by the name it maps to ("zp_3" becomes the client's "s1"), written to <paramref name="output"/>.
+    /// </summary>
+    public static void WriteWithNamesReplaced(IBufferWriter<byte> output, ReadOnlySpan<byte> message, IReadOnlyDictionary<string, string> names)
+    {
+        var reader = new WireReader(message[MessageFramer.HeaderLength..]);
+        var writer = new MessageWriter(output, BackendCode.ErrorResponse, message.Length + 64);
+        while (reader.Remaining > 0)
+        {
+            var type = reader.ReadByte();
+            if (type == 0)
+                break;
+            var value = reader.ReadCStringBytes();
+            writer.WriteByte(type);
+            if (type != (byte)'M')
+            {
+                writer.WriteCString(value);
+                continue;
+            }
+            var text = System.Text.Encoding.UTF8.GetString(value);
+            foreach (var (engine, client) in names)
+                text = text.Replace($"\"{engine}\"", $"\"{client}\"", StringComparison.Ordinal);
+            writer.WriteCString(System.Text.Encoding.UTF8.GetBytes(text));
+        }
+        writer.WriteByte(0);
+        writer.Complete();
+    }
+
     /// <summary>Reads the SQLSTATE ('C' field) of an ErrorResponse or NoticeResponse body.</summary>
     public static string? ReadSqlState(ReadOnlySpan<byte> body) => ReadField(body, ErrorField.SqlState);
 

@@ -1,9 +1,12 @@
 namespace ZeroPg.Sessions.Statements;
 
-/// <summary>One client's own prepared-statement namespace: its names mapped to engine statements. Owned by the session.</summary>
+/// <summary>
+/// One client's own prepared-statement namespace, as in Postgres one for statements made by Parse and by SQL PREPARE:
+/// its names mapped to engine statements, with the text the client gave (what pg_prepared_statements shows). Owned by the session.
+/// </summary>
 internal sealed class ClientStatements
 {
-    private readonly Dictionary<string, EngineStatement> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (EngineStatement Statement, string Text)> _byName = new(StringComparer.Ordinal);
 
     /// <summary>The client's last Parse of the unnamed statement (whole message), replayed when another client's replaced it.</summary>
     public byte[]? LastUnnamedParse { get; private set; }
@@ -24,18 +27,29 @@ internal sealed class ClientStatements
 
     public int Count => _byName.Count;
 
-    public bool TryGet(string name, out EngineStatement statement) => _byName.TryGetValue(name, out statement!);
+    public bool TryGet(string name, out EngineStatement statement)
+    {
+        var found = _byName.TryGetValue(name, out var entry);
+        statement = entry.Statement;
+        return found;
+    }
 
     public bool Contains(string name) => _byName.ContainsKey(name);
 
-    public void Add(string name, EngineStatement statement) => _byName[name] = statement;
+    /// <summary>Every name with its statement and the client's text, in no particular order.</summary>
+    public IEnumerable<(string Name, EngineStatement Statement, string Text)> All => _byName.Select(e => (e.Key, e.Value.Statement, e.Value.Text));
+
+    /// <summary>The client's statements SQL PREPARE made (each its own engine statement).</summary>
+    public IEnumerable<EngineStatement> MadeBySql => _byName.Values.Where(e => e.Statement.FromSql).Select(e => e.Statement);
+
+    public void Add(string name, EngineStatement statement, string? text = null) => _byName[name] = (statement, text ?? statement.Text);
 
     public void Remove(string name) => _byName.Remove(name);
 
     /// <summary>Forgets a name only if it still points at <paramref name="statement"/> (its Parse failed).</summary>
     public void RemoveIf(string name, EngineStatement statement)
     {
-        if (_byName.TryGetValue(name, out var current) && ReferenceEquals(current, statement))
+        if (_byName.TryGetValue(name, out var current) && ReferenceEquals(current.Statement, statement))
             _byName.Remove(name);
     }
 

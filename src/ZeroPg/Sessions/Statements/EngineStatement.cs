@@ -1,8 +1,13 @@
 namespace ZeroPg.Sessions.Statements;
 
-/// <summary>A named prepared statement in the engine session, shared by every client that parsed the same text and types.</summary>
-internal sealed class EngineStatement(string engineName, byte[] sql, byte[] parameterTypes, Sql.SqlAnalysis? analysis = null)
+/// <summary>
+/// A named prepared statement in the engine session: one a Parse made, shared by every client that parsed the same text and
+/// types; or one a client's SQL PREPARE made (<see cref="FromSql"/>), its own, which ZeroPg cannot prepare again.
+/// </summary>
+internal sealed class EngineStatement(string engineName, byte[] sql, byte[] parameterTypes, Sql.SqlAnalysis? analysis = null, bool fromSql = false)
 {
+    public bool FromSql { get; } = fromSql;
+
     private ZeroPg.Sql.SqlAnalysis? _analysis = analysis;
     private string? _text = analysis?.Sql;
 

@@ -67,6 +67,16 @@ internal sealed class StatementCatalog
             return statement.PreparedEpoch == _epoch;
     }
 
+    /// <summary>
+    /// The engine may no longer hold <paramref name="statement"/> (a client deallocates it with SQL): it is prepared again when
+    /// next used, closed first in case it is still there.
+    /// </summary>
+    public void MarkMaybeHeld(EngineStatement statement)
+    {
+        lock (Gate)
+            statement.PreparedEpoch = int.MaxValue;
+    }
+
     /// <summary>True when <paramref name="owner"/>'s unnamed statement, Parse number <paramref name="version"/>, is the engine's.</summary>
     public bool HoldsUnnamed(object owner, long version)
     {
