@@ -38,7 +38,8 @@ public sealed class FileBackupTests
         Assert.False(File.Exists(Path.Combine(directory.Sub("b"), "PG_VERSION")), "the refused server touched its directory");
         // The first one is undisturbed and keeps its lease.
         await Insert(first, 0, 10, create: true);
-        Assert.Equal("ok", first.Backup!.State);
+        // "behind" for a moment is fine (a loaded machine ships late); the lease is kept when shipping catches up.
+        await Eventually.WaitUntilAsync(() => first.Backup!.State == "ok", "the first server's backup caught up", TimeSpan.FromSeconds(60));
     }
 
     [Fact]
