@@ -8,14 +8,16 @@
 #
 #   bench/backup.sh                                    # 3 rounds x 10 s, sizes 30 and 300 MB
 #   BENCH_SECONDS=3 BENCH_ROUNDS=1 BENCH_SIZES=30 bench/backup.sh   # quick check
+#   BENCH_CONFIGS= BENCH_SIZES=300 bench/backup.sh     # cold start only (an empty BENCH_CONFIGS skips TPC-B);
+#   BENCH_SIZES= skips the cold starts; BENCH_RESTORES=N restores per size (default 3)
 set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-SIZES=${BENCH_SIZES:-"30 300"}
-CONFIGS=${BENCH_CONFIGS:-"none file-1s file-100ms s3-1s s3-100ms"}
+SIZES=${BENCH_SIZES-"30 300"}
+CONFIGS=${BENCH_CONFIGS-"none file-1s file-100ms s3-1s s3-100ms"}
 RESTORES=${BENCH_RESTORES:-3}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
@@ -80,7 +82,7 @@ start_server() { # key dir flags... -> SPORT[key], SHTTP[key]; returns when the 
   : >"$out"
   dotnet "$DLL" serve --port 0 --http-port 0 --db "$dir" --max-connections 64 "$@" </dev/null >"$out" 2>"$err" &
   SPID[$key]=$!
-  for ((i = 0; i < 1800; i++)); do
+  for ((i = 0; i < 6000; i++)); do # 300 s: a restore of a large database comes first
     port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$out" | head -1)
     [[ -n "$port" ]] && break
     kill -0 "${SPID[$key]}" 2>/dev/null || break
@@ -119,7 +121,7 @@ metric() { # key name
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # ---------------------------------------------------------------- 1. TPC-B with and without backup
-log "TPC-B: configs $CONFIGS, $ROUNDS rounds x $SECS s"
+[[ -n "${CONFIGS// }" ]] && log "TPC-B: configs $CONFIGS, $ROUNDS rounds x $SECS s"
 for c in $CONFIGS; do
   # shellcheck disable=SC2046
   start_server "$c" "$WORK/db-$c" $(backup_flags "$c") || exit 1
@@ -151,9 +153,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 for c in $CONFIGS; do stop_server "$c"; done
 
-{
-  echo "# ZeroPg backup benchmark ($STAMP)"
-  echo
+echo "# ZeroPg backup benchmark ($STAMP)" >>"$REPORT"
+echo >>"$REPORT"
+[[ -n "${CONFIGS// }" ]] && {
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); $(dotnet --version 2>/dev/null | sed 's/^/.NET SDK /'), node $(node --version)."
   echo "pgbench scale 1 on a data directory (\`--db DIR\`, default durability), $ROUNDS rounds x $SECS s, median."
   echo "tpcb-1: \`-c 1 -M simple\`; tpcb-8p: \`-c 8 -j 2 -M prepared\`. Bytes per transaction: uploaded (gzip) / WAL shipped, over the run."
@@ -171,8 +173,8 @@ for c in $CONFIGS; do stop_server "$c"; done
 } >>"$REPORT"
 
 # ---------------------------------------------------------------- 2. cold start with restore
-echo "| database | base backup: clients waited (checkpoint) | base backup total | restore start to ready line (fresh base) | to first query | restore with all WAL since an empty base: ready | WAL replayed | plain reopen (no restore): ready |" >>"$REPORT.cold"
-echo "|---|---|---|---|---|---|---|---|" >>"$REPORT.cold"
+[[ -n "${SIZES// }" ]] && echo "| database | base backup: clients waited (checkpoint) | base backup total | restore start to ready line (fresh base) | to first query | restore with all WAL since an empty base: ready | WAL replayed | plain reopen (no restore): ready |" >>"$REPORT.cold"
+[[ -n "${SIZES// }" ]] && echo "|---|---|---|---|---|---|---|---|" >>"$REPORT.cold"
 for mb in $SIZES; do
   scale=$(( mb / 15 )); [[ $scale -lt 1 ]] && scale=1
   key="cold-$mb"; url="s3://zeropg/$key"
@@ -186,7 +188,7 @@ for mb in $SIZES; do
   stop_server "$key"
   # B: the same database served with a small --backup-base-after-mb: a base backup right after the load.
   start_server "$key" "$WORK/$key-a" --backup "$url-wal" "${S3FLAGS[@]}" --backup-base-after-mb 16 || exit 1
-  for _ in $(seq 1200); do grep -q "base backup .* complete" "$LAST_ERR" && break; sleep 0.1; done
+  for _ in $(seq 3000); do grep -q "base backup .* complete" "$LAST_ERR" && break; sleep 0.1; done
   waited=$(sed -n 's/.*clients waited \([0-9]*\) ms.*/\1/p' "$LAST_ERR" | tail -1)
   total=$(sed -n 's/.*complete: .*, \([0-9]*\) ms$/\1/p' "$LAST_ERR" | tail -1)
   wait_backup_ok "$key" 600
@@ -210,7 +212,7 @@ for mb in $SIZES; do
   done
   # All WAL since the empty base (a bucket whose last base backup is old): `backup restore --time`
   # just before the newer base backup started uses the older one and replays the whole load.
-  replay=""
+  replay="" walmb=""
   wal=$(dotnet "$DLL" backup list "$url-wal" "${S3FLAGS[@]}" --json 2>/dev/null | node -e '
     let s = ""; process.stdin.on("data", d => s += d).on("end", () => { const l = JSON.parse(s);
       const b = l.BaseBackups; if (b.length < 2) return; process.stdout.write(b[b.length - 1].StartedAt); });')
@@ -228,7 +230,7 @@ for mb in $SIZES; do
     "$(printf '%s\n' "${fresh[@]}" | median)" "$(printf '%s\n' "${first[@]}" | median)" "${replay:--}" "${walmb:--}" \
     "$(printf '%s\n' "${plain[@]}" | median)" >>"$REPORT.cold"
 done
-{
+[[ -n "${SIZES// }" ]] && {
   echo "Cold start with restore from S3 (s3rver on loopback): \`serve --db EMPTY --backup s3://...\` until the ready line, median of $RESTORES."
   echo
   cat "$REPORT.cold"

@@ -6,13 +6,23 @@ namespace ZeroPg.Storage.Backup;
 
 /// <summary>What a restore put into a directory.</summary>
 internal sealed record RestoreResult(
-    BaseEntry Base, Lsn End, Lsn LastRecordStart, DateTimeOffset? LastCommit, long Generation, IReadOnlyList<string> Extensions, DateTimeOffset? RestoredTo, long WalBytes, TimeSpan Elapsed);
+    BaseEntry Base, Lsn End, Lsn LastRecordStart, DateTimeOffset? LastCommit, long Generation, IReadOnlyList<string> Extensions, DateTimeOffset? RestoredTo, long WalBytes, TimeSpan Elapsed,
+    string? Warning = null);
+
+/// <summary>A WAL object of the chain that cannot be used: where the usable WAL stops.</summary>
+internal sealed record DamagedWal(WalEntry Object, Lsn From, string Reason, bool IsLast);
 
 /// <summary>
 /// Restores a backup into an empty directory: the base backup's files (with its backup_label) and the
 /// WAL after it written into pg_wal segment files, checked record by record. Opening the directory
 /// then replays that WAL (crash recovery from the backup's checkpoint). For a point in time, the WAL
 /// is cut just before the first commit later than that time, so recovery ends exactly there.
+/// A damaged WAL object (cut short, wrong checksum) is never used. When WAL after it is known to exist
+/// (later objects, or its writer stopped cleanly having shipped past it) the restore refuses, naming
+/// the object: restoring without it would silently drop those commits. Only the last object of a
+/// writer that did not stop cleanly (what a server killed mid-upload to a mounted bucket leaves) ends
+/// the restore before it, with a warning, as a torn WAL file ends crash recovery. A point-in-time
+/// restore whose time lies before the damage is not affected by it.
 /// </summary>
 internal static partial class BackupRestorer
 {
@@ -38,10 +48,12 @@ internal static partial class BackupRestorer
         var walDirectory = Path.Combine(target, "pg_wal");
         Directory.CreateDirectory(Path.Combine(walDirectory, "archive_status"));
         long walBytes = 0;
+        DamagedWal? damaged = null;
         using (var segments = new SegmentWriter(walDirectory, timeline, geometry))
         {
-            foreach (var piece in plan.Pieces)
+            for (var index = 0; index < plan.Pieces.Count; index++)
             {
+                var piece = plan.Pieces[index];
                 var body = await store.GetAsync(piece.Object.Key, cancellationToken)
                     ?? throw new InvalidDataException($"WAL object {piece.Object.Key} disappeared during the restore");
                 byte[] wal;
@@ -51,8 +63,8 @@ internal static partial class BackupRestorer
                 }
                 catch (InvalidDataException error)
                 {
-                    // A damaged object ends the usable WAL here, as a torn WAL file ends crash recovery.
-                    Log.DamagedObject(logger, piece.Object.Key, error.Message);
+                    // Nothing of it or after it is written; whether that is acceptable is decided below.
+                    damaged = new DamagedWal(piece.Object, piece.From, error.Message, IsLast: index == plan.Pieces.Count - 1);
                     break;
                 }
                 var from = (int)(piece.From - piece.Object.Start);
@@ -67,13 +79,33 @@ internal static partial class BackupRestorer
 
         // Which records are there, which commits, and (for a point in time) where to cut.
         DateTimeOffset? lastCommit = null;
+        var cutAtTime = false;
         Lsn end, lastStart;
         using (var source = new WalDirectorySource(walDirectory, timeline, geometry))
         {
             var scanner = new WalScanner(source) { SystemIdentifier = baseBackup.Manifest.SystemIdentifier };
-            (end, lastStart) = scanner.Scan(baseBackup.Start, Lsn.Invalid, plan.End,
+            (end, lastStart) = scanner.Scan(baseBackup.Start, Lsn.Invalid, damaged?.From ?? plan.End,
                 record => lastCommit = record.CommitTime ?? lastCommit,
-                time is { } limit ? record => record.CommitTime > limit : null);
+                time is { } limit ? record => cutAtTime = record.CommitTime > limit : null);
+        }
+        string? warning = null;
+        if (damaged is not null && !cutAtTime && !(time is { } chosenTime && lastCommit >= chosenTime))
+        {
+            // The restore would end before the damaged object, short of the chosen time or the newest state.
+            var released = catalog.Leases.GetValueOrDefault(damaged.Object.Generation);
+            var releasedPast = released is { Released: true } && Lsn.TryParse(released.EndLsn ?? "", out var releasedEnd) && releasedEnd > damaged.From;
+            if (!damaged.IsLast || releasedPast || end < baseBackup.Stop)
+                throw new InvalidDataException(Damaged(store.Location, baseBackup, damaged, end, lastCommit, time,
+                    !damaged.IsLast ? "the backup holds WAL after it"
+                    : releasedPast ? $"its writer (lease generation {damaged.Object.Generation}) stopped cleanly with its WAL shipped to {released!.EndLsn}"
+                    : $"base backup {baseBackup.Directory.TrimEnd('/')} needs the WAL up to {baseBackup.Stop} to be consistent"));
+            warning = $"WAL object {damaged.Object.Key} cannot be used ({damaged.Reason}). It is the last object of a writer that did not stop cleanly "
+                + $"(lease generation {damaged.Object.Generation}), as a server killed during an upload leaves it: the restore ends before it, at {end} (last commit {lastCommit:O}).";
+            Log.DamagedTail(logger, warning);
+        }
+        else if (damaged is not null)
+        {
+            Log.DamagedAfterTime(logger, damaged.Object.Key, damaged.Reason);
         }
         if (end < baseBackup.Stop)
         {
@@ -85,9 +117,20 @@ internal static partial class BackupRestorer
 
         var extensions = await catalog.ExtensionsAsync(store, baseBackup, end, cancellationToken);
         DataDirectoryManifest.MergeExtensions(target, extensions);
-        var result = new RestoreResult(baseBackup, end, lastStart, lastCommit, plan.LastGeneration, extensions, time, walBytes, started.Elapsed);
+        var result = new RestoreResult(baseBackup, end, lastStart, lastCommit, plan.LastGeneration, extensions, time, walBytes, started.Elapsed, warning);
         Log.Restored(logger, target, end.ToString(), lastCommit, walBytes, started.ElapsedMilliseconds);
         return result;
+    }
+
+    private static string Damaged(string location, BaseEntry baseBackup, DamagedWal damaged, Lsn end, DateTimeOffset? lastCommit, DateTimeOffset? time, string why)
+    {
+        var message = $"The backup at {location} cannot be restored {(time is null ? "to its newest state" : $"to {time:O}")}: WAL object {damaged.Object.Key} is damaged ({damaged.Reason}), and {why}. "
+            + "Restoring without it would silently lose the commits it and the WAL after it hold. ";
+        if (end < baseBackup.Stop || lastCommit is null)
+            return message + "No consistent state before it can be restored from this base backup. Put back a good copy of the object (or restore from a copy of the bucket).";
+        return message
+            + $"The WAL before it reaches {end} (last commit {lastCommit:O}). Put back a good copy of the object, or restore up to just before it "
+            + $"with `zeropg backup restore {location} --db DIR --time {lastCommit:O}` and serve that directory with a new --backup location.";
     }
 
     /// <summary>Removes what a failed restore left (ZeroPg's lock files stay).</summary>
@@ -165,8 +208,11 @@ internal static partial class BackupRestorer
         [LoggerMessage(Level = LogLevel.Information, Message = "restoring from {Location}: base backup {Base} (finished {Finished:u}) and {Objects} WAL objects up to {End}")]
         public static partial void Restoring(ILogger logger, string location, string @base, DateTimeOffset finished, int objects, string end);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "WAL object {Key} cannot be used ({Reason}); the restore ends before it")]
-        public static partial void DamagedObject(ILogger logger, string key, string reason);
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+        public static partial void DamagedTail(ILogger logger, string warning);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "WAL object {Key} cannot be used ({Reason}); the point-in-time restore ends before it and does not need it")]
+        public static partial void DamagedAfterTime(ILogger logger, string key, string reason);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "restored {Target} up to WAL {End} (last commit {LastCommit:u}), {WalBytes} bytes of WAL, in {Milliseconds} ms")]
         public static partial void Restored(ILogger logger, string target, string end, DateTimeOffset? lastCommit, long walBytes, long milliseconds);

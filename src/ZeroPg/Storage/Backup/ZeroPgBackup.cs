@@ -25,7 +25,7 @@ public sealed record BackupListing(
 /// <summary>What a restore put into a data directory.</summary>
 public sealed record BackupRestoreReport(
     string DataDirectory, string BaseBackup, string EndLsn, DateTimeOffset? LastCommit, DateTimeOffset? RestoredTo,
-    long WalBytes, double Seconds, IReadOnlyList<string> Extensions);
+    long WalBytes, double Seconds, IReadOnlyList<string> Extensions, string? Warning = null);
 
 /// <summary>The result of restoring a backup into a temporary directory and opening it with the engine.</summary>
 public sealed record BackupVerifyReport(bool Ok, string? Error, BackupRestoreReport? Restore, long Tables, long Rows, double OpenSeconds);
@@ -94,7 +94,7 @@ public static class ZeroPgBackup
 
     private static BackupRestoreReport Report(string directory, RestoreResult result)
         => new(directory, result.Base.Directory.TrimEnd('/')[BackupKeys.BasePrefix.Length..], result.End.ToString(), result.LastCommit, result.RestoredTo,
-            result.WalBytes, result.Elapsed.TotalSeconds, result.Extensions);
+            result.WalBytes, result.Elapsed.TotalSeconds, result.Extensions, result.Warning);
 
     /// <summary>Restores the newest state into a temporary directory, opens it with the engine and reads every table.</summary>
     public static async Task<BackupVerifyReport> VerifyAsync(BackupOptions location, ZeroPgOptions? engineOptions = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)

@@ -42,3 +42,6 @@ internal interface IBackupUpload : IAsyncDisposable
 }
 
 internal sealed record StoredObject(string Key, long Size, DateTimeOffset LastModified);
+
+/// <summary>The backup location itself is wrong or gone (a bucket that does not exist): a message for the user, with a hint.</summary>
+public sealed class BackupStoreException(string message, Exception? inner = null) : IOException(message, inner);

@@ -17,6 +17,7 @@ internal sealed class S3BackupStore : IBackupStore
     private readonly AmazonS3Client _client;
     private readonly string _bucket;
     private readonly string _prefix;
+    private readonly string _where;
 
     public S3BackupStore(string bucket, string prefix, string location, BackupOptions options)
     {
@@ -38,6 +39,7 @@ internal sealed class S3BackupStore : IBackupStore
         var region = options.S3Region
             ?? Environment.GetEnvironmentVariable("AWS_REGION")
             ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION");
+        _where = !string.IsNullOrEmpty(endpoint) ? endpoint : region is not null ? $"AWS region {region}" : "AWS (the profile's region)";
         if (!string.IsNullOrEmpty(endpoint))
         {
             config.ServiceURL = endpoint;
@@ -60,10 +62,27 @@ internal sealed class S3BackupStore : IBackupStore
 
     private string Key(string key) => _prefix + key;
 
+    /// <summary>
+    /// NoSuchBucket (a wrong name, a deleted bucket, the wrong endpoint or region) as a message for the
+    /// user. It is a 404 like a missing key, so it must never be taken for "no such object".
+    /// </summary>
+    private static bool IsNoSuchBucket(AmazonS3Exception error) => error.ErrorCode == "NoSuchBucket";
+
+    private BackupStoreException NoSuchBucket(AmazonS3Exception error)
+        => new($"The bucket '{_bucket}' of {Location} does not exist at {_where} (NoSuchBucket). Create it (e.g. `aws s3 mb s3://{_bucket}`), "
+            + "or check the bucket name, --s3-endpoint and --s3-region; a bucket deleted while the server runs is an error until it exists again.", error);
+
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         using var body = new MemoryStream(data.ToArray(), writable: false);
-        await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = Key(key), InputStream = body, UseChunkEncoding = false, AutoCloseStream = false }, cancellationToken);
+        try
+        {
+            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = Key(key), InputStream = body, UseChunkEncoding = false, AutoCloseStream = false }, cancellationToken);
+        }
+        catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+        {
+            throw NoSuchBucket(error);
+        }
     }
 
     public async Task<bool> TryCreateAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -73,6 +92,10 @@ internal sealed class S3BackupStore : IBackupStore
         {
             await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = Key(key), InputStream = body, UseChunkEncoding = false, AutoCloseStream = false, IfNoneMatch = "*" }, cancellationToken);
             return true;
+        }
+        catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+        {
+            throw NoSuchBucket(error);
         }
         catch (AmazonS3Exception error) when (error.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict)
         {
@@ -89,6 +112,10 @@ internal sealed class S3BackupStore : IBackupStore
             await response.ResponseStream.CopyToAsync(buffer, cancellationToken);
             return buffer.ToArray();
         }
+        catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+        {
+            throw NoSuchBucket(error);
+        }
         catch (AmazonS3Exception error) when (error.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
@@ -97,8 +124,15 @@ internal sealed class S3BackupStore : IBackupStore
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
     {
-        var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(key) }, cancellationToken);
-        return new ResponseStream(response);
+        try
+        {
+            var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(key) }, cancellationToken);
+            return new ResponseStream(response);
+        }
+        catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+        {
+            throw NoSuchBucket(error);
+        }
     }
 
     public Task<IBackupUpload> BeginUploadAsync(string key, CancellationToken cancellationToken)
@@ -110,7 +144,15 @@ internal sealed class S3BackupStore : IBackupStore
         var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = Key(prefix) };
         while (true)
         {
-            var response = await _client.ListObjectsV2Async(request, cancellationToken);
+            ListObjectsV2Response response;
+            try
+            {
+                response = await _client.ListObjectsV2Async(request, cancellationToken);
+            }
+            catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+            {
+                throw NoSuchBucket(error);
+            }
             foreach (var entry in response.S3Objects ?? [])
                 objects.Add(new StoredObject(entry.Key[_prefix.Length..], entry.Size ?? 0, entry.LastModified ?? DateTime.UtcNow));
             if (response.IsTruncated != true)
@@ -125,12 +167,19 @@ internal sealed class S3BackupStore : IBackupStore
     {
         foreach (var chunk in keys.Chunk(1000))
         {
-            await _client.DeleteObjectsAsync(new DeleteObjectsRequest
+            try
             {
-                BucketName = _bucket,
-                Objects = chunk.Select(k => new KeyVersion { Key = Key(k) }).ToList(),
-                Quiet = true,
-            }, cancellationToken);
+                await _client.DeleteObjectsAsync(new DeleteObjectsRequest
+                {
+                    BucketName = _bucket,
+                    Objects = chunk.Select(k => new KeyVersion { Key = Key(k) }).ToList(),
+                    Quiet = true,
+                }, cancellationToken);
+            }
+            catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+            {
+                throw NoSuchBucket(error);
+            }
         }
     }
 
@@ -178,6 +227,18 @@ internal sealed class S3BackupStore : IBackupStore
 
         private async Task SendPartAsync(CancellationToken cancellationToken)
         {
+            try
+            {
+                await SendPartCoreAsync(cancellationToken);
+            }
+            catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+            {
+                throw store.NoSuchBucket(error);
+            }
+        }
+
+        private async Task SendPartCoreAsync(CancellationToken cancellationToken)
+        {
             _uploadId ??= (await store._client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = store._bucket, Key = key }, cancellationToken)).UploadId;
             _buffer.Position = 0;
             var number = _parts.Count + 1;
@@ -191,6 +252,18 @@ internal sealed class S3BackupStore : IBackupStore
         }
 
         public async Task CompleteAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await CompleteCoreAsync(cancellationToken);
+            }
+            catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+            {
+                throw store.NoSuchBucket(error);
+            }
+        }
+
+        private async Task CompleteCoreAsync(CancellationToken cancellationToken)
         {
             if (_uploadId is null)
             {
