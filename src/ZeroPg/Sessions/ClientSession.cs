@@ -248,10 +248,12 @@ internal sealed class ClientSession
                 _batch.Add(code, message);
                 _batch.EndUnit();
                 return AcceptStep.Continue;
+            case FrontendCode.Execute:
+                _batch.Add(code, message);
+                return ExecutesCopyFromStdin() ? AcceptStep.StartExtendedCopy : AcceptStep.Continue;
             case FrontendCode.Parse:
             case FrontendCode.Bind:
             case FrontendCode.Describe:
-            case FrontendCode.Execute:
             case FrontendCode.Close:
                 _batch.Add(code, message);
                 return AcceptStep.Continue;
@@ -267,10 +269,29 @@ internal sealed class ClientSession
         }
     }
 
+    /// <summary>The Execute just held runs the portal of the Bind before it, and that statement is COPY ... FROM STDIN.</summary>
+    private bool ExecutesCopyFromStdin()
+    {
+        var messages = _batch.Messages;
+        if (messages.Count < 2 || messages[^2] is not { Code: FrontendCode.Bind } bind || bind.PortalName != messages[^1].PortalName)
+            return false;
+        for (var i = messages.Count - 3; i >= 0; i--)
+        {
+            if (messages[i] is { Code: FrontendCode.Parse } parse && parse.StatementName == bind.StatementName)
+                return parse.Sql!.CopiesFromStdin;
+        }
+        return _statements.StatementSql(bind.StatementName!) is { CopiesFromStdin: true };
+    }
+
     private async Task RunStepAsync(AcceptStep step)
     {
         switch (step)
         {
+            case AcceptStep.StartExtendedCopy:
+                if (_batch.Count > 2)
+                    await RunUnitsAsync(_batch.Count - 2); // what came before the Bind runs first (the engine keeps an open sequence)
+                await RunExtendedCopyStartAsync();
+                break;
             case AcceptStep.Refuse:
                 // Whatever came before the refused Query runs first, so replies stay in order.
                 await SubmitPendingAsync();
@@ -349,6 +370,27 @@ internal sealed class ClientSession
         catch (PgErrorException error) when (!error.Error.IsFatal)
         {
             await WriteErrorAsync(error.Error, readyCount);
+        }
+    }
+
+    /// <summary>Starts a COPY FROM STDIN sent by Bind and Execute (the last two messages held), as <see cref="RunUnitAsync"/> runs a unit.</summary>
+    private async Task RunExtendedCopyStartAsync()
+    {
+        using var unit = _cancel.EnterUnit();
+        try
+        {
+            await _lease.AcquireAsync();
+            await _copy.StartExtendedAsync(_rewriter, _batch);
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal)
+        {
+            await WriteErrorAsync(error.Error, readyCount: 0);
+        }
+        finally
+        {
+            _batch.Consume(_batch.Count);
+            if (!_state.InCopy)
+                _state.Sent(sequenceOpen: true); // the client's Sync ends the sequence
         }
     }
 

@@ -21,6 +21,9 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
 
     private byte[]? _pendingQuery;
     private BatchBuffer? _data;
+
+    /// <summary>The COPY came through the extended protocol: how to read the reply of the call that runs it (its BindComplete was answered already).</summary>
+    private ReplyPlan? _extendedPlan;
     private long _totalBytes;
     private bool _overflowed;
 
@@ -77,6 +80,59 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
         await RunWithoutDataAsync(new EngineBatch(), query);
     }
 
+    /// <summary>
+    /// COPY FROM STDIN through the extended protocol (tokio-postgres): the client's last two messages held are the Bind and
+    /// the Execute of it, and it waits for BindComplete and CopyInResponse before it sends data. Probed as a simple COPY is
+    /// (Bind, Execute, CopyFail, then a Sync of ours), then the Bind and Execute open the pending call the data streams into;
+    /// the client's Sync after CopyDone ends the sequence. The caller holds the engine.
+    /// </summary>
+    public async Task StartExtendedAsync(UnitRewriter rewriter, ClientBatch client)
+    {
+        var first = client.Count - 2;
+        var probe = new EngineBatch();
+        var inTransaction = state.Status == TransactionStatus.InTransaction;
+        if (state.Status != TransactionStatus.Failed)
+        {
+            rewriter.Build(probe, client, first, 2, preamble: true, afterPreamble: inTransaction ? $"SAVEPOINT {ProbeSavepoint}" : null);
+            CopyFailMessage.Write(probe.Buffer, "zeropg probe");
+            EmptyFrontendMessage.Write(probe.Buffer, FrontendCode.Sync);
+            probe.Plan.Expect(ExpectKind.Swallow, FrontendCode.Sync);
+            if (inTransaction)
+            {
+                QueryMessage.Write(probe.Buffer, $"ROLLBACK TO SAVEPOINT {ProbeSavepoint}; RELEASE SAVEPOINT {ProbeSavepoint}");
+                probe.Plan.Expect(ExpectKind.Swallow, FrontendCode.Query);
+            }
+            await RunAsync(probe, ReplyMode.Capture);
+            if (inTransaction)
+                services.Statements.SetUnnamed(null); // the savepoint's Query dropped the unnamed statement: the client's is parsed again
+            var captured = link.Reply.Captured;
+            if (captured.FirstOrDefault(m => m[0] == (byte)BackendCode.CopyInResponse) is { } copyIn)
+            {
+                var start = new EngineBatch();
+                rewriter.Build(start, client, first, 2, preamble: false);
+                _extendedPlan = new ReplyPlan();
+                foreach (var expectation in start.Plan.Expectations)
+                    _extendedPlan.Add(expectation.Code == FrontendCode.Bind ? expectation with { Kind = ExpectKind.Swallow } : expectation);
+                _data = new BatchBuffer(PartBytes + 64 * 1024);
+                _data.Append(start.Buffer.Messages);
+                _totalBytes = start.Buffer.MessageBytes;
+                _overflowed = false;
+                state.CopyStarted();
+                foreach (var message in captured.Where(m => m[0] == (byte)BackendCode.BindComplete))
+                    output.Write(message);
+                output.Write(copyIn);
+                await output.FlushAsync();
+                return;
+            }
+        }
+        // The COPY cannot start (no such table, an aborted transaction, ...): run it for real with no data, so the engine
+        // answers and aborts as Postgres would; the sequence stays open for the client's Sync.
+        var failing = new EngineBatch();
+        rewriter.Build(failing, client, first, 2, preamble: true);
+        CopyFailMessage.Write(failing.Buffer, "COPY could not start");
+        await RunAsync(failing, ReplyMode.Forward, dropCopyInResponse: true);
+    }
+
     /// <summary>Takes one client message during the COPY.</summary>
     public AcceptStep Accept(FrontendCode code, ReadOnlySequence<byte> message)
     {
@@ -129,12 +185,16 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     private async Task EndAsync(string? fail, ReplyMode mode)
     {
         var data = _data!;
+        var plan = _extendedPlan;
         _data = null;
+        _extendedPlan = null;
         state.CopyEnded();
         if (fail is not null)
             CopyFailMessage.Write(data, fail);
         // No preamble: the data parts already sent precede this frame in the engine host.
-        await link.RunAsync(data.Frame(), mode, dropCopyInResponse: true);
+        await link.RunAsync(data.Frame(), mode, plan, dropCopyInResponse: true);
+        if (plan is not null)
+            state.Sent(sequenceOpen: true); // the extended sequence ends with the client's Sync
     }
 
     /// <summary>Runs the COPY with no data and CopyFail, forwarding the engine's error (the COPY cannot start).</summary>

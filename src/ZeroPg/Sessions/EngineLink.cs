@@ -24,6 +24,10 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     public Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, bool dropCopyInResponse = false)
         => RunAsync(frame, mode, null, dropCopyInResponse, false, null);
 
+    /// <summary>Runs a frame of client messages read by <paramref name="plan"/> when it has one (a COPY's last part through the extended protocol).</summary>
+    public Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse)
+        => RunAsync(frame, mode, plan, dropCopyInResponse, false, null);
+
     private async Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch)
     {
         await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch);

@@ -19,12 +19,21 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     private readonly Func<string[]> _channels = () => notifications.Channels;
 
     /// <summary>Builds <paramref name="batch"/> from the first <paramref name="count"/> messages of <paramref name="client"/>.</summary>
-    public void Build(EngineBatch batch, ClientBatch client, int count)
+    public void Build(EngineBatch batch, ClientBatch client, int count) => Build(batch, client, 0, count, preamble: true);
+
+    /// <summary>
+    /// Builds <paramref name="batch"/> from messages <paramref name="first"/>.. of <paramref name="client"/>, after the preamble
+    /// (and <paramref name="afterPreamble"/>, a Query of ZeroPg's own swallowed with it) when <paramref name="preamble"/>.
+    /// </summary>
+    public void Build(EngineBatch batch, ClientBatch client, int first, int count, bool preamble, string? afterPreamble = null)
     {
         batch.Clear();
         statements.BeginUnit();
-        restore.WritePreamble(batch);
-        for (var i = 0; i < count; i++)
+        if (preamble)
+            restore.WritePreamble(batch);
+        if (afterPreamble is not null)
+            batch.AddPreambleQuery(afterPreamble);
+        for (var i = first; i < first + count; i++)
         {
             var message = client.Messages[i];
             Rewrite(batch, message, client.Bytes(message));
@@ -79,14 +88,6 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         if (sql.RunsProgram)
         {
             statements.RaiseInEngine(batch, SqlAnalysis.ProgramRefused);
-            return;
-        }
-        if (sql.CopiesFromStdin)
-        {
-            // PGlite needs COPY data in the same call as the COPY; through the extended protocol the data comes later.
-            statements.RaiseInEngine(batch, PgError.Error(SqlState.FeatureNotSupported,
-                "COPY FROM STDIN is not supported in the extended query protocol by ZeroPg",
-                "Send COPY ... FROM STDIN as a simple Query (psql \\copy, Npgsql BeginBinaryImport and pgbench do)."));
             return;
         }
         auto.NoteSchemaChange(sql, singleStatement: true);

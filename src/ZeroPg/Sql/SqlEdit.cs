@@ -19,6 +19,10 @@ internal enum SqlEditKind : byte
     AdvisoryCallWithoutArguments,
     /// <summary>pg_prepared_statements: the client's own statements under its own names (<see cref="PreparedStatementsSql"/>).</summary>
     PreparedStatements,
+    /// <summary>pg_backend_pid(): the process id the client was given in BackendKeyData.</summary>
+    BackendPid,
+    /// <summary>pg_stat_activity: the engine's own backend under the client's process id (so "pid &lt;&gt; pg_backend_pid()" still leaves it out).</summary>
+    StatActivity,
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -87,8 +91,16 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.AdvisoryCall => $"pg_temp.{Text}({processId}, ",
         SqlEditKind.AdvisoryCallWithoutArguments => $"pg_temp.{Text}({processId}",
         SqlEditKind.PreparedStatements => PreparedStatementsSql + (Text == "AS" ? " AS pg_prepared_statements" : ""),
+        SqlEditKind.BackendPid => $"(SELECT {processId}::pg_catalog.int4 AS pg_backend_pid)",
+        SqlEditKind.StatActivity => StatActivitySql(processId) + (Text == "AS" ? " AS pg_stat_activity" : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };
+
+    private static string StatActivitySql(int processId)
+        => "(SELECT a.datid, a.datname, CASE WHEN a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() THEN " + processId
+            + " ELSE a.pid END AS pid, a.leader_pid, a.usesysid, a.usename, a.application_name, a.client_addr, a.client_hostname, a.client_port,"
+            + " a.backend_start, a.xact_start, a.query_start, a.state_change, a.wait_event_type, a.wait_event, a.state, a.backend_xid, a.backend_xmin,"
+            + " a.query_id, a.query, a.backend_type FROM pg_catalog.pg_stat_activity a)";
 
     private static string ChannelsSql(string[] channels)
         => $"unnest(ARRAY[{string.Join(", ", channels.Order(StringComparer.Ordinal).Select(c => "'" + c.Replace("'", "''") + "'"))}]::text[])";

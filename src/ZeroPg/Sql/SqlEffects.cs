@@ -37,7 +37,7 @@ internal sealed class SqlEffects
 internal static class SqlEffectsScanner
 {
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
-    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION"];
+    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY"];
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -169,7 +169,17 @@ internal static class SqlEffectsScanner
             else if (token.IsWord(_sql, "PG_PREPARED_STATEMENTS")
                 && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))
             {
-                PreparedStatements(i, end);
+                Relation(i, end, SqlEditKind.PreparedStatements);
+            }
+            else if (token.IsWord(_sql, "PG_STAT_ACTIVITY")
+                && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))
+            {
+                Relation(i, end, SqlEditKind.StatActivity);
+            }
+            else if (token.IsWord(_sql, "PG_BACKEND_PID") && i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(') && _tokens[i + 2].IsPunct(_sql, ')'))
+            {
+                var from = QualifiedStart(i);
+                _edits.Add(new SqlEdit(from, _tokens[i + 2].End - from, SqlEditKind.BackendPid));
             }
             else if (token.Length >= 16 && AdvisoryFunctions.TryGetValue(token.Span(_sql), out var replacement)
                 && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '('))
@@ -220,14 +230,14 @@ internal static class SqlEffectsScanner
             "ON", "USING", "UNION", "EXCEPT", "INTERSECT", "WINDOW", "FETCH", "FOR", "RETURNING", "TABLESAMPLE",
         };
 
-        /// <summary>pg_prepared_statements read as a relation: replaced by the client's own statements, aliased by its name unless the SQL gives one.</summary>
-        private void PreparedStatements(int i, int end)
+        /// <summary>pg_prepared_statements or pg_stat_activity read as a relation: replaced by the client's view of it, aliased by its name unless the SQL gives one.</summary>
+        private void Relation(int i, int end, SqlEditKind kind)
         {
             var from = QualifiedStart(i);
             var next = i + 1 < end ? _tokens[i + 1] : default;
             var aliased = i + 1 < end && (next.Kind == SqlTokenKind.QuotedIdentifier || next.IsWord(_sql, "AS")
                 || (next.Kind == SqlTokenKind.Word && !NotAnAlias.Contains(next.Text(_sql))));
-            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.PreparedStatements, aliased ? null : "AS"));
+            _edits.Add(new SqlEdit(from, _tokens[i].End - from, kind, aliased ? null : "AS"));
         }
     }
 }

@@ -33,7 +33,7 @@ public sealed class NpgsqlSessionIdentityTests(DriverFixture fixture)
 
     [Theory]
     [InlineData("postgres")]
-    [InlineData("zeropg", Skip = ZeroPgGaps.BackendPid)]
+    [InlineData("zeropg")]
     public async Task Pg_backend_pid_is_the_process_id_the_client_was_given(string target)
     {
         await using var a = await OpenAsync(target);
@@ -42,6 +42,11 @@ public sealed class NpgsqlSessionIdentityTests(DriverFixture fixture)
         await using var pidB = new NpgsqlCommand("select pg_backend_pid()", b);
         Assert.Equal((a.ProcessID, b.ProcessID), ((int)(await pidA.ExecuteScalarAsync())!, (int)(await pidB.ExecuteScalarAsync())!));
         Assert.NotEqual(a.ProcessID, b.ProcessID);
+
+        // pg_stat_activity agrees: the client's own row is there under its pid, so "pid <> pg_backend_pid()"
+        // (pg_terminate_backend of everyone else) leaves the backend serving it alone, as in Postgres.
+        await using var own = new NpgsqlCommand("select count(*) from pg_stat_activity where pid = pg_backend_pid()", a);
+        Assert.Equal(1L, await own.ExecuteScalarAsync());
     }
 
     private async Task<NpgsqlConnection> OpenAsync(string target)

@@ -24,7 +24,7 @@ public sealed class RustTokioPostgresTests(DriverFixture fixture, ITestOutputHel
     [Theory]
     [InlineData("prepare")]
     [InlineData("txerror")]
-    [InlineData("copy-in", Skip = ZeroPgGaps.ExtendedCopyIn)]
+    [InlineData("copy-in")]
     [InlineData("copy-out")]
     [InlineData("notify")]
     [InlineData("types")]

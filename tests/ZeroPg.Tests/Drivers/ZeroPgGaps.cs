@@ -7,9 +7,4 @@ namespace ZeroPg.Tests.Drivers;
 /// </summary>
 internal static class ZeroPgGaps
 {
-    public const string ExtendedCopyIn =
-        "ZeroPg: COPY FROM STDIN through the extended protocol is refused: 0A000 COPY FROM STDIN is not supported in the extended query protocol by ZeroPg (issue 11 item 4)";
-
-    public const string BackendPid =
-        "ZeroPg: pg_backend_pid() returns the shared engine's pid (42) for every client instead of the process id in the client's BackendKeyData (issue 11 item 2: each client's own session; not listed in the issue)";
 }

@@ -42,13 +42,31 @@ public sealed partial class RawProtocolClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Connects to any server speaking the protocol (native PostgreSQL in the driver tests) and completes a normal startup.</summary>
+    public static async Task<RawProtocolClient> ConnectAsync(string host, int port)
+    {
+        var client = await ConnectWithoutStartupAsync(host, port);
+        try
+        {
+            await client.StartupAsync();
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Only the TCP connection, for tests that drive the startup phase themselves (SSLRequest, CancelRequest, broken packets).</summary>
-    public static async Task<RawProtocolClient> ConnectWithoutStartupAsync(ZeroPgServer server)
+    public static Task<RawProtocolClient> ConnectWithoutStartupAsync(ZeroPgServer server) => ConnectWithoutStartupAsync(server.Host, server.Port);
+
+    private static async Task<RawProtocolClient> ConnectWithoutStartupAsync(string host, int port)
     {
         var tcp = new TcpClient { NoDelay = true };
         try
         {
-            await tcp.ConnectAsync(server.Host, server.Port);
+            await tcp.ConnectAsync(host, port);
             return new RawProtocolClient(tcp);
         }
         catch

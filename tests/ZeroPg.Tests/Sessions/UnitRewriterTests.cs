@@ -54,11 +54,12 @@ public sealed class UnitRewriterTests
     }
 
     [Fact]
-    public void Copy_from_stdin_through_the_extended_protocol_is_refused_in_its_place()
+    public void Copy_from_stdin_through_the_extended_protocol_is_parsed_in_the_engine()
     {
         var parts = new SessionParts();
-        parts.Parse("", "copy t from stdin").Bind("").Execute().Sync().Build();
-        Assert.Equal("0A000", parts.Batch.Plan.Expectations[0].Error!.SqlState);
+        parts.Parse("", "copy t from stdin").Sync().Build();
+        Assert.Equal(["P:", "S:"], parts.Sent());
+        Assert.Equal("Forward:P,Forward:S", parts.Plan());
     }
 
     [Fact]

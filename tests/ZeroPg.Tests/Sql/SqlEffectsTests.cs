@@ -68,6 +68,14 @@ public sealed class SqlEffectsTests
     }
 
     [Theory]
+    [InlineData("select pg_backend_pid()", "select (SELECT 42::pg_catalog.int4 AS pg_backend_pid)")]
+    [InlineData("select pid from pg_catalog.pg_stat_activity where pid <> pg_backend_pid()",
+        "select pid from {0} AS pg_stat_activity where pid <> (SELECT 42::pg_catalog.int4 AS pg_backend_pid)")]
+    [InlineData("select a.pid from pg_stat_activity a", "select a.pid from {0} a")]
+    public void The_backend_pid_is_the_clients(string sql, string expected)
+        => Assert.Equal(string.Format(expected, "(SELECT a.datid, a.datname, CASE WHEN a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() THEN 42 ELSE a.pid END AS pid, a.leader_pid, a.usesysid, a.usename, a.application_name, a.client_addr, a.client_hostname, a.client_port, a.backend_start, a.xact_start, a.query_start, a.state_change, a.wait_event_type, a.wait_event, a.state, a.backend_xid, a.backend_xmin, a.query_id, a.query, a.backend_type FROM pg_catalog.pg_stat_activity a)"), Rewrite(sql));
+
+    [Theory]
     [InlineData("SELECT pg_advisory_lock(1)", "SELECT pg_temp.pg_advisory_lock(42, 1)")]
     [InlineData("select pg_catalog.pg_try_advisory_lock_shared(1, 2)", "select pg_temp.pg_try_advisory_lock_shared(42, 1, 2)")]
     [InlineData("select PG_ADVISORY_UNLOCK_ALL()", "select pg_temp.pg_advisory_unlock_all(42)")]
