@@ -13,43 +13,14 @@ public sealed class GoPgxTests(DriverFixture fixture, ITestOutputHelper output)
 {
     private static DriverProgram Program => DriverPrograms.GoPgx;
 
+    /// <summary>The script's cases: each runs on native PostgreSQL, and on ZeroPg compared with it.</summary>
+    public static TheoryData<string> Cases => new() { "prepare", "txerror", "copy", "notify", "types", "evict", "deallocate-parse-made", "execute-parse-made", "bind-prepare-made", "prepared-statements", "advisory-lock-column", "describe-prepare-made", "close-prepare-made", "prepare-of-parse-made", "parse-of-prepare-made", "deallocate-unknown", "deallocate-all" };
+
     [Theory]
-    [InlineData("prepare")]
-    [InlineData("txerror")]
-    [InlineData("copy")]
-    [InlineData("notify")]
-    [InlineData("types")]
-    [InlineData("evict")]
-    [InlineData("deallocate-parse-made")]
-    [InlineData("execute-parse-made")]
-    [InlineData("bind-prepare-made")]
-    [InlineData("prepared-statements")]
-    [InlineData("advisory-lock-column")]
-    [InlineData("describe-prepare-made")]
-    [InlineData("close-prepare-made")]
-    [InlineData("prepare-of-parse-made")]
-    [InlineData("parse-of-prepare-made")]
-    [InlineData("deallocate-unknown")]
-    [InlineData("deallocate-all")]
+    [MemberData(nameof(Cases))]
     public Task Passes_on_postgres(string @case) => fixture.RunOnPostgresAsync(Program, @case, output);
 
     [Theory]
-    [InlineData("prepare")]
-    [InlineData("txerror")]
-    [InlineData("copy")]
-    [InlineData("notify")]
-    [InlineData("types")]
-    [InlineData("evict")]
-    [InlineData("deallocate-parse-made")]
-    [InlineData("execute-parse-made")]
-    [InlineData("bind-prepare-made")]
-    [InlineData("prepared-statements")]
-    [InlineData("advisory-lock-column")]
-    [InlineData("describe-prepare-made")]
-    [InlineData("close-prepare-made")]
-    [InlineData("prepare-of-parse-made")]
-    [InlineData("parse-of-prepare-made")]
-    [InlineData("deallocate-unknown")]
-    [InlineData("deallocate-all")]
+    [MemberData(nameof(Cases))]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }

@@ -8,21 +8,14 @@ public sealed class PerlDbdPgTests(DriverFixture fixture, ITestOutputHelper outp
 {
     private static DriverProgram Program => DriverPrograms.PerlDbdPg;
 
+    /// <summary>The script's cases: each runs on native PostgreSQL, and on ZeroPg compared with it.</summary>
+    public static TheoryData<string> Cases => new() { "prepare", "txerror", "copy", "notify", "types", "evict" };
+
     [Theory]
-    [InlineData("prepare")]
-    [InlineData("txerror")]
-    [InlineData("copy")]
-    [InlineData("notify")]
-    [InlineData("types")]
-    [InlineData("evict")]
+    [MemberData(nameof(Cases))]
     public Task Passes_on_postgres(string @case) => fixture.RunOnPostgresAsync(Program, @case, output);
 
     [Theory]
-    [InlineData("prepare")]
-    [InlineData("txerror")]
-    [InlineData("copy")]
-    [InlineData("notify")]
-    [InlineData("types")]
-    [InlineData("evict")]
+    [MemberData(nameof(Cases))]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }

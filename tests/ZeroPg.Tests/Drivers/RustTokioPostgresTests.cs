@@ -12,21 +12,14 @@ public sealed class RustTokioPostgresTests(DriverFixture fixture, ITestOutputHel
 {
     private static DriverProgram Program => DriverPrograms.RustTokioPostgres;
 
+    /// <summary>The script's cases: each runs on native PostgreSQL, and on ZeroPg compared with it.</summary>
+    public static TheoryData<string> Cases => new() { "prepare", "txerror", "copy-in", "copy-out", "notify", "types" };
+
     [Theory]
-    [InlineData("prepare")]
-    [InlineData("txerror")]
-    [InlineData("copy-in")]
-    [InlineData("copy-out")]
-    [InlineData("notify")]
-    [InlineData("types")]
+    [MemberData(nameof(Cases))]
     public Task Passes_on_postgres(string @case) => fixture.RunOnPostgresAsync(Program, @case, output);
 
     [Theory]
-    [InlineData("prepare")]
-    [InlineData("txerror")]
-    [InlineData("copy-in")]
-    [InlineData("copy-out")]
-    [InlineData("notify")]
-    [InlineData("types")]
+    [MemberData(nameof(Cases))]
     public Task Same_on_zeropg(string @case) => fixture.AssertSameAsPostgresAsync(Program, @case, output);
 }
