@@ -13,6 +13,7 @@ const server = new S3rver({
   silent: true,
   configureBuckets: [{ name: bucket }],
 });
+const info = await server.run();
 // s3rver's filesystem store can throw outside a request when a bucket is deleted while objects are being
 // written into it (the backup tests do that on purpose); a real S3 answers those requests and keeps serving,
 // so log and go on instead of letting the whole test server die (connections refused afterwards).
@@ -20,7 +21,6 @@ const server = new S3rver({
 const logError = (e) => appendFileSync(join(directory, 's3rver-errors.log'), `${new Date().toISOString()} ${e?.stack ?? e}\n`);
 process.on('uncaughtException', logError);
 process.on('unhandledRejection', logError);
-const info = await server.run();
 process.stdout.write(JSON.stringify({ port: info.port }) + '\n');
 const stop = () => server.close().finally(() => process.exit(0));
 process.stdin.on('end', stop);
