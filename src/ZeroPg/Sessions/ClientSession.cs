@@ -179,7 +179,7 @@ internal sealed class ClientSession
         }
         catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
         {
-            throw new PgErrorException(limit.Error);
+            throw new PgErrorException(SessionTimeouts.ErrorFor(limit));
         }
     }
 
@@ -223,7 +223,7 @@ internal sealed class ClientSession
                 var sql = SqlAnalysis.Of(QueryMessage.ReadSql(message));
                 if (sql.RunsProgram)
                 {
-                    _refused = SqlAnalysis.ProgramRefused;
+                    _refused = RefusedStatements.Program;
                     return AcceptStep.Refuse;
                 }
                 if (sql.CopiesFromStdinLater)

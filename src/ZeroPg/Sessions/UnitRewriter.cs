@@ -87,7 +87,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         var sql = message.Sql!;
         if (sql.RunsProgram)
         {
-            statements.RaiseInEngine(batch, SqlAnalysis.ProgramRefused);
+            statements.RaiseInEngine(batch, RefusedStatements.Program);
             return;
         }
         auto.NoteSchemaChange(sql, singleStatement: true);

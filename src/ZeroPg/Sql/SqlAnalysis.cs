@@ -1,5 +1,3 @@
-using ZeroPg.Protocol;
-
 namespace ZeroPg.Sql;
 
 /// <summary>
@@ -112,12 +110,6 @@ internal sealed class SqlAnalysis
             return false;
         }
     }
-
-    /// <summary>The error ZeroPg answers a COPY ... PROGRAM with.</summary>
-    public static PgError ProgramRefused => PgError.Error(SqlState.FeatureNotSupported,
-        "COPY TO PROGRAM and COPY FROM PROGRAM are not supported by ZeroPg",
-        "Run the program on the client instead: COPY ... TO STDOUT / FROM STDIN (psql: \\copy ... to program '...').",
-        detail: "PGlite runs inside WebAssembly and cannot start programs.");
 
     /// <summary>A statement is DISCARD ALL or DEALLOCATE [PREPARE] ALL, which drop every prepared statement of the session.</summary>
     public bool DeallocatesAll
