@@ -28,7 +28,7 @@ internal enum SqlEditKind : byte
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
 internal interface ISqlStatementNames
 {
-    /// <summary>The engine's name (an SQL identifier) for the client's statement <paramref name="clientName"/> named by <paramref name="edit"/>.</summary>
+    /// <summary>The engine's name (an SQL identifier) for the client's statement that <paramref name="edit"/> names.</summary>
     string EngineName(SqlEdit edit);
 }
 
