@@ -115,6 +115,9 @@ export class WireClient {
         } else if (code !== 0) this.#fail(new Error(`unsupported authentication request ${code}`));
         break;
       }
+      case 0x4b: // 'K' BackendKeyData: what a CancelRequest names
+        this.backendKey = Buffer.from(body);
+        break;
       case 0x45: // 'E'
         if (w && !w.error) {
           const f = errorFields(body);

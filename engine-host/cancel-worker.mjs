@@ -35,7 +35,10 @@ function handle(kind, payload) {
   return answer(CancelFrame.Answer, status, sequence);
 }
 
+let peer = null; // the server's connection: told when a timeout was raised
+
 const server = createServer((socket) => {
+  peer = socket;
   let pending = Buffer.alloc(0);
   const into = {};
   socket.on('data', (chunk) => {
@@ -85,7 +88,11 @@ async function watchTimeouts() {
     }
     if (due !== null) {
       fired.set(due.id, due.at);
-      control.timeout(due.reason, memory);
+      const batch = control.timeout(due.reason, memory);
+      if (batch !== 0 && peer !== null && !peer.destroyed) {
+        const raised = due.reason === CancelReason.LockTimeout ? CancelStatus.LockTimeoutRaised : CancelStatus.StatementTimeoutRaised;
+        peer.write(answer(CancelFrame.Answer, raised, batch));
+      }
       continue;
     }
     // Postgres asks for its alarm (setitimer) only while none is pending, and ours never arrives as a

@@ -26,8 +26,8 @@ async function writeSnapshot(db, path) {
   await rename(temp, path);
 }
 
-function startupMessage() {
-  const params = ['user', 'postgres', 'database', 'postgres', 'client_encoding', 'UTF8'];
+function startupMessage(database) {
+  const params = ['user', 'postgres', 'database', database, 'client_encoding', 'UTF8'];
   const body = Buffer.concat([...params.map((p) => Buffer.from(p + '\0')), Buffer.from([0])]);
   const msg = Buffer.allocUnsafe(8 + body.length);
   msg.writeUInt32BE(msg.length, 0);
@@ -45,6 +45,8 @@ export async function startEngine(options) {
     dataDir: options.dataDir ?? 'memory://',
     extensions: await loadExtensions(options.extensions ?? []),
   };
+  // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
+  if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) createOptions.loadDataDir = new Blob([await readFile(options.loadDataDir)]);
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
@@ -67,6 +69,6 @@ export async function startEngine(options) {
   }
   // A StartupMessage switches on ParameterStatus reporting for GUC_REPORT settings.
   const startup = [];
-  await db.execProtocolRawStream(startupMessage(), { onRawData: (v) => startup.push(Buffer.from(v)) });
+  await db.execProtocolRawStream(startupMessage(options.database ?? 'postgres'), { onRawData: (v) => startup.push(Buffer.from(v)) });
   return { db, snapshotWritten, startup: Buffer.concat(startup).toString('base64') };
 }

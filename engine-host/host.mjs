@@ -8,9 +8,10 @@
 //   reply), ControlReply 'J' (JSON), Fatal 'F' (text; the process exits after it).
 // Batches are numbered 1, 2, ... in arrival order, on both sides: a cancel names the batch it is for
 // and arrives on a Unix socket served by a worker thread (cancel.mjs), so it is heard while a query
-// runs. Logs go to stderr. The host exits when stdin closes, so it never outlives the server.
+// runs. Logs go to stderr. The host exits when stdin closes, or (parent-watch.mjs) when the server is gone
+// while a query keeps the main thread busy, so it never outlives the server.
 //
-// Start options (argv[2], JSON): dataDir, extensions, loadDataDir (tar to start from), startParams,
+// Start options (argv[2], JSON): dataDir, database (the one this engine opens; default postgres), extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking), doorbell (the shared counter polled) and
@@ -24,6 +25,7 @@ import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
+import { Worker } from 'node:worker_threads';
 
 const FLUSH_BYTES = 256 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -33,6 +35,9 @@ installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, mi
 
 
 let db;
+
+// Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
+new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
 
 function fatal(message) {
   send(frame(Reply.Fatal, Buffer.from(String(message))));

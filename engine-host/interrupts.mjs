@@ -12,6 +12,10 @@ export const CancelReason = Object.freeze({ User: 1, StatementTimeout: 2, LockTi
 
 /** Postgres 18's TimeoutId values (src/include/utils/timeout.h) for the timeouts that cancel a statement. */
 export const TimeoutId = Object.freeze({ LockTimeout: 2, StatementTimeout: 3 });
+
+// Tests only: an engine that ignores every cancel (nothing is written to its memory), to exercise the
+// server's fallback of restarting an engine whose query does not stop (ZeroPgOptions.CancelRestartAfter).
+const IGNORE_CANCELS = process.env.ZEROPG_TEST_IGNORE_CANCEL === '1';
 const TIMEOUT_COUNT = 23; // MAX_TIMEOUTS = USER_TIMEOUT (13) + 10
 const TIMEOUT_STRIDE = 40; // sizeof(timeout_params) on wasm32
 const TIMEOUT_ACTIVE = 4; // offsetof(active), bool
@@ -76,6 +80,7 @@ export class EngineMemory {
 
   /** Makes Postgres cancel the running statement at its next interrupt check, for `reason`. */
   raise(reason) {
+    if (IGNORE_CANCELS) return -1;
     const { queryCancelPending, interruptPending, myLatch } = this.addresses;
     const indicator = this.#indicatorFor(reason);
     if (indicator >= 0) Atomics.store(this.bytes, indicator, 1);
@@ -141,7 +146,11 @@ export function newControlBlock() {
 }
 
 /** What a cancel request found. The codes the worker answers with (EngineCancelResult in C#). */
-export const CancelStatus = Object.freeze({ Running: 1, Queued: 2, Finished: 3, Unavailable: 4 });
+export const CancelStatus = Object.freeze({
+  Running: 1, Queued: 2, Finished: 3, Unavailable: 4,
+  // Sent unasked, when the worker raised a timeout for the running batch: the server bounds how long it may still run.
+  StatementTimeoutRaised: 5, LockTimeoutRaised: 6,
+});
 
 export class ControlBlock {
   constructor(buffer) {
@@ -231,7 +240,7 @@ export class ControlBlock {
     return status;
   }
 
-  /** Worker: a timeout of the running statement is due; raise it unless that batch already ended. */
+  /** Worker: a timeout of the running statement is due; raise it unless that batch already ended. Returns the batch it was raised for (0: none). */
   timeout(reason, memory) {
     this.#lock();
     const v = this.values;
@@ -242,7 +251,7 @@ export class ControlBlock {
       v[APPLIED_INDICATOR] = memory.raise(reason);
     }
     this.#unlock();
-    return running !== 0;
+    return running;
   }
 
   get running() {

@@ -26,6 +26,9 @@ const sharedMemories = new WeakSet(); // PGlite may create (and drop) more than 
 let anyShared = false;
 let alarmHandler = () => {};
 let clockHook = null;
+// Benchmarks only (bench/cancel.sh): ZEROPG_HOST_CANCEL_CHECKS=0 leaves the engine's clock imports unwrapped, to measure
+// what the cancel checks in them cost. A cancel Postgres drops while it reads a message is then not raised again.
+const CLOCK_CHECKS = process.env.ZEROPG_HOST_CANCEL_CHECKS !== '0';
 
 /** Runs `hook` once, at the engine's next clock read (null: none). */
 export function setClockHook(hook) {
@@ -86,7 +89,7 @@ function withAlarm(imports) {
   const dateNow = env.emscripten_date_now;
   const monotonicNow = env.emscripten_get_now;
   const clockTimeGet = wasi.clock_time_get;
-  const replaced = {
+  const replaced = CLOCK_CHECKS ? {
     _setitimer_js: setitimer,
     emscripten_date_now: () => {
       runClockHook();
@@ -101,7 +104,7 @@ function withAlarm(imports) {
       runClockHook();
       return clockTimeGet(clock, precision, time);
     },
-  };
+  } : { _setitimer_js: setitimer };
   const hook = (target) => new Proxy(target, { get: (t, name) => (Object.hasOwn(replaced, name) ? replaced[name] : t[name]) });
   return { ...imports, env: hook(env), wasi_snapshot_preview1: hook(wasi) };
 }

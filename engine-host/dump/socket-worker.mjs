@@ -8,6 +8,7 @@
 // 1 connected, 2 closed by the server, 3 error.
 import { parentPort, workerData } from 'node:worker_threads';
 import net from 'node:net';
+import { whenConsumed } from './ring-wait.mjs';
 
 const { control, ring: ringBuffer, connect, errors } = workerData;
 const state = new Int32Array(control);
@@ -29,11 +30,15 @@ function pump() {
         // The ring is full: stop reading the socket until the main thread consumes.
         waiting = true;
         socket.pause();
-        Atomics.waitAsync(state, 1, consumed).value.then(() => {
+        const resume = () => {
           waiting = false;
           socket.resume();
           pump();
-        });
+        };
+        // The main thread may consume between the loads above and the wait: whenConsumed handles both
+        // (taking waitAsync's immediate answer for a promise threw and left the socket paused for good:
+        // the scale-10 dump hung at ~80 MB).
+        whenConsumed(state, consumed, resume);
       }
       return;
     }

@@ -1,9 +1,21 @@
 using System.CommandLine;
 using ZeroPg.Cli;
 
-var root = new RootCommand("ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.")
+var root = new RootCommand("""
+    ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.
+
+    Examples:
+      zeropg serve                                   in-memory database on port 5432
+      zeropg serve -p 0 --db ./data                  a data directory, a free port (printed as JSON)
+      POSTGRES_PASSWORD=s3cret zeropg serve -h 0.0.0.0 --tls self-signed
+      zeropg serve --init ./initdb.d -c work_mem=64MB --run 'dotnet test'
+      zeropg status --db ./data; zeropg stop --db ./data
+      zeropg dump --db ./data -f app.sql; zeropg graduate --db ./data --to postgresql://prod/app
+    """)
 {
     ServeCommand.Create(),
+    ServerControlCommands.Status(),
+    ServerControlCommands.Stop(),
     CheckCommand.Create(),
     MigrateCommand.Create(),
     BackupCommand.Create(),

@@ -17,8 +17,12 @@ internal static class ServeCommand
         var maxConnections = new Option<int>("--max-connections") { Description = "client connections allowed at once", DefaultValueFactory = _ => 100 };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None (logs go to stderr)", DefaultValueFactory = _ => LogLevel.Information };
         var extensions = new Option<string?>("--extensions") { Description = "comma-separated PGlite extensions to preload (pgcrypto,citext,vector,...), or auto: those `zeropg check` finds in the --migrations folders" };
+        var databaseIdleTimeout = new Option<double>("--database-idle-timeout") { Description = "with --db DIR: seconds a database other than postgres may have no clients before its engine stops (0 = never)", DefaultValueFactory = _ => 300 };
         var queueWaitTimeout = new Option<double>("--queue-wait-timeout") { Description = "seconds a client may wait for the shared engine before its statement fails (0 = forever)" };
-        var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)" };
+        var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)", DefaultValueFactory = _ => ZeroPgOptions.DefaultIdleInTransactionTimeout.TotalSeconds };
+        var clientWriteTimeout = new Option<double>("--client-write-timeout") { Description = "seconds a client may leave its results unread while its query holds the engine, before it is disconnected and the query cancelled (0: forever)", DefaultValueFactory = _ => 30 };
+        var engineWatchdog = new Option<double>("--engine-watchdog") { Description = "seconds a statement may run in the shared engine while other clients wait before it is cancelled (0: off)", DefaultValueFactory = _ => 300 };
+        var cancelRestartAfter = new Option<double>("--cancel-restart-after") { Description = "seconds a cancelled statement may go on running before the engine is restarted to stop it (0 = never; memory:// loses its data in such a restart)", DefaultValueFactory = _ => new ZeroPgOptions().CancelRestartAfter.TotalSeconds };
         var authenticationTimeout = new Option<double>("--authentication-timeout") { Description = "seconds a connection may take to send its startup packet before it is closed (1-600, as Postgres's authentication_timeout)", DefaultValueFactory = _ => 60 };
         var durability = new Option<string>("--durability") { Description = "process-crash (default: commits survive a crash of the engine or server) or fsync (also an OS crash; slower)", DefaultValueFactory = _ => "process-crash" };
         durability.AcceptOnlyFromAmong("process-crash", "fsync");
@@ -30,6 +34,23 @@ internal static class ServeCommand
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
 
+        var password = new Option<string?>("--password") { Description = "the postgres role's password; turns on SCRAM-SHA-256 [env ZEROPG_PASSWORD, POSTGRES_PASSWORD]", DefaultValueFactory = _ => ServeEnvironment.Password() };
+        var auth = new Option<string>("--auth") { Description = "trust or scram-sha-256 (default: scram-sha-256 when a password is set, else trust, which a non-loopback --host refuses unless given explicitly)", DefaultValueFactory = _ => "default" };
+        auth.AcceptOnlyFromAmong("default", "trust", "scram-sha-256");
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate: answer SSLRequest and direct TLS (TLS 1.2/1.3) [env ZEROPG_TLS_CERT]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_TLS_CERT") };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert [env ZEROPG_TLS_KEY]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_TLS_KEY") };
+        var tls = new Option<string?>("--tls") { Description = "self-signed: make (once) and use a certificate kept in the data directory (memory://: the cache directory); clients trust its server.crt" };
+        tls.AcceptOnlyFromAmong("self-signed");
+
+        var engine = new Option<string>("--engine") { Description = "pglite (default: Postgres 18 in WebAssembly, nothing to install) or postgres (real PostgreSQL binaries on this machine, tuned by `zeropg tune`, one backend per client) [env ZEROPG_ENGINE]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_ENGINE") is { Length: > 0 } e ? e : "pglite" };
+        engine.AcceptOnlyFromAmong("pglite", "postgres");
+        var postgresBin = new Option<string?>("--postgres-bin") { Description = "with --engine postgres: the directory of postgres and initdb (default: PATH, pg_config, /usr/lib/postgresql/N/bin)" };
+
+        var user = new Option<string>("--user") { Description = "the superuser role clients use, created at start when missing; --password is its password [env ZEROPG_USER, POSTGRES_USER]", DefaultValueFactory = _ => ServeEnvironment.User() };
+        var database = new Option<string?>("--database") { Description = "a database created at start when missing (default: the --user's name when it is not postgres, as the Postgres image does) [env ZEROPG_DATABASE, POSTGRES_DB]", DefaultValueFactory = _ => ServeEnvironment.DatabaseName() };
+        var settings = new Option<string[]>("--set", "-c") { Description = "a server setting for the engine, name=value (repeatable), as postgres -c takes it: the default every client starts with", AllowMultipleArgumentsPerToken = false };
+        var init = new Option<string[]>("--init") { Description = "run this folder's *.sql files in name order when the database is new (memory://: every start), as the Postgres image's /docker-entrypoint-initdb.d (repeatable) [env ZEROPG_INIT]", DefaultValueFactory = _ => ServeEnvironment.Init() };
+
         var migrations = new Option<string[]>("--migrations") { Description = "apply this folder's pending migrations before the server is ready (Prisma, drizzle-kit, Flyway-style or ordered .sql; repeatable)", AllowMultipleArgumentsPerToken = false };
         var backup = new BackupFlags();
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
@@ -38,15 +59,26 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
-            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, idleInTransactionTimeout, authenticationTimeout,
+            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes,
+            password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
         };
         foreach (var option in backup.ServeOptions)
             command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            Dictionary<string, string> serverSettings;
+            try
+            {
+                serverSettings = ServeEnvironment.Settings(parse.GetValue(settings) ?? []);
+            }
+            catch (ArgumentException error)
+            {
+                Console.Error.WriteLine($"zeropg serve: {error.Message}");
+                return 2;
+            }
             var options = new ZeroPgOptions
             {
                 DataDirectory = parse.GetValue(db)!,
@@ -55,8 +87,12 @@ internal static class ServeCommand
                 UnixSocketPath = parse.GetValue(path),
                 MaxConnections = parse.GetValue(maxConnections),
                 QueueWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(queueWaitTimeout)),
+                DatabaseIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(databaseIdleTimeout)),
                 IdleInTransactionTimeout = TimeSpan.FromSeconds(parse.GetValue(idleInTransactionTimeout)),
                 AuthenticationTimeout = TimeSpan.FromSeconds(parse.GetValue(authenticationTimeout)),
+                ClientWriteTimeout = TimeSpan.FromSeconds(parse.GetValue(clientWriteTimeout)),
+                EngineWatchdog = TimeSpan.FromSeconds(parse.GetValue(engineWatchdog)),
+                CancelRestartAfter = TimeSpan.FromSeconds(parse.GetValue(cancelRestartAfter)),
                 Extensions = (parse.GetValue(extensions) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
                 Durability = parse.GetValue(durability) == "fsync" ? Engine.EngineDurability.Fsync : Engine.EngineDurability.ProcessCrash,
                 SnapshotCacheDirectory = parse.GetValue(cacheDir),
@@ -69,11 +105,46 @@ internal static class ServeCommand
                 Backup = backup.ForServe(parse),
                 MaxMessageSize = parse.GetValue(maxMessageSize),
                 MaxCopyInBytes = parse.GetValue(maxCopyBytes),
+                Engine = parse.GetValue(engine) == "postgres" ? Engine.EngineKind.Postgres : Engine.EngineKind.Pglite,
+                PostgresBinDirectory = parse.GetValue(postgresBin),
+                InitFolders = parse.GetValue(init) ?? [],
+                Database = parse.GetValue(database),
+                PostgresSettings = serverSettings,
+                Security = new Security.SecurityOptions
+                {
+                    User = parse.GetValue(user)!,
+                    Password = parse.GetValue(password),
+                    Authentication = parse.GetValue(auth) switch
+                    {
+                        "trust" => Security.AuthenticationMethod.Trust,
+                        "scram-sha-256" => Security.AuthenticationMethod.ScramSha256,
+                        _ => Security.AuthenticationMethod.Default,
+                    },
+                    TlsCertificateFile = parse.GetValue(tls) is { } mode ? mode : parse.GetValue(tlsCert),
+                    TlsKeyFile = parse.GetValue(tls) is null ? parse.GetValue(tlsKey) : null,
+                },
             };
+            if (options.Engine == Engine.EngineKind.Postgres)
+            {
+                // The machine's tune settings, under what -c gave.
+                var tuned = NativeTuning();
+                foreach (var (name, value) in options.PostgresSettings)
+                    tuned[name] = value;
+                options.PostgresSettings = tuned;
+            }
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
             return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>`zeropg tune`'s settings for this machine (memory and CPUs detected as tune does); --max-connections stays the flag's.</summary>
+    private static Dictionary<string, string> NativeTuning()
+    {
+        var resources = new Tuning.ResourceDetector().Detect(null, null);
+        return Tuning.ServerTuning.Compute(resources.MemoryMb, Math.Max(1, resources.Cpus))
+            .Where(s => s.Name != "max_connections")
+            .ToDictionary(s => s.Name, s => s.Value);
     }
 
     private static async Task<int> RunAsync(ZeroPgOptions options, SidecarOptions sidecar, LogLevel level, CancellationToken cancellationToken)
@@ -128,6 +199,8 @@ internal static class ServeCommand
             ready["socket"] = server.UnixSocketFile;
         if (server.HttpPort is { } httpPort)
             ready["httpPort"] = httpPort;
+        if (server.TlsCertificateFile is { } certificate)
+            ready["tlsCertificate"] = certificate;
         if (server.Backup is { } backup)
             ready["backup"] = new { url = backup.Url, state = backup.State, detail = backup.Detail, restored = backup.RestoredFrom };
         Console.Out.WriteLine(JsonSerializer.Serialize(ready));

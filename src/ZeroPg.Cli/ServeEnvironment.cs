@@ -23,6 +23,39 @@ internal static class ServeEnvironment
         return 5432;
     }
 
+    /// <summary>ZEROPG_PASSWORD, else POSTGRES_PASSWORD as the official Postgres image reads it.</summary>
+    public static string? Password()
+        => Environment.GetEnvironmentVariable("ZEROPG_PASSWORD") is { Length: > 0 } own ? own
+            : Environment.GetEnvironmentVariable("POSTGRES_PASSWORD") is { Length: > 0 } image ? image : null;
+
+    /// <summary>ZEROPG_USER, else POSTGRES_USER as the official Postgres image reads it, else postgres.</summary>
+    public static string User()
+        => Environment.GetEnvironmentVariable("ZEROPG_USER") is { Length: > 0 } own ? own
+            : Environment.GetEnvironmentVariable("POSTGRES_USER") is { Length: > 0 } image ? image : "postgres";
+
+    /// <summary>ZEROPG_DATABASE, else POSTGRES_DB as the Postgres image reads it.</summary>
+    public static string? DatabaseName()
+        => Environment.GetEnvironmentVariable("ZEROPG_DATABASE") is { Length: > 0 } own ? own
+            : Environment.GetEnvironmentVariable("POSTGRES_DB") is { Length: > 0 } image ? image : null;
+
+    /// <summary>ZEROPG_INIT: init folders separated by the path separator.</summary>
+    public static string[] Init()
+        => (Environment.GetEnvironmentVariable("ZEROPG_INIT") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>-c name=value pairs; a word without '=' is refused with the flag's own words.</summary>
+    public static Dictionary<string, string> Settings(IEnumerable<string> assignments)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var assignment in assignments)
+        {
+            var equals = assignment.IndexOf('=');
+            if (equals <= 0)
+                throw new ArgumentException($"-c {assignment}: expected name=value, e.g. -c work_mem=64MB");
+            settings[assignment[..equals].Trim().Replace('-', '_')] = assignment[(equals + 1)..];
+        }
+        return settings;
+    }
+
     public static string Host() => Environment.GetEnvironmentVariable("ZEROPG_HOST") is { Length: > 0 } host ? host : "127.0.0.1";
 
     public static string Database() => Environment.GetEnvironmentVariable("ZEROPG_DB") is { Length: > 0 } db ? db : ZeroPgOptions.MemoryDatabase;

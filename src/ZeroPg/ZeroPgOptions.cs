@@ -46,20 +46,58 @@ public sealed class ZeroPgOptions
     /// <summary>PGlite extensions to preload (pgcrypto, citext, vector, ...).</summary>
     public IList<string> Extensions { get; set; } = [];
 
+    /// <summary>
+    /// How long a cancelled statement (CancelRequest, statement_timeout, lock_timeout, its client gone) may
+    /// go on running inside the engine before ZeroPg restarts the engine to stop it. Postgres's own
+    /// interrupt checks stop nearly every query within milliseconds; this is the fallback for one that
+    /// ignores them. The cancelled client gets 57014 and stays connected; a memory:// database loses its
+    /// data in the restart. Zero never restarts (the query runs to its end).
+    /// </summary>
+    public TimeSpan CancelRestartAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Tests only: environment variables added to the engine host's (e.g. ZEROPG_TEST_IGNORE_CANCEL=1).</summary>
+    internal IReadOnlyDictionary<string, string> EngineHostEnvironment { get; set; } = new Dictionary<string, string>();
+
     /// <summary>A client waiting this long for the shared engine gets an ERROR; zero waits forever.</summary>
     public TimeSpan QueueWaitTimeout { get; set; } = TimeSpan.Zero;
 
     /// <summary>A client waiting this long for the shared engine gets a NOTICE saying so.</summary>
     public TimeSpan QueueWaitNotice { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A client idle this long inside a transaction is rolled back and disconnected (25P03); zero is off.</summary>
-    public TimeSpan IdleInTransactionTimeout { get; set; } = TimeSpan.Zero;
+    /// <summary>
+    /// A client idle this long inside a transaction is rolled back and disconnected (25P03); zero is off. On by default, as
+    /// managed Postgres services set idle_in_transaction_session_timeout: here a client idle in a transaction holds the one
+    /// engine session and blocks every other client. A client's own idle_in_transaction_session_timeout may only shorten it.
+    /// </summary>
+    public TimeSpan IdleInTransactionTimeout { get; set; } = DefaultIdleInTransactionTimeout;
+
+    public static readonly TimeSpan DefaultIdleInTransactionTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// A connection must complete its startup packet within this time or it is closed, as Postgres's
     /// authentication_timeout does (1 s to 10 min): silent and half-open sockets cannot pile up.
     /// </summary>
     public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Under --db DIR, the engine of a database other than postgres stops after this long without clients (it starts again
+    /// on the next connection); zero keeps it running. memory:// engines never stop: their data would be lost.
+    /// </summary>
+    public TimeSpan DatabaseIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a client may leave its results unread (its socket accepting no bytes) while its statement holds the shared
+    /// engine. Past it the client is disconnected and its statement cancelled in the engine, so the others are served:
+    /// ZeroPg buffers what the socket and Kestrel's pipe hold (about 1 MB), never a whole result. Zero: wait forever.
+    /// </summary>
+    public TimeSpan ClientWriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The last line against one client holding everyone: a statement that has run in the engine longer than this while
+    /// other clients wait for it is cancelled in the engine (57014, with a WARNING naming the watchdog). Generous on
+    /// purpose (a long migration alone is never touched: only while others wait). Zero: off.
+    /// </summary>
+    public TimeSpan EngineWatchdog { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Start new databases from a cached initdb snapshot (~1 s) instead of running initdb (4-8 s).</summary>
     public bool UseSnapshotCache { get; set; } = true;
@@ -114,6 +152,22 @@ public sealed class ZeroPgOptions
     /// </summary>
     public IList<string> MigrationFolders { get; set; } = [];
 
+    /// <summary>
+    /// A database created at start when it does not exist (the Postgres image's POSTGRES_DB); null means the
+    /// <see cref="Security.SecurityOptions.User"/>'s name when that is not postgres, as the image does.
+    /// </summary>
+    public string? Database { get; set; }
+
+    /// <summary>The database made at start, if any (see <see cref="Database"/>).</summary>
+    internal string? StartDatabase => (Database ?? (Security.User == ZeroPg.Security.BootstrapRole.DefaultUser ? null : Security.User)) is { } name
+        && name != ZeroPg.Security.BootstrapRole.DefaultUser ? name : null;
+
+    /// <summary>
+    /// Folders of *.sql files run once when the database is new, in name order (the Postgres image's
+    /// /docker-entrypoint-initdb.d): memory:// at every start, a data directory on the start that creates it.
+    /// </summary>
+    public IList<string> InitFolders { get; set; } = [];
+
     /// <summary>The value of <see cref="Extensions"/> that preloads what `zeropg check` finds in <see cref="MigrationFolders"/> (or the current directory).</summary>
     public const string AutoExtensions = "auto";
 
@@ -122,6 +176,24 @@ public sealed class ZeroPgOptions
     /// on start when the directory is empty (see <see cref="Storage.Backup.BackupOptions"/>); null is off.
     /// </summary>
     public Storage.Backup.BackupOptions? Backup { get; set; }
+
+    /// <summary>
+    /// The engine: PGlite (the default) or real PostgreSQL binaries installed on the machine
+    /// (<see cref="PostgresBinDirectory"/>, <see cref="PostgresSettings"/>), each client then passed to a backend of its own.
+    /// </summary>
+    public EngineKind Engine { get; set; } = EngineKind.Pglite;
+
+    /// <summary>Where postgres and initdb are for <see cref="EngineKind.Postgres"/>; null searches PATH, pg_config and /usr/lib/postgresql/N/bin.</summary>
+    public string? PostgresBinDirectory { get; set; }
+
+    /// <summary>
+    /// Server settings given to the engine at start as -c name=value (the CLI's -c): PGlite's start parameters, or a native
+    /// PostgreSQL's command line (where the CLI adds `zeropg tune`'s). They are the defaults every client's RESET returns to.
+    /// </summary>
+    public IDictionary<string, string> PostgresSettings { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>Authentication (trust or SCRAM-SHA-256, the postgres role's password) and TLS.</summary>
+    public Security.SecurityOptions Security { get; set; } = new();
 
     public bool IsMemory => string.Equals(DataDirectory, MemoryDatabase, StringComparison.OrdinalIgnoreCase);
 
@@ -148,10 +220,14 @@ public sealed class ZeroPgOptions
             throw new ArgumentException("HttpPort must differ from Port.");
         if (!Enum.IsDefined(Durability))
             throw new ArgumentException($"Durability {Durability} is not a known mode.");
-        if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero)
+        if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero || ClientWriteTimeout < TimeSpan.Zero || EngineWatchdog < TimeSpan.Zero)
             throw new ArgumentException("Timeouts must not be negative.");
         if (AuthenticationTimeout < TimeSpan.FromSeconds(1) || AuthenticationTimeout > TimeSpan.FromMinutes(10))
             throw new ArgumentException($"AuthenticationTimeout must be between 1 s and 10 min (as Postgres's authentication_timeout), not {AuthenticationTimeout}.");
+        if (DatabaseIdleTimeout < TimeSpan.Zero)
+            throw new ArgumentException($"DatabaseIdleTimeout must not be negative, not {DatabaseIdleTimeout}.");
+        if (CancelRestartAfter != TimeSpan.Zero && (CancelRestartAfter < TimeSpan.FromMilliseconds(100) || CancelRestartAfter > TimeSpan.FromHours(1)))
+            throw new ArgumentException($"CancelRestartAfter must be 0 (never restart) or between 100 ms and 1 h, not {CancelRestartAfter}.");
         if (AutoPrepareMaxStatements < 1)
             throw new ArgumentException($"AutoPrepareMaxStatements must be at least 1, not {AutoPrepareMaxStatements}.");
         if (Backup is not null)
@@ -160,6 +236,19 @@ public sealed class ZeroPgOptions
                 throw new ArgumentException("A backup needs a data directory (--db DIR): memory:// has no files to back up.");
             Backup.Validate();
         }
+        Security.Validate(Host, tcp: !DisableTcp);
+        if (!Enum.IsDefined(Engine))
+            throw new ArgumentException($"Engine {Engine} is not a known engine.");
+        foreach (var (name, _) in PostgresSettings)
+        {
+            if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.'))
+                throw new ArgumentException($"\"{name}\" is not a setting name (-c name=value).");
+        }
+        foreach (var folder in InitFolders)
+            Migrations.InitScripts.Files(folder);
+        if (Engine == EngineKind.Postgres && (Backup is not null || MigrationFolders.Count > 0 || Extensions.Count > 0 || KeepWarmEngine || InitFolders.Count > 0))
+            throw new ArgumentException("--engine postgres serves the native server as it is: backups, --migrations, --init, --extensions and warm engines are PGlite features "
+                + "(run migrations with your tool against the server, and CREATE EXTENSION what the installed PostgreSQL has).");
         if (EnginePollWindow < TimeSpan.Zero || EnginePollWindow > TimeSpan.FromSeconds(1) || ReplyPollWindow < TimeSpan.Zero || ReplyPollWindow > TimeSpan.FromSeconds(1))
             throw new ArgumentException("EnginePollWindow and ReplyPollWindow must be between 0 and 1 s.");
     }

@@ -23,6 +23,9 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     private readonly ZeroPgOptions _options;
     private readonly ILogger _logger;
     private Storage.Backup.BackupService? _backup;
+    private Engine.Native.NativeCluster? _native;
+    private Storage.DataDirectoryLock? _nativeLock;
+    private EngineWatchdog? _watchdog;
     private int _stopped;
 
     private ZeroPgServer(WebApplication app, ZeroPgOptions options, int port, int? httpPort, string? unixSocketFile)
@@ -46,8 +49,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     /// <summary>The server's metrics (also published on the "ZeroPg" System.Diagnostics.Metrics meter).</summary>
     public ZeroPgMetrics Metrics => _app.Services.GetRequiredService<ZeroPgMetrics>();
 
-    /// <summary>The PID of the Node.js engine host process currently running, if any.</summary>
-    public int? EngineProcessId => _app.Services.GetRequiredService<EngineSupervisor>().EngineProcessId;
+    /// <summary>The PID of the Node.js engine host process currently running (with --engine postgres: the postmaster's), if any.</summary>
+    public int? EngineProcessId => _native?.ProcessId ?? _app.Services.GetRequiredService<EngineSupervisor>().EngineProcessId;
 
     /// <summary>The state of the continuous backup, when <see cref="ZeroPgOptions.Backup"/> is set.</summary>
     public Storage.Backup.BackupStatus? Backup => _backup?.Status;
@@ -55,15 +58,36 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     /// <summary>The Unix socket file, when one was asked for.</summary>
     public string? UnixSocketFile { get; }
 
-    /// <summary>postgresql://postgres@host:port/postgres</summary>
-    public string Url => $"postgresql://postgres@{UrlHost}:{Port}/postgres";
+    /// <summary>The certificate clients should trust, when the server made a self-signed one (<c>--tls self-signed</c>).</summary>
+    public string? TlsCertificateFile => Security.ServerTls.SelfSignedCertificateFile(_options);
+
+    /// <summary>postgresql://user@host:port/postgres (the user is <see cref="Security.SecurityOptions.User"/>; the password is left out).</summary>
+    public string Url => $"postgresql://{Uri.EscapeDataString(_options.Security.User)}@{UrlHost}:{Port}/{Uri.EscapeDataString(_options.StartDatabase ?? "postgres")}";
 
     internal SessionServices Services => _app.Services.GetRequiredService<SessionServices>();
 
     private string UrlHost => Host.Contains(':') ? $"[{Host}]" : Host;
 
     /// <summary>An Npgsql connection string for this server.</summary>
-    public string GetConnectionString() => $"Host={Host};Port={Port};Username=postgres;Password=postgres;Database=postgres";
+    public string GetConnectionString() => $"Host={Host};Port={Port};Username=\"{_options.Security.User.Replace("\"", "\"\"")}\";Password=\"{(_options.Security.Password ?? "postgres").Replace("\"", "\"\"")}\";Database=\"{(_options.StartDatabase ?? "postgres").Replace("\"", "\"\"")}\"";
+
+    /// <summary>
+    /// Runs a SQL script (one simple Query: several statements run in one implicit transaction unless the script
+    /// has its own BEGIN/COMMIT) as a client of this server would, in a session of its own, as the configured user.
+    /// Errors are returned, not thrown (as Testcontainers' ExecScriptAsync returns psql's exit code).
+    /// </summary>
+    public async Task<ScriptResult> ExecScriptAsync(string script, string database = "postgres", CancellationToken cancellationToken = default)
+    {
+        await using var session = await LoopbackSession.OpenAsync(Host, Port, _options.Security.User, _options.Security.Password, database, cancellationToken);
+        try
+        {
+            return new ScriptResult(await session.QueryAsync(script, cancellationToken), null, null);
+        }
+        catch (Migrations.MigrationSqlException error)
+        {
+            return new ScriptResult([], error.SqlState, error.PgMessage);
+        }
+    }
 
     public static Task<ZeroPgServer> StartAsync(CancellationToken cancellationToken = default)
         => StartAsync(new ZeroPgOptions(), null, cancellationToken);
@@ -89,47 +113,86 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<EngineScheduler>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog(options.AutoPrepareMaxStatements));
+        builder.Services.AddSingleton(Security.ServerTls.From(options)); // a bad certificate fails the start, not the first client
         builder.Services.AddSingleton<SessionServices>();
+        builder.Services.AddSingleton<Databases.DatabaseCatalog>();
         builder.Services.AddSingleton<ZeroPgMetrics>();
+        var native = options.Engine == EngineKind.Postgres
+            ? new Engine.Native.NativeCluster(options, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ZeroPg.Native"))
+            : null;
+        if (native is not null)
+        {
+            builder.Services.AddSingleton(native);
+            builder.Services.AddSingleton<NativeConnectionHandler>();
+        }
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         if (options.UnixSocketPath is { Length: > 0 } && options.Port == 0 && !options.DisableTcp)
             options.Port = ListenEndpoints.FreeTcpPort(options.Host); // the socket file name carries the port
+        var connectionBudget = DescriptorBudget.Connections();
         string? socketFile = null;
         var wireListeners = new List<ListenOptions>();
         ListenOptions? httpListener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = connectionBudget;
             if (!options.DisableTcp)
             {
                 foreach (var address in ListenEndpoints.Addresses(options.Host))
-                    kestrel.Listen(address, options.Port, listen => { listen.UseConnectionHandler<PgConnectionHandler>(); wireListeners.Add(listen); });
+                    kestrel.Listen(address, options.Port, listen => { UseWireHandler(listen); wireListeners.Add(listen); });
             }
             if (options.UnixSocketPath is { Length: > 0 } path)
             {
                 socketFile = ListenEndpoints.UnixSocketFile(path, options.Port);
                 if (File.Exists(socketFile))
                     File.Delete(socketFile); // a socket left by a server that died; binding fails otherwise
-                kestrel.ListenUnixSocket(socketFile, listen => listen.UseConnectionHandler<PgConnectionHandler>());
+                kestrel.ListenUnixSocket(socketFile, UseWireHandler);
             }
             if (options.HttpPort is { } httpPort)
                 kestrel.Listen(ListenEndpoints.Addresses(options.HttpHost)[0], httpPort, listen => httpListener = listen);
         });
 
-        var app = builder.Build();
-        var engine = app.Services.GetRequiredService<EngineSupervisor>();
-        var wireListening = false;
-        var metrics = WireMetrics(app.Services, engine);
-        Storage.Backup.BackupService? backup = null;
-        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && engine.IsReady)
+        void UseWireHandler(ListenOptions listen)
         {
+            if (native is null)
+                listen.UseConnectionHandler<PgConnectionHandler>();
+            else
+                listen.UseConnectionHandler<NativeConnectionHandler>();
+        }
+
+        var app = builder.Build();
+        if (connectionBudget is { } budget)
+            Log.DescriptorBudget(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ZeroPgServer>(), DescriptorBudget.SoftLimit() ?? 0, budget, options.MaxConnections);
+        var engine = app.Services.GetRequiredService<EngineSupervisor>();
+        var databases = app.Services.GetRequiredService<Databases.DatabaseCatalog>(); // before the first client: it routes them
+        var wireListening = false;
+        var metrics = WireMetrics(app.Services);
+        Storage.Backup.BackupService? backup = null;
+        if (native is not null)
+            WireNativeMetrics(metrics, native, app.Services.GetRequiredService<NativeConnectionHandler>());
+        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && (native?.IsReady ?? engine.IsReady))
+        {
+            Dashboard = native is null
+                ? new Hosting.Dashboard.DashboardEndpoints(new Hosting.Dashboard.DashboardSource(app.Services.GetRequiredService<SessionRegistry>(), databases, metrics))
+                : null,
             Problem = () => Volatile.Read(ref backup)?.Status is { IsHealthy: false } status ? $"backup {status.State}: {status.Detail}" : null,
         };
         metrics.BackupStatus = () => Volatile.Read(ref backup)?.Status;
         app.Run(health.HandleAsync);
+        Storage.DataDirectoryLock? nativeLock = null;
         try
         {
+            if (native is not null)
+            {
+                if (!options.IsMemory)
+                    nativeLock = Storage.DataDirectoryLock.Acquire(Path.GetFullPath(options.DataDirectory));
+                await app.StartAsync(cancellationToken);
+                Volatile.Write(ref wireListening, true);
+                await native.StartAsync(cancellationToken);
+                var nativePort = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
+                return new ZeroPgServer(app, options, nativePort, httpListener?.IPEndPoint?.Port, socketFile) { _native = native, _nativeLock = nativeLock };
+            }
             // Before the engine opens the directory: take the backup's lease, restore an empty directory.
             if (options.Backup is not null)
                 Volatile.Write(ref backup, await Storage.Backup.BackupService.PrepareAsync(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ZeroPg.Backup"), cancellationToken));
@@ -139,10 +202,28 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             await app.StartAsync(cancellationToken);
             Volatile.Write(ref wireListening, true);
             await engineStart;
+            // The cluster's roles, for logins to any database before a client of postgres reads them.
+            await app.Services.GetRequiredService<SessionServices>().Roles.LoadAsync(await engine.GetAsync(), engine.Generation);
+            databases.Open();
+            if (options.StartDatabase is { } startDatabase && databases.Find(startDatabase) is null)
+            {
+                var primary = app.Services.GetRequiredService<SessionServices>();
+                await databases.RunAsync(new Sql.DatabaseStatement(Sql.DatabaseCommandKind.Create, startDatabase), primary, cancellationToken);
+                if (options.InitFolders.Count > 0)
+                {
+                    // As the Postgres image: the init scripts run in POSTGRES_DB, as POSTGRES_USER, when it is made.
+                    var wirePort = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
+                    await using var session = await LoopbackSession.OpenAsync(options.Host, wirePort, options.Security.User, options.Security.Password, startDatabase, cancellationToken);
+                    await Migrations.InitScripts.RunAsync(session, [.. options.InitFolders], cancellationToken);
+                }
+            }
             backup?.Start(engine, app.Services.GetRequiredService<EngineScheduler>());
         }
         catch
         {
+            if (native is not null)
+                await native.DisposeAsync();
+            nativeLock?.Dispose();
             await engine.DisposeAsync();
             if (backup is not null)
                 await backup.AbortAsync();
@@ -150,18 +231,30 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             throw;
         }
         var port = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
-        return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile) { _backup = backup };
+        var watchdog = new EngineWatchdog(app.Services.GetRequiredService<SessionRegistry>(), options.EngineWatchdog, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ZeroPg.Watchdog"));
+        watchdog.Start();
+        return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile) { _backup = backup, _watchdog = watchdog };
     }
 
-    private static ZeroPgMetrics WireMetrics(IServiceProvider services, EngineSupervisor engine)
+    private static void WireNativeMetrics(ZeroPgMetrics metrics, Engine.Native.NativeCluster native, NativeConnectionHandler handler)
+    {
+        metrics.OpenConnections = () => handler.OpenConnections;
+        metrics.QueuedBatches = () => 0;
+        metrics.EngineRestarts = () => 0;
+        metrics.EngineRssBytes = () => native.ProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null;
+    }
+
+    private static ZeroPgMetrics WireMetrics(IServiceProvider services)
     {
         var metrics = services.GetRequiredService<ZeroPgMetrics>();
         var registry = services.GetRequiredService<SessionRegistry>();
-        var scheduler = services.GetRequiredService<EngineScheduler>();
+        var databases = services.GetRequiredService<Databases.DatabaseCatalog>();
+        // Summed over the engines running now: each database has its own (postgres's is always there).
         metrics.OpenConnections = () => registry.Count;
-        metrics.QueuedBatches = () => scheduler.QueueLength;
-        metrics.EngineRestarts = () => engine.Restarts;
-        metrics.EngineRssBytes = () => engine.EngineProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null;
+        metrics.QueuedBatches = () => databases.Running.Sum(d => d.Scheduler.QueueLength);
+        metrics.EngineRestarts = () => databases.Running.Sum(d => d.Engine.Restarts);
+        metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null)
+            .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
         return metrics;
     }
 
@@ -173,13 +266,26 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
             return;
+        if (_watchdog is not null)
+            await _watchdog.DisposeAsync();
         var services = Services;
+        if (_native is not null)
+        {
+            // The native server ends its sessions itself (fast shutdown: FATAL 57P01, transactions rolled back, a checkpoint).
+            await _native.DisposeAsync();
+            await _app.StopAsync(cancellationToken);
+            _nativeLock?.Dispose();
+            if (UnixSocketFile is not null && File.Exists(UnixSocketFile))
+                File.Delete(UnixSocketFile);
+            return;
+        }
         foreach (var session in services.Registry.Sessions)
             session.RequestShutdown();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (services.Registry.Count > 0 && DateTime.UtcNow < deadline)
             await Task.Delay(20, CancellationToken.None);
         await _app.StopAsync(cancellationToken);
+        await _app.Services.GetRequiredService<Databases.DatabaseCatalog>().DisposeAsync();
         try
         {
             var engine = await services.Engine.GetAsync();
@@ -208,5 +314,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Warning, Message = "CHECKPOINT at shutdown failed: {Message}")]
         public static partial void CheckpointFailed(ILogger logger, string message);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "descriptor limit {Limit}: at most {Budget} connections at once (startups included); more are closed at accept (--max-connections {MaxConnections})")]
+        public static partial void DescriptorBudget(ILogger logger, long limit, long budget, int maxConnections);
     }
 }

@@ -11,12 +11,11 @@ internal static partial class WarningFinder
     [
         new("one-database", "ZeroPg serves one database (PGlite runs one): every database name in a connection reaches it; CREATE DATABASE does not make a second one.",
             new(@"\bCREATE\s+DATABASE\b", RegexOptions.IgnoreCase)),
-        new("logical-replication", "Logical replication (publications, subscriptions, replication slots) is not available: PGlite runs Postgres in single-user mode, without a WAL sender.",
+        new("logical-replication", "Logical replication is partial: ZeroPg serves publications and pgoutput streams to replication=database connections (pg_recvlogical, Npgsql), but not subscriptions, exported snapshots, the SQL slot functions (pg_create_logical_replication_slot) or row filters and column lists.",
             new(@"\b(CREATE\s+PUBLICATION|CREATE\s+SUBSCRIPTION|pg_create_logical_replication_slot)\b", RegexOptions.IgnoreCase)),
-        // statement_timeout and lock_timeout fire inside the engine (engine-host/cancel-worker.mjs); idle_session_timeout and
-        // idle_in_transaction_session_timeout are enforced per client by ZeroPg (Sessions/SessionTimeouts.cs): no warning for them.
-        new("timeouts", "transaction_timeout is accepted but never fires: it would end the one engine session every client shares. idle_in_transaction_session_timeout and idle_session_timeout do end the client's own connection; zeropg serve --idle-in-transaction-timeout sets a server-wide limit.",
-            new(@"\btransaction_timeout\b")), // settings are lower case; TRANSACTION_TIMEOUT in code is a constant
+        // No timeout gets a warning: statement_timeout and lock_timeout fire inside the engine (engine-host/cancel-worker.mjs);
+        // idle_session_timeout, idle_in_transaction_session_timeout and transaction_timeout are enforced per client by ZeroPg
+        // (Sessions/SessionTimeouts.cs, Sessions/TransactionTimeout.cs).
         new("advisory-lock-in-transaction", "Session advisory locks are per client on ZeroPg; a blocking pg_advisory_lock inside a transaction block fails with 55P03 instead of waiting while another client holds it.",
             new(@"\bpg_advisory_lock\s*\(", RegexOptions.IgnoreCase)),
         new("concurrently", "CREATE INDEX CONCURRENTLY works but is not concurrent: the one engine session runs it while other clients wait.",

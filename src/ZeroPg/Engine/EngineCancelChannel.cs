@@ -28,6 +28,10 @@ internal enum EngineCancelStatus : byte
     Queued = 2,
     Finished = 3,
     Unavailable = 4,
+    /// <summary>Sent unasked: the host raised the statement timeout for the batch running (the server bounds how long it may still run).</summary>
+    StatementTimeoutRaised = 5,
+    /// <summary>Sent unasked: the host raised the lock timeout for the batch running.</summary>
+    LockTimeoutRaised = 6,
 }
 
 /// <summary>
@@ -36,7 +40,7 @@ internal enum EngineCancelStatus : byte
 /// while the host's main thread is inside a query. A cancel names the batch by its sequence number
 /// (1, 2, ... in the order Batch frames were written, counted on both sides), so it can never hit
 /// another client's later batch. Writes come from any thread under one lock; one reader task drains
-/// the answers (they are only logged).
+/// the answers (logged) and reports the timeouts the host raised by itself (<c>onTimeoutRaised</c>).
 /// </summary>
 internal sealed partial class EngineCancelChannel : IAsyncDisposable
 {
@@ -45,18 +49,21 @@ internal sealed partial class EngineCancelChannel : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _writeLock = new();
     private readonly Task _reading;
+    private readonly Action<long, EngineCancelReason> _onTimeoutRaised;
 
-    private EngineCancelChannel(Socket socket, ILogger logger)
+    private EngineCancelChannel(Socket socket, ILogger logger, Action<long, EngineCancelReason> onTimeoutRaised)
     {
         _socket = socket;
         _logger = logger;
+        _onTimeoutRaised = onTimeoutRaised;
         _reading = Task.Run(ReadAnswersAsync);
     }
 
     /// <summary>A socket path for a new host: short (Unix socket paths are limited to ~107 bytes) and unique.</summary>
     public static string NewSocketPath() => Path.Combine(Path.GetTempPath(), $"zeropg-cancel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
 
-    public static async Task<EngineCancelChannel> ConnectAsync(string path, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<EngineCancelChannel> ConnectAsync(string path, ILogger logger, Action<long, EngineCancelReason> onTimeoutRaised,
+        CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -70,7 +77,7 @@ internal sealed partial class EngineCancelChannel : IAsyncDisposable
             catch (IOException)
             {
             }
-            return new EngineCancelChannel(socket, logger);
+            return new EngineCancelChannel(socket, logger, onTimeoutRaised);
         }
         catch
         {
@@ -119,7 +126,11 @@ internal sealed partial class EngineCancelChannel : IAsyncDisposable
                     var answer = buffer.AsSpan(start, FrameLength);
                     if (answer[0] != (byte)CancelFrameKind.Answer)
                         return;
-                    Log.Answered(_logger, BinaryPrimitives.ReadInt64BigEndian(answer[6..]), (EngineCancelStatus)answer[5]);
+                    var sequence = BinaryPrimitives.ReadInt64BigEndian(answer[6..]);
+                    var status = (EngineCancelStatus)answer[5];
+                    Log.Answered(_logger, sequence, status);
+                    if (status is EngineCancelStatus.StatementTimeoutRaised or EngineCancelStatus.LockTimeoutRaised)
+                        _onTimeoutRaised(sequence, status == EngineCancelStatus.LockTimeoutRaised ? EngineCancelReason.LockTimeout : EngineCancelReason.StatementTimeout);
                 }
                 buffer.AsSpan(start, filled - start).CopyTo(buffer);
                 filled -= start;

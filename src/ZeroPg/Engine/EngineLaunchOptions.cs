@@ -7,6 +7,8 @@ internal sealed record EngineLaunchOptions
     public required string HostScriptPath { get; init; }
     /// <summary>"memory://" or a data directory path.</summary>
     public required string DataDirectory { get; init; }
+    /// <summary>The database of the cluster the engine opens (PGlite's <c>database</c> option); null is postgres.</summary>
+    public string? Database { get; init; }
     public IReadOnlyList<string> Extensions { get; init; } = [];
     /// <summary>A tar snapshot of an initialised data directory to start from, if any.</summary>
     public string? LoadDataDir { get; init; }
@@ -19,6 +21,8 @@ internal sealed record EngineLaunchOptions
     public TimeSpan PollWindow { get; init; }
     /// <summary>How long the server polls for a reply before blocking.</summary>
     public TimeSpan ReplyPollWindow { get; init; }
+    /// <summary>Environment variables added to the host's (tests only).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     /// <summary>Counts batches and bytes sent to the engine.</summary>
     public Hosting.ZeroPgMetrics? Metrics { get; init; }
 }

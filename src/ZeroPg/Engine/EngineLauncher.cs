@@ -10,17 +10,25 @@ namespace ZeroPg.Engine;
 /// start from is deleted and initdb runs instead. Each such start prunes snapshots of other
 /// versions and extension sets that are no longer used.
 /// </summary>
-internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostScript, IReadOnlyList<string> extensions, Hosting.ZeroPgMetrics metrics, ILogger logger)
+internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.DatabaseSite site, string hostScript, IReadOnlyList<string> extensions, Hosting.ZeroPgMetrics metrics, ILogger logger)
 {
     private readonly SnapshotCache? _cache = options.UseSnapshotCache
         ? SnapshotCache.For(options.SnapshotCacheDirectory, hostScript, extensions, [])
         : null;
 
-    public string DataDirectory { get; } = options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(options.DataDirectory);
+    public string DataDirectory { get; } = site.DataDirectory;
 
     public async Task<(EngineProcess Engine, EngineStartupInfo Info)> LaunchAsync(CancellationToken cancellationToken)
     {
-        var fresh = options.IsMemory || !File.Exists(Path.Combine(DataDirectory, "PG_VERSION"));
+        var fresh = site.IsMemory || !File.Exists(Path.Combine(DataDirectory, "PG_VERSION"));
+        if (!site.IsPrimary)
+        {
+            // A database ZeroPg made starts from the cluster prepared for it (Databases.DatabaseForge); on disk only the first time.
+            var launch = Launch(DataDirectory);
+            if (fresh)
+                launch = launch with { LoadDataDir = site.Seed ?? throw new EngineFailedException($"database \"{site.Name}\" has no cluster to start from") };
+            return await StartAsync(launch, cancellationToken);
+        }
         if (!fresh || _cache is null || !_cache.EnsureDirectory())
             return await StartAsync(Launch(DataDirectory), cancellationToken);
 
@@ -35,7 +43,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
         if (cache.TryGet() is { } snapshot)
         {
             var fromSnapshot = Launch(DataDirectory) with { LoadDataDir = snapshot };
-            if (options.IsMemory && options.KeepWarmEngine)
+            if (site.IsMemory && options.KeepWarmEngine)
             {
                 var warm = WarmEngine.TryTake(fromSnapshot);
                 WarmEngine.Prepare(fromSnapshot, logger, options.EngineStartTimeout);
@@ -50,12 +58,12 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
             {
                 Log.SnapshotFailed(logger, snapshot, error.Message);
                 cache.Invalidate();
-                if (!options.IsMemory)
+                if (!site.IsMemory)
                     RemovePartialDataDirectory();
             }
         }
 
-        if (options.IsMemory)
+        if (site.IsMemory)
         {
             var started = await StartAsync(Launch(DataDirectory) with { SnapshotOut = cache.FilePath }, cancellationToken);
             if (options.KeepWarmEngine && cache.TryGet() is { } written)
@@ -74,16 +82,37 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, string hostS
 
     public IReadOnlyList<string> Extensions => extensions;
 
+    /// <summary>
+    /// A memory:// engine no client uses, opened on <paramref name="database"/>, that prepares another database's cluster
+    /// (Databases.DatabaseForge): from <paramref name="source"/> (a cluster's tar), else from the snapshot cache, else initdb (which fills the cache).
+    /// </summary>
+    public EngineLaunchOptions Preparation(string? source, string database)
+    {
+        var launch = Launch(ZeroPgOptions.MemoryDatabase) with { Database = database, StartParams = [], Metrics = null };
+        if (source is not null)
+            return launch with { LoadDataDir = source };
+        if (_cache is null || !_cache.EnsureDirectory())
+            return launch;
+        return _cache.TryGet() is { } snapshot ? launch with { LoadDataDir = snapshot } : launch with { SnapshotOut = _cache.FilePath };
+    }
+
     private EngineLaunchOptions Launch(string dataDirectory) => new()
     {
         NodePath = NodeRuntime.Resolve(options.NodePath),
         HostScriptPath = hostScript,
         DataDirectory = dataDirectory,
+        Database = site.IsPrimary ? null : site.Name,
         Extensions = extensions,
-        StartParams = options.Backup is null || dataDirectory == ZeroPgOptions.MemoryDatabase ? [] : Storage.Backup.BackupService.EngineSettings,
+        StartParams = [
+            .. options.Backup is null || !site.IsPrimary || dataDirectory == ZeroPgOptions.MemoryDatabase ? [] : Storage.Backup.BackupService.EngineSettings,
+            // Logical replication consumers (zero-cache, Debezium) check wal_level; PGlite runs with it (a little more WAL).
+            "-c", "wal_level=logical",
+            .. options.PostgresSettings.SelectMany(s => (string[])["-c", $"{s.Key}={s.Value}"]),
+        ],
         Durability = options.Durability,
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
+        Environment = options.EngineHostEnvironment,
         Metrics = metrics,
     };
 

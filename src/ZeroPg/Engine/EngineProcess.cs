@@ -29,7 +29,10 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly ILogger _logger;
     private string? _fatalMessage;
     private volatile bool _failed;
-    private volatile bool _killedToCancel;
+    private long _killedToCancel; // the batch the engine was killed to stop (0: none); written once
+    private EngineCancelReason _killedReason;
+    private TimeSpan _killedAfter;
+    private readonly CancelBound _cancelBound;
     private int _disposed;
     private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
     private EngineCancelChannel? _cancelChannel;
@@ -46,7 +49,14 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _stdin = process.StandardInput.BaseStream;
         _stdout = process.StandardOutput.BaseStream;
         _replies = new PollingPipeReader(_stdout, replyPollWindow);
+        _cancelBound = new CancelBound(RunningSequence, IsInFlight, KillToCancel);
     }
+
+    /// <summary>
+    /// How long a cancelled batch may go on running before the engine is killed to stop it (zero: never);
+    /// set by the supervisor (<see cref="ZeroPgOptions.CancelRestartAfter"/>).
+    /// </summary>
+    internal TimeSpan CancelRestartAfter { get; set; }
 
     public int ProcessId => _process.Id;
 
@@ -68,14 +78,39 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// at its next interrupt check and the engine goes on; a batch that already ended is left alone.
     /// </summary>
     public bool CancelInEngine(long sequence, EngineCancelReason reason = EngineCancelReason.User)
-        => _cancelChannel is { } channel && !_failed && channel.Cancel(sequence, reason);
-
-    /// <summary>Kills the host to stop a running query (when it cannot cancel inside the engine).</summary>
-    public Task KillToCancelAsync()
     {
-        _killedToCancel = true;
-        _fatalMessage ??= "killed to cancel a running query";
-        return KillAsync();
+        if (_cancelChannel is not { } channel || _failed || !channel.Cancel(sequence, reason))
+            return false;
+        _cancelBound.Arm(sequence, reason, CancelRestartAfter);
+        return true;
+    }
+
+    /// <summary>The batch running now (0: none, or a control request).</summary>
+    public long RunningSequence() => _calls.TryPeek(out var head) ? head.Sequence : 0;
+
+    private bool IsInFlight(long sequence)
+    {
+        foreach (var call in _calls)
+        {
+            if (call.Sequence == sequence)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Kills the host to stop batch <paramref name="sequence"/>: it ignored its cancel for <paramref name="after"/>, or the
+    /// host cannot cancel inside the engine. That call fails with <see cref="EngineFailedException.KilledToCancel"/>.
+    /// </summary>
+    public void KillToCancel(long sequence, EngineCancelReason reason, TimeSpan after)
+    {
+        if (Interlocked.CompareExchange(ref _killedToCancel, sequence, 0) != 0 || _failed)
+            return;
+        _killedReason = reason;
+        _killedAfter = after;
+        _fatalMessage ??= $"killed to stop batch {sequence}, which ran on {after.TotalSeconds:0.0} s after its cancel";
+        Log.KillingToCancel(_logger, _process.Id, sequence, after.TotalMilliseconds);
+        _ = KillAsync();
     }
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
@@ -89,11 +124,14 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
         };
         startInfo.ArgumentList.Add(options.HostScriptPath);
+        foreach (var (name, value) in options.Environment)
+            startInfo.Environment[name] = value;
         var doorbell = options.PollWindow > TimeSpan.Zero ? TryCreateDoorbell(logger) : null;
         var cancelSocket = EngineCancelChannel.NewSocketPath();
         startInfo.ArgumentList.Add(JsonSerializer.Serialize(new
         {
             dataDir = options.DataDirectory,
+            database = options.Database,
             extensions = options.Extensions,
             loadDataDir = options.LoadDataDir,
             startParams = options.StartParams.Count > 0 ? options.StartParams : null,
@@ -117,7 +155,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             doorbell?.Unlink();
             var info = await ready;
             if (info.CancelsInEngine)
-                engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger, timeoutSource.Token);
+                engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger,
+                    (sequence, reason) => engine._cancelBound.Arm(sequence, reason, engine.CancelRestartAfter), timeoutSource.Token);
             else
                 Log.NoCancelInEngine(logger);
             return (engine, info);
@@ -175,6 +214,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             ThrowIfFailed();
             if (frame.Span[0] == (byte)HostRequestKind.Batch)
                 call.Sequence = ++_batchSequence;
+            if (_calls.IsEmpty)
+                _cancelBound.Started();
             _calls.Enqueue(call);
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _doorbell?.Announce(frame.Length);
@@ -285,10 +326,15 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         _failed = true;
         _process.WaitForExit(2000);
-        var failure = new EngineFailedException(Diagnostics()) { KilledToCancel = _killedToCancel };
+        var failure = new EngineFailedException(Diagnostics());
         _ready.TrySetException(failure);
+        var killedFor = Interlocked.Read(ref _killedToCancel);
         while (_calls.TryDequeue(out var call))
-            call.Fail(failure);
+        {
+            call.Fail(killedFor != 0 && call.Sequence == killedFor
+                ? new EngineFailedException(failure.Message) { KilledToCancel = true, CancelReason = _killedReason, IgnoredCancelFor = _killedAfter }
+                : failure);
+        }
         _exited.TrySetResult();
     }
 
@@ -304,6 +350,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             case HostReplyKind.ControlReply:
                 if (_calls.TryDequeue(out var finished))
                 {
+                    _cancelBound.Started();
                     await finished.OnReplyEndAsync(payload);
                     finished.Complete();
                 }
@@ -389,6 +436,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "the engine host cannot cancel inside the engine (no shared engine memory or cancel worker): a cancel restarts a data directory's engine instead")]
         public static partial void NoCancelInEngine(ILogger logger);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "killing engine pid {Pid} to stop batch {Sequence}, which ran on {Milliseconds:0} ms after its cancel; it restarts (with crash recovery on a data directory)")]
+        public static partial void KillingToCancel(ILogger logger, int pid, long sequence, double milliseconds);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine reported a fatal error: {Message}")]
         public static partial void EngineFatal(ILogger logger, string message);

@@ -14,20 +14,32 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly object _gate = new();
     private Task<EngineProcess> _current;
+    private TaskCompletionSource _currentChanged = new(TaskCreationOptions.RunContinuationsAsynchronously); // completed (and replaced) when _current is
     private bool _stopping;
     private int _restarts;
     private EngineLauncher? _launcher;
     private IReadOnlyList<string> _launcherExtensions = [];
     private ExtensionLoader? _extensions;
     private IReadOnlyList<Migrations.MigrationFolder> _migrations = [];
+
+    /// <summary>The database is new at this start, so the --init scripts run on the first engine (see <see cref="Migrations.InitScripts"/>).</summary>
+    private bool _initPending;
     private string? _script;
     private DataDirectoryLock? _lock;
 
     private readonly Hosting.ZeroPgMetrics _metrics;
 
+    private readonly Databases.DatabaseSite _site;
+
     public EngineSupervisor(ZeroPgOptions options, Hosting.ZeroPgMetrics metrics, ILogger<EngineSupervisor> logger)
+        : this(options, metrics, logger, Databases.DatabaseSite.Primary(options))
+    {
+    }
+
+    public EngineSupervisor(ZeroPgOptions options, Hosting.ZeroPgMetrics metrics, ILogger logger, Databases.DatabaseSite site)
     {
         _options = options;
+        _site = site;
         _metrics = metrics;
         _logger = logger;
         _current = Task.FromException<EngineProcess>(new InvalidOperationException("the engine has not been started"));
@@ -52,17 +64,22 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
-        _migrations = [.. _options.MigrationFolders.Select(Migrations.MigrationFolder.Open)];
+        // Migrations and init scripts are the postgres database's: a database made with CREATE DATABASE gets its schema from its template.
+        _migrations = _site.IsPrimary ? [.. _options.MigrationFolders.Select(Migrations.MigrationFolder.Open)] : [];
+        // With a start database (POSTGRES_DB, or --user's) the scripts run there instead, once it is made (ZeroPgServer).
+        _initPending = _site.IsPrimary && _options.InitFolders.Count > 0 && _options.StartDatabase is null
+            && (_options.IsMemory || !File.Exists(Path.Combine(Path.GetFullPath(_options.DataDirectory), "PG_VERSION")));
         NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
         IReadOnlyList<string> extensions = StartupMigrations.ResolveExtensions(_options, script, _logger);
         ExtensionCatalog.Validate(extensions, script);
         string? directory = null;
-        if (!_options.IsMemory)
+        if (!_site.IsMemory)
         {
-            directory = Path.GetFullPath(_options.DataDirectory);
+            directory = _site.DataDirectory;
             _lock = DataDirectoryLock.Acquire(directory);
             try
             {
+                Native.EngineDirectoryKind.EnsureUsableBy(EngineKind.Pglite, directory);
                 OrphanEngines.WaitForExit(directory, TimeSpan.FromSeconds(15));
                 extensions = DataDirectoryManifest.MergeExtensions(directory, extensions);
                 ExtensionCatalog.Validate(extensions, script);
@@ -92,19 +109,41 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the query running in the engine by killing it (the only interrupt PGlite has); the engine
-    /// restarts with crash recovery. Only for data directories: memory:// would lose everything.
+    /// For an engine host that cannot cancel inside the engine (no cancel worker): stops the query running in
+    /// the engine by killing it; the engine restarts with crash recovery and the client gets 57014 as an ERROR.
+    /// Only for data directories: memory:// would lose everything for a cancel the engine could not even try.
     /// </summary>
     public bool TryCancelRunningQuery(bool onlyIfSoleCall = false)
     {
-        if (_options.IsMemory || !_current.IsCompletedSuccessfully)
+        if (_site.IsMemory || !_current.IsCompletedSuccessfully)
             return false;
         var engine = _current.Result;
-        if (!engine.HasCallsInFlight || engine.IsFailed || (onlyIfSoleCall && engine.CallsInFlight != 1))
+        var sequence = engine.RunningSequence();
+        if (!engine.HasCallsInFlight || engine.IsFailed || (onlyIfSoleCall && engine.CallsInFlight != 1) || sequence <= 0)
             return false;
-        Log.KillingToCancel(_logger, engine.ProcessId);
-        _ = engine.KillToCancelAsync();
+        engine.KillToCancel(sequence, EngineCancelReason.User, TimeSpan.Zero);
         return true;
+    }
+
+    /// <summary>The engine that took over from <paramref name="dead"/> (waits for its start); fails when the server stops instead.</summary>
+    public async Task<EngineProcess> GetReplacementAsync(EngineProcess dead)
+    {
+        await dead.Exited;
+        while (true)
+        {
+            Task<EngineProcess> current;
+            Task changed;
+            lock (_gate)
+            {
+                if (_stopping)
+                    throw new EngineFailedException("the server is stopping");
+                current = _current;
+                changed = _currentChanged.Task;
+            }
+            if (!current.IsCompletedSuccessfully || !ReferenceEquals(current.Result, dead))
+                return await current;
+            await changed;
+        }
     }
 
     private void ReleaseLock()
@@ -112,6 +151,12 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         _lock?.Dispose();
         _lock = null;
     }
+
+    /// <summary>How this supervisor's engines are started (set by the first start).</summary>
+    internal EngineLauncher Launcher => _launcher ?? throw new InvalidOperationException("the engine has not been started");
+
+    /// <summary>The database this engine serves and where it lives.</summary>
+    internal Databases.DatabaseSite Site => _site;
 
     /// <summary>The running engine; waits while a restart is in progress.</summary>
     public Task<EngineProcess> GetAsync()
@@ -136,16 +181,26 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         var extensions = _extensions!.Remembered;
         if (_launcher is null || !extensions.SequenceEqual(_launcherExtensions))
         {
-            _launcher = new EngineLauncher(_options, _script!, ExtensionCatalog.StartModules(_script!, extensions), _metrics, _logger);
+            _launcher = new EngineLauncher(_options, _site, _script!, ExtensionCatalog.StartModules(_script!, extensions), _metrics, _logger);
             _launcherExtensions = extensions;
         }
         var engine = Started(await _launcher.LaunchAsync(cancellationToken), extensions);
         await _extensions.AnnounceAsync(engine);
-        if (_migrations.Count > 0)
+        if (Security.BootstrapRole.Sql(_options.Security) is { } bootstrap)
+            await Sessions.OwnSql.RunAsync(engine, TimeSpan.FromSeconds(30), bootstrap);
+        if (_migrations.Count > 0 || _initPending)
         {
             try
             {
-                await StartupMigrations.ApplyAsync(engine, _extensions, _migrations, _logger, cancellationToken);
+                if (_initPending)
+                {
+                    var session = new EngineMigrationSession(engine, _extensions);
+                    await Migrations.InitScripts.RunAsync(session, [.. _options.InitFolders], cancellationToken);
+                    await session.ResetAsync(cancellationToken);
+                    _initPending = false;
+                }
+                if (_migrations.Count > 0)
+                    await StartupMigrations.ApplyAsync(engine, _extensions, _migrations, _logger, cancellationToken);
             }
             catch
             {
@@ -160,9 +215,10 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     {
         var (engine, info) = started;
         _extensions!.Started(engine, extensions);
+        engine.CancelRestartAfter = _options.CancelRestartAfter;
         StartupInfo = info;
         Generation++;
-        Log.EngineStarted(_logger, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);
+        Log.EngineStarted(_logger, _site.Name, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);
         _ = WatchAsync(engine);
         return engine;
     }
@@ -175,9 +231,17 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             if (_stopping || !ReferenceEquals(_current.IsCompletedSuccessfully ? _current.Result : null, engine))
                 return;
             Interlocked.Increment(ref _restarts);
-            Log.EngineDied(_logger, engine.Diagnostics(), _options.IsMemory);
+            Log.EngineDied(_logger, engine.Diagnostics(), _site.IsMemory);
             _current = LaunchAsync(CancellationToken.None);
+            SignalCurrentChanged();
         }
+    }
+
+    private void SignalCurrentChanged()
+    {
+        var changed = _currentChanged;
+        _currentChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 
     public async ValueTask DisposeAsync()
@@ -189,6 +253,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
                 return;
             _stopping = true;
             current = _current;
+            SignalCurrentChanged();
         }
         try
         {
@@ -208,11 +273,8 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "engine started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
-        public static partial void EngineStarted(ILogger logger, int pid, int milliseconds, string version);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "killing engine pid {Pid} to cancel a running query; it restarts with crash recovery")]
-        public static partial void KillingToCancel(ILogger logger, int pid);
+        [LoggerMessage(Level = LogLevel.Information, Message = "engine of database {Database} started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
+        public static partial void EngineStarted(ILogger logger, string database, int pid, int milliseconds, string version);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine died ({Diagnostics}); restarting it (in-memory data lost: {IsMemory})")]
         public static partial void EngineDied(ILogger logger, string diagnostics, bool isMemory);

@@ -76,11 +76,13 @@ internal static class WarmEngine
         launch.NodePath,
         launch.HostScriptPath,
         launch.DataDirectory,
+        launch.Database,
         launch.Extensions,
         launch.LoadDataDir,
         launch.StartParams,
         launch.Durability,
         launch.PollWindow,
         launch.ReplyPollWindow,
+        launch.Environment,
     });
 }

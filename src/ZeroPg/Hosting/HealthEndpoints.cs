@@ -4,10 +4,13 @@ namespace ZeroPg.Hosting;
 
 /// <summary>
 /// /healthz (the process is alive), /readyz (the engine runs and the wire port accepts) and /metrics
-/// (Prometheus text), served by the same Kestrel host as the Postgres listeners.
+/// (Prometheus text), and the live dashboard, served by the same Kestrel host as the Postgres listeners.
 /// </summary>
 internal sealed class HealthEndpoints(ZeroPgMetrics metrics, Func<bool> isReady)
 {
+    /// <summary>The live dashboard ("/", "/api/status", "/events"), when the server has one (PGlite engines).</summary>
+    public Dashboard.DashboardEndpoints? Dashboard { get; init; }
+
     /// <summary>A reason to answer /readyz with 503 although the engine is ready (the backup is behind); null when none.</summary>
     public Func<string?> Problem { get; init; } = () => null;
 
@@ -27,8 +30,10 @@ internal sealed class HealthEndpoints(ZeroPgMetrics metrics, Func<bool> isReady)
             case "/metrics":
                 response.ContentType = PrometheusText.ContentType;
                 return response.WriteAsync(PrometheusText.Render(metrics));
+            case var _ when Dashboard?.Handles(context.Request.Path) == true:
+                return Dashboard.HandleAsync(context);
             default:
-                return Text(response, StatusCodes.Status404NotFound, "not found: /healthz, /readyz, /metrics\n");
+                return Text(response, StatusCodes.Status404NotFound, "not found: /healthz, /readyz, /metrics, / (dashboard)\n");
         }
     }
 

@@ -13,12 +13,20 @@ internal static class SqlState
     public const string ProgramLimitExceeded = "54000";
     public const string InvalidAuthorizationSpecification = "28000";
     public const string InvalidPassword = "28P01";
+    public const string InsufficientPrivilege = "42501";
     public const string DuplicatePreparedStatement = "42P05";
     public const string InvalidSqlStatementName = "26000";
     public const string InvalidCursorName = "34000";
     public const string IdleInTransactionTimeout = "25P03";
     public const string IdleSessionTimeout = "57P05";
+    public const string TransactionTimeout = "25P04";
     public const string LockNotAvailable = "55P03";
     public const string InternalError = "XX000";
     public const string ConfigurationLimitExceeded = "53400";
+    public const string InvalidParameterValue = "22023";
+    public const string InvalidCatalogName = "3D000";
+    public const string ObjectInUse = "55006";
+    public const string ActiveSqlTransaction = "25001";
+    public const string DuplicateDatabase = "42P04";
+    public const string SyntaxError = "42601";
 }

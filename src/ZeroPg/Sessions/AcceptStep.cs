@@ -11,5 +11,9 @@ internal enum AcceptStep
     FinishCopy,
     /// <summary>A simple Query ZeroPg refuses itself: answered with an ERROR and ReadyForQuery, in order.</summary>
     Refuse,
+    /// <summary>A replication command on a replication connection (run by the session's walsender).</summary>
+    Replication,
+    /// <summary>CREATE / DROP / ALTER DATABASE ... RENAME alone in a simple Query outside a transaction block: ZeroPg runs it (Databases.DatabaseCatalog).</summary>
+    DatabaseCommand,
     Terminate,
 }

@@ -26,6 +26,9 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
     /// <summary>The client may hold locks in the running engine.</summary>
     public bool MayHoldLocks => Used && services.EngineState.AdvisoryInstalledGeneration == services.Engine.Generation;
 
+    /// <summary>The client may hold locks, in the running engine or kept for the next one.</summary>
+    public bool MayHoldAnyLocks => Used;
+
     public string UnlockAllSql => AdvisoryLockSql.UnlockAll(identity.ProcessId);
 
     /// <summary>Installs ZeroPg's lock functions in the engine session if this engine has not got them; the caller holds the engine.</summary>
@@ -35,7 +38,9 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         var state = services.EngineState;
         if (state.AdvisoryInstalledGeneration == services.Engine.Generation)
             return;
-        var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, AdvisoryLockSql.Install);
+        // Every client's locks kept outside the engine come back with the table: a restart does not free them.
+        var restore = AdvisoryLockSql.Restore(services.AdvisoryLocks.All);
+        var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, restore.Length == 0 ? [AdvisoryLockSql.Install] : [AdvisoryLockSql.Install, restore]);
         var failure = reply.FirstOrDefault(m => m[0] == (byte)BackendCode.ErrorResponse);
         if (failure is not null)
             throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks",
@@ -99,6 +104,18 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
             throw SessionCancel.Dropped("The statement was waiting for an advisory lock held by another client.");
         }
     }
+
+    /// <summary>After a unit that used advisory locks, once the client is outside a transaction block: its locks are kept outside the engine too.</summary>
+    public async Task KeepAsync(EngineLink link)
+    {
+        if (!MayHoldLocks)
+            return;
+        var held = OwnSql.TextPairs(await link.RunOwnSqlAsync(ReplyMode.Capture, AdvisoryLockSql.Snapshot(identity.ProcessId))).FirstOrDefault();
+        services.AdvisoryLocks.Keep(identity.ProcessId, held.Second);
+    }
+
+    /// <summary>The client released all its locks (DISCARD ALL, disconnect).</summary>
+    public void ForgetAll() => services.AdvisoryLocks.Forget(identity.ProcessId);
 
     /// <summary>Locks were taken or released: clients waiting for one try again.</summary>
     public void Changed() => services.EngineState.SignalAdvisoryChange();

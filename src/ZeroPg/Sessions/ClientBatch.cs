@@ -37,6 +37,9 @@ internal sealed class ClientBatch
         _messages.Add(ClientMessage.Accept(code, offset, _bytes.Messages.Slice(offset, (int)message.Length), sql));
     }
 
+    /// <summary>The message just added is not run: the engine raises <paramref name="error"/> in its place, and skips to the Sync.</summary>
+    public void RefuseLast(PgError error) => _messages[^1] = _messages[^1] with { Refusal = error };
+
     /// <summary>The message just added ends a unit.</summary>
     public void EndUnit() => CompleteCount = _messages.Count;
 

@@ -25,6 +25,9 @@ internal readonly record struct ClientMessage(FrontendCode Code, int Offset, int
     /// <summary>A Query's or a Parse's SQL, analysed.</summary>
     public SqlAnalysis? Sql { get; init; }
 
+    /// <summary>An error the engine raises in this message's place (see <see cref="StatementMapping.RaiseInEngine"/>): what it asks cannot be done.</summary>
+    public PgError? Refusal { get; init; }
+
     /// <summary>A Bind without parameter values.</summary>
     public bool BindsNoParameters { get; init; }
 

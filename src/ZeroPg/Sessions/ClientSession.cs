@@ -5,6 +5,8 @@ using ZeroPg.Engine;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
+using ZeroPg.Replication.Walsender;
+using ZeroPg.Security;
 using ZeroPg.Sql;
 
 namespace ZeroPg.Sessions;
@@ -35,6 +37,7 @@ internal sealed class ClientSession
     private readonly SessionServices _services;
     private readonly CancellationToken _connectionClosed;
     private readonly StartupPacket _startup;
+    private readonly byte[]? _channelBinding;
     private readonly SessionIdentity _identity = new();
     private readonly ProtocolState _state = new();
     private readonly ClientBatch _batch = new();
@@ -43,14 +46,24 @@ internal sealed class ClientSession
     private readonly ClientNotifications _notifications;
     private readonly SessionSettings _settings;
     private readonly TempRelations _temp;
+    private readonly ClientCursors _cursors;
+    private readonly SessionActivity _activity;
     private readonly AdvisoryLocks _advisory;
     private readonly EngineRestart _restart;
     private readonly EngineLease _lease;
     private readonly EngineLink _link;
     private readonly StatementMapping _statements;
+
+    /// <summary>
+    /// Portals bound to COPY ... FROM STDIN. An Execute of one starts the COPY only right after its Bind; anywhere else
+    /// (a Describe between, a portal of an earlier unit) it is refused, as PGlite exits on a COPY whose data is not in its call.
+    /// Kept until the portal is bound again or closed: a stale name costs a refusal in place of "portal does not exist".
+    /// </summary>
+    private readonly HashSet<string> _copyPortals = new(StringComparer.Ordinal);
     private readonly AutoPrepare _auto;
     private readonly EngineStateRestore _restore;
     private readonly SessionTimeouts _timeouts;
+    private readonly TransactionTimeout _transactionTimeout;
     private readonly UnitRewriter _rewriter;
     private readonly LocalAnswers _local;
     private readonly Pipelining _pipelining;
@@ -60,10 +73,29 @@ internal sealed class ClientSession
     /// <summary>A simple Query ZeroPg refuses itself: answered with this error and ReadyForQuery, in order.</summary>
     private PgError? _refused;
 
-    private volatile bool _shutdownRequested;
+    /// <summary>On a replication connection (startup parameter replication), what runs its replication commands.</summary>
+    private WalsenderSession? _walsender;
 
-    public ClientSession(ConnectionContext connection, SessionServices services, StartupPacket startup)
+    /// <summary>The replication command accepted and not yet run (<see cref="AcceptStep.Replication"/>).</summary>
+    private ReplicationCommand? _replicationCommand;
+
+    private volatile bool _shutdownRequested;
+    private volatile bool _terminateRequested;
+
+    /// <summary>Watchdog's thread: while clients wait for this session's engine, see <see cref="SessionCancel.TryWatchdogCancel"/>.</summary>
+    internal bool CancelForWatchdog(TimeSpan bound) => _services.Scheduler.QueueLength > 0 && _cancel.TryWatchdogCancel(bound);
+
+    /// <summary>Why the client may not stay once authenticated (its database does not exist): FATAL after authentication, as Postgres does.</summary>
+    private readonly PgError? _refusal;
+
+    /// <summary>A database command (CREATE / DROP / ALTER DATABASE) accepted, to run as its step.</summary>
+    private DatabaseStatement? _databaseCommand;
+
+    public ClientSession(ConnectionContext connection, SessionServices services, ConnectionStart start, PgError? refusal = null)
     {
+        _refusal = refusal;
+        var startup = start.Packet;
+        _channelBinding = start.Tls is null ? null : services.Tls.ChannelBindingHash;
         _input = connection.Transport.Input;
         _output = connection.Transport.Output;
         _services = services;
@@ -73,23 +105,34 @@ internal sealed class ClientSession
         _notifications = new ClientNotifications(_output, services.Notifications, () => _identity.ProcessId);
         _settings = new SessionSettings(startup.Parameters);
         _temp = new TempRelations(_identity);
+        _cursors = new ClientCursors(_identity);
+        _activity = new SessionActivity(connection.RemoteEndPoint);
         _advisory = new AdvisoryLocks(services, _identity, _cancel, _state, _output, _connectionClosed);
-        var forwarder = new ReplyForwarder(_output, _settings, _notifications, _cancel);
-        _restart = new EngineRestart(services, forwarder);
+        _transactionTimeout = new TransactionTimeout(_settings, OnTransactionTimeout);
+        var forwarder = new ReplyForwarder(_output, _settings, _notifications, _cancel, _transactionTimeout, () => _identity.ProcessId, services.Registry,
+            services.Options.ClientWriteTimeout,
+            () => connection.Abort(new ConnectionAbortedException(
+                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")));
+        _restart = new EngineRestart(services, forwarder, _temp);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
-        _link = new EngineLink(services, forwarder, _cancel, _state, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
+        _link = new EngineLink(services, forwarder, _cancel, _state, _restart, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
         _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
-        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications);
+        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);
-        _cleanup = new SessionCleanup(services, _state, _lease, _link, _statements, _copy, _temp, _advisory, _notifications);
+        _cleanup = new SessionCleanup(services, _state, _lease, _link, _statements, _copy, _temp, _cursors, _advisory, _notifications);
     }
 
     public SessionIdentity Identity => _identity;
+
+    /// <summary>Its row of pg_stat_activity (read by other sessions).</summary>
+    internal SessionActivity Activity => _activity;
+    /// <summary>The services of the database the client is connected to.</summary>
+    internal SessionServices Services => _services;
 
     /// <summary>Bytes of COPY data received in the COPY under way (what pg_stat_progress_copy calls bytes_processed).</summary>
     internal long CopyBytesReceived => _copy.BytesReceived;
@@ -105,7 +148,24 @@ internal sealed class ClientSession
             if (!_services.Registry.TryAdmit(this, _services.Options.MaxConnections))
                 throw new PgErrorException(PgError.Fatal(SqlState.TooManyConnections, "sorry, too many clients already",
                     $"This ZeroPg server allows {_services.Options.MaxConnections} connections (--max-connections)."));
-            await SessionStartup.GreetAsync(_output, _startup, _settings, _identity, _services);
+            var replication = ReplicationModes.Of(_startup.Parameters);
+            SessionStartup.Negotiate(_output, _startup, _settings);
+            var user = _startup.Parameters.GetValueOrDefault("user") is { Length: > 0 } name ? name
+                : throw new PgErrorException(PgError.Fatal(SqlState.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet", "Connect with a user name (libpq: user=postgres)."));
+            var role = await new ClientAuthentication(_input, _output, _services, _channelBinding).RunAsync(user, LookUpRoleAsync, _connectionClosed);
+            if (_refusal is not null)
+                throw new PgErrorException(_refusal);
+            _identity.Authenticated(role.Name, role.IsSuperuser);
+            _settings.Authenticated(role.Name, role.IsSuperuser);
+            if (replication != ReplicationMode.None)
+            {
+                if (!role.IsSuperuser && !role.CanReplicate)
+                    throw new PgErrorException(ReplicationErrors.PermissionDenied);
+                _walsender = new WalsenderSession(replication, _input, _output, RunReplicationSqlAsync, _services.ReplicationSlots,
+                    () => _identity.ProcessId, _services.DatabaseName, _connectionClosed);
+            }
+            await CheckStartupSettingsAsync();
+            await SessionStartup.GreetAsync(_output, _settings, _identity, _services);
             await MessageLoopAsync();
         }
         catch (PgErrorException error)
@@ -114,7 +174,7 @@ internal sealed class ClientSession
         }
         catch (EngineFailedException error)
         {
-            await ConnectionErrors.TryWriteFatalAsync(_output, _restart.LostError(error, _cancel.KilledEngine));
+            await ConnectionErrors.TryWriteFatalAsync(_output, _restart.LostError(error));
         }
         catch (Exception error) when (ConnectionErrors.IsDisconnect(error))
         {
@@ -122,8 +182,98 @@ internal sealed class ClientSession
         }
         finally
         {
+            _transactionTimeout.Dispose();
+            if (_walsender is not null)
+                await _walsender.EndAsync();
             await _cleanup.RunAsync();
             _services.Registry.Remove(this);
+        }
+    }
+
+    /// <summary>
+    /// The login role (null when it does not exist). Roles belong to the cluster, as in Postgres: the postgres
+    /// database's engine holds them, and another database's engine gets a copy of the role at login (so its
+    /// session authorization, grants and row-level security work there), with the password verifier of the
+    /// cluster's role. The copy in postgres is read from ZeroPg's <see cref="RoleDirectory"/> when it is current;
+    /// this database's own roles are read between other clients' batches when its directory is not.
+    /// </summary>
+    private async Task<LoginRole?> LookUpRoleAsync(string user)
+    {
+        var primary = _services.Databases?.Primary;
+        LoginRole? cluster = null;
+        if (primary is not null && !ReferenceEquals(primary, _services))
+        {
+            await primary.Roles.WaitReadAsync(TimeSpan.FromSeconds(2)); // a role change in postgres is being read back
+            primary.Roles.TryGet(user, primary.Engine.Generation, out cluster);
+        }
+        var local = await LookUpLocalRoleAsync(user);
+        if (cluster is null || cluster == local)
+            return local;
+        await CopyRoleAsync(cluster);
+        return cluster;
+    }
+
+    private async Task<LoginRole?> LookUpLocalRoleAsync(string user)
+    {
+        var roles = _services.Roles;
+        await _services.Engine.GetAsync(); // the generation the directory is compared with is the running engine's
+        if (roles.TryGet(user, _services.Engine.Generation, out var known))
+            return known;
+        await _lease.AcquireAsync();
+        try
+        {
+            await ReadRolesAsync();
+            roles.TryGet(user, _services.Engine.Generation, out var read);
+            return read;
+        }
+        finally
+        {
+            ReleaseEngineIfIdle();
+        }
+    }
+
+    /// <summary>Reads this engine's pg_authid into its directory (holding the engine, outside a transaction).</summary>
+    private async Task ReadRolesAsync()
+    {
+        // pg_authid is readable by superusers only: the engine may be running as another client's role.
+        var lookup = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+        var reply = await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(lookup, LoginRole.AllSql));
+        var rows = reply.Where(m => m[0] == (byte)BackendCode.DataRow).Select(m => LoginRole.FromRow(DataRow.ReadText(m.AsSpan(MessageFramer.HeaderLength)))).ToList();
+        _services.Roles.Replace(rows, _services.Engine.Generation);
+    }
+
+    /// <summary>Makes this database's engine hold the cluster's role as the postgres database has it.</summary>
+    private async Task CopyRoleAsync(LoginRole role)
+    {
+        await _lease.AcquireAsync();
+        try
+        {
+            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+            OwnSql.Append(batch, role.CopySql());
+            await _link.RunOwnSqlAsync(ReplyMode.Discard, batch);
+            await ReadRolesAsync();
+        }
+        finally
+        {
+            ReleaseEngineIfIdle();
+        }
+    }
+
+    /// <summary>An invalid startup setting ends the connection with the engine's FATAL before the client is in (<see cref="StartupSettingsCheck"/>).</summary>
+    private async Task CheckStartupSettingsAsync()
+    {
+        var check = _services.StartupSettings;
+        if (check.Statements(_settings.Values, _identity.Role) is not { } statements)
+            return;
+        await _lease.AcquireAsync();
+        try
+        {
+            if (check.Outcome(_settings.Values, await _link.RunOwnSqlAsync(ReplyMode.Capture, statements)) is { } error)
+                throw new PgErrorException(error);
+        }
+        finally
+        {
+            _lease.Release();
         }
     }
 
@@ -134,8 +284,50 @@ internal sealed class ClientSession
         _input.CancelPendingRead();
     }
 
+    /// <summary>
+    /// pg_terminate_backend named this session (called on the caller's engine reader thread): its running query is cancelled and the
+    /// connection ends at its next read with Postgres's FATAL 57P01. A client that terminates itself gets its result first.
+    /// </summary>
+    internal void RequestTerminate(bool byItself)
+    {
+        _terminateRequested = true;
+        if (!byItself)
+            RequestCancel();
+        _input.CancelPendingRead();
+    }
+
     /// <summary>A CancelRequest named this session (called on the canceller's connection).</summary>
-    internal void RequestCancel() => _cancel.Request(_lease.IsHeld, _services.Engine);
+    internal void RequestCancel()
+    {
+        if (_walsender?.TryCancelStream() == true)
+            return; // a replication stream ends with 57014; its engine polls are short and left to finish
+        _cancel.Request(_lease.IsHeld, _services.Engine);
+    }
+
+    /// <summary>The walsender's own statements: run between other clients' units as the engine's role (slots and the
+    /// change log are ZeroPg's, whatever role the client logged in as), each statement's rows returned.</summary>
+    private async Task<IReadOnlyList<IReadOnlyList<string?[]>>> RunReplicationSqlAsync(IReadOnlyList<string> statements)
+    {
+        await _lease.AcquireAsync();
+        try
+        {
+            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+            var reply = await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, statements));
+            var results = EngineResults.Split(reply);
+            return results.Skip(results.Count - statements.Count).ToList(); // the role switch's own result first, when there was one
+        }
+        finally
+        {
+            ReleaseEngineIfIdle();
+        }
+    }
+
+    /// <summary>Timer thread: the client's transaction_timeout ran out. Its running statement is cancelled (or its wait, or its idle read ends); the session then ends it.</summary>
+    private void OnTransactionTimeout()
+    {
+        _cancel.Request(_lease.IsHeld, _services.Engine);
+        _input.CancelPendingRead();
+    }
 
     private async Task MessageLoopAsync()
     {
@@ -151,6 +343,8 @@ internal sealed class ClientSession
             {
                 if (!await ProcessInputAsync(result))
                     return;
+                _transactionTimeout.ThrowIfFired();
+                _transactionTimeout.Settle(_state.Status, _state.InCopy);
                 if (_notifications.Drain())
                     await _output.FlushAsync();
             }
@@ -186,9 +380,12 @@ internal sealed class ClientSession
     /// <summary>Handles what one read brought; false when the session must end.</summary>
     private async Task<bool> ProcessInputAsync(ReadResult result)
     {
+        _transactionTimeout.ThrowIfFired();
         if (_shutdownRequested)
             throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command",
                 "The ZeroPg server is shutting down; an open transaction was rolled back."));
+        if (_terminateRequested)
+            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command"));
         var buffer = result.Buffer;
         var step = AcceptStep.Continue;
         try
@@ -220,10 +417,13 @@ internal sealed class ClientSession
         switch (code)
         {
             case FrontendCode.Query:
-                var sql = SqlAnalysis.Of(QueryMessage.ReadSql(message));
-                if (sql.RunsProgram)
+                var text = QueryMessage.ReadSql(message);
+                if (_walsender is not null && AcceptReplication(text) is { } replicationStep)
+                    return replicationStep;
+                var sql = SqlAnalysis.Of(text);
+                if (RefusedStatements.Find(sql, _identity, _services.Registry) is { } refusal)
                 {
-                    _refused = RefusedStatements.Program;
+                    _refused = refusal;
                     return AcceptStep.Refuse;
                 }
                 if (sql.CopiesFromStdinLater)
@@ -234,6 +434,12 @@ internal sealed class ClientSession
                         "Send the COPY as a query of its own (psql scripts and \\copy do); the query did not run.");
                     return AcceptStep.Refuse;
                 }
+                if (sql.DatabaseCommand is { SyntaxError: null, Alone: true } command && _state.Status == TransactionStatus.Idle)
+                {
+                    // Else the engine refuses it itself, as Postgres does: 25001 in a transaction block or beside other statements.
+                    _databaseCommand = command;
+                    return AcceptStep.DatabaseCommand;
+                }
                 if (sql.CopiesFromStdin)
                 {
                     _copy.Pend(message);
@@ -242,6 +448,9 @@ internal sealed class ClientSession
                 _batch.Add(code, message, sql);
                 _batch.EndUnit();
                 return AcceptStep.Continue;
+            case FrontendCode.FunctionCall when RefusedStatements.CallsServerFileFunction(message):
+                _refused = RefusedStatements.ServerFiles;
+                return AcceptStep.Refuse;
             case FrontendCode.Sync:
             case FrontendCode.Flush:
             case FrontendCode.FunctionCall:
@@ -250,11 +459,23 @@ internal sealed class ClientSession
                 return AcceptStep.Continue;
             case FrontendCode.Execute:
                 _batch.Add(code, message);
-                return ExecutesCopyFromStdin() ? AcceptStep.StartExtendedCopy : AcceptStep.Continue;
-            case FrontendCode.Parse:
+                if (!_copyPortals.Contains(_batch.Messages[^1].PortalName!))
+                    return AcceptStep.Continue;
+                if (ExecutesCopyFromStdin())
+                    return AcceptStep.StartExtendedCopy;
+                _batch.RefuseLast(RefusedStatements.CopyPortalNotAfterBind);
+                return AcceptStep.Continue;
             case FrontendCode.Bind:
-            case FrontendCode.Describe:
+                _batch.Add(code, message);
+                NoteCopyPortal(_batch.Messages[^1]);
+                return AcceptStep.Continue;
             case FrontendCode.Close:
+                _batch.Add(code, message);
+                if (_batch.Messages[^1] is { TargetsStatement: false, PortalName: { } closed })
+                    _copyPortals.Remove(closed);
+                return AcceptStep.Continue;
+            case FrontendCode.Parse:
+            case FrontendCode.Describe:
                 _batch.Add(code, message);
                 return AcceptStep.Continue;
             case FrontendCode.CopyData:
@@ -269,13 +490,53 @@ internal sealed class ClientSession
         }
     }
 
-    /// <summary>The Execute just held runs the portal of the Bind before it, and that statement is COPY ... FROM STDIN.</summary>
+    /// <summary>A Query on a replication connection: a replication command to run, or an error to answer, or null for
+    /// plain SQL (which goes to the engine on replication=database, as Postgres allows).</summary>
+    private AcceptStep? AcceptReplication(string text)
+    {
+        try
+        {
+            if (ReplicationCommandParser.Parse(text) is { } command)
+            {
+                if (command is ShowCommand && _walsender!.Mode == ReplicationMode.Database)
+                    return null; // SQL's SHOW gives the same row and sees this client's own SETs
+                _replicationCommand = command;
+                return AcceptStep.Replication;
+            }
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal)
+        {
+            _refused = error.Error;
+            return AcceptStep.Refuse;
+        }
+        if (_walsender!.Mode != ReplicationMode.Physical)
+            return null;
+        _refused = PgError.Error(SqlState.FeatureNotSupported, "cannot execute SQL commands in WAL sender for physical replication",
+            "Connect with replication=database to run SQL and logical replication commands.");
+        return AcceptStep.Refuse;
+    }
+
+    /// <summary>The Execute just held runs the portal of the Bind right before it, and that statement is COPY ... FROM STDIN.</summary>
     private bool ExecutesCopyFromStdin()
     {
         var messages = _batch.Messages;
-        if (messages.Count < 2 || messages[^2] is not { Code: FrontendCode.Bind } bind || bind.PortalName != messages[^1].PortalName)
-            return false;
-        for (var i = messages.Count - 3; i >= 0; i--)
+        return messages.Count >= 2 && messages[^2] is { Code: FrontendCode.Bind } bind && bind.PortalName == messages[^1].PortalName
+            && BindsCopyFromStdin(bind, messages.Count - 2);
+    }
+
+    /// <summary>Remembers whether the portal of the Bind just held runs COPY ... FROM STDIN, for the Execute of it, wherever that comes.</summary>
+    private void NoteCopyPortal(ClientMessage bind)
+    {
+        if (BindsCopyFromStdin(bind, _batch.Messages.Count - 1))
+            _copyPortals.Add(bind.PortalName!);
+        else
+            _copyPortals.Remove(bind.PortalName!);
+    }
+
+    private bool BindsCopyFromStdin(ClientMessage bind, int bindAt)
+    {
+        var messages = _batch.Messages;
+        for (var i = bindAt - 1; i >= 0; i--)
         {
             if (messages[i] is { Code: FrontendCode.Parse } parse && parse.StatementName == bind.StatementName)
                 return parse.Sql!.CopiesFromStdin;
@@ -298,6 +559,26 @@ internal sealed class ClientSession
                 await WriteErrorAsync(_refused!, readyCount: 1);
                 _refused = null;
                 break;
+            case AcceptStep.Replication:
+                await SubmitPendingAsync();
+                var command = _replicationCommand!;
+                _replicationCommand = null;
+                try
+                {
+                    await _walsender!.RunAsync(command, _state.Status != TransactionStatus.Idle);
+                    ReadyForQuery.Write(_output, _state.Status);
+                    await _output.FlushAsync();
+                }
+                catch (PgErrorException error) when (!error.Error.IsFatal)
+                {
+                    await WriteErrorAsync(error.Error, readyCount: 1);
+                }
+                break;
+            case AcceptStep.DatabaseCommand:
+                await SubmitPendingAsync();
+                await RunDatabaseCommandAsync(_databaseCommand!, extended: null);
+                _databaseCommand = null;
+                break;
             case AcceptStep.StartCopy:
                 await SubmitPendingAsync();
                 await RunUnitAsync(count: 0, readyCount: 1);
@@ -316,10 +597,15 @@ internal sealed class ClientSession
     /// <summary>Answers or runs the units accepted so far: a deferred BEGIN, a Parse-only unit, or the engine.</summary>
     private async Task SubmitCompleteUnitsAsync()
     {
+        while (await TryRunDatabaseUnitAsync())
+        {
+        }
         var count = _batch.CompleteCount;
         if (count > 0 && !_lease.IsHeld)
         {
             var answered = count == _batch.Count && _local.TryDeferBegin(_batch, count);
+            if (answered)
+                _activity.Idle(_state.Status, ApplicationName, UnitQuery(count));
             if (answered || _local.TryAnswerParses(_batch, count))
             {
                 _batch.Consume(count);
@@ -333,6 +619,82 @@ internal sealed class ClientSession
             await RunUnitsAsync(count);
         if (_batch.ByteCount > PartialBatchLimit)
             await SubmitPendingAsync();
+    }
+
+    /// <summary>
+    /// A database command sent in the extended protocol (Npgsql: Parse, Bind, Describe, Execute, Sync): the units before
+    /// it run first, then ZeroPg answers it. Only that shape, outside a transaction block, is answered here; any other
+    /// goes to the engine, which refuses it in a transaction block or a pipeline as Postgres does (25001).
+    /// </summary>
+    private async Task<bool> TryRunDatabaseUnitAsync()
+    {
+        var messages = _batch.Messages;
+        var unitStart = 0;
+        for (var i = 0; i < _batch.CompleteCount; i++)
+        {
+            var message = messages[i];
+            if (message.Code is FrontendCode.Sync or FrontendCode.Query)
+            {
+                unitStart = i + 1;
+                continue;
+            }
+            if (message is not { Code: FrontendCode.Parse, StatementName.Length: 0, Sql.DatabaseCommand: { SyntaxError: null, Alone: true } command })
+                continue;
+            var end = i + 1;
+            while (messages[end].Code != FrontendCode.Sync)
+                end++;
+            if (!DatabaseUnitShape(i, end))
+                return false;
+            if (unitStart > 0)
+            {
+                await RunUnitsAsync(unitStart);
+                return true;
+            }
+            if (_state.Status != TransactionStatus.Idle || _state.SequenceOpenInEngine || _lease.IsHeld)
+                return false;
+            await RunDatabaseCommandAsync(command, extended: end - i == 4);
+            _batch.Consume(end + 1);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Parse (unnamed), Bind of it to the unnamed portal, an optional Describe, Execute, Sync.</summary>
+    private bool DatabaseUnitShape(int parse, int sync)
+    {
+        var messages = _batch.Messages;
+        var length = sync - parse + 1;
+        if (length is not (4 or 5) || messages[parse + 1] is not { Code: FrontendCode.Bind, StatementName.Length: 0, BindsNoParameters: true })
+            return false;
+        return (length == 4 || messages[parse + 2] is { Code: FrontendCode.Describe, Target: TargetedMessage.Portal }) && messages[sync - 1].Code == FrontendCode.Execute;
+    }
+
+    /// <summary>Runs CREATE / DROP / ALTER DATABASE through the database catalog and answers it (with the extended protocol's replies when it came that way).</summary>
+    private async Task RunDatabaseCommandAsync(DatabaseStatement command, bool? extended)
+    {
+        if (extended is { } describes)
+        {
+            EmptyMessage.Write(_output, BackendCode.ParseComplete);
+            EmptyMessage.Write(_output, BackendCode.BindComplete);
+            if (describes)
+                EmptyMessage.Write(_output, BackendCode.NoData);
+        }
+        try
+        {
+            if (await _services.Databases.RunAsync(command, _services, _connectionClosed) is { } notice)
+                ErrorResponse.Write(_output, notice);
+            CommandComplete.Write(_output, command.CommandTag);
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal)
+        {
+            ErrorResponse.Write(_output, error.Error);
+        }
+        catch (EngineFailedException error)
+        {
+            ErrorResponse.Write(_output, PgError.Error(SqlState.InternalError, $"{command.CommandTag} failed: {error.Message}"));
+        }
+        ReadyForQuery.Write(_output, _state.Status);
+        await _output.FlushAsync();
     }
 
     /// <summary>Sends every message held, complete unit or not.</summary>
@@ -355,6 +717,8 @@ internal sealed class ClientSession
     private async Task RunUnitAsync(int count, int readyCount, bool sequenceOpen = false)
     {
         using var unit = _cancel.EnterUnit();
+        _transactionTimeout.UnitStarting(_state.Status);
+        _activity.Running(UnitQuery(count), waits: !_lease.IsHeld, ApplicationName);
         try
         {
             if (count > 0)
@@ -371,12 +735,36 @@ internal sealed class ClientSession
         {
             await WriteErrorAsync(error.Error, readyCount);
         }
+        finally
+        {
+            _activity.Idle(_state.Status, ApplicationName);
+        }
+    }
+
+    private string ApplicationName => _settings.Values.TryGetValue("application_name", out var name) ? name : "";
+
+    /// <summary>The SQL a unit of the first <paramref name="count"/> accepted messages runs, as pg_stat_activity's query shows it.</summary>
+    private string UnitQuery(int count)
+    {
+        count = Math.Min(count, _batch.Count);
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (_batch.Messages[i].Sql is { } sql)
+                return sql.Sql; // a Query, or a Parse (its Bind comes after it)
+        }
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (_batch.Messages[i] is { Code: FrontendCode.Bind } bind && _statements.StatementSql(bind.StatementName!) is { } bound)
+                return bound.Sql;
+        }
+        return _activity.Current.Query;
     }
 
     /// <summary>Starts a COPY FROM STDIN sent by Bind and Execute (the last two messages held), as <see cref="RunUnitAsync"/> runs a unit.</summary>
     private async Task RunExtendedCopyStartAsync()
     {
         using var unit = _cancel.EnterUnit();
+        _transactionTimeout.UnitStarting(_state.Status);
         try
         {
             await _lease.AcquireAsync();
@@ -397,14 +785,21 @@ internal sealed class ClientSession
     private async Task ExecuteAsync(int count, bool sequenceOpen)
     {
         var usesAdvisoryLocks = UnitRewriter.UsesAdvisoryLocks(_batch, count);
+        // Before the reply can reach the client: a login right after it (a pool's next connection) must not take the old role.
+        var changesRoles = ChangesRoles(count);
+        if (changesRoles)
+            _services.Roles.MarkStale();
         for (var attempt = 0; ; attempt++)
         {
             await _lease.AcquireAsync(); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+            _activity.Engaged();
             var before = _state.Status;
             if (attempt > 0)
                 _statements.UndoUnit(); // built again: its statement names are added again
             if (usesAdvisoryLocks)
                 await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
+            if (EmitsLogicalMessages(count))
+                await EnsureCaptureSchemaAsync(before);
             _rewriter.Build(_engineBatch, _batch, count);
             if (_engineBatch.Effects.Extensions.Count > 0)
                 await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
@@ -420,6 +815,47 @@ internal sealed class ClientSession
                 break;
         }
         await ApplyEffectsAsync(_engineBatch.Effects);
+        if (changesRoles)
+        {
+            // Read again now when the change is committed, so logins (to any database) see it; else at the next login here.
+            if (_state.Status == TransactionStatus.Idle && !_state.InCopy)
+                await ReadRolesAsync();
+            else
+                _services.Roles.MarkStale();
+        }
+    }
+
+    private bool EmitsLogicalMessages(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_batch.Messages[i] is { Code: FrontendCode.Query or FrontendCode.Parse, Sql.Effects.EmitsLogicalMessages: true })
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>pg_logical_emit_message calls are rewritten to zeropg_repl's: its schema is installed first, as the engine's
+    /// role (it is known to stay only when installed outside a transaction block, which could still roll it back).</summary>
+    private async Task EnsureCaptureSchemaAsync(TransactionStatus before)
+    {
+        var state = _services.EngineState;
+        if (state.CaptureInstalledGeneration == _services.Engine.Generation)
+            return;
+        var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), state);
+        EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.CaptureSchema.Install)));
+        if (before == TransactionStatus.Idle)
+            state.CaptureInstalledGeneration = _services.Engine.Generation;
+    }
+
+    private bool ChangesRoles(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_batch.Messages[i] is { Code: FrontendCode.Query or FrontendCode.Parse, Sql.ChangesRoles: true })
+                return true;
+        }
+        return false;
     }
 
     /// <summary>What the unit changed in this client's own session state.</summary>
@@ -435,7 +871,11 @@ internal sealed class ClientSession
             _notifications.UnlistenAll();
             _settings.Reset();
             if (_advisory.Used)
-                await _link.RunOwnSqlAsync(ReplyMode.Discard, _advisory.UnlockAllSql);
+            {
+                _advisory.ForgetAll();
+                if (_advisory.MayHoldLocks)
+                    await _link.RunOwnSqlAsync(ReplyMode.Discard, _advisory.UnlockAllSql);
+            }
         }
         _notifications.Apply(effects);
         if (effects.DeallocatesAll)
@@ -463,7 +903,10 @@ internal sealed class ClientSession
         {
             _settings.ApplySnapshot(OwnSql.TextPairs(await _link.RunOwnSqlAsync(ReplyMode.Capture, _settings.SnapshotSql())));
             engineState.AppliedSettings = _settings.Copy();
+            engineState.SessionAuthorization = _settings.SessionAuthorization; // read back too: a superuser's SET SESSION AUTHORIZATION
         }
+        if (effects.UsesAdvisoryLocks && settled)
+            await _advisory.KeepAsync(_link);
         if (_temp.Dirty && settled)
             _temp.ApplyDiscovered(OwnSql.TextPairs(await _link.RunOwnSqlAsync(ReplyMode.Capture, TempRelations.DiscoverSql)), engineState);
     }
@@ -476,6 +919,7 @@ internal sealed class ClientSession
 
     private async Task WriteErrorAsync(PgError error, int readyCount)
     {
+        _transactionTimeout.ThrowIfFired(); // a wait it stopped, not the client's error
         ErrorResponse.Write(_output, error);
         for (var i = 0; i < readyCount; i++)
             ReadyForQuery.Write(_output, _state.Status);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ZeroPg.Engine;
 
 namespace ZeroPg.Sessions;
 
@@ -9,7 +10,7 @@ namespace ZeroPg.Sessions;
 /// (<see cref="ReplyPlan.ApplyOutcomes"/>) and the client's new transaction status. Thread: the session.
 /// </summary>
 internal sealed partial class EngineLink(SessionServices services, ReplyForwarder forwarder, SessionCancel cancel, ProtocolState state,
-    Func<bool> holdsEngine, Action releaseEngine, Func<int> processId)
+    EngineRestart restart, Func<bool> holdsEngine, Action releaseEngine, Func<int> processId)
 {
     public ReplyForwarder Reply => forwarder;
 
@@ -30,8 +31,9 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
 
     private async Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch)
     {
-        await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch);
-        if (forwarder.LastStatus is { } status)
+        if (await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch))
+            state.LostInRestart();
+        else if (forwarder.LastStatus is { } status)
             state.Ready(status);
     }
 
@@ -55,9 +57,11 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         await engine.SendPartAsync(frame);
     }
 
-    private async Task CallAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit,
+    /// <summary>Runs one engine call; true when the engine was restarted to stop it (its client cancelled it), and its reply was ended here.</summary>
+    private async Task<bool> CallAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit,
         EngineBatch? batch)
     {
+        var restarted = false;
         if (!holdsEngine())
             throw new InvalidOperationException("an engine call from a session that does not hold the engine");
         var engine = await services.Engine.GetAsync();
@@ -73,16 +77,43 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
                 releaseEngine(); // the next client's unit queues behind ours in the engine host
                 services.Metrics.RecordPipelinedUnit();
             }
-            await forwarder.Completion;
+            try
+            {
+                await forwarder.Completion;
+            }
+            catch (EngineFailedException error) when (error.KilledToCancel && mode == ReplyMode.Forward)
+            {
+                await RecoverFromCancelRestartAsync(engine, error);
+                restarted = true;
+            }
         }
         plan?.ApplyOutcomes();
         Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
+        return restarted;
+    }
+
+    /// <summary>
+    /// The engine was killed to stop this client's cancelled call: once the new engine runs, the client's reply ends
+    /// with the cancel's error (57014, or 55P03 for a lock timeout) and the client goes on, its session state restored
+    /// by its next batch as after any restart (<see cref="EngineRestart"/>).
+    /// </summary>
+    private async Task RecoverFromCancelRestartAsync(Engine.EngineProcess killed, EngineFailedException error)
+    {
+        await services.Engine.GetReplacementAsync(killed);
+        if (holdsEngine())
+            restart.OnEngineAcquired(); // no new grant comes while the engine is held: forget the old engine session now
+        var inTransaction = state.Transaction != TransactionState.Idle;
+        Log.CancelledByRestart(services.Logger, processId(), error.IgnoredCancelFor.TotalMilliseconds);
+        await forwarder.AbandonAsync(restart.CancelledError(error, inTransaction), inTransaction ? Protocol.TransactionStatus.Failed : Protocol.TransactionStatus.Idle);
     }
 
     private static partial class Log
     {
         [LoggerMessage(Level = LogLevel.Trace, Message = "session {ProcessId}: engine call of {Bytes} bytes, {Expectations} expected replies, mode {Mode}")]
         public static partial void Submitting(ILogger logger, int processId, int bytes, int expectations, ReplyMode mode);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "session {ProcessId}: its cancelled statement ran on {Milliseconds:0} ms and the engine was restarted to stop it; the client gets 57014 and stays")]
+        public static partial void CancelledByRestart(ILogger logger, int processId, double milliseconds);
 
         [LoggerMessage(Level = LogLevel.Trace, Message = "session {ProcessId}: reply done, status {Status}")]
         public static partial void ReplyDone(ILogger logger, int processId, string status);

@@ -13,8 +13,14 @@ internal sealed class EngineSessionState
     /// <summary>The session settings the engine session holds now (name to pg_settings value).</summary>
     public Dictionary<string, string> AppliedSettings { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The session authorization the engine session runs under now, when not its own superuser role.</summary>
+    public string? SessionAuthorization { get; set; }
+
     /// <summary>The engine generation in which ZeroPg's advisory lock functions were installed (temp objects die with the engine).</summary>
     public int AdvisoryInstalledGeneration { get; set; } = -1;
+
+    /// <summary>The engine generation in which the replication capture schema is known to be installed (zeropg_repl).</summary>
+    public int CaptureInstalledGeneration { get; set; } = -1;
 
     /// <summary>The client whose temp relations carry their own names in the engine now; others' are renamed aside.</summary>
     public TempRelations? TempOwner { get; set; }
@@ -29,6 +35,7 @@ internal sealed class EngineSessionState
     public void Reset()
     {
         AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
+        SessionAuthorization = null;
         AdvisoryInstalledGeneration = -1;
         TempOwner = null;
     }

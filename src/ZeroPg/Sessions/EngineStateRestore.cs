@@ -4,7 +4,7 @@ namespace ZeroPg.Sessions;
 /// Brings the engine session to this client's state at the head of the client's own batch, the way the
 /// deferred BEGIN always went: the differences of its settings (<see cref="SessionSettings.RestoreSql"/>), its
 /// temp relations renamed back under their names (<see cref="TempRelations.SwapSql"/>), then the deferred
-/// BEGIN, each a Query whose reply is swallowed (<see cref="ReplyPlan.PreambleQueries"/>). No engine call of
+/// BEGIN (or the failed transaction an engine restart left the client in), each a Query whose reply is swallowed (<see cref="ReplyPlan.PreambleQueries"/>). No engine call of
 /// its own: switching between clients costs no extra round trip. What the preamble changes in the shared
 /// <see cref="EngineSessionState"/> is committed when the batch is sent (<see cref="EngineBatch.Sending"/>),
 /// so a batch built and then dropped (rebuilt after an extension load or an advisory install) changes nothing.
@@ -12,32 +12,90 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class EngineStateRestore(SessionServices services, SessionSettings settings, TempRelations temp, ProtocolState state)
 {
+    /// <summary>Fails the transaction the preamble's BEGIN opened (its error is swallowed with the preamble's replies).</summary>
+    private const string FailTransactionSql = "DO $$BEGIN RAISE EXCEPTION 'ZeroPg: transaction lost in an engine restart'; END$$";
+
+    /// <summary>
+    /// The client's DISCARD ALL, answered by ZeroPg, at its place in the batch: its settings go back to the defaults before the
+    /// rest of the batch runs (a pool writes the reset in front of the next batch, which must see the defaults).
+    /// </summary>
+    public void WriteSettingsReset(EngineBatch batch)
+    {
+        if (settings.ResetSql() is not { } reset)
+            return;
+        Protocol.Frontend.QueryMessage.Write(batch.Buffer, reset);
+        batch.Plan.Expect(ExpectKind.Swallow, Protocol.FrontendCode.Query);
+        var engine = services.EngineState;
+        batch.Sending += () => engine.AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
+    }
+
     /// <summary>Writes what the engine session lacks of this client's state into the empty <paramref name="batch"/>.</summary>
     public void WritePreamble(EngineBatch batch)
     {
         var engine = services.EngineState;
         var restore = settings.RestoreSql(engine.AppliedSettings);
+        var swap = engine.TempOwner != temp && (engine.TempOwner is not null || temp.Count > 0);
+        // Settings and other clients' temp relations are changed as the engine's superuser (another client's role
+        // may not reset a superuser's setting or rename a relation it does not own); the client's identity comes last.
+        var asEngineRole = engine.SessionAuthorization is not null && (restore is not null || swap);
+        if (asEngineRole)
+            batch.AddPreambleQuery(SwitchSql(null));
         if (restore is not null)
             batch.AddPreambleQuery(restore);
-        var swap = engine.TempOwner != temp && (engine.TempOwner is not null || temp.Count > 0);
         if (swap)
         {
             foreach (var rename in temp.SwapSql(engine))
                 batch.AddPreambleQuery(rename);
         }
+        var identity = settings.SessionAuthorization;
+        var switchIdentity = (asEngineRole ? null : engine.SessionAuthorization) != identity;
+        if (switchIdentity)
+            batch.AddPreambleQuery(SwitchSql(identity));
         var begin = state.Transaction == TransactionState.BeginDeferred;
         if (begin)
             batch.AddPreambleQuery("BEGIN"); // only plain forms are deferred, all equal to this
-        if (restore is null && !swap && !begin)
+        var failed = state.Transaction == TransactionState.FailedDeferred;
+        if (failed)
+        {
+            batch.AddPreambleQuery("BEGIN");
+            batch.AddPreambleQuery(FailTransactionSql);
+        }
+        if (restore is null && !swap && !begin && !failed && !asEngineRole && !switchIdentity)
             return;
         batch.Sending += () =>
         {
             if (restore is not null)
                 engine.AppliedSettings = settings.Copy();
+            if (asEngineRole || switchIdentity)
+                engine.SessionAuthorization = identity;
             if (swap)
                 temp.Swapped(engine);
             if (begin)
                 state.BeginSent();
+            if (failed)
+                state.FailedSent();
         };
     }
+
+    /// <summary>
+    /// Adds the switch back to the engine's superuser role when a client's identity is in force, for ZeroPg's own
+    /// SQL that needs it (reading pg_authid, cleaning up after a client); the next client batch switches again.
+    /// Only where the engine session is outside a transaction (or after the ROLLBACK ending one): a SET that a
+    /// rollback undoes would leave <see cref="EngineSessionState.SessionAuthorization"/> wrong.
+    /// </summary>
+    public static BatchBuffer AppendEngineRole(BatchBuffer batch, EngineSessionState engine)
+    {
+        if (engine.SessionAuthorization is null)
+            return batch;
+        OwnSql.Append(batch, SwitchSql(null));
+        engine.SessionAuthorization = null;
+        return batch;
+    }
+
+    /// <summary>
+    /// SET SESSION AUTHORIZATION to a role, or back to the engine's own (by name: PGlite's single-user
+    /// session has no DEFAULT to return to).
+    /// </summary>
+    public static string SwitchSql(string? role)
+        => "SET SESSION AUTHORIZATION \"" + (role ?? SessionIdentity.EngineRole).Replace("\"", "\"\"") + "\"";
 }

@@ -37,6 +37,16 @@ internal static class OwnSql
         await call.Completion.WaitAsync(timeout);
     }
 
+    /// <summary>Runs one statement as a simple Query and throws <see cref="OwnSqlException"/> when the engine answers with an error (an engine no client uses, e.g. a database's preparation).</summary>
+    public static async Task RunCheckedAsync(EngineProcess engine, string sql, TimeSpan timeout)
+    {
+        var call = new CollectingCall();
+        await engine.SubmitAsync(call, Batch([sql]).Frame());
+        await call.Completion.WaitAsync(timeout);
+        if (FirstRowOrError(call.Reply.WrittenSpan).Error is { } error)
+            throw error;
+    }
+
     /// <summary>The first two text columns of each DataRow among captured reply messages (NULL as "").</summary>
     public static IEnumerable<(string First, string Second)> TextPairs(IEnumerable<byte[]> captured)
     {

@@ -10,6 +10,12 @@ internal enum TransactionState : byte
     BeginDeferred,
     InBlock,
     Failed,
+    /// <summary>
+    /// The client's transaction failed when the engine was restarted to stop its cancelled statement: the
+    /// engine has no transaction of this client any more, so a failed one is made at the head of its next
+    /// batch (<see cref="EngineStateRestore"/>), and the client's statements meet 25P02 until ROLLBACK, as in Postgres.
+    /// </summary>
+    FailedDeferred,
 }
 
 /// <summary>
@@ -34,7 +40,7 @@ internal sealed class ProtocolState
     public TransactionStatus Status => Transaction switch
     {
         TransactionState.Idle => TransactionStatus.Idle,
-        TransactionState.Failed => TransactionStatus.Failed,
+        TransactionState.Failed or TransactionState.FailedDeferred => TransactionStatus.Failed,
         _ => TransactionStatus.InTransaction,
     };
 
@@ -48,7 +54,7 @@ internal sealed class ProtocolState
     public bool EngineUntouched => (Transaction is TransactionState.Idle or TransactionState.BeginDeferred) && !SequenceOpenInEngine;
 
     /// <summary>The client's next unit may be handed to the engine behind another's before that one's reply is back.</summary>
-    public bool MayPipeline => !SequenceOpenInEngine && !InCopy && Transaction != TransactionState.BeginDeferred;
+    public bool MayPipeline => !SequenceOpenInEngine && !InCopy && Transaction is not (TransactionState.BeginDeferred or TransactionState.FailedDeferred);
 
     /// <summary>ZeroPg answered a plain BEGIN itself.</summary>
     public void DeferBegin()
@@ -63,6 +69,23 @@ internal sealed class ProtocolState
     {
         if (Transaction == TransactionState.BeginDeferred)
             Transaction = TransactionState.InBlock;
+    }
+
+    /// <summary>The failed transaction of <see cref="TransactionState.FailedDeferred"/> was made in the engine at the head of a batch.</summary>
+    public void FailedSent()
+    {
+        if (Transaction == TransactionState.FailedDeferred)
+            Transaction = TransactionState.Failed;
+    }
+
+    /// <summary>
+    /// The engine was restarted to stop this client's cancelled call: nothing of the client is open in it any more.
+    /// A transaction the client had open is failed, as the cancel of a statement in it leaves it in Postgres.
+    /// </summary>
+    public void LostInRestart()
+    {
+        Transaction = Transaction == TransactionState.Idle ? TransactionState.Idle : TransactionState.FailedDeferred;
+        SequenceOpenInEngine = false;
     }
 
     /// <summary>The engine's last ReadyForQuery for this client's call.</summary>

@@ -33,6 +33,7 @@ internal sealed class ReplyForwarder : EngineCall
     private readonly SessionSettings _settings;
     private readonly ClientNotifications _notifications;
     private readonly SessionCancel _cancel;
+    private readonly TransactionTimeout _transactionTimeout;
     private readonly StreamFramer _framer = new();
     private readonly ReplyRouter _router = new();
     private readonly StreamFramer.MessageHandler _onMessage;
@@ -40,8 +41,23 @@ internal sealed class ReplyForwarder : EngineCall
     private ReplyMode _mode;
     private bool _dropCopyInResponse;
 
-    public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel)
+    private readonly TimeSpan _writeTimeout;
+    private readonly Action _abandonClient;
+    private readonly Func<int> _processId;
+    private byte[]? _ownPrefix;
+
+    private readonly BackendSignals _signals;
+
+    /// <param name="writeTimeout">How long a flush may wait on a client that reads nothing (<see cref="ZeroPgOptions.ClientWriteTimeout"/>).</param>
+    /// <param name="abandonClient">Closes the connection of a client that stopped reading: that cancels its statement in the engine.</param>
+    public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel, TransactionTimeout transactionTimeout,
+        Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient)
     {
+        _transactionTimeout = transactionTimeout;
+        _processId = processId;
+        _signals = new BackendSignals(registry, processId);
+        _writeTimeout = writeTimeout;
+        _abandonClient = abandonClient;
         _output = output;
         _settings = settings;
         _notifications = notifications;
@@ -90,9 +106,22 @@ internal sealed class ReplyForwarder : EngineCall
             await FlushAsync();
     }
 
+    /// <summary>
+    /// Session, after the call failed because the engine was killed to stop it: ends the client's reply with
+    /// <paramref name="error"/> and the ReadyForQuery messages it still waits for (<see cref="ReplyRouter.Abandon"/>).
+    /// The reader thread is done with the call.
+    /// </summary>
+    public async ValueTask AbandonAsync(PgError error, TransactionStatus status)
+    {
+        _router.Abandon(error, status, _route);
+        if (_mode == ReplyMode.Forward)
+            await FlushAsync();
+    }
+
     private void Route(BackendCode code, ReadOnlySpan<byte> message)
     {
-        var forward = _mode == ReplyMode.Forward && !ClientGone;
+        // Past the client's transaction_timeout, the rest of its reply (the cancelled statement's 57014 included) gives way to FATAL 25P04.
+        var forward = _mode == ReplyMode.Forward && !ClientGone && !_transactionTimeout.Fired;
         switch (code)
         {
             case BackendCode.ReadyForQuery:
@@ -104,9 +133,21 @@ internal sealed class ReplyForwarder : EngineCall
             case BackendCode.BackendKeyData:
                 return;
             case BackendCode.NotificationResponse:
+                var (_, channel, payload) = NotificationResponse.Read(message[MessageFramer.HeaderLength..]);
+                if (channel == Sql.SqlEdit.SignalChannel)
+                {
+                    if (_signals.Handle(payload) is { } notAClient && forward)
+                        ErrorResponse.Write(_output, notAClient);
+                    return;
+                }
                 _notifications.Dispatch(message, writeInline: forward);
                 return;
             case BackendCode.ParameterStatus when _mode == ReplyMode.Forward && !_settings.ShouldReport(message):
+                return;
+            case BackendCode.ErrorResponse or BackendCode.NoticeResponse when forward && NamesOwnObject(message):
+                // "cursor "zp1234_c" does not exist": the client named it c (its cursors and SQL statements are prefixed in the engine).
+                var prefix = "\"" + System.Text.Encoding.ASCII.GetString(_ownPrefix!);
+                ErrorResponse.WriteWithMessageEdited(_output, message, text => text.Replace(prefix, "\"", StringComparison.Ordinal));
                 return;
         }
         if (forward)
@@ -115,13 +156,35 @@ internal sealed class ReplyForwarder : EngineCall
             Captured.Add(message.ToArray());
     }
 
+    private bool NamesOwnObject(ReadOnlySpan<byte> message)
+    {
+        _ownPrefix ??= System.Text.Encoding.ASCII.GetBytes(Sql.SqlEdit.PrefixedName(_processId(), ""));
+        return message.IndexOf(_ownPrefix) >= 0;
+    }
+
     private async ValueTask FlushAsync()
     {
         if (ClientGone)
             return;
         try
         {
-            var result = await _output.FlushAsync();
+            var flush = _output.FlushAsync();
+            if (!flush.IsCompleted && _writeTimeout > TimeSpan.Zero)
+            {
+                // The client's socket and the pipe are full: it is not reading. This thread reads every client's engine
+                // replies, so it may wait only so long; then the client is dropped and the rest of its reply discarded.
+                try
+                {
+                    await flush.AsTask().WaitAsync(_writeTimeout);
+                }
+                catch (TimeoutException)
+                {
+                    ClientGone = true;
+                    _abandonClient();
+                    return;
+                }
+            }
+            var result = await flush;
             if (result.IsCompleted || result.IsCanceled)
                 ClientGone = true;
         }

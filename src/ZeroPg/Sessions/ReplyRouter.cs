@@ -83,6 +83,8 @@ internal sealed class ReplyRouter
                 RouteError(current.Error!, route);
             else if (current.Kind == ExpectKind.BindRetryable && ErrorResponse.ReadSqlState(message[MessageFramer.HeaderLength..]) == SqlState.FeatureNotSupported)
                 RetryPlain = true;
+            else if (current.ClientNames is { } names)
+                RouteWithNames(message, names, route); // an engine statement name of the client's own (Bind, Describe, Close, Execute)
             else
                 route(code, message);
             _plan.Record(_next++, false);
@@ -111,6 +113,52 @@ internal sealed class ReplyRouter
             _plan.Record(_next++, !_currentFailed);
             _currentFailed = false;
         }
+    }
+
+    /// <summary>
+    /// The engine was killed to stop this call (its client cancelled it): ends the client's reply as Postgres ends a
+    /// cancelled one. <paramref name="error"/> closes the statement that was running (unless an error of its sequence
+    /// already went out), then every Query or Sync still unanswered gets its ReadyForQuery with <paramref name="status"/>;
+    /// one after the first gets the error too (its statements never ran). A sequence left without Sync is skipped to
+    /// its Sync, as after any error.
+    /// </summary>
+    public void Abandon(PgError error, TransactionStatus status, RouteMessage route)
+    {
+        var errorBytes = new ArrayBufferWriter<byte>(256);
+        ErrorResponse.Write(errorBytes, error);
+        var ready = new ArrayBufferWriter<byte>(8);
+        ReadyForQuery.Write(ready, status);
+        _preambleLeft = 0;
+        RetryPlain = false;
+        if (_plan is null)
+        {
+            route(BackendCode.ErrorResponse, errorBytes.WrittenSpan);
+            route(BackendCode.ReadyForQuery, ready.WrittenSpan);
+            LastStatus = status;
+            return;
+        }
+        var errorSent = _skippingToSync || _currentFailed;
+        var clientWaits = false;
+        for (; _next < _plan.Count; _next++)
+        {
+            var expectation = _plan[_next];
+            _plan.Record(_next, false);
+            if (expectation.Kind == ExpectKind.Swallow)
+                continue; // ZeroPg's own message: the client expects nothing for it
+            clientWaits = true;
+            if (expectation.Code is not (FrontendCode.Query or FrontendCode.Sync))
+                continue;
+            if (!errorSent)
+                route(BackendCode.ErrorResponse, errorBytes.WrittenSpan);
+            route(BackendCode.ReadyForQuery, ready.WrittenSpan);
+            LastStatus = status;
+            errorSent = false;
+            clientWaits = false;
+        }
+        _skippingToSync = clientWaits;
+        if (clientWaits && !errorSent)
+            route(BackendCode.ErrorResponse, errorBytes.WrittenSpan);
+        _currentFailed = false;
     }
 
     /// <summary>The reply is complete: ZeroPg's answers that came last are due now.</summary>

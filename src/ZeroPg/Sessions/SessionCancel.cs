@@ -7,9 +7,10 @@ namespace ZeroPg.Sessions;
 /// A CancelRequest for one session. A unit still waiting for the engine (or for an advisory lock) is
 /// dropped with 57014. One running in the engine is cancelled inside it: the engine host raises
 /// Postgres's own interrupt for the session's batch (by its sequence number, so no other client's batch
-/// is hit), Postgres answers 57014 and the engine goes on. Only when the host cannot do that is a
-/// running query stopped by killing the engine (data directories only; the client gets 57014 as FATAL),
-/// and on memory:// with a WARNING before the unit's ReadyForQuery. Thread: <see cref="Request"/> runs
+/// is hit), Postgres answers 57014 and the engine goes on; a query that ignores it is stopped by restarting the
+/// engine (<see cref="CancelBound"/>; the client gets 57014 as an ERROR and stays, see <see cref="EngineRestart"/>).
+/// When the host cannot cancel inside the engine at all, the engine is killed at once (data directories only)
+/// and on memory:// the client gets a WARNING before the unit's ReadyForQuery. Thread: <see cref="Request"/> runs
 /// on the connection that sent the CancelRequest, <see cref="TakeWarning"/> on the engine reader thread,
 /// the rest on the session; the in-call state is guarded by one lock.
 /// </summary>
@@ -19,13 +20,16 @@ internal sealed class SessionCancel
     private int _warningPending;
     private readonly Lock _gate = new();
     private volatile bool _inEngineCall;
-    private volatile bool _killedEngine;
     private EngineProcess? _submittedTo; // the engine and batch of the call under way, once written
     private long _submittedSequence;
     private bool _cancelBeforeSubmit; // a cancel is pending: the client's batches written from now on are cancelled
     private bool _appliedInUnit; // the pending cancel reached a batch of the unit under way
     private bool _inUnit; // the client's messages are being run (from taking them until their replies)
     private bool _callIsClients; // the engine call under way runs the client's statements (not ZeroPg's own SQL)
+    private long _submittedAt; // Stopwatch timestamp of the call's submission, for the watchdog
+    private bool _watchdogFired; // the watchdog cancelled the call under way
+    private int _watchdogWarningPending;
+    private double _watchdogSeconds;
 
     public SessionCancel(CancellationToken connectionClosed)
     {
@@ -54,9 +58,6 @@ internal sealed class SessionCancel
     public CancellationToken WaitToken => _wait.Token;
 
     public bool IsRequested => _wait.IsCancellationRequested;
-
-    /// <summary>The engine was killed to stop this client's running query.</summary>
-    public bool KilledEngine => _killedEngine;
 
     /// <summary>Stops the session's own wait (its queue-wait timeout ran out).</summary>
     public void CancelWait() => _wait.Cancel();
@@ -132,6 +133,8 @@ internal sealed class SessionCancel
         {
             _submittedTo = engine;
             _submittedSequence = sequence;
+            _submittedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            _watchdogFired = false;
             // Every later batch of a cancelled unit is cancelled too: the unit may run as several engine calls
             // (a preamble, a retry) and the cancel is for the client's statement, whichever call runs it.
             if (_cancelBeforeSubmit && _callIsClients)
@@ -170,17 +173,43 @@ internal sealed class SessionCancel
         // A pipelined unit (running, engine already handed on) is killed only when nothing else is queued in the engine behind it.
         if (!holdsEngine && !_inEngineCall)
             _wait.Cancel();
-        else if (engine.TryCancelRunningQuery(onlyIfSoleCall: !holdsEngine))
-            _killedEngine = true;
-        else if (_inEngineCall)
+        else if (!engine.TryCancelRunningQuery(onlyIfSoleCall: !holdsEngine) && _inEngineCall)
             Interlocked.Exchange(ref _warningPending, 1);
     }
 
+    /// <summary>
+    /// Watchdog's thread: cancels the client's statement in the engine when its call has run longer than
+    /// <paramref name="bound"/> (the caller checked that other clients wait). True when it did.
+    /// </summary>
+    public bool TryWatchdogCancel(TimeSpan bound)
+    {
+        lock (_gate)
+        {
+            if (!_inEngineCall || !_callIsClients || _watchdogFired || _submittedTo is not { CancelsInEngine: true } engine)
+                return false;
+            var ran = System.Diagnostics.Stopwatch.GetElapsedTime(_submittedAt);
+            if (ran < bound)
+                return false;
+            _watchdogFired = true;
+            _watchdogSeconds = bound.TotalSeconds;
+            Interlocked.Exchange(ref _watchdogWarningPending, 1);
+            engine.CancelInEngine(_submittedSequence);
+            return true;
+        }
+    }
+
     /// <summary>Reader thread: a cancel that could not stop the running query is answered with a WARNING before the unit's ReadyForQuery.</summary>
-    public PgError? TakeWarning() => Interlocked.Exchange(ref _warningPending, 0) == 1
-        ? PgError.Warning(SqlState.QueryCanceled, "the running query cannot be cancelled",
-            "PGlite cannot interrupt a running query; ZeroPg stops one by restarting the engine, which a memory:// database would not survive. Use a data directory (--db DIR) to make queries cancellable.")
-        : null;
+    public PgError? TakeWarning()
+    {
+        if (Interlocked.Exchange(ref _watchdogWarningPending, 0) == 1)
+            return PgError.Warning(SqlState.QueryCanceled,
+                $"ZeroPg's watchdog cancelled the statement: it held the shared engine for more than {_watchdogSeconds:0.#} s while other clients waited",
+                "Split long work into shorter statements, or raise or turn off the bound (ZeroPgOptions.EngineWatchdog, --engine-watchdog, 0 = off).");
+        return Interlocked.Exchange(ref _warningPending, 0) == 1
+            ? PgError.Warning(SqlState.QueryCanceled, "the running query cannot be cancelled",
+                "PGlite cannot interrupt a running query; ZeroPg stops one by restarting the engine, which a memory:// database would not survive. Use a data directory (--db DIR) to make queries cancellable.")
+            : null;
+    }
 
     /// <summary>The error a unit dropped before it reached the engine is answered with.</summary>
     public static PgErrorException Dropped(string detail)

@@ -7,18 +7,20 @@ namespace ZeroPg.Sessions;
 /// <summary>
 /// The client is gone (Terminate, disconnect, fatal error, at any point: mid-transaction, mid-COPY,
 /// mid-batch, queued): undo what it left open in the shared engine session so the next client starts
-/// clean (its transaction and unfinished extended sequence roll back, its advisory locks, listens and
-/// temp relations go), then let the next waiter in. Thread: the session, at its end.
+/// clean (its transaction and unfinished extended sequence roll back, its advisory locks, listens,
+/// WITH HOLD cursors and temp relations go), then let the next waiter in. Thread: the session, at its end.
 /// </summary>
 internal sealed class SessionCleanup(SessionServices services, ProtocolState state, EngineLease lease, EngineLink link, StatementMapping statements,
-    CopyIn copy, TempRelations temp, AdvisoryLocks advisory, ClientNotifications notifications)
+    CopyIn copy, TempRelations temp, ClientCursors cursors, AdvisoryLocks advisory, ClientNotifications notifications)
 {
     public async Task RunAsync()
     {
         notifications.UnlistenAll();
         var holdsLocks = advisory.MayHoldLocks;
         var deallocate = statements.DeallocateMadeBySqlSql();
-        if (!lease.IsHeld && !holdsLocks && temp.Count == 0 && deallocate is null)
+        var closeCursors = cursors.CloseSql();
+        var unheld = statements.ReleaseAll(); // the shared statements only it named go from the engine
+        if (!lease.IsHeld && !holdsLocks && temp.Count == 0 && deallocate is null && closeCursors is null && !unheld)
             return;
         try
         {
@@ -35,12 +37,16 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
             }
             if (state.Status != TransactionStatus.Idle)
                 OwnSql.Append(cleanup, "ROLLBACK");
+            EngineStateRestore.AppendEngineRole(cleanup, services.EngineState); // its temp relations may be swapped aside under another name
             if (holdsLocks)
                 OwnSql.Append(cleanup, advisory.UnlockAllSql);
+            if (closeCursors is not null)
+                OwnSql.Append(cleanup, closeCursors); // its WITH HOLD cursors outlive its transaction
             if (deallocate is not null)
                 OwnSql.Append(cleanup, deallocate); // the statements its SQL PREPARE made are its own
             if (temp.DropSql(services.EngineState) is { Length: > 0 } dropTemp)
                 OwnSql.Append(cleanup, dropTemp);
+            statements.WriteCloseUnheld(cleanup);
             await link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);
         }
         catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
@@ -50,7 +56,8 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
         finally
         {
             lease.Release();
-            if (holdsLocks)
+            advisory.ForgetAll();
+            if (advisory.MayHoldAnyLocks)
                 advisory.Changed();
         }
     }

@@ -34,6 +34,12 @@ internal sealed class SessionRegistry
             Interlocked.Decrement(ref _count);
     }
 
+    /// <summary>A client with this process id is connected.</summary>
+    public bool IsConnected(int processId) => _sessions.ContainsKey(processId);
+
+    /// <summary>The connected client with this process id (pg_terminate_backend, pg_cancel_backend), or null.</summary>
+    public ClientSession? Find(int processId) => _sessions.TryGetValue(processId, out var session) ? session : null;
+
     public ClientSession? Find(int processId, int secretKey)
         => _sessions.TryGetValue(processId, out var session) && session.Identity.SecretKey == secretKey ? session : null;
 }

@@ -16,7 +16,9 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class SessionSettings
 {
-    private const string PgSettingsSql = "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session'";
+    /// <summary>The session's settings, and its session authorization (a setting pg_settings does not list).</summary>
+    private const string PgSettingsSql = "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session'"
+        + " UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization')";
     private static readonly string[] NotSettings = ["user", "database", "options", "replication"];
 
     /// <summary>Settings a real server reports at startup, in the order Postgres sends them.</summary>
@@ -37,6 +39,8 @@ internal sealed class SessionSettings
         "search_path", "timezone", "datestyle", "intervalstyle", "timezone_abbreviations", "lc_monetary", "xmloption",
         "transform_null_equals", "array_nulls", "standard_conforming_strings", "default_text_search_config", "role", "session_authorization",
     ];
+
+    private const string SessionAuthorizationName = "session_authorization";
 
     private readonly HashSet<string> _customNames = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> _reported = new(StringComparer.OrdinalIgnoreCase);
@@ -76,6 +80,24 @@ internal sealed class SessionSettings
             detail: $"Conversion between {encoding} and UTF8 is not supported."));
     }
 
+    /// <summary>
+    /// The identity this client's statements run under in the engine session, when it is not the engine's own
+    /// role: its login role, or the one a superuser client took with SET SESSION AUTHORIZATION. Not a pg_settings
+    /// row, so it is kept apart from the other settings and switched by <see cref="EngineStateRestore"/>.
+    /// </summary>
+    public string? SessionAuthorization { get; private set; }
+
+    private string? _login;
+    private bool _loginIsSuperuser = true;
+
+    /// <summary>The client authenticated as <paramref name="role"/>.</summary>
+    public void Authenticated(string role, bool isSuperuser)
+    {
+        _login = role == SessionIdentity.EngineRole ? null : role;
+        _loginIsSuperuser = isSuperuser;
+        SessionAuthorization = _login;
+    }
+
     /// <summary>The engine session may hold settings of this client that were not read back yet.</summary>
     public bool Dirty { get; private set; }
 
@@ -86,8 +108,13 @@ internal sealed class SessionSettings
     {
         foreach (var name in ReportedAtStartup)
         {
-            var value = _values.TryGetValue(name, out var own) ? own
-                : name == "application_name" ? "" : engineParameters?.GetValueOrDefault(name);
+            var value = name switch
+            {
+                // The engine reports its own identity; the client is told its login's.
+                SessionAuthorizationName => SessionAuthorization ?? SessionIdentity.EngineRole,
+                "is_superuser" => _loginIsSuperuser ? "on" : "off",
+                _ => _values.TryGetValue(name, out var own) ? own : name == "application_name" ? "" : engineParameters?.GetValueOrDefault(name),
+            };
             if (value is null)
                 continue;
             _reported[name] = value;
@@ -122,6 +149,7 @@ internal sealed class SessionSettings
     public void Reset()
     {
         _values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        SessionAuthorization = _login; // DISCARD ALL's SET SESSION AUTHORIZATION DEFAULT
         Dirty = false;
     }
 
@@ -147,6 +175,17 @@ internal sealed class SessionSettings
         if (!first)
             sql.Append(';');
         return sql.Length == 0 ? null : sql.ToString();
+    }
+
+    /// <summary>SQL resetting, in the engine session, every setting this client has (its DISCARD ALL, answered by ZeroPg); null when it has none.</summary>
+    public string? ResetSql()
+    {
+        if (_values.Count == 0 && _customNames.Count == 0)
+            return null;
+        var sql = new StringBuilder();
+        foreach (var name in _values.Keys.Concat(_customNames).Distinct(StringComparer.OrdinalIgnoreCase))
+            sql.Append("RESET ").Append(SettingName(name)).Append(';');
+        return sql.ToString();
     }
 
     private bool Matches(IReadOnlyDictionary<string, string> applied)
@@ -178,7 +217,12 @@ internal sealed class SessionSettings
     {
         var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in rows)
-            settings[name] = value;
+        {
+            if (name == SessionAuthorizationName)
+                SessionAuthorization = value == SessionIdentity.EngineRole ? null : value;
+            else
+                settings[name] = value;
+        }
         _values = settings;
         Dirty = false;
     }
@@ -186,9 +230,11 @@ internal sealed class SessionSettings
     /// <summary>The key under which an auto-prepared <paramref name="sql"/> may be shared: the text, after the settings that change how it parses.</summary>
     public string AutoPrepareKey(string sql)
     {
-        if (_values.Count == 0)
+        if (_values.Count == 0 && SessionAuthorization is null)
             return sql;
         var key = new StringBuilder();
+        if (SessionAuthorization is not null)
+            key.Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
         foreach (var name in ParseSettings)
         {
             if (_values.TryGetValue(name, out var value))

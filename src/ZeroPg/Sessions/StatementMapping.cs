@@ -27,7 +27,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     private static readonly byte[] ParseCompleteReply = [(byte)BackendCode.ParseComplete, 0, 0, 0, 4];
     private static readonly byte[] CloseCompleteReply = [(byte)BackendCode.CloseComplete, 0, 0, 0, 4];
 
-    private readonly ClientStatements _own = new();
+    private readonly ClientStatements _own = new(catalog);
 
     /// <summary>Names the unit being built added (undone when the unit is built again to run again).</summary>
     private readonly List<(string Name, EngineStatement Statement)> _addedInUnit = [];
@@ -38,6 +38,9 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     /// <summary>The SQL statement names the client's unnamed statement resolved (SQL EXECUTE / DEALLOCATE / PREPARE sent by Parse), and the portal of the last Bind of it.</summary>
     private QueryStatementNames? _unnamedNames;
     private (string Portal, QueryStatementNames Names)? _namesPortal;
+
+    /// <summary>The SQL statement names a named statement of the client resolved (its SQL is EXECUTE / DEALLOCATE / PREPARE: asyncpg, psycopg).</summary>
+    private readonly Dictionary<string, QueryStatementNames> _namedNames = new(StringComparer.Ordinal);
 
     public ClientStatements Own => _own;
 
@@ -67,6 +70,10 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
             return;
         }
         var statement = catalog.GetOrAdd(parse.Sql, parse.ParameterTypes, rewritten ? null : analysis);
+        if (names is not null)
+            _namedNames[name] = names;
+        else
+            _namedNames.Remove(name);
         _own.Add(name, statement);
         _addedInUnit.Add((name, statement));
         if (catalog.IsPrepared(statement))
@@ -92,9 +99,10 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
             return;
         var bind = BindMessage.Read(message[MessageFramer.HeaderLength..]);
         BindMessage.Write(batch.Buffer, bind.PortalName, engineName, bind.Rest);
-        batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Bind);
+        batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Bind, ClientNames: ClientNamesOf(name)));
         _resetPortal = BindsReset(name) ? portal : null;
-        _namesPortal = name.Length == 0 && _unnamedNames is { } names ? (portal, names) : null;
+        var names = name.Length == 0 ? _unnamedNames : _namedNames.GetValueOrDefault(name);
+        _namesPortal = names is not null ? (portal, names) : null;
     }
 
     /// <summary>An Execute: of a portal that runs DISCARD ALL / DEALLOCATE ALL, the engine holds no named statement afterwards.</summary>
@@ -124,7 +132,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         if (Resolve(batch, name) is not { } engineName)
             return;
         TargetedMessage.Write(batch.Buffer, FrontendCode.Describe, TargetedMessage.Statement, engineName);
-        batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Describe);
+        batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Describe, ClientNames: ClientNamesOf(name)));
     }
 
     /// <summary>A Close of a statement: only the client's name goes; the engine statement stays for others that share it.</summary>
@@ -135,12 +143,14 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
             if (_own.TryGet(name, out var statement) && statement.FromSql)
             {
                 // The client's own engine statement: it goes from the engine too.
+                var names = ClientNamesOf(name);
                 _own.Remove(name);
                 TargetedMessage.Write(batch.Buffer, FrontendCode.Close, TargetedMessage.Statement, statement.EngineNameBytes);
-                batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Close);
+                batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Close, ClientNames: names));
                 return;
             }
             _own.Remove(name);
+            _namedNames.Remove(name);
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Close, CloseCompleteReply);
             return;
         }
@@ -258,6 +268,57 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     }
 
     /// <summary>
+    /// A named Parse whose SQL is EXECUTE / DEALLOCATE / PREPARE (asyncpg and psycopg prepare every statement by name): its
+    /// names are resolved in the client's one namespace now, as <see cref="ForQuery"/> does (a name a Parse made is its shared
+    /// engine statement, prepared again first if the engine lost it; any other the client's own "zp&lt;pid&gt;_name"), and stay
+    /// so for the statement's life. What running it does to the names (PREPARE adds, DEALLOCATE drops) is applied each time
+    /// one of its portals runs successfully (<see cref="Execute"/>); the engine's errors name the client's statements.
+    /// </summary>
+    public QueryStatementNames? ForNamedParse(EngineBatch batch, SqlAnalysis sql)
+    {
+        QueryStatementNames? names = null;
+        foreach (var edit in sql.Edits)
+        {
+            if (!edit.IsStatementName)
+                continue;
+            names ??= new QueryStatementNames();
+            var name = edit.Text!;
+            string engineName;
+            if (_own.TryGet(name, out var statement))
+            {
+                if (!statement.FromSql && !catalog.IsPrepared(statement))
+                    catalog.WritePrepare(batch, statement, ExpectKind.Swallow);
+                engineName = statement.EngineName;
+                if (edit.Kind == SqlEditKind.DeallocateName)
+                {
+                    var dropped = statement;
+                    names.OnSucceeded += () =>
+                    {
+                        if (!dropped.FromSql)
+                            catalog.MarkMaybeHeld(dropped);
+                        _own.RemoveIf(name, dropped);
+                    };
+                }
+            }
+            else
+            {
+                engineName = SqlEdit.PrefixedName(identity.ProcessId, name);
+                if (edit.Kind == SqlEditKind.PrepareName)
+                {
+                    var made = new EngineStatement(engineName, Encoding.UTF8.GetBytes(sql.Sql), NoParameterTypes, sql, fromSql: true);
+                    names.OnSucceeded += () =>
+                    {
+                        if (!_own.Contains(name))
+                            _own.Add(name, made, sql.Sql);
+                    };
+                }
+            }
+            names.Add(edit, engineName, name);
+        }
+        return names;
+    }
+
+    /// <summary>
     /// Before a Query, or a Bind of a statement, that reads pg_prepared_statements: hands the engine the client's statements
     /// (see <see cref="SqlEdit.PreparedStatementsSql"/>) in a Query of ours, which must not come between a Bind and its Execute.
     /// </summary>
@@ -280,6 +341,26 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         QueryMessage.Write(batch.Buffer, $"SELECT pg_catalog.set_config('{SqlEdit.PreparedStatementsSetting}', {SqlEdit.Literal(Encoding.UTF8.GetString(json.WrittenSpan))}, false)");
         batch.Plan.Expect(ExpectKind.Swallow, FrontendCode.Query);
         catalog.SetUnnamed(null); // a simple Query drops the unnamed statement: the client's is parsed again if it is used
+    }
+
+    /// <summary>The client leaves: its names go. True when shared engine statements no client names any more wait to be closed (<see cref="WriteCloseUnheld"/>).</summary>
+    public bool ReleaseAll()
+    {
+        _own.Clear();
+        return catalog.HasUnheld;
+    }
+
+    /// <summary>Closes in the engine the shared statements no client names any more (Close messages and a Sync). Called holding the engine.</summary>
+    public void WriteCloseUnheld(IBufferWriter<byte> cleanup)
+    {
+        var closed = false;
+        foreach (var statement in catalog.TakeUnheld())
+        {
+            TargetedMessage.Write(cleanup, FrontendCode.Close, TargetedMessage.Statement, statement.EngineNameBytes);
+            closed = true;
+        }
+        if (closed)
+            EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
     }
 
     /// <summary>SQL that deallocates the statements the client's SQL PREPARE made (its own in the engine), or null when it has none.</summary>
@@ -336,6 +417,15 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
             catalog.WritePrepare(batch, statement, ExpectKind.Swallow);
         return statement.EngineNameBytes;
     }
+
+    /// <summary>
+    /// For a statement the client's SQL PREPARE made (its own in the engine, "zp&lt;pid&gt;_name"): the engine's name to the
+    /// client's, so an engine error about it (26000 once an engine restart lost it) names it as the client does. Null otherwise.
+    /// </summary>
+    private Dictionary<string, string>? ClientNamesOf(string name)
+        => name.Length > 0 && _own.TryGet(name, out var statement) && statement.FromSql
+            ? new Dictionary<string, string>(StringComparer.Ordinal) { [statement.EngineName] = name }
+            : null;
 
     /// <summary>True when a Bind of <paramref name="name"/> makes a portal that runs DISCARD ALL / DEALLOCATE ALL.</summary>
     private bool BindsReset(string name)

@@ -14,7 +14,7 @@ internal sealed class TempRelations(SessionIdentity identity)
     public const string DiscoverSql = """
         SELECT relname, relkind::text FROM pg_catalog.pg_class
         WHERE relnamespace = pg_catalog.pg_my_temp_schema() AND relkind IN ('r','p','v','m','S','i','f')
-          AND relname !~ '^zp[0-9]+_' AND relname <> 'zp_advisory_locks'
+          AND relname !~ '^zp[0-9]+_' AND relname !~ '^zeropg_internal'
         """;
 
     private List<(string Name, char Kind)> _relations = [];
@@ -57,6 +57,13 @@ internal sealed class TempRelations(SessionIdentity identity)
         foreach (var (name, _) in _relations)
             renames.Add($"ALTER TABLE pg_temp.{Identifier(Aside(name))} RENAME TO {Identifier(name)}");
         return renames;
+    }
+
+    /// <summary>The engine restarted: temp relations die with the engine session, so this client's are gone.</summary>
+    public void Lost()
+    {
+        _relations = [];
+        Dirty = false;
     }
 
     /// <summary>After <see cref="SwapSql"/> was sent: whose relations carry their names now.</summary>

@@ -14,9 +14,10 @@ namespace ZeroPg.Sessions;
 /// Works from what was parsed when the messages were accepted. Thread: the session, holding the engine.
 /// </summary>
 internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto, EngineStateRestore restore, ProtocolState state,
-    SessionIdentity identity, ClientNotifications notifications)
+    SessionIdentity identity, ClientNotifications notifications, SessionRegistry registry, ClientCursors cursors)
 {
     private readonly Func<string[]> _channels = () => notifications.Channels;
+    private readonly ClientsView _clients = new(registry, identity);
 
     /// <summary>Builds <paramref name="batch"/> from the first <paramref name="count"/> messages of <paramref name="client"/>.</summary>
     public void Build(EngineBatch batch, ClientBatch client, int count) => Build(batch, client, 0, count, preamble: true);
@@ -53,6 +54,11 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
 
     private void Rewrite(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
     {
+        if (message.Refusal is { } refusal)
+        {
+            statements.RaiseInEngine(batch, refusal);
+            return;
+        }
         switch (message.Code)
         {
             case FrontendCode.Parse:
@@ -85,16 +91,18 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     private void RewriteParse(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
     {
         var sql = message.Sql!;
-        if (sql.RunsProgram)
+        if (RefusedStatements.Find(sql, identity, registry) is { } refusal)
         {
-            statements.RaiseInEngine(batch, RefusedStatements.Program);
+            statements.RaiseInEngine(batch, refusal);
             return;
         }
         auto.NoteSchemaChange(sql, singleStatement: true);
+        cursors.Note(sql);
         batch.Effects.Add(sql.Effects);
-        // SQL EXECUTE / DEALLOCATE / PREPARE sent by Parse (psycopg, asyncpg): in the client's namespace when run as the unnamed statement.
-        var names = message.StatementName!.Length == 0 ? statements.ForQuery(batch, sql, canPrepare: true, sync: false) : null;
-        var rewritten = sql.Rewrite(identity.ProcessId, _channels, names);
+        // SQL EXECUTE / DEALLOCATE / PREPARE sent by Parse (psycopg, asyncpg): in the client's one namespace, unnamed or named.
+        var names = message.StatementName!.Length == 0 ? statements.ForQuery(batch, sql, canPrepare: true, sync: false) : statements.ForNamedParse(batch, sql);
+        ListenForSignals(batch, sql);
+        var rewritten = sql.Rewrite(identity.ProcessId, _channels, names, _clients);
         if (ReferenceEquals(rewritten, sql.Sql))
         {
             statements.Parse(batch, bytes, message.StatementName!, sql, rewritten: false);
@@ -114,6 +122,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             // Npgsql's pool reset: it must discard this client's state only, not everyone's. Npgsql writes it in front of
             // the next batch, so what it drops goes here, in order: the statements and LISTENs that follow it stay.
             statements.WriteDeallocateMadeBySql(batch);
+            restore.WriteSettingsReset(batch);
             statements.Own.Clear();
             batch.Effects.Listen.Clear();
             batch.Effects.Unlisten.Clear();
@@ -130,11 +139,13 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             return;
         }
         batch.Effects.DeallocatesAll |= sql.DeallocatesAll;
+        cursors.Note(sql);
         batch.Effects.Add(sql.Effects);
         var names = statements.ForQuery(batch, sql, canPrepare: !state.SequenceOpenInEngine);
         if (sql.ReadsPreparedStatements)
             statements.WritePreparedStatements(batch);
-        var rewritten = sql.Rewrite(identity.ProcessId, _channels, names);
+        ListenForSignals(batch, sql);
+        var rewritten = sql.Rewrite(identity.ProcessId, _channels, names, _clients);
         var sent = ReferenceEquals(rewritten, sql.Sql) ? sql : SqlAnalysis.Of(rewritten);
         Action<bool>? onPlainCompleted = null;
         if (names is null && auto.TryWrite(batch, sent, state.Status, out onPlainCompleted))
@@ -147,6 +158,15 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Query, OnCompleted: names.Completed, ClientNames: names.ClientNames));
         else
             batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Query, onCompleted: onPlainCompleted);
+    }
+
+    /// <summary>pg_terminate_backend / pg_cancel_backend tell ZeroPg through a notification the engine session must listen to (a DISCARD ALL may have unlistened it).</summary>
+    private static void ListenForSignals(EngineBatch batch, SqlAnalysis sql)
+    {
+        if (!sql.SignalsBackends)
+            return;
+        QueryMessage.Write(batch.Buffer, SqlEdit.SignalListenSql);
+        batch.Plan.Expect(ExpectKind.Swallow, FrontendCode.Query);
     }
 
     private byte[] CompletedQueryReply(string tag)

@@ -23,6 +23,35 @@ internal enum SqlEditKind : byte
     BackendPid,
     /// <summary>pg_stat_activity: the engine's own backend under the client's process id (so "pid &lt;&gt; pg_backend_pid()" still leaves it out).</summary>
     StatActivity,
+    /// <summary>A cursor's name (DECLARE, FETCH, MOVE, CLOSE, WHERE CURRENT OF): "zp&lt;pid&gt;_name", so each client has its own cursor namespace.</summary>
+    CursorName,
+    /// <summary>CLOSE ALL: closes the client's own cursors only (<see cref="SqlEdit.CloseOwnCursorsSql"/>).</summary>
+    CloseAllCursors,
+    /// <summary>pg_cursors: the client's own cursors under their own names, and the portals of the transaction it runs.</summary>
+    Cursors,
+    /// <summary>pg_locks: the engine's locks under the client's process id and every client's advisory locks under its own (<see cref="Sessions.AdvisoryLockSql.LocksView"/>).</summary>
+    Locks,
+    /// <summary>pg_logical_emit_message( becomes ZeroPg's function of the same name in zeropg_repl, which records the message for the replication stream.</summary>
+    LogicalMessage,
+    /// <summary>pg_terminate_backend( / pg_cancel_backend( (Text: the function): the call opens a query that signals ZeroPg (<see cref="SqlEdit.SignalChannel"/>) for a client's pid.</summary>
+    SignalOpen,
+    /// <summary>The call's end, from its second argument (a timeout, not used) or its closing parenthesis.</summary>
+    SignalClose,
+    /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
+    TempCatalog,
+}
+
+/// <summary>The connected clients as a client's SQL sees them (pg_stat_activity, pg_terminate_backend): supplied by the session.</summary>
+internal interface ISqlSessionView
+{
+    /// <summary>Every connected client's pg_stat_activity row as SQL VALUES (<see cref="Sessions.SessionActivity.ValuesSql"/>).</summary>
+    string ActivityRows();
+
+    /// <summary>The process ids of the connected clients this client may signal (Postgres's rules), as an SQL int4[] literal.</summary>
+    string ClientPids();
+
+    /// <summary>The process ids of the connected clients it may not signal, as an SQL int4[] literal.</summary>
+    string DeniedPids();
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -37,6 +66,14 @@ internal interface ISqlStatementNames
 internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind, string? Text = null)
 {
     public const string NoopChannel = "zeropg_noop_channel";
+
+    /// <summary>
+    /// The channel on which a client's pg_terminate_backend / pg_cancel_backend tell ZeroPg what to do, as "terminate|cancel|absent
+    /// &lt;caller pid&gt; &lt;target pid&gt;" (the engine session listens to it: <see cref="SignalListenSql"/>).
+    /// </summary>
+    public const string SignalChannel = "zeropg_signal";
+
+    public const string SignalListenSql = "LISTEN " + SignalChannel;
 
     /// <summary>The setting that holds, while a client's statement runs, its statements as JSON: [{"e": engine name, "n": its name, "s": its text}].</summary>
     public const string PreparedStatementsSetting = "zeropg.prepared_statements";
@@ -53,7 +90,8 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
     public bool IsStatementName => Kind is SqlEditKind.PrepareName or SqlEditKind.ExecuteName or SqlEditKind.DeallocateName;
 
     /// <summary>The text with the edits applied for the client <paramref name="processId"/>; the same instance when there are none.</summary>
-    public static string Apply(string sql, IReadOnlyList<SqlEdit> edits, int processId, Func<string[]>? listeningChannels, ISqlStatementNames? names = null)
+    public static string Apply(string sql, IReadOnlyList<SqlEdit> edits, int processId, Func<string[]>? listeningChannels, ISqlStatementNames? names = null,
+        ISqlSessionView? view = null)
     {
         if (edits.Count == 0)
             return sql;
@@ -61,7 +99,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         var position = 0;
         foreach (var edit in edits.OrderBy(e => e.Start))
         {
-            builder.Append(sql, position, edit.Start - position).Append(edit.Replacement(sql, processId, listeningChannels, names));
+            builder.Append(sql, position, edit.Start - position).Append(edit.Replacement(sql, processId, listeningChannels, names, view));
             position = edit.Start + edit.Length;
         }
         return builder.Append(sql, position, sql.Length - position).ToString();
@@ -82,7 +120,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
     /// <summary><paramref name="value"/> as an SQL string literal, whatever standard_conforming_strings is.</summary>
     public static string Literal(string value) => "E'" + value.Replace("\\", "\\\\").Replace("'", "''") + "'";
 
-    private string Replacement(string sql, int processId, Func<string[]>? listeningChannels, ISqlStatementNames? names) => Kind switch
+    private string Replacement(string sql, int processId, Func<string[]>? listeningChannels, ISqlStatementNames? names, ISqlSessionView? view) => Kind switch
     {
         SqlEditKind.NoopChannel => NoopChannel,
         SqlEditKind.PrepareName or SqlEditKind.ExecuteName or SqlEditKind.DeallocateName
@@ -92,15 +130,83 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.AdvisoryCallWithoutArguments => $"pg_temp.{Text}({processId}",
         SqlEditKind.PreparedStatements => PreparedStatementsSql + (Text == "AS" ? " AS pg_prepared_statements" : ""),
         SqlEditKind.BackendPid => $"(SELECT {processId}::pg_catalog.int4 AS pg_backend_pid)",
-        SqlEditKind.StatActivity => StatActivitySql(processId) + (Text == "AS" ? " AS pg_stat_activity" : ""),
+        SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows()) + (Text == "AS" ? " AS pg_stat_activity" : ""),
+        SqlEditKind.LogicalMessage => "zeropg_repl.pg_logical_emit_message(",
+        SqlEditKind.Locks => Sessions.AdvisoryLockSql.LocksView(processId) + (Text == "AS" ? " AS pg_locks" : ""),
+        SqlEditKind.CursorName => Identifier(PrefixedName(processId, Text!)),
+        SqlEditKind.SignalOpen => SignalOpenSql(Text!, processId, view?.ClientPids() ?? "'{}'::pg_catalog.int4[]", view?.DeniedPids() ?? "'{}'::pg_catalog.int4[]"),
+        SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
+        SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
+        SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
+        SqlEditKind.TempCatalog => TempCatalogSql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };
 
-    private static string StatActivitySql(int processId)
-        => "(SELECT a.datid, a.datname, CASE WHEN a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() THEN " + processId
-            + " ELSE a.pid END AS pid, a.leader_pid, a.usesysid, a.usename, a.application_name, a.client_addr, a.client_hostname, a.client_port,"
-            + " a.backend_start, a.xact_start, a.query_start, a.state_change, a.wait_event_type, a.wait_event, a.state, a.backend_xid, a.backend_xmin,"
-            + " a.query_id, a.query, a.backend_type FROM pg_catalog.pg_stat_activity a)";
+    /// <summary>
+    /// pg_stat_activity with one row per connected client (<paramref name="rows"/>, see <see cref="Sessions.SessionActivity.ValuesSql"/>), the
+    /// database, user and transaction ids taken from the engine's own backend; without rows (no session context) the engine's
+    /// row under the client's process id.
+    /// </summary>
+    private static string StatActivitySql(int processId, string? rows)
+    {
+        if (rows is null)
+        {
+            return "(SELECT a.datid, a.datname, CASE WHEN a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() THEN " + processId
+                + " ELSE a.pid END AS pid, a.leader_pid, a.usesysid, a.usename, a.application_name, a.client_addr, a.client_hostname, a.client_port,"
+                + " a.backend_start, a.xact_start, a.query_start, a.state_change, a.wait_event_type, a.wait_event, a.state, a.backend_xid, a.backend_xmin,"
+                + " a.query_id, a.query, a.backend_type FROM pg_catalog.pg_stat_activity a)";
+        }
+        return "(SELECT (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) s.datname) AS datid,"
+            + " s.datname, s.pid, NULL::pg_catalog.int4 AS leader_pid,"
+            + " (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) s.usename) AS usesysid,"
+            + " s.usename, s.application_name, s.client_addr,"
+            + " NULL::pg_catalog.text AS client_hostname, s.client_port, s.backend_start, s.xact_start, s.query_start, s.state_change,"
+            + " s.wait_event_type, s.wait_event, s.state, CASE WHEN s.pid OPERATOR(pg_catalog.=) " + processId + " THEN e.backend_xid END AS backend_xid,"
+            + " CASE WHEN s.pid OPERATOR(pg_catalog.=) " + processId + " THEN e.backend_xmin END AS backend_xmin, NULL::pg_catalog.int8 AS query_id,"
+            + " s.query, 'client backend'::pg_catalog.text AS backend_type FROM (" + rows + ") AS s(pid, datname, usename, application_name, client_addr, client_port,"
+            + " backend_start, xact_start, query_start, state_change, wait_event_type, wait_event, state, query)"
+            + " LEFT JOIN pg_catalog.pg_stat_activity e ON e.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())";
+    }
+
+    /// <summary>
+    /// The head of pg_terminate_backend(pid) / pg_cancel_backend(pid): true for a connected client's pid (ZeroPg then acts on it), false
+    /// with ZeroPg's WARNING for any other, NULL for NULL; the column keeps the function's name.
+    /// </summary>
+    private static string SignalOpenSql(string function, int processId, string clientPids, string deniedPids)
+    {
+        var kind = function == "pg_terminate_backend" ? "terminate" : "cancel";
+        return "(SELECT CASE WHEN zp.p IS NULL THEN NULL::pg_catalog.bool WHEN zp.p OPERATOR(pg_catalog.=) ANY (" + clientPids + ") THEN"
+            + " (SELECT true FROM pg_catalog.pg_notify('" + SignalChannel + "', '" + kind + " " + processId + " ' OPERATOR(pg_catalog.||) zp.p::pg_catalog.text))"
+            + " WHEN zp.p OPERATOR(pg_catalog.=) ANY (" + deniedPids + ") THEN"
+            + " (SELECT false FROM pg_catalog.pg_notify('" + SignalChannel + "', 'denied-" + kind + " " + processId + " ' OPERATOR(pg_catalog.||) zp.p::pg_catalog.text))"
+            + " ELSE (SELECT false FROM pg_catalog.pg_notify('" + SignalChannel + "', 'absent " + processId + " ' OPERATOR(pg_catalog.||) zp.p::pg_catalog.text))"
+            + " END AS " + function + " FROM (SELECT (";
+    }
+
+    /// <summary>SQL that closes every cursor of the client <paramref name="processId"/> (CLOSE ALL, and its disconnect).</summary>
+    public static string CloseOwnCursorsSql(int processId)
+        => "DO $zeropg$DECLARE r record; BEGIN FOR r IN SELECT name FROM pg_catalog.pg_cursors WHERE pg_catalog.starts_with(name, '"
+            + PrefixedName(processId, "") + "') LOOP EXECUTE 'CLOSE ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.name); END LOOP; END$zeropg$";
+
+    private static string CursorsSql(int processId)
+    {
+        var prefix = PrefixedName(processId, "");
+        return "(SELECT CASE WHEN pg_catalog.starts_with(c.name, '" + prefix + "') THEN pg_catalog.substr(c.name, " + (prefix.Length + 1)
+            + ") ELSE c.name END AS name, pg_catalog.replace(c.statement, '" + prefix + "', '') AS statement, c.is_holdable, c.is_binary,"
+            + " c.is_scrollable, c.creation_time FROM pg_catalog.pg_cursors c WHERE pg_catalog.starts_with(c.name, '" + prefix
+            + "') OR (c.name OPERATOR(pg_catalog.!~) '^zp[0-9]+_' AND c.name OPERATOR(pg_catalog.<>) ''))"; // "": a protocol portal, which Postgres does not list
+    }
+
+    /// <summary>The catalog relation <paramref name="relation"/> (pg_class, pg_tables or information_schema.tables) without other clients' temp relations.</summary>
+    private static string TempCatalogSql(string relation) => relation switch
+    {
+        // The system columns too: SELECT * leaves them out, and pg_dump reads c.tableoid.
+        "pg_class" => "(SELECT r.tableoid, r.ctid, r.xmin, r.xmax, r.cmin, r.cmax, r.* FROM pg_catalog.pg_class r"
+            + " WHERE r.relpersistence OPERATOR(pg_catalog.<>) 't' OR r.relname OPERATOR(pg_catalog.!~) '^zp[0-9]+_')",
+        "pg_tables" => "(SELECT * FROM pg_catalog.pg_tables WHERE schemaname OPERATOR(pg_catalog.!~) '^pg_temp_' OR tablename OPERATOR(pg_catalog.!~) '^zp[0-9]+_')",
+        _ => "(SELECT * FROM information_schema.tables WHERE table_schema::text OPERATOR(pg_catalog.!~) '^pg_temp_'"
+            + " OR table_name::text OPERATOR(pg_catalog.!~) '^zp[0-9]+_')",
+    };
 
     private static string ChannelsSql(string[] channels)
         => $"unnest(ARRAY[{string.Join(", ", channels.Order(StringComparer.Ordinal).Select(c => "'" + c.Replace("'", "''") + "'"))}]::text[])";

@@ -9,6 +9,11 @@ internal sealed class SqlEffects
     public bool TempObjectsChanged { get; init; }
     public bool UsesAdvisoryLocks { get; init; }
 
+    /// <summary>Calls pg_logical_emit_message: rewritten to ZeroPg's capture (Replication/Capture), installed first.</summary>
+    public bool EmitsLogicalMessages { get; init; }
+    /// <summary>DECLARE: the client may hold cursors (WITH HOLD ones outlive its transaction and are closed when it leaves).</summary>
+    public bool DeclaresCursor { get; init; }
+
     /// <summary>DISCARD ALL / TEMP: every temp object of the engine session goes.</summary>
     public bool DropsAllTemp { get; init; }
 
@@ -37,7 +42,8 @@ internal sealed class SqlEffects
 internal static class SqlEffectsScanner
 {
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
-    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY"];
+    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
+        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE"];
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -79,7 +85,7 @@ internal static class SqlEffectsScanner
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];
         private readonly List<string> _customSettings = [];
-        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll;
+        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages;
         private readonly List<string> _extensions = [];
 
         /// <summary>
@@ -119,7 +125,10 @@ internal static class SqlEffectsScanner
                     _unlisten.Add(Identifier(channel));
                 _edits.Add(new SqlEdit(channel.Start, channel.Length, SqlEditKind.NoopChannel));
             }
-            else if (first.IsWord(_sql, "PREPARE") && start + 1 < end)
+            else if (first.IsWord(_sql, "PREPARE") && start + 1 < end
+                // PREPARE TRANSACTION 'gid' is two-phase commit, not a statement named "transaction": the engine answers it
+                // (PGlite runs with max_prepared_transactions = 0, so "prepared transactions are disabled").
+                && !(Word(start + 1, end, "TRANSACTION") && start + 2 < end && _tokens[start + 2].Kind == SqlTokenKind.String))
             {
                 _edits.Add(StatementName(_tokens[start + 1], SqlEditKind.PrepareName));
             }
@@ -136,6 +145,22 @@ internal static class SqlEffectsScanner
             else if (first.IsWord(_sql, "DROP"))
             {
                 _temp = true;
+            }
+            else if (first.IsWord(_sql, "DECLARE") && start + 1 < end)
+            {
+                _cursors = true;
+                CursorName(start + 1);
+            }
+            else if ((first.IsWord(_sql, "FETCH") || first.IsWord(_sql, "MOVE")) && start + 1 < end)
+            {
+                CursorName(end - 1); // FETCH [direction] [FROM | IN] name: the name ends the statement
+            }
+            else if (first.IsWord(_sql, "CLOSE") && start + 1 < end)
+            {
+                if (_tokens[start + 1].IsWord(_sql, "ALL"))
+                    _edits.Add(new SqlEdit(first.Start, _tokens[start + 1].End - first.Start, SqlEditKind.CloseAllCursors));
+                else
+                    CursorName(start + 1);
             }
             for (var i = start; i < end; i++)
                 Token(i, end);
@@ -171,10 +196,37 @@ internal static class SqlEffectsScanner
             {
                 Relation(i, end, SqlEditKind.PreparedStatements);
             }
+            else if ((token.IsWord(_sql, "PG_TERMINATE_BACKEND") || token.IsWord(_sql, "PG_CANCEL_BACKEND")) && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '('))
+            {
+                SignalCall(i, end);
+            }
+            else if (token.IsWord(_sql, "CURRENT") && i + 2 < end && _tokens[i + 1].IsWord(_sql, "OF"))
+            {
+                CursorName(i + 2); // UPDATE / DELETE ... WHERE CURRENT OF name
+            }
+            else if (token.IsWord(_sql, "PG_CURSORS") && IsRelation(i, end))
+            {
+                Relation(i, end, SqlEditKind.Cursors);
+            }
+            else if ((token.IsWord(_sql, "PG_CLASS") || token.IsWord(_sql, "PG_TABLES")) && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)))
+            {
+                TempCatalog(QualifiedStart(i), i, end, token.Text(_sql).ToLowerInvariant());
+            }
+            else if (token.IsWord(_sql, "TABLES") && i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "INFORMATION_SCHEMA")
+                && IsRelation(i, end) && FollowsFrom(_tokens[i - 2].Start))
+            {
+                TempCatalog(_tokens[i - 2].Start, i, end, "information_schema.tables");
+            }
             else if (token.IsWord(_sql, "PG_STAT_ACTIVITY")
                 && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))
             {
                 Relation(i, end, SqlEditKind.StatActivity);
+            }
+            else if (token.IsWord(_sql, "PG_LOCKS")
+                && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))
+            {
+                _advisory = true; // reads ZeroPg's lock table, installed first
+                Relation(i, end, SqlEditKind.Locks);
             }
             else if (token.IsWord(_sql, "PG_BACKEND_PID") && i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(') && _tokens[i + 2].IsPunct(_sql, ')'))
             {
@@ -189,17 +241,26 @@ internal static class SqlEffectsScanner
                 var from = QualifiedStart(i);
                 _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, noArguments ? SqlEditKind.AdvisoryCallWithoutArguments : SqlEditKind.AdvisoryCall, replacement));
             }
+            else if (token.IsWord(_sql, "PG_LOGICAL_EMIT_MESSAGE") && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '(')
+                && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG"))))
+            {
+                _messages = true; // qualified by another schema (ZeroPg's own, or a user's function): left alone
+                var from = QualifiedStart(i);
+                _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, SqlEditKind.LogicalMessage));
+            }
         }
 
         public (SqlEffects, IReadOnlyList<SqlEdit>) Result()
         {
-            var any = _settings || _temp || _advisory || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
+            var any = _settings || _temp || _advisory || _cursors || _messages || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
                 || _unlisten.Count > 0 || _customSettings.Count > 0 || _extensions.Count > 0;
             var effects = !any ? SqlEffects.None : new SqlEffects
             {
                 SettingsChanged = _settings,
                 TempObjectsChanged = _temp,
                 UsesAdvisoryLocks = _advisory,
+                EmitsLogicalMessages = _messages,
+                DeclaresCursor = _cursors,
                 DropsAllTemp = _dropsAllTemp,
                 UnlistensEngine = _unlistensEngine,
                 UnlistenAll = _unlistenAll,
@@ -209,6 +270,73 @@ internal static class SqlEffectsScanner
                 Extensions = _extensions,
             };
             return (effects, _edits.Count == 0 ? [] : _edits);
+        }
+
+        /// <summary>A cursor name the client wrote: its own namespace in the engine. The names PL/pgSQL gives unnamed refcursors are left as they are.</summary>
+        private void CursorName(int index)
+        {
+            var token = _tokens[index];
+            if (token.Kind is not (SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier))
+                return;
+            var name = Identifier(token);
+            if (!name.StartsWith("<unnamed portal", StringComparison.Ordinal))
+                _edits.Add(new SqlEdit(token.Start, token.Length, SqlEditKind.CursorName, name));
+        }
+
+        /// <summary>
+        /// pg_terminate_backend(pid [, timeout]): its head and its end are replaced (<see cref="SqlEditKind.SignalOpen"/>), the pid
+        /// expression stays as written (its own edits apply, e.g. pg_backend_pid()); the timeout is dropped (the signal is not waited for).
+        /// </summary>
+        private void SignalCall(int i, int end)
+        {
+            int depth = 0, comma = -1, close = -1;
+            for (var k = i + 1; k < end && close < 0; k++)
+            {
+                if (_tokens[k].IsPunct(_sql, '(') || _tokens[k].IsPunct(_sql, '['))
+                    depth++;
+                else if (_tokens[k].IsPunct(_sql, ')') || _tokens[k].IsPunct(_sql, ']'))
+                {
+                    if (--depth == 0)
+                        close = k;
+                }
+                else if (depth == 1 && comma < 0 && _tokens[k].IsPunct(_sql, ','))
+                    comma = k;
+            }
+            if (close < 0 || close == i + 2)
+                return; // unbalanced, or no argument: the engine answers as Postgres would
+            var from = QualifiedStart(i);
+            _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, SqlEditKind.SignalOpen, _tokens[i].Text(_sql).ToLowerInvariant()));
+            var tail = comma >= 0 ? comma : close;
+            _edits.Add(new SqlEdit(_tokens[tail].Start, _tokens[close].End - _tokens[tail].Start, SqlEditKind.SignalClose));
+        }
+
+        /// <summary>The word at <paramref name="i"/> is used as a relation name, not called or qualifying a column.</summary>
+        private bool IsRelation(int i, int end) => !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.')));
+
+        /// <summary>The relation starting at text position <paramref name="position"/> is listed in a FROM clause (after FROM, JOIN or a comma).</summary>
+        private bool FollowsFrom(int position)
+        {
+            var index = -1;
+            for (var k = 0; k < _tokens.Count; k++)
+            {
+                if (_tokens[k].Start == position)
+                {
+                    index = k;
+                    break;
+                }
+            }
+            if (index < 1)
+                return false;
+            var previous = _tokens[index - 1];
+            return previous.IsWord(_sql, "FROM") || previous.IsWord(_sql, "JOIN") || previous.IsPunct(_sql, ',');
+        }
+
+        private void TempCatalog(int from, int i, int end, string relation)
+        {
+            var next = i + 1 < end ? _tokens[i + 1] : default;
+            var aliased = i + 1 < end && (next.Kind == SqlTokenKind.QuotedIdentifier || next.IsWord(_sql, "AS")
+                || (next.Kind == SqlTokenKind.Word && !NotAnAlias.Contains(next.Text(_sql))));
+            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.TempCatalog, aliased ? relation : relation + " AS"));
         }
 
         private bool Word(int index, int end, string upper) => index < end && _tokens[index].IsWord(_sql, upper);

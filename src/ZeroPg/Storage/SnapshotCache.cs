@@ -29,7 +29,7 @@ internal sealed class SnapshotCache
 
     public static SnapshotCache For(string? configuredDirectory, string engineHostScript, IEnumerable<string> extensions, IEnumerable<string> startParams)
     {
-        var directory = configuredDirectory is { Length: > 0 } ? configuredDirectory : DefaultDirectory();
+        var directory = RootDirectory(configuredDirectory);
         var version = PgliteVersion(engineHostScript);
         var key = JsonSerializer.Serialize(new
         {
@@ -116,6 +116,9 @@ internal sealed class SnapshotCache
         stream.ReadExactly(header);
         return header.Slice(257, 5).SequenceEqual("ustar"u8);
     }
+
+    /// <summary>ZeroPg's cache directory: the configured one, else $ZEROPG_CACHE_DIR, $XDG_CACHE_HOME/zeropg or ~/.cache/zeropg.</summary>
+    public static string RootDirectory(string? configuredDirectory) => configuredDirectory is { Length: > 0 } ? configuredDirectory : DefaultDirectory();
 
     private static string DefaultDirectory()
     {

@@ -31,10 +31,13 @@ public sealed class CliProcess : IAsyncDisposable
 
     public static CliProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
 
-    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) => Start(environment, null, arguments);
+
+    /// <param name="descriptorLimit">When set, the process runs under `ulimit -n` of this (bash execs dotnet, so the pid is the server's).</param>
+    private static CliProcess Start(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string[] arguments)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll");
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -42,6 +45,11 @@ public sealed class CliProcess : IAsyncDisposable
         };
         foreach (var (name, value) in environment)
             start.Environment[name] = value;
+        if (descriptorLimit is { } limit)
+        {
+            foreach (var word in (string[])["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash"])
+                start.ArgumentList.Add(word);
+        }
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("serve");
         foreach (var argument in arguments)
@@ -59,9 +67,16 @@ public sealed class CliProcess : IAsyncDisposable
     /// <summary>Starts the CLI and waits for its ready line.</summary>
     public static Task<CliProcess> StartReadyAsync(params string[] arguments) => StartReadyAsync(new Dictionary<string, string>(), arguments);
 
-    public static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+        => StartReadyAsync(environment, null, arguments);
+
+    /// <summary>Starts the CLI under a lowered file-descriptor limit (`ulimit -n`) and waits for its ready line.</summary>
+    public static Task<CliProcess> StartReadyWithDescriptorLimitAsync(int descriptorLimit, params string[] arguments)
+        => StartReadyAsync(new Dictionary<string, string>(), descriptorLimit, arguments);
+
+    private static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string[] arguments)
     {
-        var cli = Start(environment, arguments);
+        var cli = Start(environment, descriptorLimit, arguments);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
         if (line is null)

@@ -116,6 +116,49 @@ public sealed class PreparedStatementNamespaceTests(DriverFixture fixture)
         AssertError(await client.Query("execute q6").RoundTripAsync(), "26000", "prepared statement \"q6\" does not exist");
     }
 
+    // SQL EXECUTE / DEALLOCATE / PREPARE prepared by name (asyncpg and psycopg prepare every statement so): the same namespace.
+
+    [Fact]
+    public async Task Sql_execute_inside_a_named_statement_runs_a_statement_made_by_parse()
+    {
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
+        AssertOk(await client.Parse("s7", "select $1::int * 10").Parse("x7", "execute s7(4)").Sync().RoundTripAsync());
+        Assert.Equal("40", Single(await client.Bind("", "x7").Execute().Sync().RoundTripAsync()));
+        Assert.Equal("40", Single(await client.Bind("", "x7").Execute().Sync().RoundTripAsync()));
+    }
+
+    [Fact]
+    public async Task Sql_deallocate_inside_a_named_statement_drops_a_statement_made_by_parse()
+    {
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
+        AssertOk(await client.Parse("s8", "select $1::int * 10").Parse("d8", "deallocate s8").Sync().RoundTripAsync());
+        AssertOk(await client.Bind("", "d8").Execute().Sync().RoundTripAsync());
+        AssertError(await client.Bind("", "s8", "4").Execute().Sync().RoundTripAsync(), "26000", "prepared statement \"s8\" does not exist");
+        // Run again, the statement it names is gone: Postgres's error, under the client's name.
+        AssertError(await client.Bind("", "d8").Execute().Sync().RoundTripAsync(), "26000", "prepared statement \"s8\" does not exist");
+    }
+
+    [Fact]
+    public async Task Sql_prepare_inside_a_named_statement_makes_a_statement_bind_and_execute_use()
+    {
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
+        AssertOk(await client.Parse("p9", "prepare q9(int) as select $1 + 1").Sync().RoundTripAsync());
+        AssertError(await client.Query("execute q9(1)").RoundTripAsync(), "26000", "prepared statement \"q9\" does not exist"); // not run yet
+        AssertOk(await client.Bind("", "p9").Execute().Sync().RoundTripAsync());
+        Assert.Equal("5", Single(await client.Bind("", "q9", "4").Execute().Sync().RoundTripAsync()));
+        Assert.Equal("2", Single(await client.Query("execute q9(1)").RoundTripAsync()));
+        AssertError(await client.Bind("", "p9").Execute().Sync().RoundTripAsync(), "42P05", "prepared statement \"q9\" already exists");
+    }
+
+    [Fact]
+    public async Task Errors_of_sql_statements_inside_named_statements_name_the_clients_statement()
+    {
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.ZeroPg);
+        AssertOk(await client.Parse("e10", "execute nope10").Parse("f10", "deallocate nope10").Sync().RoundTripAsync());
+        AssertError(await client.Bind("", "e10").Execute().Sync().RoundTripAsync(), "26000", "prepared statement \"nope10\" does not exist");
+        AssertError(await client.Bind("", "f10").Execute().Sync().RoundTripAsync(), "26000", "prepared statement \"nope10\" does not exist");
+    }
+
     private static void AssertOk(List<RawProtocolClient.Message> replies) =>
         Assert.True(replies.All(m => m.Code != 'E'), RawProtocolClient.Describe(replies));
 

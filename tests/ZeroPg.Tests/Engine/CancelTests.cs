@@ -10,48 +10,52 @@ public sealed class CancelTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Storage => new() { "memory", "disk" };
 
+    /// <summary>Issue 11's bound: a cancel answered within 1 s, measured on a loaded 2-core machine (bench/cancel.mjs measures it quiet).</summary>
+    private static readonly TimeSpan CancelBound = TimeSpan.FromSeconds(1);
+
+    public static TheoryData<string, string> StorageAndQuery => new()
+    {
+        { "memory", "select pg_sleep(10)" },
+        { "memory", "select count(*) from generate_series(1, 3000000000)" },
+        { "disk", "select pg_sleep(10)" },
+        { "disk", "select count(*) from generate_series(1, 3000000000)" },
+    };
+
     [Theory]
-    [MemberData(nameof(Storage))]
-    public async Task A_cancelled_cpu_bound_query_gets_57014_and_the_connection_and_engine_go_on(string storage)
+    [Trait("Category", "Slow")]
+    [MemberData(nameof(StorageAndQuery))]
+    public async Task A_cancelled_query_gets_57014_within_a_second_without_an_engine_restart(string storage, string query)
     {
         using var directory = new TempDirectory();
         await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
         var engine = server.EngineProcessId;
         await using var client = await OpenAsync(server);
-        await Exec(client, "create table kept(x int); insert into kept values (1)");
+        await using var other = await OpenAsync(server);
+        await Exec(client, "create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
+        await Scalar(client, "select 1"); // after ZeroPg's own settings snapshot: the next call in the engine is the query
 
-        await using var slow = new NpgsqlCommand("select count(*) from generate_series(1, 3000000000)", client) { CommandTimeout = 120 };
+        await using var slow = new NpgsqlCommand(query, client) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
         await RunningAsync(server);
+        var queued = Scalar(other, "select 42"); // another client, waiting for the engine meanwhile
         var clock = Stopwatch.StartNew();
         slow.Cancel();
         var error = await CancelledAsync(running);
-        output.WriteLine($"CancelRequest to the client's error: {clock.ElapsedMilliseconds} ms");
+        var cancelled = clock.Elapsed;
+        Assert.Equal(42, await queued);
+        var served = clock.Elapsed;
+        output.WriteLine($"{storage} {query}: CancelRequest to 57014 {cancelled.TotalMilliseconds:0} ms, the other client served after {served.TotalMilliseconds:0} ms");
         Assert.Equal("57014", error.SqlState);
         Assert.Equal("canceling statement due to user request", error.MessageText);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancel took {clock.Elapsed}");
+        Assert.True(error.Hint is null, $"hint: {error.Hint}; detail: {error.Detail}"); // no restart to explain
+        Assert.True(cancelled < CancelBound, $"cancel took {cancelled}");
+        Assert.True(served < CancelBound + TimeSpan.FromSeconds(1), $"the other client waited {served}");
 
-        // The same connection and the same engine go on, data intact.
-        Assert.Equal(1L, await Scalar(client, "select count(*) from kept"));
+        // No restart: the same engine process; the same connection goes on with its session and data.
+        Assert.Equal(0, server.Services.Engine.Restarts);
         Assert.Equal(engine, server.EngineProcessId);
-    }
-
-    [Theory]
-    [MemberData(nameof(Storage))]
-    public async Task A_cancelled_pg_sleep_returns_early(string storage)
-    {
-        using var directory = new TempDirectory();
-        await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
-        await using var client = await OpenAsync(server);
-        await using var sleep = new NpgsqlCommand("SELECT pg_sleep(30)", client) { CommandTimeout = 120 };
-        var running = sleep.ExecuteScalarAsync();
-        await RunningAsync(server);
-        var clock = Stopwatch.StartNew();
-        sleep.Cancel();
-        var error = await CancelledAsync(running);
-        Assert.Equal("57014", error.SqlState);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cancel took {clock.Elapsed}");
-        Assert.Equal(2, await Scalar(client, "select 1 + 1"));
+        Assert.Equal(1L, await Scalar(client, "select count(*) from kept"));
+        Assert.Equal("7MB", await Scalar(client, "show work_mem"));
     }
 
     [Fact]

@@ -53,6 +53,6 @@ public static class ExternalTool
             if (File.Exists(candidate))
                 return candidate;
         }
-        throw new InvalidOperationException($"{program} is not installed: run `apt-get install -y postgresql-client` (.ci/run does).");
+        throw new InvalidOperationException($"{program} is not installed: run `apt-get install -y {(program == "chromium" ? "chromium" : "postgresql-client")}` (.ci/run does).");
     }
 }

@@ -3,7 +3,7 @@ using Npgsql;
 namespace ZeroPg.Tests.Infrastructure;
 
 /// <summary>One real ZeroPg server (memory://, port 0) shared by the tests of a collection.</summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
     public ZeroPgServer Server { get; private set; } = null!;
 
@@ -12,7 +12,10 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>A libpq URL for psql and pgbench.</summary>
     public string Url => Server.Url;
 
-    public async Task InitializeAsync() => Server = await ZeroPgServer.StartAsync(new ZeroPgOptions { MaxConnections = 600 }, TestLogging.Factory);
+    public async Task InitializeAsync() => Server = await ZeroPgServer.StartAsync(Options(), TestLogging.Factory);
+
+    /// <summary>The server's options; a derived fixture runs the same tests against another engine.</summary>
+    protected virtual ZeroPgOptions Options() => new() { MaxConnections = 600 };
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 

@@ -23,7 +23,7 @@ public sealed partial class PackagesTests
             // A version of its own: the NuGet cache must not hand back an older package of the same version.
             var version = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
             var feed = Path.Combine(work, "feed");
-            foreach (var project in (string[])["src/ZeroPg/ZeroPg.csproj", "src/ZeroPg.Cli/ZeroPg.Cli.csproj"])
+            foreach (var project in (string[])["src/ZeroPg/ZeroPg.csproj", "src/ZeroPg.Cli/ZeroPg.Cli.csproj", "src/ZeroPg.Testing/ZeroPg.Testing.csproj"])
                 await Run("dotnet", ["pack", Path.Combine(repo, project), "-c", "Release", "-o", feed, $"-p:Version={version}"], repo);
             var config = Path.Combine(work, "nuget.config");
             await File.WriteAllTextAsync(config, $"""
@@ -55,6 +55,7 @@ public sealed partial class PackagesTests
                   </PropertyGroup>
                   <ItemGroup>
                     <PackageReference Include="ZeroPg.Server" Version="{version}" />
+                    <PackageReference Include="ZeroPg.Testing" Version="{version}" />
                     <PackageReference Include="Npgsql" Version="{NpgsqlVersion(repo)}" />
                   </ItemGroup>
                 </Project>
@@ -65,17 +66,120 @@ public sealed partial class PackagesTests
                 await connection.OpenAsync();
                 await using var command = new Npgsql.NpgsqlCommand("select 'library:' || (6 * 7)", connection);
                 Console.WriteLine(await command.ExecuteScalarAsync());
+                await using var container = new ZeroPg.Testing.ZeroPgBuilder().WithUsername("pkg").WithPassword("pw").Build();
+                await container.StartAsync();
+                Console.WriteLine("testing:" + (await container.ExecScriptAsync("select current_user")).Stdout.Trim());
                 """);
             File.Copy(config, Path.Combine(app, "nuget.config"));
             await Run("dotnet", ["build", "-c", "Release", "-o", Path.Combine(app, "out")], app);
             var output = await RunHidden(repo, $"dotnet '{Path.Combine(app, "out", "app.dll")}'", app);
             Assert.Contains("library:42", output);
+            Assert.Contains("testing:pkg", output);
+
+            // An EF Core test project that uses only the packages: a migrated template database, a fresh copy per test.
+            var efTests = Path.Combine(work, "eftests");
+            Directory.CreateDirectory(efTests);
+            await File.WriteAllTextAsync(Path.Combine(efTests, "eftests.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <IsPackable>false</IsPackable>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="ZeroPg.Testing" Version="{version}" />
+                    <PackageReference Include="Npgsql.EntityFrameworkCore.PostgreSQL" Version="{PackageVersion(repo, "Npgsql.EntityFrameworkCore.PostgreSQL")}" />
+                    <PackageReference Include="Microsoft.NET.Test.Sdk" Version="{PackageVersion(repo, "Microsoft.NET.Test.Sdk")}" />
+                    <PackageReference Include="xunit" Version="{PackageVersion(repo, "xunit")}" />
+                    <PackageReference Include="xunit.runner.visualstudio" Version="{PackageVersion(repo, "xunit.runner.visualstudio")}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            await File.WriteAllTextAsync(Path.Combine(efTests, "ShopTests.cs"), EfCoreTests);
+            File.Copy(config, Path.Combine(efTests, "nuget.config"));
+            await Run("dotnet", ["restore"], efTests);
+            var clock = Stopwatch.StartNew();
+            var efOutput = await RunHidden(repo, "dotnet test --no-restore 2>&1", efTests);
+            Console.WriteLine($"EF Core test project from the packages: dotnet test took {clock.Elapsed.TotalSeconds:0.0} s (build included)");
+            Assert.Contains("Passed!", efOutput);
+            Assert.Contains("Passed:     2", efOutput);
         }
         finally
         {
             Directory.Delete(work, recursive: true);
         }
     }
+
+    /// <summary>A test class as an app writes it with ZeroPg.Testing and EF Core: migrations applied once to a template, a copy per test.</summary>
+    private const string EfCoreTests = """
+        using Microsoft.EntityFrameworkCore;
+        using Microsoft.EntityFrameworkCore.Diagnostics;
+        using Microsoft.EntityFrameworkCore.Infrastructure;
+        using Microsoft.EntityFrameworkCore.Migrations;
+        using Npgsql;
+        using ZeroPg.Testing;
+        using Xunit;
+
+        public sealed class Order
+        {
+            public int Id { get; set; }
+            public string Item { get; set; } = "";
+        }
+
+        public sealed class Shop(DbContextOptions<Shop> options) : DbContext(options)
+        {
+            public DbSet<Order> Orders => Set<Order>();
+
+            public static Shop Open(string connectionString) => new(new DbContextOptionsBuilder<Shop>()
+                .UseNpgsql(connectionString)
+                .ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning))
+                .Options);
+        }
+
+        [DbContext(typeof(Shop))]
+        [Migration("20260101000000_Initial")]
+        public sealed class Initial : Migration
+        {
+            protected override void Up(MigrationBuilder b) => b.CreateTable("Orders",
+                t => new { Id = t.Column<int>(nullable: false).Annotation("Npgsql:ValueGenerationStrategy", Npgsql.EntityFrameworkCore.PostgreSQL.Metadata.NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                           Item = t.Column<string>(nullable: false) },
+                constraints: t => t.PrimaryKey("PK_Orders", x => x.Id));
+        }
+
+        public sealed class Db : ZeroPgFixture
+        {
+            public string Template { get; private set; } = "";
+
+            protected override async Task OnStartedAsync()
+            {
+                var template = await CreateDatabaseAsync(name: "shop_template");
+                await using (var shop = Shop.Open(template + ";Pooling=false"))
+                    await shop.Database.MigrateAsync();
+                Template = "shop_template";
+            }
+        }
+
+        public sealed class ShopTests(Db db) : IClassFixture<Db>
+        {
+            [Fact]
+            public async Task An_order_is_saved_in_a_fresh_database()
+            {
+                await using var shop = Shop.Open(await db.CreateDatabaseAsync(db.Template));
+                Assert.Equal(0, await shop.Orders.CountAsync());
+                shop.Orders.Add(new Order { Item = "first" });
+                await shop.SaveChangesAsync();
+                Assert.Equal(1, await shop.Orders.CountAsync());
+            }
+
+            [Fact]
+            public async Task Another_test_starts_from_the_template_again()
+            {
+                await using var shop = Shop.Open(await db.CreateDatabaseAsync(db.Template));
+                Assert.Equal(0, await shop.Orders.CountAsync());
+                Assert.Contains("20260101000000_Initial", await shop.Database.GetAppliedMigrationsAsync());
+            }
+        }
+        """;
 
     /// <summary>`zeropg serve -p 0` from the installed tool, source tree hidden; a query through it.</summary>
     private static async Task<string> QueryThroughTool(string repo, string zeropg, string work)
@@ -132,6 +236,10 @@ public sealed partial class PackagesTests
 
     private static string NpgsqlVersion(string repo)
         => NpgsqlPackageVersion().Match(File.ReadAllText(Path.Combine(repo, "Directory.Packages.props"))).Groups[1].Value;
+
+    /// <summary>The version Directory.Packages.props pins for <paramref name="id"/>: the test project restores what the repo does.</summary>
+    private static string PackageVersion(string repo, string id)
+        => Regex.Match(File.ReadAllText(Path.Combine(repo, "Directory.Packages.props")), $"Include=\"{Regex.Escape(id)}\" Version=\"([^\"]+)\"").Groups[1].Value;
 
     [GeneratedRegex("Include=\"Npgsql\" Version=\"([^\"]+)\"")]
     private static partial Regex NpgsqlPackageVersion();

@@ -6,7 +6,7 @@ namespace ZeroPg.Tests.Sessions;
 
 /// <summary>COPY FROM STDIN holds the shared engine from its start to CopyDone: concurrent COPYs and queries must interleave safely.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class ConcurrentCopyTests(ServerFixture fixture)
+public class ConcurrentCopyTests(ServerFixture fixture)
 {
     [Fact]
     public async Task Concurrent_binary_imports_and_queries_each_land_whole()

@@ -106,4 +106,31 @@ public sealed class DiscardAllTests(ServerFixture fixture)
             Assert.Equal(i * 10 + 1, (int)(await command.ExecuteScalarAsync())!);
         }
     }
+
+    [Fact]
+    public async Task A_pooled_reset_in_front_of_a_batch_resets_the_settings_before_the_batch_runs()
+    {
+        // Npgsql writes DISCARD ALL in front of the first batch of a connection taken again from its pool.
+        string defaultPath;
+        await using (var fresh = await fixture.OpenAsync())
+            defaultPath = await fresh.TextAsync("SHOW search_path");
+        Assert.NotEqual("pg_catalog", defaultPath);
+        await using var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString + ";Pooling=true;Maximum Pool Size=1;Application Name=discard-settings");
+        await using (var first = await dataSource.OpenConnectionAsync())
+        {
+            await first.ScalarAsync("SET search_path = pg_catalog");
+            await first.ScalarAsync("SET statement_timeout = '42s'");
+            Assert.Equal("42s", await first.TextAsync("SHOW statement_timeout"));
+        }
+        await using var again = await dataSource.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(again)
+        {
+            BatchCommands = { new("SHOW statement_timeout"), new("SHOW search_path") },
+        };
+        await using var reader = await batch.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("0", reader.GetString(0));
+        Assert.True(await reader.NextResultAsync() && await reader.ReadAsync());
+        Assert.Equal(defaultPath, reader.GetString(0));
+    }
 }

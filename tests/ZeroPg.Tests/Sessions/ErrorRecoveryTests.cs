@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 [Collection(ServerCollection.Name)]
-public sealed class ErrorRecoveryTests(ServerFixture fixture)
+public class ErrorRecoveryTests(ServerFixture fixture)
 {
     [Theory]
     [InlineData("select 1/0", "22012")]

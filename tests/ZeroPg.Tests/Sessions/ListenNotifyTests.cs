@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 [Collection(ServerCollection.Name)]
-public sealed class ListenNotifyTests(ServerFixture fixture)
+public class ListenNotifyTests(ServerFixture fixture)
 {
     [Fact]
     public async Task A_listening_client_gets_another_clients_notify_with_the_senders_process_id()

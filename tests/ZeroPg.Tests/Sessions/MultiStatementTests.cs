@@ -5,7 +5,7 @@ namespace ZeroPg.Tests.Sessions;
 
 /// <summary>Several statements in one simple Query message, and Npgsql batches (several statements, one Sync).</summary>
 [Collection(ServerCollection.Name)]
-public sealed class MultiStatementTests(ServerFixture fixture)
+public class MultiStatementTests(ServerFixture fixture)
 {
     [Fact]
     public async Task One_query_with_several_statements_answers_each_then_one_ready()

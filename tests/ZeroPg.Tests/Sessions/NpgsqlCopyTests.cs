@@ -6,7 +6,7 @@ namespace ZeroPg.Tests.Sessions;
 
 /// <summary>Npgsql's COPY APIs: binary and text import/export, cancelled imports, CopyFail on the wire.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class NpgsqlCopyTests(ServerFixture fixture)
+public class NpgsqlCopyTests(ServerFixture fixture)
 {
     private const int Rows = 10_000;
     private static readonly DateTime Epoch = new(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);

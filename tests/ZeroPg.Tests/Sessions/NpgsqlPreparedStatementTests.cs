@@ -5,7 +5,7 @@ namespace ZeroPg.Tests.Sessions;
 
 /// <summary>Npgsql's prepared statements (explicit, automatic, kept across pooled reuse) from concurrent connections.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class NpgsqlPreparedStatementTests(ServerFixture fixture)
+public class NpgsqlPreparedStatementTests(ServerFixture fixture)
 {
     private const int Connections = 4;
     private const int Iterations = 200;

@@ -5,7 +5,7 @@ namespace ZeroPg.Tests.Sessions;
 
 /// <summary>psql's \copy (COPY FROM STDIN / TO STDOUT in the simple protocol), compared byte for byte.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class PsqlCopyTests(ServerFixture fixture) : IDisposable
+public class PsqlCopyTests(ServerFixture fixture) : IDisposable
 {
     private const int Rows = 10_000;
     private readonly string _directory = Directory.CreateTempSubdirectory("zeropg-copy-").FullName;

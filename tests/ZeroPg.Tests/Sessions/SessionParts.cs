@@ -17,7 +17,7 @@ internal sealed class SessionParts
     public SessionParts(SessionServices? shared = null, int processId = 4242, params (string, string)[] startup)
     {
         Services = shared ?? new SessionServices(new ZeroPgOptions(), new EngineSupervisor(new ZeroPgOptions(), new ZeroPgMetrics(), NullLogger<EngineSupervisor>.Instance),
-            new EngineScheduler(), new SessionRegistry(), new StatementCatalog(), new ZeroPgMetrics(), NullLoggerFactory.Instance);
+            new EngineScheduler(), new SessionRegistry(), new StatementCatalog(), new ZeroPgMetrics(), ZeroPg.Security.ServerTls.From(new ZeroPgOptions()), NullLoggerFactory.Instance);
         Identity.Assign(processId, 1);
         Settings = new SessionSettings(startup.ToDictionary(p => p.Item1, p => p.Item2));
         Temp = new TempRelations(Identity);
@@ -25,7 +25,7 @@ internal sealed class SessionParts
         Notifications = new ClientNotifications(new Pipe().Writer, Services.Notifications, () => Identity.ProcessId);
         Restore = new EngineStateRestore(Services, Settings, Temp, State);
         Auto = new AutoPrepare(Services, Settings, Temp);
-        Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications);
+        Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Services.Registry, new ClientCursors(Identity));
     }
 
     public SessionServices Services { get; }

@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 [Collection(ServerCollection.Name)]
-public sealed class SettingsIsolationTests(ServerFixture fixture)
+public class SettingsIsolationTests(ServerFixture fixture)
 {
     [Fact]
     public async Task Set_timezone_and_search_path_stay_with_the_client_that_set_them()

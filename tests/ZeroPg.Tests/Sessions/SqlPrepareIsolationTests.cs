@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 [Collection(ServerCollection.Name)]
-public sealed class SqlPrepareIsolationTests(ServerFixture fixture)
+public class SqlPrepareIsolationTests(ServerFixture fixture)
 {
     [Fact]
     public async Task Sql_prepare_names_are_per_client()

@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 [Collection(ServerCollection.Name)]
-public sealed class TempTableIsolationTests(ServerFixture fixture)
+public class TempTableIsolationTests(ServerFixture fixture)
 {
     [Fact]
     public async Task Each_client_has_its_own_temp_table_of_the_same_name()

@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Sessions;
 
 [Collection(ServerCollection.Name)]
-public sealed class TransactionTests(ServerFixture fixture)
+public class TransactionTests(ServerFixture fixture)
 {
     [Fact]
     public async Task Rollback_to_savepoint_keeps_earlier_work_and_commit_is_visible_to_others()

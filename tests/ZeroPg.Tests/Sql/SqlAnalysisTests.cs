@@ -60,6 +60,24 @@ public sealed class SqlAnalysisTests
     public void Copy_to_or_from_a_program_is_found(string sql, bool expected)
         => Assert.Equal(expected, SqlAnalysis.Of(sql).RunsProgram);
 
+    [Theory]
+    [InlineData("copy t from '/dev/random'", true)]
+    [InlineData("COPY t FROM '/dev/zero' WITH (FORMAT binary)", true)]
+    [InlineData("copy t to '/dev/stdout'", true)]
+    [InlineData("copy t from '../../dev//./random'", true)]
+    [InlineData("copy t from '//dev/tty'", true)]
+    [InlineData("copy t from $x$/dev/random$x$", true)]
+    [InlineData("copy t from E'/dev/random'", true)]
+    [InlineData("select pg_read_binary_file('/dev/random', 0, 10)", true)]
+    [InlineData("select 1; select lo_import('/dev/random')", true)]
+    [InlineData("copy t from '/tmp/dev/random'", false)]
+    [InlineData("copy t from '/devices.csv'", false)]
+    [InlineData("select '/dev/random'", false)]
+    [InlineData("insert into paths values ('/dev/sda')", false)]
+    [InlineData("select pg_read_file('postgresql.conf')", false)]
+    public void A_device_file_named_to_copy_or_a_file_function_is_found(string sql, bool expected)
+        => Assert.Equal(expected, SqlAnalysis.Of(sql).UsesDeviceFile);
+
     /// <summary>Only statements certain to leave the shared engine session as they found it may be pipelined.</summary>
     [Theory]
     [InlineData("SELECT 1")]

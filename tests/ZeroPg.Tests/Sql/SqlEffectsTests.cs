@@ -53,6 +53,8 @@ public sealed class SqlEffectsTests
     [InlineData("execute \"Q1\"(5)", "execute \"zp42_Q1\"(5)")]
     [InlineData("DEALLOCATE PREPARE q1", "DEALLOCATE PREPARE zp42_q1")]
     [InlineData("deallocate all", "deallocate all")]
+    [InlineData("PREPARE TRANSACTION 'gid'", "PREPARE TRANSACTION 'gid'")]
+    [InlineData("prepare transaction as select 1", "prepare zp42_transaction as select 1")]
     public void Sql_prepared_statement_names_get_the_clients_prefix(string sql, string expected) => Assert.Equal(expected, Rewrite(sql));
 
     [Theory]
@@ -82,6 +84,17 @@ public sealed class SqlEffectsTests
     public void Session_advisory_lock_calls_become_per_client(string sql, string expected)
     {
         Assert.True(SqlAnalysis.Of(sql).Effects.UsesAdvisoryLocks);
+        Assert.Equal(expected, Rewrite(sql));
+    }
+
+    [Theory]
+    [InlineData("SELECT pg_logical_emit_message(true, 'p', 'c')", "SELECT zeropg_repl.pg_logical_emit_message(true, 'p', 'c')", true)]
+    [InlineData("select pg_catalog.pg_logical_emit_message(false, 'p', 'c')", "select zeropg_repl.pg_logical_emit_message(false, 'p', 'c')", true)]
+    [InlineData("select zeropg_repl.pg_logical_emit_message(false, 'p', 'c')", "select zeropg_repl.pg_logical_emit_message(false, 'p', 'c')", false)]
+    [InlineData("select 'pg_logical_emit_message(x)'", "select 'pg_logical_emit_message(x)'", false)]
+    public void Logical_messages_go_to_the_replication_capture(string sql, string expected, bool emits)
+    {
+        Assert.Equal(emits, SqlAnalysis.Of(sql).Effects.EmitsLogicalMessages);
         Assert.Equal(expected, Rewrite(sql));
     }
 

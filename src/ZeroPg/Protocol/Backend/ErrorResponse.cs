@@ -32,9 +32,18 @@ internal static class ErrorResponse
     /// replaced by the name it maps to ("zp_3" becomes the client's "s1"), written to <paramref name="output"/>.
     /// </summary>
     public static void WriteWithNamesReplaced(IBufferWriter<byte> output, ReadOnlySpan<byte> message, IReadOnlyDictionary<string, string> names)
+        => WriteWithMessageEdited(output, message, text =>
+        {
+            foreach (var (engine, client) in names)
+                text = text.Replace($"\"{engine}\"", $"\"{client}\"", StringComparison.Ordinal);
+            return text;
+        });
+
+    /// <summary>The ErrorResponse <paramref name="message"/> (whole) with its message text ('M' field) edited by <paramref name="edit"/>.</summary>
+    public static void WriteWithMessageEdited(IBufferWriter<byte> output, ReadOnlySpan<byte> message, Func<string, string> edit)
     {
         var reader = new WireReader(message[MessageFramer.HeaderLength..]);
-        var writer = new MessageWriter(output, BackendCode.ErrorResponse, message.Length + 64);
+        var writer = new MessageWriter(output, (BackendCode)message[0], message.Length + 64);
         while (reader.Remaining > 0)
         {
             var type = reader.ReadByte();
@@ -47,10 +56,7 @@ internal static class ErrorResponse
                 writer.WriteCString(value);
                 continue;
             }
-            var text = System.Text.Encoding.UTF8.GetString(value);
-            foreach (var (engine, client) in names)
-                text = text.Replace($"\"{engine}\"", $"\"{client}\"", StringComparison.Ordinal);
-            writer.WriteCString(System.Text.Encoding.UTF8.GetBytes(text));
+            writer.WriteCString(System.Text.Encoding.UTF8.GetBytes(edit(System.Text.Encoding.UTF8.GetString(value))));
         }
         writer.WriteByte(0);
         writer.Complete();

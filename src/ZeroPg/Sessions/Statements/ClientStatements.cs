@@ -2,9 +2,11 @@ namespace ZeroPg.Sessions.Statements;
 
 /// <summary>
 /// One client's own prepared-statement namespace, as in Postgres one for statements made by Parse and by SQL PREPARE:
-/// its names mapped to engine statements, with the text the client gave (what pg_prepared_statements shows). Owned by the session.
+/// its names mapped to engine statements, with the text the client gave (what pg_prepared_statements shows). Every name holds its
+/// shared engine statement in the <paramref name="catalog"/> (<see cref="StatementCatalog.Hold"/>), so a statement no client names any
+/// more is closed in the engine. Owned by the session.
 /// </summary>
-internal sealed class ClientStatements
+internal sealed class ClientStatements(StatementCatalog? catalog = null)
 {
     private readonly Dictionary<string, (EngineStatement Statement, string Text)> _byName = new(StringComparer.Ordinal);
 
@@ -42,19 +44,31 @@ internal sealed class ClientStatements
     /// <summary>The client's statements SQL PREPARE made (each its own engine statement).</summary>
     public IEnumerable<EngineStatement> MadeBySql => _byName.Values.Where(e => e.Statement.FromSql).Select(e => e.Statement);
 
-    public void Add(string name, EngineStatement statement, string? text = null) => _byName[name] = (statement, text ?? statement.Text);
+    public void Add(string name, EngineStatement statement, string? text = null)
+    {
+        catalog?.Hold(statement);
+        if (_byName.TryGetValue(name, out var replaced))
+            catalog?.Release(replaced.Statement);
+        _byName[name] = (statement, text ?? statement.Text);
+    }
 
-    public void Remove(string name) => _byName.Remove(name);
+    public void Remove(string name)
+    {
+        if (_byName.Remove(name, out var removed))
+            catalog?.Release(removed.Statement);
+    }
 
     /// <summary>Forgets a name only if it still points at <paramref name="statement"/> (its Parse failed).</summary>
     public void RemoveIf(string name, EngineStatement statement)
     {
         if (_byName.TryGetValue(name, out var current) && ReferenceEquals(current.Statement, statement))
-            _byName.Remove(name);
+            Remove(name);
     }
 
     public void Clear()
     {
+        foreach (var (statement, _) in _byName.Values)
+            catalog?.Release(statement);
         _byName.Clear();
         SetUnnamed(null, null);
     }

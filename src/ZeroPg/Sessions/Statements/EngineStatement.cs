@@ -30,4 +30,7 @@ internal sealed class EngineStatement(string engineName, byte[] sql, byte[] para
 
     /// <summary>The catalog epoch in which the engine last prepared it; another epoch means it must be prepared again. Guarded by <see cref="StatementCatalog.Gate"/>.</summary>
     public int PreparedEpoch { get; set; } = -1;
+
+    /// <summary>How many client names point at it (<see cref="ClientStatements"/>); at none it is closed in the engine. Guarded by <see cref="StatementCatalog.Gate"/>.</summary>
+    public int Holders { get; set; }
 }

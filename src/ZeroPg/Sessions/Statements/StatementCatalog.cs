@@ -19,6 +19,9 @@ internal sealed class StatementCatalog
     private int _epoch;
     private (object? Owner, long Version) _unnamed;
 
+    /// <summary>Statements no client names any more, which the engine may still hold: closed by the next departing client's cleanup.</summary>
+    private readonly List<EngineStatement> _unheld = [];
+
     public StatementCatalog(int autoPrepareCapacity = 256) => Auto = new AutoStatements(Gate) { Capacity = autoPrepareCapacity };
 
     /// <summary>The lock that owns the catalog's state.</summary>
@@ -47,6 +50,61 @@ internal sealed class StatementCatalog
                 _statements[key] = statement;
             }
             return statement;
+        }
+    }
+
+    /// <summary>A client's name now points at <paramref name="statement"/> (<see cref="ClientStatements"/>).</summary>
+    public void Hold(EngineStatement statement)
+    {
+        if (statement.FromSql)
+            return;
+        lock (Gate)
+        {
+            if (statement.Holders++ > 0)
+                return;
+            // Named again after no client named it (a Parse answered without the engine raced a departing client): shared again.
+            _unheld.Remove(statement);
+            _statements.TryAdd((statement.Text, Convert.ToHexString(statement.ParameterTypes)), statement);
+        }
+    }
+
+    /// <summary>
+    /// A client's name no longer points at <paramref name="statement"/>; at no name left it leaves the catalog (a later Parse of the
+    /// same text makes a new one) and waits to be closed in the engine (<see cref="TakeUnheld"/>).
+    /// </summary>
+    public void Release(EngineStatement statement)
+    {
+        if (statement.FromSql)
+            return;
+        lock (Gate)
+        {
+            if (--statement.Holders > 0)
+                return;
+            var key = (statement.Text, Convert.ToHexString(statement.ParameterTypes));
+            if (_statements.TryGetValue(key, out var current) && ReferenceEquals(current, statement))
+                _statements.Remove(key);
+            _unheld.Add(statement);
+        }
+    }
+
+    public bool HasUnheld
+    {
+        get { lock (Gate) return _unheld.Count > 0; }
+    }
+
+    /// <summary>
+    /// The statements no client names that the current engine may hold, to be closed now by the caller, which holds the engine.
+    /// Should a client name one again before the Close runs, it is closed and prepared again before its use.
+    /// </summary>
+    public List<EngineStatement> TakeUnheld()
+    {
+        lock (Gate)
+        {
+            var held = _unheld.Where(s => s.PreparedEpoch == _epoch || s.PreparedEpoch == int.MaxValue).ToList();
+            foreach (var statement in held)
+                statement.PreparedEpoch = int.MaxValue;
+            _unheld.Clear();
+            return held;
         }
     }
 

@@ -83,7 +83,8 @@ internal static class BaseBackupArchive
             var path = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
             if (entry is DirectoryInfo)
             {
-                if (entry.Name.StartsWith("pgsql_tmp", StringComparison.Ordinal))
+                // Other databases' clusters (Databases.DatabaseSite) are not the postgres database's backup.
+                if (entry.Name.StartsWith("pgsql_tmp", StringComparison.Ordinal) || (relative.Length == 0 && entry.Name == Databases.DatabaseSite.FolderName))
                     continue;
                 yield return (path, true);
                 if (relative.Length == 0 && ContentsExcluded.Contains(entry.Name))

@@ -65,7 +65,8 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
             await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() => CommitAsync(first.ConnectionString, c, acked, stop.Token))).ToArray();
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            // Until enough commits are in flight that the shutdown has something to ship (a fixed delay gave a loaded machine too few).
+            await ZeroPg.Tests.Infrastructure.Eventually.WaitUntilAsync(() => acked.Count > 50, "more than 50 commits acknowledged", TimeSpan.FromSeconds(60));
             await first.SignalAsync("TERM");
             Assert.Equal(0, await first.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => first.Process.ExitCode));
             stop.Cancel();

@@ -1,0 +1,23 @@
+namespace ZeroPg.Databases;
+
+/// <summary>
+/// Where one database's engine runs: its name (the database the engine opens in its cluster), its data
+/// directory ("memory://" or a path) and, for a database ZeroPg created, the tar its cluster first starts
+/// from (<see cref="Seed"/>). The primary site is the server's own <c>postgres</c> database (--db, the
+/// snapshot cache, migrations, backups, warm engines); every other database is a cluster of its own.
+/// </summary>
+internal sealed record DatabaseSite(string Name, string DataDirectory, string? Seed, bool IsPrimary)
+{
+    public const string PrimaryName = "postgres";
+
+    /// <summary>
+    /// Under --db DIR, other databases live in DIR/.zeropg-databases/NAME, a whole cluster each. The dot keeps the
+    /// folder ZeroPg's own: a failed snapshot load clears everything else in DIR, and the backup leaves it out.
+    /// </summary>
+    public const string FolderName = ".zeropg-databases";
+
+    public bool IsMemory => string.Equals(DataDirectory, ZeroPgOptions.MemoryDatabase, StringComparison.OrdinalIgnoreCase);
+
+    public static DatabaseSite Primary(ZeroPgOptions options) => new(PrimaryName,
+        options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(options.DataDirectory), null, IsPrimary: true);
+}

@@ -1,0 +1,100 @@
+namespace ZeroPg.Hosting.Dashboard;
+
+/// <summary>The dashboard page: one self-contained document (inline style and script, no CDN), served with a first snapshot inside and fed by /events.</summary>
+internal static class DashboardPage
+{
+    private const string SnapshotMarker = "/*SNAPSHOT*/";
+
+    /// <summary>The page with <paramref name="snapshotJson"/> as its first state ("&lt;/" escaped so the JSON cannot end the script).</summary>
+    public static string With(string snapshotJson) => Html.Replace(SnapshotMarker, snapshotJson.Replace("</", "<\\/"), StringComparison.Ordinal);
+
+    public const string Html = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <title>ZeroPg</title>
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <style>
+          body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d2330; background: #f6f7f9; }
+          h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 24px 0 8px; }
+          .tiles { display: flex; gap: 12px; flex-wrap: wrap; }
+          .tile { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 10px 14px; min-width: 130px; }
+          .tile b { display: block; font-size: 22px; }
+          table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid #dde1e7; }
+          th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #eceff3; vertical-align: top; }
+          th { background: #eef1f5; font-weight: 600; }
+          td.query { font-family: ui-monospace, monospace; font-size: 12px; max-width: 520px; overflow-wrap: anywhere; }
+          .state { padding: 1px 8px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
+          .state-idle { background: #e8eef7; } .state-active { background: #d7f5dd; }
+          .state-queued { background: #ffe9b8; } .state-idle-in-transaction, .state-idle-in-transaction-aborted { background: #ffd6d6; }
+          .muted { color: #6b7280; }
+        </style>
+        </head>
+        <body>
+        <h1>ZeroPg</h1>
+        <div class="muted" id="updated">connecting…</div>
+        <div class="tiles">
+          <div class="tile">connections<b id="connection-count">–</b></div>
+          <div class="tile">statements / s<b id="rate">–</b></div>
+          <div class="tile">queued for an engine<b id="queued">–</b></div>
+          <div class="tile">uptime<b id="uptime">–</b></div>
+        </div>
+        <h2>Connections</h2>
+        <table><thead><tr><th>pid</th><th>user</th><th>database</th><th>application</th><th>state</th><th>for</th><th>in transaction</th><th>query</th></tr></thead>
+        <tbody id="connections"></tbody></table>
+        <h2>Databases and engines</h2>
+        <table><thead><tr><th>database</th><th>engine</th><th>clients</th><th>queued</th><th>engine memory</th></tr></thead>
+        <tbody id="databases"></tbody></table>
+        <h2>Backup</h2>
+        <div id="backup" class="muted">–</div>
+        <h2>Replication slots</h2>
+        <div id="slots" class="muted">–</div>
+        <script>
+          const text = (value) => document.createTextNode(value == null ? '' : String(value));
+          const cell = (row, value, cls) => { const td = row.insertCell(); if (cls) td.className = cls; td.appendChild(value instanceof Node ? value : text(value)); return td; };
+          const seconds = (s) => s == null ? '' : s < 60 ? s.toFixed(1) + ' s' : s < 3600 ? (s / 60).toFixed(1) + ' min' : (s / 3600).toFixed(1) + ' h';
+          const bytes = (b) => b == null ? '' : b > 1e9 ? (b / 1e9).toFixed(2) + ' GB' : (b / 1e6).toFixed(0) + ' MB';
+          function badge(state) {
+            const span = document.createElement('span');
+            span.className = 'state state-' + state.replace(/[^a-z]+/g, '-').replace(/-$/, '');
+            span.textContent = state;
+            return span;
+          }
+          function render(s) {
+            document.getElementById('updated').textContent = 'updated ' + new Date(s.at).toLocaleTimeString();
+            document.getElementById('connection-count').textContent = s.connections.length;
+            document.getElementById('rate').textContent = s.statementsPerSecond;
+            document.getElementById('queued').textContent = s.queued;
+            document.getElementById('uptime').textContent = seconds(s.uptimeSeconds);
+            const connections = document.getElementById('connections');
+            connections.replaceChildren();
+            for (const c of s.connections) {
+              const row = connections.insertRow();
+              row.dataset.pid = c.pid;
+              cell(row, c.pid); cell(row, c.user); cell(row, c.database); cell(row, c.application);
+              cell(row, badge(c.state)); cell(row, seconds(c.stateSeconds) + (c.waitingFor ? ' waiting for ' + c.waitingFor : ''));
+              cell(row, seconds(c.transactionSeconds)); cell(row, c.query, 'query');
+            }
+            const databases = document.getElementById('databases');
+            databases.replaceChildren();
+            for (const d of s.databases) {
+              const row = databases.insertRow();
+              cell(row, d.name); cell(row, d.running ? 'running, pid ' + d.enginePid : 'stopped');
+              cell(row, d.clients); cell(row, d.queued); cell(row, bytes(d.engineRssBytes));
+            }
+            document.getElementById('backup').textContent = s.backup
+              ? `${s.backup.state} to ${s.backup.url}: ${s.backup.lagSeconds.toFixed(1)} s / ${bytes(s.backup.lagBytes)} behind${s.backup.detail ? ' (' + s.backup.detail + ')' : ''}`
+              : 'no continuous backup (--backup)';
+            document.getElementById('slots').textContent = s.replicationSlots.length ? s.replicationSlots.join(', ') : 'none';
+          }
+          // The snapshot of the moment the page was served: the page shows it before any request of its own.
+          render(/*SNAPSHOT*/);
+          const events = new EventSource('/events');
+          events.onmessage = (e) => render(JSON.parse(e.data));
+          events.onerror = () => { document.getElementById('updated').textContent = 'disconnected: retrying…'; };
+        </script>
+        </body>
+        </html>
+        """;
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+
+namespace ZeroPg.Hosting.Dashboard;
+
+/// <summary>What the dashboard shows at one moment (serialized as JSON for /api/status and each /events message).</summary>
+internal sealed record DashboardSnapshot(
+    [property: JsonPropertyName("at")] DateTimeOffset At,
+    [property: JsonPropertyName("uptimeSeconds")] double UptimeSeconds,
+    [property: JsonPropertyName("statementsPerSecond")] double StatementsPerSecond,
+    [property: JsonPropertyName("queued")] int Queued,
+    [property: JsonPropertyName("connections")] IReadOnlyList<DashboardConnection> Connections,
+    [property: JsonPropertyName("databases")] IReadOnlyList<DashboardDatabase> Databases,
+    [property: JsonPropertyName("backup")] DashboardBackup? Backup,
+    [property: JsonPropertyName("replicationSlots")] IReadOnlyList<string> ReplicationSlots);
+
+/// <summary>One client: its pid, who and where, and what it is doing (pg_stat_activity's state, or "queued" while it waits for the engine).</summary>
+internal sealed record DashboardConnection(
+    [property: JsonPropertyName("pid")] int Pid,
+    [property: JsonPropertyName("user")] string User,
+    [property: JsonPropertyName("database")] string Database,
+    [property: JsonPropertyName("application")] string Application,
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("waitingFor")] string? WaitingFor,
+    [property: JsonPropertyName("stateSeconds")] double StateSeconds,
+    [property: JsonPropertyName("transactionSeconds")] double? TransactionSeconds,
+    [property: JsonPropertyName("query")] string Query);
+
+/// <summary>One database: its engine (running or stopped, its memory) and the clients it serves.</summary>
+internal sealed record DashboardDatabase(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("running")] bool Running,
+    [property: JsonPropertyName("clients")] int Clients,
+    [property: JsonPropertyName("queued")] int Queued,
+    [property: JsonPropertyName("enginePid")] int? EnginePid,
+    [property: JsonPropertyName("engineRssBytes")] long? EngineRssBytes);
+
+/// <summary>The continuous backup: its state and how far the shipped WAL is behind.</summary>
+internal sealed record DashboardBackup(
+    [property: JsonPropertyName("url")] string Url,
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("detail")] string? Detail,
+    [property: JsonPropertyName("lagSeconds")] double LagSeconds,
+    [property: JsonPropertyName("lagBytes")] long LagBytes);

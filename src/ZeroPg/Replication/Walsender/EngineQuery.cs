@@ -1,0 +1,40 @@
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Replication.Walsender;
+
+/// <summary>Runs ZeroPg's own statements in the engine through the scheduler, between other clients' units
+/// (as the engine's own role), and returns each statement's rows as text. The session provides it.</summary>
+internal delegate Task<IReadOnlyList<IReadOnlyList<string?[]>>> EngineQuery(IReadOnlyList<string> statements);
+
+internal static class EngineResults
+{
+    /// <summary>Splits a captured reply (one simple Query per statement) into each statement's rows. An error in
+    /// one becomes the walsender command's error: the message and SQLSTATE Postgres gave.</summary>
+    public static IReadOnlyList<IReadOnlyList<string?[]>> Split(IReadOnlyList<byte[]> captured)
+    {
+        var results = new List<IReadOnlyList<string?[]>>();
+        var rows = new List<string?[]>();
+        foreach (var message in captured)
+        {
+            var body = message.AsSpan(MessageFramer.HeaderLength);
+            switch ((BackendCode)message[0])
+            {
+                case BackendCode.DataRow:
+                    rows.Add(DataRow.ReadText(body));
+                    break;
+                case BackendCode.CommandComplete:
+                case BackendCode.EmptyQueryResponse:
+                    results.Add(rows);
+                    rows = [];
+                    break;
+                case BackendCode.ErrorResponse:
+                    throw new PgErrorException(PgError.Error(ErrorResponse.ReadSqlState(body) ?? "XX000",
+                        ErrorResponse.ReadField(body, ErrorField.Message) ?? "error in the engine"));
+            }
+        }
+        return results;
+    }
+
+    public static string Literal(string value) => "'" + value.Replace("'", "''") + "'";
+}

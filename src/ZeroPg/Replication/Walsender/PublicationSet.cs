@@ -1,0 +1,32 @@
+namespace ZeroPg.Replication.Walsender;
+
+/// <summary>Which operations the named publications publish for each table (pg_publication_tables, read from the
+/// engine at every poll, so CREATE/ALTER PUBLICATION takes effect at once).</summary>
+internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update, bool Delete, bool Truncate)> tables)
+{
+    public static string Sql(IReadOnlyList<string> publications) => $"""
+        SELECT c.oid, bool_or(p.pubinsert), bool_or(p.pubupdate), bool_or(p.pubdelete), bool_or(p.pubtruncate)
+        FROM pg_catalog.pg_publication p
+        JOIN pg_catalog.pg_publication_tables t ON t.pubname = p.pubname
+        JOIN pg_catalog.pg_namespace n ON n.nspname = t.schemaname
+        JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename
+        WHERE p.pubname IN ({string.Join(',', publications.Select(EngineResults.Literal))})
+          AND n.nspname <> 'zeropg_repl' AND c.relname NOT LIKE 'zeropg\_internal%'
+        GROUP BY c.oid
+        """;
+
+    public static string ExistingSql(IReadOnlyList<string> publications)
+        => $"SELECT pubname FROM pg_catalog.pg_publication WHERE pubname IN ({string.Join(',', publications.Select(EngineResults.Literal))})";
+
+    public static PublicationSet FromRows(IEnumerable<string?[]> rows)
+        => new(rows.ToDictionary(r => uint.Parse(r[0]!), r => (r[1] == "t", r[2] == "t", r[3] == "t", r[4] == "t")));
+
+    public bool Publishes(uint? relation, char op) => relation is { } oid && tables.TryGetValue(oid, out var t) && op switch
+    {
+        'I' => t.Insert,
+        'U' => t.Update,
+        'D' => t.Delete,
+        'T' => t.Truncate,
+        _ => false,
+    };
+}

@@ -1,0 +1,166 @@
+using ZeroPg.Replication.Capture;
+using ZeroPg.Replication.PgOutput;
+
+namespace ZeroPg.Replication.Walsender;
+
+/// <summary>One XLogData payload and the LSN its header carries.</summary>
+internal readonly record struct StreamFrame(Lsn Lsn, byte[] Payload);
+
+/// <summary>
+/// Turns one committed transaction's captured changes into pgoutput messages, as pgoutput.c does: Begin lazily
+/// before the first published change (a transaction with none is not sent), Relation (and Type) before a relation's
+/// first change in the stream and again when its shape changed, the changes with the old tuple their replica
+/// identity asks for, Commit. LSNs: each change its own (the WAL insert position when it was captured); the commit
+/// LSN is the last change's + 1 and the end LSN + 2, both below the next transaction's first change.
+/// Owned by one stream (it remembers which Relation messages that stream has sent).
+/// </summary>
+internal sealed class TransactionEncoder(bool messages)
+{
+    private readonly Dictionary<uint, string> _sentRelations = new();
+
+    public static Lsn CommitLsn(IReadOnlyList<CapturedChange> tx) => new(tx[^1].Lsn.Value + 1);
+
+    public static Lsn EndLsn(IReadOnlyList<CapturedChange> tx) => new(tx[^1].Lsn.Value + 2);
+
+    public List<StreamFrame> Encode(IReadOnlyList<CapturedChange> tx, PublicationSet published, RelationShapes relations, BinaryValues binary)
+    {
+        var frames = new List<StreamFrame>();
+        var loose = new List<StreamFrame>(); // non-transactional messages: outside Begin/Commit, ahead of their transaction
+        var commitLsn = CommitLsn(tx);
+        var commitTime = tx[^1].Time;
+        var began = false;
+        void Begin()
+        {
+            if (began)
+                return;
+            began = true;
+            frames.Add(new(tx[0].Lsn, new BeginMessage(commitLsn, commitTime, (uint)tx[0].Xid).Encode()));
+        }
+        void Describe(PublishedRelation relation)
+        {
+            if (_sentRelations.TryGetValue(relation.Oid, out var sent) && sent == relation.Fingerprint)
+                return;
+            foreach (var type in relation.Types)
+                frames.Add(new(Lsn.Invalid, type.Encode()));
+            frames.Add(new(Lsn.Invalid, relation.Message.Encode()));
+            _sentRelations[relation.Oid] = relation.Fingerprint;
+        }
+
+        for (var i = 0; i < tx.Count; i++)
+        {
+            var change = tx[i];
+            if (change.Op == 'm')
+            {
+                if (messages)
+                    loose.Add(new(change.Lsn, new LogicalMessage(false, change.Lsn, change.Prefix ?? "", change.Content ?? []).Encode()));
+                continue;
+            }
+            if (change.Op == 'M')
+            {
+                if (!messages)
+                    continue;
+                Begin();
+                frames.Add(new(change.Lsn, new LogicalMessage(true, change.Lsn, change.Prefix ?? "", change.Content ?? []).Encode()));
+                continue;
+            }
+            if (change.Op == 'T')
+            {
+                // One TRUNCATE of several tables records one row per table, consecutively: one 'T' message, as pgoutput sends.
+                var truncated = new List<PublishedRelation>();
+                var j = i;
+                for (; j < tx.Count && tx[j].Op == 'T'; j++)
+                {
+                    if (published.Publishes(tx[j].RelationOid, 'T') && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } shape
+                        && truncated.All(t => t.Oid != shape.Oid))
+                        truncated.Add(shape);
+                }
+                if (truncated.Count > 0)
+                {
+                    Begin();
+                    foreach (var shape in truncated)
+                        Describe(shape);
+                    frames.Add(new(change.Lsn, new TruncateMessage(TruncateOptions.None, truncated.Select(t => t.Oid).ToList()).Encode()));
+                }
+                i = j - 1;
+                continue;
+            }
+            if (!published.Publishes(change.RelationOid, change.Op) || relations.At(change.RelationOid!.Value, change.Lsn) is not { } relation)
+                continue; // not published, or dropped since
+            var message = ChangeMessage(change, relation, binary);
+            if (message is null)
+                continue;
+            Begin();
+            Describe(relation);
+            frames.Add(new(change.Lsn, message.Encode()));
+        }
+        if (began)
+            frames.Add(new(EndLsn(tx), new CommitMessage(commitLsn, EndLsn(tx), commitTime).Encode()));
+        if (loose.Count > 0)
+            frames.InsertRange(0, loose);
+        return frames;
+    }
+
+    private static IPgOutputMessage? ChangeMessage(CapturedChange change, PublishedRelation relation, BinaryValues binary)
+    {
+        var identity = relation.Identity;
+        switch (change.Op)
+        {
+            case 'I':
+                return new InsertMessage(relation.Oid, Values(change.NewRow, relation, binary.Of(change.Seq, old: false)));
+            case 'U':
+            {
+                var next = Values(change.NewRow, relation, binary.Of(change.Seq, old: false));
+                var old = Values(change.OldRow, relation, binary.Of(change.Seq, old: true));
+                if (identity == ReplicaIdentity.Full)
+                    return new UpdateMessage(relation.Oid, OldTupleKind.Old, old, next);
+                var keyChanged = identity != ReplicaIdentity.Nothing && relation.Columns.Select((c, k) => (c, k))
+                    .Any(x => x.c.IsKey && !SameValue(old[x.k], next[x.k]));
+                return keyChanged
+                    ? new UpdateMessage(relation.Oid, OldTupleKind.Key, KeyOnly(old, relation), next)
+                    : new UpdateMessage(relation.Oid, OldTupleKind.None, null, next);
+            }
+            case 'D':
+            {
+                var old = Values(change.OldRow, relation, binary.Of(change.Seq, old: true));
+                return identity switch
+                {
+                    ReplicaIdentity.Full => new DeleteMessage(relation.Oid, OldTupleKind.Old, old),
+                    ReplicaIdentity.Nothing => null, // Postgres refuses such a DELETE on a published table; nothing identifies the row
+                    _ => new DeleteMessage(relation.Oid, OldTupleKind.Key, KeyOnly(old, relation)),
+                };
+            }
+            default:
+                return null;
+        }
+    }
+
+    private static bool SameValue(TupleValue a, TupleValue b) => a.Kind == b.Kind && a.Bytes.Span.SequenceEqual(b.Bytes.Span);
+
+    private static List<TupleValue> KeyOnly(List<TupleValue> values, PublishedRelation relation)
+        => relation.Columns.Select((c, k) => c.IsKey ? values[k] : TupleValue.Null).ToList();
+
+    /// <summary>A captured record's columns as 't' values (NULL as 'n'), generated columns left out. A record captured
+    /// under an older shape of the table (columns added or dropped since) is padded or cut to the current one.</summary>
+    private static List<TupleValue> Values(string? record, PublishedRelation relation, IReadOnlyList<byte[]?>? binary)
+    {
+        if (binary is not null)
+        {
+            var sent = new List<TupleValue>(relation.Columns.Count);
+            for (var k = 0; k < relation.Included.Count; k++)
+            {
+                if (relation.Included[k])
+                    sent.Add(k < binary.Count && binary[k] is { } bytes ? TupleValue.Binary(bytes) : TupleValue.Null);
+            }
+            return sent;
+        }
+        var columns = record is null ? [] : RecordText.Split(record);
+        var values = new List<TupleValue>(relation.Columns.Count);
+        for (var k = 0; k < relation.Included.Count; k++)
+        {
+            if (!relation.Included[k])
+                continue;
+            values.Add(k < columns.Count && columns[k] is { } text ? TupleValue.Text(text) : TupleValue.Null);
+        }
+        return values;
+    }
+}

@@ -1,0 +1,202 @@
+using System.IO.Pipelines;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+using ZeroPg.Replication.Capture;
+using ZeroPg.Replication.Slots;
+
+namespace ZeroPg.Replication.Walsender;
+
+/// <summary>
+/// The walsender side of a <c>replication=database</c> (or <c>true</c>) connection: runs the replication commands
+/// its session hands over (ordinary SQL stays with the session and goes to the engine). Slots live in the engine
+/// (zeropg_repl.slots); the capture schema is installed on first use. A command's error is thrown as a
+/// <see cref="PgErrorException"/>; the session answers it with ERROR and ReadyForQuery, as for any query.
+/// Thread: the session's, except <see cref="TryCancelStream"/> (the canceller's connection).
+/// </summary>
+internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, PipeWriter output, EngineQuery query,
+    SlotActivity activity, Func<int> processId, string database, CancellationToken connectionClosed)
+{
+    private readonly HashSet<string> _temporarySlots = new(StringComparer.Ordinal);
+    private CancellationTokenSource? _stream;
+    private bool _installed;
+
+    public ReplicationMode Mode => mode;
+
+    /// <summary>A CancelRequest for this session: true when it stopped a stream (Npgsql stops one that way).</summary>
+    public bool TryCancelStream()
+    {
+        var stream = Volatile.Read(ref _stream);
+        if (stream is null)
+            return false;
+        try { stream.Cancel(); } catch (ObjectDisposedException) { return false; }
+        return true;
+    }
+
+    /// <summary>Runs one command and writes its replies up to (not including) ReadyForQuery.</summary>
+    public async Task RunAsync(ReplicationCommand command, bool inTransaction)
+    {
+        if (ReplicationRefusals.Check(command, SlotKind) is { } refusal)
+            throw new PgErrorException(refusal);
+        if (inTransaction && command is not (IdentifySystemCommand or ShowCommand))
+            throw ReplicationErrors.Error(ReplicationErrors.ActiveSqlTransaction,
+                $"{CommandName(command)} cannot be executed inside a transaction", "Run it outside BEGIN ... COMMIT.");
+        switch (command)
+        {
+            case IdentifySystemCommand:
+                await IdentifySystemAsync();
+                break;
+            case ShowCommand show:
+                await ShowAsync(show.Name);
+                break;
+            case CreateReplicationSlotCommand create:
+                await CreateSlotAsync(create);
+                break;
+            case DropReplicationSlotCommand drop:
+                await DropSlotAsync(drop);
+                break;
+            case StartReplicationCommand start:
+                await StartAsync(start);
+                break;
+            default:
+                throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"{CommandName(command)} is not supported by ZeroPg yet",
+                    "ZeroPg's walsender runs IDENTIFY_SYSTEM, SHOW, CREATE_REPLICATION_SLOT ... LOGICAL, DROP_REPLICATION_SLOT and START_REPLICATION ... LOGICAL.");
+        }
+        await output.FlushAsync();
+    }
+
+    /// <summary>The session ends: its temporary slots go, as Postgres drops them when their walsender exits.</summary>
+    public async Task EndAsync()
+    {
+        foreach (var slot in _temporarySlots)
+        {
+            activity.Release(slot, processId());
+            try { await query([SlotSql.Drop(slot)]); } catch (Exception) { /* the engine is gone: nothing to drop */ }
+        }
+    }
+
+    private ReplicationKind? SlotKind(string slot) => ReplicationKind.Logical; // every ZeroPg slot is logical
+
+    private static string CommandName(ReplicationCommand command) => command switch
+    {
+        CreateReplicationSlotCommand => "CREATE_REPLICATION_SLOT",
+        DropReplicationSlotCommand => "DROP_REPLICATION_SLOT",
+        StartReplicationCommand => "START_REPLICATION",
+        ReadReplicationSlotCommand => "READ_REPLICATION_SLOT",
+        AlterReplicationSlotCommand => "ALTER_REPLICATION_SLOT",
+        _ => command.GetType().Name.Replace("Command", "").ToUpperInvariant(),
+    };
+
+    private async Task EnsureInstalledAsync()
+    {
+        if (_installed)
+            return;
+        await query([CaptureSchema.Install, "SELECT zeropg_repl.sync_publications()"]); // the session's own flag is for this engine only: cheap to repeat
+        _installed = true;
+    }
+
+    private async Task IdentifySystemAsync()
+    {
+        var row = (await query(["SELECT system_identifier::text, pg_catalog.pg_current_wal_lsn()::text FROM pg_catalog.pg_control_system()"]))[0][0];
+        WalsenderReplies.RowDescription(output, ("systemid", WalsenderReplies.TextOid), ("timeline", WalsenderReplies.Int8Oid),
+            ("xlogpos", WalsenderReplies.TextOid), ("dbname", WalsenderReplies.TextOid));
+        WalsenderReplies.DataRow(output, row[0], "1", row[1], mode == ReplicationMode.Database ? database : null);
+        CommandComplete.Write(output, "IDENTIFY_SYSTEM");
+    }
+
+    private async Task ShowAsync(string name)
+    {
+        var value = (await query([$"SELECT pg_catalog.current_setting({EngineResults.Literal(name)})"]))[0][0][0];
+        WalsenderReplies.RowDescription(output, (name, WalsenderReplies.TextOid));
+        WalsenderReplies.DataRow(output, value);
+        CommandComplete.Write(output, "SHOW");
+    }
+
+    private async Task CreateSlotAsync(CreateReplicationSlotCommand create)
+    {
+        ReplicationErrors.ValidateSlotName(create.SlotName);
+        if (create.Plugin != "pgoutput")
+            throw ReplicationErrors.Error(ReplicationErrors.UndefinedFile, $"could not access file \"{create.Plugin}\": No such file or directory",
+                "ZeroPg's logical slots use the pgoutput plugin.");
+        if (create.Snapshot == SnapshotAction.Export)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported by ZeroPg yet",
+                "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT and copy the tables yourself before streaming; Npgsql: CreatePgOutputReplicationSlot(name, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport).");
+        if (create.TwoPhase)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "PGlite has no prepared transactions.");
+        await EnsureInstalledAsync();
+        var rows = (await query([SlotSql.Create(create.SlotName, create.Plugin, create.Temporary)]))[0];
+        if (rows.Count == 0)
+            throw ReplicationErrors.Error(ReplicationErrors.DuplicateObject, $"replication slot \"{create.SlotName}\" already exists");
+        var slot = ReplicationSlot.FromRow(rows[0]);
+        if (slot.Temporary)
+            _temporarySlots.Add(slot.Name);
+        WalsenderReplies.RowDescription(output, ("slot_name", WalsenderReplies.TextOid), ("consistent_point", WalsenderReplies.TextOid),
+            ("snapshot_name", WalsenderReplies.TextOid), ("output_plugin", WalsenderReplies.TextOid));
+        WalsenderReplies.DataRow(output, slot.Name, slot.ConsistentPoint.ToString(), null, slot.Plugin);
+        CommandComplete.Write(output, "CREATE_REPLICATION_SLOT");
+    }
+
+    private async Task DropSlotAsync(DropReplicationSlotCommand drop)
+    {
+        if (activity.Holder(drop.SlotName) is { } pid && pid != processId())
+        {
+            if (!drop.Wait)
+                throw ReplicationErrors.SlotActive(drop.SlotName, pid);
+            while (activity.Holder(drop.SlotName) is not null) // WAIT: until its walsender lets go
+                await Task.Delay(100, connectionClosed);
+        }
+        await EnsureInstalledAsync();
+        if ((await query([SlotSql.Drop(drop.SlotName)]))[0].Count == 0)
+            throw ReplicationErrors.NoSuchSlot(drop.SlotName);
+        _temporarySlots.Remove(drop.SlotName);
+        CommandComplete.Write(output, "DROP_REPLICATION_SLOT");
+    }
+
+    private async Task StartAsync(StartReplicationCommand start)
+    {
+        var name = start.SlotName!;
+        var options = PgOutputOptions.Parse(start.Options);
+        await EnsureInstalledAsync();
+        var results = await query([SlotSql.Get(name), PublicationSet.ExistingSql(options.Publications)]);
+        if (results[0].Count == 0)
+            throw ReplicationErrors.NoSuchSlot(name);
+        var missing = options.Publications.Except(results[1].Select(r => r[0]!)).FirstOrDefault();
+        if (missing is not null)
+            throw ReplicationErrors.Error(ReplicationErrors.UndefinedObject, $"publication \"{missing}\" does not exist");
+        var slot = ReplicationSlot.FromRow(results[0][0]);
+        if (activity.TryAcquire(name, processId()) is { } holder)
+            throw ReplicationErrors.SlotActive(name, holder);
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
+        Volatile.Write(ref _stream, stream);
+        StreamEnd end;
+        try
+        {
+            end = await new LogicalStream(input, output, query, slot, options, start.StartLsn).RunAsync(stream.Token);
+        }
+        catch (Exception error) when (error is FormatException or System.Text.Json.JsonException or KeyNotFoundException or OverflowException)
+        {
+            // A captured row or shape ZeroPg cannot read: the client is in COPY BOTH, so the stream ends with a FATAL that says why.
+            throw new PgErrorException(PgError.Fatal("XX000", $"could not decode a captured change: {error.Message}",
+                "Report this with the table's definition; the slot keeps its position, so the change is sent again on reconnect."));
+        }
+        finally
+        {
+            Volatile.Write(ref _stream, null);
+            activity.Release(name, processId());
+        }
+        switch (end)
+        {
+            case StreamEnd.CopyDone:
+                WalsenderReplies.CopyDone(output);
+                CommandComplete.Write(output, "COPY 0");
+                CommandComplete.Write(output, "START_REPLICATION");
+                break;
+            case StreamEnd.ServerStopping:
+                throw new PgErrorException(PgError.Fatal("57P01", "terminating connection due to administrator command",
+                    "The ZeroPg server is stopping; the slot keeps its confirmed position."));
+            case StreamEnd.Cancelled when !connectionClosed.IsCancellationRequested:
+                throw ReplicationErrors.Error(ReplicationErrors.QueryCanceled, "canceling statement due to user request");
+            default:
+                throw new Microsoft.AspNetCore.Connections.ConnectionResetException("the replication client left");
+        }
+    }
+}

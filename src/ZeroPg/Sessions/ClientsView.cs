@@ -1,0 +1,24 @@
+using ZeroPg.Sql;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// The connected clients as one client's SQL sees them: their pg_stat_activity rows, and which of them pg_terminate_backend /
+/// pg_cancel_backend may signal, by Postgres's rules: a superuser any client; another role only clients logged in as the same
+/// role, never a superuser's (Postgres also lets members of the target's role or of pg_signal_backend: not looked up here).
+/// Read from the registry when the SQL is rewritten.
+/// </summary>
+internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity) : ISqlSessionView
+{
+    public string ActivityRows() => SessionActivity.ValuesSql(registry);
+
+    public string ClientPids() => PidArray(registry.Sessions.Where(s => MaySignal(s.Identity)));
+
+    public string DeniedPids() => PidArray(registry.Sessions.Where(s => !MaySignal(s.Identity)));
+
+    private bool MaySignal(SessionIdentity target)
+        => identity.IsSuperuser || (!target.IsSuperuser && target.Role == identity.Role);
+
+    private static string PidArray(IEnumerable<ClientSession> sessions)
+        => "'{" + string.Join(",", sessions.Select(s => s.Identity.ProcessId)) + "}'::pg_catalog.int4[]";
+}

@@ -1,0 +1,311 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace ZeroPg.Fuzz;
+
+/// <summary>
+/// Makes a <see cref="FuzzCase"/> from its id: mostly valid message sequences (simple queries, extended-query
+/// sequences, COPY FROM STDIN with its data, function calls), then mutations of fields, lengths and counts,
+/// and sometimes a cut at a random byte.
+/// </summary>
+public static class CaseGenerator
+{
+    private static readonly string[] StatementNames = ["", "s1", "s2", "zp_1", "a_rather_long_statement_name_" + new string('n', 40)];
+    private static readonly string[] PortalNames = ["", "p1", "c1", "zp_p"];
+    private static readonly uint[] TypeOids = [0, 16, 17, 20, 21, 23, 25, 114, 700, 701, 1043, 1082, 1114, 2950, 3802, 4294967295, 999999];
+
+    public static FuzzCase Make(FuzzCaseId id)
+    {
+        var random = id.NewRandom();
+        var messages = new List<byte[]>();
+        var notes = new List<string>();
+        void Add(byte[] message, string note)
+        {
+            messages.Add(message);
+            notes.Add(note);
+        }
+
+        AddStartup(random, Add);
+        var count = random.Next(1, 16);
+        for (var i = 0; i < count; i++)
+            AddSequence(random, Add);
+
+        // Mutations of whole messages, after building, so a lie in a length or count reaches the wire as it is.
+        var mutations = random.Next(4) == 0 ? random.Next(1, 4) : 0;
+        for (var m = 0; m < mutations && messages.Count > 1; m++)
+        {
+            var at = random.Next(1, messages.Count); // the startup packet has its own broken variants
+            var (mutated, what) = Mutate(random, messages[at]);
+            messages[at] = mutated;
+            notes[at] += " MUTATED " + what;
+        }
+
+        var isCut = random.Next(7) == 0;
+        if (!isCut)
+        {
+            if (random.Next(3) == 0)
+                Add(new Wire().Typed('S'), "Sync");
+            Add(new Wire().CString($"SELECT '{FuzzCase.EndMarker}'").Typed('Q'), "Query end marker");
+        }
+        var total = messages.Sum(m => m.Length);
+        var bytesToSend = isCut ? random.Next(1, total) : total;
+        return new FuzzCase { Id = id, Messages = messages, Notes = notes, BytesToSend = bytesToSend, IsCut = isCut };
+    }
+
+    private static void AddStartup(Random random, Action<byte[], string> add)
+    {
+        var roll = random.Next(100);
+        if (roll < 4)
+            add(new Wire().Untyped(Wire.SslRequestCode), "SSLRequest");
+        else if (roll < 6)
+            add(new Wire().Untyped(Wire.GssEncRequestCode), "GSSENCRequest");
+        else if (roll < 8)
+        {
+            add(new Wire().Int32(random.Next()).Int32(random.Next()).Untyped(Wire.CancelRequestCode), "CancelRequest (random key)");
+            return;
+        }
+
+        var parameters = new List<(string, string)> { ("user", "postgres"), ("database", "postgres") };
+        if (random.Next(5) == 0)
+            parameters.Add(("application_name", "fz" + random.Next(100)));
+        if (random.Next(12) == 0)
+            parameters.Add(random.Next(8) switch
+            {
+                0 => ("statement_timeout", "abc"),
+                1 => ("client_encoding", random.Next(2) == 0 ? "BIG5" : "LATIN1"),
+                2 => ("options", "-c search_path=nowhere -c work_mem=64kB"),
+                3 => ("replication", "database"),
+                4 => ("DateStyle", "ISO, DMY"),
+                5 => ("nonexistent_setting", "1"),
+                6 => ("user", "nobody"),
+                _ => ("database", "fz_nodb"),
+            });
+        var wire = new Wire();
+        foreach (var (name, value) in parameters)
+            wire.CString(name).CString(value);
+        wire.Byte(0);
+        var protocol = random.Next(30) == 0 ? random.Next(6) switch
+        {
+            0 => 0x0002_0000,
+            1 => 0x0003_0002,
+            2 => 0x0004_0000,
+            3 => 1234,
+            _ => Wire.ProtocolVersion3 + 1,
+        } : Wire.ProtocolVersion3;
+        var packet = wire.Untyped(protocol);
+        var note = $"StartupMessage {protocol:x} {string.Join(" ", parameters.Select(p => p.Item1 + "=" + p.Item2))}";
+        if (random.Next(30) == 0)
+        {
+            (packet, var what) = Mutate(random, packet, lengthAt: 0);
+            note += " MUTATED " + what;
+        }
+        add(packet, note);
+    }
+
+    private static void AddSequence(Random random, Action<byte[], string> add)
+    {
+        switch (random.Next(20))
+        {
+            case < 7:
+            {
+                var sql = SqlCorpus.Statement(random);
+                add(new Wire().CString(sql).Typed('Q'), $"Query {Quote(sql)}");
+                if (sql.Contains("FROM STDIN", StringComparison.OrdinalIgnoreCase) && random.Next(4) != 0)
+                    AddCopyData(random, add);
+                break;
+            }
+            case < 15:
+                AddExtended(random, add);
+                break;
+            case < 17:
+                AddCopyData(random, add);
+                break;
+            case 17:
+                AddFunctionCall(random, add);
+                break;
+            case 18:
+                add(random.Next(3) switch
+                {
+                    0 => new Wire().Typed('S'),
+                    1 => new Wire().Typed('H'),
+                    _ => new Wire().CString("secret").Typed('p'),
+                }, "Sync, Flush or PasswordMessage");
+                break;
+            default:
+            {
+                var body = new byte[random.Next(0, 64)];
+                random.NextBytes(body);
+                var type = random.Next(3) == 0 ? (byte)random.Next(256) : (byte)"BCdcfDEHFPpQSX"[random.Next(14)];
+                add(Wire.Typed(type, body), $"random message type 0x{type:x2}, {body.Length} random bytes");
+                break;
+            }
+        }
+    }
+
+    private static void AddExtended(Random random, Action<byte[], string> add)
+    {
+        var statement = StatementNames[random.Next(StatementNames.Length)];
+        var portal = PortalNames[random.Next(PortalNames.Length)];
+        var sql = SqlCorpus.Statement(random);
+        var parameterCount = sql.Contains("$2", StringComparison.Ordinal) ? 2 : sql.Contains("$1", StringComparison.Ordinal) ? 1 : 0;
+        if (random.Next(6) != 0)
+        {
+            var types = Enumerable.Range(0, random.Next(5) == 0 ? random.Next(4) : parameterCount).Select(_ => TypeOids[random.Next(TypeOids.Length)]).ToArray();
+            var parse = new Wire().CString(statement).CString(sql).Int16(LieAboutCount(random, types.Length));
+            foreach (var type in types)
+                parse.Int32(unchecked((int)type));
+            add(parse.Typed('P'), $"Parse {Quote(statement)} {Quote(sql)} types [{string.Join(",", types)}]");
+        }
+        if (random.Next(6) != 0)
+        {
+            var values = Enumerable.Range(0, random.Next(5) == 0 ? random.Next(4) : parameterCount).Select(_ => ParameterValue(random)).ToArray();
+            var formats = random.Next(4) switch { 0 => [1], 1 => values.Select(_ => (short)random.Next(3)).ToArray(), _ => Array.Empty<short>() };
+            var bind = new Wire().CString(portal).CString(statement).Int16(LieAboutCount(random, formats.Length));
+            foreach (var format in formats)
+                bind.Int16(format);
+            bind.Int16(LieAboutCount(random, values.Length));
+            foreach (var value in values)
+            {
+                if (value is null)
+                    bind.Int32(-1);
+                else
+                    bind.Int32(random.Next(30) == 0 ? random.Next(-5, int.MaxValue) : value.Length).Raw(value);
+            }
+            var resultFormats = random.Next(4) == 0 ? new short[] { (short)random.Next(3) } : [];
+            bind.Int16(LieAboutCount(random, resultFormats.Length));
+            foreach (var format in resultFormats)
+                bind.Int16(format);
+            add(bind.Typed('B'), $"Bind {Quote(portal)} {Quote(statement)} {values.Length} values, formats [{string.Join(",", formats)}]");
+        }
+        if (random.Next(2) == 0)
+        {
+            var kind = random.Next(3) == 0 ? (byte)'S' : random.Next(10) == 0 ? (byte)random.Next(256) : (byte)'P';
+            add(new Wire().Byte(kind).CString(kind == 'S' ? statement : portal).Typed('D'), $"Describe {(char)kind}");
+        }
+        if (random.Next(5) != 0)
+        {
+            var maxRows = random.Next(3) == 0 ? random.Next(-2, 5) : 0;
+            add(new Wire().CString(portal).Int32(maxRows).Typed('E'), $"Execute {Quote(portal)} max {maxRows}");
+        }
+        if (random.Next(6) == 0)
+        {
+            var kind = random.Next(2) == 0 ? 'S' : 'P';
+            add(new Wire().Byte((byte)kind).CString(kind == 'S' ? statement : portal).Typed('C'), $"Close {kind}");
+        }
+        if (random.Next(5) != 0)
+            add(random.Next(6) == 0 ? new Wire().Typed('H') : new Wire().Typed('S'), "Sync or Flush");
+    }
+
+    private static void AddCopyData(Random random, Action<byte[], string> add)
+    {
+        var rows = random.Next(0, 6);
+        for (var i = 0; i < rows; i++)
+        {
+            var line = random.Next(5) switch
+            {
+                0 => $"{random.Next()}\tcopied\n",
+                1 => $"{random.Next()},\"csv\"\n",
+                2 => "PGCOPY\n\xff\r\n\0",
+                3 => "\\.\n",
+                _ => new string('z', random.Next(200)) + "\n",
+            };
+            add(Wire.Typed((byte)'d', Encoding.UTF8.GetBytes(line)), $"CopyData {Quote(line)}");
+        }
+        add(random.Next(4) == 0 ? new Wire().CString("fz fail").Typed('f') : new Wire().Typed('c'), "CopyDone or CopyFail");
+    }
+
+    private static void AddFunctionCall(Random random, Action<byte[], string> add)
+    {
+        var oid = random.Next(3) == 0 ? random.Next() : random.Next(1, 5000);
+        var arguments = random.Next(3);
+        var call = new Wire().Int32(oid).Int16(0).Int16(LieAboutCount(random, arguments));
+        for (var i = 0; i < arguments; i++)
+            call.Int32(4).Int32(random.Next());
+        call.Int16(0);
+        add(call.Typed('F'), $"FunctionCall oid {oid}, {arguments} arguments");
+    }
+
+    private static byte[]? ParameterValue(Random random) => random.Next(8) switch
+    {
+        0 => null,
+        1 => [],
+        2 => [0xff, 0xfe, 0x00],
+        3 => Encoding.UTF8.GetBytes(random.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        4 => Encoding.UTF8.GetBytes(new string('v', random.Next(2000))),
+        5 => BitConverter.GetBytes(random.Next()),
+        _ => Encoding.UTF8.GetBytes(random.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
+    /// <summary>Mostly the truth; sometimes a count the body does not have (more, fewer, negative, above 32,767).</summary>
+    private static int LieAboutCount(Random random, int truth) => random.Next(25) != 0 ? truth : random.Next(5) switch
+    {
+        0 => truth + 1,
+        1 => Math.Max(0, truth - 1),
+        2 => -1,
+        3 => 40_000,
+        _ => random.Next(65536),
+    };
+
+    /// <summary>One change to a message's bytes; <paramref name="lengthAt"/> is where its int32 length word starts.</summary>
+    private static (byte[], string) Mutate(Random random, byte[] message, int lengthAt = 1)
+    {
+        var bytes = (byte[])message.Clone();
+        switch (random.Next(7))
+        {
+            case 0 when bytes.Length > lengthAt + 4:
+            {
+                var lie = random.Next(6) switch
+                {
+                    0 => 0,
+                    1 => 3,
+                    2 => -1,
+                    3 => int.MaxValue,
+                    4 => 10_001,
+                    _ => BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(lengthAt)) + random.Next(-3, 4),
+                };
+                BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(lengthAt), lie);
+                return (bytes, $"length word {lie}");
+            }
+            case 1 when bytes.Length > lengthAt + 5:
+            {
+                var at = random.Next(lengthAt + 4, bytes.Length);
+                bytes[at] = (byte)random.Next(256);
+                return (bytes, $"byte {at} = 0x{bytes[at]:x2}");
+            }
+            case 2 when bytes.Length > lengthAt + 5:
+            {
+                // Body cut short, length word adjusted to match: a message that frames but lacks its fields.
+                var keep = random.Next(lengthAt + 4, bytes.Length);
+                var cut = bytes.AsSpan(0, keep).ToArray();
+                BinaryPrimitives.WriteInt32BigEndian(cut.AsSpan(lengthAt), keep - lengthAt);
+                return (cut, $"body cut to {keep - lengthAt - 4} bytes");
+            }
+            case 3:
+            {
+                // Trailing bytes inside the message's length.
+                var extra = new byte[random.Next(1, 9)];
+                random.NextBytes(extra);
+                var grown = bytes.Concat(extra).ToArray();
+                if (grown.Length > lengthAt + 4)
+                    BinaryPrimitives.WriteInt32BigEndian(grown.AsSpan(lengthAt), grown.Length - lengthAt);
+                return (grown, $"{extra.Length} trailing bytes");
+            }
+            case 4:
+                return (bytes.Concat(bytes).ToArray(), "sent twice");
+            case 5 when lengthAt == 1:
+            {
+                var type = (byte)"BCdcfDEHFPpQSX"[random.Next(14)];
+                bytes[0] = type;
+                return (bytes, $"type byte '{(char)type}'");
+            }
+            default:
+            {
+                var junk = new byte[random.Next(1, 16)];
+                random.NextBytes(junk);
+                return (bytes.Concat(junk).ToArray(), $"{junk.Length} junk bytes after");
+            }
+        }
+    }
+
+    private static string Quote(string text) => "\"" + (text.Length > 80 ? text[..80] + "..." : text).Replace("\n", "\\n", StringComparison.Ordinal) + "\"";
+}

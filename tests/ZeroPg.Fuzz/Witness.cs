@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace ZeroPg.Fuzz;
+
+/// <summary>
+/// A well-behaved client that must keep being served while the fuzz clients do their worst: a simple query,
+/// again and again, each answered within the bound. A connection the server closes (a fuzz case may terminate
+/// backends) is opened again; a query not answered in time is a stall.
+/// </summary>
+internal sealed class Witness(string connectionString, TimeSpan bound)
+{
+    public long Queries { get; private set; }
+
+    public long Reconnects { get; private set; }
+
+    public TimeSpan Slowest { get; private set; }
+
+    /// <summary>Returns when cancelled (no stall), or with the description of a stall.</summary>
+    public async Task<string?> RunAsync(CancellationToken cancel)
+    {
+        NpgsqlConnection? connection = null;
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                var clock = Stopwatch.StartNew();
+                try
+                {
+                    var query = QueryAsync(connection, cancel);
+                    var finished = await Task.WhenAny(query, Task.Delay(bound, cancel));
+                    if (cancel.IsCancellationRequested)
+                        return null;
+                    if (finished != query)
+                        return $"the witness's SELECT 1 got no answer within {bound.TotalSeconds:0.#} s";
+                    connection = await query;
+                    Queries++;
+                    if (clock.Elapsed > Slowest)
+                        Slowest = clock.Elapsed;
+                }
+                catch (Exception error) when (error is NpgsqlException or InvalidOperationException or IOException && !cancel.IsCancellationRequested)
+                {
+                    // Terminated by a fuzz case or dropped: not a stall as long as a new connection is served in time.
+                    Reconnects++;
+                    if (connection is not null)
+                        await connection.DisposeAsync();
+                    connection = null;
+                }
+                await Task.Delay(50, cancel).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            return null;
+        }
+        finally
+        {
+            // Not awaited: a query still in flight on it (the stall being reported) would hold the dispose.
+            if (connection is not null)
+                _ = Task.Run(async () => await connection.DisposeAsync(), CancellationToken.None);
+        }
+    }
+
+    /// <summary>One query on a new connection, within the bound; the stall's description when it was not answered.</summary>
+    public async Task<string?> RunOnceAsync()
+    {
+        var query = QueryAsync(null, CancellationToken.None);
+        if (await Task.WhenAny(query, Task.Delay(bound)) != query)
+            return $"the witness's SELECT 1 got no answer within {bound.TotalSeconds:0.#} s";
+        try
+        {
+            await (await query).DisposeAsync();
+            return null;
+        }
+        catch (Exception error) when (error is NpgsqlException or InvalidOperationException or IOException)
+        {
+            return $"the witness could not be served: {error.Message}";
+        }
+    }
+
+    private async Task<NpgsqlConnection> QueryAsync(NpgsqlConnection? connection, CancellationToken cancel)
+    {
+        if (connection is null)
+        {
+            connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(cancel);
+        }
+        await using var command = new NpgsqlCommand("SELECT 1", connection);
+        var one = await command.ExecuteScalarAsync(cancel);
+        if (one is not 1)
+            throw new InvalidOperationException($"the witness's SELECT 1 returned {one}");
+        return connection;
+    }
+}

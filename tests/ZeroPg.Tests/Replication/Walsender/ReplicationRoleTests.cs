@@ -1,0 +1,32 @@
+using Npgsql;
+using Npgsql.Replication;
+using Npgsql.Replication.PgOutput;
+using ZeroPg.Tests.Infrastructure;
+using ZeroPg.Tests.Security;
+
+namespace ZeroPg.Tests.Replication.Walsender;
+
+/// <summary>With SCRAM-SHA-256 on, a replication connection needs a role with REPLICATION (or a superuser), as Postgres requires.</summary>
+[Collection(SecuredServerCollection.Name)]
+public class ReplicationRoleTests(SecuredServerFixture fixture)
+{
+    [Fact]
+    public async Task A_role_without_REPLICATION_is_refused_with_42501()
+    {
+        await using (var admin = await fixture.OpenAsync())
+            await admin.ExecAsync("CREATE ROLE rr_app LOGIN PASSWORD 'app pw'; CREATE ROLE rr_cdc LOGIN REPLICATION PASSWORD 'cdc pw'");
+
+        await using (var plain = await fixture.OpenAsync("rr_app", "app pw"))
+            Assert.Equal(1, await new NpgsqlCommand("SELECT 1", plain).ExecuteScalarAsync()); // an ordinary connection is fine
+
+        await using var refused = new LogicalReplicationConnection(fixture.ConnectionString("rr_app", "app pw"));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => refused.Open());
+        Assert.Equal("42501", error.SqlState);
+        Assert.Equal("permission denied to start WAL sender", error.MessageText);
+
+        await using var cdc = new LogicalReplicationConnection(fixture.ConnectionString("rr_cdc", "cdc pw"));
+        await cdc.Open();
+        var slot = await cdc.CreatePgOutputReplicationSlot("rr_slot", temporarySlot: true, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport);
+        Assert.Equal("rr_slot", slot.Name);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>
+/// Backpressure for a client that does not read its results: ZeroPg buffers only what the socket and the pipe hold,
+/// the engine waits on it for at most ClientWriteTimeout, then that client is disconnected and its statement
+/// cancelled in the engine; the others are served again and memory stays flat (before: everyone waited forever).
+/// </summary>
+public sealed class UnreadResultsTests
+{
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_client_that_never_reads_a_gigabyte_result_is_dropped_after_the_bound_and_others_are_served()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ClientWriteTimeout = TimeSpan.FromSeconds(3) }, TestLogging.Factory);
+        var rssBefore = Process.GetCurrentProcess().WorkingSet64;
+        var engine = server.EngineProcessId;
+        await using var greedy = await RawProtocolClient.ConnectAsync(server);
+        await greedy.Query("select repeat('x', 1000000) from generate_series(1, 1000)").FlushAsync(); // 1 GB of rows, never read
+
+        await using var witness = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Timeout=30");
+        await witness.OpenAsync();
+        await using var command = new NpgsqlCommand("select 'served'", witness) { CommandTimeout = 60 };
+        var clock = Stopwatch.StartNew();
+        Assert.Equal("served", await command.ExecuteScalarAsync());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the witness waited {clock.Elapsed}");
+
+        // The greedy client's connection was closed: what it can still read ends without its ReadyForQuery.
+        var tail = await greedy.ReadUntilClosedAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(tail, m => m.Code == 'Z');
+        Assert.Equal(engine, server.EngineProcessId); // cancelled in the engine, not by killing it
+        Process.GetCurrentProcess().Refresh();
+        Assert.True(Process.GetCurrentProcess().WorkingSet64 < rssBefore + 200L * 1024 * 1024, "the unread result was buffered in the server");
+    }
+}
