@@ -26,9 +26,13 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
         await using var hog = await OpenAsync();
         var warnings = new List<string>();
         hog.Notice += (_, e) => warnings.Add(e.Notice.MessageText);
-        await using var endless = new NpgsqlCommand("do $$ begin loop end loop; end $$", hog) { CommandTimeout = 0 };
+        // Bounded, so a watchdog that never fires fails the test instead of hanging the run.
+        await using var endless = new NpgsqlCommand("do $$ begin loop end loop; end $$", hog) { CommandTimeout = 120 };
         var running = endless.ExecuteNonQueryAsync();
-        await Eventually.WaitUntilAsync(() => _server.Services.Registry.Sessions.Any(), "the hog's session registered");
+        // The waiter must come while the loop runs in the engine: sent earlier it is served first, nobody waits behind the
+        // loop, and (rightly) nothing ever cancels it.
+        await Eventually.WaitUntilAsync(async () => _server.Services.Registry.Sessions.Any(s => s.Activity.Current is { State: "active", WaitsForEngine: false })
+            && (await _server.Services.Engine.GetAsync()).HasCallsInFlight, "the hog's loop running in the engine");
 
         await using var waiter = await OpenAsync();
         var clock = Stopwatch.StartNew();
