@@ -29,10 +29,10 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
         // Bounded, so a watchdog that never fires fails the test instead of hanging the run.
         await using var endless = new NpgsqlCommand("do $$ begin loop end loop; end $$", hog) { CommandTimeout = 120 };
         var running = endless.ExecuteNonQueryAsync();
-        // The waiter must come while the loop runs in the engine: sent earlier it is served first, nobody waits behind the
-        // loop, and (rightly) nothing ever cancels it.
-        await Eventually.WaitUntilAsync(async () => _server.Services.Registry.Sessions.Any(s => s.Activity.Current is { State: "active", WaitsForEngine: false })
-            && (await _server.Services.Engine.GetAsync()).HasCallsInFlight, "the hog's loop running in the engine");
+        // The waiter must come once the loop holds the engine: sent earlier (say while ZeroPg still reads back the hog's
+        // previous unit's settings) it is served first, nobody waits behind the loop, and (rightly) nothing cancels it.
+        await Eventually.WaitUntilAsync(() => _server.Services.Registry.Sessions.Any(s => s.Activity.Current is { State: "active", WaitsForEngine: false } now
+            && now.Query == endless.CommandText), "the hog's loop holding the engine");
 
         await using var waiter = await OpenAsync();
         var clock = Stopwatch.StartNew();
