@@ -29,4 +29,7 @@ internal static class SqlState
     public const string ActiveSqlTransaction = "25001";
     public const string DuplicateDatabase = "42P04";
     public const string SyntaxError = "42601";
+    public const string CharacterNotInRepertoire = "22021";
+    public const string UntranslatableCharacter = "22P05";
+    public const string InFailedSqlTransaction = "25P02";
 }

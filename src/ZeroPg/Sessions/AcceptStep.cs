@@ -15,5 +15,7 @@ internal enum AcceptStep
     Replication,
     /// <summary>CREATE / DROP / ALTER DATABASE ... RENAME alone in a simple Query outside a transaction block: ZeroPg runs it (Databases.DatabaseCatalog).</summary>
     DatabaseCommand,
+    /// <summary>SET / RESET / SHOW client_encoding as a whole simple Query: ZeroPg answers it (<see cref="ClientEncodingAnswers"/>).</summary>
+    ClientEncoding,
     Terminate,
 }

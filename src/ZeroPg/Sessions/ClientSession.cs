@@ -34,6 +34,7 @@ internal sealed class ClientSession
 
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+    private readonly ClientOutput _clientOutput;
     private readonly SessionServices _services;
     private readonly CancellationToken _connectionClosed;
     private readonly StartupPacket _startup;
@@ -69,6 +70,10 @@ internal sealed class ClientSession
     private readonly Pipelining _pipelining;
     private readonly CopyIn _copy;
     private readonly SessionCleanup _cleanup;
+    private readonly ClientEncodingAnswers _encodingAnswers;
+
+    /// <summary>A SET / RESET / SHOW client_encoding accepted, to answer as its step.</summary>
+    private ClientEncodingStatement? _encodingCommand;
 
     /// <summary>A simple Query ZeroPg refuses itself: answered with this error and ReadyForQuery, in order.</summary>
     private PgError? _refused;
@@ -97,13 +102,14 @@ internal sealed class ClientSession
         var startup = start.Packet;
         _channelBinding = start.Tls is null ? null : services.Tls.ChannelBindingHash;
         _input = connection.Transport.Input;
-        _output = connection.Transport.Output;
+        _settings = new SessionSettings(startup.Parameters);
+        _clientOutput = new ClientOutput(connection.Transport.Output, new ClientEncoding(_settings.StartupClientEncoding));
+        _output = _clientOutput;
         _services = services;
         _connectionClosed = connection.ConnectionClosed;
         _startup = startup;
         _cancel = new SessionCancel(_connectionClosed);
         _notifications = new ClientNotifications(_output, services.Notifications, () => _identity.ProcessId);
-        _settings = new SessionSettings(startup.Parameters);
         _temp = new TempRelations(_identity);
         _cursors = new ClientCursors(_identity);
         _activity = new SessionActivity(connection.RemoteEndPoint);
@@ -124,6 +130,7 @@ internal sealed class ClientSession
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);
+        _encodingAnswers = new ClientEncodingAnswers(_clientOutput, _state, _settings);
         _cleanup = new SessionCleanup(services, _state, _lease, _link, _statements, _copy, _temp, _cursors, _advisory, _notifications);
     }
 
@@ -391,7 +398,7 @@ internal sealed class ClientSession
         try
         {
             while (step == AcceptStep.Continue && FrontendFramer.TryReadMessage(ref buffer, _services.Options.MaxMessageSize, out var code, out var message))
-                step = Accept(code, message);
+                step = AcceptInClientEncoding(code, message);
         }
         finally
         {
@@ -407,6 +414,41 @@ internal sealed class ClientSession
             await RunStepAsync(step);
         await SubmitCompleteUnitsAsync();
         return !(result.IsCompleted && step == AcceptStep.Continue);
+    }
+
+    /// <summary>
+    /// Takes one whole client message after converting its text from the client's encoding to the engine's UTF8
+    /// (<see cref="ClientEncoding.ToServer"/>). Text the client's encoding does not hold is refused as Postgres refuses
+    /// it: a Query with the error and its ReadyForQuery; an extended message with the error in its place (the rest skipped
+    /// to Sync); COPY data by failing the COPY with the error's text.
+    /// </summary>
+    private AcceptStep AcceptInClientEncoding(FrontendCode code, ReadOnlySequence<byte> message)
+    {
+        ReadOnlySequence<byte> converted;
+        try
+        {
+            converted = _clientOutput.Encoding.ToServer(code, message);
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal)
+        {
+            switch (code)
+            {
+                case FrontendCode.Query:
+                    _refused = error.Error;
+                    return AcceptStep.Refuse;
+                case FrontendCode.CopyData or FrontendCode.CopyDone when _state.InCopy:
+                    var fail = new System.Buffers.ArrayBufferWriter<byte>(error.Error.Message.Length + 8);
+                    CopyFailMessage.Write(fail, error.Error.Message);
+                    return _copy.Accept(FrontendCode.CopyFail, new ReadOnlySequence<byte>(fail.WrittenMemory));
+                default:
+                    var count = _batch.Count;
+                    var step = Accept(code, message);
+                    if (_batch.Count > count)
+                        _batch.RefuseLast(error.Error);
+                    return step;
+            }
+        }
+        return Accept(code, converted);
     }
 
     /// <summary>Takes one whole client message, parsed once here. Synchronous: anything that must wait is returned as a step.</summary>
@@ -433,6 +475,11 @@ internal sealed class ClientSession
                         "COPY FROM STDIN must be the first statement of a query in ZeroPg",
                         "Send the COPY as a query of its own (psql scripts and \\copy do); the query did not run.");
                     return AcceptStep.Refuse;
+                }
+                if (sql.ClientEncodingCommand is { } encodingCommand)
+                {
+                    _encodingCommand = encodingCommand;
+                    return AcceptStep.ClientEncoding;
                 }
                 if (sql.DatabaseCommand is { SyntaxError: null, Alone: true } command && _state.Status == TransactionStatus.Idle)
                 {
@@ -573,6 +620,11 @@ internal sealed class ClientSession
                 {
                     await WriteErrorAsync(error.Error, readyCount: 1);
                 }
+                break;
+            case AcceptStep.ClientEncoding:
+                await SubmitPendingAsync();
+                await _encodingAnswers.AnswerAsync(_encodingCommand!);
+                _encodingCommand = null;
                 break;
             case AcceptStep.DatabaseCommand:
                 await SubmitPendingAsync();
@@ -870,6 +922,7 @@ internal sealed class ClientSession
             // and the LISTENs after it in the batch are applied below.
             _notifications.UnlistenAll();
             _settings.Reset();
+            await _encodingAnswers.ResetAfterDiscardAsync();
             if (_advisory.Used)
             {
                 _advisory.ForgetAll();

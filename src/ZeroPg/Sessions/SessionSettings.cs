@@ -58,26 +58,27 @@ internal sealed class SessionSettings
             foreach (var (name, value) in StartupOptions.Parse(options))
                 _values[name] = value;
         }
+        if (_values.Remove("client_encoding", out var encoding))
+            _startupEncodingName = encoding;
         foreach (var name in _values.Keys.Where(n => n.Contains('.')))
             _customNames.Add(name);
         Dirty = _values.Count > 0;
     }
 
     /// <summary>
-    /// ZeroPg speaks UTF8 to clients (SQL_ASCII passes the bytes through): PGlite ships none of Postgres's
-    /// conversion modules, so a startup client_encoding it cannot serve is refused with the error Postgres
-    /// gives for a conversion it lacks (a SET of one fails in the engine with the same message and code).
+    /// The client_encoding of the startup packet (UTF8 when it names none, the server's encoding as in Postgres). It is
+    /// never an engine setting: the engine speaks UTF8 and ZeroPg converts (<see cref="ClientEncoding"/>). An encoding
+    /// ZeroPg does not know yet is taken as UTF8 here; <see cref="EnsureServableClientEncoding"/> refuses it.
     /// </summary>
+    public PgEncoding StartupClientEncoding => _startupEncodingName is { } name ? PgEncoding.Find(name) ?? PgEncoding.Utf8 : PgEncoding.Utf8;
+
+    private readonly string? _startupEncodingName;
+
+    /// <summary>Before authentication, as Postgres checks it: a client_encoding ZeroPg cannot serve ends the connection.</summary>
     public void EnsureServableClientEncoding()
     {
-        if (!_values.TryGetValue("client_encoding", out var encoding))
-            return;
-        var name = new string(encoding.Where(char.IsAsciiLetterOrDigit).ToArray()).ToLowerInvariant(); // Postgres's clean_encoding_name
-        if (name is "utf8" or "unicode" or "sqlascii")
-            return;
-        throw new PgErrorException(PgError.Fatal(SqlState.FeatureNotSupported, $"invalid value for parameter \"client_encoding\": \"{encoding}\"",
-            "ZeroPg converts no client encodings: connect with client_encoding=UTF8 (psql: PGCLIENTENCODING=UTF8); Npgsql, JDBC and most drivers use UTF8 already.",
-            detail: $"Conversion between {encoding} and UTF8 is not supported."));
+        if (_startupEncodingName is { } name)
+            ClientEncodingAnswers.Resolve(name, fatal: true);
     }
 
     /// <summary>
@@ -113,6 +114,7 @@ internal sealed class SessionSettings
                 // The engine reports its own identity; the client is told its login's.
                 SessionAuthorizationName => SessionAuthorization ?? SessionIdentity.EngineRole,
                 "is_superuser" => _loginIsSuperuser ? "on" : "off",
+                "client_encoding" => StartupClientEncoding.Name,
                 _ => _values.TryGetValue(name, out var own) ? own : name == "application_name" ? "" : engineParameters?.GetValueOrDefault(name),
             };
             if (value is null)
@@ -130,10 +132,19 @@ internal sealed class SessionSettings
     public bool ShouldReport(ReadOnlySpan<byte> message)
     {
         var (name, value) = ParameterStatus.Read(message[MessageFramer.HeaderLength..]);
+        if (name.Equals("client_encoding", StringComparison.OrdinalIgnoreCase))
+            return false; // the engine's is always UTF8; ZeroPg tells the client its own (ClientEncodingAnswers)
         if (_reported.TryGetValue(name, out var known) && known == value)
             return false;
         _reported[name] = value;
         return true;
+    }
+
+    /// <summary>ZeroPg tells the client <paramref name="name"/> is <paramref name="value"/>: remembered as told, so the engine's same value is not sent again.</summary>
+    public string Reported(string name, string value)
+    {
+        _reported[name] = value;
+        return value;
     }
 
     /// <summary>A unit may have changed settings (or set custom ones, which pg_settings does not list).</summary>

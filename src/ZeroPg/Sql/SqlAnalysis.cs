@@ -68,6 +68,23 @@ internal sealed class SqlAnalysis
         }
     }
 
+    private ClientEncodingStatement? _clientEncodingCommand;
+    private bool _clientEncodingCommandRead;
+
+    /// <summary>SET / RESET / SHOW client_encoding as the whole text, which ZeroPg answers itself (read once, when first asked).</summary>
+    public ClientEncodingStatement? ClientEncodingCommand
+    {
+        get
+        {
+            if (!_clientEncodingCommandRead)
+            {
+                _clientEncodingCommand = IsWellFormed ? ClientEncodingStatement.Find(this) : null;
+                _clientEncodingCommandRead = true;
+            }
+            return _clientEncodingCommand;
+        }
+    }
+
     public string Sql { get; }
 
     public IReadOnlyList<SqlToken> Tokens => _tokens;

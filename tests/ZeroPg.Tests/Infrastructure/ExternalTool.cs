@@ -10,7 +10,8 @@ public static class ExternalTool
         public string All => Stdout + Stderr;
     }
 
-    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null,
+        System.Text.Encoding? outputEncoding = null)
     {
         var path = Find(program);
         var start = new ProcessStartInfo(path)
@@ -19,6 +20,9 @@ public static class ExternalTool
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            // Latin1 keeps every byte as one char: output in a client encoding other than UTF8 compares byte for byte.
+            StandardOutputEncoding = outputEncoding,
+            StandardErrorEncoding = outputEncoding,
         };
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
