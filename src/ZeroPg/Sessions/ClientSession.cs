@@ -693,10 +693,10 @@ internal sealed class ClientSession
             if (message is not { Code: FrontendCode.Parse, StatementName.Length: 0, Sql.DatabaseCommand: { SyntaxError: null, Alone: true } command })
                 continue;
             var end = i + 1;
-            while (messages[end].Code != FrontendCode.Sync)
+            while (end < _batch.CompleteCount && messages[end].Code != FrontendCode.Sync)
                 end++;
-            if (!DatabaseUnitShape(i, end))
-                return false;
+            if (end == _batch.CompleteCount || !DatabaseUnitShape(i, end))
+                return false; // a unit ended by Flush, not Sync (found by the fuzzer): the engine answers it as it would
             if (unitStart > 0)
             {
                 await RunUnitsAsync(unitStart);

@@ -37,7 +37,7 @@ internal enum SqlEditKind : byte
     SignalOpen,
     /// <summary>The call's end, from its second argument (a timeout, not used) or its closing parenthesis.</summary>
     SignalClose,
-    /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
+    /// <summary>A catalog that names temp relations (<see cref="TempCatalogs"/>) read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
     TempCatalog,
 }
 
@@ -138,7 +138,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
-        SqlEditKind.TempCatalog => TempCatalogSql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
+        SqlEditKind.TempCatalog => TempCatalogs.Sql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };
 
@@ -196,17 +196,6 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
             + " c.is_scrollable, c.creation_time FROM pg_catalog.pg_cursors c WHERE pg_catalog.starts_with(c.name, '" + prefix
             + "') OR (c.name OPERATOR(pg_catalog.!~) '^zp[0-9]+_' AND c.name OPERATOR(pg_catalog.<>) ''))"; // "": a protocol portal, which Postgres does not list
     }
-
-    /// <summary>The catalog relation <paramref name="relation"/> (pg_class, pg_tables or information_schema.tables) without other clients' temp relations.</summary>
-    private static string TempCatalogSql(string relation) => relation switch
-    {
-        // The system columns too: SELECT * leaves them out, and pg_dump reads c.tableoid.
-        "pg_class" => "(SELECT r.tableoid, r.ctid, r.xmin, r.xmax, r.cmin, r.cmax, r.* FROM pg_catalog.pg_class r"
-            + " WHERE r.relpersistence OPERATOR(pg_catalog.<>) 't' OR r.relname OPERATOR(pg_catalog.!~) '^zp[0-9]+_')",
-        "pg_tables" => "(SELECT * FROM pg_catalog.pg_tables WHERE schemaname OPERATOR(pg_catalog.!~) '^pg_temp_' OR tablename OPERATOR(pg_catalog.!~) '^zp[0-9]+_')",
-        _ => "(SELECT * FROM information_schema.tables WHERE table_schema::text OPERATOR(pg_catalog.!~) '^pg_temp_'"
-            + " OR table_name::text OPERATOR(pg_catalog.!~) '^zp[0-9]+_')",
-    };
 
     private static string ChannelsSql(string[] channels)
         => $"unnest(ARRAY[{string.Join(", ", channels.Order(StringComparer.Ordinal).Select(c => "'" + c.Replace("'", "''") + "'"))}]::text[])";

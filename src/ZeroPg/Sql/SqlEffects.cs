@@ -43,7 +43,8 @@ internal static class SqlEffectsScanner
 {
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
     private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
-        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE"];
+        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE",
+        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA"];
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -208,14 +209,16 @@ internal static class SqlEffectsScanner
             {
                 Relation(i, end, SqlEditKind.Cursors);
             }
-            else if ((token.IsWord(_sql, "PG_CLASS") || token.IsWord(_sql, "PG_TABLES")) && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)))
+            else if (token.Kind == SqlTokenKind.Word && i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "INFORMATION_SCHEMA")
+                && TempCatalogs.Contains("information_schema." + token.Text(_sql)) && IsRelation(i, end) && FollowsFrom(_tokens[i - 2].Start))
+            {
+                TempCatalog(_tokens[i - 2].Start, i, end, "information_schema." + token.Text(_sql).ToLowerInvariant());
+            }
+            else if (token.Kind == SqlTokenKind.Word && token.Length >= 7 && token.Span(_sql).StartsWith("pg_", StringComparison.OrdinalIgnoreCase)
+                && TempCatalogs.Contains(token.Text(_sql)) && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG")))
+                && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)))
             {
                 TempCatalog(QualifiedStart(i), i, end, token.Text(_sql).ToLowerInvariant());
-            }
-            else if (token.IsWord(_sql, "TABLES") && i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "INFORMATION_SCHEMA")
-                && IsRelation(i, end) && FollowsFrom(_tokens[i - 2].Start))
-            {
-                TempCatalog(_tokens[i - 2].Start, i, end, "information_schema.tables");
             }
             else if (token.IsWord(_sql, "PG_STAT_ACTIVITY")
                 && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))

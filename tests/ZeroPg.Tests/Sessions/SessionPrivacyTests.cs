@@ -43,9 +43,21 @@ public sealed class SessionPrivacyTests(ServerFixture fixture)
     {
         await using var owner = await fixture.OpenAsync();
         await using var other = await fixture.OpenAsync();
-        await owner.ExecAsync("CREATE TEMP TABLE listed_tmp(x int)");
+        await owner.ExecAsync("CREATE TEMP TABLE listed_tmp(x int PRIMARY KEY); CREATE TEMP SEQUENCE listed_tmp_seq; CREATE TEMP VIEW listed_tmp_view AS SELECT x FROM listed_tmp");
         await other.ScalarAsync("SELECT 1");
         Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE '%listed_tmp%'"));
+        foreach (var (catalog, name) in new[]
+        {
+            ("pg_type", "typname"), ("pg_indexes", "tablename"), ("pg_indexes", "indexname"), ("pg_sequences", "sequencename"),
+            ("pg_views", "viewname"), ("pg_stat_user_tables", "relname"), ("pg_catalog.pg_stat_all_indexes", "relname"),
+            ("pg_statio_user_tables", "relname"), ("information_schema.columns", "table_name"), ("information_schema.views", "table_name"),
+            ("information_schema.sequences", "sequence_name"), ("information_schema.table_constraints", "table_name"),
+        })
+        {
+            Assert.True(Equals(0L, await other.ScalarAsync($"SELECT count(*) FROM {catalog} WHERE {name} LIKE '%listed_tmp%'")), $"{catalog} lists another client's temp relation");
+        }
+        Assert.Equal(2L, await owner.ScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_name LIKE 'listed_tmp%'"));
+        Assert.Equal(1L, await owner.ScalarAsync("SELECT count(*) FROM pg_indexes WHERE tablename = 'listed_tmp'"));
         Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relname LIKE '%listed_tmp%'"));
         Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%listed_tmp%'"));
         Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '%listed_tmp%'"));

@@ -32,6 +32,20 @@ public sealed class UnservableStatementsTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_create_database_sent_by_parse_and_ended_by_flush_is_answered_and_the_connection_goes_on()
+    {
+        // Found by the fuzzer: ZeroPg looked for the Sync of a CREATE DATABASE unit past the messages it held, and the
+        // connection ended with an unhandled exception. A unit ended by Flush is the engine's to answer.
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Parse("", "create database fuzz_flush_db").Bind("", "").Execute().Flush().FlushAsync();
+        var first = await client.ReadMessageAsync(TimeSpan.FromSeconds(15));
+        Assert.NotNull(first);
+        var rest = await client.Sync().RoundTripAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal('Z', rest[^1].Code);
+        Assert.Equal("still here", (await client.SingleRowAsync("select 'still here'"))[0]);
+    }
+
+    [Fact]
     public async Task A_string_that_merely_looks_like_a_device_path_is_data()
     {
         await using var connection = await fixture.OpenAsync();
