@@ -39,6 +39,13 @@ internal enum SqlEditKind : byte
     SignalClose,
     /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
     TempCatalog,
+    /// <summary>A slot function's head (Text: its name, lower case), e.g. pg_create_logical_replication_slot( : ZeroPg's function of the same
+    /// name in zeropg_repl, given the caller's pid and the active slots first (Replication/Slots/SlotFunctions).</summary>
+    SlotFunction,
+    /// <summary>pg_replication_slots read as a relation: ZeroPg's slots (zeropg_repl.replication_slots).</summary>
+    ReplicationSlots,
+    /// <summary>pg_stat_replication read as a relation: ZeroPg's streaming walsenders (Replication/Slots/StatReplication).</summary>
+    StatReplication,
 }
 
 /// <summary>The connected clients as a client's SQL sees them (pg_stat_activity, pg_terminate_backend): supplied by the session.</summary>
@@ -52,6 +59,12 @@ internal interface ISqlSessionView
 
     /// <summary>The process ids of the connected clients it may not signal, as an SQL int4[] literal.</summary>
     string DeniedPids();
+
+    /// <summary>The slots walsenders stream from now, as the SQL jsonb {"slot": pid} ZeroPg's slot functions take.</summary>
+    string ActiveSlots();
+
+    /// <summary>pg_stat_replication's rows: the server's streaming walsenders (<see cref="Replication.Slots.StatReplication.Sql"/>).</summary>
+    string StatReplication();
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -138,6 +151,10 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
+        SqlEditKind.SlotFunction => $"zeropg_repl.{Text}({processId}, {view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}, ",
+        SqlEditKind.ReplicationSlots => $"(SELECT * FROM zeropg_repl.replication_slots({view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}))"
+            + (Text == "AS" ? " AS pg_replication_slots" : ""),
+        SqlEditKind.StatReplication => (view?.StatReplication() ?? Replication.Slots.StatReplication.Sql([])) + (Text == "AS" ? " AS pg_stat_replication" : ""),
         SqlEditKind.TempCatalog => TempCatalogSql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };

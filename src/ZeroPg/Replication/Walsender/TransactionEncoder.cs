@@ -79,7 +79,7 @@ internal sealed class TransactionEncoder(bool messages)
                     Begin();
                     foreach (var shape in truncated)
                         Describe(shape);
-                    frames.Add(new(change.Lsn, new TruncateMessage(TruncateOptions.None, truncated.Select(t => t.Oid).ToList()).Encode()));
+                    frames.Add(new(change.Lsn, new TruncateMessage(Options(change), truncated.Select(t => t.Oid).ToList()).Encode()));
                 }
                 i = j - 1;
                 continue;
@@ -133,6 +133,10 @@ internal sealed class TransactionEncoder(bool messages)
                 return null;
         }
     }
+
+    /// <summary>CASCADE / RESTART IDENTITY: the capture records them with the TRUNCATE's first row (Capture/CaptureSchema).</summary>
+    private static TruncateOptions Options(CapturedChange change)
+        => change.Content is { Length: > 0 } options ? (TruncateOptions)options[0] : TruncateOptions.None;
 
     private static bool SameValue(TupleValue a, TupleValue b) => a.Kind == b.Kind && a.Bytes.Span.SequenceEqual(b.Bytes.Span);
 
