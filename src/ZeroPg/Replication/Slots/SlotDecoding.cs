@@ -226,6 +226,8 @@ internal static class SlotDecoding
                         rels := '{}';
                         FOR tr IN SELECT * FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN c.seq AND tx.last_seq ORDER BY ch.seq LOOP
                             EXIT WHEN tr.op <> 'T';
+                            -- A TRUNCATE gives the table a new relfilenode: pgoutput forgets its Relation (sent again before the 'T').
+                            sent := sent - tr.relid::text;
                             CONTINUE WHEN tr.relid = ANY (rels) OR position('t' IN coalesce(published ->> tr.relid::text, '')) = 0;
                             shape := zeropg_repl.shape_at(tr.relid, tr.lsn);
                             CONTINUE WHEN shape IS NULL;
@@ -282,6 +284,8 @@ internal static class SlotDecoding
                         lsn := c.lsn; xid := txid; data := msg; RETURN NEXT; returned := returned + 1;
                     END LOOP;
                 END LOOP;
+                -- ... and again at the truncating transaction's commit: the Relation goes out again before the table's next change.
+                sent := sent - ARRAY(SELECT ch.relid::text FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'T');
                 IF began THEN
                     lsn := end_lsn; xid := txid;
                     data := '\x4300'::bytea || zeropg_repl.pgo_lsn(commit_lsn) || zeropg_repl.pgo_lsn(end_lsn) || int8send(commit_time);

@@ -70,6 +70,10 @@ internal sealed class TransactionEncoder(bool messages)
                 var j = i;
                 for (; j < tx.Count && tx[j].Op == 'T'; j++)
                 {
+                    // A TRUNCATE gives the table a new relfilenode: pgoutput's relation cache forgets it, so its Relation goes out
+                    // again before the 'T', and again at its next change after this transaction (see ForgetTruncated).
+                    if (tx[j].RelationOid is { } truncatedOid)
+                        _sentRelations.Remove(truncatedOid);
                     if (published.Publishes(tx[j].RelationOid, 'T') && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } shape
                         && truncated.All(t => t.Oid != shape.Oid))
                         truncated.Add(shape);
@@ -95,6 +99,7 @@ internal sealed class TransactionEncoder(bool messages)
         }
         if (began)
             frames.Add(new(EndLsn(tx), new CommitMessage(commitLsn, EndLsn(tx), commitTime).Encode()));
+        ForgetTruncated(tx);
         if (loose.Count > 0)
             frames.InsertRange(0, loose);
         return frames;
@@ -131,6 +136,17 @@ internal sealed class TransactionEncoder(bool messages)
             }
             default:
                 return null;
+        }
+    }
+
+    /// <summary>The invalidations of a transaction that truncated a table run again at its commit: pgoutput sends that table's
+    /// Relation again before its next change (as captured from PG 15).</summary>
+    private void ForgetTruncated(IReadOnlyList<CapturedChange> tx)
+    {
+        foreach (var change in tx)
+        {
+            if (change is { Op: 'T', RelationOid: { } oid })
+                _sentRelations.Remove(oid);
         }
     }
 
