@@ -133,9 +133,8 @@ internal static class SlotFunctions
             IF twophase THEN
                 RAISE EXCEPTION 'two-phase slots are not supported by ZeroPg' USING ERRCODE = '0A000', HINT = 'PGlite has no prepared transactions.';
             END IF;
-            IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
-                RAISE EXCEPTION 'cannot create logical replication slot in transaction that has performed writes' USING ERRCODE = '25001';
-            END IF;
+            -- Postgres refuses a transaction that has written (25001): its snapshot builder needs it. ZeroPg's slots need no
+            -- snapshot, and ZeroPg's own install of zeropg_repl writes in a client's open transaction, so it is not refused.
             PERFORM zeropg_repl.sync_publications();
             RETURN QUERY
             INSERT INTO zeropg_repl.slots AS s (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn, failover, owner_pid, inactive_since)
