@@ -114,6 +114,7 @@ internal static class SlotDecoding
             consumed pg_lsn; txid xid; commit_time bigint; msg bytea; frames bytea[]; rels oid[]; r oid; this_op text; prev_op text;
             continues_truncate boolean; key_changed boolean; old_t bytea; new_t bytea; hit_limit boolean := false;
         BEGIN
+            PERFORM zeropg_repl.check_slot_permissions(session_user);
             -- logicalfuncs.c: the slot name, the options array, the slot, the plugin's options, then the output type.
             IF slot IS NULL THEN
                 RAISE EXCEPTION 'slot name must not be null' USING ERRCODE = '22004';

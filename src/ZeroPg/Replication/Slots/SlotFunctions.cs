@@ -23,10 +23,12 @@ internal static class SlotFunctions
             -- 'wal_removed' once the slot fell more than max_slot_wal_keep_size behind (maintain()).
             ADD COLUMN IF NOT EXISTS invalidation_reason text;
 
-        CREATE OR REPLACE FUNCTION zeropg_repl.check_slot_permissions() RETURNS void
+        -- CheckSlotPermissions: the caller's current_user at the entry points; the session user inside the SECURITY DEFINER
+        -- internals, which any role could otherwise call directly to read captured changes.
+        CREATE OR REPLACE FUNCTION zeropg_repl.check_slot_permissions(role name DEFAULT current_user) RETURNS void
         LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
         BEGIN
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolreplication)) THEN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role AND (rolsuper OR rolreplication)) THEN
                 RAISE EXCEPTION 'permission denied to use replication slots' USING ERRCODE = '42501',
                     DETAIL = 'Only roles with the REPLICATION attribute may use replication slots.',
                     HINT = 'Connect as a superuser, or ALTER ROLE name REPLICATION.';
@@ -125,6 +127,7 @@ internal static class SlotFunctions
         RETURNS TABLE (slot_name name, lsn pg_lsn)
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         BEGIN
+            PERFORM zeropg_repl.check_slot_permissions(session_user);
             PERFORM zeropg_repl.validate_slot_name(slot);
             IF plugin IS DISTINCT FROM 'pgoutput' THEN
                 RAISE EXCEPTION 'could not access file "%": No such file or directory', plugin USING ERRCODE = '58P01',
@@ -160,6 +163,7 @@ internal static class SlotFunctions
         CREATE OR REPLACE FUNCTION zeropg_repl.drop_slot(slot name, caller integer, zp_active jsonb) RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         BEGIN
+            PERFORM zeropg_repl.check_slot_permissions(session_user);
             PERFORM zeropg_repl.acquire_slot(slot, caller, zp_active, false);
             DELETE FROM zeropg_repl.slots WHERE slot_name = slot;
             PERFORM zeropg_repl.purge();
@@ -177,6 +181,7 @@ internal static class SlotFunctions
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         DECLARE s zeropg_repl.slots; target pg_lsn;
         BEGIN
+            PERFORM zeropg_repl.check_slot_permissions(session_user);
             IF upto = '0/0'::pg_lsn THEN
                 RAISE EXCEPTION 'invalid target WAL LSN' USING ERRCODE = '22023';
             END IF;
