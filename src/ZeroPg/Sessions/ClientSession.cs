@@ -123,7 +123,7 @@ internal sealed class ClientSession
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
-        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services.ReplicationSlots);
+        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);
@@ -857,10 +857,10 @@ internal sealed class ClientSession
         var needed = false;
         for (var i = 0; i < count; i++)
         {
-            if (_batch.Messages[i] is not { Code: FrontendCode.Query or FrontendCode.Parse, Sql.Effects: var effects })
+            if (_batch.Messages[i] is not { Code: FrontendCode.Query or FrontendCode.Parse, Sql: { } sql })
                 continue;
-            needed |= effects.EmitsLogicalMessages || effects.UsesReplicationSlots;
-            _usedSlots |= effects.UsesReplicationSlots;
+            needed |= sql.Effects.EmitsLogicalMessages || sql.UsesReplicationSlots;
+            _usedSlots |= sql.UsesReplicationSlots;
         }
         return needed;
     }

@@ -8,11 +8,19 @@ namespace ZeroPg.Sessions;
 /// role, never a superuser's (Postgres also lets members of the target's role or of pg_signal_backend: not looked up here).
 /// Read from the registry when the SQL is rewritten.
 /// </summary>
-internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, Replication.Slots.SlotActivity? slots = null) : ISqlSessionView
+internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
 {
     public string ActivityRows() => SessionActivity.ValuesSql(registry);
 
-    public string ActiveSlots() => SqlEdit.Literal(slots?.ActiveJson() ?? "{}") + "::pg_catalog.jsonb";
+    public string ClientPids() => PidArray(registry.Sessions.Where(s => MaySignal(s.Identity)));
+
+    public string DeniedPids() => PidArray(registry.Sessions.Where(s => !MaySignal(s.Identity)));
+
+    private bool MaySignal(SessionIdentity target)
+        => identity.IsSuperuser || (!target.IsSuperuser && target.Role == identity.Role);
+
+    /// <summary>The slots this database's walsenders stream from now.</summary>
+    public string ActiveSlots() => SqlEdit.Literal(services?.ReplicationSlots.ActiveJson() ?? "{}") + "::pg_catalog.jsonb";
 
     /// <summary>Every database's streaming walsenders, as Postgres lists the whole cluster's.</summary>
     public string StatReplication() => Replication.Slots.StatReplication.Sql(registry.Sessions
@@ -21,13 +29,6 @@ internal sealed class ClientsView(SessionRegistry registry, SessionIdentity iden
         .Select(x => new Replication.Slots.WalsenderRow(x.Session.Identity.ProcessId, x.Session.Identity.Role,
             x.Session.Activity.Current.ApplicationName, x.Session.Activity.Client.Address, x.Session.Activity.Client.Port,
             x.Session.Activity.BackendStart, x.Progress!.Current)));
-
-    public string ClientPids() => PidArray(registry.Sessions.Where(s => MaySignal(s.Identity)));
-
-    public string DeniedPids() => PidArray(registry.Sessions.Where(s => !MaySignal(s.Identity)));
-
-    private bool MaySignal(SessionIdentity target)
-        => identity.IsSuperuser || (!target.IsSuperuser && target.Role == identity.Role);
 
     private static string PidArray(IEnumerable<ClientSession> sessions)
         => "'{" + string.Join(",", sessions.Select(s => s.Identity.ProcessId)) + "}'::pg_catalog.int4[]";

@@ -33,12 +33,6 @@ internal enum SqlEditKind : byte
     Locks,
     /// <summary>pg_logical_emit_message( becomes ZeroPg's function of the same name in zeropg_repl, which records the message for the replication stream.</summary>
     LogicalMessage,
-    /// <summary>pg_terminate_backend( / pg_cancel_backend( (Text: the function): the call opens a query that signals ZeroPg (<see cref="SqlEdit.SignalChannel"/>) for a client's pid.</summary>
-    SignalOpen,
-    /// <summary>The call's end, from its second argument (a timeout, not used) or its closing parenthesis.</summary>
-    SignalClose,
-    /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
-    TempCatalog,
     /// <summary>A slot function's head (Text: its name, lower case), e.g. pg_create_logical_replication_slot( : ZeroPg's function of the same
     /// name in zeropg_repl, given the caller's pid and the active slots first (Replication/Slots/SlotFunctions).</summary>
     SlotFunction,
@@ -46,6 +40,12 @@ internal enum SqlEditKind : byte
     ReplicationSlots,
     /// <summary>pg_stat_replication read as a relation: ZeroPg's streaming walsenders (Replication/Slots/StatReplication).</summary>
     StatReplication,
+    /// <summary>pg_terminate_backend( / pg_cancel_backend( (Text: the function): the call opens a query that signals ZeroPg (<see cref="SqlEdit.SignalChannel"/>) for a client's pid.</summary>
+    SignalOpen,
+    /// <summary>The call's end, from its second argument (a timeout, not used) or its closing parenthesis.</summary>
+    SignalClose,
+    /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
+    TempCatalog,
 }
 
 /// <summary>The connected clients as a client's SQL sees them (pg_stat_activity, pg_terminate_backend): supplied by the session.</summary>
@@ -54,17 +54,17 @@ internal interface ISqlSessionView
     /// <summary>Every connected client's pg_stat_activity row as SQL VALUES (<see cref="Sessions.SessionActivity.ValuesSql"/>).</summary>
     string ActivityRows();
 
-    /// <summary>The process ids of the connected clients this client may signal (Postgres's rules), as an SQL int4[] literal.</summary>
-    string ClientPids();
-
-    /// <summary>The process ids of the connected clients it may not signal, as an SQL int4[] literal.</summary>
-    string DeniedPids();
-
     /// <summary>The slots walsenders stream from now, as the SQL jsonb {"slot": pid} ZeroPg's slot functions take.</summary>
     string ActiveSlots();
 
     /// <summary>pg_stat_replication's rows: the server's streaming walsenders (<see cref="Replication.Slots.StatReplication.Sql"/>).</summary>
     string StatReplication();
+
+    /// <summary>The process ids of the connected clients this client may signal (Postgres's rules), as an SQL int4[] literal.</summary>
+    string ClientPids();
+
+    /// <summary>The process ids of the connected clients it may not signal, as an SQL int4[] literal.</summary>
+    string DeniedPids();
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -145,16 +145,16 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.BackendPid => $"(SELECT {processId}::pg_catalog.int4 AS pg_backend_pid)",
         SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows()) + (Text == "AS" ? " AS pg_stat_activity" : ""),
         SqlEditKind.LogicalMessage => "zeropg_repl.pg_logical_emit_message(",
+        SqlEditKind.SlotFunction => $"zeropg_repl.{Text}({processId}, {view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}, ",
+        SqlEditKind.ReplicationSlots => $"(SELECT * FROM zeropg_repl.replication_slots({view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}))"
+            + (Text == "AS" ? " AS pg_replication_slots" : ""),
+        SqlEditKind.StatReplication => (view?.StatReplication() ?? Replication.Slots.StatReplication.Sql([])) + (Text == "AS" ? " AS pg_stat_replication" : ""),
         SqlEditKind.Locks => Sessions.AdvisoryLockSql.LocksView(processId) + (Text == "AS" ? " AS pg_locks" : ""),
         SqlEditKind.CursorName => Identifier(PrefixedName(processId, Text!)),
         SqlEditKind.SignalOpen => SignalOpenSql(Text!, processId, view?.ClientPids() ?? "'{}'::pg_catalog.int4[]", view?.DeniedPids() ?? "'{}'::pg_catalog.int4[]"),
         SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
-        SqlEditKind.SlotFunction => $"zeropg_repl.{Text}({processId}, {view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}, ",
-        SqlEditKind.ReplicationSlots => $"(SELECT * FROM zeropg_repl.replication_slots({view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}))"
-            + (Text == "AS" ? " AS pg_replication_slots" : ""),
-        SqlEditKind.StatReplication => (view?.StatReplication() ?? Replication.Slots.StatReplication.Sql([])) + (Text == "AS" ? " AS pg_stat_replication" : ""),
         SqlEditKind.TempCatalog => TempCatalogSql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };

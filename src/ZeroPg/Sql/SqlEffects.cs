@@ -11,9 +11,6 @@ internal sealed class SqlEffects
 
     /// <summary>Calls pg_logical_emit_message: rewritten to ZeroPg's capture (Replication/Capture), installed first.</summary>
     public bool EmitsLogicalMessages { get; init; }
-
-    /// <summary>Calls a replication slot function or reads pg_replication_slots: ZeroPg's (Replication/Slots), installed with the capture.</summary>
-    public bool UsesReplicationSlots { get; init; }
     /// <summary>DECLARE: the client may hold cursors (WITH HOLD ones outlive its transaction and are closed when it leaves).</summary>
     public bool DeclaresCursor { get; init; }
 
@@ -100,7 +97,7 @@ internal static class SqlEffectsScanner
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];
         private readonly List<string> _customSettings = [];
-        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages, _slots;
+        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages;
         private readonly List<string> _extensions = [];
 
         /// <summary>
@@ -259,13 +256,12 @@ internal static class SqlEffectsScanner
             else if (token.Length >= 24 && SlotFunctions.TryGetValue(token.Span(_sql), out var slotFunction) && i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(')
                 && !_tokens[i + 2].IsPunct(_sql, ')') && !QualifiedByOtherSchema(i))
             {
-                _slots = true; // without arguments it is left to the engine, which says the function does not exist, as Postgres
+                // Without arguments it is left to the engine, which says the function does not exist, as Postgres.
                 var from = QualifiedStart(i);
                 _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, SqlEditKind.SlotFunction, slotFunction));
             }
             else if (token.IsWord(_sql, "PG_REPLICATION_SLOTS") && IsRelation(i, end) && !QualifiedByOtherSchema(i))
             {
-                _slots = true;
                 Relation(i, end, SqlEditKind.ReplicationSlots);
             }
             else if (token.IsWord(_sql, "PG_STAT_REPLICATION") && IsRelation(i, end) && !QualifiedByOtherSchema(i))
@@ -283,7 +279,7 @@ internal static class SqlEffectsScanner
 
         public (SqlEffects, IReadOnlyList<SqlEdit>) Result()
         {
-            var any = _settings || _temp || _advisory || _cursors || _messages || _slots || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
+            var any = _settings || _temp || _advisory || _cursors || _messages || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
                 || _unlisten.Count > 0 || _customSettings.Count > 0 || _extensions.Count > 0;
             var effects = !any ? SqlEffects.None : new SqlEffects
             {
@@ -291,7 +287,6 @@ internal static class SqlEffectsScanner
                 TempObjectsChanged = _temp,
                 UsesAdvisoryLocks = _advisory,
                 EmitsLogicalMessages = _messages,
-                UsesReplicationSlots = _slots,
                 DeclaresCursor = _cursors,
                 DropsAllTemp = _dropsAllTemp,
                 UnlistensEngine = _unlistensEngine,

@@ -18,7 +18,7 @@ public sealed class SqlEffectsTests
     [InlineData("select * from app.pg_replication_slots", "select * from app.pg_replication_slots", false)]
     public void Slot_functions_and_pg_replication_slots_become_ZeroPgs(string sql, string expected, bool usesSlots)
     {
-        Assert.Equal(usesSlots, SqlAnalysis.Of(sql).Effects.UsesReplicationSlots);
+        Assert.Equal(usesSlots, SqlAnalysis.Of(sql).UsesReplicationSlots);
         Assert.Equal(expected, Rewrite(sql));
     }
 

@@ -2,29 +2,34 @@ using static ZeroPg.Replication.Walsender.EngineResults;
 
 namespace ZeroPg.Replication.Slots;
 
-/// <summary>The statements that keep slots in zeropg_repl.slots (see Capture/CaptureSchema, Slots/SlotFunctions): in the engine,
-/// so a slot lives as long as the data directory and is read and written between other clients' units.</summary>
+/// <summary>The statements that keep slots in zeropg_repl.slots (see Capture/CaptureSchema): in the engine, so a
+/// slot lives as long as the data directory and is read and written between other clients' units.</summary>
 internal static class SlotSql
 {
-    private const string Columns = "slot_name, plugin, temporary, consistent_point::text, confirmed_flush_lsn::text, invalidation_reason, owner_pid::text";
+    private const string Columns = "slot_name, plugin, temporary, consistent_point::text, confirmed_flush_lsn::text";
 
     /// <summary>The new slot's row, or no row when the name is taken. Its consistent point is the WAL insert position:
-    /// every change recorded later has a higher LSN (see CaptureSchema), so it is streamed, and none before is. A temporary
-    /// slot belongs to <paramref name="ownerPid"/> (active for it alone, dropped when it leaves).</summary>
-    public static string Create(string name, string plugin, bool temporary, int? ownerPid = null, bool failover = false)
-        => $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn, failover, owner_pid, inactive_since) " +
-           $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn(), " +
-           $"{(failover ? "true" : "false")}, {(temporary && ownerPid is { } pid ? pid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NULL")}, now()) " +
+    /// every change recorded later has a higher LSN (see CaptureSchema), so it is streamed, and none before is.</summary>
+    public static string Create(string name, string plugin, bool temporary)
+        => $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn) " +
+           $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn()) " +
            $"ON CONFLICT (slot_name) DO NOTHING RETURNING {Columns}";
 
     public static string Get(string name) => $"SELECT {Columns} FROM zeropg_repl.slots WHERE slot_name = {Literal(name)}";
 
+    public static string Drop(string name) => $"DELETE FROM zeropg_repl.slots WHERE slot_name = {Literal(name)} RETURNING slot_name";
+
+    /// <summary>confirmed_flush_lsn only moves forward (a client that reports an older position does not rewind the slot).</summary>
+    public static string Confirm(string name, Lsn flushed)
+        => $"UPDATE zeropg_repl.slots SET confirmed_flush_lsn = greatest(confirmed_flush_lsn, '{flushed}'::pg_lsn) WHERE slot_name = {Literal(name)}";
+
+    /// <summary>With why the slot can no longer be streamed (invalidation_reason) and the session a temporary slot belongs to.</summary>
+    private const string AcquiredColumns = Columns + ", invalidation_reason, owner_pid::text";
+
     /// <summary>The slot for <paramref name="processId"/> to stream from, with Postgres's errors when it does not exist, another
     /// process holds it (<paramref name="activeJson"/>: the walsenders', <see cref="SlotActivity.ActiveJson"/>), or it was invalidated.</summary>
     public static string Acquire(string name, int processId, string activeJson)
-        => $"SELECT {Columns} FROM zeropg_repl.acquire_slot({Literal(name)}, {processId}, {Literal(activeJson)}::jsonb, true)";
-
-    public static string Drop(string name) => $"DELETE FROM zeropg_repl.slots WHERE slot_name = {Literal(name)} RETURNING slot_name";
+        => $"SELECT {AcquiredColumns} FROM zeropg_repl.acquire_slot({Literal(name)}, {processId}, {Literal(activeJson)}::jsonb, true)";
 
     /// <summary>Drops the slot as pg_drop_replication_slot does: 42704 when missing, 55006 when another process holds it.</summary>
     public static string DropChecked(string name, int processId, string activeJson)
@@ -33,14 +38,10 @@ internal static class SlotSql
     /// <summary>The temporary slots a session made (pg_create_logical_replication_slot(..., true)), dropped when it leaves.</summary>
     public static string DropTemporary(int processId) => $"DELETE FROM zeropg_repl.slots WHERE temporary AND owner_pid = {processId}";
 
-    /// <summary>confirmed_flush_lsn only moves forward (a client that reports an older position does not rewind the slot).</summary>
-    public static string Confirm(string name, Lsn flushed)
-        => $"UPDATE zeropg_repl.slots SET confirmed_flush_lsn = greatest(confirmed_flush_lsn, '{flushed}'::pg_lsn) WHERE slot_name = {Literal(name)}";
-
     /// <summary>The slot's stream ended: pg_replication_slots' inactive_since.</summary>
     public static string Released(string name) => $"UPDATE zeropg_repl.slots SET inactive_since = now() WHERE slot_name = {Literal(name)}";
 
-    /// <summary>Why the slot can no longer be streamed ('wal_removed'), or no row when it is gone.</summary>
+    /// <summary>Why the slot can no longer be streamed ('wal_removed'), '' while it can; no row when it is gone.</summary>
     public static string Invalidation(string name) => $"SELECT coalesce(invalidation_reason, '') FROM zeropg_repl.slots WHERE slot_name = {Literal(name)}";
 
     /// <summary>ALTER_REPLICATION_SLOT's FAILOVER.</summary>
@@ -48,6 +49,7 @@ internal static class SlotSql
         => $"UPDATE zeropg_repl.slots SET failover = {(failover ? "true" : "false")} WHERE slot_name = {Literal(name)}";
 
     /// <summary>Invalidates the slots more than max_slot_wal_keep_size behind, then drops the captured changes every valid slot
-    /// has confirmed (whole transactions), all of them when no valid slot is left (zeropg_repl.maintain, Slots/SlotFunctions).</summary>
+    /// has confirmed (whole transactions: a client may confirm a position inside one, and then the whole transaction is sent
+    /// again, as Postgres does); all of them when no valid slot is left (zeropg_repl.maintain, Slots/SlotFunctions).</summary>
     public const string Purge = "SELECT zeropg_repl.maintain()";
 }

@@ -17,9 +17,11 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     SlotActivity activity, Func<int> processId, string database, CancellationToken connectionClosed)
 {
     private readonly HashSet<string> _temporarySlots = new(StringComparer.Ordinal);
+
+    /// <summary>pg_terminate_backend named this walsender: its stream ends with FATAL 57P01 (set on the signaller's thread).</summary>
+    private volatile bool _terminated;
     private CancellationTokenSource? _stream;
     private bool _installed;
-    private volatile bool _terminated;
 
     public ReplicationMode Mode => mode;
 
@@ -138,10 +140,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
                 "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT and copy the tables yourself before streaming; Npgsql: CreatePgOutputReplicationSlot(name, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport).");
         if (create.TwoPhase)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "PGlite has no prepared transactions.");
-        if (create.Failover && create.Temporary)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "cannot enable failover for a temporary replication slot");
         await EnsureInstalledAsync();
-        var rows = (await query([SlotSql.Create(create.SlotName, create.Plugin, create.Temporary, processId(), create.Failover)]))[0];
+        var rows = (await query([SlotSql.Create(create.SlotName, create.Plugin, create.Temporary)]))[0];
         if (rows.Count == 0)
             throw ReplicationErrors.Error(ReplicationErrors.DuplicateObject, $"replication slot \"{create.SlotName}\" already exists");
         var slot = ReplicationSlot.FromRow(rows[0]);
