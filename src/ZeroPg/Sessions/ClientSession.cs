@@ -329,25 +329,6 @@ internal sealed class ClientSession
         }
     }
 
-    /// <summary>The session ends: the temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>
-    private async Task DropTemporarySlotsAsync()
-    {
-        try
-        {
-            await _lease.AcquireForCleanupAsync();
-            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
-            await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Append(batch, Replication.Slots.SlotSql.DropTemporary(_identity.ProcessId)));
-        }
-        catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
-        {
-            // The engine is gone or restarting: nothing left to drop.
-        }
-        finally
-        {
-            _lease.Release();
-        }
-    }
-
     /// <summary>Timer thread: the client's transaction_timeout ran out. Its running statement is cancelled (or its wait, or its idle read ends); the session then ends it.</summary>
     private void OnTransactionTimeout()
     {
@@ -863,6 +844,25 @@ internal sealed class ClientSession
             _usedSlots |= sql.UsesReplicationSlots;
         }
         return needed;
+    }
+
+    /// <summary>The session ends: the temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>
+    private async Task DropTemporarySlotsAsync()
+    {
+        try
+        {
+            await _lease.AcquireForCleanupAsync();
+            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+            await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Append(batch, Replication.Slots.SlotSql.DropTemporary(_identity.ProcessId)));
+        }
+        catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
+        {
+            // The engine is gone or restarting: nothing left to drop.
+        }
+        finally
+        {
+            _lease.Release();
+        }
     }
 
     /// <summary>pg_logical_emit_message calls are rewritten to zeropg_repl's: its schema is installed first, as the engine's
