@@ -192,6 +192,13 @@ public sealed class ZeroPgOptions
     /// </summary>
     public IDictionary<string, string> PostgresSettings { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// PGlite's max_slot_wal_keep_size unless <see cref="PostgresSettings"/> (-c) gives one: a logical replication slot more than
+    /// this much WAL behind is invalidated ('lost') and its captured changes purged, so a consumer that went away cannot grow
+    /// the change log without bound (Postgres's default, -1, keeps everything).
+    /// </summary>
+    public const string DefaultMaxSlotWalKeepSize = "1GB";
+
     /// <summary>Authentication (trust or SCRAM-SHA-256, the postgres role's password) and TLS.</summary>
     public Security.SecurityOptions Security { get; set; } = new();
 

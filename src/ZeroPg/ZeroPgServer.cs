@@ -255,6 +255,9 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.EngineRestarts = () => databases.Running.Sum(d => d.Engine.Restarts);
         metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
+        var slots = new Replication.Slots.SlotMetrics();
+        metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
+        metrics.LastReplicationSlots = () => slots.Last;
         return metrics;
     }
 

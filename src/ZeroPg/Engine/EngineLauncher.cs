@@ -107,6 +107,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
             .. options.Backup is null || !site.IsPrimary || dataDirectory == ZeroPgOptions.MemoryDatabase ? [] : Storage.Backup.BackupService.EngineSettings,
             // Logical replication consumers (zero-cache, Debezium) check wal_level; PGlite runs with it (a little more WAL).
             "-c", "wal_level=logical",
+            // ZeroPg's slots keep captured changes until confirmed: a slot further behind than this is invalidated (Postgres's
+            // default -1 would let a consumer that went away grow the change log without bound). -c overrides it.
+            "-c", $"max_slot_wal_keep_size={ZeroPgOptions.DefaultMaxSlotWalKeepSize}",
             .. options.PostgresSettings.SelectMany(s => (string[])["-c", $"{s.Key}={s.Value}"]),
         ],
         Durability = options.Durability,

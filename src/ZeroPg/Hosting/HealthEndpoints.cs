@@ -28,13 +28,19 @@ internal sealed class HealthEndpoints(ZeroPgMetrics metrics, Func<bool> isReady)
                     ? Text(response, StatusCodes.Status503ServiceUnavailable, problem + "\n")
                     : Text(response, StatusCodes.Status200OK, "ready\n");
             case "/metrics":
-                response.ContentType = PrometheusText.ContentType;
-                return response.WriteAsync(PrometheusText.Render(metrics));
+                return MetricsAsync(context);
             case var _ when Dashboard?.Handles(context.Request.Path) == true:
                 return Dashboard.HandleAsync(context);
             default:
                 return Text(response, StatusCodes.Status404NotFound, "not found: /healthz, /readyz, /metrics, / (dashboard)\n");
         }
+    }
+
+    private async Task MetricsAsync(HttpContext context)
+    {
+        var slots = await metrics.ReplicationSlots(context.RequestAborted);
+        context.Response.ContentType = PrometheusText.ContentType;
+        await context.Response.WriteAsync(PrometheusText.Render(metrics, slots));
     }
 
     private static Task Text(HttpResponse response, int status, string body)

@@ -8,7 +8,7 @@ internal static class PrometheusText
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    public static string Render(ZeroPgMetrics metrics)
+    public static string Render(ZeroPgMetrics metrics, IReadOnlyList<Replication.Slots.SlotMetric>? slots = null)
     {
         var text = new StringBuilder();
         Write(text, "zeropg_connections", "gauge", "Client connections open.", metrics.OpenConnections());
@@ -38,8 +38,37 @@ internal static class PrometheusText
             Write(text, "zeropg_backup_base_backup_failures_total", "counter", "Base backups that failed (retried).", backup.BaseBackupFailures);
             Write(text, "zeropg_backup_last_base_backup_timestamp_seconds", "gauge", "Unix time of the last completed base backup (0: none by this server).", backup.LastBaseBackup?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
         }
+        if (slots is not null)
+            WriteSlots(text, slots);
         return text.ToString();
     }
+
+    /// <summary>Logical replication slots, one series per database and slot.</summary>
+    private static void WriteSlots(StringBuilder text, IReadOnlyList<Replication.Slots.SlotMetric> slots)
+    {
+        Write(text, "zeropg_replication_slots", "gauge", "Logical replication slots.", slots.Count);
+        if (slots.Count == 0)
+            return;
+        WriteEach(text, slots, "zeropg_replication_slot_active", "1 while a walsender streams from the slot.", s => s.Active ? 1 : 0);
+        WriteEach(text, slots, "zeropg_replication_slot_lost", "1 once the slot was invalidated (more than max_slot_wal_keep_size behind).", s => s.Lost ? 1 : 0);
+        WriteEach(text, slots, "zeropg_replication_slot_lag_bytes", "WAL written since the slot's confirmed position.", s => s.LagBytes);
+        WriteEach(text, slots, "zeropg_replication_slot_lag_seconds", "Age of the oldest captured change the slot has not confirmed (0: none).", s => s.LagSeconds);
+    }
+
+    private static void WriteEach(StringBuilder text, IReadOnlyList<Replication.Slots.SlotMetric> slots, string name, string help,
+        Func<Replication.Slots.SlotMetric, double> value)
+    {
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+        text.Append("# TYPE ").Append(name).Append(" gauge\n");
+        foreach (var slot in slots)
+        {
+            text.Append(name).Append("{database=\"").Append(Label(slot.Database)).Append("\",slot=\"").Append(Label(slot.Slot)).Append("\"} ")
+                .Append(value(slot).ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+    }
+
+    /// <summary>A label value as the exposition format escapes it.</summary>
+    private static string Label(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 
     private static void Write(StringBuilder text, string name, string type, string help, double value)
     {

@@ -39,7 +39,17 @@ public sealed class ZeroPgMetrics : IDisposable
         _meter.CreateObservableGauge("zeropg.backup.lag_bytes", () => BackupStatus()?.LagBytes ?? 0, unit: "By", description: "WAL on disk not yet in the backup");
         _meter.CreateObservableCounter("zeropg.backup.uploaded_bytes", () => BackupStatus()?.UploadedBytes ?? 0, unit: "By", description: "bytes uploaded to the backup (WAL objects and base backups)");
         _meter.CreateObservableCounter("zeropg.backup.upload_failures", () => BackupStatus()?.UploadFailures ?? 0, description: "WAL uploads that failed (and were retried)");
+        // Replication slots, as the last /metrics scrape read them (reading them needs the engine: see Replication/Slots/SlotMetrics).
+        _meter.CreateObservableGauge("zeropg.replication.slots", () => (long)LastReplicationSlots().Count, description: "logical replication slots");
+        _meter.CreateObservableGauge("zeropg.replication.slot.lag_bytes", () => SlotMeasurements(s => s.LagBytes), unit: "By",
+            description: "WAL written since the slot's confirmed position");
+        _meter.CreateObservableGauge("zeropg.replication.slot.lag", () => SlotMeasurements(s => s.LagSeconds), unit: "s",
+            description: "age of the oldest captured change the slot has not confirmed");
     }
+
+    private IEnumerable<Measurement<double>> SlotMeasurements(Func<Replication.Slots.SlotMetric, double> value)
+        => LastReplicationSlots().Select(s => new Measurement<double>(value(s), new KeyValuePair<string, object?>("database", s.Database),
+            new KeyValuePair<string, object?>("slot", s.Slot)));
 
     public long Batches => Interlocked.Read(ref _batches);
     public long BatchBytes => Interlocked.Read(ref _batchBytes);
@@ -55,6 +65,12 @@ public sealed class ZeroPgMetrics : IDisposable
     internal Func<int> EngineRestarts { get; set; } = () => 0;
     internal Func<long?> EngineRssBytes { get; set; } = () => null;
     internal Func<Storage.Backup.BackupStatus?> BackupStatus { get; set; } = () => null;
+
+    /// <summary>Reads every database's replication slots now (for /metrics).</summary>
+    internal Func<CancellationToken, Task<IReadOnlyList<Replication.Slots.SlotMetric>>> ReplicationSlots { get; set; } = _ => Task.FromResult<IReadOnlyList<Replication.Slots.SlotMetric>>([]);
+
+    /// <summary>The slots as last read.</summary>
+    internal Func<IReadOnlyList<Replication.Slots.SlotMetric>> LastReplicationSlots { get; set; } = () => [];
 
     /// <summary>A batch of <paramref name="bytes"/> protocol bytes was handed to the engine.</summary>
     public void RecordBatch(long bytes)

@@ -84,6 +84,9 @@ internal sealed class ClientSession
     /// <summary>The replication command accepted and not yet run (<see cref="AcceptStep.Replication"/>).</summary>
     private ReplicationCommand? _replicationCommand;
 
+    /// <summary>The client called a slot function: the temporary slots it made go when it leaves.</summary>
+    private bool _usedSlots;
+
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
 
@@ -126,7 +129,7 @@ internal sealed class ClientSession
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
-        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors);
+        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);
@@ -193,6 +196,8 @@ internal sealed class ClientSession
             if (_walsender is not null)
                 await _walsender.EndAsync();
             await _cleanup.RunAsync();
+            if (_usedSlots)
+                await DropTemporarySlotsAsync();
             _services.Registry.Remove(this);
         }
     }
@@ -298,6 +303,8 @@ internal sealed class ClientSession
     internal void RequestTerminate(bool byItself)
     {
         _terminateRequested = true;
+        if (_walsender?.TryTerminateStream() == true)
+            return; // its stream ends with FATAL 57P01, as a walsender's
         if (!byItself)
             RequestCancel();
         _input.CancelPendingRead();
@@ -850,7 +857,7 @@ internal sealed class ClientSession
                 _statements.UndoUnit(); // built again: its statement names are added again
             if (usesAdvisoryLocks)
                 await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
-            if (EmitsLogicalMessages(count))
+            if (NeedsCaptureSchema(count))
                 await EnsureCaptureSchemaAsync(before);
             _rewriter.Build(_engineBatch, _batch, count);
             if (_engineBatch.Effects.Extensions.Count > 0)
@@ -877,14 +884,37 @@ internal sealed class ClientSession
         }
     }
 
-    private bool EmitsLogicalMessages(int count)
+    /// <summary>The unit calls pg_logical_emit_message or a slot function, or reads pg_replication_slots: all ZeroPg's, in zeropg_repl.</summary>
+    private bool NeedsCaptureSchema(int count)
     {
+        var needed = false;
         for (var i = 0; i < count; i++)
         {
-            if (_batch.Messages[i] is { Code: FrontendCode.Query or FrontendCode.Parse, Sql.Effects.EmitsLogicalMessages: true })
-                return true;
+            if (_batch.Messages[i] is not { Code: FrontendCode.Query or FrontendCode.Parse, Sql: { } sql })
+                continue;
+            needed |= sql.Effects.EmitsLogicalMessages || sql.UsesReplicationSlots;
+            _usedSlots |= sql.UsesReplicationSlots;
         }
-        return false;
+        return needed;
+    }
+
+    /// <summary>The session ends: the temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>
+    private async Task DropTemporarySlotsAsync()
+    {
+        try
+        {
+            await _lease.AcquireForCleanupAsync();
+            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+            await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Append(batch, Replication.Slots.SlotSql.DropTemporary(_identity.ProcessId)));
+        }
+        catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
+        {
+            // The engine is gone or restarting: nothing left to drop.
+        }
+        finally
+        {
+            _lease.Release();
+        }
     }
 
     /// <summary>pg_logical_emit_message calls are rewritten to zeropg_repl's: its schema is installed first, as the engine's

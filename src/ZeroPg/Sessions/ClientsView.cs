@@ -8,7 +8,7 @@ namespace ZeroPg.Sessions;
 /// role, never a superuser's (Postgres also lets members of the target's role or of pg_signal_backend: not looked up here).
 /// Read from the registry when the SQL is rewritten.
 /// </summary>
-internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity) : ISqlSessionView
+internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
 {
     public string ActivityRows() => SessionActivity.ValuesSql(registry);
 
@@ -18,6 +18,17 @@ internal sealed class ClientsView(SessionRegistry registry, SessionIdentity iden
 
     private bool MaySignal(SessionIdentity target)
         => identity.IsSuperuser || (!target.IsSuperuser && target.Role == identity.Role);
+
+    /// <summary>The slots this database's walsenders stream from now.</summary>
+    public string ActiveSlots() => SqlEdit.Literal(services?.ReplicationSlots.ActiveJson() ?? "{}") + "::pg_catalog.jsonb";
+
+    /// <summary>Every database's streaming walsenders, as Postgres lists the whole cluster's.</summary>
+    public string StatReplication() => Replication.Slots.StatReplication.Sql(registry.Sessions
+        .Select(s => (Session: s, Progress: s.Services.ReplicationSlots.ProgressOf(s.Identity.ProcessId)))
+        .Where(x => x.Progress is not null)
+        .Select(x => new Replication.Slots.WalsenderRow(x.Session.Identity.ProcessId, x.Session.Identity.Role,
+            x.Session.Activity.Current.ApplicationName, x.Session.Activity.Client.Address, x.Session.Activity.Client.Port,
+            x.Session.Activity.BackendStart, x.Progress!.Current)));
 
     private static string PidArray(IEnumerable<ClientSession> sessions)
         => "'{" + string.Join(",", sessions.Select(s => s.Identity.ProcessId)) + "}'::pg_catalog.int4[]";

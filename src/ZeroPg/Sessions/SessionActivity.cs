@@ -91,7 +91,7 @@ internal sealed class SessionActivity(EndPoint? remote)
     }
 
     /// <summary>client_addr and client_port as Postgres shows them: a Unix socket has no address and port -1.</summary>
-    private (string? Address, int Port) Client => remote is IPEndPoint ip
+    public (string? Address, int Port) Client => remote is IPEndPoint ip
         ? ((ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString(), ip.Port)
         : (null, -1);
 

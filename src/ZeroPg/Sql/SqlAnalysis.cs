@@ -498,6 +498,9 @@ internal sealed class SqlAnalysis
     /// <summary>The SQL calls pg_terminate_backend or pg_cancel_backend (the engine session must listen to <see cref="SqlEdit.SignalChannel"/>).</summary>
     public bool SignalsBackends => Edits.Any(e => e.Kind == SqlEditKind.SignalOpen);
 
+    /// <summary>The SQL calls a replication slot function or reads pg_replication_slots: ZeroPg's (Replication/Slots), installed with the capture schema.</summary>
+    public bool UsesReplicationSlots => Edits.Any(e => e.Kind is SqlEditKind.SlotFunction or SqlEditKind.ReplicationSlots);
+
 
     internal bool IsWord(int index, int end, string upper) => index < end && index < _tokens.Count && _tokens[index].IsWord(Sql, upper);
 

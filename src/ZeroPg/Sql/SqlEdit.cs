@@ -33,6 +33,13 @@ internal enum SqlEditKind : byte
     Locks,
     /// <summary>pg_logical_emit_message( becomes ZeroPg's function of the same name in zeropg_repl, which records the message for the replication stream.</summary>
     LogicalMessage,
+    /// <summary>A slot function's head (Text: its name, lower case), e.g. pg_create_logical_replication_slot( : ZeroPg's function of the same
+    /// name in zeropg_repl, given the caller's pid and the active slots first (Replication/Slots/SlotFunctions).</summary>
+    SlotFunction,
+    /// <summary>pg_replication_slots read as a relation: ZeroPg's slots (zeropg_repl.replication_slots).</summary>
+    ReplicationSlots,
+    /// <summary>pg_stat_replication read as a relation: ZeroPg's streaming walsenders (Replication/Slots/StatReplication).</summary>
+    StatReplication,
     /// <summary>pg_terminate_backend( / pg_cancel_backend( (Text: the function): the call opens a query that signals ZeroPg (<see cref="SqlEdit.SignalChannel"/>) for a client's pid.</summary>
     SignalOpen,
     /// <summary>The call's end, from its second argument (a timeout, not used) or its closing parenthesis.</summary>
@@ -46,6 +53,12 @@ internal interface ISqlSessionView
 {
     /// <summary>Every connected client's pg_stat_activity row as SQL VALUES (<see cref="Sessions.SessionActivity.ValuesSql"/>).</summary>
     string ActivityRows();
+
+    /// <summary>The slots walsenders stream from now, as the SQL jsonb {"slot": pid} ZeroPg's slot functions take.</summary>
+    string ActiveSlots();
+
+    /// <summary>pg_stat_replication's rows: the server's streaming walsenders (<see cref="Replication.Slots.StatReplication.Sql"/>).</summary>
+    string StatReplication();
 
     /// <summary>The process ids of the connected clients this client may signal (Postgres's rules), as an SQL int4[] literal.</summary>
     string ClientPids();
@@ -132,6 +145,10 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.BackendPid => $"(SELECT {processId}::pg_catalog.int4 AS pg_backend_pid)",
         SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows()) + (Text == "AS" ? " AS pg_stat_activity" : ""),
         SqlEditKind.LogicalMessage => "zeropg_repl.pg_logical_emit_message(",
+        SqlEditKind.SlotFunction => $"zeropg_repl.{Text}({processId}, {view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}, ",
+        SqlEditKind.ReplicationSlots => $"(SELECT * FROM zeropg_repl.replication_slots({view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}))"
+            + (Text == "AS" ? " AS pg_replication_slots" : ""),
+        SqlEditKind.StatReplication => (view?.StatReplication() ?? Replication.Slots.StatReplication.Sql([])) + (Text == "AS" ? " AS pg_stat_replication" : ""),
         SqlEditKind.Locks => Sessions.AdvisoryLockSql.LocksView(processId) + (Text == "AS" ? " AS pg_locks" : ""),
         SqlEditKind.CursorName => Identifier(PrefixedName(processId, Text!)),
         SqlEditKind.SignalOpen => SignalOpenSql(Text!, processId, view?.ClientPids() ?? "'{}'::pg_catalog.int4[]", view?.DeniedPids() ?? "'{}'::pg_catalog.int4[]"),

@@ -43,7 +43,7 @@ internal static class SqlEffectsScanner
 {
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
     private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
-        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE",
+        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE", "REPLICATION", "LOGICAL_SLOT",
         "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA"];
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
@@ -77,6 +77,18 @@ internal static class SqlEffectsScanner
         }
         return false;
     }
+
+    /// <summary>Postgres's slot functions ZeroPg answers with its own (Replication/Slots).</summary>
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> SlotFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["PG_CREATE_LOGICAL_REPLICATION_SLOT"] = "pg_create_logical_replication_slot",
+        ["PG_DROP_REPLICATION_SLOT"] = "pg_drop_replication_slot",
+        ["PG_REPLICATION_SLOT_ADVANCE"] = "pg_replication_slot_advance",
+        ["PG_LOGICAL_SLOT_GET_CHANGES"] = "pg_logical_slot_get_changes",
+        ["PG_LOGICAL_SLOT_PEEK_CHANGES"] = "pg_logical_slot_peek_changes",
+        ["PG_LOGICAL_SLOT_GET_BINARY_CHANGES"] = "pg_logical_slot_get_binary_changes",
+        ["PG_LOGICAL_SLOT_PEEK_BINARY_CHANGES"] = "pg_logical_slot_peek_binary_changes",
+    }.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private sealed class Scanner(SqlAnalysis analysis)
     {
@@ -244,6 +256,21 @@ internal static class SqlEffectsScanner
                 var from = QualifiedStart(i);
                 _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, noArguments ? SqlEditKind.AdvisoryCallWithoutArguments : SqlEditKind.AdvisoryCall, replacement));
             }
+            else if (token.Length >= 24 && SlotFunctions.TryGetValue(token.Span(_sql), out var slotFunction) && i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(')
+                && !_tokens[i + 2].IsPunct(_sql, ')') && !QualifiedByOtherSchema(i))
+            {
+                // Without arguments it is left to the engine, which says the function does not exist, as Postgres.
+                var from = QualifiedStart(i);
+                _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, SqlEditKind.SlotFunction, slotFunction));
+            }
+            else if (token.IsWord(_sql, "PG_REPLICATION_SLOTS") && IsRelation(i, end) && !QualifiedByOtherSchema(i))
+            {
+                Relation(i, end, SqlEditKind.ReplicationSlots);
+            }
+            else if (token.IsWord(_sql, "PG_STAT_REPLICATION") && IsRelation(i, end) && !QualifiedByOtherSchema(i))
+            {
+                Relation(i, end, SqlEditKind.StatReplication);
+            }
             else if (token.IsWord(_sql, "PG_LOGICAL_EMIT_MESSAGE") && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '(')
                 && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG"))))
             {
@@ -343,6 +370,10 @@ internal static class SqlEffectsScanner
         }
 
         private bool Word(int index, int end, string upper) => index < end && _tokens[index].IsWord(_sql, upper);
+
+        /// <summary>The name at <paramref name="i"/> is qualified by a schema other than pg_catalog (a user's object of the same name).</summary>
+        private bool QualifiedByOtherSchema(int i)
+            => i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG"));
 
         /// <summary>pg_catalog.f( is replaced from pg_catalog on.</summary>
         private int QualifiedStart(int i)

@@ -21,6 +21,9 @@ public sealed class NativePostgres : IAsyncLifetime
 
     public int Port { get; private set; }
 
+    /// <summary>More server settings (name=value), e.g. wal_level=logical for the replication differential.</summary>
+    public IReadOnlyList<string> Settings { get; init; } = [];
+
     public string SocketDirectory => _directory;
 
     /// <summary>postgresql://postgres@127.0.0.1:PORT/postgres</summary>
@@ -41,7 +44,7 @@ public sealed class NativePostgres : IAsyncLifetime
         Port = FreePort();
         await RunAsync(Path.Combine(_bin, "initdb"), ["-D", Path.Combine(_directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]);
         await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
-            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50", "start"]);
+            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50{string.Concat(Settings.Select(s => " -c " + s))}", "start"]);
     }
 
     /// <summary>A new, empty database; its URL.</summary>

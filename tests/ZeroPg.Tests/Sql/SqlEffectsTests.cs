@@ -7,6 +7,30 @@ public sealed class SqlEffectsTests
 {
     private static string Rewrite(string sql, params string[] channels) => SqlAnalysis.Of(sql).Rewrite(42, () => channels);
 
+    [Theory]
+    [InlineData("SELECT * FROM pg_create_logical_replication_slot($1, 'pgoutput')", "SELECT * FROM zeropg_repl.pg_create_logical_replication_slot(42, '{}'::pg_catalog.jsonb, $1, 'pgoutput')", true)]
+    [InlineData("select pg_catalog.pg_drop_replication_slot('s')", "select zeropg_repl.pg_drop_replication_slot(42, '{}'::pg_catalog.jsonb, 's')", true)]
+    [InlineData("SELECT data FROM PG_LOGICAL_SLOT_PEEK_BINARY_CHANGES('s', NULL, NULL)", "SELECT data FROM zeropg_repl.pg_logical_slot_peek_binary_changes(42, '{}'::pg_catalog.jsonb, 's', NULL, NULL)", true)]
+    [InlineData("select pg_drop_replication_slot()", "select pg_drop_replication_slot()", false)] // the engine says it does not exist, as Postgres
+    [InlineData("select app.pg_drop_replication_slot('s')", "select app.pg_drop_replication_slot('s')", false)]
+    [InlineData("select * from pg_replication_slots where active", "select * from (SELECT * FROM zeropg_repl.replication_slots('{}'::pg_catalog.jsonb)) AS pg_replication_slots where active", true)]
+    [InlineData("select s.slot_name from pg_catalog.pg_replication_slots s", "select s.slot_name from (SELECT * FROM zeropg_repl.replication_slots('{}'::pg_catalog.jsonb)) s", true)]
+    [InlineData("select * from app.pg_replication_slots", "select * from app.pg_replication_slots", false)]
+    public void Slot_functions_and_pg_replication_slots_become_ZeroPgs(string sql, string expected, bool usesSlots)
+    {
+        Assert.Equal(usesSlots, SqlAnalysis.Of(sql).UsesReplicationSlots);
+        Assert.Equal(expected, Rewrite(sql));
+    }
+
+    [Fact]
+    public void Pg_stat_replication_is_ZeroPgs_walsenders()
+    {
+        var rewritten = Rewrite("select pid, state from pg_stat_replication");
+        Assert.StartsWith("select pid, state from (SELECT w.pid::pg_catalog.int4 AS pid,", rewritten);
+        Assert.EndsWith(" AS pg_stat_replication", rewritten);
+        Assert.Contains("WHERE false", rewritten); // no walsender without a session view
+    }
+
     [Fact]
     public void Most_SQL_has_no_effect_and_is_sent_as_it_is()
     {

@@ -28,15 +28,21 @@ internal static class CaptureSchema
         );
 
         -- SECURITY DEFINER: any role writing a published table records its change; only ZeroPg reads the log.
+        -- Every 1024th change also runs zeropg_repl.maintain() (Slots/SlotFunctions): slots too far behind are invalidated and
+        -- what every slot confirmed is purged, so the log stays bounded even when no consumer is connected.
         CREATE OR REPLACE FUNCTION zeropg_repl.capture_row() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+        DECLARE recorded bigint;
         BEGIN
             IF TG_OP = 'INSERT' THEN
-                INSERT INTO zeropg_repl.changes (relid, op, new_row) VALUES (TG_RELID, 'I', NEW::text);
+                INSERT INTO zeropg_repl.changes (relid, op, new_row) VALUES (TG_RELID, 'I', NEW::text) RETURNING seq INTO recorded;
             ELSIF TG_OP = 'UPDATE' THEN
-                INSERT INTO zeropg_repl.changes (relid, op, old_row, new_row) VALUES (TG_RELID, 'U', OLD::text, NEW::text);
+                INSERT INTO zeropg_repl.changes (relid, op, old_row, new_row) VALUES (TG_RELID, 'U', OLD::text, NEW::text) RETURNING seq INTO recorded;
             ELSE
-                INSERT INTO zeropg_repl.changes (relid, op, old_row) VALUES (TG_RELID, 'D', OLD::text);
+                INSERT INTO zeropg_repl.changes (relid, op, old_row) VALUES (TG_RELID, 'D', OLD::text) RETURNING seq INTO recorded;
+            END IF;
+            IF recorded % 1024 = 0 THEN
+                PERFORM zeropg_repl.maintain();
             END IF;
             RETURN NULL;
         END $$;
@@ -44,7 +50,8 @@ internal static class CaptureSchema
         CREATE OR REPLACE FUNCTION zeropg_repl.capture_truncate() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         BEGIN
-            INSERT INTO zeropg_repl.changes (relid, op) VALUES (TG_RELID, 'T');
+            -- content: TRUNCATE's options byte (CASCADE, RESTART IDENTITY), read from the client's query (SlotDecoding.truncate_options).
+            INSERT INTO zeropg_repl.changes (relid, op, content) VALUES (TG_RELID, 'T', zeropg_repl.truncate_options(current_query()));
             RETURN NULL;
         END $$;
 
@@ -150,5 +157,5 @@ internal static class CaptureSchema
         CREATE EVENT TRIGGER zeropg_repl_ddl ON ddl_command_end
             WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
             EXECUTE FUNCTION zeropg_repl.on_ddl();
-        """;
+        """ + Slots.SlotFunctions.Install + Slots.SlotDecoding.Install;
 }

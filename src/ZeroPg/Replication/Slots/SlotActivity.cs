@@ -8,6 +8,7 @@ namespace ZeroPg.Replication.Slots;
 internal sealed class SlotActivity
 {
     private readonly ConcurrentDictionary<string, int> _active = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, WalsenderProgress> _progress = new();
 
     /// <summary>Null when acquired; otherwise the process id of the walsender that holds it.</summary>
     public int? TryAcquire(string slot, int processId)
@@ -16,7 +17,21 @@ internal sealed class SlotActivity
         return holder == processId ? null : holder;
     }
 
-    public void Release(string slot, int processId) => _active.TryRemove(new KeyValuePair<string, int>(slot, processId));
+    public void Release(string slot, int processId)
+    {
+        if (_active.TryRemove(new KeyValuePair<string, int>(slot, processId)))
+            _progress.TryRemove(processId, out _);
+    }
+
+    /// <summary>The progress of the stream the walsender <paramref name="processId"/> runs from the slot it acquired
+    /// (pg_stat_replication); a new one for each stream.</summary>
+    public WalsenderProgress Track(string slot, int processId) => _progress[processId] = new WalsenderProgress(slot);
+
+    /// <summary>The walsender's stream, while it streams; null otherwise.</summary>
+    public WalsenderProgress? ProgressOf(int processId) => _progress.TryGetValue(processId, out var progress) ? progress : null;
+
+    /// <summary>The active slots as the jsonb {"slot": pid} ZeroPg's slot functions take (Slots/SlotFunctions).</summary>
+    public string ActiveJson() => "{" + string.Join(",", Active.Select(a => $"\"{a.Slot}\":{a.ProcessId}")) + "}";
 
     public int? Holder(string slot) => _active.TryGetValue(slot, out var pid) ? pid : null;
 

@@ -23,13 +23,33 @@ internal static class SlotSql
     public static string Confirm(string name, Lsn flushed)
         => $"UPDATE zeropg_repl.slots SET confirmed_flush_lsn = greatest(confirmed_flush_lsn, '{flushed}'::pg_lsn) WHERE slot_name = {Literal(name)}";
 
-    /// <summary>Drops the captured changes of transactions every slot has confirmed (whole transactions: a client may
-    /// confirm a position inside one, and then the whole transaction is sent again, as Postgres does); all of them
-    /// when there is no slot left to stream them.</summary>
-    public const string Purge = """
-        DELETE FROM zeropg_repl.changes WHERE xid IN (
-            SELECT xid FROM zeropg_repl.changes GROUP BY xid
-            HAVING NOT EXISTS (SELECT 1 FROM zeropg_repl.slots)
-                OR max(lsn) + 1::numeric < (SELECT min(confirmed_flush_lsn) FROM zeropg_repl.slots))
-        """;
+    /// <summary>With why the slot can no longer be streamed (invalidation_reason) and the session a temporary slot belongs to.</summary>
+    private const string AcquiredColumns = Columns + ", invalidation_reason, owner_pid::text";
+
+    /// <summary>The slot for <paramref name="processId"/> to stream from, with Postgres's errors when it does not exist, another
+    /// process holds it (<paramref name="activeJson"/>: the walsenders', <see cref="SlotActivity.ActiveJson"/>), or it was invalidated.</summary>
+    public static string Acquire(string name, int processId, string activeJson)
+        => $"SELECT {AcquiredColumns} FROM zeropg_repl.acquire_slot({Literal(name)}, {processId}, {Literal(activeJson)}::jsonb, true)";
+
+    /// <summary>Drops the slot as pg_drop_replication_slot does: 42704 when missing, 55006 when another process holds it.</summary>
+    public static string DropChecked(string name, int processId, string activeJson)
+        => $"SELECT zeropg_repl.drop_slot({Literal(name)}, {processId}, {Literal(activeJson)}::jsonb)";
+
+    /// <summary>The temporary slots a session made (pg_create_logical_replication_slot(..., true)), dropped when it leaves.</summary>
+    public static string DropTemporary(int processId) => $"DELETE FROM zeropg_repl.slots WHERE temporary AND owner_pid = {processId}";
+
+    /// <summary>The slot's stream ended: pg_replication_slots' inactive_since.</summary>
+    public static string Released(string name) => $"UPDATE zeropg_repl.slots SET inactive_since = now() WHERE slot_name = {Literal(name)}";
+
+    /// <summary>Why the slot can no longer be streamed ('wal_removed'), '' while it can; no row when it is gone.</summary>
+    public static string Invalidation(string name) => $"SELECT coalesce(invalidation_reason, '') FROM zeropg_repl.slots WHERE slot_name = {Literal(name)}";
+
+    /// <summary>ALTER_REPLICATION_SLOT's FAILOVER.</summary>
+    public static string SetFailover(string name, bool failover)
+        => $"UPDATE zeropg_repl.slots SET failover = {(failover ? "true" : "false")} WHERE slot_name = {Literal(name)}";
+
+    /// <summary>Invalidates the slots more than max_slot_wal_keep_size behind, then drops the captured changes every valid slot
+    /// has confirmed (whole transactions: a client may confirm a position inside one, and then the whole transaction is sent
+    /// again, as Postgres does); all of them when no valid slot is left (zeropg_repl.maintain, Slots/SlotFunctions).</summary>
+    public const string Purge = "SELECT zeropg_repl.maintain()";
 }

@@ -30,7 +30,8 @@ internal static class EngineResults
                     break;
                 case BackendCode.ErrorResponse:
                     throw new PgErrorException(PgError.Error(ErrorResponse.ReadSqlState(body) ?? "XX000",
-                        ErrorResponse.ReadField(body, ErrorField.Message) ?? "error in the engine"));
+                        ErrorResponse.ReadField(body, ErrorField.Message) ?? "error in the engine",
+                        ErrorResponse.ReadField(body, ErrorField.Hint), ErrorResponse.ReadField(body, ErrorField.Detail)));
             }
         }
         return results;

@@ -8,7 +8,7 @@ using ZeroPg.Replication.Stream;
 namespace ZeroPg.Replication.Walsender;
 
 /// <summary>How a stream ended.</summary>
-internal enum StreamEnd { CopyDone, Cancelled, Disconnected, ServerStopping }
+internal enum StreamEnd { CopyDone, Cancelled, Disconnected, ServerStopping, Terminated, Invalidated }
 
 /// <summary>
 /// One START_REPLICATION ... LOGICAL stream, from CopyBothResponse until the client's CopyDone, a CancelRequest or
@@ -20,7 +20,8 @@ internal enum StreamEnd { CopyDone, Cancelled, Disconnected, ServerStopping }
 /// <see cref="KeepaliveInterval"/> without traffic; its WAL end is the position up to which every committed
 /// transaction has been sent, so a client that confirms it loses nothing. Thread: the session's.
 /// </summary>
-internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQuery query, ReplicationSlot slot, PgOutputOptions options, Lsn requested)
+internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQuery query, ReplicationSlot slot, PgOutputOptions options, Lsn requested,
+    WalsenderProgress? progress = null)
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan KeepaliveInterval = TimeSpan.FromSeconds(10);
@@ -35,6 +36,7 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
     private Lsn _persisted = slot.ConfirmedFlush;
     private DateTime _lastSent = DateTime.UtcNow;
     private DateTime _lastPurge = DateTime.MinValue;
+    private bool _invalidated;
 
     public async Task<StreamEnd> RunAsync(CancellationToken cancel)
     {
@@ -53,6 +55,8 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 if (now >= nextPoll)
                 {
                     var more = await PollAsync();
+                    if (_invalidated)
+                        return StreamEnd.Invalidated;
                     nextPoll = more ? DateTime.UtcNow : DateTime.UtcNow + PollInterval; // a backlog is read without pausing
                 }
                 if (DateTime.UtcNow - _lastSent >= KeepaliveInterval)
@@ -112,8 +116,11 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 {
                     case FrontendCode.CopyData:
                         var bytes = message.Slice(MessageFramer.HeaderLength).ToArray();
-                        if (StandbyStatusUpdate.TryParse(bytes, out var status) && status.Flushed > _confirmed)
+                        if (!StandbyStatusUpdate.TryParse(bytes, out var status))
+                            break;
+                        if (status.Flushed > _confirmed)
                             _confirmed = status.Flushed;
+                        progress?.Reply(status.Written, status.Flushed, status.Applied, PgTimestamp.ToDateTime(status.ClientTime));
                         break; // 'h' (hot standby feedback) and others: nothing to do for a logical slot
                     case FrontendCode.CopyDone:
                         return StreamEnd.CopyDone;
@@ -144,11 +151,18 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
             _lastPurge = DateTime.UtcNow;
         }
         var first = statements.Count;
+        statements.Add(SlotSql.Invalidation(slot.Name));
         statements.Add("SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
         statements.Add(PublicationSet.Sql(options.Publications));
         statements.Add(CapturedChange.FetchSql(_afterSeq, _from, MaxTransactionsPerPoll));
         var results = await query(statements);
         _persisted = _confirmed > _persisted ? _confirmed : _persisted;
+        if (results[first] is not [[""]])
+        {
+            _invalidated = true; // past max_slot_wal_keep_size (zeropg_repl.invalidate_slots), or gone
+            return false;
+        }
+        first++;
         Lsn.TryParse(results[first][0][0], out var current);
         var published = PublicationSet.FromRows(results[first + 1]);
         var changes = results[first + 2].Select(CapturedChange.FromRow).ToList();
@@ -185,6 +199,7 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
         // Everything committed below the position read before the fetch has been sent, unless the fetch was cut short.
         if (transactions.Count < MaxTransactionsPerPoll && current > _sentUpTo)
             _sentUpTo = current;
+        progress?.Sent(_sentUpTo);
         return transactions.Count >= MaxTransactionsPerPoll;
     }
 

@@ -49,7 +49,7 @@ internal sealed record PublishedRelation(uint Oid, string Namespace, string Name
                     continue;
                 var typeOid = OidOf(col.GetProperty("t"));
                 columns.Add(new RelationColumn(col.GetProperty("k").GetBoolean(), col.GetProperty("n").GetString()!, typeOid, col.GetProperty("m").GetInt32()));
-                if (typeOid >= 10000 && types.All(t => t.TypeOid != typeOid))
+                if (typeOid >= 10000) // one 'Y' per such column, as pgoutput's send_relation_and_attrs (two enum columns: two)
                     types.Add(new TypeMessage(typeOid, col.GetProperty("tns").GetString()!, col.GetProperty("tn").GetString()!));
             }
         }

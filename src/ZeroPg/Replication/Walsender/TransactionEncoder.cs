@@ -70,6 +70,10 @@ internal sealed class TransactionEncoder(bool messages)
                 var j = i;
                 for (; j < tx.Count && tx[j].Op == 'T'; j++)
                 {
+                    // A TRUNCATE gives the table a new relfilenode: pgoutput's relation cache forgets it, so its Relation goes out
+                    // again before the 'T', and again at its next change after this transaction (see ForgetTruncated).
+                    if (tx[j].RelationOid is { } truncatedOid)
+                        _sentRelations.Remove(truncatedOid);
                     if (published.Publishes(tx[j].RelationOid, 'T') && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } shape
                         && truncated.All(t => t.Oid != shape.Oid))
                         truncated.Add(shape);
@@ -79,7 +83,7 @@ internal sealed class TransactionEncoder(bool messages)
                     Begin();
                     foreach (var shape in truncated)
                         Describe(shape);
-                    frames.Add(new(change.Lsn, new TruncateMessage(TruncateOptions.None, truncated.Select(t => t.Oid).ToList()).Encode()));
+                    frames.Add(new(change.Lsn, new TruncateMessage(Options(change), truncated.Select(t => t.Oid).ToList()).Encode()));
                 }
                 i = j - 1;
                 continue;
@@ -95,6 +99,7 @@ internal sealed class TransactionEncoder(bool messages)
         }
         if (began)
             frames.Add(new(EndLsn(tx), new CommitMessage(commitLsn, EndLsn(tx), commitTime).Encode()));
+        ForgetTruncated(tx);
         if (loose.Count > 0)
             frames.InsertRange(0, loose);
         return frames;
@@ -133,6 +138,21 @@ internal sealed class TransactionEncoder(bool messages)
                 return null;
         }
     }
+
+    /// <summary>The invalidations of a transaction that truncated a table run again at its commit: pgoutput sends that table's
+    /// Relation again before its next change (as captured from PG 15).</summary>
+    private void ForgetTruncated(IReadOnlyList<CapturedChange> tx)
+    {
+        foreach (var change in tx)
+        {
+            if (change is { Op: 'T', RelationOid: { } oid })
+                _sentRelations.Remove(oid);
+        }
+    }
+
+    /// <summary>CASCADE / RESTART IDENTITY: the capture records them with the TRUNCATE's first row (Capture/CaptureSchema).</summary>
+    private static TruncateOptions Options(CapturedChange change)
+        => change.Content is { Length: > 0 } options ? (TruncateOptions)options[0] : TruncateOptions.None;
 
     private static bool SameValue(TupleValue a, TupleValue b) => a.Kind == b.Kind && a.Bytes.Span.SequenceEqual(b.Bytes.Span);
 

@@ -17,6 +17,9 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     SlotActivity activity, Func<int> processId, string database, CancellationToken connectionClosed)
 {
     private readonly HashSet<string> _temporarySlots = new(StringComparer.Ordinal);
+
+    /// <summary>pg_terminate_backend named this walsender: its stream ends with FATAL 57P01 (set on the signaller's thread).</summary>
+    private volatile bool _terminated;
     private CancellationTokenSource? _stream;
     private bool _installed;
 
@@ -30,6 +33,13 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             return false;
         try { stream.Cancel(); } catch (ObjectDisposedException) { return false; }
         return true;
+    }
+
+    /// <summary>pg_terminate_backend named this walsender: true when it stopped a stream, which then ends with FATAL 57P01.</summary>
+    public bool TryTerminateStream()
+    {
+        _terminated = true;
+        return TryCancelStream();
     }
 
     /// <summary>Runs one command and writes its replies up to (not including) ReadyForQuery.</summary>
@@ -57,9 +67,17 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             case StartReplicationCommand start:
                 await StartAsync(start);
                 break;
+            case ReadReplicationSlotCommand read:
+                await EnsureInstalledAsync();
+                await SlotCommands.ReadAsync(read, output, query);
+                break;
+            case AlterReplicationSlotCommand alter:
+                await EnsureInstalledAsync();
+                await SlotCommands.AlterAsync(alter, output, query, processId(), activity.ActiveJson());
+                break;
             default:
                 throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"{CommandName(command)} is not supported by ZeroPg yet",
-                    "ZeroPg's walsender runs IDENTIFY_SYSTEM, SHOW, CREATE_REPLICATION_SLOT ... LOGICAL, DROP_REPLICATION_SLOT and START_REPLICATION ... LOGICAL.");
+                    "ZeroPg's walsender runs IDENTIFY_SYSTEM, SHOW, CREATE/ALTER/READ/DROP_REPLICATION_SLOT and START_REPLICATION ... LOGICAL.");
         }
         await output.FlushAsync();
     }
@@ -145,10 +163,22 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
                 await Task.Delay(100, connectionClosed);
         }
         await EnsureInstalledAsync();
-        if ((await query([SlotSql.Drop(drop.SlotName)]))[0].Count == 0)
-            throw ReplicationErrors.NoSuchSlot(drop.SlotName);
+        await query([SlotSql.DropChecked(drop.SlotName, processId(), activity.ActiveJson())]); // missing, or another session's temporary slot: Postgres's errors
         _temporarySlots.Remove(drop.SlotName);
         CommandComplete.Write(output, "DROP_REPLICATION_SLOT");
+    }
+
+    /// <summary>pg_replication_slots' inactive_since from now on (best effort: the engine may be stopping).</summary>
+    private async Task MarkInactiveAsync(string slot)
+    {
+        try
+        {
+            await query([SlotSql.Released(slot)]);
+        }
+        catch (Exception)
+        {
+            // The client or the engine is gone: the slot only keeps its older inactive_since.
+        }
     }
 
     private async Task StartAsync(StartReplicationCommand start)
@@ -156,9 +186,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         var name = start.SlotName!;
         var options = PgOutputOptions.Parse(start.Options);
         await EnsureInstalledAsync();
-        var results = await query([SlotSql.Get(name), PublicationSet.ExistingSql(options.Publications)]);
-        if (results[0].Count == 0)
-            throw ReplicationErrors.NoSuchSlot(name);
+        // Missing, held by another session, or invalidated: Postgres's errors (acquire_slot in Slots/SlotFunctions).
+        var results = await query([SlotSql.Acquire(name, processId(), activity.ActiveJson()), PublicationSet.ExistingSql(options.Publications)]);
         var missing = options.Publications.Except(results[1].Select(r => r[0]!)).FirstOrDefault();
         if (missing is not null)
             throw ReplicationErrors.Error(ReplicationErrors.UndefinedObject, $"publication \"{missing}\" does not exist");
@@ -167,10 +196,11 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             throw ReplicationErrors.SlotActive(name, holder);
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
         Volatile.Write(ref _stream, stream);
+        var progress = activity.Track(name, processId());
         StreamEnd end;
         try
         {
-            end = await new LogicalStream(input, output, query, slot, options, start.StartLsn).RunAsync(stream.Token);
+            end = await new LogicalStream(input, output, query, slot, options, start.StartLsn, progress).RunAsync(stream.Token);
         }
         catch (Exception error) when (error is FormatException or System.Text.Json.JsonException or KeyNotFoundException or OverflowException)
         {
@@ -182,7 +212,10 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         {
             Volatile.Write(ref _stream, null);
             activity.Release(name, processId());
+            await MarkInactiveAsync(name);
         }
+        if (_terminated)
+            end = StreamEnd.Terminated;
         switch (end)
         {
             case StreamEnd.CopyDone:
@@ -193,6 +226,13 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             case StreamEnd.ServerStopping:
                 throw new PgErrorException(PgError.Fatal("57P01", "terminating connection due to administrator command",
                     "The ZeroPg server is stopping; the slot keeps its confirmed position."));
+            case StreamEnd.Terminated:
+                throw new PgErrorException(PgError.Fatal("57P01", "terminating connection due to administrator command",
+                    "pg_terminate_backend ended this walsender; the slot keeps its confirmed position."));
+            case StreamEnd.Invalidated:
+                // Postgres terminates the walsender of a slot it invalidates; the next START_REPLICATION gets "can no longer access".
+                throw new PgErrorException(PgError.Fatal("57P01", "terminating connection due to administrator command",
+                    $"Replication slot \"{name}\" was invalidated: it fell more than max_slot_wal_keep_size behind."));
             case StreamEnd.Cancelled when !connectionClosed.IsCancellationRequested:
                 throw ReplicationErrors.Error(ReplicationErrors.QueryCanceled, "canceling statement due to user request");
             default:

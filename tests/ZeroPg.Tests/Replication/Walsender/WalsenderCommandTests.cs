@@ -36,6 +36,22 @@ public class WalsenderCommandTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Read_and_alter_replication_slot_answer_as_postgres()
+    {
+        var r = await Psql("database", "CREATE_REPLICATION_SLOT cmd_ra LOGICAL pgoutput (SNAPSHOT 'nothing')",
+            "READ_REPLICATION_SLOT cmd_ra", "READ_REPLICATION_SLOT cmd_none",
+            "ALTER_REPLICATION_SLOT cmd_ra (FAILOVER true)", "SELECT failover FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
+            "ALTER_REPLICATION_SLOT cmd_ra (FAILOVER false)", "SELECT failover FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
+            "ALTER_REPLICATION_SLOT cmd_ra (TWO_PHASE true)", "ALTER_REPLICATION_SLOT cmd_none (FAILOVER)", "DROP_REPLICATION_SLOT cmd_ra");
+        Assert.Contains("cannot use READ_REPLICATION_SLOT with a logical replication slot", r.Stderr);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("||", lines); // a missing slot reads as one row of NULLs
+        Assert.Equal(["t", "f"], lines.Where(l => l is "t" or "f"));
+        Assert.Contains("two-phase slots are not supported by ZeroPg", r.Stderr);
+        Assert.Contains("replication slot \"cmd_none\" does not exist", r.Stderr);
+    }
+
+    [Fact]
     public async Task What_ZeroPg_cannot_serve_is_refused_with_postgres_errors()
     {
         var r = await Psql("database", "CREATE_REPLICATION_SLOT bad LOGICAL pgoutput", "CREATE_REPLICATION_SLOT \"Bad-Name\" LOGICAL pgoutput (SNAPSHOT 'nothing')",
