@@ -27,7 +27,7 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
         var engine = server.EngineProcessId;
         await using var client = await OpenAsync(server);
         await using var other = await OpenAsync(server);
-        await Exec(client, "create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
+        await client.ExecAsync("create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
         await using var prepared = new NpgsqlCommand("select $1::int + 1", client);
         prepared.Parameters.AddWithValue(41);
         await prepared.PrepareAsync();
@@ -35,8 +35,8 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
 
         await using var sleep = new NpgsqlCommand("select pg_sleep(60)", client) { CommandTimeout = 120 };
         var running = sleep.ExecuteScalarAsync();
-        await RunningAsync(server);
-        var queued = Scalar(other, "select 5"); // waits behind the stuck statement
+        await EngineProbe.RunningAsync(server);
+        var queued = other.ScalarAsync("select 5", commandTimeout: 120); // waits behind the stuck statement
         var clock = Stopwatch.StartNew();
         sleep.Cancel();
         var error = await CancelledAsync(running);
@@ -52,12 +52,12 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
         Assert.NotEqual(engine, server.EngineProcessId);
         Assert.Equal(5, await queued); // the other client is served by the new engine
         // The same connection goes on with its session: its setting, its prepared statement (prepared again).
-        Assert.Equal("7MB", await Scalar(client, "show work_mem"));
+        Assert.Equal("7MB", await client.ScalarAsync("show work_mem", commandTimeout: 120));
         Assert.Equal(42, await prepared.ExecuteScalarAsync());
         if (storage == "memory")
-            Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => Scalar(client, "select count(*) from kept"))).SqlState);
+            Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => client.ScalarAsync("select count(*) from kept", commandTimeout: 120))).SqlState);
         else
-            Assert.Equal(1L, await Scalar(client, "select count(*) from kept")); // committed before: kept
+            Assert.Equal(1L, await client.ScalarAsync("select count(*) from kept", commandTimeout: 120)); // committed before: kept
     }
 
     [Fact]
@@ -65,15 +65,15 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
     {
         await using var server = await ZeroPgServer.StartAsync(Options("memory", null), TestLogging.Factory);
         await using var client = await OpenAsync(server);
-        await Exec(client, "set statement_timeout = '300ms'");
+        await client.ExecAsync("set statement_timeout = '300ms'");
         var clock = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(client, "select pg_sleep(60)"));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => client.ScalarAsync("select pg_sleep(60)", commandTimeout: 120));
         output.WriteLine($"statement timeout through a restart: {clock.ElapsedMilliseconds} ms");
         Assert.Equal("57014", error.SqlState);
         Assert.Equal("canceling statement due to statement timeout", error.MessageText);
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(300) + Bound * 0.9, TimeSpan.FromSeconds(30));
         Assert.Equal(1, server.Services.Engine.Restarts);
-        Assert.Equal("300ms", await Scalar(client, "show statement_timeout"));
+        Assert.Equal("300ms", await client.ScalarAsync("show statement_timeout", commandTimeout: 120));
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
         await client.Query("BEGIN").FlushAsync();
         await client.ReadUntilReadyAsync();
         await client.Query("SELECT pg_sleep(60)").FlushAsync();
-        await RunningAsync(server);
+        await EngineProbe.RunningAsync(server);
         await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
             await canceller.CancelRequest(client.BackendKey).FlushAsync();
         var reply = await client.ReadUntilReadyAsync(TimeSpan.FromSeconds(60));
@@ -109,12 +109,12 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
         await using var server = await ZeroPgServer.StartAsync(Options("memory", null), TestLogging.Factory);
         var client = await RawProtocolClient.ConnectAsync(server);
         await client.Query("SELECT pg_sleep(60)").FlushAsync();
-        await RunningAsync(server);
+        await EngineProbe.RunningAsync(server);
         await client.DisposeAsync();
 
         await using var other = await OpenAsync(server);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(5, await Scalar(other, "select 5"));
+        Assert.Equal(5, await other.ScalarAsync("select 5", commandTimeout: 120));
         output.WriteLine($"the next client waited {clock.ElapsedMilliseconds} ms");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the next client waited {clock.Elapsed}");
         Assert.Equal(1, server.Services.Engine.Restarts);
@@ -150,19 +150,4 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
         await connection.OpenAsync();
         return connection;
     }
-
-    private static async Task Exec(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 120 };
-        return await command.ExecuteScalarAsync();
-    }
-
-    private static Task RunningAsync(ZeroPgServer server)
-        => Eventually.WaitUntilAsync(async () => (await server.Services.Engine.GetAsync()).HasCallsInFlight, "a query running in the engine");
 }

@@ -31,13 +31,13 @@ public sealed class CancelTests(ITestOutputHelper output)
         var engine = server.EngineProcessId;
         await using var client = await OpenAsync(server);
         await using var other = await OpenAsync(server);
-        await Exec(client, "create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
-        await Scalar(client, "select 1"); // after ZeroPg's own settings snapshot: the next call in the engine is the query
+        await client.ExecAsync("create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
+        await client.ScalarAsync("select 1", commandTimeout: 120); // after ZeroPg's own settings snapshot: the next call in the engine is the query
 
         await using var slow = new NpgsqlCommand(query, client) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
-        await RunningAsync(server);
-        var queued = Scalar(other, "select 42"); // another client, waiting for the engine meanwhile
+        await EngineProbe.RunningAsync(server);
+        var queued = other.ScalarAsync("select 42", commandTimeout: 120); // another client, waiting for the engine meanwhile
         var clock = Stopwatch.StartNew();
         slow.Cancel();
         var error = await CancelledAsync(running);
@@ -54,8 +54,8 @@ public sealed class CancelTests(ITestOutputHelper output)
         // No restart: the same engine process; the same connection goes on with its session and data.
         Assert.Equal(0, server.Services.Engine.Restarts);
         Assert.Equal(engine, server.EngineProcessId);
-        Assert.Equal(1L, await Scalar(client, "select count(*) from kept"));
-        Assert.Equal("7MB", await Scalar(client, "show work_mem"));
+        Assert.Equal(1L, await client.ScalarAsync("select count(*) from kept", commandTimeout: 120));
+        Assert.Equal("7MB", await client.ScalarAsync("show work_mem", commandTimeout: 120));
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         await client.Query("BEGIN").FlushAsync();
         await client.ReadUntilReadyAsync();
         await client.Query("SELECT pg_sleep(30)").FlushAsync();
-        await RunningAsync(server);
+        await EngineProbe.RunningAsync(server);
         await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
             await canceller.CancelRequest(client.BackendKey).FlushAsync();
         var reply = await client.ReadUntilReadyAsync();
@@ -101,12 +101,12 @@ public sealed class CancelTests(ITestOutputHelper output)
         await using var second = await OpenAsync(server);
         await using var slow = new NpgsqlCommand("select count(*) from generate_series(1, 3000000000)", first) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
-        await RunningAsync(server);
-        var queued = Scalar(second, "select 42"); // queued behind the slow query
+        await EngineProbe.RunningAsync(server);
+        var queued = second.ScalarAsync("select 42", commandTimeout: 120); // queued behind the slow query
         slow.Cancel();
         Assert.Equal("57014", (await CancelledAsync(running)).SqlState);
         Assert.Equal(42, await queued);
-        Assert.Equal(1, await Scalar(first, "select 1"));
+        Assert.Equal(1, await first.ScalarAsync("select 1", commandTimeout: 120));
     }
 
     [Theory]
@@ -117,20 +117,20 @@ public sealed class CancelTests(ITestOutputHelper output)
         await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
         await using var timed = await OpenAsync(server);
         await using var untimed = await OpenAsync(server);
-        await Exec(timed, "SET statement_timeout = '300ms'");
+        await timed.ExecAsync("SET statement_timeout = '300ms'");
 
         var clock = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(timed, "select count(*) from generate_series(1, 3000000000)"));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => timed.ScalarAsync("select count(*) from generate_series(1, 3000000000)", commandTimeout: 120));
         Assert.Equal("57014", error.SqlState);
         Assert.Equal("canceling statement due to statement timeout", error.MessageText);
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
 
-        error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(timed, "select pg_sleep(10)"));
+        error = await Assert.ThrowsAsync<PostgresException>(() => timed.ScalarAsync("select pg_sleep(10)", commandTimeout: 120));
         Assert.Equal("canceling statement due to statement timeout", error.MessageText);
 
         // The other client's statements have no timeout; the timed client's quick ones run.
-        Assert.Equal("", await Scalar(untimed, "select pg_sleep(0.5)::text"));
-        Assert.Equal(7, await Scalar(timed, "select 7"));
+        Assert.Equal("", await untimed.ScalarAsync("select pg_sleep(0.5)::text", commandTimeout: 120));
+        Assert.Equal(7, await timed.ScalarAsync("select 7", commandTimeout: 120));
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
         await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Server Compatibility Mode=NoTypeLoading;Options=-c statement_timeout=1000");
         await client.OpenAsync();
-        var error = await Assert.ThrowsAsync<PostgresException>(() => Scalar(client, "select pg_sleep(10)"));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => client.ScalarAsync("select pg_sleep(10)", commandTimeout: 120));
         Assert.Equal("canceling statement due to statement timeout", error.MessageText);
     }
 
@@ -149,12 +149,12 @@ public sealed class CancelTests(ITestOutputHelper output)
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
         var client = await RawProtocolClient.ConnectAsync(server);
         await client.Query("select count(*) from generate_series(1, 3000000000)").FlushAsync();
-        await RunningAsync(server);
+        await EngineProbe.RunningAsync(server);
         await client.DisposeAsync();
 
         await using var other = await OpenAsync(server);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(5, await Scalar(other, "select 5"));
+        Assert.Equal(5, await other.ScalarAsync("select 5", commandTimeout: 120));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the next client waited {clock.Elapsed}");
     }
 
@@ -174,20 +174,4 @@ public sealed class CancelTests(ITestOutputHelper output)
         await connection.OpenAsync();
         return connection;
     }
-
-    private static async Task Exec(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 120 };
-        return await command.ExecuteScalarAsync();
-    }
-
-    /// <summary>Until the engine runs a client's call (a cancel before that is one of a statement still queued).</summary>
-    private static Task RunningAsync(ZeroPgServer server)
-        => Eventually.WaitUntilAsync(async () => (await server.Services.Engine.GetAsync()).HasCallsInFlight, "a query running in the engine");
 }

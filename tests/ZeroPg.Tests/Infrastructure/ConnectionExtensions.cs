@@ -4,9 +4,9 @@ namespace ZeroPg.Tests.Infrastructure;
 
 public static class ConnectionExtensions
 {
-    public static async Task<object?> ScalarAsync(this NpgsqlConnection connection, string sql)
+    public static async Task<object?> ScalarAsync(this NpgsqlConnection connection, string sql, int commandTimeout = 30)
     {
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = commandTimeout };
         return await command.ExecuteScalarAsync();
     }
 

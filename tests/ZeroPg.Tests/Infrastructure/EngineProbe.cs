@@ -8,6 +8,10 @@ namespace ZeroPg.Tests.Infrastructure;
 /// </summary>
 internal static class EngineProbe
 {
+    /// <summary>Until the engine runs a client's call (a cancel before that is one of a statement still queued).</summary>
+    public static Task RunningAsync(ZeroPgServer server)
+        => Eventually.WaitUntilAsync(async () => (await server.Services.Engine.GetAsync()).HasCallsInFlight, "a query running in the engine");
+
     public static async Task<string?> ScalarAsync(ZeroPgServer server, string sql)
         => (await OwnSql.QueryRowAsync(await server.Services.Engine.GetAsync(), sql, TimeSpan.FromSeconds(10)))[0];
 
