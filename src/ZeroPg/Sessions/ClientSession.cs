@@ -76,6 +76,9 @@ internal sealed class ClientSession
     /// <summary>On a replication connection (startup parameter replication), what runs its replication commands.</summary>
     private WalsenderSession? _walsender;
 
+    /// <summary>What other sessions ask to read in this one's open transaction (<see cref="LendAsync"/>).</summary>
+    private readonly EngineLoans _loans = new();
+
     /// <summary>The replication command accepted and not yet run (<see cref="AcceptStep.Replication"/>).</summary>
     private ReplicationCommand? _replicationCommand;
 
@@ -120,7 +123,7 @@ internal sealed class ClientSession
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
-        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors);
+        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);
@@ -162,7 +165,10 @@ internal sealed class ClientSession
                 if (!role.IsSuperuser && !role.CanReplicate)
                     throw new PgErrorException(ReplicationErrors.PermissionDenied);
                 _walsender = new WalsenderSession(replication, _input, _output, RunReplicationSqlAsync, _services.ReplicationSlots,
-                    () => _identity.ProcessId, _services.DatabaseName, _connectionClosed);
+                    () => _identity.ProcessId, _services.DatabaseName, _connectionClosed)
+                {
+                    Exports = new Replication.Snapshots.SnapshotExports(this, _services.Snapshots, () => _services.Engine.Generation, BorrowEngineAsync),
+                };
             }
             await CheckStartupSettingsAsync();
             await SessionStartup.GreetAsync(_output, _settings, _identity, _services);
@@ -182,6 +188,7 @@ internal sealed class ClientSession
         }
         finally
         {
+            _loans.Close();
             _transactionTimeout.Dispose();
             if (_walsender is not null)
                 await _walsender.EndAsync();
@@ -219,7 +226,7 @@ internal sealed class ClientSession
         await _services.Engine.GetAsync(); // the generation the directory is compared with is the running engine's
         if (roles.TryGet(user, _services.Engine.Generation, out var known))
             return known;
-        await _lease.AcquireAsync();
+        await _lease.AcquireAsync(EngineAccess.Internal);
         try
         {
             await ReadRolesAsync();
@@ -245,7 +252,7 @@ internal sealed class ClientSession
     /// <summary>Makes this database's engine hold the cluster's role as the postgres database has it.</summary>
     private async Task CopyRoleAsync(LoginRole role)
     {
-        await _lease.AcquireAsync();
+        await _lease.AcquireAsync(EngineAccess.Internal);
         try
         {
             var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
@@ -265,7 +272,7 @@ internal sealed class ClientSession
         var check = _services.StartupSettings;
         if (check.Statements(_settings.Values, _identity.Role) is not { } statements)
             return;
-        await _lease.AcquireAsync();
+        await _lease.AcquireAsync(EngineAccess.Internal);
         try
         {
             if (check.Outcome(_settings.Values, await _link.RunOwnSqlAsync(ReplyMode.Capture, statements)) is { } error)
@@ -322,6 +329,30 @@ internal sealed class ClientSession
         }
     }
 
+    /// <summary>
+    /// Reads for another session inside this one's open transaction (<see cref="EngineLoans"/>): null at once when this session
+    /// does not hold the engine in a transaction block. Called on the asker's thread; served by this session's message loop.
+    /// </summary>
+    internal Task<IReadOnlyList<byte[]>?> LendAsync(IReadOnlyList<string> statements)
+    {
+        if (!CanLend())
+            return Task.FromResult<IReadOnlyList<byte[]>?>(null);
+        var reply = _loans.Ask(statements);
+        _input.CancelPendingRead(); // wakes an idle session; a busy one serves it after its unit
+        return reply;
+    }
+
+    /// <summary>Holds the engine between units of its open transaction block (not a COPY, not an unfinished extended sequence).</summary>
+    private bool CanLend() => _lease.IsHeld && _state.Transaction == TransactionState.InBlock && !_state.InCopy && !_state.SequenceOpenInEngine;
+
+    /// <summary>Runs reads in the transaction of the session that holds the engine, when it can lend it (<see cref="EngineLoans"/>).</summary>
+    private async Task<IReadOnlyList<IReadOnlyList<string?[]>>?> BorrowEngineAsync(IReadOnlyList<string> statements)
+    {
+        if (_services.Scheduler.Owner is not ClientSession holder || holder == this)
+            return null;
+        return await holder.LendAsync(statements) is { } reply ? EngineResults.Split(reply) : null;
+    }
+
     /// <summary>Timer thread: the client's transaction_timeout ran out. Its running statement is cancelled (or its wait, or its idle read ends); the session then ends it.</summary>
     private void OnTransactionTimeout()
     {
@@ -333,6 +364,8 @@ internal sealed class ClientSession
     {
         while (true)
         {
+            if (_loans.Pending)
+                await _loans.ServeAsync(CanLend, statements => _link.RunOwnSqlAsync(ReplyMode.Capture, statements));
             if (!_input.TryRead(out var result))
             {
                 _cancel.ClientIdle();
@@ -418,6 +451,7 @@ internal sealed class ClientSession
         {
             case FrontendCode.Query:
                 var text = QueryMessage.ReadSql(message);
+                _walsender?.CommandArrived(); // ends the snapshot it exported, as Postgres does
                 if (_walsender is not null && AcceptReplication(text) is { } replicationStep)
                     return replicationStep;
                 var sql = SqlAnalysis.Of(text);
@@ -568,6 +602,7 @@ internal sealed class ClientSession
                     await _walsender!.RunAsync(command, _state.Status != TransactionStatus.Idle);
                     ReadyForQuery.Write(_output, _state.Status);
                     await _output.FlushAsync();
+                    await _walsender.AfterReadyAsync(); // a slot made while another client's transaction held the engine
                 }
                 catch (PgErrorException error) when (!error.Error.IsFatal)
                 {
@@ -791,7 +826,7 @@ internal sealed class ClientSession
             _services.Roles.MarkStale();
         for (var attempt = 0; ; attempt++)
         {
-            await _lease.AcquireAsync(); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+            await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
             _activity.Engaged();
             var before = _state.Status;
             if (attempt > 0)

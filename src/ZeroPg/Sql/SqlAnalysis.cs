@@ -25,6 +25,10 @@ internal sealed class SqlAnalysis
         "NOTIFY", "FETCH", "CLOSE", "DECLARE", "MOVE", "COPY", "LOCK", "CHECKPOINT", "ANALYZE", "VACUUM");
 
     private static readonly KeywordSet TransactionEnds = new("COMMIT", "END", "ROLLBACK", "ABORT");
+
+    /// <summary>Statements that cannot take a transaction id (so cannot write): transaction control, settings, SHOW.</summary>
+    private static readonly KeywordSet TransactionControl = new(
+        "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "SET", "RESET", "SHOW");
     private static readonly KeywordSet WorkOrTransaction = new("WORK", "TRANSACTION");
 
     private readonly List<SqlToken> _tokens;
@@ -401,6 +405,40 @@ internal sealed class SqlAnalysis
                 : IsWord(0, 1, "START") && IsWord(1, 2, "TRANSACTION") ? 2 : 0;
             return length > 0 && OnlyOneSemicolonAfter(length);
         }
+    }
+
+    /// <summary>
+    /// By its text no statement can take a transaction id, so none can write: transaction control, settings, SHOW, and SELECTs
+    /// that call no function and lock no row (a view's functions are not seen: <see cref="Sessions.EngineAccess.ReadOnly"/>).
+    /// </summary>
+    public bool CannotWrite
+    {
+        get
+        {
+            if (!IsWellFormed)
+                return false;
+            foreach (var (start, end) in _statements)
+            {
+                if (start < end && !IsKeyword(start, TransactionControl) && !IsPlainSelect(start, end))
+                    return false;
+            }
+            return true;
+        }
+    }
+
+    private bool IsPlainSelect(int start, int end)
+    {
+        if (!IsWord(start, end, "SELECT"))
+            return false;
+        for (var i = start + 1; i < end; i++)
+        {
+            var token = _tokens[i];
+            if (token.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier && i + 1 < end && _tokens[i + 1].IsPunct(Sql, '('))
+                return false; // a call
+            if (token.IsWord(Sql, "FOR") || token.IsWord(Sql, "INTO"))
+                return false; // FOR UPDATE / SHARE lock rows (a transaction id); SELECT INTO creates a table
+        }
+        return true;
     }
 
     /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole statement.</summary>

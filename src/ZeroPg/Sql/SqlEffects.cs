@@ -11,6 +11,9 @@ internal sealed class SqlEffects
 
     /// <summary>Calls pg_logical_emit_message: rewritten to ZeroPg's capture (Replication/Capture), installed first.</summary>
     public bool EmitsLogicalMessages { get; init; }
+    /// <summary>SET TRANSACTION SNAPSHOT: imports a snapshot exported by CREATE_REPLICATION_SLOT (Replication/Snapshots).</summary>
+    public bool ImportsSnapshot { get; init; }
+
     /// <summary>DECLARE: the client may hold cursors (WITH HOLD ones outlive its transaction and are closed when it leaves).</summary>
     public bool DeclaresCursor { get; init; }
 
@@ -85,7 +88,7 @@ internal static class SqlEffectsScanner
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];
         private readonly List<string> _customSettings = [];
-        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages;
+        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages, _importsSnapshot;
         private readonly List<string> _extensions = [];
 
         /// <summary>
@@ -99,7 +102,15 @@ internal static class SqlEffectsScanner
             if (start >= end)
                 return;
             var first = _tokens[start];
-            if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
+            if (first.IsWord(_sql, "SET") && Word(start + 1, end, "TRANSACTION") && Word(start + 2, end, "SNAPSHOT") && start + 3 < end
+                && _tokens[start + 3] is { Kind: SqlTokenKind.String, Length: >= 2 } snapshot && _sql[snapshot.Start] == '\'')
+            {
+                // Replaced by ZeroPg's import of an exported snapshot when the name is one (else sent as written: the engine's own error).
+                _importsSnapshot = true;
+                _edits.Add(new SqlEdit(first.Start, snapshot.End - first.Start, SqlEditKind.TransactionSnapshot,
+                    _sql.Substring(snapshot.Start + 1, snapshot.Length - 2).Replace("''", "'")));
+            }
+            else if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
             {
                 _settings = true;
                 var name = Word(start + 1, end, "LOCAL") || Word(start + 1, end, "SESSION") ? start + 2 : start + 1;
@@ -252,7 +263,7 @@ internal static class SqlEffectsScanner
 
         public (SqlEffects, IReadOnlyList<SqlEdit>) Result()
         {
-            var any = _settings || _temp || _advisory || _cursors || _messages || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
+            var any = _settings || _temp || _advisory || _cursors || _messages || _importsSnapshot || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
                 || _unlisten.Count > 0 || _customSettings.Count > 0 || _extensions.Count > 0;
             var effects = !any ? SqlEffects.None : new SqlEffects
             {
@@ -260,6 +271,7 @@ internal static class SqlEffectsScanner
                 TempObjectsChanged = _temp,
                 UsesAdvisoryLocks = _advisory,
                 EmitsLogicalMessages = _messages,
+                ImportsSnapshot = _importsSnapshot,
                 DeclaresCursor = _cursors,
                 DropsAllTemp = _dropsAllTemp,
                 UnlistensEngine = _unlistensEngine,
