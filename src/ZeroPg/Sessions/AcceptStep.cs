@@ -15,5 +15,7 @@ internal enum AcceptStep
     Replication,
     /// <summary>CREATE / DROP / ALTER DATABASE ... RENAME alone in a simple Query outside a transaction block: ZeroPg runs it (Databases.DatabaseCatalog).</summary>
     DatabaseCommand,
+    /// <summary>A SET on a replication connection while another client's transaction holds the engine: answered by ZeroPg (<see cref="SessionSettings.SetLater"/>).</summary>
+    LocalSet,
     Terminate,
 }

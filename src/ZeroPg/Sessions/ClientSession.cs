@@ -455,6 +455,8 @@ internal sealed class ClientSession
                 if (_walsender is not null && AcceptReplication(text) is { } replicationStep)
                     return replicationStep;
                 var sql = SqlAnalysis.Of(text);
+                if (_walsender is not null && SetsWithoutWaiting(sql))
+                    return AcceptStep.LocalSet;
                 if (RefusedStatements.Find(sql, _identity, _services.Registry) is { } refusal)
                 {
                     _refused = refusal;
@@ -550,6 +552,23 @@ internal sealed class ClientSession
         return AcceptStep.Refuse;
     }
 
+    /// <summary>
+    /// A replication connection's SET while another client's transaction holds the engine: zero-cache sets lock_timeout on its
+    /// walsender connection from inside a transaction that waits for the slot it makes there, so waiting for the engine would
+    /// never end. The setting is this client's at once and goes to the engine with its next unit (<see cref="SessionSettings.SetLater"/>).
+    /// </summary>
+    private bool SetsWithoutWaiting(SqlAnalysis sql)
+    {
+        if (_state.Status != TransactionStatus.Idle || !_batch.IsEmpty || _lease.IsHeld || _services.Scheduler.Owner is not ClientSession
+            || !sql.TryPlainSet(out var name, out var value))
+            return false;
+        _settings.SetLater(name, value);
+        _localSetTag = sql.Sql.TrimStart().StartsWith("RESET", StringComparison.OrdinalIgnoreCase) ? "RESET" : "SET";
+        return true;
+    }
+
+    private string _localSetTag = "SET";
+
     /// <summary>The Execute just held runs the portal of the Bind right before it, and that statement is COPY ... FROM STDIN.</summary>
     private bool ExecutesCopyFromStdin()
     {
@@ -608,6 +627,11 @@ internal sealed class ClientSession
                 {
                     await WriteErrorAsync(error.Error, readyCount: 1);
                 }
+                break;
+            case AcceptStep.LocalSet:
+                CommandComplete.Write(_output, _localSetTag);
+                ReadyForQuery.Write(_output, _state.Status);
+                await _output.FlushAsync();
                 break;
             case AcceptStep.DatabaseCommand:
                 await SubmitPendingAsync();

@@ -426,6 +426,42 @@ internal sealed class SqlAnalysis
         }
     }
 
+    /// <summary>
+    /// The whole text is one SET [SESSION] name {TO | =} value (one literal, number or word) or RESET name: its setting's name
+    /// and value (null: RESET or DEFAULT).
+    /// </summary>
+    public bool TryPlainSet(out string name, out string? value)
+    {
+        name = "";
+        value = null;
+        if (!IsWellFormed || _statements.Count is < 1 or > 2 || (_statements.Count == 2 && _statements[1].Start < _statements[1].End))
+            return false;
+        var (start, end) = _statements[0];
+        if (IsWord(start, end, "RESET") && end == start + 2 && _tokens[start + 1].Kind == SqlTokenKind.Word && !IsWord(start + 1, end, "ALL"))
+        {
+            name = _tokens[start + 1].Text(Sql).ToLowerInvariant();
+            return true;
+        }
+        if (!IsWord(start, end, "SET"))
+            return false;
+        var at = IsWord(start + 1, end, "SESSION") ? start + 2 : start + 1;
+        if (end != at + 3 || _tokens[at].Kind != SqlTokenKind.Word || IsKeyword(at, NotPlainSettings)
+            || !(IsWord(at + 1, end, "TO") || _tokens[at + 1].IsOperator(Sql, '=')))
+            return false;
+        name = _tokens[at].Text(Sql).ToLowerInvariant();
+        var literal = _tokens[at + 2];
+        if (literal.Kind == SqlTokenKind.String && Sql[literal.Start] == '\'')
+            value = Sql.Substring(literal.Start + 1, literal.Length - 2).Replace("''", "'");
+        else if (literal.Kind is SqlTokenKind.Number or SqlTokenKind.Word)
+            value = literal.IsWord(Sql, "DEFAULT") ? null : literal.Text(Sql);
+        else
+            return false;
+        return true;
+    }
+
+    /// <summary>SET forms that are not one setting's value.</summary>
+    private static readonly KeywordSet NotPlainSettings = new("LOCAL", "ROLE", "TIME", "TRANSACTION", "SESSION", "CONSTRAINTS", "SCHEMA", "NAMES");
+
     private bool IsPlainSelect(int start, int end)
     {
         if (!IsWord(start, end, "SELECT"))
