@@ -175,6 +175,51 @@ internal static class SqlEffectsScanner
             }
             for (var i = start; i < end; i++)
                 Token(i, end);
+            if (first.IsWord(_sql, "DO") || (first.IsWord(_sql, "CREATE") && DefinesRoutine(start, end)))
+                RoutineBodies(start, end);
+        }
+
+        /// <summary>CREATE [OR REPLACE] FUNCTION / PROCEDURE (its words before the first string are the routine's).</summary>
+        private bool DefinesRoutine(int start, int end)
+        {
+            for (var i = start + 1; i < end && i < start + 4; i++)
+            {
+                if (_tokens[i].IsWord(_sql, "FUNCTION") || _tokens[i].IsWord(_sql, "PROCEDURE"))
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>
+        /// pg_logical_emit_message( inside the body of a routine or DO block: ZeroPg's too, as in the client's own SQL (the
+        /// engine's built-in ignores ZeroPg's capture, and a built-in cannot be replaced: fmgr calls it by OID). zero-cache emits
+        /// its DDL messages from event trigger functions so.
+        /// </summary>
+        private void RoutineBodies(int start, int end)
+        {
+            for (var i = start; i < end; i++)
+            {
+                var token = _tokens[i];
+                if (token.Kind is not (SqlTokenKind.DollarString or SqlTokenKind.String))
+                    continue;
+                var body = _sql.AsSpan(token.Start, token.Length);
+                for (var at = body.IndexOf("pg_logical_emit_message", StringComparison.OrdinalIgnoreCase); at >= 0;)
+                {
+                    var name = token.Start + at;
+                    var open = name + "pg_logical_emit_message".Length;
+                    while (open < token.End && char.IsWhiteSpace(_sql[open]))
+                        open++;
+                    var from = name >= 11 && _sql.AsSpan(name - 11, 11).Equals("pg_catalog.", StringComparison.OrdinalIgnoreCase) ? name - 11 : name;
+                    var before = from > token.Start ? _sql[from - 1] : ' ';
+                    if (open < token.End && _sql[open] == '(' && !(char.IsLetterOrDigit(before) || before is '_' or '.' or '"' or '$'))
+                    {
+                        _messages = true;
+                        _edits.Add(new SqlEdit(from, open + 1 - from, SqlEditKind.LogicalMessage));
+                    }
+                    var next = body[(open - token.Start)..].IndexOf("pg_logical_emit_message", StringComparison.OrdinalIgnoreCase);
+                    at = next < 0 ? -1 : open - token.Start + next;
+                }
+            }
         }
 
         private void Token(int i, int end)

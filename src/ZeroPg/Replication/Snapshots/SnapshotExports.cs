@@ -23,13 +23,16 @@ internal sealed class SnapshotExports(object session, ExportedSnapshots snapshot
     public void EndAll() => snapshots.End(session);
 
     /// <summary>
-    /// The WAL insert position, read inside the open transaction of the client that holds the engine, when that transaction
-    /// has no transaction id yet (Postgres makes a slot without waiting for such a transaction; it waits for one that has an
-    /// id, and so does ZeroPg: null). Null too when the engine is free or its holder cannot lend it.
+    /// The WAL insert position, read inside the open transaction of the client that holds the engine; null when the engine is
+    /// free or its holder cannot lend it. Without an exported snapshot, only when that transaction has no transaction id yet
+    /// (Postgres makes a slot without waiting for such a transaction; it waits for one that has an id, and so does ZeroPg:
+    /// null): its changes would commit after the slot's start yet be recorded before it. With one, the snapshot is taken after
+    /// that transaction ends and holds what it wrote, which the slot then does not stream (its confirmed position is taken
+    /// with the snapshot), so its id does not matter (ZeroPg's own install of the capture schema in it gives it one).
     /// </summary>
-    public async Task<Lsn?> BorrowPositionAsync()
+    public async Task<Lsn?> BorrowPositionAsync(bool exporting)
     {
-        if (await borrow([PositionSql]) is not [[var row, ..], ..] || row[1] is not null || !Lsn.TryParse(row[0], out var position))
+        if (await borrow([PositionSql]) is not [[var row, ..], ..] || (row[1] is not null && !exporting) || !Lsn.TryParse(row[0], out var position))
             return null;
         return position;
     }

@@ -146,7 +146,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         try
         {
             ReplicationSlot slot;
-            if (Exports is not null && await Exports.BorrowPositionAsync() is { } position)
+            if (Exports is not null && await Exports.BorrowPositionAsync(exporting: export is not null) is { } position)
             {
                 // Another client's transaction holds the engine, and may be waiting for this reply (zero-cache makes its slot from
                 // inside one): the slot is made once that transaction ends, streaming from this position, and its snapshot is
