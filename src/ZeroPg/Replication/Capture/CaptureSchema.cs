@@ -66,7 +66,6 @@ internal static class CaptureSchema
             SELECT zeropg_repl.pg_logical_emit_message(transactional, prefix, convert_to(message, 'UTF8'), flush)
         $$;
 
-
         -- A captured table's shape (what a Relation message says) from its attachment on, one row per ALTER TABLE: a change
         -- is decoded with the shape at its LSN, so rows recorded before an ALTER keep their columns and a new Relation
         -- message goes out between them and the rows after it, as pgoutput does.
