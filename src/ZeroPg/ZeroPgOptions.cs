@@ -99,6 +99,14 @@ public sealed class ZeroPgOptions
     /// </summary>
     public TimeSpan EngineWatchdog { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// An exported snapshot (CREATE_REPLICATION_SLOT ... SNAPSHOT 'export') can be imported only while nobody has written since
+    /// it was taken, so while it waits for its importers other clients' writes wait too: until the exporting connection runs
+    /// its next command or leaves, or until this long has passed with no importing transaction running. The bound for a
+    /// consumer that exports and never copies (see Replication/README.md, "Exported snapshots").
+    /// </summary>
+    public TimeSpan ExportedSnapshotHold { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Start new databases from a cached initdb snapshot (~1 s) instead of running initdb (4-8 s).</summary>
     public bool UseSnapshotCache { get; set; } = true;
 
@@ -231,6 +239,8 @@ public sealed class ZeroPgOptions
             throw new ArgumentException("Timeouts must not be negative.");
         if (AuthenticationTimeout < TimeSpan.FromSeconds(1) || AuthenticationTimeout > TimeSpan.FromMinutes(10))
             throw new ArgumentException($"AuthenticationTimeout must be between 1 s and 10 min (as Postgres's authentication_timeout), not {AuthenticationTimeout}.");
+        if (ExportedSnapshotHold < TimeSpan.Zero || ExportedSnapshotHold > TimeSpan.FromMinutes(10))
+            throw new ArgumentException($"ExportedSnapshotHold must be between 0 and 10 min, not {ExportedSnapshotHold}.");
         if (DatabaseIdleTimeout < TimeSpan.Zero)
             throw new ArgumentException($"DatabaseIdleTimeout must not be negative, not {DatabaseIdleTimeout}.");
         if (CancelRestartAfter != TimeSpan.Zero && (CancelRestartAfter < TimeSpan.FromMilliseconds(100) || CancelRestartAfter > TimeSpan.FromHours(1)))

@@ -17,5 +17,7 @@ internal enum AcceptStep
     DatabaseCommand,
     /// <summary>SET / RESET / SHOW client_encoding as a whole simple Query: ZeroPg answers it (<see cref="ClientEncodingAnswers"/>).</summary>
     ClientEncoding,
+    /// <summary>A SET on a replication connection while another client's transaction holds the engine: answered by ZeroPg (<see cref="SessionSettings.SetLater"/>).</summary>
+    LocalSet,
     Terminate,
 }

@@ -81,6 +81,9 @@ internal sealed class ClientSession
     /// <summary>On a replication connection (startup parameter replication), what runs its replication commands.</summary>
     private WalsenderSession? _walsender;
 
+    /// <summary>What other sessions ask to read in this one's open transaction (<see cref="LendAsync"/>).</summary>
+    private readonly EngineLoans _loans = new();
+
     /// <summary>The replication command accepted and not yet run (<see cref="AcceptStep.Replication"/>).</summary>
     private ReplicationCommand? _replicationCommand;
 
@@ -172,7 +175,10 @@ internal sealed class ClientSession
                 if (!role.IsSuperuser && !role.CanReplicate)
                     throw new PgErrorException(ReplicationErrors.PermissionDenied);
                 _walsender = new WalsenderSession(replication, _input, _output, RunReplicationSqlAsync, _services.ReplicationSlots,
-                    () => _identity.ProcessId, _services.DatabaseName, _connectionClosed);
+                    () => _identity.ProcessId, _services.DatabaseName, _connectionClosed)
+                {
+                    Exports = new Replication.Snapshots.SnapshotExports(this, _services.Snapshots, () => _services.Engine.Generation, BorrowEngineAsync),
+                };
             }
             await CheckStartupSettingsAsync();
             await SessionStartup.GreetAsync(_output, _settings, _identity, _services);
@@ -192,6 +198,7 @@ internal sealed class ClientSession
         }
         finally
         {
+            _loans.Close();
             _transactionTimeout.Dispose();
             if (_walsender is not null)
                 await _walsender.EndAsync();
@@ -231,7 +238,7 @@ internal sealed class ClientSession
         await _services.Engine.GetAsync(); // the generation the directory is compared with is the running engine's
         if (roles.TryGet(user, _services.Engine.Generation, out var known))
             return known;
-        await _lease.AcquireAsync();
+        await _lease.AcquireAsync(EngineAccess.Internal);
         try
         {
             await ReadRolesAsync();
@@ -257,7 +264,7 @@ internal sealed class ClientSession
     /// <summary>Makes this database's engine hold the cluster's role as the postgres database has it.</summary>
     private async Task CopyRoleAsync(LoginRole role)
     {
-        await _lease.AcquireAsync();
+        await _lease.AcquireAsync(EngineAccess.Internal);
         try
         {
             var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
@@ -277,7 +284,7 @@ internal sealed class ClientSession
         var check = _services.StartupSettings;
         if (check.Statements(_settings.Values, _identity.Role) is not { } statements)
             return;
-        await _lease.AcquireAsync();
+        await _lease.AcquireAsync(EngineAccess.Internal);
         try
         {
             if (check.Outcome(_settings.Values, await _link.RunOwnSqlAsync(ReplyMode.Capture, statements)) is { } error)
@@ -336,6 +343,30 @@ internal sealed class ClientSession
         }
     }
 
+    /// <summary>
+    /// Reads for another session inside this one's open transaction (<see cref="EngineLoans"/>): null at once when this session
+    /// does not hold the engine in a transaction block. Called on the asker's thread; served by this session's message loop.
+    /// </summary>
+    internal Task<IReadOnlyList<byte[]>?> LendAsync(IReadOnlyList<string> statements)
+    {
+        if (!CanLend())
+            return Task.FromResult<IReadOnlyList<byte[]>?>(null);
+        var reply = _loans.Ask(statements);
+        _input.CancelPendingRead(); // wakes an idle session; a busy one serves it after its unit
+        return reply;
+    }
+
+    /// <summary>Holds the engine between units of its open transaction block (not a COPY, not an unfinished extended sequence).</summary>
+    private bool CanLend() => _lease.IsHeld && _state.Transaction == TransactionState.InBlock && !_state.InCopy && !_state.SequenceOpenInEngine;
+
+    /// <summary>Runs reads in the transaction of the session that holds the engine, when it can lend it (<see cref="EngineLoans"/>).</summary>
+    private async Task<IReadOnlyList<IReadOnlyList<string?[]>>?> BorrowEngineAsync(IReadOnlyList<string> statements)
+    {
+        if (_services.Scheduler.Owner is not ClientSession holder || holder == this)
+            return null;
+        return await holder.LendAsync(statements) is { } reply ? EngineResults.Split(reply) : null;
+    }
+
     /// <summary>Timer thread: the client's transaction_timeout ran out. Its running statement is cancelled (or its wait, or its idle read ends); the session then ends it.</summary>
     private void OnTransactionTimeout()
     {
@@ -347,6 +378,8 @@ internal sealed class ClientSession
     {
         while (true)
         {
+            if (_loans.Pending)
+                await _loans.ServeAsync(CanLend, statements => _link.RunOwnSqlAsync(ReplyMode.Capture, statements));
             if (!_input.TryRead(out var result))
             {
                 _cancel.ClientIdle();
@@ -467,9 +500,17 @@ internal sealed class ClientSession
         {
             case FrontendCode.Query:
                 var text = QueryMessage.ReadSql(message);
+                _walsender?.CommandArrived(); // ends the snapshot it exported, as Postgres does
                 if (_walsender is not null && AcceptReplication(text) is { } replicationStep)
                     return replicationStep;
                 var sql = SqlAnalysis.Of(text);
+                if (sql.ClientEncodingCommand is { } encodingCommand)
+                {
+                    _encodingCommand = encodingCommand;
+                    return AcceptStep.ClientEncoding;
+                }
+                if (_walsender is not null && SetsWithoutWaiting(sql))
+                    return AcceptStep.LocalSet;
                 if (RefusedStatements.Find(sql, _identity, _services.Registry) is { } refusal)
                 {
                     _refused = refusal;
@@ -482,11 +523,6 @@ internal sealed class ClientSession
                         "COPY FROM STDIN must be the first statement of a query in ZeroPg",
                         "Send the COPY as a query of its own (psql scripts and \\copy do); the query did not run.");
                     return AcceptStep.Refuse;
-                }
-                if (sql.ClientEncodingCommand is { } encodingCommand)
-                {
-                    _encodingCommand = encodingCommand;
-                    return AcceptStep.ClientEncoding;
                 }
                 if (sql.DatabaseCommand is { SyntaxError: null, Alone: true } command && _state.Status == TransactionStatus.Idle)
                 {
@@ -570,6 +606,23 @@ internal sealed class ClientSession
         return AcceptStep.Refuse;
     }
 
+    /// <summary>
+    /// A replication connection's SET while another client's transaction holds the engine: zero-cache sets lock_timeout on its
+    /// walsender connection from inside a transaction that waits for the slot it makes there, so waiting for the engine would
+    /// never end. The setting is this client's at once and goes to the engine with its next unit (<see cref="SessionSettings.SetLater"/>).
+    /// </summary>
+    private bool SetsWithoutWaiting(SqlAnalysis sql)
+    {
+        if (_state.Status != TransactionStatus.Idle || !_batch.IsEmpty || _lease.IsHeld || _services.Scheduler.Owner is not ClientSession
+            || !sql.TryPlainSet(out var name, out var value))
+            return false;
+        _settings.SetLater(name, value);
+        _localSetTag = sql.Sql.TrimStart().StartsWith("RESET", StringComparison.OrdinalIgnoreCase) ? "RESET" : "SET";
+        return true;
+    }
+
+    private string _localSetTag = "SET";
+
     /// <summary>The Execute just held runs the portal of the Bind right before it, and that statement is COPY ... FROM STDIN.</summary>
     private bool ExecutesCopyFromStdin()
     {
@@ -622,6 +675,7 @@ internal sealed class ClientSession
                     await _walsender!.RunAsync(command, _state.Status != TransactionStatus.Idle);
                     ReadyForQuery.Write(_output, _state.Status);
                     await _output.FlushAsync();
+                    await _walsender.AfterReadyAsync(); // a slot made while another client's transaction held the engine
                 }
                 catch (PgErrorException error) when (!error.Error.IsFatal)
                 {
@@ -632,6 +686,11 @@ internal sealed class ClientSession
                 await SubmitPendingAsync();
                 await _encodingAnswers.AnswerAsync(_encodingCommand!);
                 _encodingCommand = null;
+                break;
+            case AcceptStep.LocalSet:
+                CommandComplete.Write(_output, _localSetTag);
+                ReadyForQuery.Write(_output, _state.Status);
+                await _output.FlushAsync();
                 break;
             case AcceptStep.DatabaseCommand:
                 await SubmitPendingAsync();
@@ -850,7 +909,7 @@ internal sealed class ClientSession
             _services.Roles.MarkStale();
         for (var attempt = 0; ; attempt++)
         {
-            await _lease.AcquireAsync(); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+            await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
             _activity.Engaged();
             var before = _state.Status;
             if (attempt > 0)

@@ -6,10 +6,14 @@ namespace ZeroPg.Sessions;
 /// The connected clients as one client's SQL sees them: their pg_stat_activity rows, and which of them pg_terminate_backend /
 /// pg_cancel_backend may signal, by Postgres's rules: a superuser any client; another role only clients logged in as the same
 /// role, never a superuser's (Postgres also lets members of the target's role or of pg_signal_backend: not looked up here).
-/// Read from the registry when the SQL is rewritten.
+/// Read from the registry when the SQL is rewritten. With the database's services, SET TRANSACTION SNAPSHOT of a snapshot
+/// exported there becomes its import (Replication/Snapshots).
 /// </summary>
 internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
 {
+    public string? SnapshotImport(string name)
+        => services?.Snapshots.Find(name, services.Engine.Generation) is { } snapshot ? Replication.Snapshots.SnapshotImport.Sql(snapshot) : null;
+
     public string ActivityRows() => SessionActivity.ValuesSql(registry);
 
     public string ClientPids() => PidArray(registry.Sessions.Where(s => MaySignal(s.Identity)));

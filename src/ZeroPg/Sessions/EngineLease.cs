@@ -18,15 +18,15 @@ internal sealed class EngineLease(ClientSession owner, SessionServices services,
 
     public bool IsHeld => Scheduler.Owner == owner;
 
-    /// <summary>Waits until this session owns the engine (at once if it does).</summary>
-    public async Task AcquireAsync()
+    /// <summary>Waits until this session owns the engine (at once if it does); <paramref name="access"/> says what for (<see cref="IEngineGate"/>).</summary>
+    public async Task AcquireAsync(EngineAccess access = EngineAccess.Ordinary)
     {
         if (IsHeld)
             return;
         var options = services.Options;
         if (cancel.TakeCancelBeforeEngine())
             throw SessionCancel.Dropped("The statement was cancelled before it reached the shared engine and did not run.");
-        var wait = Scheduler.AcquireAsync(owner, cancel.WaitToken).AsTask();
+        var wait = Scheduler.AcquireAsync(owner, cancel.WaitToken, access).AsTask();
         var started = Stopwatch.GetTimestamp();
         var queued = !wait.IsCompleted;
         // The notice must not hold back a shorter queue-wait timeout.

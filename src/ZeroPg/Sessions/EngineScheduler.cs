@@ -3,13 +3,16 @@ namespace ZeroPg.Sessions;
 /// <summary>
 /// Decides which client session the one engine session works for. A session holds the engine for a
 /// unit of work, and keeps it while its transaction is open; the others wait in FIFO order. Owners are
-/// compared by reference (a session). Shared by all sessions of the engine: its lock owns its state.
+/// compared by reference (a session). While a <see cref="Gate"/> is set (an exported snapshot waiting for its importers),
+/// the first waiter it admits goes first and the others keep their place. Shared by all sessions of the engine: its lock
+/// owns its state.
 /// </summary>
 internal sealed class EngineScheduler
 {
     private readonly object _gate = new();
     private readonly LinkedList<Waiter> _waiters = new();
     private object? _owner;
+    private IEngineGate? _admission;
 
     /// <summary>The session the engine currently works for, if any.</summary>
     public object? Owner
@@ -22,20 +25,32 @@ internal sealed class EngineScheduler
         get { lock (_gate) return _waiters.Count; }
     }
 
+    /// <summary>Who may take the engine, when not everyone may (null: everyone in turn). Call <see cref="Kick"/> when its answer may have changed.</summary>
+    public IEngineGate? Gate
+    {
+        get { lock (_gate) return _admission; }
+        set
+        {
+            lock (_gate) _admission = value;
+            Kick();
+        }
+    }
+
     /// <summary>Waits until <paramref name="session"/> owns the engine. Returns at once if it already does.</summary>
-    public ValueTask AcquireAsync(object session, CancellationToken cancellationToken)
+    public ValueTask AcquireAsync(object session, CancellationToken cancellationToken, EngineAccess access = EngineAccess.Ordinary)
     {
         Waiter waiter;
         lock (_gate)
         {
             if (_owner == session)
                 return ValueTask.CompletedTask;
-            if (_owner is null && _waiters.Count == 0)
+            // A free engine has no admitted waiter (it would have been granted): an admitted newcomer goes at once.
+            if (_owner is null && (_admission is null ? _waiters.Count == 0 : _admission.Admits(session, access)))
             {
                 Grant(session);
                 return ValueTask.CompletedTask;
             }
-            waiter = new Waiter(session);
+            waiter = new Waiter(session, access);
             waiter.Node = _waiters.AddLast(waiter);
         }
         if (cancellationToken.CanBeCanceled)
@@ -43,28 +58,51 @@ internal sealed class EngineScheduler
         return new ValueTask(waiter.Completion.Task);
     }
 
-    /// <summary>Gives the engine up; the next waiter gets it.</summary>
+    /// <summary>Gives the engine up; the next admitted waiter gets it.</summary>
     public void Release(object session)
     {
-        Waiter? next = null;
+        Waiter? next;
         lock (_gate)
         {
             if (_owner != session)
                 return;
             _owner = null;
-            if (_waiters.First is { } first)
-            {
-                next = first.Value;
-                _waiters.RemoveFirst();
-                next.Node = null;
-                Grant(next.Session);
-            }
+            _admission?.Released(session);
+            next = GrantNext();
         }
-        if (next is not null)
+        Complete(next);
+    }
+
+    /// <summary>The gate's answer may have changed: a free engine goes to the first waiter it now admits.</summary>
+    public void Kick()
+    {
+        Waiter? next;
+        lock (_gate)
+            next = _owner is null ? GrantNext() : null;
+        Complete(next);
+    }
+
+    private Waiter? GrantNext()
+    {
+        for (var node = _waiters.First; node is not null; node = node.Next)
         {
-            next.Registration.Dispose();
-            next.Completion.TrySetResult();
+            var waiter = node.Value;
+            if (_admission is not null && !_admission.Admits(waiter.Session, waiter.Access))
+                continue;
+            _waiters.Remove(node);
+            waiter.Node = null;
+            Grant(waiter.Session);
+            return waiter;
         }
+        return null;
+    }
+
+    private static void Complete(Waiter? next)
+    {
+        if (next is null)
+            return;
+        next.Registration.Dispose();
+        next.Completion.TrySetResult();
     }
 
     private void Grant(object session)
@@ -84,9 +122,10 @@ internal sealed class EngineScheduler
         waiter.Completion.TrySetCanceled(cancellationToken);
     }
 
-    private sealed class Waiter(object session)
+    private sealed class Waiter(object session, EngineAccess access)
     {
         public object Session { get; } = session;
+        public EngineAccess Access { get; } = access;
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public LinkedListNode<Waiter>? Node { get; set; }
         public CancellationTokenRegistration Registration { get; set; }

@@ -36,6 +36,8 @@ internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor en
     public AdvisoryLockKeeper AdvisoryLocks { get; } = new();
     /// <summary>Which replication slots are streaming, to which walsender.</summary>
     public Replication.Slots.SlotActivity ReplicationSlots { get; } = new();
+    /// <summary>The snapshots exported by CREATE_REPLICATION_SLOT, and the engine gate that lets their importers in first.</summary>
+    public Replication.Snapshots.ExportedSnapshots Snapshots { get; } = new(scheduler, options.ExportedSnapshotHold);
     public StartupSettingsCheck StartupSettings { get; } = new();
     public ILogger Logger { get; } = loggerFactory.CreateLogger("ZeroPg.Sessions");
 }

@@ -156,6 +156,18 @@ internal sealed class SessionSettings
             _customNames.Add(name);
     }
 
+    /// <summary>
+    /// SET name = value answered by ZeroPg: this client's setting now, set in the engine with its next unit's settings (an
+    /// invalid value then fails there, not here: only for a replication connection that cannot wait for the engine).
+    /// </summary>
+    public void SetLater(string name, string? value)
+    {
+        if (value is null)
+            _values.Remove(name);
+        else
+            _values[name] = value;
+    }
+
     /// <summary>DISCARD ALL answered for this client: its settings are the defaults again (restored at its next batch).</summary>
     public void Reset()
     {

@@ -25,6 +25,10 @@ internal sealed class SqlAnalysis
         "NOTIFY", "FETCH", "CLOSE", "DECLARE", "MOVE", "COPY", "LOCK", "CHECKPOINT", "ANALYZE", "VACUUM");
 
     private static readonly KeywordSet TransactionEnds = new("COMMIT", "END", "ROLLBACK", "ABORT");
+
+    /// <summary>Statements that cannot take a transaction id (so cannot write): transaction control, settings, SHOW.</summary>
+    private static readonly KeywordSet TransactionControl = new(
+        "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "SET", "RESET", "SHOW");
     private static readonly KeywordSet WorkOrTransaction = new("WORK", "TRANSACTION");
 
     private readonly List<SqlToken> _tokens;
@@ -418,6 +422,76 @@ internal sealed class SqlAnalysis
                 : IsWord(0, 1, "START") && IsWord(1, 2, "TRANSACTION") ? 2 : 0;
             return length > 0 && OnlyOneSemicolonAfter(length);
         }
+    }
+
+    /// <summary>
+    /// By its text no statement can take a transaction id, so none can write: transaction control, settings, SHOW, and SELECTs
+    /// that call no function and lock no row (a view's functions are not seen: <see cref="Sessions.EngineAccess.ReadOnly"/>).
+    /// </summary>
+    public bool CannotWrite
+    {
+        get
+        {
+            if (!IsWellFormed)
+                return false;
+            foreach (var (start, end) in _statements)
+            {
+                if (start < end && !IsKeyword(start, TransactionControl) && !IsPlainSelect(start, end))
+                    return false;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The whole text is one SET [SESSION] name {TO | =} value (one literal, number or word) or RESET name: its setting's name
+    /// and value (null: RESET or DEFAULT).
+    /// </summary>
+    public bool TryPlainSet(out string name, out string? value)
+    {
+        name = "";
+        value = null;
+        if (!IsWellFormed || _statements.Count is < 1 or > 2 || (_statements.Count == 2 && _statements[1].Start < _statements[1].End))
+            return false;
+        var (start, end) = _statements[0];
+        if (IsWord(start, end, "RESET") && end == start + 2 && _tokens[start + 1].Kind == SqlTokenKind.Word && !IsWord(start + 1, end, "ALL"))
+        {
+            name = _tokens[start + 1].Text(Sql).ToLowerInvariant();
+            return true;
+        }
+        if (!IsWord(start, end, "SET"))
+            return false;
+        var at = IsWord(start + 1, end, "SESSION") ? start + 2 : start + 1;
+        if (end != at + 3 || _tokens[at].Kind != SqlTokenKind.Word || IsKeyword(at, NotPlainSettings)
+            || !(IsWord(at + 1, end, "TO") || _tokens[at + 1].IsOperator(Sql, '=')))
+            return false;
+        name = _tokens[at].Text(Sql).ToLowerInvariant();
+        var literal = _tokens[at + 2];
+        if (literal.Kind == SqlTokenKind.String && Sql[literal.Start] == '\'')
+            value = Sql.Substring(literal.Start + 1, literal.Length - 2).Replace("''", "'");
+        else if (literal.Kind is SqlTokenKind.Number or SqlTokenKind.Word)
+            value = literal.IsWord(Sql, "DEFAULT") ? null : literal.Text(Sql);
+        else
+            return false;
+        return true;
+    }
+
+    /// <summary>SET forms that are not one setting's value.</summary>
+    private static readonly KeywordSet NotPlainSettings = new("LOCAL", "ROLE", "TIME", "TRANSACTION", "SESSION", "CONSTRAINTS", "SCHEMA", "NAMES");
+
+    private bool IsPlainSelect(int start, int end)
+    {
+        if (!IsWord(start, end, "SELECT"))
+            return false;
+        for (var i = start + 1; i < end; i++)
+        {
+            var token = _tokens[i];
+            if (token.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier && i + 1 < end && _tokens[i + 1].IsPunct(Sql, '('))
+                return false; // a call
+            if (token.IsWord(Sql, "FOR") || token.IsWord(Sql, "INTO"))
+                return false; // FOR UPDATE / SHARE lock rows (a transaction id); SELECT INTO creates a table
+        }
+        return true;
     }
 
     /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole statement.</summary>

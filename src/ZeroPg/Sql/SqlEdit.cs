@@ -46,6 +46,8 @@ internal enum SqlEditKind : byte
     SignalClose,
     /// <summary>A catalog that names temp relations (<see cref="TempCatalogs"/>) read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
     TempCatalog,
+    /// <summary>SET TRANSACTION SNAPSHOT 'name' (Text: the name): the import of a snapshot ZeroPg exported (<see cref="ISqlSessionView.SnapshotImport"/>), else as written.</summary>
+    TransactionSnapshot,
 }
 
 /// <summary>The connected clients as a client's SQL sees them (pg_stat_activity, pg_terminate_backend): supplied by the session.</summary>
@@ -65,6 +67,9 @@ internal interface ISqlSessionView
 
     /// <summary>The process ids of the connected clients it may not signal, as an SQL int4[] literal.</summary>
     string DeniedPids();
+
+    /// <summary>What SET TRANSACTION SNAPSHOT of <paramref name="name"/> runs in the engine when ZeroPg exported it (Replication/Snapshots); null: the statement as written.</summary>
+    string? SnapshotImport(string name);
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -155,6 +160,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
+        SqlEditKind.TransactionSnapshot => view?.SnapshotImport(Text!) ?? sql.Substring(Start, Length),
         SqlEditKind.TempCatalog => TempCatalogs.Sql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };

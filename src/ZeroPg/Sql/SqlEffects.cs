@@ -11,6 +11,9 @@ internal sealed class SqlEffects
 
     /// <summary>Calls pg_logical_emit_message: rewritten to ZeroPg's capture (Replication/Capture), installed first.</summary>
     public bool EmitsLogicalMessages { get; init; }
+    /// <summary>SET TRANSACTION SNAPSHOT: imports a snapshot exported by CREATE_REPLICATION_SLOT (Replication/Snapshots).</summary>
+    public bool ImportsSnapshot { get; init; }
+
     /// <summary>DECLARE: the client may hold cursors (WITH HOLD ones outlive its transaction and are closed when it leaves).</summary>
     public bool DeclaresCursor { get; init; }
 
@@ -98,7 +101,7 @@ internal static class SqlEffectsScanner
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];
         private readonly List<string> _customSettings = [];
-        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages;
+        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages, _importsSnapshot;
         private readonly List<string> _extensions = [];
 
         /// <summary>
@@ -112,7 +115,15 @@ internal static class SqlEffectsScanner
             if (start >= end)
                 return;
             var first = _tokens[start];
-            if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
+            if (first.IsWord(_sql, "SET") && Word(start + 1, end, "TRANSACTION") && Word(start + 2, end, "SNAPSHOT") && start + 3 < end
+                && _tokens[start + 3] is { Kind: SqlTokenKind.String, Length: >= 2 } snapshot && _sql[snapshot.Start] == '\'')
+            {
+                // Replaced by ZeroPg's import of an exported snapshot when the name is one (else sent as written: the engine's own error).
+                _importsSnapshot = true;
+                _edits.Add(new SqlEdit(first.Start, snapshot.End - first.Start, SqlEditKind.TransactionSnapshot,
+                    _sql.Substring(snapshot.Start + 1, snapshot.Length - 2).Replace("''", "'")));
+            }
+            else if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
             {
                 _settings = true;
                 var name = Word(start + 1, end, "LOCAL") || Word(start + 1, end, "SESSION") ? start + 2 : start + 1;
@@ -177,6 +188,51 @@ internal static class SqlEffectsScanner
             }
             for (var i = start; i < end; i++)
                 Token(i, end);
+            if (first.IsWord(_sql, "DO") || (first.IsWord(_sql, "CREATE") && DefinesRoutine(start, end)))
+                RoutineBodies(start, end);
+        }
+
+        /// <summary>CREATE [OR REPLACE] FUNCTION / PROCEDURE (its words before the first string are the routine's).</summary>
+        private bool DefinesRoutine(int start, int end)
+        {
+            for (var i = start + 1; i < end && i < start + 4; i++)
+            {
+                if (_tokens[i].IsWord(_sql, "FUNCTION") || _tokens[i].IsWord(_sql, "PROCEDURE"))
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>
+        /// pg_logical_emit_message( inside the body of a routine or DO block: ZeroPg's too, as in the client's own SQL (the
+        /// engine's built-in ignores ZeroPg's capture, and a built-in cannot be replaced: fmgr calls it by OID). zero-cache emits
+        /// its DDL messages from event trigger functions so.
+        /// </summary>
+        private void RoutineBodies(int start, int end)
+        {
+            for (var i = start; i < end; i++)
+            {
+                var token = _tokens[i];
+                if (token.Kind is not (SqlTokenKind.DollarString or SqlTokenKind.String))
+                    continue;
+                var body = _sql.AsSpan(token.Start, token.Length);
+                for (var at = body.IndexOf("pg_logical_emit_message", StringComparison.OrdinalIgnoreCase); at >= 0;)
+                {
+                    var name = token.Start + at;
+                    var open = name + "pg_logical_emit_message".Length;
+                    while (open < token.End && char.IsWhiteSpace(_sql[open]))
+                        open++;
+                    var from = name >= 11 && _sql.AsSpan(name - 11, 11).Equals("pg_catalog.", StringComparison.OrdinalIgnoreCase) ? name - 11 : name;
+                    var before = from > token.Start ? _sql[from - 1] : ' ';
+                    if (open < token.End && _sql[open] == '(' && !(char.IsLetterOrDigit(before) || before is '_' or '.' or '"' or '$'))
+                    {
+                        _messages = true;
+                        _edits.Add(new SqlEdit(from, open + 1 - from, SqlEditKind.LogicalMessage));
+                    }
+                    var next = body[(open - token.Start)..].IndexOf("pg_logical_emit_message", StringComparison.OrdinalIgnoreCase);
+                    at = next < 0 ? -1 : open - token.Start + next;
+                }
+            }
         }
 
         private void Token(int i, int end)
@@ -282,7 +338,7 @@ internal static class SqlEffectsScanner
 
         public (SqlEffects, IReadOnlyList<SqlEdit>) Result()
         {
-            var any = _settings || _temp || _advisory || _cursors || _messages || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
+            var any = _settings || _temp || _advisory || _cursors || _messages || _importsSnapshot || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
                 || _unlisten.Count > 0 || _customSettings.Count > 0 || _extensions.Count > 0;
             var effects = !any ? SqlEffects.None : new SqlEffects
             {
@@ -290,6 +346,7 @@ internal static class SqlEffectsScanner
                 TempObjectsChanged = _temp,
                 UsesAdvisoryLocks = _advisory,
                 EmitsLogicalMessages = _messages,
+                ImportsSnapshot = _importsSnapshot,
                 DeclaresCursor = _cursors,
                 DropsAllTemp = _dropsAllTemp,
                 UnlistensEngine = _unlistensEngine,

@@ -51,4 +51,41 @@ public sealed class EngineSchedulerTests
         await c.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Same(_c, _scheduler.Owner);
     }
+
+    private sealed class OnlyImports(object exporter) : IEngineGate
+    {
+        public bool Closed { get; set; } = true;
+
+        public int Releases { get; private set; }
+
+        public bool Admits(object session, EngineAccess access) => !Closed || session == exporter || access != EngineAccess.Ordinary;
+
+        public void Released(object session) => Releases++;
+    }
+
+    [Fact]
+    public async Task A_gate_lets_the_admitted_waiters_go_first_and_the_others_keep_their_order()
+    {
+        object d = new();
+        var gate = new OnlyImports(_a);
+        _scheduler.Gate = gate;
+        await _scheduler.AcquireAsync(_a, default);
+        var b = _scheduler.AcquireAsync(_b, default).AsTask(); // ordinary: waits
+        var d1 = _scheduler.AcquireAsync(d, default).AsTask();  // ordinary: waits behind b
+        var c = _scheduler.AcquireAsync(_c, default, EngineAccess.Import).AsTask();
+        _scheduler.Release(_a);
+        await c.WaitAsync(TimeSpan.FromSeconds(5)); // the importer overtakes
+        Assert.Same(_c, _scheduler.Owner);
+        _scheduler.Release(_c);
+        Assert.Null(_scheduler.Owner); // nobody admitted is waiting: the engine stays free
+        Assert.Equal(2, gate.Releases);
+        Assert.False(b.IsCompleted);
+        gate.Closed = false;
+        _scheduler.Kick();
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(d1.IsCompleted);
+        _scheduler.Release(_b);
+        await d1.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(d, _scheduler.Owner);
+    }
 }

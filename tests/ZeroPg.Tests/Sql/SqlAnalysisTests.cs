@@ -158,4 +158,37 @@ public sealed class SqlAnalysisTests
     [InlineData("DISCARD PLANS", false)]
     [InlineData("select 'discard all'", false)]
     public void Statements_that_drop_every_prepared_statement_are_found(string sql, bool expected) => Assert.Equal(expected, SqlAnalysis.Of(sql).DeallocatesAll);
+
+    [Theory]
+    [InlineData("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", true)]
+    [InlineData("SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 60000", true)]
+    [InlineData("SELECT 1", true)]
+    [InlineData("SHOW server_version; COMMIT", true)]
+    [InlineData("SELECT a, b FROM t WHERE a = 1", true)]
+    [InlineData("SELECT f()", false)]
+    [InlineData("SELECT * FROM t FOR UPDATE", false)]
+    [InlineData("SELECT 1 INTO t2", false)]
+    [InlineData("INSERT INTO t VALUES (1)", false)]
+    [InlineData("BEGIN; UPDATE t SET a = 1; COMMIT", false)]
+    public void Statements_that_cannot_take_a_transaction_id_are_known(string sql, bool expected) => Assert.Equal(expected, SqlAnalysis.Of(sql).CannotWrite);
+
+    [Theory]
+    [InlineData("SET lock_timeout = 29000", "lock_timeout", "29000")]
+    [InlineData("set session Application_Name to 'x y';", "application_name", "x y")]
+    [InlineData("SET search_path TO DEFAULT", "search_path", null)]
+    [InlineData("RESET work_mem", "work_mem", null)]
+    public void A_plain_set_gives_its_setting(string sql, string name, string? value)
+    {
+        Assert.True(SqlAnalysis.Of(sql).TryPlainSet(out var setting, out var set));
+        Assert.Equal((name, value), (setting, set));
+    }
+
+    [Theory]
+    [InlineData("SET LOCAL lock_timeout = 1")]
+    [InlineData("SET search_path = a, b")]
+    [InlineData("SET TIME ZONE 'UTC'")]
+    [InlineData("SET ROLE x")]
+    [InlineData("SET lock_timeout = 1; SELECT 1")]
+    [InlineData("RESET ALL")]
+    public void Other_sets_are_not_plain(string sql) => Assert.False(SqlAnalysis.Of(sql).TryPlainSet(out _, out _));
 }

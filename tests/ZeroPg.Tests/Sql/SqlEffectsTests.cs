@@ -122,6 +122,32 @@ public sealed class SqlEffectsTests
         Assert.Equal(expected, Rewrite(sql));
     }
 
+    [Theory]
+    [InlineData("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$BEGIN PERFORM pg_logical_emit_message(true, 'p', 'c'); END$$",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$BEGIN PERFORM zeropg_repl.pg_logical_emit_message(true, 'p', 'c'); END$$", true)]
+    [InlineData("create or replace function f() returns pg_lsn language sql as 'select pg_catalog.pg_logical_emit_message (false, ''p'', ''c'')'",
+        "create or replace function f() returns pg_lsn language sql as 'select zeropg_repl.pg_logical_emit_message(false, ''p'', ''c'')'", true)]
+    [InlineData("DO $x$ BEGIN PERFORM pg_logical_emit_message(true, 'a', 'b'); PERFORM my.pg_logical_emit_message(1); END $x$",
+        "DO $x$ BEGIN PERFORM zeropg_repl.pg_logical_emit_message(true, 'a', 'b'); PERFORM my.pg_logical_emit_message(1); END $x$", true)]
+    [InlineData("SELECT $$pg_logical_emit_message(true, 'a', 'b')$$", "SELECT $$pg_logical_emit_message(true, 'a', 'b')$$", false)]
+    public void Logical_messages_in_routine_bodies_and_DO_blocks_go_to_the_capture_too(string sql, string expected, bool emits)
+    {
+        Assert.Equal(emits, SqlAnalysis.Of(sql).Effects.EmitsLogicalMessages);
+        Assert.Equal(expected, Rewrite(sql));
+    }
+
+    [Theory]
+    [InlineData("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "00000003-0000001B-1")]
+    [InlineData("set transaction snapshot 'it''s';", "it's")]
+    [InlineData("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", null)]
+    public void Set_transaction_snapshot_is_found_with_its_name(string sql, string? name)
+    {
+        var analysis = SqlAnalysis.Of(sql);
+        Assert.Equal(name is not null, analysis.Effects.ImportsSnapshot);
+        Assert.Equal(name, analysis.Edits.SingleOrDefault(e => e.Kind == SqlEditKind.TransactionSnapshot).Text);
+        Assert.Equal(sql, Rewrite(sql)); // without a session, the statement stays as written (the engine's own error)
+    }
+
     [Fact]
     public void Transaction_level_advisory_locks_are_postgres_own()
     {

@@ -9,11 +9,18 @@ internal static class SlotSql
     private const string Columns = "slot_name, plugin, temporary, consistent_point::text, confirmed_flush_lsn::text";
 
     /// <summary>The new slot's row, or no row when the name is taken. Its consistent point is the WAL insert position:
-    /// every change recorded later has a higher LSN (see CaptureSchema), so it is streamed, and none before is.</summary>
-    public static string Create(string name, string plugin, bool temporary)
-        => $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn) " +
-           $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn()) " +
-           $"ON CONFLICT (slot_name) DO NOTHING RETURNING {Columns}";
+    /// every change recorded later has a higher LSN (see CaptureSchema), so it is streamed, and none before is. A slot made
+    /// after its reply (its <paramref name="consistentPoint"/> read earlier, in another client's transaction: Replication/README.md,
+    /// "Exported snapshots") streams from there, or with <paramref name="streamFromNow"/> (its exported snapshot is taken now,
+    /// so it holds what was committed in between) from the position now.</summary>
+    public static string Create(string name, string plugin, bool temporary, Lsn? consistentPoint = null, bool streamFromNow = false)
+    {
+        var point = consistentPoint is { } lsn ? $"'{lsn}'::pg_lsn" : "pg_current_wal_insert_lsn()";
+        var confirmed = streamFromNow ? "pg_current_wal_insert_lsn()" : point;
+        return $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn) " +
+               $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, {point}, {confirmed}) " +
+               $"ON CONFLICT (slot_name) DO NOTHING RETURNING {Columns}";
+    }
 
     public static string Get(string name) => $"SELECT {Columns} FROM zeropg_repl.slots WHERE slot_name = {Literal(name)}";
 

@@ -7,6 +7,12 @@ namespace ZeroPg.Replication.Walsender;
 /// (as the engine's own role), and returns each statement's rows as text. The session provides it.</summary>
 internal delegate Task<IReadOnlyList<IReadOnlyList<string?[]>>> EngineQuery(IReadOnlyList<string> statements);
 
+/// <summary>
+/// Runs reads inside the open transaction of the session that holds the engine, without waiting for it to end (see
+/// Sessions/EngineLoans); null when the engine is free or its holder cannot lend it (then: <see cref="EngineQuery"/>).
+/// </summary>
+internal delegate Task<IReadOnlyList<IReadOnlyList<string?[]>>?> EngineLoan(IReadOnlyList<string> statements);
+
 internal static class EngineResults
 {
     /// <summary>Splits a captured reply (one simple Query per statement) into each statement's rows. An error in

@@ -3,6 +3,7 @@ using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Replication.Capture;
 using ZeroPg.Replication.Slots;
+using ZeroPg.Replication.Snapshots;
 
 namespace ZeroPg.Replication.Walsender;
 
@@ -23,7 +24,25 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     private CancellationTokenSource? _stream;
     private bool _installed;
 
+    /// <summary>A slot to make once the reply to its CREATE_REPLICATION_SLOT is out (<see cref="AfterReadyAsync"/>).</summary>
+    private Func<Task>? _afterReady;
+
     public ReplicationMode Mode => mode;
+
+    /// <summary>Exported snapshots (Replication/Snapshots); without it, SNAPSHOT 'export' is refused.</summary>
+    public SnapshotExports? Exports { get; init; }
+
+    /// <summary>The client sent a command: the snapshot this session exported is gone (Postgres keeps it until then).</summary>
+    public void CommandArrived() => Exports?.EndAll();
+
+    /// <summary>After the ReadyForQuery of a command: makes the slot whose reply went out first (<see cref="CreateSlotAsync"/>).</summary>
+    public async Task AfterReadyAsync()
+    {
+        var after = _afterReady;
+        _afterReady = null;
+        if (after is not null)
+            await after();
+    }
 
     /// <summary>A CancelRequest for this session: true when it stopped a stream (Npgsql stops one that way).</summary>
     public bool TryCancelStream()
@@ -85,6 +104,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     /// <summary>The session ends: its temporary slots go, as Postgres drops them when their walsender exits.</summary>
     public async Task EndAsync()
     {
+        Exports?.EndAll();
         foreach (var slot in _temporarySlots)
         {
             activity.Release(slot, processId());
@@ -135,22 +155,68 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         if (create.Plugin != "pgoutput")
             throw ReplicationErrors.Error(ReplicationErrors.UndefinedFile, $"could not access file \"{create.Plugin}\": No such file or directory",
                 "ZeroPg's logical slots use the pgoutput plugin.");
-        if (create.Snapshot == SnapshotAction.Export)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported by ZeroPg yet",
-                "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT and copy the tables yourself before streaming; Npgsql: CreatePgOutputReplicationSlot(name, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport).");
+        if (create.Snapshot == SnapshotAction.Export && Exports is null)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported on this connection",
+                "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT.");
         if (create.TwoPhase)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "PGlite has no prepared transactions.");
+        var export = create.Snapshot == SnapshotAction.Export ? Exports!.Begin(create.SlotName, processId()) : null;
+        try
+        {
+            ReplicationSlot slot;
+            if (Exports is not null && await Exports.BorrowPositionAsync(exporting: export is not null) is { } position)
+            {
+                // Another client's transaction holds the engine, and may be waiting for this reply (zero-cache makes its slot from
+                // inside one): the slot is made once that transaction ends, streaming from this position, and its snapshot is
+                // taken then (so it holds whatever that transaction commits, which the stream then skips).
+                slot = new ReplicationSlot(create.SlotName, create.Plugin, create.Temporary, position, position);
+                _afterReady = async () =>
+                {
+                    try
+                    {
+                        await MakeSlotAsync(create, position, export);
+                    }
+                    catch (Exception) when (export is not null)
+                    {
+                        Exports.EndAll(); // no slot, no snapshot: its importers get Postgres's error for a snapshot that is gone
+                        throw;
+                    }
+                };
+            }
+            else
+            {
+                slot = await MakeSlotAsync(create, null, export);
+            }
+            if (slot.Temporary)
+                _temporarySlots.Add(slot.Name);
+            WalsenderReplies.RowDescription(output, ("slot_name", WalsenderReplies.TextOid), ("consistent_point", WalsenderReplies.TextOid),
+                ("snapshot_name", WalsenderReplies.TextOid), ("output_plugin", WalsenderReplies.TextOid));
+            WalsenderReplies.DataRow(output, slot.Name, slot.ConsistentPoint.ToString(), export?.Name, slot.Plugin);
+            CommandComplete.Write(output, "CREATE_REPLICATION_SLOT");
+        }
+        catch (Exception) when (export is not null)
+        {
+            Exports!.EndAll();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the slot's row (in the engine) and, for an exported snapshot, reads the next transaction id in the same engine
+    /// call: the snapshot is the committed state right then (<see cref="ExportedSnapshots"/> keeps other writers out meanwhile).
+    /// </summary>
+    private async Task<ReplicationSlot> MakeSlotAsync(CreateReplicationSlotCommand create, Lsn? consistentPoint, ExportedSnapshot? export)
+    {
         await EnsureInstalledAsync();
-        var rows = (await query([SlotSql.Create(create.SlotName, create.Plugin, create.Temporary)]))[0];
-        if (rows.Count == 0)
+        IReadOnlyList<string> statements = export is null
+            ? [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint)]
+            : [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, streamFromNow: true), SnapshotExports.NextXidSql];
+        var results = await query(statements);
+        if (results[0].Count == 0)
             throw ReplicationErrors.Error(ReplicationErrors.DuplicateObject, $"replication slot \"{create.SlotName}\" already exists");
-        var slot = ReplicationSlot.FromRow(rows[0]);
-        if (slot.Temporary)
-            _temporarySlots.Add(slot.Name);
-        WalsenderReplies.RowDescription(output, ("slot_name", WalsenderReplies.TextOid), ("consistent_point", WalsenderReplies.TextOid),
-            ("snapshot_name", WalsenderReplies.TextOid), ("output_plugin", WalsenderReplies.TextOid));
-        WalsenderReplies.DataRow(output, slot.Name, slot.ConsistentPoint.ToString(), null, slot.Plugin);
-        CommandComplete.Write(output, "CREATE_REPLICATION_SLOT");
+        if (export is not null)
+            Exports!.Take(export, results[1][0][0]!);
+        return ReplicationSlot.FromRow(results[0][0]);
     }
 
     private async Task DropSlotAsync(DropReplicationSlotCommand drop)

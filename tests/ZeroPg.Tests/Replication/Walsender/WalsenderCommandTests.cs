@@ -54,14 +54,14 @@ public class WalsenderCommandTests(ServerFixture fixture)
     [Fact]
     public async Task What_ZeroPg_cannot_serve_is_refused_with_postgres_errors()
     {
-        var r = await Psql("database", "CREATE_REPLICATION_SLOT bad LOGICAL pgoutput", "CREATE_REPLICATION_SLOT \"Bad-Name\" LOGICAL pgoutput (SNAPSHOT 'nothing')",
+        var r = await Psql("database", "CREATE_REPLICATION_SLOT exported TEMPORARY LOGICAL pgoutput", "CREATE_REPLICATION_SLOT \"Bad-Name\" LOGICAL pgoutput (SNAPSHOT 'nothing')",
             "CREATE_REPLICATION_SLOT p PHYSICAL", "BASE_BACKUP", "START_REPLICATION 0/0", "START_REPLICATION SLOT nope LOGICAL 0/0 (proto_version '1', publication_names 'x')",
             "CREATE_REPLICATION_SLOT cmd_tmp TEMPORARY LOGICAL pgoutput (SNAPSHOT 'nothing')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (publication_names 'x')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '9', publication_names 'x')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '1', publication_names 'no_such_pub')",
             "SELECT 41 + 1");
-        Assert.Contains("exported snapshots are not supported by ZeroPg yet", r.Stderr);
+        Assert.Matches("exported.*[0-9A-F]{8}-[0-9A-F]{8}-1.*pgoutput", r.Stdout); // CREATE_REPLICATION_SLOT exports a snapshot by default
         Assert.Contains("replication slot name \"Bad-Name\" contains invalid character", r.Stderr);
         Assert.Contains("physical replication slots are not supported", r.Stderr);
         Assert.Contains("BASE_BACKUP is not supported", r.Stderr);
