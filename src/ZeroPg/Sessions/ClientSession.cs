@@ -120,7 +120,7 @@ internal sealed class ClientSession
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
-        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors);
+        _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
         _copy = new CopyIn(services, _state, _link, _restore, _output);

@@ -6,10 +6,12 @@ namespace ZeroPg.Sessions;
 /// The connected clients as one client's SQL sees them: their pg_stat_activity rows, and which of them pg_terminate_backend /
 /// pg_cancel_backend may signal, by Postgres's rules: a superuser any client; another role only clients logged in as the same
 /// role, never a superuser's (Postgres also lets members of the target's role or of pg_signal_backend: not looked up here).
-/// Read from the registry when the SQL is rewritten.
+/// Read from the registry when the SQL is rewritten. The server's databases come from the database catalog of <paramref name="services"/>.
 /// </summary>
-internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity) : ISqlSessionView
+internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
 {
+    public string OtherDatabases() => services?.Databases is { } databases ? databases.ListingRows(services.DatabaseName) : "";
+
     public string ActivityRows() => SessionActivity.ValuesSql(registry);
 
     public string ClientPids() => PidArray(registry.Sessions.Where(s => MaySignal(s.Identity)));

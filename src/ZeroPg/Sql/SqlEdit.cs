@@ -39,6 +39,8 @@ internal enum SqlEditKind : byte
     SignalClose,
     /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
     TempCatalog,
+    /// <summary>pg_database read as a relation: every database of the server, not only those of the engine's own cluster (<see cref="SqlEdit.DatabasesSql"/>).</summary>
+    Databases,
 }
 
 /// <summary>The connected clients as a client's SQL sees them (pg_stat_activity, pg_terminate_backend): supplied by the session.</summary>
@@ -52,6 +54,12 @@ internal interface ISqlSessionView
 
     /// <summary>The process ids of the connected clients it may not signal, as an SQL int4[] literal.</summary>
     string DeniedPids();
+
+    /// <summary>
+    /// The server's databases other than postgres, template0, template1 and the client's own, as SQL VALUES rows (oid, datname)
+    /// (<see cref="Databases.DatabaseCatalog.ListingRows"/>); empty when there are none.
+    /// </summary>
+    string OtherDatabases();
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -130,7 +138,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.AdvisoryCallWithoutArguments => $"pg_temp.{Text}({processId}",
         SqlEditKind.PreparedStatements => PreparedStatementsSql + (Text == "AS" ? " AS pg_prepared_statements" : ""),
         SqlEditKind.BackendPid => $"(SELECT {processId}::pg_catalog.int4 AS pg_backend_pid)",
-        SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows()) + (Text == "AS" ? " AS pg_stat_activity" : ""),
+        SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows(), view?.OtherDatabases() ?? "") + (Text == "AS" ? " AS pg_stat_activity" : ""),
         SqlEditKind.LogicalMessage => "zeropg_repl.pg_logical_emit_message(",
         SqlEditKind.Locks => Sessions.AdvisoryLockSql.LocksView(processId) + (Text == "AS" ? " AS pg_locks" : ""),
         SqlEditKind.CursorName => Identifier(PrefixedName(processId, Text!)),
@@ -138,6 +146,8 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
+        SqlEditKind.Databases => DatabasesSql(view?.OtherDatabases() ?? "", Text!.Contains("daticulocale"), Text.Contains("tableoid"))
+            + (Text.StartsWith("AS", StringComparison.Ordinal) ? " AS pg_database" : ""),
         SqlEditKind.TempCatalog => TempCatalogSql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };
@@ -147,7 +157,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
     /// database, user and transaction ids taken from the engine's own backend; without rows (no session context) the engine's
     /// row under the client's process id.
     /// </summary>
-    private static string StatActivitySql(int processId, string? rows)
+    private static string StatActivitySql(int processId, string? rows, string otherDatabases)
     {
         if (rows is null)
         {
@@ -156,7 +166,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
                 + " a.backend_start, a.xact_start, a.query_start, a.state_change, a.wait_event_type, a.wait_event, a.state, a.backend_xid, a.backend_xmin,"
                 + " a.query_id, a.query, a.backend_type FROM pg_catalog.pg_stat_activity a)";
         }
-        return "(SELECT (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) s.datname) AS datid,"
+        return "(SELECT (SELECT d.oid FROM " + DatabasesSql(otherDatabases) + " d WHERE d.datname OPERATOR(pg_catalog.=) s.datname) AS datid,"
             + " s.datname, s.pid, NULL::pg_catalog.int4 AS leader_pid,"
             + " (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) s.usename) AS usesysid,"
             + " s.usename, s.application_name, s.client_addr,"
@@ -166,6 +176,25 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
             + " s.query, 'client backend'::pg_catalog.text AS backend_type FROM (" + rows + ") AS s(pid, datname, usename, application_name, client_addr, client_port,"
             + " backend_start, xact_start, query_start, state_change, wait_event_type, wait_event, state, query)"
             + " LEFT JOIN pg_catalog.pg_stat_activity e ON e.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())";
+    }
+
+    /// <summary>
+    /// pg_database as a client of any database sees it: the engine's own rows of postgres, template0, template1 and the current
+    /// database (its real oid, so pg_stat_database and pg_database_size(oid) agree with it), then one row per other database of the
+    /// server (<paramref name="others"/>: VALUES (oid, name)), the current database's row under that oid and name. With
+    /// <paramref name="icuLocale"/> the column PostgreSQL 15 and 16 had (psql 15's \l reads it; 17 renamed it datlocale), with
+    /// <paramref name="tableOid"/> the system column pg_dump reads.
+    /// </summary>
+    public static string DatabasesSql(string others, bool icuLocale = false, bool tableOid = false)
+    {
+        var extra = (icuLocale ? ", d.datlocale AS daticulocale" : "") + (tableOid ? ", d.tableoid" : "");
+        var sql = "(SELECT d.*" + extra + " FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+            + " OR d.datname OPERATOR(pg_catalog.=) ANY ('{postgres,template0,template1}'::pg_catalog.name[])";
+        if (others.Length == 0)
+            return sql + ")";
+        return sql + " UNION ALL SELECT r.*" + extra.Replace("d.datlocale", "r.datlocale") + " FROM pg_catalog.pg_database d CROSS JOIN LATERAL (VALUES " + others
+            + ") AS v(o, n) CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(d, pg_catalog.jsonb_build_object('oid', v.o, 'datname', v.n,"
+            + " 'datistemplate', false, 'datallowconn', true, 'datacl', NULL)) AS r WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())";
     }
 
     /// <summary>

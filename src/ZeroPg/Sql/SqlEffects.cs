@@ -43,7 +43,8 @@ internal static class SqlEffectsScanner
 {
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
     private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
-        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE"];
+        "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE",
+        "PG_DATABASE"];
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -212,6 +213,10 @@ internal static class SqlEffectsScanner
             {
                 TempCatalog(QualifiedStart(i), i, end, token.Text(_sql).ToLowerInvariant());
             }
+            else if (token.IsWord(_sql, "PG_DATABASE") && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)) && !IsDeleteTarget(QualifiedStart(i)))
+            {
+                Databases(QualifiedStart(i), i, end);
+            }
             else if (token.IsWord(_sql, "TABLES") && i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "INFORMATION_SCHEMA")
                 && IsRelation(i, end) && FollowsFrom(_tokens[i - 2].Start))
             {
@@ -329,6 +334,41 @@ internal static class SqlEffectsScanner
                 return false;
             var previous = _tokens[index - 1];
             return previous.IsWord(_sql, "FROM") || previous.IsWord(_sql, "JOIN") || previous.IsPunct(_sql, ',');
+        }
+
+        /// <summary>
+        /// pg_database read as a relation: every database of the server (<see cref="SqlEditKind.Databases"/>). The columns PostgreSQL 15/16
+        /// clients name and PostgreSQL 18 lacks or hides are added only when the text names them (so SELECT * keeps PostgreSQL 18's columns):
+        /// daticulocale (psql 15's \l), tableoid (pg_dump).
+        /// </summary>
+        private void Databases(int from, int i, int end)
+        {
+            var next = i + 1 < end ? _tokens[i + 1] : default;
+            var aliased = i + 1 < end && (next.Kind == SqlTokenKind.QuotedIdentifier || next.IsWord(_sql, "AS")
+                || (next.Kind == SqlTokenKind.Word && !NotAnAlias.Contains(next.Text(_sql))));
+            var columns = (Names("DATICULOCALE") ? " daticulocale" : "") + (Names("TABLEOID") ? " tableoid" : "");
+            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.Databases, (aliased ? "" : "AS") + columns));
+        }
+
+        private bool Names(string upper)
+        {
+            foreach (var token in _tokens)
+            {
+                if (token.IsWord(_sql, upper))
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>DELETE FROM pg_database: the engine's own catalog, as written.</summary>
+        private bool IsDeleteTarget(int position)
+        {
+            for (var k = 2; k < _tokens.Count; k++)
+            {
+                if (_tokens[k].Start == position)
+                    return _tokens[k - 2].IsWord(_sql, "DELETE");
+            }
+            return false;
         }
 
         private void TempCatalog(int from, int i, int end, string relation)
