@@ -59,6 +59,11 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             : Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);
         _seeds = new DatabaseSeeds(options, new DatabaseForge(options, _logger), () => _primary.Engine.Launcher, _folder, _logger) { InUse = SeedInUse };
         _spares = new DatabaseSpares(options, _create, _folder, _logger);
+        Listing = new DatabaseListing(() =>
+        {
+            lock (_gate)
+                return [.. _entries.Values];
+        });
     }
 
     /// <summary>Reads the databases kept under --db DIR, clears what a previous run left half-made, and starts the idle check.</summary>
@@ -79,14 +84,15 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
                 if (directory.Name.StartsWith('.'))
                     continue;
                 var seed = Path.Combine(_folder, $"{directory.Name}.seed.tar"); // made by an earlier version, whose first start never came
-                var oid = DatabaseMetadata.ReadOid(directory.FullName) ?? (directory.Name == TemplateOne ? TemplateOneOid : NextOid());
+                var kept = DatabaseMetadata.Read(directory.FullName)
+                    ?? (directory.Name == TemplateOne ? new(TemplateOneOid, TemplateOneOid) : new(NextOid(), DatabaseSeeds.EngineOid));
                 if (File.Exists(Path.Combine(directory.FullName, "PG_VERSION")))
-                    Add(new DatabaseSite(directory.Name, directory.FullName, null, false), oid);
+                    Add(new DatabaseSite(directory.Name, directory.FullName, null, false) { EngineOid = kept.EngineOid }, kept.Oid);
                 else if (File.Exists(seed))
-                    Add(new DatabaseSite(directory.Name, directory.FullName, seed, false), oid);
+                    Add(new DatabaseSite(directory.Name, directory.FullName, seed, false) { EngineOid = kept.EngineOid }, kept.Oid);
                 else
                     continue;
-                DatabaseMetadata.Write(directory.FullName, oid);
+                DatabaseMetadata.Write(directory.FullName, kept.Oid, kept.EngineOid);
             }
         }
         if (_spares.Wanted(created: false))
@@ -145,11 +151,14 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             if (Find(name) is { } made)
                 return made;
             var seed = await _seeds.FreshClusterAsync(cancellationToken);
-            var site = new DatabaseSite(TemplateOne, _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.Combine(_folder, TemplateOne), seed, false);
+            var site = new DatabaseSite(TemplateOne, _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.Combine(_folder, TemplateOne), seed, false)
+            {
+                EngineOid = TemplateOneOid,
+            };
             if (!_options.IsMemory)
             {
                 Directory.CreateDirectory(site.DataDirectory);
-                DatabaseMetadata.Write(site.DataDirectory, TemplateOneOid);
+                DatabaseMetadata.Write(site.DataDirectory, TemplateOneOid, TemplateOneOid);
             }
             return Add(site, TemplateOneOid);
         }
@@ -159,25 +168,8 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// pg_database's rows of the databases other than postgres, template0, template1 and <paramref name="current"/>, as SQL VALUES rows
-    /// (oid, datname) (<see cref="SqlEdit.DatabasesSql"/>): every client sees every database of the server.
-    /// </summary>
-    public string ListingRows(string current)
-    {
-        var rows = new StringBuilder();
-        lock (_gate)
-        {
-            foreach (var entry in _entries.Values.OrderBy(e => e.Oid))
-            {
-                if (entry.Name is DatabaseSite.PrimaryName or TemplateOne || entry.Name == current)
-                    continue;
-                rows.Append(rows.Length == 0 ? "" : ", ").Append('(').Append(entry.Oid.ToString(CultureInfo.InvariantCulture)).Append("::pg_catalog.oid, ")
-                    .Append(SqlEdit.Literal(entry.Name)).Append("::pg_catalog.name)");
-            }
-        }
-        return rows.ToString();
-    }
+    /// <summary>The server's databases as clients' catalog reads see them (pg_database, pg_database_size, has_database_privilege).</summary>
+    public DatabaseListing Listing { get; }
 
     /// <summary>
     /// Runs CREATE / DROP / ALTER DATABASE ... RENAME for a client of <paramref name="current"/>; returns a notice to send, if any.
@@ -238,13 +230,14 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             // A memory:// engine that dies restarts from its seed, as the database it was made as.
             SeedDatabase = _options.IsMemory ? spare.SeedDatabase ?? spare.Name : null,
             Extensions = spare.Extensions,
+            EngineOid = spare.EngineOid,
         };
         var oid = NextOid();
         try
         {
             await services.Engine.RelocateAsync(site);
             if (!_options.IsMemory)
-                DatabaseMetadata.Write(site.DataDirectory, oid);
+                DatabaseMetadata.Write(site.DataDirectory, oid, site.EngineOid);
         }
         catch
         {

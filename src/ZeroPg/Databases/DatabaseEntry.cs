@@ -50,7 +50,7 @@ internal sealed class DatabaseEntry
 
     public string Name => Site.Name;
 
-    /// <summary>The database's pg_database.oid as clients of other databases see it (unique on the server; <see cref="DatabaseCatalog.ListingRows"/>).</summary>
+    /// <summary>The database's pg_database.oid as clients of other databases see it (unique on the server; <see cref="DatabaseListing.Rows"/>).</summary>
     public uint Oid { get; }
 
     /// <summary>Counts the clients that ever entered: unchanged since a dump of the database means nobody could have written to it since (a template's cached copy is still good).</summary>

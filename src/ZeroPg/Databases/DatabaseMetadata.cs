@@ -4,20 +4,20 @@ namespace ZeroPg.Databases;
 
 /// <summary>
 /// What ZeroPg keeps about a database under --db DIR beside its cluster, in DIR/.zeropg-databases/NAME/.zeropg-database.json:
-/// the oid other databases' clients see it under (<see cref="DatabaseEntry.Oid"/>). Written atomically; a missing or
-/// broken file gets a new oid at the next start.
+/// the oid other databases' clients see it under (<see cref="DatabaseEntry.Oid"/>) and its oid in its own cluster
+/// (<see cref="DatabaseSite.EngineOid"/>). Written atomically; a missing or broken file gets a new oid at the next start.
 /// </summary>
 internal static class DatabaseMetadata
 {
     public const string FileName = ".zeropg-database.json";
 
-    private sealed record Content(uint Oid);
+    public sealed record Content(uint Oid, uint EngineOid);
 
-    public static uint? ReadOid(string directory)
+    public static Content? Read(string directory)
     {
         try
         {
-            return JsonSerializer.Deserialize<Content>(File.ReadAllText(Path.Combine(directory, FileName)))?.Oid is { } oid and > 0 ? oid : null;
+            return JsonSerializer.Deserialize<Content>(File.ReadAllText(Path.Combine(directory, FileName))) is { Oid: > 0, EngineOid: > 0 } content ? content : null;
         }
         catch (Exception error) when (error is IOException or JsonException or UnauthorizedAccessException)
         {
@@ -25,11 +25,11 @@ internal static class DatabaseMetadata
         }
     }
 
-    public static void Write(string directory, uint oid)
+    public static void Write(string directory, uint oid, uint engineOid)
     {
         var path = Path.Combine(directory, FileName);
         var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(new Content(oid)));
+        File.WriteAllText(temp, JsonSerializer.Serialize(new Content(oid, engineOid)));
         File.Move(temp, path, overwrite: true);
     }
 }

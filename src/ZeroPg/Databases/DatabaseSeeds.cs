@@ -21,7 +21,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
     public const uint EngineOid = 16384;
 
     /// <summary>A kept dump of a template: its file, the template's version it shows, the extensions its copies preload, the database in it the copy starts as.</summary>
-    private sealed record TemplateSeed(string Path, long Version, IReadOnlyList<string> Extensions, string Database);
+    private sealed record TemplateSeed(string Path, long Version, IReadOnlyList<string> Extensions, string Database, uint EngineOid);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TemplateSeed> _templates = new(StringComparer.Ordinal);
@@ -99,6 +99,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             var dump = Path.Combine(folder, $".template-{Guid.NewGuid():N}.tar");
             var extensions = await template.DumpAsync(dump);
             var seedDatabase = template.Name;
+            var engineOid = template.Site.EngineOid;
             if (template.Name is DatabaseSite.PrimaryName or "template1")
             {
                 // Renaming postgres or template1 would take it out of the copy's cluster: copy it inside the cluster instead.
@@ -114,8 +115,9 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
                 }
                 dump = forged;
                 seedDatabase = EmptyName;
+                engineOid = EngineOid;
             }
-            kept = new TemplateSeed(dump, version, extensions, seedDatabase);
+            kept = new TemplateSeed(dump, version, extensions, seedDatabase, engineOid);
             TemplateSeed? replaced;
             lock (_gate)
             {
@@ -125,7 +127,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             if (replaced is not null)
                 Release(replaced.Path);
         }
-        return new DatabaseSite(kept.Database, ZeroPgOptions.MemoryDatabase, kept.Path, false) { Extensions = kept.Extensions };
+        return new DatabaseSite(kept.Database, ZeroPgOptions.MemoryDatabase, kept.Path, false) { Extensions = kept.Extensions, EngineOid = kept.EngineOid };
     }
 
     /// <summary>The template's kept dump no longer matches it (dropped, renamed): forgotten, its file deleted unless an engine may restart from it.</summary>

@@ -22,11 +22,14 @@ internal sealed record DatabaseSite(string Name, string DataDirectory, string? S
     /// </summary>
     public string? SeedDatabase { get; init; }
 
+    /// <summary>The database's oid inside its own cluster (its files are base/&lt;oid&gt;): what its own clients see in pg_database.</summary>
+    public uint EngineOid { get; init; } = DatabaseSeeds.EngineOid;
+
     /// <summary>Extensions the engine preloads besides the server's: those of the template the database was copied from.</summary>
     public IReadOnlyList<string> Extensions { get; init; } = [];
 
     public bool IsMemory => string.Equals(DataDirectory, ZeroPgOptions.MemoryDatabase, StringComparison.OrdinalIgnoreCase);
 
     public static DatabaseSite Primary(ZeroPgOptions options) => new(PrimaryName,
-        options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(options.DataDirectory), null, IsPrimary: true);
+        options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.GetFullPath(options.DataDirectory), null, IsPrimary: true) { EngineOid = DatabaseEntry.PrimaryOid };
 }

@@ -10,7 +10,11 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
 {
-    public string OtherDatabases() => services?.Databases is { } databases ? databases.ListingRows(services.DatabaseName) : "";
+    public string OtherDatabases() => services?.Databases is { } databases ? databases.Listing.Rows(services.DatabaseName) : "";
+
+    public string OtherDatabaseKeys() => services?.Databases is { } databases ? databases.Listing.Keys(services.DatabaseName) : "'{}'::pg_catalog.text[]";
+
+    public string OtherDatabaseSizes() => services?.Databases is { } databases ? databases.Listing.SizeRows(services.DatabaseName) : "";
 
     public string ActivityRows() => SessionActivity.ValuesSql(registry);
 

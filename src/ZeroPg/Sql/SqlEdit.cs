@@ -39,6 +39,12 @@ internal enum SqlEditKind : byte
     SignalClose,
     /// <summary>pg_class, pg_tables, information_schema.tables read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
     TempCatalog,
+    /// <summary>pg_database_size( (Text: the argument's alias): the head of <see cref="SqlEdit.DatabaseCallSql"/>.</summary>
+    DatabaseSizeCall,
+    /// <summary>has_database_privilege( (Text: the arguments' aliases, "u d p" or "d p"): the head of <see cref="SqlEdit.DatabaseCallSql"/>.</summary>
+    DatabasePrivilegeCall,
+    /// <summary>Replaced by Text as it is.</summary>
+    Verbatim,
     /// <summary>pg_database read as a relation: every database of the server, not only those of the engine's own cluster (<see cref="SqlEdit.DatabasesSql"/>).</summary>
     Databases,
 }
@@ -57,9 +63,15 @@ internal interface ISqlSessionView
 
     /// <summary>
     /// The server's databases other than postgres, template0, template1 and the client's own, as SQL VALUES rows (oid, datname)
-    /// (<see cref="Databases.DatabaseCatalog.ListingRows"/>); empty when there are none.
+    /// (<see cref="Databases.DatabaseListing.Rows"/>); empty when there are none.
     /// </summary>
     string OtherDatabases();
+
+    /// <summary>The other databases' names and the oids this client sees them under (<see cref="OtherDatabases"/>, and postgres from another database), as an SQL text[] literal.</summary>
+    string OtherDatabaseKeys();
+
+    /// <summary>Those databases' sizes in bytes as last read (NULL when unknown), as SQL VALUES rows (key text, bytes int8); empty when there are none.</summary>
+    string OtherDatabaseSizes();
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -146,6 +158,9 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.SignalClose => ")::pg_catalog.int4 AS p) AS zp)",
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
+        SqlEditKind.DatabaseSizeCall or SqlEditKind.DatabasePrivilegeCall => DatabaseCallSql(Kind == SqlEditKind.DatabaseSizeCall, Text!,
+            view?.OtherDatabaseKeys() ?? "'{}'::pg_catalog.text[]", view?.OtherDatabaseSizes() ?? ""),
+        SqlEditKind.Verbatim => Text!,
         SqlEditKind.Databases => DatabasesSql(view?.OtherDatabases() ?? "", Text!.Contains("daticulocale"), Text.Contains("tableoid"))
             + (Text.StartsWith("AS", StringComparison.Ordinal) ? " AS pg_database" : ""),
         SqlEditKind.TempCatalog => TempCatalogSql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
@@ -195,6 +210,29 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         return sql + " UNION ALL SELECT r.*" + extra.Replace("d.datlocale", "r.datlocale") + " FROM pg_catalog.pg_database d CROSS JOIN LATERAL (VALUES " + others
             + ") AS v(o, n) CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(d, pg_catalog.jsonb_build_object('oid', v.o, 'datname', v.n,"
             + " 'datistemplate', false, 'datallowconn', true, 'datacl', NULL)) AS r WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())";
+    }
+
+    /// <summary>The aliases of a database call's arguments in <see cref="DatabaseCallSql"/>, in order.</summary>
+    public static string[] DatabaseCallArguments(bool size, int count) => size ? ["d"] : count == 2 ? ["d", "p"] : ["u", "d", "p"];
+
+    /// <summary>
+    /// The head of pg_database_size(db) / has_database_privilege([user,] db, privilege), whose arguments follow as "(arg) AS alias"
+    /// (<see cref="DatabaseCallArguments"/>): for one of the server's other databases (<paramref name="keys"/>: their names and
+    /// oids as text), its size as ZeroPg last read it (<paramref name="sizes"/>), or the privilege the engine's own postgres
+    /// database has (every database of the server has postgres's owner and no ACL); else the engine's function.
+    /// </summary>
+    private static string DatabaseCallSql(bool size, string first, string keys, string sizes)
+    {
+        var other = "zp.d::pg_catalog.text OPERATOR(pg_catalog.=) ANY (" + keys + ")";
+        if (size)
+        {
+            var known = sizes.Length == 0 ? "NULL::pg_catalog.int8"
+                : "(SELECT v.s FROM (VALUES " + sizes + ") AS v(k, s) WHERE v.k OPERATOR(pg_catalog.=) zp.d::pg_catalog.text)";
+            return "(SELECT CASE WHEN " + other + " THEN " + known + " ELSE pg_catalog.pg_database_size(zp.d) END AS pg_database_size FROM (SELECT (";
+        }
+        var user = first == "u" ? "zp.u, " : "";
+        return "(SELECT CASE WHEN " + other + " THEN pg_catalog.has_database_privilege(" + user + "'" + Databases.DatabaseSite.PrimaryName + "', zp.p)"
+            + " ELSE pg_catalog.has_database_privilege(" + user + "zp.d, zp.p) END AS has_database_privilege FROM (SELECT (";
     }
 
     /// <summary>
