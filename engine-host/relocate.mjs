@@ -14,6 +14,15 @@ function mountOf(FS, directory) {
   return mount;
 }
 
+function syncDirectory(directory) {
+  try {
+    const fd = fs.openSync(directory, 'r');
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  } catch {
+    // A filesystem that cannot sync a directory: the rename is as durable as it gets.
+  }
+}
+
 /** Renames the data directory `from` to `to` (which must not exist) under the running engine. */
 export function relocate(db, from, to) {
   const source = path.resolve(from);
@@ -23,5 +32,6 @@ export function relocate(db, from, to) {
   fs.renameSync(source, target);
   mount.opts.root = target;
   relocateTracked(source, target);
+  syncDirectory(path.dirname(target)); // the rename itself survives an OS crash, as the files in it do with durability 'fsync'
   return target;
 }

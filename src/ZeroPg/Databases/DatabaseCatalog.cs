@@ -297,6 +297,12 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             throw new PgErrorException(DatabaseErrors.RenameCurrent);
         await WaitForOthersAsync(entry, current, sourceOfCopy: false);
         var services = await entry.HandOverAsync() ?? throw new PgErrorException(DatabaseErrors.InUse(name, entry.Clients));
+        if (services.EngineState.SessionAuthorization is not null)
+        {
+            // Its last client's role may still be the engine session's: the rename is the superuser's.
+            await OwnSql.RunAsync(await services.Engine.GetAsync(), TimeSpan.FromSeconds(30), EngineStateRestore.SwitchSql(null));
+            services.EngineState.SessionAuthorization = null;
+        }
         var before = services.Engine.Site;
         var site = before with { Name = newName, DataDirectory = before.IsMemory ? before.DataDirectory : Path.Combine(_folder, newName), Seed = before.IsMemory ? before.Seed : null };
         try

@@ -59,6 +59,14 @@ public sealed class DatabaseTests(DatabaseFixture fixture) : IClassFixture<Datab
             Assert.Equal(DBNull.Value, await postgres.ScalarAsync("SELECT to_regclass('only_here')::text"));
         }
 
+        // A client of another role was the engine session's last: the rename (in place, in that engine) is still the superuser's.
+        var role = fixture.NewName("visitor");
+        await fixture.ExecuteAsync($"CREATE ROLE {role} LOGIN");
+        await using (var visitor = new NpgsqlConnection(fixture.ConnectionString(name, $"Username={role};Pooling=false")))
+        {
+            await visitor.OpenAsync();
+            Assert.Equal(role, await visitor.TextAsync("SELECT current_user"));
+        }
         var renamed = fixture.NewName("renamed");
         await fixture.ExecuteAsync($"ALTER DATABASE {name} RENAME TO {renamed}");
         Assert.Equal("3D000", (await Assert.ThrowsAsync<PostgresException>(() => fixture.OpenAsync(name))).SqlState);
