@@ -235,15 +235,16 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         var oid = NextOid();
         try
         {
-            await services.Engine.RelocateAsync(site);
             if (!_options.IsMemory)
-                DatabaseMetadata.Write(site.DataDirectory, oid, site.EngineOid);
+                DatabaseMetadata.Write(spare.DataDirectory, oid, site.EngineOid); // moves with the folder
+            await services.Engine.RelocateAsync(site);
         }
         catch
         {
+            // Not moved (the move is the relocation's last step that can fail): the spare's own folder goes.
             await services.Engine.DisposeAsync();
-            if (!_options.IsMemory && Directory.Exists(site.DataDirectory))
-                Directory.Delete(site.DataDirectory, recursive: true);
+            if (!spare.IsMemory && Directory.Exists(spare.DataDirectory))
+                Directory.Delete(spare.DataDirectory, recursive: true);
             throw;
         }
         Add(services, oid);
