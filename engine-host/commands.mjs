@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { registerControl } from './control.mjs';
 import { loadExtension } from './extensions.mjs';
+import { relocate } from './relocate.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
@@ -15,3 +16,29 @@ registerControl('dump', async ({ path }, { db }) => {
 
 // Extension files loaded into the running engine (extensions.mjs), before SQL that creates the extension runs.
 registerControl('loadExtension', (command, { db }) => loadExtension(db, command));
+
+// The data directory moves under the running engine (relocate.mjs): { to }. The host's own idea of where it is follows.
+registerControl('relocate', ({ to }, context) => {
+  if (!context.dataDir || context.dataDir === 'memory://') return { ok: false, error: 'a memory:// engine has no directory to move' };
+  context.dataDir = relocate(context.db, context.dataDir, to);
+  return { ok: true };
+});
+
+// The size of one database's files (base/<oid>), as pg_database_size counts it, read from the engine's filesystem without
+// running SQL: { oid } -> { ok, bytes }. ZeroPg asks it for a database other than the client's own.
+registerControl('databaseSize', ({ oid }, { db }) => {
+  const FS = db.mod.FS;
+  const root = `/pglite/data/base/${Number(oid)}`; // PGlite's PGDATA inside its filesystem
+  let bytes = 0;
+  const walk = (dir) => {
+    for (const name of FS.readdir(dir)) {
+      if (name === '.' || name === '..') continue;
+      const full = `${dir}/${name}`;
+      const stat = FS.stat(full);
+      if (FS.isDir(stat.mode)) walk(full);
+      else bytes += stat.size;
+    }
+  };
+  walk(root);
+  return { ok: true, bytes };
+});

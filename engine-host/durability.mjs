@@ -46,6 +46,16 @@ export function syncDirty() {
   dirtyDirs.clear();
 }
 
+/** The data directory moved (relocate.mjs): directories waiting for their fsync are under the new path now. */
+export function relocateTracked(from, to) {
+  for (const dir of [...dirtyDirs]) {
+    if (dir === from || dir.startsWith(from + '/')) {
+      dirtyDirs.delete(dir);
+      dirtyDirs.add(to + dir.slice(from.length));
+    }
+  }
+}
+
 function safeSync(fd) {
   try {
     fs.fsyncSync(fd);

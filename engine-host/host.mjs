@@ -35,6 +35,8 @@ installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, mi
 
 
 let db;
+// What control commands see and may change (the data directory moves with 'relocate').
+const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 
 // Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
 new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
@@ -86,7 +88,7 @@ async function serve(reader) {
       pending = [];
       await execute(bytes);
     } else if (kind === Request.Control) {
-      send(frame(Reply.ControlReply, await answerControl(payload, { db })));
+      send(frame(Reply.ControlReply, await answerControl(payload, context)));
     } else {
       throw new Error(`unknown request frame kind ${kind}`);
     }
@@ -104,6 +106,7 @@ async function main() {
   const started = performance.now();
   const engine = await startEngine(options);
   db = engine.db;
+  context.db = db;
   const interrupts = await cancel.attach(db);
   // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
   const reader = new FrameReader(stdinReader({

@@ -24,6 +24,8 @@ internal static class ServeCommand
         var engineWatchdog = new Option<double>("--engine-watchdog") { Description = "seconds a statement may run in the shared engine while other clients wait before it is cancelled (0: off)", DefaultValueFactory = _ => 300 };
         var cancelRestartAfter = new Option<double>("--cancel-restart-after") { Description = "seconds a cancelled statement may go on running before the engine is restarted to stop it (0 = never; memory:// loses its data in such a restart)", DefaultValueFactory = _ => new ZeroPgOptions().CancelRestartAfter.TotalSeconds };
         var authenticationTimeout = new Option<double>("--authentication-timeout") { Description = "seconds a connection may take to send its startup packet before it is closed (1-600, as Postgres's authentication_timeout)", DefaultValueFactory = _ => 60 };
+        var spareEngine = new Option<string>("--spare-engine") { Description = "auto (default: once a database was created, keep an engine started for the next CREATE DATABASE; one idle engine's memory), always, or off", DefaultValueFactory = _ => "auto" };
+        spareEngine.AcceptOnlyFromAmong("auto", "always", "off");
         var durability = new Option<string>("--durability") { Description = "process-crash (default: commits survive a crash of the engine or server) or fsync (also an OS crash; slower)", DefaultValueFactory = _ => "process-crash" };
         durability.AcceptOnlyFromAmong("process-crash", "fsync");
         var cacheDir = new Option<string?>("--cache-dir") { Description = "where initdb snapshots are cached (default $ZEROPG_CACHE_DIR, $XDG_CACHE_HOME/zeropg or ~/.cache/zeropg)" };
@@ -64,6 +66,7 @@ internal static class ServeCommand
             migrations,
             maxMessageSize, maxCopyBytes,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
+            spareEngine,
         };
         foreach (var option in backup.ServeOptions)
             command.Options.Add(option);
@@ -88,6 +91,7 @@ internal static class ServeCommand
                 MaxConnections = parse.GetValue(maxConnections),
                 QueueWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(queueWaitTimeout)),
                 DatabaseIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(databaseIdleTimeout)),
+                SpareDatabaseEngine = Enum.Parse<Databases.SpareEngineMode>(parse.GetValue(spareEngine)!, ignoreCase: true),
                 IdleInTransactionTimeout = TimeSpan.FromSeconds(parse.GetValue(idleInTransactionTimeout)),
                 AuthenticationTimeout = TimeSpan.FromSeconds(parse.GetValue(authenticationTimeout)),
                 ClientWriteTimeout = TimeSpan.FromSeconds(parse.GetValue(clientWriteTimeout)),

@@ -208,7 +208,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             if (options.StartDatabase is { } startDatabase && databases.Find(startDatabase) is null)
             {
                 var primary = app.Services.GetRequiredService<SessionServices>();
-                await databases.RunAsync(new Sql.DatabaseStatement(Sql.DatabaseCommandKind.Create, startDatabase), primary, cancellationToken);
+                await databases.RunAsync(new Sql.DatabaseStatement(Sql.DatabaseCommandKind.Create, startDatabase), primary, cancellationToken, keepSpare: false);
                 if (options.InitFolders.Count > 0)
                 {
                     // As the Postgres image: the init scripts run in POSTGRES_DB, as POSTGRES_USER, when it is made.
@@ -253,7 +253,9 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.OpenConnections = () => registry.Count;
         metrics.QueuedBatches = () => databases.Running.Sum(d => d.Scheduler.QueueLength);
         metrics.EngineRestarts = () => databases.Running.Sum(d => d.Engine.Restarts);
-        metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null)
+        // The spare engine kept for the next CREATE DATABASE counts too: it is memory the server holds.
+        metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId).Append(databases.SpareProcessId)
+            .Select(pid => pid is { } id ? ProcessMemory.ResidentBytes(id) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
         var slots = new Replication.Slots.SlotMetrics();
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);

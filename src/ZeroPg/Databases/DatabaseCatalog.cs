@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
@@ -8,22 +10,30 @@ using ZeroPg.Sql;
 namespace ZeroPg.Databases;
 
 /// <summary>
-/// The server's databases by name: postgres (the server's own engine) and those made with CREATE DATABASE,
-/// each an engine of its own (<see cref="DatabaseEntry"/>) with its own scheduler, statements, notifications,
-/// roles and engine state, sharing the server's registry, options, metrics and TLS. Database commands run
-/// one at a time (<see cref="_commands"/>); the name table is owned by <see cref="_gate"/>. Under --db DIR the
-/// databases are the clusters in DIR/.zeropg-databases and survive restarts; with memory:// they live (and
-/// end) with the server, their seed tars in a temporary folder.
+/// The server's databases by name: postgres (the server's own engine), template1 (made on its first connection) and those
+/// made with CREATE DATABASE, each an engine of its own (<see cref="DatabaseEntry"/>) with its own scheduler, statements,
+/// notifications, roles and engine state, sharing the server's registry, options, metrics and TLS. A new database's engine
+/// is a spare started ahead or when asked (<see cref="DatabaseSpares"/>, from <see cref="DatabaseSeeds"/>), renamed in
+/// place. Database commands run one at a time (<see cref="_commands"/>); the name table is owned by <see cref="_gate"/>.
+/// Under --db DIR the databases are the clusters in DIR/.zeropg-databases and survive restarts; with memory:// they live
+/// (and end) with the server, their seeds in a temporary folder.
 /// </summary>
 internal sealed partial class DatabaseCatalog : IAsyncDisposable
 {
     /// <summary>As Postgres's CountOtherDBBackends: other sessions get 5 s to leave before a database in use is refused.</summary>
     private static readonly TimeSpan LeaveWait = TimeSpan.FromSeconds(5);
 
+    public const string TemplateOne = "template1";
+    public const string TemplateZero = "template0";
+
+    /// <summary>template1's oid in every cluster initdb makes (its engine serves that very database).</summary>
+    private const uint TemplateOneOid = 1;
+
     private readonly ZeroPgOptions _options;
     private readonly SessionServices _primary;
     private readonly Func<DatabaseSite, SessionServices> _create;
-    private readonly DatabaseForge _forge;
+    private readonly DatabaseSeeds _seeds;
+    private readonly DatabaseSpares _spares;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, DatabaseEntry> _entries = new(StringComparer.Ordinal);
@@ -37,7 +47,6 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         _options = options;
         _primary = primary;
         _logger = loggerFactory.CreateLogger("ZeroPg.Databases");
-        _forge = new DatabaseForge(options, _logger);
         _create = site => new SessionServices(options, new EngineSupervisor(options, primary.Metrics, loggerFactory.CreateLogger<EngineSupervisor>(), site),
             new EngineScheduler(), primary.Registry, new Sessions.Statements.StatementCatalog(options.AutoPrepareMaxStatements), primary.Metrics, primary.Tls, loggerFactory)
         {
@@ -48,23 +57,47 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         _folder = options.IsMemory
             ? Path.Combine(Path.GetTempPath(), $"zeropg-databases-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40])
             : Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);
+        _seeds = new DatabaseSeeds(options, new DatabaseForge(options, _logger), () => _primary.Engine.Launcher, _folder, _logger) { InUse = SeedInUse };
+        _spares = new DatabaseSpares(options, _create, _folder, _logger);
+        Listing = new DatabaseListing(() =>
+        {
+            lock (_gate)
+                return [.. _entries.Values];
+        });
     }
 
-    /// <summary>Reads the databases kept under --db DIR and starts the idle check.</summary>
+    /// <summary>Reads the databases kept under --db DIR, clears what a previous run left half-made, and starts the idle check.</summary>
     public void Open()
     {
         if (!_options.IsMemory && Directory.Exists(_folder))
         {
+            foreach (var leftover in new DirectoryInfo(_folder).EnumerateFileSystemInfos(".*"))
+            {
+                // A spare never claimed, a template's dump: the previous run's, of no use now.
+                if (leftover.Name.StartsWith(DatabaseSpares.FolderPrefix, StringComparison.Ordinal) && leftover is DirectoryInfo spare)
+                    spare.Delete(recursive: true);
+                else if (leftover.Name.StartsWith(".template-", StringComparison.Ordinal))
+                    leftover.Delete();
+            }
             foreach (var directory in new DirectoryInfo(_folder).EnumerateDirectories())
             {
-                var seed = SeedPath(directory.Name);
+                if (directory.Name.StartsWith('.'))
+                    continue;
+                var seed = Path.Combine(_folder, $"{directory.Name}.seed.tar"); // made by an earlier version, whose first start never came
+                var kept = DatabaseMetadata.Read(directory.FullName)
+                    ?? (directory.Name == TemplateOne ? new(TemplateOneOid, TemplateOneOid) : new(NextOid(), DatabaseSeeds.EngineOid));
                 if (File.Exists(Path.Combine(directory.FullName, "PG_VERSION")))
-                    Add(new DatabaseSite(directory.Name, directory.FullName, null, false));
+                    Add(new DatabaseSite(directory.Name, directory.FullName, null, false) { EngineOid = kept.EngineOid }, kept.Oid);
                 else if (File.Exists(seed))
-                    Add(new DatabaseSite(directory.Name, directory.FullName, seed, false));
+                    Add(new DatabaseSite(directory.Name, directory.FullName, seed, false) { EngineOid = kept.EngineOid }, kept.Oid);
+                else
+                    continue;
+                DatabaseMetadata.Write(directory.FullName, kept.Oid, kept.EngineOid);
             }
         }
-        if (!_options.IsMemory && _options.DatabaseIdleTimeout > TimeSpan.Zero)
+        if (_spares.Wanted(created: false))
+            _spares.Prepare(SpareKind.Empty, () => _seeds.EmptyAsync(_stopping.Token));
+        if (_options.DatabaseIdleTimeout > TimeSpan.Zero)
             _idleLoop = StopIdleEnginesAsync(_stopping.Token);
     }
 
@@ -91,14 +124,58 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
+    /// <summary>The spare engine's process id once it has started (tests).</summary>
+    internal int? SpareProcessId => _spares.ReadyProcessId;
+
     public DatabaseEntry? Find(string name)
     {
         lock (_gate)
             return _entries.GetValueOrDefault(name);
     }
 
-    /// <summary>Runs CREATE / DROP / ALTER DATABASE ... RENAME for a client of <paramref name="current"/>; returns a notice to send, if any.</summary>
-    public async Task<PgError?> RunAsync(DatabaseStatement statement, SessionServices current, CancellationToken cancellationToken)
+    /// <summary>
+    /// The database a client connects to: template1 is made on its first connection (an empty database, as initdb leaves it,
+    /// kept like any other); template0 does not accept connections, as in Postgres.
+    /// </summary>
+    public async Task<DatabaseEntry> ConnectAsync(string name, CancellationToken cancellationToken)
+    {
+        if (Find(name) is { } entry)
+            return entry;
+        if (name == TemplateZero)
+            throw new PgErrorException(DatabaseErrors.NotAcceptingConnections(name));
+        if (name != TemplateOne)
+            throw new PgErrorException(DatabaseErrors.Missing(name, fatal: true));
+        await _commands.WaitAsync(cancellationToken);
+        try
+        {
+            if (Find(name) is { } made)
+                return made;
+            var seed = await _seeds.FreshClusterAsync(cancellationToken);
+            var site = new DatabaseSite(TemplateOne, _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.Combine(_folder, TemplateOne), seed, false)
+            {
+                EngineOid = TemplateOneOid,
+            };
+            if (!_options.IsMemory)
+            {
+                Directory.CreateDirectory(site.DataDirectory);
+                DatabaseMetadata.Write(site.DataDirectory, TemplateOneOid, TemplateOneOid);
+            }
+            return Add(site, TemplateOneOid);
+        }
+        finally
+        {
+            _commands.Release();
+        }
+    }
+
+    /// <summary>The server's databases as clients' catalog reads see them (pg_database, pg_database_size, has_database_privilege).</summary>
+    public DatabaseListing Listing { get; }
+
+    /// <summary>
+    /// Runs CREATE / DROP / ALTER DATABASE ... RENAME for a client of <paramref name="current"/>; returns a notice to send, if any.
+    /// <paramref name="keepSpare"/> false: a CREATE that does not hint at more to come (the server's start database) leaves no spare behind.
+    /// </summary>
+    public async Task<PgError?> RunAsync(DatabaseStatement statement, SessionServices current, CancellationToken cancellationToken, bool keepSpare = true)
     {
         await _commands.WaitAsync(cancellationToken);
         try
@@ -106,12 +183,12 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             switch (statement.Kind)
             {
                 case DatabaseCommandKind.Create:
-                    await CreateAsync(statement, current, cancellationToken);
+                    await CreateAsync(statement, current, keepSpare, cancellationToken);
                     return null;
                 case DatabaseCommandKind.Drop:
                     return await DropAsync(statement, current);
                 default:
-                    await RenameAsync(statement, current, cancellationToken);
+                    await RenameAsync(statement, current);
                     return null;
             }
         }
@@ -121,55 +198,60 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
-    private async Task CreateAsync(DatabaseStatement statement, SessionServices current, CancellationToken cancellationToken)
+    private async Task CreateAsync(DatabaseStatement statement, SessionServices current, bool keepSpare, CancellationToken cancellationToken)
     {
         var name = statement.Name;
         CheckNewName(name);
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(_folder);
-        var seed = SeedPath(name);
-        var template = statement.Template is "template0" or "template1" ? null : statement.Template;
+        // As Postgres: no TEMPLATE is template1. template1 never connected to is as initdb made it: an empty database.
+        var templateName = statement.Template ?? TemplateOne;
+        var template = templateName == TemplateZero ? null : Find(templateName);
+        if (template is null && templateName is not (TemplateZero or TemplateOne))
+            throw new PgErrorException(DatabaseErrors.MissingTemplate(templateName));
+        SpareKind kind;
+        Func<Task<DatabaseSite>> seed;
         if (template is null)
         {
-            await _forge.ForgeAsync(_primary.Engine.Launcher, null, DatabaseSite.PrimaryName, [$"CREATE DATABASE {Quote(name)} STRATEGY FILE_COPY"], seed, cancellationToken);
+            kind = SpareKind.Empty;
+            seed = () => _seeds.EmptyAsync(_stopping.Token);
         }
         else
         {
-            var source = Find(template) ?? throw new PgErrorException(DatabaseErrors.MissingTemplate(template));
-            await WaitForOthersAsync(source, current, sourceOfCopy: true);
-            var dump = Path.Combine(_folder, $".template-{Guid.NewGuid():N}.tar");
-            try
-            {
-                await source.DumpAsync(dump);
-                // The template's cluster, its database renamed (postgres's from template1, then a postgres made again).
-                IReadOnlyList<string> statements = template == DatabaseSite.PrimaryName
-                    ? [$"ALTER DATABASE postgres RENAME TO {Quote(name)}", "CREATE DATABASE postgres STRATEGY FILE_COPY"]
-                    : [$"ALTER DATABASE {Quote(template)} RENAME TO {Quote(name)}"];
-                await _forge.ForgeAsync(_primary.Engine.Launcher, dump, template == DatabaseSite.PrimaryName ? "template1" : DatabaseSite.PrimaryName, statements, seed, cancellationToken);
-            }
-            finally
-            {
-                File.Delete(dump);
-            }
+            await WaitForOthersAsync(template, current, sourceOfCopy: true);
+            kind = new SpareKind(template.Name, template.Version);
+            seed = () => _seeds.TemplateAsync(template, _stopping.Token);
         }
-        var entry = Add(new DatabaseSite(name, _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.Combine(_folder, name), seed, false));
-        if (!_options.IsMemory)
-            Directory.CreateDirectory(entry.Site.DataDirectory); // marks the database as kept; its seed fills it on first start
-        Log.Created(_logger, name, statement.Template ?? "template1", clock.ElapsedMilliseconds, statement.IgnoredOptions.Count > 0 ? string.Join(", ", statement.IgnoredOptions) : "none");
-        _ = WarmUpAsync(entry); // the first client finds the engine started
-    }
-
-    private static async Task WarmUpAsync(DatabaseEntry entry)
-    {
+        var services = await _spares.TakeAsync(kind, seed, cancellationToken);
+        var taken = clock.ElapsedMilliseconds;
+        var spare = services.Engine.Site;
+        var site = new DatabaseSite(name, _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.Combine(_folder, name), _options.IsMemory ? spare.Seed : null, false)
+        {
+            // A memory:// engine that dies restarts from its seed, as the database it was made as.
+            SeedDatabase = _options.IsMemory ? spare.SeedDatabase ?? spare.Name : null,
+            Extensions = spare.Extensions,
+            EngineOid = spare.EngineOid,
+        };
+        var oid = NextOid();
         try
         {
-            await entry.EnterAsync();
-            entry.Leave();
+            if (!_options.IsMemory)
+                DatabaseMetadata.Write(spare.DataDirectory, oid, site.EngineOid); // moves with the folder
+            await services.Engine.RelocateAsync(site);
         }
-        catch (Exception)
+        catch
         {
-            // The first client's start reports what is wrong.
+            // Not moved (the move is the relocation's last step that can fail): the spare's own folder goes.
+            await services.Engine.DisposeAsync();
+            if (!spare.IsMemory && Directory.Exists(spare.DataDirectory))
+                Directory.Delete(spare.DataDirectory, recursive: true);
+            throw;
         }
+        Add(services, oid);
+        Log.Created(_logger, name, template?.Name ?? "an empty database", taken, clock.ElapsedMilliseconds,
+            statement.IgnoredOptions.Count > 0 ? string.Join(", ", statement.IgnoredOptions) : "none");
+        if (keepSpare && _spares.Wanted(created: true) && (template is null || Find(template.Name) is not null))
+            _spares.Prepare(template is null ? kind : new SpareKind(template.Name, template.Version), seed);
     }
 
     private async Task<PgError?> DropAsync(DatabaseStatement statement, SessionServices current)
@@ -177,6 +259,8 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         var name = statement.Name;
         if (name == current.DatabaseName)
             throw new PgErrorException(DatabaseErrors.DropCurrent);
+        if (name is TemplateZero or TemplateOne)
+            throw new PgErrorException(DatabaseErrors.DropTemplate);
         if (name == DatabaseSite.PrimaryName)
             throw new PgErrorException(DatabaseErrors.PrimaryFixed("drop"));
         if (Find(name) is not { } entry)
@@ -190,43 +274,51 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             }
         }
         await WaitForOthersAsync(entry, current, sourceOfCopy: false);
-        if (!await entry.RetireAsync(dumpTo: null))
+        if (!await entry.RetireAsync())
             throw new PgErrorException(DatabaseErrors.InUse(name, entry.Clients));
         Remove(entry);
+        Forget(name);
         DeleteFiles(entry.Site);
         Log.Dropped(_logger, name);
         return null;
     }
 
-    private async Task RenameAsync(DatabaseStatement statement, SessionServices current, CancellationToken cancellationToken)
+    /// <summary>ALTER DATABASE x RENAME TO y: x's engine (started for it when stopped) is renamed in place and its folder moved; no copy.</summary>
+    private async Task RenameAsync(DatabaseStatement statement, SessionServices current)
     {
         var (name, newName) = (statement.Name, statement.NewName!);
         if (name == DatabaseSite.PrimaryName)
             throw new PgErrorException(DatabaseErrors.PrimaryFixed("rename"));
+        if (name is TemplateZero or TemplateOne)
+            throw new PgErrorException(DatabaseErrors.TemplateFixed);
         if (Find(name) is not { } entry)
             throw new PgErrorException(DatabaseErrors.Missing(name));
         CheckNewName(newName);
         if (name == current.DatabaseName)
             throw new PgErrorException(DatabaseErrors.RenameCurrent);
         await WaitForOthersAsync(entry, current, sourceOfCopy: false);
-        var dump = Path.Combine(_folder, $".rename-{Guid.NewGuid():N}.tar");
-        Directory.CreateDirectory(_folder);
+        var services = await entry.HandOverAsync() ?? throw new PgErrorException(DatabaseErrors.InUse(name, entry.Clients));
+        if (services.EngineState.SessionAuthorization is not null)
+        {
+            // Its last client's role may still be the engine session's: the rename is the superuser's.
+            await OwnSql.RunAsync(await services.Engine.GetAsync(), TimeSpan.FromSeconds(30), EngineStateRestore.SwitchSql(null));
+            services.EngineState.SessionAuthorization = null;
+        }
+        var before = services.Engine.Site;
+        var site = before with { Name = newName, DataDirectory = before.IsMemory ? before.DataDirectory : Path.Combine(_folder, newName), Seed = before.IsMemory ? before.Seed : null };
         try
         {
-            if (!await entry.RetireAsync(dump))
-                throw new PgErrorException(DatabaseErrors.InUse(name, entry.Clients));
-            Remove(entry);
-            var seed = SeedPath(newName);
-            await _forge.ForgeAsync(_primary.Engine.Launcher, dump, DatabaseSite.PrimaryName, [$"ALTER DATABASE {Quote(name)} RENAME TO {Quote(newName)}"], seed, cancellationToken);
-            var renamed = Add(new DatabaseSite(newName, _options.IsMemory ? ZeroPgOptions.MemoryDatabase : Path.Combine(_folder, newName), seed, false));
-            if (!_options.IsMemory)
-                Directory.CreateDirectory(renamed.Site.DataDirectory);
-            DeleteFiles(entry.Site);
+            await services.Engine.RelocateAsync(site);
         }
-        finally
+        catch
         {
-            File.Delete(dump);
+            entry.TakeBack(services);
+            throw;
         }
+        Remove(entry);
+        Forget(name);
+        Add(services, entry.Oid);
+        Log.Renamed(_logger, name, newName);
     }
 
     /// <summary>Waits (as Postgres does, up to 5 s) until no other client uses the database, else 55006.</summary>
@@ -244,22 +336,32 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
 
     private void CheckNewName(string name)
     {
-        if (name is "template0" or "template1")
-            throw new PgErrorException(DatabaseErrors.Reserved(name));
+        if (name is TemplateZero or TemplateOne)
+            throw new PgErrorException(DatabaseErrors.Exists(name));
         if (Find(name) is not null)
             throw new PgErrorException(DatabaseErrors.Exists(name));
         // Each database on disk is a folder of its name: keep names that are safe as one.
-        var valid = name.Length > 0 && System.Text.Encoding.UTF8.GetByteCount(name) <= 63 && name[0] != '.'
+        var valid = name.Length > 0 && Encoding.UTF8.GetByteCount(name) <= 63 && name[0] != '.'
             && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
         if (!valid)
             throw new PgErrorException(DatabaseErrors.BadName(name));
     }
 
-    private DatabaseEntry Add(DatabaseSite site)
+    /// <summary>A new database's oid as other databases' clients see it: unique on the server, above every engine's own (<see cref="DatabaseSeeds.EngineOid"/>).</summary>
+    private uint NextOid()
     {
-        var entry = new DatabaseEntry(site, _create);
         lock (_gate)
-            _entries[site.Name] = entry;
+            return Math.Max(DatabaseSeeds.EngineOid, _entries.Values.Select(e => e.Oid).DefaultIfEmpty(0u).Max()) + 1;
+    }
+
+    private DatabaseEntry Add(DatabaseSite site, uint oid) => Add(new DatabaseEntry(site, _create, oid));
+
+    private DatabaseEntry Add(SessionServices running, uint oid) => Add(new DatabaseEntry(running, _create, oid));
+
+    private DatabaseEntry Add(DatabaseEntry entry)
+    {
+        lock (_gate)
+            _entries[entry.Name] = entry;
         return entry;
     }
 
@@ -272,20 +374,31 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
+    /// <summary>A template that is gone or renamed: its spare copy and kept dump are useless.</summary>
+    private void Forget(string name)
+    {
+        _spares.Forget(name);
+        _seeds.Forget(name);
+    }
+
+    private bool SeedInUse(string path)
+    {
+        lock (_gate)
+            return _entries.Values.Any(e => e.Site.Seed == path || e.RunningServices?.Engine.Site.Seed == path);
+    }
+
     private void DeleteFiles(DatabaseSite site)
     {
         if (site.Seed is { } seed)
-            File.Delete(seed);
-        File.Delete(SeedPath(site.Name));
+        {
+            if (seed.EndsWith(".seed.tar", StringComparison.Ordinal))
+                File.Delete(seed); // an earlier version's, this database's own
+            else
+                _seeds.Release(seed);
+        }
         if (!site.IsMemory && Directory.Exists(site.DataDirectory))
             Directory.Delete(site.DataDirectory, recursive: true);
     }
-
-    private string SeedPath(string name) => _options.IsMemory
-        ? Path.Combine(_folder, $"{Guid.NewGuid():N}.tar") // memory:// names need not be file names
-        : Path.Combine(_folder, $"{name}.seed.tar");
-
-    private static string Quote(string name) => $"\"{name.Replace("\"", "\"\"")}\"";
 
     private async Task StopIdleEnginesAsync(CancellationToken stopping)
     {
@@ -295,6 +408,9 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(stopping))
             {
+                await _spares.StopIfUnusedAsync(idle);
+                if (_options.IsMemory)
+                    continue; // memory:// engines never stop: their data would be lost
                 List<DatabaseEntry> entries;
                 lock (_gate)
                     entries = [.. _entries.Values];
@@ -316,11 +432,12 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every database's engine but postgres's (the server stops that one itself); memory:// seeds are deleted.</summary>
+    /// <summary>Stops every database's engine but postgres's (the server stops that one itself) and the spare; memory:// seeds are deleted.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
         await _idleLoop;
+        await _spares.DisposeAsync();
         List<DatabaseEntry> entries;
         lock (_gate)
             entries = [.. _entries.Values];
@@ -331,11 +448,14 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} created from {Template} in {Milliseconds} ms (options ignored: {Ignored})")]
-        public static partial void Created(ILogger logger, string name, string template, long milliseconds, string ignored);
+        [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} created from {Template} in {Milliseconds} ms (its engine ready after {Taken} ms; options ignored: {Ignored})")]
+        public static partial void Created(ILogger logger, string name, string template, long taken, long milliseconds, string ignored);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} dropped")]
         public static partial void Dropped(ILogger logger, string name);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} renamed to {NewName}")]
+        public static partial void Renamed(ILogger logger, string name, string newName);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "stopping the idle engine of database {Name} failed: {Message}")]
         public static partial void StopFailed(ILogger logger, string name, string message);

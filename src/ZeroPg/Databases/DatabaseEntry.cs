@@ -17,12 +17,21 @@ internal sealed class DatabaseEntry
     private Task _stopping = Task.CompletedTask;
     private int _clients;
     private long _idleSince = Environment.TickCount64;
+    private long _version;
     private bool _gone;
 
-    public DatabaseEntry(DatabaseSite site, Func<DatabaseSite, SessionServices> create)
+    public DatabaseEntry(DatabaseSite site, Func<DatabaseSite, SessionServices> create, uint oid)
     {
         Site = site;
         _create = create;
+        Oid = oid;
+    }
+
+    /// <summary>A database whose engine already runs (a spare engine claimed by CREATE DATABASE, a database renamed in place).</summary>
+    public DatabaseEntry(SessionServices running, Func<DatabaseSite, SessionServices> create, uint oid)
+        : this(running.Engine.Site, create, oid)
+    {
+        _running = Task.FromResult(running);
     }
 
     /// <summary>The postgres database: its services are the server's own and never stop.</summary>
@@ -31,11 +40,24 @@ internal sealed class DatabaseEntry
         Site = primary.Engine.Site;
         _create = _ => primary;
         _running = Task.FromResult(primary);
+        Oid = PrimaryOid;
     }
+
+    /// <summary>postgres's oid in every cluster initdb makes.</summary>
+    public const uint PrimaryOid = 5;
 
     public DatabaseSite Site { get; private set; }
 
     public string Name => Site.Name;
+
+    /// <summary>The database's pg_database.oid as clients of other databases see it (unique on the server; <see cref="DatabaseListing.Rows"/>).</summary>
+    public uint Oid { get; }
+
+    /// <summary>Counts the clients that ever entered: unchanged since a dump of the database means nobody could have written to it since (a template's cached copy is still good).</summary>
+    public long Version
+    {
+        get { lock (_gate) return _version; }
+    }
 
     /// <summary>Clients connected to the database now (sessions between <see cref="EnterAsync"/> and <see cref="Leave"/>).</summary>
     public int Clients
@@ -58,6 +80,7 @@ internal sealed class DatabaseEntry
             if (_gone)
                 throw new Protocol.PgErrorException(DatabaseErrors.Missing(Name, fatal: true));
             _clients++;
+            _version++;
             running = _running ??= StartAsync(_stopping);
         }
         try
@@ -98,10 +121,12 @@ internal sealed class DatabaseEntry
             await services.Engine.DisposeAsync();
             throw;
         }
-        // On disk the cluster is in its directory now: the tar it came from is not needed any more.
+        // On disk the cluster is in its directory now: the tar it came from is not needed any more (an earlier version's own
+        // seed is deleted; a shared one, such as the snapshot template1 starts from, stays).
         if (!Site.IsMemory && Site.Seed is { } seed)
         {
-            File.Delete(seed);
+            if (seed.EndsWith(".seed.tar", StringComparison.Ordinal))
+                File.Delete(seed);
             lock (_gate)
                 Site = Site with { Seed = null };
         }
@@ -121,11 +146,8 @@ internal sealed class DatabaseEntry
         }
     }
 
-    /// <summary>
-    /// No client may enter any more (the database is dropped or renamed); its engine stops. With <paramref name="dumpTo"/>, its
-    /// cluster is dumped there first (its engine started for that when it was not running). False when clients came in meanwhile.
-    /// </summary>
-    public async Task<bool> RetireAsync(string? dumpTo)
+    /// <summary>No client may enter any more (the database is dropped); its engine stops. False when clients came in meanwhile.</summary>
+    public async Task<bool> RetireAsync()
     {
         Task<SessionServices>? running;
         Task stopping;
@@ -148,27 +170,68 @@ internal sealed class DatabaseEntry
         {
             // A start that failed left nothing running.
         }
-        if (dumpTo is not null)
-        {
-            services ??= await StartAsync(Task.CompletedTask);
-            await DatabaseForge.DumpAsync(await services.Engine.GetAsync(), dumpTo);
-        }
         if (services is not null)
             await StopAsync(services);
         return true;
     }
 
-    /// <summary>A dump of the running cluster (the template of CREATE DATABASE ... TEMPLATE), its engine kept running while it is taken.</summary>
-    public async Task DumpAsync(string path)
+    /// <summary>
+    /// A dump of the running cluster (the template of CREATE DATABASE ... TEMPLATE), its engine started for it when it was not
+    /// running and kept running while it is taken; the extensions its engine has loaded (its copies must preload them).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DumpAsync(string path)
     {
         var services = await EnterAsync();
         try
         {
             await DatabaseForge.DumpAsync(await services.Engine.GetAsync(), path);
+            return [.. services.Engine.LoadedExtensions];
         }
         finally
         {
+            lock (_gate)
+                _version--; // ZeroPg's own visit: no client wrote anything
             Leave();
+        }
+    }
+
+    /// <summary>
+    /// The database is renamed: no client may enter under this name any more, and its engine (started for it when it was not
+    /// running) is handed over, still running, to the entry of the new name. Null when clients came in meanwhile.
+    /// </summary>
+    public async Task<SessionServices?> HandOverAsync()
+    {
+        Task<SessionServices>? running;
+        Task stopping;
+        lock (_gate)
+        {
+            if (_clients > 0)
+                return null;
+            _gone = true;
+            running = _running;
+            _running = null;
+            stopping = _stopping;
+        }
+        await stopping;
+        try
+        {
+            if (running is not null)
+                return await running;
+        }
+        catch (Exception)
+        {
+            // A start that failed left nothing running: start again below.
+        }
+        return await StartAsync(Task.CompletedTask);
+    }
+
+    /// <summary>The hand-over failed: the database keeps its name and engine.</summary>
+    public void TakeBack(SessionServices services)
+    {
+        lock (_gate)
+        {
+            _gone = false;
+            _running = Task.FromResult(services);
         }
     }
 
@@ -197,7 +260,7 @@ internal sealed class DatabaseEntry
         }
     }
 
-    private static async Task StopAsync(SessionServices services)
+    public static async Task StopAsync(SessionServices services)
     {
         try
         {

@@ -24,8 +24,12 @@ internal static class DatabaseErrors
     public static PgError PrimaryFixed(string verb) => PgError.Error(SqlState.FeatureNotSupported, $"cannot {verb} database \"postgres\" in ZeroPg",
         "The postgres database is the server's own (--db); other databases are made with CREATE DATABASE.");
 
-    public static PgError Reserved(string name) => PgError.Error(SqlState.FeatureNotSupported, $"database name \"{name}\" is reserved in ZeroPg",
-        "template0 and template1 exist inside every database's cluster; CREATE DATABASE ... TEMPLATE template0/template1 copies an empty database.");
+    public static PgError NotAcceptingConnections(string name) => PgError.Fatal(SqlState.ObjectNotInPrerequisiteState, $"database \"{name}\" is not currently accepting connections");
+
+    public static PgError DropTemplate { get; } = PgError.Error(SqlState.WrongObjectType, "cannot drop a template database");
+
+    public static PgError TemplateFixed { get; } = PgError.Error(SqlState.FeatureNotSupported, "cannot rename a template database in ZeroPg",
+        "template0 and template1 are the server's templates: copy one with CREATE DATABASE name TEMPLATE template1 instead.");
 
     public static PgError InTransaction(string command) => PgError.Error(SqlState.ActiveSqlTransaction, $"{command} cannot run inside a transaction block");
 

@@ -6,13 +6,12 @@ using ZeroPg.Sessions;
 namespace ZeroPg.Databases;
 
 /// <summary>
-/// Makes the cluster a new database's engine starts from. PGlite serves one database of its cluster per
-/// instance (single-user mode, chosen at start), so a database named x needs a cluster that contains x:
-/// a preparation engine (memory://, no client ever sees it) starts from a tar (the snapshot cache's
-/// fresh cluster, or a dump of the template database's engine), runs the statements that make x
-/// (CREATE DATABASE x STRATEGY FILE_COPY, or ALTER DATABASE t RENAME TO x), and is dumped to the tar
-/// x's engine then starts from (EngineLaunchOptions.LoadDataDir with the database option).
-/// Cost on a 2-core machine: one engine start (~1-3 s) + the statements + a dump (~1 s) before x's own start.
+/// Makes a cluster no engine of its own can make: a preparation engine (memory://, no client ever sees it) starts from a
+/// tar (the snapshot cache's fresh cluster, or a dump of a database's cluster), opened on another database, runs the
+/// statements (CREATE DATABASE ... OID ... STRATEGY FILE_COPY), and is dumped. PGlite serves one database of its cluster
+/// per instance, chosen at start, so this is how <see cref="DatabaseSeeds"/> gets the placeholder database spare engines
+/// open (once per machine) and copies of postgres and template1 (which must stay in their clusters).
+/// Cost on a 2-core machine: one engine start (~1-3 s) + the statements + a dump (~0.5-1 s).
 /// </summary>
 internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logger)
 {

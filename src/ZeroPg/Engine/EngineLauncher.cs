@@ -23,11 +23,28 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         var fresh = site.IsMemory || !File.Exists(Path.Combine(DataDirectory, "PG_VERSION"));
         if (!site.IsPrimary)
         {
-            // A database ZeroPg made starts from the cluster prepared for it (Databases.DatabaseForge); on disk only the first time.
+            // A database ZeroPg made starts from the cluster prepared for it (its seed: a spare's, or its template's); on disk only the
+            // first time. The seed holds it under another name, which it takes once started.
             var launch = Launch(DataDirectory);
             if (fresh)
-                launch = launch with { LoadDataDir = site.Seed ?? throw new EngineFailedException($"database \"{site.Name}\" has no cluster to start from") };
-            return await StartAsync(launch, cancellationToken);
+            {
+                launch = launch with
+                {
+                    LoadDataDir = site.Seed ?? throw new EngineFailedException($"database \"{site.Name}\" has no cluster to start from"),
+                    Database = site.SeedDatabase ?? site.Name,
+                };
+            }
+            var (engine, info) = await StartAsync(launch, cancellationToken);
+            try
+            {
+                await Databases.DatabaseRename.RunAsync(engine, launch.Database!, site.Name);
+            }
+            catch
+            {
+                await engine.DisposeAsync();
+                throw;
+            }
+            return (engine, info);
         }
         if (!fresh || _cache is null || !_cache.EnsureDirectory())
             return await StartAsync(Launch(DataDirectory), cancellationToken);
@@ -81,6 +98,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
     }
 
     public IReadOnlyList<string> Extensions => extensions;
+
+    /// <summary>The snapshot cache's file for this launcher's settings (it may not exist yet); null when the cache is off.</summary>
+    public string? SnapshotPath => _cache?.FilePath;
 
     /// <summary>
     /// A memory:// engine no client uses, opened on <paramref name="database"/>, that prepares another database's cluster

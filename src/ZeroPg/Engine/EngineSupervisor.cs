@@ -29,7 +29,8 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     private readonly Hosting.ZeroPgMetrics _metrics;
 
-    private readonly Databases.DatabaseSite _site;
+    /// <summary>Replaced only by <see cref="RelocateAsync"/>, while no client uses the engine.</summary>
+    private volatile Databases.DatabaseSite _site;
 
     public EngineSupervisor(ZeroPgOptions options, Hosting.ZeroPgMetrics metrics, ILogger<EngineSupervisor> logger)
         : this(options, metrics, logger, Databases.DatabaseSite.Primary(options))
@@ -70,7 +71,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         _initPending = _site.IsPrimary && _options.InitFolders.Count > 0 && _options.StartDatabase is null
             && (_options.IsMemory || !File.Exists(Path.Combine(Path.GetFullPath(_options.DataDirectory), "PG_VERSION")));
         NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
-        IReadOnlyList<string> extensions = StartupMigrations.ResolveExtensions(_options, script, _logger);
+        IReadOnlyList<string> extensions = [.. StartupMigrations.ResolveExtensions(_options, script, _logger).Union(_site.Extensions, StringComparer.Ordinal)];
         ExtensionCatalog.Validate(extensions, script);
         string? directory = null;
         if (!_site.IsMemory)
@@ -157,6 +158,36 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     /// <summary>The database this engine serves and where it lives.</summary>
     internal Databases.DatabaseSite Site => _site;
+
+    /// <summary>
+    /// The running engine becomes database <paramref name="to"/>: renamed inside the engine (<see cref="Databases.DatabaseRename"/>) and, on disk,
+    /// its data directory moved under it (the host's 'relocate'; the directory lock's file descriptor stays valid across a rename). Later
+    /// starts (a restart after a crash) use the new site. Only while no client uses the engine (a spare claimed by CREATE DATABASE, a
+    /// database renamed).
+    /// </summary>
+    public async Task RelocateAsync(Databases.DatabaseSite to)
+    {
+        var from = _site;
+        var engine = await GetAsync();
+        await Databases.DatabaseRename.RunAsync(engine, from.Name, to.Name);
+        if (!from.IsMemory && !string.Equals(from.DataDirectory, to.DataDirectory, StringComparison.Ordinal))
+        {
+            var answer = await engine.ControlAsync(new { cmd = "relocate", to = to.DataDirectory });
+            if (!answer.TryGetProperty("ok", out var ok) || !ok.GetBoolean())
+            {
+                await Databases.DatabaseRename.RunAsync(engine, to.Name, from.Name);
+                throw new EngineFailedException($"moving database \"{from.Name}\" from {from.DataDirectory} to {to.DataDirectory} failed: {answer}");
+            }
+            _lock?.Moved(to.DataDirectory);
+            _extensions?.Moved(to.DataDirectory);
+        }
+        lock (_gate)
+        {
+            _site = to;
+            _launcher = null; // the next start (after a crash) opens the new site
+        }
+        Log.Relocated(_logger, from.Name, to.Name, to.DataDirectory);
+    }
 
     /// <summary>The running engine; waits while a restart is in progress.</summary>
     public Task<EngineProcess> GetAsync()
@@ -275,6 +306,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "engine of database {Database} started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
         public static partial void EngineStarted(ILogger logger, string database, int pid, int milliseconds, string version);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "engine of database {From} now serves database {To} ({Directory})")]
+        public static partial void Relocated(ILogger logger, string from, string to, string directory);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "engine died ({Diagnostics}); restarting it (in-memory data lost: {IsMemory})")]
         public static partial void EngineDied(ILogger logger, string diagnostics, bool isMemory);

@@ -17,6 +17,8 @@ namespace ZeroPg.Engine;
 /// </summary>
 internal sealed partial class ExtensionLoader(string engineHostScript, string? dataDirectory, ILogger logger)
 {
+    private volatile string? _dataDirectory = dataDirectory;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile LoadedSet _loaded = new(null, new HashSet<string>(StringComparer.Ordinal));
     private readonly List<string> _remembered = [];
@@ -48,6 +50,9 @@ internal sealed partial class ExtensionLoader(string engineHostScript, string? d
             }
         }
     }
+
+    /// <summary>The data directory was renamed under the running engine (<see cref="EngineSupervisor.RelocateAsync"/>).</summary>
+    public void Moved(string directory) => _dataDirectory = directory;
 
     /// <summary>A new engine runs, started with <see cref="Remembered"/> preloaded.</summary>
     public void Started(EngineProcess engine, IReadOnlyList<string> preloaded)
@@ -99,8 +104,8 @@ internal sealed partial class ExtensionLoader(string engineHostScript, string? d
             if (bundled.Count > 0)
             {
                 Remember(bundled.Select(e => e.Name));
-                if (dataDirectory is not null)
-                    DataDirectoryManifest.MergeExtensions(dataDirectory, bundled.Select(e => e.Name));
+                if (_dataDirectory is { } directory)
+                    DataDirectoryManifest.MergeExtensions(directory, bundled.Select(e => e.Name));
                 Log.Loaded(logger, string.Join(", ", bundled.Select(e => e.Name)), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
         }

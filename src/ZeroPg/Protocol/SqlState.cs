@@ -26,6 +26,8 @@ internal static class SqlState
     public const string InvalidParameterValue = "22023";
     public const string InvalidCatalogName = "3D000";
     public const string ObjectInUse = "55006";
+    public const string ObjectNotInPrerequisiteState = "55000";
+    public const string WrongObjectType = "42809";
     public const string ActiveSqlTransaction = "25001";
     public const string DuplicateDatabase = "42P04";
     public const string SyntaxError = "42601";

@@ -22,17 +22,25 @@ internal sealed class PgConnectionHandler(SessionServices services, ZeroPgMetric
             return;
         var parameters = start.Packet.Parameters;
         var name = parameters.GetValueOrDefault("database") is { Length: > 0 } database ? database : parameters.GetValueOrDefault("user") ?? "";
-        var entry = services.Databases.Find(name);
+        DatabaseEntry? entry = null;
         var sessionServices = services;
         PgError? refusal = null;
         var entered = false;
         try
         {
-            if (entry is null)
+            try
             {
-                refusal = DatabaseErrors.Missing(name, fatal: true);
+                entry = await services.Databases.ConnectAsync(name, connection.ConnectionClosed);
             }
-            else
+            catch (PgErrorException error)
+            {
+                refusal = error.Error;
+            }
+            catch (EngineFailedException error)
+            {
+                refusal = PgError.Fatal(SqlState.ConnectionFailure, $"database \"{name}\" could not be made: {error.Message}");
+            }
+            if (entry is not null)
             {
                 try
                 {

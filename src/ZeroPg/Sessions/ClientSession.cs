@@ -907,6 +907,8 @@ internal sealed class ClientSession
         var changesRoles = ChangesRoles(count);
         if (changesRoles)
             _services.Roles.MarkStale();
+        if (ReadsDatabaseSizes(count))
+            await _services.Databases.Listing.RefreshSizesAsync(_services.DatabaseName, _connectionClosed); // before the engine is held: it asks the other engines
         for (var attempt = 0; ; attempt++)
         {
             await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
@@ -941,6 +943,16 @@ internal sealed class ClientSession
             else
                 _services.Roles.MarkStale();
         }
+    }
+
+    private bool ReadsDatabaseSizes(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_batch.Messages[i].Sql is { Effects.ReadsDatabaseSizes: true })
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The unit calls pg_logical_emit_message or a slot function, or reads pg_replication_slots: all ZeroPg's, in zeropg_repl.</summary>

@@ -7,12 +7,18 @@ namespace ZeroPg.Sessions;
 /// pg_cancel_backend may signal, by Postgres's rules: a superuser any client; another role only clients logged in as the same
 /// role, never a superuser's (Postgres also lets members of the target's role or of pg_signal_backend: not looked up here).
 /// Read from the registry when the SQL is rewritten. With the database's services, SET TRANSACTION SNAPSHOT of a snapshot
-/// exported there becomes its import (Replication/Snapshots).
+/// exported there becomes its import (Replication/Snapshots), and the server's databases come from its database catalog.
 /// </summary>
 internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
 {
     public string? SnapshotImport(string name)
         => services?.Snapshots.Find(name, services.Engine.Generation) is { } snapshot ? Replication.Snapshots.SnapshotImport.Sql(snapshot) : null;
+
+    public string OtherDatabases() => services?.Databases is { } databases ? databases.Listing.Rows(services.DatabaseName) : "";
+
+    public string OtherDatabaseKeys() => services?.Databases is { } databases ? databases.Listing.Keys(services.DatabaseName) : "'{}'::pg_catalog.text[]";
+
+    public string OtherDatabaseSizes() => services?.Databases is { } databases ? databases.Listing.SizeRows(services.DatabaseName) : "";
 
     public string ActivityRows() => SessionActivity.ValuesSql(registry);
 

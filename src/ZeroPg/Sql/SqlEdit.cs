@@ -48,6 +48,14 @@ internal enum SqlEditKind : byte
     TempCatalog,
     /// <summary>SET TRANSACTION SNAPSHOT 'name' (Text: the name): the import of a snapshot ZeroPg exported (<see cref="ISqlSessionView.SnapshotImport"/>), else as written.</summary>
     TransactionSnapshot,
+    /// <summary>pg_database_size( (Text: the argument's alias): the head of <see cref="SqlEdit.DatabaseCallSql"/>.</summary>
+    DatabaseSizeCall,
+    /// <summary>has_database_privilege( (Text: the arguments' aliases, "u d p" or "d p"): the head of <see cref="SqlEdit.DatabaseCallSql"/>.</summary>
+    DatabasePrivilegeCall,
+    /// <summary>Replaced by Text as it is.</summary>
+    Verbatim,
+    /// <summary>pg_database read as a relation: every database of the server, not only those of the engine's own cluster (<see cref="SqlEdit.DatabasesSql"/>).</summary>
+    Databases,
 }
 
 /// <summary>The connected clients as a client's SQL sees them (pg_stat_activity, pg_terminate_backend): supplied by the session.</summary>
@@ -70,6 +78,17 @@ internal interface ISqlSessionView
 
     /// <summary>What SET TRANSACTION SNAPSHOT of <paramref name="name"/> runs in the engine when ZeroPg exported it (Replication/Snapshots); null: the statement as written.</summary>
     string? SnapshotImport(string name);
+    /// <summary>
+    /// The server's databases other than postgres, template0, template1 and the client's own, as SQL VALUES rows (oid, datname)
+    /// (<see cref="Databases.DatabaseListing.Rows"/>); empty when there are none.
+    /// </summary>
+    string OtherDatabases();
+
+    /// <summary>The other databases' names and the oids this client sees them under (<see cref="OtherDatabases"/>, and postgres from another database), as an SQL text[] literal.</summary>
+    string OtherDatabaseKeys();
+
+    /// <summary>Those databases' sizes in bytes as last read (NULL when unknown), as SQL VALUES rows (key text, bytes int8); empty when there are none.</summary>
+    string OtherDatabaseSizes();
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -148,7 +167,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.AdvisoryCallWithoutArguments => $"pg_temp.{Text}({processId}",
         SqlEditKind.PreparedStatements => PreparedStatementsSql + (Text == "AS" ? " AS pg_prepared_statements" : ""),
         SqlEditKind.BackendPid => $"(SELECT {processId}::pg_catalog.int4 AS pg_backend_pid)",
-        SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows()) + (Text == "AS" ? " AS pg_stat_activity" : ""),
+        SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows(), view?.OtherDatabases() ?? "") + (Text == "AS" ? " AS pg_stat_activity" : ""),
         SqlEditKind.LogicalMessage => "zeropg_repl.pg_logical_emit_message(",
         SqlEditKind.SlotFunction => $"zeropg_repl.{Text}({processId}, {view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}, ",
         SqlEditKind.ReplicationSlots => $"(SELECT * FROM zeropg_repl.replication_slots({view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}))"
@@ -162,6 +181,11 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
         SqlEditKind.TransactionSnapshot => view?.SnapshotImport(Text!) ?? sql.Substring(Start, Length),
         SqlEditKind.TempCatalog => TempCatalogs.Sql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
+        SqlEditKind.DatabaseSizeCall or SqlEditKind.DatabasePrivilegeCall => DatabaseCallSql(Kind == SqlEditKind.DatabaseSizeCall, Text!,
+            view?.OtherDatabaseKeys() ?? "'{}'::pg_catalog.text[]", view?.OtherDatabaseSizes() ?? ""),
+        SqlEditKind.Verbatim => Text!,
+        SqlEditKind.Databases => DatabasesSql(view?.OtherDatabases() ?? "", Text!.Contains("daticulocale"), Text.Contains("tableoid"))
+            + (Text.StartsWith("AS", StringComparison.Ordinal) ? " AS pg_database" : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };
 
@@ -170,7 +194,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
     /// database, user and transaction ids taken from the engine's own backend; without rows (no session context) the engine's
     /// row under the client's process id.
     /// </summary>
-    private static string StatActivitySql(int processId, string? rows)
+    private static string StatActivitySql(int processId, string? rows, string otherDatabases)
     {
         if (rows is null)
         {
@@ -179,7 +203,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
                 + " a.backend_start, a.xact_start, a.query_start, a.state_change, a.wait_event_type, a.wait_event, a.state, a.backend_xid, a.backend_xmin,"
                 + " a.query_id, a.query, a.backend_type FROM pg_catalog.pg_stat_activity a)";
         }
-        return "(SELECT (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) s.datname) AS datid,"
+        return "(SELECT (SELECT d.oid FROM " + DatabasesSql(otherDatabases) + " d WHERE d.datname OPERATOR(pg_catalog.=) s.datname) AS datid,"
             + " s.datname, s.pid, NULL::pg_catalog.int4 AS leader_pid,"
             + " (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) s.usename) AS usesysid,"
             + " s.usename, s.application_name, s.client_addr,"
@@ -189,6 +213,48 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
             + " s.query, 'client backend'::pg_catalog.text AS backend_type FROM (" + rows + ") AS s(pid, datname, usename, application_name, client_addr, client_port,"
             + " backend_start, xact_start, query_start, state_change, wait_event_type, wait_event, state, query)"
             + " LEFT JOIN pg_catalog.pg_stat_activity e ON e.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())";
+    }
+
+    /// <summary>
+    /// pg_database as a client of any database sees it: the engine's own rows of postgres, template0, template1 and the current
+    /// database (its real oid, so pg_stat_database and pg_database_size(oid) agree with it), then one row per other database of the
+    /// server (<paramref name="others"/>: VALUES (oid, name)), the current database's row under that oid and name. With
+    /// <paramref name="icuLocale"/> the column PostgreSQL 15 and 16 had (psql 15's \l reads it; 17 renamed it datlocale), with
+    /// <paramref name="tableOid"/> the system column pg_dump reads.
+    /// </summary>
+    public static string DatabasesSql(string others, bool icuLocale = false, bool tableOid = false)
+    {
+        var extra = (icuLocale ? ", d.datlocale AS daticulocale" : "") + (tableOid ? ", d.tableoid" : "");
+        var sql = "(SELECT d.*" + extra + " FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+            + " OR d.datname OPERATOR(pg_catalog.=) ANY ('{postgres,template0,template1}'::pg_catalog.name[])";
+        if (others.Length == 0)
+            return sql + ")";
+        return sql + " UNION ALL SELECT r.*" + extra.Replace("d.datlocale", "r.datlocale") + " FROM pg_catalog.pg_database d CROSS JOIN LATERAL (VALUES " + others
+            + ") AS v(o, n) CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(d, pg_catalog.jsonb_build_object('oid', v.o, 'datname', v.n,"
+            + " 'datistemplate', false, 'datallowconn', true, 'datacl', NULL)) AS r WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())";
+    }
+
+    /// <summary>The aliases of a database call's arguments in <see cref="DatabaseCallSql"/>, in order.</summary>
+    public static string[] DatabaseCallArguments(bool size, int count) => size ? ["d"] : count == 2 ? ["d", "p"] : ["u", "d", "p"];
+
+    /// <summary>
+    /// The head of pg_database_size(db) / has_database_privilege([user,] db, privilege), whose arguments follow as "(arg) AS alias"
+    /// (<see cref="DatabaseCallArguments"/>): for one of the server's other databases (<paramref name="keys"/>: their names and
+    /// oids as text), its size as ZeroPg last read it (<paramref name="sizes"/>), or the privilege the engine's own postgres
+    /// database has (every database of the server has postgres's owner and no ACL); else the engine's function.
+    /// </summary>
+    private static string DatabaseCallSql(bool size, string first, string keys, string sizes)
+    {
+        var other = "zp.d::pg_catalog.text OPERATOR(pg_catalog.=) ANY (" + keys + ")";
+        if (size)
+        {
+            var known = sizes.Length == 0 ? "NULL::pg_catalog.int8"
+                : "(SELECT v.s FROM (VALUES " + sizes + ") AS v(k, s) WHERE v.k OPERATOR(pg_catalog.=) zp.d::pg_catalog.text)";
+            return "(SELECT CASE WHEN " + other + " THEN " + known + " ELSE pg_catalog.pg_database_size(zp.d) END AS pg_database_size FROM (SELECT (";
+        }
+        var user = first == "u" ? "zp.u, " : "";
+        return "(SELECT CASE WHEN " + other + " THEN pg_catalog.has_database_privilege(" + user + "'" + Databases.DatabaseSite.PrimaryName + "', zp.p)"
+            + " ELSE pg_catalog.has_database_privilege(" + user + "zp.d, zp.p) END AS has_database_privilege FROM (SELECT (";
     }
 
     /// <summary>

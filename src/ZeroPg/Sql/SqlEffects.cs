@@ -30,6 +30,9 @@ internal sealed class SqlEffects
     /// <summary>Custom (dotted) setting names the SQL sets: Postgres does not list them in pg_settings.</summary>
     public IReadOnlyList<string> CustomSettings { get; init; } = [];
 
+    /// <summary>Calls pg_database_size: the sizes of the server's other databases are read first (<see cref="Databases.DatabaseListing.RefreshSizesAsync"/>).</summary>
+    public bool ReadsDatabaseSizes { get; init; }
+
     /// <summary>Extensions the SQL creates or updates (CREATE / ALTER EXTENSION, also inside DO blocks and function bodies): their files are loaded into the engine first.</summary>
     public IReadOnlyList<string> Extensions { get; init; } = [];
 
@@ -47,7 +50,7 @@ internal static class SqlEffectsScanner
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
     private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
         "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE", "REPLICATION", "LOGICAL_SLOT",
-        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA"];
+        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE"];
 
     private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> AdvisoryFunctions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -101,7 +104,7 @@ internal static class SqlEffectsScanner
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];
         private readonly List<string> _customSettings = [];
-        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages, _importsSnapshot;
+        private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages, _importsSnapshot, _sizes;
         private readonly List<string> _extensions = [];
 
         /// <summary>
@@ -288,6 +291,15 @@ internal static class SqlEffectsScanner
             {
                 TempCatalog(QualifiedStart(i), i, end, token.Text(_sql).ToLowerInvariant());
             }
+            else if ((token.IsWord(_sql, "PG_DATABASE_SIZE") || token.IsWord(_sql, "HAS_DATABASE_PRIVILEGE")) && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '(')
+                && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG"))))
+            {
+                DatabaseCall(i, end);
+            }
+            else if (token.IsWord(_sql, "PG_DATABASE") && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)) && !IsDeleteTarget(QualifiedStart(i)))
+            {
+                Databases(QualifiedStart(i), i, end);
+            }
             else if (token.IsWord(_sql, "PG_STAT_ACTIVITY")
                 && !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.'))))
             {
@@ -338,7 +350,7 @@ internal static class SqlEffectsScanner
 
         public (SqlEffects, IReadOnlyList<SqlEdit>) Result()
         {
-            var any = _settings || _temp || _advisory || _cursors || _messages || _importsSnapshot || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
+            var any = _settings || _temp || _advisory || _cursors || _messages || _importsSnapshot || _sizes || _dropsAllTemp || _unlistensEngine || _unlistenAll || _listen.Count > 0
                 || _unlisten.Count > 0 || _customSettings.Count > 0 || _extensions.Count > 0;
             var effects = !any ? SqlEffects.None : new SqlEffects
             {
@@ -347,6 +359,7 @@ internal static class SqlEffectsScanner
                 UsesAdvisoryLocks = _advisory,
                 EmitsLogicalMessages = _messages,
                 ImportsSnapshot = _importsSnapshot,
+                ReadsDatabaseSizes = _sizes,
                 DeclaresCursor = _cursors,
                 DropsAllTemp = _dropsAllTemp,
                 UnlistensEngine = _unlistensEngine,
@@ -397,6 +410,39 @@ internal static class SqlEffectsScanner
             _edits.Add(new SqlEdit(_tokens[tail].Start, _tokens[close].End - _tokens[tail].Start, SqlEditKind.SignalClose));
         }
 
+        /// <summary>
+        /// pg_database_size(db) and has_database_privilege([user,] db, privilege): the database may be another of the server's, which the
+        /// engine's cluster does not hold. The call's head, its commas and its end are replaced (the arguments stay as written, with their
+        /// own edits): <see cref="SqlEdit.DatabaseCallSql"/> answers for the other databases, the engine's function for its own.
+        /// </summary>
+        private void DatabaseCall(int i, int end)
+        {
+            var commas = new List<int>();
+            int depth = 0, close = -1;
+            for (var k = i + 1; k < end && close < 0; k++)
+            {
+                if (_tokens[k].IsPunct(_sql, '(') || _tokens[k].IsPunct(_sql, '['))
+                    depth++;
+                else if (_tokens[k].IsPunct(_sql, ')') || _tokens[k].IsPunct(_sql, ']'))
+                {
+                    if (--depth == 0)
+                        close = k;
+                }
+                else if (depth == 1 && _tokens[k].IsPunct(_sql, ','))
+                    commas.Add(k);
+            }
+            var size = _tokens[i].IsWord(_sql, "PG_DATABASE_SIZE");
+            if (close < 0 || close == i + 2 || (size ? commas.Count != 0 : commas.Count is not (1 or 2)))
+                return; // unbalanced, or not a form with a database argument: the engine answers as Postgres would
+            _sizes |= size;
+            var arguments = SqlEdit.DatabaseCallArguments(size, commas.Count + 1);
+            var from = QualifiedStart(i);
+            _edits.Add(new SqlEdit(from, _tokens[i + 1].End - from, size ? SqlEditKind.DatabaseSizeCall : SqlEditKind.DatabasePrivilegeCall, arguments[0]));
+            for (var c = 0; c < commas.Count; c++)
+                _edits.Add(new SqlEdit(_tokens[commas[c]].Start, _tokens[commas[c]].Length, SqlEditKind.Verbatim, $") AS {arguments[c]}, ("));
+            _edits.Add(new SqlEdit(_tokens[close].Start, _tokens[close].Length, SqlEditKind.Verbatim, $") AS {arguments[^1]}) AS zp)"));
+        }
+
         /// <summary>The word at <paramref name="i"/> is used as a relation name, not called or qualifying a column.</summary>
         private bool IsRelation(int i, int end) => !(i + 1 < end && (_tokens[i + 1].IsPunct(_sql, '(') || _tokens[i + 1].IsPunct(_sql, '.')));
 
@@ -416,6 +462,41 @@ internal static class SqlEffectsScanner
                 return false;
             var previous = _tokens[index - 1];
             return previous.IsWord(_sql, "FROM") || previous.IsWord(_sql, "JOIN") || previous.IsPunct(_sql, ',');
+        }
+
+        /// <summary>
+        /// pg_database read as a relation: every database of the server (<see cref="SqlEditKind.Databases"/>). The columns PostgreSQL 15/16
+        /// clients name and PostgreSQL 18 lacks or hides are added only when the text names them (so SELECT * keeps PostgreSQL 18's columns):
+        /// daticulocale (psql 15's \l), tableoid (pg_dump).
+        /// </summary>
+        private void Databases(int from, int i, int end)
+        {
+            var next = i + 1 < end ? _tokens[i + 1] : default;
+            var aliased = i + 1 < end && (next.Kind == SqlTokenKind.QuotedIdentifier || next.IsWord(_sql, "AS")
+                || (next.Kind == SqlTokenKind.Word && !NotAnAlias.Contains(next.Text(_sql))));
+            var columns = (Names("DATICULOCALE") ? " daticulocale" : "") + (Names("TABLEOID") ? " tableoid" : "");
+            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.Databases, (aliased ? "" : "AS") + columns));
+        }
+
+        private bool Names(string upper)
+        {
+            foreach (var token in _tokens)
+            {
+                if (token.IsWord(_sql, upper))
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>DELETE FROM pg_database: the engine's own catalog, as written.</summary>
+        private bool IsDeleteTarget(int position)
+        {
+            for (var k = 2; k < _tokens.Count; k++)
+            {
+                if (_tokens[k].Start == position)
+                    return _tokens[k - 2].IsWord(_sql, "DELETE");
+            }
+            return false;
         }
 
         private void TempCatalog(int from, int i, int end, string relation)

@@ -12,7 +12,7 @@ internal sealed class DataDirectoryLock : IDisposable
     public const string PidFileName = ".zeropg.pid";
 
     private readonly FileStream _stream;
-    private readonly string _pidFile;
+    private string _pidFile;
 
     private DataDirectoryLock(FileStream stream, string pidFile)
     {
@@ -44,6 +44,9 @@ internal sealed class DataDirectoryLock : IDisposable
         File.WriteAllText(pidFile, pid + "\n");
         return new DataDirectoryLock(stream, pidFile);
     }
+
+    /// <summary>The directory was renamed while locked (Databases: a spare claimed): the flock follows the open file, the pid file's path changes.</summary>
+    public void Moved(string directory) => _pidFile = Path.Combine(directory, PidFileName);
 
     private static string ReadHolder(string pidFile)
     {

@@ -31,6 +31,36 @@ public sealed class DatabasePersistenceTests
         Assert.False(Directory.Exists(Path.Combine(directory.Path, ".zeropg-databases", "kept")));
     }
 
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_spare_engine_becomes_the_new_database_in_its_folder_and_a_rename_moves_it_in_place()
+    {
+        using var directory = new TempDirectory();
+        var databases = Path.Combine(directory.Path, ".zeropg-databases");
+        await using (var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Path, SpareDatabaseEngine = ZeroPg.Databases.SpareEngineMode.Always }, TestLogging.Factory))
+        {
+            var catalog = server.Services.Databases;
+            await Eventually.WaitUntilAsync(() => catalog.SpareProcessId is not null, "the spare engine started", TimeSpan.FromMinutes(2));
+            var spare = catalog.SpareProcessId;
+            await Execute(server, "postgres", "CREATE DATABASE claimed");
+            // No engine started for it: the spare's, renamed, its folder moved to the database's name.
+            Assert.Equal(spare, catalog.Find("claimed")!.RunningServices!.Engine.EngineProcessId);
+            Assert.True(File.Exists(Path.Combine(databases, "claimed", "PG_VERSION")));
+            await Execute(server, "claimed", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('in the spare')");
+            await Execute(server, "postgres", "ALTER DATABASE claimed RENAME TO moved");
+            Assert.Equal(spare, catalog.Find("moved")!.RunningServices!.Engine.EngineProcessId);
+            Assert.False(Directory.Exists(Path.Combine(databases, "claimed")));
+            Assert.Equal("moved|in the spare", await Scalar(server, "moved", "SELECT current_database() || '|' || body FROM notes"));
+            await Execute(server, "moved", "INSERT INTO notes VALUES ('after the move')");
+        }
+        Assert.Empty(Directory.GetDirectories(databases, ".spare-*"));
+        await using (var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Path, SpareDatabaseEngine = ZeroPg.Databases.SpareEngineMode.Off }, TestLogging.Factory))
+        {
+            Assert.Equal("moved|2", await Scalar(server, "moved", "SELECT current_database() || '|' || count(*) FROM notes"));
+            Assert.Equal("moved", await Scalar(server, "postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')"));
+        }
+    }
+
     private static async Task Execute(ZeroPgServer server, string database, string sql)
     {
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Database = database, Pooling = false }.ConnectionString);

@@ -59,6 +59,14 @@ public sealed class DatabaseTests(DatabaseFixture fixture) : IClassFixture<Datab
             Assert.Equal(DBNull.Value, await postgres.ScalarAsync("SELECT to_regclass('only_here')::text"));
         }
 
+        // A client of another role was the engine session's last: the rename (in place, in that engine) is still the superuser's.
+        var role = fixture.NewName("visitor");
+        await fixture.ExecuteAsync($"CREATE ROLE {role} LOGIN");
+        await using (var visitor = new NpgsqlConnection(fixture.ConnectionString(name, $"Username={role};Pooling=false")))
+        {
+            await visitor.OpenAsync();
+            Assert.Equal(role, await visitor.TextAsync("SELECT current_user"));
+        }
         var renamed = fixture.NewName("renamed");
         await fixture.ExecuteAsync($"ALTER DATABASE {name} RENAME TO {renamed}");
         Assert.Equal("3D000", (await Assert.ThrowsAsync<PostgresException>(() => fixture.OpenAsync(name))).SqlState);
@@ -84,11 +92,21 @@ public sealed class DatabaseTests(DatabaseFixture fixture) : IClassFixture<Datab
     {
         var template = fixture.NewName("template");
         await fixture.ExecuteAsync($"CREATE DATABASE {template}");
-        await fixture.ExecuteAsync("CREATE TABLE migrated (id int primary key, note text); INSERT INTO migrated VALUES (1, 'seed')", template);
+        // An extension the template's engine loaded while it ran: its copies' engines preload it.
+        await fixture.ExecuteAsync("CREATE EXTENSION citext; CREATE TABLE migrated (id int primary key, note citext); INSERT INTO migrated VALUES (1, 'Seed')", template);
         NpgsqlConnection.ClearAllPools();
 
         var copy = fixture.NewName("copy");
         await fixture.ExecuteAsync($"CREATE DATABASE {copy} TEMPLATE {template}");
+        // The next copy is the spare engine started from the template's dump meanwhile (no client entered the template since).
+        var catalog = fixture.Server.Services.Databases;
+        await Eventually.WaitUntilAsync(() => catalog.SpareProcessId is not null, "a spare copy of the template started", TimeSpan.FromMinutes(2));
+        var spare = catalog.SpareProcessId;
+        var second = fixture.NewName("copy");
+        await fixture.ExecuteAsync($"CREATE DATABASE {second} TEMPLATE {template}");
+        Assert.Equal(spare, catalog.Find(second)!.RunningServices!.Engine.EngineProcessId);
+        await using (var connection = await fixture.OpenAsync(second))
+            Assert.Equal("seed", await connection.TextAsync("SELECT lower(note) FROM migrated WHERE note = 'SEED'"));
         await using var templateSource = NpgsqlDataSource.Create(fixture.ConnectionString(template, "Pooling=true;Maximum Pool Size=3"));
         await using var copySource = NpgsqlDataSource.Create(fixture.ConnectionString(copy, "Pooling=true;Maximum Pool Size=3"));
         for (var round = 0; round < 3; round++)
