@@ -16,9 +16,13 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class SessionSettings
 {
-    /// <summary>The session's settings, and its session authorization (a setting pg_settings does not list).</summary>
+    /// <summary>
+    /// The session's settings, and its session authorization (a setting pg_settings does not list) read as session_user:
+    /// PGlite's current_setting('session_authorization') is empty until a SET SESSION AUTHORIZATION, which read as a role
+    /// named "" made the next batch switch to it and fail (zero-cache's schema install lost its transaction).
+    /// </summary>
     private const string PgSettingsSql = "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session'"
-        + " UNION ALL SELECT 'session_authorization', pg_catalog.current_setting('session_authorization')";
+        + " UNION ALL SELECT 'session_authorization', session_user::pg_catalog.text";
     private static readonly string[] NotSettings = ["user", "database", "options", "replication"];
 
     /// <summary>Settings a real server reports at startup, in the order Postgres sends them.</summary>
@@ -242,7 +246,7 @@ internal sealed class SessionSettings
         foreach (var (name, value) in rows)
         {
             if (name == SessionAuthorizationName)
-                SessionAuthorization = value == SessionIdentity.EngineRole ? null : value;
+                SessionAuthorization = value == SessionIdentity.EngineRole || value.Length == 0 ? null : value;
             else
                 settings[name] = value;
         }

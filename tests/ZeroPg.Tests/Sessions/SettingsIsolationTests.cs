@@ -63,3 +63,25 @@ public class SettingsIsolationTests(ServerFixture fixture)
         Assert.Equal("b-tenant", await b.TextAsync("SELECT current_setting('myapp.tenant')"));
     }
 }
+
+/// <summary>On an engine where nobody ever ran SET SESSION AUTHORIZATION (a server of its own): PGlite's
+/// current_setting('session_authorization') is then empty, and read back as the client's role it made the
+/// next batch switch to a role named "" (zero-cache's schema install then failed with 25P02).</summary>
+public class SessionAuthorizationReadBackTests
+{
+    [Fact]
+    public async Task A_client_whose_settings_were_read_back_keeps_its_role_after_ZeroPg_used_the_engine_role_in_its_transaction()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var c = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await c.OpenAsync();
+        await c.TextAsync("SET statement_timeout = 0"); // the settings are read back from the engine
+        await c.TextAsync("BEGIN");
+        await c.TextAsync("CREATE TABLE ra_t (id int)");
+        // The capture schema is installed as the engine's role inside the transaction, then the client's role comes back.
+        Assert.NotNull(await c.TextAsync("SELECT pg_logical_emit_message(true, 'zeropg-test', 'x')::text"));
+        Assert.Equal("postgres", await c.TextAsync("SELECT session_user::text"));
+        await c.TextAsync("COMMIT");
+        Assert.Equal("0", await c.TextAsync("SELECT count(*)::text FROM ra_t"));
+    }
+}
