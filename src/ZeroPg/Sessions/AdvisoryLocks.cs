@@ -100,7 +100,7 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         connectionClosed.ThrowIfCancellationRequested();
         if (cancel.IsRequested)
         {
-            cancel.Reset();
+            cancel.DeliveredToWait();
             throw SessionCancel.Dropped("The statement was waiting for an advisory lock held by another client.");
         }
     }

@@ -820,11 +820,30 @@ internal sealed class ClientSession
 
     private async Task RunUnitsAsync(int count)
     {
-        var sequenceOpen = _batch.SequenceOpenAfter(count, _state.SequenceOpenInEngine);
-        await RunUnitAsync(count, _batch.ReadyCount(count), sequenceOpen);
-        _batch.Consume(count);
-        _state.Sent(sequenceOpen);
+        while (true)
+        {
+            var sequenceOpen = _batch.SequenceOpenAfter(count, _state.SequenceOpenInEngine);
+            var answered = await RunUnitAsync(count, _batch.ReadyCount(count), sequenceOpen);
+            _batch.Consume(answered);
+            if (answered == count)
+            {
+                _state.Sent(sequenceOpen);
+                break;
+            }
+            count -= answered; // the dropped statement is answered; the rest was never sent and runs now
+        }
         ReleaseEngineIfIdle();
+    }
+
+    /// <summary>The messages of the first statement of the unit of <paramref name="count"/>: through its first Query or Sync.</summary>
+    private int FirstStatementLength(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_batch.Messages[i].Code.AsksForReady())
+                return i + 1;
+        }
+        return count;
     }
 
     /// <summary>
@@ -832,7 +851,9 @@ internal sealed class ClientSession
     /// where a typed ERROR becomes replies: the unit did not run, so the client gets the error and the
     /// ReadyForQuery its unit asked for, and stays connected.
     /// </summary>
-    private async Task RunUnitAsync(int count, int readyCount, bool sequenceOpen = false)
+    /// <returns>How many of the messages were answered: all of them, or fewer when a cancel dropped the unit before it reached
+    /// the engine (only its first statement is answered; see <see cref="UnitDroppedException"/>).</returns>
+    private async Task<int> RunUnitAsync(int count, int readyCount, bool sequenceOpen = false)
     {
         using var unit = _cancel.EnterUnit();
         _transactionTimeout.UnitStarting(_state.Status);
@@ -849,6 +870,16 @@ internal sealed class ClientSession
                 await _copy.StartAsync();
             }
         }
+        catch (UnitDroppedException dropped) when (count > 0)
+        {
+            var answered = FirstStatementLength(count);
+            await WriteErrorAsync(dropped.Error, answered == count ? readyCount : 1);
+            return answered;
+        }
+        catch (UnitDroppedException dropped)
+        {
+            await WriteErrorAsync(dropped.Error, readyCount);
+        }
         catch (PgErrorException error) when (!error.Error.IsFatal)
         {
             await WriteErrorAsync(error.Error, readyCount);
@@ -857,6 +888,7 @@ internal sealed class ClientSession
         {
             _activity.Idle(_state.Status, ApplicationName);
         }
+        return count;
     }
 
     private string ApplicationName => _settings.Values.TryGetValue("application_name", out var name) ? name : "";
@@ -911,7 +943,14 @@ internal sealed class ClientSession
             await _services.Databases.Listing.RefreshSizesAsync(_services.DatabaseName, _connectionClosed); // before the engine is held: it asks the other engines
         for (var attempt = 0; ; attempt++)
         {
-            await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+            try
+            {
+                await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+            }
+            catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState == SqlState.QueryCanceled)
+            {
+                throw new UnitDroppedException(error.Error); // nothing of the unit ran
+            }
             _activity.Engaged();
             var before = _state.Status;
             if (attempt > 0)

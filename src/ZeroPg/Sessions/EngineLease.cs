@@ -66,7 +66,7 @@ internal sealed class EngineLease(ClientSession owner, SessionServices services,
         }
         catch (OperationCanceledException) when (!connectionClosed.IsCancellationRequested)
         {
-            cancel.Reset();
+            cancel.DeliveredToWait();
             throw SessionCancel.Dropped("The statement was still waiting for the shared engine and did not run.");
         }
         if (queued)

@@ -71,6 +71,21 @@ internal sealed class SessionCancel
     }
 
     /// <summary>
+    /// A wait (for the engine, for an advisory lock) was cancelled and the unit is dropped with 57014: the cancel was delivered,
+    /// so it cancels nothing after this unit, even when the client's next statement is already read (no idle moment forgets it).
+    /// </summary>
+    public void DeliveredToWait()
+    {
+        lock (_gate)
+        {
+            _appliedInUnit = true;
+            if (!_inUnit)
+                _cancelBeforeSubmit = false;
+        }
+        Reset();
+    }
+
+    /// <summary>
     /// The session is in an engine call until the returned scope is disposed. Only calls that run the
     /// client's statements are cancelled; ZeroPg's own SQL around them (settings snapshots, temp
     /// discovery) is not, and a cancel that comes meanwhile waits for the client's next statement.

@@ -74,6 +74,45 @@ public sealed class StatActivityTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_cancelled_wait_cancels_only_its_statement_even_when_the_next_is_already_sent()
+    {
+        await using var holder = await fixture.OpenAsync();
+        await using var queued = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var queuedPid = int.Parse((await queued.SingleRowAsync("SELECT pg_backend_pid()"))[0]!);
+        await holder.ExecAsync("BEGIN; SELECT 1");
+        // Both statements are sent at once: the second is read with the first, so no idle moment comes between them.
+        await queued.Query("SELECT 'ran'").Query("SELECT 'again'").FlushAsync();
+        await Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Find(queuedPid)?.Activity.Current.WaitsForEngine == true,
+            "the client is queued for the engine");
+        await holder.ExecAsync($"COMMIT; SELECT pg_cancel_backend({queuedPid})");
+
+        var first = await queued.ReadUntilReadyAsync();
+        Assert.Equal("57014", first.Single(m => m.Code == 'E').SqlState);
+        var second = await queued.ReadUntilReadyAsync();
+        Assert.DoesNotContain(second, m => m.Code == 'E');
+        Assert.Equal("again", second.Single(m => m.Code == 'D').Columns()[0]); // Postgres cancels only the statement that runs
+    }
+
+    [Fact]
+    public async Task A_cancelled_wait_drops_an_extended_sequence_up_to_its_Sync_and_the_next_sequence_runs()
+    {
+        await using var holder = await fixture.OpenAsync();
+        await using var queued = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var queuedPid = int.Parse((await queued.SingleRowAsync("SELECT pg_backend_pid()"))[0]!);
+        await holder.ExecAsync("BEGIN; SELECT 1");
+        await queued.Parse("", "SELECT 'ran'").Bind("", "").Execute().Sync()
+            .Parse("", "SELECT 'again'").Bind("", "").Execute().Sync().FlushAsync();
+        await Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Find(queuedPid)?.Activity.Current.WaitsForEngine == true,
+            "the client is queued for the engine");
+        await holder.ExecAsync($"COMMIT; SELECT pg_cancel_backend({queuedPid})");
+
+        Assert.Equal(["E", "Z"], (await queued.ReadUntilReadyAsync()).Select(m => m.Code.ToString()));
+        var second = await queued.ReadUntilReadyAsync();
+        Assert.Equal(["1", "2", "D", "C", "Z"], second.Select(m => m.Code.ToString()));
+        Assert.Equal("again", second.Single(m => m.Code == 'D').Columns()[0]);
+    }
+
+    [Fact]
     public async Task Pg_terminate_backend_ends_the_clients_connection_with_57P01()
     {
         await using var caller = await fixture.OpenAsync();
