@@ -82,6 +82,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
 
     public IReadOnlyList<string> Extensions => extensions;
 
+    /// <summary>An engine of this database started from <paramref name="tar"/>, a dump of its cluster (a snapshot: ZeroPgServer.RestoreAsync).</summary>
+    public EngineLaunchOptions FromTar(string tar) => Launch(DataDirectory) with { LoadDataDir = tar, Metrics = null };
+
     /// <summary>
     /// A memory:// engine no client uses, opened on <paramref name="database"/>, that prepares another database's cluster
     /// (Databases.DatabaseForge): from <paramref name="source"/> (a cluster's tar), else from the snapshot cache, else initdb (which fills the cache).

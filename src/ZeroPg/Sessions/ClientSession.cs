@@ -81,6 +81,7 @@ internal sealed class ClientSession
 
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
+    private volatile string? _terminateHint;
 
     /// <summary>Watchdog's thread: while clients wait for this session's engine, see <see cref="SessionCancel.TryWatchdogCancel"/>.</summary>
     internal bool CancelForWatchdog(TimeSpan bound) => _services.Scheduler.QueueLength > 0 && _cancel.TryWatchdogCancel(bound);
@@ -287,9 +288,11 @@ internal sealed class ClientSession
     /// <summary>
     /// pg_terminate_backend named this session (called on the caller's engine reader thread): its running query is cancelled and the
     /// connection ends at its next read with Postgres's FATAL 57P01. A client that terminates itself gets its result first.
+    /// <paramref name="hint"/> says why when the server itself ends the session (a restore from a snapshot).
     /// </summary>
-    internal void RequestTerminate(bool byItself)
+    internal void RequestTerminate(bool byItself, string? hint = null)
     {
+        _terminateHint = hint;
         _terminateRequested = true;
         if (!byItself)
             RequestCancel();
@@ -385,7 +388,7 @@ internal sealed class ClientSession
             throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command",
                 "The ZeroPg server is shutting down; an open transaction was rolled back."));
         if (_terminateRequested)
-            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command"));
+            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command", _terminateHint));
         var buffer = result.Buffer;
         var step = AcceptStep.Continue;
         try
