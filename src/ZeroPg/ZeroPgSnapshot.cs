@@ -3,9 +3,11 @@ namespace ZeroPg;
 /// <summary>
 /// A copy of one database as it was when <see cref="ZeroPgServer.SnapshotAsync"/> took it (its whole cluster: schema, data,
 /// sequences, roles), which <see cref="ZeroPgServer.RestoreAsync"/> brings back while the server runs, as often as wanted.
-/// It is a tar in a temporary folder (~40 MB for a small schema: most of it one WAL segment); with
-/// <see cref="ZeroPgOptions.KeepWarmEngine"/> an engine started from it waits in the background, so a restore swaps
-/// engines instead of starting one. Disposing it (or stopping the server) deletes both.
+/// It is the rows of the database's tables and its sequences' values (put back in place, in tens of ms, when a restore
+/// finds the schema unchanged) and a dump of its cluster, a tar in a temporary folder (~40 MB for a small schema, most
+/// of it one WAL segment), which a restore that finds the schema changed starts a new engine from (1-3 s); with
+/// <see cref="ZeroPgOptions.KeepWarmEngine"/> the next such engine then waits started in the background. Disposing it
+/// (or stopping the server) deletes them.
 /// </summary>
 public sealed class ZeroPgSnapshot : IAsyncDisposable
 {
@@ -32,6 +34,9 @@ public sealed class ZeroPgSnapshot : IAsyncDisposable
     public DateTimeOffset TakenAt { get; } = DateTimeOffset.UtcNow;
 
     internal string FilePath { get; }
+
+    /// <summary>The rows kept to put back in place when a restore finds the schema unchanged; null when every restore swaps engines.</summary>
+    internal Storage.Snapshots.RowSnapshot? Rows { get; init; }
 
     internal bool IsDisposed
     {

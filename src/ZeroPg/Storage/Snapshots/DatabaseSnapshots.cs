@@ -8,9 +8,10 @@ namespace ZeroPg.Storage.Snapshots;
 
 /// <summary>
 /// Snapshots of a memory:// server's databases and their restores (<see cref="ZeroPgServer.SnapshotAsync"/>), for test suites
-/// that reset between tests. One database per snapshot, as each database is a cluster of its own (one engine each):
-/// a snapshot is a dump of that cluster taken while the server holds its engine (no client statement or transaction
-/// open), a restore swaps in an engine started from the dump (<see cref="EngineSupervisor.TakeOverAsync"/>).
+/// that reset between tests. One database per snapshot, as each database is a cluster of its own (one engine each).
+/// A snapshot is taken while the server holds the database's engine (no client statement or transaction open): its rows
+/// (<see cref="RowSnapshot"/>) and a dump of its cluster. A restore puts the rows back in place when the schema is as it
+/// was, else swaps in an engine started from the dump (<see cref="EngineSupervisor.TakeOver"/>).
 /// Clients of the database stay connected through a restore, as through an engine restart: idle ones see the restored
 /// data on their next statement (settings kept, prepared statements prepared again, temp tables gone); the one
 /// holding the engine (a statement running, a transaction open) is terminated with FATAL 57P01.
@@ -40,13 +41,19 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
             {
                 Directory.CreateDirectory(_folder);
                 var path = Path.Combine(_folder, $"{Guid.NewGuid():N}.tar");
+                RowSnapshot? rows;
                 await using (await EngineHold.AcquireAsync(services, terminateHint: null, HoldTimeout, cancellationToken))
-                    await DatabaseForge.DumpAsync(await services.Engine.GetAsync(), path);
-                var snapshot = new ZeroPgSnapshot(database, path, Forget);
+                {
+                    var engine = await services.Engine.GetAsync();
+                    rows = await RowSnapshot.TakeAsync(engine, services.EngineState, logger);
+                    await DatabaseForge.DumpAsync(engine, path);
+                }
+                var snapshot = new ZeroPgSnapshot(database, path, Forget) { Rows = rows };
                 lock (_live)
                     _live.Add(snapshot);
-                PrepareSpare(snapshot, services);
-                Log.Taken(logger, database, snapshot.SizeBytes / 1024, clock.ElapsedMilliseconds);
+                if (rows is null)
+                    PrepareSpare(snapshot, services); // every restore will swap engines
+                Log.Taken(logger, database, snapshot.SizeBytes / 1024, (rows?.Bytes ?? 0) / 1024, clock.ElapsedMilliseconds);
                 return snapshot;
             }
             finally
@@ -77,6 +84,17 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
             var services = await entry.EnterAsync();
             try
             {
+                if (snapshot.Rows is { } rows)
+                {
+                    await using (await EngineHold.AcquireAsync(services, RestoreHint, HoldTimeout, cancellationToken))
+                    {
+                        if (await TryRestoreRowsAsync(rows, services))
+                        {
+                            Log.RestoredRows(logger, snapshot.Database, clock.ElapsedMilliseconds);
+                            return;
+                        }
+                    }
+                }
                 // The replacement starts (or was started by the last restore) before the engine is taken from the clients.
                 var spare = snapshot.TakeSpare();
                 var started = spare is null ? null : await spare.TakeAsync(cancellationToken);
@@ -95,7 +113,8 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
                     await started.Value.Engine.DisposeAsync();
                     throw;
                 }
-                PrepareSpare(snapshot, services);
+                snapshot.Rows?.EngineSwapped();
+                PrepareSpare(snapshot, services); // a suite whose tests change the schema swaps again at the next restore
                 Log.Restored(logger, snapshot.Database, fromSpare, ready, clock.ElapsedMilliseconds - ready);
             }
             finally
@@ -106,6 +125,18 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private async Task<bool> TryRestoreRowsAsync(RowSnapshot rows, SessionServices services)
+    {
+        try
+        {
+            return await rows.TryRestoreAsync(await services.Engine.GetAsync(), services.EngineState, logger);
+        }
+        catch (EngineFailedException)
+        {
+            return false; // the engine is gone: the swap brings the database back all the same
         }
     }
 
@@ -146,8 +177,11 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "snapshot of database {Database} taken: {Kilobytes} KB in {Milliseconds} ms")]
-        public static partial void Taken(ILogger logger, string database, long kilobytes, long milliseconds);
+        [LoggerMessage(Level = LogLevel.Information, Message = "snapshot of database {Database} taken: dump {Kilobytes} KB, rows {RowKilobytes} KB, in {Milliseconds} ms")]
+        public static partial void Taken(ILogger logger, string database, long kilobytes, long rowKilobytes, long milliseconds);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "database {Database} restored from a snapshot in place (rows put back) in {Milliseconds} ms")]
+        public static partial void RestoredRows(ILogger logger, string database, long milliseconds);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "database {Database} restored from a snapshot (spare engine: {FromSpare}): replacement ready after {ReadyMilliseconds} ms, swapped in {SwapMilliseconds} ms")]
         public static partial void Restored(ILogger logger, string database, bool fromSpare, long readyMilliseconds, long swapMilliseconds);
