@@ -63,6 +63,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
             }
         }
 
+        Log.BuildingSnapshot(logger, cache.FilePath);
         if (site.IsMemory)
         {
             var started = await StartAsync(Launch(DataDirectory) with { SnapshotOut = cache.FilePath }, cancellationToken);
@@ -145,6 +146,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
     {
         [LoggerMessage(Level = LogLevel.Warning, Message = "the engine could not start from snapshot {Path}; deleting it and running initdb ({Message})")]
         public static partial void SnapshotFailed(ILogger logger, string path, string message);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "first start with this PGlite build and extension set: running initdb once (several seconds); later starts load the snapshot {Path}")]
+        public static partial void BuildingSnapshot(ILogger logger, string path);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "snapshot cache {Path} written: {Written}")]
         public static partial void SnapshotWritten(ILogger logger, string path, bool written);
