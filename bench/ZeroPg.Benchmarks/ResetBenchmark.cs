@@ -6,10 +6,11 @@ namespace ZeroPg.Benchmarks;
 
 /// <summary>
 /// `dotnet run -c Release -- reset [tests] [test-ms]`: the per-test cost of a clean database for a suite with a small migrated
-/// schema, three ways: RestoreAsync with a spare engine (KeepWarmEngine), RestoreAsync without one, and a copy of a migrated
+/// schema (6 tables, 100 seed rows): RestoreAsync when tests change rows only (put back in place), RestoreAsync when each
+/// test also creates a table (engine swap) with and without a spare engine (KeepWarmEngine), and a copy of a migrated
 /// template per test (CREATE DATABASE ... TEMPLATE, then DROP DATABASE). Each test's cost is from the reset's start to the
-/// first answer in the clean database; test-ms is how long each "test" then runs (the spare engine starts meanwhile).
-/// Also the engines' RSS at the end (Node children of this process).
+/// first answer in the clean database; test-ms is how long each "test" then runs (a spare engine starts meanwhile).
+/// Also the engines' RSS (Node children of this process: spares, and engines of servers not yet gone, included).
 /// </summary>
 internal static class ResetBenchmark
 {
@@ -37,13 +38,17 @@ internal static class ResetBenchmark
         var tests = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
         var testMs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 0;
         Console.WriteLine($"# reset between tests: {tests} tests, each running {testMs} ms after its first answer; load average {LoadAverage()}");
-        await RestoreAsync(tests, testMs, spare: true);
-        await RestoreAsync(tests, testMs, spare: false);
+        Console.WriteLine("| per-test reset | median | min | max | first | engines' RSS at the end | notes |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        await RestoreAsync(tests, testMs, ddl: false, spare: false);
+        await RestoreAsync(tests, testMs, ddl: true, spare: true);
+        await RestoreAsync(tests, testMs, ddl: true, spare: false);
         await TemplateAsync(tests, testMs);
         return 0;
     }
 
-    private static async Task RestoreAsync(int tests, int testMs, bool spare)
+    /// <param name="ddl">Each test also creates a table: the restore must swap engines (else it puts rows back in place).</param>
+    private static async Task RestoreAsync(int tests, int testMs, bool ddl, bool spare)
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { KeepWarmEngine = spare }, null);
         var cs = server.GetConnectionString() + ";Timeout=60;Command Timeout=60";
@@ -58,15 +63,19 @@ internal static class ResetBenchmark
             await server.RestoreAsync(snapshot);
             await ExecAsync(cs, TestBody);
             costs.Add(clock.Elapsed.TotalMilliseconds);
+            if (ddl)
+                await ExecAsync(cs, $"create table scratch_{i} (x int)");
             await Task.Delay(testMs);
         }
-        Report($"RestoreAsync, {(spare ? "spare engine (KeepWarmEngine)" : "no spare engine")}", costs,
-            $"snapshot {snapshotMs:0} ms, {snapshot.SizeBytes / 1024 / 1024} MB");
+        var what = ddl
+            ? $"RestoreAsync, tests change the schema (engine swap), {(spare ? "spare engine (KeepWarmEngine)" : "no spare engine")}"
+            : "RestoreAsync, tests change rows only (rows put back in place)";
+        Report(what, costs, EnginesRss(), $"snapshot {snapshotMs:0} ms, dump {snapshot.SizeBytes / 1024 / 1024} MB");
     }
 
     private static async Task TemplateAsync(int tests, int testMs)
     {
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { KeepWarmEngine = true }, null);
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), null);
         var admin = server.GetConnectionString() + ";Timeout=60;Command Timeout=60";
         await ExecAsync(admin, "create database app_template");
         await ExecAsync(Database(admin, "app_template") + ";Pooling=false", Schema);
@@ -88,7 +97,7 @@ internal static class ResetBenchmark
             await ExecAsync(admin, $"drop database test_{i}");
             drops.Add(clock.Elapsed.TotalMilliseconds);
         }
-        Report("CREATE DATABASE ... TEMPLATE per test", costs, $"DROP DATABASE after each: median {Median(drops):0} ms; engines' RSS with one test database: {peakRss / 1024 / 1024} MB");
+        Report("CREATE DATABASE ... TEMPLATE per test, DROP DATABASE after it", costs, peakRss, $"DROP DATABASE median {Median(drops):0} ms; RSS with the template and one copy running");
     }
 
     private static string Database(string connectionString, string name)
@@ -102,10 +111,10 @@ internal static class ResetBenchmark
         await command.ExecuteNonQueryAsync();
     }
 
-    private static void Report(string what, List<double> costs, string extra)
+    private static void Report(string what, List<double> costs, long rss, string extra)
     {
         var sorted = costs.Order().ToList();
-        Console.WriteLine($"| {what} | {Median(costs):0} ms | {sorted[0]:0} ms | {sorted[^1]:0} ms | first {costs[0]:0} ms | RSS {EnginesRss() / 1024 / 1024} MB | {extra} |");
+        Console.WriteLine($"| {what} | {Median(costs):0} ms | {sorted[0]:0} ms | {sorted[^1]:0} ms | {costs[0]:0} ms | {rss / 1024 / 1024} MB | {extra} |");
     }
 
     private static double Median(List<double> values)

@@ -135,6 +135,9 @@ internal sealed class ClientSession
     /// <summary>The services of the database the client is connected to.</summary>
     internal SessionServices Services => _services;
 
+    /// <summary>Inside a transaction block as its last ReadyForQuery told the client (read from other threads: a hint, not a lock).</summary>
+    internal bool InTransactionBlock => _state.Status != TransactionStatus.Idle;
+
     /// <summary>Bytes of COPY data received in the COPY under way (what pg_stat_progress_copy calls bytes_processed).</summary>
     internal long CopyBytesReceived => _copy.BytesReceived;
 

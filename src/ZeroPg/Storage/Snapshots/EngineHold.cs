@@ -5,11 +5,15 @@ namespace ZeroPg.Storage.Snapshots;
 /// <summary>
 /// The server's own hold on one database's engine, as a client's unit holds it (<see cref="EngineScheduler"/>): while it is
 /// held no client's statement runs and no client's transaction is open in the engine. It is granted ahead of queued clients,
-/// after the current holder; for a restore that holder (a statement running, a transaction open) is terminated with FATAL
-/// 57P01, as pg_terminate_backend does, so an idle transaction cannot keep the restore waiting.
+/// after the current holder. For a restore that holder is terminated with FATAL 57P01, as pg_terminate_backend does: at
+/// once when it is inside a transaction block (an idle transaction could keep the restore waiting for ever), after
+/// <see cref="Grace"/> otherwise (a statement still running). The grace matters: a session keeps the engine a moment after
+/// its client read ReadyForQuery (it reads back settings it changed), and that client is done, not in progress.
 /// </summary>
 internal sealed class EngineHold : IAsyncDisposable
 {
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+
     private readonly EngineScheduler _scheduler;
 
     private EngineHold(EngineScheduler scheduler) => _scheduler = scheduler;
@@ -21,11 +25,14 @@ internal sealed class EngineHold : IAsyncDisposable
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(timeout);
         var granted = services.Scheduler.AcquireFirstAsync(hold, bounded.Token).AsTask();
-        // Ahead of the queue, only the holder of this moment stands before us.
-        if (!granted.IsCompleted && terminateHint is not null && services.Scheduler.Owner is ClientSession holder)
-            holder.RequestTerminate(byItself: false, terminateHint);
         try
         {
+            // Ahead of the queue, only the holder of this moment stands before us.
+            if (!granted.IsCompleted && terminateHint is not null && services.Scheduler.Owner is ClientSession holder)
+            {
+                if (holder.InTransactionBlock || await Task.WhenAny(granted, Task.Delay(Grace, bounded.Token)) != granted)
+                    holder.RequestTerminate(byItself: false, terminateHint);
+            }
             await granted;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
