@@ -17,7 +17,7 @@ for project in src/ZeroPg/ZeroPg.csproj src/ZeroPg.Testing/ZeroPg.Testing.csproj
   dotnet pack "$project" -c Release -o "$work/feed" -p:Version="$version" >&2
 done
 for package in "$work"/feed/*.nupkg; do
-  echo "package $(basename "$package"): $(du -b "$package" | awk '{ printf "%.1f MB", $1 / 1048576 }')"
+  echo "package $(basename "$package"): $(du -b "$package" | awk '{ printf($1 < 1048576 ? "%.0f KB" : "%.1f MB", $1 < 1048576 ? $1 / 1024 : $1 / 1048576) }')"
 done
 mkdir -p "$work/app"
 cat >"$work/app/nuget.config" <<XML

@@ -50,10 +50,25 @@ public sealed class SnapshotRestoreTests
         Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => idle.ExecAsync("select * from scratch"))).SqlState);
         Assert.Equal("1|1", await idle.TextAsync("select count(*) || '|' || (select count(*) from lines) from orders"));
 
-        // And rows again, in the swapped engine; a connection from the pool works.
-        await idle.ExecAsync("delete from lines; insert into orders (item) values ('test 3')");
-        engine = server.EngineProcessId;
+        // Again: this swap takes the engine KeepWarmEngine started from the dump after the last one.
+        var swapped = server.EngineProcessId;
+        await idle.ExecAsync("alter table orders add column note text");
         await server.RestoreAsync(snapshot);
+        Assert.NotEqual(swapped, server.EngineProcessId);
+        Assert.Equal("42703", (await Assert.ThrowsAsync<PostgresException>(() => idle.ExecAsync("select note from orders"))).SqlState);
+
+        // And rows again, in the swapped engine. A client that has its answer is done, even while its session still tidies up
+        // in the engine: restores right after never terminate it, and its connection goes on from the pool.
+        engine = server.EngineProcessId;
+        for (var i = 0; i < 5; i++)
+        {
+            await using (var quick = new NpgsqlConnection(pooled))
+            {
+                await quick.OpenAsync();
+                await quick.ExecAsync("delete from lines; insert into orders (item) values ('quick'); select currval('orders_id_seq')");
+            }
+            await server.RestoreAsync(snapshot);
+        }
         Assert.Equal(engine, server.EngineProcessId);
         await using var fromPool = new NpgsqlConnection(pooled);
         await fromPool.OpenAsync();
