@@ -46,6 +46,7 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
                 {
                     var engine = await services.Engine.GetAsync();
                     rows = await RowSnapshot.TakeAsync(engine, services.EngineState, logger);
+                    rows?.TakenIn(services, services.Engine.Generation);
                     await DatabaseForge.DumpAsync(engine, path);
                 }
                 var snapshot = new ZeroPgSnapshot(database, path, Forget) { Rows = rows };
@@ -113,7 +114,7 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
                     await started.Value.Engine.DisposeAsync();
                     throw;
                 }
-                snapshot.Rows?.EngineSwapped();
+                snapshot.Rows?.EngineSwapped(services, services.Engine.Generation);
                 PrepareSpare(snapshot, services); // a suite whose tests change the schema swaps again at the next restore
                 Log.Restored(logger, snapshot.Database, fromSpare, ready, clock.ElapsedMilliseconds - ready);
             }
@@ -132,7 +133,8 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
     {
         try
         {
-            return await rows.TryRestoreAsync(await services.Engine.GetAsync(), services.EngineState, logger);
+            var engine = await services.Engine.GetAsync();
+            return rows.IsFor(services, services.Engine.Generation) && await rows.TryRestoreAsync(engine, services.EngineState, logger);
         }
         catch (EngineFailedException)
         {

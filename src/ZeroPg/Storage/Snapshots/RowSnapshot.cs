@@ -32,6 +32,12 @@ internal sealed partial class RowSnapshot
     /// <summary>The transaction after which a change counts: the snapshot's, then that of the last restore in this engine.</summary>
     private long _baseline;
 
+    /// <summary>
+    /// The engine the baseline is of: the database's services and their engine generation. Another engine (the database
+    /// dropped and made again, or its engine restarted after a crash) has other transaction ids: only a swap is sure then.
+    /// </summary>
+    private (object Services, int Generation) _engine;
+
     private RowSnapshot(IReadOnlyList<(string, long)> catalogs, IReadOnlyList<(SnapshotTable, long, byte[])> tables,
         IReadOnlyList<(string, string, bool)> sequences, IReadOnlyList<(uint, uint)> foreignKeys, long takenAt)
     {
@@ -132,8 +138,18 @@ internal sealed partial class RowSnapshot
         return true;
     }
 
+    /// <summary>The baseline belongs to this engine (checked before rows are put back in place).</summary>
+    public bool IsFor(object services, int generation) => _engine == (services, generation);
+
+    /// <summary>The snapshot was taken in this engine.</summary>
+    public void TakenIn(object services, int generation) => _engine = (services, generation);
+
     /// <summary>The engine now runs from the snapshot's dump: the rows are as the snapshot took them.</summary>
-    public void EngineSwapped() => _baseline = _takenAt;
+    public void EngineSwapped(object services, int generation)
+    {
+        _baseline = _takenAt;
+        _engine = (services, generation);
+    }
 
     /// <summary>The tables to empty: those whose rows changed and, as TRUNCATE requires, every table referencing one of them.</summary>
     private HashSet<uint> Closure(IEnumerable<uint> changed)
