@@ -63,8 +63,9 @@ internal static class BackupCommand
         var db = new Option<string>("--db") { Description = "the data directory to restore into (missing or empty)", Required = true };
         var time = new Option<string?>("--time") { Description = "restore to the last commit at or before this time (ISO 8601, e.g. 2025-06-01T12:00:00Z); default: the newest state" };
         var json = JsonFlag();
+        var progress = new Option<bool>("--progress") { Description = "progress lines on stderr (the default when stderr is a terminal)" };
         var flags = new BackupFlags();
-        var command = new Command("restore", "Restore a backup into a data directory (then: zeropg serve --db DIR).") { url, db, time, json };
+        var command = new Command("restore", "Restore a backup into a data directory (then: zeropg serve --db DIR).") { url, db, time, json, progress };
         foreach (var option in flags.LocationOptions)
             command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) => await RunAsync(async () =>
@@ -76,7 +77,7 @@ internal static class BackupCommand
                     throw new ArgumentException($"--time {text} is not a time: use ISO 8601, e.g. 2025-06-01T12:00:00Z.");
                 target = parsed;
             }
-            using var logging = Logging();
+            using var logging = Logging(progress: parse.GetValue(progress) || !Console.IsErrorRedirected);
             var report = await ZeroPgBackup.RestoreAsync(flags.Location(parse, parse.GetValue(url)!), parse.GetValue(db)!, target, logging, cancellationToken);
             if (parse.GetValue(json))
             {
@@ -112,8 +113,10 @@ internal static class BackupCommand
         return command;
     }
 
-    private static ILoggerFactory Logging() => LoggerFactory.Create(logging => logging
+    /// <summary>Warnings and errors on stderr; with <paramref name="progress"/> also the restore's steps (stdout carries only the result).</summary>
+    private static ILoggerFactory Logging(bool progress = false) => LoggerFactory.Create(logging => logging
         .SetMinimumLevel(LogLevel.Warning)
+        .AddFilter("ZeroPg.Backup", progress ? LogLevel.Information : LogLevel.Warning)
         .AddSimpleConsole(o => o.SingleLine = true)
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 

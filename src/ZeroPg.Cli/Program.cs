@@ -11,6 +11,7 @@ var root = new RootCommand("""
       zeropg serve --init ./initdb.d -c work_mem=64MB --run 'dotnet test'
       zeropg status --db ./data; zeropg stop --db ./data
       zeropg dump --db ./data -f app.sql; zeropg graduate --db ./data --to postgresql://prod/app
+      eval "$(zeropg completion bash)"               tab completion (bash, zsh, pwsh)
     """)
 {
     ServeCommand.Create(),
@@ -23,6 +24,7 @@ var root = new RootCommand("""
     RestoreCommand.Create(),
     GraduateCommand.Create(),
     TuneCommand.Create(),
+    CompletionCommand.Create(),
 };
 VersionCommand.Install(root);
 // -h is --host as in psql and postgres; help stays --help and -?.

@@ -12,6 +12,7 @@ public sealed class ZeroPgContainer : IAsyncDisposable
     private readonly ZeroPgOptions _options;
     private ZeroPgServer? _server;
     private int _databases;
+    private ZeroPgSnapshot? _snapshot;
 
     internal ZeroPgContainer(ZeroPgOptions options) => _options = options;
 
@@ -47,6 +48,26 @@ public sealed class ZeroPgContainer : IAsyncDisposable
             throw new InvalidOperationException($"{sql} failed: {created.Stderr.Trim()} ({created.SqlState})");
         return Server.GetConnectionString().Replace($"Database={Quote(Database)}", $"Database={Quote(name)}", StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Takes a snapshot of the builder's database (after migrations and seed data, say) for <see cref="RestoreAsync"/>; see
+    /// <see cref="ZeroPgServer.SnapshotAsync"/>. The container keeps the last one taken.
+    /// </summary>
+    public async Task<ZeroPgSnapshot> SnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        var snapshot = await Server.SnapshotAsync(Database, cancellationToken);
+        var previous = Interlocked.Exchange(ref _snapshot, snapshot);
+        if (previous is not null)
+            await previous.DisposeAsync();
+        return snapshot;
+    }
+
+    /// <summary>
+    /// Brings the database back to <paramref name="snapshot"/>, by default the last one <see cref="SnapshotAsync"/> took, while the
+    /// server runs (e.g. before each test). Idle pooled connections stay usable; one inside a transaction is terminated (FATAL 57P01).
+    /// </summary>
+    public Task RestoreAsync(ZeroPgSnapshot? snapshot = null, CancellationToken cancellationToken = default)
+        => Server.RestoreAsync(snapshot ?? Volatile.Read(ref _snapshot) ?? throw new InvalidOperationException("Take a snapshot first (SnapshotAsync)."), cancellationToken);
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
 

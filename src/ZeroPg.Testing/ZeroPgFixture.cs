@@ -28,6 +28,12 @@ public class ZeroPgFixture : IAsyncLifetime
     /// <summary>A new database for one test, a copy of <paramref name="template"/> or empty; its connection string (see <see cref="ZeroPgContainer.CreateDatabaseAsync"/>).</summary>
     public Task<string> CreateDatabaseAsync(string? template = null, string? name = null) => Container.CreateDatabaseAsync(template, name);
 
+    /// <summary>Takes a snapshot of the fixture's database (e.g. at the end of <see cref="OnStartedAsync"/>) for <see cref="RestoreAsync"/>.</summary>
+    public Task<ZeroPgSnapshot> SnapshotAsync() => Container.SnapshotAsync();
+
+    /// <summary>Brings the database back to the last snapshot (e.g. in each test class's constructor or InitializeAsync); see <see cref="ZeroPgContainer.RestoreAsync"/>.</summary>
+    public Task RestoreAsync(ZeroPgSnapshot? snapshot = null) => Container.RestoreAsync(snapshot);
+
     /// <summary>Runs once the server is up, before the first test: e.g. make and migrate a template database.</summary>
     protected virtual Task OnStartedAsync() => Task.CompletedTask;
 

@@ -29,7 +29,7 @@ internal static class Dumper
 {
     public static async Task<DumpSummary> RunAsync(DumpRequest request, ProgressLog log, CancellationToken cancellationToken)
     {
-        using var loggers = ProgressLog.ServerLogs();
+        using var loggers = log.ServerLogs();
         await using var source = await DatabaseEndpoint.OpenAsync(request.Database, loggers, cancellationToken);
         log.Progress($"dumping {source.Description} for PostgreSQL {request.TargetVersion}+");
         if (request.OutputFile is null)

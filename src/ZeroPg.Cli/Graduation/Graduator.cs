@@ -29,7 +29,7 @@ internal static class Graduator
         if (!PostgresUrl.LooksLikeUrl(request.Target))
             throw new GraduationException($"--to must be a postgresql:// URL, not '{PostgresUrl.Redacted(request.Target)}'.");
         var targetUrl = PostgresUrl.Parse(request.Target);
-        using var loggers = ProgressLog.ServerLogs();
+        using var loggers = log.ServerLogs();
         await using var source = await DatabaseEndpoint.OpenAsync(request.Database, loggers, cancellationToken);
         await using var target = new NpgsqlConnection(targetUrl.ConnectionString("zeropg graduate").ConnectionString);
         try

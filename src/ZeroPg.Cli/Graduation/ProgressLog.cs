@@ -47,9 +47,13 @@ internal sealed class ProgressLog(string command, TextWriter? writer = null, boo
         _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1073741824.0:0.00} GB"),
     };
 
-    /// <summary>Logs of the private servers the commands start: warnings and errors only, on stderr.</summary>
-    public static ILoggerFactory ServerLogs() => LoggerFactory.Create(logging => logging
+    /// <summary>
+    /// Logs of the private servers the commands start, on stderr: warnings and errors, and unless quiet the engine's start
+    /// (the first start with a PGlite build runs initdb for several seconds and says so).
+    /// </summary>
+    public ILoggerFactory ServerLogs() => LoggerFactory.Create(logging => logging
         .SetMinimumLevel(LogLevel.Warning)
+        .AddFilter("ZeroPg.Engine.EngineSupervisor", quiet ? LogLevel.Warning : LogLevel.Information)
         .AddSimpleConsole(o => o.SingleLine = true)
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 }

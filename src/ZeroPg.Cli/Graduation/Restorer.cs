@@ -41,7 +41,7 @@ internal static class Restorer
 
         try
         {
-            using var loggers = ProgressLog.ServerLogs();
+            using var loggers = log.ServerLogs();
             await using var endpoint = await DatabaseEndpoint.ServeAsync(directory, [.. extensions.Select(e => e.Name).Distinct()], loggers, cancellationToken);
             await using var connection = endpoint.CreateConnection("zeropg restore");
             await Dumper.OpenAsync(connection, endpoint, cancellationToken);

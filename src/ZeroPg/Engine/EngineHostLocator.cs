@@ -39,9 +39,11 @@ internal static class EngineHostLocator
             yield return fromEnvironment;
             yield break;
         }
-        // Assembly.Location is empty in a single-file app; AppContext.BaseDirectory is the app's folder.
+        // Assembly.Location is empty in a single-file app (then skipped: IL3000 is handled); AppContext.BaseDirectory is the app's folder.
+#pragma warning disable IL3000
         if (Path.GetDirectoryName(typeof(EngineHostLocator).Assembly.Location) is { Length: > 0 } assemblyDirectory)
             yield return Path.Combine(assemblyDirectory, FolderName);
+#pragma warning restore IL3000
         yield return Path.Combine(AppContext.BaseDirectory, FolderName);
     }
 }

@@ -80,6 +80,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
             }
         }
 
+        Log.BuildingSnapshot(logger, cache.FilePath);
         if (site.IsMemory)
         {
             var started = await StartAsync(Launch(DataDirectory) with { SnapshotOut = cache.FilePath }, cancellationToken);
@@ -101,6 +102,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
 
     /// <summary>The snapshot cache's file for this launcher's settings (it may not exist yet); null when the cache is off.</summary>
     public string? SnapshotPath => _cache?.FilePath;
+
+    /// <summary>An engine of this database started from <paramref name="tar"/>, a dump of its cluster (a snapshot: ZeroPgServer.RestoreAsync).</summary>
+    public EngineLaunchOptions FromTar(string tar) => Launch(DataDirectory) with { LoadDataDir = tar, Metrics = null };
 
     /// <summary>
     /// A memory:// engine no client uses, opened on <paramref name="database"/>, that prepares another database's cluster
@@ -165,6 +169,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
     {
         [LoggerMessage(Level = LogLevel.Warning, Message = "the engine could not start from snapshot {Path}; deleting it and running initdb ({Message})")]
         public static partial void SnapshotFailed(ILogger logger, string path, string message);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "first start with this PGlite build and extension set: running initdb once (several seconds); later starts load the snapshot {Path}")]
+        public static partial void BuildingSnapshot(ILogger logger, string path);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "snapshot cache {Path} written: {Written}")]
         public static partial void SnapshotWritten(ILogger logger, string path, bool written);

@@ -242,6 +242,45 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         return engine;
     }
 
+    /// <summary>Readies an engine started elsewhere to serve this database (before <see cref="TakeOver"/>, while clients still use the old one).</summary>
+    public Task PrepareTakeOverAsync(EngineProcess engine) => _extensions!.AnnounceAsync(engine);
+
+    /// <summary>
+    /// Hands this database to <paramref name="engine"/>, started elsewhere from a dump of its cluster (a snapshot's restore) and
+    /// prepared (<see cref="PrepareTakeOverAsync"/>); the engine it replaces closes in the background. The caller holds the
+    /// database's scheduler, so no client's unit runs in either engine; idle sessions see the new generation on their next
+    /// grant, as after a restart (<see cref="Sessions.EngineRestart"/>).
+    /// </summary>
+    public void TakeOver(EngineProcess engine, EngineStartupInfo info, IReadOnlyList<string> preloaded)
+    {
+        engine.Metrics = _metrics;
+        Task<EngineProcess> previous;
+        lock (_gate)
+        {
+            if (_stopping)
+                throw new EngineFailedException("the server is stopping");
+            previous = _current;
+            _current = Task.FromResult(Started((engine, info), preloaded));
+            SignalCurrentChanged();
+        }
+        _ = CloseReplacedAsync(previous);
+    }
+
+    private static async Task CloseReplacedAsync(Task<EngineProcess> replaced)
+    {
+        try
+        {
+            await (await replaced).DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // The replaced engine had died already: nothing to close.
+        }
+    }
+
+    /// <summary>The extensions the next engine of this database starts with (those of <see cref="Launcher"/>'s launches).</summary>
+    internal IReadOnlyList<string> LauncherExtensions => _launcherExtensions;
+
     private EngineProcess Started((EngineProcess Engine, EngineStartupInfo Info) started, IReadOnlyList<string> extensions)
     {
         var (engine, info) = started;

@@ -92,6 +92,7 @@ internal sealed class ClientSession
 
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
+    private volatile string? _terminateHint;
 
     /// <summary>Watchdog's thread: while clients wait for this session's engine, see <see cref="SessionCancel.TryWatchdogCancel"/>.</summary>
     internal bool CancelForWatchdog(TimeSpan bound) => _services.Scheduler.QueueLength > 0 && _cancel.TryWatchdogCancel(bound);
@@ -146,6 +147,9 @@ internal sealed class ClientSession
     internal SessionActivity Activity => _activity;
     /// <summary>The services of the database the client is connected to.</summary>
     internal SessionServices Services => _services;
+
+    /// <summary>Inside a transaction block as its last ReadyForQuery told the client (read from other threads: a hint, not a lock).</summary>
+    internal bool InTransactionBlock => _state.Status != TransactionStatus.Idle;
 
     /// <summary>Bytes of COPY data received in the COPY under way (what pg_stat_progress_copy calls bytes_processed).</summary>
     internal long CopyBytesReceived => _copy.BytesReceived;
@@ -306,9 +310,11 @@ internal sealed class ClientSession
     /// <summary>
     /// pg_terminate_backend named this session (called on the caller's engine reader thread): its running query is cancelled and the
     /// connection ends at its next read with Postgres's FATAL 57P01. A client that terminates itself gets its result first.
+    /// <paramref name="hint"/> says why when the server itself ends the session (a restore from a snapshot).
     /// </summary>
-    internal void RequestTerminate(bool byItself)
+    internal void RequestTerminate(bool byItself, string? hint = null)
     {
+        _terminateHint = hint;
         _terminateRequested = true;
         if (_walsender?.TryTerminateStream() == true)
             return; // its stream ends with FATAL 57P01, as a walsender's
@@ -432,7 +438,7 @@ internal sealed class ClientSession
             throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command",
                 "The ZeroPg server is shutting down; an open transaction was rolled back."));
         if (_terminateRequested)
-            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command"));
+            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command", _terminateHint));
         var buffer = result.Buffer;
         var step = AcceptStep.Continue;
         try

@@ -38,6 +38,15 @@ internal sealed class EngineScheduler
 
     /// <summary>Waits until <paramref name="session"/> owns the engine. Returns at once if it already does.</summary>
     public ValueTask AcquireAsync(object session, CancellationToken cancellationToken, EngineAccess access = EngineAccess.Ordinary)
+        => AcquireAsync(session, first: false, cancellationToken, access);
+
+    /// <summary>
+    /// Waits only for the current owner, ahead of every queued session: for the server's own exclusive work on the engine
+    /// (Storage.Snapshots.EngineHold), so the statements queued meanwhile run after it, on what it leaves.
+    /// </summary>
+    public ValueTask AcquireFirstAsync(object owner, CancellationToken cancellationToken) => AcquireAsync(owner, first: true, cancellationToken, EngineAccess.Ordinary);
+
+    private ValueTask AcquireAsync(object session, bool first, CancellationToken cancellationToken, EngineAccess access)
     {
         Waiter waiter;
         lock (_gate)
@@ -51,7 +60,7 @@ internal sealed class EngineScheduler
                 return ValueTask.CompletedTask;
             }
             waiter = new Waiter(session, access);
-            waiter.Node = _waiters.AddLast(waiter);
+            waiter.Node = first ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
         }
         if (cancellationToken.CanBeCanceled)
             waiter.Registration = cancellationToken.Register(() => Abandon(waiter, cancellationToken));

@@ -12,7 +12,10 @@ public sealed class SnapshotCacheTests(ITestOutputHelper output)
     public async Task Second_start_uses_the_snapshot_and_a_corrupt_snapshot_is_rebuilt()
     {
         using var cache = new TempDirectory();
-        var first = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
+        using var logs = new CapturedLogs();
+        var first = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase, logs.Factory);
+        // The slow first start says so while it runs (zeropg serve prints it on stderr), and only the first.
+        Assert.Single(logs.Messages, m => m.Contains("running initdb once", StringComparison.Ordinal));
         var snapshot = Assert.Single(Directory.GetFiles(cache.Path, "*.tar"));
         Assert.True(new FileInfo(snapshot).Length > 1 << 20);
         var expired = Path.Combine(cache.Path, "pglite-0.0.1-expired.tar");
@@ -23,7 +26,8 @@ public sealed class SnapshotCacheTests(ITestOutputHelper output)
             File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow - TimeSpan.FromDays(60));
         }
         File.SetLastWriteTimeUtc(snapshot, DateTime.UtcNow - TimeSpan.FromDays(60));
-        var second = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase);
+        var second = await TimeToFirstQueryAsync(cache.Path, ZeroPgOptions.MemoryDatabase, logs.Factory);
+        Assert.Single(logs.Messages, m => m.Contains("running initdb once", StringComparison.Ordinal));
         Assert.False(File.Exists(expired), "a start prunes snapshots long unused");
         Assert.False(File.Exists(crashedWrite), "a start prunes temp files of crashed writers");
         Assert.True(File.GetLastWriteTimeUtc(snapshot) > DateTime.UtcNow - TimeSpan.FromMinutes(5), "a start from the snapshot marks it used");
@@ -48,10 +52,10 @@ public sealed class SnapshotCacheTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(directory.Sub("db"), "PG_VERSION")));
     }
 
-    private static async Task<TimeSpan> TimeToFirstQueryAsync(string? cacheDirectory, string dataDirectory)
+    private static async Task<TimeSpan> TimeToFirstQueryAsync(string? cacheDirectory, string dataDirectory, Microsoft.Extensions.Logging.ILoggerFactory? logs = null)
     {
         var clock = Stopwatch.StartNew();
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { SnapshotCacheDirectory = cacheDirectory, DataDirectory = dataDirectory }, TestLogging.Factory);
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { SnapshotCacheDirectory = cacheDirectory, DataDirectory = dataDirectory }, logs ?? TestLogging.Factory);
         await using var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("select 1", connection);

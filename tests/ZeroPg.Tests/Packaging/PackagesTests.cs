@@ -76,7 +76,7 @@ public sealed partial class PackagesTests
             Assert.Contains("library:42", output);
             Assert.Contains("testing:pkg", output);
 
-            // An EF Core test project that uses only the packages: a migrated template database, a fresh copy per test.
+            // An EF Core test project that uses only the packages: a migrated template database, a fresh copy per test; or a snapshot restored per test.
             var efTests = Path.Combine(work, "eftests");
             Directory.CreateDirectory(efTests);
             await File.WriteAllTextAsync(Path.Combine(efTests, "eftests.csproj"), $"""
@@ -102,7 +102,7 @@ public sealed partial class PackagesTests
             var efOutput = await RunHidden(repo, "dotnet test --no-restore 2>&1", efTests);
             Console.WriteLine($"EF Core test project from the packages: dotnet test took {clock.Elapsed.TotalSeconds:0.0} s (build included)");
             Assert.Contains("Passed!", efOutput);
-            Assert.Contains("Passed:     2", efOutput);
+            Assert.Contains("Passed:     4", efOutput);
         }
         finally
         {
@@ -177,6 +177,37 @@ public sealed partial class PackagesTests
                 await using var shop = Shop.Open(await db.CreateDatabaseAsync(db.Template));
                 Assert.Equal(0, await shop.Orders.CountAsync());
                 Assert.Contains("20260101000000_Initial", await shop.Database.GetAppliedMigrationsAsync());
+            }
+        }
+
+        // Or one database, migrated once and snapshotted, restored before each test (pooled connections stay usable).
+        public sealed class ResetDb : ZeroPgFixture
+        {
+            protected override async Task OnStartedAsync()
+            {
+                await using (var shop = Shop.Open(ConnectionString))
+                    await shop.Database.MigrateAsync();
+                await SnapshotAsync();
+            }
+        }
+
+        public sealed class ResetTests(ResetDb db) : IClassFixture<ResetDb>, IAsyncLifetime
+        {
+            public Task InitializeAsync() => db.RestoreAsync();
+
+            public Task DisposeAsync() => Task.CompletedTask;
+
+            [Theory]
+            [InlineData(1)]
+            [InlineData(2)]
+            public async Task Each_test_sees_only_its_own_orders(int count)
+            {
+                await using var shop = Shop.Open(db.ConnectionString);
+                for (var i = 0; i < count; i++)
+                    shop.Orders.Add(new Order { Item = $"order {i}" });
+                await shop.SaveChangesAsync();
+                Assert.Equal(count, await shop.Orders.CountAsync());
+                Assert.Equal(count, await shop.Orders.MaxAsync(o => o.Id)); // the identity restarts too
             }
         }
         """;

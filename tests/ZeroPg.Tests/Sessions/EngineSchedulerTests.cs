@@ -27,6 +27,21 @@ public sealed class EngineSchedulerTests
     }
 
     [Fact]
+    public async Task The_server_s_own_hold_waits_only_for_the_owner_ahead_of_the_queue()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        var server = _scheduler.AcquireFirstAsync(_c, default).AsTask();
+        _scheduler.Release(_a);
+        await server.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_c, _scheduler.Owner);
+        Assert.False(b.IsCompleted);
+        _scheduler.Release(_c);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_b, _scheduler.Owner);
+    }
+
+    [Fact]
     public async Task The_owner_acquires_again_at_once_and_only_the_owner_can_release()
     {
         await _scheduler.AcquireAsync(_a, default);

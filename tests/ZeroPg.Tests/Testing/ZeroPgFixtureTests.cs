@@ -47,6 +47,22 @@ public sealed class ZeroPgFixtureTests(AppFixture fixture) : IClassFixture<AppFi
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Restore_resets_the_fixture_database_to_its_snapshot_and_leaves_the_other_databases()
+    {
+        await using var snapshot = await fixture.SnapshotAsync();
+        Assert.Equal("suite", snapshot.Database); // the username's database, as the Postgres image makes it
+        Assert.Equal(0, (await fixture.ExecScriptAsync("insert into products values (3, 'by a test'); create table leftovers (x int)")).ExitCode);
+        Assert.Equal(0, (await fixture.Server.ExecScriptAsync("create table if not exists in_postgres (x int)", "postgres")).ExitCode);
+
+        await fixture.RestoreAsync();
+
+        Assert.Equal("seeded\n", (await fixture.ExecScriptAsync("select string_agg(name, ',') from products")).Stdout);
+        Assert.Equal("42P01", (await fixture.ExecScriptAsync("select * from leftovers")).SqlState);
+        Assert.Equal(0, (await fixture.Server.ExecScriptAsync("select * from in_postgres", "postgres")).ExitCode);
+    }
+
+    [Fact]
     public async Task The_builder_uses_testcontainers_names_and_stops_cleanly()
     {
         await using var container = new ZeroPgBuilder().WithUsername("built").WithPassword("pw").Build();

@@ -41,7 +41,11 @@ internal static partial class BackupRestorer
 
         Directory.CreateDirectory(target);
         await using (var data = await store.OpenReadAsync(baseBackup.DataKey, cancellationToken))
-            await BaseBackupArchive.ExtractAsync(data, target, baseBackup.Manifest.TarSha256, cancellationToken);
+        {
+            var extracted = await BaseBackupArchive.ExtractAsync(data, target, baseBackup.Manifest.TarSha256, cancellationToken);
+            Log.Extracted(logger, baseBackup.Directory, extracted >> 20, started.ElapsedMilliseconds);
+        }
+        var sinceProgress = System.Diagnostics.Stopwatch.StartNew();
 
         var geometry = WalGeometry.Default;
         var timeline = baseBackup.Manifest.Timeline;
@@ -73,6 +77,11 @@ internal static partial class BackupRestorer
                 {
                     segments.Write(piece.From, wal.AsSpan(from, to - from));
                     walBytes += to - from;
+                }
+                if (sinceProgress.Elapsed > TimeSpan.FromSeconds(2))
+                {
+                    sinceProgress.Restart();
+                    Log.WalProgress(logger, index + 1, plan.Pieces.Count, walBytes >> 20); // progress on a long download
                 }
             }
         }
@@ -207,6 +216,12 @@ internal static partial class BackupRestorer
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "restoring from {Location}: base backup {Base} (finished {Finished:u}) and {Objects} WAL objects up to {End}")]
         public static partial void Restoring(ILogger logger, string location, string @base, DateTimeOffset finished, int objects, string end);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "base backup {Base} extracted: {Megabytes} MB of files ({Milliseconds} ms since the start)")]
+        public static partial void Extracted(ILogger logger, string @base, long megabytes, long milliseconds);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "WAL: {Done} of {Total} objects written ({Megabytes} MB)")]
+        public static partial void WalProgress(ILogger logger, int done, int total, long megabytes);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
         public static partial void DamagedTail(ILogger logger, string warning);

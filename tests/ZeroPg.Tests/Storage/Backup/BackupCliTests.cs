@@ -38,9 +38,11 @@ public sealed class BackupCliTests
         var text = await ZeroPgCli.RunAsync(s3.Environment, ["backup", "list", .. location]);
         Assert.Contains("restorable: any time from", text.Stdout);
 
-        var restore = await ZeroPgCli.RunAsync(s3.Environment, ["backup", "restore", .. location, "--db", directory.Sub("pitr"), "--time", between.ToString("O")]);
+        var restore = await ZeroPgCli.RunAsync(s3.Environment, ["backup", "restore", .. location, "--db", directory.Sub("pitr"), "--time", between.ToString("O"), "--progress"]);
         Assert.True(restore.ExitCode == 0, restore.Stderr);
-        Assert.Contains("restored", restore.Stdout);
+        Assert.StartsWith("restored", Assert.Single(restore.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))); // progress never on stdout
+        Assert.Contains("restoring from s3://zeropg/cli: base backup", restore.Stderr);
+        Assert.Contains("extracted", restore.Stderr);
         await using (var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("pitr") }, TestLogging.Factory))
         {
             await using var connection = new NpgsqlConnection(restored.GetConnectionString() + ";Pooling=false");

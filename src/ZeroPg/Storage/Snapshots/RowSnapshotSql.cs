@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+
+namespace ZeroPg.Storage.Snapshots;
+
+/// <summary>A table whose rows a snapshot keeps: its oid, its name (quoted, schema-qualified) and the columns COPY writes (generated ones left out).</summary>
+internal sealed record SnapshotTable(uint Oid, string Name, string Columns);
+
+/// <summary>
+/// The SQL of <see cref="RowSnapshot"/>. What changed since a baseline transaction id is told by the rows themselves:
+/// a row inserted or updated later has a newer xmin, a deleted one lowers the count. The catalogs are checked so
+/// (every table of pg_catalog and information_schema but the planner's statistics, which ANALYZE rewrites and which
+/// change no result), as are the tables; xids are compared as numbers, which holds until the 32-bit counter wraps
+/// (four billion transactions, far beyond a test run).
+/// </summary>
+internal static class RowSnapshotSql
+{
+    /// <summary>What the snapshot is made of, one row each: ('c', catalog), ('t', table, oid, columns), ('s', sequence), ('f', referencing, referenced), ('a', table with an ALWAYS trigger).</summary>
+    public const string Shape = """
+        select 'c', format('%I.%I', n.nspname, c.relname), null, null from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'r' and n.nspname in ('pg_catalog', 'information_schema') and c.relname not in ('pg_statistic', 'pg_statistic_ext_data')
+        union all
+        select 't', format('%I.%I', n.nspname, c.relname), c.oid::text,
+               (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_catalog.pg_attribute a
+                 where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '')
+          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'r' and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+        union all
+        select 's', format('%I.%I', n.nspname, c.relname), null, null from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+         where c.relkind = 'S' and c.relpersistence <> 't'
+        union all
+        select 'f', conrelid::text, confrelid::text, null from pg_catalog.pg_constraint where contype = 'f'
+        union all
+        select 'a', tgrelid::text, null, null from pg_catalog.pg_trigger where tgenabled = 'A' and not tgisinternal
+        """;
+
+    /// <summary>The transaction's id (assigned now, so every later change has a newer one), as a 32-bit number.</summary>
+    public const string CurrentXid = "select pg_catalog.pg_current_xact_id()::xid::text";
+
+    /// <summary>One row: each relation's row count, in order, comma-separated.</summary>
+    public static string Counts(IEnumerable<string> relations)
+        => "select concat_ws(','" + string.Concat(relations.Select(r => $", (select count(*) from {r})")) + ")";
+
+    /// <summary>One row: each sequence's last_value:is_called, in order, comma-separated.</summary>
+    public static string SequenceValues(IEnumerable<string> sequences)
+        => "select concat_ws(','" + string.Concat(sequences.Select(s => $", (select last_value || ':' || is_called from {s})")) + ")";
+
+    public static string CopyOut(SnapshotTable table) => $"COPY {table.Name} ({table.Columns}) TO STDOUT (FORMAT binary)";
+
+    public static string CopyIn(SnapshotTable table) => $"COPY {table.Name} ({table.Columns}) FROM STDIN (FORMAT binary)";
+
+    /// <summary>
+    /// One row, one text: '1' or '0' for "the catalogs changed since <paramref name="baseline"/>", then one per table for "its rows changed".
+    /// </summary>
+    public static string Changes(IReadOnlyList<(string Name, long Count)> catalogs, IReadOnlyList<(SnapshotTable Table, long Count)> tables, long baseline)
+    {
+        var xid = baseline.ToString(CultureInfo.InvariantCulture);
+        string Changed(string relation, long count)
+            => $"(select count(*) <> {count.ToString(CultureInfo.InvariantCulture)} or coalesce(bool_or(xmin::text::bigint > {xid}), false) from {relation})";
+        var sql = new StringBuilder("select (");
+        sql.Append(catalogs.Count == 0 ? "false" : string.Join(" or ", catalogs.Select(c => Changed(c.Name, c.Count))));
+        sql.Append(")::int::text");
+        foreach (var (table, count) in tables)
+            sql.Append(" || ").Append(Changed(table.Name, count)).Append("::int::text");
+        return sql.ToString();
+    }
+
+    public static string SetSequences(IReadOnlyList<(string Name, string Value, bool Called)> sequences)
+        => "select " + (sequences.Count == 0 ? "1" : string.Join(", ",
+            sequences.Select(s => $"pg_catalog.setval('{s.Name.Replace("'", "''")}', {s.Value}, {(s.Called ? "true" : "false")})")));
+}

@@ -1,0 +1,77 @@
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Storage.Snapshots;
+
+/// <summary>ZeroPgServer.SnapshotAsync / RestoreAsync as a suite that resets between tests uses them, with Npgsql's pool.</summary>
+public sealed class SnapshotRestoreTests
+{
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Restore_puts_rows_back_in_place_or_swaps_engines_after_a_schema_change_keeping_idle_clients()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { KeepWarmEngine = true }, TestLogging.Factory);
+        var pooled = server.GetConnectionString() + ";Timeout=60;Command Timeout=60";
+        await using (var setup = new NpgsqlConnection(pooled))
+        {
+            await setup.OpenAsync();
+            await setup.ExecAsync("""
+                create table orders (id int generated always as identity primary key, item text);
+                create table lines (order_id int references orders, qty int, doubled int generated always as (qty * 2) stored);
+                insert into orders (item) values ('seed'); insert into lines (order_id, qty) values (1, 3);
+                """);
+        }
+        await using var snapshot = await server.SnapshotAsync();
+        Assert.Equal("postgres", snapshot.Database);
+        var engine = server.EngineProcessId;
+
+        // Rows only: they are put back in the running engine. The client holding it in a transaction is terminated.
+        await using var idle = new NpgsqlConnection(pooled);
+        await idle.OpenAsync();
+        await idle.ExecAsync("insert into orders (item) values ('test 1'); update orders set item = 'changed' where id = 1");
+        await using var inTransaction = new NpgsqlConnection(pooled);
+        await inTransaction.OpenAsync();
+        await inTransaction.ExecAsync("begin; insert into orders (item) values ('uncommitted')");
+
+        await server.RestoreAsync(snapshot);
+
+        var terminated = await Assert.ThrowsAsync<PostgresException>(() => inTransaction.ExecAsync("commit"));
+        Assert.Equal("57P01", terminated.SqlState);
+        Assert.Contains("restored from a snapshot", terminated.Hint);
+        Assert.Equal(engine, server.EngineProcessId);
+        // orders changed, so lines (which references it) was emptied and refilled too; its generated column computed again.
+        Assert.Equal("seed|1:3:6|2", await idle.TextAsync(
+            "select string_agg(item, ',') || '|' || (select string_agg(concat_ws(':', order_id, qty, doubled), ',') from lines) || '|' || nextval('orders_id_seq') from orders"));
+
+        // A schema change: the engine is swapped for one started from the snapshot's dump; the idle client stays.
+        await idle.ExecAsync("create table scratch (x int); insert into orders (item) values ('test 2')");
+        await server.RestoreAsync(snapshot);
+        Assert.NotEqual(engine, server.EngineProcessId);
+        Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => idle.ExecAsync("select * from scratch"))).SqlState);
+        Assert.Equal("1|1", await idle.TextAsync("select count(*) || '|' || (select count(*) from lines) from orders"));
+
+        // Again: this swap takes the engine KeepWarmEngine started from the dump after the last one.
+        var swapped = server.EngineProcessId;
+        await idle.ExecAsync("alter table orders add column note text");
+        await server.RestoreAsync(snapshot);
+        Assert.NotEqual(swapped, server.EngineProcessId);
+        Assert.Equal("42703", (await Assert.ThrowsAsync<PostgresException>(() => idle.ExecAsync("select note from orders"))).SqlState);
+
+        // And rows again, in the swapped engine. A client that has its answer is done, even while its session still tidies up
+        // in the engine: restores right after never terminate it, and its connection goes on from the pool.
+        engine = server.EngineProcessId;
+        for (var i = 0; i < 5; i++)
+        {
+            await using (var quick = new NpgsqlConnection(pooled))
+            {
+                await quick.OpenAsync();
+                await quick.ExecAsync("delete from lines; insert into orders (item) values ('quick'); select currval('orders_id_seq')");
+            }
+            await server.RestoreAsync(snapshot);
+        }
+        Assert.Equal(engine, server.EngineProcessId);
+        await using var fromPool = new NpgsqlConnection(pooled);
+        await fromPool.OpenAsync();
+        Assert.Equal("1|1|2", await fromPool.TextAsync("select count(*) || '|' || (select count(*) from lines) || '|' || nextval('orders_id_seq') from orders"));
+    }
+}
