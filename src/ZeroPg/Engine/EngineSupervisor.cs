@@ -153,8 +153,20 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         _lock = null;
     }
 
-    /// <summary>How this supervisor's engines are started (set by the first start).</summary>
-    internal EngineLauncher Launcher => _launcher ?? throw new InvalidOperationException("the engine has not been started");
+    /// <summary>How this supervisor's engines are started (set by the first start; made again for the new site after a relocation,
+    /// e.g. a spare engine that became a database, whose snapshot spares start from this launcher).</summary>
+    internal EngineLauncher Launcher
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_launcher is null && _script is not null)
+                    _launcher = new EngineLauncher(_options, _site, _script, ExtensionCatalog.StartModules(_script, _launcherExtensions), _metrics, _logger);
+                return _launcher ?? throw new InvalidOperationException("the engine has not been started");
+            }
+        }
+    }
 
     /// <summary>The database this engine serves and where it lives.</summary>
     internal Databases.DatabaseSite Site => _site;
