@@ -75,8 +75,10 @@ public sealed class SessionTimeoutsTests(ServerFixture fixture)
     public async Task A_busy_client_outlives_its_idle_session_timeout()
     {
         await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
-        await client.Query("set idle_session_timeout = '400ms'").RoundTripAsync();
-        var until = DateTime.UtcNow.AddSeconds(1.5);
+        // A query every 100 ms against a 2 s timeout for 3 s: the session outlives the timeout only because each query restarts
+        // it. (400 ms failed on a loaded 2-core CI machine, where a 100 ms delay and a query took longer than that.)
+        await client.Query("set idle_session_timeout = '2s'").RoundTripAsync();
+        var until = DateTime.UtcNow.AddSeconds(3);
         while (DateTime.UtcNow < until)
         {
             Assert.Equal("1", (await client.SingleRowAsync("select 1"))[0]);
