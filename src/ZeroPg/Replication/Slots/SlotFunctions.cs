@@ -23,6 +23,20 @@ internal static class SlotFunctions
             -- 'wal_removed' once the slot fell more than max_slot_wal_keep_size behind (maintain()).
             ADD COLUMN IF NOT EXISTS invalidation_reason text;
 
+        -- slot.c's ReplicationSlotCreate: a name in use is refused first (42710, by the callers' ON CONFLICT), then a full
+        -- table (53400). max_replication_slots counts this database's slots: each database keeps its own.
+        CREATE OR REPLACE FUNCTION zeropg_repl.slot_limit() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM zeropg_repl.slots s WHERE s.slot_name = NEW.slot_name)
+               AND (SELECT count(*) FROM zeropg_repl.slots) >= current_setting('max_replication_slots')::int THEN
+                RAISE EXCEPTION 'all replication slots are in use' USING ERRCODE = '53400',
+                    HINT = 'Free one or increase "max_replication_slots".';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE OR REPLACE TRIGGER slot_limit BEFORE INSERT ON zeropg_repl.slots FOR EACH ROW EXECUTE FUNCTION zeropg_repl.slot_limit();
+
         -- CheckSlotPermissions: the caller's current_user at the entry points; the session user inside the SECURITY DEFINER
         -- internals, which any role could otherwise call directly to read captured changes.
         CREATE OR REPLACE FUNCTION zeropg_repl.check_slot_permissions(role name DEFAULT current_user) RETURNS void

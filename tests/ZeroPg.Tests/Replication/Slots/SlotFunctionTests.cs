@@ -1,4 +1,5 @@
 using Npgsql;
+using Npgsql.Replication;
 using NpgsqlTypes;
 using ZeroPg.Tests.Infrastructure;
 
@@ -145,5 +146,43 @@ public class SlotFunctionTests(ServerFixture fixture)
         Assert.IsType<DateTime>(slots["inactive_since"]);
         await slots.CloseAsync();
         await c.ExecAsync("SELECT pg_drop_replication_slot('sf_cols')");
+    }
+}
+
+/// <summary>max_replication_slots, on a server of its own (the shared server's other tests leave slots).</summary>
+public class SlotLimitTests
+{
+    [Fact]
+    public async Task Slots_beyond_max_replication_slots_are_refused_with_53400_and_a_dropped_one_frees_its_place()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var c = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await c.OpenAsync();
+        var max = int.Parse(await c.TextAsync("SHOW max_replication_slots"));
+        Assert.InRange(max, 1, 64);
+        for (var i = 0; i < max; i++)
+            await c.ExecAsync($"SELECT pg_create_logical_replication_slot('limit_{i}', 'pgoutput')");
+
+        var full = await Assert.ThrowsAsync<PostgresException>(() => c.ExecAsync("SELECT pg_create_logical_replication_slot('limit_more', 'pgoutput')"));
+        Assert.Equal(("53400", "all replication slots are in use", "Free one or increase \"max_replication_slots\"."), (full.SqlState, full.MessageText, full.Hint));
+        // Npgsql closes a connection after a class 53 error (insufficient resources), as it does with Postgres's.
+        await c.CloseAsync();
+        await c.OpenAsync();
+        // A name in use is still told apart first, as Postgres does.
+        var taken = await Assert.ThrowsAsync<PostgresException>(() => c.ExecAsync("SELECT pg_create_logical_replication_slot('limit_0', 'pgoutput')"));
+        Assert.Equal("42710", taken.SqlState);
+
+        // The walsender's CREATE_REPLICATION_SLOT is held to the same limit.
+        await using (var walsender = new Npgsql.Replication.LogicalReplicationConnection(server.GetConnectionString() + ";Pooling=false"))
+        {
+            await walsender.Open();
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => walsender.CreatePgOutputReplicationSlot("limit_ws",
+                slotSnapshotInitMode: Npgsql.Replication.LogicalSlotSnapshotInitMode.NoExport));
+            Assert.Equal("53400", refused.SqlState);
+        }
+
+        await c.ExecAsync("SELECT pg_drop_replication_slot('limit_3')");
+        await c.ExecAsync("SELECT pg_create_logical_replication_slot('limit_more', 'pgoutput')");
+        Assert.Equal((long)max, await c.ScalarAsync("SELECT count(*) FROM pg_replication_slots"));
     }
 }
