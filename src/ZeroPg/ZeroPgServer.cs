@@ -281,6 +281,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var slots = new Replication.Slots.SlotMetrics();
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
         metrics.LastReplicationSlots = () => slots.Last;
+        metrics.RefreshIdleReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken, idleOnly: true);
         return metrics;
     }
 

@@ -69,6 +69,9 @@ public sealed class ZeroPgMetrics : IDisposable
     /// <summary>Reads every database's replication slots now (for /metrics).</summary>
     internal Func<CancellationToken, Task<IReadOnlyList<Replication.Slots.SlotMetric>>> ReplicationSlots { get; set; } = _ => Task.FromResult<IReadOnlyList<Replication.Slots.SlotMetric>>([]);
 
+    /// <summary>Reads the slots of the databases whose engine no client holds now; the others keep their last figures (the dashboard's).</summary>
+    internal Func<CancellationToken, Task> RefreshIdleReplicationSlots { get; set; } = _ => Task.CompletedTask;
+
     /// <summary>The slots as last read.</summary>
     internal Func<IReadOnlyList<Replication.Slots.SlotMetric>> LastReplicationSlots { get; set; } = () => [];
 

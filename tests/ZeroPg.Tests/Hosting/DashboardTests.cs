@@ -112,3 +112,34 @@ public sealed class DashboardTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>The dashboard's replication slots: every slot with its lag, read from the engine while the page streams.</summary>
+public sealed class DashboardSlotTests
+{
+    [Fact]
+    public async Task The_event_stream_lists_an_inactive_slot_with_its_lag()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { HttpPort = 0 }, TestLogging.Factory);
+        await using (var c = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false"))
+        {
+            await c.OpenAsync();
+            await c.ExecAsync("CREATE TABLE dash_t (id int PRIMARY KEY, v text); CREATE PUBLICATION dash_pub FOR TABLE dash_t");
+            await c.ExecAsync("SELECT pg_create_logical_replication_slot('dash_slot', 'pgoutput')");
+            await c.ExecAsync("INSERT INTO dash_t SELECT g, repeat('x', 100) FROM generate_series(1, 100) g");
+        }
+
+        using var http = new HttpClient();
+        await using var stream = await http.GetStreamAsync($"http://127.0.0.1:{server.HttpPort}/events");
+        using var reader = new StreamReader(stream);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        string? shown = null;
+        while (shown is null && await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+                shown = JsonDocument.Parse(line["data: ".Length..]).RootElement.GetProperty("replicationSlots").EnumerateArray()
+                    .Select(s => s.GetString()).SingleOrDefault(s => s!.StartsWith("dash_slot (postgres): inactive, lag ", StringComparison.Ordinal));
+        }
+        Assert.NotNull(shown);
+        Assert.DoesNotContain(", lag 0 B,", shown); // 100 rows were written since the slot's confirmed position
+    }
+}

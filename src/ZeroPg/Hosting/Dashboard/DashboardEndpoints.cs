@@ -42,8 +42,14 @@ internal sealed class DashboardEndpoints(DashboardSource source)
         var closed = context.RequestAborted;
         try
         {
+            var slotsReadAt = -1L;
             while (!closed.IsCancellationRequested)
             {
+                if (slotsReadAt < 0 || System.Diagnostics.Stopwatch.GetElapsedTime(slotsReadAt) >= DashboardSource.SlotInterval)
+                {
+                    slotsReadAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                    await source.RefreshSlotsAsync(closed);
+                }
                 await response.WriteAsync($"data: {JsonSerializer.Serialize(source.Read())}\n\n", closed);
                 await response.Body.FlushAsync(closed);
                 await Task.Delay(Interval, closed);

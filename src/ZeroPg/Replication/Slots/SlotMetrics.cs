@@ -22,13 +22,17 @@ internal sealed class SlotMetrics
     /// <summary>The figures of the last scrape (the meter's gauges).</summary>
     public IReadOnlyList<SlotMetric> Last => [.. _last.Values.SelectMany(v => v)];
 
-    public async Task<IReadOnlyList<SlotMetric>> ReadAsync(IReadOnlyList<SessionServices> databases, CancellationToken cancellationToken)
+    /// <param name="idleOnly">Leave out (keeping their last figures) the databases whose engine a client holds: the dashboard's
+    /// reads must not queue behind a client's transaction, where pg_stat_activity and the page would show them waiting.</param>
+    public async Task<IReadOnlyList<SlotMetric>> ReadAsync(IReadOnlyList<SessionServices> databases, CancellationToken cancellationToken, bool idleOnly = false)
     {
         var running = databases.Select(d => d.DatabaseName).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _last.Keys.Where(k => !running.Contains(k)))
             _last.TryRemove(gone, out _);
         foreach (var database in databases)
         {
+            if (idleOnly && database.Scheduler.Owner is not null)
+                continue;
             if (await ReadAsync(database, cancellationToken) is { } slots)
                 _last[database.DatabaseName] = slots;
         }
