@@ -18,7 +18,8 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
     /// <summary>Inserts, updates with and without a key change, deletes, REPLICA IDENTITY FULL and NOTHING (published for inserts
     /// only: Postgres refuses UPDATE/DELETE on it otherwise), enums (two columns: two Type messages), arrays, numeric typmods,
     /// generated columns, quoting, a multi-statement transaction with a message inside, a rolled-back one, transactional and
-    /// non-transactional messages, TRUNCATE of two tables with RESTART IDENTITY, with CASCADE, and plain.</summary>
+    /// non-transactional messages, TRUNCATE of two tables with RESTART IDENTITY, with CASCADE, and plain, and a publication's
+    /// column list (a text and an enum column left out).</summary>
     private const string Workload = """
         SET TimeZone = 'UTC';
         CREATE TYPE mood AS ENUM ('sad', 'happy');
@@ -31,8 +32,10 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         ALTER TABLE nothing_t REPLICA IDENTITY NOTHING;
         CREATE TABLE gen_t (id int PRIMARY KEY, a int, doubled int GENERATED ALWAYS AS (a * 2) STORED);
         CREATE TABLE unpublished (id int);
+        CREATE TABLE cols_t (id int PRIMARY KEY, a text, secret text, m mood, m2 mood, b int);
         CREATE PUBLICATION pub FOR TABLE items, full_t, parent, child, gen_t;
         CREATE PUBLICATION pub_ins FOR TABLE nothing_t WITH (publish = 'insert');
+        CREATE PUBLICATION pub_cols FOR TABLE cols_t (id, a, m2, b);
         SELECT slot_name FROM pg_create_logical_replication_slot('diff', 'pgoutput');
         INSERT INTO items VALUES (1, 'a', 1, 1.5, '{x,"y z"}', '2024-01-02 03:04:05.678+00', 'happy', 'sad', 'v'), (2, NULL, 2, NULL, NULL, NULL, NULL, NULL, ''),
             (3, 'quote"back\slash, (paren)', 3, -0.01, '{}', '1999-12-31 23:59:59+00', 'sad', 'sad', 'n');
@@ -57,6 +60,10 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         SELECT pg_logical_emit_message(true, 'p', convert_to('alone', 'UTF8'));
         INSERT INTO gen_t (id, a) VALUES (1, 21);
         UPDATE gen_t SET a = 22;
+        INSERT INTO cols_t VALUES (1, 'a', 'hidden', 'sad', 'happy', 1), (2, 'b', 'hidden too', NULL, NULL, 2);
+        UPDATE cols_t SET secret = 'changed', a = 'a2' WHERE id = 1;
+        UPDATE cols_t SET id = 3 WHERE id = 2;
+        DELETE FROM cols_t WHERE id = 1;
         INSERT INTO parent VALUES (1), (2);
         INSERT INTO child (pid) VALUES (1), (2);
         TRUNCATE parent, child RESTART IDENTITY;
@@ -93,16 +100,17 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         await RunWorkloadAsync(postgres);
         await RunWorkloadAsync(zeropg);
 
-        const string text = "'proto_version', '1', 'publication_names', 'pub,pub_ins', 'messages', 'true'";
+        const string text = "'proto_version', '1', 'publication_names', 'pub,pub_ins,pub_cols', 'messages', 'true'";
         var expected = new PgOutputText().Describe(await PeekAsync(postgres, text));
         output.WriteLine(string.Join("\n", expected));
         Assert.Contains("T options=2 [parent, child]", expected); // the workload did what it says on Postgres
         Assert.Contains("T options=1 [parent, child]", expected);
+        Assert.DoesNotContain(expected, m => m.Contains("hidden", StringComparison.Ordinal)); // a column list leaves a column out
 
         Assert.Equal(expected, new PgOutputText().Describe(await PeekAsync(zeropg, text)));
         Assert.Equal(expected, new PgOutputText().Describe(await StreamAsync(zeropg, binary: false)));
 
-        const string binary = "'proto_version', '3', 'publication_names', 'pub,pub_ins', 'messages', 'true', 'binary', 'true'";
+        const string binary = "'proto_version', '3', 'publication_names', 'pub,pub_ins,pub_cols', 'messages', 'true', 'binary', 'true'";
         var expectedBinary = new PgOutputText().Describe(await PeekAsync(postgres, binary));
         Assert.Contains(expectedBinary, m => m.Contains("b:", StringComparison.Ordinal));
         Assert.Equal(expectedBinary, new PgOutputText().Describe(await PeekAsync(zeropg, binary)));
@@ -139,7 +147,7 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         var messages = new List<byte[]>();
         var ended = false;
         await foreach (var data in replication.StartLogicalReplication(new RawPgOutputSlot("diff"), stop.Token, options:
-            [new("proto_version", binary ? "3" : "1"), new("publication_names", "pub,pub_ins"), new("messages", "true"), new("binary", binary ? "true" : "false")]))
+            [new("proto_version", binary ? "3" : "1"), new("publication_names", "pub,pub_ins,pub_cols"), new("messages", "true"), new("binary", binary ? "true" : "false")]))
         {
             using var bytes = new MemoryStream();
             await data.Data.CopyToAsync(bytes, stop.Token);

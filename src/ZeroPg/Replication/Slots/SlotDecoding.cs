@@ -62,6 +62,15 @@ internal static class SlotDecoding
                 || zeropg_repl.pgo_string(shape ->> 'name') || convert_to(shape ->> 'ident', 'UTF8') || int2send(n::smallint) || body);
         END $$;
 
+        -- The shape as the publications send it: a column left out of their column lists (pg_publication_tables.attnames, united) is
+        -- skipped like a generated column, in the Relation message and in every tuple. names NULL: the table's every column.
+        CREATE OR REPLACE FUNCTION zeropg_repl.restrict_shape(shape jsonb, names jsonb) RETURNS jsonb
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT CASE WHEN shape IS NULL OR names IS NULL OR jsonb_typeof(shape -> 'cols') IS DISTINCT FROM 'array' THEN shape
+                ELSE jsonb_set(shape, '{cols}', coalesce((SELECT jsonb_agg(CASE WHEN names ? (e.c ->> 'n') THEN e.c ELSE e.c || '{"g": true}'::jsonb END ORDER BY e.o)
+                                                          FROM jsonb_array_elements(shape -> 'cols') WITH ORDINALITY AS e(c, o)), '[]'::jsonb)) END
+        $$;
+
         -- TupleData of a captured row: 't' + output text, or with binary 'b' + the type's send function; 'n' for NULL and,
         -- when key_only, for every column not in the replica identity.
         CREATE OR REPLACE FUNCTION zeropg_repl.pgo_tuple(shape jsonb, rec text, use_binary boolean, key_only boolean) RETURNS bytea
@@ -108,7 +117,7 @@ internal static class SlotDecoding
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         DECLARE
             s zeropg_repl.slots; k integer; key text; val text; proto integer; pubs text[]; opt_binary boolean := false;
-            opt_messages boolean := false; seen text[] := '{}'; published jsonb; sent jsonb := '{}';
+            opt_messages boolean := false; seen text[] := '{}'; published jsonb; pubcols jsonb; sent jsonb := '{}';
             wal_end pg_lsn := pg_current_wal_insert_lsn(); own xid8 := pg_current_xact_id_if_assigned();
             tx record; c record; tr record; shape jsonb; ops text; began boolean; commit_lsn pg_lsn; end_lsn pg_lsn; returned bigint := 0;
             consumed pg_lsn; txid xid; commit_time bigint; msg bytea; frames bytea[]; rels oid[]; r oid; this_op text; prev_op text;
@@ -189,6 +198,14 @@ internal static class SlotDecoding
                 JOIN pg_namespace pn ON pn.nspname = pt.schemaname JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = pt.tablename
                 WHERE pp.pubname = ANY (pubs) AND pn.nspname <> 'zeropg_repl'
                 GROUP BY pc.oid) agg;
+            -- And which of its columns (column lists).
+            SELECT coalesce(jsonb_object_agg(x.relid::text, x.cols), '{}') INTO pubcols FROM (
+                SELECT pc.oid AS relid, jsonb_agg(DISTINCT a.name) AS cols
+                FROM pg_publication_tables pt
+                JOIN pg_namespace pn ON pn.nspname = pt.schemaname JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = pt.tablename
+                CROSS JOIN LATERAL unnest(pt.attnames) AS a(name)
+                WHERE pt.pubname = ANY (pubs) AND pn.nspname <> 'zeropg_repl'
+                GROUP BY pc.oid) x;
             consumed := NULL;
             FOR tx IN
                 SELECT ch.xid AS x, min(ch.seq) AS first_seq, max(ch.seq) AS last_seq, max(ch.lsn) AS last_lsn
@@ -230,7 +247,7 @@ internal static class SlotDecoding
                             -- A TRUNCATE gives the table a new relfilenode: pgoutput forgets its Relation (sent again before the 'T').
                             sent := sent - tr.relid::text;
                             CONTINUE WHEN tr.relid = ANY (rels) OR position('t' IN coalesce(published ->> tr.relid::text, '')) = 0;
-                            shape := zeropg_repl.shape_at(tr.relid, tr.lsn);
+                            shape := zeropg_repl.restrict_shape(zeropg_repl.shape_at(tr.relid, tr.lsn), pubcols -> tr.relid::text);
                             CONTINUE WHEN shape IS NULL;
                             rels := rels || tr.relid;
                             IF sent ->> tr.relid::text IS DISTINCT FROM shape::text THEN
@@ -247,7 +264,7 @@ internal static class SlotDecoding
                     ELSE
                         ops := published ->> c.relid::text;
                         CONTINUE WHEN ops IS NULL OR position(lower(this_op) IN ops) = 0;
-                        shape := zeropg_repl.shape_at(c.relid, c.lsn);
+                        shape := zeropg_repl.restrict_shape(zeropg_repl.shape_at(c.relid, c.lsn), pubcols -> c.relid::text);
                         CONTINUE WHEN shape IS NULL OR (this_op = 'D' AND shape ->> 'ident' = 'n'); -- nothing identifies the row
                         IF sent ->> c.relid::text IS DISTINCT FROM shape::text THEN
                             frames := zeropg_repl.pgo_relation(c.relid, shape);

@@ -1,11 +1,14 @@
 namespace ZeroPg.Replication.Walsender;
 
-/// <summary>Which operations the named publications publish for each table (pg_publication_tables, read from the
-/// engine at every poll, so CREATE/ALTER PUBLICATION takes effect at once).</summary>
-internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update, bool Delete, bool Truncate)> tables)
+/// <summary>Which operations the named publications publish for each table, and which of its columns (a publication's column
+/// list; without one, all: pg_publication_tables.attnames, united over the publications). Read from the engine at every poll,
+/// so CREATE/ALTER PUBLICATION takes effect at once.</summary>
+internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update, bool Delete, bool Truncate)> tables,
+    Dictionary<uint, HashSet<string>>? columns = null)
 {
     public static string Sql(IReadOnlyList<string> publications) => $"""
-        SELECT c.oid, bool_or(p.pubinsert), bool_or(p.pubupdate), bool_or(p.pubdelete), bool_or(p.pubtruncate)
+        SELECT c.oid, bool_or(p.pubinsert), bool_or(p.pubupdate), bool_or(p.pubdelete), bool_or(p.pubtruncate),
+               pg_catalog.jsonb_agg(t.attnames)::text
         FROM pg_catalog.pg_publication p
         JOIN pg_catalog.pg_publication_tables t ON t.pubname = p.pubname
         JOIN pg_catalog.pg_namespace n ON n.nspname = t.schemaname
@@ -19,7 +22,29 @@ internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update,
         => $"SELECT pubname FROM pg_catalog.pg_publication WHERE pubname IN ({string.Join(',', publications.Select(EngineResults.Literal))})";
 
     public static PublicationSet FromRows(IEnumerable<string?[]> rows)
-        => new(rows.ToDictionary(r => uint.Parse(r[0]!), r => (r[1] == "t", r[2] == "t", r[3] == "t", r[4] == "t")));
+    {
+        var list = rows.ToList();
+        return new(list.ToDictionary(r => uint.Parse(r[0]!), r => (r[1] == "t", r[2] == "t", r[3] == "t", r[4] == "t")),
+            list.Where(r => r.Length > 5 && r[5] is not null).ToDictionary(r => uint.Parse(r[0]!), r => Columns(r[5]!)));
+    }
+
+    private static HashSet<string> Columns(string json)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        foreach (var publication in document.RootElement.EnumerateArray())
+        {
+            if (publication.ValueKind != System.Text.Json.JsonValueKind.Array)
+                continue;
+            foreach (var name in publication.EnumerateArray())
+                names.Add(name.GetString()!);
+        }
+        return names;
+    }
+
+    /// <summary><paramref name="relation"/> as the publications send it: only the columns they publish.</summary>
+    public PublishedRelation Restrict(PublishedRelation relation)
+        => columns is not null && columns.TryGetValue(relation.Oid, out var names) ? relation.Only(names) : relation;
 
     public bool Publishes(uint? relation, char op) => relation is { } oid && tables.TryGetValue(oid, out var t) && op switch
     {

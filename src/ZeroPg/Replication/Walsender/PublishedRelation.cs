@@ -15,6 +15,40 @@ internal sealed record PublishedRelation(uint Oid, string Namespace, string Name
 
     public RelationMessage Message => new(Oid, Namespace, Name, Identity, Columns);
 
+    /// <summary>The relation with only the columns named in <paramref name="published"/> (a publication's column list): the others
+    /// leave its Relation message, their Type messages and every tuple.</summary>
+    public PublishedRelation Only(IReadOnlySet<string> published)
+    {
+        if (Columns.All(c => published.Contains(c.Name)))
+            return this;
+        var included = new List<bool>(Included.Count);
+        var columns = new List<RelationColumn>();
+        var types = new List<TypeMessage>();
+        var column = 0;
+        var type = 0;
+        foreach (var sent in Included)
+        {
+            if (!sent)
+            {
+                included.Add(false);
+                continue;
+            }
+            var c = Columns[column++];
+            var hasType = c.TypeOid >= 10000;
+            var keep = published.Contains(c.Name);
+            included.Add(keep);
+            if (keep)
+            {
+                columns.Add(c);
+                if (hasType)
+                    types.Add(Types[type]);
+            }
+            if (hasType)
+                type++;
+        }
+        return this with { Columns = columns, Included = included, Types = types };
+    }
+
     /// <summary>Every recorded shape of the tables, oldest first, and the current one of a table that has none recorded.</summary>
     public static string ShapesSql(IEnumerable<uint> oids)
     {

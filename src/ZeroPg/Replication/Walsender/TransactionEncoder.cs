@@ -74,7 +74,8 @@ internal sealed class TransactionEncoder(bool messages)
                     // again before the 'T', and again at its next change after this transaction (see ForgetTruncated).
                     if (tx[j].RelationOid is { } truncatedOid)
                         _sentRelations.Remove(truncatedOid);
-                    if (published.Publishes(tx[j].RelationOid, 'T') && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } shape
+                    if (published.Publishes(tx[j].RelationOid, 'T') && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } truncatedShape
+                        && published.Restrict(truncatedShape) is var shape
                         && truncated.All(t => t.Oid != shape.Oid))
                         truncated.Add(shape);
                 }
@@ -88,8 +89,9 @@ internal sealed class TransactionEncoder(bool messages)
                 i = j - 1;
                 continue;
             }
-            if (!published.Publishes(change.RelationOid, change.Op) || relations.At(change.RelationOid!.Value, change.Lsn) is not { } relation)
+            if (!published.Publishes(change.RelationOid, change.Op) || relations.At(change.RelationOid!.Value, change.Lsn) is not { } captured)
                 continue; // not published, or dropped since
+            var relation = published.Restrict(captured);
             var message = ChangeMessage(change, relation, binary);
             if (message is null)
                 continue;
