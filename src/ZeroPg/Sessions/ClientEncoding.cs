@@ -90,8 +90,24 @@ internal sealed class ClientEncoding(PgEncoding startup)
         }
         ReadOnlySpan<byte> bytes = message.IsSingleSegment ? message.FirstSpan : message.ToArray();
         var body = bytes[MessageFramer.HeaderLength..];
-        if (code is not (FrontendCode.Bind or FrontendCode.Execute or FrontendCode.CopyData) && (body.IsEmpty || body[^1] != 0))
+        if (code is not (FrontendCode.Bind or FrontendCode.Execute or FrontendCode.CopyData) && (body.IsEmpty || body[^1] != 0)
+            || code is FrontendCode.Describe or FrontendCode.Close && body.Length < 2)
             return message; // malformed: left for the reader that refuses it
+        try
+        {
+            return Convert(code, bytes, body);
+        }
+        catch (Exception error) when (error is ArgumentOutOfRangeException
+            || error is PgErrorException { Error.SqlState: SqlState.ProtocolViolation })
+        {
+            // Malformed (a field's length points past the message: found by the fuzzer). The reader refuses it as it would in
+            // UTF8, with Postgres's order of checks (a Bind of a missing statement is 26000 before its parameters are read).
+            return message;
+        }
+    }
+
+    private ReadOnlySequence<byte> Convert(FrontendCode code, ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> body)
+    {
         var output = new ArrayBufferWriter<byte>(bytes.Length + 16);
         var writer = new MessageWriter(output, code, bytes.Length + 16);
         switch (code)

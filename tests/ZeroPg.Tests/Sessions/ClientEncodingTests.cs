@@ -194,4 +194,36 @@ public sealed class ClientEncodingTests(ServerFixture fixture, NativePostgres na
         Assert.Equal("still up", await command.ExecuteScalarAsync());
         Assert.Equal(restarts, fixture.Server.Metrics.EngineRestarts());
     }
+
+    /// <summary>Found by the fuzzer: a malformed message from a client whose encoding ZeroPg converts threw inside the
+    /// conversion and ended the connection with no error. It must get the same protocol error as in UTF8.</summary>
+    [Theory]
+    [InlineData('D', new byte[] { 0 })]                                 // Describe with only a NUL: no subtype and name
+    [InlineData('C', new byte[] { 0 })]                                 // Close likewise
+    [InlineData('B', new byte[] { 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 1 })] // Bind whose parameter length points past the message
+    [InlineData('E', new byte[] { 0, 0, 0 })]                           // Execute cut inside its row count
+    [InlineData('P', new byte[] { 0, 0, 0, 5, 0 })]                    // Parse whose type count exceeds what follows
+    public async Task A_malformed_message_gets_the_same_protocol_error_in_a_converted_encoding_as_in_utf8(char code, byte[] body)
+    {
+        async Task<string?> ErrorAsync(string encoding)
+        {
+            await using var client = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+            await client.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
+                "client_encoding", encoding)).FlushAsync();
+            await client.ReadUntilReadyAsync();
+            await client.Bytes(RawProtocolClient.TypedMessage(code, body)).Sync().FlushAsync();
+            var replies = new List<RawProtocolClient.Message>();
+            while (await client.ReadMessageAsync(TimeSpan.FromSeconds(30)) is { } message)
+            {
+                replies.Add(message);
+                if (message.Code == 'Z')
+                    break;
+            }
+            return replies.FirstOrDefault(m => m.Code == 'E')?.SqlState;
+        }
+
+        var utf8 = await ErrorAsync("UTF8");
+        Assert.NotNull(utf8);
+        Assert.Equal(utf8, await ErrorAsync("LATIN1"));
+    }
 }
