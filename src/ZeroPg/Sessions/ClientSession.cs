@@ -351,11 +351,13 @@ internal sealed class ClientSession
 
     /// <summary>
     /// Reads for another session inside this one's open transaction (<see cref="EngineLoans"/>): null at once when this session
-    /// does not hold the engine in a transaction block. Called on the asker's thread; served by this session's message loop.
+    /// does not hold the engine; otherwise decided by this session's message loop once its unit is done (<see cref="CanLend"/>
+    /// read here could be stale: the client may have this unit's ReadyForQuery, and ask another connection for something
+    /// that needs the loan, before this session recorded the transaction the unit opened). Called on the asker's thread.
     /// </summary>
     internal Task<IReadOnlyList<byte[]>?> LendAsync(IReadOnlyList<string> statements)
     {
-        if (!CanLend())
+        if (!_lease.IsHeld)
             return Task.FromResult<IReadOnlyList<byte[]>?>(null);
         var reply = _loans.Ask(statements);
         _input.CancelPendingRead(); // wakes an idle session; a busy one serves it after its unit
