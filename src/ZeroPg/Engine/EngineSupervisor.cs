@@ -162,7 +162,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             lock (_gate)
             {
                 if (_launcher is null && _script is not null)
-                    _launcher = new EngineLauncher(_options, _site, _script, ExtensionCatalog.StartModules(_script, _launcherExtensions), _metrics, _logger);
+                    _launcher = NewLauncher(_launcherExtensions);
                 return _launcher ?? throw new InvalidOperationException("the engine has not been started");
             }
         }
@@ -201,6 +201,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         Log.Relocated(_logger, from.Name, to.Name, to.DataDirectory);
     }
 
+    private EngineLauncher NewLauncher(IReadOnlyList<string> extensions)
+        => new(_options, _site, _script!, ExtensionCatalog.StartModules(_script!, extensions), _metrics, _logger);
+
     /// <summary>The running engine; waits while a restart is in progress.</summary>
     public Task<EngineProcess> GetAsync()
     {
@@ -224,7 +227,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         var extensions = _extensions!.Remembered;
         if (_launcher is null || !extensions.SequenceEqual(_launcherExtensions))
         {
-            _launcher = new EngineLauncher(_options, _site, _script!, ExtensionCatalog.StartModules(_script!, extensions), _metrics, _logger);
+            _launcher = NewLauncher(extensions);
             _launcherExtensions = extensions;
         }
         var engine = Started(await _launcher.LaunchAsync(cancellationToken), extensions);

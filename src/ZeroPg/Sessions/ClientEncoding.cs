@@ -90,8 +90,7 @@ internal sealed class ClientEncoding(PgEncoding startup)
         }
         ReadOnlySpan<byte> bytes = message.IsSingleSegment ? message.FirstSpan : message.ToArray();
         var body = bytes[MessageFramer.HeaderLength..];
-        if (code is not (FrontendCode.Bind or FrontendCode.Execute or FrontendCode.CopyData) && (body.IsEmpty || body[^1] != 0)
-            || code is FrontendCode.Describe or FrontendCode.Close && body.Length < 2)
+        if (code is not (FrontendCode.Bind or FrontendCode.Execute or FrontendCode.CopyData) && (body.IsEmpty || body[^1] != 0))
             return message; // malformed: left for the reader that refuses it
         try
         {

@@ -878,15 +878,11 @@ internal sealed class ClientSession
                 await _copy.StartAsync();
             }
         }
-        catch (UnitDroppedException dropped) when (count > 0)
+        catch (UnitDroppedException dropped) // only from ExecuteAsync: count > 0
         {
             var answered = FirstStatementLength(count);
             await WriteErrorAsync(dropped.Error, answered == count ? readyCount : 1);
             return answered;
-        }
-        catch (UnitDroppedException dropped)
-        {
-            await WriteErrorAsync(dropped.Error, readyCount);
         }
         catch (PgErrorException error) when (!error.Error.IsFatal)
         {

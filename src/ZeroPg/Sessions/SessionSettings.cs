@@ -246,7 +246,7 @@ internal sealed class SessionSettings
         foreach (var (name, value) in rows)
         {
             if (name == SessionAuthorizationName)
-                SessionAuthorization = value == SessionIdentity.EngineRole || value.Length == 0 ? null : value;
+                SessionAuthorization = value == SessionIdentity.EngineRole ? null : value;
             else
                 settings[name] = value;
         }

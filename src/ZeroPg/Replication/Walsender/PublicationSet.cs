@@ -4,7 +4,7 @@ namespace ZeroPg.Replication.Walsender;
 /// list; without one, all: pg_publication_tables.attnames, united over the publications). Read from the engine at every poll,
 /// so CREATE/ALTER PUBLICATION takes effect at once.</summary>
 internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update, bool Delete, bool Truncate)> tables,
-    Dictionary<uint, HashSet<string>>? columns = null)
+    Dictionary<uint, HashSet<string>> columns)
 {
     public static string Sql(IReadOnlyList<string> publications) => $"""
         SELECT c.oid, bool_or(p.pubinsert), bool_or(p.pubupdate), bool_or(p.pubdelete), bool_or(p.pubtruncate),
@@ -25,7 +25,7 @@ internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update,
     {
         var list = rows.ToList();
         return new(list.ToDictionary(r => uint.Parse(r[0]!), r => (r[1] == "t", r[2] == "t", r[3] == "t", r[4] == "t")),
-            list.Where(r => r.Length > 5 && r[5] is not null).ToDictionary(r => uint.Parse(r[0]!), r => Columns(r[5]!)));
+            list.ToDictionary(r => uint.Parse(r[0]!), r => Columns(r[5]!)));
     }
 
     private static HashSet<string> Columns(string json)
@@ -42,9 +42,18 @@ internal sealed class PublicationSet(Dictionary<uint, (bool Insert, bool Update,
         return names;
     }
 
+    /// <summary>Each shape once per poll as <see cref="Restrict"/> made it (it is asked for every change).</summary>
+    private readonly Dictionary<PublishedRelation, PublishedRelation> _restricted = new(ReferenceEqualityComparer.Instance);
+
     /// <summary><paramref name="relation"/> as the publications send it: only the columns they publish.</summary>
     public PublishedRelation Restrict(PublishedRelation relation)
-        => columns is not null && columns.TryGetValue(relation.Oid, out var names) ? relation.Only(names) : relation;
+    {
+        if (!columns.TryGetValue(relation.Oid, out var names))
+            return relation;
+        if (!_restricted.TryGetValue(relation, out var restricted))
+            _restricted[relation] = restricted = relation.Only(names);
+        return restricted;
+    }
 
     public bool Publishes(uint? relation, char op) => relation is { } oid && tables.TryGetValue(oid, out var t) && op switch
     {
