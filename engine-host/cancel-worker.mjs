@@ -66,10 +66,19 @@ server.listen(workerData.socketPath, () => parentPort.postMessage({ listening: t
 // with its own "canceling statement due to statement timeout" (57014) or "... lock timeout" (55P03).
 // The idle-in-transaction, idle-session and transaction timeouts end the session with FATAL, which
 // would take the shared engine down: they are never raised here (ZeroPg's sessions enforce them).
+//
+// A lock wait is raised as a lock timeout once deadlock_timeout passes (Postgres arms it for every wait): in a
+// single-user backend the only other lock holders are prepared transactions, and only a COMMIT/ROLLBACK PREPARED
+// from this same backend, which is busy waiting, could release them. Left alone, the wait never ends and every
+// client of the engine waits with it.
 const LOOK_AGAIN_MS = 20;
 
 async function watchTimeouts() {
-  const watched = [[TimeoutId.StatementTimeout, CancelReason.StatementTimeout], [TimeoutId.LockTimeout, CancelReason.LockTimeout]];
+  const watched = [
+    [TimeoutId.StatementTimeout, CancelReason.StatementTimeout],
+    [TimeoutId.LockTimeout, CancelReason.LockTimeout],
+    [TimeoutId.DeadlockTimeout, CancelReason.LockTimeout],
+  ];
   const fired = new Map();
   for (;;) {
     values[WAKE_AT] = Infinity; // while looking, any new alarm wakes us again

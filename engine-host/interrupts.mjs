@@ -11,7 +11,7 @@
 export const CancelReason = Object.freeze({ User: 1, StatementTimeout: 2, LockTimeout: 3 });
 
 /** Postgres 18's TimeoutId values (src/include/utils/timeout.h) for the timeouts that cancel a statement. */
-export const TimeoutId = Object.freeze({ LockTimeout: 2, StatementTimeout: 3 });
+export const TimeoutId = Object.freeze({ DeadlockTimeout: 1, LockTimeout: 2, StatementTimeout: 3 });
 
 // Tests only: an engine that ignores every cancel (nothing is written to its memory), to exercise the
 // server's fallback of restarting an engine whose query does not stop (ZeroPgOptions.CancelRestartAfter).

@@ -59,11 +59,8 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             : Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);
         _seeds = new DatabaseSeeds(options, new DatabaseForge(options, _logger), () => _primary.Engine.Launcher, _folder, _logger) { InUse = SeedInUse };
         _spares = new DatabaseSpares(options, _create, _folder, _logger);
-        Listing = new DatabaseListing(() =>
-        {
-            lock (_gate)
-                return [.. _entries.Values];
-        });
+        Listing = new DatabaseListing(Entries);
+        Slots = new Replication.Slots.ClusterSlots(Entries);
     }
 
     /// <summary>Reads the databases kept under --db DIR, clears what a previous run left half-made, and starts the idle check.</summary>
@@ -170,6 +167,15 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
 
     /// <summary>The server's databases as clients' catalog reads see them (pg_database, pg_database_size, has_database_privilege).</summary>
     public DatabaseListing Listing { get; }
+
+    /// <summary>Every database's replication slots, as Postgres's cluster-wide ones (pg_replication_slots, names, max_replication_slots).</summary>
+    public Replication.Slots.ClusterSlots Slots { get; }
+
+    private IReadOnlyList<DatabaseEntry> Entries()
+    {
+        lock (_gate)
+            return [.. _entries.Values];
+    }
 
     /// <summary>
     /// Runs CREATE / DROP / ALTER DATABASE ... RENAME for a client of <paramref name="current"/>; returns a notice to send, if any.

@@ -182,6 +182,8 @@ internal sealed class ClientSession
                     () => _identity.ProcessId, _services.DatabaseName, _connectionClosed)
                 {
                     Exports = new Replication.Snapshots.SnapshotExports(this, _services.Snapshots, () => _services.Engine.Generation, BorrowEngineAsync),
+                    SessionSetting = name => _settings.Values.GetValueOrDefault(name),
+                    Cluster = _services.Databases?.Slots,
                 };
             }
             await CheckStartupSettingsAsync();
@@ -945,37 +947,56 @@ internal sealed class ClientSession
             _services.Roles.MarkStale();
         if (ReadsDatabaseSizes(count))
             await _services.Databases.Listing.RefreshSizesAsync(_services.DatabaseName, _connectionClosed); // before the engine is held: it asks the other engines
-        for (var attempt = 0; ; attempt++)
+        var slots = UnitSlotUse.Of(_batch, count, _statements);
+        if (slots.ReadsOthers)
+            await _services.Databases.Slots.RefreshAsync(_services.DatabaseName, _connectionClosed); // the same
+        IDisposable? creating = null;
+        try
         {
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
-            }
-            catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState == SqlState.QueryCanceled)
-            {
-                throw new UnitDroppedException(error.Error); // nothing of the unit ran
-            }
-            _activity.Engaged();
-            var before = _state.Status;
-            if (attempt > 0)
-                _statements.UndoUnit(); // built again: its statement names are added again
-            if (usesAdvisoryLocks)
-                await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
-            if (NeedsCaptureSchema(count))
-                await EnsureCaptureSchemaAsync(before);
-            _rewriter.Build(_engineBatch, _batch, count);
-            if (_engineBatch.Effects.Extensions.Count > 0)
-                await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
-            if (usesAdvisoryLocks)
-            {
-                if (await _advisory.RunCapturedAsync(_link, _engineBatch, _lease, before))
+                try
+                {
+                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+                }
+                catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState == SqlState.QueryCanceled)
+                {
+                    throw new UnitDroppedException(error.Error); // nothing of the unit ran
+                }
+                _activity.Engaged();
+                var before = _state.Status;
+                if (attempt > 0)
+                    _statements.UndoUnit(); // built again: its statement names are added again
+                if (usesAdvisoryLocks)
+                    await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
+                if (NeedsCaptureSchema(count))
+                    await EnsureCaptureSchemaAsync(before);
+                if (slots.Uses)
+                {
+                    if (slots.Creates)
+                        creating ??= await _services.Databases.Slots.CreatingAsync(_connectionClosed); // the engine is held: no creator waits for it
+                    await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Batch([_services.Databases.Slots.OthersSettingSql(_services.DatabaseName)]));
+                }
+                _rewriter.Build(_engineBatch, _batch, count);
+                if (_engineBatch.Effects.Extensions.Count > 0)
+                    await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
+                if (usesAdvisoryLocks)
+                {
+                    if (await _advisory.RunCapturedAsync(_link, _engineBatch, _lease, before))
+                        break;
+                    continue;
+                }
+                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: !slots.Calls && _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
+                _auto.RunPlainOnce = _link.Reply.RetryPlain;
+                if (!_auto.RunPlainOnce)
                     break;
-                continue;
             }
-            await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
-            _auto.RunPlainOnce = _link.Reply.RetryPlain;
-            if (!_auto.RunPlainOnce)
-                break;
+            if (slots.Calls)
+                await StoreOwnSlotsAsync();
+        }
+        finally
+        {
+            creating?.Dispose();
         }
         await ApplyEffectsAsync(_engineBatch.Effects);
         if (changesRoles)
@@ -1010,6 +1031,23 @@ internal sealed class ClientSession
             _usedSlots |= sql.UsesReplicationSlots;
         }
         return needed;
+    }
+
+    /// <summary>After a slot function: this database's slots as the other databases' clients see them (Replication/Slots/ClusterSlots).</summary>
+    private async Task StoreOwnSlotsAsync()
+    {
+        if (_state.Status == TransactionStatus.Failed)
+            return; // what the unit did is undone at the rollback; the rows are read again at the next use
+        try
+        {
+            var rows = EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Slots.ClusterSlots.OwnRowsSql])));
+            if (rows is [.., var own])
+                _services.Databases.Slots.Store(_services.DatabaseName, own);
+        }
+        catch (PgErrorException)
+        {
+            // Kept as last read.
+        }
     }
 
     /// <summary>The session ends: the temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>

@@ -32,6 +32,8 @@ internal sealed class ClientsView(SessionRegistry registry, SessionIdentity iden
     /// <summary>The slots this database's walsenders stream from now.</summary>
     public string ActiveSlots() => SqlEdit.Literal(services?.ReplicationSlots.ActiveJson() ?? "{}") + "::pg_catalog.jsonb";
 
+    public string OtherSlots() => services?.Databases is { } databases ? databases.Slots.OtherRows(services.DatabaseName) : "";
+
     /// <summary>Every database's streaming walsenders, as Postgres lists the whole cluster's.</summary>
     public string StatReplication() => Replication.Slots.StatReplication.Sql(registry.Sessions
         .Select(s => (Session: s, Progress: s.Services.ReplicationSlots.ProgressOf(s.Identity.ProcessId)))

@@ -149,6 +149,9 @@ internal sealed class ReplyForwarder : EngineCall
                 var prefix = "\"" + System.Text.Encoding.ASCII.GetString(_ownPrefix!);
                 ErrorResponse.WriteWithMessageEdited(_output, message, text => text.Replace(prefix, "\"", StringComparison.Ordinal));
                 return;
+            case BackendCode.ErrorResponse when forward && PreparedTransactionHints.For(message) is { } hint:
+                ErrorResponse.WriteWithHintAdded(_output, message, hint);
+                return;
         }
         if (forward)
             _output.Write(message);

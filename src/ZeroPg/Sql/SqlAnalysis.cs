@@ -575,6 +575,15 @@ internal sealed class SqlAnalysis
     /// <summary>The SQL calls a replication slot function or reads pg_replication_slots: ZeroPg's (Replication/Slots), installed with the capture schema.</summary>
     public bool UsesReplicationSlots => Edits.Any(e => e.Kind is SqlEditKind.SlotFunction or SqlEditKind.ReplicationSlots);
 
+    /// <summary>The SQL reads pg_replication_slots (the server's list is read first: Replication/Slots/ClusterSlots).</summary>
+    public bool ReadsReplicationSlots => Edits.Any(e => e.Kind == SqlEditKind.ReplicationSlots);
+
+    /// <summary>The SQL calls a replication slot function (it may create, drop or move a slot: the server's list is read again after it).</summary>
+    public bool CallsSlotFunction => Edits.Any(e => e.Kind == SqlEditKind.SlotFunction);
+
+    /// <summary>The SQL calls pg_create_logical_replication_slot (made one at a time over the server: Replication/Slots/ClusterSlots).</summary>
+    public bool CreatesSlot => Edits.Any(e => e is { Kind: SqlEditKind.SlotFunction, Text: "pg_create_logical_replication_slot" });
+
 
     internal bool IsWord(int index, int end, string upper) => index < end && index < _tokens.Count && _tokens[index].IsWord(Sql, upper);
 

@@ -67,6 +67,9 @@ internal interface ISqlSessionView
     /// <summary>The slots walsenders stream from now, as the SQL jsonb {"slot": pid} ZeroPg's slot functions take.</summary>
     string ActiveSlots();
 
+    /// <summary>The other databases' replication slots as pg_replication_slots rows, a JSON array (<see cref="Replication.Slots.ClusterSlots.OtherRows"/>); empty when none.</summary>
+    string OtherSlots();
+
     /// <summary>pg_stat_replication's rows: the server's streaming walsenders (<see cref="Replication.Slots.StatReplication.Sql"/>).</summary>
     string StatReplication();
 
@@ -170,7 +173,7 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.StatActivity => StatActivitySql(processId, view?.ActivityRows(), view?.OtherDatabases() ?? "") + (Text == "AS" ? " AS pg_stat_activity" : ""),
         SqlEditKind.LogicalMessage => "zeropg_repl.pg_logical_emit_message(",
         SqlEditKind.SlotFunction => $"zeropg_repl.{Text}({processId}, {view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}, ",
-        SqlEditKind.ReplicationSlots => $"(SELECT * FROM zeropg_repl.replication_slots({view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb"}))"
+        SqlEditKind.ReplicationSlots => ReplicationSlotsSql(view?.ActiveSlots() ?? "'{}'::pg_catalog.jsonb", view?.OtherSlots() ?? "")
             + (Text == "AS" ? " AS pg_replication_slots" : ""),
         SqlEditKind.StatReplication => (view?.StatReplication() ?? Replication.Slots.StatReplication.Sql([])) + (Text == "AS" ? " AS pg_stat_replication" : ""),
         SqlEditKind.Locks => Sessions.AdvisoryLockSql.LocksView(processId) + (Text == "AS" ? " AS pg_locks" : ""),
@@ -213,6 +216,19 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
             + " s.query, 'client backend'::pg_catalog.text AS backend_type FROM (" + rows + ") AS s(pid, datname, usename, application_name, client_addr, client_port,"
             + " backend_start, xact_start, query_start, state_change, wait_event_type, wait_event, state, query)"
             + " LEFT JOIN pg_catalog.pg_stat_activity e ON e.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())";
+    }
+
+    /// <summary>
+    /// pg_replication_slots as Postgres lists them, the whole server's: this database's from its engine (<paramref name="active"/>: its
+    /// walsenders' slots), then the other databases' as ZeroPg last read them (<paramref name="others"/>: a JSON array of rows).
+    /// </summary>
+    private static string ReplicationSlotsSql(string active, string others)
+    {
+        var own = "SELECT * FROM zeropg_repl.replication_slots(" + active + ")";
+        if (others.Length == 0)
+            return "(" + own + ")";
+        return "(" + own + " UNION ALL SELECT * FROM pg_catalog.jsonb_to_recordset(" + Literal(others) + "::pg_catalog.jsonb) AS zp("
+            + Replication.Slots.ClusterSlots.ColumnTypes + "))";
     }
 
     /// <summary>

@@ -154,7 +154,7 @@ internal static class SqlEffectsScanner
             }
             else if (first.IsWord(_sql, "PREPARE") && start + 1 < end
                 // PREPARE TRANSACTION 'gid' is two-phase commit, not a statement named "transaction": the engine answers it
-                // (PGlite runs with max_prepared_transactions = 0, so "prepared transactions are disabled").
+                // ("prepared transactions are disabled" unless -c max_prepared_transactions is above 0).
                 && !(Word(start + 1, end, "TRANSACTION") && start + 2 < end && _tokens[start + 2].Kind == SqlTokenKind.String))
             {
                 _edits.Add(StatementName(_tokens[start + 1], SqlEditKind.PrepareName));

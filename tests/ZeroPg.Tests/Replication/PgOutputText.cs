@@ -14,12 +14,36 @@ public sealed class PgOutputText
 {
     private readonly Dictionary<uint, string> _relations = new();
 
+    /// <summary>The xid of the streamed block being read (protocol 2+), whose messages carry an xid after their type byte.</summary>
+    private uint? _streamXid;
+    private uint? _lastStreamXid;
+
     public List<string> Describe(IEnumerable<byte[]> messages) => [.. messages.Select(Describe)];
 
     public string Describe(byte[] m)
     {
         var r = new Reader(m);
         var code = (char)r.Byte();
+        switch (code)
+        {
+            case 'S':
+                _streamXid = _lastStreamXid = r.UInt32();
+                return $"S first={r.Byte()}";
+            case 'E':
+                _streamXid = null;
+                return "E";
+            case 'c':
+                return $"c {StreamXid(r.UInt32(), _lastStreamXid)} flags={r.Byte()}";
+        }
+        var xid = _streamXid is { } streamed ? " " + StreamXid(r.UInt32(), streamed) : "";
+        return Describe(code, r, m) + xid;
+    }
+
+    /// <summary>Whether a streamed message's xid is the one its Stream Start named (xids differ between servers).</summary>
+    private static string StreamXid(uint xid, uint? streamed) => xid == streamed ? "@stream" : $"@other-xid({xid}, stream {streamed})";
+
+    private string Describe(char code, Reader r, byte[] m)
+    {
         switch (code)
         {
             case 'B':

@@ -17,6 +17,7 @@ public sealed class DatabaseRewriteTests
         public string OtherDatabaseKeys() => "ARRAY[E'app', '16385']::pg_catalog.text[]";
         public string OtherDatabaseSizes() => "(E'app'::pg_catalog.text, 7000000::pg_catalog.int8)";
         public string ActiveSlots() => "'{}'::pg_catalog.jsonb";
+        public string OtherSlots() => "";
         public string StatReplication() => ZeroPg.Replication.Slots.StatReplication.Sql([]);
         public string? SnapshotImport(string name) => null;
     }

@@ -62,6 +62,18 @@ internal static class ErrorResponse
         writer.Complete();
     }
 
+    /// <summary>The ErrorResponse <paramref name="message"/> (whole), which has no hint, with <paramref name="hint"/> as its 'H' field.</summary>
+    public static void WriteWithHintAdded(IBufferWriter<byte> output, ReadOnlySpan<byte> message, string hint)
+    {
+        var fields = message[MessageFramer.HeaderLength..^1]; // without the terminating zero
+        var writer = new MessageWriter(output, (BackendCode)message[0], message.Length + hint.Length + 8);
+        writer.WriteBytes(fields);
+        writer.WriteByte((byte)ErrorField.Hint);
+        writer.WriteCString(hint);
+        writer.WriteByte(0);
+        writer.Complete();
+    }
+
     /// <summary>Reads the SQLSTATE ('C' field) of an ErrorResponse or NoticeResponse body.</summary>
     public static string? ReadSqlState(ReadOnlySpan<byte> body) => ReadField(body, ErrorField.SqlState);
 

@@ -27,6 +27,14 @@ internal static class CaptureSchema
             content bytea                -- M: content
         );
 
+        -- A prepared transaction's captured rows become visible only at COMMIT PREPARED, by when later transactions were
+        -- sent and confirmed past them: they would never be decoded. A pending NOTIFY makes Postgres refuse PREPARE
+        -- TRANSACTION (0A000), so a transaction that captured anything cannot be prepared (nobody LISTENs on the channel).
+        CREATE OR REPLACE FUNCTION zeropg_repl.refuse_prepare() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('zeropg_repl_captured', ''); RETURN NULL; END $$;
+        CREATE OR REPLACE TRIGGER zeropg_repl_refuse_prepare AFTER INSERT ON zeropg_repl.changes
+            FOR EACH STATEMENT EXECUTE FUNCTION zeropg_repl.refuse_prepare();
+
         -- SECURITY DEFINER: any role writing a published table records its change; only ZeroPg reads the log.
         -- Every 1024th change also runs zeropg_repl.maintain() (Slots/SlotFunctions): slots too far behind are invalidated and
         -- what every slot confirmed is purged, so the log stays bounded even when no consumer is connected.
@@ -95,10 +103,14 @@ internal static class CaptureSchema
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
         $$;
 
+        -- A partitioned table gets only the TRUNCATE trigger (its rows live in its partitions, each attached on its own): a row
+        -- trigger on it would be cloned into the partitions under the same name, and those clones cannot be replaced.
         CREATE OR REPLACE FUNCTION zeropg_repl.attach(rel regclass) RETURNS void
         LANGUAGE plpgsql AS $$
         BEGIN
-            EXECUTE format('CREATE OR REPLACE TRIGGER zeropg_repl_row AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION zeropg_repl.capture_row()', rel);
+            IF (SELECT relkind FROM pg_class WHERE oid = rel) <> 'p' THEN
+                EXECUTE format('CREATE OR REPLACE TRIGGER zeropg_repl_row AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION zeropg_repl.capture_row()', rel);
+            END IF;
             EXECUTE format('CREATE OR REPLACE TRIGGER zeropg_repl_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION zeropg_repl.capture_truncate()', rel);
             INSERT INTO zeropg_repl.shapes (relid, shape) VALUES (rel, zeropg_repl.describe(rel));
         END $$;
@@ -121,16 +133,20 @@ internal static class CaptureSchema
         );
 
         -- pg_publication_tables (PGlite runs CREATE PUBLICATION natively) is the source of truth: every table
-        -- it lists gets the capture triggers. Called by the event trigger below and at START_REPLICATION.
+        -- it lists gets the capture triggers, and so does every partition of a partitioned table it lists (publish_via_partition_root
+        -- lists the root alone). Called by the event trigger below and at START_REPLICATION.
         CREATE OR REPLACE FUNCTION zeropg_repl.sync_publications() RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         DECLARE rel regclass;
         BEGIN
             FOR rel IN
-                SELECT DISTINCT c.oid::regclass FROM pg_publication_tables t
+                SELECT DISTINCT m.relid::regclass FROM pg_publication_tables t
                 JOIN pg_namespace n ON n.nspname = t.schemaname
                 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename
-                WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'zeropg_repl_row')
+                CROSS JOIN LATERAL (SELECT c.oid AS relid UNION SELECT p.relid FROM pg_partition_tree(c.oid) p WHERE p.isleaf) m
+                JOIN pg_class mc ON mc.oid = m.relid
+                WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = m.relid AND g.tgname = 'zeropg_repl_truncate')
+                  AND mc.relkind IN ('r', 'p')
                   -- FOR ALL TABLES lists ZeroPg's own tables too: capturing the change log would recurse forever.
                   AND n.nspname <> 'zeropg_repl' AND c.relname NOT LIKE 'zeropg\_internal%'
             LOOP
@@ -144,9 +160,11 @@ internal static class CaptureSchema
         BEGIN
             PERFORM zeropg_repl.sync_publications();
             IF TG_TAG = 'ALTER TABLE' THEN
-                FOR rel IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
+                -- An ALTER of a partitioned table changes its partitions too.
+                FOR rel IN SELECT DISTINCT m.relid FROM pg_event_trigger_ddl_commands() d
+                    CROSS JOIN LATERAL (SELECT d.objid AS relid UNION SELECT p.relid FROM pg_partition_tree(d.objid) p) m
                     WHERE d.classid = 'pg_class'::regclass
-                      AND EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = d.objid AND g.tgname = 'zeropg_repl_row')
+                      AND EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = m.relid AND g.tgname = 'zeropg_repl_truncate')
                 LOOP
                     INSERT INTO zeropg_repl.shapes (relid, shape) VALUES (rel, zeropg_repl.describe(rel));
                 END LOOP;
@@ -157,5 +175,5 @@ internal static class CaptureSchema
         CREATE EVENT TRIGGER zeropg_repl_ddl ON ddl_command_end
             WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
             EXECUTE FUNCTION zeropg_repl.on_ddl();
-        """ + Slots.SlotFunctions.Install + Slots.SlotDecoding.Install;
+        """ + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + Slots.SlotDecoding.Install;
 }

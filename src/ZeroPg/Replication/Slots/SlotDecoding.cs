@@ -6,7 +6,9 @@ namespace ZeroPg.Replication.Slots;
 /// statements, inside a transaction). They read zeropg_repl.changes from the slot's confirmed position and write the
 /// pgoutput messages the stream sends (<see cref="Walsender.TransactionEncoder"/>, the same layouts as PgOutput/): lazy
 /// Begin, Type and Relation before a relation's first change in the call (again when its shape changed), the changes
-/// with the old tuple their replica identity asks for, Truncate with its options, logical messages ('messages'), Commit.
+/// with the old tuple their replica identity asks for, Truncate with its options, logical messages ('messages'), Commit; with
+/// 'streaming' (protocol 2+), a transaction whose changes reach the caller's logical_decoding_work_mem in Stream Start/Stop
+/// blocks and Stream Commit (<see cref="Walsender.StreamedTransaction"/>, the same sizes and blocks).
 /// Each row carries the LSN pgoutput writes at (Begin: the first change; a change and the messages before it: the
 /// change; Commit: the end) and the transaction's xid. pgoutput's output is binary: the text functions raise Postgres's
 /// error once the options parse. get_ also moves confirmed_flush_lsn past what it returned (in the caller's transaction:
@@ -62,13 +64,26 @@ internal static class SlotDecoding
                 || zeropg_repl.pgo_string(shape ->> 'name') || convert_to(shape ->> 'ident', 'UTF8') || int2send(n::smallint) || body);
         END $$;
 
-        -- The shape as the publications send it: a column left out of their column lists (pg_publication_tables.attnames, united) is
-        -- skipped like a generated column, in the Relation message and in every tuple. names NULL: the table's every column.
+        -- The shape as the publications send it: a column left out of pg_publication_tables.attnames (united over them: their column
+        -- lists, and generated columns unless publish_generated_columns = stored or a list names them) is marked 'g' and skipped, in
+        -- the Relation message and in every tuple. names NULL: the table's every column but the generated ones.
         CREATE OR REPLACE FUNCTION zeropg_repl.restrict_shape(shape jsonb, names jsonb) RETURNS jsonb
         LANGUAGE sql IMMUTABLE AS $$
             SELECT CASE WHEN shape IS NULL OR names IS NULL OR jsonb_typeof(shape -> 'cols') IS DISTINCT FROM 'array' THEN shape
-                ELSE jsonb_set(shape, '{cols}', coalesce((SELECT jsonb_agg(CASE WHEN names ? (e.c ->> 'n') THEN e.c ELSE e.c || '{"g": true}'::jsonb END ORDER BY e.o)
+                ELSE jsonb_set(shape, '{cols}', coalesce((SELECT jsonb_agg(CASE WHEN names ? (e.c ->> 'n') THEN e.c || '{"g": false}'::jsonb ELSE e.c || '{"g": true}'::jsonb END ORDER BY e.o)
                                                           FROM jsonb_array_elements(shape -> 'cols') WITH ORDINALITY AS e(c, o)), '[]'::jsonb)) END
+        $$;
+
+        -- A record captured from a partition, in the column order of the root it is published as (publish_via_partition_root):
+        -- its fields, still as record_out wrote them, picked by column name; a column the partition lacks is NULL.
+        CREATE OR REPLACE FUNCTION zeropg_repl.reorder_record(rec text, captured jsonb, published jsonb) RETURNS text
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT CASE WHEN rec IS NULL THEN NULL ELSE '(' || (
+                SELECT string_agg(coalesce(f.m[1], ''), ',' ORDER BY pc.o)
+                FROM jsonb_array_elements(published -> 'cols') WITH ORDINALITY AS pc(c, o)
+                LEFT JOIN jsonb_array_elements(captured -> 'cols') WITH ORDINALITY AS cc(c, o) ON cc.c ->> 'n' = pc.c ->> 'n'
+                LEFT JOIN regexp_matches(substr(rec, 2, length(rec) - 2) || ',', '("(?:[^"\\]|""|\\\\)*"|[^,]*),', 'g') WITH ORDINALITY AS f(m, n) ON f.n = cc.o
+            ) || ')' END
         $$;
 
         -- TupleData of a captured row: 't' + output text, or with binary 'b' + the type's send function; 'n' for NULL and,
@@ -111,6 +126,13 @@ internal static class SlotDecoding
                                               + CASE WHEN query ~* '\mrestart\s+identity\M' THEN 2 ELSE 0 END) END
         $$;
 
+        -- A change's decoded size, counted toward logical_decoding_work_mem as Walsender/StreamedTransaction counts it.
+        CREATE OR REPLACE FUNCTION zeropg_repl.change_size(new_row text, old_row text, prefix text, content bytea) RETURNS bigint
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT 100 + coalesce(octet_length(new_row), 0) + coalesce(octet_length(old_row), 0) + coalesce(octet_length(prefix), 0)
+                + coalesce(octet_length(content), 0)
+        $$;
+
         CREATE OR REPLACE FUNCTION zeropg_repl.decode(slot name, upto_lsn pg_lsn, upto_nchanges integer, options text[], caller integer,
             zp_active jsonb, use_binary_function boolean, confirm boolean, function_name text)
         RETURNS TABLE (lsn pg_lsn, xid xid, data bytea)
@@ -122,6 +144,10 @@ internal static class SlotDecoding
             tx record; c record; tr record; shape jsonb; ops text; began boolean; commit_lsn pg_lsn; end_lsn pg_lsn; returned bigint := 0;
             consumed pg_lsn; txid xid; commit_time bigint; msg bytea; frames bytea[]; rels oid[]; r oid; this_op text; prev_op text;
             continues_truncate boolean; key_changed boolean; old_t bytea; new_t bytea; hit_limit boolean := false;
+            filters jsonb := '{}'; filter text; roots jsonb; target oid; partition jsonb; old_row text; new_row text;
+            -- Streaming (Walsender/StreamedTransaction): a transaction whose changes reach logical_decoding_work_mem goes out in blocks.
+            opt_streaming text; work_mem bigint := (SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'logical_decoding_work_mem');
+            streamed boolean; in_block boolean; blocks integer; running bigint; cut boolean; xid_bytes bytea; sent_before jsonb; last_lsn pg_lsn;
         BEGIN
             PERFORM zeropg_repl.check_slot_permissions(session_user);
             -- logicalfuncs.c: the slot name, the options array, the slot, the plugin's options, then the output type.
@@ -170,6 +196,7 @@ internal static class SlotDecoding
                         IF lower(val) NOT IN ('true', 'on', 'yes', '1', 't', 'false', 'off', 'no', '0', 'f', 'parallel') THEN
                             RAISE EXCEPTION 'invalid value for parameter "streaming": "%"', val USING ERRCODE = '22023';
                         END IF;
+                        opt_streaming := CASE WHEN lower(val) = 'parallel' THEN 'parallel' WHEN lower(val) IN ('true', 'on', 'yes', '1', 't') THEN 'on' END;
                     WHEN 'origin' THEN
                         IF lower(val) NOT IN ('any', 'none') THEN
                             RAISE EXCEPTION 'unrecognized origin value: "%"', val USING ERRCODE = '22023';
@@ -182,6 +209,10 @@ internal static class SlotDecoding
                 RAISE EXCEPTION 'option "proto_version" missing' USING ERRCODE = '22023';
             ELSIF pubs IS NULL THEN
                 RAISE EXCEPTION 'option "publication_names" missing' USING ERRCODE = '22023';
+            ELSIF opt_streaming = 'on' AND proto < 2 THEN
+                RAISE EXCEPTION 'requested proto_version=% does not support streaming, need 2 or higher', proto USING ERRCODE = '0A000';
+            ELSIF opt_streaming = 'parallel' AND proto < 4 THEN
+                RAISE EXCEPTION 'requested proto_version=% does not support parallel streaming, need 4 or higher', proto USING ERRCODE = '0A000';
             ELSIF NOT use_binary_function THEN
                 RAISE EXCEPTION 'logical decoding output plugin "%" produces binary output, but function "%" expects textual data', s.plugin, function_name
                     USING ERRCODE = '0A000', HINT = 'Call the _binary_ form of the function (pgoutput''s messages are bytes).';
@@ -206,6 +237,13 @@ internal static class SlotDecoding
                 CROSS JOIN LATERAL unnest(pt.attnames) AS a(name)
                 WHERE pt.pubname = ANY (pubs) AND pn.nspname <> 'zeropg_repl'
                 GROUP BY pc.oid) x;
+            -- Partitions published as their root (publish_via_partition_root): their changes go out under the root.
+            SELECT coalesce(jsonb_object_agg(x.leaf::text, x.root), '{}') INTO roots FROM (
+                SELECT DISTINCT ON (tree.relid) tree.relid::oid AS leaf, pc.oid AS root
+                FROM pg_publication pp JOIN pg_publication_tables pt ON pt.pubname = pp.pubname
+                JOIN pg_namespace pn ON pn.nspname = pt.schemaname JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = pt.tablename
+                CROSS JOIN LATERAL pg_partition_tree(pc.oid) tree
+                WHERE pp.pubname = ANY (pubs) AND pp.pubviaroot AND pc.relkind = 'p' AND tree.relid <> pc.oid) x;
             consumed := NULL;
             FOR tx IN
                 SELECT ch.xid AS x, min(ch.seq) AS first_seq, max(ch.seq) AS last_seq, max(ch.lsn) AS last_lsn
@@ -221,6 +259,16 @@ internal static class SlotDecoding
                 began := false;
                 prev_op := NULL;
                 SELECT (extract(epoch FROM ch.at) * 1000000)::bigint - 946684800000000 INTO commit_time FROM zeropg_repl.changes ch WHERE ch.seq = tx.last_seq;
+                xid_bytes := int4send((CASE WHEN tx.x::text::numeric % 4294967296 > 2147483647 THEN tx.x::text::numeric % 4294967296 - 4294967296
+                                            ELSE tx.x::text::numeric % 4294967296 END)::integer);
+                streamed := opt_streaming IS NOT NULL AND (SELECT coalesce(sum(zeropg_repl.change_size(ch.new_row, ch.old_row, ch.prefix, ch.content)), 0) FROM zeropg_repl.changes ch
+                                                            WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op <> 'm') >= work_mem;
+                in_block := false; blocks := 0; running := 0; cut := false;
+                IF streamed THEN
+                    -- pgoutput describes each relation again within a streamed transaction (per xid) and counts it sent once that commits.
+                    sent_before := sent;
+                    sent := '{}';
+                END IF;
                 IF opt_messages THEN
                     -- Messages that are not transactional go out as they are written, ahead of their transaction's Begin.
                     FOR c IN SELECT * FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'm' ORDER BY ch.seq LOOP
@@ -232,6 +280,14 @@ internal static class SlotDecoding
                 END IF;
                 FOR c IN SELECT * FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq ORDER BY ch.seq LOOP
                     this_op := c.op::text;
+                    IF streamed AND this_op <> 'm' THEN
+                        -- A block ends after the change that brings it to the limit: the next frame opens another.
+                        IF running >= work_mem THEN
+                            cut := true;
+                            running := 0;
+                        END IF;
+                        running := running + zeropg_repl.change_size(c.new_row, c.old_row, c.prefix, c.content);
+                    END IF;
                     continues_truncate := this_op = 'T' AND prev_op IS NOT DISTINCT FROM 'T';
                     prev_op := this_op;
                     CONTINUE WHEN this_op = 'm' OR continues_truncate OR (this_op = 'M' AND NOT opt_messages);
@@ -246,7 +302,8 @@ internal static class SlotDecoding
                             EXIT WHEN tr.op <> 'T';
                             -- A TRUNCATE gives the table a new relfilenode: pgoutput forgets its Relation (sent again before the 'T').
                             sent := sent - tr.relid::text;
-                            CONTINUE WHEN tr.relid = ANY (rels) OR position('t' IN coalesce(published ->> tr.relid::text, '')) = 0;
+                            -- A partition published as its root is not sent (the root's own row is, when the root was truncated).
+                            CONTINUE WHEN roots ? tr.relid::text OR tr.relid = ANY (rels) OR position('t' IN coalesce(published ->> tr.relid::text, '')) = 0;
                             shape := zeropg_repl.restrict_shape(zeropg_repl.shape_at(tr.relid, tr.lsn), pubcols -> tr.relid::text);
                             CONTINUE WHEN shape IS NULL;
                             rels := rels || tr.relid;
@@ -262,49 +319,105 @@ internal static class SlotDecoding
                         END LOOP;
                         frames := frames || msg;
                     ELSE
-                        ops := published ->> c.relid::text;
+                        target := coalesce((roots ->> c.relid::text)::oid, c.relid);
+                        ops := published ->> target::text;
                         CONTINUE WHEN ops IS NULL OR position(lower(this_op) IN ops) = 0;
-                        shape := zeropg_repl.restrict_shape(zeropg_repl.shape_at(c.relid, c.lsn), pubcols -> c.relid::text);
+                        -- Row filters (Capture/RowFilters): an UPDATE whose old row passes and new row does not goes out as a DELETE,
+                        -- the other way round as an INSERT; neither, not at all.
+                        IF NOT filters ? target::text THEN
+                            filters := filters || jsonb_build_object(target::text, jsonb_build_object('I', zeropg_repl.row_filter(target, 'I', pubs),
+                                'U', zeropg_repl.row_filter(target, 'U', pubs), 'D', zeropg_repl.row_filter(target, 'D', pubs)));
+                        END IF;
+                        filter := filters -> target::text ->> this_op;
+                        IF filter IS NOT NULL THEN
+                            this_op := CASE this_op
+                                WHEN 'I' THEN CASE WHEN zeropg_repl.row_matches(c.relid, filter, c.new_row, c.lsn) THEN 'I' END
+                                WHEN 'D' THEN CASE WHEN zeropg_repl.row_matches(c.relid, filter, c.old_row, c.lsn) THEN 'D' END
+                                ELSE CASE WHEN zeropg_repl.row_matches(c.relid, filter, c.old_row, c.lsn)
+                                          THEN CASE WHEN zeropg_repl.row_matches(c.relid, filter, c.new_row, c.lsn) THEN 'U' ELSE 'D' END
+                                          ELSE CASE WHEN zeropg_repl.row_matches(c.relid, filter, c.new_row, c.lsn) THEN 'I' END END END;
+                            CONTINUE WHEN this_op IS NULL;
+                        END IF;
+                        shape := zeropg_repl.restrict_shape(zeropg_repl.shape_at(target, c.lsn), pubcols -> target::text);
                         CONTINUE WHEN shape IS NULL OR (this_op = 'D' AND shape ->> 'ident' = 'n'); -- nothing identifies the row
-                        IF sent ->> c.relid::text IS DISTINCT FROM shape::text THEN
-                            frames := zeropg_repl.pgo_relation(c.relid, shape);
-                            sent := sent || jsonb_build_object(c.relid::text, shape::text);
+                        old_row := c.old_row;
+                        new_row := c.new_row;
+                        partition := NULL;
+                        IF target <> c.relid THEN
+                            -- The root's Relation, then the partition's own, both again until the partition's was sent (pgoutput's maybe_send_schema).
+                            partition := zeropg_repl.restrict_shape(zeropg_repl.shape_at(c.relid, c.lsn), pubcols -> target::text);
+                            CONTINUE WHEN partition IS NULL;
+                            old_row := zeropg_repl.reorder_record(c.old_row, partition, shape);
+                            new_row := zeropg_repl.reorder_record(c.new_row, partition, shape);
+                        END IF;
+                        IF sent ->> c.relid::text IS DISTINCT FROM (shape::text || coalesce(partition::text, '')) THEN
+                            frames := zeropg_repl.pgo_relation(target, shape);
+                            IF partition IS NOT NULL THEN
+                                frames := frames || zeropg_repl.pgo_relation(c.relid, partition);
+                            END IF;
+                            sent := sent || jsonb_build_object(c.relid::text, shape::text || coalesce(partition::text, ''));
                         END IF;
                         IF this_op = 'I' THEN
-                            msg := '\x49'::bytea || zeropg_repl.pgo_oid(c.relid) || '\x4e'::bytea || zeropg_repl.pgo_tuple(shape, c.new_row, opt_binary, false);
+                            msg := '\x49'::bytea || zeropg_repl.pgo_oid(target) || '\x4e'::bytea || zeropg_repl.pgo_tuple(shape, new_row, opt_binary, false);
                         ELSIF this_op = 'U' THEN
-                            new_t := zeropg_repl.pgo_tuple(shape, c.new_row, opt_binary, false);
+                            new_t := zeropg_repl.pgo_tuple(shape, new_row, opt_binary, false);
                             IF shape ->> 'ident' = 'f' THEN
-                                msg := '\x55'::bytea || zeropg_repl.pgo_oid(c.relid) || '\x4f'::bytea || zeropg_repl.pgo_tuple(shape, c.old_row, opt_binary, false)
+                                msg := '\x55'::bytea || zeropg_repl.pgo_oid(target) || '\x4f'::bytea || zeropg_repl.pgo_tuple(shape, old_row, opt_binary, false)
                                     || '\x4e'::bytea || new_t;
                             ELSE
-                                old_t := zeropg_repl.pgo_tuple(shape, c.old_row, opt_binary, true);
-                                key_changed := shape ->> 'ident' <> 'n' AND old_t <> zeropg_repl.pgo_tuple(shape, c.new_row, opt_binary, true);
-                                msg := '\x55'::bytea || zeropg_repl.pgo_oid(c.relid) || CASE WHEN key_changed THEN '\x4b'::bytea || old_t ELSE ''::bytea END
+                                old_t := zeropg_repl.pgo_tuple(shape, old_row, opt_binary, true);
+                                key_changed := shape ->> 'ident' <> 'n' AND old_t <> zeropg_repl.pgo_tuple(shape, new_row, opt_binary, true);
+                                msg := '\x55'::bytea || zeropg_repl.pgo_oid(target) || CASE WHEN key_changed THEN '\x4b'::bytea || old_t ELSE ''::bytea END
                                     || '\x4e'::bytea || new_t;
                             END IF;
                         ELSE
-                            msg := '\x44'::bytea || zeropg_repl.pgo_oid(c.relid)
-                                || CASE WHEN shape ->> 'ident' = 'f' THEN '\x4f'::bytea || zeropg_repl.pgo_tuple(shape, c.old_row, opt_binary, false)
-                                        ELSE '\x4b'::bytea || zeropg_repl.pgo_tuple(shape, c.old_row, opt_binary, true) END;
+                            msg := '\x44'::bytea || zeropg_repl.pgo_oid(target)
+                                || CASE WHEN shape ->> 'ident' = 'f' THEN '\x4f'::bytea || zeropg_repl.pgo_tuple(shape, old_row, opt_binary, false)
+                                        ELSE '\x4b'::bytea || zeropg_repl.pgo_tuple(shape, old_row, opt_binary, true) END;
                         END IF;
                         frames := frames || msg;
+                    END IF;
+                    IF streamed THEN
+                        began := true;
+                        IF cut AND in_block THEN
+                            lsn := last_lsn; xid := txid; data := '\x45'::bytea; RETURN NEXT; returned := returned + 1;
+                            in_block := false;
+                        END IF;
+                        cut := false;
+                        IF NOT in_block THEN
+                            lsn := c.lsn; xid := txid; data := '\x53'::bytea || xid_bytes || CASE WHEN blocks = 0 THEN '\x01'::bytea ELSE '\x00'::bytea END;
+                            RETURN NEXT; returned := returned + 1;
+                            in_block := true;
+                            blocks := blocks + 1;
+                        END IF;
+                        last_lsn := c.lsn;
+                        FOREACH msg IN ARRAY frames LOOP
+                            lsn := c.lsn; xid := txid; data := substr(msg, 1, 1) || xid_bytes || substr(msg, 2); RETURN NEXT; returned := returned + 1;
+                        END LOOP;
+                        CONTINUE;
                     END IF;
                     IF NOT began THEN
                         began := true;
                         lsn := (SELECT ch.lsn FROM zeropg_repl.changes ch WHERE ch.seq = tx.first_seq); xid := txid;
                         data := '\x42'::bytea || zeropg_repl.pgo_lsn(commit_lsn) || int8send(commit_time)
-                            || int4send((CASE WHEN tx.x::text::numeric % 4294967296 > 2147483647 THEN tx.x::text::numeric % 4294967296 - 4294967296
-                                              ELSE tx.x::text::numeric % 4294967296 END)::integer);
+                            || xid_bytes;
                         RETURN NEXT; returned := returned + 1;
                     END IF;
                     FOREACH msg IN ARRAY frames LOOP
                         lsn := c.lsn; xid := txid; data := msg; RETURN NEXT; returned := returned + 1;
                     END LOOP;
                 END LOOP;
+                IF streamed THEN
+                    sent := sent_before || sent;
+                END IF;
                 -- ... and again at the truncating transaction's commit: the Relation goes out again before the table's next change.
                 sent := sent - ARRAY(SELECT ch.relid::text FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'T');
-                IF began THEN
+                IF began AND streamed THEN
+                    lsn := last_lsn; xid := txid; data := '\x45'::bytea; RETURN NEXT; returned := returned + 1;
+                    lsn := end_lsn; xid := txid;
+                    data := '\x63'::bytea || xid_bytes || '\x00'::bytea || zeropg_repl.pgo_lsn(commit_lsn) || zeropg_repl.pgo_lsn(end_lsn) || int8send(commit_time);
+                    RETURN NEXT; returned := returned + 1;
+                ELSIF began THEN
                     lsn := end_lsn; xid := txid;
                     data := '\x4300'::bytea || zeropg_repl.pgo_lsn(commit_lsn) || zeropg_repl.pgo_lsn(end_lsn) || int8send(commit_time);
                     RETURN NEXT; returned := returned + 1;

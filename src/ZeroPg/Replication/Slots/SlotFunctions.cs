@@ -23,13 +23,25 @@ internal static class SlotFunctions
             -- 'wal_removed' once the slot fell more than max_slot_wal_keep_size behind (maintain()).
             ADD COLUMN IF NOT EXISTS invalidation_reason text;
 
-        -- slot.c's ReplicationSlotCreate: a name in use is refused first (42710, by the callers' ON CONFLICT), then a full
-        -- table (53400). max_replication_slots counts this database's slots: each database keeps its own.
+        -- Slots are the cluster's in Postgres: ZeroPg sets zeropg.other_slots, {"slot": "its database"} of the server's other
+        -- databases (each runs its own engine), before a unit that uses slots (Slots/ClusterSlots).
+        CREATE OR REPLACE FUNCTION zeropg_repl.other_slots() RETURNS jsonb
+        LANGUAGE sql STABLE AS $$
+            SELECT coalesce(nullif(current_setting('zeropg.other_slots', true), ''), '{}')::jsonb
+        $$;
+
+        -- slot.c's ReplicationSlotCreate: a name in use anywhere on the server is refused first (42710: another database's here,
+        -- this one's by the callers' ON CONFLICT), then a full server (53400): max_replication_slots counts every database's slots.
         CREATE OR REPLACE FUNCTION zeropg_repl.slot_limit() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+        DECLARE others jsonb := zeropg_repl.other_slots();
         BEGIN
+            IF others ? NEW.slot_name::text THEN
+                RAISE EXCEPTION 'replication slot "%" already exists', NEW.slot_name USING ERRCODE = '42710';
+            END IF;
             IF NOT EXISTS (SELECT 1 FROM zeropg_repl.slots s WHERE s.slot_name = NEW.slot_name)
-               AND (SELECT count(*) FROM zeropg_repl.slots) >= current_setting('max_replication_slots')::int THEN
+               AND (SELECT count(*) FROM zeropg_repl.slots) + (SELECT count(*) FROM jsonb_object_keys(others))
+                   >= current_setting('max_replication_slots')::int THEN
                 RAISE EXCEPTION 'all replication slots are in use' USING ERRCODE = '53400',
                     HINT = 'Free one or increase "max_replication_slots".';
             END IF;
@@ -122,7 +134,11 @@ internal static class SlotFunctions
             END IF;
             PERFORM zeropg_repl.invalidate_slots();
             SELECT * INTO s FROM zeropg_repl.slots t WHERE t.slot_name = slot;
-            IF NOT FOUND THEN
+            IF NOT FOUND AND zeropg_repl.other_slots() ? slot::text THEN
+                -- logical.c's CreateDecodingContext; Postgres drops it from any database, ZeroPg from its own only.
+                RAISE EXCEPTION 'replication slot "%" was not created in this database', slot USING ERRCODE = '55000',
+                    HINT = format('Connect to database "%s" to use it.', zeropg_repl.other_slots() ->> slot::text);
+            ELSIF NOT FOUND THEN
                 RAISE EXCEPTION 'replication slot "%" does not exist', slot USING ERRCODE = '42704';
             END IF;
             holder := coalesce((zp_active ->> slot::text)::integer, CASE WHEN s.temporary THEN s.owner_pid END);
@@ -148,7 +164,7 @@ internal static class SlotFunctions
                     HINT = 'ZeroPg''s logical slots use the pgoutput plugin.';
             END IF;
             IF twophase THEN
-                RAISE EXCEPTION 'two-phase slots are not supported by ZeroPg' USING ERRCODE = '0A000', HINT = 'PGlite has no prepared transactions.';
+                RAISE EXCEPTION 'two-phase slots are not supported by ZeroPg' USING ERRCODE = '0A000', HINT = 'A transaction that changed a published table cannot be prepared here (ZeroPg refuses its PREPARE TRANSACTION), so there is nothing to decode at PREPARE.';
             END IF;
             -- Postgres refuses a transaction that has written (25001): its snapshot builder needs it. ZeroPg's slots need no
             -- snapshot, and ZeroPg's own install of zeropg_repl writes in a client's open transaction, so it is not refused.

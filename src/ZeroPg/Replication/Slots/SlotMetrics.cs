@@ -39,24 +39,9 @@ internal sealed class SlotMetrics
         return Last;
     }
 
-    private static async Task<IReadOnlyList<SlotMetric>?> ReadAsync(SessionServices database, CancellationToken cancellationToken)
-    {
-        if (!database.Engine.IsReady)
-            return null;
-        var owner = new object();
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        wait.CancelAfter(Wait);
-        try
+    private static Task<IReadOnlyList<SlotMetric>?> ReadAsync(SessionServices database, CancellationToken cancellationToken)
+        => BetweenUnits.ReadAsync<IReadOnlyList<SlotMetric>>(database, Wait, async engine =>
         {
-            await database.Scheduler.AcquireAsync(owner, wait.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-        try
-        {
-            var engine = await database.Engine.GetAsync();
             var installed = await OwnSql.QueryRowAsync(engine, "SELECT (pg_catalog.to_regprocedure('zeropg_repl.slot_metrics()') IS NOT NULL)::text", Wait);
             if (installed[0] != "true")
                 return [];
@@ -69,14 +54,5 @@ internal sealed class SlotMetrics
                 return new SlotMetric(database.DatabaseName, slot, active.Contains(slot), e.GetProperty("lost").GetBoolean(),
                     e.GetProperty("bytes").GetDouble(), e.GetProperty("seconds").GetDouble());
             })];
-        }
-        catch (Exception error) when (error is OwnSqlException or TimeoutException or Engine.EngineFailedException or JsonException)
-        {
-            return null;
-        }
-        finally
-        {
-            database.Scheduler.Release(owner);
-        }
-    }
+        }, cancellationToken);
 }

@@ -3,12 +3,38 @@ namespace ZeroPg.Replication.Walsender;
 /// <summary>
 /// <c>binary 'true'</c>: each column's send-function bytes ('b'), as pgoutput sends them. The capture keeps rows as
 /// record text; the engine turns one back into the table's row type and applies each column's send function
-/// (pg_type.typsend). That cast needs the table's current shape, so only changes recorded under it get binary values;
-/// older ones (before an ALTER TABLE still in the stream) and types without a send function stay text ('t').
+/// (pg_type.typsend), for all the rows of a poll at once. A row recorded under an older shape of its table (before an
+/// ALTER TABLE still in the stream) cannot be cast that way: its fields are typed one by one with that shape
+/// (<see cref="Install"/>'s zeropg_repl.send_values). Types without a send function stay text ('t').
 /// </summary>
 internal sealed class BinaryValues(Dictionary<(long Seq, bool Old), List<byte[]?>> values)
 {
     public static readonly BinaryValues None = new([]);
+
+    public const string Install = """
+        CREATE OR REPLACE FUNCTION zeropg_repl.send_values(rel oid, rec text, at pg_lsn) RETURNS text[]
+        LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+        DECLARE shape jsonb := zeropg_repl.shape_at(rel, at); cells text; result text[];
+        BEGIN
+            IF rec IS NULL OR shape IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(shape -> 'cols') c
+                JOIN pg_type t ON t.oid = (c ->> 't')::oid WHERE t.typsend = 0) THEN
+                RETURN NULL;
+            END IF;
+            SELECT string_agg(format('encode(%s($1[%s]::%s), ''hex'')', t.typsend::regproc, c.o, format_type(t.oid, (c.c ->> 'm')::integer)), ', ' ORDER BY c.o)
+            INTO cells FROM jsonb_array_elements(shape -> 'cols') WITH ORDINALITY AS c(c, o) JOIN pg_type t ON t.oid = (c.c ->> 't')::oid;
+            EXECUTE format('SELECT ARRAY[%s]::text[]', cells) INTO result USING zeropg_repl.record_fields(rec);
+            RETURN result;
+        END $$;
+        """;
+
+    /// <summary>The query for rows recorded under an older shape of their table (seq, 'n'/'o', column ordinal, hex bytes).</summary>
+    public static string OlderShapesSql(IEnumerable<long> seqs) => $"""
+        SELECT c.seq, w.which, v.ord, v.val
+        FROM zeropg_repl.changes c
+        CROSS JOIN LATERAL (VALUES ('n', c.new_row), ('o', c.old_row)) w(which, rec)
+        CROSS JOIN LATERAL unnest(zeropg_repl.send_values(c.relid, w.rec, c.lsn)) WITH ORDINALITY v(val, ord)
+        WHERE c.seq IN ({string.Join(',', seqs)}) AND w.rec IS NOT NULL
+        """;
 
     /// <summary>Each column's send function (schema-qualified regproc text, '-' when none), in attnum order.</summary>
     public static string SendFunctionsSql(IEnumerable<uint> oids) => $"""

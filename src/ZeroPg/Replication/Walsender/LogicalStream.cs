@@ -21,7 +21,7 @@ internal enum StreamEnd { CopyDone, Cancelled, Disconnected, ServerStopping, Ter
 /// transaction has been sent, so a client that confirms it loses nothing. Thread: the session's.
 /// </summary>
 internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQuery query, ReplicationSlot slot, PgOutputOptions options, Lsn requested,
-    WalsenderProgress? progress = null)
+    WalsenderProgress? progress = null, StreamedTransaction? streaming = null)
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan KeepaliveInterval = TimeSpan.FromSeconds(10);
@@ -169,9 +169,12 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
         var transactions = Group(changes);
         if (transactions.Count > 0)
         {
-            var needed = changes.Where(c => c.RelationOid is { } oid && published.Publishes(oid, c.Op)).Select(c => c.RelationOid!.Value).Distinct().ToList();
+            // A partition published as its root needs both shapes: the root's is sent, the partition's orders the recorded row.
+            var needed = changes.Where(c => c.RelationOid is { } oid && published.Publishes(published.PublishedAs(oid), c.Op))
+                .SelectMany(c => new[] { c.RelationOid!.Value, published.PublishedAs(c.RelationOid!.Value) }).Distinct().ToList();
             var relations = RelationShapes.Empty;
             var binary = BinaryValues.None;
+            var rows = RowFilterMatches.None;
             if (needed.Count > 0)
             {
                 var described = await query(options.Binary
@@ -180,6 +183,12 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 relations = RelationShapes.FromRows(described[0]);
                 if (options.Binary)
                     binary = await BinaryAsync(changes, published, relations, described[1]);
+                var filtered = changes.Where(c => c.Op is 'I' or 'U' or 'D' && published.FiltersRows(published.PublishedAs(c.RelationOid!.Value))).ToList();
+                if (filtered.Count > 0)
+                {
+                    var tables = filtered.Select(c => c.RelationOid!.Value).Distinct().Select(oid => (oid, published.PublishedAs(oid))).ToList();
+                    rows = RowFilterMatches.FromRows((await query([RowFilterMatches.Sql(options.Publications, tables, filtered.Select(c => c.Seq))]))[0]);
+                }
             }
             foreach (var tx in transactions)
             {
@@ -187,7 +196,9 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 _afterSeq = tx[^1].Seq;
                 if (commitLsn < _from)
                     continue;
-                foreach (var frame in _encoder.Encode(tx, published, relations, binary))
+                var streamed = streaming?.Applies(tx) == true;
+                var frames = _encoder.Encode(tx, published, relations, binary, rows, streamed);
+                foreach (var frame in streamed ? streaming!.Wrap(frames, tx) : frames)
                     WalsenderReplies.CopyData(output, new XLogData(frame.Lsn, frame.Lsn, PgTimestamp.FromDateTime(DateTime.UtcNow), frame.Payload).Encode());
                 var end = TransactionEncoder.EndLsn(tx);
                 if (end > _sentUpTo)
@@ -203,21 +214,28 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
         return transactions.Count >= MaxTransactionsPerPoll;
     }
 
-    /// <summary>Send-function bytes of the published I/U/D changes recorded under their table's current shape.</summary>
+    /// <summary>Send-function bytes of the published I/U/D changes.</summary>
     private async Task<BinaryValues> BinaryAsync(List<CapturedChange> changes, PublicationSet published, RelationShapes relations, IReadOnlyList<string?[]> sendFunctions)
     {
         var seqs = new Dictionary<uint, List<long>>();
+        var older = new List<long>();
         foreach (var change in changes)
         {
-            if (change.Op is not ('I' or 'U' or 'D') || change.RelationOid is not { } oid || !published.Publishes(oid, change.Op)
-                || !relations.IsCurrent(oid, change.Lsn))
+            if (change.Op is not ('I' or 'U' or 'D') || change.RelationOid is not { } oid || !published.Publishes(published.PublishedAs(oid), change.Op))
                 continue;
+            if (!relations.IsCurrent(oid, change.Lsn))
+            {
+                older.Add(change.Seq);
+                continue;
+            }
             if (!seqs.TryGetValue(oid, out var list))
                 seqs[oid] = list = [];
             list.Add(change.Seq);
         }
-        var sql = BinaryValues.ValuesSql(sendFunctions, seqs);
-        return sql is null ? BinaryValues.None : BinaryValues.FromRows((await query([sql]))[0]);
+        List<string> statements = BinaryValues.ValuesSql(sendFunctions, seqs) is { } sql ? [sql] : [];
+        if (older.Count > 0)
+            statements.Add(BinaryValues.OlderShapesSql(older));
+        return statements.Count == 0 ? BinaryValues.None : BinaryValues.FromRows((await query(statements)).SelectMany(rows => rows));
     }
 
     private static List<List<CapturedChange>> Group(List<CapturedChange> changes)

@@ -1,10 +1,9 @@
 namespace ZeroPg.Replication.Walsender;
 
 /// <summary>pgoutput's START_REPLICATION options, checked as pgoutput.c's parse_output_parameters does.
-/// Accepted but without effect: <c>streaming</c> (large transactions are sent whole, which a consumer that allows
-/// streaming must also accept), <c>origin</c> (every change is local), <c>two_phase</c> (PGlite has no prepared
-/// transactions). <c>binary</c>: see <see cref="BinaryValues"/>.</summary>
-internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string> Publications, bool Messages, bool Binary)
+/// Accepted but without effect: <c>origin</c> (every change is local), <c>two_phase</c> (a transaction
+/// that changed a published table cannot be prepared). <c>binary</c>: see <see cref="BinaryValues"/>; <c>streaming</c>: see <see cref="StreamedTransaction"/>.</summary>
+internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string> Publications, bool Messages, bool Binary, bool Streaming = false)
 {
     public const int MaxProtocolVersion = 4;
 
@@ -14,6 +13,7 @@ internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string
         IReadOnlyList<string>? publications = null;
         var messages = false;
         var binary = false;
+        string? streaming = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, value) in options)
         {
@@ -42,7 +42,11 @@ internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string
                     binary = Bool(key, value);
                     break;
                 case "streaming":
-                    if (value is not ("parallel" or null) && !TryBool(value, out _))
+                    if (value is "parallel")
+                        streaming = "parallel";
+                    else if (TryBool(value, out var on))
+                        streaming = on ? "on" : null;
+                    else
                         throw ReplicationErrors.Error(ReplicationErrors.InvalidParameterValue, $"invalid value for parameter \"streaming\": \"{value}\"");
                     break;
                 case "two_phase":
@@ -60,7 +64,12 @@ internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string
             throw ReplicationErrors.Error(ReplicationErrors.InvalidParameterValue, "option \"proto_version\" missing");
         if (publications is null)
             throw ReplicationErrors.Error(ReplicationErrors.InvalidParameterValue, "option \"publication_names\" missing");
-        return new PgOutputOptions(version.Value, publications, messages, binary);
+        // pgoutput_startup's checks, after the options parsed (Postgres 16+ for 'parallel').
+        if (streaming == "on" && version < 2)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"requested proto_version={version} does not support streaming, need 2 or higher");
+        if (streaming == "parallel" && version < 4)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"requested proto_version={version} does not support parallel streaming, need 4 or higher");
+        return new PgOutputOptions(version.Value, publications, messages, binary, streaming is not null);
     }
 
     private static bool Bool(string key, string? value)

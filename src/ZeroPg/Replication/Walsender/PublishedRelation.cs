@@ -5,10 +5,27 @@ namespace ZeroPg.Replication.Walsender;
 
 /// <summary>A published table as pgoutput describes it, from a shape recorded by the capture (zeropg_repl.shapes, see
 /// Capture/CaptureSchema). <see cref="Included"/> says, for each column of a captured record (every non-dropped column,
-/// in attnum order), whether pgoutput sends it: generated columns are left out, as PG 18 does by default.</summary>
+/// in attnum order), whether pgoutput sends it. A shape holds every column; the publications' columns
+/// (<see cref="PublicationSet.Restrict"/>, pg_publication_tables.attnames) leave out the generated ones unless
+/// publish_generated_columns = stored or a column list names them, as Postgres 18 does.</summary>
 internal sealed record PublishedRelation(uint Oid, string Namespace, string Name, ReplicaIdentity Identity,
-    IReadOnlyList<RelationColumn> Columns, IReadOnlyList<bool> Included, IReadOnlyList<TypeMessage> Types)
+    IReadOnlyList<RelationColumn> Columns, IReadOnlyList<bool> Included, IReadOnlyList<TypeMessage> Types, IReadOnlyList<string> CapturedNames)
 {
+    /// <summary>For each column of this relation's captured record, where the same column (by name) sits in a record captured from
+    /// <paramref name="partition"/>, or -1: a partition's columns may be in another order than its root's.</summary>
+    public int[] PositionsIn(PublishedRelation partition)
+        => [.. CapturedNames.Select(name => IndexOf(partition.CapturedNames, name))];
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+                return i;
+        }
+        return -1;
+    }
+
     /// <summary>What a Relation message carries: a change of it (ALTER TABLE) sends a new one.</summary>
     public string Fingerprint => string.Join('\u0001', [Namespace, Name, ((char)Identity).ToString(),
         .. Columns.Select(c => $"{c.Name}:{c.TypeOid}:{c.TypeModifier}:{c.IsKey}")]);
@@ -73,14 +90,13 @@ internal sealed record PublishedRelation(uint Oid, string Namespace, string Name
         var columns = new List<RelationColumn>();
         var included = new List<bool>();
         var types = new List<TypeMessage>();
+        var names = new List<string>();
         if (root.TryGetProperty("cols", out var cols) && cols.ValueKind == JsonValueKind.Array)
         {
             foreach (var col in cols.EnumerateArray())
             {
-                var generated = col.GetProperty("g").GetBoolean();
-                included.Add(!generated);
-                if (generated)
-                    continue;
+                names.Add(col.GetProperty("n").GetString()!);
+                included.Add(true);
                 var typeOid = OidOf(col.GetProperty("t"));
                 columns.Add(new RelationColumn(col.GetProperty("k").GetBoolean(), col.GetProperty("n").GetString()!, typeOid, col.GetProperty("m").GetInt32()));
                 if (typeOid >= 10000) // one 'Y' per such column, as pgoutput's send_relation_and_attrs (two enum columns: two)
@@ -88,7 +104,7 @@ internal sealed record PublishedRelation(uint Oid, string Namespace, string Name
             }
         }
         return new PublishedRelation(oid, root.GetProperty("nsp").GetString()!, root.GetProperty("name").GetString()!,
-            (ReplicaIdentity)root.GetProperty("ident").GetString()![0], columns, included, types);
+            (ReplicaIdentity)root.GetProperty("ident").GetString()![0], columns, included, types, names);
     }
 }
 

@@ -26,7 +26,7 @@ internal static class SlotCommands
     {
         var slot = ReplicationSlot.FromRow((await query([SlotSql.Acquire(alter.SlotName, processId, activeJson)]))[0][0]);
         if (alter.TwoPhase == true)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "two-phase slots are not supported by ZeroPg", "PGlite has no prepared transactions.");
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "two-phase slots are not supported by ZeroPg", "A transaction that changed a published table cannot be prepared here (ZeroPg refuses its PREPARE TRANSACTION), so there is nothing to decode at PREPARE.");
         if (alter.Failover == true && slot.Temporary)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "cannot enable failover for a temporary replication slot");
         if (alter.Failover is { } failover)

@@ -22,8 +22,12 @@ internal sealed class TransactionEncoder(bool messages)
 
     public static Lsn EndLsn(IReadOnlyList<CapturedChange> tx) => new(tx[^1].Lsn.Value + 2);
 
-    public List<StreamFrame> Encode(IReadOnlyList<CapturedChange> tx, PublicationSet published, RelationShapes relations, BinaryValues binary)
+    /// <param name="streamed">The transaction goes out streamed (<see cref="StreamedTransaction"/>): pgoutput describes each relation
+    /// again within a streamed transaction, and counts it as sent once that commits.</param>
+    public List<StreamFrame> Encode(IReadOnlyList<CapturedChange> tx, PublicationSet published, RelationShapes relations, BinaryValues binary,
+        RowFilterMatches rows, bool streamed = false)
     {
+        var sentRelations = streamed ? new Dictionary<uint, string>() : _sentRelations;
         var frames = new List<StreamFrame>();
         var loose = new List<StreamFrame>(); // non-transactional messages: outside Begin/Commit, ahead of their transaction
         var commitLsn = CommitLsn(tx);
@@ -36,14 +40,21 @@ internal sealed class TransactionEncoder(bool messages)
             began = true;
             frames.Add(new(tx[0].Lsn, new BeginMessage(commitLsn, commitTime, (uint)tx[0].Xid).Encode()));
         }
-        void Describe(PublishedRelation relation)
+        // A partition published as its root: the root's Relation, then the partition's own, both again whenever the partition's
+        // were not sent yet (pgoutput's maybe_send_schema keeps that per partition).
+        void Describe(PublishedRelation relation, PublishedRelation? partition = null)
         {
-            if (_sentRelations.TryGetValue(relation.Oid, out var sent) && sent == relation.Fingerprint)
+            var key = partition?.Oid ?? relation.Oid;
+            var fingerprint = partition is null ? relation.Fingerprint : relation.Fingerprint + '\u0002' + partition.Fingerprint;
+            if (sentRelations.TryGetValue(key, out var sent) && sent == fingerprint)
                 return;
-            foreach (var type in relation.Types)
-                frames.Add(new(Lsn.Invalid, type.Encode()));
-            frames.Add(new(Lsn.Invalid, relation.Message.Encode()));
-            _sentRelations[relation.Oid] = relation.Fingerprint;
+            foreach (var described in partition is null ? [relation] : new[] { relation, partition })
+            {
+                foreach (var type in described.Types)
+                    frames.Add(new(Lsn.Invalid, type.Encode()));
+                frames.Add(new(Lsn.Invalid, described.Message.Encode()));
+            }
+            sentRelations[key] = fingerprint;
         }
 
         for (var i = 0; i < tx.Count; i++)
@@ -73,8 +84,10 @@ internal sealed class TransactionEncoder(bool messages)
                     // A TRUNCATE gives the table a new relfilenode: pgoutput's relation cache forgets it, so its Relation goes out
                     // again before the 'T', and again at its next change after this transaction (see ForgetTruncated).
                     if (tx[j].RelationOid is { } truncatedOid)
-                        _sentRelations.Remove(truncatedOid);
-                    if (published.Publishes(tx[j].RelationOid, 'T') && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } truncatedShape
+                        sentRelations.Remove(truncatedOid);
+                    // A partition published as its root is not sent (the root's own row is, when the root was truncated).
+                    if (published.Publishes(tx[j].RelationOid, 'T') && published.PublishedAs(tx[j].RelationOid!.Value) == tx[j].RelationOid
+                        && relations.At(tx[j].RelationOid!.Value, tx[j].Lsn) is { } truncatedShape
                         && published.Restrict(truncatedShape) is var shape
                         && truncated.All(t => t.Oid != shape.Oid))
                         truncated.Add(shape);
@@ -89,35 +102,53 @@ internal sealed class TransactionEncoder(bool messages)
                 i = j - 1;
                 continue;
             }
-            if (!published.Publishes(change.RelationOid, change.Op) || relations.At(change.RelationOid!.Value, change.Lsn) is not { } captured)
+            if (change.RelationOid is not { } oid || published.PublishedAs(oid) is var target && !published.Publishes(target, change.Op)
+                || relations.At(target, change.Lsn) is not { } captured)
                 continue; // not published, or dropped since
             var relation = published.Restrict(captured);
-            var message = ChangeMessage(change, relation, binary);
+            var partition = target == oid ? null : relations.At(oid, change.Lsn) is { } leaf ? published.Restrict(leaf, target) : null;
+            if (target != oid && partition is null)
+                continue;
+            var op = rows.Apply(change);
+            if (op == '\0')
+                continue; // its row filter leaves it out
+            var message = ChangeMessage(change, op, relation, binary, partition is null ? null : captured.PositionsIn(partition));
             if (message is null)
                 continue;
             Begin();
-            Describe(relation);
+            Describe(relation, partition);
             frames.Add(new(change.Lsn, message.Encode()));
         }
         if (began)
             frames.Add(new(EndLsn(tx), new CommitMessage(commitLsn, EndLsn(tx), commitTime).Encode()));
+        if (streamed)
+        {
+            foreach (var (oid, fingerprint) in sentRelations)
+                _sentRelations[oid] = fingerprint;
+        }
         ForgetTruncated(tx);
         if (loose.Count > 0)
             frames.InsertRange(0, loose);
         return frames;
     }
 
-    private static IPgOutputMessage? ChangeMessage(CapturedChange change, PublishedRelation relation, BinaryValues binary)
+    /// <summary>The message for <paramref name="change"/> sent as <paramref name="op"/>: its own operation, or the INSERT or
+    /// DELETE a row filter turns an UPDATE into (its new row, or its old row as its replica identity sends it).</summary>
+    /// <param name="positions">Where each of the relation's captured columns sits in the change's record when the change was
+    /// captured from a partition published as this relation, its root; null otherwise.</param>
+    private static IPgOutputMessage? ChangeMessage(CapturedChange change, char op, PublishedRelation relation, BinaryValues binary, int[]? positions)
     {
         var identity = relation.Identity;
-        switch (change.Op)
+        List<TupleValue> New() => Values(change.NewRow, relation, binary.Of(change.Seq, old: false), positions);
+        List<TupleValue> Old() => Values(change.OldRow, relation, binary.Of(change.Seq, old: true), positions);
+        switch (op)
         {
             case 'I':
-                return new InsertMessage(relation.Oid, Values(change.NewRow, relation, binary.Of(change.Seq, old: false)));
+                return new InsertMessage(relation.Oid, New());
             case 'U':
             {
-                var next = Values(change.NewRow, relation, binary.Of(change.Seq, old: false));
-                var old = Values(change.OldRow, relation, binary.Of(change.Seq, old: true));
+                var next = New();
+                var old = Old();
                 if (identity == ReplicaIdentity.Full)
                     return new UpdateMessage(relation.Oid, OldTupleKind.Old, old, next);
                 var keyChanged = identity != ReplicaIdentity.Nothing && relation.Columns.Select((c, k) => (c, k))
@@ -128,7 +159,7 @@ internal sealed class TransactionEncoder(bool messages)
             }
             case 'D':
             {
-                var old = Values(change.OldRow, relation, binary.Of(change.Seq, old: true));
+                var old = Old();
                 return identity switch
                 {
                     ReplicaIdentity.Full => new DeleteMessage(relation.Oid, OldTupleKind.Old, old),
@@ -161,12 +192,13 @@ internal sealed class TransactionEncoder(bool messages)
     private static List<TupleValue> KeyOnly(List<TupleValue> values, PublishedRelation relation)
         => relation.Columns.Select((c, k) => c.IsKey ? values[k] : TupleValue.Null).ToList();
 
-    /// <summary>A captured record's columns as 't' values (NULL as 'n'), generated columns left out. A record captured
+    /// <summary>A captured record's columns as 't' values (NULL as 'n'), columns not published left out. A record captured
     /// under an older shape of the table (columns added or dropped since) is padded or cut to the current one.</summary>
-    private static List<TupleValue> Values(string? record, PublishedRelation relation, IReadOnlyList<byte[]?>? binary)
+    private static List<TupleValue> Values(string? record, PublishedRelation relation, IReadOnlyList<byte[]?>? binary, int[]? positions)
     {
         if (binary is not null)
         {
+            binary = Reorder(binary, positions);
             var sent = new List<TupleValue>(relation.Columns.Count);
             for (var k = 0; k < relation.Included.Count; k++)
             {
@@ -175,7 +207,7 @@ internal sealed class TransactionEncoder(bool messages)
             }
             return sent;
         }
-        var columns = record is null ? [] : RecordText.Split(record);
+        var columns = Reorder(record is null ? new List<string?>() : RecordText.Split(record), positions);
         var values = new List<TupleValue>(relation.Columns.Count);
         for (var k = 0; k < relation.Included.Count; k++)
         {
@@ -185,4 +217,7 @@ internal sealed class TransactionEncoder(bool messages)
         }
         return values;
     }
+
+    private static IReadOnlyList<T?> Reorder<T>(IReadOnlyList<T?> captured, int[]? positions) where T : class
+        => positions is null ? captured : [.. positions.Select(p => p >= 0 && p < captured.Count ? captured[p] : null)];
 }

@@ -32,6 +32,12 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     /// <summary>Exported snapshots (Replication/Snapshots); without it, SNAPSHOT 'export' is refused.</summary>
     public SnapshotExports? Exports { get; init; }
 
+    /// <summary>The server's slots (Slots/ClusterSlots): names taken in other databases, and this database's rows for their clients.</summary>
+    public ClusterSlots? Cluster { get; init; }
+
+    /// <summary>The client's own value of a session setting (startup options, SET), null when it set none.</summary>
+    public Func<string, string?> SessionSetting { get; init; } = _ => null;
+
     /// <summary>The client sent a command: the snapshot this session exported is gone (Postgres keeps it until then).</summary>
     public void CommandArrived() => Exports?.EndAll();
 
@@ -110,6 +116,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             activity.Release(slot, processId());
             try { await query([SlotSql.Drop(slot)]); } catch (Exception) { /* the engine is gone: nothing to drop */ }
         }
+        if (_temporarySlots.Count > 0)
+            await StoreOwnSlotsAsync();
     }
 
     private ReplicationKind? SlotKind(string slot) => ReplicationKind.Logical; // every ZeroPg slot is logical
@@ -159,7 +167,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported on this connection",
                 "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT.");
         if (create.TwoPhase)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "PGlite has no prepared transactions.");
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "A transaction that changed a published table cannot be prepared here (ZeroPg refuses its PREPARE TRANSACTION), so there is nothing to decode at PREPARE.");
         var export = create.Snapshot == SnapshotAction.Export ? Exports!.Begin(create.SlotName, processId()) : null;
         try
         {
@@ -211,12 +219,50 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         IReadOnlyList<string> statements = export is null
             ? [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint)]
             : [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, streamFromNow: true), SnapshotExports.NextXidSql];
-        var results = await query(statements);
+        using var reservation = Cluster is null ? (SlotReservation?)null : await ReserveAsync(create.SlotName);
+        var results = await query(reservation is null ? statements : [reservation.Value.OthersSetting, .. statements]);
+        results = reservation is null ? results : results.Skip(1).ToList();
         if (results[0].Count == 0)
             throw ReplicationErrors.Error(ReplicationErrors.DuplicateObject, $"replication slot \"{create.SlotName}\" already exists");
         if (export is not null)
             Exports!.Take(export, results[1][0][0]!);
+        await StoreOwnSlotsAsync(); // before the reply: another database's client lists it, and cannot take its name, from now on
         return ReplicationSlot.FromRow(results[0][0]);
+    }
+
+    /// <summary>
+    /// Holds the name among the server's slots while this walsender makes it, and says which names the other databases have taken
+    /// (zeropg.other_slots): read again first, then taken one creation at a time (Slots/ClusterSlots).
+    /// </summary>
+    private async Task<SlotReservation> ReserveAsync(string slot)
+    {
+        await Cluster!.RefreshAsync(database, connectionClosed);
+        using (await Cluster.CreatingAsync(connectionClosed))
+            return new SlotReservation(Cluster.Reserve(database, slot), Cluster.OthersSettingSql(database));
+    }
+
+    /// <summary>The statements, after setting which slot names the other databases have (Slots/SlotFunctions' acquire_slot: 55000 for
+    /// one of theirs, as Postgres answers a slot made in another database); each statement's rows.</summary>
+    private async Task<IReadOnlyList<IReadOnlyList<string?[]>>> QueryKnowingOthersAsync(IReadOnlyList<string> statements)
+    {
+        if (Cluster is null)
+            return await query(statements);
+        return [.. (await query([Cluster.OthersSettingSql(database), .. statements])).Skip(1)];
+    }
+
+    /// <summary>This database's slots as the other databases' clients see them, stored after a change (best effort: the engine may be gone).</summary>
+    private async Task StoreOwnSlotsAsync()
+    {
+        if (Cluster is null)
+            return;
+        try
+        {
+            Cluster.Store(database, (await query([ClusterSlots.OwnRowsSql]))[0]);
+        }
+        catch (Exception)
+        {
+            // Kept as last read; read again before the next listing or creation.
+        }
     }
 
     private async Task DropSlotAsync(DropReplicationSlotCommand drop)
@@ -229,8 +275,9 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
                 await Task.Delay(100, connectionClosed);
         }
         await EnsureInstalledAsync();
-        await query([SlotSql.DropChecked(drop.SlotName, processId(), activity.ActiveJson())]); // missing, or another session's temporary slot: Postgres's errors
+        await QueryKnowingOthersAsync([SlotSql.DropChecked(drop.SlotName, processId(), activity.ActiveJson())]); // missing, another database's, or another session's temporary slot: Postgres's errors
         _temporarySlots.Remove(drop.SlotName);
+        await StoreOwnSlotsAsync();
         CommandComplete.Write(output, "DROP_REPLICATION_SLOT");
     }
 
@@ -253,7 +300,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         var options = PgOutputOptions.Parse(start.Options);
         await EnsureInstalledAsync();
         // Missing, held by another session, or invalidated: Postgres's errors (acquire_slot in Slots/SlotFunctions).
-        var results = await query([SlotSql.Acquire(name, processId(), activity.ActiveJson()), PublicationSet.ExistingSql(options.Publications)]);
+        var results = await QueryKnowingOthersAsync([SlotSql.Acquire(name, processId(), activity.ActiveJson()), PublicationSet.ExistingSql(options.Publications),
+            DecodingWorkMem.DefaultSql]);
         var missing = options.Publications.Except(results[1].Select(r => r[0]!)).FirstOrDefault();
         if (missing is not null)
             throw ReplicationErrors.Error(ReplicationErrors.UndefinedObject, $"publication \"{missing}\" does not exist");
@@ -266,7 +314,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         StreamEnd end;
         try
         {
-            end = await new LogicalStream(input, output, query, slot, options, start.StartLsn, progress).RunAsync(stream.Token);
+            var streaming = options.Streaming ? new StreamedTransaction(DecodingWorkMem.Bytes(SessionSetting(DecodingWorkMem.Name) ?? results[2][0][0])) : null;
+            end = await new LogicalStream(input, output, query, slot, options, start.StartLsn, progress, streaming).RunAsync(stream.Token);
         }
         catch (Exception error) when (error is FormatException or System.Text.Json.JsonException or KeyNotFoundException or OverflowException)
         {

@@ -60,6 +60,8 @@ public class WalsenderCommandTests(ServerFixture fixture)
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (publication_names 'x')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '9', publication_names 'x')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '1', publication_names 'no_such_pub')",
+            "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '1', publication_names 'x', streaming 'on')",
+            "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '3', publication_names 'x', streaming 'parallel')",
             "SELECT 41 + 1");
         Assert.Matches("exported.*[0-9A-F]{8}-[0-9A-F]{8}-1.*pgoutput", r.Stdout); // CREATE_REPLICATION_SLOT exports a snapshot by default
         Assert.Contains("replication slot name \"Bad-Name\" contains invalid character", r.Stderr);
@@ -70,6 +72,8 @@ public class WalsenderCommandTests(ServerFixture fixture)
         Assert.Contains("option \"proto_version\" missing", r.Stderr);
         Assert.Contains("client sent proto_version=9 but server only supports protocol 4 or lower", r.Stderr);
         Assert.Contains("publication \"no_such_pub\" does not exist", r.Stderr);
+        Assert.Contains("requested proto_version=1 does not support streaming, need 2 or higher", r.Stderr);
+        Assert.Contains("requested proto_version=3 does not support parallel streaming, need 4 or higher", r.Stderr);
         Assert.EndsWith("42", r.Stdout.Trim()); // plain SQL on a replication=database connection
 
         var physical = await Psql("true", "SELECT 1");
