@@ -30,7 +30,7 @@ public sealed class TransactionTimeoutTests(ServerFixture fixture)
         Assert.Equal("FATAL", fatal.Field('S'));
         Assert.Equal(Terminated, fatal.MessageText);
         Assert.DoesNotContain(closing, m => m.Code == 'E' && m.SqlState == "57014"); // the in-engine cancel is not the client's error
-        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(2));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(5)); // the query alone runs far longer
 
         Assert.Equal(engine, fixture.Server.EngineProcessId);
         await AssertOthersServedAsync();
@@ -87,7 +87,7 @@ public sealed class TransactionTimeoutTests(ServerFixture fixture)
         var error = await Assert.ThrowsAsync<PostgresException>(() => sleep.ExecuteNonQueryAsync());
         Assert.Equal("25P04", error.SqlState);
         Assert.Equal(Terminated, error.MessageText);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}"); // half the sleep
         await AssertOthersServedAsync();
     }
 
@@ -102,7 +102,7 @@ public sealed class TransactionTimeoutTests(ServerFixture fixture)
         await using var quick = new NpgsqlCommand("select 42", other);
         var clock = Stopwatch.StartNew();
         Assert.Equal(42, await quick.ExecuteScalarAsync());
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the other client waited {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the other client waited {clock.Elapsed}"); // the query alone runs far longer
         Assert.Equal("25P04", (await Assert.ThrowsAsync<PostgresException>(() => running)).SqlState);
     }
 
