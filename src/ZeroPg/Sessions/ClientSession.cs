@@ -977,6 +977,8 @@ internal sealed class ClientSession
                         creating ??= await _services.Databases.Slots.CreatingAsync(_connectionClosed); // the engine is held: no creator waits for it
                     await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Batch([_services.Databases.Slots.OthersSettingSql(_services.DatabaseName)]));
                 }
+                if (before == TransactionStatus.Idle && CommitsPrepared(count))
+                    await MarkPreparedCommitsAsync();
                 _rewriter.Build(_engineBatch, _batch, count);
                 if (_engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
@@ -1031,6 +1033,35 @@ internal sealed class ClientSession
             _usedSlots |= sql.UsesReplicationSlots;
         }
         return needed;
+    }
+
+    private bool CommitsPrepared(int count)
+    {
+        for (var i = 0; i < count && i < _batch.Messages.Count; i++)
+        {
+            var message = _batch.Messages[i];
+            var sql = message.Code switch
+            {
+                FrontendCode.Query or FrontendCode.Parse => message.Sql,
+                FrontendCode.Bind => _statements.StatementSql(message.StatementName!),
+                _ => null,
+            };
+            if (sql is { CommitsPrepared: true })
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Right before a COMMIT PREPARED, with the engine held (nothing of another client's runs in between): the marker that puts the
+    /// prepared transaction's captured changes where it commits (Replication/Capture/PreparedCommits). Only while the client has no
+    /// transaction open (COMMIT PREPARED refuses to run inside one, and the marker must not join it). Its error is the client's:
+    /// committing without the marker would keep the transaction's changes from every replication consumer.
+    /// </summary>
+    private async Task MarkPreparedCommitsAsync()
+    {
+        var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+        EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.PreparedCommits.MarkSql)));
     }
 
     /// <summary>After a slot function: this database's slots as the other databases' clients see them (Replication/Slots/ClusterSlots).</summary>

@@ -7,19 +7,12 @@ namespace ZeroPg.Sessions;
 /// Hints for the engine's errors about prepared transactions whose cause Postgres's own text does not tell in ZeroPg.
 /// A lock that is not available (55P03: NOWAIT, lock_timeout, or the engine host ending a lock wait at deadlock_timeout):
 /// the engine's one backend shares its locks with nobody but prepared transactions, so one of them holds it.
-/// "cannot PREPARE a transaction that has executed ... NOTIFY" (0A000): also what ZeroPg's change capture makes Postgres say
-/// for a transaction that changed a published table (Replication/Capture/CaptureSchema, refuse_prepare).
 /// </summary>
 internal static class PreparedTransactionHints
 {
     public const string LockHeld = "The lock is held by a prepared transaction (SELECT gid FROM pg_prepared_xacts), which keeps its locks "
         + "until COMMIT PREPARED or ROLLBACK PREPARED. ZeroPg's engine runs one statement at a time, so a wait for such a lock "
         + "ends at lock_timeout or deadlock_timeout, whichever comes first, instead of blocking every client.";
-
-    public const string CapturedChanges = "ZeroPg also refuses it for a transaction that changed a table a publication captures or "
-        + "emitted a logical message: a prepared transaction's changes could not be sent to replication consumers in order.";
-
-    private const string NotifyRefusal = "cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY";
 
     /// <summary>The hint the engine's ErrorResponse <paramref name="message"/> (whole) should get; null when none, or it has one.</summary>
     public static string? For(ReadOnlySpan<byte> message)
@@ -28,7 +21,6 @@ internal static class PreparedTransactionHints
         var hint = ErrorResponse.ReadSqlState(body) switch
         {
             SqlState.LockNotAvailable => LockHeld,
-            SqlState.FeatureNotSupported when ErrorResponse.ReadField(body, ErrorField.Message) == NotifyRefusal => CapturedChanges,
             _ => null,
         };
         return hint is not null && ErrorResponse.ReadField(body, ErrorField.Hint) is null ? hint : null;

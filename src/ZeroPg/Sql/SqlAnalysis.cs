@@ -494,6 +494,20 @@ internal sealed class SqlAnalysis
         return true;
     }
 
+    /// <summary>A statement is COMMIT PREPARED: a prepared transaction's captured changes go out at it (Replication/Capture/PreparedCommits).</summary>
+    public bool CommitsPrepared
+    {
+        get
+        {
+            foreach (var (start, end) in _statements)
+            {
+                if (IsWord(start, end, "COMMIT") && IsWord(start + 1, end, "PREPARED"))
+                    return true;
+            }
+            return false;
+        }
+    }
+
     /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole statement.</summary>
     public bool IsPlainTransactionEnd
     {

@@ -16,7 +16,7 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
     /// <summary>Inserts, updates with and without a key change, deletes, REPLICA IDENTITY FULL and NOTHING (published for inserts
     /// only: Postgres refuses UPDATE/DELETE on it otherwise), enums (two columns: two Type messages), arrays, numeric typmods,
     /// generated columns, quoting, a multi-statement transaction with a message inside, a rolled-back one, transactional and
-    /// non-transactional messages, TRUNCATE of two tables with RESTART IDENTITY, with CASCADE, and plain, a publication's
+    /// non-transactional messages, a prepared transaction committed after another transaction and one rolled back, TRUNCATE of two tables with RESTART IDENTITY, with CASCADE, and plain, a publication's
     /// column list (a text and an enum column left out), and row filters: two publications' filters OR-ed for inserts, updates
     /// turned into inserts and deletes when a row enters or leaves the filter (a key change, REPLICA IDENTITY FULL), a NULL
     /// result, and rows that never pass; partitioned tables published via their root (a partition with its columns in another
@@ -117,16 +117,28 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         INSERT INTO nothing_t VALUES (1, 'a');
         UPDATE nothing_t SET v = 'b';
         DELETE FROM nothing_t;
+        BEGIN;
+        INSERT INTO items VALUES (30, 'prepared', 30, 30, NULL, NULL, NULL, NULL, NULL);
+        UPDATE items SET qty = 31 WHERE id = 10;
+        SELECT pg_logical_emit_message(true, 'p', 'in a prepared transaction');
+        PREPARE TRANSACTION 'diff_prepared';
+        INSERT INTO items VALUES (31, 'after the prepare', 31, 31, NULL, NULL, NULL, NULL, NULL);
+        BEGIN;
+        INSERT INTO items VALUES (32, 'prepared, rolled back', 32, 32, NULL, NULL, NULL, NULL, NULL);
+        PREPARE TRANSACTION 'diff_rolled_back';
+        ROLLBACK PREPARED 'diff_rolled_back';
+        COMMIT PREPARED 'diff_prepared';
+        INSERT INTO items VALUES (33, 'after the commit', 33, 33, NULL, NULL, NULL, NULL, NULL);
         SELECT pg_logical_emit_message(true, 'end', 'done');
         """;
 
-    private readonly NativePostgres _postgres = new() { Settings = ["wal_level=logical"] };
+    private readonly NativePostgres _postgres = new() { Settings = ["wal_level=logical", "max_prepared_transactions=5"] };
     private ZeroPgServer _zeropg = null!;
 
     public async Task InitializeAsync()
     {
         await Task.WhenAll(_postgres.InitializeAsync(), StartZeroPgAsync());
-        async Task StartZeroPgAsync() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        async Task StartZeroPgAsync() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions { PostgresSettings = { ["max_prepared_transactions"] = "5" } }, TestLogging.Factory);
     }
 
     public async Task DisposeAsync()
@@ -156,6 +168,10 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         Assert.Contains("R public.parted_us d [0:v:23:-1, 1:region:25:-1, 1:id:23:-1]", expected); // ... after the partition's own Relation
         Assert.Contains("I leafed_high N[t:150, t:c]", expected); // a partition made later, published as itself
         Assert.Contains("I parted N[t:5, t:eu, t:5, t:added]", expected);
+        // A prepared transaction goes out at its COMMIT PREPARED, after what committed since its PREPARE; a rolled-back one not at all.
+        Assert.True(expected.FindIndex(m => m.StartsWith("I items N[t:31,", StringComparison.Ordinal))
+            < expected.FindIndex(m => m.StartsWith("I items N[t:30,", StringComparison.Ordinal)), "the prepared transaction's insert came first");
+        Assert.DoesNotContain(expected, m => m.StartsWith("I items N[t:32,", StringComparison.Ordinal));
         output.WriteLine(string.Join("\n", expected.Where(m => m.Contains("parted", StringComparison.Ordinal) || m.Contains("leafed", StringComparison.Ordinal))));
 
         Assert.Equal(expected, new PgOutputText().Describe(await PeekAsync(zeropg, text)));

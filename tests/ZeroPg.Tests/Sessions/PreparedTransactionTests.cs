@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using Npgsql;
+using Npgsql.Replication.Internal;
 using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
@@ -108,27 +110,98 @@ public sealed class PreparedTransactionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_transaction_that_changed_a_published_table_cannot_be_prepared()
+    public async Task A_prepared_transaction_that_changed_a_published_table_is_decoded_at_its_commit_prepared()
     {
         await using var a = await OpenAsync();
-        await a.ExecAsync("CREATE TABLE tp_published (id int PRIMARY KEY); CREATE TABLE tp_private (id int PRIMARY KEY); "
-            + "CREATE PUBLICATION tp_pub FOR TABLE tp_published");
-        await a.ExecAsync("SELECT pg_create_logical_replication_slot('tp_slot', 'pgoutput')");
+        await using var b = await OpenAsync();
+        await a.ExecAsync("CREATE TABLE tp_published (id int PRIMARY KEY, v text); CREATE PUBLICATION tp_pub FOR TABLE tp_published");
+        await a.ExecAsync("SELECT pg_create_logical_replication_slot('tp_first', 'pgoutput'), pg_create_logical_replication_slot('tp_second', 'pgoutput')");
+        await a.ExecAsync("SELECT pg_create_logical_replication_slot('tp_stream', 'pgoutput')");
 
-        // Its captured rows would become visible only at COMMIT PREPARED, behind what the slot already confirmed: never sent.
-        await a.ExecAsync("BEGIN; INSERT INTO tp_published VALUES (1)");
-        var refused = await Assert.ThrowsAsync<PostgresException>(() => a.ExecAsync("PREPARE TRANSACTION 'tp_captured'"));
-        Assert.Equal("0A000", refused.SqlState);
-        Assert.Contains("publication", refused.Hint);
-        Assert.Equal(0L, await a.ScalarAsync("SELECT count(*) FROM pg_prepared_xacts"));
+        // A walsender streams all along: it reads the transactions committed after the PREPARE before the prepared one commits.
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var stream = Task.Run(async () =>
+        {
+            await using var replication = new Npgsql.Replication.LogicalReplicationConnection(_server.GetConnectionString());
+            await replication.Open();
+            var text = new Replication.PgOutputText();
+            await foreach (var data in replication.StartLogicalReplication(new StreamSlot("tp_stream"), stop.Token,
+                options: [new("proto_version", "1"), new("publication_names", "tp_pub")]))
+            {
+                using var bytes = new MemoryStream();
+                await data.Data.CopyToAsync(bytes, stop.Token);
+                received.Enqueue(Describe(text, bytes.ToArray()));
+                if (bytes.ToArray()[0] == 'C' && received.Any(m => m.StartsWith("I tp_published N[t:4,", StringComparison.Ordinal)))
+                    break;
+            }
+        });
 
-        await a.ExecAsync("BEGIN; INSERT INTO tp_private VALUES (1); PREPARE TRANSACTION 'tp_uncaptured'");
-        await a.ExecAsync("COMMIT PREPARED 'tp_uncaptured'");
-        await a.ExecAsync("INSERT INTO tp_published VALUES (2)");
-        Assert.Equal(0L, await a.ScalarAsync("SELECT count(*) FROM tp_published WHERE id = 1"));
-        Assert.Equal(1L, await a.ScalarAsync("SELECT count(*) FROM pg_logical_slot_get_binary_changes('tp_slot', NULL, NULL, "
-            + "'proto_version', '1', 'publication_names', 'tp_pub') WHERE get_byte(data, 0) = ascii('I')"));
+        var preparedXid = await a.ScalarAsync("BEGIN; INSERT INTO tp_published VALUES (1, 'prepared'); SELECT txid_current()");
+        await a.ExecAsync("UPDATE tp_published SET v = 'prepared, updated' WHERE id = 1; PREPARE TRANSACTION 'tp_prepared'");
+        await b.ExecAsync("INSERT INTO tp_published VALUES (2, 'after the prepare')");
+        await a.ExecAsync("BEGIN; INSERT INTO tp_published VALUES (3, 'rolled back'); PREPARE TRANSACTION 'tp_rolled_back'");
+        await b.ExecAsync("ROLLBACK PREPARED 'tp_rolled_back'");
+        await Eventually.WaitUntilAsync(() => stream.IsFaulted || received.Any(m => m.StartsWith("I tp_published N[t:2,", StringComparison.Ordinal)),
+            "the stream sent the insert after the prepare");
+        Assert.False(stream.IsFaulted, stream.Exception?.ToString());
+        // Both SQL slots consume past the prepared transaction's rows before it commits.
+        Assert.Equal(["I 2"], await InsertsAsync(a, "tp_first", consume: true));
+        Assert.Equal(["I 2"], await InsertsAsync(a, "tp_second", consume: true));
+
+        await b.ExecAsync("COMMIT PREPARED 'tp_prepared'");
+        await b.ExecAsync("INSERT INTO tp_published VALUES (4, 'after the commit')");
+
+        // The first slot's read purges what every slot confirmed: the second still gets the prepared transaction's rows.
+        var expected = new List<string> { $"B xid={preparedXid}", "I 1", "U 1", "C", "B", "I 4", "C" };
+        Assert.Equal(expected, await InsertsAsync(a, "tp_first", consume: true, withTransactions: true, withXid: true));
+        Assert.Equal(expected, await InsertsAsync(a, "tp_second", consume: true, withTransactions: true, withXid: true));
+        Assert.Equal(1L, await a.ScalarAsync("SELECT count(*) FROM tp_published WHERE id = 1"));
+
+        await stream.WaitAsync(TimeSpan.FromSeconds(60));
+        // The walsender: the same order, with the prepared transaction's own xid.
+        var streamed = received.Where(m => m[0] is 'B' or 'I' or 'U' or 'C')
+            .Select(m => m[0] == 'C' ? "C" : m[0] == 'B' && m != $"B xid={preparedXid}" ? "B" : m.Split(',')[0]).ToList();
+        Assert.Equal(["B", "I tp_published N[t:2", "C", $"B xid={preparedXid}", "I tp_published N[t:1", "U tp_published N[t:1", "C",
+            "B", "I tp_published N[t:4", "C"], streamed);
     }
+
+    private static string Describe(Replication.PgOutputText text, byte[] message)
+        => message[0] == 'B' ? $"B xid={BinaryPrimitives.ReadUInt32BigEndian(message.AsSpan(17))}" : text.Describe(message);
+
+    /// <summary>A SQL slot's messages, short: "I id" / "U id", and with <paramref name="withTransactions"/> B (with the first's xid) and C.</summary>
+    private static async Task<List<string>> InsertsAsync(NpgsqlConnection connection, string slot, bool consume, bool withTransactions = false, bool withXid = false)
+    {
+        var function = consume ? "pg_logical_slot_get_binary_changes" : "pg_logical_slot_peek_binary_changes";
+        await using var command = new NpgsqlCommand($"SELECT data FROM {function}('{slot}', NULL, NULL, 'proto_version', '1', 'publication_names', 'tp_pub')", connection);
+        var messages = new List<string>();
+        var text = new Replication.PgOutputText();
+        var firstBegin = true;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var data = (byte[])reader[0];
+            switch ((char)data[0])
+            {
+                case 'B' when withTransactions:
+                    messages.Add(withXid && firstBegin ? Describe(text, data) : "B");
+                    firstBegin = false;
+                    break;
+                case 'C' when withTransactions:
+                    messages.Add("C");
+                    break;
+                case 'I' or 'U':
+                    messages.Add($"{(char)data[0]} {text.Describe(data).Split(' ')[2].Split(',')[0].Split(':')[1]}");
+                    break;
+                case 'R':
+                    text.Describe(data);
+                    break;
+            }
+        }
+        return messages;
+    }
+
+    private sealed class StreamSlot(string name) : Npgsql.Replication.Internal.LogicalReplicationSlot("pgoutput", new Npgsql.Replication.ReplicationSlotOptions(name));
 
     [Fact]
     public async Task A_prepared_transaction_survives_a_restart_on_a_data_directory()

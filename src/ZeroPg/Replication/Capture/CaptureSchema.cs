@@ -27,14 +27,6 @@ internal static class CaptureSchema
             content bytea                -- M: content
         );
 
-        -- A prepared transaction's captured rows become visible only at COMMIT PREPARED, by when later transactions were
-        -- sent and confirmed past them: they would never be decoded. A pending NOTIFY makes Postgres refuse PREPARE
-        -- TRANSACTION (0A000), so a transaction that captured anything cannot be prepared (nobody LISTENs on the channel).
-        CREATE OR REPLACE FUNCTION zeropg_repl.refuse_prepare() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('zeropg_repl_captured', ''); RETURN NULL; END $$;
-        CREATE OR REPLACE TRIGGER zeropg_repl_refuse_prepare AFTER INSERT ON zeropg_repl.changes
-            FOR EACH STATEMENT EXECUTE FUNCTION zeropg_repl.refuse_prepare();
-
         -- SECURITY DEFINER: any role writing a published table records its change; only ZeroPg reads the log.
         -- Every 1024th change also runs zeropg_repl.maintain() (Slots/SlotFunctions): slots too far behind are invalidated and
         -- what every slot confirmed is purged, so the log stays bounded even when no consumer is connected.
@@ -175,5 +167,5 @@ internal static class CaptureSchema
         CREATE EVENT TRIGGER zeropg_repl_ddl ON ddl_command_end
             WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
             EXECUTE FUNCTION zeropg_repl.on_ddl();
-        """ + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + Slots.SlotDecoding.Install;
+        """ + PreparedCommits.Install + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + Slots.SlotDecoding.Install;
 }

@@ -246,11 +246,13 @@ internal static class SlotDecoding
                 WHERE pp.pubname = ANY (pubs) AND pp.pubviaroot AND pc.relkind = 'p' AND tree.relid <> pc.oid) x;
             consumed := NULL;
             FOR tx IN
+                -- In commit order: by each transaction's last row (a prepared one's is the marker before its COMMIT PREPARED, after
+                -- rows of transactions committed since its PREPARE: Capture/PreparedCommits, hence the xid in every range below).
                 SELECT ch.xid AS x, min(ch.seq) AS first_seq, max(ch.seq) AS last_seq, max(ch.lsn) AS last_lsn
                 FROM zeropg_repl.changes ch
                 WHERE own IS NULL OR ch.xid <> own
                 GROUP BY ch.xid HAVING max(ch.lsn) + 1::numeric >= s.confirmed_flush_lsn
-                ORDER BY min(ch.seq)
+                ORDER BY max(ch.seq)
             LOOP
                 commit_lsn := tx.last_lsn + 1::numeric;
                 end_lsn := tx.last_lsn + 2::numeric;
@@ -262,7 +264,7 @@ internal static class SlotDecoding
                 xid_bytes := int4send((CASE WHEN tx.x::text::numeric % 4294967296 > 2147483647 THEN tx.x::text::numeric % 4294967296 - 4294967296
                                             ELSE tx.x::text::numeric % 4294967296 END)::integer);
                 streamed := opt_streaming IS NOT NULL AND (SELECT coalesce(sum(zeropg_repl.change_size(ch.new_row, ch.old_row, ch.prefix, ch.content)), 0) FROM zeropg_repl.changes ch
-                                                            WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op <> 'm') >= work_mem;
+                                                            WHERE ch.xid = tx.x AND ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op <> 'm') >= work_mem;
                 in_block := false; blocks := 0; running := 0; cut := false;
                 IF streamed THEN
                     -- pgoutput describes each relation again within a streamed transaction (per xid) and counts it sent once that commits.
@@ -271,14 +273,14 @@ internal static class SlotDecoding
                 END IF;
                 IF opt_messages THEN
                     -- Messages that are not transactional go out as they are written, ahead of their transaction's Begin.
-                    FOR c IN SELECT * FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'm' ORDER BY ch.seq LOOP
+                    FOR c IN SELECT * FROM zeropg_repl.changes ch WHERE ch.xid = tx.x AND ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'm' ORDER BY ch.seq LOOP
                         lsn := c.lsn; xid := '0'::xid;
                         data := '\x4d00'::bytea || zeropg_repl.pgo_lsn(c.lsn) || zeropg_repl.pgo_string(c.prefix)
                             || int4send(length(coalesce(c.content, ''::bytea))) || coalesce(c.content, ''::bytea);
                         RETURN NEXT; returned := returned + 1;
                     END LOOP;
                 END IF;
-                FOR c IN SELECT * FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq ORDER BY ch.seq LOOP
+                FOR c IN SELECT * FROM zeropg_repl.changes ch WHERE ch.xid = tx.x AND ch.seq BETWEEN tx.first_seq AND tx.last_seq ORDER BY ch.seq LOOP
                     this_op := c.op::text;
                     IF streamed AND this_op <> 'm' THEN
                         -- A block ends after the change that brings it to the limit: the next frame opens another.
@@ -298,7 +300,7 @@ internal static class SlotDecoding
                     ELSIF this_op = 'T' THEN
                         -- One TRUNCATE of several tables records consecutive rows: one 'T' (options from the first row).
                         rels := '{}';
-                        FOR tr IN SELECT * FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN c.seq AND tx.last_seq ORDER BY ch.seq LOOP
+                        FOR tr IN SELECT * FROM zeropg_repl.changes ch WHERE ch.xid = tx.x AND ch.seq BETWEEN c.seq AND tx.last_seq ORDER BY ch.seq LOOP
                             EXIT WHEN tr.op <> 'T';
                             -- A TRUNCATE gives the table a new relfilenode: pgoutput forgets its Relation (sent again before the 'T').
                             sent := sent - tr.relid::text;
@@ -411,7 +413,7 @@ internal static class SlotDecoding
                     sent := sent_before || sent;
                 END IF;
                 -- ... and again at the truncating transaction's commit: the Relation goes out again before the table's next change.
-                sent := sent - ARRAY(SELECT ch.relid::text FROM zeropg_repl.changes ch WHERE ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'T');
+                sent := sent - ARRAY(SELECT ch.relid::text FROM zeropg_repl.changes ch WHERE ch.xid = tx.x AND ch.seq BETWEEN tx.first_seq AND tx.last_seq AND ch.op = 'T');
                 IF began AND streamed THEN
                     lsn := last_lsn; xid := txid; data := '\x45'::bytea; RETURN NEXT; returned := returned + 1;
                     lsn := end_lsn; xid := txid;

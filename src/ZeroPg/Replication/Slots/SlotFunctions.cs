@@ -14,14 +14,20 @@ namespace ZeroPg.Replication.Slots;
 internal static class SlotFunctions
 {
     public const string Install = """"
-        ALTER TABLE zeropg_repl.slots
-            ADD COLUMN IF NOT EXISTS two_phase boolean NOT NULL DEFAULT false,
-            ADD COLUMN IF NOT EXISTS failover boolean NOT NULL DEFAULT false,
-            -- A temporary slot belongs to the session that made it (active for it, dropped when it leaves).
-            ADD COLUMN IF NOT EXISTS owner_pid integer,
-            ADD COLUMN IF NOT EXISTS inactive_since timestamptz,
-            -- 'wal_removed' once the slot fell more than max_slot_wal_keep_size behind (maintain()).
-            ADD COLUMN IF NOT EXISTS invalidation_reason text;
+        -- Altered only when a column is missing: ALTER TABLE locks the table, and a prepared transaction that used a slot holds a
+        -- conflicting lock (this install runs again at every walsender's start).
+        DO $$BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'zeropg_repl.slots'::regclass AND attname = 'invalidation_reason') THEN
+                ALTER TABLE zeropg_repl.slots
+                    ADD COLUMN IF NOT EXISTS two_phase boolean NOT NULL DEFAULT false,
+                    ADD COLUMN IF NOT EXISTS failover boolean NOT NULL DEFAULT false,
+                    -- A temporary slot belongs to the session that made it (active for it, dropped when it leaves).
+                    ADD COLUMN IF NOT EXISTS owner_pid integer,
+                    ADD COLUMN IF NOT EXISTS inactive_since timestamptz,
+                    -- 'wal_removed' once the slot fell more than max_slot_wal_keep_size behind (maintain()).
+                    ADD COLUMN IF NOT EXISTS invalidation_reason text;
+            END IF;
+        END$$;
 
         -- Slots are the cluster's in Postgres: ZeroPg sets zeropg.other_slots, {"slot": "its database"} of the server's other
         -- databases (each runs its own engine), before a unit that uses slots (Slots/ClusterSlots).
@@ -47,7 +53,11 @@ internal static class SlotFunctions
             END IF;
             RETURN NEW;
         END $$;
-        CREATE OR REPLACE TRIGGER slot_limit BEFORE INSERT ON zeropg_repl.slots FOR EACH ROW EXECUTE FUNCTION zeropg_repl.slot_limit();
+        DO $$BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'zeropg_repl.slots'::regclass AND tgname = 'slot_limit') THEN
+                CREATE TRIGGER slot_limit BEFORE INSERT ON zeropg_repl.slots FOR EACH ROW EXECUTE FUNCTION zeropg_repl.slot_limit();
+            END IF;
+        END$$;
 
         -- CheckSlotPermissions: the caller's current_user at the entry points; the session user inside the SECURITY DEFINER
         -- internals, which any role could otherwise call directly to read captured changes.
@@ -92,11 +102,11 @@ internal static class SlotFunctions
 
         -- Drops the captured changes of the transactions every valid slot has confirmed, all of them when no valid slot is
         -- left. Transactions never interleave in the engine and LSNs rise with seq, so the confirmed ones are a prefix of the
-        -- log: the first change at or past the horizon belongs to the first transaction still needed (a position confirmed
+        -- log (save a prepared transaction's rows, kept with its commit marker below): the first change at or past the horizon belongs to the first transaction still needed (a position confirmed
         -- inside a transaction keeps it whole: it is sent again, as Postgres does). Costs the rows it deletes.
         CREATE OR REPLACE FUNCTION zeropg_repl.purge() RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-        DECLARE horizon pg_lsn; first_needed bigint; needed_xid xid8; last_done bigint;
+        DECLARE horizon pg_lsn; first_needed bigint; needed_xid xid8; last_done bigint; prepared_first bigint; prepared_xid xid8;
         BEGIN
             SELECT min(confirmed_flush_lsn) INTO horizon FROM zeropg_repl.slots WHERE invalidation_reason IS NULL;
             IF horizon IS NULL THEN
@@ -106,6 +116,13 @@ internal static class SlotFunctions
                 RETURN;
             END IF;
             SELECT seq, xid INTO first_needed, needed_xid FROM zeropg_repl.changes WHERE lsn + 1::numeric >= horizon ORDER BY seq LIMIT 1;
+            -- A prepared transaction committed past the horizon (its marker, Capture/PreparedCommits) keeps its rows from before.
+            SELECT p.seq, p.xid INTO prepared_first, prepared_xid FROM zeropg_repl.changes p
+            WHERE p.xid IN (SELECT k.xid FROM zeropg_repl.changes k WHERE k.op = 'K' AND k.seq >= first_needed) ORDER BY p.seq LIMIT 1;
+            IF prepared_first < first_needed THEN
+                first_needed := prepared_first;
+                needed_xid := prepared_xid;
+            END IF;
             IF first_needed IS NULL THEN
                 SELECT max(seq) INTO last_done FROM zeropg_repl.changes;
             ELSE
@@ -164,7 +181,7 @@ internal static class SlotFunctions
                     HINT = 'ZeroPg''s logical slots use the pgoutput plugin.';
             END IF;
             IF twophase THEN
-                RAISE EXCEPTION 'two-phase slots are not supported by ZeroPg' USING ERRCODE = '0A000', HINT = 'A transaction that changed a published table cannot be prepared here (ZeroPg refuses its PREPARE TRANSACTION), so there is nothing to decode at PREPARE.';
+                RAISE EXCEPTION 'two-phase slots are not supported by ZeroPg' USING ERRCODE = '0A000', HINT = 'A prepared transaction''s changes are decoded when it commits (COMMIT PREPARED), as one ordinary transaction, as for a slot without two_phase: ZeroPg cannot read them at PREPARE. Create the slot without the two-phase option.';
             END IF;
             -- Postgres refuses a transaction that has written (25001): its snapshot builder needs it. ZeroPg's slots need no
             -- snapshot, and ZeroPg's own install of zeropg_repl writes in a client's open transaction, so it is not refused.

@@ -1,8 +1,8 @@
 namespace ZeroPg.Replication.Walsender;
 
 /// <summary>pgoutput's START_REPLICATION options, checked as pgoutput.c's parse_output_parameters does.
-/// Accepted but without effect: <c>origin</c> (every change is local), <c>two_phase</c> (a transaction
-/// that changed a published table cannot be prepared). <c>binary</c>: see <see cref="BinaryValues"/>; <c>streaming</c>: see <see cref="StreamedTransaction"/>.</summary>
+/// Accepted but without effect: <c>origin</c> (every change is local), <c>two_phase</c> (a prepared transaction
+/// goes out at its COMMIT PREPARED, as an ordinary transaction: Capture/PreparedCommits). <c>binary</c>: see <see cref="BinaryValues"/>; <c>streaming</c>: see <see cref="StreamedTransaction"/>.</summary>
 internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string> Publications, bool Messages, bool Binary, bool Streaming = false)
 {
     public const int MaxProtocolVersion = 4;

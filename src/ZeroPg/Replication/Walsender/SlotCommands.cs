@@ -26,7 +26,7 @@ internal static class SlotCommands
     {
         var slot = ReplicationSlot.FromRow((await query([SlotSql.Acquire(alter.SlotName, processId, activeJson)]))[0][0]);
         if (alter.TwoPhase == true)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "two-phase slots are not supported by ZeroPg", "A transaction that changed a published table cannot be prepared here (ZeroPg refuses its PREPARE TRANSACTION), so there is nothing to decode at PREPARE.");
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "two-phase slots are not supported by ZeroPg", "A prepared transaction's changes are decoded when it commits (COMMIT PREPARED), as one ordinary transaction, as for a slot without two_phase: ZeroPg cannot read them at PREPARE. Create the slot without TWO_PHASE.");
         if (alter.Failover == true && slot.Temporary)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "cannot enable failover for a temporary replication slot");
         if (alter.Failover is { } failover)

@@ -167,7 +167,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported on this connection",
                 "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT.");
         if (create.TwoPhase)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "A transaction that changed a published table cannot be prepared here (ZeroPg refuses its PREPARE TRANSACTION), so there is nothing to decode at PREPARE.");
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "A prepared transaction's changes are decoded when it commits (COMMIT PREPARED), as one ordinary transaction, as for a slot without two_phase: ZeroPg cannot read them at PREPARE. Create the slot without TWO_PHASE.");
         var export = create.Snapshot == SnapshotAction.Export ? Exports!.Begin(create.SlotName, processId()) : null;
         try
         {
