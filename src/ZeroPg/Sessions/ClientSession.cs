@@ -977,7 +977,7 @@ internal sealed class ClientSession
                         creating ??= await _services.Databases.Slots.CreatingAsync(_connectionClosed); // the engine is held: no creator waits for it
                     await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Batch([_services.Databases.Slots.OthersSettingSql(_services.DatabaseName)]));
                 }
-                if (before == TransactionStatus.Idle && CommitsPrepared(count))
+                if (before == TransactionStatus.Idle && UnitSql.Of(_batch, count, _statements).Any(sql => sql.CommitsPrepared))
                     await MarkPreparedCommitsAsync();
                 _rewriter.Build(_engineBatch, _batch, count);
                 if (_engineBatch.Effects.Extensions.Count > 0)
@@ -1033,23 +1033,6 @@ internal sealed class ClientSession
             _usedSlots |= sql.UsesReplicationSlots;
         }
         return needed;
-    }
-
-    private bool CommitsPrepared(int count)
-    {
-        for (var i = 0; i < count && i < _batch.Messages.Count; i++)
-        {
-            var message = _batch.Messages[i];
-            var sql = message.Code switch
-            {
-                FrontendCode.Query or FrontendCode.Parse => message.Sql,
-                FrontendCode.Bind => _statements.StatementSql(message.StatementName!),
-                _ => null,
-            };
-            if (sql is { CommitsPrepared: true })
-                return true;
-        }
-        return false;
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using ZeroPg.Protocol;
-
 namespace ZeroPg.Sessions;
 
 /// <summary>What a unit does with replication slots, from the SQL analysed when its messages were accepted (a Bind by its statement's).</summary>
@@ -14,18 +12,8 @@ internal readonly record struct UnitSlotUse(bool Reads, bool Calls, bool Creates
     public static UnitSlotUse Of(ClientBatch batch, int count, StatementMapping statements)
     {
         var use = new UnitSlotUse();
-        for (var i = 0; i < count && i < batch.Messages.Count; i++)
-        {
-            var message = batch.Messages[i];
-            var sql = message.Code switch
-            {
-                FrontendCode.Query or FrontendCode.Parse => message.Sql,
-                FrontendCode.Bind => statements.StatementSql(message.StatementName!),
-                _ => null,
-            };
-            if (sql is not null)
-                use = new(use.Reads || sql.ReadsReplicationSlots, use.Calls || sql.CallsSlotFunction, use.Creates || sql.CreatesSlot);
-        }
+        foreach (var sql in UnitSql.Of(batch, count, statements))
+            use = new(use.Reads || sql.ReadsReplicationSlots, use.Calls || sql.CallsSlotFunction, use.Creates || sql.CreatesSlot);
         return use;
     }
 }

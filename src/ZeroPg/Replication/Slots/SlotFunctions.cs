@@ -102,8 +102,9 @@ internal static class SlotFunctions
 
         -- Drops the captured changes of the transactions every valid slot has confirmed, all of them when no valid slot is
         -- left. Transactions never interleave in the engine and LSNs rise with seq, so the confirmed ones are a prefix of the
-        -- log (save a prepared transaction's rows, kept with its commit marker below): the first change at or past the horizon belongs to the first transaction still needed (a position confirmed
-        -- inside a transaction keeps it whole: it is sent again, as Postgres does). Costs the rows it deletes.
+        -- log (save a prepared transaction's rows, kept with its commit marker below): the first change at or past the horizon
+        -- belongs to the first transaction still needed (a position confirmed inside a transaction keeps it whole: it is sent
+        -- again, as Postgres does). Costs the rows it deletes.
         CREATE OR REPLACE FUNCTION zeropg_repl.purge() RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         DECLARE horizon pg_lsn; first_needed bigint; needed_xid xid8; last_done bigint; prepared_first bigint; prepared_xid xid8;
