@@ -35,7 +35,10 @@ internal static class PreparedCommits
         LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
             INSERT INTO zeropg_repl.changes (xid, op, prefix)
             SELECT zeropg_repl.full_xid(p.transaction), 'K', p.gid FROM pg_prepared_xacts p
-            WHERE p.database = current_database() ORDER BY p.prepared
+            WHERE p.database = current_database()
+              -- Without a slot nothing is decoded, and the log is only purged by a slot's reads.
+              AND EXISTS (SELECT 1 FROM zeropg_repl.slots)
+            ORDER BY p.prepared
         $$;
         """;
 
