@@ -31,7 +31,11 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
             await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() => CommitAsync(first.ConnectionString, c, acked, stop.Token))).ToArray();
-            await Task.Delay(TimeSpan.FromSeconds(2.5)); // not a multiple of the interval
+            // Until enough commits are older than an interval that the kill tests something (a fixed 2.5 s gave a loaded CI machine
+            // 15: its clients were slow to start).
+            await ZeroPg.Tests.Infrastructure.Eventually.WaitUntilAsync(
+                () => acked.Values.Count(at => Stopwatch.GetElapsedTime(at).TotalSeconds > IntervalSeconds + 0.3) > 30,
+                "more than 30 commits acknowledged over an interval ago", TimeSpan.FromSeconds(60));
             killedAt = Stopwatch.GetTimestamp();
             await first.KillAsync();
             stop.Cancel();
