@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
@@ -27,7 +28,7 @@ namespace ZeroPg.Sessions;
 /// not run; it is answered with ErrorResponse and the unit's ReadyForQuery and the client stays
 /// (<see cref="RunUnitAsync"/>, the one place). FATAL closes the connection (<see cref="RunAsync"/>).
 /// </summary>
-internal sealed class ClientSession
+internal sealed partial class ClientSession
 {
     /// <summary>Above this, a batch without a Sync yet goes to the engine anyway (the engine keeps extended state across calls).</summary>
     private const int PartialBatchLimit = 4 * 1024 * 1024;
@@ -951,6 +952,7 @@ internal sealed class ClientSession
         if (slots.ReadsOthers)
             await _services.Databases.Slots.RefreshAsync(_services.DatabaseName, _connectionClosed); // the same
         IDisposable? creating = null;
+        PreparedRows? prepared = null;
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -977,8 +979,11 @@ internal sealed class ClientSession
                         creating ??= await _services.Databases.Slots.CreatingAsync(_connectionClosed); // the engine is held: no creator waits for it
                     await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Batch([_services.Databases.Slots.OthersSettingSql(_services.DatabaseName)]));
                 }
-                if (before == TransactionStatus.Idle && UnitSql.Of(_batch, count, _statements).Any(sql => sql.CommitsPrepared))
+                if (before == TransactionStatus.Idle && UnitSql.Of(_batch, count, _statements).Any(sql => sql.CommitsPrepared || sql.RollsBackPrepared))
                     await MarkPreparedCommitsAsync();
+                if (before == TransactionStatus.InTransaction && !usesAdvisoryLocks
+                    && UnitSql.Of(_batch, count, _statements).FirstOrDefault() is { StartsWithPrepareTransaction: true })
+                    prepared = await ReadPreparedRowsAsync();
                 _rewriter.Build(_engineBatch, _batch, count);
                 if (_engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
@@ -988,13 +993,15 @@ internal sealed class ClientSession
                         break;
                     continue;
                 }
-                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: !slots.Calls && _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
+                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: !slots.Calls && prepared is null && _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
                 _auto.RunPlainOnce = _link.Reply.RetryPlain;
                 if (!_auto.RunPlainOnce)
                     break;
             }
             if (slots.Calls)
                 await StoreOwnSlotsAsync();
+            if (prepared is not null && _state.Status == TransactionStatus.Idle)
+                await RecordPrepareAsync(prepared);
         }
         finally
         {
@@ -1047,6 +1054,38 @@ internal sealed class ClientSession
         EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.PreparedCommits.MarkSql)));
     }
 
+    private sealed record PreparedRows(string Xid, string Rows);
+
+    /// <summary>
+    /// Right before a PREPARE TRANSACTION, inside the client's transaction: its captured rows, which no one can read once it is
+    /// prepared, when a two-phase slot will decode it at PREPARE (Replication/Capture/TwoPhasePrepares). Run as the client (the
+    /// function is ZeroPg's, SECURITY DEFINER, and reads only the caller's own transaction): switching roles inside the client's
+    /// transaction would undo its SET ROLE.
+    /// </summary>
+    private async Task<PreparedRows?> ReadPreparedRowsAsync()
+    {
+        var installed = EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Capture.TwoPhasePrepares.InstalledSql])));
+        if (installed is not [[["t"]]])
+            return null;
+        var rows = EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Capture.TwoPhasePrepares.ReadSql])));
+        return rows is [[[{ } xid, { } captured]]] ? new PreparedRows(xid, captured) : null;
+    }
+
+    /// <summary>Right after the PREPARE, the engine still held: the copies of its rows and the marker where it was prepared. A
+    /// failure here only means the transaction goes out whole at its COMMIT PREPARED instead (no marker), so it is logged, not the client's.</summary>
+    private async Task RecordPrepareAsync(PreparedRows prepared)
+    {
+        try
+        {
+            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
+            EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.TwoPhasePrepares.RecordSql(prepared.Xid, prepared.Rows))));
+        }
+        catch (PgErrorException error)
+        {
+            Log.PrepareNotRecorded(_services.Logger, _identity.ProcessId, error.Error.SqlState, error.Error.Message);
+        }
+    }
+
     /// <summary>After a slot function: this database's slots as the other databases' clients see them (Replication/Slots/ClusterSlots).</summary>
     private async Task StoreOwnSlotsAsync()
     {
@@ -1090,6 +1129,9 @@ internal sealed class ClientSession
         var state = _services.EngineState;
         if (state.CaptureInstalledGeneration == _services.Engine.Generation)
             return;
+        if (before != TransactionStatus.Idle
+            && EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Capture.TwoPhasePrepares.InstalledSql]))) is [[["t"]]])
+            return; // installed (by a walsender): installing again inside the client's transaction would hold its catalog rows' locks, until its COMMIT PREPARED if it is prepared
         var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), state);
         EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.CaptureSchema.Install)));
         if (before == TransactionStatus.Idle)
@@ -1173,5 +1215,11 @@ internal sealed class ClientSession
         for (var i = 0; i < readyCount; i++)
             ReadyForQuery.Write(_output, _state.Status);
         await _output.FlushAsync();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "session {ProcessId}: its prepared transaction's changes could not be kept for two-phase slots ({SqlState}: {Message}); they go out whole at its COMMIT PREPARED")]
+        public static partial void PrepareNotRecorded(ILogger logger, int processId, string sqlState, string message);
     }
 }

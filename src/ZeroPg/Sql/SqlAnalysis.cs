@@ -494,6 +494,25 @@ internal sealed class SqlAnalysis
         return true;
     }
 
+    /// <summary>The first statement is PREPARE TRANSACTION: a two-phase slot decodes the transaction's captured changes at it
+    /// (Replication/Capture/TwoPhasePrepares).</summary>
+    public bool StartsWithPrepareTransaction
+        => _statements.Count > 0 && IsWord(_statements[0].Start, _statements[0].End, "PREPARE") && IsWord(_statements[0].Start + 1, _statements[0].End, "TRANSACTION");
+
+    /// <summary>A statement is ROLLBACK PREPARED: a two-phase slot sends Rollback Prepared at it (Replication/Capture/PreparedCommits).</summary>
+    public bool RollsBackPrepared
+    {
+        get
+        {
+            foreach (var (start, end) in _statements)
+            {
+                if (IsWord(start, end, "ROLLBACK") && IsWord(start + 1, end, "PREPARED"))
+                    return true;
+            }
+            return false;
+        }
+    }
+
     /// <summary>A statement is COMMIT PREPARED: a prepared transaction's captured changes go out at it (Replication/Capture/PreparedCommits).</summary>
     public bool CommitsPrepared
     {

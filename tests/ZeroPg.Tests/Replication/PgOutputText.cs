@@ -92,6 +92,27 @@ public sealed class PgOutputText
                 var content = r.Bytes(r.Int32());
                 return $"M flags={flags} {prefix} {Convert.ToHexString(content)}";
             }
+            case 'b': // Begin Prepare: prepare LSN, end LSN, time, xid, gid
+                r.UInt64(); r.UInt64(); r.UInt64(); r.UInt32();
+                return $"b {r.CString()}";
+            case 'P': // Prepare: flags, prepare LSN, end LSN, time, xid, gid
+            {
+                var flags = r.Byte();
+                r.UInt64(); r.UInt64(); r.UInt64(); r.UInt32();
+                return $"P flags={flags} {r.CString()}";
+            }
+            case 'K': // Commit Prepared: flags, commit LSN, end LSN, time, xid, gid
+            {
+                var flags = r.Byte();
+                r.UInt64(); r.UInt64(); r.UInt64(); r.UInt32();
+                return $"K flags={flags} {r.CString()}";
+            }
+            case 'r': // Rollback Prepared: flags, prepare end LSN, rollback end LSN, prepare time, rollback time, xid, gid
+            {
+                var flags = r.Byte();
+                r.UInt64(); r.UInt64(); r.UInt64(); r.UInt64(); r.UInt32();
+                return $"r flags={flags} {r.CString()}";
+            }
             default:
                 return $"{code}? {Convert.ToHexString(m)}";
         }

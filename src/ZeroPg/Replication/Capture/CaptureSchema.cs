@@ -167,5 +167,5 @@ internal static class CaptureSchema
         CREATE EVENT TRIGGER zeropg_repl_ddl ON ddl_command_end
             WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
             EXECUTE FUNCTION zeropg_repl.on_ddl();
-        """ + PreparedCommits.Install + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + Slots.SlotDecoding.Install;
+        """ + PreparedCommits.Install + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + TwoPhasePrepares.Install + Slots.SlotDecoding.Install;
 }

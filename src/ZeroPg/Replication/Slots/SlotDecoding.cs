@@ -163,6 +163,10 @@ internal static class SlotDecoding
                 RAISE EXCEPTION 'array must have even number of elements' USING ERRCODE = '22023';
             END IF;
             s := zeropg_repl.acquire_slot(slot, caller, zp_active, true);
+            IF s.two_phase THEN
+                RAISE EXCEPTION 'replication slot "%" decodes prepared transactions at PREPARE, which ZeroPg serves only to START_REPLICATION', slot
+                    USING ERRCODE = '0A000', HINT = 'Read a two-phase slot on a replication=database connection (START_REPLICATION), or decode through a slot made without two_phase.';
+            END IF;
             FOR k IN 1 .. coalesce(array_length(options, 1), 0) / 2 LOOP
                 key := options[2 * k - 1];
                 val := options[2 * k];

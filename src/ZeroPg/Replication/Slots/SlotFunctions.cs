@@ -29,6 +29,13 @@ internal static class SlotFunctions
             END IF;
         END$$;
 
+        DO $$BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'zeropg_repl.slots'::regclass AND attname = 'two_phase_at') THEN
+                -- Where two-phase decoding began (Capture/TwoPhasePrepares): a transaction prepared before it goes out whole at its commit.
+                ALTER TABLE zeropg_repl.slots ADD COLUMN IF NOT EXISTS two_phase_at pg_lsn;
+            END IF;
+        END$$;
+
         -- Slots are the cluster's in Postgres: ZeroPg sets zeropg.other_slots, {"slot": "its database"} of the server's other
         -- databases (each runs its own engine), before a unit that uses slots (Slots/ClusterSlots).
         CREATE OR REPLACE FUNCTION zeropg_repl.other_slots() RETURNS jsonb
@@ -114,6 +121,9 @@ internal static class SlotFunctions
                 IF EXISTS (SELECT 1 FROM zeropg_repl.changes) THEN
                     DELETE FROM zeropg_repl.changes;
                 END IF;
+                IF EXISTS (SELECT 1 FROM zeropg_repl.prepared_changes) THEN
+                    DELETE FROM zeropg_repl.prepared_changes;
+                END IF;
                 RETURN;
             END IF;
             SELECT seq, xid INTO first_needed, needed_xid FROM zeropg_repl.changes WHERE lsn + 1::numeric >= horizon ORDER BY seq LIMIT 1;
@@ -130,7 +140,15 @@ internal static class SlotFunctions
                 SELECT seq INTO last_done FROM zeropg_repl.changes WHERE seq < first_needed AND xid <> needed_xid ORDER BY seq DESC LIMIT 1;
             END IF;
             IF last_done IS NOT NULL THEN
-                DELETE FROM zeropg_repl.changes WHERE seq <= last_done;
+                -- A prepare marker (Capture/TwoPhasePrepares) stays while its transaction is prepared: at its COMMIT PREPARED it tells
+                -- that the prepare went out, so only Commit Prepared does.
+                DELETE FROM zeropg_repl.changes WHERE seq <= last_done
+                    AND NOT (op = 'P' AND xid IN (SELECT zeropg_repl.full_xid(p.transaction) FROM pg_prepared_xacts p));
+                -- A prepared transaction's copies are needed until every slot confirmed its prepare.
+                IF EXISTS (SELECT 1 FROM zeropg_repl.prepared_changes) THEN
+                    DELETE FROM zeropg_repl.prepared_changes pc
+                    WHERE NOT EXISTS (SELECT 1 FROM zeropg_repl.changes c WHERE c.op = 'P' AND c.xid = pc.xid AND c.seq > last_done);
+                END IF;
             END IF;
         END $$;
 
@@ -182,7 +200,7 @@ internal static class SlotFunctions
                     HINT = 'ZeroPg''s logical slots use the pgoutput plugin.';
             END IF;
             IF twophase THEN
-                RAISE EXCEPTION 'two-phase slots are not supported by ZeroPg' USING ERRCODE = '0A000', HINT = 'A prepared transaction''s changes are decoded when it commits (COMMIT PREPARED), as one ordinary transaction, as for a slot without two_phase: ZeroPg cannot read them at PREPARE. Create the slot without the two-phase option.';
+                RAISE EXCEPTION 'two-phase slots are not supported by the SQL slot functions in ZeroPg' USING ERRCODE = '0A000', HINT = 'ZeroPg decodes prepared transactions at PREPARE only for START_REPLICATION: make the slot with CREATE_REPLICATION_SLOT ... TWO_PHASE on a replication=database connection. Without the option a prepared transaction is decoded at its COMMIT PREPARED, as one ordinary transaction.';
             END IF;
             -- Postgres refuses a transaction that has written (25001): its snapshot builder needs it. ZeroPg's slots need no
             -- snapshot, and ZeroPg's own install of zeropg_repl writes in a client's open transaction, so it is not refused.
@@ -262,7 +280,7 @@ internal static class SlotFunctions
                    CASE WHEN NOT x.lost THEN s.confirmed_flush_lsn END, s.confirmed_flush_lsn,
                    CASE WHEN x.lost THEN 'lost' WHEN x.behind <= x.max_wal THEN 'reserved' ELSE 'extended' END,
                    CASE WHEN x.keep >= 0 AND NOT x.lost THEN (x.keep - x.behind)::bigint END,
-                   s.two_phase, NULL::pg_lsn, CASE WHEN h.pid IS NULL THEN coalesce(s.inactive_since, s.created_at) END, false,
+                   s.two_phase, s.two_phase_at, CASE WHEN h.pid IS NULL THEN coalesce(s.inactive_since, s.created_at) END, false,
                    coalesce(s.invalidation_reason, CASE WHEN x.lost THEN 'wal_removed' END), s.failover, false
             FROM zeropg_repl.slots s
             CROSS JOIN LATERAL (SELECT coalesce((zp_active ->> s.slot_name::text)::integer, CASE WHEN s.temporary THEN s.owner_pid END) AS pid) h

@@ -13,14 +13,22 @@ internal static class SlotSql
     /// after its reply (its <paramref name="consistentPoint"/> read earlier, in another client's transaction: Replication/README.md,
     /// "Exported snapshots") streams from there, or with <paramref name="streamFromNow"/> (its exported snapshot is taken now,
     /// so it holds what was committed in between) from the position now.</summary>
-    public static string Create(string name, string plugin, bool temporary, Lsn? consistentPoint = null, bool streamFromNow = false)
+    /// <param name="twoPhase">TWO_PHASE: prepared transactions are decoded at PREPARE from the consistent point on (two_phase_at).</param>
+    public static string Create(string name, string plugin, bool temporary, Lsn? consistentPoint = null, bool streamFromNow = false, bool twoPhase = false)
     {
         var point = consistentPoint is { } lsn ? $"'{lsn}'::pg_lsn" : "pg_current_wal_insert_lsn()";
         var confirmed = streamFromNow ? "pg_current_wal_insert_lsn()" : point;
-        return $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn) " +
-               $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, {point}, {confirmed}) " +
-               $"ON CONFLICT (slot_name) DO NOTHING RETURNING {Columns}";
+        return $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn, two_phase, two_phase_at) " +
+               $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, {point}, {confirmed}, {(twoPhase ? "true" : "false")}, " +
+               $"{(twoPhase ? confirmed : "NULL")}) ON CONFLICT (slot_name) DO NOTHING RETURNING {AcquiredColumns}";
     }
+
+    /// <summary>Two-phase decoding from <paramref name="at"/> on (START_REPLICATION with two_phase on a slot without it, as Postgres
+    /// enables it then; ALTER_REPLICATION_SLOT's TWO_PHASE). Turning it off keeps nothing.</summary>
+    public static string SetTwoPhase(string name, bool twoPhase, Lsn at)
+        => twoPhase
+            ? $"UPDATE zeropg_repl.slots SET two_phase = true, two_phase_at = '{at}'::pg_lsn WHERE slot_name = {Literal(name)} AND NOT two_phase"
+            : $"UPDATE zeropg_repl.slots SET two_phase = false, two_phase_at = NULL WHERE slot_name = {Literal(name)}";
 
     public static string Get(string name) => $"SELECT {Columns} FROM zeropg_repl.slots WHERE slot_name = {Literal(name)}";
 
@@ -31,7 +39,7 @@ internal static class SlotSql
         => $"UPDATE zeropg_repl.slots SET confirmed_flush_lsn = greatest(confirmed_flush_lsn, '{flushed}'::pg_lsn) WHERE slot_name = {Literal(name)}";
 
     /// <summary>With why the slot can no longer be streamed (invalidation_reason) and the session a temporary slot belongs to.</summary>
-    private const string AcquiredColumns = Columns + ", invalidation_reason, owner_pid::text";
+    private const string AcquiredColumns = Columns + ", invalidation_reason, owner_pid::text, two_phase, two_phase_at::text";
 
     /// <summary>The slot for <paramref name="processId"/> to stream from, with Postgres's errors when it does not exist, another
     /// process holds it (<paramref name="activeJson"/>: the walsenders', <see cref="SlotActivity.ActiveJson"/>), or it was invalidated.</summary>

@@ -30,7 +30,7 @@ internal sealed class BinaryValues(Dictionary<(long Seq, bool Old), List<byte[]?
     /// <summary>The query for rows recorded under an older shape of their table (seq, 'n'/'o', column ordinal, hex bytes).</summary>
     public static string OlderShapesSql(IEnumerable<long> seqs) => $"""
         SELECT c.seq, w.which, v.ord, v.val
-        FROM zeropg_repl.changes c
+        FROM zeropg_repl.decodable_changes c
         CROSS JOIN LATERAL (VALUES ('n', c.new_row), ('o', c.old_row)) w(which, rec)
         CROSS JOIN LATERAL unnest(zeropg_repl.send_values(c.relid, w.rec, c.lsn)) WITH ORDINALITY v(val, ord)
         WHERE c.seq IN ({string.Join(',', seqs)}) AND w.rec IS NOT NULL
@@ -56,7 +56,7 @@ internal sealed class BinaryValues(Dictionary<(long Seq, bool Old), List<byte[]?
             foreach (var (column, which) in new[] { ("new_row", "n"), ("old_row", "o") })
             {
                 var cells = relation.Select(r => $"encode({r[3]}(({column}::{type}).{QuoteIdentifier(r[2]!)}), 'hex')");
-                parts.Add($"SELECT c.seq, '{which}', v.ord, v.val FROM zeropg_repl.changes c, " +
+                parts.Add($"SELECT c.seq, '{which}', v.ord, v.val FROM zeropg_repl.decodable_changes c, " +
                     $"unnest(ARRAY[{string.Join(", ", cells)}]) WITH ORDINALITY v(val, ord) " +
                     $"WHERE c.seq IN ({string.Join(',', seqs)}) AND c.{column} IS NOT NULL");
             }

@@ -29,6 +29,9 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
     private const int MaxTransactionsPerPoll = 200;
 
     private readonly TransactionEncoder _encoder = new(options.Messages);
+    /// <summary>Prepared transactions decoded at PREPARE (Capture/TwoPhasePrepares): the slot has two_phase (enabled by this stream's
+    /// option if not before), as Postgres decodes a two-phase slot whether or not a later stream asks again.</summary>
+    private readonly bool _twoPhase = slot.TwoPhase;
     private readonly Lsn _from = requested > slot.ConfirmedFlush ? requested : slot.ConfirmedFlush;
     private long _afterSeq;
     private Lsn _sentUpTo;
@@ -154,7 +157,7 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
         statements.Add(SlotSql.Invalidation(slot.Name));
         statements.Add("SELECT pg_catalog.pg_current_wal_insert_lsn()::text");
         statements.Add(PublicationSet.Sql(options.Publications));
-        statements.Add(CapturedChange.FetchSql(_afterSeq, _from, MaxTransactionsPerPoll));
+        statements.Add(_twoPhase ? CapturedChange.FetchTwoPhaseSql(_afterSeq, _from, MaxTransactionsPerPoll) : CapturedChange.FetchSql(_afterSeq, _from, MaxTransactionsPerPoll));
         var results = await query(statements);
         _persisted = _confirmed > _persisted ? _confirmed : _persisted;
         if (results[first] is not [[""]])
@@ -196,8 +199,11 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 _afterSeq = tx[^1].Seq;
                 if (commitLsn < _from)
                     continue;
-                var streamed = streaming?.Applies(tx) == true;
-                var frames = _encoder.Encode(tx, published, relations, binary, rows, streamed);
+                var ordinary = !_twoPhase || tx[^1].Op is not ('P' or 'K');
+                var streamed = ordinary && streaming?.Applies(tx) == true; // a prepare is never streamed here: it goes out whole
+                var frames = _twoPhase
+                    ? _encoder.EncodeTwoPhase(tx, slot.TwoPhaseAt, published, relations, binary, rows, streamed)
+                    : _encoder.Encode(tx, published, relations, binary, rows, streamed);
                 foreach (var frame in streamed ? streaming!.Wrap(frames, tx) : frames)
                     WalsenderReplies.CopyData(output, new XLogData(frame.Lsn, frame.Lsn, PgTimestamp.FromDateTime(DateTime.UtcNow), frame.Payload).Encode());
                 var end = TransactionEncoder.EndLsn(tx);
@@ -243,7 +249,8 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
         var transactions = new List<List<CapturedChange>>();
         foreach (var change in changes)
         {
-            if (transactions.Count == 0 || transactions[^1][0].Xid != change.Xid)
+            // A two-phase read puts a prepared transaction's prepare and its end in two groups of the same xid (told by Position).
+            if (transactions.Count == 0 || transactions[^1][0].Xid != change.Xid || transactions[^1][0].Position != change.Position)
                 transactions.Add([]);
             transactions[^1].Add(change);
         }

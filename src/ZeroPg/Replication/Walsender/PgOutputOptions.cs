@@ -1,9 +1,10 @@
 namespace ZeroPg.Replication.Walsender;
 
 /// <summary>pgoutput's START_REPLICATION options, checked as pgoutput.c's parse_output_parameters does.
-/// Accepted but without effect: <c>origin</c> (every change is local), <c>two_phase</c> (a prepared transaction
-/// goes out at its COMMIT PREPARED, as an ordinary transaction: Capture/PreparedCommits). <c>binary</c>: see <see cref="BinaryValues"/>; <c>streaming</c>: see <see cref="StreamedTransaction"/>.</summary>
-internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string> Publications, bool Messages, bool Binary, bool Streaming = false)
+/// Accepted but without effect: <c>origin</c> (every change is local). <c>binary</c>: see <see cref="BinaryValues"/>; <c>streaming</c>:
+/// see <see cref="StreamedTransaction"/>; <c>two_phase</c> (protocol 3+): prepared transactions decoded at PREPARE (Capture/TwoPhasePrepares).</summary>
+internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string> Publications, bool Messages, bool Binary, bool Streaming = false,
+    bool TwoPhase = false)
 {
     public const int MaxProtocolVersion = 4;
 
@@ -14,6 +15,7 @@ internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string
         var messages = false;
         var binary = false;
         string? streaming = null;
+        var twoPhase = false;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, value) in options)
         {
@@ -50,7 +52,7 @@ internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string
                         throw ReplicationErrors.Error(ReplicationErrors.InvalidParameterValue, $"invalid value for parameter \"streaming\": \"{value}\"");
                     break;
                 case "two_phase":
-                    Bool(key, value);
+                    twoPhase = Bool(key, value);
                     break;
                 case "origin":
                     if (value is not ("any" or "none"))
@@ -69,7 +71,9 @@ internal sealed record PgOutputOptions(int ProtocolVersion, IReadOnlyList<string
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"requested proto_version={version} does not support streaming, need 2 or higher");
         if (streaming == "parallel" && version < 4)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"requested proto_version={version} does not support parallel streaming, need 4 or higher");
-        return new PgOutputOptions(version.Value, publications, messages, binary, streaming is not null);
+        if (twoPhase && version < 3)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, $"requested proto_version={version} does not support two-phase commit, need 3 or higher");
+        return new PgOutputOptions(version.Value, publications, messages, binary, streaming is not null, twoPhase);
     }
 
     private static bool Bool(string key, string? value)

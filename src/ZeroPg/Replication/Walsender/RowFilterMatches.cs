@@ -18,7 +18,7 @@ internal sealed class RowFilterMatches(Dictionary<long, (bool Old, bool New)> ma
             FROM unnest(ARRAY[{string.Join(',', tables.Select(t => t.Captured))}]::oid[], ARRAY[{string.Join(',', tables.Select(t => t.Published))}]::oid[]) r(relid, pubrel),
                  unnest('{"{I,U,D}"}'::"char"[]) o(op))
         SELECT c.seq, zeropg_repl.row_matches(c.relid, f.filter, c.old_row, c.lsn), zeropg_repl.row_matches(c.relid, f.filter, c.new_row, c.lsn)
-        FROM zeropg_repl.changes c JOIN f ON f.relid = c.relid AND f.op = c.op
+        FROM zeropg_repl.decodable_changes c JOIN f ON f.relid = c.relid AND f.op = c.op
         WHERE c.seq IN ({string.Join(',', seqs)}) AND f.filter IS NOT NULL
         """;
 

@@ -21,16 +21,17 @@ internal static class SlotCommands
     }
 
     /// <summary>ReplicationSlotAlter: the slot is acquired (missing, held by another process, invalidated: Postgres's errors),
-    /// then FAILOVER is stored (there is no standby to sync to, so it changes nothing else); TWO_PHASE cannot be enabled.</summary>
+    /// then FAILOVER is stored (there is no standby to sync to, so it changes nothing else) and TWO_PHASE set (enabled, prepared
+    /// transactions are decoded at PREPARE from the slot's confirmed position on: Capture/TwoPhasePrepares).</summary>
     public static async Task AlterAsync(AlterReplicationSlotCommand alter, PipeWriter output, EngineQuery query, int processId, string activeJson)
     {
         var slot = ReplicationSlot.FromRow((await query([SlotSql.Acquire(alter.SlotName, processId, activeJson)]))[0][0]);
-        if (alter.TwoPhase == true)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "two-phase slots are not supported by ZeroPg", "A prepared transaction's changes are decoded when it commits (COMMIT PREPARED), as one ordinary transaction, as for a slot without two_phase: ZeroPg cannot read them at PREPARE. Create the slot without TWO_PHASE.");
         if (alter.Failover == true && slot.Temporary)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "cannot enable failover for a temporary replication slot");
         if (alter.Failover is { } failover)
             await query([SlotSql.SetFailover(alter.SlotName, failover)]);
+        if (alter.TwoPhase is { } twoPhase && twoPhase != slot.TwoPhase)
+            await query([SlotSql.SetTwoPhase(alter.SlotName, twoPhase, slot.ConfirmedFlush)]);
         CommandComplete.Write(output, "ALTER_REPLICATION_SLOT");
     }
 }

@@ -6,6 +6,13 @@ namespace ZeroPg.Replication.Walsender;
 /// <summary>One XLogData payload and the LSN its header carries.</summary>
 internal readonly record struct StreamFrame(Lsn Lsn, byte[] Payload);
 
+/// <summary>A prepared transaction's prepare, sent as Begin Prepare ... Prepare: its gid, the LSN it was prepared at (its end one
+/// past it, below anything later) and the time.</summary>
+internal sealed record PreparedAs(string Gid, Lsn PrepareLsn, long Time)
+{
+    public Lsn EndLsn => new(PrepareLsn.Value + 1);
+}
+
 /// <summary>
 /// Turns one committed transaction's captured changes into pgoutput messages, as pgoutput.c does: Begin lazily
 /// before the first published change (a transaction with none is not sent), Relation (and Type) before a relation's
@@ -24,22 +31,29 @@ internal sealed class TransactionEncoder(bool messages)
 
     /// <param name="streamed">The transaction goes out streamed (<see cref="StreamedTransaction"/>): pgoutput describes each relation
     /// again within a streamed transaction, and counts it as sent once that commits.</param>
+    /// <param name="prepared">The transaction goes out as a prepare (two-phase): Begin Prepare at once, as pgoutput sends it even for
+    /// a transaction without published changes, and Prepare instead of Commit.</param>
     public List<StreamFrame> Encode(IReadOnlyList<CapturedChange> tx, PublicationSet published, RelationShapes relations, BinaryValues binary,
-        RowFilterMatches rows, bool streamed = false)
+        RowFilterMatches rows, bool streamed = false, PreparedAs? prepared = null)
     {
         var sentRelations = streamed ? new Dictionary<uint, string>() : _sentRelations;
         var frames = new List<StreamFrame>();
         var loose = new List<StreamFrame>(); // non-transactional messages: outside Begin/Commit, ahead of their transaction
         var commitLsn = CommitLsn(tx);
         var commitTime = tx[^1].Time;
+        var xid = (uint)tx[0].Xid;
         var began = false;
         void Begin()
         {
             if (began)
                 return;
             began = true;
-            frames.Add(new(tx[0].Lsn, new BeginMessage(commitLsn, commitTime, (uint)tx[0].Xid).Encode()));
+            frames.Add(prepared is null
+                ? new(tx[0].Lsn, new BeginMessage(commitLsn, commitTime, xid).Encode())
+                : new(tx[0].Lsn, new BeginPrepareMessage(prepared.PrepareLsn, prepared.EndLsn, prepared.Time, xid, prepared.Gid).Encode()));
         }
+        if (prepared is not null)
+            Begin();
         // A partition published as its root: the root's Relation, then the partition's own, both again whenever the partition's
         // were not sent yet (pgoutput's maybe_send_schema keeps that per partition).
         void Describe(PublishedRelation relation, PublishedRelation? partition = null)
@@ -60,6 +74,8 @@ internal sealed class TransactionEncoder(bool messages)
         for (var i = 0; i < tx.Count; i++)
         {
             var change = tx[i];
+            if (change.Op is 'P' or 'K')
+                continue; // markers (Capture/PreparedCommits, TwoPhasePrepares)
             if (change.Op == 'm')
             {
                 if (messages)
@@ -119,7 +135,9 @@ internal sealed class TransactionEncoder(bool messages)
             Describe(relation, partition);
             frames.Add(new(change.Lsn, message.Encode()));
         }
-        if (began)
+        if (prepared is not null)
+            frames.Add(new(prepared.EndLsn, new PrepareMessage(prepared.PrepareLsn, prepared.EndLsn, prepared.Time, xid, prepared.Gid).Encode()));
+        else if (began)
             frames.Add(new(EndLsn(tx), new CommitMessage(commitLsn, EndLsn(tx), commitTime).Encode()));
         if (streamed)
         {
@@ -130,6 +148,50 @@ internal sealed class TransactionEncoder(bool messages)
         if (loose.Count > 0)
             frames.InsertRange(0, loose);
         return frames;
+    }
+
+    /// <summary>
+    /// One group of a two-phase stream (CapturedChange.FetchTwoPhaseSql): an ordinary transaction; a prepare (the copies of a prepared
+    /// transaction's rows, then its 'P' marker); or a prepared transaction's end (its commit marker last, with the transaction's
+    /// status): Commit Prepared when committed, preceded by the whole prepare when that did not go out at PREPARE (no marker, or
+    /// one from before the slot's <paramref name="twoPhaseAt"/>: Postgres too replays such a transaction at its COMMIT PREPARED);
+    /// Rollback Prepared when rolled back after its prepare went out; nothing while it is still prepared (another gid was
+    /// committed) or when nothing of it was ever seen.
+    /// </summary>
+    public List<StreamFrame> EncodeTwoPhase(IReadOnlyList<CapturedChange> tx, Lsn twoPhaseAt, PublicationSet published, RelationShapes relations,
+        BinaryValues binary, RowFilterMatches rows, bool streamed)
+    {
+        var last = tx[^1];
+        var xid = (uint)last.Xid;
+        if (last.Op == 'P')
+            return Encode(tx, published, relations, binary, rows, prepared: new PreparedAs(last.Prefix ?? "", last.Lsn, last.Time));
+        if (last.Op != 'K')
+            return Encode(tx, published, relations, binary, rows, streamed);
+        var marker = tx.LastOrDefault(c => c.Op == 'P');
+        var decodedAtPrepare = marker is not null && marker.Lsn >= twoPhaseAt;
+        var gid = last.Prefix ?? "";
+        switch (last.Status)
+        {
+            case "committed":
+            {
+                var frames = new List<StreamFrame>();
+                if (!decodedAtPrepare)
+                {
+                    var own = tx.Where(c => c.Op is not ('P' or 'K')).ToList();
+                    if (own.Count == 0 && marker is null)
+                        return frames;
+                    var prepareLsn = marker?.Lsn ?? CommitLsn(own);
+                    frames.AddRange(Encode(own.Count > 0 ? own : [marker!], published, relations, binary, rows,
+                        prepared: new PreparedAs(gid, prepareLsn, marker?.Time ?? own[^1].Time)));
+                }
+                frames.Add(new(EndLsn(tx), new CommitPreparedMessage(CommitLsn(tx), EndLsn(tx), last.Time, xid, gid).Encode()));
+                return frames;
+            }
+            case "aborted" when decodedAtPrepare:
+                return [new(EndLsn(tx), new RollbackPreparedMessage(new PreparedAs(gid, marker!.Lsn, marker.Time).EndLsn, EndLsn(tx), marker.Time, last.Time, xid, gid).Encode())];
+            default:
+                return [];
+        }
     }
 
     /// <summary>The message for <paramref name="change"/> sent as <paramref name="op"/>: its own operation, or the INSERT or

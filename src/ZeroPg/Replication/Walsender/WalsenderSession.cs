@@ -166,8 +166,6 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         if (create.Snapshot == SnapshotAction.Export && Exports is null)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported on this connection",
                 "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT.");
-        if (create.TwoPhase)
-            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "TWO_PHASE slots are not supported by ZeroPg", "A prepared transaction's changes are decoded when it commits (COMMIT PREPARED), as one ordinary transaction, as for a slot without two_phase: ZeroPg cannot read them at PREPARE. Create the slot without TWO_PHASE.");
         var export = create.Snapshot == SnapshotAction.Export ? Exports!.Begin(create.SlotName, processId()) : null;
         try
         {
@@ -177,7 +175,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
                 // Another client's transaction holds the engine, and may be waiting for this reply (zero-cache makes its slot from
                 // inside one): the slot is made once that transaction ends, streaming from this position, and its snapshot is
                 // taken then (so it holds whatever that transaction commits, which the stream then skips).
-                slot = new ReplicationSlot(create.SlotName, create.Plugin, create.Temporary, position, position);
+                slot = new ReplicationSlot(create.SlotName, create.Plugin, create.Temporary, position, position, TwoPhase: create.TwoPhase, TwoPhaseAt: position);
                 _afterReady = async () =>
                 {
                     try
@@ -217,8 +215,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     {
         await EnsureInstalledAsync();
         IReadOnlyList<string> statements = export is null
-            ? [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint)]
-            : [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, streamFromNow: true), SnapshotExports.NextXidSql];
+            ? [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, twoPhase: create.TwoPhase)]
+            : [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, streamFromNow: true, twoPhase: create.TwoPhase), SnapshotExports.NextXidSql];
         using var reservation = Cluster is null ? (SlotReservation?)null : await ReserveAsync(create.SlotName);
         var results = await query(reservation is null ? statements : [reservation.Value.OthersSetting, .. statements]);
         results = reservation is null ? results : results.Skip(1).ToList();
@@ -308,6 +306,21 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         var slot = ReplicationSlot.FromRow(results[0][0]);
         if (activity.TryAcquire(name, processId()) is { } holder)
             throw ReplicationErrors.SlotActive(name, holder);
+        if (options.TwoPhase && !slot.TwoPhase)
+        {
+            // As Postgres does: two-phase decoding is enabled on the slot for good, from where this stream starts.
+            var at = start.StartLsn > slot.ConfirmedFlush ? start.StartLsn : slot.ConfirmedFlush;
+            try
+            {
+                await query([SlotSql.SetTwoPhase(name, true, at)]);
+            }
+            catch
+            {
+                activity.Release(name, processId());
+                throw;
+            }
+            slot = slot with { TwoPhase = true, TwoPhaseAt = at };
+        }
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
         Volatile.Write(ref _stream, stream);
         var progress = activity.Track(name, processId());

@@ -42,12 +42,14 @@ public class WalsenderCommandTests(ServerFixture fixture)
             "READ_REPLICATION_SLOT cmd_ra", "READ_REPLICATION_SLOT cmd_none",
             "ALTER_REPLICATION_SLOT cmd_ra (FAILOVER true)", "SELECT failover FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
             "ALTER_REPLICATION_SLOT cmd_ra (FAILOVER false)", "SELECT failover FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
-            "ALTER_REPLICATION_SLOT cmd_ra (TWO_PHASE true)", "ALTER_REPLICATION_SLOT cmd_none (FAILOVER)", "DROP_REPLICATION_SLOT cmd_ra");
+            "ALTER_REPLICATION_SLOT cmd_ra (TWO_PHASE true)",
+            "SELECT two_phase::text || '/' || (two_phase_at IS NOT NULL)::text FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
+            "ALTER_REPLICATION_SLOT cmd_none (FAILOVER)", "DROP_REPLICATION_SLOT cmd_ra");
         Assert.Contains("cannot use READ_REPLICATION_SLOT with a logical replication slot", r.Stderr);
         var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("||", lines); // a missing slot reads as one row of NULLs
         Assert.Equal(["t", "f"], lines.Where(l => l is "t" or "f"));
-        Assert.Contains("two-phase slots are not supported by ZeroPg", r.Stderr);
+        Assert.Contains("true/true", lines); // two-phase decoding from the slot's confirmed position on
         Assert.Contains("replication slot \"cmd_none\" does not exist", r.Stderr);
     }
 
@@ -62,6 +64,7 @@ public class WalsenderCommandTests(ServerFixture fixture)
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '1', publication_names 'no_such_pub')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '1', publication_names 'x', streaming 'on')",
             "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '3', publication_names 'x', streaming 'parallel')",
+            "START_REPLICATION SLOT cmd_tmp LOGICAL 0/0 (proto_version '2', publication_names 'x', two_phase 'on')",
             "SELECT 41 + 1");
         Assert.Matches("exported.*[0-9A-F]{8}-[0-9A-F]{8}-1.*pgoutput", r.Stdout); // CREATE_REPLICATION_SLOT exports a snapshot by default
         Assert.Contains("replication slot name \"Bad-Name\" contains invalid character", r.Stderr);
@@ -73,6 +76,7 @@ public class WalsenderCommandTests(ServerFixture fixture)
         Assert.Contains("client sent proto_version=9 but server only supports protocol 4 or lower", r.Stderr);
         Assert.Contains("publication \"no_such_pub\" does not exist", r.Stderr);
         Assert.Contains("requested proto_version=1 does not support streaming, need 2 or higher", r.Stderr);
+        Assert.Contains("requested proto_version=2 does not support two-phase commit, need 3 or higher", r.Stderr);
         Assert.Contains("requested proto_version=3 does not support parallel streaming, need 4 or higher", r.Stderr);
         Assert.EndsWith("42", r.Stdout.Trim()); // plain SQL on a replication=database connection
 
