@@ -78,7 +78,7 @@ public sealed class TwoPhaseDifferentialTests(ITestOutputHelper output) : IAsync
     {
         var postgres = _postgres.ConnectionString() + ";Timeout=30;Command Timeout=60";
         var zeropg = _zeropg.GetConnectionString() + ";Pooling=false;Timeout=30;Command Timeout=60";
-        var expected = await RunAsync(postgres);
+        var expected = await RunAsync(postgres, isZeroPg: false);
         output.WriteLine(string.Join("\n", expected.Text));
         // What the workload shows on Postgres: the prepare ahead of the commit in between, Commit Prepared after it.
         var text = expected.Text;
@@ -88,8 +88,12 @@ public sealed class TwoPhaseDifferentialTests(ITestOutputHelper output) : IAsync
         Assert.Contains("r flags=0 tp_b", text);
         Assert.Equal(1, text.Count(m => m == "b tp_d")); // not again after the reconnect
 
-        var actual = await RunAsync(zeropg);
+        Assert.Contains("I items N[t:2, t:prepared]", expected.Plain); // a slot without two_phase: tp_a as one transaction at its commit
+        Assert.DoesNotContain(expected.Plain, m => m.StartsWith('b') || m.StartsWith('K'));
+
+        var actual = await RunAsync(zeropg, isZeroPg: true);
         Assert.Equal(expected.Text, actual.Text);
+        Assert.Equal(expected.Plain, actual.Plain);
 
         // ZeroPg's xids are the transactions' own, and its LSNs rise: prepare, its end, then the commit.
         var xid = uint.Parse(actual.PreparedXid);
@@ -116,16 +120,18 @@ public sealed class TwoPhaseDifferentialTests(ITestOutputHelper output) : IAsync
             new PgOutputText().Describe(raw));
     }
 
-    private sealed record Run(List<string> Text, List<byte[]> Raw, string PreparedXid);
+    /// <param name="Plain">What a slot without two_phase decodes of the same workload (SQL functions).</param>
+    private sealed record Run(List<string> Text, List<byte[]> Raw, string PreparedXid, List<string> Plain);
 
     /// <summary>The setup and a TWO_PHASE slot, then <see cref="Before"/>, streamed up to its end and confirmed; <see cref="After"/>,
     /// streamed again from the slot.</summary>
-    private async Task<Run> RunAsync(string connectionString)
+    private static async Task<Run> RunAsync(string connectionString, bool isZeroPg)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await ExecuteAllAsync(connection, Setup);
         await CreateSlotAsync(connectionString);
+        await connection.ExecAsync("SELECT pg_create_logical_replication_slot('plain', 'pgoutput')");
         string? preparedXid = null;
         foreach (var statement in Statements(Before))
         {
@@ -137,13 +143,31 @@ public sealed class TwoPhaseDifferentialTests(ITestOutputHelper output) : IAsync
         await Eventually.WaitUntilAsync(async () => await connection.ScalarAsync(
                 $"SELECT NOT active AND confirmed_flush_lsn >= '{confirmed}' FROM pg_replication_slots WHERE slot_name = 'tp'") is true,
             "the slot is free again, with the confirmed position");
+        // The slot without two_phase consumes what it has; ZeroPg then purges what both confirmed: tp_d, still prepared, keeps the
+        // marker that says its prepare went out (else it would be sent again, whole, at its commit).
+        var plain = new PgOutputText();
+        var decoded = plain.Describe(await SqlChangesAsync(connection, "get"));
+        if (isZeroPg)
+            await connection.ExecAsync("SELECT zeropg_repl.maintain()");
         await ExecuteAllAsync(connection, After);
         var (second, last) = await StreamAsync(connectionString, EndsWith("second"), confirm: true);
         await Eventually.WaitUntilAsync(async () => await connection.ScalarAsync(
                 $"SELECT NOT active AND confirmed_flush_lsn >= '{last}' FROM pg_replication_slots WHERE slot_name = 'tp'") is true,
             "the slot is free again, with the confirmed position");
         var raw = first.Concat(second).ToList();
-        return new Run(new PgOutputText().Describe(raw), raw, preparedXid!);
+        decoded.AddRange(plain.Describe(await SqlChangesAsync(connection, "peek")));
+        return new Run(new PgOutputText().Describe(raw), raw, preparedXid!, decoded);
+    }
+
+    private static async Task<List<byte[]>> SqlChangesAsync(NpgsqlConnection connection, string how)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT data FROM pg_logical_slot_{how}_binary_changes('plain', NULL, NULL, 'proto_version', '1', 'publication_names', 'pub', 'messages', 'true')", connection);
+        var messages = new List<byte[]>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            messages.Add((byte[])reader[0]);
+        return messages;
     }
 
     private static async Task CreateSlotAsync(string connectionString)
