@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
@@ -28,7 +27,7 @@ namespace ZeroPg.Sessions;
 /// not run; it is answered with ErrorResponse and the unit's ReadyForQuery and the client stays
 /// (<see cref="RunUnitAsync"/>, the one place). FATAL closes the connection (<see cref="RunAsync"/>).
 /// </summary>
-internal sealed partial class ClientSession
+internal sealed class ClientSession
 {
     /// <summary>Above this, a batch without a Sync yet goes to the engine anyway (the engine keeps extended state across calls).</summary>
     private const int PartialBatchLimit = 4 * 1024 * 1024;
@@ -54,6 +53,7 @@ internal sealed partial class ClientSession
     private readonly EngineRestart _restart;
     private readonly EngineLease _lease;
     private readonly EngineLink _link;
+    private readonly PreparedTransactionCapture _prepared;
     private readonly StatementMapping _statements;
 
     /// <summary>
@@ -130,6 +130,7 @@ internal sealed partial class ClientSession
         _restart = new EngineRestart(services, forwarder, _temp);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
         _link = new EngineLink(services, forwarder, _cancel, _state, _restart, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
+        _prepared = new PreparedTransactionCapture(_link, services, () => _identity.ProcessId);
         _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
@@ -952,7 +953,7 @@ internal sealed partial class ClientSession
         if (slots.ReadsOthers)
             await _services.Databases.Slots.RefreshAsync(_services.DatabaseName, _connectionClosed); // the same
         IDisposable? creating = null;
-        PreparedRows? prepared = null;
+        PreparedTransactionCapture.Rows? prepared = null;
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -980,10 +981,10 @@ internal sealed partial class ClientSession
                     await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Batch([_services.Databases.Slots.OthersSettingSql(_services.DatabaseName)]));
                 }
                 if (before == TransactionStatus.Idle && UnitSql.Of(_batch, count, _statements).Any(sql => sql.CommitsPrepared || sql.RollsBackPrepared))
-                    await MarkPreparedCommitsAsync();
+                    await _prepared.MarkEndsAsync();
                 if (before == TransactionStatus.InTransaction && !usesAdvisoryLocks
                     && UnitSql.Of(_batch, count, _statements).FirstOrDefault() is { StartsWithPrepareTransaction: true })
-                    prepared = await ReadPreparedRowsAsync();
+                    prepared = await _prepared.ReadAsync();
                 _rewriter.Build(_engineBatch, _batch, count);
                 if (_engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
@@ -1001,7 +1002,7 @@ internal sealed partial class ClientSession
             if (slots.Calls)
                 await StoreOwnSlotsAsync();
             if (prepared is not null && _state.Status == TransactionStatus.Idle)
-                await RecordPrepareAsync(prepared);
+                await _prepared.RecordAsync(prepared);
         }
         finally
         {
@@ -1040,50 +1041,6 @@ internal sealed partial class ClientSession
             _usedSlots |= sql.UsesReplicationSlots;
         }
         return needed;
-    }
-
-    /// <summary>
-    /// Right before a COMMIT PREPARED, with the engine held (nothing of another client's runs in between): the marker that puts the
-    /// prepared transaction's captured changes where it commits (Replication/Capture/PreparedCommits). Only while the client has no
-    /// transaction open (COMMIT PREPARED refuses to run inside one, and the marker must not join it). Its error is the client's:
-    /// committing without the marker would keep the transaction's changes from every replication consumer.
-    /// </summary>
-    private async Task MarkPreparedCommitsAsync()
-    {
-        var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
-        EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.PreparedCommits.MarkSql)));
-    }
-
-    private sealed record PreparedRows(string Xid, string Rows);
-
-    /// <summary>
-    /// Right before a PREPARE TRANSACTION, inside the client's transaction: its captured rows, which no one can read once it is
-    /// prepared, when a two-phase slot will decode it at PREPARE (Replication/Capture/TwoPhasePrepares). Run as the client (the
-    /// function is ZeroPg's, SECURITY DEFINER, and reads only the caller's own transaction): switching roles inside the client's
-    /// transaction would undo its SET ROLE.
-    /// </summary>
-    private async Task<PreparedRows?> ReadPreparedRowsAsync()
-    {
-        var installed = EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Capture.TwoPhasePrepares.InstalledSql])));
-        if (installed is not [[["t"]]])
-            return null;
-        var rows = EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Capture.TwoPhasePrepares.ReadSql])));
-        return rows is [[[{ } xid, { } captured]]] ? new PreparedRows(xid, captured) : null;
-    }
-
-    /// <summary>Right after the PREPARE, the engine still held: the copies of its rows and the marker where it was prepared. A
-    /// failure here only means the transaction goes out whole at its COMMIT PREPARED instead (no marker), so it is logged, not the client's.</summary>
-    private async Task RecordPrepareAsync(PreparedRows prepared)
-    {
-        try
-        {
-            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
-            EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.TwoPhasePrepares.RecordSql(prepared.Xid, prepared.Rows))));
-        }
-        catch (PgErrorException error)
-        {
-            Log.PrepareNotRecorded(_services.Logger, _identity.ProcessId, error.Error.SqlState, error.Error.Message);
-        }
     }
 
     /// <summary>After a slot function: this database's slots as the other databases' clients see them (Replication/Slots/ClusterSlots).</summary>
@@ -1215,11 +1172,5 @@ internal sealed partial class ClientSession
         for (var i = 0; i < readyCount; i++)
             ReadyForQuery.Write(_output, _state.Status);
         await _output.FlushAsync();
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "session {ProcessId}: its prepared transaction's changes could not be kept for two-phase slots ({SqlState}: {Message}); they go out whole at its COMMIT PREPARED")]
-        public static partial void PrepareNotRecorded(ILogger logger, int processId, string sqlState, string message);
     }
 }
