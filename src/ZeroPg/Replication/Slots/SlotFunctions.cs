@@ -202,6 +202,9 @@ internal static class SlotFunctions
             IF twophase THEN
                 RAISE EXCEPTION 'two-phase slots are not supported by the SQL slot functions in ZeroPg' USING ERRCODE = '0A000', HINT = 'ZeroPg decodes prepared transactions at PREPARE only for START_REPLICATION: make the slot with CREATE_REPLICATION_SLOT ... TWO_PHASE on a replication=database connection. Without the option a prepared transaction is decoded at its COMMIT PREPARED, as one ordinary transaction.';
             END IF;
+            IF temp AND fail THEN
+                RAISE EXCEPTION 'cannot enable failover for a temporary replication slot' USING ERRCODE = '0A000';
+            END IF;
             -- Postgres refuses a transaction that has written (25001): its snapshot builder needs it. ZeroPg's slots need no
             -- snapshot, and ZeroPg's own install of zeropg_repl writes in a client's open transaction, so it is not refused.
             PERFORM zeropg_repl.sync_publications();

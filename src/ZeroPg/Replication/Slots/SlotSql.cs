@@ -14,13 +14,14 @@ internal static class SlotSql
     /// "Exported snapshots") streams from there, or with <paramref name="streamFromNow"/> (its exported snapshot is taken now,
     /// so it holds what was committed in between) from the position now.</summary>
     /// <param name="twoPhase">TWO_PHASE: prepared transactions are decoded at PREPARE from the consistent point on (two_phase_at).</param>
-    public static string Create(string name, string plugin, bool temporary, Lsn? consistentPoint = null, bool streamFromNow = false, bool twoPhase = false)
+    public static string Create(string name, string plugin, bool temporary, Lsn? consistentPoint = null, bool streamFromNow = false, bool twoPhase = false,
+        bool failover = false)
     {
         var point = consistentPoint is { } lsn ? $"'{lsn}'::pg_lsn" : "pg_current_wal_insert_lsn()";
         var confirmed = streamFromNow ? "pg_current_wal_insert_lsn()" : point;
-        return $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn, two_phase, two_phase_at) " +
+        return $"INSERT INTO zeropg_repl.slots (slot_name, plugin, temporary, consistent_point, confirmed_flush_lsn, two_phase, two_phase_at, failover) " +
                $"VALUES ({Literal(name)}, {Literal(plugin)}, {(temporary ? "true" : "false")}, {point}, {confirmed}, {(twoPhase ? "true" : "false")}, " +
-               $"{(twoPhase ? confirmed : "NULL")}) ON CONFLICT (slot_name) DO NOTHING RETURNING {AcquiredColumns}";
+               $"{(twoPhase ? confirmed : "NULL")}, {(failover ? "true" : "false")}) ON CONFLICT (slot_name) DO NOTHING RETURNING {AcquiredColumns}";
     }
 
     /// <summary>Two-phase decoding from <paramref name="at"/> on (START_REPLICATION with two_phase on a slot without it, as Postgres

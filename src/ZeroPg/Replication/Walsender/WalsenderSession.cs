@@ -163,6 +163,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         if (create.Plugin != "pgoutput")
             throw ReplicationErrors.Error(ReplicationErrors.UndefinedFile, $"could not access file \"{create.Plugin}\": No such file or directory",
                 "ZeroPg's logical slots use the pgoutput plugin.");
+        if (create.Failover && create.Temporary)
+            throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "cannot enable failover for a temporary replication slot");
         if (create.Snapshot == SnapshotAction.Export && Exports is null)
             throw ReplicationErrors.Error(ReplicationErrors.FeatureNotSupported, "exported snapshots are not supported on this connection",
                 "Create the slot with (SNAPSHOT 'nothing') or NOEXPORT_SNAPSHOT.");
@@ -215,8 +217,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     {
         await EnsureInstalledAsync();
         IReadOnlyList<string> statements = export is null
-            ? [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, twoPhase: create.TwoPhase)]
-            : [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, streamFromNow: true, twoPhase: create.TwoPhase), SnapshotExports.NextXidSql];
+            ? [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, twoPhase: create.TwoPhase, failover: create.Failover)]
+            : [SlotSql.Create(create.SlotName, create.Plugin!, create.Temporary, consistentPoint, streamFromNow: true, twoPhase: create.TwoPhase, failover: create.Failover), SnapshotExports.NextXidSql];
         using var reservation = Cluster is null ? (SlotReservation?)null : await ReserveAsync(create.SlotName);
         var results = await query(reservation is null ? statements : [reservation.Value.OthersSetting, .. statements]);
         results = reservation is null ? results : results.Skip(1).ToList();

@@ -50,6 +50,8 @@ public class SlotFunctionTests(ServerFixture fixture)
             (await FailsAsync(c, "SELECT pg_create_logical_replication_slot('sf_slot', 'pgoutput')", "42710")).MessageText);
         Assert.Equal("replication slot name \"Sf-Slot\" contains invalid character",
             (await FailsAsync(c, "SELECT pg_create_logical_replication_slot('Sf-Slot', 'pgoutput')", "42602")).MessageText);
+        Assert.Equal("cannot enable failover for a temporary replication slot",
+            (await FailsAsync(c, "SELECT pg_create_logical_replication_slot('sf_tfo', 'pgoutput', true, false, true)", "0A000")).MessageText);
         await using (var other = await fixture.OpenAsync()) // Npgsql closes a connection after a 58xxx error, as it does with Postgres's
         {
             Assert.Equal("could not access file \"test_decoding\": No such file or directory",

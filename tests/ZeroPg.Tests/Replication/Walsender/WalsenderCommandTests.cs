@@ -44,13 +44,18 @@ public class WalsenderCommandTests(ServerFixture fixture)
             "ALTER_REPLICATION_SLOT cmd_ra (FAILOVER false)", "SELECT failover FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
             "ALTER_REPLICATION_SLOT cmd_ra (TWO_PHASE true)",
             "SELECT two_phase::text || '/' || (two_phase_at IS NOT NULL)::text FROM pg_replication_slots WHERE slot_name = 'cmd_ra'",
-            "ALTER_REPLICATION_SLOT cmd_none (FAILOVER)", "DROP_REPLICATION_SLOT cmd_ra");
+            "ALTER_REPLICATION_SLOT cmd_none (FAILOVER)", "DROP_REPLICATION_SLOT cmd_ra",
+            "CREATE_REPLICATION_SLOT cmd_fo LOGICAL pgoutput (SNAPSHOT 'nothing', FAILOVER)",
+            "SELECT 'failover:' || failover FROM pg_replication_slots WHERE slot_name = 'cmd_fo'", "DROP_REPLICATION_SLOT cmd_fo",
+            "CREATE_REPLICATION_SLOT cmd_tfo TEMPORARY LOGICAL pgoutput (SNAPSHOT 'nothing', FAILOVER)");
         Assert.Contains("cannot use READ_REPLICATION_SLOT with a logical replication slot", r.Stderr);
         var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("||", lines); // a missing slot reads as one row of NULLs
         Assert.Equal(["t", "f"], lines.Where(l => l is "t" or "f"));
         Assert.Contains("true/true", lines); // two-phase decoding from the slot's confirmed position on
         Assert.Contains("replication slot \"cmd_none\" does not exist", r.Stderr);
+        Assert.Contains("failover:true", lines); // CREATE_REPLICATION_SLOT's FAILOVER is stored as ALTER's is
+        Assert.Contains("cannot enable failover for a temporary replication slot", r.Stderr);
     }
 
     [Fact]
