@@ -19,7 +19,7 @@ namespace ZeroPg.Sessions;
 /// <see cref="StatementMapping"/>, <see cref="AutoPrepare"/>, <see cref="EngineStateRestore"/>), <see cref="EngineLink"/>
 /// (engine calls and their replies), <see cref="SessionSettings"/>, <see cref="TempRelations"/>,
 /// <see cref="AdvisoryLocks"/>, <see cref="ClientNotifications"/>, <see cref="CopyIn"/>, <see cref="LocalAnswers"/>,
-/// <see cref="Pipelining"/>, <see cref="SessionCancel"/> and <see cref="EngineRestart"/>.
+/// <see cref="Pipelining"/>, <see cref="SessionReplication"/>, <see cref="SessionCancel"/> and <see cref="EngineRestart"/>.
 /// Thread: one logical flow (the message loop); the engine reader thread only runs the session's
 /// <see cref="ReplyForwarder"/> while the session awaits its call, a canceller's connection only calls
 /// <see cref="RequestCancel"/>, the server only <see cref="RequestShutdown"/>.
@@ -53,7 +53,7 @@ internal sealed class ClientSession
     private readonly EngineRestart _restart;
     private readonly EngineLease _lease;
     private readonly EngineLink _link;
-    private readonly PreparedTransactionCapture _prepared;
+    private readonly SessionReplication _replication;
     private readonly StatementMapping _statements;
 
     /// <summary>
@@ -87,9 +87,6 @@ internal sealed class ClientSession
 
     /// <summary>The replication command accepted and not yet run (<see cref="AcceptStep.Replication"/>).</summary>
     private ReplicationCommand? _replicationCommand;
-
-    /// <summary>The client called a slot function: the temporary slots it made go when it leaves.</summary>
-    private bool _usedSlots;
 
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
@@ -130,7 +127,7 @@ internal sealed class ClientSession
         _restart = new EngineRestart(services, forwarder, _temp);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
         _link = new EngineLink(services, forwarder, _cancel, _state, _restart, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
-        _prepared = new PreparedTransactionCapture(_link, services, () => _identity.ProcessId);
+        _replication = new SessionReplication(_link, services, () => _identity.ProcessId);
         _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
@@ -211,8 +208,7 @@ internal sealed class ClientSession
             if (_walsender is not null)
                 await _walsender.EndAsync();
             await _cleanup.RunAsync();
-            if (_usedSlots)
-                await DropTemporarySlotsAsync();
+            await _replication.EndAsync(_lease);
             _services.Registry.Remove(this);
         }
     }
@@ -949,12 +945,7 @@ internal sealed class ClientSession
             _services.Roles.MarkStale();
         if (ReadsDatabaseSizes(count))
             await _services.Databases.Listing.RefreshSizesAsync(_services.DatabaseName, _connectionClosed); // before the engine is held: it asks the other engines
-        var slots = UnitSlotUse.Of(_batch, count, _statements);
-        if (slots.ReadsOthers)
-            await _services.Databases.Slots.RefreshAsync(_services.DatabaseName, _connectionClosed); // the same
-        IDisposable? creating = null;
-        PreparedTransactionCapture.Rows? prepared = null;
-        try
+        using (var replication = await _replication.BeginUnitAsync(_batch, count, _statements, _connectionClosed)) // the same for slots
         {
             for (var attempt = 0; ; attempt++)
             {
@@ -972,19 +963,7 @@ internal sealed class ClientSession
                     _statements.UndoUnit(); // built again: its statement names are added again
                 if (usesAdvisoryLocks)
                     await _advisory.BeforeUseAsync(_link); // installed before the batch is built: building changes the client's statement names
-                if (NeedsCaptureSchema(count))
-                    await EnsureCaptureSchemaAsync(before);
-                if (slots.Uses)
-                {
-                    if (slots.Creates)
-                        creating ??= await _services.Databases.Slots.CreatingAsync(_connectionClosed); // the engine is held: no creator waits for it
-                    await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Batch([_services.Databases.Slots.OthersSettingSql(_services.DatabaseName)]));
-                }
-                if (before == TransactionStatus.Idle && UnitSql.Of(_batch, count, _statements).Any(sql => sql.CommitsPrepared || sql.RollsBackPrepared))
-                    await _prepared.MarkEndsAsync();
-                if (before == TransactionStatus.InTransaction && !usesAdvisoryLocks
-                    && UnitSql.Of(_batch, count, _statements).FirstOrDefault() is { StartsWithPrepareTransaction: true })
-                    prepared = await _prepared.ReadAsync();
+                await replication.BeforeRunAsync(before, usesAdvisoryLocks);
                 _rewriter.Build(_engineBatch, _batch, count);
                 if (_engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(_engineBatch.Effects.Extensions, _connectionClosed);
@@ -994,19 +973,12 @@ internal sealed class ClientSession
                         break;
                     continue;
                 }
-                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: !slots.Calls && prepared is null && _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
+                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: !replication.HoldsEngineAfterRun && _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
                 _auto.RunPlainOnce = _link.Reply.RetryPlain;
                 if (!_auto.RunPlainOnce)
                     break;
             }
-            if (slots.Calls)
-                await StoreOwnSlotsAsync();
-            if (prepared is not null && _state.Status == TransactionStatus.Idle)
-                await _prepared.RecordAsync(prepared);
-        }
-        finally
-        {
-            creating?.Dispose();
+            await replication.AfterRunAsync(_state.Status);
         }
         await ApplyEffectsAsync(_engineBatch.Effects);
         if (changesRoles)
@@ -1027,72 +999,6 @@ internal sealed class ClientSession
                 return true;
         }
         return false;
-    }
-
-    /// <summary>The unit calls pg_logical_emit_message or a slot function, or reads pg_replication_slots: all ZeroPg's, in zeropg_repl.</summary>
-    private bool NeedsCaptureSchema(int count)
-    {
-        var needed = false;
-        for (var i = 0; i < count; i++)
-        {
-            if (_batch.Messages[i] is not { Code: FrontendCode.Query or FrontendCode.Parse, Sql: { } sql })
-                continue;
-            needed |= sql.Effects.EmitsLogicalMessages || sql.UsesReplicationSlots;
-            _usedSlots |= sql.UsesReplicationSlots;
-        }
-        return needed;
-    }
-
-    /// <summary>After a slot function: this database's slots as the other databases' clients see them (Replication/Slots/ClusterSlots).</summary>
-    private async Task StoreOwnSlotsAsync()
-    {
-        if (_state.Status == TransactionStatus.Failed)
-            return; // what the unit did is undone at the rollback; the rows are read again at the next use
-        try
-        {
-            var rows = EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Slots.ClusterSlots.OwnRowsSql])));
-            if (rows is [.., var own])
-                _services.Databases.Slots.Store(_services.DatabaseName, own);
-        }
-        catch (PgErrorException)
-        {
-            // Kept as last read.
-        }
-    }
-
-    /// <summary>The session ends: the temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>
-    private async Task DropTemporarySlotsAsync()
-    {
-        try
-        {
-            await _lease.AcquireForCleanupAsync();
-            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
-            await _link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Append(batch, Replication.Slots.SlotSql.DropTemporary(_identity.ProcessId)));
-        }
-        catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
-        {
-            // The engine is gone or restarting: nothing left to drop.
-        }
-        finally
-        {
-            _lease.Release();
-        }
-    }
-
-    /// <summary>pg_logical_emit_message calls are rewritten to zeropg_repl's: its schema is installed first, as the engine's
-    /// role (it is known to stay only when installed outside a transaction block, which could still roll it back).</summary>
-    private async Task EnsureCaptureSchemaAsync(TransactionStatus before)
-    {
-        var state = _services.EngineState;
-        if (state.CaptureInstalledGeneration == _services.Engine.Generation)
-            return;
-        if (before != TransactionStatus.Idle
-            && EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Batch([Replication.Capture.TwoPhasePrepares.InstalledSql]))) is [[["t"]]])
-            return; // installed (by a walsender): installing again inside the client's transaction would hold its catalog rows' locks, until its COMMIT PREPARED if it is prepared
-        var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), state);
-        EngineResults.Split(await _link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(batch, Replication.Capture.CaptureSchema.Install)));
-        if (before == TransactionStatus.Idle)
-            state.CaptureInstalledGeneration = _services.Engine.Generation;
     }
 
     private bool ChangesRoles(int count)
