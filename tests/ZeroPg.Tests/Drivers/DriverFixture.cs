@@ -24,7 +24,7 @@ public sealed class DriverFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _native = NativePostgres.StartAsync();
+        _native = NativePostgres.StartAsync("wal_level=logical"); // for the replication cases
         await _zeroPg.InitializeAsync();
     }
 
@@ -40,7 +40,7 @@ public sealed class DriverFixture : IAsyncLifetime
     {
         var native = await Native;
         var result = await _nativeRuns.GetOrAdd((program.Name, @case),
-            _ => new Lazy<Task<ExternalTool.Result>>(() => program.RunAsync(native.Url, @case))).Value;
+            _ => new Lazy<Task<ExternalTool.Result>>(() => program.RunAsync(native.Url(), @case))).Value;
         output.WriteLine($"--- {program} {@case} on PostgreSQL 15 (exit {result.ExitCode})\n{result.All}");
         Assert.True(result.ExitCode == 0, $"{program} {@case} fails on native PostgreSQL 15, so the script is wrong:\n{result.All}");
         return result;

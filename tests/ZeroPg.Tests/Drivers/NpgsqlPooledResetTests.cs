@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Drivers;
 
@@ -133,7 +134,7 @@ public sealed class NpgsqlPooledResetTests(DriverFixture fixture)
 
     private async Task<string> ConnectionStringAsync(string target) => target switch
     {
-        "postgres" => (await fixture.Native).ConnectionString,
+        "postgres" => (await fixture.Native).ConnectionString(pooled: true),
         "zeropg" => fixture.ZeroPg.GetConnectionString(),
         _ => throw new ArgumentOutOfRangeException(nameof(target)),
     };

@@ -1,4 +1,5 @@
 using Npgsql;
+using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Drivers;
 
@@ -53,7 +54,7 @@ public sealed class NpgsqlSessionIdentityTests(DriverFixture fixture)
     {
         var connectionString = target switch
         {
-            "postgres" => (await fixture.Native).ConnectionString,
+            "postgres" => (await fixture.Native).ConnectionString(pooled: true),
             "zeropg" => fixture.ZeroPg.GetConnectionString(),
             _ => throw new ArgumentOutOfRangeException(nameof(target)),
         };

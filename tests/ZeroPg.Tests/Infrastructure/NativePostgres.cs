@@ -8,10 +8,12 @@ namespace ZeroPg.Tests.Infrastructure;
 
 /// <summary>
 /// A native PostgreSQL 15 server (Debian's postgresql-15, /usr/lib/postgresql/15/bin), started for
-/// the tests in a temporary directory on a free port with trust authentication. Run as the
-/// "postgres" user when the tests run as root (Postgres refuses to run as root).
+/// the tests in a temporary directory on a free port with trust authentication, UTF8, C.UTF-8 and UTC:
+/// the reference ZeroPg's behaviour is compared with. Run as the "postgres" user when the tests run as
+/// root (Postgres refuses to run as root). A fixture (<see cref="IAsyncLifetime"/>), or started by a test
+/// (<see cref="StartAsync"/>, disposed with await using).
 /// </summary>
-public sealed class NativePostgres : IAsyncLifetime
+public sealed class NativePostgres : IAsyncLifetime, IAsyncDisposable
 {
     public const string DefaultBin = "/usr/lib/postgresql/15/bin";
 
@@ -29,11 +31,33 @@ public sealed class NativePostgres : IAsyncLifetime
     /// <summary>postgresql://postgres@127.0.0.1:PORT/postgres</summary>
     public string Url(string database = "postgres", string user = "postgres") => $"postgresql://{user}@127.0.0.1:{Port}/{database}";
 
-    public string ConnectionString(string database = "postgres") => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false";
+    /// <summary>Unpooled unless <paramref name="pooled"/> (a test of a pool's own behaviour).</summary>
+    public string ConnectionString(string database = "postgres", bool pooled = false)
+        => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database}" + (pooled ? "" : ";Pooling=false");
+
+    public static bool IsInstalled => File.Exists(Path.Combine(BinDirectory, "postgres"));
+
+    /// <summary>A server started now with these more settings (name=value); stopped when disposed.</summary>
+    public static async Task<NativePostgres> StartAsync(params string[] settings)
+    {
+        var server = new NativePostgres { Settings = settings };
+        try
+        {
+            await server.InitializeAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    private static string BinDirectory => Environment.GetEnvironmentVariable("ZEROPG_TEST_PGBIN") is { Length: > 0 } bin ? bin : DefaultBin;
 
     public async Task InitializeAsync()
     {
-        _bin = Environment.GetEnvironmentVariable("ZEROPG_TEST_PGBIN") is { Length: > 0 } bin ? bin : DefaultBin;
+        _bin = BinDirectory;
         if (!File.Exists(Path.Combine(_bin, "postgres")))
             throw new InvalidOperationException($"native PostgreSQL 15 is not installed in {_bin}: run `apt-get install -y postgresql-15` (.ci/run does).");
         // Short and without spaces: the socket path must fit in 107 bytes.
@@ -44,7 +68,8 @@ public sealed class NativePostgres : IAsyncLifetime
         Port = FreePort();
         await RunAsync(Path.Combine(_bin, "initdb"), ["-D", Path.Combine(_directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]);
         await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
-            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50{string.Concat(Settings.Select(s => " -c " + s))}", "start"]);
+            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off " +
+                  $"-c max_connections=100 -c timezone=UTC{string.Concat(Settings.Select(s => " -c " + s))}", "start"]);
     }
 
     /// <summary>A new, empty database; its URL.</summary>
@@ -85,8 +110,17 @@ public sealed class NativePostgres : IAsyncLifetime
         catch (InvalidOperationException)
         {
         }
-        Directory.Delete(_directory, recursive: true);
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file the stopping server still writes: the temp directory is left for the OS to clean.
+        }
     }
+
+    ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
 
     private static int FreePort()
     {
@@ -102,6 +136,7 @@ public sealed class NativePostgres : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = "/", // readable by the postgres user it may run as
         };
         if (start.FileName == "runuser")
         {
@@ -113,7 +148,8 @@ public sealed class NativePostgres : IAsyncLifetime
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(timeout.Token);
         if (process.ExitCode != 0)
         {
             var output = await stdout + await stderr;

@@ -30,8 +30,8 @@ public sealed class NativeComparisonTests
     {
         Assert.True(NativePostgres.IsInstalled, "Debian's postgresql-15 is needed (.ci/run installs it)");
         await using var native = await NativePostgres.StartAsync();
-        await native.CreateDatabaseAsync("by_prisma");
-        await native.CreateDatabaseAsync("by_zeropg");
+        await native.ExecuteAsync("postgres", "CREATE DATABASE by_prisma");
+        await native.ExecuteAsync("postgres", "CREATE DATABASE by_zeropg");
 
         var rallly = StartupMigrationTests.Rallly;
         var deployed = await ToolRun.RunAsync(native.Url("by_prisma"), "prisma", "node", ["../node_modules/prisma/build/index.js", "migrate", "deploy"], ("PRISMA_MIGRATIONS", rallly));
