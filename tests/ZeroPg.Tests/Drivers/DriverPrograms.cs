@@ -91,7 +91,7 @@ public static class DriverPrograms
         var jar = Require("/usr/share/java/postgresql.jar", "libpostgresql-jdbc-java");
         var key = await VersionAsync(javac, "-version") + await PackageVersionAsync("libpostgresql-jdbc-java");
         var output = await BuildCache.GetOrBuildAsync("java-pgjdbc", DriverSource("java"), key, (source, output) =>
-            BuildStepAsync("javac", javac, ["-encoding", "UTF-8", "-cp", jar, "-d", output, "PgjdbcDriver.java"], null, source));
+            BuildStepAsync("javac", javac, ["-encoding", "UTF-8", "-cp", jar, "-d", output, "PgjdbcDriver.java", "PgOutputText.java"], null, source));
         return new Invocation(java, ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", $"{output}:{jar}", "PgjdbcDriver"]);
     });
 

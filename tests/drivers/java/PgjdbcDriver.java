@@ -4,6 +4,7 @@
 // result (the same on every correct server); exits 1 with "FAIL: ..." on stderr when a check fails.
 
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.math.BigDecimal;
@@ -27,10 +28,14 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongFunction;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.copy.CopyManager;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
 
 public final class PgjdbcDriver {
     private static String jdbcUrl;
@@ -53,6 +58,7 @@ public final class PgjdbcDriver {
                 case "notify" -> listenNotify();
                 case "types" -> typeRoundTrips();
                 case "evict" -> statementCacheEviction();
+                case "replication" -> logicalReplication();
                 default -> fail("unknown case " + args[1]);
             }
         } catch (SQLException e) {
@@ -291,5 +297,96 @@ public final class PgjdbcDriver {
             conn.commit();
             out.println("evict: 7 rounds x 3 queries ok (3 in a transaction)");
         }
+    }
+
+    // pgjdbc's replication API (what Debezium's Postgres connector streams with): a pgoutput slot made on a replication
+    // connection, two transactions streamed, the first confirmed with a standby status update; a second stream on the
+    // slot (a new connection, as a connector that restarts) gets the second again (unconfirmed) and not the first. Each Begin's xid is checked against txid_current().
+    static final String SLOT = "jdbc_slot";
+
+    static void logicalReplication() throws Exception {
+        try (Connection sql = connect("")) {
+            try (Statement st = sql.createStatement()) {
+                st.execute("DROP PUBLICATION IF EXISTS jdbc_pub");
+                st.execute("DROP TABLE IF EXISTS jdbc_repl");
+                st.execute("CREATE TABLE jdbc_repl (id int PRIMARY KEY, note text)");
+                st.execute("CREATE PUBLICATION jdbc_pub FOR TABLE jdbc_repl");
+                st.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + SLOT + "'");
+            }
+            try (Connection replication = connectReplication()) {
+                replication.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
+                        .withSlotName(SLOT).withOutputPlugin("pgoutput").make();
+            }
+            {
+                long first = transaction(sql, "INSERT INTO jdbc_repl VALUES (1, 'one'), (2, 'two')");
+                long second = transaction(sql, "UPDATE jdbc_repl SET note = 'uno' WHERE id = 1", "DELETE FROM jdbc_repl WHERE id = 2");
+                LongFunction<String> names = xid -> xid == first ? "first" : xid == second ? "second" : "unexpected " + xid;
+                out.println("stream 1");
+                LogSequenceNumber confirmed = stream(2, 1, names);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!(Boolean) scalar(sql, "SELECT confirmed_flush_lsn >= ?::pg_lsn FROM pg_replication_slots WHERE slot_name = ?",
+                        confirmed.asString(), SLOT)) {
+                    check(System.nanoTime() < deadline, "confirmed_flush_lsn never reached " + confirmed.asString());
+                    Thread.sleep(20);
+                }
+                out.println("confirmed the first");
+                out.println("stream 2");
+                stream(1, 0, names);
+            }
+            try (Connection replication = connectReplication()) {
+                replication.unwrap(PGConnection.class).getReplicationAPI().dropReplicationSlot(SLOT);
+            }
+            out.println("slots named " + SLOT + ": " + scalar(sql, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = ?", SLOT));
+        }
+    }
+
+    static Connection connectReplication() throws SQLException {
+        return connect("&replication=database&assumeMinServerVersion=9.4&preferQueryMode=simple");
+    }
+
+    /** The statements in one transaction; its txid_current(). */
+    static long transaction(Connection conn, String... statements) throws SQLException {
+        conn.setAutoCommit(false);
+        try (Statement st = conn.createStatement()) {
+            for (String statement : statements) st.execute(statement);
+            long xid = ((Number) scalar(conn, "SELECT txid_current()")).longValue();
+            conn.commit();
+            return xid;
+        } finally {
+            conn.setAutoCommit(true);
+        }
+    }
+
+    /** Streams the slot until <code>commits</code> transactions arrived, confirming the first <code>confirm</code> as each ends. */
+    static LogSequenceNumber stream(int commits, int confirm, LongFunction<String> names) throws Exception {
+        try (Connection replication = connectReplication()) {
+            return stream(replication.unwrap(PGConnection.class), commits, confirm, names);
+        }
+    }
+
+    static LogSequenceNumber stream(PGConnection pg, int commits, int confirm, LongFunction<String> names) throws Exception {
+        PGReplicationStream stream = pg.getReplicationAPI().replicationStream().logical().withSlotName(SLOT)
+                .withSlotOption("proto_version", 1).withSlotOption("publication_names", "jdbc_pub")
+                .withStatusInterval(1, TimeUnit.SECONDS).start();
+        LogSequenceNumber confirmed = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int seen = 0; seen < commits; ) {
+            ByteBuffer message = stream.readPending();
+            if (message == null) {
+                check(System.nanoTime() < deadline, "the stream sent " + seen + " of " + commits + " transactions in 30 s");
+                Thread.sleep(10);
+                continue;
+            }
+            String line = PgOutputText.describe(message, names);
+            out.println(line);
+            if (line.startsWith("COMMIT") && ++seen <= confirm) {
+                confirmed = stream.getLastReceiveLSN();
+                stream.setAppliedLSN(confirmed);
+                stream.setFlushedLSN(confirmed);
+                stream.forceUpdateStatus();
+            }
+        }
+        stream.close();
+        return confirmed;
     }
 }
