@@ -125,7 +125,7 @@ internal sealed class ClientSession
             () => connection.Abort(new ConnectionAbortedException(
                 $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")));
         _restart = new EngineRestart(services, forwarder, _temp);
-        _lease = new EngineLease(this, services, _cancel, _restart, _output, _connectionClosed);
+        _lease = new EngineLease(this, services, _cancel, _restart, _output, _loans, _connectionClosed);
         _link = new EngineLink(services, forwarder, _cancel, _state, _restart, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
         _replication = new SessionReplication(_link, services, () => _identity.ProcessId);
         _statements = new StatementMapping(services.Statements, _identity);
@@ -203,7 +203,7 @@ internal sealed class ClientSession
         }
         finally
         {
-            _loans.Close();
+            _loans.Decline();
             _transactionTimeout.Dispose();
             if (_walsender is not null)
                 await _walsender.EndAsync();
@@ -360,7 +360,10 @@ internal sealed class ClientSession
         if (!_lease.IsHeld)
             return Task.FromResult<IReadOnlyList<byte[]>?>(null);
         var reply = _loans.Ask(statements);
-        _input.CancelPendingRead(); // wakes an idle session; a busy one serves it after its unit
+        if (_lease.IsHeld)
+            _input.CancelPendingRead(); // wakes an idle session; a busy one serves it after its unit
+        else
+            _loans.Decline(); // released since the check, perhaps before its release declined what was queued
         return reply;
     }
 

@@ -12,7 +12,7 @@ namespace ZeroPg.Sessions;
 /// (<see cref="EngineRestart.OnEngineAcquired"/>). Thread: the session.
 /// </summary>
 internal sealed class EngineLease(ClientSession owner, SessionServices services, SessionCancel cancel, EngineRestart restart, PipeWriter output,
-    CancellationToken connectionClosed)
+    EngineLoans loans, CancellationToken connectionClosed)
 {
     private EngineScheduler Scheduler => services.Scheduler;
 
@@ -83,8 +83,12 @@ internal sealed class EngineLease(ClientSession owner, SessionServices services,
         restart.OnEngineAcquired();
     }
 
-    /// <summary>Gives the engine up; the next waiter gets it.</summary>
-    public void Release() => Scheduler.Release(owner);
+    /// <summary>Gives the engine up; the next waiter gets it. Reads other sessions asked to run in it are declined (<see cref="EngineLoans"/>).</summary>
+    public void Release()
+    {
+        Scheduler.Release(owner);
+        loans.Decline();
+    }
 
     private async Task AbandonWaitAsync(Task wait)
     {

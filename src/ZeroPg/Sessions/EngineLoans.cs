@@ -7,8 +7,10 @@ namespace ZeroPg.Sessions;
 /// one transaction at a time, and a client may wait inside its transaction for something another connection must do first
 /// (zero-cache makes its replication slot on a walsender from inside a transaction on another connection). Only what may run
 /// inside any transaction unnoticed is lent: a read of the WAL position and of whether the transaction has an id. Served on
-/// this session's own flow (its message loop, between units), so they never overlap its engine calls. Thread: any thread
-/// asks (<see cref="Ask"/>); the session serves (<see cref="ServeAsync"/>) and fails what is left when it ends.
+/// this session's own flow (its message loop, between units), so they never overlap its engine calls. A session that gives
+/// the engine up declines what is queued (<see cref="Decline"/>): it may next wait for the engine behind the asker (an
+/// exported snapshot lets only its exporter in), and must not keep it waiting meanwhile. Thread: any thread asks
+/// (<see cref="Ask"/>) and may decline; the session serves (<see cref="ServeAsync"/>) and declines when it releases or ends.
 /// </summary>
 internal sealed class EngineLoans
 {
@@ -46,8 +48,8 @@ internal sealed class EngineLoans
         }
     }
 
-    /// <summary>The session ends: nothing more is lent.</summary>
-    public void Close()
+    /// <summary>The session released the engine or ends: what is queued is answered null (the asker then waits for the engine).</summary>
+    public void Decline()
     {
         while (_asked.TryDequeue(out var loan))
             loan.Reply.TrySetResult(null);

@@ -17,8 +17,8 @@ public class ExportedSnapshotTests(ServerFixture fixture)
 {
     private async Task<LogicalReplicationConnection> OpenReplicationAsync()
     {
-        // 90 s: on a loaded 2-core CI machine CREATE_REPLICATION_SLOT beside two writers that never pause has taken over Npgsql's
-        // default 30 s a few times (not explained yet; alone it takes well under a second).
+        // 90 s: room for a loaded 2-core CI machine. CREATE_REPLICATION_SLOT beside two writers that never pause once took 30 s
+        // there: a writer kept the walsender's question unanswered while it waited for the engine (see the advisory-lock test).
         var connection = new LogicalReplicationConnection(fixture.ConnectionString + ";Pooling=false;Command Timeout=90");
         await connection.Open();
         return connection;
@@ -138,6 +138,30 @@ public class ExportedSnapshotTests(ServerFixture fixture)
         Assert.True(streamed > 20, $"only {streamed} changes streamed after the snapshot");
         var source = await CopyAsync(setup, "snap_items");
         Assert.Equal(source.OrderBy(e => e.Key), replica.OrderBy(e => e.Key));
+    }
+
+    [Fact]
+    public async Task A_client_that_gives_the_engine_up_to_wait_does_not_stall_the_slot_that_asked_it_for_the_wal_position()
+    {
+        // The waiter holds the engine when the slot is asked for, so the walsender asks it for the WAL position (it might be
+        // inside a transaction that waits for the slot). Its statement then finds the advisory lock taken: it gives the engine
+        // up, waits, and asks for the engine again, behind the snapshot that only the walsender may pass. A waiter that kept
+        // the question unanswered meanwhile left both waiting for good (as a writer between two commands once did on CI,
+        // until its command timeout cancelled its wait 30 s later).
+        await using var locker = await fixture.OpenAsync();
+        await locker.ExecAsync("SELECT pg_catalog.pg_advisory_lock(4242)");
+        await using var repl = new LogicalReplicationConnection(fixture.ConnectionString + ";Pooling=false;Command Timeout=20");
+        await repl.Open();
+        await using var waiter = await fixture.OpenAsync();
+        var waiting = waiter.ExecAsync("SELECT pg_catalog.pg_sleep(1), pg_catalog.pg_advisory_lock(4242)");
+        await EngineProbe.RunningAsync(fixture.Server);
+
+        var slot = await repl.CreatePgOutputReplicationSlot("snap_waiter_slot", temporarySlot: true);
+        Assert.NotNull(slot.SnapshotName);
+        await repl.IdentifySystem(); // the snapshot ends: everyone goes on
+        await locker.ExecAsync("SELECT pg_catalog.pg_advisory_unlock(4242)");
+        await waiting.WaitAsync(TimeSpan.FromSeconds(20));
+        await waiter.ExecAsync("SELECT pg_catalog.pg_advisory_unlock(4242)");
     }
 
     [Fact]
