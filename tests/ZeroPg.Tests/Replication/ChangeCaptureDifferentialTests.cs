@@ -132,26 +132,17 @@ public sealed class ChangeCaptureDifferentialTests(ITestOutputHelper output) : I
         SELECT pg_logical_emit_message(true, 'end', 'done');
         """;
 
-    private readonly NativePostgres _postgres = new() { Settings = ["wal_level=logical", "max_prepared_transactions=5"] };
-    private ZeroPgServer _zeropg = null!;
+    private readonly ReferencePair _servers = new(["max_prepared_transactions=5"], new ZeroPgOptions { PostgresSettings = { ["max_prepared_transactions"] = "5" } }, commandTimeoutSeconds: 60);
 
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), StartZeroPgAsync());
-        async Task StartZeroPgAsync() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions { PostgresSettings = { ["max_prepared_transactions"] = "5" } }, TestLogging.Factory);
-    }
+    public Task InitializeAsync() => _servers.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
+    public Task DisposeAsync() => _servers.StopAsync();
 
     [Fact]
     public async Task The_same_workload_decodes_to_the_same_pgoutput_messages_on_postgres_15_and_zeropg()
     {
-        var postgres = _postgres.ConnectionString() + ";Timeout=30;Command Timeout=60";
-        var zeropg = _zeropg.GetConnectionString() + ";Pooling=false;Timeout=30;Command Timeout=60";
+        var postgres = _servers.Postgres;
+        var zeropg = _servers.ZeroPg;
         await RunWorkloadAsync(postgres);
         await RunWorkloadAsync(zeropg);
 

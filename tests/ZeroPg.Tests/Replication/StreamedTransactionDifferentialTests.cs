@@ -36,26 +36,17 @@ public sealed class StreamedTransactionDifferentialTests(ITestOutputHelper outpu
 
     private const string Streaming = "'proto_version', '2', 'publication_names', 'pub', 'messages', 'true', 'streaming', 'on'";
 
-    private readonly NativePostgres _postgres = new() { Settings = ["wal_level=logical", "logical_decoding_work_mem=64kB"] };
-    private ZeroPgServer _zeropg = null!;
+    private readonly ReferencePair _servers = new(["logical_decoding_work_mem=64kB"], new ZeroPgOptions(), commandTimeoutSeconds: 120);
 
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), StartZeroPgAsync());
-        async Task StartZeroPgAsync() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-    }
+    public Task InitializeAsync() => _servers.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
+    public Task DisposeAsync() => _servers.StopAsync();
 
     [Fact]
     public async Task A_large_transaction_is_streamed_in_blocks_as_postgres_15_streams_it()
     {
-        var postgres = _postgres.ConnectionString() + ";Timeout=30;Command Timeout=120";
-        var zeropg = _zeropg.GetConnectionString() + ";Pooling=false;Timeout=30;Command Timeout=120";
+        var postgres = _servers.Postgres;
+        var zeropg = _servers.ZeroPg;
         await RunWorkloadAsync(postgres);
         await RunWorkloadAsync(zeropg);
 
@@ -80,8 +71,8 @@ public sealed class StreamedTransactionDifferentialTests(ITestOutputHelper outpu
     [Fact]
     public async Task Without_streaming_or_under_the_limit_the_large_transaction_comes_whole_and_protocols_too_low_are_refused()
     {
-        var postgres = _postgres.ConnectionString() + ";Timeout=30;Command Timeout=120";
-        var zeropg = _zeropg.GetConnectionString() + ";Pooling=false;Timeout=30;Command Timeout=120";
+        var postgres = _servers.Postgres;
+        var zeropg = _servers.ZeroPg;
         await RunWorkloadAsync(postgres);
         await RunWorkloadAsync(zeropg);
 

@@ -58,26 +58,17 @@ public sealed class TwoPhaseDifferentialTests(ITestOutputHelper output) : IAsync
     private static readonly KeyValuePair<string, string?>[] Options =
         [new("proto_version", "3"), new("publication_names", "pub"), new("messages", "true"), new("two_phase", "on")];
 
-    private readonly NativePostgres _postgres = new() { Settings = ["wal_level=logical", "max_prepared_transactions=5"] };
-    private ZeroPgServer _zeropg = null!;
+    private readonly ReferencePair _servers = new(["max_prepared_transactions=5"], new ZeroPgOptions { PostgresSettings = { ["max_prepared_transactions"] = "5" } }, commandTimeoutSeconds: 60);
 
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), StartZeroPgAsync());
-        async Task StartZeroPgAsync() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions { PostgresSettings = { ["max_prepared_transactions"] = "5" } }, TestLogging.Factory);
-    }
+    public Task InitializeAsync() => _servers.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
+    public Task DisposeAsync() => _servers.StopAsync();
 
     [Fact]
     public async Task Prepared_transactions_go_out_at_prepare_and_their_end_after_it_as_postgres_15_sends_them()
     {
-        var postgres = _postgres.ConnectionString() + ";Timeout=30;Command Timeout=60";
-        var zeropg = _zeropg.GetConnectionString() + ";Pooling=false;Timeout=30;Command Timeout=60";
+        var postgres = _servers.Postgres;
+        var zeropg = _servers.ZeroPg;
         var expected = await RunAsync(postgres, isZeroPg: false);
         output.WriteLine(string.Join("\n", expected.Text));
         // What the workload shows on Postgres: the prepare ahead of the commit in between, Commit Prepared after it.
