@@ -357,13 +357,11 @@ internal sealed class ClientSession
     /// </summary>
     internal Task<IReadOnlyList<byte[]>?> LendAsync(IReadOnlyList<string> statements)
     {
-        if (!_lease.IsHeld)
-            return Task.FromResult<IReadOnlyList<byte[]>?>(null);
         var reply = _loans.Ask(statements);
         if (_lease.IsHeld)
             _input.CancelPendingRead(); // wakes an idle session; a busy one serves it after its unit
         else
-            _loans.Decline(); // released since the check, perhaps before its release declined what was queued
+            _loans.Decline(); // not held, or released since, perhaps before its release declined what was queued
         return reply;
     }
 

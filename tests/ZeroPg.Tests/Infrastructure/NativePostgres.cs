@@ -18,7 +18,6 @@ public sealed class NativePostgres : IAsyncLifetime, IAsyncDisposable
     public const string DefaultBin = "/usr/lib/postgresql/15/bin";
 
     private string _directory = "";
-    private string _bin = DefaultBin;
     private int _databases;
 
     public int Port { get; private set; }
@@ -57,17 +56,16 @@ public sealed class NativePostgres : IAsyncLifetime, IAsyncDisposable
 
     public async Task InitializeAsync()
     {
-        _bin = BinDirectory;
-        if (!File.Exists(Path.Combine(_bin, "postgres")))
-            throw new InvalidOperationException($"native PostgreSQL 15 is not installed in {_bin}: run `apt-get install -y postgresql-15` (.ci/run does).");
+        if (!IsInstalled)
+            throw new InvalidOperationException($"native PostgreSQL 15 is not installed in {BinDirectory}: run `apt-get install -y postgresql-15` (.ci/run does).");
         // Short and without spaces: the socket path must fit in 107 bytes.
         _directory = Path.Combine("/tmp", $"zpg-native-{Guid.NewGuid():N}"[..20]);
         Directory.CreateDirectory(_directory);
         if (Environment.UserName == "root")
             await RunAsync("chown", ["postgres", _directory], asPostgres: false);
         Port = FreePort();
-        await RunAsync(Path.Combine(_bin, "initdb"), ["-D", Path.Combine(_directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]);
-        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
+        await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", Path.Combine(_directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]);
+        await RunAsync(Path.Combine(BinDirectory, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
             "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off " +
                   $"-c max_connections=100 -c timezone=UTC{string.Concat(Settings.Select(s => " -c " + s))}", "start"]);
     }
@@ -105,7 +103,7 @@ public sealed class NativePostgres : IAsyncLifetime, IAsyncDisposable
             return;
         try
         {
-            await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+            await RunAsync(Path.Combine(BinDirectory, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
         }
         catch (InvalidOperationException)
         {

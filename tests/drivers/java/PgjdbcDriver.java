@@ -4,11 +4,11 @@
 // result (the same on every correct server); exits 1 with "FAIL: ..." on stderr when a check fails.
 
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Array;
 import java.sql.Connection;
@@ -317,22 +317,20 @@ public final class PgjdbcDriver {
                 replication.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
                         .withSlotName(SLOT).withOutputPlugin("pgoutput").make();
             }
-            {
-                long first = transaction(sql, "INSERT INTO jdbc_repl VALUES (1, 'one'), (2, 'two')");
-                long second = transaction(sql, "UPDATE jdbc_repl SET note = 'uno' WHERE id = 1", "DELETE FROM jdbc_repl WHERE id = 2");
-                LongFunction<String> names = xid -> xid == first ? "first" : xid == second ? "second" : "unexpected " + xid;
-                out.println("stream 1");
-                LogSequenceNumber confirmed = stream(2, 1, names);
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!(Boolean) scalar(sql, "SELECT confirmed_flush_lsn >= ?::pg_lsn FROM pg_replication_slots WHERE slot_name = ?",
-                        confirmed.asString(), SLOT)) {
-                    check(System.nanoTime() < deadline, "confirmed_flush_lsn never reached " + confirmed.asString());
-                    Thread.sleep(20);
-                }
-                out.println("confirmed the first");
-                out.println("stream 2");
-                stream(1, 0, names);
+            long first = transaction(sql, "INSERT INTO jdbc_repl VALUES (1, 'one'), (2, 'two')");
+            long second = transaction(sql, "UPDATE jdbc_repl SET note = 'uno' WHERE id = 1", "DELETE FROM jdbc_repl WHERE id = 2");
+            LongFunction<String> names = xid -> xid == first ? "first" : xid == second ? "second" : "unexpected " + xid;
+            out.println("stream 1");
+            LogSequenceNumber confirmed = stream(2, 1, names);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!(Boolean) scalar(sql, "SELECT confirmed_flush_lsn >= ?::pg_lsn FROM pg_replication_slots WHERE slot_name = ?",
+                    confirmed.asString(), SLOT)) {
+                check(System.nanoTime() < deadline, "confirmed_flush_lsn never reached " + confirmed.asString());
+                Thread.sleep(20);
             }
+            out.println("confirmed the first");
+            out.println("stream 2");
+            stream(1, 0, names);
             try (Connection replication = connectReplication()) {
                 replication.unwrap(PGConnection.class).getReplicationAPI().dropReplicationSlot(SLOT);
             }
@@ -360,33 +358,29 @@ public final class PgjdbcDriver {
     /** Streams the slot until <code>commits</code> transactions arrived, confirming the first <code>confirm</code> as each ends. */
     static LogSequenceNumber stream(int commits, int confirm, LongFunction<String> names) throws Exception {
         try (Connection replication = connectReplication()) {
-            return stream(replication.unwrap(PGConnection.class), commits, confirm, names);
-        }
-    }
-
-    static LogSequenceNumber stream(PGConnection pg, int commits, int confirm, LongFunction<String> names) throws Exception {
-        PGReplicationStream stream = pg.getReplicationAPI().replicationStream().logical().withSlotName(SLOT)
-                .withSlotOption("proto_version", 1).withSlotOption("publication_names", "jdbc_pub")
-                .withStatusInterval(1, TimeUnit.SECONDS).start();
-        LogSequenceNumber confirmed = null;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (int seen = 0; seen < commits; ) {
-            ByteBuffer message = stream.readPending();
-            if (message == null) {
-                check(System.nanoTime() < deadline, "the stream sent " + seen + " of " + commits + " transactions in 30 s");
-                Thread.sleep(10);
-                continue;
+            PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical().withSlotName(SLOT)
+                    .withSlotOption("proto_version", 1).withSlotOption("publication_names", "jdbc_pub")
+                    .withStatusInterval(1, TimeUnit.SECONDS).start();
+            LogSequenceNumber confirmed = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            for (int seen = 0; seen < commits; ) {
+                ByteBuffer message = stream.readPending();
+                if (message == null) {
+                    check(System.nanoTime() < deadline, "the stream sent " + seen + " of " + commits + " transactions in 30 s");
+                    Thread.sleep(10);
+                    continue;
+                }
+                String line = PgOutputText.describe(message, names);
+                out.println(line);
+                if (line.startsWith("COMMIT") && ++seen <= confirm) {
+                    confirmed = stream.getLastReceiveLSN();
+                    stream.setAppliedLSN(confirmed);
+                    stream.setFlushedLSN(confirmed);
+                    stream.forceUpdateStatus();
+                }
             }
-            String line = PgOutputText.describe(message, names);
-            out.println(line);
-            if (line.startsWith("COMMIT") && ++seen <= confirm) {
-                confirmed = stream.getLastReceiveLSN();
-                stream.setAppliedLSN(confirmed);
-                stream.setFlushedLSN(confirmed);
-                stream.forceUpdateStatus();
-            }
+            stream.close();
+            return confirmed;
         }
-        stream.close();
-        return confirmed;
     }
 }
