@@ -315,6 +315,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             await Task.Delay(20, CancellationToken.None);
         await _app.StopAsync(cancellationToken);
         await _app.Services.GetRequiredService<Databases.DatabaseCatalog>().DisposeAsync();
+        if (_backup is not null)
+            await _backup.StopBaseBackupsAsync();
         try
         {
             var engine = await services.Engine.GetAsync();

@@ -29,6 +29,10 @@ internal sealed partial class BackupService : IAsyncDisposable
     private readonly BackupMetrics _metrics = new();
     private readonly WalShipper _shipper;
     private readonly CancellationTokenSource _stopping = new();
+    // Cancelled before the engine's last checkpoint (no base backup may read an engine that is closing); the
+    // loop starts base backups under the gate so none starts after it.
+    private readonly CancellationTokenSource _baseBackupsStopping = new();
+    private readonly Lock _baseBackupGate = new();
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Lsn _continueAt;
     private Lsn _continueLastRecord;
@@ -169,6 +173,8 @@ internal sealed partial class BackupService : IAsyncDisposable
         }
     }
 
+    private static readonly TimeSpan RetentionTimeout = TimeSpan.FromSeconds(30);
+
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     private async Task RenewLeaseAsync(CancellationToken cancellationToken)
@@ -185,7 +191,7 @@ internal sealed partial class BackupService : IAsyncDisposable
 
     private void StartBaseBackupIfDue()
     {
-        if (_baseBackup is { IsCompleted: false } || _engines is null || Stopwatch.GetTimestamp() < _baseRetryAt)
+        if (_baseBackup is { IsCompleted: false } || _engines is null || Stopwatch.GetTimestamp() < _baseRetryAt || _baseBackupsStopping.IsCancellationRequested)
             return;
         var shipped = _shipper.IsStarted && _lastBaseStart.IsValid ? _shipper.ShippedEnd - _lastBaseStart : 0;
         var due = _needsBase
@@ -194,7 +200,28 @@ internal sealed partial class BackupService : IAsyncDisposable
         if (!due)
             return;
         var startsChain = _needsBase;
-        _baseBackup = Task.Run(() => RunBaseBackupAsync(startsChain, _stopping.Token));
+        lock (_baseBackupGate)
+        {
+            if (!_baseBackupsStopping.IsCancellationRequested)
+                _baseBackup = Task.Run(() => RunBaseBackupAsync(startsChain, _baseBackupsStopping.Token));
+        }
+    }
+
+    /// <summary>
+    /// Called before the server's last checkpoint: starts no more base backups and cancels one in progress
+    /// (its partial upload is an unusable object a later retention deletes), so none reads an engine that is
+    /// closing. WAL shipping goes on until <see cref="StopAsync"/>.
+    /// </summary>
+    public async Task StopBaseBackupsAsync()
+    {
+        Task? running;
+        lock (_baseBackupGate)
+        {
+            _baseBackupsStopping.Cancel();
+            running = _baseBackup;
+        }
+        if (running is not null)
+            await running; // RunBaseBackupAsync handles its own failures
     }
 
     private async Task RunBaseBackupAsync(bool startsChain, CancellationToken cancellationToken)
@@ -209,7 +236,9 @@ internal sealed partial class BackupService : IAsyncDisposable
             _lastBaseStart = Lsn.Parse(manifest.StartLsn);
             _lastBaseAt = manifest.StoppedAt;
             _extensions = manifest.Extensions;
-            await BackupRetention.ApplyAsync(_store, _lease, _options.Retain, _logger, cancellationToken);
+            // Not cancelled by a stop: a complete base backup always retires the ones it replaces.
+            using var retentionTimeout = new CancellationTokenSource(RetentionTimeout);
+            await BackupRetention.ApplyAsync(_store, _lease, _options.Retain, _logger, retentionTimeout.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -325,8 +354,7 @@ internal sealed partial class BackupService : IAsyncDisposable
         {
             if (_loop is not null)
                 await _loop;
-            if (_baseBackup is not null)
-                await _baseBackup;
+            await StopBaseBackupsAsync();
         }
         catch (Exception)
         {
@@ -397,9 +425,11 @@ internal sealed partial class BackupService : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _stopping.Cancel();
+        _baseBackupsStopping.Cancel();
         _lease.Abandon();
         await _store.DisposeAsync();
         _stopping.Dispose();
+        _baseBackupsStopping.Dispose();
     }
 
     private static partial class Log
