@@ -120,14 +120,16 @@ internal sealed class ClientSession
         _activity = new SessionActivity(connection.RemoteEndPoint);
         _advisory = new AdvisoryLocks(services, _identity, _cancel, _state, _output, _connectionClosed);
         _transactionTimeout = new TransactionTimeout(_settings, OnTransactionTimeout);
+        var heldMessages = new HeldMessages();
         var forwarder = new ReplyForwarder(_output, _settings, _notifications, _cancel, _transactionTimeout, () => _identity.ProcessId, services.Registry,
             services.Options.ClientWriteTimeout,
             () => connection.Abort(new ConnectionAbortedException(
-                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")));
+                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")),
+            heldMessages);
         _restart = new EngineRestart(services, forwarder, _temp);
         _lease = new EngineLease(this, services, _cancel, _restart, _output, _loans, _connectionClosed);
         _link = new EngineLink(services, forwarder, _cancel, _state, _restart, () => _lease.IsHeld, _lease.Release, () => _identity.ProcessId);
-        _replication = new SessionReplication(_link, services, () => _identity.ProcessId);
+        _replication = new SessionReplication(_link, services, () => _identity.ProcessId, heldMessages);
         _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
         _restore = new EngineStateRestore(services, _settings, _temp, _state);
@@ -948,6 +950,7 @@ internal sealed class ClientSession
             await _services.Databases.Listing.RefreshSizesAsync(_services.DatabaseName, _connectionClosed); // before the engine is held: it asks the other engines
         using (var replication = await _replication.BeginUnitAsync(_batch, count, _statements, _connectionClosed)) // the same for slots
         {
+            var pipelined = false;
             for (var attempt = 0; ; attempt++)
             {
                 try
@@ -974,12 +977,18 @@ internal sealed class ClientSession
                         break;
                     continue;
                 }
-                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: !replication.HoldsEngineAfterRun && _pipelining.CanPipeline(_batch, count, before, sequenceOpen));
+                pipelined = !replication.HoldsEngineAfterRun && _pipelining.CanPipeline(_batch, count, before, sequenceOpen);
+                await _link.RunAsync(_engineBatch, ReplyMode.Forward, releaseAfterSubmit: pipelined);
                 _auto.RunPlainOnce = _link.Reply.RetryPlain;
                 if (!_auto.RunPlainOnce)
                     break;
             }
             await replication.AfterRunAsync(_state.Status);
+            if (_state.Status == TransactionStatus.Idle && _replication.HoldsMessages)
+            {
+                await _lease.AcquireForCleanupAsync(); // held unless the unit was pipelined (its messages were emitted in a function body)
+                await _replication.RescueMessagesAsync(inPlace: !pipelined);
+            }
         }
         await ApplyEffectsAsync(_engineBatch.Effects);
         if (changesRoles)

@@ -23,7 +23,7 @@ internal enum ReplyMode
 /// writes what passes to the client's output (or keeps it, in <see cref="ReplyMode.Capture"/>).
 /// Thread: everything here but <see cref="Begin"/> and the properties runs on the engine reader thread,
 /// while the session awaits <see cref="EngineCall.Completion"/>; it touches only the client's output, the
-/// settings' ParameterStatus filter, the notification queues (thread-safe) and the cancel warning.
+/// settings' ParameterStatus filter, the notification queues (thread-safe), the held logical messages and the cancel warning.
 /// </summary>
 internal sealed class ReplyForwarder : EngineCall
 {
@@ -47,12 +47,14 @@ internal sealed class ReplyForwarder : EngineCall
     private byte[]? _ownPrefix;
 
     private readonly BackendSignals _signals;
+    private readonly HeldMessages _heldMessages;
 
     /// <param name="writeTimeout">How long a flush may wait on a client that reads nothing (<see cref="ZeroPgOptions.ClientWriteTimeout"/>).</param>
     /// <param name="abandonClient">Closes the connection of a client that stopped reading: that cancels its statement in the engine.</param>
     public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel, TransactionTimeout transactionTimeout,
-        Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient)
+        Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient, HeldMessages heldMessages)
     {
+        _heldMessages = heldMessages;
         _transactionTimeout = transactionTimeout;
         _processId = processId;
         _signals = new BackendSignals(registry, processId);
@@ -144,6 +146,8 @@ internal sealed class ReplyForwarder : EngineCall
                 return;
             case BackendCode.ParameterStatus when _mode == ReplyMode.Forward && !_settings.ShouldReport(message):
                 return;
+            case BackendCode.NoticeResponse when _heldMessages.TryHold(message[MessageFramer.HeaderLength..]):
+                return; // a non-transactional logical message's announcement: ZeroPg's, in every mode
             case BackendCode.ErrorResponse or BackendCode.NoticeResponse when forward && NamesOwnObject(message):
                 // "cursor "zp1234_c" does not exist": the client named it c (its cursors and SQL statements are prefixed in the engine).
                 var prefix = "\"" + System.Text.Encoding.ASCII.GetString(_ownPrefix!);

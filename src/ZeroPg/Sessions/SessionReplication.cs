@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Frontend;
@@ -8,10 +9,11 @@ namespace ZeroPg.Sessions;
 /// <summary>
 /// A client session's part in logical replication outside the walsender: ZeroPg's zeropg_repl schema installed before a unit that
 /// needs it, the server's slots around a unit that uses them (Replication/Slots/ClusterSlots), prepared transactions' markers and
-/// two-phase copies (<see cref="PreparedTransactionCapture"/>), and the temporary slots the client made, dropped when it leaves.
+/// two-phase copies (<see cref="PreparedTransactionCapture"/>), non-transactional logical messages a rollback undid written again
+/// (<see cref="HeldMessages"/>), and the temporary slots the client made, dropped when it leaves.
 /// Thread: the session's.
 /// </summary>
-internal sealed class SessionReplication(EngineLink link, SessionServices services, Func<int> processId)
+internal sealed partial class SessionReplication(EngineLink link, SessionServices services, Func<int> processId, HeldMessages heldMessages)
 {
     private readonly PreparedTransactionCapture _prepared = new(link, services, processId);
 
@@ -26,30 +28,57 @@ internal sealed class SessionReplication(EngineLink link, SessionServices servic
         if (slots.ReadsOthers)
             await services.Databases.Slots.RefreshAsync(services.DatabaseName, cancellation);
         var needsSchema = false;
+        var emitsMessages = false;
         for (var i = 0; i < count; i++)
         {
             if (batch.Messages[i] is not { Code: FrontendCode.Query or FrontendCode.Parse, Sql: { } sql })
                 continue;
+            emitsMessages |= sql.Effects.EmitsLogicalMessages;
             needsSchema |= sql.Effects.EmitsLogicalMessages || sql.UsesReplicationSlots;
             _usedSlots |= sql.UsesReplicationSlots;
         }
         var unitSql = UnitSql.Of(batch, count, statements);
-        return new Unit(this, slots, needsSchema,
+        return new Unit(this, slots, needsSchema, emitsMessages,
             endsPrepared: unitSql.Any(sql => sql.CommitsPrepared || sql.RollsBackPrepared),
             startsWithPrepare: unitSql.FirstOrDefault() is { StartsWithPrepareTransaction: true },
             cancellation);
     }
 
-    /// <summary>The session ends: the temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>
+    /// <summary>Non-transactional messages emitted in a transaction that has not ended yet, or whose end was not looked at.</summary>
+    public bool HoldsMessages => heldMessages.Pending;
+
+    /// <summary>
+    /// The client's transaction has ended, the engine held: the non-transactional messages it emitted are written again where its
+    /// rollback undid them (<see cref="HeldMessages"/>). A failure is logged, not the client's: its statements' outcome stands.
+    /// </summary>
+    public async Task RescueMessagesAsync(bool inPlace)
+    {
+        try
+        {
+            EngineResults.Split(await link.RunOwnSqlAsync(ReplyMode.Capture, heldMessages.TakeRescueSql(inPlace)));
+        }
+        catch (Exception error) when (error is PgErrorException or EngineFailedException)
+        {
+            Log.MessagesNotRescued(services.Logger, processId(), error.Message);
+        }
+    }
+
+    /// <summary>The session ends (its transaction rolled back): the non-transactional messages it undid are written again, and the
+    /// temporary slots pg_create_logical_replication_slot made for it go, as Postgres drops them.</summary>
     public async Task EndAsync(EngineLease lease)
     {
-        if (!_usedSlots)
+        if (!_usedSlots && !heldMessages.Pending)
             return;
         try
         {
             await lease.AcquireForCleanupAsync();
-            var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), services.EngineState);
-            await link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Append(batch, Replication.Slots.SlotSql.DropTemporary(processId())));
+            if (heldMessages.Pending)
+                await RescueMessagesAsync(inPlace: true); // the engine stayed with this client through its cleanup's ROLLBACK
+            if (_usedSlots)
+            {
+                var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), services.EngineState);
+                await link.RunOwnSqlAsync(ReplyMode.Discard, OwnSql.Append(batch, Replication.Slots.SlotSql.DropTemporary(processId())));
+            }
         }
         catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
         {
@@ -105,7 +134,7 @@ internal sealed class SessionReplication(EngineLink link, SessionServices servic
     }
 
     /// <summary>One unit's replication work, around its engine call; disposed when the unit is done.</summary>
-    public sealed class Unit(SessionReplication owner, UnitSlotUse slots, bool needsSchema, bool endsPrepared, bool startsWithPrepare,
+    public sealed class Unit(SessionReplication owner, UnitSlotUse slots, bool needsSchema, bool emitsMessages, bool endsPrepared, bool startsWithPrepare,
         CancellationToken cancellation) : IDisposable
     {
         /// <summary>Held while the unit makes a slot: one creation at a time on the server, so names stay unique across databases.</summary>
@@ -113,8 +142,9 @@ internal sealed class SessionReplication(EngineLink link, SessionServices servic
 
         private PreparedTransactionCapture.Rows? _prepared;
 
-        /// <summary>The engine stays held after the unit's batch is submitted: what follows it must run before anyone else's.</summary>
-        public bool HoldsEngineAfterRun => slots.Calls || _prepared is not null;
+        /// <summary>The engine stays held after the unit's batch is submitted: what follows it must run before anyone else's (a
+        /// non-transactional message a rollback undid goes back in place only if no one else's unit ran since).</summary>
+        public bool HoldsEngineAfterRun => slots.Calls || _prepared is not null || emitsMessages;
 
         /// <summary>The engine held, right before the unit's batch is built (again on each attempt). A prepared transaction's rows are
         /// read only while the client's transaction is open, and not in a unit that takes advisory locks (those run captured).</summary>
@@ -141,5 +171,11 @@ internal sealed class SessionReplication(EngineLink link, SessionServices servic
         }
 
         public void Dispose() => _creating?.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "session {ProcessId}: non-transactional logical messages its rollback undid could not be written again ({Message}); replication consumers do not get them")]
+        public static partial void MessagesNotRescued(ILogger logger, int processId, string message);
     }
 }

@@ -55,19 +55,26 @@ internal static class CaptureSchema
             RETURN NULL;
         END $$;
 
-        -- Transactional logical messages; the non-transactional form cannot escape the caller's
-        -- transaction inside the engine and is recorded by the session layer instead (phase 2).
+        -- A transactional logical message (phase 1's form; client calls are rewritten to zeropg_repl.pg_logical_emit_message below).
         CREATE OR REPLACE FUNCTION zeropg_repl.emit_message(prefix text, content bytea) RETURNS void
         LANGUAGE sql AS $$ INSERT INTO zeropg_repl.changes (op, prefix, content) VALUES ('M', prefix, content) $$;
 
-        -- pg_logical_emit_message, as ZeroPg rewrites a client's calls (Sql/SqlEffects): recorded in the caller's transaction,
-        -- so a non-transactional message ('m') is lost when that transaction rolls back (Postgres would still send it).
+        -- pg_logical_emit_message, as ZeroPg rewrites a client's calls (Sql/SqlEffects): recorded in the caller's transaction. A
+        -- non-transactional message ('m') is also announced at once, in a NOTICE only ZeroPg sees (its client_min_messages set for
+        -- the call so that it is sent): ZeroPg records it again if a rollback undoes it (Capture/NonTransactionalMessages).
         -- Returns the message's LSN, as Postgres does. Callable by every role; only the record is written.
         GRANT USAGE ON SCHEMA zeropg_repl TO PUBLIC;
         CREATE OR REPLACE FUNCTION zeropg_repl.pg_logical_emit_message(transactional boolean, prefix text, message bytea, flush boolean DEFAULT false)
-        RETURNS pg_lsn LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-            INSERT INTO zeropg_repl.changes (op, prefix, content) VALUES (CASE WHEN transactional THEN 'M' ELSE 'm' END, prefix, message) RETURNING lsn
-        $$;
+        RETURNS pg_lsn LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET client_min_messages = notice AS $$
+        DECLARE r zeropg_repl.changes;
+        BEGIN
+            INSERT INTO zeropg_repl.changes (op, prefix, content) VALUES (CASE WHEN $1 THEN 'M' ELSE 'm' END, $2, $3) RETURNING * INTO r;
+            IF NOT $1 THEN
+                RAISE NOTICE USING ERRCODE = 'ZRM01', MESSAGE = json_build_object('seq', r.seq, 'xid', r.xid, 'lsn', r.lsn, 'at', r.at,
+                    'prefix', r.prefix, 'content', encode(r.content, 'hex'))::text;
+            END IF;
+            RETURN r.lsn;
+        END $$;
         CREATE OR REPLACE FUNCTION zeropg_repl.pg_logical_emit_message(transactional boolean, prefix text, message text, flush boolean DEFAULT false)
         RETURNS pg_lsn LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
             SELECT zeropg_repl.pg_logical_emit_message(transactional, prefix, convert_to(message, 'UTF8'), flush)
@@ -167,5 +174,6 @@ internal static class CaptureSchema
         CREATE EVENT TRIGGER zeropg_repl_ddl ON ddl_command_end
             WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
             EXECUTE FUNCTION zeropg_repl.on_ddl();
-        """ + PreparedCommits.Install + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + TwoPhasePrepares.Install + Slots.SlotDecoding.Install;
+        """ + PreparedCommits.Install + RowFilters.Install + Walsender.BinaryValues.Install + Slots.SlotFunctions.Install + TwoPhasePrepares.Install + Slots.SlotDecoding.Install
+        + NonTransactionalMessages.Install;
 }
