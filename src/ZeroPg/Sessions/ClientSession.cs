@@ -337,7 +337,7 @@ internal sealed class ClientSession
     /// change log are ZeroPg's, whatever role the client logged in as), each statement's rows returned.</summary>
     private async Task<IReadOnlyList<IReadOnlyList<string?[]>>> RunReplicationSqlAsync(IReadOnlyList<string> statements)
     {
-        await _lease.AcquireAsync();
+        await AcquireForReplicationAsync();
         try
         {
             var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
@@ -349,6 +349,26 @@ internal sealed class ClientSession
         {
             ReleaseEngineIfIdle();
         }
+    }
+
+    /// <summary>
+    /// The engine for a walsender's own SQL. Once its client is gone the wait is not cancelled by that: a stream's end still writes
+    /// the position its client confirmed last (a StandbyStatusUpdate right before it closed), which another client may be waiting to see.
+    /// </summary>
+    private async Task AcquireForReplicationAsync()
+    {
+        if (!_connectionClosed.IsCancellationRequested)
+        {
+            try
+            {
+                await _lease.AcquireAsync();
+                return;
+            }
+            catch (OperationCanceledException) when (_connectionClosed.IsCancellationRequested)
+            {
+            }
+        }
+        await _lease.AcquireForCleanupAsync();
     }
 
     /// <summary>
@@ -580,6 +600,8 @@ internal sealed class ClientSession
                 _batch.Add(code, message);
                 return AcceptStep.Continue;
             case FrontendCode.CopyData:
+                _walsender?.CopyDataAfterStream(message); // a status update that arrived after the stream's cancel
+                return AcceptStep.Continue;
             case FrontendCode.CopyDone:
             case FrontendCode.CopyFail:
                 // Postgres ignores these outside COPY: a client may still be sending data of a COPY that failed.

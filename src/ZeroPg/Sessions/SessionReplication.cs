@@ -73,7 +73,7 @@ internal sealed partial class SessionReplication(EngineLink link, SessionService
         {
             await lease.AcquireForCleanupAsync();
             if (heldMessages.Pending)
-                await RescueMessagesAsync(inPlace: true); // the engine stayed with this client through its cleanup's ROLLBACK
+                await RescueMessagesAsync(inPlace: true); // rolled back, none of its transaction was read; rows committed since by others make it a new row
             if (_usedSlots)
             {
                 var batch = EngineStateRestore.AppendEngineRole(new BatchBuffer(), services.EngineState);

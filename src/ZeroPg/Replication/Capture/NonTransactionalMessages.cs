@@ -5,9 +5,10 @@ namespace ZeroPg.Replication.Capture;
 /// message is recorded in the caller's transaction like every change (<see cref="CaptureSchema"/>), which a rollback of that
 /// transaction or of a savepoint would undo; so the engine also announces it at once in a NOTICE with <see cref="SqlState"/>, which
 /// only ZeroPg sees (Sessions/HeldMessages), and once the caller's transaction has ended ZeroPg hands the announcements back to
-/// <c>zeropg_repl.rescue_messages</c>, which writes again each row that is gone. In place (its own seq, xid, LSN and time) when
-/// the engine stayed with that client since, so it goes out where Postgres sends it: ahead of its transaction, or alone; otherwise
-/// as a new row at the current position. Skipped: a row that is there (committed), a message no valid slot would read, one still
+/// <c>zeropg_repl.rescue_messages</c>, which writes again each row that is gone. In place (its own seq, xid, LSN and time), so it
+/// goes out where Postgres sends it (ahead of its transaction, or alone), when no stream can have read past it: no other
+/// transaction committed a row after it, and (<c>in_place</c>) its own transaction, if it committed, was not readable since;
+/// otherwise as a new row at the current position. Skipped: a row that is there (committed), a message no valid slot would read, one still
 /// in a prepared transaction, and a committed one at or below every slot's confirmed position (purged after delivery, not undone).
 /// </summary>
 internal static class NonTransactionalMessages

@@ -100,9 +100,38 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 {
                 }
             }
+            ConsumeBufferedStatusUpdates();
             if (_confirmed > _persisted)
                 await TryPersistAsync();
         }
+    }
+
+    /// <summary>
+    /// At the stream's end, the status updates already in the input: a client that confirms and then closes (or cancels) can have its
+    /// last confirmation in the pipe when the close cancels the read, and Postgres reads what is on the socket before it stops.
+    /// Stops at the first message that is not CopyData, which stays for the session.
+    /// </summary>
+    private void ConsumeBufferedStatusUpdates()
+    {
+        if (!input.TryRead(out var result))
+            return;
+        var buffer = result.Buffer;
+        var consumed = buffer.Start;
+        while (FrontendFramer.TryReadMessage(ref buffer, 1 << 20, out var code, out var message) && code == FrontendCode.CopyData)
+        {
+            ApplyStatusUpdate(message);
+            consumed = buffer.Start;
+        }
+        input.AdvanceTo(consumed);
+    }
+
+    private void ApplyStatusUpdate(ReadOnlySequence<byte> message)
+    {
+        if (!StandbyStatusUpdate.TryParse(message.Slice(MessageFramer.HeaderLength).ToArray(), out var status))
+            return; // 'h' (hot standby feedback) and others: nothing to do for a logical slot
+        if (status.Flushed > _confirmed)
+            _confirmed = status.Flushed;
+        progress?.Reply(status.Written, status.Flushed, status.Applied, PgTimestamp.ToDateTime(status.ClientTime));
     }
 
     /// <summary>The client's messages in one read; an end when one ends the stream (what follows stays in the pipe).</summary>
@@ -118,13 +147,8 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
                 switch (code)
                 {
                     case FrontendCode.CopyData:
-                        var bytes = message.Slice(MessageFramer.HeaderLength).ToArray();
-                        if (!StandbyStatusUpdate.TryParse(bytes, out var status))
-                            break;
-                        if (status.Flushed > _confirmed)
-                            _confirmed = status.Flushed;
-                        progress?.Reply(status.Written, status.Flushed, status.Applied, PgTimestamp.ToDateTime(status.ClientTime));
-                        break; // 'h' (hot standby feedback) and others: nothing to do for a logical slot
+                        ApplyStatusUpdate(message);
+                        break;
                     case FrontendCode.CopyDone:
                         return StreamEnd.CopyDone;
                     case FrontendCode.Terminate:

@@ -22,6 +22,9 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     /// <summary>pg_terminate_backend named this walsender: its stream ends with FATAL 57P01 (set on the signaller's thread).</summary>
     private volatile bool _terminated;
     private CancellationTokenSource? _stream;
+    /// <summary>The slot of this session's last stream, and a position its client confirmed after the stream ended (<see cref="CopyDataAfterStream"/>).</summary>
+    private string? _streamedSlot;
+    private Lsn _lateConfirmed = Lsn.Invalid;
     private bool _installed;
 
     /// <summary>A slot to make once the reply to its CREATE_REPLICATION_SLOT is out (<see cref="AfterReadyAsync"/>).</summary>
@@ -50,6 +53,37 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
             await after();
     }
 
+    /// <summary>
+    /// A CopyData after a stream ended (ignored otherwise, as Postgres ignores CopyData outside COPY): a standby status update the
+    /// client sent before its CancelRequest, which reached the stream's input only after the cancel had ended it (Npgsql confirms,
+    /// then cancels; Postgres reads what is on the socket first). Its flushed position is the slot's, written before the next command
+    /// or at the session's end (<see cref="PersistLateConfirmationAsync"/>).
+    /// </summary>
+    public void CopyDataAfterStream(System.Buffers.ReadOnlySequence<byte> message)
+    {
+        if (_streamedSlot is null || !Stream.StandbyStatusUpdate.TryParse(System.Buffers.BuffersExtensions.ToArray(message.Slice(MessageFramer.HeaderLength)), out var status))
+            return;
+        if (status.Flushed > _lateConfirmed)
+            _lateConfirmed = status.Flushed;
+    }
+
+    private async Task PersistLateConfirmationAsync()
+    {
+        var slot = _streamedSlot;
+        if (slot is null || _lateConfirmed == Lsn.Invalid)
+            return;
+        var flushed = _lateConfirmed;
+        _lateConfirmed = Lsn.Invalid;
+        try
+        {
+            await query([SlotSql.Confirm(slot, flushed)]);
+        }
+        catch (Exception error) when (error is PgErrorException or Engine.EngineFailedException)
+        {
+            // The slot is gone or the engine is restarting: only this late confirmation is lost (its changes are sent again).
+        }
+    }
+
     /// <summary>A CancelRequest for this session: true when it stopped a stream (Npgsql stops one that way).</summary>
     public bool TryCancelStream()
     {
@@ -70,6 +104,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     /// <summary>Runs one command and writes its replies up to (not including) ReadyForQuery.</summary>
     public async Task RunAsync(ReplicationCommand command, bool inTransaction)
     {
+        await PersistLateConfirmationAsync();
         if (ReplicationRefusals.Check(command, SlotKind) is { } refusal)
             throw new PgErrorException(refusal);
         if (inTransaction && command is not (IdentifySystemCommand or ShowCommand))
@@ -111,6 +146,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     public async Task EndAsync()
     {
         Exports?.EndAll();
+        await PersistLateConfirmationAsync();
         foreach (var slot in _temporarySlots)
         {
             activity.Release(slot, processId());
@@ -325,6 +361,8 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
         }
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
         Volatile.Write(ref _stream, stream);
+        _streamedSlot = name;
+        _lateConfirmed = Lsn.Invalid;
         var progress = activity.Track(name, processId());
         StreamEnd end;
         try
