@@ -5,6 +5,12 @@ using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
+/// <summary>The spare engine is one per process: a server of another test class with KeepWarmEngine (other settings) replaces it.
+/// Run alone, after the parallel classes.</summary>
+[CollectionDefinition(nameof(WarmEngineTests), DisableParallelization = true)]
+public sealed class WarmEngineCollection;
+
+[Collection(nameof(WarmEngineTests))]
 public sealed class WarmEngineTests(ITestOutputHelper output)
 {
     [Fact]

@@ -29,10 +29,11 @@ internal sealed partial class BackupService : IAsyncDisposable
     private readonly BackupMetrics _metrics = new();
     private readonly WalShipper _shipper;
     private readonly CancellationTokenSource _stopping = new();
-    // Cancelled before the engine's last checkpoint (no base backup may read an engine that is closing); the
-    // loop starts base backups under the gate so none starts after it.
+    // Before the engine's last checkpoint no base backup may start (it would read an engine that is closing): the loop starts
+    // them under the gate, which _baseBackupsStopped then closes. One in progress is cancelled unless it is the first.
     private readonly CancellationTokenSource _baseBackupsStopping = new();
     private readonly Lock _baseBackupGate = new();
+    private bool _baseBackupsStopped;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Lsn _continueAt;
     private Lsn _continueLastRecord;
@@ -191,7 +192,7 @@ internal sealed partial class BackupService : IAsyncDisposable
 
     private void StartBaseBackupIfDue()
     {
-        if (_baseBackup is { IsCompleted: false } || _engines is null || Stopwatch.GetTimestamp() < _baseRetryAt || _baseBackupsStopping.IsCancellationRequested)
+        if (_baseBackup is { IsCompleted: false } || _engines is null || Stopwatch.GetTimestamp() < _baseRetryAt)
             return;
         var shipped = _shipper.IsStarted && _lastBaseStart.IsValid ? _shipper.ShippedEnd - _lastBaseStart : 0;
         var due = _needsBase
@@ -202,23 +203,25 @@ internal sealed partial class BackupService : IAsyncDisposable
         var startsChain = _needsBase;
         lock (_baseBackupGate)
         {
-            if (!_baseBackupsStopping.IsCancellationRequested)
+            if (!_baseBackupsStopped)
                 _baseBackup = Task.Run(() => RunBaseBackupAsync(startsChain, _baseBackupsStopping.Token));
         }
     }
 
     /// <summary>
-    /// Called before the server's last checkpoint: starts no more base backups and cancels one in progress
-    /// (its partial upload is an unusable object a later retention deletes), so none reads an engine that is
-    /// closing. WAL shipping goes on until <see cref="StopAsync"/>.
+    /// Called before the server's last checkpoint: starts no more base backups, so none reads an engine that is closing, and
+    /// cancels one in progress (its partial upload is an unusable object a later retention deletes), except the first: without a
+    /// base backup nothing in the location can be restored, so a stop waits for it. WAL shipping goes on until <see cref="StopAsync"/>.
     /// </summary>
     public async Task StopBaseBackupsAsync()
     {
         Task? running;
         lock (_baseBackupGate)
         {
-            _baseBackupsStopping.Cancel();
+            _baseBackupsStopped = true;
             running = _baseBackup;
+            if (Volatile.Read(ref _haveBase))
+                _baseBackupsStopping.Cancel();
         }
         if (running is not null)
             await running; // RunBaseBackupAsync handles its own failures
@@ -354,6 +357,7 @@ internal sealed partial class BackupService : IAsyncDisposable
         {
             if (_loop is not null)
                 await _loop;
+            _baseBackupsStopping.Cancel(); // the first one too: the engine is gone by now
             await StopBaseBackupsAsync();
         }
         catch (Exception)
