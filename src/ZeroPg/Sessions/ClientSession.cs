@@ -468,7 +468,7 @@ internal sealed class ClientSession
         var step = AcceptStep.Continue;
         try
         {
-            while (step == AcceptStep.Continue && FrontendFramer.TryReadMessage(ref buffer, _services.Options.MaxMessageSize, out var code, out var message))
+            while (step == AcceptStep.Continue && FrontendFramer.TryReadMessage(ref buffer, _services.Options.MaxMessageSize, _state.InCopy, out var code, out var message))
                 step = AcceptInClientEncoding(code, message);
         }
         finally

@@ -149,22 +149,23 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
                 data.Append(message);
                 return data.MessageBytes >= PartBytes ? AcceptStep.SendCopyPart : AcceptStep.Continue;
             case FrontendCode.CopyDone:
+                // The engine gets a CopyDone of ours, never the client's: a body (which Postgres ignores) is dropped here.
                 if (_overflowed)
                     CopyFailMessage.Write(data, $"COPY data exceeds ZeroPg's limit of {services.Options.MaxCopyInBytes} bytes (MaxCopyInBytes, --max-copy-bytes)");
                 else
-                    data.Append(message);
+                    EmptyFrontendMessage.Write(data, FrontendCode.CopyDone);
                 return AcceptStep.FinishCopy;
             case FrontendCode.CopyFail:
-                data.Append(message);
+                // Re-written so that its text, converted from the client's encoding, still fits Postgres's small-message limit.
+                CopyFailMessage.Write(data, CopyFailMessage.ReadReason(message));
                 return AcceptStep.FinishCopy;
             case FrontendCode.Flush:
             case FrontendCode.Sync:
                 return AcceptStep.Continue; // ignored during COPY, as Postgres does
             case FrontendCode.Terminate:
                 return AcceptStep.Terminate;
-            default:
-                CopyFailMessage.Write(data, $"unexpected message type '{(char)code}' during COPY from stdin");
-                return AcceptStep.FinishCopy;
+            default: // the framer refuses these in COPY mode already
+                throw ProtocolViolation.Create($"unexpected message type 0x{(byte)code:X2} during COPY from stdin");
         }
     }
 
