@@ -13,7 +13,7 @@ namespace ZeroPg.Sessions;
 /// and runs the unit again; inside a transaction block it fails with 55P03 instead. Thread: the session.
 /// </summary>
 internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity identity, SessionCancel cancel, ProtocolState state, PipeWriter output,
-    CancellationToken connectionClosed)
+    CancellationToken connectionClosed) : ISessionState
 {
     /// <summary>The client called an advisory lock function (its locks go when it leaves).</summary>
     public bool Used { get; private set; }
@@ -105,18 +105,52 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         }
     }
 
-    /// <summary>After a unit that used advisory locks, once the client is outside a transaction block: its locks are kept outside the engine too.</summary>
-    public async Task KeepAsync(EngineLink link)
-    {
-        if (!MayHoldLocks)
-            return;
-        var held = OwnSql.TextPairs(await link.RunOwnSqlAsync(ReplyMode.Capture, AdvisoryLockSql.Snapshot(identity.ProcessId))).FirstOrDefault();
-        services.AdvisoryLocks.Keep(identity.ProcessId, held.Second);
-    }
-
     /// <summary>The client released all its locks (DISCARD ALL, disconnect).</summary>
     public void ForgetAll() => services.AdvisoryLocks.Forget(identity.ProcessId);
 
     /// <summary>Locks were taken or released: clients waiting for one try again.</summary>
     public void Changed() => services.EngineState.SignalAdvisoryChange();
+
+    /// <summary>Unlocked in the engine when the client left holding locks there (<see cref="ISessionState.LeftBehind"/>).</summary>
+    private bool _unlockAtEnd;
+
+    /// <summary>
+    /// A DISCARD ALL answered for this client releases its locks; DISCARD ALL / TEMP in the engine dropped the lock functions;
+    /// waiters try again after any use; once the client is outside a transaction block its locks are kept outside the engine too.
+    /// </summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        var effects = unit.Effects;
+        if (effects.DiscardAllAnswered && Used)
+        {
+            ForgetAll();
+            if (MayHoldLocks)
+                readBack.Run(UnlockAllSql);
+        }
+        if (effects.DropsAllTemp)
+            unit.Engine.AdvisoryInstalledGeneration = -1; // ZeroPg's lock functions were temp objects too
+        if (!effects.UsesAdvisoryLocks)
+            return ValueTask.CompletedTask;
+        Changed();
+        if (unit.Settled && MayHoldLocks)
+            readBack.Read(AdvisoryLockSql.Snapshot(identity.ProcessId),
+                reply => services.AdvisoryLocks.Keep(identity.ProcessId, OwnSql.TextPairs(reply).FirstOrDefault().Second));
+        return ValueTask.CompletedTask;
+    }
+
+    bool ISessionState.LeftBehind() => _unlockAtEnd = MayHoldLocks;
+
+    void ISessionState.WriteCleanup(SessionEnd end)
+    {
+        if (_unlockAtEnd)
+            end.Sql(UnlockAllSql);
+    }
+
+    /// <summary>Its locks are no longer kept (also those kept for an engine that restarted), and waiters try again.</summary>
+    void ISessionState.Ended()
+    {
+        ForgetAll();
+        if (MayHoldAnyLocks)
+            Changed();
+    }
 }

@@ -12,7 +12,7 @@ namespace ZeroPg.Sessions;
 /// (ParseComplete, BindComplete, NoData) dropped. The client sees exactly the reply of its Query.
 /// Thread: the session.
 /// </summary>
-internal sealed class AutoPrepare(SessionServices services, SessionSettings settings, TempRelations temp)
+internal sealed class AutoPrepare(SessionServices services, SessionSettings settings, TempRelations temp) : ISessionState
 {
     /// <summary>This transaction changed the schema: prepare nothing more in it, and forget all auto statements when it ends (a rollback undoes the change).</summary>
     private bool _schemaChangedInTransaction;
@@ -99,5 +99,11 @@ internal sealed class AutoPrepare(SessionServices services, SessionSettings sett
             _schemaChangedInTransaction = false;
             services.Statements.Auto.Invalidate();
         }
+    }
+
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        EndSchemaChangeIfIdle(unit.Status);
+        return ValueTask.CompletedTask;
     }
 }

@@ -8,18 +8,24 @@ namespace ZeroPg.Sessions;
 /// own; pg_cursors shows a client its own. WITH HOLD cursors outlive the transaction, so they are closed when the
 /// client leaves (<see cref="CloseSql"/>). Thread: the session.
 /// </summary>
-internal sealed class ClientCursors(SessionIdentity identity)
+internal sealed class ClientCursors(SessionIdentity identity) : ISessionState
 {
     /// <summary>The client declared a cursor at some point (one may still be open).</summary>
     public bool MayHold { get; private set; }
 
     /// <summary>SQL the unit being built sends: a DECLARE in it may leave a cursor open.</summary>
-    public void Note(SqlAnalysis sql)
+    public void Observe(SqlAnalysis sql)
     {
         if (sql.Effects.DeclaresCursor)
             MayHold = true;
     }
 
-    /// <summary>SQL that closes every cursor the departing client still holds; null when it never declared one.</summary>
-    public string? CloseSql() => MayHold ? SqlEdit.CloseOwnCursorsSql(identity.ProcessId) : null;
+    /// <summary>A WITH HOLD cursor outlives its transaction: one the client may hold is closed when it leaves.</summary>
+    public bool LeftBehind() => MayHold;
+
+    public void WriteCleanup(SessionEnd end)
+    {
+        if (MayHold)
+            end.Sql(SqlEdit.CloseOwnCursorsSql(identity.ProcessId));
+    }
 }

@@ -12,7 +12,7 @@ namespace ZeroPg.Sessions;
 /// transaction refuses all three (25P02). Unlike Postgres, a SET inside a transaction block is not undone by ROLLBACK.
 /// Thread: the session.
 /// </summary>
-internal sealed class ClientEncodingAnswers(ClientOutput output, ProtocolState state, SessionSettings settings)
+internal sealed class ClientEncodingAnswers(ClientOutput output, ProtocolState state, SessionSettings settings) : ISessionState
 {
     public async Task AnswerAsync(ClientEncodingStatement command)
     {
@@ -74,5 +74,12 @@ internal sealed class ClientEncodingAnswers(ClientOutput output, ProtocolState s
                 "ZeroPg converts client encodings itself and has no table for this one; connect with UTF8 or another encoding.")
             : new(fatal ? "FATAL" : "ERROR", SqlState.InvalidParameterValue, message, null, null);
         throw new PgErrorException(error);
+    }
+
+    /// <summary>DISCARD ALL answered for this client: back to its startup encoding, as Postgres's RESET ALL does.</summary>
+    async ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        if (unit.Effects.DiscardAllAnswered)
+            await ResetAfterDiscardAsync();
     }
 }

@@ -12,7 +12,7 @@ namespace ZeroPg.Sessions;
 /// it while it handles input and runs units, and a notification is written only by whoever holds it.
 /// Thread: <see cref="Dispatch"/> on the engine reader thread, <see cref="Deliver"/> from any thread, the rest on the session.
 /// </summary>
-internal sealed class ClientNotifications(PipeWriter output, NotificationHub hub, Func<int> processId)
+internal sealed class ClientNotifications(PipeWriter output, NotificationHub hub, Func<int> processId) : ISessionState
 {
     private readonly ConcurrentQueue<byte[]> _queue = new();
     private readonly SemaphoreSlim _outputGate = new(1, 1);
@@ -92,4 +92,22 @@ internal sealed class ClientNotifications(PipeWriter output, NotificationHub hub
     }
 
     public void UnlistenAll() => hub.UnlistenAll(this);
+
+    /// <summary>A unit's LISTEN / UNLISTEN (and a DISCARD ALL answered for this client) apply to its channels; a DISCARD ALL that ran in the engine unlistened everyone's there.</summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        if (unit.Effects.DiscardAllAnswered)
+            UnlistenAll();
+        Apply(unit.Effects);
+        if (unit.Effects.UnlistensEngine)
+            readBack.Run(hub.ListenSql());
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Its channels go at once; the engine keeps listening while any client listens (the hub's).</summary>
+    bool ISessionState.LeftBehind()
+    {
+        UnlistenAll();
+        return false;
+    }
 }

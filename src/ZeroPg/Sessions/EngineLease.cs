@@ -11,7 +11,7 @@ namespace ZeroPg.Sessions;
 /// unit, both as 57014 ERRORs raised before anything ran. On every grant the engine restart check runs
 /// (<see cref="EngineRestart.OnEngineAcquired"/>). Thread: the session.
 /// </summary>
-internal sealed class EngineLease(ClientSession owner, SessionServices services, SessionCancel cancel, EngineRestart restart, PipeWriter output,
+internal sealed class EngineLease(object owner, SessionServices services, SessionCancel cancel, EngineRestart restart, PipeWriter output,
     EngineLoans loans, CancellationToken connectionClosed)
 {
     private EngineScheduler Scheduler => services.Scheduler;
@@ -103,5 +103,12 @@ internal sealed class EngineLease(ClientSession owner, SessionServices services,
             // Removed from the queue.
         }
         cancel.Reset();
+    }
+
+    /// <summary>Releases the engine unless the client is inside a transaction block, a COPY or an unfinished extended sequence.</summary>
+    public void ReleaseIfIdle(ProtocolState state)
+    {
+        if (state.CanReleaseEngine)
+            Release();
     }
 }

@@ -8,13 +8,13 @@ namespace ZeroPg.Sessions;
 /// killed to stop a cancelled statement that did not stop (<see cref="CancelBound"/>, or at once where the host
 /// cannot cancel inside the engine). Loading an extension does not restart it (<see cref="ExtensionLoader"/>
 /// loads into the running engine). Nothing of the old engine session survives: the first session to get the
-/// new engine clears the shared catalog and engine state, each session forgets its reply sequence and its temp
-/// relations (they died with the engine session). The client whose cancelled call was stopped so gets 57014 as
+/// new engine clears the shared catalog and engine state, each session forgets its reply sequence and tells its session objects
+/// (<see cref="ISessionState.Lost"/>: temp relations died with the engine session). The client whose cancelled call was stopped so gets 57014 as
 /// an ERROR and stays (<see cref="CancelledError"/>); other clients whose call was in flight get FATAL
 /// (<see cref="LostError"/>). Prepared statements are prepared again on use, settings restored by the next batch
 /// (<see cref="EngineStateRestore"/>), advisory locks by <see cref="AdvisoryLockKeeper"/>. Thread: the session.
 /// </summary>
-internal sealed class EngineRestart(SessionServices services, ReplyForwarder forwarder, TempRelations temp)
+internal sealed class EngineRestart(SessionServices services, ReplyForwarder forwarder, SessionStates states)
 {
     private int _seenGeneration;
 
@@ -28,7 +28,7 @@ internal sealed class EngineRestart(SessionServices services, ReplyForwarder for
         {
             _seenGeneration = generation;
             forwarder.ResetSequence();
-            temp.Lost();
+            states.Lost();
         }
     }
 

@@ -2,52 +2,32 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// Brings the engine session to this client's state at the head of the client's own batch, the way the
-/// deferred BEGIN always went: the differences of its settings (<see cref="SessionSettings.RestoreSql"/>), its
-/// temp relations renamed back under their names (<see cref="TempRelations.SwapSql"/>), then the deferred
-/// BEGIN (or the failed transaction an engine restart left the client in), each a Query whose reply is swallowed (<see cref="ReplyPlan.PreambleQueries"/>). No engine call of
-/// its own: switching between clients costs no extra round trip. What the preamble changes in the shared
+/// deferred BEGIN always went: what each session object adds (<see cref="ISessionState.WritePreamble"/>: the
+/// differences of its settings, its temp relations renamed back under their names, ...) run as the engine's role,
+/// then the client's role, then the deferred BEGIN (or the failed transaction an engine restart left the client in),
+/// each a Query whose reply is swallowed (<see cref="ReplyPlan.PreambleQueries"/>). No engine call of its own:
+/// switching between clients costs no extra round trip. What the preamble changes in the shared
 /// <see cref="EngineSessionState"/> is committed when the batch is sent (<see cref="EngineBatch.Sending"/>),
 /// so a batch built and then dropped (rebuilt after an extension load or an advisory install) changes nothing.
 /// Thread: the session, while it holds the engine.
 /// </summary>
-internal sealed class EngineStateRestore(SessionServices services, SessionSettings settings, TempRelations temp, ProtocolState state)
+internal sealed class EngineStateRestore(SessionServices services, SessionStates states, ProtocolState state)
 {
     /// <summary>Fails the transaction the preamble's BEGIN opened (its error is swallowed with the preamble's replies).</summary>
     private const string FailTransactionSql = "DO $$BEGIN RAISE EXCEPTION 'ZeroPg: transaction lost in an engine restart'; END$$";
-
-    /// <summary>
-    /// The client's DISCARD ALL, answered by ZeroPg, at its place in the batch: its settings go back to the defaults before the
-    /// rest of the batch runs (a pool writes the reset in front of the next batch, which must see the defaults).
-    /// </summary>
-    public void WriteSettingsReset(EngineBatch batch)
-    {
-        if (settings.ResetSql() is not { } reset)
-            return;
-        Protocol.Frontend.QueryMessage.Write(batch.Buffer, reset);
-        batch.Plan.Expect(ExpectKind.Swallow, Protocol.FrontendCode.Query);
-        var engine = services.EngineState;
-        batch.Sending += () => engine.AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
-    }
 
     /// <summary>Writes what the engine session lacks of this client's state into the empty <paramref name="batch"/>.</summary>
     public void WritePreamble(EngineBatch batch)
     {
         var engine = services.EngineState;
-        var restore = settings.RestoreSql(engine.AppliedSettings);
-        var swap = engine.TempOwner != temp && (engine.TempOwner is not null || temp.Count > 0);
-        // Settings and other clients' temp relations are changed as the engine's superuser (another client's role
-        // may not reset a superuser's setting or rename a relation it does not own); the client's identity comes last.
-        var asEngineRole = engine.SessionAuthorization is not null && (restore is not null || swap);
+        var preamble = states.Preamble(engine);
+        // The objects' statements run as the engine's superuser; the client's identity comes last.
+        var asEngineRole = engine.SessionAuthorization is not null && preamble.Statements.Count > 0;
         if (asEngineRole)
             batch.AddPreambleQuery(SwitchSql(null));
-        if (restore is not null)
-            batch.AddPreambleQuery(restore);
-        if (swap)
-        {
-            foreach (var rename in temp.SwapSql(engine))
-                batch.AddPreambleQuery(rename);
-        }
-        var identity = settings.SessionAuthorization;
+        foreach (var statement in preamble.Statements)
+            batch.AddPreambleQuery(statement);
+        var identity = preamble.Identity;
         var switchIdentity = (asEngineRole ? null : engine.SessionAuthorization) != identity;
         if (switchIdentity)
             batch.AddPreambleQuery(SwitchSql(identity));
@@ -60,16 +40,13 @@ internal sealed class EngineStateRestore(SessionServices services, SessionSettin
             batch.AddPreambleQuery("BEGIN");
             batch.AddPreambleQuery(FailTransactionSql);
         }
-        if (restore is null && !swap && !begin && !failed && !asEngineRole && !switchIdentity)
+        if (preamble.Statements.Count == 0 && !begin && !failed && !asEngineRole && !switchIdentity)
             return;
         batch.Sending += () =>
         {
-            if (restore is not null)
-                engine.AppliedSettings = settings.Copy();
+            preamble.Sent();
             if (asEngineRole || switchIdentity)
                 engine.SessionAuthorization = identity;
-            if (swap)
-                temp.Swapped(engine);
             if (begin)
                 state.BeginSent();
             if (failed)

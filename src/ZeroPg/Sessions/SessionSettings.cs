@@ -14,7 +14,7 @@ namespace ZeroPg.Sessions;
 /// Thread: the session, except <see cref="ShouldReport"/>, which the engine reader thread calls during this
 /// session's calls (the session is then awaiting the call, so the two never overlap).
 /// </summary>
-internal sealed class SessionSettings
+internal sealed class SessionSettings : ISessionState
 {
     /// <summary>
     /// The session's settings, and its session authorization (a setting pg_settings does not list) read as session_user:
@@ -275,4 +275,45 @@ internal sealed class SessionSettings
         => name.All(c => char.IsLetterOrDigit(c) || c is '_' or '.') ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
 
     private static string Literal(string value) => "'" + value.Replace("'", "''") + "'";
+
+    /// <summary>The differences between the engine session's settings and this client's, and the role its statements run as.</summary>
+    void ISessionState.WritePreamble(Preamble preamble)
+    {
+        var engine = preamble.Engine;
+        if (RestoreSql(engine.AppliedSettings) is { } restore)
+            preamble.Add([restore], () => engine.AppliedSettings = Copy());
+        preamble.Identity = SessionAuthorization;
+    }
+
+    /// <summary>What the unit set is read back from pg_settings once it is final (a SET inside a transaction block may be rolled back).</summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        if (unit.Effects.DiscardAllAnswered)
+            Reset();
+        Note(unit.Effects);
+        if (Dirty && unit.Settled)
+        {
+            var engine = unit.Engine;
+            readBack.Read(SnapshotSql(), reply =>
+            {
+                ApplySnapshot(OwnSql.TextPairs(reply));
+                engine.AppliedSettings = Copy();
+                engine.SessionAuthorization = SessionAuthorization; // read back too: a superuser's SET SESSION AUTHORIZATION
+            });
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The client's DISCARD ALL, answered by ZeroPg, at its place in the batch: its settings go back to the defaults before the
+    /// rest of the batch runs (a pool writes the reset in front of the next batch, which must see the defaults).
+    /// </summary>
+    public void WriteDiscardAll(EngineBatch batch, EngineSessionState engine)
+    {
+        if (ResetSql() is not { } reset)
+            return;
+        Protocol.Frontend.QueryMessage.Write(batch.Buffer, reset);
+        batch.Plan.Expect(ExpectKind.Swallow, Protocol.FrontendCode.Query);
+        batch.Sending += () => engine.AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
+    }
 }

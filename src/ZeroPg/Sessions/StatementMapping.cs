@@ -19,7 +19,7 @@ namespace ZeroPg.Sessions;
 /// the client's own under its names (<see cref="WritePreparedStatements"/>). Thread: the session (the shared
 /// catalog takes its own lock).
 /// </summary>
-internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity identity)
+internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity identity) : ISessionState
 {
     /// <summary>Fails at parse time, so the engine aborts the extended sequence exactly where ZeroPg raised an error.</summary>
     private static readonly byte[] FailingSql = "zeropg raises an error here"u8.ToArray();
@@ -433,6 +433,34 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         if (name.Length == 0)
             return _own.UnnamedDeallocatesAll;
         return _own.TryGet(name, out var statement) && statement.DeallocatesAll;
+    }
+
+    /// <summary>What the departing client's SQL PREPARE made, deallocated at its end (<see cref="ISessionState.LeftBehind"/>).</summary>
+    private string? _deallocateAtEnd;
+
+    /// <summary>DEALLOCATE ALL or DISCARD ALL ran in the engine itself: its statements are gone for everyone (prepared again on use).</summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        if (unit.Effects.DeallocatesAll)
+        {
+            catalog.Forget();
+            if (unit.Status != Protocol.TransactionStatus.Failed)
+                _own.Clear(); // the client's names go only if it did run: DISCARD ALL fails inside a transaction block
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Its names go; what its SQL PREPARE made, and shared statements no client names any more, are closed in the engine.</summary>
+    bool ISessionState.LeftBehind()
+    {
+        _deallocateAtEnd = DeallocateMadeBySqlSql();
+        return ReleaseAll() | _deallocateAtEnd is not null;
+    }
+
+    void ISessionState.WriteCleanup(SessionEnd end)
+    {
+        end.Sql(_deallocateAtEnd);
+        WriteCloseUnheld(end.Buffer);
     }
 }
 

@@ -9,7 +9,7 @@ namespace ZeroPg.Sessions;
 /// batch (<see cref="SwapSql"/>). They are dropped when the client disconnects. Thread: the session; the
 /// engine state is touched while the session holds the engine.
 /// </summary>
-internal sealed class TempRelations(SessionIdentity identity)
+internal sealed class TempRelations(SessionIdentity identity) : ISessionState
 {
     public const string DiscoverSql = """
         SELECT relname, relkind::text FROM pg_catalog.pg_class
@@ -92,4 +92,30 @@ internal sealed class TempRelations(SessionIdentity identity)
     private string Aside(string name) => $"zp{identity.ProcessId}_{name}";
 
     private static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    /// <summary>The current owner's relations go aside and this client's come back under their names.</summary>
+    void ISessionState.WritePreamble(Preamble preamble)
+    {
+        var engine = preamble.Engine;
+        if (engine.TempOwner != this && (engine.TempOwner is not null || Count > 0))
+            preamble.Add(SwapSql(engine), () => Swapped(engine));
+    }
+
+    /// <summary>Temp objects the unit made or dropped are looked up once it is final; DISCARD ALL / TEMP in the engine dropped everyone's.</summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        var engine = unit.Engine;
+        if (unit.Effects.DropsAllTemp)
+            engine.TempOwner = null;
+        Note(unit.Effects);
+        if (Dirty && unit.Settled)
+            readBack.Read(DiscoverSql, reply => ApplyDiscovered(OwnSql.TextPairs(reply), engine));
+        return ValueTask.CompletedTask;
+    }
+
+    bool ISessionState.LeftBehind() => Count > 0;
+
+    void ISessionState.WriteCleanup(SessionEnd end) => end.Sql(DropSql(end.Engine));
+
+    void ISessionState.Lost() => Lost();
 }

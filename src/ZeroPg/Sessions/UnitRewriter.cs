@@ -14,10 +14,10 @@ namespace ZeroPg.Sessions;
 /// Works from what was parsed when the messages were accepted. Thread: the session, holding the engine.
 /// </summary>
 internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto, EngineStateRestore restore, ProtocolState state,
-    SessionIdentity identity, ClientNotifications notifications, SessionRegistry registry, ClientCursors cursors, SessionServices? services = null)
+    SessionIdentity identity, ClientNotifications notifications, SessionSettings settings, SessionStates states, SessionServices services)
 {
     private readonly Func<string[]> _channels = () => notifications.Channels;
-    private readonly ClientsView _clients = new(registry, identity, services);
+    private readonly ClientsView _clients = new(services.Registry, identity, services);
 
     /// <summary>Builds <paramref name="batch"/> from the first <paramref name="count"/> messages of <paramref name="client"/>.</summary>
     public void Build(EngineBatch batch, ClientBatch client, int count) => Build(batch, client, 0, count, preamble: true);
@@ -91,13 +91,13 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     private void RewriteParse(EngineBatch batch, ClientMessage message, ReadOnlySpan<byte> bytes)
     {
         var sql = message.Sql!;
-        if (RefusedStatements.Find(sql, identity, registry) is { } refusal)
+        if (RefusedStatements.Find(sql, identity, services.Registry) is { } refusal)
         {
             statements.RaiseInEngine(batch, refusal);
             return;
         }
         auto.NoteSchemaChange(sql, singleStatement: true);
-        cursors.Note(sql);
+        states.Observe(sql);
         batch.Effects.Add(sql.Effects);
         // SQL EXECUTE / DEALLOCATE / PREPARE sent by Parse (psycopg, asyncpg): in the client's one namespace, unnamed or named.
         var names = message.StatementName!.Length == 0 ? statements.ForQuery(batch, sql, canPrepare: true, sync: false) : statements.ForNamedParse(batch, sql);
@@ -122,7 +122,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             // Npgsql's pool reset: it must discard this client's state only, not everyone's. Npgsql writes it in front of
             // the next batch, so what it drops goes here, in order: the statements and LISTENs that follow it stay.
             statements.WriteDeallocateMadeBySql(batch);
-            restore.WriteSettingsReset(batch);
+            settings.WriteDiscardAll(batch, services.EngineState);
             statements.Own.Clear();
             batch.Effects.Listen.Clear();
             batch.Effects.Unlisten.Clear();
@@ -139,7 +139,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             return;
         }
         batch.Effects.DeallocatesAll |= sql.DeallocatesAll;
-        cursors.Note(sql);
+        states.Observe(sql);
         batch.Effects.Add(sql.Effects);
         var names = statements.ForQuery(batch, sql, canPrepare: !state.SequenceOpenInEngine);
         if (sql.ReadsPreparedStatements)
