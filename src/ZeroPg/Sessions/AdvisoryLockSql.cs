@@ -12,7 +12,7 @@ internal static class AdvisoryLockSql
     /// <summary>
     /// Every object of ZeroPg's own in the engine session is named with this prefix, and client SQL naming one (or a
     /// pg_temp-qualified advisory function, which would take another client's process id) is refused
-    /// (<see cref="Sql.SqlAnalysis.NamesZeroPgInternals"/>), so no client can read or change another's locks.
+    /// (<see cref="Sql.RefusalSigns.NamesZeroPgInternals"/>), so no client can read or change another's locks.
     /// </summary>
     public const string InternalPrefix = "zeropg_internal";
 

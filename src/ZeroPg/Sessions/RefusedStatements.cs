@@ -11,7 +11,7 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal static class RefusedStatements
 {
-    /// <summary>COPY ... TO PROGRAM / FROM PROGRAM (<see cref="SqlAnalysis.RunsProgram"/>): WebAssembly cannot start a program.</summary>
+    /// <summary>COPY ... TO PROGRAM / FROM PROGRAM (<see cref="RefusalSigns.RunsProgram"/>): WebAssembly cannot start a program.</summary>
     public static PgError Program { get; } = PgError.Error(SqlState.FeatureNotSupported,
         "COPY TO PROGRAM and COPY FROM PROGRAM are not supported by ZeroPg",
         "Run the program on the client instead: COPY ... TO STDOUT / FROM STDIN (psql: \\copy ... to program '...').",
@@ -19,7 +19,7 @@ internal static class RefusedStatements
 
     /// <summary>
     /// A client whose login role is not a superuser names the session authorization
-    /// (<see cref="Sql.SqlAnalysis.NamesSessionAuthorization"/>): Postgres refuses it the change, and in the shared
+    /// (<see cref="Sql.RefusalSigns.NamesSessionAuthorization"/>): Postgres refuses it the change, and in the shared
     /// engine session, authenticated as its superuser, only ZeroPg can.
     /// </summary>
     public static PgError SessionAuthorization(string role) => PgError.Error(SqlState.InsufficientPrivilege,
@@ -27,7 +27,7 @@ internal static class RefusedStatements
         "Only a superuser may change the session authorization; log in as the role instead (SET ROLE works for roles this one is a member of).",
         detail: $"Role \"{role}\" is not a superuser; ZeroPg refuses any SQL that names session_authorization for it.");
 
-    /// <summary>SQL naming ZeroPg's own objects in the engine session (<see cref="Sql.SqlAnalysis.NamesZeroPgInternals"/>).</summary>
+    /// <summary>SQL naming ZeroPg's own objects in the engine session (<see cref="Sql.RefusalSigns.NamesZeroPgInternals"/>).</summary>
     public static PgError Internal { get; } = PgError.Error("42501",
         "permission denied: the statement names an object of ZeroPg's own",
         "Objects named zeropg_internal_* and the pg_temp advisory lock functions keep every client's session state; use pg_advisory_lock() and friends, and pg_locks, instead.",
@@ -42,18 +42,18 @@ internal static class RefusedStatements
         "COPY FROM STDIN through the extended protocol must be sent as Bind immediately followed by Execute in ZeroPg",
         "Send Parse, Bind, Execute, then the COPY data (no Describe of the portal or Flush between Bind and Execute), or send the COPY as a simple Query.");
 
-    /// <summary>A COPY or server-file function naming a device (<see cref="Sql.SqlAnalysis.UsesDeviceFile"/>): /dev/random blocks PGlite forever.</summary>
+    /// <summary>A COPY or server-file function naming a device (<see cref="Sql.RefusalSigns.UsesDeviceFile"/>): /dev/random blocks PGlite forever.</summary>
     public static PgError DeviceFile { get; } = PgError.Error(SqlState.FeatureNotSupported,
         "ZeroPg does not let SQL read or write device files",
         "Send the data from the client instead: COPY ... FROM STDIN / TO STDOUT (psql: \\copy).",
         detail: "PGlite's devices are WebAssembly emulations (reading /dev/random there never returns), not the host's.");
 
-    /// <summary>A name of another client's temp relation as ZeroPg keeps it aside (<see cref="SqlAnalysis.AsideNamePids"/>): Postgres's own refusal.</summary>
+    /// <summary>A name of another client's temp relation as ZeroPg keeps it aside (<see cref="RefusalSigns.AsideNamePids"/>): Postgres's own refusal.</summary>
     public static PgError OtherSessionsTemp { get; } = PgError.Error(SqlState.FeatureNotSupported,
         "cannot access temporary tables of other sessions",
         "Temporary relations belong to the connection that created them; use a regular table to share data between connections.");
 
-    /// <summary>Server-side file access (<see cref="SqlAnalysis.ReachesServerFiles"/>): the engine's file system is the data directory.</summary>
+    /// <summary>Server-side file access (<see cref="RefusalSigns.ReachesServerFiles"/>): the engine's file system is the data directory.</summary>
     public static PgError ServerFiles { get; } = PgError.Error(SqlState.InsufficientPrivilege,
         "permission denied: ZeroPg does not give SQL access to the server's files",
         "COPY ... TO STDOUT / FROM STDIN works for anyone (psql: \\copy); large objects can be imported and exported by the client (psql: \\lo_import, \\lo_export).",
@@ -81,19 +81,19 @@ internal static class RefusedStatements
     /// <summary>Why ZeroPg refuses <paramref name="sql"/> from the client <paramref name="identity"/>, or null when it may run.</summary>
     public static PgError? Find(SqlAnalysis sql, SessionIdentity identity, SessionRegistry registry)
     {
-        if (sql.RunsProgram)
+        if (sql.Refusals.RunsProgram)
             return Program;
-        if (sql.NamesZeroPgInternals)
+        if (sql.Refusals.NamesZeroPgInternals)
             return Internal;
-        if (!identity.IsSuperuser && sql.NamesSessionAuthorization)
+        if (!identity.IsSuperuser && sql.Refusals.NamesSessionAuthorization)
             return SessionAuthorization(identity.Role);
-        foreach (var pid in sql.AsideNamePids)
+        foreach (var pid in sql.Refusals.AsideNamePids)
         {
             if (pid != identity.ProcessId && registry.IsConnected(pid))
                 return OtherSessionsTemp;
         }
-        if (sql.UsesDeviceFile)
+        if (sql.Refusals.UsesDeviceFile)
             return DeviceFile;
-        return sql.ReachesServerFiles ? ServerFiles : null;
+        return sql.Refusals.ReachesServerFiles ? ServerFiles : null;
     }
 }
