@@ -117,7 +117,7 @@ internal sealed class ClientSession
         _notifications = new ClientNotifications(_output, services.Notifications, () => _identity.ProcessId);
         _temp = new TempRelations(_identity);
         _cursors = new ClientCursors(_identity);
-        _activity = new SessionActivity(connection.RemoteEndPoint);
+        _activity = new SessionActivity(connection.RemoteEndPoint, services.Metrics);
         _advisory = new AdvisoryLocks(services, _identity, _cancel, _state, _output, _connectionClosed);
         _transactionTimeout = new TransactionTimeout(_settings, OnTransactionTimeout);
         var heldMessages = new HeldMessages();
