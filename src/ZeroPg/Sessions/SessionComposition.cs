@@ -23,7 +23,7 @@ internal sealed class SessionComposition
         Notifications = new ClientNotifications(output, services.Notifications, () => Identity.ProcessId);
         Temp = new TempRelations(Identity);
         Cursors = new ClientCursors(Identity);
-        Activity = new SessionActivity(remote);
+        Activity = new SessionActivity(remote, services.Metrics);
         Advisory = new AdvisoryLocks(services, Identity, Cancel, State, output, connectionClosed);
         TransactionTimeout = new TransactionTimeout(Settings, OnTransactionTimeout);
         var heldMessages = new HeldMessages();

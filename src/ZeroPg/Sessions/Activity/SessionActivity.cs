@@ -17,7 +17,7 @@ internal sealed record ActivitySnapshot(string State, string Query, DateTimeOffs
 /// writes it (its thread only); any session reads it for its pg_stat_activity (<see cref="ValuesSql"/>): the snapshot is
 /// replaced whole, so a reader sees one consistent state.
 /// </summary>
-internal sealed class SessionActivity(EndPoint? remote)
+internal sealed class SessionActivity(EndPoint? remote, Hosting.ZeroPgMetrics? metrics = null)
 {
     private volatile ActivitySnapshot _current = new("idle", "", null, null, DateTimeOffset.UtcNow, false, "");
 
@@ -52,6 +52,11 @@ internal sealed class SessionActivity(EndPoint? remote)
             TransactionStatus.Failed => "idle in transaction (aborted)",
             _ => "idle",
         };
+        // A unit that ran (or one answered without the engine, which names its query) counts once for the dashboard's rates.
+        if (last.State == "active")
+            metrics?.RecordStatement(now - (last.QueryStart ?? now));
+        else if (query is not null)
+            metrics?.RecordStatement(TimeSpan.Zero);
         DateTimeOffset? start = status == TransactionStatus.Idle ? null : last.TransactionStart ?? now;
         _current = new ActivitySnapshot(state, query ?? last.Query, start, query is null ? last.QueryStart : now, now, false, applicationName);
     }
