@@ -128,10 +128,10 @@ internal sealed class ClientOutput : PipeWriter
                 _encoding.DescribeAnswered(null);
                 break;
             case BackendCode.CopyInResponse:
-                _encoding.CopyInText = message[MessageFramer.HeaderLength] == 0;
+                _encoding.CopyInText = CopyResponseReply.Parse(message).IsText;
                 break;
             case BackendCode.CopyOutResponse:
-                _copyOutText = message[MessageFramer.HeaderLength] == 0;
+                _copyOutText = CopyResponseReply.Parse(message).IsText;
                 _copyOutDecoder = _copyOutText ? System.Text.Encoding.UTF8.GetDecoder() : null;
                 break;
             case BackendCode.CopyBothResponse:
@@ -248,7 +248,7 @@ internal sealed class ClientOutput : PipeWriter
 
     private void WriteParameterStatus(PgEncoding client, ReadOnlySpan<byte> message)
     {
-        var (name, value) = ParameterStatus.Read(message[MessageFramer.HeaderLength..]);
+        var (name, value) = ParameterStatusReply.Parse(message);
         // The engine speaks UTF8 and says so; the client is told the encoding it speaks.
         if (name.Equals("client_encoding", StringComparison.OrdinalIgnoreCase))
             value = client.Name;
@@ -263,7 +263,7 @@ internal sealed class ClientOutput : PipeWriter
         var data = new ArrayBufferWriter<byte>(message.Length + 16);
         try
         {
-            TextConversion.FromUtf8(client, _copyOutDecoder!, message[MessageFramer.HeaderLength..], data, last: false);
+            TextConversion.FromUtf8(client, _copyOutDecoder!, CopyDataReply.Parse(message).Data, data, last: false);
         }
         catch (PgErrorException error)
         {
