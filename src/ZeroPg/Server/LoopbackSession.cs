@@ -38,7 +38,7 @@ internal sealed class LoopbackSession : IMigrationSession, IAsyncDisposable
         {
             var replies = await session._wire.StartupAsync([("user", user), ("database", database), ("application_name", "zeropg")], password, cancellationToken);
             SimpleQueryReply.Parse(Concat(replies)); // throws the error of a refused startup
-            if (replies.Count == 0 || replies[^1][0] != (byte)BackendCode.ReadyForQuery)
+            if (replies.Count == 0 || !replies[^1].Is(BackendCode.ReadyForQuery))
                 throw new IOException("the server closed the connection during startup");
             return session;
         }
@@ -53,7 +53,7 @@ internal sealed class LoopbackSession : IMigrationSession, IAsyncDisposable
     public async Task<IReadOnlyList<string?[]>> QueryAsync(string sql, CancellationToken cancellationToken)
     {
         var reply = await _wire.QueryAsync(sql, cancellationToken);
-        if (reply.Count == 0 || reply[^1][0] != (byte)BackendCode.ReadyForQuery)
+        if (reply.Count == 0 || !reply[^1].Is(BackendCode.ReadyForQuery))
         {
             SimpleQueryReply.Parse(Concat(reply)); // a FATAL before the close
             throw new IOException("the server closed the connection during a query");

@@ -29,6 +29,21 @@ internal sealed record ErrorReply(BackendCode Code, string? SqlState, string? Me
         return new ErrorReply((BackendCode)message[0], sqlState, text, detail, hint);
     }
 
+    /// <summary>Every field of the ErrorResponse or NoticeResponse <paramref name="message"/> (whole), in order, its value as sent (UTF-8).</summary>
+    public static List<(byte Type, byte[] Value)> Fields(ReadOnlySpan<byte> message)
+    {
+        var fields = new List<(byte, byte[])>();
+        var reader = new WireReader(message[MessageFramer.HeaderLength..]);
+        while (reader.Remaining > 0)
+        {
+            var type = reader.ReadByte();
+            if (type == 0)
+                break;
+            fields.Add((type, reader.ReadCStringBytes().ToArray()));
+        }
+        return fields;
+    }
+
     /// <summary>The SQLSTATE of the ErrorResponse or NoticeResponse <paramref name="message"/> (whole), without reading the rest.</summary>
     public static string? SqlStateOf(ReadOnlySpan<byte> message) => ErrorResponse.ReadSqlState(message[MessageFramer.HeaderLength..]);
 
