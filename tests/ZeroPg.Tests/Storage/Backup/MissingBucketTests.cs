@@ -81,21 +81,12 @@ public sealed class MissingBucketTests
     }
 
     /// <summary>Empties and deletes the bucket; the server keeps writing (lease renewals, WAL), so emptying can race with it: retry.</summary>
-    private static async Task DeleteBucketAsync(AmazonS3Client client)
-    {
-        for (var attempt = 0; ; attempt++)
+    private static Task DeleteBucketAsync(AmazonS3Client client)
+        => Eventually.SucceedsAsync(async () =>
         {
             var objects = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = S3rverProcess.Bucket });
             if (objects.S3Objects is { Count: > 0 } listed)
                 await client.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = S3rverProcess.Bucket, Objects = listed.Select(o => new KeyVersion { Key = o.Key }).ToList() });
-            try
-            {
-                await client.DeleteBucketAsync(S3rverProcess.Bucket);
-                return;
-            }
-            catch (AmazonS3Exception error) when (error.ErrorCode == "BucketNotEmpty" && attempt < 20)
-            {
-            }
-        }
-    }
+            return await client.DeleteBucketAsync(S3rverProcess.Bucket);
+        }, error => error is AmazonS3Exception { ErrorCode: "BucketNotEmpty" });
 }
