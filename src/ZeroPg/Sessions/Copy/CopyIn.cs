@@ -56,7 +56,7 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
         await RunAsync(batch, ReplyMode.Capture);
 
         var captured = link.Reply.Captured;
-        var copyIn = captured.FirstOrDefault(m => m[0] == (byte)BackendCode.CopyInResponse);
+        var copyIn = captured.FirstOfKind(BackendCode.CopyInResponse);
         if (copyIn is not null)
         {
             _data = new BatchBuffer(PartBytes + 64 * 1024);
@@ -106,7 +106,7 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
             if (inTransaction)
                 services.Statements.SetUnnamed(null); // the savepoint's Query dropped the unnamed statement: the client's is parsed again
             var captured = link.Reply.Captured;
-            if (captured.FirstOrDefault(m => m[0] == (byte)BackendCode.CopyInResponse) is { } copyIn)
+            if (captured.FirstOfKind(BackendCode.CopyInResponse) is { } copyIn)
             {
                 var start = new EngineBatch();
                 rewriter.Build(start, client, first, 2, preamble: false);
@@ -118,7 +118,7 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
                 _totalBytes = start.Buffer.MessageBytes;
                 _overflowed = false;
                 state.CopyStarted();
-                foreach (var message in captured.Where(m => m[0] == (byte)BackendCode.BindComplete))
+                foreach (var message in captured.OfKind(BackendCode.BindComplete))
                     output.Write(message);
                 output.Write(copyIn);
                 await output.FlushAsync();

@@ -34,7 +34,7 @@ internal readonly record struct ClientMessage(FrontendCode Code, int Offset, int
     /// <summary>Parses what the session needs from <paramref name="message"/> (whole: type, length, body).</summary>
     public static ClientMessage Accept(FrontendCode code, int offset, ReadOnlySpan<byte> message, SqlAnalysis? querySql = null)
     {
-        var body = message[MessageFramer.HeaderLength..];
+        var body = new Message(message, offset).Body; // framed already: each kind's reader parses the body
         var accepted = new ClientMessage(code, offset, message.Length);
         switch (code)
         {

@@ -57,7 +57,7 @@ internal sealed class LocalAnswers(ProtocolState state, StatementMapping stateme
             switch (message.Code)
             {
                 case FrontendCode.Parse:
-                    var parse = ParseMessage.Read(client.Bytes(message)[MessageFramer.HeaderLength..]);
+                    var parse = ParseMessage.FromMessage(client.Bytes(message));
                     statements.Own.Add(message.StatementName!, catalog.FindValidated(parse.Sql, parse.ParameterTypes)!);
                     EmptyMessage.Write(output, BackendCode.ParseComplete);
                     break;
@@ -87,7 +87,7 @@ internal sealed class LocalAnswers(ProtocolState state, StatementMapping stateme
                     var name = message.StatementName!;
                     if (name.Length == 0 || statements.Own.Contains(name) || !_names.Add(name))
                         return false;
-                    var parse = ParseMessage.Read(client.Bytes(message)[MessageFramer.HeaderLength..]);
+                    var parse = ParseMessage.FromMessage(client.Bytes(message));
                     if (catalog.FindValidated(parse.Sql, parse.ParameterTypes) is null)
                         return false;
                     break;

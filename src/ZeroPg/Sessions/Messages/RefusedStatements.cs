@@ -70,13 +70,7 @@ internal static class RefusedStatements
 
     /// <summary>A FunctionCall message (whole) calls one of the server-file functions.</summary>
     public static bool CallsServerFileFunction(ReadOnlySequence<byte> message)
-    {
-        if (message.Length < MessageFramer.HeaderLength + 4)
-            return false;
-        Span<byte> oid = stackalloc byte[4];
-        message.Slice(MessageFramer.HeaderLength, 4).CopyTo(oid);
-        return ServerFileFunctionOids.Contains(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(oid));
-    }
+        => Protocol.Frontend.FunctionCallMessage.TryReadFunctionOid(message, out var oid) && ServerFileFunctionOids.Contains(oid);
 
     /// <summary>Why ZeroPg refuses <paramref name="sql"/> from the client <paramref name="identity"/>, or null when it may run.</summary>
     public static PgError? Find(SqlAnalysis sql, SessionIdentity identity, SessionRegistry registry)

@@ -89,7 +89,7 @@ internal sealed class ClientEncoding(PgEncoding startup)
                 return message;
         }
         ReadOnlySpan<byte> bytes = message.IsSingleSegment ? message.FirstSpan : message.ToArray();
-        var body = bytes[MessageFramer.HeaderLength..];
+        var body = new Message(bytes, 0).Body;
         if (code is not (FrontendCode.Bind or FrontendCode.Execute or FrontendCode.CopyData) && (body.IsEmpty || body[^1] != 0))
             return message; // malformed: left for the reader that refuses it
         try

@@ -116,10 +116,10 @@ internal sealed class ClientOutput : PipeWriter
                 _encoding.ReadyForQuerySent();
                 break;
             case BackendCode.ErrorResponse or BackendCode.NoticeResponse:
-                WriteStrings(client, message, code, fieldsStart: 0, fieldTypes: true);
+                WriteFields(client, message, code);
                 return;
             case BackendCode.NotificationResponse:
-                WriteStrings(client, message, code, fieldsStart: 4, fieldTypes: false);
+                WriteNotification(client, message);
                 return;
             case BackendCode.ParameterStatus:
                 WriteParameterStatus(client, message);
@@ -128,10 +128,10 @@ internal sealed class ClientOutput : PipeWriter
                 _encoding.DescribeAnswered(null);
                 break;
             case BackendCode.CopyInResponse:
-                _encoding.CopyInText = message[MessageFramer.HeaderLength] == 0;
+                _encoding.CopyInText = CopyResponseReply.Parse(message).IsText;
                 break;
             case BackendCode.CopyOutResponse:
-                _copyOutText = message[MessageFramer.HeaderLength] == 0;
+                _copyOutText = CopyResponseReply.Parse(message).IsText;
                 _copyOutDecoder = _copyOutText ? System.Text.Encoding.UTF8.GetDecoder() : null;
                 break;
             case BackendCode.CopyBothResponse:
@@ -149,21 +149,21 @@ internal sealed class ClientOutput : PipeWriter
 
     private void WriteRowDescription(PgEncoding client, ReadOnlySpan<byte> message)
     {
-        var reader = new WireReader(message[MessageFramer.HeaderLength..]);
-        var count = reader.ReadInt16();
+        var columns = RowDescriptionReply.Parse(message).Columns;
         var writer = new MessageWriter(_inner, BackendCode.RowDescription, message.Length + 16);
-        writer.WriteInt16(count);
-        var formats = new short[Math.Max((int)count, 0)];
-        var types = new int[formats.Length];
-        for (var i = 0; i < count; i++)
+        writer.WriteInt16((short)columns.Length);
+        var formats = new short[columns.Length];
+        var types = new int[columns.Length];
+        for (var i = 0; i < columns.Length; i++)
         {
-            writer.WriteCString(TextConversion.FromUtf8Lenient(client, reader.ReadCStringBytes()));
-            writer.WriteBytes(reader.ReadBytes(6)); // table oid, column number
-            types[i] = reader.ReadInt32();
-            writer.WriteInt32(types[i]);
-            writer.WriteBytes(reader.ReadBytes(6)); // size, modifier
-            formats[i] = reader.ReadInt16();
-            writer.WriteInt16(formats[i]);
+            var column = columns[i];
+            writer.WriteCString(TextConversion.FromUtf8Lenient(client, column.Name));
+            writer.WriteInt32(column.TableOid);
+            writer.WriteInt16(column.Number);
+            writer.WriteInt32(types[i] = column.TypeOid);
+            writer.WriteInt16(column.Size);
+            writer.WriteInt32(column.Modifier);
+            writer.WriteInt16(formats[i] = column.Format);
         }
         writer.Complete();
         _rowFormats = formats;
@@ -179,8 +179,8 @@ internal sealed class ClientOutput : PipeWriter
             formats = executeFormats;
             _rowTypes ??= describedTypes;
         }
-        var reader = new WireReader(message[MessageFramer.HeaderLength..]);
-        var count = reader.ReadInt16();
+        var reader = new DataRowReader(message);
+        var count = reader.Count;
         var row = new ArrayBufferWriter<byte>(message.Length + 16);
         var writer = new MessageWriter(row, BackendCode.DataRow, message.Length + 16);
         writer.WriteInt16(count);
@@ -188,13 +188,12 @@ internal sealed class ClientOutput : PipeWriter
         {
             for (var i = 0; i < count; i++)
             {
-                var length = reader.ReadInt32();
+                var length = reader.ReadColumn(out var value);
                 if (length < 0)
                 {
                     writer.WriteInt32(length);
                     continue;
                 }
-                var value = reader.ReadBytes(length);
                 if (ClientEncoding.FormatOf(formats, i) != 0 && !IsBinaryText(i))
                 {
                     writer.WriteInt32(length);
@@ -225,30 +224,33 @@ internal sealed class ClientOutput : PipeWriter
     private bool IsBinaryText(int column)
         => _rowTypes is { } types && column < types.Length && types[column] is 25 or 1043 or 1042 or 19 or 114 or 142 or 705;
 
-    /// <summary>ErrorResponse/NoticeResponse fields (type byte, string), or NotificationResponse's channel and payload after its pid.</summary>
-    private void WriteStrings(PgEncoding client, ReadOnlySpan<byte> message, BackendCode code, int fieldsStart, bool fieldTypes)
+    /// <summary>ErrorResponse/NoticeResponse: each field (type byte, string) in the client's encoding.</summary>
+    private void WriteFields(PgEncoding client, ReadOnlySpan<byte> message, BackendCode code)
     {
-        var body = message[MessageFramer.HeaderLength..];
-        var reader = new WireReader(body);
         var writer = new MessageWriter(_inner, code, message.Length + 16);
-        writer.WriteBytes(reader.ReadBytes(fieldsStart));
-        while (reader.Remaining > 0)
+        foreach (var (type, value) in ErrorReply.Fields(message))
         {
-            if (fieldTypes)
-            {
-                var type = reader.ReadByte();
-                writer.WriteByte(type);
-                if (type == 0)
-                    break;
-            }
-            writer.WriteCString(TextConversion.FromUtf8Lenient(client, reader.ReadCStringBytes()));
+            writer.WriteByte(type);
+            writer.WriteCString(TextConversion.FromUtf8Lenient(client, value));
         }
+        writer.WriteByte(0);
+        writer.Complete();
+    }
+
+    /// <summary>NotificationResponse: the channel and payload in the client's encoding.</summary>
+    private void WriteNotification(PgEncoding client, ReadOnlySpan<byte> message)
+    {
+        var notification = NotificationReply.Parse(message);
+        var writer = new MessageWriter(_inner, BackendCode.NotificationResponse, message.Length + 16);
+        writer.WriteInt32(notification.ProcessId);
+        writer.WriteCString(TextConversion.FromUtf8Lenient(client, System.Text.Encoding.UTF8.GetBytes(notification.Channel)));
+        writer.WriteCString(TextConversion.FromUtf8Lenient(client, System.Text.Encoding.UTF8.GetBytes(notification.Payload)));
         writer.Complete();
     }
 
     private void WriteParameterStatus(PgEncoding client, ReadOnlySpan<byte> message)
     {
-        var (name, value) = ParameterStatus.Read(message[MessageFramer.HeaderLength..]);
+        var (name, value) = ParameterStatusReply.Parse(message);
         // The engine speaks UTF8 and says so; the client is told the encoding it speaks.
         if (name.Equals("client_encoding", StringComparison.OrdinalIgnoreCase))
             value = client.Name;
@@ -263,7 +265,7 @@ internal sealed class ClientOutput : PipeWriter
         var data = new ArrayBufferWriter<byte>(message.Length + 16);
         try
         {
-            TextConversion.FromUtf8(client, _copyOutDecoder!, message[MessageFramer.HeaderLength..], data, last: false);
+            TextConversion.FromUtf8(client, _copyOutDecoder!, CopyDataReply.Parse(message).Data, data, last: false);
         }
         catch (PgErrorException error)
         {

@@ -17,12 +17,12 @@ internal static class PreparedTransactionHints
     /// <summary>The hint the engine's ErrorResponse <paramref name="message"/> (whole) should get; null when none, or it has one.</summary>
     public static string? For(ReadOnlySpan<byte> message)
     {
-        var body = message[MessageFramer.HeaderLength..];
-        var hint = ErrorResponse.ReadSqlState(body) switch
+        var error = ErrorReply.Parse(message);
+        var hint = error.SqlState switch
         {
             SqlState.LockNotAvailable => LockHeld,
             _ => null,
         };
-        return hint is not null && ErrorResponse.ReadField(body, ErrorField.Hint) is null ? hint : null;
+        return hint is not null && error.Hint is null ? hint : null;
     }
 }

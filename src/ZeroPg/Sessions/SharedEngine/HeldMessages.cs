@@ -16,12 +16,12 @@ internal sealed class HeldMessages
 
     public bool Pending => _announcements.Count > 0;
 
-    /// <summary>Reader thread: true when <paramref name="noticeBody"/> is an announcement (now held), false for any other notice.</summary>
-    public bool TryHold(ReadOnlySpan<byte> noticeBody)
+    /// <summary>Reader thread: true when <paramref name="notice"/> (whole) is an announcement (now held), false for any other notice.</summary>
+    public bool TryHold(ReadOnlySpan<byte> notice)
     {
-        if (ErrorResponse.ReadSqlState(noticeBody) != NonTransactionalMessages.SqlState)
+        if (ErrorReply.SqlStateOf(notice) != NonTransactionalMessages.SqlState)
             return false;
-        if (ErrorResponse.ReadField(noticeBody, ErrorField.Message) is { } json)
+        if (ErrorReply.Parse(notice).Message is { } json)
             _announcements.Add(json);
         return true;
     }

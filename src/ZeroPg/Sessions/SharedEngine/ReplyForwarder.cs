@@ -135,7 +135,7 @@ internal sealed class ReplyForwarder : EngineCall
             case BackendCode.BackendKeyData:
                 return;
             case BackendCode.NotificationResponse:
-                var (_, channel, payload) = NotificationResponse.Read(message[MessageFramer.HeaderLength..]);
+                var (_, channel, payload) = NotificationReply.Parse(message);
                 if (channel == Sql.SqlEdit.SignalChannel)
                 {
                     if (_signals.Handle(payload) is { } notAClient && forward)
@@ -146,7 +146,7 @@ internal sealed class ReplyForwarder : EngineCall
                 return;
             case BackendCode.ParameterStatus when _mode == ReplyMode.Forward && !_settings.ShouldReport(message):
                 return;
-            case BackendCode.NoticeResponse when _heldMessages.TryHold(message[MessageFramer.HeaderLength..]):
+            case BackendCode.NoticeResponse when _heldMessages.TryHold(message):
                 return; // a non-transactional logical message's announcement: ZeroPg's, in every mode
             case BackendCode.ErrorResponse or BackendCode.NoticeResponse when forward && NamesOwnObject(message):
                 // "cursor "zp1234_c" does not exist": the client named it c (its cursors and SQL statements are prefixed in the engine).

@@ -48,7 +48,7 @@ internal sealed class ReplyRouter
     public void OnMessage(BackendCode code, ReadOnlySpan<byte> message, RouteMessage route)
     {
         if (code == BackendCode.ReadyForQuery)
-            LastStatus = (TransactionStatus)message[MessageFramer.HeaderLength];
+            LastStatus = ReadyForQueryReply.Parse(message).Status;
         if (_preambleLeft > 0)
         {
             // ZeroPg's own Queries: nothing of their replies reaches the client but notifications.
@@ -81,7 +81,7 @@ internal sealed class ReplyRouter
         {
             if (current.Kind == ExpectKind.ReplaceError)
                 RouteError(current.Error!, route);
-            else if (current.Kind == ExpectKind.BindRetryable && ErrorResponse.ReadSqlState(message[MessageFramer.HeaderLength..]) == SqlState.FeatureNotSupported)
+            else if (current.Kind == ExpectKind.BindRetryable && ErrorReply.SqlStateOf(message) == SqlState.FeatureNotSupported)
                 RetryPlain = true;
             else if (current.ClientNames is { } names)
                 RouteWithNames(message, names, route); // an engine statement name of the client's own (Bind, Describe, Close, Execute)

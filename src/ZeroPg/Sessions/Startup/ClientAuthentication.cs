@@ -67,11 +67,11 @@ internal sealed class ClientAuthentication(PipeReader input, PipeWriter output, 
             var buffer = result.Buffer;
             if (FrontendFramer.TryReadMessage(ref buffer, FrontendFramer.SmallMessageLimit, out var code, out var message))
             {
-                var body = message.Slice(MessageFramer.HeaderLength).ToArray();
+                var data = SaslResponse.ReadData(message);
                 input.AdvanceTo(buffer.Start);
                 if (code != FrontendCode.PasswordMessage)
                     throw ProtocolViolation.Create($"expected SASL response, got message type {(byte)code}");
-                return body;
+                return data;
             }
             input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)

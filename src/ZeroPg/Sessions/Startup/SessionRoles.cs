@@ -81,7 +81,7 @@ internal sealed class SessionRoles(SessionComposition parts)
         // pg_authid is readable by superusers only: the engine may be running as another client's role.
         var lookup = EngineStateRestore.AppendEngineRole(new BatchBuffer(), _services.EngineState);
         var reply = await parts.Link.RunOwnSqlAsync(ReplyMode.Capture, OwnSql.Append(lookup, LoginRole.AllSql));
-        var rows = reply.Where(m => m[0] == (byte)BackendCode.DataRow).Select(m => LoginRole.FromRow(DataRow.ReadText(m.AsSpan(MessageFramer.HeaderLength)))).ToList();
+        var rows = reply.TextRows().Select(row => LoginRole.FromRow(row.Columns)).ToList();
         _services.Roles.Replace(rows, _services.Engine.Generation);
     }
 

@@ -38,15 +38,8 @@ internal sealed class StartupSettingsCheck
     /// <summary>The FATAL for the captured reply of <see cref="Statements"/>, or null when every setting was valid (then remembered).</summary>
     public PgError? Outcome(IReadOnlyDictionary<string, string> settings, IReadOnlyList<byte[]> reply)
     {
-        foreach (var message in reply)
-        {
-            if (message[0] != (byte)BackendCode.ErrorResponse)
-                continue;
-            var body = message.AsSpan(MessageFramer.HeaderLength);
-            return PgError.Fatal(ErrorResponse.ReadSqlState(body) ?? SqlState.InvalidParameterValue,
-                ErrorResponse.ReadField(body, ErrorField.Message) ?? "invalid startup setting",
-                ErrorResponse.ReadField(body, ErrorField.Hint), ErrorResponse.ReadField(body, ErrorField.Detail));
-        }
+        if (reply.FirstError() is { } error)
+            return error.ToError(SqlState.InvalidParameterValue, "invalid startup setting", fatal: true);
         if (_valid.Count < MaxRemembered)
         {
             foreach (var (name, value) in settings)

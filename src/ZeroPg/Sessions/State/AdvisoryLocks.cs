@@ -41,10 +41,8 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         // Every client's locks kept outside the engine come back with the table: a restart does not free them.
         var restore = AdvisoryLockSql.Restore(services.AdvisoryLocks.All);
         var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, restore.Length == 0 ? [AdvisoryLockSql.Install] : [AdvisoryLockSql.Install, restore]);
-        var failure = reply.FirstOrDefault(m => m[0] == (byte)BackendCode.ErrorResponse);
-        if (failure is not null)
-            throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks",
-                detail: ErrorResponse.ReadField(failure.AsSpan(MessageFramer.HeaderLength), ErrorField.Message)));
+        if (reply.FirstError() is { } failure)
+            throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks", detail: failure.Message));
         state.AdvisoryInstalledGeneration = services.Engine.Generation;
     }
 
@@ -75,7 +73,7 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
 
     /// <summary>A captured reply message saying another client holds a lock this one blocks on.</summary>
     private static bool IsBusy(byte[] message)
-        => message[0] == (byte)BackendCode.ErrorResponse && ErrorResponse.ReadSqlState(message.AsSpan(MessageFramer.HeaderLength)) == AdvisoryLockSql.BusySqlState;
+        => message.Is(BackendCode.ErrorResponse) && ErrorReply.SqlStateOf(message) == AdvisoryLockSql.BusySqlState;
 
     /// <summary>What a client gets for a blocking lock another holds while it is inside a transaction block.</summary>
     private static PgError BusyInTransaction { get; } = PgError.Error(SqlState.LockNotAvailable,

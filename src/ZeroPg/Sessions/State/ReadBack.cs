@@ -45,7 +45,7 @@ internal sealed class ReadBack
         foreach (var message in reply)
         {
             current.Add(message);
-            if (message[0] == (byte)BackendCode.ReadyForQuery)
+            if (message.Is(BackendCode.ReadyForQuery))
             {
                 groups.Add(current);
                 current = [];

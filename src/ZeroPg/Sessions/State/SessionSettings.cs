@@ -135,7 +135,7 @@ internal sealed class SessionSettings : ISessionState
     /// </summary>
     public bool ShouldReport(ReadOnlySpan<byte> message)
     {
-        var (name, value) = ParameterStatus.Read(message[MessageFramer.HeaderLength..]);
+        var (name, value) = ParameterStatusReply.Parse(message);
         if (name.Equals("client_encoding", StringComparison.OrdinalIgnoreCase))
             return false; // the engine's is always UTF8; ZeroPg tells the client its own (ClientEncodingAnswers)
         if (_reported.TryGetValue(name, out var known) && known == value)

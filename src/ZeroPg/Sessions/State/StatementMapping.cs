@@ -47,7 +47,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     /// <summary>A Parse: <paramref name="message"/> as the engine must get it (its SQL rewritten when needed, then <paramref name="rewritten"/>).</summary>
     public void Parse(EngineBatch batch, ReadOnlySpan<byte> message, string name, SqlAnalysis analysis, bool rewritten, QueryStatementNames? names = null)
     {
-        var parse = ParseMessage.Read(message[MessageFramer.HeaderLength..]);
+        var parse = ParseMessage.FromMessage(message);
         if (name.Length == 0)
         {
             _unnamedNames = names;
@@ -97,7 +97,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     {
         if (Resolve(batch, name) is not { } engineName)
             return;
-        var bind = BindMessage.Read(message[MessageFramer.HeaderLength..]);
+        var bind = BindMessage.FromMessage(message);
         BindMessage.Write(batch.Buffer, bind.PortalName, engineName, bind.Rest);
         batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Bind, ClientNames: ClientNamesOf(name)));
         _resetPortal = BindsReset(name) ? portal : null;

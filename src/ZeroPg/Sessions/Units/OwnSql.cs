@@ -50,13 +50,8 @@ internal static class OwnSql
     /// <summary>The first two text columns of each DataRow among captured reply messages (NULL as "").</summary>
     public static IEnumerable<(string First, string Second)> TextPairs(IEnumerable<byte[]> captured)
     {
-        foreach (var message in captured)
-        {
-            if (message[0] != (byte)BackendCode.DataRow)
-                continue;
-            var columns = DataRow.ReadText(message.AsSpan(MessageFramer.HeaderLength));
-            yield return (columns[0] ?? "", columns[1] ?? "");
-        }
+        foreach (var row in captured.TextRows())
+            yield return (row[0] ?? "", row[1] ?? "");
     }
 
     /// <summary>
