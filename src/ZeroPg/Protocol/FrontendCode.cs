@@ -33,6 +33,10 @@ internal static class FrontendCodeExtensions
     public static bool IsSmall(this FrontendCode code) => code is FrontendCode.Close or FrontendCode.Describe
         or FrontendCode.Execute or FrontendCode.Flush or FrontendCode.Sync or FrontendCode.Terminate;
 
+    /// <summary>Messages Postgres reads during COPY FROM STDIN (CopyGetData); Terminate ends the connection as anywhere.</summary>
+    public static bool IsReadDuringCopyIn(this FrontendCode code) => code is FrontendCode.CopyData or FrontendCode.CopyDone
+        or FrontendCode.CopyFail or FrontendCode.Flush or FrontendCode.Sync or FrontendCode.Terminate;
+
     /// <summary>Messages that carry no body: a body is a protocol violation.</summary>
     public static bool IsBodiless(this FrontendCode code) => code is FrontendCode.Flush or FrontendCode.Sync or FrontendCode.Terminate;
 

@@ -21,6 +21,15 @@ internal static class FrontendFramer
     /// more than <paramref name="maxMessageLength"/>) closes the connection before any of the body is buffered.
     /// </summary>
     public static bool TryReadMessage(ref ReadOnlySequence<byte> buffer, int maxMessageLength, out FrontendCode code, out ReadOnlySequence<byte> message)
+        => TryReadMessage(ref buffer, maxMessageLength, inCopyIn: false, out code, out message);
+
+    /// <summary>
+    /// As above; <paramref name="inCopyIn"/> reads as Postgres's CopyGetData does during COPY FROM STDIN: only CopyData,
+    /// CopyDone, CopyFail, Flush and Sync (and Terminate, which ends the connection), with CopyDone and CopyFail held to
+    /// the small-message limit. Anything else loses protocol synchronization and closes the connection with 08P01;
+    /// the engine never sees it (an oversized CopyDone used to make PGlite exit, taking every client's data with it).
+    /// </summary>
+    public static bool TryReadMessage(ref ReadOnlySequence<byte> buffer, int maxMessageLength, bool inCopyIn, out FrontendCode code, out ReadOnlySequence<byte> message)
     {
         message = default;
         if (!MessageFramer.TryPeekHeader(buffer, LengthWord.CountsItself, out var type, out var whole))
@@ -33,7 +42,11 @@ internal static class FrontendFramer
             throw ProtocolViolation.Create($"invalid frontend message type {type}");
         if (whole < MessageFramer.HeaderLength)
             throw ProtocolViolation.Create($"invalid message length {whole - 1}");
-        if ((code.IsSmall() && whole - 1 > SmallMessageLimit) || (code.IsBodiless() && whole != MessageFramer.HeaderLength))
+        if (inCopyIn && !code.IsReadDuringCopyIn())
+            throw ProtocolViolation.Create($"unexpected message type 0x{type:X2} during COPY from stdin",
+                "During COPY FROM STDIN a client may send only CopyData, CopyDone, CopyFail, Flush and Sync; the COPY was rolled back and the connection closed.");
+        var small = code.IsSmall() || (inCopyIn && code is FrontendCode.CopyDone or FrontendCode.CopyFail);
+        if ((small && whole - 1 > SmallMessageLimit) || (code.IsBodiless() && whole != MessageFramer.HeaderLength))
             throw ProtocolViolation.Create($"invalid message length {whole - 1} for message type '{(char)type}'");
         if (whole - 1 > maxMessageLength)
             throw new PgErrorException(PgError.Fatal(SqlState.ProgramLimitExceeded,

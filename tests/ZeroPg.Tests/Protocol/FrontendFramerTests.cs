@@ -64,6 +64,27 @@ public sealed class FrontendFramerTests
         Assert.Equal("54000", error.Error.SqlState);
     }
 
+    [Theory]
+    [InlineData((byte)'c', 10_001, true)]
+    [InlineData((byte)'f', 10_001, true)]
+    [InlineData((byte)'Q', 9, true)]
+    [InlineData((byte)'c', 10_001, false)]
+    [InlineData((byte)'f', 10_001, false)]
+    public void In_copy_in_mode_CopyDone_and_CopyFail_are_small_and_only_copy_messages_are_read(byte code, int length, bool inCopyIn)
+    {
+        // Outside COPY, Postgres reads (and ignores) CopyDone/CopyFail of any size; inside, it holds them to 10,000 bytes.
+        byte[] header = [code, (byte)(length >> 24), (byte)(length >> 16), (byte)(length >> 8), (byte)length];
+        var buffer = new ReadOnlySequence<byte>(header);
+        if (!inCopyIn)
+        {
+            Assert.False(FrontendFramer.TryReadMessage(ref buffer, 1 << 20, inCopyIn, out _, out _)); // waits for the body
+            return;
+        }
+        var error = Assert.Throws<PgErrorException>(() => FrontendFramer.TryReadMessage(ref buffer, 1 << 20, inCopyIn, out _, out _));
+        Assert.Equal("08P01", error.Error.SqlState);
+        Assert.True(error.Error.IsFatal);
+    }
+
     [Fact]
     public void Startup_packets_are_framed_by_their_length()
     {
