@@ -46,11 +46,13 @@ public sealed partial class CtrlCTests(ITestOutputHelper output)
     private const int ControlFileStateOffset = 16;
     private const int ShutDown = 1;
 
-    [Fact]
-    public async Task Ctrl_c_in_a_terminal_stops_the_server_cleanly_and_the_data_directory_reopens()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Ctrl_c_in_a_terminal_stops_the_server_cleanly_and_the_data_directory_reopens(bool dataDirectory)
     {
         using var directory = new TempDirectory();
-        var db = directory.Sub("db");
+        var db = dataDirectory ? directory.Sub("db") : ZeroPgOptions.MemoryDatabase;
         var script = Path.Combine(directory.Path, "ctrl_c_terminal.py");
         await File.WriteAllTextAsync(script, PtyDriver);
 
@@ -109,6 +111,9 @@ public sealed partial class CtrlCTests(ITestOutputHelper output)
             if (!driver.HasExited)
                 driver.Kill(entireProcessTree: true);
         }
+
+        if (!dataDirectory)
+            return; // memory://: nothing to reopen
 
         var control = await File.ReadAllBytesAsync(Path.Combine(db, "global", "pg_control"));
         Assert.Equal(ShutDown, BinaryPrimitives.ReadInt32LittleEndian(control.AsSpan(ControlFileStateOffset)));

@@ -152,7 +152,7 @@ public sealed class CheckAdviceTests
         await Execute(connection, "rollback");
     }
 
-    /// <summary>The SQLSTATE <paramref name="sql"/> fails with, on a connection of its own (after some engine errors, e.g. file_fdw's 58P01, the server does not go on with an Npgsql connection, while psql's goes on: a finding of its own).</summary>
+    /// <summary>The SQLSTATE <paramref name="sql"/> fails with, on a connection of its own: Npgsql closes a connection after an error of class 58 or XX (critical failures to it, on any server), while the server keeps the session (psql and psycopg go on).</summary>
     private static async Task<string> FailsAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
