@@ -108,7 +108,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             statements.Parse(batch, bytes, message.StatementName!, sql, rewritten: false);
             return;
         }
-        var original = ParseMessage.Read(bytes[MessageFramer.HeaderLength..]);
+        var original = ParseMessage.FromMessage(bytes);
         var parse = new ArrayBufferWriter<byte>();
         ParseMessage.Write(parse, original.StatementName, System.Text.Encoding.UTF8.GetBytes(rewritten), original.ParameterTypes);
         statements.Parse(batch, parse.WrittenSpan, message.StatementName!, sql, rewritten: true, names);
