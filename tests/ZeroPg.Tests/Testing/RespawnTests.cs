@@ -45,7 +45,7 @@ public sealed class RespawnTests(ITestOutputHelper output)
             Assert.Equal("0|0|0|0|1", await connection.TextAsync(Counts));
             await Execute(connection, "insert into customers (name) values ('first after reset')");
             Assert.Equal("1", await connection.TextAsync("select max(id)::text from customers"));
-            await Execute(connection, "delete from customers");
+            await respawner.ResetAsync(connection);
         }
     }
 
