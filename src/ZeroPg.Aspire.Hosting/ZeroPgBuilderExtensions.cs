@@ -93,7 +93,10 @@ public static class ZeroPgBuilderExtensions
         return builder.WithDataDirectory(Path.Combine(VolumesRoot(), volume), isReadOnly);
     }
 
-    /// <summary>Runs the *.sql files of a folder (or one file) once, when the database is new, as the Postgres image's /docker-entrypoint-initdb.d.</summary>
+    /// <summary>
+    /// Runs the *.sql files of a folder (or one file) once, when the server's data is new, as the Postgres image's
+    /// /docker-entrypoint-initdb.d: in the postgres database, or with a user other than postgres in the database of its name.
+    /// </summary>
     public static IResourceBuilder<ZeroPgServerResource> WithInitFiles(this IResourceBuilder<ZeroPgServerResource> builder, string source)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -124,7 +127,7 @@ public static class ZeroPgBuilderExtensions
 
     /// <summary>
     /// Applies a migrations folder (Prisma, drizzle-kit, Flyway-style or ordered .sql files, as `zeropg serve --migrations`)
-    /// to the postgres database at every start, before the server reports healthy; databases made later start from it.
+    /// to the postgres database at every start (what is applied already is skipped), before the server reports healthy.
     /// </summary>
     public static IResourceBuilder<ZeroPgServerResource> WithMigrations(this IResourceBuilder<ZeroPgServerResource> builder, string folder)
     {

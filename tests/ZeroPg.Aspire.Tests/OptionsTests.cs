@@ -22,7 +22,7 @@ public sealed class OptionsTests
             var init = Directory.CreateDirectory(Path.Combine(folder, "init")).FullName;
             await File.WriteAllTextAsync(Path.Combine(init, "01-seed.sql"), "create table seeded (name text); insert into seeded values ('from init');");
             var migrations = Directory.CreateDirectory(Path.Combine(folder, "migrations")).FullName;
-            await File.WriteAllTextAsync(Path.Combine(migrations, "V1__items.sql"), "create table items (id int primary key, embedding vector(3));");
+            await File.WriteAllTextAsync(Path.Combine(migrations, "V1__items.sql"), "create extension if not exists vector; create table items (id int primary key, embedding vector(3));");
 
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>();
             var user = builder.AddParameter("shop-user", "shopper");
@@ -42,9 +42,16 @@ public sealed class OptionsTests
             await using (var connection = new NpgsqlConnection(serverConnection))
             {
                 await connection.OpenAsync();
-                Assert.Equal("shopper|from init|1", await Scalar(connection,
-                    "select current_user || '|' || (select name from seeded) || '|' || (select count(*) from information_schema.tables where table_name = 'items')"));
-                Assert.Equal("t", await Scalar(connection, "select (digest('x', 'sha256') is not null)::text::char"));
+                // As the Postgres image: a user other than postgres gets a database of its name, where the init files run.
+                Assert.Equal("shopper|shopper|from init", await Scalar(connection, "select current_user || '|' || current_database() || '|' || (select name from seeded)"));
+            }
+            await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(serverConnection) { Database = "postgres" }.ConnectionString))
+            {
+                // Migrations are the postgres database's, as with `zeropg serve --migrations`; pgcrypto was preloaded.
+                await connection.OpenAsync();
+                Assert.Equal("0", await Scalar(connection, "select count(*) from items"));
+                await Scalar(connection, "insert into items values (1, '[1,2,3]')");
+                Assert.Equal("t", await Scalar(connection, "create extension if not exists pgcrypto; select (digest('x', 'sha256') is not null)::text::char"));
             }
 
             var databaseConnection = await orders.Resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None);
