@@ -15,7 +15,7 @@ namespace Aspire.Hosting;
 /// Owns the running servers; a start and a stop of one resource never overlap (one gate per resource).
 /// </summary>
 internal sealed partial class ZeroPgServers(DistributedApplicationModel model, ResourceNotificationService notifications,
-    ResourceLoggerService loggers) : IHostedService
+    ResourceLoggerService loggers) : IHostedLifecycleService
 {
     private readonly ConcurrentDictionary<ZeroPgServerResource, Running> _running = new();
 
@@ -103,9 +103,21 @@ internal sealed partial class ZeroPgServers(DistributedApplicationModel model, R
         return new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Database = database ?? "postgres", Pooling = false, Timeout = 5 }.ConnectionString;
     }
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// After every hosted service stopped, Aspire's orchestrator included: the processes that used the servers have
+    /// ended, so no pooled connection holds a session open and the stop is a CHECKPOINT and an engine close.
+    /// </summary>
+    public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         await Task.WhenAll(_running.Select(entry => StopAsync(entry.Key, entry.Value)));
     }
@@ -119,7 +131,9 @@ internal sealed partial class ZeroPgServers(DistributedApplicationModel model, R
                 return;
             running.Server = null;
             await notifications.PublishUpdateAsync(resource, s => s with { State = KnownResourceStates.Stopping });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             await server.DisposeAsync();
+            Log.Stopped(loggers.GetLogger(resource), (long)clock.Elapsed.TotalMilliseconds);
             await notifications.PublishUpdateAsync(resource, s => s with { State = KnownResourceStates.Finished, StopTimeStamp = DateTime.UtcNow });
             foreach (var database in Databases(resource))
                 await notifications.PublishUpdateAsync(database, s => s with { State = KnownResourceStates.Finished, StopTimeStamp = DateTime.UtcNow });
@@ -137,6 +151,9 @@ internal sealed partial class ZeroPgServers(DistributedApplicationModel model, R
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "ZeroPg listening at {Url} ({Data})")]
         public static partial void Started(ILogger logger, string url, string data);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "ZeroPg stopped in {Milliseconds} ms (sessions ended, CHECKPOINT, engines closed)")]
+        public static partial void Stopped(ILogger logger, long milliseconds);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "ZeroPg failed to start: {Message}")]
         public static partial void StartFailed(ILogger logger, string message, Exception error);
