@@ -19,17 +19,25 @@ internal sealed partial class ZeroPgServers(DistributedApplicationModel model, R
 {
     private readonly ConcurrentDictionary<ZeroPgServerResource, Running> _running = new();
 
-    private sealed record Running(SemaphoreSlim Gate, Task Start)
+    /// <summary>One resource's server: set and cleared under <see cref="Gate"/> (start, stop); the health checks only read it.</summary>
+    private sealed class Running
     {
-        public ZeroPgServer? Server { get; set; }
+        private ZeroPgServer? _server;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public ZeroPgServer? Server
+        {
+            get => Volatile.Read(ref _server);
+            set => Volatile.Write(ref _server, value);
+        }
     }
 
     public void Start(ZeroPgServerResource resource, InitializeResourceEvent e, CancellationToken cancellationToken)
     {
-        var gate = new SemaphoreSlim(1, 1);
-        var running = new Running(gate, Task.CompletedTask);
-        running = running with { Start = Task.Run(() => StartAsync(resource, running, e, cancellationToken), CancellationToken.None) };
-        _running[resource] = running;
+        var running = _running.GetOrAdd(resource, _ => new Running());
+        // In the background: Aspire initializes the other resources meanwhile; failures are reported as the resource's state.
+        _ = Task.Run(() => StartAsync(resource, running, e, cancellationToken), CancellationToken.None);
     }
 
     private async Task StartAsync(ZeroPgServerResource resource, Running running, InitializeResourceEvent e, CancellationToken cancellationToken)
