@@ -58,7 +58,7 @@ internal sealed class PgDumpProcess : IAsyncDisposable
         var script = Path.Combine(Path.GetDirectoryName(EngineHostLocator.Locate(null))!, "dump.mjs");
         if (!File.Exists(script))
             throw new GraduationException($"{script} is missing: the engine host folder is incomplete.");
-        var start = new ProcessStartInfo(new ZeroPgOptions().NodePath)
+        var start = new ProcessStartInfo(ZeroPg.Engine.NodeRuntime.Resolve(null))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -27,7 +27,7 @@ internal static class EngineHostLocator
             $"Set {EnvironmentVariable} or ZeroPgOptions.EngineHostDirectory to use another folder.");
     }
 
-    private static IEnumerable<string> Candidates(string? configuredDirectory)
+    internal static IEnumerable<string> Candidates(string? configuredDirectory)
     {
         if (!string.IsNullOrEmpty(configuredDirectory))
         {

