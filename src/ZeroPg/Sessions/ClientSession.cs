@@ -64,6 +64,8 @@ internal sealed class ClientSession
     private readonly HashSet<string> _copyPortals = new(StringComparer.Ordinal);
     private readonly AutoPrepare _auto;
     private readonly EngineStateRestore _restore;
+    private readonly Waiting.UnitWaits _waits;
+    private readonly Waiting.DeferredTransaction _deferred;
     private readonly SessionTimeouts _timeouts;
     private readonly TransactionTimeout _transactionTimeout;
     private readonly UnitRewriter _rewriter;
@@ -132,7 +134,9 @@ internal sealed class ClientSession
         _replication = new SessionReplication(_link, services, () => _identity.ProcessId, heldMessages);
         _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
-        _restore = new EngineStateRestore(services, _settings, _temp, _state);
+        _deferred = new Waiting.DeferredTransaction(_state, _statements, _output);
+        _restore = new EngineStateRestore(services, _settings, _temp, _state, _deferred);
+        _waits = new Waiting.UnitWaits(_settings, _deferred, _state, _statements);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
         _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
@@ -766,6 +770,12 @@ internal sealed class ClientSession
                 count = 0;
             }
         }
+        if (count > 0 && !_lease.IsHeld && _deferred.AnswerLeading(_batch, count) is > 0 and var leading)
+        {
+            _batch.Consume(leading); // a BEGIN and SET LOCALs kept on paper, or a transaction failed in the queue (Waiting.DeferredTransaction)
+            count -= leading;
+            await _output.FlushAsync();
+        }
         if (count > 0)
             await RunUnitsAsync(count);
         if (_batch.ByteCount > PartialBatchLimit)
@@ -977,9 +987,9 @@ internal sealed class ClientSession
             {
                 try
                 {
-                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, _statements), _waits.Of(_batch, count), _waits.Failed); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
                 }
-                catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState == SqlState.QueryCanceled)
+                catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState is SqlState.QueryCanceled or SqlState.LockNotAvailable)
                 {
                     throw new UnitDroppedException(error.Error); // nothing of the unit ran
                 }

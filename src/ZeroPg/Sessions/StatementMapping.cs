@@ -166,6 +166,15 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         }
     }
 
+    /// <summary>An unnamed Parse ZeroPg answered itself (<see cref="Waiting.DeferredTransaction"/>): the engine gets it when a Bind uses it.</summary>
+    public void ParsedLocally(byte[] parse, SqlAnalysis analysis)
+    {
+        _unnamedNames = null;
+        _own.UnnamedDeallocatesAll = false;
+        _own.SetUnnamed(parse, analysis);
+        ++_own.UnnamedVersion; // not the engine's: a Bind of it parses it again first
+    }
+
     /// <summary>A simple Query replaces the engine's unnamed statement.</summary>
     public void QueryReplacesUnnamed() => catalog.SetUnnamed(null);
 
