@@ -40,6 +40,8 @@ internal sealed class UnitWaits(SessionSettings settings, DeferredTransaction de
                         continue;
                 }
                 var noWait = statement.NoWaitMessage();
+                if (statement.SkipsLocked)
+                    lockTimeout = 0; // it never waits for a row lock on Postgres: it waits for the engine only as long as statement_timeout allows
                 if (lockTimeout <= 0 && statementTimeout <= 0 && noWait is null)
                     return null;
                 return new QueueLimits(lockTimeout > 0 ? TimeSpan.FromMilliseconds(lockTimeout) : null,
