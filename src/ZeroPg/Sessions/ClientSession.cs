@@ -66,6 +66,7 @@ internal sealed class ClientSession
     private readonly EngineStateRestore _restore;
     private readonly Waiting.UnitWaits _waits;
     private readonly Waiting.DeferredTransaction _deferred;
+    private readonly Portals.SuspendedPortals _portals;
     private readonly SessionTimeouts _timeouts;
     private readonly TransactionTimeout _transactionTimeout;
     private readonly UnitRewriter _rewriter;
@@ -137,6 +138,7 @@ internal sealed class ClientSession
         _deferred = new Waiting.DeferredTransaction(_state, _statements, _output);
         _restore = new EngineStateRestore(services, _settings, _temp, _state, _deferred);
         _waits = new Waiting.UnitWaits(_settings, _deferred, _state, _statements);
+        _portals = new Portals.SuspendedPortals(_state, _identity, _output);
         _timeouts = new SessionTimeouts(services.Options, _settings, _state);
         _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
@@ -770,7 +772,7 @@ internal sealed class ClientSession
                 count = 0;
             }
         }
-        if (count > 0 && !_lease.IsHeld && _deferred.AnswerLeading(_batch, count) is > 0 and var leading)
+        if (count > 0 && !_lease.IsHeld && (_portals.AnswerLeading(_batch, count) is > 0 and var read ? read : _deferred.AnswerLeading(_batch, count)) is > 0 and var leading)
         {
             _batch.Consume(leading); // a BEGIN and SET LOCALs kept on paper, or a transaction failed in the queue (Waiting.DeferredTransaction)
             count -= leading;
@@ -863,6 +865,7 @@ internal sealed class ClientSession
 
     private async Task RunUnitsAsync(int count)
     {
+        var suspended = Portals.SuspendedPortals.Candidate(_batch, count);
         while (true)
         {
             var sequenceOpen = _batch.SequenceOpenAfter(count, _state.SequenceOpenInEngine);
@@ -875,6 +878,8 @@ internal sealed class ClientSession
             }
             count -= answered; // the dropped statement is answered; the rest was never sent and runs now
         }
+        if (suspended is not null && _lease.IsHeld)
+            await _portals.ReadAheadAsync(suspended, _link); // outside a transaction block a suspended portal does not hold the engine
         ReleaseEngineIfIdle();
     }
 
