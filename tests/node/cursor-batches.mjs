@@ -68,6 +68,17 @@ try {
 const again = await reader.query('select 1 as n');
 console.log(`error in a later batch: first ${ok.length} rows, then ${error}; then ${again.rows[0].n}`);
 
+// An error in the first batch: the engine skips the rest of the sequence to the client's Sync, as Postgres does.
+cursor = reader.query(new Cursor(`select 10 / (5 - g) as v from generate_series(1, 10) g`));
+let firstError = 'none';
+try {
+  await read(cursor, 100);
+} catch (e) {
+  firstError = `${e.code} ${e.message}`;
+}
+const still = await reader.query('select 2 as n');
+console.log(`error in the first batch: ${firstError}; then ${still.rows[0].n}`);
+
 // Inside a transaction block nothing changes: the cursor reads its transaction's own write.
 await reader.query('begin');
 await reader.query(`insert into ${table} values (5000, 'mine')`);

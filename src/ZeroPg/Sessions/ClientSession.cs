@@ -772,7 +772,7 @@ internal sealed class ClientSession
                 count = 0;
             }
         }
-        if (count > 0 && !_lease.IsHeld && (_portals.AnswerLeading(_batch, count) is > 0 and var read ? read : _deferred.AnswerLeading(_batch, count)) is > 0 and var leading)
+        if (count > 0 && (_portals.AnswerLeading(_batch, count) is > 0 and var read ? read : _lease.IsHeld ? 0 : _deferred.AnswerLeading(_batch, count)) is > 0 and var leading)
         {
             _batch.Consume(leading); // a BEGIN and SET LOCALs kept on paper, or a transaction failed in the queue (Waiting.DeferredTransaction)
             count -= leading;
@@ -865,7 +865,7 @@ internal sealed class ClientSession
 
     private async Task RunUnitsAsync(int count)
     {
-        var suspended = Portals.SuspendedPortals.Candidate(_batch, count);
+        var suspended = _portals.Candidate(_batch, count, _statements);
         while (true)
         {
             var sequenceOpen = _batch.SequenceOpenAfter(count, _state.SequenceOpenInEngine);

@@ -191,10 +191,11 @@ async def named_cursors(url):
                 while rows := await cur.fetchmany(40):
                     total += sum(r[0] for r in rows)
                     batches += 1
-                print(f"cursor c on connection {c}: {batches} batches, sum {total}")
             await conn.commit()
+            return f"cursor c on connection {c}: {batches} batches, sum {total}"
 
-    await asyncio.gather(reader(0), reader(1))
+    for line in await asyncio.gather(reader(0), reader(1)):
+        print(line)
 
     async with await connect(url) as conn:
         # Scrollable: back and forth by absolute and relative positions.

@@ -4,6 +4,7 @@ using System.Text;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Sessions.Portals;
 
@@ -27,24 +28,66 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
     /// <summary>A client message after an error read ahead: skipped until its Sync, as Postgres skips.</summary>
     private bool _skipping;
 
+    /// <summary>Reading ahead met an error: the engine's sequence stays open, to be ended by the client's Sync.</summary>
+    private bool _engineAwaitsSync;
+
     /// <summary>Portals read ahead and not yet closed (tests).</summary>
     public int Count => _portals.Count;
 
-    /// <summary>The portal the first <paramref name="count"/> messages leave suspended when they run: their last Execute has a row limit, and no Sync follows.</summary>
-    public static string? Candidate(ClientBatch client, int count)
+    /// <summary>The SQL of each named or unnamed portal bound since the client's last Sync (a re-run of a finished DML portal would fail).</summary>
+    private readonly Dictionary<string, SqlAnalysis?> _bound = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The portal the first <paramref name="count"/> messages leave suspended when they run: their last Execute has a row limit, no Sync
+    /// follows, and the portal runs a query (SELECT, VALUES, TABLE, WITH: running it again once it is done reads nothing, where a
+    /// finished INSERT / UPDATE / DELETE portal would fail and roll back its work). Notes the portals the messages bind.
+    /// </summary>
+    public string? Candidate(ClientBatch client, int count, StatementMapping statements)
     {
-        for (var i = count - 1; i >= 0; i--)
+        string? candidate = null;
+        for (var i = 0; i < count; i++)
         {
             var message = client.Messages[i];
             switch (message.Code)
             {
-                case FrontendCode.Sync or FrontendCode.Query or FrontendCode.Bind or FrontendCode.Close or FrontendCode.FunctionCall:
-                    return null;
+                case FrontendCode.Sync or FrontendCode.Query:
+                    _bound.Clear();
+                    candidate = null;
+                    break;
+                case FrontendCode.Bind:
+                    _bound[message.PortalName!] = BoundSql(client, i, statements);
+                    candidate = null;
+                    break;
+                case FrontendCode.Close or FrontendCode.FunctionCall or FrontendCode.Parse:
+                    candidate = null;
+                    break;
                 case FrontendCode.Execute:
-                    return ExecuteMessage.Read(client.Bytes(message)[MessageFramer.HeaderLength..]).MaxRows > 0 ? message.PortalName : null;
+                    candidate = ExecuteMessage.Read(client.Bytes(message)[MessageFramer.HeaderLength..]).MaxRows > 0
+                        && _bound.GetValueOrDefault(message.PortalName!) is { } sql && IsQuery(sql) ? message.PortalName : null;
+                    break;
             }
         }
-        return null;
+        return candidate;
+    }
+
+    private static SqlAnalysis? BoundSql(ClientBatch client, int bind, StatementMapping statements)
+    {
+        var name = client.Messages[bind].StatementName!;
+        for (var i = bind - 1; i >= 0; i--)
+        {
+            if (client.Messages[i] is { Code: FrontendCode.Parse } parse && parse.StatementName == name)
+                return parse.Sql;
+        }
+        return statements.StatementSql(name);
+    }
+
+    private static bool IsQuery(SqlAnalysis sql)
+    {
+        if (!sql.IsWellFormed || sql.Statements.Count(s => s.Start < s.End) != 1)
+            return false;
+        var first = sql.Tokens[sql.Statements[0].Start];
+        return first.IsWord(sql.Sql, "SELECT") || first.IsWord(sql.Sql, "VALUES") || first.IsWord(sql.Sql, "TABLE") || first.IsWord(sql.Sql, "WITH")
+            || first.IsPunct(sql.Sql, '(');
     }
 
     /// <summary>
@@ -53,8 +96,8 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
     /// </summary>
     public async Task ReadAheadAsync(string portal, EngineLink link)
     {
-        if (state.Transaction != TransactionState.Idle || !state.SequenceOpenInEngine || state.InCopy)
-            return;
+        if (state.Transaction != TransactionState.Idle || !state.SequenceOpenInEngine || state.InCopy || link.Reply.SkippingToSync)
+            return; // in a transaction block, or the run failed (the engine ignores all until the client's Sync)
         var engineName = PortalNames.Engine(identity.ProcessId, portal);
         var read = new ReadAhead();
         var describe = new BatchBuffer();
@@ -70,13 +113,20 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
             if (!read.Consume(await link.RunOwnSqlAsync(ReplyMode.Capture, piece)))
                 throw new InvalidOperationException("the engine answered nothing to an Execute of a suspended portal");
         }
-        var close = new BatchBuffer();
         if (read.Error is null)
+        {
+            var close = new BatchBuffer();
             TargetedMessage.Write(close, FrontendCode.Close, TargetedMessage.Portal, engineName);
-        EmptyFrontendMessage.Write(close, FrontendCode.Sync);
-        await link.RunOwnSqlAsync(ReplyMode.Discard, close);
-        state.Sent(sequenceOpen: false);
-        link.Reply.ResetSequence();
+            EmptyFrontendMessage.Write(close, FrontendCode.Sync);
+            await link.RunOwnSqlAsync(ReplyMode.Discard, close);
+            state.Sent(sequenceOpen: false);
+        }
+        else
+        {
+            // The rest of the portal failed: the engine skips to Sync and stays with the client, whose own Sync (after it met the
+            // error among the rows read ahead) goes to the engine. (A Sync of ours here left PGlite skipping the client's next sequence.)
+            _engineAwaitsSync = true;
+        }
         if (_portals.Remove(portal, out var old))
             old.Dispose();
         _portals[portal] = read;
@@ -94,6 +144,13 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
         for (; answered < count; answered++)
         {
             var message = client.Messages[answered];
+            if (message.Code == FrontendCode.Sync && _engineAwaitsSync)
+            {
+                _engineAwaitsSync = false;
+                _skipping = false;
+                DisposeAll();
+                return answered; // the engine answers it
+            }
             if (message.Code == FrontendCode.Sync)
             {
                 _skipping = false;
