@@ -135,7 +135,7 @@ internal sealed class ClientSession
         _replication = new SessionReplication(_link, services, () => _identity.ProcessId, heldMessages);
         _statements = new StatementMapping(services.Statements, _identity);
         _auto = new AutoPrepare(services, _settings, _temp);
-        _deferred = new Waiting.DeferredTransaction(_state, _statements, _output);
+        _deferred = new Waiting.DeferredTransaction(_state, _statements, _output, _settings, () => services.Scheduler.Owner is not null);
         _restore = new EngineStateRestore(services, _settings, _temp, _state, _deferred);
         _waits = new Waiting.UnitWaits(_settings, _deferred, _state, _statements);
         _portals = new Portals.SuspendedPortals(_state, _identity, _output);

@@ -15,7 +15,8 @@ namespace ZeroPg.Sessions.Waiting;
 /// its statements 25P02 and its COMMIT / ROLLBACK here, without queueing for an engine that holds nothing of it.
 /// Thread: the session.
 /// </summary>
-internal sealed class DeferredTransaction(ProtocolState state, StatementMapping statements, PipeWriter output)
+internal sealed class DeferredTransaction(ProtocolState state, StatementMapping statements, PipeWriter output,
+    SessionSettings? settings = null, Func<bool>? engineBusy = null)
 {
     private readonly List<(string Name, string? Value, string Sql)> _sets = [];
 
@@ -63,9 +64,17 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
                 BeginSql = sql.IsPlainBegin ? null : sql.Sql;
                 WriteReplies(client, unit.Start, unit.End, "BEGIN");
             }
-            else if (state.Transaction == TransactionState.BeginDeferred && IsSetLocal(sql))
+            else if (state.Transaction == TransactionState.BeginDeferred && IsTimeoutSet(sql, local: true))
             {
                 Defer(sql);
+                WriteReplies(client, unit.Start, unit.End, "SET");
+            }
+            else if (state.Transaction == TransactionState.Idle && settings is not null && engineBusy?.Invoke() == true && IsTimeoutSet(sql, local: false))
+            {
+                // A session SET of a timeout while another client holds the engine: the client's at once, in the engine with its next unit.
+                var (start, end) = sql.Statements[0];
+                new StatementWaits(sql, start, end).TryTimeoutSetting(out var name, out var value, out _);
+                settings.SetLater(name, value);
                 WriteReplies(client, unit.Start, unit.End, "SET");
             }
             else
@@ -155,11 +164,11 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
     private static bool OneStatement(SqlAnalysis sql)
         => sql.IsWellFormed && sql.Statements.Count(s => s.Start < s.End) == 1 && sql.Statements[0].Start < sql.Statements[0].End;
 
-    /// <summary>SET LOCAL lock_timeout / statement_timeout to a value Postgres takes (so the engine cannot refuse it later).</summary>
-    private static bool IsSetLocal(SqlAnalysis sql)
+    /// <summary>SET [LOCAL | SESSION] lock_timeout / statement_timeout to a value Postgres takes (so the engine cannot refuse it later).</summary>
+    private static bool IsTimeoutSet(SqlAnalysis sql, bool local)
     {
         var (start, end) = sql.Statements[0];
-        return new StatementWaits(sql, start, end).TryTimeoutSetting(out _, out var value, out var local) && local && sql.Tokens[start].IsWord(sql.Sql, "SET")
+        return new StatementWaits(sql, start, end).TryTimeoutSetting(out _, out var value, out var isLocal) && isLocal == local && sql.Tokens[start].IsWord(sql.Sql, "SET")
             && value is not null && SessionTimeouts.TryParseMilliseconds(value, out var ms) && ms is >= 0 and <= int.MaxValue;
     }
 }

@@ -67,14 +67,16 @@ public sealed class QueueTimeoutTests : IAsyncLifetime
     [MemberData(nameof(Servers))]
     public async Task Statement_timeout_counts_the_wait_and_fails_with_57014(bool zeropg)
     {
-        await using var waiter = await OpenAsync(zeropg);
-        await Exec(waiter, "SET statement_timeout = 300"); // a SET outside a transaction block queues for the engine on ZeroPg
         await using var holder = await HoldRowAsync(zeropg, "st");
+        await using var waiter = await OpenAsync(zeropg);
+        await Exec(waiter, "SET statement_timeout = 300"); // answered at once on ZeroPg too: the client's from now, in the engine with its next unit
         var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<PostgresException>(() => Exec(waiter, "UPDATE st SET v = 100 WHERE id = 1"));
         Assert.Equal("57014", error.SqlState);
         Assert.Equal("canceling statement due to statement timeout", error.MessageText);
         Assert.InRange(clock.ElapsedMilliseconds, 250, 3000);
+        await holder.DisposeAsync();
+        Assert.Equal("300ms", await Scalar<string>(waiter, "SHOW statement_timeout"));
     }
 
     [Theory]
