@@ -9,30 +9,34 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 /// (SET LOCAL in an Npgsql transaction, startup options), statement_timeout and NOWAIT end the wait with the same SQLSTATE, well
 /// before the holder's transaction ends (on ZeroPg the wait is for the shared engine), and the statement never runs.
 /// </summary>
-public sealed class QueueTimeoutTests : IAsyncLifetime
+public sealed class QueueTimeoutTests(QueueTimeoutTests.Servers servers) : IClassFixture<QueueTimeoutTests.Servers>
 {
-    private readonly NativePostgres _postgres = new();
-    private ZeroPgServer _zeropg = null!;
-
-    public async Task InitializeAsync()
+    /// <summary>Native PostgreSQL 15 and ZeroPg, started once for the class (each test uses tables of its own).</summary>
+    public sealed class Servers : IAsyncLifetime
     {
-        await Task.WhenAll(_postgres.InitializeAsync(), Start());
-        async Task Start() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-    }
+        public NativePostgres Postgres { get; } = new();
+        public ZeroPgServer ZeroPg { get; private set; } = null!;
 
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
+        public async Task InitializeAsync()
+        {
+            await Task.WhenAll(Postgres.InitializeAsync(), Start());
+            async Task Start() => ZeroPg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        }
+
+        public async Task DisposeAsync()
+        {
+            await ZeroPg.DisposeAsync();
+            await Postgres.DisposeAsync();
+        }
     }
 
     private string Url(bool zeropg, string extra = "")
-        => (zeropg ? _zeropg.GetConnectionString() : _postgres.ConnectionString()) + ";Pooling=false;Timeout=30;Command Timeout=30" + extra;
+        => (zeropg ? servers.ZeroPg.GetConnectionString() : servers.Postgres.ConnectionString()) + ";Pooling=false;Timeout=30;Command Timeout=30" + extra;
 
-    public static TheoryData<bool> Servers => new() { false, true };
+    public static TheoryData<bool> Both => new() { false, true };
 
     [Theory]
-    [MemberData(nameof(Servers))]
+    [MemberData(nameof(Both))]
     public async Task Set_local_lock_timeout_in_a_transaction_fails_with_55P03_then_25P02(bool zeropg)
     {
         await using var holder = await HoldRowAsync(zeropg, "lt");
@@ -52,7 +56,7 @@ public sealed class QueueTimeoutTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Servers))]
+    [MemberData(nameof(Both))]
     public async Task Startup_lock_timeout_outside_a_transaction_fails_with_55P03(bool zeropg)
     {
         await using var waiter = await OpenAsync(zeropg, ";Options=-c lock_timeout=250"); // ZeroPg checks startup settings in the engine
@@ -64,7 +68,7 @@ public sealed class QueueTimeoutTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Servers))]
+    [MemberData(nameof(Both))]
     public async Task Statement_timeout_counts_the_wait_and_fails_with_57014(bool zeropg)
     {
         await using var holder = await HoldRowAsync(zeropg, "st");
@@ -80,7 +84,7 @@ public sealed class QueueTimeoutTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Servers))]
+    [MemberData(nameof(Both))]
     public async Task For_update_nowait_fails_at_once_with_55P03(bool zeropg)
     {
         await using var holder = await HoldRowAsync(zeropg, "nw");
@@ -96,7 +100,7 @@ public sealed class QueueTimeoutTests : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(Servers))]
+    [MemberData(nameof(Both))]
     public async Task Lock_table_nowait_fails_at_once_with_55P03(bool zeropg)
     {
         await using var holder = await HoldRowAsync(zeropg, "ln", lockTable: true);
