@@ -358,6 +358,13 @@ internal sealed class ClientSession
                 count = 0;
             }
         }
+        if (count > 0 && (_parts.Portals.AnswerLeading(_batch, count) is > 0 and var read ? read
+            : _parts.Lease.IsHeld ? 0 : _parts.Deferred.AnswerLeading(_batch, count)) is > 0 and var leading)
+        {
+            _batch.Consume(leading); // rows of a portal read ahead, a BEGIN and SET LOCALs kept on paper, or a transaction failed in the queue
+            count -= leading;
+            await _output.FlushAsync();
+        }
         if (count > 0)
             await _units.RunUnitsAsync(count);
         if (_batch.ByteCount > PartialBatchLimit)

@@ -32,6 +32,7 @@ internal sealed class SessionComposition
         Statements = new StatementMapping(services.Statements, Identity);
         Auto = new AutoPrepare(services, Settings, Temp);
         EncodingAnswers = new ClientEncodingAnswers(output, State, Settings);
+        Portals = new Portals.SuspendedPortals(State, Identity, output);
         States = new SessionStates(
         [
             Notifications,
@@ -42,12 +43,15 @@ internal sealed class SessionComposition
             Statements,
             Temp,
             Auto,
+            Portals,
         ]);
         Restart = new EngineRestart(services, Forwarder, States);
         Lease = new EngineLease(owner, services, Cancel, Restart, output, Loans, connectionClosed);
         Link = new EngineLink(services, Forwarder, Cancel, State, Restart, () => Lease.IsHeld, Lease.Release, () => Identity.ProcessId);
         Replication = new SessionReplication(Link, services, () => Identity.ProcessId, heldMessages);
-        Restore = new EngineStateRestore(services, States, State);
+        Deferred = new Waiting.DeferredTransaction(State, Statements, output, Settings, () => services.Scheduler.Owner is not null);
+        Waits = new Waiting.UnitWaits(Settings, Deferred, State, Statements);
+        Restore = new EngineStateRestore(services, States, State, Deferred);
         Timeouts = new SessionTimeouts(services.Options, Settings, State);
         Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Settings, States, services);
         Local = new LocalAnswers(State, Statements, services.Statements, output);
@@ -86,6 +90,9 @@ internal sealed class SessionComposition
     public EngineLink Link { get; }
     public SessionReplication Replication { get; }
     public EngineStateRestore Restore { get; }
+    public Waiting.DeferredTransaction Deferred { get; }
+    public Waiting.UnitWaits Waits { get; }
+    public Portals.SuspendedPortals Portals { get; }
     public SessionTimeouts Timeouts { get; }
     public UnitRewriter Rewriter { get; }
     public LocalAnswers Local { get; }

@@ -9,7 +9,7 @@ public sealed class PythonPsycopgTests(DriverFixture fixture, ITestOutputHelper 
     private static DriverProgram Program => DriverPrograms.PythonPsycopg;
 
     /// <summary>The script's cases: each runs on native PostgreSQL, and on ZeroPg compared with it.</summary>
-    public static TheoryData<string> Cases => new() { "prepare", "txerror", "copy", "notify", "types", "evict" };
+    public static TheoryData<string> Cases => new() { "prepare", "txerror", "copy", "notify", "types", "evict", "cursors" };
 
     [Theory]
     [MemberData(nameof(Cases))]

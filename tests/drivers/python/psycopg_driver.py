@@ -175,6 +175,60 @@ async def statement_cache_eviction(url):
         check(len(names) == 2, f"pg_prepared_statements has {len(names)} rows, prepared_max is 2")
 
 
+async def named_cursors(url):
+    """psycopg 3 server-side cursors: DECLARE, then a protocol Describe of the portal by its name, FETCH, MOVE, CLOSE."""
+    async with await connect(url, autocommit=True) as setup:
+        await setup.execute("drop table if exists drv_psycopg_cur", prepare=False)
+        await setup.execute("create table drv_psycopg_cur as select g as id, 'row' || g as v from generate_series(1, 250) g", prepare=False)
+
+    async def reader(c):
+        # Two connections at once, each with a cursor named "c": each reads its own.
+        async with await connect(url) as conn:
+            async with conn.cursor(name="c") as cur:
+                await cur.execute("select id, v from drv_psycopg_cur where id %% 2 = %s order by id", (c,))
+                check([d.name for d in cur.description] == ["id", "v"], f"description {cur.description}")
+                total, batches = 0, 0
+                while rows := await cur.fetchmany(40):
+                    total += sum(r[0] for r in rows)
+                    batches += 1
+            await conn.commit()
+            return f"cursor c on connection {c}: {batches} batches, sum {total}"
+
+    for line in await asyncio.gather(reader(0), reader(1)):
+        print(line)
+
+    async with await connect(url) as conn:
+        # Scrollable: back and forth by absolute and relative positions.
+        async with conn.cursor(name="scroller", scrollable=True) as cur:
+            await cur.execute("select id from drv_psycopg_cur order by id")
+            first = await cur.fetchmany(3)
+            await cur.scroll(100, mode="absolute")
+            at = await cur.fetchone()
+            await cur.scroll(-10)
+            back = await cur.fetchone()
+            print("scrollable:", [r[0] for r in first], at[0], back[0])
+        await conn.commit()
+
+    async with await connect(url, autocommit=True) as conn:
+        # WITH HOLD outside a transaction: the cursor outlives its DECLARE's transaction.
+        cur = conn.cursor(name="held", withhold=True)
+        await cur.execute("select id, v from drv_psycopg_cur where id <= %s order by id", (5,))
+        await conn.execute("select 1")  # another statement between the fetches
+        rows = await cur.fetchall()
+        print("with hold:", rows)
+        names = await (await conn.execute("select name, is_holdable from pg_cursors order by name", prepare=False)).fetchall()
+        print("pg_cursors:", names)
+        await cur.close()
+        names = await (await conn.execute("select count(*) from pg_cursors", prepare=False)).fetchone()
+        print("pg_cursors after close:", names[0])
+        # A cursor by a name the client does not hold.
+        try:
+            await conn.execute('fetch 1 from "nosuch"', prepare=False)
+            fail("fetch from a missing cursor did not fail")
+        except psycopg.Error as e:
+            print("missing cursor:", describe(e))
+
+
 CASES = {
     "prepare": prepare_concurrently,
     "txerror": transaction_with_error,
@@ -182,6 +236,7 @@ CASES = {
     "notify": listen_notify,
     "types": type_round_trips,
     "evict": statement_cache_eviction,
+    "cursors": named_cursors,
 }
 
 if __name__ == "__main__":

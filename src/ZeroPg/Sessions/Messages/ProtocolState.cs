@@ -88,6 +88,12 @@ internal sealed class ProtocolState
         SequenceOpenInEngine = false;
     }
 
+    /// <summary>
+    /// A statement of the client's transaction block failed while queued for the engine (its lock_timeout or statement_timeout
+    /// ran out): the engine holds nothing of the transaction, which is failed as the error leaves it in Postgres.
+    /// </summary>
+    public void FailedInQueue() => Transaction = TransactionState.FailedDeferred;
+
     /// <summary>The engine's last ReadyForQuery for this client's call.</summary>
     public void Ready(TransactionStatus status) => Transaction = status switch
     {

@@ -18,16 +18,38 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
 
     public bool IsHeld => Scheduler.Owner == owner;
 
-    /// <summary>Waits until this session owns the engine (at once if it does); <paramref name="access"/> says what for (<see cref="IEngineGate"/>).</summary>
-    public async Task AcquireAsync(EngineAccess access = EngineAccess.Ordinary)
+    /// <summary>Waits until this session owns the engine (at once if it does); <paramref name="access"/> says what for (<see cref="IEngineGate"/>).
+    /// <paramref name="limits"/>: the unit's lock_timeout, statement_timeout and NOWAIT (<see cref="Waiting.QueueLimits"/>), counted from
+    /// now; when one runs out the wait is abandoned, <paramref name="onLimit"/> runs and its error is thrown.</summary>
+    public async Task AcquireAsync(EngineAccess access = EngineAccess.Ordinary, Waiting.QueueLimits? limits = null, Action<Waiting.QueueLimits>? onLimit = null)
     {
         if (IsHeld)
             return;
-        var options = services.Options;
         if (cancel.TakeCancelBeforeEngine())
             throw SessionCancel.Dropped("The statement was cancelled before it reached the shared engine and did not run.");
-        var wait = Scheduler.AcquireAsync(owner, cancel.WaitToken, access).AsTask();
+        var queued = Scheduler.AcquireAsync(owner, cancel.WaitToken, access).AsTask();
         var started = Stopwatch.GetTimestamp();
+        if (limits is null || queued.IsCompleted)
+        {
+            await AcquireAsync(queued, started);
+            return;
+        }
+        var guarded = Waiting.QueueGuard.WatchAsync(queued, limits, started, () => Scheduler.Owner is ClientSession other && other != owner && other.InTransactionBlock);
+        try
+        {
+            await AcquireAsync(guarded, started);
+        }
+        catch (PgErrorException) when (guarded.IsFaulted && !queued.IsFaulted && !queued.IsCanceled)
+        {
+            await AbandonWaitAsync(queued);
+            onLimit?.Invoke(limits);
+            throw;
+        }
+    }
+
+    private async Task AcquireAsync(Task wait, long started)
+    {
+        var options = services.Options;
         var queued = !wait.IsCompleted;
         // The notice must not hold back a shorter queue-wait timeout.
         if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero

@@ -11,7 +11,8 @@ namespace ZeroPg.Sessions;
 /// so a batch built and then dropped (rebuilt after an extension load or an advisory install) changes nothing.
 /// Thread: the session, while it holds the engine.
 /// </summary>
-internal sealed class EngineStateRestore(SessionServices services, SessionStates states, ProtocolState state)
+internal sealed class EngineStateRestore(SessionServices services, SessionStates states, ProtocolState state,
+    Waiting.DeferredTransaction? deferred = null)
 {
     /// <summary>Fails the transaction the preamble's BEGIN opened (its error is swallowed with the preamble's replies).</summary>
     private const string FailTransactionSql = "DO $$BEGIN RAISE EXCEPTION 'ZeroPg: transaction lost in an engine restart'; END$$";
@@ -33,7 +34,11 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
             batch.AddPreambleQuery(SwitchSql(identity));
         var begin = state.Transaction == TransactionState.BeginDeferred;
         if (begin)
-            batch.AddPreambleQuery("BEGIN"); // only plain forms are deferred, all equal to this
+        {
+            batch.AddPreambleQuery(deferred?.BeginSql ?? "BEGIN"); // plain forms, all equal to this, or an isolation level alone
+            foreach (var set in deferred?.Sql ?? [])
+                batch.AddPreambleQuery(set); // SET LOCALs answered with it
+        }
         var failed = state.Transaction == TransactionState.FailedDeferred;
         if (failed)
         {
@@ -48,7 +53,10 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
             if (asEngineRole || switchIdentity)
                 engine.SessionAuthorization = identity;
             if (begin)
+            {
                 state.BeginSent();
+                deferred?.Clear();
+            }
             if (failed)
                 state.FailedSent();
         };

@@ -94,6 +94,9 @@ internal sealed class ReplyForwarder : EngineCall
     /// <summary>The engine was restarted: no state of the old engine session carries over.</summary>
     public void ResetSequence() => _router.ResetSequence();
 
+    /// <summary>An error ended the client's extended sequence (<see cref="ReplyRouter.SkippingToSync"/>).</summary>
+    public bool SkippingToSync => _router.SkippingToSync;
+
     public override async ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data)
     {
         _framer.Feed(data, _onMessage);

@@ -42,6 +42,9 @@ internal sealed class ReplyRouter
         LastStatus = null;
     }
 
+    /// <summary>An error ended the client's extended sequence: the engine ignores everything until its Sync.</summary>
+    public bool SkippingToSync => _skippingToSync;
+
     /// <summary>The engine was restarted or the batch abandoned: no skipping carries over.</summary>
     public void ResetSequence() => _skippingToSync = false;
 

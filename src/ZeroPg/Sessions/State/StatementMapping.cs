@@ -98,7 +98,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         if (Resolve(batch, name) is not { } engineName)
             return;
         var bind = BindMessage.FromMessage(message);
-        BindMessage.Write(batch.Buffer, bind.PortalName, engineName, bind.Rest);
+        BindMessage.Write(batch.Buffer, Portals.PortalNames.Engine(identity.ProcessId, portal), engineName, bind.Rest);
         batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Bind, ClientNames: ClientNamesOf(name)));
         _resetPortal = BindsReset(name) ? portal : null;
         var names = name.Length == 0 ? _unnamedNames : _namedNames.GetValueOrDefault(name);
@@ -108,7 +108,7 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     /// <summary>An Execute: of a portal that runs DISCARD ALL / DEALLOCATE ALL, the engine holds no named statement afterwards.</summary>
     public void Execute(EngineBatch batch, ReadOnlySpan<byte> message, string portal)
     {
-        batch.Buffer.Append(message);
+        Portals.PortalNames.WriteExecute(batch, message, identity.ProcessId, portal);
         if (_namesPortal is { } bound && bound.Portal == portal)
         {
             batch.Plan.Add(new Expectation(ExpectKind.Forward, FrontendCode.Execute, OnCompleted: bound.Names.Completed, ClientNames: bound.Names.ClientNames));
@@ -164,6 +164,15 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         {
             batch.Plan.Expect(ExpectKind.Synthesize, FrontendCode.Close, CloseCompleteReply);
         }
+    }
+
+    /// <summary>An unnamed Parse ZeroPg answered itself (<see cref="Waiting.DeferredTransaction"/>): the engine gets it when a Bind uses it.</summary>
+    public void ParsedLocally(byte[] parse, SqlAnalysis analysis)
+    {
+        _unnamedNames = null;
+        _own.UnnamedDeallocatesAll = false;
+        _own.SetUnnamed(parse, analysis);
+        ++_own.UnnamedVersion; // not the engine's: a Bind of it parses it again first
     }
 
     /// <summary>A simple Query replaces the engine's unnamed statement.</summary>

@@ -78,6 +78,9 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             case FrontendCode.Close when message.TargetsStatement:
                 statements.CloseStatement(batch, bytes, message.StatementName!);
                 break;
+            case FrontendCode.Describe or FrontendCode.Close:
+                Portals.PortalNames.ForwardTargeted(batch, message.Code, bytes, identity.ProcessId, message.PortalName!);
+                break;
             case FrontendCode.Query:
                 statements.QueryReplacesUnnamed();
                 RewriteQuery(batch, bytes, message.Sql!);

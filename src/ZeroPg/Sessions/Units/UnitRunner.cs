@@ -23,6 +23,7 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
 
     public async Task RunUnitsAsync(int count)
     {
+        var suspended = parts.Portals.Candidate(_batch, count, parts.Statements);
         while (true)
         {
             var sequenceOpen = _batch.SequenceOpenAfter(count, _state.SequenceOpenInEngine);
@@ -35,6 +36,8 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
             }
             count -= answered; // the dropped statement is answered; the rest was never sent and runs now
         }
+        if (suspended is not null && _lease.IsHeld)
+            await parts.Portals.ReadAheadAsync(suspended, parts.Link); // outside a transaction block a suspended portal does not hold the engine
         _lease.ReleaseIfIdle(_state);
     }
 
@@ -152,9 +155,11 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
             {
                 try
                 {
-                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, parts.Statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+                    // At once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for). The unit's
+                    // lock_timeout / statement_timeout and NOWAIT count the wait (Waiting.UnitWaits).
+                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, parts.Statements), parts.Waits.Of(_batch, count), parts.Waits.Failed);
                 }
-                catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState == SqlState.QueryCanceled)
+                catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState is SqlState.QueryCanceled or SqlState.LockNotAvailable)
                 {
                     throw new UnitDroppedException(error.Error); // nothing of the unit ran
                 }

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Xunit.Abstractions;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions.Waiting;
+
+/// <summary>
+/// Hangfire 1.8 with Hangfire.PostgreSql 1.21 as a .NET app runs it: two servers of two workers each take 100 fire-and-forget jobs
+/// from one queue, on native PostgreSQL 15 and on ZeroPg; every job is done exactly once on both, times printed side by side.
+/// Slow (about 25 s); the default run covers the same SKIP LOCKED pattern with <see cref="SkipLockedQueueTests"/>.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class HangfireJobQueueTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Jobs = 100;
+    private readonly NativePostgres _postgres = new();
+    private ZeroPgServer _zeropg = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Task.WhenAll(_postgres.InitializeAsync(), Start());
+        async Task Start() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _zeropg.DisposeAsync();
+        await _postgres.DisposeAsync();
+    }
+
+
+    [Fact]
+    public async Task Every_job_is_done_exactly_once_on_both()
+    {
+        await RunAsync(_postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "warm-up"); // Hangfire's own start-up is paid once
+        var zeropg = await RunAsync(_zeropg.GetConnectionString() + ";Timeout=30;Command Timeout=30", "zeropg");
+        var postgres = await RunAsync(_postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "postgres");
+        output.WriteLine($"Hangfire, {Jobs} jobs, 2 servers x 2 workers: PostgreSQL 15 {postgres.TotalMilliseconds:0} ms, ZeroPg {zeropg.TotalMilliseconds:0} ms");
+    }
+
+    private static async Task<TimeSpan> RunAsync(string connectionString, string run)
+    {
+        var options = new PostgreSqlStorageOptions
+        {
+            SchemaName = "hangfire_test",
+            QueuePollInterval = TimeSpan.FromMilliseconds(200),
+            PrepareSchemaIfNecessary = true,
+        };
+        var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, options), options);
+        var client = new BackgroundJobClient(storage);
+        var clock = Stopwatch.StartNew();
+        for (var n = 0; n < Jobs; n++)
+        {
+            var job = n;
+            client.Enqueue(() => HangfireJob.Work(run, job));
+        }
+        var servers = Enumerable.Range(0, 2)
+            .Select(_ => new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = 2, SchedulePollingInterval = TimeSpan.FromSeconds(1) }, storage))
+            .ToList();
+        try
+        {
+            await Eventually.WaitUntilAsync(() => Enumerable.Range(0, Jobs).All(n => HangfireJob.Done.ContainsKey($"{run}:{n}")),
+                $"all {Jobs} Hangfire jobs on {run}", TimeSpan.FromSeconds(60));
+            var elapsed = clock.Elapsed;
+            await Task.Delay(500); // a job taken twice would show by now
+            Assert.All(Enumerable.Range(0, Jobs), n => Assert.Equal(1, HangfireJob.Done[$"{run}:{n}"]));
+            return elapsed;
+        }
+        finally
+        {
+            foreach (var server in servers)
+                server.SendStop();
+            foreach (var server in servers)
+                server.Dispose();
+        }
+    }
+}
+
+/// <summary>The job Hangfire runs: counts that it ran (a public static method, as Hangfire serializes the call).</summary>
+public static class HangfireJob
+{
+    public static ConcurrentDictionary<string, int> Done { get; } = new();
+
+    public static void Work(string run, int n) => Done.AddOrUpdate($"{run}:{n}", 1, (_, count) => count + 1);
+}
