@@ -137,7 +137,7 @@ internal sealed class ClientSession
         _rewriter = new UnitRewriter(_statements, _auto, _restore, _state, _identity, _notifications, services.Registry, _cursors, services);
         _local = new LocalAnswers(_state, _statements, services.Statements, _output);
         _pipelining = new Pipelining(_state, _settings, _temp, _advisory, _statements, services.Scheduler);
-        _copy = new CopyIn(services, _state, _link, _restore, _output);
+        _copy = new CopyIn(services, _state, _link, _restore, _output, _lease);
         _encodingAnswers = new ClientEncodingAnswers(_clientOutput, _state, _settings);
         _cleanup = new SessionCleanup(services, _state, _lease, _link, _statements, _copy, _temp, _cursors, _advisory, _notifications);
     }
@@ -563,7 +563,7 @@ internal sealed class ClientSession
                 }
                 if (sql.CopiesFromStdin)
                 {
-                    _copy.Pend(message);
+                    _copy.Pend(message, sql);
                     return AcceptStep.StartCopy;
                 }
                 _batch.Add(code, message, sql);
@@ -735,11 +735,9 @@ internal sealed class ClientSession
                 await RunUnitAsync(count: 0, readyCount: 1);
                 ReleaseEngineIfIdle();
                 break;
-            case AcceptStep.SendCopyPart:
-                await _copy.SendPartAsync();
-                break;
             case AcceptStep.FinishCopy:
-                await _copy.FinishAsync();
+                using (_cancel.EnterUnit())
+                    await _copy.FinishAsync();
                 ReleaseEngineIfIdle();
                 break;
         }
@@ -947,7 +945,7 @@ internal sealed class ClientSession
         try
         {
             await _lease.AcquireAsync();
-            await _copy.StartExtendedAsync(_rewriter, _batch);
+            await _copy.StartExtendedAsync(_rewriter, _batch, _statements);
         }
         catch (PgErrorException error) when (!error.Error.IsFatal)
         {

@@ -16,6 +16,7 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
     public async Task RunAsync()
     {
         notifications.UnlistenAll();
+        copy.Abort(); // its data goes; the engine never held any of it
         var holdsLocks = advisory.MayHoldLocks;
         var deallocate = statements.DeallocateMadeBySqlSql();
         var closeCursors = cursors.CloseSql();
@@ -25,8 +26,6 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
         try
         {
             await lease.AcquireForCleanupAsync();
-            if (state.InCopy)
-                await copy.AbortAsync();
             var cleanup = new BatchBuffer();
             if (state.SequenceOpenInEngine)
             {
