@@ -23,9 +23,14 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
     private static readonly byte[] BinaryTrailer = [0xFF, 0xFF];
 
     /// <summary>Runs the COPY <paramref name="sql"/> over the data and answers the client (ReadyForQuery too unless <paramref name="extended"/>).</summary>
+    /// <remarks>
+    /// Without a <paramref name="cutter"/> (a COPY ZeroPg cannot cut, or followed by more statements) the data goes whole in
+    /// one call, as the client sent it, and the engine's reply is the client's.
+    /// </remarks>
     public async Task RunAsync(string sql, CopySpool spool, CopyRowCutter? cutter, bool extended)
     {
-        var wrap = state.Transaction == TransactionState.Idle;
+        var whole = cutter is null;
+        var wrap = !whole && state.Transaction == TransactionState.Idle;
         var batch = new EngineBatch();
         restore.WritePreamble(batch);
         if (wrap)
@@ -44,6 +49,11 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
                 EmptyFrontendMessage.Write(batch.Buffer, FrontendCode.CopyDone);
                 await link.RunCapturedAsync(batch);
                 batch.Clear();
+                if (whole)
+                {
+                    notices.AddRange(link.Reply.Captured.Where(m => m[0] != (byte)BackendCode.ReadyForQuery));
+                    break;
+                }
                 error = Read(link.Reply.Captured, notices, ref rows);
                 if (error is not null)
                 {
@@ -67,7 +77,7 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
             output.Write(notice);
         if (error is not null)
             output.Write(error);
-        else
+        else if (!whole)
             CommandComplete.Write(output, "COPY " + rows.ToString(CultureInfo.InvariantCulture));
         if (!extended)
             ReadyForQuery.Write(output, state.Status);
