@@ -96,15 +96,16 @@ public sealed class CopyRowCutterTests
     }
 
     [Theory]
-    [InlineData("copy t from stdin", CopyDataKind.Text, '\0', '\0', false)]
-    [InlineData("copy t (a, b) from stdin with (format csv, header true, quote '''', escape '\\')", CopyDataKind.Csv, '\'', '\\', true)]
-    [InlineData("COPY t FROM STDIN WITH CSV HEADER QUOTE AS '|'", CopyDataKind.Csv, '|', '|', true)]
-    [InlineData("copy t from stdin (format binary)", CopyDataKind.Binary, '\0', '\0', false)]
-    [InlineData("copy binary t from stdin", CopyDataKind.Binary, '\0', '\0', false)]
-    [InlineData("copy t from stdin (format text, header match) where a > 1;", CopyDataKind.Text, '\0', '\0', true)]
-    [InlineData("copy t from stdin (format csv, header false, delimiter ';')", CopyDataKind.Csv, '"', '"', false)]
-    public void The_format_is_read_from_the_statement(string sql, CopyDataKind kind, char quote, char escape, bool header)
+    [InlineData("copy t from stdin", "Text", '\0', '\0', false)]
+    [InlineData("copy t (a, b) from stdin with (format csv, header true, quote '''', escape '\\')", "Csv", '\'', '\\', true)]
+    [InlineData("COPY t FROM STDIN WITH CSV HEADER QUOTE AS '|'", "Csv", '|', '|', true)]
+    [InlineData("copy t from stdin (format binary)", "Binary", '\0', '\0', false)]
+    [InlineData("copy binary t from stdin", "Binary", '\0', '\0', false)]
+    [InlineData("copy t from stdin (format text, header match) where a > 1;", "Text", '\0', '\0', true)]
+    [InlineData("copy t from stdin (format csv, header false, delimiter ';')", "Csv", '"', '"', false)]
+    public void The_format_is_read_from_the_statement(string sql, string kindName, char quote, char escape, bool header)
     {
+        var kind = Enum.Parse<CopyDataKind>(kindName);
         var format = CopyFormat.Read(SqlAnalysis.Of(sql), binaryResponse: kind == CopyDataKind.Binary);
         Assert.Equal(new CopyFormat(kind, (byte)quote, (byte)escape, header), format);
     }
