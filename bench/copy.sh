@@ -15,12 +15,12 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 SIZES=${BENCH_COPY_SIZES:-"100 1000"}
 FORMATS=${BENCH_COPY_FORMATS:-"text csv"}
-PIECES=${BENCH_PIECES-"1 4 16 64"}
+PIECES=${BENCH_PIECES-"1:1000000 4:1000000 16:1000000 64:1000000 64:10000 64:50000 64:200000"} # MB:rows per piece
 SCALE=${BENCH_PGBENCH_SCALE:-30}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zeropg-copy-bench.XXXXXX")
-chmod 755 "$WORK"
+chmod 777 "$WORK" # native Postgres runs as postgres and writes its log and socket here
 export PGUSER=postgres PGDATABASE=postgres PGSSLMODE=disable PGCONNECT_TIMEOUT=10
 unset PGHOST PGPORT
 AS_PG=()
@@ -38,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kb() { local v; v=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null); echo "${v:-0}"; }
 host_rss() { local p m=0 v; for p in $(pgrep -P "$ZPID"); do v=$(rss_kb "$p"); ((v > m)) && m=$v; done; echo "$m"; } # the engine host (the largest child)
 native_pids() { pgrep -u postgres -f "postgres.*$WORK/pg" ; pgrep -u postgres -P "$(head -1 "$WORK/pg/postmaster.pid" 2>/dev/null || echo 1)"; }
 
@@ -162,9 +162,14 @@ fi
 if [[ -n "$PIECES" ]]; then
   file=$(make_data 100 text)
   for p in $PIECES; do
-    start_zeropg --copy-piece-bytes $((p * 1024 * 1024))
+    mb=${p%%:*} rows=${p##*:}
+    start_zeropg --copy-piece-bytes $((mb * 1024 * 1024)) --copy-piece-rows "$rows"
     peak_start; r=$(copy_into "$ZPORT" text "$file"); read -r s h n < <(peak_stop)
-    row "piece $p MB: COPY 100 MB text" zeropg "${r%% *}" "$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)" "${r#* }"
+    row "pieces of $mb MB / $rows rows: COPY 100 MB text" zeropg "${r%% *}" "$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)" "${r#* }"
+    if [[ -n "${BENCH_PIECES_PGBENCH:-}" ]]; then
+      peak_start; t0=$(now); out=$(pgbench -h 127.0.0.1 -p "$ZPORT" -i -s "$BENCH_PIECES_PGBENCH" -q 2>&1 | tail -1); t1=$(now); read -r s h n < <(peak_stop)
+      row "pieces of $mb MB / $rows rows: pgbench -i -s $BENCH_PIECES_PGBENCH" zeropg "$(secs "$t0" "$t1")" "$((s / 1024)) / $((h / 1024))" "$out"
+    fi
   done
 fi
 log "load at end: $(uptime)"

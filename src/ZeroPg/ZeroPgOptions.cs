@@ -43,6 +43,10 @@ public sealed class ZeroPgOptions
     /// </summary>
     public int CopyPieceBytes { get; set; } = 4 << 20;
 
+    /// <summary>At most about this many rows (lines) of COPY FROM STDIN data per engine call: short rows would make a piece of
+    /// <see cref="CopyPieceBytes"/> hold hundreds of thousands, where PGlite's COPY slows down (bench/README.md, COPY).</summary>
+    public int CopyPieceRows { get; set; } = 50_000;
+
     /// <summary>
     /// Inside a transaction block a COPY FROM STDIN holds the shared engine until CopyDone: a client that sends no COPY data for this
     /// long is disconnected (FATAL 25P03) and its transaction rolled back, so a stalled COPY cannot hold everyone for the
@@ -247,6 +251,8 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"MaxMessageSize must be at least 1024 bytes, not {MaxMessageSize}.");
         if (MaxCopyInBytes < 1024)
             throw new ArgumentException($"MaxCopyInBytes must be at least 1024 bytes, not {MaxCopyInBytes}.");
+        if (CopyPieceRows < 1)
+            throw new ArgumentException($"CopyPieceRows must be at least 1, not {CopyPieceRows}.");
         if (CopyPieceBytes < 1024)
             throw new ArgumentException($"CopyPieceBytes must be at least 1024 bytes, not {CopyPieceBytes}.");
         if (CopyStallTimeout < TimeSpan.Zero)

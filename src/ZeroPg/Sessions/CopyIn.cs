@@ -230,7 +230,7 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     private void Begin(string sql, CopyFormat? format, bool extended)
     {
         _spool = new CopySpool();
-        _cutter = format is null ? null : new CopyRowCutter(format, services.Options.CopyPieceBytes);
+        _cutter = format is null ? null : new CopyRowCutter(format, services.Options.CopyPieceBytes, services.Options.CopyPieceRows);
         _sql = sql;
         _extended = extended;
         _failed = null;

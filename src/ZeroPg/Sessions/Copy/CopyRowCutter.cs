@@ -22,6 +22,7 @@ internal sealed class CopyRowCutter
 
     private readonly CopyFormat _format;
     private readonly long _pieceBytes;
+    private readonly long _pieceLines;
     private readonly byte _escape; // 0 when it is the quote (then the quote alone toggles), as Postgres does
     private readonly List<CopyPiece> _pieces = [];
     private long _position;
@@ -48,10 +49,13 @@ internal sealed class CopyRowCutter
     private long _skip;
     private int _fieldsLeft;
 
-    public CopyRowCutter(CopyFormat format, long pieceBytes)
+    /// <param name="pieceBytes">A piece ends at the first row boundary past this many bytes...</param>
+    /// <param name="pieceLines">... or past this many lines (short rows: PGlite's COPY slows with the rows of one call too).</param>
+    public CopyRowCutter(CopyFormat format, long pieceBytes, long pieceLines = long.MaxValue)
     {
         _format = format;
         _pieceBytes = pieceBytes;
+        _pieceLines = pieceLines;
         _escape = format.Escape == format.Quote ? (byte)0 : format.Escape;
         if (format.Header || format.Kind == CopyDataKind.Binary)
             _prefixCapture = new MemoryStream();
@@ -123,7 +127,7 @@ internal sealed class CopyRowCutter
     {
         if (_prefixCapture is not null && _format.Kind != CopyDataKind.Binary)
             PrefixEnds(end, _lines);
-        if (end - _pieceStart < _pieceBytes)
+        if (end - _pieceStart < _pieceBytes && _lines - _linesBeforePiece < _pieceLines)
             return;
         _pieces.Add(new CopyPiece(_pieceStart, end - _pieceStart, _linesBeforePiece, First: _pieces.Count == 0, Last: false));
         _pieceStart = end;
