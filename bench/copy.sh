@@ -13,7 +13,7 @@ set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
-SIZES=${BENCH_COPY_SIZES:-"100 1000"}
+SIZES=${BENCH_COPY_SIZES-"100 1000"}
 FORMATS=${BENCH_COPY_FORMATS:-"text csv"}
 PIECES=${BENCH_PIECES-"1:1000000 4:1000000 16:1000000 64:1000000 64:10000 64:50000 64:200000"} # MB:rows per piece
 SCALE=${BENCH_PGBENCH_SCALE:-30}
@@ -56,6 +56,16 @@ sample() {
 peak_start() { sample "$WORK/peak" & SAMPLER=$!; }
 peak_stop() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""; cat "$WORK/peak"; }
 now() { date +%s.%N; }
+TCK=$(getconf CLK_TCK)
+# CPU seconds (user+sys, and of waited-for children) of a pid: on a machine shared with other work, wall time
+# mostly measures the others; CPU time is what the system under test spent.
+cpu_of() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15 + $16 + $17) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_now() { # sys -> CPU seconds so far of its processes (ZeroPg: server + engine host; native: postmaster + backends)
+  local sum=0 p
+  if [[ $1 == zeropg ]]; then for p in "$ZPID" $(pgrep -P "$ZPID"); do sum=$(awk -v a="$sum" -v b="$(cpu_of "$p")" 'BEGIN { print a + b }'); done
+  else local pm; pm=$(head -1 "$WORK/pg/postmaster.pid" 2>/dev/null); for p in $pm $(pgrep -P "$pm"); do sum=$(awk -v a="$sum" -v b="$(cpu_of "$p")" 'BEGIN { print a + b }'); done; fi
+  echo "$sum"
+}
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 build() {
@@ -101,18 +111,18 @@ make_data() { # MB format -> file
   echo "$file"
 }
 
-copy_into() { # port format file -> "seconds rows"
-  local port=$1 format=$2 file=$3 table=t$RANDOM$RANDOM opts="" t0 t1 out
+copy_into() { # port format file sys -> "seconds cpu-seconds rows"
+  local port=$1 format=$2 file=$3 sys=$4 table=t$RANDOM$RANDOM opts="" t0 t1 out c0 c1
   [[ $format == csv ]] && opts="(format csv)"
   psql -h 127.0.0.1 -p "$port" -qc "create table $table (aid int, bid int, abalance int, filler text)" >/dev/null
-  t0=$(now)
+  c0=$(cpu_now "$sys"); t0=$(now)
   out=$(psql -h 127.0.0.1 -p "$port" -v ON_ERROR_STOP=1 -c "\\copy $table from '$file' $opts" 2>&1)
-  t1=$(now)
+  t1=$(now); sleep 0.5; c1=$(cpu_now "$sys")
   psql -h 127.0.0.1 -p "$port" -qc "drop table $table" >/dev/null
-  echo "$(secs "$t0" "$t1") ${out//$'\n'/ }"
+  echo "$(secs "$t0" "$t1") $(secs "$c0" "$c1") ${out//$'\n'/ }"
 }
 
-row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
+row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@"; }
 
 build
 log "load: $(uptime)"
@@ -120,16 +130,16 @@ start_native
 start_zeropg
 echo "ZeroPg idle: server $((ZIDLE_SERVER / 1024)) MB, engine host $((ZIDLE_HOST / 1024)) MB; load at start:$(uptime | sed 's/.*load average//')"
 echo
-echo "| what | system | time s | peak RSS MB (server / engine host / native) | result |"
-echo "|---|---|---|---|---|"
+echo "| what | system | wall s | CPU s | peak RSS MB (ZeroPg server / engine host; native: all) | result |"
+echo "|---|---|---|---|---|---|"
 for mb in $SIZES; do
   for format in $FORMATS; do
     file=$(make_data "$mb" "$format")
     for sys in native zeropg; do
       port=$NPORT; [[ $sys == zeropg ]] && port=$ZPORT
-      peak_start; r=$(copy_into "$port" "$format" "$file"); read -r s h n < <(peak_stop)
+      peak_start; read -r wall cpu r < <(copy_into "$port" "$format" "$file" "$sys"); read -r s h n < <(peak_stop)
       mem="$((n / 1024))"; [[ $sys == zeropg ]] && mem="$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)"
-      row "COPY $mb MB $format" "$sys" "${r%% *}" "$mem" "${r#* }"
+      row "COPY $mb MB $format" "$sys" "$wall" "$cpu" "$mem" "$r"
     done
   done
   rm -f "$WORK"/data-"$mb".*
@@ -140,35 +150,36 @@ OUT_ROWS=${BENCH_COPY_OUT_ROWS:-10000000}
 if ((OUT_ROWS > 0)); then
   for sys in native zeropg; do
     port=$NPORT; [[ $sys == zeropg ]] && port=$ZPORT
-    peak_start; t0=$(now)
+    peak_start; c0=$(cpu_now "$sys"); t0=$(now)
     out=$(psql -h 127.0.0.1 -p "$port" -c "\\copy (select i, i / 100000, 0, repeat('x', 84) from generate_series(1, $OUT_ROWS) i) to '/dev/null'" 2>&1); t1=$(now)
     read -r s h n < <(peak_stop)
     mem="$((n / 1024))"; [[ $sys == zeropg ]] && mem="$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)"
-    row "COPY TO STDOUT $OUT_ROWS rows" "$sys" "$(secs "$t0" "$t1")" "$mem" "${out//$'\n'/ }"
+    row "COPY TO STDOUT $OUT_ROWS rows" "$sys" "$(secs "$t0" "$t1")" "$(secs "$c0" "$(cpu_now "$sys")")" "$mem" "${out//$'\n'/ }"
   done
 fi
 
 if ((SCALE > 0)); then
   for sys in native zeropg; do
     port=$NPORT; [[ $sys == zeropg ]] && { start_zeropg; port=$ZPORT; }
-    peak_start; t0=$(now)
-    out=$(pgbench -h 127.0.0.1 -p "$port" -i -s "$SCALE" -q 2>&1 | tail -1); t1=$(now)
+    peak_start; c0=$(cpu_now "$sys"); t0=$(now)
+    out=$(pgbench -h 127.0.0.1 -p "$port" -i -s "$SCALE" -q 2>&1 | tail -1); t1=$(now); sleep 0.5; c1=$(cpu_now "$sys")
     read -r s h n < <(peak_stop)
     mem="$((n / 1024))"; [[ $sys == zeropg ]] && mem="$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)"
-    row "pgbench -i -s $SCALE" "$sys" "$(secs "$t0" "$t1")" "$mem" "$out"
+    row "pgbench -i -s $SCALE" "$sys" "$(secs "$t0" "$t1")" "$(secs "$c0" "$c1")" "$mem" "$out"
   done
 fi
 
 if [[ -n "$PIECES" ]]; then
-  file=$(make_data 100 text)
+  PIECE_MB=${BENCH_PIECES_MB:-100}
+  file=$(make_data "$PIECE_MB" text)
   for p in $PIECES; do
     mb=${p%%:*} rows=${p##*:}
     start_zeropg --copy-piece-bytes $((mb * 1024 * 1024)) --copy-piece-rows "$rows"
-    peak_start; r=$(copy_into "$ZPORT" text "$file"); read -r s h n < <(peak_stop)
-    row "pieces of $mb MB / $rows rows: COPY 100 MB text" zeropg "${r%% *}" "$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)" "${r#* }"
+    peak_start; read -r wall cpu r < <(copy_into "$ZPORT" text "$file" zeropg); read -r s h n < <(peak_stop)
+    row "pieces of $mb MB / $rows rows: COPY $PIECE_MB MB text" zeropg "$wall" "$cpu" "$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)" "$r"
     if [[ -n "${BENCH_PIECES_PGBENCH:-}" ]]; then
-      peak_start; t0=$(now); out=$(pgbench -h 127.0.0.1 -p "$ZPORT" -i -s "$BENCH_PIECES_PGBENCH" -q 2>&1 | tail -1); t1=$(now); read -r s h n < <(peak_stop)
-      row "pieces of $mb MB / $rows rows: pgbench -i -s $BENCH_PIECES_PGBENCH" zeropg "$(secs "$t0" "$t1")" "$((s / 1024)) / $((h / 1024))" "$out"
+      peak_start; c0=$(cpu_now zeropg); t0=$(now); out=$(pgbench -h 127.0.0.1 -p "$ZPORT" -i -s "$BENCH_PIECES_PGBENCH" -q 2>&1 | tail -1); t1=$(now); sleep 0.5; c1=$(cpu_now zeropg); read -r s h n < <(peak_stop)
+      row "pieces of $mb MB / $rows rows: pgbench -i -s $BENCH_PIECES_PGBENCH" zeropg "$(secs "$t0" "$t1")" "$(secs "$c0" "$c1")" "$((s / 1024)) / $((h / 1024))" "$out"
     fi
   done
 fi
