@@ -5,6 +5,8 @@
 #   bench/copy.sh                                   # 100 MB and 1 GB, text and CSV; pgbench -i -s 30; pieces 1/4/16/64 MB at 100 MB
 #   BENCH_COPY_SIZES=100 BENCH_PIECES="" BENCH_PGBENCH_SCALE=0 bench/copy.sh   # quick check
 #   BENCH_SKIP_BUILD=1 ...                          # use the last Release build
+#   BENCH_ZEROPG_DB=/some/new/dir ...               # ZeroPg on a data directory instead of memory:// (its data then not in RAM)
+#   BENCH_ZEROPG_ARGS="-c max_wal_size=64MB" ...    # more `zeropg serve` arguments
 #
 # Rows are pgbench_accounts-like (aid, bid, abalance, filler of 84 chars, ~100 bytes); the CSV rows quote a field holding a
 # comma and a newline every 10th row. Each COPY is psql's \copy of one file into a new table, timed by the shell.
@@ -18,6 +20,7 @@ FORMATS=${BENCH_COPY_FORMATS:-"text csv"}
 PIECES=${BENCH_PIECES-"1:1000000 4:1000000 16:1000000 64:1000000 64:10000 64:50000 64:200000"} # MB:rows per piece
 SCALE=${BENCH_PGBENCH_SCALE:-30}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
+ZDB=${BENCH_ZEROPG_DB:-memory://}
 PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/zeropg-copy-bench.XXXXXX")
 chmod 777 "$WORK" # native Postgres runs as postgres and writes its log and socket here
@@ -85,7 +88,7 @@ start_native() {
 
 start_zeropg() { # [extra serve args]
   [[ -n "$ZPID" ]] && { kill "$ZPID"; wait "$ZPID" 2>/dev/null; }
-  dotnet "$DLL" serve --port 0 --db memory:// "$@" </dev/null >"$WORK/zeropg.out" 2>"$WORK/zeropg.err" &
+  dotnet "$DLL" serve --port 0 --db "$ZDB" ${BENCH_ZEROPG_ARGS:-} "$@" </dev/null >"$WORK/zeropg.out" 2>"$WORK/zeropg.err" &
   ZPID=$!
   for _ in $(seq 1 1200); do
     ZPORT=$(sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$WORK/zeropg.out" | head -1)
