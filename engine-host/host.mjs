@@ -38,6 +38,12 @@ let db;
 // What control commands see and may change (the data directory moves with 'relocate').
 const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 
+// A terminal's Ctrl+C (SIGINT) and hangup (SIGHUP) reach its whole foreground process group, this host included: they are
+// meant for the server, which stops the engine itself (CHECKPOINT, then stdin closes: shutdown() below). Dying from them
+// would lose that clean close and make the server start a new engine while it stops. A handler replaces the default action
+// even while the main thread blocks in a read; the server's absence is still noticed (stdin, parent-watch.mjs).
+for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
+
 // Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
 new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
 

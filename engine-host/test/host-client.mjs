@@ -146,6 +146,16 @@ export class HostClient {
   kill() {
     this.#child.kill('SIGKILL');
   }
+
+  /** Sends the host a signal, as a terminal sends its foreground process group one. */
+  signal(name) {
+    this.#child.kill(name);
+  }
+
+  /** The host's exit code once it has exited (null before). */
+  get exitCode() {
+    return this.#child.exitCode;
+  }
 }
 
 /** A simple Query message. */

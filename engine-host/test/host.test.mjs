@@ -184,3 +184,15 @@ describe('protocol', () => {
     assert.equal(scalar(await host.run(query(`select length('${text}')`))), '5000000');
   });
 });
+
+describe('signals', () => {
+  test('a terminal\'s SIGINT and SIGHUP are the server\'s to act on: the host goes on, then closes cleanly when stdin closes', async () => {
+    const host = await HostClient.start({ loadDataDir: snapshot });
+    host.signal('SIGINT');
+    host.signal('SIGHUP');
+    await sleep(300); // the signals' handlers run on the event loop: give them a turn before the next batch
+    assert.equal(scalar(await host.run(query('select 7'))), '7');
+    await host.close();
+    assert.equal(host.exitCode, 0);
+  });
+});

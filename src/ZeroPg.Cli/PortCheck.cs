@@ -5,12 +5,19 @@ namespace ZeroPg.Cli;
 
 /// <summary>
 /// A busy port is reported in one line before the engine starts (seconds of work otherwise wasted,
-/// and the listener's own error calls the Postgres port "http").
+/// and the listener's own error calls the Postgres port "http" or is a stack trace in a log line).
 /// </summary>
 internal static class PortCheck
 {
-    /// <summary>Null when the port can be bound (or is 0), else the one line to print.</summary>
+    /// <summary>Null when the Postgres port can be bound (or is 0), else the one line to print.</summary>
     public static string? Busy(string host, int port)
+        => Probe(host, port, $"port {port} on {host} is already in use (another Postgres or zeropg?); pick another with -p/--port or PGPORT, or -p 0 for a free one");
+
+    /// <summary>Null when the --http-port can be bound (or is 0), else the one line to print.</summary>
+    public static string? HttpBusy(string host, int port)
+        => Probe(host, port, $"HTTP port {port} on {host} (--http-port) is already in use; pick another with --http-port, or --http-port 0 for a free one");
+
+    private static string? Probe(string host, int port, string inUse)
     {
         if (port == 0)
             return null;
@@ -26,7 +33,7 @@ internal static class PortCheck
             }
             catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
             {
-                return $"zeropg: port {port} on {host} is already in use (another Postgres or zeropg?); pick another with -p/--port or PGPORT, or -p 0 for a free one";
+                return $"zeropg: {inUse}";
             }
             catch (SocketException error)
             {

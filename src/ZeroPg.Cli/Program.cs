@@ -33,4 +33,4 @@ foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
     help.Aliases.Remove("-h");
     help.Aliases.Remove("/h");
 }
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+return await CommandLineManners.InvokeAsync(root, args, new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -161,6 +161,7 @@ internal static class ServeCommand
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(level)
+            .AddFilter(HostNoise.Keep(level))
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var logger = loggerFactory.CreateLogger("ZeroPg.Cli");
@@ -169,9 +170,12 @@ internal static class ServeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 
-        if (PortCheck.Busy(options.Host, options.Port) is { } busy)
+        // Conditions a user can cause, each in one line with the fix, before seconds go into starting an engine.
+        if ((PortCheck.Busy(options.Host, options.Port)
+            ?? (options.HttpPort is { } httpPort ? PortCheck.HttpBusy(options.HttpHost, httpPort) : null)
+            ?? DataDirectoryCheck.Problem(options.DataDirectory)) is { } problem)
         {
-            Console.Error.WriteLine(busy);
+            Console.Error.WriteLine(problem);
             return 1;
         }
         ZeroPgServer server;

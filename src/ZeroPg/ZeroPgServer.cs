@@ -195,7 +195,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && (native?.IsReady ?? engine.IsReady))
         {
             Dashboard = native is null
-                ? new Hosting.Dashboard.DashboardEndpoints(new Hosting.Dashboard.DashboardSource(app.Services.GetRequiredService<SessionRegistry>(), databases, metrics))
+                ? new Hosting.Dashboard.DashboardEndpoints(new Hosting.Dashboard.DashboardSource(app.Services.GetRequiredService<SessionRegistry>(), databases, metrics, app.Lifetime.ApplicationStopping))
                 : null,
             Problem = () => Volatile.Read(ref backup)?.Status is { IsHealthy: false } status ? $"backup {status.State}: {status.Detail}" : null,
         };

@@ -3,7 +3,11 @@ using System.Text;
 
 namespace ZeroPg.Fuzz;
 
-/// <summary>Frontend message bytes, built with explicit counts and lengths so a case can lie about either.</summary>
+/// <summary>
+/// Frontend message bodies, built with explicit counts and lengths so a case can lie about either: the fuzzer's own
+/// on purpose, as the server's client (<see cref="ZeroPg.Protocol.WireClient"/>) only writes what is well formed;
+/// the framing of a typed message is that client's.
+/// </summary>
 internal sealed class Wire
 {
     private readonly MemoryStream _body = new();
@@ -43,14 +47,8 @@ internal sealed class Wire
     /// <summary>A typed message: type byte, int32 length counting itself, body.</summary>
     public byte[] Typed(char code) => Typed((byte)code, Body());
 
-    public static byte[] Typed(byte code, ReadOnlySpan<byte> body)
-    {
-        var message = new byte[5 + body.Length];
-        message[0] = code;
-        BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(1), 4 + body.Length);
-        body.CopyTo(message.AsSpan(5));
-        return message;
-    }
+    /// <summary>Honest framing, as the server's own client frames (any type byte); a case that lies builds its bytes with <see cref="Raw"/>.</summary>
+    public static byte[] Typed(byte code, ReadOnlySpan<byte> body) => ZeroPg.Protocol.WireClient.Typed((ZeroPg.Protocol.FrontendCode)code, body);
 
     /// <summary>A startup-phase packet: int32 length, int32 code, body.</summary>
     public byte[] Untyped(int code)

@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using ZeroPg.Cli.Scripts;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Cli.Graduation;
 
@@ -14,7 +14,7 @@ namespace ZeroPg.Cli.Graduation;
 /// ANALYZE and the like stay with the owner). What has no older form is refused before the dump
 /// starts (<see cref="TargetCompatibility"/>).
 /// </remarks>
-internal sealed partial class DumpFilter(int targetMajor, string? prelude, Action<string> warn)
+internal sealed class DumpFilter(int targetMajor, string? prelude, Action<string> warn)
 {
     private bool _preludeWritten = prelude is null;
     private int _maintainGrants;
@@ -60,18 +60,51 @@ internal sealed partial class DumpFilter(int targetMajor, string? prelude, Actio
     private string WithoutMaintain(ScriptStatement statement)
     {
         var sql = statement.Sql;
-        var match = PrivilegeList().Match(sql);
-        if (!match.Success)
+        if (PrivilegeList(new StatementTokens(sql)) is not { } list)
             return statement.Raw;
-        var privileges = match.Groups["list"].Value.Split(',').Select(p => p.Trim()).Where(p => !p.Equals("MAINTAIN", StringComparison.OrdinalIgnoreCase)).ToList();
+        var privileges = list.Privileges.Where(p => !p.Equals("MAINTAIN", StringComparison.OrdinalIgnoreCase)).ToList();
         _maintainGrants++;
         if (privileges.Count == 0)
             return statement.Raw[..statement.SqlStart] + "-- (a grant of MAINTAIN only, which this PostgreSQL version lacks)\n";
-        var list = match.Groups["list"];
-        return statement.Raw[..statement.SqlStart] + sql[..list.Index] + string.Join(",", privileges) + sql[(list.Index + list.Length)..];
+        return statement.Raw[..statement.SqlStart] + sql[..list.Start] + string.Join(",", privileges) + sql[list.End..];
     }
 
-    // GRANT|REVOKE [GRANT OPTION FOR] <privilege[(columns)]>, ... ON
-    [GeneratedRegex(@"\b(?:GRANT|REVOKE)\s+(?:GRANT\s+OPTION\s+FOR\s+)?(?<list>[A-Za-z]+(?:\([^)]*\))?(?:\s*,\s*[A-Za-z]+(?:\([^)]*\))?)*)\s+ON\b", RegexOptions.CultureInvariant)]
-    private static partial Regex PrivilegeList();
+    /// <summary>
+    /// The privileges of the first <c>GRANT|REVOKE [GRANT OPTION FOR] privilege[(columns)], ... ON</c>, each as written,
+    /// and where their list starts and ends in the SQL; null when the statement has no such list.
+    /// </summary>
+    private static (List<string> Privileges, int Start, int End)? PrivilegeList(StatementTokens tokens)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (!tokens.AreWords(i, "GRANT") && !tokens.AreWords(i, "REVOKE"))
+                continue;
+            var at = tokens.AreWords(i + 1, "GRANT", "OPTION", "FOR") ? i + 4 : i + 1;
+            var privileges = new List<string>();
+            var start = at < tokens.Count ? tokens[at].Start : -1;
+            while (at < tokens.Count && tokens[at].Kind == SqlTokenKind.Word && tokens[at].Span(tokens.Sql).ContainsAnyExcept(Letters) is false)
+            {
+                var first = tokens[at];
+                var last = first;
+                at++;
+                if (at < tokens.Count && tokens[at].IsPunct(tokens.Sql, '('))
+                {
+                    while (at < tokens.Count && !tokens[at].IsPunct(tokens.Sql, ')'))
+                        at++;
+                    if (at >= tokens.Count)
+                        break;
+                    last = tokens[at++];
+                }
+                privileges.Add(tokens.Sql[first.Start..last.End]);
+                if (tokens.AreWords(at, "ON"))
+                    return (privileges, start, last.End);
+                if (at >= tokens.Count || !tokens[at].IsPunct(tokens.Sql, ','))
+                    break;
+                at++;
+            }
+        }
+        return null;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> Letters = System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 }

@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using ZeroPg.Cli.Scripts;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Cli.Graduation;
 
@@ -9,41 +9,34 @@ namespace ZeroPg.Cli.Graduation;
 /// A pg_dump file does not create them (they belong to the cluster), so restoring one from another
 /// server fails on the first of them; `zeropg restore` creates the missing ones first.
 /// </summary>
-internal static partial class RoleReferences
+internal static class RoleReferences
 {
-    private const string Role = @"(?:""(?:[^""]|"""")+""|[A-Za-z_][A-Za-z0-9_$]*)";
-    private const string List = Role + @"(?:\s*,\s*" + Role + ")*";
-
     public static IEnumerable<string> Find(ScriptStatement statement)
     {
-        var sql = statement.Sql;
-        IEnumerable<Match> matches = [];
+        var tokens = new StatementTokens(statement.Sql);
+        var names = new List<string>();
         if (statement.StartsWith("ALTER") && statement.Words.Contains("OWNER"))
-            matches = matches.Append(OwnerTo().Match(sql));
+            First(tokens, names, i => tokens.AreWords(i, "OWNER", "TO") ? One(tokens, i + 2, names) : -1);
         if (statement.StartsWith("GRANT") || statement.StartsWith("ALTER", "DEFAULT", "PRIVILEGES"))
-            matches = matches.Append(GrantTo().Match(sql));
+            First(tokens, names, i => GrantTo(tokens, i, names));
         if (statement.StartsWith("REVOKE") || statement.StartsWith("ALTER", "DEFAULT", "PRIVILEGES"))
-            matches = matches.Append(RevokeFrom().Match(sql));
+            First(tokens, names, i => RevokeFrom(tokens, i, names));
         if (statement.StartsWith("ALTER", "DEFAULT", "PRIVILEGES"))
-            matches = matches.Append(ForRole().Match(sql));
+            First(tokens, names, i => tokens.AreWords(i, "FOR") && (tokens.AreWords(i + 1, "ROLE") || tokens.AreWords(i + 1, "USER")) ? tokens.NameList(i + 2, names) : -1);
         if (statement.StartsWith("CREATE", "SCHEMA"))
-            matches = matches.Append(Authorization().Match(sql));
+            First(tokens, names, i => tokens.AreWords(i, "AUTHORIZATION") ? One(tokens, i + 1, names) : -1);
         if (statement.StartsWith("CREATE", "POLICY") || statement.StartsWith("ALTER", "POLICY"))
-            matches = matches.Append(PolicyTo().Match(sql));
-        foreach (var match in matches.Where(m => m.Success))
+            First(tokens, names, i => PolicyTo(tokens, i, names));
+        foreach (var name in names)
         {
-            foreach (Match role in RoleName().Matches(match.Groups["roles"].Value))
+            if (name.StartsWith('"'))
             {
-                var name = role.Value;
-                if (name.StartsWith('"'))
-                {
-                    yield return name[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal);
-                    continue;
-                }
-                var lower = name.ToLowerInvariant();
-                if (lower is not ("public" or "current_user" or "current_role" or "session_user" or "group"))
-                    yield return lower;
+                yield return StatementTokens.Resolve(name);
+                continue;
             }
+            var lower = name.ToLowerInvariant();
+            if (lower is not ("public" or "current_user" or "current_role" or "session_user" or "group"))
+                yield return lower;
         }
     }
 
@@ -52,31 +45,80 @@ internal static partial class RoleReferences
     {
         if (!(statement.StartsWith("CREATE") || statement.StartsWith("DO")))
             return [];
-        return CreateRole().Matches(statement.Sql).Select(m => m.Groups["role"].Value)
-            .Select(name => name.StartsWith('"') ? name[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : name.ToLowerInvariant());
+        var created = new List<string>();
+        Created(new StatementTokens(statement.Sql), created);
+        return created.Select(StatementTokens.Resolve);
     }
 
-    [GeneratedRegex(@"\bCREATE\s+(?:ROLE|USER|GROUP)\s+(?<role>" + Role + ")", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex CreateRole();
+    private static void Created(StatementTokens tokens, List<string> created)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Kind is SqlTokenKind.DollarString or SqlTokenKind.String)
+                Created(new StatementTokens(tokens.Inside(tokens[i])), created); // a DO block's body, or SQL it EXECUTEs
+            else if (tokens.AreWords(i, "CREATE") && (tokens.AreWords(i + 1, "ROLE") || tokens.AreWords(i + 1, "USER") || tokens.AreWords(i + 1, "GROUP"))
+                && tokens.NameAt(i + 2) is { } name)
+                created.Add(name);
+        }
+    }
 
-    [GeneratedRegex(@"\bOWNER\s+TO\s+(?<roles>" + Role + ")", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex OwnerTo();
+    /// <summary>The first place where <paramref name="match"/> reads names (it returns -1 where it does not; the names it read there are dropped).</summary>
+    private static void First(StatementTokens tokens, List<string> names, Func<int, int> match)
+    {
+        var before = names.Count;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (match(i) >= 0)
+                return;
+            names.RemoveRange(before, names.Count - before);
+        }
+    }
 
-    [GeneratedRegex(@"\bTO\s+(?:GROUP\s+)?(?<roles>" + List + @")(?:\s+WITH\s+\w+\s+OPTION)?(?:\s+GRANTED\s+BY\s+" + Role + @")?\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex GrantTo();
+    private static int One(StatementTokens tokens, int index, List<string> names)
+    {
+        if (tokens.NameAt(index) is not { } name)
+            return -1;
+        names.Add(name);
+        return index + 1;
+    }
 
-    [GeneratedRegex(@"\bFROM\s+(?:GROUP\s+)?(?<roles>" + List + @")(?:\s+GRANTED\s+BY\s+" + Role + @")?(?:\s+(?:CASCADE|RESTRICT))?\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex RevokeFrom();
+    /// <summary>TO [GROUP] roles [WITH ... OPTION] [GRANTED BY role] at the statement's end.</summary>
+    private static int GrantTo(StatementTokens tokens, int i, List<string> names)
+    {
+        if (!tokens.AreWords(i, "TO"))
+            return -1;
+        var end = Roles(tokens, i + 1, names);
+        if (end >= 0 && tokens.AreWords(end, "WITH") && tokens[Math.Min(end + 1, tokens.Count - 1)].Kind == SqlTokenKind.Word && tokens.AreWords(end + 2, "OPTION"))
+            end += 3;
+        return AtEnd(tokens, GrantedBy(tokens, end));
+    }
 
-    [GeneratedRegex(@"\bFOR\s+(?:ROLE|USER)\s+(?<roles>" + List + ")", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex ForRole();
+    /// <summary>FROM [GROUP] roles [GRANTED BY role] [CASCADE | RESTRICT] at the statement's end.</summary>
+    private static int RevokeFrom(StatementTokens tokens, int i, List<string> names)
+    {
+        if (!tokens.AreWords(i, "FROM"))
+            return -1;
+        var end = GrantedBy(tokens, Roles(tokens, i + 1, names));
+        if (end >= 0 && (tokens.AreWords(end, "CASCADE") || tokens.AreWords(end, "RESTRICT")))
+            end++;
+        return AtEnd(tokens, end);
+    }
 
-    [GeneratedRegex(@"\bAUTHORIZATION\s+(?<roles>" + Role + ")", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Authorization();
+    /// <summary>A policy's TO roles, followed by USING, WITH CHECK or the statement's end.</summary>
+    private static int PolicyTo(StatementTokens tokens, int i, List<string> names)
+    {
+        if (!tokens.AreWords(i, "TO"))
+            return -1;
+        var end = tokens.NameList(i + 1, names);
+        return end >= 0 && (tokens.AreWords(end, "USING") || tokens.AreWords(end, "WITH", "CHECK") || tokens.IsEnd(end)) ? end : -1;
+    }
 
-    [GeneratedRegex(@"\bTO\s+(?<roles>" + List + @")(?=\s+(?:USING|WITH\s+CHECK)\b|\s*;?\s*$)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex PolicyTo();
+    /// <summary>A list of roles after an optional GROUP (GROUP alone is a role's name there).</summary>
+    private static int Roles(StatementTokens tokens, int i, List<string> names)
+        => tokens.AreWords(i, "GROUP") && tokens.NameAt(i + 1) is not null ? tokens.NameList(i + 1, names) : tokens.NameList(i, names);
 
-    [GeneratedRegex(Role, RegexOptions.CultureInvariant)]
-    private static partial Regex RoleName();
+    private static int GrantedBy(StatementTokens tokens, int end)
+        => end >= 0 && tokens.AreWords(end, "GRANTED", "BY") && tokens.NameAt(end + 2) is not null ? end + 3 : end;
+
+    private static int AtEnd(StatementTokens tokens, int end) => end >= 0 && tokens.IsEnd(end) ? end : -1;
 }

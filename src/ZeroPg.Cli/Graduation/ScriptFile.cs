@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using ZeroPg.Cli.Scripts;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Cli.Graduation;
 
@@ -11,7 +11,7 @@ namespace ZeroPg.Cli.Graduation;
 /// "PostgreSQL database dump complete"; a file cut anywhere else is refused before it changes
 /// anything). Standard input is first copied to a temporary file, so it can be read twice.
 /// </summary>
-internal sealed partial class ScriptFile : IDisposable
+internal sealed class ScriptFile : IDisposable
 {
     private readonly string? _spooled;
 
@@ -97,22 +97,20 @@ internal sealed partial class ScriptFile : IDisposable
                 IsComplete = true;
             if (item is not ScriptStatement statement)
                 continue;
-            if (statement.StartsWith("SET", "CLIENT_ENCODING") && ClientEncoding().Match(statement.Sql) is { Success: true } set)
+            if (statement.StartsWith("SET", "CLIENT_ENCODING") && ClientEncoding(new StatementTokens(statement.Sql)) is { } set)
             {
-                var name = set.Groups[1].Value.ToUpperInvariant().Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+                var name = set.ToUpperInvariant().Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
                 if (encoding is not null && encoding != name)
-                    throw new ScriptFormatException(statement.Line, $"the client encoding changes in the middle of the file (to {set.Groups[1].Value}); that is not supported");
+                    throw new ScriptFormatException(statement.Line, $"the client encoding changes in the middle of the file (to {set}); that is not supported");
                 encoding = name;
             }
             else if (statement.StartsWith("SET", "STANDARD_CONFORMING_STRINGS"))
             {
                 reader.StandardConformingStrings = !statement.Sql.Contains("off", StringComparison.OrdinalIgnoreCase);
             }
-            else if (statement.StartsWith("CREATE", "EXTENSION") && CreateExtension().Match(statement.Sql) is { Success: true } extension)
+            else if (statement.StartsWith("CREATE", "EXTENSION") && CreatedExtension(new StatementTokens(statement.Sql)) is { } extension)
             {
-                var name = extension.Groups["name"].Value;
-                name = name.StartsWith('"') ? name[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : name.ToLowerInvariant();
-                extensions.Add((name, statement.Line));
+                extensions.Add((StatementTokens.Resolve(extension), statement.Line));
             }
         }
         Extensions = extensions;
@@ -155,9 +153,14 @@ internal sealed partial class ScriptFile : IDisposable
             File.Delete(_spooled);
     }
 
-    [GeneratedRegex(@"^SET\s+client_encoding\s*(?:=|TO)\s*'([^']*)'", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex ClientEncoding();
+    /// <summary>The encoding of <c>SET client_encoding = 'name'</c> (or TO); null for any other form.</summary>
+    private static string? ClientEncoding(StatementTokens tokens)
+        => tokens.Count >= 4 && tokens.AreWords(0, "SET", "CLIENT_ENCODING")
+            && (tokens[2].IsOperator(tokens.Sql, '=') || tokens.AreWords(2, "TO")) && tokens[3].Kind == SqlTokenKind.String
+            ? tokens.Inside(tokens[3])
+            : null;
 
-    [GeneratedRegex(@"^CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(?<name>""(?:[^""]|"""")+""|[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex CreateExtension();
+    /// <summary>The extension's name as written in <c>CREATE EXTENSION [IF NOT EXISTS] name</c>.</summary>
+    private static string? CreatedExtension(StatementTokens tokens)
+        => tokens.AreWords(0, "CREATE", "EXTENSION") ? tokens.NameAt(tokens.AreWords(2, "IF", "NOT", "EXISTS") ? 5 : 2) : null;
 }

@@ -12,17 +12,17 @@ internal static partial class DriverFinder
 {
     private sealed record Known(string Ecosystem, string Name, string[] Notes, string? DsnParameter = null, bool Supported = true);
 
-    private const string NoTls = "ZeroPg has no TLS: use sslmode=disable or prefer (the default of most drivers); sslmode=require fails.";
+    // Every note is a claim a test runs against a server (tests/ZeroPg.Tests/Compatibility/CheckAdviceTests.cs names where each is
+    // tested); TLS advice is the tls-required warning's, given where a project's settings ask for TLS.
     private const string NamedStatements = "Named server-side prepared statements work: ZeroPg maps each connection's statement names onto the shared engine.";
 
     private static readonly Known[] Drivers =
     [
-        new("npm", "pg", ["node-postgres: tested in ZeroPg's CI (unnamed and named statements, COPY, LISTEN).", NoTls]),
-        new("npm", "postgres", ["postgres.js: prepared statements per connection work (per-client statement names).", NoTls]),
-        new("npm", "@prisma/client", ["Prisma Client (query engine or driver adapter) works at run time.",
-            "prisma migrate dev needs a shadow database (CREATE DATABASE): not available yet; apply with `prisma migrate deploy` or `zeropg serve --migrations`."]),
+        new("npm", "pg", ["node-postgres: tested in ZeroPg's CI (unnamed and named statements, COPY, LISTEN)."]),
+        new("npm", "postgres", ["postgres.js: prepared statements per connection work (per-client statement names)."]),
+        new("npm", "@prisma/client", ["Prisma Client (query engine or driver adapter) works at run time."]),
         new("npm", "prisma", ["prisma migrate deploy works; `zeropg serve --migrations` fills _prisma_migrations the same way.",
-            "prisma migrate dev needs a shadow database (CREATE DATABASE): not available yet."]),
+            "prisma migrate dev's shadow database works: CREATE DATABASE and DROP DATABASE make and remove it (each database runs in an engine of its own; the first takes an engine start, seconds)."]),
         new("npm", "@prisma/adapter-pg", ["Prisma's node-postgres adapter: works like pg."]),
         new("npm", "drizzle-orm", ["drizzle-orm over pg or postgres.js works; drizzle-kit migrate/push work."]),
         new("npm", "drizzle-kit", ["drizzle-kit migrate and push work; `zeropg serve --migrations` fills drizzle.__drizzle_migrations the same way."]),
@@ -35,33 +35,33 @@ internal static partial class DriverFinder
         new("npm", "slonik", ["slonik is built on pg."]),
         new("npm", "@neondatabase/serverless", ["Neon's serverless driver speaks WebSockets/HTTP to Neon's proxy, not the Postgres wire protocol: use pg instead."], Supported: false),
         new("npm", "@vercel/postgres", ["@vercel/postgres is Neon's serverless driver (WebSockets/HTTP): use pg instead."], Supported: false),
-        new("npm", "@electric-sql/client", ["Electric needs logical replication: ZeroPg streams pgoutput over replication=database connections, but Electric's initial sync needs an exported snapshot, which ZeroPg does not provide yet."]),
-        new("npm", "@rocicorp/zero", ["zero-cache needs logical replication: ZeroPg streams pgoutput (wal_level reads logical), but zero-cache's initial copy needs an exported snapshot (SET TRANSACTION SNAPSHOT), which ZeroPg does not provide yet."]),
-        new("nuget", "Npgsql", ["Npgsql: ZeroPg's own tests use it (pooling, prepared statements, COPY, cancel).", NoTls]),
+        new("npm", "@electric-sql/client", ["Electric reads logical replication: ZeroPg streams pgoutput over replication=database connections and exports the slot's snapshot for the initial sync (CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT, SET TRANSACTION SNAPSHOT); Electric itself is not run in ZeroPg's CI."]),
+        new("npm", "@rocicorp/zero", ["zero-cache: tested in ZeroPg's CI (@rocicorp/zero 1.9): its initial copy through an exported snapshot, then pgoutput streaming."]),
+        new("nuget", "Npgsql", ["Npgsql: ZeroPg's own tests use it (pooling, prepared statements, COPY, cancel)."]),
         new("nuget", "Npgsql.EntityFrameworkCore.PostgreSQL", ["EF Core: migrations apply with `dotnet ef database update` or Database.MigrateAsync(); HasPostgresExtension works."]),
         new("nuget", "Dapper", ["Dapper runs on Npgsql."]),
         new("nuget", "linq2db.PostgreSQL", ["linq2db runs on Npgsql."]),
-        new("go", "github.com/jackc/pgx/v5", ["pgx: its cached named statements work (per-client statement names on ZeroPg); no default_query_exec_mode change needed.", NoTls]),
-        new("go", "github.com/jackc/pgx/v4", ["pgx v4: named statements work (per-client statement names).", NoTls]),
-        new("go", "github.com/lib/pq", ["lib/pq: sslmode defaults to require; add sslmode=disable."], DsnParameter: "sslmode=disable"),
+        new("go", "github.com/jackc/pgx/v5", ["pgx: its cached named statements work (per-client statement names on ZeroPg); no default_query_exec_mode change needed."]),
+        new("go", "github.com/jackc/pgx/v4", ["pgx v4: named statements work (per-client statement names)."]),
+        new("go", "github.com/lib/pq", ["lib/pq: sslmode defaults to require: start the server with `zeropg serve --tls self-signed`, or add sslmode=disable."], DsnParameter: "sslmode=disable"),
         new("go", "gorm.io/driver/postgres", ["GORM's Postgres driver (pgx): AutoMigrate works."]),
         new("go", "github.com/golang-migrate/migrate/v4", ["golang-migrate holds pg_advisory_lock on one connection while it migrates; keep a pool of 2 or more."]),
-        new("cargo", "sqlx", ["sqlx: its named prepared statements work (per-client statement names).", NoTls]),
-        new("cargo", "tokio-postgres", ["tokio-postgres: named statements work.", NoTls]),
-        new("cargo", "postgres", ["rust-postgres: named statements work.", NoTls]),
+        new("cargo", "sqlx", ["sqlx: its named prepared statements work (per-client statement names)."]),
+        new("cargo", "tokio-postgres", ["tokio-postgres: named statements work."]),
+        new("cargo", "postgres", ["rust-postgres: named statements work."]),
         new("cargo", "diesel", ["Diesel: named statements work (per-client statement names)."]),
         new("python", "psycopg", ["psycopg 3: works; its automatic prepare after 5 runs uses named statements, which ZeroPg maps per connection."]),
-        new("python", "psycopg2", ["psycopg2: works.", NoTls]),
-        new("python", "psycopg2-binary", ["psycopg2: works.", NoTls]),
+        new("python", "psycopg2", ["psycopg2: works."]),
+        new("python", "psycopg2-binary", ["psycopg2: works."]),
         new("python", "asyncpg", ["asyncpg: its statement cache uses named statements, mapped per connection on ZeroPg."]),
         new("python", "django", ["Django: migrate works; its CreateExtension operations run CREATE EXTENSION inside the migration's transaction, which works."]),
         new("python", "alembic", ["Alembic: upgrade/downgrade work (transactional DDL)."]),
         new("python", "sqlalchemy", ["SQLAlchemy over psycopg/psycopg2/asyncpg works."]),
-        new("ruby", "pg", ["ruby-pg (libpq): works.", NoTls]),
+        new("ruby", "pg", ["ruby-pg (libpq): works."]),
         new("ruby", "activerecord", ["Rails migrations: enable_extension runs CREATE EXTENSION inside the migration's transaction, which works."]),
         new("ruby", "rails", ["Rails migrations: enable_extension works."]),
-        new("php", "ext-pgsql", ["PHP pgsql (libpq): works.", NoTls]),
-        new("php", "ext-pdo_pgsql", ["PDO pgsql (libpq): works.", NoTls]),
+        new("php", "ext-pgsql", ["PHP pgsql (libpq): works."]),
+        new("php", "ext-pdo_pgsql", ["PDO pgsql (libpq): works."]),
         new("php", "doctrine/dbal", ["Doctrine DBAL over pdo_pgsql works."]),
     ];
 

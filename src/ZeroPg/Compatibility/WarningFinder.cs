@@ -9,10 +9,10 @@ internal static partial class WarningFinder
 
     private static readonly Rule[] Rules =
     [
-        new("one-database", "ZeroPg serves one database (PGlite runs one): every database name in a connection reaches it; CREATE DATABASE does not make a second one.",
-            new(@"\bCREATE\s+DATABASE\b", RegexOptions.IgnoreCase)),
-        new("logical-replication", "Logical replication is partial: ZeroPg serves publications and pgoutput streams to replication=database connections (pg_recvlogical, Npgsql), but not subscriptions, exported snapshots, the SQL slot functions (pg_create_logical_replication_slot) or row filters and column lists.",
-            new(@"\b(CREATE\s+PUBLICATION|CREATE\s+SUBSCRIPTION|pg_create_logical_replication_slot)\b", RegexOptions.IgnoreCase)),
+        // Each message is a claim tested against a server in tests/ZeroPg.Tests/Compatibility/CheckAdviceTests.cs. CREATE DATABASE,
+        // publications, exported snapshots, the SQL slot functions, row filters and column lists work, so they get no warning.
+        new("subscription", "CREATE SUBSCRIPTION fails: the WebAssembly engine cannot connect to another server. ZeroPg is a publisher only (publications, pgoutput streams, exported snapshots, the SQL slot functions).",
+            new(@"\bCREATE\s+SUBSCRIPTION\b", RegexOptions.IgnoreCase)),
         // No timeout gets a warning: statement_timeout and lock_timeout fire inside the engine (engine-host/cancel-worker.mjs);
         // idle_session_timeout, idle_in_transaction_session_timeout and transaction_timeout are enforced per client by ZeroPg
         // (Sessions/SessionTimeouts.cs, Sessions/TransactionTimeout.cs).
@@ -22,9 +22,9 @@ internal static partial class WarningFinder
             new(@"\bCREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", RegexOptions.IgnoreCase)),
         new("discard-in-script", "DISCARD ALL / DISCARD TEMP inside a larger script runs in the shared engine session and resets state for every client (sent alone, it applies to its client only).",
             new(@"\bDISCARD\s+(ALL|TEMP|TEMPORARY)\b", RegexOptions.IgnoreCase)),
-        new("fdw", "file_fdw and postgres_fdw are bundled, but the WebAssembly engine cannot reach host files or the network through them.",
+        new("fdw", "file_fdw is bundled, but the WebAssembly engine cannot read the host's files through it (58P01); postgres_fdw and dblink are not shipped by PGlite.",
             new(@"\b(file_fdw|postgres_fdw|dblink)\b", RegexOptions.IgnoreCase)),
-        new("tls-required", "The connection settings require TLS; ZeroPg has none (it answers SSLRequest with N): use sslmode=disable or prefer.",
+        new("tls-required", "The connection settings require TLS: start the server with `zeropg serve --tls self-signed` (verify-ca/verify-full: give the client its server.crt as the root certificate) or --tls-cert/--tls-key; without a certificate ZeroPg refuses SSLRequest, as a Postgres server without ssl does.",
             new(@"\b(sslmode\s*=\s*(require|verify-ca|verify-full)|SSL\s*Mode\s*=\s*(Require|VerifyCA|VerifyFull))", RegexOptions.IgnoreCase), SqlOnly: false),
     ];
 

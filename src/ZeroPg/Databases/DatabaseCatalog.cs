@@ -121,6 +121,9 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
+    /// <summary>The spare engine and what it will become, once it has started (the dashboard).</summary>
+    internal (int ProcessId, SpareKind Kind)? Spare => _spares.Ready;
+
     /// <summary>The spare engine's process id once it has started (tests).</summary>
     internal int? SpareProcessId => _spares.ReadyProcessId;
 

@@ -47,6 +47,16 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
         _ => false,
     };
 
+    /// <summary>The spare's engine and what it will become, once it has started (the dashboard lists it).</summary>
+    public (int ProcessId, SpareKind Kind)? Ready
+    {
+        get
+        {
+            lock (_gate)
+                return _spare?.Started is { IsCompletedSuccessfully: true } started && started.Result.Engine.EngineProcessId is { } pid ? (pid, _spare.Kind) : null;
+        }
+    }
+
     /// <summary>The process id of the spare's engine once it has started (tests, metrics).</summary>
     public int? ReadyProcessId
     {

@@ -15,6 +15,8 @@ internal static class PrometheusText
         Write(text, "zeropg_connections_accepted_total", "counter", "Client connections accepted.", metrics.ConnectionsAccepted);
         Write(text, "zeropg_startup_timeouts_total", "counter", "Connections closed for not completing their startup within the authentication timeout.", metrics.StartupTimeouts);
         Write(text, "zeropg_queued_batches", "gauge", "Clients waiting for the shared engine.", metrics.QueuedBatches());
+        Write(text, "zeropg_statements_total", "counter", "Clients' units of work (a statement, or a pipeline up to its Sync) that ended.", metrics.Statements);
+        Write(text, "zeropg_statement_seconds_total", "counter", "Time clients' units of work took, queueing for the engine included.", metrics.StatementSeconds);
         Write(text, "zeropg_batches_total", "counter", "Batches of protocol messages run by the engine.", metrics.Batches);
         Write(text, "zeropg_batch_bytes_total", "counter", "Bytes of protocol messages sent to the engine.", metrics.BatchBytes);
         Write(text, "zeropg_queue_waits_total", "counter", "Times a client waited for the shared engine.", metrics.QueueWaits);

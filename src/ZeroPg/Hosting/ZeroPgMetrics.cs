@@ -20,6 +20,8 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _startupTimeouts;
     private long _pipelinedUnits;
     private long _autoPreparedRuns;
+    private long _statements;
+    private long _statementMicroseconds;
 
     public ZeroPgMetrics()
     {
@@ -29,6 +31,8 @@ public sealed class ZeroPgMetrics : IDisposable
         _meter.CreateObservableCounter("zeropg.queue.wait_time", () => QueueWaitSeconds, unit: "s", description: "time clients spent waiting for the shared engine");
         _meter.CreateObservableCounter("zeropg.engine.auto_prepared_runs", () => AutoPreparedRuns, description: "simple Queries run through a statement ZeroPg prepared on its own");
         _meter.CreateObservableCounter("zeropg.engine.pipelined_units", () => PipelinedUnits, description: "units that handed the engine on as soon as they were sent, so the next client's unit queued behind them");
+        _meter.CreateObservableCounter("zeropg.statements", () => Statements, description: "clients' units of work (a statement, or a pipeline up to its Sync) that ended");
+        _meter.CreateObservableCounter("zeropg.statements.time", () => StatementSeconds, unit: "s", description: "time clients' units of work took, queueing for the engine included");
         _meter.CreateObservableCounter("zeropg.connections.accepted", () => ConnectionsAccepted, description: "client connections accepted");
         _meter.CreateObservableCounter("zeropg.connections.startup_timeouts", () => StartupTimeouts, description: "connections closed for not completing their startup in time");
         _meter.CreateObservableUpDownCounter("zeropg.connections", () => (long)OpenConnections(), description: "client connections open");
@@ -60,6 +64,12 @@ public sealed class ZeroPgMetrics : IDisposable
     public long PipelinedUnits => Interlocked.Read(ref _pipelinedUnits);
     public long AutoPreparedRuns => Interlocked.Read(ref _autoPreparedRuns);
 
+    /// <summary>Clients' units of work that ended (ZeroPg's own engine work not included: an idle server stays at its count).</summary>
+    public long Statements => Interlocked.Read(ref _statements);
+
+    /// <summary>The time those units took, from their start (queueing for the engine included) to their end.</summary>
+    public double StatementSeconds => Interlocked.Read(ref _statementMicroseconds) / 1e6;
+
     internal Func<int> OpenConnections { get; set; } = () => 0;
     internal Func<int> QueuedBatches { get; set; } = () => 0;
     internal Func<int> EngineRestarts { get; set; } = () => 0;
@@ -90,6 +100,13 @@ public sealed class ZeroPgMetrics : IDisposable
     {
         Interlocked.Increment(ref _queueWaits);
         Interlocked.Add(ref _queueWaitMicroseconds, (long)(wait.Ticks / 10));
+    }
+
+    /// <summary>A client's unit of work ended after <paramref name="took"/>.</summary>
+    public void RecordStatement(TimeSpan took)
+    {
+        Interlocked.Add(ref _statementMicroseconds, Math.Max(0, took.Ticks / 10));
+        Interlocked.Increment(ref _statements);
     }
 
     public void RecordPipelinedUnit() => Interlocked.Increment(ref _pipelinedUnits);

@@ -11,18 +11,16 @@ namespace ZeroPg.Sessions;
 /// WITH HOLD cursors and temp relations go), then let the next waiter in. Thread: the session, at its end.
 /// </summary>
 internal sealed class SessionCleanup(SessionServices services, ProtocolState state, EngineLease lease, EngineLink link, StatementMapping statements,
-    CopyIn copy, TempRelations temp, ClientCursors cursors, AdvisoryLocks advisory, ClientNotifications notifications)
+    CopyIn copy, SessionStates states)
 {
     public async Task RunAsync()
     {
-        notifications.UnlistenAll();
-        copy.Abort(); // its data goes; the engine never held any of it
-        var holdsLocks = advisory.MayHoldLocks;
-        var deallocate = statements.DeallocateMadeBySqlSql();
-        var closeCursors = cursors.CloseSql();
-        var unheld = statements.ReleaseAll(); // the shared statements only it named go from the engine
-        if (!lease.IsHeld && !holdsLocks && temp.Count == 0 && deallocate is null && closeCursors is null && !unheld)
+        copy.Abort(); // its data goes; the engine never held any of it (inside a block the ROLLBACK below undoes the rest)
+        if (!states.LeftBehind() && !lease.IsHeld)
+        {
+            states.Ended();
             return;
+        }
         try
         {
             await lease.AcquireForCleanupAsync();
@@ -37,15 +35,7 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
             if (state.Status != TransactionStatus.Idle)
                 OwnSql.Append(cleanup, "ROLLBACK");
             EngineStateRestore.AppendEngineRole(cleanup, services.EngineState); // its temp relations may be swapped aside under another name
-            if (holdsLocks)
-                OwnSql.Append(cleanup, advisory.UnlockAllSql);
-            if (closeCursors is not null)
-                OwnSql.Append(cleanup, closeCursors); // its WITH HOLD cursors outlive its transaction
-            if (deallocate is not null)
-                OwnSql.Append(cleanup, deallocate); // the statements its SQL PREPARE made are its own
-            if (temp.DropSql(services.EngineState) is { Length: > 0 } dropTemp)
-                OwnSql.Append(cleanup, dropTemp);
-            statements.WriteCloseUnheld(cleanup);
+            states.WriteCleanup(new SessionEnd(cleanup, services.EngineState));
             await link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);
         }
         catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
@@ -55,9 +45,7 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
         finally
         {
             lease.Release();
-            advisory.ForgetAll();
-            if (advisory.MayHoldAnyLocks)
-                advisory.Changed();
+            states.Ended();
         }
     }
 }

@@ -23,6 +23,19 @@ internal enum SqlDoubts : ushort
     StrayDollar = 64,
 }
 
+/// <summary>Which scanner of Postgres the lexer cuts like.</summary>
+internal enum SqlLexMode : byte
+{
+    /// <summary>scan.l: SQL as the engine reads it.</summary>
+    Sql,
+
+    /// <summary>
+    /// repl_scanner.l: a walsender command. The same tokens, plus WAL positions (<c>16/B374D848</c>, one
+    /// <see cref="SqlTokenKind.Lsn"/>), and no comments (a walsender command has none: <c>--</c> is an operator).
+    /// </summary>
+    Replication,
+}
+
 /// <summary>
 /// ZeroPg's one SQL lexer, cut the way Postgres's scanner cuts what ZeroPg needs to know: words,
 /// numbers, strings, quoted identifiers, dollar quotes, operators (a multi-character operator does not
@@ -35,9 +48,10 @@ internal static class SqlLexer
     private const string OperatorChars = "+-*/<>=~!@#%^&|`?";
     private const int MaxIdentifierBytes = 63; // NAMEDATALEN - 1
 
-    public static SqlDoubts Lex(string sql, List<SqlToken> tokens)
+    public static SqlDoubts Lex(string sql, List<SqlToken> tokens, SqlLexMode mode = SqlLexMode.Sql)
     {
         var doubts = SqlDoubts.None;
+        var sqlMode = mode == SqlLexMode.Sql;
         var i = 0;
         while (i < sql.Length)
         {
@@ -47,12 +61,17 @@ internal static class SqlLexer
             {
                 i++;
             }
-            else if (c == '-' && next == '-')
+            else if (!sqlMode && LsnEnd(sql, i) is > 0 and var lsnEnd)
+            {
+                tokens.Add(new SqlToken(SqlTokenKind.Lsn, i, lsnEnd - i));
+                i = lsnEnd;
+            }
+            else if (sqlMode && c == '-' && next == '-')
             {
                 var end = sql.IndexOf('\n', i);
                 i = end < 0 ? sql.Length : end + 1;
             }
-            else if (c == '/' && next == '*')
+            else if (sqlMode && c == '/' && next == '*')
             {
                 doubts |= SqlDoubts.BlockComment;
                 i = SkipBlockComment(sql, i, ref doubts);
@@ -100,6 +119,23 @@ internal static class SqlLexer
             }
         }
         return doubts;
+    }
+
+    /// <summary>
+    /// The end of the WAL position at <paramref name="start"/> (hex digits, a slash, hex digits), or 0 when none starts
+    /// there. A slash with no digit after it still ends one: the position is invalid, which its reader says.
+    /// </summary>
+    private static int LsnEnd(string sql, int start)
+    {
+        var i = start;
+        while (i < sql.Length && char.IsAsciiHexDigit(sql[i]))
+            i++;
+        if (i == start || i >= sql.Length || sql[i] != '/')
+            return 0;
+        i++;
+        while (i < sql.Length && char.IsAsciiHexDigit(sql[i]))
+            i++;
+        return i;
     }
 
     /// <summary>Index of the closing quote of the quoted text opening at <paramref name="open"/> (doubled quotes stay inside), or the text's length.</summary>

@@ -16,6 +16,8 @@ internal enum SqlTokenKind : byte
     Parameter,
     /// <summary>Any other single character: ( ) , ; . : [ ] and the rest.</summary>
     Punct,
+    /// <summary>A WAL position, hex/hex (<see cref="SqlLexMode.Replication"/> only).</summary>
+    Lsn,
 }
 
 /// <summary>One token of SQL text, by position (no copy).</summary>

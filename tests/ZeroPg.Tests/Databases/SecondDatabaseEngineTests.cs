@@ -16,7 +16,7 @@ public sealed class SecondDatabaseEngineTests(SecondDatabaseFixture fixture)
         await using var command = new NpgsqlCommand("select pg_sleep(10)", connection);
         var clock = Stopwatch.StartNew();
         var running = command.ExecuteNonQueryAsync();
-        await Task.Delay(300);
+        await EngineProbe.StatementRunningAsync(fixture.Server, command.CommandText);
         command.Cancel();
         var cancelled = await Assert.ThrowsAnyAsync<Exception>(() => running);
         var error = cancelled as PostgresException ?? cancelled.InnerException as PostgresException;

@@ -13,19 +13,20 @@ public sealed class HealthEndpointTests
         var httpPort = FreePort();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
         var start = ZeroPgServer.StartAsync(new ZeroPgOptions { HttpPort = httpPort }, TestLogging.Factory);
-        HttpStatusCode? duringStart = null;
-        while (!start.IsCompleted && duringStart is null)
-        {
-            try
+        // Polls until Kestrel answers once (a refused connection: not listening yet) or the start is over.
+        var duringStart = await Eventually.ValueAsync<HttpStatusCode?>(async () =>
             {
-                using var response = await http.GetAsync("/readyz");
-                duringStart = start.IsCompleted ? null : response.StatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                await Task.Delay(10); // Kestrel not listening yet
-            }
-        }
+                try
+                {
+                    using var response = await http.GetAsync("/readyz");
+                    return start.IsCompleted ? null : response.StatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return null;
+                }
+            },
+            status => status is not null || start.IsCompleted, _ => "/readyz answered or the server started", TimeSpan.FromMinutes(2));
         await using var server = await start;
         // Inconclusive (null) only if the engine was ready before Kestrel answered once.
         if (duringStart is not null)
@@ -40,6 +41,7 @@ public sealed class HealthEndpointTests
         Assert.Contains("zeropg_engine_restarts_total 0", metrics);
         Assert.Matches(@"zeropg_engine_resident_memory_bytes \d{7,}", metrics);
         Assert.Matches(@"zeropg_batches_total [1-9]", metrics);
+        Assert.Matches(@"# TYPE zeropg_statements_total counter\nzeropg_statements_total \d+", metrics); // the count's rise is DashboardFigureTests'
         Assert.Matches(@"zeropg_connections_accepted_total [1-9]", metrics);
     }
 

@@ -12,6 +12,11 @@ internal static class EngineProbe
     public static Task RunningAsync(ZeroPgServer server)
         => Eventually.WaitUntilAsync(async () => (await server.Services.Engine.GetAsync()).HasCallsInFlight, "a query running in the engine");
 
+    /// <summary>Until a client's statement <paramref name="sql"/> runs in its engine (not queued for it): a cancel then stops it.</summary>
+    public static Task StatementRunningAsync(ZeroPgServer server, string sql)
+        => Eventually.WaitUntilAsync(() => server.Services.Registry.Sessions.Any(s => s.Activity.Current is { State: "active", WaitsForEngine: false } now && now.Query == sql),
+            $"'{sql}' running in the engine");
+
     public static async Task<string?> ScalarAsync(ZeroPgServer server, string sql)
         => (await OwnSql.QueryRowAsync(await server.Services.Engine.GetAsync(), sql, TimeSpan.FromSeconds(10)))[0];
 

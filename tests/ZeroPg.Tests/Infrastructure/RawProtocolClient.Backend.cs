@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace ZeroPg.Tests.Infrastructure;
 
 /// <summary>Sending what is queued and reading the server's replies.</summary>
@@ -13,8 +11,7 @@ public sealed partial class RawProtocolClient
     {
         var bytes = _pending.ToArray();
         _pending.SetLength(0);
-        await _stream.WriteAsync(bytes);
-        await _stream.FlushAsync();
+        await _wire.WriteAsync(bytes);
     }
 
     /// <summary>Sends the queued messages and reads the replies up to ReadyForQuery.</summary>
@@ -30,23 +27,15 @@ public sealed partial class RawProtocolClient
     /// <summary>One byte outside message framing, as the answer to an SSLRequest is.</summary>
     public async Task<byte> ReadByteAsync(TimeSpan? timeout = null)
     {
-        var one = new byte[1];
         using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
-        await _stream.ReadExactlyAsync(one, cancel.Token);
-        return one[0];
+        return await _wire.ReadByteAsync(cancel.Token) ?? throw new EndOfStreamException("connection closed before the byte");
     }
 
     /// <summary>The next backend message, or null when the server closed the connection between messages.</summary>
     public async Task<Message?> ReadMessageAsync(TimeSpan? timeout = null)
     {
         using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
-        var header = new byte[5];
-        if (!await ReadExactlyOrEndAsync(header, cancel.Token))
-            return null;
-        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-        if (!await ReadExactlyOrEndAsync(body, cancel.Token))
-            throw new EndOfStreamException("connection closed inside a message");
-        return new Message((char)header[0], body);
+        return await _wire.ReadMessageAsync(cancel.Token) is { } whole ? Message.FromWhole(whole) : null;
     }
 
     /// <summary>Messages up to and including the next ReadyForQuery; the timeout applies to each message.</summary>
@@ -81,21 +70,4 @@ public sealed partial class RawProtocolClient
 
     /// <summary>For assertion messages: each message's type, with the error or row it carries.</summary>
     public static string Describe(IEnumerable<Message> messages) => string.Join(", ", messages);
-
-    private async Task<bool> ReadExactlyOrEndAsync(byte[] buffer, CancellationToken cancellationToken)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = await _stream.ReadAsync(buffer.AsMemory(read), cancellationToken);
-            if (n == 0)
-            {
-                if (read == 0)
-                    return false;
-                throw new EndOfStreamException("connection closed inside a message");
-            }
-            read += n;
-        }
-        return true;
-    }
 }

@@ -8,6 +8,9 @@ public sealed partial class RawProtocolClient
     /// <summary>One backend message: its type byte and body (without the length).</summary>
     public sealed record Message(char Code, byte[] Body)
     {
+        /// <summary>A message as the wire carries it whole: type, length, body.</summary>
+        internal static Message FromWhole(byte[] whole) => new((char)whole[0], whole[ZeroPg.Protocol.MessageFramer.HeaderLength..]);
+
         /// <summary>The whole body as UTF-8, NULs included, for asserting exact bytes such as a command tag's.</summary>
         public string BodyText => Encoding.UTF8.GetString(Body);
 

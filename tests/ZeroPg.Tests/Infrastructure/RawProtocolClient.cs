@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using ZeroPg.Protocol;
 
 namespace ZeroPg.Tests.Infrastructure;
 
@@ -6,18 +7,18 @@ namespace ZeroPg.Tests.Infrastructure;
 /// A bare TCP Postgres protocol 3.0 client for tests that need exact control of the bytes on the wire, broken ones
 /// included. Frontend messages are queued with the fluent builders (or <see cref="Bytes"/> for hand-made ones) and
 /// go out together on <see cref="FlushAsync"/>, so a test decides what reaches the server in one write; replies are
-/// read one message at a time.
+/// read one message at a time, framed by the server's own client (<see cref="WireClient"/>).
 /// </summary>
 public sealed partial class RawProtocolClient : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly WireClient _wire;
     private readonly MemoryStream _pending = new();
 
     private RawProtocolClient(TcpClient tcp)
     {
         _tcp = tcp;
-        _stream = tcp.GetStream();
+        _wire = new WireClient(tcp.GetStream());
     }
 
     /// <summary>The replies to the last <see cref="StartupAsync"/>, up to its ReadyForQuery; empty before one.</summary>

@@ -67,12 +67,8 @@ public sealed class StartupMigrationTests
             await WaitForAsync(() => again.Stderr.Contains("migrations: 0 applied, 145 already applied (of 145)"));
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 100 && !condition(); i++)
-            await Task.Delay(50);
-        Assert.True(condition());
-    }
+    private static Task WaitForAsync(Func<bool> condition)
+        => Eventually.WaitUntilAsync(condition, "the CLI's report of the migrations", TimeSpan.FromSeconds(5));
 
     [Fact]
     public async Task Clients_that_connect_during_the_migrations_wait_and_readyz_says_503_until_they_are_done()
@@ -81,25 +77,17 @@ public sealed class StartupMigrationTests
         var start = ZeroPgServer.StartAsync(options, TestLogging.Factory);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{options.HttpPort}") };
         var notReady = 0;
-        long seen;
-        while (true)
+        // Retried while Kestrel is not listening yet (a refused connection).
+        var seen = await Eventually.SucceedsAsync(async () =>
         {
-            try
-            {
-                var status = (await http.GetAsync("/readyz")).StatusCode;
-                if (status == HttpStatusCode.ServiceUnavailable)
-                    notReady++;
-                // The wire port accepts now: a client that connects waits for the migrations to finish.
-                await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={options.Port};Username=postgres;Pooling=false;Timeout=60;Command Timeout=120");
-                await connection.OpenAsync();
-                seen = (long)(await connection.ScalarAsync("SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL"))!;
-                break;
-            }
-            catch (HttpRequestException)
-            {
-                await Task.Delay(20); // Kestrel not listening yet
-            }
-        }
+            var status = (await http.GetAsync("/readyz")).StatusCode;
+            if (status == HttpStatusCode.ServiceUnavailable)
+                notReady++;
+            // The wire port accepts now: a client that connects waits for the migrations to finish.
+            await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={options.Port};Username=postgres;Pooling=false;Timeout=60;Command Timeout=120");
+            await connection.OpenAsync();
+            return (long)(await connection.ScalarAsync("SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL"))!;
+        }, error => error is HttpRequestException, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(20));
         await using var server = await start;
         Assert.Equal(163L, seen);
         Assert.True(notReady > 0, "/readyz should answer 503 while the migrations run");

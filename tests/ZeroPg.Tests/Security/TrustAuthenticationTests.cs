@@ -46,10 +46,7 @@ public sealed class TrustAuthenticationTests(ServerFixture fixture)
         await using var holder = await fixture.OpenAsync();
         await holder.ExecAsync("begin; create temp table trust_hold (x int)");
         // Authentication reads ZeroPg's copy of the roles: it does not wait for the engine.
-        var open = fixture.OpenAsync();
-        var finished = await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(10)));
-        Assert.Same(open, finished);
-        await using var newcomer = await open;
+        await using var newcomer = await fixture.OpenAsync().WaitAsync(TimeSpan.FromSeconds(10));
         await holder.ExecAsync("commit");
         Assert.Equal("1", await newcomer.TextAsync("select 1"));
     }

@@ -51,9 +51,21 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
     [Fact]
     public async Task A_long_statement_alone_is_not_cancelled()
     {
+        var engine = _server.EngineProcessId;
         await using var connection = await OpenAsync();
-        await using var sleep = new NpgsqlCommand("select pg_sleep(4)", connection) { CommandTimeout = 60 };
-        await sleep.ExecuteNonQueryAsync();
+        var notices = new List<string>();
+        connection.Notice += (_, e) => notices.Add(e.Notice.MessageText);
+        // Twice the watchdog's 2 s with nobody waiting: it runs to its end.
+        await using var sleep = new NpgsqlCommand("select pg_sleep(4), 'finished'", connection) { CommandTimeout = 60 };
+        await using (var reader = await sleep.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal("finished", reader.GetString(1));
+        }
+        Assert.DoesNotContain(notices, n => n.Contains("watchdog", StringComparison.Ordinal));
+        Assert.Equal(engine, _server.EngineProcessId);
+        await using var after = new NpgsqlCommand("select 'served'", connection);
+        Assert.Equal("served", await after.ExecuteScalarAsync());
     }
 
     private async Task<NpgsqlConnection> OpenAsync()

@@ -35,21 +35,20 @@ public sealed class MaxConnectionsTests
             open.RemoveAt(0);
 
             // The slot is freed when the server has seen the close; allow it a moment.
-            NpgsqlConnection? replacement = null;
-            for (var attempt = 0; replacement is null; attempt++)
+            var replacement = await Eventually.SucceedsAsync(async () =>
             {
                 var candidate = new NpgsqlConnection(connectionString);
                 try
                 {
                     await candidate.OpenAsync();
-                    replacement = candidate;
+                    return candidate;
                 }
-                catch (PostgresException error) when (error.SqlState == "53300" && attempt < 50)
+                catch
                 {
                     await candidate.DisposeAsync();
-                    await Task.Delay(20);
+                    throw;
                 }
-            }
+            }, error => error is PostgresException { SqlState: "53300" });
             open.Add(replacement);
             await using var command = new NpgsqlCommand("select 7", replacement);
             Assert.Equal(7, (int)(await command.ExecuteScalarAsync())!);

@@ -11,35 +11,31 @@ using ZeroPg.Sessions.Statements;
 
 namespace ZeroPg.Tests.Sessions;
 
-/// <summary>A session's collaborators wired as ClientSession wires them, without a connection or an engine: for unit tests of the pure parts.</summary>
+/// <summary>A session's collaborators wired by the server's own <see cref="SessionComposition"/>, without a connection or an engine: for unit tests of the pure parts.</summary>
 internal sealed class SessionParts
 {
     public SessionParts(SessionServices? shared = null, int processId = 4242, params (string, string)[] startup)
     {
         Services = shared ?? new SessionServices(new ZeroPgOptions(), new EngineSupervisor(new ZeroPgOptions(), new ZeroPgMetrics(), NullLogger<EngineSupervisor>.Instance),
             new EngineScheduler(), new SessionRegistry(), new StatementCatalog(), new ZeroPgMetrics(), ZeroPg.Security.ServerTls.From(new ZeroPgOptions()), NullLoggerFactory.Instance);
+        var client = new Pipe();
+        Composition = new SessionComposition(new object(), Services, startup.ToDictionary(p => p.Item1, p => p.Item2), client.Reader, new Pipe().Writer, CancellationToken.None);
         Identity.Assign(processId, 1);
-        Settings = new SessionSettings(startup.ToDictionary(p => p.Item1, p => p.Item2));
-        Temp = new TempRelations(Identity);
-        Statements = new StatementMapping(Services.Statements, Identity);
-        Notifications = new ClientNotifications(new Pipe().Writer, Services.Notifications, () => Identity.ProcessId);
-        Restore = new EngineStateRestore(Services, Settings, Temp, State);
-        Auto = new AutoPrepare(Services, Settings, Temp);
-        Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Services.Registry, new ClientCursors(Identity));
     }
 
+    public SessionComposition Composition { get; }
     public SessionServices Services { get; }
-    public SessionIdentity Identity { get; } = new();
-    public ProtocolState State { get; } = new();
-    public SessionSettings Settings { get; }
-    public TempRelations Temp { get; }
-    public StatementMapping Statements { get; }
-    public ClientNotifications Notifications { get; }
-    public EngineStateRestore Restore { get; }
-    public AutoPrepare Auto { get; }
-    public UnitRewriter Rewriter { get; }
-    public ClientBatch Client { get; } = new();
-    public EngineBatch Batch { get; } = new();
+    public SessionIdentity Identity => Composition.Identity;
+    public ProtocolState State => Composition.State;
+    public SessionSettings Settings => Composition.Settings;
+    public TempRelations Temp => Composition.Temp;
+    public StatementMapping Statements => Composition.Statements;
+    public ClientNotifications Notifications => Composition.Notifications;
+    public EngineStateRestore Restore => Composition.Restore;
+    public AutoPrepare Auto => Composition.Auto;
+    public UnitRewriter Rewriter => Composition.Rewriter;
+    public ClientBatch Client => Composition.Batch;
+    public EngineBatch Batch => Composition.EngineBatch;
 
     public SessionParts Add(FrontendCode code, Action<IBufferWriter<byte>> write, bool endsUnit = false)
     {

@@ -27,14 +27,8 @@ public class TempTableIsolationTests(ServerFixture fixture)
         await using (var a = await fixture.OpenAsync())
             await a.ScalarAsync("CREATE TEMP TABLE leaving(x int); INSERT INTO leaving VALUES (1)");
         await using var b = await fixture.OpenAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        long remaining;
-        do
-        {
-            remaining = (long)(await b.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE '%leaving'"))!;
-        }
-        while (remaining > 0 && DateTime.UtcNow < deadline);
-        Assert.Equal(0L, remaining);
+        await Eventually.WaitUntilAsync(async () => (long)(await b.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE '%leaving'"))! == 0,
+            "the leaving client's temp table dropped", TimeSpan.FromSeconds(2));
         await b.ScalarAsync("CREATE TEMP TABLE leaving(y text)");
         Assert.Equal(0L, await b.ScalarAsync("SELECT count(*) FROM leaving"));
     }

@@ -92,10 +92,16 @@ public sealed class UnservableStatementsTests(ServerFixture fixture)
             await take.ExecuteNonQueryAsync();
 
         await using var waiter = await fixture.OpenAsync();
-        await using var wait = new NpgsqlCommand("begin; lock table unservable_lock_t in access exclusive mode nowait; commit", waiter) { CommandTimeout = 30 };
-        var waiting = wait.ExecuteNonQueryAsync();
+        await using var wait = new NpgsqlCommand(
+            "begin; lock table unservable_lock_t in access exclusive mode nowait; "
+            + "select count(*) from pg_locks where relation = 'unservable_lock_t'::regclass and mode = 'AccessExclusiveLock' and granted; commit",
+            waiter) { CommandTimeout = 30 };
+        var waiting = wait.ExecuteScalarAsync();
+        // One engine session: the waiter waits for the holder's transaction to end, not for the lock (NOWAIT would fail on that).
+        await Eventually.QueuedAsync(fixture.Server);
+        Assert.False(waiting.IsCompleted);
         await transaction.CommitAsync();
-        await waiting.WaitAsync(TimeSpan.FromSeconds(30)); // one engine session: the waiter runs after the holder's transaction, the lock then free
+        Assert.Equal(1L, await waiting.WaitAsync(TimeSpan.FromSeconds(30))); // granted once the holder committed
     }
 
     private static void AssertDeviceRefusal(PostgresException error)

@@ -64,7 +64,7 @@ public sealed class PrivacyRewriteTests
     [InlineData("DO $$BEGIN EXECUTE 'TRUNCATE \"ZP99_x\"'; END$$", new[] { 99 })]
     [InlineData("FETCH zp1787_c", new int[0])]
     [InlineData("SELECT * FROM my_zp1_table", new int[0])]
-    public void Aside_names_of_temp_relations_are_found(string sql, int[] pids) => Assert.Equal(pids, SqlAnalysis.Of(sql).AsideNamePids);
+    public void Aside_names_of_temp_relations_are_found(string sql, int[] pids) => Assert.Equal(pids, SqlAnalysis.Of(sql).Refusals.AsideNamePids);
 
     [Theory]
     [InlineData("COPY t TO '/pglite/data/.zeropg.json'", true)]
@@ -79,7 +79,7 @@ public sealed class PrivacyRewriteTests
     [InlineData("COPY t FROM STDIN WITH (FORMAT csv)", false)]
     [InlineData("SELECT 'please copy to $5'", false)]
     [InlineData("SELECT lo_create(0)", false)]
-    public void Server_file_access_is_found(string sql, bool reaches) => Assert.Equal(reaches, SqlAnalysis.Of(sql).ReachesServerFiles);
+    public void Server_file_access_is_found(string sql, bool reaches) => Assert.Equal(reaches, SqlAnalysis.Of(sql).Refusals.ReachesServerFiles);
 
     [Fact]
     public void Terminate_and_cancel_keep_their_argument_and_column_name()

@@ -58,7 +58,7 @@ public sealed class SqlAnalysisTests
     [InlineData("copy program to stdout", false)]
     [InlineData("select 1 as program", false)]
     public void Copy_to_or_from_a_program_is_found(string sql, bool expected)
-        => Assert.Equal(expected, SqlAnalysis.Of(sql).RunsProgram);
+        => Assert.Equal(expected, SqlAnalysis.Of(sql).Refusals.RunsProgram);
 
     [Theory]
     [InlineData("copy t from '/dev/random'", true)]
@@ -76,7 +76,7 @@ public sealed class SqlAnalysisTests
     [InlineData("insert into paths values ('/dev/sda')", false)]
     [InlineData("select pg_read_file('postgresql.conf')", false)]
     public void A_device_file_named_to_copy_or_a_file_function_is_found(string sql, bool expected)
-        => Assert.Equal(expected, SqlAnalysis.Of(sql).UsesDeviceFile);
+        => Assert.Equal(expected, SqlAnalysis.Of(sql).Refusals.UsesDeviceFile);
 
     /// <summary>Only statements certain to leave the shared engine session as they found it may be pipelined.</summary>
     [Theory]

@@ -27,6 +27,18 @@ public sealed class SqlLexerTests
         Assert.True((doubts & ~SqlDoubts.BlockComment) == SqlDoubts.None, doubts.ToString());
     }
 
+    [Theory]
+    [InlineData("START_REPLICATION SLOT \"s\" LOGICAL 16/B374D848 (proto_version '1')",
+        "Word:START_REPLICATION Word:SLOT QuotedIdentifier:\"s\" Word:LOGICAL Lsn:16/B374D848 Punct:( Word:proto_version String:'1' Punct:)")]
+    [InlineData("x 0/0 ab/ 12", "Word:x Lsn:0/0 Lsn:ab/ Number:12")]
+    [InlineData("show -- not a comment", "Word:show Operator:- Operator:- Word:not Word:a Word:comment")]
+    public void Replication_mode_cuts_wal_positions_and_has_no_comments(string command, string expected)
+    {
+        var tokens = new List<SqlToken>();
+        SqlLexer.Lex(command, tokens, SqlLexMode.Replication);
+        Assert.Equal(expected, string.Join(" ", tokens.Select(t => $"{t.Kind}:{t.Text(command)}")));
+    }
+
     [Fact]
     public void Block_comments_nest()
     {

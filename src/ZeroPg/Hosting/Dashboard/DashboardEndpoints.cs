@@ -20,11 +20,13 @@ internal sealed class DashboardEndpoints(DashboardSource source)
         switch (context.Request.Path.Value)
         {
             case "/":
+                await source.RefreshSlotsAsync(context.RequestAborted);
                 response.ContentType = "text/html; charset=utf-8";
                 response.Headers.CacheControl = "no-store";
                 await response.WriteAsync(DashboardPage.With(JsonSerializer.Serialize(source.Read())));
                 break;
             case "/api/status":
+                await source.RefreshSlotsAsync(context.RequestAborted);
                 response.ContentType = "application/json";
                 await response.WriteAsync(JsonSerializer.Serialize(source.Read()));
                 break;
@@ -42,14 +44,9 @@ internal sealed class DashboardEndpoints(DashboardSource source)
         var closed = context.RequestAborted;
         try
         {
-            var slotsReadAt = -1L;
             while (!closed.IsCancellationRequested)
             {
-                if (slotsReadAt < 0 || System.Diagnostics.Stopwatch.GetElapsedTime(slotsReadAt) >= DashboardSource.SlotInterval)
-                {
-                    slotsReadAt = System.Diagnostics.Stopwatch.GetTimestamp();
-                    await source.RefreshSlotsAsync(closed);
-                }
+                await source.RefreshSlotsAsync(closed);
                 await response.WriteAsync($"data: {JsonSerializer.Serialize(source.Read())}\n\n", closed);
                 await response.Body.FlushAsync(closed);
                 await Task.Delay(Interval, closed);

@@ -29,6 +29,11 @@ internal static class DashboardPage
           .state-idle { background: #e8eef7; } .state-active { background: #d7f5dd; }
           .state-queued { background: #ffe9b8; } .state-idle-in-transaction, .state-idle-in-transaction-aborted { background: #ffd6d6; }
           .muted { color: #6b7280; }
+          .charts { display: flex; gap: 12px; flex-wrap: wrap; }
+          .chart { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 8px 10px; }
+          .chart svg { display: block; width: 320px; height: 70px; }
+          .chart polyline { fill: none; stroke: #2f6fd6; stroke-width: 1.5; }
+          .chart .axis { stroke: #dde1e7; stroke-width: 1; }
         </style>
         </head>
         <body>
@@ -40,12 +45,21 @@ internal static class DashboardPage
           <div class="tile">queued for an engine<b id="queued">–</b></div>
           <div class="tile">uptime<b id="uptime">–</b></div>
         </div>
+        <h2>Last minutes</h2>
+        <div class="charts">
+          <div class="chart"><div>statements / s <b class="now" id="now-throughput">–</b> <span class="muted" id="max-throughput"></span></div><svg id="chart-throughput" viewBox="0 0 320 70" preserveAspectRatio="none"></svg></div>
+          <div class="chart"><div>queued for an engine <b class="now" id="now-queued">–</b> <span class="muted" id="max-queued"></span></div><svg id="chart-queued" viewBox="0 0 320 70" preserveAspectRatio="none"></svg></div>
+          <div class="chart"><div>latency (ms, mean) <b class="now" id="now-latency">–</b> <span class="muted" id="max-latency"></span></div><svg id="chart-latency" viewBox="0 0 320 70" preserveAspectRatio="none"></svg></div>
+        </div>
         <h2>Connections</h2>
         <table><thead><tr><th>pid</th><th>user</th><th>database</th><th>application</th><th>state</th><th>for</th><th>in transaction</th><th>query</th></tr></thead>
         <tbody id="connections"></tbody></table>
         <h2>Databases and engines</h2>
         <table><thead><tr><th>database</th><th>engine</th><th>clients</th><th>queued</th><th>engine memory</th></tr></thead>
         <tbody id="databases"></tbody></table>
+        <h2>Engine processes</h2>
+        <table><thead><tr><th>role</th><th>database</th><th>pid</th><th>memory</th></tr></thead>
+        <tbody id="engines"></tbody></table>
         <h2>Backup</h2>
         <div id="backup" class="muted">–</div>
         <h2>Replication slots</h2>
@@ -60,6 +74,21 @@ internal static class DashboardPage
             span.className = 'state state-' + state.replace(/[^a-z]+/g, '-').replace(/-$/, '');
             span.textContent = state;
             return span;
+          }
+          const SVG = 'http://www.w3.org/2000/svg';
+          // One series of the history as a line over the last minutes (the newest point at the right edge); the axis spans 0 to its maximum.
+          function chart(name, points, value, unit) {
+            const svg = document.getElementById('chart-' + name);
+            const values = points.map(value);
+            const max = Math.max(1, ...values);
+            const span = Math.max(60, ...points.map(p => p.secondsAgo));
+            const line = document.createElementNS(SVG, 'polyline');
+            line.setAttribute('points', points.map(p => `${(320 * (1 - p.secondsAgo / span)).toFixed(1)},${(68 - 64 * value(p) / max).toFixed(1)}`).join(' '));
+            const axis = document.createElementNS(SVG, 'line');
+            axis.setAttribute('class', 'axis'); axis.setAttribute('x1', 0); axis.setAttribute('x2', 320); axis.setAttribute('y1', 68); axis.setAttribute('y2', 68);
+            svg.replaceChildren(axis, line);
+            document.getElementById('now-' + name).textContent = values.length ? values[values.length - 1] : 0;
+            document.getElementById('max-' + name).textContent = `max ${Math.round(Math.max(0, ...values) * 10) / 10}${unit} over ${Math.round(span / 60 * 10) / 10} min`;
           }
           function render(s) {
             document.getElementById('updated').textContent = 'updated ' + new Date(s.at).toLocaleTimeString();
@@ -83,6 +112,16 @@ internal static class DashboardPage
               cell(row, d.name); cell(row, d.running ? 'running, pid ' + d.enginePid : 'stopped');
               cell(row, d.clients); cell(row, d.queued); cell(row, bytes(d.engineRssBytes));
             }
+            const engines = document.getElementById('engines');
+            engines.replaceChildren();
+            for (const e of s.engines) {
+              const row = engines.insertRow();
+              row.dataset.role = e.role;
+              cell(row, e.role); cell(row, e.database ?? (e.role === 'spare' ? '(the next CREATE DATABASE)' : '')); cell(row, e.pid); cell(row, bytes(e.rssBytes));
+            }
+            chart('throughput', s.history, p => p.statementsPerSecond, '/s');
+            chart('queued', s.history, p => p.queued, '');
+            chart('latency', s.history, p => p.latencyMs, ' ms');
             document.getElementById('backup').textContent = s.backup
               ? `${s.backup.state} to ${s.backup.url}: ${s.backup.lagSeconds.toFixed(1)} s / ${bytes(s.backup.lagBytes)} behind${s.backup.detail ? ' (' + s.backup.detail + ')' : ''}`
               : 'no continuous backup (--backup)';

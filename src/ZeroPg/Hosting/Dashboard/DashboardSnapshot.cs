@@ -11,7 +11,27 @@ internal sealed record DashboardSnapshot(
     [property: JsonPropertyName("connections")] IReadOnlyList<DashboardConnection> Connections,
     [property: JsonPropertyName("databases")] IReadOnlyList<DashboardDatabase> Databases,
     [property: JsonPropertyName("backup")] DashboardBackup? Backup,
-    [property: JsonPropertyName("replicationSlots")] IReadOnlyList<string> ReplicationSlots);
+    [property: JsonPropertyName("replicationSlots")] IReadOnlyList<string> ReplicationSlots,
+    [property: JsonPropertyName("engines")] IReadOnlyList<DashboardEngine> Engines,
+    [property: JsonPropertyName("history")] IReadOnlyList<DashboardPoint> History);
+
+/// <summary>
+/// One engine process and what it is for: "database" (serves <see cref="Database"/>), "spare" (started ahead for the next
+/// CREATE DATABASE) or "template copy" (a spare holding a copy of template <see cref="Database"/> for the next CREATE DATABASE ... TEMPLATE).
+/// </summary>
+internal sealed record DashboardEngine(
+    [property: JsonPropertyName("role")] string Role,
+    [property: JsonPropertyName("database")] string? Database,
+    [property: JsonPropertyName("pid")] int Pid,
+    [property: JsonPropertyName("rssBytes")] long? RssBytes);
+
+/// <summary>One second of the history: how long ago it ended, the statements that ended in it (and per second), the queue length at its end, their mean latency.</summary>
+internal sealed record DashboardPoint(
+    [property: JsonPropertyName("secondsAgo")] double SecondsAgo,
+    [property: JsonPropertyName("statements")] long Statements,
+    [property: JsonPropertyName("statementsPerSecond")] double StatementsPerSecond,
+    [property: JsonPropertyName("queued")] int Queued,
+    [property: JsonPropertyName("latencyMs")] double LatencyMs);
 
 /// <summary>One client: its pid, who and where, and what it is doing (pg_stat_activity's state, or "queued" while it waits for the engine).</summary>
 internal sealed record DashboardConnection(

@@ -7,54 +7,93 @@ namespace ZeroPg.Hosting.Dashboard;
 /// <summary>
 /// Reads what the dashboard shows from the server's own state (the session registry and each session's
 /// activity, the database catalog, the metrics, the backup status); nothing runs in an engine except the slots' lag,
-/// read every <see cref="SlotInterval"/> while a page streams (<see cref="RefreshSlotsAsync"/>). Statements per
-/// second are the batch counter's rise between two reads. Thread-safe: the rate's last reading is the only
-/// state, swapped under a lock.
+/// read at most every <see cref="SlotInterval"/> when a page or /api/status asks (<see cref="RefreshSlotsAsync"/>), so the
+/// first request already lists them. Rates and the chart come from <see cref="DashboardHistory"/>, sampled every second
+/// from the start. Thread-safe: the slots' last reading time is the only state here, under a lock.
 /// </summary>
-internal sealed class DashboardSource(SessionRegistry registry, DatabaseCatalog databases, ZeroPgMetrics metrics)
+internal sealed class DashboardSource
 {
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly Lock _gate = new();
-    private (TimeSpan At, long Batches) _last;
+    private readonly SessionRegistry _registry;
+    private readonly DatabaseCatalog _databases;
+    private readonly ZeroPgMetrics _metrics;
+    private readonly DashboardHistory _history;
+    private long _slotsReadAt = -1;
+
+    public DashboardSource(SessionRegistry registry, DatabaseCatalog databases, ZeroPgMetrics metrics, CancellationToken stopping)
+    {
+        _registry = registry;
+        _databases = databases;
+        _metrics = metrics;
+        _history = new DashboardHistory(metrics, Queued, stopping);
+    }
 
     public DashboardSnapshot Read()
     {
         var now = DateTimeOffset.UtcNow;
-        var connections = registry.Sessions
+        var connections = _registry.Sessions
             .Select(session => Connection(session, now))
             .OrderBy(c => c.Pid)
             .ToList();
-        var dbs = databases.Names.Select(name =>
+        var dbs = _databases.Names.Select(name =>
         {
-            var entry = databases.Find(name);
+            var entry = _databases.Find(name);
             var running = entry?.RunningServices;
             var pid = running?.Engine.EngineProcessId;
             return new DashboardDatabase(name, running is not null, entry?.Clients ?? 0, running?.Scheduler.QueueLength ?? 0,
                 pid, pid is { } p ? ProcessMemory.ResidentBytes(p) : null);
         }).ToList();
-        var backup = metrics.BackupStatus?.Invoke() is { } status
+        var backup = _metrics.BackupStatus?.Invoke() is { } status
             ? new DashboardBackup(status.Url, status.State, status.Detail, status.LagSeconds, status.LagBytes)
             : null;
         var slots = Slots();
-        return new DashboardSnapshot(now, _uptime.Elapsed.TotalSeconds, Rate(), dbs.Sum(d => d.Queued), connections, dbs, backup, slots);
+        return new DashboardSnapshot(now, _uptime.Elapsed.TotalSeconds, _history.StatementsPerSecond(), dbs.Sum(d => d.Queued), connections, dbs, backup, slots,
+            Engines(dbs), _history.Points());
     }
+
+    /// <summary>Every engine process: each running database's, and the spare with what it will become.</summary>
+    private List<DashboardEngine> Engines(List<DashboardDatabase> dbs)
+    {
+        var engines = dbs.Where(d => d.EnginePid is not null)
+            .Select(d => new DashboardEngine("database", d.Name, d.EnginePid!.Value, d.EngineRssBytes))
+            .ToList();
+        if (_databases.Spare is { } spare)
+            engines.Add(new DashboardEngine(spare.Kind.Template is null ? "spare" : "template copy", spare.Kind.Template, spare.ProcessId, ProcessMemory.ResidentBytes(spare.ProcessId)));
+        return engines;
+    }
+
+    private int Queued() => _databases.Names.Sum(name => _databases.Find(name)?.RunningServices?.Scheduler.QueueLength ?? 0);
 
     /// <summary>
     /// Reads the slots with their lag of every running database no client holds now (<see cref="ZeroPgMetrics.RefreshIdleReplicationSlots"/>:
-    /// a moment each, as a /metrics scrape does); the page's stream calls it every <see cref="SlotInterval"/>, not every second.
+    /// a moment each, as a /metrics scrape does), unless they were read less than <see cref="SlotInterval"/> ago.
     /// </summary>
-    public Task RefreshSlotsAsync(CancellationToken cancellationToken) => metrics.RefreshIdleReplicationSlots(cancellationToken);
+    public Task RefreshSlotsAsync(CancellationToken cancellationToken)
+    {
+        bool first;
+        lock (_gate)
+        {
+            if (_slotsReadAt >= 0 && Stopwatch.GetElapsedTime(_slotsReadAt) < SlotInterval)
+                return Task.CompletedTask;
+            first = _slotsReadAt < 0;
+            _slotsReadAt = Stopwatch.GetTimestamp();
+        }
+        // The first read may wait a moment for an engine a client holds (between its units, never inside its transaction),
+        // so the first page lists the slots that exist; later ones skip such an engine and keep its last figures.
+        return first ? _metrics.ReplicationSlots(cancellationToken) : _metrics.RefreshIdleReplicationSlots(cancellationToken);
+    }
 
     public static readonly TimeSpan SlotInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>Each slot as the last read found it, and which walsender streams from it now (known without the engine).</summary>
     private List<string> Slots()
     {
-        var streaming = databases.Running
+        var streaming = _databases.Running
             .SelectMany(d => d.ReplicationSlots.Active.Select(a => (Database: d.DatabaseName, a.Slot, a.ProcessId)))
             .ToDictionary(a => (a.Database, a.Slot), a => a.ProcessId);
         var slots = new List<string>();
-        foreach (var slot in metrics.LastReplicationSlots().OrderBy(s => s.Database, StringComparer.Ordinal).ThenBy(s => s.Slot, StringComparer.Ordinal))
+        foreach (var slot in _metrics.LastReplicationSlots().OrderBy(s => s.Database, StringComparer.Ordinal).ThenBy(s => s.Slot, StringComparer.Ordinal))
         {
             var state = streaming.Remove((slot.Database, slot.Slot), out var pid) ? $"streaming to pid {pid}" : "inactive";
             if (slot.Lost)
@@ -80,18 +119,5 @@ internal sealed class DashboardSource(SessionRegistry registry, DatabaseCatalog 
         var query = activity.Query.Length > 200 ? activity.Query[..200] + "…" : activity.Query;
         return new DashboardConnection(session.Identity.ProcessId, session.Identity.Role, session.Services.DatabaseName, activity.ApplicationName,
             state, waitingFor, (now - activity.StateChange).TotalSeconds, activity.TransactionStart is { } start ? (now - start).TotalSeconds : null, query);
-    }
-
-    private double Rate()
-    {
-        var at = _uptime.Elapsed;
-        var batches = metrics.Batches;
-        lock (_gate)
-        {
-            var (lastAt, lastBatches) = _last;
-            _last = (at, batches);
-            var seconds = (at - lastAt).TotalSeconds;
-            return lastAt == TimeSpan.Zero || seconds <= 0 ? 0 : Math.Round((batches - lastBatches) / seconds, 1);
-        }
     }
 }

@@ -9,6 +9,9 @@ internal readonly ref struct BindMessage
     public ReadOnlySpan<byte> StatementName { get; init; }
     public ReadOnlySpan<byte> Rest { get; init; }
 
+    /// <summary>The Bind <paramref name="message"/> (whole: type, length, body).</summary>
+    public static BindMessage FromMessage(ReadOnlySpan<byte> message) => Read(message[MessageFramer.HeaderLength..]);
+
     public static BindMessage Read(ReadOnlySpan<byte> body)
     {
         var reader = new WireReader(body);

@@ -10,6 +10,9 @@ internal readonly ref struct ParseMessage
     /// <summary>The uint16 count and the int32 OIDs, as sent.</summary>
     public ReadOnlySpan<byte> ParameterTypes { get; init; }
 
+    /// <summary>The Parse <paramref name="message"/> (whole: type, length, body).</summary>
+    public static ParseMessage FromMessage(ReadOnlySpan<byte> message) => Read(message[MessageFramer.HeaderLength..]);
+
     public static ParseMessage Read(ReadOnlySpan<byte> body)
     {
         var reader = new WireReader(body);

@@ -23,11 +23,10 @@ internal static class EngineResults
         var rows = new List<string?[]>();
         foreach (var message in captured)
         {
-            var body = message.AsSpan(MessageFramer.HeaderLength);
             switch ((BackendCode)message[0])
             {
                 case BackendCode.DataRow:
-                    rows.Add(DataRow.ReadText(body));
+                    rows.Add(TextRow.Parse(message).Columns);
                     break;
                 case BackendCode.CommandComplete:
                 case BackendCode.EmptyQueryResponse:
@@ -35,9 +34,7 @@ internal static class EngineResults
                     rows = [];
                     break;
                 case BackendCode.ErrorResponse:
-                    throw new PgErrorException(PgError.Error(ErrorResponse.ReadSqlState(body) ?? "XX000",
-                        ErrorResponse.ReadField(body, ErrorField.Message) ?? "error in the engine",
-                        ErrorResponse.ReadField(body, ErrorField.Hint), ErrorResponse.ReadField(body, ErrorField.Detail)));
+                    throw new PgErrorException(ErrorReply.Parse(message).ToError("XX000", "error in the engine"));
             }
         }
         return results;

@@ -127,7 +127,7 @@ internal sealed class LogicalStream(PipeReader input, PipeWriter output, EngineQ
 
     private void ApplyStatusUpdate(ReadOnlySequence<byte> message)
     {
-        if (!StandbyStatusUpdate.TryParse(message.Slice(MessageFramer.HeaderLength).ToArray(), out var status))
+        if (!StandbyStatusUpdate.TryParse(Protocol.Frontend.CopyDataMessage.ReadPayload(message), out var status))
             return; // 'h' (hot standby feedback) and others: nothing to do for a logical slot
         if (status.Flushed > _confirmed)
             _confirmed = status.Flushed;

@@ -25,7 +25,7 @@ internal static class ReplicationCommandParser
     public static ReplicationCommand? Parse(string text)
     {
         if (!IsReplicationCommand(text)) return null;
-        var p = new Cursor(ReplicationLexer.Tokenize(text));
+        var p = new Cursor(ReplicationTokens.Read(text));
         var command = p.Next().Text switch
         {
             "identify_system" => new IdentifySystemCommand(),

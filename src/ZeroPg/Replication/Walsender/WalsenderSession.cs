@@ -61,7 +61,7 @@ internal sealed class WalsenderSession(ReplicationMode mode, PipeReader input, P
     /// </summary>
     public void CopyDataAfterStream(System.Buffers.ReadOnlySequence<byte> message)
     {
-        if (_streamedSlot is null || !Stream.StandbyStatusUpdate.TryParse(System.Buffers.BuffersExtensions.ToArray(message.Slice(MessageFramer.HeaderLength)), out var status))
+        if (_streamedSlot is null || !Stream.StandbyStatusUpdate.TryParse(Protocol.Frontend.CopyDataMessage.ReadPayload(message), out var status))
             return;
         if (status.Flushed > _lateConfirmed)
             _lateConfirmed = status.Flushed;

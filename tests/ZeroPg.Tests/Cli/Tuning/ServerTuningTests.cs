@@ -128,6 +128,14 @@ public class ServerTuningOnPostgresTests(NativePostgres postgres)
                 {
                     await using var command = new NpgsqlCommand($"ALTER SYSTEM SET {setting.Name} = '{setting.Value}'", connection);
                     await command.ExecuteNonQueryAsync();
+                    // Postgres parsed and wrote it: postgresql.auto.conf has the value, with no error against it.
+                    await using var written = new NpgsqlCommand(
+                        "SELECT setting, error FROM pg_file_settings WHERE name = $1 AND sourcefile LIKE '%postgresql.auto.conf'", connection)
+                    { Parameters = { new() { Value = setting.Name } } };
+                    await using var reader = await written.ExecuteReaderAsync();
+                    Assert.True(await reader.ReadAsync(), $"{setting.Name} missing from postgresql.auto.conf");
+                    Assert.Equal(setting.Value, reader.GetString(0));
+                    Assert.True(reader.IsDBNull(1), $"{setting.Name} = '{setting.Value}': {(reader.IsDBNull(1) ? "" : reader.GetString(1))}");
                 }
             }
         }

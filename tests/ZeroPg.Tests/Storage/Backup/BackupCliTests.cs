@@ -22,9 +22,9 @@ public sealed class BackupCliTests
             await FileBackupTests.WaitForBaseBackupAsync(server); // `between` must lie after the first base backup
             await WalScannerTests.Execute(connection, "create table t(id int primary key)");
             await WalScannerTests.Execute(connection, "insert into t select generate_series(1, 100)");
-            await Task.Delay(200);
-            between = DateTimeOffset.UtcNow;
-            await Task.Delay(200);
+            // `between` lies strictly between the two inserts' commit times on the engine's clock, the one commit times are read from.
+            between = await EngineClockPastAsync(connection, await EngineClockPastAsync(connection, DateTimeOffset.MinValue));
+            await EngineClockPastAsync(connection, between);
             await WalScannerTests.Execute(connection, "insert into t select generate_series(101, 150)");
         }
         string[] location = ["s3://zeropg/cli", .. s3.CliFlags];
@@ -77,4 +77,9 @@ public sealed class BackupCliTests
         Assert.Equal(1, down.ExitCode);
         Assert.Contains("zeropg backup:", down.Stderr);
     }
+
+    /// <summary>Until the engine's clock reads later than <paramref name="instant"/>; returns what it reads then.</summary>
+    private static Task<DateTimeOffset> EngineClockPastAsync(NpgsqlConnection connection, DateTimeOffset instant)
+        => Eventually.ValueAsync(async () => new DateTimeOffset((DateTime)(await WalScannerTests.Scalar(connection, "select clock_timestamp()"))!),
+            now => now > instant, now => $"the engine's clock past {instant:O} (it reads {now:O})");
 }

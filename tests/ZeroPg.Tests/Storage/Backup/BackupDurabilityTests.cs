@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Npgsql;
 using Xunit.Abstractions;
+using ZeroPg.Tests.Infrastructure;
 using ZeroPg.Tests.Engine;
 
 namespace ZeroPg.Tests.Storage.Backup;
@@ -96,7 +97,8 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
             await first.WaitReadyAsync(TimeSpan.FromSeconds(60));
             await Execute(first.ConnectionString, "create table t(id int primary key, client int)");
             await s3.StopAsync();
-            // Clients keep committing while the bucket is gone; the backup falls behind and says so.
+            using var http = new HttpClient();
+            // Clients keep committing while the bucket is gone, across several failed uploads; the backup falls behind and says so.
             await using (var connection = new NpgsqlConnection(first.ConnectionString))
             {
                 await connection.OpenAsync();
@@ -105,16 +107,20 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
                     await using var insert = new NpgsqlCommand($"insert into t values ({id}, 0)", connection);
                     await insert.ExecuteNonQueryAsync();
                     if (id % 100 == 99)
-                        await Task.Delay(TimeSpan.FromSeconds(1));
+                    {
+                        var failures = await UploadFailuresAsync(http, first);
+                        await Eventually.WaitUntilAsync(async () => await UploadFailuresAsync(http, first) > failures,
+                            "an upload failed since the last 100 commits", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
+                    }
                 }
             }
-            using var http = new HttpClient();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            HttpResponseMessage ready;
-            while ((ready = await http.GetAsync(first.HttpUrl("/readyz"))).IsSuccessStatusCode && DateTime.UtcNow < deadline)
-                await Task.Delay(200);
-            var body = await ready.Content.ReadAsStringAsync();
-            Assert.Equal(503, (int)ready.StatusCode);
+            var (status, body) = await Eventually.ValueAsync(async () =>
+                {
+                    using var ready = await http.GetAsync(first.HttpUrl("/readyz"));
+                    return (Status: (int)ready.StatusCode, Body: await ready.Content.ReadAsStringAsync());
+                },
+                ready => ready.Status != 200, ready => $"/readyz not ready (it says {ready.Status})", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+            Assert.Equal(503, status);
             Assert.Contains("backup behind", body);
             var metrics = await http.GetStringAsync(first.HttpUrl("/metrics"));
             Assert.Matches(@"zeropg_backup_upload_failures_total [1-9]", metrics);
@@ -127,6 +133,13 @@ public sealed class BackupDurabilityTests(ITestOutputHelper output)
         }
         await using var second = await ZeroPgCli.ServeAsync(environment, ["--db", directory.Sub("b"), "--backup", url, .. flags]);
         Assert.Equal(Enumerable.Range(0, 300).ToHashSet(), await Ids(second.ConnectionString));
+    }
+
+    private static async Task<long> UploadFailuresAsync(HttpClient http, ZeroPgCli server)
+    {
+        var metrics = await http.GetStringAsync(server.HttpUrl("/metrics"));
+        var failures = System.Text.RegularExpressions.Regex.Match(metrics, @"^zeropg_backup_upload_failures_total (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+        return failures.Success ? long.Parse(failures.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
     internal static (string Url, string[] Flags, IReadOnlyDictionary<string, string>? Environment) Location(TempDirectory directory, S3rverProcess? s3)

@@ -137,14 +137,8 @@ public sealed partial class DamagedBackupTests
     internal static async Task WaitShippedAsync(NpgsqlConnection connection, string url)
     {
         var current = Lsn.Parse((string)(await WalScannerTests.Scalar(connection, "select pg_current_wal_lsn()::text"))!);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var end = (await ZeroPgBackup.ListAsync(new BackupOptions { Url = url })).WalEnd;
-            if (end is not null && Lsn.Parse(end) >= current)
-                return;
-            Assert.True(DateTime.UtcNow < deadline, $"the backup's WAL ends at {end}, not yet at {current}");
-            await Task.Delay(50);
-        }
+        await Eventually.ValueAsync(async () => (await ZeroPgBackup.ListAsync(new BackupOptions { Url = url })).WalEnd,
+            end => end is not null && Lsn.Parse(end) >= current, end => $"the backup's WAL at {current} (it ends at {end})",
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50));
     }
 }

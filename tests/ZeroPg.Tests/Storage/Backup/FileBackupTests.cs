@@ -105,6 +105,8 @@ public sealed class FileBackupTests
                 sent.Add(DateTimeOffset.UtcNow);
                 await WalScannerTests.Execute(connection, $"insert into t values ({id})");
                 acknowledged.Add(DateTimeOffset.UtcNow);
+                // Kept constant: the test needs a span of time between commits for a restore target to fall in
+                // (commit times are milliseconds of the engine's clock); the passing of time is the state itself.
                 await Task.Delay(100);
             }
         }
@@ -137,19 +139,13 @@ public sealed class FileBackupTests
             await using var connection = await Open(server);
             await WalScannerTests.Execute(connection, "create table t(id int primary key, v text)");
             await WalScannerTests.Execute(connection, "insert into t select g, repeat('x', 200) from generate_series(1, 100000) g");
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (server.Backup!.BaseBackups < 2 && DateTime.UtcNow < deadline)
-                await Task.Delay(100);
-            Assert.True(server.Backup!.BaseBackups >= 2, $"{server.Backup.BaseBackups} base backups after 60 s");
+            await Eventually.WaitUntilAsync(() => server.Backup!.BaseBackups >= 2, "two base backups", TimeSpan.FromSeconds(60));
             // Retention runs right after each base backup. The insert's WAL (full-page writes after each backup's
             // checkpoint included) can make a third one due, so stop only once nothing more can happen: one base
             // backup listed, none in progress (its tar would be listed as unusable), all WAL shipped, and less WAL since the
             // kept one's start than makes the next one due.
-            while (!await BackupIsSettledAsync(server, url, 16L << 20))
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"backup not settled after 60 s: {await ZeroPgBackup.ListAsync(new BackupOptions { Url = url })}");
-                await Task.Delay(100);
-            }
+            await Eventually.ValueAsync(async () => (Settled: await BackupIsSettledAsync(server, url, 16L << 20), Listing: await ZeroPgBackup.ListAsync(new BackupOptions { Url = url })),
+                state => state.Settled, state => $"backup settled: {state.Listing}", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
             // The stop's checkpoint makes the next base backup due; none may start against the closing engine.
             await server.StopAsync();
             Assert.Equal(0, server.Backup!.BaseBackupFailures);
@@ -175,15 +171,8 @@ public sealed class FileBackupTests
     }
 
     /// <summary>Waits until the server's first base backup is complete (taken in the background after start).</summary>
-    internal static async Task WaitForBaseBackupAsync(ZeroPgServer server)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (server.Backup is not { BaseBackups: > 0 })
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"no base backup after 60 s: {server.Backup}");
-            await Task.Delay(20);
-        }
-    }
+    internal static Task WaitForBaseBackupAsync(ZeroPgServer server)
+        => Eventually.ValueAsync(() => Task.FromResult(server.Backup), backup => backup is { BaseBackups: > 0 }, backup => $"a first base backup: {backup}", TimeSpan.FromSeconds(60));
 
     internal static ZeroPgOptions Options(string db, string url, Action<BackupOptions>? configure = null)
     {

@@ -56,16 +56,17 @@ public sealed class MissingBucketTests
         await DeleteBucketAsync(client);
         for (var id = 0; id < 200; id++)
             await WalScannerTests.Execute(connection, $"insert into t values ({id})");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!(server.Backup!.State == "behind" && server.Backup.Detail?.Contains("does not exist") == true) && DateTime.UtcNow < deadline)
+        await Eventually.WaitUntilAsync(async () =>
         {
+            if (server.Backup!.State == "behind" && server.Backup.Detail?.Contains("does not exist") == true)
+                return true;
             // s3rver checks the bucket before it writes an object and creates the object's folders as it
             // writes: an upload in flight while the bucket was deleted brings the bucket back. Delete it again.
             var buckets = await client.ListBucketsAsync();
             if (buckets.Buckets?.Any(b => b.BucketName == S3rverProcess.Bucket) == true)
                 await DeleteBucketAsync(client);
-            await Task.Delay(100);
-        }
+            return false;
+        }, "the backup behind on the missing bucket", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
         var status = server.Backup!;
         Assert.Equal("behind", status.State);
         Assert.Contains("The bucket 'zeropg' of s3://zeropg/db does not exist", status.Detail);
@@ -73,29 +74,19 @@ public sealed class MissingBucketTests
         Assert.Equal(200L, await WalScannerTests.Scalar(connection, "select count(*) from t")); // clients were not failed
 
         await client.PutBucketAsync(S3rverProcess.Bucket);
-        deadline = DateTime.UtcNow.AddSeconds(90); // uploads retry with a backoff of up to 30 s
-        while (server.Backup!.State != "ok" && DateTime.UtcNow < deadline)
-            await Task.Delay(100);
+        // Uploads retry with a backoff of up to 30 s.
+        await Eventually.WaitUntilAsync(() => server.Backup!.State == "ok", "the backup caught up once the bucket is back", TimeSpan.FromSeconds(90));
         Assert.Equal("ok", server.Backup!.State);
         Assert.Equal(0, server.Backup!.LagBytes);
     }
 
     /// <summary>Empties and deletes the bucket; the server keeps writing (lease renewals, WAL), so emptying can race with it: retry.</summary>
-    private static async Task DeleteBucketAsync(AmazonS3Client client)
-    {
-        for (var attempt = 0; ; attempt++)
+    private static Task DeleteBucketAsync(AmazonS3Client client)
+        => Eventually.SucceedsAsync(async () =>
         {
             var objects = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = S3rverProcess.Bucket });
             if (objects.S3Objects is { Count: > 0 } listed)
                 await client.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = S3rverProcess.Bucket, Objects = listed.Select(o => new KeyVersion { Key = o.Key }).ToList() });
-            try
-            {
-                await client.DeleteBucketAsync(S3rverProcess.Bucket);
-                return;
-            }
-            catch (AmazonS3Exception error) when (error.ErrorCode == "BucketNotEmpty" && attempt < 20)
-            {
-            }
-        }
-    }
+            return await client.DeleteBucketAsync(S3rverProcess.Bucket);
+        }, error => error is AmazonS3Exception { ErrorCode: "BucketNotEmpty" });
 }

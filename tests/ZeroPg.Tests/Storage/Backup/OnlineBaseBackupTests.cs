@@ -26,23 +26,23 @@ public sealed class OnlineBaseBackupTests
         await using (var server = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("a"), url), TestLogging.Factory))
         {
             using var stop = new CancellationTokenSource();
+            var rounds = 0;
             var writer = Task.Run(async () =>
             {
                 await using var connection = await FileBackupTests.Open(server);
-                var rounds = 0;
                 while (!stop.IsCancellationRequested)
                 {
                     // Touches pages all over the table (and their full-page images after the checkpoint).
-                    await WalScannerTests.Execute(connection, $"update t set n = n + 1 where id % 997 = {rounds % 997}");
-                    rounds++;
+                    await WalScannerTests.Execute(connection, $"update t set n = n + 1 where id % 997 = {Volatile.Read(ref rounds) % 997}");
+                    Interlocked.Increment(ref rounds);
                 }
-                return rounds;
+                return Volatile.Read(ref rounds);
             });
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (server.Backup!.BaseBackups < 1 && DateTime.UtcNow < deadline)
-                await Task.Delay(20);
+            await Eventually.WaitUntilAsync(() => server.Backup!.BaseBackups >= 1, "the first base backup", TimeSpan.FromSeconds(60));
             Assert.Equal(1, server.Backup!.BaseBackups);
-            await Task.Delay(300);
+            // Updates go on after the backup (WAL the restore must replay on top of it).
+            var atBackup = Volatile.Read(ref rounds);
+            await Eventually.WaitUntilAsync(() => Volatile.Read(ref rounds) > atBackup + 5, "more update rounds after the base backup", TimeSpan.FromSeconds(30));
             stop.Cancel();
             updates = await writer;
             await using var check = await FileBackupTests.Open(server);
@@ -65,9 +65,7 @@ public sealed class OnlineBaseBackupTests
         var url = "file://" + directory.Sub("bucket");
         await using (var server = await ZeroPgServer.StartAsync(FileBackupTests.Options(directory.Sub("a"), url), TestLogging.Factory))
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (server.Backup!.BaseBackups < 1 && DateTime.UtcNow < deadline)
-                await Task.Delay(20);
+            await FileBackupTests.WaitForBaseBackupAsync(server);
             await using (var connection = await FileBackupTests.Open(server))
             {
                 await WalScannerTests.Execute(connection, "create table t(id int primary key, v text)");
@@ -90,23 +88,13 @@ public sealed class OnlineBaseBackupTests
         Assert.Equal("Alice", await WalScannerTests.Scalar(check, "select name::text from c where name = 'ALICE'"));
     }
 
-    private static async Task<NpgsqlConnection> OpenRetryingAsync(ZeroPgServer server)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+    private static Task<NpgsqlConnection> OpenRetryingAsync(ZeroPgServer server)
+        => Eventually.SucceedsAsync(async () =>
         {
-            try
-            {
-                var connection = await FileBackupTests.Open(server);
-                await WalScannerTests.Scalar(connection, "select 1");
-                return connection;
-            }
-            catch (NpgsqlException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
+            var connection = await FileBackupTests.Open(server);
+            await WalScannerTests.Scalar(connection, "select 1");
+            return connection;
+        }, error => error is NpgsqlException, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
 }
 
 public sealed class BackupHousekeepingTests
@@ -132,7 +120,7 @@ public sealed class BackupHousekeepingTests
             {
                 await WalScannerTests.Execute(open, "insert into t values (1)");
                 var before = server.Backup!.BaseBackups;
-                await WaitAsync(() => server.Backup!.BaseBackups >= before + 2);
+                await WaitAsync(() => server.Backup!.BaseBackups >= before + 2, "two base backups inside the open transaction");
                 await WalScannerTests.Execute(open, "insert into t values (2)");
                 await begin.CommitAsync();
             }
@@ -144,14 +132,14 @@ public sealed class BackupHousekeepingTests
             {
                 await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failed, "select 1/0"));
                 var failures = server.Backup!.BaseBackupFailures;
-                await WaitAsync(() => server.Backup!.BaseBackupFailures > failures);
+                await WaitAsync(() => server.Backup!.BaseBackupFailures > failures, "a base backup failed inside the failed transaction");
                 var aborted = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failed, "select 1"));
                 Assert.Equal("25P02", aborted.SqlState);
                 await begin.RollbackAsync();
             }
             Assert.Equal(1, await WalScannerTests.Scalar(failed, "select 1"));
             var done = server.Backup!.BaseBackups;
-            await WaitAsync(() => server.Backup!.BaseBackups > done);
+            await WaitAsync(() => server.Backup!.BaseBackups > done, "a base backup after the rollback");
         }
         var report = await ZeroPg.Storage.Backup.ZeroPgBackup.RestoreAsync(new ZeroPg.Storage.Backup.BackupOptions { Url = url }, directory.Sub("b"));
         await using var restored = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("b") }, TestLogging.Factory);
@@ -159,13 +147,6 @@ public sealed class BackupHousekeepingTests
         Assert.Equal(2L, await WalScannerTests.Scalar(check, "select count(*) from t"));
     }
 
-    private static async Task WaitAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitAsync(Func<bool> condition, string what)
+        => Eventually.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(60));
 }

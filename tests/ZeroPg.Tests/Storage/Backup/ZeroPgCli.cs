@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using ZeroPg.Tests.Cli;
+using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Storage.Backup;
 
@@ -83,16 +84,12 @@ public sealed class ZeroPgCli : IAsyncDisposable
     public async Task WaitReadyAsync(TimeSpan timeout)
     {
         using var http = new HttpClient();
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var response = await http.GetAsync(HttpUrl("/readyz"));
-            if (response.IsSuccessStatusCode)
-                return;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"/readyz stayed {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            await Task.Delay(100);
-        }
+        await Eventually.ValueAsync(async () =>
+            {
+                using var response = await http.GetAsync(HttpUrl("/readyz"));
+                return (Ok: response.IsSuccessStatusCode, Status: (int)response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+            },
+            r => r.Ok, r => $"/readyz stayed {r.Status}: {r.Body}", timeout, TimeSpan.FromMilliseconds(100));
     }
 
     public Task SignalAsync(string signal) => Process.Start("kill", [$"-{signal}", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExitAsync();
@@ -118,9 +115,7 @@ public sealed class ZeroPgCli : IAsyncDisposable
         var engine = EngineProcessId();
         Process.Kill();
         await Process.WaitForExitAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (CliProcess.IsRunning(engine) && DateTime.UtcNow < deadline)
-            await Task.Delay(50);
+        await Eventually.WaitUntilAsync(() => !CliProcess.IsRunning(engine), $"the engine host {engine} gone after its server was killed", TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()

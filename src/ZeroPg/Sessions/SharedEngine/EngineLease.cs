@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// One session's hold on the shared engine (<see cref="EngineScheduler"/> decides who is next): waiting
+/// for it in FIFO order with a NOTICE after a while, the queue-wait timeout and the cancel of a queued
+/// unit, both as 57014 ERRORs raised before anything ran. On every grant the engine restart check runs
+/// (<see cref="EngineRestart.OnEngineAcquired"/>). Thread: the session.
+/// </summary>
+internal sealed class EngineLease(object owner, SessionServices services, SessionCancel cancel, EngineRestart restart, PipeWriter output,
+    EngineLoans loans, CancellationToken connectionClosed)
+{
+    private EngineScheduler Scheduler => services.Scheduler;
+
+    public bool IsHeld => Scheduler.Owner == owner;
+
+    /// <summary>Waits until this session owns the engine (at once if it does); <paramref name="access"/> says what for (<see cref="IEngineGate"/>).</summary>
+    public async Task AcquireAsync(EngineAccess access = EngineAccess.Ordinary)
+    {
+        if (IsHeld)
+            return;
+        var options = services.Options;
+        if (cancel.TakeCancelBeforeEngine())
+            throw SessionCancel.Dropped("The statement was cancelled before it reached the shared engine and did not run.");
+        var wait = Scheduler.AcquireAsync(owner, cancel.WaitToken, access).AsTask();
+        var started = Stopwatch.GetTimestamp();
+        var queued = !wait.IsCompleted;
+        // The notice must not hold back a shorter queue-wait timeout.
+        if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero
+            && (options.QueueWaitTimeout == TimeSpan.Zero || options.QueueWaitNotice < options.QueueWaitTimeout))
+        {
+            using var noticeTimer = new CancellationTokenSource();
+            var notice = Task.Delay(options.QueueWaitNotice, noticeTimer.Token);
+            var first = await Task.WhenAny(wait, notice);
+            noticeTimer.Cancel(); // most waits are short: do not leave a timer behind for each
+            if (first != wait)
+            {
+                ErrorResponse.Write(output, PgError.Notice(
+                    $"waiting for the shared PGlite engine: {Scheduler.QueueLength} client(s) queued",
+                    "Another client holds the engine, most likely in a long query or an open transaction."));
+                await output.FlushAsync();
+            }
+        }
+        if (options.QueueWaitTimeout > TimeSpan.Zero)
+        {
+            try
+            {
+                var remaining = options.QueueWaitTimeout - Stopwatch.GetElapsedTime(started);
+                await wait.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            }
+            catch (TimeoutException)
+            {
+                await AbandonWaitAsync(wait);
+                throw new PgErrorException(PgError.Error(SqlState.QueryCanceled,
+                    $"canceling statement: waited {options.QueueWaitTimeout.TotalSeconds:0.#} s for the shared PGlite engine",
+                    "Another client holds the engine in a long query or an open transaction; raise --queue-wait-timeout or shorten transactions."));
+            }
+        }
+        try
+        {
+            await wait;
+        }
+        catch (OperationCanceledException) when (!connectionClosed.IsCancellationRequested)
+        {
+            cancel.DeliveredToWait();
+            throw SessionCancel.Dropped("The statement was still waiting for the shared engine and did not run.");
+        }
+        if (queued)
+            services.Metrics.RecordQueueWait(Stopwatch.GetElapsedTime(started));
+        restart.OnEngineAcquired();
+    }
+
+    /// <summary>For undoing what a departed client left: not cancelled by its connection closing.</summary>
+    public async Task AcquireForCleanupAsync()
+    {
+        if (IsHeld)
+            return;
+        await Scheduler.AcquireAsync(owner, CancellationToken.None);
+        restart.OnEngineAcquired();
+    }
+
+    /// <summary>Gives the engine up; the next waiter gets it. Reads other sessions asked to run in it are declined (<see cref="EngineLoans"/>).</summary>
+    public void Release()
+    {
+        Scheduler.Release(owner);
+        loans.Decline();
+    }
+
+    private async Task AbandonWaitAsync(Task wait)
+    {
+        cancel.CancelWait();
+        try
+        {
+            await wait;
+            Release(); // granted just before the cancel landed
+        }
+        catch (OperationCanceledException)
+        {
+            // Removed from the queue.
+        }
+        cancel.Reset();
+    }
+
+    /// <summary>Releases the engine unless the client is inside a transaction block, a COPY or an unfinished extended sequence.</summary>
+    public void ReleaseIfIdle(ProtocolState state)
+    {
+        if (state.CanReleaseEngine)
+            Release();
+    }
+}

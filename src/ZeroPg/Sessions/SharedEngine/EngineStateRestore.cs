@@ -1,0 +1,78 @@
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Brings the engine session to this client's state at the head of the client's own batch, the way the
+/// deferred BEGIN always went: what each session object adds (<see cref="ISessionState.WritePreamble"/>: the
+/// differences of its settings, its temp relations renamed back under their names, ...) run as the engine's role,
+/// then the client's role, then the deferred BEGIN (or the failed transaction an engine restart left the client in),
+/// each a Query whose reply is swallowed (<see cref="ReplyPlan.PreambleQueries"/>). No engine call of its own:
+/// switching between clients costs no extra round trip. What the preamble changes in the shared
+/// <see cref="EngineSessionState"/> is committed when the batch is sent (<see cref="EngineBatch.Sending"/>),
+/// so a batch built and then dropped (rebuilt after an extension load or an advisory install) changes nothing.
+/// Thread: the session, while it holds the engine.
+/// </summary>
+internal sealed class EngineStateRestore(SessionServices services, SessionStates states, ProtocolState state)
+{
+    /// <summary>Fails the transaction the preamble's BEGIN opened (its error is swallowed with the preamble's replies).</summary>
+    private const string FailTransactionSql = "DO $$BEGIN RAISE EXCEPTION 'ZeroPg: transaction lost in an engine restart'; END$$";
+
+    /// <summary>Writes what the engine session lacks of this client's state into the empty <paramref name="batch"/>.</summary>
+    public void WritePreamble(EngineBatch batch)
+    {
+        var engine = services.EngineState;
+        var preamble = states.Preamble(engine);
+        // The objects' statements run as the engine's superuser; the client's identity comes last.
+        var asEngineRole = engine.SessionAuthorization is not null && preamble.Statements.Count > 0;
+        if (asEngineRole)
+            batch.AddPreambleQuery(SwitchSql(null));
+        foreach (var statement in preamble.Statements)
+            batch.AddPreambleQuery(statement);
+        var identity = preamble.Identity;
+        var switchIdentity = (asEngineRole ? null : engine.SessionAuthorization) != identity;
+        if (switchIdentity)
+            batch.AddPreambleQuery(SwitchSql(identity));
+        var begin = state.Transaction == TransactionState.BeginDeferred;
+        if (begin)
+            batch.AddPreambleQuery("BEGIN"); // only plain forms are deferred, all equal to this
+        var failed = state.Transaction == TransactionState.FailedDeferred;
+        if (failed)
+        {
+            batch.AddPreambleQuery("BEGIN");
+            batch.AddPreambleQuery(FailTransactionSql);
+        }
+        if (preamble.Statements.Count == 0 && !begin && !failed && !asEngineRole && !switchIdentity)
+            return;
+        batch.Sending += () =>
+        {
+            preamble.Sent();
+            if (asEngineRole || switchIdentity)
+                engine.SessionAuthorization = identity;
+            if (begin)
+                state.BeginSent();
+            if (failed)
+                state.FailedSent();
+        };
+    }
+
+    /// <summary>
+    /// Adds the switch back to the engine's superuser role when a client's identity is in force, for ZeroPg's own
+    /// SQL that needs it (reading pg_authid, cleaning up after a client); the next client batch switches again.
+    /// Only where the engine session is outside a transaction (or after the ROLLBACK ending one): a SET that a
+    /// rollback undoes would leave <see cref="EngineSessionState.SessionAuthorization"/> wrong.
+    /// </summary>
+    public static BatchBuffer AppendEngineRole(BatchBuffer batch, EngineSessionState engine)
+    {
+        if (engine.SessionAuthorization is null)
+            return batch;
+        OwnSql.Append(batch, SwitchSql(null));
+        engine.SessionAuthorization = null;
+        return batch;
+    }
+
+    /// <summary>
+    /// SET SESSION AUTHORIZATION to a role, or back to the engine's own (by name: PGlite's single-user
+    /// session has no DEFAULT to return to).
+    /// </summary>
+    public static string SwitchSql(string? role)
+        => "SET SESSION AUTHORIZATION \"" + (role ?? SessionIdentity.EngineRole).Replace("\"", "\"\"") + "\"";
+}

@@ -1,0 +1,204 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using ZeroPg.Engine;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>What to do with the messages of one engine reply.</summary>
+internal enum ReplyMode
+{
+    /// <summary>Send them to the client.</summary>
+    Forward,
+    /// <summary>Keep them for the session to inspect (a request ZeroPg made of its own, or one it must look at first).</summary>
+    Capture,
+    /// <summary>Drop them (cleanup after the client is gone).</summary>
+    Discard,
+}
+
+/// <summary>
+/// One session's engine calls: receives the reply chunks on the engine reader thread, cuts them into
+/// messages (<see cref="StreamFramer"/>), lets the <see cref="ReplyRouter"/> match them to the batch, and
+/// writes what passes to the client's output (or keeps it, in <see cref="ReplyMode.Capture"/>).
+/// Thread: everything here but <see cref="Begin"/> and the properties runs on the engine reader thread,
+/// while the session awaits <see cref="EngineCall.Completion"/>; it touches only the client's output, the
+/// settings' ParameterStatus filter, the notification queues (thread-safe), the held logical messages and the cancel warning.
+/// </summary>
+internal sealed class ReplyForwarder : EngineCall
+{
+    private const int FlushThreshold = 64 * 1024;
+
+    private readonly PipeWriter _output;
+    private readonly SessionSettings _settings;
+    private readonly ClientNotifications _notifications;
+    private readonly SessionCancel _cancel;
+    private readonly TransactionTimeout _transactionTimeout;
+    private readonly StreamFramer _framer = new();
+    private readonly ReplyRouter _router = new();
+    private readonly StreamFramer.MessageHandler _onMessage;
+    private readonly ReplyRouter.RouteMessage _route;
+    private ReplyMode _mode;
+    private bool _dropCopyInResponse;
+
+    private readonly TimeSpan _writeTimeout;
+    private readonly Action _abandonClient;
+    private readonly Func<int> _processId;
+    private byte[]? _ownPrefix;
+
+    private readonly BackendSignals _signals;
+    private readonly HeldMessages _heldMessages;
+
+    /// <param name="writeTimeout">How long a flush may wait on a client that reads nothing (<see cref="ZeroPgOptions.ClientWriteTimeout"/>).</param>
+    /// <param name="abandonClient">Closes the connection of a client that stopped reading: that cancels its statement in the engine.</param>
+    public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel, TransactionTimeout transactionTimeout,
+        Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient, HeldMessages heldMessages)
+    {
+        _heldMessages = heldMessages;
+        _transactionTimeout = transactionTimeout;
+        _processId = processId;
+        _signals = new BackendSignals(registry, processId);
+        _writeTimeout = writeTimeout;
+        _abandonClient = abandonClient;
+        _output = output;
+        _settings = settings;
+        _notifications = notifications;
+        _cancel = cancel;
+        _route = Route;
+        _onMessage = message => _router.OnMessage(message.Backend, message.Bytes, _route);
+    }
+
+    /// <summary>Status of the last ReadyForQuery in the reply, if there was one.</summary>
+    public TransactionStatus? LastStatus => _router.LastStatus;
+
+    /// <summary>See <see cref="ReplyRouter.RetryPlain"/>.</summary>
+    public bool RetryPlain => _router.RetryPlain;
+
+    /// <summary>Messages kept in <see cref="ReplyMode.Capture"/> mode, whole (type, length, body).</summary>
+    public List<byte[]> Captured { get; } = [];
+
+    /// <summary>True when writing to the client failed: it is gone; the reply is still drained.</summary>
+    public bool ClientGone { get; private set; }
+
+    /// <summary>Session: starts a call; with a <paramref name="plan"/>, messages are matched to the batch's messages in order.</summary>
+    public void Begin(ReplyMode mode, ReplyPlan? plan = null, bool dropCopyInResponse = false)
+    {
+        _router.Begin(plan);
+        ResetCompletion();
+        _framer.Reset();
+        _mode = mode;
+        _dropCopyInResponse = dropCopyInResponse;
+        Captured.Clear();
+    }
+
+    /// <summary>The engine was restarted: no state of the old engine session carries over.</summary>
+    public void ResetSequence() => _router.ResetSequence();
+
+    public override async ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data)
+    {
+        _framer.Feed(data, _onMessage);
+        if (_mode == ReplyMode.Forward && _output.UnflushedBytes > FlushThreshold)
+            await FlushAsync();
+    }
+
+    public override async ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
+    {
+        _router.OnEnd(_route);
+        if (_mode == ReplyMode.Forward)
+            await FlushAsync();
+    }
+
+    /// <summary>
+    /// Session, after the call failed because the engine was killed to stop it: ends the client's reply with
+    /// <paramref name="error"/> and the ReadyForQuery messages it still waits for (<see cref="ReplyRouter.Abandon"/>).
+    /// The reader thread is done with the call.
+    /// </summary>
+    public async ValueTask AbandonAsync(PgError error, TransactionStatus status)
+    {
+        _router.Abandon(error, status, _route);
+        if (_mode == ReplyMode.Forward)
+            await FlushAsync();
+    }
+
+    private void Route(BackendCode code, ReadOnlySpan<byte> message)
+    {
+        // Past the client's transaction_timeout, the rest of its reply (the cancelled statement's 57014 included) gives way to FATAL 25P04.
+        var forward = _mode == ReplyMode.Forward && !ClientGone && !_transactionTimeout.Fired;
+        switch (code)
+        {
+            case BackendCode.ReadyForQuery:
+                if (forward && _cancel.TakeWarning() is { } warning)
+                    ErrorResponse.Write(_output, warning);
+                break;
+            case BackendCode.CopyInResponse when _dropCopyInResponse:
+                return; // the client already got ZeroPg's own CopyInResponse before it sent the data
+            case BackendCode.BackendKeyData:
+                return;
+            case BackendCode.NotificationResponse:
+                var (_, channel, payload) = NotificationReply.Parse(message);
+                if (channel == Sql.SqlEdit.SignalChannel)
+                {
+                    if (_signals.Handle(payload) is { } notAClient && forward)
+                        ErrorResponse.Write(_output, notAClient);
+                    return;
+                }
+                _notifications.Dispatch(message, writeInline: forward);
+                return;
+            case BackendCode.ParameterStatus when _mode == ReplyMode.Forward && !_settings.ShouldReport(message):
+                return;
+            case BackendCode.NoticeResponse when _heldMessages.TryHold(message):
+                return; // a non-transactional logical message's announcement: ZeroPg's, in every mode
+            case BackendCode.ErrorResponse or BackendCode.NoticeResponse when forward && NamesOwnObject(message):
+                // "cursor "zp1234_c" does not exist": the client named it c (its cursors and SQL statements are prefixed in the engine).
+                var prefix = "\"" + System.Text.Encoding.ASCII.GetString(_ownPrefix!);
+                ErrorResponse.WriteWithMessageEdited(_output, message, text => text.Replace(prefix, "\"", StringComparison.Ordinal));
+                return;
+            case BackendCode.ErrorResponse when forward && PreparedTransactionHints.For(message) is { } hint:
+                ErrorResponse.WriteWithHintAdded(_output, message, hint);
+                return;
+        }
+        if (forward)
+            _output.Write(message);
+        else if (_mode == ReplyMode.Capture)
+            Captured.Add(message.ToArray());
+    }
+
+    private bool NamesOwnObject(ReadOnlySpan<byte> message)
+    {
+        _ownPrefix ??= System.Text.Encoding.ASCII.GetBytes(Sql.SqlEdit.PrefixedName(_processId(), ""));
+        return message.IndexOf(_ownPrefix) >= 0;
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        if (ClientGone)
+            return;
+        try
+        {
+            var flush = _output.FlushAsync();
+            if (!flush.IsCompleted && _writeTimeout > TimeSpan.Zero)
+            {
+                // The client's socket and the pipe are full: it is not reading. This thread reads every client's engine
+                // replies, so it may wait only so long; then the client is dropped and the rest of its reply discarded.
+                try
+                {
+                    await flush.AsTask().WaitAsync(_writeTimeout);
+                }
+                catch (TimeoutException)
+                {
+                    ClientGone = true;
+                    _abandonClient();
+                    return;
+                }
+            }
+            var result = await flush;
+            if (result.IsCompleted || result.IsCanceled)
+                ClientGone = true;
+        }
+        catch (Exception error) when (error is IOException or InvalidOperationException or OperationCanceledException
+            or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            ClientGone = true;
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Session-level advisory locks of one client. The engine has one session, so Postgres's own locks would
+/// never exclude anyone: ZeroPg rewrites pg_advisory_* calls into per-client functions over a lock table
+/// (<see cref="AdvisoryLockSql"/>). A unit using them runs captured: a blocking lock another client holds
+/// comes back as ZPLCK, and the client then waits without holding the engine (<see cref="WaitForReleaseAsync"/>)
+/// and runs the unit again; inside a transaction block it fails with 55P03 instead. Thread: the session.
+/// </summary>
+internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity identity, SessionCancel cancel, ProtocolState state, PipeWriter output,
+    CancellationToken connectionClosed) : ISessionState
+{
+    /// <summary>The client called an advisory lock function (its locks go when it leaves).</summary>
+    public bool Used { get; private set; }
+
+    /// <summary>The client waits for another client to release a lock (diagnostics).</summary>
+    public bool Waiting => _waiting;
+
+    private volatile bool _waiting;
+
+    /// <summary>The client may hold locks in the running engine.</summary>
+    public bool MayHoldLocks => Used && services.EngineState.AdvisoryInstalledGeneration == services.Engine.Generation;
+
+    /// <summary>The client may hold locks, in the running engine or kept for the next one.</summary>
+    public bool MayHoldAnyLocks => Used;
+
+    public string UnlockAllSql => AdvisoryLockSql.UnlockAll(identity.ProcessId);
+
+    /// <summary>Installs ZeroPg's lock functions in the engine session if this engine has not got them; the caller holds the engine.</summary>
+    public async Task BeforeUseAsync(EngineLink link)
+    {
+        Used = true;
+        var state = services.EngineState;
+        if (state.AdvisoryInstalledGeneration == services.Engine.Generation)
+            return;
+        // Every client's locks kept outside the engine come back with the table: a restart does not free them.
+        var restore = AdvisoryLockSql.Restore(services.AdvisoryLocks.All);
+        var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, restore.Length == 0 ? [AdvisoryLockSql.Install] : [AdvisoryLockSql.Install, restore]);
+        if (reply.FirstError() is { } failure)
+            throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks", detail: failure.Message));
+        state.AdvisoryInstalledGeneration = services.Engine.Generation;
+    }
+
+    /// <summary>
+    /// Runs a unit that uses advisory locks, captured: false when it must run again once another client
+    /// released a lock this one blocks on (outside a transaction block; inside one the client gets 55P03).
+    /// </summary>
+    public async Task<bool> RunCapturedAsync(EngineLink link, EngineBatch batch, EngineLease lease, TransactionStatus before)
+    {
+        await link.RunAsync(batch, ReplyMode.Capture);
+        var reply = link.Reply.Captured;
+        if (reply.Any(IsBusy) && before == TransactionStatus.Idle && state.Status == TransactionStatus.Idle)
+        {
+            await WaitForReleaseAsync(lease);
+            return false;
+        }
+        foreach (var message in reply)
+        {
+            if (IsBusy(message))
+                ErrorResponse.Write(output, BusyInTransaction);
+            else
+                output.Write(message);
+        }
+        await output.FlushAsync();
+        Changed();
+        return true;
+    }
+
+    /// <summary>A captured reply message saying another client holds a lock this one blocks on.</summary>
+    private static bool IsBusy(byte[] message)
+        => message.Is(BackendCode.ErrorResponse) && ErrorReply.SqlStateOf(message) == AdvisoryLockSql.BusySqlState;
+
+    /// <summary>What a client gets for a blocking lock another holds while it is inside a transaction block.</summary>
+    private static PgError BusyInTransaction { get; } = PgError.Error(SqlState.LockNotAvailable,
+        "could not obtain advisory lock: another client holds it",
+        "ZeroPg waits for a blocking advisory lock only outside transaction blocks; inside one it fails instead of holding the shared engine.");
+
+    /// <summary>Gives the engine to others while waiting for another client to release an advisory lock.</summary>
+    private async Task WaitForReleaseAsync(EngineLease lease)
+    {
+        var changed = services.EngineState.AdvisoryChanged;
+        lease.Release();
+        _waiting = true;
+        try
+        {
+            // Poll as well: a lock may also be freed by a disconnect on an engine restart.
+            await Task.WhenAny(changed, Task.Delay(250, connectionClosed));
+        }
+        finally
+        {
+            _waiting = false;
+        }
+        connectionClosed.ThrowIfCancellationRequested();
+        if (cancel.IsRequested)
+        {
+            cancel.DeliveredToWait();
+            throw SessionCancel.Dropped("The statement was waiting for an advisory lock held by another client.");
+        }
+    }
+
+    /// <summary>The client released all its locks (DISCARD ALL, disconnect).</summary>
+    public void ForgetAll() => services.AdvisoryLocks.Forget(identity.ProcessId);
+
+    /// <summary>Locks were taken or released: clients waiting for one try again.</summary>
+    public void Changed() => services.EngineState.SignalAdvisoryChange();
+
+    /// <summary>Unlocked in the engine when the client left holding locks there (<see cref="ISessionState.LeftBehind"/>).</summary>
+    private bool _unlockAtEnd;
+
+    /// <summary>
+    /// A DISCARD ALL answered for this client releases its locks; DISCARD ALL / TEMP in the engine dropped the lock functions;
+    /// waiters try again after any use; once the client is outside a transaction block its locks are kept outside the engine too.
+    /// </summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        var effects = unit.Effects;
+        if (effects.DiscardAllAnswered && Used)
+        {
+            ForgetAll();
+            if (MayHoldLocks)
+                readBack.Run(UnlockAllSql);
+        }
+        if (effects.DropsAllTemp)
+            unit.Engine.AdvisoryInstalledGeneration = -1; // ZeroPg's lock functions were temp objects too
+        if (!effects.UsesAdvisoryLocks)
+            return ValueTask.CompletedTask;
+        Changed();
+        if (unit.Settled && MayHoldLocks)
+            readBack.Read(AdvisoryLockSql.Snapshot(identity.ProcessId),
+                reply => services.AdvisoryLocks.Keep(identity.ProcessId, OwnSql.TextPairs(reply).FirstOrDefault().Second));
+        return ValueTask.CompletedTask;
+    }
+
+    bool ISessionState.LeftBehind() => _unlockAtEnd = MayHoldLocks;
+
+    void ISessionState.WriteCleanup(SessionEnd end)
+    {
+        if (_unlockAtEnd)
+            end.Sql(UnlockAllSql);
+    }
+
+    /// <summary>Its locks are no longer kept (also those kept for an engine that restarted), and waiters try again.</summary>
+    void ISessionState.Ended()
+    {
+        ForgetAll();
+        if (MayHoldAnyLocks)
+            Changed();
+    }
+}

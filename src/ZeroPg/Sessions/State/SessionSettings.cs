@@ -1,0 +1,319 @@
+using System.Text;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// One client's session settings (varcache.c in PgBouncer). Startup parameters and <c>options=-c ...</c>
+/// are its first settings; after a unit that may have changed settings (SET, RESET, set_config, DISCARD)
+/// ends outside a transaction, the engine session's settings are read back (<see cref="SnapshotSql"/>), so a
+/// rolled-back SET is followed; when another client had the engine, the differences are restored at the
+/// head of this client's next batch (<see cref="RestoreSql"/>). ParameterStatus goes only to the client
+/// whose value it is, and only when it differs from what the client was last told (<see cref="ShouldReport"/>).
+/// Thread: the session, except <see cref="ShouldReport"/>, which the engine reader thread calls during this
+/// session's calls (the session is then awaiting the call, so the two never overlap).
+/// </summary>
+internal sealed class SessionSettings : ISessionState
+{
+    /// <summary>
+    /// The session's settings, and its session authorization (a setting pg_settings does not list) read as session_user:
+    /// PGlite's current_setting('session_authorization') is empty until a SET SESSION AUTHORIZATION, which read as a role
+    /// named "" made the next batch switch to it and fail (zero-cache's schema install lost its transaction).
+    /// </summary>
+    private const string PgSettingsSql = "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session'"
+        + " UNION ALL SELECT 'session_authorization', session_user::pg_catalog.text";
+    private static readonly string[] NotSettings = ["user", "database", "options", "replication"];
+
+    /// <summary>Settings a real server reports at startup, in the order Postgres sends them.</summary>
+    private static readonly string[] ReportedAtStartup =
+    [
+        "application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
+        "integer_datetimes", "IntervalStyle", "is_superuser", "scram_iterations", "search_path", "server_encoding",
+        "server_version", "session_authorization", "standard_conforming_strings", "TimeZone",
+    ];
+
+    /// <summary>
+    /// Settings that change what Postgres makes of a statement's text when it parses it: the name lookup
+    /// (search_path) and literals converted then (a timestamptz in TimeZone, a date in DateStyle). Clients
+    /// that differ in them get auto-prepared statements of their own.
+    /// </summary>
+    private static readonly string[] ParseSettings =
+    [
+        "search_path", "timezone", "datestyle", "intervalstyle", "timezone_abbreviations", "lc_monetary", "xmloption",
+        "transform_null_equals", "array_nulls", "standard_conforming_strings", "default_text_search_config", "role", "session_authorization",
+    ];
+
+    private const string SessionAuthorizationName = "session_authorization";
+
+    private readonly HashSet<string> _customNames = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _reported = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
+
+    public SessionSettings(IReadOnlyDictionary<string, string> startupParameters)
+    {
+        foreach (var (name, value) in startupParameters)
+        {
+            if (!NotSettings.Contains(name) && !name.StartsWith("_pq_.", StringComparison.Ordinal))
+                _values[name] = value;
+        }
+        if (startupParameters.TryGetValue("options", out var options))
+        {
+            foreach (var (name, value) in StartupOptions.Parse(options))
+                _values[name] = value;
+        }
+        if (_values.Remove("client_encoding", out var encoding))
+            _startupEncodingName = encoding;
+        foreach (var name in _values.Keys.Where(n => n.Contains('.')))
+            _customNames.Add(name);
+        Dirty = _values.Count > 0;
+    }
+
+    /// <summary>
+    /// The client_encoding of the startup packet (UTF8 when it names none, the server's encoding as in Postgres). It is
+    /// never an engine setting: the engine speaks UTF8 and ZeroPg converts (<see cref="ClientEncoding"/>). An encoding
+    /// ZeroPg does not know yet is taken as UTF8 here; <see cref="EnsureServableClientEncoding"/> refuses it.
+    /// </summary>
+    public PgEncoding StartupClientEncoding => _startupEncodingName is { } name ? PgEncoding.Find(name) ?? PgEncoding.Utf8 : PgEncoding.Utf8;
+
+    private readonly string? _startupEncodingName;
+
+    /// <summary>Before authentication, as Postgres checks it: a client_encoding ZeroPg cannot serve ends the connection.</summary>
+    public void EnsureServableClientEncoding()
+    {
+        if (_startupEncodingName is { } name)
+            ClientEncodingAnswers.Resolve(name, fatal: true);
+    }
+
+    /// <summary>
+    /// The identity this client's statements run under in the engine session, when it is not the engine's own
+    /// role: its login role, or the one a superuser client took with SET SESSION AUTHORIZATION. Not a pg_settings
+    /// row, so it is kept apart from the other settings and switched by <see cref="EngineStateRestore"/>.
+    /// </summary>
+    public string? SessionAuthorization { get; private set; }
+
+    private string? _login;
+    private bool _loginIsSuperuser = true;
+
+    /// <summary>The client authenticated as <paramref name="role"/>.</summary>
+    public void Authenticated(string role, bool isSuperuser)
+    {
+        _login = role == SessionIdentity.EngineRole ? null : role;
+        _loginIsSuperuser = isSuperuser;
+        SessionAuthorization = _login;
+    }
+
+    /// <summary>The engine session may hold settings of this client that were not read back yet.</summary>
+    public bool Dirty { get; private set; }
+
+    public IReadOnlyDictionary<string, string> Values => _values;
+
+    /// <summary>The ParameterStatus values for the startup reply (each remembered as told).</summary>
+    public IEnumerable<(string Name, string Value)> StartupReport(IReadOnlyDictionary<string, string>? engineParameters)
+    {
+        foreach (var name in ReportedAtStartup)
+        {
+            var value = name switch
+            {
+                // The engine reports its own identity; the client is told its login's.
+                SessionAuthorizationName => SessionAuthorization ?? SessionIdentity.EngineRole,
+                "is_superuser" => _loginIsSuperuser ? "on" : "off",
+                "client_encoding" => StartupClientEncoding.Name,
+                _ => _values.TryGetValue(name, out var own) ? own : name == "application_name" ? "" : engineParameters?.GetValueOrDefault(name),
+            };
+            if (value is null)
+                continue;
+            _reported[name] = value;
+            yield return (name, value);
+        }
+    }
+
+    /// <summary>
+    /// Reader thread: true when the client must be sent this ParameterStatus (whole message). The engine
+    /// reports values ZeroPg restored for this client too (and re-reports after errors): a client is told of
+    /// a setting only when its value differs from what it was last told.
+    /// </summary>
+    public bool ShouldReport(ReadOnlySpan<byte> message)
+    {
+        var (name, value) = ParameterStatusReply.Parse(message);
+        if (name.Equals("client_encoding", StringComparison.OrdinalIgnoreCase))
+            return false; // the engine's is always UTF8; ZeroPg tells the client its own (ClientEncodingAnswers)
+        if (_reported.TryGetValue(name, out var known) && known == value)
+            return false;
+        _reported[name] = value;
+        return true;
+    }
+
+    /// <summary>ZeroPg tells the client <paramref name="name"/> is <paramref name="value"/>: remembered as told, so the engine's same value is not sent again.</summary>
+    public string Reported(string name, string value)
+    {
+        _reported[name] = value;
+        return value;
+    }
+
+    /// <summary>A unit may have changed settings (or set custom ones, which pg_settings does not list).</summary>
+    public void Note(UnitEffects effects)
+    {
+        if (effects.SettingsChanged)
+            Dirty = true;
+        foreach (var name in effects.CustomSettings)
+            _customNames.Add(name);
+    }
+
+    /// <summary>
+    /// SET name = value answered by ZeroPg: this client's setting now, set in the engine with its next unit's settings (an
+    /// invalid value then fails there, not here: only for a replication connection that cannot wait for the engine).
+    /// </summary>
+    public void SetLater(string name, string? value)
+    {
+        if (value is null)
+            _values.Remove(name);
+        else
+            _values[name] = value;
+    }
+
+    /// <summary>DISCARD ALL answered for this client: its settings are the defaults again (restored at its next batch).</summary>
+    public void Reset()
+    {
+        _values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        SessionAuthorization = _login; // DISCARD ALL's SET SESSION AUTHORIZATION DEFAULT
+        Dirty = false;
+    }
+
+    /// <summary>SQL bringing the engine session from <paramref name="applied"/> to this client's settings, or null when they are equal.</summary>
+    public string? RestoreSql(IReadOnlyDictionary<string, string> applied)
+    {
+        if (Matches(applied))
+            return null;
+        var sql = new StringBuilder();
+        foreach (var name in applied.Keys)
+        {
+            if (!_values.ContainsKey(name))
+                sql.Append("RESET ").Append(SettingName(name)).Append(';');
+        }
+        var first = true;
+        foreach (var (name, value) in _values)
+        {
+            if (applied.TryGetValue(name, out var current) && current == value)
+                continue;
+            sql.Append(first ? "SELECT " : ", ").Append($"pg_catalog.set_config({Literal(name)}, {Literal(value)}, false)");
+            first = false;
+        }
+        if (!first)
+            sql.Append(';');
+        return sql.Length == 0 ? null : sql.ToString();
+    }
+
+    /// <summary>SQL resetting, in the engine session, every setting this client has (its DISCARD ALL, answered by ZeroPg); null when it has none.</summary>
+    public string? ResetSql()
+    {
+        if (_values.Count == 0 && _customNames.Count == 0)
+            return null;
+        var sql = new StringBuilder();
+        foreach (var name in _values.Keys.Concat(_customNames).Distinct(StringComparer.OrdinalIgnoreCase))
+            sql.Append("RESET ").Append(SettingName(name)).Append(';');
+        return sql.ToString();
+    }
+
+    private bool Matches(IReadOnlyDictionary<string, string> applied)
+    {
+        if (applied.Count != _values.Count)
+            return false;
+        foreach (var (name, value) in _values)
+        {
+            if (!applied.TryGetValue(name, out var current) || current != value)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>A copy of this client's settings, for the engine state once they are restored.</summary>
+    public Dictionary<string, string> Copy() => new(_values, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Reads the engine session's settings: pg_settings, and the custom (dotted) ones this client set.</summary>
+    public string SnapshotSql()
+    {
+        if (_customNames.Count == 0)
+            return PgSettingsSql;
+        var names = string.Join(", ", _customNames.Select(Literal));
+        return PgSettingsSql + $" UNION ALL SELECT n, current_setting(n, true) FROM unnest(ARRAY[{names}]::text[]) n WHERE coalesce(current_setting(n, true), '') <> ''";
+    }
+
+    /// <summary>The rows of <see cref="SnapshotSql"/> are now this client's settings.</summary>
+    public void ApplySnapshot(IEnumerable<(string Name, string Value)> rows)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in rows)
+        {
+            if (name == SessionAuthorizationName)
+                SessionAuthorization = value == SessionIdentity.EngineRole ? null : value;
+            else
+                settings[name] = value;
+        }
+        _values = settings;
+        Dirty = false;
+    }
+
+    /// <summary>The key under which an auto-prepared <paramref name="sql"/> may be shared: the text, after the settings that change how it parses.</summary>
+    public string AutoPrepareKey(string sql)
+    {
+        if (_values.Count == 0 && SessionAuthorization is null)
+            return sql;
+        var key = new StringBuilder();
+        if (SessionAuthorization is not null)
+            key.Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
+        foreach (var name in ParseSettings)
+        {
+            if (_values.TryGetValue(name, out var value))
+                key.Append(name).Append('=').Append(value).Append('\n');
+        }
+        return key.Length == 0 ? sql : key.Append(sql).ToString();
+    }
+
+    /// <summary>A setting name as SQL: as it is when it is a plain name, else quoted (the engine then refuses it, swallowed, instead of ZeroPg failing the client).</summary>
+    private static string SettingName(string name)
+        => name.All(c => char.IsLetterOrDigit(c) || c is '_' or '.') ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    private static string Literal(string value) => "'" + value.Replace("'", "''") + "'";
+
+    /// <summary>The differences between the engine session's settings and this client's, and the role its statements run as.</summary>
+    void ISessionState.WritePreamble(Preamble preamble)
+    {
+        var engine = preamble.Engine;
+        if (RestoreSql(engine.AppliedSettings) is { } restore)
+            preamble.Add([restore], () => engine.AppliedSettings = Copy());
+        preamble.Identity = SessionAuthorization;
+    }
+
+    /// <summary>What the unit set is read back from pg_settings once it is final (a SET inside a transaction block may be rolled back).</summary>
+    ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
+    {
+        if (unit.Effects.DiscardAllAnswered)
+            Reset();
+        Note(unit.Effects);
+        if (Dirty && unit.Settled)
+        {
+            var engine = unit.Engine;
+            readBack.Read(SnapshotSql(), reply =>
+            {
+                ApplySnapshot(OwnSql.TextPairs(reply));
+                engine.AppliedSettings = Copy();
+                engine.SessionAuthorization = SessionAuthorization; // read back too: a superuser's SET SESSION AUTHORIZATION
+            });
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The client's DISCARD ALL, answered by ZeroPg, at its place in the batch: its settings go back to the defaults before the
+    /// rest of the batch runs (a pool writes the reset in front of the next batch, which must see the defaults).
+    /// </summary>
+    public void WriteDiscardAll(EngineBatch batch, EngineSessionState engine)
+    {
+        if (ResetSql() is not { } reset)
+            return;
+        Protocol.Frontend.QueryMessage.Write(batch.Buffer, reset);
+        batch.Plan.Expect(ExpectKind.Swallow, Protocol.FrontendCode.Query);
+        batch.Sending += () => engine.AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
+    }
+}

@@ -1,0 +1,204 @@
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// Runs the client's accepted messages as units of work in the shared engine: the lease, the replication work around a
+/// unit, the advisory-lock and auto-prepare retries, and what the unit did to the client's session objects afterwards
+/// (<see cref="SessionStates.AfterUnitAsync"/>). The one place where a typed ERROR becomes replies (<see cref="RunUnitAsync"/>):
+/// the unit did not run, so the client gets the error and the ReadyForQuery its unit asked for, and stays connected.
+/// Thread: the session's message loop.
+/// </summary>
+internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
+{
+    private readonly SessionServices _services = parts.Services;
+    private readonly ProtocolState _state = parts.State;
+    private readonly ClientBatch _batch = parts.Batch;
+    private readonly EngineLease _lease = parts.Lease;
+    private readonly ClientOutput _output = parts.Output;
+
+    /// <summary>Sends every message held, complete unit or not.</summary>
+    public Task SubmitPendingAsync() => _batch.IsEmpty ? Task.CompletedTask : RunUnitsAsync(_batch.Count);
+
+    public async Task RunUnitsAsync(int count)
+    {
+        while (true)
+        {
+            var sequenceOpen = _batch.SequenceOpenAfter(count, _state.SequenceOpenInEngine);
+            var answered = await RunUnitAsync(count, _batch.ReadyCount(count), sequenceOpen);
+            _batch.Consume(answered);
+            if (answered == count)
+            {
+                _state.Sent(sequenceOpen);
+                break;
+            }
+            count -= answered; // the dropped statement is answered; the rest was never sent and runs now
+        }
+        _lease.ReleaseIfIdle(_state);
+    }
+
+    /// <summary>
+    /// Runs the first <paramref name="count"/> accepted messages (or, with none, the pending COPY).
+    /// </summary>
+    /// <returns>How many of the messages were answered: all of them, or fewer when a cancel dropped the unit before it reached
+    /// the engine (only its first statement is answered; see <see cref="UnitDroppedException"/>).</returns>
+    public async Task<int> RunUnitAsync(int count, int readyCount, bool sequenceOpen = false)
+    {
+        using var unit = parts.Cancel.EnterUnit();
+        parts.TransactionTimeout.UnitStarting(_state.Status);
+        parts.Activity.Running(UnitQuery(count), waits: !_lease.IsHeld, ApplicationName);
+        try
+        {
+            if (count > 0)
+            {
+                await ExecuteAsync(count, sequenceOpen);
+            }
+            else
+            {
+                await _lease.AcquireAsync();
+                await parts.Copy.StartAsync();
+            }
+        }
+        catch (UnitDroppedException dropped) // only from ExecuteAsync: count > 0
+        {
+            var answered = FirstStatementLength(count);
+            await WriteErrorAsync(dropped.Error, answered == count ? readyCount : 1);
+            return answered;
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal)
+        {
+            await WriteErrorAsync(error.Error, readyCount);
+        }
+        finally
+        {
+            parts.Activity.Idle(_state.Status, ApplicationName);
+        }
+        return count;
+    }
+
+    /// <summary>Starts a COPY FROM STDIN sent by Bind and Execute (the last two messages held), as <see cref="RunUnitAsync"/> runs a unit.</summary>
+    public async Task RunExtendedCopyStartAsync()
+    {
+        using var unit = parts.Cancel.EnterUnit();
+        parts.TransactionTimeout.UnitStarting(_state.Status);
+        try
+        {
+            await _lease.AcquireAsync();
+            await parts.Copy.StartExtendedAsync(parts.Rewriter, _batch, parts.Statements);
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal)
+        {
+            await WriteErrorAsync(error.Error, readyCount: 0);
+        }
+        finally
+        {
+            _batch.Consume(_batch.Count);
+            if (!_state.InCopy)
+                _state.Sent(sequenceOpen: true); // the client's Sync ends the sequence
+        }
+    }
+
+    public async Task WriteErrorAsync(PgError error, int readyCount)
+    {
+        parts.TransactionTimeout.ThrowIfFired(); // a wait it stopped, not the client's error
+        ErrorResponse.Write(_output, error);
+        for (var i = 0; i < readyCount; i++)
+            ReadyForQuery.Write(_output, _state.Status);
+        await _output.FlushAsync();
+    }
+
+    public string ApplicationName => parts.Settings.Values.TryGetValue("application_name", out var name) ? name : "";
+
+    /// <summary>The SQL a unit of the first <paramref name="count"/> accepted messages runs, as pg_stat_activity's query shows it.</summary>
+    public string UnitQuery(int count)
+    {
+        count = Math.Min(count, _batch.Count);
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (_batch.Messages[i].Sql is { } sql)
+                return sql.Sql; // a Query, or a Parse (its Bind comes after it)
+        }
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (_batch.Messages[i] is { Code: FrontendCode.Bind } bind && parts.Statements.StatementSql(bind.StatementName!) is { } bound)
+                return bound.Sql;
+        }
+        return parts.Activity.Current.Query;
+    }
+
+    /// <summary>The messages of the first statement of the unit of <paramref name="count"/>: through its first Query or Sync.</summary>
+    private int FirstStatementLength(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_batch.Messages[i].Code.AsksForReady())
+                return i + 1;
+        }
+        return count;
+    }
+
+    private async Task ExecuteAsync(int count, bool sequenceOpen)
+    {
+        var usesAdvisoryLocks = UnitRewriter.UsesAdvisoryLocks(_batch, count);
+        var changesRoles = roles.BeforeUnit(_batch, count);
+        if (ReadsDatabaseSizes(count))
+            await _services.Databases.Listing.RefreshSizesAsync(_services.DatabaseName, parts.ConnectionClosed); // before the engine is held: it asks the other engines
+        var engineBatch = parts.EngineBatch;
+        using (var replication = await parts.Replication.BeginUnitAsync(_batch, count, parts.Statements, parts.ConnectionClosed)) // the same for slots
+        {
+            var pipelined = false;
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, parts.Statements)); // at once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for)
+                }
+                catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState == SqlState.QueryCanceled)
+                {
+                    throw new UnitDroppedException(error.Error); // nothing of the unit ran
+                }
+                parts.Activity.Engaged();
+                var before = _state.Status;
+                if (attempt > 0)
+                    parts.Statements.UndoUnit(); // built again: its statement names are added again
+                if (usesAdvisoryLocks)
+                    await parts.Advisory.BeforeUseAsync(parts.Link); // installed before the batch is built: building changes the client's statement names
+                await replication.BeforeRunAsync(before, usesAdvisoryLocks);
+                parts.Rewriter.Build(engineBatch, _batch, count);
+                if (engineBatch.Effects.Extensions.Count > 0)
+                    await _services.Engine.EnsureExtensionsAsync(engineBatch.Effects.Extensions, parts.ConnectionClosed);
+                if (usesAdvisoryLocks)
+                {
+                    if (await parts.Advisory.RunCapturedAsync(parts.Link, engineBatch, _lease, before))
+                        break;
+                    continue;
+                }
+                pipelined = !replication.HoldsEngineAfterRun && parts.Pipelining.CanPipeline(_batch, count, before, sequenceOpen);
+                await parts.Link.RunAsync(engineBatch, ReplyMode.Forward, releaseAfterSubmit: pipelined);
+                parts.Auto.RunPlainOnce = parts.Link.Reply.RetryPlain;
+                if (!parts.Auto.RunPlainOnce)
+                    break;
+            }
+            await replication.AfterRunAsync(_state.Status);
+            if (_state.Status == TransactionStatus.Idle && parts.Replication.HoldsMessages)
+            {
+                await _lease.AcquireForCleanupAsync(); // held unless the unit was pipelined (its messages were emitted in a function body)
+                await parts.Replication.RescueMessagesAsync(inPlace: !pipelined);
+            }
+        }
+        await parts.States.AfterUnitAsync(new UnitOutcome(engineBatch.Effects, _state.Status, _state.InCopy, _services.EngineState), parts.Link);
+        if (changesRoles)
+            await roles.AfterUnitAsync();
+    }
+
+    private bool ReadsDatabaseSizes(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_batch.Messages[i].Sql is { Effects.ReadsDatabaseSizes: true })
+                return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Npgsql;
+using Xunit.Abstractions;
+using ZeroPg.Tests.Engine;
+
+namespace ZeroPg.Tests.Cli;
+
+/// <summary>
+/// Ctrl+C in a terminal: the terminal sends SIGINT to its whole foreground process group, the engine host included.
+/// The server must stop as it does on SIGTERM: the engine checkpoints and closes, nothing restarts, exit code 0, and
+/// the data directory is shut down cleanly with the committed rows in it. Driven through a real pseudo-terminal
+/// (python3's pty module), whose line discipline turns the ^C byte into the group's SIGINT.
+/// </summary>
+public sealed partial class CtrlCTests(ITestOutputHelper output)
+{
+    // Runs the CLI on a new pty (its own session, the pty its controlling terminal, the CLI in the foreground group), copies
+    // everything the terminal shows to stdout, types ^C when a line arrives on stdin, and prints the exit code at the end.
+    private const string PtyDriver = """
+        import os, pty, sys, threading
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp(sys.argv[1], sys.argv[1:])
+        def type_ctrl_c():
+            sys.stdin.readline()
+            os.write(fd, b"\x03")
+        threading.Thread(target=type_ctrl_c, daemon=True).start()
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        _, status = os.waitpid(pid, 0)
+        print("\nPTY-EXIT %d" % os.waitstatus_to_exitcode(status), flush=True)
+        """;
+
+    // ControlFileData begins with system_identifier (8 bytes), pg_control_version and catalog_version_no (4 each), then
+    // state: DB_SHUTDOWNED is 1 (a clean shutdown's checkpoint), DB_IN_PRODUCTION 6 (an engine that did not close).
+    private const int ControlFileStateOffset = 16;
+    private const int ShutDown = 1;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Ctrl_c_in_a_terminal_stops_the_server_cleanly_and_the_data_directory_reopens(bool dataDirectory)
+    {
+        using var directory = new TempDirectory();
+        var db = dataDirectory ? directory.Sub("db") : ZeroPgOptions.MemoryDatabase;
+        var script = Path.Combine(directory.Path, "ctrl_c_terminal.py");
+        await File.WriteAllTextAsync(script, PtyDriver);
+
+        var start = new ProcessStartInfo("python3")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var word in (string[])[script, "dotnet", Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll"), "serve", "-p", "0", "--db", db])
+            start.ArgumentList.Add(word);
+        using var driver = Process.Start(start)!;
+        var driverErrors = driver.StandardError.ReadToEndAsync();
+        var readyLine = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reading = Task.Run(async () =>
+        {
+            while (await driver.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lock (_terminal)
+                    _terminal.AppendLine(line);
+                if (line.TrimStart().StartsWith("{\"port\"", StringComparison.Ordinal))
+                    readyLine.TrySetResult(line.Trim());
+            }
+            readyLine.TrySetException(new InvalidOperationException($"the terminal closed before the ready line: {Terminal()} {await driverErrors}"));
+        });
+        try
+        {
+            var ready = JsonDocument.Parse(await readyLine.Task.WaitAsync(TimeSpan.FromSeconds(90))).RootElement;
+            var connectionString = $"Host=127.0.0.1;Port={ready.GetProperty("port").GetInt32()};Username=postgres;Pooling=false;Timeout=30";
+            await using (var connection = new NpgsqlConnection(connectionString))
+            {
+                await connection.OpenAsync();
+                await using var write = new NpgsqlCommand("create table kept(id int primary key, note text); insert into kept values (1, 'before ctrl-c')", connection);
+                await write.ExecuteNonQueryAsync();
+            }
+            var enginePid = int.Parse(EngineStarted().Match(Terminal()).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+            await driver.StandardInput.WriteLineAsync("^C");
+            await driver.StandardInput.FlushAsync();
+            await driver.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await reading;
+            var shown = Regex.Replace(Terminal(), @"\x1b\[[0-9;?]*[a-zA-Z=>]|\x1b[=>]", "");
+            output.WriteLine(shown);
+
+            Assert.Contains("^C", shown); // the terminal echoed it: the SIGINT came from the line discipline
+            Assert.Matches(@"PTY-EXIT 0\s*$", shown);
+            Assert.DoesNotContain("engine died", shown);
+            Assert.DoesNotContain("restarting", shown);
+            Assert.DoesNotContain("CHECKPOINT at shutdown failed", shown);
+            Assert.Single(EngineStarted().Matches(shown)); // no second engine started during the stop
+            Assert.False(CliProcess.IsRunning(enginePid), $"engine host {enginePid} outlived the server");
+        }
+        finally
+        {
+            if (!driver.HasExited)
+                driver.Kill(entireProcessTree: true);
+        }
+
+        if (!dataDirectory)
+            return; // memory://: nothing to reopen
+
+        var control = await File.ReadAllBytesAsync(Path.Combine(db, "global", "pg_control"));
+        Assert.Equal(ShutDown, BinaryPrimitives.ReadInt32LittleEndian(control.AsSpan(ControlFileStateOffset)));
+
+        await using var again = await CliProcess.StartReadyAsync("-p", "0", "--db", db);
+        await using var reopened = new NpgsqlConnection(again.ConnectionString);
+        await reopened.OpenAsync();
+        await using var read = new NpgsqlCommand("select note from kept where id = 1", reopened);
+        Assert.Equal("before ctrl-c", await read.ExecuteScalarAsync());
+    }
+
+    private readonly StringBuilder _terminal = new();
+
+    private string Terminal()
+    {
+        lock (_terminal)
+            return _terminal.ToString();
+    }
+
+    [GeneratedRegex(@"engine of database postgres started: pid (\d+)")]
+    private static partial Regex EngineStarted();
+}
