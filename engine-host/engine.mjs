@@ -1,6 +1,7 @@
 // Starting the one PGlite instance the host runs.
 import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile, rename } from 'node:fs/promises';
+import { growMemfsGeometrically } from './memfs-growth.mjs';
 
 // Names were checked against what is installed by the server (ExtensionCatalog).
 async function loadExtensions(names) {
@@ -51,6 +52,7 @@ export async function startEngine(options) {
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);
+  growMemfsGeometrically(db.mod.MEMFS); // a bulk load into memory:// costs time per row in proportion to the table's size otherwise
   // Postgres's encoding conversions are loadable modules PGlite does not ship: the first use of one
   // (SET client_encoding = 'LATIN1', convert_to(..., 'BIG5'), COPY ... ENCODING) killed or hung the
   // engine every client shares. With none marked default, each fails as on a Postgres built without

@@ -57,14 +57,17 @@ internal static class ServeCommand
         var backup = new BackupFlags();
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
         var maxMessageSize = new Option<int>("--max-message-size") { Description = "largest protocol message a client may send, in bytes (COPY data is limited by --max-copy-bytes)", DefaultValueFactory = _ => new ZeroPgOptions().MaxMessageSize };
-        var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (the engine host holds a COPY whole)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
+        var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (kept in a temporary file until CopyDone)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
+        var copyPieceBytes = new Option<int>("--copy-piece-bytes") { Description = "COPY FROM STDIN data loaded per engine call, in bytes, cut at a row boundary", DefaultValueFactory = _ => new ZeroPgOptions().CopyPieceBytes };
+        var copyPieceRows = new Option<int>("--copy-piece-rows") { Description = "at most this many COPY FROM STDIN rows per engine call", DefaultValueFactory = _ => new ZeroPgOptions().CopyPieceRows };
+        var copyStallTimeout = new Option<double>("--copy-stall-timeout") { Description = "seconds a COPY FROM STDIN inside a transaction block may go without data before the client is disconnected (0 = never)", DefaultValueFactory = _ => new ZeroPgOptions().CopyStallTimeout.TotalSeconds };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
             durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
-            maxMessageSize, maxCopyBytes,
+            maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
             spareEngine,
         };
@@ -109,6 +112,9 @@ internal static class ServeCommand
                 Backup = backup.ForServe(parse),
                 MaxMessageSize = parse.GetValue(maxMessageSize),
                 MaxCopyInBytes = parse.GetValue(maxCopyBytes),
+                CopyPieceBytes = parse.GetValue(copyPieceBytes),
+                CopyPieceRows = parse.GetValue(copyPieceRows),
+                CopyStallTimeout = TimeSpan.FromSeconds(parse.GetValue(copyStallTimeout)),
                 Engine = parse.GetValue(engine) == "postgres" ? Engine.EngineKind.Postgres : Engine.EngineKind.Pglite,
                 PostgresBinDirectory = parse.GetValue(postgresBin),
                 InitFolders = parse.GetValue(init) ?? [],

@@ -31,8 +31,28 @@ public sealed class ZeroPgOptions
     /// <summary>Largest single protocol message accepted from a client (COPY data is counted separately).</summary>
     public int MaxMessageSize { get; set; } = 256 * 1024 * 1024;
 
-    /// <summary>Largest COPY FROM STDIN accepted; PGlite must get all of it in one call, so the engine holds it whole.</summary>
-    public long MaxCopyInBytes { get; set; } = 1L << 30;
+    /// <summary>
+    /// Largest COPY FROM STDIN accepted. ZeroPg keeps a COPY's data until CopyDone (past 4 MB in an unlinked temporary file
+    /// under the temp directory), then runs it in pieces of <see cref="CopyPieceBytes"/>: this bounds the disk it may take.
+    /// </summary>
+    public long MaxCopyInBytes { get; set; } = 16L << 30;
+
+    /// <summary>
+    /// About how many bytes of COPY FROM STDIN data one engine call loads (cut at a row boundary). PGlite's COPY is superlinear in
+    /// the size of one call, and the engine host holds one piece at a time; bench/copy.sh measured the curve (bench/README.md).
+    /// </summary>
+    public int CopyPieceBytes { get; set; } = 4 << 20;
+
+    /// <summary>At most about this many rows (lines) of COPY FROM STDIN data per engine call: short rows would make a piece of
+    /// <see cref="CopyPieceBytes"/> hold hundreds of thousands, where PGlite's COPY slows down (bench/README.md, COPY).</summary>
+    public int CopyPieceRows { get; set; } = 50_000;
+
+    /// <summary>
+    /// Inside a transaction block a COPY FROM STDIN holds the shared engine until CopyDone: a client that sends no COPY data for this
+    /// long is disconnected (FATAL 25P03) and its transaction rolled back, so a stalled COPY cannot hold everyone for the
+    /// idle-in-transaction timeout. Zero: no limit. Outside a transaction block a COPY holds nothing while its data comes.
+    /// </summary>
+    public TimeSpan CopyStallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The node executable that runs the engine host.</summary>
     public string NodePath { get; set; } = "node";
@@ -231,6 +251,12 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"MaxMessageSize must be at least 1024 bytes, not {MaxMessageSize}.");
         if (MaxCopyInBytes < 1024)
             throw new ArgumentException($"MaxCopyInBytes must be at least 1024 bytes, not {MaxCopyInBytes}.");
+        if (CopyPieceRows < 1)
+            throw new ArgumentException($"CopyPieceRows must be at least 1, not {CopyPieceRows}.");
+        if (CopyPieceBytes < 1024)
+            throw new ArgumentException($"CopyPieceBytes must be at least 1024 bytes, not {CopyPieceBytes}.");
+        if (CopyStallTimeout < TimeSpan.Zero)
+            throw new ArgumentException($"CopyStallTimeout must not be negative, not {CopyStallTimeout}.");
         if (string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("DataDirectory must be \"memory://\" or a directory path.");
         if (DisableTcp && string.IsNullOrEmpty(UnixSocketPath))

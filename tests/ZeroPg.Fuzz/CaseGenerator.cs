@@ -104,6 +104,11 @@ public static class CaseGenerator
 
     private static void AddSequence(Random random, Action<byte[], string> add)
     {
+        if (random.Next(8) == 0)
+        {
+            AddCopyMode(random, add);
+            return;
+        }
         switch (random.Next(20))
         {
             case < 7:
@@ -212,6 +217,42 @@ public static class CaseGenerator
             add(Wire.Typed((byte)'d', Encoding.UTF8.GetBytes(line)), $"CopyData {Quote(line)}");
         }
         add(random.Next(4) == 0 ? new Wire().CString("fz fail").Typed('f') : new Wire().Typed('c'), "CopyDone or CopyFail");
+    }
+
+    /// <summary>Every frontend message type sent in COPY IN and COPY OUT mode: whole, oversized (past Postgres's 10,000-byte
+    /// small-message limit, which CopyDone and CopyFail are read with) or truncated (length word and body cut), then data or an end.</summary>
+    private static readonly string CopyModeTypes = "BCdcfDEHFPpQSX";
+
+    private static void AddCopyMode(Random random, Action<byte[], string> add)
+    {
+        var copyIn = random.Next(3) != 0;
+        var sql = copyIn
+            ? random.Next(3) switch { 0 => "COPY fz_t0 FROM STDIN", 1 => "COPY fz_t0 FROM STDIN WITH (FORMAT csv)", _ => "COPY fz_t0 FROM STDIN WITH (FORMAT binary)" }
+            : random.Next(2) == 0 ? "COPY fz_t0 TO STDOUT" : "COPY (SELECT * FROM generate_series(1, 2000)) TO STDOUT";
+        if (random.Next(4) == 0)
+            add(new Wire().CString("BEGIN").Typed('Q'), "Query \"BEGIN\" (COPY inside a block)");
+        add(new Wire().CString(sql).Typed('Q'), $"Query {Quote(sql)} (COPY mode case)");
+        if (copyIn && random.Next(2) == 0)
+            add(Wire.Typed((byte)'d', Encoding.UTF8.GetBytes($"{random.Next()}\tbefore\n")), "CopyData row");
+        var type = random.Next(10) == 0 ? (byte)random.Next(256) : (byte)CopyModeTypes[random.Next(CopyModeTypes.Length)];
+        var size = random.Next(3) switch { 0 => random.Next(0, 16), 1 => random.Next(9_990, 10_020), _ => random.Next(10_000, 70_000) };
+        var body = new byte[size];
+        random.NextBytes(body);
+        if (type == (byte)'f' && size > 0)
+            body[^1] = 0; // a CopyFail's reason is a C string
+        var message = Wire.Typed(type, body);
+        var shape = "whole";
+        if (random.Next(3) == 0 && message.Length > 6)
+        {
+            // Truncated: the length word promises more than the body holds; what follows reads as its tail.
+            message = message.AsSpan(0, random.Next(5, message.Length)).ToArray();
+            shape = "truncated";
+        }
+        add(message, $"in COPY {(copyIn ? "IN" : "OUT")}: message 0x{type:x2} ('{(char)type}') of {size} body bytes, {shape}");
+        if (random.Next(2) == 0)
+            add(random.Next(3) == 0 ? new Wire().CString("fz fail").Typed('f') : new Wire().Typed('c'), "CopyDone or CopyFail");
+        if (random.Next(2) == 0)
+            add(new Wire().CString("ROLLBACK").Typed('Q'), "Query \"ROLLBACK\"");
     }
 
     private static void AddFunctionCall(Random random, Action<byte[], string> add)

@@ -326,11 +326,9 @@ internal sealed class ClientSession
                 await _units.RunUnitAsync(count: 0, readyCount: 1);
                 _parts.Lease.ReleaseIfIdle(_state);
                 break;
-            case AcceptStep.SendCopyPart:
-                await _parts.Copy.SendPartAsync();
-                break;
             case AcceptStep.FinishCopy:
-                await _parts.Copy.FinishAsync();
+                using (_parts.Cancel.EnterUnit())
+                    await _parts.Copy.FinishAsync();
                 _parts.Lease.ReleaseIfIdle(_state);
                 break;
         }

@@ -15,6 +15,7 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
 {
     public async Task RunAsync()
     {
+        copy.Abort(); // its data goes; the engine never held any of it (inside a block the ROLLBACK below undoes the rest)
         if (!states.LeftBehind() && !lease.IsHeld)
         {
             states.Ended();
@@ -23,8 +24,6 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
         try
         {
             await lease.AcquireForCleanupAsync();
-            if (state.InCopy)
-                await copy.AbortAsync();
             var cleanup = new BatchBuffer();
             if (state.SequenceOpenInEngine)
             {

@@ -56,7 +56,7 @@ internal sealed class SessionComposition
         Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Settings, States, services);
         Local = new LocalAnswers(State, Statements, services.Statements, output);
         Pipelining = new Pipelining(State, Settings, Temp, Advisory, Statements, services.Scheduler);
-        Copy = new CopyIn(services, State, Link, Restore, output);
+        Copy = new CopyIn(services, State, Link, Restore, output, Lease);
         Cleanup = new SessionCleanup(services, State, Lease, Link, Statements, Copy, States);
     }
 

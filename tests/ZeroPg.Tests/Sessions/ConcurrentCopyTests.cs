@@ -4,7 +4,7 @@ using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Sessions;
 
-/// <summary>COPY FROM STDIN holds the shared engine from its start to CopyDone: concurrent COPYs and queries must interleave safely.</summary>
+/// <summary>Concurrent COPY FROM STDIN (each kept until its CopyDone, then loaded in pieces holding the engine) and queries interleave safely.</summary>
 [Collection(ServerCollection.Name)]
 public class ConcurrentCopyTests(ServerFixture fixture)
 {

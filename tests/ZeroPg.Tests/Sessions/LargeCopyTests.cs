@@ -5,7 +5,7 @@ using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Sessions;
 
-/// <summary>A COPY far larger than ZeroPg's 1 MB parts: streamed to the engine host, run as one PGlite call.</summary>
+/// <summary>A COPY far larger than memory's 4 MB and a piece: kept in a temporary file, loaded as ~25 consecutive COPYs in one transaction.</summary>
 [Collection(ServerCollection.Name)]
 public sealed class LargeCopyTests(ServerFixture fixture, ITestOutputHelper output)
 {

@@ -41,6 +41,10 @@ internal static class ErrorResponse
 
     /// <summary>The ErrorResponse <paramref name="message"/> (whole) with its message text ('M' field) edited by <paramref name="edit"/>.</summary>
     public static void WriteWithMessageEdited(IBufferWriter<byte> output, ReadOnlySpan<byte> message, Func<string, string> edit)
+        => WriteWithFieldEdited(output, message, (byte)'M', edit);
+
+    /// <summary>The ErrorResponse <paramref name="message"/> (whole) with its <paramref name="field"/> (if present) edited by <paramref name="edit"/>.</summary>
+    public static void WriteWithFieldEdited(IBufferWriter<byte> output, ReadOnlySpan<byte> message, byte field, Func<string, string> edit)
     {
         var reader = new WireReader(message[MessageFramer.HeaderLength..]);
         var writer = new MessageWriter(output, (BackendCode)message[0], message.Length + 64);
@@ -51,7 +55,7 @@ internal static class ErrorResponse
                 break;
             var value = reader.ReadCStringBytes();
             writer.WriteByte(type);
-            if (type != (byte)'M')
+            if (type != field)
             {
                 writer.WriteCString(value);
                 continue;

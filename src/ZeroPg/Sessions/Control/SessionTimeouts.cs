@@ -24,11 +24,13 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
         var own = Setting("idle_in_transaction_session_timeout");
         // The server's limit applies while the client holds the shared engine (a deferred BEGIN does not hold it yet).
         var server = holdsEngine ? options.IdleInTransactionTimeout : TimeSpan.Zero;
-        if (own <= TimeSpan.Zero && server <= TimeSpan.Zero)
-            return null;
-        return server > TimeSpan.Zero && (own <= TimeSpan.Zero || server < own)
-            ? new IdleLimit(server, IdleLimitKind.ServerInTransaction)
-            : new IdleLimit(own, IdleLimitKind.InTransaction);
+        IdleLimit? limit = own <= TimeSpan.Zero && server <= TimeSpan.Zero ? null
+            : server > TimeSpan.Zero && (own <= TimeSpan.Zero || server < own)
+                ? new IdleLimit(server, IdleLimitKind.ServerInTransaction)
+                : new IdleLimit(own, IdleLimitKind.InTransaction);
+        // A COPY inside a transaction block holds the engine until CopyDone: its data may not stall for long (Sessions/Copy).
+        var copy = state.InCopy && holdsEngine ? options.CopyStallTimeout : TimeSpan.Zero;
+        return copy > TimeSpan.Zero && (limit is null || copy < limit.Value.After) ? new IdleLimit(copy, IdleLimitKind.CopyStalled) : limit;
     }
 
     /// <summary>The FATAL that ends the connection of a client idle past <paramref name="limit"/>.</summary>
@@ -38,6 +40,8 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
             $"The client's idle_session_timeout ({Describe(limit.After)}) passed without a query."),
         IdleLimitKind.ServerInTransaction => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection due to idle-in-transaction timeout",
             $"The client held the shared engine in an open transaction for more than {Describe(limit.After)} without sending anything; its transaction was rolled back. Raise --idle-in-transaction-timeout or keep transactions short."),
+        IdleLimitKind.CopyStalled => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection because COPY FROM STDIN sent no data",
+            $"The client sent no COPY data for {Describe(limit.After)} while its COPY inside a transaction block held the shared engine; its transaction was rolled back. Send COPY data without pauses, COPY outside a transaction block (which holds nothing while the data comes), or raise --copy-stall-timeout."),
         _ => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection due to idle-in-transaction timeout",
             $"The client's idle_in_transaction_session_timeout ({Describe(limit.After)}) passed in an open transaction; its transaction was rolled back."),
     };
@@ -87,6 +91,8 @@ internal enum IdleLimitKind : byte
     InTransaction,
     /// <summary>The server's --idle-in-transaction-timeout (shorter than the client's, or the client has none).</summary>
     ServerInTransaction,
+    /// <summary>The server's --copy-stall-timeout: COPY FROM STDIN data stopped coming inside a transaction block.</summary>
+    CopyStalled,
 }
 
 /// <summary>How long a client may stay idle, and which timeout that is.</summary>

@@ -2,42 +2,58 @@ using System.Buffers;
 using System.IO.Pipelines;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
+using ZeroPg.Sessions.Copy;
+using ZeroPg.Sql;
 
 namespace ZeroPg.Sessions;
 
 /// <summary>
-/// COPY FROM STDIN. PGlite accepts COPY only when the Query, every CopyData and the CopyDone arrive in
-/// ONE call. So ZeroPg learns the exact CopyInResponse with a probe (the COPY ended at once by CopyFail;
-/// inside a transaction wrapped in a savepoint), sends it to the client, streams the client's data to the
-/// engine host as parts of one pending call, and runs it when CopyDone or CopyFail arrives. ZeroPg holds
-/// at most ~1 MB of it; the engine host holds it whole, so its size is capped (MaxCopyInBytes).
-/// Thread: the session, holding the engine from the probe to the end of the COPY.
+/// COPY FROM STDIN. PGlite accepts COPY only when the Query, every CopyData and the CopyDone arrive in ONE call, so
+/// ZeroPg takes the client's data first and the engine only when it is complete. It learns the exact CopyInResponse
+/// with a probe (the COPY ended at once by CopyFail; inside a transaction wrapped in a savepoint), sends it to the client
+/// and, outside a transaction block, gives the engine up at once: the data goes to a <see cref="CopySpool"/> (memory, then
+/// an unlinked temporary file), cut at row boundaries as it comes (<see cref="CopyRowCutter"/>), and at CopyDone the
+/// session queues for the engine and <see cref="CopyLoad"/> runs the pieces. CopyFail or a disconnect before CopyDone
+/// costs the engine nothing. Inside a transaction block the engine is the client's already; a client that stalls there
+/// is ended by <see cref="ZeroPgOptions.CopyStallTimeout"/> (<see cref="SessionTimeouts"/>).
+/// Thread: the session.
 /// </summary>
-internal sealed class CopyIn(SessionServices services, ProtocolState state, EngineLink link, EngineStateRestore restore, PipeWriter output)
+internal sealed class CopyIn(SessionServices services, ProtocolState state, EngineLink link, EngineStateRestore restore, PipeWriter output, EngineLease lease)
 {
-    private const int PartBytes = 1024 * 1024;
     private const string ProbeSavepoint = "zeropg_copy_probe";
 
+    private readonly CopyLoad _load = new(services, state, link, restore, output);
     private byte[]? _pendingQuery;
-    private BatchBuffer? _data;
+    private SqlAnalysis? _pendingSql;
 
-    /// <summary>The COPY came through the extended protocol: how to read the reply of the call that runs it (its BindComplete was answered already).</summary>
-    private ReplyPlan? _extendedPlan;
-    private long _totalBytes;
+    // The COPY under way.
+    private CopySpool? _spool;
+    private CopyRowCutter? _cutter;
+    private string _sql = "";
+    private bool _extended;
+    private string? _failed;
     private bool _overflowed;
+    private long _totalBytes;
 
     /// <summary>Bytes of COPY data received in the COPY under way (diagnostics).</summary>
-    public long BytesReceived => _data is null ? 0 : Volatile.Read(ref _totalBytes);
+    public long BytesReceived => Volatile.Read(ref _totalBytes);
 
     /// <summary>A COPY FROM STDIN Query was accepted; it starts once what came before it has run.</summary>
-    public void Pend(ReadOnlySequence<byte> query) => _pendingQuery = query.ToArray();
+    public void Pend(ReadOnlySequence<byte> query, SqlAnalysis sql)
+    {
+        _pendingQuery = query.ToArray();
+        _pendingSql = sql;
+    }
 
     /// <summary>Probes the COPY and, when it can start, answers the client's CopyInResponse. The caller holds the engine.</summary>
     public async Task StartAsync()
     {
         var query = _pendingQuery!;
+        var sql = _pendingSql!;
         _pendingQuery = null;
+        _pendingSql = null;
         var batch = new EngineBatch();
         restore.WritePreamble(batch);
         if (state.Status == TransactionStatus.Failed)
@@ -59,11 +75,8 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
         var copyIn = captured.FirstOfKind(BackendCode.CopyInResponse);
         if (copyIn is not null)
         {
-            _data = new BatchBuffer(PartBytes + 64 * 1024);
-            _data.Append(query);
-            _totalBytes = query.Length;
-            _overflowed = false;
-            state.CopyStarted();
+            var format = CopyFormat.Read(sql, BinaryResponse(copyIn));
+            Begin(format is null ? sql.Sql : CopyFormat.StatementText(sql), format, extended: false);
             output.Write(copyIn);
             await output.FlushAsync();
             return;
@@ -83,15 +96,16 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     /// <summary>
     /// COPY FROM STDIN through the extended protocol (tokio-postgres): the client's last two messages held are the Bind and
     /// the Execute of it, and it waits for BindComplete and CopyInResponse before it sends data. Probed as a simple COPY is
-    /// (Bind, Execute, CopyFail, then a Sync of ours), then the Bind and Execute open the pending call the data streams into;
-    /// the client's Sync after CopyDone ends the sequence. The caller holds the engine.
+    /// (Bind, Execute, CopyFail, then a Sync of ours); the data is then taken as for a simple COPY and loaded by the
+    /// statement's SQL in simple Queries (a COPY has no parameters); the client's Sync after CopyDone ends the sequence.
+    /// The caller holds the engine.
     /// </summary>
-    public async Task StartExtendedAsync(UnitRewriter rewriter, ClientBatch client)
+    public async Task StartExtendedAsync(UnitRewriter rewriter, ClientBatch client, StatementMapping statements)
     {
         var first = client.Count - 2;
         var probe = new EngineBatch();
         var inTransaction = state.Status == TransactionStatus.InTransaction;
-        if (state.Status != TransactionStatus.Failed)
+        if (state.Status != TransactionStatus.Failed && StatementOf(client, first, statements) is { } sql)
         {
             rewriter.Build(probe, client, first, 2, preamble: true, afterPreamble: inTransaction ? $"SAVEPOINT {ProbeSavepoint}" : null);
             CopyFailMessage.Write(probe.Buffer, "zeropg probe");
@@ -108,16 +122,9 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
             var captured = link.Reply.Captured;
             if (captured.FirstOfKind(BackendCode.CopyInResponse) is { } copyIn)
             {
-                var start = new EngineBatch();
-                rewriter.Build(start, client, first, 2, preamble: false);
-                _extendedPlan = new ReplyPlan();
-                foreach (var expectation in start.Plan.Expectations)
-                    _extendedPlan.Add(expectation.Code == FrontendCode.Bind ? expectation with { Kind = ExpectKind.Swallow } : expectation);
-                _data = new BatchBuffer(PartBytes + 64 * 1024);
-                _data.Append(start.Buffer.Messages);
-                _totalBytes = start.Buffer.MessageBytes;
-                _overflowed = false;
-                state.CopyStarted();
+                state.Sent(sequenceOpen: false); // the probe's Sync closed what the engine held of the sequence
+                var format = CopyFormat.Read(sql, BinaryResponse(copyIn));
+                Begin(format is null ? sql.Sql : CopyFormat.StatementText(sql), format, extended: true);
                 foreach (var message in captured.OfKind(BackendCode.BindComplete))
                     output.Write(message);
                 output.Write(copyIn);
@@ -136,28 +143,28 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     /// <summary>Takes one client message during the COPY.</summary>
     public AcceptStep Accept(FrontendCode code, ReadOnlySequence<byte> message)
     {
-        var data = _data!;
         switch (code)
         {
             case FrontendCode.CopyData:
-                Volatile.Write(ref _totalBytes, _totalBytes + message.Length);
+                var data = message.Slice(MessageFramer.HeaderLength);
+                Volatile.Write(ref _totalBytes, _totalBytes + data.Length);
+                if (_failed is not null || _overflowed || _cutter?.Ended == true)
+                    return AcceptStep.Continue; // after the data's own end, as Postgres, nothing more is read
                 if (_totalBytes > services.Options.MaxCopyInBytes)
                 {
-                    _overflowed = true;
-                    return AcceptStep.Continue; // keep reading until CopyDone, then fail the COPY as a whole
+                    _overflowed = true; // keep reading until CopyDone, then fail the COPY as a whole
+                    return AcceptStep.Continue;
                 }
-                data.Append(message);
-                return data.MessageBytes >= PartBytes ? AcceptStep.SendCopyPart : AcceptStep.Continue;
+                foreach (var segment in data)
+                {
+                    _spool!.Append(segment.Span);
+                    _cutter?.Feed(segment.Span);
+                }
+                return AcceptStep.Continue;
             case FrontendCode.CopyDone:
-                // The engine gets a CopyDone of ours, never the client's: a body (which Postgres ignores) is dropped here.
-                if (_overflowed)
-                    CopyFailMessage.Write(data, $"COPY data exceeds ZeroPg's limit of {services.Options.MaxCopyInBytes} bytes (MaxCopyInBytes, --max-copy-bytes)");
-                else
-                    EmptyFrontendMessage.Write(data, FrontendCode.CopyDone);
-                return AcceptStep.FinishCopy;
+                return AcceptStep.FinishCopy; // a body (which Postgres ignores) is dropped here
             case FrontendCode.CopyFail:
-                // Re-written so that its text, converted from the client's encoding, still fits Postgres's small-message limit.
-                CopyFailMessage.Write(data, CopyFailMessage.ReadReason(message));
+                _failed = CopyFailMessage.ReadReason(message);
                 return AcceptStep.FinishCopy;
             case FrontendCode.Flush:
             case FrontendCode.Sync:
@@ -169,33 +176,98 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
         }
     }
 
-    /// <summary>Sends the data held so far as a part of the pending engine call.</summary>
-    public async Task SendPartAsync()
+    /// <summary>CopyDone or CopyFail came: the session queues for the engine (outside a block) and the COPY runs; the client gets its reply.</summary>
+    public async Task FinishAsync()
     {
-        var data = _data!;
-        await link.SendPartAsync(data.Frame(HostRequestKind.Partial));
-        data.Clear();
+        var spool = _spool!;
+        var (sql, cutter, extended, failed, overflowed) = (_sql, _cutter, _extended, _failed, _overflowed);
+        End();
+        try
+        {
+            PgError? refusal = failed is not null
+                ? PgError.Error(SqlState.QueryCanceled, $"COPY from stdin failed: {failed}")
+                : overflowed
+                    ? PgError.Error(SqlState.ProgramLimitExceeded, $"COPY data exceeds ZeroPg's limit of {services.Options.MaxCopyInBytes} bytes",
+                        "Raise MaxCopyInBytes (--max-copy-bytes), or load the data in several COPY commands.")
+                    : null;
+            if (refusal is not null && state.Transaction == TransactionState.Idle)
+            {
+                await WriteErrorAsync(refusal, extended); // outside a block nothing reached the engine: nothing to undo
+                return;
+            }
+            try
+            {
+                await lease.AcquireAsync();
+            }
+            catch (PgErrorException error) when (!error.Error.IsFatal)
+            {
+                await WriteErrorAsync(error.Error, extended); // waited too long, or cancelled in the queue: nothing ran
+                return;
+            }
+            if (refusal is not null)
+            {
+                await _load.AbortInBlockAsync(sql, refusal.Message);
+                await WriteErrorAsync(refusal, extended);
+                return;
+            }
+            await _load.RunAsync(sql, spool, cutter, extended);
+        }
+        finally
+        {
+            spool.Dispose();
+        }
     }
 
-    /// <summary>CopyDone or CopyFail came: the COPY runs, and its reply goes to the client.</summary>
-    public Task FinishAsync() => EndAsync(null, ReplyMode.Forward);
-
-    /// <summary>The client left during COPY: the pending engine call ends with CopyFail, so nothing is half-sent.</summary>
-    public Task AbortAsync() => EndAsync("client disconnected during COPY", ReplyMode.Discard);
-
-    private async Task EndAsync(string? fail, ReplyMode mode)
+    /// <summary>The client left during COPY: its data goes; the engine holds nothing of it (inside a block the session's cleanup rolls back).</summary>
+    public void Abort()
     {
-        var data = _data!;
-        var plan = _extendedPlan;
-        _data = null;
-        _extendedPlan = null;
+        if (_spool is null)
+            return;
+        _spool.Dispose();
+        End();
+    }
+
+    private void Begin(string sql, CopyFormat? format, bool extended)
+    {
+        _spool = new CopySpool();
+        _cutter = format is null ? null : new CopyRowCutter(format, services.Options.CopyPieceBytes, services.Options.CopyPieceRows);
+        _sql = sql;
+        _extended = extended;
+        _failed = null;
+        _overflowed = false;
+        Volatile.Write(ref _totalBytes, 0);
+        state.CopyStarted();
+        if (state.Transaction == TransactionState.Idle)
+            lease.Release(); // the data may take long to come: others use the engine meanwhile
+    }
+
+    private void End()
+    {
+        _spool = null;
+        _cutter = null;
         state.CopyEnded();
-        if (fail is not null)
-            CopyFailMessage.Write(data, fail);
-        // No preamble: the data parts already sent precede this frame in the engine host.
-        await link.RunAsync(data.Frame(), mode, plan, dropCopyInResponse: true);
-        if (plan is not null)
-            state.Sent(sequenceOpen: true); // the extended sequence ends with the client's Sync
+    }
+
+    private async Task WriteErrorAsync(PgError error, bool extended)
+    {
+        ErrorResponse.Write(output, error);
+        if (!extended)
+            ReadyForQuery.Write(output, state.Status);
+        await output.FlushAsync();
+    }
+
+    private static bool BinaryResponse(byte[] copyInResponse) => copyInResponse.Length > MessageFramer.HeaderLength && copyInResponse[MessageFramer.HeaderLength] == 1;
+
+    /// <summary>The SQL of the statement the Bind at <paramref name="bindAt"/> binds.</summary>
+    private static SqlAnalysis? StatementOf(ClientBatch client, int bindAt, StatementMapping statements)
+    {
+        var bind = client.Messages[bindAt];
+        for (var i = bindAt - 1; i >= 0; i--)
+        {
+            if (client.Messages[i] is { Code: FrontendCode.Parse } parse && parse.StatementName == bind.StatementName)
+                return parse.Sql;
+        }
+        return statements.StatementSql(bind.StatementName!);
     }
 
     /// <summary>Runs the COPY with no data and CopyFail, forwarding the engine's error (the COPY cannot start).</summary>

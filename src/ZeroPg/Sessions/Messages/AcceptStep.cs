@@ -7,7 +7,6 @@ internal enum AcceptStep
     StartCopy,
     /// <summary>An Execute of a portal bound to COPY FROM STDIN (the extended protocol: Bind and Execute are the last two messages held).</summary>
     StartExtendedCopy,
-    SendCopyPart,
     FinishCopy,
     /// <summary>A simple Query ZeroPg refuses itself: answered with an ERROR and ReadyForQuery, in order.</summary>
     Refuse,

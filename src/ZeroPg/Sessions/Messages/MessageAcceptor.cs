@@ -137,7 +137,7 @@ internal sealed class MessageAcceptor(SessionComposition parts, CopyPortals copy
             return Step(AcceptStep.DatabaseCommand, command); // else the engine refuses it, as Postgres does: 25001 in a transaction block or beside other statements
         if (sql.CopiesFromStdin)
         {
-            parts.Copy.Pend(message);
+            parts.Copy.Pend(message, sql);
             return AcceptStep.StartCopy;
         }
         _batch.Add(FrontendCode.Query, message, sql);

@@ -29,9 +29,14 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     public Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse)
         => RunAsync(frame, mode, plan, dropCopyInResponse, false, null);
 
-    private async Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch)
+    /// <summary>Runs a batch of the client's statements whose reply the session reads before the client sees it (a COPY's pieces); a cancel reaches it.</summary>
+    public Task RunCapturedAsync(EngineBatch batch)
+        => RunAsync(batch.Buffer.Frame(), ReplyMode.Capture, batch.Plan, true, false, batch, clientStatements: true);
+
+    private async Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch,
+        bool clientStatements = false)
     {
-        if (await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch))
+        if (await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch, clientStatements))
             state.LostInRestart();
         else if (forwarder.LastStatus is { } status)
             state.Ready(status);
@@ -59,7 +64,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
 
     /// <summary>Runs one engine call; true when the engine was restarted to stop it (its client cancelled it), and its reply was ended here.</summary>
     private async Task<bool> CallAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit,
-        EngineBatch? batch)
+        EngineBatch? batch, bool clientStatements = false)
     {
         var restarted = false;
         if (!holdsEngine())
@@ -67,7 +72,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         var engine = await services.Engine.GetAsync();
         forwarder.Begin(mode, plan, dropCopyInResponse);
         Log.Submitting(services.Logger, processId(), frame.Length, plan?.Count ?? 0, mode);
-        using (cancel.EnterEngineCall(clientStatements: mode == ReplyMode.Forward))
+        using (cancel.EnterEngineCall(clientStatements: clientStatements || mode == ReplyMode.Forward))
         {
             batch?.MarkSending(); // commits what its preamble changes in the shared engine state, before anyone else builds a batch
             await engine.SubmitAsync(forwarder, frame);

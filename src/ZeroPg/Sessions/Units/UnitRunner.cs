@@ -88,7 +88,7 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
         try
         {
             await _lease.AcquireAsync();
-            await parts.Copy.StartExtendedAsync(parts.Rewriter, _batch);
+            await parts.Copy.StartExtendedAsync(parts.Rewriter, _batch, parts.Statements);
         }
         catch (PgErrorException error) when (!error.Error.IsFatal)
         {
