@@ -93,11 +93,12 @@ public sealed class UnservableStatementsTests(ServerFixture fixture)
 
         await using var waiter = await fixture.OpenAsync();
         await using var wait = new NpgsqlCommand(
-            "begin; lock table unservable_lock_t in access exclusive mode nowait; "
+            "begin; lock table unservable_lock_t in access exclusive mode; "
             + "select count(*) from pg_locks where relation = 'unservable_lock_t'::regclass and mode = 'AccessExclusiveLock' and granted; commit",
             waiter) { CommandTimeout = 30 };
         var waiting = wait.ExecuteScalarAsync();
-        // One engine session: the waiter waits for the holder's transaction to end, not for the lock (NOWAIT would fail on that).
+        // One engine session: the waiter waits for the holder's transaction to end, then takes the lock; a wait for the lock inside
+        // the engine would be a wait on itself and never end. (NOWAIT fails at once here with 55P03, as on Postgres: Waiting/QueueTimeoutTests.)
         await Eventually.QueuedAsync(fixture.Server);
         Assert.False(waiting.IsCompleted);
         await transaction.CommitAsync();
