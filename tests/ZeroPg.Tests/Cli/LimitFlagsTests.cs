@@ -20,7 +20,8 @@ public sealed class LimitFlagsTests
                 await using var writer = await copying.BeginTextImportAsync("copy limited from stdin");
                 await writer.WriteAsync(new string('x', 3000) + "\n");
             });
-            Assert.Contains("--max-copy-bytes", copy.MessageText);
+            Assert.Equal("54000", copy.SqlState);
+            Assert.Contains("--max-copy-bytes", copy.Hint);
             await using var count = new NpgsqlCommand("select count(*) from limited", copying);
             Assert.Equal(0L, await count.ExecuteScalarAsync()); // the connection goes on; nothing was copied
         }
