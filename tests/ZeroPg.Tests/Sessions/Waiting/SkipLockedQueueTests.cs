@@ -13,30 +13,16 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 /// are settled when it gets it) and its lock_timeout does not fire for it, as a row lock SKIP LOCKED skips never makes it wait.
 /// The times are printed side by side (not asserted: speed lives in bench/).
 /// </summary>
-public sealed class SkipLockedQueueTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SkipLockedQueueTests(ITestOutputHelper output) : ServersSideBySide
 {
     private const int Jobs = 60;
     private const int Workers = 4;
-    private readonly NativePostgres _postgres = new();
-    private ZeroPgServer _zeropg = null!;
-
-    public async Task InitializeAsync()
-    {
-        await Task.WhenAll(_postgres.InitializeAsync(), Start());
-        async Task Start() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _zeropg.DisposeAsync();
-        await _postgres.DisposeAsync();
-    }
 
     [Fact]
     public async Task Every_job_is_done_exactly_once_on_both()
     {
-        var postgres = await RunQueueAsync(_postgres.ConnectionString());
-        var zeropg = await RunQueueAsync(_zeropg.GetConnectionString());
+        var postgres = await RunQueueAsync(Postgres.ConnectionString());
+        var zeropg = await RunQueueAsync(ZeroPg.GetConnectionString());
         output.WriteLine($"{Jobs} jobs, {Workers} workers: PostgreSQL 15 {postgres.TotalMilliseconds:0} ms, ZeroPg {zeropg.TotalMilliseconds:0} ms");
     }
 
