@@ -111,14 +111,16 @@ internal sealed class SqlAnalysis
     public bool IsWellFormed => (Doubts & (SqlDoubts.Unterminated | SqlDoubts.StrayDollar)) == 0;
 
     /// <summary>The first statement is COPY ... FROM STDIN (the data then comes from the client).</summary>
-    public bool CopiesFromStdin => CopiesFromStdinAt(0);
+    /// <remarks>The first statement that is not empty: Postgres drops empty ones, so "; COPY t FROM STDIN" is that COPY
+    /// (a Parse of it made PGlite exit when it was not seen as one: found by the fuzzer).</remarks>
+    public bool CopiesFromStdin => CopiesFromStdinAt(FirstStatement);
 
     /// <summary>A statement after the first is COPY ... FROM STDIN (PGlite cannot take its data).</summary>
     public bool CopiesFromStdinLater
     {
         get
         {
-            for (var s = 1; s < _statements.Count; s++)
+            for (var s = FirstStatement + 1; s < _statements.Count; s++)
             {
                 if (CopiesFromStdinAt(s))
                     return true;
@@ -388,6 +390,18 @@ internal sealed class SqlAnalysis
 
     private bool IsKeyword(int index, KeywordSet set)
         => index < _tokens.Count && _tokens[index].Kind == SqlTokenKind.Word && set.Contains(_tokens[index].Span(Sql));
+
+    /// <summary>The index of the first statement that is not empty (Postgres drops empty statements); the count when all are.</summary>
+    private int FirstStatement
+    {
+        get
+        {
+            var s = 0;
+            while (s < _statements.Count && _statements[s].Start >= _statements[s].End)
+                s++;
+            return s;
+        }
+    }
 
     private bool CopiesFromStdinAt(int statement)
     {

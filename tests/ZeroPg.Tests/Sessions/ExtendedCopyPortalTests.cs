@@ -51,4 +51,29 @@ public sealed class ExtendedCopyPortalTests(ServerFixture fixture)
         Assert.DoesNotContain(replies, m => m.Code == 'E');
         Assert.Contains(replies, m => m.Code == 'C' && m.BodyText.StartsWith("COPY 1", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_copy_after_an_empty_statement_is_a_copy_and_the_engine_lives()
+    {
+        // Fuzz seed 576665: Parse "; COPY ... FROM STDIN" was not taken for a COPY (its first statement is empty), so its Execute
+        // reached the engine without its data, and PGlite exited. Postgres drops the empty statement: it is the COPY, and a Close
+        // sent while it waits for data is a protocol violation there as here (08P01, that connection only).
+        var engine = fixture.Server.EngineProcessId;
+        await using (var fuzzed = await RawProtocolClient.ConnectAsync(fixture.Server))
+        {
+            await fuzzed.Query("create table if not exists extended_copy_after_empty (a int)").RoundTripAsync();
+            await fuzzed.Parse("s_empty_copy", "; copy extended_copy_after_empty from stdin").Bind("p_empty_copy", "s_empty_copy")
+                .Execute("p_empty_copy", maxRows: 3).Bytes(RawProtocolClient.TypedMessage('C', [(byte)'P', .. RawProtocolClient.CString("p_empty_copy")]))
+                .Sync().FlushAsync();
+            var replies = await fuzzed.ReadUntilClosedAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains(replies, m => m.Code == 'G'); // the COPY started
+            Assert.Equal("08P01", Assert.Single(replies, m => m.Code == 'E').SqlState);
+        }
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var copied = await client.Parse("", "; copy extended_copy_after_empty from stdin").Bind("", "").Execute()
+            .CopyData("7\n").CopyDone().Sync().RoundTripAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains(copied, m => m.Code == 'C' && m.BodyText.StartsWith("COPY 1", StringComparison.Ordinal));
+        Assert.Equal("1", (await client.SingleRowAsync("select count(*) from extended_copy_after_empty"))[0]);
+        Assert.Equal(engine, fixture.Server.EngineProcessId);
+    }
 }
