@@ -61,10 +61,8 @@ internal sealed class ClientSession
         _connectionClosed = connection.ConnectionClosed;
         _parts = new SessionComposition(this, services, _startup.Parameters, connection.Transport.Input, connection.Transport.Output, _connectionClosed, connection.RemoteEndPoint,
             () => connection.Abort(new ConnectionAbortedException(
-                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")))
-        {
-            TransactionTimedOut = OnTransactionTimeout,
-        };
+                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")),
+            OnTransactionTimeout);
         _input = _parts.Input;
         _output = _parts.Output;
         _state = _parts.State;

@@ -12,7 +12,7 @@ namespace ZeroPg.Sessions;
 internal sealed class SessionComposition
 {
     public SessionComposition(object owner, SessionServices services, IReadOnlyDictionary<string, string> startupParameters, PipeReader input, PipeWriter transport,
-        CancellationToken connectionClosed, EndPoint? remote = null, Action? abandonClient = null)
+        CancellationToken connectionClosed, EndPoint? remote = null, Action? abandonClient = null, Action? transactionTimedOut = null)
     {
         Services = services;
         Input = input;
@@ -25,7 +25,7 @@ internal sealed class SessionComposition
         Cursors = new ClientCursors(Identity);
         Activity = new SessionActivity(remote, services.Metrics);
         Advisory = new AdvisoryLocks(services, Identity, Cancel, State, output, connectionClosed);
-        TransactionTimeout = new TransactionTimeout(Settings, OnTransactionTimeout);
+        TransactionTimeout = new TransactionTimeout(Settings, transactionTimedOut ?? (() => { }));
         var heldMessages = new HeldMessages();
         Forwarder = new ReplyForwarder(output, Settings, Notifications, Cancel, TransactionTimeout, () => Identity.ProcessId, services.Registry,
             services.Options.ClientWriteTimeout, abandonClient ?? (() => { }), heldMessages);
@@ -59,9 +59,6 @@ internal sealed class SessionComposition
         Copy = new CopyIn(services, State, Link, Restore, output, Lease);
         Cleanup = new SessionCleanup(services, State, Lease, Link, Statements, Copy, States);
     }
-
-    /// <summary>What the session does when its transaction_timeout runs out (set by the session; timer thread).</summary>
-    public Action? TransactionTimedOut { get; set; }
 
     public SessionServices Services { get; }
     public PipeReader Input { get; }
@@ -99,6 +96,4 @@ internal sealed class SessionComposition
     public Pipelining Pipelining { get; }
     public CopyIn Copy { get; }
     public SessionCleanup Cleanup { get; }
-
-    private void OnTransactionTimeout() => TransactionTimedOut?.Invoke();
 }

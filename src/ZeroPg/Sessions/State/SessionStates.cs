@@ -6,8 +6,6 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class SessionStates(IReadOnlyList<ISessionState> states)
 {
-    public IReadOnlyList<ISessionState> All => states;
-
     public void Observe(Sql.SqlAnalysis sql)
     {
         foreach (var state in states)
