@@ -1,25 +1,73 @@
-// Emscripten's MEMFS (memory://, and PGlite's own /tmp) grows a file that is written past its end by 12.5% at a
-// time, but sets a file's size (ftruncate, which Postgres uses to extend a relation: COPY extends it in bulk) to
-// exactly the new size: a new array and a copy of the whole file every time. Loading a table then cost time in
-// proportion to the table's size per row: a COPY of 40,000 rows took 70 ms into an empty table and 936 ms into one
-// of 1M rows (1M rows in 25 COPYs: 13.9 s of CPU; on a data directory, NODEFS, 0.9 s). Growing as writes do makes
-// it 1.7 s, flat per COPY (measured 2026-11-25, PGlite 0.5.16; bench/README.md, COPY). Shrinking stays exact.
+// Emscripten's MEMFS (memory://, and PGlite's own /tmp) keeps a file in one Uint8Array and grows it by allocating a
+// larger one and copying the file into it; it did so at every ftruncate (which Postgres uses to extend a relation: COPY
+// extends it in bulk) with exactly the new size. Loading a table then cost time in proportion to the table's size per
+// row: a COPY of 40,000 rows took 70 ms into an empty table and 936 ms into one of 1M rows (1M rows in 25 COPYs: 13.9 s
+// of CPU; on a data directory, NODEFS, 0.9 s). Growing by 12.5% at least, as MEMFS grows a file written past its end,
+// made it 1.7 s, flat per COPY (measured 2026-11-25, PGlite 0.5.16; bench/README.md, COPY).
+// Every growth still held the old and the new array at once, and the old one until a garbage collection: a 400 MB
+// table peaked at ~850 MB of the engine host's RSS while it grew. So a file past IN_PLACE_FROM moves once into a
+// resizable ArrayBuffer that reserves (address space only) Postgres's largest file, and then grows and shrinks in place:
+// no copy, no second array, and a truncated file's tail goes back to the system.
 
-/** Makes MEMFS grow a file whose size is set larger as it grows one written past its end. Idempotent. */
+const IN_PLACE_FROM = 4 * 1024 * 1024;
+// A segment of a relation or of a temporary file (RELSEG_SIZE x BLCKSZ): no file Postgres writes grows past it.
+// Larger files (none of Postgres's) are copied as before.
+const IN_PLACE_MAX = 2 ** 30;
+
+/**
+ * Makes MEMFS grow a file whose size is set larger as it grows one written past its end (12.5% at least), and keep a
+ * file past a few MB in a resizable buffer that grows and shrinks in place. Idempotent.
+ */
 export function growMemfsGeometrically(MEMFS) {
   if (!MEMFS?.resizeFileStorage || !MEMFS.expandFileStorage || MEMFS.resizeFileStorage.zeropgGeometric) return false;
-  const exact = MEMFS.resizeFileStorage;
-  const geometric = function resizeFileStorage(node, newSize) {
+  const exactResize = MEMFS.resizeFileStorage;
+  const inPlace = new WeakSet(); // the length-tracking views over a resizable buffer made here (node.contents may be any view)
+
+  const allocate = (capacity) => {
+    if (capacity >= IN_PLACE_FROM && capacity <= IN_PLACE_MAX) {
+      try {
+        const view = new Uint8Array(new ArrayBuffer(capacity, { maxByteLength: IN_PLACE_MAX }));
+        inPlace.add(view);
+        return view;
+      } catch {
+        // no resizable buffers, or no address space to reserve: a plain array, copied at every growth
+      }
+    }
+    return new Uint8Array(capacity);
+  };
+
+  MEMFS.expandFileStorage = function expandFileStorage(node, newCapacity) {
+    const contents = node.contents;
+    const previous = contents ? contents.length : 0;
+    if (previous >= newCapacity) return;
+    let capacity = Math.max(newCapacity, (previous * (previous < 1048576 ? 2 : 1.125)) >>> 0);
+    if (previous) capacity = Math.max(capacity, 256);
+    if (newCapacity <= IN_PLACE_MAX) capacity = Math.min(capacity, IN_PLACE_MAX);
+    if (inPlace.has(contents) && capacity <= contents.buffer.maxByteLength) {
+      contents.buffer.resize(capacity); // the view tracks the buffer's length; the new bytes are zeros
+      return;
+    }
+    const used = contents ? contents.subarray(0, node.usedBytes) : null;
+    node.contents = allocate(capacity);
+    if (used) node.contents.set(used);
+  };
+
+  const resizeFileStorage = function resizeFileStorage(node, newSize) {
     const used = node.usedBytes;
-    if (newSize > used && node.contents instanceof Uint8Array) {
-      MEMFS.expandFileStorage(node, newSize); // capacity grows by 12.5% at least, the bytes in use are copied once
+    if (newSize > used && (node.contents == null || node.contents instanceof Uint8Array)) {
+      MEMFS.expandFileStorage(node, newSize);
       node.contents.fill(0, used, newSize); // capacity kept from an earlier shrink may hold old bytes
       node.usedBytes = newSize;
       return;
     }
-    return exact.call(this, node, newSize);
+    if (newSize < used && newSize >= IN_PLACE_FROM && inPlace.has(node.contents)) {
+      node.contents.buffer.resize(newSize); // the tail's pages go back to the system
+      node.usedBytes = newSize;
+      return;
+    }
+    return exactResize.call(this, node, newSize);
   };
-  geometric.zeropgGeometric = true;
-  MEMFS.resizeFileStorage = geometric;
+  resizeFileStorage.zeropgGeometric = true;
+  MEMFS.resizeFileStorage = resizeFileStorage;
   return true;
 }

@@ -59,3 +59,56 @@ test('shrinking stays exact, and growing again after it reads zeros, not the old
   MEMFS.resizeFileStorage(node, 20);
   assert.deepEqual([...MEMFS.getFileDataAsTypedArray(node)], [7, 7, 7, 7, 7, 7, 7, 7, 7, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 });
+
+test('a file past a few MB moves once into a resizable buffer and then grows in place, keeping its bytes', () => {
+  const MEMFS = emscriptenMemfs();
+  growMemfsGeometrically(MEMFS);
+  const node = { contents: null, usedBytes: 0 };
+  MEMFS.resizeFileStorage(node, 3 * 1024 * 1024);
+  assert.equal(node.contents.buffer.resizable, false); // small files stay plain arrays
+  node.contents[12345] = 42;
+  MEMFS.resizeFileStorage(node, 5 * 1024 * 1024);
+  const moved = node.contents;
+  assert.equal(moved.buffer.resizable, true);
+  for (let size = 6 * 1024 * 1024; size <= 96 * 1024 * 1024; size += 8 * 1024 * 1024) {
+    MEMFS.resizeFileStorage(node, size);
+    assert.equal(node.contents, moved, 'grown in place, not copied');
+    assert.ok(node.contents.length >= size);
+  }
+  MEMFS.expandFileStorage(node, 200 * 1024 * 1024); // a write past the end
+  assert.equal(node.contents, moved);
+  assert.equal(node.contents.length, 200 * 1024 * 1024);
+  assert.equal(node.contents[12345], 42);
+  assert.equal(node.contents[node.usedBytes - 1], 0);
+});
+
+test('a large file shrinks in place, gives its tail back, and grows again with zeros', () => {
+  const MEMFS = emscriptenMemfs();
+  growMemfsGeometrically(MEMFS);
+  const node = { contents: null, usedBytes: 0 };
+  MEMFS.resizeFileStorage(node, 64 * 1024 * 1024);
+  node.contents.fill(7);
+  const view = node.contents;
+  MEMFS.resizeFileStorage(node, 8 * 1024 * 1024);
+  assert.equal(node.contents, view);
+  assert.equal(node.contents.buffer.byteLength, 8 * 1024 * 1024);
+  MEMFS.resizeFileStorage(node, 16 * 1024 * 1024);
+  assert.equal(node.contents[8 * 1024 * 1024 - 1], 7);
+  assert.equal(node.contents[8 * 1024 * 1024], 0);
+  assert.equal(node.contents[16 * 1024 * 1024 - 1], 0);
+  MEMFS.resizeFileStorage(node, 1024); // below the threshold: an exact plain array again
+  assert.equal(node.contents.buffer.resizable, false);
+  assert.equal(node.contents.length, 1024);
+});
+
+test('a view MEMFS took from elsewhere is never resized in place', () => {
+  const MEMFS = emscriptenMemfs();
+  growMemfsGeometrically(MEMFS);
+  const foreign = new Uint8Array(new ArrayBuffer(8 * 1024 * 1024, { maxByteLength: 64 * 1024 * 1024 }), 0, 8 * 1024 * 1024);
+  foreign[0] = 1;
+  const node = { contents: foreign, usedBytes: foreign.length }; // MEMFS.write may keep a caller's array (canOwn)
+  MEMFS.expandFileStorage(node, 9 * 1024 * 1024);
+  assert.notEqual(node.contents, foreign);
+  assert.equal(foreign.buffer.byteLength, 8 * 1024 * 1024);
+  assert.equal(node.contents[0], 1);
+});
