@@ -41,6 +41,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
     private readonly string _folder;
     private readonly CancellationTokenSource _stopping = new();
     private Task _idleLoop = Task.CompletedTask;
+    private Storage.MemoryWalCheckpoints? _walCheckpoints;
 
     public DatabaseCatalog(ZeroPgOptions options, SessionServices primary, ILoggerFactory loggerFactory)
     {
@@ -63,7 +64,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         Slots = new Replication.Slots.ClusterSlots(Entries);
     }
 
-    /// <summary>Reads the databases kept under --db DIR, clears what a previous run left half-made, and starts the idle check.</summary>
+    /// <summary>Reads the databases kept under --db DIR, clears what a previous run left half-made, and starts the idle check (memory://: the WAL checkpoints).</summary>
     public void Open()
     {
         if (!_options.IsMemory && Directory.Exists(_folder))
@@ -96,6 +97,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             _spares.Prepare(SpareKind.Empty, () => _seeds.EmptyAsync(_stopping.Token));
         if (_options.DatabaseIdleTimeout > TimeSpan.Zero)
             _idleLoop = StopIdleEnginesAsync(_stopping.Token);
+        _walCheckpoints = Storage.MemoryWalCheckpoints.Start(_options, () => Running, _logger);
     }
 
     /// <summary>The postgres database's services: its engine holds the cluster's roles (see <see cref="Sessions.ClientSession"/>'s login).</summary>
@@ -446,6 +448,8 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         await _idleLoop;
+        if (Interlocked.Exchange(ref _walCheckpoints, null) is { } walCheckpoints)
+            await walCheckpoints.DisposeAsync();
         await _spares.DisposeAsync();
         List<DatabaseEntry> entries;
         lock (_gate)

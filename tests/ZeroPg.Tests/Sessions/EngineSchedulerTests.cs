@@ -103,4 +103,28 @@ public sealed class EngineSchedulerTests
         await d1.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Same(d, _scheduler.Owner);
     }
+
+    [Fact]
+    public async Task The_server_s_housekeeping_takes_the_engine_only_when_nobody_holds_or_waits_for_it_and_the_gate_admits_anyone()
+    {
+        Assert.True(_scheduler.TryAcquire(_c));
+        Assert.Same(_c, _scheduler.Owner);
+        _scheduler.Release(_c);
+
+        await _scheduler.AcquireAsync(_a, default);
+        Assert.False(_scheduler.TryAcquire(_c)); // held
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        Assert.False(_scheduler.TryAcquire(_c)); // held, and a client waits
+        _scheduler.Release(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+        _scheduler.Release(_b);
+
+        var gate = new OnlyImports(_a) { Closed = false }; // a gate that has stayed after an export admits anyone
+        _scheduler.Gate = gate;
+        Assert.True(_scheduler.TryAcquire(_c));
+        _scheduler.Release(_c);
+        gate.Closed = true; // a snapshot held for its importers: not now
+        Assert.False(_scheduler.TryAcquire(_c));
+        Assert.Null(_scheduler.Owner);
+    }
 }

@@ -14,7 +14,8 @@ namespace ZeroPg.Sessions.Copy;
 /// one COPY per piece (<see cref="CopyRowCutter"/>), each Query + its CopyData + CopyDone in ONE engine call as PGlite
 /// requires, all in one transaction (BEGIN and COMMIT of ZeroPg's own around them outside the client's block): all or
 /// nothing. The client sees one COPY: the pieces' row counts added up, or the first error with its line counted from
-/// the start of the whole COPY. The engine host holds one piece at a time; ZeroPg sends it in parts of 1 MB.
+/// the start of the whole COPY. The engine host holds one piece at a time; ZeroPg sends it in parts of 1 MB. On memory://
+/// a piece is followed by a checkpoint when the WAL is due for one (<see cref="Storage.MemoryWalCheckpoints"/>).
 /// Thread: the session, holding the engine.
 /// </summary>
 internal sealed partial class CopyLoad(SessionServices services, ProtocolState state, EngineLink link, EngineStateRestore restore, PipeWriter output)
@@ -40,6 +41,7 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
         byte[]? error = null;
         long rows = 0;
         var chunk = ArrayPool<byte>.Shared.Rent(PartBytes);
+        var checkpoints = !whole && Storage.MemoryWalCheckpoints.Apply(services);
         try
         {
             foreach (var piece in pieces)
@@ -47,6 +49,8 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
                 QueryMessage.Write(batch.Buffer, sql);
                 await WriteDataAsync(batch, spool, piece, cutter, chunk);
                 EmptyFrontendMessage.Write(batch.Buffer, FrontendCode.CopyDone);
+                if (checkpoints)
+                    QueryMessage.Write(batch.Buffer, Storage.MemoryWalCheckpoints.Sql); // its reply (DO) comes with the piece's; the piece's error first
                 await link.RunCapturedAsync(batch);
                 batch.Clear();
                 if (whole)

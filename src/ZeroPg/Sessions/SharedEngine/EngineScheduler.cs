@@ -46,6 +46,18 @@ internal sealed class EngineScheduler
     /// </summary>
     public ValueTask AcquireFirstAsync(object owner, CancellationToken cancellationToken) => AcquireAsync(owner, first: true, cancellationToken, EngineAccess.Ordinary);
 
+    /// <summary>Takes the engine for <paramref name="owner"/> only if nobody holds it or waits for it and the gate lets anyone in: the server's housekeeping, which must never make a client wait.</summary>
+    public bool TryAcquire(object owner)
+    {
+        lock (_gate)
+        {
+            if (_owner is not null || _waiters.Count > 0 || _admission?.Admits(owner, EngineAccess.Ordinary) == false)
+                return false;
+            Grant(owner);
+            return true;
+        }
+    }
+
     private ValueTask AcquireAsync(object session, bool first, CancellationToken cancellationToken, EngineAccess access)
     {
         Waiter waiter;
