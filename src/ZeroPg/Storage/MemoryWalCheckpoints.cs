@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using ZeroPg.Engine;
 using ZeroPg.Sessions;
@@ -9,7 +10,8 @@ namespace ZeroPg.Storage;
 /// (XLogWrite asks for one only under a postmaster): every write stayed in memory until the server stopped (pgbench -i
 /// -s 30: ~370 MB of WAL; a TPC-B load, all of it). So ZeroPg asks for a checkpoint once the WAL since the last passes
 /// max_wal_size (32 MB on memory://, EngineLauncher), as Postgres's checkpointer would: between the pieces of a COPY
-/// (CopyLoad, inside the client's transaction) and, here, once a second for each engine nobody holds or waits for.
+/// (CopyLoad, inside the client's transaction) and, here, once a second for each engine nobody holds or waits for (or,
+/// under a steady load, in the queue like a client every <see cref="MissesBeforeQueueing"/> seconds).
 /// A checkpoint removes the segments before it; the first change of a page after it writes the whole page to the WAL
 /// (data checksums are on), and the next checkpoint removes that too.
 /// Thread: its own loop; it holds an engine only through the scheduler, as a client's unit does.
@@ -33,6 +35,16 @@ internal sealed partial class MemoryWalCheckpoints : IAsyncDisposable
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Under a steady load the engine is never free with nobody waiting (8 pgbench TPC-B clients for 150 s: the WAL grew
+    /// past 42 MB): after this many rounds without that moment the check queues for the engine as a client would, and
+    /// gives up its place after <see cref="QueueWait"/> (a client's transaction may hold the engine that long).
+    /// </summary>
+    private const int MissesBeforeQueueing = 10;
+    private static readonly TimeSpan QueueWait = TimeSpan.FromSeconds(5);
+
+    private readonly ConditionalWeakTable<SessionServices, StrongBox<int>> _missed = [];
 
     private readonly Func<IReadOnlyList<SessionServices>> _engines;
     private readonly ILogger _logger;
@@ -73,7 +85,7 @@ internal sealed partial class MemoryWalCheckpoints : IAsyncDisposable
     /// <summary>Runs <see cref="Sql"/> as the engine's own role when the engine is free; a client that asks meanwhile waits one call.</summary>
     private async Task CheckpointIfDueAsync(SessionServices services)
     {
-        if (!services.Scheduler.TryAcquire(this))
+        if (!await TakeAsync(services))
             return;
         try
         {
@@ -91,6 +103,30 @@ internal sealed partial class MemoryWalCheckpoints : IAsyncDisposable
         finally
         {
             services.Scheduler.Release(this);
+        }
+    }
+
+    private async Task<bool> TakeAsync(SessionServices services)
+    {
+        var missed = _missed.GetOrCreateValue(services);
+        if (services.Scheduler.TryAcquire(this))
+        {
+            missed.Value = 0;
+            return true;
+        }
+        if (++missed.Value < MissesBeforeQueueing)
+            return false;
+        missed.Value = 0;
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        wait.CancelAfter(QueueWait);
+        try
+        {
+            await services.Scheduler.AcquireAsync(this, wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
