@@ -25,10 +25,19 @@ public static class CaseGenerator
             notes.Add(note);
         }
 
+        if (id.Client == FuzzCaseId.CopySweep)
+        {
+            // A clean start, the one COPY-mode shape of this index, then the end marker: nothing else to blame.
+            Add(new Wire().CString("user").CString("postgres").CString("database").CString("postgres").Byte(0).Untyped(Wire.ProtocolVersion3), "StartupMessage");
+            AddCopyMode(random, Add, SweepShape(id.Index));
+            Add(new Wire().CString($"SELECT '{FuzzCase.EndMarker}'").Typed('Q'), "Query end marker");
+            return new FuzzCase { Id = id, Messages = messages, Notes = notes, BytesToSend = messages.Sum(m => m.Length), IsCut = false, CopyMode = true };
+        }
         AddStartup(random, Add);
         var count = random.Next(1, 16);
+        var copyMode = false;
         for (var i = 0; i < count; i++)
-            AddSequence(random, Add);
+            copyMode |= AddSequence(random, Add);
 
         // Mutations of whole messages, after building, so a lie in a length or count reaches the wire as it is.
         var mutations = random.Next(4) == 0 ? random.Next(1, 4) : 0;
@@ -49,7 +58,7 @@ public static class CaseGenerator
         }
         var total = messages.Sum(m => m.Length);
         var bytesToSend = isCut ? random.Next(1, total) : total;
-        return new FuzzCase { Id = id, Messages = messages, Notes = notes, BytesToSend = bytesToSend, IsCut = isCut };
+        return new FuzzCase { Id = id, Messages = messages, Notes = notes, BytesToSend = bytesToSend, IsCut = isCut, CopyMode = copyMode };
     }
 
     private static void AddStartup(Random random, Action<byte[], string> add)
@@ -102,12 +111,13 @@ public static class CaseGenerator
         add(packet, note);
     }
 
-    private static void AddSequence(Random random, Action<byte[], string> add)
+    /// <returns>Whether it was a COPY-mode sequence.</returns>
+    private static bool AddSequence(Random random, Action<byte[], string> add)
     {
         if (random.Next(8) == 0)
         {
-            AddCopyMode(random, add);
-            return;
+            AddCopyMode(random, add, RandomShape(random));
+            return true;
         }
         switch (random.Next(20))
         {
@@ -145,6 +155,7 @@ public static class CaseGenerator
                 break;
             }
         }
+        return false;
     }
 
     private static void AddExtended(Random random, Action<byte[], string> add)
@@ -223,32 +234,62 @@ public static class CaseGenerator
     /// small-message limit, which CopyDone and CopyFail are read with) or truncated (length word and body cut), then data or an end.</summary>
     private static readonly string CopyModeTypes = "BCdcfDEHFPpQSX";
 
-    private static void AddCopyMode(Random random, Action<byte[], string> add)
+    private static readonly string[] CopyStatements =
+    [
+        "COPY fz_t0 FROM STDIN", "COPY fz_t0 FROM STDIN WITH (FORMAT csv)", "COPY fz_t0 FROM STDIN WITH (FORMAT binary)",
+        "COPY fz_t0 TO STDOUT", "COPY (SELECT * FROM generate_series(1, 2000)) TO STDOUT",
+    ];
+
+    /// <summary>What a COPY-mode case sends: which COPY (<see cref="CopyStatements"/>), in a block or not, the message sent in
+    /// COPY mode (its type, its size class: 0-15 bytes, at the 10,000-byte limit, up to 70,000) and whether it is truncated.</summary>
+    private readonly record struct CopyModeShape(int Copy, bool InBlock, byte Type, int SizeClass, bool Truncated)
+    {
+        public bool CopyIn => Copy < 3;
+    }
+
+    /// <summary>
+    /// The cases of the COPY-mode sweep (<see cref="FuzzCaseId.CopySweep"/>): every type of <see cref="CopyModeTypes"/> x 3 size classes x whole or truncated
+    /// x COPY IN or OUT, once each (the three COPY IN formats, the two COPY OUTs and in a block or not by turns).
+    /// </summary>
+    public static int CopySweepCases => CopyModeTypes.Length * 3 * 2 * 2;
+
+    private static CopyModeShape SweepShape(long index)
+    {
+        var type = (byte)CopyModeTypes[(int)(index % CopyModeTypes.Length)];
+        var rest = index / CopyModeTypes.Length;
+        var sizeClass = (int)(rest % 3);
+        var truncated = rest / 3 % 2 == 1;
+        var copyIn = rest / 6 % 2 == 0;
+        return new CopyModeShape(copyIn ? (int)(index % 3) : 3 + (int)(index % 2), InBlock: index / 5 % 2 == 1, type, sizeClass, truncated);
+    }
+
+    private static CopyModeShape RandomShape(Random random)
     {
         var copyIn = random.Next(3) != 0;
-        var sql = copyIn
-            ? random.Next(3) switch { 0 => "COPY fz_t0 FROM STDIN", 1 => "COPY fz_t0 FROM STDIN WITH (FORMAT csv)", _ => "COPY fz_t0 FROM STDIN WITH (FORMAT binary)" }
-            : random.Next(2) == 0 ? "COPY fz_t0 TO STDOUT" : "COPY (SELECT * FROM generate_series(1, 2000)) TO STDOUT";
-        if (random.Next(4) == 0)
+        var copy = copyIn ? random.Next(3) : 3 + random.Next(2);
+        var inBlock = random.Next(4) == 0;
+        var type = random.Next(10) == 0 ? (byte)random.Next(256) : (byte)CopyModeTypes[random.Next(CopyModeTypes.Length)];
+        return new CopyModeShape(copy, inBlock, type, random.Next(3), random.Next(3) == 0);
+    }
+
+    private static void AddCopyMode(Random random, Action<byte[], string> add, CopyModeShape shape)
+    {
+        var sql = CopyStatements[shape.Copy];
+        if (shape.InBlock)
             add(new Wire().CString("BEGIN").Typed('Q'), "Query \"BEGIN\" (COPY inside a block)");
         add(new Wire().CString(sql).Typed('Q'), $"Query {Quote(sql)} (COPY mode case)");
-        if (copyIn && random.Next(2) == 0)
+        if (shape.CopyIn && random.Next(2) == 0)
             add(Wire.Typed((byte)'d', Encoding.UTF8.GetBytes($"{random.Next()}\tbefore\n")), "CopyData row");
-        var type = random.Next(10) == 0 ? (byte)random.Next(256) : (byte)CopyModeTypes[random.Next(CopyModeTypes.Length)];
-        var size = random.Next(3) switch { 0 => random.Next(0, 16), 1 => random.Next(9_990, 10_020), _ => random.Next(10_000, 70_000) };
+        var size = shape.SizeClass switch { 0 => random.Next(0, 16), 1 => random.Next(9_990, 10_020), _ => random.Next(10_000, 70_000) };
         var body = new byte[size];
         random.NextBytes(body);
-        if (type == (byte)'f' && size > 0)
+        if (shape.Type == (byte)'f' && size > 0)
             body[^1] = 0; // a CopyFail's reason is a C string
-        var message = Wire.Typed(type, body);
-        var shape = "whole";
-        if (random.Next(3) == 0 && message.Length > 6)
-        {
-            // Truncated: the length word promises more than the body holds; what follows reads as its tail.
+        var message = Wire.Typed(shape.Type, body);
+        var truncated = shape.Truncated && message.Length > 6;
+        if (truncated) // the length word promises more than the body holds; what follows reads as its tail
             message = message.AsSpan(0, random.Next(5, message.Length)).ToArray();
-            shape = "truncated";
-        }
-        add(message, $"in COPY {(copyIn ? "IN" : "OUT")}: message 0x{type:x2} ('{(char)type}') of {size} body bytes, {shape}");
+        add(message, $"in COPY {(shape.CopyIn ? "IN" : "OUT")}: message 0x{shape.Type:x2} ('{(char)shape.Type}') of {size} body bytes, {(truncated ? "truncated" : "whole")}");
         if (random.Next(2) == 0)
             add(random.Next(3) == 0 ? new Wire().CString("fz fail").Typed('f') : new Wire().Typed('c'), "CopyDone or CopyFail");
         if (random.Next(2) == 0)

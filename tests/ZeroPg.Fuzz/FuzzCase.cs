@@ -19,6 +19,9 @@ public sealed class FuzzCase
 
     public required bool IsCut { get; init; }
 
+    /// <summary>It sends messages in COPY IN or COPY OUT mode (a COPY-mode sequence).</summary>
+    public bool CopyMode { get; init; }
+
     /// <summary>One line per message for a reproduction: its type, length and what was done to it.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 

@@ -8,6 +8,9 @@ namespace ZeroPg.Fuzz;
 /// </summary>
 public readonly record struct FuzzCaseId(int Seed, int Client, long Index)
 {
+    /// <summary>The client number of the COPY-mode sweep's cases (<see cref="CaseGenerator.CopySweepCases"/>): index N is the Nth shape.</summary>
+    public const int CopySweep = -1;
+
     public override string ToString() => $"{Seed}:{Client}:{Index}";
 
     public static FuzzCaseId Parse(string text)

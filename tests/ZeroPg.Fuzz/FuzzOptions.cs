@@ -19,6 +19,9 @@ public sealed class FuzzOptions
     /// <summary>How long a case's connection waits on a silent server before giving up (a lying length leaves it waiting).</summary>
     public TimeSpan CaseQuiet { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Send every COPY-mode shape once (<see cref="CaseGenerator.CopySweepCases"/>) before the random cases.</summary>
+    public bool CopySweep { get; set; } = true;
+
     /// <summary>Progress lines every this long (null: none).</summary>
     public TimeSpan? ProgressEvery { get; set; }
 

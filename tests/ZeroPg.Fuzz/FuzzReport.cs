@@ -7,6 +7,13 @@ public sealed class FuzzReport
     public required int Seed { get; init; }
     public long Cases { get; init; }
     public long Messages { get; init; }
+
+    /// <summary>Cases with messages in COPY mode, the sweep's included.</summary>
+    public long CopyModeCases { get; init; }
+
+    /// <summary>Of the sweep's shapes (every message type x size x whole or truncated x COPY IN or OUT), how many were sent.</summary>
+    public long CopySweepSent { get; init; }
+
     public long Stalls { get; init; }
     public long EngineDeaths { get; init; }
     public long WitnessQueries { get; init; }
@@ -32,6 +39,7 @@ public sealed class FuzzReport
         var text = new StringBuilder();
         text.AppendLine($"seed {Seed}: {Messages:N0} messages in {Cases:N0} cases, {Elapsed.TotalSeconds:0} s ({Messages / Math.Max(1, Elapsed.TotalSeconds):N0}/s)");
         text.AppendLine($"outcomes: {string.Join(", ", Outcomes.Select(o => $"{o.Key} {o.Value:N0}"))}");
+        text.AppendLine($"COPY-mode cases {CopyModeCases:N0}, the sweep's {CopySweepSent} of {CaseGenerator.CopySweepCases} shapes among them");
         text.AppendLine($"stalls {Stalls}, engine deaths {EngineDeaths}; witness {WitnessQueries:N0} queries, {WitnessReconnects} reconnects, slowest {WitnessSlowest.TotalMilliseconds:0} ms");
         text.AppendLine($"server RSS {Mb(ServerRssBefore)} -> {Mb(ServerRssAfter)}; engine RSS {Mb(EngineRssBefore)} -> {Mb(EngineRssAfter)}");
         if (Failure is not null)

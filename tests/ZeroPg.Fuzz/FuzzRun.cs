@@ -16,6 +16,9 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
     private readonly long[] _outcomes = new long[Enum.GetValues<CaseRunner.Outcome>().Length];
     private long _messages;
     private long _cases;
+    private long _copyModeCases;
+    private long _sweepNext = options.CopySweep ? 0 : CaseGenerator.CopySweepCases;
+    private long _sweepSent;
 
     public async Task<FuzzReport> RunAsync(CancellationToken cancel = default)
     {
@@ -99,6 +102,8 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             Seed = options.Seed,
             Cases = _cases,
             Messages = _messages,
+            CopyModeCases = _copyModeCases,
+            CopySweepSent = _sweepSent,
             Stalls = stalls,
             EngineDeaths = engineDeaths,
             WitnessQueries = witness.Queries,
@@ -115,17 +120,19 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
         };
     }
 
+    /// <summary>Sends the COPY-mode sweep's cases while any are left (the clients share them), then random cases of its own.</summary>
     private async Task ClientAsync(int client, CancellationTokenSource stop)
     {
         var recent = _recent[client];
-        for (long index = 0; !stop.IsCancellationRequested; index++)
+        for (long index = 0; !stop.IsCancellationRequested;)
         {
             if (options.MaxMessages > 0 && Interlocked.Read(ref _messages) >= options.MaxMessages)
             {
                 stop.Cancel();
                 return;
             }
-            var id = new FuzzCaseId(options.Seed, client, index);
+            var sweep = Interlocked.Increment(ref _sweepNext) - 1;
+            var id = sweep < CaseGenerator.CopySweepCases ? new FuzzCaseId(options.Seed, FuzzCaseId.CopySweep, sweep) : new FuzzCaseId(options.Seed, client, index++);
             var fuzzCase = CaseGenerator.Make(id);
             recent.Enqueue(id);
             while (recent.Count > RecentPerClient)
@@ -142,6 +149,10 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             Interlocked.Increment(ref _outcomes[(int)outcome]);
             Interlocked.Add(ref _messages, fuzzCase.Messages.Count);
             Interlocked.Increment(ref _cases);
+            if (fuzzCase.CopyMode)
+                Interlocked.Increment(ref _copyModeCases);
+            if (id.Client == FuzzCaseId.CopySweep)
+                Interlocked.Increment(ref _sweepSent);
         }
     }
 }

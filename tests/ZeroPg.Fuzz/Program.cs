@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 using ZeroPg.Fuzz;
 
 // dotnet run --project tests/ZeroPg.Fuzz -c Release -- [--seed N] [--clients N] [--messages N] [--seconds N]
-//     [--witness-bound S] [--quiet-ms MS] [--port P --server-pid PID]   (a server already running; else one in this process, memory://)
+//     [--witness-bound S] [--quiet-ms MS] [--copy-sweep 0|1]   (every COPY-mode shape once first; default 1)
+//     [--port P --server-pid PID]                         (a server already running; else one in this process, memory://)
 //     [--replay SEED:CLIENT:INDEX,...]                   (send those cases, one after another, to a fresh server)
 //     [--describe SEED:CLIENT:INDEX,...]                 (print those cases' messages and bytes)
 var arguments = Arguments.Parse(args);
@@ -17,6 +18,7 @@ var options = new FuzzOptions
     WitnessBound = TimeSpan.FromSeconds(arguments.Int("witness-bound", 10)),
     ProgressEvery = TimeSpan.FromSeconds(arguments.Int("progress", 30)),
     CaseQuiet = TimeSpan.FromMilliseconds(arguments.Int("quiet-ms", 500)),
+    CopySweep = arguments.Int("copy-sweep", 1) != 0,
 };
 if (options.MaxMessages == 0 && options.Duration == TimeSpan.Zero && arguments.Get("replay") is null)
     options.Duration = TimeSpan.FromSeconds(60);

@@ -7,8 +7,9 @@ namespace ZeroPg.Tests.Server;
 
 /// <summary>
 /// The protocol fuzzer (tests/ZeroPg.Fuzz) for a bounded time on a server of its own: no stall of the witness client,
-/// no engine death, engine memory bounded. The seed changes per run (printed; ZEROPG_FUZZ_SEED fixes it), so CI keeps
-/// exploring; a failure prints the suspect cases and the command that replays them.
+/// no engine death, engine memory bounded. It starts with the COPY-mode sweep (every message type sent in COPY IN and
+/// COPY OUT mode, in every size class, whole and truncated), then random cases. The seed changes per run (printed;
+/// ZEROPG_FUZZ_SEED fixes it), so CI keeps exploring; a failure prints the suspect cases and the command that replays them.
 /// </summary>
 public sealed class ProtocolFuzzTests(ITestOutputHelper output)
 {
@@ -29,6 +30,10 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output)
         Assert.True(report.Passed, report.ToString());
         Assert.True(report.Messages > 10_000, $"only {report.Messages} messages: the fuzzer did not get going\n{report}");
         Assert.True(report.WitnessQueries > 10, report.ToString());
+        // Every frontend message type in COPY IN and COPY OUT mode, small, at the small-message limit and oversized, whole
+        // and truncated, once each, then more among the random cases.
+        Assert.Equal(CaseGenerator.CopySweepCases, report.CopySweepSent);
+        Assert.True(report.CopyModeCases > CaseGenerator.CopySweepCases, report.ToString());
         // PGlite's WebAssembly memory only grows; what must not happen is growth per message (the 256 MB Syncs of issue 18).
         Assert.True(report.EngineRssAfter < report.EngineRssBefore + 400L * 1024 * 1024, report.ToString());
     }
