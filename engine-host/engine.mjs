@@ -52,7 +52,7 @@ export async function startEngine(options) {
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);
-  growMemfsGeometrically(db.mod.MEMFS); // a bulk load into memory:// costs time per row in proportion to the table's size otherwise
+  growMemfsGeometrically(db.mod.MEMFS, db.mod.FS); // a bulk load into memory:// costs time per row in proportion to the table's size otherwise
   // Postgres's encoding conversions are loadable modules PGlite does not ship: the first use of one
   // (SET client_encoding = 'LATIN1', convert_to(..., 'BIG5'), COPY ... ENCODING) killed or hung the
   // engine every client shares. With none marked default, each fails as on a Postgres built without

@@ -82,7 +82,7 @@ test('a file past a few MB moves once into a resizable buffer and then grows in 
   assert.equal(node.contents[node.usedBytes - 1], 0);
 });
 
-test('a large file shrinks in place, gives its tail back, and grows again with zeros', () => {
+test('a large file shrinks in place, to 0 too, gives its pages back, and grows again with zeros', () => {
   const MEMFS = emscriptenMemfs();
   growMemfsGeometrically(MEMFS);
   const node = { contents: null, usedBytes: 0 };
@@ -96,9 +96,32 @@ test('a large file shrinks in place, gives its tail back, and grows again with z
   assert.equal(node.contents[8 * 1024 * 1024 - 1], 7);
   assert.equal(node.contents[8 * 1024 * 1024], 0);
   assert.equal(node.contents[16 * 1024 * 1024 - 1], 0);
-  MEMFS.resizeFileStorage(node, 1024); // below the threshold: an exact plain array again
-  assert.equal(node.contents.buffer.resizable, false);
-  assert.equal(node.contents.length, 1024);
+  MEMFS.resizeFileStorage(node, 0); // a dropped relation's segment: its pages go back at once, not at a GC
+  assert.equal(node.contents, view);
+  assert.equal(node.contents.buffer.byteLength, 0);
+  assert.equal(node.usedBytes, 0);
+});
+
+test('an unlinked large file nobody has open is emptied at once; one still open keeps its bytes', () => {
+  const MEMFS = emscriptenMemfs();
+  const directory = { contents: {} };
+  MEMFS.ops_table = { dir: { node: { unlink(parent, name) { delete parent.contents[name]; } } } };
+  const FS = { streams: [] };
+  growMemfsGeometrically(MEMFS, FS);
+  const closed = { contents: null, usedBytes: 0 };
+  const open = { contents: null, usedBytes: 0 };
+  for (const node of [closed, open]) {
+    MEMFS.resizeFileStorage(node, 16 * 1024 * 1024);
+    node.contents.fill(3);
+  }
+  Object.assign(directory.contents, { closed, open });
+  FS.streams = [null, { node: open }];
+  MEMFS.ops_table.dir.node.unlink(directory, 'closed');
+  MEMFS.ops_table.dir.node.unlink(directory, 'open');
+  assert.deepEqual(Object.keys(directory.contents), []);
+  assert.equal(closed.contents.buffer.byteLength, 0);
+  assert.equal(open.contents.buffer.byteLength, 16 * 1024 * 1024);
+  assert.equal(open.contents[0], 3);
 });
 
 test('a view MEMFS took from elsewhere is never resized in place', () => {
