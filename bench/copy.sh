@@ -7,6 +7,7 @@
 #   BENCH_SKIP_BUILD=1 ...                          # use the last Release build
 #   BENCH_ZEROPG_DB=/some/new/dir ...               # ZeroPg on a data directory instead of memory:// (its data then not in RAM)
 #   BENCH_ZEROPG_ARGS="-c max_wal_size=64MB" ...    # more `zeropg serve` arguments
+#   BENCH_RESTORE=0 ...                             # no restore figures (zeropg restore / psql -1 / pg_restore -1 of a pgbench -s N dump)
 #
 # Rows are pgbench_accounts-like (aid, bid, abalance, filler of 84 chars, ~100 bytes); the CSV rows quote a field holding a
 # comma and a newline every 10th row. Each COPY is psql's \copy of one file into a new table, timed by the shell.
@@ -170,6 +171,38 @@ if ((SCALE > 0)); then
     mem="$((n / 1024))"; [[ $sys == zeropg ]] && mem="$((s / 1024)) / $((h / 1024)) (+$(((h - ZIDLE_HOST) / 1024)) over idle)"
     row "pgbench -i -s $SCALE" "$sys" "$(secs "$t0" "$t1")" "$(secs "$c0" "$c1")" "$mem" "$out"
   done
+fi
+
+# `zeropg restore` of a plain pg_dump of native's pgbench database (scale SCALE) into a new data directory, against
+# psql -1 and pg_restore -1 of the same data into native databases. ZeroPg: the CLI process (its private server) and its
+# engine host apart; CPU of the whole tree (the CLI waits for its engine host). Native: postmaster + backends + the client.
+if ((SCALE > 0)) && [[ ${BENCH_RESTORE:-1} == 1 ]]; then
+  pg_dump -h 127.0.0.1 -p "$NPORT" -f "$WORK/dump.sql" postgres && pg_dump -h 127.0.0.1 -p "$NPORT" -Fc -f "$WORK/dump.custom" postgres
+  echo "| dump | plain $(du -m "$WORK/dump.sql" | cut -f1) MB, custom $(du -m "$WORK/dump.custom" | cut -f1) MB | | | | |"
+  for how in psql pg_restore; do
+    db=r_$how; psql -h 127.0.0.1 -p "$NPORT" -qc "create database $db" >/dev/null
+    peak_start; c0=$(cpu_now native); t0=$(now)
+    if [[ $how == psql ]]; then cmd=(psql -h 127.0.0.1 -p "$NPORT" -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$WORK/dump.sql")
+    else cmd=(pg_restore -h 127.0.0.1 -p "$NPORT" -1 -d "$db" "$WORK/dump.custom"); fi
+    out=$(/usr/bin/time -f "%U %S" -o "$WORK/client.time" "${cmd[@]}" 2>&1 >/dev/null | tail -1); t1=$(now); sleep 0.5; c1=$(cpu_now native)
+    read -r s h n < <(peak_stop)
+    client=$(awk '{ print $1 + $2 }' "$WORK/client.time")
+    row "restore (pgbench -s $SCALE dump): $how -1" native "$(secs "$t0" "$t1")" "$(awk -v a="$(secs "$c0" "$c1")" -v b="$client" 'BEGIN { printf "%.1f (client %.1f)", a + b, b }')" "$((n / 1024))" "$out"
+  done
+  [[ -n "$ZPID" ]] && { kill "$ZPID"; wait "$ZPID" 2>/dev/null; ZPID=""; } # the machine to the restore alone
+  /usr/bin/time -f "%U %S" -o "$WORK/restore.time" dotnet "$DLL" restore -q --db "$WORK/restored" "$WORK/dump.sql" >"$WORK/restore.out" 2>&1 &
+  RPID=$!; t0=$(now); rs=0; rh=0
+  while kill -0 "$RPID" 2>/dev/null; do
+    cli=$(pgrep -P "$RPID" | head -1) # /usr/bin/time's child: the CLI; its children: the engine host
+    if [[ -n "$cli" ]]; then
+      v=$(rss_kb "$cli"); ((v > rs)) && rs=$v
+      for p in $(pgrep -P "$cli"); do v=$(rss_kb "$p"); ((v > rh)) && rh=$v; done
+    fi
+    sleep 0.1
+  done
+  wait "$RPID"; rc=$?; t1=$(now)
+  out=$( ((rc == 0)) && echo "restored: $(du -sm "$WORK/restored" | cut -f1) MB directory" || tail -3 "$WORK/restore.out" | tr '\n' ' ')
+  row "restore (pgbench -s $SCALE dump): zeropg restore --db NEW" zeropg "$(secs "$t0" "$t1")" "$(awk '{ printf "%.1f", $1 + $2 }' "$WORK/restore.time")" "$((rs / 1024)) / $((rh / 1024))" "$out"
 fi
 
 if [[ -n "$PIECES" ]]; then
