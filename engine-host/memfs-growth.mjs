@@ -8,7 +8,7 @@
 // table peaked at ~850 MB of the engine host's RSS while it grew. So a file past IN_PLACE_FROM moves once into a
 // resizable ArrayBuffer that reserves (address space only) Postgres's largest file, and then grows and shrinks in place:
 // no copy, no second array, and a truncated file's tail goes back to the system. A buffer dropped whole waits for a
-// garbage collection that need not come (V8 does not count what a resizable buffer grew to): a dropped 1.2 GB table
+// garbage collection that need not come (V8 seems not to count what a resizable buffer grew to): a dropped 1.2 GB table
 // stayed in RSS for minutes. So a shrink is always in place (Postgres truncates every segment of a dropped or truncated
 // relation to 0 before unlinking it), and an unlinked file nobody has open (a sort's temporary file) is emptied at once.
 

@@ -8,7 +8,7 @@ namespace ZeroPg.Storage;
 /// <summary>
 /// memory:// keeps the WAL in the engine host's RAM, and PGlite's single-user Postgres never checkpoints by WAL volume
 /// (XLogWrite asks for one only under a postmaster): every write stayed in memory until the server stopped (pgbench -i
-/// -s 30: ~370 MB of WAL; a TPC-B load, all of it). So ZeroPg asks for a checkpoint once the WAL since the last passes
+/// -s 30: 384 MB of WAL; a TPC-B load, all of it). So ZeroPg asks for a checkpoint once the WAL since the last passes
 /// max_wal_size (32 MB on memory://, EngineLauncher), as Postgres's checkpointer would: between the pieces of a COPY
 /// (CopyLoad, inside the client's transaction) and, here, once a second for each engine nobody holds or waits for (or,
 /// under a steady load, in the queue like a client every <see cref="MissesBeforeQueueing"/> seconds).
