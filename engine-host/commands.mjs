@@ -6,9 +6,6 @@ import { relocate } from './relocate.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
-// How many engine calls ran how many batches (merge.mjs: batches that arrived while the engine was busy share a call).
-registerControl('calls', (_, { calls, batches }) => ({ ok: true, calls, batches }));
-
 // A tar of the data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine.
 registerControl('dump', async ({ path }, { db }) => {
   await db.exec('CHECKPOINT');

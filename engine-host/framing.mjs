@@ -53,18 +53,6 @@ export class FrameReader {
     }
   }
 
-  /**
-   * The next frame when it is already read whole and `accept(kind, payload)` takes it, else null; never reads, so the
-   * payloads of frames taken since the last next() stay valid.
-   */
-  nextBuffered(accept) {
-    const frame = { kind: 0, payload: null, needed: 0 };
-    const taken = consumeFrame(this.#buffer, this.#start, this.#end, frame);
-    if (taken === 0 || !accept(frame.kind, frame.payload)) return null;
-    this.#start += taken;
-    return [frame.kind, frame.payload];
-  }
-
   // Makes room for a frame of `needed` bytes (moving the tail to the front, growing if it cannot
   // fit), then reads once.
   #fill(needed) {

@@ -25,12 +25,9 @@ import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
-import { readyCount, ReadyFinder } from './merge.mjs';
 import { Worker } from 'node:worker_threads';
 
 const FLUSH_BYTES = 256 * 1024;
-const MERGE_LIMIT = 32; // batches in one engine call (merge.mjs)
-const MERGE = process.env.ZEROPG_HOST_MERGE !== '0'; // a benchmark's switch: 0 runs every batch as a call of its own
 const options = JSON.parse(process.argv[2] ?? '{}');
 const send = pipeWriter(1);
 const cancel = new CancelSupport(options.cancelSocket);
@@ -39,7 +36,7 @@ installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, mi
 
 let db;
 // What control commands see and may change (the data directory moves with 'relocate').
-const context = { db: undefined, dataDir: options.dataDir ?? 'memory://', calls: 0, batches: 0 };
+const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 
 // A terminal's Ctrl+C (SIGINT) and hangup (SIGHUP) reach its whole foreground process group, this host included: they are
 // meant for the server, which stops the engine itself (CHECKPOINT, then stdin closes: shutdown() below). Dying from them
@@ -56,87 +53,46 @@ function fatal(message) {
   setImmediate(() => process.exit(1));
 }
 
-/**
- * Runs `batches` ([{ bytes, ready }]) as one engine call and answers each with its own reply: ReplyData, then ReplyEnd
- * once its `ready` ReadyForQuery messages went by (merge.mjs); the last one ends with the call, as a batch alone does.
- */
-async function execute(batches) {
-  const bytes = batches.length === 1 ? batches[0].bytes : Buffer.concat(batches.map((b) => b.bytes));
-  const finder = batches.length > 1 ? new ReadyFinder() : null;
-  let current = 0;
-  let readyLeft = batches[0].ready;
+async function execute(bytes) {
   let chunks = [];
   let size = 0;
-  const take = (data) => {
-    chunks.push(data);
-    size += data.length;
-  };
-  const reply = () => {
-    const data = size > 0 ? frame(Reply.ReplyData, Buffer.concat(chunks, size)) : [];
-    chunks = [];
-    size = 0;
-    return data;
-  };
-  // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
-  const end = () => {
-    if (options.durability === 'fsync') syncDirty();
-    send([...reply(), ...frame(Reply.ReplyEnd, Buffer.alloc(0))]);
-  };
-  let sequence = cancel.begin();
-  context.calls++;
-  context.batches += batches.length;
+  const sequence = cancel.begin();
   try {
     await db.execProtocolRawStream(bytes, {
       syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
       onRawData: (view) => {
         cancel.sawReply(view);
-        const chunk = Buffer.from(view); // the view points into the WASM heap: copy it now
-        let from = 0;
-        for (const at of finder?.feed(chunk) ?? []) {
-          if (--readyLeft > 0 || current === batches.length - 1) continue;
-          take(chunk.subarray(from, at));
-          from = at;
-          end(); // this batch is answered; the call goes on with the next one
-          cancel.end(sequence);
-          sequence = cancel.begin();
-          readyLeft = batches[++current].ready;
+        chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
+        size += view.length;
+        if (size >= FLUSH_BYTES) {
+          const data = Buffer.concat(chunks, size);
+          chunks = [];
+          size = 0;
+          send(frame(Reply.ReplyData, data));
         }
-        take(from === 0 ? chunk : chunk.subarray(from));
-        if (size >= FLUSH_BYTES) send(reply());
       },
     });
   } finally {
     cancel.end(sequence);
   }
-  end();
-  for (current++; current < batches.length; current++) {
-    // Not expected: fewer ReadyForQuery messages than the batches ask for. Each is still answered, so none waits forever.
-    process.stderr.write(`merged batch ${current + 1} of ${batches.length} got no reply of its own\n`);
-    cancel.end(cancel.begin());
-    end();
-  }
+  // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
+  if (options.durability === 'fsync') syncDirty();
+  const parts = size > 0 ? frame(Reply.ReplyData, Buffer.concat(chunks, size)) : [];
+  send([...parts, ...frame(Reply.ReplyEnd, Buffer.alloc(0))]);
 }
 
 // Awaits in the loop are on promises that are already settled (microtasks), except for control
 // commands, which may do real I/O and let the event loop run while they wait.
 async function serve(reader) {
   let pending = [];
-  const mergeable = (kind, payload) => kind === Request.Batch && readyCount(payload) > 0;
   for (let request = reader.next(); request; request = reader.next()) {
     const [kind, payload] = request;
     if (kind === Request.Partial) {
       pending.push(Buffer.from(payload));
-    } else if (kind === Request.Batch && pending.length > 0) {
-      const bytes = Buffer.concat([...pending, payload]);
-      pending = [];
-      await execute([{ bytes, ready: 0 }]);
     } else if (kind === Request.Batch) {
-      const batches = [{ bytes: payload, ready: readyCount(payload) }];
-      // Batches read already (written while the engine was busy) join this call; each keeps its own reply.
-      for (let next; MERGE && batches[0].ready > 0 && batches.length < MERGE_LIMIT && (next = reader.nextBuffered(mergeable));) {
-        batches.push({ bytes: next[1], ready: readyCount(next[1]) });
-      }
-      await execute(batches);
+      const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
+      pending = [];
+      await execute(bytes);
     } else if (kind === Request.Control) {
       send(frame(Reply.ControlReply, await answerControl(payload, context)));
     } else {
