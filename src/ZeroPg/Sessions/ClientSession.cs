@@ -48,6 +48,9 @@ internal sealed class ClientSession
     /// <summary>On a replication connection (startup parameter replication), what runs its replication commands.</summary>
     private ReplicationConnection? _replication;
 
+    /// <summary>The idle limit's token source of <see cref="ReadWithIdleTimeoutAsync"/>, linked to the connection.</summary>
+    private CancellationTokenSource? _idleRead;
+
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
     private volatile string? _terminateHint;
@@ -139,6 +142,7 @@ internal sealed class ClientSession
         finally
         {
             _lending.Decline();
+            _idleRead?.Dispose();
             _parts.TransactionTimeout.Dispose();
             if (_replication is not null)
                 await _replication.Walsender.EndAsync();
@@ -239,12 +243,13 @@ internal sealed class ClientSession
     /// <summary>
     /// Reads client input, within the client's idle limit (<see cref="SessionTimeouts"/>): a client idle in a
     /// transaction holds the shared engine and blocks everyone, so past its limit it is disconnected and rolled back.
+    /// One token source serves every such read (reset after each), so a read inside a transaction makes no new timer.
     /// </summary>
     private async ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
     {
         if (_parts.Timeouts.Current(_parts.Lease.IsHeld) is not { } limit)
             return await _input.ReadAsync(_connectionClosed);
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
+        var idle = _idleRead ??= CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
         idle.CancelAfter(limit.After);
         try
         {
@@ -253,6 +258,14 @@ internal sealed class ClientSession
         catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
         {
             throw new PgErrorException(SessionTimeouts.ErrorFor(limit));
+        }
+        finally
+        {
+            if (!idle.TryReset())
+            {
+                idle.Dispose();
+                _idleRead = null;
+            }
         }
     }
 

@@ -96,7 +96,8 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             }
         }
         plan?.ApplyOutcomes();
-        Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
+        if (services.Logger.IsEnabled(LogLevel.Trace))
+            Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
         return restarted;
     }
 
