@@ -7,9 +7,15 @@ const recs = readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.s
 }).filter(Boolean);
 
 const meta = recs.find((r) => r.kind === 'meta') ?? {};
-const SYS = ['zeropg', 'zeropg-base', 'pglite-socket', 'native'];
-const NAME = { zeropg: 'ZeroPg', 'zeropg-base': 'ZeroPg (base build)', 'pglite-socket': 'pglite-socket', native: 'native', ceiling: 'engine-ceiling' };
-const systems = String(meta.systems ?? SYS.join(' ')).split(/\s+/).filter(Boolean);
+const SYS = ['zeropg', 'zeropg-base', 'pglite-socket', 'native', 'zeropg-durable', 'native-durable'];
+const NAME = {
+  zeropg: 'ZeroPg', 'zeropg-base': 'ZeroPg (base build)', 'pglite-socket': 'pglite-socket', native: 'native', ceiling: 'engine-ceiling',
+  'zeropg-durable': 'ZeroPg, data directory, `--durability fsync`', 'native-durable': 'native, defaults (fsync on)',
+};
+const allSystems = String(meta.systems ?? SYS.join(' ')).split(/\s+/).filter(Boolean);
+// The durable systems have a table of their own (below the throughput table); every other table is about the rest.
+const durableSystems = allSystems.filter((s) => s.endsWith('-durable'));
+const systems = allSystems.filter((s) => !s.endsWith('-durable'));
 const notes = [];
 const failures = [];
 
@@ -137,6 +143,26 @@ p();
       'ZeroPg prepares repeated simple Queries itself (auto-prepare), so this is the bound it works against; ZeroPg/prepared ceiling: ' + against.join(', ') + '.');
     p();
   }
+}
+
+// ------------------------------------------------------------------ durable commits
+if (durableSystems.length) {
+  const durableWanted = String(meta.durableWorkloads ?? '').split(/\s+/).filter(Boolean);
+  p(`## Durable commits (median of ${meta.rounds} round(s); TPS · average latency)`);
+  p();
+  p('What a durable ZeroPg costs: a data directory with `--durability fsync` (every file the engine wrote is fsynced before a ' +
+    'unit\'s reply ends) beside native Postgres with its defaults (fsync on, synchronous_commit on).');
+  p();
+  const both = durableSystems.includes('zeropg-durable') && durableSystems.includes('native-durable');
+  const heads = ['workload', ...durableSystems.map((s) => NAME[s]), ...(both ? ['ZeroPg/native'] : [])];
+  p(`| ${heads.join(' | ')} |`);
+  p(`|${'---|'.repeat(heads.length)}`);
+  for (const [w, label] of WL) {
+    if (!durableWanted.includes(w)) continue;
+    const cells = Object.fromEntries(durableSystems.map((s) => [s, pgbenchCell(s, w)]));
+    p(`| ${[label, ...durableSystems.map((s) => cells[s].cell), ...(both ? [ratio(cells['zeropg-durable'].tps, cells['native-durable'].tps)] : [])].join(' | ')} |`);
+  }
+  p();
 }
 
 // ------------------------------------------------------------------ latency

@@ -6,6 +6,8 @@
 #   BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # quick check
 #   BENCH_ZEROPG_BASE=/path/to/zeropg.dll BENCH_SYSTEMS="zeropg zeropg-base" bench/run.sh
 #                                                 # before/after: another ZeroPg build, interleaved with this one
+#   durable commits: zeropg-durable (a data directory, --durability fsync) beside native-durable (Postgres's
+#   defaults, fsync on), both in the default systems, on BENCH_DURABLE_WORKLOADS only
 set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,8 +20,9 @@ LAT_N=${BENCH_LAT_N:-5000}
 LAT_WARMUP=${BENCH_LAT_WARMUP:-1000}
 HOLD_N=${BENCH_HOLD_CONNECTIONS:-100}
 MAXCONN=${BENCH_MAX_CONNECTIONS:-128}
-SYSTEMS=${BENCH_SYSTEMS:-"zeropg pglite-socket native"}
+SYSTEMS=${BENCH_SYSTEMS:-"zeropg pglite-socket native zeropg-durable native-durable"}
 WORKLOADS=${BENCH_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8 tpcb-8-prepared"}
+DURABLE_WORKLOADS=${BENCH_DURABLE_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8"} # what the *-durable systems run
 NATIVE_DURABLE=${BENCH_NATIVE_DURABLE:-0}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 SKIP_TTFQ=${BENCH_SKIP_TTFQ:-0}
@@ -39,6 +42,7 @@ RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 
 declare -A PORT=() PID=() UP=() STARTS=() INIT_ARGS=() START_ERR=() INITED=()
+ALL_SYSTEMS="zeropg zeropg-base zeropg-durable pglite-socket native native-durable"
 MAX_STARTS=$((ROUNDS * 2 + 3))
 HOLD_PID=""
 SAMPLER_PID=""
@@ -177,13 +181,15 @@ build_zeropg() {
 }
 
 # ---------------------------------------------------------------- servers
-start_zeropg() { # [system dll]: zeropg (this tree's build) or zeropg-base (BENCH_ZEROPG_BASE)
+start_zeropg() { # [system dll db...]: zeropg (this tree's build), zeropg-base (BENCH_ZEROPG_BASE) or zeropg-durable
   local sys=${1:-zeropg} dll=${2:-$ZEROPG_DLL}
+  local db=("${@:3}")
+  [[ ${#db[@]} -gt 0 ]] || db=(--db memory://)
   local n=${STARTS[$sys]:-0} out err i port=""
   out="$WORK/logs/$sys.$n.out"; err="$WORK/logs/$sys.$n.err"
-  [[ "$sys" != zeropg || "$ZEROPG_OK" == 1 ]] || { echo "not built" >"$err"; return 1; }
+  [[ "$sys" == zeropg-base || "$ZEROPG_OK" == 1 ]] || { echo "not built" >"$err"; return 1; }
   [[ -n "$dll" && -f "$dll" ]] || { echo "no dll: set BENCH_ZEROPG_BASE to a built zeropg.dll" >"$err"; return 1; }
-  dotnet "$dll" serve --port 0 --db memory:// --max-connections "$MAXCONN" </dev/null >"$out" 2>"$err" &
+  dotnet "$dll" serve --port 0 "${db[@]}" --max-connections "$MAXCONN" </dev/null >"$out" 2>"$err" &
   PID[$sys]=$!
   for ((i = 0; i < START_TIMEOUT * 10; i++)); do
     port=$(sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1)
@@ -208,34 +214,39 @@ start_pglite_socket() {
 }
 
 NATIVE_DIR="$WORK/native"
-native_opts() { # port
-  local o="-p $1 -c listen_addresses=127.0.0.1 -k $NATIVE_DIR/sock -c max_connections=$((MAXCONN + 20)) -c shared_buffers=128MB"
-  [[ "$NATIVE_DURABLE" == 1 ]] || o="$o -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+native_dir() { echo "$WORK/$1"; } # native or native-durable: each its own cluster
+native_opts() { # port [sys]
+  local dir; dir=$(native_dir "${2:-native}")
+  local o="-p $1 -c listen_addresses=127.0.0.1 -k $dir/sock -c max_connections=$((MAXCONN + 20)) -c shared_buffers=128MB"
+  [[ "$NATIVE_DURABLE" == 1 || "${2:-native}" == native-durable ]] || o="$o -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   echo "$o"
 }
-start_native() {
-  local n=${STARTS[native]:-0} port
-  [[ -n "$PGBIN" ]] || { echo "no native postgres binaries" >"$WORK/logs/native.$n.err"; return 1; }
-  if [[ ! -f "$NATIVE_DIR/data/PG_VERSION" ]]; then
-    mkdir -p "$NATIVE_DIR/sock"
-    [[ ${#AS_PG[@]} -gt 0 ]] && chown -R postgres "$NATIVE_DIR"
-    "${AS_PG[@]}" "$PGBIN/initdb" -D "$NATIVE_DIR/data" -U postgres -A trust -E UTF8 --no-sync \
-      >"$WORK/logs/native-initdb.log" 2>&1 || { cp "$WORK/logs/native-initdb.log" "$WORK/logs/native.$n.err"; return 1; }
+start_native() { # [sys]: native (fsync off unless BENCH_NATIVE_DURABLE=1) or native-durable (Postgres's defaults)
+  local sys=${1:-native} dir port
+  local n=${STARTS[$sys]:-0}
+  dir=$(native_dir "$sys")
+  [[ -n "$PGBIN" ]] || { echo "no native postgres binaries" >"$WORK/logs/$sys.$n.err"; return 1; }
+  if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+    mkdir -p "$dir/sock"
+    [[ ${#AS_PG[@]} -gt 0 ]] && chown -R postgres "$dir"
+    "${AS_PG[@]}" "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync \
+      >"$WORK/logs/$sys-initdb.log" 2>&1 || { cp "$WORK/logs/$sys-initdb.log" "$WORK/logs/$sys.$n.err"; return 1; }
   fi
   port=$(free_port)
-  PORT[native]=$port
-  "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$NATIVE_DIR/data" -l "$NATIVE_DIR/server.$n.log" -w -t "$START_TIMEOUT" \
-    -o "$(native_opts "$port")" start >"$WORK/logs/native.$n.err" 2>&1 || return 1
-  PID[native]=$(head -1 "$NATIVE_DIR/data/postmaster.pid" 2>/dev/null)
-  wait_ready native "$port" 30
+  PORT[$sys]=$port
+  "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.$n.log" -w -t "$START_TIMEOUT" \
+    -o "$(native_opts "$port" "$sys")" start >"$WORK/logs/$sys.$n.err" 2>&1 || return 1
+  PID[$sys]=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null)
+  wait_ready "$sys" "$port" 30
 }
 
 stop_system() {
-  local sys=$1
+  local sys=$1 dir
   [[ -n "${PID[$sys]:-}" ]] || return 0
-  if [[ "$sys" == native ]]; then
-    "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$NATIVE_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || kill_tree "${PID[$sys]}" 5
-    [[ -f "$NATIVE_DIR/server.${STARTS[native]:-0}.log" ]] && cp "$NATIVE_DIR"/server.*.log "$WORK/logs/" 2>/dev/null
+  if [[ "$sys" == native* ]]; then
+    dir=$(native_dir "$sys")
+    "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || kill_tree "${PID[$sys]}" 5
+    for f in "$dir"/server.*.log; do [[ -f "$f" ]] && cp "$f" "$WORK/logs/$sys.$(basename "$f")"; done
   else
     kill_tree "${PID[$sys]}" 10
   fi
@@ -250,8 +261,9 @@ start_system() { # sys -> 0 if up and answering
   case $sys in
     zeropg) start_zeropg ;;
     zeropg-base) start_zeropg zeropg-base "$ZEROPG_BASE_DLL" ;;
+    zeropg-durable) start_zeropg zeropg-durable "$ZEROPG_DLL" --db "$WORK/zeropg-durable" --durability fsync ;;
     pglite-socket) start_pglite_socket ;;
-    native) start_native ;;
+    native | native-durable) start_native "$sys" ;;
   esac
   rc=$?
   if [[ $rc == 0 ]]; then
@@ -273,7 +285,7 @@ cleanup() {
   local s
   [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null
   [[ -n "$HOLD_PID" ]] && kill_tree "$HOLD_PID" 2
-  for s in zeropg zeropg-base pglite-socket native; do stop_system "$s"; done
+  for s in $ALL_SYSTEMS; do stop_system "$s"; done
   # ttfq helpers stop their own children; make sure nothing of ours is left
   for s in $(jobs -p); do kill_tree "$s" 2; done
   if [[ -d "$WORK" ]]; then
@@ -310,7 +322,7 @@ init_system() { # sys [quiet]: pgbench -i, with the server-side-generate fallbac
   fi
   if [[ $rc == 0 ]] && ! grep -qE 'error|ERROR|FATAL' "$out"; then INIT_ARGS[$sys]="-i"; return 0; fi
   log "$sys: pgbench -i failed: $(first_err "$out")"
-  [[ "$sys" == native ]] && return 1
+  [[ "$sys" == native* ]] && return 1
   # the server may have wedged on the client-side COPY
   [[ "$(sql1 "${PORT[$sys]}")" == 1 ]] || { stop_system "$sys"; start_system "$sys" || return 1; }
   out="$WORK/logs/init-fallback.$sys.${STARTS[$sys]}.log"
@@ -467,10 +479,10 @@ log "settings: seconds=$SECS rounds=$ROUNDS scale=$SCALE systems='$SYSTEMS' work
 log "work dir $WORK"
 setup_native_bin
 setup_node_deps
-[[ " $SYSTEMS " == *" zeropg "* ]] && build_zeropg
+[[ " $SYSTEMS " == *" zeropg "* || " $SYSTEMS " == *" zeropg-durable "* ]] && build_zeropg
 
 emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" latN="$LAT_N" holdN="$HOLD_N" \
-  nativeDurable="$NATIVE_DURABLE" "systems=$SYSTEMS" "workloads=$WORKLOADS" \
+  nativeDurable="$NATIVE_DURABLE" "systems=$SYSTEMS" "workloads=$WORKLOADS" "durableWorkloads=$DURABLE_WORKLOADS" \
   "commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)" \
   "cpu=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
   "mem=$(free -g | awk '/^Mem:/ {print $2}') GiB" \
@@ -495,8 +507,11 @@ done
 sleep 1
 record_idle loaded
 
+durable() { [[ "$1" == *-durable ]]; } # durable systems run only DURABLE_WORKLOADS (no latency, connection or ttfq rows)
+
 # added latency: SELECT 1 round trips, one connection, sequential
 for s in $SYSTEMS; do
+  durable "$s" && continue
   if [[ "${UP[$s]:-0}" == 1 ]]; then
     log "$s: latency ($LAT_N x SELECT 1)"
     timeout --foreground -k 5 300 node "$BENCH_DIR/latency.mjs" --port "${PORT[$s]}" --n "$LAT_N" --warmup "$LAT_WARMUP" >"$WORK/logs/latency.$s.json" 2>&1
@@ -510,12 +525,15 @@ log "in-process latency ($LAT_N x SELECT 1 via execProtocolRawStream)"
 emit kind=latency system=ceiling --merge "$WORK/logs/latency.inproc.json"
 
 # memory with N idle connections
-for s in $SYSTEMS; do hold_connections "$s"; done
+for s in $SYSTEMS; do durable "$s" || hold_connections "$s"; done
 
 # interleaved pgbench rounds (+ the in-process engine ceiling once per round)
 for ((r = 1; r <= ROUNDS; r++)); do
   for w in $WORKLOADS; do
-    for s in $SYSTEMS; do run_workload "$s" "$w" "$r"; done
+    for s in $SYSTEMS; do
+      durable "$s" && [[ " $DURABLE_WORKLOADS " != *" $w "* ]] && continue
+      run_workload "$s" "$w" "$r"
+    done
   done
   log "round $r: engine ceiling (in-process PGlite, ${SECS}s each: select, tpcb, and both with prepared statements)"
   (cd "$BENCH_DIR" && timeout --foreground -k 5 $((SECS * 4 + 300)) node ceiling.mjs --seconds "$SECS" --scale "$SCALE") >"$WORK/logs/ceiling.r$r.json" 2>&1
@@ -530,7 +548,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   fi
 done
 
-for s in zeropg zeropg-base pglite-socket native; do stop_system "$s"; done
+for s in $ALL_SYSTEMS; do stop_system "$s"; done
 
 # time to first query (servers above are stopped, so nothing else competes for the CPU)
 [[ "$SKIP_TTFQ" == 1 ]] || ttfq_phase

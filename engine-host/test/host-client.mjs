@@ -58,11 +58,13 @@ export class HostClient {
   batches = 0;
 
   /** Starts a host (memory:// unless options say otherwise) and waits for its Ready frame. */
-  static async start(options = {}) {
+  static async start(options = {}, { wrapper = [] } = {}) {
     const client = new HostClient();
     client.#directory = mkdtempSync(join(tmpdir(), 'zeropg-host-test-'));
     const socketPath = join(client.#directory, 'cancel.sock');
-    client.#child = spawn(process.execPath, [HOST, JSON.stringify({ cancelSocket: socketPath, ...options })], {
+    // `wrapper`: a command the host runs under (a benchmark's valgrind).
+    const command = [...wrapper, process.execPath, HOST, JSON.stringify({ cancelSocket: socketPath, ...options })];
+    client.#child = spawn(command[0], command.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     client.#child.stdout.on('data', (chunk) => client.#frames.push(chunk));
@@ -150,6 +152,11 @@ export class HostClient {
   /** Sends the host a signal, as a terminal sends its foreground process group one. */
   signal(name) {
     this.#child.kill(name);
+  }
+
+  /** The host's process id. */
+  get pid() {
+    return this.#child.pid;
   }
 
   /** The host's exit code once it has exited (null before). */

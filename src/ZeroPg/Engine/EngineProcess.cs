@@ -20,6 +20,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly Stream _stdin;
     private readonly Stream _stdout;
     private readonly PollingPipeReader _replies;
+    private readonly Func<bool> _expectingReply;
     private readonly EngineDoorbell? _doorbell;
     private readonly ConcurrentQueue<EngineCall> _calls = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -49,6 +50,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _stdin = process.StandardInput.BaseStream;
         _stdout = process.StandardOutput.BaseStream;
         _replies = new PollingPipeReader(_stdout, replyPollWindow);
+        _expectingReply = () => !_calls.IsEmpty;
         _cancelBound = new CancelBound(RunningSequence, IsInFlight, KillToCancel);
     }
 
@@ -220,6 +222,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _doorbell?.Announce(frame.Length);
             _stdin.Write(frame.Span);
+            _replies.Expect(); // the reader wakes while the engine works, not when the reply comes
             if (frame.Span[0] == (byte)HostRequestKind.Batch)
                 Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
         }
@@ -314,7 +317,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                     if (needed > buffer.Length)
                         Array.Resize(ref buffer, checked((int)needed));
                 }
-                var read = _replies.Read(buffer, end, buffer.Length - end, expectingData: !_calls.IsEmpty);
+                var read = _replies.Read(buffer, end, buffer.Length - end, _expectingReply);
                 if (read == 0)
                     break;
                 end += read;

@@ -9,43 +9,96 @@ namespace ZeroPg.Engine;
 /// due. Waking a thread blocked in read(2) costs tens of microseconds on a virtual machine (the idle
 /// CPU halts and must be woken), more than a small query takes in the engine; a poll through a second,
 /// non-blocking descriptor of the same pipe sees the reply within a microsecond of its write.
-/// Without Linux's /proc (or with a zero budget) it is a plain blocking read.
+/// When no reply is due the reader parks in poll(2) on the pipe and an eventfd, and a request written
+/// to the engine wakes it (<see cref="Expect"/>): it then wakes while the engine works on the request,
+/// and is polling when the reply comes, instead of being woken by the reply itself.
+/// Without Linux's /proc and eventfd (or with a zero budget) it is a plain blocking read.
 /// </summary>
 internal sealed partial class PollingPipeReader : IDisposable
 {
     private const int O_RDONLY = 0;
     private const int O_NONBLOCK = 0x800; // Linux
     private const int O_CLOEXEC = 0x80000; // Linux: not inherited by engine hosts started later
+    private const int EFD_NONBLOCK = 0x800;
+    private const int EFD_CLOEXEC = 0x80000;
+    private const short POLLIN = 1;
     private const int EAGAIN = 11;
+    private const int EINTR = 4;
 
     private readonly Stream _blocking;
     private readonly long _budgetTicks;
     private int _pollFd = -1;
+    private int _wakeFd = -1;
+    private int _parked; // 1 while the reader waits in poll(2) with no reply due: a request must wake it
 
     public PollingPipeReader(Stream pipe, TimeSpan budget)
     {
         _blocking = pipe;
         _budgetTicks = (long)(budget.TotalSeconds * Stopwatch.Frequency);
         if (_budgetTicks > 0 && OperatingSystem.IsLinux() && pipe is PipeStream { SafePipeHandle: var handle })
+        {
             _pollFd = open($"/proc/self/fd/{handle.DangerousGetHandle()}", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            if (_pollFd >= 0)
+                _wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        }
     }
 
-    /// <summary>Reads at least one byte (0 at end of stream). Polls first when <paramref name="expectingData"/>.</summary>
-    public int Read(byte[] buffer, int offset, int count, bool expectingData)
+    /// <summary>
+    /// Reads at least one byte (0 at end of stream). Polls first when <paramref name="expectingData"/> says a reply is due;
+    /// otherwise waits for output or for <see cref="Expect"/>, then polls.
+    /// </summary>
+    public int Read(byte[] buffer, int offset, int count, Func<bool> expectingData)
     {
-        if (expectingData && _pollFd >= 0)
+        if (_pollFd < 0)
+            return _blocking.Read(buffer, offset, count);
+        if (_wakeFd >= 0 && !expectingData())
         {
-            var deadline = Stopwatch.GetTimestamp() + _budgetTicks;
-            do
-            {
-                var read = Poll(buffer, offset, count);
-                if (read >= 0)
-                    return read;
-                Thread.Yield(); // let a runnable thread on this CPU go first: two cores are shared by three processes
-            }
-            while (Stopwatch.GetTimestamp() < deadline);
+            Interlocked.Exchange(ref _parked, 1);
+            if (!expectingData()) // a request written before the flag was seen is not missed
+                Park();
+            Interlocked.Exchange(ref _parked, 0);
+            DrainWake();
         }
+        else if (!expectingData())
+        {
+            return _blocking.Read(buffer, offset, count);
+        }
+        var deadline = Stopwatch.GetTimestamp() + _budgetTicks;
+        do
+        {
+            var read = Poll(buffer, offset, count);
+            if (read >= 0)
+                return read;
+            Thread.Yield(); // let a runnable thread on this CPU go first: two cores are shared by three processes
+        }
+        while (Stopwatch.GetTimestamp() < deadline && _pollFd >= 0);
         return _blocking.Read(buffer, offset, count);
+    }
+
+    /// <summary>A request was written: a reply is due. Wakes the reader if it is parked (any thread; one system call only then).</summary>
+    public unsafe void Expect()
+    {
+        if (Volatile.Read(ref _parked) == 0 || _wakeFd < 0)
+            return;
+        ulong one = 1;
+        _ = write(_wakeFd, &one, sizeof(ulong));
+    }
+
+    /// <summary>Waits until the pipe has output (or its end) or a request wakes the reader.</summary>
+    private unsafe void Park()
+    {
+        var fds = stackalloc PollFd[2];
+        fds[0] = new PollFd { Fd = _pollFd, Events = POLLIN };
+        fds[1] = new PollFd { Fd = _wakeFd, Events = POLLIN };
+        while (poll(fds, 2, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        {
+        }
+    }
+
+    private unsafe void DrainWake()
+    {
+        ulong count;
+        _ = read_nonblocking(_wakeFd, (byte*)&count, sizeof(ulong));
     }
 
     private unsafe int Poll(byte[] buffer, int offset, int count)
@@ -58,26 +111,48 @@ internal sealed partial class PollingPipeReader : IDisposable
             var errno = Marshal.GetLastPInvokeError();
             if (errno == EAGAIN)
                 return -1;
-            // Anything else: stop polling and let the blocking read report it.
-            DisposePollFd();
+            // Anything else: stop polling (and parking) and let the blocking read report it.
+            var fd = Interlocked.Exchange(ref _pollFd, -1);
+            if (fd >= 0)
+                close(fd);
             return -1;
         }
     }
 
-    public void Dispose() => DisposePollFd();
+    public void Dispose() => DisposeFds();
 
-    private void DisposePollFd()
+    private void DisposeFds()
     {
         var fd = Interlocked.Exchange(ref _pollFd, -1);
         if (fd >= 0)
             close(fd);
+        var wake = Interlocked.Exchange(ref _wakeFd, -1);
+        if (wake >= 0)
+            close(wake);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
     }
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int open(string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int poll(PollFd* fds, nuint count, int timeout);
+
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint read_nonblocking(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint write(int fd, void* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int close(int fd);

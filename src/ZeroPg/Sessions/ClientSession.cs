@@ -48,6 +48,9 @@ internal sealed class ClientSession
     /// <summary>On a replication connection (startup parameter replication), what runs its replication commands.</summary>
     private ReplicationConnection? _replication;
 
+    /// <summary>The idle limit's token source of <see cref="ReadWithIdleTimeoutAsync"/>, linked to the connection.</summary>
+    private CancellationTokenSource? _idleRead;
+
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
     private volatile string? _terminateHint;
@@ -92,7 +95,7 @@ internal sealed class ClientSession
     internal bool WaitsForAdvisoryLock => _parts.Advisory.Waiting;
 
     /// <summary>Watchdog's thread: while clients wait for this session's engine, see <see cref="SessionCancel.TryWatchdogCancel"/>.</summary>
-    internal bool CancelForWatchdog(TimeSpan bound) => _services.Scheduler.QueueLength > 0 && _parts.Cancel.TryWatchdogCancel(bound);
+    internal bool CancelForWatchdog(TimeSpan bound) => _parts.Cancel.TryWatchdogCancel(bound, othersQueued: _services.Scheduler.QueueLength > 0);
 
     /// <summary>Reads for another session inside this one's open transaction (<see cref="EngineLending"/>). Called on the asker's thread.</summary>
     internal Task<IReadOnlyList<byte[]>?> LendAsync(IReadOnlyList<string> statements) => _lending.LendAsync(statements);
@@ -139,6 +142,7 @@ internal sealed class ClientSession
         finally
         {
             _lending.Decline();
+            _idleRead?.Dispose();
             _parts.TransactionTimeout.Dispose();
             if (_replication is not null)
                 await _replication.Walsender.EndAsync();
@@ -239,12 +243,13 @@ internal sealed class ClientSession
     /// <summary>
     /// Reads client input, within the client's idle limit (<see cref="SessionTimeouts"/>): a client idle in a
     /// transaction holds the shared engine and blocks everyone, so past its limit it is disconnected and rolled back.
+    /// One token source serves every such read (reset after each), so a read inside a transaction makes no new timer.
     /// </summary>
     private async ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
     {
         if (_parts.Timeouts.Current(_parts.Lease.IsHeld) is not { } limit)
             return await _input.ReadAsync(_connectionClosed);
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
+        var idle = _idleRead ??= CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
         idle.CancelAfter(limit.After);
         try
         {
@@ -253,6 +258,14 @@ internal sealed class ClientSession
         catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
         {
             throw new PgErrorException(SessionTimeouts.ErrorFor(limit));
+        }
+        finally
+        {
+            if (!idle.TryReset())
+            {
+                idle.Dispose();
+                _idleRead = null;
+            }
         }
     }
 

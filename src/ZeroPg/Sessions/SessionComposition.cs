@@ -47,7 +47,7 @@ internal sealed class SessionComposition
         ]);
         Restart = new EngineRestart(services, Forwarder, States);
         Lease = new EngineLease(owner, services, Cancel, Restart, output, Loans, connectionClosed);
-        Link = new EngineLink(services, Forwarder, Cancel, State, Restart, () => Lease.IsHeld, Lease.Release, () => Identity.ProcessId);
+        Link = new EngineLink(services, Forwarder, Cancel, State, Restart, Lease, () => Identity.ProcessId);
         Replication = new SessionReplication(Link, services, () => Identity.ProcessId, heldMessages);
         Deferred = new Waiting.DeferredTransaction(State, Statements, output, Settings, () => services.Scheduler.Owner is not null);
         Waits = new Waiting.UnitWaits(Settings, Deferred, State, Statements);
@@ -55,7 +55,7 @@ internal sealed class SessionComposition
         Timeouts = new SessionTimeouts(services.Options, Settings, State);
         Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Settings, States, services);
         Local = new LocalAnswers(State, Statements, services.Statements, output);
-        Pipelining = new Pipelining(State, Settings, Temp, Advisory, Statements, services.Scheduler);
+        Pipelining = new Pipelining(State, Settings, Temp, Advisory, Statements);
         Copy = new CopyIn(services, State, Link, Restore, output, Lease);
         Cleanup = new SessionCleanup(services, State, Lease, Link, Statements, Copy, States);
     }

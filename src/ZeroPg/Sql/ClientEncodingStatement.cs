@@ -18,10 +18,18 @@ internal sealed record ClientEncodingStatement(ClientEncodingCommandKind Kind, s
 
     public static ClientEncodingStatement? Find(SqlAnalysis analysis)
     {
-        var statements = analysis.Statements.Where(s => s.End > s.Start).ToList();
-        if (statements.Count != 1)
+        (int Start, int End)? only = null;
+        foreach (var statement in analysis.Statements)
+        {
+            if (statement.End <= statement.Start)
+                continue; // an empty statement
+            if (only is not null)
+                return null;
+            only = statement;
+        }
+        if (only is not { } found)
             return null;
-        var (start, end) = statements[0];
+        var (start, end) = found;
         var sql = analysis.Sql;
         var tokens = analysis.Tokens;
         bool Word(int i, string upper) => i < end && tokens[i].IsWord(sql, upper);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace ZeroPg.Sql;
@@ -169,11 +170,11 @@ internal sealed class RefusalSigns(SqlAnalysis sql)
 
     private bool? _reachesServerFiles;
 
-    private static readonly string[] ServerFileTriggers = ["FILE", "_LS_", "LO_", "DIR", "COPY", "SYSTEM"];
+    private static readonly SearchValues<string> ServerFileTriggers = SearchValues.Create(["FILE", "_LS_", "LO_", "DIR", "COPY", "SYSTEM"], StringComparison.OrdinalIgnoreCase);
 
     private bool FindServerFileAccess()
     {
-        if (!ServerFileTriggers.Any(t => _text.Contains(t, StringComparison.OrdinalIgnoreCase)))
+        if (!_text.AsSpan().ContainsAny(ServerFileTriggers))
             return false;
         {
             foreach (var (start, end) in _statements)

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ZeroPg.Sql;
 
 /// <summary>
@@ -8,10 +10,11 @@ namespace ZeroPg.Sql;
 /// </summary>
 internal static class SqlEffectsScanner
 {
-    /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with a few vectorised searches.</summary>
-    private static readonly string[] Triggers = ["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
+    /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with one vectorised search.</summary>
+    private static readonly SearchValues<string> Triggers = SearchValues.Create(["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
         "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE", "REPLICATION", "LOGICAL_SLOT",
-        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE"];
+        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE"],
+        StringComparison.OrdinalIgnoreCase);
 
     public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)
     {
@@ -24,15 +27,7 @@ internal static class SqlEffectsScanner
         return scan.Result();
     }
 
-    private static bool MayMatter(string sql)
-    {
-        foreach (var trigger in Triggers)
-        {
-            if (sql.Contains(trigger, StringComparison.OrdinalIgnoreCase))
-                return true;
-        }
-        return false;
-    }
+    private static bool MayMatter(string sql) => sql.AsSpan().ContainsAny(Triggers);
 
 
     private sealed class Scanner(SqlAnalysis analysis)

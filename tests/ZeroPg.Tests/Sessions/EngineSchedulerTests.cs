@@ -127,4 +127,77 @@ public sealed class EngineSchedulerTests
         Assert.False(_scheduler.TryAcquire(_c));
         Assert.Null(_scheduler.Owner);
     }
+
+    [Fact]
+    public async Task A_session_asking_while_the_owner_hands_over_takes_the_engine_at_once()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        _scheduler.HandOver(_a); // a's unit is written to the engine host
+        Assert.Same(_a, _scheduler.Owner); // nobody asked yet: a keeps it
+        Assert.True(_scheduler.AcquireAsync(_b, default).IsCompletedSuccessfully);
+        Assert.Same(_b, _scheduler.Owner);
+        _scheduler.EndHandOver(_a); // a's reply came back: nothing of b's is touched
+        _scheduler.Release(_a);
+        Assert.Same(_b, _scheduler.Owner);
+        var c = _scheduler.AcquireAsync(_c, default).AsTask(); // b did not hand over: c waits its turn
+        Assert.False(c.IsCompleted);
+        _scheduler.Release(_b);
+        await c.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_c, _scheduler.Owner);
+    }
+
+    [Fact]
+    public async Task A_hand_over_goes_to_the_first_waiter_at_once()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        _scheduler.HandOver(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_b, _scheduler.Owner);
+    }
+
+    [Fact]
+    public async Task An_owner_whose_reply_came_back_or_who_uses_the_engine_again_keeps_it()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        _scheduler.HandOver(_a);
+        _scheduler.EndHandOver(_a);
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        Assert.False(b.IsCompleted);
+        _scheduler.Release(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+
+        _scheduler.HandOver(_b);
+        await _scheduler.AcquireAsync(_b, default); // b runs something more (a retry, a read-back)
+        var c = _scheduler.AcquireAsync(_c, default).AsTask();
+        Assert.False(c.IsCompleted);
+        _scheduler.Release(_b);
+        await c.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Who_comes_after_the_hand_over_window_waits_in_the_queue()
+    {
+        await _scheduler.AcquireAsync(_a, default);
+        _scheduler.HandOver(_a);
+        await Task.Delay(EngineScheduler.HandOverWindow * 20); // a's unit is still running: not a short one
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        Assert.False(b.IsCompleted);
+        Assert.Equal(1, _scheduler.QueueLength);
+        _scheduler.Release(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Behind_a_gate_a_hand_over_goes_only_to_a_waiter_already_queued()
+    {
+        var gate = new OnlyImports(_a) { Closed = false };
+        _scheduler.Gate = gate;
+        await _scheduler.AcquireAsync(_a, default);
+        _scheduler.HandOver(_a);
+        var b = _scheduler.AcquireAsync(_b, default).AsTask();
+        Assert.False(b.IsCompleted);
+        _scheduler.Release(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+    }
 }

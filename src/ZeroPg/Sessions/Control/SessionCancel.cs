@@ -194,13 +194,15 @@ internal sealed class SessionCancel
 
     /// <summary>
     /// Watchdog's thread: cancels the client's statement in the engine when its call has run longer than
-    /// <paramref name="bound"/> (the caller checked that other clients wait). True when it did.
+    /// <paramref name="bound"/> while others wait: queued for the engine (<paramref name="othersQueued"/>), or with their
+    /// units written behind it (pipelined). True when it did.
     /// </summary>
-    public bool TryWatchdogCancel(TimeSpan bound)
+    public bool TryWatchdogCancel(TimeSpan bound, bool othersQueued)
     {
         lock (_gate)
         {
-            if (!_inEngineCall || !_callIsClients || _watchdogFired || _submittedTo is not { CancelsInEngine: true } engine)
+            if (!_inEngineCall || !_callIsClients || _watchdogFired || _submittedTo is not { CancelsInEngine: true } engine
+                || !(othersQueued || engine.CallsInFlight > 1))
                 return false;
             var ran = System.Diagnostics.Stopwatch.GetElapsedTime(_submittedAt);
             if (ran < bound)

@@ -112,6 +112,17 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
         loans.Decline();
     }
 
+    /// <summary>This session's unit is written to the engine and leaves the engine session as it found it: the next session to ask
+    /// takes the engine at once (<see cref="EngineScheduler.HandOver"/>).</summary>
+    public void HandOver() => Scheduler.HandOver(owner);
+
+    /// <summary>The handed-over unit's reply came back: true when the engine is still this session's (nobody took it), which keeps it.</summary>
+    public bool EndHandOver()
+    {
+        Scheduler.EndHandOver(owner);
+        return IsHeld;
+    }
+
     private async Task AbandonWaitAsync(Task wait)
     {
         cancel.CancelWait();

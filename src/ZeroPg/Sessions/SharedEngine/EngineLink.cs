@@ -10,13 +10,14 @@ namespace ZeroPg.Sessions;
 /// (<see cref="ReplyPlan.ApplyOutcomes"/>) and the client's new transaction status. Thread: the session.
 /// </summary>
 internal sealed partial class EngineLink(SessionServices services, ReplyForwarder forwarder, SessionCancel cancel, ProtocolState state,
-    EngineRestart restart, Func<bool> holdsEngine, Action releaseEngine, Func<int> processId)
+    EngineRestart restart, EngineLease lease, Func<int> processId)
 {
     public ReplyForwarder Reply => forwarder;
 
     /// <summary>
     /// Runs a batch with client messages and waits for its whole reply. With <paramref name="releaseAfterSubmit"/>
-    /// the engine goes to the next waiting client as soon as the batch is written (pipelining).
+    /// the engine is handed over as soon as the batch is written (pipelining, <see cref="EngineLease.HandOver"/>): the next
+    /// client's unit goes to the engine host behind it.
     /// </summary>
     public Task RunAsync(EngineBatch batch, ReplyMode mode, bool dropCopyInResponse = false, bool releaseAfterSubmit = false)
         => RunAsync(batch.Buffer.Frame(), mode, batch.Plan, dropCopyInResponse, releaseAfterSubmit, batch);
@@ -67,7 +68,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         EngineBatch? batch, bool clientStatements = false)
     {
         var restarted = false;
-        if (!holdsEngine())
+        if (!lease.IsHeld)
             throw new InvalidOperationException("an engine call from a session that does not hold the engine");
         var engine = await services.Engine.GetAsync();
         forwarder.Begin(mode, plan, dropCopyInResponse);
@@ -78,10 +79,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             await engine.SubmitAsync(forwarder, frame);
             cancel.Submitted(engine, forwarder.Sequence);
             if (releaseAfterSubmit)
-            {
-                releaseEngine(); // the next client's unit queues behind ours in the engine host
-                services.Metrics.RecordPipelinedUnit();
-            }
+                lease.HandOver();
             try
             {
                 await forwarder.Completion;
@@ -91,9 +89,15 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
                 await RecoverFromCancelRestartAsync(engine, error);
                 restarted = true;
             }
+            finally
+            {
+                if (releaseAfterSubmit && !lease.EndHandOver())
+                    services.Metrics.RecordPipelinedUnit(); // another client's unit was queued behind this one
+            }
         }
         plan?.ApplyOutcomes();
-        Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
+        if (services.Logger.IsEnabled(LogLevel.Trace))
+            Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
         return restarted;
     }
 
@@ -105,7 +109,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     private async Task RecoverFromCancelRestartAsync(Engine.EngineProcess killed, EngineFailedException error)
     {
         await services.Engine.GetReplacementAsync(killed);
-        if (holdsEngine())
+        if (lease.IsHeld)
             restart.OnEngineAcquired(); // no new grant comes while the engine is held: forget the old engine session now
         var inTransaction = state.Transaction != TransactionState.Idle;
         Log.CancelledByRestart(services.Logger, processId(), error.IgnoredCancelFor.TotalMilliseconds);

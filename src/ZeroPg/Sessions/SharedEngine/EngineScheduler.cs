@@ -4,14 +4,25 @@ namespace ZeroPg.Sessions;
 /// Decides which client session the one engine session works for. A session holds the engine for a
 /// unit of work, and keeps it while its transaction is open; the others wait in FIFO order. Owners are
 /// compared by reference (a session). While a <see cref="Gate"/> is set (an exported snapshot waiting for its importers),
-/// the first waiter it admits goes first and the others keep their place. Shared by all sessions of the engine: its lock
-/// owns its state.
+/// the first waiter it admits goes first and the others keep their place. An owner whose unit is written to the engine and
+/// leaves the engine session as it found it hands the engine over (<see cref="HandOver"/>): to the first waiter now, or
+/// to the next session that asks, at once, while the owner waits for its reply. Shared by all sessions of the engine: its
+/// lock owns its state.
 /// </summary>
 internal sealed class EngineScheduler
 {
+    /// <summary>
+    /// How long after a hand-over the next session may still take the engine at once. A unit still running later is not a short
+    /// one: who comes then waits in the queue, where its lock_timeout, statement_timeout, the queue NOTICE, the queue-wait
+    /// timeout and pg_stat_activity see its wait, instead of behind that unit in the engine host.
+    /// </summary>
+    internal static readonly TimeSpan HandOverWindow = TimeSpan.FromMilliseconds(1);
+
     private readonly object _gate = new();
     private readonly LinkedList<Waiter> _waiters = new();
     private object? _owner;
+    private bool _handsOver; // the owner's unit is queued in the engine: the next session to ask takes the engine at once
+    private long _handedOverAt; // Stopwatch timestamp of that hand-over
     private IEngineGate? _admission;
 
     /// <summary>The session the engine currently works for, if any.</summary>
@@ -31,7 +42,11 @@ internal sealed class EngineScheduler
         get { lock (_gate) return _admission; }
         set
         {
-            lock (_gate) _admission = value;
+            lock (_gate)
+            {
+                _admission = value;
+                _handsOver = false; // behind a gate the engine goes only to admitted waiters, on release
+            }
             Kick();
         }
     }
@@ -64,9 +79,13 @@ internal sealed class EngineScheduler
         lock (_gate)
         {
             if (_owner == session)
+            {
+                _handsOver = false; // it uses the engine again
                 return ValueTask.CompletedTask;
-            // A free engine has no admitted waiter (it would have been granted): an admitted newcomer goes at once.
-            if (_owner is null && (_admission is null ? _waiters.Count == 0 : _admission.Admits(session, access)))
+            }
+            // A free engine has no admitted waiter (it would have been granted): an admitted newcomer goes at once. So does one
+            // asking an owner that hands over: its unit goes to the engine host behind the owner's, with no thread hop between.
+            if ((_owner is null || TakesOver()) && (_admission is null ? _waiters.Count == 0 : _admission.Admits(session, access)))
             {
                 Grant(session);
                 return ValueTask.CompletedTask;
@@ -88,10 +107,42 @@ internal sealed class EngineScheduler
             if (_owner != session)
                 return;
             _owner = null;
+            _handsOver = false;
             _admission?.Released(session);
             next = GrantNext();
         }
         Complete(next);
+    }
+
+    /// <summary>
+    /// The owner's unit is written to the engine and leaves the engine session as it found it (pipelining): the engine goes to the
+    /// first admitted waiter now, or to the next session that asks; until then the owner keeps it (a cancel may still restart the
+    /// engine for it, and it needs no new grant for a retry or a read-back).
+    /// </summary>
+    public void HandOver(object session)
+    {
+        lock (_gate)
+        {
+            if (_owner != session)
+                return;
+            if (_waiters.Count == 0)
+            {
+                _handsOver = _admission is null; // behind a gate only a waiter already queued takes it (it may be the one admitted)
+                _handedOverAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                return;
+            }
+        }
+        Release(session);
+    }
+
+    /// <summary>The reply of the unit <paramref name="session"/> handed over came back: if nobody took the engine meanwhile, it keeps it as before.</summary>
+    public void EndHandOver(object session)
+    {
+        lock (_gate)
+        {
+            if (_owner == session)
+                _handsOver = false;
+        }
     }
 
     /// <summary>The gate's answer may have changed: a free engine goes to the first waiter it now admits.</summary>
@@ -102,6 +153,8 @@ internal sealed class EngineScheduler
             next = _owner is null ? GrantNext() : null;
         Complete(next);
     }
+
+    private bool TakesOver() => _handsOver && System.Diagnostics.Stopwatch.GetElapsedTime(_handedOverAt) < HandOverWindow;
 
     private Waiter? GrantNext()
     {
@@ -129,6 +182,7 @@ internal sealed class EngineScheduler
     private void Grant(object session)
     {
         _owner = session;
+        _handsOver = false;
     }
 
     private void Abandon(Waiter waiter, CancellationToken cancellationToken)

@@ -5,13 +5,13 @@ namespace ZeroPg.Sessions;
 /// <summary>
 /// Between one client's reply and the next client's request the engine would sit idle for a thread hop
 /// or two. A unit that is certain to leave the engine session as it found it (<see cref="Sql.SqlAnalysis.IsPipelineSafe"/>)
-/// gives the engine up as soon as it is written to the host, so the next client's unit is already queued
-/// there when the engine finishes; replies come back in order. A plain COMMIT or ROLLBACK qualifies too:
+/// hands the engine over as soon as it is written to the host (<see cref="EngineScheduler.HandOver"/>), so the next client's
+/// unit is already queued there when the engine finishes; replies come back in order. A plain COMMIT or ROLLBACK qualifies too:
 /// whatever its outcome, the transaction block is over. So does an extended-protocol unit of such
 /// statements ending in Sync (Npgsql sends every command so). Thread: the session.
 /// </summary>
 internal sealed class Pipelining(ProtocolState state, SessionSettings settings, TempRelations temp, AdvisoryLocks advisory,
-    StatementMapping statements, EngineScheduler scheduler)
+    StatementMapping statements)
 {
     private readonly Dictionary<string, bool> _parsedInUnit = new(StringComparer.Ordinal);
 
@@ -20,8 +20,6 @@ internal sealed class Pipelining(ProtocolState state, SessionSettings settings, 
     {
         if (!state.MayPipeline || sequenceOpenAfter || settings.Dirty || temp.Dirty || count == 0)
             return false;
-        if (scheduler.QueueLength == 0)
-            return false; // nobody to hand the engine to: keeping it leaves the unit cancellable by an engine restart
         if (client.Messages[0].Code != FrontendCode.Query)
         {
             if (before == TransactionStatus.Idle)

@@ -17,6 +17,7 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     private readonly ClientBatch _batch = parts.Batch;
     private readonly EngineLease _lease = parts.Lease;
     private readonly ClientOutput _output = parts.Output;
+    private readonly Action<Waiting.QueueLimits> _waitFailed = parts.Waits.Failed;
 
     /// <summary>Sends every message held, complete unit or not.</summary>
     public Task SubmitPendingAsync() => _batch.IsEmpty ? Task.CompletedTask : RunUnitsAsync(_batch.Count);
@@ -157,7 +158,7 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
                 {
                     // At once when held; again after giving it up (a pipelined run to retry, an advisory lock waited for). The unit's
                     // lock_timeout / statement_timeout and NOWAIT count the wait (Waiting.UnitWaits).
-                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, parts.Statements), parts.Waits.Of(_batch, count), parts.Waits.Failed);
+                    await _lease.AcquireAsync(UnitAccess.Of(_batch, count, parts.Statements), parts.Waits.Of(_batch, count), _waitFailed);
                 }
                 catch (PgErrorException error) when (attempt == 0 && error.Error.SqlState is SqlState.QueryCanceled or SqlState.LockNotAvailable)
                 {
