@@ -8,7 +8,6 @@ namespace ZeroPg.Tests.Engine;
 public sealed class EngineCrashTests(ITestOutputHelper output)
 {
     [Fact]
-    [Trait("Category", "Slow")]
     public async Task Killing_the_engine_fails_the_in_flight_client_with_57P01_and_keeps_committed_data()
     {
         using var directory = new TempDirectory();

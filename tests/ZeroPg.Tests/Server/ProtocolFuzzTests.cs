@@ -14,7 +14,6 @@ namespace ZeroPg.Tests.Server;
 public sealed class ProtocolFuzzTests(ITestOutputHelper output)
 {
     [Fact]
-    [Trait("Category", "Slow")]
     public async Task Forty_five_seconds_of_fuzzed_frontend_messages_stall_nobody_and_kill_no_engine()
     {
         var seed = Environment.GetEnvironmentVariable("ZEROPG_FUZZ_SEED") is { } fixedSeed

@@ -1,4 +1,5 @@
 using ZeroPg.Sessions;
+using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Sessions;
 
@@ -180,7 +181,9 @@ public sealed class EngineSchedulerTests
     {
         await _scheduler.AcquireAsync(_a, default);
         _scheduler.HandOver(_a);
-        await Task.Delay(EngineScheduler.HandOverWindow * 20); // a's unit is still running: not a short one
+        var handedOver = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Eventually.WaitUntilAsync( // a's unit is still running: not a short one
+            () => System.Diagnostics.Stopwatch.GetElapsedTime(handedOver) > EngineScheduler.HandOverWindow * 2, "the hand-over window has passed");
         var b = _scheduler.AcquireAsync(_b, default).AsTask();
         Assert.False(b.IsCompleted);
         Assert.Equal(1, _scheduler.QueueLength);

@@ -54,7 +54,7 @@ public sealed class SkipLockedQueueTests(ITestOutputHelper output) : ServersSide
                         return;
                     continue; // the rest are locked by other workers right now
                 }
-                await Task.Delay(5); // the job's work, inside its transaction
+                await new NpgsqlCommand("SELECT pg_sleep(0.005)", connection, tx).ExecuteNonQueryAsync(); // the job's work, inside its transaction
                 await new NpgsqlCommand($"UPDATE jobs SET done_by = {worker} WHERE id = {job}", connection, tx).ExecuteNonQueryAsync();
                 await tx.CommitAsync();
                 done.Add(job);
