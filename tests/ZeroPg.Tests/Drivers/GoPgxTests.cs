@@ -8,7 +8,6 @@ namespace ZeroPg.Tests.Drivers;
 /// call), so PostgreSQL 15's replies to them are checked in every run.
 /// </summary>
 [Collection(DriverCollection.Name)]
-[Trait("Category", "Slow")]
 public sealed class GoPgxTests(DriverFixture fixture, ITestOutputHelper output)
 {
     private static DriverProgram Program => DriverPrograms.GoPgx;

@@ -5,7 +5,6 @@ namespace ZeroPg.Tests.Drivers;
 /// <summary>Java pgjdbc with prepareThreshold=1 (Debian libpostgresql-jdbc-java): tests/drivers/java, compiled once per run.
 /// "replication" streams a pgoutput slot with pgjdbc's replication API (Debezium's), confirms, and streams it again.</summary>
 [Collection(DriverCollection.Name)]
-[Trait("Category", "Slow")]
 public sealed class JavaPgjdbcTests(DriverFixture fixture, ITestOutputHelper output)
 {
     private static DriverProgram Program => DriverPrograms.JavaPgjdbc;

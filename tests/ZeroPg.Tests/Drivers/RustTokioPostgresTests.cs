@@ -7,7 +7,6 @@ namespace ZeroPg.Tests.Drivers;
 /// tests/drivers/rust, compiled once per run (~15-40 s).
 /// </summary>
 [Collection(DriverCollection.Name)]
-[Trait("Category", "Slow")]
 public sealed class RustTokioPostgresTests(DriverFixture fixture, ITestOutputHelper output)
 {
     private static DriverProgram Program => DriverPrograms.RustTokioPostgres;

@@ -13,7 +13,7 @@ namespace ZeroPg.Tests.Migrations;
 public sealed class EfCoreToolsTests
 {
     [Fact]
-    [Trait("Category", "Slow")] // builds tests/migrations/efcore and a bundle (~40 s)
+    // In the default run although it builds tests/migrations/efcore and a bundle (~50 s): issue 31 wants it in CI.
     public async Task Dotnet_ef_database_update_and_a_migrations_bundle_against_zeropg_serve()
     {
         await using var serve = await CliProcess.StartReadyAsync("-p", "0");

