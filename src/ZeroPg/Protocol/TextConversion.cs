@@ -32,10 +32,12 @@ internal static class TextConversion
     /// <summary>Part of a stream (COPY data): a character cut at the end is kept by <paramref name="decoder"/> for the next part.</summary>
     public static byte[] ToUtf8(PgEncoding client, Decoder decoder, ReadOnlySpan<byte> bytes, bool last)
     {
-        var chars = new char[decoder.GetCharCount(bytes, last) + 1];
+        char[] chars;
         int count;
         try
         {
+            // Counting decodes too: a multi-byte encoding's decoder (SJIS, BIG5, GBK, UHC) throws here already (found by the fuzzer).
+            chars = new char[decoder.GetCharCount(bytes, last) + 1];
             count = decoder.GetChars(bytes, chars, last);
         }
         catch (DecoderFallbackException error)

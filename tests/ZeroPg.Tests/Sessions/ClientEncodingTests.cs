@@ -95,6 +95,29 @@ public sealed class ClientEncodingTests(ServerFixture fixture, NativePostgres na
         Assert.Equal(onPostgres, onZeroPg);
     }
 
+    /// <summary>Found by the fuzzer: COPY data a multi-byte encoding's decoder refuses threw while it was counted, outside the
+    /// conversion's error handling, and the connection ended with no error. Postgres answers 22021 and the session goes on.</summary>
+    [Theory]
+    [InlineData("SJIS", 0xeb, 0x0f)]
+    [InlineData("EUC_JP", 0xa4, 0x0f)]
+    public async Task Copy_data_with_bytes_the_client_encoding_does_not_have_fails_with_22021_and_the_session_goes_on(string encoding, int lead, int trail)
+    {
+        var table = $"enc_bad_copy_{encoding.ToLowerInvariant()}";
+        var script = Encoding.ASCII.GetBytes($"drop table if exists {table};\ncreate table {table} (s text);\ncopy {table} from stdin;\nx")
+            .Concat(new[] { (byte)lead, (byte)trail })
+            .Concat(Encoding.ASCII.GetBytes($"y\n\\.\nselect count(*) as after from {table};\n")).ToArray();
+        var onPostgres = await RunPsqlAsync(native.Url(), encoding, script);
+        var onZeroPg = await RunPsqlAsync(fixture.Url, encoding, script);
+        var error = $"invalid byte sequence for encoding \"{encoding}\": 0x{lead:x2} 0x{trail:x2}";
+        Assert.Contains(error, onPostgres);
+        Assert.Contains(error, onZeroPg);
+        // What psql printed on stdout (the count after the failed COPY) is the same; stderr's CONTEXT line is Postgres's alone,
+        // since ZeroPg converts the data before the engine reads it.
+        Assert.Contains(" after \n-------\n     0\n(1 row)", onZeroPg);
+        Assert.Equal(onPostgres.Split("--- stderr ---")[0], onZeroPg.Split("--- stderr ---")[0]);
+        await AssertServesWithoutRestartAsync();
+    }
+
     [Fact]
     public async Task Npgsql_with_a_client_encoding_round_trips_parameters_and_results_in_the_extended_protocol()
     {
