@@ -139,6 +139,14 @@ internal sealed class ClientSession
         {
             // The client went away; cleanup below undoes what it left open.
         }
+        catch (Exception error)
+        {
+            // A bug of ZeroPg's: the client is told (as Postgres's backend reports an internal error) instead of seeing its
+            // connection drop; rethrown for the server's log, which names the exception.
+            await ConnectionErrors.TryWriteFatalAsync(_output, PgError.Fatal(SqlState.InternalError,
+                $"internal error in ZeroPg: {error.GetType().Name}: {error.Message}", hint: "The server's log has the details; please report it."));
+            throw;
+        }
         finally
         {
             _lending.Decline();
