@@ -72,6 +72,9 @@ async function execute(bytes) {
         }
       },
     });
+  } catch (e) {
+    reportDeath(bytes, chunks);
+    throw e;
   } finally {
     cancel.end(sequence);
   }
@@ -79,6 +82,24 @@ async function execute(bytes) {
   if (options.durability === 'fsync') syncDirty();
   const parts = size > 0 ? frame(Reply.ReplyData, Buffer.concat(chunks, size)) : [];
   send([...parts, ...frame(Reply.ReplyEnd, Buffer.alloc(0))]);
+}
+
+// The engine is about to die with this batch (PGlite's exit(1) after a FATAL): what it said last, and the batch's head,
+// go to stderr, which the server logs with the death. The FATAL itself was part of the reply that is now lost.
+function reportDeath(bytes, chunks) {
+  const reply = Buffer.concat(chunks);
+  const said = [];
+  for (let at = 0; at + 5 <= reply.length; ) {
+    const length = reply.readUInt32BE(at + 1);
+    if (length < 4) break;
+    if (reply[at] === 0x45 /* ErrorResponse */) {
+      const fields = reply.subarray(at + 5, at + 1 + length).toString('utf8').split('\0');
+      said.push(fields.filter((f) => 'SCM'.includes(f[0])).map((f) => f.slice(1)).join(' '));
+    }
+    at += 1 + length;
+  }
+  const head = bytes.subarray(0, 160).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  process.stderr.write(`engine ending in a batch of ${bytes.length} bytes; it said: ${said.join(' / ') || '(no error)'}; batch head: ${head}\n`);
 }
 
 // Awaits in the loop are on promises that are already settled (microtasks), except for control

@@ -185,6 +185,21 @@ describe('protocol', () => {
   });
 });
 
+describe('an engine that dies', () => {
+  test('says on stderr what the engine said last and the head of the batch it died in', async () => {
+    const host = await HostClient.start({ loadDataDir: snapshot });
+    await host.run(query('create table dies(a int)'));
+    // A CopyDone past Postgres's small-message limit (issue 26's reproduction; the server never sends one now): PGlite's
+    // single-user backend loses the protocol's thread, raises FATAL and exits (1), taking the engine with it.
+    const copyDone = Buffer.alloc(5 + 12002);
+    copyDone[0] = 'c'.charCodeAt(0);
+    copyDone.writeUInt32BE(12006, 1);
+    await assert.rejects(host.run(Buffer.concat([query('copy dies from stdin'), copyDone])), /exit\(1\)/);
+    await host.close();
+    assert.match(host.stderr, /engine ending in a batch of 12033 bytes; it said: .*FATAL 08P01 terminating connection because protocol synchronization was lost; batch head: Q\.\.\.\.copy dies from stdin/);
+  });
+});
+
 describe('signals', () => {
   test('a terminal\'s SIGINT and SIGHUP are the server\'s to act on: the host goes on, then closes cleanly when stdin closes', async () => {
     const host = await HostClient.start({ loadDataDir: snapshot });
