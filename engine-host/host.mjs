@@ -11,6 +11,10 @@
 // runs. Logs go to stderr. The host exits when stdin closes, or (parent-watch.mjs) when the server is gone
 // while a query keeps the main thread busy, so it never outlives the server.
 //
+// In the shared engine host (engine-pool.mjs, ZeroPgOptions.SharedEngineHost) this same script runs as one worker thread per
+// database: its start options, request and reply descriptors (FIFOs the server made) and the compiled PGlite module come in
+// workerData, and process.exit ends only this worker (the pool reports its exit code to the server).
+//
 // Start options (argv[2], JSON): dataDir, database (the one this engine opens; default postgres), extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
@@ -25,11 +29,16 @@ import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
-import { Worker } from 'node:worker_threads';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import './test-faults.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
-const options = JSON.parse(process.argv[2] ?? '{}');
-const send = pipeWriter(1);
+// A process of its own: stdin/stdout. A worker of the shared host: the descriptors the pool opened for it.
+const channel = isMainThread
+  ? { options: JSON.parse(process.argv[2] ?? '{}'), input: 0, output: 1 }
+  : workerData;
+const options = channel.options;
+const send = pipeWriter(channel.output);
 const cancel = new CancelSupport(options.cancelSocket);
 installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
 
@@ -42,10 +51,13 @@ const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 // meant for the server, which stops the engine itself (CHECKPOINT, then stdin closes: shutdown() below). Dying from them
 // would lose that clean close and make the server start a new engine while it stops. A handler replaces the default action
 // even while the main thread blocks in a read; the server's absence is still noticed (stdin, parent-watch.mjs).
-for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
+// (A worker gets no signals: the pool's main thread ignores them for all its engines, and watches the server.)
+if (isMainThread) {
+  for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
 
-// Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
-new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
+  // Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
+  new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
+}
 
 function fatal(message) {
   send(frame(Reply.Fatal, Buffer.from(String(message))));
@@ -108,14 +120,15 @@ async function shutdown() {
 }
 
 async function main() {
-  if (options.durability === 'fsync') trackWrites();
+  if (options.durability === 'fsync') trackWrites({ channelFds: [channel.input, channel.output] });
   const started = performance.now();
-  const engine = await startEngine(options);
+  const engine = await startEngine(options, channel.shared);
   db = engine.db;
   context.db = db;
   const interrupts = await cancel.attach(db);
   // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
   const reader = new FrameReader(stdinReader({
+    fd: channel.input,
     doorbellPath: options.doorbell,
     pollMicroseconds: options.pollMicroseconds ?? 0,
     yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',

@@ -1,0 +1,8 @@
+// Faults injected by tests, only when the engine's environment has ZEROPG_TEST_FAULTS=1 (a test server's
+// EngineHostEnvironment): { cmd: 'exit', code } ends the engine at once, as PGlite's own exit(1) does when Postgres
+// hits a FATAL. In the shared engine host that ends only this engine's worker, which is what the tests check.
+import { registerControl } from './control.mjs';
+
+if (process.env.ZEROPG_TEST_FAULTS === '1') {
+  registerControl('exit', ({ code }) => process.exit(Number(code ?? 1)));
+}
