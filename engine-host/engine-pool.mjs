@@ -16,8 +16,8 @@
 import { Worker } from 'node:worker_threads';
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
 
 const HOST = new URL('./host.mjs', import.meta.url);
@@ -33,7 +33,7 @@ function emit(event) {
 
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
 // worker writes into the engine's memory); and pglite.data read once.
-const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
 const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
 const wasmModule = new WebAssembly.Module(patchSharedMemoryImport(wasmBytes) ?? wasmBytes);
 const data = readFileSync(join(dist, 'pglite.data'));

@@ -151,6 +151,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,
+        SharedHost = options.SharedEngineHost && OperatingSystem.IsLinux(),
         Metrics = metrics,
     };
 
