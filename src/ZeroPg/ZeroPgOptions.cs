@@ -134,6 +134,9 @@ public sealed class ZeroPgOptions
     /// </summary>
     public TimeSpan ExportedSnapshotHold { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The memory settings of each PGlite engine (<see cref="Engine.EngineMemory"/>): small by default; -c settings override them.</summary>
+    public EngineMemory EngineMemory { get; set; } = EngineMemory.Small;
+
     /// <summary>
     /// Run every database's engine as a worker thread of ONE shared node process (engine-host/engine-pool.mjs) that compiles
     /// PGlite once, instead of a node process per engine: an idle engine costs ~100 MB instead of ~430 MB and starts faster

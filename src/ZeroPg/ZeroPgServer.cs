@@ -276,6 +276,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.EngineRestarts = () => databases.Running.Sum(d => d.Engine.Restarts);
         // The spare engine kept for the next CREATE DATABASE counts too: it is memory the server holds.
         metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId).Append(databases.SpareProcessId)
+            .Distinct() // the engines of the shared engine host are one process: counted once
             .Select(pid => pid is { } id ? ProcessMemory.ResidentBytes(id) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
         var slots = new Replication.Slots.SlotMetrics();
