@@ -9,6 +9,7 @@
 //     already holds its ends, so neither open blocks) and start its worker; its frames then flow over them exactly as
 //     over a host process's stdin/stdout. -> { event: 'started', id, threadId }
 //   { op: 'terminate', id }: stop the worker at once (a runaway query, a kill): terminate() interrupts WebAssembly too.
+//   { op: 'memory' }: -> { event: 'memory', engines: { id: bytes of its WebAssembly heap (grown, never shrunk) } }.
 //   -> for every worker that ends: { event: 'exit', id, code }, after its two descriptors are closed, so the server reads
 //     the end of its replies. Lines the worker writes to stderr -> { event: 'stderr', id, line }.
 // The process exits when its stdin closes (the server is gone) once its workers have; parent-watch.mjs kills it when the
@@ -41,11 +42,12 @@ const fsBundle = new SharedArrayBuffer(data.length);
 new Uint8Array(fsBundle).set(data);
 
 function start({ id, options, requests, replies, env }) {
+  const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
   const fds = [openSync(requests, constants.O_RDONLY), openSync(replies, constants.O_WRONLY)];
   let worker;
   try {
     worker = new Worker(HOST, {
-      workerData: { options, input: fds[0], output: fds[1], shared: { wasmModule, fsBundle } },
+      workerData: { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } },
       env: { ...process.env, ...(env ?? {}) },
       stderr: true,
     });
@@ -54,7 +56,7 @@ function start({ id, options, requests, replies, env }) {
     emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
     return;
   }
-  workers.set(id, { worker, fds });
+  workers.set(id, { worker, fds, heap: new Float64Array(heap) });
   createInterface({ input: worker.stderr }).on('line', (line) => emit({ event: 'stderr', id, line }));
   worker.on('error', (e) => emit({ event: 'stderr', id, line: `worker error: ${e?.stack ?? e}` }));
   worker.on('exit', (code) => {
@@ -80,6 +82,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   }
   if (command.op === 'start') start(command);
   else if (command.op === 'terminate') workers.get(command.id)?.worker.terminate();
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
 }).on('close', () => {
   // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).

@@ -50,6 +50,21 @@ const bundleOf = (shared) => ({
   },
 });
 
+// The tar to start from, as PGlite reads it (arrayBuffer(), type, size): the file's own buffer, where a Blob would copy it
+// twice more; and let go once read, so the engine does not keep a 40 MB tar for its whole life (PGlite keeps its options).
+function tarOf(bytes) {
+  let held = bytes;
+  return {
+    type: '',
+    size: bytes.byteLength,
+    arrayBuffer: async () => {
+      const tar = held;
+      held = null;
+      return tar.byteOffset === 0 && tar.byteLength === tar.buffer.byteLength ? tar.buffer : tar.buffer.slice(tar.byteOffset, tar.byteOffset + tar.byteLength);
+    },
+  };
+}
+
 /**
  * Creates the engine from the host's start options and returns it with what the ready frame
  * reports about the start ({ snapshotWritten, startup }: the StartupMessage's reply, base64).
@@ -65,7 +80,7 @@ export async function startEngine(options, shared) {
   if (shared?.fsBundle) createOptions.fsBundle = bundleOf(shared.fsBundle);
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
-  if (options.loadDataDir) createOptions.loadDataDir = new Blob([await readFile(options.loadDataDir)]);
+  if (options.loadDataDir) createOptions.loadDataDir = tarOf(await readFile(options.loadDataDir));
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);

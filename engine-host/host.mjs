@@ -39,11 +39,14 @@ const channel = isMainThread
   : workerData;
 const options = channel.options;
 const send = pipeWriter(channel.output);
+// In the shared host: where this engine's WebAssembly heap size is kept for the pool's main thread to read.
+const heapGauge = channel.heap ? new Float64Array(channel.heap) : null;
 const cancel = new CancelSupport(options.cancelSocket);
 installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
 
 
 let db;
+let batchesRun = 0;
 // What control commands see and may change (the data directory moves with 'relocate').
 const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 
@@ -89,6 +92,7 @@ async function execute(bytes) {
   }
   // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
   if (options.durability === 'fsync') syncDirty();
+  if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength; // the shared host reports it (engine-pool.mjs): wasm memory never shrinks
   const parts = size > 0 ? frame(Reply.ReplyData, Buffer.concat(chunks, size)) : [];
   send([...parts, ...frame(Reply.ReplyEnd, Buffer.alloc(0))]);
 }
@@ -105,6 +109,7 @@ async function serve(reader) {
       const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
       pending = [];
       await execute(bytes);
+      batchesRun++;
     } else if (kind === Request.Control) {
       send(frame(Reply.ControlReply, await answerControl(payload, context)));
     } else {
@@ -119,12 +124,31 @@ async function shutdown() {
   process.exit(process.exitCode ?? 0);
 }
 
+// The start leaves tens of MB of garbage (the tar it loaded, PGlite's copies of it) that an idle engine would keep for good:
+// it allocates nothing more, so nothing collects it. In the shared host (node --expose-gc: engine-pool.mjs) an engine about
+// to block for its next request collects: after its start, then at most every 30 s and only if it ran batches since. A
+// process of its own has no gc() here: its garbage is its own and goes with it.
+const IDLE_COLLECT_MS = 30_000;
+function idleCollector() {
+  if (typeof globalThis.gc !== 'function') return null;
+  let collectedAt = -Infinity;
+  let batchesAtCollect = -1;
+  return () => {
+    const now = performance.now();
+    if (batchesRun === batchesAtCollect || now - collectedAt < IDLE_COLLECT_MS) return;
+    globalThis.gc();
+    collectedAt = now;
+    batchesAtCollect = batchesRun;
+  };
+}
+
 async function main() {
   if (options.durability === 'fsync') trackWrites({ channelFds: [channel.input, channel.output] });
   const started = performance.now();
   const engine = await startEngine(options, channel.shared);
   db = engine.db;
   context.db = db;
+  if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength;
   const interrupts = await cancel.attach(db);
   // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
   const reader = new FrameReader(stdinReader({
@@ -132,6 +156,7 @@ async function main() {
     doorbellPath: options.doorbell,
     pollMicroseconds: options.pollMicroseconds ?? 0,
     yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
+    beforeBlock: idleCollector(),
   }));
   const info = {
     pid: process.pid,

@@ -6,7 +6,9 @@
 //   shared    --shared-engine-host: every engine a worker thread of one node process
 // Server defaults otherwise (so postgres's own engine and, once a database was created, the spare engine kept for the next
 // CREATE DATABASE are counted too; --spare off passes --spare-engine off).
-//   node bench/engines/idle-databases.mjs [--counts 1,10,20] [--modes process,shared] [--settle 10] [--spare off] [--serve-args "..."]
+// --evict S: the server runs with --database-idle-timeout S; after the first figures the script waits until the idle
+// databases' engines were stopped and measures again (what memory comes back).
+//   node bench/engines/idle-databases.mjs [--counts 1,10,20] [--modes process,shared] [--settle 10] [--spare off] [--evict 5] [--serve-args "..."]
 // Prints a Markdown table and one JSON line per run. Builds nothing: run `dotnet build ZeroPg.slnx` first.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -30,6 +32,7 @@ async function startServer(mode, directory) {
   const extra = [
     ...(mode === 'shared' ? ['--shared-engine-host'] : []),
     ...(args.spare ? ['--spare-engine', String(args.spare)] : []),
+    ...(args.evict ? ['--database-idle-timeout', String(args.evict)] : []),
     ...(args['serve-args'] ? String(args['serve-args']).split(' ').filter(Boolean) : []),
   ];
   const child = spawn('dotnet', [cli, 'serve', '--db', directory, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -102,9 +105,18 @@ async function measure(mode, count) {
     }
     const madeMs = performance.now() - started;
     await sleep(settleSeconds * 1000);
-    const processes = tree(server.child.pid).map(memory).filter(Boolean);
-    const sum = (kind, field) => processes.filter((p) => kind === null || p.kind === kind).reduce((s, p) => s + p[field], 0);
+    const snapshot = () => tree(server.child.pid).map(memory).filter(Boolean);
+    const processes = snapshot();
+    const sum = (kind, field, of = processes) => of.filter((p) => kind === null || p.kind === kind).reduce((s, p) => s + p[field], 0);
+    let evicted = null;
+    if (args.evict) {
+      // An engine stops after the idle timeout, checked every timeout/4 (DatabaseCatalog), then closes: give it twice that.
+      await sleep((Number(args.evict) * 2 + 10) * 1000);
+      const after = snapshot();
+      evicted = { rssMB: Math.round(sum(null, 'rss', after) / MB), pssMB: Math.round(sum(null, 'pss', after) / MB), nodeProcesses: after.filter((p) => p.kind !== 'server').length };
+    }
     return {
+      evicted,
       mode, count, madeSeconds: Math.round(madeMs / 100) / 10,
       processes: processes.length,
       rssMB: Math.round(sum(null, 'rss') / MB), pssMB: Math.round(sum(null, 'pss') / MB),
@@ -127,8 +139,9 @@ for (const count of counts) {
     console.log(JSON.stringify(result));
   }
 }
-console.log('\n| mode | databases | node processes | RSS MB (tree) | PSS MB (tree) | of it server PSS | engines PSS | PSS per database | made in s |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('\n| mode | databases | node processes | RSS MB (tree) | PSS MB (tree) | of it server PSS | engines PSS | PSS per database | made in s | after eviction: RSS / PSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.mode} | ${r.count} | ${r.nodeProcesses} | ${r.rssMB} | ${r.pssMB} | ${r.serverPssMB} | ${r.enginesPssMB} | ${Math.round(r.enginesPssMB / r.count)} | ${r.madeSeconds} |`);
+  const evicted = r.evicted ? `${r.evicted.rssMB} / ${r.evicted.pssMB}` : '-';
+  console.log(`| ${r.mode} | ${r.count} | ${r.nodeProcesses} | ${r.rssMB} | ${r.pssMB} | ${r.serverPssMB} | ${r.enginesPssMB} | ${Math.round(r.enginesPssMB / r.count)} | ${r.madeSeconds} | ${evicted} |`);
 }

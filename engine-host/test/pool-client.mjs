@@ -19,7 +19,7 @@ export class PoolClient {
 
   static async start(env = {}) {
     const pool = new PoolClient();
-    pool.#child = spawn(process.execPath, [POOL], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    pool.#child = spawn(process.execPath, ['--expose-gc', POOL], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const ready = pool.#expect('ready', undefined);
     createInterface({ input: pool.#child.stdout }).on('line', (line) => pool.#event(JSON.parse(line)));
     pool.ready = await ready;

@@ -279,6 +279,11 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             .Distinct() // the engines of the shared engine host are one process: counted once
             .Select(pid => pid is { } id ? ProcessMemory.ResidentBytes(id) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
+        metrics.DatabaseEngines = () => [.. databases.Names.Select(name =>
+        {
+            var engine = databases.Find(name)?.RunningServices?.Engine;
+            return new DatabaseEngineMetric(name, engine?.IsReady == true, engine?.EngineMemoryBytes, engine?.RunsInSharedHost == true);
+        })];
         var slots = new Replication.Slots.SlotMetrics();
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
         metrics.LastReplicationSlots = () => slots.Last;

@@ -13,6 +13,8 @@ internal sealed class ChildProcessChannel(Process process) : IEngineChannel
 
     public bool HasExited => process.HasExited;
 
+    public long? MemoryBytes => Hosting.ProcessMemory.ResidentBytes(ProcessId);
+
     public void BeginStderr(Action<string> onLine)
     {
         process.ErrorDataReceived += (_, e) =>

@@ -62,6 +62,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>The engine's process; with the shared engine host, that host's (all its engines share it).</summary>
     public int ProcessId => _channel.ProcessId;
 
+    /// <summary>The memory the engine holds (<see cref="IEngineChannel.MemoryBytes"/>).</summary>
+    public long? MemoryBytes => _channel.MemoryBytes;
+
     /// <summary>The engine runs as a worker of the shared engine host (killing <see cref="ProcessId"/> would end them all).</summary>
     public bool IsSharedHostWorker => _channel is Pool.SharedHostWorker;
 

@@ -18,6 +18,12 @@ internal interface IEngineChannel : IDisposable
 
     bool HasExited { get; }
 
+    /// <summary>
+    /// The memory the engine holds, for /metrics: its process's resident memory, or (a worker of the shared host, whose
+    /// process all its engines share) its WebAssembly heap as last reported; null when unknown.
+    /// </summary>
+    long? MemoryBytes { get; }
+
     /// <summary>Calls <paramref name="onLine"/> with each line the engine writes to stderr (once, before replies are read).</summary>
     void BeginStderr(Action<string> onLine);
 

@@ -73,6 +73,14 @@ public sealed class SharedEngineHostTests
         Assert.Equal(1, doomed.Restarts);
         Assert.Equal(0, busy.Restarts);
         Assert.Equal((long)Volatile.Read(ref inserted), await ScalarAsync(server, "busy", "select count(*) from counter"));
+
+        // /metrics: each database's engine, its WebAssembly heap (reported by the host every few seconds), the shared host once.
+        var metrics = await Eventually.ValueAsync(() => Task.FromResult(ZeroPg.Hosting.PrometheusText.Render(server.Metrics)),
+            text => text.Contains("zeropg_database_engine_memory_bytes{database=\"doomed\"}", StringComparison.Ordinal), _ => "the restarted engine's heap in /metrics");
+        Assert.Contains("zeropg_database_engine_running{database=\"busy\"} 1", metrics);
+        Assert.Matches(@"zeropg_database_engine_memory_bytes\{database=""busy""\} \d{7,}", metrics);
+        Assert.Matches(@"zeropg_shared_engine_host_engines [1-9]", metrics);
+        Assert.Matches(@"zeropg_shared_engine_host_resident_memory_bytes \d{8,}", metrics);
     }
 
     [Fact]

@@ -26,6 +26,10 @@ internal sealed partial class SharedEngineHost
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextId;
     private volatile bool _gone;
+    private Timer? _memoryTimer;
+
+    /// <summary>How often the engines' heap sizes are asked for (for /metrics: a heap only grows, and slowly).</summary>
+    private static readonly TimeSpan MemoryInterval = TimeSpan.FromSeconds(5);
 
     private SharedEngineHost(Process process, ILogger logger)
     {
@@ -74,6 +78,7 @@ internal sealed partial class SharedEngineHost
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
+        startInfo.ArgumentList.Add("--expose-gc"); // an idle engine collects the garbage of its start (host.mjs, idleCollector)
         startInfo.ArgumentList.Add(Path.Combine(directory, ScriptName));
         // glibc's malloc arenas per thread keep memory a stopped worker gave back; two arenas lowered the host's floor after
         // workers stopped by 10-25% (bench/engines/FINDINGS.md). An explicit setting wins.
@@ -88,6 +93,7 @@ internal sealed partial class SharedEngineHost
         };
         process.BeginErrorReadLine();
         new Thread(host.ReadEvents) { IsBackground = true, Name = $"zeropg-engine-pool-{process.Id}" }.Start();
+        host._memoryTimer = new Timer(_ => host.AskMemory(), null, MemoryInterval, MemoryInterval);
         Log.Started(logger, process.Id);
         return host;
     }
@@ -117,6 +123,23 @@ internal sealed partial class SharedEngineHost
             fifos.Unlink();
         }
     }
+
+    private void AskMemory()
+    {
+        if (_workers.IsEmpty || _gone)
+            return;
+        try
+        {
+            Send(new { op = "memory" });
+        }
+        catch (EngineFailedException)
+        {
+            // Gone: the reader reports it.
+        }
+    }
+
+    /// <summary>The resident memory of the shared host process (all its engines), or null.</summary>
+    public long? ResidentBytes => Hosting.ProcessMemory.ResidentBytes(ProcessId);
 
     internal void Terminate(long id) => Send(new { op = "terminate", id });
 
@@ -154,6 +177,7 @@ internal sealed partial class SharedEngineHost
             // Gone: handled below.
         }
         _gone = true;
+        _memoryTimer?.Dispose();
         _ready.TrySetException(new EngineFailedException($"the shared engine host pid {ProcessId} exited before it was ready"));
         foreach (var worker in _workers.Values)
             worker.OnExit(null, null);
@@ -170,6 +194,15 @@ internal sealed partial class SharedEngineHost
         if (kind == "ready")
         {
             _ready.TrySetResult();
+            return;
+        }
+        if (kind == "memory")
+        {
+            foreach (var engine in root.GetProperty("engines").EnumerateObject())
+            {
+                if (_workers.TryGetValue(long.Parse(engine.Name, System.Globalization.CultureInfo.InvariantCulture), out var sized))
+                    sized.MemoryBytes = (long)engine.Value.GetDouble();
+            }
             return;
         }
         if (!_workers.TryGetValue(root.GetProperty("id").GetInt64(), out var worker))

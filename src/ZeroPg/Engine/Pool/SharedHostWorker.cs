@@ -22,6 +22,9 @@ internal sealed class SharedHostWorker(SharedEngineHost host, long id, EngineFif
 
     public bool HasExited => _exit.Task.IsCompleted;
 
+    /// <summary>Its WebAssembly heap, as the host last reported it (<see cref="SharedEngineHost"/> asks every few seconds).</summary>
+    public long? MemoryBytes { get; internal set; }
+
     /// <summary>Completes when the host has opened both FIFOs and started the worker; fails if it could not.</summary>
     public Task Started => _started.Task;
 
