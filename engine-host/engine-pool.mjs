@@ -80,7 +80,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stderr.write(`engine pool: malformed command ${line}\n`);
     return;
   }
-  if (command.op === 'start') start(command);
+  if (command.op === 'start') {
+    try {
+      start(command);
+    } catch (e) { // its FIFOs could not be opened: that engine fails to start, the others go on
+      emit({ event: 'exit', id: command.id, code: 1, error: String(e?.message ?? e) });
+    }
+  }
   else if (command.op === 'terminate') workers.get(command.id)?.worker.terminate();
   else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);

@@ -165,6 +165,7 @@ async function main() {
     startup: engine.startup,
     cancel: interrupts.cancel,
     timeouts: interrupts.timeouts,
+    heap: db.mod.HEAPU8.byteLength,
   };
   send(frame(Reply.Ready, Buffer.from(JSON.stringify(info))));
   return reader;

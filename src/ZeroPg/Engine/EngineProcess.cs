@@ -164,6 +164,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
             var info = await ready;
+            if (channel is Pool.SharedHostWorker worker)
+                worker.MemoryBytes ??= info.HeapBytes; // until the host's next report (/metrics asks from the start)
             if (info.CancelsInEngine)
                 engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger,
                     (sequence, reason) => engine._cancelBound.Arm(sequence, reason, engine.CancelRestartAfter), timeoutSource.Token);
@@ -174,6 +176,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         catch (Exception error)
         {
             await engine.KillAsync();
+            if (engine.IsSharedHostWorker)
+                engine._channel.Dispose(); // its FIFOs' descriptors (a process's pipes go with its Process object)
             doorbell?.Dispose();
             File.Delete(cancelSocket);
             if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)

@@ -114,7 +114,14 @@ internal sealed partial class SharedEngineHost
         }
         catch
         {
-            worker.Kill();
+            try
+            {
+                worker.Kill();
+            }
+            catch (EngineFailedException)
+            {
+                // The host is gone, and the worker with it.
+            }
             worker.Dispose();
             throw;
         }
@@ -157,7 +164,7 @@ internal sealed partial class SharedEngineHost
                 _process.StandardInput.WriteLine(line);
                 _process.StandardInput.Flush();
             }
-            catch (IOException error)
+            catch (Exception error) when (error is IOException or ObjectDisposedException or InvalidOperationException)
             {
                 throw new EngineFailedException($"the shared engine host pid {ProcessId} has exited", error);
             }
