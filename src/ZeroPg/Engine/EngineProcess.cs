@@ -164,7 +164,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
             var info = await ready;
-            if (channel is Pool.SharedHostWorker worker)
+            if (channel is Pool.SharedHostWorker worker && info.HeapBytes > 0)
                 worker.MemoryBytes ??= info.HeapBytes; // until the host's next report (/metrics asks from the start)
             if (info.CancelsInEngine)
                 engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger,

@@ -207,7 +207,8 @@ internal sealed partial class SharedEngineHost
         {
             foreach (var engine in root.GetProperty("engines").EnumerateObject())
             {
-                if (_workers.TryGetValue(long.Parse(engine.Name, System.Globalization.CultureInfo.InvariantCulture), out var sized))
+                // 0: the engine has not started yet (its ready frame will say); never overwrite a figure with that.
+                if (_workers.TryGetValue(long.Parse(engine.Name, System.Globalization.CultureInfo.InvariantCulture), out var sized) && engine.Value.GetDouble() > 0)
                     sized.MemoryBytes = (long)engine.Value.GetDouble();
             }
             return;
