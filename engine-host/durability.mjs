@@ -10,7 +10,11 @@ const dirtyFds = new Set();
 const dirtyDirs = new Set();
 const paths = new Map();
 
-export function trackWrites() {
+const channels = new Set([0, 1, 2]);
+
+/** `channelFds`: the descriptors of the server's request and reply channels (not files: never synced). */
+export function trackWrites({ channelFds = [] } = {}) {
+  for (const fd of channelFds) channels.add(fd);
   const { openSync, writeSync, closeSync } = fs;
   fs.openSync = function (path, flags, ...rest) {
     const fd = openSync.call(this, path, flags, ...rest);
@@ -19,7 +23,7 @@ export function trackWrites() {
     return fd;
   };
   fs.writeSync = function (fd, ...rest) {
-    if (fd > 2) dirtyFds.add(fd); // not stdio: the protocol pipes are not files
+    if (!channels.has(fd)) dirtyFds.add(fd); // the protocol pipes (stdio, or a worker's FIFOs) are not files
     return writeSync.call(this, fd, ...rest);
   };
   fs.closeSync = function (fd) {

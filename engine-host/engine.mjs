@@ -1,6 +1,7 @@
 // Starting the one PGlite instance the host runs.
 import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile, rename } from 'node:fs/promises';
+import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
 
 // Names were checked against what is installed by the server (ExtensionCatalog).
@@ -22,7 +23,7 @@ async function loadExtensions(names) {
 async function writeSnapshot(db, path) {
   await db.exec('CHECKPOINT');
   const file = await db.dumpDataDir('none');
-  const temp = `${path}.${process.pid}.tmp`;
+  const temp = `${path}.${process.pid}${threadId ? `-${threadId}` : ''}.tmp`; // engines of one shared host may write it at once
   await writeFile(temp, Buffer.from(await file.arrayBuffer()));
   await rename(temp, path);
 }
@@ -37,18 +38,49 @@ function startupMessage(database) {
   return msg;
 }
 
+// PGlite reads only arrayBuffer() (and type, size) of its fsBundle: the pool's one copy of pglite.data, copied per engine
+// (PGlite unpacks it into the engine's own filesystem) without reading the file again.
+const bundleOf = (shared) => ({
+  type: '',
+  size: shared.byteLength,
+  arrayBuffer: async () => {
+    const copy = new ArrayBuffer(shared.byteLength);
+    new Uint8Array(copy).set(new Uint8Array(shared));
+    return copy;
+  },
+});
+
+// The tar to start from, as PGlite reads it (arrayBuffer(), type, size): the file's own buffer, where a Blob would copy it
+// twice more; and let go once read, so the engine does not keep a 40 MB tar for its whole life (PGlite keeps its options).
+function tarOf(bytes) {
+  let held = bytes;
+  return {
+    type: '',
+    size: bytes.byteLength,
+    arrayBuffer: async () => {
+      const tar = held;
+      held = null;
+      return tar.byteOffset === 0 && tar.byteLength === tar.buffer.byteLength ? tar.buffer : tar.buffer.slice(tar.byteOffset, tar.byteOffset + tar.byteLength);
+    },
+  };
+}
+
 /**
  * Creates the engine from the host's start options and returns it with what the ready frame
  * reports about the start ({ snapshotWritten, startup }: the StartupMessage's reply, base64).
+ * `shared` (a worker of the shared host): { wasmModule: pglite.wasm compiled once, with a shared memory import
+ * (shared-memory.mjs); fsBundle: pglite.data in a SharedArrayBuffer }.
  */
-export async function startEngine(options) {
+export async function startEngine(options, shared) {
   const createOptions = {
     dataDir: options.dataDir ?? 'memory://',
     extensions: await loadExtensions(options.extensions ?? []),
   };
+  if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
+  if (shared?.fsBundle) createOptions.fsBundle = bundleOf(shared.fsBundle);
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
-  if (options.loadDataDir) createOptions.loadDataDir = new Blob([await readFile(options.loadDataDir)]);
+  if (options.loadDataDir) createOptions.loadDataDir = tarOf(await readFile(options.loadDataDir));
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);

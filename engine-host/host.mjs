@@ -11,6 +11,10 @@
 // runs. Logs go to stderr. The host exits when stdin closes, or (parent-watch.mjs) when the server is gone
 // while a query keeps the main thread busy, so it never outlives the server.
 //
+// In the shared engine host (engine-pool.mjs, ZeroPgOptions.SharedEngineHost) this same script runs as one worker thread per
+// database: its start options, request and reply descriptors (FIFOs the server made) and the compiled PGlite module come in
+// workerData, and process.exit ends only this worker (the pool reports its exit code to the server).
+//
 // Start options (argv[2], JSON): dataDir, database (the one this engine opens; default postgres), extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
@@ -25,16 +29,24 @@ import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
-import { Worker } from 'node:worker_threads';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import './test-faults.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
-const options = JSON.parse(process.argv[2] ?? '{}');
-const send = pipeWriter(1);
+// A process of its own: stdin/stdout. A worker of the shared host: the descriptors the pool opened for it.
+const channel = isMainThread
+  ? { options: JSON.parse(process.argv[2] ?? '{}'), input: 0, output: 1 }
+  : workerData;
+const options = channel.options;
+const send = pipeWriter(channel.output);
+// In the shared host: where this engine's WebAssembly heap size is kept for the pool's main thread to read.
+const heapGauge = channel.heap ? new Float64Array(channel.heap) : null;
 const cancel = new CancelSupport(options.cancelSocket);
 installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
 
 
 let db;
+let batchesRun = 0;
 // What control commands see and may change (the data directory moves with 'relocate').
 const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 
@@ -42,10 +54,13 @@ const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 // meant for the server, which stops the engine itself (CHECKPOINT, then stdin closes: shutdown() below). Dying from them
 // would lose that clean close and make the server start a new engine while it stops. A handler replaces the default action
 // even while the main thread blocks in a read; the server's absence is still noticed (stdin, parent-watch.mjs).
-for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
+// (A worker gets no signals: the pool's main thread ignores them for all its engines, and watches the server.)
+if (isMainThread) {
+  for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
 
-// Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
-new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
+  // Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
+  new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
+}
 
 function fatal(message) {
   send(frame(Reply.Fatal, Buffer.from(String(message))));
@@ -80,6 +95,7 @@ async function execute(bytes) {
   }
   // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
   if (options.durability === 'fsync') syncDirty();
+  if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength; // the shared host reports it (engine-pool.mjs): wasm memory never shrinks
   const parts = size > 0 ? frame(Reply.ReplyData, Buffer.concat(chunks, size)) : [];
   send([...parts, ...frame(Reply.ReplyEnd, Buffer.alloc(0))]);
 }
@@ -114,6 +130,7 @@ async function serve(reader) {
       const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
       pending = [];
       await execute(bytes);
+      batchesRun++;
     } else if (kind === Request.Control) {
       send(frame(Reply.ControlReply, await answerControl(payload, context)));
     } else {
@@ -128,18 +145,39 @@ async function shutdown() {
   process.exit(process.exitCode ?? 0);
 }
 
+// The start leaves tens of MB of garbage (the tar it loaded, PGlite's copies of it) that an idle engine would keep for good:
+// it allocates nothing more, so nothing collects it. In the shared host (node --expose-gc: engine-pool.mjs) an engine about
+// to block for its next request collects: after its start, then at most every 30 s and only if it ran batches since. A
+// process of its own has no gc() here: its garbage is its own and goes with it.
+const IDLE_COLLECT_MS = 30_000;
+function idleCollector() {
+  if (typeof globalThis.gc !== 'function') return null;
+  let collectedAt = -Infinity;
+  let batchesAtCollect = -1;
+  return () => {
+    const now = performance.now();
+    if (batchesRun === batchesAtCollect || now - collectedAt < IDLE_COLLECT_MS) return;
+    globalThis.gc();
+    collectedAt = now;
+    batchesAtCollect = batchesRun;
+  };
+}
+
 async function main() {
-  if (options.durability === 'fsync') trackWrites();
+  if (options.durability === 'fsync') trackWrites({ channelFds: [channel.input, channel.output] });
   const started = performance.now();
-  const engine = await startEngine(options);
+  const engine = await startEngine(options, channel.shared);
   db = engine.db;
   context.db = db;
+  if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength;
   const interrupts = await cancel.attach(db);
   // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
   const reader = new FrameReader(stdinReader({
+    fd: channel.input,
     doorbellPath: options.doorbell,
     pollMicroseconds: options.pollMicroseconds ?? 0,
     yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
+    beforeBlock: idleCollector(),
   }));
   const info = {
     pid: process.pid,
@@ -148,6 +186,7 @@ async function main() {
     startup: engine.startup,
     cancel: interrupts.cancel,
     timeouts: interrupts.timeouts,
+    heap: db.mod.HEAPU8.byteLength,
   };
   send(frame(Reply.Ready, Buffer.from(JSON.stringify(info))));
   return reader;

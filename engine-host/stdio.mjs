@@ -14,7 +14,8 @@ import { yieldCpu } from './yield.mjs';
 const idle = new Int32Array(new SharedArrayBuffer(4)); // for Atomics.wait: a sleep of the whole thread
 
 /** A blocking `readSome(buffer, offset, length)` of `fd`, polling `doorbellPath` for `pollMicroseconds` first. */
-export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldWhilePolling = true } = {}) {
+/** `beforeBlock`: called when no request came within the poll window and the read is about to block (the engine is idle). */
+export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldWhilePolling = true, beforeBlock = null } = {}) {
   const pollNs = BigInt(Math.round(Number(pollMicroseconds) * 1000));
   const doorbell = { fd: -1, bytes: Buffer.alloc(8), consumed: 0 };
   if (pollNs > 0n && doorbellPath) doorbell.fd = openSync(doorbellPath, 'r');
@@ -33,6 +34,7 @@ export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldW
         if ((++polls & 63) === 0 && process.hrtime.bigint() >= deadline) break; // the clock is read every 64 polls
       }
     }
+    if (beforeBlock !== null && (doorbell.fd < 0 || announced() <= doorbell.consumed)) beforeBlock();
     for (;;) {
       try {
         const read = readSync(fd, buffer, offset, length, null);

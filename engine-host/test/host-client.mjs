@@ -48,6 +48,8 @@ class FrameQueue {
 
 export class HostClient {
   #child;
+  #input;
+  #stop;
   #frames = new FrameQueue();
   #cancelFrames = new FrameQueue();
   #cancelSocket = null;
@@ -67,9 +69,27 @@ export class HostClient {
     client.#child = spawn(command[0], command.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    client.#child.stdout.on('data', (chunk) => client.#frames.push(chunk));
-    client.#child.stdout.on('end', () => client.#frames.end(new Error(`engine host exited: ${client.stderr}`)));
+    client.#input = client.#child.stdin;
     client.#child.stderr.on('data', (chunk) => { client.stderr += chunk; });
+    return client.#begin(client.#child.stdout, socketPath);
+  }
+
+  /**
+   * An engine of the shared host (engine-pool.mjs) as the server drives it: `input` and `output` are the streams of its
+   * request and reply FIFOs, `directory` holds them and its cancel socket (removed by close()).
+   */
+  static async attach({ input, output, directory, socketPath, stop }) {
+    const client = new HostClient();
+    client.#directory = directory;
+    client.#input = input;
+    client.#stop = stop;
+    return client.#begin(output, socketPath);
+  }
+
+  async #begin(output, socketPath) {
+    const client = this;
+    output.on('data', (chunk) => client.#frames.push(chunk));
+    output.on('end', () => client.#frames.end(new Error(`engine host exited: ${client.stderr}`)));
     const ready = await client.#frames.next();
     if (ready.kind !== Reply.Ready) throw new Error(`expected Ready, got ${String.fromCharCode(ready.kind)}: ${ready.payload}`);
     client.ready = JSON.parse(ready.payload.toString());
@@ -83,7 +103,7 @@ export class HostClient {
 
   /** Writes raw bytes to the host's stdin (to test framing). */
   write(bytes) {
-    this.#child.stdin.write(bytes);
+    this.#input.write(bytes);
   }
 
   /** Sends a Batch frame; returns its sequence number and a promise of the whole reply. */
@@ -140,8 +160,9 @@ export class HostClient {
 
   async close() {
     this.#cancelSocket?.destroy();
-    this.#child.stdin.end();
-    if (this.#child.exitCode === null) await new Promise((resolve) => this.#child.once('exit', resolve));
+    this.#input.end();
+    if (this.#stop) await this.#stop();
+    else if (this.#child.exitCode === null) await new Promise((resolve) => this.#child.once('exit', resolve));
     rmSync(this.#directory, { recursive: true, force: true });
   }
 

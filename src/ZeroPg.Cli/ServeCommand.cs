@@ -30,6 +30,9 @@ internal static class ServeCommand
         durability.AcceptOnlyFromAmong("process-crash", "fsync");
         var cacheDir = new Option<string?>("--cache-dir") { Description = "where initdb snapshots are cached (default $ZEROPG_CACHE_DIR, $XDG_CACHE_HOME/zeropg or ~/.cache/zeropg)" };
         var noSnapshotCache = new Option<bool>("--no-snapshot-cache") { Description = "always run initdb for a new database" };
+        var engineMemory = new Option<string>("--engine-memory") { Description = "each PGlite engine's memory settings: small (shared_buffers=16MB, wal_buffers=512kB, temp_buffers=1MB) or postgres (Postgres's defaults: 128MB, 4MB, 8MB); -c overrides either", DefaultValueFactory = _ => "small" };
+        engineMemory.AcceptOnlyFromAmong("small", "postgres");
+        var sharedEngineHost = new Option<bool>("--shared-engine-host") { Description = "run every database's engine as a worker thread of one shared node process (~100 MB per idle engine instead of ~430 MB; Linux)" };
         var httpPort = new Option<int?>("--http-port") { Description = "serve /healthz, /readyz and /metrics on this port (0 picks one, printed in the ready line)" };
         var httpHost = new Option<string>("--http-host") { Description = "address of the HTTP endpoint", DefaultValueFactory = _ => "127.0.0.1" };
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
@@ -65,7 +68,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
-            durability, cacheDir, noSnapshotCache, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
+            durability, cacheDir, noSnapshotCache, sharedEngineHost, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
@@ -104,6 +107,8 @@ internal static class ServeCommand
                 Durability = parse.GetValue(durability) == "fsync" ? Engine.EngineDurability.Fsync : Engine.EngineDurability.ProcessCrash,
                 SnapshotCacheDirectory = parse.GetValue(cacheDir),
                 UseSnapshotCache = !parse.GetValue(noSnapshotCache),
+                SharedEngineHost = parse.GetValue(sharedEngineHost),
+                EngineMemory = parse.GetValue(engineMemory) == "postgres" ? Engine.EngineMemory.Postgres : Engine.EngineMemory.Small,
                 HttpPort = parse.GetValue(httpPort),
                 HttpHost = parse.GetValue(httpHost)!,
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),

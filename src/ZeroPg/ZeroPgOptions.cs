@@ -134,6 +134,18 @@ public sealed class ZeroPgOptions
     /// </summary>
     public TimeSpan ExportedSnapshotHold { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The memory settings of each PGlite engine (<see cref="Engine.EngineMemory"/>): small by default; -c settings override them.</summary>
+    public EngineMemory EngineMemory { get; set; } = EngineMemory.Small;
+
+    /// <summary>
+    /// Run every database's engine as a worker thread of ONE shared node process (engine-host/engine-pool.mjs) that compiles
+    /// PGlite once, instead of a node process per engine: an idle engine costs ~100 MB instead of ~430 MB and starts faster
+    /// (bench/engines/FINDINGS.md, docs/databases.md). A worker that dies ends only its own database's engine, which restarts as
+    /// a process would. Linux only (FIFOs); elsewhere engines stay processes. Off by default; ZEROPG_SHARED_ENGINE_HOST=1 in the
+    /// environment turns it on for servers whose options do not set it (how a test run tries every test with it).
+    /// </summary>
+    public bool SharedEngineHost { get; set; } = Environment.GetEnvironmentVariable("ZEROPG_SHARED_ENGINE_HOST") == "1";
+
     /// <summary>Start new databases from a cached initdb snapshot (~1 s) instead of running initdb (4-8 s).</summary>
     public bool UseSnapshotCache { get; set; } = true;
 

@@ -276,8 +276,14 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.EngineRestarts = () => databases.Running.Sum(d => d.Engine.Restarts);
         // The spare engine kept for the next CREATE DATABASE counts too: it is memory the server holds.
         metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId).Append(databases.SpareProcessId)
+            .Distinct() // the engines of the shared engine host are one process: counted once
             .Select(pid => pid is { } id ? ProcessMemory.ResidentBytes(id) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
+        metrics.DatabaseEngines = () => [.. databases.Names.Select(name =>
+        {
+            var engine = databases.Find(name)?.RunningServices?.Engine;
+            return new DatabaseEngineMetric(name, engine?.IsReady == true, engine?.EngineMemoryBytes, engine?.RunsInSharedHost == true);
+        })];
         var slots = new Replication.Slots.SlotMetrics();
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
         metrics.LastReplicationSlots = () => slots.Last;

@@ -145,12 +145,14 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
             // default -1 would let a consumer that went away grow the change log without bound). -c overrides it.
             "-c", $"max_slot_wal_keep_size={ZeroPgOptions.DefaultMaxSlotWalKeepSize}",
             .. dataDirectory == ZeroPgOptions.MemoryDatabase ? MemorySettings : [],
+            .. EngineMemorySettings.StartParams(options.EngineMemory),
             .. options.PostgresSettings.SelectMany(s => (string[])["-c", $"{s.Key}={s.Value}"]),
         ],
         Durability = options.Durability,
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,
+        SharedHost = options.SharedEngineHost && OperatingSystem.IsLinux(),
         Metrics = metrics,
     };
 

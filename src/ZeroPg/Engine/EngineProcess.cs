@@ -10,15 +10,15 @@ using ZeroPg.Protocol;
 namespace ZeroPg.Engine;
 
 /// <summary>
-/// One Node.js engine host process running one PGlite instance. Requests are written to its stdin
-/// as frames; replies are read from its stdout and routed to the calls in the order they were sent.
-/// The host exits when its stdin closes, so it cannot outlive this process.
+/// One PGlite engine: a Node.js engine host process of its own, or a worker of the shared engine host
+/// (<see cref="ZeroPgOptions.SharedEngineHost"/>); <see cref="IEngineChannel"/> is the difference. Requests are written to
+/// it as frames; replies are read and routed to the calls in the order they were sent. The engine exits when its requests
+/// close, so it cannot outlive this process.
 /// </summary>
 internal sealed partial class EngineProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly IEngineChannel _channel;
     private readonly Stream _stdin;
-    private readonly Stream _stdout;
     private readonly PollingPipeReader _replies;
     private readonly Func<bool> _expectingReply;
     private readonly EngineDoorbell? _doorbell;
@@ -41,15 +41,14 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
 
-    private EngineProcess(Process process, EngineDoorbell? doorbell, TimeSpan replyPollWindow, Hosting.ZeroPgMetrics? metrics, ILogger logger)
+    private EngineProcess(IEngineChannel channel, EngineDoorbell? doorbell, TimeSpan replyPollWindow, Hosting.ZeroPgMetrics? metrics, ILogger logger)
     {
         _doorbell = doorbell;
-        _process = process;
+        _channel = channel;
         Metrics = metrics;
         _logger = logger;
-        _stdin = process.StandardInput.BaseStream;
-        _stdout = process.StandardOutput.BaseStream;
-        _replies = new PollingPipeReader(_stdout, replyPollWindow);
+        _stdin = channel.Requests;
+        _replies = new PollingPipeReader(channel.Replies, replyPollWindow);
         _expectingReply = () => !_calls.IsEmpty;
         _cancelBound = new CancelBound(RunningSequence, IsInFlight, KillToCancel);
     }
@@ -60,7 +59,14 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     internal TimeSpan CancelRestartAfter { get; set; }
 
-    public int ProcessId => _process.Id;
+    /// <summary>The engine's process; with the shared engine host, that host's (all its engines share it).</summary>
+    public int ProcessId => _channel.ProcessId;
+
+    /// <summary>The memory the engine holds (<see cref="IEngineChannel.MemoryBytes"/>).</summary>
+    public long? MemoryBytes => _channel.MemoryBytes;
+
+    /// <summary>The engine runs as a worker of the shared engine host (killing <see cref="ProcessId"/> would end them all).</summary>
+    public bool IsSharedHostWorker => _channel is Pool.SharedHostWorker;
 
     /// <summary>Completes when the host's output has ended: it exited or died.</summary>
     public Task Exited => _exited.Task;
@@ -111,26 +117,15 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _killedReason = reason;
         _killedAfter = after;
         _fatalMessage ??= $"killed to stop batch {sequence}, which ran on {after.TotalSeconds:0.0} s after its cancel";
-        Log.KillingToCancel(_logger, _process.Id, sequence, after.TotalMilliseconds);
+        Log.KillingToCancel(_logger, _channel.ProcessId, sequence, after.TotalMilliseconds);
         _ = KillAsync();
     }
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var startInfo = new ProcessStartInfo(options.NodePath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
-        };
-        startInfo.ArgumentList.Add(options.HostScriptPath);
-        foreach (var (name, value) in options.Environment)
-            startInfo.Environment[name] = value;
         var doorbell = options.PollWindow > TimeSpan.Zero ? TryCreateDoorbell(logger) : null;
         var cancelSocket = EngineCancelChannel.NewSocketPath();
-        startInfo.ArgumentList.Add(JsonSerializer.Serialize(new
+        var startOptions = new
         {
             dataDir = options.DataDirectory,
             database = options.Database,
@@ -142,12 +137,25 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             pollMicroseconds = doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
             doorbell = doorbell?.Path,
             cancelSocket,
-        }));
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
-        var engine = new EngineProcess(process, doorbell, options.ReplyPollWindow, options.Metrics, logger);
-        engine.Begin();
+        };
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
+        IEngineChannel channel;
+        try
+        {
+            channel = options.SharedHost
+                ? await Pool.SharedEngineHost.For(options.NodePath, options.HostScriptPath, logger).StartWorkerAsync(startOptions, options.Environment, timeoutSource.Token)
+                : StartProcess(options, JsonSerializer.Serialize(startOptions));
+        }
+        catch (Exception error)
+        {
+            doorbell?.Dispose();
+            if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                throw new EngineFailedException($"the shared engine host did not start an engine within {timeout.TotalSeconds:0} s");
+            throw;
+        }
+        var engine = new EngineProcess(channel, doorbell, options.ReplyPollWindow, options.Metrics, logger);
+        engine.Begin();
         try
         {
             var ready = engine._ready.Task;
@@ -156,6 +164,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
             var info = await ready;
+            if (channel is Pool.SharedHostWorker worker && info.HeapBytes > 0)
+                worker.MemoryBytes ??= info.HeapBytes; // until the host's next report (/metrics asks from the start)
             if (info.CancelsInEngine)
                 engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger,
                     (sequence, reason) => engine._cancelBound.Arm(sequence, reason, engine.CancelRestartAfter), timeoutSource.Token);
@@ -166,12 +176,32 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         catch (Exception error)
         {
             await engine.KillAsync();
+            if (engine.IsSharedHostWorker)
+                engine._channel.Dispose(); // its FIFOs' descriptors (a process's pipes go with its Process object)
             doorbell?.Dispose();
             File.Delete(cancelSocket);
             if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 throw new EngineFailedException($"the engine did not start within {timeout.TotalSeconds:0} s: {engine.Diagnostics()}");
             throw;
         }
+    }
+
+    private static ChildProcessChannel StartProcess(EngineLaunchOptions options, string startOptions)
+    {
+        var startInfo = new ProcessStartInfo(options.NodePath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
+        };
+        startInfo.ArgumentList.Add(options.HostScriptPath);
+        startInfo.ArgumentList.Add(startOptions);
+        foreach (var (name, value) in options.Environment)
+            startInfo.Environment[name] = value;
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
+        return new ChildProcessChannel(process);
     }
 
     private static EngineDoorbell? TryCreateDoorbell(ILogger logger)
@@ -189,22 +219,19 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     private void Begin()
     {
-        _process.ErrorDataReceived += (_, e) =>
+        _channel.BeginStderr(line =>
         {
-            if (e.Data is null)
-                return;
             lock (_stderrTail)
             {
-                _stderrTail.Enqueue(e.Data);
+                _stderrTail.Enqueue(line);
                 if (_stderrTail.Count > 20)
                     _stderrTail.Dequeue();
             }
-            Log.EngineStderr(_logger, e.Data);
-        };
-        _process.BeginErrorReadLine();
+            Log.EngineStderr(_logger, line);
+        });
         // A dedicated thread blocked in read() wakes as soon as a reply arrives: on two cores the
         // thread-pool hops of async pipe reads cost more than the engine's own work for a small query.
-        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{_process.Id}" }.Start();
+        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{_channel.ProcessId}" }.Start();
     }
 
     /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>
@@ -328,7 +355,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             _fatalMessage ??= error.Message;
         }
         _failed = true;
-        _process.WaitForExit(2000);
+        _channel.WaitForExitAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
         var failure = new EngineFailedException(Diagnostics());
         _ready.TrySetException(failure);
         var killedFor = Interlocked.Read(ref _killedToCancel);
@@ -376,22 +403,20 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         string tail;
         lock (_stderrTail)
             tail = string.Join(" | ", _stderrTail.TakeLast(5));
-        var exit = _process.HasExited ? $"exit code {_process.ExitCode}" : "still running";
-        return $"engine host pid {_process.Id} ({exit}){(_fatalMessage is null ? "" : ": " + _fatalMessage)}{(tail.Length > 0 ? "; stderr: " + tail : "")}";
+        return $"{_channel.Describe()}{(_fatalMessage is null ? "" : ": " + _fatalMessage)}{(tail.Length > 0 ? "; stderr: " + tail : "")}";
     }
 
     public async Task KillAsync()
     {
         try
         {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+            _channel.Kill();
         }
-        catch (Exception error) when (error is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        catch (EngineFailedException)
         {
-            // Already gone or not killable: nothing more to do.
+            // The shared host is gone, and the engine with it.
         }
+        await _channel.WaitForExitAsync(TimeSpan.FromSeconds(5)); // else already gone or not killable: nothing more to do
     }
 
     /// <summary>Closes stdin so the host finishes queued work and closes PGlite cleanly; kills it if it does not exit in time.</summary>
@@ -403,7 +428,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         try
         {
             _failed = true; // no new requests: the host is closing
-            _stdin.Close();
+            _channel.CloseRequests();
         }
         catch (IOException)
         {
@@ -413,20 +438,14 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             _writeLock.Release();
         }
-        try
-        {
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (TimeoutException)
-        {
+        if (!await _channel.WaitForExitAsync(TimeSpan.FromSeconds(10)))
             await KillAsync();
-        }
         await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         _replies.Dispose();
         _doorbell?.Dispose();
         if (_cancelChannel is { } channel)
             await channel.DisposeAsync();
-        _process.Dispose();
+        _channel.Dispose();
     }
 
     private static partial class Log

@@ -20,6 +20,9 @@ internal sealed class EngineStartupInfo
     /// <summary>statement_timeout and lock_timeout fire inside the engine (the host found Postgres's timeout table).</summary>
     public bool TimeoutsInEngine { get; init; }
 
+    /// <summary>The engine's WebAssembly heap when it was ready (bytes; 0 from a host that does not say).</summary>
+    public long HeapBytes { get; init; }
+
     public string ServerVersion => Parameters.TryGetValue("server_version", out var v) ? v : "18";
 
     public static EngineStartupInfo Parse(ReadOnlySpan<byte> json)
@@ -44,6 +47,7 @@ internal sealed class EngineStartupInfo
             SnapshotWritten = root.TryGetProperty("snapshotWritten", out var written) && written.ValueKind == JsonValueKind.True,
             CancelsInEngine = root.TryGetProperty("cancel", out var cancel) && cancel.ValueKind == JsonValueKind.True,
             TimeoutsInEngine = root.TryGetProperty("timeouts", out var timeouts) && timeouts.ValueKind == JsonValueKind.True,
+            HeapBytes = root.TryGetProperty("heap", out var heap) && heap.ValueKind == JsonValueKind.Number ? heap.GetInt64() : 0,
         };
     }
 }

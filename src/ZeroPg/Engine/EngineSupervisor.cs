@@ -55,6 +55,12 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     public bool IsReady => _current.IsCompletedSuccessfully && !_current.Result.IsFailed;
 
+    /// <summary>The memory the running engine holds (<see cref="IEngineChannel.MemoryBytes"/>), or null.</summary>
+    public long? EngineMemoryBytes => _current.IsCompletedSuccessfully ? _current.Result.MemoryBytes : null;
+
+    /// <summary>The running engine is a worker of the shared engine host.</summary>
+    public bool RunsInSharedHost => _current.IsCompletedSuccessfully && _current.Result.IsSharedHostWorker;
+
     /// <summary>The PID of the running engine host, or null while none runs.</summary>
     public int? EngineProcessId => _current.IsCompletedSuccessfully ? _current.Result.ProcessId : null;
 

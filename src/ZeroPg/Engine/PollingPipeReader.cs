@@ -35,9 +35,16 @@ internal sealed partial class PollingPipeReader : IDisposable
     {
         _blocking = pipe;
         _budgetTicks = (long)(budget.TotalSeconds * Stopwatch.Frequency);
-        if (_budgetTicks > 0 && OperatingSystem.IsLinux() && pipe is PipeStream { SafePipeHandle: var handle })
+        // A process's stdout is a pipe; a worker of the shared engine host writes to a FIFO (Pool.EngineFifos).
+        var handle = pipe switch
         {
-            _pollFd = open($"/proc/self/fd/{handle.DangerousGetHandle()}", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            PipeStream { SafePipeHandle: var h } => h.DangerousGetHandle(),
+            FileStream { SafeFileHandle: var h } => h.DangerousGetHandle(),
+            _ => -1,
+        };
+        if (_budgetTicks > 0 && OperatingSystem.IsLinux() && handle >= 0)
+        {
+            _pollFd = open($"/proc/self/fd/{handle}", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
             if (_pollFd >= 0)
                 _wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         }

@@ -84,5 +84,6 @@ internal static class WarmEngine
         launch.PollWindow,
         launch.ReplyPollWindow,
         launch.Environment,
+        launch.SharedHost,
     });
 }

@@ -40,6 +40,8 @@ public sealed class HealthEndpointTests
         Assert.Contains("# TYPE zeropg_connections gauge", metrics);
         Assert.Contains("zeropg_engine_restarts_total 0", metrics);
         Assert.Matches(@"zeropg_engine_resident_memory_bytes \d{7,}", metrics);
+        Assert.Contains("zeropg_database_engine_running{database=\"postgres\"} 1", metrics);
+        Assert.Matches(@"zeropg_database_engine_memory_bytes\{database=""postgres""\} \d{7,}", metrics);
         Assert.Matches(@"zeropg_batches_total [1-9]", metrics);
         Assert.Matches(@"# TYPE zeropg_statements_total counter\nzeropg_statements_total \d+", metrics); // the count's rise is DashboardFigureTests'
         Assert.Matches(@"zeropg_connections_accepted_total [1-9]", metrics);

@@ -42,7 +42,7 @@ internal sealed class DashboardSource
             var running = entry?.RunningServices;
             var pid = running?.Engine.EngineProcessId;
             return new DashboardDatabase(name, running is not null, entry?.Clients ?? 0, running?.Scheduler.QueueLength ?? 0,
-                pid, pid is { } p ? ProcessMemory.ResidentBytes(p) : null);
+                pid, running?.Engine.EngineMemoryBytes); // a process's RSS, or a shared host worker's heap (the host's RSS is all of them)
         }).ToList();
         var backup = _metrics.BackupStatus?.Invoke() is { } status
             ? new DashboardBackup(status.Url, status.State, status.Detail, status.LagSeconds, status.LagBytes)

@@ -1,0 +1,99 @@
+// The shared engine host (ZeroPgOptions.SharedEngineHost): ONE node process runs the engines of many databases, each
+// PGlite in a worker thread of its own (host.mjs, the same script a process of its own runs). pglite.wasm is compiled
+// once here and the compiled module is shared by every worker, as is pglite.data: an idle engine then costs ~90-110 MB
+// instead of ~430 MB for a process (bench/engines/FINDINGS.md). A worker that dies (PGlite's exit(1): process.exit in a
+// worker ends only the worker; an uncaught error) ends only its own engine.
+//
+// The server talks to this main thread in JSON lines (stdin: commands, stdout: events):
+//   { op: 'start', id, options, requests, replies, env }: open the two FIFOs the server made for engine `id` (the server
+//     already holds its ends, so neither open blocks) and start its worker; its frames then flow over them exactly as
+//     over a host process's stdin/stdout. -> { event: 'started', id, threadId }
+//   { op: 'terminate', id }: stop the worker at once (a runaway query, a kill): terminate() interrupts WebAssembly too.
+//   { op: 'memory' }: -> { event: 'memory', engines: { id: bytes of its WebAssembly heap (grown, never shrunk) } }.
+//   -> for every worker that ends: { event: 'exit', id, code }, after its two descriptors are closed, so the server reads
+//     the end of its replies. Lines the worker writes to stderr -> { event: 'stderr', id, line }.
+// The process exits when its stdin closes (the server is gone) once its workers have; parent-watch.mjs kills it when the
+// server is gone and a worker is still busy.
+import { Worker } from 'node:worker_threads';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { patchSharedMemoryImport } from './shared-memory.mjs';
+
+const HOST = new URL('./host.mjs', import.meta.url);
+const workers = new Map(); // id -> { worker, fds }
+let inputClosed = false;
+
+for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {}); // for the server, which stops the engines itself
+new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
+
+function emit(event) {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+// The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
+// worker writes into the engine's memory); and pglite.data read once.
+const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
+const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
+const wasmModule = new WebAssembly.Module(patchSharedMemoryImport(wasmBytes) ?? wasmBytes);
+const data = readFileSync(join(dist, 'pglite.data'));
+const fsBundle = new SharedArrayBuffer(data.length);
+new Uint8Array(fsBundle).set(data);
+
+function start({ id, options, requests, replies, env }) {
+  const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
+  const fds = [openSync(requests, constants.O_RDONLY), openSync(replies, constants.O_WRONLY)];
+  let worker;
+  try {
+    worker = new Worker(HOST, {
+      workerData: { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } },
+      env: { ...process.env, ...(env ?? {}) },
+      stderr: true,
+    });
+  } catch (e) {
+    fds.forEach(closeQuietly);
+    emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
+    return;
+  }
+  workers.set(id, { worker, fds, heap: new Float64Array(heap) });
+  createInterface({ input: worker.stderr }).on('line', (line) => emit({ event: 'stderr', id, line }));
+  worker.on('error', (e) => emit({ event: 'stderr', id, line: `worker error: ${e?.stack ?? e}` }));
+  worker.on('exit', (code) => {
+    fds.forEach(closeQuietly);
+    workers.delete(id);
+    emit({ event: 'exit', id, code });
+    if (inputClosed && workers.size === 0) process.exit(0);
+  });
+  emit({ event: 'started', id, threadId: worker.threadId });
+}
+
+function closeQuietly(fd) {
+  try { closeSync(fd); } catch { /* already closed */ }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch {
+    process.stderr.write(`engine pool: malformed command ${line}\n`);
+    return;
+  }
+  if (command.op === 'start') {
+    try {
+      start(command);
+    } catch (e) { // its FIFOs could not be opened: that engine fails to start, the others go on
+      emit({ event: 'exit', id: command.id, code: 1, error: String(e?.message ?? e) });
+    }
+  }
+  else if (command.op === 'terminate') workers.get(command.id)?.worker.terminate();
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
+  else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
+}).on('close', () => {
+  // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).
+  inputClosed = true;
+  if (workers.size === 0) process.exit(0);
+});
+
+emit({ event: 'ready', pid: process.pid });

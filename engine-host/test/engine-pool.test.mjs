@@ -1,0 +1,64 @@
+// The shared engine host: many engines as worker threads of one process, each over its own FIFOs; one engine's death
+// (PGlite's exit, a terminate) ends only that engine.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PoolClient } from './pool-client.mjs';
+import { error, query, scalar } from './host-client.mjs';
+
+const limit = { timeout: 120_000 };
+let pool;
+
+before(async () => {
+  pool = await PoolClient.start();
+});
+
+after(async () => {
+  await pool?.close();
+});
+
+test('two engines in one host answer each on its own channel, with cancel inside the engine', limit, async () => {
+  const a = await pool.engine();
+  const b = await pool.engine();
+  assert.equal(a.ready.pid, pool.pid);
+  assert.equal(b.ready.pid, pool.pid);
+  assert.equal(a.ready.cancel, true);
+  await a.run(query('create table t as select 1 as x'));
+  assert.equal(scalar(await a.run(query('select count(*) from t'))), '1');
+  assert.match(error(await b.run(query('select count(*) from t'))).message, /does not exist/);
+  const { sequence, reply } = a.submit(query('select pg_sleep(30)'));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await a.cancel(sequence);
+  assert.equal(error(await reply).code, '57014');
+  await a.close();
+  await b.close();
+  assert.equal(pool.exits.get(a.id), 0);
+});
+
+test('an engine that exits (PGlite exit(1)) ends only itself; a busy neighbour goes on', limit, async () => {
+  const doomed = await pool.engine({}, { ZEROPG_TEST_FAULTS: '1' });
+  const busy = await pool.engine();
+  const load = (async () => {
+    let done = 0;
+    for (let i = 0; i < 200; i++) {
+      assert.equal(scalar(await busy.run(query(`select ${i} + 1`))), String(i + 1));
+      done++;
+    }
+    return done;
+  })();
+  doomed.control({ cmd: 'exit', code: 1 }).catch(() => {});
+  assert.equal((await doomed.exited).code, 1);
+  assert.equal(await load, 200);
+  assert.ok(pool.alive);
+  await busy.close();
+});
+
+test('terminate stops a runaway query in one engine only', limit, async () => {
+  const runaway = await pool.engine();
+  const other = await pool.engine();
+  runaway.submit(query('do $$ begin loop end loop; end $$')).reply.catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  pool.terminate(runaway.id);
+  await runaway.exited;
+  assert.equal(scalar(await other.run(query('select 42'))), '42');
+  await other.close();
+});

@@ -1,0 +1,84 @@
+// Drives the shared engine host (engine-pool.mjs) as the ZeroPg server does: JSON lines to its main thread, and per
+// engine a request FIFO and a reply FIFO (made here, as the server makes them) carrying the usual frames. Tests only.
+import { spawn, execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { HostClient } from './host-client.mjs';
+
+const POOL = fileURLToPath(new URL('../engine-pool.mjs', import.meta.url));
+
+export class PoolClient {
+  #child;
+  #nextId = 1;
+  #waiters = new Map(); // `${event}:${id}` -> resolve
+  exits = new Map(); // id -> exit code
+  stderr = new Map(); // id -> text
+
+  static async start(env = {}) {
+    const pool = new PoolClient();
+    pool.#child = spawn(process.execPath, ['--expose-gc', POOL], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const ready = pool.#expect('ready', undefined);
+    createInterface({ input: pool.#child.stdout }).on('line', (line) => pool.#event(JSON.parse(line)));
+    pool.ready = await ready;
+    return pool;
+  }
+
+  #event(event) {
+    if (event.event === 'exit') this.exits.set(event.id, event.code);
+    if (event.event === 'stderr') this.stderr.set(event.id, (this.stderr.get(event.id) ?? '') + event.line + '\n');
+    const key = `${event.event}:${event.id}`;
+    this.#waiters.get(key)?.(event);
+    this.#waiters.delete(key);
+  }
+
+  #expect(event, id) {
+    return new Promise((resolve) => this.#waiters.set(`${event}:${id}`, resolve));
+  }
+
+  #send(command) {
+    this.#child.stdin.write(`${JSON.stringify(command)}\n`);
+  }
+
+  /** Starts an engine (memory:// unless options say otherwise); a HostClient over its FIFOs, with `id` and `exited`. */
+  async engine(options = {}, env = {}) {
+    const id = this.#nextId++;
+    const directory = mkdtempSync(join(tmpdir(), 'zeropg-pool-test-'));
+    const requests = join(directory, 'requests');
+    const replies = join(directory, 'replies');
+    execFileSync('mkfifo', [requests, replies]);
+    // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own.
+    const input = createWriteStream(null, { fd: openSync(requests, 'r+') });
+    const output = createReadStream(replies);
+    const socketPath = join(directory, 'cancel.sock');
+    const exited = this.#expect('exit', id);
+    this.#send({ op: 'start', id, options: { cancelSocket: socketPath, ...options }, requests, replies, env });
+    const client = await HostClient.attach({ input, output, directory, socketPath, stop: () => exited });
+    client.id = id;
+    client.exited = exited;
+    return client;
+  }
+
+  terminate(id) {
+    this.#send({ op: 'terminate', id });
+  }
+
+  get pid() {
+    return this.#child.pid;
+  }
+
+  get alive() {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  async close() {
+    this.#child.stdin.end();
+    if (this.alive) await new Promise((resolve) => this.#child.once('exit', resolve));
+  }
+}
+
+export function removeDirectory(directory) {
+  rmSync(directory, { recursive: true, force: true });
+}

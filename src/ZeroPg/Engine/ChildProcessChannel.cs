@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace ZeroPg.Engine;
+
+/// <summary>An engine in a node process of its own (host.mjs), its frames over the process's stdin and stdout: the default.</summary>
+internal sealed class ChildProcessChannel(Process process) : IEngineChannel
+{
+    public Stream Requests { get; } = process.StandardInput.BaseStream;
+
+    public Stream Replies { get; } = process.StandardOutput.BaseStream;
+
+    public int ProcessId { get; } = process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    public long? MemoryBytes => Hosting.ProcessMemory.ResidentBytes(ProcessId);
+
+    public void BeginStderr(Action<string> onLine)
+    {
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+                onLine(e.Data);
+        };
+        process.BeginErrorReadLine();
+    }
+
+    public string Describe() => $"engine host pid {ProcessId} ({(process.HasExited ? $"exit code {process.ExitCode}" : "still running")})";
+
+    public void CloseRequests() => Requests.Close();
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public void Kill()
+    {
+        try
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+        catch (Exception error) when (error is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone or not killable: nothing more to do.
+        }
+    }
+
+    public void Dispose() => process.Dispose();
+}

@@ -1,0 +1,86 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace ZeroPg.Engine.Pool;
+
+/// <summary>
+/// The two FIFOs of one engine of the shared host: requests (server to engine) and replies (engine to server). The server
+/// opens its ends first, without waiting for the other side: requests read-write (a FIFO opened so never blocks, and the
+/// engine reads end-of-file only when this end closes, as a host process reads it on stdin), replies read-only and
+/// non-blocking, then made blocking again (its reader starts only once the host has opened the write end: before, a read
+/// would see end-of-file). The names are removed once the host has opened them. Linux only (the flag values).
+/// </summary>
+internal sealed partial class EngineFifos
+{
+    private const int O_RDONLY = 0;
+    private const int O_RDWR = 2;
+    private const int O_NONBLOCK = 0x800;
+    private const int O_CLOEXEC = 0x80000; // never inherited by the engine processes this server starts: their end-of-file depends on it
+    private const int F_GETFL = 3;
+    private const int F_SETFL = 4;
+
+    public required string RequestsPath { get; init; }
+    public required string RepliesPath { get; init; }
+    public required FileStream Requests { get; init; }
+    public required FileStream Replies { get; init; }
+
+    public static EngineFifos Create()
+    {
+        var stem = Path.Combine(Path.GetTempPath(), $"zeropg-engine-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var requestsPath = stem + ".in";
+        var repliesPath = stem + ".out";
+        Make(requestsPath);
+        try
+        {
+            Make(repliesPath);
+            var requests = Open(requestsPath, O_RDWR | O_CLOEXEC);
+            var replies = Open(repliesPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            var flags = fcntl(replies, F_GETFL, 0);
+            if (flags < 0 || fcntl(replies, F_SETFL, flags & ~O_NONBLOCK) < 0)
+                throw new IOException($"fcntl on {repliesPath} failed: errno {Marshal.GetLastPInvokeError()}");
+            return new EngineFifos
+            {
+                RequestsPath = requestsPath,
+                RepliesPath = repliesPath,
+                Requests = new FileStream(new SafeFileHandle(requests, ownsHandle: true), FileAccess.Write, bufferSize: 0),
+                Replies = new FileStream(new SafeFileHandle(replies, ownsHandle: true), FileAccess.Read, bufferSize: 0),
+            };
+        }
+        catch
+        {
+            File.Delete(requestsPath);
+            File.Delete(repliesPath);
+            throw;
+        }
+    }
+
+    /// <summary>The host has opened both: the names are no longer needed (the descriptors stay).</summary>
+    public void Unlink()
+    {
+        File.Delete(RequestsPath);
+        File.Delete(RepliesPath);
+    }
+
+    private static void Make(string path)
+    {
+        if (mkfifo(path, 0x180 /* 0600 */) != 0)
+            throw new IOException($"mkfifo {path} failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private static nint Open(string path, int flags)
+    {
+        var fd = open(path, flags);
+        if (fd < 0)
+            throw new IOException($"open {path} failed: errno {Marshal.GetLastPInvokeError()}");
+        return fd;
+    }
+
+    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int mkfifo(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl(nint fd, int command, int argument);
+}
