@@ -93,6 +93,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         return true;
     }
 
+    /// <summary>The server killed it to stop a cancelled call (<see cref="KillToCancel"/>); that call's client stays.</summary>
+    public bool WasKilledToCancel => Interlocked.Read(ref _killedToCancel) != 0;
+
     /// <summary>The batch running now (0: none, or a control request).</summary>
     public long RunningSequence() => _calls.TryPeek(out var head) ? head.Sequence : 0;
 

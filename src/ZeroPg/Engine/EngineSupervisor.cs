@@ -61,6 +61,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     /// <summary>The running engine is a worker of the shared engine host.</summary>
     public bool RunsInSharedHost => _current.IsCompletedSuccessfully && _current.Result.IsSharedHostWorker;
 
+    /// <summary>The running engine, or null while none runs (starting, or restarting after a death).</summary>
+    public EngineProcess? Running => _current.IsCompletedSuccessfully ? _current.Result : null;
+
     /// <summary>The PID of the running engine host, or null while none runs.</summary>
     public int? EngineProcessId => _current.IsCompletedSuccessfully ? _current.Result.ProcessId : null;
 

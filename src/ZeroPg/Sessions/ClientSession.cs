@@ -51,6 +51,7 @@ internal sealed class ClientSession
     /// <summary>The idle limit's token source of <see cref="ReadWithIdleTimeoutAsync"/>, linked to the connection.</summary>
     private CancellationTokenSource? _idleRead;
 
+    private readonly HeldEngineWatch _heldEngine;
     private volatile bool _shutdownRequested;
     private volatile bool _terminateRequested;
     private volatile string? _terminateHint;
@@ -67,6 +68,7 @@ internal sealed class ClientSession
                 $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")),
             OnTransactionTimeout);
         _input = _parts.Input;
+        _heldEngine = new HeldEngineWatch(services.Engine, _parts.Lease, _parts.Restart, _input.CancelPendingRead);
         _output = _parts.Output;
         _state = _parts.State;
         _batch = _parts.Batch;
@@ -255,6 +257,7 @@ internal sealed class ClientSession
     /// </summary>
     private async ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
     {
+        _heldEngine.BeforeIdleRead();
         if (_parts.Timeouts.Current(_parts.Lease.IsHeld) is not { } limit)
             return await _input.ReadAsync(_connectionClosed);
         var idle = _idleRead ??= CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
@@ -286,6 +289,7 @@ internal sealed class ClientSession
                 "The ZeroPg server is shutting down; an open transaction was rolled back."));
         if (_terminateRequested)
             throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command", _terminateHint));
+        _heldEngine.ThrowIfLost();
         var buffer = result.Buffer;
         var step = AcceptStep.Continue;
         try

@@ -30,6 +30,28 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_client_idle_in_a_transaction_when_the_engine_died_gets_57P01_after_the_restart_too()
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
+        await DataDirectoryTests.ExecuteAsync(server, "create table kept(x int); insert into kept values (1)");
+
+        await using var client = await OpenAsync(server);
+        await using (var begin = new NpgsqlCommand("begin; insert into kept values (2)", client))
+            await begin.ExecuteNonQueryAsync();
+        var killed = server.EngineProcessId!.Value;
+        Process.GetProcessById(killed).Kill();
+        // The new engine is up and serving others before this client says anything more: its transaction died with the old one.
+        await Eventually.WaitUntilAsync(() => server.EngineProcessId is { } pid && pid != killed, "the engine restarted", TimeSpan.FromSeconds(60));
+        Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
+
+        await using var next = new NpgsqlCommand("insert into kept values (3)", client);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => next.ExecuteNonQueryAsync());
+        Assert.Equal("57P01", error.SqlState);
+        Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
+    }
+
+    [Fact]
     [Trait("Category", "Slow")]
     public async Task Acknowledged_commits_survive_repeated_engine_kills_mid_write()
     {

@@ -1,0 +1,41 @@
+using ZeroPg.Engine;
+using ZeroPg.Protocol;
+
+namespace ZeroPg.Sessions;
+
+/// <summary>
+/// A client idle in a transaction block holds the engine. When that engine dies, its transaction died with it, and the
+/// client must not keep the new engine from everyone until its next statement or its idle timeout (ten minutes): the
+/// session is woken and ends with the FATAL 57P01 of a lost engine (<see cref="EngineRestart.LostError"/>), as a Postgres
+/// backend's clients are ended when the backend crashes. A call in flight learns of the death from the call itself, and
+/// the client of a call the server killed the engine to stop stays (<see cref="EngineProcess.WasKilledToCancel"/>).
+/// Threads: <see cref="BeforeIdleRead"/> and <see cref="ThrowIfLost"/> on the session's; the death's continuation on the pool's.
+/// </summary>
+internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease lease, EngineRestart restart, Action wake)
+{
+    private EngineProcess? _watched;
+    private volatile EngineProcess? _lost;
+
+    /// <summary>Before an idle read: the engine this session holds is watched (once per engine and session).</summary>
+    public void BeforeIdleRead()
+    {
+        if (!lease.IsHeld || supervisor.Running is not { IsFailed: false } engine || ReferenceEquals(engine, _watched))
+            return;
+        _watched = engine;
+        engine.Exited.ContinueWith(_ =>
+        {
+            if (lease.IsHeld && !engine.WasKilledToCancel)
+            {
+                _lost = engine;
+                wake();
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>After a read: the engine this session held while idle is gone.</summary>
+    public void ThrowIfLost()
+    {
+        if (_lost is { } engine && lease.IsHeld)
+            throw new PgErrorException(restart.LostError(new EngineFailedException(engine.Diagnostics())));
+    }
+}
