@@ -100,6 +100,20 @@ async function execute(bytes) {
   send([...parts, ...frame(Reply.ReplyEnd, Buffer.alloc(0))]);
 }
 
+// Every batch ends with a CopyFail. A batch that leaves PGlite waiting for COPY FROM STDIN data kills it: its read of the
+// next message meets the end of the call's input, Postgres raises 08006 and then FATAL, and PGlite exits with every
+// client's memory:// data. The server sends a COPY's data with its statement, so that happens only when the server did
+// not see a COPY for what it was; this CopyFail then fails that one COPY with 57014 and the engine lives. Outside COPY
+// mode Postgres ignores a CopyFail (protocol spec), so it costs a normal batch nothing but its 18 bytes.
+const COPY_SAFETY_NET = (() => {
+  const text = Buffer.from('no COPY data came with the statement\0');
+  const message = Buffer.alloc(5 + text.length);
+  message[0] = 'f'.charCodeAt(0);
+  message.writeUInt32BE(4 + text.length, 1);
+  text.copy(message, 5);
+  return message;
+})();
+
 // The engine is about to die with this batch (PGlite's exit(1) after a FATAL): what it said last, and the batch's head,
 // go to stderr, which the server logs with the death. The FATAL itself was part of the reply that is now lost.
 function reportDeath(bytes, chunks) {
@@ -127,7 +141,7 @@ async function serve(reader) {
     if (kind === Request.Partial) {
       pending.push(Buffer.from(payload));
     } else if (kind === Request.Batch) {
-      const bytes = pending.length ? Buffer.concat([...pending, payload]) : payload;
+      const bytes = Buffer.concat([...pending, payload, COPY_SAFETY_NET]);
       pending = [];
       await execute(bytes);
       batchesRun++;

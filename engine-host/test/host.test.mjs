@@ -185,6 +185,24 @@ describe('protocol', () => {
   });
 });
 
+describe('a batch that leaves the engine waiting for COPY data', () => {
+  test('fails that COPY with 57014 and the engine goes on, in and out of a transaction block', async () => {
+    const host = await HostClient.start({ loadDataDir: snapshot });
+    await host.run(query('create table waits(a int)'));
+    const alone = await host.run(query('copy waits from stdin'));
+    assert.deepEqual(messages(alone).map((m) => m.code), ['G', 'E', 'Z']);
+    assert.equal(error(alone).code, '57014');
+    assert.match(error(alone).message, /COPY from stdin failed: no COPY data came with the statement/);
+    assert.equal(scalar(await host.run(query('select count(*) from waits'))), '0');
+    const inBlock = await host.run(query('begin; insert into waits values (1); copy waits from stdin'));
+    assert.equal(error(inBlock).code, '57014');
+    assert.equal(messages(inBlock).at(-1).code, 'Z');
+    assert.equal(scalar(await host.run(query('rollback; select count(*) from waits'))), '0');
+    await host.close();
+    assert.equal(host.exitCode, 0);
+  });
+});
+
 describe('an engine that dies', () => {
   test('says on stderr what the engine said last and the head of the batch it died in', async () => {
     const host = await HostClient.start({ loadDataDir: snapshot });
@@ -196,7 +214,7 @@ describe('an engine that dies', () => {
     copyDone.writeUInt32BE(12006, 1);
     await assert.rejects(host.run(Buffer.concat([query('copy dies from stdin'), copyDone])), /exit\(1\)/);
     await host.close();
-    assert.match(host.stderr, /engine ending in a batch of 12033 bytes; it said: .*FATAL 08P01 terminating connection because protocol synchronization was lost; batch head: Q\.\.\.\.copy dies from stdin/);
+    assert.match(host.stderr, /engine ending in a batch of \d+ bytes; it said: .*FATAL 08P01 terminating connection because protocol synchronization was lost; batch head: Q\.\.\.\.copy dies from stdin/);
   });
 });
 
