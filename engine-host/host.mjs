@@ -104,7 +104,7 @@ async function execute(bytes) {
 // next message meets the end of the call's input, Postgres raises 08006 and then FATAL, and PGlite exits with every
 // client's memory:// data. The server sends a COPY's data with its statement, so that happens only when the server did
 // not see a COPY for what it was; this CopyFail then fails that one COPY with 57014 and the engine lives. Outside COPY
-// mode Postgres ignores a CopyFail (protocol spec), so it costs a normal batch nothing but its 18 bytes.
+// mode Postgres ignores a CopyFail (protocol spec), so a normal batch pays only its 42 bytes and one copy into a buffer.
 const COPY_SAFETY_NET = (() => {
   const text = Buffer.from('no COPY data came with the statement\0');
   const message = Buffer.alloc(5 + text.length);
