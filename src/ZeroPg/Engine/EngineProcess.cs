@@ -26,6 +26,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TaskCompletionSource<EngineStartupInfo> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _exitedSignal = new(); // cancelled with _exited: watchers unregister, where a continuation could not
     private readonly Queue<string> _stderrTail = new();
     private readonly ILogger _logger;
     private string? _fatalMessage;
@@ -70,6 +71,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     /// <summary>Completes when the host's output has ended: it exited or died.</summary>
     public Task Exited => _exited.Task;
+
+    /// <summary>Cancelled when the host's output has ended, as <see cref="Exited"/> completes; a registration on it can be undone.</summary>
+    public CancellationToken ExitedToken => _exitedSignal.Token;
 
     public bool IsFailed => _failed;
 
@@ -369,6 +373,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                 : failure);
         }
         _exited.TrySetResult();
+        _exitedSignal.Cancel();
     }
 
     private async ValueTask HandleFrameAsync(HostReplyKind kind, ReadOnlySequence<byte> payload)

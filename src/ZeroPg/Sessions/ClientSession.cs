@@ -153,6 +153,7 @@ internal sealed class ClientSession
         {
             _lending.Decline();
             _idleRead?.Dispose();
+            _heldEngine.Dispose();
             _parts.TransactionTimeout.Dispose();
             if (_replication is not null)
                 await _replication.Walsender.EndAsync();

@@ -11,9 +11,10 @@ namespace ZeroPg.Sessions;
 /// the client of a call the server killed the engine to stop stays (<see cref="EngineProcess.WasKilledToCancel"/>).
 /// Threads: <see cref="BeforeIdleRead"/> and <see cref="ThrowIfLost"/> on the session's; the death's continuation on the pool's.
 /// </summary>
-internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease lease, EngineRestart restart, Action wake)
+internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease lease, EngineRestart restart, Action wake) : IDisposable
 {
     private EngineProcess? _watched;
+    private CancellationTokenRegistration _registration; // undone when the session ends: an engine outlives thousands of sessions
     private volatile EngineProcess? _lost;
 
     /// <summary>Before an idle read: the engine this session holds is watched (once per engine and session).</summary>
@@ -21,15 +22,23 @@ internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease l
     {
         if (!lease.IsHeld || supervisor.Running is not { IsFailed: false } engine || ReferenceEquals(engine, _watched))
             return;
+        _registration.Dispose();
         _watched = engine;
-        engine.Exited.ContinueWith(_ =>
+        _registration = engine.ExitedToken.UnsafeRegister(_ =>
         {
             if (lease.IsHeld && !engine.WasKilledToCancel)
             {
                 _lost = engine;
-                wake();
+                try
+                {
+                    wake();
+                }
+                catch (Exception error) when (ConnectionErrors.IsDisconnect(error))
+                {
+                    // The session is ending anyway; the engine's death must not fail on it (this runs on the engine's reader).
+                }
             }
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }, null);
     }
 
     /// <summary>After a read: the engine this session held while idle is gone.</summary>
@@ -38,4 +47,6 @@ internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease l
         if (_lost is { } engine && lease.IsHeld)
             throw new PgErrorException(restart.LostError(new EngineFailedException(engine.Diagnostics())));
     }
+
+    public void Dispose() => _registration.Dispose();
 }
