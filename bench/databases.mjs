@@ -10,11 +10,11 @@
 // each later round waits until the spare engine is ready (its log line), as a test suite's next test would find it.
 //   node bench/databases.mjs [--rounds 5] [--systems spare-auto,spare-off,baseline] [--template-rows 100000]
 // Prints a Markdown table and one JSON line per system.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WireClient, parseArgs } from './wire.mjs';
+import { WireClient, parseArgs, startZeroPg } from './wire.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -32,20 +32,7 @@ async function startServer(system) {
   const dll = system === 'baseline' ? baseline : cli;
   if (!existsSync(dll)) throw new Error(`${dll} is missing: build it first`);
   const extra = system === 'spare-off' ? ['--spare-engine', 'off'] : [];
-  const child = spawn('dotnet', [dll, 'serve', '--port', '0', '--log-level', 'Information', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (d) => { log += d.toString(); });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      const m = out.match(/"port":(\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${log.slice(-2000)}`)));
-    setTimeout(() => reject(new Error('server did not start in 180 s')), 180000);
-  });
-  return { child, port, log: () => log };
+  return startZeroPg(dll, ['--log-level', 'Information', ...extra]);
 }
 
 async function query(port, database, sql) {

@@ -185,3 +185,25 @@ export function percentile(sorted, p) {
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[idx];
 }
+
+/**
+ * Spawns `dotnet <dll> serve --port 0 <args>` and resolves with { child, port, log } once its ready line names the port
+ * (stderr is kept for the error if it exits first; 180 s at most).
+ */
+export async function startZeroPg(dll, args) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('dotnet', [dll, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d.toString(); });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      const m = out.match(/"port":(\d+)/);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${log.slice(-2000)}`)));
+    setTimeout(() => reject(new Error('server did not start in 180 s')), 180000);
+  });
+  return { child, port, log: () => log };
+}

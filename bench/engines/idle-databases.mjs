@@ -10,12 +10,11 @@
 // databases' engines were stopped and measures again (what memory comes back).
 //   node bench/engines/idle-databases.mjs [--counts 1,10,20] [--modes process,shared] [--settle 10] [--spare off] [--evict 5] [--serve-args "..."]
 // Prints a Markdown table and one JSON line per run. Builds nothing: run `dotnet build ZeroPg.slnx` first.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WireClient, parseArgs } from '../wire.mjs';
+import { WireClient, parseArgs, startZeroPg } from '../wire.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -35,19 +34,7 @@ async function startServer(mode, directory) {
     ...(args.evict ? ['--database-idle-timeout', String(args.evict)] : []),
     ...(args['serve-args'] ? String(args['serve-args']).split(' ').filter(Boolean) : []),
   ];
-  const child = spawn('dotnet', [cli, 'serve', '--db', directory, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (d) => { log += d.toString(); });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      const m = out.match(/"port":(\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${log.slice(-2000)}`)));
-    setTimeout(() => reject(new Error('server did not start in 180 s')), 180000);
-  });
+  const { child, port } = await startZeroPg(cli, ['--db', directory, ...extra]);
   return { child, port };
 }
 
