@@ -124,23 +124,33 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     public static async Task<ZeroPgServer> StartAsync(ZeroPgOptions options, ILoggerFactory? loggerFactory, CancellationToken cancellationToken = default)
     {
         options.Validate();
+        var loggers = loggerFactory ?? NullLoggerFactory.Instance;
+        var native = options.Engine == EngineKind.Postgres
+            ? new Engine.Native.NativeCluster(options, loggers.CreateLogger("ZeroPg.Native"))
+            : null;
+        // Made here rather than by the container, so the engine starts before the web host is built: its start (node, the
+        // WebAssembly module, the data directory) is the longest step of a server's start, and nothing the host builds needs it.
+        // Factories, so the container still disposes them.
+        var metrics = new ZeroPgMetrics();
+        var engine = new EngineSupervisor(options, metrics, loggers.CreateLogger<EngineSupervisor>());
+        var tls = Security.ServerTls.From(options); // a bad certificate fails the start, not the first client
+        // Before the engine opens a backed-up directory, the backup takes its lease and restores it when empty (below). From here
+        // on the code that may fail is in the try below, which stops this engine.
+        var earlyEngineStart = native is null && options.Backup is null ? Task.Run(() => engine.StartAsync(cancellationToken), CancellationToken.None) : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
-        builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
+        builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<EngineSupervisor>();
+        builder.Services.AddSingleton(_ => metrics);
+        builder.Services.AddSingleton(_ => engine);
         builder.Services.AddSingleton<EngineScheduler>();
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton(new Sessions.Statements.StatementCatalog(options.AutoPrepareMaxStatements));
-        builder.Services.AddSingleton(Security.ServerTls.From(options)); // a bad certificate fails the start, not the first client
+        builder.Services.AddSingleton(tls);
         builder.Services.AddSingleton<SessionServices>();
         builder.Services.AddSingleton<Databases.DatabaseCatalog>();
-        builder.Services.AddSingleton<ZeroPgMetrics>();
-        var native = options.Engine == EngineKind.Postgres
-            ? new Engine.Native.NativeCluster(options, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ZeroPg.Native"))
-            : null;
         if (native is not null)
         {
             builder.Services.AddSingleton(native);
@@ -185,10 +195,9 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var app = builder.Build();
         if (connectionBudget is { } budget)
             Log.DescriptorBudget(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ZeroPgServer>(), DescriptorBudget.SoftLimit() ?? 0, budget, options.MaxConnections);
-        var engine = app.Services.GetRequiredService<EngineSupervisor>();
         var databases = app.Services.GetRequiredService<Databases.DatabaseCatalog>(); // before the first client: it routes them
         var wireListening = false;
-        var metrics = WireMetrics(app.Services);
+        WireMetrics(app.Services);
         Storage.Backup.BackupService? backup = null;
         if (native is not null)
             WireNativeMetrics(metrics, native, app.Services.GetRequiredService<NativeConnectionHandler>());
@@ -219,7 +228,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
                 Volatile.Write(ref backup, await Storage.Backup.BackupService.PrepareAsync(options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ZeroPg.Backup"), cancellationToken));
             // Kestrel first, so /healthz and /readyz answer while the engine starts; clients that
             // connect meanwhile wait for the start in progress (EngineSupervisor.GetAsync).
-            var engineStart = engine.StartAsync(cancellationToken);
+            var engineStart = earlyEngineStart ?? engine.StartAsync(cancellationToken);
             await app.StartAsync(cancellationToken);
             Volatile.Write(ref wireListening, true);
             await engineStart;
@@ -265,7 +274,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.EngineRssBytes = () => native.ProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null;
     }
 
-    private static ZeroPgMetrics WireMetrics(IServiceProvider services)
+    private static void WireMetrics(IServiceProvider services)
     {
         var metrics = services.GetRequiredService<ZeroPgMetrics>();
         var registry = services.GetRequiredService<SessionRegistry>();
@@ -288,7 +297,6 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
         metrics.LastReplicationSlots = () => slots.Last;
         metrics.RefreshIdleReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken, idleOnly: true);
-        return metrics;
     }
 
     /// <summary>

@@ -74,6 +74,9 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
+        // Read while the engine starts: every new engine is told of the bundled extensions once it is ready, and reading them
+        // (37 small .tar.gz files) would otherwise come after the start, before the first client is answered.
+        _ = Task.Run(() => ExtensionCatalog.Read(script), CancellationToken.None);
         // Migrations and init scripts are the postgres database's: a database made with CREATE DATABASE gets its schema from its template.
         _migrations = _site.IsPrimary ? [.. _options.MigrationFolders.Select(Migrations.MigrationFolder.Open)] : [];
         // With a start database (POSTGRES_DB, or --user's) the scripts run there instead, once it is made (ZeroPgServer).
