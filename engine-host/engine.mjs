@@ -3,6 +3,17 @@ import { PGlite } from '@electric-sql/pglite';
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
+import { trimWalSegments } from './wal-trim.mjs';
+
+// PGlite's create ends with a catalog query (~80 ms in a cold engine) that readies db.query()'s parsing of array columns. The
+// host runs SQL through db.exec() only for statements that return no rows, and clients' SQL through the raw protocol, so it is
+// left for whoever asks for it (refreshArrayTypes() forces it, as before).
+const initArrayTypes = PGlite.prototype._initArrayTypes;
+if (typeof initArrayTypes === 'function') {
+  PGlite.prototype._initArrayTypes = function (options) {
+    return options?.force ? initArrayTypes.call(this, options) : Promise.resolve();
+  };
+}
 
 // Names were checked against what is installed by the server (ExtensionCatalog).
 async function loadExtensions(names) {
@@ -80,7 +91,11 @@ export async function startEngine(options, shared) {
   if (shared?.fsBundle) createOptions.fsBundle = bundleOf(shared.fsBundle);
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
-  if (options.loadDataDir) createOptions.loadDataDir = tarOf(await readFile(options.loadDataDir));
+  if (options.loadDataDir) {
+    const tar = await readFile(options.loadDataDir);
+    if (createOptions.dataDir.startsWith('memory://')) trimWalSegments(tar);
+    createOptions.loadDataDir = tarOf(tar);
+  }
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];
   const db = await PGlite.create(createOptions);
