@@ -158,6 +158,13 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
 
     private async Task<(EngineProcess, EngineStartupInfo)> StartAsync(EngineLaunchOptions launch, CancellationToken cancellationToken)
     {
+        if (launch.LoadDataDir is { } tar && !string.Equals(launch.DataDirectory, ZeroPgOptions.MemoryDatabase, StringComparison.OrdinalIgnoreCase))
+        {
+            // Unpacked here, not by the engine (DataDirectoryUnpack): the engine then opens it as it reopens a directory.
+            var fsync = launch.Durability == EngineDurability.Fsync;
+            await Task.Run(() => DataDirectoryUnpack.Extract(tar, launch.DataDirectory, fsync), cancellationToken);
+            launch = launch with { LoadDataDir = null };
+        }
         var started = await EngineProcess.StartAsync(launch, logger, options.EngineStartTimeout, cancellationToken);
         if (launch.SnapshotOut is not null)
             Log.SnapshotWritten(logger, launch.SnapshotOut, started.Info.SnapshotWritten);
