@@ -32,6 +32,49 @@ function emit(event) {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
+
+// A worker that has loaded host.mjs and its modules (PGlite's JavaScript among them: ~80-100 ms of a worker's start) and
+// waits for an engine to start; it costs a thread and its JavaScript heap (no engine, no WebAssembly memory). The first one
+// loads while the main thread compiles the module; the next is made once a start has taken it. Each serves starts with the
+// environment it was made with (the server's own: tests add variables that modules read as they load).
+let blank = null; // { worker, envKey, owner: { id } }
+const BLANK_REFILL_MS = 1000; // after a start, so the new worker's load does not slow the start that took the last one
+
+function spawnWorker(workerData, env) {
+  const owner = { id: null }; // the engine it serves: its stderr lines are that engine's
+  const worker = new Worker(HOST, { workerData, env: { ...process.env, ...(env ?? {}) }, stderr: true });
+  createInterface({ input: worker.stderr }).on('line', (line) => {
+    if (owner.id === null) process.stderr.write(`engine pool: blank worker: ${line}\n`);
+    else emit({ event: 'stderr', id: owner.id, line });
+  });
+  worker.on('error', (e) => {
+    if (owner.id === null) process.stderr.write(`engine pool: blank worker error: ${e?.stack ?? e}\n`);
+    else emit({ event: 'stderr', id: owner.id, line: `worker error: ${e?.stack ?? e}` });
+  });
+  return { worker, owner };
+}
+
+function makeBlank(env) {
+  const envKey = JSON.stringify(env ?? {});
+  if (inputClosed || blank?.envKey === envKey) return;
+  blank?.worker.terminate(); // made for another environment: the server's is this one
+  const made = { ...spawnWorker({ blank: true }, env), envKey };
+  made.worker.unref(); // a waiting blank keeps nothing alive
+  made.worker.once('exit', () => { if (blank === made) blank = null; });
+  blank = made;
+}
+
+function takeBlank(env) {
+  if (blank === null || blank.envKey !== JSON.stringify(env ?? {})) return null;
+  const taken = blank;
+  blank = null;
+  taken.worker.ref();
+  setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref();
+  return taken;
+}
+
+makeBlank({}); // loads while the module compiles below: the server's first engine starts in it
+
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
 // worker writes into the engine's memory); and pglite.data read once.
 const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
@@ -44,21 +87,23 @@ new Uint8Array(fsBundle).set(data);
 function start({ id, options, requests, replies, env }) {
   const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
   const fds = [openSync(requests, constants.O_RDONLY), openSync(replies, constants.O_WRONLY)];
-  let worker;
+  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } };
+  let started;
   try {
-    worker = new Worker(HOST, {
-      workerData: { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } },
-      env: { ...process.env, ...(env ?? {}) },
-      stderr: true,
-    });
+    started = takeBlank(env);
+    if (started) started.worker.postMessage(engine);
+    else {
+      started = spawnWorker(engine, env);
+      setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
+    }
   } catch (e) {
     fds.forEach(closeQuietly);
     emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
     return;
   }
+  const { worker } = started;
+  started.owner.id = id;
   workers.set(id, { worker, fds, heap: new Float64Array(heap) });
-  createInterface({ input: worker.stderr }).on('line', (line) => emit({ event: 'stderr', id, line }));
-  worker.on('error', (e) => emit({ event: 'stderr', id, line: `worker error: ${e?.stack ?? e}` }));
   worker.on('exit', (code) => {
     fds.forEach(closeQuietly);
     workers.delete(id);
@@ -93,6 +138,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 }).on('close', () => {
   // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).
   inputClosed = true;
+  blank?.worker.terminate();
   if (workers.size === 0) process.exit(0);
 });
 

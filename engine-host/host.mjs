@@ -13,7 +13,8 @@
 //
 // In the shared engine host (engine-pool.mjs, ZeroPgOptions.SharedEngineHost) this same script runs as one worker thread per
 // database: its start options, request and reply descriptors (FIFOs the server made) and the compiled PGlite module come in
-// workerData, and process.exit ends only this worker (the pool reports its exit code to the server).
+// workerData (or, for a worker started blank ahead of time, in its first message), and process.exit ends only this worker
+// (the pool reports its exit code to the server).
 //
 // Start options (argv[2], JSON): dataDir, database (the one this engine opens; default postgres), extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
@@ -29,14 +30,15 @@ import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
-import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import './test-faults.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
 // A process of its own: stdin/stdout. A worker of the shared host: the descriptors the pool opened for it.
+// A blank worker (engine-pool.mjs keeps one ready: its modules, PGlite's included, are loaded) gets its engine in a message.
 const channel = isMainThread
   ? { options: JSON.parse(process.argv[2] ?? '{}'), input: 0, output: 1 }
-  : workerData;
+  : workerData.blank ? await new Promise((resolve) => parentPort.once('message', resolve)) : workerData;
 const options = channel.options;
 const send = pipeWriter(channel.output);
 // In the shared host: where this engine's WebAssembly heap size is kept for the pool's main thread to read.
