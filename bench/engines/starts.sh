@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Issue 28's starts and parallel databases, side by side in one run: a second memory:// start against PGlite.create + one
+# query, reopening a data directory, the first CREATE DATABASE without a spare engine, and pgbench -S on two databases at
+# once against one alone; a node process per engine and the shared engine host. Builds nothing: run
+# `dotnet build -c Release src/ZeroPg.Cli` first.
+#   bench/engines/starts.sh                                   # 5 rounds, both modes, every case
+#   bench/engines/starts.sh --rounds 3 --modes shared --cases memory-2,create-db
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+node bench/engines/starts.mjs "$@"
