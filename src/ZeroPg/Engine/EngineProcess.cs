@@ -38,6 +38,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private int _disposed;
     private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
     private EngineCancelChannel? _cancelChannel;
+    private static long _lastId;
 
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
@@ -62,6 +63,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     /// <summary>The engine's process; with the shared engine host, that host's (all its engines share it).</summary>
     public int ProcessId => _channel.ProcessId;
+
+    /// <summary>Names this engine in this process (1, 2, ...): unlike <see cref="ProcessId"/>, no two engines share it.</summary>
+    public long Id { get; } = Interlocked.Increment(ref _lastId);
 
     /// <summary>The memory the engine holds (<see cref="IEngineChannel.MemoryBytes"/>).</summary>
     public long? MemoryBytes => _channel.MemoryBytes;
@@ -238,7 +242,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         });
         // A dedicated thread blocked in read() wakes as soon as a reply arrives: on two cores the
         // thread-pool hops of async pipe reads cost more than the engine's own work for a small query.
-        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{_channel.ProcessId}" }.Start();
+        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{Id}" }.Start();
     }
 
     /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>

@@ -59,7 +59,7 @@ internal sealed class DashboardSource
             .Select(d => new DashboardEngine("database", d.Name, d.EnginePid!.Value, d.EngineRssBytes))
             .ToList();
         if (_databases.Spare is { } spare)
-            engines.Add(new DashboardEngine(spare.Kind.Template is null ? "spare" : "template copy", spare.Kind.Template, spare.ProcessId, ProcessMemory.ResidentBytes(spare.ProcessId)));
+            engines.Add(new DashboardEngine(spare.Kind.Template is null ? "spare" : "template copy", spare.Kind.Template, spare.Engine.ProcessId, spare.Engine.MemoryBytes));
         return engines;
     }
 
