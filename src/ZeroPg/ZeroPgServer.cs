@@ -52,7 +52,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
 
     /// <summary>
     /// The PID of the process the postgres database's engine runs in, if one runs: the shared engine host (which runs every
-    /// database's engine: <see cref="ZeroPgOptions.SharedEngineHost"/>), a Node.js process of its own, or with --engine postgres the postmaster.
+    /// database's engine: <see cref="EngineHostMode.Shared"/>), a Node.js process of its own, or with --engine postgres the postmaster.
     /// </summary>
     public int? EngineProcessId => _native?.ProcessId ?? _app.Services.GetRequiredService<EngineSupervisor>().EngineProcessId;
 

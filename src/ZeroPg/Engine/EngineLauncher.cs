@@ -152,7 +152,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,
-        SharedHost = options.SharedEngineHost && OperatingSystem.IsLinux(),
+        SharedHost = EngineHostModes.UsesSharedHost(options),
         Metrics = metrics,
     };
 

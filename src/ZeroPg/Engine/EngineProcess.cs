@@ -10,8 +10,8 @@ using ZeroPg.Protocol;
 namespace ZeroPg.Engine;
 
 /// <summary>
-/// One PGlite engine: a Node.js engine host process of its own, or a worker of the shared engine host
-/// (<see cref="ZeroPgOptions.SharedEngineHost"/>); <see cref="IEngineChannel"/> is the difference. Requests are written to
+/// One PGlite engine: a worker of the shared engine host (<see cref="EngineHostMode.Shared"/>) or a Node.js engine host process
+/// of its own; <see cref="IEngineChannel"/> is the difference. Requests are written to
 /// it as frames; replies are read and routed to the calls in the order they were sent. The engine exits when its requests
 /// close, so it cannot outlive this process.
 /// </summary>

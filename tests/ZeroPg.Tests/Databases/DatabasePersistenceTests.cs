@@ -41,7 +41,10 @@ public sealed class DatabasePersistenceTests
         {
             var catalog = server.Services.Databases;
             await Eventually.WaitUntilAsync(() => catalog.Spare is not null, "the spare engine started", TimeSpan.FromMinutes(2));
-            var spare = catalog.Spare!.Value.Engine.Id;
+            var (spareEngine, _) = catalog.Spare!.Value;
+            var spare = spareEngine.Id;
+            // A spare costs a worker of the shared engine host, not a process (where the machine runs the shared host).
+            Assert.Equal(ZeroPg.Engine.EngineHostModes.UsesSharedHost(new ZeroPgOptions()), spareEngine.IsSharedHostWorker);
             await Execute(server, "postgres", "CREATE DATABASE claimed");
             // No engine started for it: the spare's, renamed, its folder moved to the database's name.
             Assert.Equal(spare, catalog.Find("claimed")!.RunningServices!.Engine.EngineId);

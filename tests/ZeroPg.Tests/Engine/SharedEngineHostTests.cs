@@ -1,10 +1,11 @@
 using Npgsql;
+using ZeroPg.Engine;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
 /// <summary>
-/// The shared engine host (<see cref="ZeroPgOptions.SharedEngineHost"/>): the engines of several databases are worker threads
+/// The shared engine host (<see cref="EngineHostMode.Shared"/>, the default): the engines of several databases are worker threads
 /// of one node process. One engine's death (PGlite's exit(1), injected with the host's test-only 'exit' command) is that
 /// database's alone: its clients get 57P01, its committed data stays, it restarts in the same host, and another database
 /// under load sees nothing.
@@ -14,7 +15,7 @@ public sealed class SharedEngineHostTests
     private static ZeroPgOptions Options(TempDirectory directory) => new()
     {
         DataDirectory = directory.Sub("db"),
-        SharedEngineHost = true,
+        EngineHost = EngineHostMode.Shared,
         EngineHostEnvironment = new Dictionary<string, string> { ["ZEROPG_TEST_FAULTS"] = "1" },
     };
 

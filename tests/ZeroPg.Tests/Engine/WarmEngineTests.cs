@@ -22,6 +22,8 @@ public sealed class WarmEngineTests(ITestOutputHelper output)
             firstEngine = first.EngineId!.Value;
         await Eventually.WaitUntilAsync(() => WarmEngine.ReadySpare is not null, "a spare engine ready", TimeSpan.FromSeconds(60));
         var spare = WarmEngine.ReadySpare!;
+        // A spare costs a worker of the shared engine host, not a process (where the machine runs the shared host).
+        Assert.Equal(EngineHostModes.UsesSharedHost(options()), spare.IsSharedHostWorker);
 
         var clock = Stopwatch.StartNew();
         await using var second = await ZeroPgServer.StartAsync(options(), TestLogging.Factory);

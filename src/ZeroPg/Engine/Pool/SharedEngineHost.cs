@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace ZeroPg.Engine.Pool;
 
 /// <summary>
-/// The shared engine host (<see cref="ZeroPgOptions.SharedEngineHost"/>): one node process (engine-host/engine-pool.mjs) per
+/// The shared engine host (<see cref="EngineHostMode.Shared"/>, the default): one node process (engine-host/engine-pool.mjs) per
 /// server process and node/engine-host pair, running each engine as a worker thread that shares one compiled PGlite module
 /// (an idle engine ~90-110 MB instead of ~430 MB for a process of its own: bench/engines/FINDINGS.md). Commands go to it as
 /// JSON lines on its stdin, its events (a worker started, wrote to stderr, exited) come back on its stdout. It lives as long
