@@ -34,6 +34,7 @@ internal static class ServeCommand
         engineMemory.AcceptOnlyFromAmong("small", "postgres");
         var engineHost = new Option<string>("--engine-host") { Description = "shared (default: every database's engine a worker thread of one node process, ~100 MB per idle engine; Linux, elsewhere process) or process (a node process per engine, ~350-430 MB each) [env ZEROPG_SHARED_ENGINE_HOST=1|0]", DefaultValueFactory = ServeEnvironment.EngineHost };
         engineHost.AcceptOnlyFromAmong("shared", "process");
+        var engineHostBudget = new Option<long>("--engine-host-budget") { Description = "MB the shared engine host may hold beyond its engines' heaps before new engines start in a new host and it exits once its last engine ends (0 = never)", DefaultValueFactory = _ => ZeroPgOptions.DefaultEngineHostMemoryBudget >> 20 };
         var httpPort = new Option<int?>("--http-port") { Description = "serve /healthz, /readyz and /metrics on this port (0 picks one, printed in the ready line)" };
         var httpHost = new Option<string>("--http-host") { Description = "address of the HTTP endpoint", DefaultValueFactory = _ => "127.0.0.1" };
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
@@ -69,7 +70,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
-            durability, cacheDir, noSnapshotCache, engineHost, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
+            durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
@@ -109,6 +110,7 @@ internal static class ServeCommand
                 SnapshotCacheDirectory = parse.GetValue(cacheDir),
                 UseSnapshotCache = !parse.GetValue(noSnapshotCache),
                 EngineHost = Engine.EngineHostModes.Parse(parse.GetValue(engineHost)) ?? Engine.EngineHostMode.Shared,
+                EngineHostMemoryBudget = parse.GetValue(engineHostBudget) << 20,
                 EngineMemory = parse.GetValue(engineMemory) == "postgres" ? Engine.EngineMemory.Postgres : Engine.EngineMemory.Small,
                 HttpPort = parse.GetValue(httpPort),
                 HttpHost = parse.GetValue(httpHost)!,

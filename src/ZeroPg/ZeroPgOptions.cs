@@ -153,6 +153,19 @@ public sealed class ZeroPgOptions
 
     private EngineHostMode? _engineHost; // null: not set, $ZEROPG_SHARED_ENGINE_HOST or shared
 
+    /// <summary>
+    /// The shared engine host is recycled when the memory it holds beyond its running engines' WebAssembly heaps (what stopped
+    /// engines left behind, V8's and glibc's, and its own base of ~100 MB) passes this many bytes: the next engine starts in a
+    /// new host and the old one exits once its last engine has ended. Zero: never. The default, 512 MB, is about twice what a
+    /// host held after engines were started and stopped over and over (bench/engines/FINDINGS.md).
+    /// </summary>
+    public long EngineHostMemoryBudget { get; set; } = DefaultEngineHostMemoryBudget;
+
+    public const long DefaultEngineHostMemoryBudget = 512L << 20;
+
+    /// <summary>Tests only: servers of different groups never share an engine host (one test kills its host, or gives it a tiny budget).</summary>
+    internal string? EngineHostGroup { get; set; }
+
     /// <summary>Start new databases from a cached initdb snapshot (~1 s) instead of running initdb (4-8 s).</summary>
     public bool UseSnapshotCache { get; set; } = true;
 
@@ -298,6 +311,8 @@ public sealed class ZeroPgOptions
             EngineHostModes.ValidateEnvironment();
         if (!Enum.IsDefined(EngineHost))
             throw new ArgumentException($"EngineHost {EngineHost} is not a known mode.");
+        if (EngineHostMemoryBudget < 0)
+            throw new ArgumentException($"EngineHostMemoryBudget must not be negative, not {EngineHostMemoryBudget}.");
         if (!Enum.IsDefined(SpareDatabaseEngine))
             throw new ArgumentException($"SpareDatabaseEngine {SpareDatabaseEngine} is not a known mode.");
         if (DatabaseIdleTimeout < TimeSpan.Zero)

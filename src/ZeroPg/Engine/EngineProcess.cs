@@ -73,6 +73,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>The engine runs as a worker of the shared engine host (killing <see cref="ProcessId"/> would end them all).</summary>
     public bool IsSharedHostWorker => _channel is Pool.SharedHostWorker;
 
+    /// <summary>The shared engine host it runs in, if it is a worker of one.</summary>
+    internal Pool.SharedEngineHost? SharedHost => (_channel as Pool.SharedHostWorker)?.Host;
+
     /// <summary>Completes when the host's output has ended: it exited or died.</summary>
     public Task Exited => _exited.Task;
 
@@ -154,8 +157,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         IEngineChannel channel;
         try
         {
-            channel = options.SharedHost
-                ? await Pool.SharedEngineHost.For(options.NodePath, options.HostScriptPath, logger).StartWorkerAsync(startOptions, options.Environment, timeoutSource.Token)
+            channel = options.SharedHost is { } shared
+                ? await Pool.SharedEngineHosts.StartWorkerAsync(shared, startOptions, options.Environment, logger, timeoutSource.Token)
                 : StartProcess(options, JsonSerializer.Serialize(startOptions));
         }
         catch (Exception error)

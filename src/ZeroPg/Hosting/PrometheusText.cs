@@ -55,7 +55,7 @@ internal static class PrometheusText
             WriteEachDatabase(text, [.. engines.Where(e => e.MemoryBytes is not null)], "zeropg_database_engine_memory_bytes",
                 "Memory the database's engine holds: its process's resident memory, or in the shared engine host its WebAssembly heap.", e => e.MemoryBytes!.Value);
         }
-        var hosts = Engine.Pool.SharedEngineHost.Running;
+        var hosts = Engine.Pool.SharedEngineHosts.Running;
         if (hosts.Count > 0)
         {
             Write(text, "zeropg_shared_engine_host_engines", "gauge", "Engines running as workers of the shared engine host.", hosts.Sum(h => h.WorkerCount));
