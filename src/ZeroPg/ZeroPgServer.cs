@@ -288,11 +288,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             .Distinct() // the engines of the shared engine host are one process: counted once
             .Select(pid => pid is { } id ? ProcessMemory.ResidentBytes(id) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
-        metrics.DatabaseEngines = () => [.. databases.Names.Select(name =>
-        {
-            var engine = databases.Find(name)?.RunningServices?.Engine;
-            return new DatabaseEngineMetric(name, engine?.IsReady == true, engine?.EngineMemoryBytes, engine?.RunsInSharedHost == true);
-        })];
+        metrics.DatabaseEngines = () => EngineInventory.Databases(databases);
+        metrics.SpareEngine = () => EngineInventory.Spare(databases);
         var slots = new Replication.Slots.SlotMetrics();
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
         metrics.LastReplicationSlots = () => slots.Last;
