@@ -8,14 +8,15 @@
 //   { op: 'start', id, options, requests, replies, env }: open the two FIFOs the server made for engine `id` (the server
 //     already holds its ends, so neither open blocks) and start its worker; its frames then flow over them exactly as
 //     over a host process's stdin/stdout. -> { event: 'started', id, threadId }
-//   { op: 'terminate', id }: stop the worker at once (a runaway query, a kill): terminate() interrupts WebAssembly too.
+//   { op: 'terminate', id }: stop the worker at once (a runaway query, a kill): terminate() interrupts WebAssembly too, and an
+//     idle worker blocked reading its requests is woken for it.
 //   { op: 'memory' }: -> { event: 'memory', engines: { id: bytes of its WebAssembly heap (grown, never shrunk) } }.
 //   -> for every worker that ends: { event: 'exit', id, code }, after its two descriptors are closed, so the server reads
 //     the end of its replies. Lines the worker writes to stderr -> { event: 'stderr', id, line }.
 // The process exits when its stdin closes (the server is gone) once its workers have; parent-watch.mjs kills it when the
 // server is gone and a worker is still busy.
 import { Worker } from 'node:worker_threads';
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +114,21 @@ function start({ id, options, requests, replies, env }) {
   emit({ event: 'started', id, threadId: worker.threadId });
 }
 
+// terminate() takes effect when the worker runs JavaScript, never while it blocks in read(2) for its next request (an idle
+// engine): a byte written to its requests wakes that read. Through a descriptor opened for the moment (the FIFO's name is
+// gone; /proc reopens it): one held open would be a writer, and the engine would never read the end of its requests.
+// Non-blocking: with the pipe full the worker is not waiting for input anyway.
+function terminate(entry) {
+  if (!entry) return;
+  entry.worker.terminate();
+  let wake = -1;
+  try {
+    wake = openSync(`/proc/self/fd/${entry.fds[0]}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(wake, Buffer.alloc(1));
+  } catch { /* the pipe is full, or the worker already closed it: it is not blocked reading */ }
+  if (wake >= 0) closeQuietly(wake);
+}
+
 function closeQuietly(fd) {
   try { closeSync(fd); } catch { /* already closed */ }
 }
@@ -132,7 +148,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       emit({ event: 'exit', id: command.id, code: 1, error: String(e?.message ?? e) });
     }
   }
-  else if (command.op === 'terminate') workers.get(command.id)?.worker.terminate();
+  else if (command.op === 'terminate') terminate(workers.get(command.id));
   else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
 }).on('close', () => {

@@ -2,8 +2,8 @@
 // build) makes that many databases (CREATE DATABASE dbN), gives each a ~1 MB table and answers one query in it, waits for
 // things to settle, then sums RSS and PSS (/proc/PID/smaps_rollup) over the server's process tree: the .NET server and
 // every node process under it (engine hosts, or the one shared engine host). Modes:
-//   process   default: a node process per engine
-//   shared    --shared-engine-host: every engine a worker thread of one node process
+//   process   --engine-host process: a node process per engine
+//   shared    --engine-host shared (the default since issue 28's second part): every engine a worker thread of one node process
 // Server defaults otherwise (so postgres's own engine and, once a database was created, the spare engine kept for the next
 // CREATE DATABASE are counted too; --spare off passes --spare-engine off).
 // --evict S: the server runs with --database-idle-timeout S; after the first figures the script waits until the idle
@@ -29,7 +29,7 @@ const MB = 1024 * 1024;
 async function startServer(mode, directory) {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build it first`);
   const extra = [
-    ...(mode === 'shared' ? ['--shared-engine-host'] : []),
+    '--engine-host', mode,
     ...(args.spare ? ['--spare-engine', String(args.spare)] : []),
     ...(args.evict ? ['--database-idle-timeout', String(args.evict)] : []),
     ...(args['serve-args'] ? String(args['serve-args']).split(' ').filter(Boolean) : []),

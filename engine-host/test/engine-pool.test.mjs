@@ -62,3 +62,11 @@ test('terminate stops a runaway query in one engine only', limit, async () => {
   assert.equal(scalar(await other.run(query('select 42'))), '42');
   await other.close();
 });
+
+test('terminate ends an idle engine, blocked reading its next request', limit, async () => {
+  const idle = await pool.engine();
+  assert.equal(scalar(await idle.run(query('select 1'))), '1');
+  await new Promise((resolve) => setTimeout(resolve, 300)); // past its poll window: blocked in read(2)
+  pool.terminate(idle.id);
+  assert.equal((await idle.exited).code, 1);
+});

@@ -32,7 +32,9 @@ internal static class ServeCommand
         var noSnapshotCache = new Option<bool>("--no-snapshot-cache") { Description = "always run initdb for a new database" };
         var engineMemory = new Option<string>("--engine-memory") { Description = "each PGlite engine's memory settings: small (shared_buffers=16MB, wal_buffers=512kB, temp_buffers=1MB) or postgres (Postgres's defaults: 128MB, 4MB, 8MB); -c overrides either", DefaultValueFactory = _ => "small" };
         engineMemory.AcceptOnlyFromAmong("small", "postgres");
-        var sharedEngineHost = new Option<bool>("--shared-engine-host") { Description = "run every database's engine as a worker thread of one shared node process (~100 MB per idle engine instead of ~430 MB; Linux)" };
+        var engineHost = new Option<string>("--engine-host") { Description = "shared (default: every database's engine a worker thread of one node process, ~100 MB per idle engine; Linux, elsewhere process) or process (a node process per engine, ~350-430 MB each) [env ZEROPG_SHARED_ENGINE_HOST=1|0]", DefaultValueFactory = ServeEnvironment.EngineHost };
+        engineHost.AcceptOnlyFromAmong("shared", "process");
+        var engineHostBudget = new Option<long>("--engine-host-budget") { Description = "MB the shared engine host may hold beyond its engines' heaps before new engines start in a new host and it exits once its last engine ends (0 = never)", DefaultValueFactory = _ => ZeroPgOptions.DefaultEngineHostMemoryBudget >> 20 };
         var httpPort = new Option<int?>("--http-port") { Description = "serve /healthz, /readyz and /metrics on this port (0 picks one, printed in the ready line)" };
         var httpHost = new Option<string>("--http-host") { Description = "address of the HTTP endpoint", DefaultValueFactory = _ => "127.0.0.1" };
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
@@ -68,7 +70,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
-            durability, cacheDir, noSnapshotCache, sharedEngineHost, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
+            durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
@@ -107,7 +109,8 @@ internal static class ServeCommand
                 Durability = parse.GetValue(durability) == "fsync" ? Engine.EngineDurability.Fsync : Engine.EngineDurability.ProcessCrash,
                 SnapshotCacheDirectory = parse.GetValue(cacheDir),
                 UseSnapshotCache = !parse.GetValue(noSnapshotCache),
-                SharedEngineHost = parse.GetValue(sharedEngineHost),
+                EngineHost = Engine.EngineHostModes.Parse(parse.GetValue(engineHost)) ?? Engine.EngineHostMode.Shared,
+                EngineHostMemoryBudget = parse.GetValue(engineHostBudget) << 20,
                 EngineMemory = parse.GetValue(engineMemory) == "postgres" ? Engine.EngineMemory.Postgres : Engine.EngineMemory.Small,
                 HttpPort = parse.GetValue(httpPort),
                 HttpHost = parse.GetValue(httpHost)!,

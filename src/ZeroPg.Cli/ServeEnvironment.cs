@@ -23,6 +23,18 @@ internal static class ServeEnvironment
         return 5432;
     }
 
+    /// <summary>--engine-host's default: ZEROPG_SHARED_ENGINE_HOST=0 is process, 1 (or unset) shared.</summary>
+    public static string EngineHost(ArgumentResult result)
+    {
+        var value = Environment.GetEnvironmentVariable(Engine.EngineHostModes.EnvironmentVariable)?.Trim();
+        if (value is null or "" or "1")
+            return "shared";
+        if (value == "0")
+            return "process";
+        result.AddError($"{Engine.EngineHostModes.EnvironmentVariable}={value} is neither 1 (the shared engine host) nor 0 (a process per engine)");
+        return "shared";
+    }
+
     /// <summary>ZEROPG_PASSWORD, else POSTGRES_PASSWORD as the official Postgres image reads it.</summary>
     public static string? Password()
         => Environment.GetEnvironmentVariable("ZEROPG_PASSWORD") is { Length: > 0 } own ? own

@@ -138,13 +138,33 @@ public sealed class ZeroPgOptions
     public EngineMemory EngineMemory { get; set; } = EngineMemory.Small;
 
     /// <summary>
-    /// Run every database's engine as a worker thread of ONE shared node process (engine-host/engine-pool.mjs) that compiles
-    /// PGlite once, instead of a node process per engine: an idle engine costs ~100 MB instead of ~430 MB and starts faster
-    /// (bench/engines/FINDINGS.md, docs/databases.md). A worker that dies ends only its own database's engine, which restarts as
-    /// a process would. Linux only (FIFOs); elsewhere engines stay processes. Off by default; ZEROPG_SHARED_ENGINE_HOST=1 in the
-    /// environment turns it on for servers whose options do not set it (how a test run tries every test with it).
+    /// Where each database's engine runs. <see cref="EngineHostMode.Shared"/> (the default): every engine is a worker thread of
+    /// ONE node process that compiles PGlite once, ~90-110 MB per idle engine instead of ~350-430 MB for a process of its own,
+    /// and a worker that dies ends only its own database's engine, which restarts as a process would (bench/engines/FINDINGS.md,
+    /// docs/databases.md). Linux only (FIFOs); elsewhere engines run as processes. <see cref="EngineHostMode.Process"/>: a node
+    /// process per engine, whose memory all goes back when it stops. The default comes from $ZEROPG_SHARED_ENGINE_HOST (1:
+    /// shared, 0: process) when set: how a test run tries every test in the other mode.
     /// </summary>
-    public bool SharedEngineHost { get; set; } = Environment.GetEnvironmentVariable("ZEROPG_SHARED_ENGINE_HOST") == "1";
+    public EngineHostMode EngineHost
+    {
+        get => _engineHost ?? EngineHostModes.FromEnvironment();
+        set => _engineHost = value;
+    }
+
+    private EngineHostMode? _engineHost; // null: not set, $ZEROPG_SHARED_ENGINE_HOST or shared
+
+    /// <summary>
+    /// The shared engine host is recycled when the memory it holds beyond its running engines' WebAssembly heaps (what stopped
+    /// engines left behind, V8's and glibc's, and its own base of ~100 MB) passes this many bytes: the next engine starts in a
+    /// new host and the old one exits once its last engine has ended. Zero: never. The default, 512 MB, is about twice what a
+    /// host held after engines were started and stopped over and over (bench/engines/FINDINGS.md).
+    /// </summary>
+    public long EngineHostMemoryBudget { get; set; } = DefaultEngineHostMemoryBudget;
+
+    public const long DefaultEngineHostMemoryBudget = 512L << 20;
+
+    /// <summary>Tests only: servers of different groups never share an engine host (one test kills its host, or gives it a tiny budget).</summary>
+    internal string? EngineHostGroup { get; set; }
 
     /// <summary>Start new databases from a cached initdb snapshot (~1 s) instead of running initdb (4-8 s).</summary>
     public bool UseSnapshotCache { get; set; } = true;
@@ -154,7 +174,7 @@ public sealed class ZeroPgOptions
 
     /// <summary>
     /// Keep one spare memory:// engine started in the background, so the next server in this process
-    /// with the same settings starts at once (test fixtures). Costs one idle engine (~300-400 MB).
+    /// with the same settings starts at once (test fixtures). Costs one idle engine (~100 MB in the shared engine host, ~350-430 MB as a process).
     /// Also keeps an engine started from each snapshot (<see cref="ZeroPgServer.SnapshotAsync"/>), so a restore swaps engines at once.
     /// </summary>
     public bool KeepWarmEngine { get; set; }
@@ -287,6 +307,12 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"AuthenticationTimeout must be between 1 s and 10 min (as Postgres's authentication_timeout), not {AuthenticationTimeout}.");
         if (ExportedSnapshotHold < TimeSpan.Zero || ExportedSnapshotHold > TimeSpan.FromMinutes(10))
             throw new ArgumentException($"ExportedSnapshotHold must be between 0 and 10 min, not {ExportedSnapshotHold}.");
+        if (_engineHost is null)
+            EngineHostModes.ValidateEnvironment();
+        if (!Enum.IsDefined(EngineHost))
+            throw new ArgumentException($"EngineHost {EngineHost} is not a known mode.");
+        if (EngineHostMemoryBudget < 0)
+            throw new ArgumentException($"EngineHostMemoryBudget must not be negative, not {EngineHostMemoryBudget}.");
         if (!Enum.IsDefined(SpareDatabaseEngine))
             throw new ArgumentException($"SpareDatabaseEngine {SpareDatabaseEngine} is not a known mode.");
         if (DatabaseIdleTimeout < TimeSpan.Zero)

@@ -50,8 +50,17 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     /// <summary>The server's metrics (also published on the "ZeroPg" System.Diagnostics.Metrics meter).</summary>
     public ZeroPgMetrics Metrics => _app.Services.GetRequiredService<ZeroPgMetrics>();
 
-    /// <summary>The PID of the Node.js engine host process currently running (with --engine postgres: the postmaster's), if any.</summary>
+    /// <summary>
+    /// The PID of the process the postgres database's engine runs in, if one runs: the shared engine host (which runs every
+    /// database's engine: <see cref="EngineHostMode.Shared"/>), a Node.js process of its own, or with --engine postgres the postmaster.
+    /// </summary>
     public int? EngineProcessId => _native?.ProcessId ?? _app.Services.GetRequiredService<EngineSupervisor>().EngineProcessId;
+
+    /// <summary>The postgres database's running PGlite engine (tests: which engine it is, killing only it), or null.</summary>
+    internal EngineProcess? RunningEngine => _native is null ? _app.Services.GetRequiredService<EngineSupervisor>().Running : null;
+
+    /// <summary>Which engine serves the postgres database now (<see cref="EngineProcess.Id"/>: a new one after every restart); tests.</summary>
+    internal long? EngineId => RunningEngine?.Id;
 
     /// <summary>The state of the continuous backup, when <see cref="ZeroPgOptions.Backup"/> is set.</summary>
     public Storage.Backup.BackupStatus? Backup => _backup?.Status;
@@ -284,15 +293,12 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         metrics.QueuedBatches = () => databases.Running.Sum(d => d.Scheduler.QueueLength);
         metrics.EngineRestarts = () => databases.Running.Sum(d => d.Engine.Restarts);
         // The spare engine kept for the next CREATE DATABASE counts too: it is memory the server holds.
-        metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId).Append(databases.SpareProcessId)
+        metrics.EngineRssBytes = () => databases.Running.Select(d => d.Engine.EngineProcessId).Append(databases.Spare?.Engine.ProcessId)
             .Distinct() // the engines of the shared engine host are one process: counted once
             .Select(pid => pid is { } id ? ProcessMemory.ResidentBytes(id) : null)
             .Aggregate((long?)null, (total, rss) => rss is null ? total : (total ?? 0) + rss);
-        metrics.DatabaseEngines = () => [.. databases.Names.Select(name =>
-        {
-            var engine = databases.Find(name)?.RunningServices?.Engine;
-            return new DatabaseEngineMetric(name, engine?.IsReady == true, engine?.EngineMemoryBytes, engine?.RunsInSharedHost == true);
-        })];
+        metrics.DatabaseEngines = () => EngineInventory.Databases(databases);
+        metrics.SpareEngine = () => EngineInventory.Spare(databases);
         var slots = new Replication.Slots.SlotMetrics();
         metrics.ReplicationSlots = cancellationToken => slots.ReadAsync(databases.Running, cancellationToken);
         metrics.LastReplicationSlots = () => slots.Last;

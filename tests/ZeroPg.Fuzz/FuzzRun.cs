@@ -5,7 +5,7 @@ namespace ZeroPg.Fuzz;
 
 /// <summary>
 /// One fuzz run against a server: <see cref="FuzzOptions.Clients"/> connections sending cases, a witness that must
-/// keep being served, and a monitor that watches the engine process (a different pid means it died) and memory.
+/// keep being served, and a monitor that watches the engine (another one means it died) and memory.
 /// The first stall or engine death ends the run with the cases in flight as suspects.
 /// </summary>
 public sealed class FuzzRun(FuzzOptions options, string host, int port, string witnessConnectionString, ServerProbe probe)
@@ -28,7 +28,7 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
         if (options.Duration > TimeSpan.Zero)
             stop.CancelAfter(options.Duration);
 
-        var engineAtStart = probe.EngineProcessId();
+        var engineAtStart = probe.EngineIdentity();
         var serverRssBefore = probe.ServerResidentBytes();
         var engineRssBefore = probe.EngineResidentBytes();
         var witness = new Witness(witnessConnectionString, options.WitnessBound);
@@ -65,11 +65,11 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             while (!stop.IsCancellationRequested)
             {
                 await Task.Delay(200, CancellationToken.None);
-                var engine = probe.EngineProcessId();
+                var engine = probe.EngineIdentity();
                 if (engine != engineAtStart)
                 {
                     Interlocked.Increment(ref engineDeaths);
-                    Fail($"the engine process {engineAtStart} is gone (now {engine?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"})");
+                    Fail($"the {engineAtStart} is gone (now {engine ?? "none"})");
                 }
                 if (options.ProgressEvery is { } every && clock.Elapsed - lastProgress >= every)
                 {
@@ -91,10 +91,10 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             failure = "after the run: " + late;
             suspects = _recent.SelectMany(q => q).ToList();
         }
-        if (failure is null && probe.EngineProcessId() != engineAtStart)
+        if (failure is null && probe.EngineIdentity() != engineAtStart)
         {
             engineDeaths++;
-            failure = "the engine process changed during the run";
+            failure = "the engine changed during the run";
             suspects = _recent.SelectMany(q => q).ToList();
         }
         return new FuzzReport

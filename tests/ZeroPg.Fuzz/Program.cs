@@ -5,7 +5,7 @@ using ZeroPg.Fuzz;
 
 // dotnet run --project tests/ZeroPg.Fuzz -c Release -- [--seed N] [--clients N] [--messages N] [--seconds N]
 //     [--witness-bound S] [--quiet-ms MS] [--copy-sweep 0|1]   (every COPY-mode shape once first; default 1)
-//     [--port P --server-pid PID]                         (a server already running; else one in this process, memory://)
+//     [--port P --server-pid PID]                         (a server already running, with --engine-host process; else one in this process, memory://)
 //     [--replay SEED:CLIENT:INDEX,...]                   (send those cases, one after another, to a fresh server)
 //     [--describe SEED:CLIENT:INDEX,...]                 (print those cases' messages and bytes)
 var arguments = Arguments.Parse(args);

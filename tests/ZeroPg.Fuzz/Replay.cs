@@ -6,15 +6,15 @@ public static class Replay
     /// <returns>null when the server came through; otherwise what went wrong and after which case.</returns>
     public static async Task<string?> RunAsync(IReadOnlyList<FuzzCaseId> cases, string host, int port, string witnessConnectionString, ServerProbe probe, TimeSpan witnessBound)
     {
-        var engine = probe.EngineProcessId();
+        var engine = probe.EngineIdentity();
         var witness = new Witness(witnessConnectionString, witnessBound);
         foreach (var id in cases)
         {
             await CaseRunner.RunAsync(CaseGenerator.Make(id), host, port, TimeSpan.FromSeconds(1), CancellationToken.None);
             if (await witness.RunOnceAsync() is { } stall)
                 return $"after case {id}: {stall}";
-            if (probe.EngineProcessId() != engine)
-                return $"after case {id}: the engine process {engine} died";
+            if (probe.EngineIdentity() != engine)
+                return $"after case {id}: the {engine} died";
         }
         return null;
     }

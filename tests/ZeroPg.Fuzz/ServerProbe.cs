@@ -2,9 +2,13 @@ using System.Globalization;
 
 namespace ZeroPg.Fuzz;
 
-/// <summary>What the fuzzer watches of the server under test: the engine's process (a new one means the old died) and memory.</summary>
+/// <summary>What the fuzzer watches of the server under test: its engine (another one means the old died) and memory.</summary>
 public abstract class ServerProbe
 {
+    /// <summary>Names the engine serving postgres now: a new name after it died and restarted.</summary>
+    public abstract string? EngineIdentity();
+
+    /// <summary>The process the engine runs in (the shared engine host runs every database's engine: its memory is all of theirs).</summary>
     public abstract int? EngineProcessId();
 
     /// <summary>The resident memory of the process that runs the server (for an in-process server, the fuzzer's own process too).</summary>
@@ -15,7 +19,10 @@ public abstract class ServerProbe
     /// <summary>A server in this process.</summary>
     public static ServerProbe Of(ZeroPgServer server) => new InProcess(server);
 
-    /// <summary>A `zeropg serve` process: its engine is its node child.</summary>
+    /// <summary>
+    /// A `zeropg serve` process: its engine is its node child. Its pid is the engine's identity: run it with --engine-host
+    /// process, since an engine of the shared host (the default) dies and restarts in the same process.
+    /// </summary>
     public static ServerProbe OfProcess(int serverPid) => new External(serverPid);
 
     public static long? ResidentBytes(int pid)
@@ -36,6 +43,8 @@ public abstract class ServerProbe
 
     private sealed class InProcess(ZeroPgServer server) : ServerProbe
     {
+        public override string? EngineIdentity() => server.EngineId is { } id ? $"engine {id}" : null;
+
         public override int? EngineProcessId() => server.EngineProcessId;
 
         public override long? ServerResidentBytes() => ResidentBytes(Environment.ProcessId);
@@ -43,6 +52,8 @@ public abstract class ServerProbe
 
     private sealed class External(int serverPid) : ServerProbe
     {
+        public override string? EngineIdentity() => EngineProcessId() is { } pid ? $"engine host pid {pid}" : null;
+
         public override int? EngineProcessId()
         {
             try

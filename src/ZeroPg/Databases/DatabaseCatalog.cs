@@ -123,11 +123,8 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
     }
 
-    /// <summary>The spare engine and what it will become, once it has started (the dashboard).</summary>
-    internal (int ProcessId, SpareKind Kind)? Spare => _spares.Ready;
-
-    /// <summary>The spare engine's process id once it has started (tests).</summary>
-    internal int? SpareProcessId => _spares.ReadyProcessId;
+    /// <summary>The spare engine and what it will become, once it has started (/metrics, the dashboard, tests).</summary>
+    internal (EngineProcess Engine, SpareKind Kind)? Spare => _spares.Ready;
 
     public DatabaseEntry? Find(string name)
     {

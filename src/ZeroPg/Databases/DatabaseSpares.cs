@@ -47,23 +47,13 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
         _ => false,
     };
 
-    /// <summary>The spare's engine and what it will become, once it has started (the dashboard lists it).</summary>
-    public (int ProcessId, SpareKind Kind)? Ready
+    /// <summary>The spare's engine and what it will become, once it has started (/metrics and the dashboard list it; tests).</summary>
+    public (EngineProcess Engine, SpareKind Kind)? Ready
     {
         get
         {
             lock (_gate)
-                return _spare?.Started is { IsCompletedSuccessfully: true } started && started.Result.Engine.EngineProcessId is { } pid ? (pid, _spare.Kind) : null;
-        }
-    }
-
-    /// <summary>The process id of the spare's engine once it has started (tests, metrics).</summary>
-    public int? ReadyProcessId
-    {
-        get
-        {
-            lock (_gate)
-                return _spare?.Started is { IsCompletedSuccessfully: true } started ? started.Result.Engine.EngineProcessId : null;
+                return _spare?.Started is { IsCompletedSuccessfully: true } started && started.Result.Engine.Running is { } engine ? (engine, _spare.Kind) : null;
         }
     }
 

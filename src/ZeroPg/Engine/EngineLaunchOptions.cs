@@ -23,8 +23,8 @@ internal sealed record EngineLaunchOptions
     public TimeSpan ReplyPollWindow { get; init; }
     /// <summary>Environment variables added to the host's (tests only).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
-    /// <summary>Run as a worker of the shared engine host (<see cref="ZeroPgOptions.SharedEngineHost"/>), not a process of its own.</summary>
-    public bool SharedHost { get; init; }
+    /// <summary>Run as a worker of a shared engine host with these settings (<see cref="EngineHostMode.Shared"/>); null: a process of its own.</summary>
+    public Pool.SharedHostSettings? SharedHost { get; init; }
     /// <summary>Counts batches and bytes sent to the engine.</summary>
     public Hosting.ZeroPgMetrics? Metrics { get; init; }
 }

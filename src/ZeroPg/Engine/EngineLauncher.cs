@@ -16,6 +16,8 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         ? SnapshotCache.For(options.SnapshotCacheDirectory, hostScript, extensions, [])
         : null;
 
+    private readonly string _node = NodeRuntime.Resolve(options.NodePath);
+
     public string DataDirectory { get; } = site.DataDirectory;
 
     public async Task<(EngineProcess Engine, EngineStartupInfo Info)> LaunchAsync(CancellationToken cancellationToken)
@@ -132,7 +134,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
 
     private EngineLaunchOptions Launch(string dataDirectory) => new()
     {
-        NodePath = NodeRuntime.Resolve(options.NodePath),
+        NodePath = _node,
         HostScriptPath = hostScript,
         DataDirectory = dataDirectory,
         Database = site.IsPrimary ? null : site.Name,
@@ -152,7 +154,9 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,
-        SharedHost = options.SharedEngineHost && OperatingSystem.IsLinux(),
+        SharedHost = EngineHostModes.UsesSharedHost(options)
+            ? new Pool.SharedHostSettings(_node, hostScript, options.EngineHostMemoryBudget, options.EngineHostGroup)
+            : null,
         Metrics = metrics,
     };
 

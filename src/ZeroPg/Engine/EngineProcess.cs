@@ -10,8 +10,8 @@ using ZeroPg.Protocol;
 namespace ZeroPg.Engine;
 
 /// <summary>
-/// One PGlite engine: a Node.js engine host process of its own, or a worker of the shared engine host
-/// (<see cref="ZeroPgOptions.SharedEngineHost"/>); <see cref="IEngineChannel"/> is the difference. Requests are written to
+/// One PGlite engine: a worker of the shared engine host (<see cref="EngineHostMode.Shared"/>) or a Node.js engine host process
+/// of its own; <see cref="IEngineChannel"/> is the difference. Requests are written to
 /// it as frames; replies are read and routed to the calls in the order they were sent. The engine exits when its requests
 /// close, so it cannot outlive this process.
 /// </summary>
@@ -38,6 +38,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private int _disposed;
     private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
     private EngineCancelChannel? _cancelChannel;
+    private static long _lastId;
 
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
@@ -63,11 +64,17 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>The engine's process; with the shared engine host, that host's (all its engines share it).</summary>
     public int ProcessId => _channel.ProcessId;
 
+    /// <summary>Names this engine in this process (1, 2, ...): unlike <see cref="ProcessId"/>, no two engines share it.</summary>
+    public long Id { get; } = Interlocked.Increment(ref _lastId);
+
     /// <summary>The memory the engine holds (<see cref="IEngineChannel.MemoryBytes"/>).</summary>
     public long? MemoryBytes => _channel.MemoryBytes;
 
     /// <summary>The engine runs as a worker of the shared engine host (killing <see cref="ProcessId"/> would end them all).</summary>
     public bool IsSharedHostWorker => _channel is Pool.SharedHostWorker;
+
+    /// <summary>The shared engine host it runs in, if it is a worker of one.</summary>
+    internal Pool.SharedEngineHost? SharedHost => (_channel as Pool.SharedHostWorker)?.Host;
 
     /// <summary>Completes when the host's output has ended: it exited or died.</summary>
     public Task Exited => _exited.Task;
@@ -150,8 +157,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         IEngineChannel channel;
         try
         {
-            channel = options.SharedHost
-                ? await Pool.SharedEngineHost.For(options.NodePath, options.HostScriptPath, logger).StartWorkerAsync(startOptions, options.Environment, timeoutSource.Token)
+            channel = options.SharedHost is { } shared
+                ? await Pool.SharedEngineHosts.StartWorkerAsync(shared, startOptions, options.Environment, logger, timeoutSource.Token)
                 : StartProcess(options, JsonSerializer.Serialize(startOptions));
         }
         catch (Exception error)
@@ -238,7 +245,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         });
         // A dedicated thread blocked in read() wakes as soon as a reply arrives: on two cores the
         // thread-pool hops of async pipe reads cost more than the engine's own work for a small query.
-        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{_channel.ProcessId}" }.Start();
+        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{Id}" }.Start();
     }
 
     /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>

@@ -64,8 +64,11 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     /// <summary>The running engine, or null while none runs (starting, or restarting after a death).</summary>
     public EngineProcess? Running => _current.IsCompletedSuccessfully ? _current.Result : null;
 
-    /// <summary>The PID of the running engine host, or null while none runs.</summary>
+    /// <summary>The PID of the running engine's process (with the shared engine host: that host's, shared by its engines), or null while none runs.</summary>
     public int? EngineProcessId => _current.IsCompletedSuccessfully ? _current.Result.ProcessId : null;
+
+    /// <summary>The running engine's <see cref="EngineProcess.Id"/> (a new one after every restart), or null while none runs.</summary>
+    public long? EngineId => _current.IsCompletedSuccessfully ? _current.Result.Id : null;
 
     /// <summary>
     /// Checks the extensions, locks an on-disk directory and starts the engine. Until the returned task

@@ -6,7 +6,7 @@ namespace ZeroPg.Engine;
 /// <summary>
 /// One spare memory:// engine per process, started from the snapshot in the background, so the next
 /// server with the same launch settings (a test fixture's next database) gets a ready engine at once.
-/// It costs one idle engine's memory (~300-400 MB); it exits with this process (its stdin closes).
+/// It costs one idle engine's memory (a worker of the shared engine host, or a process); it exits with this process (its requests close).
 /// </summary>
 internal static class WarmEngine
 {
@@ -14,13 +14,13 @@ internal static class WarmEngine
     private static string? _key;
     private static Task<(EngineProcess Engine, EngineStartupInfo Info)>? _spare;
 
-    /// <summary>The PID of the spare engine once it has started and waits to be taken.</summary>
-    public static int? ReadySpareProcessId
+    /// <summary>The spare engine once it has started and waits to be taken (tests).</summary>
+    public static EngineProcess? ReadySpare
     {
         get
         {
             lock (Gate)
-                return _spare is { IsCompletedSuccessfully: true } ready ? ready.Result.Engine.ProcessId : null;
+                return _spare is { IsCompletedSuccessfully: true } ready ? ready.Result.Engine : null;
         }
     }
 

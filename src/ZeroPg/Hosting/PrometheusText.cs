@@ -26,7 +26,7 @@ internal static class PrometheusText
         Write(text, "zeropg_engine_restarts_total", "counter", "Engine processes replaced after dying.", metrics.EngineRestarts());
         if (metrics.EngineRssBytes() is { } rss)
             Write(text, "zeropg_engine_resident_memory_bytes", "gauge", "Resident memory of the engine host process.", rss);
-        WriteEngines(text, metrics.DatabaseEngines());
+        EngineMetricsText.Write(text, metrics.DatabaseEngines(), metrics.SpareEngine());
         if (metrics.BackupStatus() is { } backup)
         {
             Write(text, "zeropg_backup_ok", "gauge", "1 while the backup is up to date (state ok), else 0.", backup.IsHealthy ? 1 : 0);
@@ -44,31 +44,6 @@ internal static class PrometheusText
         if (slots is not null)
             WriteSlots(text, slots);
         return text.ToString();
-    }
-
-    /// <summary>Each database's engine (running or stopped while idle, the memory it holds), and the shared engine host if one runs.</summary>
-    private static void WriteEngines(StringBuilder text, IReadOnlyList<DatabaseEngineMetric> engines)
-    {
-        if (engines.Count > 0)
-        {
-            WriteEachDatabase(text, engines, "zeropg_database_engine_running", "1 while the database's engine runs (an idle database's engine is stopped).", e => e.Running ? 1 : 0);
-            WriteEachDatabase(text, [.. engines.Where(e => e.MemoryBytes is not null)], "zeropg_database_engine_memory_bytes",
-                "Memory the database's engine holds: its process's resident memory, or in the shared engine host its WebAssembly heap.", e => e.MemoryBytes!.Value);
-        }
-        var hosts = Engine.Pool.SharedEngineHost.Running;
-        if (hosts.Count > 0)
-        {
-            Write(text, "zeropg_shared_engine_host_engines", "gauge", "Engines running as workers of the shared engine host.", hosts.Sum(h => h.WorkerCount));
-            Write(text, "zeropg_shared_engine_host_resident_memory_bytes", "gauge", "Resident memory of the shared engine host process (all its engines).", hosts.Sum(h => h.ResidentBytes ?? 0));
-        }
-    }
-
-    private static void WriteEachDatabase(StringBuilder text, IReadOnlyList<DatabaseEngineMetric> engines, string name, string help, Func<DatabaseEngineMetric, double> value)
-    {
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
-        text.Append("# TYPE ").Append(name).Append(" gauge\n");
-        foreach (var engine in engines)
-            text.Append(name).Append("{database=\"").Append(Label(engine.Database)).Append("\"} ").Append(value(engine).ToString("R", CultureInfo.InvariantCulture)).Append('\n');
     }
 
     /// <summary>Logical replication slots, one series per database and slot.</summary>
@@ -96,9 +71,9 @@ internal static class PrometheusText
     }
 
     /// <summary>A label value as the exposition format escapes it.</summary>
-    private static string Label(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
+    internal static string Label(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 
-    private static void Write(StringBuilder text, string name, string type, string help, double value)
+    internal static void Write(StringBuilder text, string name, string type, string help, double value)
     {
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
         text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');

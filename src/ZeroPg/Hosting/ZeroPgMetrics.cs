@@ -75,6 +75,7 @@ public sealed class ZeroPgMetrics : IDisposable
     internal Func<int> EngineRestarts { get; set; } = () => 0;
     internal Func<long?> EngineRssBytes { get; set; } = () => null;
     internal Func<IReadOnlyList<DatabaseEngineMetric>> DatabaseEngines { get; set; } = () => [];
+    internal Func<SpareEngineMetric?> SpareEngine { get; set; } = () => null;
     internal Func<Storage.Backup.BackupStatus?> BackupStatus { get; set; } = () => null;
 
     /// <summary>Reads every database's replication slots now (for /metrics).</summary>

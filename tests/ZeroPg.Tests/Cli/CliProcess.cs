@@ -89,7 +89,7 @@ public sealed class CliProcess : IAsyncDisposable
         return cli;
     }
 
-    /// <summary>The Node.js engine host started by the CLI (its child process).</summary>
+    /// <summary>The Node.js engine host started by the CLI (its child process: the shared host, or the postgres database's engine process).</summary>
     public int EngineProcessId()
     {
         foreach (var task in Directory.GetDirectories($"/proc/{Process.Id}/task"))
@@ -97,7 +97,8 @@ public sealed class CliProcess : IAsyncDisposable
             foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
                 var pid = int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
-                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains("host.mjs", StringComparison.Ordinal))
+                // The shared engine host (engine-pool.mjs) runs every engine; with --engine-host process, host.mjs runs one.
+                if (File.ReadAllText($"/proc/{pid}/cmdline") is var command && (command.Contains("engine-pool.mjs", StringComparison.Ordinal) || command.Contains("host.mjs", StringComparison.Ordinal)))
                     return pid;
             }
         }

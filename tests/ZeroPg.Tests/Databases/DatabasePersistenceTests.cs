@@ -40,15 +40,18 @@ public sealed class DatabasePersistenceTests
         await using (var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Path, SpareDatabaseEngine = ZeroPg.Databases.SpareEngineMode.Always }, TestLogging.Factory))
         {
             var catalog = server.Services.Databases;
-            await Eventually.WaitUntilAsync(() => catalog.SpareProcessId is not null, "the spare engine started", TimeSpan.FromMinutes(2));
-            var spare = catalog.SpareProcessId;
+            await Eventually.WaitUntilAsync(() => catalog.Spare is not null, "the spare engine started", TimeSpan.FromMinutes(2));
+            var (spareEngine, _) = catalog.Spare!.Value;
+            var spare = spareEngine.Id;
+            // A spare costs a worker of the shared engine host, not a process (where the machine runs the shared host).
+            Assert.Equal(ZeroPg.Engine.EngineHostModes.UsesSharedHost(new ZeroPgOptions()), spareEngine.IsSharedHostWorker);
             await Execute(server, "postgres", "CREATE DATABASE claimed");
             // No engine started for it: the spare's, renamed, its folder moved to the database's name.
-            Assert.Equal(spare, catalog.Find("claimed")!.RunningServices!.Engine.EngineProcessId);
+            Assert.Equal(spare, catalog.Find("claimed")!.RunningServices!.Engine.EngineId);
             Assert.True(File.Exists(Path.Combine(databases, "claimed", "PG_VERSION")));
             await Execute(server, "claimed", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('in the spare')");
             await Execute(server, "postgres", "ALTER DATABASE claimed RENAME TO moved");
-            Assert.Equal(spare, catalog.Find("moved")!.RunningServices!.Engine.EngineProcessId);
+            Assert.Equal(spare, catalog.Find("moved")!.RunningServices!.Engine.EngineId);
             Assert.False(Directory.Exists(Path.Combine(databases, "claimed")));
             Assert.Equal("moved|in the spare", await Scalar(server, "moved", "SELECT current_database() || '|' || body FROM notes"));
             await Execute(server, "moved", "INSERT INTO notes VALUES ('after the move')");

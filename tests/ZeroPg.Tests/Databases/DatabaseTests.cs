@@ -100,11 +100,11 @@ public sealed class DatabaseTests(DatabaseFixture fixture) : IClassFixture<Datab
         await fixture.ExecuteAsync($"CREATE DATABASE {copy} TEMPLATE {template}");
         // The next copy is the spare engine started from the template's dump meanwhile (no client entered the template since).
         var catalog = fixture.Server.Services.Databases;
-        await Eventually.WaitUntilAsync(() => catalog.SpareProcessId is not null, "a spare copy of the template started", TimeSpan.FromMinutes(2));
-        var spare = catalog.SpareProcessId;
+        await Eventually.WaitUntilAsync(() => catalog.Spare is not null, "a spare copy of the template started", TimeSpan.FromMinutes(2));
+        var spare = catalog.Spare!.Value.Engine.Id;
         var second = fixture.NewName("copy");
         await fixture.ExecuteAsync($"CREATE DATABASE {second} TEMPLATE {template}");
-        Assert.Equal(spare, catalog.Find(second)!.RunningServices!.Engine.EngineProcessId);
+        Assert.Equal(spare, catalog.Find(second)!.RunningServices!.Engine.EngineId);
         await using (var connection = await fixture.OpenAsync(second))
             Assert.Equal("seed", await connection.TextAsync("SELECT lower(note) FROM migrated WHERE note = 'SEED'"));
         await using var templateSource = NpgsqlDataSource.Create(fixture.ConnectionString(template, "Pooling=true;Maximum Pool Size=3"));

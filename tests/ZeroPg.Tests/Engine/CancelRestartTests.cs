@@ -24,7 +24,7 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
     {
         using var directory = new TempDirectory();
         await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
-        var engine = server.EngineProcessId;
+        var engine = server.EngineId;
         await using var client = await OpenAsync(server);
         await using var other = await OpenAsync(server);
         await client.ExecAsync("create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
@@ -49,7 +49,7 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
         Assert.InRange(clock.Elapsed, Bound * 0.9, TimeSpan.FromSeconds(30));
 
         Assert.Equal(1, server.Services.Engine.Restarts);
-        Assert.NotEqual(engine, server.EngineProcessId);
+        Assert.NotEqual(engine, server.EngineId);
         Assert.Equal(5, await queued); // the other client is served by the new engine
         // The same connection goes on with its session: its setting, its prepared statement (prepared again).
         Assert.Equal("7MB", await client.ScalarAsync("show work_mem", commandTimeout: 120));

@@ -32,7 +32,7 @@ public sealed class CancelTests(ITestOutputHelper output)
     {
         using var directory = new TempDirectory();
         await using var server = await ZeroPgServer.StartAsync(Options(storage, directory), TestLogging.Factory);
-        var engine = server.EngineProcessId;
+        var engine = server.EngineId;
         await using var client = await OpenAsync(server);
         await using var other = await OpenAsync(server);
         await client.ExecAsync("create table kept(x int); insert into kept values (1); set work_mem = '7MB'");
@@ -57,7 +57,7 @@ public sealed class CancelTests(ITestOutputHelper output)
 
         // No restart: the same engine process; the same connection goes on with its session and data.
         Assert.Equal(0, server.Services.Engine.Restarts);
-        Assert.Equal(engine, server.EngineProcessId);
+        Assert.Equal(engine, server.EngineId);
         Assert.Equal(1L, await client.ScalarAsync("select count(*) from kept", commandTimeout: 120));
         Assert.Equal("7MB", await client.ScalarAsync("show work_mem", commandTimeout: 120));
     }

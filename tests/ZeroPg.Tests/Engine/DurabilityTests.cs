@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using ZeroPg.Engine;
 using ZeroPg.Tests.Infrastructure;
@@ -23,7 +22,7 @@ public sealed class DurabilityTests
                 await using var insert = new NpgsqlCommand($"insert into t values ({id})", connection);
                 await insert.ExecuteNonQueryAsync();
             }
-            Process.GetProcessById(server.EngineProcessId!.Value).Kill();
+            await EngineKill.KillAsync(server);
         }
         await using var reopened = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
         Assert.Equal(50L, await DataDirectoryTests.ExecuteAsync(reopened, "select count(*) from t"));

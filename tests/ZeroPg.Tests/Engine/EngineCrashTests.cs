@@ -24,11 +24,10 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
         await using var client = await OpenAsync(server);
         await using (var begin = new NpgsqlCommand("begin; insert into kept values (2)", client))
             await begin.ExecuteNonQueryAsync();
-        var killed = server.EngineProcessId!.Value;
-        Process.GetProcessById(killed).Kill();
+        var killed = await EngineKill.KillAsync(server);
         if (speaksAfterTheRestart)
         {
-            await Eventually.WaitUntilAsync(() => server.EngineProcessId is { } pid && pid != killed, "the engine restarted", TimeSpan.FromSeconds(60));
+            await Eventually.WaitUntilAsync(() => server.EngineId is { } id && id != killed, "the engine restarted", TimeSpan.FromSeconds(60));
             Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept")); // others are served meanwhile
         }
 
@@ -38,7 +37,7 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
         Assert.Contains("restarted", error.MessageText);
 
         Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select count(*) from kept"));
-        Assert.NotEqual(killed, server.EngineProcessId);
+        Assert.NotEqual(killed, server.EngineId);
     }
 
     [Fact]
@@ -61,8 +60,8 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
             // Kill only while writes are flowing: a few commits acknowledged since the last kill.
             await Eventually.WaitUntilAsync(() => Volatile.Read(ref _acknowledgedCount) >= before + 5, "commits acknowledged since the last kill", TimeSpan.FromSeconds(30));
             await Task.Delay(random.Next(0, 30)); // a random moment within the flow of writes, not a wait for a state
-            if (server.EngineProcessId is { } pid)
-                Process.GetProcessById(pid).Kill();
+            if (server.RunningEngine is { } engine)
+                await EngineKill.KillAsync(engine);
         }
         // Writes flow again after the last restart before the writer stops.
         var afterLastKill = Volatile.Read(ref _acknowledgedCount);

@@ -18,7 +18,7 @@ public sealed class ExtensionLoadTests
     public async Task Create_extension_inside_a_transaction_loads_it_without_restarting_the_engine()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        var enginePid = server.EngineProcessId;
+        var enginePid = server.EngineId;
         await using var other = await OpenAsync(server);
         await other.ExecAsync("CREATE TEMP TABLE mine(v int); INSERT INTO mine VALUES (7)");
         Assert.True((bool)(await other.ScalarAsync("SELECT pg_try_advisory_lock(72707369)"))!);
@@ -38,7 +38,7 @@ public sealed class ExtensionLoadTests
         Assert.Equal(1L, await connection.ScalarAsync("SELECT count(*) FROM people WHERE email = 'ann@example.COM' AND tags -> 'a' = '1'"));
         Assert.True((float)(await connection.ScalarAsync("SELECT similarity('zeropg', 'zeropq')"))! > 0.3);
 
-        Assert.Equal(enginePid, server.EngineProcessId);
+        Assert.Equal(enginePid, server.EngineId);
         Assert.Equal(0, server.Services.Engine.Restarts);
         // The other client's session objects were never at risk: no restart happened.
         Assert.Equal(7, await prepared.ExecuteScalarAsync());

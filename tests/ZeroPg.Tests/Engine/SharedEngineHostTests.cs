@@ -1,20 +1,22 @@
+using System.Diagnostics;
 using Npgsql;
+using ZeroPg.Engine;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
 /// <summary>
-/// The shared engine host (<see cref="ZeroPgOptions.SharedEngineHost"/>): the engines of several databases are worker threads
+/// The shared engine host (<see cref="EngineHostMode.Shared"/>, the default): the engines of several databases are worker threads
 /// of one node process. One engine's death (PGlite's exit(1), injected with the host's test-only 'exit' command) is that
 /// database's alone: its clients get 57P01, its committed data stays, it restarts in the same host, and another database
-/// under load sees nothing.
+/// under load sees nothing. The host's own death ends them all, and each restarts in a new host.
 /// </summary>
 public sealed class SharedEngineHostTests
 {
     private static ZeroPgOptions Options(TempDirectory directory) => new()
     {
         DataDirectory = directory.Sub("db"),
-        SharedEngineHost = true,
+        EngineHost = EngineHostMode.Shared,
         EngineHostEnvironment = new Dictionary<string, string> { ["ZEROPG_TEST_FAULTS"] = "1" },
     };
 
@@ -108,6 +110,38 @@ public sealed class SharedEngineHostTests
         Assert.Same(other, await server.Services.Engine.GetAsync()); // postgres's engine, in the same host, never stopped
         Assert.Equal(0, server.Services.Engine.Restarts);
         Assert.Equal(1L, await ScalarAsync(server, "runaway", "select 1"));
+    }
+
+    [Fact]
+    public async Task Killing_the_shared_host_process_restarts_every_database_s_engine_in_a_new_host_with_its_data()
+    {
+        using var directory = new TempDirectory();
+        var options = Options(directory);
+        options.EngineHostGroup = Guid.NewGuid().ToString("N"); // a host of its own: no other test's engines die with it
+        options.SpareDatabaseEngine = ZeroPg.Databases.SpareEngineMode.Off;
+        await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
+        await ExecuteAsync(server, "postgres", "create table kept(x int); insert into kept values (1); create database other");
+        await ExecuteAsync(server, "other", "create table kept(x int); insert into kept values (2)");
+        var supervisors = new[] { server.Services.Engine, server.Services.Databases.Find("other")!.RunningServices!.Engine };
+        var before = supervisors.Select(s => s.Running!).ToList();
+        Assert.All(before, e => Assert.True(e.IsSharedHostWorker));
+        var host = Assert.Single(before.Select(e => e.ProcessId).Distinct());
+
+        await using var victim = await OpenAsync(server, "other");
+        await using (var begin = new NpgsqlCommand("begin; insert into kept values (3)", victim))
+            await begin.ExecuteNonQueryAsync();
+        Process.GetProcessById(host).Kill();
+        await Eventually.WaitUntilAsync(() => supervisors.Zip(before).All(p => p.First.Running is { } now && now.Id != p.Second.Id),
+            "both databases' engines restarted", TimeSpan.FromSeconds(90));
+
+        await using (var next = new NpgsqlCommand("insert into kept values (4)", victim))
+            Assert.Equal("57P01", (await Assert.ThrowsAsync<PostgresException>(() => next.ExecuteNonQueryAsync())).SqlState);
+        Assert.Equal(1L, await ScalarAsync(server, "postgres", "select sum(x) from kept"));
+        Assert.Equal(2L, await ScalarAsync(server, "other", "select sum(x) from kept"));
+        var after = supervisors.Select(s => s.Running!).ToList();
+        Assert.All(after, e => Assert.True(e.IsSharedHostWorker));
+        Assert.NotEqual(host, Assert.Single(after.Select(e => e.ProcessId).Distinct())); // one new host, both engines in it
+        Assert.All(supervisors, s => Assert.Equal(1, s.Restarts));
     }
 
     private static async Task<NpgsqlConnection> OpenAsync(ZeroPgServer server, string database, string? extra = null)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
@@ -26,9 +25,8 @@ public sealed class AdvisoryLockPrivacyTests
         // ZeroPg finishes a unit's bookkeeping after its reply: a statement after it means that is done before the kill.
         Assert.Equal(1, await b.ScalarAsync("SELECT 1"));
 
-        var killed = server.EngineProcessId!.Value;
-        Process.GetProcessById(killed).Kill();
-        await Eventually.WaitUntilAsync(() => server.EngineProcessId is { } pid && pid != killed, "a new engine");
+        var killed = await EngineKill.KillAsync(server);
+        await Eventually.WaitUntilAsync(() => server.EngineId is { } id && id != killed, "a new engine");
 
         // Neither client was running anything: both stay connected, and A still holds its lock.
         Assert.Equal(false, await b.ScalarAsync($"SELECT pg_try_advisory_lock({PrismaKey})"));

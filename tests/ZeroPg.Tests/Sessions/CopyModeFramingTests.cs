@@ -25,7 +25,7 @@ public sealed class CopyModeFramingTests(ServerFixture fixture)
     [MemberData(nameof(Cases))]
     public async Task A_message_copy_mode_refuses_ends_only_that_client_with_08P01_and_rolls_the_copy_back(string what, bool rowFirst)
     {
-        var engine = fixture.Server.EngineProcessId;
+        var engine = fixture.Server.EngineId;
         var table = "copy_framing_" + Math.Abs(what.GetHashCode()) % 100_000;
         await using var other = await RawProtocolClient.ConnectAsync(fixture.Server);
         await other.Query($"drop table if exists {table}; create table {table} (id int)").RoundTripAsync();
@@ -45,11 +45,11 @@ public sealed class CopyModeFramingTests(ServerFixture fixture)
             Assert.Equal("FATAL", error.Field('S'));
         }
 
-        Assert.Equal(engine, fixture.Server.EngineProcessId);
+        Assert.Equal(engine, fixture.Server.EngineId);
         // The other client's committed row is there and the COPY's row is not: the COPY was rolled back, the engine lives.
         await Eventually.WaitUntilAsync(async () => (await other.SingleRowAsync($"select string_agg(id::text, ',') from {table}"))[0] == "0",
             "the refused COPY's rows rolled back", TimeSpan.FromSeconds(10));
-        Assert.Equal(engine, fixture.Server.EngineProcessId);
+        Assert.Equal(engine, fixture.Server.EngineId);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
     [Fact]
     public async Task An_endless_statement_is_cancelled_once_another_client_waits_and_that_client_is_served()
     {
-        var engine = _server.EngineProcessId;
+        var engine = _server.EngineId;
         await using var hog = await OpenAsync();
         var warnings = new List<string>();
         hog.Notice += (_, e) => warnings.Add(e.Notice.MessageText);
@@ -43,7 +43,7 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<PostgresException>(() => running);
         Assert.Equal("57014", error.SqlState);
         await Eventually.WaitUntilAsync(() => warnings.Any(w => w.Contains("watchdog", StringComparison.Ordinal)), "the watchdog's WARNING");
-        Assert.Equal(engine, _server.EngineProcessId);
+        Assert.Equal(engine, _server.EngineId);
         await using var again = new NpgsqlCommand("select 1", hog);
         Assert.Equal(1, await again.ExecuteScalarAsync());
     }
@@ -51,7 +51,7 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
     [Fact]
     public async Task A_long_statement_alone_is_not_cancelled()
     {
-        var engine = _server.EngineProcessId;
+        var engine = _server.EngineId;
         await using var connection = await OpenAsync();
         var notices = new List<string>();
         connection.Notice += (_, e) => notices.Add(e.Notice.MessageText);
@@ -63,7 +63,7 @@ public sealed class EngineWatchdogTests : IAsyncLifetime
             Assert.Equal("finished", reader.GetString(1));
         }
         Assert.DoesNotContain(notices, n => n.Contains("watchdog", StringComparison.Ordinal));
-        Assert.Equal(engine, _server.EngineProcessId);
+        Assert.Equal(engine, _server.EngineId);
         await using var after = new NpgsqlCommand("select 'served'", connection);
         Assert.Equal("served", await after.ExecuteScalarAsync());
     }

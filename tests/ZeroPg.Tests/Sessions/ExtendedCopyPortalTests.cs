@@ -16,7 +16,7 @@ public sealed class ExtendedCopyPortalTests(ServerFixture fixture)
     [MemberData(nameof(Shapes))]
     public async Task An_execute_of_a_copy_portal_not_right_after_its_bind_fails_with_0A000_and_the_engine_lives(string shape)
     {
-        var engine = fixture.Server.EngineProcessId;
+        var engine = fixture.Server.EngineId;
         await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
         await client.Query("create table if not exists extended_copy_portal_t (a int, b text)").RoundTripAsync();
         client.Parse("s_copy", "copy extended_copy_portal_t from stdin").Bind("p_copy", "s_copy");
@@ -38,7 +38,7 @@ public sealed class ExtendedCopyPortalTests(ServerFixture fixture)
         Assert.Equal("0A000", error.SqlState);
         Assert.Contains("Bind immediately followed by Execute", error.MessageText);
         Assert.Equal("1", (await client.SingleRowAsync("select 1"))[0]);
-        Assert.Equal(engine, fixture.Server.EngineProcessId);
+        Assert.Equal(engine, fixture.Server.EngineId);
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class ExtendedCopyPortalTests(ServerFixture fixture)
         // Fuzz seed 576665: Parse "; COPY ... FROM STDIN" was not taken for a COPY (its first statement is empty), so its Execute
         // reached the engine without its data, and PGlite exited. Postgres drops the empty statement: it is the COPY, and a Close
         // sent while it waits for data is a protocol violation there as here (08P01, that connection only).
-        var engine = fixture.Server.EngineProcessId;
+        var engine = fixture.Server.EngineId;
         await using (var fuzzed = await RawProtocolClient.ConnectAsync(fixture.Server))
         {
             await fuzzed.Query("create table if not exists extended_copy_after_empty (a int)").RoundTripAsync();
@@ -74,6 +74,6 @@ public sealed class ExtendedCopyPortalTests(ServerFixture fixture)
             .CopyData("7\n").CopyDone().Sync().RoundTripAsync(TimeSpan.FromSeconds(30));
         Assert.Contains(copied, m => m.Code == 'C' && m.BodyText.StartsWith("COPY 1", StringComparison.Ordinal));
         Assert.Equal("1", (await client.SingleRowAsync("select count(*) from extended_copy_after_empty"))[0]);
-        Assert.Equal(engine, fixture.Server.EngineProcessId);
+        Assert.Equal(engine, fixture.Server.EngineId);
     }
 }

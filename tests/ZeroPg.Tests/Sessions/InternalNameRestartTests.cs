@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
@@ -17,9 +16,8 @@ public sealed class InternalNameRestartTests
         RawStatementNameTests.AssertOk(await client.Query("PREPARE by_sql(int) AS SELECT $1 + 1").RoundTripAsync());
         Assert.Equal("3", RawStatementNameTests.Single(await client.Bind("", "by_sql", "2").Execute().Sync().RoundTripAsync()));
 
-        var killed = server.EngineProcessId!.Value;
-        Process.GetProcessById(killed).Kill();
-        await Eventually.WaitUntilAsync(() => server.EngineProcessId is { } pid && pid != killed, "a new engine");
+        var killed = await EngineKill.KillAsync(server);
+        await Eventually.WaitUntilAsync(() => server.EngineId is { } id && id != killed, "a new engine");
 
         foreach (var (what, reply) in new[]
         {

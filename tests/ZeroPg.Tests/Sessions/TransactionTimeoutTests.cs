@@ -17,7 +17,7 @@ public sealed class TransactionTimeoutTests(ServerFixture fixture)
     [Fact]
     public async Task A_single_statement_running_past_the_limit_ends_the_connection_with_25P04_and_the_engine_goes_on()
     {
-        var engine = fixture.Server.EngineProcessId;
+        var engine = fixture.Server.EngineId;
         await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
         Assert.DoesNotContain(await client.Query("set transaction_timeout = '500ms'").RoundTripAsync(), m => m.Code == 'E');
         Assert.Equal("500ms", (await client.SingleRowAsync("show transaction_timeout"))[0]);
@@ -32,7 +32,7 @@ public sealed class TransactionTimeoutTests(ServerFixture fixture)
         Assert.DoesNotContain(closing, m => m.Code == 'E' && m.SqlState == "57014"); // the in-engine cancel is not the client's error
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(5)); // the query alone runs far longer
 
-        Assert.Equal(engine, fixture.Server.EngineProcessId);
+        Assert.Equal(engine, fixture.Server.EngineId);
         await AssertOthersServedAsync();
     }
 

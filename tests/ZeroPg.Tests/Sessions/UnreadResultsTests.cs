@@ -18,7 +18,7 @@ public sealed class UnreadResultsTests
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ClientWriteTimeout = TimeSpan.FromSeconds(3) }, TestLogging.Factory);
         var rssBefore = Process.GetCurrentProcess().WorkingSet64;
-        var engine = server.EngineProcessId;
+        var engine = server.EngineId;
         await using var greedy = await RawProtocolClient.ConnectAsync(server);
         await greedy.Query("select repeat('x', 1000000) from generate_series(1, 1000)").FlushAsync(); // 1 GB of rows, never read
 
@@ -32,7 +32,7 @@ public sealed class UnreadResultsTests
         // The greedy client's connection was closed: what it can still read ends without its ReadyForQuery.
         var tail = await greedy.ReadUntilClosedAsync(TimeSpan.FromSeconds(30));
         Assert.DoesNotContain(tail, m => m.Code == 'Z');
-        Assert.Equal(engine, server.EngineProcessId); // cancelled in the engine, not by killing it
+        Assert.Equal(engine, server.EngineId); // cancelled in the engine, not by killing it
         Process.GetCurrentProcess().Refresh();
         Assert.True(Process.GetCurrentProcess().WorkingSet64 < rssBefore + 200L * 1024 * 1024, "the unread result was buffered in the server");
     }

@@ -6,68 +6,64 @@ using Microsoft.Extensions.Logging;
 namespace ZeroPg.Engine.Pool;
 
 /// <summary>
-/// The shared engine host (<see cref="ZeroPgOptions.SharedEngineHost"/>): one node process (engine-host/engine-pool.mjs) per
-/// server process and node/engine-host pair, running each engine as a worker thread that shares one compiled PGlite module
-/// (an idle engine ~90-110 MB instead of ~430 MB for a process of its own: bench/engines/FINDINGS.md). Commands go to it as
-/// JSON lines on its stdin, its events (a worker started, wrote to stderr, exited) come back on its stdout. It lives as long
-/// as this process (it exits when its stdin closes); if it dies, every engine in it ends and the next start makes a new one.
+/// One shared engine host process (engine-host/engine-pool.mjs, <see cref="EngineHostMode.Shared"/>): each engine a worker
+/// thread sharing one compiled PGlite module (an idle engine ~90-110 MB instead of ~430 MB for a process of its own:
+/// bench/engines/FINDINGS.md). Commands go to it as JSON lines on its stdin, its events (a worker started, wrote to stderr,
+/// exited) come back on its stdout. <see cref="SharedEngineHosts"/> decides which host a new engine goes to; a host it retired
+/// (<see cref="Retire"/>) takes no new engine and exits when its last one ends. If it dies, every engine in it ends and the
+/// next start makes a new one.
 /// </summary>
 internal sealed partial class SharedEngineHost
 {
     public const string ScriptName = "engine-pool.mjs";
-
-    private static readonly Lock HostsGate = new();
-    private static readonly Dictionary<string, SharedEngineHost> Hosts = new(StringComparer.Ordinal);
 
     private readonly Process _process;
     private readonly ILogger _logger;
     private readonly Lock _writeGate = new();
     private readonly ConcurrentDictionary<long, SharedHostWorker> _workers = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _nextId;
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _gone;
+    private volatile bool _retired;
+    private volatile bool _quiet; // retired as this process exits: nothing more to log
+    private bool _inputClosed; // guarded by _writeGate
     private Timer? _memoryTimer;
 
     /// <summary>How often the engines' heap sizes are asked for (for /metrics: a heap only grows, and slowly).</summary>
     private static readonly TimeSpan MemoryInterval = TimeSpan.FromSeconds(5);
 
-    private SharedEngineHost(Process process, ILogger logger)
+    private SharedEngineHost(Process process, ILogger logger, Action<SharedEngineHost> onEmpty, Action<SharedEngineHost> onGone)
     {
         _process = process;
         _logger = logger;
         ProcessId = process.Id;
+        OnEmpty = onEmpty;
+        OnGone = onGone;
     }
 
     public int ProcessId { get; }
 
-    /// <summary>The engines running in it now.</summary>
+    /// <summary>The engines running in it now (and those starting).</summary>
     public int WorkerCount => _workers.Count;
 
-    /// <summary>The shared host for this node and engine-host folder, started on first use (again after it died).</summary>
-    public static SharedEngineHost For(string nodePath, string hostScriptPath, ILogger logger)
-    {
-        var key = nodePath + "\0" + hostScriptPath;
-        lock (HostsGate)
-        {
-            if (Hosts.TryGetValue(key, out var host) && !host._gone)
-                return host;
-            host = Start(nodePath, hostScriptPath, logger);
-            Hosts[key] = host;
-            return host;
-        }
-    }
+    /// <summary>It has run at least one engine (a host is never retired before its first).</summary>
+    public bool HasRunEngine { get; private set; }
 
-    /// <summary>The shared hosts of this process that are running (for /metrics).</summary>
-    public static IReadOnlyList<SharedEngineHost> Running
-    {
-        get
-        {
-            lock (HostsGate)
-                return [.. Hosts.Values.Where(h => !h._gone)];
-        }
-    }
+    /// <summary>Retired: it takes no new engine and exits once its last engine has ended.</summary>
+    public bool IsRetired => _retired;
 
-    private static SharedEngineHost Start(string nodePath, string hostScriptPath, ILogger logger)
+    public bool IsGone => _gone;
+
+    /// <summary>Completes once its process is gone (its output ended).</summary>
+    public Task Exited => _exited.Task;
+
+    /// <summary>Called (outside any lock of this host) when its last engine has ended.</summary>
+    private Action<SharedEngineHost> OnEmpty { get; }
+
+    /// <summary>Called once its process is gone.</summary>
+    private Action<SharedEngineHost> OnGone { get; }
+
+    public static SharedEngineHost Start(string nodePath, string hostScriptPath, ILogger logger, Action<SharedEngineHost> onEmpty, Action<SharedEngineHost> onGone)
     {
         var directory = Path.GetDirectoryName(hostScriptPath)!;
         var startInfo = new ProcessStartInfo(nodePath)
@@ -85,7 +81,7 @@ internal sealed partial class SharedEngineHost
         if (Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is null)
             startInfo.Environment["MALLOC_ARENA_MAX"] = "2";
         var process = Process.Start(startInfo) ?? throw new EngineFailedException($"could not start {nodePath} {ScriptName}");
-        var host = new SharedEngineHost(process, logger);
+        var host = new SharedEngineHost(process, logger, onEmpty, onGone);
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -98,17 +94,23 @@ internal sealed partial class SharedEngineHost
         return host;
     }
 
-    /// <summary>Starts an engine with these start options (host.mjs's) and environment additions; returns once it runs.</summary>
-    public async Task<SharedHostWorker> StartWorkerAsync(object startOptions, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    /// <summary>Registers engine <paramref name="id"/> (its FIFOs made), so the host is not empty from now on; <see cref="StartWorkerAsync"/> starts it.</summary>
+    public SharedHostWorker Reserve(long id)
     {
-        await _ready.Task.WaitAsync(cancellationToken);
-        var id = Interlocked.Increment(ref _nextId);
-        var fifos = EngineFifos.Create();
-        var worker = new SharedHostWorker(this, id, fifos);
+        var worker = new SharedHostWorker(this, id, EngineFifos.Create());
         _workers[id] = worker;
+        HasRunEngine = true;
+        return worker;
+    }
+
+    /// <summary>Starts reserved <paramref name="worker"/> with these start options (host.mjs's) and environment additions; returns once it runs.</summary>
+    public async Task<SharedHostWorker> StartWorkerAsync(SharedHostWorker worker, object startOptions, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    {
+        var fifos = worker.Fifos;
         try
         {
-            Send(new { op = "start", id, options = startOptions, requests = fifos.RequestsPath, replies = fifos.RepliesPath, env = environment });
+            await _ready.Task.WaitAsync(cancellationToken);
+            Send(new { op = "start", id = worker.Id, options = startOptions, requests = fifos.RequestsPath, replies = fifos.RepliesPath, env = environment });
             await worker.Started.WaitAsync(cancellationToken);
             return worker;
         }
@@ -131,6 +133,49 @@ internal sealed partial class SharedEngineHost
         }
     }
 
+    /// <summary>
+    /// The memory it holds beyond its running engines' WebAssembly heaps: its resident memory less their heaps as last reported,
+    /// what stays when they stop (V8's and glibc's leftovers, the compiled module). A heap counts its whole size where only
+    /// the pages Postgres touched are resident, so with engines running this is low; with none it is exact. Null when unknown.
+    /// </summary>
+    public long? FloorBytes()
+    {
+        if (ResidentBytes is not { } resident)
+            return null;
+        var heaps = _workers.Values.Sum(w => w.MemoryBytes ?? 0);
+        return Math.Max(0, resident - heaps);
+    }
+
+    /// <summary>No new engine goes here any more; it exits once its last engine has ended (at once when it has none).</summary>
+    public void Retire(bool quiet = false)
+    {
+        _retired = true;
+        _quiet = quiet;
+        CloseIfDrained();
+    }
+
+    private void CloseIfDrained()
+    {
+        if (!_retired || !_workers.IsEmpty)
+            return;
+        lock (_writeGate)
+        {
+            if (_inputClosed)
+                return;
+            _inputClosed = true;
+            try
+            {
+                _process.StandardInput.Close(); // engine-pool.mjs exits when its input closes and it runs no worker
+            }
+            catch (Exception error) when (error is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Already gone.
+            }
+        }
+        if (!_quiet)
+            Log.Drained(_logger, ProcessId);
+    }
+
     private void AskMemory()
     {
         if (_workers.IsEmpty || _gone)
@@ -141,23 +186,37 @@ internal sealed partial class SharedEngineHost
         }
         catch (EngineFailedException)
         {
-            // Gone: the reader reports it.
+            // Gone or closing: the reader reports it.
         }
     }
 
     /// <summary>The resident memory of the shared host process (all its engines), or null.</summary>
-    public long? ResidentBytes => Hosting.ProcessMemory.ResidentBytes(ProcessId);
+    public long? ResidentBytes => _gone ? null : Hosting.ProcessMemory.ResidentBytes(ProcessId);
 
     internal void Terminate(long id) => Send(new { op = "terminate", id });
 
-    internal void Forget(long id) => _workers.TryRemove(id, out _);
+    internal void Forget(long id)
+    {
+        if (_workers.TryRemove(id, out _))
+            AfterRemoval();
+    }
+
+    private void AfterRemoval()
+    {
+        if (!_workers.IsEmpty)
+            return;
+        if (_retired)
+            CloseIfDrained();
+        else
+            OnEmpty(this);
+    }
 
     private void Send(object command)
     {
         var line = JsonSerializer.Serialize(command);
         lock (_writeGate)
         {
-            if (_gone)
+            if (_gone || _inputClosed)
                 throw new EngineFailedException($"the shared engine host pid {ProcessId} has exited");
             try
             {
@@ -188,9 +247,17 @@ internal sealed partial class SharedEngineHost
         _ready.TrySetException(new EngineFailedException($"the shared engine host pid {ProcessId} exited before it was ready"));
         foreach (var worker in _workers.Values)
             worker.OnExit(null, null);
-        Log.Exited(_logger, ProcessId);
+        if (_inputClosed && _workers.IsEmpty)
+        {
+            if (!_quiet)
+                Log.Exited(_logger, ProcessId);
+        }
+        else
+            Log.Died(_logger, ProcessId, _workers.Count);
+        OnGone(this);
         _process.WaitForExit(2000);
         _process.Dispose();
+        _exited.TrySetResult();
     }
 
     private void Dispatch(string line)
@@ -227,6 +294,7 @@ internal sealed partial class SharedEngineHost
                 _workers.TryRemove(worker.Id, out _);
                 worker.OnExit(root.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : null,
                     root.TryGetProperty("error", out var error) ? error.GetString() : null);
+                AfterRemoval();
                 break;
         }
     }
@@ -236,8 +304,14 @@ internal sealed partial class SharedEngineHost
         [LoggerMessage(Level = LogLevel.Information, Message = "shared engine host started: pid {Pid}")]
         public static partial void Started(ILogger logger, int pid);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "shared engine host pid {Pid} exited; its engines restart in a new one")]
+        [LoggerMessage(Level = LogLevel.Warning, Message = "shared engine host pid {Pid} died with {Engines} engines; they restart in a new one")]
+        public static partial void Died(ILogger logger, int pid, int engines);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "shared engine host pid {Pid} exited")]
         public static partial void Exited(ILogger logger, int pid);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "retired shared engine host pid {Pid} ran its last engine: closing it")]
+        public static partial void Drained(ILogger logger, int pid);
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "shared engine host: {Line}")]
         public static partial void HostStderr(ILogger logger, string line);

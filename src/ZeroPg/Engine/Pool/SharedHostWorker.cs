@@ -20,6 +20,9 @@ internal sealed class SharedHostWorker(SharedEngineHost host, long id, EngineFif
 
     public int ProcessId => host.ProcessId;
 
+    /// <summary>The shared host it runs in.</summary>
+    public SharedEngineHost Host => host;
+
     public bool HasExited => _exit.Task.IsCompleted;
 
     /// <summary>Its WebAssembly heap, as the host last reported it (<see cref="SharedEngineHost"/> asks every few seconds).</summary>

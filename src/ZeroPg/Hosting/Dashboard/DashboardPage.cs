@@ -28,6 +28,7 @@ internal static class DashboardPage
           .state { padding: 1px 8px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
           .state-idle { background: #e8eef7; } .state-active { background: #d7f5dd; }
           .state-queued { background: #ffe9b8; } .state-idle-in-transaction, .state-idle-in-transaction-aborted { background: #ffd6d6; }
+          .state-running { background: #d7f5dd; } .state-evicted, .state-retired { background: #eceff3; } .state-spare, .state-serving { background: #e3dcf7; }
           .muted { color: #6b7280; }
           .charts { display: flex; gap: 12px; flex-wrap: wrap; }
           .chart { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 8px 10px; }
@@ -57,9 +58,12 @@ internal static class DashboardPage
         <h2>Databases and engines</h2>
         <table><thead><tr><th>database</th><th>engine</th><th>clients</th><th>queued</th><th>engine memory</th></tr></thead>
         <tbody id="databases"></tbody></table>
-        <h2>Engine processes</h2>
-        <table><thead><tr><th>role</th><th>database</th><th>pid</th><th>memory</th></tr></thead>
+        <h2>Engines</h2>
+        <table><thead><tr><th>role</th><th>database</th><th>state</th><th>process</th><th>memory</th></tr></thead>
         <tbody id="engines"></tbody></table>
+        <h2>Shared engine hosts</h2>
+        <table><thead><tr><th>pid</th><th>state</th><th>engines</th><th>resident memory</th><th>beyond its engines' heaps</th></tr></thead>
+        <tbody id="engine-hosts"></tbody></table>
         <h2>Backup</h2>
         <div id="backup" class="muted">–</div>
         <h2>Replication slots</h2>
@@ -109,7 +113,7 @@ internal static class DashboardPage
             databases.replaceChildren();
             for (const d of s.databases) {
               const row = databases.insertRow();
-              cell(row, d.name); cell(row, d.running ? 'running, pid ' + d.enginePid : 'stopped');
+              cell(row, d.name); cell(row, badge(d.state)).appendChild(text(d.running ? ' pid ' + d.enginePid : ''));
               cell(row, d.clients); cell(row, d.queued); cell(row, bytes(d.engineRssBytes));
             }
             const engines = document.getElementById('engines');
@@ -117,8 +121,16 @@ internal static class DashboardPage
             for (const e of s.engines) {
               const row = engines.insertRow();
               row.dataset.role = e.role;
-              cell(row, e.role); cell(row, e.database ?? (e.role === 'spare' ? '(the next CREATE DATABASE)' : '')); cell(row, e.pid); cell(row, bytes(e.rssBytes));
+              cell(row, e.role); cell(row, e.database ?? (e.role === 'spare' ? '(the next CREATE DATABASE)' : '')); cell(row, badge(e.state));
+              cell(row, e.sharedHost ? 'shared host ' + e.pid : 'pid ' + e.pid); cell(row, bytes(e.rssBytes));
             }
+            const hosts = document.getElementById('engine-hosts');
+            hosts.replaceChildren();
+            for (const h of s.engineHosts) {
+              const row = hosts.insertRow();
+              cell(row, h.pid); cell(row, badge(h.state)); cell(row, h.engines); cell(row, bytes(h.residentBytes)); cell(row, bytes(h.floorBytes));
+            }
+            if (!s.engineHosts.length) cell(hosts.insertRow(), 'none (--engine-host process)', 'muted');
             chart('throughput', s.history, p => p.statementsPerSecond, '/s');
             chart('queued', s.history, p => p.queued, '');
             chart('latency', s.history, p => p.latencyMs, ' ms');

@@ -36,12 +36,14 @@ internal sealed class DashboardSource
             .Select(session => Connection(session, now))
             .OrderBy(c => c.Pid)
             .ToList();
+        var states = EngineInventory.Databases(_databases).ToDictionary(d => d.Database, d => d.State);
         var dbs = _databases.Names.Select(name =>
         {
             var entry = _databases.Find(name);
             var running = entry?.RunningServices;
             var pid = running?.Engine.EngineProcessId;
-            return new DashboardDatabase(name, running is not null, entry?.Clients ?? 0, running?.Scheduler.QueueLength ?? 0,
+            var state = states.TryGetValue(name, out var known) ? known : EngineState.Evicted;
+            return new DashboardDatabase(name, running is not null, EngineMetricsText.Name(state), entry?.Clients ?? 0, running?.Scheduler.QueueLength ?? 0,
                 pid, running?.Engine.EngineMemoryBytes); // a process's RSS, or a shared host worker's heap (the host's RSS is all of them)
         }).ToList();
         var backup = _metrics.BackupStatus?.Invoke() is { } status
@@ -49,19 +51,27 @@ internal sealed class DashboardSource
             : null;
         var slots = Slots();
         return new DashboardSnapshot(now, _uptime.Elapsed.TotalSeconds, _history.StatementsPerSecond(), dbs.Sum(d => d.Queued), connections, dbs, backup, slots,
-            Engines(dbs), _history.Points());
+            Engines(dbs), Hosts(), _history.Points());
     }
 
-    /// <summary>Every engine process: each running database's, and the spare with what it will become.</summary>
+    /// <summary>Every engine: each running database's, and the spare with what it will become.</summary>
     private List<DashboardEngine> Engines(List<DashboardDatabase> dbs)
     {
         var engines = dbs.Where(d => d.EnginePid is not null)
-            .Select(d => new DashboardEngine("database", d.Name, d.EnginePid!.Value, d.EngineRssBytes))
+            .Select(d => new DashboardEngine("database", d.Name, d.State, d.EnginePid!.Value,
+                _databases.Find(d.Name)?.RunningServices?.Engine.RunsInSharedHost == true, d.EngineRssBytes))
             .ToList();
-        if (_databases.Spare is { } spare)
-            engines.Add(new DashboardEngine(spare.Kind.Template is null ? "spare" : "template copy", spare.Kind.Template, spare.ProcessId, ProcessMemory.ResidentBytes(spare.ProcessId)));
+        if (EngineInventory.Spare(_databases) is { } spare)
+        {
+            engines.Add(new DashboardEngine(spare.Template is null ? "spare" : "template copy", spare.Template, EngineMetricsText.Name(EngineState.Spare),
+                spare.ProcessId, spare.SharedHost, spare.MemoryBytes));
+        }
         return engines;
     }
+
+    /// <summary>The shared engine host processes of this process (none when every engine is a process of its own).</summary>
+    private static List<DashboardEngineHost> Hosts() => [.. Engine.Pool.SharedEngineHosts.Running
+        .Select(h => new DashboardEngineHost(h.ProcessId, h.IsRetired ? "retired" : "serving", h.WorkerCount, h.ResidentBytes, h.FloorBytes()))];
 
     private int Queued() => _databases.Names.Sum(name => _databases.Find(name)?.RunningServices?.Scheduler.QueueLength ?? 0);
 

@@ -60,7 +60,7 @@ public sealed class CopyHoldsNoEngineTests(SmallPieceServerFixture fixture, ITes
     {
         var failed = $"copy_fail_{Guid.NewGuid():N}"[..24];
         var left = $"copy_left_{Guid.NewGuid():N}"[..24];
-        var engine = fixture.Server.EngineProcessId;
+        var engine = fixture.Server.EngineId;
         await using var other = await RawProtocolClient.ConnectAsync(fixture.Server);
 
         await using (var client = await StartCopyAsync(failed))
@@ -77,7 +77,7 @@ public sealed class CopyHoldsNoEngineTests(SmallPieceServerFixture fixture, ITes
 
         Assert.Equal("0", await CountAsync(other, failed));
         await Eventually.WaitUntilAsync(async () => await CountAsync(other, left) == "0", "the departed client's COPY left nothing", Patience);
-        Assert.Equal(engine, fixture.Server.EngineProcessId);
+        Assert.Equal(engine, fixture.Server.EngineId);
         Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"zeropg-copy-{Environment.ProcessId}-*")); // spilled data is unlinked at once
     }
 

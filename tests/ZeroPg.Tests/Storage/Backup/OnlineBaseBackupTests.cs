@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using ZeroPg.Storage.Backup;
 using ZeroPg.Tests.Engine;
@@ -72,7 +71,7 @@ public sealed class OnlineBaseBackupTests
                 await WalScannerTests.Execute(connection, "insert into t values (1, 'before the crash')");
             }
             // The engine dies (as when a running query is cancelled on a data directory) and restarts with crash recovery.
-            Process.GetProcessById(server.EngineProcessId!.Value).Kill();
+            await EngineKill.KillAsync(server);
             await using (var connection = await OpenRetryingAsync(server))
             {
                 await WalScannerTests.Execute(connection, "insert into t values (2, 'after the crash')");

@@ -102,7 +102,8 @@ public sealed class ZeroPgCli : IAsyncDisposable
             foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
                 var pid = int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
-                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains("host.mjs", StringComparison.Ordinal))
+                // The shared engine host (engine-pool.mjs) runs every engine; with --engine-host process, host.mjs runs one.
+                if (File.ReadAllText($"/proc/{pid}/cmdline") is var command && (command.Contains("engine-pool.mjs", StringComparison.Ordinal) || command.Contains("host.mjs", StringComparison.Ordinal)))
                     return pid;
             }
         }

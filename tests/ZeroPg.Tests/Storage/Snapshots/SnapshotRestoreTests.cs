@@ -23,7 +23,7 @@ public sealed class SnapshotRestoreTests
         }
         await using var snapshot = await server.SnapshotAsync();
         Assert.Equal("postgres", snapshot.Database);
-        var engine = server.EngineProcessId;
+        var engine = server.EngineId;
 
         // Rows only: they are put back in the running engine. The client holding it in a transaction is terminated.
         await using var idle = new NpgsqlConnection(pooled);
@@ -38,7 +38,7 @@ public sealed class SnapshotRestoreTests
         var terminated = await Assert.ThrowsAsync<PostgresException>(() => inTransaction.ExecAsync("commit"));
         Assert.Equal("57P01", terminated.SqlState);
         Assert.Contains("restored from a snapshot", terminated.Hint);
-        Assert.Equal(engine, server.EngineProcessId);
+        Assert.Equal(engine, server.EngineId);
         // orders changed, so lines (which references it) was emptied and refilled too; its generated column computed again.
         Assert.Equal("seed|1:3:6|2", await idle.TextAsync(
             "select string_agg(item, ',') || '|' || (select string_agg(concat_ws(':', order_id, qty, doubled), ',') from lines) || '|' || nextval('orders_id_seq') from orders"));
@@ -46,20 +46,20 @@ public sealed class SnapshotRestoreTests
         // A schema change: the engine is swapped for one started from the snapshot's dump; the idle client stays.
         await idle.ExecAsync("create table scratch (x int); insert into orders (item) values ('test 2')");
         await server.RestoreAsync(snapshot);
-        Assert.NotEqual(engine, server.EngineProcessId);
+        Assert.NotEqual(engine, server.EngineId);
         Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => idle.ExecAsync("select * from scratch"))).SqlState);
         Assert.Equal("1|1", await idle.TextAsync("select count(*) || '|' || (select count(*) from lines) from orders"));
 
         // Again: this swap takes the engine KeepWarmEngine started from the dump after the last one.
-        var swapped = server.EngineProcessId;
+        var swapped = server.EngineId;
         await idle.ExecAsync("alter table orders add column note text");
         await server.RestoreAsync(snapshot);
-        Assert.NotEqual(swapped, server.EngineProcessId);
+        Assert.NotEqual(swapped, server.EngineId);
         Assert.Equal("42703", (await Assert.ThrowsAsync<PostgresException>(() => idle.ExecAsync("select note from orders"))).SqlState);
 
         // And rows again, in the swapped engine. A client that has its answer is done, even while its session still tidies up
         // in the engine: restores right after never terminate it, and its connection goes on from the pool.
-        engine = server.EngineProcessId;
+        engine = server.EngineId;
         for (var i = 0; i < 5; i++)
         {
             await using (var quick = new NpgsqlConnection(pooled))
@@ -69,7 +69,7 @@ public sealed class SnapshotRestoreTests
             }
             await server.RestoreAsync(snapshot);
         }
-        Assert.Equal(engine, server.EngineProcessId);
+        Assert.Equal(engine, server.EngineId);
         await using var fromPool = new NpgsqlConnection(pooled);
         await fromPool.OpenAsync();
         Assert.Equal("1|1|2", await fromPool.TextAsync("select count(*) || '|' || (select count(*) from lines) || '|' || nextval('orders_id_seq') from orders"));
