@@ -4,7 +4,8 @@
 //   reopen      zeropg serve --db DIR on a directory made and stopped before, spawn to the first answer
 //   create-db   a fresh server (no spare engine yet): CREATE DATABASE d1, then the first SELECT 1 in d1 (memory:// and DIR)
 //   parallel    pgbench -S -c 2 on db1 alone, then on db1 and db2 at once (two engines): the sum over the one
-// each for --modes process,shared (a node process per engine, or the shared engine host). Medians of --rounds runs.
+// each for --modes process,shared (a node process per engine, or the shared engine host; base: the build BENCH_ZEROPG_BASE names,
+// with its defaults). Medians of --rounds runs, the cases interleaved.
 //   node bench/engines/starts.mjs [--rounds 5] [--modes process,shared] [--cases pglite,memory-2,reopen,create-db,parallel] [--seconds 8]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,10 @@ const rounds = Number(arg('--rounds', 5));
 const modes = arg('--modes', 'process,shared').split(',');
 const cases = arg('--cases', 'pglite,memory-2,reopen,create-db,parallel').split(',');
 const seconds = Number(arg('--seconds', 8));
-const modeArgs = (mode) => (mode === 'shared' ? ['--shared-engine-host'] : []);
+// base: another build (BENCH_ZEROPG_BASE, its own default engine host), for a before/after in the same run.
+const baseDll = process.env.BENCH_ZEROPG_BASE;
+const modeArgs = (mode) => (mode === 'base' ? [] : ['--engine-host', mode]);
+const dllFor = (mode) => (mode === 'base' ? baseDll : dll);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
 const results = [];
 const pgliteRuns = [];
@@ -52,9 +56,9 @@ async function answer(port, database = 'postgres') {
   }
 }
 
-async function spawnToAnswer(args) {
+async function spawnToAnswer(mode, args) {
   const started = performance.now();
-  const server = await startZeroPg(dll, args);
+  const server = await startZeroPg(dllFor(mode), [...args, ...modeArgs(mode)]);
   await answer(server.port);
   const ms = performance.now() - started;
   await stop(server);
@@ -68,8 +72,8 @@ function pgliteReference() {
   return performance.now() - started;
 }
 
-async function createDatabase(args) {
-  const server = await startZeroPg(dll, args);
+async function createDatabase(mode, args) {
+  const server = await startZeroPg(dllFor(mode), [...args, ...modeArgs(mode)]);
   try {
     await answer(server.port);
     const client = await WireClient.connect({ port: server.port });
@@ -100,7 +104,7 @@ function pgbench(port, database, extra) {
 
 async function parallel(mode) {
   const directory = mkdtempSync(path.join(tmpdir(), 'zeropg-starts-par-'));
-  const server = await startZeroPg(dll, ['--db', directory, ...modeArgs(mode)]);
+  const server = await startZeroPg(dllFor(mode), ['--db', directory, ...modeArgs(mode)]);
   try {
     await answer(server.port);
     const client = await WireClient.connect({ port: server.port });
@@ -133,19 +137,19 @@ for (let round = 0; round < rounds; round++) {
   for (const mode of modes) {
     const runs = (runsBy[mode] ??= { memory: [], reopen: [], createMemory: [], createDisk: [] });
     if (cases.includes('memory-2')) {
-      if (round === 0) await spawnToAnswer(['--db', 'memory://', ...modeArgs(mode)]); // fills the snapshot cache
-      runs.memory.push(await spawnToAnswer(['--db', 'memory://', ...modeArgs(mode)]));
+      if (round === 0) await spawnToAnswer(mode, ['--db', 'memory://']); // fills the snapshot cache
+      runs.memory.push(await spawnToAnswer(mode, ['--db', 'memory://']));
     }
     if (cases.includes('reopen')) {
       const directory = mkdtempSync(path.join(tmpdir(), 'zeropg-starts-reopen-'));
-      await spawnToAnswer(['--db', directory, ...modeArgs(mode)]);
-      runs.reopen.push(await spawnToAnswer(['--db', directory, ...modeArgs(mode)]));
+      await spawnToAnswer(mode, ['--db', directory]);
+      runs.reopen.push(await spawnToAnswer(mode, ['--db', directory]));
       rmSync(directory, { recursive: true, force: true });
     }
     if (cases.includes('create-db')) {
-      runs.createMemory.push(await createDatabase(['--db', 'memory://', ...modeArgs(mode)]));
+      runs.createMemory.push(await createDatabase(mode, ['--db', 'memory://']));
       const directory = mkdtempSync(path.join(tmpdir(), 'zeropg-starts-create-'));
-      runs.createDisk.push(await createDatabase(['--db', directory, ...modeArgs(mode)]));
+      runs.createDisk.push(await createDatabase(mode, ['--db', directory]));
       rmSync(directory, { recursive: true, force: true });
     }
   }

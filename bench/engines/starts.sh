@@ -5,6 +5,7 @@
 # `dotnet build -c Release src/ZeroPg.Cli` first.
 #   bench/engines/starts.sh                                   # 5 rounds, both modes, every case
 #   bench/engines/starts.sh --rounds 3 --modes shared --cases memory-2,create-db
+#   BENCH_ZEROPG_BASE=/other/build/ZeroPg.Cli.dll bench/engines/starts.sh --modes base,shared   # before/after, interleaved
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 node bench/engines/starts.mjs "$@"
