@@ -93,7 +93,8 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
                 Log.SpareFailed(logger, kind.ToString(), error.Message); // start one now instead
             }
         }
-        return await StartAsync(await site(), cancellationToken);
+        // Its caller waits: no warm-up first (a client that loads types pays for the catalog reads as it would on a spare's behalf).
+        return await StartAsync(await site(), warmUp: false, cancellationToken);
     }
 
     /// <summary>Keeps a spare of this kind ready, started now in the background, unless one of this kind is there already.</summary>
@@ -151,11 +152,11 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
     private async Task<SessionServices> StartInBackgroundAsync(Func<Task<DatabaseSite>> site)
     {
         await Task.Yield(); // never on the caller's path
-        return await StartAsync(await site(), CancellationToken.None);
+        return await StartAsync(await site(), warmUp: true, CancellationToken.None);
     }
 
-    /// <summary>Starts an engine on <paramref name="seed"/> (in a folder of its own under --db DIR) and warms its catalog caches.</summary>
-    private async Task<SessionServices> StartAsync(DatabaseSite seed, CancellationToken cancellationToken)
+    /// <summary>Starts an engine on <paramref name="seed"/> (in a folder of its own under --db DIR); a spare also warms its catalog caches.</summary>
+    private async Task<SessionServices> StartAsync(DatabaseSite seed, bool warmUp, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var site = options.IsMemory ? seed : seed with { DataDirectory = Path.Combine(folder, FolderPrefix + Guid.NewGuid().ToString("N")[..12]) };
@@ -163,7 +164,8 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
         try
         {
             await services.Engine.StartAsync(cancellationToken);
-            await OwnSql.RunAsync(await services.Engine.GetAsync(), TimeSpan.FromSeconds(30), WarmUpSql);
+            if (warmUp)
+                await OwnSql.RunAsync(await services.Engine.GetAsync(), TimeSpan.FromSeconds(30), WarmUpSql);
         }
         catch
         {
