@@ -90,7 +90,10 @@ public sealed class DashboardFigureTests(ITestOutputHelper output)
         await holder.OpenAsync();
         await waiter.OpenAsync();
         var holding = holder.ExecAsync("select pg_sleep(4)");
-        await Eventually.WaitUntilAsync(() => server.Services.Registry.Sessions.Any(s => s.Activity.Current.State == "active"), "the holder's statement running");
+        // Running for longer than the scheduler's hand-over window: a client that asks for the engine within it takes it at
+        // once, its statement queued in the engine behind the sleep (pipelined), and is never counted as queued here.
+        await Eventually.WaitUntilAsync(() => server.Services.Registry.Sessions.Any(s => s.Activity.Current is { State: "active", QueryStart: { } started }
+            && DateTimeOffset.UtcNow - started > 10 * ZeroPg.Sessions.EngineScheduler.HandOverWindow), "the holder's statement running past the hand-over window");
         var waiting = waiter.ExecAsync("select 1");
         await Eventually.QueuedAsync(server);
 
