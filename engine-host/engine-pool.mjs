@@ -1,4 +1,4 @@
-// The shared engine host (ZeroPgOptions.SharedEngineHost): ONE node process runs the engines of many databases, each
+// The shared engine host (ZeroPgOptions.EngineHost, the default): ONE node process runs the engines of many databases, each
 // PGlite in a worker thread of its own (host.mjs, the same script a process of its own runs). pglite.wasm is compiled
 // once here and the compiled module is shared by every worker, as is pglite.data: an idle engine then costs ~90-110 MB
 // instead of ~430 MB for a process (bench/engines/FINDINGS.md). A worker that dies (PGlite's exit(1): process.exit in a

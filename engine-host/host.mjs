@@ -11,7 +11,7 @@
 // runs. Logs go to stderr. The host exits when stdin closes, or (parent-watch.mjs) when the server is gone
 // while a query keeps the main thread busy, so it never outlives the server.
 //
-// In the shared engine host (engine-pool.mjs, ZeroPgOptions.SharedEngineHost) this same script runs as one worker thread per
+// In the shared engine host (engine-pool.mjs, ZeroPgOptions.EngineHost) this same script runs as one worker thread per
 // database: its start options, request and reply descriptors (FIFOs the server made) and the compiled PGlite module come in
 // workerData (or, for a worker started blank ahead of time, in its first message), and process.exit ends only this worker
 // (the pool reports its exit code to the server).
