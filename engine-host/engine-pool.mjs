@@ -70,7 +70,6 @@ function takeBlank(env) {
   const taken = blank;
   blank = null;
   taken.worker.ref();
-  setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref();
   return taken;
 }
 
@@ -93,10 +92,8 @@ function start({ id, options, requests, replies, env }) {
   try {
     started = takeBlank(env);
     if (started) started.worker.postMessage(engine);
-    else {
-      started = spawnWorker(engine, env);
-      setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
-    }
+    else started = spawnWorker(engine, env);
+    setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
   } catch (e) {
     fds.forEach(closeQuietly);
     emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
