@@ -25,6 +25,21 @@ public sealed class TlsTests(SecuredServerFixture fixture)
         Assert.Equal("1", await connection.TextAsync("select 1"));
     }
 
+    /// <summary>Npgsql sends its CancelRequest over TLS too; the server closes that connection before the cancel acts.</summary>
+    [Fact]
+    public async Task A_cancel_over_tls_stops_the_running_statement_and_the_connection_goes_on()
+    {
+        var extra = $"SSL Mode=VerifyCA;Root Certificate={fixture.CertificateFile}";
+        await using var connection = await fixture.OpenAsync(extra: extra);
+        await using var sleep = new NpgsqlCommand("select pg_sleep(30)", connection);
+        var running = sleep.ExecuteNonQueryAsync();
+        await EngineProbe.RunningAsync(fixture.Server);
+        sleep.Cancel();
+        var cancelled = await Assert.ThrowsAsync<OperationCanceledException>(() => running.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal("57014", Assert.IsType<PostgresException>(cancelled.InnerException).SqlState);
+        Assert.Equal("2", await connection.TextAsync("select 2"));
+    }
+
     [Fact]
     public async Task A_pooled_tls_data_source_serves_many_commands()
     {

@@ -53,6 +53,11 @@ internal static class SessionStartup
                         await WriteByteAsync(connection.Transport.Output, (byte)'N');
                         continue;
                     case StartupPacketKind.CancelRequest:
+                        // The canceller's connection is closed BEFORE the cancel acts. A client waits for that close, then goes on
+                        // with the cancelled connection's state (Npgsql sets a read deadline on it); were the cancelled statement's
+                        // 57014 first, the client could close that connection meanwhile, and Npgsql 10 then dies of a
+                        // NullReferenceException on the canceller's thread (an unhandled crash of the whole client process).
+                        connection.Abort();
                         if (cancel is not null)
                             await cancel(packet);
                         else
