@@ -14,7 +14,7 @@ REPO=$(cd "$BENCH_DIR/.." && pwd)
 WORKLOAD=${1:-select-8}
 SECS=${2:-12}
 WARMUP=${BENCH_WARMUP:-15} # V8 tiers PGlite's WebAssembly up over the first seconds, and .NET its hot methods
-DLL=${BENCH_ZEROPG_DLL:-$REPO/src/ZeroPg.Cli/bin/Release/net10.0/ZeroPg.Cli.dll}
+DLL=${BENCH_ZEROPG_DLL:-$REPO/src/ZeroPg.Cli/bin/Release/net10.0/publish/ZeroPg.Cli.dll}
 OUT=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}/profile-$(date -u +%Y%m%dT%H%M%SZ)-$WORKLOAD
 mkdir -p "$OUT"
 export PGUSER=postgres PGPASSWORD=postgres PGSSLMODE=disable PGDATABASE=postgres
@@ -23,7 +23,7 @@ case $WORKLOAD in
   tpcb-1) ARGS="-c 1 -j 1 -M simple" ;; tpcb-8) ARGS="-c 8 -j 2 -M simple" ;; tpcb-8-prepared) ARGS="-c 8 -j 2 -M prepared" ;;
   *) echo "unknown workload $WORKLOAD" >&2; exit 2 ;;
 esac
-[[ -f "$DLL" ]] || { echo "no $DLL: dotnet build -c Release src/ZeroPg.Cli (or set BENCH_ZEROPG_DLL)" >&2; exit 1; }
+[[ -f "$DLL" ]] || { echo "no $DLL: dotnet publish -c Release src/ZeroPg.Cli (or set BENCH_ZEROPG_DLL)" >&2; exit 1; }
 
 # perf maps name JIT-compiled frames: .NET's (W^X off, so code is not double-mapped) and V8's (the engine host
 # inherits NODE_OPTIONS).

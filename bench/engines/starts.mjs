@@ -16,7 +16,7 @@ import { WireClient, startZeroPg } from '../wire.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
-const dll = process.env.BENCH_ZEROPG_DLL ?? path.join(repo, 'src/ZeroPg.Cli/bin/Release/net10.0/ZeroPg.Cli.dll');
+const dll = process.env.BENCH_ZEROPG_DLL ?? path.join(repo, 'src/ZeroPg.Cli/bin/Release/net10.0/publish/ZeroPg.Cli.dll');
 const engineHost = path.join(repo, 'engine-host');
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i < 0 ? fallback : process.argv[i + 1]; };
 const rounds = Number(arg('--rounds', 5));
