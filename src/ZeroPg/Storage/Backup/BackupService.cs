@@ -33,6 +33,7 @@ internal sealed partial class BackupService : IAsyncDisposable
     // them under the gate, which _baseBackupsStopped then closes. One in progress is cancelled unless it is the first.
     private readonly CancellationTokenSource _baseBackupsStopping = new();
     private readonly Lock _baseBackupGate = new();
+    private readonly EngineBackupMode _backupMode = new();
     private bool _baseBackupsStopped;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Lsn _continueAt;
@@ -232,7 +233,7 @@ internal sealed partial class BackupService : IAsyncDisposable
 
     private async Task RunBaseBackupAsync(bool startsChain, CancellationToken cancellationToken)
     {
-        var taker = new BaseBackupTaker(_store, _dataDirectory, _lease, _shipper, _metrics, _logger);
+        var taker = new BaseBackupTaker(_store, _dataDirectory, _lease, _shipper, _metrics, _backupMode, _logger);
         try
         {
             var manifest = await taker.TakeAsync(_engines!, WaitForIdleEngineAsync, startsChain, cancellationToken);
