@@ -62,6 +62,13 @@ internal static class OwnSql
     /// A statement that fails (e.g. 25P02 in a client's failed transaction) throws <see cref="OwnSqlException"/>.
     /// </summary>
     public static async Task<string?[]> QueryRowAsync(EngineProcess engine, string sql, TimeSpan timeout)
+        => await ExecuteNamedAsync(engine, sql, timeout) ?? throw new OwnSqlException("", $"{sql} returned no row");
+
+    /// <summary>A statement that returns no row (a DO block), run as <see cref="QueryRowAsync"/> runs its statement.</summary>
+    public static async Task ExecuteAsync(EngineProcess engine, string sql, TimeSpan timeout)
+        => await ExecuteNamedAsync(engine, sql, timeout);
+
+    private static async Task<string?[]?> ExecuteNamedAsync(EngineProcess engine, string sql, TimeSpan timeout)
     {
         var name = Encoding.ASCII.GetBytes($"zeropg_own_{Interlocked.Increment(ref s_rowQueries)}");
         var batch = new BatchBuffer();
@@ -86,7 +93,7 @@ internal static class OwnSql
             await discard.Completion.WaitAsync(timeout);
             throw error;
         }
-        return row ?? throw new OwnSqlException("", $"{sql} returned no row");
+        return row;
     }
 
     private static (string?[]? Row, OwnSqlException? Error) FirstRowOrError(ReadOnlySpan<byte> reply)

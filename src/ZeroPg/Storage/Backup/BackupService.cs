@@ -33,6 +33,7 @@ internal sealed partial class BackupService : IAsyncDisposable
     // them under the gate, which _baseBackupsStopped then closes. One in progress is cancelled unless it is the first.
     private readonly CancellationTokenSource _baseBackupsStopping = new();
     private readonly Lock _baseBackupGate = new();
+    private readonly EngineBackupMode _backupMode = new();
     private bool _baseBackupsStopped;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Lsn _continueAt;
@@ -124,7 +125,10 @@ internal sealed partial class BackupService : IAsyncDisposable
             var control = ControlFile.TryRead(_dataDirectory)!;
             _shipper.StartAt(_continueAt, includePage: false, control.Timeline, control.SystemIdentifier, _continueLastRecord);
         }
-        _manifestWritten = ManifestTime();
+        // Not the directory's current time: its extension set may already hold some the backup has no record of (loaded by a
+        // server that stopped or died before recording them, or by this start's own extensions and migrations), so the
+        // loop's first pass compares the set.
+        _manifestWritten = default;
         _loop = Task.Run(() => RunAsync(_stopping.Token));
     }
 
@@ -229,7 +233,7 @@ internal sealed partial class BackupService : IAsyncDisposable
 
     private async Task RunBaseBackupAsync(bool startsChain, CancellationToken cancellationToken)
     {
-        var taker = new BaseBackupTaker(_store, _dataDirectory, _lease, _shipper, _metrics, _logger);
+        var taker = new BaseBackupTaker(_store, _dataDirectory, _lease, _shipper, _metrics, _backupMode, _logger);
         try
         {
             var manifest = await taker.TakeAsync(_engines!, WaitForIdleEngineAsync, startsChain, cancellationToken);
@@ -279,8 +283,11 @@ internal sealed partial class BackupService : IAsyncDisposable
         }
     }
 
-    /// <summary>An extension loaded after the last base backup must be preloaded by a restore too.</summary>
-    private async Task RecordExtensionsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// An extension loaded after the last base backup must be preloaded by a restore too: records the directory's set when it
+    /// grew, as needed by restores that end at or after <paramref name="at"/> (default: the WAL shipped so far).
+    /// </summary>
+    private async Task RecordExtensionsAsync(CancellationToken cancellationToken, Lsn? at = null)
     {
         var written = ManifestTime();
         if (written == _manifestWritten || !_shipper.IsStarted)
@@ -288,10 +295,24 @@ internal sealed partial class BackupService : IAsyncDisposable
         var extensions = BaseBackupTaker.ReadExtensions(_dataDirectory);
         if (!extensions.All(_extensions.Contains))
         {
-            await _store.PutAsync(BackupKeys.Meta(_shipper.ShippedEnd, _lease.Generation, _lease.Owner), BackupJson.Write(new MetaRecord { Extensions = extensions }), cancellationToken);
+            await _store.PutAsync(BackupKeys.Meta(at ?? _shipper.ShippedEnd, _lease.Generation, _lease.Owner), BackupJson.Write(new MetaRecord { Extensions = extensions }), cancellationToken);
             _extensions = extensions;
         }
         _manifestWritten = written;
+    }
+
+    private async Task<bool> TryRecordExtensionsAsync(Lsn at, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RecordExtensionsAsync(cancellationToken, at);
+            return true;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Log.StopFailed(_logger, _store.Location, $"could not record the extensions the database needs: {error.Message}");
+            return false;
+        }
     }
 
     public BackupStatus Status
@@ -365,6 +386,11 @@ internal sealed partial class BackupService : IAsyncDisposable
         }
         using var deadline = new CancellationTokenSource(timeout);
         var flushed = false;
+        // The loop records a grown extension set only when it next looks, which a stop may come before (an extension created
+        // just before it, or while the bucket was unreachable): without the record a restore does not preload it and fails
+        // with 58P01 on its objects. The engine is closed, so the set is final; it is recorded as needed from the WAL shipped
+        // before this flush on (within any restore of the newest state), and retried with the flush.
+        var extensionsAt = _shipper.ShippedEnd;
         try
         {
             while (!_lease.Lost && _shipper.IsStarted)
@@ -373,7 +399,7 @@ internal sealed partial class BackupService : IAsyncDisposable
                 await _shipper.PollAsync(force: true, deadline.Token);
                 if (_shipper.ShippedEnd == before)
                 {
-                    if (_shipper.LastError is null)
+                    if (_shipper.LastError is null && await TryRecordExtensionsAsync(extensionsAt, deadline.Token))
                     {
                         flushed = true;
                         break;

@@ -15,9 +15,17 @@ namespace ZeroPg.Storage.Backup;
 /// tar is complete and the WAL up to the stop position is in the backup. Restoring it replays WAL from
 /// the checkpoint, which repairs files that changed while they were read (full-page writes).
 /// </summary>
-internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDirectory, BackupLease lease, WalShipper shipper, BackupMetrics metrics, ILogger logger)
+internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDirectory, BackupLease lease, WalShipper shipper, BackupMetrics metrics, EngineBackupMode backupMode, ILogger logger)
 {
     private static readonly TimeSpan StatementTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Ends a backup left open in the engine session, and does nothing when none is: it may run inside a client's open
+    /// transaction (see <see cref="BackupService"/>'s wait for an idle engine), where an error (55000, "backup is not in
+    /// progress") would abort that transaction; the exception block's subtransaction keeps the error from it.
+    /// </summary>
+    private const string EndLeftOpenBackup =
+        "DO $zeropg$ BEGIN PERFORM pg_backup_stop(false); EXCEPTION WHEN object_not_in_prerequisite_state THEN NULL; END $zeropg$";
 
     /// <summary>Takes one; <paramref name="startsChain"/> when the WAL shipped so far cannot continue it (the shipper starts at it).</summary>
     public async Task<BaseManifest> TakeAsync(EngineSupervisor engines, Func<CancellationToken, Task> waitForIdleEngine, bool startsChain, CancellationToken cancellationToken)
@@ -26,19 +34,17 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
         await waitForIdleEngine(cancellationToken);
         var engine = await engines.GetAsync();
         var generation = engines.Generation;
+        if (backupMode.MayBeOpen(generation))
+        {
+            // An earlier attempt could not stop its backup (its pg_backup_stop ran in a client's failed transaction: 25P02), so
+            // pg_backup_start would fail with 55000, "a backup is already in progress in this session", and inside a
+            // client's open transaction that error would abort the client's transaction: end it first, without an error.
+            await OwnSql.ExecuteAsync(engine, EndLeftOpenBackup, StatementTimeout);
+            backupMode.Closed();
+        }
         var startSql = $"select pg_backup_start('zeropg {DateTimeOffset.UtcNow:O}', true)::text";
-        string?[] startRow;
-        try
-        {
-            startRow = await OwnSql.QueryRowAsync(engine, startSql, StatementTimeout);
-        }
-        catch (OwnSqlException error) when (error.SqlState == "55000")
-        {
-            // A backup an earlier attempt could not stop (its pg_backup_stop failed) is still open in
-            // the engine session: end it, then start ours.
-            await OwnSql.QueryRowAsync(engine, "select lsn::text from pg_backup_stop(false)", StatementTimeout);
-            startRow = await OwnSql.QueryRowAsync(engine, startSql, StatementTimeout);
-        }
+        backupMode.MayBeOpenIn(generation); // before it is sent: a start whose answer is lost may still have begun
+        var startRow = await OwnSql.QueryRowAsync(engine, startSql, StatementTimeout);
         var start = Lsn.Parse(startRow[0]!);
         var startedAt = DateTimeOffset.UtcNow;
         var blocked = watch.Elapsed;
@@ -61,6 +67,7 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
                 await waitForIdleEngine(cancellationToken);
                 var row = await OwnSql.QueryRowAsync(await engines.GetAsync(), "select labelfile, spcmapfile, lsn::text from pg_backup_stop(false)", StatementTimeout);
                 stopped = true;
+                backupMode.Closed();
                 stop = Lsn.Parse(row[2]!);
                 var files = new Dictionary<string, string> { ["backup_label"] = row[0]! };
                 if (!string.IsNullOrEmpty(row[1]))
@@ -75,11 +82,13 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
             {
                 try
                 {
-                    await OwnSql.QueryRowAsync(await engines.GetAsync(), "select lsn::text from pg_backup_stop(false)", StatementTimeout);
+                    await OwnSql.ExecuteAsync(await engines.GetAsync(), EndLeftOpenBackup, StatementTimeout);
+                    backupMode.Closed();
                 }
                 catch (Exception)
                 {
-                    // The engine is gone or the backup already ended: nothing left in backup mode.
+                    // The engine is gone (nothing is left in backup mode), or the stop failed like ours (25P02 in a client's
+                    // failed transaction): the next attempt ends the backup before it starts its own.
                 }
             }
             throw;
@@ -133,4 +142,20 @@ internal sealed partial class BaseBackupTaker(IBackupStore store, string dataDir
         [LoggerMessage(Level = LogLevel.Information, Message = "backup {Location}: base backup {Directory} complete: {DataBytes} bytes of files, {TarBytes} uploaded, {Milliseconds} ms")]
         public static partial void Finished(ILogger logger, string location, string directory, long dataBytes, long tarBytes, long milliseconds);
     }
+}
+
+/// <summary>
+/// Which engine session a base backup may have left in backup mode: set as pg_backup_start is sent, cleared once a stop
+/// answered. <see cref="BackupService"/> keeps it across attempts, which run one at a time; a new engine (another
+/// generation) starts outside backup mode.
+/// </summary>
+internal sealed class EngineBackupMode
+{
+    private int? _generation;
+
+    public bool MayBeOpen(int generation) => _generation == generation;
+
+    public void MayBeOpenIn(int generation) => _generation = generation;
+
+    public void Closed() => _generation = null;
 }

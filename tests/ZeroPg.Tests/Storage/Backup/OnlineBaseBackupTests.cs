@@ -146,6 +146,54 @@ public sealed class BackupHousekeepingTests
         Assert.Equal(2L, await WalScannerTests.Scalar(check, "select count(*) from t"));
     }
 
+    [Fact]
+    public async Task A_base_backup_left_open_by_a_failed_transaction_does_not_abort_the_next_clients_open_transaction()
+    {
+        using var directory = new TempDirectory();
+        using var logs = new CapturedLogs();
+        var options = FileBackupTests.Options(directory.Sub("a"), "file://" + directory.Sub("bucket"), b =>
+        {
+            b.BaseBackupInterval = TimeSpan.FromMilliseconds(300);
+            // A base backup's stop waits this long for the client holding the engine: time for it to fail its transaction.
+            b.IdleEngineWait = TimeSpan.FromSeconds(2);
+        });
+        await using var server = await ZeroPgServer.StartAsync(options, logs.Factory);
+        await FileBackupTests.WaitForBaseBackupAsync(server);
+        await using var setup = await FileBackupTests.Open(server);
+        await WalScannerTests.Execute(setup, "create table t(id int primary key)");
+
+        // A base backup starts while a client holds its transaction, which fails before the backup's stop: the stop fails
+        // (25P02) and the backup stays open in the engine session.
+        await using var failing = await FileBackupTests.Open(server);
+        await using (var begin = failing.BeginTransaction())
+        {
+            await WalScannerTests.Execute(failing, "insert into t values (1)");
+            var started = Started(logs);
+            var failures = server.Backup!.BaseBackupFailures;
+            await WaitAsync(() => Started(logs) > started, "a base backup started while the transaction is open");
+            await Assert.ThrowsAsync<Npgsql.PostgresException>(() => WalScannerTests.Execute(failing, "select 1/0"));
+            await WaitAsync(() => server.Backup!.BaseBackupFailures > failures, "the base backup's stop failed inside the failed transaction");
+            await begin.RollbackAsync();
+        }
+
+        // The next attempt runs inside another client's open transaction (the retry comes seconds later): it must not abort it.
+        await using var open = await FileBackupTests.Open(server);
+        await using (var begin = open.BeginTransaction())
+        {
+            await WalScannerTests.Execute(open, "insert into t values (2)");
+            var started = Started(logs);
+            var failures = server.Backup!.BaseBackupFailures;
+            await WaitAsync(() => Started(logs) > started || server.Backup!.BaseBackupFailures > failures, "the next base backup attempt inside the open transaction");
+            await WalScannerTests.Execute(open, "insert into t values (3)");
+            await begin.CommitAsync();
+        }
+        Assert.Equal(2L, await WalScannerTests.Scalar(open, "select count(*) from t"));
+        var done = server.Backup!.BaseBackups;
+        await WaitAsync(() => server.Backup!.BaseBackups > done, "a complete base backup after the commit");
+    }
+
+    private static int Started(CapturedLogs logs) => logs.Messages.Count(m => m.Contains("base backup started at WAL", StringComparison.Ordinal));
+
     private static Task WaitAsync(Func<bool> condition, string what)
         => Eventually.WaitUntilAsync(condition, what, TimeSpan.FromSeconds(60));
 }
