@@ -4,6 +4,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { trimWalSegments } from './wal-trim.mjs';
+import { memfsTarLoader, parseTar } from './tar-load.mjs';
 
 // PGlite's create ends with a catalog query (~80 ms in a cold engine) that readies db.query()'s parsing of array columns. The
 // host runs SQL through db.exec() only for statements that return no rows, and clients' SQL through the raw protocol, so it is
@@ -93,8 +94,9 @@ export async function startEngine(options, shared) {
   if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) {
     const tar = await readFile(options.loadDataDir);
-    if (createOptions.dataDir.startsWith('memory://')) trimWalSegments(tar);
-    createOptions.loadDataDir = tarOf(tar);
+    const entries = createOptions.dataDir.startsWith('memory://') ? (trimWalSegments(tar), parseTar(tar)) : null;
+    if (entries) createOptions.extensions = { ...createOptions.extensions, zeropgTarLoad: memfsTarLoader(PGlite.paths.PGDATA, entries) };
+    else createOptions.loadDataDir = tarOf(tar);
   }
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];

@@ -1,0 +1,109 @@
+// A memory:// engine's data directory put into its in-memory filesystem straight from the tar's bytes.
+//
+// PGlite's own loader copied every file twice (tinytar slices each file's data out of the tar, then MEMFS copies it again) and
+// walked each file's path from the root four or five times (analyzePath for every parent, then open): ~130 ms and a second
+// 40 MB of a ~500 ms memory:// start (bench/engines/FINDINGS.md, issue 28). Here each file's contents IS its slice of the tar
+// (a view: MEMFS writes into it in place and copies it into a new array when the file grows, as it does any file's), and
+// each directory is looked up once. The tar's buffer then lives as long as one of its files does, as the copies did.
+// The tar must hold only directories and regular files in ustar form (PGlite's dumpDataDir writes that); anything else
+// (long names, pax headers, links) makes parseTar return null, and the caller leaves the load to PGlite.
+
+const BLOCK = 512;
+
+function field(bytes, start, length) {
+  let end = start;
+  while (end < start + length && bytes[end] !== 0) end++;
+  return bytes.toString('latin1', start, end);
+}
+
+function octal(bytes, start, length) {
+  const text = field(bytes, start, length).trim();
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+/**
+ * The entries of the ustar `bytes` (a Buffer): { path, dir, mode, mtime (s), data (a view into bytes) }, relative paths
+ * without './' or a trailing '/'; null when the tar holds anything else than directories and regular files.
+ */
+export function parseTar(bytes) {
+  const entries = [];
+  let at = 0;
+  while (at + BLOCK <= bytes.length) {
+    if (bytes[at] === 0) break; // the end-of-archive blocks
+    const size = octal(bytes, at + 124, 12);
+    const type = bytes[at + 156];
+    const dir = type === 0x35; // '5'
+    if (!Number.isSafeInteger(size) || size < 0 || !(dir || type === 0x30 || type === 0)) return null;
+    const prefix = field(bytes, at + 345, 155);
+    const name = field(bytes, at + 0, 100);
+    const path = (prefix ? `${prefix}/${name}` : name).replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+    const start = at + BLOCK;
+    if (start + size > bytes.length || path.split('/').includes('..')) return null;
+    entries.push({
+      path,
+      dir,
+      mode: octal(bytes, at + 100, 8) & 0o7777,
+      mtime: octal(bytes, at + 136, 12),
+      data: dir ? null : new Uint8Array(bytes.buffer, bytes.byteOffset + start, size),
+    });
+    at = start + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  return entries;
+}
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+
+/**
+ * Creates `entries` (parseTar's) under `root` in the module's FS, whose `root` must be in MEMFS (memory://). Nodes are made
+ * through each directory's own node_ops, as FS.mkdir and FS.mknod make them, without walking paths again.
+ */
+export function loadIntoMemfs(FS, root, entries) {
+  FS.mkdirTree(root);
+  const dirs = new Map([['', FS.lookupPath(root).node]]);
+  const directory = (path) => {
+    let node = dirs.get(path);
+    if (node) return node;
+    const cut = path.lastIndexOf('/');
+    const parent = directory(cut < 0 ? '' : path.slice(0, cut));
+    const name = path.slice(cut + 1);
+    try {
+      node = FS.lookupNode(parent, name);
+    } catch {
+      node = parent.node_ops.mknod(parent, name, S_IFDIR | 0o700, 0);
+    }
+    dirs.set(path, node);
+    return node;
+  };
+  for (const entry of entries) {
+    if (entry.path === '') continue;
+    if (entry.dir) {
+      directory(entry.path);
+      continue;
+    }
+    const cut = entry.path.lastIndexOf('/');
+    const parent = directory(cut < 0 ? '' : entry.path.slice(0, cut));
+    const node = parent.node_ops.mknod(parent, entry.path.slice(cut + 1), S_IFREG | (entry.mode & 0o777 || 0o600), 0);
+    node.contents = entry.data;
+    node.usedBytes = entry.data.length;
+    const when = entry.mtime * 1000;
+    node.atime = node.mtime = node.ctime = when;
+    node.timestamp = when; // older Emscripten's single time
+  }
+}
+
+/**
+ * A PGlite "extension" that, before PGlite looks for a database (its module's preRun), puts `entries` into PGDATA: PGlite then
+ * resumes it as a database it found, as it would one it had loaded from the tar itself.
+ */
+export function memfsTarLoader(pgdata, entries) {
+  return {
+    name: 'zeropg-tar-load',
+    setup: async (_pg, emscriptenOpts) => ({
+      emscriptenOpts: {
+        ...emscriptenOpts,
+        preRun: [...(emscriptenOpts.preRun ?? []), (mod) => loadIntoMemfs(mod.FS, pgdata, entries)],
+      },
+    }),
+  };
+}
