@@ -47,7 +47,7 @@ MAX_STARTS=$((ROUNDS * 2 + 3))
 HOLD_PID=""
 SAMPLER_PID=""
 ZEROPG_OK=0
-ZEROPG_OUT="$REPO/src/ZeroPg.Cli/bin/Release/net10.0/publish" # as the tool package has it: ReadyToRun for linux-x64
+ZEROPG_OUT="$REPO/src/ZeroPg.Cli/bin/Release/net10.0/publish" # as the tool package has it: ReadyToRun and Node 22 for linux-x64
 ZEROPG_DLL=${BENCH_ZEROPG_DLL:-}
 PGBIN=""
 AS_PG=()
@@ -168,8 +168,8 @@ build_zeropg() {
   if [[ ! -d "$REPO/src/ZeroPg.Cli" ]]; then
     emit kind=build system=zeropg ok=false "error=src/ZeroPg.Cli not found"; return
   fi
-  log "dotnet publish -c Release src/ZeroPg.Cli"
-  if (cd "$REPO" && timeout --foreground 900 dotnet publish -c Release src/ZeroPg.Cli -o "$ZEROPG_OUT" -nologo -v:q) >"$WORK/logs/zeropg-build.log" 2>&1 \
+  log "dotnet publish -c Release src/ZeroPg.Cli -p:ZeroPgBundleNode=true"
+  if (cd "$REPO" && timeout --foreground 900 dotnet publish -c Release src/ZeroPg.Cli -o "$ZEROPG_OUT" -p:ZeroPgBundleNode=true -nologo -v:q) >"$WORK/logs/zeropg-build.log" 2>&1 \
      && find_zeropg_dll; then
     ZEROPG_OK=1
   else

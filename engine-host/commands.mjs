@@ -6,11 +6,13 @@ import { relocate } from './relocate.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
-// A tar of the data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine.
-registerControl('dump', async ({ path }, { db }) => {
+// A tar of the data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine. `clean`: as
+// after a clean shutdown (clean-dump.mjs), for a tar many engines will start from (a new database's seed).
+registerControl('dump', async ({ path, clean }, { db }) => {
   await db.exec('CHECKPOINT');
   const file = await db.dumpDataDir('none');
-  await writeFile(path, Buffer.from(await file.arrayBuffer()));
+  const bytes = Buffer.from(await file.arrayBuffer());
+  await writeFile(path, clean ? await (await import('./clean-dump.mjs')).cleanDump(bytes) : bytes);
   return { ok: true };
 });
 

@@ -36,7 +36,8 @@ async function writeSnapshot(db, path) {
   await db.exec('CHECKPOINT');
   const file = await db.dumpDataDir('none');
   const temp = `${path}.${process.pid}${threadId ? `-${threadId}` : ''}.tmp`; // engines of one shared host may write it at once
-  await writeFile(temp, Buffer.from(await file.arrayBuffer()));
+  const { cleanDump } = await import('./clean-dump.mjs'); // loaded only where a snapshot is made (a cache miss)
+  await writeFile(temp, await cleanDump(Buffer.from(await file.arrayBuffer()))); // engines start from it without crash recovery
   await rename(temp, path);
 }
 

@@ -23,7 +23,7 @@ function octal(bytes, start, length) {
 
 /**
  * The entries of the ustar `bytes` (a Buffer): { path, dir, mode, mtime (s), data (a view into bytes) }, relative paths
- * without './' or a trailing '/'; null when the tar holds anything else than directories and regular files.
+ * without './' or a trailing '/'; null when the tar holds anything else than directories and regular files, or nothing.
  */
 export function parseTar(bytes) {
   const entries = [];
@@ -48,7 +48,7 @@ export function parseTar(bytes) {
     });
     at = start + Math.ceil(size / BLOCK) * BLOCK;
   }
-  return entries;
+  return entries.length > 0 ? entries : null;
 }
 
 const S_IFDIR = 0o040000;

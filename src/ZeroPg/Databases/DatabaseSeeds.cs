@@ -31,8 +31,9 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
     public async Task<DatabaseSite> EmptyAsync(CancellationToken cancellationToken)
     {
         var launcher = primaryLauncher();
-        var path = launcher.SnapshotPath is { } snapshot && options.UseSnapshotCache
-            ? Path.ChangeExtension(snapshot, ".database.tar")
+        var cached = launcher.SnapshotPath is not null && options.UseSnapshotCache;
+        var path = cached
+            ? Path.ChangeExtension(launcher.SnapshotPath!, ".database.tar")
             : Path.Combine(folder, ".empty-database.tar");
         await _emptyGate.WaitAsync(cancellationToken);
         try
@@ -40,8 +41,9 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             if (!IsWhole(path))
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                // A cached seed serves every later CREATE DATABASE on this machine: made as after a clean shutdown, their engines skip crash recovery.
                 await forge.ForgeAsync(launcher, null, DatabaseSite.PrimaryName,
-                    [$"CREATE DATABASE {EmptyName} OID {EngineOid} STRATEGY FILE_COPY"], path, cancellationToken);
+                    [$"CREATE DATABASE {EmptyName} OID {EngineOid} STRATEGY FILE_COPY"], path, cancellationToken, clean: cached);
             }
             else
             {

@@ -12,7 +12,7 @@ namespace ZeroPg.Storage;
 internal sealed class SnapshotCache
 {
     public const string EnvironmentVariable = "ZEROPG_CACHE_DIR";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2; // 2: written as after a clean shutdown (engine-host/clean-dump.mjs)
     // dumpDataDir of an initdb'd directory is ~40 MB; anything far smaller is a truncated file.
     private const long MinimumSnapshotBytes = 1 << 20;
 

@@ -1,0 +1,125 @@
+// A cluster's dump made as if its server had been shut down cleanly, for the tars engines start from (the snapshot cache's
+// fresh cluster, a new database's seed).
+//
+// A dump of a running engine (PGlite's dumpDataDir, after a CHECKPOINT) says "in production" in its pg_control: every
+// engine started from it runs crash recovery and an end-of-recovery checkpoint, ~50 ms of a ~400 ms memory:// start
+// (bench/engines/FINDINGS.md, issue 28). So the dump is started once more here, in a worker thread of its own (a plain
+// PGlite: none of the host's WebAssembly patches, whose alarms and clock hooks serve one engine per thread), closed (a
+// shutdown checkpoint), and its files written out as the tar. Made only when such a tar is made (a cache miss), at the
+// cost of one more start; any failure leaves the dump as it was, which Postgres recovers from as before.
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+
+const BLOCK = 512;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+
+function octal(header, start, length, value) {
+  header.write(value.toString(8).padStart(length - 1, '0') + '\0', start, length, 'latin1');
+}
+
+// A ustar header for `path` (relative, '/'-separated); null when the name cannot be held (no entry Postgres makes is that long).
+function header(path, { dir, mode, size, mtime }) {
+  const name = dir ? `${path}/` : path;
+  let prefix = '';
+  let rest = name;
+  if (Buffer.byteLength(name) > 100) {
+    const cut = name.lastIndexOf('/', name.length - (dir ? 2 : 1));
+    if (cut < 0 || Buffer.byteLength(name.slice(0, cut)) > 155 || Buffer.byteLength(name.slice(cut + 1)) > 100) return null;
+    prefix = name.slice(0, cut);
+    rest = name.slice(cut + 1);
+  }
+  const h = Buffer.alloc(BLOCK);
+  h.write(rest, 0, 100, 'utf8');
+  octal(h, 100, 8, mode & 0o7777);
+  octal(h, 108, 8, 0);
+  octal(h, 116, 8, 0);
+  octal(h, 124, 12, dir ? 0 : size);
+  octal(h, 136, 12, Math.floor(mtime / 1000));
+  h[156] = dir ? 0x35 : 0x30;
+  h.write('ustar\0', 257, 6, 'latin1');
+  h.write('00', 263, 2, 'latin1');
+  h.write(prefix, 345, 155, 'utf8');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  return h;
+}
+
+/** A ustar tar of the directory tree at `root` in the module's FS, paths relative to it (as tar-load.mjs reads them). */
+export function tarOfTree(FS, root) {
+  const parts = [];
+  const walk = (dir, relative) => {
+    for (const name of FS.readdir(dir).sort()) {
+      if (name === '.' || name === '..') continue;
+      const full = `${dir}/${name}`;
+      const path = relative ? `${relative}/${name}` : name;
+      const stat = FS.stat(full);
+      const isDir = (stat.mode & S_IFMT) === S_IFDIR;
+      const data = isDir ? null : FS.readFile(full);
+      const h = header(path, { dir: isDir, mode: stat.mode, size: data?.length ?? 0, mtime: stat.mtime?.getTime?.() ?? Date.now() });
+      if (!h) throw new Error(`${path}: name too long for a ustar tar`);
+      parts.push(h);
+      if (isDir) {
+        walk(full, path);
+      } else {
+        parts.push(data);
+        if (data.length % BLOCK) parts.push(Buffer.alloc(BLOCK - (data.length % BLOCK)));
+      }
+    }
+  };
+  walk(root, '');
+  parts.push(Buffer.alloc(2 * BLOCK));
+  return Buffer.concat(parts);
+}
+
+/** The tar `dump` (bytes of a running cluster's dump) after a start and a clean shutdown; `dump` itself when that fails. */
+export function cleanDump(dump) {
+  return new Promise((resolve) => {
+    const copy = new Uint8Array(dump.length);
+    copy.set(dump);
+    let worker;
+    try {
+      worker = new Worker(new URL(import.meta.url), { workerData: { cleanDump: copy.buffer }, transferList: [copy.buffer], stderr: true });
+    } catch (e) {
+      process.stderr.write(`clean dump not made (the dump is used as it is): ${e?.message ?? e}\n`);
+      resolve(dump);
+      return;
+    }
+    worker.stderr.resume(); // Postgres's start and shutdown messages: nothing anyone reads
+    let answered = false;
+    worker.once('message', (message) => {
+      answered = true;
+      if (message.tar) resolve(Buffer.from(message.tar));
+      else {
+        process.stderr.write(`clean dump not made (the dump is used as it is): ${message.error}\n`);
+        resolve(dump);
+      }
+    });
+    worker.once('error', (e) => {
+      if (answered) return;
+      answered = true;
+      process.stderr.write(`clean dump not made (the dump is used as it is): ${e?.message ?? e}\n`);
+      resolve(dump);
+    });
+    worker.once('exit', () => { if (!answered) resolve(dump); });
+  });
+}
+
+if (!isMainThread && workerData?.cleanDump) {
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { memfsTarLoader, parseTar } = await import('./tar-load.mjs');
+    const entries = parseTar(Buffer.from(workerData.cleanDump));
+    if (!entries?.some((e) => e.path === 'PG_VERSION')) throw new Error('the dump is not a tar of a data directory');
+    const db = await PGlite.create({ dataDir: 'memory://', extensions: { load: memfsTarLoader(PGlite.paths.PGDATA, entries) } });
+    const FS = db.mod.FS;
+    await db.close();
+    const tar = tarOfTree(FS, PGlite.paths.PGDATA);
+    const out = new Uint8Array(tar.length);
+    out.set(tar);
+    parentPort.postMessage({ tar: out.buffer }, [out.buffer]);
+  } catch (e) {
+    parentPort.postMessage({ error: String(e?.message ?? e) });
+  }
+}
