@@ -10,6 +10,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const BLOCK = 512;
+const CLEAN_DUMP_LIMIT_MS = 60_000;
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 
@@ -88,6 +89,16 @@ export function cleanDump(dump) {
     }
     worker.stderr.resume(); // Postgres's start and shutdown messages: nothing anyone reads
     let answered = false;
+    // A start that never ends must not hold up the engine's own: the dump is used as it is after a minute.
+    const limit = setTimeout(() => {
+      if (answered) return;
+      answered = true;
+      process.stderr.write('clean dump not made (the dump is used as it is): no answer within 60 s\n');
+      worker.terminate();
+      resolve(dump);
+    }, CLEAN_DUMP_LIMIT_MS);
+    limit.unref?.();
+    worker.once('exit', () => clearTimeout(limit));
     worker.once('message', (message) => {
       answered = true;
       if (message.tar) resolve(Buffer.from(message.tar));
