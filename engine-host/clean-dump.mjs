@@ -8,15 +8,11 @@
 // shutdown checkpoint), and its files written out as the tar. Made only when such a tar is made (a cache miss), at the
 // cost of one more start; any failure leaves the dump as it was, which Postgres recovers from as before.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { BLOCK, checksum, writeOctal } from './ustar.mjs';
 
-const BLOCK = 512;
 const CLEAN_DUMP_LIMIT_MS = 60_000;
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
-
-function octal(header, start, length, value) {
-  header.write(value.toString(8).padStart(length - 1, '0') + '\0', start, length, 'latin1');
-}
 
 // A ustar header for `path` (relative, '/'-separated); null when the name cannot be held (no entry Postgres makes is that long).
 function header(path, { dir, mode, size, mtime }) {
@@ -31,19 +27,16 @@ function header(path, { dir, mode, size, mtime }) {
   }
   const h = Buffer.alloc(BLOCK);
   h.write(rest, 0, 100, 'utf8');
-  octal(h, 100, 8, mode & 0o7777);
-  octal(h, 108, 8, 0);
-  octal(h, 116, 8, 0);
-  octal(h, 124, 12, dir ? 0 : size);
-  octal(h, 136, 12, Math.floor(mtime / 1000));
+  writeOctal(h, 100, 8, mode & 0o7777);
+  writeOctal(h, 108, 8, 0);
+  writeOctal(h, 116, 8, 0);
+  writeOctal(h, 124, 12, dir ? 0 : size);
+  writeOctal(h, 136, 12, Math.floor(mtime / 1000));
   h[156] = dir ? 0x35 : 0x30;
   h.write('ustar\0', 257, 6, 'latin1');
   h.write('00', 263, 2, 'latin1');
   h.write(prefix, 345, 155, 'utf8');
-  h.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of h) sum += byte;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  checksum(h);
   return h;
 }
 
@@ -77,43 +70,33 @@ export function tarOfTree(FS, root) {
 /** The tar `dump` (bytes of a running cluster's dump) after a start and a clean shutdown; `dump` itself when that fails. */
 export function cleanDump(dump) {
   return new Promise((resolve) => {
+    let worker = null;
+    let limit = null;
+    // The first outcome decides; the dump as it is whenever no clean tar came.
+    const finish = (tar, why) => {
+      if (!resolve) return;
+      if (why) process.stderr.write(`clean dump not made (the dump is used as it is): ${why}\n`);
+      clearTimeout(limit);
+      resolve(tar ?? dump);
+      resolve = null;
+    };
     const copy = new Uint8Array(dump.length);
     copy.set(dump);
-    let worker;
     try {
       worker = new Worker(new URL(import.meta.url), { workerData: { cleanDump: copy.buffer }, transferList: [copy.buffer], stderr: true });
     } catch (e) {
-      process.stderr.write(`clean dump not made (the dump is used as it is): ${e?.message ?? e}\n`);
-      resolve(dump);
+      finish(null, e?.message ?? e);
       return;
     }
     worker.stderr.resume(); // Postgres's start and shutdown messages: nothing anyone reads
-    let answered = false;
     // A start that never ends must not hold up the engine's own: the dump is used as it is after a minute.
-    const limit = setTimeout(() => {
-      if (answered) return;
-      answered = true;
-      process.stderr.write('clean dump not made (the dump is used as it is): no answer within 60 s\n');
+    limit = setTimeout(() => {
+      finish(null, `no answer within ${CLEAN_DUMP_LIMIT_MS / 1000} s`);
       worker.terminate();
-      resolve(dump);
     }, CLEAN_DUMP_LIMIT_MS);
-    limit.unref?.();
-    worker.once('exit', () => clearTimeout(limit));
-    worker.once('message', (message) => {
-      answered = true;
-      if (message.tar) resolve(Buffer.from(message.tar));
-      else {
-        process.stderr.write(`clean dump not made (the dump is used as it is): ${message.error}\n`);
-        resolve(dump);
-      }
-    });
-    worker.once('error', (e) => {
-      if (answered) return;
-      answered = true;
-      process.stderr.write(`clean dump not made (the dump is used as it is): ${e?.message ?? e}\n`);
-      resolve(dump);
-    });
-    worker.once('exit', () => { if (!answered) resolve(dump); });
+    worker.once('message', (message) => finish(message.tar ? Buffer.from(message.tar) : null, message.error));
+    worker.once('error', (e) => finish(null, e?.message ?? e));
+    worker.once('exit', () => finish(null, null));
   });
 }
 

@@ -3,16 +3,14 @@ import { writeFile } from 'node:fs/promises';
 import { registerControl } from './control.mjs';
 import { loadExtension } from './extensions.mjs';
 import { relocate } from './relocate.mjs';
+import { dumpCluster } from './engine.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
 // A tar of the data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine. `clean`: as
-// after a clean shutdown (clean-dump.mjs), for a tar many engines will start from (a new database's seed).
+// after a clean shutdown, for a tar many engines will start from (a new database's seed).
 registerControl('dump', async ({ path, clean }, { db }) => {
-  await db.exec('CHECKPOINT');
-  const file = await db.dumpDataDir('none');
-  const bytes = Buffer.from(await file.arrayBuffer());
-  await writeFile(path, clean ? await (await import('./clean-dump.mjs')).cleanDump(bytes) : bytes);
+  await writeFile(path, await dumpCluster(db, { clean }));
   return { ok: true };
 });
 

@@ -30,14 +30,21 @@ async function loadExtensions(names) {
   return extensions;
 }
 
+/**
+ * A tar of the engine's cluster (after a CHECKPOINT); `clean`: as after a clean shutdown (clean-dump.mjs, loaded only
+ * then), for a tar engines will start from many times.
+ */
+export async function dumpCluster(db, { clean = false } = {}) {
+  await db.exec('CHECKPOINT');
+  const bytes = Buffer.from(await (await db.dumpDataDir('none')).arrayBuffer());
+  return clean ? (await import('./clean-dump.mjs')).cleanDump(bytes) : bytes;
+}
+
 // A fresh data directory's tar, for the server's snapshot cache. Written to a temp file and renamed,
 // so a reader never sees half a snapshot.
 async function writeSnapshot(db, path) {
-  await db.exec('CHECKPOINT');
-  const file = await db.dumpDataDir('none');
   const temp = `${path}.${process.pid}${threadId ? `-${threadId}` : ''}.tmp`; // engines of one shared host may write it at once
-  const { cleanDump } = await import('./clean-dump.mjs'); // loaded only where a snapshot is made (a cache miss)
-  await writeFile(temp, await cleanDump(Buffer.from(await file.arrayBuffer()))); // engines start from it without crash recovery
+  await writeFile(temp, await dumpCluster(db, { clean: true })); // engines start from it without crash recovery
   await rename(temp, path);
 }
 

@@ -8,18 +8,7 @@
 // The tar must hold only directories and regular files in ustar form (PGlite's dumpDataDir writes that); anything else
 // (long names, pax headers, links) makes parseTar return null, and the caller leaves the load to PGlite.
 
-const BLOCK = 512;
-
-function field(bytes, start, length) {
-  let end = start;
-  while (end < start + length && bytes[end] !== 0) end++;
-  return bytes.toString('latin1', start, end);
-}
-
-function octal(bytes, start, length) {
-  const text = field(bytes, start, length).trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
+import { BLOCK, field, readOctal } from './ustar.mjs';
 
 /**
  * The entries of the ustar `bytes` (a Buffer): { path, dir, mode, mtime (s), data (a view into bytes) }, relative paths
@@ -30,20 +19,21 @@ export function parseTar(bytes) {
   let at = 0;
   while (at + BLOCK <= bytes.length) {
     if (bytes[at] === 0) break; // the end-of-archive blocks
-    const size = octal(bytes, at + 124, 12);
+    const header = bytes.subarray(at, at + BLOCK);
+    const size = readOctal(header, 124, 12);
     const type = bytes[at + 156];
     const dir = type === 0x35; // '5'
     if (!Number.isSafeInteger(size) || size < 0 || !(dir || type === 0x30 || type === 0)) return null;
-    const prefix = field(bytes, at + 345, 155);
-    const name = field(bytes, at + 0, 100);
+    const prefix = field(header, 345, 155);
+    const name = field(header, 0, 100);
     const path = (prefix ? `${prefix}/${name}` : name).replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
     const start = at + BLOCK;
     if (start + size > bytes.length || path.split('/').includes('..')) return null;
     entries.push({
       path,
       dir,
-      mode: octal(bytes, at + 100, 8) & 0o7777,
-      mtime: octal(bytes, at + 136, 12),
+      mode: readOctal(header, 100, 8) & 0o7777,
+      mtime: readOctal(header, 136, 12),
       data: dir ? null : new Uint8Array(bytes.buffer, bytes.byteOffset + start, size),
     });
     at = start + Math.ceil(size / BLOCK) * BLOCK;

@@ -6,26 +6,10 @@
 // WAL" in crash recovery, as a zeroed page is), and the next write extends the file from the page it left off.
 // Only for memory://: a data directory keeps whole segments, as backups and archivers expect.
 
-const BLOCK = 512;
+import { BLOCK, checksum, field, readOctal, writeOctal } from './ustar.mjs';
+
 const WAL_PAGE = 8192;
 const SEGMENT_NAME = /(^|\/)pg_wal\/[0-9A-F]{24}$/;
-
-function field(header, start, length) {
-  const bytes = header.subarray(start, start + length);
-  const end = bytes.indexOf(0);
-  return bytes.subarray(0, end < 0 ? length : end).toString('latin1');
-}
-
-function writeOctal(header, start, length, value) {
-  header.write(value.toString(8).padStart(length - 1, '0') + '\0', start, length, 'latin1');
-}
-
-function checksum(header) {
-  header.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
-}
 
 const ZERO_PAGE = Buffer.alloc(WAL_PAGE);
 
@@ -53,7 +37,7 @@ export function trimWalSegments(bytes) {
   while (read + BLOCK <= bytes.length) {
     const header = bytes.subarray(read, read + BLOCK);
     if (header[0] === 0) break; // the end-of-archive blocks
-    const size = parseInt(field(header, 124, 12).trim() || '0', 8);
+    const size = readOctal(header, 124, 12);
     if (!Number.isFinite(size) || size < 0) break;
     const type = String.fromCharCode(header[156] || 0x30);
     const prefix = field(header, 345, 155);
