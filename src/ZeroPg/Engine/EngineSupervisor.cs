@@ -223,13 +223,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task<EngineProcess> GetAsync()
     {
         lock (_gate)
-        {
-            // A death is known (its sessions are ended) before WatchAsync's continuation runs: a session that asks meanwhile
-            // gets the restart, not the dead engine (a new client's first statement got 57P01 from it on a loaded machine).
-            if (_current.IsCompletedSuccessfully && _current.Result.Exited.IsCompleted)
-                ReplaceDead(_current.Result);
             return _current;
-        }
     }
 
     /// <summary>Loads the files of extensions that SQL about to run creates or updates into the running engine (no restart).</summary>
@@ -333,18 +327,14 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     {
         await engine.Exited;
         lock (_gate)
-            ReplaceDead(engine);
-    }
-
-    /// <summary>Under <see cref="_gate"/>: starts the engine that replaces <paramref name="engine"/>, once (it is still the current one).</summary>
-    private void ReplaceDead(EngineProcess engine)
-    {
-        if (_stopping || !ReferenceEquals(_current.IsCompletedSuccessfully ? _current.Result : null, engine))
-            return;
-        Interlocked.Increment(ref _restarts);
-        Log.EngineDied(_logger, engine.Diagnostics(), _site.IsMemory);
-        _current = LaunchAsync(CancellationToken.None);
-        SignalCurrentChanged();
+        {
+            if (_stopping || !ReferenceEquals(_current.IsCompletedSuccessfully ? _current.Result : null, engine))
+                return;
+            Interlocked.Increment(ref _restarts);
+            Log.EngineDied(_logger, engine.Diagnostics(), _site.IsMemory);
+            _current = LaunchAsync(CancellationToken.None);
+            SignalCurrentChanged();
+        }
     }
 
     private void SignalCurrentChanged()
