@@ -8,7 +8,21 @@ namespace ZeroPg.Engine;
 /// </summary>
 internal abstract class EngineCall
 {
-    private TaskCompletionSource _completion = NewCompletion();
+    private readonly bool _continuesOnReader;
+    private TaskCompletionSource _completion;
+
+    /// <param name="continuesOnReader">
+    /// The awaiter of <see cref="Completion"/> goes on on the engine reader thread, inline, instead of through the thread pool:
+    /// for a session, whose work after a reply is short and ends in an await of the client's next message. Waking a pool
+    /// worker for it cost more than that work (a thread wake-up and the pool's spinning, per statement). What such a continuation
+    /// writes to the engine is written from another thread (<see cref="EngineProcess.SubmitAsync"/>): the reader must never
+    /// block on the host's input while the host blocks on its output.
+    /// </param>
+    protected EngineCall(bool continuesOnReader = false)
+    {
+        _continuesOnReader = continuesOnReader;
+        _completion = NewCompletion();
+    }
 
     /// <summary>The sequence number of the call's last Batch frame in its engine (1, 2, ...; a cancel names it).</summary>
     public long Sequence { get; internal set; }
@@ -29,5 +43,5 @@ internal abstract class EngineCall
     /// <summary>Makes the call reusable for the next request of the same owner.</summary>
     protected void ResetCompletion() => _completion = NewCompletion();
 
-    private static TaskCompletionSource NewCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource NewCompletion() => new(_continuesOnReader ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -39,6 +39,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
     private EngineCancelChannel? _cancelChannel;
     private static long _lastId;
+    private int _readerThreadId; // the engine reader's managed thread id: continuations of sessions' calls run on it
 
     /// <summary>Where batches are counted; set when a spare engine is handed to a server.</summary>
     internal Hosting.ZeroPgMetrics? Metrics { get; set; }
@@ -245,12 +246,16 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         });
         // A dedicated thread blocked in read() wakes as soon as a reply arrives: on two cores the
         // thread-pool hops of async pipe reads cost more than the engine's own work for a small query.
-        new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{Id}" }.Start();
+        var reader = new Thread(ReadLoop) { IsBackground = true, Name = $"zeropg-engine-{Id}" };
+        _readerThreadId = reader.ManagedThreadId;
+        reader.Start();
     }
 
     /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>
     public async ValueTask SubmitAsync(EngineCall call, ReadOnlyMemory<byte> frame)
     {
+        if (OnReaderThread)
+            await Task.Yield();
         await _writeLock.WaitAsync();
         try
         {
@@ -280,6 +285,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Writes a frame that has no reply of its own (a 'P' part of a larger batch).</summary>
     public async ValueTask SendPartAsync(ReadOnlyMemory<byte> frame)
     {
+        if (OnReaderThread)
+            await Task.Yield();
         await _writeLock.WaitAsync();
         try
         {
@@ -297,6 +304,13 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             _writeLock.Release();
         }
     }
+
+    /// <summary>
+    /// A write to the host from the reader thread (a session's continuation, see <see cref="EngineCall"/>) moves to the thread
+    /// pool first: a blocking write there, into a full pipe while the host blocks on writing a reply nobody reads, would
+    /// deadlock the engine.
+    /// </summary>
+    private bool OnReaderThread => Environment.CurrentManagedThreadId == _readerThreadId;
 
     public async Task<JsonElement> ControlAsync(object command)
     {

@@ -53,6 +53,7 @@ internal sealed class ReplyForwarder : EngineCall
     /// <param name="abandonClient">Closes the connection of a client that stopped reading: that cancels its statement in the engine.</param>
     public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel, TransactionTimeout transactionTimeout,
         Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient, HeldMessages heldMessages)
+        : base(continuesOnReader: true)
     {
         _heldMessages = heldMessages;
         _transactionTimeout = transactionTimeout;
