@@ -40,6 +40,7 @@ internal static class ServeCommand
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
+        var replyPoll = new Option<int>("--engine-reply-poll-us") { Description = "microseconds the server polls for the engine's reply before it sleeps (0 = sleep at once)", DefaultValueFactory = _ => (int)new ZeroPgOptions().ReplyPollWindow.TotalMicroseconds };
 
         var password = new Option<string?>("--password") { Description = "the postgres role's password; turns on SCRAM-SHA-256 [env ZEROPG_PASSWORD, POSTGRES_PASSWORD]", DefaultValueFactory = _ => ServeEnvironment.Password() };
         var auth = new Option<string>("--auth") { Description = "trust or scram-sha-256 (default: scram-sha-256 when a password is set, else trust, which a non-loopback --host refuses unless given explicitly)", DefaultValueFactory = _ => "default" };
@@ -70,7 +71,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
-            durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, noAutoPrepare,
+            durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
@@ -115,6 +116,7 @@ internal static class ServeCommand
                 HttpPort = parse.GetValue(httpPort),
                 HttpHost = parse.GetValue(httpHost)!,
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
+                ReplyPollWindow = TimeSpan.FromMicroseconds(parse.GetValue(replyPoll)),
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
                 MigrationFolders = parse.GetValue(migrations) ?? [],
                 Backup = backup.ForServe(parse),
@@ -178,6 +180,7 @@ internal static class ServeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 
+        var inlineCompletions = options.InlineSocketScheduling && InlineSocketCompletions.Enable(); // before any socket waits
         // Conditions a user can cause, each in one line with the fix, before seconds go into starting an engine.
         if ((PortCheck.Busy(options.Host, options.Port)
             ?? (options.HttpPort is { } httpPort ? PortCheck.HttpBusy(options.HttpHost, httpPort) : null)
@@ -195,6 +198,11 @@ internal static class ServeCommand
         {
             logger.LogCritical("ZeroPg could not start: {Message}", error.Message);
             return 1;
+        }
+        finally
+        {
+            if (inlineCompletions)
+                InlineSocketCompletions.HideFromChildren();
         }
         var exitCode = 0;
         await using (server)
