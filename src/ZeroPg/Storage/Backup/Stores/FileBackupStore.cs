@@ -15,13 +15,13 @@ internal sealed class FileBackupStore(string root, string location) : IBackupSto
     private string PathOf(string key) => Path.Combine(root, key.Replace('/', Path.DirectorySeparatorChar));
 
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-        => await WriteAsync(PathOf(key), FileMode.Create, data, cancellationToken);
+        => await WriteAsync(PathOf(key), replace: true, data, cancellationToken);
 
     public async Task<bool> TryCreateAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         try
         {
-            await WriteAsync(PathOf(key), FileMode.CreateNew, data, cancellationToken);
+            await WriteAsync(PathOf(key), replace: false, data, cancellationToken);
             return true;
         }
         catch (IOException) when (File.Exists(PathOf(key)))
@@ -30,13 +30,31 @@ internal sealed class FileBackupStore(string root, string location) : IBackupSto
         }
     }
 
-    private static async Task WriteAsync(string path, FileMode mode, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a whole object under a name of its own, then renames it into place: a reader sees the old object or the new one,
+    /// never a truncated one (another server reading the lease while its holder renews it got "unable to read beyond the end
+    /// of the stream" from a file rewritten in place). Without <paramref name="replace"/> the rename fails if the object exists.
+    /// </summary>
+    private static async Task WriteAsync(string path, bool replace, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await using var stream = new FileStream(path, mode, FileAccess.Write, FileShare.Read, 4096, FileOptions.Asynchronous);
-        await stream.WriteAsync(data, cancellationToken);
-        stream.Flush(flushToDisk: true);
+        var temporary = $"{path}.{Guid.NewGuid():N}{TemporarySuffix}";
+        try
+        {
+            await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 4096, FileOptions.Asynchronous))
+            {
+                await stream.WriteAsync(data, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: replace);
+        }
+        finally
+        {
+            File.Delete(temporary); // gone already when the rename took it
+        }
     }
+
+    private const string TemporarySuffix = ".zeropg-partial";
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -72,7 +90,7 @@ internal sealed class FileBackupStore(string root, string location) : IBackupSto
             foreach (var file in new DirectoryInfo(start).EnumerateFiles("*", SearchOption.AllDirectories))
             {
                 var key = Path.GetRelativePath(root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
-                if (key.StartsWith(prefix, StringComparison.Ordinal))
+                if (key.StartsWith(prefix, StringComparison.Ordinal) && !key.EndsWith(TemporarySuffix, StringComparison.Ordinal))
                     objects.Add(new StoredObject(key, file.Length, file.LastWriteTimeUtc));
             }
         }
