@@ -168,6 +168,13 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
                 var before = _state.Status;
                 if (attempt > 0)
                     parts.Statements.UndoUnit(); // built again: its statement names are added again
+                if (before == TransactionStatus.Idle && _services.Engine.Running is { IsFailed: true } dead)
+                {
+                    // Its death is known but the supervisor has not put the new engine in place yet (a new client's first statement,
+                    // on a loaded machine): nothing of this unit ran and no transaction of the client's died, so it runs on the new one.
+                    await _services.Engine.GetReplacementAsync(dead);
+                    parts.Restart.OnEngineAcquired();
+                }
                 if (usesAdvisoryLocks)
                     await parts.Advisory.BeforeUseAsync(parts.Link); // installed before the batch is built: building changes the client's statement names
                 await replication.BeforeRunAsync(before, usesAdvisoryLocks);
