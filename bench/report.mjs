@@ -166,19 +166,39 @@ if (durableSystems.length) {
 }
 
 // ------------------------------------------------------------------ latency
-const lat = {};
-for (const s of [...systems, 'ceiling']) lat[s] = recs.find((r) => r.kind === 'latency' && r.system === s);
+const latencyOf = (phase) => {
+  const found = {};
+  // Results of runs before the two phases have no phase: they were measured just after the start.
+  for (const s of [...systems, 'ceiling']) found[s] = recs.find((r) => r.kind === 'latency' && r.system === s && (r.phase ?? 'started') === phase);
+  return found;
+};
+const lat = latencyOf('started');
+const warm = latencyOf('warm');
+const hasWarm = Object.values(warm).some(Boolean);
 p(`## Added latency (\`SELECT 1\` simple-Query round trip, one connection, ${meta.latN} sequential after warm-up; µs)`);
 p();
 p(`| | ${systems.map((s) => NAME[s]).join(' | ')} | in-process PGlite |`);
 p(`|${'---|'.repeat(systems.length + 2)}`);
-for (const [k, label] of [['medianUs', 'median'], ['p99Us', 'p99'], ['meanUs', 'mean']]) {
-  p(`| ${label} | ${[...systems, 'ceiling'].map((s) => {
-    const r = lat[s];
-    if (!r) return 'not run';
-    if (!r.ok) return k === 'medianUs' ? failCell(s, 'latency', r.error) : 'FAILED';
-    return fmt(r[k], 1);
-  }).join(' | ')} |`);
+const phases = hasWarm ? [[lat, ', just started'], [warm, ', after the workloads']] : [[lat, '']];
+for (const [found, when] of phases) {
+  for (const [k, label] of [['medianUs', 'median'], ['p99Us', 'p99'], ['meanUs', 'mean']]) {
+    p(`| ${label}${when} | ${[...systems, 'ceiling'].map((s) => {
+      const r = found[s];
+      if (!r) return s === 'ceiling' ? '—' : 'not run';
+      if (!r.ok) return k === 'medianUs' ? failCell(s, 'latency', r.error) : 'FAILED';
+      return fmt(r[k], 1);
+    }).join(' | ')} |`);
+  }
+}
+if (hasWarm) {
+  p();
+  p('Just started: right after the start and `pgbench -i` (.NET tiers the hot paths up and V8 PGlite\'s WebAssembly over the first ' +
+    'seconds of load). After the workloads: the same servers once the pgbench rounds have run.');
+}
+const wl = warm.zeropg;
+if (wl?.ok && warm.native?.ok) {
+  p();
+  p(`After the workloads ZeroPg's median is ${fmt(wl.medianUs - warm.native.medianUs, 1)} µs from native's and its p99 ${fmt(wl.p99Us / warm.native.p99Us, 2)}× native's.`);
 }
 const zl = lat.zeropg;
 if (zl?.ok) {

@@ -509,20 +509,25 @@ record_idle loaded
 
 durable() { [[ "$1" == *-durable ]]; } # durable systems run only DURABLE_WORKLOADS (no latency, connection or ttfq rows)
 
-# added latency: SELECT 1 round trips, one connection, sequential
-for s in $SYSTEMS; do
-  durable "$s" && continue
-  if [[ "${UP[$s]:-0}" == 1 ]]; then
-    log "$s: latency ($LAT_N x SELECT 1)"
-    timeout --foreground -k 5 300 node "$BENCH_DIR/latency.mjs" --port "${PORT[$s]}" --n "$LAT_N" --warmup "$LAT_WARMUP" >"$WORK/logs/latency.$s.json" 2>&1
-    emit kind=latency system="$s" --merge "$WORK/logs/latency.$s.json"
-  else
-    emit kind=latency system="$s" ok=false "error=server down: ${START_ERR[$s]:-}"
-  fi
-done
+# added latency: SELECT 1 round trips, one connection, sequential; once just after the start (what a test suite's short-lived
+# server sees: .NET and V8 still compile the hot paths) and once after the workloads (a server that has been serving)
+measure_latency() { # phase: started | warm
+  local s
+  for s in $SYSTEMS; do
+    durable "$s" && continue
+    if [[ "${UP[$s]:-0}" == 1 ]]; then
+      log "$s: latency ($LAT_N x SELECT 1, $1)"
+      timeout --foreground -k 5 300 node "$BENCH_DIR/latency.mjs" --port "${PORT[$s]}" --n "$LAT_N" --warmup "$LAT_WARMUP" >"$WORK/logs/latency.$1.$s.json" 2>&1
+      emit kind=latency phase="$1" system="$s" --merge "$WORK/logs/latency.$1.$s.json"
+    else
+      emit kind=latency phase="$1" system="$s" ok=false "error=server down: ${START_ERR[$s]:-}"
+    fi
+  done
+}
+measure_latency started
 log "in-process latency ($LAT_N x SELECT 1 via execProtocolRawStream)"
 (cd "$BENCH_DIR" && timeout --foreground -k 5 300 node latency.mjs --inproc --n "$LAT_N" --warmup "$LAT_WARMUP") >"$WORK/logs/latency.inproc.json" 2>&1
-emit kind=latency system=ceiling --merge "$WORK/logs/latency.inproc.json"
+emit kind=latency phase=started system=ceiling --merge "$WORK/logs/latency.inproc.json"
 
 # memory with N idle connections
 for s in $SYSTEMS; do durable "$s" || hold_connections "$s"; done
@@ -547,6 +552,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
     emit kind=ceiling round="$r" step=init --merge "$WORK/logs/ceiling.r$r.json"
   fi
 done
+
+measure_latency warm
 
 for s in $ALL_SYSTEMS; do stop_system "$s"; done
 
