@@ -182,8 +182,8 @@ export class ControlBlock {
   }
 
   /**
-   * Main thread, at a clock read while batch `sequence` runs: if Postgres consumed the flags without
-   * delivering the cancel (it drops one that comes while it reads a message), raises it again, with the
+   * Main thread, at a clock read while batch `sequence` runs: if Postgres consumed the flags of a user's cancel without
+   * delivering it (it drops one that comes while it reads a message), raises it again, with the
    * reason applied to this batch last (else `queuedReason`, a cancel that came while it was queued).
    * Decided under the lock: the worker may be applying a cancel at this moment, and a reason read
    * outside it can be the previous batch's (a user cancel reported as a statement timeout).
@@ -192,8 +192,11 @@ export class ControlBlock {
     this.#lock();
     const v = this.values;
     if (v[RUNNING] === sequence && !memory.cancelRaised) {
-      const reason = v[APPLIED] === sequence ? v[APPLIED_REASON] : queuedReason;
-      if (reason !== 0) {
+      const applied = v[APPLIED] === sequence;
+      const reason = applied ? v[APPLIED_REASON] : queuedReason;
+      // A timeout whose flags Postgres consumed was reported: it reports timeouts even while it reads a message, unlike a
+      // user's cancel. Raised again, it came out as a second 57014 (and ReadyForQuery) at the read of the batch's next message.
+      if (reason !== 0 && !(applied && reason !== CancelReason.User)) {
         v[APPLIED] = sequence;
         v[APPLIED_REASON] = reason;
         v[APPLIED_INDICATOR] = memory.raise(reason);
