@@ -138,6 +138,20 @@ public sealed class CancelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_statement_timeout_ends_its_query_with_one_error_and_one_ReadyForQuery()
+    {
+        // psql said "message type 0x5a arrived from server while idle" after every statement_timeout: the engine host raised the
+        // timeout again after Postgres had reported it, and Postgres reported it a second time in the same reply.
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = await RawProtocolClient.ConnectAsync(server);
+        var reply = await client.Query("set statement_timeout = '300ms'; select pg_sleep(10)").RoundTripAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("CTEZ", string.Concat(reply.Select(m => m.Code)));
+        Assert.Equal("57014", reply.Single(m => m.Code == 'E').SqlState);
+        // Nothing else is on its way: the next query's reply is its own.
+        Assert.Equal("1", Assert.Single(await client.SingleRowAsync("select 1")));
+    }
+
+    [Fact]
     public async Task Statement_timeout_from_the_startup_options_fires()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
