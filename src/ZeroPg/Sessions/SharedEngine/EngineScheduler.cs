@@ -36,6 +36,12 @@ internal sealed class EngineScheduler
         get { lock (_gate) return _waiters.Count; }
     }
 
+    /// <summary>The next session to ask would take the engine at once, behind the owner's handed-over unit (<see cref="HandOver"/>).</summary>
+    public bool TakesOverNow
+    {
+        get { lock (_gate) return _owner is not null && TakesOver(); }
+    }
+
     /// <summary>Who may take the engine, when not everyone may (null: everyone in turn). Call <see cref="Kick"/> when its answer may have changed.</summary>
     public IEngineGate? Gate
     {
