@@ -8,37 +8,9 @@
 // shutdown checkpoint), and its files written out as the tar. Made only when such a tar is made (a cache miss), at the
 // cost of one more start; any failure leaves the dump as it was, which Postgres recovers from as before.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { BLOCK, checksum, writeOctal } from './ustar.mjs';
+import { BLOCK, entryHeader } from './ustar.mjs';
 
 const CLEAN_DUMP_LIMIT_MS = 60_000;
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-
-// A ustar header for `path` (relative, '/'-separated); null when the name cannot be held (no entry Postgres makes is that long).
-function header(path, { dir, mode, size, mtime }) {
-  const name = dir ? `${path}/` : path;
-  let prefix = '';
-  let rest = name;
-  if (Buffer.byteLength(name) > 100) {
-    const cut = name.lastIndexOf('/', name.length - (dir ? 2 : 1));
-    if (cut < 0 || Buffer.byteLength(name.slice(0, cut)) > 155 || Buffer.byteLength(name.slice(cut + 1)) > 100) return null;
-    prefix = name.slice(0, cut);
-    rest = name.slice(cut + 1);
-  }
-  const h = Buffer.alloc(BLOCK);
-  h.write(rest, 0, 100, 'utf8');
-  writeOctal(h, 100, 8, mode & 0o7777);
-  writeOctal(h, 108, 8, 0);
-  writeOctal(h, 116, 8, 0);
-  writeOctal(h, 124, 12, dir ? 0 : size);
-  writeOctal(h, 136, 12, Math.floor(mtime / 1000));
-  h[156] = dir ? 0x35 : 0x30;
-  h.write('ustar\0', 257, 6, 'latin1');
-  h.write('00', 263, 2, 'latin1');
-  h.write(prefix, 345, 155, 'utf8');
-  checksum(h);
-  return h;
-}
 
 /** A ustar tar of the directory tree at `root` in the module's FS, paths relative to it (as tar-load.mjs reads them). */
 export function tarOfTree(FS, root) {
@@ -49,9 +21,9 @@ export function tarOfTree(FS, root) {
       const full = `${dir}/${name}`;
       const path = relative ? `${relative}/${name}` : name;
       const stat = FS.stat(full);
-      const isDir = (stat.mode & S_IFMT) === S_IFDIR;
+      const isDir = FS.isDir(stat.mode);
       const data = isDir ? null : FS.readFile(full);
-      const h = header(path, { dir: isDir, mode: stat.mode, size: data?.length ?? 0, mtime: stat.mtime?.getTime?.() ?? Date.now() });
+      const h = entryHeader(path, { dir: isDir, mode: stat.mode, size: data?.length ?? 0, mtime: stat.mtime?.getTime?.() ?? Date.now() });
       if (!h) throw new Error(`${path}: name too long for a ustar tar`);
       parts.push(h);
       if (isDir) {
