@@ -154,9 +154,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,
-        SharedHost = EngineHostModes.UsesSharedHost(options)
-            ? new Pool.SharedHostSettings(_node, hostScript, options.EngineHostMemoryBudget, options.EngineHostGroup)
-            : null,
+        SharedHost = Pool.SharedHostSettings.For(options, _node, hostScript),
         Metrics = metrics,
     };
 

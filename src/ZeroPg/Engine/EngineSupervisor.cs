@@ -77,6 +77,10 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
+        var node = NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
+        // First: the host's own start (Node, the module's compilation) then runs beside the checks and the lock below.
+        if (Pool.SharedHostSettings.For(_options, node, script) is { } shared)
+            Pool.SharedEngineHosts.Prestart(shared, _logger);
         // Read while the engine starts: every new engine is told of the bundled extensions once it is ready, and reading them
         // (37 small .tar.gz files) would otherwise come after the start, before the first client is answered.
         _ = Task.Run(() => ExtensionCatalog.Read(script), CancellationToken.None);
@@ -85,7 +89,6 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         // With a start database (POSTGRES_DB, or --user's) the scripts run there instead, once it is made (ZeroPgServer).
         _initPending = _site.IsPrimary && _options.InitFolders.Count > 0 && _options.StartDatabase is null
             && (_options.IsMemory || !File.Exists(Path.Combine(Path.GetFullPath(_options.DataDirectory), "PG_VERSION")));
-        NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
         IReadOnlyList<string> extensions = [.. StartupMigrations.ResolveExtensions(_options, script, _logger).Union(_site.Extensions, StringComparer.Ordinal)];
         ExtensionCatalog.Validate(extensions, script);
         string? directory = null;
