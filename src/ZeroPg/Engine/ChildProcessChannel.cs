@@ -5,6 +5,25 @@ namespace ZeroPg.Engine;
 /// <summary>An engine in a node process of its own (host.mjs), its frames over the process's stdin and stdout: the default.</summary>
 internal sealed class ChildProcessChannel(Process process) : IEngineChannel
 {
+    /// <summary>Starts host.mjs in a node process of its own with these start options (JSON).</summary>
+    public static ChildProcessChannel Start(EngineLaunchOptions options, string startOptions)
+    {
+        var startInfo = new ProcessStartInfo(options.NodePath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
+        };
+        startInfo.ArgumentList.Add(options.HostScriptPath);
+        startInfo.ArgumentList.Add(startOptions);
+        foreach (var (name, value) in options.Environment)
+            startInfo.Environment[name] = value;
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
+        return new ChildProcessChannel(process);
+    }
+
     public Stream Requests { get; } = process.StandardInput.BaseStream;
 
     public Stream Replies { get; } = process.StandardOutput.BaseStream;

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using Microsoft.Extensions.Logging;
 
 namespace ZeroPg.Engine;
 
@@ -6,10 +7,10 @@ namespace ZeroPg.Engine;
 /// Tells the polling engine host how many request bytes have been announced on its stdin, through
 /// 8 bytes of shared memory (a file in /dev/shm, mapped here, read with pread there). Node can only poll
 /// a pipe with reads that throw on EAGAIN, an exception object per empty poll; a counter it reads
-/// without failing allocates nothing. Announced before each write, so the host never waits on a write
+/// without failing allocates nothing. Announced before a blocking write, so the host never waits on a write
 /// that is half done.
 /// </summary>
-internal sealed class EngineDoorbell : IDisposable
+internal sealed partial class EngineDoorbell : IDisposable
 {
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -33,7 +34,24 @@ internal sealed class EngineDoorbell : IDisposable
         return new EngineDoorbell(path, file, file.CreateViewAccessor(0, 8));
     }
 
-    /// <summary>Called under the engine's write lock, before <paramref name="bytes"/> are written to stdin.</summary>
+    /// <summary>A doorbell, or null (logged) where shared memory is not to be had: the host then blocks at once instead of polling.</summary>
+    public static EngineDoorbell? TryCreate(ILogger logger)
+    {
+        try
+        {
+            return Create();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            Log.NoDoorbell(logger, error.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Called under the engine's write lock, before a blocking write of <paramref name="bytes"/> (after a write that could not
+    /// wait: NonBlockingPipe). Either way the host counts each byte once, and finds in the pipe every byte it was told of.
+    /// </summary>
     public void Announce(int bytes)
     {
         _announced += bytes;
@@ -58,5 +76,11 @@ internal sealed class EngineDoorbell : IDisposable
         _view.Dispose();
         _file.Dispose();
         Unlink();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "the engine host will not poll for requests: no shared-memory doorbell ({Message})")]
+        public static partial void NoDoorbell(ILogger logger, string message);
     }
 }

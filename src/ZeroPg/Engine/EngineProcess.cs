@@ -19,6 +19,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 {
     private readonly IEngineChannel _channel;
     private readonly Stream _stdin;
+    private readonly System.Runtime.InteropServices.SafeHandle? _requestsHandle; // _stdin's descriptor, for writes that must not wait
     private readonly PollingPipeReader _replies;
     private readonly Func<bool> _expectingReply;
     private readonly EngineDoorbell? _doorbell;
@@ -51,6 +52,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         Metrics = metrics;
         _logger = logger;
         _stdin = channel.Requests;
+        _requestsHandle = NonBlockingPipe.HandleOf(_stdin);
         _replies = new PollingPipeReader(channel.Replies, replyPollWindow);
         _expectingReply = () => !_calls.IsEmpty;
         _cancelBound = new CancelBound(RunningSequence, IsInFlight, KillToCancel);
@@ -138,7 +140,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var doorbell = options.PollWindow > TimeSpan.Zero ? TryCreateDoorbell(logger) : null;
+        var doorbell = options.PollWindow > TimeSpan.Zero ? EngineDoorbell.TryCreate(logger) : null;
         var cancelSocket = EngineCancelChannel.NewSocketPath();
         var startOptions = new
         {
@@ -160,7 +162,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             channel = options.SharedHost is { } shared
                 ? await Pool.SharedEngineHosts.StartWorkerAsync(shared, startOptions, options.Environment, logger, timeoutSource.Token)
-                : StartProcess(options, JsonSerializer.Serialize(startOptions));
+                : ChildProcessChannel.Start(options, JsonSerializer.Serialize(startOptions));
         }
         catch (Exception error)
         {
@@ -201,37 +203,6 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
     }
 
-    private static ChildProcessChannel StartProcess(EngineLaunchOptions options, string startOptions)
-    {
-        var startInfo = new ProcessStartInfo(options.NodePath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(options.HostScriptPath)!,
-        };
-        startInfo.ArgumentList.Add(options.HostScriptPath);
-        startInfo.ArgumentList.Add(startOptions);
-        foreach (var (name, value) in options.Environment)
-            startInfo.Environment[name] = value;
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
-        return new ChildProcessChannel(process);
-    }
-
-    private static EngineDoorbell? TryCreateDoorbell(ILogger logger)
-    {
-        try
-        {
-            return EngineDoorbell.Create();
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
-        {
-            Log.NoDoorbell(logger, error.Message); // the host then blocks at once instead of polling
-            return null;
-        }
-    }
-
     private void Begin()
     {
         _channel.BeginStderr(line =>
@@ -255,22 +226,19 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     public async ValueTask SubmitAsync(EngineCall call, ReadOnlyMemory<byte> frame)
     {
         if (OnReaderThread)
+        {
+            if (TrySubmitNow(call, frame.Span))
+                return;
             await Task.Yield();
+        }
         await _writeLock.WaitAsync();
         try
         {
             ThrowIfFailed();
-            if (frame.Span[0] == (byte)HostRequestKind.Batch)
-                call.Sequence = ++_batchSequence;
-            if (_calls.IsEmpty)
-                _cancelBound.Started();
-            _calls.Enqueue(call);
+            Queue(call, frame.Span); // before the write: the reply may be read before this thread runs again
             // A synchronous write: a batch is small and the host drains its stdin promptly.
             _doorbell?.Announce(frame.Length);
             _stdin.Write(frame.Span);
-            _replies.Expect(); // the reader wakes while the engine works, not when the reply comes
-            if (frame.Span[0] == (byte)HostRequestKind.Batch)
-                Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
         }
         catch (IOException error)
         {
@@ -280,6 +248,48 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>
+    /// From the reader thread: writes the frame at once if no other write is under way and the pipe takes it whole without
+    /// waiting (<see cref="NonBlockingPipe"/>), else false and nothing is written. Queued after the write: no reply is read
+    /// until this thread returns to reading.
+    /// </summary>
+    private bool TrySubmitNow(EngineCall call, ReadOnlySpan<byte> frame)
+    {
+        if (_requestsHandle is null || frame.Length > NonBlockingPipe.AtomicBytes || !_writeLock.Wait(0))
+            return false;
+        try
+        {
+            ThrowIfFailed();
+            if (!NonBlockingPipe.TryWrite(_requestsHandle, frame))
+                return false;
+            _doorbell?.Announce(frame.Length); // after the write: the host finds what it is told of either way
+            Queue(call, frame);
+            return true;
+        }
+        catch (IOException error)
+        {
+            throw new EngineFailedException("the engine host's input is closed: " + Diagnostics(), error);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Under the write lock, in the order the frames go out: the reply of the call queued first comes first.</summary>
+    private void Queue(EngineCall call, ReadOnlySpan<byte> frame)
+    {
+        var batch = frame[0] == (byte)HostRequestKind.Batch;
+        if (batch)
+            call.Sequence = ++_batchSequence;
+        if (_calls.IsEmpty)
+            _cancelBound.Started();
+        _calls.Enqueue(call);
+        _replies.Expect(); // the reader wakes while the engine works, not when the reply comes
+        if (batch)
+            Metrics?.RecordBatch(frame.Length - HostFrame.HeaderLength);
     }
 
     /// <summary>Writes a frame that has no reply of its own (a 'P' part of a larger batch).</summary>
@@ -306,9 +316,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// A write to the host from the reader thread (a session's continuation, see <see cref="EngineCall"/>) moves to the thread
-    /// pool first: a blocking write there, into a full pipe while the host blocks on writing a reply nobody reads, would
-    /// deadlock the engine.
+    /// A write to the host from the reader thread (a session's continuation, see <see cref="EngineCall"/>) must not block: into a
+    /// full pipe, while the host blocks on writing a reply nobody reads, it would deadlock the engine. It is tried without
+    /// waiting (<see cref="TrySubmitNow"/>), else moves to the thread pool.
     /// </summary>
     private bool OnReaderThread => Environment.CurrentManagedThreadId == _readerThreadId;
 
@@ -328,18 +338,6 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     {
         if (_failed)
             throw new EngineFailedException(Diagnostics());
-    }
-
-    private sealed class ControlCall : EngineCall
-    {
-        public JsonElement Answer { get; private set; }
-
-        public override ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
-        {
-            using var document = JsonDocument.Parse(payload);
-            Answer = document.RootElement.Clone();
-            return ValueTask.CompletedTask;
-        }
     }
 
     // The reading side: frames from the host's stdout, routed to the calls in the order they were sent.
@@ -481,9 +479,6 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "engine: {Line}")]
         public static partial void EngineStderr(ILogger logger, string line);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "the engine host will not poll for requests: no shared-memory doorbell ({Message})")]
-        public static partial void NoDoorbell(ILogger logger, string message);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "the engine host cannot cancel inside the engine (no shared engine memory or cancel worker): a cancel restarts a data directory's engine instead")]
         public static partial void NoCancelInEngine(ILogger logger);
