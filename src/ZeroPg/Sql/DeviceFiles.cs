@@ -12,7 +12,7 @@ internal static class DeviceFiles
     private const string EngineWorkingDirectory = "/pglite/data";
 
     /// <summary>Functions whose string arguments name a server file.</summary>
-    public static readonly string[] FileFunctions = ["PG_READ_FILE", "PG_READ_BINARY_FILE", "LO_IMPORT", "LO_EXPORT", "PG_STAT_FILE", "PG_LS_DIR"];
+    public static readonly KeywordSet FileFunctions = new("PG_READ_FILE", "PG_READ_BINARY_FILE", "LO_IMPORT", "LO_EXPORT", "PG_STAT_FILE", "PG_LS_DIR");
 
     /// <summary>The value of a string-constant token names a device, once resolved as the engine would resolve it.</summary>
     public static bool IsDevice(string sql, SqlToken token)

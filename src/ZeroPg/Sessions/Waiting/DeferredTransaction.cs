@@ -99,6 +99,8 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
         if (sql.IsPlainBegin)
             return true;
         var (start, end) = sql.Statements[0];
+        if (!sql.IsWord(start, end, "BEGIN"))
+            return false;
         var words = sql.Tokens.Skip(start).Take(end - start).Select(t => t.Kind == SqlTokenKind.Word ? t.Upper(sql.Sql) : "?").ToList();
         if (words.Count < 4 || words[0] != "BEGIN")
             return false;
