@@ -77,10 +77,10 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var script = _script = EngineHostLocator.Locate(_options.EngineHostDirectory);
-        var node = NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
         // First: the host's own start (Node, the module's compilation) then runs beside the checks and the lock below.
-        if (Pool.SharedHostSettings.For(_options, node, script) is { } shared)
+        if (NodeRuntime.Locate(_options.NodePath) is { } node && Pool.SharedHostSettings.For(_options, node, script) is { } shared)
             Pool.SharedEngineHosts.Prestart(shared, _logger);
+        NodeRuntime.Resolve(_options.NodePath); // one clear line now rather than a failed start later
         // Read while the engine starts: every new engine is told of the bundled extensions once it is ready, and reading them
         // (37 small .tar.gz files) would otherwise come after the start, before the first client is answered.
         _ = Task.Run(() => ExtensionCatalog.Read(script), CancellationToken.None);

@@ -7,7 +7,7 @@ namespace ZeroPg.Engine;
 /// <summary>
 /// The Node.js that runs the engine host: the one asked for (ZeroPgOptions.NodePath, else $ZEROPG_NODE), else the
 /// one the packages carry for this machine (engine-host/runtime/&lt;rid&gt;/bin/node, see <see cref="BundledNode"/>), else
-/// `node` on PATH; any but the bundled one is checked once per process to be version 20 or newer, so a missing or old Node fails the start
+/// `node` on PATH; checked once per process to be version 20 or newer, so a missing or old Node fails the start
 /// with one clear line instead of a start timeout or a WebAssembly error from inside PGlite.
 /// </summary>
 internal static class NodeRuntime
@@ -20,15 +20,19 @@ internal static class NodeRuntime
 
     /// <summary>The full path of a Node.js new enough to run the engine host; throws <see cref="NodeNotFoundException"/> otherwise.</summary>
     public static string Resolve(string? configured)
-    {
-        string? bundled = null;
-        var requested = !string.IsNullOrEmpty(configured) && configured != DefaultCommand
+        => Checked.GetOrAdd(Requested(configured), r => new Lazy<string>(() => Check(r))).Value;
+
+    /// <summary>
+    /// The full path <see cref="Resolve"/> checks and returns, without checking it (null when there is no such file): to start
+    /// the shared engine host while the check runs.
+    /// </summary>
+    public static string? Locate(string? configured) => FindExecutable(Requested(configured));
+
+    private static string Requested(string? configured)
+        => !string.IsNullOrEmpty(configured) && configured != DefaultCommand
             ? configured
             : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
-            : (bundled = BundledNode()) ?? DefaultCommand;
-        // The packages' own Node is the version their lockfile pins: asking it costs a process start on every server's start.
-        return bundled ?? Checked.GetOrAdd(requested, r => new Lazy<string>(() => Check(r))).Value;
-    }
+            : BundledNode() ?? DefaultCommand;
 
     /// <summary>
     /// The Node.js the tool and library packages carry (npm's node-&lt;os&gt;-&lt;arch&gt; package, pinned by

@@ -23,6 +23,7 @@ internal sealed partial class SharedEngineHost
     private readonly ConcurrentDictionary<long, SharedHostWorker> _workers = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<string> _stderrTail = new();
     private volatile bool _gone;
     private volatile bool _retired;
     private volatile bool _quiet; // retired as this process exits: nothing more to log
@@ -84,8 +85,15 @@ internal sealed partial class SharedEngineHost
         var host = new SharedEngineHost(process, logger, onEmpty, onGone);
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
-                Log.HostStderr(logger, e.Data);
+            if (e.Data is null)
+                return;
+            lock (host._stderrTail)
+            {
+                host._stderrTail.Enqueue(e.Data);
+                if (host._stderrTail.Count > 5)
+                    host._stderrTail.Dequeue();
+            }
+            Log.HostStderr(logger, e.Data);
         };
         process.BeginErrorReadLine();
         new Thread(host.ReadEvents) { IsBackground = true, Name = $"zeropg-engine-pool-{process.Id}" }.Start();
@@ -244,7 +252,17 @@ internal sealed partial class SharedEngineHost
         }
         _gone = true;
         _memoryTimer?.Dispose();
-        _ready.TrySetException(new EngineFailedException($"the shared engine host pid {ProcessId} exited before it was ready"));
+        var failedToStart = !_ready.Task.IsCompleted && !_inputClosed; // not closed by us before it was ready (a server that stopped)
+        if (failedToStart)
+        {
+            var failure = $"the shared engine host pid {ProcessId} exited before it was ready{StderrTail()}";
+            Log.FailedToStart(_logger, failure);
+            _ready.TrySetException(new EngineFailedException(failure));
+        }
+        else
+        {
+            _ready.TrySetException(new EngineFailedException($"the shared engine host pid {ProcessId} exited before it was ready"));
+        }
         foreach (var worker in _workers.Values)
             worker.OnExit(null, null);
         if (_inputClosed && _workers.IsEmpty)
@@ -252,12 +270,22 @@ internal sealed partial class SharedEngineHost
             if (!_quiet)
                 Log.Exited(_logger, ProcessId);
         }
-        else
+        else if (!failedToStart) // that one is logged above, with what the host said
             Log.Died(_logger, ProcessId, _workers.Count);
         OnGone(this);
         _process.WaitForExit(2000);
         _process.Dispose();
         _exited.TrySetResult();
+    }
+
+    /// <summary>What a host that never became ready wrote last (a Node that cannot run here says why on stderr).</summary>
+    private string StderrTail()
+    {
+        // Its stderr is read asynchronously: once the process has exited, the parameterless wait lets that reading finish.
+        if (_process.WaitForExit(2000))
+            _process.WaitForExit();
+        lock (_stderrTail)
+            return _stderrTail.Count == 0 ? "" : ": " + string.Join(" | ", _stderrTail);
     }
 
     private void Dispatch(string line)
@@ -312,6 +340,9 @@ internal sealed partial class SharedEngineHost
 
         [LoggerMessage(Level = LogLevel.Information, Message = "retired shared engine host pid {Pid} ran its last engine: closing it")]
         public static partial void Drained(ILogger logger, int pid);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Failure}")]
+        public static partial void FailedToStart(ILogger logger, string failure);
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "shared engine host: {Line}")]
         public static partial void HostStderr(ILogger logger, string line);
