@@ -24,4 +24,18 @@ public sealed class BrokenNodeTests
         Assert.DoesNotContain("initdb", cli.Stderr);
         Assert.DoesNotContain("restart in a new one", cli.Stderr);
     }
+
+    [Fact]
+    public async Task A_node_that_is_not_executable_fails_the_start_with_the_same_line()
+    {
+        using var directory = new ZeroPg.Tests.Engine.TempDirectory();
+        var node = directory.Sub("node");
+        await File.WriteAllTextAsync(node, "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(node, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        await using var cli = CliProcess.Start(new Dictionary<string, string> { ["ZEROPG_NODE"] = node, ["ZEROPG_CACHE_DIR"] = directory.Sub("cache") },
+            "--port", "0", "--db", directory.Sub("db"));
+        Assert.Equal(1, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"{node} is not a working Node.js", cli.Stderr);
+    }
 }

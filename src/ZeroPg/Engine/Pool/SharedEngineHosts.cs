@@ -59,12 +59,20 @@ internal static partial class SharedEngineHosts
     /// <summary>
     /// Starts the current host for <paramref name="settings"/> now if there is none, so that Node's start, the module's
     /// compilation and the blank worker's load run while the server does the rest of its own start (locks, extension checks,
-    /// the web host): a server's first engine then waits for less of it.
+    /// the web host): a server's first engine then waits for less of it. Never throws: a Node that cannot be started is
+    /// reported by the start that needs it (NodeRuntime's check, then the engine's start).
     /// </summary>
     public static void Prestart(SharedHostSettings settings, ILogger logger)
     {
-        lock (Gate)
-            CurrentFor(settings, logger);
+        try
+        {
+            lock (Gate)
+                CurrentFor(settings, logger);
+        }
+        catch (Exception error) when (error is System.ComponentModel.Win32Exception or EngineFailedException or IOException)
+        {
+            Log.PrestartFailed(logger, error.Message);
+        }
     }
 
     /// <summary>Starts an engine in the current host for <paramref name="settings"/> (a new one if there is none, or it died, or it is over its budget).</summary>
@@ -146,6 +154,9 @@ internal static partial class SharedEngineHosts
 
     private static partial class Log
     {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "the shared engine host could not be started ahead of its first engine: {Message}")]
+        public static partial void PrestartFailed(ILogger logger, string message);
+
         [LoggerMessage(Level = LogLevel.Information, Message = "shared engine host pid {Pid} holds {Floor} MB beyond its engines' heaps, over its budget of {Budget} MB: new engines start in a new host, this one exits when its {Engines} engines have ended")]
         public static partial void Recycling(ILogger logger, int pid, long floor, long budget, int engines);
     }
