@@ -15,8 +15,8 @@ internal abstract class EngineCall
     /// The awaiter of <see cref="Completion"/> goes on on the engine reader thread, inline, instead of through the thread pool:
     /// for a session, whose work after a reply is short and ends in an await of the client's next message. Waking a pool
     /// worker for it cost more than that work (a thread wake-up and the pool's spinning, per statement). What such a continuation
-    /// writes to the engine is written from another thread (<see cref="EngineProcess.SubmitAsync"/>): the reader must never
-    /// block on the host's input while the host blocks on its output.
+    /// writes to the engine goes out at once only if the pipe takes it without waiting, else from the thread pool
+    /// (<see cref="EngineProcess.SubmitAsync"/>): the reader must never block on the host's input while the host blocks on its output.
     /// </param>
     protected EngineCall(bool continuesOnReader = false)
     {
