@@ -242,7 +242,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         catch (IOException error)
         {
-            throw new EngineFailedException("the engine host's input is closed: " + Diagnostics(), error);
+            throw InputClosed(error);
         }
         finally
         {
@@ -257,7 +257,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     private bool TrySubmitNow(EngineCall call, ReadOnlySpan<byte> frame)
     {
-        if (_requestsHandle is null || frame.Length > NonBlockingPipe.AtomicBytes || !_writeLock.Wait(0))
+        if (_requestsHandle is null || !_writeLock.Wait(0))
             return false;
         try
         {
@@ -270,13 +270,15 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         catch (IOException error)
         {
-            throw new EngineFailedException("the engine host's input is closed: " + Diagnostics(), error);
+            throw InputClosed(error);
         }
         finally
         {
             _writeLock.Release();
         }
     }
+
+    private EngineFailedException InputClosed(IOException error) => new("the engine host's input is closed: " + Diagnostics(), error);
 
     /// <summary>Under the write lock, in the order the frames go out: the reply of the call queued first comes first.</summary>
     private void Queue(EngineCall call, ReadOnlySpan<byte> frame)
@@ -307,7 +309,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         catch (IOException error)
         {
-            throw new EngineFailedException("the engine host's input is closed: " + Diagnostics(), error);
+            throw InputClosed(error);
         }
         finally
         {

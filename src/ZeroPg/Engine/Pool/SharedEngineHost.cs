@@ -253,16 +253,10 @@ internal sealed partial class SharedEngineHost
         _gone = true;
         _memoryTimer?.Dispose();
         var failedToStart = !_ready.Task.IsCompleted && !_inputClosed; // not closed by us before it was ready (a server that stopped)
+        var failure = $"the shared engine host pid {ProcessId} exited before it was ready{(failedToStart ? StderrTail() : "")}";
         if (failedToStart)
-        {
-            var failure = $"the shared engine host pid {ProcessId} exited before it was ready{StderrTail()}";
             Log.FailedToStart(_logger, failure);
-            _ready.TrySetException(new EngineFailedException(failure));
-        }
-        else
-        {
-            _ready.TrySetException(new EngineFailedException($"the shared engine host pid {ProcessId} exited before it was ready"));
-        }
+        _ready.TrySetException(new EngineFailedException(failure));
         foreach (var worker in _workers.Values)
             worker.OnExit(null, null);
         if (_inputClosed && _workers.IsEmpty)

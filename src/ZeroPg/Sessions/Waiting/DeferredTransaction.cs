@@ -102,7 +102,7 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
         if (!sql.IsWord(start, end, "BEGIN"))
             return false;
         var words = sql.Tokens.Skip(start).Take(end - start).Select(t => t.Kind == SqlTokenKind.Word ? t.Upper(sql.Sql) : "?").ToList();
-        if (words.Count < 4 || words[0] != "BEGIN")
+        if (words.Count < 4)
             return false;
         var at = words[1] is "TRANSACTION" or "WORK" ? 2 : 1;
         var level = string.Join(" ", words.Skip(at));
