@@ -9,8 +9,6 @@ namespace ZeroPg.Cli;
 /// <summary>`zeropg backup list | restore | verify URL`: look at, restore and check a backup written by `serve --backup`.</summary>
 internal static class BackupCommand
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
     public static Command Create()
     {
         var command = new Command("backup", "Look at, restore or check a backup written by `zeropg serve --backup` (s3://bucket/prefix or file:///path).");
@@ -37,7 +35,7 @@ internal static class BackupCommand
             var listing = await ZeroPgBackup.ListAsync(flags.Location(parse, parse.GetValue(url)!), cancellationToken);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(listing, Json));
+                Console.WriteLine(JsonSerializer.Serialize(listing, CliJson.Default.BackupListing));
                 return 0;
             }
             Console.WriteLine($"backup {listing.Url}");
@@ -81,7 +79,7 @@ internal static class BackupCommand
             var report = await ZeroPgBackup.RestoreAsync(flags.Location(parse, parse.GetValue(url)!), parse.GetValue(db)!, target, logging, cancellationToken);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(report, Json));
+                Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.BackupRestoreReport));
                 return 0;
             }
             Console.WriteLine($"restored {report.DataDirectory} from base {report.BaseBackup} + {Size(report.WalBytes)} of WAL, up to {report.EndLsn} (last commit {report.LastCommit:u}) in {report.Seconds:0.0} s");
@@ -103,7 +101,7 @@ internal static class BackupCommand
             using var logging = Logging();
             var report = await ZeroPgBackup.VerifyAsync(flags.Location(parse, parse.GetValue(url)!), null, logging, cancellationToken);
             if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(report, Json));
+                Console.WriteLine(JsonSerializer.Serialize(report, CliJson.Default.BackupVerifyReport));
             else if (report.Ok)
                 Console.WriteLine($"ok: restored base {report.Restore!.BaseBackup} + WAL to {report.Restore.EndLsn} (last commit {report.Restore.LastCommit:u}); the engine opened it and read {report.Rows} rows in {report.Tables} tables");
             else

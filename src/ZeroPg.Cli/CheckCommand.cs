@@ -36,7 +36,14 @@ internal static class CheckCommand
     }
 
     internal static string Json(CompatibilityReport report)
-        => JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+        => JsonSerializer.Serialize(report, ReportJson) + "\n";
+
+    // Readable text: an apostrophe or a + in a finding stays as it is.
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<CompatibilityReport> ReportJson = new CliJson(new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    }).CompatibilityReport;
 
     internal static string Text(CompatibilityReport report)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -219,7 +220,7 @@ internal static class ServeCommand
     /// <summary>The sidecar handshake: exactly one JSON line on stdout, everything else goes to stderr.</summary>
     private static void WriteReadyLine(ZeroPgServer server)
     {
-        var ready = new Dictionary<string, object>
+        var ready = new JsonObject
         {
             ["port"] = server.Port,
             ["host"] = server.Host,
@@ -232,8 +233,8 @@ internal static class ServeCommand
         if (server.TlsCertificateFile is { } certificate)
             ready["tlsCertificate"] = certificate;
         if (server.Backup is { } backup)
-            ready["backup"] = new { url = backup.Url, state = backup.State, detail = backup.Detail, restored = backup.RestoredFrom };
-        Console.Out.WriteLine(JsonSerializer.Serialize(ready));
+            ready["backup"] = new JsonObject { ["url"] = backup.Url, ["state"] = backup.State, ["detail"] = backup.Detail, ["restored"] = backup.RestoredFrom };
+        Console.Out.WriteLine(ready.ToJsonString());
         Console.Out.Flush();
     }
 }

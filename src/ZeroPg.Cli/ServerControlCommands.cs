@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -20,7 +21,7 @@ internal static class ServerControlCommands
             if (Directory(parse.GetValue(db)!) is not { } directory)
                 return 2;
             var pid = RunningServer(directory);
-            Console.Out.WriteLine(JsonSerializer.Serialize(new { running = pid is not null, pid, directory }));
+            Console.Out.WriteLine(new JsonObject { ["running"] = pid is not null, ["pid"] = pid, ["directory"] = directory }.ToJsonString());
             return pid is null ? 3 : 0;
         });
         return command;

@@ -44,7 +44,7 @@ internal static class TuneCommand
 
     internal static string Render(IReadOnlyList<TuneSetting> settings, string format, DetectedResources resources) => format switch
     {
-        "json" => JsonSerializer.Serialize(settings.ToDictionary(s => s.Name, s => s.Value), new JsonSerializerOptions { WriteIndented = true }) + Environment.NewLine,
+        "json" => JsonSerializer.Serialize(settings.ToDictionary(s => s.Name, s => s.Value), CliJson.Default.DictionaryStringString) + Environment.NewLine,
         "flags" => string.Join(' ', settings.Select(s => $"-c {s.Name}={s.Value}")) + Environment.NewLine,
         _ => $"# zeropg tune: {resources.MemoryMb}MB ({resources.MemorySource}), {resources.Cpus} CPUs ({resources.CpuSource})" + Environment.NewLine
             + string.Concat(settings.Select(s => $"{s.Name} = {Quote(s.Value)}{Environment.NewLine}")),

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 
 namespace ZeroPg.Cli.Graduation;
@@ -31,7 +32,7 @@ internal sealed class DatabaseEndpoint : IAsyncDisposable
     public string? DataDirectory { get; }
 
     /// <summary>Where dump.mjs connects: {path} for a Unix socket, else {host, port}.</summary>
-    public object DumpConnect => Url.IsUnixSocket ? new { path = Url.SocketFile } : new { host = Url.Host, port = Url.Port };
+    public JsonObject DumpConnect => Url.IsUnixSocket ? new JsonObject { ["path"] = Url.SocketFile } : new JsonObject { ["host"] = Url.Host, ["port"] = Url.Port };
 
     /// <summary>A URL, as it is; or an existing ZeroPg data directory, served privately.</summary>
     public static async Task<DatabaseEndpoint> OpenAsync(string database, ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Diagnostics;
 using System.Text.Json;
 using ZeroPg.Engine;
@@ -66,14 +67,14 @@ internal sealed class PgDumpProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(script)!,
         };
         start.ArgumentList.Add(script);
-        start.ArgumentList.Add(JsonSerializer.Serialize(new
+        start.ArgumentList.Add(new JsonObject
         {
-            connect = source.DumpConnect,
-            user = source.Url.User,
-            database = source.Url.Database,
-            password = source.Url.Password,
-            args = arguments.ToArray(),
-        }));
+            ["connect"] = source.DumpConnect,
+            ["user"] = source.Url.User,
+            ["database"] = source.Url.Database,
+            ["password"] = source.Url.Password,
+            ["args"] = new JsonArray([.. arguments.Select(a => (JsonNode?)a)]),
+        }.ToJsonString());
         var process = Process.Start(start) ?? throw new GraduationException("could not start node for pg_dump");
         return new PgDumpProcess(process, events);
     }

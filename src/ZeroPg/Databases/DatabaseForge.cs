@@ -51,7 +51,7 @@ internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logge
     public static async Task DumpAsync(EngineProcess engine, string path, bool clean = false)
     {
         var temp = $"{path}.{Environment.ProcessId}.tmp";
-        var answer = await engine.ControlAsync(new { cmd = "dump", path = temp, clean });
+        var answer = await engine.ControlAsync(new DumpControl(temp, clean));
         if (answer.TryGetProperty("error", out var error))
             throw new EngineFailedException($"dumping the engine's cluster failed: {error}");
         File.Move(temp, path, overwrite: true);

@@ -79,7 +79,7 @@ internal sealed class DatabaseListing(Func<IReadOnlyList<DatabaseEntry>> entries
         {
             if (entry.RunningServices is { Engine.IsReady: true } services)
             {
-                var answer = await (await services.Engine.GetAsync()).ControlAsync(new { cmd = "databaseSize", oid = entry.Site.EngineOid })
+                var answer = await (await services.Engine.GetAsync()).ControlAsync(new DatabaseSizeControl(entry.Site.EngineOid))
                     .WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
                 return answer.TryGetProperty("bytes", out var value) ? value.GetInt64() : null;
             }

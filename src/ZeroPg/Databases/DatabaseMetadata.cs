@@ -17,7 +17,7 @@ internal static class DatabaseMetadata
     {
         try
         {
-            return JsonSerializer.Deserialize<Content>(File.ReadAllText(Path.Combine(directory, FileName))) is { Oid: > 0, EngineOid: > 0 } content ? content : null;
+            return JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(directory, FileName)), Storage.StoredJson.Default.Content) is { Oid: > 0, EngineOid: > 0 } content ? content : null;
         }
         catch (Exception error) when (error is IOException or JsonException or UnauthorizedAccessException)
         {
@@ -29,7 +29,7 @@ internal static class DatabaseMetadata
     {
         var path = Path.Combine(directory, FileName);
         var temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(new Content(oid, engineOid)));
+        File.WriteAllText(temp, JsonSerializer.Serialize(new Content(oid, engineOid), Storage.StoredJson.Default.Content));
         File.Move(temp, path, overwrite: true);
     }
 }

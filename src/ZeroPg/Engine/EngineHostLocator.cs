@@ -27,6 +27,7 @@ internal static class EngineHostLocator
             $"Set {EnvironmentVariable} or ZeroPgOptions.EngineHostDirectory to use another folder.");
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty Location is skipped; AppContext.BaseDirectory follows.")]
     internal static IEnumerable<string> Candidates(string? configuredDirectory)
     {
         if (!string.IsNullOrEmpty(configuredDirectory))
@@ -39,11 +40,9 @@ internal static class EngineHostLocator
             yield return fromEnvironment;
             yield break;
         }
-        // Assembly.Location is empty in a single-file app (then skipped: IL3000 is handled); AppContext.BaseDirectory is the app's folder.
-#pragma warning disable IL3000
+        // Assembly.Location is empty in a single-file or native AOT app (then skipped); AppContext.BaseDirectory is the app's folder.
         if (Path.GetDirectoryName(typeof(EngineHostLocator).Assembly.Location) is { Length: > 0 } assemblyDirectory)
             yield return Path.Combine(assemblyDirectory, FolderName);
-#pragma warning restore IL3000
         yield return Path.Combine(AppContext.BaseDirectory, FolderName);
     }
 }

@@ -142,19 +142,17 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     {
         var doorbell = options.PollWindow > TimeSpan.Zero ? EngineDoorbell.TryCreate(logger) : null;
         var cancelSocket = EngineCancelChannel.NewSocketPath();
-        var startOptions = new
-        {
-            dataDir = options.DataDirectory,
-            database = options.Database,
-            extensions = options.Extensions,
-            loadDataDir = options.LoadDataDir,
-            startParams = options.StartParams.Count > 0 ? options.StartParams : null,
-            snapshotOut = options.SnapshotOut,
-            durability = options.Durability == EngineDurability.Fsync ? "fsync" : null,
-            pollMicroseconds = doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
-            doorbell = doorbell?.Path,
-            cancelSocket,
-        };
+        var startOptions = new EngineStartOptions(
+            DataDir: options.DataDirectory,
+            Database: options.Database,
+            Extensions: options.Extensions,
+            LoadDataDir: options.LoadDataDir,
+            StartParams: options.StartParams.Count > 0 ? options.StartParams : null,
+            SnapshotOut: options.SnapshotOut,
+            Durability: options.Durability == EngineDurability.Fsync ? "fsync" : null,
+            PollMicroseconds: doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
+            Doorbell: doorbell?.Path,
+            CancelSocket: cancelSocket);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         IEngineChannel channel;
@@ -162,7 +160,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             channel = options.SharedHost is { } shared
                 ? await Pool.SharedEngineHosts.StartWorkerAsync(shared, startOptions, options.Environment, logger, timeoutSource.Token)
-                : ChildProcessChannel.Start(options, JsonSerializer.Serialize(startOptions));
+                : ChildProcessChannel.Start(options, JsonSerializer.Serialize(startOptions, HostJson.Default.EngineStartOptions));
         }
         catch (Exception error)
         {
@@ -324,9 +322,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     private bool OnReaderThread => Environment.CurrentManagedThreadId == _readerThreadId;
 
-    public async Task<JsonElement> ControlAsync(object command)
+    public async Task<JsonElement> ControlAsync(EngineControl command)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(command);
+        var json = JsonSerializer.SerializeToUtf8Bytes(command, HostJson.Default.EngineControl);
         var frame = new byte[HostFrame.HeaderLength + json.Length];
         HostFrame.WriteHeader(frame, HostRequestKind.Control, json.Length);
         json.CopyTo(frame, HostFrame.HeaderLength);

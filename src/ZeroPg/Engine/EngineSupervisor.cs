@@ -202,7 +202,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         await Databases.DatabaseRename.RunAsync(engine, from.Name, to.Name);
         if (!from.IsMemory && !string.Equals(from.DataDirectory, to.DataDirectory, StringComparison.Ordinal))
         {
-            var answer = await engine.ControlAsync(new { cmd = "relocate", to = to.DataDirectory });
+            var answer = await engine.ControlAsync(new RelocateControl(to.DataDirectory));
             if (!answer.TryGetProperty("ok", out var ok) || !ok.GetBoolean())
             {
                 await Databases.DatabaseRename.RunAsync(engine, to.Name, from.Name);

@@ -65,8 +65,8 @@ internal sealed partial class ExtensionLoader(string engineHostScript, string? d
     /// </summary>
     public async Task AnnounceAsync(EngineProcess engine)
     {
-        var files = ExtensionCatalog.Read(engineHostScript).Values.Select(e => new { path = e.ControlPath, text = e.ControlText }).ToArray();
-        var answer = await engine.ControlAsync(new { cmd = "loadExtension", files });
+        var files = ExtensionCatalog.Read(engineHostScript).Values.Select(e => new ExtensionFile(e.ControlPath, e.ControlText)).ToArray();
+        var answer = await engine.ControlAsync(new LoadExtensionControl(null, files));
         if (!answer.TryGetProperty("ok", out var ok) || !ok.GetBoolean())
             Log.LoadFailed(logger, "control files", answer.ToString());
     }
@@ -85,12 +85,9 @@ internal sealed partial class ExtensionLoader(string engineHostScript, string? d
             var bundled = ExtensionCatalog.Closure(engineHostScript, missing).Where(e => !IsLoaded(engine, e.Name)).ToList();
             var unavailable = missing.Where(n => ExtensionCatalog.Find(engineHostScript, n) is null && IsValidName(n)).ToList();
             var started = Stopwatch.GetTimestamp();
-            var answer = await engine.ControlAsync(new
-            {
-                cmd = "loadExtension",
-                bundles = bundled.Select(e => e.BundlePath).Distinct(StringComparer.Ordinal).ToArray(),
-                files = unavailable.SelectMany(n => UnavailableStub(n)).Select(f => new { path = f.Path, text = f.Text }).ToArray(),
-            });
+            var answer = await engine.ControlAsync(new LoadExtensionControl(
+                Bundles: bundled.Select(e => e.BundlePath).Distinct(StringComparer.Ordinal).ToArray(),
+                Files: unavailable.SelectMany(n => UnavailableStub(n)).Select(f => new ExtensionFile(f.Path, f.Text)).ToArray()));
             if (!answer.TryGetProperty("ok", out var ok) || !ok.GetBoolean())
             {
                 // The statement then fails as Postgres reports a missing extension; the engine itself is fine.

@@ -27,7 +27,7 @@ internal static class DataDirectoryManifest
             return [];
         try
         {
-            var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllBytes(path));
+            var manifest = JsonSerializer.Deserialize(File.ReadAllBytes(path), StoredJson.Default.Manifest);
             return manifest?.Extensions ?? [];
         }
         catch (JsonException error)
@@ -39,11 +39,11 @@ internal static class DataDirectoryManifest
     private static void Write(string path, List<string> extensions)
     {
         var temp = path + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(new Manifest { Extensions = extensions }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(new Manifest { Extensions = extensions }, StoredJson.Default.Manifest));
         File.Move(temp, path, overwrite: true);
     }
 
-    private sealed class Manifest
+    internal sealed class Manifest
     {
         [System.Text.Json.Serialization.JsonPropertyName("extensions")]
         public List<string> Extensions { get; set; } = [];

@@ -31,13 +31,8 @@ internal sealed class SnapshotCache
     {
         var directory = RootDirectory(configuredDirectory);
         var version = PgliteVersion(engineHostScript);
-        var key = JsonSerializer.Serialize(new
-        {
-            format = FormatVersion,
-            version,
-            extensions = extensions.Order(StringComparer.Ordinal).ToArray(),
-            startParams = startParams.ToArray(),
-        });
+        var key = JsonSerializer.Serialize(new SnapshotKey(FormatVersion, version, extensions.Order(StringComparer.Ordinal).ToArray(), startParams.ToArray()),
+            Engine.HostJson.Default.SnapshotKey);
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
         return new SnapshotCache(Path.GetFullPath(directory), Path.Combine(Path.GetFullPath(directory), $"pglite-{version}-{hash}.tar"));
     }
@@ -135,4 +130,7 @@ internal sealed class SnapshotCache
         using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
         return document.RootElement.GetProperty("version").GetString() ?? "unknown";
     }
+
+    /// <summary>What a snapshot depends on; its JSON's hash names the file (the same JSON as before it was a type: caches stay valid).</summary>
+    internal sealed record SnapshotKey(int Format, string Version, string[] Extensions, string[] StartParams);
 }

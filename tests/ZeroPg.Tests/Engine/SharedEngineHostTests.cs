@@ -56,7 +56,7 @@ public sealed class SharedEngineHostTests
 
         // Written to the engine before the client's next statement (the client holds the engine in its transaction), so that
         // statement is in flight when the engine exits; the exit's own reply never comes.
-        _ = before.ControlAsync(new { cmd = "exit", code = 1 });
+        _ = before.ControlAsync(new ExitControl(1));
         await using (var next = new NpgsqlCommand("insert into kept values (3)", victim))
         {
             var error = await Assert.ThrowsAsync<PostgresException>(() => next.ExecuteNonQueryAsync());

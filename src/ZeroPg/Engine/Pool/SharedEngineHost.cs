@@ -112,13 +112,13 @@ internal sealed partial class SharedEngineHost
     }
 
     /// <summary>Starts reserved <paramref name="worker"/> with these start options (host.mjs's) and environment additions; returns once it runs.</summary>
-    public async Task<SharedHostWorker> StartWorkerAsync(SharedHostWorker worker, object startOptions, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    public async Task<SharedHostWorker> StartWorkerAsync(SharedHostWorker worker, EngineStartOptions startOptions, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var fifos = worker.Fifos;
         try
         {
             await _ready.Task.WaitAsync(cancellationToken);
-            Send(new { op = "start", id = worker.Id, options = startOptions, requests = fifos.RequestsPath, replies = fifos.RepliesPath, env = environment });
+            Send(JsonSerializer.Serialize(new PoolStart(worker.Id, startOptions, fifos.RequestsPath, fifos.RepliesPath, environment), HostJson.Default.PoolStart));
             await worker.Started.WaitAsync(cancellationToken);
             return worker;
         }
@@ -190,7 +190,7 @@ internal sealed partial class SharedEngineHost
             return;
         try
         {
-            Send(new { op = "memory" });
+            Send(JsonSerializer.Serialize(new PoolMemory(), HostJson.Default.PoolMemory));
         }
         catch (EngineFailedException)
         {
@@ -201,7 +201,7 @@ internal sealed partial class SharedEngineHost
     /// <summary>The resident memory of the shared host process (all its engines), or null.</summary>
     public long? ResidentBytes => _gone ? null : Hosting.ProcessMemory.ResidentBytes(ProcessId);
 
-    internal void Terminate(long id) => Send(new { op = "terminate", id });
+    internal void Terminate(long id) => Send(JsonSerializer.Serialize(new PoolTerminate(id), HostJson.Default.PoolTerminate));
 
     internal void Forget(long id)
     {
@@ -219,9 +219,8 @@ internal sealed partial class SharedEngineHost
             OnEmpty(this);
     }
 
-    private void Send(object command)
+    private void Send(string line)
     {
-        var line = JsonSerializer.Serialize(command);
         lock (_writeGate)
         {
             if (_gone || _inputClosed)

@@ -76,7 +76,7 @@ internal static partial class SharedEngineHosts
     }
 
     /// <summary>Starts an engine in the current host for <paramref name="settings"/> (a new one if there is none, or it died, or it is over its budget).</summary>
-    public static async Task<SharedHostWorker> StartWorkerAsync(SharedHostSettings settings, object startOptions, IReadOnlyDictionary<string, string> environment,
+    public static async Task<SharedHostWorker> StartWorkerAsync(SharedHostSettings settings, EngineStartOptions startOptions, IReadOnlyDictionary<string, string> environment,
         ILogger logger, CancellationToken cancellationToken)
     {
         SharedHostWorker worker;

@@ -23,12 +23,12 @@ internal sealed class DashboardEndpoints(DashboardSource source)
                 await source.RefreshSlotsAsync(context.RequestAborted);
                 response.ContentType = "text/html; charset=utf-8";
                 response.Headers.CacheControl = "no-store";
-                await response.WriteAsync(DashboardPage.With(JsonSerializer.Serialize(source.Read())));
+                await response.WriteAsync(DashboardPage.With(JsonSerializer.Serialize(source.Read(), DashboardJson.Default.DashboardSnapshot)));
                 break;
             case "/api/status":
                 await source.RefreshSlotsAsync(context.RequestAborted);
                 response.ContentType = "application/json";
-                await response.WriteAsync(JsonSerializer.Serialize(source.Read()));
+                await response.WriteAsync(JsonSerializer.Serialize(source.Read(), DashboardJson.Default.DashboardSnapshot));
                 break;
             default:
                 await StreamAsync(context);
@@ -47,7 +47,7 @@ internal sealed class DashboardEndpoints(DashboardSource source)
             while (!closed.IsCancellationRequested)
             {
                 await source.RefreshSlotsAsync(closed);
-                await response.WriteAsync($"data: {JsonSerializer.Serialize(source.Read())}\n\n", closed);
+                await response.WriteAsync($"data: {JsonSerializer.Serialize(source.Read(), DashboardJson.Default.DashboardSnapshot)}\n\n", closed);
                 await response.Body.FlushAsync(closed);
                 await Task.Delay(Interval, closed);
             }

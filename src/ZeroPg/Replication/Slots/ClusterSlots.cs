@@ -106,7 +106,7 @@ internal sealed class ClusterSlots(Func<IReadOnlyList<DatabaseEntry>> entries)
                     copy["active_pid"] = walsender;
                     copy["inactive_since"] = null;
                 }
-                all.Add(copy);
+                all.Add((JsonNode)copy); // the untyped Add: Add<T> of a JsonObject needs reflection
             }
         }
         return all.Count == 0 ? "" : all.ToJsonString();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace ZeroPg.Storage.Backup;
 
@@ -47,18 +48,21 @@ internal sealed record MetaRecord
 
 internal static class BackupJson
 {
-    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+    public static byte[] Write(LeaseRecord value) => JsonSerializer.SerializeToUtf8Bytes(value, StoredJson.Default.LeaseRecord);
 
-    public static byte[] Write<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
+    public static byte[] Write(BaseManifest value) => JsonSerializer.SerializeToUtf8Bytes(value, StoredJson.Default.BaseManifest);
+
+    public static byte[] Write(MetaRecord value) => JsonSerializer.SerializeToUtf8Bytes(value, StoredJson.Default.MetaRecord);
 
     /// <summary>Null for a missing or unreadable (half-written) object.</summary>
     public static T? TryRead<T>(byte[]? bytes) where T : class
     {
+        var typeInfo = (JsonTypeInfo<T>)StoredJson.Default.GetTypeInfo(typeof(T))!;
         if (bytes is null)
             return null;
         try
         {
-            return JsonSerializer.Deserialize<T>(bytes, Options);
+            return JsonSerializer.Deserialize(bytes, typeInfo);
         }
         catch (JsonException)
         {

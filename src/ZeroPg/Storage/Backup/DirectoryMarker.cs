@@ -39,7 +39,7 @@ internal sealed record DirectoryMarker
             return null;
         try
         {
-            return JsonSerializer.Deserialize<DirectoryMarker>(File.ReadAllBytes(path));
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), StoredJson.Default.DirectoryMarker);
         }
         catch (JsonException)
         {
@@ -51,7 +51,7 @@ internal sealed record DirectoryMarker
     {
         var path = Path.Combine(directory, FileName);
         var temp = path + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(this, StoredJson.Default.DirectoryMarker));
         File.Move(temp, path, overwrite: true);
     }
 }

@@ -1,0 +1,18 @@
+namespace ZeroPg.Engine;
+
+/// <summary>
+/// host.mjs's start options (argv[2] of an engine process, or `options` of a shared host's start command), as JSON in
+/// <see cref="HostJson"/>'s camelCase: dataDir, database, extensions, loadDataDir, startParams, snapshotOut, durability,
+/// pollMicroseconds, doorbell, cancelSocket. A null is written as null; the host reads null and absent alike.
+/// </summary>
+internal sealed record EngineStartOptions(
+    string DataDir,
+    string? Database,
+    IReadOnlyList<string> Extensions,
+    string? LoadDataDir,
+    IReadOnlyList<string>? StartParams,
+    string? SnapshotOut,
+    string? Durability,
+    int PollMicroseconds,
+    string? Doorbell,
+    string CancelSocket);

@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+using ZeroPg.Engine.Pool;
+
+namespace ZeroPg.Engine;
+
+/// <summary>
+/// The JSON the server writes to its engine hosts, in their camelCase, by generated code: nothing is found by reflection at
+/// run time, which costs a start a few milliseconds per type and does not work in a native AOT build of the server.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(EngineStartOptions))]
+[JsonSerializable(typeof(EngineControl))]
+[JsonSerializable(typeof(PoolStart))]
+[JsonSerializable(typeof(PoolTerminate))]
+[JsonSerializable(typeof(PoolMemory))]
+[JsonSerializable(typeof(WarmEngine.SpareKey))]
+[JsonSerializable(typeof(Storage.SnapshotCache.SnapshotKey))]
+internal sealed partial class HostJson : JsonSerializerContext;
