@@ -11,6 +11,7 @@ const SYS = ['zeropg', 'zeropg-base', 'pglite-socket', 'native', 'zeropg-durable
 const NAME = {
   zeropg: 'ZeroPg', 'zeropg-base': 'ZeroPg (base build)', 'pglite-socket': 'pglite-socket', native: 'native', ceiling: 'engine-ceiling',
   'zeropg-durable': 'ZeroPg, data directory, `--durability fsync`', 'native-durable': 'native, defaults (fsync on)',
+  'zeropg-aot': 'ZeroPg, native AOT build',
 };
 const allSystems = String(meta.systems ?? SYS.join(' ')).split(/\s+/).filter(Boolean);
 // The durable systems have a table of their own (below the throughput table); every other table is about the rest.
@@ -218,25 +219,29 @@ const ttfqCases = [
   ['disk-reopen', 'on-disk, reopen existing'],
 ];
 if (recs.some((r) => r.kind === 'ttfq')) {
+  // The native AOT build (a sidecar's) has a column here only: it is timed to its first query, not under load.
+  const aot = recs.some((r) => r.system === 'zeropg-aot') ? ['zeropg-aot'] : [];
+  const ttfqSystems = [...systems.flatMap((s) => (s === 'zeropg' ? [s, ...aot] : [s])), ...(systems.includes('zeropg') ? [] : aot)];
   p('## Time to first query (process spawn → first `SELECT 1` answered; ms)');
   p();
-  p(`| case | ${systems.map((s) => NAME[s]).join(' | ')} |`);
-  p(`|${'---|'.repeat(systems.length + 1)}`);
+  p(`| case | ${ttfqSystems.map((s) => NAME[s]).join(' | ')} |`);
+  p(`|${'---|'.repeat(ttfqSystems.length + 1)}`);
   for (const [c, label] of ttfqCases) {
-    p(`| ${label} | ${systems.map((s) => {
+    p(`| ${label} | ${ttfqSystems.map((s) => {
       const r = recs.find((x) => x.kind === 'ttfq' && x.system === s && x.case === c);
       if (!r) return '—';
       if (!r.ok) return failCell(s, `time to first query (${c})`, r.error);
-      return `${fmt(r.ms)}`;
+      return r.runs ? `${fmt(r.ms)} (${r.runs.map((m) => fmt(m)).join(', ')})` : `${fmt(r.ms)}`;
     }).join(' | ')} |`);
   }
-  p(`| SIGTERM → exit (ms, after the first row) | ${systems.map((s) => {
+  p(`| SIGTERM → exit (ms, after the first row) | ${ttfqSystems.map((s) => {
     if (s === 'native') return 'n/a';
     const r = recs.find((x) => x.kind === 'ttfq' && x.system === s && x.case === 'memory-1');
     if (!r || !r.ok || r.stopMs === undefined) return '—';
     return r.stopMs < 0 ? 'FAILED: still running after 10 s, SIGKILLed' : fmt(r.stopMs);
   }).join(' | ')} |`);
   p();
+  p('A reopen is the median of its runs (each in parentheses). The native AOT build is `dotnet publish src/ZeroPg.Cli -c Release -r linux-x64 -p:PublishAot=true` (no .NET runtime, no JIT), the same server as the ZeroPg column.');
   p('On-disk: ZeroPg `--db <dir>`, pglite-socket `--db=<dir>` (both created by the previous row, which also creates a 10,000-row table), native = restart of the benchmark cluster (`postgres -D`, started through `runuser`, so its stop time is not measured). Native has no memory:// mode.');
   p();
 }

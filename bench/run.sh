@@ -6,6 +6,7 @@
 #   BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # quick check
 #   BENCH_ZEROPG_BASE=/path/to/zeropg.dll BENCH_SYSTEMS="zeropg zeropg-base" bench/run.sh
 #                                                 # before/after: another ZeroPg build, interleaved with this one
+#   BENCH_ZEROPG_AOT=/path/to/ZeroPg.Cli   # a native AOT zeropg to time (else published here; BENCH_AOT=0: none)
 #   durable commits: zeropg-durable (a data directory, --durability fsync) beside native-durable (Postgres's
 #   defaults, fsync on), both in the default systems, on BENCH_DURABLE_WORKLOADS only
 set -uo pipefail
@@ -26,6 +27,9 @@ DURABLE_WORKLOADS=${BENCH_DURABLE_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8"} 
 NATIVE_DURABLE=${BENCH_NATIVE_DURABLE:-0}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 SKIP_TTFQ=${BENCH_SKIP_TTFQ:-0}
+AOT=${BENCH_AOT:-1}                   # time to first query of a native AOT zeropg too (a sidecar's build); 0: not built
+ZEROPG_AOT=${BENCH_ZEROPG_AOT:-}      # an already published native zeropg executable (else published here, ~2 min)
+REOPENS=${BENCH_REOPENS:-3}           # runs of each reopen row; the median is reported
 START_TIMEOUT=${BENCH_START_TIMEOUT:-120}
 INIT_TIMEOUT=${BENCH_INIT_TIMEOUT:-300}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$BENCH_DIR/results}
@@ -177,6 +181,21 @@ build_zeropg() {
     [[ -n "$e" ]] || e="build failed or no zeropg.dll in $ZEROPG_OUT"
     log "ZeroPg build failed: $e"
     emit kind=build system=zeropg ok=false "error=build: $e"
+  fi
+}
+
+AOT_OK=0
+build_zeropg_aot() {
+  if [[ -n "$ZEROPG_AOT" && -x "$ZEROPG_AOT" ]]; then AOT_OK=1; return; fi
+  ZEROPG_AOT="$WORK/aot/ZeroPg.Cli"
+  log "dotnet publish -c Release src/ZeroPg.Cli -r linux-x64 -p:PublishAot=true -p:ZeroPgBundleNode=true"
+  if (cd "$REPO" && timeout --foreground 900 dotnet publish -c Release src/ZeroPg.Cli -r linux-x64 -p:PublishAot=true -p:ZeroPgBundleNode=true \
+        -o "$WORK/aot" -nologo -v:q) >"$WORK/logs/zeropg-aot-build.log" 2>&1 && [[ -x "$ZEROPG_AOT" ]]; then
+    AOT_OK=1
+  else
+    local e; e=$(first_err "$WORK/logs/zeropg-aot-build.log")
+    log "native AOT build failed: $e"
+    emit kind=build system=zeropg-aot ok=false "error=build: $e"
   fi
 }
 
@@ -445,6 +464,20 @@ ttfq() { # system case expect-file -- cmd...
   emit kind=ttfq system="$sys" case="$c" --merge "$f"
 }
 
+ttfq_median() { # system case -- ttfq args...: REOPENS runs, the median one reported with every run's time
+  local sys=$1 c=$2 i f="$WORK/logs/ttfq.$1.$2.json"
+  shift 2
+  log "time to first query: $sys $c ($REOPENS runs)"
+  for i in $(seq "$REOPENS"); do timeout --foreground -k 5 200 node "$BENCH_DIR/ttfq.mjs" --timeout 180 "$@" >"$f.$i" 2>&1; done
+  node -e '
+    const fs = require("fs");
+    const runs = process.argv.slice(1).map((f) => { const j = fs.readFileSync(f, "utf8").trim().split("\n").filter((l) => l.startsWith("{")).pop(); try { return JSON.parse(j); } catch { return { ok: false, error: "no result" }; } });
+    const bad = runs.find((r) => !r.ok);
+    const ok = runs.filter((r) => r.ok).sort((a, b) => a.ms - b.ms);
+    console.log(JSON.stringify(bad ?? { ...ok[(ok.length - 1) >> 1], runs: ok.map((r) => r.ms) }));' $(for i in $(seq "$REOPENS"); do echo "$f.$i"; done) >"$f"
+  emit kind=ttfq system="$sys" case="$c" --merge "$f"
+}
+
 ttfq_phase() {
   local p d
   if [[ " $SYSTEMS " == *" zeropg "* ]]; then
@@ -454,9 +487,20 @@ ttfq_phase() {
       ttfq zeropg memory-2 --port-from-stdout -- "${zp[@]}" --db memory://
       d="$WORK/zeropg-disk"
       ttfq zeropg disk-create --port-from-stdout --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${zp[@]}" --db "$d"
-      ttfq zeropg disk-reopen --port-from-stdout -- "${zp[@]}" --db "$d"
+      ttfq_median zeropg disk-reopen --port-from-stdout -- "${zp[@]}" --db "$d"
     else
       for c in memory-1 memory-2 disk-create disk-reopen; do emit kind=ttfq system=zeropg case=$c ok=false "error=not built"; done
+    fi
+    if [[ "$AOT" == 1 ]]; then
+      build_zeropg_aot
+      if [[ "$AOT_OK" == 1 ]]; then
+        local za=("$ZEROPG_AOT" serve --port 0 --max-connections "$MAXCONN")
+        ttfq zeropg-aot memory-1 --port-from-stdout -- "${za[@]}" --db memory://
+        ttfq zeropg-aot memory-2 --port-from-stdout -- "${za[@]}" --db memory://
+        d="$WORK/zeropg-aot-disk"
+        ttfq zeropg-aot disk-create --port-from-stdout --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${za[@]}" --db "$d"
+        ttfq_median zeropg-aot disk-reopen --port-from-stdout -- "${za[@]}" --db "$d"
+      fi
     fi
   fi
   if [[ " $SYSTEMS " == *" pglite-socket "* ]]; then
@@ -465,7 +509,7 @@ ttfq_phase() {
     p=$(free_port); ttfq pglite-socket memory-2 --port "$p" -- "${ps[@]}" --port="$p" --db=memory://
     d="$WORK/pglite-disk"
     p=$(free_port); ttfq pglite-socket disk-create --port "$p" --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${ps[@]}" --port="$p" --db="$d"
-    p=$(free_port); ttfq pglite-socket disk-reopen --port "$p" -- "${ps[@]}" --port="$p" --db="$d"
+    p=$(free_port); ttfq_median pglite-socket disk-reopen --port "$p" -- "${ps[@]}" --port="$p" --db="$d"
   fi
   if [[ " $SYSTEMS " == *" native "* && -n "$PGBIN" && -f "$NATIVE_DIR/data/PG_VERSION" ]]; then
     p=$(free_port)

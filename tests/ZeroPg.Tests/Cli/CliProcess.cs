@@ -31,13 +31,14 @@ public sealed class CliProcess : IAsyncDisposable
 
     public static CliProcess Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
 
-    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) => Start(environment, null, arguments);
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) => Start(environment, null, null, arguments);
 
     /// <param name="descriptorLimit">When set, the process runs under `ulimit -n` of this (bash execs dotnet, so the pid is the server's).</param>
-    private static CliProcess Start(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string[] arguments)
+    /// <param name="executable">A native build of the CLI to run instead of `dotnet ZeroPg.Cli.dll`.</param>
+    private static CliProcess Start(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string? executable, string[] arguments)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll");
-        var start = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "bash")
+        var start = new ProcessStartInfo(executable ?? (descriptorLimit is null ? "dotnet" : "bash"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -50,7 +51,8 @@ public sealed class CliProcess : IAsyncDisposable
             foreach (var word in (string[])["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash"])
                 start.ArgumentList.Add(word);
         }
-        start.ArgumentList.Add(dll);
+        if (executable is null)
+            start.ArgumentList.Add(dll);
         start.ArgumentList.Add("serve");
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
@@ -68,15 +70,19 @@ public sealed class CliProcess : IAsyncDisposable
     public static Task<CliProcess> StartReadyAsync(params string[] arguments) => StartReadyAsync(new Dictionary<string, string>(), arguments);
 
     public static Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
-        => StartReadyAsync(environment, null, arguments);
+        => StartReadyAsync(environment, null, null, arguments);
+
+    /// <summary>Starts a native build of the CLI (<paramref name="executable"/>) and waits for its ready line.</summary>
+    public static Task<CliProcess> StartExecutableReadyAsync(string executable, string[] arguments)
+        => StartReadyAsync(new Dictionary<string, string>(), null, executable, arguments);
 
     /// <summary>Starts the CLI under a lowered file-descriptor limit (`ulimit -n`) and waits for its ready line.</summary>
     public static Task<CliProcess> StartReadyWithDescriptorLimitAsync(int descriptorLimit, params string[] arguments)
-        => StartReadyAsync(new Dictionary<string, string>(), descriptorLimit, arguments);
+        => StartReadyAsync(new Dictionary<string, string>(), descriptorLimit, null, arguments);
 
-    private static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string[] arguments)
+    private static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string? executable, string[] arguments)
     {
-        var cli = Start(environment, descriptorLimit, arguments);
+        var cli = Start(environment, descriptorLimit, executable, arguments);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
         if (line is null)

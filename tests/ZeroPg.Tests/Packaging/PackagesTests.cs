@@ -13,6 +13,7 @@ namespace ZeroPg.Tests.Packaging;
 /// prerequisite, the packages carry the Node that runs the engine. An Aspire AppHost made from the
 /// packages passes a DistributedApplicationTestingBuilder test.
 /// </summary>
+[Collection(PublishingCollection.Name)]
 public sealed partial class PackagesTests
 {
     [Fact] // in the default run although it takes ~3.5 min: CI must show that the installed tool runs with no node (issue 31)
