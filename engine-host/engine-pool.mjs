@@ -15,6 +15,7 @@
 //     the end of its replies. Lines the worker writes to stderr -> { event: 'stderr', id, line }.
 // The process exits when its stdin closes (the server is gone) once its workers have; parent-watch.mjs kills it when the
 // server is gone and a worker is still busy.
+import './wasm-flags.mjs'; // first: before the module is compiled
 import { Worker } from 'node:worker_threads';
 import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';

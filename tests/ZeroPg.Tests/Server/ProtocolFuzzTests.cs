@@ -19,7 +19,12 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output)
         var seed = Environment.GetEnvironmentVariable("ZEROPG_FUZZ_SEED") is { } fixedSeed
             ? int.Parse(fixedSeed, CultureInfo.InvariantCulture)
             : Random.Shared.Next(1, 1_000_000);
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { MaxConnections = 200 }, TestLogging.Factory);
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions
+        {
+            MaxConnections = 200,
+            // A host of its own: the memory bound below is about this engine, not other tests' engines starting in a shared one.
+            EngineHostGroup = Guid.NewGuid().ToString("N"),
+        }, TestLogging.Factory);
         var options = new FuzzOptions { Seed = seed, Clients = 6, Duration = TimeSpan.FromSeconds(45), WitnessBound = TimeSpan.FromSeconds(15) };
         var run = new FuzzRun(options, server.Host, server.Port, server.GetConnectionString() + ";Pooling=false", ServerProbe.Of(server));
 
