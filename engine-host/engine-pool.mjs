@@ -22,13 +22,14 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
+import { watchParent } from './parent-watch.mjs';
 
 const HOST = new URL('./host.mjs', import.meta.url);
 const workers = new Map(); // id -> { worker, fds }
 let inputClosed = false;
 
 for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {}); // for the server, which stops the engines itself
-new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();
+watchParent(process.ppid); // on this thread: it runs no engine, so it is never stuck in a query
 
 function emit(event) {
   process.stdout.write(`${JSON.stringify(event)}\n`);
