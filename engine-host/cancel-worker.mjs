@@ -1,24 +1,16 @@
-// The cancel worker: a thread of the engine host with its own event loop, so it runs while the main
-// thread is inside a query. It serves the server's cancel requests (a Unix socket, one connection:
-// the server's) and raises the statement and lock timeouts Postgres armed, both by writing Postgres's
-// interrupt flags into the engine's shared memory (interrupts.mjs).
-import { parentPort, workerData } from 'node:worker_threads';
+// The cancel listener: it serves the server's cancel requests (a Unix socket, one connection: the server's) and raises the
+// statement and lock timeouts Postgres armed, both by writing Postgres's interrupt flags into the engine's shared memory
+// (interrupts.mjs). It needs an event loop that runs while the engine's thread is inside a query: a host process of its own
+// (host.mjs) runs it in a worker thread (this file as the worker's script); in the shared host (engine-pool.mjs) the main
+// thread, which runs no engine, serves every engine's (serveCancel), which saves a thread and its start per engine.
+// It talks to the engine's side (cancel.mjs) over a port: the worker's parentPort, or a MessageChannel's end.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createServer } from 'node:net';
 import { CancelFrame, frame } from './frames.mjs';
 import { consumeFrame } from './framing.mjs';
 import {
   CancelReason, CancelStatus, ControlBlock, EngineMemory, ITIMER_AT, TimeoutId, WAKE, WAKE_AT,
 } from './interrupts.mjs';
-
-const control = new ControlBlock(workerData.control);
-const ints = new Int32Array(workerData.control);
-const values = new Float64Array(workerData.control);
-let memory = null;
-
-parentPort.on('message', (message) => {
-  memory = new EngineMemory(message.memory, message.addresses);
-  if (memory.timeoutsKnown) watchTimeouts().catch((e) => process.stderr.write(`cancel worker timeouts: ${e?.stack ?? e}\n`));
-});
 
 function answer(kind, status, sequence) {
   const payload = Buffer.alloc(9);
@@ -27,7 +19,7 @@ function answer(kind, status, sequence) {
   return Buffer.concat(frame(kind, payload));
 }
 
-function handle(kind, payload) {
+function handle(control, memory, kind, payload) {
   if (kind !== CancelFrame.Cancel || payload.length !== 9) throw new Error(`unexpected cancel channel frame ${kind}/${payload.length}`);
   const reason = payload[0];
   const sequence = Number(payload.readBigUInt64BE(1));
@@ -35,81 +27,109 @@ function handle(kind, payload) {
   return answer(CancelFrame.Answer, status, sequence);
 }
 
-let peer = null; // the server's connection: told when a timeout was raised
+/**
+ * Serves one engine's cancel requests and timeouts until `port` closes (the engine's thread ended). `control` is the
+ * engine's control block (interrupts.mjs); `port` gets { listening } or { error } once, then brings { memory, addresses }.
+ */
+export function serveCancel(port, { control: controlBuffer, socketPath }) {
+  const control = new ControlBlock(controlBuffer);
+  const ints = new Int32Array(controlBuffer);
+  const values = new Float64Array(controlBuffer);
+  let memory = null;
+  let closed = false;
 
-const server = createServer((socket) => {
-  peer = socket;
-  let pending = Buffer.alloc(0);
-  const into = {};
-  socket.on('data', (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    let start = 0;
-    try {
-      for (let taken; (taken = consumeFrame(pending, start, pending.length, into)) > 0; start += taken) {
-        socket.write(handle(into.kind, into.payload));
-      }
-    } catch (e) {
-      process.stderr.write(`cancel channel: ${e.message}\n`);
-      socket.destroy();
-      return;
-    }
-    pending = pending.subarray(start);
+  port.on('message', (message) => {
+    memory = new EngineMemory(message.memory, message.addresses);
+    if (memory.timeoutsKnown) watchTimeouts().catch((e) => process.stderr.write(`cancel listener timeouts: ${e?.stack ?? e}\n`));
   });
-  socket.on('error', () => {}); // the server went away: nothing to cancel for it any more
-});
-server.on('error', (e) => parentPort.postMessage({ error: `cannot listen for cancel requests: ${e.message}` }));
-server.listen(workerData.socketPath, () => parentPort.postMessage({ listening: true }));
+  // The engine's thread is gone: so is its memory, which this side must not keep alive.
+  port.once('close', () => {
+    closed = true;
+    memory = null;
+    server.close();
+    peer?.destroy();
+    Atomics.add(ints, WAKE, 1);
+    Atomics.notify(ints, WAKE);
+  });
 
-// Postgres arms statement_timeout / lock_timeout in timeout.c (all_timeouts[]) and asks for SIGALRM,
-// which never comes inside WebAssembly. This loop sleeps until the earliest active one is due (or the
-// main thread reports an earlier alarm), then raises it for the batch running then: Postgres answers
-// with its own "canceling statement due to statement timeout" (57014) or "... lock timeout" (55P03).
-// The idle-in-transaction, idle-session and transaction timeouts end the session with FATAL, which
-// would take the shared engine down: they are never raised here (ZeroPg's sessions enforce them).
-//
-// A lock wait is raised as a lock timeout once deadlock_timeout passes (Postgres arms it for every wait): in a
-// single-user backend the only other lock holders are prepared transactions, and only a COMMIT/ROLLBACK PREPARED
-// from this same backend, which is busy waiting, could release them. Left alone, the wait never ends and every
-// client of the engine waits with it.
-const LOOK_AGAIN_MS = 20;
+  let peer = null; // the server's connection: told when a timeout was raised
 
-async function watchTimeouts() {
-  const watched = [
-    [TimeoutId.StatementTimeout, CancelReason.StatementTimeout],
-    [TimeoutId.LockTimeout, CancelReason.LockTimeout],
-    [TimeoutId.DeadlockTimeout, CancelReason.LockTimeout],
-  ];
-  const fired = new Map();
-  for (;;) {
-    values[WAKE_AT] = Infinity; // while looking, any new alarm wakes us again
-    const generation = Atomics.load(ints, WAKE);
-    const now = Date.now();
-    let wakeAt = values[ITIMER_AT] > now ? values[ITIMER_AT] : Infinity;
-    let due = null;
-    for (const [id, reason] of watched) {
-      const at = memory.activeTimeoutDue(id);
-      if (at === null || fired.get(id) === at) continue;
-      if (at <= now) {
-        if (due === null || at < due.at) due = { id, reason, at }; // Postgres too reports the earlier one
-      } else {
-        wakeAt = Math.min(wakeAt, at);
+  const server = createServer((socket) => {
+    peer = socket;
+    let pending = Buffer.alloc(0);
+    const into = {};
+    socket.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let start = 0;
+      try {
+        for (let taken; (taken = consumeFrame(pending, start, pending.length, into)) > 0; start += taken) {
+          socket.write(handle(control, memory, into.kind, into.payload));
+        }
+      } catch (e) {
+        process.stderr.write(`cancel channel: ${e.message}\n`);
+        socket.destroy();
+        return;
       }
-    }
-    if (due !== null) {
-      fired.set(due.id, due.at);
-      const batch = control.timeout(due.reason, memory);
-      if (batch !== 0 && peer !== null && !peer.destroyed) {
-        const raised = due.reason === CancelReason.LockTimeout ? CancelStatus.LockTimeoutRaised : CancelStatus.StatementTimeoutRaised;
-        peer.write(answer(CancelFrame.Answer, raised, batch));
+      pending = pending.subarray(start);
+    });
+    socket.on('error', () => {}); // the server went away: nothing to cancel for it any more
+  });
+  server.on('error', (e) => port.postMessage({ error: `cannot listen for cancel requests: ${e.message}` }));
+  server.listen(socketPath, () => port.postMessage({ listening: true }));
+
+  // Postgres arms statement_timeout / lock_timeout in timeout.c (all_timeouts[]) and asks for SIGALRM,
+  // which never comes inside WebAssembly. This loop sleeps until the earliest active one is due (or the
+  // main thread reports an earlier alarm), then raises it for the batch running then: Postgres answers
+  // with its own "canceling statement due to statement timeout" (57014) or "... lock timeout" (55P03).
+  // The idle-in-transaction, idle-session and transaction timeouts end the session with FATAL, which
+  // would take the shared engine down: they are never raised here (ZeroPg's sessions enforce them).
+  //
+  // A lock wait is raised as a lock timeout once deadlock_timeout passes (Postgres arms it for every wait): in a
+  // single-user backend the only other lock holders are prepared transactions, and only a COMMIT/ROLLBACK PREPARED
+  // from this same backend, which is busy waiting, could release them. Left alone, the wait never ends and every
+  // client of the engine waits with it.
+  const LOOK_AGAIN_MS = 20;
+
+  async function watchTimeouts() {
+    const watched = [
+      [TimeoutId.StatementTimeout, CancelReason.StatementTimeout],
+      [TimeoutId.LockTimeout, CancelReason.LockTimeout],
+      [TimeoutId.DeadlockTimeout, CancelReason.LockTimeout],
+    ];
+    const fired = new Map();
+    while (!closed) {
+      values[WAKE_AT] = Infinity; // while looking, any new alarm wakes us again
+      const generation = Atomics.load(ints, WAKE);
+      const now = Date.now();
+      let wakeAt = values[ITIMER_AT] > now ? values[ITIMER_AT] : Infinity;
+      let due = null;
+      for (const [id, reason] of watched) {
+        const at = memory.activeTimeoutDue(id);
+        if (at === null || fired.get(id) === at) continue;
+        if (at <= now) {
+          if (due === null || at < due.at) due = { id, reason, at }; // Postgres too reports the earlier one
+        } else {
+          wakeAt = Math.min(wakeAt, at);
+        }
       }
-      continue;
+      if (due !== null) {
+        fired.set(due.id, due.at);
+        const batch = control.timeout(due.reason, memory);
+        if (batch !== 0 && peer !== null && !peer.destroyed) {
+          const raised = due.reason === CancelReason.LockTimeout ? CancelStatus.LockTimeoutRaised : CancelStatus.StatementTimeoutRaised;
+          peer.write(answer(CancelFrame.Answer, raised, batch));
+        }
+        continue;
+      }
+      // Postgres asks for its alarm (setitimer) only while none is pending, and ours never arrives as a
+      // SIGALRM, so after the first one it stops asking: the table is looked at again on a short cadence
+      // too (a few bytes read, no effect on the main thread), so a timeout armed since is seen in time.
+      wakeAt = Math.min(wakeAt, now + LOOK_AGAIN_MS);
+      values[WAKE_AT] = wakeAt;
+      const wait = Atomics.waitAsync(ints, WAKE, generation, Math.max(1, wakeAt - Date.now()));
+      if (wait.async) await wait.value;
     }
-    // Postgres asks for its alarm (setitimer) only while none is pending, and ours never arrives as a
-    // SIGALRM, so after the first one it stops asking: the table is looked at again on a short cadence
-    // too (a few bytes read, no effect on the main thread), so a timeout armed since is seen in time.
-    wakeAt = Math.min(wakeAt, now + LOOK_AGAIN_MS);
-    values[WAKE_AT] = wakeAt;
-    const wait = Atomics.waitAsync(ints, WAKE, generation, Math.max(1, wakeAt - Date.now()));
-    if (wait.async) await wait.value;
   }
 }
+
+if (!isMainThread && workerData?.socketPath) serveCancel(parentPort, workerData);

@@ -1,10 +1,11 @@
-// Cancel inside the engine, the main thread's side: a worker thread (cancel-worker.mjs) receives the
-// server's cancel requests on a Unix socket and raises Postgres's interrupt flags straight in the
-// engine's shared memory (shared-memory.mjs) while this thread is inside a query. This side numbers
+// Cancel inside the engine, the engine thread's side: a listener with an event loop of its own (cancel-worker.mjs: a worker
+// thread of a host process, or the shared host's main thread) receives the server's cancel requests on a Unix socket and
+// raises Postgres's interrupt flags straight in the engine's shared memory (shared-memory.mjs) while this thread is inside
+// a query. This side numbers
 // the batches as the server does (1, 2, ... in the order Batch frames arrive), marks which one runs,
 // clears what a cancel left behind when its batch ends, and tells the worker when Postgres arms its
 // statement/lock timeout alarm. Per batch that is two short critical sections and no system call.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { setClockHook } from './shared-memory.mjs';
 import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
 
@@ -19,7 +20,7 @@ export class CancelSupport {
   #ints = new Int32Array(this.#controlBuffer);
   #values = new Float64Array(this.#controlBuffer);
   #memory = null;
-  #worker = null;
+  #worker = null; // the listener's side: its Worker, or a port to the shared host's main thread
   #listening = null;
   #sequence = 0;
   #running = 0;
@@ -32,9 +33,16 @@ export class CancelSupport {
       this.#listening = Promise.resolve(false);
       return;
     }
-    this.#worker = new Worker(new URL('./cancel-worker.mjs', import.meta.url), {
-      workerData: { control: this.#controlBuffer, socketPath },
-    });
+    if (isMainThread) {
+      this.#worker = new Worker(new URL('./cancel-worker.mjs', import.meta.url), {
+        workerData: { control: this.#controlBuffer, socketPath },
+      });
+    } else {
+      // An engine of the shared host: its main thread, which runs no engine, listens for this one (engine-pool.mjs).
+      const { port1, port2 } = new MessageChannel();
+      parentPort.postMessage({ op: 'serveCancel', port: port2, control: this.#controlBuffer, socketPath }, [port2]);
+      this.#worker = port1;
+    }
     this.#worker.unref();
     this.#listening = new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), WORKER_START_TIMEOUT_MS);

@@ -2,6 +2,7 @@
 // (PGlite's exit, a terminate) ends only that engine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { PoolClient } from './pool-client.mjs';
 import { error, query, scalar } from './host-client.mjs';
 
@@ -32,6 +33,20 @@ test('two engines in one host answer each on its own channel, with cancel inside
   await a.close();
   await b.close();
   assert.equal(pool.exits.get(a.id), 0);
+});
+
+test('the host serves each engine\'s cancel socket on its main thread until that engine ends', limit, async () => {
+  const engine = await pool.engine();
+  assert.ok(existsSync(engine.socketPath));
+  const { sequence, reply } = engine.submit(query('select pg_sleep(30)'));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await engine.cancel(sequence);
+  assert.equal(error(await reply).code, '57014');
+  pool.terminate(engine.id);
+  await engine.exited;
+  // The listener closed with its engine (and let go of the engine's memory): its socket is gone.
+  for (let i = 0; i < 100 && existsSync(engine.socketPath); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(existsSync(engine.socketPath), false);
 });
 
 test('an engine that exits (PGlite exit(1)) ends only itself; a busy neighbour goes on', limit, async () => {

@@ -58,6 +58,7 @@ export class PoolClient {
     const client = await HostClient.attach({ input, output, directory, socketPath, stop: () => exited });
     client.id = id;
     client.exited = exited;
+    client.socketPath = socketPath;
     return client;
   }
 
