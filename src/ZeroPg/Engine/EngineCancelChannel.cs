@@ -35,9 +35,9 @@ internal enum EngineCancelStatus : byte
 }
 
 /// <summary>
-/// The server's end of the engine host's cancel channel: a Unix socket served by a worker thread of the
-/// host (engine-host/cancel-worker.mjs), which raises Postgres's interrupt flags in the engine's memory
-/// while the host's main thread is inside a query. A cancel names the batch by its sequence number
+/// The server's end of the engine host's cancel channel: a Unix socket served by a thread of the host that
+/// never runs the engine (engine-host/cancel-worker.mjs: the shared host's main thread, or a worker of a host
+/// process), which raises Postgres's interrupt flags in the engine's memory while the engine is inside a query. A cancel names the batch by its sequence number
 /// (1, 2, ... in the order Batch frames were written, counted on both sides), so it can never hit
 /// another client's later batch. Writes come from any thread under one lock; one reader task drains
 /// the answers (logged) and reports the timeouts the host raised by itself (<c>onTimeoutRaised</c>).

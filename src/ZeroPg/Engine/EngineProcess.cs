@@ -92,7 +92,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public int CallsInFlight => _calls.Count;
 
-    /// <summary>The host cancels queries inside the engine (its cancel worker is connected).</summary>
+    /// <summary>The host cancels queries inside the engine (its cancel listener is connected).</summary>
     public bool CancelsInEngine => _cancelChannel is not null;
 
     /// <summary>
@@ -480,7 +480,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         [LoggerMessage(Level = LogLevel.Debug, Message = "engine: {Line}")]
         public static partial void EngineStderr(ILogger logger, string line);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "the engine host cannot cancel inside the engine (no shared engine memory or cancel worker): a cancel restarts a data directory's engine instead")]
+        [LoggerMessage(Level = LogLevel.Warning, Message = "the engine host cannot cancel inside the engine (no shared engine memory or cancel listener): a cancel restarts a data directory's engine instead")]
         public static partial void NoCancelInEngine(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "killing engine pid {Pid} to stop batch {Sequence}, which ran on {Milliseconds:0} ms after its cancel; it restarts (with crash recovery on a data directory)")]

@@ -128,7 +128,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
     }
 
     /// <summary>
-    /// For an engine host that cannot cancel inside the engine (no cancel worker): stops the query running in
+    /// For an engine host that cannot cancel inside the engine (no cancel listener): stops the query running in
     /// the engine by killing it; the engine restarts with crash recovery and the client gets 57014 as an ERROR.
     /// Only for data directories: memory:// would lose everything for a cancel the engine could not even try.
     /// </summary>
