@@ -5,7 +5,7 @@ namespace ZeroPg.Engine;
 
 /// <summary>
 /// The JSON the server writes to its engine hosts, in their camelCase, by generated code: nothing is found by reflection at
-/// run time, which costs a start a few milliseconds per type and does not work in a native AOT build of the server.
+/// run time, which a JIT start pays for at each type's first use and a native AOT build of the server does not have.
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(EngineStartOptions))]
