@@ -118,7 +118,7 @@ internal sealed partial class SharedEngineHost
         try
         {
             await _ready.Task.WaitAsync(cancellationToken);
-            Send(JsonSerializer.Serialize(new PoolStart(worker.Id, startOptions, fifos.RequestsPath, fifos.RepliesPath, environment), HostJson.Default.PoolStart));
+            Send(new PoolStart(worker.Id, startOptions, fifos.RequestsPath, fifos.RepliesPath, environment));
             await worker.Started.WaitAsync(cancellationToken);
             return worker;
         }
@@ -190,7 +190,7 @@ internal sealed partial class SharedEngineHost
             return;
         try
         {
-            Send(JsonSerializer.Serialize(new PoolMemory(), HostJson.Default.PoolMemory));
+            Send(new PoolMemory());
         }
         catch (EngineFailedException)
         {
@@ -201,7 +201,7 @@ internal sealed partial class SharedEngineHost
     /// <summary>The resident memory of the shared host process (all its engines), or null.</summary>
     public long? ResidentBytes => _gone ? null : Hosting.ProcessMemory.ResidentBytes(ProcessId);
 
-    internal void Terminate(long id) => Send(JsonSerializer.Serialize(new PoolTerminate(id), HostJson.Default.PoolTerminate));
+    internal void Terminate(long id) => Send(new PoolTerminate(id));
 
     internal void Forget(long id)
     {
@@ -219,8 +219,9 @@ internal sealed partial class SharedEngineHost
             OnEmpty(this);
     }
 
-    private void Send(string line)
+    private void Send(PoolCommand command)
     {
+        var line = JsonSerializer.Serialize(command, HostJson.Default.PoolCommand);
         lock (_writeGate)
         {
             if (_gone || _inputClosed)
