@@ -1,7 +1,6 @@
-using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 
 namespace ZeroPg.Cli;

@@ -1,8 +1,7 @@
-using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace ZeroPg.Cli;
 

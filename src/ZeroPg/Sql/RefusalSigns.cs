@@ -235,11 +235,9 @@ internal sealed class RefusalSigns(SqlAnalysis sql)
     /// </summary>
     public IReadOnlyList<int> AsideNamePids => _asidePids ??= FindAsideNamePids();
 
-    private static readonly SearchValues<string> AsideNameSign = SearchValues.Create(["zp"], StringComparison.OrdinalIgnoreCase);
-
     private IReadOnlyList<int> FindAsideNamePids()
     {
-        if (_text.AsSpan().IndexOfAny(AsideNameSign) < 0)
+        if (_text.IndexOf("zp", StringComparison.OrdinalIgnoreCase) < 0)
             return [];
         var rewritten = _sql.Edits.Where(e => e.Kind is SqlEditKind.CursorName || e.IsStatementName).Select(e => e.Start).ToHashSet();
         var pids = new List<int>();

@@ -306,8 +306,6 @@ internal sealed class SqlAnalysis
         }
     }
 
-    private static readonly System.Buffers.SearchValues<string> AdvisorySign = System.Buffers.SearchValues.Create(["ADVISORY"], StringComparison.OrdinalIgnoreCase);
-
     /// <summary>
     /// True when the SQL may run before the previous client's reply is back: one statement of plain DML
     /// or a query, certain to leave the engine session as it found it (no setting, statement, cursor,
@@ -325,7 +323,7 @@ internal sealed class SqlAnalysis
                 if (token.IsPunct(Sql, ';'))
                     return i == _tokens.Count - 1; // a second statement is not safe
                 if (token.Kind == SqlTokenKind.Word
-                    && (PipelineDenied.Contains(token.Span(Sql)) || token.Span(Sql).IndexOfAny(AdvisorySign) >= 0))
+                    && (PipelineDenied.Contains(token.Span(Sql)) || token.Span(Sql).Contains("ADVISORY", StringComparison.OrdinalIgnoreCase)))
                     return false;
             }
             return true;

@@ -57,9 +57,9 @@ internal static class BackupJson
     /// <summary>Null for a missing or unreadable (half-written) object.</summary>
     public static T? TryRead<T>(byte[]? bytes) where T : class
     {
-        var typeInfo = (JsonTypeInfo<T>)StoredJson.Default.GetTypeInfo(typeof(T))!;
         if (bytes is null)
             return null;
+        var typeInfo = (JsonTypeInfo<T>)StoredJson.Default.GetTypeInfo(typeof(T))!;
         try
         {
             return JsonSerializer.Deserialize(bytes, typeInfo);
