@@ -1,15 +1,14 @@
-// Cancel inside the engine, the engine thread's side: a listener with an event loop of its own (cancel-worker.mjs: a worker
+// Cancel inside the engine, the engine thread's side: a listener with an event loop of its own (cancel-listener.mjs: a worker
 // thread of a host process, or the shared host's main thread) receives the server's cancel requests on a Unix socket and
 // raises Postgres's interrupt flags straight in the engine's shared memory (shared-memory.mjs) while this thread is inside
-// a query. This side numbers
-// the batches as the server does (1, 2, ... in the order Batch frames arrive), marks which one runs,
-// clears what a cancel left behind when its batch ends, and tells the worker when Postgres arms its
-// statement/lock timeout alarm. Per batch that is two short critical sections and no system call.
+// a query. This side numbers the batches as the server does (1, 2, ... in the order Batch frames arrive), marks which one
+// runs, clears what a cancel left behind when its batch ends, and tells the listener when Postgres arms its statement/lock
+// timeout alarm. Per batch that is two short critical sections and no system call.
 import { MessageChannel, Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { setClockHook } from './shared-memory.mjs';
 import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
 
-const WORKER_START_TIMEOUT_MS = 10_000;
+const LISTENER_START_TIMEOUT_MS = 10_000;
 // The SQLSTATE fields of the ErrorResponses a raised cancel ends in: 57014 (user request, statement
 // timeout) and 55P03 (lock timeout).
 const CANCEL_ERROR_FIELDS = [Buffer.from('C57014\0'), Buffer.from('C55P03\0')];
@@ -20,47 +19,47 @@ export class CancelSupport {
   #ints = new Int32Array(this.#controlBuffer);
   #values = new Float64Array(this.#controlBuffer);
   #memory = null;
-  #worker = null; // the listener's side: its Worker, or a port to the shared host's main thread
+  #listener = null; // the listener's side: its Worker, or a port to the shared host's main thread
   #listening = null;
   #sequence = 0;
   #running = 0;
   #queuedReason = 0;
   #delivered = true;
 
-  /** Starts the worker, listening on `socketPath` (none: cancel is not offered). */
+  /** Starts the listener on `socketPath` (none: cancel is not offered). */
   constructor(socketPath) {
     if (!socketPath) {
       this.#listening = Promise.resolve(false);
       return;
     }
     if (isMainThread) {
-      this.#worker = new Worker(new URL('./cancel-worker.mjs', import.meta.url), {
+      this.#listener = new Worker(new URL('./cancel-listener.mjs', import.meta.url), {
         workerData: { control: this.#controlBuffer, socketPath },
       });
     } else {
       // An engine of the shared host: its main thread, which runs no engine, listens for this one (engine-pool.mjs).
       const { port1, port2 } = new MessageChannel();
       parentPort.postMessage({ op: 'serveCancel', port: port2, control: this.#controlBuffer, socketPath }, [port2]);
-      this.#worker = port1;
+      this.#listener = port1;
     }
-    this.#worker.unref();
+    this.#listener.unref();
     this.#listening = new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), WORKER_START_TIMEOUT_MS);
-      this.#worker.once('message', (message) => {
+      const timer = setTimeout(() => resolve(false), LISTENER_START_TIMEOUT_MS);
+      this.#listener.once('message', (message) => {
         clearTimeout(timer);
-        if (message.error) process.stderr.write(`cancel worker: ${message.error}\n`);
+        if (message.error) process.stderr.write(`cancel listener: ${message.error}\n`);
         resolve(message.listening === true);
       });
-      this.#worker.once('error', (e) => {
+      this.#listener.once('error', (e) => {
         clearTimeout(timer);
-        process.stderr.write(`cancel worker failed: ${e?.stack ?? e}\n`);
+        process.stderr.write(`cancel listener failed: ${e?.stack ?? e}\n`);
         resolve(false);
       });
     });
   }
 
   /**
-   * Called once the engine started: hands its memory to the worker. Returns what the server is told
+   * Called once the engine started: hands its memory to the listener. Returns what the server is told
    * in the ready frame: { cancel, timeouts } (timeouts: statement/lock timeouts raise their own errors).
    */
   async attach(db) {
@@ -69,7 +68,7 @@ export class CancelSupport {
     if (!listening || !(memory instanceof SharedArrayBuffer)) return { cancel: false, timeouts: false };
     const addresses = engineAddresses(db.mod);
     this.#memory = new EngineMemory(memory, addresses);
-    this.#worker.postMessage({ memory, addresses });
+    this.#listener.postMessage({ memory, addresses });
     return { cancel: true, timeouts: addresses.timeouts !== null };
   }
 
@@ -114,8 +113,8 @@ export class CancelSupport {
   }
 
   /**
-   * Postgres armed its alarm (setitimer from inside the engine): wake the worker if that is earlier
-   * than it planned to look at the timeouts. Disarming needs nothing: the worker reads the timeouts.
+   * Postgres armed its alarm (setitimer from inside the engine): wake the listener if that is earlier
+   * than it planned to look at the timeouts. Disarming needs nothing: the listener reads the timeouts.
    */
   onAlarm(which, milliseconds) {
     if (!this.#memory || which !== 0 || !(milliseconds > 0)) return;

@@ -3,7 +3,7 @@
 // once here and the compiled module is shared by every worker, as is pglite.data: an idle engine then costs ~90-110 MB
 // instead of ~430 MB for a process (bench/engines/FINDINGS.md). A worker that dies (PGlite's exit(1): process.exit in a
 // worker ends only the worker; an uncaught error) ends only its own engine. This thread runs no engine, so it also does
-// what needs a thread that is never inside a query: every engine's cancel listener (cancel-worker.mjs) and the watch for
+// what needs a thread that is never inside a query: every engine's cancel listener (cancel-listener.mjs) and the watch for
 // the server's death (parent-watch.mjs); a host process of its own runs each of them in a worker.
 //
 // The server talks to this main thread in JSON lines (stdin: commands, stdout: events):
@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
 import { watchParent } from './parent-watch.mjs';
-import { serveCancel } from './cancel-worker.mjs';
+import { serveCancel } from './cancel-listener.mjs';
 
 const HOST = new URL('./host.mjs', import.meta.url);
 const workers = new Map(); // id -> { worker, fds }
@@ -53,7 +53,7 @@ function spawnWorker(workerData, env) {
     if (owner.id === null) process.stderr.write(`engine pool: blank worker: ${line}\n`);
     else emit({ event: 'stderr', id: owner.id, line });
   });
-  // The engine's cancel listener runs here, on a thread that is never inside a query (cancel-worker.mjs).
+  // The engine's cancel listener runs here, on a thread that is never inside a query (cancel-listener.mjs).
   worker.on('message', (message) => {
     if (message?.op === 'serveCancel') serveCancel(message.port, message);
   });

@@ -29,7 +29,7 @@ export function frame(kind, payload) {
 }
 
 /**
- * The cancel channel (a Unix socket served by the cancel worker, cancel-worker.mjs), same framing.
+ * The cancel channel (a Unix socket served by the cancel listener, cancel-listener.mjs), same framing.
  * Cancel: [reason u8][batch sequence u64 BE]; Answer: [status u8][batch sequence u64 BE].
  * The server's copy: src/ZeroPg/Engine/EngineCancelChannel.cs (CancelFrameKind).
  */

@@ -20,7 +20,7 @@
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking), doorbell (the shared counter polled) and
-// cancelSocket (where the cancel worker listens).
+// cancelSocket (where the cancel listener listens).
 import './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
 import { Request, Reply, frame } from './frames.mjs';
 import { FrameReader } from './framing.mjs';

@@ -1,6 +1,6 @@
 // Raising Postgres's own interrupts in PGlite's (shared) WebAssembly memory, and the small control
-// block the main thread and the cancel worker share. Used by both threads: cancel.mjs (main) and
-// cancel-worker.mjs.
+// block the engine thread and the cancel listener share. Used by both threads: cancel.mjs (main) and
+// cancel-listener.mjs.
 //
 // Postgres checks `InterruptPending` at every CHECK_FOR_INTERRUPTS() and then `QueryCancelPending`;
 // with the STATEMENT_TIMEOUT (or LOCK_TIMEOUT) indicator of timeout.c set too, it raises that

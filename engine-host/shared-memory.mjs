@@ -14,8 +14,8 @@
 // Emscripten implements it with setTimeout, whose callback raises SIGALRM whenever the event loop
 // next runs: never during a query, and between batches at a random point, where an idle-in-
 // transaction or transaction timeout would end the single engine session (a FATAL hangs PGlite).
-// Instead, `onAlarm(milliseconds)` is told when Postgres wants its alarm, and the cancel worker
-// raises the statement and lock timeouts itself (cancel-worker.mjs). And its clock import can carry
+// Instead, `onAlarm(milliseconds)` is told when Postgres wants its alarm, and the cancel listener
+// raises the statement and lock timeouts itself (cancel-listener.mjs). And its clock import can carry
 // a one-shot hook (setClockHook): Postgres reads the clock when it starts a statement, after it has
 // read the command (a cancel raised while it reads one is ignored, as Postgres ignores a cancel that
 // comes while it is idle).

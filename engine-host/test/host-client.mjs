@@ -147,7 +147,7 @@ export class HostClient {
     return answer;
   }
 
-  /** Asks the cancel worker to cancel batch `sequence`; resolves with its status code. */
+  /** Asks the cancel listener to cancel batch `sequence`; resolves with its status code. */
   async cancel(sequence, reason = 1) {
     const payload = Buffer.alloc(9);
     payload[0] = reason;

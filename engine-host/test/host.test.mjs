@@ -106,7 +106,7 @@ function cancelTests(name, start) {
 
     test('statement_timeout fires inside the engine, every time, also in loops that call no JavaScript', limit, async () => {
       // Twice each: Postgres asks for its alarm only once while it thinks one is pending, so the second
-      // timeout of a session is raised only because the cancel worker looks at the timeout table itself.
+      // timeout of a session is raised only because the cancel listener looks at the timeout table itself.
       for (const sql of Object.values(LONG_QUERIES).flatMap((q) => [q, q])) {
         const started = performance.now();
         const reply = await host.run(query(`set statement_timeout = '200ms'; ${sql}`));

@@ -1,4 +1,4 @@
-// The control block the main thread and the cancel worker share (interrupts.mjs), on a memory laid out
+// The control block the engine thread and the cancel listener share (interrupts.mjs), on a memory laid out
 // like the engine's: which flags and which timeout indicator a cancel raises, and what is left after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -16,7 +16,7 @@ for (const node of [process.execPath, ...(existsSync(bundled) ? [bundled] : [])]
   });
 }
 
-test('the flags are set when the module is imported (an unknown one would be reported on stderr)', () => {
+test('importing the module reports no flag V8 does not know (V8 says so on stderr)', () => {
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', `import ${JSON.stringify(new URL('../wasm-flags.mjs', import.meta.url).href)};`], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stderr, '');

@@ -13,7 +13,7 @@ internal static partial class WarningFinder
         // publications, exported snapshots, the SQL slot functions, row filters and column lists work, so they get no warning.
         new("subscription", "CREATE SUBSCRIPTION fails: the WebAssembly engine cannot connect to another server. ZeroPg is a publisher only (publications, pgoutput streams, exported snapshots, the SQL slot functions).",
             new(@"\bCREATE\s+SUBSCRIPTION\b", RegexOptions.IgnoreCase)),
-        // No timeout gets a warning: statement_timeout and lock_timeout fire inside the engine (engine-host/cancel-worker.mjs);
+        // No timeout gets a warning: statement_timeout and lock_timeout fire inside the engine (engine-host/cancel-listener.mjs);
         // idle_session_timeout, idle_in_transaction_session_timeout and transaction_timeout are enforced per client by ZeroPg
         // (Sessions/SessionTimeouts.cs, Sessions/TransactionTimeout.cs).
         new("advisory-lock-in-transaction", "Session advisory locks are per client on ZeroPg; a blocking pg_advisory_lock inside a transaction block fails with 55P03 instead of waiting while another client holds it.",

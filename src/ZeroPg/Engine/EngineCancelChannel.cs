@@ -36,7 +36,7 @@ internal enum EngineCancelStatus : byte
 
 /// <summary>
 /// The server's end of the engine host's cancel channel: a Unix socket served by a thread of the host that
-/// never runs the engine (engine-host/cancel-worker.mjs: the shared host's main thread, or a worker of a host
+/// never runs the engine (engine-host/cancel-listener.mjs: the shared host's main thread, or a worker of a host
 /// process), which raises Postgres's interrupt flags in the engine's memory while the engine is inside a query. A cancel names the batch by its sequence number
 /// (1, 2, ... in the order Batch frames were written, counted on both sides), so it can never hit
 /// another client's later batch. Writes come from any thread under one lock; one reader task drains

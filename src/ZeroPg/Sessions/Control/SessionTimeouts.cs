@@ -5,7 +5,7 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// Postgres's session-ending idle timeouts, kept per client by ZeroPg: raised inside the shared engine they
-/// would end every client's session, so the engine never raises them (engine-host/cancel-worker.mjs), and the
+/// would end every client's session, so the engine never raises them (engine-host/cancel-listener.mjs), and the
 /// client's own values (SET, startup options, as <see cref="SessionSettings"/> holds them) are enforced here
 /// while it sits idle: idle_in_transaction_session_timeout (with the server's --idle-in-transaction-timeout,
 /// whichever is shorter) and idle_session_timeout. Asked before every idle read, so it allocates nothing until

@@ -3,7 +3,7 @@ using ZeroPg.Protocol;
 namespace ZeroPg.Sessions;
 
 /// <summary>
-/// Postgres 17+'s transaction_timeout, kept per client. The engine never raises it (engine-host/cancel-worker.mjs: its
+/// Postgres 17+'s transaction_timeout, kept per client. The engine never raises it (engine-host/cancel-listener.mjs: its
 /// FATAL would end the session every client shares), so ZeroPg arms it as Postgres 18 does (xact.c StartTransaction,
 /// assign_transaction_timeout): when a unit starts outside a transaction block (the implicit transaction of a single
 /// statement, or the one BEGIN opens), or when the client is found in a transaction without it armed. It is disarmed
