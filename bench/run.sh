@@ -478,29 +478,27 @@ ttfq_median() { # system case -- ttfq args...: REOPENS runs, the median one repo
   emit kind=ttfq system="$sys" case="$c" --merge "$f"
 }
 
+ttfq_zeropg() { # system -- zeropg command...: memory:// twice, a new data directory, its reopen
+  local sys=$1 d="$WORK/$1-disk"
+  shift 2
+  local zp=("$@" serve --port 0 --max-connections "$MAXCONN")
+  ttfq "$sys" memory-1 --port-from-stdout -- "${zp[@]}" --db memory://
+  ttfq "$sys" memory-2 --port-from-stdout -- "${zp[@]}" --db memory://
+  ttfq "$sys" disk-create --port-from-stdout --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${zp[@]}" --db "$d"
+  ttfq_median "$sys" disk-reopen --port-from-stdout -- "${zp[@]}" --db "$d"
+}
+
 ttfq_phase() {
   local p d
   if [[ " $SYSTEMS " == *" zeropg "* ]]; then
     if [[ "$ZEROPG_OK" == 1 ]]; then
-      local zp=(dotnet "$ZEROPG_DLL" serve --port 0 --max-connections "$MAXCONN")
-      ttfq zeropg memory-1 --port-from-stdout -- "${zp[@]}" --db memory://
-      ttfq zeropg memory-2 --port-from-stdout -- "${zp[@]}" --db memory://
-      d="$WORK/zeropg-disk"
-      ttfq zeropg disk-create --port-from-stdout --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${zp[@]}" --db "$d"
-      ttfq_median zeropg disk-reopen --port-from-stdout -- "${zp[@]}" --db "$d"
+      ttfq_zeropg zeropg -- dotnet "$ZEROPG_DLL"
     else
       for c in memory-1 memory-2 disk-create disk-reopen; do emit kind=ttfq system=zeropg case=$c ok=false "error=not built"; done
     fi
     if [[ "$AOT" == 1 ]]; then
       build_zeropg_aot
-      if [[ "$AOT_OK" == 1 ]]; then
-        local za=("$ZEROPG_AOT" serve --port 0 --max-connections "$MAXCONN")
-        ttfq zeropg-aot memory-1 --port-from-stdout -- "${za[@]}" --db memory://
-        ttfq zeropg-aot memory-2 --port-from-stdout -- "${za[@]}" --db memory://
-        d="$WORK/zeropg-aot-disk"
-        ttfq zeropg-aot disk-create --port-from-stdout --setup-sql "CREATE TABLE bench_t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g" -- "${za[@]}" --db "$d"
-        ttfq_median zeropg-aot disk-reopen --port-from-stdout -- "${za[@]}" --db "$d"
-      fi
+      [[ "$AOT_OK" == 1 ]] && ttfq_zeropg zeropg-aot -- "$ZEROPG_AOT"
     fi
   fi
   if [[ " $SYSTEMS " == *" pglite-socket "* ]]; then
