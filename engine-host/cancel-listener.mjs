@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { CancelFrame, frame } from './frames.mjs';
 import { consumeFrame } from './framing.mjs';
 import {
-  CancelReason, CancelStatus, ControlBlock, EngineMemory, ITIMER_AT, TimeoutId, WAKE, WAKE_AT,
+  CancelReason, CancelStatus, ControlBlock, EngineMemory, ITIMER_AT, LOOK_AGAIN_MS, TimeoutId, WAKE, WAKE_AT,
 } from './interrupts.mjs';
 
 function answer(kind, status, sequence) {
@@ -29,7 +29,7 @@ function handle(control, memory, kind, payload) {
 
 /**
  * Serves one engine's cancel requests and timeouts until `port` closes (the engine's thread ended). `control` is the
- * engine's control block (interrupts.mjs); `port` gets { listening } or { error } once, then brings { memory, addresses }.
+ * engine's control block (interrupts.mjs); `port` gets { listening } or { error } once, then brings { memory, addresses, ignoreCancels }.
  */
 export function serveCancel(port, { control: controlBuffer, socketPath }) {
   const control = new ControlBlock(controlBuffer);
@@ -39,7 +39,7 @@ export function serveCancel(port, { control: controlBuffer, socketPath }) {
   let closed = false;
 
   port.on('message', (message) => {
-    memory = new EngineMemory(message.memory, message.addresses);
+    memory = new EngineMemory(message.memory, message.addresses, { ignoreCancels: message.ignoreCancels });
     if (memory.timeoutsKnown) watchTimeouts().catch((e) => process.stderr.write(`cancel listener timeouts: ${e?.stack ?? e}\n`));
   });
   // The engine's thread is gone: so is its memory, which this side must not keep alive.
@@ -88,7 +88,6 @@ export function serveCancel(port, { control: controlBuffer, socketPath }) {
   // single-user backend the only other lock holders are prepared transactions, and only a COMMIT/ROLLBACK PREPARED
   // from this same backend, which is busy waiting, could release them. Left alone, the wait never ends and every
   // client of the engine waits with it.
-  const LOOK_AGAIN_MS = 20;
 
   async function watchTimeouts() {
     const watched = [
@@ -122,9 +121,11 @@ export function serveCancel(port, { control: controlBuffer, socketPath }) {
         continue;
       }
       // Postgres asks for its alarm (setitimer) only while none is pending, and ours never arrives as a
-      // SIGALRM, so after the first one it stops asking: the table is looked at again on a short cadence
-      // too (a few bytes read, no effect on the main thread), so a timeout armed since is seen in time.
-      wakeAt = Math.min(wakeAt, now + LOOK_AGAIN_MS);
+      // SIGALRM, so after the first one it stops asking: while a batch runs the table is looked at again on a
+      // short cadence too (a few bytes read, no effect on the main thread), so a timeout armed since is seen in
+      // time. Between batches nothing can be armed: the listener sleeps until the next batch's begin() (cancel.mjs)
+      // or an alarm wakes it, instead of waking 50 times a second for every idle engine of the host.
+      if (!control.idle()) wakeAt = Math.min(wakeAt, now + LOOK_AGAIN_MS);
       values[WAKE_AT] = wakeAt;
       const wait = Atomics.waitAsync(ints, WAKE, generation, Math.max(1, wakeAt - Date.now()));
       if (wait.async) await wait.value;

@@ -6,7 +6,9 @@
 // timeout alarm. Per batch that is two short critical sections and no system call.
 import { MessageChannel, Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { setClockHook } from './shared-memory.mjs';
-import { ControlBlock, EngineMemory, ITIMER_AT, WAKE, WAKE_AT, engineAddresses, newControlBlock } from './interrupts.mjs';
+import {
+  ControlBlock, EngineMemory, ITIMER_AT, LOOK_AGAIN_MS, WAKE, WAKE_AT, engineAddresses, engineIgnoresCancels, newControlBlock,
+} from './interrupts.mjs';
 
 const LISTENER_START_TIMEOUT_MS = 10_000;
 // The SQLSTATE fields of the ErrorResponses a raised cancel ends in: 57014 (user request, statement
@@ -67,8 +69,9 @@ export class CancelSupport {
     const listening = await this.#listening;
     if (!listening || !(memory instanceof SharedArrayBuffer)) return { cancel: false, timeouts: false };
     const addresses = engineAddresses(db.mod);
-    this.#memory = new EngineMemory(memory, addresses);
-    this.#listener.postMessage({ memory, addresses });
+    const ignoreCancels = engineIgnoresCancels();
+    this.#memory = new EngineMemory(memory, addresses, { ignoreCancels });
+    this.#listener.postMessage({ memory, addresses, ignoreCancels });
     return { cancel: true, timeouts: addresses.timeouts !== null };
   }
 
@@ -80,6 +83,11 @@ export class CancelSupport {
     this.#delivered = false;
     this.#queuedReason = this.#control.begin(sequence);
     setClockHook(this.#watch);
+    // The listener sleeps between batches: wake it, so that it looks at the timeouts while this one runs.
+    if (this.#values[WAKE_AT] - Date.now() > LOOK_AGAIN_MS) {
+      Atomics.add(this.#ints, WAKE, 1);
+      Atomics.notify(this.#ints, WAKE);
+    }
     return sequence;
   }
 

@@ -13,9 +13,13 @@ export const CancelReason = Object.freeze({ User: 1, StatementTimeout: 2, LockTi
 /** Postgres 18's TimeoutId values (src/include/utils/timeout.h) for the timeouts that cancel a statement. */
 export const TimeoutId = Object.freeze({ DeadlockTimeout: 1, LockTimeout: 2, StatementTimeout: 3 });
 
-// Tests only: an engine that ignores every cancel (nothing is written to its memory), to exercise the
-// server's fallback of restarting an engine whose query does not stop (ZeroPgOptions.CancelRestartAfter).
-const IGNORE_CANCELS = process.env.ZEROPG_TEST_IGNORE_CANCEL === '1';
+/**
+ * Tests only: an engine that ignores every cancel (nothing is written to its memory), to exercise the server's fallback of
+ * restarting an engine whose query does not stop (ZeroPgOptions.CancelRestartAfter). Read on the engine's thread, whose
+ * environment is the engine's own: in the shared host the listener runs on the main thread, with the host's environment,
+ * and is told (EngineMemory's ignoreCancels).
+ */
+export const engineIgnoresCancels = () => process.env.ZEROPG_TEST_IGNORE_CANCEL === '1';
 const TIMEOUT_COUNT = 23; // MAX_TIMEOUTS = USER_TIMEOUT (13) + 10
 const TIMEOUT_STRIDE = 40; // sizeof(timeout_params) on wasm32
 const TIMEOUT_ACTIVE = 4; // offsetof(active), bool
@@ -62,7 +66,10 @@ export function engineAddresses(mod) {
 
 /** Typed views of the engine's shared memory, for either thread. */
 export class EngineMemory {
-  constructor(buffer, addresses) {
+  #ignoreCancels;
+
+  constructor(buffer, addresses, { ignoreCancels = false } = {}) {
+    this.#ignoreCancels = ignoreCancels;
     this.bytes = new Uint8Array(buffer);
     this.words = new Int32Array(buffer, 0, buffer.byteLength >> 2);
     this.longs = new BigInt64Array(buffer, 0, buffer.byteLength >> 3);
@@ -80,7 +87,7 @@ export class EngineMemory {
 
   /** Makes Postgres cancel the running statement at its next interrupt check, for `reason`. */
   raise(reason) {
-    if (IGNORE_CANCELS) return -1;
+    if (this.#ignoreCancels) return -1;
     const { queryCancelPending, interruptPending, myLatch } = this.addresses;
     const indicator = this.#indicatorFor(reason);
     if (indicator >= 0) Atomics.store(this.bytes, indicator, 1);
@@ -127,6 +134,7 @@ const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
 // the batch it names and to no other (the worker checks and raises, the main thread starts and
 // ends batches, each under the lock). Int32 slots for Atomics, Float64 slots for values.
 const LOCK = 0; // Int32: 0 free, 1 held
+const LISTENER_SPINS = 1_000_000; // ~1-5 ms: far longer than the engine thread holds the lock, far shorter than a hang
 export const WAKE = 1; // Int32: bumped (and notified) when the worker should look at the timers again
 const RUNNING = 1; // Float64: the sequence number of the batch running now, 0 between batches
 const STARTED = 2; // Float64: the last batch started
@@ -136,6 +144,9 @@ const APPLIED = 5; // Float64: the batch a cancel was raised for (cleaned up whe
 const APPLIED_INDICATOR = 6; // Float64: the timeout indicator set with it, or -1
 export const WAKE_AT = 7; // Float64: when the worker next looks at the timers (ms since 1970; Infinity: never)
 export const ITIMER_AT = 8; // Float64: the alarm Postgres last asked for (setitimer)
+// While a batch runs the listener looks at the timeout table this often (Postgres stops asking for alarms, see
+// cancel-listener.mjs); between batches it sleeps until a batch starts or an alarm is due.
+export const LOOK_AGAIN_MS = 20;
 const APPLIED_REASON = 9; // Float64: the reason of the cancel raised for APPLIED
 const SLOTS = 10;
 
@@ -160,6 +171,18 @@ export class ControlBlock {
 
   #lock() {
     while (Atomics.compareExchange(this.ints, LOCK, 0, 1) !== 0) { /* held for a few stores only */ }
+  }
+
+  /**
+   * The listener's side takes the lock with a bounded spin: an engine thread stopped inside its few stores (a worker
+   * terminated to stop a runaway query) never lets go of it, and in the shared host the listener shares the main thread
+   * with every other engine's listener and the pool, which must not spin forever on it. False: not taken.
+   */
+  #tryLock() {
+    for (let spins = 0; spins < LISTENER_SPINS; spins++) {
+      if (Atomics.compareExchange(this.ints, LOCK, 0, 1) === 0) return true;
+    }
+    return false;
   }
 
   #unlock() {
@@ -224,7 +247,7 @@ export class ControlBlock {
 
   /** Worker: cancel batch `sequence` if it runs, remember it if it has not started yet. */
   cancel(sequence, reason, memory) {
-    this.#lock();
+    if (!this.#tryLock()) return CancelStatus.Unavailable;
     const v = this.values;
     let status;
     if (v[RUNNING] === sequence) {
@@ -245,7 +268,7 @@ export class ControlBlock {
 
   /** Worker: a timeout of the running statement is due; raise it unless that batch already ended. Returns the batch it was raised for (0: none). */
   timeout(reason, memory) {
-    this.#lock();
+    if (!this.#tryLock()) return 0;
     const v = this.values;
     const running = v[RUNNING];
     if (running !== 0) {
@@ -259,5 +282,16 @@ export class ControlBlock {
 
   get running() {
     return this.values[RUNNING];
+  }
+
+  /**
+   * Listener: no batch runs. Read under the lock: its compare-exchange orders the listener's WAKE_AT store before this read,
+   * as begin()'s unlock orders RUNNING before the main thread's read of WAKE_AT, so that one of the two sides sees the other.
+   */
+  idle() {
+    if (!this.#tryLock()) return false; // its compare-exchange was the fence all the same
+    const idle = this.values[RUNNING] === 0;
+    this.#unlock();
+    return idle;
   }
 }

@@ -85,3 +85,27 @@ test('terminate ends an idle engine, blocked reading its next request', limit, a
   pool.terminate(idle.id);
   assert.equal((await idle.exited).code, 1);
 });
+
+// The host's main thread (which serves every engine's cancel listener) wakes how often in `ms` while nothing runs.
+async function mainThreadWakeups(pid, ms) {
+  const { readFileSync } = await import('node:fs');
+  const switches = () => Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))[1]);
+  const before = switches();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return switches() - before;
+}
+
+test('idle engines\' cancel listeners sleep until a batch starts, and a statement timeout still fires after', limit, async () => {
+  const engines = [await pool.engine(), await pool.engine(), await pool.engine()];
+  for (const engine of engines) assert.equal(scalar(await engine.run(query('select 1'))), '1');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Looking at the engines' timeouts every 20 ms woke the thread ~50 times a second (their timers fall together); the
+  // parent watch wakes it 4 times.
+  const wakeups = await mainThreadWakeups(pool.pid, 1000);
+  assert.ok(wakeups < 20, `the main thread woke ${wakeups} times in 1 s with three idle engines`);
+  // The listener that slept is woken by the batch: Postgres's statement timeout is raised inside the engine.
+  const reply = await engines[0].run(query("set statement_timeout = '200ms'; select pg_sleep(5)"));
+  assert.equal(error(reply).code, '57014');
+  assert.match(error(reply).message, /statement timeout/);
+  for (const engine of engines) await engine.close();
+});
