@@ -84,10 +84,7 @@ export class CancelSupport {
     this.#queuedReason = this.#control.begin(sequence);
     setClockHook(this.#watch);
     // The listener sleeps between batches: wake it, so that it looks at the timeouts while this one runs.
-    if (this.#values[WAKE_AT] - Date.now() > LOOK_AGAIN_MS) {
-      Atomics.add(this.#ints, WAKE, 1);
-      Atomics.notify(this.#ints, WAKE);
-    }
+    if (this.#values[WAKE_AT] - Date.now() > LOOK_AGAIN_MS) this.#wakeListener();
     return sequence;
   }
 
@@ -128,9 +125,11 @@ export class CancelSupport {
     if (!this.#memory || which !== 0 || !(milliseconds > 0)) return;
     const at = Date.now() + milliseconds;
     this.#values[ITIMER_AT] = at;
-    if (at < this.#values[WAKE_AT]) {
-      Atomics.add(this.#ints, WAKE, 1);
-      Atomics.notify(this.#ints, WAKE);
-    }
+    if (at < this.#values[WAKE_AT]) this.#wakeListener();
+  }
+
+  #wakeListener() {
+    Atomics.add(this.#ints, WAKE, 1);
+    Atomics.notify(this.#ints, WAKE);
   }
 }

@@ -131,18 +131,17 @@ export class EngineMemory {
 const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 // The control block: one spin lock guards the batch bookkeeping, so that a cancel is applied to
-// the batch it names and to no other (the worker checks and raises, the main thread starts and
+// the batch it names and to no other (the listener checks and raises, the engine thread starts and
 // ends batches, each under the lock). Int32 slots for Atomics, Float64 slots for values.
 const LOCK = 0; // Int32: 0 free, 1 held
-const LISTENER_SPINS = 1_000_000; // ~1-5 ms: far longer than the engine thread holds the lock, far shorter than a hang
-export const WAKE = 1; // Int32: bumped (and notified) when the worker should look at the timers again
+export const WAKE = 1; // Int32: bumped (and notified) when the listener should look at the timers again
 const RUNNING = 1; // Float64: the sequence number of the batch running now, 0 between batches
 const STARTED = 2; // Float64: the last batch started
 const PENDING = 3; // Float64: a batch cancelled before it started
 const PENDING_REASON = 4;
 const APPLIED = 5; // Float64: the batch a cancel was raised for (cleaned up when it ends)
 const APPLIED_INDICATOR = 6; // Float64: the timeout indicator set with it, or -1
-export const WAKE_AT = 7; // Float64: when the worker next looks at the timers (ms since 1970; Infinity: never)
+export const WAKE_AT = 7; // Float64: when the listener next looks at the timers (ms since 1970; Infinity: never)
 export const ITIMER_AT = 8; // Float64: the alarm Postgres last asked for (setitimer)
 // While a batch runs the listener looks at the timeout table this often (Postgres stops asking for alarms, see
 // cancel-listener.mjs); between batches it sleeps until a batch starts or an alarm is due.
@@ -173,13 +172,15 @@ export class ControlBlock {
     while (Atomics.compareExchange(this.ints, LOCK, 0, 1) !== 0) { /* held for a few stores only */ }
   }
 
+  static #LISTENER_SPINS = 1_000_000; // ~1-5 ms: far longer than the engine thread holds the lock, far shorter than a hang
+
   /**
    * The listener's side takes the lock with a bounded spin: an engine thread stopped inside its few stores (a worker
    * terminated to stop a runaway query) never lets go of it, and in the shared host the listener shares the main thread
    * with every other engine's listener and the pool, which must not spin forever on it. False: not taken.
    */
   #tryLock() {
-    for (let spins = 0; spins < LISTENER_SPINS; spins++) {
+    for (let spins = 0; spins < ControlBlock.#LISTENER_SPINS; spins++) {
       if (Atomics.compareExchange(this.ints, LOCK, 0, 1) === 0) return true;
     }
     return false;
@@ -190,7 +191,7 @@ export class ControlBlock {
   }
 
   /**
-   * Main thread, before a batch runs. Returns the reason of a cancel that came for it while it was
+   * Engine thread, before a batch runs. Returns the reason of a cancel that came for it while it was
    * queued (0: none): raise it with raiseAgain() once Postgres runs a statement of the batch.
    */
   begin(sequence) {
@@ -205,7 +206,7 @@ export class ControlBlock {
   }
 
   /**
-   * Main thread, at a clock read while batch `sequence` runs: if Postgres consumed the flags of a user's cancel without
+   * Engine thread, at a clock read while batch `sequence` runs: if Postgres consumed the flags of a user's cancel without
    * delivering it (it drops one that comes while it reads a message), raises it again, with the
    * reason applied to this batch last (else `queuedReason`, a cancel that came while it was queued).
    * Decided under the lock: the worker may be applying a cancel at this moment, and a reason read
@@ -228,12 +229,12 @@ export class ControlBlock {
     this.#unlock();
   }
 
-  /** Main thread: the reason of a cancel raised for the running batch `sequence` (0: none); a hint, read without the lock. */
+  /** Engine thread: the reason of a cancel raised for the running batch `sequence` (0: none); a hint, read without the lock. */
   appliedReason(sequence) {
     return this.values[APPLIED] === sequence ? this.values[APPLIED_REASON] : 0;
   }
 
-  /** Main thread, after a batch: whatever was raised for it and not consumed is cleared. */
+  /** Engine thread, after a batch: whatever was raised for it and not consumed is cleared. */
   end(sequence, memory) {
     this.#lock();
     const v = this.values;
@@ -245,7 +246,7 @@ export class ControlBlock {
     this.#unlock();
   }
 
-  /** Worker: cancel batch `sequence` if it runs, remember it if it has not started yet. */
+  /** Listener: cancel batch `sequence` if it runs, remember it if it has not started yet. */
   cancel(sequence, reason, memory) {
     if (!this.#tryLock()) return CancelStatus.Unavailable;
     const v = this.values;
@@ -266,7 +267,7 @@ export class ControlBlock {
     return status;
   }
 
-  /** Worker: a timeout of the running statement is due; raise it unless that batch already ended. Returns the batch it was raised for (0: none). */
+  /** Listener: a timeout of the running statement is due; raise it unless that batch already ended. Returns the batch it was raised for (0: none). */
   timeout(reason, memory) {
     if (!this.#tryLock()) return 0;
     const v = this.values;
@@ -286,7 +287,7 @@ export class ControlBlock {
 
   /**
    * Listener: no batch runs. Read under the lock: its compare-exchange orders the listener's WAKE_AT store before this read,
-   * as begin()'s unlock orders RUNNING before the main thread's read of WAKE_AT, so that one of the two sides sees the other.
+   * as begin()'s unlock orders RUNNING before the engine thread's read of WAKE_AT, so that one of the two sides sees the other.
    */
   idle() {
     if (!this.#tryLock()) return false; // its compare-exchange was the fence all the same
