@@ -54,11 +54,7 @@ public sealed class RespawnTests(ITestOutputHelper output)
     public async Task Respawn_reset_timed_beside_RestoreAsync()
     {
         // As ZeroPg.Testing's fixture runs it: a warm engine per snapshot, so a restore swaps engines instead of starting one.
-        await using var server = await ZeroPgServer.StartAsync(o =>
-        {
-            o.Port = 0;
-            o.KeepWarmEngine = true;
-        });
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { Port = 0, KeepWarmEngine = true }, TestLogging.Factory);
         await using var connection = await OpenWithSchemaAsync(server);
         var snapshot = await server.SnapshotAsync();
         var clock = Stopwatch.StartNew();
@@ -88,7 +84,7 @@ public sealed class RespawnTests(ITestOutputHelper output)
 
     private static async Task<NpgsqlConnection> OpenWithSchemaAsync(ZeroPgServer server)
     {
-        var connection = new NpgsqlConnection(server.GetConnectionString());
+        var connection = new NpgsqlConnection(server.GetConnectionString() + ";Include Error Detail=true");
         await connection.OpenAsync();
         await Execute(connection, Schema);
         return connection;

@@ -24,9 +24,13 @@ internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease l
             return;
         _registration.Dispose();
         _watched = engine;
+        var generation = supervisor.Generation;
         _registration = engine.ExitedToken.UnsafeRegister(_ =>
         {
-            if (lease.IsHeld && !engine.WasKilledToCancel)
+            // A newer generation means this engine was replaced (a snapshot's restore swaps engines, then closes the old one):
+            // the engine the session holds now is another, and lives. A death bumps the generation only once its
+            // replacement has started, long after this runs.
+            if (lease.IsHeld && !engine.WasKilledToCancel && supervisor.Generation == generation)
             {
                 _lost = engine;
                 try

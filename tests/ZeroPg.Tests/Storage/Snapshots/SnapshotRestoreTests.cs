@@ -74,4 +74,31 @@ public sealed class SnapshotRestoreTests
         await fromPool.OpenAsync();
         Assert.Equal("1|1|2", await fromPool.TextAsync("select count(*) || '|' || (select count(*) from lines) || '|' || nextval('orders_id_seq') from orders"));
     }
+
+    /// <summary>
+    /// A client that once sat in a transaction of the engine a restore swapped out, and is in a transaction of the new
+    /// one when the old one closes: the old engine's end is not its engine's death. (It was taken for one, and the
+    /// client got FATAL 57P01 at its next statement: Respawn's reset beside RestoreAsync, every time.)
+    /// </summary>
+    [Fact]
+    public async Task The_swapped_out_engine_closing_does_not_end_a_client_in_a_transaction_of_the_new_one()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var connection = new NpgsqlConnection(server.GetConnectionString() + ";Include Error Detail=true");
+        await connection.OpenAsync();
+        await connection.ExecAsync("create table kept (x int)");
+        await using var snapshot = await server.SnapshotAsync();
+        var replaced = server.EngineId;
+        await connection.ExecAsync("begin; select 1"); // idle in a transaction of the first engine: the session watches that engine
+        await connection.ExecAsync("commit");
+        await connection.ExecAsync("create table scratch (x int)"); // a schema change: the restore swaps engines
+
+        await server.RestoreAsync(snapshot);
+        Assert.NotEqual(replaced, server.EngineId);
+        // The replaced engine closes in the background, ~20 ms after the swap: within this statement of the new transaction.
+        await connection.ExecAsync("begin; select pg_sleep(1)");
+        await connection.ExecAsync("insert into kept values (1)");
+        await connection.ExecAsync("commit");
+        Assert.Equal("1", await connection.TextAsync("select count(*) from kept"));
+    }
 }
