@@ -24,6 +24,7 @@ internal sealed partial class RowSnapshot
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
     private readonly IReadOnlyList<(string Name, long Count)> _catalogs;
+    private readonly IReadOnlyDictionary<string, (string Sql, string Hash)> _contents; // RowSnapshotSql.Content's catalogs
     private readonly IReadOnlyList<(SnapshotTable Table, long Count, byte[] Rows)> _tables;
     private readonly IReadOnlyList<(string Name, string Value, bool Called)> _sequences;
     private readonly IReadOnlyList<(uint Referencing, uint Referenced)> _foreignKeys;
@@ -38,10 +39,11 @@ internal sealed partial class RowSnapshot
     /// </summary>
     private (object Services, int Generation) _engine;
 
-    private RowSnapshot(IReadOnlyList<(string, long)> catalogs, IReadOnlyList<(SnapshotTable, long, byte[])> tables,
-        IReadOnlyList<(string, string, bool)> sequences, IReadOnlyList<(uint, uint)> foreignKeys, long takenAt)
+    private RowSnapshot(IReadOnlyList<(string, long)> catalogs, IReadOnlyDictionary<string, (string, string)> contents,
+        IReadOnlyList<(SnapshotTable, long, byte[])> tables, IReadOnlyList<(string, string, bool)> sequences, IReadOnlyList<(uint, uint)> foreignKeys, long takenAt)
     {
         _catalogs = catalogs;
+        _contents = contents;
         _tables = tables;
         _sequences = sequences;
         _foreignKeys = foreignKeys;
@@ -66,6 +68,7 @@ internal sealed partial class RowSnapshot
         var tables = tableRows.Select(r => new SnapshotTable(uint.Parse(r[2]!, CultureInfo.InvariantCulture), r[1]!, r[3]!)).ToList();
         var sequences = rows.Where(r => r[0] == "s").Select(r => r[1]!).ToList();
         var foreignKeys = rows.Where(r => r[0] == "f").Select(r => (uint.Parse(r[1]!, CultureInfo.InvariantCulture), uint.Parse(r[2]!, CultureInfo.InvariantCulture))).ToList();
+        var contents = rows.Where(r => r[0] == "k").Select(r => (Catalog: r[1]!, Sql: RowSnapshotSql.Content(r[1]!, r[3]!))).ToList();
 
         // One transaction: the counts, values and rows are of one moment, and its id is the baseline.
         var results = await RunAsync(engine, state, [
@@ -74,21 +77,24 @@ internal sealed partial class RowSnapshot
             RowSnapshotSql.Counts(catalogs),
             RowSnapshotSql.Counts(tables.Select(t => t.Name)),
             RowSnapshotSql.SequenceValues(sequences),
+            RowSnapshotSql.Hashes(contents.Select(c => c.Sql)),
             .. tables.Select(RowSnapshotSql.CopyOut),
             "COMMIT",
         ]);
-        var mine = results.Skip(results.Count - (6 + tables.Count)).ToList();
+        var mine = results.Skip(results.Count - (7 + tables.Count)).ToList();
         if (mine.FirstOrDefault(r => r.Error is not null)?.Error is { } error)
             return NotTaken(logger, error.Message);
         var xid = long.Parse(mine[1].Rows[0][0]!, CultureInfo.InvariantCulture);
         var catalogCounts = Numbers(mine[2].Rows[0][0]);
         var tableCounts = Numbers(mine[3].Rows[0][0]);
         var sequenceValues = (mine[4].Rows[0][0] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => v.Split(':')).ToList();
-        var copied = mine.Skip(5).Take(tables.Count).Select(r => r.Copied?.ToArray() ?? []).ToList();
+        var hashes = (mine[5].Rows[0][0] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var copied = mine.Skip(6).Take(tables.Count).Select(r => r.Copied?.ToArray() ?? []).ToList();
         if (copied.Sum(c => (long)c.Length) > MaxBytes)
             return NotTaken(logger, $"the rows are over {MaxBytes >> 20} MB");
         return new RowSnapshot(
             [.. catalogs.Zip(catalogCounts)],
+            contents.Zip(hashes).ToDictionary(c => c.First.Catalog, c => (c.First.Sql, c.Second)),
             [.. tables.Select((t, i) => (t, tableCounts[i], copied[i]))],
             [.. sequences.Zip(sequenceValues, (name, value) => (name, value[0], value[1] == "true"))],
             foreignKeys, xid);
@@ -101,7 +107,7 @@ internal sealed partial class RowSnapshot
     public async Task<bool> TryRestoreAsync(EngineProcess engine, EngineSessionState state, ILogger logger)
     {
         var tables = _tables.Select(t => (t.Table, t.Count)).ToList();
-        var check = await RunAsync(engine, state, [RowSnapshotSql.Changes(_catalogs, tables, _baseline)]);
+        var check = await RunAsync(engine, state, [RowSnapshotSql.Changes(_catalogs, _contents, tables, _baseline)]);
         if (check[^1].Error is { } checkError)
             return NotRestored(logger, checkError.Message);
         var flags = check[^1].Rows[0][0] ?? "1";
