@@ -82,7 +82,8 @@ internal sealed partial class BackupService : IAsyncDisposable
         catch (Exception error) when (error is not BackupLeaseHeldException and not OperationCanceledException)
         {
             await store.DisposeAsync();
-            throw new InvalidOperationException($"The backup at {backup.Url} cannot be reached: {error.Message}", error);
+            // The store's own errors say what is wrong (no such bucket, a damaged object); anything else is the way there.
+            throw new InvalidOperationException(error is BackupStoreException ? error.Message : $"The backup at {backup.Url} cannot be reached: {error.Message}", error);
         }
         var service = new BackupService(backup, store, lease, directory, logger);
         try

@@ -105,29 +105,48 @@ internal sealed class S3BackupStore : IBackupStore
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(key) }, cancellationToken);
-            using var buffer = new MemoryStream();
-            await response.ResponseStream.CopyToAsync(buffer, cancellationToken);
-            return buffer.ToArray();
-        }
-        catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
-        {
-            throw NoSuchBucket(error);
-        }
-        catch (AmazonS3Exception error) when (error.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
+            try
+            {
+                using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(key) }, cancellationToken);
+                using var buffer = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(buffer, cancellationToken);
+                return buffer.ToArray();
+            }
+            catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
+            {
+                throw NoSuchBucket(error);
+            }
+            catch (AmazonS3Exception error) when (error.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            catch (AmazonClientException error) when (IsChecksumMismatch(error))
+            {
+                // Damaged on the way is read again; damaged in the store stays so, and is named.
+                if (attempt == ChecksumAttempts)
+                    throw Damaged(key, error);
+            }
         }
     }
+
+    private const int ChecksumAttempts = 3;
+
+    /// <summary>The SDK read a body that does not match the checksum the store sent with it (the ETag's MD5, or a flexible checksum).</summary>
+    private static bool IsChecksumMismatch(AmazonClientException error)
+        => error.Message.Contains("Expected hash not equal to calculated hash", StringComparison.Ordinal);
+
+    private BackupStoreException Damaged(string key, Exception error)
+        => new($"The object '{key}' of {Location} is damaged: its body did not match the checksum the store keeps with it. "
+            + $"`zeropg backup verify {Location}` tells what it affects.", error);
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
     {
         try
         {
             var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(key) }, cancellationToken);
-            return new ResponseStream(response);
+            return new ResponseStream(response, error => Damaged(key, error));
         }
         catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
         {
@@ -309,8 +328,8 @@ internal sealed class S3BackupStore : IBackupStore
         }
     }
 
-    /// <summary>The body of a GetObject response, disposing the response with it.</summary>
-    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    /// <summary>The body of a GetObject response, disposing the response with it; a body that fails its checksum is named damaged.</summary>
+    private sealed class ResponseStream(GetObjectResponse response, Func<Exception, BackupStoreException> damaged) : Stream
     {
         private readonly Stream _inner = response.ResponseStream;
 
@@ -319,9 +338,32 @@ internal sealed class S3BackupStore : IBackupStore
         public override bool CanWrite => false;
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            try
+            {
+                return _inner.Read(buffer, offset, count);
+            }
+            catch (AmazonClientException error) when (IsChecksumMismatch(error))
+            {
+                throw damaged(error);
+            }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await _inner.ReadAsync(buffer, cancellationToken);
+            }
+            catch (AmazonClientException error) when (IsChecksumMismatch(error))
+            {
+                throw damaged(error);
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
         public override void Flush()
         {
         }
