@@ -138,8 +138,8 @@ internal sealed class S3BackupStore : IBackupStore
         => error.Message.Contains("Expected hash not equal to calculated hash", StringComparison.Ordinal);
 
     private BackupStoreException Damaged(string key, Exception error)
-        => new($"The object '{key}' of {Location} is damaged: its body did not match the checksum the store keeps with it. "
-            + $"`zeropg backup verify {Location}` tells what it affects.", error);
+        => new($"The object '{key}' of {Location} is damaged: its body did not match the checksum the store keeps with it, in {ChecksumAttempts} reads "
+            + "(a fault in the store, or something that wrote into its files).", error);
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
     {

@@ -26,7 +26,7 @@ public sealed class S3BackupStoreTests
         var read = await Assert.ThrowsAsync<BackupStoreException>(() => store.GetAsync("wal/000001", CancellationToken.None));
         Assert.Contains("'wal/000001'", read.Message);
         Assert.Contains("is damaged", read.Message);
-        Assert.Contains("zeropg backup verify", read.Message);
+        Assert.Contains("did not match the checksum", read.Message);
 
         await using var stream = await store.OpenReadAsync("wal/000001", CancellationToken.None);
         var streamed = await Assert.ThrowsAsync<BackupStoreException>(() => stream.CopyToAsync(Stream.Null));
