@@ -10,8 +10,8 @@ internal sealed record SnapshotTable(uint Oid, string Name, string Columns);
 /// The SQL of <see cref="RowSnapshot"/>. What changed since a baseline transaction id is told by the rows themselves:
 /// a row inserted or updated later has a newer xmin, a deleted one lowers the count. The catalogs are checked so
 /// (every table of pg_catalog and information_schema but the planner's statistics, which ANALYZE rewrites and which
-/// change no result), as are the tables, except that pg_class and pg_sequence with newer rows are then compared by content
-/// (<see cref="Content"/>: a test's TRUNCATE is put back in place, not by an engine swap); xids are compared as numbers, which
+/// change no result), as are the tables, except that pg_class, pg_sequence and pg_namespace with newer rows are then compared
+/// by content (<see cref="Content"/>: a test's TRUNCATE or temp table is put back in place, not by an engine swap); xids are compared as numbers, which
 /// holds until the 32-bit counter wraps (four billion transactions, far beyond a test run).
 /// </summary>
 internal static class RowSnapshotSql
@@ -42,32 +42,41 @@ internal static class RowSnapshotSql
                  where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
                    and a.attname not in ('relfilenode', 'relpages', 'reltuples', 'relallvisible', 'relallfrozen', 'relfrozenxid', 'relminmxid'))
           from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = 'pg_catalog' and c.relname in ('pg_class', 'pg_sequence')
+         where n.nspname = 'pg_catalog' and c.relname in ('pg_class', 'pg_sequence', 'pg_namespace')
         """;
 
     /// <summary>
-    /// A catalog whose rows TRUNCATE and ALTER SEQUENCE ... RESTART rewrite without a change a restore must undo: they give a
-    /// relation a new relfilenode, a new version of its pg_class row (and of its pg_sequence row), as ANALYZE's statistics do.
-    /// Such a catalog counts as changed when, besides newer rows, what it holds less those columns differs (one md5 of its
-    /// rows, <paramref name="columns"/> from <see cref="Shape"/>'s 'k' rows).
+    /// A catalog whose rows change without a change a restore must undo. TRUNCATE and ALTER SEQUENCE ... RESTART give a
+    /// relation a new relfilenode, a new version of its pg_class row (and of its pg_sequence row), as ANALYZE's statistics do;
+    /// a session's first temp table makes the engine's temp schemas (pg_namespace), which stay, empty, once it is gone.
+    /// Such a catalog counts as changed when, besides newer rows, what it holds less those columns and schemas differs (one
+    /// md5 of its rows, <paramref name="columns"/> from <see cref="Shape"/>'s 'k' rows).
     /// </summary>
     public static string Content(string catalog, string columns)
-        => $"select pg_catalog.md5(coalesce(string_agg(row({columns})::text, ',' order by {columns.Split(',')[0]}), '')) from {catalog}"; // by its oid
+        => $"select pg_catalog.md5(coalesce(string_agg(row({columns})::text, ',' order by {columns.Split(',')[0]}), '')) from {catalog}" // by its oid
+            + (catalog == "pg_catalog.pg_namespace" ? " where nspname !~ '^pg_(toast_)?temp_'" : "");
 
     /// <summary>One row: each query's md5, in order, comma-separated.</summary>
     public static string Hashes(IEnumerable<string> contents)
-        => "select concat_ws(','" + string.Concat(contents.Select(c => $", ({c})")) + ")";
+        => CommaSeparated(contents.Select(c => $"({c})"));
 
     /// <summary>The transaction's id (assigned now, so every later change has a newer one), as a 32-bit number.</summary>
     public const string CurrentXid = "select pg_catalog.pg_current_xact_id()::xid::text";
 
     /// <summary>One row: each relation's row count, in order, comma-separated.</summary>
     public static string Counts(IEnumerable<string> relations)
-        => "select concat_ws(','" + string.Concat(relations.Select(r => $", (select count(*) from {r})")) + ")";
+        => CommaSeparated(relations.Select(r => $"(select count(*) from {r})"));
 
     /// <summary>One row: each sequence's last_value:is_called, in order, comma-separated.</summary>
     public static string SequenceValues(IEnumerable<string> sequences)
-        => "select concat_ws(','" + string.Concat(sequences.Select(s => $", (select last_value || ':' || is_called from {s})")) + ")";
+        => CommaSeparated(sequences.Select(s => $"(select last_value || ':' || is_called from {s})"));
+
+    /// <summary>One row, one text: the values comma-separated; '' for none (concat_ws needs more than its separator: a schema without sequences).</summary>
+    private static string CommaSeparated(IEnumerable<string> values)
+    {
+        var list = values.ToList();
+        return list.Count == 0 ? "select ''::text" : "select concat_ws(',', " + string.Join(", ", list) + ")";
+    }
 
     public static string CopyOut(SnapshotTable table) => $"COPY {table.Name} ({table.Columns}) TO STDOUT (FORMAT binary)";
 
