@@ -85,6 +85,13 @@ public sealed class S3rverProcess : IAsyncDisposable
         return options;
     }
 
+    /// <summary>ZeroPg's store on this server, under <paramref name="prefix"/>.</summary>
+    internal ZeroPg.Storage.Backup.Stores.S3BackupStore OpenStore(string prefix)
+    {
+        var options = Options(prefix);
+        return new ZeroPg.Storage.Backup.Stores.S3BackupStore(Bucket, prefix, options.Url, options);
+    }
+
     /// <summary>The CLI flags for this server (credentials go in <see cref="Environment"/>).</summary>
     public string[] CliFlags => ["--s3-endpoint", Endpoint, "--s3-path-style"];
 

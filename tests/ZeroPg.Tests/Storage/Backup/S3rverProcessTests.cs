@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Text;
-using ZeroPg.Storage.Backup.Stores;
 using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
@@ -19,8 +18,7 @@ public sealed class S3rverProcessTests
     {
         using var directory = new TempDirectory();
         await using var s3 = await S3rverProcess.StartAsync(directory.Sub("s3"));
-        var options = s3.Options("db");
-        await using var store = new S3BackupStore(S3rverProcess.Bucket, "db", options.Url, options);
+        await using var store = s3.OpenStore("db");
         var old = Encoding.ASCII.GetBytes(new string('x', 300));
         await store.PutAsync("lease/1", old, CancellationToken.None);
 

@@ -15,8 +15,7 @@ public sealed class S3BackupStoreTests
     {
         using var directory = new TempDirectory();
         await using var s3 = await S3rverProcess.StartAsync(directory.Sub("s3"));
-        var options = s3.Options("db");
-        await using var store = new S3BackupStore(S3rverProcess.Bucket, "db", options.Url, options);
+        await using var store = s3.OpenStore("db");
         await store.PutAsync("wal/000001", new byte[1000], CancellationToken.None);
         var stored = Directory.GetFiles(s3.Directory, "000001._S3rver_object", SearchOption.AllDirectories).Single();
         var bytes = await File.ReadAllBytesAsync(stored);
