@@ -10,8 +10,9 @@ internal sealed record SnapshotTable(uint Oid, string Name, string Columns);
 /// The SQL of <see cref="RowSnapshot"/>. What changed since a baseline transaction id is told by the rows themselves:
 /// a row inserted or updated later has a newer xmin, a deleted one lowers the count. The catalogs are checked so
 /// (every table of pg_catalog and information_schema but the planner's statistics, which ANALYZE rewrites and which
-/// change no result), as are the tables, except that pg_class, pg_sequence and pg_namespace with newer rows are then compared
-/// by content (<see cref="Content"/>: a test's TRUNCATE or temp table is put back in place, not by an engine swap); xids are compared as numbers, which
+/// change no result) less their rows of temp objects (<see cref="SnapshotTempRows"/>), as are the tables, except that pg_class,
+/// pg_sequence and pg_namespace with newer rows are then compared by content (<see cref="Content"/>: a test's TRUNCATE is put
+/// back in place, not by an engine swap); xids are compared as numbers, which
 /// holds until the 32-bit counter wraps (four billion transactions, far beyond a test run).
 /// </summary>
 internal static class RowSnapshotSql
@@ -49,12 +50,12 @@ internal static class RowSnapshotSql
     /// A catalog whose rows change without a change a restore must undo. TRUNCATE and ALTER SEQUENCE ... RESTART give a
     /// relation a new relfilenode, a new version of its pg_class row (and of its pg_sequence row), as ANALYZE's statistics do;
     /// a session's first temp table makes the engine's temp schemas (pg_namespace), which stay, empty, once it is gone.
-    /// Such a catalog counts as changed when, besides newer rows, what it holds less those columns and schemas differs (one
-    /// md5 of its rows, <paramref name="columns"/> from <see cref="Shape"/>'s 'k' rows).
+    /// Such a catalog counts as changed when, besides newer rows, what it holds less those columns and temp objects differs
+    /// (one md5 of its rows, <paramref name="columns"/> from <see cref="Shape"/>'s 'k' rows).
     /// </summary>
     public static string Content(string catalog, string columns)
         => $"select pg_catalog.md5(coalesce(string_agg(row({columns})::text, ',' order by {columns.Split(',')[0]}), '')) from {catalog}" // by its oid
-            + (catalog == "pg_catalog.pg_namespace" ? " where nspname !~ '^pg_(toast_)?temp_'" : "");
+            + SnapshotTempRows.Except(catalog);
 
     /// <summary>One row: each query's md5, in order, comma-separated.</summary>
     public static string Hashes(IEnumerable<string> contents)
@@ -63,9 +64,9 @@ internal static class RowSnapshotSql
     /// <summary>The transaction's id (assigned now, so every later change has a newer one), as a 32-bit number.</summary>
     public const string CurrentXid = "select pg_catalog.pg_current_xact_id()::xid::text";
 
-    /// <summary>One row: each relation's row count, in order, comma-separated.</summary>
+    /// <summary>One row: each relation's row count, in order, comma-separated (a catalog's without its rows of temp objects, <see cref="SnapshotTempRows"/>).</summary>
     public static string Counts(IEnumerable<string> relations)
-        => CommaSeparated(relations.Select(r => $"(select count(*) from {r})"));
+        => CommaSeparated(relations.Select(r => $"(select count(*) from {r}{SnapshotTempRows.Except(r)})"));
 
     /// <summary>One row: each sequence's last_value:is_called, in order, comma-separated.</summary>
     public static string SequenceValues(IEnumerable<string> sequences)
@@ -90,7 +91,7 @@ internal static class RowSnapshotSql
     {
         var xid = baseline.ToString(CultureInfo.InvariantCulture);
         string Changed(string relation, long count)
-            => $"(select count(*) <> {count.ToString(CultureInfo.InvariantCulture)} or coalesce(bool_or(xmin::text::bigint > {xid}), false) from {relation})";
+            => $"(select count(*) <> {count.ToString(CultureInfo.InvariantCulture)} or coalesce(bool_or(xmin::text::bigint > {xid}), false) from {relation}{SnapshotTempRows.Except(relation)})";
         // The md5 only where rows are newer (after a TRUNCATE): an unchanged catalog costs its cheap look alone.
         string CatalogChanged(string catalog, long count) => contents.TryGetValue(catalog, out var content)
             ? $"(case when {Changed(catalog, count)} then ({content.Sql}) <> '{content.Hash}' else false end)"
