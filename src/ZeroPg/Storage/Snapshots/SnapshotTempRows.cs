@@ -12,7 +12,7 @@ internal static class SnapshotTempRows
     private const string Namespaces = "(select oid from pg_catalog.pg_namespace where nspname ~ '^pg_(toast_)?temp_')";
     private const string Relations = "(select oid from pg_catalog.pg_class where relnamespace in " + Namespaces + ")";
 
-    /// <summary>What a temp object's rows depend on or with: pg_depend's rows name the object by its catalog and oid.</summary>
+    /// <summary>A temp object's dependencies: pg_depend's and pg_shdepend's rows name the object by its catalog and oid.</summary>
     private static readonly string Depend = string.Join(" or ", new[]
     {
         ("pg_class", Relations),
@@ -41,6 +41,7 @@ internal static class SnapshotTempRows
             "pg_catalog.pg_trigger" => "tgrelid in " + Relations,
             "pg_catalog.pg_rewrite" => "ev_class in " + Relations,
             "pg_catalog.pg_depend" => Depend,
+            "pg_catalog.pg_shdepend" => Depend, // a temp table's owner, when it is not the bootstrap superuser
             _ => null,
         };
         return temp is null ? "" : $" where not ({temp})";
