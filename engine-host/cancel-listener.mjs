@@ -79,7 +79,7 @@ export function serveCancel(port, { control: controlBuffer, socketPath }) {
 
   // Postgres arms statement_timeout / lock_timeout in timeout.c (all_timeouts[]) and asks for SIGALRM,
   // which never comes inside WebAssembly. This loop sleeps until the earliest active one is due (or the
-  // main thread reports an earlier alarm), then raises it for the batch running then: Postgres answers
+  // engine thread reports an earlier alarm, or a batch starts), then raises it for the batch running then: Postgres answers
   // with its own "canceling statement due to statement timeout" (57014) or "... lock timeout" (55P03).
   // The idle-in-transaction, idle-session and transaction timeouts end the session with FATAL, which
   // would take the shared engine down: they are never raised here (ZeroPg's sessions enforce them).

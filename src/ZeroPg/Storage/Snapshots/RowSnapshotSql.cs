@@ -10,10 +10,10 @@ internal sealed record SnapshotTable(uint Oid, string Name, string Columns);
 /// The SQL of <see cref="RowSnapshot"/>. What changed since a baseline transaction id is told by the rows themselves:
 /// a row inserted or updated later has a newer xmin, a deleted one lowers the count. The catalogs are checked so
 /// (every table of pg_catalog and information_schema but the planner's statistics, which ANALYZE rewrites and which
-/// change no result) less their rows of temp objects (<see cref="SnapshotTempRows"/>), as are the tables, except that pg_class,
-/// pg_sequence and pg_namespace with newer rows are then compared by content (<see cref="Content"/>: a test's TRUNCATE is put
-/// back in place, not by an engine swap); xids are compared as numbers, which
-/// holds until the 32-bit counter wraps (four billion transactions, far beyond a test run).
+/// change no result) less their rows of temp objects (<see cref="SnapshotTempRows"/>), as are the tables, except that pg_class
+/// and pg_sequence with newer rows are then compared by content (<see cref="Content"/>: a test's TRUNCATE is put back in
+/// place, not by an engine swap); xids are compared as numbers, which holds until the 32-bit counter wraps (four billion
+/// transactions, far beyond a test run).
 /// </summary>
 internal static class RowSnapshotSql
 {
@@ -43,13 +43,12 @@ internal static class RowSnapshotSql
                  where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
                    and a.attname not in ('relfilenode', 'relpages', 'reltuples', 'relallvisible', 'relallfrozen', 'relfrozenxid', 'relminmxid'))
           from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = 'pg_catalog' and c.relname in ('pg_class', 'pg_sequence', 'pg_namespace')
+         where n.nspname = 'pg_catalog' and c.relname in ('pg_class', 'pg_sequence')
         """;
 
     /// <summary>
-    /// A catalog whose rows change without a change a restore must undo. TRUNCATE and ALTER SEQUENCE ... RESTART give a
-    /// relation a new relfilenode, a new version of its pg_class row (and of its pg_sequence row), as ANALYZE's statistics do;
-    /// a session's first temp table makes the engine's temp schemas (pg_namespace), which stay, empty, once it is gone.
+    /// A catalog whose rows TRUNCATE and ALTER SEQUENCE ... RESTART rewrite without a change a restore must undo: they give a
+    /// relation a new relfilenode, a new version of its pg_class row (and of its pg_sequence row), as ANALYZE's statistics do.
     /// Such a catalog counts as changed when, besides newer rows, what it holds less those columns and temp objects differs
     /// (one md5 of its rows, <paramref name="columns"/> from <see cref="Shape"/>'s 'k' rows).
     /// </summary>

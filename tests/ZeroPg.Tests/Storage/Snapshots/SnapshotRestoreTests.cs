@@ -140,7 +140,7 @@ public sealed class SnapshotRestoreTests
     /// A schema with no sequence (uuid keys) keeps its rows in the snapshot, and a temp table gone with its session leaves
     /// only the engine's temp schemas behind: both restores put the rows back in place. (Before: the snapshot's read of
     /// the sequences' values failed on an empty list, so every restore swapped engines; and the temp schemas counted as a
-    /// schema change. A temp table still alive in a session at restore time still swaps: after it, the table is gone.)
+    /// schema change.)
     /// </summary>
     [Fact]
     public async Task A_schema_without_sequences_and_a_finished_temp_table_are_restored_in_place()

@@ -126,7 +126,7 @@ internal sealed class S3BackupStore : IBackupStore
             {
                 // Damaged on the way is read again; damaged in the store stays so, and is named.
                 if (attempt == ChecksumAttempts)
-                    throw Damaged(key, error);
+                    throw Damaged(key, attempt, error);
             }
         }
     }
@@ -137,8 +137,8 @@ internal sealed class S3BackupStore : IBackupStore
     private static bool IsChecksumMismatch(AmazonClientException error)
         => error.Message.Contains("Expected hash not equal to calculated hash", StringComparison.Ordinal);
 
-    private BackupStoreException Damaged(string key, Exception error)
-        => new($"The object '{key}' of {Location} is damaged: its body did not match the checksum the store keeps with it, in {ChecksumAttempts} reads "
+    private BackupStoreException Damaged(string key, int reads, Exception error)
+        => new($"The object '{key}' of {Location} is damaged: its body did not match the checksum the store keeps with it, in {reads} read{(reads == 1 ? "" : "s")} "
             + "(a fault in the store, or something that wrote into its files).", error);
 
     public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
@@ -146,7 +146,7 @@ internal sealed class S3BackupStore : IBackupStore
         try
         {
             var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = Key(key) }, cancellationToken);
-            return new ResponseStream(response, error => Damaged(key, error));
+            return new ResponseStream(response, error => Damaged(key, 1, error)); // a stream half consumed cannot be read again
         }
         catch (AmazonS3Exception error) when (IsNoSuchBucket(error))
         {
