@@ -19,7 +19,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 {
     private readonly IEngineChannel _channel;
     private readonly Stream _stdin;
-    private readonly System.Runtime.InteropServices.SafeHandle? _requestsHandle; // _stdin's descriptor, for writes that must not wait
+    private readonly NonBlockingPipe? _requestsNow; // a second, non-blocking descriptor of _stdin's pipe, for writes that must not wait
     private readonly PollingPipeReader _replies;
     private readonly Func<bool> _expectingReply;
     private readonly EngineDoorbell? _doorbell;
@@ -52,7 +52,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         Metrics = metrics;
         _logger = logger;
         _stdin = channel.Requests;
-        _requestsHandle = NonBlockingPipe.HandleOf(_stdin);
+        _requestsNow = NonBlockingPipe.Open(_stdin);
         _replies = new PollingPipeReader(channel.Replies, replyPollWindow);
         _expectingReply = () => !_calls.IsEmpty;
         _cancelBound = new CancelBound(RunningSequence, IsInFlight, KillToCancel);
@@ -191,6 +191,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         catch (Exception error)
         {
             await engine.KillAsync();
+            engine._requestsNow?.Dispose();
             if (engine.IsSharedHostWorker)
                 engine._channel.Dispose(); // its FIFOs' descriptors (a process's pipes go with its Process object)
             doorbell?.Dispose();
@@ -255,12 +256,12 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     private bool TrySubmitNow(EngineCall call, ReadOnlySpan<byte> frame)
     {
-        if (_requestsHandle is null || !_writeLock.Wait(0))
+        if (_requestsNow is null || !_writeLock.Wait(0))
             return false;
         try
         {
             ThrowIfFailed();
-            if (!NonBlockingPipe.TryWrite(_requestsHandle, frame))
+            if (!_requestsNow.TryWrite(frame))
                 return false;
             _doorbell?.Announce(frame.Length); // after the write: the host finds what it is told of either way
             Queue(call, frame);
@@ -455,6 +456,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         try
         {
             _failed = true; // no new requests: the host is closing
+            _requestsNow?.Dispose(); // the host sees its input end only once every descriptor of it is closed
             _channel.CloseRequests();
         }
         catch (IOException)
