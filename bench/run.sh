@@ -53,6 +53,12 @@ SAMPLER_PID=""
 ZEROPG_OK=0
 ZEROPG_OUT="$REPO/src/ZeroPg.Cli/bin/Release/net10.0/publish" # as the tool package has it: ReadyToRun and Node 26 for linux-x64
 ZEROPG_DLL=${BENCH_ZEROPG_DLL:-}
+# The in-process ceiling and latency run PGlite on the Node the engine host runs (the tool's bundled one), so that
+# ZeroPg/ceiling compares the same engine speed: V8 versions differ by ~15 % on PGlite's WebAssembly (bench/README.md).
+engine_node() { # the Node beside the ZeroPg build that runs (its bundled one), else node on PATH
+  local n; n="$(dirname "${ZEROPG_DLL:-$ZEROPG_OUT/zeropg.dll}")/engine-host/runtime/linux-x64/bin/node"
+  if [[ -x "$n" ]]; then echo "$n"; else echo node; fi
+}
 PGBIN=""
 AS_PG=()
 
@@ -532,7 +538,7 @@ emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" la
   "native=$([[ -n "$PGBIN" ]] && "$PGBIN/postgres" --version)" \
   "pglite=$(node -p "require('$BENCH_DIR/node_modules/@electric-sql/pglite/package.json').version")" \
   "pgliteSocket=$(node -p "require('$BENCH_DIR/node_modules/@electric-sql/pglite-socket/package.json').version")" \
-  "node=$(node --version)" "dotnet=$(dotnet --version 2>/dev/null || echo none)" \
+  "node=$(node --version) (engine host and in-process ceiling: $("$(engine_node)" --version))" "dotnet=$(dotnet --version 2>/dev/null || echo none)" \
   "loadStart=$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # start everything, idle memory
@@ -568,7 +574,7 @@ measure_latency() { # phase: started | warm
 }
 measure_latency started
 log "in-process latency ($LAT_N x SELECT 1 via execProtocolRawStream)"
-(cd "$BENCH_DIR" && timeout --foreground -k 5 300 node latency.mjs --inproc --n "$LAT_N" --warmup "$LAT_WARMUP") >"$WORK/logs/latency.inproc.json" 2>&1
+(cd "$BENCH_DIR" && timeout --foreground -k 5 300 "$(engine_node)" latency.mjs --inproc --n "$LAT_N" --warmup "$LAT_WARMUP") >"$WORK/logs/latency.inproc.json" 2>&1
 emit kind=latency phase=started system=ceiling --merge "$WORK/logs/latency.inproc.json"
 
 # memory with N idle connections
@@ -583,7 +589,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
   done
   log "round $r: engine ceiling (in-process PGlite, ${SECS}s each: select, tpcb, and both with prepared statements)"
-  (cd "$BENCH_DIR" && timeout --foreground -k 5 $((SECS * 4 + 300)) node ceiling.mjs --seconds "$SECS" --scale "$SCALE") >"$WORK/logs/ceiling.r$r.json" 2>&1
+  (cd "$BENCH_DIR" && timeout --foreground -k 5 $((SECS * 4 + 300)) "$(engine_node)" ceiling.mjs --seconds "$SECS" --scale "$SCALE") >"$WORK/logs/ceiling.r$r.json" 2>&1
   if grep -q '"step"' "$WORK/logs/ceiling.r$r.json"; then
     while IFS= read -r line; do
       [[ "$line" == '{'* ]] || continue
