@@ -2,7 +2,6 @@
 // delay the very process it waits on when both share a core. Node has no API for it, but its WASI
 // layer (uvwasi) implements WASI's sched_yield with the system call; a minimal module (one memory,
 // an empty _initialize) is enough to start a WASI instance and call it from JS.
-import { WASI } from 'node:wasi';
 
 const MODULE = Buffer.from(
   '0061736d01000000' + // magic, version
@@ -13,10 +12,13 @@ const MODULE = Buffer.from(
   '0a040102000b', // body: end
   'hex');
 
-function load() {
+// Node warns "WASI is an experimental feature" when node:wasi is loaded (true, and not for the server's log): so it is
+// imported here, with the warning muted, not by a static import, which runs before any code of this module.
+async function load() {
   const emit = process.emitWarning;
-  process.emitWarning = () => {}; // "WASI is an experimental feature": true, and not for the server's log
+  process.emitWarning = () => {};
   try {
+    const { WASI } = await import('node:wasi');
     const wasi = new WASI({ version: 'preview1' });
     wasi.initialize(new WebAssembly.Instance(new WebAssembly.Module(MODULE), {}));
     const yieldCpu = wasi.wasiImport.sched_yield;
@@ -29,4 +31,4 @@ function load() {
   }
 }
 
-export const yieldCpu = load();
+export const yieldCpu = await load();
