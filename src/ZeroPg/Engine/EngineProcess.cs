@@ -383,6 +383,11 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         _failed = true;
         _channel.WaitForExitAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+        // Descriptors of our own that nothing closes otherwise: a dead engine is replaced, not disposed. Only this thread
+        // writes through the non-blocking one and reads through the poll's; no other thread touches the eventfd unless the
+        // reader is parked, which it never is again.
+        _requestsNow?.Dispose();
+        _replies.Dispose();
         var failure = new EngineFailedException(Diagnostics());
         _ready.TrySetException(failure);
         var killedFor = Interlocked.Read(ref _killedToCancel);

@@ -40,6 +40,52 @@ public sealed class EngineCrashTests(ITestOutputHelper output)
         Assert.NotEqual(killed, server.EngineId);
     }
 
+    /// <summary>
+    /// A dead engine is replaced, not disposed: the descriptors ZeroPg opened on its pipes for itself (the non-blocking writer
+    /// of its requests, the non-blocking poll of its replies) are closed when its end is read, not left open for good.
+    /// Each is found as this process's O_NONBLOCK descriptor of the engine process's stdin or stdout pipe.
+    /// </summary>
+    [Fact]
+    public async Task A_dead_engines_own_descriptors_of_its_pipes_are_closed()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { EngineHost = ZeroPg.Engine.EngineHostMode.Process }, TestLogging.Factory);
+        Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select 1::bigint"));
+        var engine = server.RunningEngine!;
+        var requests = new FileInfo($"/proc/{engine.ProcessId}/fd/0").LinkTarget!;
+        var replies = new FileInfo($"/proc/{engine.ProcessId}/fd/1").LinkTarget!;
+        Assert.StartsWith("pipe:", requests);
+        Assert.Equal(1, NonBlockingDescriptorsOf(requests));
+        Assert.Equal(1, NonBlockingDescriptorsOf(replies));
+
+        var killed = await EngineKill.KillAsync(server);
+        await Eventually.WaitUntilAsync(() => server.EngineId is { } id && id != killed, "the engine restarted", TimeSpan.FromSeconds(60));
+        Assert.Equal(1L, await DataDirectoryTests.ExecuteAsync(server, "select 1::bigint"));
+        Assert.Equal(0, NonBlockingDescriptorsOf(requests));
+        Assert.Equal(0, NonBlockingDescriptorsOf(replies));
+    }
+
+    private static int NonBlockingDescriptorsOf(string pipe)
+    {
+        const int O_NONBLOCK = 0x800;
+        var count = 0;
+        foreach (var fd in Directory.EnumerateFiles("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget != pipe)
+                    continue;
+                var flags = File.ReadLines($"/proc/self/fdinfo/{Path.GetFileName(fd)}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
+                if ((Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & O_NONBLOCK) != 0)
+                    count++;
+            }
+            catch (IOException)
+            {
+                // Closed meanwhile (another test's descriptor).
+            }
+        }
+        return count;
+    }
+
     [Fact]
     [Trait("Category", "Slow")]
     public async Task Acknowledged_commits_survive_repeated_engine_kills_mid_write()
