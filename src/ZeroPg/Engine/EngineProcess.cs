@@ -190,8 +190,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         catch (Exception error)
         {
-            await engine.KillAsync();
-            engine._requestsNow?.Dispose();
+            await engine.KillAsync(); // its reader then reads the end and closes our own descriptors
             if (engine.IsSharedHostWorker)
                 engine._channel.Dispose(); // its FIFOs' descriptors (a process's pipes go with its Process object)
             doorbell?.Dispose();

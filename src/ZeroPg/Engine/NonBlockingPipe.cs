@@ -1,4 +1,3 @@
-using System.IO.Pipes;
 using System.Runtime.InteropServices;
 
 namespace ZeroPg.Engine;
@@ -9,19 +8,15 @@ namespace ZeroPg.Engine;
 /// reader thread writes requests this way (<see cref="EngineProcess"/>): a blocking write there could wait on a full pipe
 /// while the host waits for the reader to take its replies, and moving the write to the thread pool costs a thread hop and
 /// the pool's spinning per statement.
-/// It writes through a second descriptor of the same pipe, opened non-blocking through /proc/self/fd: O_NONBLOCK belongs to
-/// an open file, so the stream's own descriptor stays blocking for every other write, and a write here is one system call
-/// (switching the flag on and off around each write took two more). Linux only; elsewhere (and for any other stream)
-/// <see cref="Open"/> gives null.
+/// It writes through a second, non-blocking descriptor of the same pipe (<see cref="PipeReopen"/>): the stream's own stays
+/// blocking for every other write, and a write here is one system call (switching the flag on and off around each write
+/// took two more). Linux only; elsewhere (and for any other stream) <see cref="Open"/> gives null.
 /// </summary>
 internal sealed partial class NonBlockingPipe : IDisposable
 {
     /// <summary>PIPE_BUF on Linux.</summary>
     public const int AtomicBytes = 4096;
 
-    private const int O_WRONLY = 1;
-    private const int O_NONBLOCK = 0x800; // Linux
-    private const int O_CLOEXEC = 0x80000; // Linux: not inherited by engine hosts started later
     private const int EAGAIN = 11;
 
     private int _fd;
@@ -33,21 +28,7 @@ internal sealed partial class NonBlockingPipe : IDisposable
     /// off Linux, or when the pipe cannot be opened again (no /proc, or its reader is already gone).
     /// </summary>
     public static NonBlockingPipe? Open(Stream stream)
-    {
-        if (!OperatingSystem.IsLinux())
-            return null;
-        SafeHandle? handle = stream switch
-        {
-            FileStream file => file.SafeFileHandle,
-            PipeStream pipe => pipe.SafePipeHandle,
-            _ => null,
-        };
-        if (handle is null || handle.IsInvalid || handle.IsClosed)
-            return null;
-        var fd = open($"/proc/self/fd/{handle.DangerousGetHandle()}", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        GC.KeepAlive(handle);
-        return fd < 0 ? null : new NonBlockingPipe(fd);
-    }
+        => PipeReopen.NonBlocking(stream, FileAccess.Write) is var fd and >= 0 ? new NonBlockingPipe(fd) : null;
 
     /// <summary>
     /// Writes all of <paramref name="frame"/> now (true) or nothing (false: the pipe has not room for all of it). The caller
@@ -77,15 +58,9 @@ internal sealed partial class NonBlockingPipe : IDisposable
     {
         var fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0)
-            close(fd);
+            PipeReopen.Close(fd);
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int open(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static unsafe partial nint write(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int close(int fd);
 }

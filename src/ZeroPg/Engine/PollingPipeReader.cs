@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.IO.Pipes;
 using System.Runtime.InteropServices;
 
 namespace ZeroPg.Engine;
@@ -16,9 +15,6 @@ namespace ZeroPg.Engine;
 /// </summary>
 internal sealed partial class PollingPipeReader : IDisposable
 {
-    private const int O_RDONLY = 0;
-    private const int O_NONBLOCK = 0x800; // Linux
-    private const int O_CLOEXEC = 0x80000; // Linux: not inherited by engine hosts started later
     private const int EFD_NONBLOCK = 0x800;
     private const int EFD_CLOEXEC = 0x80000;
     private const short POLLIN = 1;
@@ -35,16 +31,9 @@ internal sealed partial class PollingPipeReader : IDisposable
     {
         _blocking = pipe;
         _budgetTicks = (long)(budget.TotalSeconds * Stopwatch.Frequency);
-        // A process's stdout is a pipe; a worker of the shared engine host writes to a FIFO (Pool.EngineFifos).
-        var handle = pipe switch
+        if (_budgetTicks > 0)
         {
-            PipeStream { SafePipeHandle: var h } => h.DangerousGetHandle(),
-            FileStream { SafeFileHandle: var h } => h.DangerousGetHandle(),
-            _ => -1,
-        };
-        if (_budgetTicks > 0 && OperatingSystem.IsLinux() && handle >= 0)
-        {
-            _pollFd = open($"/proc/self/fd/{handle}", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            _pollFd = PipeReopen.NonBlocking(pipe, FileAccess.Read);
             if (_pollFd >= 0)
                 _wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         }
@@ -145,9 +134,6 @@ internal sealed partial class PollingPipeReader : IDisposable
         public short Events;
         public short Revents;
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int open(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     private static partial int eventfd(uint initval, int flags);
