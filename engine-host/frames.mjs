@@ -20,11 +20,16 @@ export const Reply = Object.freeze({
 
 export const HEADER_LENGTH = 5;
 
+/** Writes a frame's header at `offset` of `target`. */
+export function writeHeader(target, offset, kind, payloadLength) {
+  target[offset] = kind;
+  target.writeUInt32BE(payloadLength, offset + 1);
+}
+
 /** The frame as [header, payload], for writers that gather parts. */
 export function frame(kind, payload) {
   const header = Buffer.allocUnsafe(HEADER_LENGTH);
-  header[0] = kind;
-  header.writeUInt32BE(payload.length, 1);
+  writeHeader(header, 0, kind, payload.length);
   return [header, payload];
 }
 

@@ -22,7 +22,7 @@
 // (how long to poll for the next request before blocking), doorbell (the shared counter polled) and
 // cancelSocket (where the cancel listener listens).
 import './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
-import { Request, Reply, frame, HEADER_LENGTH } from './frames.mjs';
+import { Request, Reply, frame, writeHeader, HEADER_LENGTH } from './frames.mjs';
 import { FrameReader } from './framing.mjs';
 import { pipeWriter, stdinReader } from './stdio.mjs';
 import { answerControl } from './control.mjs';
@@ -102,15 +102,15 @@ async function execute(bytes) {
   send([replyTail(chunks, size)]);
 }
 
-const REPLY_END = Buffer.concat(frame(Reply.ReplyEnd, Buffer.alloc(0)));
+const REPLY_END = Buffer.alloc(HEADER_LENGTH);
+writeHeader(REPLY_END, 0, Reply.ReplyEnd, 0);
 
 // The rest of a batch's reply and its end as one buffer, one copy of each chunk: every statement pays for this on the
 // engine's thread (~0.4 µs less per reply than gathering header and payload buffers and concatenating them twice).
 function replyTail(chunks, size) {
   if (size === 0) return REPLY_END;
   const out = Buffer.allocUnsafe(HEADER_LENGTH + size + REPLY_END.length);
-  out[0] = Reply.ReplyData;
-  out.writeUInt32BE(size, 1);
+  writeHeader(out, 0, Reply.ReplyData, size);
   let at = HEADER_LENGTH;
   for (const chunk of chunks) at += chunk.copy(out, at);
   REPLY_END.copy(out, at);
