@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
+import { hintedFunctions, withCompileHints } from './compile-hints.mjs';
 import { watchParent } from './parent-watch.mjs';
 import { serveCancel } from './cancel-listener.mjs';
 
@@ -88,7 +89,10 @@ makeBlank({}); // loads while the module compiles below: the server's first engi
 // worker writes into the engine's memory); and pglite.data read once.
 const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
 const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
-const wasmModule = new WebAssembly.Module(patchSharedMemoryImport(wasmBytes) ?? wasmBytes);
+const hintedBytes = withCompileHints(patchSharedMemoryImport(wasmBytes) ?? wasmBytes);
+const compileStart = performance.now();
+const wasmModule = new WebAssembly.Module(hintedBytes);
+const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: compiledAhead(wasmModule) };
 const data = readFileSync(join(dist, 'pglite.data'));
 const fsBundle = new SharedArrayBuffer(data.length);
 new Uint8Array(fsBundle).set(data);
@@ -164,4 +168,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (workers.size === 0) process.exit(0);
 });
 
-emit({ event: 'ready', pid: process.pid });
+/** How many functions the module's compilation hints named (compiled before their first call on a V8 that reads them). */
+function compiledAhead(module) {
+  const [section] = WebAssembly.Module.customSections(module, 'metadata.code.compilation_priority');
+  return section ? hintedFunctions(section).length : 0;
+}
+
+emit({ event: 'ready', pid: process.pid, ...compiled });

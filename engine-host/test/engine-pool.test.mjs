@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { PoolClient } from './pool-client.mjs';
 import { error, query, scalar } from './host-client.mjs';
+import { COMPILE_HINTS } from '../compile-hints-data.mjs';
+import { COMPILE_HINTS_SUPPORTED } from '../compile-hints.mjs';
 
 const limit = { timeout: 120_000 };
 let pool;
@@ -15,6 +17,11 @@ before(async () => {
 
 after(async () => {
   await pool?.close();
+});
+
+test('the host compiles the engine module once, with the functions every start runs hinted where V8 reads hints', () => {
+  assert.equal(pool.ready.compiledAhead, COMPILE_HINTS_SUPPORTED ? COMPILE_HINTS.functions.length : 0);
+  assert.ok(pool.ready.compileMs >= 0);
 });
 
 test('two engines in one host answer each on its own channel, with cancel inside the engine', limit, async () => {

@@ -14,6 +14,7 @@ public sealed class EngineHostNodeTests
     [InlineData("extensions.test.mjs")]
     [InlineData("ring-wait.test.mjs")]
     [InlineData("relocate.test.mjs")]
+    [InlineData("compile-hints.test.mjs")]
     public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(2));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~20 s alone).</summary>

@@ -1,0 +1,85 @@
+// Which of pglite.wasm's functions V8 compiles before the engine's first call, instead of at each one's first call.
+//
+// V8 compiles a WebAssembly function lazily, on the thread that first calls it: an engine's start (PGlite's instantiation,
+// Postgres opening its directory, the first queries) calls ~1,900 functions for the first time, one after the other, on
+// the engine's thread, which is the path a reopen waits on (bench/engines/FINDINGS.md, "Reopening"). The compilation
+// hints proposal's `metadata.code.compilation_priority` custom section names functions to compile up front: V8 14 compiles
+// them while the module is compiled, on all its background threads, before `new WebAssembly.Module` returns, and only
+// with --experimental-wasm-compilation-hints (wasm-flags.mjs). The shared host compiles the module once, while its first
+// worker boots, so the engine's thread then finds those functions compiled.
+//
+// The list (compile-hints-data.mjs) is the functions every engine start runs, recorded by bench/engines/compile-hints.mjs
+// for one build of pglite.wasm: function indices mean nothing in another build, so the hints apply only to a module of
+// the recorded length. A hint only moves a compile earlier; the code V8 runs is the same either way.
+import { COMPILE_HINTS } from './compile-hints-data.mjs';
+
+const SECTION = 'metadata.code.compilation_priority';
+
+/** V8 14 (Node 26) reads the section; older V8 knows only an earlier form of the proposal and ignores it. */
+export const COMPILE_HINTS_SUPPORTED = Number(process.versions.v8.split('.')[0]) >= 14;
+
+// ZEROPG_COMPILE_HINTS=0 leaves them out: to record them (bench/engines/compile-hints.mjs) and to measure what they give.
+const ENABLED = process.env.ZEROPG_COMPILE_HINTS !== '0';
+
+/** `bytes` with the recorded functions hinted, if they are the module the list was recorded for; else `bytes` itself. */
+export function withCompileHints(bytes, hints = COMPILE_HINTS) {
+  if (!COMPILE_HINTS_SUPPORTED || !ENABLED || bytes.length !== hints.wasmBytes || hints.functions.length === 0) return bytes;
+  const section = compilePrioritySection(hints.functions);
+  const hinted = new Uint8Array(bytes.length + section.length);
+  hinted.set(bytes);
+  hinted.set(section, bytes.length);
+  return hinted;
+}
+
+/**
+ * The custom section: a vector of (function index, hint offset 0 = the whole function, hint length, priority 0 = the
+ * highest). A custom section may come after the code section; V8's own generator of these hints appends it too.
+ */
+export function compilePrioritySection(functions) {
+  const body = [];
+  const name = new TextEncoder().encode(SECTION);
+  leb(name.length, body);
+  body.push(...name);
+  leb(functions.length, body);
+  for (const index of functions) {
+    leb(index, body);
+    body.push(0, 1, 0);
+  }
+  const section = [0];
+  leb(body.length, section);
+  return Uint8Array.from([...section, ...body]);
+}
+
+/** The function indices a compilation-priority section's payload names (tests, and the generator's check). */
+export function hintedFunctions(payload) {
+  const bytes = new Uint8Array(payload);
+  let at = 0;
+  const next = () => {
+    let value = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      value |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value >>> 0;
+  };
+  const functions = [];
+  for (let count = next(); count > 0; count--) {
+    functions.push(next());
+    next(); // offset
+    const length = next();
+    at += length; // the hint's bytes
+  }
+  return functions;
+}
+
+function leb(value, out) {
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+}
