@@ -40,6 +40,8 @@ internal static class ServeCommand
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
+        var splitCores = new Option<string>("--split-cores") { Description = "auto (default: on when this machine gives ZeroPg exactly two CPUs), on or off: the engine hosts run on the last CPU, the server on the others (two cores: more answers for less CPU) [env ZEROPG_SPLIT_CORES]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_SPLIT_CORES") is { Length: > 0 } v ? v : "auto" };
+        splitCores.AcceptOnlyFromAmong("auto", "on", "off");
         var replyPoll = new Option<int>("--engine-reply-poll-us") { Description = "microseconds the server polls for the engine's reply before it sleeps (0 = sleep at once)", DefaultValueFactory = _ => (int)new ZeroPgOptions().ReplyPollWindow.TotalMicroseconds };
 
         var password = new Option<string?>("--password") { Description = "the postgres role's password; turns on SCRAM-SHA-256 [env ZEROPG_PASSWORD, POSTGRES_PASSWORD]", DefaultValueFactory = _ => ServeEnvironment.Password() };
@@ -75,7 +77,7 @@ internal static class ServeCommand
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
-            spareEngine,
+            spareEngine, splitCores,
         };
         foreach (var option in backup.ServeOptions)
             command.Options.Add(option);
@@ -91,6 +93,8 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"zeropg serve: {error.Message}");
                 return 2;
             }
+            var engineKind = parse.GetValue(engine) == "postgres" ? Engine.EngineKind.Postgres : Engine.EngineKind.Pglite;
+            var split = CoreSplit.Plan(parse.GetValue(splitCores)!, Hosting.CpuAffinity.Allowed(), engineKind == Engine.EngineKind.Pglite);
             var options = new ZeroPgOptions
             {
                 DataDirectory = parse.GetValue(db)!,
@@ -125,7 +129,8 @@ internal static class ServeCommand
                 CopyPieceBytes = parse.GetValue(copyPieceBytes),
                 CopyPieceRows = parse.GetValue(copyPieceRows),
                 CopyStallTimeout = TimeSpan.FromSeconds(parse.GetValue(copyStallTimeout)),
-                Engine = parse.GetValue(engine) == "postgres" ? Engine.EngineKind.Postgres : Engine.EngineKind.Pglite,
+                Engine = engineKind,
+                EngineHostCpus = split?.Engine,
                 PostgresBinDirectory = parse.GetValue(postgresBin),
                 InitFolders = parse.GetValue(init) ?? [],
                 Database = parse.GetValue(database),
@@ -153,7 +158,7 @@ internal static class ServeCommand
                 options.PostgresSettings = tuned;
             }
             var sidecar = new SidecarOptions(parse.GetValue(run), parse.GetValue(parentPid));
-            return await RunAsync(options, sidecar, parse.GetValue(logLevel), cancellationToken);
+            return await RunAsync(options, sidecar, split?.Server, parse.GetValue(logLevel), cancellationToken);
         });
         return command;
     }
@@ -167,7 +172,7 @@ internal static class ServeCommand
             .ToDictionary(s => s.Name, s => s.Value);
     }
 
-    private static async Task<int> RunAsync(ZeroPgOptions options, SidecarOptions sidecar, LogLevel level, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ZeroPgOptions options, SidecarOptions sidecar, int[]? serverCpus, LogLevel level, CancellationToken cancellationToken)
     {
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(level)
@@ -207,6 +212,11 @@ internal static class ServeCommand
         var exitCode = 0;
         await using (server)
         {
+            if (serverCpus is not null)
+            {
+                CoreSplit.PlaceServer(serverCpus);
+                logger.LogInformation("the server on CPU {ServerCpus}, the engine hosts on CPU {EngineCpus} (--split-cores)", string.Join(',', serverCpus), string.Join(',', options.EngineHostCpus!));
+            }
             WriteReadyLine(server);
             logger.LogInformation("ZeroPg ready: {Url}", server.Url);
             exitCode = await Sidecar.RunUntilStoppedAsync(server, sidecar, logger, stop.Token);

@@ -163,6 +163,14 @@ public sealed class ZeroPgOptions
 
     public const long DefaultEngineHostMemoryBudget = 512L << 20;
 
+    /// <summary>
+    /// The CPUs the engine hosts run on (all their threads: the engines' and Node's own); null: wherever this process may run.
+    /// On a machine with two cores, an engine host on one core and the server on the other answer more for less CPU than both
+    /// taking turns on both (bench/README.md, "The server and its engines on cores of their own"): `zeropg serve` does that
+    /// by default there (<c>--split-cores</c>). A library server leaves it to the application, whose process it shares.
+    /// </summary>
+    public IReadOnlyList<int>? EngineHostCpus { get; set; }
+
     /// <summary>Tests only: servers of different groups never share an engine host (one test kills its host, or gives it a tiny budget).</summary>
     internal string? EngineHostGroup { get; set; }
 
@@ -313,6 +321,8 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"EngineHost {EngineHost} is not a known mode.");
         if (EngineHostMemoryBudget < 0)
             throw new ArgumentException($"EngineHostMemoryBudget must not be negative, not {EngineHostMemoryBudget}.");
+        if (EngineHostCpus is { } cpus && (cpus.Count == 0 || cpus.Any(c => c is < 0 or >= 1024)))
+            throw new ArgumentException($"EngineHostCpus must name CPUs from 0 to 1023, not [{string.Join(", ", cpus)}].");
         if (!Enum.IsDefined(SpareDatabaseEngine))
             throw new ArgumentException($"SpareDatabaseEngine {SpareDatabaseEngine} is not a known mode.");
         if (DatabaseIdleTimeout < TimeSpan.Zero)

@@ -21,6 +21,8 @@ internal sealed class ChildProcessChannel(Process process) : IEngineChannel
         foreach (var (name, value) in options.Environment)
             startInfo.Environment[name] = value;
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {options.NodePath}");
+        if (options.HostCpus is not null)
+            EngineHostCores.BeginStart(process.Id); // any CPU until its engine has started (it inherited the server's, maybe placed)
         return new ChildProcessChannel(process);
     }
 

@@ -23,6 +23,8 @@ internal sealed record EngineLaunchOptions
     public TimeSpan ReplyPollWindow { get; init; }
     /// <summary>Environment variables added to the host's (tests only).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    /// <summary>The CPUs the engine's host process runs on once the engine has started (<see cref="ZeroPgOptions.EngineHostCpus"/>); null: the server's.</summary>
+    public IReadOnlyList<int>? HostCpus { get; init; }
     /// <summary>Run as a worker of a shared engine host with these settings (<see cref="EngineHostMode.Shared"/>); null: a process of its own.</summary>
     public Pool.SharedHostSettings? SharedHost { get; init; }
     /// <summary>Counts batches and bytes sent to the engine.</summary>

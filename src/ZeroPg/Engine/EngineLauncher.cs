@@ -155,11 +155,13 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,
         SharedHost = Pool.SharedHostSettings.For(options, _node, hostScript),
+        HostCpus = options.EngineHostCpus,
         Metrics = metrics,
     };
 
     private async Task<(EngineProcess, EngineStartupInfo)> StartAsync(EngineLaunchOptions launch, CancellationToken cancellationToken)
     {
+        using var cores = launch.HostCpus is null ? null : EngineHostCores.ServerStart(); // any CPU for the start (EngineHostCores)
         if (launch.LoadDataDir is { } tar && !string.Equals(launch.DataDirectory, ZeroPgOptions.MemoryDatabase, StringComparison.OrdinalIgnoreCase))
         {
             // Unpacked here, not by the engine (DataDirectoryUnpack): the engine then opens it as it reopens a directory.

@@ -179,6 +179,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
             var info = await ready;
+            if (options.HostCpus is { } cpus) EngineHostCores.Started(channel.ProcessId, cpus); // started on every core (EngineHostCores)
             if (channel is Pool.SharedHostWorker worker && info.HeapBytes > 0)
                 worker.MemoryBytes ??= info.HeapBytes; // until the host's next report (/metrics asks from the start)
             if (info.CancelsInEngine)
@@ -190,6 +191,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         catch (Exception error)
         {
+            if (options.HostCpus is { } cpus) EngineHostCores.Started(channel.ProcessId, cpus); // another engine of its host may still run
             await engine.KillAsync(); // its reader then reads the end and closes our own descriptors
             if (engine.IsSharedHostWorker)
                 engine._channel.Dispose(); // its FIFOs' descriptors (a process's pipes go with its Process object)

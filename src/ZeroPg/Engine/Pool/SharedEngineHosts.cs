@@ -7,13 +7,15 @@ namespace ZeroPg.Engine.Pool;
 /// <param name="HostScriptPath">The engine host's host.mjs (engine-pool.mjs is its neighbour).</param>
 /// <param name="MemoryBudget">Bytes the host may hold beyond its engines' heaps before new engines go to a new host (0: never).</param>
 /// <param name="Group">Tests only: servers of different groups never share a host (a test that kills its host kills no other test's engines).</param>
-internal sealed record SharedHostSettings(string NodePath, string HostScriptPath, long MemoryBudget, string? Group)
+/// <param name="Cpus">The CPUs the host runs on (<see cref="ZeroPgOptions.EngineHostCpus"/>); null: the server's.</param>
+internal sealed record SharedHostSettings(string NodePath, string HostScriptPath, long MemoryBudget, string? Group, IReadOnlyList<int>? Cpus)
 {
     /// <summary>The shared host settings of a server's engines, or null when its engines are processes of their own.</summary>
     public static SharedHostSettings? For(ZeroPgOptions options, string nodePath, string hostScriptPath)
-        => EngineHostModes.UsesSharedHost(options) ? new(nodePath, hostScriptPath, options.EngineHostMemoryBudget, options.EngineHostGroup) : null;
+        => EngineHostModes.UsesSharedHost(options) ? new(nodePath, hostScriptPath, options.EngineHostMemoryBudget, options.EngineHostGroup, options.EngineHostCpus) : null;
 
-    public string Key => string.Join('\0', NodePath, HostScriptPath, MemoryBudget.ToString(System.Globalization.CultureInfo.InvariantCulture), Group ?? "");
+    public string Key => string.Join('\0', NodePath, HostScriptPath, MemoryBudget.ToString(System.Globalization.CultureInfo.InvariantCulture), Group ?? "",
+        Cpus is null ? "" : string.Join(',', Cpus));
 }
 
 /// <summary>
@@ -87,7 +89,18 @@ internal static partial class SharedEngineHosts
             // Registered before the lock is let go: a host with an engine about to start is never empty, so never closed under it.
             worker = host.Reserve(Interlocked.Increment(ref _nextWorkerId));
         }
-        return await host.StartWorkerAsync(worker, startOptions, environment, cancellationToken);
+        if (settings.Cpus is null)
+            return await host.StartWorkerAsync(worker, startOptions, environment, cancellationToken);
+        EngineHostCores.BeginStart(host.ProcessId); // any CPU until the engine has started (EngineProcess ends that)
+        try
+        {
+            return await host.StartWorkerAsync(worker, startOptions, environment, cancellationToken);
+        }
+        catch
+        {
+            EngineHostCores.Started(host.ProcessId, settings.Cpus);
+            throw;
+        }
     }
 
     private static SharedEngineHost CurrentFor(SharedHostSettings settings, ILogger logger)
