@@ -19,8 +19,8 @@ internal static class CoreSplit
     }
 
     /// <summary>
-    /// Places this process's threads (and those it makes later) on the server's CPUs, once it has started: a start uses every
-    /// core (the engine hosts too are placed once their engine has started).
+    /// Places this process's threads (and those it makes later) on the server's CPUs a settle time after its start: a start
+    /// uses every core (the engine hosts too are placed a while after their last engine start; Engine/EngineHostCores.cs).
     /// </summary>
     public static void PlaceServer(IReadOnlyList<int> serverCpus) => Engine.EngineHostCores.PlaceServer(serverCpus);
 }
