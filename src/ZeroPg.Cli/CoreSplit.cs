@@ -19,8 +19,8 @@ internal static class CoreSplit
     }
 
     /// <summary>
-    /// Places this process's threads (and those it makes later) on the server's CPUs a settle time after its start: a start
-    /// uses every core (the engine hosts too are placed a while after their last engine start; Engine/EngineHostCores.cs).
+    /// Places this process's threads (and those it makes later) on the server's CPUs once it has warmed up after its start:
+    /// a start and the first load after it use every core (the engine hosts too; Engine/EngineHostCores.cs).
     /// </summary>
     public static void PlaceServer(IReadOnlyList<int> serverCpus) => Engine.EngineHostCores.PlaceServer(serverCpus);
 }

@@ -215,7 +215,7 @@ internal static class ServeCommand
             if (serverCpus is not null)
             {
                 CoreSplit.PlaceServer(serverCpus);
-                logger.LogInformation("the server goes to CPU {ServerCpus} and the engine hosts to CPU {EngineCpus} once their starts have settled (--split-cores)", string.Join(',', serverCpus), string.Join(',', options.EngineHostCpus!));
+                logger.LogInformation("the server goes to CPU {ServerCpus} and the engine hosts to CPU {EngineCpus} once each has warmed up (--split-cores)", string.Join(',', serverCpus), string.Join(',', options.EngineHostCpus!));
             }
             WriteReadyLine(server);
             logger.LogInformation("ZeroPg ready: {Url}", server.Url);

@@ -4,18 +4,26 @@ namespace ZeroPg.Engine;
 
 /// <summary>
 /// Where engine host processes run when <see cref="ZeroPgOptions.EngineHostCpus"/> places them: on any CPU while one of their
-/// engines starts and for <see cref="SettleTime"/> after, on their own CPUs once none has started for that long. A start is
+/// engines starts and until the process has run <see cref="Warmup"/> of CPU time after it, on their own CPUs then. A start is
 /// bound by CPU (Node's, the module's compile, Postgres opening its directory: on one core a first CREATE DATABASE took ~200
-/// ms longer), and so are the seconds after it, while V8 compiles the engine's hot functions with TurboFan on its background
-/// threads: on the engine's one core those compiles took turns with the engine's thread, and the p99 of `SELECT 1` right
-/// after a start was ~4 ms against ~2 ms. `zeropg serve` places its own process the same way (<see cref="PlaceServer"/>: it
-/// unpacks a new database's directory and JIT-compiles its first connections' code). Any thread that starts an engine calls
-/// it, so its state is under one lock; a placement due later checks, under that lock, that no start came meanwhile.
+/// ms longer), and so is the warm-up under the first load after it (V8 compiling the engine's hot functions, .NET its own):
+/// placed before it, `SELECT 1` in the first seconds of load had a p99 of ~3.5 ms and a mean of ~260-280 µs, against ~1 ms
+/// and ~200-215 µs unplaced. A test suite's short run then stays unplaced; a server under load is placed once warm.
+/// `zeropg serve` places its own process the same way (<see cref="PlaceServer"/>). Any thread that starts an engine calls it,
+/// so its state is under one lock; a placement due later checks, under that lock, that no start came meanwhile.
 /// </summary>
 internal static class EngineHostCores
 {
-    /// <summary>How long after its last start a host (or the server) stays on any CPU.</summary>
-    public static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(10);
+    /// <summary>CPU time a host (or the server) runs after its last start before it is placed; ZEROPG_SPLIT_CORES_WARMUP (seconds) sets it.</summary>
+    public static TimeSpan Warmup => double.TryParse(Environment.GetEnvironmentVariable("ZEROPG_SPLIT_CORES_WARMUP"), System.Globalization.NumberStyles.Float,
+        System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Node's names for V8's background threads, which compile the engine's hot functions with TurboFan under load (not only
+    /// after a start: after its first queries, whenever they come). Left on any CPU: on the engine's one core those compiles
+    /// took turns with the engine's thread, and the p99 of `SELECT 1` in the first seconds of load was ~3.7 ms against ~0.8.
+    /// </summary>
+    public const string CompilerThreads = "node-V8Worker";
 
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, Placement> Hosts = [];
@@ -28,7 +36,7 @@ internal static class EngineHostCores
         {
             Server.Cpus = cpus;
             if (Server.Starts == 0)
-                PlaceLater(Environment.ProcessId, Server, SettleTime);
+                PlaceLater(Environment.ProcessId, Server, Warmup);
         }
     }
 
@@ -51,8 +59,8 @@ internal static class EngineHostCores
         }
     }
 
-    /// <summary>An engine of host process <paramref name="pid"/> started, or failed to: on <paramref name="cpus"/> after <paramref name="settle"/> (default <see cref="SettleTime"/>) with no other start.</summary>
-    public static void Started(int pid, IReadOnlyList<int> cpus, TimeSpan? settle = null)
+    /// <summary>An engine of host process <paramref name="pid"/> started, or failed to: on <paramref name="cpus"/> after <paramref name="warmup"/> of its CPU time (default <see cref="Warmup"/>) with no other start.</summary>
+    public static void Started(int pid, IReadOnlyList<int> cpus, TimeSpan? warmup = null)
     {
         lock (Gate)
         {
@@ -60,7 +68,7 @@ internal static class EngineHostCores
                 return;
             host.Cpus = cpus;
             if (--host.Starts == 0)
-                PlaceLater(pid, host, settle ?? SettleTime);
+                PlaceLater(pid, host, warmup ?? Warmup);
         }
     }
 
@@ -71,25 +79,57 @@ internal static class EngineHostCores
             CpuAffinity.PlaceProcess(pid, null);
     }
 
-    private static void PlaceLater(int pid, Placement placement, TimeSpan settle)
+    private static void PlaceLater(int pid, Placement placement, TimeSpan warmup)
     {
         var generation = ++placement.Generation;
-        if (settle <= TimeSpan.Zero)
+        if (warmup <= TimeSpan.Zero)
         {
-            CpuAffinity.PlaceProcess(pid, placement.Cpus);
+            Place(pid, placement, placement.Cpus!);
             return;
         }
-        _ = Task.Delay(settle).ContinueWith(_ =>
+        _ = WaitAndPlaceAsync(pid, placement, generation, CpuTime(pid) + warmup);
+    }
+
+    /// <summary>Looks once a second whether the process has used its warm-up's CPU time; places it then, unless a start came.</summary>
+    private static async Task WaitAndPlaceAsync(int pid, Placement placement, long generation, TimeSpan placeAt)
+    {
+        while (true)
         {
+            await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            var used = CpuTime(pid);
             lock (Gate)
             {
-                if (placement.Generation == generation && placement.Starts == 0 && placement.Cpus is { } cpus)
-                    CpuAffinity.PlaceProcess(pid, cpus); // a host that exited meanwhile has no threads left to place
-                if (!ReferenceEquals(placement, Server) && placement.Generation == generation)
+                if (placement.Generation != generation || placement.Starts > 0)
+                    return; // a newer start owns the placement
+                if (used < placeAt && File.Exists($"/proc/{pid}/stat"))
+                    continue;
+                if (placement.Cpus is { } cpus)
+                    Place(pid, placement, cpus); // a host that exited meanwhile has no threads left to place
+                if (!ReferenceEquals(placement, Server))
                     Hosts.Remove(pid); // placed for good, or gone: nothing due for it
+                return;
             }
-        }, TaskScheduler.Default);
+        }
     }
+
+    /// <summary>User and system CPU time of process <paramref name="pid"/> (zero once it is gone).</summary>
+    private static TimeSpan CpuTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ: 100 on Linux
+        }
+        catch (IOException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
+    private static void Place(int pid, Placement placement, IReadOnlyList<int> cpus)
+        => CpuAffinity.PlaceProcess(pid, cpus, exceptNamed: ReferenceEquals(placement, Server) ? null : CompilerThreads);
 
     /// <summary>Starts in progress, the CPUs to go back to, and which placement is the latest (an older one due later does nothing).</summary>
     private sealed class Placement
@@ -110,7 +150,7 @@ internal static class EngineHostCores
             lock (Gate)
             {
                 if (--Server.Starts == 0 && Server.Cpus is not null)
-                    PlaceLater(Environment.ProcessId, Server, SettleTime);
+                    PlaceLater(Environment.ProcessId, Server, Warmup);
             }
         }
     }

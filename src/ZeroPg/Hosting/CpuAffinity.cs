@@ -19,10 +19,11 @@ internal static partial class CpuAffinity
     public static int[] Allowed(int tid) => OperatingSystem.IsLinux() && Get(tid) is { } mask ? Cpus(mask) : [];
 
     /// <summary>
-    /// Places every thread of process <paramref name="pid"/> on <paramref name="cpus"/> (null: any CPU the system gives it); the threads it makes later inherit that
+    /// Places every thread of process <paramref name="pid"/> (but those whose name starts with <paramref name="exceptNamed"/>) on
+    /// <paramref name="cpus"/> (null: any CPU the system gives it); the threads it makes later inherit that
     /// from the thread that makes them. A thread made while the threads are listed is caught by the next listing.
     /// </summary>
-    public static void PlaceProcess(int pid, IReadOnlyList<int>? cpus)
+    public static void PlaceProcess(int pid, IReadOnlyList<int>? cpus, string? exceptNamed = null)
     {
         if (!OperatingSystem.IsLinux())
             return;
@@ -36,11 +37,24 @@ internal static partial class CpuAffinity
                 if (placed.Add(tid))
                 {
                     found = true;
-                    Set(tid, mask); // a thread that ended meanwhile is simply gone
+                    if (exceptNamed is null || !NameOf(pid, tid).StartsWith(exceptNamed, StringComparison.Ordinal))
+                        Set(tid, mask); // a thread that ended meanwhile is simply gone
                 }
             }
             if (!found)
                 return;
+        }
+    }
+
+    private static string NameOf(int pid, int tid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/task/{tid}/comm").TrimEnd('\n');
+        }
+        catch (IOException)
+        {
+            return ""; // it ended
         }
     }
 
