@@ -58,12 +58,7 @@ public sealed class CoreSplitTests
     {
         var allowed = CpuAffinity.Allowed();
         await using var cli = await CliProcess.StartReadyAsync("--port", "0", "--split-cores", "on");
-        await using (var connection = new NpgsqlConnection(cli.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var query = new NpgsqlCommand("SELECT 1", connection);
-            Assert.Equal(1, await query.ExecuteScalarAsync());
-        }
+        Assert.Equal(1, await SelectOneAsync(cli));
         await Eventually.WaitUntilAsync(() => cli.Stderr.Contains("(--split-cores)", StringComparison.Ordinal), "the split in the log");
         for (var look = 0; look < 3; look++) // the placement is looked at once a second: three looks pass with ~no CPU used
         {
@@ -77,15 +72,18 @@ public sealed class CoreSplitTests
     {
         var allowed = CpuAffinity.Allowed();
         await using var cli = await CliProcess.StartReadyAsync("--port", "0", "--split-cores", "off");
-        await using (var connection = new NpgsqlConnection(cli.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var query = new NpgsqlCommand("SELECT 1", connection);
-            Assert.Equal(1, await query.ExecuteScalarAsync());
-        }
+        Assert.Equal(1, await SelectOneAsync(cli));
         Assert.True(Placed(cli.Process.Id, allowed), "the server is on every CPU");
         Assert.True(Placed(cli.EngineProcessId(), allowed), "the engine host is on every CPU");
         Assert.DoesNotContain("(--split-cores)", cli.Stderr);
+    }
+
+    private static async Task<object?> SelectOneAsync(CliProcess cli)
+    {
+        await using var connection = new NpgsqlConnection(cli.ConnectionString);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("SELECT 1", connection);
+        return await query.ExecuteScalarAsync();
     }
 
     /// <summary>Every thread of <paramref name="pid"/> may run on exactly <paramref name="cpus"/> (but V8's compiler threads, left on any CPU).</summary>
