@@ -50,31 +50,6 @@ export function compilePrioritySection(functions) {
   return Uint8Array.from([...section, ...body]);
 }
 
-/** The function indices a compilation-priority section's payload names (tests, and the generator's check). */
-export function hintedFunctions(payload) {
-  const bytes = new Uint8Array(payload);
-  let at = 0;
-  const next = () => {
-    let value = 0;
-    let shift = 0;
-    let byte;
-    do {
-      byte = bytes[at++];
-      value |= (byte & 0x7f) << shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return value >>> 0;
-  };
-  const functions = [];
-  for (let count = next(); count > 0; count--) {
-    functions.push(next());
-    next(); // offset
-    const length = next();
-    at += length; // the hint's bytes
-  }
-  return functions;
-}
-
 function leb(value, out) {
   do {
     let byte = value & 0x7f;

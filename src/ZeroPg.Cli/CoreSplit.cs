@@ -17,10 +17,4 @@ internal static class CoreSplit
             return null;
         return ([.. allowed.Take(allowed.Count - 1)], [allowed[^1]]);
     }
-
-    /// <summary>
-    /// Places this process's threads (and those it makes later) on the server's CPUs once it has warmed up after its start:
-    /// a start and the first load after it use every core (the engine hosts too; Engine/EngineHostCores.cs).
-    /// </summary>
-    public static void PlaceServer(IReadOnlyList<int> serverCpus) => Engine.EngineHostCores.PlaceServer(serverCpus);
 }

@@ -40,7 +40,7 @@ internal static class ServeCommand
         var run = new Option<string?>("--run") { Description = "run this shell command with DATABASE_URL and ZEROPG_CONNECTION_STRING set, stop when it exits and exit with its code" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "stop when the process with this pid exits" };
         var enginePoll = new Option<int>("--engine-poll-us") { Description = "microseconds the engine host polls for the next request before it sleeps (0 = sleep at once: less CPU, more latency)", DefaultValueFactory = _ => 1000 };
-        var splitCores = new Option<string>("--split-cores") { Description = "auto (default: on when this machine gives ZeroPg exactly two CPUs), on or off: the engine hosts run on the last CPU, the server on the others (two cores: more answers for less CPU) [env ZEROPG_SPLIT_CORES]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_SPLIT_CORES") is { Length: > 0 } v ? v : "auto" };
+        var splitCores = new Option<string>("--split-cores") { Description = "auto (default: on when this machine gives ZeroPg exactly two CPUs), on or off: the engine hosts run on the last CPU, the server on the others (two cores: more answers for less CPU) [env ZEROPG_SPLIT_CORES]", DefaultValueFactory = _ => ServeEnvironment.SplitCores() };
         splitCores.AcceptOnlyFromAmong("auto", "on", "off");
         var replyPoll = new Option<int>("--engine-reply-poll-us") { Description = "microseconds the server polls for the engine's reply before it sleeps (0 = sleep at once)", DefaultValueFactory = _ => (int)new ZeroPgOptions().ReplyPollWindow.TotalMicroseconds };
 
@@ -214,7 +214,7 @@ internal static class ServeCommand
         {
             if (serverCpus is not null)
             {
-                CoreSplit.PlaceServer(serverCpus);
+                Engine.EngineHostCores.PlaceServer(serverCpus); // once it has warmed up, as the engine hosts
                 logger.LogInformation("the server goes to CPU {ServerCpus} and the engine hosts to CPU {EngineCpus} once each has warmed up (--split-cores)", string.Join(',', serverCpus), string.Join(',', options.EngineHostCpus!));
             }
             WriteReadyLine(server);

@@ -68,6 +68,8 @@ internal static class ServeEnvironment
         return settings;
     }
 
+    public static string SplitCores() => Environment.GetEnvironmentVariable("ZEROPG_SPLIT_CORES") is { Length: > 0 } split ? split : "auto";
+
     public static string Host() => Environment.GetEnvironmentVariable("ZEROPG_HOST") is { Length: > 0 } host ? host : "127.0.0.1";
 
     public static string Database() => Environment.GetEnvironmentVariable("ZEROPG_DB") is { Length: > 0 } db ? db : ZeroPgOptions.MemoryDatabase;

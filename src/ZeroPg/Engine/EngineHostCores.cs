@@ -87,7 +87,8 @@ internal static class EngineHostCores
             Place(pid, placement, placement.Cpus!);
             return;
         }
-        _ = WaitAndPlaceAsync(pid, placement, generation, CpuTime(pid) + warmup);
+        if (CpuTime(pid) is { } now)
+            _ = WaitAndPlaceAsync(pid, placement, generation, now + warmup);
     }
 
     /// <summary>Looks once a second whether the process has used its warm-up's CPU time; places it then, unless a start came.</summary>
@@ -101,8 +102,8 @@ internal static class EngineHostCores
             {
                 if (placement.Generation != generation || placement.Starts > 0)
                     return; // a newer start owns the placement
-                if (used < placeAt && File.Exists($"/proc/{pid}/stat"))
-                    continue;
+                if (used < placeAt)
+                    continue; // (null, a process that is gone, compares false: it is let go below)
                 if (placement.Cpus is { } cpus)
                     Place(pid, placement, cpus); // a host that exited meanwhile has no threads left to place
                 if (!ReferenceEquals(placement, Server))
@@ -112,19 +113,17 @@ internal static class EngineHostCores
         }
     }
 
-    /// <summary>User and system CPU time of process <paramref name="pid"/> (zero once it is gone).</summary>
-    private static TimeSpan CpuTime(int pid)
+    /// <summary>User and system CPU time of process <paramref name="pid"/>; null once it is gone.</summary>
+    private static TimeSpan? CpuTime(int pid)
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ: 100 on Linux
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.TotalProcessorTime;
         }
-        catch (IOException)
+        catch (Exception error) when (error is ArgumentException or InvalidOperationException)
         {
-            return TimeSpan.Zero;
+            return null;
         }
     }
 

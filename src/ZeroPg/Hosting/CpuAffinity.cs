@@ -12,11 +12,8 @@ internal static partial class CpuAffinity
 {
     private const int MaskWords = 16; // 1,024 CPUs, glibc's cpu_set_t
 
-    /// <summary>The CPUs the calling thread may run on, in order; empty where this cannot be read (not Linux).</summary>
-    public static int[] Allowed() => OperatingSystem.IsLinux() && Get(0) is { } mask ? Cpus(mask) : [];
-
-    /// <summary>The CPUs thread (or process) <paramref name="tid"/> may run on; empty where it is gone or cannot be read.</summary>
-    public static int[] Allowed(int tid) => OperatingSystem.IsLinux() && Get(tid) is { } mask ? Cpus(mask) : [];
+    /// <summary>The CPUs thread <paramref name="tid"/> (0: the calling one) may run on, in order; empty where it is gone or this cannot be read (not Linux).</summary>
+    public static int[] Allowed(int tid = 0) => OperatingSystem.IsLinux() && Get(tid) is { } mask ? Cpus(mask) : [];
 
     /// <summary>
     /// Places every thread of process <paramref name="pid"/> (but those whose name starts with <paramref name="exceptNamed"/>) on

@@ -289,6 +289,8 @@ internal sealed partial class SharedEngineHost
         var kind = root.GetProperty("event").GetString();
         if (kind == "ready")
         {
+            if (root.TryGetProperty("compileMs", out var compileMs) && root.TryGetProperty("compiledAhead", out var ahead))
+                Log.ModuleCompiled(_logger, ProcessId, compileMs.GetInt32(), ahead.GetInt32());
             _ready.TrySetResult();
             return;
         }
@@ -337,6 +339,9 @@ internal sealed partial class SharedEngineHost
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "{Failure}")]
         public static partial void FailedToStart(ILogger logger, string failure);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "shared engine host pid {Pid} compiled pglite.wasm in {Milliseconds} ms, {Functions} functions ahead of their first call")]
+        public static partial void ModuleCompiled(ILogger logger, int pid, int milliseconds, int functions);
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "shared engine host: {Line}")]
         public static partial void HostStderr(ILogger logger, string line);
