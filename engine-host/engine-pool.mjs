@@ -26,14 +26,14 @@ import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { withCompileHints } from './compile-hints.mjs';
-import { watchParent } from './parent-watch.mjs';
+import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 import { serveCancel } from './cancel-listener.mjs';
 
 const HOST = new URL('./host.mjs', import.meta.url);
 const workers = new Map(); // id -> { worker, fds }
 let inputClosed = false;
 
-for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {}); // for the server, which stops the engines itself
+leaveStopSignalsToServer(); // the server stops the engines itself (parent-watch.mjs)
 watchParent(process.ppid); // on this thread: it runs no engine, so it is never stuck in a query
 
 function emit(event) {

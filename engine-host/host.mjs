@@ -32,6 +32,7 @@ import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { leaveStopSignalsToServer } from './parent-watch.mjs';
 import './test-faults.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -53,13 +54,10 @@ let batchesRun = 0;
 // What control commands see and may change (the data directory moves with 'relocate').
 const context = { db: undefined, dataDir: options.dataDir ?? 'memory://' };
 
-// A terminal's Ctrl+C (SIGINT) and hangup (SIGHUP) reach its whole foreground process group, this host included: they are
-// meant for the server, which stops the engine itself (CHECKPOINT, then stdin closes: shutdown() below). Dying from them
-// would lose that clean close and make the server start a new engine while it stops. A handler replaces the default action
-// even while the main thread blocks in a read; the server's absence is still noticed (stdin, parent-watch.mjs).
-// (A worker gets no signals: the pool's main thread ignores them for all its engines, and watches the server.)
+// Stop signals are the server's to act on (parent-watch.mjs). A worker gets no signals: the pool's main thread ignores them
+// for all its engines, and watches the server.
 if (isMainThread) {
-  for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {});
+  leaveStopSignalsToServer();
 
   // Never outlive the server, even inside a query that never ends (parent-watch.mjs); unref'd: it alone keeps nothing alive.
   new Worker(new URL('./parent-watch.mjs', import.meta.url), { workerData: { parent: process.ppid } }).unref();

@@ -9,6 +9,18 @@ import { isMainThread, workerData } from 'node:worker_threads';
 
 const GRACE_MS = 5000;
 
+/**
+ * Signals that reach the host together with its server: a terminal's Ctrl+C and hangup (to the foreground process group),
+ * and SIGTERM from `timeout` or from systemd's stop (to every process of the unit). The server stops its engines itself: each
+ * CHECKPOINTs, then its stdin closes. Dying first would leave the data directories to crash recovery and make the server
+ * start new engines while it stops, so the host ignores them, as Postgres's checkpointer ignores SIGTERM. The server's
+ * absence is still noticed (stdin, watchParent), and SIGKILL still kills. A handler replaces the default action even while
+ * the thread blocks in a read.
+ */
+export function leaveStopSignalsToServer() {
+  for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM']) process.on(signal, () => {});
+}
+
 export function watchParent(parent) {
   let goneSince = 0;
   return setInterval(() => {

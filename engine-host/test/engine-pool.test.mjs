@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PoolClient } from './pool-client.mjs';
 import { error, query, scalar } from './host-client.mjs';
 import { COMPILE_HINTS } from '../compile-hints-data.mjs';
@@ -72,6 +73,22 @@ test('an engine that exits (PGlite exit(1)) ends only itself; a busy neighbour g
   assert.equal(await load, 200);
   assert.ok(pool.alive);
   await busy.close();
+});
+
+test('SIGINT, SIGHUP and SIGTERM are the server\'s to act on: the host\'s engines go on, and it closes when stdin closes', limit, async () => {
+  const signalled = await PoolClient.start();
+  try {
+    const engine = await signalled.engine();
+    for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM']) process.kill(signalled.pid, signal);
+    await sleep(300); // the handlers run on the main thread's event loop: give them a turn
+    assert.ok(signalled.alive);
+    assert.equal(scalar(await engine.run(query('select 8'))), '8');
+    await engine.close();
+    assert.equal((await engine.exited).code, 0);
+  } finally {
+    await signalled.close();
+  }
+  assert.equal(signalled.exitCode, 0);
 });
 
 test('terminate stops a runaway query in one engine only', limit, async () => {

@@ -223,10 +223,11 @@ describe('an engine that dies', () => {
 });
 
 describe('signals', () => {
-  test('a terminal\'s SIGINT and SIGHUP are the server\'s to act on: the host goes on, then closes cleanly when stdin closes', async () => {
+  test('SIGINT, SIGHUP and SIGTERM are the server\'s to act on: the host goes on, then closes cleanly when stdin closes', async () => {
     const host = await HostClient.start({ loadDataDir: snapshot });
     host.signal('SIGINT');
     host.signal('SIGHUP');
+    host.signal('SIGTERM'); // `timeout`, systemd's stop: the whole group or unit gets it
     await sleep(300); // the signals' handlers run on the event loop: give them a turn before the next batch
     assert.equal(scalar(await host.run(query('select 7'))), '7');
     await host.close();

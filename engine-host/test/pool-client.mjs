@@ -70,6 +70,10 @@ export class PoolClient {
     return this.#child.pid;
   }
 
+  get exitCode() {
+    return this.#child.exitCode;
+  }
+
   get alive() {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }

@@ -10,12 +10,13 @@ using ZeroPg.Tests.Engine;
 namespace ZeroPg.Tests.Cli;
 
 /// <summary>
-/// Ctrl+C in a terminal: the terminal sends SIGINT to its whole foreground process group, the engine host included.
-/// The server must stop as it does on SIGTERM: the engine checkpoints and closes, nothing restarts, exit code 0, and
-/// the data directory is shut down cleanly with the committed rows in it. Driven through a real pseudo-terminal
-/// (python3's pty module), whose line discipline turns the ^C byte into the group's SIGINT.
+/// Stop signals that reach the server's whole process group, the engine host included: Ctrl+C in a terminal (SIGINT to its
+/// foreground group) and SIGTERM from `timeout`, `kill -- -PGID` or systemd's stop (every process of the unit). The server
+/// must stop as it does on its own SIGTERM: the engine checkpoints and closes, nothing restarts, exit code 0, and the data
+/// directory is shut down cleanly with the committed rows in it. Ctrl+C is driven through a real pseudo-terminal (python3's
+/// pty module), whose line discipline turns the ^C byte into the group's SIGINT.
 /// </summary>
-public sealed partial class CtrlCTests(ITestOutputHelper output)
+public sealed partial class StopSignalTests(ITestOutputHelper output)
 {
     // Runs the CLI on a new pty (its own session, the pty its controlling terminal, the CLI in the foreground group), copies
     // everything the terminal shows to stdout, types ^C when a line arrives on stdin, and prints the exit code at the end.
@@ -123,6 +124,74 @@ public sealed partial class CtrlCTests(ITestOutputHelper output)
         await reopened.OpenAsync();
         await using var read = new NpgsqlCommand("select note from kept where id = 1", reopened);
         Assert.Equal("before ctrl-c", await read.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Sigterm_to_the_whole_process_group_stops_the_server_cleanly_and_the_data_directory_reopens()
+    {
+        using var directory = new TempDirectory();
+        var db = directory.Sub("db");
+        // setsid: the CLI leads a process group of its own (it is not a group leader, so setsid execs it in place: same pid).
+        var start = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var word in (string[])["dotnet", Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll"), "serve", "-p", "0", "--db", db])
+            start.ArgumentList.Add(word);
+        using var cli = Process.Start(start)!;
+        var stderr = cli.StandardError.ReadToEndAsync();
+        try
+        {
+            var ready = JsonDocument.Parse(await cli.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(90)) ?? "null").RootElement;
+            var connectionString = $"Host=127.0.0.1;Port={ready.GetProperty("port").GetInt32()};Username=postgres;Pooling=false;Timeout=30";
+            await using (var connection = new NpgsqlConnection(connectionString))
+            {
+                await connection.OpenAsync();
+                await using var write = new NpgsqlCommand("create table kept(id int primary key, note text); insert into kept values (1, 'before sigterm')", connection);
+                await write.ExecuteNonQueryAsync();
+            }
+            var group = ProcessGroup(cli.Id);
+            Assert.Equal(cli.Id, group);
+            var members = Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+                .Where(pid => pid > 0 && pid != cli.Id && ProcessGroup(pid) == group).ToList();
+            Assert.NotEmpty(members); // the engine host is in the group: the signal reaches it too
+
+            using (var kill = Process.Start("kill", ["-TERM", "--", $"-{group}"]))
+                await kill.WaitForExitAsync();
+            await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var log = await stderr;
+            output.WriteLine(log);
+
+            Assert.Equal(0, cli.ExitCode);
+            Assert.DoesNotContain("died", log);
+            Assert.DoesNotContain("CHECKPOINT at shutdown failed", log);
+            Assert.Single(EngineStarted().Matches(log)); // no second engine started during the stop
+            Assert.All(members, pid => Assert.False(CliProcess.IsRunning(pid), $"process {pid} of the group outlived the server"));
+        }
+        finally
+        {
+            if (!cli.HasExited)
+                cli.Kill(entireProcessTree: true);
+        }
+
+        var control = await File.ReadAllBytesAsync(Path.Combine(db, "global", "pg_control"));
+        Assert.Equal(ShutDown, BinaryPrimitives.ReadInt32LittleEndian(control.AsSpan(ControlFileStateOffset)));
+        await using var again = await CliProcess.StartReadyAsync("-p", "0", "--db", db);
+        await using var reopened = new NpgsqlConnection(again.ConnectionString);
+        await reopened.OpenAsync();
+        await using var read = new NpgsqlCommand("select note from kept where id = 1", reopened);
+        Assert.Equal("before sigterm", await read.ExecuteScalarAsync());
+    }
+
+    /// <summary>The process group of <paramref name="pid"/> (/proc/PID/stat's fifth field, after the command in parentheses); 0 when it is gone.</summary>
+    private static int ProcessGroup(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     private readonly StringBuilder _terminal = new();
