@@ -2,7 +2,7 @@ using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
-/// <summary>The engine host's own tests (node's test runner, engine-host/test/): framing, control commands, shared memory, cancel.</summary>
+/// <summary>The engine host's own tests (node's test runner, engine-host/test/): framing, control commands, shared memory, the shared host, cancel.</summary>
 public sealed class EngineHostNodeTests
 {
     [Theory]
@@ -15,7 +15,14 @@ public sealed class EngineHostNodeTests
     [InlineData("ring-wait.test.mjs")]
     [InlineData("relocate.test.mjs")]
     [InlineData("compile-hints.test.mjs")]
-    public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(2));
+    [InlineData("engine-pool.test.mjs")]
+    [InlineData("memfs-growth.test.mjs")]
+    [InlineData("tar-load.test.mjs")]
+    [InlineData("wal-trim.test.mjs")]
+    [InlineData("clean-dump.test.mjs")]
+    [InlineData("yield.test.mjs")]
+    [InlineData("wasm-flags.test.mjs")]
+    public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(4));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~20 s alone).</summary>
     [Fact]
