@@ -12,6 +12,7 @@
 // for one build of pglite.wasm: function indices mean nothing in another build, so the hints apply only to a module of
 // the recorded length. A hint only moves a compile earlier; the code V8 runs is the same either way.
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
+import { encodeLeb } from './leb128.mjs';
 
 const SECTION = 'metadata.code.compilation_priority';
 
@@ -38,23 +39,14 @@ export function withCompileHints(bytes, hints = COMPILE_HINTS) {
 export function compilePrioritySection(functions) {
   const body = [];
   const name = new TextEncoder().encode(SECTION);
-  leb(name.length, body);
+  body.push(...encodeLeb(name.length));
   body.push(...name);
-  leb(functions.length, body);
+  body.push(...encodeLeb(functions.length));
   for (const index of functions) {
-    leb(index, body);
+    body.push(...encodeLeb(index));
     body.push(0, 1, 0);
   }
   const section = [0];
-  leb(body.length, section);
+  section.push(...encodeLeb(body.length));
   return Uint8Array.from([...section, ...body]);
-}
-
-function leb(value, out) {
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
 }

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { patchSharedMemoryImport } from './shared-memory.mjs';
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { withCompileHints } from './compile-hints.mjs';
+import { withFreshMemoryUnzeroed } from './fresh-memory.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 import { serveCancel } from './cancel-listener.mjs';
 
@@ -91,9 +92,9 @@ makeBlank({}); // loads while the module compiles below: the server's first engi
 const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
 const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
 const moduleBytes = patchSharedMemoryImport(wasmBytes) ?? wasmBytes;
-const hintedBytes = withCompileHints(moduleBytes);
+const hintedBytes = withCompileHints(moduleBytes); // before any patch that changes the length: the hints are for the recorded one
 const compileStart = performance.now();
-const wasmModule = new WebAssembly.Module(hintedBytes);
+const wasmModule = new WebAssembly.Module(withFreshMemoryUnzeroed(hintedBytes) ?? hintedBytes);
 // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
 const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hintedBytes === moduleBytes ? 0 : COMPILE_HINTS.functions.length };
 const data = readFileSync(join(dist, 'pglite.data'));

@@ -20,6 +20,9 @@
 // read the command (a cancel raised while it reads one is ignored, as Postgres ignores a cancel that
 // comes while it is idle).
 
+import { readLeb, encodeLeb } from './leb128.mjs';
+import { withFreshMemoryUnzeroed } from './fresh-memory.mjs';
+
 const ENGINE_MEMORY_MIN_MAXIMUM = 16384; // pages (1 GiB): PGlite's engine memory (initdb's is far smaller)
 
 const sharedMemories = new WeakSet(); // PGlite may create (and drop) more than one while it starts
@@ -125,30 +128,8 @@ function setitimer(which, milliseconds) {
 // Bytes to compile: with a memory import declared shared once the engine memory is shared.
 function shareable(bytes) {
   if (!anyShared || !isBytes(bytes)) return bytes;
-  return patchSharedMemoryImport(bytes) ?? bytes;
-}
-
-function readLeb(bytes, pos) {
-  let result = 0;
-  let shift = 0;
-  let byte;
-  do {
-    byte = bytes[pos++];
-    result += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return [result, pos];
-}
-
-function leb(value) {
-  const out = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value) byte |= 0x80;
-    out.push(byte);
-  } while (value);
-  return out;
+  const shared = patchSharedMemoryImport(bytes);
+  return shared === null ? bytes : (withFreshMemoryUnzeroed(shared) ?? shared); // the engine's module: its mmap too
 }
 
 /**
@@ -200,9 +181,9 @@ function patchImportSection(bytes, sectionStart, body, sectionEnd) {
       let maximum = 65536;
       [minimum, p] = readLeb(bytes, p);
       if (flags & 1) [maximum, p] = readLeb(bytes, p);
-      const limits = [0x03, ...leb(minimum), ...leb(maximum)];
+      const limits = [0x03, ...encodeLeb(minimum), ...encodeLeb(maximum)];
       const sectionBody = [...bytes.subarray(body, flagsAt), ...limits, ...bytes.subarray(p, sectionEnd)];
-      const header = [2, ...leb(sectionBody.length)];
+      const header = [2, ...encodeLeb(sectionBody.length)];
       const out = new Uint8Array(sectionStart + header.length + sectionBody.length + (bytes.length - sectionEnd));
       out.set(bytes.subarray(0, sectionStart), 0);
       out.set(header, sectionStart);

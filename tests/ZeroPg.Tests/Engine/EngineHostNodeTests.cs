@@ -15,6 +15,7 @@ public sealed class EngineHostNodeTests
     [InlineData("ring-wait.test.mjs")]
     [InlineData("relocate.test.mjs")]
     [InlineData("compile-hints.test.mjs")]
+    [InlineData("fresh-memory.test.mjs")]
     [InlineData("engine-pool.test.mjs")]
     [InlineData("memfs-growth.test.mjs")]
     [InlineData("tar-load.test.mjs")]
