@@ -116,14 +116,7 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
         if (!dataDirectory)
             return; // memory://: nothing to reopen
 
-        var control = await File.ReadAllBytesAsync(Path.Combine(db, "global", "pg_control"));
-        Assert.Equal(ShutDown, BinaryPrimitives.ReadInt32LittleEndian(control.AsSpan(ControlFileStateOffset)));
-
-        await using var again = await CliProcess.StartReadyAsync("-p", "0", "--db", db);
-        await using var reopened = new NpgsqlConnection(again.ConnectionString);
-        await reopened.OpenAsync();
-        await using var read = new NpgsqlCommand("select note from kept where id = 1", reopened);
-        Assert.Equal("before ctrl-c", await read.ExecuteScalarAsync());
+        await AssertShutDownCleanlyWithAsync(db, "before ctrl-c");
     }
 
     [Fact]
@@ -171,13 +164,19 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
                 cli.Kill(entireProcessTree: true);
         }
 
+        await AssertShutDownCleanlyWithAsync(db, "before sigterm");
+    }
+
+    /// <summary>The directory's pg_control says it was shut down cleanly, and a new server finds the row kept before the stop.</summary>
+    private static async Task AssertShutDownCleanlyWithAsync(string db, string note)
+    {
         var control = await File.ReadAllBytesAsync(Path.Combine(db, "global", "pg_control"));
         Assert.Equal(ShutDown, BinaryPrimitives.ReadInt32LittleEndian(control.AsSpan(ControlFileStateOffset)));
         await using var again = await CliProcess.StartReadyAsync("-p", "0", "--db", db);
         await using var reopened = new NpgsqlConnection(again.ConnectionString);
         await reopened.OpenAsync();
         await using var read = new NpgsqlCommand("select note from kept where id = 1", reopened);
-        Assert.Equal("before sigterm", await read.ExecuteScalarAsync());
+        Assert.Equal(note, await read.ExecuteScalarAsync());
     }
 
     /// <summary>The process group of <paramref name="pid"/> (/proc/PID/stat's fifth field, after the command in parentheses); 0 when it is gone.</summary>
