@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { trimWalSegments } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
+import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
 
 // PGlite's create ends with a catalog query (~80 ms in a cold engine) that readies db.query()'s parsing of array columns. The
 // host runs SQL through db.exec() only for statements that return no rows, and clients' SQL through the raw protocol, so it is
@@ -61,18 +62,6 @@ function startupMessage(database) {
   return msg;
 }
 
-// PGlite reads only arrayBuffer() (and type, size) of its fsBundle: the pool's one copy of pglite.data, copied per engine
-// (PGlite unpacks it into the engine's own filesystem) without reading the file again.
-const bundleOf = (shared) => ({
-  type: '',
-  size: shared.byteLength,
-  arrayBuffer: async () => {
-    const copy = new ArrayBuffer(shared.byteLength);
-    new Uint8Array(copy).set(new Uint8Array(shared));
-    return copy;
-  },
-});
-
 // The tar to start from, as PGlite reads it (arrayBuffer(), type, size): the file's own buffer, where a Blob would copy it
 // twice more; and let go once read, so the engine does not keep a 40 MB tar for its whole life (PGlite keeps its options).
 function tarOf(bytes) {
@@ -100,7 +89,11 @@ export async function startEngine(options, shared) {
     extensions: await loadExtensions(options.extensions ?? []),
   };
   if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
-  if (shared?.fsBundle) createOptions.fsBundle = bundleOf(shared.fsBundle);
+  if (shared?.fsBundle) {
+    // pglite.data as the pool read it once: the engine's files view it in place, copied only by a write (shared-bundle.mjs)
+    createOptions.fsBundle = sharedFsBundle(shared.fsBundle);
+    createOptions.extensions.zeropgSharedBundle = sharedBundleExtension(shared.fsBundle);
+  }
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) {

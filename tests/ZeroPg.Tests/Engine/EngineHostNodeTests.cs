@@ -16,6 +16,7 @@ public sealed class EngineHostNodeTests
     [InlineData("relocate.test.mjs")]
     [InlineData("compile-hints.test.mjs")]
     [InlineData("fresh-memory.test.mjs")]
+    [InlineData("shared-bundle.test.mjs")]
     [InlineData("engine-pool.test.mjs")]
     [InlineData("memfs-growth.test.mjs")]
     [InlineData("tar-load.test.mjs")]

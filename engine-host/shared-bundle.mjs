@@ -1,0 +1,45 @@
+// pglite.data (PGlite's share/, lib/ and ICU files, 6.2 MB) read once by the shared host into a SharedArrayBuffer, and used
+// by every engine in place: emscripten makes each file's contents a view of the buffer it unpacks (it "owns" it), so an
+// engine given the shared buffer keeps no copy of its own. A file of it is written only in place (MEMFS's write past the
+// start of a file that has bytes), and that would reach every engine: such a write first gives the file a copy of its own.
+// Truncating or growing a file makes a new array anyway (emscripten's and memfs-growth.mjs's resize).
+
+/**
+ * The fsBundle PGlite reads (only arrayBuffer(), type and size): the shared buffer itself.
+ * `sharedBundleExtension(buffer)` must be among the engine's extensions: it makes the files copy on write.
+ */
+export function sharedFsBundle(buffer) {
+  // Emscripten's package loader asserts that it got an ArrayBuffer by its constructor's name, then only views it; this
+  // thread's handle of the shared buffer answers that name (the buffer and other threads' handles are untouched).
+  if (buffer.constructor.name !== ArrayBuffer.name) Object.defineProperty(buffer, 'constructor', { value: { name: ArrayBuffer.name } });
+  return { type: '', size: buffer.byteLength, arrayBuffer: async () => buffer };
+}
+
+/** A PGlite "extension" whose preRun (before Postgres runs) makes a file viewing `buffer` copy itself before a write. */
+export function sharedBundleExtension(buffer) {
+  return {
+    name: 'zeropg-shared-bundle',
+    setup: async (_pg, emscriptenOpts) => ({
+      emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), (mod) => copyOnWrite(mod.MEMFS, buffer)] },
+    }),
+  };
+}
+
+/**
+ * Wraps MEMFS's write so that a file viewing `buffer` is copied first: the write every MEMFS file's stream calls (the
+ * table its nodes take their operations from holds its own reference) and the one msync calls.
+ */
+export function copyOnWrite(MEMFS, buffer) {
+  const tables = [MEMFS?.stream_ops, MEMFS?.ops_table?.file?.stream].filter((ops) => ops?.write && !ops.write.zeropgCopyOnWrite);
+  for (const ops of new Set(tables)) {
+    const write = ops.write;
+    const copyingWrite = function (stream, data, offset, length, position, canOwn) {
+      const node = stream.node;
+      if (node.contents?.buffer === buffer) node.contents = node.contents.slice(); // a plain array of its own
+      return write.call(this, stream, data, offset, length, position, canOwn);
+    };
+    copyingWrite.zeropgCopyOnWrite = true;
+    ops.write = copyingWrite;
+  }
+  return tables.length > 0;
+}
