@@ -12,7 +12,7 @@
 // for one build of pglite.wasm: function indices mean nothing in another build, so the hints apply only to a module of
 // the recorded length. A hint only moves a compile earlier; the code V8 runs is the same either way.
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
-import { encodeLeb } from './leb128.mjs';
+import { encodeLeb } from './wasm-bytes.mjs';
 
 const SECTION = 'metadata.code.compilation_priority';
 

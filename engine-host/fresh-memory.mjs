@@ -9,7 +9,7 @@
 // down: emscripten's sbrk refuses a negative increment (so dlmalloc cannot give memory back), and the stack lies below the
 // heap. A patch of exact bytes: a pglite.wasm whose mmap differs is left as it is (and the test fails until this is
 // written for it).
-import { readLeb, encodeLeb } from './leb128.mjs';
+import { bytesOf, encodeLeb, readLeb, readSections } from './wasm-bytes.mjs';
 
 // mmap's body in PGlite 0.5.16's pglite.wasm (function 13501), as read from the module.
 const ORIGINAL = Buffer.from(
@@ -56,7 +56,7 @@ function patchedBody(sbrkPtr) {
  * one this patch was written for (or that exports no `emscripten_get_sbrk_ptr`).
  */
 export function withFreshMemoryUnzeroed(source) {
-  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const bytes = bytesOf(source);
   const sections = readSections(bytes);
   const code = sections.get(10);
   const sbrkPtr = sections.has(7) ? exportedFunction(bytes, sections.get(7), 'emscripten_get_sbrk_ptr') : null;
@@ -75,19 +75,6 @@ export function withFreshMemoryUnzeroed(source) {
     replacement,
     bytes.subarray(start + needle.length),
   ]);
-}
-
-/** id -> { start, body, end } of the module's standard sections. */
-function readSections(bytes) {
-  const sections = new Map();
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return sections;
-  let pos = 8;
-  while (pos < bytes.length) {
-    const [size, body] = readLeb(bytes, pos + 1);
-    if (bytes[pos] !== 0) sections.set(bytes[pos], { start: pos, body, end: body + size });
-    pos = body + size;
-  }
-  return sections;
 }
 
 function exportedFunction(bytes, section, name) {

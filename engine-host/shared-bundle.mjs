@@ -29,7 +29,7 @@ export function sharedBundleExtension(buffer) {
  * Wraps MEMFS's write so that a file viewing `buffer` is copied first: the write every MEMFS file's stream calls (the
  * table its nodes take their operations from holds its own reference) and the one msync calls.
  */
-export function copyOnWrite(MEMFS, buffer) {
+function copyOnWrite(MEMFS, buffer) {
   const tables = [MEMFS?.stream_ops, MEMFS?.ops_table?.file?.stream].filter((ops) => ops?.write && !ops.write.zeropgCopyOnWrite);
   for (const ops of new Set(tables)) {
     const write = ops.write;
@@ -41,5 +41,4 @@ export function copyOnWrite(MEMFS, buffer) {
     copyingWrite.zeropgCopyOnWrite = true;
     ops.write = copyingWrite;
   }
-  return tables.length > 0;
 }

@@ -20,7 +20,7 @@
 // read the command (a cancel raised while it reads one is ignored, as Postgres ignores a cancel that
 // comes while it is idle).
 
-import { readLeb, encodeLeb } from './leb128.mjs';
+import { bytesOf, encodeLeb, readLeb, readSections } from './wasm-bytes.mjs';
 import { withFreshMemoryUnzeroed } from './fresh-memory.mjs';
 
 const ENGINE_MEMORY_MIN_MAXIMUM = 16384; // pages (1 GiB): PGlite's engine memory (initdb's is far smaller)
@@ -137,16 +137,9 @@ function shareable(bytes) {
  * imports no memory or already imports a shared one. A memory without a maximum gets 65536 pages.
  */
 export function patchSharedMemoryImport(source) {
-  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return null;
-  let pos = 8;
-  while (pos < bytes.length) {
-    const id = bytes[pos];
-    const [size, body] = readLeb(bytes, pos + 1);
-    if (id === 2) return patchImportSection(bytes, pos, body, body + size);
-    pos = body + size;
-  }
-  return null;
+  const bytes = bytesOf(source);
+  const imports = readSections(bytes).get(2);
+  return imports ? patchImportSection(bytes, imports.start, imports.body, imports.end) : null;
 }
 
 function patchImportSection(bytes, sectionStart, body, sectionEnd) {
