@@ -91,13 +91,20 @@ internal static class EngineHostCores
             _ = WaitAndPlaceAsync(pid, placement, generation, now + warmup);
     }
 
-    /// <summary>Looks once a second whether the process has used its warm-up's CPU time; places it then, unless a start came.</summary>
+    /// <summary>
+    /// Looks whether the process has used its warm-up's CPU time and places it then, unless a start came. It looks again no
+    /// sooner than the rest of that time could be used on every CPU at once (and at least a second apart), so an idle process
+    /// is looked at every few seconds instead of every second.
+    /// </summary>
     private static async Task WaitAndPlaceAsync(int pid, Placement placement, long generation, TimeSpan placeAt)
     {
+        var wait = TimeSpan.FromSeconds(1);
         while (true)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            await Task.Delay(wait).ConfigureAwait(false);
             var used = CpuTime(pid);
+            if (used is { } soFar)
+                wait = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, (placeAt - soFar).Ticks / Environment.ProcessorCount));
             lock (Gate)
             {
                 if (placement.Generation != generation || placement.Starts > 0)
