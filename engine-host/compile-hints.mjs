@@ -12,7 +12,7 @@
 // for one build of pglite.wasm: function indices mean nothing in another build, so the hints apply only to a module of
 // the recorded length. A hint only moves a compile earlier; the code V8 runs is the same either way.
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
-import { encodeLeb } from './wasm-bytes.mjs';
+import { bytesOf, encodeLeb, withEdits } from './wasm-bytes.mjs';
 
 const SECTION = 'metadata.code.compilation_priority';
 
@@ -24,12 +24,14 @@ const ENABLED = process.env.ZEROPG_COMPILE_HINTS !== '0';
 
 /** `bytes` with the recorded functions hinted, if they are the module the list was recorded for; else `bytes` itself. */
 export function withCompileHints(bytes, hints = COMPILE_HINTS) {
-  if (!COMPILE_HINTS_SUPPORTED || !ENABLED || bytes.length !== hints.wasmBytes || hints.functions.length === 0) return bytes;
-  const section = compilePrioritySection(hints.functions);
-  const hinted = new Uint8Array(bytes.length + section.length);
-  hinted.set(bytes);
-  hinted.set(section, bytes.length);
-  return hinted;
+  const edit = compileHintsEdit(bytes, hints);
+  return edit === null ? bytes : withEdits(bytesOf(bytes), [edit]);
+}
+
+/** The edit of `bytes` that appends the hints section, or null where withCompileHints leaves `bytes` as they are. */
+export function compileHintsEdit(bytes, hints = COMPILE_HINTS) {
+  if (!COMPILE_HINTS_SUPPORTED || !ENABLED || bytes.length !== hints.wasmBytes || hints.functions.length === 0) return null;
+  return { at: bytes.length, remove: 0, insert: compilePrioritySection(hints.functions) };
 }
 
 /**
@@ -37,16 +39,18 @@ export function withCompileHints(bytes, hints = COMPILE_HINTS) {
  * highest). A custom section may come after the code section; V8's own generator of these hints appends it too.
  */
 export function compilePrioritySection(functions) {
-  const body = [];
-  const name = new TextEncoder().encode(SECTION);
-  body.push(...encodeLeb(name.length));
-  body.push(...name);
-  body.push(...encodeLeb(functions.length));
+  const name = Buffer.from(SECTION);
+  const body = Buffer.alloc(5 + name.length + 5 + functions.length * 8); // a u32 takes at most 5 LEB bytes
+  let at = 0;
+  const put = (value) => { for (const byte of encodeLeb(value)) body[at++] = byte; };
+  put(name.length);
+  at += name.copy(body, at);
+  put(functions.length);
   for (const index of functions) {
-    body.push(...encodeLeb(index));
-    body.push(0, 1, 0);
+    put(index);
+    body[at++] = 0; // hint offset: the whole function
+    body[at++] = 1; // hint length
+    body[at++] = 0; // priority: the highest
   }
-  const section = [0];
-  section.push(...encodeLeb(body.length));
-  return Uint8Array.from([...section, ...body]);
+  return Buffer.concat([Buffer.from([0, ...encodeLeb(at)]), body.subarray(0, at)]);
 }

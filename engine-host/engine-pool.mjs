@@ -19,14 +19,14 @@
 // server is gone and a worker is still busy.
 import './wasm-flags.mjs'; // first: before the module is compiled
 import { Worker } from 'node:worker_threads';
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { patchSharedMemoryImport } from './shared-memory.mjs';
+import { engineModuleEdits } from './shared-memory.mjs';
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
-import { withCompileHints } from './compile-hints.mjs';
-import { withFreshMemoryUnzeroed } from './fresh-memory.mjs';
+import { compileHintsEdit } from './compile-hints.mjs';
+import { withEdits } from './wasm-bytes.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 import { serveCancel } from './cancel-listener.mjs';
 
@@ -91,15 +91,30 @@ makeBlank({}); // loads while the module compiles below: the server's first engi
 // worker writes into the engine's memory); and pglite.data read once.
 const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
 const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
-const moduleBytes = patchSharedMemoryImport(wasmBytes) ?? wasmBytes;
-const hintedBytes = withCompileHints(moduleBytes); // before any patch that changes the length: the hints are for the recorded one
+const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
+const moduleBytes = withEdits(wasmBytes, [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])]); // one copy for every patch
 const compileStart = performance.now();
-const wasmModule = new WebAssembly.Module(withFreshMemoryUnzeroed(hintedBytes) ?? hintedBytes);
+const wasmModule = new WebAssembly.Module(moduleBytes);
 // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
-const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hintedBytes === moduleBytes ? 0 : COMPILE_HINTS.functions.length };
-const data = readFileSync(join(dist, 'pglite.data'));
-const fsBundle = new SharedArrayBuffer(data.length);
-new Uint8Array(fsBundle).set(data);
+const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
+const fsBundle = readShared(join(dist, 'pglite.data'));
+
+/** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
+function readShared(path) {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const shared = new SharedArrayBuffer(fstatSync(fd).size);
+    const bytes = new Uint8Array(shared);
+    for (let at = 0; at < bytes.length;) {
+      const read = readSync(fd, bytes, at, bytes.length - at, at);
+      if (read === 0) throw new Error(`${path}: ended after ${at} of ${bytes.length} bytes`);
+      at += read;
+    }
+    return shared;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function start({ id, options, requests, replies, env }) {
   const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)

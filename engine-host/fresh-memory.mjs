@@ -9,7 +9,7 @@
 // down: emscripten's sbrk refuses a negative increment (so dlmalloc cannot give memory back), and the stack lies below the
 // heap. A patch of exact bytes: a pglite.wasm whose mmap differs is left as it is (and the test fails until this is
 // written for it).
-import { bytesOf, encodeLeb, readLeb, readSections } from './wasm-bytes.mjs';
+import { bytesOf, encodeLeb, readLeb, readSections, withEdits } from './wasm-bytes.mjs';
 
 // mmap's body in PGlite 0.5.16's pglite.wasm (function 13501), as read from the module.
 const ORIGINAL = Buffer.from(
@@ -57,6 +57,12 @@ function patchedBody(sbrkPtr) {
  */
 export function withFreshMemoryUnzeroed(source) {
   const bytes = bytesOf(source);
+  const edits = freshMemoryEdits(bytes);
+  return edits === null ? null : withEdits(bytes, edits);
+}
+
+/** The edits of `bytes` that patch mmap (the code section's size, mmap's body), or null as withFreshMemoryUnzeroed. */
+export function freshMemoryEdits(bytes) {
   const sections = readSections(bytes);
   const code = sections.get(10);
   const sbrkPtr = sections.has(7) ? exportedFunction(bytes, sections.get(7), 'emscripten_get_sbrk_ptr') : null;
@@ -67,14 +73,10 @@ export function withFreshMemoryUnzeroed(source) {
   if (at < 0 || haystack.indexOf(needle, at + 1) >= 0) return null;
   const body = patchedBody(sbrkPtr);
   const replacement = Buffer.concat([Buffer.from(encodeLeb(body.length)), body]);
-  const start = code.body + at;
-  return Buffer.concat([
-    bytes.subarray(0, code.start + 1), // up to the code section's id
-    Buffer.from(encodeLeb(code.end - code.body + replacement.length - needle.length)),
-    bytes.subarray(code.body, start),
-    replacement,
-    bytes.subarray(start + needle.length),
-  ]);
+  return [
+    { at: code.start + 1, remove: code.body - code.start - 1, insert: encodeLeb(code.end - code.body + replacement.length - needle.length) },
+    { at: code.body + at, remove: needle.length, insert: replacement },
+  ];
 }
 
 function exportedFunction(bytes, section, name) {
@@ -82,12 +84,12 @@ function exportedFunction(bytes, section, name) {
   for (let i = 0; i < count; i++) {
     let length;
     [length, p] = readLeb(bytes, p);
-    const exported = Buffer.from(bytes.buffer, bytes.byteOffset + p, length).toString();
+    const named = length === name.length && Buffer.from(bytes.buffer, bytes.byteOffset + p, length).toString() === name;
     p += length;
     const kind = bytes[p++];
     let index;
     [index, p] = readLeb(bytes, p);
-    if (kind === 0 && exported === name) return index;
+    if (kind === 0 && named) return index;
   }
   return null;
 }

@@ -20,8 +20,8 @@
 // read the command (a cancel raised while it reads one is ignored, as Postgres ignores a cancel that
 // comes while it is idle).
 
-import { bytesOf, encodeLeb, readLeb, readSections } from './wasm-bytes.mjs';
-import { withFreshMemoryUnzeroed } from './fresh-memory.mjs';
+import { bytesOf, encodeLeb, readLeb, readSections, withEdits } from './wasm-bytes.mjs';
+import { freshMemoryEdits } from './fresh-memory.mjs';
 
 const ENGINE_MEMORY_MIN_MAXIMUM = 16384; // pages (1 GiB): PGlite's engine memory (initdb's is far smaller)
 
@@ -128,8 +128,17 @@ function setitimer(which, milliseconds) {
 // Bytes to compile: with a memory import declared shared once the engine memory is shared.
 function shareable(bytes) {
   if (!anyShared || !isBytes(bytes)) return bytes;
-  const shared = patchSharedMemoryImport(bytes);
-  return shared === null ? bytes : (withFreshMemoryUnzeroed(shared) ?? shared); // the engine's module: its mmap too
+  const edits = engineModuleEdits(bytesOf(bytes));
+  return edits.length === 0 ? bytes : withEdits(bytesOf(bytes), edits);
+}
+
+/**
+ * The edits of a module's `bytes` for an engine whose memory is shared: its memory import declared shared and, in the engine's
+ * own module, mmap patched (fresh-memory.mjs); none for a module that imports no memory or a shared one already.
+ */
+export function engineModuleEdits(bytes) {
+  const shared = sharedMemoryImportEdit(bytes);
+  return shared === null ? [] : [shared, ...(freshMemoryEdits(bytes) ?? [])];
 }
 
 /**
@@ -138,11 +147,17 @@ function shareable(bytes) {
  */
 export function patchSharedMemoryImport(source) {
   const bytes = bytesOf(source);
-  const imports = readSections(bytes).get(2);
-  return imports ? patchImportSection(bytes, imports.start, imports.body, imports.end) : null;
+  const edit = sharedMemoryImportEdit(bytes);
+  return edit === null ? null : withEdits(bytes, [edit]);
 }
 
-function patchImportSection(bytes, sectionStart, body, sectionEnd) {
+/** The edit of `bytes` (a module's bytes) that declares its memory import shared, or null as patchSharedMemoryImport. */
+export function sharedMemoryImportEdit(bytes) {
+  const imports = readSections(bytes).get(2);
+  return imports ? importSectionEdit(bytes, imports.start, imports.body, imports.end) : null;
+}
+
+function importSectionEdit(bytes, sectionStart, body, sectionEnd) {
   let p = body;
   let count;
   [count, p] = readLeb(bytes, p);
@@ -175,14 +190,9 @@ function patchImportSection(bytes, sectionStart, body, sectionEnd) {
       [minimum, p] = readLeb(bytes, p);
       if (flags & 1) [maximum, p] = readLeb(bytes, p);
       const limits = [0x03, ...encodeLeb(minimum), ...encodeLeb(maximum)];
-      const sectionBody = [...bytes.subarray(body, flagsAt), ...limits, ...bytes.subarray(p, sectionEnd)];
-      const header = [2, ...encodeLeb(sectionBody.length)];
-      const out = new Uint8Array(sectionStart + header.length + sectionBody.length + (bytes.length - sectionEnd));
-      out.set(bytes.subarray(0, sectionStart), 0);
-      out.set(header, sectionStart);
-      out.set(sectionBody, sectionStart + header.length);
-      out.set(bytes.subarray(sectionEnd), sectionStart + header.length + sectionBody.length);
-      return out;
+      const length = (flagsAt - body) + limits.length + (sectionEnd - p);
+      const insert = Buffer.concat([Buffer.from([2, ...encodeLeb(length)]), bytes.subarray(body, flagsAt), Buffer.from(limits), bytes.subarray(p, sectionEnd)]);
+      return { at: sectionStart, remove: sectionEnd - sectionStart, insert };
     } else {
       throw new Error(`unknown import kind ${kind}`);
     }

@@ -24,6 +24,7 @@ public sealed class EngineHostNodeTests
     [InlineData("clean-dump.test.mjs")]
     [InlineData("yield.test.mjs")]
     [InlineData("wasm-flags.test.mjs")]
+    [InlineData("wasm-bytes.test.mjs")]
     public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(4));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~20 s alone).</summary>
