@@ -17,7 +17,7 @@
 //     the end of its replies. Lines the worker writes to stderr -> { event: 'stderr', id, line }.
 // The process exits when its stdin closes (the server is gone) once its workers have; parent-watch.mjs kills it when the
 // server is gone and a worker is still busy.
-import './wasm-flags.mjs'; // first: before the module is compiled
+import { engineModuleCompiled } from './wasm-flags.mjs'; // first: before the module is compiled
 import { Worker } from 'node:worker_threads';
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -95,6 +95,7 @@ const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hi
 const moduleBytes = withEdits(wasmBytes, [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])]); // one copy for every patch
 const compileStart = performance.now();
 const wasmModule = new WebAssembly.Module(moduleBytes);
+engineModuleCompiled(); // its functions' first tier-up waits for twice the work (wasm-flags.mjs)
 // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
 const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
 const fsBundle = readShared(join(dist, 'pglite.data'));
