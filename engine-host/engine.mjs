@@ -1,5 +1,4 @@
 // Starting the one PGlite instance the host runs.
-import { PGlite } from '@electric-sql/pglite';
 // Postgres's start reads random bytes, and PGlite's first read requires node:crypto (~20 modules, ~10 ms on the engine's
 // thread). Loaded here, a blank worker of the shared host loads it while it waits for its engine, off the start's path.
 import 'node:crypto';
@@ -9,6 +8,11 @@ import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { trimWalSegments } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
+import { installLazyGot } from './lazy-got.mjs';
+
+// PGlite is imported once its glue's GOT is made lazy (lazy-got.mjs): a static import would load it before any code here runs.
+installLazyGot();
+const { PGlite } = await import('@electric-sql/pglite');
 
 // PGlite's create ends with a catalog query (~80 ms in a cold engine) that readies db.query()'s parsing of array columns. The
 // host runs SQL through db.exec() only for statements that return no rows, and clients' SQL through the raw protocol, so it is

@@ -25,6 +25,7 @@ public sealed class EngineHostNodeTests
     [InlineData("yield.test.mjs")]
     [InlineData("wasm-flags.test.mjs")]
     [InlineData("wasm-bytes.test.mjs")]
+    [InlineData("lazy-got.test.mjs")]
     public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(4));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~20 s alone).</summary>
