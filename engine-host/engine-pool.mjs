@@ -28,9 +28,11 @@ import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { compileHintsEdit } from './compile-hints.mjs';
 import { withEdits } from './wasm-bytes.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
-import { serveCancel } from './cancel-listener.mjs';
 
 const HOST = new URL('./host.mjs', import.meta.url);
+// The engines' cancel listeners (node:net) load once this thread has compiled the module, off the way to the first worker's
+// spawn: an engine asks for its listener only when it has started.
+const cancelListener = import('./cancel-listener.mjs');
 const workers = new Map(); // id -> { worker, fds }
 let inputClosed = false;
 
@@ -58,7 +60,7 @@ function spawnWorker(workerData, env) {
   });
   // The engine's cancel listener runs here, on a thread that is never inside a query (cancel-listener.mjs).
   worker.on('message', (message) => {
-    if (message?.op === 'serveCancel') serveCancel(message.port, message);
+    if (message?.op === 'serveCancel') cancelListener.then(({ serveCancel }) => serveCancel(message.port, message));
   });
   worker.on('error', (e) => {
     if (owner.id === null) process.stderr.write(`engine pool: blank worker error: ${e?.stack ?? e}\n`);
