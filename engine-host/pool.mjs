@@ -1,0 +1,177 @@
+// The shared engine host's work: what it is and the server's protocol are described in engine-pool.mjs, its entry, which
+// spawns the first blank worker (first-blank.mjs) before this module loads.
+import { engineModuleCompiled } from './wasm-flags.mjs'; // first: before the module is compiled
+import { HOST, takeFirstBlank } from './first-blank.mjs';
+import { Worker } from 'node:worker_threads';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { engineModuleEdits } from './shared-memory.mjs';
+import { COMPILE_HINTS } from './compile-hints-data.mjs';
+import { compileHintsEdit } from './compile-hints.mjs';
+import { withEdits } from './wasm-bytes.mjs';
+import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
+
+// The engines' cancel listeners (node:net) load once this thread has compiled the module, off the way to the first worker's
+// spawn: an engine asks for its listener only when it has started.
+const cancelListener = import('./cancel-listener.mjs');
+const workers = new Map(); // id -> { worker, fds }
+let inputClosed = false;
+
+leaveStopSignalsToServer(); // the server stops the engines itself (parent-watch.mjs)
+watchParent(process.ppid); // on this thread: it runs no engine, so it is never stuck in a query
+
+function emit(event) {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+
+// A worker that has loaded host.mjs and its modules (PGlite's JavaScript among them: ~80-100 ms of a worker's start) and
+// waits for an engine to start; it costs a thread and its JavaScript heap (no engine, no WebAssembly memory). The first one
+// loads while the main thread compiles the module; the next is made once a start has taken it. Each serves starts with the
+// environment it was made with (the server's own: tests add variables that modules read as they load).
+let blank = null; // { worker, envKey, owner: { id } }
+const BLANK_REFILL_MS = 1000; // after a start, so the new worker's load does not slow the start that took the last one
+
+/** A worker for `workerData` (or `spawned`, one already made: the first blank), its stderr and messages wired up. */
+function spawnWorker(workerData, env, spawned = null) {
+  const owner = { id: null }; // the engine it serves: its stderr lines are that engine's
+  const worker = spawned ?? new Worker(HOST, { workerData, env: { ...process.env, ...(env ?? {}) }, stderr: true });
+  createInterface({ input: worker.stderr }).on('line', (line) => {
+    if (owner.id === null) process.stderr.write(`engine pool: blank worker: ${line}\n`);
+    else emit({ event: 'stderr', id: owner.id, line });
+  });
+  // The engine's cancel listener runs here, on a thread that is never inside a query (cancel-listener.mjs).
+  worker.on('message', (message) => {
+    if (message?.op === 'serveCancel') cancelListener.then(({ serveCancel }) => serveCancel(message.port, message));
+  });
+  worker.on('error', (e) => {
+    if (owner.id === null) process.stderr.write(`engine pool: blank worker error: ${e?.stack ?? e}\n`);
+    else emit({ event: 'stderr', id: owner.id, line: `worker error: ${e?.stack ?? e}` });
+  });
+  return { worker, owner };
+}
+
+function makeBlank(env, spawned = null) {
+  const envKey = JSON.stringify(env ?? {});
+  if (inputClosed || blank?.envKey === envKey) return;
+  blank?.worker.terminate(); // made for another environment: the server's is this one
+  const made = { ...spawnWorker({ blank: true }, env, spawned), envKey };
+  made.worker.unref(); // a waiting blank keeps nothing alive
+  made.worker.once('exit', () => { if (blank === made) blank = null; });
+  blank = made;
+}
+
+function takeBlank(env) {
+  if (blank === null || blank.envKey !== JSON.stringify(env ?? {})) return null;
+  const taken = blank;
+  blank = null;
+  taken.worker.ref();
+  return taken;
+}
+
+makeBlank({}, takeFirstBlank()); // it loads while the module compiles below: the server's first engine starts in it
+
+// The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
+// worker writes into the engine's memory); and pglite.data read once.
+const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
+const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
+const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
+const moduleBytes = withEdits(wasmBytes, [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])]); // one copy for every patch
+const compileStart = performance.now();
+const wasmModule = new WebAssembly.Module(moduleBytes);
+engineModuleCompiled(); // its functions' first tier-up waits for twice the work (wasm-flags.mjs)
+// For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
+const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
+const fsBundle = readShared(join(dist, 'pglite.data'));
+
+/** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
+function readShared(path) {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const shared = new SharedArrayBuffer(fstatSync(fd).size);
+    const bytes = new Uint8Array(shared);
+    for (let at = 0; at < bytes.length;) {
+      const read = readSync(fd, bytes, at, bytes.length - at, at);
+      if (read === 0) throw new Error(`${path}: ended after ${at} of ${bytes.length} bytes`);
+      at += read;
+    }
+    return shared;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function start({ id, options, requests, replies, env }) {
+  const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
+  const fds = [openSync(requests, constants.O_RDONLY), openSync(replies, constants.O_WRONLY)];
+  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } };
+  let started;
+  try {
+    started = takeBlank(env);
+    if (started) started.worker.postMessage(engine);
+    else started = spawnWorker(engine, env);
+    setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
+  } catch (e) {
+    fds.forEach(closeQuietly);
+    emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
+    return;
+  }
+  const { worker } = started;
+  started.owner.id = id;
+  workers.set(id, { worker, fds, heap: new Float64Array(heap) });
+  worker.on('exit', (code) => {
+    fds.forEach(closeQuietly);
+    workers.delete(id);
+    emit({ event: 'exit', id, code });
+    if (inputClosed && workers.size === 0) process.exit(0);
+  });
+  emit({ event: 'started', id, threadId: worker.threadId });
+}
+
+// terminate() takes effect when the worker runs JavaScript, never while it blocks in read(2) for its next request (an idle
+// engine): a byte written to its requests wakes that read. Through a descriptor opened for the moment (the FIFO's name is
+// gone; /proc reopens it): one held open would be a writer, and the engine would never read the end of its requests.
+// Non-blocking: with the pipe full the worker is not waiting for input anyway.
+function terminate(entry) {
+  if (!entry) return;
+  entry.worker.terminate();
+  let wake = -1;
+  try {
+    wake = openSync(`/proc/self/fd/${entry.fds[0]}`, constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(wake, Buffer.alloc(1));
+  } catch { /* the pipe is full, or the worker already closed it: it is not blocked reading */ }
+  if (wake >= 0) closeQuietly(wake);
+}
+
+function closeQuietly(fd) {
+  try { closeSync(fd); } catch { /* already closed */ }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch {
+    process.stderr.write(`engine pool: malformed command ${line}\n`);
+    return;
+  }
+  if (command.op === 'start') {
+    try {
+      start(command);
+    } catch (e) { // its FIFOs could not be opened: that engine fails to start, the others go on
+      emit({ event: 'exit', id: command.id, code: 1, error: String(e?.message ?? e) });
+    }
+  }
+  else if (command.op === 'terminate') terminate(workers.get(command.id));
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
+  else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
+}).on('close', () => {
+  // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).
+  inputClosed = true;
+  blank?.worker.terminate();
+  if (workers.size === 0) process.exit(0);
+});
+
+emit({ event: 'ready', pid: process.pid, ...compiled });
