@@ -7,10 +7,19 @@ import { Worker } from 'node:worker_threads';
 export const HOST = new URL('./host.mjs', import.meta.url);
 
 let first = new Worker(HOST, { workerData: { blank: true }, env: { ...process.env }, stderr: true });
+// Until the pool takes it: an error or an exit while the pool's modules load is kept (an 'error' without a listener would
+// end the host), and a worker already gone is not handed out.
+let ended = null;
+first.on('error', (e) => { ended ??= `blank worker error: ${e?.stack ?? e}`; });
+first.once('exit', (code) => { ended ??= `blank worker exited (${code})`; });
 
-/** The first blank worker, once (null after): the pool wires it up as one of its own. */
+/** The first blank worker, once (null after, and null if it is gone already: the pool then makes its own). */
 export function takeFirstBlank() {
   const taken = first;
   first = null;
+  if (ended !== null) {
+    process.stderr.write(`engine pool: ${ended}\n`);
+    return null;
+  }
   return taken;
 }
