@@ -21,7 +21,7 @@
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking), doorbell (the shared counter polled) and
 // cancelSocket (where the cancel listener listens).
-import { engineModuleCompiled } from './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
+import './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
 import { Request, Reply, frame, writeHeader, HEADER_LENGTH } from './frames.mjs';
 import { FrameReader } from './framing.mjs';
 import { pipeWriter, stdinReader } from './stdio.mjs';
@@ -196,7 +196,6 @@ async function main() {
   if (options.durability === 'fsync') trackWrites({ channelFds: [channel.input, channel.output] });
   const started = performance.now();
   const engine = await startEngine(options, channel.shared);
-  engineModuleCompiled(); // a process of its own: PGlite compiled the module in its create (wasm-flags.mjs)
   db = engine.db;
   context.db = db;
   if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength;

@@ -1,6 +1,6 @@
 // The shared engine host's work: what it is and the server's protocol are described in engine-pool.mjs, its entry, which
 // spawns the first blank worker (first-blank.mjs) before this module loads.
-import { engineModuleCompiled } from './wasm-flags.mjs'; // first: before the module is compiled
+import './wasm-flags.mjs'; // first: before the module is compiled
 import { HOST, takeFirstBlank } from './first-blank.mjs';
 import { Worker } from 'node:worker_threads';
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
@@ -81,7 +81,6 @@ const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hi
 const moduleBytes = withEdits(wasmBytes, [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])]); // one copy for every patch
 const compileStart = performance.now();
 const wasmModule = new WebAssembly.Module(moduleBytes);
-engineModuleCompiled(); // its functions' first tier-up waits for twice the work (wasm-flags.mjs)
 // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
 const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
 const fsBundle = readShared(join(dist, 'pglite.data'));
