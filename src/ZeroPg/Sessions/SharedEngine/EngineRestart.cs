@@ -32,6 +32,20 @@ internal sealed class EngineRestart(SessionServices services, ReplyForwarder for
         }
     }
 
+    /// <summary>
+    /// The FATAL for a session whose open transaction's engine is dead or replaced since its last grant, or null while that
+    /// engine runs. A held grant gets no new grant, so nothing else tells the session before its next call would reach the
+    /// new engine (<see cref="HeldEngineWatch"/> does while it waits idle, if the death is known before its read).
+    /// </summary>
+    public PgError? LostTransactionError()
+    {
+        var engine = services.Engine;
+        if (engine.Running is { IsFailed: false } && engine.Generation == _seenGeneration)
+            return null;
+        var detail = engine.Running is { IsFailed: true } dead ? dead.Diagnostics() : "the engine the transaction ran in stopped and is being replaced";
+        return LostError(new EngineFailedException(detail));
+    }
+
     /// <summary>The FATAL a client gets when the engine its call ran in is gone.</summary>
     public PgError LostError(EngineFailedException error) => PgError.Fatal(SqlState.AdminShutdown,
         "terminating connection because the PGlite engine stopped; it is being restarted",

@@ -175,6 +175,12 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
                     await _services.Engine.GetReplacementAsync(dead);
                     parts.Restart.OnEngineAcquired();
                 }
+                else if (before != TransactionStatus.Idle && parts.Restart.LostTransactionError() is { } lost)
+                {
+                    // Its transaction died with the engine it ran in, and the death was learnt between the client's read and
+                    // here (a loaded machine): the unit must not run in the new engine, outside the transaction the client is in.
+                    throw new PgErrorException(lost);
+                }
                 if (usesAdvisoryLocks)
                     await parts.Advisory.BeforeUseAsync(parts.Link); // installed before the batch is built: building changes the client's statement names
                 await replication.BeforeRunAsync(before, usesAdvisoryLocks);
