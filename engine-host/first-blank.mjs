@@ -10,13 +10,16 @@ let first = new Worker(HOST, { workerData: { blank: true }, env: { ...process.en
 // Until the pool takes it: an error or an exit while the pool's modules load is kept (an 'error' without a listener would
 // end the host), and a worker already gone is not handed out.
 let ended = null;
-first.on('error', (e) => { ended ??= `blank worker error: ${e?.stack ?? e}`; });
-first.once('exit', (code) => { ended ??= `blank worker exited (${code})`; });
+const onError = (e) => { ended ??= `blank worker error: ${e?.stack ?? e}`; };
+const onExit = (code) => { ended ??= `blank worker exited (${code})`; };
+first.on('error', onError);
+first.once('exit', onExit);
 
 /** The first blank worker, once (null after, and null if it is gone already: the pool then makes its own). */
 export function takeFirstBlank() {
   const taken = first;
   first = null;
+  taken?.off('error', onError).off('exit', onExit); // from here on the pool's own listeners report it
   if (ended !== null) {
     process.stderr.write(`engine pool: ${ended}\n`);
     return null;

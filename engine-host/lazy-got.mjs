@@ -17,7 +17,7 @@ import module from 'node:module';
 const DECLARATION = 'var GOT={},GOTHandler=';
 const MAIN_UPDATE = /updateGOT\((\w+)\),LDSO\.init\(\)/g;
 
-// The GOT: a main-module export's entry is made when first read (`main` is set once the main module is instantiated).
+// The GOT: a main-module export's entry is made when first read (`zeropgMainExports` is set once the main module is instantiated).
 const LAZY_DECLARATION =
   'var zeropgMainExports=null,GOT=new Proxy({},{get(table,name){' +
   'if(zeropgMainExports!==null&&typeof name=="string"&&!Object.hasOwn(table,name)&&Object.hasOwn(zeropgMainExports,name)&&!isInternalSym(name)){' +

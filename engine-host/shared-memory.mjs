@@ -128,8 +128,9 @@ function setitimer(which, milliseconds) {
 // Bytes to compile: with a memory import declared shared once the engine memory is shared.
 function shareable(bytes) {
   if (!anyShared || !isBytes(bytes)) return bytes;
-  const edits = engineModuleEdits(bytesOf(bytes));
-  return edits.length === 0 ? bytes : withEdits(bytesOf(bytes), edits);
+  const view = bytesOf(bytes);
+  const edits = engineModuleEdits(view);
+  return edits.length === 0 ? bytes : withEdits(view, edits);
 }
 
 /**
