@@ -66,6 +66,32 @@ public sealed class SessionSettingsTests
         Assert.Equal(2, settings.Values.Count);
     }
 
+    private static ReadBack AfterSettledUnit(SessionSettings settings, string? sql = null)
+    {
+        var effects = new UnitEffects();
+        if (sql is not null)
+            effects.Add(ZeroPg.Sql.SqlAnalysis.Of(sql).Effects);
+        var readBack = new ReadBack();
+        ((ISessionState)settings).AfterUnitAsync(new UnitOutcome(effects, ZeroPg.Protocol.TransactionStatus.Idle, false, new EngineSessionState()), readBack);
+        return readBack;
+    }
+
+    [Fact]
+    public void Startup_settings_alone_are_not_read_back_but_a_set_is()
+    {
+        var settings = Settings(("application_name", "app"), ("options", "-c search_path=s1 -c my.key=v"));
+        Assert.True(settings.Dirty);
+        Assert.True(AfterSettledUnit(settings).IsEmpty);
+        Assert.False(settings.Dirty);
+        Assert.Equal("s1", settings.Values["search_path"]); // as the client wrote it
+        Assert.False(AfterSettledUnit(settings, "set work_mem = '8MB'").IsEmpty);
+
+        var withSet = Settings(("application_name", "app"));
+        Assert.False(AfterSettledUnit(withSet, "set search_path = s2").IsEmpty); // the unit's own SET: read back
+        Assert.False(AfterSettledUnit(Settings(("options", "-c transaction_isolation=serializable"))).IsEmpty);
+        Assert.False(AfterSettledUnit(Settings(("options", "-c role=r1"))).IsEmpty);
+    }
+
     [Fact]
     public void Auto_prepared_statements_are_shared_only_by_clients_that_parse_alike()
     {

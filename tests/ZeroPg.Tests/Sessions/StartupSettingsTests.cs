@@ -49,4 +49,38 @@ public sealed class StartupSettingsTests(ServerFixture fixture)
         await using var next = await fixture.OpenAsync();
         Assert.Equal("0", await next.ScalarAsync("SHOW statement_timeout"));
     }
+
+    [Fact]
+    public async Task Startup_settings_cost_no_engine_call_of_their_own_and_stay_with_their_client()
+    {
+        // A server of its own: the test counts the batches its engine runs.
+        await using var server = await ZeroPgServer.StartAsync(o => o.Port = 0);
+        var plain = server.GetConnectionString() + ";Pooling=false;Server Compatibility Mode=NoTypeLoading";
+        await using var a = new NpgsqlConnection(plain + ";Application Name=alpha;Options=-c search_path=pg_catalog -c DateStyle=german -c lock_timeout=3s");
+        await a.OpenAsync();
+        var before = server.Metrics.Batches;
+        Assert.Equal(1, await a.ScalarAsync("SELECT 1"));
+        Assert.Equal(2, await a.ScalarAsync("SELECT 2"));
+        Assert.Equal(2, server.Metrics.Batches - before); // each unit one batch: the settings went in front of the first, nothing read them back
+
+        await using var b = new NpgsqlConnection(plain + ";Application Name=beta");
+        await b.OpenAsync();
+        Assert.Equal("beta", await b.ScalarAsync("SHOW application_name"));
+        Assert.Equal("public", await b.ScalarAsync("SHOW search_path"));
+        Assert.Equal("ISO, MDY", await b.ScalarAsync("SHOW DateStyle"));
+        Assert.Equal("alpha", await a.ScalarAsync("SHOW application_name"));
+        Assert.Equal("pg_catalog", await a.ScalarAsync("SHOW search_path"));
+        Assert.Equal("German, DMY", await a.ScalarAsync("SHOW DateStyle"));
+        Assert.Equal("3s", await a.ScalarAsync("SHOW lock_timeout"));
+        Assert.Equal("0", await b.ScalarAsync("SHOW lock_timeout"));
+
+        // A SET of the client's own is read back (a rolled-back one must not stick), and kept as its setting too.
+        before = server.Metrics.Batches;
+        await a.ScalarAsync("SET lock_timeout = '4s'");
+        Assert.Equal(2, server.Metrics.Batches - before);
+        await a.ScalarAsync("BEGIN; SET lock_timeout = '5s'; ROLLBACK");
+        Assert.Equal("0", await b.ScalarAsync("SHOW lock_timeout"));
+        Assert.Equal("4s", await a.ScalarAsync("SHOW lock_timeout"));
+        Assert.Equal("German, DMY", await a.ScalarAsync("SHOW DateStyle"));
+    }
 }
