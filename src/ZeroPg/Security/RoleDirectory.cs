@@ -36,16 +36,14 @@ internal sealed class RoleDirectory
         => Volatile.Read(ref _snapshot) is not null ? Task.CompletedTask : Volatile.Read(ref _read).Task.WaitAsync(limit).ContinueWith(_ => { }, TaskScheduler.Default);
 
     /// <summary>
-    /// Reads the roles straight from an engine no client uses yet (at server start): one row of JSON, through
-    /// ZeroPg's own named statement, so nothing of a client's session is touched.
+    /// Reads the roles straight from the engine at server start, through ZeroPg's own named statement, so nothing of a
+    /// client's session is touched; as plain rows, which a cold engine answers sooner than the same rows as JSON (json_agg's
+    /// code is not compiled yet at a start; bench/engines/FINDINGS.md).
     /// </summary>
     public async Task LoadAsync(Engine.EngineProcess engine, int generation)
     {
-        // LoginRole.AllSql's rows as one JSON array of objects, their values in column order.
-        const string sql = "SELECT coalesce(json_agg(pg_catalog.row_to_json(r)), '[]')::text FROM (" + LoginRole.AllSql + ") r";
-        var row = await Sessions.OwnSql.QueryRowAsync(engine, sql, TimeSpan.FromSeconds(30));
-        using var json = System.Text.Json.JsonDocument.Parse(row[0] ?? "[]");
-        Replace(json.RootElement.EnumerateArray().Select(r => LoginRole.FromRow([.. r.EnumerateObject().Select(c => c.Value.ValueKind == System.Text.Json.JsonValueKind.Null ? null : c.Value.GetString())])), generation);
+        var rows = await Sessions.OwnSql.QueryRowsAsync(engine, LoginRole.AllSql, TimeSpan.FromSeconds(30));
+        Replace(rows.Select(LoginRole.FromRow), generation);
     }
 
     public void MarkStale()

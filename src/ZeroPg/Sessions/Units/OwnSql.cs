@@ -43,7 +43,7 @@ internal static class OwnSql
         var call = new CollectingCall();
         await engine.SubmitAsync(call, Batch([sql]).Frame());
         await call.Completion.WaitAsync(timeout);
-        if (FirstRowOrError(call.Reply.WrittenSpan).Error is { } error)
+        if (RowsOrError(call.Reply.WrittenSpan).Error is { } error)
             throw error;
     }
 
@@ -62,13 +62,17 @@ internal static class OwnSql
     /// A statement that fails (e.g. 25P02 in a client's failed transaction) throws <see cref="OwnSqlException"/>.
     /// </summary>
     public static async Task<string?[]> QueryRowAsync(EngineProcess engine, string sql, TimeSpan timeout)
-        => await ExecuteNamedAsync(engine, sql, timeout) ?? throw new OwnSqlException("", $"{sql} returned no row");
+        => (await ExecuteNamedAsync(engine, sql, timeout)).FirstOrDefault() ?? throw new OwnSqlException("", $"{sql} returned no row");
+
+    /// <summary>Every row of a statement, run as <see cref="QueryRowAsync"/> runs its statement.</summary>
+    public static Task<List<string?[]>> QueryRowsAsync(EngineProcess engine, string sql, TimeSpan timeout)
+        => ExecuteNamedAsync(engine, sql, timeout);
 
     /// <summary>A statement that returns no row (a DO block), run as <see cref="QueryRowAsync"/> runs its statement.</summary>
     public static async Task ExecuteAsync(EngineProcess engine, string sql, TimeSpan timeout)
         => await ExecuteNamedAsync(engine, sql, timeout);
 
-    private static async Task<string?[]?> ExecuteNamedAsync(EngineProcess engine, string sql, TimeSpan timeout)
+    private static async Task<List<string?[]>> ExecuteNamedAsync(EngineProcess engine, string sql, TimeSpan timeout)
     {
         var name = Encoding.ASCII.GetBytes($"zeropg_own_{Interlocked.Increment(ref s_rowQueries)}");
         var batch = new BatchBuffer();
@@ -81,7 +85,7 @@ internal static class OwnSql
         var call = new CollectingCall();
         await engine.SubmitAsync(call, batch.Frame(HostRequestKind.Batch));
         await call.Completion.WaitAsync(timeout);
-        var (row, error) = FirstRowOrError(call.Reply.WrittenSpan);
+        var (rows, error) = RowsOrError(call.Reply.WrittenSpan);
         if (error is not null)
         {
             // The Close messages were skipped with the rest of the batch: close the statement now.
@@ -93,19 +97,19 @@ internal static class OwnSql
             await discard.Completion.WaitAsync(timeout);
             throw error;
         }
-        return row;
+        return rows;
     }
 
-    private static (string?[]? Row, OwnSqlException? Error) FirstRowOrError(ReadOnlySpan<byte> reply)
+    private static (List<string?[]> Rows, OwnSqlException? Error) RowsOrError(ReadOnlySpan<byte> reply)
     {
-        string?[]? row = null;
+        var rows = new List<string?[]>();
         foreach (var message in new MessageReader(reply))
         {
             if (message.Backend == BackendCode.ErrorResponse)
-                return (row, new OwnSqlException(ErrorResponse.ReadSqlState(message.Body) ?? "", ErrorResponse.ReadField(message.Body, ErrorField.Message) ?? "error"));
-            if (message.Backend == BackendCode.DataRow && row is null)
-                row = DataRow.ReadText(message.Body);
+                return (rows, new OwnSqlException(ErrorResponse.ReadSqlState(message.Body) ?? "", ErrorResponse.ReadField(message.Body, ErrorField.Message) ?? "error"));
+            if (message.Backend == BackendCode.DataRow)
+                rows.Add(DataRow.ReadText(message.Body));
         }
-        return (row, null);
+        return (rows, null);
     }
 }
