@@ -62,7 +62,8 @@ internal static class SqlEffectsScanner
             }
             else if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
             {
-                _settings = true;
+                // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS end with their transaction: nothing of the session to read back.
+                _settings |= !(first.IsWord(_sql, "SET") && (Word(start + 1, end, "LOCAL") || Word(start + 1, end, "TRANSACTION") || Word(start + 1, end, "CONSTRAINTS")));
                 var name = Word(start + 1, end, "LOCAL") || Word(start + 1, end, "SESSION") ? start + 2 : start + 1;
                 if (name + 2 < end && _tokens[name + 1].IsPunct(_sql, '.'))
                     _customSettings.Add($"{Identifier(_tokens[name])}.{Identifier(_tokens[name + 2])}");

@@ -82,5 +82,11 @@ public sealed class StartupSettingsTests(ServerFixture fixture)
         Assert.Equal("0", await b.ScalarAsync("SHOW lock_timeout"));
         Assert.Equal("4s", await a.ScalarAsync("SHOW lock_timeout"));
         Assert.Equal("German, DMY", await a.ScalarAsync("SHOW DateStyle"));
+
+        // SET LOCAL ends with its transaction: nothing to read back either.
+        before = server.Metrics.Batches;
+        Assert.Equal("6s", await a.ScalarAsync("BEGIN; SET LOCAL lock_timeout = '6s'; SHOW lock_timeout; COMMIT"));
+        Assert.Equal(1, server.Metrics.Batches - before);
+        Assert.Equal("4s", await a.ScalarAsync("SHOW lock_timeout"));
     }
 }

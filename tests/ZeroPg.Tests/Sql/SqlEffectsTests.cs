@@ -41,7 +41,6 @@ public sealed class SqlEffectsTests
 
     [Theory]
     [InlineData("SET search_path = x", "")]
-    [InlineData("set local myapp.user_id = 5", "myapp.user_id")]
     [InlineData("SET SESSION \"MyApp\".\"Key\" TO 'v'", "MyApp.Key")]
     [InlineData("reset all", "")]
     [InlineData("select set_config('App.Tenant', '7', false)", "app.tenant")]
@@ -50,6 +49,19 @@ public sealed class SqlEffectsTests
         var effects = SqlAnalysis.Of(sql).Effects;
         Assert.True(effects.SettingsChanged);
         Assert.Equal(custom.Length == 0 ? [] : [custom], effects.CustomSettings);
+    }
+
+    [Theory]
+    [InlineData("set local myapp.user_id = 5", "myapp.user_id")]
+    [InlineData("SET LOCAL search_path = x", "")]
+    [InlineData("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "")]
+    [InlineData("set constraints all deferred", "")]
+    public void Settings_that_end_with_their_transaction_change_nothing_of_the_session(string sql, string custom)
+    {
+        var effects = SqlAnalysis.Of(sql).Effects;
+        Assert.False(effects.SettingsChanged);
+        Assert.Equal(custom.Length == 0 ? [] : [custom], effects.CustomSettings);
+        Assert.True(SqlAnalysis.Of("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE").Effects.SettingsChanged);
     }
 
     [Fact]
