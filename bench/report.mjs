@@ -63,6 +63,7 @@ const WL = [
   ['tpcb-1', 'TPC-B, 1 client, `-M simple`'],
   ['tpcb-8', 'TPC-B, 8 clients, `-M simple` (`-j 2`)'],
   ['tpcb-8-prepared', 'TPC-B, 8 clients, `-M prepared` (`-j 2`)'],
+  ['select-connect', 'select-only, a new connection per transaction (`-S -C -c 1`)'],
 ];
 const wanted = new Set(['init', ...String(meta.workloads ?? WL.map((w) => w[0]).join(' ')).split(/\s+/)]);
 

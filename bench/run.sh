@@ -22,7 +22,7 @@ LAT_WARMUP=${BENCH_LAT_WARMUP:-1000}
 HOLD_N=${BENCH_HOLD_CONNECTIONS:-100}
 MAXCONN=${BENCH_MAX_CONNECTIONS:-128}
 SYSTEMS=${BENCH_SYSTEMS:-"zeropg pglite-socket native zeropg-durable native-durable"}
-WORKLOADS=${BENCH_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8 tpcb-8-prepared"}
+WORKLOADS=${BENCH_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8 tpcb-8-prepared select-connect"}
 DURABLE_WORKLOADS=${BENCH_DURABLE_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8"} # what the *-durable systems run
 NATIVE_DURABLE=${BENCH_NATIVE_DURABLE:-0}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
@@ -379,6 +379,7 @@ workload_args() {
     tpcb-1) echo "-c 1 -j 1 -M simple" ;;
     tpcb-8) echo "-c 8 -j 2 -M simple" ;;
     tpcb-8-prepared) echo "-c 8 -j 2 -M prepared" ;;
+    select-connect) echo "-S -C -c 1 -j 1 -M simple" ;; # a new connection per transaction: what a connection costs
     *) return 1 ;;
   esac
 }
