@@ -27,6 +27,15 @@ internal sealed class SqlEffects
     public IReadOnlyList<string> Listen { get; init; } = [];
     public IReadOnlyList<string> Unlisten { get; init; } = [];
 
+    /// <summary>
+    /// Every setting the SQL changes for the session is named by a plain SET or RESET (<see cref="SetNames"/>): no RESET ALL,
+    /// no SET ROLE or SESSION AUTHORIZATION, no set_config, no DISCARD. ZeroPg then reads back those names only.
+    /// </summary>
+    public bool SettingsOnlyByName { get; init; }
+
+    /// <summary>The settings named by the SQL's SET and RESET statements (lower case; custom ones as written), when <see cref="SettingsOnlyByName"/>.</summary>
+    public IReadOnlyList<string> SetNames { get; init; } = [];
+
     /// <summary>Custom (dotted) setting names the SQL sets: Postgres does not list them in pg_settings.</summary>
     public IReadOnlyList<string> CustomSettings { get; init; } = [];
 

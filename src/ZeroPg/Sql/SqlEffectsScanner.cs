@@ -38,6 +38,8 @@ internal static class SqlEffectsScanner
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];
         private readonly List<string> _customSettings = [];
+        private readonly List<string> _setNames = [];
+        private bool _settingsNotByName;
         private bool _settings, _temp, _advisory, _dropsAllTemp, _unlistensEngine, _unlistenAll, _cursors, _messages, _importsSnapshot, _sizes;
         private readonly List<string> _extensions = [];
 
@@ -62,15 +64,18 @@ internal static class SqlEffectsScanner
             }
             else if (first.IsWord(_sql, "SET") || first.IsWord(_sql, "RESET"))
             {
-                // SET LOCAL, SET TRANSACTION and SET CONSTRAINTS end with their transaction: nothing of the session to read back.
-                _settings |= !(first.IsWord(_sql, "SET") && (Word(start + 1, end, "LOCAL") || Word(start + 1, end, "TRANSACTION") || Word(start + 1, end, "CONSTRAINTS")));
-                var name = Word(start + 1, end, "LOCAL") || Word(start + 1, end, "SESSION") ? start + 2 : start + 1;
-                if (name + 2 < end && _tokens[name + 1].IsPunct(_sql, '.'))
-                    _customSettings.Add($"{Identifier(_tokens[name])}.{Identifier(_tokens[name + 2])}");
+                var set = SetStatement.Read(_sql, _tokens, start, end);
+                _settings |= set.Session;
+                if (set.Custom is { } custom)
+                    _customSettings.Add(custom);
+                if (set.Session && (set.Custom ?? set.Named) is { } named)
+                    _setNames.Add(named);
+                else if (set.Session)
+                    _settingsNotByName = true;
             }
             else if (first.IsWord(_sql, "DISCARD"))
             {
-                _settings = _temp = true;
+                _settings = _temp = _settingsNotByName = true;
                 _dropsAllTemp |= Word(start + 1, end, "ALL") || Word(start + 1, end, "TEMP") || Word(start + 1, end, "TEMPORARY");
                 _unlistensEngine |= Word(start + 1, end, "ALL");
             }
@@ -184,7 +189,7 @@ internal static class SqlEffectsScanner
             }
             else if (token.IsWord(_sql, "SET_CONFIG"))
             {
-                _settings = true;
+                _settings = _settingsNotByName = true;
                 if (i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(') && _tokens[i + 2] is { Kind: SqlTokenKind.String, Length: >= 2 } literal
                     && _sql[literal.Start] == '\'')
                 {
@@ -302,6 +307,8 @@ internal static class SqlEffectsScanner
                 Listen = _listen,
                 Unlisten = _unlisten,
                 CustomSettings = _customSettings,
+                SettingsOnlyByName = _settings && !_settingsNotByName,
+                SetNames = _settings && !_settingsNotByName ? _setNames : [],
                 Extensions = _extensions,
             };
             return (effects, _edits.Count == 0 ? [] : _edits);

@@ -93,6 +93,31 @@ public sealed class SessionSettingsTests
     }
 
     [Fact]
+    public void Settings_named_by_set_are_read_back_by_name_until_one_is_not()
+    {
+        var settings = Settings(("application_name", "app"));
+        var effects = new UnitEffects();
+        effects.Add(ZeroPg.Sql.SqlAnalysis.Of("SET search_path = x; RESET my.key").Effects);
+        settings.Note(effects);
+        Assert.True(settings.ReadsBackByName);
+        var sql = settings.NamedSnapshotSql();
+        Assert.Contains("ARRAY['search_path', 'my.key']", sql);
+        Assert.DoesNotContain("pg_settings", sql);
+        settings.ApplyNamedSnapshot([["search_path", "x"], ["my.key", null]]);
+        Assert.False(settings.Dirty);
+        Assert.False(settings.ReadsBackByName);
+        Assert.Equal(new Dictionary<string, string> { ["application_name"] = "app", ["search_path"] = "x" }, settings.Values.ToDictionary());
+
+        var mixed = new UnitEffects();
+        mixed.Add(ZeroPg.Sql.SqlAnalysis.Of("SET work_mem = '8MB'").Effects);
+        mixed.Add(ZeroPg.Sql.SqlAnalysis.Of("RESET ALL").Effects);
+        settings.Note(mixed);
+        Assert.True(settings.Dirty);
+        Assert.False(settings.ReadsBackByName); // pg_settings whole, as before
+        Assert.False(AfterSettledUnit(settings).IsEmpty);
+    }
+
+    [Fact]
     public void Auto_prepared_statements_are_shared_only_by_clients_that_parse_alike()
     {
         Assert.Equal("select 1", Settings(("application_name", "a")).AutoPrepareKey("select 1"));

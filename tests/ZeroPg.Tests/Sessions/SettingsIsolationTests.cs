@@ -26,6 +26,40 @@ public class SettingsIsolationTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Sets_read_back_by_name_stay_with_their_client_through_resets_errors_and_rollbacks()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.TextAsync("CREATE SCHEMA IF NOT EXISTS byname_a");
+        await a.TextAsync("SET search_path = byname_a, public");
+        await a.TextAsync("SET TIME ZONE 'Asia/Tokyo'");
+        await a.TextAsync("SET myapp.tenant = 'a'");
+        Assert.Equal("public", await b.TextAsync("SHOW search_path"));
+        Assert.Equal("UTC", await b.TextAsync("SHOW TimeZone"));
+        Assert.Equal("", await b.TextAsync("SELECT coalesce(current_setting('myapp.tenant', true), '')"));
+        Assert.Equal("byname_a, public", await a.TextAsync("SHOW search_path"));
+        Assert.Equal("Asia/Tokyo", await a.TextAsync("SHOW TimeZone"));
+        Assert.Equal("a", await a.TextAsync("SHOW myapp.tenant"));
+
+        // A SET whose implicit transaction fails is undone, one with a bad value changes nothing, a rolled-back one neither.
+        await Assert.ThrowsAsync<PostgresException>(() => a.TextAsync("SET statement_timeout = '42s'; SELECT 1/0"));
+        await Assert.ThrowsAsync<PostgresException>(() => a.TextAsync("SET work_mem = 'banana'"));
+        await a.TextAsync("BEGIN; SET lock_timeout = '7s'; ROLLBACK");
+        Assert.Equal("0", await b.TextAsync("SHOW statement_timeout"));
+        Assert.Equal("0", await a.TextAsync("SHOW statement_timeout"));
+        Assert.Equal("4MB", await a.TextAsync("SHOW work_mem"));
+        Assert.Equal("0", await a.TextAsync("SHOW lock_timeout"));
+
+        // RESET gives the default back, also once another client had the engine; what was not reset stays.
+        await a.TextAsync("RESET search_path; RESET myapp.tenant");
+        Assert.Equal("public", await b.TextAsync("SHOW search_path"));
+        Assert.Equal("public", await a.TextAsync("SHOW search_path"));
+        Assert.Equal("", await a.TextAsync("SELECT coalesce(current_setting('myapp.tenant', true), '')"));
+        Assert.Equal("Asia/Tokyo", await a.TextAsync("SHOW TimeZone"));
+        Assert.Equal("UTC", await b.TextAsync("SHOW TimeZone"));
+    }
+
+    [Fact]
     public async Task A_rolled_back_set_is_undone_and_set_local_ends_with_the_transaction()
     {
         await using var a = await fixture.OpenAsync();

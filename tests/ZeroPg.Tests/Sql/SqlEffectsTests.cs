@@ -64,6 +64,38 @@ public sealed class SqlEffectsTests
         Assert.True(SqlAnalysis.Of("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE").Effects.SettingsChanged);
     }
 
+    [Theory]
+    [InlineData("SET search_path = a, b", "search_path")]
+    [InlineData("set Work_Mem to '8MB'; reset statement_timeout", "work_mem,statement_timeout")]
+    [InlineData("SET SESSION TIME ZONE 'Asia/Tokyo'", "timezone")]
+    [InlineData("set schema 'x'", "search_path")]
+    [InlineData("SET \"MyApp\".\"Key\" = 'v'; set local lock_timeout = 1", "MyApp.Key")]
+    public void Plain_sets_and_resets_name_what_is_read_back(string sql, string names)
+    {
+        var effects = SqlAnalysis.Of(sql).Effects;
+        Assert.True(effects.SettingsChanged);
+        Assert.True(effects.SettingsOnlyByName);
+        Assert.Equal(names.Split(','), effects.SetNames);
+    }
+
+    [Theory]
+    [InlineData("RESET ALL")]
+    [InlineData("SET ROLE r1")]
+    [InlineData("SET SESSION AUTHORIZATION r1")]
+    [InlineData("reset session authorization")]
+    [InlineData("SET NAMES 'LATIN1'")]
+    [InlineData("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")]
+    [InlineData("SET transaction_isolation = 'serializable'")]
+    [InlineData("SET work_mem = '8MB'; SELECT set_config('search_path', 'x', false)")]
+    [InlineData("set work_mem = '8MB'; discard all")]
+    public void Other_settings_changes_are_read_back_whole(string sql)
+    {
+        var effects = SqlAnalysis.Of(sql).Effects;
+        Assert.True(effects.SettingsChanged);
+        Assert.False(effects.SettingsOnlyByName);
+        Assert.Empty(effects.SetNames);
+    }
+
     [Fact]
     public void Discard_all_drops_temp_objects_and_unlistens_the_engine()
     {

@@ -6,6 +6,10 @@ namespace ZeroPg.Sessions;
 internal sealed class UnitEffects
 {
     public bool SettingsChanged { get; private set; }
+    /// <summary>Each settings change was a plain SET or RESET of a named setting (<see cref="SqlEffects.SettingsOnlyByName"/>); false once one was not.</summary>
+    public bool SettingsOnlyByName { get; private set; } = true;
+    /// <summary>The settings those SETs and RESETs named.</summary>
+    public List<string> SetNames { get; } = [];
     public bool TempObjectsChanged { get; private set; }
     public bool UsesAdvisoryLocks { get; private set; }
     /// <summary>A simple Query ran DISCARD ALL / DEALLOCATE ALL in the engine (the extended protocol is tracked at Execute).</summary>
@@ -34,6 +38,11 @@ internal sealed class UnitEffects
         if (effects.IsNone)
             return;
         SettingsChanged |= effects.SettingsChanged;
+        if (effects.SettingsChanged)
+        {
+            SettingsOnlyByName &= effects.SettingsOnlyByName;
+            SetNames.AddRange(effects.SetNames);
+        }
         TempObjectsChanged |= effects.TempObjectsChanged;
         UsesAdvisoryLocks |= effects.UsesAdvisoryLocks;
         DropsAllTemp |= effects.DropsAllTemp;
@@ -52,6 +61,8 @@ internal sealed class UnitEffects
     public void Clear()
     {
         SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAllAnswered = DeallocateAllAnswered = DropsAllTemp = UnlistensEngine = false;
+        SettingsOnlyByName = true;
+        SetNames.Clear();
         Listen.Clear();
         Unlisten.Clear();
         CustomSettings.Clear();
