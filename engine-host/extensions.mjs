@@ -69,11 +69,22 @@ export async function loadExtension(db, command) {
   const written = [];
   const started = performance.now();
   for (const bundle of command.bundles ?? []) await writeBundle(mod, await readFile(bundle), written);
+  // The control files all go to one directory: its names are read once, not each file's path looked up twice (an engine's
+  // start announces ~40, on the path to its first answer).
+  const directories = new Map();
   for (const file of command.files ?? []) {
     const path = `${mod.WASM_PREFIX}/${file.path}`;
-    if (mod.FS.analyzePath(path).exists) continue;
-    ensureDirectory(mod.FS, path.slice(0, path.lastIndexOf('/')));
+    const slash = path.lastIndexOf('/');
+    const directory = path.slice(0, slash);
+    let names = directories.get(directory);
+    if (names === undefined) {
+      ensureDirectory(mod.FS, directory);
+      directories.set(directory, (names = new Set(mod.FS.readdir(directory))));
+    }
+    const name = path.slice(slash + 1);
+    if (names.has(name)) continue;
     mod.FS.writeFile(path, file.text);
+    names.add(name);
     written.push(file.path);
   }
   return { ok: true, written: written.length, ms: Math.round(performance.now() - started) };

@@ -14,7 +14,11 @@ import { yieldCpu } from './yield.mjs';
 const idle = new Int32Array(new SharedArrayBuffer(4)); // for Atomics.wait: a sleep of the whole thread
 
 /** A blocking `readSome(buffer, offset, length)` of `fd`, polling `doorbellPath` for `pollMicroseconds` first. */
-/** `beforeBlock`: called when no request came within the poll window and the read is about to block (the engine is idle). */
+/**
+ * `beforeBlock(waitForRequest)`: called when no request came within the poll window and the read is about to block (the
+ * engine is idle). `waitForRequest(ms)` sleeps in slices of 0.1 ms until a request is announced (true) or `ms` have passed
+ * (false); without a doorbell it returns false at once.
+ */
 export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldWhilePolling = true, beforeBlock = null } = {}) {
   const pollNs = BigInt(Math.round(Number(pollMicroseconds) * 1000));
   const doorbell = { fd: -1, bytes: Buffer.alloc(8), consumed: 0 };
@@ -23,6 +27,16 @@ export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldW
   function announced() {
     readSync(doorbell.fd, doorbell.bytes, 0, 8, 0);
     return doorbell.bytes.readUInt32LE(4) * 0x100000000 + doorbell.bytes.readUInt32LE(0);
+  }
+
+  function waitForRequest(ms) {
+    if (doorbell.fd < 0) return false;
+    const until = performance.now() + ms;
+    while (announced() <= doorbell.consumed) {
+      if (performance.now() >= until) return false;
+      Atomics.wait(idle, 0, 0, 0.1);
+    }
+    return true;
   }
 
   return function readSome(buffer, offset, length) {
@@ -34,7 +48,7 @@ export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldW
         if ((++polls & 63) === 0 && process.hrtime.bigint() >= deadline) break; // the clock is read every 64 polls
       }
     }
-    if (beforeBlock !== null && (doorbell.fd < 0 || announced() <= doorbell.consumed)) beforeBlock();
+    if (beforeBlock !== null && (doorbell.fd < 0 || announced() <= doorbell.consumed)) beforeBlock(waitForRequest);
     for (;;) {
       try {
         const read = readSync(fd, buffer, offset, length, null);
