@@ -464,6 +464,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             _failed = true; // no new requests: the host is closing
             _requestsNow?.Dispose(); // the host sees its input end only once every descriptor of it is closed
             _channel.CloseRequests();
+            _doorbell?.AnnounceEnd();
         }
         catch (IOException)
         {
