@@ -17,6 +17,9 @@ internal readonly record struct SetStatement(bool Session, string? Custom, strin
         "transaction_isolation", "transaction_read_only", "transaction_deferrable",
     };
 
+    /// <summary>A setting the engine session's value of which, read with current_setting, is what set_config restores.</summary>
+    public static bool ReadsBackByName(string setting) => !NotNamed.Contains(setting);
+
     /// <summary>The statement at tokens [<paramref name="start"/>, <paramref name="end"/>), whose first token is SET or RESET.</summary>
     public static SetStatement Read(string sql, IReadOnlyList<SqlToken> tokens, int start, int end)
     {
@@ -33,7 +36,7 @@ internal readonly record struct SetStatement(bool Session, string? Custom, strin
             _ when Word(name, "TIME") && Word(name + 1, "ZONE") => "timezone", // SET TIME ZONE and SET SCHEMA set these
             _ when Word(name, "SCHEMA") => "search_path",
             _ when Word(name, "XML") && Word(name + 1, "OPTION") => "xmloption",
-            { Kind: SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier } token when !NotNamed.Contains(Identifier(sql, token)) => Identifier(sql, token).ToLowerInvariant(),
+            { Kind: SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier } token when ReadsBackByName(Identifier(sql, token)) => Identifier(sql, token).ToLowerInvariant(),
             _ => null,
         };
         return new(session, null, named);

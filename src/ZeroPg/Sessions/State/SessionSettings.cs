@@ -67,31 +67,19 @@ internal sealed class SessionSettings : ISessionState
         foreach (var name in _values.Keys.Where(n => n.Contains('.')))
             _customNames.Add(name);
         Dirty = _values.Count > 0;
-        _onlyStartupSettings = Dirty && !_values.Keys.Any(ReadBackAfterStartup.Contains);
+        // The startup settings are not read back: they were checked valid before the client was let in (StartupSettingsCheck)
+        // and every engine batch of this client sets them first where the engine session differs (RestoreSql), so they are
+        // known. A new connection then costs no engine call of its own after its first unit (~0.6 ms of the engine's time
+        // warm, 10-20 ms on a cold engine). Their values stay as the client wrote them (DateStyle "iso", not the engine's
+        // "ISO, MDY"): they are only compared with each other. A transaction or identity setting is read back whole, as a SET of it.
+        _notByNameSinceRead = _values.Keys.Any(name => !Sql.SetStatement.ReadsBackByName(name));
     }
-
-    /// <summary>
-    /// Startup settings that are not simply what set_config was given: the transaction ones hold for one transaction only,
-    /// and the identity ones are switched apart (<see cref="EngineStateRestore"/>). A client that has one is read back as before.
-    /// </summary>
-    private static readonly HashSet<string> ReadBackAfterStartup = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "transaction_isolation", "transaction_read_only", "transaction_deferrable", "role", SessionAuthorizationName,
-    };
-
-    /// <summary>
-    /// The settings not read back yet are the startup ones only. They were checked valid before the client was let in
-    /// (<see cref="StartupSettingsCheck"/>) and every engine batch of this client sets them first where the engine session
-    /// differs (<see cref="RestoreSql"/>), so they are known without reading pg_settings back: a new connection then costs no
-    /// engine call of its own after its first unit (~0.6 ms of the engine's time warm, 10-20 ms on a cold engine). The values
-    /// stay as the client wrote them (DateStyle "iso", not the engine's "ISO, MDY"); they are only compared with each other.
-    /// </summary>
-    private bool _onlyStartupSettings;
 
     /// <summary>
     /// The settings the client's SETs and RESETs named since its settings were last read back, while each change was one of
     /// those: then only they are read back, with current_setting, not the ~380 rows of pg_settings (0.67 ms of the engine's
-    /// time per read: a client that sets its search_path per request paid more for the read than for its queries).
+    /// time per read: a client that sets its search_path per request paid more for the read than for its queries). Dirty with
+    /// neither a name nor <see cref="_notByNameSinceRead"/>: only the startup settings are unread, and nothing needs reading.
     /// </summary>
     private readonly HashSet<string> _namedSinceRead = new(StringComparer.OrdinalIgnoreCase);
     private bool _notByNameSinceRead;
@@ -184,7 +172,6 @@ internal sealed class SessionSettings : ISessionState
         if (effects.SettingsChanged)
         {
             Dirty = true;
-            _onlyStartupSettings = false;
             if (effects.SettingsOnlyByName)
                 _namedSinceRead.UnionWith(effects.SetNames);
             else
@@ -363,29 +350,29 @@ internal sealed class SessionSettings : ISessionState
         if (unit.Effects.DiscardAllAnswered)
             Reset();
         Note(unit.Effects);
-        if (Dirty && unit.Settled && _onlyStartupSettings)
+        if (!Dirty || !unit.Settled)
+            return ValueTask.CompletedTask;
+        var engine = unit.Engine;
+        if (_notByNameSinceRead)
         {
-            Dirty = false;
-            _onlyStartupSettings = false;
-        }
-        else if (Dirty && unit.Settled && ReadsBackByName)
-        {
-            var engine = unit.Engine;
-            readBack.Read(NamedSnapshotSql(), reply =>
-            {
-                ApplyNamedSnapshot(reply.TextRows().Select(row => row.Columns));
-                engine.AppliedSettings = Copy();
-            });
-        }
-        else if (Dirty && unit.Settled)
-        {
-            var engine = unit.Engine;
             readBack.Read(SnapshotSql(), reply =>
             {
                 ApplySnapshot(OwnSql.TextPairs(reply));
                 engine.AppliedSettings = Copy();
                 engine.SessionAuthorization = SessionAuthorization; // read back too: a superuser's SET SESSION AUTHORIZATION
             });
+        }
+        else if (ReadsBackByName)
+        {
+            readBack.Read(NamedSnapshotSql(), reply =>
+            {
+                ApplyNamedSnapshot(reply.TextRows().Select(row => row.Columns));
+                engine.AppliedSettings = Copy();
+            });
+        }
+        else
+        {
+            Read(); // the startup settings only
         }
         return ValueTask.CompletedTask;
     }
