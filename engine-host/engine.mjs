@@ -8,10 +8,11 @@ import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { trimWalSegments } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
-import { installLazyGot } from './lazy-got.mjs';
+import { installGlueRewrites } from './glue-rewrites.mjs';
 
-// PGlite is imported once its glue's GOT is made lazy (lazy-got.mjs): a static import would load it before any code here runs.
-installLazyGot();
+// PGlite is imported once its glue's rewrites are in place (glue-rewrites.mjs): a static import would load it before any code
+// here runs.
+installGlueRewrites();
 const { PGlite } = await import('@electric-sql/pglite');
 
 // PGlite's create ends with a catalog query (~80 ms in a cold engine) that readies db.query()'s parsing of array columns. The

@@ -11,8 +11,7 @@
 // entry before it decides, so each sees what it saw before; only the function-table slots are given out in another order.
 //
 // Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16): anything else loads
-// unchanged, as it did before. Needs `module.registerHooks` (Node 22.15+, the bundled Node 26); an older Node skips it.
-import module from 'node:module';
+// unchanged, as it did before. Applied as the glue loads by glue-rewrites.mjs.
 
 const DECLARATION = 'var GOT={},GOTHandler=';
 const MAIN_UPDATE = /updateGOT\((\w+)\),LDSO\.init\(\)/g;
@@ -34,22 +33,4 @@ export function withLazyGot(source) {
   const [call, exportsName] = updates[0];
   const fillExisting = `(zeropgMainExports=${exportsName},updateGOT(Object.fromEntries(Object.keys(GOT).filter(name=>Object.hasOwn(${exportsName},name)).map(name=>[name,${exportsName}[name]])))),LDSO.init()`;
   return source.replace(DECLARATION, LAZY_DECLARATION).replace(call, fillExisting);
-}
-
-let installed = false;
-
-/** Rewrites PGlite's glue as it loads on this thread, from now on; call before PGlite's JavaScript is imported. */
-export function installLazyGot() {
-  if (installed || typeof module.registerHooks !== 'function' || process.env.ZEROPG_LAZY_GOT === '0') return;
-  installed = true;
-  module.registerHooks({
-    load(url, context, nextLoad) {
-      const result = nextLoad(url, context);
-      if (!url.includes('/@electric-sql/pglite/dist/') || result.source == null) return result;
-      const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source).toString('utf8');
-      if (!source.includes(DECLARATION)) return result;
-      const lazy = withLazyGot(source);
-      return lazy === null ? result : { ...result, source: lazy };
-    },
-  });
 }

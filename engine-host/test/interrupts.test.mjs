@@ -2,7 +2,7 @@
 // like the engine's: which flags and which timeout indicator a cancel raises, and what is left after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CancelReason, CancelStatus, ControlBlock, EngineMemory, TimeoutId, newControlBlock } from '../interrupts.mjs';
+import { CancelReason, CancelStatus, ControlBlock, EngineMemory, TimeoutId, locateTimeouts, newControlBlock } from '../interrupts.mjs';
 
 const TIMEOUTS = 1024; // where all_timeouts[] starts in this fake engine memory
 const addresses = { queryCancelPending: 16, interruptPending: 17, myLatch: 20, timeouts: TIMEOUTS };
@@ -63,4 +63,37 @@ test('nothing is raised again for a batch that ended, or that no cancel was appl
   control.raiseAgain(1, CancelReason.User, memory);
   assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 });
   assert.equal(control.cancel(1, CancelReason.User, memory), CancelStatus.Finished);
+});
+
+// all_timeouts[] as a single-user backend leaves it: each record's first field its index, handlers for the lock and
+// statement timeouts only (40-byte records, the handler at offset 8).
+function writeTimeouts(heap, base) {
+  const words = new Int32Array(heap.buffer);
+  for (let id = 0; id < 23; id++) {
+    words[(base + id * 40) >> 2] = id;
+    words[(base + id * 40 + 8) >> 2] = id === TimeoutId.LockTimeout || id === TimeoutId.StatementTimeout ? 1000 + id : 0;
+  }
+}
+
+test("timeout.c's table is found on either side of the exported globals, nearest after them first", () => {
+  const near = 2 << 20;
+  const after = new Uint8Array(new SharedArrayBuffer(4 << 20));
+  writeTimeouts(after, near + 4336);
+  assert.equal(locateTimeouts(after, near), near + 4336);
+
+  const before = new Uint8Array(new SharedArrayBuffer(4 << 20));
+  writeTimeouts(before, near - 400); // its records reach past the globals' address
+  assert.equal(locateTimeouts(before, near), near - 400);
+
+  // Every engine start runs this while it is cold JavaScript: a table right after the globals is found without scanning
+  // the MiB below them first.
+  const both = new Uint8Array(new SharedArrayBuffer(4 << 20));
+  writeTimeouts(both, near - (512 << 10));
+  writeTimeouts(both, near + 4336);
+  assert.equal(locateTimeouts(both, near), near + 4336);
+
+  const far = new Uint8Array(new SharedArrayBuffer(4 << 20));
+  writeTimeouts(far, 3 << 20); // beyond 1 MiB after: found by the whole scan
+  assert.equal(locateTimeouts(far, 256 << 10), 3 << 20);
+  assert.equal(locateTimeouts(new Uint8Array(new SharedArrayBuffer(1 << 20)), 4096), null);
 });

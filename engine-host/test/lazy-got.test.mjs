@@ -27,8 +27,8 @@ test("the installed PGlite's glue is the one the rewrite was written for", () =>
 // A start, then a plpgsql function (a side module linked against the main module's symbols) and pgcrypto (an extension);
 // `addFunction` reports the next free slot of the function table, which the eager GOT filled with every export.
 const CHILD = `
-import { installLazyGot } from ${JSON.stringify(new URL('../lazy-got.mjs', import.meta.url).href)};
-if (process.env.LAZY === '1') installLazyGot();
+import { installGlueRewrites } from ${JSON.stringify(new URL('../glue-rewrites.mjs', import.meta.url).href)};
+if (process.env.LAZY === '1') installGlueRewrites();
 const { PGlite } = await import(${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});
 const { pgcrypto } = await import(${JSON.stringify(pathToFileURL(join(dist, 'contrib', 'pgcrypto.js')).href)});
 const db = await PGlite.create({ extensions: { pgcrypto } });

@@ -1,0 +1,39 @@
+// PGlite's glue (its emscripten JavaScript) is rewritten as it loads, for what it does in every engine start that a start
+// does not need: lazy-got.mjs (the GOT's entries made on first read) and lazy-table-map.mjs (the function table's reverse
+// map built on the first lookup that needs it). Each rewrite applies only to the glue it was written for and can be turned
+// off alone (ZEROPG_LAZY_GOT=0, ZEROPG_LAZY_TABLE_MAP=0), to measure it. Needs `module.registerHooks` (Node 22.15+, the
+// bundled Node 26); an older Node loads the glue as it is.
+import module from 'node:module';
+import { withLazyGot } from './lazy-got.mjs';
+import { withLazyTableMap } from './lazy-table-map.mjs';
+
+const rewrites = [
+  ['ZEROPG_LAZY_GOT', withLazyGot],
+  ['ZEROPG_LAZY_TABLE_MAP', withLazyTableMap],
+];
+
+let installed = false;
+
+/** Rewrites PGlite's glue as it loads on this thread, from now on; call before PGlite's JavaScript is imported. */
+export function installGlueRewrites() {
+  if (installed || typeof module.registerHooks !== 'function') return;
+  const active = rewrites.filter(([variable]) => process.env[variable] !== '0').map(([, rewrite]) => rewrite);
+  if (active.length === 0) return;
+  installed = true;
+  module.registerHooks({
+    load(url, context, nextLoad) {
+      const result = nextLoad(url, context);
+      if (!url.includes('/@electric-sql/pglite/dist/') || result.source == null) return result;
+      let source = typeof result.source === 'string' ? result.source : Buffer.from(result.source).toString('utf8');
+      let changed = false;
+      for (const rewrite of active) {
+        const rewritten = rewrite(source);
+        if (rewritten !== null) {
+          source = rewritten;
+          changed = true;
+        }
+      }
+      return changed ? { ...result, source } : result;
+    },
+  });
+}
