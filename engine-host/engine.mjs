@@ -8,6 +8,7 @@ import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { trimWalSegments } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
+import { lazyBundleFilesExtension } from './lazy-bundle-files.mjs';
 import { installGlueRewrites } from './glue-rewrites.mjs';
 
 // PGlite is imported once its glue's rewrites are in place (glue-rewrites.mjs): a static import would load it before any code
@@ -93,6 +94,8 @@ export async function startEngine(options, shared) {
     dataDir: options.dataDir ?? 'memory://',
     extensions: await loadExtensions(options.extensions ?? []),
   };
+  // pglite.data's files made when first used, not all 699 in every start (lazy-bundle-files.mjs)
+  if (process.env.ZEROPG_LAZY_BUNDLE_FILES !== '0') createOptions.extensions.zeropgLazyBundleFiles = lazyBundleFilesExtension();
   if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
   if (shared?.fsBundle) {
     // pglite.data as the pool read it once: the engine's files view it in place, copied only by a write (shared-bundle.mjs)
