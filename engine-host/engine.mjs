@@ -1,7 +1,4 @@
 // Starting the one PGlite instance the host runs.
-// Postgres's start reads random bytes, and PGlite's first read requires node:crypto (~20 modules, ~10 ms on the engine's
-// thread). Loaded here, a blank worker of the shared host loads it while it waits for its engine, off the start's path.
-import 'node:crypto';
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';

@@ -1,15 +1,18 @@
 // PGlite's glue (its emscripten JavaScript) is rewritten as it loads, for what it does in every engine start that a start
-// does not need: lazy-got.mjs (the GOT's entries made on first read) and lazy-table-map.mjs (the function table's reverse
-// map built on the first lookup that needs it). Each rewrite applies only to the glue it was written for and can be turned
-// off alone (ZEROPG_LAZY_GOT=0, ZEROPG_LAZY_TABLE_MAP=0), to measure it. Needs `module.registerHooks` (Node 22.15+, the
+// does not need: lazy-got.mjs (the GOT's entries made on first read), lazy-table-map.mjs (the function table's reverse
+// map built on the first lookup that needs it) and urandom-fill.mjs (random bytes without loading node:crypto). Each
+// rewrite applies only to the glue it was written for and can be turned off alone (ZEROPG_LAZY_GOT=0,
+// ZEROPG_LAZY_TABLE_MAP=0, ZEROPG_URANDOM_FILL=0), to measure it. Needs `module.registerHooks` (Node 22.15+, the
 // bundled Node 26); an older Node loads the glue as it is.
 import module from 'node:module';
 import { withLazyGot } from './lazy-got.mjs';
 import { withLazyTableMap } from './lazy-table-map.mjs';
+import { withUrandomFill } from './urandom-fill.mjs';
 
 const rewrites = [
   ['ZEROPG_LAZY_GOT', withLazyGot],
   ['ZEROPG_LAZY_TABLE_MAP', withLazyTableMap],
+  ['ZEROPG_URANDOM_FILL', withUrandomFill],
 ];
 
 let installed = false;
