@@ -94,8 +94,10 @@ export async function startEngine(options, shared) {
   };
   // pglite.data's files made when first used, not all 699 in every start (lazy-bundle-files.mjs)
   if (process.env.ZEROPG_LAZY_BUNDLE_FILES !== '0') createOptions.extensions.zeropgLazyBundleFiles = lazyBundleFilesExtension();
-  // What a start after a clean shutdown reuses from the start before it (start-record.mjs)
-  const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(PGlite.paths.PGDATA);
+  // What a start after a clean shutdown reuses from the engine before it (start-record.mjs); the host writes the record
+  // after its own clean shutdown (record.writeAfterShutdown).
+  const onDisk = createOptions.dataDir.startsWith('memory://') ? null : createOptions.dataDir.replace(/^file:\/\//, '');
+  const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(onDisk, PGlite.paths.PGDATA);
   if (record) createOptions.extensions.zeropgStartRecord = record.extension();
   if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
   if (shared?.fsBundle) {
@@ -120,9 +122,8 @@ export async function startEngine(options, shared) {
   // engine every client shares. With none marked default, each fails as on a Postgres built without
   // them: 22023 invalid value for parameter "client_encoding", or "default conversion function for
   // encoding ... does not exist". Idempotent, and kept in a data directory and in snapshots: a start after a clean shutdown
-  // whose record says the start before applied it skips it.
+  // whose record says the engine before applied it skips it.
   if (!record?.reused.conversionsOff) await db.exec('UPDATE pg_catalog.pg_conversion SET condefault = false WHERE condefault');
-  record?.write(db.mod.FS, { conversionsOff: true });
   // Before the first raw-protocol call: mixing db.exec with the stream API later is buggy.
   let snapshotWritten = false;
   if (options.snapshotOut) {
@@ -136,5 +137,5 @@ export async function startEngine(options, shared) {
   // A StartupMessage switches on ParameterStatus reporting for GUC_REPORT settings.
   const startup = [];
   await db.execProtocolRawStream(startupMessage(options.database ?? 'postgres'), { onRawData: (v) => startup.push(Buffer.from(v)) });
-  return { db, snapshotWritten, startup: Buffer.concat(startup).toString('base64'), reused: record?.reused ?? null };
+  return { db, snapshotWritten, startup: Buffer.concat(startup).toString('base64'), record };
 }

@@ -170,7 +170,12 @@ async function serve(reader) {
 
 async function shutdown() {
   // stdin closed: the server is gone or asked us to stop. Close PGlite cleanly.
-  try { await db?.close(); } catch (e) { process.stderr.write(`close failed: ${e?.message ?? e}\n`); }
+  try {
+    await db?.close();
+    context.startRecord?.writeAfterShutdown(context.dataDir); // what the next start on this directory may reuse
+  } catch (e) {
+    process.stderr.write(`close failed: ${e?.message ?? e}\n`);
+  }
   process.exit(process.exitCode ?? 0);
 }
 
@@ -207,6 +212,7 @@ async function main() {
   const engine = await startEngine(options, channel.shared);
   db = engine.db;
   context.db = db;
+  context.startRecord = engine.record;
   if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength;
   const interrupts = await cancel.attach(db);
   // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
@@ -221,7 +227,7 @@ async function main() {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
     snapshotWritten: engine.snapshotWritten,
-    reused: engine.reused, // what this start took from the start before it (start-record.mjs)
+    reused: engine.record?.reused ?? null, // what this start took from the engine before it (start-record.mjs)
     startup: engine.startup,
     cancel: interrupts.cancel,
     timeouts: interrupts.timeouts,

@@ -1,10 +1,12 @@
-// What an engine start can reuse from the start before it on the same data directory, and the record that says so
-// (`.zeropg-engine` in the data directory, written after each start). A start reuses only what a clean shutdown left:
-// - pg_control says the cluster was shut down cleanly (no recovery will run);
+// What an engine start can reuse from the engine before it on the same data directory, and the record that says so
+// (`.zeropg-engine` in the data directory, written by the engine host after Postgres's clean shutdown). A start reuses
+// only what that shutdown left:
+// - pg_control is byte for byte as the record saw it after the shutdown (the same cluster, the same checkpoint, shut down
+//   cleanly: no crash, no restore or initdb since, no recovery to run);
 // - no backup_label, recovery.signal or standby.signal (a restore that would recover);
 // - the record was written by this engine build (PGlite's version and pglite.wasm's size).
-// Anything else (a crash, a restore, another build, no record) and the start does all its work, as Postgres and ZeroPg
-// always did.
+// Anything else (a crash, a restore, another build, no record, memory://) and the start does all its work, as Postgres and
+// ZeroPg always did.
 //
 // Two things are reused:
 // - **Postgres's relation cache init files** (global/pg_internal.init and one per database). Postgres removes them at every
@@ -15,14 +17,15 @@
 //   size and modification time): a file written by another build, or by a ZeroPg without this, could lay the cache out
 //   otherwise, and Postgres checks little more than its magic number.
 // - **The encoding conversions' fix** (engine.mjs: `pg_conversion.condefault` off), a catalog UPDATE that is the first
-//   statement of a cold engine (~15 ms of a reopen). The record says the start before applied it; a crash (a conversion
+//   statement of a cold engine (~15 ms of a reopen). The engine before applied it (or reused it); a crash (a conversion
 //   someone turned back on kills the engine) makes the next start apply it again.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RECORD_FILE = '.zeropg-engine';
 const PG_CONTROL_VERSION = 1800; // Postgres 18's ControlFileData layout: the state (an int32) at offset 16
+const CONTROL_HEAD = 40; // system_identifier, versions, state, time and the last checkpoint's location
 const DB_SHUTDOWNED = 1;
 const RECOVERY_FILES = ['backup_label', 'recovery.signal', 'standby.signal'];
 
@@ -42,50 +45,59 @@ export function engineBuild() {
   return buildOfThisEngine;
 }
 
-/** The init files in `pgdata` now: { "global/pg_internal.init": "size mtime", ... }. `FS`: the engine's emscripten FS. */
-function initFiles(FS, pgdata) {
+/** The init files in `directory` now: { "global/pg_internal.init": "size mtime", ... }. */
+function initFiles(directory) {
   const files = {};
   const note = (relative) => {
-    const path = `${pgdata}/${relative}`;
-    if (!FS.analyzePath(path).exists) return;
-    const { size, mtime } = FS.stat(path);
-    files[relative] = `${size} ${+new Date(mtime)}`;
+    const stat = statSync(join(directory, relative), { throwIfNoEntry: false });
+    if (stat) files[relative] = `${stat.size} ${Math.round(stat.mtimeMs)}`;
   };
   note('global/pg_internal.init');
-  for (const db of FS.readdir(`${pgdata}/base`)) if (/^\d+$/.test(db)) note(`base/${db}/pg_internal.init`);
+  for (const db of readdirSync(join(directory, 'base'))) if (/^\d+$/.test(db)) note(`base/${db}/pg_internal.init`);
   return files;
 }
 
+/** pg_control's head (hex), or null unless it says Postgres 18, shut down cleanly. */
+function cleanControl(directory) {
+  const control = readFileSync(join(directory, 'global', 'pg_control'));
+  if (control.length < CONTROL_HEAD || control.readUInt32LE(8) !== PG_CONTROL_VERSION || control.readInt32LE(16) !== DB_SHUTDOWNED) return null;
+  return control.subarray(0, CONTROL_HEAD).toString('hex');
+}
+
+const NOTHING = Object.freeze({ initFiles: false, conversionsOff: false });
+
 /**
- * What this start may reuse, read before Postgres starts: { initFiles, conversionsOff } (both false unless the start before
- * was this build's and ended cleanly; initFiles also needs every init file there to be one the record names).
+ * What a start on `directory` may reuse, read before Postgres starts: { initFiles, conversionsOff } (both false unless the
+ * record is this build's and pg_control is as the record saw it after a clean shutdown; initFiles also needs every init file
+ * there to be one the record names).
  */
-export function reusable(FS, pgdata, build) {
-  const nothing = { initFiles: false, conversionsOff: false };
+export function reusable(directory, build) {
   try {
-    const control = FS.readFile(`${pgdata}/global/pg_control`);
-    const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
-    if (view.getUint32(8, true) !== PG_CONTROL_VERSION || view.getInt32(16, true) !== DB_SHUTDOWNED) return nothing;
-    if (RECOVERY_FILES.some((name) => FS.analyzePath(`${pgdata}/${name}`).exists)) return nothing;
-    const record = JSON.parse(FS.readFile(`${pgdata}/${RECORD_FILE}`, { encoding: 'utf8' }));
-    if (build === null || record?.build !== build) return nothing;
+    const control = cleanControl(directory);
+    if (control === null || build === null) return NOTHING;
+    if (RECOVERY_FILES.some((name) => existsSync(join(directory, name)))) return NOTHING;
+    const record = JSON.parse(readFileSync(join(directory, RECORD_FILE), 'utf8'));
+    if (record?.build !== build || record.control !== control) return NOTHING;
     return {
-      initFiles: Object.entries(initFiles(FS, pgdata)).every(([file, identity]) => record.initFiles?.[file] === identity),
+      initFiles: Object.entries(initFiles(directory)).every(([file, identity]) => record.initFiles?.[file] === identity),
       conversionsOff: record.conversionsOff === true,
     };
   } catch {
-    return nothing; // no control file or no record
+    return NOTHING; // no control file or no record
   }
 }
 
-/** One engine start's record: read as Postgres starts (its extension), written once the start is done. */
+/** One engine's record: read as Postgres starts (its extension), written after its clean shutdown. */
 export class StartRecord {
+  #directory;
   #pgdata;
   #build;
   /** What this start reused (set when Postgres starts). */
-  reused = { initFiles: false, conversionsOff: false };
+  reused = NOTHING;
 
-  constructor(pgdata, build = engineBuild()) {
+  /** `directory`: the data directory on disk (null for memory://, which reuses nothing); `pgdata`: where the engine sees it. */
+  constructor(directory, pgdata, build = engineBuild()) {
+    this.#directory = directory;
     this.#pgdata = pgdata;
     this.#build = build;
   }
@@ -107,11 +119,11 @@ export class StartRecord {
   #wrapStart(mod) {
     const { FS } = mod;
     const callMain = mod.callMain;
-    if (typeof callMain !== 'function' || !FS) return;
+    if (typeof callMain !== 'function' || !FS || this.#directory === null) return;
     const record = this;
     const initFile = new RegExp(`^${this.#pgdata.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(global|base/\\d+)/pg_internal\\.init$`);
     mod.callMain = function (...args) {
-      record.reused = reusable(FS, record.#pgdata, record.#build);
+      record.reused = reusable(record.#directory, record.#build);
       if (!record.reused.initFiles) return callMain.apply(this, args);
       const unlink = FS.unlink;
       FS.unlink = function (path) {
@@ -127,16 +139,17 @@ export class StartRecord {
   }
 
   /**
-   * After a start: the init files in the data directory (if any) are this build's now, kept or written by it, and
-   * `conversionsOff` says whether the conversions' fix is in the catalog. Written only when that changed.
+   * After Postgres shut down (PGlite's close) with the conversions' fix in its catalog: records pg_control as that shutdown
+   * left it and the init files there (this build's, kept or written by it). Nothing if the shutdown was not clean. `directory`:
+   * where the data directory is now (a relocation moves it).
    */
-  write(FS, { conversionsOff }) {
-    if (this.#build === null) return;
-    const path = `${this.#pgdata}/${RECORD_FILE}`;
+  writeAfterShutdown(directory = this.#directory) {
+    if (this.#directory === null || directory === null || this.#build === null) return;
     try {
-      const record = JSON.stringify({ build: this.#build, initFiles: initFiles(FS, this.#pgdata), conversionsOff });
-      if (FS.analyzePath(path).exists && FS.readFile(path, { encoding: 'utf8' }) === record) return;
-      FS.writeFile(path, record);
+      const control = cleanControl(directory);
+      if (control === null) return;
+      const record = { build: this.#build, control, initFiles: initFiles(directory), conversionsOff: true };
+      writeFileSync(join(directory, RECORD_FILE), JSON.stringify(record));
     } catch {
       // a data directory that cannot take the file: the next start does all its work, as before
     }

