@@ -23,6 +23,23 @@ internal sealed class EngineStartupInfo
     /// <summary>The engine's WebAssembly heap when it was ready (bytes; 0 from a host that does not say).</summary>
     public long HeapBytes { get; init; }
 
+    /// <summary>
+    /// What the start took from the engine's last clean shutdown of this data directory instead of redoing it
+    /// (engine-host/start-record.mjs): Postgres's relation cache init files, and the conversions' catalog fix.
+    /// </summary>
+    public bool ReusedInitFiles { get; init; }
+
+    public bool ReusedConversionsFix { get; init; }
+
+    /// <summary>For the log: "relation cache init files, conversions' fix", or "nothing".</summary>
+    public string ReusedSummary => (ReusedInitFiles, ReusedConversionsFix) switch
+    {
+        (true, true) => "relation cache init files, conversions' fix",
+        (true, false) => "relation cache init files",
+        (false, true) => "conversions' fix",
+        _ => "nothing",
+    };
+
     public string ServerVersion => Parameters.TryGetValue("server_version", out var v) ? v : "18";
 
     public static EngineStartupInfo Parse(ReadOnlySpan<byte> json)
@@ -48,6 +65,12 @@ internal sealed class EngineStartupInfo
             CancelsInEngine = root.TryGetProperty("cancel", out var cancel) && cancel.ValueKind == JsonValueKind.True,
             TimeoutsInEngine = root.TryGetProperty("timeouts", out var timeouts) && timeouts.ValueKind == JsonValueKind.True,
             HeapBytes = root.TryGetProperty("heap", out var heap) && heap.ValueKind == JsonValueKind.Number ? heap.GetInt64() : 0,
+            ReusedInitFiles = Reused(root, "initFiles"),
+            ReusedConversionsFix = Reused(root, "conversionsOff"),
         };
     }
+
+    private static bool Reused(JsonElement root, string what) =>
+        root.TryGetProperty("reused", out var reused) && reused.ValueKind == JsonValueKind.Object
+        && reused.TryGetProperty(what, out var value) && value.ValueKind == JsonValueKind.True;
 }

@@ -321,7 +321,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         engine.CancelRestartAfter = _options.CancelRestartAfter;
         StartupInfo = info;
         Generation++;
-        Log.EngineStarted(_logger, _site.Name, engine.ProcessId, info.StartMilliseconds, info.ServerVersion);
+        Log.EngineStarted(_logger, _site.Name, engine.ProcessId, info.StartMilliseconds, info.ServerVersion, info.ReusedSummary);
         _ = WatchAsync(engine);
         return engine;
     }
@@ -376,8 +376,8 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "engine of database {Database} started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}")]
-        public static partial void EngineStarted(ILogger logger, string database, int pid, int milliseconds, string version);
+        [LoggerMessage(Level = LogLevel.Information, Message = "engine of database {Database} started: pid {Pid}, ready in {Milliseconds} ms, PostgreSQL {Version}; reused from its last clean shutdown: {Reused}")]
+        public static partial void EngineStarted(ILogger logger, string database, int pid, int milliseconds, string version, string reused);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "engine of database {From} now serves database {To} ({Directory})")]
         public static partial void Relocated(ILogger logger, string from, string to, string directory);
