@@ -12,7 +12,6 @@ public sealed class StartRecordTests
     private const string Started = "engine of database postgres started";
 
     [Fact]
-    [Trait("Category", "Slow")]
     public async Task A_reopen_after_a_clean_stop_reuses_the_init_files_and_a_restart_after_a_crash_does_not()
     {
         using var directory = new TempDirectory();
