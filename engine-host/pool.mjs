@@ -5,12 +5,12 @@ import { HOST, takeFirstBlank } from './first-blank.mjs';
 import { Worker } from 'node:worker_threads';
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { engineModuleEdits } from './shared-memory.mjs';
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { compileHintsEdit } from './compile-hints.mjs';
 import { withEdits } from './wasm-bytes.mjs';
+import { PGLITE_DIST } from './pglite-dist.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 
 // The engines' cancel listeners (node:net) load once this thread has compiled the module, off the way to the first worker's
@@ -75,15 +75,14 @@ makeBlank({}, takeFirstBlank()); // it loads while the module compiles below: th
 
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
 // worker writes into the engine's memory); and pglite.data read once.
-const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: the packages ship trimmed of PGlite's CommonJS
-const wasmBytes = readFileSync(join(dist, 'pglite.wasm'));
+const wasmBytes = readFileSync(join(PGLITE_DIST, 'pglite.wasm'));
 const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
 const moduleBytes = withEdits(wasmBytes, [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])]); // one copy for every patch
 const compileStart = performance.now();
 const wasmModule = new WebAssembly.Module(moduleBytes);
 // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
 const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
-const fsBundle = readShared(join(dist, 'pglite.data'));
+const fsBundle = readShared(join(PGLITE_DIST, 'pglite.data'));
 
 /** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
 function readShared(path) {

@@ -20,8 +20,8 @@
 //   statement of a cold engine (~15 ms of a reopen). The engine before applied it (or reused it); a crash (a conversion
 //   someone turned back on kills the engine) makes the next start apply it again.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PGLITE_DIST } from './pglite-dist.mjs';
 
 const RECORD_FILE = '.zeropg-engine';
 const PG_CONTROL_VERSION = 1800; // Postgres 18's ControlFileData layout: the state (an int32) at offset 16
@@ -35,9 +35,8 @@ let buildOfThisEngine;
 export function engineBuild() {
   if (buildOfThisEngine === undefined) {
     try {
-      const dist = dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); // the ESM entry: packages ship without the CommonJS one
-      const { version } = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8'));
-      buildOfThisEngine = `pglite ${version}, pglite.wasm of ${statSync(join(dist, 'pglite.wasm')).size} bytes`;
+      const { version } = JSON.parse(readFileSync(join(PGLITE_DIST, '..', 'package.json'), 'utf8'));
+      buildOfThisEngine = `pglite ${version}, pglite.wasm of ${statSync(join(PGLITE_DIST, 'pglite.wasm')).size} bytes`;
     } catch {
       buildOfThisEngine = null;
     }
