@@ -15,6 +15,11 @@ const rewrites = [
   ['ZEROPG_URANDOM_FILL', withUrandomFill],
 ];
 
+// Only a glue declares a GOT: PGlite's, which the rewrites are for, and initdb's (for the rare start that runs initdb; none of
+// them applies to it). Every other file of PGlite's that loads (index.js, its chunks, an extension's) is passed on after this
+// one search instead of one per rewrite.
+const MAIN_GLUE = 'var GOT={},GOTHandler=';
+
 let installed = false;
 
 /** Rewrites PGlite's glue as it loads on this thread, from now on; call before PGlite's JavaScript is imported. */
@@ -28,6 +33,7 @@ export function installGlueRewrites() {
       const result = nextLoad(url, context);
       if (!url.includes('/@electric-sql/pglite/dist/') || result.source == null) return result;
       let source = typeof result.source === 'string' ? result.source : Buffer.from(result.source).toString('utf8');
+      if (!source.includes(MAIN_GLUE)) return result;
       let changed = false;
       for (const rewrite of active) {
         const rewritten = rewrite(source);
