@@ -96,8 +96,7 @@ export async function startEngine(options, shared) {
   if (process.env.ZEROPG_LAZY_BUNDLE_FILES !== '0') createOptions.extensions.zeropgLazyBundleFiles = lazyBundleFilesExtension();
   // What a start after a clean shutdown reuses from the engine before it (start-record.mjs); the host writes the record
   // after its own clean shutdown (record.writeAfterShutdown).
-  const onDisk = createOptions.dataDir.startsWith('memory://') ? null : createOptions.dataDir.replace(/^file:\/\//, '');
-  const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(onDisk, PGlite.paths.PGDATA);
+  const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(createOptions.dataDir, PGlite.paths.PGDATA);
   if (record) createOptions.extensions.zeropgStartRecord = record.extension();
   if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
   if (shared?.fsBundle) {

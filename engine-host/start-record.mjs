@@ -86,6 +86,11 @@ export function reusable(directory, build) {
   }
 }
 
+/** The data directory on disk that the engine's `dataDir` option names, or null for memory:// (which reuses nothing). */
+function onDisk(dataDir) {
+  return !dataDir || dataDir.startsWith('memory://') ? null : dataDir.replace(/^file:\/\//, '');
+}
+
 /** One engine's record: read as Postgres starts (its extension), written after its clean shutdown. */
 export class StartRecord {
   #directory;
@@ -94,9 +99,9 @@ export class StartRecord {
   /** What this start reused (set when Postgres starts). */
   reused = NOTHING;
 
-  /** `directory`: the data directory on disk (null for memory://, which reuses nothing); `pgdata`: where the engine sees it. */
-  constructor(directory, pgdata, build = engineBuild()) {
-    this.#directory = directory;
+  /** `dataDir`: the engine's option (a directory, or memory://); `pgdata`: where the engine sees it. */
+  constructor(dataDir, pgdata, build = engineBuild()) {
+    this.#directory = onDisk(dataDir);
     this.#pgdata = pgdata;
     this.#build = build;
   }
@@ -139,10 +144,11 @@ export class StartRecord {
 
   /**
    * After Postgres shut down (PGlite's close) with the conversions' fix in its catalog: records pg_control as that shutdown
-   * left it and the init files there (this build's, kept or written by it). Nothing if the shutdown was not clean. `directory`:
+   * left it and the init files there (this build's, kept or written by it). Nothing if the shutdown was not clean. `dataDir`:
    * where the data directory is now (a relocation moves it).
    */
-  writeAfterShutdown(directory = this.#directory) {
+  writeAfterShutdown(dataDir = this.#directory) {
+    const directory = onDisk(dataDir);
     if (this.#directory === null || directory === null || this.#build === null) return;
     try {
       const control = cleanControl(directory);

@@ -82,7 +82,9 @@ test('the init files are kept through a start after a clean shutdown, and rebuil
   assert.notEqual(mtimeOf(initFile(dir)), written, 'the init files were kept after a crash');
 
   // A crash with an init file that no longer matches the catalogs: VACUUM FULL gives pg_class a new file, and the init
-  // file from before it (pointing at the file VACUUM FULL removed) is put back, with its recorded size and time.
+  // file from before it (pointing at the file VACUUM FULL removed) is put back, with its recorded size and time. The step
+  // above is what shows the crash guard (with it removed, that step fails); here Postgres's crash recovery rebuilds the file
+  // even with the guard removed (seen once), so this checks only that reading pg_class after such a crash is right.
   start(dir);
   const recordedAt = mtimeOf(initFile(dir));
   const saved = join(dir, 'saved.init');
@@ -189,8 +191,11 @@ test('a start reuses only what this build recorded after a clean shutdown of thi
     put('global/pg_control', control(1));
     new StartRecord(dir, '/pglite/data', 'B').writeAfterShutdown();
     assert.deepEqual(reusable(dir, 'B'), both);
-    new StartRecord(null, '/pglite/data', 'B').writeAfterShutdown(dir);
-    assert.deepEqual(reusable(dir, 'B'), both, 'memory:// wrote a record');
+    rmSync(join(dir, '.zeropg-engine'));
+    new StartRecord('memory://', '/pglite/data', 'B').writeAfterShutdown(dir);
+    assert.equal(statSync(join(dir, '.zeropg-engine'), { throwIfNoEntry: false }), undefined, 'memory:// wrote a record');
+    new StartRecord(`file://${dir}`, '/pglite/data', 'B').writeAfterShutdown(`file://${dir}`);
+    assert.deepEqual(reusable(dir, 'B'), both, 'a file:// data directory got no record');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
