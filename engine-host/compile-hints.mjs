@@ -42,7 +42,14 @@ export function compilePrioritySection(functions) {
   const name = Buffer.from(SECTION);
   const body = Buffer.alloc(5 + name.length + 5 + functions.length * 8); // a u32 takes at most 5 LEB bytes
   let at = 0;
-  const put = (value) => { for (const byte of encodeLeb(value)) body[at++] = byte; };
+  // Written straight into the buffer (no array per value): this runs, cold, in every host's start before the compile.
+  const put = (value) => {
+    while (value >= 0x80) {
+      body[at++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    body[at++] = value;
+  };
   put(name.length);
   at += name.copy(body, at);
   put(functions.length);

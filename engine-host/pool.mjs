@@ -3,13 +3,13 @@
 import './wasm-flags.mjs'; // first: before the module is compiled
 import { HOST, takeFirstBlank } from './first-blank.mjs';
 import { Worker } from 'node:worker_threads';
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { engineModuleEdits } from './shared-memory.mjs';
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { compileHintsEdit } from './compile-hints.mjs';
-import { withEdits } from './wasm-bytes.mjs';
+import { editInPlace, withEdits } from './wasm-bytes.mjs';
 import { PGLITE_DIST } from './pglite-dist.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 
@@ -73,11 +73,16 @@ function takeBlank(env) {
 
 makeBlank({}, takeFirstBlank()); // it loads while the module compiles below: the server's first engine starts in it
 
+// What the module's edits add (the hints section, ~10 KB; the import and mmap patches, tens of bytes), with room to spare.
+const MODULE_EDITS_ROOM = 64 * 1024;
+
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
 // worker writes into the engine's memory); and pglite.data read once.
-const wasmBytes = readFileSync(join(PGLITE_DIST, 'pglite.wasm'));
+const wasmFile = readWithRoom(join(PGLITE_DIST, 'pglite.wasm'), MODULE_EDITS_ROOM);
+const wasmBytes = wasmFile.subarray(0, wasmFile.length - MODULE_EDITS_ROOM);
 const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
-const moduleBytes = withEdits(wasmBytes, [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])]); // one copy for every patch
+const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])];
+const moduleBytes = editInPlace(wasmFile, wasmBytes.length, edits) ?? withEdits(wasmBytes, edits);
 const compileStart = performance.now();
 const wasmModule = new WebAssembly.Module(moduleBytes);
 // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
@@ -86,16 +91,25 @@ const fsBundle = readShared(join(PGLITE_DIST, 'pglite.data'));
 
 /** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
 function readShared(path) {
+  return readInto(path, (size) => new Uint8Array(new SharedArrayBuffer(size))).buffer;
+}
+
+/** The file at `path` read into a buffer `room` bytes longer, for edits made in place (editInPlace). */
+function readWithRoom(path, room) {
+  return readInto(path, (size) => Buffer.allocUnsafe(size + room)); // its last `room` bytes are the edits' to write
+}
+
+function readInto(path, allocate) {
   const fd = openSync(path, constants.O_RDONLY);
   try {
-    const shared = new SharedArrayBuffer(fstatSync(fd).size);
-    const bytes = new Uint8Array(shared);
-    for (let at = 0; at < bytes.length;) {
-      const read = readSync(fd, bytes, at, bytes.length - at, at);
-      if (read === 0) throw new Error(`${path}: ended after ${at} of ${bytes.length} bytes`);
+    const size = fstatSync(fd).size;
+    const bytes = allocate(size);
+    for (let at = 0; at < size;) {
+      const read = readSync(fd, bytes, at, size - at, at);
+      if (read === 0) throw new Error(`${path}: ended after ${at} of ${size} bytes`);
       at += read;
     }
-    return shared;
+    return bytes;
   } finally {
     closeSync(fd);
   }

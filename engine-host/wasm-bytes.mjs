@@ -67,3 +67,36 @@ export function withEdits(bytes, edits) {
   out.set(bytes.subarray(from), to);
   return out;
 }
+
+/**
+ * `edits` made in place to the module held by the first `length` bytes of `buffer`, when `buffer` has room for what they add:
+ * the module read once into a buffer with room to spare is patched without a second copy (9 MB: ~4 ms of the host's start,
+ * most of it the new buffer's page faults). The edited module (a view of `buffer`), or null where withEdits must make a copy:
+ * not enough room, or an edit that removes more than it inserts (the bytes after it would move left).
+ */
+export function editInPlace(buffer, length, edits) {
+  const sorted = [...edits].sort((a, b) => a.at - b.at);
+  let grown = 0;
+  let from = 0;
+  for (const { at, remove, insert } of sorted) {
+    if (at < from) throw new Error('overlapping module edits');
+    if (insert.length < remove) return null;
+    grown += insert.length - remove;
+    from = at + remove;
+  }
+  if (from > length || length + grown > buffer.length) return null;
+  // An insert over bytes of `buffer` itself would be moved or overwritten before it is written.
+  const inserts = sorted.map(({ insert }) => (insert.buffer === buffer.buffer ? Uint8Array.from(insert) : insert));
+  // Last edit first: the bytes after an edit move right by what it and the edits before it add, which is never less than
+  // what the bytes before it move, so nothing is overwritten before it has moved.
+  let shift = grown;
+  let end = length;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const { at, remove } = sorted[i];
+    buffer.copyWithin(at + remove + shift, at + remove, end);
+    shift -= inserts[i].length - remove;
+    buffer.set(inserts[i], at + shift);
+    end = at;
+  }
+  return buffer.subarray(0, length + grown);
+}
