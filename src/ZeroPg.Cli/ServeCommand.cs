@@ -174,11 +174,11 @@ internal static class ServeCommand
 
     private static async Task<int> RunAsync(ZeroPgOptions options, SidecarOptions sidecar, int[]? serverCpus, LogLevel level, CancellationToken cancellationToken)
     {
-        using var loggerFactory = LoggerFactory.Create(logging => logging
+        using var loggerFactory = new DeferredLoggerFactory(() => LoggerFactory.Create(logging => logging
             .SetMinimumLevel(level)
             .AddFilter(HostNoise.Keep(level))
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)));
         var logger = loggerFactory.CreateLogger("ZeroPg.Cli");
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
