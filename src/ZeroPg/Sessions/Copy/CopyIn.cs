@@ -105,7 +105,7 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
         var first = client.Count - 2;
         var probe = new EngineBatch();
         var inTransaction = state.Status == TransactionStatus.InTransaction;
-        if (state.Status != TransactionStatus.Failed && StatementOf(client, first, statements) is { } sql)
+        if (state.Status != TransactionStatus.Failed && CopyPortals.StatementAt(client, statements, first) is { } sql)
         {
             rewriter.Build(probe, client, first, 2, preamble: true, afterPreamble: inTransaction ? $"SAVEPOINT {ProbeSavepoint}" : null);
             CopyFailMessage.Write(probe.Buffer, "zeropg probe");
@@ -257,18 +257,6 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     }
 
     private static bool BinaryResponse(byte[] copyInResponse) => copyInResponse.Length > MessageFramer.HeaderLength && copyInResponse[MessageFramer.HeaderLength] == 1;
-
-    /// <summary>The SQL of the statement the Bind at <paramref name="bindAt"/> binds.</summary>
-    private static SqlAnalysis? StatementOf(ClientBatch client, int bindAt, StatementMapping statements)
-    {
-        var bind = client.Messages[bindAt];
-        for (var i = bindAt - 1; i >= 0; i--)
-        {
-            if (client.Messages[i] is { Code: FrontendCode.Parse } parse && parse.StatementName == bind.StatementName)
-                return parse.Sql;
-        }
-        return statements.StatementSql(bind.StatementName!);
-    }
 
     /// <summary>Runs the COPY with no data and CopyFail, forwarding the engine's error (the COPY cannot start).</summary>
     private async Task RunWithoutDataAsync(EngineBatch batch, byte[] query)

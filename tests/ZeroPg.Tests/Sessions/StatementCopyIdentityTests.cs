@@ -1,0 +1,54 @@
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>
+/// Which statement a Bind binds, when a Parse before it did not make the statement it names: ZeroPg must know the engine's
+/// statement is a COPY FROM STDIN wherever it is one. An Execute it took for anything else reached the engine without its data,
+/// PGlite waited in COPY FROM STDIN, and the next Query of the batch killed the engine for every client (fuzz seed 494657: FATAL
+/// 08P01 "unexpected message type 0x51 during COPY from stdin"). Each Parse, Bind and Query below is sent in one write, so that
+/// they are in one batch of the session's, as the fuzzer's were.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class StatementCopyIdentityTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task A_duplicate_parse_leaves_its_name_a_copy_whose_execute_after_a_describe_is_refused()
+    {
+        var engine = fixture.Server.EngineId;
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query("create table if not exists statement_copy_dup (a int)").RoundTripAsync();
+        await client.Parse("s_dup", "copy statement_copy_dup from stdin").Sync().RoundTripAsync();
+
+        await client.Parse("s_dup", "select 1").Sync()
+            .Bind("p_dup", "s_dup").DescribeStatement("s_dup").Execute("p_dup").Sync()
+            .Query("select 2").FlushAsync();
+
+        Assert.Equal("42P05", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'E').SqlState);
+        var refused = await client.ReadUntilReadyAsync();
+        Assert.Equal("0A000", Assert.Single(refused, m => m.Code == 'E').SqlState);
+        Assert.DoesNotContain(refused, m => m.Code == 'G');
+        Assert.Equal("2", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
+        Assert.Equal(engine, fixture.Server.EngineId);
+    }
+
+    [Fact]
+    public async Task A_duplicate_parse_leaves_its_name_a_copy_that_takes_its_data()
+    {
+        var engine = fixture.Server.EngineId;
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query("create table if not exists statement_copy_dup_data (a int)").RoundTripAsync();
+        await client.Parse("s_dup_data", "copy statement_copy_dup_data from stdin").Sync().RoundTripAsync();
+
+        await client.Parse("s_dup_data", "select 1").Sync()
+            .Bind("p_dup_data", "s_dup_data").Execute("p_dup_data").CopyData("7\n").CopyDone().Sync()
+            .Query("select count(*) from statement_copy_dup_data").FlushAsync();
+
+        Assert.Equal("42P05", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'E').SqlState);
+        var copied = await client.ReadUntilReadyAsync();
+        Assert.DoesNotContain(copied, m => m.Code == 'E');
+        Assert.Contains(copied, m => m.Code == 'C' && m.BodyText.StartsWith("COPY 1", StringComparison.Ordinal));
+        Assert.Equal("1", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
+        Assert.Equal(engine, fixture.Server.EngineId);
+    }
+}
