@@ -51,4 +51,64 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
         Assert.Equal("1", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
         Assert.Equal(engine, fixture.Server.EngineId);
     }
+
+    [Fact]
+    public async Task An_unnamed_parse_skipped_after_an_error_does_not_leave_the_copy_before_it_bound_in_the_same_batch()
+    {
+        var engine = fixture.Server.EngineId;
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query("create table if not exists statement_copy_skipped (a int)").RoundTripAsync();
+        await client.Parse("", "copy statement_copy_skipped from stdin").DescribeStatement("").Sync().RoundTripAsync();
+
+        // The named Parse fails, so the engine skips the unnamed one to the Sync: its unnamed statement is still the COPY.
+        await client.Parse("s_bad_skipped", "select from where").Parse("", "select 1").Sync()
+            .Bind("", "").Execute().Sync()
+            .Query("select 2").FlushAsync();
+
+        Assert.Equal("42601", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'E').SqlState);
+        var executed = await client.ReadUntilReadyAsync();
+        Assert.DoesNotContain(executed, m => m.Code is 'G' or 'E');
+        Assert.Equal("1", Assert.Single(executed, m => m.Code == 'D').Columns()[0]); // the client's own last Parse, parsed again
+        Assert.Equal("2", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
+        Assert.Equal(engine, fixture.Server.EngineId);
+    }
+
+    [Fact]
+    public async Task An_unnamed_parse_skipped_after_an_error_leaves_no_statement_to_bind_later()
+    {
+        var engine = fixture.Server.EngineId;
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query("create table if not exists statement_copy_skipped_later (a int)").RoundTripAsync();
+        await client.Parse("", "copy statement_copy_skipped_later from stdin").DescribeStatement("").Sync().RoundTripAsync();
+        var failed = await client.Parse("s_bad_later", "select from where").Parse("", "select 1").Sync().RoundTripAsync();
+        Assert.Equal("42601", Assert.Single(failed, m => m.Code == 'E').SqlState);
+
+        await client.Bind("", "").Execute().Sync().Query("select 2").FlushAsync();
+
+        var executed = await client.ReadUntilReadyAsync();
+        Assert.DoesNotContain(executed, m => m.Code == 'G');
+        Assert.Equal("26000", Assert.Single(executed, m => m.Code == 'E').SqlState);
+        Assert.Equal("2", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
+        Assert.Equal(engine, fixture.Server.EngineId);
+    }
+
+    [Fact]
+    public async Task An_unnamed_parse_zeropg_refuses_leaves_no_statement_to_bind()
+    {
+        var engine = fixture.Server.EngineId;
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query("create table if not exists statement_copy_refused (a int)").RoundTripAsync();
+        await client.Parse("", "copy statement_copy_refused from stdin").DescribeStatement("").Sync().RoundTripAsync();
+
+        await client.Parse("", "select pg_ls_dir('.')").Sync()
+            .Bind("", "").Execute().Sync()
+            .Query("select 2").FlushAsync();
+
+        Assert.Equal("42501", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'E').SqlState);
+        var executed = await client.ReadUntilReadyAsync();
+        Assert.DoesNotContain(executed, m => m.Code == 'G');
+        Assert.Equal("26000", Assert.Single(executed, m => m.Code == 'E').SqlState);
+        Assert.Equal("2", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
+        Assert.Equal(engine, fixture.Server.EngineId);
+    }
 }

@@ -32,6 +32,14 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     /// <summary>Names the unit being built added (undone when the unit is built again to run again).</summary>
     private readonly List<(string Name, EngineStatement Statement)> _addedInUnit = [];
 
+    /// <summary>
+    /// Where the client's unnamed Parse is in the batch being built: in the sequence still open, or before a Sync since (then an
+    /// error earlier in its sequence may have skipped it, and the engine's unnamed statement is what it was, maybe a COPY FROM STDIN).
+    /// </summary>
+    private UnnamedParse _unnamedParse;
+
+    private enum UnnamedParse { None, InSequence, BeforeSync }
+
     /// <summary>The portal of the last Bind when its statement is DISCARD ALL / DEALLOCATE ALL.</summary>
     private string? _resetPortal;
 
@@ -55,12 +63,16 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
             _own.SetUnnamed(message.ToArray(), analysis);
             var version = ++_own.UnnamedVersion;
             catalog.SetUnnamed(_own, version);
+            _unnamedParse = UnnamedParse.InSequence;
             batch.Buffer.Append(message);
             batch.Plan.Expect(ExpectKind.Forward, FrontendCode.Parse, onCompleted: ok =>
             {
-                // A failed Parse leaves no unnamed statement (it dropped the old one): nothing to replay later.
+                // A failed Parse leaves no unnamed statement (it dropped the old one): nothing to replay later. Nor is the engine's
+                // the client's: none, or, after a Parse skipped for an earlier error, the one before it.
                 if (!ok && _own.UnnamedVersion == version)
                     _own.SetUnnamed(null, null);
+                if (!ok && catalog.HoldsUnnamed(_own, version))
+                    catalog.SetUnnamed(null);
             });
             return;
         }
@@ -175,6 +187,9 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         ++_own.UnnamedVersion; // not the engine's: a Bind of it parses it again first
     }
 
+    /// <summary>A Sync of the client's ends the sequence being built (see <see cref="_unnamedParse"/>).</summary>
+    public void SequenceEnded() => _unnamedParse = _unnamedParse == UnnamedParse.InSequence ? UnnamedParse.BeforeSync : _unnamedParse;
+
     /// <summary>A simple Query replaces the engine's unnamed statement.</summary>
     public void QueryReplacesUnnamed() => catalog.SetUnnamed(null);
 
@@ -208,7 +223,11 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     }
 
     /// <summary>A unit's batch is being built.</summary>
-    public void BeginUnit() => _addedInUnit.Clear();
+    public void BeginUnit()
+    {
+        _addedInUnit.Clear();
+        _unnamedParse = UnnamedParse.None;
+    }
 
     /// <summary>
     /// The unit runs again (it waited for an advisory lock, or an auto-prepared Query runs plain): the names its Parses and
@@ -404,14 +423,15 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
     {
         if (name.Length == 0)
         {
-            if (catalog.HoldsUnnamed(_own, _own.UnnamedVersion))
+            if (catalog.HoldsUnnamed(_own, _own.UnnamedVersion) && _unnamedParse != UnnamedParse.BeforeSync)
                 return [];
             if (_own.LastUnnamedParse is { } replay)
             {
-                // Another client's Parse replaced the engine's unnamed statement since ours: parse ours again.
+                // Another client's Parse replaced the engine's unnamed statement since ours, or ours may have been skipped: parse ours again.
                 batch.Buffer.Append(replay);
                 batch.Plan.Expect(ExpectKind.Swallow, FrontendCode.Parse);
                 catalog.SetUnnamed(_own, _own.UnnamedVersion);
+                _unnamedParse = UnnamedParse.InSequence;
                 return [];
             }
             RaiseInEngine(batch, PgError.Error(SqlState.InvalidSqlStatementName, "unnamed prepared statement does not exist"));

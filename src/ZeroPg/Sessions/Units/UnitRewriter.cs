@@ -56,7 +56,10 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     {
         if (message.Refusal is { } refusal)
         {
-            statements.RaiseInEngine(batch, refusal);
+            if (message.Code == FrontendCode.Parse)
+                RefuseParse(batch, message.StatementName!, refusal);
+            else
+                statements.RaiseInEngine(batch, refusal);
             return;
         }
         switch (message.Code)
@@ -81,6 +84,10 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             case FrontendCode.Describe or FrontendCode.Close:
                 Portals.PortalNames.ForwardTargeted(batch, message.Code, bytes, identity.ProcessId, message.PortalName!);
                 break;
+            case FrontendCode.Sync:
+                statements.SequenceEnded();
+                batch.Forward(message.Code, bytes);
+                break;
             case FrontendCode.Query:
                 statements.QueryReplacesUnnamed();
                 RewriteQuery(batch, bytes, message.Sql!);
@@ -96,7 +103,7 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         var sql = message.Sql!;
         if (RefusedStatements.Find(sql, identity, services.Registry) is { } refusal)
         {
-            statements.RaiseInEngine(batch, refusal);
+            RefuseParse(batch, message.StatementName!, refusal);
             return;
         }
         auto.NoteSchemaChange(sql, singleStatement: true);
@@ -115,6 +122,14 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         var parse = new ArrayBufferWriter<byte>();
         ParseMessage.Write(parse, original.StatementName, System.Text.Encoding.UTF8.GetBytes(rewritten), original.ParameterTypes);
         statements.Parse(batch, parse.WrittenSpan, message.StatementName!, sql, rewritten: true, names);
+    }
+
+    /// <summary>A Parse refused in place: as one that fails in Postgres, it leaves the client no unnamed statement, a named one as it was.</summary>
+    private void RefuseParse(EngineBatch batch, string name, PgError refusal)
+    {
+        if (name.Length == 0)
+            statements.Own.SetUnnamed(null, null);
+        statements.RaiseInEngine(batch, refusal);
     }
 
     private void RewriteQuery(EngineBatch batch, ReadOnlySpan<byte> bytes, SqlAnalysis sql)
