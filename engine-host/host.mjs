@@ -19,8 +19,9 @@
 // Start options (argv[2], JSON): dataDir, database (the one this engine opens; default postgres), extensions, loadDataDir (tar to start from), startParams,
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
-// (how long to poll for the next request before blocking), doorbell (the shared counter polled) and
-// cancelSocket (where the cancel listener listens).
+// (how long to poll for the next request before blocking), doorbell (the shared counter polled),
+// cancelSocket (where the cancel listener listens) and rolesSql (the server's roles query: its rows are kept in the start
+// record at a clean shutdown and come back in the ready frame of a start that may reuse them, start-record.mjs).
 import './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
 import { Request, Reply, frame, writeHeader, HEADER_LENGTH } from './frames.mjs';
 import { FrameReader } from './framing.mjs';
@@ -171,6 +172,7 @@ async function serve(reader) {
 async function shutdown() {
   // stdin closed: the server is gone or asked us to stop. Close PGlite cleanly.
   try {
+    if (db) await context.startRecord?.readRolesBeforeShutdown(db, options.rolesSql);
     await db?.close();
     context.startRecord?.writeAfterShutdown(context.dataDir); // what the next start on this directory may reuse
   } catch (e) {
@@ -223,11 +225,14 @@ async function main() {
     yieldWhilePolling: process.env.ZEROPG_HOST_YIELD !== '0',
     beforeBlock: idleCollector(),
   }));
+  const roles = engine.record?.rolesFor(options.rolesSql) ?? null;
   const info = {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
     snapshotWritten: engine.snapshotWritten,
-    reused: engine.record?.reused ?? null, // what this start took from the engine before it (start-record.mjs)
+    // What this start took from the engine before it (start-record.mjs): the roles' rows only for the query the server asks.
+    reused: engine.record ? { ...engine.record.reused, roles: roles !== null } : null,
+    roles,
     startup: engine.startup,
     cancel: interrupts.cancel,
     timeouts: interrupts.timeouts,

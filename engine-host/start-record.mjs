@@ -19,7 +19,11 @@
 // - **The encoding conversions' fix** (engine.mjs: `pg_conversion.condefault` off), a catalog UPDATE that is the first
 //   statement of a cold engine (~15 ms of a reopen). The engine before applied it (or reused it); a crash (a conversion
 //   someone turned back on kills the engine) makes the next start apply it again.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// - **The roles** (the rows of the server's roles query, start option `rolesSql`), read right before the shutdown with any
+//   transaction rolled back, as the shutdown would: the server reads them before it prints its port (7-9 ms of a cold
+//   engine on the way to the first answer), and nothing can have changed them if pg_control is as the shutdown left it. Only
+//   for the same query. They hold the SCRAM verifiers pg_authid holds, so the record is the data directory's owner's alone.
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGLITE_DIST } from './pglite-dist.mjs';
 
@@ -63,12 +67,12 @@ function cleanControl(directory) {
   return control.subarray(0, CONTROL_HEAD).toString('hex');
 }
 
-const NOTHING = Object.freeze({ initFiles: false, conversionsOff: false });
+const NOTHING = Object.freeze({ initFiles: false, conversionsOff: false, roles: null });
 
 /**
- * What a start on `directory` may reuse, read before Postgres starts: { initFiles, conversionsOff } (both false unless the
- * record is this build's and pg_control is as the record saw it after a clean shutdown; initFiles also needs every init file
- * there to be one the record names).
+ * What a start on `directory` may reuse, read before Postgres starts: { initFiles, conversionsOff, roles } (false and null
+ * unless the record is this build's and pg_control is as the record saw it after a clean shutdown; initFiles also needs every
+ * init file there to be one the record names; roles is { sql, rows } as recorded, or null).
  */
 export function reusable(directory, build) {
   try {
@@ -80,6 +84,7 @@ export function reusable(directory, build) {
     return {
       initFiles: Object.entries(initFiles(directory)).every(([file, identity]) => record.initFiles?.[file] === identity),
       conversionsOff: record.conversionsOff === true,
+      roles: typeof record.roles?.sql === 'string' && Array.isArray(record.roles.rows) ? record.roles : null,
     };
   } catch {
     return NOTHING; // no control file or no record
@@ -98,6 +103,7 @@ export class StartRecord {
   #build;
   /** What this start reused (set when Postgres starts). */
   reused = NOTHING;
+  #roles = null; // { sql, rows } read before the shutdown, for the record
 
   /** `dataDir`: the engine's option (a directory, or memory://); `pgdata`: where the engine sees it. */
   constructor(dataDir, pgdata, build = engineBuild()) {
@@ -142,6 +148,26 @@ export class StartRecord {
     };
   }
 
+  /** The rows of `sql` this start may take from the record instead of running it, or null. */
+  rolesFor(sql) {
+    return sql && this.reused.roles?.sql === sql ? this.reused.roles.rows : null;
+  }
+
+  /**
+   * Right before the shutdown: reads the rows of `sql` (text columns) for the record, with any transaction rolled back first,
+   * as the shutdown will. Nothing is kept if it fails (the next start runs the query).
+   */
+  async readRolesBeforeShutdown(db, sql) {
+    this.#roles = null;
+    if (this.#directory === null || !sql) return;
+    try {
+      const rows = textRows(await db.execProtocolRaw(simpleQuery(`ROLLBACK; ${sql}`), { syncToFs: false }));
+      if (rows !== null) this.#roles = { sql, rows };
+    } catch {
+      // the record goes without them
+    }
+  }
+
   /**
    * After Postgres shut down (PGlite's close) with the conversions' fix in its catalog: records pg_control as that shutdown
    * left it and the init files there (this build's, kept or written by it). Nothing if the shutdown was not clean. `dataDir`:
@@ -153,10 +179,45 @@ export class StartRecord {
     try {
       const control = cleanControl(directory);
       if (control === null) return;
-      const record = { build: this.#build, control, initFiles: initFiles(directory), conversionsOff: true };
-      writeFileSync(join(directory, RECORD_FILE), JSON.stringify(record));
+      const record = { build: this.#build, control, initFiles: initFiles(directory), conversionsOff: true, roles: this.#roles };
+      const path = join(directory, RECORD_FILE);
+      writeFileSync(path, JSON.stringify(record), { mode: 0o600 });
+      chmodSync(path, 0o600); // a record an older host wrote kept its mode
     } catch {
       // a data directory that cannot take the file: the next start does all its work, as before
     }
   }
+}
+
+/** A simple Query message. */
+function simpleQuery(sql) {
+  const text = Buffer.from(`${sql}\0`);
+  const message = Buffer.alloc(5 + text.length);
+  message[0] = 0x51; // 'Q'
+  message.writeInt32BE(4 + text.length, 1);
+  text.copy(message, 5);
+  return message;
+}
+
+/** The DataRows of a simple Query's reply as arrays of text (null for NULL), or null if the reply has an ErrorResponse. */
+function textRows(reply) {
+  const bytes = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  const rows = [];
+  for (let at = 0; at + 5 <= bytes.length;) {
+    const length = bytes.readInt32BE(at + 1);
+    if (bytes[at] === 0x45 /* ErrorResponse */) return null;
+    if (bytes[at] === 0x44 /* DataRow */) {
+      const row = [];
+      let p = at + 7;
+      for (let columns = bytes.readInt16BE(at + 5); columns > 0; columns--) {
+        const size = bytes.readInt32BE(p);
+        p += 4;
+        row.push(size < 0 ? null : bytes.toString('utf8', p, p + size));
+        if (size > 0) p += size;
+      }
+      rows.push(row);
+    }
+    at += 1 + length;
+  }
+  return rows;
 }

@@ -24,6 +24,7 @@ const exec = PGlite.prototype.exec;
 PGlite.prototype.exec = function (sql, ...rest) { statements.push(sql); return exec.call(this, sql, ...rest); };
 const { db, record } = await startEngine({ dataDir: process.env.DIR });
 const reused = record.reused;
+const roles = record.rolesFor(process.env.ROLES); // as the host's ready frame has them
 PGlite.prototype.exec = exec;
 const rows = [];
 for (const sql of JSON.parse(process.env.SQL ?? '[]')) rows.push(...(await db.query(sql)).rows);
@@ -33,18 +34,19 @@ if (process.env.CRASH) {
     writeFileSync(path, readFileSync(saved));
     utimesSync(path, mtime / 1000, mtime / 1000);
   }
-  console.log(JSON.stringify({ reused, rows, statements }));
+  console.log(JSON.stringify({ reused, rows, statements, roles }));
   process.exit(0);
 }
+await record.readRolesBeforeShutdown(db, process.env.ROLES); // as the host's shutdown does
 await db.close();
-record.writeAfterShutdown(); // as the host's shutdown does
-console.log(JSON.stringify({ reused, rows, statements }));
+record.writeAfterShutdown();
+console.log(JSON.stringify({ reused, rows, statements, roles }));
 `;
 
-function start(dir, { sql = [], crash } = {}) {
+function start(dir, { sql = [], crash, roles = '' } = {}) {
   const run = spawnSync(node, ['--input-type=module', '-e', CHILD], {
     cwd: join(import.meta.dirname, '..'), encoding: 'utf8', timeout: 120_000,
-    env: { ...process.env, DIR: dir, SQL: JSON.stringify(sql), ...(crash ? { CRASH: JSON.stringify(crash) } : {}) },
+    env: { ...process.env, DIR: dir, SQL: JSON.stringify(sql), ROLES: roles, ...(crash ? { CRASH: JSON.stringify(crash) } : {}) },
   });
   assert.equal(run.status, 0, run.stderr ?? String(run.error));
   return JSON.parse(run.stdout.trim().split('\n').at(-1));
@@ -54,7 +56,7 @@ const initFile = (dir) => join(dir, 'base', '5', 'pg_internal.init');
 const mtimeOf = (path) => statSync(path).mtimeMs;
 const COUNT = "SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'pg_%'";
 const DEFAULT_CONVERSIONS = 'SELECT count(*)::int AS defaults FROM pg_catalog.pg_conversion WHERE condefault';
-const NOTHING = { initFiles: false, conversionsOff: false };
+const NOTHING = { initFiles: false, conversionsOff: false, roles: null };
 
 function withDirectory(body) {
   const dir = mkdtempSync(join(tmpdir(), 'start-record-'));
@@ -71,7 +73,7 @@ test('the init files are kept through a start after a clean shutdown, and rebuil
   const written = mtimeOf(initFile(dir));
   assert.match(readFileSync(join(dir, '.zeropg-engine'), 'utf8'), /"build":"pglite [^"]+, pglite\.wasm of \d+ bytes"/);
   const clean = start(dir, { sql: [COUNT] });
-  assert.deepEqual(clean.reused, { initFiles: true, conversionsOff: true });
+  assert.deepEqual(clean.reused, { initFiles: true, conversionsOff: true, roles: null });
   assert.equal(mtimeOf(initFile(dir)), written, 'the init file was rebuilt after a clean shutdown');
   const [{ n }] = clean.rows;
   assert.ok(n > 50);
@@ -96,7 +98,7 @@ test('the init files are kept through a start after a clean shutdown, and rebuil
   start(dir);
   const recorded = mtimeOf(initFile(dir));
   utimesSync(initFile(dir), new Date(), new Date(recorded + 60_000));
-  assert.deepEqual(start(dir, { sql: [COUNT] }).reused, { initFiles: false, conversionsOff: true });
+  assert.deepEqual(start(dir, { sql: [COUNT] }).reused, { initFiles: false, conversionsOff: true, roles: null });
   assert.notEqual(mtimeOf(initFile(dir)), recorded + 60_000, 'an init file the record does not know was kept');
 }));
 
@@ -131,6 +133,22 @@ test('a new cluster in a directory that kept the record (initdb after a failed l
 }));
 
 // The checks themselves, on a directory of the files they read.
+test('the roles read before a clean shutdown come back for the same query, without what a transaction left open, and not after a crash', { timeout: 300_000 }, () => withDirectory((dir) => {
+  const ROLES = 'SELECT rolname, rolcanlogin::text FROM pg_catalog.pg_authid ORDER BY rolname';
+  assert.equal(start(dir, { roles: ROLES }).roles, null); // a new cluster; its shutdown records the roles
+  const opened = start(dir, { roles: ROLES, sql: ["CREATE ROLE record_role LOGIN PASSWORD 'x'"] });
+  assert.deepEqual(opened.roles.find((row) => row[0] === 'postgres'), ['postgres', 'true']);
+  assert.equal(opened.roles.find((row) => row[0] === 'record_role'), undefined); // made after this start's ready frame
+  assert.deepEqual(start(dir, { roles: ROLES }).roles.find((row) => row[0] === 'record_role'), ['record_role', 'true']);
+  assert.equal(statSync(join(dir, '.zeropg-engine')).mode & 0o777, 0o600); // it holds what pg_authid holds
+  assert.equal(start(dir, { roles: 'SELECT rolname FROM pg_catalog.pg_authid' }).roles, null); // another query: not its rows
+  start(dir, { roles: ROLES, sql: ['BEGIN', 'CREATE ROLE uncommitted_role'] }); // left open at the shutdown
+  const crashed = start(dir, { roles: ROLES, crash: {} });
+  assert.ok(crashed.roles.some((row) => row[0] === 'record_role'));
+  assert.equal(crashed.roles.find((row) => row[0] === 'uncommitted_role'), undefined);
+  assert.equal(start(dir, { roles: ROLES }).roles, null); // after the crash
+}));
+
 test('a start reuses only what this build recorded after a clean shutdown of this very cluster state', async () => {
   const { reusable } = await import('../start-record.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'start-record-unit-'));
@@ -155,7 +173,7 @@ test('a start reuses only what this build recorded after a clean shutdown of thi
     const files = { 'global/pg_internal.init': '100 1700000000000', 'base/5/pg_internal.init': '100 1700000000000' };
     const record = { build: 'B', control: control(1).subarray(0, 40).toString('hex'), initFiles: files, conversionsOff: true };
     writeFileSync(join(dir, '.zeropg-engine'), JSON.stringify(record));
-    const both = { initFiles: true, conversionsOff: true };
+    const both = { initFiles: true, conversionsOff: true, roles: null };
     assert.deepEqual(reusable(dir, 'B'), both);
     assert.deepEqual(reusable(dir, 'C'), NOTHING, 'another build');
     assert.deepEqual(reusable(dir, null), NOTHING, 'no build known');
@@ -171,15 +189,21 @@ test('a start reuses only what this build recorded after a clean shutdown of thi
       rmSync(join(dir, name));
     }
     put('base/5/pg_internal.init', Buffer.alloc(101));
-    assert.deepEqual(reusable(dir, 'B'), { initFiles: false, conversionsOff: true }, 'a file of another size');
+    assert.deepEqual(reusable(dir, 'B'), { initFiles: false, conversionsOff: true, roles: null }, 'a file of another size');
     put('base/5/pg_internal.init', Buffer.alloc(100));
     put('base/1/pg_internal.init', Buffer.alloc(100));
-    assert.deepEqual(reusable(dir, 'B'), { initFiles: false, conversionsOff: true }, 'a file the record does not name');
+    assert.deepEqual(reusable(dir, 'B'), { initFiles: false, conversionsOff: true, roles: null }, 'a file the record does not name');
     rmSync(join(dir, 'base', '1', 'pg_internal.init'));
     rmSync(join(dir, 'base', '5', 'pg_internal.init'));
     assert.deepEqual(reusable(dir, 'B'), both, 'a recorded file removed since (a catalog changed): Postgres rebuilds it');
     writeFileSync(join(dir, '.zeropg-engine'), JSON.stringify({ ...record, conversionsOff: undefined }));
-    assert.deepEqual(reusable(dir, 'B'), { initFiles: true, conversionsOff: false }, 'a record without the fix');
+    assert.deepEqual(reusable(dir, 'B'), { initFiles: true, conversionsOff: false, roles: null }, 'a record without the fix');
+    const roles = { sql: 'SELECT rolname FROM pg_authid', rows: [['postgres']] };
+    writeFileSync(join(dir, '.zeropg-engine'), JSON.stringify({ ...record, roles }));
+    assert.deepEqual(reusable(dir, 'B'), { ...both, roles }, 'a record with the roles');
+    put('global/pg_control', control(1, 0x2000000));
+    assert.deepEqual(reusable(dir, 'B'), NOTHING, 'the roles of another checkpoint');
+    put('global/pg_control', control(1));
     rmSync(join(dir, '.zeropg-engine'));
     assert.deepEqual(reusable(dir, 'B'), NOTHING, 'no record');
 

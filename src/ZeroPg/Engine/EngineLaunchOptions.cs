@@ -10,6 +10,11 @@ internal sealed record EngineLaunchOptions
     /// <summary>The database of the cluster the engine opens (PGlite's <c>database</c> option); null is postgres.</summary>
     public string? Database { get; init; }
     public IReadOnlyList<string> Extensions { get; init; } = [];
+    /// <summary>
+    /// The server's roles query, for the primary database on disk: the host keeps its rows in the start record at a clean
+    /// shutdown and returns them to the next start that may reuse them (<see cref="EngineStartupInfo.Roles"/>).
+    /// </summary>
+    public string? RolesSql { get; init; }
     /// <summary>A tar snapshot of an initialised data directory to start from, if any.</summary>
     public string? LoadDataDir { get; init; }
     /// <summary>Postgres start parameters added to PGlite's own (e.g. "-c", "archive_mode=on").</summary>

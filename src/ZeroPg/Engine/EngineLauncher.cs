@@ -138,6 +138,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         HostScriptPath = hostScript,
         DataDirectory = dataDirectory,
         Database = site.IsPrimary ? null : site.Name,
+        RolesSql = RecordsRoles(dataDirectory) ? Security.LoginRole.AllSql : null,
         Extensions = extensions,
         StartParams = [
             .. options.Backup is null || !site.IsPrimary || dataDirectory == ZeroPgOptions.MemoryDatabase ? [] : Storage.Backup.BackupService.EngineSettings,
@@ -158,6 +159,16 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
         HostCpus = options.EngineHostCpus,
         Metrics = metrics,
     };
+
+    /// <summary>
+    /// Whether the engine's start record keeps the roles for the next start (the server then reads none before its port):
+    /// for the primary database on disk (the cluster's roles are its; memory:// keeps no record), and only when nothing the
+    /// server runs between an engine's ready frame and its roles read can change them: the bootstrap role's SQL
+    /// (POSTGRES_USER, POSTGRES_PASSWORD: a new verifier at every start), migrations and init scripts.
+    /// </summary>
+    private bool RecordsRoles(string dataDirectory)
+        => site.IsPrimary && dataDirectory != ZeroPgOptions.MemoryDatabase && Security.BootstrapRole.Sql(options.Security) is null
+            && options.MigrationFolders.Count == 0 && options.InitFolders.Count == 0;
 
     private async Task<(EngineProcess, EngineStartupInfo)> StartAsync(EngineLaunchOptions launch, CancellationToken cancellationToken)
     {

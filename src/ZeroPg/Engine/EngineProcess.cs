@@ -152,7 +152,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             Durability: options.Durability == EngineDurability.Fsync ? "fsync" : null,
             PollMicroseconds: doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
             Doorbell: doorbell?.Path,
-            CancelSocket: cancelSocket);
+            CancelSocket: cancelSocket,
+            RolesSql: options.RolesSql);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         IEngineChannel channel;

@@ -3,7 +3,7 @@ namespace ZeroPg.Engine;
 /// <summary>
 /// host.mjs's start options (argv[2] of an engine process, or `options` of a shared host's start command), as JSON in
 /// <see cref="HostJson"/>'s camelCase: dataDir, database, extensions, loadDataDir, startParams, snapshotOut, durability,
-/// pollMicroseconds, doorbell, cancelSocket. A null is written as null; the host reads null and absent alike.
+/// pollMicroseconds, doorbell, cancelSocket, rolesSql. A null is written as null; the host reads null and absent alike.
 /// </summary>
 internal sealed record EngineStartOptions(
     string DataDir,
@@ -15,4 +15,5 @@ internal sealed record EngineStartOptions(
     string? Durability,
     int PollMicroseconds,
     string? Doorbell,
-    string CancelSocket);
+    string CancelSocket,
+    string? RolesSql = null);

@@ -31,14 +31,22 @@ internal sealed class EngineStartupInfo
 
     public bool ReusedConversionsFix { get; init; }
 
-    /// <summary>For the log: "relation cache init files, conversions' fix", or "nothing".</summary>
-    public string ReusedSummary => (ReusedInitFiles, ReusedConversionsFix) switch
+    /// <summary>
+    /// The rows of the roles query (<see cref="EngineLaunchOptions.RolesSql"/>) as the engine's last clean shutdown left them,
+    /// when this start may reuse them (nothing can have changed them since); null: read them from the engine.
+    /// </summary>
+    public IReadOnlyList<string?[]>? Roles { get; init; }
+
+    /// <summary>For the log: "relation cache init files, conversions' fix, roles", or "nothing".</summary>
+    public string ReusedSummary
     {
-        (true, true) => "relation cache init files, conversions' fix",
-        (true, false) => "relation cache init files",
-        (false, true) => "conversions' fix",
-        _ => "nothing",
-    };
+        get
+        {
+            string[] reused = [.. ReusedInitFiles ? ["relation cache init files"] : Array.Empty<string>(),
+                .. ReusedConversionsFix ? ["conversions' fix"] : Array.Empty<string>(), .. Roles is null ? Array.Empty<string>() : ["roles"]];
+            return reused.Length == 0 ? "nothing" : string.Join(", ", reused);
+        }
+    }
 
     public string ServerVersion => Parameters.TryGetValue("server_version", out var v) ? v : "18";
 
@@ -67,8 +75,12 @@ internal sealed class EngineStartupInfo
             HeapBytes = root.TryGetProperty("heap", out var heap) && heap.ValueKind == JsonValueKind.Number ? heap.GetInt64() : 0,
             ReusedInitFiles = Reused(root, "initFiles"),
             ReusedConversionsFix = Reused(root, "conversionsOff"),
+            Roles = root.TryGetProperty("roles", out var roles) && roles.ValueKind == JsonValueKind.Array ? RoleRows(roles) : null,
         };
     }
+
+    private static List<string?[]> RoleRows(JsonElement rows)
+        => [.. rows.EnumerateArray().Select(row => row.EnumerateArray().Select(value => value.ValueKind == JsonValueKind.String ? value.GetString() : null).ToArray())];
 
     private static bool Reused(JsonElement root, string what) =>
         root.TryGetProperty("reused", out var reused) && reused.ValueKind == JsonValueKind.Object

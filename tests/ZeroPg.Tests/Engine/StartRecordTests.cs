@@ -1,10 +1,11 @@
+using Npgsql;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Engine;
 
 /// <summary>
 /// A reopen after a clean stop reuses what the engine's last shutdown left (engine-host/start-record.mjs): Postgres's relation
-/// cache init files and the conversions' fix. Through the whole server: its stop ends the engine host cleanly, which writes
+/// cache init files, the conversions' fix and the roles. Through the whole server: its stop ends the engine host cleanly, which writes
 /// the record; an engine that dies instead leaves nothing its restart may reuse.
 /// </summary>
 public sealed class StartRecordTests
@@ -26,7 +27,7 @@ public sealed class StartRecordTests
         await using (var reopened = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = db }, logs.Factory))
         {
             Assert.Equal(100L, await DataDirectoryTests.ExecuteAsync(reopened, "select count(*) from t"));
-            Assert.Contains(logs.Messages, m => m.StartsWith(Started) && m.EndsWith("reused from its last clean shutdown: relation cache init files, conversions' fix"));
+            Assert.Contains(logs.Messages, m => m.StartsWith(Started) && m.EndsWith("reused from its last clean shutdown: relation cache init files, conversions' fix, roles"));
             Assert.Equal(written, File.GetLastWriteTimeUtc(initFile));
 
             // An engine that dies: its restart runs Postgres's crash recovery and reuses nothing
@@ -37,5 +38,52 @@ public sealed class StartRecordTests
             Assert.Equal(100L, await DataDirectoryTests.ExecuteAsync(reopened, "select count(*) from t"));
             Assert.NotEqual(written, File.GetLastWriteTimeUtc(initFile));
         }
+    }
+
+    [Fact]
+    public async Task A_reopen_takes_the_roles_as_the_last_stop_left_them_unless_the_server_sets_a_password()
+    {
+        using var directory = new TempDirectory();
+        var db = directory.Sub("db");
+        await using (var first = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = db }, TestLogging.Factory))
+            await DataDirectoryTests.ExecuteAsync(first, "create role kept_role login; create role gone_role login");
+
+        using (var logs = new CapturedLogs())
+        await using (var reopened = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = db }, logs.Factory))
+        {
+            Assert.EndsWith("reused from its last clean shutdown: relation cache init files, conversions' fix, roles", logs.Messages.Single(m => m.StartsWith(Started)));
+            Assert.Equal("kept_role", await CurrentUserAsync(reopened, "kept_role"));
+            Assert.Equal("gone_role", await CurrentUserAsync(reopened, "gone_role"));
+            await DataDirectoryTests.ExecuteAsync(reopened, "drop role gone_role; alter role kept_role nologin");
+        }
+
+        // The roles this reopen takes are those of the stop before it, not of the start before that
+        using (var logs = new CapturedLogs())
+        await using (var again = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = db }, logs.Factory))
+        {
+            Assert.EndsWith(", roles", logs.Messages.Single(m => m.StartsWith(Started)));
+            var nologin = await Assert.ThrowsAsync<PostgresException>(() => CurrentUserAsync(again, "kept_role"));
+            Assert.Equal("28000", nologin.SqlState);
+            Assert.Contains("not permitted to log in", nologin.MessageText);
+            var gone = await Assert.ThrowsAsync<PostgresException>(() => CurrentUserAsync(again, "gone_role"));
+            Assert.Equal("28000", gone.SqlState);
+        }
+
+        // A password the server sets at every start changes pg_authid after the ready frame: the roles are read from the engine
+        using (var logs = new CapturedLogs())
+        await using (var secured = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = db, Security = { Password = "s3cret" } }, logs.Factory))
+        {
+            Assert.EndsWith("reused from its last clean shutdown: relation cache init files, conversions' fix", logs.Messages.Single(m => m.StartsWith(Started)));
+            Assert.Equal("postgres", await CurrentUserAsync(secured, "postgres"));
+        }
+    }
+
+    private static async Task<string?> CurrentUserAsync(ZeroPgServer server, string user)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Username = user, Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("select current_user", connection);
+        return (string?)await command.ExecuteScalarAsync();
     }
 }
