@@ -84,9 +84,10 @@ export function freshMemoryEdits(bytes) {
 // below 128), the name, the kind (0: a function) and the index; a C symbol's name holds no byte below 32, so the bytes are
 // found only at an entry's start.
 function exportedFunction(bytes, section, name) {
+  if (name.length >= 128) return null;
   const entry = Buffer.concat([Buffer.from([name.length]), Buffer.from(name), Buffer.from([0])]);
   const within = Buffer.from(bytes.buffer, bytes.byteOffset + section.body, section.end - section.body);
   const at = within.indexOf(entry);
-  if (name.length >= 128 || at < 0 || within.indexOf(entry, at + 1) >= 0) return null;
+  if (at < 0 || within.indexOf(entry, at + 1) >= 0) return null;
   return readLeb(bytes, section.body + at + entry.length)[0];
 }

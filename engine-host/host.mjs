@@ -230,8 +230,9 @@ async function main() {
     pid: process.pid,
     startMs: Math.round(performance.now() - started),
     snapshotWritten: engine.snapshotWritten,
-    // What this start took from the engine before it (start-record.mjs): the roles' rows only for the query the server asks.
-    reused: engine.record ? { ...engine.record.reused, roles: roles !== null } : null,
+    // What this start took from the engine before it (start-record.mjs): the init files and the conversions' fix as flags,
+    // the roles as their rows (only for the query the server asks).
+    reused: engine.record ? { initFiles: engine.record.reused.initFiles, conversionsOff: engine.record.reused.conversionsOff } : null,
     roles,
     startup: engine.startup,
     cancel: interrupts.cancel,

@@ -161,7 +161,10 @@ export class StartRecord {
     this.#roles = null;
     if (this.#directory === null || !sql) return;
     try {
-      const rows = textRows(await db.execProtocolRaw(simpleQuery(`ROLLBACK; ${sql}`), { syncToFs: false }));
+      // Through the stream API, as every batch before it (engine.mjs: mixing PGlite's APIs after the first raw call is buggy).
+      const reply = [];
+      await db.execProtocolRawStream(simpleQuery(`ROLLBACK; ${sql}`), { syncToFs: false, onRawData: (view) => reply.push(Buffer.from(view)) });
+      const rows = textRows(Buffer.concat(reply));
       if (rows !== null) this.#roles = { sql, rows };
     } catch {
       // the record goes without them
@@ -200,8 +203,7 @@ function simpleQuery(sql) {
 }
 
 /** The DataRows of a simple Query's reply as arrays of text (null for NULL), or null if the reply has an ErrorResponse. */
-function textRows(reply) {
-  const bytes = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+function textRows(bytes) {
   const rows = [];
   for (let at = 0; at + 5 <= bytes.length;) {
     const length = bytes.readInt32BE(at + 1);

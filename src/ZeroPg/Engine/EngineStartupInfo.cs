@@ -42,9 +42,14 @@ internal sealed class EngineStartupInfo
     {
         get
         {
-            string[] reused = [.. ReusedInitFiles ? ["relation cache init files"] : Array.Empty<string>(),
-                .. ReusedConversionsFix ? ["conversions' fix"] : Array.Empty<string>(), .. Roles is null ? Array.Empty<string>() : ["roles"]];
-            return reused.Length == 0 ? "nothing" : string.Join(", ", reused);
+            var reused = new List<string>(3);
+            if (ReusedInitFiles)
+                reused.Add("relation cache init files");
+            if (ReusedConversionsFix)
+                reused.Add("conversions' fix");
+            if (Roles is not null)
+                reused.Add("roles");
+            return reused.Count == 0 ? "nothing" : string.Join(", ", reused);
         }
     }
 
