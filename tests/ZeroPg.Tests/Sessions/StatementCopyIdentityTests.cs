@@ -16,9 +16,7 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
     public async Task A_duplicate_parse_leaves_its_name_a_copy_whose_execute_after_a_describe_is_refused()
     {
         var engine = fixture.Server.EngineId;
-        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
-        await client.Query("create table if not exists statement_copy_dup (a int)").RoundTripAsync();
-        await client.Parse("s_dup", "copy statement_copy_dup from stdin").Sync().RoundTripAsync();
+        await using var client = await ClientWithCopyAsync("statement_copy_dup", "s_dup");
 
         await client.Parse("s_dup", "select 1").Sync()
             .Bind("p_dup", "s_dup").DescribeStatement("s_dup").Execute("p_dup").Sync()
@@ -36,9 +34,7 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
     public async Task A_duplicate_parse_leaves_its_name_a_copy_that_takes_its_data()
     {
         var engine = fixture.Server.EngineId;
-        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
-        await client.Query("create table if not exists statement_copy_dup_data (a int)").RoundTripAsync();
-        await client.Parse("s_dup_data", "copy statement_copy_dup_data from stdin").Sync().RoundTripAsync();
+        await using var client = await ClientWithCopyAsync("statement_copy_dup_data", "s_dup_data");
 
         await client.Parse("s_dup_data", "select 1").Sync()
             .Bind("p_dup_data", "s_dup_data").Execute("p_dup_data").CopyData("7\n").CopyDone().Sync()
@@ -56,9 +52,7 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
     public async Task An_unnamed_parse_skipped_after_an_error_does_not_leave_the_copy_before_it_bound_in_the_same_batch()
     {
         var engine = fixture.Server.EngineId;
-        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
-        await client.Query("create table if not exists statement_copy_skipped (a int)").RoundTripAsync();
-        await client.Parse("", "copy statement_copy_skipped from stdin").DescribeStatement("").Sync().RoundTripAsync();
+        await using var client = await ClientWithCopyAsync("statement_copy_skipped", "");
 
         // The named Parse fails, so the engine skips the unnamed one to the Sync: its unnamed statement is still the COPY.
         await client.Parse("s_bad_skipped", "select from where").Parse("", "select 1").Sync()
@@ -77,9 +71,7 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
     public async Task An_unnamed_parse_skipped_after_an_error_leaves_no_statement_to_bind_later()
     {
         var engine = fixture.Server.EngineId;
-        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
-        await client.Query("create table if not exists statement_copy_skipped_later (a int)").RoundTripAsync();
-        await client.Parse("", "copy statement_copy_skipped_later from stdin").DescribeStatement("").Sync().RoundTripAsync();
+        await using var client = await ClientWithCopyAsync("statement_copy_skipped_later", "");
         var failed = await client.Parse("s_bad_later", "select from where").Parse("", "select 1").Sync().RoundTripAsync();
         Assert.Equal("42601", Assert.Single(failed, m => m.Code == 'E').SqlState);
 
@@ -96,9 +88,7 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
     public async Task An_unnamed_parse_zeropg_refuses_leaves_no_statement_to_bind()
     {
         var engine = fixture.Server.EngineId;
-        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
-        await client.Query("create table if not exists statement_copy_refused (a int)").RoundTripAsync();
-        await client.Parse("", "copy statement_copy_refused from stdin").DescribeStatement("").Sync().RoundTripAsync();
+        await using var client = await ClientWithCopyAsync("statement_copy_refused", "");
 
         await client.Parse("", "select pg_ls_dir('.')").Sync()
             .Bind("", "").Execute().Sync()
@@ -110,5 +100,14 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
         Assert.Equal("26000", Assert.Single(executed, m => m.Code == 'E').SqlState);
         Assert.Equal("2", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
         Assert.Equal(engine, fixture.Server.EngineId);
+    }
+
+    /// <summary>A client whose statement <paramref name="name"/> (named, or unnamed for "") is COPY <paramref name="table"/> FROM STDIN.</summary>
+    private async Task<RawProtocolClient> ClientWithCopyAsync(string table, string name)
+    {
+        var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query($"create table if not exists {table} (a int)").RoundTripAsync();
+        await client.Parse(name, $"copy {table} from stdin").DescribeStatement(name).Sync().RoundTripAsync();
+        return client;
     }
 }
