@@ -115,9 +115,23 @@ function readInto(path, allocate) {
   }
 }
 
+// Opening one end of a FIFO waits until its other end is open. The server opens its ends before it asks for a start, but a
+// server that died in between would leave that open waiting forever, and with it this thread, which sees stdin close and
+// starts every other engine. So each end is opened while a read-write descriptor of our own (Linux never makes that open
+// wait) stands in for the other side, and that descriptor is closed at once. Without a server the engine then reads the end
+// of its requests, or its reply meets a closed pipe, and its worker exits.
+function openFifo(path, flags) {
+  const standIn = openSync(path, constants.O_RDWR);
+  try {
+    return openSync(path, flags);
+  } finally {
+    closeSync(standIn);
+  }
+}
+
 function start({ id, options, requests, replies, env }) {
   const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
-  const fds = [openSync(requests, constants.O_RDONLY), openSync(replies, constants.O_WRONLY)];
+  const fds = [openFifo(requests, constants.O_RDONLY), openFifo(replies, constants.O_WRONLY)];
   const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } };
   let started;
   try {

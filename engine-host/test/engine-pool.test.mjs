@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PoolClient } from './pool-client.mjs';
+import { PoolClient, removeDirectory } from './pool-client.mjs';
 import { error, query, scalar } from './host-client.mjs';
 import { COMPILE_HINTS } from '../compile-hints-data.mjs';
 import { COMPILE_HINTS_SUPPORTED } from '../compile-hints.mjs';
@@ -89,6 +89,18 @@ test('SIGINT, SIGHUP and SIGTERM are the server\'s to act on: the host\'s engine
     await signalled.close();
   }
   assert.equal(signalled.exitCode, 0);
+});
+
+test('a start whose server died before the host opened its FIFOs keeps neither the host nor its other engines waiting', limit, async () => {
+  const host = await PoolClient.start();
+  const orphaned = host.startOrphaned(); // opening its FIFOs would wait forever: no server end is open
+  const neighbour = await host.engine(); // the host still serves the next start
+  assert.equal(scalar(await neighbour.run(query('select 41 + 1'))), '42');
+  for (let i = 0; i < 200 && !host.exits.has(orphaned.id); i++) await sleep(50);
+  assert.ok(host.exits.has(orphaned.id), 'the orphaned engine ends by itself');
+  await neighbour.close();
+  assert.equal(await host.closeWithin(10_000), true, 'the host exits once its stdin closes');
+  removeDirectory(orphaned.directory);
 });
 
 test('terminate stops a runaway query in one engine only', limit, async () => {

@@ -66,6 +66,28 @@ export class PoolClient {
     this.#send({ op: 'terminate', id });
   }
 
+  /** Asks for a start over FIFOs whose server ends nobody holds (the server died right after it asked). */
+  startOrphaned() {
+    const directory = mkdtempSync(join(tmpdir(), 'zeropg-pool-test-'));
+    const requests = join(directory, 'requests');
+    const replies = join(directory, 'replies');
+    execFileSync('mkfifo', [requests, replies]);
+    const id = this.#nextId++;
+    this.#send({ op: 'start', id, options: {}, requests, replies, env: {} });
+    return { id, directory };
+  }
+
+  /** Ends stdin and waits up to `ms` for the host to exit: true if it did. */
+  async closeWithin(ms) {
+    this.#child.stdin.end();
+    if (!this.alive) return true;
+    const exited = new Promise((resolve) => this.#child.once('exit', () => resolve(true)));
+    const late = new Promise((resolve) => setTimeout(() => resolve(false), ms).unref());
+    const result = await Promise.race([exited, late]);
+    if (!result) this.#child.kill('SIGKILL');
+    return result;
+  }
+
   get pid() {
     return this.#child.pid;
   }
