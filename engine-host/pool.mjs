@@ -117,9 +117,14 @@ function readInto(path, allocate) {
 
 // Opening one end of a FIFO waits until its other end is open. The server opens its ends before it asks for a start, but a
 // server that died in between would leave that open waiting forever, and with it this thread, which sees stdin close and
-// starts every other engine. So each end is opened while a read-write descriptor of our own (Linux never makes that open
-// wait) stands in for the other side, and that descriptor is closed at once. Without a server the engine then reads the end
-// of its requests, or its reply meets a closed pipe, and its worker exits.
+// starts every other engine. So a start first checks that the server still reads its replies (a non-blocking open for
+// writing fails with ENXIO when no one does): without it there is no engine to start. Then each end is opened while a
+// read-write descriptor of our own (Linux never makes that open wait) stands in for the other side, closed at once: a server
+// that dies after the check leaves an engine that reads the end of its requests, or whose reply meets a closed pipe, and exits.
+function serverReads(replies) {
+  closeSync(openSync(replies, constants.O_WRONLY | constants.O_NONBLOCK));
+}
+
 function openFifo(path, flags) {
   const standIn = openSync(path, constants.O_RDWR);
   try {
@@ -131,6 +136,7 @@ function openFifo(path, flags) {
 
 function start({ id, options, requests, replies, env }) {
   const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
+  serverReads(replies); // throws (ENXIO) when the server is gone: the caller reports the start as failed
   const fds = [openFifo(requests, constants.O_RDONLY), openFifo(replies, constants.O_WRONLY)];
   const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } };
   let started;

@@ -93,14 +93,21 @@ test('SIGINT, SIGHUP and SIGTERM are the server\'s to act on: the host\'s engine
 
 test('a start whose server died before the host opened its FIFOs keeps neither the host nor its other engines waiting', limit, async () => {
   const host = await PoolClient.start();
-  const orphaned = host.startOrphaned(); // opening its FIFOs would wait forever: no server end is open
+  // Gone before the host looked: the start fails at once, and no engine starts. Gone between the host's check and its opens:
+  // opening the requests' end would wait forever for a writer; the engine starts, reads the end of its requests and exits.
+  const gone = host.startOrphaned();
+  const goneLater = host.startOrphaned({ holdReplies: true });
   const neighbour = await host.engine(); // the host still serves the next start
   assert.equal(scalar(await neighbour.run(query('select 41 + 1'))), '42');
-  for (let i = 0; i < 200 && !host.exits.has(orphaned.id); i++) await sleep(50);
-  assert.ok(host.exits.has(orphaned.id), 'the orphaned engine ends by itself');
+  for (let i = 0; i < 200 && !(host.exits.has(gone.id) && host.exits.has(goneLater.id)); i++) await sleep(50);
+  assert.equal(host.exits.get(gone.id), 1, 'a start without its server fails');
+  assert.equal(host.started.has(gone.id), false, 'and starts no engine');
+  assert.ok(host.exits.has(goneLater.id), 'the engine whose server went later ends by itself');
   await neighbour.close();
   assert.equal(await host.closeWithin(10_000), true, 'the host exits once its stdin closes');
-  removeDirectory(orphaned.directory);
+  goneLater.release();
+  removeDirectory(gone.directory);
+  removeDirectory(goneLater.directory);
 });
 
 test('terminate stops a runaway query in one engine only', limit, async () => {

@@ -1,7 +1,7 @@
 // Drives the shared engine host (engine-pool.mjs) as the ZeroPg server does: JSON lines to its main thread, and per
 // engine a request FIFO and a reply FIFO (made here, as the server makes them) carrying the usual frames. Tests only.
 import { spawn, execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,7 @@ export class PoolClient {
   #nextId = 1;
   #waiters = new Map(); // `${event}:${id}` -> resolve
   exits = new Map(); // id -> exit code
+  started = new Set(); // ids of engines whose worker the host started
   stderr = new Map(); // id -> text
 
   static async start(env = {}) {
@@ -28,6 +29,7 @@ export class PoolClient {
 
   #event(event) {
     if (event.event === 'exit') this.exits.set(event.id, event.code);
+    if (event.event === 'started') this.started.add(event.id);
     if (event.event === 'stderr') this.stderr.set(event.id, (this.stderr.get(event.id) ?? '') + event.line + '\n');
     const key = `${event.event}:${event.id}`;
     this.#waiters.get(key)?.(event);
@@ -49,9 +51,13 @@ export class PoolClient {
     const requests = join(directory, 'requests');
     const replies = join(directory, 'replies');
     execFileSync('mkfifo', [requests, replies]);
-    // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own.
+    // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own. The
+    // replies' end is held open from before the start, as the server holds it (the pool checks that someone reads them), until
+    // the stream's own descriptor is open.
     const input = createWriteStream(null, { fd: openSync(requests, 'r+') });
+    const held = openSync(replies, constants.O_RDONLY | constants.O_NONBLOCK);
     const output = createReadStream(replies);
+    output.once('open', () => closeSync(held));
     const socketPath = join(directory, 'cancel.sock');
     const exited = this.#expect('exit', id);
     this.#send({ op: 'start', id, options: { cancelSocket: socketPath, ...options }, requests, replies, env });
@@ -66,15 +72,19 @@ export class PoolClient {
     this.#send({ op: 'terminate', id });
   }
 
-  /** Asks for a start over FIFOs whose server ends nobody holds (the server died right after it asked). */
-  startOrphaned() {
+  /**
+   * Asks for a start over FIFOs whose server ends nobody holds (the server died right after it asked), or with `holdReplies`
+   * only the replies' end held (it died between the host's check of that end and its opens).
+   */
+  startOrphaned({ holdReplies = false } = {}) {
     const directory = mkdtempSync(join(tmpdir(), 'zeropg-pool-test-'));
     const requests = join(directory, 'requests');
     const replies = join(directory, 'replies');
     execFileSync('mkfifo', [requests, replies]);
+    const held = holdReplies ? openSync(replies, constants.O_RDONLY | constants.O_NONBLOCK) : -1;
     const id = this.#nextId++;
     this.#send({ op: 'start', id, options: {}, requests, replies, env: {} });
-    return { id, directory };
+    return { id, directory, release: () => { if (held >= 0) closeSync(held); } };
   }
 
   /** Ends stdin and waits up to `ms` for the host to exit: true if it did. */
