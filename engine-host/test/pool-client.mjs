@@ -51,16 +51,22 @@ export class PoolClient {
     const requests = join(directory, 'requests');
     const replies = join(directory, 'replies');
     execFileSync('mkfifo', [requests, replies]);
-    // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own. The
-    // replies' end is held open from before the start, as the server holds it (the pool checks that someone reads them), until
-    // the stream's own descriptor is open.
+    // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own. As the
+    // server does, the replies are read only once the pool has started the engine (its write end open: before, a read could
+    // see end-of-file), and their end is held from before the start (the pool checks that someone reads them).
     const input = createWriteStream(null, { fd: openSync(requests, 'r+') });
     const held = openSync(replies, constants.O_RDONLY | constants.O_NONBLOCK);
-    const output = createReadStream(replies);
-    output.once('open', () => closeSync(held));
     const socketPath = join(directory, 'cancel.sock');
     const exited = this.#expect('exit', id);
+    const started = this.#expect('started', id);
     this.#send({ op: 'start', id, options: { cancelSocket: socketPath, ...options }, requests, replies, env });
+    const first = await Promise.race([started.then(() => 'started'), exited.then(() => 'exit')]);
+    if (first !== 'started') {
+      closeSync(held);
+      throw new Error(`engine ${id} did not start (exit code ${this.exits.get(id)})`);
+    }
+    const output = createReadStream(replies);
+    output.once('open', () => closeSync(held));
     const client = await HostClient.attach({ input, output, directory, socketPath, stop: () => exited });
     client.id = id;
     client.exited = exited;
