@@ -135,9 +135,9 @@ function openFifo(path, flags) {
 }
 
 function start({ id, options, requests, replies, env }) {
-  const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
   serverReads(replies); // throws (ENXIO) when the server is gone: the caller reports the start as failed
   const fds = [openFifo(requests, constants.O_RDONLY), openFifo(replies, constants.O_WRONLY)];
+  const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
   const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } };
   let started;
   try {

@@ -47,10 +47,7 @@ export class PoolClient {
   /** Starts an engine (memory:// unless options say otherwise); a HostClient over its FIFOs, with `id` and `exited`. */
   async engine(options = {}, env = {}) {
     const id = this.#nextId++;
-    const directory = mkdtempSync(join(tmpdir(), 'zeropg-pool-test-'));
-    const requests = join(directory, 'requests');
-    const replies = join(directory, 'replies');
-    execFileSync('mkfifo', [requests, replies]);
+    const { directory, requests, replies } = makeFifos();
     // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own. As the
     // server does, the replies are read only once the pool has started the engine (its write end open: before, a read could
     // see end-of-file), and their end is held from before the start (the pool checks that someone reads them).
@@ -83,10 +80,7 @@ export class PoolClient {
    * only the replies' end held (it died between the host's check of that end and its opens).
    */
   startOrphaned({ holdReplies = false } = {}) {
-    const directory = mkdtempSync(join(tmpdir(), 'zeropg-pool-test-'));
-    const requests = join(directory, 'requests');
-    const replies = join(directory, 'replies');
-    execFileSync('mkfifo', [requests, replies]);
+    const { directory, requests, replies } = makeFifos();
     const held = holdReplies ? openSync(replies, constants.O_RDONLY | constants.O_NONBLOCK) : -1;
     const id = this.#nextId++;
     this.#send({ op: 'start', id, options: {}, requests, replies, env: {} });
@@ -120,6 +114,15 @@ export class PoolClient {
     this.#child.stdin.end();
     if (this.alive) await new Promise((resolve) => this.#child.once('exit', resolve));
   }
+}
+
+/** An engine's two FIFOs in a directory of their own, made as the server makes them. */
+function makeFifos() {
+  const directory = mkdtempSync(join(tmpdir(), 'zeropg-pool-test-'));
+  const requests = join(directory, 'requests');
+  const replies = join(directory, 'replies');
+  execFileSync('mkfifo', [requests, replies]);
+  return { directory, requests, replies };
 }
 
 export function removeDirectory(directory) {

@@ -243,12 +243,11 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             await engineStart;
             // The cluster's roles, for logins to any database before a client of postgres reads them: from the engine, or as its
             // last clean shutdown left them when nothing can have changed them since (engine-host/start-record.mjs).
-            var primaryEngine = await engine.GetAsync();
             var roles = app.Services.GetRequiredService<SessionServices>().Roles;
             if (engine.StartupInfo?.Roles is { } recordedRoles)
                 roles.Replace(recordedRoles.Select(Security.LoginRole.FromRow), engine.Generation);
             else
-                await roles.LoadAsync(primaryEngine, engine.Generation);
+                await roles.LoadAsync(await engine.GetAsync(), engine.Generation);
             databases.Open();
             if (options.StartDatabase is { } startDatabase && databases.Find(startDatabase) is null)
             {
