@@ -8,6 +8,8 @@ namespace ZeroPg.Storage;
 /// (it exits when its stdin closes). A new server waits for them so two engines never share a
 /// directory. Linux only (/proc); elsewhere there is nothing to find. A shared engine host (engine-pool.mjs) names no
 /// directory on its command line: one that is not this process's own and holds a file under the directory open is one.
+/// A live server's engine is found too when the directory was deleted and copied anew under it (the new copy's lock is
+/// free): the refusal then names that server, since waiting cannot free the directory.
 /// </summary>
 internal static class OrphanEngines
 {
@@ -17,9 +19,37 @@ internal static class OrphanEngines
         while (Find(directory) is { Count: > 0 } pids)
         {
             if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException(
-                    $"Engine host process{(pids.Count > 1 ? "es" : "")} {string.Join(", ", pids)} of a previous server still use{(pids.Count > 1 ? "" : "s")} {directory}; stop {(pids.Count > 1 ? "them" : "it")} first.");
+                throw new InvalidOperationException(Refusal(directory, pids));
             Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>
+    /// Names the server when it still runs: its engine host's parent holds a file under the directory too (its lock file,
+    /// deleted when the directory was replaced under it), and only stopping that server frees the directory.
+    /// </summary>
+    private static string Refusal(string directory, List<int> pids)
+    {
+        var servers = pids.Select(pid => LiveServerOf($"/proc/{pid}", directory)).OfType<int>().Distinct().ToList();
+        if (servers.Count > 0)
+            return $"Server process{Plural(servers, "es")} {string.Join(", ", servers)} still run{Plural(servers, "", "s")} an engine that holds files under {directory}"
+                + $" (engine host process{Plural(pids, "es")} {string.Join(", ", pids)}); was the directory replaced while {(servers.Count > 1 ? "they" : "it")} ran?"
+                + $" Stop {(servers.Count > 1 ? "them" : "it")} first.";
+        return $"Engine host process{Plural(pids, "es")} {string.Join(", ", pids)} of a stopped server still use{Plural(pids, "", "s")} {directory}; stop {(pids.Count > 1 ? "them" : "it")} first.";
+    }
+
+    private static string Plural(List<int> items, string many, string one = "") => items.Count > 1 ? many : one;
+
+    private static int? LiveServerOf(string hostEntry, string directory)
+    {
+        try
+        {
+            var parent = ParentOf(hostEntry);
+            return parent > 1 && HoldsFileUnder($"/proc/{parent}", directory) ? parent : null;
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return null; // the host or its parent ended while we looked
         }
     }
 

@@ -32,6 +32,32 @@ public sealed class EngineOrphanTests
         await Assert.ThrowsAnyAsync<Exception>(() => running);
     }
 
+    [Fact]
+    [Trait("Category", "Slow")] // the second server waits 15 s for the engine to go before it refuses
+    public async Task A_directory_replaced_under_a_running_server_is_refused_naming_that_server()
+    {
+        using var directory = new TempDirectory();
+        var data = directory.Sub("data");
+        await using var cli = await CliProcess.StartReadyAsync("--port", "0", "--db", data);
+        await using (var connection = new NpgsqlConnection(cli.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await new NpgsqlCommand("CREATE TABLE t AS SELECT 1 AS x", connection).ExecuteNonQueryAsync();
+        }
+        // Deleted and copied anew while the server runs (a restore by hand): its engine still holds the old files.
+        await ExternalTool.RunAsync("cp", ["-a", data, directory.Sub("copy")]);
+        Directory.Delete(data, recursive: true);
+        Directory.Move(directory.Sub("copy"), data);
+
+        var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(
+            () => ZeroPgServer.StartAsync(new ZeroPgOptions { Port = 0, DataDirectory = data }, TestLogging.Factory));
+        Assert.Contains($"Server process {cli.Process.Id} still runs an engine that holds files under {data}", refused.Message);
+        Assert.Contains("was the directory replaced while it ran?", refused.Message);
+        await using var still = new NpgsqlConnection(cli.ConnectionString);
+        await still.OpenAsync();
+        Assert.Equal(1, await new NpgsqlCommand("SELECT x FROM t", still).ExecuteScalarAsync());
+    }
+
     /// <summary>utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15); 0 once it is gone.</summary>
     private static long CpuTicks(int pid)
     {
