@@ -45,7 +45,8 @@ internal static class OrphanEngines
         try
         {
             var parent = ParentOf(hostEntry);
-            return parent > 1 && HoldsFileUnder($"/proc/{parent}", directory) ? parent : null;
+            // Not "parent > 1": in a container the server may be PID 1 itself; init holds no file under the directory.
+            return parent > 0 && HoldsFileUnder($"/proc/{parent}", directory) ? parent : null;
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
