@@ -8,7 +8,7 @@ namespace ZeroPg.Sql;
 /// devices the engine must not touch, ZeroPg's own objects, the session authorization, other clients' names. Read from the one
 /// analysis's tokens (<see cref="SqlAnalysis"/>), each once, when first asked.
 /// </summary>
-internal sealed class RefusalSigns(SqlAnalysis sql)
+internal sealed partial class RefusalSigns(SqlAnalysis sql)
 {
     private readonly SqlAnalysis _sql = sql;
     private readonly string _text = sql.Sql;
@@ -157,10 +157,14 @@ internal sealed class RefusalSigns(SqlAnalysis sql)
         "PG_LS_ARCHIVE_STATUSDIR", "PG_LS_LOGICALSNAPDIR", "PG_LS_LOGICALMAPDIR", "PG_LS_REPLSLOTDIR", "PG_LS_SUMMARIESDIR",
         "LO_IMPORT", "LO_EXPORT", "PG_FILE_WRITE", "PG_FILE_RENAME", "PG_FILE_UNLINK", "PG_FILE_SYNC", "PG_LOGDIR_LS");
 
-    /// <summary>The same inside strings and dollar-quoted bodies (SQL a DO block or a function would run).</summary>
-    private static readonly Regex ServerFileText = new(
+    /// <summary>
+    /// The same inside strings and dollar-quoted bodies (SQL a DO block or a function would run). Generated at build time: a
+    /// Regex built at run time was parsed and analysed when the server's first statement was (this type's static fields).
+    /// </summary>
+    [GeneratedRegex(
         @"\b(pg_read_file|pg_read_binary_file|pg_stat_file|pg_ls_[a-z_]*dir|lo_import|lo_export|pg_file_[a-z]+|pg_logdir_ls)\s*\(|\bcopy\b[^;]*\b(to|from)\s+(e?'|\$[a-z_0-9]*\$)|\balter\s+system\b",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ServerFileText();
 
     /// <summary>
     /// A statement reaches the server's files: COPY to or from a file, the functions that read, write, list or stat files,
@@ -191,7 +195,7 @@ internal sealed class RefusalSigns(SqlAnalysis sql)
                 var token = _tokens[i];
                 if (token.Kind == SqlTokenKind.Word && i + 1 < _tokens.Count && _tokens[i + 1].IsPunct(_text, '(') && ServerFileFunctions.Contains(token.Span(_text)))
                     return true;
-                if (token.Kind is SqlTokenKind.String or SqlTokenKind.DollarString && ServerFileText.IsMatch(_text.AsSpan(token.Start, token.Length)))
+                if (token.Kind is SqlTokenKind.String or SqlTokenKind.DollarString && ServerFileText().IsMatch(_text.AsSpan(token.Start, token.Length)))
                     return true;
             }
             return false;
@@ -222,8 +226,8 @@ internal sealed class RefusalSigns(SqlAnalysis sql)
         return _tokens[i].Kind == SqlTokenKind.Word && i + 1 < end && _tokens[i + 1].Kind == SqlTokenKind.String && _tokens[i].End == _tokens[i + 1].Start;
     }
 
-    private static readonly Regex AsideName = new(@"(?<![A-Za-z0-9_$])zp([0-9]{1,9})_",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    [GeneratedRegex(@"(?<![A-Za-z0-9_$])zp([0-9]{1,9})_", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex AsideName();
 
     private IReadOnlyList<int>? _asidePids;
 
@@ -246,7 +250,7 @@ internal sealed class RefusalSigns(SqlAnalysis sql)
             if (token.Kind is SqlTokenKind.Word or SqlTokenKind.QuotedIdentifier or SqlTokenKind.String or SqlTokenKind.DollarString
                 && !rewritten.Contains(token.Start))
             {
-                foreach (Match match in AsideName.Matches(_text.Substring(token.Start, token.Length)))
+                foreach (Match match in AsideName().Matches(_text.Substring(token.Start, token.Length)))
                 {
                     if (int.TryParse(match.Groups[1].ValueSpan, out var pid) && !pids.Contains(pid))
                         pids.Add(pid);
