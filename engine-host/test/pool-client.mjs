@@ -12,6 +12,7 @@ const POOL = fileURLToPath(new URL('../engine-pool.mjs', import.meta.url));
 
 export class PoolClient {
   #child;
+  #gone;
   #nextId = 1;
   #waiters = new Map(); // `${event}:${id}` -> resolve
   exits = new Map(); // id -> exit code
@@ -21,6 +22,7 @@ export class PoolClient {
   static async start(env = {}) {
     const pool = new PoolClient();
     pool.#child = spawn(process.execPath, ['--expose-gc', POOL], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    pool.#gone = new Promise((resolve) => pool.#child.once('exit', resolve)); // from the spawn: an exit is never missed
     const ready = pool.#expect('ready', undefined);
     createInterface({ input: pool.#child.stdout }).on('line', (line) => pool.#event(JSON.parse(line)));
     pool.ready = await ready;
@@ -90,10 +92,8 @@ export class PoolClient {
   /** Ends stdin and waits up to `ms` for the host to exit: true if it did. */
   async closeWithin(ms) {
     this.#child.stdin.end();
-    if (!this.alive) return true;
-    const exited = new Promise((resolve) => this.#child.once('exit', () => resolve(true)));
     const late = new Promise((resolve) => setTimeout(() => resolve(false), ms).unref());
-    const result = await Promise.race([exited, late]);
+    const result = await Promise.race([this.#gone.then(() => true), late]);
     if (!result) this.#child.kill('SIGKILL');
     return result;
   }
@@ -112,7 +112,7 @@ export class PoolClient {
 
   async close() {
     this.#child.stdin.end();
-    if (this.alive) await new Promise((resolve) => this.#child.once('exit', resolve));
+    await this.#gone;
   }
 }
 

@@ -31,13 +31,14 @@ internal static class OrphanEngines
     private static string Refusal(string directory, List<int> pids)
     {
         var servers = pids.Select(pid => LiveServerOf($"/proc/{pid}", directory)).OfType<int>().Distinct().ToList();
+        var hosts = $"process{Plural(pids, "es")} {string.Join(", ", pids)}";
         if (servers.Count > 0)
             return $"Server process{Plural(servers, "es")} {string.Join(", ", servers)} still run{Plural(servers, "", "s")} an engine that holds files under {directory}"
-                + $" (engine host process{Plural(pids, "es")} {string.Join(", ", pids)}); was the directory replaced while {(servers.Count > 1 ? "they" : "it")} ran?"
-                + $" Stop {(servers.Count > 1 ? "them" : "it")} first.";
-        return $"Engine host process{Plural(pids, "es")} {string.Join(", ", pids)} of a stopped server still use{Plural(pids, "", "s")} {directory}; stop {(pids.Count > 1 ? "them" : "it")} first.";
+                + $" (engine host {hosts}); was the directory replaced while {Plural(servers, "they", "it")} ran? Stop {Plural(servers, "them", "it")} first.";
+        return $"Engine host {hosts} of a stopped server still use{Plural(pids, "", "s")} {directory}; stop {Plural(pids, "them", "it")} first.";
     }
 
+    /// <summary><paramref name="many"/> for more than one item, else <paramref name="one"/>.</summary>
     private static string Plural(List<int> items, string many, string one = "") => items.Count > 1 ? many : one;
 
     private static int? LiveServerOf(string hostEntry, string directory)

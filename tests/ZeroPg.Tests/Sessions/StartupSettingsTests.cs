@@ -1,4 +1,5 @@
 using Npgsql;
+using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Sessions;
@@ -55,7 +56,7 @@ public sealed class StartupSettingsTests(ServerFixture fixture)
     {
         // A server of its own, on a directory: the test counts the batches its engine runs, and memory:// would add its WAL
         // checkpoint check (MemoryWalCheckpoints) whenever the engine is free for a second.
-        using var directory = new Engine.TempDirectory();
+        using var directory = new TempDirectory();
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { Port = 0, DataDirectory = directory.Sub("db") }, TestLogging.Factory);
         var plain = server.GetConnectionString() + ";Pooling=false;Server Compatibility Mode=NoTypeLoading";
         await using var a = new NpgsqlConnection(plain + ";Application Name=alpha;Options=-c search_path=pg_catalog -c DateStyle=german -c lock_timeout=3s");
