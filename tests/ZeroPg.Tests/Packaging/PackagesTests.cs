@@ -40,8 +40,20 @@ public sealed partial class PackagesTests
                 </configuration>
                 """);
 
+            // Precompiled for linux-x64 (ReadyToRun), so a fresh process JIT-compiles less of a first start and query.
+            using (var library = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"ZeroPg.Server.{version}.nupkg")))
+            using (var image = library.GetEntry("lib/net10.0/ZeroPg.dll")!.Open())
+                Assert.True(IsReadyToRun(image), "ZeroPg.Server's lib/net10.0/ZeroPg.dll is IL only");
+
             var tools = Path.Combine(work, "tools");
             await Run("dotnet", ["tool", "install", "zeropg", "--tool-path", tools, "--configfile", config, "--version", version], work);
+            foreach (var name in (string[])["ZeroPg.Cli.dll", "ZeroPg.dll"])
+            {
+                var installed = Directory.GetFiles(Path.Combine(tools, ".store"), name, SearchOption.AllDirectories);
+                Assert.Single(installed);
+                using var image = File.OpenRead(installed[0]);
+                Assert.True(IsReadyToRun(image), $"the installed tool's {name} is IL only");
+            }
             var zeropg = Path.Combine(tools, "zeropg");
             var versionLine = await RunHidden(repo, $"'{zeropg}' --version", work);
             Assert.Matches(@"^zeropg 0\.0\.0-ci\d+ \(PostgreSQL 18\.\d+, PGlite ", versionLine.Trim());
@@ -77,6 +89,8 @@ public sealed partial class PackagesTests
             await Run("dotnet", ["build", "-c", "Release", "-o", Path.Combine(app, "out")], app);
             var output = await RunHidden(repo, $"dotnet '{Path.Combine(app, "out", "app.dll")}'", app);
             Assert.Contains("library:42", output);
+            using (var built = File.OpenRead(Path.Combine(app, "out", "ZeroPg.dll")))
+                Assert.True(IsReadyToRun(built), "the app's ZeroPg.dll from the package is IL only");
             Assert.Contains("testing:pkg", output);
 
             // An EF Core test project that uses only the packages: a migrated template database, a fresh copy per test; or a snapshot restored per test.
@@ -244,6 +258,16 @@ public sealed partial class PackagesTests
     }
 
     /// <summary>In the private mount namespace: the source tree empty, every node on PATH unusable (and checked to be), no $ZEROPG_NODE.</summary>
+    /// <summary>A ReadyToRun image's CLI header points at its native code (the ManagedNativeHeader directory).</summary>
+    private static bool IsReadyToRun(Stream assembly)
+    {
+        using var copy = new MemoryStream();
+        assembly.CopyTo(copy);
+        copy.Position = 0;
+        using var reader = new System.Reflection.PortableExecutable.PEReader(copy);
+        return reader.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 };
+    }
+
     private static string Hide(string repo)
         => $"mount -t tmpfs none '{repo}' && for n in $(which -a node); do mount --bind /dev/null \"$n\"; done && ! command -v node >/dev/null && unset ZEROPG_NODE";
 
