@@ -239,8 +239,8 @@ internal sealed partial class RefusalSigns(SqlAnalysis sql)
     /// </summary>
     public IReadOnlyList<int> AsideNamePids => _asidePids ??= FindAsideNamePids();
 
-    // Vectorized; string.IndexOf with OrdinalIgnoreCase is a scalar loop under invariant globalization (~140 against ~8 ns for a pgbench statement), ~1.5 % of the server's
-    // samples under pgbench -S, since every Query's text is searched.
+    // Vectorized: string.IndexOf with OrdinalIgnoreCase is a scalar loop under invariant globalization (~140 against ~8 ns
+    // for a pgbench statement), ~1.5 % of the server's samples under pgbench -S, since every Query's text is searched.
     private static readonly SearchValues<string> AsideNameSign = SearchValues.Create(["zp"], StringComparison.OrdinalIgnoreCase);
 
     private IReadOnlyList<int> FindAsideNamePids()
