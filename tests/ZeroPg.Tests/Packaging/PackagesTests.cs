@@ -257,7 +257,6 @@ public sealed partial class PackagesTests
         }
     }
 
-    /// <summary>In the private mount namespace: the source tree empty, every node on PATH unusable (and checked to be), no $ZEROPG_NODE.</summary>
     /// <summary>A ReadyToRun image's CLI header points at its native code (the ManagedNativeHeader directory).</summary>
     private static bool IsReadyToRun(Stream assembly)
     {
@@ -268,6 +267,7 @@ public sealed partial class PackagesTests
         return reader.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 };
     }
 
+    /// <summary>In the private mount namespace: the source tree empty, every node on PATH unusable (and checked to be), no $ZEROPG_NODE.</summary>
     private static string Hide(string repo)
         => $"mount -t tmpfs none '{repo}' && for n in $(which -a node); do mount --bind /dev/null \"$n\"; done && ! command -v node >/dev/null && unset ZEROPG_NODE";
 
