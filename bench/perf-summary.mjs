@@ -11,9 +11,13 @@ import { parseArgs } from './wire.mjs';
 const args = parseArgs();
 const top = Number(args.top ?? 30);
 
-/** The process a thread belongs to, by its name: the server's threads are .NET's and ZeroPg's own; the host is node. */
+/**
+ * The process a thread belongs to, by its name: the server's threads are .NET's and ZeroPg's own; the host's are node's,
+ * its engines' worker threads (Node names them WorkerThread: in the shared host, where the engines run) and libuv's.
+ */
+const HOST_THREADS = /^(node|WorkerThread|libuv-worker|DelayedTaskSche|SignalInspector)/;
 function group(comm) {
-  if (comm === 'node' || comm.startsWith('node')) return 'engine host';
+  if (HOST_THREADS.test(comm)) return 'engine host';
   if (comm.startsWith('.NET') || comm.startsWith('zeropg') || comm.startsWith('Kestrel') || comm === 'dotnet') return 'server';
   return comm;
 }
