@@ -1,0 +1,31 @@
+// A prototype, not ZeroPg: PGlite in this process's V8 (ClearScript) behind a minimal Postgres wire server, to measure
+// what an engine inside the server's process would give pgbench -S. bench/engines/inprocess/run.sh runs it beside ZeroPg and
+// native Postgres; bench/engines/FINDINGS.md, "An engine in the server's process", has what it found.
+//
+//   dotnet InProcessEngine.dll PGLITE_DIST [--inline]
+//   --inline: the socket thread runs the engine and sends the reply itself (no pipeline threads)
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using ZeroPg.Bench.InProcess;
+
+var dist = args.Length > 0 ? args[0] : throw new ArgumentException("usage: InProcessEngine PGLITE_DIST [--inline]");
+var started = Stopwatch.StartNew();
+var (engine, version) = await PgliteInV8.CreateAsync(dist);
+Console.Error.WriteLine($"engine created in {started.ElapsedMilliseconds} ms: {version}");
+EnginePipeline? pipeline = args.Contains("--inline") ? null : new EnginePipeline(engine);
+pipeline?.Start();
+var listener = new TcpListener(IPAddress.Loopback, 0);
+listener.Start();
+Console.WriteLine($"{{\"port\":{((IPEndPoint)listener.LocalEndpoint).Port}}}");
+while (true)
+{
+    var socket = await listener.AcceptSocketAsync();
+    socket.NoDelay = true;
+    _ = Task.Run(async () =>
+    {
+        try { await new WireConnection(socket, engine, pipeline).RunAsync(); }
+        catch (Exception e) when (e is SocketException or IOException or EndOfStreamException) { }
+        finally { socket.Dispose(); }
+    });
+}
