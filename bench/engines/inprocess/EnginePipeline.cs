@@ -9,7 +9,7 @@ namespace ZeroPg.Bench.InProcess;
 /// connection's socket thread queues its batch, the engine thread runs it, the sender thread writes the reply. The engine
 /// and sender threads poll their queues for 0.5 ms, yielding, before they sleep (ZeroPg's reader and engine host do the same).
 /// </summary>
-internal sealed class EnginePipeline(PgliteInV8 engine)
+internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
 {
     private readonly StageQueue<(byte[] Batch, Socket Client, byte[]? RowDescription)> _batches = new();
     private readonly StageQueue<(Socket Client, byte[] Reply)> _replies = new();
@@ -20,9 +20,9 @@ internal sealed class EnginePipeline(PgliteInV8 engine)
         new Thread(RunSender) { IsBackground = true, Name = "sender" }.Start();
     }
 
-    /// <summary>Queues a batch. With <paramref name="rowDescription"/> the batch is an auto-prepared select whose reply
-    /// starts with BindComplete: that is dropped and the RowDescription a simple Query answers with goes first.</summary>
     public void Post(byte[] batch, Socket client, byte[]? rowDescription) => _batches.Add((batch, client, rowDescription));
+
+    public int Run(byte[] batch, ref byte[] reply) => engine.Run(batch, ref reply);
 
     private void RunEngine()
     {
@@ -44,6 +44,8 @@ internal sealed class EnginePipeline(PgliteInV8 engine)
         }
     }
 
+    /// <summary>An auto-prepared select's reply starts with BindComplete: that is dropped and the RowDescription a simple Query
+    /// answers with goes first.</summary>
     internal static byte[] AsSimpleQueryReply(byte[] rowDescription, ReadOnlySpan<byte> extendedReply)
     {
         const int BindComplete = 5;

@@ -2,8 +2,10 @@
 // what an engine inside the server's process would give pgbench -S. bench/engines/inprocess/run.sh runs it beside ZeroPg and
 // native Postgres; bench/engines/FINDINGS.md, "An engine in the server's process", has what it found.
 //
-//   dotnet InProcessEngine.dll PGLITE_DIST [--inline]
-//   --inline: the socket thread runs the engine and sends the reply itself (no pipeline threads)
+//   dotnet InProcessEngine.dll PGLITE_DIST [--inline | --node-host NODE HOST_MJS]
+//   (default) the engine in this process, on a thread of its own, and a sender thread (EnginePipeline)
+//   --inline: the socket thread runs the engine and sends the reply itself (InlineEngine)
+//   --node-host: the control, ZeroPg's engine host in a Node process of its own (NodeHostPipeline)
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -11,10 +13,24 @@ using ZeroPg.Bench.InProcess;
 
 var dist = args.Length > 0 ? args[0] : throw new ArgumentException("usage: InProcessEngine PGLITE_DIST [--inline]");
 var started = Stopwatch.StartNew();
-var (engine, version) = await PgliteInV8.CreateAsync(dist);
-Console.Error.WriteLine($"engine created in {started.ElapsedMilliseconds} ms: {version}");
-EnginePipeline? pipeline = args.Contains("--inline") ? null : new EnginePipeline(engine);
-pipeline?.Start();
+IBatchSink sink;
+var nodeHost = Array.IndexOf(args, "--node-host");
+if (nodeHost > 0)
+    sink = NodeHostPipeline.Start(args[nodeHost + 1], args[nodeHost + 2]);
+else
+{
+    var (engine, version) = await PgliteInV8.CreateAsync(dist);
+    Console.Error.WriteLine(version);
+    if (args.Contains("--inline"))
+        sink = new InlineEngine(engine);
+    else
+    {
+        var pipeline = new EnginePipeline(engine);
+        pipeline.Start();
+        sink = pipeline;
+    }
+}
+Console.Error.WriteLine($"engine created in {started.ElapsedMilliseconds} ms");
 var listener = new TcpListener(IPAddress.Loopback, 0);
 listener.Start();
 Console.WriteLine($"{{\"port\":{((IPEndPoint)listener.LocalEndpoint).Port}}}");
@@ -24,7 +40,7 @@ while (true)
     socket.NoDelay = true;
     _ = Task.Run(async () =>
     {
-        try { await new WireConnection(socket, engine, pipeline).RunAsync(); }
+        try { await new WireConnection(socket, sink).RunAsync(); }
         catch (Exception e) when (e is SocketException or IOException or EndOfStreamException) { }
         finally { socket.Dispose(); }
     });

@@ -10,7 +10,7 @@ namespace ZeroPg.Bench.InProcess;
 /// engine session (so only a workload whose clients leave no session state behind is valid), and pgbench's select
 /// auto-prepared as ZeroPg does it (Bind/Execute of a statement prepared once, its reply shaped as a simple Query's).
 /// </summary>
-internal sealed partial class WireConnection(Socket socket, PgliteInV8 engine, EnginePipeline? pipeline)
+internal sealed partial class WireConnection(Socket socket, IBatchSink engine)
 {
     private static readonly Lock PrepareLock = new();
     private static byte[]? _rowDescription;
@@ -43,27 +43,16 @@ internal sealed partial class WireConnection(Socket socket, PgliteInV8 engine, E
                 return;
             if (type == 'Q' && batch.Length == 0 && AutoPrepared(body) is { } call)
             {
-                Send(call, _rowDescription);
+                engine.Post(call, socket, _rowDescription);
                 continue;
             }
             batch.Write(Message(type, body));
             if (type is 'Q' or 'S')
             {
-                Send(batch.ToArray(), null);
+                engine.Post(batch.ToArray(), socket, null);
                 batch.SetLength(0);
             }
         }
-    }
-
-    private void Send(byte[] batch, byte[]? rowDescription)
-    {
-        if (pipeline is not null)
-        {
-            pipeline.Post(batch, socket, rowDescription);
-            return;
-        }
-        var length = engine.Run(batch, ref _reply);
-        socket.Send(rowDescription is null ? _reply.AsSpan(0, length) : EnginePipeline.AsSimpleQueryReply(rowDescription, _reply.AsSpan(0, length)));
     }
 
     /// <summary>The Bind/Execute/Sync that answers pgbench's select, or null for any other statement.</summary>

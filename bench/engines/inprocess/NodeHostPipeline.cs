@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
+
+namespace ZeroPg.Bench.InProcess;
+
+/// <summary>
+/// The control for <see cref="EnginePipeline"/>: the same wire server, with the engine in ZeroPg's engine host (a Node process
+/// of its own, engine-host/host.mjs) as ZeroPg talks to it: a connection's socket thread writes its batch as a frame to the
+/// host's stdin and announces it on the doorbell file the host polls; a reader thread reads the reply frames from the host's
+/// stdout (blocking reads: ZeroPg's server polls for 0.5 ms first) and sends each reply to its client.
+/// </summary>
+internal sealed class NodeHostPipeline : IBatchSink
+{
+    private readonly Process _host;
+    private readonly Stream _requests, _replies;
+    private readonly SafeFileHandle _doorbell;
+    private readonly ConcurrentQueue<(Socket Client, byte[]? RowDescription)> _waiting = new();
+    private readonly Lock _writeLock = new();
+    private readonly byte[] _announced = new byte[8];
+    private long _written;
+
+    private NodeHostPipeline(Process host, SafeFileHandle doorbell)
+    {
+        _host = host;
+        _requests = host.StandardInput.BaseStream;
+        _replies = host.StandardOutput.BaseStream;
+        _doorbell = doorbell;
+    }
+
+    public static NodeHostPipeline Start(string node, string hostScript)
+    {
+        var doorbellPath = Path.Combine(Path.GetTempPath(), $"inprocess-doorbell-{Environment.ProcessId}");
+        File.WriteAllBytes(doorbellPath, new byte[8]);
+        var options = $"{{\"dataDir\":\"memory://\",\"pollMicroseconds\":1000,\"doorbell\":\"{doorbellPath}\"}}";
+        var start = new ProcessStartInfo(node) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(hostScript);
+        start.ArgumentList.Add(options);
+        var host = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
+        var pipeline = new NodeHostPipeline(host, File.OpenHandle(doorbellPath, FileMode.Open, FileAccess.Write));
+        var (kind, payload) = pipeline.ReadFrame();
+        if (kind != 'R')
+            throw new InvalidOperationException($"the engine host answered '{kind}': {System.Text.Encoding.UTF8.GetString(payload)}");
+        new Thread(pipeline.ReadReplies) { IsBackground = true, Name = "reader" }.Start();
+        return pipeline;
+    }
+
+    public void Post(byte[] batch, Socket client, byte[]? rowDescription)
+    {
+        var frame = new byte[5 + batch.Length];
+        frame[0] = (byte)'B';
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)batch.Length);
+        batch.CopyTo(frame, 5);
+        lock (_writeLock)
+        {
+            _waiting.Enqueue((client, rowDescription));
+            _requests.Write(frame);
+            _requests.Flush();
+            _written += frame.Length;
+            BinaryPrimitives.WriteInt64LittleEndian(_announced, _written);
+            RandomAccess.Write(_doorbell, _announced, 0);
+        }
+    }
+
+    /// <summary>Runs one batch and waits for its reply (the start's prepare only: nothing else may be in flight).</summary>
+    public int Run(byte[] batch, ref byte[] reply)
+    {
+        var done = new TaskCompletionSource<byte[]>();
+        _direct = done;
+        Post(batch, null!, null);
+        var bytes = done.Task.Result;
+        if (reply.Length < bytes.Length)
+            reply = new byte[bytes.Length * 2];
+        bytes.CopyTo(reply, 0);
+        return bytes.Length;
+    }
+
+    private volatile TaskCompletionSource<byte[]>? _direct;
+
+    private void ReadReplies()
+    {
+        var reply = new MemoryStream();
+        while (true)
+        {
+            var (kind, payload) = ReadFrame();
+            if (kind == 'D')
+            {
+                reply.Write(payload);
+                continue;
+            }
+            if (kind != 'Z')
+                throw new InvalidOperationException($"unexpected frame '{kind}'");
+            _waiting.TryDequeue(out var to);
+            var bytes = reply.ToArray();
+            reply.SetLength(0);
+            if (to.Client is null)
+            {
+                _direct!.SetResult(bytes);
+                continue;
+            }
+            try { to.Client.Send(to.RowDescription is null ? bytes : EnginePipeline.AsSimpleQueryReply(to.RowDescription, bytes)); }
+            catch (SocketException) { }
+            catch (ObjectDisposedException) { }
+        }
+    }
+
+    private readonly byte[] _header = new byte[5];
+
+    private (char Kind, byte[] Payload) ReadFrame()
+    {
+        _replies.ReadExactly(_header);
+        var payload = new byte[BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(1))];
+        _replies.ReadExactly(payload);
+        return ((char)_header[0], payload);
+    }
+}
