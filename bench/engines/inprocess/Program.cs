@@ -11,7 +11,7 @@ using System.Net;
 using System.Net.Sockets;
 using ZeroPg.Bench.InProcess;
 
-var dist = args.Length > 0 ? args[0] : throw new ArgumentException("usage: InProcessEngine PGLITE_DIST [--inline]");
+var dist = args.Length > 0 ? args[0] : throw new ArgumentException("usage: InProcessEngine PGLITE_DIST [--inline | --node-host NODE HOST_MJS]");
 var started = Stopwatch.StartNew();
 IBatchSink sink;
 var nodeHost = Array.IndexOf(args, "--node-host");
