@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace ZeroPg.Bench.InProcess;
 
@@ -11,8 +10,8 @@ namespace ZeroPg.Bench.InProcess;
 /// </summary>
 internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
 {
-    private readonly StageQueue<(byte[] Batch, Socket Client, byte[]? RowDescription)> _batches = new();
-    private readonly StageQueue<(Socket Client, byte[] Reply)> _replies = new();
+    private readonly StageQueue<(byte[] Batch, IClientConnection Client, byte[]? RowDescription)> _batches = new();
+    private readonly StageQueue<(IClientConnection Client, byte[] Reply)> _replies = new();
 
     public void Start()
     {
@@ -20,7 +19,7 @@ internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
         new Thread(RunSender) { IsBackground = true, Name = "sender" }.Start();
     }
 
-    public void Post(byte[] batch, Socket client, byte[]? rowDescription) => _batches.Add((batch, client, rowDescription));
+    public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription) => _batches.Add((batch, client, rowDescription));
 
     public int Run(byte[] batch, ref byte[] reply) => engine.Run(batch, ref reply);
 
@@ -40,7 +39,7 @@ internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
         while (true)
         {
             var (client, bytes) = _replies.Take();
-            try { client.Send(bytes); } catch (SocketException) { } catch (ObjectDisposedException) { }
+            client.Send(bytes);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 
 namespace ZeroPg.Bench.InProcess;
 
@@ -8,7 +7,7 @@ internal interface IBatchSink
 {
     /// <summary>Runs the batch and sends its reply to <paramref name="client"/>; with <paramref name="rowDescription"/> the batch is
     /// an auto-prepared select, whose reply is sent as a simple Query's (<see cref="EnginePipeline.AsSimpleQueryReply"/>).</summary>
-    void Post(byte[] batch, Socket client, byte[]? rowDescription);
+    void Post(byte[] batch, IClientConnection client, byte[]? rowDescription);
 
     /// <summary>Runs one batch and returns its reply to the caller (the auto-prepared statement's preparation).</summary>
     int Run(byte[] batch, ref byte[] reply);
@@ -19,7 +18,7 @@ internal sealed class InlineEngine(PgliteInV8 engine) : IBatchSink
 {
     private byte[] _reply = new byte[65536];
 
-    public void Post(byte[] batch, Socket client, byte[]? rowDescription)
+    public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription)
     {
         lock (this)
         {

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
 
 namespace ZeroPg.Bench.InProcess;
@@ -17,7 +16,7 @@ internal sealed class NodeHostPipeline : IBatchSink
     private readonly Process _host;
     private readonly Stream _requests, _replies;
     private readonly SafeFileHandle _doorbell;
-    private readonly ConcurrentQueue<(Socket Client, byte[]? RowDescription)> _waiting = new();
+    private readonly ConcurrentQueue<(IClientConnection Client, byte[]? RowDescription)> _waiting = new();
     private readonly Lock _writeLock = new();
     private readonly byte[] _announced = new byte[8];
     private long _written;
@@ -47,7 +46,7 @@ internal sealed class NodeHostPipeline : IBatchSink
         return pipeline;
     }
 
-    public void Post(byte[] batch, Socket client, byte[]? rowDescription)
+    public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription)
     {
         var frame = new byte[5 + batch.Length];
         frame[0] = (byte)'B';
@@ -100,9 +99,7 @@ internal sealed class NodeHostPipeline : IBatchSink
                 _direct!.SetResult(bytes);
                 continue;
             }
-            try { to.Client.Send(to.RowDescription is null ? bytes : EnginePipeline.AsSimpleQueryReply(to.RowDescription, bytes)); }
-            catch (SocketException) { }
-            catch (ObjectDisposedException) { }
+            to.Client.Send(to.RowDescription is null ? bytes : EnginePipeline.AsSimpleQueryReply(to.RowDescription, bytes));
         }
     }
 

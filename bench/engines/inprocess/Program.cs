@@ -2,16 +2,26 @@
 // what an engine inside the server's process would give pgbench -S. bench/engines/inprocess/run.sh runs it beside ZeroPg and
 // native Postgres; bench/engines/FINDINGS.md, "An engine in the server's process", has what it found.
 //
-//   dotnet InProcessEngine.dll PGLITE_DIST [--inline | --node-host NODE HOST_MJS]
+//   dotnet InProcessEngine.dll PGLITE_DIST [--inline | --node-host NODE HOST_MJS] [--kestrel]
 //   (default) the engine in this process, on a thread of its own, and a sender thread (EnginePipeline)
 //   --inline: the socket thread runs the engine and sends the reply itself (InlineEngine)
 //   --node-host: the control, ZeroPg's engine host in a Node process of its own (NodeHostPipeline)
+//   --kestrel: clients through Kestrel's socket transport and pipes, as ZeroPg's server has them (KestrelClient), instead of
+//              bare sockets (SocketClient)
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using ZeroPg.Bench.InProcess;
 
-var dist = args.Length > 0 ? args[0] : throw new ArgumentException("usage: InProcessEngine PGLITE_DIST [--inline | --node-host NODE HOST_MJS]");
+var dist = args.Length > 0 ? args[0] : throw new ArgumentException("usage: InProcessEngine PGLITE_DIST [--inline | --node-host NODE HOST_MJS] [--kestrel]");
 var started = Stopwatch.StartNew();
 IBatchSink sink;
 var nodeHost = Array.IndexOf(args, "--node-host");
@@ -31,6 +41,24 @@ else
     }
 }
 Console.Error.WriteLine($"engine created in {started.ElapsedMilliseconds} ms");
+if (args.Contains("--kestrel"))
+{
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        listen.Run(async connection =>
+        {
+            try { await new WireConnection(new KestrelClient(connection.Transport), sink).RunAsync(); }
+            catch (Exception e) when (e is IOException or EndOfStreamException or ConnectionResetException) { }
+        })));
+    var app = builder.Build();
+    await app.StartAsync();
+    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    Console.WriteLine($"{{\"port\":{new Uri(address).Port}}}");
+    await app.WaitForShutdownAsync();
+    return;
+}
 var listener = new TcpListener(IPAddress.Loopback, 0);
 listener.Start();
 Console.WriteLine($"{{\"port\":{((IPEndPoint)listener.LocalEndpoint).Port}}}");
@@ -40,7 +68,7 @@ while (true)
     socket.NoDelay = true;
     _ = Task.Run(async () =>
     {
-        try { await new WireConnection(socket, sink).RunAsync(); }
+        try { await new WireConnection(new SocketClient(socket), sink).RunAsync(); }
         catch (Exception e) when (e is SocketException or IOException or EndOfStreamException) { }
         finally { socket.Dispose(); }
     });

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -10,12 +9,10 @@ namespace ZeroPg.Bench.InProcess;
 /// engine session (so only a workload whose clients leave no session state behind is valid), and pgbench's select
 /// auto-prepared as ZeroPg does it (Bind/Execute of a statement prepared once, its reply shaped as a simple Query's).
 /// </summary>
-internal sealed partial class WireConnection(Socket socket, IBatchSink engine)
+internal sealed partial class WireConnection(IClientConnection client, IBatchSink engine)
 {
     private static readonly Lock PrepareLock = new();
     private static byte[]? _rowDescription;
-    private byte[] _input = new byte[65536];
-    private int _start, _end;
     private byte[] _reply = new byte[65536];
 
     [GeneratedRegex(@"^SELECT abalance FROM pgbench_accounts WHERE aid = (\d+);?$")]
@@ -25,31 +22,31 @@ internal sealed partial class WireConnection(Socket socket, IBatchSink engine)
     {
         while (true)
         {
-            var length = BinaryPrimitives.ReadInt32BigEndian((await ReadAsync(4)).Span);
-            var code = BinaryPrimitives.ReadInt32BigEndian((await ReadAsync(length - 4)).Span);
+            var length = BinaryPrimitives.ReadInt32BigEndian((await client.ReadAsync(4)).Span);
+            var code = BinaryPrimitives.ReadInt32BigEndian((await client.ReadAsync(length - 4)).Span);
             if (code is not (80877103 or 80877104)) // SSLRequest, GSSENCRequest: refused, the client goes on in plain text
                 break;
-            socket.Send("N"u8);
+            client.Send("N"u8);
         }
-        socket.Send(Greeting());
+        client.Send(Greeting());
         var batch = new MemoryStream();
         while (true)
         {
-            var header = await ReadAsync(5);
+            var header = await client.ReadAsync(5);
             var type = (char)header.Span[0];
             var length = BinaryPrimitives.ReadInt32BigEndian(header.Span[1..]);
-            var body = (await ReadAsync(length - 4)).ToArray();
+            var body = (await client.ReadAsync(length - 4)).ToArray();
             if (type == 'X')
                 return;
             if (type == 'Q' && batch.Length == 0 && AutoPrepared(body) is { } call)
             {
-                engine.Post(call, socket, _rowDescription);
+                engine.Post(call, client, _rowDescription);
                 continue;
             }
             batch.Write(Message(type, body));
             if (type is 'Q' or 'S')
             {
-                engine.Post(batch.ToArray(), socket, null);
+                engine.Post(batch.ToArray(), client, null);
                 batch.SetLength(0);
             }
         }
@@ -74,28 +71,6 @@ internal sealed partial class WireConnection(Socket socket, IBatchSink engine)
         var value = Encoding.ASCII.GetBytes(match.Groups[1].Value);
         var bind = Concat([0], CString("ap1"), [0, 0, 0, 1], Int32(value.Length), value, [0, 0]);
         return Concat(Message('B', bind), Message('E', [0, 0, 0, 0, 0]), Message('S', []));
-    }
-
-    private async ValueTask<Memory<byte>> ReadAsync(int count)
-    {
-        if (_end - _start < count)
-        {
-            Buffer.BlockCopy(_input, _start, _input, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-            if (_input.Length < count)
-                Array.Resize(ref _input, count * 2);
-            while (_end < count)
-            {
-                var read = await socket.ReceiveAsync(_input.AsMemory(_end), SocketFlags.None);
-                if (read == 0)
-                    throw new EndOfStreamException();
-                _end += read;
-            }
-        }
-        var bytes = _input.AsMemory(_start, count);
-        _start += count;
-        return bytes;
     }
 
     private static byte[] Greeting()
