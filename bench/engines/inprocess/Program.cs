@@ -43,8 +43,9 @@ else
 Console.Error.WriteLine($"engine created in {started.ElapsedMilliseconds} ms");
 if (args.Contains("--kestrel"))
 {
-    var builder = WebApplication.CreateSlimBuilder();
-    builder.Logging.ClearProviders();
+    // An empty builder: no configuration files, so no file watcher (the slim builder's woke at every write to the doorbell).
+    var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+    builder.WebHost.UseKestrelCore();
     builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         listen.Run(async connection =>
