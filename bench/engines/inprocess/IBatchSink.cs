@@ -16,11 +16,12 @@ internal interface IBatchSink
 /// <summary>The engine run on the connection's own socket thread, which then sends the reply: no other thread.</summary>
 internal sealed class InlineEngine(PgliteInV8 engine) : IBatchSink
 {
+    private readonly Lock _lock = new(); // the reply buffer's: connections run on one socket thread, but need not
     private byte[] _reply = new byte[65536];
 
     public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription)
     {
-        lock (this)
+        lock (_lock)
         {
             var length = engine.Run(batch, ref _reply);
             client.Send(rowDescription is null ? _reply.AsSpan(0, length) : EnginePipeline.AsSimpleQueryReply(rowDescription, _reply.AsSpan(0, length)));

@@ -15,7 +15,7 @@ internal sealed class PgliteInV8
     private readonly Lock _lock = new();
     private ScriptObject? _runBatch;
     private nint _requests, _replies; // the two ArrayBuffers' backing stores
-    private const int RequestsSize = 1 << 20, RepliesSize = 1 << 24;
+    private const int RequestsSize = 1 << 20; // engine.mjs makes Requests this size (and Replies 16 MB)
 
     private PgliteInV8(V8ScriptEngine v8) => _v8 = v8;
 
