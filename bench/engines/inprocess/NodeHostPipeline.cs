@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
+using ZeroPg.Engine;
 
 namespace ZeroPg.Bench.InProcess;
 
@@ -9,7 +10,8 @@ namespace ZeroPg.Bench.InProcess;
 /// The control for <see cref="EnginePipeline"/>: the same wire server, with the engine in ZeroPg's engine host (a Node process
 /// of its own, engine-host/host.mjs) as ZeroPg talks to it: a connection's socket thread writes its batch as a frame to the
 /// host's stdin and announces it on the doorbell file the host polls; a reader thread reads the reply frames from the host's
-/// stdout (blocking reads: ZeroPg's server polls for 0.5 ms first) and sends each reply to its client.
+/// stdout (blocking reads: ZeroPg's server polls for 0.5 ms first) and sends each reply to its client. The frames are ZeroPg's
+/// (src/ZeroPg/Engine/HostFrame.cs).
 /// </summary>
 internal sealed class NodeHostPipeline : IBatchSink
 {
@@ -40,7 +42,7 @@ internal sealed class NodeHostPipeline : IBatchSink
         var host = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
         var pipeline = new NodeHostPipeline(host, File.OpenHandle(doorbellPath, FileMode.Open, FileAccess.Write));
         var (kind, payload) = pipeline.ReadFrame();
-        if (kind != 'R')
+        if (kind != HostReplyKind.Ready)
             throw new InvalidOperationException($"the engine host answered '{kind}': {System.Text.Encoding.UTF8.GetString(payload)}");
         new Thread(pipeline.ReadReplies) { IsBackground = true, Name = "reader" }.Start();
         return pipeline;
@@ -48,10 +50,9 @@ internal sealed class NodeHostPipeline : IBatchSink
 
     public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription)
     {
-        var frame = new byte[5 + batch.Length];
-        frame[0] = (byte)'B';
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)batch.Length);
-        batch.CopyTo(frame, 5);
+        var frame = new byte[HostFrame.HeaderLength + batch.Length];
+        HostFrame.WriteHeader(frame, HostRequestKind.Batch, batch.Length);
+        batch.CopyTo(frame, HostFrame.HeaderLength);
         lock (_writeLock)
         {
             _waiting.Enqueue((client, rowDescription));
@@ -84,12 +85,12 @@ internal sealed class NodeHostPipeline : IBatchSink
         while (true)
         {
             var (kind, payload) = ReadFrame();
-            if (kind == 'D')
+            if (kind == HostReplyKind.ReplyData)
             {
                 reply.Write(payload);
                 continue;
             }
-            if (kind != 'Z')
+            if (kind != HostReplyKind.ReplyEnd)
                 throw new InvalidOperationException($"unexpected frame '{kind}'");
             _waiting.TryDequeue(out var to);
             var bytes = reply.ToArray();
@@ -103,13 +104,13 @@ internal sealed class NodeHostPipeline : IBatchSink
         }
     }
 
-    private readonly byte[] _header = new byte[5];
+    private readonly byte[] _header = new byte[HostFrame.HeaderLength];
 
-    private (char Kind, byte[] Payload) ReadFrame()
+    private (HostReplyKind Kind, byte[] Payload) ReadFrame()
     {
         _replies.ReadExactly(_header);
         var payload = new byte[BinaryPrimitives.ReadUInt32BigEndian(_header.AsSpan(1))];
         _replies.ReadExactly(payload);
-        return ((char)_header[0], payload);
+        return ((HostReplyKind)_header[0], payload);
     }
 }

@@ -1,6 +1,10 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+using ZeroPg.Protocol.Frontend;
 
 namespace ZeroPg.Bench.InProcess;
 
@@ -8,11 +12,13 @@ namespace ZeroPg.Bench.InProcess;
 /// One client, as little of a Postgres server as pgbench -S needs: trust authentication, batches passed through to the one
 /// engine session (so only a workload whose clients leave no session state behind is valid), and pgbench's select
 /// auto-prepared as ZeroPg does it (Bind/Execute of a statement prepared once, its reply shaped as a simple Query's).
+/// Messages are written with ZeroPg's own writers (src/ZeroPg/Protocol).
 /// </summary>
 internal sealed partial class WireConnection(IClientConnection client, IBatchSink engine)
 {
     private static readonly Lock PrepareLock = new();
     private static byte[]? _rowDescription;
+    private static readonly byte[] Statement = "ap1"u8.ToArray();
     private byte[] _reply = new byte[65536];
 
     [GeneratedRegex(@"^SELECT abalance FROM pgbench_accounts WHERE aid = (\d+);?$")]
@@ -29,76 +35,70 @@ internal sealed partial class WireConnection(IClientConnection client, IBatchSin
             client.Send("N"u8);
         }
         client.Send(Greeting());
-        var batch = new MemoryStream();
+        var batch = new ArrayBufferWriter<byte>();
+        var header = new byte[MessageFramer.HeaderLength];
         while (true)
         {
-            var header = await client.ReadAsync(5);
-            var type = (char)header.Span[0];
-            var length = BinaryPrimitives.ReadInt32BigEndian(header.Span[1..]);
-            var body = (await client.ReadAsync(length - 4)).ToArray();
-            if (type == 'X')
+            (await client.ReadAsync(header.Length)).Span.CopyTo(header);
+            var code = (FrontendCode)header[0];
+            var body = (await client.ReadAsync(BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4)).Span;
+            if (code == FrontendCode.Terminate)
                 return;
-            if (type == 'Q' && batch.Length == 0 && AutoPrepared(body) is { } call)
+            if (code == FrontendCode.Query && batch.WrittenCount == 0 && AutoPrepared(body) is { } call)
             {
                 engine.Post(call, client, _rowDescription);
                 continue;
             }
-            batch.Write(Message(type, body));
-            if (type is 'Q' or 'S')
+            batch.Write(header);
+            batch.Write(body);
+            if (code is FrontendCode.Query or FrontendCode.Sync)
             {
-                engine.Post(batch.ToArray(), client, null);
-                batch.SetLength(0);
+                engine.Post(batch.WrittenSpan.ToArray(), client, null);
+                batch.ResetWrittenCount();
             }
         }
     }
 
     /// <summary>The Bind/Execute/Sync that answers pgbench's select, or null for any other statement.</summary>
-    private byte[]? AutoPrepared(byte[] queryBody)
+    private byte[]? AutoPrepared(ReadOnlySpan<byte> queryBody)
     {
-        var match = PgbenchSelect().Match(Encoding.UTF8.GetString(queryBody, 0, queryBody.Length - 1));
+        var match = PgbenchSelect().Match(Encoding.UTF8.GetString(queryBody[..^1]));
         if (!match.Success)
             return null;
         lock (PrepareLock)
         {
             if (_rowDescription is null)
             {
-                var prepare = Concat(Message('P', [.. CString("ap1"), .. CString("SELECT abalance FROM pgbench_accounts WHERE aid = $1"), 0, 1, 0, 0, 0, 23]),
-                    Message('D', [(byte)'S', .. CString("ap1")]), Message('S', []));
-                var length = engine.Run(prepare, ref _reply);
-                _rowDescription = FindMessage(_reply.AsSpan(0, length), (byte)'T') ?? throw new InvalidOperationException("no RowDescription");
+                var prepare = new ArrayBufferWriter<byte>();
+                ParseMessage.Write(prepare, Statement, "SELECT abalance FROM pgbench_accounts WHERE aid = $1"u8, [0, 1, 0, 0, 0, 23]); // one int4
+                TargetedMessage.Write(prepare, FrontendCode.Describe, TargetedMessage.Statement, Statement);
+                EmptyFrontendMessage.Write(prepare, FrontendCode.Sync);
+                var length = engine.Run(prepare.WrittenSpan.ToArray(), ref _reply);
+                foreach (var message in new MessageReader(_reply.AsSpan(0, length)))
+                {
+                    if (message.Backend == BackendCode.RowDescription)
+                        _rowDescription = message.Bytes.ToArray();
+                }
+                if (_rowDescription is null)
+                    throw new InvalidOperationException("no RowDescription");
             }
         }
-        var value = Encoding.ASCII.GetBytes(match.Groups[1].Value);
-        var bind = Concat([0], CString("ap1"), [0, 0, 0, 1], Int32(value.Length), value, [0, 0]);
-        return Concat(Message('B', bind), Message('E', [0, 0, 0, 0, 0]), Message('S', []));
+        var call = new ArrayBufferWriter<byte>(64);
+        BindMessage.WriteText(call, [], Statement, [match.Groups[1].Value]);
+        ExecuteMessage.Write(call, [], 0);
+        EmptyFrontendMessage.Write(call, FrontendCode.Sync);
+        return call.WrittenSpan.ToArray();
     }
 
     private static byte[] Greeting()
     {
-        var greeting = new MemoryStream();
-        greeting.Write(Message('R', [0, 0, 0, 0]));
+        var greeting = new ArrayBufferWriter<byte>();
+        AuthenticationOk.Write(greeting);
         foreach (var (name, value) in new[] { ("server_version", "18.0"), ("client_encoding", "UTF8"), ("server_encoding", "UTF8"),
                      ("DateStyle", "ISO, MDY"), ("integer_datetimes", "on"), ("standard_conforming_strings", "on"), ("TimeZone", "UTC") })
-            greeting.Write(Message('S', [.. CString(name), .. CString(value)]));
-        greeting.Write(Message('K', new byte[8]));
-        greeting.Write(Message('Z', "I"u8.ToArray()));
-        return greeting.ToArray();
+            ParameterStatus.Write(greeting, name, value);
+        BackendKeyData.Write(greeting, 0, 0);
+        ReadyForQuery.Write(greeting, TransactionStatus.Idle);
+        return greeting.WrittenSpan.ToArray();
     }
-
-    private static byte[]? FindMessage(ReadOnlySpan<byte> replies, byte code)
-    {
-        for (var i = 0; i + 5 <= replies.Length;)
-        {
-            var length = BinaryPrimitives.ReadInt32BigEndian(replies[(i + 1)..]);
-            if (replies[i] == code)
-                return replies.Slice(i, length + 1).ToArray();
-            i += length + 1;
-        }
-        return null;
-    }
-
-    private static byte[] Message(char code, byte[] body) => Concat([(byte)code], Int32(body.Length + 4), body);
-    private static byte[] Int32(int value) { var bytes = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(bytes, value); return bytes; }
-    private static byte[] CString(string text) => [.. Encoding.UTF8.GetBytes(text), 0];
-    private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(part => part)];
 }
