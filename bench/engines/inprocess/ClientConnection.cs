@@ -5,13 +5,10 @@ using System.Net.Sockets;
 namespace ZeroPg.Bench.InProcess;
 
 /// <summary>A client's bytes: read by its connection's loop, written by whichever thread has its reply.</summary>
-internal interface IClientConnection
+internal interface IClientConnection : IReplyTarget
 {
     /// <summary>The next <paramref name="count"/> bytes; valid until the next read.</summary>
     ValueTask<ReadOnlyMemory<byte>> ReadAsync(int count);
-
-    /// <summary>Sends the bytes before returning; a client that has gone is ignored.</summary>
-    void Send(ReadOnlySpan<byte> bytes);
 }
 
 /// <summary>A socket read with <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> and written with

@@ -10,8 +10,8 @@ namespace ZeroPg.Bench.InProcess;
 /// </summary>
 internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
 {
-    private readonly StageQueue<(byte[] Batch, IClientConnection Client, byte[]? RowDescription)> _batches = new();
-    private readonly StageQueue<(IClientConnection Client, byte[] Reply)> _replies = new();
+    private readonly StageQueue<(byte[] Batch, IReplyTarget To)> _batches = new();
+    private readonly StageQueue<(IReplyTarget To, byte[] Reply)> _replies = new();
 
     public void Start()
     {
@@ -19,18 +19,16 @@ internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
         new Thread(RunSender) { IsBackground = true, Name = "sender" }.Start();
     }
 
-    public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription) => _batches.Add((batch, client, rowDescription));
-
-    public int Run(byte[] batch, ref byte[] reply) => engine.Run(batch, ref reply);
+    public void Post(byte[] batch, IReplyTarget to) => _batches.Add((batch, to));
 
     private void RunEngine()
     {
         var reply = new byte[65536];
         while (true)
         {
-            var (batch, client, rowDescription) = _batches.Take();
+            var (batch, to) = _batches.Take();
             var length = engine.Run(batch, ref reply);
-            _replies.Add((client, rowDescription is null ? reply.AsSpan(0, length).ToArray() : AsSimpleQueryReply(rowDescription, reply.AsSpan(0, length))));
+            _replies.Add((to, reply.AsSpan(0, length).ToArray()));
         }
     }
 
@@ -38,20 +36,9 @@ internal sealed class EnginePipeline(PgliteInV8 engine) : IBatchSink
     {
         while (true)
         {
-            var (client, bytes) = _replies.Take();
-            client.Send(bytes);
+            var (to, bytes) = _replies.Take();
+            to.Send(bytes);
         }
-    }
-
-    /// <summary>An auto-prepared select's reply starts with BindComplete: that is dropped and the RowDescription a simple Query
-    /// answers with goes first.</summary>
-    internal static byte[] AsSimpleQueryReply(byte[] rowDescription, ReadOnlySpan<byte> extendedReply)
-    {
-        const int BindComplete = 5;
-        var bytes = new byte[rowDescription.Length + extendedReply.Length - BindComplete];
-        rowDescription.CopyTo(bytes, 0);
-        extendedReply[BindComplete..].CopyTo(bytes.AsSpan(rowDescription.Length));
-        return bytes;
     }
 
     /// <summary>A queue one thread takes from: it polls for 0.5 ms, yielding the core, then sleeps until woken.</summary>

@@ -15,17 +15,15 @@ namespace ZeroPg.Bench.InProcess;
 /// </summary>
 internal sealed class NodeHostPipeline : IBatchSink
 {
-    private readonly Process _host;
     private readonly Stream _requests, _replies;
     private readonly SafeFileHandle _doorbell;
-    private readonly ConcurrentQueue<(IClientConnection Client, byte[]? RowDescription)> _waiting = new();
+    private readonly ConcurrentQueue<IReplyTarget> _waiting = new();
     private readonly Lock _writeLock = new();
     private readonly byte[] _announced = new byte[8];
     private long _written;
 
     private NodeHostPipeline(Process host, SafeFileHandle doorbell)
     {
-        _host = host;
         _requests = host.StandardInput.BaseStream;
         _replies = host.StandardOutput.BaseStream;
         _doorbell = doorbell;
@@ -48,14 +46,14 @@ internal sealed class NodeHostPipeline : IBatchSink
         return pipeline;
     }
 
-    public void Post(byte[] batch, IClientConnection client, byte[]? rowDescription)
+    public void Post(byte[] batch, IReplyTarget to)
     {
         var frame = new byte[HostFrame.HeaderLength + batch.Length];
         HostFrame.WriteHeader(frame, HostRequestKind.Batch, batch.Length);
         batch.CopyTo(frame, HostFrame.HeaderLength);
         lock (_writeLock)
         {
-            _waiting.Enqueue((client, rowDescription));
+            _waiting.Enqueue(to);
             _requests.Write(frame);
             _requests.Flush();
             _written += frame.Length;
@@ -63,21 +61,6 @@ internal sealed class NodeHostPipeline : IBatchSink
             RandomAccess.Write(_doorbell, _announced, 0);
         }
     }
-
-    /// <summary>Runs one batch and waits for its reply (the start's prepare only: nothing else may be in flight).</summary>
-    public int Run(byte[] batch, ref byte[] reply)
-    {
-        var done = new TaskCompletionSource<byte[]>();
-        _direct = done;
-        Post(batch, null!, null);
-        var bytes = done.Task.Result;
-        if (reply.Length < bytes.Length)
-            reply = new byte[bytes.Length * 2];
-        bytes.CopyTo(reply, 0);
-        return bytes.Length;
-    }
-
-    private volatile TaskCompletionSource<byte[]>? _direct;
 
     private void ReadReplies()
     {
@@ -93,14 +76,8 @@ internal sealed class NodeHostPipeline : IBatchSink
             if (kind != HostReplyKind.ReplyEnd)
                 throw new InvalidOperationException($"unexpected frame '{kind}'");
             _waiting.TryDequeue(out var to);
-            var bytes = reply.ToArray();
+            to!.Send(reply.GetBuffer().AsSpan(0, (int)reply.Length));
             reply.SetLength(0);
-            if (to.Client is null)
-            {
-                _direct!.SetResult(bytes);
-                continue;
-            }
-            to.Client.Send(to.RowDescription is null ? bytes : EnginePipeline.AsSimpleQueryReply(to.RowDescription, bytes));
         }
     }
 

@@ -19,7 +19,6 @@ internal sealed partial class WireConnection(IClientConnection client, IBatchSin
     private static readonly Lock PrepareLock = new();
     private static byte[]? _rowDescription;
     private static readonly byte[] Statement = "ap1"u8.ToArray();
-    private byte[] _reply = new byte[65536];
 
     [GeneratedRegex(@"^SELECT abalance FROM pgbench_accounts WHERE aid = (\d+);?$")]
     private static partial Regex PgbenchSelect();
@@ -46,14 +45,14 @@ internal sealed partial class WireConnection(IClientConnection client, IBatchSin
                 return;
             if (code == FrontendCode.Query && batch.WrittenCount == 0 && AutoPrepared(body) is { } call)
             {
-                engine.Post(call, client, _rowDescription);
+                engine.Post(call, new AutoPreparedReply(client, _rowDescription!));
                 continue;
             }
             batch.Write(header);
             batch.Write(body);
             if (code is FrontendCode.Query or FrontendCode.Sync)
             {
-                engine.Post(batch.WrittenSpan.ToArray(), client, null);
+                engine.Post(batch.WrittenSpan.ToArray(), client);
                 batch.ResetWrittenCount();
             }
         }
@@ -73,8 +72,9 @@ internal sealed partial class WireConnection(IClientConnection client, IBatchSin
                 ParseMessage.Write(prepare, Statement, "SELECT abalance FROM pgbench_accounts WHERE aid = $1"u8, [0, 1, 0, 0, 0, 23]); // one int4
                 TargetedMessage.Write(prepare, FrontendCode.Describe, TargetedMessage.Statement, Statement);
                 EmptyFrontendMessage.Write(prepare, FrontendCode.Sync);
-                var length = engine.Run(prepare.WrittenSpan.ToArray(), ref _reply);
-                foreach (var message in new MessageReader(_reply.AsSpan(0, length)))
+                var reply = new CapturedReply();
+                engine.Post(prepare.WrittenSpan.ToArray(), reply);
+                foreach (var message in new MessageReader(reply.Wait()))
                 {
                     if (message.Backend == BackendCode.RowDescription)
                         _rowDescription = message.Bytes.ToArray();
