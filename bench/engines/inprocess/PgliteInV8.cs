@@ -11,13 +11,17 @@ namespace ZeroPg.Bench.InProcess;
 /// </summary>
 internal sealed class PgliteInV8
 {
-    private readonly V8ScriptEngine _v8;
     private readonly Lock _lock = new();
-    private ScriptObject? _runBatch;
-    private nint _requests, _replies; // the two ArrayBuffers' backing stores
+    private readonly ScriptObject _runBatch;
+    private readonly nint _requests, _replies; // the two ArrayBuffers' backing stores
     private const int RequestsSize = 1 << 20; // engine.mjs makes Requests this size (and Replies 16 MB)
 
-    private PgliteInV8(V8ScriptEngine v8) => _v8 = v8;
+    private PgliteInV8(V8ScriptEngine v8)
+    {
+        _runBatch = (ScriptObject)v8.Script.runBatch;
+        _requests = BackingStore((IArrayBuffer)v8.Script.Requests);
+        _replies = BackingStore((IArrayBuffer)v8.Script.Replies);
+    }
 
     public static async Task<(PgliteInV8 Engine, string Version)> CreateAsync(string pgliteDist)
     {
@@ -28,16 +32,11 @@ internal sealed class PgliteInV8
         v8.Execute(File.ReadAllText(Path.Combine(here, "web-globals.js")));
         var module = Path.Combine(here, "engine.mjs");
         v8.Execute(new DocumentInfo(new Uri(module)) { Category = ModuleCategory.Standard }, File.ReadAllText(module));
-        var engine = new PgliteInV8(v8);
         var create = (ScriptObject)v8.Script.createEngine;
         var distUrl = new Uri(Path.GetFullPath(pgliteDist) + "/").AbsoluteUri;
-        var version = await (Task<object>)create.Invoke(false, distUrl,
-            engine.Bytes(Path.Combine(pgliteDist, "pglite.wasm")), engine.Bytes(Path.Combine(pgliteDist, "initdb.wasm")),
-            engine.Bytes(Path.Combine(pgliteDist, "pglite.data")));
-        engine._runBatch = (ScriptObject)v8.Script.runBatch;
-        engine._requests = BackingStore((IArrayBuffer)v8.Script.Requests);
-        engine._replies = BackingStore((IArrayBuffer)v8.Script.Replies);
-        return (engine, (string)version);
+        var version = await (Task<object>)create.Invoke(false, distUrl, Bytes(v8, Path.Combine(pgliteDist, "pglite.wasm")),
+            Bytes(v8, Path.Combine(pgliteDist, "initdb.wasm")), Bytes(v8, Path.Combine(pgliteDist, "pglite.data")));
+        return (new PgliteInV8(v8), (string)version);
     }
 
     /// <summary>Runs one batch (whole protocol messages ending with Sync or a Query) and copies its reply into <paramref name="reply"/>.</summary>
@@ -48,7 +47,7 @@ internal sealed class PgliteInV8
             unsafe
             {
                 batch.CopyTo(new Span<byte>((byte*)_requests, RequestsSize));
-                var length = (int)_runBatch!.Invoke(false, batch.Length);
+                var length = (int)_runBatch.Invoke(false, batch.Length);
                 if (reply.Length < length)
                     reply = new byte[length * 2];
                 new ReadOnlySpan<byte>((byte*)_replies, length).CopyTo(reply);
@@ -57,10 +56,10 @@ internal sealed class PgliteInV8
         }
     }
 
-    private IArrayBuffer Bytes(string path)
+    private static IArrayBuffer Bytes(V8ScriptEngine v8, string path)
     {
         var bytes = File.ReadAllBytes(path);
-        var buffer = (IArrayBuffer)_v8.Evaluate($"new ArrayBuffer({bytes.Length})");
+        var buffer = (IArrayBuffer)v8.Evaluate($"new ArrayBuffer({bytes.Length})");
         buffer.WriteBytes(bytes, 0, (ulong)bytes.Length, 0);
         return buffer;
     }
