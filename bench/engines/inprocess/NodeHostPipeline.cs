@@ -1,28 +1,25 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Microsoft.Win32.SafeHandles;
 using ZeroPg.Engine;
 
 namespace ZeroPg.Bench.InProcess;
 
 /// <summary>
 /// The control for <see cref="EnginePipeline"/>: the same wire server, with the engine in ZeroPg's engine host (a Node process
-/// of its own, engine-host/host.mjs) as ZeroPg talks to it: a connection's socket thread writes its batch as a frame to the
-/// host's stdin and announces it on the doorbell file the host polls; a reader thread reads the reply frames from the host's
+/// of its own, engine-host/host.mjs) as ZeroPg talks to it: a connection's socket thread announces its batch on ZeroPg's doorbell
+/// (<see cref="EngineDoorbell"/>, the shared memory the host polls) and writes it as a frame to the host's stdin; a reader thread reads the reply frames from the host's
 /// stdout (blocking reads: ZeroPg's server polls for 0.5 ms first) and sends each reply to its client. The frames are ZeroPg's
 /// (src/ZeroPg/Engine/HostFrame.cs).
 /// </summary>
 internal sealed class NodeHostPipeline : IBatchSink
 {
     private readonly Stream _requests, _replies;
-    private readonly SafeFileHandle _doorbell;
+    private readonly EngineDoorbell _doorbell;
     private readonly ConcurrentQueue<IReplyTarget> _waiting = new();
     private readonly Lock _writeLock = new();
-    private readonly byte[] _announced = new byte[8];
-    private long _written;
 
-    private NodeHostPipeline(Process host, SafeFileHandle doorbell)
+    private NodeHostPipeline(Process host, EngineDoorbell doorbell)
     {
         _requests = host.StandardInput.BaseStream;
         _replies = host.StandardOutput.BaseStream;
@@ -31,17 +28,17 @@ internal sealed class NodeHostPipeline : IBatchSink
 
     public static NodeHostPipeline Start(string node, string hostScript)
     {
-        var doorbellPath = Path.Combine(Path.GetTempPath(), $"inprocess-doorbell-{Environment.ProcessId}");
-        File.WriteAllBytes(doorbellPath, new byte[8]);
-        var options = $"{{\"dataDir\":\"memory://\",\"pollMicroseconds\":1000,\"doorbell\":\"{doorbellPath}\"}}";
+        var doorbell = EngineDoorbell.Create();
+        var options = $"{{\"dataDir\":\"memory://\",\"pollMicroseconds\":1000,\"doorbell\":\"{doorbell.Path}\"}}";
         var start = new ProcessStartInfo(node) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add(hostScript);
         start.ArgumentList.Add(options);
         var host = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        var pipeline = new NodeHostPipeline(host, File.OpenHandle(doorbellPath, FileMode.Open, FileAccess.Write));
+        var pipeline = new NodeHostPipeline(host, doorbell);
         var (kind, payload) = pipeline.ReadFrame();
         if (kind != HostReplyKind.Ready)
             throw new InvalidOperationException($"the engine host answered '{kind}': {System.Text.Encoding.UTF8.GetString(payload)}");
+        doorbell.Unlink(); // the host has it open
         new Thread(pipeline.ReadReplies) { IsBackground = true, Name = "reader" }.Start();
         return pipeline;
     }
@@ -54,11 +51,9 @@ internal sealed class NodeHostPipeline : IBatchSink
         lock (_writeLock)
         {
             _waiting.Enqueue(to);
+            _doorbell.Announce(frame.Length); // before the write, as ZeroPg's server: the host never waits on half a frame
             _requests.Write(frame);
             _requests.Flush();
-            _written += frame.Length;
-            BinaryPrimitives.WriteInt64LittleEndian(_announced, _written);
-            RandomAccess.Write(_doorbell, _announced, 0);
         }
     }
 
