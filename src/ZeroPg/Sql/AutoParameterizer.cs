@@ -22,7 +22,7 @@ internal static class AutoParameterizer
     private static readonly HashSet<string> ClockWords = new(StringComparer.OrdinalIgnoreCase) { "now", "today", "tomorrow", "yesterday" };
 
     /// <summary>Parameterizes <paramref name="sql"/> read as <paramref name="tokens"/>, which must be certain (no <see cref="SqlDoubts"/>).</summary>
-    public static bool TryParameterize(string sql, IReadOnlyList<SqlToken> tokens, out ParameterizedQuery query)
+    public static bool TryParameterize(string sql, ListView<SqlToken> tokens, out ParameterizedQuery query)
     {
         query = null!;
         if (tokens.Count == 0 || tokens[0].Kind != SqlTokenKind.Word)
@@ -33,7 +33,7 @@ internal static class AutoParameterizer
         var context = new LiteralContext(sql, tokens);
         var output = new StringBuilder(sql.Length + 16);
         var values = new List<string>();
-        var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+        List<string>? canonicals = null; // made at a second number: most statements have one, and this runs for each of them
         var copied = 0;
         for (var i = 0; i < tokens.Count; i++)
         {
@@ -53,17 +53,29 @@ internal static class AutoParameterizer
             var text = signed ? "-" + token.Text(sql) : token.Text(sql);
             var type = TypeOf(text);
             // Equal values are one parameter (so GROUP BY x / 10 still matches x / 10, and x + 1 matches x + 01).
-            var canonical = Canonical(text, type);
-            if (!numbers.TryGetValue(canonical, out var number))
+            var number = values.Count == 0 ? 0 : NumberOf(Canonical(text, type), values, ref canonicals);
+            if (number == 0)
             {
                 values.Add(text);
+                canonicals?.Add(Canonical(text, type));
                 number = values.Count;
-                numbers[canonical] = number;
             }
             output.Append(sql, copied, start - copied).Append('$').Append(number).Append("::").Append(type);
             copied = token.Start + token.Length;
         }
         return Finish(sql, output, copied, values, sql.Length, out query);
+    }
+
+    /// <summary>The parameter number of an earlier value equal to <paramref name="canonical"/>, or 0.</summary>
+    private static int NumberOf(string canonical, List<string> values, ref List<string>? canonicals)
+    {
+        if (canonicals is null)
+        {
+            canonicals = new List<string>(values.Count + 2);
+            foreach (var value in values)
+                canonicals.Add(Canonical(value, TypeOf(value)));
+        }
+        return canonicals.IndexOf(canonical) + 1;
     }
 
     private static bool Finish(string sql, StringBuilder output, int copied, List<string> values, int end, out ParameterizedQuery query)

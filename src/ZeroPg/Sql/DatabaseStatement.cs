@@ -46,7 +46,7 @@ internal sealed record DatabaseStatement(DatabaseCommandKind Kind, string Name)
     {
         var tokens = analysis.Tokens;
         var sql = analysis.Sql;
-        var nonEmpty = analysis.Statements.Count(s => s.End > s.Start);
+        var nonEmpty = analysis.NonEmptyStatementCount;
         foreach (var (start, end) in analysis.Statements)
         {
             if (end - start < 3 || !tokens[start + 1].IsWord(sql, "DATABASE"))
@@ -134,7 +134,7 @@ internal sealed record DatabaseStatement(DatabaseCommandKind Kind, string Name)
         => new(kind, "") { SyntaxError = reader.AtEnd ? "syntax error at end of input" : $"syntax error at or near \"{reader.Current}\"" };
 
     /// <summary>Reads tokens of one statement in order.</summary>
-    private sealed class Reader(string sql, IReadOnlyList<SqlToken> tokens, int at, int end)
+    private sealed class Reader(string sql, ListView<SqlToken> tokens, int at, int end)
     {
         public bool AtEnd => at >= end;
 

@@ -5,7 +5,7 @@ namespace ZeroPg.Sql;
 /// operand of an operator or a VALUES item, and whether a minus before it is a sign Postgres folds
 /// into the constant (<c>= -5</c>) or an operator of its own (<c>x - 5</c>, <c>-0::float8</c>).
 /// </summary>
-internal sealed class LiteralContext(string sql, IReadOnlyList<SqlToken> tokens)
+internal sealed class LiteralContext(string sql, ListView<SqlToken> tokens)
 {
     /// <summary>Words after which + and - are signs, not operators.</summary>
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SignContext = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -15,8 +15,9 @@ internal sealed class LiteralContext(string sql, IReadOnlyList<SqlToken> tokens)
         "FROM", "JOIN", "USING", "EXISTS", "OVER", "ROWS", "RANGE", "GROUPS", "FETCH", "FIRST", "NEXT", "ARRAY", "WITH", "ESCAPE",
     }.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    private readonly Stack<bool> _parens = new(); // per open parenthesis: is it DISTINCT ON's list
-    private readonly HashSet<int> _clauseCloses = []; // indexes of ')' that end DISTINCT ON (...), not an expression
+    // Made at the first parenthesis / DISTINCT ON: a statement of most clients has neither, and every statement comes here.
+    private Stack<bool>? _parens; // per open parenthesis: is it DISTINCT ON's list
+    private HashSet<int>? _clauseCloses; // indexes of ')' that end DISTINCT ON (...), not an expression
     private int _depth;
     private int _valuesLevel = -1;
 
@@ -28,13 +29,13 @@ internal sealed class LiteralContext(string sql, IReadOnlyList<SqlToken> tokens)
             _valuesLevel = -1;
         if (token.IsPunct(sql, '('))
         {
-            _parens.Push(i >= 2 && IsWord(i - 1, "ON") && IsWord(i - 2, "DISTINCT"));
+            (_parens ??= new()).Push(i >= 2 && IsWord(i - 1, "ON") && IsWord(i - 2, "DISTINCT"));
             _depth++;
         }
         else if (token.IsPunct(sql, ')'))
         {
-            if (_parens.TryPop(out var clause) && clause)
-                _clauseCloses.Add(i);
+            if (_parens is not null && _parens.TryPop(out var clause) && clause)
+                (_clauseCloses ??= []).Add(i);
             _depth--;
         }
         else if (IsWord(i, "VALUES"))
@@ -79,7 +80,7 @@ internal sealed class LiteralContext(string sql, IReadOnlyList<SqlToken> tokens)
         {
             SqlTokenKind.Number or SqlTokenKind.String or SqlTokenKind.QuotedIdentifier => true,
             SqlTokenKind.Word => !SignContext.Contains(token.Span(sql)),
-            SqlTokenKind.Punct => (token.IsPunct(sql, ')') && !_clauseCloses.Contains(i)) || token.IsPunct(sql, ']'),
+            SqlTokenKind.Punct => (token.IsPunct(sql, ')') && _clauseCloses?.Contains(i) != true) || token.IsPunct(sql, ']'),
             _ => false,
         };
     }

@@ -12,8 +12,8 @@ internal sealed partial class RefusalSigns(SqlAnalysis sql)
 {
     private readonly SqlAnalysis _sql = sql;
     private readonly string _text = sql.Sql;
-    private readonly IReadOnlyList<SqlToken> _tokens = sql.Tokens;
-    private readonly IReadOnlyList<(int Start, int End)> _statements = sql.Statements;
+    private readonly ListView<SqlToken> _tokens = sql.Tokens;
+    private readonly ListView<(int Start, int End)> _statements = sql.Statements;
 
     /// <summary>
     /// A statement is COPY ... TO PROGRAM / FROM PROGRAM: PGlite cannot start a program (WebAssembly has no

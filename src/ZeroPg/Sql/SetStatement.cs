@@ -21,7 +21,7 @@ internal readonly record struct SetStatement(bool Session, string? Custom, strin
     public static bool ReadsBackByName(string setting) => !NotNamed.Contains(setting);
 
     /// <summary>The statement at tokens [<paramref name="start"/>, <paramref name="end"/>), whose first token is SET or RESET.</summary>
-    public static SetStatement Read(string sql, IReadOnlyList<SqlToken> tokens, int start, int end)
+    public static SetStatement Read(string sql, ListView<SqlToken> tokens, int start, int end)
     {
         bool Word(int index, string upper) => index < end && tokens[index].IsWord(sql, upper);
         var isSet = tokens[start].IsWord(sql, "SET");

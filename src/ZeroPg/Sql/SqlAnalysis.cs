@@ -91,7 +91,7 @@ internal sealed class SqlAnalysis
 
     public string Sql { get; }
 
-    public IReadOnlyList<SqlToken> Tokens => _tokens;
+    public ListView<SqlToken> Tokens => new(_tokens);
 
     public SqlDoubts Doubts { get; }
 
@@ -105,7 +105,19 @@ internal sealed class SqlAnalysis
     public bool ReadsPreparedStatements => Edits.Any(e => e.Kind == SqlEditKind.PreparedStatements);
 
     /// <summary>Token ranges of the statements, split at semicolons (empty statements included).</summary>
-    public IReadOnlyList<(int Start, int End)> Statements => _statements;
+    public ListView<(int Start, int End)> Statements => new(_statements);
+
+    /// <summary>How many of <see cref="Statements"/> hold a token.</summary>
+    public int NonEmptyStatementCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var (start, end) in _statements)
+                count += end > start ? 1 : 0;
+            return count;
+        }
+    }
 
     /// <summary>The text is cut as Postgres would cut it: nothing unterminated, no stray $.</summary>
     public bool IsWellFormed => (Doubts & (SqlDoubts.Unterminated | SqlDoubts.StrayDollar)) == 0;
@@ -359,7 +371,7 @@ internal sealed class SqlAnalysis
     {
         if (!_parameterizeTried)
         {
-            _parameterized = Doubts == SqlDoubts.None && AutoParameterizer.TryParameterize(Sql, _tokens, out var made) ? made : null;
+            _parameterized = Doubts == SqlDoubts.None && AutoParameterizer.TryParameterize(Sql, Tokens, out var made) ? made : null;
             _parameterizeTried = true;
         }
         query = _parameterized!;

@@ -33,7 +33,7 @@ internal static class SqlEffectsScanner
     private sealed class Scanner(SqlAnalysis analysis)
     {
         private readonly string _sql = analysis.Sql;
-        private readonly IReadOnlyList<SqlToken> _tokens = analysis.Tokens;
+        private readonly ListView<SqlToken> _tokens = analysis.Tokens;
         private readonly List<SqlEdit> _edits = [];
         private readonly List<string> _listen = [];
         private readonly List<string> _unlisten = [];

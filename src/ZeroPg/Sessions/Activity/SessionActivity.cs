@@ -14,38 +14,64 @@ internal sealed record ActivitySnapshot(string State, string Query, DateTimeOffs
 /// One client's row of pg_stat_activity: its state (active, idle, idle in transaction, idle in transaction (aborted)), its
 /// current or last query, when its connection, transaction, query and state began, and what it waits for (the shared
 /// engine, queued behind other clients: wait_event_type Lock, wait_event "ZeroPgEngine"; an advisory lock). The session
-/// writes it (its thread only); any session reads it for its pg_stat_activity (<see cref="ValuesSql"/>): the snapshot is
-/// replaced whole, so a reader sees one consistent state.
+/// writes it (its thread only), twice for every unit; any session reads it for its pg_stat_activity (<see cref="ValuesSql"/>),
+/// rarely. So the fields change in place under a lock, and a reader gets a consistent <see cref="ActivitySnapshot"/> made for it,
+/// rather than the writer making a snapshot per change.
 /// </summary>
 internal sealed class SessionActivity(EndPoint? remote, Hosting.ZeroPgMetrics? metrics = null)
 {
-    private volatile ActivitySnapshot _current = new("idle", "", null, null, DateTimeOffset.UtcNow, false, "");
+    private readonly Lock _lock = new();
+    private string _state = "idle";
+    private string _query = "";
+    private DateTimeOffset? _transactionStart;
+    private DateTimeOffset? _queryStart;
+    private DateTimeOffset _stateChange = DateTimeOffset.UtcNow;
+    private bool _waitsForEngine;
+    private string _applicationName = "";
 
     public DateTimeOffset BackendStart { get; } = DateTimeOffset.UtcNow;
 
-    public ActivitySnapshot Current => _current;
+    public ActivitySnapshot Current
+    {
+        get
+        {
+            lock (_lock)
+                return new ActivitySnapshot(_state, _query, _transactionStart, _queryStart, _stateChange, _waitsForEngine, _applicationName);
+        }
+    }
+
+    /// <summary>The query of the client's current or last unit (the session's thread: no lock needed to read its own writes).</summary>
+    public string Query => _query;
 
     /// <summary>A unit of the client's starts (queued for the engine when <paramref name="waits"/>).</summary>
     public void Running(string query, bool waits, string applicationName)
     {
         var now = DateTimeOffset.UtcNow;
-        var last = _current;
-        _current = new ActivitySnapshot("active", query, last.TransactionStart ?? now, now, now, waits, applicationName);
+        lock (_lock)
+        {
+            _state = "active";
+            _query = query;
+            _transactionStart ??= now;
+            _queryStart = now;
+            _stateChange = now;
+            _waitsForEngine = waits;
+            _applicationName = applicationName;
+        }
     }
 
     /// <summary>The unit got the engine.</summary>
     public void Engaged()
     {
-        var last = _current;
-        if (last.WaitsForEngine)
-            _current = last with { WaitsForEngine = false };
+        if (!_waitsForEngine)
+            return;
+        lock (_lock)
+            _waitsForEngine = false;
     }
 
     /// <summary>The unit ended: the client is idle, in or out of a transaction.</summary>
     public void Idle(TransactionStatus status, string applicationName, string? query = null)
     {
         var now = DateTimeOffset.UtcNow;
-        var last = _current;
         var state = status switch
         {
             TransactionStatus.InTransaction => "idle in transaction",
@@ -53,12 +79,20 @@ internal sealed class SessionActivity(EndPoint? remote, Hosting.ZeroPgMetrics? m
             _ => "idle",
         };
         // A unit that ran (or one answered without the engine, which names its query) counts once for the dashboard's rates.
-        if (last.State == "active")
-            metrics?.RecordStatement(now - (last.QueryStart ?? now));
+        if (_state == "active")
+            metrics?.RecordStatement(now - (_queryStart ?? now));
         else if (query is not null)
             metrics?.RecordStatement(TimeSpan.Zero);
-        DateTimeOffset? start = status == TransactionStatus.Idle ? null : last.TransactionStart ?? now;
-        _current = new ActivitySnapshot(state, query ?? last.Query, start, query is null ? last.QueryStart : now, now, false, applicationName);
+        lock (_lock)
+        {
+            _state = state;
+            _query = query ?? _query;
+            _transactionStart = status == TransactionStatus.Idle ? null : _transactionStart ?? now;
+            _queryStart = query is null ? _queryStart : now;
+            _stateChange = now;
+            _waitsForEngine = false;
+            _applicationName = applicationName;
+        }
     }
 
     /// <summary>

@@ -83,7 +83,7 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
 
     private static bool IsQuery(SqlAnalysis sql)
     {
-        if (!sql.IsWellFormed || sql.Statements.Count(s => s.Start < s.End) != 1)
+        if (!sql.IsWellFormed || sql.NonEmptyStatementCount != 1)
             return false;
         var first = sql.Tokens[sql.Statements[0].Start];
         return first.IsWord(sql.Sql, "SELECT") || first.IsWord(sql.Sql, "VALUES") || first.IsWord(sql.Sql, "TABLE") || first.IsWord(sql.Sql, "WITH")

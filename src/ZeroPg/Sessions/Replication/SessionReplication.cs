@@ -22,7 +22,7 @@ internal sealed partial class SessionReplication(EngineLink link, SessionService
 
     /// <summary>Before the engine is held for a unit of the first <paramref name="count"/> accepted messages: the other databases'
     /// slots read when the unit lists them or makes one (reading asks their engines).</summary>
-    public async Task<Unit> BeginUnitAsync(ClientBatch batch, int count, StatementMapping statements, CancellationToken cancellation)
+    public async ValueTask<Unit> BeginUnitAsync(ClientBatch batch, int count, StatementMapping statements, CancellationToken cancellation)
     {
         var slots = UnitSlotUse.Of(batch, count, statements);
         if (slots.ReadsOthers)
@@ -37,11 +37,16 @@ internal sealed partial class SessionReplication(EngineLink link, SessionService
             needsSchema |= sql.Effects.EmitsLogicalMessages || sql.UsesReplicationSlots;
             _usedSlots |= sql.UsesReplicationSlots;
         }
-        var unitSql = UnitSql.Of(batch, count, statements);
-        return new Unit(this, slots, needsSchema, emitsMessages,
-            endsPrepared: unitSql.Any(sql => sql.CommitsPrepared || sql.RollsBackPrepared),
-            startsWithPrepare: unitSql.FirstOrDefault() is { StartsWithPrepareTransaction: true },
-            cancellation);
+        var endsPrepared = false;
+        bool? startsWithPrepare = null;
+        for (int i = 0, n = UnitSql.Count(batch, count); i < n; i++)
+        {
+            if (UnitSql.At(batch, i, statements) is not { } sql)
+                continue;
+            endsPrepared |= sql.CommitsPrepared || sql.RollsBackPrepared;
+            startsWithPrepare ??= sql.StartsWithPrepareTransaction;
+        }
+        return new Unit(this, slots, needsSchema, emitsMessages, endsPrepared, startsWithPrepare ?? false, cancellation);
     }
 
     /// <summary>Non-transactional messages emitted in a transaction that has not ended yet, or whose end was not looked at.</summary>

@@ -26,8 +26,9 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
         var asEngineRole = engine.SessionAuthorization is not null && preamble.Statements.Count > 0;
         if (asEngineRole)
             batch.AddPreambleQuery(SwitchSql(null));
-        foreach (var statement in preamble.Statements)
-            batch.AddPreambleQuery(statement);
+        var statements = preamble.Statements;
+        for (var i = 0; i < statements.Count; i++) // a loop over indexes: a foreach over the interface allocates, and this runs for every unit
+            batch.AddPreambleQuery(statements[i]);
         var identity = preamble.Identity;
         var switchIdentity = (asEngineRole ? null : engine.SessionAuthorization) != identity;
         if (switchIdentity)

@@ -24,8 +24,14 @@ internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease l
             return;
         _registration.Dispose();
         _watched = engine;
-        var generation = supervisor.Generation;
-        _registration = engine.ExitedToken.UnsafeRegister(_ =>
+        _registration = Watch(engine, supervisor.Generation);
+    }
+
+    // Apart from BeforeIdleRead, which runs before every read: the lambda's captured variables cost an allocation at the
+    // entry of the method that declares them.
+    private CancellationTokenRegistration Watch(EngineProcess engine, int generation)
+    {
+        return engine.ExitedToken.UnsafeRegister(_ =>
         {
             // A newer generation means this engine was replaced (a snapshot's restore swaps engines, then closes the old one):
             // the engine the session holds now is another, and lives. A death bumps the generation only once its

@@ -8,7 +8,7 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class Preamble(EngineSessionState engine)
 {
-    private readonly List<string> _statements = [];
+    private List<string>? _statements; // made at the first statement: a client whose state the engine session has adds none
     private Action? _sent;
 
     /// <summary>The shared engine session's state, as the batches sent so far left it.</summary>
@@ -17,12 +17,12 @@ internal sealed class Preamble(EngineSessionState engine)
     /// <summary>The role the client's statements run as (SET SESSION AUTHORIZATION); null for the engine's own.</summary>
     public string? Identity { get; set; }
 
-    public IReadOnlyList<string> Statements => _statements;
+    public IReadOnlyList<string> Statements => (IReadOnlyList<string>?)_statements ?? [];
 
     /// <summary>Adds statements run as the engine's role and what to record once they are sent.</summary>
     public void Add(IEnumerable<string> statements, Action sent)
     {
-        _statements.AddRange(statements);
+        (_statements ??= []).AddRange(statements);
         _sent += sent;
     }
 

@@ -9,31 +9,39 @@ namespace ZeroPg.Sessions;
 /// </summary>
 internal sealed class ReadBack
 {
-    private readonly List<string> _statements = [];
-    private readonly List<(int Statement, Action<IReadOnlyList<byte[]>> Read)> _readers = [];
+    // Made when a first statement is added: most units add none, and this runs after every unit.
+    private List<string>? _statements;
+    private List<(int Statement, Action<IReadOnlyList<byte[]>> Read)>? _readers;
 
-    public bool IsEmpty => _statements.Count == 0;
+    public bool IsEmpty => _statements is null;
 
     /// <summary>Statements whose replies nobody reads (housekeeping: an UNLISTEN, an unlock).</summary>
-    public void Run(params IEnumerable<string> statements) => _statements.AddRange(statements);
+    public void Run(params IEnumerable<string> statements)
+    {
+        var list = _statements ??= [];
+        list.AddRange(statements);
+        if (list.Count == 0)
+            _statements = null;
+    }
 
     /// <summary>A statement whose reply messages (rows, or an error) go to <paramref name="read"/>.</summary>
     public void Read(string statement, Action<IReadOnlyList<byte[]>> read)
     {
-        _readers.Add((_statements.Count, read));
-        _statements.Add(statement);
+        var list = _statements ??= [];
+        (_readers ??= []).Add((list.Count, read));
+        list.Add(statement);
     }
 
     /// <summary>Runs the statements in one engine call (the caller holds the engine) and hands each reader its reply.</summary>
     public async Task RunAsync(EngineLink link)
     {
-        if (IsEmpty)
+        if (_statements is not { } statements)
             return;
-        var reply = await link.RunOwnSqlAsync(_readers.Count > 0 ? ReplyMode.Capture : ReplyMode.Discard, _statements);
-        if (_readers.Count == 0)
+        var reply = await link.RunOwnSqlAsync(_readers is not null ? ReplyMode.Capture : ReplyMode.Discard, statements);
+        if (_readers is not { } readers)
             return;
         var byStatement = SplitAtReady(reply);
-        foreach (var (statement, read) in _readers)
+        foreach (var (statement, read) in readers)
             read(statement < byStatement.Count ? byStatement[statement] : []);
     }
 

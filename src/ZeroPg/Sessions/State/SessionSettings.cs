@@ -318,15 +318,15 @@ internal sealed class SessionSettings : ISessionState
     {
         if (_values.Count == 0 && SessionAuthorization is null)
             return sql;
-        var key = new StringBuilder();
+        StringBuilder? key = null; // most clients set none of them (pgbench, psql: only application_name): then the key is the text
         if (SessionAuthorization is not null)
-            key.Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
+            (key = new StringBuilder()).Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
         foreach (var name in ParseSettings)
         {
             if (_values.TryGetValue(name, out var value))
-                key.Append(name).Append('=').Append(value).Append('\n');
+                (key ??= new StringBuilder()).Append(name).Append('=').Append(value).Append('\n');
         }
-        return key.Length == 0 ? sql : key.Append(sql).ToString();
+        return key is null ? sql : key.Append(sql).ToString();
     }
 
     /// <summary>A setting name as SQL: as it is when it is a plain name, else quoted (the engine then refuses it, swallowed, instead of ZeroPg failing the client).</summary>

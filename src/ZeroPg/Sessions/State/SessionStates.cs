@@ -4,7 +4,7 @@ namespace ZeroPg.Sessions;
 /// The session objects of one client, in registration order: the order their preamble statements, read-back statements
 /// and cleanup statements go to the engine. Registering an object is its one line in <see cref="SessionComposition"/>.
 /// </summary>
-internal sealed class SessionStates(IReadOnlyList<ISessionState> states)
+internal sealed class SessionStates(ISessionState[] states)
 {
     public void Observe(Sql.SqlAnalysis sql)
     {

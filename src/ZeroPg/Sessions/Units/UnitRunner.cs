@@ -128,7 +128,7 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
             if (_batch.Messages[i] is { Code: FrontendCode.Bind } bind && parts.Statements.StatementSql(bind.StatementName!) is { } bound)
                 return bound.Sql;
         }
-        return parts.Activity.Current.Query;
+        return parts.Activity.Query;
     }
 
     /// <summary>The messages of the first statement of the unit of <paramref name="count"/>: through its first Query or Sync.</summary>

@@ -20,8 +20,8 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
 {
     private readonly List<(string Name, string? Value, string Sql)> _sets = [];
 
-    /// <summary>The deferred SET LOCALs, in order.</summary>
-    public IEnumerable<(string Name, string? Value)> Settings => _sets.Select(s => (s.Name, s.Value));
+    /// <summary>The deferred SET LOCALs, in order (a list, not a query over it: it is read for every unit).</summary>
+    public IReadOnlyList<(string Name, string? Value, string Sql)> Settings => _sets;
 
     /// <summary>SQL to run right after the deferred BEGIN.</summary>
     public IEnumerable<string> Sql => _sets.Select(s => s.Sql);
@@ -164,7 +164,7 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
     }
 
     private static bool OneStatement(SqlAnalysis sql)
-        => sql.IsWellFormed && sql.Statements.Count(s => s.Start < s.End) == 1 && sql.Statements[0].Start < sql.Statements[0].End;
+        => sql.IsWellFormed && sql.NonEmptyStatementCount == 1 && sql.Statements[0].Start < sql.Statements[0].End;
 
     /// <summary>SET [LOCAL | SESSION] lock_timeout / statement_timeout to a value Postgres takes (so the engine cannot refuse it later).</summary>
     private static bool IsTimeoutSet(SqlAnalysis sql, bool local)

@@ -16,8 +16,9 @@ internal sealed class UnitWaits(SessionSettings settings, DeferredTransaction de
     {
         var lockTimeout = Milliseconds(settings.Values.GetValueOrDefault("lock_timeout"));
         var statementTimeout = Milliseconds(settings.Values.GetValueOrDefault("statement_timeout"));
-        foreach (var (name, value) in deferred.Settings)
-            Apply(name, value, ref lockTimeout, ref statementTimeout);
+        var deferredSets = deferred.Settings;
+        for (var i = 0; i < deferredSets.Count; i++)
+            Apply(deferredSets[i].Name, deferredSets[i].Value, ref lockTimeout, ref statementTimeout);
         var opensBlock = state.Transaction == TransactionState.BeginDeferred;
         var messages = client.Messages;
         for (var i = 0; i < count; i++)
