@@ -30,7 +30,10 @@ esac
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 NODE_OPTIONS=--perf-basic-prof \
   dotnet "$DLL" serve --port 0 --db memory:// --max-connections 128 </dev/null >"$OUT/server.out" 2>"$OUT/server.err" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
+# --perf-basic-prof makes Node 26 write a V8 log per isolate (isolate-0x...-v8.log) into the engine host's working directory,
+# its own folder beside the DLL, and NODE_OPTIONS may not move it (--logfile is not allowed there): removed at the end.
+ENGINE_HOST_DIR=$(dirname "$DLL")/engine-host
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; find "$ENGINE_HOST_DIR" -maxdepth 1 -name "isolate-0x*-v8.log" -newer "$OUT/server.out" -delete 2>/dev/null' EXIT
 for _ in $(seq 1200); do
   PORT=$(sed -n 's/.*"port":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$OUT/server.out" | head -1)
   [[ -n "$PORT" ]] && break
