@@ -104,7 +104,7 @@ internal sealed partial class EngineDoorbell : IDisposable
             {
                 var name = System.IO.Path.GetFileName(path.AsSpan())[Prefix.Length..];
                 var dash = name.IndexOf('-');
-                if (dash <= 0 || !int.TryParse(name[..dash], out var pid) || pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}"))
+                if (dash <= 0 || !int.TryParse(name[..dash], out var pid) || Directory.Exists($"/proc/{pid}"))
                     continue;
                 try
                 {

@@ -53,11 +53,12 @@ internal static class AutoParameterizer
             var text = signed ? "-" + token.Text(sql) : token.Text(sql);
             var type = TypeOf(text);
             // Equal values are one parameter (so GROUP BY x / 10 still matches x / 10, and x + 1 matches x + 01).
-            var number = values.Count == 0 ? 0 : NumberOf(Canonical(text, type), values, ref canonicals);
+            var canonical = values.Count == 0 ? null : Canonical(text, type);
+            var number = canonical is null ? 0 : NumberOf(canonical, values, ref canonicals);
             if (number == 0)
             {
                 values.Add(text);
-                canonicals?.Add(Canonical(text, type));
+                canonicals?.Add(canonical!); // made by NumberOf, so canonical was too
                 number = values.Count;
             }
             output.Append(sql, copied, start - copied).Append('$').Append(number).Append("::").Append(type);

@@ -39,10 +39,8 @@ internal sealed partial class SessionReplication(EngineLink link, SessionService
         }
         var endsPrepared = false;
         bool? startsWithPrepare = null;
-        for (int i = 0, n = UnitSql.Count(batch, count); i < n; i++)
+        foreach (var sql in UnitSql.Of(batch, count, statements))
         {
-            if (UnitSql.At(batch, i, statements) is not { } sql)
-                continue;
             endsPrepared |= sql.CommitsPrepared || sql.RollsBackPrepared;
             startsWithPrepare ??= sql.StartsWithPrepareTransaction;
         }

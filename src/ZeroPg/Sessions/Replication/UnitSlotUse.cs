@@ -12,11 +12,8 @@ internal readonly record struct UnitSlotUse(bool Reads, bool Calls, bool Creates
     public static UnitSlotUse Of(ClientBatch batch, int count, StatementMapping statements)
     {
         var use = new UnitSlotUse();
-        for (int i = 0, n = UnitSql.Count(batch, count); i < n; i++)
-        {
-            if (UnitSql.At(batch, i, statements) is { } sql)
-                use = new(use.Reads || sql.ReadsReplicationSlots, use.Calls || sql.CallsSlotFunction, use.Creates || sql.CreatesSlot);
-        }
+        foreach (var sql in UnitSql.Of(batch, count, statements))
+            use = new(use.Reads || sql.ReadsReplicationSlots, use.Calls || sql.CallsSlotFunction, use.Creates || sql.CreatesSlot);
         return use;
     }
 }

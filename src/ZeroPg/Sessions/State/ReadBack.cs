@@ -18,10 +18,8 @@ internal sealed class ReadBack
     /// <summary>Statements whose replies nobody reads (housekeeping: an UNLISTEN, an unlock).</summary>
     public void Run(params IEnumerable<string> statements)
     {
-        var list = _statements ??= [];
-        list.AddRange(statements);
-        if (list.Count == 0)
-            _statements = null;
+        foreach (var statement in statements)
+            (_statements ??= []).Add(statement);
     }
 
     /// <summary>A statement whose reply messages (rows, or an error) go to <paramref name="read"/>.</summary>
