@@ -106,8 +106,6 @@ test('a start whose server died before the host opened its FIFOs keeps neither t
   await neighbour.close();
   assert.equal(await host.closeWithin(10_000), true, 'the host exits once its stdin closes');
   goneLater.release();
-  removeDirectory(gone.directory);
-  removeDirectory(goneLater.directory);
 });
 
 test('terminate stops a runaway query in one engine only', limit, async () => {

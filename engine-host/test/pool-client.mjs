@@ -18,6 +18,7 @@ export class PoolClient {
   exits = new Map(); // id -> exit code
   started = new Set(); // ids of engines whose worker the host started
   stderr = new Map(); // id -> text
+  #directories = new Set(); // every engine's FIFO folder, removed once the host is gone (an engine a test terminated never closes its client)
 
   static async start(env = {}) {
     const pool = new PoolClient();
@@ -49,7 +50,7 @@ export class PoolClient {
   /** Starts an engine (memory:// unless options say otherwise); a HostClient over its FIFOs, with `id` and `exited`. */
   async engine(options = {}, env = {}) {
     const id = this.#nextId++;
-    const { directory, requests, replies } = makeFifos();
+    const { directory, requests, replies } = this.#makeFifos();
     // The server's ends first (read-write and non-blocking: neither open waits for the pool), then the pool opens its own. As the
     // server does, the replies are read only once the pool has started the engine (its write end open: before, a read could
     // see end-of-file), and their end is held from before the start (the pool checks that someone reads them).
@@ -82,7 +83,7 @@ export class PoolClient {
    * only the replies' end held (it died between the host's check of that end and its opens).
    */
   startOrphaned({ holdReplies = false } = {}) {
-    const { directory, requests, replies } = makeFifos();
+    const { directory, requests, replies } = this.#makeFifos();
     const held = holdReplies ? openSync(replies, constants.O_RDONLY | constants.O_NONBLOCK) : -1;
     const id = this.#nextId++;
     this.#send({ op: 'start', id, options: {}, requests, replies, env: {} });
@@ -94,7 +95,11 @@ export class PoolClient {
     this.#child.stdin.end();
     const late = new Promise((resolve) => setTimeout(() => resolve(false), ms).unref());
     const result = await Promise.race([this.#gone.then(() => true), late]);
-    if (!result) this.#child.kill('SIGKILL');
+    if (!result) {
+      this.#child.kill('SIGKILL');
+      await this.#gone;
+    }
+    this.#removeDirectories();
     return result;
   }
 
@@ -113,6 +118,18 @@ export class PoolClient {
   async close() {
     this.#child.stdin.end();
     await this.#gone;
+    this.#removeDirectories();
+  }
+
+  #makeFifos() {
+    const fifos = makeFifos();
+    this.#directories.add(fifos.directory);
+    return fifos;
+  }
+
+  #removeDirectories() {
+    for (const directory of this.#directories) removeDirectory(directory);
+    this.#directories.clear();
   }
 }
 

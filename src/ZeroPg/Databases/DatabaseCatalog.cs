@@ -39,6 +39,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
     private readonly Dictionary<string, DatabaseEntry> _entries = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _commands = new(1, 1);
     private readonly string _folder;
+    private readonly Hosting.OwnedTempFolder? _memoryFolder; // memory://: the seeds' folder, made on first use, removed at the stop
     private readonly CancellationTokenSource _stopping = new();
     private Task _idleLoop = Task.CompletedTask;
     private Storage.MemoryWalCheckpoints? _walCheckpoints;
@@ -55,10 +56,9 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         };
         primary.Databases = this;
         _entries[DatabaseSite.PrimaryName] = new DatabaseEntry(primary);
-        _folder = options.IsMemory
-            ? Path.Combine(Path.GetTempPath(), $"zeropg-databases-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40])
-            : Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);
-        _seeds = new DatabaseSeeds(options, new DatabaseForge(options, _logger), () => _primary.Engine.Launcher, _folder, _logger) { InUse = SeedInUse };
+        _memoryFolder = options.IsMemory ? new Hosting.OwnedTempFolder("databases") : null;
+        _folder = _memoryFolder?.Path ?? Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);
+        _seeds = new DatabaseSeeds(options, new DatabaseForge(options, _logger), () => _primary.Engine.Launcher, Folder, _logger) { InUse = SeedInUse };
         _spares = new DatabaseSpares(options, _create, _folder, _logger);
         Listing = new DatabaseListing(Entries);
         Slots = new Replication.Slots.ClusterSlots(Entries);
@@ -211,7 +211,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         var name = statement.Name;
         CheckNewName(name);
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(_folder);
+        Directory.CreateDirectory(Folder());
         // As Postgres: no TEMPLATE is template1. template1 never connected to is as initdb made it: an empty database.
         var templateName = statement.Template ?? TemplateOne;
         var template = templateName == TemplateZero ? null : Find(templateName);
@@ -452,9 +452,11 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         lock (_gate)
             entries = [.. _entries.Values];
         await Task.WhenAll(entries.Select(e => e.StopAsync()));
-        if (_options.IsMemory && Directory.Exists(_folder))
-            Directory.Delete(_folder, recursive: true);
+        _memoryFolder?.Dispose();
     }
+
+    /// <summary>The databases' folder, made (memory://: with its owner's lock) if it is not there yet.</summary>
+    private string Folder() => _memoryFolder?.Ensure() ?? _folder;
 
     private static partial class Log
     {

@@ -12,7 +12,7 @@ namespace ZeroPg.Databases;
 ///   instead (CREATE DATABASE ... TEMPLATE inside their cluster), so each copy is a database of its own beside them.
 /// Thread safety: <see cref="_gate"/> owns the template table; one dump per template at a time (the catalog runs one command at a time).
 /// </summary>
-internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, Func<EngineLauncher> primaryLauncher, string folder, ILogger logger)
+internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, Func<EngineLauncher> primaryLauncher, Func<string> folder, ILogger logger)
 {
     /// <summary>The database of a spare engine before CREATE DATABASE names it.</summary>
     public const string EmptyName = "zeropg_new_database";
@@ -34,7 +34,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
         var cached = launcher.SnapshotPath is not null && options.UseSnapshotCache;
         var path = cached
             ? Path.ChangeExtension(launcher.SnapshotPath!, ".database.tar")
-            : Path.Combine(folder, ".empty-database.tar");
+            : Path.Combine(folder(), ".empty-database.tar");
         await _emptyGate.WaitAsync(cancellationToken);
         try
         {
@@ -71,13 +71,13 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
                 return snapshot;
             }
         }
-        var path = Path.Combine(folder, ".fresh-cluster.tar");
+        var path = Path.Combine(folder(), ".fresh-cluster.tar");
         await _emptyGate.WaitAsync(cancellationToken);
         try
         {
             if (!IsWhole(path))
             {
-                Directory.CreateDirectory(folder);
+                Directory.CreateDirectory(folder());
                 await forge.ForgeAsync(launcher, null, DatabaseSite.PrimaryName, [], path, cancellationToken);
             }
         }
@@ -97,15 +97,15 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             kept = _templates.GetValueOrDefault(template.Name);
         if (kept is null || kept.Version != version || !File.Exists(kept.Path))
         {
-            Directory.CreateDirectory(folder);
-            var dump = Path.Combine(folder, $".template-{Guid.NewGuid():N}.tar");
+            Directory.CreateDirectory(folder());
+            var dump = Path.Combine(folder(), $".template-{Guid.NewGuid():N}.tar");
             var extensions = await template.DumpAsync(dump);
             var seedDatabase = template.Name;
             var engineOid = template.Site.EngineOid;
             if (template.Name is DatabaseSite.PrimaryName or "template1")
             {
                 // Renaming postgres or template1 would take it out of the copy's cluster: copy it inside the cluster instead.
-                var forged = Path.Combine(folder, $".template-{Guid.NewGuid():N}.tar");
+                var forged = Path.Combine(folder(), $".template-{Guid.NewGuid():N}.tar");
                 try
                 {
                     await forge.ForgeAsync(primaryLauncher(), dump, template.Name == "template1" ? DatabaseSite.PrimaryName : "template1",

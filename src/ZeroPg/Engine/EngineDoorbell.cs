@@ -26,19 +26,11 @@ internal sealed partial class EngineDoorbell : IDisposable
     /// <summary>The file the host opens; deleted once the host has it open.</summary>
     public string Path { get; }
 
-    private const string Prefix = "zeropg-doorbell-";
-
-    /// <summary>How old a doorbell of a process that is gone must be to be removed: a host opens its own within seconds.</summary>
-    internal static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
-
-    private static int s_swept;
-
     public static EngineDoorbell Create()
     {
         var directory = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
-        if (Interlocked.Exchange(ref s_swept, 1) == 0)
-            RemoveStale(directory, DateTime.UtcNow);
-        var path = System.IO.Path.Combine(directory, $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        // The PID in the name: a server killed before its host opened the file leaves it (Hosting/KilledProcessLeftovers).
+        var path = System.IO.Path.Combine(directory, $"zeropg-doorbell-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, mapName: null, capacity: 8, MemoryMappedFileAccess.ReadWrite);
         return new EngineDoorbell(path, file, file.CreateViewAccessor(0, 8));
     }
@@ -85,45 +77,6 @@ internal sealed partial class EngineDoorbell : IDisposable
         {
             // Best effort: a leftover 8-byte file in a temp directory.
         }
-    }
-
-    /// <summary>
-    /// Removes the doorbells a server left when it was killed before its engine host had opened them (the name goes only
-    /// then, or at a clean stop): those whose creating process, named in the file name, no longer runs, and that are older
-    /// than <see cref="StaleAfter"/> (a server in another PID namespace sharing the directory may have just made one).
-    /// Returns how many it removed. Linux only (/proc); elsewhere the files are left.
-    /// </summary>
-    internal static int RemoveStale(string directory, DateTime now)
-    {
-        if (!Directory.Exists("/proc"))
-            return 0;
-        var removed = 0;
-        try
-        {
-            foreach (var path in Directory.EnumerateFiles(directory, Prefix + "*"))
-            {
-                var name = System.IO.Path.GetFileName(path.AsSpan())[Prefix.Length..];
-                var dash = name.IndexOf('-');
-                if (dash <= 0 || !int.TryParse(name[..dash], out var pid) || Directory.Exists($"/proc/{pid}"))
-                    continue;
-                try
-                {
-                    if (now - File.GetLastWriteTimeUtc(path) < StaleAfter)
-                        continue;
-                    File.Delete(path);
-                    removed++;
-                }
-                catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-                {
-                    // another user's, or gone meanwhile
-                }
-            }
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            // an unreadable directory: nothing to tidy
-        }
-        return removed;
     }
 
     public void Dispose()

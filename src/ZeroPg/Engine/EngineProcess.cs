@@ -140,6 +140,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        Hosting.KilledProcessLeftovers.SweepOnce(); // the first engine of a process tidies up after killed ones
         var doorbell = options.PollWindow > TimeSpan.Zero ? EngineDoorbell.TryCreate(logger) : null;
         var cancelSocket = EngineCancelChannel.NewSocketPath();
         var startOptions = new EngineStartOptions(

@@ -8,10 +8,16 @@ namespace ZeroPg.Tests.Testing;
 /// <summary>A fixture as a test suite derives it: its own user, password and init scripts.</summary>
 public sealed class AppFixture : ZeroPgFixture
 {
-    public static readonly string InitFolder = CreateInitFolder();
+    private readonly string _initFolder = CreateInitFolder();
 
     protected override ZeroPgBuilder Configure(ZeroPgBuilder builder) => builder
-        .WithUsername("suite").WithPassword("suite pw").WithInitScripts(InitFolder).WithSetting("work_mem", "12MB");
+        .WithUsername("suite").WithPassword("suite pw").WithInitScripts(_initFolder).WithSetting("work_mem", "12MB");
+
+    protected override Task OnStartedAsync()
+    {
+        Directory.Delete(_initFolder, recursive: true); // the scripts ran at the start
+        return Task.CompletedTask;
+    }
 
     private static string CreateInitFolder()
     {

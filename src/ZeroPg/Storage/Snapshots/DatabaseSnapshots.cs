@@ -26,7 +26,7 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<ZeroPgSnapshot> _live = [];
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"zeropg-snapshots-{Environment.ProcessId}-{Guid.NewGuid():N}"[..44]);
+    private readonly Hosting.OwnedTempFolder _folder = new("snapshots"); // a killed process's is removed by the next (KilledProcessLeftovers)
 
     public async Task<ZeroPgSnapshot> TakeAsync(string database, CancellationToken cancellationToken)
     {
@@ -39,8 +39,7 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
             var services = await entry.EnterAsync();
             try
             {
-                Directory.CreateDirectory(_folder);
-                var path = Path.Combine(_folder, $"{Guid.NewGuid():N}.tar");
+                var path = Path.Combine(_folder.Ensure(), $"{Guid.NewGuid():N}.tar");
                 RowSnapshot? rows;
                 await using (await EngineHold.AcquireAsync(services, terminateHint: null, HoldTimeout, cancellationToken))
                 {
@@ -173,8 +172,7 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
             live = [.. _live];
         foreach (var snapshot in live)
             await snapshot.DisposeAsync();
-        if (Directory.Exists(_folder))
-            Directory.Delete(_folder, recursive: true);
+        _folder.Dispose();
     }
 
     private static partial class Log

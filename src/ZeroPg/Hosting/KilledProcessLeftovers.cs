@@ -1,0 +1,104 @@
+namespace ZeroPg.Hosting;
+
+/// <summary>
+/// What a ZeroPg process killed outright (SIGKILL, a test runner's timeout, the OOM killer) leaves in /dev/shm and the
+/// temporary directory, removed by the next process that starts an engine. Every such name carries its creator's PID:
+/// <c>zeropg-KIND-PID-...</c>. Two kinds of leftovers:
+/// <list type="bullet">
+/// <item>the files of an engine's start (<c>doorbell</c>, the request and reply FIFOs <c>engine</c>, the cancel socket
+/// <c>cancel</c>): their names go once the engine host has opened them, so only a process killed within its start leaves
+/// them. Removed when the PID no longer runs and the file is older than <see cref="StaleAfter"/>, since a server in another
+/// PID namespace sharing the directory may have just made one;</item>
+/// <item>folders that live as long as their process (<see cref="OwnedTempFolder"/>: <c>databases</c>, <c>snapshots</c>,
+/// <c>verify</c>, which may hold large dumps and restored clusters): removed when the PID no longer runs and no process
+/// holds the folder's lock. A folder without an owner file (an older version's) is removed when older than
+/// <see cref="StaleAfter"/>.</item>
+/// </list>
+/// Linux only (/proc); elsewhere nothing is removed.
+/// </summary>
+internal static class KilledProcessLeftovers
+{
+    /// <summary>How old a start's file must be to be removed: an engine host opens its files within seconds.</summary>
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
+
+    private static readonly string[] s_startFiles = ["doorbell", "engine", "cancel"];
+    private static readonly string[] s_ownedFolders = ["databases", "snapshots", "verify"];
+    private static int s_swept;
+
+    /// <summary>Sweeps /dev/shm and the temporary directory once per process, on a pool thread: a start does not wait for it.</summary>
+    public static void SweepOnce()
+    {
+        if (Interlocked.Exchange(ref s_swept, 1) != 0)
+            return;
+        ThreadPool.UnsafeQueueUserWorkItem(static _ => Sweep(["/dev/shm", Path.GetTempPath()], DateTime.UtcNow), null);
+    }
+
+    /// <summary>Removes the leftovers of processes that are gone in <paramref name="directories"/>; returns how many.</summary>
+    internal static int Sweep(IEnumerable<string> directories, DateTime now)
+    {
+        if (!Directory.Exists("/proc"))
+            return 0;
+        var removed = 0;
+        foreach (var directory in directories)
+        {
+            try
+            {
+                if (!Directory.Exists(directory))
+                    continue;
+                foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("zeropg-*"))
+                {
+                    try
+                    {
+                        if (IsLeftover(entry, now))
+                        {
+                            Remove(entry);
+                            removed++;
+                        }
+                    }
+                    catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+                    {
+                        // another user's, or gone meanwhile
+                    }
+                }
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                // an unreadable directory: nothing to tidy
+            }
+        }
+        return removed;
+    }
+
+    private static bool IsLeftover(FileSystemInfo entry, DateTime now)
+    {
+        // A link is none of ours (ZeroPg makes none): never followed, never removed.
+        if (!TryParse(entry.Name, out var kind, out var pid) || entry.LinkTarget is not null || Directory.Exists($"/proc/{pid}"))
+            return false;
+        var old = now - entry.LastWriteTimeUtc >= StaleAfter;
+        if (s_startFiles.Contains(kind))
+            return entry is FileInfo && old;
+        if (s_ownedFolders.Contains(kind) && entry is DirectoryInfo)
+            return File.Exists(Path.Combine(entry.FullName, OwnedTempFolder.OwnerFile)) ? OwnedTempFolder.IsAbandoned(entry.FullName) : old;
+        return false;
+    }
+
+    /// <summary>zeropg-KIND-PID-REST, with KIND one of the kinds above and PID digits.</summary>
+    private static bool TryParse(string name, out string kind, out int pid)
+    {
+        kind = "";
+        pid = 0;
+        var parts = name.Split('-', 4);
+        if (parts.Length < 4 || !int.TryParse(parts[2], System.Globalization.NumberStyles.None, null, out pid) || pid <= 0)
+            return false;
+        kind = parts[1];
+        return s_startFiles.Contains(kind) || s_ownedFolders.Contains(kind);
+    }
+
+    private static void Remove(FileSystemInfo entry)
+    {
+        if (entry is DirectoryInfo folder)
+            folder.Delete(recursive: true);
+        else
+            File.Delete(entry.FullName); // a file, a FIFO or a socket
+    }
+}
