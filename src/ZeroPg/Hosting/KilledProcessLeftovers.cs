@@ -10,8 +10,9 @@ namespace ZeroPg.Hosting;
 /// them. Removed when the PID no longer runs and the file is older than <see cref="StaleAfter"/>, since a server in another
 /// PID namespace sharing the directory may have just made one;</item>
 /// <item>folders that live as long as their process (<see cref="OwnedTempFolder"/>: <c>databases</c>, <c>snapshots</c>,
-/// <c>verify</c>, which may hold large dumps and restored clusters): removed when the PID no longer runs and no process
-/// holds the folder's lock. A folder without an owner file (an older version's) is removed when older than
+/// <c>verify</c>, which may hold large dumps and restored clusters; <c>native</c>, the socket and memory:// cluster of
+/// <c>--engine postgres</c>, whose postmaster is stopped first): removed when the PID no longer runs and no process holds
+/// the folder's lock. A folder without an owner file (an older version's) is removed when older than
 /// <see cref="StaleAfter"/>.</item>
 /// </list>
 /// Linux only (/proc); elsewhere nothing is removed.
@@ -22,7 +23,7 @@ internal static class KilledProcessLeftovers
     internal static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
 
     private static readonly string[] s_startFiles = ["doorbell", "engine", "cancel"];
-    private static readonly string[] s_ownedFolders = ["databases", "snapshots", "verify"];
+    private static readonly string[] s_ownedFolders = ["databases", "snapshots", "verify", "native"];
     private static int s_swept;
 
     /// <summary>Sweeps /dev/shm and the temporary directory once per process, on a pool thread: a start does not wait for it.</summary>
@@ -97,7 +98,11 @@ internal static class KilledProcessLeftovers
     private static void Remove(FileSystemInfo entry)
     {
         if (entry is DirectoryInfo folder)
+        {
+            if (entry.Name.StartsWith("zeropg-native-", StringComparison.Ordinal))
+                Engine.Native.NativeCluster.StopAbandoned(folder.FullName);
             folder.Delete(recursive: true);
+        }
         else
             File.Delete(entry.FullName); // a file, a FIFO or a socket
     }

@@ -115,6 +115,37 @@ public sealed class KilledProcessLeftoversTests
         }
     }
 
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task The_postgres_a_killed_native_server_left_running_is_stopped_and_its_cluster_removed()
+    {
+        string folder;
+        int postmaster;
+        await using (var killed = await CliProcess.StartReadyAsync("--port", "0", "--engine", "postgres"))
+        {
+            folder = Assert.Single(Directory.GetDirectories(Path.GetTempPath(), $"zeropg-native-{killed.Process.Id}-*"));
+            postmaster = int.Parse(File.ReadLines(Path.Combine(folder, "data", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+            await killed.SignalAsync("KILL");
+            await killed.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        try
+        {
+            Assert.True(CliProcess.IsRunning(postmaster), "postgres outlives a killed server (what this sweep is for)");
+            await using var next = await CliProcess.StartReadyAsync("--port", "0");
+            await Eventually.WaitUntilAsync(() => !Directory.Exists(folder), "the killed server's memory:// cluster removed by the next server",
+                TimeSpan.FromSeconds(30));
+            // Stopped before its cluster went, not by its own check of its lock file (once a minute) after.
+            Assert.False(CliProcess.IsRunning(postmaster), "the killed server's postmaster still runs once its cluster is gone");
+        }
+        finally
+        {
+            if (CliProcess.IsRunning(postmaster))
+                Process.GetProcessById(postmaster).Kill();
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static string PlantFile(TempDirectory directory, string name, DateTime written)
     {
         var path = directory.Sub(name);

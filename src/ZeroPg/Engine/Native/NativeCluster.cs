@@ -17,6 +17,9 @@ internal sealed partial class NativeCluster : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly PostgresBinaries _binaries;
     private readonly bool _temporary;
+    // Its socket and, on memory://, its cluster: a killed server's are removed, and their postmaster stopped, by the next
+    // ZeroPg process (Hosting/KilledProcessLeftovers).
+    private readonly Hosting.OwnedTempFolder _folder = new("native");
     private Process? _process;
 
     public NativeCluster(ZeroPgOptions options, ILogger logger)
@@ -25,10 +28,12 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         _logger = logger;
         _binaries = PostgresBinaries.Find(options.PostgresBinDirectory);
         _temporary = options.IsMemory;
-        DataDirectory = _temporary ? Path.Combine(Path.GetTempPath(), $"zeropg-native-{Guid.NewGuid():N}") : Path.GetFullPath(options.DataDirectory);
-        // Short: a Unix socket path must fit in 107 bytes.
-        SocketDirectory = Path.Combine("/tmp", $"zpn-{Guid.NewGuid():N}"[..16]);
+        DataDirectory = _temporary ? Path.Combine(_folder.Path, "data") : Path.GetFullPath(options.DataDirectory);
+        // A Unix socket path must fit in 107 bytes: the folder unless the temporary directory's path is long.
+        SocketDirectory = _folder.Path.Length + SocketLockName.Length < 100 ? _folder.Path : Path.Combine("/tmp", $"zpn-{Guid.NewGuid():N}"[..16]);
     }
+
+    private const string SocketLockName = "/.s.PGSQL.5432.lock";
 
     public string DataDirectory { get; }
 
@@ -48,6 +53,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        _folder.Ensure();
         Directory.CreateDirectory(SocketDirectory);
         Directory.CreateDirectory(DataDirectory);
         EngineDirectoryKind.EnsureUsableBy(EngineKind.Postgres, DataDirectory);
@@ -221,9 +227,42 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         else if (_process is { HasExited: false })
             _process.Kill(entireProcessTree: true);
         _process?.Dispose();
-        TryDelete(SocketDirectory);
-        if (_temporary)
-            TryDelete(DataDirectory);
+        if (SocketDirectory != _folder.Path)
+            TryDelete(SocketDirectory);
+        try
+        {
+            _folder.Dispose();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            // best effort, as before
+        }
+    }
+
+    /// <summary>
+    /// Before the folder of a killed server is removed: stops the postmaster it left running on a memory:// cluster there
+    /// (SIGKILL: the cluster goes with the folder; its backends see their postmaster die and exit). Only a postgres process
+    /// whose command line names that cluster.
+    /// </summary>
+    internal static void StopAbandoned(string folder)
+    {
+        var data = Path.Combine(folder, "data");
+        try
+        {
+            if (!int.TryParse(File.ReadLines(Path.Combine(data, "postmaster.pid")).FirstOrDefault(), out var pid))
+                return;
+            var command = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            if (!Path.GetFileName(command[0]).StartsWith("postgres", StringComparison.Ordinal) || !command.Contains(data))
+                return;
+            using var orphan = Process.GetProcessById(pid);
+            orphan.Kill();
+            orphan.WaitForExit(10_000);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+            or System.ComponentModel.Win32Exception)
+        {
+            // no cluster, no such process, or not ours to stop
+        }
     }
 
     private static void TryDelete(string directory)
