@@ -140,7 +140,6 @@ internal sealed partial class EngineProcess : IAsyncDisposable
 
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Hosting.KilledProcessLeftovers.SweepOnce(); // the first engine of a process tidies up after killed ones
         var doorbell = options.PollWindow > TimeSpan.Zero ? EngineDoorbell.TryCreate(logger) : null;
         var cancelSocket = EngineCancelChannel.NewSocketPath();
         var startOptions = new EngineStartOptions(
@@ -180,6 +179,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             if (finished != ready)
                 throw new EngineFailedException($"the engine host exited during start: {engine.Diagnostics()}");
             doorbell?.Unlink();
+            Hosting.KilledProcessLeftovers.SweepOnce(); // the first engine of a process tidies up after killed ones, once it is ready
             var info = await ready;
             if (options.HostCpus is { } cpus) EngineHostCores.Started(channel.ProcessId, cpus); // started on every core (EngineHostCores)
             if (channel is Pool.SharedHostWorker worker && info.HeapBytes > 0)

@@ -81,6 +81,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         _ = DrainAsync(_process.StandardOutput);
         _ = DrainAsync(_process.StandardError);
         await WaitReadyAsync(cancellationToken);
+        Hosting.KilledProcessLeftovers.SweepOnce();
         Log.Started(_logger, ProcessId ?? 0, Version, DataDirectory);
     }
 
