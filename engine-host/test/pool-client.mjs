@@ -18,7 +18,8 @@ export class PoolClient {
   exits = new Map(); // id -> exit code
   started = new Set(); // ids of engines whose worker the host started
   stderr = new Map(); // id -> text
-  #directories = new Set(); // every engine's FIFO folder, removed once the host is gone (an engine a test terminated never closes its client)
+  // Every engine's FIFO folder, removed once the host is gone (an engine a test terminated never closes its client).
+  #directories = new Set();
 
   static async start(env = {}) {
     const pool = new PoolClient();

@@ -2,8 +2,8 @@ namespace ZeroPg.Hosting;
 
 /// <summary>
 /// What a ZeroPg process killed outright (SIGKILL, a test runner's timeout, the OOM killer) leaves in /dev/shm and the
-/// temporary directory, removed by the next process once its first engine is ready. Every such name carries its creator's PID:
-/// <c>zeropg-KIND-PID-...</c>. Two kinds of leftovers:
+/// temporary directory, removed by the next process once its first engine is ready. Every such name carries its
+/// creator's PID: <c>zeropg-KIND-PID-...</c>. Two kinds of leftovers:
 /// <list type="bullet">
 /// <item>the files of an engine's start (<c>doorbell</c>, the request and reply FIFOs <c>engine</c>, the cancel socket
 /// <c>cancel</c>): their names go once the engine host has opened them, so only a process killed within its start leaves
