@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PoolClient, removeDirectory } from './pool-client.mjs';
+import { PoolClient } from './pool-client.mjs';
 import { error, query, scalar } from './host-client.mjs';
 import { COMPILE_HINTS } from '../compile-hints-data.mjs';
 import { COMPILE_HINTS_SUPPORTED } from '../compile-hints.mjs';

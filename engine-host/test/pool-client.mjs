@@ -129,7 +129,7 @@ export class PoolClient {
   }
 
   #removeDirectories() {
-    for (const directory of this.#directories) removeDirectory(directory);
+    for (const directory of this.#directories) rmSync(directory, { recursive: true, force: true });
     this.#directories.clear();
   }
 }
@@ -141,8 +141,4 @@ function makeFifos() {
   const replies = join(directory, 'replies');
   execFileSync('mkfifo', [requests, replies]);
   return { directory, requests, replies };
-}
-
-export function removeDirectory(directory) {
-  rmSync(directory, { recursive: true, force: true });
 }

@@ -56,7 +56,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         };
         primary.Databases = this;
         _entries[DatabaseSite.PrimaryName] = new DatabaseEntry(primary);
-        _memoryFolder = options.IsMemory ? new Hosting.OwnedTempFolder("databases") : null;
+        _memoryFolder = options.IsMemory ? new Hosting.OwnedTempFolder(Hosting.KilledProcessLeftovers.Databases) : null;
         _folder = _memoryFolder?.Path ?? Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);
         _seeds = new DatabaseSeeds(options, new DatabaseForge(options, _logger), () => _primary.Engine.Launcher, Folder, _logger) { InUse = SeedInUse };
         _spares = new DatabaseSpares(options, _create, _folder, _logger);
@@ -211,7 +211,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         var name = statement.Name;
         CheckNewName(name);
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(Folder());
+        Folder();
         // As Postgres: no TEMPLATE is template1. template1 never connected to is as initdb made it: an empty database.
         var templateName = statement.Template ?? TemplateOne;
         var template = templateName == TemplateZero ? null : Find(templateName);
@@ -456,7 +456,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
     }
 
     /// <summary>The databases' folder, made (memory://: with its owner's lock) if it is not there yet.</summary>
-    private string Folder() => _memoryFolder?.Ensure() ?? _folder;
+    private string Folder() => _memoryFolder?.Ensure() ?? Directory.CreateDirectory(_folder).FullName;
 
     private static partial class Log
     {

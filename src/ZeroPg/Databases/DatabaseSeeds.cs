@@ -10,6 +10,7 @@ namespace ZeroPg.Databases;
 /// - a copy of template t: a dump of t's cluster, opened on t and renamed (no preparation engine), kept while no client
 ///   entered t since (<see cref="DatabaseEntry.Version"/>). postgres and template1 are copied through a preparation engine
 ///   instead (CREATE DATABASE ... TEMPLATE inside their cluster), so each copy is a database of its own beside them.
+/// The seeds live in the databases' folder, which <c>folder</c> gives, made if it is not there yet.
 /// Thread safety: <see cref="_gate"/> owns the template table; one dump per template at a time (the catalog runs one command at a time).
 /// </summary>
 internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, Func<EngineLauncher> primaryLauncher, Func<string> folder, ILogger logger)
@@ -77,7 +78,6 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
         {
             if (!IsWhole(path))
             {
-                Directory.CreateDirectory(folder());
                 await forge.ForgeAsync(launcher, null, DatabaseSite.PrimaryName, [], path, cancellationToken);
             }
         }
@@ -97,15 +97,15 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             kept = _templates.GetValueOrDefault(template.Name);
         if (kept is null || kept.Version != version || !File.Exists(kept.Path))
         {
-            Directory.CreateDirectory(folder());
-            var dump = Path.Combine(folder(), $".template-{Guid.NewGuid():N}.tar");
+            var made = folder();
+            var dump = Path.Combine(made, $".template-{Guid.NewGuid():N}.tar");
             var extensions = await template.DumpAsync(dump);
             var seedDatabase = template.Name;
             var engineOid = template.Site.EngineOid;
             if (template.Name is DatabaseSite.PrimaryName or "template1")
             {
                 // Renaming postgres or template1 would take it out of the copy's cluster: copy it inside the cluster instead.
-                var forged = Path.Combine(folder(), $".template-{Guid.NewGuid():N}.tar");
+                var forged = Path.Combine(made, $".template-{Guid.NewGuid():N}.tar");
                 try
                 {
                     await forge.ForgeAsync(primaryLauncher(), dump, template.Name == "template1" ? DatabaseSite.PrimaryName : "template1",

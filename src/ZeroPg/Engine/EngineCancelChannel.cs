@@ -60,7 +60,7 @@ internal sealed partial class EngineCancelChannel : IAsyncDisposable
     }
 
     /// <summary>A socket path for a new host: short (Unix socket paths are limited to ~107 bytes) and unique.</summary>
-    public static string NewSocketPath() => Path.Combine(Path.GetTempPath(), $"zeropg-cancel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+    public static string NewSocketPath() => Path.Combine(Path.GetTempPath(), Hosting.KilledProcessLeftovers.Name(Hosting.KilledProcessLeftovers.CancelSocket) + ".sock");
 
     public static async Task<EngineCancelChannel> ConnectAsync(string path, ILogger logger, Action<long, EngineCancelReason> onTimeoutRaised,
         CancellationToken cancellationToken)

@@ -29,8 +29,8 @@ internal sealed partial class EngineDoorbell : IDisposable
     public static EngineDoorbell Create()
     {
         var directory = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
-        // The PID in the name: a server killed before its host opened the file leaves it (Hosting/KilledProcessLeftovers).
-        var path = System.IO.Path.Combine(directory, $"zeropg-doorbell-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        // A server killed before its host opened the file leaves it: named for Hosting/KilledProcessLeftovers.
+        var path = System.IO.Path.Combine(directory, Hosting.KilledProcessLeftovers.Name(Hosting.KilledProcessLeftovers.Doorbell));
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, mapName: null, capacity: 8, MemoryMappedFileAccess.ReadWrite);
         return new EngineDoorbell(path, file, file.CreateViewAccessor(0, 8));
     }

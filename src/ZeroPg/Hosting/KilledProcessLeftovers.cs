@@ -22,9 +22,16 @@ internal static class KilledProcessLeftovers
     /// <summary>How old a start's file must be to be removed: an engine host opens its files within seconds.</summary>
     internal static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
 
-    private static readonly string[] s_startFiles = ["doorbell", "engine", "cancel"];
-    private static readonly string[] s_ownedFolders = ["databases", "snapshots", "verify", "native"];
+    // The kinds: each creator names its file or folder with Name(kind), so the sweep's parse and the names agree.
+    public const string Doorbell = "doorbell", EngineFifos = "engine", CancelSocket = "cancel";
+    public const string Databases = "databases", Snapshots = "snapshots", BackupVerify = "verify", NativePostgres = "native";
+
+    private static readonly string[] s_startFiles = [Doorbell, EngineFifos, CancelSocket];
+    private static readonly string[] s_ownedFolders = [Databases, Snapshots, BackupVerify, NativePostgres];
     private static int s_swept;
+
+    /// <summary>A new name of this process for <paramref name="kind"/>: <c>zeropg-KIND-PID-GUID</c>.</summary>
+    public static string Name(string kind) => $"zeropg-{kind}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 
     /// <summary>Sweeps /dev/shm and the temporary directory once per process, on a pool thread: a start does not wait for it.</summary>
     public static void SweepOnce()
@@ -50,9 +57,9 @@ internal static class KilledProcessLeftovers
                 {
                     try
                     {
-                        if (IsLeftover(entry, now))
+                        if (TryParse(entry.Name, out var kind, out var pid) && IsLeftover(entry, kind, pid, now))
                         {
-                            Remove(entry);
+                            Remove(entry, kind);
                             removed++;
                         }
                     }
@@ -70,17 +77,15 @@ internal static class KilledProcessLeftovers
         return removed;
     }
 
-    private static bool IsLeftover(FileSystemInfo entry, DateTime now)
+    private static bool IsLeftover(FileSystemInfo entry, string kind, int pid, DateTime now)
     {
         // A link is none of ours (ZeroPg makes none): never followed, never removed.
-        if (!TryParse(entry.Name, out var kind, out var pid) || entry.LinkTarget is not null || Directory.Exists($"/proc/{pid}"))
+        if (entry.LinkTarget is not null || Directory.Exists($"/proc/{pid}"))
             return false;
         var old = now - entry.LastWriteTimeUtc >= StaleAfter;
         if (s_startFiles.Contains(kind))
             return entry is FileInfo && old;
-        if (s_ownedFolders.Contains(kind) && entry is DirectoryInfo)
-            return File.Exists(Path.Combine(entry.FullName, OwnedTempFolder.OwnerFile)) ? OwnedTempFolder.IsAbandoned(entry.FullName) : old;
-        return false;
+        return entry is DirectoryInfo && (OwnedTempFolder.IsAbandoned(entry.FullName) ?? old); // no owner file: an older version's
     }
 
     /// <summary>zeropg-KIND-PID-REST, with KIND one of the kinds above and PID digits.</summary>
@@ -95,11 +100,11 @@ internal static class KilledProcessLeftovers
         return s_startFiles.Contains(kind) || s_ownedFolders.Contains(kind);
     }
 
-    private static void Remove(FileSystemInfo entry)
+    private static void Remove(FileSystemInfo entry, string kind)
     {
         if (entry is DirectoryInfo folder)
         {
-            if (entry.Name.StartsWith("zeropg-native-", StringComparison.Ordinal))
+            if (kind == NativePostgres)
                 Engine.Native.NativeCluster.StopAbandoned(folder.FullName);
             folder.Delete(recursive: true);
         }

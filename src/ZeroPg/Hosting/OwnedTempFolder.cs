@@ -14,7 +14,7 @@ internal sealed class OwnedTempFolder(string kind) : IDisposable
     private readonly Lock _gate = new();
     private FileStream? _owner;
 
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"zeropg-{kind}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), KilledProcessLeftovers.Name(kind));
 
     /// <summary>Makes the folder and takes its lock, once; returns <see cref="Path"/>.</summary>
     public string Ensure()
@@ -30,16 +30,17 @@ internal sealed class OwnedTempFolder(string kind) : IDisposable
         return Path;
     }
 
-    /// <summary>True when the folder's owner file exists and no process holds its lock: its owner is gone.</summary>
-    public static bool IsAbandoned(string folder)
+    /// <summary>True when no process holds the lock on the folder's owner file (its owner is gone); null when it has none.</summary>
+    public static bool? IsAbandoned(string folder)
     {
-        var owner = System.IO.Path.Combine(folder, OwnerFile);
-        if (!File.Exists(owner))
-            return false;
         try
         {
-            using (new FileStream(owner, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            using (new FileStream(System.IO.Path.Combine(folder, OwnerFile), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
                 return true;
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {

@@ -63,7 +63,7 @@ public sealed class KilledProcessLeftoversTests
     }
 
     [Fact]
-    public void A_folder_is_abandoned_only_once_its_lock_is_free()
+    public void A_folder_is_not_abandoned_while_its_process_holds_it()
     {
         var folder = new OwnedTempFolder("databases");
         try

@@ -19,7 +19,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
     private readonly bool _temporary;
     // Its socket and, on memory://, its cluster: a killed server's are removed, and their postmaster stopped, by the next
     // ZeroPg process (Hosting/KilledProcessLeftovers).
-    private readonly Hosting.OwnedTempFolder _folder = new("native");
+    private readonly Hosting.OwnedTempFolder _folder = new(Hosting.KilledProcessLeftovers.NativePostgres);
     private Process? _process;
 
     public NativeCluster(ZeroPgOptions options, ILogger logger)
@@ -146,21 +146,31 @@ internal sealed partial class NativeCluster : IAsyncDisposable
     /// <summary>A postmaster left running on this directory by a server that was killed: stopped before starting anew.</summary>
     private async Task StopOrphanAsync(CancellationToken cancellationToken)
     {
-        var pidFile = Path.Combine(DataDirectory, "postmaster.pid");
-        if (!File.Exists(pidFile) || !int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid))
+        using var orphan = RunningPostmaster(DataDirectory); // none running: postgres removes a stale lock file itself
+        if (orphan is null)
             return;
+        Log.StoppingOrphan(_logger, orphan.Id);
+        Signal(orphan.Id, "INT");
+        await orphan.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+    }
+
+    /// <summary>The postgres process that <paramref name="dataDirectory"/>'s postmaster.pid names, if it runs.</summary>
+    private static Process? RunningPostmaster(string dataDirectory)
+    {
+        var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid))
+            return null;
         try
         {
-            using var orphan = Process.GetProcessById(pid);
-            if (!orphan.ProcessName.StartsWith("postgres", StringComparison.Ordinal))
-                return;
-            Log.StoppingOrphan(_logger, pid);
-            Signal(pid, "INT");
-            await orphan.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            var process = Process.GetProcessById(pid);
+            if (process.ProcessName.StartsWith("postgres", StringComparison.Ordinal))
+                return process;
+            process.Dispose();
+            return null;
         }
         catch (ArgumentException)
         {
-            // Not running: postgres removes the stale lock file itself.
+            return null; // not running
         }
     }
 
@@ -250,16 +260,13 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         var data = Path.Combine(folder, "data");
         try
         {
-            if (!int.TryParse(File.ReadLines(Path.Combine(data, "postmaster.pid")).FirstOrDefault(), out var pid))
+            using var orphan = RunningPostmaster(data);
+            if (orphan is null || !File.ReadAllText($"/proc/{orphan.Id}/cmdline").Split('\0').Contains(data))
                 return;
-            var command = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
-            if (!Path.GetFileName(command[0]).StartsWith("postgres", StringComparison.Ordinal) || !command.Contains(data))
-                return;
-            using var orphan = Process.GetProcessById(pid);
             orphan.Kill();
             orphan.WaitForExit(10_000);
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or InvalidOperationException
             or System.ComponentModel.Win32Exception)
         {
             // no cluster, no such process, or not ours to stop

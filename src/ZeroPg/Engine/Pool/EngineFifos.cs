@@ -26,7 +26,7 @@ internal sealed partial class EngineFifos
 
     public static EngineFifos Create()
     {
-        var stem = Path.Combine(Path.GetTempPath(), $"zeropg-engine-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var stem = Path.Combine(Path.GetTempPath(), Hosting.KilledProcessLeftovers.Name(Hosting.KilledProcessLeftovers.EngineFifos));
         var requestsPath = stem + ".in";
         var repliesPath = stem + ".out";
         Make(requestsPath);

@@ -99,7 +99,7 @@ public static class ZeroPgBackup
     /// <summary>Restores the newest state into a temporary directory, opens it with the engine and reads every table.</summary>
     public static async Task<BackupVerifyReport> VerifyAsync(BackupOptions location, ZeroPgOptions? engineOptions = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
-        var folder = new Hosting.OwnedTempFolder("verify"); // a killed verify's copy is removed by the next process (KilledProcessLeftovers)
+        var folder = new Hosting.OwnedTempFolder(Hosting.KilledProcessLeftovers.BackupVerify); // a killed verify's copy is removed by the next process (KilledProcessLeftovers)
         var directory = Path.Combine(folder.Ensure(), "data");
         BackupRestoreReport? restore = null;
         try

@@ -26,7 +26,7 @@ internal sealed partial class DatabaseSnapshots(ZeroPgOptions options, DatabaseC
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<ZeroPgSnapshot> _live = [];
-    private readonly Hosting.OwnedTempFolder _folder = new("snapshots"); // a killed process's is removed by the next (KilledProcessLeftovers)
+    private readonly Hosting.OwnedTempFolder _folder = new(Hosting.KilledProcessLeftovers.Snapshots); // a killed process's is removed by the next (KilledProcessLeftovers)
 
     public async Task<ZeroPgSnapshot> TakeAsync(string database, CancellationToken cancellationToken)
     {
