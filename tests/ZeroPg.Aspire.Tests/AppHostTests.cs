@@ -38,7 +38,7 @@ public sealed class AppHostTests(ITestOutputHelper output)
                 }
 
                 // The API (Aspire.Npgsql's AddNpgsqlDataSource("app")) writes through the same reference.
-                await app.ResourceNotifications.WaitForResourceHealthyAsync("api").WaitAsync(StartTimeout);
+                await ResourceReport.WaitAsync(app, app.ResourceNotifications.WaitForResourceHealthyAsync("api"), StartTimeout, "api healthy");
                 using var http = app.CreateHttpClient("api");
                 (await http.PostAsJsonAsync("/notes", new { Text = "kept" })).EnsureSuccessStatusCode();
                 Assert.Equal("kept", await http.GetStringAsync("/notes"));
@@ -70,8 +70,8 @@ public sealed class AppHostTests(ITestOutputHelper output)
         var app = await builder.BuildAsync();
         try
         {
-            await app.StartAsync().WaitAsync(StartTimeout);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("app").WaitAsync(StartTimeout);
+            await ResourceReport.WaitAsync(app, app.StartAsync(), StartTimeout, "the AppHost's start");
+            await ResourceReport.WaitAsync(app, app.ResourceNotifications.WaitForResourceHealthyAsync("app"), StartTimeout, "app healthy");
             return app;
         }
         catch

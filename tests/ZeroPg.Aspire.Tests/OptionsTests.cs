@@ -6,7 +6,7 @@ using Npgsql;
 namespace ZeroPg.Aspire.Tests;
 
 /// <summary>
-/// The options of AddZeroPg as an AppHost sets them, on a server added to the sample AppHost: user and password
+/// The options of AddZeroPg as an AppHost sets them, on a server alone in an AppHost (the sample's project, its own resources removed): user and password
 /// parameters, init files, a migrations folder, extensions, and the dashboard URL Aspire's dashboard shows.
 /// </summary>
 public sealed class OptionsTests
@@ -25,6 +25,10 @@ public sealed class OptionsTests
             await File.WriteAllTextAsync(Path.Combine(migrations, "V1__items.sql"), "create extension if not exists vector; create table items (id int primary key, embedding vector(3));");
 
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>();
+            // The sample's own server and API are AppHostTests' concern: removed, so this AppHost starts only the server of
+            // these options and its start waits for nothing else.
+            foreach (var sample in builder.Resources.ToList())
+                builder.Resources.Remove(sample);
             var user = builder.AddParameter("shop-user", "shopper");
             var password = builder.AddParameter("shop-password", "s3cret pw", secret: true);
             var shop = builder.AddZeroPg("shop", user, password)
@@ -33,8 +37,8 @@ public sealed class OptionsTests
                 .WithExtensions("vector", "pgcrypto");
             var orders = shop.AddDatabase("orders", "order_db");
             await using var app = await builder.BuildAsync();
-            await app.StartAsync().WaitAsync(StartTimeout);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("orders").WaitAsync(StartTimeout);
+            await ResourceReport.WaitAsync(app, app.StartAsync(), StartTimeout, "the AppHost's start");
+            await ResourceReport.WaitAsync(app, app.ResourceNotifications.WaitForResourceHealthyAsync("orders"), StartTimeout, "orders healthy");
 
             var serverConnection = await shop.Resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None);
             var parsed = new NpgsqlConnectionStringBuilder(serverConnection);
