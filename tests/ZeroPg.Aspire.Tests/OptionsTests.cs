@@ -6,8 +6,9 @@ using Npgsql;
 namespace ZeroPg.Aspire.Tests;
 
 /// <summary>
-/// The options of AddZeroPg as an AppHost sets them, on a server alone in an AppHost (the sample's project, its own resources removed): user and password
-/// parameters, init files, a migrations folder, extensions, and the dashboard URL Aspire's dashboard shows.
+/// The options of AddZeroPg as an AppHost sets them, on a server alone in an AppHost (the sample's project, its own
+/// resources removed): user and password parameters, init files, a migrations folder, extensions, and the dashboard URL
+/// Aspire's dashboard shows.
 /// </summary>
 public sealed class OptionsTests
 {
