@@ -26,7 +26,7 @@ internal static class ResourceReport
         }
     }
 
-    public static async Task<string> DescribeAsync(DistributedApplication app)
+    private static async Task<string> DescribeAsync(DistributedApplication app)
     {
         var text = new StringBuilder();
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
