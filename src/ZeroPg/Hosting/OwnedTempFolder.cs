@@ -48,7 +48,10 @@ internal sealed class OwnedTempFolder(string kind) : IDisposable
         }
     }
 
-    /// <summary>Drops the lock and removes the folder with everything in it.</summary>
+    /// <summary>
+    /// Drops the lock and removes the folder with everything in it. Best effort: what cannot be removed now (a file
+    /// still open elsewhere) is an abandoned folder once the lock is dropped, and the next process's sweep removes it.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -56,7 +59,14 @@ internal sealed class OwnedTempFolder(string kind) : IDisposable
             _owner?.Dispose();
             _owner = null;
         }
-        if (Directory.Exists(Path))
-            Directory.Delete(Path, recursive: true);
+        try
+        {
+            if (Directory.Exists(Path))
+                Directory.Delete(Path, recursive: true);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            // left for KilledProcessLeftovers
+        }
     }
 }

@@ -240,14 +240,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         _process?.Dispose();
         if (SocketDirectory != _folder.Path)
             TryDelete(SocketDirectory);
-        try
-        {
-            _folder.Dispose();
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            // best effort, as before
-        }
+        _folder.Dispose();
     }
 
     /// <summary>

@@ -130,13 +130,7 @@ public static class ZeroPgBackup
         }
         finally
         {
-            try
-            {
-                folder.Dispose();
-            }
-            catch (IOException)
-            {
-            }
+            folder.Dispose();
         }
     }
 }
