@@ -65,7 +65,7 @@ public sealed class KilledProcessLeftoversTests
     [Fact]
     public void A_folder_is_not_abandoned_while_its_process_holds_it()
     {
-        var folder = new OwnedTempFolder("databases");
+        var folder = new OwnedTempFolder(KilledProcessLeftovers.Databases);
         try
         {
             var path = folder.Ensure();
