@@ -123,5 +123,7 @@ public sealed class SessionSettingsTests
         Assert.Equal("select 1", Settings(("application_name", "a")).AutoPrepareKey("select 1"));
         var key = Settings(("search_path", "s1"), ("TimeZone", "Europe/Paris")).AutoPrepareKey("select 1");
         Assert.Equal("search_path=s1\ntimezone=Europe/Paris\nselect 1", key);
+        Assert.Equal(key, Settings(("timezone", "Europe/Paris"), ("application_name", "b"), ("SEARCH_PATH", "s1")).AutoPrepareKey("select 1"));
+        Assert.NotEqual(key, Settings(("search_path", "s2"), ("TimeZone", "Europe/Paris")).AutoPrepareKey("select 1"));
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
@@ -43,6 +44,13 @@ internal sealed class SessionSettings : ISessionState
         "search_path", "timezone", "datestyle", "intervalstyle", "timezone_abbreviations", "lc_monetary", "xmloption",
         "transform_null_equals", "array_nulls", "standard_conforming_strings", "default_text_search_config", "role", "session_authorization",
     ];
+
+    /// <summary>
+    /// Each of <see cref="ParseSettings"/> by its place in the key. A client's values are walked against it (one lookup per
+    /// value, and most clients set one: application_name) instead of looking up every parse setting per statement.
+    /// </summary>
+    private static readonly FrozenDictionary<string, int> ParseSettingPlaces =
+        ParseSettings.Index().ToFrozenDictionary(p => p.Item, p => p.Index, StringComparer.OrdinalIgnoreCase);
 
     private const string SessionAuthorizationName = "session_authorization";
 
@@ -316,17 +324,24 @@ internal sealed class SessionSettings : ISessionState
     /// <summary>The key under which an auto-prepared <paramref name="sql"/> may be shared: the text, after the settings that change how it parses.</summary>
     public string AutoPrepareKey(string sql)
     {
-        if (_values.Count == 0 && SessionAuthorization is null)
-            return sql;
-        StringBuilder? key = null; // most clients set none of them (pgbench, psql: only application_name): then the key is the text
-        if (SessionAuthorization is not null)
-            (key = new StringBuilder()).Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
-        foreach (var name in ParseSettings)
+        List<(int Place, string Value)>? parseSettings = null;
+        foreach (var (name, value) in _values)
         {
-            if (_values.TryGetValue(name, out var value))
-                (key ??= new StringBuilder()).Append(name).Append('=').Append(value).Append('\n');
+            if (ParseSettingPlaces.TryGetValue(name, out var place))
+                (parseSettings ??= []).Add((place, value));
         }
-        return key is null ? sql : key.Append(sql).ToString();
+        if (parseSettings is null && SessionAuthorization is null)
+            return sql; // most clients set none of them (pgbench, psql: only application_name): then the key is the text
+        var key = new StringBuilder();
+        if (SessionAuthorization is not null)
+            key.Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
+        if (parseSettings is not null)
+        {
+            parseSettings.Sort((a, b) => a.Place.CompareTo(b.Place)); // the same settings give one key, whatever order they were set in
+            foreach (var (place, value) in parseSettings)
+                key.Append(ParseSettings[place]).Append('=').Append(value).Append('\n');
+        }
+        return key.Append(sql).ToString();
     }
 
     /// <summary>A setting name as SQL: as it is when it is a plain name, else quoted (the engine then refuses it, swallowed, instead of ZeroPg failing the client).</summary>
