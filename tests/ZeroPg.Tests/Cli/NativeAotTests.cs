@@ -24,7 +24,9 @@ public sealed class NativeAotTests(NativeAotTests.Published published) : IClassF
         public async Task InitializeAsync()
         {
             var project = Path.Combine(RepoRoot(), "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
-            var result = await ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", Path.Combine(_work, "out"), "-nologo"],
+            // Without Roslyn's analyzers (the suite's own build ran them on these sources): the trim and AOT warnings checked
+            // below are the native compiler's own, which it reports for the whole program, dependencies included.
+            var result = await ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", Path.Combine(_work, "out"), "-nologo", "-p:RunAnalyzers=false"],
                 timeout: TimeSpan.FromMinutes(10));
             Assert.True(result.ExitCode == 0, $"the native AOT publish failed ({result.ExitCode}): {result.All}");
             // No trim or AOT warning: each one is a place that may fail only in this build.
