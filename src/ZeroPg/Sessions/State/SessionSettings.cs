@@ -324,22 +324,21 @@ internal sealed class SessionSettings : ISessionState
     /// <summary>The key under which an auto-prepared <paramref name="sql"/> may be shared: the text, after the settings that change how it parses.</summary>
     public string AutoPrepareKey(string sql)
     {
-        List<(int Place, string Value)>? parseSettings = null;
-        foreach (var (name, value) in _values)
+        var set = 0; // bit i: ParseSettings[i] is one of this client's settings
+        foreach (var name in _values.Keys)
         {
             if (ParseSettingPlaces.TryGetValue(name, out var place))
-                (parseSettings ??= []).Add((place, value));
+                set |= 1 << place;
         }
-        if (parseSettings is null && SessionAuthorization is null)
+        if (set == 0 && SessionAuthorization is null)
             return sql; // most clients set none of them (pgbench, psql: only application_name): then the key is the text
         var key = new StringBuilder();
         if (SessionAuthorization is not null)
             key.Append("user=").Append(SessionAuthorization).Append('\n'); // "$user" in search_path, and privileges
-        if (parseSettings is not null)
+        for (var place = 0; place < ParseSettings.Length; place++)
         {
-            parseSettings.Sort((a, b) => a.Place.CompareTo(b.Place)); // the same settings give one key, whatever order they were set in
-            foreach (var (place, value) in parseSettings)
-                key.Append(ParseSettings[place]).Append('=').Append(value).Append('\n');
+            if ((set & (1 << place)) != 0) // in ParseSettings' order: the same settings give one key, whatever order they were set in
+                key.Append(ParseSettings[place]).Append('=').Append(_values[ParseSettings[place]]).Append('\n');
         }
         return key.Append(sql).ToString();
     }
