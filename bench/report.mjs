@@ -50,6 +50,15 @@ if (meta.loadStart) {
   p(`Load average (1/5/15 min) before the run: ${meta.loadStart}${loadEnd ? `; at the end: ${loadEnd}` : ''} (the benchmark itself keeps ~2 busy; ` +
     'a high value before the run means other work shared the 2 cores, so expect noise).');
 }
+const memory = ['start', 'end'].map((phase) => recs.find((r) => r.kind === 'memory' && r.phase === phase)?.nsPerLoad);
+if (memory[0] || memory[1]) {
+  const cell = (m) => m ? Object.entries(m).map(([size, ns]) => `${ns} ns (${size.replace('MB', ' MB')})`).join(', ') : 'not measured';
+  p();
+  p(`Memory latency, one dependent load over a random cycle (\`memory-latency.mjs\`): before the run ${cell(memory[0])}; ` +
+    `after it ${cell(memory[1])}. Compare the 4 MB figure with the hours in bench/README.md ("Memory latency"): in the slow ` +
+    'hours of 2026-11-28 it was 150-200 ns, close to the 64 MB figure though 4 MB fits the 32 MB L3 cache, and the engine ' +
+    'ceiling made 6-7.5k tps select-only, against 41-56k in faster hours.');
+}
 p();
 
 const build = recs.find((r) => r.kind === 'build' && r.system === 'zeropg' && !r.ok);

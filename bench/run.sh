@@ -542,6 +542,13 @@ emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" la
   "node=$(node --version) (engine host and in-process ceiling: $("$(engine_node)" --version))" "dotnet=$(dotnet --version 2>/dev/null || echo none)" \
   "loadStart=$(cut -d' ' -f1-3 /proc/loadavg)"
 
+# the machine's memory latency, before anything of the benchmark runs: the slow hours of bench/README.md followed it
+measure_memory() {
+  (cd "$BENCH_DIR" && timeout 60 "$(engine_node)" memory-latency.mjs) >"$WORK/logs/memory.$1.json" 2>&1 &&
+    emit kind=memory phase="$1" --merge "$WORK/logs/memory.$1.json"
+}
+measure_memory start
+
 # start everything, idle memory
 for s in $SYSTEMS; do start_system "$s"; done
 sleep 2
@@ -608,6 +615,8 @@ for s in $ALL_SYSTEMS; do stop_system "$s"; done
 
 # time to first query (servers above are stopped, so nothing else competes for the CPU)
 [[ "$SKIP_TTFQ" == 1 ]] || ttfq_phase
+
+measure_memory end
 
 # report
 emit kind=load "loadEnd=$(cut -d' ' -f1-3 /proc/loadavg)"
