@@ -94,7 +94,14 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
 
             await driver.StandardInput.WriteLineAsync("^C");
             await driver.StandardInput.FlushAsync();
-            await driver.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            try
+            {
+                await driver.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"the terminal did not close within 60 s of ^C; still running: {Descendants(driver.Id)}; it showed: {Terminal()}");
+            }
             await reading;
             var shown = Regex.Replace(Terminal(), @"\x1b\[[0-9;?]*[a-zA-Z=>]|\x1b[=>]", "");
             output.WriteLine(shown);
@@ -194,6 +201,41 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
     }
 
     private readonly StringBuilder _terminal = new();
+
+    // The processes below pid, from /proc: which one kept the terminal open.
+    private static string Descendants(int pid)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var stat in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(stat), out var child))
+                continue;
+            try
+            {
+                var text = File.ReadAllText(Path.Combine(stat, "stat"));
+                var parent = int.Parse(text[(text.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                (children.TryGetValue(parent, out var list) ? list : children[parent] = []).Add(child);
+            }
+            catch (IOException)
+            {
+                // gone meanwhile
+            }
+        }
+        var found = new List<string>();
+        var pending = new Queue<int>([pid]);
+        while (pending.TryDequeue(out var next))
+        {
+            foreach (var child in children.GetValueOrDefault(next) ?? [])
+            {
+                string command;
+                try { command = File.ReadAllText($"/proc/{child}/cmdline").Replace('\0', ' ').Trim(); }
+                catch (IOException) { continue; }
+                found.Add($"{child} ({command})");
+                pending.Enqueue(child);
+            }
+        }
+        return found.Count == 0 ? "none" : string.Join(", ", found);
+    }
 
     private string Terminal()
     {
