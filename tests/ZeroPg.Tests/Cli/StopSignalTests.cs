@@ -20,10 +20,13 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
 {
     // Runs the CLI on a new pty (its own session, the pty its controlling terminal, the CLI in the foreground group), copies
     // everything the terminal shows to stdout, types ^C when a line arrives on stdin, and prints the exit code at the end.
+    // The CLI gets SIGINT's default disposition, as a shell gives its foreground job: an ignored signal stays ignored across
+    // exec, and a test runner started in the background by a non-interactive shell ignores SIGINT (.NET then never sees it).
     private const string PtyDriver = """
-        import os, pty, sys, threading
+        import os, pty, signal, sys, threading
         pid, fd = pty.fork()
         if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execvp(sys.argv[1], sys.argv[1:])
         def type_ctrl_c():
             sys.stdin.readline()
