@@ -1,6 +1,8 @@
 using System.CommandLine;
 using ZeroPg.Cli;
 
+InheritedSignals.ReclaimSigint(); // before .NET first looks at SIGINT, so that `kill -INT` stops a background server too
+
 var root = new RootCommand("""
     ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.
 

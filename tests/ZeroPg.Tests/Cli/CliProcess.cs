@@ -33,12 +33,12 @@ public sealed class CliProcess : IAsyncDisposable
 
     public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) => Start(environment, null, null, arguments);
 
-    /// <param name="descriptorLimit">When set, the process runs under `ulimit -n` of this (bash execs dotnet, so the pid is the server's).</param>
+    /// <param name="shell">When set, bash runs this first, then execs dotnet (so the pid is the server's): `ulimit -n 400`.</param>
     /// <param name="executable">A native build of the CLI to run instead of `dotnet ZeroPg.Cli.dll`.</param>
-    private static CliProcess Start(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string? executable, string[] arguments)
+    private static CliProcess Start(IReadOnlyDictionary<string, string> environment, string? shell, string? executable, string[] arguments)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "ZeroPg.Cli.dll");
-        var start = new ProcessStartInfo(executable ?? (descriptorLimit is null ? "dotnet" : "bash"))
+        var start = new ProcessStartInfo(executable ?? (shell is null ? "dotnet" : "bash"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -46,9 +46,9 @@ public sealed class CliProcess : IAsyncDisposable
         };
         foreach (var (name, value) in environment)
             start.Environment[name] = value;
-        if (descriptorLimit is { } limit)
+        if (shell is not null)
         {
-            foreach (var word in (string[])["-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash"])
+            foreach (var word in (string[])["-c", $"{shell} && exec dotnet \"$@\"", "bash"])
                 start.ArgumentList.Add(word);
         }
         if (executable is null)
@@ -78,11 +78,15 @@ public sealed class CliProcess : IAsyncDisposable
 
     /// <summary>Starts the CLI under a lowered file-descriptor limit (`ulimit -n`) and waits for its ready line.</summary>
     public static Task<CliProcess> StartReadyWithDescriptorLimitAsync(int descriptorLimit, params string[] arguments)
-        => StartReadyAsync(new Dictionary<string, string>(), descriptorLimit, null, arguments);
+        => StartReadyAsync(new Dictionary<string, string>(), $"ulimit -n {descriptorLimit}", null, arguments);
 
-    private static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, int? descriptorLimit, string? executable, string[] arguments)
+    /// <summary>Starts the CLI with SIGINT ignored, as a script's background job or nohup starts it, and waits for its ready line.</summary>
+    public static Task<CliProcess> StartReadyWithSigintIgnoredAsync(params string[] arguments)
+        => StartReadyAsync(new Dictionary<string, string>(), "trap '' INT", null, arguments);
+
+    private static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, string? shell, string? executable, string[] arguments)
     {
-        var cli = Start(environment, descriptorLimit, executable, arguments);
+        var cli = Start(environment, shell, executable, arguments);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
         if (line is null)

@@ -20,8 +20,9 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
 {
     // Runs the CLI on a new pty (its own session, the pty its controlling terminal, the CLI in the foreground group), copies
     // everything the terminal shows to stdout, types ^C when a line arrives on stdin, and prints the exit code at the end.
-    // The CLI gets SIGINT's default disposition, as a shell gives its foreground job: an ignored signal stays ignored across
-    // exec, and a test runner started in the background by a non-interactive shell ignores SIGINT (.NET then never sees it).
+    // The CLI gets SIGINT's default disposition, as a shell gives its foreground job: a test runner started in the background
+    // by a non-interactive shell ignores SIGINT, and an ignore survives exec (the CLI reclaims an ignored SIGINT too:
+    // Sigint_stops_a_server_that_inherited_it_ignored).
     private const string PtyDriver = """
         import os, pty, signal, sys, threading
         pid, fd = pty.fork()
@@ -127,6 +128,27 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
             return; // memory://: nothing to reopen
 
         await AssertShutDownCleanlyWithAsync(db, "before ctrl-c");
+    }
+
+    [Fact]
+    public async Task Sigint_stops_a_server_that_inherited_it_ignored()
+    {
+        // `zeropg serve &` in a script, or nohup: the server starts with SIGINT ignored, and Postgres would still stop on it.
+        using var directory = new TempDirectory();
+        var db = directory.Sub("db");
+        await using var cli = await CliProcess.StartReadyWithSigintIgnoredAsync("-p", "0", "--db", db);
+        await using (var connection = new NpgsqlConnection(cli.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var write = new NpgsqlCommand("create table kept(id int primary key, note text); insert into kept values (1, 'before sigint')", connection);
+            await write.ExecuteNonQueryAsync();
+        }
+
+        await cli.SignalAsync("INT");
+
+        Assert.Equal(0, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("shutting down", cli.Stderr, StringComparison.Ordinal);
+        await AssertShutDownCleanlyWithAsync(db, "before sigint");
     }
 
     [Fact]
