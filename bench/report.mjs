@@ -57,7 +57,7 @@ if (memory[0] || memory[1]) {
   p(`Memory latency, one dependent load over a random cycle (\`memory-latency.mjs\`): before the run ${cell(memory[0])}; ` +
     `after it ${cell(memory[1])}. Compare the 4 MB figure with the hours in bench/README.md ("Memory latency"): in the slow ` +
     'hours of 2026-11-28 it was 124-202 ns, close to the 64 MB figure though 4 MB fits the 32 MB L3 cache, and the engine ' +
-    'ceiling made 6-7.5k tps select-only, against 41-56k in faster hours.');
+    'ceiling made 5.7-7.4k tps select-only, against 41-56k in faster hours.');
 }
 p();
 

@@ -544,7 +544,7 @@ emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" la
 
 # the machine's memory latency, before anything of the benchmark runs: the slow hours of bench/README.md followed it
 measure_memory() {
-  (cd "$BENCH_DIR" && timeout 60 "$(engine_node)" memory-latency.mjs) >"$WORK/logs/memory.$1.json" 2>&1 &&
+  (cd "$BENCH_DIR" && timeout 60 "$(engine_node)" memory-latency.mjs) >"$WORK/logs/memory.$1.json" 2>"$WORK/logs/memory.$1.err" &&
     emit kind=memory phase="$1" --merge "$WORK/logs/memory.$1.json"
 }
 measure_memory start

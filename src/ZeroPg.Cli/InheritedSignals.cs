@@ -21,7 +21,7 @@ internal static partial class InheritedSignals
     }
 
     /// <summary>True when this process ignores SIGINT (/proc/self/status); false where that cannot be read.</summary>
-    internal static bool SigintIgnored()
+    private static bool SigintIgnored()
     {
         try
         {

@@ -102,17 +102,23 @@ public sealed class CliProcess : IAsyncDisposable
     /// <summary>The Node.js engine host started by the CLI (its child process: the shared host, or the postgres database's engine process).</summary>
     public int EngineProcessId()
     {
-        foreach (var task in Directory.GetDirectories($"/proc/{Process.Id}/task"))
+        foreach (var pid in ChildrenOf(Process.Id))
         {
-            foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var pid = int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
-                // The shared engine host (engine-pool.mjs) runs every engine; with --engine-host process, host.mjs runs one.
-                if (File.ReadAllText($"/proc/{pid}/cmdline") is var command && (command.Contains("engine-pool.mjs", StringComparison.Ordinal) || command.Contains("host.mjs", StringComparison.Ordinal)))
-                    return pid;
-            }
+            // The shared engine host (engine-pool.mjs) runs every engine; with --engine-host process, host.mjs runs one.
+            if (File.ReadAllText($"/proc/{pid}/cmdline") is var command && (command.Contains("engine-pool.mjs", StringComparison.Ordinal) || command.Contains("host.mjs", StringComparison.Ordinal)))
+                return pid;
         }
         throw new InvalidOperationException("no engine host child process found");
+    }
+
+    /// <summary>The child processes of <paramref name="pid"/>, from each of its threads' /proc children list.</summary>
+    public static IEnumerable<int> ChildrenOf(int pid)
+    {
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                yield return int.Parse(child, System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>True while the process exists and is not a zombie waiting to be reaped.</summary>

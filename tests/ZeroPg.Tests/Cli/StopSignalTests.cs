@@ -227,36 +227,24 @@ public sealed partial class StopSignalTests(ITestOutputHelper output)
 
     private readonly StringBuilder _terminal = new();
 
-    // The processes below pid, from /proc: which one kept the terminal open.
+    // The processes below pid, with their command lines: which one kept the terminal open.
     private static string Descendants(int pid)
     {
-        var children = new Dictionary<int, List<int>>();
-        foreach (var stat in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(stat), out var child))
-                continue;
-            try
-            {
-                var text = File.ReadAllText(Path.Combine(stat, "stat"));
-                var parent = int.Parse(text[(text.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                (children.TryGetValue(parent, out var list) ? list : children[parent] = []).Add(child);
-            }
-            catch (IOException)
-            {
-                // gone meanwhile
-            }
-        }
         var found = new List<string>();
         var pending = new Queue<int>([pid]);
         while (pending.TryDequeue(out var next))
         {
-            foreach (var child in children.GetValueOrDefault(next) ?? [])
+            try
             {
-                string command;
-                try { command = File.ReadAllText($"/proc/{child}/cmdline").Replace('\0', ' ').Trim(); }
-                catch (IOException) { continue; }
-                found.Add($"{child} ({command})");
-                pending.Enqueue(child);
+                foreach (var child in CliProcess.ChildrenOf(next))
+                {
+                    found.Add($"{child} ({File.ReadAllText($"/proc/{child}/cmdline").Replace('\0', ' ').Trim()})");
+                    pending.Enqueue(child);
+                }
+            }
+            catch (IOException)
+            {
+                // gone meanwhile
             }
         }
         return found.Count == 0 ? "none" : string.Join(", ", found);
