@@ -52,6 +52,7 @@ internal sealed partial class BackupLease
                 Owner = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 4)),
                 Host = Environment.MachineName,
                 Pid = Environment.ProcessId,
+                Process = HolderProcess.Current,
                 StartedAt = DateTimeOffset.UtcNow,
                 RenewedAt = DateTimeOffset.UtcNow,
                 TtlSeconds = ttl.TotalSeconds,
@@ -90,10 +91,19 @@ internal sealed partial class BackupLease
     private static async Task<bool> HolderGoneAsync(IBackupStore store, long generation, LeaseRecord record, TimeSpan ttl, ILogger logger, CancellationToken cancellationToken)
     {
         var holderTtl = record.TtlSeconds > 0 ? TimeSpan.FromSeconds(record.TtlSeconds) : ttl;
-        if (string.Equals(record.Host, Environment.MachineName, StringComparison.Ordinal) && !ProcessRuns(record.Pid, record.Owner))
+        if (string.Equals(record.Host, Environment.MachineName, StringComparison.Ordinal))
         {
-            Log.TakingOver(logger, store.Location, generation, record.Host, record.Pid, "its process no longer runs");
-            return true;
+            if (!ProcessRuns(record.Pid, record.Owner))
+            {
+                Log.TakingOver(logger, store.Location, generation, record.Host, record.Pid, "its process no longer runs");
+                return true;
+            }
+            // A writer on this machine that surely runs is refused at once: watching it renew would only make the user wait.
+            if (record.Pid == Environment.ProcessId || (record.Process is not null && HolderProcess.NameOf(record.Pid) == record.Process))
+            {
+                Log.HolderRunsHere(logger, store.Location, generation, record.Pid);
+                return false;
+            }
         }
         if (DateTimeOffset.UtcNow - record.RenewedAt > 2 * holderTtl + TimeSpan.FromSeconds(30))
         {
@@ -195,6 +205,9 @@ internal sealed partial class BackupLease
 
         [LoggerMessage(Level = LogLevel.Information, Message = "backup {Location}: lease generation {Generation} is held by {Host} pid {Pid}; watching it for {Seconds} s to see whether it still renews")]
         public static partial void Watching(ILogger logger, string location, long generation, string host, int pid, double seconds);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "backup {Location}: lease generation {Generation} is held by pid {Pid}, which runs on this machine")]
+        public static partial void HolderRunsHere(ILogger logger, string location, long generation, int pid);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "backup {Location}: taking over lease generation {Generation} of {Host} pid {Pid}: {Reason}")]
         public static partial void TakingOver(ILogger logger, string location, long generation, string host, int pid, string reason);

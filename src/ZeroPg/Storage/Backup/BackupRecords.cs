@@ -11,6 +11,8 @@ internal sealed record LeaseRecord
     [JsonPropertyName("owner")] public string Owner { get; init; } = "";
     [JsonPropertyName("host")] public string Host { get; init; } = "";
     [JsonPropertyName("pid")] public int Pid { get; init; }
+    /// <summary>The holder's boot id and start tick (<see cref="HolderProcess"/>): null from older servers and off Linux.</summary>
+    [JsonPropertyName("process")] public string? Process { get; init; }
     [JsonPropertyName("startedAt")] public DateTimeOffset StartedAt { get; init; }
     [JsonPropertyName("renewedAt")] public DateTimeOffset RenewedAt { get; init; }
     /// <summary>Counts renewals: a newcomer watches it change, so liveness needs no clock agreement.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using ZeroPg.Tests.Cli;
 using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
@@ -8,6 +9,26 @@ namespace ZeroPg.Tests.Storage.Backup;
 /// <summary>`zeropg backup list | restore | verify` as a user runs them.</summary>
 public sealed class BackupCliTests
 {
+    /// <summary>
+    /// The first server surely runs (its pid still has the boot id and start tick its lease names), so the second is refused
+    /// without watching for a renewal: with this lease, the first renewal it could see would come only after 200 s.
+    /// </summary>
+    [Fact]
+    public async Task A_second_server_on_this_machine_with_the_same_backup_is_refused_at_once()
+    {
+        using var directory = new TempDirectory();
+        var backup = "file://" + directory.Sub("bucket");
+        await using var first = await CliProcess.StartReadyAsync("--db", directory.Sub("a"), "--port", "0", "--backup", backup, "--backup-lease-ttl", "600");
+        var second = await Infrastructure.ZeroPgCli.RunAsync(["serve", "--db", directory.Sub("b"), "--port", "0", "--backup", backup], timeout: TimeSpan.FromSeconds(90));
+        Assert.NotEqual(0, second.ExitCode);
+        Assert.Contains("is being written by another ZeroPg server", second.Stderr);
+        Assert.Contains("which runs on this machine", second.Stderr);
+        Assert.False(File.Exists(Path.Combine(directory.Sub("b"), "PG_VERSION")), "the refused server made its directory");
+        await using var connection = new NpgsqlConnection(first.ConnectionString);
+        await connection.OpenAsync(); // the first one serves on
+        Assert.Equal(1L, await WalScannerTests.Scalar(connection, "select 1::bigint"));
+    }
+
     [Fact]
     public async Task List_restore_to_a_time_and_verify_a_backup()
     {
