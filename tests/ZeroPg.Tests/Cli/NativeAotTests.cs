@@ -12,6 +12,7 @@ namespace ZeroPg.Tests.Cli;
 /// serializer and fails where one is still used.
 /// </summary>
 [Collection(PublishingCollection.Name)]
+[Trait("Category", "Slow")] // the publish alone is ~3.5 CPU-minutes; every build's AOT and trim analyzers (IsAotCompatible) run in the default run
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class NativeAotTests(NativeAotTests.Published published) : IClassFixture<NativeAotTests.Published>
 {
