@@ -3,6 +3,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Engine;
 
 /// <summary>The engine host's own tests (node's test runner, engine-host/test/): framing, control commands, shared memory, the shared host, cancel.</summary>
+[TakesAbout(400)]
 public sealed class EngineHostNodeTests
 {
     /// <summary>The slow one, below, is left out of the default run.</summary>

@@ -5,6 +5,7 @@ namespace ZeroPg.Tests.Infrastructure;
 /// engine-host): one at a time, or two builds of one project would write the same files.
 /// </summary>
 [CollectionDefinition(Name)]
+[TakesAbout(500)]
 public sealed class PublishingCollection
 {
     public const string Name = "Publishing the repository's projects";

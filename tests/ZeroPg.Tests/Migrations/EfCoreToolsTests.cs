@@ -10,6 +10,7 @@ namespace ZeroPg.Tests.Migrations;
 /// migrations bundle (`dotnet ef migrations bundle`, the self-contained migrator a deployment runs) applied to
 /// another database of the same server.
 /// </summary>
+[TakesAbout(130)]
 public sealed class EfCoreToolsTests
 {
     [Fact]

@@ -35,6 +35,7 @@ public sealed class GraduationFixture : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
+[TakesAbout(120)]
 public sealed class GraduationCollection : ICollectionFixture<GraduationFixture>
 {
     public const string Name = "graduation";

@@ -11,6 +11,7 @@ namespace ZeroPg.Tests.Replication.Zero;
 /// message comes from its event trigger functions) streamed into its SQLite replica, and a restart of zero-cache that resumes
 /// after its confirmed position (changes made while it was down arrive once, nothing is copied again).
 /// </summary>
+[TakesAbout(95)]
 public class ZeroCacheTests
 {
     private static readonly TimeSpan Sync = TimeSpan.FromMinutes(3);

@@ -11,6 +11,7 @@ namespace ZeroPg.Tests.Storage.Backup;
 /// The server as a user runs it (the CLI), with clients committing, against file:// and a real S3
 /// server (s3rver): what a new server on an empty directory restores from the backup.
 /// </summary>
+[TakesAbout(110)]
 public sealed class BackupDurabilityTests(ITestOutputHelper output)
 {
     private const double IntervalSeconds = 1;

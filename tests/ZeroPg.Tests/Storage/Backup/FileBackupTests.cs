@@ -6,6 +6,7 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Storage.Backup;
 
 /// <summary>The backup as a library user runs it (ZeroPgServer with BackupOptions), mostly against file://.</summary>
+[TakesAbout(60)]
 public sealed class FileBackupTests
 {
     [Fact]
