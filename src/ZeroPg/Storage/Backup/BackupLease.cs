@@ -10,7 +10,8 @@ namespace ZeroPg.Storage.Backup;
 /// every TTL/3; every object it writes carries its generation and owner id. A newcomer that finds a
 /// lease neither released nor stale watches it: if its renewal counter moves, the holder is alive and
 /// the newcomer refuses; if it stands still for a TTL, the holder died and the newcomer takes over
-/// (at once when the holder was a process on this host that no longer runs). A holder that finds a
+/// (at once when the holder was a process on this host that no longer runs; the newcomer refuses at
+/// once when it is one that surely still runs, <see cref="HolderProcess"/>). A holder that finds a
 /// newer generation at a renewal has been taken over and stops writing.
 /// </summary>
 internal sealed partial class BackupLease
@@ -134,21 +135,8 @@ internal sealed partial class BackupLease
             lock (s_heldHere)
                 return s_heldHere.Contains(owner); // else our own pid from an earlier life (a restarted container)
         }
-        var stat = $"/proc/{pid}/stat";
         if (Directory.Exists("/proc/self"))
-        {
-            try
-            {
-                // A killed process can linger as a zombie until it is reaped: that is not running.
-                var text = File.ReadAllText(stat);
-                var state = text[(text.LastIndexOf(')') + 2)..].TrimStart()[0];
-                return state is not ('Z' or 'X' or 'x');
-            }
-            catch (Exception error) when (error is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                return false;
-            }
-        }
+            return HolderProcess.StartTick(pid) is not null;
         try
         {
             using var process = Process.GetProcessById(pid);

@@ -6,21 +6,34 @@ namespace ZeroPg.Storage.Backup;
 /// </summary>
 internal static class HolderProcess
 {
+    private static readonly string? s_bootId = ReadOrNull("/proc/sys/kernel/random/boot_id")?.Trim();
+
     /// <summary>This process's name, or null where /proc cannot tell it.</summary>
     public static string? Current { get; } = NameOf(Environment.ProcessId);
 
     /// <summary>The name of the process that now has <paramref name="pid"/>, or null (none, or not Linux).</summary>
-    public static string? NameOf(int pid)
+    public static string? NameOf(int pid) => s_bootId is not null && StartTick(pid) is { } tick ? $"{s_bootId}/{tick}" : null;
+
+    /// <summary>
+    /// When the process with <paramref name="pid"/> started (clock ticks after boot), or null when there is none: also for a
+    /// zombie, a killed process not reaped yet, which no longer runs.
+    /// </summary>
+    public static string? StartTick(int pid)
+    {
+        // After the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
+        if (ReadOrNull($"/proc/{pid}/stat") is not { } stat)
+            return null;
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return fields.Length > 19 && fields[0] is not ("Z" or "X" or "x") ? fields[19] : null;
+    }
+
+    private static string? ReadOrNull(string path)
     {
         try
         {
-            var boot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // After the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 19 && fields[0] is not ("Z" or "X" or "x") ? $"{boot}/{fields[19]}" : null;
+            return File.ReadAllText(path);
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
             return null;
         }
