@@ -22,7 +22,8 @@ internal static class ServeCommand
         var idleInTransactionTimeout = new Option<double>("--idle-in-transaction-timeout") { Description = "seconds a client may sit idle inside a transaction before it is rolled back and disconnected (0 = off)", DefaultValueFactory = _ => ZeroPgOptions.DefaultIdleInTransactionTimeout.TotalSeconds };
         var clientWriteTimeout = new Option<double>("--client-write-timeout") { Description = "seconds a client may leave its results unread while its query holds the engine, before it is disconnected and the query cancelled (0: forever)", DefaultValueFactory = _ => 30 };
         var engineWatchdog = new Option<double>("--engine-watchdog") { Description = "seconds a statement may run in the shared engine while other clients wait before it is cancelled (0: off)", DefaultValueFactory = _ => 300 };
-        var cancelRestartAfter = new Option<double>("--cancel-restart-after") { Description = "seconds a cancelled statement may go on running before the engine is restarted to stop it (0 = never; memory:// loses its data in such a restart)", DefaultValueFactory = _ => new ZeroPgOptions().CancelRestartAfter.TotalSeconds };
+        var cancelRestartAfter = new Option<double>("--cancel-restart-after") { Description = "seconds a cancelled statement may go on running before the engine is restarted to stop it (0 = never); a memory:// engine is waited for instead, unless --cancel-restart-memory", DefaultValueFactory = _ => new ZeroPgOptions().CancelRestartAfter.TotalSeconds };
+        var cancelRestartMemory = new Option<bool>("--cancel-restart-memory") { Description = "memory:// only: restart the engine to stop a statement that ignores its cancel, losing every client's data (default: wait for it, as Postgres does)" };
         var authenticationTimeout = new Option<double>("--authentication-timeout") { Description = "seconds a connection may take to send its startup packet before it is closed (1-600, as Postgres's authentication_timeout)", DefaultValueFactory = _ => 60 };
         var spareEngine = new Option<string>("--spare-engine") { Description = "auto (default: once a database was created, keep an engine started for the next CREATE DATABASE; one idle engine's memory), always, or off", DefaultValueFactory = _ => "auto" };
         spareEngine.AcceptOnlyFromAmong("auto", "always", "off");
@@ -72,7 +73,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
-            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter,
+            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter, cancelRestartMemory,
             durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
@@ -110,6 +111,7 @@ internal static class ServeCommand
                 ClientWriteTimeout = TimeSpan.FromSeconds(parse.GetValue(clientWriteTimeout)),
                 EngineWatchdog = TimeSpan.FromSeconds(parse.GetValue(engineWatchdog)),
                 CancelRestartAfter = TimeSpan.FromSeconds(parse.GetValue(cancelRestartAfter)),
+                CancelRestartsMemoryEngine = parse.GetValue(cancelRestartMemory),
                 Extensions = (parse.GetValue(extensions) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
                 Durability = parse.GetValue(durability) == "fsync" ? Engine.EngineDurability.Fsync : Engine.EngineDurability.ProcessCrash,
                 SnapshotCacheDirectory = parse.GetValue(cacheDir),

@@ -70,10 +70,19 @@ public sealed class ZeroPgOptions
     /// How long a cancelled statement (CancelRequest, statement_timeout, lock_timeout, its client gone) may
     /// go on running inside the engine before ZeroPg restarts the engine to stop it. Postgres's own
     /// interrupt checks stop nearly every query within milliseconds; this is the fallback for one that
-    /// ignores them. The cancelled client gets 57014 and stays connected; a memory:// database loses its
-    /// data in the restart. Zero never restarts (the query runs to its end).
+    /// ignores them. The cancelled client gets 57014 and stays connected. Zero never restarts (the query runs to its end).
+    /// A memory:// engine is restarted only with <see cref="CancelRestartsMemoryEngine"/>: by default it is waited for.
+    /// Time the engine spends waiting for a client that does not read its reply does not count (Postgres too waits for it).
     /// </summary>
     public TimeSpan CancelRestartAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// memory:// only: a statement that runs on <see cref="CancelRestartAfter"/> after its cancel is stopped by restarting
+    /// the engine, which loses every client's data (true), or waited for, as Postgres does, with a Warning in the log and
+    /// <c>zeropg_cancels_unhonoured_total{action="waited"}</c> in /metrics (false, the default). A data directory's engine
+    /// is always restarted: a crash restart keeps every committed row.
+    /// </summary>
+    public bool CancelRestartsMemoryEngine { get; set; }
 
     /// <summary>Tests only: environment variables added to the engine host's (e.g. ZEROPG_TEST_IGNORE_CANCEL=1).</summary>
     internal IReadOnlyDictionary<string, string> EngineHostEnvironment { get; set; } = new Dictionary<string, string>();

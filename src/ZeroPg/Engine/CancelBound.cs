@@ -9,36 +9,46 @@ namespace ZeroPg.Engine;
 /// One check per cancel, on a timer; nothing runs while no cancel is pending. Thread: <see cref="Arm"/> from
 /// any thread, <see cref="Started"/> from the submit path and the reader thread (one timestamp, written
 /// whole), the checks on the thread pool.
+/// Time the server's reader spent waiting for a client to read its reply does not count (<paramref name="clientWaitTicks"/>,
+/// Stopwatch ticks so far): the engine host then blocks in its write of the reply, inside the query, where no interrupt is
+/// checked; Postgres too waits for such a client, and <see cref="ZeroPgOptions.ClientWriteTimeout"/> bounds it.
 /// </summary>
-internal sealed class CancelBound(Func<long> runningSequence, Func<long, bool> inFlight, Action<long, EngineCancelReason, TimeSpan> kill)
+internal sealed class CancelBound(Func<long> runningSequence, Func<long, int> cancelErrors, Func<long> clientWaitTicks,
+    Action<long, EngineCancelReason, TimeSpan> kill)
 {
     private long _runningSince = Stopwatch.GetTimestamp();
 
     /// <summary>The call at the head of the engine's queue (the one running now) changed.</summary>
     public void Started() => Volatile.Write(ref _runningSince, Stopwatch.GetTimestamp());
 
-    /// <summary>A cancel for batch <paramref name="sequence"/> was raised; a zero <paramref name="limit"/> never kills.</summary>
-    public void Arm(long sequence, EngineCancelReason reason, TimeSpan limit)
+    /// <summary>
+    /// A cancel for batch <paramref name="sequence"/> was raised; a zero <paramref name="limit"/> never kills.
+    /// <paramref name="errorsBefore"/>: the batch's cancel errors counted before the cancel was sent (null: now).
+    /// </summary>
+    public void Arm(long sequence, EngineCancelReason reason, TimeSpan limit, int? errorsBefore = null)
     {
-        if (limit > TimeSpan.Zero && sequence > 0)
-            _ = WatchAsync(sequence, reason, limit, Stopwatch.GetTimestamp());
+        var errors = errorsBefore ?? cancelErrors(sequence);
+        if (limit > TimeSpan.Zero && sequence > 0 && errors >= 0)
+            _ = WatchAsync(sequence, reason, limit, Stopwatch.GetTimestamp(), clientWaitTicks(), errors);
     }
 
-    private async Task WatchAsync(long sequence, EngineCancelReason reason, TimeSpan limit, long armedAt)
+    private async Task WatchAsync(long sequence, EngineCancelReason reason, TimeSpan limit, long armedAt, long clientWaitAtArm, int errorsAtArm)
     {
         var wait = limit;
         while (true)
         {
             await Task.Delay(wait);
-            if (!inFlight(sequence))
-                return; // it ended: the cancel worked (or the batch finished first)
+            var errors = cancelErrors(sequence);
+            if (errors < 0 || errors > errorsAtArm)
+                return; // it ended, or one of its statements ended with the cancel's error: the cancel worked
             if (runningSequence() != sequence)
             {
                 wait = limit; // still queued behind another batch: its bound counts from when it runs
                 continue;
             }
             var since = Math.Max(armedAt, Volatile.Read(ref _runningSince));
-            var elapsed = Stopwatch.GetElapsedTime(since);
+            var waitedForClient = Stopwatch.GetElapsedTime(0, clientWaitTicks() - clientWaitAtArm);
+            var elapsed = Stopwatch.GetElapsedTime(since) - waitedForClient;
             if (elapsed >= limit)
             {
                 kill(sequence, reason, elapsed);

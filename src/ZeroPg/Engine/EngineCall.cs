@@ -27,6 +27,23 @@ internal abstract class EngineCall
     /// <summary>The sequence number of the call's last Batch frame in its engine (1, 2, ...; a cancel names it).</summary>
     public long Sequence { get; internal set; }
 
+    /// <summary>The frame last written for this call, kept while it runs: the log names what it ran when its cancel was not honoured.</summary>
+    internal ReadOnlyMemory<byte> Frame { get; set; }
+
+    /// <summary>Who made the call, for that log (a client's process id and startup options); null: the server's own.</summary>
+    public Func<string>? Owner { get; set; }
+
+    private int _cancelErrors;
+
+    /// <summary>
+    /// How many of the call's statements ended with a cancel's error (57014, 55P03) so far: a cancel raised before the count
+    /// went up was honoured, though the batch goes on with its next statements (a pipeline of Queries), as Postgres's would.
+    /// </summary>
+    public int CancelErrors => Volatile.Read(ref _cancelErrors);
+
+    /// <summary>Reader thread: the reply carried a cancel's error.</summary>
+    protected void SawCancelError() => Interlocked.Increment(ref _cancelErrors);
+
     /// <summary>Completes when the reply has ended (or faults when the engine failed).</summary>
     public Task Completion => _completion.Task;
 

@@ -16,6 +16,12 @@ internal sealed partial class EngineProcess
         [LoggerMessage(Level = LogLevel.Warning, Message = "killing engine pid {Pid} to stop batch {Sequence}, which ran on {Milliseconds:0} ms after its cancel; it restarts (with crash recovery on a data directory)")]
         public static partial void KillingToCancel(ILogger logger, int pid, long sequence, double milliseconds);
 
+        [LoggerMessage(Level = LogLevel.Warning, Message = "engine batch {Sequence} ran on {Milliseconds:0} ms after its cancel ({Reason}): {Batch}")]
+        public static partial void UnhonouredCancel(ILogger logger, long sequence, EngineCancelReason reason, double milliseconds, string batch);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "engine batch {Sequence} ran on {Milliseconds:0} ms after its cancel ({Reason}); a memory:// engine is not restarted to stop it (every client's data would be lost): waiting for it to end. {Batch}")]
+        public static partial void WaitingForUnhonouredCancel(ILogger logger, long sequence, EngineCancelReason reason, double milliseconds, string batch);
+
         [LoggerMessage(Level = LogLevel.Error, Message = "engine reported a fatal error: {Message}")]
         public static partial void EngineFatal(ILogger logger, string message);
     }

@@ -55,7 +55,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _requestsNow = NonBlockingPipe.Open(_stdin);
         _replies = new PollingPipeReader(channel.Replies, replyPollWindow);
         _expectingReply = () => !_calls.IsEmpty;
-        _cancelBound = new CancelBound(RunningSequence, IsInFlight, KillToCancel);
+        _cancelBound = new CancelBound(RunningSequence, CancelErrorsOf, ClientWaitTicks, KillToCancel);
     }
 
     /// <summary>
@@ -63,6 +63,24 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// set by the supervisor (<see cref="ZeroPgOptions.CancelRestartAfter"/>).
     /// </summary>
     internal TimeSpan CancelRestartAfter { get; set; }
+
+    /// <summary>
+    /// Whether a batch past <see cref="CancelRestartAfter"/> is stopped by killing the engine (a data directory, or
+    /// <see cref="ZeroPgOptions.CancelRestartsMemoryEngine"/>), or waited for and reported (memory://: a kill would lose every
+    /// client's data); set by the supervisor.
+    /// </summary>
+    internal bool KillsToCancel { get; set; } = true;
+
+    // The reader thread's waits for a client that does not read its reply (back-pressure, ReadLoop): Stopwatch ticks in all,
+    // and the start of the wait under way (0: none). Written by the reader thread only; CancelBound reads them.
+    private long _clientWaitTicks;
+    private long _clientWaitSince;
+
+    private long ClientWaitTicks()
+    {
+        var since = Volatile.Read(ref _clientWaitSince);
+        return Volatile.Read(ref _clientWaitTicks) + (since == 0 ? 0 : Stopwatch.GetTimestamp() - since);
+    }
 
     /// <summary>The engine's process; with the shared engine host, that host's (all its engines share it).</summary>
     public int ProcessId => _channel.ProcessId;
@@ -101,26 +119,57 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     public bool CancelInEngine(long sequence, EngineCancelReason reason = EngineCancelReason.User)
     {
+        var errorsBefore = CancelErrorsOf(sequence);
         if (_cancelChannel is not { } channel || _failed || !channel.Cancel(sequence, reason))
             return false;
-        _cancelBound.Arm(sequence, reason, CancelRestartAfter);
+        _cancelBound.Arm(sequence, reason, CancelRestartAfter, errorsBefore);
         return true;
     }
 
     /// <summary>The server killed it to stop a cancelled call (<see cref="KillToCancel"/>); that call's client stays.</summary>
     public bool WasKilledToCancel => Interlocked.Read(ref _killedToCancel) != 0;
 
+    /// <summary>The head of the call of batch <paramref name="sequence"/>, and who sent it, for the log (see <see cref="BatchHead"/>).</summary>
+    private string DescribeCall(long sequence)
+    {
+        foreach (var call in _calls)
+        {
+            if (call.Sequence != sequence)
+                continue;
+            string batch, owner;
+            try
+            {
+                batch = BatchHead.Describe(call.Frame.Span);
+            }
+            catch (Exception error) when (error is ArgumentException or IndexOutOfRangeException)
+            {
+                batch = $"a frame of {call.Frame.Length} bytes";
+            }
+            try
+            {
+                owner = call.Owner?.Invoke() ?? "the server's own SQL";
+            }
+            catch (Exception error) when (error is InvalidOperationException or NullReferenceException)
+            {
+                owner = "a client";
+            }
+            return $"{batch}; from {owner}";
+        }
+        return "(no longer in flight)";
+    }
+
     /// <summary>The batch running now (0: none, or a control request).</summary>
     public long RunningSequence() => _calls.TryPeek(out var head) ? head.Sequence : 0;
 
-    private bool IsInFlight(long sequence)
+    /// <summary>The cancel errors batch <paramref name="sequence"/>'s reply carried so far (<see cref="EngineCall.CancelErrors"/>); -1: it is no longer in flight.</summary>
+    private int CancelErrorsOf(long sequence)
     {
         foreach (var call in _calls)
         {
             if (call.Sequence == sequence)
-                return true;
+                return call.CancelErrors;
         }
-        return false;
+        return -1;
     }
 
     /// <summary>
@@ -129,8 +178,19 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     public void KillToCancel(long sequence, EngineCancelReason reason, TimeSpan after)
     {
-        if (Interlocked.CompareExchange(ref _killedToCancel, sequence, 0) != 0 || _failed)
+        if (_failed || Interlocked.Read(ref _killedToCancel) != 0)
             return;
+        var head = DescribeCall(sequence);
+        if (!KillsToCancel)
+        {
+            Metrics?.RecordUnhonouredCancel(reason, killed: false);
+            Log.WaitingForUnhonouredCancel(_logger, sequence, reason, after.TotalMilliseconds, head);
+            return;
+        }
+        if (Interlocked.CompareExchange(ref _killedToCancel, sequence, 0) != 0)
+            return;
+        Metrics?.RecordUnhonouredCancel(reason, killed: true);
+        Log.UnhonouredCancel(_logger, sequence, reason, after.TotalMilliseconds, head);
         _killedReason = reason;
         _killedAfter = after;
         _fatalMessage ??= $"killed to stop batch {sequence}, which ran on {after.TotalSeconds:0.0} s after its cancel";
@@ -227,6 +287,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Queues <paramref name="call"/> and writes its frame (header included, already filled in).</summary>
     public async ValueTask SubmitAsync(EngineCall call, ReadOnlyMemory<byte> frame)
     {
+        call.Frame = frame;
         if (OnReaderThread)
         {
             if (TrySubmitNow(call, frame.Span))
@@ -359,7 +420,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
                     var payload = new ReadOnlySequence<byte>(buffer, start + frame.Offset + HostFrame.HeaderLength, frame.Length - HostFrame.HeaderLength);
                     var handled = HandleFrameAsync((HostReplyKind)frame.Code, payload);
                     if (!handled.IsCompletedSuccessfully)
-                        handled.AsTask().GetAwaiter().GetResult(); // back-pressure from a slow client
+                        WaitForClient(handled); // back-pressure from a slow client
                 }
                 start += frames.Consumed;
                 if (start > 0)
@@ -402,6 +463,22 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         }
         _exited.TrySetResult();
         _exitedSignal.Cancel();
+    }
+
+    /// <summary>Reader thread: waits for a client to take its reply; the time is kept apart (<see cref="CancelBound"/> does not count it).</summary>
+    private void WaitForClient(ValueTask handled)
+    {
+        var since = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _clientWaitSince, since);
+        try
+        {
+            handled.AsTask().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            Volatile.Write(ref _clientWaitTicks, _clientWaitTicks + (Stopwatch.GetTimestamp() - since));
+            Volatile.Write(ref _clientWaitSince, 0);
+        }
     }
 
     private async ValueTask HandleFrameAsync(HostReplyKind kind, ReadOnlySequence<byte> payload)

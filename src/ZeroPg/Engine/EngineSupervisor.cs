@@ -319,6 +319,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         var (engine, info) = started;
         _extensions!.Started(engine, extensions);
         engine.CancelRestartAfter = _options.CancelRestartAfter;
+        engine.KillsToCancel = !_site.IsMemory || _options.CancelRestartsMemoryEngine;
         StartupInfo = info;
         Generation++;
         Log.EngineStarted(_logger, _site.Name, engine.ProcessId, info.StartMilliseconds, info.ServerVersion, info.ReusedSummary);

@@ -24,6 +24,7 @@ internal static class PrometheusText
         Write(text, "zeropg_auto_prepared_runs_total", "counter", "Simple Queries run through a statement ZeroPg prepared on its own.", metrics.AutoPreparedRuns);
         Write(text, "zeropg_pipelined_units_total", "counter", "Units sent to the engine behind another client's unit still running.", metrics.PipelinedUnits);
         Write(text, "zeropg_engine_restarts_total", "counter", "Engine processes replaced after dying.", metrics.EngineRestarts());
+        WriteUnhonouredCancels(text, metrics);
         if (metrics.EngineRssBytes() is { } rss)
             Write(text, "zeropg_engine_resident_memory_bytes", "gauge", "Resident memory of the engine host process.", rss);
         EngineMetricsText.Write(text, metrics.DatabaseEngines(), metrics.SpareEngine());
@@ -44,6 +45,21 @@ internal static class PrometheusText
         if (slots is not null)
             WriteSlots(text, slots);
         return text.ToString();
+    }
+
+    /// <summary>Cancels the engine did not honour in time, by reason and action; the kills among them, by reason.</summary>
+    private static void WriteUnhonouredCancels(StringBuilder text, ZeroPgMetrics metrics)
+    {
+        var counts = metrics.UnhonouredCancels().ToList();
+        text.Append("# HELP zeropg_cancels_unhonoured_total Batches that ran on past their cancel for CancelRestartAfter: the engine killed to stop them (data directory), or waited for (memory://).\n")
+            .Append("# TYPE zeropg_cancels_unhonoured_total counter\n");
+        foreach (var (reason, action, count) in counts)
+            text.Append("zeropg_cancels_unhonoured_total{reason=\"").Append(reason).Append("\",action=\"").Append(action).Append("\"} ")
+                .Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        text.Append("# HELP zeropg_engine_kills_total Engines the server killed, by the cancel that was not honoured (user, statement_timeout, lock_timeout).\n")
+            .Append("# TYPE zeropg_engine_kills_total counter\n");
+        foreach (var (reason, action, count) in counts.Where(c => c.Action == "killed"))
+            text.Append("zeropg_engine_kills_total{reason=\"").Append(reason).Append("\"} ").Append(count.ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
     /// <summary>Logical replication slots, one series per database and slot.</summary>

@@ -22,6 +22,7 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _autoPreparedRuns;
     private long _statements;
     private long _statementMicroseconds;
+    private readonly long[] _unhonouredCancels = new long[2 * 4]; // [killed ? 1 : 0][reason 1..3], Interlocked
 
     public ZeroPgMetrics()
     {
@@ -110,6 +111,30 @@ public sealed class ZeroPgMetrics : IDisposable
         Interlocked.Add(ref _statementMicroseconds, Math.Max(0, took.Ticks / 10));
         Interlocked.Increment(ref _statements);
     }
+
+    /// <summary>
+    /// A batch ran on past its cancel for the bound (<see cref="ZeroPgOptions.CancelRestartAfter"/>): the engine was killed
+    /// to stop it (<paramref name="killed"/>), or, on memory://, it was waited for.
+    /// </summary>
+    internal void RecordUnhonouredCancel(Engine.EngineCancelReason reason, bool killed)
+        => Interlocked.Increment(ref _unhonouredCancels[(killed ? 4 : 0) + Math.Clamp((int)reason, 0, 3)]);
+
+    /// <summary>Cancels not honoured in time, by why the batch was cancelled and what was done (killed, or waited for).</summary>
+    public IEnumerable<(string Reason, string Action, long Count)> UnhonouredCancels()
+    {
+        foreach (var killed in new[] { true, false })
+        {
+            foreach (var reason in new[] { Engine.EngineCancelReason.User, Engine.EngineCancelReason.StatementTimeout, Engine.EngineCancelReason.LockTimeout })
+                yield return (ReasonLabel(reason), killed ? "killed" : "waited", Interlocked.Read(ref _unhonouredCancels[(killed ? 4 : 0) + (int)reason]));
+        }
+    }
+
+    private static string ReasonLabel(Engine.EngineCancelReason reason) => reason switch
+    {
+        Engine.EngineCancelReason.StatementTimeout => "statement_timeout",
+        Engine.EngineCancelReason.LockTimeout => "lock_timeout",
+        _ => "user",
+    };
 
     public void RecordPipelinedUnit() => Interlocked.Increment(ref _pipelinedUnits);
     public void RecordAutoPreparedRun() => Interlocked.Increment(ref _autoPreparedRuns);

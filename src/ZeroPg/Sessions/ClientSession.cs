@@ -65,7 +65,7 @@ internal sealed class ClientSession
         _connectionClosed = connection.ConnectionClosed;
         _parts = new SessionComposition(this, services, _startup.Parameters, connection.Transport.Input, connection.Transport.Output, _connectionClosed, connection.RemoteEndPoint,
             () => connection.Abort(new ConnectionAbortedException(
-                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout)")),
+                $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout), or for {ReplyForwarder.CancelledReadGrace.TotalSeconds:0.#} s after its statement was cancelled")),
             OnTransactionTimeout);
         _input = _parts.Input;
         _heldEngine = new HeldEngineWatch(services.Engine, _parts.Lease, _parts.Restart, _input.CancelPendingRead);
@@ -77,7 +77,13 @@ internal sealed class ClientSession
         _databases = new DatabaseCommands(_parts, _units);
         _lending = new EngineLending(this, _parts);
         _acceptor = new MessageAcceptor(_parts, new CopyPortals(_batch, _parts.Statements));
+        _parts.Forwarder.Owner = DescribeClient;
     }
+
+    /// <summary>For the log of a batch that ran on past its cancel: who sent it (its startup packet's parameters, as sent).</summary>
+    private string DescribeClient()
+        => $"client {_parts.Identity.ProcessId} ({_parts.Activity.Client.Address}:{_parts.Activity.Client.Port}), startup parameters "
+           + Engine.BatchHead.Printable(string.Join(' ', _startup.Parameters.Select(p => $"{p.Key}={p.Value}")));
 
     public SessionIdentity Identity => _parts.Identity;
 

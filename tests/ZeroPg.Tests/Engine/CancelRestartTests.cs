@@ -132,6 +132,7 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
     {
         DataDirectory = storage == "memory" ? ZeroPgOptions.MemoryDatabase : directory!.Sub("db"),
         CancelRestartAfter = Bound,
+        CancelRestartsMemoryEngine = true, // the restart path on memory:// too (the default waits there: UnhonouredCancelTests)
         EngineHostEnvironment = new Dictionary<string, string> { ["ZEROPG_TEST_IGNORE_CANCEL"] = "1" },
     };
 

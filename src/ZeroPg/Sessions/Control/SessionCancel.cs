@@ -30,6 +30,7 @@ internal sealed class SessionCancel
     private bool _watchdogFired; // the watchdog cancelled the call under way
     private int _watchdogWarningPending;
     private double _watchdogSeconds;
+    private volatile bool _raisedInEngine; // a cancel was raised in the engine for the call under way
 
     public SessionCancel(CancellationToken connectionClosed)
     {
@@ -41,7 +42,7 @@ internal sealed class SessionCancel
             {
                 // Never ZeroPg's own SQL: the cleanup's ROLLBACK of a departed client may be running by now.
                 if (_inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
-                    engine.CancelInEngine(_submittedSequence);
+                    _raisedInEngine |= engine.CancelInEngine(_submittedSequence);
             }
             try
             {
@@ -97,6 +98,7 @@ internal sealed class SessionCancel
             _inEngineCall = true;
             _callIsClients = clientStatements;
             _submittedTo = null;
+            _raisedInEngine = false;
         }
         return new EngineCallScope(this);
     }
@@ -154,7 +156,7 @@ internal sealed class SessionCancel
             // (a preamble, a retry) and the cancel is for the client's statement, whichever call runs it.
             if (_cancelBeforeSubmit && _callIsClients)
             {
-                engine.CancelInEngine(sequence);
+                _raisedInEngine |= engine.CancelInEngine(sequence);
                 _appliedInUnit = true;
             }
         }
@@ -167,7 +169,7 @@ internal sealed class SessionCancel
         {
             if (_inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } submitted)
             {
-                submitted.CancelInEngine(_submittedSequence);
+                _raisedInEngine |= submitted.CancelInEngine(_submittedSequence);
                 _cancelBeforeSubmit = _inUnit; // and the unit's later calls
                 _appliedInUnit = true;
                 return;
@@ -210,10 +212,16 @@ internal sealed class SessionCancel
             _watchdogFired = true;
             _watchdogSeconds = bound.TotalSeconds;
             Interlocked.Exchange(ref _watchdogWarningPending, 1);
-            engine.CancelInEngine(_submittedSequence);
+            _raisedInEngine |= engine.CancelInEngine(_submittedSequence);
             return true;
         }
     }
+
+    /// <summary>
+    /// Reader thread: a cancel was raised in the engine for the client's call under way (a CancelRequest, the watchdog, its
+    /// connection closing). A client that then leaves its reply unread is not waited for long (<see cref="ReplyForwarder"/>).
+    /// </summary>
+    public bool RaisedInEngine => _raisedInEngine;
 
     /// <summary>Reader thread: a cancel that could not stop the running query is answered with a WARNING before the unit's ReadyForQuery.</summary>
     public PgError? TakeWarning()

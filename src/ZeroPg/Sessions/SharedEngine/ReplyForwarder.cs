@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using ZeroPg.Engine;
 using ZeroPg.Protocol;
@@ -28,6 +29,16 @@ internal enum ReplyMode
 internal sealed class ReplyForwarder : EngineCall
 {
     private const int FlushThreshold = 64 * 1024;
+
+    /// <summary>
+    /// How long a client that cancelled its statement may leave its reply unread before it is dropped. The engine host blocks
+    /// in its write of the reply, inside the query, where no interrupt is checked: the statement cannot end, and every other
+    /// client waits for the shared engine. (Postgres waits as long as the client's socket lets it: there one backend waits.)
+    /// </summary>
+    internal static readonly TimeSpan CancelledReadGrace = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FlushSlice = TimeSpan.FromMilliseconds(200);
+    private static ReadOnlySpan<byte> QueryCanceledField => "\0C57014\0"u8;
+    private static ReadOnlySpan<byte> LockNotAvailableField => "\0C55P03\0"u8;
 
     private readonly PipeWriter _output;
     private readonly SessionSettings _settings;
@@ -126,6 +137,8 @@ internal sealed class ReplyForwarder : EngineCall
 
     private void Route(BackendCode code, ReadOnlySpan<byte> message)
     {
+        if (code == BackendCode.ErrorResponse && (message.IndexOf(QueryCanceledField) >= 0 || message.IndexOf(LockNotAvailableField) >= 0))
+            SawCancelError(); // the engine honoured a cancel (CancelBound stops watching the batch)
         // Past the client's transaction_timeout, the rest of its reply (the cancelled statement's 57014 included) gives way to FATAL 25P04.
         var forward = _mode == ReplyMode.Forward && !ClientGone && !_transactionTimeout.Fired;
         switch (code)
@@ -190,15 +203,28 @@ internal sealed class ReplyForwarder : EngineCall
             {
                 // The client's socket and the pipe are full: it is not reading. This thread reads every client's engine
                 // replies, so it may wait only so long; then the client is dropped and the rest of its reply discarded.
-                try
+                // A client whose statement was cancelled meanwhile gets CancelledReadGrace from the cancel.
+                var pending = flush.AsTask();
+                var started = Stopwatch.GetTimestamp();
+                long cancelSeen = 0;
+                while (!pending.IsCompleted)
                 {
-                    await flush.AsTask().WaitAsync(_writeTimeout);
-                }
-                catch (TimeoutException)
-                {
-                    ClientGone = true;
-                    _abandonClient();
-                    return;
+                    var waited = Stopwatch.GetElapsedTime(started);
+                    if (waited >= _writeTimeout || (cancelSeen != 0 && Stopwatch.GetElapsedTime(cancelSeen) >= CancelledReadGrace))
+                    {
+                        ClientGone = true;
+                        _abandonClient();
+                        return;
+                    }
+                    try
+                    {
+                        await pending.WaitAsync(TimeSpan.FromTicks(Math.Min(FlushSlice.Ticks, (_writeTimeout - waited).Ticks)));
+                    }
+                    catch (TimeoutException)
+                    {
+                        if (cancelSeen == 0 && _cancel.RaisedInEngine)
+                            cancelSeen = Stopwatch.GetTimestamp();
+                    }
                 }
             }
             var result = await flush;
