@@ -58,7 +58,18 @@ public static class CaseGenerator
         }
         var total = messages.Sum(m => m.Length);
         var bytesToSend = isCut ? random.Next(1, total) : total;
-        return new FuzzCase { Id = id, Messages = messages, Notes = notes, BytesToSend = bytesToSend, IsCut = isCut, CopyMode = copyMode };
+        var act = random.Next(10) switch
+        {
+            0 or 1 => HostileAct.CancelWhileRunning,
+            2 => HostileAct.DropMidBatch,
+            3 => HostileAct.ReadNothingThenCancel,
+            _ => HostileAct.None,
+        };
+        return new FuzzCase
+        {
+            Id = id, Messages = messages, Notes = notes, BytesToSend = bytesToSend, IsCut = isCut, CopyMode = copyMode,
+            Act = act, ActAfterMs = act == HostileAct.DropMidBatch ? random.Next(500, 1500) : random.Next(0, 1200),
+        };
     }
 
     private static void AddStartup(Random random, Action<byte[], string> add)
@@ -77,6 +88,8 @@ public static class CaseGenerator
         var parameters = new List<(string, string)> { ("user", "postgres"), ("database", "postgres") };
         if (random.Next(5) == 0)
             parameters.Add(("application_name", "fz" + random.Next(100)));
+        if (random.Next(6) == 0)
+            parameters.Add(HostileOptions(random));
         if (random.Next(12) == 0)
             parameters.Add(random.Next(8) switch
             {
@@ -111,9 +124,60 @@ public static class CaseGenerator
         add(packet, note);
     }
 
+    /// <summary>Startup options an outside fuzzer sent (issue 59): noisy or tiny settings, huge option lists, bad UTF-8.</summary>
+    private static (string, string) HostileOptions(Random random) => random.Next(7) switch
+    {
+        0 => ("options", "-c client_min_messages=debug5"),
+        1 => ("options", "-c statement_timeout=1"),
+        2 => ("options", "-c work_mem=" + (random.Next(2) == 0 ? "1" : "64")),
+        3 => ("options", string.Join(' ', Enumerable.Range(0, random.Next(50, 800)).Select(i => $"-c application_name=a{i}"))),
+        4 => ("options", "-c lock_timeout=1 -c idle_in_transaction_session_timeout=1 -c log_min_messages=debug5"),
+        5 => ("application_name", "bad\u00ff" + Encoding.Latin1.GetString([0xC3, 0x28, 0xFF, 0xFE])),
+        _ => ("options", "-c statement_timeout=" + random.Next(1, 50) + " -c client_min_messages=debug" + random.Next(1, 6)),
+    };
+
+    /// <summary>A flood of one message kind, as one write (issue 59): hundreds to thousands of copies.</summary>
+    private static void AddFlood(Random random, Action<byte[], string> add)
+    {
+        var copies = random.Next(100, 3000);
+        var sql = random.Next(3) == 0 ? "SELECT count(*) FROM generate_series(1, 20000)" : SqlCorpus.Statement(random);
+        var (message, what) = random.Next(7) switch
+        {
+            0 or 1 => (new Wire().CString(sql).Typed('Q'), $"Query {Quote(sql)}"),
+            2 => (new Wire().CString("").CString(sql).Int16(0).Typed('P'), $"Parse {Quote(sql)}"),
+            3 => (new Wire().CString("").CString("").Int16(0).Int16(0).Int16(0).Typed('B'), "Bind"),
+            4 => (new Wire().CString("").Int32(0).Typed('E'), "Execute"),
+            5 => (new Wire().Typed(random.Next(2) == 0 ? 'S' : 'H'), "Sync or Flush"),
+            _ => (FunctionCallOf(random), "FunctionCall"),
+        };
+        for (var i = 0; i < copies; i++)
+            add(message, i == 0 ? $"flood of {copies}: {what}" : "(flood)");
+    }
+
+    private static byte[] FunctionCallOf(Random random)
+    {
+        // pg_sleep(float8) as text, int4pl, now(), random OIDs.
+        var (oid, args) = random.Next(4) switch
+        {
+            0 => (2626, new[] { "0.01" }),
+            1 => (177, new[] { "1", "2" }),
+            2 => (1299, Array.Empty<string>()),
+            _ => (random.Next(1, 20000), new[] { "x" }),
+        };
+        var wire = new Wire().Int32(oid).Int16(0).Int16((short)args.Length);
+        foreach (var arg in args)
+            wire.Int32(Encoding.UTF8.GetByteCount(arg)).Raw(Encoding.UTF8.GetBytes(arg));
+        return wire.Int16(0).Typed('F');
+    }
+
     /// <returns>Whether it was a COPY-mode sequence.</returns>
     private static bool AddSequence(Random random, Action<byte[], string> add)
     {
+        if (random.Next(25) == 0)
+        {
+            AddFlood(random, add);
+            return false;
+        }
         if (random.Next(8) == 0)
         {
             AddCopyMode(random, add, RandomShape(random));

@@ -16,6 +16,10 @@ public sealed class FuzzReport
 
     public long Stalls { get; init; }
     public long EngineDeaths { get; init; }
+    /// <summary>From the server's /metrics: engines killed to stop a batch past its cancel, such batches waited for, restarts.</summary>
+    public long? EngineKills { get; init; }
+    public long? CancelsWaitedFor { get; init; }
+    public long? EngineRestarts { get; init; }
     public long WitnessQueries { get; init; }
     public long WitnessReconnects { get; init; }
     public TimeSpan WitnessSlowest { get; init; }
@@ -32,7 +36,7 @@ public sealed class FuzzReport
     /// <summary>The cases on the wire when it went wrong, most recent last, each fully described.</summary>
     public IReadOnlyList<FuzzCaseId> Suspects { get; init; } = [];
 
-    public bool Passed => Failure is null;
+    public bool Passed => Failure is null && (EngineKills ?? 0) == 0 && (EngineRestarts ?? 0) == 0;
 
     public override string ToString()
     {
@@ -41,6 +45,7 @@ public sealed class FuzzReport
         text.AppendLine($"outcomes: {string.Join(", ", Outcomes.Select(o => $"{o.Key} {o.Value:N0}"))}");
         text.AppendLine($"COPY-mode cases {CopyModeCases:N0}, the sweep's {CopySweepSent} of {CaseGenerator.CopySweepCases} shapes among them");
         text.AppendLine($"stalls {Stalls}, engine deaths {EngineDeaths}; witness {WitnessQueries:N0} queries, {WitnessReconnects} reconnects, slowest {WitnessSlowest.TotalMilliseconds:0} ms");
+        text.AppendLine($"engine kills {EngineKills?.ToString() ?? "?"}, cancels past their bound waited for {CancelsWaitedFor?.ToString() ?? "?"}, engine restarts {EngineRestarts?.ToString() ?? "?"} (the server's /metrics)");
         text.AppendLine($"server RSS {Mb(ServerRssBefore)} -> {Mb(ServerRssAfter)}; engine RSS {Mb(EngineRssBefore)} -> {Mb(EngineRssAfter)}");
         if (Failure is not null)
         {

@@ -29,6 +29,7 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             stop.CancelAfter(options.Duration);
 
         var engineAtStart = probe.EngineIdentity();
+        var countsAtStart = probe.Counts();
         var serverRssBefore = probe.ServerResidentBytes();
         var engineRssBefore = probe.EngineResidentBytes();
         var witness = new Witness(witnessConnectionString, options.WitnessBound);
@@ -97,8 +98,12 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             failure = "the engine changed during the run";
             suspects = _recent.SelectMany(q => q).ToList();
         }
+        var countsAtEnd = probe.Counts();
         return new FuzzReport
         {
+            EngineKills = countsAtEnd is null || countsAtStart is null ? null : countsAtEnd.Killed - countsAtStart.Killed,
+            CancelsWaitedFor = countsAtEnd is null || countsAtStart is null ? null : countsAtEnd.Waited - countsAtStart.Waited,
+            EngineRestarts = countsAtEnd is null || countsAtStart is null ? null : countsAtEnd.Restarts - countsAtStart.Restarts,
             Seed = options.Seed,
             Cases = _cases,
             Messages = _messages,

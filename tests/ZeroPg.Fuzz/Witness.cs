@@ -4,9 +4,10 @@ using Npgsql;
 namespace ZeroPg.Fuzz;
 
 /// <summary>
-/// A well-behaved client that must keep being served while the fuzz clients do their worst: a simple query,
-/// again and again, each answered within the bound. A connection the server closes (a fuzz case may terminate
-/// backends) is opened again; a query not answered in time is a stall.
+/// A well-behaved client that must keep being served while the fuzz clients do their worst: <c>select 1; begin; insert;
+/// update; select count(*); commit</c> again and again, each round answered within the bound, its committed rows never
+/// fewer than before (an engine reset on memory:// loses them: that is <see cref="DataLost"/>). A connection the server
+/// closes (a fuzz case may terminate backends) is opened again; a round not answered in time is a stall.
 /// </summary>
 internal sealed class Witness(string connectionString, TimeSpan bound)
 {
@@ -15,6 +16,11 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
     public long Reconnects { get; private set; }
 
     public TimeSpan Slowest { get; private set; }
+
+    /// <summary>Set when the witness's committed rows vanished (its table gone, or fewer rows than it committed).</summary>
+    public string? DataLost { get; private set; }
+
+    private long _committed = -1; // rows the witness saw after its last commit (-1: its table not made yet)
 
     /// <summary>Returns when cancelled (no stall), or with the description of a stall.</summary>
     public async Task<string?> RunAsync(CancellationToken cancel)
@@ -34,6 +40,8 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
                     if (finished != query)
                         return $"the witness's SELECT 1 got no answer within {bound.TotalSeconds:0.#} s";
                     connection = await query;
+                    if (DataLost is not null)
+                        return DataLost;
                     Queries++;
                     if (clock.Elapsed > Slowest)
                         Slowest = clock.Elapsed;
@@ -41,6 +49,8 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
                 catch (Exception error) when (error is NpgsqlException or InvalidOperationException or IOException && !cancel.IsCancellationRequested)
                 {
                     // Terminated by a fuzz case or dropped: not a stall as long as a new connection is served in time.
+                    if (DataLost is not null)
+                        return DataLost;
                     Reconnects++;
                     if (connection is not null)
                         await connection.DisposeAsync();
@@ -86,6 +96,33 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
         var one = await command.ExecuteScalarAsync(cancel);
         if (one is not 1)
             throw new InvalidOperationException($"the witness's SELECT 1 returned {one}");
+        if (_committed < 0)
+        {
+            command.CommandText = "CREATE TABLE IF NOT EXISTS zp_fuzz_witness(id serial PRIMARY KEY, n int NOT NULL DEFAULT 0)";
+            await command.ExecuteNonQueryAsync(cancel);
+            _committed = 0;
+        }
+        await using var transaction = await connection.BeginTransactionAsync(cancel);
+        command.Transaction = transaction;
+        long rows;
+        try
+        {
+            command.CommandText = "INSERT INTO zp_fuzz_witness DEFAULT VALUES";
+            await command.ExecuteNonQueryAsync(cancel);
+            command.CommandText = "UPDATE zp_fuzz_witness SET n = n + 1 WHERE id = (SELECT min(id) FROM zp_fuzz_witness)";
+            await command.ExecuteNonQueryAsync(cancel);
+            command.CommandText = "SELECT count(*) FROM zp_fuzz_witness";
+            rows = (long)(await command.ExecuteScalarAsync(cancel))!;
+            await transaction.CommitAsync(cancel);
+        }
+        catch (PostgresException error) when (error.SqlState == "42P01")
+        {
+            DataLost ??= $"the witness's table vanished after {_committed} committed rows ({error.MessageText})";
+            throw;
+        }
+        if (rows <= _committed)
+            DataLost ??= $"the witness saw {rows} rows in its transaction after it had committed {_committed}";
+        _committed = rows;
         return connection;
     }
 }

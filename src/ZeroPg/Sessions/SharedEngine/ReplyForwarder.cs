@@ -199,7 +199,10 @@ internal sealed class ReplyForwarder : EngineCall
         try
         {
             var flush = _output.FlushAsync();
-            if (!flush.IsCompleted && _writeTimeout > TimeSpan.Zero)
+            FlushResult result;
+            if (flush.IsCompleted || _writeTimeout <= TimeSpan.Zero)
+                result = await flush;
+            else
             {
                 // The client's socket and the pipe are full: it is not reading. This thread reads every client's engine
                 // replies, so it may wait only so long; then the client is dropped and the rest of its reply discarded.
@@ -226,8 +229,8 @@ internal sealed class ReplyForwarder : EngineCall
                             cancelSeen = Stopwatch.GetTimestamp();
                     }
                 }
+                result = await pending; // a ValueTask is awaited once: its task gives the result
             }
-            var result = await flush;
             if (result.IsCompleted || result.IsCanceled)
                 ClientGone = true;
         }
