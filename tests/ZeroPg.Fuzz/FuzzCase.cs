@@ -38,7 +38,7 @@ public sealed class FuzzCase
     }
 
     public string Describe() =>
-        $"case {Id}{(IsCut ? $" (cut after {BytesToSend} bytes)" : "")}{(Act == HostileAct.None ? "" : $", then {Act} after {ActAfterMs} ms")}:\n  " + string.Join("\n  ", Notes) +
+        $"case {Id}{(IsCut ? $" (cut after {BytesToSend} bytes)" : "")}{(Act == HostileAct.None ? "" : $", then {Act} after {ActAfterMs} ms")}:\n  " + string.Join("\n  ", Notes.Where(n => n != "(flood)")) +
         "\n  bytes: " + Convert.ToHexString(Payload().AsSpan(0, Math.Min(BytesToSend, 4096)));
 }
 

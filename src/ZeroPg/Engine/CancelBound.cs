@@ -13,7 +13,7 @@ namespace ZeroPg.Engine;
 /// Stopwatch ticks so far): the engine host then blocks in its write of the reply, inside the query, where no interrupt is
 /// checked; Postgres too waits for such a client, and <see cref="ZeroPgOptions.ClientWriteTimeout"/> bounds it.
 /// </summary>
-internal sealed class CancelBound(Func<long> runningSequence, Func<long, int> cancelErrors, Func<long> clientWaitTicks,
+internal sealed class CancelBound(Func<long> runningSequence, Func<long, int> statementsEnded, Func<long> clientWaitTicks,
     Action<long, EngineCancelReason, TimeSpan> kill)
 {
     private long _runningSince = Stopwatch.GetTimestamp();
@@ -23,24 +23,24 @@ internal sealed class CancelBound(Func<long> runningSequence, Func<long, int> ca
 
     /// <summary>
     /// A cancel for batch <paramref name="sequence"/> was raised; a zero <paramref name="limit"/> never kills.
-    /// <paramref name="errorsBefore"/>: the batch's cancel errors counted before the cancel was sent (null: now).
+    /// <paramref name="endedBefore"/>: the statements of the batch that had ended before the cancel was sent (null: now).
     /// </summary>
-    public void Arm(long sequence, EngineCancelReason reason, TimeSpan limit, int? errorsBefore = null)
+    public void Arm(long sequence, EngineCancelReason reason, TimeSpan limit, int? endedBefore = null)
     {
-        var errors = errorsBefore ?? cancelErrors(sequence);
-        if (limit > TimeSpan.Zero && sequence > 0 && errors >= 0)
-            _ = WatchAsync(sequence, reason, limit, Stopwatch.GetTimestamp(), clientWaitTicks(), errors);
+        var ended = endedBefore ?? statementsEnded(sequence);
+        if (limit > TimeSpan.Zero && sequence > 0 && ended >= 0)
+            _ = WatchAsync(sequence, reason, limit, Stopwatch.GetTimestamp(), clientWaitTicks(), ended);
     }
 
-    private async Task WatchAsync(long sequence, EngineCancelReason reason, TimeSpan limit, long armedAt, long clientWaitAtArm, int errorsAtArm)
+    private async Task WatchAsync(long sequence, EngineCancelReason reason, TimeSpan limit, long armedAt, long clientWaitAtArm, int endedAtArm)
     {
         var wait = limit;
         while (true)
         {
             await Task.Delay(wait);
-            var errors = cancelErrors(sequence);
-            if (errors < 0 || errors > errorsAtArm)
-                return; // it ended, or one of its statements ended with the cancel's error: the cancel worked
+            var ended = statementsEnded(sequence);
+            if (ended < 0 || ended > endedAtArm)
+                return; // it ended, or the statement running at the cancel did (see EngineCall.StatementsEnded)
             if (runningSequence() != sequence)
             {
                 wait = limit; // still queued behind another batch: its bound counts from when it runs

@@ -33,16 +33,18 @@ internal abstract class EngineCall
     /// <summary>Who made the call, for that log (a client's process id and startup options); null: the server's own.</summary>
     public Func<string>? Owner { get; set; }
 
-    private int _cancelErrors;
+    private int _statementsEnded;
 
     /// <summary>
-    /// How many of the call's statements ended with a cancel's error (57014, 55P03) so far: a cancel raised before the count
-    /// went up was honoured, though the batch goes on with its next statements (a pipeline of Queries), as Postgres's would.
+    /// How many statements of the call ended so far (CommandComplete, ErrorResponse or ReadyForQuery in its reply). A cancel is
+    /// for the statement running when it comes: once the count went up, that statement ended (with the cancel's 57014, or on its
+    /// own when the cancel came as Postgres read its next message, where Postgres drops a cancel), though the batch may go on
+    /// with its next statements (a pipeline of Queries), as Postgres's would.
     /// </summary>
-    public int CancelErrors => Volatile.Read(ref _cancelErrors);
+    public int StatementsEnded => Volatile.Read(ref _statementsEnded);
 
-    /// <summary>Reader thread: the reply carried a cancel's error.</summary>
-    protected void SawCancelError() => Interlocked.Increment(ref _cancelErrors);
+    /// <summary>Reader thread: the reply carried the end of a statement.</summary>
+    protected void SawStatementEnd() => Volatile.Write(ref _statementsEnded, _statementsEnded + 1);
 
     /// <summary>Completes when the reply has ended (or faults when the engine failed).</summary>
     public Task Completion => _completion.Task;

@@ -55,7 +55,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _requestsNow = NonBlockingPipe.Open(_stdin);
         _replies = new PollingPipeReader(channel.Replies, replyPollWindow);
         _expectingReply = () => !_calls.IsEmpty;
-        _cancelBound = new CancelBound(RunningSequence, CancelErrorsOf, ClientWaitTicks, KillToCancel);
+        _cancelBound = new CancelBound(RunningSequence, StatementsEndedOf, ClientWaitTicks, KillToCancel);
     }
 
     /// <summary>
@@ -119,10 +119,10 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// </summary>
     public bool CancelInEngine(long sequence, EngineCancelReason reason = EngineCancelReason.User)
     {
-        var errorsBefore = CancelErrorsOf(sequence);
+        var endedBefore = StatementsEndedOf(sequence);
         if (_cancelChannel is not { } channel || _failed || !channel.Cancel(sequence, reason))
             return false;
-        _cancelBound.Arm(sequence, reason, CancelRestartAfter, errorsBefore);
+        _cancelBound.Arm(sequence, reason, CancelRestartAfter, endedBefore);
         return true;
     }
 
@@ -161,13 +161,13 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>The batch running now (0: none, or a control request).</summary>
     public long RunningSequence() => _calls.TryPeek(out var head) ? head.Sequence : 0;
 
-    /// <summary>The cancel errors batch <paramref name="sequence"/>'s reply carried so far (<see cref="EngineCall.CancelErrors"/>); -1: it is no longer in flight.</summary>
-    private int CancelErrorsOf(long sequence)
+    /// <summary>The statement ends batch <paramref name="sequence"/>'s reply carried so far (<see cref="EngineCall.StatementsEnded"/>); -1: it is no longer in flight.</summary>
+    private int StatementsEndedOf(long sequence)
     {
         foreach (var call in _calls)
         {
             if (call.Sequence == sequence)
-                return call.CancelErrors;
+                return call.StatementsEnded;
         }
         return -1;
     }

@@ -37,8 +37,6 @@ internal sealed class ReplyForwarder : EngineCall
     /// </summary>
     internal static readonly TimeSpan CancelledReadGrace = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FlushSlice = TimeSpan.FromMilliseconds(200);
-    private static ReadOnlySpan<byte> QueryCanceledField => "\0C57014\0"u8;
-    private static ReadOnlySpan<byte> LockNotAvailableField => "\0C55P03\0"u8;
 
     private readonly PipeWriter _output;
     private readonly SessionSettings _settings;
@@ -137,8 +135,8 @@ internal sealed class ReplyForwarder : EngineCall
 
     private void Route(BackendCode code, ReadOnlySpan<byte> message)
     {
-        if (code == BackendCode.ErrorResponse && (message.IndexOf(QueryCanceledField) >= 0 || message.IndexOf(LockNotAvailableField) >= 0))
-            SawCancelError(); // the engine honoured a cancel (CancelBound stops watching the batch)
+        if (code is BackendCode.CommandComplete or BackendCode.ErrorResponse or BackendCode.ReadyForQuery)
+            SawStatementEnd(); // a cancel raised before it was for a statement that ended (CancelBound stops watching)
         // Past the client's transaction_timeout, the rest of its reply (the cancelled statement's 57014 included) gives way to FATAL 25P04.
         var forward = _mode == ReplyMode.Forward && !ClientGone && !_transactionTimeout.Fired;
         switch (code)
