@@ -532,6 +532,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         await _channel.WaitForExitAsync(TimeSpan.FromSeconds(5)); // else already gone or not killable: nothing more to do
     }
 
+    /// <summary>How long <see cref="DisposeAsync"/> waits for the host to finish its queued work and close before it kills it.</summary>
+    internal TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Closes stdin so the host finishes queued work and closes PGlite cleanly; kills it if it does not exit in time.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -553,7 +556,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         {
             _writeLock.Release();
         }
-        if (!await _channel.WaitForExitAsync(TimeSpan.FromSeconds(10)))
+        if (!await _channel.WaitForExitAsync(CloseTimeout))
             await KillAsync();
         await _exited.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         _replies.Dispose();
