@@ -336,10 +336,11 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         foreach (var session in services.Registry.Sessions)
             session.RequestShutdown();
         // Fast shutdown, within SIGTERM's 10 s whatever the engines are doing: the statements running in them are cancelled (again
-        // and again: a pipeline goes on with its next statement), sessions get 3 s to end, the checkpoint 2 s (a data directory
-        // stopped without it recovers at its next start, as after a crash), each engine 2 s to close before it is killed.
+        // and again: a pipeline goes on with its next statement), sessions get 2 s to end, then the engines they are still busy in
+        // are killed; the checkpoint gets 2 s (a data directory stopped without it recovers at its next start, as after a crash),
+        // each engine 2 s to close before it is killed.
         var catalog = _app.Services.GetRequiredService<Databases.DatabaseCatalog>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         while (services.Registry.Count > 0 && DateTime.UtcNow < deadline)
         {
             foreach (var database in catalog.Running.Append(services))
@@ -347,7 +348,11 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             await Task.Delay(50, CancellationToken.None);
         }
         foreach (var database in catalog.Running.Append(services))
+        {
             database.Engine.StopFast();
+            if (services.Registry.Count > 0)
+                database.Engine.KillForStop(); // sessions still busy in an engine (a pipeline of thousands of statements): Postgres's fast shutdown ends them too
+        }
         await _app.StopAsync(cancellationToken);
         await _app.Services.GetRequiredService<Databases.DatabaseCatalog>().DisposeAsync();
         if (_backup is not null)

@@ -74,6 +74,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     // The reader thread's waits for a client that does not read its reply (back-pressure, ReadLoop): Stopwatch ticks in all,
     // and the start of the wait under way (0: none). Written by the reader thread only; CancelBound reads them.
     private long _clientWaitTicks;
+    private long _lastWaitedFor; // the last batch reported as waited for past its cancel (memory://)
     private long _clientWaitSince;
 
     private long ClientWaitTicks()
@@ -153,7 +154,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             {
                 owner = "a client";
             }
-            return $"{batch}; from {owner}";
+            return $"{batch}; from {owner}; {call.StatementsEnded} statement ends in its reply so far, {Stopwatch.GetElapsedTime(0, ClientWaitTicks()).TotalMilliseconds:0} ms of this engine's reader spent waiting for clients to read";
         }
         return "(no longer in flight)";
     }
@@ -183,6 +184,8 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         var head = DescribeCall(sequence);
         if (!KillsToCancel)
         {
+            if (Interlocked.Exchange(ref _lastWaitedFor, sequence) == sequence)
+                return; // reported once per batch, however many cancels it got
             Metrics?.RecordUnhonouredCancel(reason, killed: false);
             Log.WaitingForUnhonouredCancel(_logger, sequence, reason, after.TotalMilliseconds, head);
             return;

@@ -69,6 +69,24 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             engine.CancelInEngine(sequence);
     }
 
+    /// <summary>
+    /// Shutdown, when sessions are still busy in the engine after their statements were cancelled: kills the engine without a
+    /// restart (memory:// data ends with the server anyway; a data directory recovers at its next start, as after a crash).
+    /// </summary>
+    public void KillForStop()
+    {
+        Task<EngineProcess> current;
+        lock (_gate)
+        {
+            _killedForStop = true;
+            current = _current;
+        }
+        if (current.IsCompletedSuccessfully && !current.Result.IsFailed)
+            _ = current.Result.KillAsync();
+    }
+
+    private volatile bool _killedForStop;
+
     /// <summary>How long an engine may take to close at shutdown before it is killed (a data directory recovers at its next start).</summary>
     internal static readonly TimeSpan FastCloseTimeout = TimeSpan.FromSeconds(2);
 
@@ -349,7 +367,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
         await engine.Exited;
         lock (_gate)
         {
-            if (_stopping || !ReferenceEquals(_current.IsCompletedSuccessfully ? _current.Result : null, engine))
+            if (_stopping || _killedForStop || !ReferenceEquals(_current.IsCompletedSuccessfully ? _current.Result : null, engine))
                 return;
             Interlocked.Increment(ref _restarts);
             Log.EngineDied(_logger, engine.Diagnostics(), _site.IsMemory);

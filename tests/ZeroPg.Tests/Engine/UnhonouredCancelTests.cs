@@ -102,7 +102,7 @@ public sealed class UnhonouredCancelTests(ITestOutputHelper output)
         Assert.Equal(1L, await client.ScalarAsync("select count(*) from kept"));
         Assert.Contains(server.Metrics.UnhonouredCancels(), c => c is { Reason: "user", Action: "waited", Count: 1 });
         Assert.All(server.Metrics.UnhonouredCancels().Where(c => c.Action == "killed"), c => Assert.Equal(0, c.Count));
-        var metrics = Hosting.PrometheusText.Render(server.Metrics);
+        var metrics = global::ZeroPg.Hosting.PrometheusText.Render(server.Metrics);
         Assert.Contains("zeropg_cancels_unhonoured_total{reason=\"user\",action=\"waited\"} 1", metrics);
         Assert.Contains("zeropg_engine_kills_total{reason=\"user\"} 0", metrics);
     }

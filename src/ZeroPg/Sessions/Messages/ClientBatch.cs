@@ -43,6 +43,20 @@ internal sealed class ClientBatch
     /// <summary>The message just added ends a unit.</summary>
     public void EndUnit() => CompleteCount = _messages.Count;
 
+    /// <summary>
+    /// How many of the first <paramref name="count"/> messages make at most <paramref name="units"/> units ending in a
+    /// ReadyForQuery (Sync, Query, FunctionCall): <paramref name="count"/> when they make no more.
+    /// </summary>
+    public int FirstUnits(int count, int units)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (_messages[i].Code.AsksForReady() && --units == 0)
+                return i + 1;
+        }
+        return count;
+    }
+
     /// <summary>One ReadyForQuery is due per Sync, Query and FunctionCall among the first <paramref name="count"/> messages.</summary>
     public int ReadyCount(int count)
     {

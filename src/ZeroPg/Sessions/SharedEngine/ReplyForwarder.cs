@@ -75,7 +75,14 @@ internal sealed class ReplyForwarder : EngineCall
         _notifications = notifications;
         _cancel = cancel;
         _route = Route;
-        _onMessage = message => _router.OnMessage(message.Backend, message.Bytes, _route);
+        _onMessage = message =>
+        {
+            // Every message of the reply, routed to the client or not: a cancel raised before a statement ended was for that
+            // statement (CancelBound stops watching).
+            if (message.Backend is BackendCode.CommandComplete or BackendCode.ErrorResponse or BackendCode.ReadyForQuery)
+                SawStatementEnd();
+            _router.OnMessage(message.Backend, message.Bytes, _route);
+        };
     }
 
     /// <summary>Status of the last ReadyForQuery in the reply, if there was one.</summary>
@@ -135,8 +142,6 @@ internal sealed class ReplyForwarder : EngineCall
 
     private void Route(BackendCode code, ReadOnlySpan<byte> message)
     {
-        if (code is BackendCode.CommandComplete or BackendCode.ErrorResponse or BackendCode.ReadyForQuery)
-            SawStatementEnd(); // a cancel raised before it was for a statement that ended (CancelBound stops watching)
         // Past the client's transaction_timeout, the rest of its reply (the cancelled statement's 57014 included) gives way to FATAL 25P04.
         var forward = _mode == ReplyMode.Forward && !ClientGone && !_transactionTimeout.Fired;
         switch (code)
