@@ -100,14 +100,20 @@ export class CancelSupport {
     this.#control.raiseAgain(this.#running, this.#queuedReason, this.#memory);
   };
 
-  /** A chunk of the running batch's reply: once it carries the cancel's error (57014 or 55P03), the cancel is delivered. */
+  /**
+   * A chunk of the running batch's reply: once it carries the cancel's error (57014 or 55P03), the cancel is delivered.
+   * Returns whether a cancel was raised for the batch: its reply then goes out chunk by chunk, so that the server sees its
+   * statements end (CancelBound in src/ZeroPg/Engine) instead of a pipeline's small replies held back until 64 KB.
+   */
   sawReply(view) {
-    if (this.#delivered || (this.#queuedReason === 0 && this.#control.appliedReason(this.#running) === 0)) return;
+    if (this.#memory === null || (this.#queuedReason === 0 && this.#control.appliedReason(this.#running) === 0)) return false;
+    if (this.#delivered) return true;
     const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
     if (CANCEL_ERROR_FIELDS.some((field) => bytes.indexOf(field) >= 0)) {
       this.#delivered = true;
       setClockHook(null);
     }
+    return true;
   }
 
   end(sequence) {

@@ -78,10 +78,10 @@ async function execute(bytes) {
     await db.execProtocolRawStream(bytes, {
       syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
       onRawData: (view) => {
-        cancel.sawReply(view);
+        const cancelled = cancel.sawReply(view);
         chunks.push(Buffer.from(view)); // the view points into the WASM heap: copy it now
         size += view.length;
-        if (size >= FLUSH_BYTES) {
+        if (size >= FLUSH_BYTES || cancelled) {
           const data = Buffer.concat(chunks, size);
           chunks = [];
           size = 0;

@@ -353,6 +353,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
             if (services.Registry.Count > 0)
                 database.Engine.KillForStop(); // sessions still busy in an engine (a pipeline of thousands of statements): Postgres's fast shutdown ends them too
         }
+        foreach (var session in services.Registry.Sessions)
+            session.AbortForShutdown();
         await _app.StopAsync(cancellationToken);
         await _app.Services.GetRequiredService<Databases.DatabaseCatalog>().DisposeAsync();
         if (_backup is not null)

@@ -64,6 +64,7 @@ internal sealed class ClientSession
         _refusal = refusal;
         _startup = start.Packet;
         _channelBinding = start.Tls is null ? null : services.Tls.ChannelBindingHash;
+        _abortConnection = () => connection.Abort(new ConnectionAbortedException("the server is shutting down"));
         _services = services;
         _connectionClosed = connection.ConnectionClosed;
         _parts = new SessionComposition(this, services, _startup.Parameters, connection.Transport.Input, connection.Transport.Output, _connectionClosed, connection.RemoteEndPoint,
@@ -196,6 +197,11 @@ internal sealed class ClientSession
         _shutdownRequested = true;
         _input.CancelPendingRead();
     }
+
+    /// <summary>Shutdown, for a session that did not end in time (a client that reads nothing cannot even take its FATAL): drops its connection.</summary>
+    internal void AbortForShutdown() => _abortConnection();
+
+    private readonly Action _abortConnection;
 
     /// <summary>
     /// pg_terminate_backend named this session (called on the caller's engine reader thread): its running query is cancelled and the

@@ -20,7 +20,16 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     private readonly Action<Waiting.QueueLimits> _waitFailed = parts.Waits.Failed;
 
     /// <summary>Sends every message held, complete unit or not.</summary>
-    public Task SubmitPendingAsync() => _batch.IsEmpty ? Task.CompletedTask : RunUnitsAsync(_batch.Count);
+    /// <summary>Runs every message accepted so far, in engine calls of at most <see cref="ClientSession.UnitsPerCall"/> units (as <see cref="ClientSession"/> runs a pipeline).</summary>
+    public async Task SubmitPendingAsync()
+    {
+        for (var count = _batch.Count; count > 0;)
+        {
+            var slice = _batch.FirstUnits(count, ClientSession.UnitsPerCall);
+            await RunUnitsAsync(slice);
+            count -= slice;
+        }
+    }
 
     public async Task RunUnitsAsync(int count)
     {
