@@ -63,22 +63,27 @@ internal static class CatalogViews
 
     private static string ConstraintHidden(string c) => $"{Eq(c + ".connamespace", SchemaOid)} OR {c}.conrelid OPERATOR(pg_catalog.=) ANY {HiddenClasses}";
 
-    /// <summary>Every hidden object's oid (relations, routines, types, triggers, constraints, defaults, rules, the schema): for pg_depend and pg_description.</summary>
-    private static readonly string HiddenObjects = "(" + HiddenClasses[1..^1]
+    /// <summary>
+    /// Every hidden object's oid (relations, routines, types, triggers, constraints, defaults, rules, the schema), for pg_depend and
+    /// pg_description: a WITH list (zpo) made once per statement, the hidden relations (zph) once within it.
+    /// </summary>
+    private static readonly string HiddenObjects = $"zph AS MATERIALIZED (SELECT zh.oid FROM pg_catalog.pg_class zh WHERE {ClassHidden("zh")}),"
+        + " zpo AS MATERIALIZED (SELECT zph.oid FROM zph"
         + $" UNION ALL SELECT zp.oid FROM pg_catalog.pg_proc zp WHERE {ProcHidden("zp")}"
         + $" UNION ALL SELECT zt.oid FROM pg_catalog.pg_type zt WHERE {TypeHidden("zt")}"
-        + $" UNION ALL SELECT zg.oid FROM pg_catalog.pg_trigger zg WHERE {TriggerHidden("zg")}"
+        + $" UNION ALL SELECT zg.oid FROM pg_catalog.pg_trigger zg WHERE {Match("zg.tgname", OwnTriggers)} OR zg.tgrelid OPERATOR(pg_catalog.=) ANY (SELECT zph.oid FROM zph)"
         + $" UNION ALL SELECT ze.oid FROM pg_catalog.pg_event_trigger ze WHERE {Match("ze.evtname", OwnTriggers)}"
-        + $" UNION ALL SELECT zc.oid FROM pg_catalog.pg_constraint zc WHERE {ConstraintHidden("zc")}"
-        + $" UNION ALL SELECT za.oid FROM pg_catalog.pg_attrdef za WHERE za.adrelid OPERATOR(pg_catalog.=) ANY {HiddenClasses}"
-        + $" UNION ALL SELECT zw.oid FROM pg_catalog.pg_rewrite zw WHERE zw.ev_class OPERATOR(pg_catalog.=) ANY {HiddenClasses}"
+        + $" UNION ALL SELECT zc.oid FROM pg_catalog.pg_constraint zc WHERE {Eq("zc.connamespace", SchemaOid)} OR zc.conrelid OPERATOR(pg_catalog.=) ANY (SELECT zph.oid FROM zph)"
+        + " UNION ALL SELECT za.oid FROM pg_catalog.pg_attrdef za WHERE za.adrelid OPERATOR(pg_catalog.=) ANY (SELECT zph.oid FROM zph)"
+        + " UNION ALL SELECT zw.oid FROM pg_catalog.pg_rewrite zw WHERE zw.ev_class OPERATOR(pg_catalog.=) ANY (SELECT zph.oid FROM zph)"
         + $" UNION ALL SELECT {SchemaOid})";
 
-    private static string NotHiddenObject(string column) => $"NOT ({column} OPERATOR(pg_catalog.=) ANY {HiddenObjects})";
+    private static string NotHiddenObject(string column) => $"NOT ({column} OPERATOR(pg_catalog.=) ANY (SELECT zpo.oid FROM zpo))";
 
     /// <summary>A catalog and the condition (on alias r) its rows must meet; <c>{temp}</c> stands for whether the client has a temp schema.</summary>
     /// <param name="Table">A catalog table, which has system columns (a view has none).</param>
-    private sealed record View(string Relation, Func<bool, string> Keep, bool Table = false);
+    /// <param name="With">A WITH list the condition reads.</param>
+    private sealed record View(string Relation, Func<bool, string> Keep, bool Table = false, string? With = null);
 
     private static View Catalog(string name, Func<bool, string> keep, bool table = true) => new("pg_catalog." + name, keep, table);
 
@@ -117,8 +122,8 @@ internal static class CatalogViews
             ["pg_inherits"] = Catalog("pg_inherits", _ => NotHiddenClass("r.inhrelid")),
             ["pg_rewrite"] = Catalog("pg_rewrite", _ => NotHiddenClass("r.ev_class")),
             ["pg_policy"] = Catalog("pg_policy", _ => NotHiddenClass("r.polrelid")),
-            ["pg_depend"] = Catalog("pg_depend", _ => $"{NotHiddenObject("r.objid")} AND {NotHiddenObject("r.refobjid")}"),
-            ["pg_description"] = Catalog("pg_description", _ => NotHiddenObject("r.objoid")),
+            ["pg_depend"] = Catalog("pg_depend", _ => $"{NotHiddenObject("r.objid")} AND {NotHiddenObject("r.refobjid")}") with { With = HiddenObjects },
+            ["pg_description"] = Catalog("pg_description", _ => NotHiddenObject("r.objoid")) with { With = HiddenObjects },
             ["pg_stat_user_functions"] = Catalog("pg_stat_user_functions", _ => $"NOT (r.funcid OPERATOR(pg_catalog.=) ANY (SELECT zp.oid FROM pg_catalog.pg_proc zp WHERE {ProcHidden("zp")}))", table: false),
             ["pg_tables"] = Named("pg_catalog.pg_tables", "schemaname", "tablename"),
             ["pg_indexes"] = Named("pg_catalog.pg_indexes", "schemaname", "tablename"),
@@ -185,6 +190,7 @@ internal static class CatalogViews
     {
         var view = Views[name];
         var extra = view.Table ? string.Concat(systemColumns.Select(c => ", r." + c)) : "";
-        return $"(SELECT r.*{extra} FROM {view.Relation} r WHERE {view.Keep(hasTempSchema)})";
+        var with = view.With is null ? "" : "WITH " + view.With + " ";
+        return $"({with}SELECT r.*{extra} FROM {view.Relation} r WHERE {view.Keep(hasTempSchema)})";
     }
 }

@@ -13,7 +13,7 @@ internal static class SqlEffectsScanner
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with one vectorised search.</summary>
     private static readonly SearchValues<string> Triggers = SearchValues.Create(["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
         "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE", "REPLICATION", "LOGICAL_SLOT",
-        "PG_TYPE", "PG_INDEX", "PG_VIEWS", "PG_SEQUENCE", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE",
+        "PG_TYPE", "INDEX", "ALTER", "PG_VIEWS", "PG_SEQUENCE", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE",
         // the other catalogs that list ZeroPg's objects (CatalogViews) and pg_my_temp_schema()
         "PG_NAMESPACE", "PG_PROC", "PG_ATTR", "PG_CONSTRAINT", "TRIGGER", "PG_DEPEND", "PG_DESCRIPTION", "PG_INHERITS", "PG_REWRITE", "PG_POLIC",
         "PG_MATVIEWS", "PG_RULES", "PG_MY_TEMP_SCHEMA"],
@@ -112,7 +112,10 @@ internal static class SqlEffectsScanner
                 if (name < end && !_tokens[name].IsWord(_sql, "ALL"))
                     _edits.Add(StatementName(_tokens[name], SqlEditKind.DeallocateName));
             }
-            else if (first.IsWord(_sql, "DROP"))
+            else if (first.IsWord(_sql, "DROP")
+                // an index or constraint added to a temp table is a temp relation too: it must go aside with the table (Sessions/TempRelations)
+                || (first.IsWord(_sql, "CREATE") && (Word(start + 1, end, "INDEX") || (Word(start + 1, end, "UNIQUE") && Word(start + 2, end, "INDEX"))))
+                || (first.IsWord(_sql, "ALTER") && (Word(start + 1, end, "TABLE") || Word(start + 1, end, "INDEX"))))
             {
                 _temp = true;
             }
