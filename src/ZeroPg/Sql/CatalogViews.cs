@@ -125,6 +125,7 @@ internal static class CatalogViews
             ["pg_depend"] = Catalog("pg_depend", _ => $"{NotHiddenObject("r.objid")} AND {NotHiddenObject("r.refobjid")}") with { With = HiddenObjects },
             ["pg_description"] = Catalog("pg_description", _ => NotHiddenObject("r.objoid")) with { With = HiddenObjects },
             ["pg_stat_user_functions"] = Catalog("pg_stat_user_functions", _ => $"NOT (r.funcid OPERATOR(pg_catalog.=) ANY (SELECT zp.oid FROM pg_catalog.pg_proc zp WHERE {ProcHidden("zp")}))", table: false),
+            ["pg_stat_xact_user_functions"] = Catalog("pg_stat_xact_user_functions", _ => $"NOT (r.funcid OPERATOR(pg_catalog.=) ANY (SELECT zp.oid FROM pg_catalog.pg_proc zp WHERE {ProcHidden("zp")}))", table: false),
             ["pg_tables"] = Named("pg_catalog.pg_tables", "schemaname", "tablename"),
             ["pg_indexes"] = Named("pg_catalog.pg_indexes", "schemaname", "tablename"),
             ["pg_views"] = Named("pg_catalog.pg_views", "schemaname", "viewname"),
