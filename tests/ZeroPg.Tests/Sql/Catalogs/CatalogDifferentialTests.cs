@@ -329,7 +329,7 @@ public sealed class CatalogDifferentialTests(CatalogDifferentialTests.Servers se
                     await Execute(other, sql);
             }
             OtherTempNames.AddRange((await Rows(_others[1], """
-                SELECT c.relname FROM pg_class c WHERE c.relnamespace = pg_my_temp_schema() AND c.relname !~ '^zeropg_internal'
+                SELECT c.relname FROM pg_class c WHERE c.relnamespace = pg_my_temp_schema() AND c.relname !~ '^zeropg_'
                 UNION ALL SELECT t.typname FROM pg_type t WHERE t.typnamespace = pg_my_temp_schema() AND t.typname = 'scratch'
                 UNION ALL SELECT c.relname FROM pg_class c WHERE c.oid = (SELECT reltoastrelid FROM pg_class WHERE relname = 'scratch')
                 UNION ALL SELECT i.relname FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
