@@ -6,7 +6,8 @@ namespace ZeroPg.Benchmarks;
 /// <summary>
 /// What a session asks of one simple Query's analysis between its arrival and its batch (issue 29): the analysis, every
 /// refusal check, the COPY, database and encoding checks, the pipelining and write checks, auto-prepare and the rewrite.
-/// The statements are pgbench's (select-only and TPC-B), the texts every benchmarked round trip carries.
+/// The statements are pgbench's (select-only and TPC-B), the texts every benchmarked round trip carries, SELECT 1, and psql's \dt
+/// (a catalog read: pg_class and pg_namespace become ZeroPg's filtered views of them, Sql/CatalogViews).
 /// </summary>
 [MemoryDiagnoser]
 public class StatementAnalysisBenchmarks
@@ -15,7 +16,11 @@ public class StatementAnalysisBenchmarks
         "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;",
         "UPDATE pgbench_accounts SET abalance = abalance + -2410 WHERE aid = 48213;",
         "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 48213, -2410, CURRENT_TIMESTAMP);",
-        "BEGIN;")]
+        "BEGIN;",
+        "SELECT 1;",
+        "SELECT n.nspname as \"Schema\", c.relname as \"Name\", pg_catalog.pg_get_userbyid(c.relowner) as \"Owner\" FROM pg_catalog.pg_class c"
+            + " LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','') AND n.nspname <> 'pg_catalog'"
+            + " AND n.nspname !~ '^pg_toast' AND n.nspname <> 'information_schema' AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 1,2;")]
     public string Sql { get; set; } = "";
 
     [Benchmark]

@@ -53,7 +53,7 @@ internal sealed class SessionComposition
         Waits = new Waiting.UnitWaits(Settings, Deferred, State, Statements);
         Restore = new EngineStateRestore(services, States, State, Deferred);
         Timeouts = new SessionTimeouts(services.Options, Settings, State);
-        Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Settings, States, services);
+        Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Settings, States, services, Temp);
         Local = new LocalAnswers(State, Statements, services.Statements, output);
         Pipelining = new Pipelining(State, Settings, Temp, Advisory, Statements);
         Copy = new CopyIn(services, State, Link, Restore, output, Lease);

@@ -44,8 +44,13 @@ internal enum SqlEditKind : byte
     SignalOpen,
     /// <summary>The call's end, from its second argument (a timeout, not used) or its closing parenthesis.</summary>
     SignalClose,
-    /// <summary>A catalog that names temp relations (<see cref="TempCatalogs"/>) read as a relation: without other clients' temp relations (renamed aside "zp&lt;pid&gt;_name").</summary>
-    TempCatalog,
+    /// <summary>
+    /// A catalog, statistics or information_schema view read as a relation (Text: its name, then " AS" when it needs its name as an alias,
+    /// then the system columns the text names): without ZeroPg's objects and other clients' temp relations (<see cref="CatalogViews"/>).
+    /// </summary>
+    Catalog,
+    /// <summary>pg_my_temp_schema(): 0 until the client made a temp object (the engine session's temp schema may be another client's or ZeroPg's).</summary>
+    MyTempSchema,
     /// <summary>SET TRANSACTION SNAPSHOT 'name' (Text: the name): the import of a snapshot ZeroPg exported (<see cref="ISqlSessionView.SnapshotImport"/>), else as written.</summary>
     TransactionSnapshot,
     /// <summary>pg_database_size( (Text: the argument's alias): the head of <see cref="SqlEdit.DatabaseCallSql"/>.</summary>
@@ -92,6 +97,9 @@ internal interface ISqlSessionView
 
     /// <summary>Those databases' sizes in bytes as last read (NULL when unknown), as SQL VALUES rows (key text, bytes int8); empty when there are none.</summary>
     string OtherDatabaseSizes();
+
+    /// <summary>The client made a temp object, so the engine session's temp schema is its own (pg_my_temp_schema(), pg_namespace).</summary>
+    bool HasTempSchema() => false;
 }
 
 /// <summary>The client's prepared-statement namespace as a SQL rewrite sees it (see <see cref="Sessions.StatementMapping"/>).</summary>
@@ -183,7 +191,8 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
         SqlEditKind.CloseAllCursors => CloseOwnCursorsSql(processId),
         SqlEditKind.Cursors => CursorsSql(processId) + (Text == "AS" ? " AS pg_cursors" : ""),
         SqlEditKind.TransactionSnapshot => view?.SnapshotImport(Text!) ?? sql.Substring(Start, Length),
-        SqlEditKind.TempCatalog => TempCatalogs.Sql(Text!.Split(' ')[0]) + (Text.EndsWith(" AS", StringComparison.Ordinal) ? " AS " + Text.Split('.', ' ')[^2] : ""),
+        SqlEditKind.Catalog => CatalogSql(Text!, view?.HasTempSchema() ?? false),
+        SqlEditKind.MyTempSchema => view?.HasTempSchema() ?? false ? "pg_catalog.pg_my_temp_schema()" : "(SELECT 0::pg_catalog.oid AS pg_my_temp_schema)",
         SqlEditKind.DatabaseSizeCall or SqlEditKind.DatabasePrivilegeCall => DatabaseCallSql(Kind == SqlEditKind.DatabaseSizeCall, Text!,
             view?.OtherDatabaseKeys() ?? "'{}'::pg_catalog.text[]", view?.OtherDatabaseSizes() ?? ""),
         SqlEditKind.Verbatim => Text!,
@@ -191,6 +200,15 @@ internal readonly record struct SqlEdit(int Start, int Length, SqlEditKind Kind,
             + (Text.StartsWith("AS", StringComparison.Ordinal) ? " AS pg_database" : ""),
         _ => throw new InvalidOperationException($"unknown SQL edit {Kind}"),
     };
+
+    /// <summary>A <see cref="SqlEditKind.Catalog"/> edit's replacement from its text: "name [AS] [system columns]".</summary>
+    private static string CatalogSql(string text, bool hasTempSchema)
+    {
+        var words = text.Split(' ');
+        var aliased = words.Length > 1 && words[1] == "AS";
+        var sql = CatalogViews.Sql(words[0], hasTempSchema, words.Skip(aliased ? 2 : 1));
+        return aliased ? sql + " AS " + words[0].Split('.')[^1] : sql;
+    }
 
     /// <summary>
     /// pg_stat_activity with one row per connected client (<paramref name="rows"/>, see <see cref="Sessions.SessionActivity.ValuesSql"/>), the

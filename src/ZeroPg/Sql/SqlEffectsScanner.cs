@@ -13,7 +13,10 @@ internal static class SqlEffectsScanner
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with one vectorised search.</summary>
     private static readonly SearchValues<string> Triggers = SearchValues.Create(["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
         "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE", "REPLICATION", "LOGICAL_SLOT",
-        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE"],
+        "PG_TYPE", "INDEX", "ALTER", "PG_VIEWS", "PG_SEQUENCE", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE",
+        // the other catalogs that list ZeroPg's objects (CatalogViews) and pg_my_temp_schema()
+        "PG_NAMESPACE", "PG_PROC", "PG_ATTR", "PG_CONSTRAINT", "TRIGGER", "PG_DEPEND", "PG_DESCRIPTION", "PG_INHERITS", "PG_REWRITE", "PG_POLIC",
+        "PG_MATVIEWS", "PG_RULES", "PG_MY_TEMP_SCHEMA"],
         StringComparison.OrdinalIgnoreCase);
 
     public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)
@@ -109,7 +112,10 @@ internal static class SqlEffectsScanner
                 if (name < end && !_tokens[name].IsWord(_sql, "ALL"))
                     _edits.Add(StatementName(_tokens[name], SqlEditKind.DeallocateName));
             }
-            else if (first.IsWord(_sql, "DROP"))
+            else if (first.IsWord(_sql, "DROP")
+                // an index or constraint added to a temp table is a temp relation too: it must go aside with the table (Sessions/TempRelations)
+                || (first.IsWord(_sql, "CREATE") && (Word(start + 1, end, "INDEX") || (Word(start + 1, end, "UNIQUE") && Word(start + 2, end, "INDEX"))))
+                || (first.IsWord(_sql, "ALTER") && (Word(start + 1, end, "TABLE") || Word(start + 1, end, "INDEX"))))
             {
                 _temp = true;
             }
@@ -220,16 +226,23 @@ internal static class SqlEffectsScanner
             {
                 Relation(i, end, SqlEditKind.Cursors);
             }
-            else if (token.Kind == SqlTokenKind.Word && i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "INFORMATION_SCHEMA")
-                && TempCatalogs.Contains("information_schema." + token.Text(_sql)) && IsRelation(i, end) && FollowsFrom(_tokens[i - 2].Start))
+            else if (i >= 2 && _tokens[i - 1].IsPunct(_sql, '.') && _tokens[i - 2].IsWord(_sql, "INFORMATION_SCHEMA")
+                && CatalogViews.Contains("information_schema." + token.Text(_sql)) && IsRelation(i, end) && FollowsFrom(_tokens[i - 2].Start)
+                && !IsDeleteTarget(_tokens[i - 2].Start))
             {
-                TempCatalog(_tokens[i - 2].Start, i, end, "information_schema." + token.Text(_sql).ToLowerInvariant());
+                Catalog(_tokens[i - 2].Start, i, end, "information_schema." + token.Text(_sql).ToLowerInvariant());
             }
-            else if (token.Kind == SqlTokenKind.Word && token.Length >= 7 && token.Span(_sql).StartsWith("pg_", StringComparison.OrdinalIgnoreCase)
-                && TempCatalogs.Contains(token.Text(_sql)) && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG")))
-                && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)))
+            else if (token.Length >= 7 && token.Span(_sql).StartsWith("pg_", StringComparison.OrdinalIgnoreCase)
+                && CatalogViews.Contains(token.Span(_sql)) && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG")))
+                && IsRelation(i, end) && FollowsFrom(QualifiedStart(i)) && !IsDeleteTarget(QualifiedStart(i)))
             {
-                TempCatalog(QualifiedStart(i), i, end, token.Text(_sql).ToLowerInvariant());
+                Catalog(QualifiedStart(i), i, end, token.Text(_sql).ToLowerInvariant());
+            }
+            else if (token.IsWord(_sql, "PG_MY_TEMP_SCHEMA") && i + 2 < end && _tokens[i + 1].IsPunct(_sql, '(') && _tokens[i + 2].IsPunct(_sql, ')')
+                && !QualifiedByOtherSchema(i))
+            {
+                var from = QualifiedStart(i);
+                _edits.Add(new SqlEdit(from, _tokens[i + 2].End - from, SqlEditKind.MyTempSchema));
             }
             else if ((token.IsWord(_sql, "PG_DATABASE_SIZE") || token.IsWord(_sql, "HAS_DATABASE_PRIVILEGE")) && i + 1 < end && _tokens[i + 1].IsPunct(_sql, '(')
                 && !(i >= 1 && _tokens[i - 1].IsPunct(_sql, '.') && !(i >= 2 && _tokens[i - 2].IsWord(_sql, "PG_CATALOG"))))
@@ -430,7 +443,7 @@ internal static class SqlEffectsScanner
             return false;
         }
 
-        /// <summary>DELETE FROM pg_database: the engine's own catalog, as written.</summary>
+        /// <summary>DELETE FROM pg_database (or another catalog): the engine's own catalog, as written.</summary>
         private bool IsDeleteTarget(int position)
         {
             for (var k = 2; k < _tokens.Count; k++)
@@ -441,12 +454,19 @@ internal static class SqlEffectsScanner
             return false;
         }
 
-        private void TempCatalog(int from, int i, int end, string relation)
+        /// <summary>A catalog read as a relation (<see cref="SqlEditKind.Catalog"/>): its name, " AS" unless the text gives an alias, and the system columns the text names.</summary>
+        private void Catalog(int from, int i, int end, string relation)
         {
             var next = i + 1 < end ? _tokens[i + 1] : default;
             var aliased = i + 1 < end && (next.Kind == SqlTokenKind.QuotedIdentifier || next.IsWord(_sql, "AS")
                 || (next.Kind == SqlTokenKind.Word && !NotAnAlias.Contains(next.Text(_sql))));
-            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.TempCatalog, aliased ? relation : relation + " AS"));
+            var text = aliased ? relation : relation + " AS";
+            foreach (var column in CatalogViews.SystemColumns)
+            {
+                if (Names(column.ToUpperInvariant()))
+                    text += " " + column;
+            }
+            _edits.Add(new SqlEdit(from, _tokens[i].End - from, SqlEditKind.Catalog, text));
         }
 
         private bool Word(int index, int end, string upper) => index < end && _tokens[index].IsWord(_sql, upper);

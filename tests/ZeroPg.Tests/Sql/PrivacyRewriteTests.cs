@@ -38,24 +38,53 @@ public sealed class PrivacyRewriteTests
     public void Catalogs_listing_relations_leave_out_other_clients_temp_relations(string sql, string relation)
     {
         var rewritten = Rewrite(sql);
-        Assert.Contains("zp[0-9]+_'", rewritten);
+        Assert.Contains("zp[0-9]+_|zeropg_internal)'", rewritten);
         Assert.Equal(1, rewritten.Split("FROM (SELECT ").Length - 1);
         Assert.Contains(relation.Split('.')[^1], rewritten);
     }
 
     [Fact]
-    public void Pg_class_keeps_its_system_columns_which_pg_dump_reads()
+    public void Pg_class_keeps_the_system_columns_the_text_names_after_its_own()
     {
         var rewritten = Rewrite("SELECT c.tableoid, c.oid, c.xmin FROM pg_class c");
-        Assert.Contains("r.tableoid, r.ctid, r.xmin, r.xmax, r.cmin, r.cmax, r.*", rewritten);
+        Assert.Contains("(SELECT r.*, r.tableoid, r.xmin FROM pg_catalog.pg_class r WHERE", rewritten);
+        Assert.StartsWith("SELECT c.* FROM (SELECT r.* FROM pg_catalog.pg_class r WHERE", Rewrite("SELECT c.* FROM pg_class c"));
+        Assert.StartsWith("SELECT * FROM (SELECT r.* FROM information_schema.tables r WHERE", Rewrite("SELECT * FROM information_schema.tables WHERE xmin = 1"));
+    }
+
+    [Fact]
+    public void Catalogs_listing_zeropgs_objects_leave_them_out()
+    {
+        var namespaces = Rewrite("SELECT nspname FROM pg_catalog.pg_namespace");
+        Assert.Contains("to_regnamespace('zeropg_repl')", namespaces);
+        Assert.Contains("'^pg_(toast_)?temp_'", namespaces); // no temp schema before the client made a temp object
+        Assert.Contains("'^zeropg_'", Rewrite("SELECT tgname FROM pg_trigger"));
+        Assert.Contains("zeropg_internal|pg_(try_)?advisory_", Rewrite("SELECT proname FROM pg_proc"));
+        var depend = Rewrite("SELECT * FROM pg_depend d");
+        Assert.StartsWith("SELECT * FROM (WITH zph AS MATERIALIZED", depend); // the hidden objects, once per statement
+        Assert.EndsWith(") d", depend);
     }
 
     [Theory]
+    [InlineData("SELECT pg_my_temp_schema()", "SELECT (SELECT 0::pg_catalog.oid AS pg_my_temp_schema)")]
+    [InlineData("SELECT pg_catalog.pg_my_temp_schema() = 0", "SELECT (SELECT 0::pg_catalog.oid AS pg_my_temp_schema) = 0")]
+    [InlineData("SELECT my.pg_my_temp_schema()", "SELECT my.pg_my_temp_schema()")]
+    public void Pg_my_temp_schema_is_zero_for_a_client_without_temp_objects(string sql, string expected) => Assert.Equal(expected, Rewrite(sql));
+
+    [Theory]
+    [InlineData("CREATE INDEX i ON scratch(x)", true)]
+    [InlineData("create unique index i on scratch(x)", true)]
+    [InlineData("ALTER TABLE scratch ADD PRIMARY KEY (x)", true)]
+    [InlineData("SELECT 1", false)]
+    public void An_index_or_constraint_may_be_a_temp_relation(string sql, bool temp) => Assert.Equal(temp, SqlAnalysis.Of(sql).Effects.TempObjectsChanged);
+
+    [Theory]
+    [InlineData("DELETE FROM pg_description WHERE objoid = 1")]
     [InlineData("VACUUM pg_class")]
     [InlineData("SELECT 'pg_class'::regclass")]
     [InlineData("SELECT pg_class.oid FROM x pg_class")]
     [InlineData("SELECT * FROM myschema.pg_type")]
-    [InlineData("SELECT * FROM information_schema.schemata")]
+    [InlineData("SELECT * FROM information_schema.schemata_not_a_view")]
     public void Other_mentions_of_the_catalogs_stay(string sql) => Assert.Same(sql, SqlAnalysis.Of(sql).Rewrite(42, () => []));
 
     [Theory]

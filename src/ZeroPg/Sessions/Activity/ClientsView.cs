@@ -9,8 +9,11 @@ namespace ZeroPg.Sessions;
 /// Read from the registry when the SQL is rewritten. With the database's services, SET TRANSACTION SNAPSHOT of a snapshot
 /// exported there becomes its import (Replication/Snapshots), and the server's databases come from its database catalog.
 /// </summary>
-internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null) : ISqlSessionView
+internal sealed class ClientsView(SessionRegistry registry, SessionIdentity identity, SessionServices? services = null, TempRelations? temp = null)
+    : ISqlSessionView
 {
+    public bool HasTempSchema() => temp?.MadeAny ?? false;
+
     public string? SnapshotImport(string name)
         => services?.Snapshots.Find(name, services.Engine.Generation) is { } snapshot ? Replication.Snapshots.SnapshotImport.Sql(snapshot) : null;
 

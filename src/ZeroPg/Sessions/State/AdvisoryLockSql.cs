@@ -89,19 +89,28 @@ internal static class AdvisoryLockSql
     }
 
     /// <summary>
-    /// pg_locks as a client must see it: the engine's own locks (those of the transaction under way, which is the client's)
-    /// under the client's process id, and every client's session advisory locks from ZeroPg's table under its holder's process
-    /// id, with Postgres's key layout (classid/objid/objsubid).
+    /// pg_locks as a client must see it: the engine's own locks (those of the transaction under way, which is the client's) under the
+    /// client's process id, and every client's session advisory locks from ZeroPg's table under its holder's process id, with
+    /// Postgres's key layout (classid/objid/objsubid). The locks this view's own reading takes on ZeroPg's table (and any on ZeroPg's
+    /// objects) are left out, told by the relation's name, which regclass looks up without a lock; the database comes from the
+    /// engine's own backend entry rather than pg_database, which the view would then lock too.
     /// </summary>
     public static string LocksView(int processId)
         => "(SELECT l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid, l.classid, l.objid, l.objsubid,"
             + $" l.virtualtransaction, CASE WHEN l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() THEN {processId} ELSE l.pid END AS pid,"
             + " l.mode, l.granted, l.fastpath, l.waitstart FROM pg_catalog.pg_locks l"
-            + " UNION ALL SELECT 'advisory'::pg_catalog.text, d.oid, NULL::pg_catalog.oid, NULL::pg_catalog.int4, NULL::pg_catalog.int2,"
+            + " WHERE l.relation IS NULL OR l.relation::pg_catalog.regclass::pg_catalog.text OPERATOR(pg_catalog.!~) '" + OwnRelations + "'"
+            + " UNION ALL SELECT 'advisory'::pg_catalog.text,"
+            + " (SELECT pg_catalog.pg_stat_get_backend_dbid(b) FROM pg_catalog.pg_stat_get_backend_idset() b"
+            + " WHERE pg_catalog.pg_stat_get_backend_pid(b) OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()),"
+            + " NULL::pg_catalog.oid, NULL::pg_catalog.int4, NULL::pg_catalog.int2,"
             + " NULL::pg_catalog.text, NULL::pg_catalog.xid,"
             + " (CASE WHEN a.space OPERATOR(pg_catalog.=) 1 THEN (a.key1 OPERATOR(pg_catalog.>>) 32) ELSE a.key1 END OPERATOR(pg_catalog.&) 4294967295)::pg_catalog.oid,"
             + " (CASE WHEN a.space OPERATOR(pg_catalog.=) 1 THEN a.key1 ELSE a.key2::pg_catalog.int8 END OPERATOR(pg_catalog.&) 4294967295)::pg_catalog.oid,"
             + " a.space, a.holder::pg_catalog.text OPERATOR(pg_catalog.||) '/0', a.holder,"
             + " CASE WHEN a.shared THEN 'ShareLock' ELSE 'ExclusiveLock' END::pg_catalog.text, true, false, NULL::pg_catalog.timestamptz"
-            + " FROM pg_temp.zeropg_internal_advisory_locks a, pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())";
+            + " FROM pg_temp.zeropg_internal_advisory_locks a)";
+
+    /// <summary>The names (as regclass prints them) of relations that are ZeroPg's: its schema's, its lock table and index.</summary>
+    private const string OwnRelations = "^(\"?zeropg_repl\"?\\.|(pg_temp_[0-9]+\\.)?" + InternalPrefix + ")";
 }

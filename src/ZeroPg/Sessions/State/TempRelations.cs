@@ -21,6 +21,12 @@ internal sealed class TempRelations(SessionIdentity identity) : ISessionState
 
     public int Count => _relations.Count;
 
+    /// <summary>
+    /// The client made a temp relation in this engine session: the temp schema is then its own as far as its SQL sees
+    /// (pg_my_temp_schema(), pg_namespace), and stays so, as in Postgres, after the relation is dropped.
+    /// </summary>
+    public bool MadeAny { get; private set; }
+
     /// <summary>A unit may have created or dropped temp objects; they are looked up again once it ends outside a transaction.</summary>
     public bool Dirty { get; private set; }
 
@@ -35,6 +41,7 @@ internal sealed class TempRelations(SessionIdentity identity) : ISessionState
     {
         _relations = [.. rows.Select(r => (r.Name, r.Kind[0]))];
         Dirty = false;
+        MadeAny |= _relations.Count > 0;
         if (_relations.Count > 0)
             engine.TempOwner = this;
     }
@@ -64,6 +71,7 @@ internal sealed class TempRelations(SessionIdentity identity) : ISessionState
     {
         _relations = [];
         Dirty = false;
+        MadeAny = false;
     }
 
     /// <summary>After <see cref="SwapSql"/> was sent: whose relations carry their names now.</summary>

@@ -14,10 +14,10 @@ namespace ZeroPg.Sessions;
 /// Works from what was parsed when the messages were accepted. Thread: the session, holding the engine.
 /// </summary>
 internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto, EngineStateRestore restore, ProtocolState state,
-    SessionIdentity identity, ClientNotifications notifications, SessionSettings settings, SessionStates states, SessionServices services)
+    SessionIdentity identity, ClientNotifications notifications, SessionSettings settings, SessionStates states, SessionServices services, TempRelations? temp = null)
 {
     private readonly Func<string[]> _channels = () => notifications.Channels;
-    private readonly ClientsView _clients = new(services.Registry, identity, services);
+    private readonly ClientsView _clients = new(services.Registry, identity, services, temp);
 
     /// <summary>Builds <paramref name="batch"/> from the first <paramref name="count"/> messages of <paramref name="client"/>.</summary>
     public void Build(EngineBatch batch, ClientBatch client, int count) => Build(batch, client, 0, count, preamble: true);
