@@ -44,6 +44,9 @@ internal abstract class HostPlatform
     /// <summary>The process that runs <paramref name="commandLine"/> through this platform's shell (`--run`).</summary>
     public abstract ShellCommand Shell(string commandLine);
 
+    /// <summary>How a user of this platform installs a Node.js new enough for the engine host (one clause of an error message).</summary>
+    public abstract string NodeInstallHint(int minimumMajor);
+
     /// <summary>Where a new engine host's cancel listener listens (<see cref="CancelEndpoint"/>).</summary>
     public abstract CancelEndpoint NewCancelEndpoint(string tempDirectory, string uniqueName);
 }

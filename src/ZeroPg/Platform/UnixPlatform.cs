@@ -68,6 +68,9 @@ internal sealed class LinuxPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.Linux;
 
+    public override string NodeInstallHint(int minimumMajor)
+        => $"install Node.js {minimumMajor}+ (your distribution's nodejs package if it is {minimumMajor} or newer, or a build from nodejs.org)";
+
     public override IReadOnlyList<string>? CommandLine(int pid)
     {
         try
@@ -84,4 +87,8 @@ internal sealed class LinuxPlatform : UnixPlatform
 internal sealed class MacPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.MacOS;
+
+    /// <summary>Apple silicon above all: npm has no Node for darwin-arm64 newer than 18, so zeropg carries none there.</summary>
+    public override string NodeInstallHint(int minimumMajor)
+        => $"zeropg carries no Node.js for Apple silicon Macs; install Node.js {minimumMajor}+: `brew install node` (Homebrew) or the macOS installer from nodejs.org";
 }

@@ -46,5 +46,8 @@ internal sealed class WindowsPlatform : HostPlatform
 
     internal static string CmdArguments(string commandLine) => new StringBuilder("/d /s /c \"").Append(commandLine).Append('"').ToString();
 
+    public override string NodeInstallHint(int minimumMajor)
+        => $"install Node.js {minimumMajor}+: `winget install OpenJS.NodeJS.LTS` or the Windows installer from nodejs.org";
+
     public override CancelEndpoint NewCancelEndpoint(string tempDirectory, string uniqueName) => new LoopbackCancelEndpoint();
 }
