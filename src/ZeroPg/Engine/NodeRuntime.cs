@@ -36,7 +36,7 @@ internal static class NodeRuntime
 
     /// <summary>
     /// The Node.js the tool and library packages carry (npm's node-&lt;os&gt;-&lt;arch&gt; package, pinned by
-    /// src/ZeroPg/node-runtime/package-lock.json), next to the engine host, for this machine's OS and architecture;
+    /// src/ZeroPg/node-runtime/RID/package-lock.json), next to the engine host, for this machine's OS and architecture;
     /// null when the packages carry none for it (a build from source, another platform): then Node on PATH.
     /// </summary>
     internal static string? BundledNode()
