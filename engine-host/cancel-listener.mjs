@@ -1,4 +1,6 @@
-// The cancel listener: it serves the server's cancel requests (a Unix socket, one connection: the server's) and raises the
+// The cancel listener: it serves the server's cancel requests (one connection, the server's: a Unix socket, or where its path
+// would be too long or there are none (Windows) a loopback TCP port that serves only the connection whose first bytes are the
+// server's secret) and raises the
 // statement and lock timeouts Postgres armed, both by writing Postgres's interrupt flags into the engine's shared memory
 // (interrupts.mjs). It needs an event loop that runs while the engine's thread is inside a query: a host process of its own
 // (host.mjs) runs it in a worker thread (this file as the worker's script); in the shared host (engine-pool.mjs) the main
@@ -6,11 +8,16 @@
 // It talks to the engine's side (cancel.mjs) over a port: the worker's parentPort, or a MessageChannel's end.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createServer } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
 import { CancelFrame, frame } from './frames.mjs';
 import { consumeFrame } from './framing.mjs';
 import {
   CancelReason, CancelStatus, ControlBlock, EngineMemory, ITIMER_AT, LOOK_AGAIN_MS, TimeoutId, WAKE, WAKE_AT,
 } from './interrupts.mjs';
+
+// The server's cancelSocket for a loopback port (Platform/CancelEndpoint.cs), and the length of its secret.
+export const LOOPBACK = 'tcp';
+const SECRET_LENGTH = 32;
 
 function answer(kind, status, sequence) {
   const payload = Buffer.alloc(9);
@@ -31,7 +38,13 @@ function handle(control, memory, kind, payload) {
  * Serves one engine's cancel requests and timeouts until `port` closes (the engine's thread ended). `control` is the
  * engine's control block (interrupts.mjs); `port` gets { listening } or { error } once, then brings { memory, addresses, ignoreCancels }.
  */
-export function serveCancel(port, { control: controlBuffer, socketPath }) {
+export function serveCancel(port, { control: controlBuffer, socketPath, secret }) {
+  const loopback = socketPath === LOOPBACK;
+  const expected = loopback ? Buffer.from(secret ?? '', 'hex') : null;
+  if (loopback && expected.length !== SECRET_LENGTH) {
+    port.postMessage({ error: 'a loopback cancel listener needs the server\'s secret' });
+    return;
+  }
   const control = new ControlBlock(controlBuffer);
   const ints = new Int32Array(controlBuffer);
   const values = new Float64Array(controlBuffer);
@@ -55,11 +68,25 @@ export function serveCancel(port, { control: controlBuffer, socketPath }) {
   let peer = null; // the server's connection: told when a timeout was raised
 
   const server = createServer((socket) => {
-    peer = socket;
+    if (peer !== null) {
+      socket.destroy(); // one connection, the server's, and it is made
+      return;
+    }
+    if (!loopback) peer = socket;
     let pending = Buffer.alloc(0);
     const into = {};
     socket.on('data', (chunk) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      if (peer !== socket) {
+        // A loopback port: anyone local may connect; only the one that knows the secret is served.
+        if (pending.length < SECRET_LENGTH) return;
+        if (peer !== null || !timingSafeEqual(pending.subarray(0, SECRET_LENGTH), expected)) {
+          socket.destroy();
+          return;
+        }
+        peer = socket;
+        pending = pending.subarray(SECRET_LENGTH);
+      }
       let start = 0;
       try {
         for (let taken; (taken = consumeFrame(pending, start, pending.length, into)) > 0; start += taken) {
@@ -75,7 +102,11 @@ export function serveCancel(port, { control: controlBuffer, socketPath }) {
     socket.on('error', () => {}); // the server went away: nothing to cancel for it any more
   });
   server.on('error', (e) => port.postMessage({ error: `cannot listen for cancel requests: ${e.message}` }));
-  server.listen(socketPath, () => port.postMessage({ listening: true }));
+  if (loopback) {
+    server.listen({ host: '127.0.0.1', port: 0 }, () => port.postMessage({ listening: true, port: server.address().port }));
+  } else {
+    server.listen(socketPath, () => port.postMessage({ listening: true }));
+  }
 
   // Postgres arms statement_timeout / lock_timeout in timeout.c (all_timeouts[]) and asks for SIGALRM,
   // which never comes inside WebAssembly. This loop sleeps until the earliest active one is due (or the

@@ -28,51 +28,51 @@ export class CancelSupport {
   #queuedReason = 0;
   #delivered = true;
 
-  /** Starts the listener on `socketPath` (none: cancel is not offered). */
-  constructor(socketPath) {
+  /** Starts the listener on `socketPath` ('tcp': a loopback port that serves only the holder of `secret`; none: cancel is not offered). */
+  constructor(socketPath, secret) {
     if (!socketPath) {
-      this.#listening = Promise.resolve(false);
+      this.#listening = Promise.resolve(null);
       return;
     }
     if (isMainThread) {
       this.#listener = new Worker(new URL('./cancel-listener.mjs', import.meta.url), {
-        workerData: { control: this.#controlBuffer, socketPath },
+        workerData: { control: this.#controlBuffer, socketPath, secret },
       });
     } else {
       // An engine of the shared host: its main thread, which runs no engine, listens for this one (engine-pool.mjs).
       const { port1, port2 } = new MessageChannel();
-      parentPort.postMessage({ op: 'serveCancel', port: port2, control: this.#controlBuffer, socketPath }, [port2]);
+      parentPort.postMessage({ op: 'serveCancel', port: port2, control: this.#controlBuffer, socketPath, secret }, [port2]);
       this.#listener = port1;
     }
     this.#listener.unref();
     this.#listening = new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), LISTENER_START_TIMEOUT_MS);
+      const timer = setTimeout(() => resolve(null), LISTENER_START_TIMEOUT_MS);
       this.#listener.once('message', (message) => {
         clearTimeout(timer);
         if (message.error) process.stderr.write(`cancel listener: ${message.error}\n`);
-        resolve(message.listening === true);
+        resolve(message.listening === true ? { port: message.port ?? null } : null);
       });
       this.#listener.once('error', (e) => {
         clearTimeout(timer);
         process.stderr.write(`cancel listener failed: ${e?.stack ?? e}\n`);
-        resolve(false);
+        resolve(null);
       });
     });
   }
 
   /**
    * Called once the engine started: hands its memory to the listener. Returns what the server is told
-   * in the ready frame: { cancel, timeouts } (timeouts: statement/lock timeouts raise their own errors).
+   * in the ready frame: { cancel, timeouts, port } (port: the loopback listener's; timeouts: statement/lock timeouts raise their own errors).
    */
   async attach(db) {
     const memory = db.mod.HEAPU8.buffer;
     const listening = await this.#listening;
-    if (!listening || !(memory instanceof SharedArrayBuffer)) return { cancel: false, timeouts: false };
+    if (listening === null || !(memory instanceof SharedArrayBuffer)) return { cancel: false, timeouts: false, port: null };
     const addresses = engineAddresses(db.mod);
     const ignoreCancels = engineIgnoresCancels();
     this.#memory = new EngineMemory(memory, addresses, { ignoreCancels });
     this.#listener.postMessage({ memory, addresses, ignoreCancels });
-    return { cancel: true, timeouts: addresses.timeouts !== null };
+    return { cancel: true, timeouts: addresses.timeouts !== null, port: listening.port };
   }
 
   /** The next batch starts; returns its sequence number. */

@@ -20,7 +20,7 @@
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking), doorbell (the shared counter polled),
-// cancelSocket (where the cancel listener listens) and rolesSql (the server's roles query: its rows are kept in the start
+// cancelSocket (where the cancel listener listens: a Unix socket's path, or 'tcp' for a loopback port), cancelSecret and rolesSql (the server's roles query: its rows are kept in the start
 // record at a clean shutdown and come back in the ready frame of a start that may reuse them, start-record.mjs).
 import './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
 import { Request, Reply, frame, writeHeader, HEADER_LENGTH } from './frames.mjs';
@@ -46,7 +46,9 @@ const options = channel.options;
 const send = pipeWriter(channel.output);
 // In the shared host: where this engine's WebAssembly heap size is kept for the pool's main thread to read.
 const heapGauge = channel.heap ? new Float64Array(channel.heap) : null;
-const cancel = new CancelSupport(options.cancelSocket);
+// A loopback cancel listener's secret: in the options of a shared host's engine (its stdin), in the environment of a host
+// process of its own (its options are on its command line, which other users may read).
+const cancel = new CancelSupport(options.cancelSocket, options.cancelSecret ?? (isMainThread ? process.env.ZEROPG_CANCEL_SECRET : undefined));
 installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
 
 
@@ -237,6 +239,7 @@ async function main() {
     startup: engine.startup,
     cancel: interrupts.cancel,
     timeouts: interrupts.timeouts,
+    cancelPort: interrupts.port,
     heap: db.mod.HEAPU8.byteLength,
   };
   send(frame(Reply.Ready, Buffer.from(JSON.stringify(info))));

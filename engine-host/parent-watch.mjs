@@ -21,10 +21,24 @@ export function leaveStopSignalsToServer() {
   for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM']) process.on(signal, () => {});
 }
 
+/**
+ * Whether the server still runs. Unix reparents an orphan (process.ppid, read live, changes); Windows does not, so there the
+ * server's pid is probed (signal 0: no signal is sent, ESRCH when no such process runs).
+ */
+export function parentAlive(parent, platform = process.platform, probe = (pid) => process.kill(pid, 0)) {
+  if (platform !== 'win32') return process.ppid === parent;
+  try {
+    probe(parent);
+    return true;
+  } catch (e) {
+    return e?.code === 'EPERM';
+  }
+}
+
 export function watchParent(parent) {
   let goneSince = 0;
   return setInterval(() => {
-    if (process.ppid === parent) return;
+    if (parentAlive(parent)) return;
     goneSince ||= Date.now();
     if (Date.now() - goneSince >= GRACE_MS) {
       process.stderr.write(`the server (pid ${parent}) is gone and the engine is still busy: exiting\n`);

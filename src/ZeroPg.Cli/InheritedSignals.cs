@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using ZeroPg.Platform.Linux;
 
 namespace ZeroPg.Cli;
 
@@ -8,36 +8,25 @@ namespace ZeroPg.Cli;
 /// SIGINT that was ignored at its start ignored: such a server outlived `kill -INT` and the ^C that ended its script.
 /// Postgres sets its own SIGINT handler whatever it inherited; so does this, before .NET first looks at the signal.
 /// </summary>
-internal static partial class InheritedSignals
+internal static class InheritedSignals
 {
-    private const int Sigint = 2;
-    private const nint DefaultAction = 0; // SIG_DFL
-
     /// <summary>Gives SIGINT its default action again when it was inherited ignored (Linux); first thing in Main.</summary>
     public static void ReclaimSigint()
     {
         if (OperatingSystem.IsLinux() && SigintIgnored())
-            _ = Signal(Sigint, DefaultAction);
+            _ = LinuxLibc.Signal(LinuxLibc.SIGINT, LinuxLibc.SIG_DFL);
     }
 
-    /// <summary>True when this process ignores SIGINT (/proc/self/status); false where that cannot be read.</summary>
+    /// <summary>True when this process ignores SIGINT (/proc/self/status's SigIgn mask); false where that cannot be read.</summary>
     private static bool SigintIgnored()
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-            {
-                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
-                    return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (Sigint - 1))) != 0;
-            }
+            return ProcFs.StatusField("self", "SigIgn") is { } mask && (Convert.ToUInt64(mask, 16) & (1UL << (LinuxLibc.SIGINT - 1))) != 0;
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or FormatException)
+        catch (FormatException)
         {
-            // an unreadable /proc: leave the signal as it is
+            return false; // leave the signal as it is
         }
-        return false;
     }
-
-    [LibraryImport("libc", EntryPoint = "signal")]
-    private static partial nint Signal(int signal, nint handler);
 }

@@ -41,8 +41,11 @@ internal static class ServerControlCommands
                 return 3;
             }
             using var server = Process.GetProcessById(pid);
-            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
-                await kill!.WaitForExitAsync(cancellationToken);
+            if (!ZeroPg.Platform.HostPlatform.Current.RequestStop(pid) && !server.HasExited)
+            {
+                Console.Error.WriteLine($"zeropg stop: could not signal the server (pid {pid})");
+                return 1;
+            }
             try
             {
                 await server.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);

@@ -30,7 +30,7 @@ internal static partial class Sidecar
 
     private static async Task<int> WatchParentAsync(int pid, ILogger logger, CancellationToken token)
     {
-        // Polling: a process cannot wait on one it did not start; /proc/<pid> goes away when it dies.
+        // Polling: a process cannot wait on one it did not start.
         while (!token.IsCancellationRequested)
         {
             if (!IsAlive(pid))
@@ -58,12 +58,11 @@ internal static partial class Sidecar
 
     private static async Task<int> RunCommandAsync(ZeroPgServer server, string command, ILogger logger, CancellationToken token)
     {
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(command);
+        var shell = ZeroPg.Platform.HostPlatform.Current.Shell(command);
+        var start = shell.StartInfo();
         start.Environment["DATABASE_URL"] = server.Url;
         start.Environment["ZEROPG_CONNECTION_STRING"] = server.GetConnectionString();
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("could not start /bin/sh");
+        using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {shell.FileName}");
         try
         {
             await child.WaitForExitAsync(token);

@@ -35,7 +35,7 @@ internal enum EngineCancelStatus : byte
 }
 
 /// <summary>
-/// The server's end of the engine host's cancel channel: a Unix socket served by a thread of the host that
+/// The server's end of the engine host's cancel channel: a Unix socket or a loopback port (<see cref="Platform.CancelEndpoint"/>) served by a thread of the host that
 /// never runs the engine (engine-host/cancel-listener.mjs: the shared host's main thread, or a worker of a host
 /// process), which raises Postgres's interrupt flags in the engine's memory while the engine is inside a query. A cancel names the batch by its sequence number
 /// (1, 2, ... in the order Batch frames were written, counted on both sides), so it can never hit
@@ -59,32 +59,14 @@ internal sealed partial class EngineCancelChannel : IAsyncDisposable
         _reading = Task.Run(ReadAnswersAsync);
     }
 
-    /// <summary>A socket path for a new host: short (Unix socket paths are limited to ~107 bytes) and unique.</summary>
-    public static string NewSocketPath() => Path.Combine(Path.GetTempPath(), Hosting.KilledProcessLeftovers.Name(Hosting.KilledProcessLeftovers.CancelSocket) + ".sock");
+    /// <summary>Where a new host's listener listens: a short, unique Unix socket path, or a loopback port (this platform's choice).</summary>
+    public static Platform.CancelEndpoint NewEndpoint()
+        => Platform.HostPlatform.Current.NewCancelEndpoint(Path.GetTempPath(), Hosting.KilledProcessLeftovers.Name(Hosting.KilledProcessLeftovers.CancelSocket));
 
-    public static async Task<EngineCancelChannel> ConnectAsync(string path, ILogger logger, Action<long, EngineCancelReason> onTimeoutRaised,
-        CancellationToken cancellationToken)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
-            // Connected: the path is no longer needed (the host serves one connection, ours).
-            try
-            {
-                File.Delete(path);
-            }
-            catch (IOException)
-            {
-            }
-            return new EngineCancelChannel(socket, logger, onTimeoutRaised);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Connects to the host's listener at <paramref name="endpoint"/> (<paramref name="port"/>: the loopback port its ready frame named).</summary>
+    public static async Task<EngineCancelChannel> ConnectAsync(Platform.CancelEndpoint endpoint, int? port, ILogger logger,
+        Action<long, EngineCancelReason> onTimeoutRaised, CancellationToken cancellationToken)
+        => new(await endpoint.ConnectAsync(port, cancellationToken), logger, onTimeoutRaised);
 
     /// <summary>Asks the host to cancel batch <paramref name="sequence"/>; false when the channel is gone (the engine is).</summary>
     public bool Cancel(long sequence, EngineCancelReason reason)

@@ -201,10 +201,13 @@ internal sealed partial class EngineProcess : IAsyncDisposable
         _ = KillAsync();
     }
 
+    /// <summary>A host process's environment variable with its loopback cancel listener's secret (engine-host/host.mjs).</summary>
+    internal const string CancelSecretVariable = "ZEROPG_CANCEL_SECRET";
+
     public static async Task<(EngineProcess Engine, EngineStartupInfo Info)> StartAsync(EngineLaunchOptions options, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var doorbell = options.PollWindow > TimeSpan.Zero ? EngineDoorbell.TryCreate(logger) : null;
-        var cancelSocket = EngineCancelChannel.NewSocketPath();
+        var cancelEndpoint = EngineCancelChannel.NewEndpoint();
         var startOptions = new EngineStartOptions(
             DataDir: options.DataDirectory,
             Database: options.Database,
@@ -215,16 +218,18 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             Durability: options.Durability == EngineDurability.Fsync ? "fsync" : null,
             PollMicroseconds: doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
             Doorbell: doorbell?.Path,
-            CancelSocket: cancelSocket,
+            CancelSocket: cancelEndpoint.HostAddress,
             RolesSql: options.RolesSql);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         IEngineChannel channel;
         try
         {
+            // The secret goes where no other user can read it: a shared host's stdin, a host process's environment.
             channel = options.SharedHost is { } shared
-                ? await Pool.SharedEngineHosts.StartWorkerAsync(shared, startOptions, options.Environment, logger, timeoutSource.Token)
-                : ChildProcessChannel.Start(options, JsonSerializer.Serialize(startOptions, HostJson.Default.EngineStartOptions));
+                ? await Pool.SharedEngineHosts.StartWorkerAsync(shared, startOptions with { CancelSecret = cancelEndpoint.Secret }, options.Environment, logger, timeoutSource.Token)
+                : ChildProcessChannel.Start(cancelEndpoint.Secret is { } secret ? options with { Environment = new Dictionary<string, string>(options.Environment) { [CancelSecretVariable] = secret } } : options,
+                    JsonSerializer.Serialize(startOptions, HostJson.Default.EngineStartOptions));
         }
         catch (Exception error)
         {
@@ -248,7 +253,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             if (channel is Pool.SharedHostWorker worker && info.HeapBytes > 0)
                 worker.MemoryBytes ??= info.HeapBytes; // until the host's next report (/metrics asks from the start)
             if (info.CancelsInEngine)
-                engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelSocket, logger,
+                engine._cancelChannel = await EngineCancelChannel.ConnectAsync(cancelEndpoint, info.CancelPort, logger,
                     (sequence, reason) => engine._cancelBound.Arm(sequence, reason, engine.CancelRestartAfter), timeoutSource.Token);
             else
                 Log.NoCancelInEngine(logger);
@@ -261,7 +266,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             if (engine.IsSharedHostWorker)
                 engine._channel.Dispose(); // its FIFOs' descriptors (a process's pipes go with its Process object)
             doorbell?.Dispose();
-            File.Delete(cancelSocket);
+            cancelEndpoint.Remove();
             if (error is OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 throw new EngineFailedException($"the engine did not start within {timeout.TotalSeconds:0} s: {engine.Diagnostics()}");
             throw;

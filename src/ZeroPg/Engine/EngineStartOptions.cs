@@ -3,7 +3,8 @@ namespace ZeroPg.Engine;
 /// <summary>
 /// host.mjs's start options (argv[2] of an engine process, or `options` of a shared host's start command), as JSON in
 /// <see cref="HostJson"/>'s camelCase: dataDir, database, extensions, loadDataDir, startParams, snapshotOut, durability,
-/// pollMicroseconds, doorbell, cancelSocket, rolesSql. A null is written as null; the host reads null and absent alike.
+/// pollMicroseconds, doorbell, cancelSocket, rolesSql, cancelSecret (a loopback listener's: only in a shared host's start
+/// command, its stdin; a host process of its own gets it in ZEROPG_CANCEL_SECRET, since its options are on its command line). A null is written as null; the host reads null and absent alike.
 /// </summary>
 internal sealed record EngineStartOptions(
     string DataDir,
@@ -16,4 +17,5 @@ internal sealed record EngineStartOptions(
     int PollMicroseconds,
     string? Doorbell,
     string CancelSocket,
-    string? RolesSql = null);
+    string? RolesSql = null,
+    string? CancelSecret = null);

@@ -17,6 +17,9 @@ internal sealed class EngineStartupInfo
     /// <summary>The host cancels inside the engine (engine-host/cancel.mjs): a cancel socket is listening.</summary>
     public bool CancelsInEngine { get; init; }
 
+    /// <summary>The loopback port of the host's cancel listener, when it listens on one (<see cref="Platform.LoopbackCancelEndpoint"/>).</summary>
+    public int? CancelPort { get; init; }
+
     /// <summary>statement_timeout and lock_timeout fire inside the engine (the host found Postgres's timeout table).</summary>
     public bool TimeoutsInEngine { get; init; }
 
@@ -76,6 +79,7 @@ internal sealed class EngineStartupInfo
             Parameters = parameters,
             SnapshotWritten = root.TryGetProperty("snapshotWritten", out var written) && written.ValueKind == JsonValueKind.True,
             CancelsInEngine = root.TryGetProperty("cancel", out var cancel) && cancel.ValueKind == JsonValueKind.True,
+            CancelPort = root.TryGetProperty("cancelPort", out var cancelPort) && cancelPort.ValueKind == JsonValueKind.Number ? cancelPort.GetInt32() : null,
             TimeoutsInEngine = root.TryGetProperty("timeouts", out var timeouts) && timeouts.ValueKind == JsonValueKind.True,
             HeapBytes = root.TryGetProperty("heap", out var heap) && heap.ValueKind == JsonValueKind.Number ? heap.GetInt64() : 0,
             ReusedInitFiles = Reused(root, "initFiles"),

@@ -36,7 +36,7 @@ internal static class NodeRuntime
 
     /// <summary>
     /// The Node.js the tool and library packages carry (npm's node-&lt;os&gt;-&lt;arch&gt; package, pinned by
-    /// src/ZeroPg/node-runtime/package-lock.json), next to the engine host, for this machine's OS and architecture;
+    /// src/ZeroPg/node-runtime/RID/package-lock.json), next to the engine host, for this machine's OS and architecture;
     /// null when the packages carry none for it (a build from source, another platform): then Node on PATH.
     /// </summary>
     internal static string? BundledNode()
@@ -85,23 +85,29 @@ internal static class NodeRuntime
     {
         var source = requested == DefaultCommand ? "on PATH" : $"({EnvironmentVariable} or ZeroPgOptions.NodePath)";
         var path = FindExecutable(requested)
-            ?? throw new NodeNotFoundException($"ZeroPg needs Node.js {MinimumMajorVersion} or newer to run its PGlite engine, and `{requested}` was not found {source}: install Node.js {MinimumMajorVersion}+ or set {EnvironmentVariable} to its path.");
+            ?? throw new NodeNotFoundException($"ZeroPg needs Node.js {MinimumMajorVersion} or newer to run its PGlite engine, and `{requested}` was not found {source}: {InstallHint()} or set {EnvironmentVariable} to its path.");
         var version = ReadVersion(path);
         if (version is null || version.Major < MinimumMajorVersion)
-            throw new NodeNotFoundException($"ZeroPg needs Node.js {MinimumMajorVersion} or newer to run its PGlite engine; {path} is {(version is null ? "not a working Node.js" : $"v{version}")}: install Node.js {MinimumMajorVersion}+ or set {EnvironmentVariable} to its path.");
+            throw new NodeNotFoundException($"ZeroPg needs Node.js {MinimumMajorVersion} or newer to run its PGlite engine; {path} is {(version is null ? "not a working Node.js" : $"v{version}")}: {InstallHint()} or set {EnvironmentVariable} to its path.");
         return path;
     }
 
-    /// <summary>A path as given, or the first executable of that name on PATH.</summary>
+    private static string InstallHint() => Platform.HostPlatform.Current.NodeInstallHint(MinimumMajorVersion);
+
+    /// <summary>A path as given, or the first executable of that name on PATH (on Windows also NAME.exe, as cmd finds it).</summary>
     internal static string? FindExecutable(string name)
     {
-        if (name.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        if (name.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) || name.Contains(Path.AltDirectorySeparatorChar, StringComparison.Ordinal))
             return File.Exists(name) ? Path.GetFullPath(name) : null;
+        string[] names = OperatingSystem.IsWindows() && !Path.HasExtension(name) ? [name + ".exe", name] : [name];
         foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
-            var candidate = Path.Combine(directory, name);
-            if (File.Exists(candidate) && IsExecutable(candidate))
-                return candidate;
+            foreach (var candidateName in names)
+            {
+                var candidate = Path.Combine(directory, candidateName);
+                if (File.Exists(candidate) && IsExecutable(candidate))
+                    return candidate;
+            }
         }
         return null;
     }

@@ -8,16 +8,14 @@ namespace ZeroPg.Engine;
 /// reader thread writes requests this way (<see cref="EngineProcess"/>): a blocking write there could wait on a full pipe
 /// while the host waits for the reader to take its replies, and moving the write to the thread pool costs a thread hop and
 /// the pool's spinning per statement.
-/// It writes through a second, non-blocking descriptor of the same pipe (<see cref="PipeReopen"/>): the stream's own stays
+/// It writes through a second, non-blocking descriptor of the same pipe (<see cref="Platform.Linux.PipeReopen"/>): the stream's own stays
 /// blocking for every other write, and a write here is one system call (switching the flag on and off around each write
 /// took two more). Linux only; elsewhere (and for any other stream) <see cref="Open"/> gives null.
 /// </summary>
-internal sealed partial class NonBlockingPipe : IDisposable
+internal sealed class NonBlockingPipe : IDisposable
 {
     /// <summary>PIPE_BUF on Linux.</summary>
-    public const int AtomicBytes = 4096;
-
-    private const int EAGAIN = 11;
+    public const int AtomicBytes = Platform.Linux.LinuxLibc.PIPE_BUF;
 
     private int _fd;
 
@@ -28,7 +26,7 @@ internal sealed partial class NonBlockingPipe : IDisposable
     /// off Linux, or when the pipe cannot be opened again (no /proc, or its reader is already gone).
     /// </summary>
     public static NonBlockingPipe? Open(Stream stream)
-        => PipeReopen.NonBlocking(stream, FileAccess.Write) is var fd and >= 0 ? new NonBlockingPipe(fd) : null;
+        => Platform.Linux.PipeReopen.NonBlocking(stream, FileAccess.Write) is var fd and >= 0 ? new NonBlockingPipe(fd) : null;
 
     /// <summary>
     /// Writes all of <paramref name="frame"/> now (true) or nothing (false: the pipe has not room for all of it). The caller
@@ -44,11 +42,11 @@ internal sealed partial class NonBlockingPipe : IDisposable
             throw new IOException("the engine's requests are closed");
         nint written;
         fixed (byte* bytes = frame)
-            written = write(fd, bytes, frame.Length);
+            written = Platform.Linux.LinuxLibc.Write(fd, bytes, frame.Length);
         if (written == frame.Length)
             return true;
         var error = Marshal.GetLastPInvokeError();
-        if (written < 0 && error == EAGAIN)
+        if (written < 0 && error == Platform.Linux.LinuxLibc.EAGAIN)
             return false;
         throw new IOException(written < 0 ? $"write to the engine's requests failed: errno {error}" : $"a {frame.Length}-byte write to the engine's requests took {written} bytes");
     }
@@ -58,9 +56,6 @@ internal sealed partial class NonBlockingPipe : IDisposable
     {
         var fd = Interlocked.Exchange(ref _fd, -1);
         if (fd >= 0)
-            PipeReopen.Close(fd);
+            Platform.Linux.PipeReopen.Close(fd);
     }
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint write(int fd, byte* buffer, nint count);
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using ZeroPg.Platform.Linux;
+using static ZeroPg.Platform.Linux.LinuxLibc;
 
 namespace ZeroPg.Engine;
 
@@ -13,14 +15,8 @@ namespace ZeroPg.Engine;
 /// and is polling when the reply comes, instead of being woken by the reply itself.
 /// Without Linux's /proc and eventfd (or with a zero budget) it is a plain blocking read.
 /// </summary>
-internal sealed partial class PollingPipeReader : IDisposable
+internal sealed class PollingPipeReader : IDisposable
 {
-    private const int EFD_NONBLOCK = 0x800;
-    private const int EFD_CLOEXEC = 0x80000;
-    private const short POLLIN = 1;
-    private const int EAGAIN = 11;
-    private const int EINTR = 4;
-
     private readonly Stream _blocking;
     private readonly long _budgetTicks;
     private int _pollFd = -1;
@@ -35,7 +31,7 @@ internal sealed partial class PollingPipeReader : IDisposable
         {
             _pollFd = PipeReopen.NonBlocking(pipe, FileAccess.Read);
             if (_pollFd >= 0)
-                _wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+                _wakeFd = EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         }
     }
 
@@ -77,7 +73,7 @@ internal sealed partial class PollingPipeReader : IDisposable
         if (Volatile.Read(ref _parked) == 0 || _wakeFd < 0)
             return;
         ulong one = 1;
-        _ = write(_wakeFd, &one, sizeof(ulong));
+        _ = LinuxLibc.Write(_wakeFd, &one, sizeof(ulong));
     }
 
     /// <summary>Waits until the pipe has output (or its end) or a request wakes the reader.</summary>
@@ -86,7 +82,7 @@ internal sealed partial class PollingPipeReader : IDisposable
         var fds = stackalloc PollFd[2];
         fds[0] = new PollFd { Fd = _pollFd, Events = POLLIN };
         fds[1] = new PollFd { Fd = _wakeFd, Events = POLLIN };
-        while (poll(fds, 2, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        while (LinuxLibc.Poll(fds, 2, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
         }
     }
@@ -94,14 +90,14 @@ internal sealed partial class PollingPipeReader : IDisposable
     private unsafe void DrainWake()
     {
         ulong count;
-        _ = read_nonblocking(_wakeFd, (byte*)&count, sizeof(ulong));
+        _ = LinuxLibc.Read(_wakeFd, (byte*)&count, sizeof(ulong));
     }
 
     private unsafe int Poll(byte[] buffer, int offset, int count)
     {
         fixed (byte* start = &buffer[offset])
         {
-            var read = read_nonblocking(_pollFd, start, count);
+            var read = LinuxLibc.Read(_pollFd, start, count);
             if (read >= 0)
                 return (int)read;
             var errno = Marshal.GetLastPInvokeError();
@@ -110,7 +106,7 @@ internal sealed partial class PollingPipeReader : IDisposable
             // Anything else: stop polling (and parking) and let the blocking read report it.
             var fd = Interlocked.Exchange(ref _pollFd, -1);
             if (fd >= 0)
-                close(fd);
+                LinuxLibc.Close(fd);
             return -1;
         }
     }
@@ -121,32 +117,10 @@ internal sealed partial class PollingPipeReader : IDisposable
     {
         var fd = Interlocked.Exchange(ref _pollFd, -1);
         if (fd >= 0)
-            close(fd);
+            LinuxLibc.Close(fd);
         var wake = Interlocked.Exchange(ref _wakeFd, -1);
         if (wake >= 0)
-            close(wake);
+            LinuxLibc.Close(wake);
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    private static partial int eventfd(uint initval, int flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int poll(PollFd* fds, nuint count, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint read_nonblocking(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint write(int fd, void* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int close(int fd);
 }

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
+using ZeroPg.Platform.Linux;
 
 namespace ZeroPg.Hosting;
 
@@ -8,7 +7,7 @@ namespace ZeroPg.Hosting;
 /// of the thread that makes it, and a process the mask of the thread that starts it: placing every thread of a process places
 /// it for good.
 /// </summary>
-internal static partial class CpuAffinity
+internal static class CpuAffinity
 {
     private const int MaskWords = 16; // 1,024 CPUs, glibc's cpu_set_t
 
@@ -29,12 +28,12 @@ internal static partial class CpuAffinity
         for (var pass = 0; pass < 3; pass++)
         {
             var found = false;
-            foreach (var tid in Threads(pid))
+            foreach (var tid in ProcFs.Threads(pid))
             {
                 if (placed.Add(tid))
                 {
                     found = true;
-                    if (exceptNamed is null || !NameOf(pid, tid).StartsWith(exceptNamed, StringComparison.Ordinal))
+                    if (exceptNamed is null || !ProcFs.ThreadName(pid, tid).StartsWith(exceptNamed, StringComparison.Ordinal))
                         Set(tid, mask); // a thread that ended meanwhile is simply gone
                 }
             }
@@ -43,39 +42,13 @@ internal static partial class CpuAffinity
         }
     }
 
-    private static string NameOf(int pid, int tid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/task/{tid}/comm").TrimEnd('\n');
-        }
-        catch (IOException)
-        {
-            return ""; // it ended
-        }
-    }
-
-    private static IEnumerable<int> Threads(int pid)
-    {
-        string[] tasks;
-        try
-        {
-            tasks = Directory.GetDirectories($"/proc/{pid}/task");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return []; // the process is gone
-        }
-        return tasks.Select(t => int.TryParse(Path.GetFileName(t), NumberStyles.None, CultureInfo.InvariantCulture, out var tid) ? tid : -1).Where(t => t > 0);
-    }
-
     private static ulong[]? Get(int tid)
     {
         var mask = new ulong[MaskWords];
-        return SchedGetAffinity(tid, MaskWords * sizeof(ulong), mask) == 0 ? mask : null;
+        return LinuxLibc.SchedGetAffinity(tid, MaskWords * sizeof(ulong), mask) == 0 ? mask : null;
     }
 
-    private static bool Set(int tid, ulong[] mask) => SchedSetAffinity(tid, MaskWords * sizeof(ulong), mask) == 0;
+    private static bool Set(int tid, ulong[] mask) => LinuxLibc.SchedSetAffinity(tid, MaskWords * sizeof(ulong), mask) == 0;
 
     private static ulong[] Mask(IReadOnlyList<int> cpus)
     {
@@ -89,10 +62,4 @@ internal static partial class CpuAffinity
 
     private static int[] Cpus(ulong[] mask)
         => [.. Enumerable.Range(0, MaskWords * 64).Where(cpu => (mask[cpu / 64] & (1UL << (cpu % 64))) != 0)];
-
-    [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
-    private static partial int SchedGetAffinity(int pid, nint size, [Out] ulong[] mask);
-
-    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
-    private static partial int SchedSetAffinity(int pid, nint size, ulong[] mask);
 }

@@ -44,7 +44,7 @@ internal static class KilledProcessLeftovers
     /// <summary>Removes the leftovers of processes that are gone in <paramref name="directories"/>; returns how many.</summary>
     internal static int Sweep(IEnumerable<string> directories, DateTime now)
     {
-        if (!Directory.Exists("/proc"))
+        if (!Platform.Linux.ProcFs.Available)
             return 0;
         var removed = 0;
         foreach (var directory in directories)
@@ -80,7 +80,7 @@ internal static class KilledProcessLeftovers
     private static bool IsLeftover(FileSystemInfo entry, string kind, int pid, DateTime now)
     {
         // A link is none of ours (ZeroPg makes none): never followed, never removed.
-        if (entry.LinkTarget is not null || Directory.Exists($"/proc/{pid}"))
+        if (entry.LinkTarget is not null || Platform.Linux.ProcFs.Exists(pid))
             return false;
         var old = now - entry.LastWriteTimeUtc >= StaleAfter;
         if (s_startFiles.Contains(kind))

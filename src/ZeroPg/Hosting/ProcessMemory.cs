@@ -5,18 +5,10 @@ internal static class ProcessMemory
 {
     public static long? ResidentBytes(int pid)
     {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                // "VmRSS:	  401234 kB"
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or FormatException)
-        {
-        }
-        return null;
+        // "VmRSS:	  401234 kB"
+        var value = Platform.Linux.ProcFs.StatusField(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "VmRSS");
+        return value is not null && long.TryParse(value.Split(' ')[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var kb)
+            ? kb * 1024
+            : null;
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ZeroPg.Server;
 
 /// <summary>
@@ -14,37 +12,10 @@ internal static class DescriptorBudget
     public const int Reserve = 128;
 
     /// <summary>The soft RLIMIT_NOFILE (Linux: /proc/self/limits), or null when unknown or unlimited.</summary>
-    public static long? SoftLimit()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/limits"))
-            {
-                // "Max open files            1048576              1048576              files"
-                if (!line.StartsWith("Max open files", StringComparison.Ordinal))
-                    continue;
-                var soft = line["Max open files".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
-                return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) ? limit : null;
-            }
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-        }
-        return null;
-    }
+    public static long? SoftLimit() => Platform.Linux.ProcFs.SoftLimit("Max open files");
 
     /// <summary>Descriptors open now (the runtime's own, mapped assemblies, the listeners).</summary>
-    public static int OpenNow()
-    {
-        try
-        {
-            return Directory.EnumerateFileSystemEntries("/proc/self/fd").Count();
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
-    }
+    public static int OpenNow() => Platform.Linux.ProcFs.OpenDescriptorCount();
 
     /// <summary>Connections the limit leaves room for (at least 1), or null when there is no limit to respect.</summary>
     public static long? Connections()

@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Runtime.InteropServices;
 
 namespace ZeroPg.Storage;
 
@@ -9,7 +8,7 @@ namespace ZeroPg.Storage;
 /// ~1 s of a new database's ~1.3 s on disk, where this takes tens of milliseconds; the engine then opens the directory as it
 /// reopens one.
 /// </summary>
-internal static partial class DataDirectoryUnpack
+internal static class DataDirectoryUnpack
 {
     private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -53,7 +52,7 @@ internal static partial class DataDirectoryUnpack
                     throw new InvalidDataException($"{tar}: entry {entry.Name} is a {entry.EntryType}, not a file or a directory");
             }
         }
-        if (fsync && !OperatingSystem.IsWindows())
+        if (fsync)
         {
             foreach (var folder in written)
                 SyncDirectory(folder);
@@ -68,30 +67,5 @@ internal static partial class DataDirectoryUnpack
             Directory.CreateDirectory(path, PrivateDirectory); // Postgres refuses a data directory others may read
     }
 
-    // A new file's name is durable once its directory is synced; .NET opens no handle on a directory.
-    private static void SyncDirectory(string path)
-    {
-        const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY (Linux)
-        var fd = Open(path, OperatingSystem.IsLinux() ? ReadOnlyDirectory : 0);
-        if (fd < 0)
-            throw new IOException($"could not open directory {path} to sync it (errno {Marshal.GetLastPInvokeError()})");
-        try
-        {
-            if (Fsync(fd) != 0)
-                throw new IOException($"could not sync directory {path} (errno {Marshal.GetLastPInvokeError()})");
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
+    private static void SyncDirectory(string path) => Platform.HostPlatform.Current.SyncDirectory(path);
 }

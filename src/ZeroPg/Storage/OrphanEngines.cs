@@ -1,3 +1,4 @@
+using ZeroPg.Platform.Linux;
 using System.Text.Json;
 
 namespace ZeroPg.Storage;
@@ -30,7 +31,7 @@ internal static class OrphanEngines
     /// </summary>
     private static string Refusal(string directory, List<int> pids)
     {
-        var servers = pids.Select(pid => LiveServerOf($"/proc/{pid}", directory)).OfType<int>().Distinct().ToList();
+        var servers = pids.Select(pid => LiveServerOf(pid, directory)).OfType<int>().Distinct().ToList();
         var hosts = $"process{Plural(pids, "es")} {string.Join(", ", pids)}";
         if (servers.Count > 0)
             return $"Server process{Plural(servers, "es")} {string.Join(", ", servers)} still run{Plural(servers, "", "s")} an engine that holds files under {directory}"
@@ -41,13 +42,13 @@ internal static class OrphanEngines
     /// <summary><paramref name="many"/> for more than one item, else <paramref name="one"/>.</summary>
     private static string Plural(List<int> items, string many, string one = "") => items.Count > 1 ? many : one;
 
-    private static int? LiveServerOf(string hostEntry, string directory)
+    private static int? LiveServerOf(int host, string directory)
     {
         try
         {
-            var parent = ParentOf(hostEntry);
+            var parent = ParentOf(host);
             // Not "parent > 1": in a container the server may be PID 1 itself; init holds no file under the directory.
-            return parent > 0 && HoldsFileUnder($"/proc/{parent}", directory) ? parent : null;
+            return parent > 0 && HoldsFileUnder(parent, directory) ? parent : null;
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
@@ -58,19 +59,18 @@ internal static class OrphanEngines
     private static List<int> Find(string directory)
     {
         var found = new List<int>();
-        if (!Directory.Exists("/proc"))
-            return found;
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        foreach (var pid in ProcFs.Pids())
         {
-            if (!int.TryParse(Path.GetFileName(entry), out var pid) || pid == Environment.ProcessId)
+            if (pid == Environment.ProcessId)
                 continue;
             try
             {
-                var arguments = File.ReadAllText(Path.Combine(entry, "cmdline")).Split('\0');
+                if (ProcFs.CommandLine(pid) is not { } arguments)
+                    continue; // ended while we looked
                 if (arguments.Length >= 3 && arguments[1].EndsWith("host.mjs", StringComparison.Ordinal) && UsesDirectory(arguments[2], directory))
                     found.Add(pid);
                 else if (arguments.Any(a => a.EndsWith(Engine.Pool.SharedEngineHost.ScriptName, StringComparison.Ordinal))
-                    && ParentOf(entry) != Environment.ProcessId && HoldsFileUnder(entry, directory))
+                    && ParentOf(pid) != Environment.ProcessId && HoldsFileUnder(pid, directory))
                     found.Add(pid);
             }
             catch (Exception error) when (error is IOException or UnauthorizedAccessException)
@@ -81,21 +81,13 @@ internal static class OrphanEngines
         return found;
     }
 
-    private static int ParentOf(string processEntry)
-    {
-        var stat = File.ReadAllText(Path.Combine(processEntry, "stat"));
-        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static int ParentOf(int pid)
+        => ProcFs.StatFields(pid) is { } fields ? int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) : throw new IOException($"process {pid} ended");
 
-    private static bool HoldsFileUnder(string processEntry, string directory)
+    private static bool HoldsFileUnder(int pid, string directory)
     {
         var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + "/";
-        foreach (var fd in Directory.EnumerateFileSystemEntries(Path.Combine(processEntry, "fd")))
-        {
-            if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith(prefix, StringComparison.Ordinal))
-                return true;
-        }
-        return false;
+        return ProcFs.OpenFileTargets(pid).Any(target => target.StartsWith(prefix, StringComparison.Ordinal));
     }
 
     private static bool UsesDirectory(string startOptions, string directory)

@@ -76,6 +76,10 @@ public sealed class CliProcess : IAsyncDisposable
     public static Task<CliProcess> StartExecutableReadyAsync(string executable, string[] arguments)
         => StartReadyAsync(new Dictionary<string, string>(), null, executable, arguments);
 
+    /// <summary>Starts a published zeropg (<paramref name="executable"/>) with <paramref name="environment"/> added and waits for its ready line.</summary>
+    public static Task<CliProcess> StartExecutableReadyAsync(string executable, IReadOnlyDictionary<string, string> environment, string[] arguments)
+        => StartReadyAsync(environment, null, executable, arguments);
+
     /// <summary>Starts the CLI under a lowered file-descriptor limit (`ulimit -n`) and waits for its ready line.</summary>
     public static Task<CliProcess> StartReadyWithDescriptorLimitAsync(int descriptorLimit, params string[] arguments)
         => StartReadyAsync(new Dictionary<string, string>(), $"ulimit -n {descriptorLimit}", null, arguments);

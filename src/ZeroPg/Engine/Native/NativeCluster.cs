@@ -58,7 +58,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         Directory.CreateDirectory(DataDirectory);
         EngineDirectoryKind.EnsureUsableBy(EngineKind.Postgres, DataDirectory);
         if (AsRoot)
-            await RunAsync("chown", ["-R", "postgres", DataDirectory, SocketDirectory], asPostgres: false, cancellationToken);
+            await Platform.HostPlatform.Current.GiveToUserAsync("postgres", [DataDirectory, SocketDirectory], recursive: true, cancellationToken);
         if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
             await InitdbAsync(cancellationToken);
         Version = File.ReadAllText(Path.Combine(DataDirectory, "PG_VERSION")).Trim();
@@ -96,7 +96,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         try
         {
             if (AsRoot)
-                await RunAsync("chown", ["postgres", fresh], asPostgres: false, cancellationToken);
+                await Platform.HostPlatform.Current.GiveToUserAsync("postgres", [fresh], recursive: false, cancellationToken);
             await InitdbAsync(fresh, cancellationToken);
             foreach (var entry in Directory.EnumerateFileSystemEntries(fresh))
             {
@@ -125,7 +125,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
             passwordFile = Path.Combine(SocketDirectory, "pw");
             await File.WriteAllTextAsync(passwordFile, password + "\n", cancellationToken);
             if (AsRoot)
-                await RunAsync("chown", ["postgres", passwordFile], asPostgres: false, cancellationToken);
+                await Platform.HostPlatform.Current.GiveToUserAsync("postgres", [passwordFile], recursive: false, cancellationToken);
             arguments.AddRange(["--pwfile", passwordFile, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256"]);
         }
         else
@@ -150,7 +150,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         if (orphan is null)
             return;
         Log.StoppingOrphan(_logger, orphan.Id);
-        Signal(orphan.Id, "INT");
+        Platform.HostPlatform.Current.Signal(orphan.Id, Platform.StopSignal.Interrupt);
         await orphan.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
     }
 
@@ -224,14 +224,14 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         IsReady = false;
         if (ProcessId is { } pid && _process is { HasExited: false })
         {
-            Signal(pid, "INT");
+            Platform.HostPlatform.Current.Signal(pid, Platform.StopSignal.Interrupt);
             try
             {
                 await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
             }
             catch (TimeoutException)
             {
-                Signal(pid, "QUIT");
+                Platform.HostPlatform.Current.Signal(pid, Platform.StopSignal.Quit);
                 await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
             }
         }
@@ -254,7 +254,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         try
         {
             using var orphan = RunningPostmaster(data);
-            if (orphan is null || !File.ReadAllText($"/proc/{orphan.Id}/cmdline").Split('\0').Contains(data))
+            if (orphan is null || Platform.HostPlatform.Current.CommandLine(orphan.Id) is not { } arguments || !arguments.Contains(data))
                 return;
             orphan.Kill();
             orphan.WaitForExit(10_000);
@@ -279,12 +279,6 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         catch (UnauthorizedAccessException)
         {
         }
-    }
-
-    private static void Signal(int pid, string signal)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false, RedirectStandardError = true });
-        kill?.WaitForExit(5000);
     }
 
     private static ProcessStartInfo StartInfo(string program, IReadOnlyList<string> arguments, bool asPostgres)

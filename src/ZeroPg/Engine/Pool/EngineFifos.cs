@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using ZeroPg.Platform.Linux;
+using static ZeroPg.Platform.Linux.LinuxLibc;
 
 namespace ZeroPg.Engine.Pool;
 
@@ -8,16 +10,12 @@ namespace ZeroPg.Engine.Pool;
 /// opens its ends first, without waiting for the other side: requests read-write (a FIFO opened so never blocks, and the
 /// engine reads end-of-file only when this end closes, as a host process reads it on stdin), replies read-only and
 /// non-blocking, then made blocking again (its reader starts only once the host has opened the write end: before, a read
-/// would see end-of-file). The names are removed once the host has opened them. Linux only (the flag values).
+/// would see end-of-file). The names are removed once the host has opened them. Linux only (<see cref="LinuxLibc"/>).
 /// </summary>
-internal sealed partial class EngineFifos
+internal sealed class EngineFifos
 {
-    private const int O_RDONLY = 0;
-    private const int O_RDWR = 2;
-    private const int O_NONBLOCK = 0x800;
-    private const int O_CLOEXEC = 0x80000; // never inherited by the engine processes this server starts: their end-of-file depends on it
-    private const int F_GETFL = 3;
-    private const int F_SETFL = 4;
+    // O_CLOEXEC: never inherited by the engine processes this server starts, whose end-of-file depends on it.
+    private const uint OwnerReadWrite = (uint)(UnixFileMode.UserRead | UnixFileMode.UserWrite); // 0600
 
     public required string RequestsPath { get; init; }
     public required string RepliesPath { get; init; }
@@ -33,10 +31,10 @@ internal sealed partial class EngineFifos
         try
         {
             Make(repliesPath);
-            var requests = Open(requestsPath, O_RDWR | O_CLOEXEC);
-            var replies = Open(repliesPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-            var flags = fcntl(replies, F_GETFL, 0);
-            if (flags < 0 || fcntl(replies, F_SETFL, flags & ~O_NONBLOCK) < 0)
+            var requests = OpenOrThrow(requestsPath, O_RDWR | O_CLOEXEC);
+            var replies = OpenOrThrow(repliesPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            var flags = Fcntl(replies, F_GETFL, 0);
+            if (flags < 0 || Fcntl(replies, F_SETFL, flags & ~O_NONBLOCK) < 0)
                 throw new IOException($"fcntl on {repliesPath} failed: errno {Marshal.GetLastPInvokeError()}");
             return new EngineFifos
             {
@@ -63,24 +61,15 @@ internal sealed partial class EngineFifos
 
     private static void Make(string path)
     {
-        if (mkfifo(path, 0x180 /* 0600 */) != 0)
+        if (MkFifo(path, OwnerReadWrite) != 0)
             throw new IOException($"mkfifo {path} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
-    private static nint Open(string path, int flags)
+    private static nint OpenOrThrow(string path, int flags)
     {
-        var fd = open(path, flags);
+        var fd = LinuxLibc.Open(path, flags);
         if (fd < 0)
             throw new IOException($"open {path} failed: errno {Marshal.GetLastPInvokeError()}");
         return fd;
     }
-
-    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int mkfifo(string path, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int fcntl(nint fd, int command, int argument);
 }

@@ -135,7 +135,7 @@ internal sealed partial class BackupLease
             lock (s_heldHere)
                 return s_heldHere.Contains(owner); // else our own pid from an earlier life (a restarted container)
         }
-        if (Directory.Exists("/proc/self"))
+        if (Platform.Linux.ProcFs.Available)
             return HolderProcess.StartTick(pid) is not null;
         try
         {

@@ -6,7 +6,7 @@ namespace ZeroPg.Storage.Backup;
 /// </summary>
 internal static class HolderProcess
 {
-    private static readonly string? s_bootId = ReadOrNull("/proc/sys/kernel/random/boot_id")?.Trim();
+    private static readonly string? s_bootId = Platform.Linux.ProcFs.BootId;
 
     /// <summary>This process's name, or null where /proc cannot tell it.</summary>
     public static string? Current { get; } = NameOf(Environment.ProcessId);
@@ -20,22 +20,8 @@ internal static class HolderProcess
     /// </summary>
     public static string? StartTick(int pid)
     {
-        // After the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
-        if (ReadOrNull($"/proc/{pid}/stat") is not { } stat)
+        if (Platform.Linux.ProcFs.StatFields(pid) is not { } fields)
             return null;
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return fields.Length > 19 && fields[0] is not ("Z" or "X" or "x") ? fields[19] : null;
-    }
-
-    private static string? ReadOrNull(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 }

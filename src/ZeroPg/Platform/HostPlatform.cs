@@ -1,0 +1,70 @@
+namespace ZeroPg.Platform;
+
+/// <summary>
+/// What differs per operating system, in one place: one implementation per platform (<see cref="LinuxPlatform"/>,
+/// <see cref="MacPlatform"/>, <see cref="WindowsPlatform"/>), chosen once, at first use, from the OS this process runs on.
+/// Code outside this folder asks <see cref="Current"/> and never tests the OS itself for these concerns. What does not
+/// differ by CPU is written once: Linux's libc constants used here are the same on x86-64 and arm64 (the generic ones),
+/// and the one that is not (O_DIRECTORY) is not used.
+/// </summary>
+internal abstract class HostPlatform
+{
+    private static readonly Lazy<HostPlatform> s_current = new(() => For(OperatingSystem.IsWindows() ? OsFamily.Windows
+        : OperatingSystem.IsMacOS() ? OsFamily.MacOS : OsFamily.Linux));
+
+    /// <summary>This process's platform.</summary>
+    public static HostPlatform Current => s_current.Value;
+
+    /// <summary>The implementation for <paramref name="os"/> (tests build each one on any OS: what they compute needs no OS call).</summary>
+    public static HostPlatform For(OsFamily os) => os switch
+    {
+        OsFamily.Windows => new WindowsPlatform(),
+        OsFamily.MacOS => new MacPlatform(),
+        _ => new LinuxPlatform(),
+    };
+
+    public abstract OsFamily Os { get; }
+
+    /// <summary>Makes a directory's entries (new file names) durable.</summary>
+    public abstract void SyncDirectory(string path);
+
+    /// <summary>Asks process <paramref name="pid"/> to stop gracefully (SIGTERM on Unix); false when it is gone or cannot be asked.</summary>
+    public bool RequestStop(int pid) => Signal(pid, StopSignal.Terminate);
+
+    /// <summary>Sends <paramref name="signal"/> to process <paramref name="pid"/>; false when it is gone or not this user's.</summary>
+    public abstract bool Signal(int pid, StopSignal signal);
+
+    /// <summary>The arguments process <paramref name="pid"/> was started with, or null where this platform cannot tell.</summary>
+    public virtual IReadOnlyList<string>? CommandLine(int pid) => null;
+
+    /// <summary>Gives <paramref name="paths"/> (their trees with <paramref name="recursive"/>) to the system user <paramref name="user"/> (root only; `--engine postgres`).</summary>
+    public virtual Task GiveToUserAsync(string user, IReadOnlyList<string> paths, bool recursive, CancellationToken cancellationToken)
+        => throw new PlatformNotSupportedException($"giving files to user {user} is not supported on {Os}");
+
+    /// <summary>The process that runs <paramref name="commandLine"/> through this platform's shell (`--run`).</summary>
+    public abstract ShellCommand Shell(string commandLine);
+
+    /// <summary>How a user of this platform installs a Node.js new enough for the engine host (one clause of an error message).</summary>
+    public abstract string NodeInstallHint(int minimumMajor);
+
+    /// <summary>Where a new engine host's cancel listener listens (<see cref="CancelEndpoint"/>).</summary>
+    public abstract CancelEndpoint NewCancelEndpoint(string tempDirectory, string uniqueName);
+}
+
+/// <summary>The stop requests the server sends; Unix numbers them alike on every architecture (SIGINT 2, SIGQUIT 3, SIGTERM 15).</summary>
+internal enum StopSignal
+{
+    /// <summary>SIGTERM: a server's graceful stop (Postgres: smart shutdown).</summary>
+    Terminate = 15,
+    /// <summary>SIGINT: Postgres's fast shutdown.</summary>
+    Interrupt = 2,
+    /// <summary>SIGQUIT: Postgres's immediate shutdown.</summary>
+    Quit = 3,
+}
+
+internal enum OsFamily
+{
+    Linux,
+    MacOS,
+    Windows,
+}
