@@ -58,6 +58,13 @@ internal sealed class EngineRestart(SessionServices services, ReplyForwarder for
         ThrowIfEnded();
     }
 
+    /// <summary>The engine this session last used was replaced (its call learnt it without holding the engine): its session objects are told now, nothing is thrown.</summary>
+    public void OnEngineReplaced()
+    {
+        if (_seenGeneration != 0 && _seenGeneration != services.Engine.Generation)
+            Assess(_seenGeneration);
+    }
+
     private void ThrowIfEnded()
     {
         if (Ended is { } ended)
