@@ -155,7 +155,7 @@ public sealed class CancelRestartTests(ITestOutputHelper output)
     {
         // Npgsql gives up on a cancel after its Cancellation Timeout (2 s by default) and breaks the connection;
         // a restart takes longer than that here, so it is raised, as the README advises.
-        var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Cancellation Timeout=30000");
+        var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Cancellation Timeout=30000;Include Error Detail=true");
         await connection.OpenAsync();
         return connection;
     }
