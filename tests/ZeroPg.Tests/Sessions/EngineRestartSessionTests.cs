@@ -82,6 +82,41 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
     [Trait("Category", "Slow")]
     public Task A_restart_to_stop_a_statement_that_ignored_its_cancel_on_memory_ends_every_client() => RunAsync("memory", CancelIgnored, cancelIgnored: true);
 
+    /// <summary>
+    /// An idle database's engine is stopped (and started again by the next client) only once no client is connected to it
+    /// (DatabaseEntry counts connections, not statements): a connected client, however idle, never meets that restart.
+    /// </summary>
+    [Fact]
+    public async Task An_idle_databases_engine_is_stopped_only_once_its_clients_have_left()
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions
+        {
+            DataDirectory = directory.Sub("db"),
+            SpareDatabaseEngine = ZeroPg.Databases.SpareEngineMode.Off,
+            DatabaseIdleTimeout = TimeSpan.FromMilliseconds(300),
+        }, TestLogging.Factory);
+        await using (var setup = await OpenAsync(server))
+            await setup.ExecAsync("create database idle_db");
+        var entry = server.Services.Databases.Find("idle_db")!;
+        await using var client = await OpenAsync(server, "idle_db");
+        await client.ExecAsync("LISTEN idle_channel; CREATE TEMP TABLE idle_temp(x int)");
+        var engine = entry.RunningServices!.Engine.EngineId;
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // several idle timeouts: nothing to wait for, the point is that nothing happens
+        Assert.Equal(engine, entry.RunningServices?.Engine.EngineId);
+        Assert.Equal(0L, await client.ScalarAsync("select count(*) from idle_temp"));
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Notification += (_, e) => received.TrySetResult(e.Payload);
+        await using (var other = await OpenAsync(server, "idle_db"))
+            await other.ExecAsync("NOTIFY idle_channel, 'still here'");
+        await client.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("still here", await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        await client.CloseAsync();
+        await Eventually.WaitUntilAsync(() => entry.RunningServices is null, "the engine stopped once its last client left", TimeSpan.FromSeconds(30));
+    }
+
     private delegate Task Restart(ZeroPgServer server, NpgsqlConnection other);
 
     private static async Task Kill(ZeroPgServer server, NpgsqlConnection other)
@@ -212,9 +247,12 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(ZeroPgServer server)
+    private static async Task<NpgsqlConnection> OpenAsync(ZeroPgServer server, string database = "postgres")
     {
-        var connection = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Cancellation Timeout=30000;Include Error Detail=true");
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString())
+        {
+            Database = database, Pooling = false, CancellationTimeout = 30000, IncludeErrorDetail = true,
+        }.ConnectionString);
         await connection.OpenAsync();
         return connection;
     }

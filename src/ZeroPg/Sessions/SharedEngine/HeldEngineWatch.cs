@@ -11,9 +11,11 @@ namespace ZeroPg.Sessions;
 /// session is woken too, and ends at once with 57P01 when its session cannot be put back whole in the new engine (temp tables,
 /// an in-memory database's data: <see cref="EngineRestart.OnEngineDied"/>); else it goes on waiting. A call in flight learns of
 /// the death from the call itself, and the client of a call the server killed the engine to stop stays (<see cref="EngineProcess.WasKilledToCancel"/>).
+/// A replication connection is not woken unless it holds the engine (wakesIdle false): its stream reads the same input, and a
+/// woken read there ends the stream; it learns of a lost session at its next engine grant.
 /// Threads: <see cref="BeforeIdleRead"/> and <see cref="ThrowIfLost"/> on the session's; the death's continuation on the pool's.
 /// </summary>
-internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease lease, EngineRestart restart, Action wake) : IDisposable
+internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease lease, EngineRestart restart, Action wake, Func<bool> wakesIdle) : IDisposable
 {
     private EngineProcess? _watched;
     private CancellationTokenRegistration _registration; // undone when the session ends: an engine outlives thousands of sessions
@@ -49,6 +51,8 @@ internal sealed class HeldEngineWatch(EngineSupervisor supervisor, EngineLease l
             }
             else
             {
+                if (!wakesIdle())
+                    return;
                 _diedGeneration = generation;
             }
             try
