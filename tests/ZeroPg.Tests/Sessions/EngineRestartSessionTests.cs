@@ -44,6 +44,11 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
             Assert.Equal(true, await other.ScalarAsync("SELECT pg_try_advisory_lock(4711)"));
             Assert.Equal(true, await other.ScalarAsync("SELECT pg_advisory_unlock(4711)"));
         }),
+        new("advisory lock taken in a transaction block", true, "BEGIN|SELECT pg_advisory_lock(4712)|COMMIT", async (client, other) =>
+        {
+            Assert.Equal(false, await other.ScalarAsync("SELECT pg_try_advisory_lock(4712)")); // a session lock outlives its transaction
+            Assert.Equal(true, await client.ScalarAsync("SELECT pg_advisory_unlock(4712)"));
+        }),
         new("prepared statement (Parse)", true, "", async (client, _) =>
         {
             await using var command = new NpgsqlCommand("select $1::int + 1", client);
@@ -132,7 +137,7 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
         await stuck.ExecAsync("SET work_mem = '9MB'");
         await using var sleep = new NpgsqlCommand("select pg_sleep(60)", stuck) { CommandTimeout = 120 };
         var running = sleep.ExecuteScalarAsync();
-        await EngineProbe.RunningAsync(server);
+        await EngineProbe.StatementRunningAsync(server, "select pg_sleep(60)"); // running in the engine, not queued: the cancel must kill it
         sleep.Cancel();
         var thrown = await Record.ExceptionAsync(() => running);
         var error = Assert.IsType<PostgresException>(thrown as PostgresException ?? thrown?.InnerException); // 57014 comes wrapped in OperationCanceledException
@@ -181,7 +186,10 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
                 else
                 {
                     for (var run = 0; run < (cell.State == "auto-prepared query" ? 3 : 1); run++) // run once, then auto-prepared
-                        await client.ExecAsync(cell.Hold);
+                    {
+                        foreach (var statement in cell.Hold.Split('|')) // '|': one Query each
+                            await client.ExecAsync(statement);
+                    }
                 }
             }
             // The client encoding is ZeroPg's own: a raw client, as Npgsql speaks only UTF8.

@@ -127,11 +127,12 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         }
         if (effects.DropsAllTemp)
             unit.Engine.AdvisoryInstalledGeneration = -1; // ZeroPg's lock functions were temp objects too
-        if (!effects.UsesAdvisoryLocks)
-            return ValueTask.CompletedTask;
-        Changed();
-        _unkept |= !unit.Settled; // kept once the client is outside a transaction block
-        if (unit.Settled && MayHoldLocks)
+        if (effects.UsesAdvisoryLocks)
+        {
+            Changed();
+            _unkept |= !unit.Settled; // kept once the client is outside a transaction block (the COMMIT's unit uses none)
+        }
+        if ((effects.UsesAdvisoryLocks || _unkept) && unit.Settled && MayHoldLocks)
             readBack.Read(AdvisoryLockSql.Snapshot(identity.ProcessId), reply =>
             {
                 services.AdvisoryLocks.Keep(identity.ProcessId, OwnSql.TextPairs(reply).FirstOrDefault().Second);
