@@ -1,9 +1,13 @@
 // Job queues as apps run them: pg-boss 12 and graphile-worker 0.18, several workers each, every job done exactly once.
-// Usage: node job-queues.mjs <postgres-url> <pg-boss|graphile-worker>. Prints lines that are the same on every correct server
-// (the time goes to stderr); exit code 1 on a failed check.
+// Usage: node job-queues.mjs <postgres-url> <pg-boss|graphile-worker> [pause-dir]. Prints lines that are the same on every correct server
+// (the time goes to stderr); exit code 1 on a failed check. With pause-dir (graphile-worker only): the workers poll only every 10
+// minutes, so LISTEN wakes them; after the first half of the jobs is done the script writes pause-dir/paused and waits for
+// pause-dir/go (the test kills the engine meanwhile) before it adds the second half.
 import { performance } from 'node:perf_hooks';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const [url, queue] = process.argv.slice(2);
+const [url, queue, pauseDir] = process.argv.slice(2);
 const JOBS = 200;
 const WORKERS = 4;
 const fail = (what) => { console.error(`FAIL: ${what}`); process.exit(1); };
@@ -41,13 +45,25 @@ if (queue === 'pg-boss') {
   const runners = [];
   for (let w = 0; w < WORKERS; w++) {
     runners.push(await run({
-      connectionString: url, schema: 'graphile_test', concurrency: 2, pollInterval: 500, noHandleSignals: true,
+      connectionString: url, schema: 'graphile_test', concurrency: 2, pollInterval: pauseDir ? 600000 : 500, noHandleSignals: true,
       taskList: { job: async (payload) => record(payload.n) },
       logger: new (await import('graphile-worker')).Logger(() => () => {}),
     }));
   }
-  for (let i = 0; i < JOBS; i++)
-    await quickAddJob({ connectionString: url, schema: 'graphile_test' }, 'job', { n: i });
+  const add = async (from, to) => {
+    for (let i = from; i < to; i++)
+      await quickAddJob({ connectionString: url, schema: 'graphile_test' }, 'job', { n: i });
+  };
+  if (pauseDir) {
+    await add(0, JOBS / 2);
+    await until(() => done.size === JOBS / 2, 'the first half of the graphile-worker jobs');
+    writeFileSync(join(pauseDir, 'paused'), '');
+    await until(() => existsSync(join(pauseDir, 'go')), 'the go file', 120000);
+    await add(JOBS / 2, JOBS);
+    await until(() => done.size === JOBS, 'the graphile-worker jobs added after the pause', 30000);
+  } else {
+    await add(0, JOBS);
+  }
   await until(() => done.size === JOBS, 'all graphile-worker jobs');
   await new Promise((r) => setTimeout(r, 1000));
   for (const runner of runners) await runner.stop();

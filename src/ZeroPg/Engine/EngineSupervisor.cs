@@ -53,6 +53,16 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
 
     public int Restarts => Volatile.Read(ref _restarts);
 
+    /// <summary>Generations whose engine a snapshot's restore replaced on purpose (<see cref="TakeOver"/>): its data was replaced, not lost.</summary>
+    private readonly HashSet<int> _replaced = [];
+
+    /// <summary>The engine of <paramref name="generation"/> was replaced by a snapshot's restore, rather than dying (or killed).</summary>
+    public bool WasReplaced(int generation)
+    {
+        lock (_gate)
+            return _replaced.Contains(generation);
+    }
+
     public bool IsReady => _current.IsCompletedSuccessfully && !_current.Result.IsFailed;
 
     /// <summary>
@@ -328,6 +338,7 @@ internal sealed partial class EngineSupervisor : IAsyncDisposable
             if (_stopping)
                 throw new EngineFailedException("the server is stopping");
             previous = _current;
+            _replaced.Add(Generation);
             _current = Task.FromResult(Started((engine, info), preloaded));
             SignalCurrentChanged();
         }

@@ -72,7 +72,7 @@ internal sealed class ClientSession
                 $"the client read none of its results for {services.Options.ClientWriteTimeout.TotalSeconds:0.#} s (ClientWriteTimeout, --client-write-timeout), or for {ReplyForwarder.CancelledReadGrace.TotalSeconds:0.#} s after its statement was cancelled")),
             OnTransactionTimeout);
         _input = _parts.Input;
-        _heldEngine = new HeldEngineWatch(services.Engine, _parts.Lease, _parts.Restart, _input.CancelPendingRead);
+        _heldEngine = new HeldEngineWatch(services.Engine, _parts.Lease, _parts.Restart, _input.CancelPendingRead, () => _replication is null);
         _output = _parts.Output;
         _state = _parts.State;
         _batch = _parts.Batch;

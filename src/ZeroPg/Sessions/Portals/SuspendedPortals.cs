@@ -188,7 +188,10 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
         return answered;
     }
 
-    /// <summary>The client left or its sequence ended.</summary>
+    /// <summary>Portals read ahead live in ZeroPg, their rows read in full (spooled) and closed in the engine: a restart does not touch them.</summary>
+    RestartOutcome ISessionState.Restarted() => _portals.Count == 0 ? RestartOutcome.NothingHeld
+        : RestartOutcome.Restored("portals read ahead: their rows are ZeroPg's and answered from there");
+
     /// <summary>The client left mid-cursor: the rows read ahead (and their spool file) go at once, not when the collector finds them.</summary>
     void ISessionState.Ended() => DisposeAll();
 

@@ -102,7 +102,7 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
         if (IsHeld)
             return;
         await Scheduler.AcquireAsync(owner, CancellationToken.None);
-        restart.OnEngineAcquired();
+        restart.OnEngineAcquired(mayEnd: false); // the client left: nothing to tell it
     }
 
     /// <summary>Gives the engine up; the next waiter gets it. Reads other sessions asked to run in it are declined (<see cref="EngineLoans"/>).</summary>

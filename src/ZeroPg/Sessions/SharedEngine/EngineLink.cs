@@ -110,7 +110,11 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     {
         await services.Engine.GetReplacementAsync(killed);
         if (lease.IsHeld)
-            restart.OnEngineAcquired(); // no new grant comes while the engine is held: forget the old engine session now
+            restart.OnEngineAcquired(mayEnd: false); // no new grant comes while the engine is held: forget the old engine session now
+        else
+            restart.OnEngineReplaced(); // handed over (a pipelined unit): what the session lost is known now, its next grant forgets it
+        if (restart.Ended is { } ended) // its session could not be put back whole: FATAL rather than the cancel's ERROR
+            throw new Protocol.PgErrorException(ended with { Detail = EngineRestart.CancelRestartReason(error) + (ended.Detail is { } lost ? " " + lost : "") });
         var inTransaction = state.Transaction != TransactionState.Idle;
         Log.CancelledByRestart(services.Logger, processId(), error.IgnoredCancelFor.TotalMilliseconds);
         await forwarder.AbandonAsync(restart.CancelledError(error, inTransaction), inTransaction ? Protocol.TransactionStatus.Failed : Protocol.TransactionStatus.Idle);

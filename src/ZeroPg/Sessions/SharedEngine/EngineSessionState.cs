@@ -22,6 +22,9 @@ internal sealed class EngineSessionState
     /// <summary>The engine generation in which the replication capture schema is known to be installed (zeropg_repl).</summary>
     public int CaptureInstalledGeneration { get; set; } = -1;
 
+    /// <summary>The engine session listens on every channel a client listens on (false in a new engine until a batch's preamble LISTENs on them).</summary>
+    public bool ListensRestored { get; set; }
+
     /// <summary>The client whose temp relations carry their own names in the engine now; others' are renamed aside.</summary>
     public TempRelations? TempOwner { get; set; }
 
@@ -38,5 +41,6 @@ internal sealed class EngineSessionState
         SessionAuthorization = null;
         AdvisoryInstalledGeneration = -1;
         TempOwner = null;
+        ListensRestored = false;
     }
 }

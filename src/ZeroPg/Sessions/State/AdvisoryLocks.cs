@@ -127,13 +127,37 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         }
         if (effects.DropsAllTemp)
             unit.Engine.AdvisoryInstalledGeneration = -1; // ZeroPg's lock functions were temp objects too
-        if (!effects.UsesAdvisoryLocks)
-            return ValueTask.CompletedTask;
-        Changed();
-        if (unit.Settled && MayHoldLocks)
-            readBack.Read(AdvisoryLockSql.Snapshot(identity.ProcessId),
-                reply => services.AdvisoryLocks.Keep(identity.ProcessId, OwnSql.TextPairs(reply).FirstOrDefault().Second));
+        if (effects.UsesAdvisoryLocks)
+        {
+            Changed();
+            _unkept |= !unit.Settled; // kept once the client is outside a transaction block (the COMMIT's unit uses none)
+        }
+        if ((effects.UsesAdvisoryLocks || _unkept) && unit.Settled && MayHoldLocks)
+            readBack.Read(AdvisoryLockSql.Snapshot(identity.ProcessId), reply =>
+            {
+                services.AdvisoryLocks.Keep(identity.ProcessId, OwnSql.TextPairs(reply).FirstOrDefault().Second);
+                _unkept = false;
+            });
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The client used advisory locks inside a transaction block still open: the locks it holds now are not kept yet.</summary>
+    private bool _unkept;
+
+    /// <summary>
+    /// Session locks are kept outside the engine (<see cref="AdvisoryLockKeeper"/>) and put back with the lock table when any client
+    /// next uses advisory locks in the new engine. Those taken inside a transaction block still open were not kept yet: a session
+    /// lock outlives its transaction's rollback in Postgres, so such a client would lose locks it holds, and cannot go on.
+    /// </summary>
+    RestartOutcome ISessionState.Restarted()
+    {
+        if (_unkept)
+        {
+            _unkept = false;
+            return RestartOutcome.CannotRestore("the advisory locks it took inside the transaction block the restart ended");
+        }
+        return Used ? RestartOutcome.Restored("session advisory locks: kept outside the engine, taken again in the new one before any client's next advisory lock call")
+            : RestartOutcome.NothingHeld;
     }
 
     bool ISessionState.LeftBehind() => _unlockAtEnd = MayHoldLocks;

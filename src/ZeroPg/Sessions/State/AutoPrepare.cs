@@ -101,6 +101,13 @@ internal sealed class AutoPrepare(SessionServices services, SessionSettings sett
         }
     }
 
+    /// <summary>Auto-prepared statements are the shared catalog's, prepared again in the new engine on their next use; the client names none.</summary>
+    RestartOutcome ISessionState.Restarted()
+    {
+        _schemaChangedInTransaction = false; // the transaction died with the engine
+        return RestartOutcome.NothingHeld;
+    }
+
     ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
     {
         EndSchemaChangeIfIdle(unit.Status);

@@ -17,7 +17,24 @@ internal sealed class ClientCursors(SessionIdentity identity) : ISessionState
     public void Observe(SqlAnalysis sql)
     {
         if (sql.Effects.DeclaresCursor)
+        {
             MayHold = true;
+            MayHoldAcrossTransactions |= sql.Sql.Contains("hold", StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>The client declared a cursor WITH HOLD (a text that names HOLD): one may still be open outside any transaction.</summary>
+    public bool MayHoldAcrossTransactions { get; private set; }
+
+    /// <summary>
+    /// A cursor lives in the engine session and its place in its result cannot be rebuilt: a client that may hold a WITH HOLD
+    /// cursor cannot go on. One without HOLD ended with the transaction the restart ended.
+    /// </summary>
+    public RestartOutcome Restarted()
+    {
+        var holds = MayHoldAcrossTransactions;
+        MayHold = MayHoldAcrossTransactions = false;
+        return holds ? RestartOutcome.CannotRestore("its cursors declared WITH HOLD") : RestartOutcome.NothingHeld;
     }
 
     /// <summary>A WITH HOLD cursor outlives its transaction: one the client may hold is closed when it leaves.</summary>

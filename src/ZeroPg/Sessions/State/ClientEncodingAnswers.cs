@@ -76,6 +76,9 @@ internal sealed class ClientEncodingAnswers(ClientOutput output, ProtocolState s
         throw new PgErrorException(error);
     }
 
+    /// <summary>The client encoding is ZeroPg's (the engine speaks UTF8): a restart does not touch it.</summary>
+    RestartOutcome ISessionState.Restarted() => RestartOutcome.NothingHeld;
+
     /// <summary>DISCARD ALL answered for this client: back to its startup encoding, as Postgres's RESET ALL does.</summary>
     async ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
     {

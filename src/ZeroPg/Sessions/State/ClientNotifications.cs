@@ -104,6 +104,31 @@ internal sealed class ClientNotifications(PipeWriter output, NotificationHub hub
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// A new engine session (after a restart) listens on nothing: the first batch any client sends there LISTENs on every channel
+    /// a client listens on, before its own statements (a NOTIFY among them) run. Every NOTIFY comes from a client's batch, so no
+    /// notification is sent in the new engine before its listeners are registered.
+    /// </summary>
+    void ISessionState.WritePreamble(Preamble preamble)
+    {
+        var engine = preamble.Engine;
+        if (engine.ListensRestored)
+            return;
+        var listens = hub.ListenSql().ToList();
+        if (listens.Count == 0)
+            engine.ListensRestored = true; // nobody listens: a LISTEN from now on runs in this engine itself
+        else
+            preamble.Add(listens, () => engine.ListensRestored = true);
+    }
+
+    /// <summary>Its channels stay in the hub and are listened on again in the new engine (<see cref="ISessionState.WritePreamble"/>).</summary>
+    RestartOutcome ISessionState.Restarted()
+    {
+        var channels = Channels;
+        return channels.Length == 0 ? RestartOutcome.NothingHeld
+            : RestartOutcome.Restored($"LISTEN {string.Join(", ", channels)}: listened on again in the new engine before any client's statement runs there");
+    }
+
     /// <summary>Its channels go at once; the engine keeps listening while any client listens (the hub's).</summary>
     bool ISessionState.LeftBehind()
     {

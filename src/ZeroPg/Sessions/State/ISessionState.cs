@@ -9,9 +9,10 @@ namespace ZeroPg.Sessions;
 /// concern it (<see cref="Observe"/>, from the one SQL analysis), the SQL that puts the engine session in its client's
 /// state (<see cref="WritePreamble"/>), how to read it back after a unit (<see cref="AfterUnitAsync"/>, one engine call
 /// for all objects), the SQL that removes it when the client leaves (<see cref="LeftBehind"/>, <see cref="WriteCleanup"/>)
-/// and what an engine restart does to it (<see cref="Lost"/>). The session, <see cref="EngineStateRestore"/>,
+/// and what an engine restart does to it (<see cref="Restarted"/>, which every object must answer). The session, <see cref="EngineStateRestore"/>,
 /// <see cref="SessionCleanup"/> and the effects step iterate over the registered objects (<see cref="SessionStates"/>)
-/// and name none of them. Every member has a default that does nothing: an object implements what it takes part in.
+/// and name none of them. Every member but <see cref="Restarted"/> has a default that does nothing: an object implements what it
+/// takes part in, and says what a restart does to it (restored, or the client is ended with 57P01: never half a session).
 /// Thread: the session's; members that take a <see cref="Preamble"/>, a <see cref="ReadBack"/> or a <see cref="SessionEnd"/>
 /// run while the session holds the engine.
 /// </summary>
@@ -43,8 +44,13 @@ internal interface ISessionState
     {
     }
 
-    /// <summary>The engine restarted: what lived in its session is gone.</summary>
-    void Lost()
-    {
-    }
+    /// <summary>
+    /// The engine restarted (it died, was killed to stop a statement that ignored its cancel, or a snapshot's restore replaced it):
+    /// everything of its session is gone. The object forgets what died and says what becomes of its client's state: none held
+    /// there, put back whole (<see cref="RestartOutcome.Restored"/>: how), or lost (<see cref="RestartOutcome.CannotRestore"/>:
+    /// what; the client is then ended with FATAL 57P01, never left half-restored). No default: an object cannot be registered
+    /// without saying which. Called once per lost engine, on the session's thread, before the session's next engine call or when
+    /// its idle read is woken by the death (<see cref="EngineRestart"/>); it must not touch the engine.
+    /// </summary>
+    RestartOutcome Restarted();
 }

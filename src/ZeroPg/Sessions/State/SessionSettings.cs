@@ -358,6 +358,10 @@ internal sealed class SessionSettings : ISessionState
         preamble.Identity = SessionAuthorization;
     }
 
+    /// <summary>The engine session's settings are the defaults again (<see cref="EngineSessionState.Reset"/>): the next batch's preamble sets this client's.</summary>
+    RestartOutcome ISessionState.Restarted() => _values.Count == 0 && SessionAuthorization is null ? RestartOutcome.NothingHeld
+        : RestartOutcome.Restored("settings and session authorization: set again at the head of the client's next batch");
+
     /// <summary>What the unit set is read back from pg_settings once it is final (a SET inside a transaction block may be rolled back).</summary>
     ValueTask ISessionState.AfterUnitAsync(UnitOutcome unit, ReadBack readBack)
     {

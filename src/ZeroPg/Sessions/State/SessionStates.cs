@@ -50,9 +50,15 @@ internal sealed class SessionStates(ISessionState[] states)
             state.Ended();
     }
 
-    public void Lost()
+    /// <summary>The engine restarted: every object forgets what died with it; what they could not put back, one line each (empty: the client's session is whole).</summary>
+    public List<string> Restarted()
     {
+        var lost = new List<string>();
         foreach (var state in states)
-            state.Lost();
+        {
+            if (state.Restarted() is { IsLost: true } outcome)
+                lost.Add(outcome.What);
+        }
+        return lost;
     }
 }

@@ -464,6 +464,20 @@ internal sealed class StatementMapping(StatementCatalog catalog, SessionIdentity
         return _own.TryGet(name, out var statement) && statement.DeallocatesAll;
     }
 
+    /// <summary>
+    /// Statements a Parse made (named or unnamed) are prepared again in the new engine when next used: the catalog forgot the old
+    /// engine's (<see cref="StatementCatalog.ForgetForGeneration"/>). Those the client's SQL PREPARE made are its own text, which
+    /// ZeroPg does not keep apart from the PREPARE that made them: they cannot be made again, and the client cannot go on.
+    /// </summary>
+    RestartOutcome ISessionState.Restarted()
+    {
+        var bySql = _own.All.Where(s => s.Statement.FromSql).Select(s => s.Name).ToList();
+        if (bySql.Count > 0)
+            return RestartOutcome.CannotRestore($"the statements its SQL PREPARE made ({string.Join(", ", bySql)})");
+        return _own.Count == 0 && _own.LastUnnamedParse is null ? RestartOutcome.NothingHeld
+            : RestartOutcome.Restored("prepared statements: prepared again in the new engine when next used");
+    }
+
     /// <summary>What the departing client's SQL PREPARE made, deallocated at its end (<see cref="ISessionState.LeftBehind"/>).</summary>
     private string? _deallocateAtEnd;
 

@@ -66,12 +66,20 @@ internal sealed class TempRelations(SessionIdentity identity) : ISessionState
         return renames;
     }
 
-    /// <summary>The engine restarted: temp relations die with the engine session, so this client's are gone.</summary>
-    public void Lost()
+    /// <summary>
+    /// The engine restarted: temp relations die with the engine session and ZeroPg cannot make them again (their rows are gone),
+    /// so a client that has some (or may have made some not yet looked up) cannot go on with the session it had.
+    /// </summary>
+    public RestartOutcome Restarted()
     {
+        var names = _relations.Select(r => r.Name).ToList();
+        var dirty = Dirty;
         _relations = [];
         Dirty = false;
         MadeAny = false;
+        if (names.Count > 0)
+            return RestartOutcome.CannotRestore($"its temporary tables ({string.Join(", ", names)}) and their rows");
+        return dirty ? RestartOutcome.CannotRestore("the temporary tables its last statements may have made") : RestartOutcome.NothingHeld;
     }
 
     /// <summary>After <see cref="SwapSql"/> was sent: whose relations carry their names now.</summary>
@@ -125,5 +133,4 @@ internal sealed class TempRelations(SessionIdentity identity) : ISessionState
 
     void ISessionState.WriteCleanup(SessionEnd end) => end.Sql(DropSql(end.Engine));
 
-    void ISessionState.Lost() => Lost();
 }
