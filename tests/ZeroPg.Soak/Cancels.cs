@@ -42,8 +42,10 @@ public sealed class Cancels(SoakContext context)
                     Interlocked.Increment(ref _wrongOutcome);
                     context.Progress($"cancel: {(byTimeout ? "the statement_timeout" : "the cancel")} did not stop the statement: it completed");
                 }
-                catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.QueryCanceled)
+                catch (Exception error) when (error is PostgresException { SqlState: PostgresErrorCodes.QueryCanceled }
+                                                  or OperationCanceledException { InnerException: PostgresException { SqlState: PostgresErrorCodes.QueryCanceled } })
                 {
+                    // Npgsql reports its own Cancel() as an OperationCanceledException around the server's 57014.
                     lock (_stopSeconds)
                         _stopSeconds.Add((context.Timeline.Now - stopAsked).TotalSeconds);
                     _outcomes.Success();

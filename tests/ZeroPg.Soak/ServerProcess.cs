@@ -50,7 +50,8 @@ public sealed class ServerProcess
         };
         foreach (var argument in (string[])[_options.CliAssembly, "serve", "--db", _options.DataDirectory,
                      "--port", Port.ToString(CultureInfo.InvariantCulture), "--http-port", HttpPort.ToString(CultureInfo.InvariantCulture),
-                     "--max-connections", "200", "--database-idle-timeout", _databaseIdleTimeout])
+                     "--max-connections", "200", "--database-idle-timeout", _databaseIdleTimeout,
+                     "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)]) // a soak killed does not leave its server running
             start.ArgumentList.Add(argument);
         start.Environment["TMPDIR"] = TempDirectory;
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");

@@ -23,7 +23,7 @@ public sealed class SoakRun(SoakOptions options)
         if (Directory.Exists(options.DataDirectory) && Directory.EnumerateFileSystemEntries(options.DataDirectory).Any())
             throw new InvalidOperationException($"{options.DataDirectory} is not empty: the soak starts on a new data directory");
         Directory.CreateDirectory(options.DataDirectory);
-        var tempDirectory = Path.Combine(Path.GetTempPath(), $"soak-tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var tempDirectory = Path.Combine(Path.GetTempPath(), $"soak{Environment.ProcessId}" /* short: the cancel socket under it must fit a 108-byte socket path */);
         Directory.CreateDirectory(tempDirectory);
         var logPath = options.ServerLog ?? Path.GetFullPath(options.DataDirectory.TrimEnd('/') + ".server.log");
         var timeline = new Timeline(options.FaultGrace);
