@@ -1,5 +1,6 @@
 using Xunit.Abstractions;
 using ZeroPg.Soak;
+using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Soak;
