@@ -10,7 +10,7 @@
 #   bench/soak.sh --minutes 3 --inject-lost-commit --stop-on-failure   # must FAIL: the test hook deletes an acknowledged row
 #
 # Other arguments go to the soak (tests/ZeroPg.Soak/Program.cs). The report: a text summary on stdout, the JSON and the
-# server's log in bench/results/soak-<UTC stamp>.{json,server.log}; the data directory is kept beside them until the next
+# server's log in bench/results/soak-<UTC stamp>.json and .db.server.log; the data directory (.db) is kept beside them until the next
 # run. Exit code 0 when every check passed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -115,7 +115,8 @@ public sealed class SoakRun(SoakOptions options)
         var serverPid = server.ProcessId;
         var stoppedCleanly = await server.StopAsync(TimeSpan.FromSeconds(60));
         var leftovers = Leftovers(server);
-        var engineRestarts = CountInLog(logPath, "engine (process )?(\\d+ )?(exited|died|stopped unexpectedly)");
+        var engineDeaths = CountInLog(logPath, "engine died \\(");
+        var hostDeaths = CountInLog(logPath, "shared engine host pid \\d+ died");
         var cancelKills = CountInLog(logPath, "killing engine pid");
 
         // The checks (the issue's "done when"), with their numbers.
@@ -163,7 +164,8 @@ public sealed class SoakRun(SoakOptions options)
                 ["engineKills"] = engineKills,
                 ["serverKills"] = serverKills,
                 ["recoverySeconds"] = recoverySeconds.Select(s => Math.Round(s, 1)).ToList(),
-                ["engineRestartsLogged"] = engineRestarts,
+                ["engineDeathsLogged"] = engineDeaths, // one per engine (database) the killed host ran
+                ["engineHostDeathsLogged"] = hostDeaths, // beyond the engine kills: hosts that died on their own
                 ["cancelFallbackEngineKills"] = cancelKills,
             },
             ["ledger"] = ledger.Report(),
