@@ -35,7 +35,8 @@ public sealed partial class Pgbench(SoakContext context)
             if (seconds < 2)
                 return;
             var from = context.Timeline.Now;
-            var (code, output) = await RunAsync(context, ["-c", "8", "-j", "2", "-M", "simple", "-n", "-T", seconds.ToString(CultureInfo.InvariantCulture)],
+            string[] rate = context.Options.PgbenchRate > 0 ? ["-R", context.Options.PgbenchRate.ToString(CultureInfo.InvariantCulture)] : [];
+            var (code, output) = await RunAsync(context, ["-c", "8", "-j", "2", "-M", "simple", "-n", .. rate, "-T", seconds.ToString(CultureInfo.InvariantCulture)],
                 TimeSpan.FromSeconds(seconds + 60), stop);
             if (stop.IsCancellationRequested && code != 0)
                 return;

@@ -112,6 +112,37 @@ public sealed class Resources(SoakContext context)
         return growth;
     }
 
+    /// <summary>
+    /// Each process's life (a server pid, an engine host pid): its first and last sample's RSS. The kills cut lives short (an
+    /// engine host lives 5 minutes): growth within a life is what a leak or a heap that only grows shows first.
+    /// </summary>
+    public List<Dictionary<string, object>> Lives()
+    {
+        var lives = new List<Dictionary<string, object>>();
+        foreach (var (kind, key, rss) in new (string, Func<Sample, string>, Func<Sample, long>)[]
+                 {
+                     ("server", s => s.ServerPid.ToString(CultureInfo.InvariantCulture), s => s.ServerRssMb),
+                     ("engine host", s => s.EngineHostPids, s => s.EngineRssMb),
+                 })
+        {
+            foreach (var life in Samples.GroupBy(key).Where(g => g.Key.Length > 0))
+            {
+                var samples = life.ToList();
+                lives.Add(new Dictionary<string, object>
+                {
+                    ["process"] = kind,
+                    ["pid"] = life.Key,
+                    ["fromMinute"] = samples[0].Minute,
+                    ["toMinute"] = samples[^1].Minute,
+                    ["firstRssMb"] = rss(samples[0]),
+                    ["lastRssMb"] = rss(samples[^1]),
+                    ["maxRssMb"] = samples.Max(rss),
+                });
+            }
+        }
+        return lives;
+    }
+
     private static double Slope(List<Sample> samples, Func<Sample, double> value)
     {
         var meanX = samples.Average(s => s.Minute);

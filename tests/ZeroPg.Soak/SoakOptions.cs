@@ -14,6 +14,10 @@ public sealed class SoakOptions
     /// <summary>Megabytes of each COPY FROM STDIN (the issue's ~50; CI's 3 minutes use less).</summary>
     public int CopyMegabytes { get; init; } = 50;
 
+    /// <summary>pgbench's -R (transactions per second over its 8 clients); 0: as fast as they go (the hour's). CI's 3 minutes
+    /// limit it, so the soak leaves the suite's other tests some of the 2 cores.</summary>
+    public int PgbenchRate { get; init; }
+
     /// <summary>
     /// The test hook: once the server is back after the first fault, one acknowledged ledger row is deleted behind the
     /// ledger's back (as a server that lost that commit would leave it), so the run must report it lost and fail.

@@ -178,6 +178,7 @@ public sealed class SoakRun(SoakOptions options)
             ["cancels"] = cancels.Report(),
             ["witness"] = witness.Report(),
             ["resourceGrowth"] = growth,
+            ["resourceLives"] = resources.Lives(),
             ["resourceSamples"] = resources.Samples,
             ["leftovers"] = leftovers,
             ["serverLog"] = logPath,

@@ -25,6 +25,7 @@ public sealed class SoakTests(ITestOutputHelper output)
             DataDirectory = directory.Sub("db"),
             Minutes = 3,
             CopyMegabytes = 10,
+            PgbenchRate = 100, // the rest of the suite runs beside it on 2 cores
             Progress = TextWriter.Synchronized(progress),
         }).RunAsync();
 
@@ -56,6 +57,7 @@ public sealed class SoakLostCommitTests(ITestOutputHelper output)
             DataDirectory = directory.Sub("db"),
             Minutes = 3,
             CopyMegabytes = 2,
+            PgbenchRate = 50,
             InjectLostCommit = true,
             StopOnFailure = true,
             Progress = TextWriter.Synchronized(progress),
