@@ -13,7 +13,7 @@ public sealed class Resources(SoakContext context)
     private readonly List<Sample> _samples = [];
 
     public sealed record Sample(double Minute, int ServerPid, long ServerRssMb, int ServerThreads, int ServerFds,
-        string EngineHostPids, long EngineRssMb, int EngineThreads, int EngineFds);
+        string EngineHostPids, long EngineRssMb, int EngineThreads, int EngineFds, int Engines, long EngineHostFloorMb);
 
     public async Task RunAsync(CancellationToken stop)
     {
@@ -27,12 +27,17 @@ public sealed class Resources(SoakContext context)
             {
                 return;
             }
-            TakeSample();
+            await TakeSampleAsync(stop);
         }
     }
 
-    public void TakeSample()
+    public async Task TakeSampleAsync(CancellationToken cancel)
     {
+        // The server's own view: how many engines the host runs, and what it holds beyond their WebAssembly heaps (a leak
+        // of the host shows there, not in the heaps that only grow).
+        var metrics = await context.Server.MetricsAsync(cancel) ?? "";
+        var engines = (int)Metric(metrics, "zeropg_shared_engine_host_engines");
+        var floorMb = (long)Metric(metrics, "zeropg_shared_engine_host_floor_bytes") >> 20;
         if (context.Server.ProcessId is not { } server)
             return;
         var hosts = context.Server.EngineHosts();
@@ -47,10 +52,21 @@ public sealed class Resources(SoakContext context)
             engineFds += Descriptors(host);
         }
         var sample = new Sample(Math.Round(context.Timeline.Now.TotalMinutes, 2), server, serverRss >> 10, serverThreads, Descriptors(server),
-            string.Join(",", hosts), engineRss >> 10, engineThreads, engineFds);
+            string.Join(",", hosts), engineRss >> 10, engineThreads, engineFds, engines, floorMb);
         lock (_samples)
             _samples.Add(sample);
-        context.Progress($"resources: server {sample.ServerRssMb} MB {sample.ServerThreads} threads {sample.ServerFds} fds; engine hosts [{sample.EngineHostPids}] {sample.EngineRssMb} MB {sample.EngineThreads} threads {sample.EngineFds} fds");
+        context.Progress($"resources: server {sample.ServerRssMb} MB {sample.ServerThreads} threads {sample.ServerFds} fds; engine hosts [{sample.EngineHostPids}] {sample.EngineRssMb} MB {sample.EngineThreads} threads {sample.EngineFds} fds, {sample.Engines} engines, {sample.EngineHostFloorMb} MB beyond their heaps");
+    }
+
+    private static double Metric(string metrics, string name)
+    {
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(name + " ", StringComparison.Ordinal)
+                && double.TryParse(line[(name.Length + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                return value;
+        }
+        return 0;
     }
 
     private static (long RssKb, int Threads) Status(int pid)
@@ -102,7 +118,7 @@ public sealed class Resources(SoakContext context)
         foreach (var (name, value) in new (string, Func<Sample, double>)[]
                  {
                      ("serverRssMb", s => s.ServerRssMb), ("serverThreads", s => s.ServerThreads), ("serverFds", s => s.ServerFds),
-                     ("engineRssMb", s => s.EngineRssMb), ("engineThreads", s => s.EngineThreads), ("engineFds", s => s.EngineFds),
+                     ("engineRssMb", s => s.EngineRssMb), ("engineHostFloorMb", s => s.EngineHostFloorMb), ("engineThreads", s => s.EngineThreads), ("engineFds", s => s.EngineFds),
                  })
         {
             growth[name] = window.Count < 3 ? 0 : Math.Round(Slope(window, value) * (window[^1].Minute - window[0].Minute), 1);

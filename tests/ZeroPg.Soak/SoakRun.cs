@@ -50,7 +50,7 @@ public sealed class SoakRun(SoakOptions options)
         var witness = new Witness(context);
         var pgbench = new Pgbench(context);
         var resources = new Resources(context);
-        resources.TakeSample();
+        await resources.TakeSampleAsync(cancel);
 
         using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var stopConsumer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -98,7 +98,7 @@ public sealed class SoakRun(SoakOptions options)
         context.Progress("stopping the load");
         await stopLoad.CancelAsync();
         await Task.WhenAll(load).WaitAsync(TimeSpan.FromMinutes(3), CancellationToken.None);
-        resources.TakeSample();
+        await resources.TakeSampleAsync(cancel);
         await ledger.CheckAsync("at the end", cancel);
 
         // Everything in the table must reach the consumer (also commits a kill cut before their acknowledgement).
