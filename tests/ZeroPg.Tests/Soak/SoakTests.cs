@@ -44,7 +44,7 @@ public sealed class SoakTests(ITestOutputHelper output)
 }
 
 /// <summary>The soak can fail: its test hook deletes one acknowledged ledger row once the server is back after the first kill.</summary>
-[TakesAbout(120)]
+[TakesAbout(90)]
 public sealed class SoakLostCommitTests(ITestOutputHelper output)
 {
     [Fact]
@@ -55,7 +55,7 @@ public sealed class SoakLostCommitTests(ITestOutputHelper output)
         var result = await new SoakRun(new SoakOptions
         {
             DataDirectory = directory.Sub("db"),
-            Minutes = 3,
+            Minutes = 1.5, // its first fault, an engine kill, at 0:30; the run stops at the failed check after it
             CopyMegabytes = 2,
             PgbenchRate = 50,
             InjectLostCommit = true,
