@@ -12,6 +12,7 @@ public sealed class CopyInOut(SoakContext context)
     private const int RowBytes = 100; // "id\t" + 88 characters of payload + newline: ~100 bytes
     private readonly Outcomes _outcomes = new();
     private readonly List<double> _inSeconds = [], _outSeconds = [];
+    private readonly List<string> _runs = [];
     private long _mismatches;
 
     public long Mismatches => Interlocked.Read(ref _mismatches);
@@ -54,6 +55,7 @@ public sealed class CopyInOut(SoakContext context)
                 var done = context.Timeline.Now;
                 lock (_inSeconds)
                 {
+                    _runs.Add($"{started:hh\\:mm\\:ss}-{done:hh\\:mm\\:ss}");
                     _inSeconds.Add((loaded - started).TotalSeconds);
                     _outSeconds.Add((done - loaded).TotalSeconds);
                 }
@@ -97,6 +99,8 @@ public sealed class CopyInOut(SoakContext context)
             report["megabytes"] = context.Options.CopyMegabytes;
             report["copyInSecondsMax"] = _inSeconds.Count == 0 ? 0 : Math.Round(_inSeconds.Max(), 1);
             report["copyOutSecondsMax"] = _outSeconds.Count == 0 ? 0 : Math.Round(_outSeconds.Max(), 1);
+            report["copyInSecondsMedian"] = _inSeconds.Count == 0 ? 0 : Math.Round(_inSeconds.Order().ElementAt(_inSeconds.Count / 2), 1);
+            report["runs"] = _runs.ToList(); // when each ran: the witness's slow answers beside them
         }
         report["mismatches"] = Mismatches;
         return report;

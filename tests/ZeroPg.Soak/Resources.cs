@@ -123,6 +123,22 @@ public sealed class Resources(SoakContext context)
         {
             growth[name] = window.Count < 3 ? 0 : Math.Round(Slope(window, value) * (window[^1].Minute - window[0].Minute), 1);
         }
+        // The kills reset the processes (an engine host lives 5 minutes, a server 15), so the samples saw-tooth and a slope over
+        // them says more about when the kills fell than about leaks. Each life's peak does not: a leak raises the peaks.
+        foreach (var (name, key, value) in new (string, Func<Sample, string>, Func<Sample, double>)[]
+                 {
+                     ("serverRssMbPeaks", s => s.ServerPid.ToString(CultureInfo.InvariantCulture), s => s.ServerRssMb),
+                     ("serverFdsPeaks", s => s.ServerPid.ToString(CultureInfo.InvariantCulture), s => s.ServerFds),
+                     ("serverThreadsPeaks", s => s.ServerPid.ToString(CultureInfo.InvariantCulture), s => s.ServerThreads),
+                     ("engineRssMbPeaks", s => s.EngineHostPids, s => s.EngineRssMb),
+                     ("engineFdsPeaks", s => s.EngineHostPids, s => s.EngineFds),
+                     ("engineThreadsPeaks", s => s.EngineHostPids, s => s.EngineThreads),
+                 })
+        {
+            var peaks = window.GroupBy(key).Where(life => life.Count() >= 3)
+                .Select(life => new Sample(life.First().Minute, 0, (long)life.Max(value), 0, 0, "", 0, 0, 0, 0, 0)).ToList();
+            growth[name] = peaks.Count < 3 ? 0 : Math.Round(Slope(peaks, p => p.ServerRssMb) * (window[^1].Minute - window[0].Minute), 1);
+        }
         growth["windowFromMinute"] = window.Count == 0 ? 0 : window[0].Minute;
         growth["windowToMinute"] = window.Count == 0 ? 0 : window[^1].Minute;
         return growth;

@@ -14,6 +14,9 @@ public sealed class Timeline(TimeSpan grace)
 
     public TimeSpan Now => _clock.Elapsed;
 
+    /// <summary>Starts the clock again (before any fault): the run counts from the end of its setup.</summary>
+    public void Restart() => _clock.Restart();
+
     public IReadOnlyList<Fault> Faults
     {
         get

@@ -83,9 +83,20 @@ public sealed class Witness(SoakContext context)
         }
     }
 
+    /// <summary>The slowest answers outside fault windows, with when they were asked (minute of the run).</summary>
+    public List<string> Slowest(int count)
+    {
+        lock (_answers)
+        {
+            return [.. _answers.Where(a => !context.Timeline.Overlaps(a.At, a.At + TimeSpan.FromSeconds(a.Seconds)))
+                .OrderByDescending(a => a.Seconds).Take(count).Select(a => $"{a.At:hh\\:mm\\:ss} {a.Seconds:F2} s")];
+        }
+    }
+
     public Dictionary<string, object> Report()
     {
         var report = _outcomes.Report();
+        report["slowestOutsideFaults"] = Slowest(10);
         var (p99, gap, gapOverall, worst) = Figures();
         report["p99SecondsOutsideFaults"] = Math.Round(p99, 3);
         report["worstSecondsOutsideFaults"] = Math.Round(worst, 3);

@@ -9,8 +9,8 @@ namespace ZeroPg.Tests.Soak;
 /// The soak (tests/ZeroPg.Soak, bench/soak.sh) for 3 minutes: a `zeropg serve --db DIR` under pgbench TPC-B, COPY, NOTIFY
 /// ping-pong, connection churn, a pgoutput consumer, CREATE/DROP DATABASE, an evicted database, cancels; one SIGKILL of
 /// the engine host (at 1:00) and one of the server (at 2:00). Every acknowledged commit survives, every ledger row reaches
-/// the consumer once and in order, every NOTIFY arrives, nothing is left in the server's TMPDIR. (Growth is checked by the
-/// hour's run only: 3 minutes see only warm-up.)
+/// the consumer once and in order, every NOTIFY arrives, nothing is left in the server's TMPDIR, the witness never waits
+/// 30 s. (Growth and the witness's 2 s are the hour's, a benchmark's: 3 minutes see only warm-up, and CI's load.)
 /// </summary>
 [TakesAbout(240)]
 public sealed class SoakTests(ITestOutputHelper output)
@@ -26,6 +26,9 @@ public sealed class SoakTests(ITestOutputHelper output)
             Minutes = 3,
             CopyMegabytes = 10,
             PgbenchRate = 100, // the rest of the suite runs beside it on 2 cores
+            // A wedge, not a latency target (those live in bench/: the hour's run holds the witness to 2 s). On the loaded
+            // 2-core machine the witness's p99 was 4.2 s in this test beside nothing but the other soak test.
+            WitnessBound = TimeSpan.FromSeconds(30),
             Progress = TextWriter.Synchronized(progress),
         }).RunAsync();
 
