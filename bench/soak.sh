@@ -9,7 +9,7 @@
 #   bench/soak.sh --minutes 3 --copy-mb 10   # what CI runs (tests/ZeroPg.Tests/Soak/SoakTests.cs)
 #   bench/soak.sh --minutes 3 --inject-lost-commit --stop-on-failure   # must FAIL: the test hook deletes an acknowledged row
 #
-# Other arguments go to the soak (tests/ZeroPg.Soak/Program.cs). The report: a text summary on stdout, the JSON and the
+# SOAK_CONFIGURATION=Debug uses the Debug build; BENCH_SKIP_BUILD=1 skips the build. Other arguments go to the soak (tests/ZeroPg.Soak/Program.cs). The report: a text summary on stdout, the JSON and the
 # server's log in bench/results/soak-<UTC stamp>.json and .db.server.log; the data directory (.db) is kept beside them until the next
 # run. Exit code 0 when every check passed.
 set -euo pipefail
@@ -19,8 +19,9 @@ results=${BENCH_RESULTS_DIR:-$root/bench/results}
 mkdir -p "$results"
 rm -rf "$results"/soak-*.db
 command -v pgbench >/dev/null || { echo "pgbench is needed (Debian: postgresql-client)" >&2; exit 2; }
+configuration=${SOAK_CONFIGURATION:-Release}
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  dotnet build -c Release "$root/tests/ZeroPg.Soak" -v q -nologo >&2
+  dotnet build -c "$configuration" "$root/tests/ZeroPg.Soak" -v q -nologo >&2
 fi
-exec dotnet "$root/tests/ZeroPg.Soak/bin/Release/net10.0/ZeroPg.Soak.dll" --db "$results/soak-$stamp.db" \
+exec dotnet "$root/tests/ZeroPg.Soak/bin/$configuration/net10.0/ZeroPg.Soak.dll" --db "$results/soak-$stamp.db" \
   --report "$results/soak-$stamp.json" "$@"
