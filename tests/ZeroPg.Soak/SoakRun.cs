@@ -194,7 +194,7 @@ public sealed class SoakRun(SoakOptions options)
 
     private void AddCheck(string name, double value, double bound, string detail) => _checks.Add(new Check(name, value, bound, value <= bound, detail));
 
-    /// <summary>Engine kills on their period, server kills on theirs (an engine kill within 30 s of a server kill is left out), none in the last 20 s.</summary>
+    /// <summary>Engine kills on their period, server kills on theirs (an engine kill within 30 s of a server kill, or half an engine period in a short run, is left out), none in the last 20 s.</summary>
     private List<(TimeSpan At, string Kind)> Schedule()
     {
         var faults = new List<(TimeSpan, string)>();
@@ -204,7 +204,8 @@ public sealed class SoakRun(SoakOptions options)
         for (var at = options.EngineKillEvery; at <= last; at += options.EngineKillEvery)
         {
             var engineAt = at;
-            if (!faults.Any(f => f.Item2 == "server" && (f.Item1 - engineAt).Duration() < TimeSpan.FromSeconds(30)))
+            var apart = TimeSpan.FromSeconds(Math.Min(30, options.EngineKillEvery.TotalSeconds / 2));
+            if (!faults.Any(f => f.Item2 == "server" && (f.Item1 - engineAt).Duration() < apart))
                 faults.Add((at, "engine"));
         }
         return [.. faults.OrderBy(f => f.Item1)];
