@@ -15,6 +15,11 @@ namespace ZeroPg.Hosting;
 /// the folder's lock. A folder without an owner file (an older version's) is removed when older than
 /// <see cref="StaleAfter"/>.</item>
 /// </list>
+/// And the .NET runtime's own of a ZeroPg server SIGKILLed: its diagnostics socket <c>dotnet-diagnostic-PID-KEY-socket</c>
+/// and debugger pipes <c>clr-debug-pipe-PID-KEY-in/out</c>, which the runtime removes only at a normal exit (the soak found
+/// three per server kill piling up in the temporary directory). Their names do not say which program made them: those
+/// of a PID that no longer runs, older than <see cref="StaleAfter"/>, are removed whoever made them (a dead process's
+/// diagnostics endpoint serves nobody).
 /// Linux only (/proc); elsewhere nothing is removed.
 /// </summary>
 internal static class KilledProcessLeftovers
@@ -68,6 +73,7 @@ internal static class KilledProcessLeftovers
                         // another user's, or gone meanwhile
                     }
                 }
+                removed += SweepRuntimeFiles(directory, now);
             }
             catch (Exception error) when (error is IOException or UnauthorizedAccessException)
             {
@@ -76,6 +82,36 @@ internal static class KilledProcessLeftovers
         }
         return removed;
     }
+
+    /// <summary>The .NET runtime's diagnostics socket and debugger pipes of processes that are gone (see the class summary).</summary>
+    private static int SweepRuntimeFiles(string directory, DateTime now)
+    {
+        var removed = 0;
+        foreach (var prefix in s_runtimePrefixes)
+        {
+            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos(prefix + "*"))
+            {
+                try
+                {
+                    var pidText = entry.Name[prefix.Length..].Split('-', 2)[0];
+                    if (entry is FileInfo && entry.LinkTarget is null
+                        && int.TryParse(pidText, System.Globalization.NumberStyles.None, null, out var pid) && pid > 0
+                        && !Directory.Exists($"/proc/{pid}") && now - entry.LastWriteTimeUtc >= StaleAfter)
+                    {
+                        File.Delete(entry.FullName);
+                        removed++;
+                    }
+                }
+                catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+                {
+                    // another user's, or gone meanwhile
+                }
+            }
+        }
+        return removed;
+    }
+
+    private static readonly string[] s_runtimePrefixes = ["dotnet-diagnostic-", "clr-debug-pipe-"];
 
     private static bool IsLeftover(FileSystemInfo entry, string kind, int pid, DateTime now)
     {

@@ -32,6 +32,13 @@ public sealed class KilledProcessLeftoversTests
         listener.Bind(new UnixDomainSocketEndPoint(socket));
         File.SetLastWriteTimeUtc(socket, old);
         var abandoned = PlantFolder(directory, $"zeropg-databases-{gone}-d", owner: true, now); // young, but its lock is free
+        // The .NET runtime's own files, which a SIGKILLed server leaves: its diagnostics socket and debugger pipes.
+        var diagnostics = PlantFile(directory, $"dotnet-diagnostic-{gone}-12345-socket", old);
+        var debugPipe = directory.Sub($"clr-debug-pipe-{gone}-12345-in");
+        await RunAsync("mkfifo", debugPipe);
+        File.SetLastWriteTimeUtc(debugPipe, old);
+        var liveDiagnostics = PlantFile(directory, "dotnet-diagnostic-1-1-socket", old); // PID 1 runs
+        var youngDiagnostics = PlantFile(directory, $"dotnet-diagnostic-{gone}-2-socket", now - TimeSpan.FromSeconds(5));
         var legacy = PlantFolder(directory, $"zeropg-snapshots-{gone}-e", owner: false, old);
 
         var young = PlantFile(directory, $"zeropg-doorbell-{gone}-f", now - TimeSpan.FromSeconds(5)); // a server in another PID namespace, starting
@@ -52,11 +59,11 @@ public sealed class KilledProcessLeftoversTests
         var link = directory.Sub($"zeropg-databases-{gone}-n");
         Directory.CreateSymbolicLink(link, target.Path);
 
-        Assert.Equal(5, KilledProcessLeftovers.Sweep([directory.Path], now));
+        Assert.Equal(7, KilledProcessLeftovers.Sweep([directory.Path], now));
 
-        foreach (var removed in new[] { doorbell, fifo, socket, abandoned, legacy })
+        foreach (var removed in new[] { doorbell, fifo, socket, abandoned, legacy, diagnostics, debugPipe })
             Assert.False(Path.Exists(removed), $"{Path.GetFileName(removed)} is still there");
-        foreach (var kept in new[] { young, live, own, held, youngLegacy, link }.Concat(unrelated))
+        foreach (var kept in new[] { young, live, own, held, youngLegacy, link, liveDiagnostics, youngDiagnostics }.Concat(unrelated))
             Assert.True(Path.Exists(kept), $"{Path.GetFileName(kept)} was removed");
         Assert.True(File.Exists(target.Sub("keep")), "the sweep followed a link");
         Assert.True(File.Exists(Path.Combine(held, "seed.tar")), "a held folder lost a file");
