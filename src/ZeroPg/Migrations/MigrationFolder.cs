@@ -98,7 +98,8 @@ public sealed partial class MigrationFolder
             var statements = SqlStatements.Split(sql);
             foreach (var statement in statements)
             {
-                if (SqlStatements.MustRunOutsideTransaction(statement.Text) is not { } what)
+                // ALTER TYPE ... ADD VALUE runs in a transaction since Postgres 12 (only its use in the same one fails): Prisma emits it so.
+                if (SqlStatements.MustRunOutsideTransaction(statement.Text) is not { } what || what == SqlStatements.AddEnumValue)
                     continue;
                 if (Kind == MigrationKind.Drizzle)
                     yield return (file, statement.Line, statement.Text, $"{what} cannot run inside a transaction block (25001), and drizzle's migrator applies every pending migration in one transaction: it fails on any Postgres. Run it outside drizzle's migrator, or drop CONCURRENTLY.");

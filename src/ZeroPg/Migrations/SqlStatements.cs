@@ -45,6 +45,8 @@ internal static class SqlStatements
     /// unusable until commit (55P04): Flyway and the migration tools run these outside a transaction. Returns the
     /// statement's leading words (for a message) or null.
     /// </summary>
+    public const string AddEnumValue = "ALTER TYPE ... ADD VALUE";
+
     public static string? MustRunOutsideTransaction(string statement)
     {
         var words = Words(statement).Take(12).ToList();
@@ -62,7 +64,7 @@ internal static class SqlStatements
             "REINDEX" when Has("CONCURRENTLY") || second is "DATABASE" or "SYSTEM" => "REINDEX " + (Has("CONCURRENTLY") ? "CONCURRENTLY" : second),
             "ALTER" when second == "SYSTEM" => "ALTER SYSTEM",
             "ALTER" when second == "TABLE" && Has("DETACH") && Has("CONCURRENTLY") => "DETACH PARTITION CONCURRENTLY",
-            "ALTER" when second == "TYPE" && Has("ADD") && Has("VALUE") => "ALTER TYPE ... ADD VALUE",
+            "ALTER" when second == "TYPE" && Has("ADD") && Has("VALUE") => AddEnumValue,
             _ => null,
         };
         return kind;
