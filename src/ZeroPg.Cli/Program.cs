@@ -2,6 +2,7 @@ using System.CommandLine;
 using ZeroPg.Cli;
 
 InheritedSignals.ReclaimSigint(); // before .NET first looks at SIGINT, so that `kill -INT` stops a background server too
+ZeroPg.Backups.S3.S3Backups.Register(); // s3:// backups: the tool keeps them, ZeroPg.Server has no AWS SDK
 
 var root = new RootCommand("""
     ZeroPg: a PostgreSQL server backed by PGlite (Postgres 18 in WebAssembly). No native Postgres, no Docker.
