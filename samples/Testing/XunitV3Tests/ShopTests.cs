@@ -13,7 +13,8 @@ public sealed class ShopDb : ZeroPgFixture
     {
         await Sql.ExecuteAsync(ConnectionString, Schema);
         await SnapshotAsync();
-        await Sql.ExecuteAsync(await CreateDatabaseAsync(name: "shop_template"), Schema);
+        // No pooled connection may stay open on a template (Postgres's rule for CREATE DATABASE ... TEMPLATE).
+        await Sql.ExecuteAsync(await CreateDatabaseAsync(name: "shop_template") + ";Pooling=false", Schema);
     }
 }
 

@@ -65,8 +65,12 @@ internal static partial class TestFrameworksFromPackagesTests
         Console.WriteLine($"the three framework samples, clean cache: {clock.Elapsed.TotalSeconds:0} s");
     }
 
-    /// <summary>VSTest's summary line ("Passed!  - Failed: 0, Passed: 5, ...") with no failure.</summary>
-    private static Regex PassedLine(int tests) => new($@"Passed!\s+-\s+Failed:\s+0,\s+Passed:\s+{tests},");
+    /// <summary>
+    /// The summary with every test passed: VSTest's ("Passed!  - Failed: 0, Passed: 5, ...": NUnit, MSTest) or Microsoft.Testing
+    /// Platform's ("Test run summary: Passed!", "total: 5", "succeeded: 5": xunit v3, which .NET 10's dotnet test runs on it).
+    /// </summary>
+    private static Regex PassedLine(int tests)
+        => new($@"(Passed!\s+-\s+Failed:\s+0,\s+Passed:\s+{tests},)|(Test run summary: Passed![\s\S]*\btotal: {tests}\s[\s\S]*\bsucceeded: {tests}\s)");
 
     private static async Task Run(Dictionary<string, string> environment, string directory, string program, params string[] arguments)
     {
