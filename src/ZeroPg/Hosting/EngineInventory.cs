@@ -25,11 +25,11 @@ internal static class EngineInventory
             var state = engine is null ? EngineState.Evicted : entry!.Clients > 0 ? EngineState.Running : EngineState.Idle;
             return (Name: name, State: state, Engine: new Measured(engine?.EngineProcessId, engine?.RunsInSharedHost == true, engine?.EngineMemoryBytes));
         }).ToList();
-        var spare = catalog.Spare;
-        var spareEngine = spare is null ? null : new Measured(spare.Engine.ProcessId, spare.Engine.IsSharedHostWorker, spare.Engine.MemoryBytes);
+        var spare = catalog.Spare; // read once: the spare may be taken meanwhile
+        var spareEngine = spare is { } s ? new Measured(s.Engine.ProcessId, s.Engine.IsSharedHostWorker, s.Engine.MemoryBytes) : null;
         var memory = Apportion([.. databases.Select(d => d.Engine), .. spareEngine is null ? (Measured[])[] : [spareEngine]], ProcessMemory.ResidentBytes);
         var metrics = databases.Select((d, i) => new DatabaseEngineMetric(d.Name, d.State, d.Engine.ProcessId is null ? null : memory[i], d.Engine.SharedHost)).ToList();
-        var spareMetric = spare is null ? null : new SpareEngineMetric(spare.Kind.Template, memory[^1], spareEngine!.SharedHost, spare.Engine.ProcessId);
+        var spareMetric = spare is { } k ? new SpareEngineMetric(k.Kind.Template, memory[^1], spareEngine!.SharedHost, k.Engine.ProcessId) : null;
         return (metrics, spareMetric);
     }
 
