@@ -15,7 +15,7 @@ namespace Aspire.Hosting;
 /// Owns the running servers; a start and a stop of one resource never overlap (one gate per resource).
 /// </summary>
 internal sealed partial class ZeroPgServers(DistributedApplicationModel model, ResourceNotificationService notifications,
-    ResourceLoggerService loggers) : IHostedLifecycleService
+    ResourceLoggerService loggers, ILoggerFactory appHostLoggers) : IHostedLifecycleService
 {
     private readonly ConcurrentDictionary<ZeroPgServerResource, Running> _running = new();
 
@@ -42,7 +42,8 @@ internal sealed partial class ZeroPgServers(DistributedApplicationModel model, R
 
     private async Task StartAsync(ZeroPgServerResource resource, Running running, InitializeResourceEvent e, CancellationToken cancellationToken)
     {
-        var logger = loggers.GetLogger(resource);
+        var serverLoggers = new ResourceLoggerFactory(loggers.GetLogger(resource), appHostLoggers);
+        var logger = serverLoggers.CreateLogger($"ZeroPg.Aspire.{resource.Name}");
         await running.Gate.WaitAsync(cancellationToken);
         try
         {
@@ -54,7 +55,7 @@ internal sealed partial class ZeroPgServers(DistributedApplicationModel model, R
             options.Security.Password = await resource.PasswordParameter.GetValueAsync(cancellationToken);
             if (resource.PrimaryEndpoint.IsAllocated)
                 options.Port = resource.PrimaryEndpoint.BoundPort; // a restart keeps the port referencing processes were given
-            var server = running.Server = await ZeroPgServer.StartAsync(options, new ResourceLoggerFactory(logger), cancellationToken);
+            var server = running.Server = await ZeroPgServer.StartAsync(options, serverLoggers, cancellationToken);
             await CreateDatabasesAsync(resource, server, cancellationToken);
             resource.PrimaryEndpoint.Bind(server.Host, server.Port);
             if (server.HttpPort is { } httpPort)

@@ -48,7 +48,7 @@ internal static class CheckCommand
     internal static string Text(CompatibilityReport report)
     {
         var text = new StringBuilder();
-        text.AppendLine(report.CanRun ? "Runs on ZeroPg." : "Does NOT run on ZeroPg as it is: something it needs is missing (below).");
+        text.AppendLine(report.CanRun ? "Runs on ZeroPg." : "Does NOT run on ZeroPg as it is: something it needs is missing, or a migration fails (below).");
         text.AppendLine();
         text.AppendLine(report.Extensions.Count == 0 ? "Extensions: none needed." : "Extensions:");
         foreach (var extension in report.Extensions)
@@ -64,7 +64,11 @@ internal static class CheckCommand
             text.AppendLine();
             text.AppendLine("Migration folders:");
             foreach (var folder in report.Migrations)
+            {
                 text.AppendLine($"  {folder.Path} ({folder.Kind}, {folder.Migrations} migration{(folder.Migrations == 1 ? "" : "s")})");
+                foreach (var problem in folder.Problems)
+                    text.AppendLine($"      FAILS {problem.Evidence.File}:{problem.Evidence.Line}: {problem.Evidence.Text}\n        {problem.Message}");
+            }
         }
         text.AppendLine();
         text.AppendLine(report.Drivers.Count == 0 ? "Drivers: none recognised." : "Drivers:");

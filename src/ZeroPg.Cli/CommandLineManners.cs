@@ -31,12 +31,37 @@ internal static partial class CommandLineManners
                 ? parse.Errors.Where(e => !IsMissingCommand(e) || parse.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal)))
                 : parse.Errors;
             foreach (var error in errors)
-                Console.Error.WriteLine($"{command}: {error.Message}");
+                Console.Error.WriteLine($"{command}: {InWords(error.Message)}");
             Console.Error.WriteLine($"Try '{command} --help' for more information.");
             return 1;
         }
         return await parse.InvokeAsync(configuration);
     }
+
+    /// <summary>
+    /// "Cannot parse argument 'abc' for option '--port' as expected type 'System.Int32'" says what the parser wanted in
+    /// .NET's words; a user reads "--port expects a whole number, not 'abc'".
+    /// </summary>
+    internal static string InWords(string message)
+    {
+        var match = CannotParse().Match(message);
+        if (!match.Success)
+            return message;
+        var (value, option, type) = (match.Groups["value"].Value, match.Groups["option"].Value, match.Groups["type"].Value);
+        var kind = type switch
+        {
+            "System.Int32" or "System.Int64" or "System.Int16" or "System.UInt16" or "System.UInt32" or "System.Byte" => "a whole number",
+            "System.Double" or "System.Single" or "System.Decimal" => "a number (e.g. 1.5)",
+            "System.Boolean" => "true or false",
+            "System.TimeSpan" => "a duration (e.g. 00:00:30)",
+            "Microsoft.Extensions.Logging.LogLevel" => "one of Trace, Debug, Information, Warning, Error, Critical, None",
+            _ => null,
+        };
+        return kind is null ? message : $"{option} expects {kind}, not '{value}'.";
+    }
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*?)' for (option|argument) '(?<option>[^']+)' as expected type '(?<type>[^']+)'", RegexOptions.Singleline)]
+    private static partial Regex CannotParse();
 
     private static bool IsMissingCommand(System.CommandLine.Parsing.ParseError error)
         => error.SymbolResult is System.CommandLine.Parsing.CommandResult { Command.Subcommands.Count: > 0 };

@@ -12,7 +12,7 @@ internal static class ServeCommand
     {
         var db = new Option<string>("--db", "-D") { Description = "memory:// (default) or a data directory, created when missing [env ZEROPG_DB]", DefaultValueFactory = _ => ServeEnvironment.Database() };
         var port = new Option<int>("--port", "-p") { Description = "TCP port; 0 picks a free one (printed in the ready line) [env ZEROPG_PORT, PGPORT, PORT]", DefaultValueFactory = ServeEnvironment.Port };
-        var host = new Option<string>("--host", "-h") { Description = "address to listen on [env ZEROPG_HOST]", DefaultValueFactory = _ => ServeEnvironment.Host() };
+        var host = new Option<string>("--host", "-H") { Description = "address to listen on (-h is help, as in every zeropg command) [env ZEROPG_HOST]", DefaultValueFactory = _ => ServeEnvironment.Host() };
         var path = new Option<string?>("--path") { Description = "also listen on this Unix socket (a directory gets .s.PGSQL.<port>)" };
         var maxConnections = new Option<int>("--max-connections") { Description = "client connections allowed at once", DefaultValueFactory = _ => 100 };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, Critical or None (logs go to stderr)", DefaultValueFactory = _ => LogLevel.Information };
@@ -33,7 +33,7 @@ internal static class ServeCommand
         var noSnapshotCache = new Option<bool>("--no-snapshot-cache") { Description = "always run initdb for a new database" };
         var engineMemory = new Option<string>("--engine-memory") { Description = "each PGlite engine's memory settings: small (shared_buffers=16MB, wal_buffers=512kB, temp_buffers=1MB) or postgres (Postgres's defaults: 128MB, 4MB, 8MB); -c overrides either", DefaultValueFactory = _ => "small" };
         engineMemory.AcceptOnlyFromAmong("small", "postgres");
-        var engineHost = new Option<string>("--engine-host") { Description = "shared (default: every database's engine a worker thread of one node process, ~100 MB per idle engine; Linux, elsewhere process) or process (a node process per engine, ~350-430 MB each) [env ZEROPG_SHARED_ENGINE_HOST=1|0]", DefaultValueFactory = ServeEnvironment.EngineHost };
+        var engineHost = new Option<string>("--engine-host") { Description = "shared (default: every database's engine a worker thread of one node process, ~45-55 MB per idle database, ten ~0.63 GB (bench/README.md); Linux, elsewhere process) or process (a node process per engine, ~170-200 MB each) [env ZEROPG_SHARED_ENGINE_HOST=1|0]", DefaultValueFactory = ServeEnvironment.EngineHost };
         engineHost.AcceptOnlyFromAmong("shared", "process");
         var engineHostBudget = new Option<long>("--engine-host-budget") { Description = "MB the shared engine host may hold beyond its engines' heaps before new engines start in a new host and it exits once its last engine ends (0 = never)", DefaultValueFactory = _ => ZeroPgOptions.DefaultEngineHostMemoryBudget >> 20 };
         var httpPort = new Option<int?>("--http-port") { Description = "serve /healthz, /readyz and /metrics on this port (0 picks one, printed in the ready line)" };
@@ -219,8 +219,10 @@ internal static class ServeCommand
                 Engine.EngineHostCores.PlaceServer(serverCpus); // once it has warmed up, as the engine hosts
                 logger.LogInformation("the server goes to CPU {ServerCpus} and the engine hosts to CPU {EngineCpus} once each has warmed up (--split-cores)", string.Join(',', serverCpus), string.Join(',', options.EngineHostCpus!));
             }
-            WriteReadyLine(server);
+            WriteReadyLine(server, options.HttpHost);
             logger.LogInformation("ZeroPg ready: {Url}", server.Url);
+            if (DashboardUrl(server, options.HttpHost) is { } dashboard)
+                logger.LogInformation("dashboard: {Dashboard} (metrics {Dashboard}metrics, health {Dashboard}healthz and {Dashboard}readyz)", dashboard, dashboard, dashboard, dashboard);
             exitCode = await Sidecar.RunUntilStoppedAsync(server, sidecar, logger, stop.Token);
             logger.LogInformation("shutting down");
             await server.StopAsync();
@@ -229,7 +231,20 @@ internal static class ServeCommand
     }
 
     /// <summary>The sidecar handshake: exactly one JSON line on stdout, everything else goes to stderr.</summary>
-    private static void WriteReadyLine(ZeroPgServer server)
+    /// <summary>The dashboard's address as a browser on this machine opens it (a wildcard listen address is reached on loopback).</summary>
+    internal static string? DashboardUrl(ZeroPgServer server, string httpHost)
+    {
+        if (server.HttpPort is not { } httpPort)
+            return null;
+        var host = httpHost is "0.0.0.0" or "*" or "" ? "127.0.0.1" : httpHost is "::" or "[::]" ? "[::1]" : httpHost.Contains(':') && !httpHost.StartsWith('[') ? $"[{httpHost}]" : httpHost;
+        return $"http://{host}:{httpPort}/";
+    }
+
+    /// <summary>
+    /// The ready line's fields (README, "The ready line"): port, host, url always; socket with --path; httpPort and
+    /// dashboard with --http-port; tlsCertificate with --tls; backup with --backup.
+    /// </summary>
+    private static void WriteReadyLine(ZeroPgServer server, string httpHost)
     {
         var ready = new JsonObject
         {
@@ -240,7 +255,10 @@ internal static class ServeCommand
         if (server.UnixSocketFile is not null)
             ready["socket"] = server.UnixSocketFile;
         if (server.HttpPort is { } httpPort)
+        {
             ready["httpPort"] = httpPort;
+            ready["dashboard"] = DashboardUrl(server, httpHost);
+        }
         if (server.TlsCertificateFile is { } certificate)
             ready["tlsCertificate"] = certificate;
         if (server.Backup is { } backup)

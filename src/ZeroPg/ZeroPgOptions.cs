@@ -148,7 +148,7 @@ public sealed class ZeroPgOptions
 
     /// <summary>
     /// Where each database's engine runs. <see cref="EngineHostMode.Shared"/> (the default): every engine is a worker thread of
-    /// ONE node process that compiles PGlite once, ~90-110 MB per idle engine instead of ~350-430 MB for a process of its own,
+    /// ONE node process that compiles PGlite once, ~45-55 MB per idle database instead of ~170-200 MB for a process of its own (bench/README.md),
     /// and a worker that dies ends only its own database's engine, which restarts as a process would (bench/engines/FINDINGS.md,
     /// docs/databases.md). Linux only (FIFOs); elsewhere engines run as processes. <see cref="EngineHostMode.Process"/>: a node
     /// process per engine, whose memory all goes back when it stops. The default comes from $ZEROPG_SHARED_ENGINE_HOST (1:
@@ -192,7 +192,7 @@ public sealed class ZeroPgOptions
 
     /// <summary>
     /// Keep one spare memory:// engine started in the background, so the next server in this process
-    /// with the same settings starts at once (test fixtures). Costs one idle engine (~100 MB in the shared engine host, ~350-430 MB as a process).
+    /// with the same settings starts at once (test fixtures). Costs one idle engine (~45-55 MB in the shared engine host, ~170-200 MB as a process).
     /// Also keeps an engine started from each snapshot (<see cref="ZeroPgServer.SnapshotAsync"/>), so a restore swaps engines at once.
     /// </summary>
     public bool KeepWarmEngine { get; set; }

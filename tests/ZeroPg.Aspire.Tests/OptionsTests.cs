@@ -1,6 +1,8 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace ZeroPg.Aspire.Tests;
@@ -37,6 +39,8 @@ public sealed class OptionsTests
                 .WithMigrations(migrations)
                 .WithExtensions("vector", "pgcrypto");
             var orders = shop.AddDatabase("orders", "order_db");
+            var appHostLog = new CapturedLog();
+            builder.Services.AddLogging(logging => logging.AddProvider(appHostLog)); // what the AppHost's console shows
             await using var app = await builder.BuildAsync();
             await ResourceReport.WaitAsync(app, app.StartAsync(), StartTimeout, "the AppHost's start");
             await ResourceReport.WaitAsync(app, app.ResourceNotifications.WaitForResourceHealthyAsync("orders"), StartTimeout, "orders healthy");
@@ -67,6 +71,10 @@ public sealed class OptionsTests
                 await Scalar(connection, "create extension if not exists vector; select '[1,2,3]'::vector::text");
             }
 
+            // ZeroPg's own logs reach the AppHost's logging (its console), under ZeroPg's categories, not only the resource's log.
+            Assert.Contains(appHostLog.Lines, l => l.StartsWith("ZeroPg", StringComparison.Ordinal) && l.Contains("migration 1/1 V1__items.sql applied", StringComparison.Ordinal));
+            Assert.Contains(appHostLog.Lines, l => l.StartsWith("ZeroPg.Aspire.shop: ZeroPg listening at ", StringComparison.Ordinal));
+
             // ZeroPg's dashboard, published as the resource's URL.
             Assert.True(app.ResourceNotifications.TryGetCurrentState("shop", out var state));
             var dashboard = Assert.Single(state.Snapshot.Urls, u => u.Name == "dashboard");
@@ -84,5 +92,29 @@ public sealed class OptionsTests
     {
         await using var command = new NpgsqlCommand(sql, connection);
         return (await command.ExecuteScalarAsync())?.ToString();
+    }
+}
+
+/// <summary>Every log line the AppHost's logging receives: "category: message".</summary>
+internal sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => [.. _lines];
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => lines.Enqueue($"{category}: {formatter(state, exception)}");
     }
 }

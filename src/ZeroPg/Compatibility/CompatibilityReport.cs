@@ -55,7 +55,17 @@ public sealed record CompatibilityWarning(
 public sealed record MigrationFolderFinding(
     [property: JsonPropertyName("path")] string Path,
     [property: JsonPropertyName("kind")] string Kind,
-    [property: JsonPropertyName("migrations")] int Migrations);
+    [property: JsonPropertyName("migrations")] int Migrations)
+{
+    /// <summary>Migrations that fail with this folder's tool on any Postgres (and so in `serve --migrations`): a statement Postgres refuses in a transaction block, run in one.</summary>
+    [JsonPropertyName("problems")]
+    public IReadOnlyList<MigrationProblem> Problems { get; init; } = [];
+}
+
+/// <summary>A migration that fails as its tool runs it: where, and why.</summary>
+public sealed record MigrationProblem(
+    [property: JsonPropertyName("evidence")] Evidence Evidence,
+    [property: JsonPropertyName("message")] string Message);
 
 /// <summary>What `zeropg check` says about a project.</summary>
 public sealed record CompatibilityReport(
@@ -67,9 +77,9 @@ public sealed record CompatibilityReport(
     [JsonPropertyName("migrations")]
     public IReadOnlyList<MigrationFolderFinding> Migrations { get; init; } = [];
 
-    /// <summary>False when something the project needs is missing (an extension PGlite lacks, a driver that cannot connect).</summary>
+    /// <summary>False when something the project needs is missing (an extension PGlite lacks, a driver that cannot connect) or a migration fails as its tool runs it.</summary>
     [JsonPropertyName("canRun")]
-    public bool CanRun => Extensions.All(e => e.Status != ExtensionStatus.NotAvailable) && Drivers.All(d => d.Supported);
+    public bool CanRun => Extensions.All(e => e.Status != ExtensionStatus.NotAvailable) && Drivers.All(d => d.Supported) && Migrations.All(m => m.Problems.Count == 0);
 
     /// <summary>The bundled and loadable extensions the project needs (what --extensions auto preloads).</summary>
     [JsonIgnore]

@@ -184,7 +184,11 @@ public static class ProjectScanner
         {
             var directory = pending.Pop();
             if (!ForOtherDatabase(Path.GetRelativePath(root, directory).Replace('\\', '/') + "/") && MigrationFolder.Detect(directory) is { } folder)
-                folders.Add(new MigrationFolderFinding(folder.Path, folder.Kind.ToString().ToLowerInvariant(), folder.Files.Count));
+                folders.Add(new MigrationFolderFinding(folder.Path, folder.Kind.ToString().ToLowerInvariant(), folder.Files.Count)
+                {
+                    Problems = [.. folder.TransactionProblems().Select(p => new MigrationProblem(
+                        new Evidence(Path.GetRelativePath(root, p.File.Path).Replace('\\', '/'), p.Line, p.Statement.Length > 120 ? p.Statement[..120] + " ..." : p.Statement), p.Message))],
+                });
             IEnumerable<string> entries;
             try
             {

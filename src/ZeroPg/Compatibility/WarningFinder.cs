@@ -18,7 +18,7 @@ internal static partial class WarningFinder
         // (Sessions/SessionTimeouts.cs, Sessions/TransactionTimeout.cs).
         new("advisory-lock-in-transaction", "Session advisory locks are per client on ZeroPg; a blocking pg_advisory_lock inside a transaction block fails with 55P03 instead of waiting while another client holds it.",
             new(@"\bpg_advisory_lock\s*\(", RegexOptions.IgnoreCase)),
-        new("concurrently", "CREATE INDEX CONCURRENTLY works but is not concurrent: the one engine session runs it while other clients wait.",
+        new("concurrently", "CREATE INDEX CONCURRENTLY works but is not concurrent: the one engine session runs it while other clients wait. Like VACUUM, it cannot run in a transaction block: `serve --migrations` runs a Flyway-style or plain .sql migration holding it statement by statement, outside a transaction, as Flyway does.",
             new(@"\bCREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", RegexOptions.IgnoreCase)),
         new("discard-in-script", "DISCARD ALL / DISCARD TEMP inside a larger script runs in the shared engine session and resets state for every client (sent alone, it applies to its client only).",
             new(@"\bDISCARD\s+(ALL|TEMP|TEMPORARY)\b", RegexOptions.IgnoreCase)),

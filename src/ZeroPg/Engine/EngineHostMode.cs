@@ -5,7 +5,7 @@ public enum EngineHostMode
 {
     /// <summary>
     /// Every engine is a worker thread of ONE node process that compiles PGlite once (engine-host/engine-pool.mjs): an idle
-    /// engine costs ~90-110 MB instead of ~350-430 MB, and one that dies ends only its own database's engine. Linux only
+    /// engine costs ~45-55 MB idle instead of ~170-200 MB (bench/README.md), and one that dies ends only its own database's engine. Linux only
     /// (its channels are FIFOs); elsewhere engines run as <see cref="Process"/>.
     /// </summary>
     Shared,

@@ -18,7 +18,7 @@ internal static class EngineMetricsText
             WriteEachDatabase(text, engines, "zeropg_database_engine_running", "1 while the database's engine runs (an idle database's engine is stopped).", e => e.Running ? 1 : 0);
             WriteStates(text, engines);
             WriteEachDatabase(text, [.. engines.Where(e => e.MemoryBytes is not null)], "zeropg_database_engine_memory_bytes",
-                "Memory the database's engine holds: its process's resident memory, or in the shared engine host its WebAssembly heap.", e => e.MemoryBytes!.Value);
+                "Resident memory the database's engine holds: its process's, or in a shared engine host its share of the host process's (split by WebAssembly memory; the host's engines sum to its RSS).", e => e.MemoryBytes!.Value);
             Header(text, "zeropg_engines", "gauge", "Engines in each state: running, idle, evicted (a database without one) and spare (started for the next CREATE DATABASE).");
             foreach (var state in Enum.GetValues<EngineState>())
             {

@@ -79,6 +79,36 @@ public sealed partial class MigrationFolder
             .Select(n => new MigrationFile(n, System.IO.Path.Combine(directory, n), n))]);
     }
 
+    /// <summary>
+    /// Migrations that fail with the folder's own tool on any Postgres, because a statement Postgres refuses in a
+    /// transaction block (CREATE INDEX CONCURRENTLY, VACUUM...) would run in one: drizzle's migrator applies all pending
+    /// migrations in one transaction, and Prisma sends a migration file as one query (one implicit transaction), so there
+    /// such a statement must be the file's only one. Flyway-style and plain .sql folders run such a file statement by
+    /// statement (<see cref="MigrationRunner"/>). `zeropg check` reports these; `serve --migrations` then fails on them.
+    /// </summary>
+    public IEnumerable<(MigrationFile File, int Line, string Statement, string Message)> TransactionProblems()
+    {
+        if (Kind is not (MigrationKind.Prisma or MigrationKind.Drizzle))
+            yield break;
+        foreach (var file in Files)
+        {
+            if (!File.Exists(file.Path))
+                continue;
+            var sql = Kind == MigrationKind.Drizzle ? File.ReadAllText(file.Path).Replace("--> statement-breakpoint", ";") : File.ReadAllText(file.Path);
+            var statements = SqlStatements.Split(sql);
+            foreach (var statement in statements)
+            {
+                // ALTER TYPE ... ADD VALUE runs in a transaction since Postgres 12 (only its use in the same one fails): Prisma emits it so.
+                if (SqlStatements.MustRunOutsideTransaction(statement.Text) is not { } what || what == SqlStatements.AddEnumValue)
+                    continue;
+                if (Kind == MigrationKind.Drizzle)
+                    yield return (file, statement.Line, statement.Text, $"{what} cannot run inside a transaction block (25001), and drizzle's migrator applies every pending migration in one transaction: it fails on any Postgres. Run it outside drizzle's migrator, or drop CONCURRENTLY.");
+                else if (statements.Count > 1)
+                    yield return (file, statement.Line, statement.Text, $"{what} cannot run inside a transaction block (25001), and Prisma sends a migration file as one query, one implicit transaction: it fails on any Postgres unless it is the file's only statement. Move it into a migration of its own.");
+            }
+        }
+    }
+
     /// <summary>Like <see cref="Detect"/>, but a folder without migrations is an error that says what was expected.</summary>
     public static MigrationFolder Open(string directory)
         => Detect(directory) ?? throw new InvalidOperationException(

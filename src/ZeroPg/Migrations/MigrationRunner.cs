@@ -192,14 +192,36 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
                     continue;
                 }
                 var timer = Stopwatch.GetTimestamp();
-                try
+                var statements = SqlStatements.Split(sql);
+                if (statements.Any(s => SqlStatements.MustRunOutsideTransaction(s.Text) is not null))
                 {
-                    // The file and its ledger row in ONE simple Query: applied together or not at all.
-                    await session.QueryAsync(sql.TrimEnd() + "\n;\n" + OwnLedgerInsert(folder, file, checksum), cancellationToken);
+                    // CREATE INDEX CONCURRENTLY, VACUUM...: Postgres refuses them in a transaction block, so the file runs
+                    // statement by statement, each in its own transaction, then its ledger row: as Flyway runs a
+                    // non-transactional migration. A failure leaves the statements before it applied, as there.
+                    foreach (var statement in statements)
+                    {
+                        try
+                        {
+                            await session.QueryAsync(statement.Text, cancellationToken);
+                        }
+                        catch (MigrationSqlException error)
+                        {
+                            throw new MigrationFailedException(Describe(folder, file, sql, statement.Text, statement.Start, error), error);
+                        }
+                    }
+                    await QueryAsync(OwnLedgerInsert(folder, file, checksum, (int)Stopwatch.GetElapsedTime(timer).TotalMilliseconds), cancellationToken);
                 }
-                catch (MigrationSqlException error)
+                else
                 {
-                    throw new MigrationFailedException(await DescribeFailureAsync(folder, file, sql, error, cancellationToken), error);
+                    try
+                    {
+                        // The file and its ledger row in ONE simple Query: applied together or not at all.
+                        await session.QueryAsync(sql.TrimEnd() + "\n;\n" + OwnLedgerInsert(folder, file, checksum), cancellationToken);
+                    }
+                    catch (MigrationSqlException error)
+                    {
+                        throw new MigrationFailedException(await DescribeFailureAsync(folder, file, sql, error, cancellationToken), error);
+                    }
                 }
                 applied++;
                 Log.Applied(logger, i + 1, folder.Files.Count, file.RelativePath, Stopwatch.GetElapsedTime(timer).TotalMilliseconds);
@@ -223,10 +245,11 @@ public sealed partial class MigrationRunner(IMigrationSession session, ILogger l
         )
         """;
 
-    private static string OwnLedgerInsert(MigrationFolder folder, MigrationFile file, string checksum)
+    /// <summary>The ledger row; its execution_ms from the server's clock when it runs in the file's own query, else <paramref name="milliseconds"/>.</summary>
+    private static string OwnLedgerInsert(MigrationFolder folder, MigrationFile file, string checksum, int? milliseconds = null)
         => "INSERT INTO zeropg_migrations (version, file, kind, checksum, execution_ms) VALUES (" +
            $"{Literal(file.Id)}, {Literal(file.RelativePath)}, {Literal(folder.Kind.ToString().ToLowerInvariant())}, {Literal(checksum)}, " +
-           "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int)";
+           (milliseconds is { } ms ? $"{ms})" : "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int)");
 
     /// <summary>File, statement (from Postgres's error position, else by replaying the script statement by statement in a transaction rolled back) and error.</summary>
     private async Task<string> DescribeFailureAsync(MigrationFolder folder, MigrationFile file, string script, MigrationSqlException error, CancellationToken cancellationToken)

@@ -38,6 +38,38 @@ internal static class SqlStatements
         => Words(sql).Any(w => w is "BEGIN" or "COMMIT" or "ROLLBACK" or "START" or "SAVEPOINT")
            && Split(sql).Any(s => Words(s.Text).FirstOrDefault() is "BEGIN" or "COMMIT" or "ROLLBACK" or "START" or "END");
 
+    /// <summary>
+    /// What Postgres refuses inside a transaction block (25001, PreventInTransactionBlock): CREATE/DROP INDEX CONCURRENTLY,
+    /// REINDEX ... CONCURRENTLY, DETACH PARTITION ... CONCURRENTLY, VACUUM, CREATE/DROP DATABASE and TABLESPACE, ALTER SYSTEM;
+    /// and ALTER TYPE ... ADD VALUE, which servers before 12 refused there and which, run in one, leaves the new value
+    /// unusable until commit (55P04): Flyway and the migration tools run these outside a transaction. Returns the
+    /// statement's leading words (for a message) or null.
+    /// </summary>
+    public const string AddEnumValue = "ALTER TYPE ... ADD VALUE";
+
+    public static string? MustRunOutsideTransaction(string statement)
+    {
+        var words = Words(statement).Take(12).ToList();
+        if (words.Count == 0)
+            return null;
+        bool Has(string word) => words.Contains(word, StringComparer.Ordinal);
+        var first = words[0];
+        var second = words.Count > 1 ? words[1] : "";
+        var kind = first switch
+        {
+            "VACUUM" => "VACUUM",
+            "CREATE" or "DROP" when second is "DATABASE" or "TABLESPACE" => $"{first} {second}",
+            "CREATE" when Has("INDEX") && Has("CONCURRENTLY") => "CREATE INDEX CONCURRENTLY",
+            "DROP" when second == "INDEX" && Has("CONCURRENTLY") => "DROP INDEX CONCURRENTLY",
+            "REINDEX" when Has("CONCURRENTLY") || second is "DATABASE" or "SYSTEM" => "REINDEX " + (Has("CONCURRENTLY") ? "CONCURRENTLY" : second),
+            "ALTER" when second == "SYSTEM" => "ALTER SYSTEM",
+            "ALTER" when second == "TABLE" && Has("DETACH") && Has("CONCURRENTLY") => "DETACH PARTITION CONCURRENTLY",
+            "ALTER" when second == "TYPE" && Has("ADD") && Has("VALUE") => AddEnumValue,
+            _ => null,
+        };
+        return kind;
+    }
+
     private static List<SqlToken> Tokens(string sql)
     {
         var tokens = new List<SqlToken>();

@@ -191,6 +191,17 @@ internal sealed class ClientSession
         }
     }
 
+    /// <summary>What the server's stop did to this client (read on the session's own thread, which owns its transaction state).</summary>
+    private string ShutdownHint()
+    {
+        var kept = _services.Options.IsMemory
+            ? "an in-memory database (memory://) ends with the server, so its data is gone"
+            : "what it committed is in the data directory";
+        return _state.Status == TransactionStatus.Idle
+            ? $"The ZeroPg server is shutting down. This connection had no open transaction, so nothing of it was rolled back; {kept}."
+            : $"The ZeroPg server is shutting down. This connection's open transaction was rolled back: none of it was committed; {kept}.";
+    }
+
     /// <summary>The server is stopping: end the session at its next read (a running batch finishes first).</summary>
     internal void RequestShutdown()
     {
@@ -301,8 +312,7 @@ internal sealed class ClientSession
     {
         _parts.TransactionTimeout.ThrowIfFired();
         if (_shutdownRequested)
-            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command",
-                "The ZeroPg server is shutting down; an open transaction was rolled back."));
+            throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command", ShutdownHint()));
         if (_terminateRequested)
             throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection due to administrator command", _terminateHint));
         _heldEngine.ThrowIfLost();

@@ -46,7 +46,7 @@ public sealed class CliConventionsTests
         {
             await using (var cli = await CliProcess.StartReadyAsync(
                 new Dictionary<string, string> { ["PGPORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["PORT"] = "1" },
-                "-h", "127.0.0.1", "-D", data))
+                "-H", "127.0.0.1", "-D", data))
             {
                 Assert.Equal(port, cli.Ready.GetProperty("port").GetInt32());
                 await using var connection = new NpgsqlConnection(cli.ConnectionString);

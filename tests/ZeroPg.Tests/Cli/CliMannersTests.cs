@@ -30,6 +30,51 @@ public sealed class CliMannersTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("-h")]
+    [InlineData("-?")]
+    [InlineData("serve", "-h")]
+    [InlineData("serve", "-?")]
+    [InlineData("check", "-h")]
+    [InlineData("backup", "list", "-h")]
+    public async Task Dash_h_and_dash_question_mark_print_help_at_every_level(params string[] arguments)
+    {
+        var result = await ZeroPgCli.RunAsync(arguments);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Matches(@"Usage:\s+zeropg\b", result.Stdout);
+        if (arguments[0] == "serve")
+            Assert.Matches(@"-H, --host", result.Stdout); // the host keeps its long form and gets -H
+    }
+
+    [Theory]
+    [InlineData("--port", "abc", "--port expects a whole number, not 'abc'.")]
+    [InlineData("--queue-wait-timeout", "soon", "--queue-wait-timeout expects a number (e.g. 1.5), not 'soon'.")]
+    [InlineData("--log-level", "loud", "--log-level expects one of Trace, Debug, Information, Warning, Error, Critical, None, not 'loud'.")]
+    public async Task A_value_of_the_wrong_kind_is_named_with_its_option_and_the_kind_in_words(string option, string value, string expected)
+    {
+        var result = await ZeroPgCli.RunAsync(["serve", option, value], timeout: TimeSpan.FromSeconds(60));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Equal("", result.Stdout);
+        var lines = StderrLines(result);
+        Assert.Equal($"zeropg serve: {expected}", lines[0]);
+        Assert.DoesNotContain("System.", result.Stderr);
+    }
+
+    [Fact]
+    public async Task With_an_http_port_the_ready_line_and_stderr_give_the_dashboard_url()
+    {
+        await using var cli = await CliProcess.StartReadyAsync("--port", "0", "--http-port", "0");
+        var dashboard = cli.Ready.GetProperty("dashboard").GetString()!;
+        Assert.Equal($"http://127.0.0.1:{cli.Ready.GetProperty("httpPort").GetInt32()}/", dashboard);
+        await Eventually.WaitUntilAsync(() => cli.Stderr.Contains($"dashboard: {dashboard} "), "the dashboard line on stderr", TimeSpan.FromSeconds(5));
+        using var http = new HttpClient();
+        var page = await http.GetAsync(dashboard);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("text/html", page.Content.Headers.ContentType?.ToString());
+    }
+
+    [Theory]
     [InlineData("serve", "--bogus")]
     [InlineData("--bogus")]
     [InlineData("check", ".", "--bogus")]

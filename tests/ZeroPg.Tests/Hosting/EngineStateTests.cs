@@ -87,6 +87,35 @@ public sealed class EngineStateTests
         }
     }
 
+    [Fact]
+    public async Task The_engines_memory_on_the_dashboard_is_measured_and_sums_to_their_processes_resident_memory()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { HttpPort = 0, SpareDatabaseEngine = SpareEngineMode.Always }, TestLogging.Factory);
+        await using (var postgres = await OpenAsync(server, "postgres"))
+        {
+            await postgres.ScalarAsync("CREATE DATABASE shop");
+            await postgres.ScalarAsync("CREATE TABLE big AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 100000) g"); // postgres's engine holds more
+        }
+        await using var shop = await OpenAsync(server, "shop");
+        await shop.ScalarAsync("SELECT 1");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.HttpPort}") };
+        var engines = await Eventually.ValueAsync(async () => Engines(await StatusAsync(http)),
+            listed => listed.Count >= 3 && listed.All(e => e.Memory > 0), _ => "postgres's, shop's and the spare's engines listed with their memory", TimeSpan.FromMinutes(2));
+
+        // The processes' resident memory as the kernel counts it, read here, not by ZeroPg's code.
+        var resident = engines.Select(e => e.Pid).Distinct().Sum(pid => ResidentBytes(pid));
+        var listedSum = engines.Sum(e => e.Memory);
+        Assert.True(Math.Abs(listedSum - resident) < resident / 10, $"the engines' memory sums to {listedSum} bytes; their processes hold {resident}");
+        Assert.DoesNotContain(engines, e => e.Memory == 134217728); // not a worker's reserved WebAssembly memory
+        foreach (var host in engines.GroupBy(e => e.Pid))
+            Assert.True(host.Sum(e => e.Memory) <= ResidentBytes(host.Key) * 11 / 10, $"the engines of process {host.Key} hold more than it");
+    }
+
+    /// <summary>VmRSS from /proc/PID/status.</summary>
+    private static long ResidentBytes(int pid)
+        => long.Parse(File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+
     private sealed record ListedEngine(string Role, string? Database, string State, int Pid, bool SharedHost, long Memory);
 
     private static List<ListedEngine> Engines(JsonElement status) => [.. status.GetProperty("engines").EnumerateArray().Select(e => new ListedEngine(

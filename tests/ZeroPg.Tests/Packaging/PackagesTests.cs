@@ -10,8 +10,9 @@ namespace ZeroPg.Tests.Packaging;
 /// into a temp tool path and the library into a new project, and each runs a query with the source
 /// tree hidden (a private mount namespace lays an empty tmpfs over it), so nothing may come from it,
 /// and with no Node.js on the machine (/dev/null is mounted over each `node` on PATH): .NET is the only
-/// prerequisite, the packages carry the Node that runs the engine. An Aspire AppHost made from the
-/// packages passes a DistributedApplicationTestingBuilder test.
+/// prerequisite, the packages carry the Node that runs the engine. The xunit v3, NUnit and MSTest samples pass from the
+/// feed with an empty NuGet cache and the documented commands. An Aspire AppHost made from the packages passes a
+/// DistributedApplicationTestingBuilder test.
 /// </summary>
 [Collection(PublishingCollection.Name)]
 public sealed partial class PackagesTests
@@ -27,7 +28,7 @@ public sealed partial class PackagesTests
             var version = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
             var feed = Path.Combine(work, "feed");
             // Without the analyzers: the suite's own build ran them on these sources, and they tripled each compile here.
-            foreach (var project in (string[])["src/ZeroPg/ZeroPg.csproj", "src/ZeroPg.Cli/ZeroPg.Cli.csproj", "src/ZeroPg.Testing/ZeroPg.Testing.csproj", "src/ZeroPg.Aspire.Hosting/ZeroPg.Aspire.Hosting.csproj"])
+            foreach (var project in (string[])["src/ZeroPg/ZeroPg.csproj", "src/ZeroPg.Cli/ZeroPg.Cli.csproj", "src/ZeroPg.Testing/ZeroPg.Testing.csproj", "src/ZeroPg.Testing.Xunit/ZeroPg.Testing.Xunit.csproj", "src/ZeroPg.Testing.XunitV3/ZeroPg.Testing.XunitV3.csproj", "src/ZeroPg.Aspire.Hosting/ZeroPg.Aspire.Hosting.csproj"])
                 await Run("dotnet", ["pack", Path.Combine(repo, project), "-c", "Release", "-o", feed, $"-p:Version={version}", "-p:RunAnalyzers=false"], repo);
             var config = Path.Combine(work, "nuget.config");
             await File.WriteAllTextAsync(config, $"""
@@ -105,7 +106,7 @@ public sealed partial class PackagesTests
                     <IsPackable>false</IsPackable>
                   </PropertyGroup>
                   <ItemGroup>
-                    <PackageReference Include="ZeroPg.Testing" Version="{version}" />
+                    <PackageReference Include="ZeroPg.Testing.Xunit" Version="{version}" />
                     <PackageReference Include="Npgsql.EntityFrameworkCore.PostgreSQL" Version="{PackageVersion(repo, "Npgsql.EntityFrameworkCore.PostgreSQL")}" />
                     <PackageReference Include="Microsoft.NET.Test.Sdk" Version="{PackageVersion(repo, "Microsoft.NET.Test.Sdk")}" />
                     <PackageReference Include="xunit" Version="{PackageVersion(repo, "xunit")}" />
@@ -121,6 +122,8 @@ public sealed partial class PackagesTests
             Console.WriteLine($"EF Core test project from the packages: dotnet test took {clock.Elapsed.TotalSeconds:0.0} s (build included)");
             Assert.Contains("Passed!", efOutput);
             Assert.Contains("Passed:     4", efOutput);
+
+            await TestFrameworksFromPackagesTests.RunAsync(repo, work, feed, version, RunHidden);
 
             await AspireFromPackagesTests.RunAsync(repo, work, config, version, PackageVersion, RunHidden, Run);
         }

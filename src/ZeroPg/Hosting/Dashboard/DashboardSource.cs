@@ -36,32 +36,33 @@ internal sealed class DashboardSource
             .Select(session => Connection(session, now))
             .OrderBy(c => c.Pid)
             .ToList();
-        var states = EngineInventory.Databases(_databases).ToDictionary(d => d.Database, d => d.State);
+        var (engines, spare) = EngineInventory.Measure(_databases);
+        var measured = engines.ToDictionary(d => d.Database);
         var dbs = _databases.Names.Select(name =>
         {
             var entry = _databases.Find(name);
             var running = entry?.RunningServices;
             var pid = running?.Engine.EngineProcessId;
-            var state = states.TryGetValue(name, out var known) ? known : EngineState.Evicted;
-            return new DashboardDatabase(name, running is not null, EngineMetricsText.Name(state), entry?.Clients ?? 0, running?.Scheduler.QueueLength ?? 0,
-                pid, running?.Engine.EngineMemoryBytes); // a process's RSS, or a shared host worker's heap (the host's RSS is all of them)
+            var metric = measured.GetValueOrDefault(name);
+            return new DashboardDatabase(name, running is not null, EngineMetricsText.Name(metric?.State ?? EngineState.Evicted), entry?.Clients ?? 0, running?.Scheduler.QueueLength ?? 0,
+                pid, metric?.MemoryBytes); // a process's RSS, or a shared host worker's share of its host's RSS (EngineInventory)
         }).ToList();
         var backup = _metrics.BackupStatus?.Invoke() is { } status
             ? new DashboardBackup(status.Url, status.State, status.Detail, status.LagSeconds, status.LagBytes)
             : null;
         var slots = Slots();
         return new DashboardSnapshot(now, _uptime.Elapsed.TotalSeconds, _history.StatementsPerSecond(), dbs.Sum(d => d.Queued), connections, dbs, backup, slots,
-            Engines(dbs), Hosts(), _history.Points());
+            Engines(dbs, spare), Hosts(), _history.Points());
     }
 
     /// <summary>Every engine: each running database's, and the spare with what it will become.</summary>
-    private List<DashboardEngine> Engines(List<DashboardDatabase> dbs)
+    private List<DashboardEngine> Engines(List<DashboardDatabase> dbs, SpareEngineMetric? spare)
     {
         var engines = dbs.Where(d => d.EnginePid is not null)
             .Select(d => new DashboardEngine("database", d.Name, d.State, d.EnginePid!.Value,
                 _databases.Find(d.Name)?.RunningServices?.Engine.RunsInSharedHost == true, d.EngineRssBytes))
             .ToList();
-        if (EngineInventory.Spare(_databases) is { } spare)
+        if (spare is not null)
         {
             engines.Add(new DashboardEngine(spare.Template is null ? "spare" : "template copy", spare.Template, EngineMetricsText.Name(EngineState.Spare),
                 spare.ProcessId, spare.SharedHost, spare.MemoryBytes));

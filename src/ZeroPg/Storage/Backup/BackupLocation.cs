@@ -27,8 +27,15 @@ internal sealed record BackupLocation(string Url, string? Bucket, string Prefix,
         throw new ArgumentException($"The backup URL \"{url}\" is not supported: use s3://bucket/prefix (any S3-compatible store, see --s3-endpoint) or file:///path (a directory or mounted bucket).");
     }
 
+    /// <summary>Throws when the URL's store is not registered (s3:// without ZeroPg.Backups.S3), so a server refuses it at start.</summary>
+    public void EnsureAvailable()
+    {
+        if (Bucket is not null && !BackupStores.IsRegistered("s3"))
+            throw BackupStores.NotRegistered(Url, "s3");
+    }
+
     public IBackupStore Open(BackupOptions options)
         => Bucket is not null
-            ? new S3BackupStore(Bucket, Prefix, Url, options)
+            ? BackupStores.Open(new BackupTarget(Url, "s3", Bucket, Prefix), options)
             : new FileBackupStore(Directory!, Url);
 }

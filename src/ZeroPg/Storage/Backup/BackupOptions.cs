@@ -63,7 +63,7 @@ public sealed class BackupOptions
 
     public void Validate()
     {
-        BackupLocation.Parse(Url); // throws with the accepted forms
+        BackupLocation.Parse(Url).EnsureAvailable(); // throws with the accepted forms, or names the package s3:// needs
         if (Interval < TimeSpan.FromMilliseconds(10) || Interval > TimeSpan.FromHours(1))
             throw new ArgumentException($"The backup interval must be between 10 ms and 1 h, not {Interval.TotalSeconds} s.");
         if (Retain < 1)

@@ -86,10 +86,10 @@ public sealed class S3rverProcess : IAsyncDisposable
     }
 
     /// <summary>ZeroPg's store on this server, under <paramref name="prefix"/>.</summary>
-    internal ZeroPg.Storage.Backup.Stores.S3BackupStore OpenStore(string prefix)
+    internal ZeroPg.Backups.S3.S3BackupStore OpenStore(string prefix)
     {
         var options = Options(prefix);
-        return new ZeroPg.Storage.Backup.Stores.S3BackupStore(Bucket, prefix, options.Url, options);
+        return new ZeroPg.Backups.S3.S3BackupStore(Bucket, prefix, options.Url, options);
     }
 
     /// <summary>The CLI flags for this server (credentials go in <see cref="Environment"/>).</summary>

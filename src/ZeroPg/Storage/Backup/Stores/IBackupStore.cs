@@ -4,7 +4,7 @@ namespace ZeroPg.Storage.Backup.Stores;
 /// Where backups live: a bucket prefix or a directory. Keys are relative to the location ("wal/...").
 /// Backup objects are written once and never changed; only the lease object is rewritten by its holder.
 /// </summary>
-internal interface IBackupStore : IAsyncDisposable
+public interface IBackupStore : IAsyncDisposable
 {
     /// <summary>The location as the user wrote it, for messages.</summary>
     string Location { get; }
@@ -34,14 +34,14 @@ internal interface IBackupStore : IAsyncDisposable
 }
 
 /// <summary>A large object being written: write to <see cref="Stream"/>, then complete; disposing before that abandons it.</summary>
-internal interface IBackupUpload : IAsyncDisposable
+public interface IBackupUpload : IAsyncDisposable
 {
     Stream Stream { get; }
 
     Task CompleteAsync(CancellationToken cancellationToken);
 }
 
-internal sealed record StoredObject(string Key, long Size, DateTimeOffset LastModified);
+public sealed record StoredObject(string Key, long Size, DateTimeOffset LastModified);
 
 /// <summary>The backup location itself is wrong or gone (a bucket that does not exist): a message for the user, with a hint.</summary>
 public sealed class BackupStoreException(string message, Exception? inner = null) : IOException(message, inner);

@@ -3,7 +3,10 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
-namespace ZeroPg.Storage.Backup.Stores;
+using ZeroPg.Storage.Backup;
+using ZeroPg.Storage.Backup.Stores;
+
+namespace ZeroPg.Backups.S3;
 
 /// <summary>
 /// An S3-compatible bucket (AWS, R2, GCS interop, MinIO, s3rver) through AWSSDK.S3. Credentials and
