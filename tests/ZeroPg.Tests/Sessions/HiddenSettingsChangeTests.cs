@@ -1,0 +1,87 @@
+using System.Buffers.Binary;
+using System.Text;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>
+/// Settings a client changes where the SQL analysis sees no SET or set_config (the fuzzer of issue 59 found a witness's table
+/// "vanished" while hostile clients set search_path to nowhere): a fast-path FunctionCall by object id, a DO block, a
+/// prepared statement run by EXECUTE. Each stays with the client that made it; the next client runs with its own settings.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
+{
+    private const int SetConfigOid = 2078; // pg_proc.dat: set_config(text, text, bool)
+
+    [Fact]
+    public async Task Set_config_called_by_FunctionCall_stays_with_its_client()
+    {
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var reply = await caller.Bytes(SetConfigCall("search_path", "nowhere")).RoundTripAsync();
+        Assert.Contains(reply, m => m.Code == 'V');
+        Assert.DoesNotContain(reply, m => m.Code == 'E');
+
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("nowhere", (await caller.SingleRowAsync("SHOW search_path"))[0]);
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+    }
+
+    [Fact]
+    public async Task Set_config_in_a_do_block_stays_with_its_client()
+    {
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await fixture.OpenAsync();
+        await caller.TextAsync("DO $$BEGIN PERFORM pg_catalog.set_config('search_path', 'nowhere', false); END$$; SELECT 'done'");
+
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+    }
+
+    [Fact]
+    public async Task Set_config_in_a_prepared_statement_run_by_execute_stays_with_its_client()
+    {
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await fixture.OpenAsync();
+        await caller.TextAsync("PREPARE hidden_set AS SELECT pg_catalog.set_config('search_path', 'nowhere', false)");
+        await caller.TextAsync("EXECUTE hidden_set");
+
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+    }
+
+    [Fact]
+    public async Task Set_config_of_an_unreported_setting_by_FunctionCall_stays_with_its_client()
+    {
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await RawProtocolClient.ConnectAsync(fixture.Server);
+        var reply = await caller.Bytes(SetConfigCall("work_mem", "64kB")).RoundTripAsync();
+        Assert.DoesNotContain(reply, m => m.Code == 'E');
+
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+        Assert.Equal("64kB", (await caller.SingleRowAsync("SHOW work_mem"))[0]);
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+    }
+
+    /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
+    private static byte[] SetConfigCall(string name, string value)
+    {
+        var body = new List<byte>();
+        void Int16(short v) { var b = new byte[2]; BinaryPrimitives.WriteInt16BigEndian(b, v); body.AddRange(b); }
+        void Int32(int v) { var b = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(b, v); body.AddRange(b); }
+        Int32(SetConfigOid);
+        Int16(0); // argument formats: all text
+        Int16(3);
+        foreach (var argument in new[] { name, value, "false" })
+        {
+            var bytes = Encoding.UTF8.GetBytes(argument);
+            Int32(bytes.Length);
+            body.AddRange(bytes);
+        }
+        Int16(0); // result as text
+        return RawProtocolClient.TypedMessage('F', body.ToArray());
+    }
+}
