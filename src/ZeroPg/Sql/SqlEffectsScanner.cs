@@ -13,7 +13,8 @@ internal static class SqlEffectsScanner
     /// <summary>Texts without any of these cannot have an effect or an edit: most are skipped with one vectorised search.</summary>
     private static readonly SearchValues<string> Triggers = SearchValues.Create(["SET", "LISTEN", "PREPARE", "EXECUTE", "DEALLOCATE", "ADVISORY", "TEMP", "DROP", "DISCARD", "EXTENSION", "BACKEND_PID", "STAT_ACTIVITY", "PG_LOCKS",
         "DECLARE", "FETCH", "MOVE", "CLOSE", "CURRENT", "PG_CURSORS", "PG_CLASS", "TABLES", "_BACKEND", "EMIT_MESSAGE", "REPLICATION", "LOGICAL_SLOT",
-        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE"],
+        "PG_TYPE", "PG_INDEXES", "PG_VIEWS", "PG_SEQUENCES", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE",
+        "DO", "CALL"],
         StringComparison.OrdinalIgnoreCase);
 
     public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)
@@ -102,6 +103,11 @@ internal static class SqlEffectsScanner
             else if (first.IsWord(_sql, "EXECUTE") && start + 1 < end)
             {
                 _edits.Add(StatementName(_tokens[start + 1], SqlEditKind.ExecuteName));
+                _settings = _settingsNotByName = true; // the prepared statement's text (a set_config?) is not this one
+            }
+            else if (first.IsWord(_sql, "DO") || first.IsWord(_sql, "CALL"))
+            {
+                _settings = _settingsNotByName = true; // code whose set_config or SET no analysis of this text sees
             }
             else if (first.IsWord(_sql, "DEALLOCATE"))
             {

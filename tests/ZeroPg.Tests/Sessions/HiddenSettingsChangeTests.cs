@@ -66,6 +66,23 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
     }
 
+    [Fact]
+    public async Task Set_config_in_a_function_called_by_a_plain_select_stays_with_its_client()
+    {
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await fixture.OpenAsync();
+        await caller.TextAsync("CREATE OR REPLACE FUNCTION hidden_set_path() RETURNS text LANGUAGE sql"
+            + " AS $$SELECT pg_catalog.set_config('search_path', 'nowhere', false)$$");
+        // SELECT f() leaves the engine session as it found it as far as any analysis of its text can tell; the engine's
+        // ParameterStatus of search_path is what shows the change.
+        await caller.TextAsync("SELECT public.hidden_set_path()");
+
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
+    }
+
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
     private static byte[] SetConfigCall(string name, string value)
     {
