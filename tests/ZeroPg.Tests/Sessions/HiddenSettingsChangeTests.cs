@@ -54,6 +54,20 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Set_config_in_a_statement_prepared_by_Parse_and_run_by_a_later_Bind_stays_with_its_client()
+    {
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await fixture.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT pg_catalog.set_config('work_mem', '96kB', false)", caller);
+        await command.PrepareAsync(); // Parse, Describe, Sync: the set_config runs at the Bind and Execute of the next unit
+        await command.ExecuteScalarAsync();
+
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+        Assert.Equal("96kB", await caller.TextAsync("SHOW work_mem"));
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+    }
+
+    [Fact]
     public async Task Set_config_of_an_unreported_setting_by_FunctionCall_stays_with_its_client()
     {
         await using var other = await fixture.OpenAsync();
@@ -81,6 +95,20 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
         Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
+    }
+
+    [Theory]
+    [InlineData("SELECT pg_catalog.set_config('search_path', 'nowhere', false); SELECT pg_catalog.pg_sleep(1.5)")]
+    [InlineData("SET search_path = nowhere; SELECT pg_catalog.pg_sleep(1.5)")]
+    public async Task A_client_dropped_mid_batch_after_changing_settings_leaves_none_to_the_next(string batch)
+    {
+        await using var other = await fixture.OpenAsync();
+        var caller = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await caller.Query(batch).FlushAsync();
+        await Task.Delay(400); // the set_config has run; the sleep holds the engine
+        caller.Kill();
+
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
     }
 
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
