@@ -33,9 +33,11 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
     {
         await using var other = await fixture.OpenAsync();
         await using var caller = await fixture.OpenAsync();
-        await caller.TextAsync("DO $$BEGIN PERFORM pg_catalog.set_config('search_path', 'nowhere', false); END$$; SELECT 'done'");
+        await caller.TextAsync("DO $$BEGIN PERFORM pg_catalog.set_config('search_path', 'nowhere', false); SET work_mem = '80kB'; END$$; SELECT 'done'");
 
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem")); // not reported by the engine: only the analysis sees it
+        Assert.Equal("80kB", await caller.TextAsync("SHOW work_mem"));
         Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
     }
@@ -45,10 +47,12 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
     {
         await using var other = await fixture.OpenAsync();
         await using var caller = await fixture.OpenAsync();
-        await caller.TextAsync("PREPARE hidden_set AS SELECT pg_catalog.set_config('search_path', 'nowhere', false)");
+        await caller.TextAsync("PREPARE hidden_set AS SELECT pg_catalog.set_config('search_path', 'nowhere', false), pg_catalog.set_config('work_mem', '72kB', false)");
         await caller.TextAsync("EXECUTE hidden_set");
 
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+        Assert.Equal("72kB", await caller.TextAsync("SHOW work_mem"));
         Assert.Equal("nowhere", await caller.TextAsync("SHOW search_path"));
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
     }
@@ -109,6 +113,40 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         caller.Kill();
 
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+    }
+
+    [Theory]
+    [InlineData("sleep")]
+    [InlineData("flood")]
+    [InlineData("second statement")]
+    public async Task A_client_with_startup_options_dropped_mid_batch_leaves_none_to_the_next(string how)
+    {
+        await using var other = await fixture.OpenAsync();
+        var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+        await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
+            "options", "-c search_path=nowhere -c work_mem=64kB")).FlushAsync();
+        Assert.DoesNotContain(await caller.ReadUntilReadyAsync(), m => m.Code == 'E');
+        switch (how)
+        {
+            case "sleep":
+                await caller.Query("SELECT pg_catalog.pg_sleep(1.5)").FlushAsync();
+                break;
+            case "flood":
+                for (var i = 0; i < 500; i++)
+                    caller.Query("SELECT pg_catalog.current_setting('search_path')");
+                await caller.FlushAsync();
+                break;
+            case "second statement":
+                await caller.Query("SELECT pg_catalog.pg_sleep(0.2); SELECT pg_catalog.pg_sleep(1.5)").FlushAsync();
+                break;
+        }
+        await Task.Delay(how == "flood" ? 30 : 400);
+        caller.Kill();
+
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+        await using var next = await fixture.OpenAsync();
+        Assert.Equal("public", await next.TextAsync("SHOW search_path"));
     }
 
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
