@@ -72,6 +72,23 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Set_config_of_the_unnamed_statement_bound_again_in_a_later_unit_stays_with_its_client()
+    {
+        // The fuzzer's floods: a Parse of the unnamed statement, then Bind and Execute of it in units (or slices) of their own.
+        await using var other = await fixture.OpenAsync();
+        await using var caller = await RawProtocolClient.ConnectAsync(fixture.Server);
+        Assert.DoesNotContain(await caller.Parse("", "SELECT pg_catalog.set_config('work_mem', '88kB', false)").Sync().RoundTripAsync(), m => m.Code == 'E');
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+        var reply = await caller.Bind("", "").Execute().Sync().RoundTripAsync();
+        Assert.Contains(reply, m => m.Code == 'D');
+        Assert.DoesNotContain(reply, m => m.Code == 'E');
+
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+        Assert.Equal("88kB", (await caller.SingleRowAsync("SHOW work_mem"))[0]);
+        Assert.Equal("4MB", await other.TextAsync("SHOW work_mem"));
+    }
+
+    [Fact]
     public async Task Set_config_of_an_unreported_setting_by_FunctionCall_stays_with_its_client()
     {
         await using var other = await fixture.OpenAsync();
