@@ -7,9 +7,10 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// One client's session settings (varcache.c in PgBouncer). Startup parameters and <c>options=-c ...</c>
-/// are its first settings; after a unit that may have changed settings (SET, RESET, set_config, DISCARD)
-/// ends outside a transaction, the engine session's settings are read back (<see cref="SnapshotSql"/>), so a
-/// rolled-back SET is followed; when another client had the engine, the differences are restored at the
+/// are its first settings; after a unit that may have changed settings (SET, RESET, set_config, DISCARD; code the
+/// analysis cannot see into: DO, CALL, EXECUTE, a FunctionCall, a Bind of a statement that does so) ends outside a
+/// transaction, the engine session's settings are read back (<see cref="SnapshotSql"/>), so a rolled-back SET is
+/// followed; a setting the engine reports changed that nothing of the unit named is taken as reported (<see cref="TakeReported"/>); when another client had the engine, the differences are restored at the
 /// head of this client's next batch (<see cref="RestoreSql"/>). ParameterStatus goes only to the client
 /// whose value it is, and only when it differs from what the client was last told (<see cref="ShouldReport"/>).
 /// Thread: the session, except <see cref="ShouldReport"/>, which the engine reader thread calls during this
