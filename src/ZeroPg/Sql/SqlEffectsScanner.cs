@@ -16,7 +16,9 @@ internal static class SqlEffectsScanner
         "PG_TYPE", "INDEX", "ALTER", "PG_VIEWS", "PG_SEQUENCE", "PG_STAT", "INFORMATION_SCHEMA", "PG_DATABASE", "HAS_DATABASE_PRIVILEGE",
         // the other catalogs that list ZeroPg's objects (CatalogViews) and pg_my_temp_schema()
         "PG_NAMESPACE", "PG_PROC", "PG_ATTR", "PG_CONSTRAINT", "TRIGGER", "PG_DEPEND", "PG_DESCRIPTION", "PG_INHERITS", "PG_REWRITE", "PG_POLIC",
-        "PG_MATVIEWS", "PG_RULES", "PG_MY_TEMP_SCHEMA"],
+        "PG_MATVIEWS", "PG_RULES", "PG_MY_TEMP_SCHEMA",
+        // DO and CALL may change settings out of sight (HiddenSettingsChangeTests)
+        "DO", "CALL"],
         StringComparison.OrdinalIgnoreCase);
 
     public static (SqlEffects Effects, IReadOnlyList<SqlEdit> Edits) Scan(SqlAnalysis analysis)
@@ -105,6 +107,11 @@ internal static class SqlEffectsScanner
             else if (first.IsWord(_sql, "EXECUTE") && start + 1 < end)
             {
                 _edits.Add(StatementName(_tokens[start + 1], SqlEditKind.ExecuteName));
+                _settings = _settingsNotByName = true; // the prepared statement's text (a set_config?) is not this one
+            }
+            else if (first.IsWord(_sql, "DO") || first.IsWord(_sql, "CALL"))
+            {
+                _settings = _settingsNotByName = true; // code whose set_config or SET no analysis of this text sees
             }
             else if (first.IsWord(_sql, "DEALLOCATE"))
             {

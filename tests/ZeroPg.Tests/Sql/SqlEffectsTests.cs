@@ -88,6 +88,9 @@ public sealed class SqlEffectsTests
     [InlineData("SET transaction_isolation = 'serializable'")]
     [InlineData("SET work_mem = '8MB'; SELECT set_config('search_path', 'x', false)")]
     [InlineData("set work_mem = '8MB'; discard all")]
+    [InlineData("DO $$BEGIN PERFORM set_config('search_path', 'nowhere', false); END$$")] // code no analysis of this text sees into
+    [InlineData("call app.configure()")]
+    [InlineData("EXECUTE stmt1")] // the prepared statement's text is not this one
     public void Other_settings_changes_are_read_back_whole(string sql)
     {
         var effects = SqlAnalysis.Of(sql).Effects;

@@ -7,9 +7,10 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// One client's session settings (varcache.c in PgBouncer). Startup parameters and <c>options=-c ...</c>
-/// are its first settings; after a unit that may have changed settings (SET, RESET, set_config, DISCARD)
-/// ends outside a transaction, the engine session's settings are read back (<see cref="SnapshotSql"/>), so a
-/// rolled-back SET is followed; when another client had the engine, the differences are restored at the
+/// are its first settings; after a unit that may have changed settings (SET, RESET, set_config, DISCARD; code the
+/// analysis cannot see into: DO, CALL, EXECUTE, a FunctionCall, a Bind of a statement that does so) ends outside a
+/// transaction, the engine session's settings are read back (<see cref="SnapshotSql"/>), so a rolled-back SET is
+/// followed; a setting the engine reports changed that nothing of the unit named is taken as reported (<see cref="TakeReported"/>); when another client had the engine, the differences are restored at the
 /// head of this client's next batch (<see cref="RestoreSql"/>). ParameterStatus goes only to the client
 /// whose value it is, and only when it differs from what the client was last told (<see cref="ShouldReport"/>).
 /// Thread: the session, except <see cref="ShouldReport"/>, which the engine reader thread calls during this
@@ -164,8 +165,48 @@ internal sealed class SessionSettings : ISessionState
         if (_reported.TryGetValue(name, out var known) && known == value)
             return false;
         _reported[name] = value;
+        _reportedInUnit.Add((name, value));
         return true;
     }
+
+    /// <summary>
+    /// The settings the engine reported a new value of during this client's unit (reader thread, while the session awaits the
+    /// call): a change the analysis may not have seen (a set_config inside a function the client calls). See <see cref="TakeReported"/>.
+    /// </summary>
+    private readonly List<(string Name, string Value)> _reportedInUnit = [];
+
+    /// <summary>
+    /// The settings the engine reported changed in the unit that no SET or set_config of the unit accounts for: the engine
+    /// session holds them now, so they are this client's (as reported: the value after the unit's statements), and the engine
+    /// state says their value is unknown, so the next client's preamble sets or resets each. Without this, the next client ran
+    /// with them (the fuzzer's witness lost its table to a search_path of "nowhere"). The unit may have handed the engine on
+    /// already (SELECT f() is pipelined): another client may have held it since, so nothing is read back from it here.
+    /// </summary>
+    private void TakeReported(UnitOutcome unit)
+    {
+        foreach (var (name, value) in _reportedInUnit)
+        {
+            if (_notByNameSinceRead || _namedSinceRead.Contains(name) || !Sql.SetStatement.ReadsBackByName(name) || NotSettable.Contains(name))
+                continue; // read back after the unit (it was not pipelined: it changes settings)
+            unit.Engine.AppliedSettings[name] = UnknownValue;
+            if (unit.Settled)
+            {
+                _values[name] = value;
+            }
+            else
+            {
+                Dirty = true; // may be rolled back: read at the end of the transaction block, which holds the engine
+                _namedSinceRead.Add(name);
+            }
+        }
+        _reportedInUnit.Clear();
+    }
+
+    /// <summary>Reported settings no client sets: they change with the server or with the role (SET ROLE is read back whole).</summary>
+    private static readonly string[] NotSettable = ["is_superuser", "in_hot_standby", "server_version", "server_encoding", "integer_datetimes"];
+
+    /// <summary>A value no setting has: the engine session's value is not known, so a preamble always sets or resets it.</summary>
+    private const string UnknownValue = "\0unknown";
 
     /// <summary>ZeroPg tells the client <paramref name="name"/> is <paramref name="value"/>: remembered as told, so the engine's same value is not sent again.</summary>
     public string Reported(string name, string value)
@@ -368,6 +409,7 @@ internal sealed class SessionSettings : ISessionState
         if (unit.Effects.DiscardAllAnswered)
             Reset();
         Note(unit.Effects);
+        TakeReported(unit);
         if (!Dirty || !unit.Settled)
             return ValueTask.CompletedTask;
         var engine = unit.Engine;

@@ -58,6 +58,30 @@ internal sealed class UnitEffects
         }
     }
 
+    /// <summary>
+    /// The settings part of a statement's effects only: a Bind runs a statement parsed in an earlier unit, whose Parse was
+    /// analysed then (its other effects were taken at its Parse; a set_config it runs happens now, at each Execute).
+    /// </summary>
+    public void AddSettings(SqlEffects effects)
+    {
+        if (!effects.SettingsChanged)
+            return;
+        SettingsChanged = true;
+        SettingsOnlyByName &= effects.SettingsOnlyByName;
+        SetNames.AddRange(effects.SetNames);
+        CustomSettings.AddRange(effects.CustomSettings);
+    }
+
+    /// <summary>
+    /// The messages run code whose settings changes no analysis sees (a FunctionCall names its function by object id: it may
+    /// be set_config): the engine session's settings are read back whole after the unit.
+    /// </summary>
+    public void SettingsMayChange()
+    {
+        SettingsChanged = true;
+        SettingsOnlyByName = false;
+    }
+
     public void Clear()
     {
         SettingsChanged = TempObjectsChanged = UsesAdvisoryLocks = DeallocatesAll = UnlistenAll = DiscardAllAnswered = DeallocateAllAnswered = DropsAllTemp = UnlistensEngine = false;

@@ -70,6 +70,8 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
             case FrontendCode.Bind:
                 if (statements.StatementSql(message.StatementName!) is { ReadsPreparedStatements: true })
                     statements.WritePreparedStatements(batch);
+                if (statements.StatementSql(message.StatementName!) is { } bound)
+                    batch.Effects.AddSettings(bound.Effects); // a prepared set_config changes settings at each run, not at its Parse
                 statements.Bind(batch, bytes, message.PortalName!, message.StatementName!);
                 break;
             case FrontendCode.Execute:
@@ -83,6 +85,10 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
                 break;
             case FrontendCode.Describe or FrontendCode.Close:
                 Portals.PortalNames.ForwardTargeted(batch, message.Code, bytes, identity.ProcessId, message.PortalName!);
+                break;
+            case FrontendCode.FunctionCall:
+                batch.Effects.SettingsMayChange(); // by object id: it may be set_config (2078), which no SQL shows
+                batch.Forward(message.Code, bytes);
                 break;
             case FrontendCode.Sync:
                 statements.SequenceEnded();
