@@ -36,7 +36,7 @@ public sealed class CompletionTests
             "zeropg se|serve",
             "zeropg serve --dur|--durability",
             "zeropg serve --durability |fsync process-crash",
-            "zeropg backup |--help -? /? list restore verify",
+            "zeropg backup |--help -? -h /? /h list restore verify",
         ], lines[1..]);
     }
 
