@@ -61,18 +61,8 @@ public sealed class Cancels(SoakContext context)
                 if (!context.Timeline.Overlaps(from, context.Timeline.Now))
                     context.Progress($"cancel ({(byTimeout ? "statement_timeout" : "CancelRequest")}) ended otherwise: {Outcomes.Describe(error)}");
             }
-            var wait = next - context.Timeline.Now;
-            if (wait > TimeSpan.Zero)
-            {
-                try
-                {
-                    await Task.Delay(wait, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+            if (!await context.Timeline.WaitUntilAsync(next, stop))
+                return;
         }
     }
 

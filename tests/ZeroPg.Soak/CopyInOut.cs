@@ -76,18 +76,8 @@ public sealed class CopyInOut(SoakContext context)
                 _outcomes.Error(context.Timeline, from, error);
                 context.Progress($"copy failed: {Outcomes.Describe(error)}");
             }
-            var wait = next - context.Timeline.Now;
-            if (wait > TimeSpan.Zero)
-            {
-                try
-                {
-                    await Task.Delay(wait, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+            if (!await context.Timeline.WaitUntilAsync(next, stop))
+                return;
         }
     }
 

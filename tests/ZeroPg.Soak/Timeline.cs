@@ -14,6 +14,23 @@ public sealed class Timeline(TimeSpan grace)
 
     public TimeSpan Now => _clock.Elapsed;
 
+    /// <summary>Waits until the run's clock reaches <paramref name="due"/>; false when the run stops first.</summary>
+    public async Task<bool> WaitUntilAsync(TimeSpan due, CancellationToken stop)
+    {
+        var wait = due - Now;
+        if (wait <= TimeSpan.Zero)
+            return !stop.IsCancellationRequested;
+        try
+        {
+            await Task.Delay(wait, stop);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Starts the clock again (before any fault): the run counts from the end of its setup.</summary>
     public void Restart() => _clock.Restart();
 

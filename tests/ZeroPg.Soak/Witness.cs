@@ -40,18 +40,8 @@ public sealed class Witness(SoakContext context)
                         await connection.DisposeAsync();
                     connection = null;
                 }
-                var wait = next - context.Timeline.Now;
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, stop);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
+                if (!await context.Timeline.WaitUntilAsync(next, stop))
+                    return;
             }
         }
         finally

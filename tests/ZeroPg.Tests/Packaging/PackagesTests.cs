@@ -319,9 +319,14 @@ public sealed partial class PackagesTests
         return result.Stdout;
     }
 
-    private static async Task Run(string program, string[] arguments, string directory)
+    private static Task Run(string program, string[] arguments, string directory) => Run(program, arguments, directory, environment: null);
+
+    /// <summary>Runs a program to its end (at most 10 minutes), with these environment variables set; fails the test on a non-zero exit.</summary>
+    internal static async Task Run(string program, string[] arguments, string directory, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;

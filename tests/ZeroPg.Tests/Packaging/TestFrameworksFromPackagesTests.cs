@@ -72,19 +72,8 @@ internal static partial class TestFrameworksFromPackagesTests
     private static Regex PassedLine(int tests)
         => new($@"(Passed!\s+-\s+Failed:\s+0,\s+Passed:\s+{tests},)|(Test run summary: Passed![\s\S]*\btotal: {tests}\s[\s\S]*\bsucceeded: {tests}\s)");
 
-    private static async Task Run(Dictionary<string, string> environment, string directory, string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in environment)
-            start.Environment[name] = value;
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await stdout}{await stderr}");
-    }
+    private static Task Run(Dictionary<string, string> environment, string directory, string program, params string[] arguments)
+        => PackagesTests.Run(program, arguments, directory, environment);
 
     private static void CopyDirectory(string from, string to)
     {
