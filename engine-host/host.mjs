@@ -20,7 +20,8 @@
 // snapshotOut (after start: CHECKPOINT, dump the fresh data directory there, atomically),
 // durability ('fsync': fsync every file PGlite wrote before a batch's reply ends), pollMicroseconds
 // (how long to poll for the next request before blocking), doorbell (the shared counter polled),
-// cancelSocket (where the cancel listener listens: a Unix socket's path, or 'tcp' for a loopback port), cancelSecret and rolesSql (the server's roles query: its rows are kept in the start
+// cancelSocket (where the cancel listener listens: a Unix socket's path, or 'tcp' for a loopback port), memoryLimitMb (the engine's
+// WebAssembly memory at most, shared-memory.mjs), cancelSecret and rolesSql (the server's roles query: its rows are kept in the start
 // record at a clean shutdown and come back in the ready frame of a start that may reuse them, start-record.mjs).
 import './wasm-flags.mjs'; // first: before PGlite compiles its module (a process of its own)
 import { Request, Reply, frame, writeHeader, HEADER_LENGTH } from './frames.mjs';
@@ -49,7 +50,7 @@ const heapGauge = channel.heap ? new Float64Array(channel.heap) : null;
 // A loopback cancel listener's secret: in the options of a shared host's engine (its stdin), in the environment of a host
 // process of its own (its options are on its command line, which other users may read).
 const cancel = new CancelSupport(options.cancelSocket, options.cancelSecret ?? (isMainThread ? process.env.ZEROPG_CANCEL_SECRET : undefined));
-installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds) });
+installSharedMemory({ onAlarm: (which, milliseconds) => cancel.onAlarm(which, milliseconds), maximumPages: (options.memoryLimitMb ?? 0) * 16 });
 
 
 let db;

@@ -27,6 +27,7 @@ const ENGINE_MEMORY_MIN_MAXIMUM = 16384; // pages (1 GiB): PGlite's engine memor
 
 const sharedMemories = new WeakSet(); // PGlite may create (and drop) more than one while it starts
 let anyShared = false;
+let memoryCap = Infinity; // pages
 let alarmHandler = () => {};
 let clockHook = null;
 // Benchmarks only (bench/cancel.sh): ZEROPG_HOST_CANCEL_CHECKS=0 leaves the engine's clock imports unwrapped, to measure
@@ -41,16 +42,21 @@ export function setClockHook(hook) {
 /**
  * Installs the WebAssembly wrappers; call before PGlite.create. `onAlarm(which, milliseconds)` is
  * called (on the main thread, from inside the engine) when Postgres arms or disarms its alarm.
+ * `maximumPages` (64 KiB each) caps the engine's memory below PGlite's 2 GiB: WebAssembly memory never shrinks, so one
+ * statement that allocates 1.5 GB would hold that for the engine's life. Past the cap Postgres's malloc gets nothing and
+ * the statement fails with 53200 "out of memory"; the engine and its other sessions run on.
  */
-export function installSharedMemory({ onAlarm } = {}) {
+export function installSharedMemory({ onAlarm, maximumPages } = {}) {
   if (onAlarm) alarmHandler = onAlarm;
+  if (maximumPages > 0) memoryCap = maximumPages;
   const W = WebAssembly;
   if (W.Memory.zeropgShared) return;
   const { Memory, Module, instantiate, compile } = W;
 
   function SharedEngineMemory(descriptor) {
     if (descriptor && !descriptor.shared && descriptor.maximum >= ENGINE_MEMORY_MIN_MAXIMUM) {
-      const memory = new Memory({ ...descriptor, shared: true });
+      const maximum = Math.min(descriptor.maximum, memoryCap);
+      const memory = new Memory({ ...descriptor, initial: Math.min(descriptor.initial, maximum), maximum, shared: true });
       sharedMemories.add(memory);
       anyShared = true;
       return memory;

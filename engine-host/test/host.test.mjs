@@ -207,6 +207,20 @@ describe('a batch that leaves the engine waiting for COPY data', () => {
   });
 });
 
+describe('the engine memory limit', () => {
+  test('a statement that needs more memory than memoryLimitMb fails with 53200, and the engine and its data stay', limit, async () => {
+    const host = await HostClient.start({ loadDataDir: snapshot, memoryLimitMb: 384 });
+    assert.equal(error(await host.run(query('create table kept as select 42 as a'))), null);
+    const big = await host.run(query("select length(repeat('x', 500000000))"));
+    assert.equal(error(big)?.code, '53200');
+    assert.equal(scalar(await host.run(query('select a from kept'))), '42');
+    // Within the limit a statement still gets what it needs.
+    assert.equal(scalar(await host.run(query("select length(repeat('x', 50000000))"))), '50000000');
+    await host.close();
+    assert.equal(host.exitCode, 0);
+  });
+});
+
 describe('an engine that dies', () => {
   test('says on stderr what the engine said last and the head of the batch it died in', async () => {
     const host = await HostClient.start({ loadDataDir: snapshot });

@@ -33,6 +33,7 @@ internal static class ServeCommand
         var noSnapshotCache = new Option<bool>("--no-snapshot-cache") { Description = "always run initdb for a new database" };
         var engineMemory = new Option<string>("--engine-memory") { Description = "each PGlite engine's memory settings: small (shared_buffers=16MB, wal_buffers=512kB, temp_buffers=1MB) or postgres (Postgres's defaults: 128MB, 4MB, 8MB); -c overrides either", DefaultValueFactory = _ => "small" };
         engineMemory.AcceptOnlyFromAmong("small", "postgres");
+        var engineMemoryLimit = new Option<int>("--engine-memory-limit") { Description = "MB of WebAssembly memory one engine may hold (256-2048); a statement that needs more fails with 53200 out of memory, and the engine runs on", DefaultValueFactory = _ => ZeroPgOptions.DefaultEngineMemoryLimitMb };
         var engineHost = new Option<string>("--engine-host") { Description = "shared (default: every database's engine a worker thread of one node process, ~45-55 MB per idle database, ten ~0.63 GB (bench/README.md); Linux, elsewhere process) or process (a node process per engine, ~170-200 MB each) [env ZEROPG_SHARED_ENGINE_HOST=1|0]", DefaultValueFactory = ServeEnvironment.EngineHost };
         engineHost.AcceptOnlyFromAmong("shared", "process");
         var engineHostBudget = new Option<long>("--engine-host-budget") { Description = "MB the shared engine host may hold beyond its engines' heaps before new engines start in a new host and it exits once its last engine ends (0 = never)", DefaultValueFactory = _ => ZeroPgOptions.DefaultEngineHostMemoryBudget >> 20 };
@@ -74,7 +75,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
             db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter, cancelRestartMemory,
-            durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
+            durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, engineMemoryLimit, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
@@ -119,6 +120,7 @@ internal static class ServeCommand
                 EngineHost = Engine.EngineHostModes.Parse(parse.GetValue(engineHost)) ?? Engine.EngineHostMode.Shared,
                 EngineHostMemoryBudget = parse.GetValue(engineHostBudget) << 20,
                 EngineMemory = parse.GetValue(engineMemory) == "postgres" ? Engine.EngineMemory.Postgres : Engine.EngineMemory.Small,
+                EngineMemoryLimitMb = parse.GetValue(engineMemoryLimit),
                 HttpPort = parse.GetValue(httpPort),
                 HttpHost = parse.GetValue(httpHost)!,
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),

@@ -147,6 +147,17 @@ public sealed class ZeroPgOptions
     public EngineMemory EngineMemory { get; set; } = EngineMemory.Small;
 
     /// <summary>
+    /// The most WebAssembly memory one PGlite engine may hold, in MB (PGlite's own limit is 2048). That memory never shrinks:
+    /// a statement that allocates 1.5 GB once (<c>SELECT repeat('x', 900000000)</c> takes an engine from ~230 MB to 2 GB)
+    /// would keep it for the engine's life. Past this limit the statement fails with 53200 "out of memory", as a Postgres
+    /// backend does when the machine has no more, and the engine and its other clients run on. At least 256.
+    /// </summary>
+    public int EngineMemoryLimitMb { get; set; } = DefaultEngineMemoryLimitMb;
+
+    /// <summary>The default <see cref="EngineMemoryLimitMb"/>: half of PGlite's 2 GiB, ~10x an idle engine.</summary>
+    public const int DefaultEngineMemoryLimitMb = 1024;
+
+    /// <summary>
     /// Where each database's engine runs. <see cref="EngineHostMode.Shared"/> (the default): every engine is a worker thread of
     /// ONE node process that compiles PGlite once, ~45-55 MB per idle database instead of ~170-200 MB for a process of its own (bench/README.md),
     /// and a worker that dies ends only its own database's engine, which restarts as a process would (bench/engines/FINDINGS.md,
@@ -299,6 +310,8 @@ public sealed class ZeroPgOptions
             throw new ArgumentException($"MaxConnections must be at least 1, not {MaxConnections}.");
         if (MaxMessageSize < 1024)
             throw new ArgumentException($"MaxMessageSize must be at least 1024 bytes, not {MaxMessageSize}.");
+        if (EngineMemoryLimitMb is < 256 or > 2048)
+            throw new ArgumentException($"EngineMemoryLimitMb must be between 256 and 2048 (PGlite's own limit), not {EngineMemoryLimitMb}.");
         if (MaxCopyInBytes < 1024)
             throw new ArgumentException($"MaxCopyInBytes must be at least 1024 bytes, not {MaxCopyInBytes}.");
         if (CopyPieceRows < 1)

@@ -22,6 +22,8 @@ internal sealed record EngineLaunchOptions
     /// <summary>Where the host writes a tar of the data directory right after it started (a fresh one).</summary>
     public string? SnapshotOut { get; init; }
     public EngineDurability Durability { get; init; }
+    /// <summary>The engine's WebAssembly memory at most, in MB (<see cref="ZeroPgOptions.EngineMemoryLimitMb"/>).</summary>
+    public int MemoryLimitMb { get; init; } = ZeroPgOptions.DefaultEngineMemoryLimitMb;
     /// <summary>How long the host polls for the next request before blocking.</summary>
     public TimeSpan PollWindow { get; init; }
     /// <summary>How long the server polls for a reply before blocking.</summary>

@@ -152,6 +152,7 @@ internal sealed partial class EngineLauncher(ZeroPgOptions options, Databases.Da
             .. options.PostgresSettings.SelectMany(s => (string[])["-c", $"{s.Key}={s.Value}"]),
         ],
         Durability = options.Durability,
+        MemoryLimitMb = options.EngineMemoryLimitMb,
         PollWindow = options.EnginePollWindow,
         ReplyPollWindow = options.ReplyPollWindow,
         Environment = options.EngineHostEnvironment,

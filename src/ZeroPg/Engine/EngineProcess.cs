@@ -219,6 +219,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
             PollMicroseconds: doorbell is null ? 0 : (int)options.PollWindow.TotalMicroseconds,
             Doorbell: doorbell?.Path,
             CancelSocket: cancelEndpoint.HostAddress,
+            MemoryLimitMb: options.MemoryLimitMb,
             RolesSql: options.RolesSql);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);

@@ -72,11 +72,11 @@ internal static class WarmEngine
     }
 
     private static string Key(EngineLaunchOptions launch) => JsonSerializer.Serialize(new SpareKey(launch.NodePath, launch.HostScriptPath,
-        launch.DataDirectory, launch.Database, launch.Extensions, launch.LoadDataDir, launch.StartParams, launch.Durability, launch.PollWindow,
+        launch.DataDirectory, launch.Database, launch.Extensions, launch.LoadDataDir, launch.StartParams, launch.Durability, launch.MemoryLimitMb, launch.PollWindow,
         launch.ReplyPollWindow, launch.Environment, launch.SharedHost, launch.HostCpus), HostJson.Default.SpareKey);
 
     /// <summary>What a spare was started with: a start takes it only if its own options are the same.</summary>
     internal sealed record SpareKey(string NodePath, string HostScriptPath, string DataDirectory, string? Database, IReadOnlyList<string> Extensions,
-        string? LoadDataDir, IReadOnlyList<string> StartParams, EngineDurability Durability, TimeSpan PollWindow, TimeSpan ReplyPollWindow,
+        string? LoadDataDir, IReadOnlyList<string> StartParams, EngineDurability Durability, int MemoryLimitMb, TimeSpan PollWindow, TimeSpan ReplyPollWindow,
         IReadOnlyDictionary<string, string> Environment, Pool.SharedHostSettings? SharedHost, IReadOnlyList<int>? HostCpus);
 }

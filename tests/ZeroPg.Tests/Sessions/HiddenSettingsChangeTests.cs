@@ -166,6 +166,35 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         Assert.Equal("public", await next.TextAsync("SHOW search_path"));
     }
 
+    [Theory]
+    [InlineData("then BEGIN")]
+    [InlineData("then BEGIN and COPY")]
+    [InlineData("then BEGIN, COPY and a Bind inside the COPY")]
+    public async Task A_client_that_leaves_in_a_transaction_block_after_changing_settings_leaves_none_to_the_next(string how)
+    {
+        // The 20-minute fuzz run's finding (seed 7212): the change is read back only when the block ends, which it never did.
+        await using var other = await fixture.OpenAsync();
+        await other.ExecAsync("CREATE TABLE IF NOT EXISTS hidden_settings_copy(a int, b text)");
+        var sessions = fixture.Server.Services.Registry.Sessions.Count();
+        var caller = await RawProtocolClient.ConnectAsync(fixture.Server);
+        caller.Query("SELECT pg_catalog.set_config('search_path', 'nowhere', false)").Query("SET work_mem = '72kB'").Query("BEGIN");
+        if (how.Contains("COPY"))
+            caller.Query("COPY public.hidden_settings_copy FROM STDIN WITH (FORMAT csv)").CopyData("1,x\n");
+        if (how.Contains("Bind"))
+            caller.Bind("p1", "s1", "1", "2");
+        await caller.FlushAsync();
+        while (await caller.ReadMessageAsync(TimeSpan.FromSeconds(60)) is { } message && !(message.Code == 'Z' && message.Body[0] == 'T'))
+        {
+        }
+        caller.Kill(); // in its block: ReadyForQuery 'T' after the BEGIN
+
+        await Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Sessions.Count() == sessions, "the caller's session ended");
+        await using var next = await fixture.OpenAsync();
+        Assert.Equal("public", await next.TextAsync("SHOW search_path"));
+        Assert.Equal("4MB", await next.TextAsync("SHOW work_mem"));
+        Assert.Equal("public", await other.TextAsync("SHOW search_path"));
+    }
+
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
     private static byte[] SetConfigCall(string name, string value)
     {

@@ -94,6 +94,15 @@ internal sealed class SessionSettings : ISessionState
     private bool _notByNameSinceRead;
 
     /// <summary>
+    /// The client's statements changed settings that were not read back yet (a unit that ended inside a transaction block, or
+    /// one cut short by the client's end): the engine session may hold values <see cref="EngineSessionState.AppliedSettings"/>
+    /// does not know, so a client that leaves now leaves the engine's settings reset (<see cref="ISessionState.WriteCleanup"/>).
+    /// Without it, <c>SELECT set_config('search_path', 'nowhere', false); BEGIN</c> and a disconnect left every later client
+    /// with search_path "nowhere" (the fuzzer's witness lost its table). Startup settings never set it: the preamble set them.
+    /// </summary>
+    private bool _unreadChanges;
+
+    /// <summary>
     /// The client_encoding of the startup packet (UTF8 when it names none, the server's encoding as in Postgres). It is
     /// never an engine setting: the engine speaks UTF8 and ZeroPg converts (<see cref="ClientEncoding"/>). An encoding
     /// ZeroPg does not know yet is taken as UTF8 here; <see cref="EnsureServableClientEncoding"/> refuses it.
@@ -196,6 +205,7 @@ internal sealed class SessionSettings : ISessionState
             else
             {
                 Dirty = true; // may be rolled back: read at the end of the transaction block, which holds the engine
+                _unreadChanges = true;
                 _namedSinceRead.Add(name);
             }
         }
@@ -221,6 +231,7 @@ internal sealed class SessionSettings : ISessionState
         if (effects.SettingsChanged)
         {
             Dirty = true;
+            _unreadChanges = true;
             if (effects.SettingsOnlyByName)
                 _namedSinceRead.UnionWith(effects.SetNames);
             else
@@ -343,6 +354,7 @@ internal sealed class SessionSettings : ISessionState
     private void Read()
     {
         Dirty = false;
+        _unreadChanges = false;
         _namedSinceRead.Clear();
         _notByNameSinceRead = false;
     }
@@ -397,6 +409,20 @@ internal sealed class SessionSettings : ISessionState
         if (RestoreSql(engine.AppliedSettings) is { } restore)
             preamble.Add([restore], () => engine.AppliedSettings = Copy());
         preamble.Identity = SessionAuthorization;
+    }
+
+    bool ISessionState.LeftBehind() => _unreadChanges;
+
+    /// <summary>
+    /// Settings this client changed and ZeroPg never read back: every setting goes back to its default (after the cleanup's
+    /// ROLLBACK), and the engine state says so, so the next client's preamble sets all of its own.
+    /// </summary>
+    void ISessionState.WriteCleanup(SessionEnd end)
+    {
+        if (!_unreadChanges)
+            return;
+        end.Sql("RESET ALL");
+        end.Engine.AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>The engine session's settings are the defaults again (<see cref="EngineSessionState.Reset"/>): the next batch's preamble sets this client's.</summary>
