@@ -33,6 +33,7 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
         var serverRssBefore = probe.ServerResidentBytes();
         var engineRssBefore = probe.EngineResidentBytes();
         var witness = new Witness(witnessConnectionString, options.WitnessBound);
+        await witness.SetUpAsync(stop.Token);
         string? failure = null;
         var engineDeaths = 0L;
         var stalls = 0L;
