@@ -34,6 +34,11 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
             }
             if (state.Status != TransactionStatus.Idle)
                 OwnSql.Append(cleanup, "ROLLBACK");
+            // The client's own timeouts must not cancel the cleanup (a startup -c statement_timeout=1 would leave its temp
+            // tables, locks and listens to the next client).
+            OwnSql.Append(cleanup, "RESET statement_timeout; RESET lock_timeout");
+            services.EngineState.AppliedSettings.Remove("statement_timeout");
+            services.EngineState.AppliedSettings.Remove("lock_timeout");
             EngineStateRestore.AppendEngineRole(cleanup, services.EngineState); // its temp relations may be swapped aside under another name
             states.WriteCleanup(new SessionEnd(cleanup, services.EngineState));
             await link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);

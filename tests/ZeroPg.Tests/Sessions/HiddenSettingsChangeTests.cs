@@ -195,6 +195,63 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         Assert.Equal("public", await other.TextAsync("SHOW search_path"));
     }
 
+    [Fact]
+    public async Task A_startup_statement_timeout_of_one_millisecond_lets_the_client_in()
+    {
+        // Each spelling is checked by the engine once per server (valid pairs are remembered): the check's ROLLBACK ran under
+        // the 1 ms timeout it had just checked and was cancelled, and the client got FATAL 57014 for a valid setting.
+        foreach (var spelling in new[] { "1", "01", "001", "0001", "1ms", "01ms", "001ms", "0001ms", "00001", "00001ms" })
+        {
+            await using var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+            await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
+                "options", $"-c statement_timeout={spelling} -c lock_timeout={spelling}")).FlushAsync();
+            Assert.DoesNotContain(await caller.ReadUntilReadyAsync(), m => m.Code == 'E');
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_client_whose_settings_read_back_its_own_timeout_cancelled_leaves_its_timeout_to_no_one(bool queryAfter)
+    {
+        // The fuzzer's seed 32012: a FunctionCall may change settings, so they are read back after it; under the client's
+        // statement_timeout=1 that read failed, was taken as "no settings", and every later client ran with 1 ms.
+        var sessions = fixture.Server.Services.Registry.Sessions.Count();
+        var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+        await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
+            "options", "-c statement_timeout=1")).FlushAsync();
+        await caller.ReadUntilReadyAsync();
+        caller.Bytes(LoTellCall(-1)); // fails: no such large object descriptor
+        if (queryAfter)
+            caller.Query("SELECT 1");
+        await caller.FlushAsync();
+        await caller.ReadUntilReadyAsync();
+        caller.Kill();
+
+        await Eventually.WaitUntilAsync(() => fixture.Server.Services.Registry.Sessions.Count() == sessions, "the caller's session ended");
+        await using var next = await fixture.OpenAsync();
+        Assert.Equal("0", await next.TextAsync("SHOW statement_timeout"));
+        Assert.Equal("0", await next.TextAsync("SELECT pg_catalog.count(*) FROM pg_catalog.pg_settings WHERE name = 'statement_timeout' AND source = 'session'"));
+    }
+
+    /// <summary>FunctionCall ('F') of lo_tell(fd), its argument and result as text.</summary>
+    private static byte[] LoTellCall(int descriptor)
+    {
+        var body = new List<byte>();
+        void Int16(short v) { var b = new byte[2]; BinaryPrimitives.WriteInt16BigEndian(b, v); body.AddRange(b); }
+        void Int32(int v) { var b = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(b, v); body.AddRange(b); }
+        Int32(LoTellOid);
+        Int16(0);
+        Int16(1);
+        var bytes = Encoding.UTF8.GetBytes(descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Int32(bytes.Length);
+        body.AddRange(bytes);
+        Int16(0);
+        return RawProtocolClient.TypedMessage('F', body.ToArray());
+    }
+
+    private const int LoTellOid = 958; // pg_proc.dat: lo_tell(integer)
+
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
     private static byte[] SetConfigCall(string name, string value)
     {

@@ -13,6 +13,12 @@ internal sealed class EngineSessionState
     /// <summary>The session settings the engine session holds now (name to pg_settings value).</summary>
     public Dictionary<string, string> AppliedSettings { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The engine session's settings are not known: a read-back of them failed (a client's own statement_timeout of 1 ms
+    /// cancelled it), so <see cref="AppliedSettings"/> may miss values the engine holds. The next preamble resets them all.
+    /// </summary>
+    public bool SettingsUnknown { get; set; }
+
     /// <summary>The session authorization the engine session runs under now, when not its own superuser role.</summary>
     public string? SessionAuthorization { get; set; }
 
@@ -38,6 +44,7 @@ internal sealed class EngineSessionState
     public void Reset()
     {
         AppliedSettings = new(StringComparer.OrdinalIgnoreCase);
+        SettingsUnknown = false;
         SessionAuthorization = null;
         AdvisoryInstalledGeneration = -1;
         TempOwner = null;

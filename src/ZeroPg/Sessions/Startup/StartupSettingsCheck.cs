@@ -19,6 +19,11 @@ internal sealed class StartupSettingsCheck
         "client_encoding", "application_name", "transaction_isolation", "transaction_read_only", "transaction_deferrable",
     };
 
+    private static readonly HashSet<string> Timeouts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "transaction_timeout", "idle_session_timeout",
+    };
+
     private const int MaxRemembered = 4096;
     private readonly ConcurrentDictionary<(string Name, string Value), bool> _valid = new();
 
@@ -31,7 +36,10 @@ internal sealed class StartupSettingsCheck
         var unknown = settings.Where(s => !NotChecked.Contains(s.Key) && !_valid.ContainsKey((s.Key.ToLowerInvariant(), s.Value))).ToList();
         if (unknown.Count == 0)
             return null;
-        var sets = string.Join(", ", unknown.Select(s => $"pg_catalog.set_config({Sql.SqlEdit.Literal(s.Key)}, {Sql.SqlEdit.Literal(s.Value)}, true)"));
+        var sets = string.Join(", ", unknown.Select(s => $"pg_catalog.set_config({Sql.SqlEdit.Literal(s.Key)}, {Sql.SqlEdit.Literal(s.Value)}, true)")
+            // A timeout checked valid is put back to none in the same statement: -c statement_timeout=1 cancelled the ROLLBACK
+            // after it (the client got FATAL 57014 for a valid setting, which Postgres accepts).
+            .Concat(unknown.Where(s => Timeouts.Contains(s.Key)).Select(s => $"pg_catalog.set_config({Sql.SqlEdit.Literal(s.Key)}, '0', true)")));
         return ["BEGIN", "SET LOCAL SESSION AUTHORIZATION " + Sql.SqlEdit.Identifier(role), "SELECT " + sets, "ROLLBACK"];
     }
 

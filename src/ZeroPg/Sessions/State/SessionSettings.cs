@@ -406,8 +406,18 @@ internal sealed class SessionSettings : ISessionState
     void ISessionState.WritePreamble(Preamble preamble)
     {
         var engine = preamble.Engine;
-        if (RestoreSql(engine.AppliedSettings) is { } restore)
+        if (engine.SettingsUnknown)
+        {
+            preamble.Add(["RESET ALL", .. RestoreSql(Empty) is { } all ? [all] : Array.Empty<string>()], () =>
+            {
+                engine.AppliedSettings = Copy();
+                engine.SettingsUnknown = false;
+            });
+        }
+        else if (RestoreSql(engine.AppliedSettings) is { } restore)
+        {
             preamble.Add([restore], () => engine.AppliedSettings = Copy());
+        }
         preamble.Identity = SessionAuthorization;
     }
 
@@ -443,6 +453,8 @@ internal sealed class SessionSettings : ISessionState
         {
             readBack.Read(SnapshotSql(), reply =>
             {
+                if (Failed(reply, engine))
+                    return;
                 ApplySnapshot(OwnSql.TextPairs(reply));
                 engine.AppliedSettings = Copy();
                 engine.SessionAuthorization = SessionAuthorization; // read back too: a superuser's SET SESSION AUTHORIZATION
@@ -452,6 +464,8 @@ internal sealed class SessionSettings : ISessionState
         {
             readBack.Read(NamedSnapshotSql(), reply =>
             {
+                if (Failed(reply, engine))
+                    return;
                 ApplyNamedSnapshot(reply.TextRows().Select(row => row.Columns));
                 engine.AppliedSettings = Copy();
             });
@@ -461,6 +475,21 @@ internal sealed class SessionSettings : ISessionState
             Read(); // the startup settings only
         }
         return ValueTask.CompletedTask;
+    }
+
+    private static readonly Dictionary<string, string> Empty = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A read-back that failed (the client's own statement_timeout or lock_timeout cancelled it): read as "no settings" it made
+    /// the engine state forget the client's statement_timeout=1, which the engine kept and every later client ran with (the
+    /// fuzzer's witness got 57014). The engine's settings are unknown now, and this client's stay unread until its next unit.
+    /// </summary>
+    private static bool Failed(IReadOnlyList<byte[]> reply, EngineSessionState engine)
+    {
+        if (reply.Count > 0 && !reply.Any(m => m.Is(BackendCode.ErrorResponse)))
+            return false;
+        engine.SettingsUnknown = true;
+        return true;
     }
 
     /// <summary>
