@@ -50,11 +50,20 @@ internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logge
     /// </summary>
     public static async Task DumpAsync(EngineProcess engine, string path, bool clean = false)
     {
-        var temp = $"{path}.{Environment.ProcessId}.tmp";
-        var answer = await engine.ControlAsync(new DumpControl(temp, clean));
-        if (answer.TryGetProperty("error", out var error))
-            throw new EngineFailedException($"dumping the engine's cluster failed: {error}");
-        File.Move(temp, path, overwrite: true);
+        // A name of its own per dump: servers of one process (two test classes' fixtures) may dump the same seed at once, and one
+        // pid-named file was then renamed away under the other (FileNotFoundException, its CREATE DATABASE failed).
+        var temp = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
+        try
+        {
+            var answer = await engine.ControlAsync(new DumpControl(temp, clean));
+            if (answer.TryGetProperty("error", out var error))
+                throw new EngineFailedException($"dumping the engine's cluster failed: {error}");
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp); // nothing when it was moved; a partial dump otherwise
+        }
     }
 
     private static partial class Log

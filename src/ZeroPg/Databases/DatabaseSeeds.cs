@@ -12,6 +12,8 @@ namespace ZeroPg.Databases;
 ///   instead (CREATE DATABASE ... TEMPLATE inside their cluster), so each copy is a database of its own beside them.
 /// The seeds live in the databases' folder, which <c>folder</c> gives, made if it is not there yet.
 /// Thread safety: <see cref="_gate"/> owns the template table; one dump per template at a time (the catalog runs one command at a time).
+/// A seed file is made under <see cref="SeedGate"/>, one per path for the whole process: the cached seeds are the machine's, and
+/// servers of one process (parallel test classes' fixtures) ask for the same one at once; the second waits and reuses it.
 /// </summary>
 internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, Func<EngineLauncher> primaryLauncher, Func<string> folder, ILogger logger)
 {
@@ -26,7 +28,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TemplateSeed> _templates = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _emptyGate = new(1, 1);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> SeedGates = new(StringComparer.Ordinal);
 
     /// <summary>The seed of a new empty database: <see cref="EmptyName"/> in a fresh cluster.</summary>
     public async Task<DatabaseSite> EmptyAsync(CancellationToken cancellationToken)
@@ -36,7 +38,8 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
         var path = cached
             ? Path.ChangeExtension(launcher.SnapshotPath!, ".database.tar")
             : Path.Combine(folder(), ".empty-database.tar");
-        await _emptyGate.WaitAsync(cancellationToken);
+        var gate = SeedGate(path);
+        await gate.WaitAsync(cancellationToken);
         try
         {
             if (!IsWhole(path))
@@ -53,7 +56,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
         }
         finally
         {
-            _emptyGate.Release();
+            gate.Release();
         }
         return new DatabaseSite(EmptyName, ZeroPgOptions.MemoryDatabase, path, false);
     }
@@ -73,7 +76,8 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             }
         }
         var path = Path.Combine(folder(), ".fresh-cluster.tar");
-        await _emptyGate.WaitAsync(cancellationToken);
+        var gate = SeedGate(path);
+        await gate.WaitAsync(cancellationToken);
         try
         {
             if (!IsWhole(path))
@@ -83,7 +87,7 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
         }
         finally
         {
-            _emptyGate.Release();
+            gate.Release();
         }
         return path;
     }
@@ -164,6 +168,9 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             // Left for the next start's clean-up.
         }
     }
+
+    /// <summary>The process's one gate for making the seed at <paramref name="path"/> (a handful of paths per process: never removed).</summary>
+    private static SemaphoreSlim SeedGate(string path) => SeedGates.GetOrAdd(Path.GetFullPath(path), _ => new SemaphoreSlim(1, 1));
 
     private static bool IsWhole(string path)
     {

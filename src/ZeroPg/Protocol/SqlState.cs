@@ -22,6 +22,7 @@ internal static class SqlState
     public const string TransactionTimeout = "25P04";
     public const string LockNotAvailable = "55P03";
     public const string InternalError = "XX000";
+    public const string IoError = "58030";
     public const string ConfigurationLimitExceeded = "53400";
     public const string InvalidParameterValue = "22023";
     public const string InvalidCatalogName = "3D000";

@@ -73,6 +73,13 @@ internal sealed class DatabaseCommands(SessionComposition parts, UnitRunner unit
         {
             ErrorResponse.Write(output, PgError.Error(SqlState.InternalError, $"{command.CommandTag} failed: {error.Message}"));
         }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            // The server's own files (a seed, a database's folder), not the client's connection: the session loop would take an
+            // IOException for a client gone away and close the connection without a word, as it once did on a seed's lost temp file.
+            ErrorResponse.Write(output, PgError.Error(SqlState.IoError, $"{command.CommandTag} failed: {error.Message}",
+                "ZeroPg could not read or write a file of the new database; the server's log may say more."));
+        }
         ReadyForQuery.Write(output, parts.State.Status);
         await output.FlushAsync();
     }
