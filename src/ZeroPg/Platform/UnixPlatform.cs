@@ -26,6 +26,12 @@ internal abstract partial class UnixPlatform : HostPlatform
 
     public override bool Signal(int pid, StopSignal signal) => pid > 0 && Kill(pid, (int)signal) == 0;
 
+    private const int NoSignal = 0; // kill(pid, 0): the existence and permission checks only, on every Unix
+    private const int NotPermitted = 1; // EPERM: 1 on every Unix
+
+    /// <summary>kill(pid, 0): it exists when that succeeds, or fails only for want of permission.</summary>
+    public override bool ProcessExists(int pid) => pid > 0 && (Kill(pid, NoSignal) == 0 || Marshal.GetLastPInvokeError() == NotPermitted);
+
     public override async Task GiveToUserAsync(string user, IReadOnlyList<string> paths, bool recursive, CancellationToken cancellationToken)
     {
         // chown(1) resolves the user and walks the trees; .NET has neither (a file's owner is not settable through it).
@@ -67,6 +73,39 @@ internal abstract partial class UnixPlatform : HostPlatform
 internal sealed class LinuxPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.Linux;
+
+    public override bool ProcessExists(int pid) => Linux.ProcFs.Available ? Linux.ProcFs.Exists(pid) : base.ProcessExists(pid);
+
+    public override bool TellsEveryProcess => Linux.ProcFs.Available;
+
+    public override long? OpenFilesLimit() => Linux.ProcFs.SoftLimit("Max open files");
+
+    public override int OpenDescriptorCount() => Linux.ProcFs.OpenDescriptorCount();
+
+    /// <summary>
+    /// .NET leaves a SIGINT that was ignored at its start ignored (a script's `zeropg serve &amp;`, `nohup`): such a server outlived
+    /// `kill -INT`. Postgres sets its own handler whatever it inherited; so does this, before .NET first looks at the signal.
+    /// </summary>
+    public override void ReclaimIgnoredSigint()
+    {
+        if (SigintIgnored())
+            _ = Linux.LinuxLibc.Signal(Linux.LinuxLibc.SIGINT, Linux.LinuxLibc.SIG_DFL);
+    }
+
+    /// <summary>True when this process ignores SIGINT (/proc/self/status's SigIgn mask); false where that cannot be read.</summary>
+    private static bool SigintIgnored()
+    {
+        try
+        {
+            return Linux.ProcFs.StatusField("self", "SigIgn") is { } mask && (Convert.ToUInt64(mask, 16) & (1UL << (Linux.LinuxLibc.SIGINT - 1))) != 0;
+        }
+        catch (FormatException)
+        {
+            return false; // leave the signal as it is
+        }
+    }
+
+    public override MachineLimits Limits(string root) => new Linux.LinuxMachineLimits(root);
 
     public override string NodeInstallHint(int minimumMajor)
         => $"install Node.js {minimumMajor}+ (your distribution's nodejs package if it is {minimumMajor} or newer, or a build from nodejs.org)";
