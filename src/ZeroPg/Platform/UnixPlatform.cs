@@ -26,6 +26,25 @@ internal abstract partial class UnixPlatform : HostPlatform
 
     public override bool Signal(int pid, StopSignal signal) => pid > 0 && Kill(pid, (int)signal) == 0;
 
+    private const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // chosen only off Windows (HostPlatform.Current)
+    public override bool IsExecutable(string path) => (File.GetUnixFileMode(path) & Execute) != 0;
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public override bool MakeExecutable(string path)
+    {
+        try
+        {
+            File.SetUnixFileMode(path, File.GetUnixFileMode(path) | Execute);
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private const int NoSignal = 0; // kill(pid, 0): the existence and permission checks only, on every Unix
     private const int NotPermitted = 1; // EPERM: 1 on every Unix
 
@@ -73,6 +92,14 @@ internal abstract partial class UnixPlatform : HostPlatform
 internal sealed class LinuxPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.Linux;
+
+    protected override string RidOs => "linux";
+
+    public override bool HasSharedEngineHost => true;
+
+    /// <summary>npm's Linux builds are glibc builds: on musl (Alpine) they do not run, so none is carried there.</summary>
+    public override string? NodeRuntimeFolder(System.Runtime.InteropServices.Architecture architecture)
+        => File.Exists("/etc/alpine-release") ? null : base.NodeRuntimeFolder(architecture);
 
     public override bool ProcessExists(int pid) => Linux.ProcFs.Available ? Linux.ProcFs.Exists(pid) : base.ProcessExists(pid);
 
@@ -126,6 +153,8 @@ internal sealed class LinuxPlatform : UnixPlatform
 internal sealed class MacPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.MacOS;
+
+    protected override string RidOs => "osx";
 
     /// <summary>Apple silicon above all: npm has no Node for darwin-arm64 newer than 18, so zeropg carries none there.</summary>
     public override string NodeInstallHint(int minimumMajor)

@@ -12,6 +12,10 @@ internal sealed class WindowsPlatform : HostPlatform
 {
     public override OsFamily Os => OsFamily.Windows;
 
+    protected override string RidOs => "win";
+
+    public override string[] ExecutableNames(string name) => Path.HasExtension(name) ? [name] : [name + ".exe", name];
+
     public override void SyncDirectory(string path)
     {
     }

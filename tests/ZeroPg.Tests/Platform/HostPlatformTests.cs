@@ -164,4 +164,21 @@ public sealed class HostPlatformTests
         }
         Assert.Empty(found);
     }
+
+    [Fact]
+    public void Each_platform_names_the_node_folder_and_the_executables_of_its_runtime_identifier()
+    {
+        var x64 = System.Runtime.InteropServices.Architecture.X64;
+        var arm64 = System.Runtime.InteropServices.Architecture.Arm64;
+        Assert.Equal("linux-x64", HostPlatform.For(OsFamily.Linux).NodeRuntimeFolder(x64)); // no /etc/alpine-release here (Debian)
+        Assert.Equal("linux-arm64", HostPlatform.For(OsFamily.Linux).NodeRuntimeFolder(arm64));
+        Assert.Equal("osx-arm64", HostPlatform.For(OsFamily.MacOS).NodeRuntimeFolder(arm64));
+        Assert.Equal("win-x64", HostPlatform.For(OsFamily.Windows).NodeRuntimeFolder(x64));
+        Assert.Null(HostPlatform.For(OsFamily.Windows).NodeRuntimeFolder(System.Runtime.InteropServices.Architecture.X86));
+        Assert.Equal(["node.exe", "node"], HostPlatform.For(OsFamily.Windows).ExecutableNames("node"));
+        Assert.Equal(["node"], HostPlatform.For(OsFamily.MacOS).ExecutableNames("node"));
+        Assert.True(HostPlatform.For(OsFamily.Linux).HasSharedEngineHost);
+        Assert.False(HostPlatform.For(OsFamily.MacOS).HasSharedEngineHost);
+        Assert.False(HostPlatform.For(OsFamily.Windows).HasSharedEngineHost);
+    }
 }
