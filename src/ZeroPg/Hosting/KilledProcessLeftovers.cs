@@ -49,7 +49,7 @@ internal static class KilledProcessLeftovers
     /// <summary>Removes the leftovers of processes that are gone in <paramref name="directories"/>; returns how many.</summary>
     internal static int Sweep(IEnumerable<string> directories, DateTime now)
     {
-        if (!Platform.Linux.ProcFs.Available)
+        if (!Platform.HostPlatform.Current.TellsEveryProcess)
             return 0;
         var removed = 0;
         foreach (var directory in directories)
@@ -96,7 +96,7 @@ internal static class KilledProcessLeftovers
                     var pidText = entry.Name[prefix.Length..].Split('-', 2)[0];
                     if (entry is FileInfo && entry.LinkTarget is null
                         && int.TryParse(pidText, System.Globalization.NumberStyles.None, null, out var pid) && pid > 0
-                        && !Directory.Exists($"/proc/{pid}") && now - entry.LastWriteTimeUtc >= StaleAfter)
+                        && !Platform.HostPlatform.Current.ProcessExists(pid) && now - entry.LastWriteTimeUtc >= StaleAfter)
                     {
                         File.Delete(entry.FullName);
                         removed++;
@@ -116,7 +116,7 @@ internal static class KilledProcessLeftovers
     private static bool IsLeftover(FileSystemInfo entry, string kind, int pid, DateTime now)
     {
         // A link is none of ours (ZeroPg makes none): never followed, never removed.
-        if (entry.LinkTarget is not null || Platform.Linux.ProcFs.Exists(pid))
+        if (entry.LinkTarget is not null || Platform.HostPlatform.Current.ProcessExists(pid))
             return false;
         var old = now - entry.LastWriteTimeUtc >= StaleAfter;
         if (s_startFiles.Contains(kind))

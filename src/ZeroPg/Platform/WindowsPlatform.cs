@@ -12,6 +12,10 @@ internal sealed class WindowsPlatform : HostPlatform
 {
     public override OsFamily Os => OsFamily.Windows;
 
+    protected override string RidOs => "win";
+
+    public override string[] ExecutableNames(string name) => Path.HasExtension(name) ? [name] : [name + ".exe", name];
+
     public override void SyncDirectory(string path)
     {
     }
@@ -50,4 +54,17 @@ internal sealed class WindowsPlatform : HostPlatform
         => $"install Node.js {minimumMajor}+: `winget install OpenJS.NodeJS.LTS` or the Windows installer from nodejs.org";
 
     public override CancelEndpoint NewCancelEndpoint(string tempDirectory, string uniqueName) => new LoopbackCancelEndpoint();
+
+    public override bool ProcessExists(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception error) when (error is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
 }

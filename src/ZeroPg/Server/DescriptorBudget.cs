@@ -11,11 +11,11 @@ internal static class DescriptorBudget
     /// <summary>Descriptors kept for everything but client sockets opened later: data and log files, the engine's pipes, backups, /metrics.</summary>
     public const int Reserve = 128;
 
-    /// <summary>The soft RLIMIT_NOFILE (Linux: /proc/self/limits), or null when unknown or unlimited.</summary>
-    public static long? SoftLimit() => Platform.Linux.ProcFs.SoftLimit("Max open files");
+    /// <summary>The soft RLIMIT_NOFILE, or null when unknown or unlimited (<see cref="Platform.HostPlatform.OpenFilesLimit"/>).</summary>
+    public static long? SoftLimit() => Platform.HostPlatform.Current.OpenFilesLimit();
 
     /// <summary>Descriptors open now (the runtime's own, mapped assemblies, the listeners).</summary>
-    public static int OpenNow() => Platform.Linux.ProcFs.OpenDescriptorCount();
+    public static int OpenNow() => Platform.HostPlatform.Current.OpenDescriptorCount();
 
     /// <summary>Connections the limit leaves room for (at least 1), or null when there is no limit to respect.</summary>
     public static long? Connections()

@@ -52,6 +52,21 @@ public sealed partial class RawProtocolClient
         }
     }
 
+    /// <summary>Sends the queued messages and reads the replies up to and including the next of type <paramref name="code"/> or an error (after a Flush: 's' PortalSuspended, ...).</summary>
+    public async Task<List<Message>> RoundTripUntilAsync(char code, TimeSpan? timeout = null)
+    {
+        await FlushAsync();
+        var messages = new List<Message>();
+        while (true)
+        {
+            var message = await ReadMessageAsync(timeout) ?? throw new EndOfStreamException(
+                $"connection closed before '{code}'; got: {Describe(messages)}");
+            messages.Add(message);
+            if (message.Code == code || message.Code == 'E')
+                return messages;
+        }
+    }
+
     /// <summary>Everything until the server closes the connection; the timeout applies to each message.</summary>
     public async Task<List<Message>> ReadUntilClosedAsync(TimeSpan? timeout = null)
     {

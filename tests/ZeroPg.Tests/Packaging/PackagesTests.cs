@@ -45,6 +45,10 @@ public sealed partial class PackagesTests
             using (var image = library.GetEntry("lib/net10.0/ZeroPg.dll")!.Open())
                 Assert.True(IsReadyToRun(image), "ZeroPg.Server's lib/net10.0/ZeroPg.dll is IL only");
 
+            // RID-specific tool packages: `zeropg` only points at `zeropg.linux-x64`, which carries linux-x64's Node and no other.
+            Assert.Equal(["linux-x64"], ToolPackages.PointedRids(feed, version));
+            Assert.Equal(["linux-x64/bin/node"], ToolPackages.CarriedNodes(feed, version, "linux-x64", out _));
+
             var tools = Path.Combine(work, "tools");
             await Run("dotnet", ["tool", "install", "zeropg", "--tool-path", tools, "--configfile", config, "--version", version], work);
             foreach (var name in (string[])["ZeroPg.Cli.dll", "ZeroPg.dll"])
@@ -154,11 +158,12 @@ public sealed partial class PackagesTests
         }
     }
 
-    /// <summary>Packs src/NAME/NAME.csproj for each name into the feed. Without the analyzers: the suite's own build ran them on these sources, and they tripled each compile here.</summary>
+    /// <summary>Packs src/NAME/NAME.csproj for each name into the feed (the tool for linux-x64 only). Without the analyzers: the suite's own build ran them on these sources, and they tripled each compile here.</summary>
     private static async Task PackAsync(string repo, string feed, string version, params string[] projects)
     {
         foreach (var project in projects)
-            await Run("dotnet", ["pack", Path.Combine(repo, "src", project, project + ".csproj"), "-c", "Release", "-o", feed, $"-p:Version={version}", "-p:RunAnalyzers=false"], repo);
+            await Run("dotnet", ["pack", Path.Combine(repo, "src", project, project + ".csproj"), "-c", "Release", "-o", feed, $"-p:Version={version}", "-p:RunAnalyzers=false",
+                "-p:ZeroPgToolRids=linux-x64"], repo); // the tool for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests)
     }
 
     /// <summary>A test class as an app writes it with ZeroPg.Testing and EF Core: migrations applied once to a template, a copy per test.</summary>

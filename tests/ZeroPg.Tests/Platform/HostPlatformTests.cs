@@ -1,3 +1,4 @@
+using ZeroPg.Tests.Infrastructure;
 using System.Diagnostics;
 using ZeroPg.Platform;
 using ZeroPg.Tests.Engine;
@@ -114,5 +115,70 @@ public sealed class HostPlatformTests
         var arguments = HostPlatform.Current.CommandLine(Environment.ProcessId);
         Assert.NotNull(arguments);
         Assert.Contains(arguments, a => a.Contains("dotnet", StringComparison.Ordinal) || a.Contains("testhost", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Each_platform_tells_a_live_process_from_a_gone_one()
+    {
+        Assert.True(HostPlatform.Current.ProcessExists(Environment.ProcessId));
+        Assert.True(HostPlatform.Current.TellsEveryProcess);
+        using var sleeper = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+        Assert.True(HostPlatform.Current.ProcessExists(sleeper.Id));
+        Assert.True(HostPlatform.For(OsFamily.MacOS).ProcessExists(sleeper.Id)); // kill(pid, 0), as on macOS
+        sleeper.Kill();
+        await sleeper.WaitForExitAsync(); // reaped: the pid is gone
+        Assert.False(HostPlatform.Current.ProcessExists(sleeper.Id));
+        Assert.False(HostPlatform.For(OsFamily.MacOS).ProcessExists(sleeper.Id));
+        Assert.True(HostPlatform.For(OsFamily.MacOS).ProcessExists(1)); // init: another user's, seen as existing (EPERM)
+    }
+
+    [Fact]
+    public void Linux_reads_its_limits_and_the_others_report_the_memory_the_runtime_sees()
+    {
+        Assert.NotNull(HostPlatform.Current.OpenFilesLimit());
+        Assert.True(HostPlatform.Current.OpenDescriptorCount() > 3);
+        Assert.Null(HostPlatform.For(OsFamily.Windows).OpenFilesLimit());
+        var linux = HostPlatform.Current.Limits("/").Memory();
+        Assert.NotNull(linux);
+        var portable = HostPlatform.For(OsFamily.MacOS).Limits("/nonexistent").Memory();
+        Assert.Equal("the memory the system reports", portable?.Source);
+        Assert.True(portable?.Mb > 0);
+        Assert.Null(HostPlatform.For(OsFamily.Windows).Limits("/").CpuQuota());
+    }
+
+    /// <summary>Issue 60: no file outside the platform implementations reads /proc, calls libc, or starts kill, sh or chown.</summary>
+    [Fact]
+    public void No_source_file_outside_the_platform_folder_reads_proc_calls_libc_or_starts_kill_sh_or_chown()
+    {
+        var src = Path.Combine(RepoPaths.Root, "src");
+        var platform = Path.Combine(src, "ZeroPg", "Platform") + Path.DirectorySeparatorChar;
+        string[] forbidden = ["\"/proc", "$\"/proc", "LibraryImport(\"libc", "DllImport(\"libc", "(\"kill\"", "(\"chown\"", "(\"/bin/sh\"", "(\"sh\"",
+            "RuntimeInformation.IsOSPlatform"];
+        var found = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.StartsWith(platform, StringComparison.Ordinal) || file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                continue;
+            var text = File.ReadAllText(file);
+            found.AddRange(forbidden.Where(text.Contains).Select(f => $"{Path.GetRelativePath(src, file)}: {f}"));
+        }
+        Assert.Empty(found);
+    }
+
+    [Fact]
+    public void Each_platform_names_the_node_folder_and_the_executables_of_its_runtime_identifier()
+    {
+        var x64 = System.Runtime.InteropServices.Architecture.X64;
+        var arm64 = System.Runtime.InteropServices.Architecture.Arm64;
+        Assert.Equal("linux-x64", HostPlatform.For(OsFamily.Linux).NodeRuntimeFolder(x64)); // no /etc/alpine-release here (Debian)
+        Assert.Equal("linux-arm64", HostPlatform.For(OsFamily.Linux).NodeRuntimeFolder(arm64));
+        Assert.Equal("osx-arm64", HostPlatform.For(OsFamily.MacOS).NodeRuntimeFolder(arm64));
+        Assert.Equal("win-x64", HostPlatform.For(OsFamily.Windows).NodeRuntimeFolder(x64));
+        Assert.Null(HostPlatform.For(OsFamily.Windows).NodeRuntimeFolder(System.Runtime.InteropServices.Architecture.X86));
+        Assert.Equal(["node.exe", "node"], HostPlatform.For(OsFamily.Windows).ExecutableNames("node"));
+        Assert.Equal(["node"], HostPlatform.For(OsFamily.MacOS).ExecutableNames("node"));
+        Assert.True(HostPlatform.For(OsFamily.Linux).HasSharedEngineHost);
+        Assert.False(HostPlatform.For(OsFamily.MacOS).HasSharedEngineHost);
+        Assert.False(HostPlatform.For(OsFamily.Windows).HasSharedEngineHost);
     }
 }

@@ -9,7 +9,8 @@ namespace ZeroPg.Tests.Sessions;
 /// <summary>
 /// Issue 66: after an engine restart no client is left with half a session. For each kind of per-client state (each registered
 /// ISessionState object: LISTEN, settings, the client encoding, advisory locks, cursors, prepared statements by Parse and by SQL
-/// PREPARE, temp tables, auto-prepare) and each way an engine restarts, a client holding that state meets the restart, then
+/// PREPARE, temp tables, auto-prepare, a portal read ahead) and each way an engine restarts (a kill, the kill that stops a statement
+/// that ignored its cancel, a snapshot's restore that swaps engines), a client holding that state meets the restart, then
 /// either behaves as before it or is ended with FATAL 57P01 naming what it lost. On memory:// the data dies with the engine, so
 /// every client that used the old engine is ended. One server and one restart per path: every cell's client is connected at once.
 /// </summary>
@@ -87,6 +88,39 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
     [Trait("Category", "Slow")]
     public Task A_restart_to_stop_a_statement_that_ignored_its_cancel_on_memory_ends_every_client() => RunAsync("memory", CancelIgnored, cancelIgnored: true);
 
+    /// <summary>A snapshot's restore that swaps engines (the schema changed since the snapshot) on memory://: the data is the snapshot's, not lost, so restorable sessions stay.</summary>
+    [Fact]
+    public Task A_snapshot_restore_that_swaps_engines_keeps_every_restorable_session_and_ends_the_others() => RunAsync("memory", SnapshotSwap, snapshot: true);
+
+    /// <summary>
+    /// A portal suspended by an Execute with a row limit inside a transaction block lives in the engine (it is not read ahead): it dies
+    /// with the engine and its transaction, as a Postgres backend's portals die with it. The client is ended at once with 57P01 whose
+    /// DETAIL names the portal, and a new connection can do the same again.
+    /// </summary>
+    [Fact]
+    public async Task A_portal_suspended_in_a_transaction_block_ends_its_client_naming_the_portal_when_the_engine_is_killed()
+    {
+        using var directory = new TempDirectory();
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Sub("db") }, TestLogging.Factory);
+        await using var client = await RawProtocolClient.ConnectAsync(server);
+        Assert.DoesNotContain(await client.Query("BEGIN").RoundTripAsync(), m => m.Code == 'E');
+        var first = await client.Parse("", "select generate_series(1, 5)").Bind("in_block", "").Execute("in_block", 2).Sync().RoundTripAsync();
+        Assert.Equal(["1", "2"], first.Where(m => m.Code == 'D').Select(m => m.Columns()[0]));
+        Assert.Contains(first, m => m.Code == 's'); // PortalSuspended: the rest waits in the engine, in the client's transaction
+
+        await EngineKill.KillAsync(server);
+
+        var told = (await client.ReadUntilClosedAsync(TimeSpan.FromSeconds(30))).Single(m => m.Code == 'E');
+        Assert.Equal("57P01", told.SqlState);
+        Assert.Equal("FATAL", told.Field('S'));
+        Assert.Contains("portals suspended in its transaction block (in_block)", told.Field('D'));
+
+        await using var again = await RawProtocolClient.ConnectAsync(server);
+        Assert.DoesNotContain(await again.Query("BEGIN").RoundTripAsync(), m => m.Code == 'E');
+        var rest = await again.Parse("", "select generate_series(1, 5)").Bind("in_block", "").Execute("in_block", 2).Execute("in_block", 0).Sync().RoundTripAsync();
+        Assert.Equal(["1", "2", "3", "4", "5"], rest.Where(m => m.Code == 'D').Select(m => m.Columns()[0]));
+    }
+
     /// <summary>
     /// An idle database's engine is stopped (and started again by the next client) only once no client is connected to it
     /// (DatabaseEntry counts connections, not statements): a connected client, however idle, never meets that restart.
@@ -122,16 +156,17 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
         await Eventually.WaitUntilAsync(() => entry.RunningServices is null, "the engine stopped once its last client left", TimeSpan.FromSeconds(30));
     }
 
-    private delegate Task Restart(ZeroPgServer server, NpgsqlConnection other);
+    /// <summary>One way an engine restarts; <paramref name="snapshot"/>: the one taken before the cells, when the path restores it.</summary>
+    private delegate Task Restart(ZeroPgServer server, NpgsqlConnection other, ZeroPgSnapshot? snapshot);
 
-    private static async Task Kill(ZeroPgServer server, NpgsqlConnection other)
+    private static async Task Kill(ZeroPgServer server, NpgsqlConnection other, ZeroPgSnapshot? _)
     {
         var killed = await EngineKill.KillAsync(server);
         await Eventually.WaitUntilAsync(() => server.EngineId is { } id && id != killed, "a new engine", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>A statement of a client of its own ignores its cancel: the engine is killed to stop it, and that client stays (its session is whole).</summary>
-    private static async Task CancelIgnored(ZeroPgServer server, NpgsqlConnection other)
+    private static async Task CancelIgnored(ZeroPgServer server, NpgsqlConnection other, ZeroPgSnapshot? _)
     {
         await using var stuck = await OpenAsync(server);
         await stuck.ExecAsync("SET work_mem = '9MB'");
@@ -153,7 +188,16 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
         Assert.Equal("9MB", await stuck.ScalarAsync("show work_mem", commandTimeout: 120));
     }
 
-    private async Task RunAsync(string storage, Restart restart, EngineHostMode? host = null, bool cancelIgnored = false)
+    /// <summary>A restore from the snapshot taken before the cells, after a schema change: the engine is swapped for one started from the dump.</summary>
+    private static async Task SnapshotSwap(ZeroPgServer server, NpgsqlConnection other, ZeroPgSnapshot? snapshot)
+    {
+        var engine = server.EngineId;
+        await other.ExecAsync("create table after_snapshot(x int)");
+        await server.RestoreAsync(snapshot!);
+        Assert.NotEqual(engine, server.EngineId);
+    }
+
+    private async Task RunAsync(string storage, Restart restart, EngineHostMode? host = null, bool cancelIgnored = false, bool snapshot = false)
     {
         using var directory = new TempDirectory();
         var options = new ZeroPgOptions { DataDirectory = storage == "memory" ? ZeroPgOptions.MemoryDatabase : directory.Sub("db") };
@@ -166,9 +210,10 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
             options.EngineHostEnvironment = new Dictionary<string, string> { ["ZEROPG_TEST_IGNORE_CANCEL"] = "1" };
         }
         await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
-        var memory = storage == "memory";
+        var dataLost = storage == "memory" && !snapshot; // a snapshot's restore replaces the data, it does not lose it
         await using var other = await OpenAsync(server);
         await other.ExecAsync("create table kept(x int); insert into kept values (1)");
+        await using var taken = snapshot ? await server.SnapshotAsync() : null;
 
         var clients = new List<NpgsqlConnection>();
         try
@@ -200,29 +245,59 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
             // A client with a temp table idle: told at once, before it sends anything.
             await using var idleTemp = await RawProtocolClient.ConnectAsync(server);
             Assert.DoesNotContain((await idleTemp.Query("CREATE TEMP TABLE idle_temp(x int)").RoundTripAsync()), m => m.Code == 'E');
+            // A portal suspended outside a transaction block (Execute with a row limit, no Sync: pg-cursor, pgjdbc's fetch size): read
+            // ahead into ZeroPg, so the engine is free; the client reads the rest after the restart.
+            await using var readAhead = await RawProtocolClient.ConnectAsync(server);
+            var firstRows = await readAhead.Parse("", "select generate_series(1, 5)").Bind("matrix_portal", "").Execute("matrix_portal", 2).Flush().RoundTripUntilAsync('s');
+            Assert.Equal(["1", "2"], firstRows.Where(m => m.Code == 'D').Select(m => m.Columns()[0]));
             Assert.Equal(1, await other.ScalarAsync("select 1")); // the last unit's bookkeeping is done before the restart
 
-            await restart(server, other);
+            await restart(server, other, taken);
 
-            var unprompted = await idleTemp.ReadMessageAsync(TimeSpan.FromSeconds(30));
-            Assert.NotNull(unprompted);
-            Assert.Equal('E', unprompted.Code);
-            Assert.Equal("57P01", unprompted.SqlState);
-            Assert.Equal("FATAL", unprompted.Field('S'));
+            if (snapshot)
+            {
+                // A swap is learnt at the next grant, not by the idle read: told at its next statement.
+                await idleTemp.Query("select 1").FlushAsync();
+                Assert.Equal("57P01", (await idleTemp.ReadUntilClosedAsync(TimeSpan.FromSeconds(30))).Single(m => m.Code == 'E').SqlState);
+            }
+            else
+            {
+                var unprompted = await idleTemp.ReadMessageAsync(TimeSpan.FromSeconds(30));
+                Assert.NotNull(unprompted);
+                Assert.Equal('E', unprompted.Code);
+                Assert.Equal("57P01", unprompted.SqlState);
+                Assert.Equal("FATAL", unprompted.Field('S'));
+            }
 
-            if (memory)
+            if (dataLost)
+            {
+                // Its rows were read from a database that is gone: ended at once, as every client of the old engine.
+                Assert.Equal("57P01", (await readAhead.ReadUntilClosedAsync(TimeSpan.FromSeconds(30))).Single(m => m.Code == 'E').SqlState);
+            }
+            else
+            {
+                // Restored whole: the rest of the portal, then the implicit transaction ends at Sync, as before the restart.
+                var rest = await readAhead.Execute("matrix_portal", 2).Execute("matrix_portal", 0).Sync().RoundTripAsync();
+                Assert.Equal(["3", "4", "5"], rest.Where(m => m.Code == 'D').Select(m => m.Columns()[0]));
+                Assert.Equal(["s", "C", "Z"], rest.Where(m => m.Code != 'D').Select(m => m.Code.ToString()));
+                Assert.Equal("SELECT 1", rest.Single(m => m.Code == 'C').BodyText.TrimEnd('\0'));
+                Assert.Equal("1", (await readAhead.SingleRowAsync("select 1"))[0]);
+                output.WriteLine("portal read ahead: as before the restart");
+            }
+
+            if (dataLost)
             {
                 // The other client used the old engine too: ended, and a new connection finds a fresh database.
                 var otherError = await Assert.ThrowsAsync<PostgresException>(() => other.ScalarAsync("select count(*) from kept"));
                 Assert.Equal("57P01", otherError.SqlState);
             }
             await using var fresh = await OpenAsync(server);
-            if (memory)
+            if (dataLost)
                 Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => fresh.ScalarAsync("select count(*) from kept"))).SqlState);
             else
                 Assert.Equal(1L, await fresh.ScalarAsync("select count(*) from kept"));
 
-            if (memory)
+            if (dataLost)
                 Assert.Equal("57P01", (await latin1.ReadUntilClosedAsync(TimeSpan.FromSeconds(30))).Single(m => m.Code == 'E').SqlState); // told at once
             else
                 Assert.Equal("LATIN1", (await latin1.SingleRowAsync("SHOW client_encoding"))[0]);
@@ -231,7 +306,7 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
             {
                 var cell = Cells[i];
                 var client = clients[i];
-                if (cell.Restorable && !memory)
+                if (cell.Restorable && !dataLost)
                 {
                     await cell.AsBefore!(client, fresh);
                     output.WriteLine($"{cell.State}: as before the restart");
@@ -241,7 +316,7 @@ public sealed class EngineRestartSessionTests(ITestOutputHelper output)
                 output.WriteLine($"{cell.State}: {error.SqlState} {error.MessageText} ({error.Detail})");
                 Assert.Equal("57P01", error.SqlState);
                 Assert.Equal("FATAL", error.Severity);
-                Assert.Contains(memory ? "in-memory database was reset" : "could not be restored", error.MessageText);
+                Assert.Contains(dataLost ? "in-memory database was reset" : "could not be restored", error.MessageText);
                 if (cell.LostDetail is { } lost)
                     Assert.Contains(lost, error.Detail);
             }

@@ -31,6 +31,13 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
     /// <summary>Reading ahead met an error: the engine's sequence stays open, to be ended by the client's Sync.</summary>
     private bool _engineAwaitsSync;
 
+    /// <summary>
+    /// Portals run by an Execute with a row limit since the client's transaction block began: inside a block they stay in the engine
+    /// (not read ahead) and die with the transaction; an engine restart under it ends the client naming them
+    /// (<see cref="ISessionState.DiesWithTransaction"/>). Cleared when the client is seen outside a block.
+    /// </summary>
+    private readonly SortedSet<string> _inTransaction = new(StringComparer.Ordinal);
+
     /// <summary>Portals read ahead and not yet closed (tests).</summary>
     public int Count => _portals.Count;
 
@@ -45,9 +52,13 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
     public string? Candidate(ClientBatch client, int count, StatementMapping statements)
     {
         string? candidate = null;
+        if (state.Transaction == TransactionState.Idle)
+            _inTransaction.Clear(); // the block they were bound in ended
         for (var i = 0; i < count; i++)
         {
             var message = client.Messages[i];
+            if (message.Code == FrontendCode.Close && !message.TargetsStatement)
+                _inTransaction.Remove(message.PortalName!);
             switch (message.Code)
             {
                 case FrontendCode.Sync or FrontendCode.Query:
@@ -62,8 +73,10 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
                     candidate = null;
                     break;
                 case FrontendCode.Execute:
-                    candidate = ExecuteMessage.Read(client.Bytes(message)[MessageFramer.HeaderLength..]).MaxRows > 0
-                        && _bound.GetValueOrDefault(message.PortalName!) is { } sql && IsQuery(sql) ? message.PortalName : null;
+                    var limited = ExecuteMessage.Read(client.Bytes(message)[MessageFramer.HeaderLength..]).MaxRows > 0;
+                    if (limited)
+                        _inTransaction.Add(message.PortalName!); // named only while a transaction block is open (DiesWithTransaction)
+                    candidate = limited && _bound.GetValueOrDefault(message.PortalName!) is { } sql && IsQuery(sql) ? message.PortalName : null;
                     break;
             }
         }
@@ -188,9 +201,20 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
         return answered;
     }
 
-    /// <summary>Portals read ahead live in ZeroPg, their rows read in full (spooled) and closed in the engine: a restart does not touch them.</summary>
-    RestartOutcome ISessionState.Restarted() => _portals.Count == 0 ? RestartOutcome.NothingHeld
-        : RestartOutcome.Restored("portals read ahead: their rows are ZeroPg's and answered from there");
+    /// <summary>
+    /// Portals read ahead live in ZeroPg, their rows read in full (spooled) and closed in the engine: a restart does not touch them.
+    /// Portals suspended in the engine inside a transaction block die with that transaction, whose loss ends the client (or, for the
+    /// client whose ignored cancel the restart stopped, aborts its block until ROLLBACK, as Postgres's cancel does): not answered here.
+    /// </summary>
+    RestartOutcome ISessionState.Restarted()
+    {
+        _inTransaction.Clear();
+        return _portals.Count == 0 ? RestartOutcome.NothingHeld
+            : RestartOutcome.Restored("portals read ahead: their rows are ZeroPg's and answered from there");
+    }
+
+    string? ISessionState.DiesWithTransaction() => _inTransaction.Count == 0 || state.Transaction == TransactionState.Idle ? null
+        : $"portals suspended in its transaction block ({string.Join(", ", _inTransaction.Select(name => name.Length == 0 ? "the unnamed portal" : name))})";
 
     /// <summary>The client left mid-cursor: the rows read ahead (and their spool file) go at once, not when the collector finds them.</summary>
     void ISessionState.Ended() => DisposeAll();

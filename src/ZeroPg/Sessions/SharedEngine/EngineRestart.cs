@@ -111,13 +111,21 @@ internal sealed class EngineRestart(SessionServices services, ReplyForwarder for
         return LostError(new EngineFailedException(detail));
     }
 
-    /// <summary>The FATAL a client gets when the engine its call ran in is gone.</summary>
-    public PgError LostError(EngineFailedException error) => PgError.Fatal(SqlState.AdminShutdown,
-        "terminating connection because the PGlite engine stopped; it is being restarted",
-        services.Options.IsMemory
-            ? "The database is in memory (memory://), so its data is lost. Reconnect to get a fresh database; use a data directory (--db DIR) to keep data across engine restarts."
-            : "Committed data is kept; reconnect and retry the transaction.",
-        error.Message);
+    /// <summary>
+    /// The FATAL a client gets when the engine its call or its open transaction ran in is gone. Its DETAIL names what died with the
+    /// transaction (the portals bound in it, <see cref="SessionStates.DiesWithTransaction"/>), then the engine's end.
+    /// </summary>
+    public PgError LostError(EngineFailedException error)
+    {
+        var lost = states.DiesWithTransaction();
+        var detail = lost.Count == 0 ? error.Message : $"Lost with the open transaction: {string.Join("; ", lost)}. {error.Message}";
+        return PgError.Fatal(SqlState.AdminShutdown,
+            "terminating connection because the PGlite engine stopped; it is being restarted",
+            services.Options.IsMemory
+                ? "The database is in memory (memory://), so its data is lost. Reconnect to get a fresh database; use a data directory (--db DIR) to keep data across engine restarts."
+                : "Committed data is kept; reconnect and retry the transaction.",
+            detail);
+    }
 
     /// <summary>
     /// The ERROR a client gets when the engine was killed to stop its cancelled call: the cancel's own error, with a

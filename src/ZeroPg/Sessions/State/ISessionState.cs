@@ -45,6 +45,13 @@ internal interface ISessionState
     }
 
     /// <summary>
+    /// What of this state lives only inside the client's open transaction block (portals bound in it), named for the client when the
+    /// engine restarts under that transaction and the client is ended with FATAL 57P01 (<see cref="EngineRestart.LostError"/>), as
+    /// Postgres would have lost it; null when none. It must not touch the engine.
+    /// </summary>
+    string? DiesWithTransaction() => null;
+
+    /// <summary>
     /// The engine restarted (it died, was killed to stop a statement that ignored its cancel, or a snapshot's restore replaced it):
     /// everything of its session is gone. The object forgets what died and says what becomes of its client's state: none held
     /// there, put back whole (<see cref="RestartOutcome.Restored"/>: how), or lost (<see cref="RestartOutcome.CannotRestore"/>:

@@ -50,6 +50,18 @@ internal sealed class SessionStates(ISessionState[] states)
             state.Ended();
     }
 
+    /// <summary>What died with the client's open transaction block, one line each (<see cref="ISessionState.DiesWithTransaction"/>).</summary>
+    public List<string> DiesWithTransaction()
+    {
+        var lost = new List<string>();
+        foreach (var state in states)
+        {
+            if (state.DiesWithTransaction() is { } what)
+                lost.Add(what);
+        }
+        return lost;
+    }
+
     /// <summary>The engine restarted: every object forgets what died with it; what they could not put back, one line each (empty: the client's session is whole).</summary>
     public List<string> Restarted()
     {
