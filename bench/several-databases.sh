@@ -43,18 +43,18 @@ done
 
 declare -A SUM=()   # sys,N -> space-separated aggregate tps per round
 run_n() { # sys N -> aggregate tps of N concurrent pgbench runs (FAILED if one failed)
-  local sys=$1 n=$2 d total=0 f
-  for ((d = 1; d <= n; d++)); do srv_pgbench_tps "${SRV_PORT[$sys]}" "db$d" "$SECS" $LOAD >"$WORK/tps-$d" & done
-  wait
+  local sys=$1 n=$2 d total=0 f runs=()
+  for ((d = 1; d <= n; d++)); do srv_pgbench_tps "${SRV_PORT[$sys]}" "db$d" "$SECS" $LOAD >"$WORK/tps-$d" & runs+=($!); done
+  wait "${runs[@]}" # these runs only: a bare wait would wait for the servers too
   for ((d = 1; d <= n; d++)); do
     f=$(cat "$WORK/tps-$d"); [[ -n "$f" && "$f" != FAILED ]] || { echo FAILED; return; }
-    total=$(awk -v a="$total" -v b="$f" 'BEGIN { printf "%.1f", a + b }')
+    total=$(awk -v a="$total" -v b="$f" 'BEGIN { printf "%.0f", a + b }')
   done
   echo "$total"
 }
 # Warm-up: every database at once, so that each engine (V8's tiering) and the server (.NET's) run optimized code, and
 # --split-cores has placed the server and its engine host, before anything is counted.
-for sys in $SYSTEMS; do log "$sys: $WARM s of warm-up on all $MAX databases"; SECS_SAVED=$SECS; SECS=$WARM; run_n "$sys" "$MAX" >/dev/null; SECS=$SECS_SAVED; done
+for sys in $SYSTEMS; do log "$sys: $WARM s of warm-up on all $MAX databases"; (SECS=$WARM; run_n "$sys" "$MAX" >/dev/null); done
 for ((r = 1; r <= ROUNDS; r++)); do
   for n in $COUNTS; do
     order=$SYSTEMS; (( r % 2 == 0 )) && order="native zeropg" # each system first in every other round
