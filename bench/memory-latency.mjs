@@ -1,6 +1,6 @@
 // How long one load from memory takes, by working-set size: a dependent pointer chase over a random cycle, so every load
 // waits for the one before and neither the prefetcher nor out-of-order execution hides it. In the benchmark machine's slow
-// hours a 4 MB set, which fits its L3, cost nearly what a 64 MB one did (bench/README.md, "Memory latency").
+// hours a 4 MB set, which fits its L3, cost nearly what a 64 MB one did (bench/findings/machine-hours.md).
 //   node memory-latency.mjs [--loads N]   prints one JSON line: {"nsPerLoad":{"0.25MB":..,"4MB":..,"64MB":..}}
 const loadsArg = process.argv.indexOf('--loads');
 const LOADS = loadsArg > 0 ? Number(process.argv[loadsArg + 1]) : 2_000_000;

@@ -55,7 +55,7 @@ if (memory[0] || memory[1]) {
   const cell = (m) => m ? Object.entries(m).map(([size, ns]) => `${ns} ns (${size.replace('MB', ' MB')})`).join(', ') : 'not measured';
   p();
   p(`Memory latency, one dependent load over a random cycle (\`memory-latency.mjs\`): before the run ${cell(memory[0])}; ` +
-    `after it ${cell(memory[1])}. Compare the 4 MB figure with the hours in bench/README.md ("Memory latency"): in the slow ` +
+    `after it ${cell(memory[1])}. Compare the 4 MB figure with the hours in bench/README.md ("The hour") and bench/findings/machine-hours.md: in the slow ` +
     'hours of 2026-11-28 it was 124-202 ns, close to the 64 MB figure though 4 MB fits the 32 MB L3 cache, and the engine ' +
     'ceiling made 5.7-7.4k tps select-only, against 41-56k in faster hours.');
 }

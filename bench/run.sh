@@ -54,7 +54,7 @@ ZEROPG_OK=0
 ZEROPG_OUT="$REPO/src/ZeroPg.Cli/bin/Release/net10.0/publish" # as the tool package has it: ReadyToRun and Node 26 for linux-x64
 ZEROPG_DLL=${BENCH_ZEROPG_DLL:-}
 # The in-process ceiling and latency run PGlite on the Node the engine host runs (the tool's bundled one), so that
-# ZeroPg/ceiling compares the same engine speed: V8 versions differ by ~15 % on PGlite's WebAssembly (bench/README.md).
+# ZeroPg/ceiling compares the same engine speed: V8 versions differ by ~15 % on PGlite's WebAssembly (bench/findings/engine.md).
 engine_node() { # the Node beside the ZeroPg build that runs (its bundled one), else node on PATH
   local n; n="$(dirname "${ZEROPG_DLL:-$ZEROPG_OUT/zeropg.dll}")/engine-host/runtime/linux-x64/bin/node"
   if [[ -x "$n" ]]; then echo "$n"; else echo node; fi
@@ -542,7 +542,7 @@ emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" la
   "node=$(node --version) (engine host and in-process ceiling: $("$(engine_node)" --version))" "dotnet=$(dotnet --version 2>/dev/null || echo none)" \
   "loadStart=$(cut -d' ' -f1-3 /proc/loadavg)"
 
-# the machine's memory latency, before anything of the benchmark runs: the slow hours of bench/README.md followed it
+# the machine's memory latency, before anything of the benchmark runs: the slow hours of bench/findings/machine-hours.md followed it
 measure_memory() {
   (cd "$BENCH_DIR" && timeout 60 "$(engine_node)" memory-latency.mjs) >"$WORK/logs/memory.$1.json" 2>"$WORK/logs/memory.$1.err" &&
     emit kind=memory phase="$1" --merge "$WORK/logs/memory.$1.json"

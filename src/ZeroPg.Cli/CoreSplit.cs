@@ -4,8 +4,8 @@ namespace ZeroPg.Cli;
 /// `zeropg serve --split-cores`: the engine hosts on the last CPU this process may use, the server's threads on the others.
 /// On a machine with two cores both poll for each other's answers (the engine host for requests, the server for replies,
 /// yielding the core between polls); taking turns on both cores, they and the clients displace each other, and each hop lands
-/// on a core whose caches hold the other's work. On cores of their own they answer more for less CPU (bench/README.md, "The
-/// server and its engines on cores of their own"). Measured only with two cores, so `auto` splits only there; `--engine
+/// on a core whose caches hold the other's work. On cores of their own they answer more for less CPU (bench/findings/round-trips.md,
+/// "The cores"). Measured only with two cores, so `auto` splits only there; `--engine
 /// postgres` never (its backends are the server's children and would share the server's core).
 /// </summary>
 internal static class CoreSplit

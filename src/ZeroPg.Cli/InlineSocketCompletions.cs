@@ -5,7 +5,7 @@ namespace ZeroPg.Cli;
 /// a thread-pool worker: with Kestrel's inline scheduling (<see cref="ZeroPgOptions.InlineSocketScheduling"/>) a client's
 /// message is then read and its statement sent to the engine on the thread epoll woke, not one thread wake-up later. With the
 /// reply's continuation on the engine reader (<see cref="ZeroPg.Engine.EngineCall"/>) that halved the server's CPU per `SELECT`: the
-/// pool's wake-ups and its spinning after each item were most of it (bench/README, "Thread hops"). .NET reads the switch from the environment once, when the process's first socket waits; it is process-wide,
+/// pool's wake-ups and its spinning after each item were most of it (bench/findings/round-trips.md, "Thread hops in the server"). .NET reads the switch from the environment once, when the process's first socket waits; it is process-wide,
 /// so it is set only in the CLI's own process, whose socket code never blocks a thread (the library's hosts, such as a test
 /// process with its own clients, keep .NET's default), and taken out again once the server listens so that a --run command
 /// does not inherit it.

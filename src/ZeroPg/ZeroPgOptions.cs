@@ -186,7 +186,7 @@ public sealed class ZeroPgOptions
     /// <summary>
     /// The CPUs the engine hosts run on (all their threads: the engines' and Node's own); null: wherever this process may run.
     /// On a machine with two cores, an engine host on one core and the server on the other answer more for less CPU than both
-    /// taking turns on both (bench/README.md, "The server and its engines on cores of their own"): `zeropg serve` does that
+    /// taking turns on both (bench/findings/round-trips.md, "The cores"): `zeropg serve` does that
     /// by default there (<c>--split-cores</c>). A library server leaves it to the application, whose process it shares. A host
     /// runs on any CPU while an engine starts and until it has used 10 s of CPU after that (ZEROPG_SPLIT_CORES_WARMUP).
     /// </summary>
