@@ -47,8 +47,13 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
             var channelBinding = start.Tls is null ? null : services.Tls.ChannelBindingHash;
             await new ClientAuthentication(input, output, services, channelBinding).RunAsync(user, name => LookUpRoleAsync(key.Database, name, closed), closed);
             var greeting = pool.Greeting(key) ?? await LogInFirstAsync(key, closed);
-            var client = new PooledClient(pool, key, input, output, services.Options.MaxMessageSize) { SetupSql = SetupSql(parameters) };
+            var client = new PooledClient(pool, key, input, output, services.Options.MaxMessageSize) 
+            {
+                SetupSql = SetupSql(parameters),
+                ApplicationName = parameters.GetValueOrDefault("application_name") ?? parameters.GetValueOrDefault("fallback_application_name") ?? "",
+            };
             var (processId, secretKey) = clients.Add(client);
+            client.ProcessId = processId;
             id = processId;
             AuthenticationOk.Write(output);
             foreach (var (name, value) in greeting)
@@ -56,7 +61,7 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
                 if (name != "application_name")
                     ParameterStatus.Write(output, name, value);
             }
-            ParameterStatus.Write(output, "application_name", parameters.GetValueOrDefault("application_name") ?? "");
+            ParameterStatus.Write(output, "application_name", client.ApplicationName);
             BackendKeyData.Write(output, processId, secretKey);
             ReadyForQuery.Write(output, TransactionStatus.Idle);
             await output.FlushAsync(closed);

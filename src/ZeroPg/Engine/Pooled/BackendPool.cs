@@ -24,7 +24,18 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<PoolKey, List<(string Name, string Value)>> _greetings = new();
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _lentTo = new();
+
     public PoolTarget Target => target;
+
+    /// <summary>The backend <paramref name="backend"/> now runs the statements of ZeroPg's client <paramref name="clientId"/>.</summary>
+    public void MarkLent(PooledBackend backend, int clientId) => _lentTo[backend.ProcessId] = clientId;
+
+    /// <summary>
+    /// ZeroPg's process id of the client the backend <paramref name="backendPid"/> was last lent to (a NOTIFY's sender, as its
+    /// listener is told), or the backend's own when the pool does not know it.
+    /// </summary>
+    public int ClientOf(int backendPid) => _lentTo.TryGetValue(backendPid, out var client) ? client : backendPid;
 
     /// <summary>What the first backend of <paramref name="key"/> reported at login (ParameterStatus), for the greeting of its clients.</summary>
     public List<(string Name, string Value)>? Greeting(PoolKey key) => _greetings.TryGetValue(key, out var parameters) ? parameters : null;
@@ -38,12 +49,12 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
                 _waiters.First is { } first ? Stopwatch.GetElapsedTime(first.Value.Since) : TimeSpan.Zero);
     }
 
-    /// <summary>Idle and lent backends per key, for SHOW POOLS.</summary>
+    /// <summary>Every key the pool has logged in a backend for (or has waiters for), with its idle backends and waiting clients, for SHOW POOLS.</summary>
     public List<(PoolKey Key, int Idle, int Waiting)> Keys()
     {
         lock (_gate)
         {
-            var keys = _idle.Where(k => k.Value.Count > 0).Select(k => k.Key).Concat(_waiters.Select(w => w.Key)).Distinct();
+            var keys = _greetings.Keys.Concat(_waiters.Select(w => w.Key)).Distinct().OrderBy(k => k.Database, StringComparer.Ordinal).ThenBy(k => k.User, StringComparer.Ordinal);
             return keys.Select(k => (k, _idle.TryGetValue(k, out var idle) ? idle.Count : 0, _waiters.Count(w => w.Key == k))).ToList();
         }
     }
@@ -180,6 +191,7 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
     public void Discard(PooledBackend backend)
     {
         backend.Broken = true;
+        _lentTo.TryRemove(backend.ProcessId, out _);
         _ = CloseAsync(backend);
         ReleaseSlot();
     }

@@ -31,6 +31,11 @@ internal sealed class PooledBackend : IAsyncDisposable
     /// <summary>What the backend reported at login (ParameterStatus): the greeting a client of this key gets.</summary>
     public List<(string Name, string Value)> Parameters { get; } = [];
 
+    /// <summary>The application_name the backend session has now: set at login, then to each client's as it is lent (<see cref="PooledClient"/>).</summary>
+    public string ApplicationName { get; set; } = LoginApplicationName;
+
+    public const string LoginApplicationName = "zeropg pool";
+
     /// <summary>Set when a write or read failed, or the backend's state is unknown: the pool closes it instead of lending it again.</summary>
     public bool Broken { get; set; }
 
@@ -41,7 +46,7 @@ internal sealed class PooledBackend : IAsyncDisposable
         try
         {
             var wire = new WireClient(stream);
-            var replies = await wire.StartupAsync([("user", key.User), ("database", key.Database), ("application_name", "zeropg pool")],
+            var replies = await wire.StartupAsync([("user", key.User), ("database", key.Database), ("application_name", LoginApplicationName)],
                 target.PasswordFor(key.User), cancellationToken);
             foreach (var reply in replies)
             {

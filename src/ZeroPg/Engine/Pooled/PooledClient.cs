@@ -28,8 +28,18 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     private CancellationTokenSource? _waitCancel;
     private volatile bool _closed;
 
+    private const string StartupPin = "startup settings";
+
     /// <summary>Why the client keeps its backend for the rest of its session (null: lent per transaction).</summary>
     public string? Pinned { get; private set; }
+
+    /// <summary>ZeroPg's process id for the client (its BackendKeyData).</summary>
+    public int ProcessId { get; set; }
+
+    /// <summary>The client's application_name: each backend it is lent gets it (pg_stat_activity, current_setting, logs).</summary>
+    public string ApplicationName { get; init; } = "";
+
+    private int _swallow; // ReadyForQuery-ended replies to ZeroPg's own statements sent ahead of the client's, not forwarded
 
     /// <summary>SETs of the client's startup parameters, run on its first backend (which it then keeps).</summary>
     public string? SetupSql { get; set; }
@@ -39,7 +49,7 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     public async Task RunAsync(CancellationToken connectionClosed)
     {
         if (SetupSql is not null)
-            Pinned = "startup settings";
+            Pinned = StartupPin;
         try
         {
             while (true)
@@ -117,6 +127,7 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             if (!await LendAsync(frontend, connectionClosed))
                 return true;
         }
+        message = ShowPoolsAsSql(frontend, message);
         Pin(frontend, message);
         switch (frontend)
         {
@@ -161,6 +172,14 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             }
             _backend = backend;
             _status = (byte)TransactionStatus.Idle;
+            pool.MarkLent(backend, ProcessId);
+            if (backend.ApplicationName != ApplicationName)
+            {
+                // Ahead of the client's message, in the same write: no round trip of its own; its reply is dropped (ForwardAsync).
+                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes($"SET application_name TO '{ApplicationName.Replace("'", "''")}'"), 0]));
+                _swallow++;
+                backend.ApplicationName = ApplicationName;
+            }
             _forwarding = ForwardAsync(backend);
             return true;
         }
@@ -180,10 +199,31 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
         }
     }
 
+    /// <summary>SHOW POOLS that a backend must answer in order (extended protocol, or in a transaction): rewritten to SQL of the pool's figures.</summary>
+    private ReadOnlySequence<byte> ShowPoolsAsSql(FrontendCode frontend, ReadOnlySequence<byte> message)
+    {
+        if (frontend == FrontendCode.Query && ShowPools.Matches(QueryText(message)))
+            return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), 0]));
+        if (frontend != FrontendCode.Parse || message.Length > 200)
+            return message;
+        var body = message.Slice(MessageFramer.HeaderLength).ToArray();
+        var nameEnd = Array.IndexOf(body, (byte)0);
+        var queryEnd = Array.IndexOf(body, (byte)0, nameEnd + 1);
+        if (nameEnd < 0 || queryEnd < 0 || !ShowPools.Matches(Encoding.UTF8.GetString(body, nameEnd + 1, queryEnd - nameEnd - 1)))
+            return message;
+        byte[] rewritten = [.. body.AsSpan(0, nameEnd + 1), .. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), .. body.AsSpan(queryEnd)];
+        return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Parse, rewritten));
+    }
+
     private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message)
     {
         if (Pinned is not null)
+        {
+            // DISCARD ALL outside a transaction leaves the backend as a new session (startup settings aside: they would be lost).
+            if (frontend == FrontendCode.Query && Pinned != StartupPin && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(QueryText(message)))
+                Pinned = null;
             return;
+        }
         Pinned = frontend switch
         {
             FrontendCode.Query => SessionPins.Reason(QueryText(message)),
@@ -241,8 +281,18 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             {
                 while (reader.TryTake(out var message))
                 {
-                    output.Write(message.Span);
-                    if (message.Span[0] != (byte)BackendCode.ReadyForQuery)
+                    var code = (BackendCode)message.Span[0];
+                    if (_swallow > 0)
+                    {
+                        if (code == BackendCode.ReadyForQuery)
+                            _swallow--;
+                        continue;
+                    }
+                    if (code == BackendCode.NotificationResponse)
+                        WriteNotification(message.Span);
+                    else
+                        output.Write(message.Span);
+                    if (code != BackendCode.ReadyForQuery)
                         continue;
                     _status = message.Span[MessageFramer.HeaderLength];
                     if (Interlocked.Decrement(ref _outstanding) > 0 || _status != (byte)TransactionStatus.Idle || Pinned is not null)
@@ -278,6 +328,16 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             {
             }
         }
+    }
+
+    /// <summary>A NotificationResponse names its sender as ZeroPg's client, not the backend that ran its NOTIFY.</summary>
+    private void WriteNotification(ReadOnlySpan<byte> message)
+    {
+        var span = output.GetSpan(message.Length);
+        message.CopyTo(span);
+        var backendPid = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(message[MessageFramer.HeaderLength..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span[MessageFramer.HeaderLength..], pool.ClientOf(backendPid));
+        output.Advance(message.Length);
     }
 
     private async Task<bool> TryReturnAsync(PooledBackend backend)

@@ -25,6 +25,28 @@ internal static class SessionPins
         return null;
     }
 
+    /// <summary>
+    /// <paramref name="sql"/> is DISCARD ALL and nothing else: it removes all of a session's state (Npgsql sends it when a pooled
+    /// connection is reused), so a client that ran it outside a transaction is lent per transaction again.
+    /// </summary>
+    public static bool IsDiscardAll(ReadOnlySpan<char> sql)
+    {
+        var words = new List<string>(4);
+        var position = 0;
+        var seen = false;
+        while (position < sql.Length)
+        {
+            words.Clear();
+            position = ReadStatement(sql, position, words);
+            if (words.Count == 0)
+                continue;
+            if (words is not ["discard", "all"])
+                return false;
+            seen = true;
+        }
+        return seen;
+    }
+
     private static string? Reason(List<string> words)
     {
         if (words.Count == 0)

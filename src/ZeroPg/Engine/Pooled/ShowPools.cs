@@ -37,5 +37,23 @@ internal static partial class ShowPools
         ReadyForQuery.Write(output, TransactionStatus.Idle);
     }
 
+    /// <summary>
+    /// The same answer as SQL a backend runs (VALUES of literals): for SHOW POOLS through the extended protocol, or inside a
+    /// transaction, where the reply must come in its place among the backend's.
+    /// </summary>
+    public static string Sql(BackendPool pool)
+    {
+        var counts = pool.Counts();
+        var rows = pool.Keys().Select(k => $"({Literal(k.Key.Database)}, {Literal(k.Key.User)}, {k.Waiting}::int8, {k.Idle}::int8, {counts.Busy}::int8, {counts.Idle}::int8, " +
+            $"{counts.Size}::int8, {counts.Waiting}::int8, {counts.Waits}::int8, {(long)counts.WaitTotal.TotalMicroseconds}::int8, {(long)counts.LongestWait.TotalMicroseconds}::int8, {Literal(pool.Target.Describe())})").ToList();
+        var filter = rows.Count == 0 ? " WHERE false" : "";
+        if (rows.Count == 0)
+            rows.Add("(''::text, ''::text, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, 0::int8, ''::text)");
+        return $"SELECT * FROM (VALUES {string.Join(", ", rows)}) AS pools(database, \"user\", cl_waiting, sv_idle, pool_sv_active, pool_sv_idle, pool_size, " +
+            $"pool_cl_waiting, pool_waits, pool_wait_total_us, pool_maxwait_us, upstream){filter}";
+    }
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''") + "'::text";
+
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 }
