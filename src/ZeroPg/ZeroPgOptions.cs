@@ -281,7 +281,7 @@ public sealed class ZeroPgOptions
     /// </summary>
     public string? Upstream { get; set; }
 
-    /// <summary>How long a pooled client waits for a backend before its statement fails with 53300 (zero: no limit).</summary>
+    /// <summary>How long a pooled client waits for a backend before its statement fails with 57014 (as --queue-wait-timeout) (zero: no limit).</summary>
     public TimeSpan PoolWaitTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Where postgres and initdb are for <see cref="EngineKind.Postgres"/>; null searches PATH, pg_config and /usr/lib/postgresql/N/bin.</summary>

@@ -61,7 +61,7 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
 
     /// <summary>
     /// A backend of <paramref name="key"/> for the caller alone until it calls <see cref="Return"/> or <see cref="Discard"/>.
-    /// Waits past the pool's timeout fail with 53300; a cancel of the wait with 57014; a backend that cannot log in with its FATAL.
+    /// Waits past the pool's timeout and a cancel of the wait fail with 57014 (53300 would make drivers such as Npgsql drop the connection); a backend that cannot log in with its FATAL.
     /// </summary>
     public async Task<PooledBackend> AcquireAsync(PoolKey key, CancellationToken cancellationToken)
     {
@@ -105,7 +105,7 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         }
         catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
         {
-            throw new PgErrorException(PgError.Error(SqlState.TooManyConnections,
+            throw new PgErrorException(PgError.Error(SqlState.QueryCanceled,
                 $"canceling statement: waited {waitTimeout.TotalSeconds:0.#} s for one of the pool's {size} backends",
                 "Every pooled backend is in another client's transaction: shorten transactions, raise --pool (up to the server's max_connections) or --pool-timeout."));
         }
