@@ -25,6 +25,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     private Storage.Backup.BackupService? _backup;
     private Engine.Native.NativeCluster? _native;
     private Storage.DataDirectoryLock? _nativeLock;
+    private bool _nativeMode; // --engine postgres: a cluster of its own (_native) or --upstream
     private EngineWatchdog? _watchdog;
     private Storage.Snapshots.DatabaseSnapshots? _snapshots;
     private int _stopped;
@@ -242,7 +243,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
                 if (native is not null)
                     await native.StartAsync(cancellationToken);
                 var nativePort = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
-                return new ZeroPgServer(app, options, nativePort, httpListener?.IPEndPoint?.Port, socketFile) { _native = native, _nativeLock = nativeLock };
+                return new ZeroPgServer(app, options, nativePort, httpListener?.IPEndPoint?.Port, socketFile) { _native = native, _nativeLock = nativeLock, _nativeMode = true };
             }
             // Before the engine opens the directory: take the backup's lease, restore an empty directory.
             if (options.Backup is not null)
@@ -342,10 +343,12 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         if (_watchdog is not null)
             await _watchdog.DisposeAsync();
         var services = Services;
-        if (_native is not null)
+        if (_nativeMode)
         {
             // The native server ends its sessions itself (fast shutdown: FATAL 57P01, transactions rolled back, a checkpoint).
-            await _native.DisposeAsync();
+            // An upstream's pooled backends close with the server's container (BackendPool), their clients' connections with Kestrel.
+            if (_native is not null)
+                await _native.DisposeAsync();
             await _app.StopAsync(cancellationToken);
             _nativeLock?.Dispose();
             if (UnixSocketFile is not null && File.Exists(UnixSocketFile))
