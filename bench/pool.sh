@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ZeroPg's pool against PgBouncer (transaction mode) and a direct connection, on one native PostgreSQL 15, in one run:
-# pgbench select-only (-S) and TPC-B at 8, 64 and 256 clients; pools of 10 backends; the stack's resident memory after each
-# 256-client run. Direct runs only where max_connections (100, Postgres's default) allows.
+# pgbench select-only (-S) and TPC-B at 8, 64 and 256 clients; pools of 10 backends; the stack's memory (proportional set size, so shared_buffers counts once) after each
+# run (postmaster and its children, plus the pooler). Direct runs only where max_connections (100, Postgres's default) allows.
 #   bench/pool.sh [seconds per run, default 10]
 set -euo pipefail
 DURATION=${1:-10}
@@ -49,10 +49,10 @@ ZP_PID=$!
 for _ in $(seq 100); do psql -h 127.0.0.1 -p $ZEROPG_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
 until [ -f "$WORK/bouncer.pid" ]; do sleep 0.1; done
 
-rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
-postgres_rss() { rss_mb $(pgrep -u postgres -f "postgres" | tr '\n' ' '); }
+rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
+postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.pid"); rss_mb "$postmaster" $(pgrep -P "$postmaster" | tr '\n' ' '); }
 
-printf "%-12s %-9s %7s %10s %10s\n" workload target clients tps "rss MB"
+printf "%-12s %-9s %7s %10s %10s\n" workload target clients tps "PSS MB"
 for workload in select-only tpcb; do
   flag=""; [ "$workload" = select-only ] && flag="-S"
   for clients in 8 64 256; do
