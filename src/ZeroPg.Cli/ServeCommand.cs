@@ -56,6 +56,9 @@ internal static class ServeCommand
 
         var engine = new Option<string>("--engine") { Description = "pglite (default: Postgres 18 in WebAssembly, nothing to install) or postgres (real PostgreSQL binaries on this machine, tuned by `zeropg tune`, one backend per client) [env ZEROPG_ENGINE]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_ENGINE") is { Length: > 0 } e ? e : "pglite" };
         engine.AcceptOnlyFromAmong("pglite", "postgres");
+        var pool = new Option<int?>("--pool") { Description = "with --engine postgres: serve all clients over at most N backends, lent per transaction; each client keeps its own session state [env ZEROPG_POOL]", DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("ZEROPG_POOL"), out var n) ? n : null };
+        var upstream = new Option<string?>("--upstream") { Description = "with --engine postgres: pool a PostgreSQL ZeroPg did not start, postgresql://user:password@host:port/db?sslmode=require (--pool backends, default 10) [env ZEROPG_UPSTREAM]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_UPSTREAM") };
+        var poolTimeout = new Option<int>("--pool-timeout") { Description = "seconds a pooled client's statement waits for a backend before it fails with 57014 (0: no limit)", DefaultValueFactory = _ => 120 };
         var postgresBin = new Option<string?>("--postgres-bin") { Description = "with --engine postgres: the directory of postgres and initdb (default: PATH, pg_config, /usr/lib/postgresql/N/bin)" };
 
         var user = new Option<string>("--user") { Description = "the superuser role clients use, created at start when missing; --password is its password [env ZEROPG_USER, POSTGRES_USER]", DefaultValueFactory = _ => ServeEnvironment.User() };
@@ -78,7 +81,7 @@ internal static class ServeCommand
             durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, engineMemoryLimit, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
-            password, auth, tlsCert, tlsKey, tls, engine, postgresBin, user, settings, init, database,
+            password, auth, tlsCert, tlsKey, tls, engine, pool, upstream, poolTimeout, postgresBin, user, settings, init, database,
             spareEngine, splitCores,
         };
         foreach (var option in backup.ServeOptions)
@@ -136,6 +139,9 @@ internal static class ServeCommand
                 Engine = engineKind,
                 EngineHostCpus = split?.Engine,
                 PostgresBinDirectory = parse.GetValue(postgresBin),
+                PoolSize = parse.GetValue(pool),
+                Upstream = parse.GetValue(upstream),
+                PoolWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(poolTimeout)),
                 InitFolders = parse.GetValue(init) ?? [],
                 Database = parse.GetValue(database),
                 PostgresSettings = serverSettings,

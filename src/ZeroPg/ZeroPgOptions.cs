@@ -280,6 +280,21 @@ public sealed class ZeroPgOptions
     /// </summary>
     public EngineKind Engine { get; set; } = EngineKind.Pglite;
 
+    /// <summary>
+    /// With <see cref="EngineKind.Postgres"/>: serve clients over at most this many backends, assigned per transaction
+    /// (<see cref="ZeroPg.Engine.Pooled.BackendPool"/>); null passes each client to a backend of its own.
+    /// </summary>
+    public int? PoolSize { get; set; }
+
+    /// <summary>
+    /// A Postgres ZeroPg did not start, pooled (<see cref="PoolSize"/>, default 10) instead of a cluster of its own:
+    /// postgresql://user:password@host:port/database?sslmode=require. The backends log in with its user and password.
+    /// </summary>
+    public string? Upstream { get; set; }
+
+    /// <summary>How long a pooled client waits for a backend before its statement fails with 57014 (as --queue-wait-timeout) (zero: no limit).</summary>
+    public TimeSpan PoolWaitTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Where postgres and initdb are for <see cref="EngineKind.Postgres"/>; null searches PATH, pg_config and /usr/lib/postgresql/N/bin.</summary>
     public string? PostgresBinDirectory { get; set; }
 
@@ -373,6 +388,14 @@ public sealed class ZeroPgOptions
         if (Engine == EngineKind.Postgres && (Backup is not null || MigrationFolders.Count > 0 || Extensions.Count > 0 || KeepWarmEngine || InitFolders.Count > 0))
             throw new ArgumentException("--engine postgres serves the native server as it is: backups, --migrations, --init, --extensions and warm engines are PGlite features "
                 + "(run migrations with your tool against the server, and CREATE EXTENSION what the installed PostgreSQL has).");
+        if (PoolSize is < 1)
+            throw new ArgumentException($"--pool must be at least 1, not {PoolSize}.");
+        if ((PoolSize is not null || Upstream is not null) && Engine != EngineKind.Postgres)
+            throw new ArgumentException("--pool and --upstream pool backends of a native PostgreSQL: add --engine postgres.");
+        if (PoolSize > MaxConnections && Upstream is null)
+            throw new ArgumentException($"--pool {PoolSize} is more than the server's max_connections ({MaxConnections}).");
+        if (Upstream is not null)
+            ZeroPg.Engine.Pooled.UpstreamUrl.Parse(Upstream);
         if (EnginePollWindow < TimeSpan.Zero || EnginePollWindow > TimeSpan.FromSeconds(1) || ReplyPollWindow < TimeSpan.Zero || ReplyPollWindow > TimeSpan.FromSeconds(1))
             throw new ArgumentException("EnginePollWindow and ReplyPollWindow must be between 0 and 1 s.");
     }

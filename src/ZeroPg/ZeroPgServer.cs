@@ -25,6 +25,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     private Storage.Backup.BackupService? _backup;
     private Engine.Native.NativeCluster? _native;
     private Storage.DataDirectoryLock? _nativeLock;
+    private bool _nativeMode; // --engine postgres: a cluster of its own (_native) or --upstream
     private EngineWatchdog? _watchdog;
     private Storage.Snapshots.DatabaseSnapshots? _snapshots;
     private int _stopped;
@@ -134,9 +135,11 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     {
         options.Validate();
         var loggers = loggerFactory ?? NullLoggerFactory.Instance;
-        var native = options.Engine == EngineKind.Postgres
+        var nativeMode = options.Engine == EngineKind.Postgres;
+        var native = nativeMode && options.Upstream is null
             ? new Engine.Native.NativeCluster(options, loggers.CreateLogger("ZeroPg.Native"))
             : null;
+        var pool = Engine.Pooled.PoolSetup.Create(options, native);
         // Made here rather than by the container, so the engine starts before the web host is built: its start (node, the
         // WebAssembly module, the data directory) is the longest step of a server's start, and nothing the host builds needs it.
         // Factories, so the container still disposes them.
@@ -145,7 +148,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var tls = Security.ServerTls.From(options); // a bad certificate fails the start, not the first client
         // Before the engine opens a backed-up directory, the backup takes its lease and restores it when empty (below). From here
         // on the code that may fail is in the try below, which stops this engine.
-        var earlyEngineStart = native is null && options.Backup is null ? Task.Run(() => engine.StartAsync(cancellationToken), CancellationToken.None) : null;
+        var earlyEngineStart = !nativeMode && options.Backup is null ? Task.Run(() => engine.StartAsync(cancellationToken), CancellationToken.None) : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
@@ -161,10 +164,15 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         builder.Services.AddSingleton<SessionServices>();
         builder.Services.AddSingleton<Databases.DatabaseCatalog>();
         if (native is not null)
-        {
             builder.Services.AddSingleton(native);
-            builder.Services.AddSingleton<NativeConnectionHandler>();
+        if (pool is not null)
+        {
+            builder.Services.AddSingleton(_ => pool);
+            builder.Services.AddSingleton<Engine.Pooled.PooledClients>();
+            builder.Services.AddSingleton<PooledConnectionHandler>();
         }
+        else if (native is not null)
+            builder.Services.AddSingleton<NativeConnectionHandler>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         if (options.UnixSocketPath is { Length: > 0 } && options.Port == 0 && !options.DisableTcp)
@@ -195,7 +203,9 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
 
         void UseWireHandler(ListenOptions listen)
         {
-            if (native is null)
+            if (pool is not null)
+                listen.UseConnectionHandler<PooledConnectionHandler>();
+            else if (native is null)
                 listen.UseConnectionHandler<PgConnectionHandler>();
             else
                 listen.UseConnectionHandler<NativeConnectionHandler>();
@@ -208,11 +218,13 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var wireListening = false;
         WireMetrics(app.Services);
         Storage.Backup.BackupService? backup = null;
-        if (native is not null)
+        if (pool is not null)
+            WirePoolMetrics(metrics, native, pool, app.Services.GetRequiredService<Engine.Pooled.PooledClients>());
+        else if (native is not null)
             WireNativeMetrics(metrics, native, app.Services.GetRequiredService<NativeConnectionHandler>());
-        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && (native?.IsReady ?? engine.IsReady))
+        var health = new HealthEndpoints(metrics, () => Volatile.Read(ref wireListening) && (native?.IsReady ?? (nativeMode || engine.IsReady)))
         {
-            Dashboard = native is null
+            Dashboard = !nativeMode
                 ? new Hosting.Dashboard.DashboardEndpoints(new Hosting.Dashboard.DashboardSource(app.Services.GetRequiredService<SessionRegistry>(), databases, metrics, app.Lifetime.ApplicationStopping))
                 : null,
             Problem = () => Volatile.Read(ref backup)?.Status is { IsHealthy: false } status ? $"backup {status.State}: {status.Detail}" : null,
@@ -222,15 +234,16 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         Storage.DataDirectoryLock? nativeLock = null;
         try
         {
-            if (native is not null)
+            if (nativeMode)
             {
-                if (!options.IsMemory)
+                if (!options.IsMemory && native is not null)
                     nativeLock = Storage.DataDirectoryLock.Acquire(Path.GetFullPath(options.DataDirectory));
                 await app.StartAsync(cancellationToken);
                 Volatile.Write(ref wireListening, true);
-                await native.StartAsync(cancellationToken);
+                if (native is not null)
+                    await native.StartAsync(cancellationToken);
                 var nativePort = options.DisableTcp ? options.Port : wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
-                return new ZeroPgServer(app, options, nativePort, httpListener?.IPEndPoint?.Port, socketFile) { _native = native, _nativeLock = nativeLock };
+                return new ZeroPgServer(app, options, nativePort, httpListener?.IPEndPoint?.Port, socketFile) { _native = native, _nativeLock = nativeLock, _nativeMode = true };
             }
             // Before the engine opens the directory: take the backup's lease, restore an empty directory.
             if (options.Backup is not null)
@@ -280,6 +293,15 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile) { _backup = backup, _watchdog = watchdog };
     }
 
+    private static void WirePoolMetrics(ZeroPgMetrics metrics, Engine.Native.NativeCluster? native, Engine.Pooled.BackendPool pool, Engine.Pooled.PooledClients clients)
+    {
+        metrics.OpenConnections = () => clients.Count;
+        metrics.QueuedBatches = () => pool.Counts().Waiting;
+        metrics.EngineRestarts = () => 0;
+        metrics.Pool = () => pool.Counts();
+        metrics.EngineRssBytes = () => native?.ProcessId is { } pid ? ProcessMemory.ResidentBytes(pid) : null;
+    }
+
     private static void WireNativeMetrics(ZeroPgMetrics metrics, Engine.Native.NativeCluster native, NativeConnectionHandler handler)
     {
         metrics.OpenConnections = () => handler.OpenConnections;
@@ -321,10 +343,12 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         if (_watchdog is not null)
             await _watchdog.DisposeAsync();
         var services = Services;
-        if (_native is not null)
+        if (_nativeMode)
         {
             // The native server ends its sessions itself (fast shutdown: FATAL 57P01, transactions rolled back, a checkpoint).
-            await _native.DisposeAsync();
+            // An upstream's pooled backends close with the server's container (BackendPool), their clients' connections with Kestrel.
+            if (_native is not null)
+                await _native.DisposeAsync();
             await _app.StopAsync(cancellationToken);
             _nativeLock?.Dispose();
             if (UnixSocketFile is not null && File.Exists(UnixSocketFile))

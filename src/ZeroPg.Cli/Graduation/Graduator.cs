@@ -156,6 +156,16 @@ internal static class Graduator
         }
     }
 
+    /// <summary>`zeropg serve` in front of the new server as a pool (--upstream): the app keeps one URL while backends stay few.</summary>
+    internal static string PooledStartLine(PostgresUrl target)
+    {
+        var sslMode = target.IsUnixSocket ? "disable" : target.SslMode ?? "prefer";
+        var host = target.IsUnixSocket ? "localhost" : target.Host.Contains(':') ? $"[{target.Host}]" : target.Host;
+        var user = Uri.EscapeDataString(target.User);
+        var upstream = $"postgresql://{user}:{(target.Password is null ? "PASSWORD" : "$PGPASSWORD")}@{host}:{target.Port}/{Uri.EscapeDataString(target.Database)}?sslmode={sslMode}";
+        return $"zeropg serve --engine postgres --upstream \"{upstream}\" --pool 10 --user {target.User} --password \"$PGPASSWORD\" --port 5432";
+    }
+
     private static int WriteReport(TextWriter report, DatabaseEndpoint source, PostgresUrl target, string targetVersion, List<VerifiedItem> items)
     {
         var differences = items.Count(i => !i.Equal);
@@ -179,6 +189,9 @@ internal static class Graduator
             report.WriteLine("      keep the ZeroPg data directory until the app runs well on the new server.");
             report.WriteLine("Size the new server for its memory and CPUs: zeropg tune --memory <its RAM, e.g. 4GB> --cpus <N> --format conf");
             report.WriteLine("      (append to postgresql.conf and restart), or --format flags for `postgres -c ...`.");
+            report.WriteLine($"Pooled: {PooledStartLine(target)}");
+            report.WriteLine("      the app connects to ZeroPg as before; at most 10 backends of the new server serve it, lent per transaction,");
+            report.WriteLine("      and each connection keeps its own prepared statements, settings, temp tables, cursors, locks and LISTENs.");
             return 0;
         }
         report.WriteLine($"Result: DIFFERENT. {differences} difference{(differences == 1 ? "" : "s")} (marked above); the app should not switch yet.");

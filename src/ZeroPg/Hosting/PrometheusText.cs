@@ -28,6 +28,8 @@ internal static class PrometheusText
         if (metrics.EngineRssBytes() is { } rss)
             Write(text, "zeropg_engine_resident_memory_bytes", "gauge", "Resident memory of the engine host process.", rss);
         EngineMetricsText.Write(text, metrics.DatabaseEngines(), metrics.SpareEngine());
+        if (metrics.Pool() is { } pool)
+            PoolMetricsText.Write(text, pool);
         if (metrics.BackupStatus() is { } backup)
         {
             Write(text, "zeropg_backup_ok", "gauge", "1 while the backup is up to date (state ok), else 0.", backup.IsHealthy ? 1 : 0);

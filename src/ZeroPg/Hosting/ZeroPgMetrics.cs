@@ -75,6 +75,8 @@ public sealed class ZeroPgMetrics : IDisposable
     internal Func<int> QueuedBatches { get; set; } = () => 0;
     internal Func<int> EngineRestarts { get; set; } = () => 0;
     internal Func<long?> EngineRssBytes { get; set; } = () => null;
+    /// <summary>The backend pool's state with --pool (null: no pool).</summary>
+    internal Func<Engine.Pooled.PoolCounts?> Pool { get; set; } = () => null;
     internal Func<IReadOnlyList<DatabaseEngineMetric>> DatabaseEngines { get; set; } = () => [];
     internal Func<SpareEngineMetric?> SpareEngine { get; set; } = () => null;
     internal Func<Storage.Backup.BackupStatus?> BackupStatus { get; set; } = () => null;

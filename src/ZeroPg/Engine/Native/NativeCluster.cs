@@ -33,6 +33,17 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         SocketDirectory = _folder.Path.Length + SocketLockName.Length < 100 ? _folder.Path : Path.Combine("/tmp", $"zpn-{Guid.NewGuid():N}"[..16]);
     }
 
+    /// <summary>
+    /// With --pool, ZeroPg authenticates clients itself (SCRAM against this server's pg_authid) and its backends log in as their
+    /// client's role: the socket trusts them, and only this OS user (and root) may open it (unix_socket_permissions 0700).
+    /// </summary>
+    private string WritePoolHba()
+    {
+        var file = Path.Combine(SocketDirectory, "pool_hba.conf");
+        File.WriteAllText(file, "# ZeroPg's pool: clients authenticate to ZeroPg; its backends connect over this private socket\nlocal all all trust\n");
+        return file;
+    }
+
     private const string SocketLockName = "/.s.PGSQL.5432.lock";
 
     public string DataDirectory { get; }
@@ -56,6 +67,7 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         _folder.Ensure();
         Directory.CreateDirectory(SocketDirectory);
         Directory.CreateDirectory(DataDirectory);
+        var poolHba = _options.PoolSize is not null ? WritePoolHba() : null;
         EngineDirectoryKind.EnsureUsableBy(EngineKind.Postgres, DataDirectory);
         if (AsRoot)
             await Platform.HostPlatform.Current.GiveToUserAsync("postgres", [DataDirectory, SocketDirectory], recursive: true, cancellationToken);
@@ -65,6 +77,8 @@ internal sealed partial class NativeCluster : IAsyncDisposable
         await StopOrphanAsync(cancellationToken);
         var arguments = new List<string> { "-D", DataDirectory, "-k", SocketDirectory, "-c", "listen_addresses=", "-p", "5432",
             "-c", $"max_connections={_options.MaxConnections}" };
+        if (poolHba is not null)
+            arguments.AddRange(["-c", $"hba_file={poolHba}", "-c", "unix_socket_permissions=0700"]);
         // PGlite's defaults where initdb would take the machine's: the same SQL gives the same answers on both engines.
         if (!_options.PostgresSettings.Keys.Any(k => k.Equals("timezone", StringComparison.OrdinalIgnoreCase)))
             arguments.AddRange(["-c", "TimeZone=UTC", "-c", "log_timezone=UTC"]);

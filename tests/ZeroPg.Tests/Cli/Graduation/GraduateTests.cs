@@ -19,6 +19,7 @@ public sealed class GraduateTests(GraduationFixture fixture)
         Assert.Matches(@"sequence shop\.invoice_numbers\s+15035\s+15035\s+equal", graduate.Stdout);
         Assert.Contains("zeropg tune", graduate.Stdout, StringComparison.Ordinal);
         Assert.Contains(target, graduate.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"Pooled: zeropg serve --engine postgres --upstream \"postgresql://postgres:PASSWORD@127.0.0.1:{Native.Port}/", graduate.Stdout, StringComparison.Ordinal);
 
         // What the report does not cover, checked on the target itself: roles, grants, ownership,
         // RLS, functions with SQL-standard bodies, comments, the large value.

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# ZeroPg's pool against PgBouncer (transaction mode) and a direct connection, on one native PostgreSQL 15, in one run:
+# pgbench select-only (-S) and TPC-B at 8, 64 and 256 clients; pools of 10 backends; the stack's memory (proportional set size, so shared_buffers counts once) after each
+# run (postmaster and its children, plus the pooler). Direct runs only where max_connections (100, Postgres's default) allows.
+#   bench/pool.sh [seconds per run, default 10]
+set -euo pipefail
+DURATION=${1:-10}
+BIN=/usr/lib/postgresql/15/bin
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ZEROPG="$ROOT/src/ZeroPg.Cli/bin/Release/net10.0/ZeroPg.Cli"
+[ -x "$ZEROPG" ] || ZEROPG="$ROOT/src/ZeroPg.Cli/bin/Debug/net10.0/ZeroPg.Cli"
+[ -x "$ZEROPG" ] || { echo "build the CLI first: dotnet build -c Release src/ZeroPg.Cli" >&2; exit 1; }
+WORK=$(mktemp -d /tmp/zp-poolbench-XXXX)
+PG_PORT=55501 BOUNCER_PORT=55502 ZEROPG_PORT=55503
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$WORK"
+cleanup() {
+  [ -n "${ZP_PID:-}" ] && kill "$ZP_PID" 2>/dev/null || true
+  [ -f "$WORK/bouncer.pid" ] && kill "$(cat "$WORK/bouncer.pid")" 2>/dev/null || true
+  as_pg "$BIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+as_pg "$BIN/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+as_pg "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/pg.log" -w -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=256MB -c synchronous_commit=off" start >/dev/null
+pgbench -i -s 10 -q -h 127.0.0.1 -p $PG_PORT -U postgres postgres >/dev/null 2>&1
+
+cat > "$WORK/bouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = 10
+max_client_conn = 1000
+pidfile = $WORK/bouncer.pid
+logfile = $WORK/bouncer.log
+INI
+[ "$(id -u)" = 0 ] && chown postgres "$WORK/bouncer.ini"
+as_pg pgbouncer -d "$WORK/bouncer.ini"
+
+"$ZEROPG" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
+  --port $ZEROPG_PORT --log-level warning > "$WORK/zeropg.log" 2>&1 &
+ZP_PID=$!
+for _ in $(seq 100); do psql -h 127.0.0.1 -p $ZEROPG_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
+until [ -f "$WORK/bouncer.pid" ]; do sleep 0.1; done
+
+rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
+postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.pid"); rss_mb "$postmaster" $(pgrep -P "$postmaster" | tr '\n' ' '); }
+
+printf "%-12s %-9s %7s %10s %10s\n" workload target clients tps "PSS MB"
+for workload in select-only tpcb; do
+  flag=""; [ "$workload" = select-only ] && flag="-S"
+  for clients in 8 64 256; do
+    for target in direct pgbouncer zeropg; do
+      case $target in
+        direct) port=$PG_PORT; [ "$clients" -gt 90 ] && { printf "%-12s %-9s %7s %10s %10s\n" $workload $target $clients "refused" "-"; continue; } ;;
+        pgbouncer) port=$BOUNCER_PORT ;;
+        zeropg) port=$ZEROPG_PORT ;;
+      esac
+      tps=$(pgbench $flag -n -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p $port -U postgres postgres 2>&1 | awk '/^tps/ {printf "%.0f", $3}')
+      case $target in
+        direct) mem=$(postgres_rss) ;;
+        pgbouncer) mem="$(postgres_rss)+$(rss_mb $(cat "$WORK/bouncer.pid"))" ;;
+        zeropg) mem="$(postgres_rss)+$(rss_mb $ZP_PID)" ;;
+      esac
+      printf "%-12s %-9s %7s %10s %10s\n" $workload $target $clients "${tps:-error}" "$mem"
+    done
+  done
+done

@@ -1,0 +1,19 @@
+namespace ZeroPg.Engine.Pooled;
+
+/// <summary>The pool the options ask for: over the cluster ZeroPg starts (--pool), over an upstream (--upstream), or none.</summary>
+internal static class PoolSetup
+{
+    /// <summary>With --upstream and no --pool: this many backends.</summary>
+    public const int DefaultUpstreamSize = 10;
+
+    public static BackendPool? Create(ZeroPgOptions options, Native.NativeCluster? cluster)
+    {
+        if (options.Engine != EngineKind.Postgres)
+            return null;
+        if (options.Upstream is { } url)
+            return new BackendPool(PoolTarget.Upstream(UpstreamUrl.Parse(url)), options.PoolSize ?? DefaultUpstreamSize, options.PoolWaitTimeout);
+        return options.PoolSize is { } size && cluster is not null
+            ? new BackendPool(PoolTarget.Cluster(cluster.SocketFile), size, options.PoolWaitTimeout)
+            : null;
+    }
+}

@@ -1,0 +1,412 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
+
+namespace ZeroPg.Engine.Pooled;
+
+/// <summary>
+/// One client of the pool, after its greeting: its messages go to a backend lent for the transaction (from the first message
+/// that needs one to the ReadyForQuery that leaves the backend idle, outside a transaction, with no Query or Sync of the
+/// client's still unanswered), and the backend's replies come back byte for byte (<see cref="ForwardAsync"/>). A client that
+/// leaves state in its session (<see cref="SessionPins"/>, or startup settings) keeps its backend until it leaves; a backend a
+/// client leaves inside a transaction, a COPY, an unfinished extended sequence or pinned is closed, never lent again.
+/// Threads: the client's loop (<see cref="RunAsync"/>) and, while a backend is held, its forwarder; <see cref="_gate"/> orders
+/// what both touch: the backend held, whether it may go back. A canceller calls only <see cref="CancelAsync"/>.
+/// </summary>
+internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ArrayBufferWriter<byte> _toBackend = new(16 * 1024);
+    private PooledBackend? _backend;
+    private Task _forwarding = Task.CompletedTask;
+    private int _outstanding; // Queries, Syncs and function calls sent whose ReadyForQuery has not come back
+    private bool _unsynced; // extended-protocol messages sent since the last Sync
+    private volatile byte _status = (byte)TransactionStatus.Idle;
+    private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
+    private CancellationTokenSource? _waitCancel;
+    private volatile bool _closed;
+
+    private const string StartupPin = "startup settings";
+
+    /// <summary>Why the client keeps its backend for the rest of its session (null: lent per transaction).</summary>
+    public string? Pinned { get; private set; }
+
+    /// <summary>ZeroPg's process id for the client (its BackendKeyData).</summary>
+    public int ProcessId { get; set; }
+
+    /// <summary>The client's application_name: each backend it is lent gets it (pg_stat_activity, current_setting, logs).</summary>
+    public string ApplicationName { get; init; } = "";
+
+    private int _swallow; // ReadyForQuery-ended replies to ZeroPg's own statements sent ahead of the client's, not forwarded
+
+    /// <summary>SETs of the client's startup parameters, run on its first backend (which it then keeps).</summary>
+    public string? SetupSql { get; set; }
+
+    public bool HoldsBackend => _backend is not null;
+
+    public async Task RunAsync(CancellationToken connectionClosed)
+    {
+        if (SetupSql is not null)
+            Pinned = StartupPin;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(connectionClosed);
+                if (_closed)
+                    return; // its backend ended and the client was told
+                var buffer = result.Buffer;
+                var ended = false;
+                await _gate.WaitAsync(connectionClosed);
+                try
+                {
+                    while (!ended && MessageFramer.TryPeekHeader(buffer, LengthWord.CountsItself, out var code, out var length))
+                    {
+                        if (length > maxMessageSize)
+                            throw new PgErrorException(PgError.Fatal(SqlState.ProtocolViolation, $"invalid message length {length}"));
+                        if (buffer.Length < length)
+                            break;
+                        var message = buffer.Slice(0, length);
+                        buffer = buffer.Slice(length);
+                        ended = code == (byte)FrontendCode.Terminate || !await TakeAsync(code, message, connectionClosed);
+                    }
+                    await SendAsync(connectionClosed);
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (ended || result.IsCompleted)
+                    return;
+            }
+        }
+        finally
+        {
+            await LeaveAsync();
+        }
+    }
+
+    /// <summary>One whole message of the client: answered here, dropped, or added to what goes to its backend. False: the client is ended.</summary>
+    private async Task<bool> TakeAsync(byte code, ReadOnlySequence<byte> message, CancellationToken connectionClosed)
+    {
+        var frontend = (FrontendCode)code;
+        if (_skipUntilSync)
+        {
+            if (frontend != FrontendCode.Sync)
+                return true;
+            _skipUntilSync = false;
+            if (_backend is null)
+            {
+                ReadyForQuery.Write(output, TransactionStatus.Idle);
+                await output.FlushAsync(connectionClosed);
+                return true;
+            }
+        }
+        if (_backend is null)
+        {
+            if (frontend == FrontendCode.Sync || frontend == FrontendCode.Flush)
+            {
+                if (frontend == FrontendCode.Sync)
+                {
+                    ReadyForQuery.Write(output, TransactionStatus.Idle); // nothing of the client's is in a backend
+                    await output.FlushAsync(connectionClosed);
+                }
+                return true;
+            }
+            if (frontend == FrontendCode.Query && ShowPools.Matches(QueryText(message)))
+            {
+                ShowPools.Write(output, pool);
+                await output.FlushAsync(connectionClosed);
+                return true;
+            }
+            if (frontend is FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail)
+                return true; // the rest of a COPY whose statement failed before a backend: Postgres ignores them too
+            if (!await LendAsync(frontend, connectionClosed))
+                return true;
+        }
+        message = ShowPoolsAsSql(frontend, message);
+        Pin(frontend, message);
+        switch (frontend)
+        {
+            case FrontendCode.Query or FrontendCode.FunctionCall:
+                Interlocked.Increment(ref _outstanding);
+                break;
+            case FrontendCode.Sync:
+                Interlocked.Increment(ref _outstanding);
+                _unsynced = false;
+                break;
+            case FrontendCode.Parse or FrontendCode.Bind or FrontendCode.Describe or FrontendCode.Execute or FrontendCode.Close:
+                _unsynced = true;
+                break;
+        }
+        foreach (var segment in message)
+            _toBackend.Write(segment.Span);
+        if (_toBackend.WrittenCount >= 64 * 1024)
+            await SendAsync(connectionClosed);
+        return true;
+    }
+
+    /// <summary>Takes a backend for the message; false when none came (its error is answered): the message is dropped.</summary>
+    private async Task<bool> LendAsync(FrontendCode frontend, CancellationToken connectionClosed)
+    {
+        using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
+        Volatile.Write(ref _waitCancel, waitCancel);
+        try
+        {
+            var backend = await pool.AcquireAsync(key, waitCancel.Token);
+            if (SetupSql is { } setup)
+            {
+                try
+                {
+                    await backend.QueryAsync(setup, connectionClosed);
+                }
+                catch
+                {
+                    pool.Discard(backend);
+                    throw;
+                }
+                SetupSql = null;
+            }
+            _backend = backend;
+            _status = (byte)TransactionStatus.Idle;
+            pool.MarkLent(backend, ProcessId);
+            if (backend.ApplicationName != ApplicationName)
+            {
+                // Ahead of the client's message, in the same write: no round trip of its own; its reply is dropped (ForwardAsync).
+                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes($"SET application_name TO '{ApplicationName.Replace("'", "''")}'"), 0]));
+                _swallow++;
+                backend.ApplicationName = ApplicationName;
+            }
+            _forwarding = ForwardAsync(backend);
+            return true;
+        }
+        catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
+        {
+            ErrorResponse.Write(output, error.Error);
+            if (frontend is FrontendCode.Query or FrontendCode.FunctionCall)
+                ReadyForQuery.Write(output, TransactionStatus.Idle);
+            else
+                _skipUntilSync = frontend != FrontendCode.Sync;
+            await output.FlushAsync(connectionClosed);
+            return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _waitCancel, null);
+        }
+    }
+
+    /// <summary>SHOW POOLS that a backend must answer in order (extended protocol, or in a transaction): rewritten to SQL of the pool's figures.</summary>
+    private ReadOnlySequence<byte> ShowPoolsAsSql(FrontendCode frontend, ReadOnlySequence<byte> message)
+    {
+        if (frontend == FrontendCode.Query && ShowPools.Matches(QueryText(message)))
+            return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), 0]));
+        if (frontend != FrontendCode.Parse || message.Length > 200)
+            return message;
+        var body = message.Slice(MessageFramer.HeaderLength).ToArray();
+        var nameEnd = Array.IndexOf(body, (byte)0);
+        var queryEnd = Array.IndexOf(body, (byte)0, nameEnd + 1);
+        if (nameEnd < 0 || queryEnd < 0 || !ShowPools.Matches(Encoding.UTF8.GetString(body, nameEnd + 1, queryEnd - nameEnd - 1)))
+            return message;
+        byte[] rewritten = [.. body.AsSpan(0, nameEnd + 1), .. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), .. body.AsSpan(queryEnd)];
+        return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Parse, rewritten));
+    }
+
+    private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message)
+    {
+        if (Pinned is not null)
+        {
+            // DISCARD ALL outside a transaction leaves the backend as a new session (startup settings aside: they would be lost).
+            if (frontend == FrontendCode.Query && Pinned != StartupPin && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(QueryText(message)))
+                Pinned = null;
+            return;
+        }
+        Pinned = frontend switch
+        {
+            FrontendCode.Query => SessionPins.Reason(QueryText(message)),
+            FrontendCode.Parse => ParseReason(message),
+            FrontendCode.FunctionCall => "a function call",
+            _ => null,
+        };
+    }
+
+    private static string? ParseReason(ReadOnlySequence<byte> message)
+    {
+        var body = message.Slice(MessageFramer.HeaderLength).ToArray();
+        var nameEnd = Array.IndexOf(body, (byte)0);
+        if (nameEnd > 0)
+            return "a named prepared statement";
+        var queryEnd = Array.IndexOf(body, (byte)0, nameEnd + 1);
+        return SessionPins.Reason(Encoding.UTF8.GetString(body, nameEnd + 1, Math.Max(0, queryEnd - nameEnd - 1)));
+    }
+
+    private static string QueryText(ReadOnlySequence<byte> message)
+    {
+        var body = message.Slice(MessageFramer.HeaderLength);
+        var text = Encoding.UTF8.GetString(body);
+        return text.TrimEnd('\0');
+    }
+
+    /// <summary>Writes what the client sent since the last call to its backend, in one write.</summary>
+    private async Task SendAsync(CancellationToken connectionClosed)
+    {
+        if (_toBackend.WrittenCount == 0)
+            return;
+        var backend = _backend!;
+        try
+        {
+            await backend.WriteAsync(_toBackend.WrittenMemory, connectionClosed);
+        }
+        catch (Exception error) when (error is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            backend.Broken = true; // its forwarder sees the end and tells the client
+        }
+        _toBackend.ResetWrittenCount();
+    }
+
+    /// <summary>
+    /// The backend's replies to the client until the backend goes back to the pool (a ReadyForQuery that leaves it idle, nothing
+    /// of the client's unanswered, not pinned) or ends. Runs while the backend is held.
+    /// </summary>
+    private async Task ForwardAsync(PooledBackend backend)
+    {
+        await Task.Yield();
+        var reader = backend.Reader;
+        try
+        {
+            while (true)
+            {
+                while (reader.TryTake(out var message))
+                {
+                    var code = (BackendCode)message.Span[0];
+                    if (_swallow > 0)
+                    {
+                        if (code == BackendCode.ReadyForQuery)
+                            _swallow--;
+                        continue;
+                    }
+                    if (code == BackendCode.NotificationResponse)
+                        WriteNotification(message.Span);
+                    else
+                        output.Write(message.Span);
+                    if (code != BackendCode.ReadyForQuery)
+                        continue;
+                    _status = message.Span[MessageFramer.HeaderLength];
+                    if (Interlocked.Decrement(ref _outstanding) > 0 || _status != (byte)TransactionStatus.Idle || Pinned is not null)
+                        continue;
+                    await output.FlushAsync();
+                    if (await TryReturnAsync(backend))
+                        return;
+                }
+                var flush = output.FlushAsync();
+                if (!flush.IsCompleted)
+                    await flush;
+                if (!await reader.FillAsync())
+                    break;
+            }
+        }
+        catch (Exception error) when (error is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException or InvalidDataException)
+        {
+        }
+        // The backend ended under the client (its server stopped or killed it): Postgres would have closed the connection too.
+        backend.Broken = true;
+        if (!_closed)
+        {
+            _closed = true;
+            try
+            {
+                ErrorResponse.Write(output, PgError.Fatal(SqlState.AdminShutdown, "terminating connection: its pooled backend ended",
+                    "The server behind ZeroPg's pool closed the backend (a restart, pg_terminate_backend or a crash); reconnect."));
+                await output.FlushAsync();
+                await output.CompleteAsync();
+                input.CancelPendingRead();
+            }
+            catch (Exception error) when (error is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    /// <summary>A NotificationResponse names its sender as ZeroPg's client, not the backend that ran its NOTIFY.</summary>
+    private void WriteNotification(ReadOnlySpan<byte> message)
+    {
+        var span = output.GetSpan(message.Length);
+        message.CopyTo(span);
+        var backendPid = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(message[MessageFramer.HeaderLength..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span[MessageFramer.HeaderLength..], pool.ClientOf(backendPid));
+        output.Advance(message.Length);
+    }
+
+    private async Task<bool> TryReturnAsync(PooledBackend backend)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (Volatile.Read(ref _outstanding) != 0 || _unsynced || Pinned is not null || _backend != backend || _closed)
+                return false;
+            _backend = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        pool.Return(backend);
+        return true;
+    }
+
+    /// <summary>A CancelRequest with the client's key: its wait for a backend ends with 57014, or its backend gets a CancelRequest.</summary>
+    public async Task CancelAsync()
+    {
+        if (Volatile.Read(ref _waitCancel) is { } wait)
+        {
+            try
+            {
+                wait.Cancel();
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+        await _gate.WaitAsync();
+        try
+        {
+            // Under the gate the backend cannot go back to the pool: the cancel cannot reach another client's statement.
+            if (_backend is { } backend && Volatile.Read(ref _outstanding) > 0)
+                await pool.Target.CancelAsync(backend.ProcessId, backend.SecretKey);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The client left: a backend it still holds is closed (its transaction rolls back, its session state goes with it).</summary>
+    private async Task LeaveAsync()
+    {
+        _closed = true;
+        await _gate.WaitAsync();
+        PooledBackend? held;
+        try
+        {
+            held = _backend;
+            _backend = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        if (held is not null)
+            pool.Discard(held);
+        try
+        {
+            await _forwarding;
+        }
+        catch (Exception error) when (error is IOException or OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,170 @@
+namespace ZeroPg.Engine.Pooled;
+
+/// <summary>
+/// Which statements leave state in a backend's session beyond their transaction: SET (not LOCAL), SQL PREPARE, temp relations,
+/// cursors WITH HOLD, session advisory locks, LISTEN, set_config, LOAD. A client that runs one keeps its backend from then on
+/// (<see cref="PooledClient"/>: pinned), so the state stays where it was made; the backend is closed when the client leaves.
+/// The scan is lexical and errs towards pinning: strings, quoted names and comments are skipped, words are compared whole.
+/// </summary>
+internal static class SessionPins
+{
+    /// <summary>What in <paramref name="sql"/> (one or more statements) needs a session of its own, or null.</summary>
+    public static string? Reason(ReadOnlySpan<char> sql)
+    {
+        var words = new List<string>(8);
+        var position = 0;
+        while (position <= sql.Length)
+        {
+            words.Clear();
+            position = ReadStatement(sql, position, words);
+            if (Reason(words) is { } reason)
+                return reason;
+            if (position >= sql.Length)
+                break;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// <paramref name="sql"/> is DISCARD ALL and nothing else: it removes all of a session's state (Npgsql sends it when a pooled
+    /// connection is reused), so a client that ran it outside a transaction is lent per transaction again.
+    /// </summary>
+    public static bool IsDiscardAll(ReadOnlySpan<char> sql)
+    {
+        var words = new List<string>(4);
+        var position = 0;
+        var seen = false;
+        while (position < sql.Length)
+        {
+            words.Clear();
+            position = ReadStatement(sql, position, words);
+            if (words.Count == 0)
+                continue;
+            if (words is not ["discard", "all"])
+                return false;
+            seen = true;
+        }
+        return seen;
+    }
+
+    private static string? Reason(List<string> words)
+    {
+        if (words.Count == 0)
+            return null;
+        var second = words.Count > 1 ? words[1] : "";
+        switch (words[0])
+        {
+            case "set" when second is not ("local" or "transaction" or "constraints"):
+                return "SET";
+            case "prepare" when second != "transaction":
+                return "PREPARE";
+            case "listen":
+                return "LISTEN";
+            case "load":
+                return "LOAD";
+            case "declare" when words.Contains("hold"):
+                return "a cursor WITH HOLD";
+        }
+        foreach (var word in words)
+        {
+            if (word is "temp" or "temporary")
+                return "a temporary relation";
+            if (word.StartsWith("pg_advisory_lock", StringComparison.Ordinal) || word.StartsWith("pg_try_advisory_lock", StringComparison.Ordinal))
+                return "a session advisory lock";
+            if (word == "set_config")
+                return "set_config";
+        }
+        return null;
+    }
+
+    /// <summary>The lower-cased words of the statement at <paramref name="start"/>; returns where the next one starts.</summary>
+    private static int ReadStatement(ReadOnlySpan<char> sql, int start, List<string> words)
+    {
+        var i = start;
+        while (i < sql.Length)
+        {
+            var c = sql[i];
+            if (c == ';')
+                return i + 1;
+            if (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
+            {
+                var end = sql[i..].IndexOf('\n');
+                i = end < 0 ? sql.Length : i + end + 1;
+            }
+            else if (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
+                i = SkipBlockComment(sql, i);
+            else if (c is '\'' or '"')
+                i = SkipQuoted(sql, i, c, backslashes: c == '\'' && i > 0 && sql[i - 1] is 'e' or 'E');
+            else if (c == '$' && DollarTag(sql, i) is { Length: > 0 } tag)
+            {
+                var end = sql[(i + tag.Length)..].IndexOf(tag);
+                i = end < 0 ? sql.Length : i + tag.Length + end + tag.Length;
+            }
+            else if (char.IsAsciiLetter(c) || c == '_')
+            {
+                var begin = i;
+                while (i < sql.Length && (char.IsAsciiLetterOrDigit(sql[i]) || sql[i] is '_' or '$'))
+                    i++;
+                if (i < sql.Length && sql[i] == '\'' && (i - begin == 1))
+                    continue; // E'...' and friends: the quote is read next
+                words.Add(sql[begin..i].ToString().ToLowerInvariant());
+            }
+            else
+                i++;
+        }
+        return sql.Length + 1;
+    }
+
+    private static int SkipBlockComment(ReadOnlySpan<char> sql, int i)
+    {
+        var depth = 0;
+        while (i < sql.Length)
+        {
+            if (sql[i] == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
+            {
+                depth++;
+                i += 2;
+            }
+            else if (sql[i] == '*' && i + 1 < sql.Length && sql[i + 1] == '/')
+            {
+                i += 2;
+                if (--depth == 0)
+                    return i;
+            }
+            else
+                i++;
+        }
+        return i;
+    }
+
+    private static int SkipQuoted(ReadOnlySpan<char> sql, int i, char quote, bool backslashes)
+    {
+        i++;
+        while (i < sql.Length)
+        {
+            if (backslashes && sql[i] == '\\')
+                i += 2;
+            else if (sql[i] == quote)
+            {
+                if (i + 1 < sql.Length && sql[i + 1] == quote)
+                    i += 2;
+                else
+                    return i + 1;
+            }
+            else
+                i++;
+        }
+        return i;
+    }
+
+    /// <summary>$tag$ at <paramref name="i"/>, or empty when the dollar starts no dollar quote ($1, a name's $).</summary>
+    private static ReadOnlySpan<char> DollarTag(ReadOnlySpan<char> sql, int i)
+    {
+        var j = i + 1;
+        while (j < sql.Length && (char.IsAsciiLetterOrDigit(sql[j]) || sql[j] == '_'))
+            j++;
+        if (j >= sql.Length || sql[j] != '$' || (j > i + 1 && char.IsAsciiDigit(sql[i + 1])))
+            return [];
+        return sql[i..(j + 1)];
+    }
+}

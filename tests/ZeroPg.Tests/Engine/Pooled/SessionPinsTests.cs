@@ -1,0 +1,30 @@
+using ZeroPg.Engine.Pooled;
+
+namespace ZeroPg.Tests.Engine.Pooled;
+
+public sealed class SessionPinsTests
+{
+    [Theory]
+    [InlineData("SET search_path = x", "SET")]
+    [InlineData("BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT 1; COMMIT", "a cursor WITH HOLD")]
+    [InlineData("DECLARE held CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 10) g", "a cursor WITH HOLD")]
+    [InlineData("create temp table t (a int)", "a temporary relation")]
+    [InlineData("SELECT pg_try_advisory_lock(1)", "a session advisory lock")]
+    [InlineData("listen jobs", "LISTEN")]
+    [InlineData("PREPARE p AS SELECT 1", "PREPARE")]
+    [InlineData("select set_config('a.b', '1', false)", "set_config")]
+    [InlineData("SET LOCAL work_mem = '8MB'", null)]
+    [InlineData("UPDATE t SET a = 1 WHERE b = 'listen; set x = 1'", null)]
+    [InlineData("SELECT pg_advisory_xact_lock(1) /* set temp */", null)]
+    [InlineData("SELECT $$ LISTEN x $$; -- set x\nSELECT 1", null)]
+    [InlineData("PREPARE TRANSACTION 'x'", null)]
+    public void Statements_that_leave_session_state_pin_their_client(string sql, string? reason)
+        => Assert.Equal(reason, SessionPins.Reason(sql));
+
+    [Theory]
+    [InlineData("DISCARD ALL", true)]
+    [InlineData("discard all;", true)]
+    [InlineData("DISCARD ALL; SET x = 1", false)]
+    [InlineData("DISCARD TEMP", false)]
+    public void Discard_all_alone_unpins(string sql, bool unpins) => Assert.Equal(unpins, SessionPins.IsDiscardAll(sql));
+}
