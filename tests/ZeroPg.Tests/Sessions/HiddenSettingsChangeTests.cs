@@ -13,6 +13,7 @@ namespace ZeroPg.Tests.Sessions;
 public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
 {
     private const int SetConfigOid = 2078; // pg_proc.dat: set_config(text, text, bool)
+    private const int LoTellOid = 958; // pg_proc.dat: lo_tell(integer)
 
     [Fact]
     public async Task Set_config_called_by_FunctionCall_stays_with_its_client()
@@ -234,34 +235,22 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         Assert.Equal("0", await next.TextAsync("SELECT pg_catalog.count(*) FROM pg_catalog.pg_settings WHERE name = 'statement_timeout' AND source = 'session'"));
     }
 
-    /// <summary>FunctionCall ('F') of lo_tell(fd), its argument and result as text.</summary>
-    private static byte[] LoTellCall(int descriptor)
-    {
-        var body = new List<byte>();
-        void Int16(short v) { var b = new byte[2]; BinaryPrimitives.WriteInt16BigEndian(b, v); body.AddRange(b); }
-        void Int32(int v) { var b = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(b, v); body.AddRange(b); }
-        Int32(LoTellOid);
-        Int16(0);
-        Int16(1);
-        var bytes = Encoding.UTF8.GetBytes(descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Int32(bytes.Length);
-        body.AddRange(bytes);
-        Int16(0);
-        return RawProtocolClient.TypedMessage('F', body.ToArray());
-    }
-
-    private const int LoTellOid = 958; // pg_proc.dat: lo_tell(integer)
-
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
-    private static byte[] SetConfigCall(string name, string value)
+    private static byte[] SetConfigCall(string name, string value) => FunctionCall(SetConfigOid, name, value, "false");
+
+    /// <summary>FunctionCall ('F') of lo_tell(fd), its argument and result as text.</summary>
+    private static byte[] LoTellCall(int descriptor) => FunctionCall(LoTellOid, descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>FunctionCall ('F') of the function <paramref name="oid"/>, every argument and the result as text.</summary>
+    private static byte[] FunctionCall(int oid, params string[] arguments)
     {
         var body = new List<byte>();
         void Int16(short v) { var b = new byte[2]; BinaryPrimitives.WriteInt16BigEndian(b, v); body.AddRange(b); }
         void Int32(int v) { var b = new byte[4]; BinaryPrimitives.WriteInt32BigEndian(b, v); body.AddRange(b); }
-        Int32(SetConfigOid);
+        Int32(oid);
         Int16(0); // argument formats: all text
-        Int16(3);
-        foreach (var argument in new[] { name, value, "false" })
+        Int16((short)arguments.Length);
+        foreach (var argument in arguments)
         {
             var bytes = Encoding.UTF8.GetBytes(argument);
             Int32(bytes.Length);
