@@ -83,7 +83,6 @@ anon_thp() { # pid -> "anon_rss_kb eligible_rss_kb": resident anonymous memory (
        END { print a + 0, e + 0 }' "/proc/$1/smaps" 2>/dev/null
 }
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else if (a[1] == "FAILED") print "FAILED"; else print a[int((NR + 1) / 2)] }'; }
 mkdir -p "$RESULTS_DIR"
 report="$RESULTS_DIR/noisy-neighbour-$STAMP.md"
 {
@@ -100,17 +99,17 @@ report="$RESULTS_DIR/noisy-neighbour-$STAMP.md"
   for c in $CONDITIONS; do
     line="| $c |"
     for sys in $SYSTEMS; do
-      t=$(median <<<"${TPS[$sys,$c]}"); q=$(median <<<"${TPS[$sys,quiet]:-}")
+      t=$(srv_median <<<"${TPS[$sys,$c]}"); q=$(srv_median <<<"${TPS[$sys,quiet]:-}")
       line="$line $t | $(awk -v t="$t" -v q="$q" 'BEGIN { if (t + 0 > 0 && q + 0 > 0) printf "%.2f", t / q; else print "n/a" }') |"
     done
-    n=$(median <<<"${TPS[native,$c]}"); qn=$(median <<<"${TPS[native,quiet]:-}")
+    n=$(srv_median <<<"${TPS[native,$c]}"); qn=$(srv_median <<<"${TPS[native,quiet]:-}")
     for z in $zs; do
-      t=$(median <<<"${TPS[$z,$c]}"); q=$(median <<<"${TPS[$z,quiet]:-}")
+      t=$(srv_median <<<"${TPS[$z,$c]}"); q=$(srv_median <<<"${TPS[$z,quiet]:-}")
       line="$line $(awk -v t="$t" -v n="$n" -v q="$q" -v qn="$qn" 'BEGIN { r = (t + 0 > 0 && n + 0 > 0) ? t / n : 0
         rq = (q + 0 > 0 && qn + 0 > 0) ? q / qn : 0
         printf "%s | %s", r ? sprintf("%.2fx", r) : "n/a", (r && rq) ? sprintf("%.2f", r / rq) : "n/a" }') |"
     done
-    echo "$line $(median <<<"${PROBE[$c]}") |"
+    echo "$line $(srv_median <<<"${PROBE[$c]}") |"
   done
   echo
   echo "Transparent huge pages: \`$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)\`, defrag \`$(cat /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null)\`."

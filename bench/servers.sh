@@ -93,3 +93,7 @@ srv_pgbench_tps() { # port dbname seconds pgbench-args... -> tps (without initia
   if [[ $? != 0 ]] || grep -q "number of failed transactions: [1-9]" <<<"$out"; then echo FAILED; return 1; fi
   sed -n 's/^tps = \([0-9]*\)[0-9.]* (without initial connection time).*/\1/p' <<<"$out" | head -1
 }
+
+srv_median() { # numbers on stdin (spaces or lines) -> their median, FAILED when one failed, n/a when none
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else if (a[1] == "FAILED") print "FAILED"; else print a[int((NR + 1) / 2)] }'
+}

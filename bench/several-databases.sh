@@ -65,7 +65,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else if (a[1] == "FAILED") print "FAILED"; else print a[int((NR + 1) / 2)] }'; }
 mkdir -p "$RESULTS_DIR"
 report="$RESULTS_DIR/several-databases-$STAMP.md"
 {
@@ -78,7 +77,7 @@ report="$RESULTS_DIR/several-databases-$STAMP.md"
   echo "|---|---|---|---|---|---|"
   base=""
   for n in $COUNTS; do
-    z=$(median <<<"${SUM[zeropg,$n]}"); p=$(median <<<"${SUM[native,$n]}")
+    z=$(srv_median <<<"${SUM[zeropg,$n]}"); p=$(srv_median <<<"${SUM[native,$n]}")
     ratio=$(awk -v z="$z" -v p="$p" 'BEGIN { if (z + 0 > 0 && p + 0 > 0) printf "%.2f", z / p; else print "n/a" }')
     [[ -z "$base" ]] && base=$ratio
     rel=$(awk -v a="$ratio" -v b="$base" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')

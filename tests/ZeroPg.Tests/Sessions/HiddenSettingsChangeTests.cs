@@ -140,9 +140,7 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
     public async Task A_client_with_startup_options_dropped_mid_batch_leaves_none_to_the_next(string how)
     {
         await using var other = await fixture.OpenAsync();
-        var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
-        await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
-            "options", "-c search_path=nowhere -c work_mem=64kB")).FlushAsync();
+        var caller = await ConnectWithOptionsAsync("-c search_path=nowhere -c work_mem=64kB");
         Assert.DoesNotContain(await caller.ReadUntilReadyAsync(), m => m.Code == 'E');
         switch (how)
         {
@@ -203,9 +201,7 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         // the 1 ms timeout it had just checked and was cancelled, and the client got FATAL 57014 for a valid setting.
         foreach (var spelling in new[] { "1", "01", "001", "0001", "1ms", "01ms", "001ms", "0001ms", "00001", "00001ms" })
         {
-            await using var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
-            await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
-                "options", $"-c statement_timeout={spelling} -c lock_timeout={spelling}")).FlushAsync();
+            await using var caller = await ConnectWithOptionsAsync($"-c statement_timeout={spelling} -c lock_timeout={spelling}");
             Assert.DoesNotContain(await caller.ReadUntilReadyAsync(), m => m.Code == 'E');
         }
     }
@@ -218,9 +214,7 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         // The fuzzer's seed 32012: a FunctionCall may change settings, so they are read back after it; under the client's
         // statement_timeout=1 that read failed, was taken as "no settings", and every later client ran with 1 ms.
         var sessions = fixture.Server.Services.Registry.Sessions.Count();
-        var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
-        await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
-            "options", "-c statement_timeout=1")).FlushAsync();
+        var caller = await ConnectWithOptionsAsync("-c statement_timeout=1");
         await caller.ReadUntilReadyAsync();
         caller.Bytes(LoTellCall(-1)); // fails: no such large object descriptor
         if (queryAfter)
@@ -233,6 +227,15 @@ public sealed class HiddenSettingsChangeTests(ServerFixture fixture)
         await using var next = await fixture.OpenAsync();
         Assert.Equal("0", await next.TextAsync("SHOW statement_timeout"));
         Assert.Equal("0", await next.TextAsync("SELECT pg_catalog.count(*) FROM pg_catalog.pg_settings WHERE name = 'statement_timeout' AND source = 'session'"));
+    }
+
+    /// <summary>A raw client whose startup packet carries <paramref name="options"/> (-c settings); its startup reply is left to read.</summary>
+    private async Task<RawProtocolClient> ConnectWithOptionsAsync(string options)
+    {
+        var caller = await RawProtocolClient.ConnectWithoutStartupAsync(fixture.Server);
+        await caller.Bytes(RawProtocolClient.StartupPacket(RawProtocolClient.ProtocolVersion3, "user", "postgres", "database", "postgres",
+            "options", options)).FlushAsync();
+        return caller;
     }
 
     /// <summary>FunctionCall ('F') of set_config(name, value, false), every argument and the result as text.</summary>
