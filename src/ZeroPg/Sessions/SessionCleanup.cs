@@ -34,7 +34,7 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
             }
             if (state.Status != TransactionStatus.Idle)
                 OwnSql.Append(cleanup, "ROLLBACK");
-            // The client's own timeouts must not cancel the cleanup (a startup -c statement_timeout=1 would leave its temp
+            // The client's own timeouts must not cancel the cleanup (under a startup -c statement_timeout=1 it could leave its temp
             // tables, locks and listens to the next client).
             OwnSql.Append(cleanup, "RESET statement_timeout; RESET lock_timeout");
             services.EngineState.AppliedSettings.Remove("statement_timeout");
