@@ -15,6 +15,7 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _batches;
     private long _batchBytes;
     private long _queueWaits;
+    private long _longEngineHolds;
     private long _queueWaitMicroseconds;
     private long _connectionsAccepted;
     private long _startupTimeouts;
@@ -59,6 +60,7 @@ public sealed class ZeroPgMetrics : IDisposable
     public long Batches => Interlocked.Read(ref _batches);
     public long BatchBytes => Interlocked.Read(ref _batchBytes);
     public long QueueWaits => Interlocked.Read(ref _queueWaits);
+    public long LongEngineHolds => Interlocked.Read(ref _longEngineHolds);
     public double QueueWaitSeconds => Interlocked.Read(ref _queueWaitMicroseconds) / 1e6;
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
     public long StartupTimeouts => Interlocked.Read(ref _startupTimeouts);
@@ -101,6 +103,8 @@ public sealed class ZeroPgMetrics : IDisposable
     public void AddBatchBytes(long bytes) => Interlocked.Add(ref _batchBytes, bytes);
 
     /// <summary>A client waited <paramref name="wait"/> for the engine to become free.</summary>
+    public void RecordLongEngineHold() => Interlocked.Increment(ref _longEngineHolds);
+
     public void RecordQueueWait(TimeSpan wait)
     {
         Interlocked.Increment(ref _queueWaits);

@@ -203,4 +203,59 @@ public sealed class EngineSchedulerTests
         _scheduler.Release(_a);
         await b.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task A_session_that_held_the_engine_long_waits_behind_those_that_asked_for_little()
+    {
+        long now = 0;
+        var scheduler = new EngineScheduler(() => now);
+        object d = new();
+        await scheduler.AcquireAsync(_a, default);
+        var b = scheduler.AcquireAsync(_b, default).AsTask();
+        var c = scheduler.AcquireAsync(_c, default).AsTask();
+        now += System.Diagnostics.Stopwatch.Frequency * 2; // a holds the engine for two seconds (a COPY, an idle transaction)
+        scheduler.Release(_a);
+        await b.WaitAsync(TimeSpan.FromSeconds(5));
+        var againA = scheduler.AcquireAsync(_a, default).AsTask(); // asks again at once, owing two seconds
+        var newD = scheduler.AcquireAsync(d, default).AsTask();    // asks after it, owing nothing
+        now += System.Diagnostics.Stopwatch.Frequency / 1000;
+        scheduler.Release(_b);
+        await c.WaitAsync(TimeSpan.FromSeconds(5));
+        now += System.Diagnostics.Stopwatch.Frequency / 1000;
+        scheduler.Release(_c);
+        await newD.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(d, scheduler.Owner); // d overtook a
+        Assert.False(againA.IsCompleted);
+        scheduler.Release(d);
+        await againA.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_a, scheduler.Owner);
+    }
+
+    [Fact]
+    public async Task A_long_hold_is_paid_once_and_alike_sessions_keep_their_arrival_order()
+    {
+        long now = 0;
+        var second = System.Diagnostics.Stopwatch.Frequency;
+        var scheduler = new EngineScheduler(() => now);
+        await scheduler.AcquireAsync(_a, default);
+        now += 2 * second;
+        scheduler.Release(_a);
+        // Others use the engine for three seconds in all: the clock passes a's debt.
+        for (var i = 0; i < 3; i++)
+        {
+            await scheduler.AcquireAsync(_b, default);
+            now += second;
+            scheduler.Release(_b);
+        }
+        await scheduler.AcquireAsync(_c, default);
+        object d = new();
+        var a = scheduler.AcquireAsync(_a, default).AsTask(); // a's debt is paid: it asks as the equal of a newcomer
+        var newD = scheduler.AcquireAsync(d, default).AsTask();
+        scheduler.Release(_c);
+        await a.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(_a, scheduler.Owner);
+        Assert.False(newD.IsCompleted);
+        scheduler.Release(_a);
+        await newD.WaitAsync(TimeSpan.FromSeconds(5));
+    }
 }

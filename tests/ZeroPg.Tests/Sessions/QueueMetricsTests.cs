@@ -23,4 +23,22 @@ public sealed class QueueMetricsTests(ServerFixture fixture)
         Assert.True(metrics.QueueWaits > waitsBefore);
         Assert.True(metrics.QueueWaitSeconds - secondsBefore >= 0.25, $"recorded {metrics.QueueWaitSeconds - secondsBefore} s");
     }
+
+    [Fact]
+    public async Task A_client_that_holds_the_engine_a_second_while_another_waits_is_counted()
+    {
+        var metrics = fixture.Server.Metrics;
+        var before = metrics.LongEngineHolds;
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.ExecAsync("BEGIN");
+        await a.ExecAsync("SELECT 1");
+        var waiting = b.ScalarAsync("SELECT 1");
+        await Eventually.QueuedAsync(fixture.Server);
+        await a.ExecAsync("SELECT pg_sleep(1.1) AS held_for_the_hold_log");
+        await a.ExecAsync("COMMIT");
+        await waiting;
+        Assert.True(metrics.LongEngineHolds > before);
+        Assert.Matches(@"zeropg_engine_long_holds_total [1-9]", ZeroPg.Hosting.PrometheusText.Render(metrics));
+    }
 }

@@ -67,6 +67,15 @@ internal sealed class MessageAcceptor(SessionComposition parts, CopyPortals copy
     {
         if (_state.InCopy)
             return parts.Copy.Accept(code, message);
+        if (_state.ClientSkipsToSync)
+        {
+            // Postgres ignores every message after an error in an extended sequence up to the Sync; that Sync goes to the engine,
+            // which answers it with ReadyForQuery as it would have.
+            if (code == FrontendCode.Sync)
+                _state.ClientSynced();
+            else if (code != FrontendCode.Terminate)
+                return AcceptStep.Continue;
+        }
         switch (code)
         {
             case FrontendCode.Query:

@@ -33,6 +33,13 @@ internal sealed class ProtocolState
     /// <summary>The engine holds extended-query messages of this client not yet followed by Sync.</summary>
     public bool SequenceOpenInEngine { get; private set; }
 
+    /// <summary>
+    /// An error ended the client's extended sequence outside a transaction block, and ZeroPg ended the engine's side of it with
+    /// a Sync of its own (<see cref="UnitRunner"/>): the client's messages up to its own Sync are ignored here, as the engine
+    /// would have ignored them, and the engine is free for others meanwhile.
+    /// </summary>
+    public bool ClientSkipsToSync { get; private set; }
+
     /// <summary>A COPY FROM STDIN is under way: the engine holds a pending call of this client until CopyDone or CopyFail.</summary>
     public bool InCopy { get; private set; }
 
@@ -104,6 +111,16 @@ internal sealed class ProtocolState
 
     /// <summary>Client messages reached the engine; <paramref name="sequenceOpen"/> says whether an extended-query sequence is left open after them.</summary>
     public void Sent(bool sequenceOpen) => SequenceOpenInEngine = sequenceOpen;
+
+    /// <summary>ZeroPg's own Sync ended the engine's side of the client's failed sequence (<see cref="ClientSkipsToSync"/>).</summary>
+    public void FailedSequenceEnded()
+    {
+        SequenceOpenInEngine = false;
+        ClientSkipsToSync = true;
+    }
+
+    /// <summary>The client's Sync came: it is answered as the engine answers a Sync (<see cref="ClientSkipsToSync"/>).</summary>
+    public void ClientSynced() => ClientSkipsToSync = false;
 
     public void CopyStarted() => InCopy = true;
 

@@ -2,12 +2,15 @@ namespace ZeroPg.Sessions;
 
 /// <summary>
 /// Decides which client session the one engine session works for. A session holds the engine for a
-/// unit of work, and keeps it while its transaction is open; the others wait in FIFO order. Owners are
-/// compared by reference (a session). While a <see cref="Gate"/> is set (an exported snapshot waiting for its importers),
-/// the first waiter it admits goes first and the others keep their place. An owner whose unit is written to the engine and
-/// leaves the engine session as it found it hands the engine over (<see cref="HandOver"/>): to the first waiter now, or
-/// to the next session that asks, at once, while the owner waits for its reply. Shared by all sessions of the engine: its
-/// lock owns its state.
+/// unit of work, and keeps it while its transaction is open; the others wait. Who waits is served in order of the engine
+/// time each has had (start-time fair queueing, <see cref="EngineShares"/>): a client that has just held the engine long
+/// (a big COPY, a transaction idle between its statements, a hostile client that opens a sequence and sleeps) goes behind
+/// the clients that asked for little, so one client's long holds cost the others one wait, not one per turn; among
+/// alike clients the order is their arrival. Owners are compared by reference (a session). While a <see cref="Gate"/> is
+/// set (an exported snapshot waiting for its importers), the first waiter it admits goes first and the others keep their
+/// place. An owner whose unit is written to the engine and leaves the engine session as it found it hands the engine over
+/// (<see cref="HandOver"/>): to the first waiter now, or to the next session that asks, at once, while the owner waits for
+/// its reply. Shared by all sessions of the engine: its lock owns its state.
 /// </summary>
 internal sealed class EngineScheduler
 {
@@ -22,8 +25,22 @@ internal sealed class EngineScheduler
     private readonly LinkedList<Waiter> _waiters = new();
     private object? _owner;
     private bool _handsOver; // the owner's unit is queued in the engine: the next session to ask takes the engine at once
-    private long _handedOverAt; // Stopwatch timestamp of that hand-over
+    private long _handedOverAt; // clock timestamp of that hand-over
     private IEngineGate? _admission;
+    private long _grantedAt; // clock timestamp of the owner's grant
+    private readonly EngineShares _shares = new();
+    private EngineShares.Share? _ownerShare;
+    private readonly Func<long> _clock;
+
+    public EngineScheduler() : this(System.Diagnostics.Stopwatch.GetTimestamp)
+    {
+    }
+
+    /// <summary>With the clock tests set (Stopwatch timestamps).</summary>
+    internal EngineScheduler(Func<long> clock) => _clock = clock;
+
+    /// <summary>Told of an owner that held the engine at least <see cref="EngineHoldLog.Threshold"/> while others waited (after the lock).</summary>
+    public EngineHoldLog? HoldLog { get; set; }
 
     /// <summary>The session the engine currently works for, if any.</summary>
     public object? Owner
@@ -96,8 +113,8 @@ internal sealed class EngineScheduler
                 Grant(session);
                 return ValueTask.CompletedTask;
             }
-            waiter = new Waiter(session, access);
-            waiter.Node = first ? _waiters.AddFirst(waiter) : _waiters.AddLast(waiter);
+            waiter = new Waiter(session, access, first ? long.MinValue : _shares.Tag(session));
+            waiter.Node = Enqueue(waiter);
         }
         if (cancellationToken.CanBeCanceled)
             waiter.Registration = cancellationToken.Register(() => Abandon(waiter, cancellationToken));
@@ -108,15 +125,25 @@ internal sealed class EngineScheduler
     public void Release(object session)
     {
         Waiter? next;
+        TimeSpan held;
+        int waiting;
         lock (_gate)
         {
             if (_owner != session)
                 return;
+            var now = _clock();
+            held = System.Diagnostics.Stopwatch.GetElapsedTime(_grantedAt, now);
+            if (_ownerShare is { } share)
+                EngineShares.Used(share, now - _grantedAt);
+            _ownerShare = null;
+            waiting = _waiters.Count;
             _owner = null;
             _handsOver = false;
             _admission?.Released(session);
             next = GrantNext();
         }
+        if (waiting > 0 && held >= EngineHoldLog.Threshold)
+            HoldLog?.Held(session, held, waiting);
         Complete(next);
     }
 
@@ -134,7 +161,7 @@ internal sealed class EngineScheduler
             if (_waiters.Count == 0)
             {
                 _handsOver = _admission is null; // behind a gate only a waiter already queued takes it (it may be the one admitted)
-                _handedOverAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                _handedOverAt = _clock();
                 return;
             }
         }
@@ -160,7 +187,18 @@ internal sealed class EngineScheduler
         Complete(next);
     }
 
-    private bool TakesOver() => _handsOver && System.Diagnostics.Stopwatch.GetElapsedTime(_handedOverAt) < HandOverWindow;
+    /// <summary>Behind every waiter with a tag as low or lower (arrival order among equals), ahead of the rest.</summary>
+    private LinkedListNode<Waiter> Enqueue(Waiter waiter)
+    {
+        for (var node = _waiters.Last; node is not null; node = node.Previous)
+        {
+            if (node.Value.Tag <= waiter.Tag)
+                return _waiters.AddAfter(node, waiter);
+        }
+        return _waiters.AddFirst(waiter);
+    }
+
+    private bool TakesOver() => _handsOver && System.Diagnostics.Stopwatch.GetElapsedTime(_handedOverAt, _clock()) < HandOverWindow;
 
     private Waiter? GrantNext()
     {
@@ -213,6 +251,8 @@ internal sealed class EngineScheduler
     {
         _owner = session;
         _handsOver = false;
+        _grantedAt = _clock();
+        _ownerShare = _shares.Started(session);
     }
 
     private void Abandon(Waiter waiter, CancellationToken cancellationToken)
@@ -227,10 +267,11 @@ internal sealed class EngineScheduler
         ThreadPool.UnsafeQueueUserWorkItem(static state => state.Waiter.Completion.TrySetCanceled(state.Token), (Waiter: waiter, Token: cancellationToken), preferLocal: false);
     }
 
-    private sealed class Waiter(object session, EngineAccess access)
+    private sealed class Waiter(object session, EngineAccess access, long tag)
     {
         public object Session { get; } = session;
         public EngineAccess Access { get; } = access;
+        public long Tag { get; } = tag; // its place in the queue (EngineShares), fixed when it asks
         public TaskCompletionSource Completion { get; } = new(); // completed inline by a grant (see Complete), through the pool by a cancel
         public LinkedListNode<Waiter>? Node { get; set; }
         public CancellationTokenRegistration Registration { get; set; }

@@ -48,7 +48,26 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
         }
         if (suspended is not null && _lease.IsHeld)
             await parts.Portals.ReadAheadAsync(suspended, parts.Link); // outside a transaction block a suspended portal does not hold the engine
+        if (_state.SequenceOpenInEngine && _state.Transaction == TransactionState.Idle && _batch.Count == 0 && _lease.IsHeld && parts.Link.Reply.SkippingToSync)
+            await EndFailedSequenceAsync();
         _lease.ReleaseIfIdle(_state);
+    }
+
+    /// <summary>
+    /// An error ended the client's extended sequence outside a transaction block and its Sync has not come: the engine would
+    /// sit skipping to that Sync, held from every other client for as long as this one takes to send it (a hostile client: for
+    /// ever). The implicit transaction is already rolled back, so a Sync of ZeroPg's own ends the engine's side at once, with
+    /// nothing else changed, and the client's messages up to its Sync are ignored by the session instead (<see cref="ProtocolState.ClientSkipsToSync"/>).
+    /// </summary>
+    private async Task EndFailedSequenceAsync()
+    {
+        var sync = new BatchBuffer();
+        Protocol.Frontend.EmptyFrontendMessage.Write(sync, FrontendCode.Sync);
+        await parts.Link.RunOwnSqlAsync(ReplyMode.Discard, sync);
+        parts.Link.Reply.ResetSequence();
+        _state.FailedSequenceEnded();
+        if (parts.Link.Reply.LastStatus is { } status)
+            _state.Ready(status); // a BEGIN inside the sequence left a failed block: the engine stays this client's until its ROLLBACK
     }
 
     /// <summary>
