@@ -73,11 +73,12 @@ internal static class ServeCommand
         var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (kept in a temporary file until CopyDone)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
         var copyPieceBytes = new Option<int>("--copy-piece-bytes") { Description = "COPY FROM STDIN data loaded per engine call, in bytes, cut at a row boundary", DefaultValueFactory = _ => new ZeroPgOptions().CopyPieceBytes };
         var copyPieceRows = new Option<int>("--copy-piece-rows") { Description = "at most this many COPY FROM STDIN rows per engine call", DefaultValueFactory = _ => new ZeroPgOptions().CopyPieceRows };
+        var contendedIdleTimeout = new Option<double>("--contended-idle-timeout") { Description = "seconds a client may sit idle holding the shared engine (in a transaction, an unsynced extended sequence) while another client waits for it, before it is rolled back and disconnected (0 = off)", DefaultValueFactory = _ => ZeroPgOptions.DefaultContendedIdleTimeout.TotalSeconds };
         var copyStallTimeout = new Option<double>("--copy-stall-timeout") { Description = "seconds a COPY FROM STDIN inside a transaction block may go without data before the client is disconnected (0 = never)", DefaultValueFactory = _ => new ZeroPgOptions().CopyStallTimeout.TotalSeconds };
 
         var command = new Command("serve", "Run the server until SIGINT/SIGTERM. Prints one JSON line {\"port\",\"host\",\"url\"} on stdout when ready.")
         {
-            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter, cancelRestartMemory,
+            db, port, host, path, maxConnections, logLevel, extensions, queueWaitTimeout, databaseIdleTimeout, idleInTransactionTimeout, contendedIdleTimeout, authenticationTimeout, clientWriteTimeout, engineWatchdog, cancelRestartAfter, cancelRestartMemory,
             durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, engineMemoryLimit, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
@@ -111,6 +112,7 @@ internal static class ServeCommand
                 DatabaseIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(databaseIdleTimeout)),
                 SpareDatabaseEngine = Enum.Parse<Databases.SpareEngineMode>(parse.GetValue(spareEngine)!, ignoreCase: true),
                 IdleInTransactionTimeout = TimeSpan.FromSeconds(parse.GetValue(idleInTransactionTimeout)),
+                ContendedIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(contendedIdleTimeout)),
                 AuthenticationTimeout = TimeSpan.FromSeconds(parse.GetValue(authenticationTimeout)),
                 ClientWriteTimeout = TimeSpan.FromSeconds(parse.GetValue(clientWriteTimeout)),
                 EngineWatchdog = TimeSpan.FromSeconds(parse.GetValue(engineWatchdog)),

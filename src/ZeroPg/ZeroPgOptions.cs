@@ -103,6 +103,17 @@ public sealed class ZeroPgOptions
     public static readonly TimeSpan DefaultIdleInTransactionTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// A client that sits idle while it holds the shared engine (in a transaction block, in an extended sequence it has not
+    /// ended with Sync, in a COPY inside a block) is rolled back and disconnected (25P03) once it has been idle this long and
+    /// another client has waited for the engine this long; zero is off. In Postgres an idle transaction costs the others
+    /// nothing but its locks; here it stops every client of the database, so a stalled or hostile client may not keep them
+    /// waiting for the ten minutes of <see cref="IdleInTransactionTimeout"/>. Alone, a client may idle as before.
+    /// </summary>
+    public TimeSpan ContendedIdleTimeout { get; set; } = DefaultContendedIdleTimeout;
+
+    public static readonly TimeSpan DefaultContendedIdleTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// A connection must complete its startup packet within this time or it is closed, as Postgres's
     /// authentication_timeout does (1 s to 10 min): silent and half-open sockets cannot pile up.
     /// </summary>
@@ -347,7 +358,7 @@ public sealed class ZeroPgOptions
             throw new ArgumentException("HttpPort must differ from Port.");
         if (!Enum.IsDefined(Durability))
             throw new ArgumentException($"Durability {Durability} is not a known mode.");
-        if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero || ClientWriteTimeout < TimeSpan.Zero || EngineWatchdog < TimeSpan.Zero)
+        if (QueueWaitTimeout < TimeSpan.Zero || IdleInTransactionTimeout < TimeSpan.Zero || ContendedIdleTimeout < TimeSpan.Zero || QueueWaitNotice < TimeSpan.Zero || ClientWriteTimeout < TimeSpan.Zero || EngineWatchdog < TimeSpan.Zero)
             throw new ArgumentException("Timeouts must not be negative.");
         if (AuthenticationTimeout < TimeSpan.FromSeconds(1) || AuthenticationTimeout > TimeSpan.FromMinutes(10))
             throw new ArgumentException($"AuthenticationTimeout must be between 1 s and 10 min (as Postgres's authentication_timeout), not {AuthenticationTimeout}.");

@@ -287,22 +287,39 @@ internal sealed class ClientSession
         _heldEngine.BeforeIdleRead();
         if (_parts.Timeouts.Current(_parts.Lease.IsHeld) is not { } limit)
             return await _input.ReadAsync(_connectionClosed);
-        var idle = _idleRead ??= CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
-        idle.CancelAfter(limit.After);
-        try
+        var after = limit.After;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
         {
-            return await _input.ReadAsync(idle.Token);
-        }
-        catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
-        {
-            throw new PgErrorException(SessionTimeouts.ErrorFor(limit));
-        }
-        finally
-        {
-            if (!idle.TryReset())
+            var idle = _idleRead ??= CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
+            idle.CancelAfter(after);
+            try
             {
-                idle.Dispose();
-                _idleRead = null;
+                return await _input.ReadAsync(idle.Token);
+            }
+            catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested)
+            {
+                // The contended limit ends the client only once someone has waited for the engine that long too; until then it
+                // is looked at again when the longest waiter would reach it.
+                var waited = limit.Kind == IdleLimitKind.Contended ? _services.Scheduler.LongestWait : limit.After;
+                if (waited >= limit.After)
+                    throw new PgErrorException(SessionTimeouts.ErrorFor(limit));
+                after = limit.After - waited;
+                if (_parts.Timeouts.Own(_parts.Lease.IsHeld) is { } own)
+                {
+                    var left = own.After - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                    if (left <= TimeSpan.Zero)
+                        throw new PgErrorException(SessionTimeouts.ErrorFor(own));
+                    after = after < left ? after : left;
+                }
+            }
+            finally
+            {
+                if (!idle.TryReset())
+                {
+                    idle.Dispose();
+                    _idleRead = null;
+                }
             }
         }
     }

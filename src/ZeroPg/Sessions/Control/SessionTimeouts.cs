@@ -8,7 +8,7 @@ namespace ZeroPg.Sessions;
 /// would end every client's session, so the engine never raises them (engine-host/cancel-listener.mjs), and the
 /// client's own values (SET, startup options, as <see cref="SessionSettings"/> holds them) are enforced here
 /// while it sits idle: idle_in_transaction_session_timeout (with the server's --idle-in-transaction-timeout,
-/// whichever is shorter) and idle_session_timeout. Asked before every idle read, so it allocates nothing until
+/// whichever is shorter), idle_session_timeout, and the server's --contended-idle-timeout (<see cref="ZeroPgOptions.ContendedIdleTimeout"/>). Asked before every idle read, so it allocates nothing until
 /// a limit fires (<see cref="ErrorFor"/>). Thread: the session.
 /// </summary>
 internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings settings, ProtocolState state)
@@ -16,18 +16,27 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
     /// <summary>How long the client may stay idle now; null when nothing limits it.</summary>
     public IdleLimit? Current(bool holdsEngine)
     {
+        var own = Own(holdsEngine);
+        // Holding the engine while idle costs the others their turn: bounded when someone waits (ClientSession re-arms it while nobody does).
+        var contended = holdsEngine && (state.Status != TransactionStatus.Idle || state.SequenceOpenInEngine || state.InCopy) ? options.ContendedIdleTimeout : TimeSpan.Zero;
+        return contended > TimeSpan.Zero && (own is null || contended < own.Value.After) ? new IdleLimit(contended, IdleLimitKind.Contended) : own;
+    }
+
+    /// <summary>The limit that applies besides the contended one (<see cref="IdleLimitKind.Contended"/>): the client's own and the server's idle timeouts.</summary>
+    public IdleLimit? Own(bool holdsEngine)
+    {
         if (state.Status == TransactionStatus.Idle)
         {
             var idle = Setting("idle_session_timeout");
             return idle > TimeSpan.Zero ? new IdleLimit(idle, IdleLimitKind.Session) : null;
         }
-        var own = Setting("idle_in_transaction_session_timeout");
+        var client = Setting("idle_in_transaction_session_timeout");
         // The server's limit applies while the client holds the shared engine (a deferred BEGIN does not hold it yet).
         var server = holdsEngine ? options.IdleInTransactionTimeout : TimeSpan.Zero;
-        IdleLimit? limit = own <= TimeSpan.Zero && server <= TimeSpan.Zero ? null
-            : server > TimeSpan.Zero && (own <= TimeSpan.Zero || server < own)
+        IdleLimit? limit = client <= TimeSpan.Zero && server <= TimeSpan.Zero ? null
+            : server > TimeSpan.Zero && (client <= TimeSpan.Zero || server < client)
                 ? new IdleLimit(server, IdleLimitKind.ServerInTransaction)
-                : new IdleLimit(own, IdleLimitKind.InTransaction);
+                : new IdleLimit(client, IdleLimitKind.InTransaction);
         // A COPY inside a transaction block holds the engine until CopyDone: its data may not stall for long (Sessions/Copy).
         var copy = state.InCopy && holdsEngine ? options.CopyStallTimeout : TimeSpan.Zero;
         return copy > TimeSpan.Zero && (limit is null || copy < limit.Value.After) ? new IdleLimit(copy, IdleLimitKind.CopyStalled) : limit;
@@ -36,6 +45,8 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
     /// <summary>The FATAL that ends the connection of a client idle past <paramref name="limit"/>.</summary>
     public static PgError ErrorFor(IdleLimit limit) => limit.Kind switch
     {
+        IdleLimitKind.Contended => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection: idle while holding the shared engine that other clients wait for",
+            $"The client sat idle for {Describe(limit.After)} inside a transaction (or an extended-query sequence not ended by Sync) while another client waited {Describe(limit.After)} for the engine every client of this database shares; its transaction was rolled back. Commit or roll back without pausing, or raise --contended-idle-timeout (0 = off)."),
         IdleLimitKind.Session => PgError.Fatal(SqlState.IdleSessionTimeout, "terminating connection due to idle-session timeout",
             $"The client's idle_session_timeout ({Describe(limit.After)}) passed without a query."),
         IdleLimitKind.ServerInTransaction => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection due to idle-in-transaction timeout",
@@ -91,6 +102,8 @@ internal enum IdleLimitKind : byte
     InTransaction,
     /// <summary>The server's --idle-in-transaction-timeout (shorter than the client's, or the client has none).</summary>
     ServerInTransaction,
+    /// <summary>The server's --contended-idle-timeout: idle holding the engine while another client waits for it.</summary>
+    Contended,
     /// <summary>The server's --copy-stall-timeout: COPY FROM STDIN data stopped coming inside a transaction block.</summary>
     CopyStalled,
 }

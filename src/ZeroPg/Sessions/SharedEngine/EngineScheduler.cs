@@ -53,6 +53,21 @@ internal sealed class EngineScheduler
         get { lock (_gate) return _waiters.Count; }
     }
 
+    /// <summary>How long the longest-waiting client has waited for the engine (zero when nobody waits).</summary>
+    public TimeSpan LongestWait
+    {
+        get
+        {
+            lock (_gate)
+            {
+                long oldest = long.MaxValue;
+                for (var node = _waiters.First; node is not null; node = node.Next)
+                    oldest = Math.Min(oldest, node.Value.Since);
+                return oldest == long.MaxValue ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(oldest, _clock());
+            }
+        }
+    }
+
     /// <summary>The next session to ask would take the engine at once, behind the owner's handed-over unit (<see cref="HandOver"/>).</summary>
     public bool TakesOverNow
     {
@@ -113,7 +128,7 @@ internal sealed class EngineScheduler
                 Grant(session);
                 return ValueTask.CompletedTask;
             }
-            waiter = new Waiter(session, access, first ? long.MinValue : _shares.Tag(session));
+            waiter = new Waiter(session, access, first ? long.MinValue : _shares.Tag(session), _clock());
             waiter.Node = Enqueue(waiter);
         }
         if (cancellationToken.CanBeCanceled)
@@ -267,8 +282,9 @@ internal sealed class EngineScheduler
         ThreadPool.UnsafeQueueUserWorkItem(static state => state.Waiter.Completion.TrySetCanceled(state.Token), (Waiter: waiter, Token: cancellationToken), preferLocal: false);
     }
 
-    private sealed class Waiter(object session, EngineAccess access, long tag)
+    private sealed class Waiter(object session, EngineAccess access, long tag, long since)
     {
+        public long Since { get; } = since; // clock timestamp of its asking
         public object Session { get; } = session;
         public EngineAccess Access { get; } = access;
         public long Tag { get; } = tag; // its place in the queue (EngineShares), fixed when it asks

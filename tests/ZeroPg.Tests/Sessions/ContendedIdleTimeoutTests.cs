@@ -1,0 +1,69 @@
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>
+/// --contended-idle-timeout: a client idle while it holds the shared engine (an open transaction, an extended sequence not
+/// ended by Sync) is rolled back and disconnected with 25P03 once another client has waited that long for the engine; alone it
+/// may idle as long as its other timeouts allow.
+/// </summary>
+public sealed class ContendedIdleTimeoutTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task An_idle_transaction_that_others_wait_behind_is_rolled_back_and_its_client_ended_with_25P03()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        var cs = server.GetConnectionString() + ";Pooling=false";
+        await using var other = new NpgsqlConnection(cs);
+        await other.OpenAsync();
+        await other.ExecAsync("CREATE TABLE contended(x int)");
+        await using var idle = new NpgsqlConnection(cs);
+        await idle.OpenAsync();
+        await idle.ExecAsync("BEGIN");
+        await idle.ExecAsync("INSERT INTO contended VALUES (1)");
+
+        // Before, this waited for the idle client's next statement or its ten-minute idle-in-transaction timeout.
+        Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended"));
+
+        await Eventually.WaitUntilAsync(() => server.Services.Registry.Count == 1, "the idle session ended");
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => idle.ScalarAsync("SELECT 1"));
+        var postgres = error as PostgresException ?? error.InnerException as PostgresException;
+        Assert.NotNull(postgres);
+        Assert.Equal("25P03", postgres.SqlState);
+        Assert.Contains("--contended-idle-timeout", postgres.Hint);
+    }
+
+    [Fact]
+    public async Task An_unsynced_sequence_that_others_wait_behind_is_ended_and_its_implicit_transaction_rolled_back()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await other.ExecAsync("CREATE TABLE contended_seq(x int)");
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        var executed = await raw.Parse("", "INSERT INTO contended_seq VALUES (1)").Bind("", "").Execute().Flush().RoundTripUntilAsync('C');
+        Assert.Equal('C', executed[^1].Code); // the INSERT ran, in the implicit transaction its Sync would commit
+
+        Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended_seq"));
+        var closing = await raw.ReadUntilClosedAsync();
+        Assert.Contains(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+        Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended_seq"));
+    }
+
+    [Fact]
+    public async Task Alone_a_client_may_stay_idle_in_its_transaction_past_the_limit()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var idle = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await idle.OpenAsync();
+        await idle.ExecAsync("BEGIN");
+        await idle.ExecAsync("CREATE TABLE alone(x int)");
+        var since = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Eventually.WaitUntilAsync(() => System.Diagnostics.Stopwatch.GetElapsedTime(since) > Limit * 3, "three limits have passed with nobody waiting");
+        await idle.ExecAsync("COMMIT");
+        Assert.Equal(0L, await idle.ScalarAsync("SELECT count(*) FROM alone"));
+    }
+}
