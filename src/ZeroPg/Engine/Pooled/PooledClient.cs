@@ -17,7 +17,7 @@ namespace ZeroPg.Engine.Pooled;
 /// </summary>
 internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ClientGate _gate = new();
     private readonly ArrayBufferWriter<byte> _toBackend = new(16 * 1024);
     private PooledBackend? _backend;
     private Task _forwarding = Task.CompletedTask;
