@@ -65,9 +65,6 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
     /// </summary>
     public async Task<PooledBackend> AcquireAsync(PoolKey key, CancellationToken cancellationToken)
     {
-        if (TryTakeIdle(key, out var ready))
-            return ready;
-
         Waiter? waiter = null;
         PooledBackend? spare = null;
         lock (_gate)
