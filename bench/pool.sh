@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ZeroPg's pool against PgBouncer (transaction mode) and a direct connection, on one native PostgreSQL 15, in one run:
 # pgbench select-only (-S) and TPC-B at 8, 64 and 256 clients; pools of 10 backends; the stack's memory (proportional set size, so shared_buffers counts once) after each
-# run (postmaster and its children, plus the pooler). Direct runs only where max_connections (100, Postgres's default) allows.
+# run (postmaster and its children, plus the pooler); the pooler's CPU per transaction (its utime+stime over the run, divided
+# by the transactions pgbench made: less sensitive to other load on the machine than tps). Direct runs only where
+# max_connections (100, Postgres's default) allows.
 #   bench/pool.sh [seconds per run, default 10]
 set -euo pipefail
 DURATION=${1:-10}
@@ -52,23 +54,31 @@ until [ -f "$WORK/bouncer.pid" ]; do sleep 0.1; done
 rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
 postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.pid"); rss_mb "$postmaster" $(pgrep -P "$postmaster" | tr '\n' ' '); }
 
-printf "%-12s %-9s %7s %10s %10s\n" workload target clients tps "PSS MB"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+printf "%-12s %-9s %7s %10s %10s %12s\n" workload target clients tps "PSS MB" "pooler us/tx"
 for workload in select-only tpcb; do
   flag=""; [ "$workload" = select-only ] && flag="-S"
   for clients in 8 64 256; do
     for target in direct pgbouncer zeropg; do
       case $target in
-        direct) port=$PG_PORT; [ "$clients" -gt 90 ] && { printf "%-12s %-9s %7s %10s %10s\n" $workload $target $clients "refused" "-"; continue; } ;;
-        pgbouncer) port=$BOUNCER_PORT ;;
-        zeropg) port=$ZEROPG_PORT ;;
+        direct) port=$PG_PORT; pooler=""; [ "$clients" -gt 90 ] && { printf "%-12s %-9s %7s %10s %10s %12s\n" $workload $target $clients "refused" "-" "-"; continue; } ;;
+        pgbouncer) port=$BOUNCER_PORT; pooler=$(cat "$WORK/bouncer.pid") ;;
+        zeropg) port=$ZEROPG_PORT; pooler=$ZP_PID ;;
       esac
-      tps=$(pgbench $flag -n -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p $port -U postgres postgres 2>&1 | awk '/^tps/ {printf "%.0f", $3}')
+      before=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0)
+      out=$(pgbench $flag -n -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p $port -U postgres postgres 2>&1)
+      after=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0)
+      tps=$(echo "$out" | awk '/^tps/ {printf "%.0f", $3}')
+      transactions=$(echo "$out" | awk '/actually processed/ {split($NF, n, "/"); print n[1]}')
+      cpu="-"; [ -n "$pooler" ] && [ "${transactions:-0}" -gt 0 ] && cpu=$(( (after - before) * 1000000 / TICK / transactions ))
       case $target in
         direct) mem=$(postgres_rss) ;;
         pgbouncer) mem="$(postgres_rss)+$(rss_mb $(cat "$WORK/bouncer.pid"))" ;;
         zeropg) mem="$(postgres_rss)+$(rss_mb $ZP_PID)" ;;
       esac
-      printf "%-12s %-9s %7s %10s %10s\n" $workload $target $clients "${tps:-error}" "$mem"
+      printf "%-12s %-9s %7s %10s %10s %12s\n" $workload $target $clients "${tps:-error}" "$mem" "$cpu"
     done
   done
 done

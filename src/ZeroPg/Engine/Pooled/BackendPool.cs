@@ -93,6 +93,24 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         return await LogInAsync(key, cancellationToken);
     }
 
+    /// <summary>
+    /// An idle backend of <paramref name="key"/> without waiting, or false. The common case of a lending: the caller then needs
+    /// no cancellation of a wait (<see cref="PooledClient"/> makes one only when this fails).
+    /// </summary>
+    public bool TryTakeIdle(PoolKey key, out PooledBackend backend)
+    {
+        lock (_gate)
+        {
+            if (!_disposed && TakeIdle(key) is { } idle)
+            {
+                backend = idle;
+                return true;
+            }
+        }
+        backend = null!;
+        return false;
+    }
+
     private async Task<PooledBackend?> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
     {
         using var timeout = waitTimeout > TimeSpan.Zero ? new CancellationTokenSource(waitTimeout) : null;
@@ -262,7 +280,9 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
                 return; // already given a backend or a slot
             Remove(waiter);
         }
-        waiter.Completion.TrySetCanceled();
+        // Off the canceller's thread: the waiter's continuations run synchronously (Waiter.Completion), and here they would run
+        // inside CancellationTokenSource.Cancel, which disposes the very source being cancelled (PooledClient's wait).
+        ThreadPool.UnsafeQueueUserWorkItem(static w => w.Completion.TrySetCanceled(), waiter, preferLocal: false);
     }
 
     private static async Task CloseAsync(PooledBackend backend)
@@ -295,8 +315,12 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         public PoolKey Key { get; } = key;
         public long Since { get; } = since;
         public LinkedListNode<Waiter>? Node { get; set; }
-        /// <summary>A backend handed over, or null: a slot, for the waiter to log in a backend of its own.</summary>
-        public TaskCompletionSource<PooledBackend?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>
+        /// A backend handed over, or null: a slot, for the waiter to log in a backend of its own. Its continuations run
+        /// synchronously, on the thread that returned the backend (a forwarder, after the client was answered and outside every
+        /// lock): the waiter's statement goes to the backend at once, with no thread-pool wake-up between two transactions.
+        /// </summary>
+        public TaskCompletionSource<PooledBackend?> Completion { get; } = new();
     }
 }
 

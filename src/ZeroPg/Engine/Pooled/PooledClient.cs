@@ -17,7 +17,7 @@ namespace ZeroPg.Engine.Pooled;
 /// </summary>
 internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ClientGate _gate = new();
     private readonly ArrayBufferWriter<byte> _toBackend = new(16 * 1024);
     private PooledBackend? _backend;
     private Task _forwarding = Task.CompletedTask;
@@ -93,6 +93,7 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     private async Task<bool> TakeAsync(byte code, ReadOnlySequence<byte> message, CancellationToken connectionClosed)
     {
         var frontend = (FrontendCode)code;
+        var sql = StatementText(frontend, message); // decoded once: SHOW POOLS and the pin check both read it
         if (_skipUntilSync)
         {
             if (frontend != FrontendCode.Sync)
@@ -116,7 +117,7 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
                 }
                 return true;
             }
-            if (frontend == FrontendCode.Query && ShowPools.Matches(QueryText(message)))
+            if (frontend == FrontendCode.Query && ShowPools.Matches(sql!))
             {
                 ShowPools.Write(output, pool);
                 await output.FlushAsync(connectionClosed);
@@ -127,8 +128,8 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             if (!await LendAsync(frontend, connectionClosed))
                 return true;
         }
-        message = ShowPoolsAsSql(frontend, message);
-        Pin(frontend, message);
+        message = ShowPoolsAsSql(frontend, message, sql);
+        Pin(frontend, message, sql);
         switch (frontend)
         {
             case FrontendCode.Query or FrontendCode.FunctionCall:
@@ -152,46 +153,58 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     /// <summary>Takes a backend for the message; false when none came (its error is answered): the message is dropped.</summary>
     private async Task<bool> LendAsync(FrontendCode frontend, CancellationToken connectionClosed)
     {
+        if (!pool.TryTakeIdle(key, out var backend))
+        {
+            backend = await WaitForBackendAsync(frontend, connectionClosed);
+            if (backend is null)
+                return false;
+        }
+        if (SetupSql is { } setup)
+        {
+            try
+            {
+                await backend.QueryAsync(setup, connectionClosed);
+            }
+            catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
+            {
+                pool.Discard(backend);
+                await AnswerUnlentAsync(frontend, error.Error, connectionClosed);
+                return false;
+            }
+            catch
+            {
+                pool.Discard(backend);
+                throw;
+            }
+            SetupSql = null;
+        }
+        _backend = backend;
+        _status = (byte)TransactionStatus.Idle;
+        pool.MarkLent(backend, ProcessId);
+        if (backend.ApplicationName != ApplicationName)
+        {
+            // Ahead of the client's message, in the same write: no round trip of its own; its reply is dropped (ForwardAsync).
+            _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes($"SET application_name TO '{ApplicationName.Replace("'", "''")}'"), 0]));
+            _swallow++;
+            backend.ApplicationName = ApplicationName;
+        }
+        _forwarding = ForwardAsync(backend);
+        return true;
+    }
+
+    /// <summary>Waits for a backend, cancellable by the client's CancelRequest; null when none came (its error is answered).</summary>
+    private async Task<PooledBackend?> WaitForBackendAsync(FrontendCode frontend, CancellationToken connectionClosed)
+    {
         using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
         Volatile.Write(ref _waitCancel, waitCancel);
         try
         {
-            var backend = await pool.AcquireAsync(key, waitCancel.Token);
-            if (SetupSql is { } setup)
-            {
-                try
-                {
-                    await backend.QueryAsync(setup, connectionClosed);
-                }
-                catch
-                {
-                    pool.Discard(backend);
-                    throw;
-                }
-                SetupSql = null;
-            }
-            _backend = backend;
-            _status = (byte)TransactionStatus.Idle;
-            pool.MarkLent(backend, ProcessId);
-            if (backend.ApplicationName != ApplicationName)
-            {
-                // Ahead of the client's message, in the same write: no round trip of its own; its reply is dropped (ForwardAsync).
-                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes($"SET application_name TO '{ApplicationName.Replace("'", "''")}'"), 0]));
-                _swallow++;
-                backend.ApplicationName = ApplicationName;
-            }
-            _forwarding = ForwardAsync(backend);
-            return true;
+            return await pool.AcquireAsync(key, waitCancel.Token);
         }
         catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
         {
-            ErrorResponse.Write(output, error.Error);
-            if (frontend is FrontendCode.Query or FrontendCode.FunctionCall)
-                ReadyForQuery.Write(output, TransactionStatus.Idle);
-            else
-                _skipUntilSync = frontend != FrontendCode.Sync;
-            await output.FlushAsync(connectionClosed);
-            return false;
+            await AnswerUnlentAsync(frontend, error.Error, connectionClosed);
+            return null;
         }
         finally
         {
@@ -199,55 +212,67 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
         }
     }
 
-    /// <summary>SHOW POOLS that a backend must answer in order (extended protocol, or in a transaction): rewritten to SQL of the pool's figures.</summary>
-    private ReadOnlySequence<byte> ShowPoolsAsSql(FrontendCode frontend, ReadOnlySequence<byte> message)
+    /// <summary>The error of a message that got no backend; the rest of its extended sequence is dropped up to its Sync.</summary>
+    private async Task AnswerUnlentAsync(FrontendCode frontend, PgError error, CancellationToken connectionClosed)
     {
-        if (frontend == FrontendCode.Query && ShowPools.Matches(QueryText(message)))
-            return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), 0]));
-        if (frontend != FrontendCode.Parse || message.Length > 200)
+        ErrorResponse.Write(output, error);
+        if (frontend is FrontendCode.Query or FrontendCode.FunctionCall)
+            ReadyForQuery.Write(output, TransactionStatus.Idle);
+        else
+            _skipUntilSync = frontend != FrontendCode.Sync;
+        await output.FlushAsync(connectionClosed);
+    }
+
+    /// <summary>SHOW POOLS that a backend must answer in order (extended protocol, or in a transaction): rewritten to SQL of the pool's figures.</summary>
+    private ReadOnlySequence<byte> ShowPoolsAsSql(FrontendCode frontend, ReadOnlySequence<byte> message, string? sql)
+    {
+        if (sql is null || !ShowPools.Matches(sql))
             return message;
+        if (frontend == FrontendCode.Query)
+            return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), 0]));
         var body = message.Slice(MessageFramer.HeaderLength).ToArray();
         var nameEnd = Array.IndexOf(body, (byte)0);
         var queryEnd = Array.IndexOf(body, (byte)0, nameEnd + 1);
-        if (nameEnd < 0 || queryEnd < 0 || !ShowPools.Matches(Encoding.UTF8.GetString(body, nameEnd + 1, queryEnd - nameEnd - 1)))
-            return message;
         byte[] rewritten = [.. body.AsSpan(0, nameEnd + 1), .. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), .. body.AsSpan(queryEnd)];
         return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Parse, rewritten));
     }
 
-    private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message)
+    private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message, string? sql)
     {
         if (Pinned is not null)
         {
             // DISCARD ALL outside a transaction leaves the backend as a new session (startup settings aside: they would be lost).
-            if (frontend == FrontendCode.Query && Pinned != StartupPin && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(QueryText(message)))
+            if (frontend == FrontendCode.Query && Pinned != StartupPin && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql!))
                 Pinned = null;
             return;
         }
         Pinned = frontend switch
         {
-            FrontendCode.Query => SessionPins.Reason(QueryText(message)),
-            FrontendCode.Parse => ParseReason(message),
+            FrontendCode.Query => SessionPins.Reason(sql!),
+            FrontendCode.Parse => IsNamedParse(message) ? "a named prepared statement" : SessionPins.Reason(sql!),
             FrontendCode.FunctionCall => "a function call",
             _ => null,
         };
     }
 
-    private static string? ParseReason(ReadOnlySequence<byte> message)
-    {
-        var body = message.Slice(MessageFramer.HeaderLength).ToArray();
-        var nameEnd = Array.IndexOf(body, (byte)0);
-        if (nameEnd > 0)
-            return "a named prepared statement";
-        var queryEnd = Array.IndexOf(body, (byte)0, nameEnd + 1);
-        return SessionPins.Reason(Encoding.UTF8.GetString(body, nameEnd + 1, Math.Max(0, queryEnd - nameEnd - 1)));
-    }
-
-    private static string QueryText(ReadOnlySequence<byte> message)
+    /// <summary>A Parse's statement name is not empty (its first byte, after the header, is not the name's terminator).</summary>
+    private static bool IsNamedParse(ReadOnlySequence<byte> message)
     {
         var body = message.Slice(MessageFramer.HeaderLength);
-        var text = Encoding.UTF8.GetString(body);
-        return text.TrimEnd('\0');
+        return !body.IsEmpty && body.FirstSpan[0] != 0;
+    }
+
+    /// <summary>The SQL of a Query or a Parse (null for other messages).</summary>
+    private static string? StatementText(FrontendCode frontend, ReadOnlySequence<byte> message)
+    {
+        if (frontend is not (FrontendCode.Query or FrontendCode.Parse))
+            return null;
+        var body = message.Slice(MessageFramer.HeaderLength);
+        if (frontend == FrontendCode.Parse && body.PositionOf((byte)0) is { } nameEnd)
+            body = body.Slice(body.GetPosition(1, nameEnd));
+        if (body.PositionOf((byte)0) is { } textEnd)
+            body = body.Slice(0, textEnd);
+        return Encoding.UTF8.GetString(body);
     }
 
     /// <summary>Writes what the client sent since the last call to its backend, in one write.</summary>
@@ -273,7 +298,8 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     /// </summary>
     private async Task ForwardAsync(PooledBackend backend)
     {
-        await Task.Yield();
+        // No yield first: started by the client's loop before its message is written, it runs only to its first read, which
+        // waits; the reply then wakes it on the socket's thread, with no thread-pool hop per lending.
         var reader = backend.Reader;
         try
         {

@@ -8,9 +8,15 @@ namespace ZeroPg.Engine.Pooled;
 /// </summary>
 internal static class SessionPins
 {
+    /// <summary>Every word <see cref="Reason(List{string})"/> looks for contains one of these (case aside).</summary>
+    private static readonly System.Buffers.SearchValues<string> Triggers = System.Buffers.SearchValues.Create(
+        ["set", "prepare", "listen", "load", "declare", "temp", "advisory_lock"], StringComparison.OrdinalIgnoreCase);
+
     /// <summary>What in <paramref name="sql"/> (one or more statements) needs a session of its own, or null.</summary>
     public static string? Reason(ReadOnlySpan<char> sql)
     {
+        if (!sql.ContainsAny(Triggers))
+            return null; // most statements: no word below can be in them, and the scan's words are not made
         var words = new List<string>(8);
         var position = 0;
         while (position <= sql.Length)

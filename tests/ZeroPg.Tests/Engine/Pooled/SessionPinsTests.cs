@@ -18,6 +18,10 @@ public sealed class SessionPinsTests
     [InlineData("SELECT pg_advisory_xact_lock(1) /* set temp */", null)]
     [InlineData("SELECT $$ LISTEN x $$; -- set x\nSELECT 1", null)]
     [InlineData("PREPARE TRANSACTION 'x'", null)]
+    [InlineData("SELECT PG_ADVISORY_LOCK(1)", "a session advisory lock")]
+    [InlineData("CREATE TEMPORARY TABLE t (a int)", "a temporary relation")]
+    [InlineData("LOAD 'auto_explain'", "LOAD")]
+    [InlineData("SELECT abalance FROM pgbench_accounts WHERE aid = 1;", null)]
     public void Statements_that_leave_session_state_pin_their_client(string sql, string? reason)
         => Assert.Equal(reason, SessionPins.Reason(sql));
 
