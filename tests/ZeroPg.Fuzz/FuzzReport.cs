@@ -23,6 +23,8 @@ public sealed class FuzzReport
     public long WitnessQueries { get; init; }
     public long WitnessReconnects { get; init; }
     public TimeSpan WitnessSlowest { get; init; }
+
+    public string WitnessSlowestCall { get; init; } = "";
     public TimeSpan Elapsed { get; init; }
     public long? ServerRssBefore { get; init; }
     public long? ServerRssAfter { get; init; }
@@ -44,7 +46,7 @@ public sealed class FuzzReport
         text.AppendLine($"seed {Seed}: {Messages:N0} messages in {Cases:N0} cases, {Elapsed.TotalSeconds:0} s ({Messages / Math.Max(1, Elapsed.TotalSeconds):N0}/s)");
         text.AppendLine($"outcomes: {string.Join(", ", Outcomes.Select(o => $"{o.Key} {o.Value:N0}"))}");
         text.AppendLine($"COPY-mode cases {CopyModeCases:N0}, the sweep's {CopySweepSent} of {CaseGenerator.CopySweepCases} shapes among them");
-        text.AppendLine($"stalls {Stalls}, engine deaths {EngineDeaths}; witness {WitnessQueries:N0} queries, {WitnessReconnects} reconnects, slowest {WitnessSlowest.TotalMilliseconds:0} ms");
+        text.AppendLine($"stalls {Stalls}, engine deaths {EngineDeaths}; witness {WitnessQueries:N0} rounds, {WitnessReconnects} reconnects, slowest call {WitnessSlowest.TotalMilliseconds:0} ms ({WitnessSlowestCall})");
         text.AppendLine($"engine kills {EngineKills?.ToString() ?? "?"}, cancels past their bound waited for {CancelsWaitedFor?.ToString() ?? "?"}, engine restarts {EngineRestarts?.ToString() ?? "?"} (the server's /metrics)");
         text.AppendLine($"server RSS {Mb(ServerRssBefore)} -> {Mb(ServerRssAfter)}; engine RSS {Mb(EngineRssBefore)} -> {Mb(EngineRssAfter)}");
         if (Failure is not null)

@@ -77,7 +77,7 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
                 {
                     lastProgress = clock.Elapsed;
                     Console.WriteLine($"[{clock.Elapsed.TotalSeconds:0} s] {Interlocked.Read(ref _messages):N0} messages, {Interlocked.Read(ref _cases):N0} cases; " +
-                        $"witness {witness.Queries:N0} (slowest {witness.Slowest.TotalMilliseconds:0} ms); server RSS {probe.ServerResidentBytes() / (1 << 20)} MB, engine RSS {probe.EngineResidentBytes() / (1 << 20)} MB");
+                        $"witness {witness.Queries:N0} rounds (slowest call {witness.Slowest.TotalMilliseconds:0} ms, in this interval {witness.TakeIntervalSlowest().TotalMilliseconds:0} ms); server RSS {probe.ServerResidentBytes() / (1 << 20)} MB, engine RSS {probe.EngineResidentBytes() / (1 << 20)} MB");
                 }
             }
         }, CancellationToken.None);
@@ -115,6 +115,7 @@ public sealed class FuzzRun(FuzzOptions options, string host, int port, string w
             WitnessQueries = witness.Queries,
             WitnessReconnects = witness.Reconnects,
             WitnessSlowest = witness.Slowest,
+            WitnessSlowestCall = witness.SlowestCall,
             Elapsed = clock.Elapsed,
             ServerRssBefore = serverRssBefore,
             ServerRssAfter = probe.ServerResidentBytes(),

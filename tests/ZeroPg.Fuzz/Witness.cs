@@ -7,7 +7,8 @@ namespace ZeroPg.Fuzz;
 /// A well-behaved client that must keep being served while the fuzz clients do their worst: <c>select 1; begin; insert;
 /// update; select count(*); commit</c> again and again, each round answered within the bound, its committed rows never
 /// fewer than before (an engine reset on memory:// loses them: that is <see cref="DataLost"/>). A connection the server
-/// closes (a fuzz case may terminate backends) is opened again; a round not answered in time is a stall.
+/// closes (a fuzz case may terminate backends) is opened again. Each statement is a call, as a client's statements are: one
+/// slower than the bound is a stall (named in the failure), and so is a round that is not answered at all.
 /// </summary>
 internal sealed class Witness(string connectionString, TimeSpan bound)
 {
@@ -15,7 +16,23 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
 
     public long Reconnects { get; private set; }
 
+    /// <summary>The slowest call (one statement, its queueing for the engine included).</summary>
     public TimeSpan Slowest { get; private set; }
+
+    /// <summary>What the slowest call was.</summary>
+    public string SlowestCall { get; private set; } = "";
+
+    private TimeSpan _intervalSlowest;
+    private TimeSpan _roundSlowest;
+    private string _roundSlowestCall = "";
+
+    /// <summary>The slowest call since the last time this was asked (the progress lines).</summary>
+    public TimeSpan TakeIntervalSlowest()
+    {
+        var slowest = _intervalSlowest;
+        _intervalSlowest = TimeSpan.Zero;
+        return slowest;
+    }
 
     /// <summary>Set when the witness's committed rows vanished (its table gone, or fewer rows than it committed).</summary>
     public string? DataLost { get; private set; }
@@ -42,21 +59,21 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
         {
             while (!cancel.IsCancellationRequested)
             {
-                var clock = Stopwatch.StartNew();
                 try
                 {
+                    _roundSlowest = TimeSpan.Zero;
                     var query = QueryAsync(connection, cancel);
-                    var finished = await Task.WhenAny(query, Task.Delay(bound, cancel));
+                    var finished = await Task.WhenAny(query, Task.Delay(bound * RoundCalls, cancel));
                     if (cancel.IsCancellationRequested)
                         return null;
                     if (finished != query)
-                        return $"the witness's SELECT 1 got no answer within {bound.TotalSeconds:0.#} s";
+                        return $"the witness's round of {RoundCalls} calls got no answer within {(bound * RoundCalls).TotalSeconds:0.#} s";
                     connection = await query;
                     if (DataLost is not null)
                         return DataLost;
                     Queries++;
-                    if (clock.Elapsed > Slowest)
-                        Slowest = clock.Elapsed;
+                    if (_roundSlowest > bound)
+                        return $"the witness's {_roundSlowestCall} took {_roundSlowest.TotalMilliseconds:0} ms (bound {bound.TotalSeconds:0.#} s)";
                 }
                 catch (Exception error) when (error is NpgsqlException or InvalidOperationException or IOException && !cancel.IsCancellationRequested)
                 {
@@ -84,8 +101,8 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
     public async Task<string?> RunOnceAsync()
     {
         var query = QueryAsync(null, CancellationToken.None);
-        if (await Task.WhenAny(query, Task.Delay(bound)) != query)
-            return $"the witness's SELECT 1 got no answer within {bound.TotalSeconds:0.#} s";
+        if (await Task.WhenAny(query, Task.Delay(bound * RoundCalls)) != query)
+            return $"the witness's round of {RoundCalls} calls got no answer within {(bound * RoundCalls).TotalSeconds:0.#} s";
         try
         {
             await (await query).DisposeAsync();
@@ -105,7 +122,7 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
             await connection.OpenAsync(cancel);
         }
         await using var command = new NpgsqlCommand("SELECT 1", connection);
-        var one = await command.ExecuteScalarAsync(cancel);
+        var one = await Timed("SELECT 1", () => command.ExecuteScalarAsync(cancel));
         if (one is not 1)
             throw new InvalidOperationException($"the witness's SELECT 1 returned {one}");
         if (_committed < 0)
@@ -114,18 +131,18 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
             await command.ExecuteNonQueryAsync(cancel);
             _committed = 0;
         }
-        await using var transaction = await connection.BeginTransactionAsync(cancel);
+        await using var transaction = await Timed("BEGIN", () => connection.BeginTransactionAsync(cancel).AsTask());
         command.Transaction = transaction;
         long rows;
         try
         {
             command.CommandText = "INSERT INTO zp_fuzz_witness DEFAULT VALUES";
-            await command.ExecuteNonQueryAsync(cancel);
+            await Timed("INSERT", () => command.ExecuteNonQueryAsync(cancel));
             command.CommandText = "UPDATE zp_fuzz_witness SET n = n + 1 WHERE id = (SELECT min(id) FROM zp_fuzz_witness)";
-            await command.ExecuteNonQueryAsync(cancel);
+            await Timed("UPDATE", () => command.ExecuteNonQueryAsync(cancel));
             command.CommandText = "SELECT count(*) FROM zp_fuzz_witness";
-            rows = (long)(await command.ExecuteScalarAsync(cancel))!;
-            await transaction.CommitAsync(cancel);
+            rows = (long)(await Timed("SELECT count(*)", () => command.ExecuteScalarAsync(cancel)))!;
+            await Timed("COMMIT", async () => { await transaction.CommitAsync(cancel); return 0; });
         }
         catch (PostgresException error) when (error.SqlState == "42P01")
         {
@@ -136,5 +153,21 @@ internal sealed class Witness(string connectionString, TimeSpan bound)
             DataLost ??= $"the witness saw {rows} rows in its transaction after it had committed {_committed}";
         _committed = rows;
         return connection;
+    }
+
+    private const int RoundCalls = 6;
+
+    private async Task<T> Timed<T>(string call, Func<Task<T>> run)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await run();
+        var took = clock.Elapsed;
+        if (took > _roundSlowest)
+            (_roundSlowest, _roundSlowestCall) = (took, call);
+        if (took > _intervalSlowest)
+            _intervalSlowest = took;
+        if (took > Slowest)
+            (Slowest, SlowestCall) = (took, call);
+        return result;
     }
 }
