@@ -53,6 +53,18 @@ function spawnWorker(workerData, env, spawned = null) {
   return { worker, owner };
 }
 
+// This thread allocates little after its start (the module's file, the compile, the workers' set-up), so V8 would keep that
+// garbage and its young generation's 8 MB for good: once the starts have settled it collects, reducing memory as V8's
+// last-resort collection does (host.mjs: idleCollector). It runs no engine, so no query waits for it.
+const MAIN_COLLECT_MS = 5000;
+let collectTimer = null;
+function collectSoon() {
+  if (typeof globalThis.gc !== 'function') return;
+  clearTimeout(collectTimer);
+  collectTimer = setTimeout(() => globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), MAIN_COLLECT_MS);
+  collectTimer.unref();
+}
+
 function makeBlank(env, spawned = null) {
   const envKey = JSON.stringify(env ?? {});
   if (inputClosed || blank?.envKey === envKey) return;
@@ -77,16 +89,21 @@ makeBlank({}, takeFirstBlank()); // it loads while the module compiles below: th
 const MODULE_EDITS_ROOM = 64 * 1024;
 
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
-// worker writes into the engine's memory); and pglite.data read once.
-const wasmFile = readWithRoom(join(PGLITE_DIST, 'pglite.wasm'), MODULE_EDITS_ROOM);
-const wasmBytes = wasmFile.subarray(0, wasmFile.length - MODULE_EDITS_ROOM);
-const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
-const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])];
-const moduleBytes = editInPlace(wasmFile, wasmBytes.length, edits) ?? withEdits(wasmBytes, edits);
-const compileStart = performance.now();
-const wasmModule = new WebAssembly.Module(moduleBytes);
-// For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
-const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
+// worker writes into the engine's memory); and pglite.data read once. The file's bytes are not kept: V8 keeps its own copy
+// of a module's bytes (it compiles functions lazily from them), and ours would be 9 MB more for the host's life.
+const { wasmModule, compiled } = compileEngineModule();
+
+function compileEngineModule() {
+  const wasmFile = readWithRoom(join(PGLITE_DIST, 'pglite.wasm'), MODULE_EDITS_ROOM);
+  const wasmBytes = wasmFile.subarray(0, wasmFile.length - MODULE_EDITS_ROOM);
+  const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
+  const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])];
+  const moduleBytes = editInPlace(wasmFile, wasmBytes.length, edits) ?? withEdits(wasmBytes, edits);
+  const compileStart = performance.now();
+  const module = new WebAssembly.Module(moduleBytes);
+  // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
+  return { wasmModule: module, compiled: { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 } };
+}
 const fsBundle = readShared(join(PGLITE_DIST, 'pglite.data'));
 
 /** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
@@ -145,6 +162,7 @@ function start({ id, options, requests, replies, env }) {
     if (started) started.worker.postMessage(engine);
     else started = spawnWorker(engine, env);
     setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
+    collectSoon();
   } catch (e) {
     fds.forEach(closeQuietly);
     emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
