@@ -12,11 +12,12 @@ internal static class HostMallocSettings
     // workers stopped by 10-25% (bench/engines/FINDINGS.md).
     private const string ArenaMax = "2";
 
-    // glibc raises its mmap threshold to the largest block freed (up to 32 MB), after which a start's large temporary blocks
-    // (the data directory's tar, PGlite's copies, V8's compile zones) come from the arenas, where what is freed stays in RSS
-    // between live blocks. A fixed 64 KB keeps them in mappings of their own that go back to the system when freed:
-    // one idle memory:// engine 183 -> 171 MB host RSS (bench/findings/memory.md).
-    private const string Tunables = "glibc.malloc.mmap_threshold=65536";
+    // glibc raises its mmap threshold to the largest block freed (up to 32 MB), after which a start's temporary blocks (V8's
+    // compile zones and module decoding, PGlite's copies) come from the arenas, where what is freed stays resident between
+    // live blocks (a malloc_trim gave 13 MB of an idle host back). A fixed 16 KB puts every larger block in a mapping of its
+    // own that goes back to the system when freed: an idle memory:// host 183 -> ~163 MB RSS. Under select-only load
+    // that is ~8 mmap/munmap pairs a second (strace), none per transaction (bench/findings/memory.md).
+    private const string Tunables = "glibc.malloc.mmap_threshold=16384";
 
     public static void Apply(ProcessStartInfo startInfo)
     {
