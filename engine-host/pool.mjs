@@ -33,6 +33,10 @@ function emit(event) {
 // environment it was made with (the server's own: tests add variables that modules read as they load).
 let blank = null; // { worker, envKey, owner: { id } }
 const BLANK_REFILL_MS = 1000; // after a start, so the new worker's load does not slow the start that took the last one
+// A blank no start took for this long goes: it is 13 MB of an idle server's ~240 (its thread's heaps; bench/idle-memory.sh).
+// A later start (a database's first client, an engine's restart after --database-idle-timeout) then loads its worker's
+// modules itself, ~80-100 ms more, and refills.
+const BLANK_KEEP_MS = Number(process.env.ZEROPG_BLANK_KEEP_MS) || 60_000; // the variable: tests only
 
 /** A worker for `workerData` (or `spawned`, one already made: the first blank), its stderr and messages wired up. */
 function spawnWorker(workerData, env, spawned = null) {
@@ -73,6 +77,14 @@ function makeBlank(env, spawned = null) {
   made.worker.unref(); // a waiting blank keeps nothing alive
   made.worker.once('exit', () => { if (blank === made) blank = null; });
   blank = made;
+  setTimeout(() => retireBlank(made), BLANK_KEEP_MS).unref();
+}
+
+function retireBlank(made) {
+  if (blank !== made) return; // taken, or replaced
+  blank = null;
+  made.worker.terminate();
+  collectSoon();
 }
 
 function takeBlank(env) {
@@ -215,7 +227,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     }
   }
   else if (command.op === 'terminate') terminate(workers.get(command.id));
-  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])), blank: blank !== null });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
 }).on('close', () => {
   // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).
