@@ -2,7 +2,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
-import { trimWalSegments } from './wal-trim.mjs';
+import { readTrimmedTar } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
 import { lazyBundleFilesExtension } from './lazy-bundle-files.mjs';
@@ -108,8 +108,9 @@ export async function startEngine(options, shared) {
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) {
-    const tar = await readFile(options.loadDataDir);
-    const entries = createOptions.dataDir.startsWith('memory://') ? (trimWalSegments(tar), parseTar(tar)) : null;
+    const memory = createOptions.dataDir.startsWith('memory://');
+    const tar = memory ? await readTrimmedTar(options.loadDataDir) : await readFile(options.loadDataDir);
+    const entries = memory ? parseTar(tar) : null;
     if (entries) createOptions.extensions = { ...createOptions.extensions, zeropgTarLoad: memfsTarLoader(PGlite.paths.PGDATA, entries) };
     else createOptions.loadDataDir = tarOf(tar);
   }

@@ -193,7 +193,14 @@ async function shutdown() {
 // for COLLECT_AFTER_IDLE_MS: a request that comes meanwhile is served first. Only in those first moments, because the wait
 // polls in 0.1 ms slices: under load, for as long as a collection stayed due, each idle moment's next request would come
 // later than out of a blocking read.
+// A plain gc() leaves V8's young generation at the size load grew it to (8 MB committed, 12 KB used, after a start): the
+// engine's thread is blocked in read(2) when idle, so V8's own memory reducer, a task on that thread, never runs. So a
+// collection after the start, or after a quiet stretch (fewer than QUIET_BATCHES since the last), reduces memory as V8's
+// last-resort collection does (shrinks the young generation, ~2-3x a plain collection's time: 30-45 ms); a busy engine's
+// periodic one stays plain, its young generation in use (bench/findings/memory.md).
 const IDLE_COLLECT_MS = 30_000;
+const QUIET_BATCHES = 1_000;
+const REDUCE_MEMORY = { type: 'major', execution: 'sync', flavor: 'last-resort' };
 const COLLECT_AFTER_IDLE_MS = 200;
 const START_GRACE_MS = 1_000;
 function idleCollector() {
@@ -205,7 +212,9 @@ function idleCollector() {
     const now = performance.now();
     if (batchesRun === batchesAtCollect || now - collectedAt < IDLE_COLLECT_MS) return;
     if (now - createdAt < START_GRACE_MS && waitForRequest(COLLECT_AFTER_IDLE_MS)) return;
-    globalThis.gc();
+    const quiet = batchesAtCollect < 0 || batchesRun - batchesAtCollect < QUIET_BATCHES;
+    if (quiet) globalThis.gc(REDUCE_MEMORY);
+    else globalThis.gc();
     collectedAt = now;
     batchesAtCollect = batchesRun;
   };

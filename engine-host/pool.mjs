@@ -33,6 +33,10 @@ function emit(event) {
 // environment it was made with (the server's own: tests add variables that modules read as they load).
 let blank = null; // { worker, envKey, owner: { id } }
 const BLANK_REFILL_MS = 1000; // after a start, so the new worker's load does not slow the start that took the last one
+// A blank no start took for this long goes: it is 13 MB of an idle server's ~240 (its thread's heaps; bench/idle-memory.sh).
+// A later start (a database's first client, an engine's restart after --database-idle-timeout) then loads its worker's
+// modules itself, ~80-100 ms more, and refills.
+const BLANK_KEEP_MS = Number(process.env.ZEROPG_BLANK_KEEP_MS) || 60_000; // the variable: tests only
 
 /** A worker for `workerData` (or `spawned`, one already made: the first blank), its stderr and messages wired up. */
 function spawnWorker(workerData, env, spawned = null) {
@@ -53,6 +57,18 @@ function spawnWorker(workerData, env, spawned = null) {
   return { worker, owner };
 }
 
+// This thread allocates little after its start (the module's file, the compile, the workers' set-up), so V8 would keep that
+// garbage and its young generation's 8 MB for good: once the starts have settled it collects, reducing memory as V8's
+// last-resort collection does (host.mjs: idleCollector). It runs no engine, so no query waits for it.
+const MAIN_COLLECT_MS = 5000;
+let collectTimer = null;
+function collectSoon() {
+  if (typeof globalThis.gc !== 'function') return;
+  clearTimeout(collectTimer);
+  collectTimer = setTimeout(() => globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), MAIN_COLLECT_MS);
+  collectTimer.unref();
+}
+
 function makeBlank(env, spawned = null) {
   const envKey = JSON.stringify(env ?? {});
   if (inputClosed || blank?.envKey === envKey) return;
@@ -61,6 +77,14 @@ function makeBlank(env, spawned = null) {
   made.worker.unref(); // a waiting blank keeps nothing alive
   made.worker.once('exit', () => { if (blank === made) blank = null; });
   blank = made;
+  setTimeout(() => retireBlank(made), BLANK_KEEP_MS).unref();
+}
+
+function retireBlank(made) {
+  if (blank !== made) return; // taken, or replaced
+  blank = null;
+  made.worker.terminate();
+  collectSoon();
 }
 
 function takeBlank(env) {
@@ -77,16 +101,21 @@ makeBlank({}, takeFirstBlank()); // it loads while the module compiles below: th
 const MODULE_EDITS_ROOM = 64 * 1024;
 
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
-// worker writes into the engine's memory); and pglite.data read once.
-const wasmFile = readWithRoom(join(PGLITE_DIST, 'pglite.wasm'), MODULE_EDITS_ROOM);
-const wasmBytes = wasmFile.subarray(0, wasmFile.length - MODULE_EDITS_ROOM);
-const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
-const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])];
-const moduleBytes = editInPlace(wasmFile, wasmBytes.length, edits) ?? withEdits(wasmBytes, edits);
-const compileStart = performance.now();
-const wasmModule = new WebAssembly.Module(moduleBytes);
-// For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
-const compiled = { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 };
+// worker writes into the engine's memory); and pglite.data read once. The file's bytes are not kept: V8 keeps its own copy
+// of a module's bytes (it compiles functions lazily from them), and ours would be 9 MB more for the host's life.
+const { wasmModule, compiled } = compileEngineModule();
+
+function compileEngineModule() {
+  const wasmFile = readWithRoom(join(PGLITE_DIST, 'pglite.wasm'), MODULE_EDITS_ROOM);
+  const wasmBytes = wasmFile.subarray(0, wasmFile.length - MODULE_EDITS_ROOM);
+  const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
+  const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])];
+  const moduleBytes = editInPlace(wasmFile, wasmBytes.length, edits) ?? withEdits(wasmBytes, edits);
+  const compileStart = performance.now();
+  const module = new WebAssembly.Module(moduleBytes);
+  // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
+  return { wasmModule: module, compiled: { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 } };
+}
 const fsBundle = readShared(join(PGLITE_DIST, 'pglite.data'));
 
 /** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
@@ -145,6 +174,7 @@ function start({ id, options, requests, replies, env }) {
     if (started) started.worker.postMessage(engine);
     else started = spawnWorker(engine, env);
     setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
+    collectSoon();
   } catch (e) {
     fds.forEach(closeQuietly);
     emit({ event: 'exit', id, code: 1, error: String(e?.message ?? e) });
@@ -197,7 +227,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     }
   }
   else if (command.op === 'terminate') terminate(workers.get(command.id));
-  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])) });
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])), blank: blank !== null });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
 }).on('close', () => {
   // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).

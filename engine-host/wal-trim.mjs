@@ -6,6 +6,7 @@
 // WAL" in crash recovery, as a zeroed page is), and the next write extends the file from the page it left off.
 // Only for memory://: a data directory keeps whole segments, as backups and archivers expect.
 
+import { open } from 'node:fs/promises';
 import { BLOCK, checksum, field, readOctal, writeOctal } from './ustar.mjs';
 
 const WAL_PAGE = 8192;
@@ -57,4 +58,26 @@ export function trimWalSegments(bytes) {
   const saved = read - write;
   if (saved > 0) bytes.fill(0, write, Math.min(bytes.length, write + 2 * BLOCK));
   return saved;
+}
+
+/**
+ * A snapshot's tar for a memory:// start, its WAL segments trimmed (wal-trim.mjs) in a buffer then cut to what is left. Its
+ * files view the buffer for the engine's life (tar-load.mjs), so the trimmed tail (~9 of its 39 MB) would stay resident
+ * with them: the buffer is resizable, and V8 gives a shrunk buffer's pages back to the system.
+ */
+export async function readTrimmedTar(path) {
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    const buffer = new ArrayBuffer(size, { maxByteLength: Math.max(size, 1) });
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await file.read(new Uint8Array(buffer), at, size - at, at);
+      if (bytesRead === 0) throw new Error(`${path}: ended after ${at} of ${size} bytes`);
+      at += bytesRead;
+    }
+    buffer.resize(size - trimWalSegments(Buffer.from(buffer, 0, size))); // the end-of-archive blocks stay within
+    return Buffer.from(buffer, 0, buffer.byteLength);
+  } finally {
+    await file.close();
+  }
 }

@@ -149,3 +149,19 @@ test('idle engines\' cancel listeners sleep until a batch starts, and a statemen
   assert.match(error(reply).message, /statement timeout/);
   for (const engine of engines) await engine.close();
 });
+
+test('a blank worker no start takes goes after its time, and the next start makes its own worker', limit, async () => {
+  const own = await PoolClient.start({ ZEROPG_BLANK_KEEP_MS: '10000' }) // longer than a start takes on a loaded machine: the refill is seen;
+  try {
+    const a = await own.engine(); // in the first blank; the next is made a second later
+    while (!(await own.memory()).blank) await sleep(20); // the refill
+    while ((await own.memory()).blank) await sleep(20); // ... retired
+    const b = await own.engine(); // no blank waiting
+    assert.equal(scalar(await b.run(query('select 41 + 1'))), '42');
+    assert.equal(scalar(await a.run(query('select 1'))), '1');
+    await a.close();
+    await b.close();
+  } finally {
+    await own.close();
+  }
+});

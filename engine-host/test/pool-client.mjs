@@ -48,6 +48,13 @@ export class PoolClient {
     this.#child.stdin.write(`${JSON.stringify(command)}\n`);
   }
 
+  /** The host's memory event: { engines: { id: WebAssembly heap bytes }, blank: a blank worker waits }. */
+  async memory() {
+    const reply = this.#expect('memory', undefined);
+    this.#send({ op: 'memory' });
+    return reply;
+  }
+
   /** Starts an engine (memory:// unless options say otherwise); a HostClient over its FIFOs, with `id` and `exited`. */
   async engine(options = {}, env = {}) {
     const id = this.#nextId++;

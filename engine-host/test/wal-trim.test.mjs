@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { trimWalSegments } from '../wal-trim.mjs';
+import { readTrimmedTar, trimWalSegments } from '../wal-trim.mjs';
 import { untar } from '../extensions.mjs';
 
 const SEGMENT = '000000010000000000000001';
@@ -44,6 +44,26 @@ test('a segment keeps its written pages, the entries after it move up intact, an
     execFileSync('tar', ['-xf', join(dir, 'snapshot.tar'), '-C', dir]);
     assert.equal(readFileSync(join(dir, 'pg_wal', SEGMENT)).length, 4 * 8192);
     assert.deepEqual(readFileSync(join(dir, 'base/5/1259')), after);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a memory:// start reads the tar into a buffer cut to the trimmed archive, its entries intact', async () => {
+  const wal = Buffer.alloc(16 * 1024 * 1024);
+  wal.fill(7, 0, 2 * 8192);
+  const after = Buffer.alloc(70_000, 9);
+  const tar = tarOfTree({ [`pg_wal/${SEGMENT}`]: wal, 'base/5/1259': after });
+  const dir = mkdtempSync(join(tmpdir(), 'wal-trim-read-'));
+  try {
+    writeFileSync(join(dir, 'snapshot.tar'), tar);
+    const read = await readTrimmedTar(join(dir, 'snapshot.tar'));
+    // the buffer itself shrank (its files keep it alive for the engine's life), not only a view of it
+    assert.equal(read.buffer.byteLength, tar.length - (16 * 1024 * 1024 - 2 * 8192));
+    assert.equal(read.length, read.buffer.byteLength);
+    const entries = new Map(untar(read).map((e) => [e.name.replace(/^\.\//, ''), e.data]));
+    assert.deepEqual(entries.get(`pg_wal/${SEGMENT}`), wal.subarray(0, 2 * 8192));
+    assert.deepEqual(entries.get('base/5/1259'), after);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

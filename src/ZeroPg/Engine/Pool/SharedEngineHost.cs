@@ -77,10 +77,7 @@ internal sealed partial class SharedEngineHost
         };
         startInfo.ArgumentList.Add("--expose-gc"); // an idle engine collects the garbage of its start (host.mjs, idleCollector)
         startInfo.ArgumentList.Add(Path.Combine(directory, ScriptName));
-        // glibc's malloc arenas per thread keep memory a stopped worker gave back; two arenas lowered the host's floor after
-        // workers stopped by 10-25% (bench/engines/FINDINGS.md). An explicit setting wins.
-        if (Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is null)
-            startInfo.Environment["MALLOC_ARENA_MAX"] = "2";
+        HostMallocSettings.Apply(startInfo);
         var process = Process.Start(startInfo) ?? throw new EngineFailedException($"could not start {nodePath} {ScriptName}");
         var host = new SharedEngineHost(process, logger, onEmpty, onGone);
         process.ErrorDataReceived += (_, e) =>
