@@ -49,12 +49,13 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         _options = options;
         _primary = primary;
         _logger = loggerFactory.CreateLogger("ZeroPg.Databases");
-        _create = site => new SessionServices(options, new EngineSupervisor(options, primary.Metrics, loggerFactory.CreateLogger<EngineSupervisor>(), site),
+        _create = site => EngineHoldLog.Attached(new SessionServices(options, new EngineSupervisor(options, primary.Metrics, loggerFactory.CreateLogger<EngineSupervisor>(), site),
             new EngineScheduler(), primary.Registry, new Sessions.Statements.StatementCatalog(options.AutoPrepareMaxStatements), primary.Metrics, primary.Tls, loggerFactory)
         {
             Databases = this,
-        };
+        });
         primary.Databases = this;
+        EngineHoldLog.Attached(primary);
         _entries[DatabaseSite.PrimaryName] = new DatabaseEntry(primary);
         _memoryFolder = options.IsMemory ? new Hosting.OwnedTempFolder(Hosting.KilledProcessLeftovers.Databases) : null;
         _folder = _memoryFolder?.Path ?? Path.Combine(Path.GetFullPath(options.DataDirectory), DatabaseSite.FolderName);

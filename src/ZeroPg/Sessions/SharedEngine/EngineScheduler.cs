@@ -24,6 +24,14 @@ internal sealed class EngineScheduler
     private bool _handsOver; // the owner's unit is queued in the engine: the next session to ask takes the engine at once
     private long _handedOverAt; // Stopwatch timestamp of that hand-over
     private IEngineGate? _admission;
+    private long _grantedAt; // Stopwatch timestamp of the owner's grant: how long it held the engine, at its release
+
+    /// <summary>
+    /// Told at a release when the owner held the engine <see cref="EngineHoldLog.LongHold"/> or longer: (owner, how long, how many
+    /// waited then). Who made the others wait is otherwise invisible (a witness's slow SELECT 1 says only that it waited).
+    /// Runs outside the lock, on the releasing thread.
+    /// </summary>
+    public Action<object, TimeSpan, int>? LongHeld { get; set; }
 
     /// <summary>The session the engine currently works for, if any.</summary>
     public object? Owner
@@ -108,16 +116,22 @@ internal sealed class EngineScheduler
     public void Release(object session)
     {
         Waiter? next;
+        TimeSpan held;
+        int waiting;
         lock (_gate)
         {
             if (_owner != session)
                 return;
+            held = System.Diagnostics.Stopwatch.GetElapsedTime(_grantedAt);
+            waiting = _waiters.Count;
             _owner = null;
             _handsOver = false;
             _admission?.Released(session);
             next = GrantNext();
         }
         Complete(next);
+        if (held >= EngineHoldLog.LongHold && LongHeld is { } told)
+            told(session, held, waiting);
     }
 
     /// <summary>
@@ -212,6 +226,7 @@ internal sealed class EngineScheduler
     private void Grant(object session)
     {
         _owner = session;
+        _grantedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         _handsOver = false;
     }
 
