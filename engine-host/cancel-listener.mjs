@@ -37,8 +37,9 @@ function handle(control, memory, kind, payload) {
 /**
  * Serves one engine's cancel requests and timeouts until `port` closes (the engine's thread ended). `control` is the
  * engine's control block (interrupts.mjs); `port` gets { listening } or { error } once, then brings { memory, addresses, ignoreCancels }.
+ * `onClosed` runs once the port closed and the memory was let go.
  */
-export function serveCancel(port, { control: controlBuffer, socketPath, secret }) {
+export function serveCancel(port, { control: controlBuffer, socketPath, secret }, onClosed = null) {
   const loopback = socketPath === LOOPBACK;
   const expected = loopback ? Buffer.from(secret ?? '', 'hex') : null;
   if (loopback && expected.length !== SECRET_LENGTH) {
@@ -59,6 +60,7 @@ export function serveCancel(port, { control: controlBuffer, socketPath, secret }
   port.once('close', () => {
     closed = true;
     memory = null;
+    onClosed?.(); // the shared host frees the memory now (collect-ended.mjs)
     server.close();
     peer?.destroy();
     Atomics.add(ints, WAKE, 1);

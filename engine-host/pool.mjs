@@ -12,6 +12,7 @@ import { compileHintsEdit } from './compile-hints.mjs';
 import { editInPlace, withEdits } from './wasm-bytes.mjs';
 import { PGLITE_DIST } from './pglite-dist.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
+import { collectEndedEngine } from './collect-ended.mjs';
 
 // The engines' cancel listeners (node:net) load once this thread has compiled the module, off the way to the first worker's
 // spawn: an engine asks for its listener only when it has started.
@@ -48,7 +49,7 @@ function spawnWorker(workerData, env, spawned = null) {
   });
   // The engine's cancel listener runs here, on a thread that is never inside a query (cancel-listener.mjs).
   worker.on('message', (message) => {
-    if (message?.op === 'serveCancel') cancelListener.then(({ serveCancel }) => serveCancel(message.port, message));
+    if (message?.op === 'serveCancel') cancelListener.then(({ serveCancel }) => serveCancel(message.port, message, collectEndedEngine));
   });
   worker.on('error', (e) => {
     if (owner.id === null) process.stderr.write(`engine pool: blank worker error: ${e?.stack ?? e}\n`);
@@ -187,6 +188,7 @@ function start({ id, options, requests, replies, env }) {
     fds.forEach(closeQuietly);
     workers.delete(id);
     emit({ event: 'exit', id, code });
+    collectEndedEngine(); // its WebAssembly memory, which this thread held for its cancel listener (again when that port closes)
     if (inputClosed && workers.size === 0) process.exit(0);
   });
   emit({ event: 'started', id, threadId: worker.threadId });

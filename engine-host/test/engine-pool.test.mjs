@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PoolClient } from './pool-client.mjs';
+import { wasmResidentMb } from './wasm-resident.mjs';
 import { error, query, scalar } from './host-client.mjs';
 import { COMPILE_HINTS } from '../compile-hints-data.mjs';
 import { COMPILE_HINTS_SUPPORTED } from '../compile-hints.mjs';
@@ -125,6 +126,25 @@ test('terminate ends an idle engine, blocked reading its next request', limit, a
   await new Promise((resolve) => setTimeout(resolve, 300)); // past its poll window: blocked in read(2)
   pool.terminate(idle.id);
   assert.equal((await idle.exited).code, 1);
+});
+
+test('an ended engine\'s WebAssembly memory leaves the host\'s resident memory (its cancel listener held it until a collection)', limit, async () => {
+  const before = wasmResidentMb(pool.pid); // the engines other tests left running, if any
+  for (let i = 0; i < 4; i++) {
+    const engine = await pool.engine();
+    // An in-memory sort grows and touches the engine's memory (~60 MB resident).
+    await engine.run(query("set work_mem = '128MB'"));
+    await engine.run(query('select count(*) from (select md5(g::text) || md5((g + 1)::text) as s from generate_series(1, 300000) g order by 1) sorted'));
+    await engine.close();
+    await engine.exited;
+  }
+  // The four memories (~240 MB) stayed resident for minutes before; now each end is followed by a collection.
+  let resident = wasmResidentMb(pool.pid);
+  for (let waited = 0; resident > before + 40 && waited < 10_000; waited += 200) {
+    await sleep(200);
+    resident = wasmResidentMb(pool.pid);
+  }
+  assert.ok(resident <= before + 40, `${resident.toFixed(0)} MB of WebAssembly memories resident after four engines came and went, ${before.toFixed(0)} MB before`);
 });
 
 // The host's main thread (which serves every engine's cancel listener) wakes how often in `ms` while nothing runs.

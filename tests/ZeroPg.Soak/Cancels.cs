@@ -29,6 +29,7 @@ public sealed class Cancels(SoakContext context)
                     ? "SELECT count(*) FROM generate_series(1, 2000000000)"
                     : "SELECT pg_sleep(30)", connection);
                 var started = context.Timeline.Now;
+                using var span = context.Activities.Begin(byTimeout ? "statement_timeout" : "cancel");
                 var running = command.ExecuteNonQueryAsync(CancellationToken.None);
                 var stopAsked = started + TimeSpan.FromMilliseconds(byTimeout ? 500 : 300);
                 if (!byTimeout)

@@ -53,6 +53,8 @@ public sealed class CopyInOut(SoakContext context)
                     }
                 }
                 var done = context.Timeline.Now;
+                context.Activities.Add("copy in", started, loaded);
+                context.Activities.Add("copy out", loaded, done);
                 lock (_inSeconds)
                 {
                     _runs.Add($"{started:hh\\:mm\\:ss}-{done:hh\\:mm\\:ss}");

@@ -43,6 +43,7 @@ public sealed partial class Databases(SoakContext context)
                     leftover = null;
                 }
                 await using (var postgres = await context.OpenAsync(stop))
+                using (context.Activities.Begin("create database"))
                     await SoakContext.ExecuteAsync(postgres, $"CREATE DATABASE {name}", stop);
                 await using (var database = await context.OpenAsync(stop, name))
                 {
@@ -52,6 +53,7 @@ public sealed partial class Databases(SoakContext context)
                         throw new InvalidOperationException($"{name}: the 1000 rows just inserted are not all there");
                 }
                 await using (var postgres = await context.OpenAsync(stop))
+                using (context.Activities.Begin("drop database"))
                     await SoakContext.ExecuteAsync(postgres, $"DROP DATABASE {name}", stop);
                 _createDrop.Success();
             }

@@ -13,7 +13,7 @@ public sealed class Resources(SoakContext context)
     private readonly List<Sample> _samples = [];
 
     public sealed record Sample(double Minute, int ServerPid, long ServerRssMb, int ServerThreads, int ServerFds,
-        string EngineHostPids, long EngineRssMb, int EngineThreads, int EngineFds, int Engines, long EngineHostFloorMb);
+        string EngineHostPids, long EngineRssMb, int EngineThreads, int EngineFds, int Engines, long EngineHostFloorMb, MemoryMap.Breakdown? EngineMap = null);
 
     public async Task RunAsync(CancellationToken stop)
     {
@@ -44,18 +44,21 @@ public sealed class Resources(SoakContext context)
         var (serverRss, serverThreads) = Status(server);
         long engineRss = 0;
         int engineThreads = 0, engineFds = 0;
+        long wasm = 0, buffers = 0, malloc = 0, anonymous = 0, files = 0;
         foreach (var host in hosts)
         {
             var (rss, threads) = Status(host);
+            var map = MemoryMap.Read(host);
+            (wasm, buffers, malloc, anonymous, files) = (wasm + map.WasmMb, buffers + map.ReservedBuffersMb, malloc + map.MallocHeapMb, anonymous + map.OtherAnonymousMb, files + map.FilesMb);
             engineRss += rss;
             engineThreads += threads;
             engineFds += Descriptors(host);
         }
         var sample = new Sample(Math.Round(context.Timeline.Now.TotalMinutes, 2), server, serverRss >> 10, serverThreads, Descriptors(server),
-            string.Join(",", hosts), engineRss >> 10, engineThreads, engineFds, engines, floorMb);
+            string.Join(",", hosts), engineRss >> 10, engineThreads, engineFds, engines, floorMb, new MemoryMap.Breakdown(wasm, buffers, malloc, anonymous, files));
         lock (_samples)
             _samples.Add(sample);
-        context.Progress($"resources: server {sample.ServerRssMb} MB {sample.ServerThreads} threads {sample.ServerFds} fds; engine hosts [{sample.EngineHostPids}] {sample.EngineRssMb} MB {sample.EngineThreads} threads {sample.EngineFds} fds, {sample.Engines} engines, {sample.EngineHostFloorMb} MB beyond their heaps");
+        context.Progress($"resources: server {sample.ServerRssMb} MB {sample.ServerThreads} threads {sample.ServerFds} fds; engine hosts [{sample.EngineHostPids}] {sample.EngineRssMb} MB {sample.EngineThreads} threads {sample.EngineFds} fds, {sample.Engines} engines, {sample.EngineHostFloorMb} MB beyond their heaps; resident in WebAssembly memories {wasm} MB, resizable buffers {buffers} MB, malloc {malloc} MB, other anonymous (V8 heaps, code) {anonymous} MB, files {files} MB");
     }
 
     private static double Metric(string metrics, string name)
@@ -132,6 +135,10 @@ public sealed class Resources(SoakContext context)
                      ("serverThreadsPeaks", s => s.ServerPid.ToString(CultureInfo.InvariantCulture), s => s.ServerThreads),
                      ("engineRssMbPeaks", s => s.EngineHostPids, s => s.EngineRssMb),
                      ("engineFdsPeaks", s => s.EngineHostPids, s => s.EngineFds),
+                     ("engineWasmMbPeaks", s => s.EngineHostPids, s => s.EngineMap?.WasmMb ?? 0),
+                     ("engineBuffersMbPeaks", s => s.EngineHostPids, s => s.EngineMap?.ReservedBuffersMb ?? 0),
+                     ("engineMallocMbPeaks", s => s.EngineHostPids, s => s.EngineMap?.MallocHeapMb ?? 0),
+                     ("engineOtherAnonymousMbPeaks", s => s.EngineHostPids, s => s.EngineMap?.OtherAnonymousMb ?? 0),
                      ("engineThreadsPeaks", s => s.EngineHostPids, s => s.EngineThreads),
                  })
         {
@@ -169,6 +176,8 @@ public sealed class Resources(SoakContext context)
                     ["firstRssMb"] = rss(samples[0]),
                     ["lastRssMb"] = rss(samples[^1]),
                     ["maxRssMb"] = samples.Max(rss),
+                    ["firstMap"] = kind == "engine host" ? (object?)samples[0].EngineMap ?? "" : "",
+                    ["lastMap"] = kind == "engine host" ? (object?)samples[^1].EngineMap ?? "" : "",
                 });
             }
         }

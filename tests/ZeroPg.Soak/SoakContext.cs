@@ -12,6 +12,9 @@ public sealed class SoakContext(SoakOptions options, ServerProcess server, Timel
 
     public Timeline Timeline => timeline;
 
+    /// <summary>When the heavy operations ran, to put the witness's slow answers beside them.</summary>
+    public Activities Activities { get; } = new(timeline);
+
     public void Progress(string line)
     {
         var text = $"[soak {Timeline.Now:hh\\:mm\\:ss}] {line}";

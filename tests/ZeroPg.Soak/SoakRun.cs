@@ -180,6 +180,7 @@ public sealed class SoakRun(SoakOptions options)
             ["databases"] = databases.Report(),
             ["cancels"] = cancels.Report(),
             ["witness"] = witness.Report(),
+            ["engineLongHolds"] = EngineHolds.Read(logPath),
             ["resourceGrowth"] = growth,
             ["resourceLives"] = resources.Lives(),
             ["resourceSamples"] = resources.Samples,
@@ -279,7 +280,7 @@ public sealed class SoakRun(SoakOptions options)
         foreach (var check in _checks)
             text.AppendLine($"  {(check.Passed ? "ok  " : "FAIL")} {check.Name}: {check.Value} (bound {check.Bound}){(check.Detail.Length > 0 ? "  " + check.Detail : "")}");
         var options = new JsonSerializerOptions { WriteIndented = false };
-        foreach (var section in (string[])["faults", "ledger", "replication", "notify", "pgbench", "copy", "churn", "databases", "cancels", "witness", "resourceGrowth"])
+        foreach (var section in (string[])["faults", "ledger", "replication", "notify", "pgbench", "copy", "churn", "databases", "cancels", "witness", "engineLongHolds", "resourceGrowth"])
             text.AppendLine($"  {section}: {JsonSerializer.Serialize(report[section], options)}");
         text.AppendLine(_checks.All(c => c.Passed) ? "PASSED" : "FAILED");
         return text.ToString();

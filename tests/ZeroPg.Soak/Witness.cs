@@ -73,20 +73,26 @@ public sealed class Witness(SoakContext context)
         }
     }
 
-    /// <summary>The slowest answers outside fault windows, with when they were asked (minute of the run).</summary>
+    /// <summary>The slowest answers outside fault windows, with when they were asked and the heavy operations they overlapped.</summary>
     public List<string> Slowest(int count)
+        => [.. SlowOutside(0).OrderByDescending(a => a.Seconds).Take(count)
+            .Select(a => $"{a.At:hh\\:mm\\:ss} {a.Seconds:F2} s beside {context.Activities.Overlapping(a.At, a.At + TimeSpan.FromSeconds(a.Seconds))}")];
+
+    /// <summary>Answers outside fault windows that took longer than <paramref name="seconds"/>.</summary>
+    private List<(TimeSpan At, double Seconds)> SlowOutside(double seconds)
     {
         lock (_answers)
-        {
-            return [.. _answers.Where(a => !context.Timeline.Overlaps(a.At, a.At + TimeSpan.FromSeconds(a.Seconds)))
-                .OrderByDescending(a => a.Seconds).Take(count).Select(a => $"{a.At:hh\\:mm\\:ss} {a.Seconds:F2} s")];
-        }
+            return [.. _answers.Where(a => a.Seconds > seconds && !context.Timeline.Overlaps(a.At, a.At + TimeSpan.FromSeconds(a.Seconds)))];
     }
 
     public Dictionary<string, object> Report()
     {
         var report = _outcomes.Report();
-        report["slowestOutsideFaults"] = Slowest(10);
+        report["slowestOutsideFaults"] = Slowest(15);
+        // What the answers over a second overlapped: the operations they may have waited behind.
+        var slow = SlowOutside(1);
+        report["slowerThan1sOutsideFaults"] = slow.Count;
+        report["slowerThan1sBeside"] = context.Activities.Blame(slow.Select(a => (a.At, a.At + TimeSpan.FromSeconds(a.Seconds))));
         var (p99, gap, gapOverall, worst) = Figures();
         report["p99SecondsOutsideFaults"] = Math.Round(p99, 3);
         report["worstSecondsOutsideFaults"] = Math.Round(worst, 3);

@@ -394,7 +394,16 @@ internal sealed class ClientSession
                 break;
             case AcceptStep.FinishCopy:
                 using (_parts.Cancel.EnterUnit())
-                    await _parts.Copy.FinishAsync();
+                {
+                    try
+                    {
+                        await _parts.Copy.FinishAsync();
+                    }
+                    finally
+                    {
+                        _parts.Activity.Idle(_state.Status, _units.ApplicationName);
+                    }
+                }
                 _parts.Lease.ReleaseIfIdle(_state);
                 break;
         }

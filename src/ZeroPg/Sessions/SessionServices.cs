@@ -40,5 +40,5 @@ internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor en
     public Replication.Snapshots.ExportedSnapshots Snapshots { get; } = new(scheduler, options.ExportedSnapshotHold);
     public StartupSettingsCheck StartupSettings { get; } = new();
     public ILogger Logger { get; } = loggerFactory.CreateLogger("ZeroPg.Sessions");
-    private readonly EngineHoldLog _holdLog = EngineHoldLog.Attach(scheduler, metrics, loggerFactory.CreateLogger("ZeroPg.Sessions"));
+    private readonly EngineHoldLog _holdLog = EngineHoldLog.Attach(scheduler, engine, metrics, loggerFactory.CreateLogger("ZeroPg.Sessions"));
 }

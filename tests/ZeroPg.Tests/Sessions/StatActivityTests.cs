@@ -48,6 +48,24 @@ public sealed class StatActivityTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_client_sending_copy_data_shows_its_copy_as_its_query()
+    {
+        // As in Postgres: the COPY is the client's statement while its data comes and while it loads (the engine hold log names it too).
+        await using var watcher = await fixture.OpenAsync();
+        await using var copier = await fixture.OpenAsync();
+        var copierPid = await PidAsync(copier);
+        await copier.ExecAsync("CREATE TEMP TABLE copied (n int); SELECT 'before the copy'");
+        await using (var writer = await copier.BeginTextImportAsync("COPY copied (n) FROM STDIN"))
+        {
+            await writer.WriteLineAsync("1");
+            await writer.FlushAsync();
+            Assert.Equal("active|COPY copied (n) FROM STDIN", await watcher.ScalarAsync(
+                $"SELECT concat_ws('|', state, query) FROM pg_stat_activity WHERE pid = {copierPid}"));
+        }
+        Assert.Equal(1L, await copier.ScalarAsync("SELECT count(*) FROM copied"));
+    }
+
+    [Fact]
     public async Task A_client_queued_for_the_engine_shows_the_wait_and_pg_cancel_backend_drops_its_statement()
     {
         await using var holder = await fixture.OpenAsync();

@@ -40,6 +40,9 @@ internal sealed class CopyIn(SessionServices services, ProtocolState state, Engi
     /// <summary>Bytes of COPY data received in the COPY under way (diagnostics).</summary>
     public long BytesReceived => Volatile.Read(ref _totalBytes);
 
+    /// <summary>The COPY FROM STDIN accepted and not started yet: its unit's query in pg_stat_activity (and the engine hold log).</summary>
+    public string? PendingSql => _pendingSql?.Sql;
+
     /// <summary>A COPY FROM STDIN Query was accepted; it starts once what came before it has run.</summary>
     public void Pend(ReadOnlySequence<byte> query, SqlAnalysis sql)
     {

@@ -104,7 +104,8 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
         }
         finally
         {
-            parts.Activity.Idle(_state.Status, ApplicationName);
+            if (!_state.InCopy) // a COPY FROM STDIN under way stays active, as in Postgres, until its load is answered (ClientSession)
+                parts.Activity.Idle(_state.Status, ApplicationName);
         }
         return count;
     }
@@ -145,6 +146,8 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     /// <summary>The SQL a unit of the first <paramref name="count"/> accepted messages runs, as pg_stat_activity's query shows it.</summary>
     public string UnitQuery(int count)
     {
+        if (count == 0 && parts.Copy.PendingSql is { } copy)
+            return copy; // the pending COPY's unit (count 0): without this pg_stat_activity showed the statement before it
         count = Math.Min(count, _batch.Count);
         for (var i = count - 1; i >= 0; i--)
         {
