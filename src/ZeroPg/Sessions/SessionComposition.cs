@@ -28,7 +28,8 @@ internal sealed class SessionComposition
         TransactionTimeout = new TransactionTimeout(Settings, transactionTimedOut ?? (() => { }));
         var heldMessages = new HeldMessages();
         Forwarder = new ReplyForwarder(output, Settings, Notifications, Cancel, TransactionTimeout, () => Identity.ProcessId, services.Registry,
-            services.Options.ClientWriteTimeout, abandonClient ?? (() => { }), heldMessages);
+            services.Options.ClientWriteTimeout, abandonClient ?? (() => { }), heldMessages,
+            () => services.Options.ContendedIdleTimeout > TimeSpan.Zero && services.Scheduler.LongestWait >= services.Options.ContendedIdleTimeout);
         Statements = new StatementMapping(services.Statements, Identity);
         Auto = new AutoPrepare(services, Settings, Temp);
         EncodingAnswers = new ClientEncodingAnswers(output, State, Settings);
@@ -46,7 +47,7 @@ internal sealed class SessionComposition
             Portals,
         ]);
         Restart = new EngineRestart(services, Forwarder, States);
-        Lease = new EngineLease(owner, services, Cancel, Restart, output, Loans, connectionClosed);
+        Lease = new EngineLease(owner, services, Cancel, Restart, output, Loans, Forwarder, connectionClosed);
         Link = new EngineLink(services, Forwarder, Cancel, State, Restart, Lease, () => Identity.ProcessId);
         Replication = new SessionReplication(Link, services, () => Identity.ProcessId, heldMessages);
         Deferred = new Waiting.DeferredTransaction(State, Statements, output, Settings, () => services.Scheduler.Owner is not null);

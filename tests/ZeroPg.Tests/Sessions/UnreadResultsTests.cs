@@ -36,4 +36,35 @@ public sealed class UnreadResultsTests
         Process.GetCurrentProcess().Refresh();
         Assert.True(Process.GetCurrentProcess().WorkingSet64 < rssBefore + 200L * 1024 * 1024, "the unread result was buffered in the server");
     }
+
+    [Fact]
+    public async Task A_client_that_leaves_its_replies_unread_keeps_nobody_waiting_between_its_statements_and_loses_none()
+    {
+        // Neither bound: before, the engine reader waited on the unread socket for as long as the write timeout allowed (30 s by
+        // default), every other client behind it; with no bound that wait never ends and the witness below times out.
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ClientWriteTimeout = TimeSpan.Zero, ContendedIdleTimeout = TimeSpan.Zero },
+            TestLogging.Factory);
+        await using var greedy = await RawProtocolClient.ConnectAsync(server);
+        const int statements = 640, rowBytes = 30_000; // ~19 MB of replies, far more than the sockets hold; each engine call's under a MB
+        for (var i = 0; i < statements; i++)
+            greedy.Query($"select {i}, repeat('x', {rowBytes})");
+        await greedy.FlushAsync(); // and read nothing for now
+
+        await using var witness = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false;Timeout=60");
+        await witness.OpenAsync();
+        for (var round = 0; round < 20; round++)
+        {
+            await using var command = new NpgsqlCommand($"select {round}", witness) { CommandTimeout = 60 };
+            Assert.Equal(round, await command.ExecuteScalarAsync());
+        }
+
+        // Every reply reaches the greedy client once it reads, whole and in order.
+        for (var i = 0; i < statements; i++)
+        {
+            var reply = await greedy.ReadUntilReadyAsync(TimeSpan.FromSeconds(60));
+            var row = reply.Single(m => m.Code == 'D').Columns();
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), row[0]);
+            Assert.Equal(rowBytes, row[1]!.Length);
+        }
+    }
 }

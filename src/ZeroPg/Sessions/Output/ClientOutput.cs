@@ -13,8 +13,11 @@ namespace ZeroPg.Sessions;
 /// fields, notifications, ParameterStatus values, COPY TO STDOUT text. Everything the client gets passes here, ZeroPg's
 /// own answers included, so nothing reaches it in UTF8 by mistake. A DataRow value the client's encoding cannot hold
 /// ends that statement's reply with 22P05 (as Postgres raises it), and the rest up to ReadyForQuery is dropped.
+/// A flush the client's socket cannot take yet (the client is not reading) can be started and left unfinished
+/// (<see cref="StartFlush"/>): what is written meanwhile waits here, in order, and the next <see cref="FlushAsync"/> waits
+/// for that flush first, so the engine reader never waits on one client's socket at the end of a reply.
 /// Thread: whoever writes the client's output (the session, or the engine reader thread while the session awaits its
-/// call; never both at once).
+/// call; never both at once). An unfinished flush completes on its own; only its writer looks at it.
 /// </summary>
 internal sealed class ClientOutput : PipeWriter
 {
@@ -29,6 +32,8 @@ internal sealed class ClientOutput : PipeWriter
     private bool _copyOutText;
     private Decoder? _copyOutDecoder;
     private bool _droppingToReady;
+    private Task<FlushResult>? _unfinished; // a flush the client's socket has not taken yet
+    private readonly ArrayBufferWriter<byte> _behind = new(); // what was written (without conversion) after it, in order
 
     public ClientOutput(PipeWriter inner, ClientEncoding encoding)
     {
@@ -59,19 +64,26 @@ internal sealed class ClientOutput : PipeWriter
 
     public override void Advance(int bytes)
     {
-        if (_converting is null)
-            _inner.Advance(bytes);
-        else
+        if (_converting is not null)
             _pending.Advance(bytes);
+        else if (_unfinished is not null)
+            _behind.Advance(bytes);
+        else
+            _inner.Advance(bytes);
     }
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => _converting is null ? _inner.GetMemory(sizeHint) : _pending.GetMemory(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+        => _converting is not null ? _pending.GetMemory(sizeHint) : _unfinished is not null ? _behind.GetMemory(sizeHint) : _inner.GetMemory(sizeHint);
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => _converting is null ? _inner.GetSpan(sizeHint) : _pending.GetSpan(sizeHint);
+    public override Span<byte> GetSpan(int sizeHint = 0)
+        => _converting is not null ? _pending.GetSpan(sizeHint) : _unfinished is not null ? _behind.GetSpan(sizeHint) : _inner.GetSpan(sizeHint);
 
     public override bool CanGetUnflushedBytes => _inner.CanGetUnflushedBytes;
 
-    public override long UnflushedBytes => _inner.UnflushedBytes + _pending.WrittenCount;
+    public override long UnflushedBytes => _inner.UnflushedBytes + _pending.WrittenCount + _behind.WrittenCount;
+
+    /// <summary>A flush was left unfinished (<see cref="StartFlush"/>) and the client's socket has not taken it yet.</summary>
+    public bool FlushUnfinished => _unfinished is { IsCompleted: false };
 
     public override void CancelPendingFlush() => _inner.CancelPendingFlush();
 
@@ -81,12 +93,77 @@ internal sealed class ClientOutput : PipeWriter
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
+        if (_unfinished is not null)
+            return FlushAfterUnfinishedAsync(cancellationToken);
+        ConvertPending();
+        return _inner.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Flushes without waiting for the client's socket: the result when the flush completed at once, null when it is left
+    /// unfinished (or one already was): the next <see cref="FlushAsync"/> waits for it.
+    /// </summary>
+    public FlushResult? StartFlush()
+    {
+        if (_unfinished is not null)
+        {
+            if (!_unfinished.IsCompleted)
+                return null;
+            var done = TakeUnfinished();
+            if (done.IsCompleted || done.IsCanceled)
+                return done;
+        }
+        ConvertPending();
+        var flush = _inner.FlushAsync();
+        if (flush.IsCompleted)
+            return flush.Result;
+        _unfinished = flush.AsTask();
+        return null;
+    }
+
+    private async ValueTask<FlushResult> FlushAfterUnfinishedAsync(CancellationToken cancellationToken)
+    {
+        await ((Task)_unfinished!).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        var done = TakeUnfinished();
+        if (done.IsCompleted || done.IsCanceled)
+            return done;
+        ConvertPending();
+        return await _inner.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The unfinished flush completed (or failed: thrown here): what waited behind it goes to the connection, unless it is gone.</summary>
+    private FlushResult TakeUnfinished()
+    {
+        var unfinished = _unfinished!;
+        _unfinished = null;
+        FlushResult done;
+        try
+        {
+            done = unfinished.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            _behind.Clear(); // the connection failed: nothing more reaches it
+            throw;
+        }
+        if (done.IsCompleted || done.IsCanceled)
+            _behind.Clear();
+        else if (_behind.WrittenCount > 0)
+        {
+            _inner.Write(_behind.WrittenSpan);
+            _behind.ResetWrittenCount();
+        }
+        return done;
+    }
+
+    private void ConvertPending()
+    {
         if (_converting is not null && _pending.WrittenCount > 0)
         {
             _framer.Feed(_pending.WrittenSpan, _convert);
             _pending.ResetWrittenCount(); // a message cut short stays in the framer until the rest is written
         }
-        return _inner.FlushAsync(cancellationToken);
     }
 
     private void Convert(BackendCode code, ReadOnlySpan<byte> message)

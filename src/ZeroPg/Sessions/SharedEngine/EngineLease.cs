@@ -12,7 +12,7 @@ namespace ZeroPg.Sessions;
 /// (<see cref="EngineRestart.OnEngineAcquired"/>). Thread: the session.
 /// </summary>
 internal sealed class EngineLease(object owner, SessionServices services, SessionCancel cancel, EngineRestart restart, PipeWriter output,
-    EngineLoans loans, CancellationToken connectionClosed)
+    EngineLoans loans, ReplyForwarder reply, CancellationToken connectionClosed)
 {
     private EngineScheduler Scheduler => services.Scheduler;
 
@@ -25,6 +25,9 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
     {
         if (IsHeld)
             return;
+        // The client's last reply reaches its socket first: one that does not read waits here, holding nothing, instead of in
+        // the engine reader with the engine (a backend blocks in its write holding only its own).
+        await reply.SettleAsync();
         if (cancel.TakeCancelBeforeEngine())
             throw SessionCancel.Dropped("The statement was cancelled before it reached the shared engine and did not run.");
         var queued = Scheduler.AcquireAsync(owner, cancel.WaitToken, access).AsTask();

@@ -31,6 +31,14 @@ internal sealed class ReplyForwarder : EngineCall
     private const int FlushThreshold = 64 * 1024;
 
     /// <summary>
+    /// How much of a reply may wait in the server for a client that is not reading before the engine reader waits for it
+    /// (inside the statement: the engine waits too, and with it every other client). Up to this the reader goes on and the
+    /// session waits for the client instead, holding nothing (<see cref="SettleAsync"/>), as a backend blocks in its write
+    /// holding only its own.
+    /// </summary>
+    internal const int UnreadReplyLimit = 1024 * 1024;
+
+    /// <summary>
     /// How long a client that cancelled its statement may leave its reply unread before it is dropped. The engine host blocks
     /// in its write of the reply, inside the query, where no interrupt is checked: the statement cannot end, and every other
     /// client waits for the shared engine. (Postgres waits as long as the client's socket lets it: there one backend waits.)
@@ -38,7 +46,7 @@ internal sealed class ReplyForwarder : EngineCall
     internal static readonly TimeSpan CancelledReadGrace = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FlushSlice = TimeSpan.FromMilliseconds(200);
 
-    private readonly PipeWriter _output;
+    private readonly ClientOutput _output;
     private readonly SessionSettings _settings;
     private readonly ClientNotifications _notifications;
     private readonly SessionCancel _cancel;
@@ -53,6 +61,7 @@ internal sealed class ReplyForwarder : EngineCall
     private readonly TimeSpan _writeTimeout;
     private readonly Action _abandonClient;
     private readonly Func<int> _processId;
+    private readonly Func<bool> _othersWaitedTooLong;
     private byte[]? _ownPrefix;
 
     private readonly BackendSignals _signals;
@@ -60,10 +69,13 @@ internal sealed class ReplyForwarder : EngineCall
 
     /// <param name="writeTimeout">How long a flush may wait on a client that reads nothing (<see cref="ZeroPgOptions.ClientWriteTimeout"/>).</param>
     /// <param name="abandonClient">Closes the connection of a client that stopped reading: that cancels its statement in the engine.</param>
-    public ReplyForwarder(PipeWriter output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel, TransactionTimeout transactionTimeout,
-        Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient, HeldMessages heldMessages)
+    /// <param name="othersWaitedTooLong">True when other clients have waited for the engine past the contended idle limit
+    /// (<see cref="ZeroPgOptions.ContendedIdleTimeout"/>): a client that does not read while it holds the engine is dropped then.</param>
+    public ReplyForwarder(ClientOutput output, SessionSettings settings, ClientNotifications notifications, SessionCancel cancel, TransactionTimeout transactionTimeout,
+        Func<int> processId, SessionRegistry registry, TimeSpan writeTimeout, Action abandonClient, HeldMessages heldMessages, Func<bool> othersWaitedTooLong)
         : base(continuesOnReader: true)
     {
+        _othersWaitedTooLong = othersWaitedTooLong;
         _heldMessages = heldMessages;
         _transactionTimeout = transactionTimeout;
         _processId = processId;
@@ -117,16 +129,23 @@ internal sealed class ReplyForwarder : EngineCall
     public override async ValueTask OnReplyDataAsync(ReadOnlySequence<byte> data)
     {
         _framer.Feed(data, _onMessage);
-        if (_mode == ReplyMode.Forward && _output.UnflushedBytes > FlushThreshold)
+        if (_mode == ReplyMode.Forward && _output.UnflushedBytes > FlushThreshold && !StartFlush() && _output.UnflushedBytes > UnreadReplyLimit)
             await FlushAsync();
     }
 
-    public override async ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
+    public override ValueTask OnReplyEndAsync(ReadOnlySequence<byte> payload)
     {
         _router.OnEnd(_route);
         if (_mode == ReplyMode.Forward)
-            await FlushAsync();
+            StartFlush(); // the reply is whole: the session waits for the client's socket, after it gave the engine up
+        return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// Session, before it asks for the engine again: waits until the client took its last reply (within the write timeout, then
+    /// the client is dropped). A client that does not read stops here, and no other client waits for it.
+    /// </summary>
+    public ValueTask SettleAsync() => _output.FlushUnfinished && !ClientGone ? FlushAsync(engineCall: false) : ValueTask.CompletedTask;
 
     /// <summary>
     /// Session, after the call failed because the engine was killed to stop it: ends the client's reply with
@@ -195,7 +214,32 @@ internal sealed class ReplyForwarder : EngineCall
         return message.IndexOf(_ownPrefix) >= 0;
     }
 
-    private async ValueTask FlushAsync()
+    /// <summary>Flushes without waiting for the client's socket; false when the flush was left unfinished.</summary>
+    private bool StartFlush()
+    {
+        if (ClientGone)
+            return true;
+        try
+        {
+            if (_output.StartFlush() is not { } result)
+                return false;
+            if (result.IsCompleted || result.IsCanceled)
+                ClientGone = true;
+        }
+        catch (Exception error) when (error is IOException or InvalidOperationException or OperationCanceledException
+            or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            ClientGone = true;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Flushes and waits for the client's socket within the write timeout; <paramref name="engineCall"/>: on the engine reader
+    /// thread, inside the session's call, where the wait also ends once other clients waited past the contended idle limit.
+    /// Past either the client is dropped (its statement cancelled in the engine) and the rest of its reply discarded.
+    /// </summary>
+    private async ValueTask FlushAsync(bool engineCall = true)
     {
         if (ClientGone)
             return;
@@ -203,20 +247,22 @@ internal sealed class ReplyForwarder : EngineCall
         {
             var flush = _output.FlushAsync();
             FlushResult result;
-            if (flush.IsCompleted || _writeTimeout <= TimeSpan.Zero)
+            if (flush.IsCompleted || (_writeTimeout <= TimeSpan.Zero && !engineCall))
                 result = await flush;
             else
             {
                 // The client's socket and the pipe are full: it is not reading. This thread reads every client's engine
-                // replies, so it may wait only so long; then the client is dropped and the rest of its reply discarded.
-                // A client whose statement was cancelled meanwhile gets CancelledReadGrace from the cancel.
+                // replies, so it may wait only so long. A client whose statement was cancelled meanwhile gets
+                // CancelledReadGrace from the cancel.
                 var pending = flush.AsTask();
                 var started = Stopwatch.GetTimestamp();
+                var limit = _writeTimeout > TimeSpan.Zero ? _writeTimeout : TimeSpan.MaxValue;
                 long cancelSeen = 0;
                 while (!pending.IsCompleted)
                 {
                     var waited = Stopwatch.GetElapsedTime(started);
-                    if (waited >= _writeTimeout || (cancelSeen != 0 && Stopwatch.GetElapsedTime(cancelSeen) >= CancelledReadGrace))
+                    if (waited >= limit || (cancelSeen != 0 && Stopwatch.GetElapsedTime(cancelSeen) >= CancelledReadGrace)
+                        || (engineCall && _othersWaitedTooLong()))
                     {
                         ClientGone = true;
                         _abandonClient();
@@ -224,7 +270,7 @@ internal sealed class ReplyForwarder : EngineCall
                     }
                     try
                     {
-                        await pending.WaitAsync(TimeSpan.FromTicks(Math.Min(FlushSlice.Ticks, (_writeTimeout - waited).Ticks)));
+                        await pending.WaitAsync(limit - waited < FlushSlice ? limit - waited : FlushSlice);
                     }
                     catch (TimeoutException)
                     {
