@@ -40,7 +40,7 @@ public sealed class CancelTests(ITestOutputHelper output)
 
         await using var slow = new NpgsqlCommand(query, client) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
-        await EngineProbe.RunningAsync(server);
+        await EngineProbe.StatementRunningAsync(server, query);
         var queued = other.ScalarAsync("select 42", commandTimeout: 120); // another client, waiting for the engine meanwhile
         var clock = Stopwatch.StartNew();
         slow.Cancel();
@@ -70,7 +70,8 @@ public sealed class CancelTests(ITestOutputHelper output)
         await client.Query("BEGIN").FlushAsync();
         await client.ReadUntilReadyAsync();
         await client.Query("SELECT pg_sleep(30)").FlushAsync();
-        await EngineProbe.RunningAsync(server);
+        // The client's statement, not just any engine call (a call of ZeroPg's own before it, and a cancel meanwhile is ignored as Postgres ignores one before the query).
+        await EngineProbe.StatementRunningAsync(server, "SELECT pg_sleep(30)");
         await using (var canceller = await RawProtocolClient.ConnectWithoutStartupAsync(server))
             await canceller.CancelRequest(client.BackendKey).FlushAsync();
         var reply = await client.ReadUntilReadyAsync();
@@ -105,7 +106,7 @@ public sealed class CancelTests(ITestOutputHelper output)
         await using var second = await OpenAsync(server);
         await using var slow = new NpgsqlCommand("select count(*) from generate_series(1, 3000000000)", first) { CommandTimeout = 120 };
         var running = slow.ExecuteScalarAsync();
-        await EngineProbe.RunningAsync(server);
+        await EngineProbe.StatementRunningAsync(server, slow.CommandText);
         var queued = second.ScalarAsync("select 42", commandTimeout: 120); // queued behind the slow query
         slow.Cancel();
         Assert.Equal("57014", (await CancelledAsync(running)).SqlState);
