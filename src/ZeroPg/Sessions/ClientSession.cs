@@ -27,8 +27,6 @@ internal sealed class ClientSession
     /// <summary>Above this, a batch without a Sync yet goes to the engine anyway (the engine keeps extended state across calls).</summary>
     private const int PartialBatchLimit = 4 * 1024 * 1024;
 
-    /// <summary>The units of a client's pipeline sent to the engine in one call (see <see cref="SubmitCompleteUnitsAsync"/>).</summary>
-    internal const int UnitsPerCall = 32;
 
     private readonly SessionComposition _parts;
     private readonly SessionServices _services;
@@ -438,16 +436,7 @@ internal sealed class ClientSession
             count -= leading;
             await _output.FlushAsync();
         }
-        // A pipeline runs as engine calls of at most UnitsPerCall units, the engine released between them when the client is
-        // outside a transaction block: a flood of thousands of Queries in one write holds the shared engine for a slice at a
-        // time, not for all of them, and a client that left has the rest of its pipeline dropped, as a backend stops at its
-        // client's end.
-        while (count > 0 && !_connectionClosed.IsCancellationRequested)
-        {
-            var slice = _batch.FirstUnits(count, UnitsPerCall);
-            await _units.RunUnitsAsync(slice);
-            count -= slice;
-        }
+        await _units.RunPipelineAsync(count);
         if (_batch.ByteCount > PartialBatchLimit)
             await _units.SubmitPendingAsync();
     }

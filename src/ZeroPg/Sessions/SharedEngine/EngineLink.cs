@@ -14,6 +14,9 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
 {
     public ReplyForwarder Reply => forwarder;
 
+    /// <summary>The engine time of this session's calls so far, from each batch's submission to its whole reply (<see cref="PipelineSlices"/>).</summary>
+    public TimeSpan EngineTime { get; private set; }
+
     /// <summary>
     /// Runs a batch with client messages and waits for its whole reply. With <paramref name="releaseAfterSubmit"/>
     /// the engine is handed over as soon as the batch is written (pipelining, <see cref="EngineLease.HandOver"/>): the next
@@ -41,6 +44,11 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             state.LostInRestart();
         else if (forwarder.LastStatus is { } status)
             state.Ready(status);
+        // A reply the client's connection refused (it closed, reset, or was dropped for not reading): the rest of its pipeline
+        // does not run, as a backend ends at "connection to client lost". Its connection may not look closed yet (a full input
+        // pipe keeps the transport from reading the end), and its queued statements would hold the engine for nobody.
+        if (mode == ReplyMode.Forward && forwarder.ClientGone)
+            throw new Microsoft.AspNetCore.Connections.ConnectionAbortedException("the client's connection was lost while its reply was written");
     }
 
     /// <summary>Runs SQL of ZeroPg's own (see <see cref="OwnSql"/>); the client's transaction status is not touched. Returns the captured reply in <see cref="ReplyMode.Capture"/>.</summary>
@@ -76,6 +84,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         using (cancel.EnterEngineCall(clientStatements: clientStatements || mode == ReplyMode.Forward))
         {
             batch?.MarkSending(); // commits what its preamble changes in the shared engine state, before anyone else builds a batch
+            var submitted = System.Diagnostics.Stopwatch.GetTimestamp();
             await engine.SubmitAsync(forwarder, frame);
             cancel.Submitted(engine, forwarder.Sequence);
             if (releaseAfterSubmit)
@@ -91,6 +100,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             }
             finally
             {
+                EngineTime += System.Diagnostics.Stopwatch.GetElapsedTime(submitted);
                 if (releaseAfterSubmit && !lease.EndHandOver())
                     services.Metrics.RecordPipelinedUnit(); // another client's unit was queued behind this one
             }

@@ -18,15 +18,26 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     private readonly EngineLease _lease = parts.Lease;
     private readonly ClientOutput _output = parts.Output;
     private readonly Action<Waiting.QueueLimits> _waitFailed = parts.Waits.Failed;
+    private readonly PipelineSlices _slices = new();
 
     /// <summary>Sends every message held, complete unit or not.</summary>
-    /// <summary>Runs every message accepted so far, in engine calls of at most <see cref="ClientSession.UnitsPerCall"/> units (as <see cref="ClientSession"/> runs a pipeline).</summary>
-    public async Task SubmitPendingAsync()
+    /// <summary>Runs every message accepted so far, complete units or not, as a pipeline (<see cref="RunPipelineAsync"/>).</summary>
+    public Task SubmitPendingAsync() => RunPipelineAsync(_batch.Count);
+
+    /// <summary>
+    /// Runs the first <paramref name="count"/> messages as engine calls of <see cref="PipelineSlices"/> units, the engine released
+    /// between them when the client is outside a transaction block: a flood of thousands of Queries in one write holds the
+    /// shared engine for a slice at a time, and a client that left has the rest of its pipeline dropped, as a backend stops at
+    /// its client's end.
+    /// </summary>
+    public async Task RunPipelineAsync(int count)
     {
-        for (var count = _batch.Count; count > 0;)
+        while (count > 0 && !parts.ConnectionClosed.IsCancellationRequested)
         {
-            var slice = _batch.FirstUnits(count, ClientSession.UnitsPerCall);
+            var slice = _batch.FirstUnits(count, _slices.Next);
+            var engineTime = parts.Link.EngineTime;
             await RunUnitsAsync(slice);
+            _slices.Ran(parts.Link.EngineTime - engineTime);
             count -= slice;
         }
     }
