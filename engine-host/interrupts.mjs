@@ -30,7 +30,7 @@ const TIMEOUT_FIN_TIME = 24; // offsetof(fin_time), int64 microseconds since 200
 /**
  * Finds timeout.c's `all_timeouts` array (static, not exported): 23 records whose first field is
  * their own index 0..22. Searched in the 1 MiB after Postgres's exported globals (they share the data
- * segment; in PGlite 0.5.16 it is 4 KiB after `InterruptPending`), then in the 1 MiB before them, then in
+ * segment; in PGlite 0.5.16 and 0.5.17 it is 4 KiB after `InterruptPending`), then in the 1 MiB before them, then in
  * the first 16 MiB, and checked against the timeouts a single-user backend registers (lock and
  * statement: yes; startup packet and the standby ones: no). Nearest first because every engine start
  * runs this before its ready frame, while it is still cold JavaScript: from 1 MiB below, the scan took

@@ -10,7 +10,7 @@
 // side module's own `updateGOT`, which must not override the main module's symbols, and `reportUndefinedSymbols`) reads an
 // entry before it decides, so each sees what it saw before; only the function-table slots are given out in another order.
 //
-// Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16): anything else loads
+// Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16, and 0.5.17 reads the same there): anything else loads
 // unchanged, as it did before. Applied as the glue loads by glue-rewrites.mjs.
 
 const DECLARATION = 'var GOT={},GOTHandler=';

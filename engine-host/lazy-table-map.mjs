@@ -9,7 +9,7 @@
 // reads `[native code]`: an export, a wrapper, a built-in or a bound function). The slots that walk then records are the
 // same as before; only when it runs changes.
 //
-// Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16): anything else loads
+// Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16, and 0.5.17 reads the same there): anything else loads
 // unchanged.
 const EAGER =
   'getFunctionAddress=e=>(functionsInTableMap||(functionsInTableMap=new WeakMap,updateTableMap(0,wasmTable.length)),functionsInTableMap.get(e)||0)';

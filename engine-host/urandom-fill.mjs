@@ -3,7 +3,7 @@
 // /dev/urandom instead (the kernel's generator, as getrandom(2) and OpenSSL's seed), through the fs module a worker has
 // loaded anyway; where /dev/urandom cannot be opened, node:crypto as before.
 //
-// Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16): anything else loads
+// Rewritten only where the glue reads exactly as in the PGlite build this was written for (0.5.16, and 0.5.17 reads the same there): anything else loads
 // unchanged, and requires node:crypto itself. Applied as the glue loads by glue-rewrites.mjs.
 import { openSync, readSync } from 'node:fs';
 

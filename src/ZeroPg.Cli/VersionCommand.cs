@@ -26,7 +26,7 @@ internal static partial class VersionCommand
         return $"zeropg {shortTool} ({EngineVersion()})";
     }
 
-    /// <summary>"PostgreSQL 18.6, PGlite 0.5.16", or why it cannot be told.</summary>
+    /// <summary>"PostgreSQL 18.7, PGlite 0.5.17", or why it cannot be told.</summary>
     private static string EngineVersion()
     {
         var wasm = Path.Combine(AppContext.BaseDirectory, "engine-host", "node_modules", "@electric-sql", "pglite", "dist", "pglite.wasm");

@@ -12,6 +12,8 @@ namespace ZeroPg.Sql;
 /// are renamed aside to "zp&lt;pid&gt;_name" (Sessions/TempRelations); their toast tables and indexes go with them, and the temp schema
 /// itself is shown only to a client that made a temp object (as pg_my_temp_schema()).</item>
 /// </list>
+/// One column is shown other than the engine keeps it: pg_attribute.attoptions without the engine's own pg_attver option
+/// (<see cref="AttributeColumns"/>).
 /// Each substitute is a subquery with exactly the engine catalog's columns in their order (a tool reading c.* by position reads the
 /// right ones); the system columns a text names (pg_dump's c.tableoid) come after them. The filters read no catalog beyond the one
 /// substituted, except for the catalogs keyed by a relation or object oid (pg_attribute, pg_depend, ...), which look up the hidden oids
@@ -83,7 +85,21 @@ internal static class CatalogViews
     /// <summary>A catalog and the condition (on alias r) its rows must meet; <c>{temp}</c> stands for whether the client has a temp schema.</summary>
     /// <param name="Table">A catalog table, which has system columns (a view has none).</param>
     /// <param name="With">A WITH list the condition reads.</param>
-    private sealed record View(string Relation, Func<bool, string> Keep, bool Table = false, string? With = null);
+    /// <param name="Columns">Its columns as a client sees them, where one differs from the engine's (r.* otherwise).</param>
+    private sealed record View(string Relation, Func<bool, string> Keep, bool Table = false, string? With = null, string Columns = "r.*");
+
+    /// <summary>
+    /// pg_attribute's columns (PostgreSQL 18's, in order) with attoptions as a client of Postgres sees it: PGlite (0.5.17 on) stamps
+    /// every column it makes with an attribute option of its own, pg_attver=N, which no Postgres knows. pg_dump would write it out as
+    /// ALTER COLUMN ... SET (pg_attver=N), which Postgres refuses (22023), and psql, ORMs and schema diff tools would list it. The
+    /// client's own options (n_distinct, ...) stay, in order; none left is NULL, as in Postgres.
+    /// </summary>
+    private static readonly string AttributeColumns = "r.attrelid, r.attname, r.atttypid, r.attlen, r.attnum, r.atttypmod, r.attndims, r.attbyval, r.attalign,"
+        + " r.attstorage, r.attcompression, r.attnotnull, r.atthasdef, r.atthasmissing, r.attidentity, r.attgenerated, r.attisdropped, r.attislocal,"
+        + " r.attinhcount, r.attcollation, r.attstattarget, r.attacl,"
+        + " (SELECT pg_catalog.array_agg(zao.o ORDER BY zao.n) FROM pg_catalog.unnest(r.attoptions) WITH ORDINALITY zao(o, n)"
+        + $" WHERE {Match("zao.o", "'^pg_attver='")} IS NOT TRUE) AS attoptions,"
+        + " r.attfdwoptions, r.attmissingval";
 
     private static View Catalog(string name, Func<bool, string> keep, bool table = true) => new("pg_catalog." + name, keep, table);
 
@@ -110,7 +126,7 @@ internal static class CatalogViews
             ["pg_type"] = Catalog("pg_type", _ => $"NOT ({TypeHidden("r")})"),
             ["pg_proc"] = Catalog("pg_proc", _ => $"NOT ({ProcHidden("r")})"),
             ["pg_namespace"] = Catalog("pg_namespace", temp => $"{Eq("r.oid", SchemaOid)} IS NOT TRUE" + (temp ? "" : $" AND {Match("r.nspname", TempSchemas)} IS NOT TRUE")),
-            ["pg_attribute"] = Catalog("pg_attribute", _ => NotHiddenClass("r.attrelid")),
+            ["pg_attribute"] = Catalog("pg_attribute", _ => NotHiddenClass("r.attrelid")) with { Columns = AttributeColumns },
             ["pg_attrdef"] = Catalog("pg_attrdef", _ => NotHiddenClass("r.adrelid")),
             ["pg_index"] = Catalog("pg_index", _ => NotHiddenClass("r.indrelid")),
             ["pg_constraint"] = Catalog("pg_constraint", _ => $"NOT ({ConstraintHidden("r")})"),
@@ -192,6 +208,6 @@ internal static class CatalogViews
         var view = Views[name];
         var extra = view.Table ? string.Concat(systemColumns.Select(c => ", r." + c)) : "";
         var with = view.With is null ? "" : "WITH " + view.With + " ";
-        return $"({with}SELECT r.*{extra} FROM {view.Relation} r WHERE {view.Keep(hasTempSchema)})";
+        return $"({with}SELECT {view.Columns}{extra} FROM {view.Relation} r WHERE {view.Keep(hasTempSchema)})";
     }
 }

@@ -29,6 +29,7 @@ public sealed class CatalogDifferentialTests(CatalogDifferentialTests.Servers se
         CREATE SCHEMA app;
         CREATE TABLE app.events(id int, at timestamptz);
         INSERT INTO authors VALUES (1, 'Le Guin', NULL);
+        ALTER TABLE authors ALTER COLUMN bio SET (n_distinct = 100);
         """;
 
     /// <summary>What the other client does: every feature ZeroPg keeps machinery in the engine for. Its connection stays open.</summary>
@@ -87,6 +88,10 @@ public sealed class CatalogDifferentialTests(CatalogDifferentialTests.Servers se
             + " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT pg_is_other_temp_schema(n.oid)",
         ["pg_attribute"] = "SELECT a.attrelid::regclass::text, a.attname FROM pg_attribute a WHERE a.attrelid >= 16384 AND a.attnum > 0"
             + " AND NOT pg_is_other_temp_schema((SELECT relnamespace FROM pg_class WHERE oid = a.attrelid))",
+        // PGlite stamps every column with an option of its own (pg_attver=N); a client sees only its own (bio's n_distinct)
+        ["pg_attribute options"] = "SELECT a.attrelid::regclass::text, a.attname, COALESCE(array_to_string(a.attoptions, ','), 'null')"
+            + " FROM pg_attribute a WHERE a.attnum > 0 AND NOT pg_is_other_temp_schema((SELECT relnamespace FROM pg_class WHERE oid = a.attrelid))"
+            + " AND (a.attrelid >= 16384 OR a.attrelid = 'pg_tables'::regclass)",
         ["pg_index"] = "SELECT indexrelid::regclass::text, indrelid::regclass::text FROM pg_index WHERE indrelid >= 16384"
             + " AND NOT pg_is_other_temp_schema((SELECT relnamespace FROM pg_class WHERE oid = indrelid))",
         ["pg_constraint"] = "SELECT conname, contype FROM pg_constraint WHERE (connamespace >= 16384 OR conrelid >= 16384) AND NOT pg_is_other_temp_schema(connamespace)",
