@@ -198,6 +198,7 @@ internal static class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 
         var inlineCompletions = options.InlineSocketScheduling && InlineSocketCompletions.Enable(); // before any socket waits
+        var oneEventThread = options.InlineSocketScheduling && (options.PoolSize is not null || options.Upstream is not null) && InlineSocketCompletions.UseOneEventThread();
         // Conditions a user can cause, each in one line with the fix, before seconds go into starting an engine.
         if ((PortCheck.Busy(options.Host, options.Port)
             ?? (options.HttpPort is { } httpPort ? PortCheck.HttpBusy(options.HttpHost, httpPort) : null)
@@ -218,8 +219,7 @@ internal static class ServeCommand
         }
         finally
         {
-            if (inlineCompletions)
-                InlineSocketCompletions.HideFromChildren();
+            InlineSocketCompletions.HideFromChildren(inlineCompletions, oneEventThread);
         }
         var exitCode = 0;
         await using (server)
