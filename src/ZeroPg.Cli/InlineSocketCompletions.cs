@@ -23,29 +23,6 @@ internal static class InlineSocketCompletions
         return true;
     }
 
-    /// <summary>
-    /// The pool (<c>--pool</c>, <c>--upstream</c>): one socket event thread, as PgBouncer has one, unless the user set the count.
-    /// With inline completions .NET runs one per processor; each sleeps in epoll_wait between the few events it gets, and the
-    /// wake-ups were the largest part of the pool's CPU: at 64 pgbench clients select-only, 37-43 µs per transaction with two,
-    /// 28-29 with one, in one run (bench/README.md, "Pool"). Its ceiling is one core of socket work, as PgBouncer's;
-    /// <c>DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=N</c> raises it. True when it was set here.
-    /// </summary>
-    public static bool UseOneEventThread()
-    {
-        if (Environment.GetEnvironmentVariable(ThreadCountVariable) is not null)
-            return false;
-        Environment.SetEnvironmentVariable(ThreadCountVariable, "1");
-        return true;
-    }
-
-    private const string ThreadCountVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
-
-    /// <summary>The server's sockets have read them: child processes started from now on do not see the switches set here.</summary>
-    public static void HideFromChildren(bool inline, bool threadCount)
-    {
-        if (inline)
-            Environment.SetEnvironmentVariable(Variable, null);
-        if (threadCount)
-            Environment.SetEnvironmentVariable(ThreadCountVariable, null);
-    }
+    /// <summary>The server's sockets have read it: child processes started from now on do not see it.</summary>
+    public static void HideFromChildren() => Environment.SetEnvironmentVariable(Variable, null);
 }

@@ -198,7 +198,6 @@ internal static class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 
         var inlineCompletions = options.InlineSocketScheduling && InlineSocketCompletions.Enable(); // before any socket waits
-        var oneEventThread = options.InlineSocketScheduling && (options.PoolSize is not null || options.Upstream is not null) && InlineSocketCompletions.UseOneEventThread();
         // Conditions a user can cause, each in one line with the fix, before seconds go into starting an engine.
         if ((PortCheck.Busy(options.Host, options.Port)
             ?? (options.HttpPort is { } httpPort ? PortCheck.HttpBusy(options.HttpHost, httpPort) : null)
@@ -219,7 +218,8 @@ internal static class ServeCommand
         }
         finally
         {
-            InlineSocketCompletions.HideFromChildren(inlineCompletions, oneEventThread);
+            if (inlineCompletions)
+                InlineSocketCompletions.HideFromChildren();
         }
         var exitCode = 0;
         await using (server)
