@@ -345,6 +345,8 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
                             backend.Settings = null; // a preamble failed: the next lending resets the backend whatever it was given
                         continue;
                     }
+                    if (code == BackendCode.ParameterStatus)
+                        Settings.Changed = true; // a reported setting changed, perhaps inside a function the scan cannot see into
                     if (code == BackendCode.NotificationResponse)
                         WriteNotification(message.Span);
                     else

@@ -12,14 +12,15 @@ internal static class SessionPins
 {
     /// <summary>Every word <see cref="Reason(List{string})"/> looks for contains one of these (case aside).</summary>
     private static readonly System.Buffers.SearchValues<string> Triggers = System.Buffers.SearchValues.Create(
-        ["set", "prepare", "listen", "load", "declare", "temp", "advisory_lock", "discard"], StringComparison.OrdinalIgnoreCase);
+        ["set", "prepare", "listen", "load", "declare", "temp", "advisory_lock", "discard", "do", "call", "execute"], StringComparison.OrdinalIgnoreCase);
 
     /// <summary>What in <paramref name="sql"/> (one or more statements) needs a session of its own, or null.</summary>
     public static string? Reason(ReadOnlySpan<char> sql) => Reason(sql, out _);
 
     /// <summary>
     /// What in <paramref name="sql"/> needs a session of its own, or null; <paramref name="changesSettings"/>: a statement of it
-    /// may change the session's settings (SET other than LOCAL, RESET, set_config, DISCARD), in the same scan.
+    /// may change the session's settings (SET other than LOCAL, RESET, set_config, DISCARD, and code the scan cannot see into:
+    /// DO, CALL, EXECUTE), in the same scan.
     /// </summary>
     public static string? Reason(ReadOnlySpan<char> sql, out bool changesSettings)
     {
@@ -48,7 +49,7 @@ internal static class SessionPins
         return words[0] switch
         {
             "set" => words.Count < 2 || words[1] is not ("local" or "transaction" or "constraints"),
-            "reset" or "discard" => true,
+            "reset" or "discard" or "do" or "call" or "execute" => true,
             _ => words.Contains("set_config"),
         };
     }

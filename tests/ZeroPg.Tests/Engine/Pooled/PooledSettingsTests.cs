@@ -126,6 +126,17 @@ public sealed class PooledSettingsTests(OneBackendPoolFixture pooled, NativePost
             Assert.Equal(defaultPath, await other.TextAsync("SHOW search_path"));
             Assert.Equal("0", await other.TextAsync("SHOW statement_timeout"));
         }
+        // What a DO block sets, which the statement's scan cannot see into, and a reported setting changed inside a function,
+        // are the setter's too.
+        await setter.ExecAsync("DO $$ BEGIN PERFORM set_config('work_mem', '3MB', false); END $$");
+        await setter.ExecAsync("CREATE OR REPLACE FUNCTION public.pooled_sets_zone() RETURNS int LANGUAGE sql AS $$ SELECT length(set_config('TimeZone', 'Asia/Tokyo', false)) $$");
+        var defaultZone = await other.TextAsync("SHOW TimeZone");
+        var defaultWorkMem = await other.TextAsync("SHOW work_mem");
+        await setter.ScalarAsync("SELECT public.pooled_sets_zone()");
+        Assert.Equal("3MB", await setter.TextAsync("SHOW work_mem"));
+        Assert.Equal(defaultWorkMem, await other.TextAsync("SHOW work_mem"));
+        Assert.Equal("Asia/Tokyo", await setter.TextAsync("SHOW TimeZone"));
+        Assert.Equal(defaultZone, await other.TextAsync("SHOW TimeZone"));
         // The settings read back are the backend's own: a SET that failed leaves the value before it.
         await Assert.ThrowsAsync<PostgresException>(() => setter.ExecAsync("SET statement_timeout = 'soon'"));
         Assert.Equal("9s", await setter.TextAsync("SHOW statement_timeout"));
