@@ -5,6 +5,8 @@
 # by the transactions pgbench made: less sensitive to other load on the machine than tps). Direct runs only where
 # max_connections (100, Postgres's default) allows.
 #   bench/pool.sh [seconds per run, default 10]
+#   BENCH_ZEROPG_BASE=/path/to/other/ZeroPg.Cli bench/pool.sh 6   also runs that build's pool (target zp-base), interleaved
+#   BENCH_ROUNDS=3 bench/pool.sh 6                                  the whole table that many times in one run (one cluster)
 set -euo pipefail
 DURATION=${1:-10}
 BIN=/usr/lib/postgresql/15/bin
@@ -13,11 +15,14 @@ ZEROPG="$ROOT/src/ZeroPg.Cli/bin/Release/net10.0/ZeroPg.Cli"
 [ -x "$ZEROPG" ] || ZEROPG="$ROOT/src/ZeroPg.Cli/bin/Debug/net10.0/ZeroPg.Cli"
 [ -x "$ZEROPG" ] || { echo "build the CLI first: dotnet build -c Release src/ZeroPg.Cli" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/zp-poolbench-XXXX)
-PG_PORT=55501 BOUNCER_PORT=55502 ZEROPG_PORT=55503
+PG_PORT=55501 BOUNCER_PORT=55502 ZEROPG_PORT=55503 BASE_PORT=55504
+ROUNDS=${BENCH_ROUNDS:-1}
+TARGETS="direct pgbouncer zeropg"; [ -n "${BENCH_ZEROPG_BASE:-}" ] && TARGETS="direct pgbouncer zp-base zeropg"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$WORK"
 cleanup() {
   [ -n "${ZP_PID:-}" ] && kill "$ZP_PID" 2>/dev/null || true
+  [ -n "${BASE_PID:-}" ] && kill "$BASE_PID" 2>/dev/null || true
   [ -f "$WORK/bouncer.pid" ] && kill "$(cat "$WORK/bouncer.pid")" 2>/dev/null || true
   as_pg "$BIN/pg_ctl" -D "$WORK/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -49,6 +54,12 @@ as_pg pgbouncer -d "$WORK/bouncer.ini"
   --port $ZEROPG_PORT --log-level warning > "$WORK/zeropg.log" 2>&1 &
 ZP_PID=$!
 for _ in $(seq 100); do psql -h 127.0.0.1 -p $ZEROPG_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
+if [ -n "${BENCH_ZEROPG_BASE:-}" ]; then
+  "$BENCH_ZEROPG_BASE" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
+    --port $BASE_PORT --log-level warning > "$WORK/zp-base.log" 2>&1 &
+  BASE_PID=$!
+  for _ in $(seq 100); do psql -h 127.0.0.1 -p $BASE_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
+fi
 until [ -f "$WORK/bouncer.pid" ]; do sleep 0.1; done
 
 rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
@@ -57,15 +68,17 @@ postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.p
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 
-printf "%-12s %-9s %7s %10s %10s %12s\n" workload target clients tps "PSS MB" "pooler us/tx"
+printf "%-5s %-12s %-9s %7s %10s %10s %12s %6s\n" round workload target clients tps "PSS MB" "pooler us/tx" load
+for round in $(seq "$ROUNDS"); do
 for workload in select-only tpcb; do
   flag=""; [ "$workload" = select-only ] && flag="-S"
   for clients in 8 64 256; do
-    for target in direct pgbouncer zeropg; do
+    for target in $TARGETS; do
       case $target in
-        direct) port=$PG_PORT; pooler=""; [ "$clients" -gt 90 ] && { printf "%-12s %-9s %7s %10s %10s %12s\n" $workload $target $clients "refused" "-" "-"; continue; } ;;
+        direct) port=$PG_PORT; pooler=""; [ "$clients" -gt 90 ] && { printf "%-5s %-12s %-9s %7s %10s %10s %12s\n" $round $workload $target $clients "refused" "-" "-"; continue; } ;;
         pgbouncer) port=$BOUNCER_PORT; pooler=$(cat "$WORK/bouncer.pid") ;;
         zeropg) port=$ZEROPG_PORT; pooler=$ZP_PID ;;
+        zp-base) port=$BASE_PORT; pooler=$BASE_PID ;;
       esac
       before=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0)
       out=$(pgbench $flag -n -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p $port -U postgres postgres 2>&1)
@@ -77,8 +90,10 @@ for workload in select-only tpcb; do
         direct) mem=$(postgres_rss) ;;
         pgbouncer) mem="$(postgres_rss)+$(rss_mb $(cat "$WORK/bouncer.pid"))" ;;
         zeropg) mem="$(postgres_rss)+$(rss_mb $ZP_PID)" ;;
+        zp-base) mem="$(postgres_rss)+$(rss_mb $BASE_PID)" ;;
       esac
-      printf "%-12s %-9s %7s %10s %10s %12s\n" $workload $target $clients "${tps:-error}" "$mem" "$cpu"
+      printf "%-5s %-12s %-9s %7s %10s %10s %12s %6s\n" $round $workload $target $clients "${tps:-error}" "$mem" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)"
     done
   done
+done
 done

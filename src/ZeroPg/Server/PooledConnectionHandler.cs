@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Connections;
 using ZeroPg.Engine.Pooled;
 using ZeroPg.Hosting;
@@ -47,10 +46,13 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
             var channelBinding = start.Tls is null ? null : services.Tls.ChannelBindingHash;
             await new ClientAuthentication(input, output, services, channelBinding).RunAsync(user, name => LookUpRoleAsync(key.Database, name, closed), closed);
             var greeting = pool.Greeting(key) ?? await LogInFirstAsync(key, closed);
-            var client = new PooledClient(pool, key, input, output, services.Options.MaxMessageSize) 
+            var startupSettings = StartupSettings(parameters).ToList();
+            var applicationName = parameters.GetValueOrDefault("application_name") ?? parameters.GetValueOrDefault("fallback_application_name") ?? "";
+            var client = new PooledClient(pool, key, input, output, services.Options.MaxMessageSize)
             {
-                SetupSql = SetupSql(parameters),
-                ApplicationName = parameters.GetValueOrDefault("application_name") ?? parameters.GetValueOrDefault("fallback_application_name") ?? "",
+                Settings = new PooledSettings(startupSettings) { StartupUnchecked = startupSettings.Count > 0 },
+                ApplicationName = applicationName,
+                StartupApplicationName = applicationName,
             };
             var (processId, secretKey) = clients.Add(client);
             client.ProcessId = processId;
@@ -93,12 +95,20 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
         var backend = await pool.AcquireAsync(new PoolKey(database, pool.Target.OnlyUser ?? services.Options.Security.User), closed);
         try
         {
-            var rows = await backend.QueryAsync($"{LoginRole.AllSql} WHERE rolname = '{user.Replace("'", "''")}'", closed);
+            // A client's settings the backend holds (a search_path, a statement_timeout) are reset first: the lookup is ZeroPg's.
+            var reset = backend.Settings == "" ? "" : "RESET ALL;";
+            if (reset.Length > 0)
+            {
+                backend.Settings = "";
+                backend.ApplicationName = PooledBackend.LoginApplicationName;
+            }
+            var rows = await backend.QueryAsync($"{reset}{LoginRole.AllSql} WHERE rolname = '{user.Replace("'", "''")}'", closed);
             pool.Return(backend);
             return rows.Count == 0 ? null : LoginRole.FromRow(rows[0]);
         }
         catch (PgErrorException)
         {
+            backend.Settings = null; // the failed query's implicit transaction undid its RESET ALL
             pool.Return(backend);
             throw;
         }
@@ -116,10 +126,9 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
         return backend.Parameters;
     }
 
-    /// <summary>SETs for the startup parameters a client gave beyond its key (options -c too); null when none.</summary>
-    private static string? SetupSql(IReadOnlyDictionary<string, string> parameters)
+    /// <summary>The settings of the startup parameters a client gave beyond its key (options -c too).</summary>
+    private static IEnumerable<(string Name, string Value)> StartupSettings(IReadOnlyDictionary<string, string> parameters)
     {
-        var sql = new StringBuilder();
         foreach (var (name, value) in parameters)
         {
             if (Understood.Contains(name) || name.StartsWith("_pq_.", StringComparison.Ordinal) || name == "replication")
@@ -128,17 +137,13 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
                 continue;
             if (name == "options")
             {
-                foreach (var (option, setting) in CommandLineSettings(value))
-                    Set(sql, option, setting);
+                foreach (var setting in CommandLineSettings(value))
+                    yield return setting;
                 continue;
             }
-            Set(sql, name, value);
+            yield return (name, value);
         }
-        return sql.Length == 0 ? null : sql.ToString();
     }
-
-    private static void Set(StringBuilder sql, string name, string value)
-        => sql.Append("SET \"").Append(name.Replace("\"", "\"\"")).Append("\" TO '").Append(value.Replace("'", "''")).Append("';");
 
     /// <summary>The settings of a startup "options" value: -c name=value and --name=value, as Postgres reads them.</summary>
     private static IEnumerable<(string, string)> CommandLineSettings(string options)

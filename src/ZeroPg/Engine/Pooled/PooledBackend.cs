@@ -36,6 +36,12 @@ internal sealed class PooledBackend : IAsyncDisposable
 
     public const string LoginApplicationName = "zeropg pool";
 
+    /// <summary>
+    /// The session settings the backend holds beyond its login's, as <see cref="PooledSettings.Sql"/> renders them: empty after
+    /// login or a RESET ALL, null when unknown (a preamble failed). A client whose settings differ gets a reset and its own first.
+    /// </summary>
+    public string? Settings { get; set; } = "";
+
     /// <summary>Set when a write or read failed, or the backend's state is unknown: the pool closes it instead of lending it again.</summary>
     public bool Broken { get; set; }
 

@@ -10,8 +10,10 @@ namespace ZeroPg.Engine.Pooled;
 /// One client of the pool, after its greeting: its messages go to a backend lent for the transaction (from the first message
 /// that needs one to the ReadyForQuery that leaves the backend idle, outside a transaction, with no Query or Sync of the
 /// client's still unanswered), and the backend's replies come back byte for byte (<see cref="ForwardAsync"/>). A client that
-/// leaves state in its session (<see cref="SessionPins"/>, or startup settings) keeps its backend until it leaves; a backend a
-/// client leaves inside a transaction, a COPY, an unfinished extended sequence or pinned is closed, never lent again.
+/// leaves state in its session (<see cref="SessionPins"/>) keeps its backend until it leaves; a backend a client leaves inside
+/// a transaction, a COPY, an unfinished extended sequence or pinned is closed, never lent again. Settings move with the client
+/// instead (<see cref="PooledSettings"/>): read back when it gives a backend back after changing them, set ahead of its
+/// first message on a backend that has others.
 /// Threads: the client's loop (<see cref="RunAsync"/>) and, while a backend is held, its forwarder; <see cref="_gate"/> orders
 /// what both touch: the backend held, whether it may go back. A canceller calls only <see cref="CancelAsync"/>.
 /// </summary>
@@ -28,8 +30,6 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     private CancellationTokenSource? _waitCancel;
     private volatile bool _closed;
 
-    private const string StartupPin = "startup settings";
-
     /// <summary>Why the client keeps its backend for the rest of its session (null: lent per transaction).</summary>
     public string? Pinned { get; private set; }
 
@@ -37,19 +37,20 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     public int ProcessId { get; set; }
 
     /// <summary>The client's application_name: each backend it is lent gets it (pg_stat_activity, current_setting, logs).</summary>
-    public string ApplicationName { get; init; } = "";
+    public string ApplicationName { get; set; } = "";
+
+    /// <summary>The client's startup application_name: what a RESET of it (RESET ALL, DISCARD ALL) goes back to.</summary>
+    public string StartupApplicationName { get; init; } = "";
 
     private int _swallow; // ReadyForQuery-ended replies to ZeroPg's own statements sent ahead of the client's, not forwarded
 
-    /// <summary>SETs of the client's startup parameters, run on its first backend (which it then keeps).</summary>
-    public string? SetupSql { get; set; }
+    /// <summary>The client's session settings: its startup parameters, then what its SETs left.</summary>
+    public PooledSettings Settings { get; init; } = new([]);
 
     public bool HoldsBackend => _backend is not null;
 
     public async Task RunAsync(CancellationToken connectionClosed)
     {
-        if (SetupSql is not null)
-            Pinned = StartupPin;
         try
         {
             while (true)
@@ -159,11 +160,12 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             if (backend is null)
                 return false;
         }
-        if (SetupSql is { } setup)
+        if (Settings.StartupUnchecked)
         {
+            // A round trip of its own, unlike the preamble below: a startup parameter Postgres refuses is answered to the client.
             try
             {
-                await backend.QueryAsync(setup, connectionClosed);
+                await backend.QueryAsync((backend.Settings == "" ? "" : "RESET ALL;") + Settings.Sql, connectionClosed);
             }
             catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
             {
@@ -176,11 +178,32 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
                 pool.Discard(backend);
                 throw;
             }
-            SetupSql = null;
+            Settings.StartupUnchecked = false;
+            if (backend.Settings != "")
+                backend.ApplicationName = PooledBackend.LoginApplicationName;
+            backend.Settings = Settings.Sql;
         }
         _backend = backend;
         _status = (byte)TransactionStatus.Idle;
         pool.MarkLent(backend, ProcessId);
+        if (backend.Settings != Settings.Sql)
+        {
+            // Another client's settings (or unknown ones) out first, then the client's, ahead of its message in the same write;
+            // their replies are dropped (ForwardAsync). RESET ALL goes alone: a setting of the client's that fails then leaves the
+            // backend reset, never with another client's settings.
+            if (backend.Settings != "")
+            {
+                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. "RESET ALL"u8, 0]));
+                _swallow++;
+                backend.ApplicationName = PooledBackend.LoginApplicationName;
+            }
+            if (Settings.Sql.Length > 0)
+            {
+                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(Settings.Sql), 0]));
+                _swallow++;
+            }
+            backend.Settings = Settings.Sql;
+        }
         if (backend.ApplicationName != ApplicationName)
         {
             // Ahead of the client's message, in the same write: no round trip of its own; its reply is dropped (ForwardAsync).
@@ -241,18 +264,24 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     {
         if (Pinned is not null)
         {
-            // DISCARD ALL outside a transaction leaves the backend as a new session (startup settings aside: they would be lost).
-            if (frontend == FrontendCode.Query && Pinned != StartupPin && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql!))
+            // DISCARD ALL outside a transaction leaves the backend as a new session (its settings are read back as it goes back).
+            if (frontend == FrontendCode.Query && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql!))
+            {
                 Pinned = null;
+                Settings.MayChange(sql!);
+            }
             return;
         }
+        var changesSettings = false;
         Pinned = frontend switch
         {
-            FrontendCode.Query => SessionPins.Reason(sql!),
-            FrontendCode.Parse => IsNamedParse(message) ? "a named prepared statement" : SessionPins.Reason(sql!),
+            FrontendCode.Query => SessionPins.Reason(sql!, out changesSettings),
+            FrontendCode.Parse => IsNamedParse(message) ? "a named prepared statement" : SessionPins.Reason(sql!, out changesSettings),
             FrontendCode.FunctionCall => "a function call",
             _ => null,
         };
+        if (changesSettings)
+            Settings.MayChange(sql!);
     }
 
     /// <summary>A Parse's statement name is not empty (its first byte, after the header, is not the name's terminator).</summary>
@@ -312,8 +341,12 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
                     {
                         if (code == BackendCode.ReadyForQuery)
                             _swallow--;
+                        else if (code == BackendCode.ErrorResponse)
+                            backend.Settings = null; // a preamble failed: the next lending resets the backend whatever it was given
                         continue;
                     }
+                    if (code == BackendCode.ParameterStatus)
+                        Settings.Changed = true; // a reported setting changed, perhaps inside a function the scan cannot see into
                     if (code == BackendCode.NotificationResponse)
                         WriteNotification(message.Span);
                     else
@@ -368,19 +401,48 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
 
     private async Task<bool> TryReturnAsync(PooledBackend backend)
     {
+        var usable = true;
         await _gate.WaitAsync();
         try
         {
             if (Volatile.Read(ref _outstanding) != 0 || _unsynced || Pinned is not null || _backend != backend || _closed)
                 return false;
             _backend = null;
+            // Under the gate: the client's next message waits for the read-back, so nothing of its own is on the backend meanwhile.
+            if (Settings.Changed)
+                usable = await ReadBackSettingsAsync(backend);
         }
         finally
         {
             _gate.Release();
         }
-        pool.Return(backend);
+        if (usable)
+            pool.Return(backend);
+        else
+            pool.Discard(backend);
         return true;
+    }
+
+    /// <summary>The settings the client's statements left in its backend's session become its own; false: the backend failed.</summary>
+    private async Task<bool> ReadBackSettingsAsync(PooledBackend backend)
+    {
+        try
+        {
+            var (held, applicationName) = Settings.Take(await backend.QueryAsync(Settings.ReadBackSql));
+            backend.Settings = held;
+            if (applicationName is not null)
+            {
+                backend.ApplicationName = applicationName;
+                // A RESET of it went back to the backend's login name; the client's own is its startup one, set at its next lending.
+                ApplicationName = applicationName == PooledBackend.LoginApplicationName ? StartupApplicationName : applicationName;
+            }
+            return true;
+        }
+        catch (Exception error) when (error is PgErrorException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidDataException)
+        {
+            backend.Broken = true;
+            return false;
+        }
     }
 
     /// <summary>A CancelRequest with the client's key: its wait for a backend ends with 57014, or its backend gets a CancelRequest.</summary>

@@ -1,20 +1,30 @@
 namespace ZeroPg.Engine.Pooled;
 
 /// <summary>
-/// Which statements leave state in a backend's session beyond their transaction: SET (not LOCAL), SQL PREPARE, temp relations,
-/// cursors WITH HOLD, session advisory locks, LISTEN, set_config, LOAD. A client that runs one keeps its backend from then on
-/// (<see cref="PooledClient"/>: pinned), so the state stays where it was made; the backend is closed when the client leaves.
+/// Which statements leave state in a backend's session beyond their transaction: SQL PREPARE, temp relations, cursors WITH
+/// HOLD, session advisory locks, LISTEN, LOAD, SET ROLE and SET SESSION AUTHORIZATION (identities pg_settings does not list).
+/// A client that runs one keeps its backend from then on (<see cref="PooledClient"/>: pinned), so the state stays where it
+/// was made; the backend is closed when the client leaves. Settings (SET, RESET, set_config, DISCARD) pin nothing: they
+/// only mark the client's settings to be read back (<see cref="PooledSettings"/>), which every backend it gets is given.
 /// The scan is lexical and errs towards pinning: strings, quoted names and comments are skipped, words are compared whole.
 /// </summary>
 internal static class SessionPins
 {
     /// <summary>Every word <see cref="Reason(List{string})"/> looks for contains one of these (case aside).</summary>
     private static readonly System.Buffers.SearchValues<string> Triggers = System.Buffers.SearchValues.Create(
-        ["set", "prepare", "listen", "load", "declare", "temp", "advisory_lock"], StringComparison.OrdinalIgnoreCase);
+        ["set", "prepare", "listen", "load", "declare", "temp", "advisory_lock", "discard", "do", "call", "execute"], StringComparison.OrdinalIgnoreCase);
 
     /// <summary>What in <paramref name="sql"/> (one or more statements) needs a session of its own, or null.</summary>
-    public static string? Reason(ReadOnlySpan<char> sql)
+    public static string? Reason(ReadOnlySpan<char> sql) => Reason(sql, out _);
+
+    /// <summary>
+    /// What in <paramref name="sql"/> needs a session of its own, or null; <paramref name="changesSettings"/>: a statement of it
+    /// may change the session's settings (SET other than LOCAL, RESET, set_config, DISCARD, and code the scan cannot see into:
+    /// DO, CALL, EXECUTE), in the same scan.
+    /// </summary>
+    public static string? Reason(ReadOnlySpan<char> sql, out bool changesSettings)
     {
+        changesSettings = false;
         if (!sql.ContainsAny(Triggers))
             return null; // most statements: no word below can be in them, and the scan's words are not made
         var words = new List<string>(8);
@@ -23,12 +33,25 @@ internal static class SessionPins
         {
             words.Clear();
             position = ReadStatement(sql, position, words);
+            changesSettings |= ChangesSettings(words);
             if (Reason(words) is { } reason)
                 return reason;
             if (position >= sql.Length)
                 break;
         }
         return null;
+    }
+
+    private static bool ChangesSettings(List<string> words)
+    {
+        if (words.Count == 0)
+            return false;
+        return words[0] switch
+        {
+            "set" => words.Count < 2 || words[1] is not ("local" or "transaction" or "constraints"),
+            "reset" or "discard" or "do" or "call" or "execute" => true,
+            _ => words.Contains("set_config"),
+        };
     }
 
     /// <summary>
@@ -58,10 +81,12 @@ internal static class SessionPins
         if (words.Count == 0)
             return null;
         var second = words.Count > 1 ? words[1] : "";
+        var third = words.Count > 2 ? words[2] : "";
         switch (words[0])
         {
-            case "set" when second is not ("local" or "transaction" or "constraints"):
-                return "SET";
+            // SET [SESSION] ROLE and SET [SESSION] SESSION AUTHORIZATION: not in pg_settings, so not read back; the client keeps its backend.
+            case "set" when second == "role" || (second == "session" && third is "role" or "session" or "authorization"):
+                return "SET ROLE";
             case "prepare" when second != "transaction":
                 return "PREPARE";
             case "listen":
@@ -77,8 +102,6 @@ internal static class SessionPins
                 return "a temporary relation";
             if (word.StartsWith("pg_advisory_lock", StringComparison.Ordinal) || word.StartsWith("pg_try_advisory_lock", StringComparison.Ordinal))
                 return "a session advisory lock";
-            if (word == "set_config")
-                return "set_config";
         }
         return null;
     }

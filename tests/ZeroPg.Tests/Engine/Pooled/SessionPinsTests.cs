@@ -5,14 +5,18 @@ namespace ZeroPg.Tests.Engine.Pooled;
 public sealed class SessionPinsTests
 {
     [Theory]
-    [InlineData("SET search_path = x", "SET")]
+    [InlineData("SET search_path = x", null)]
+    [InlineData("SET ROLE alice", "SET ROLE")]
+    [InlineData("set session authorization alice", "SET ROLE")]
+    [InlineData("SET SESSION ROLE alice", "SET ROLE")]
+    [InlineData("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", null)]
     [InlineData("BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT 1; COMMIT", "a cursor WITH HOLD")]
     [InlineData("DECLARE held CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 10) g", "a cursor WITH HOLD")]
     [InlineData("create temp table t (a int)", "a temporary relation")]
     [InlineData("SELECT pg_try_advisory_lock(1)", "a session advisory lock")]
     [InlineData("listen jobs", "LISTEN")]
     [InlineData("PREPARE p AS SELECT 1", "PREPARE")]
-    [InlineData("select set_config('a.b', '1', false)", "set_config")]
+    [InlineData("select set_config('a.b', '1', false)", null)]
     [InlineData("SET LOCAL work_mem = '8MB'", null)]
     [InlineData("UPDATE t SET a = 1 WHERE b = 'listen; set x = 1'", null)]
     [InlineData("SELECT pg_advisory_xact_lock(1) /* set temp */", null)]
@@ -24,6 +28,26 @@ public sealed class SessionPinsTests
     [InlineData("SELECT abalance FROM pgbench_accounts WHERE aid = 1;", null)]
     public void Statements_that_leave_session_state_pin_their_client(string sql, string? reason)
         => Assert.Equal(reason, SessionPins.Reason(sql));
+
+    [Theory]
+    [InlineData("SET search_path = x", true)]
+    [InlineData("set time zone 'UTC'", true)]
+    [InlineData("select set_config('a.b', '1', false)", true)]
+    [InlineData("RESET ALL", true)]
+    [InlineData("discard all", true)]
+    [InlineData("SELECT 1; RESET work_mem", true)]
+    [InlineData("DO $$ BEGIN PERFORM set_config('work_mem', '3MB', false); END $$", true)]
+    [InlineData("CALL refresh_all()", true)]
+    [InlineData("EXECUTE p1(1)", true)]
+    [InlineData("SET LOCAL work_mem = '8MB'", false)]
+    [InlineData("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false)]
+    [InlineData("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 2", false)]
+    [InlineData("SELECT 'set x = 1' /* reset */", false)]
+    public void Statements_that_may_change_settings_have_them_read_back(string sql, bool changes)
+    {
+        SessionPins.Reason(sql, out var changesSettings);
+        Assert.Equal(changes, changesSettings);
+    }
 
     [Theory]
     [InlineData("DISCARD ALL", true)]
