@@ -253,6 +253,7 @@ internal sealed class ClientSession
                 await _lending.ServeAsync();
             if (!_input.TryRead(out var result))
             {
+                await _parts.Forwarder.SettleAsync(_parts.Lease.IsHeld); // what an unfinished flush left behind goes out before the client is waited for
                 _parts.Cancel.ClientIdle();
                 result = await ReadWithIdleTimeoutAsync();
             }

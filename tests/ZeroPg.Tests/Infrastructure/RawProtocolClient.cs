@@ -27,10 +27,11 @@ public sealed partial class RawProtocolClient : IAsyncDisposable
     /// <summary>The BackendKeyData body (process id and secret key) a CancelRequest for this session must carry.</summary>
     public byte[] BackendKey => StartupReplies.Single(m => m.Code == 'K').Body;
 
-    /// <summary>Connects and completes a normal startup, so the session is ready for queries.</summary>
-    public static async Task<RawProtocolClient> ConnectAsync(ZeroPgServer server)
+    /// <summary>Connects and completes a normal startup, so the session is ready for queries; <paramref name="receiveBuffer"/>: the
+    /// socket's SO_RCVBUF (set before connecting, it stops the kernel's autotuning: a client that reads late fills it soon).</summary>
+    public static async Task<RawProtocolClient> ConnectAsync(ZeroPgServer server, int? receiveBuffer = null)
     {
-        var client = await ConnectWithoutStartupAsync(server);
+        var client = await ConnectWithoutStartupAsync(server.Host, server.Port, receiveBuffer);
         try
         {
             await client.StartupAsync();
@@ -62,9 +63,11 @@ public sealed partial class RawProtocolClient : IAsyncDisposable
     /// <summary>Only the TCP connection, for tests that drive the startup phase themselves (SSLRequest, CancelRequest, broken packets).</summary>
     public static Task<RawProtocolClient> ConnectWithoutStartupAsync(ZeroPgServer server) => ConnectWithoutStartupAsync(server.Host, server.Port);
 
-    private static async Task<RawProtocolClient> ConnectWithoutStartupAsync(string host, int port)
+    private static async Task<RawProtocolClient> ConnectWithoutStartupAsync(string host, int port, int? receiveBuffer = null)
     {
         var tcp = new TcpClient { NoDelay = true };
+        if (receiveBuffer is { } size)
+            tcp.ReceiveBufferSize = size;
         try
         {
             await tcp.ConnectAsync(host, port);

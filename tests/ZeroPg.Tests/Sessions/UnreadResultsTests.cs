@@ -67,4 +67,30 @@ public sealed class UnreadResultsTests
             Assert.Equal(rowBytes, row[1]!.Length);
         }
     }
+
+    [Fact]
+    public async Task A_client_that_reads_late_gets_every_reply_whole()
+    {
+        // A reply whose flush the client's socket could not take at once can end with its tail waiting in the server: it goes
+        // out before the session waits for the client's next message (before, it waited for that message: both sides stuck).
+        // Where the socket's capacity ends depends on the kernel, so the replies grow past it in steps of 256 KB.
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var client = await RawProtocolClient.ConnectAsync(server, receiveBuffer: 16 * 1024);
+        for (var rows = 256; rows <= 6 * 1024; rows += 256) // 1 KB rows: 256 KB to 6 MB
+        {
+            await client.Query($"select g, repeat('x', 1000) from generate_series(1, {rows}) g").FlushAsync();
+            try
+            {
+                // The statement done and its reply written as far as the socket takes it (a reply far past it keeps the statement
+                // running until the client reads: then this gives up, and the client reads all the same).
+                await Eventually.WaitUntilAsync(() => server.Services.Registry.Sessions.All(s => s.Activity.Current.State == "idle"),
+                    "the statement done", TimeSpan.FromSeconds(2));
+            }
+            catch (TimeoutException)
+            {
+            }
+            var reply = await client.ReadUntilReadyAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(rows, reply.Count(m => m.Code == 'D'));
+        }
+    }
 }

@@ -82,8 +82,9 @@ internal sealed class ClientOutput : PipeWriter
 
     public override long UnflushedBytes => _inner.UnflushedBytes + _pending.WrittenCount + _behind.WrittenCount;
 
-    /// <summary>A flush was left unfinished (<see cref="StartFlush"/>) and the client's socket has not taken it yet.</summary>
-    public bool FlushUnfinished => _unfinished is { IsCompleted: false };
+    /// <summary>A flush was left unfinished (<see cref="StartFlush"/>): the client's socket has not taken it yet, or what was written
+    /// behind it still waits here for the next <see cref="FlushAsync"/>.</summary>
+    public bool FlushPending => _unfinished is not null;
 
     public override void CancelPendingFlush() => _inner.CancelPendingFlush();
 

@@ -142,10 +142,12 @@ internal sealed class ReplyForwarder : EngineCall
     }
 
     /// <summary>
-    /// Session, before it asks for the engine again: waits until the client took its last reply (within the write timeout, then
-    /// the client is dropped). A client that does not read stops here, and no other client waits for it.
+    /// Session, before it asks for the engine again and before it waits for the client's next message: the rest of the last
+    /// reply goes out, and the session waits until the client took it (within the write timeout, then the client is dropped;
+    /// with <paramref name="holdsEngine"/> also once others waited past the contended idle limit). A client that does not read
+    /// stops here, and no other client waits for it unless it holds the engine (in a transaction block).
     /// </summary>
-    public ValueTask SettleAsync() => _output.FlushUnfinished && !ClientGone ? FlushAsync(engineCall: false) : ValueTask.CompletedTask;
+    public ValueTask SettleAsync(bool holdsEngine = false) => _output.FlushPending && !ClientGone ? FlushAsync(engineCall: holdsEngine) : ValueTask.CompletedTask;
 
     /// <summary>
     /// Session, after the call failed because the engine was killed to stop it: ends the client's reply with
