@@ -68,6 +68,11 @@ internal static class ServeEnvironment
         return settings;
     }
 
+    /// <summary>The start's warm-up statements (ZeroPgOptions.StartWarmUpStatements): bench/findings/starts.md, "The first seconds".</summary>
+    public static int WarmUp() => int.TryParse(Environment.GetEnvironmentVariable("ZEROPG_WARM_UP"), out var n) ? n : DefaultWarmUp;
+
+    public const int DefaultWarmUp = 2000;
+
     public static string SplitCores() => Environment.GetEnvironmentVariable("ZEROPG_SPLIT_CORES") is { Length: > 0 } split ? split : "auto";
 
     public static string Host() => Environment.GetEnvironmentVariable("ZEROPG_HOST") is { Length: > 0 } host ? host : "127.0.0.1";

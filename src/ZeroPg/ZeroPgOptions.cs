@@ -251,6 +251,16 @@ public sealed class ZeroPgOptions
     /// </summary>
     public bool AutoPrepare { get; set; } = true;
 
+    /// <summary>
+    /// Trivial statements the server runs through its own port before it reports ready, so that clients' first statements
+    /// run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); 0, the library's default, turns it off:
+    /// a test process that starts many servers pays the warm-up once per server. `zeropg serve` warms up (--warm-up).
+    /// </summary>
+    public int StartWarmUpStatements { get; set; }
+
+    /// <summary>The warm-up ends after this long even when fewer statements ran (a slow or busy machine).</summary>
+    public TimeSpan StartWarmUpLimit { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
     public int AutoPrepareMaxStatements { get; set; } = 256;
 

@@ -274,6 +274,17 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
                     await Migrations.InitScripts.RunAsync(session, [.. options.InitFolders], cancellationToken);
                 }
             }
+            if (!options.DisableTcp && options.StartWarmUpStatements > 0)
+            {
+                var wirePort = wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
+                await StartWarmUp.RunAsync(options.Host, wirePort, options.Security.User, options.Security.Password, options.StartDatabase ?? "postgres",
+                    options.StartWarmUpStatements, options.StartWarmUpLimit, cancellationToken);
+                // Its session ends after the Terminate: gone before the ready line (no row in pg_stat_activity), then the counters.
+                var sessions = app.Services.GetRequiredService<SessionRegistry>();
+                for (var waited = 0; sessions.Count > 0 && waited < 2000; waited += 5)
+                    await Task.Delay(5, cancellationToken);
+                metrics.ResetClientCounters();
+            }
             backup?.Start(engine, app.Services.GetRequiredService<EngineScheduler>());
         }
         catch
