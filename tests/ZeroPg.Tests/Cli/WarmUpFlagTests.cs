@@ -1,0 +1,37 @@
+using Npgsql;
+
+namespace ZeroPg.Tests.Cli;
+
+/// <summary>`zeropg serve` warms up before its ready line by default (--warm-up, ZEROPG_WARM_UP); 0 turns it off.</summary>
+public sealed class WarmUpFlagTests
+{
+    [Fact]
+    public async Task Serve_warms_up_before_the_ready_line_and_leaves_the_client_a_clean_server()
+    {
+        await using var cli = await CliProcess.StartReadyAsync("--port", "0", "--warm-up", "200");
+        var log = await LoggedReadyAsync(cli);
+        Assert.True(log.IndexOf("warmed up: ", StringComparison.Ordinal) is >= 0 and var at && at < log.IndexOf("ZeroPg ready", StringComparison.Ordinal), log);
+        await using var connection = new NpgsqlConnection(cli.ConnectionString);
+        await connection.OpenAsync();
+        await using var prepared = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements", connection);
+        Assert.Equal(0L, await prepared.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Warm_up_0_and_ZEROPG_WARM_UP_0_turn_it_off()
+    {
+        await using (var flag = await CliProcess.StartReadyAsync("--port", "0", "--warm-up", "0"))
+            Assert.DoesNotContain("warmed up: ", await LoggedReadyAsync(flag));
+        await using var environment = await CliProcess.StartReadyAsync(new Dictionary<string, string> { ["ZEROPG_WARM_UP"] = "0" }, "--port", "0");
+        Assert.DoesNotContain("warmed up: ", await LoggedReadyAsync(environment));
+    }
+
+    /// <summary>Its stderr once the "ZeroPg ready" log line (written after the ready line, the console logger keeps order) is in it.</summary>
+    private static async Task<string> LoggedReadyAsync(CliProcess cli)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!cli.Stderr.Contains("ZeroPg ready", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        return cli.Stderr;
+    }
+}
