@@ -3,8 +3,8 @@
 # PostgreSQL 15 (fsync off) in one run. Each round starts each system in turn (alone on the machine), connects at once,
 # runs the statements with no warm-up (bench/first-seconds.mjs), stops it. Prints per system the medians over the rounds
 # of: time to ready, the first 5,000's p50 and p99, and the next 5,000's p99 (the same server warm), and the ratios to
-# native. zeropg-cold is the same build without its start's warm-up (--warm-up 0); BENCH_ZEROPG_BASE=/path/ZeroPg.Cli.dll
-# adds zeropg-base (another build) to compare in the same run.
+# native. zeropg runs --warm-up 0, zeropg-warm the same build with --warm-up BENCH_WARM_UP (2000);
+# BENCH_ZEROPG_BASE=/path/ZeroPg.Cli.dll adds zeropg-base (another build, its defaults) to compare in the same run.
 #
 #   bench/first-seconds.sh            # 5 rounds
 #   bench/first-seconds.sh --quick    # 1 round
@@ -25,7 +25,7 @@ trap 'exit 130' INT TERM
 
 srv_setup || exit 1
 [[ -f "$ZEROPG_DLL" ]] || ZEROPG_DLL="$ZEROPG_OUT/ZeroPg.Cli.dll"
-SYSTEMS=${BENCH_FS_SYSTEMS:-"native zeropg zeropg-cold${BENCH_ZEROPG_BASE:+ zeropg-base}"}
+SYSTEMS=${BENCH_FS_SYSTEMS:-"native zeropg zeropg-warm${BENCH_ZEROPG_BASE:+ zeropg-base}"}
 mkdir -p "$WORK/native/sock"; [[ ${#AS_PG[@]} -gt 0 ]] && chown -R postgres "$WORK/native"
 "${AS_PG[@]}" "$PGBIN/initdb" -D "$WORK/native/data" -U postgres -A trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 \
   || { log "initdb failed: $(tail -3 "$WORK/initdb.log")"; exit 1; }
@@ -42,8 +42,8 @@ run_one() { # system round
       # runuser does not pass the stop on to the postmaster: pg_ctl stops it (the data directory's pid file names it)
       "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/native/data" -m fast -w -t 30 stop >/dev/null 2>&1
       return $rc ;;
-    zeropg) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// ;;
-    zeropg-cold) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --warm-up 0 ;;
+    zeropg) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --warm-up 0 ;;
+    zeropg-warm) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --warm-up "${BENCH_WARM_UP:-2000}" ;;
     zeropg-base) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$BENCH_ZEROPG_BASE" serve --port 0 --db memory:// ;;
   esac >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err"
 }

@@ -253,8 +253,8 @@ public sealed class ZeroPgOptions
 
     /// <summary>
     /// Trivial statements the server runs through its own port before it reports ready, so that clients' first statements
-    /// run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); 0, the library's default, turns it off:
-    /// a test process that starts many servers pays the warm-up once per server. `zeropg serve` warms up (--warm-up).
+    /// run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); 0, the default, turns it off: the ready line
+    /// comes later by the warm-up's time, and a test process that starts many servers pays it per server (`zeropg serve --warm-up`).
     /// </summary>
     public int StartWarmUpStatements { get; set; }
 

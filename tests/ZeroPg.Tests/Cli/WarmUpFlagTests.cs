@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace ZeroPg.Tests.Cli;
 
-/// <summary>`zeropg serve` warms up before its ready line by default (--warm-up, ZEROPG_WARM_UP); 0 turns it off.</summary>
+/// <summary>`zeropg serve --warm-up N` (or ZEROPG_WARM_UP) warms up before its ready line; off by default, and --warm-up 0 wins over the variable.</summary>
 public sealed class WarmUpFlagTests
 {
     [Fact]
@@ -18,12 +18,15 @@ public sealed class WarmUpFlagTests
     }
 
     [Fact]
-    public async Task Warm_up_0_and_ZEROPG_WARM_UP_0_turn_it_off()
+    public async Task It_is_off_by_default_on_with_ZEROPG_WARM_UP_and_warm_up_0_turns_it_off()
     {
-        await using (var flag = await CliProcess.StartReadyAsync("--port", "0", "--warm-up", "0"))
-            Assert.DoesNotContain("warmed up: ", await LoggedReadyAsync(flag));
-        await using var environment = await CliProcess.StartReadyAsync(new Dictionary<string, string> { ["ZEROPG_WARM_UP"] = "0" }, "--port", "0");
-        Assert.DoesNotContain("warmed up: ", await LoggedReadyAsync(environment));
+        await using (var plain = await CliProcess.StartReadyAsync("--port", "0"))
+            Assert.DoesNotContain("warmed up: ", await LoggedReadyAsync(plain));
+        var environment = new Dictionary<string, string> { ["ZEROPG_WARM_UP"] = "50" };
+        await using (var variable = await CliProcess.StartReadyAsync(environment, "--port", "0"))
+            Assert.Matches(@"warmed up: [1-9][0-9]* statements", await LoggedReadyAsync(variable)); // up to 50: 1 s at most on a busy machine
+        await using var flag = await CliProcess.StartReadyAsync(environment, "--port", "0", "--warm-up", "0");
+        Assert.DoesNotContain("warmed up: ", await LoggedReadyAsync(flag));
     }
 
     /// <summary>Its stderr once the "ZeroPg ready" log line (written after the ready line, the console logger keeps order) is in it.</summary>
