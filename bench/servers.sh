@@ -36,6 +36,7 @@ srv_setup() { # finds native Postgres and the ZeroPg build (publishes it when BE
   if [[ $(id -u) == 0 ]]; then id postgres >/dev/null 2>&1 && AS_PG=(runuser -u postgres --) || { log "no postgres user"; return 1; }; fi
   if [[ -z "$ZEROPG_DLL" ]]; then
     ZEROPG_DLL="$ZEROPG_OUT/zeropg.dll"
+    [[ -f "$ZEROPG_DLL" ]] || ZEROPG_DLL="$ZEROPG_OUT/ZeroPg.Cli.dll" # the CLI's assembly name (run.sh accepts both too)
     if [[ ! -f "$ZEROPG_DLL" || "${BENCH_SKIP_BUILD:-1}" == 0 ]]; then
       log "dotnet publish -c Release src/ZeroPg.Cli -p:ZeroPgBundleNode=true"
       (cd "$REPO" && dotnet publish -c Release src/ZeroPg.Cli -o "$ZEROPG_OUT" -p:ZeroPgBundleNode=true -nologo -v:q) \

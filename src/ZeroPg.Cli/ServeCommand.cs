@@ -68,6 +68,7 @@ internal static class ServeCommand
 
         var migrations = new Option<string[]>("--migrations") { Description = "apply this folder's pending migrations before the server is ready (Prisma, drizzle-kit, Flyway-style or ordered .sql; repeatable)", AllowMultipleArgumentsPerToken = false };
         var backup = new BackupFlags();
+        var warmUp = new Option<int>("--warm-up") { Description = "trivial statements the server runs through its own port before the ready line (1 s at most), so that clients' first statements run optimized code (e.g. 2000; default 0: off) [env ZEROPG_WARM_UP]", DefaultValueFactory = _ => ServeEnvironment.WarmUp() };
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
         var maxMessageSize = new Option<int>("--max-message-size") { Description = "largest protocol message a client may send, in bytes (COPY data is limited by --max-copy-bytes)", DefaultValueFactory = _ => new ZeroPgOptions().MaxMessageSize };
         var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (kept in a temporary file until CopyDone)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };
@@ -83,7 +84,7 @@ internal static class ServeCommand
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
             password, auth, tlsCert, tlsKey, tls, engine, pool, upstream, poolTimeout, postgresBin, user, settings, init, database,
-            spareEngine, splitCores,
+            spareEngine, splitCores, warmUp,
         };
         foreach (var option in backup.ServeOptions)
             command.Options.Add(option);
@@ -131,6 +132,7 @@ internal static class ServeCommand
                 EnginePollWindow = TimeSpan.FromMicroseconds(parse.GetValue(enginePoll)),
                 ReplyPollWindow = TimeSpan.FromMicroseconds(parse.GetValue(replyPoll)),
                 AutoPrepare = !parse.GetValue(noAutoPrepare),
+                StartWarmUpStatements = Math.Max(0, parse.GetValue(warmUp)),
                 MigrationFolders = parse.GetValue(migrations) ?? [],
                 Backup = backup.ForServe(parse),
                 MaxMessageSize = parse.GetValue(maxMessageSize),

@@ -68,6 +68,15 @@ internal static class ServeEnvironment
         return settings;
     }
 
+    /// <summary>
+    /// The start's warm-up statements (ZeroPgOptions.StartWarmUpStatements). Off by default: in the hours measured it made the
+    /// ready line 1-1.3 s later (and so every reopen to its first answer) for a 15-30 % lower median and no better p99 over
+    /// the first 5,000 statements (bench/findings/first-seconds.md).
+    /// </summary>
+    public static int WarmUp() => int.TryParse(Environment.GetEnvironmentVariable("ZEROPG_WARM_UP"), out var n) ? n : DefaultWarmUp;
+
+    public const int DefaultWarmUp = 0;
+
     public static string SplitCores() => Environment.GetEnvironmentVariable("ZEROPG_SPLIT_CORES") is { Length: > 0 } split ? split : "auto";
 
     public static string Host() => Environment.GetEnvironmentVariable("ZEROPG_HOST") is { Length: > 0 } host ? host : "127.0.0.1";

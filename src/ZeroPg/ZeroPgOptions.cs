@@ -251,6 +251,16 @@ public sealed class ZeroPgOptions
     /// </summary>
     public bool AutoPrepare { get; set; } = true;
 
+    /// <summary>
+    /// Trivial statements the server runs through its own port before it reports ready, so that clients' first statements
+    /// run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); 0, the default, turns it off: the ready line
+    /// comes later by the warm-up's time, and a test process that starts many servers pays it per server (`zeropg serve --warm-up`).
+    /// </summary>
+    public int StartWarmUpStatements { get; set; }
+
+    /// <summary>The warm-up ends after this long even when fewer statements ran (a slow or busy machine).</summary>
+    public TimeSpan StartWarmUpLimit { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
     public int AutoPrepareMaxStatements { get; set; } = 256;
 

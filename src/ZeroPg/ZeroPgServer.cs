@@ -274,6 +274,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
                     await Migrations.InitScripts.RunAsync(session, [.. options.InitFolders], cancellationToken);
                 }
             }
+            if (!options.DisableTcp && options.StartWarmUpStatements > 0)
+                await WarmUpAsync(options, wireListeners, app.Services.GetRequiredService<SessionRegistry>(), metrics, loggers.CreateLogger<ZeroPgServer>(), cancellationToken);
             backup?.Start(engine, app.Services.GetRequiredService<EngineScheduler>());
         }
         catch
@@ -291,6 +293,28 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         var watchdog = new EngineWatchdog(app.Services.GetRequiredService<SessionRegistry>(), options.EngineWatchdog, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ZeroPg.Watchdog"));
         watchdog.Start();
         return new ZeroPgServer(app, options, port, httpListener?.IPEndPoint?.Port, socketFile) { _backup = backup, _watchdog = watchdog };
+    }
+
+    /// <summary>The start's warm-up (<see cref="StartWarmUp"/>). A failure only costs the first seconds their speed, never the start.</summary>
+    private static async Task WarmUpAsync(ZeroPgOptions options, List<ListenOptions> wireListeners, SessionRegistry sessions, ZeroPgMetrics metrics, ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var clientsBefore = sessions.Count; // clients may connect before the ready line: they wait for the start
+        var port = wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
+        try
+        {
+            var statements = await StartWarmUp.RunAsync(options.Host, port, options.Security.User, options.Security.Password, options.StartDatabase ?? "postgres",
+                options.StartWarmUpStatements, options.StartWarmUpLimit, cancellationToken);
+            // Its session ends after the Terminate: gone before the ready line (no row in pg_stat_activity), then the counters.
+            for (var waited = 0; sessions.Count > clientsBefore && waited < 2000; waited += 5)
+                await Task.Delay(5, cancellationToken);
+            metrics.ResetClientCounters();
+            Log.WarmedUp(logger, statements, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Log.WarmUpFailed(logger, error.Message);
+        }
     }
 
     private static void WirePoolMetrics(ZeroPgMetrics metrics, Engine.Native.NativeCluster? native, Engine.Pooled.BackendPool pool, Engine.Pooled.PooledClients clients)
@@ -414,5 +438,11 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Information, Message = "descriptor limit {Limit}: at most {Budget} connections at once (startups included); more are closed at accept (--max-connections {MaxConnections})")]
         public static partial void DescriptorBudget(ILogger logger, long limit, long budget, int maxConnections);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "warmed up: {Statements} statements in {Milliseconds} ms before the ready line (--warm-up)")]
+        public static partial void WarmedUp(ILogger logger, int statements, long milliseconds);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "the start's warm-up failed, the first statements run unoptimized code: {Message}")]
+        public static partial void WarmUpFailed(ILogger logger, string message);
     }
 }

@@ -148,5 +148,24 @@ public sealed class ZeroPgMetrics : IDisposable
     public void RecordConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
     public void RecordStartupTimeout() => Interlocked.Increment(ref _startupTimeouts);
 
+    /// <summary>
+    /// Zeroes the counters a client's work moves: the start's warm-up (<see cref="Server.StartWarmUp"/>) runs before the ready
+    /// line and is no client's, so /metrics starts from nothing as it did without it.
+    /// </summary>
+    internal void ResetClientCounters()
+    {
+        Interlocked.Exchange(ref _batches, 0);
+        Interlocked.Exchange(ref _batchBytes, 0);
+        Interlocked.Exchange(ref _queueWaits, 0);
+        Interlocked.Exchange(ref _longEngineHolds, 0);
+        Interlocked.Exchange(ref _queueWaitMicroseconds, 0);
+        Interlocked.Exchange(ref _connectionsAccepted, 0);
+        Interlocked.Exchange(ref _startupTimeouts, 0);
+        Interlocked.Exchange(ref _pipelinedUnits, 0);
+        Interlocked.Exchange(ref _autoPreparedRuns, 0);
+        Interlocked.Exchange(ref _statements, 0);
+        Interlocked.Exchange(ref _statementMicroseconds, 0);
+    }
+
     public void Dispose() => _meter.Dispose();
 }

@@ -61,6 +61,18 @@ internal sealed class LoopbackSession : IMigrationSession, IAsyncDisposable
         return SimpleQueryReply.Parse(Concat(reply));
     }
 
+    /// <summary>Sends prebuilt frontend messages (ending in Sync or a Query) and reads the reply up to ReadyForQuery; its first error as <see cref="MigrationSqlException"/>.</summary>
+    public async Task ExchangeAsync(ReadOnlyMemory<byte> messages, CancellationToken cancellationToken)
+    {
+        await _wire.WriteAsync(messages, cancellationToken);
+        var reply = await _wire.ReadUntilReadyAsync(cancellationToken);
+        if (reply.Count == 0 || !reply[^1].Is(BackendCode.ReadyForQuery) || reply.Exists(m => m.Is(BackendCode.ErrorResponse)))
+        {
+            SimpleQueryReply.Parse(Concat(reply));
+            throw new IOException("the server closed the connection during an exchange");
+        }
+    }
+
     private static byte[] Concat(List<byte[]> messages) => [.. messages.SelectMany(m => m)];
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,139 @@
+// The first seconds of a server (issue 63, item 1): spawn it, connect as soon as it is ready, run --n "SELECT 1" simple
+// queries at once (no warm-up), one connection, sequential, then --then more (the same server a few seconds on), stop it.
+//   node first-seconds.mjs --port-from-stdout [--n 5000] [--then 5000] -- CMD ARGS...   (ZeroPg: port from its ready line)
+//   node first-seconds.mjs --port P [--stop-signal SIGINT] -- CMD ARGS...               (poll 127.0.0.1:P until it accepts)
+// Prints one JSON line: {"ok":true,"readyMs":..,"connectMs":..,"p50Us":..,"p99Us":..,"maxUs":..,"first500P99Us":..,
+// "rest":{"p50Us":..,"p99Us":..},"slowest":[[index,us],..]}. readyMs = spawn -> ready line (ZeroPg) or first accepted
+// connection (native); cpuMs = the server's process tree's CPU until ready, during the
+// first n and the next (root*: the spawned process alone, ZeroPg's .NET server); connectMs = that connection's startup; the statements are timed from send to ReadyForQuery.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { WireClient, queryMessage, percentile } from './wire.mjs';
+
+const dash = process.argv.indexOf('--');
+const opts = process.argv.slice(2, dash < 0 ? undefined : dash);
+const cmd = dash < 0 ? [] : process.argv.slice(dash + 1);
+const opt = (name) => { const i = opts.indexOf(name); return i < 0 ? undefined : (opts[i + 1] ?? true); };
+const n = Number(opt('--n') ?? 5000);
+const then = Number(opt('--then') ?? 5000);
+const timeoutMs = Number(opt('--timeout') ?? 180) * 1000;
+const stopSignal = opt('--stop-signal') ?? 'SIGTERM';
+const portFromStdout = opts.includes('--port-from-stdout');
+let port = opt('--port') ? Number(opt('--port')) : undefined;
+const out = (o) => console.log(JSON.stringify(o));
+const r1 = (x) => Math.round(x * 10) / 10;
+
+const t0 = performance.now();
+const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+let stderrTail = '';
+let exited = null;
+child.stderr.on('data', (d) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
+child.on('exit', (code, sig) => { exited = { code, sig }; });
+
+let stdoutBuf = '';
+const portKnown = new Promise((resolve) => {
+  if (!portFromStdout) { child.stdout.resume(); return resolve(port); }
+  child.stdout.on('data', (d) => {
+    stdoutBuf += d.toString();
+    for (const line of stdoutBuf.split('\n')) {
+      const s = line.trim();
+      if (!s.startsWith('{')) continue;
+      try { const j = JSON.parse(s); if (j.port) { port = j.port; resolve(j.port); return; } } catch { /* partial */ }
+    }
+  });
+});
+
+async function connect() {
+  for (;;) {
+    if (exited) throw new Error(`server exited (${exited.code ?? exited.sig}): ${stderrTail.trim().split('\n').pop() ?? ''}`);
+    const s = performance.now();
+    try {
+      const c = await WireClient.connect({ port, timeoutMs: 10000 });
+      return { c, at: s, connectMs: performance.now() - s };
+    } catch {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+// CPU time (user + system, ms) of the server's process tree: what the statements cost it, less sensitive to the machine's
+// load than their latency. Linux only (/proc); a process that ended is not counted (native's backends outlive the run).
+function treeCpuMs(root) {
+  try {
+    const procs = new Map();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+      } catch { /* ended meanwhile */ }
+    }
+    let ticks = 0;
+    for (const [pid, p] of procs) {
+      for (let x = pid, depth = 0; x > 1 && depth < 32; x = procs.get(x)?.ppid ?? 0, depth++)
+        if (x === root) { ticks += p.ticks; break; }
+    }
+    return { all: ticks * 10, root: (procs.get(root)?.ticks ?? 0) * 10 }; // USER_HZ is 100 on Linux
+  } catch { return null; }
+}
+
+function stats(samples) {
+  const sorted = Float64Array.from(samples).sort();
+  return { p50Us: r1(percentile(sorted, 50)), p99Us: r1(percentile(sorted, 99)), maxUs: r1(sorted[sorted.length - 1]) };
+}
+
+async function run() {
+  await portKnown;
+  const readyAt = performance.now();
+  const { c, at, connectMs } = await connect();
+  const readyMs = (portFromStdout ? readyAt : at) - t0;
+  const cpuAtReady = treeCpuMs(child.pid);
+  const msg = queryMessage('SELECT 1');
+  const samples = new Float64Array(n + then);
+  let cpuAfterFirst = null;
+  for (let i = 0; i < n + then; i++) {
+    const s = performance.now();
+    await c.queryRaw(msg);
+    samples[i] = (performance.now() - s) * 1000;
+    if (i === n - 1) cpuAfterFirst = treeCpuMs(child.pid);
+  }
+  const cpuAfterRest = treeCpuMs(child.pid);
+  c.close();
+  const first = Array.from(samples.subarray(0, n));
+  const slowest = first.map((us, i) => [i, r1(us)]).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return {
+    ok: true, readyMs: Math.round(readyMs), connectMs: r1(connectMs), n, ...stats(first),
+    cpuMs: cpuAtReady && {
+      atReady: cpuAtReady.all, first: cpuAfterFirst.all - cpuAtReady.all, rest: cpuAfterRest.all - cpuAfterFirst.all,
+      rootFirst: cpuAfterFirst.root - cpuAtReady.root, rootRest: cpuAfterRest.root - cpuAfterFirst.root,
+    },
+    first500P99Us: stats(first.slice(0, 500)).p99Us, after500P99Us: stats(first.slice(500)).p99Us,
+    rest: then > 0 ? stats(Array.from(samples.subarray(n))) : null, slowest,
+  };
+}
+
+async function stop() {
+  if (exited) return;
+  child.kill(stopSignal);
+  const done = new Promise((r) => child.on('exit', r));
+  if (await Promise.race([done.then(() => false), new Promise((r) => setTimeout(() => r(true), 15000))])) { child.kill('SIGKILL'); await done; }
+}
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => { if (!exited) child.kill('SIGKILL'); process.removeAllListeners(sig); process.kill(process.pid, sig); });
+}
+const timer = setTimeout(() => { out({ ok: false, error: `not done within ${timeoutMs / 1000} s` }); child.kill('SIGKILL'); process.exit(1); }, timeoutMs);
+
+try {
+  const r = await run();
+  clearTimeout(timer);
+  await stop();
+  out(r);
+  process.exit(0);
+} catch (e) {
+  clearTimeout(timer);
+  await stop();
+  out({ ok: false, error: String(e?.message ?? e).split('\n')[0] });
+  process.exit(1);
+}
