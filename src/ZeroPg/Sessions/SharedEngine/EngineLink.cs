@@ -44,11 +44,6 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             state.LostInRestart();
         else if (forwarder.LastStatus is { } status)
             state.Ready(status);
-        // A reply the client's connection refused (it closed, reset, or was dropped for not reading): the rest of its pipeline
-        // does not run, as a backend ends at "connection to client lost". Its connection may not look closed yet (a full input
-        // pipe keeps the transport from reading the end), and its queued statements would hold the engine for nobody.
-        if (mode == ReplyMode.Forward && forwarder.ClientGone)
-            throw new Microsoft.AspNetCore.Connections.ConnectionAbortedException("the client's connection was lost while its reply was written");
     }
 
     /// <summary>Runs SQL of ZeroPg's own (see <see cref="OwnSql"/>); the client's transaction status is not touched. Returns the captured reply in <see cref="ReplyMode.Capture"/>.</summary>

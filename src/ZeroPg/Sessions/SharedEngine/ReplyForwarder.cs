@@ -216,6 +216,20 @@ internal sealed class ReplyForwarder : EngineCall
         return message.IndexOf(_ownPrefix) >= 0;
     }
 
+    /// <summary>
+    /// The client's connection refused the reply (closed, reset) or the client is dropped for not reading: the rest of the reply
+    /// is drained, and the connection is aborted, so that the session ends after this unit (its pipeline's later statements do
+    /// not run, as a backend ends at "connection to client lost"). A full input pipe can keep the transport from seeing the end
+    /// itself, and the unit's own bookkeeping (settings it changed) must still run: nothing is thrown here.
+    /// </summary>
+    private void LoseClient()
+    {
+        if (ClientGone)
+            return;
+        ClientGone = true;
+        _abandonClient();
+    }
+
     /// <summary>Flushes without waiting for the client's socket; false when the flush was left unfinished.</summary>
     private bool StartFlush()
     {
@@ -226,12 +240,12 @@ internal sealed class ReplyForwarder : EngineCall
             if (_output.StartFlush() is not { } result)
                 return false;
             if (result.IsCompleted || result.IsCanceled)
-                ClientGone = true;
+                LoseClient();
         }
         catch (Exception error) when (error is IOException or InvalidOperationException or OperationCanceledException
             or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
-            ClientGone = true;
+            LoseClient();
         }
         return true;
     }
@@ -266,8 +280,7 @@ internal sealed class ReplyForwarder : EngineCall
                     if (waited >= limit || (cancelSeen != 0 && Stopwatch.GetElapsedTime(cancelSeen) >= CancelledReadGrace)
                         || (engineCall && _othersWaitedTooLong()))
                     {
-                        ClientGone = true;
-                        _abandonClient();
+                        LoseClient();
                         return;
                     }
                     try
@@ -283,12 +296,12 @@ internal sealed class ReplyForwarder : EngineCall
                 result = await pending; // a ValueTask is awaited once: its task gives the result
             }
             if (result.IsCompleted || result.IsCanceled)
-                ClientGone = true;
+                LoseClient();
         }
         catch (Exception error) when (error is IOException or InvalidOperationException or OperationCanceledException
             or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
-            ClientGone = true;
+            LoseClient();
         }
     }
 }
