@@ -27,7 +27,7 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
             return;
         // The client's last reply reaches its socket first: one that does not read waits here, holding nothing, instead of in
         // the engine reader with the engine (a backend blocks in its write holding only its own).
-        await reply.SettleAsync();
+        await reply.SettleAsync(holdsEngine: false);
         if (cancel.TakeCancelBeforeEngine())
             throw SessionCancel.Dropped("The statement was cancelled before it reached the shared engine and did not run.");
         var queued = Scheduler.AcquireAsync(owner, cancel.WaitToken, access).AsTask();

@@ -36,7 +36,7 @@ internal sealed class ReplyForwarder : EngineCall
     /// session waits for the client instead, holding nothing (<see cref="SettleAsync"/>), as a backend blocks in its write
     /// holding only its own.
     /// </summary>
-    internal const int UnreadReplyLimit = 1024 * 1024;
+    private const int UnreadReplyLimit = 1024 * 1024;
 
     /// <summary>
     /// How long a client that cancelled its statement may leave its reply unread before it is dropped. The engine host blocks
@@ -147,7 +147,7 @@ internal sealed class ReplyForwarder : EngineCall
     /// with <paramref name="holdsEngine"/> also once others waited past the contended idle limit). A client that does not read
     /// stops here, and no other client waits for it unless it holds the engine (in a transaction block).
     /// </summary>
-    public ValueTask SettleAsync(bool holdsEngine = false) => _output.FlushPending && !ClientGone ? FlushAsync(engineCall: holdsEngine) : ValueTask.CompletedTask;
+    public ValueTask SettleAsync(bool holdsEngine) => _output.FlushPending && !ClientGone ? FlushAsync(engineCall: holdsEngine) : ValueTask.CompletedTask;
 
     /// <summary>
     /// Session, after the call failed because the engine was killed to stop it: ends the client's reply with
@@ -267,9 +267,9 @@ internal sealed class ReplyForwarder : EngineCall
                 result = await flush;
             else
             {
-                // The client's socket and the pipe are full: it is not reading. This thread reads every client's engine
-                // replies, so it may wait only so long. A client whose statement was cancelled meanwhile gets
-                // CancelledReadGrace from the cancel.
+                // The client's socket and the pipe are full: it is not reading. Inside an engine call this is the thread that
+                // reads every client's engine replies, and from the session it may be a holder of the engine, so the wait is
+                // bounded. A client whose statement was cancelled meanwhile gets CancelledReadGrace from the cancel.
                 var pending = flush.AsTask();
                 var started = Stopwatch.GetTimestamp();
                 var limit = _writeTimeout > TimeSpan.Zero ? _writeTimeout : TimeSpan.MaxValue;
