@@ -25,8 +25,10 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
         {
             await lease.AcquireForCleanupAsync();
             var cleanup = new BatchBuffer();
+            var expectedErrors = 0;
             if (state.SequenceOpenInEngine)
             {
+                expectedErrors = 1;
                 // A bare Sync would commit the implicit transaction of the unfinished sequence; Postgres
                 // aborts it when the client goes. A failing Parse first makes the Sync roll it back.
                 statements.WriteFailingParse(cleanup);
@@ -41,7 +43,18 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
             services.EngineState.AppliedSettings.Remove("lock_timeout");
             EngineStateRestore.AppendEngineRole(cleanup, services.EngineState); // its temp relations may be swapped aside under another name
             states.WriteCleanup(new SessionEnd(cleanup, services.EngineState));
-            await link.RunOwnSqlAsync(ReplyMode.Discard, cleanup);
+            // Checked, not only sent: a statement of it that fails (an interrupt, the client's 1 ms statement_timeout racing its
+            // RESET) would leave the next client this one's settings or temp tables while the engine state says they are gone.
+            // Each statement is idempotent (IF EXISTS, RESET, UNLISTEN), so the whole runs again once; then the settings are
+            // taken as unknown, which the next client's preamble resets whole.
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, cleanup);
+                if (reply.Count(m => m.Length > 0 && m[0] == (byte)Protocol.BackendCode.ErrorResponse) <= expectedErrors)
+                    return;
+                services.Metrics.RecordPreambleFailure();
+            }
+            services.EngineState.SettingsUnknown = true;
         }
         catch (Exception error) when (error is EngineFailedException || ConnectionErrors.IsDisconnect(error))
         {

@@ -307,6 +307,26 @@ internal sealed class SqlAnalysis
         }
     }
 
+    /// <summary>
+    /// A statement may end a transaction block (COMMIT, END, ROLLBACK, ABORT, PREPARE TRANSACTION), or the text is not well
+    /// formed enough to tell: such a statement would end the aborted block of a failed guarded preamble and let the statements
+    /// after it run (<see cref="Sessions.EngineStateRestore"/>).
+    /// </summary>
+    public bool MayEndTransaction
+    {
+        get
+        {
+            if (!IsWellFormed)
+                return true;
+            foreach (var (start, end) in _statements)
+            {
+                if (start < end && (IsKeyword(start, TransactionEnds) || (IsWord(start, end, "PREPARE") && IsWord(start + 1, end, "TRANSACTION"))))
+                    return true;
+            }
+            return false;
+        }
+    }
+
     /// <summary>COMMIT / END / ROLLBACK / ABORT without AND CHAIN or TO SAVEPOINT, as a whole statement.</summary>
     public bool IsPlainTransactionEnd
     {

@@ -155,4 +155,39 @@ public sealed class ReplyRouterTests
         Feed(Msg('C', 0), ReadyIdle, Msg('N', 0));
         Assert.Equal(["C", "Z", "N"], _routed);
     }
+
+    [Fact]
+    public void A_guarded_preamble_that_fails_in_its_block_hides_the_rest_of_the_reply_from_the_client()
+    {
+        _plan.AddGuardedPreambleQuery();
+        Expect(ExpectKind.Forward, FrontendCode.Query, "q");
+        _router.Begin(_plan);
+        Feed(Msg('C'), Error("57014"), Msg('Z', (byte)'E'), Error("25P02"), Msg('Z', (byte)'E'));
+        Assert.Equal("57014", _router.PreambleFailure?.SqlState);
+        Assert.Empty(_routed);
+    }
+
+    [Fact]
+    public void A_guarded_preamble_that_fails_before_its_block_lets_the_reply_through_and_says_so()
+    {
+        _plan.AddGuardedPreambleQuery();
+        Expect(ExpectKind.Forward, FrontendCode.Query, "q");
+        _router.Begin(_plan);
+        Feed(Error("57014"), ReadyIdle, Msg('C'), ReadyIdle);
+        Assert.Null(_router.PreambleFailure);
+        Assert.Equal("57014", _router.PreambleFailedOutsideBlock?.SqlState);
+        Assert.Equal(["C", "Z"], _routed);
+    }
+
+    [Fact]
+    public void A_failed_plain_preamble_query_is_swallowed_as_before()
+    {
+        _plan.AddPreambleQuery();
+        Expect(ExpectKind.Forward, FrontendCode.Query, "q");
+        _router.Begin(_plan);
+        Feed(Error("25006"), ReadyIdle, Msg('C'), ReadyIdle);
+        Assert.Null(_router.PreambleFailure);
+        Assert.Null(_router.PreambleFailedOutsideBlock);
+        Assert.Equal(["C", "Z"], _routed);
+    }
 }

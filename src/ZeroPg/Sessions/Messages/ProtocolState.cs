@@ -78,6 +78,17 @@ internal sealed class ProtocolState
             Transaction = TransactionState.InBlock;
     }
 
+    /// <summary>
+    /// The batch whose preamble sent the deferred BEGIN (or the failed transaction) was rolled back before any of the client's
+    /// statements took effect (<see cref="ReplyRouter.PreambleFailure"/>): the client's transaction is where it was before it.
+    /// </summary>
+    public void PreambleRolledBack(TransactionState before)
+    {
+        if (before is TransactionState.BeginDeferred or TransactionState.FailedDeferred or TransactionState.Idle)
+            Transaction = before;
+        SequenceOpenInEngine = false;
+    }
+
     /// <summary>The failed transaction of <see cref="TransactionState.FailedDeferred"/> was made in the engine at the head of a batch.</summary>
     public void FailedSent()
     {

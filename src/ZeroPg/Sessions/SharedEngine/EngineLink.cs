@@ -42,7 +42,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     {
         if (await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch, clientStatements))
             state.LostInRestart();
-        else if (forwarder.LastStatus is { } status)
+        else if (forwarder.PreambleFailure is null && forwarder.LastStatus is { } status) // after a failed preamble the status is its aborted block's
             state.Ready(status);
     }
 

@@ -40,6 +40,24 @@ internal sealed class EngineSessionState
     public void SignalAdvisoryChange()
         => Interlocked.Exchange(ref _advisoryChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
+    /// <summary>What a client's preamble may change here, as it is before the batch is sent (see <see cref="Restore"/>).</summary>
+    public Snapshot Take() => new(new(AppliedSettings, StringComparer.OrdinalIgnoreCase), SettingsUnknown, SessionAuthorization, ListensRestored, TempOwner);
+
+    /// <summary>
+    /// The batch's preamble was rolled back in the engine (<see cref="ReplyRouter.PreambleFailure"/>): the engine session is as
+    /// it was before the batch; its settings are taken as unknown all the same, so the next preamble resets them all.
+    /// </summary>
+    public void Restore(Snapshot before)
+    {
+        AppliedSettings = before.AppliedSettings;
+        SettingsUnknown = true;
+        SessionAuthorization = before.SessionAuthorization;
+        ListensRestored = before.ListensRestored;
+        TempOwner = before.TempOwner;
+    }
+
+    public sealed record Snapshot(Dictionary<string, string> AppliedSettings, bool SettingsUnknown, string? SessionAuthorization, bool ListensRestored, TempRelations? TempOwner);
+
     /// <summary>A new engine process starts with a fresh session.</summary>
     public void Reset()
     {

@@ -17,22 +17,33 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
     /// <summary>Fails the transaction the preamble's BEGIN opened (its error is swallowed with the preamble's replies).</summary>
     private const string FailTransactionSql = "DO $$BEGIN RAISE EXCEPTION 'ZeroPg: transaction lost in an engine restart'; END$$";
 
-    /// <summary>Writes what the engine session lacks of this client's state into the empty <paramref name="batch"/>.</summary>
-    public void WritePreamble(EngineBatch batch)
+    /// <summary>
+    /// Writes what the engine session lacks of this client's state into the empty <paramref name="batch"/>. With
+    /// <paramref name="guarded"/>, and the engine session outside a transaction block of the client's, the objects' statements
+    /// and the role switch run as one Query in a transaction block of ZeroPg's own (<see cref="GuardedSql"/>).
+    /// </summary>
+    public void WritePreamble(EngineBatch batch, bool guarded = false)
     {
         var engine = services.EngineState;
         var preamble = states.Preamble(engine);
         // The objects' statements run as the engine's superuser; the client's identity comes last.
         var asEngineRole = engine.SessionAuthorization is not null && preamble.Statements.Count > 0;
-        if (asEngineRole)
-            batch.AddPreambleQuery(SwitchSql(null));
         var statements = preamble.Statements;
-        for (var i = 0; i < statements.Count; i++) // a loop over indexes: a foreach over the interface allocates, and this runs for every unit
-            batch.AddPreambleQuery(statements[i]);
         var identity = preamble.Identity;
         var switchIdentity = (asEngineRole ? null : engine.SessionAuthorization) != identity;
-        if (switchIdentity)
-            batch.AddPreambleQuery(SwitchSql(identity));
+        if (guarded && (statements.Count > 0 || switchIdentity) && state.EngineUntouched)
+        {
+            batch.AddGuardedPreambleQuery(GuardedSql(asEngineRole, statements, switchIdentity, identity));
+        }
+        else
+        {
+            if (asEngineRole)
+                batch.AddPreambleQuery(SwitchSql(null));
+            for (var i = 0; i < statements.Count; i++) // a loop over indexes: a foreach over the interface allocates, and this runs for every unit
+                batch.AddPreambleQuery(statements[i]);
+            if (switchIdentity)
+                batch.AddPreambleQuery(SwitchSql(identity));
+        }
         var begin = state.Transaction == TransactionState.BeginDeferred;
         if (begin)
         {
@@ -62,6 +73,43 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
                 state.FailedSent();
         };
     }
+
+    /// <summary>
+    /// The restore as one Query in a transaction block of its own, READ WRITE whatever the sessions' defaults (a client's
+    /// <c>SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY</c> made the renames of its temp tables fail, and its statements
+    /// read another client's). An error anywhere in it (a statement_timeout another client left, an interrupt, a setting the
+    /// engine no longer takes) skips the rest of the Query, COMMIT included, and leaves the block aborted: the client's
+    /// statements behind it fail there without effect instead of running in another client's state.
+    /// </summary>
+    private static string GuardedSql(bool asEngineRole, IReadOnlyList<string> statements, bool switchIdentity, string? identity)
+    {
+        var sql = new System.Text.StringBuilder("BEGIN READ WRITE;");
+        if (asEngineRole)
+            sql.Append(SwitchSql(null)).Append(';');
+        for (var i = 0; i < statements.Count; i++)
+            sql.Append(statements[i]).Append(';');
+        if (switchIdentity)
+            sql.Append(SwitchSql(identity)).Append(';');
+        return sql.Append("COMMIT").ToString();
+    }
+
+    /// <summary>What a batch's preamble changes, as it is before the batch is sent: <see cref="Undo"/> puts it back.</summary>
+    public Mark Take() => new(services.EngineState.Take(), state.Transaction, deferred?.Save());
+
+    /// <summary>
+    /// The batch's guarded preamble failed and its block was rolled back (<see cref="ReplyRouter.PreambleFailure"/>): the engine
+    /// session and the client's deferred transaction are as they were before it (the settings taken as unknown).
+    /// </summary>
+    public void Undo(Mark mark)
+    {
+        services.EngineState.Restore(mark.Engine);
+        state.PreambleRolledBack(mark.Transaction);
+        if (mark.Deferred is { } saved)
+            deferred?.Restore(saved);
+    }
+
+    public sealed record Mark(EngineSessionState.Snapshot Engine, TransactionState Transaction,
+        (string? BeginSql, (string Name, string? Value, string Sql)[] Sets)? Deferred);
 
     /// <summary>
     /// Adds the switch back to the engine's superuser role when a client's identity is in force, for ZeroPg's own

@@ -103,6 +103,12 @@ internal sealed class ReplyForwarder : EngineCall
     /// <summary>See <see cref="ReplyRouter.RetryPlain"/>.</summary>
     public bool RetryPlain => _router.RetryPlain;
 
+    /// <summary>See <see cref="ReplyRouter.PreambleFailure"/>.</summary>
+    public ErrorReply? PreambleFailure => _router.PreambleFailure;
+
+    /// <summary>See <see cref="ReplyRouter.PreambleFailedOutsideBlock"/>.</summary>
+    public ErrorReply? PreambleFailedOutsideBlock => _router.PreambleFailedOutsideBlock;
+
     /// <summary>Messages kept in <see cref="ReplyMode.Capture"/> mode, whole (type, length, body).</summary>
     public List<byte[]> Captured { get; } = [];
 

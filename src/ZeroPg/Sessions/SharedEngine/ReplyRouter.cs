@@ -31,6 +31,22 @@ internal sealed class ReplyRouter
     /// <summary>An auto-prepared Query failed before running (see <see cref="ExpectKind.BindRetryable"/>): the session must run it plain.</summary>
     public bool RetryPlain { get; private set; }
 
+    /// <summary>
+    /// The guarded preamble (<see cref="ReplyPlan.GuardedPreamble"/>) failed in the engine and left its transaction block aborted:
+    /// the client's statements behind it failed there without effect (25P02), so nothing of the reply after it reaches the
+    /// client but notifications, and the session ends the block and builds the unit again. Null when it did not fail.
+    /// </summary>
+    public ErrorReply? PreambleFailure { get; private set; }
+
+    /// <summary>
+    /// The guarded preamble failed before its block began (an interrupt in its BEGIN): the client's statements ran on an
+    /// engine session not brought to its state. Their replies went on (they ran); the session forgets what it knew of the engine
+    /// session's state. Null when it did not fail so.
+    /// </summary>
+    public ErrorReply? PreambleFailedOutsideBlock { get; private set; }
+
+    private ErrorReply? _preambleError;
+
     /// <summary>Starts a reply; without a plan every message passes.</summary>
     public void Begin(ReplyPlan? plan)
     {
@@ -40,6 +56,7 @@ internal sealed class ReplyRouter
         _currentFailed = false;
         RetryPlain = false;
         LastStatus = null;
+        PreambleFailure = PreambleFailedOutsideBlock = _preambleError = null;
     }
 
     /// <summary>An error ended the client's extended sequence: the engine ignores everything until its Sync.</summary>
@@ -55,10 +72,33 @@ internal sealed class ReplyRouter
         if (_preambleLeft > 0)
         {
             // ZeroPg's own Queries: nothing of their replies reaches the client but notifications.
+            var guarded = _plan is { GuardedPreamble: true } && _preambleLeft == _plan.PreambleQueries;
+            if (code == BackendCode.NotificationResponse)
+            {
+                route(code, message);
+            }
+            else if (code == BackendCode.ErrorResponse && guarded)
+            {
+                _preambleError ??= ErrorReply.Parse(message);
+            }
+            else if (code == BackendCode.ReadyForQuery)
+            {
+                if (guarded && _preambleError is { } error)
+                {
+                    if (LastStatus == TransactionStatus.Failed)
+                        PreambleFailure = error;
+                    else
+                        PreambleFailedOutsideBlock = error;
+                }
+                _preambleLeft--;
+            }
+            return;
+        }
+        if (PreambleFailure is not null)
+        {
+            // The client's statements met the aborted block: the session runs them again once its state is restored.
             if (code == BackendCode.NotificationResponse)
                 route(code, message);
-            else if (code == BackendCode.ReadyForQuery)
-                _preambleLeft--;
             return;
         }
         if (RetryPlain)
@@ -133,6 +173,7 @@ internal sealed class ReplyRouter
         ReadyForQuery.Write(ready, status);
         _preambleLeft = 0;
         RetryPlain = false;
+        PreambleFailure = null; // the engine that had the aborted block is gone: the client gets its cancel's error
         if (_plan is null)
         {
             route(BackendCode.ErrorResponse, errorBytes.WrittenSpan);

@@ -46,6 +46,15 @@ internal sealed class EngineBatch
         Plan.AddPreambleQuery();
     }
 
+    /// <summary>The client's state restored in one transaction block of ZeroPg's own, first in the batch (see <see cref="ReplyPlan.GuardedPreamble"/>).</summary>
+    public void AddGuardedPreambleQuery(string sql)
+    {
+        if (Plan.Count > 0)
+            throw new InvalidOperationException("a preamble query must come before the client's messages");
+        QueryMessage.Write(Buffer, sql);
+        Plan.AddGuardedPreambleQuery();
+    }
+
     /// <summary>Passes a client message on unchanged; its reply goes to the client.</summary>
     public void Forward(FrontendCode code, ReadOnlySpan<byte> message)
     {

@@ -18,6 +18,13 @@ internal sealed class ReplyPlan
 
     public int PreambleQueries { get; private set; }
 
+    /// <summary>
+    /// The first preamble Query is the client's state restored inside a transaction block of its own
+    /// (<see cref="EngineStateRestore"/>): an error in it leaves the block aborted, so the client's statements behind it fail
+    /// without effect and the session builds the unit again (<see cref="ReplyRouter.PreambleFailure"/>).
+    /// </summary>
+    public bool GuardedPreamble { get; private set; }
+
     public IReadOnlyList<Expectation> Expectations => _expectations;
 
     public int Count => _expectations.Count;
@@ -25,6 +32,14 @@ internal sealed class ReplyPlan
     public Expectation this[int index] => _expectations[index];
 
     public void AddPreambleQuery() => PreambleQueries++;
+
+    public void AddGuardedPreambleQuery()
+    {
+        if (PreambleQueries > 0)
+            throw new InvalidOperationException("the guarded preamble query comes first");
+        GuardedPreamble = true;
+        PreambleQueries++;
+    }
 
     public void Add(Expectation expectation)
     {
@@ -53,5 +68,6 @@ internal sealed class ReplyPlan
         _expectations.Clear();
         _outcomes.Clear();
         PreambleQueries = 0;
+        GuardedPreamble = false;
     }
 }

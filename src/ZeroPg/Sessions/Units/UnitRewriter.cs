@@ -20,7 +20,17 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
     private readonly ClientsView _clients = new(services.Registry, identity, services, temp);
 
     /// <summary>Builds <paramref name="batch"/> from the first <paramref name="count"/> messages of <paramref name="client"/>.</summary>
-    public void Build(EngineBatch batch, ClientBatch client, int count) => Build(batch, client, 0, count, preamble: true);
+    public void Build(EngineBatch batch, ClientBatch client, int count, bool guarded = false)
+    {
+        batch.Clear();
+        statements.BeginUnit();
+        restore.WritePreamble(batch, guarded);
+        for (var i = 0; i < count; i++)
+        {
+            var message = client.Messages[i];
+            Rewrite(batch, message, client.Bytes(message));
+        }
+    }
 
     /// <summary>
     /// Builds <paramref name="batch"/> from messages <paramref name="first"/>.. of <paramref name="client"/>, after the preamble

@@ -10,7 +10,7 @@ namespace ZeroPg.Sessions;
 /// the unit did not run, so the client gets the error and the ReadyForQuery its unit asked for, and stays connected.
 /// Thread: the session's message loop.
 /// </summary>
-internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
+internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles roles)
 {
     private readonly SessionServices _services = parts.Services;
     private readonly ProtocolState _state = parts.State;
@@ -226,7 +226,14 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
                 if (usesAdvisoryLocks)
                     await parts.Advisory.BeforeUseAsync(parts.Link); // installed before the batch is built: building changes the client's statement names
                 await replication.BeforeRunAsync(before, usesAdvisoryLocks);
-                parts.Rewriter.Build(engineBatch, _batch, count);
+                // The client's state restored in a block of its own (EngineStateRestore.GuardedSql), so that its statements never
+                // run in another client's. A unit whose statements could end that block (or the advisory locks' captured run) gets
+                // it in a call of its own first, checked there.
+                var guarded = !usesAdvisoryLocks && !MayEndTransaction(count);
+                if (!guarded)
+                    await RestoreAloneAsync();
+                var mark = parts.Restore.Take();
+                parts.Rewriter.Build(engineBatch, _batch, count, guarded);
                 if (engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(engineBatch.Effects.Extensions, parts.ConnectionClosed);
                 if (usesAdvisoryLocks)
@@ -235,8 +242,17 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
                         break;
                     continue;
                 }
-                pipelined = !replication.HoldsEngineAfterRun && parts.Pipelining.CanPipeline(_batch, count, before, sequenceOpen);
+                // Not behind a guarded preamble: its aborted block would meet the next client's batch.
+                pipelined = !replication.HoldsEngineAfterRun && !engineBatch.Plan.GuardedPreamble && parts.Pipelining.CanPipeline(_batch, count, before, sequenceOpen);
                 await parts.Link.RunAsync(engineBatch, ReplyMode.Forward, releaseAfterSubmit: pipelined);
+                if (parts.Link.Reply.PreambleFailure is { } failure)
+                {
+                    await RecoverFromPreambleAsync(mark, failure, ++_preambleFailures);
+                    continue;
+                }
+                _preambleFailures = 0;
+                if (parts.Link.Reply.PreambleFailedOutsideBlock is { } outside)
+                    ForgetEngineState(outside);
                 parts.Auto.RunPlainOnce = parts.Link.Reply.RetryPlain;
                 if (!parts.Auto.RunPlainOnce)
                     break;
@@ -253,6 +269,96 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
             await roles.AfterUnitAsync();
     }
 
+    private int _preambleFailures; // of the unit being run, in a row
+
+    /// <summary>A statement of the first <paramref name="count"/> messages may end a transaction block (<see cref="Sql.SqlAnalysis.MayEndTransaction"/>).</summary>
+    private bool MayEndTransaction(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var message = _batch.Messages[i];
+            if (message.Sql is { } sql)
+            {
+                if (sql.MayEndTransaction)
+                    return true;
+            }
+            else if (message.Code == FrontendCode.Bind && parts.Statements.StatementSql(message.StatementName!) is { MayEndTransaction: true })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private readonly EngineBatch _alone = new();
+
+    /// <summary>
+    /// The client's state restored in a call of its own, before a unit that cannot carry the guarded preamble: checked, and on
+    /// failure rolled back and tried once more, then the session ends instead of running in another client's state.
+    /// </summary>
+    private async Task RestoreAloneAsync()
+    {
+        for (var failures = 1; ; failures++)
+        {
+            var mark = parts.Restore.Take();
+            _alone.Clear();
+            parts.Restore.WritePreamble(_alone, guarded: true);
+            if (!_alone.Plan.GuardedPreamble)
+            {
+                _alone.Clear(); // nothing to restore but a deferred BEGIN: it goes with the unit
+                return;
+            }
+            await parts.Link.RunAsync(_alone, ReplyMode.Discard);
+            if (parts.Link.Reply.PreambleFailure is not { } failure)
+            {
+                if (parts.Link.Reply.PreambleFailedOutsideBlock is { } outside)
+                    ForgetEngineState(outside);
+                return;
+            }
+            await RecoverFromPreambleAsync(mark, failure, failures);
+        }
+    }
+
+    /// <summary>
+    /// The guarded preamble failed in the engine and left its block aborted (<see cref="ReplyRouter.PreambleFailure"/>): nothing of
+    /// the client's ran. The block is rolled back and every setting reset (a statement_timeout another client left is the likely
+    /// cause), the engine state and the client's transaction are put back as before the batch, and the unit is built again. A
+    /// second failure in a row ends the session (FATAL 57P01); the unit did not run.
+    /// </summary>
+    private async Task RecoverFromPreambleAsync(EngineStateRestore.Mark mark, Protocol.Backend.ErrorReply failure, int failures)
+    {
+        var end = new BatchBuffer();
+        Protocol.Frontend.EmptyFrontendMessage.Write(end, FrontendCode.Sync); // ends a sequence of the client's the engine skips
+        OwnSql.Append(end, "ROLLBACK", "RESET ALL");
+        for (var i = 0; i < 3; i++)
+        {
+            await parts.Link.RunOwnSqlAsync(ReplyMode.Discard, end);
+            if (parts.Link.Reply.LastStatus == TransactionStatus.Idle)
+                break;
+        }
+        parts.Link.Reply.ResetSequence();
+        parts.Restore.Undo(mark);
+        _services.Metrics.RecordPreambleFailure();
+        Log.PreambleFailed(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message, failures);
+        if (failures < 2)
+            return;
+        _preambleFailures = 0;
+        // Restored whole, or told (Sessions/README.md): a session that cannot be put back ends, rather than run its statements in
+        // another client's state or fail each of them for ever (a setting naming an object another client dropped).
+        throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection because its session state could not be restored in the shared engine",
+            "Connect again: the new session starts from the defaults. Nothing of the statement ran.",
+            $"The engine refused the restore twice: {failure.Message} ({failure.SqlState})."));
+    }
+
+    /// <summary>The guarded preamble failed before its block began: the engine session's state is not known any more.</summary>
+    private void ForgetEngineState(Protocol.Backend.ErrorReply failure)
+    {
+        var engine = _services.EngineState;
+        engine.SettingsUnknown = true;
+        _services.Metrics.RecordPreambleFailure();
+        Log.PreambleFailedOutsideBlock(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message);
+    }
+
     private bool ReadsDatabaseSizes(int count)
     {
         for (var i = 0; i < count; i++)
@@ -261,5 +367,16 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
                 return true;
         }
         return false;
+    }
+
+    private static partial class Log
+    {
+        [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+            Message = "database {Database}, session {ProcessId}: the statements restoring its session state failed in the engine ({SqlState}: {Error}); rolled back and reset, failure {Failures} in a row")]
+        public static partial void PreambleFailed(Microsoft.Extensions.Logging.ILogger logger, string database, int processId, string? sqlState, string? error, int failures);
+
+        [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+            Message = "database {Database}, session {ProcessId}: the block restoring its session state failed before it began ({SqlState}: {Error}); its statements ran on the engine session as it was, whose settings are reset at the next batch")]
+        public static partial void PreambleFailedOutsideBlock(Microsoft.Extensions.Logging.ILogger logger, string database, int processId, string? sqlState, string? error);
     }
 }

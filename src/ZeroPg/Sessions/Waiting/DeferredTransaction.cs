@@ -26,6 +26,17 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
     /// <summary>SQL to run right after the deferred BEGIN.</summary>
     public IEnumerable<string> Sql => _sets.Select(s => s.Sql);
 
+    /// <summary>What <see cref="Clear"/> forgets when the deferred BEGIN is sent, kept in case that batch is rolled back (<see cref="Restore"/>).</summary>
+    public (string? BeginSql, (string Name, string? Value, string Sql)[] Sets) Save() => (BeginSql, [.. _sets]);
+
+    /// <summary>The batch that sent the deferred BEGIN was rolled back before it took effect: it is deferred again, as it was.</summary>
+    public void Restore((string? BeginSql, (string Name, string? Value, string Sql)[] Sets) saved)
+    {
+        _sets.Clear();
+        _sets.AddRange(saved.Sets);
+        BeginSql = saved.BeginSql;
+    }
+
     public void Clear()
     {
         _sets.Clear();

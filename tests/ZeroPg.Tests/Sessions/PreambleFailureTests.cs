@@ -1,0 +1,49 @@
+using Npgsql;
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Sessions;
+
+/// <summary>
+/// The statements that bring the shared engine session to a client's state (its settings, its temp tables under their
+/// names, its role) can fail in the engine. A client's statements must then never run in another client's state.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public class PreambleFailureTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task A_read_only_client_still_gets_its_own_temp_table_back_and_never_another_clients()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.ScalarAsync("CREATE TEMP TABLE pf_scratch(who text); INSERT INTO pf_scratch VALUES ('a')");
+        await b.ScalarAsync("CREATE TEMP TABLE pf_scratch(who text); INSERT INTO pf_scratch VALUES ('b')");
+        await b.ScalarAsync("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+        Assert.Equal("a", await a.ScalarAsync("SELECT string_agg(who, ',') FROM pf_scratch"));
+        // b's session is read-only: the renames that bring its temp table back must still run (as in Postgres, where nothing is renamed).
+        Assert.Equal("b", await b.ScalarAsync("SELECT string_agg(who, ',') FROM pf_scratch"));
+        Assert.Equal("a", await a.ScalarAsync("SELECT string_agg(who, ',') FROM pf_scratch"));
+        Assert.Equal("on", await b.ScalarAsync("SHOW default_transaction_read_only"));
+    }
+
+    [Fact]
+    public async Task A_session_whose_state_the_engine_no_longer_takes_ends_with_57P01_and_leaves_the_others_theirs()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        var failuresBefore = fixture.Server.Metrics.PreambleFailures;
+        await a.ScalarAsync("CREATE TEMP TABLE pf_mine(who text); INSERT INTO pf_mine VALUES ('a')");
+        await b.ScalarAsync("CREATE TEXT SEARCH CONFIGURATION pf_ts (COPY = english); SET default_text_search_config = 'pf_ts'");
+        await a.ScalarAsync("DROP TEXT SEARCH CONFIGURATION pf_ts");
+
+        // b's setting names what a dropped: restoring it fails in the engine, twice; b is told and ended, nothing of its statement ran.
+        var ended = await Assert.ThrowsAsync<PostgresException>(() => b.ScalarAsync("INSERT INTO pf_log VALUES (1)"));
+        Assert.Equal("57P01", ended.SqlState);
+        Assert.Contains("could not be restored", ended.MessageText);
+        Assert.True(fixture.Server.Metrics.PreambleFailures >= failuresBefore + 2);
+
+        // a is served in its own state (its temp table), no aborted block of ZeroPg's left in its way (25P02).
+        Assert.Equal("a", await a.ScalarAsync("SELECT string_agg(who, ',') FROM pf_mine"));
+        await using var c = await fixture.OpenAsync();
+        Assert.Equal("pg_catalog.english", await c.ScalarAsync("SHOW default_text_search_config"));
+    }
+}
