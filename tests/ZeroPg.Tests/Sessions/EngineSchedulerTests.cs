@@ -260,7 +260,7 @@ public sealed class EngineSchedulerTests
     }
 
     [Fact]
-    public async Task Eight_queued_sessions_that_each_give_the_engine_up_at_once_are_all_granted_on_the_releasing_thread()
+    public async Task Seven_sessions_queued_behind_the_owner_that_each_give_the_engine_up_at_once_are_all_granted_on_the_releasing_thread()
     {
         // pgbench -c 8: seven sessions queued behind the owner, each handing the engine on as soon as it has it. A grant that went
         // through the thread pool would wake a worker per chain (select-only with eight clients spent ~10 % of the server's CPU
