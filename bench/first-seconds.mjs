@@ -6,55 +6,21 @@
 // "rest":{"p50Us":..,"p99Us":..},"slowest":[[index,us],..]}. readyMs = spawn -> ready line (ZeroPg) or first accepted
 // connection (native); cpuMs = the server's process tree's CPU until ready, during the
 // first n and the next (root*: the spawned process alone, ZeroPg's .NET server); connectMs = that connection's startup; the statements are timed from send to ReadyForQuery.
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { WireClient, queryMessage, percentile } from './wire.mjs';
+import { queryMessage, percentile } from './wire.mjs';
+import { parseArgs, spawnServer } from './spawn-server.mjs';
 
-const dash = process.argv.indexOf('--');
-const opts = process.argv.slice(2, dash < 0 ? undefined : dash);
-const cmd = dash < 0 ? [] : process.argv.slice(dash + 1);
-const opt = (name) => { const i = opts.indexOf(name); return i < 0 ? undefined : (opts[i + 1] ?? true); };
+const { opt, has, cmd } = parseArgs();
 const n = Number(opt('--n') ?? 5000);
 const then = Number(opt('--then') ?? 5000);
 const timeoutMs = Number(opt('--timeout') ?? 180) * 1000;
 const stopSignal = opt('--stop-signal') ?? 'SIGTERM';
-const portFromStdout = opts.includes('--port-from-stdout');
-let port = opt('--port') ? Number(opt('--port')) : undefined;
+const portFromStdout = has('--port-from-stdout');
 const out = (o) => console.log(JSON.stringify(o));
 const r1 = (x) => Math.round(x * 10) / 10;
 
-const t0 = performance.now();
-const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-let stderrTail = '';
-let exited = null;
-child.stderr.on('data', (d) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
-child.on('exit', (code, sig) => { exited = { code, sig }; });
-
-let stdoutBuf = '';
-const portKnown = new Promise((resolve) => {
-  if (!portFromStdout) { child.stdout.resume(); return resolve(port); }
-  child.stdout.on('data', (d) => {
-    stdoutBuf += d.toString();
-    for (const line of stdoutBuf.split('\n')) {
-      const s = line.trim();
-      if (!s.startsWith('{')) continue;
-      try { const j = JSON.parse(s); if (j.port) { port = j.port; resolve(j.port); return; } } catch { /* partial */ }
-    }
-  });
-});
-
-async function connect() {
-  for (;;) {
-    if (exited) throw new Error(`server exited (${exited.code ?? exited.sig}): ${stderrTail.trim().split('\n').pop() ?? ''}`);
-    const s = performance.now();
-    try {
-      const c = await WireClient.connect({ port, timeoutMs: 10000 });
-      return { c, at: s, connectMs: performance.now() - s };
-    } catch {
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
+const server = spawnServer(cmd, { portFromStdout, port: opt('--port') ? Number(opt('--port')) : undefined });
+const { t0, child } = server;
 
 // CPU time (user + system, ms) of the server's process tree: what the statements cost it, less sensitive to the machine's
 // load than their latency. Linux only (/proc); a process that ended is not counted (native's backends outlive the run).
@@ -84,9 +50,10 @@ function stats(samples) {
 }
 
 async function run() {
-  await portKnown;
+  await server.portKnown;
   const readyAt = performance.now();
-  const { c, at, connectMs } = await connect();
+  const { c, at } = await server.connect({ timeoutMs: 10000 });
+  const connectMs = performance.now() - at;
   const readyMs = (portFromStdout ? readyAt : at) - t0;
   const cpuAtReady = treeCpuMs(child.pid);
   const msg = queryMessage('SELECT 1');
@@ -113,16 +80,8 @@ async function run() {
   };
 }
 
-async function stop() {
-  if (exited) return;
-  child.kill(stopSignal);
-  const done = new Promise((r) => child.on('exit', r));
-  if (await Promise.race([done.then(() => false), new Promise((r) => setTimeout(() => r(true), 15000))])) { child.kill('SIGKILL'); await done; }
-}
+const stop = () => server.stop(stopSignal, 15000);
 
-for (const sig of ['SIGTERM', 'SIGINT']) {
-  process.on(sig, () => { if (!exited) child.kill('SIGKILL'); process.removeAllListeners(sig); process.kill(process.pid, sig); });
-}
 const timer = setTimeout(() => { out({ ok: false, error: `not done within ${timeoutMs / 1000} s` }); child.kill('SIGKILL'); process.exit(1); }, timeoutMs);
 
 try {

@@ -258,4 +258,30 @@ public sealed class EngineSchedulerTests
         scheduler.Release(_a);
         await newD.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task Seven_sessions_queued_behind_the_owner_that_each_give_the_engine_up_at_once_are_all_granted_on_the_releasing_thread()
+    {
+        // pgbench -c 8: seven sessions queued behind the owner, each handing the engine on as soon as it has it. A grant that went
+        // through the thread pool would wake a worker per chain (select-only with eight clients spent ~10 % of the server's CPU
+        // on woken workers spinning).
+        await _scheduler.AcquireAsync(_a, default);
+        var releasing = Environment.CurrentManagedThreadId;
+        var grantedOn = new int[7];
+        var granted = new List<Task>();
+        for (var i = 0; i < grantedOn.Length; i++)
+        {
+            var session = new object();
+            var index = i;
+            granted.Add(_scheduler.AcquireAsync(session, default).AsTask().ContinueWith(_ =>
+            {
+                grantedOn[index] = Environment.CurrentManagedThreadId;
+                _scheduler.Release(session);
+            }, TaskContinuationOptions.ExecuteSynchronously));
+        }
+        _scheduler.Release(_a);
+        await Task.WhenAll(granted).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.All(grantedOn, thread => Assert.Equal(releasing, thread));
+        Assert.Null(_scheduler.Owner);
+    }
 }

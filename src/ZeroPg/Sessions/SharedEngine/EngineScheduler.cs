@@ -257,7 +257,11 @@ internal sealed class EngineScheduler
         }
     }
 
-    private const int MaxInlineGrants = 4;
+    /// <summary>
+    /// Eight clients queued behind each other chain up to seven grants: at 4, select-only with eight clients sent a grant through the
+    /// pool about every cycle, and the woken worker spun ~10 % of the server's CPU away (bench/findings/round-trips.md).
+    /// </summary>
+    private const int MaxInlineGrants = 16;
 
     [ThreadStatic]
     private static int t_inlineGrants;
