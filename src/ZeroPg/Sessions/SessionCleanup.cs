@@ -37,10 +37,10 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
             if (state.Status != TransactionStatus.Idle)
                 OwnSql.Append(cleanup, "ROLLBACK");
             // The client's own timeouts must not cancel the cleanup (under a startup -c statement_timeout=1 it could leave its temp
-            // tables, locks and listens to the next client).
-            OwnSql.Append(cleanup, "RESET statement_timeout; RESET lock_timeout");
-            services.EngineState.AppliedSettings.Remove("statement_timeout");
-            services.EngineState.AppliedSettings.Remove("lock_timeout");
+            // tables, locks and listens to the next client), nor its read-only default refuse the DROPs.
+            OwnSql.Append(cleanup, "RESET statement_timeout; RESET lock_timeout; RESET transaction_timeout; RESET default_transaction_read_only");
+            foreach (var name in (string[])["statement_timeout", "lock_timeout", "transaction_timeout", "default_transaction_read_only"])
+                services.EngineState.AppliedSettings.Remove(name);
             EngineStateRestore.AppendEngineRole(cleanup, services.EngineState); // its temp relations may be swapped aside under another name
             states.WriteCleanup(new SessionEnd(cleanup, services.EngineState));
             // Checked, not only sent: a statement of it that fails (an interrupt, the client's 1 ms statement_timeout racing its

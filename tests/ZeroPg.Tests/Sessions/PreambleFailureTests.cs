@@ -46,4 +46,30 @@ public class PreambleFailureTests(ServerFixture fixture)
         await using var c = await fixture.OpenAsync();
         Assert.Equal("pg_catalog.english", await c.ScalarAsync("SHOW default_text_search_config"));
     }
+
+    [Fact]
+    public async Task A_read_only_client_that_leaves_has_its_temp_tables_dropped()
+    {
+        await using (var b = await fixture.OpenAsync())
+        {
+            await b.ScalarAsync("CREATE TEMP TABLE pf_left(x int); INSERT INTO pf_left VALUES (1)");
+            await b.ScalarAsync("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+        }
+        await using var c = await fixture.OpenAsync();
+        await Eventually.WaitUntilAsync(async () => (long)(await c.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE '%pf_left'"))! == 0,
+            "the read-only client's temp table dropped when it left", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Advisory_locks_are_set_up_after_a_read_only_client_had_the_engine()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var b = new NpgsqlConnection(server.GetConnectionString());
+        await b.OpenAsync();
+        await b.ScalarAsync("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+        await using var a = new NpgsqlConnection(server.GetConnectionString());
+        await a.OpenAsync();
+        Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock(42)"));
+        Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(42)"));
+    }
 }

@@ -40,7 +40,10 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
             return;
         // Every client's locks kept outside the engine come back with the table: a restart does not free them.
         var restore = AdvisoryLockSql.Restore(services.AdvisoryLocks.All);
-        var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, restore.Length == 0 ? [AdvisoryLockSql.Install] : [AdvisoryLockSql.Install, restore]);
+        // In a block of its own, READ WRITE: the engine session may still hold the previous client's read-only default (its
+        // preamble comes after this); COMMIT ends the block whether the install worked or not.
+        var reply = await link.RunOwnSqlAsync(ReplyMode.Capture,
+            restore.Length == 0 ? ["BEGIN READ WRITE", AdvisoryLockSql.Install, "COMMIT"] : ["BEGIN READ WRITE", AdvisoryLockSql.Install, restore, "COMMIT"]);
         if (reply.FirstError() is { } failure)
             throw new PgErrorException(PgError.Error(SqlState.InternalError, "ZeroPg could not set up per-client advisory locks", detail: failure.Message));
         state.AdvisoryInstalledGeneration = services.Engine.Generation;

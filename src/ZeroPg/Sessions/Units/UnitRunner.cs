@@ -229,11 +229,12 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
                 // The client's state restored in a block of its own (EngineStateRestore.GuardedSql), so that its statements never
                 // run in another client's. A unit whose statements could end that block (or the advisory locks' captured run) gets
                 // it in a call of its own first, checked there.
-                var guarded = !usesAdvisoryLocks && !MayEndTransaction(count);
-                if (!guarded)
-                    await RestoreAloneAsync();
-                var mark = parts.Restore.Take();
+                var guarded = _state.EngineUntouched && !usesAdvisoryLocks && !MayEndTransaction(count);
+                if (!guarded && _state.EngineUntouched)
+                    await RestoreAloneAsync(); // (inside the client's own block nothing is guarded: the engine session is its already)
                 parts.Rewriter.Build(engineBatch, _batch, count, guarded);
+                // Taken only for a guarded preamble (a copy of the settings per unit otherwise); the state changes when the batch is sent.
+                var mark = engineBatch.Plan.GuardedPreamble ? parts.Restore.Take() : null;
                 if (engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(engineBatch.Effects.Extensions, parts.ConnectionClosed);
                 if (usesAdvisoryLocks)
@@ -245,7 +246,7 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
                 // Not behind a guarded preamble: its aborted block would meet the next client's batch.
                 pipelined = !replication.HoldsEngineAfterRun && !engineBatch.Plan.GuardedPreamble && parts.Pipelining.CanPipeline(_batch, count, before, sequenceOpen);
                 await parts.Link.RunAsync(engineBatch, ReplyMode.Forward, releaseAfterSubmit: pipelined);
-                if (parts.Link.Reply.PreambleFailure is { } failure)
+                if (parts.Link.Reply.PreambleFailure is { } failure && mark is not null)
                 {
                     await RecoverFromPreambleAsync(mark, failure, ++_preambleFailures);
                     continue;
@@ -300,7 +301,6 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
     {
         for (var failures = 1; ; failures++)
         {
-            var mark = parts.Restore.Take();
             _alone.Clear();
             parts.Restore.WritePreamble(_alone, guarded: true);
             if (!_alone.Plan.GuardedPreamble)
@@ -308,6 +308,7 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
                 _alone.Clear(); // nothing to restore but a deferred BEGIN: it goes with the unit
                 return;
             }
+            var mark = parts.Restore.Take(); // as before the batch: its state changes when it is sent
             await parts.Link.RunAsync(_alone, ReplyMode.Discard);
             if (parts.Link.Reply.PreambleFailure is not { } failure)
             {
