@@ -19,7 +19,6 @@ public sealed class FuzzServerProbeTests
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     [Fact]
-    [Trait("Category", "Slow")]
     public async Task Spares_and_databases_coming_and_going_are_no_death_and_a_kill_of_the_database_s_engine_is_one()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions
