@@ -84,6 +84,32 @@ public sealed class ContendedIdleTimeoutTests
         Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended_pipeline"));
     }
 
+    /// <summary>
+    /// The fuzzer's other shape (33120:1:98, a 16 s hold): Queries sent after an Execute with no Sync, which leaves the engine
+    /// holding the client's extended sequence between them as a block does.
+    /// </summary>
+    [Fact]
+    public async Task A_pipeline_of_queries_inside_an_unsynced_sequence_that_others_wait_behind_is_ended()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        raw.Parse("", "SELECT 'unsynced'").Bind("", "").Execute().Flush();
+        for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least
+            raw.Query("SELECT pg_sleep(0.01)");
+        raw.Sync();
+        await raw.FlushAsync();
+        while (await raw.ReadMessageAsync() is { } message && message.Code != 'C')
+        {
+        }
+
+        // Before, this waited for all 800 Queries.
+        Assert.Equal(1, await other.ScalarAsync("SELECT 1"));
+        var closing = await raw.ReadUntilClosedAsync();
+        Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+    }
+
     /// <summary>A FunctionCall of pg_sleep(float8) with the argument 0.01 as text (the fuzzer's, oid 2626).</summary>
     private static readonly byte[] PgSleepCall = RawProtocolClient.TypedMessage('F',
         [0, 0, 0x0A, 0x42, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, (byte)'0', (byte)'.', (byte)'0', (byte)'1', 0, 0]);
