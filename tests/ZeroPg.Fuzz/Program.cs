@@ -5,8 +5,9 @@ using ZeroPg.Fuzz;
 
 // dotnet run --project tests/ZeroPg.Fuzz -c Release -- [--seed N] [--clients N] [--messages N] [--seconds N]
 //     [--witness-bound S] [--quiet-ms MS] [--copy-sweep 0|1]   (every COPY-mode shape once first; default 1)
-//     [--port P --server-pid PID [--http-port H]]         (a server already running: its engine host's pid, and with H its /metrics, which count
-//                                                          kills and a worker's death in the shared engine host; else a server in this process:)
+//     [--port P --server-pid PID [--http-port H]]         (a server already running; with H its /metrics count kills and restarts of postgres's
+//                                                          engine and /api/status names that engine's process; without H the server's
+//                                                          oldest node child is watched; else a server in this process:)
 //     [--db memory://|DIR] [--engine-host shared|process] (the in-process server's database and engine host)
 //     [--replay SEED:CLIENT:INDEX,...]                   (send those cases, one after another, to a fresh server)
 //     [--describe SEED:CLIENT:INDEX,...]                 (print those cases' messages and bytes)
@@ -37,7 +38,7 @@ if (arguments.Get("port") is { } portText)
     var port = int.Parse(portText, CultureInfo.InvariantCulture);
     var host = arguments.Get("host") ?? "127.0.0.1";
     var probe = ServerProbe.OfProcess(arguments.Int("server-pid", 0),
-        arguments.Get("http-port") is { } httpPort ? $"http://{host}:{httpPort}/metrics" : null);
+        arguments.Get("http-port") is { } httpPort ? $"http://{host}:{httpPort}" : null);
     var connectionString = $"Host={host};Port={port};Username=postgres;Database=postgres;Pooling=false";
     if (arguments.Get("replay") is { } replayThere)
         return await ReplayAsync(replayThere, host, port, connectionString, probe, options.WitnessBound);

@@ -18,9 +18,10 @@ internal enum EngineState
 
 /// <summary>
 /// One database's engine for /metrics: its state and the memory it holds: its process's resident memory (a process per engine)
-/// or its WebAssembly heap (a worker of the shared engine host, whose process is shared and reported once).
+/// or its WebAssembly heap (a worker of the shared engine host, whose process is shared and reported once); and how many times
+/// its engine died and was restarted (a worker of the shared host dies in a process that lives on: only this count shows it).
 /// </summary>
-internal sealed record DatabaseEngineMetric(string Database, EngineState State, long? MemoryBytes, bool SharedHost)
+internal sealed record DatabaseEngineMetric(string Database, EngineState State, long? MemoryBytes, bool SharedHost, int Restarts = 0)
 {
     public bool Running => State is EngineState.Running or EngineState.Idle;
 }

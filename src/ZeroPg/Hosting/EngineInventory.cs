@@ -23,12 +23,12 @@ internal static class EngineInventory
             var entry = catalog.Find(name);
             var engine = entry?.RunningServices?.Engine;
             var state = engine is null ? EngineState.Evicted : entry!.Clients > 0 ? EngineState.Running : EngineState.Idle;
-            return (Name: name, State: state, Engine: new Measured(engine?.EngineProcessId, engine?.RunsInSharedHost == true, engine?.EngineMemoryBytes));
+            return (Name: name, State: state, Engine: new Measured(engine?.EngineProcessId, engine?.RunsInSharedHost == true, engine?.EngineMemoryBytes), Restarts: engine?.Restarts ?? 0);
         }).ToList();
         var spare = catalog.Spare; // read once: the spare may be taken meanwhile
         var spareEngine = spare is { } s ? new Measured(s.Engine.ProcessId, s.Engine.IsSharedHostWorker, s.Engine.MemoryBytes) : null;
         var memory = Apportion([.. databases.Select(d => d.Engine), .. spareEngine is null ? (Measured[])[] : [spareEngine]], ProcessMemory.ResidentBytes);
-        var metrics = databases.Select((d, i) => new DatabaseEngineMetric(d.Name, d.State, d.Engine.ProcessId is null ? null : memory[i], d.Engine.SharedHost)).ToList();
+        var metrics = databases.Select((d, i) => new DatabaseEngineMetric(d.Name, d.State, d.Engine.ProcessId is null ? null : memory[i], d.Engine.SharedHost, d.Restarts)).ToList();
         var spareMetric = spare is { } k ? new SpareEngineMetric(k.Kind.Template, memory[^1], spareEngine!.SharedHost, k.Engine.ProcessId) : null;
         return (metrics, spareMetric);
     }

@@ -17,6 +17,10 @@ internal static class EngineMetricsText
         {
             WriteEachDatabase(text, engines, "zeropg_database_engine_running", "1 while the database's engine runs (an idle database's engine is stopped).", e => e.Running ? 1 : 0);
             WriteStates(text, engines);
+            // Per database, so that a watcher follows the engine of its own database (a spare taken, a database dropped, change the sum).
+            Header(text, "zeropg_database_engine_restarts_total", "counter", "Times the database's engine died and was restarted (since its engine last started after an eviction).");
+            foreach (var engine in engines)
+                text.Append("zeropg_database_engine_restarts_total{database=\"").Append(PrometheusText.Label(engine.Database)).Append("\"} ").Append(engine.Restarts.ToString(CultureInfo.InvariantCulture)).Append('\n');
             WriteEachDatabase(text, [.. engines.Where(e => e.MemoryBytes is not null)], "zeropg_database_engine_memory_bytes",
                 "Resident memory the database's engine holds: its process's, or in a shared engine host its share of the host process's (split by WebAssembly memory; the host's engines sum to its RSS).", e => e.MemoryBytes!.Value);
             Header(text, "zeropg_engines", "gauge", "Engines in each state: running, idle, evicted (a database without one) and spare (started for the next CREATE DATABASE).");

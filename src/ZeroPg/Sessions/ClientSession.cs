@@ -255,6 +255,7 @@ internal sealed class ClientSession
             {
                 await _parts.Forwarder.SettleAsync(_parts.Lease.IsHeld); // what an unfinished flush left behind goes out before the client is waited for
                 _parts.Cancel.ClientIdle();
+                _units.ClientWaited();
                 result = await ReadWithIdleTimeoutAsync();
             }
             await notifications.EnterAsync(_connectionClosed);

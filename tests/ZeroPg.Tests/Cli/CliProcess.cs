@@ -9,9 +9,39 @@ public sealed class CliProcess : IAsyncDisposable
 {
     private readonly StringBuilder _stderr = new();
 
+    /// <summary>Servers started and not disposed: killed when the test host ends, even by an unhandled exception, which runs no test's disposal.</summary>
+    private static readonly HashSet<Process> Live = [];
+
+    static CliProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillLive();
+        AppDomain.CurrentDomain.UnhandledException += (_, _) => KillLive();
+    }
+
     private CliProcess(Process process)
     {
         Process = process;
+        lock (Live)
+            Live.Add(process);
+    }
+
+    private static void KillLive()
+    {
+        lock (Live)
+        {
+            foreach (var process in Live)
+            {
+                try
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (Exception error) when (error is InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // Exited already.
+                }
+            }
+            Live.Clear();
+        }
     }
 
     public Process Process { get; }
@@ -91,16 +121,26 @@ public sealed class CliProcess : IAsyncDisposable
     private static async Task<CliProcess> StartReadyAsync(IReadOnlyDictionary<string, string> environment, string? shell, string? executable, string[] arguments)
     {
         var cli = Start(environment, shell, executable, arguments);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
-        if (line is null)
+        try
         {
-            // WaitForExitAsync also waits for the stderr reader to reach its end: the last lines say why.
-            await cli.Process.WaitForExitAsync(timeout.Token);
-            throw new InvalidOperationException($"the CLI exited ({cli.Process.ExitCode}) before it was ready: {cli.Stderr}");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            var line = await cli.Process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line is null)
+            {
+                // WaitForExitAsync also waits for the stderr reader to reach its end: the last lines say why.
+                await cli.Process.WaitForExitAsync(timeout.Token);
+                throw new InvalidOperationException($"the CLI exited ({cli.Process.ExitCode}) before it was ready: {cli.Stderr}");
+            }
+            cli.Ready = JsonDocument.Parse(line).RootElement.Clone();
+            return cli;
         }
-        cli.Ready = JsonDocument.Parse(line).RootElement.Clone();
-        return cli;
+        catch
+        {
+            // No caller holds it yet to dispose it: a server not ready in time (a loaded machine) or a first line that is not the
+            // ready line would outlive the test run (a `serve --split-cores on` stayed alive after the suite).
+            await cli.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The Node.js engine host started by the CLI (its child process: the shared host, or the postgres database's engine process).</summary>
@@ -153,11 +193,20 @@ public sealed class CliProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
+        try
         {
-            Process.Kill(entireProcessTree: true);
-            await Process.WaitForExitAsync();
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+                await Process.WaitForExitAsync();
+            }
         }
+        catch (InvalidOperationException)
+        {
+            // It exited between the check and the kill.
+        }
+        lock (Live)
+            Live.Remove(Process);
         Process.Dispose();
     }
 }

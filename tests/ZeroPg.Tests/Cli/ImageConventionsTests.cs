@@ -46,7 +46,7 @@ public sealed class ImageConventionsTests
     {
         using var directory = new TempDirectory("zeropg-init-fail");
         await File.WriteAllTextAsync(directory.Sub("01-bad.sql"), "create table ok (x int);\nselect * from missing_table;\n");
-        var cli = CliProcess.Start("--port", "0", "--init", directory.Path);
+        await using var cli = CliProcess.Start("--port", "0", "--init", directory.Path); // killed if the start does not fail in time
         await cli.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
         Assert.NotEqual(0, cli.Process.ExitCode);
         Assert.Contains("01-bad.sql line 2 failed: 42P01 relation \"missing_table\" does not exist", cli.Stderr);

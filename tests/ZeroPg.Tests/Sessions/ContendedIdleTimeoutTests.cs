@@ -53,6 +53,67 @@ public sealed class ContendedIdleTimeoutTests
         Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended_seq"));
     }
 
+    /// <summary>
+    /// Issue 59's fuzzer: 1,440 FunctionCalls of pg_sleep(0.01) sent in one write inside START TRANSACTION held the engine
+    /// 14.9 s while 143 clients waited. The client was never idle, so only the idle limit stood behind it; now a pipeline
+    /// inside a block is ended too once it has held the engine for the limit and another client waited as long.
+    /// </summary>
+    [Fact]
+    public async Task A_pipeline_inside_a_transaction_block_that_others_wait_behind_is_ended_and_rolled_back()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await other.ExecAsync("CREATE TABLE contended_pipeline(x int)");
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        raw.Query("BEGIN").Query("INSERT INTO contended_pipeline VALUES (1)");
+        for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least: eight limits
+            raw.Bytes(PgSleepCall);
+        raw.Query("COMMIT");
+        await raw.FlushAsync();
+        // Its block holds the engine once its INSERT ran.
+        while (await raw.ReadMessageAsync() is { } message && !(message.Code == 'C' && message.BodyText.StartsWith("INSERT", StringComparison.Ordinal)))
+        {
+        }
+
+        // Before, this waited for the whole pipeline and its COMMIT: it saw the row.
+        Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended_pipeline"));
+        var closing = await raw.ReadUntilClosedAsync();
+        var fatal = Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+        Assert.Contains("pipeline inside a transaction block", fatal.MessageText);
+        Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM contended_pipeline"));
+    }
+
+    /// <summary>
+    /// The fuzzer's other shape (33120:1:98, a 16 s hold): Queries sent after an Execute with no Sync, which leaves the engine
+    /// holding the client's extended sequence between them as a block does.
+    /// </summary>
+    [Fact]
+    public async Task A_pipeline_of_queries_inside_an_unsynced_sequence_that_others_wait_behind_is_ended()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        raw.Parse("", "SELECT 'unsynced'").Bind("", "").Execute().Flush();
+        for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least
+            raw.Query("SELECT pg_sleep(0.01)");
+        raw.Sync();
+        await raw.FlushAsync();
+        while (await raw.ReadMessageAsync() is { } message && message.Code != 'C')
+        {
+        }
+
+        // Before, this waited for all 800 Queries.
+        Assert.Equal(1, await other.ScalarAsync("SELECT 1"));
+        var closing = await raw.ReadUntilClosedAsync();
+        Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+    }
+
+    /// <summary>A FunctionCall of pg_sleep(float8) with the argument 0.01 as text (the fuzzer's, oid 2626).</summary>
+    private static readonly byte[] PgSleepCall = RawProtocolClient.TypedMessage('F',
+        [0, 0, 0x0A, 0x42, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, (byte)'0', (byte)'.', (byte)'0', (byte)'1', 0, 0]);
+
     [Fact]
     public async Task Alone_a_client_may_stay_idle_in_its_transaction_past_the_limit()
     {
