@@ -95,8 +95,8 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
         var backend = await pool.AcquireAsync(new PoolKey(database, pool.Target.OnlyUser ?? services.Options.Security.User), closed);
         try
         {
-            // A client's settings the backend holds (a search_path, a statement_timeout) are reset first: the lookup is ZeroPg's.
-            var reset = backend.Settings == "" ? "" : "RESET ALL;";
+            // A client's settings and role the backend holds (a search_path, a SET ROLE) are reset first: the lookup is ZeroPg's.
+            var reset = backend.Settings == "" ? "" : PooledBackend.ResetSql + ";";
             if (reset.Length > 0)
             {
                 backend.Settings = "";

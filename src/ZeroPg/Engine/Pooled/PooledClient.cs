@@ -160,16 +160,25 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             if (backend is null)
                 return false;
         }
-        if (Settings.StartupUnchecked)
+        if (Settings.StartupUnchecked || (Settings.Role is not null && backend.Settings != Settings.Sql))
         {
-            // A round trip of its own, unlike the preamble below: a startup parameter Postgres refuses is answered to the client.
+            // A round trip of its own, unlike the preamble below: a startup parameter Postgres refuses is answered to the client,
+            // and a role that can no longer be set (dropped, membership revoked) ends the client rather than leave its statement
+            // running as the login role.
             try
             {
-                await backend.QueryAsync((backend.Settings == "" ? "" : "RESET ALL;") + Settings.Sql, connectionClosed);
+                await backend.QueryAsync((backend.Settings == "" ? "" : PooledBackend.ResetSql + ";") + Settings.Sql, connectionClosed);
             }
             catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
             {
                 pool.Discard(backend);
+                if (!Settings.StartupUnchecked)
+                    throw new PgErrorException(error.Error with
+                    {
+                        Severity = "FATAL",
+                        Message = $"the session's role \"{Settings.Role}\" could not be set on a pooled backend: {error.Error.Message}",
+                        Hint = "The role was dropped or the login's membership in it revoked since its SET ROLE; reconnect.",
+                    });
                 await AnswerUnlentAsync(frontend, error.Error, connectionClosed);
                 return false;
             }
@@ -189,11 +198,11 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
         if (backend.Settings != Settings.Sql)
         {
             // Another client's settings (or unknown ones) out first, then the client's, ahead of its message in the same write;
-            // their replies are dropped (ForwardAsync). RESET ALL goes alone: a setting of the client's that fails then leaves the
+            // their replies are dropped (ForwardAsync). The reset goes alone: a setting of the client's that fails then leaves the
             // backend reset, never with another client's settings.
             if (backend.Settings != "")
             {
-                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. "RESET ALL"u8, 0]));
+                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(PooledBackend.ResetSql), 0]));
                 _swallow++;
                 backend.ApplicationName = PooledBackend.LoginApplicationName;
             }
@@ -411,6 +420,11 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             // Under the gate: the client's next message waits for the read-back, so nothing of its own is on the backend meanwhile.
             if (Settings.Changed)
                 usable = await ReadBackSettingsAsync(backend);
+            if (usable && Pinned is not null)
+            {
+                _backend = backend; // a session authorization the scan missed (set_config in a function): the client keeps it
+                return false;
+            }
         }
         finally
         {
@@ -428,8 +442,10 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     {
         try
         {
-            var (held, applicationName) = Settings.Take(await backend.QueryAsync(Settings.ReadBackSql));
+            var (held, applicationName, sessionUser) = Settings.Take(await backend.QueryAsync(Settings.ReadBackSql));
             backend.Settings = held;
+            if (sessionUser is not null && sessionUser != backend.Key.User)
+                Pinned = "SET SESSION AUTHORIZATION"; // not a setting a backend can be given: its session stays the client's
             if (applicationName is not null)
             {
                 backend.ApplicationName = applicationName;
