@@ -17,7 +17,7 @@ namespace ZeroPg.Engine.Pooled;
 /// Threads: the client's loop (<see cref="RunAsync"/>) and, while a backend is held, its forwarder; <see cref="_gate"/> orders
 /// what both touch: the backend held, whether it may go back. A canceller calls only <see cref="CancelAsync"/>.
 /// </summary>
-internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
+internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
 {
     private readonly ClientGate _gate = new();
     private readonly ArrayBufferWriter<byte> _toBackend = new(16 * 1024);
@@ -29,6 +29,7 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
     private CancellationTokenSource? _waitCancel;
     private volatile bool _closed;
+    private bool _rolesMayChange; // a statement sent may change roles: the login role cache forgets them when its transaction ends
 
     /// <summary>Why the client keeps its backend for the rest of its session (null: lent per transaction).</summary>
     public string? Pinned { get; private set; }
@@ -271,6 +272,8 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
 
     private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message, string? sql)
     {
+        if (sql is not null && SessionPins.MayChangeRoles(sql))
+            _rolesMayChange = true;
         if (Pinned is not null)
         {
             // DISCARD ALL outside a transaction leaves the backend as a new session (its settings are read back as it goes back).
@@ -363,6 +366,11 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
                     if (code != BackendCode.ReadyForQuery)
                         continue;
                     _status = message.Span[MessageFramer.HeaderLength];
+                    if (_rolesMayChange && _status == (byte)TransactionStatus.Idle)
+                    {
+                        _rolesMayChange = false;
+                        loginRoles.Forget();
+                    }
                     if (Interlocked.Decrement(ref _outstanding) > 0 || _status != (byte)TransactionStatus.Idle || Pinned is not null)
                         continue;
                     await output.FlushAsync();

@@ -42,6 +42,30 @@ internal static class SessionPins
         return null;
     }
 
+    /// <summary>
+    /// <paramref name="sql"/> may change what a login reads of a role (CREATE, ALTER or DROP ROLE, USER or GROUP, and DO, CALL or
+    /// EXECUTE, which the scan cannot see into): the pool's <see cref="LoginRoleCache"/> forgets its roles.
+    /// </summary>
+    public static bool MayChangeRoles(ReadOnlySpan<char> sql)
+    {
+        if (!sql.ContainsAny(RoleTriggers))
+            return false;
+        var words = new List<string>(8);
+        var position = 0;
+        while (position < sql.Length)
+        {
+            words.Clear();
+            position = ReadStatement(sql, position, words);
+            if (words.Count > 0 && (words[0] is "do" or "call" or "execute"
+                || (words[0] is "create" or "alter" or "drop" && words.Count > 1 && words[1] is "role" or "user" or "group")))
+                return true;
+        }
+        return false;
+    }
+
+    private static readonly System.Buffers.SearchValues<string> RoleTriggers = System.Buffers.SearchValues.Create(
+        ["role", "user", "group", "do", "call", "execute"], StringComparison.OrdinalIgnoreCase);
+
     private static bool ChangesSettings(List<string> words)
     {
         if (words.Count == 0)

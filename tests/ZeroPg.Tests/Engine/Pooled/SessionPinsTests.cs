@@ -54,6 +54,18 @@ public sealed class SessionPinsTests
     }
 
     [Theory]
+    [InlineData("ALTER ROLE app PASSWORD 'x'", true)]
+    [InlineData("alter user app with nologin", true)]
+    [InlineData("SELECT 1; CREATE ROLE app", true)]
+    [InlineData("DROP GROUP staff", true)]
+    [InlineData("DO $$ BEGIN EXECUTE 'ALTER ROLE app NOLOGIN'; END $$", true)]
+    [InlineData("SELECT current_user, session_user", false)]
+    [InlineData("UPDATE users SET role = 'admin'", false)]
+    [InlineData("SELECT 'alter role app' /* drop user */", false)]
+    [InlineData("SELECT abalance FROM pgbench_accounts WHERE aid = 1;", false)]
+    public void Statements_that_may_change_a_login_role_are_seen(string sql, bool changes) => Assert.Equal(changes, SessionPins.MayChangeRoles(sql));
+
+    [Theory]
     [InlineData("DISCARD ALL", true)]
     [InlineData("discard all;", true)]
     [InlineData("DISCARD ALL; SET x = 1", false)]
