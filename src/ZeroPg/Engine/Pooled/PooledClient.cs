@@ -29,7 +29,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
     private CancellationTokenSource? _waitCancel;
     private volatile bool _closed;
-    private bool _rolesMayChange; // a statement sent may change roles: the login role cache forgets them when its transaction ends
+    private volatile bool _rolesMayChange; // set by the loop as it sends a statement that may change roles; the forwarder forgets the login roles when its transaction ends
 
     /// <summary>Why the client keeps its backend for the rest of its session (null: lent per transaction).</summary>
     public string? Pinned { get; private set; }
