@@ -316,6 +316,13 @@ public sealed class ZeroPgOptions
     /// <summary>How long a pooled client waits for a backend before its statement fails with 57014 (as --queue-wait-timeout) (zero: no limit).</summary>
     public TimeSpan PoolWaitTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// How long a pooled server keeps a role a login read from the server behind (<see cref="ZeroPg.Engine.Pooled.LoginRoleCache"/>):
+    /// logins of a role in that time take no backend. A role changed through the pool is read again at once; one changed on
+    /// the server directly, after this. Zero reads it at every login.
+    /// </summary>
+    public TimeSpan PoolLoginRoleCacheAge { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Where postgres and initdb are for <see cref="EngineKind.Postgres"/>; null searches PATH, pg_config and /usr/lib/postgresql/N/bin.</summary>
     public string? PostgresBinDirectory { get; set; }
 

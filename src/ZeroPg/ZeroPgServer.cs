@@ -169,6 +169,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         {
             builder.Services.AddSingleton(_ => pool);
             builder.Services.AddSingleton<Engine.Pooled.PooledClients>();
+            builder.Services.AddSingleton(new Engine.Pooled.LoginRoleCache(options.PoolLoginRoleCacheAge));
             builder.Services.AddSingleton<PooledConnectionHandler>();
         }
         else if (native is not null)

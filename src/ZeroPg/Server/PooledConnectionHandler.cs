@@ -14,7 +14,7 @@ namespace ZeroPg.Server;
 /// role reported, and a BackendKeyData of ZeroPg's), then runs the client as a <see cref="PooledClient"/> over
 /// <see cref="BackendPool"/>. A CancelRequest with ZeroPg's key reaches the backend running that client's statement.
 /// </summary>
-internal sealed class PooledConnectionHandler(SessionServices services, BackendPool pool, PooledClients clients, ZeroPgMetrics metrics) : ConnectionHandler
+internal sealed class PooledConnectionHandler(SessionServices services, BackendPool pool, PooledClients clients, LoginRoleCache loginRoles, ZeroPgMetrics metrics) : ConnectionHandler
 {
     /// <summary>Startup parameters a backend need not be told: the key itself, and what every backend of the pool already has.</summary>
     private static readonly HashSet<string> Understood = new(StringComparer.OrdinalIgnoreCase) { "user", "database", "application_name", "fallback_application_name" };
@@ -48,7 +48,7 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
             var greeting = pool.Greeting(key) ?? await LogInFirstAsync(key, closed);
             var startupSettings = StartupSettings(parameters).ToList();
             var applicationName = parameters.GetValueOrDefault("application_name") ?? parameters.GetValueOrDefault("fallback_application_name") ?? "";
-            var client = new PooledClient(pool, key, input, output, services.Options.MaxMessageSize)
+            var client = new PooledClient(pool, loginRoles, key, input, output, services.Options.MaxMessageSize)
             {
                 Settings = new PooledSettings(startupSettings) { StartupUnchecked = startupSettings.Count > 0 },
                 ApplicationName = applicationName,
@@ -89,14 +89,27 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
         }
     }
 
-    /// <summary>The role as pg_authid of the server behind has it, read on a backend of the client's database as the pool's login role.</summary>
+    /// <summary>
+    /// The role as pg_authid of the server behind has it, read on a backend of the client's database as the pool's login role,
+    /// or as a login read it a moment ago (<see cref="LoginRoleCache"/>).
+    /// </summary>
     private async Task<LoginRole?> LookUpRoleAsync(string database, string user, CancellationToken closed)
+    {
+        if (loginRoles.TryGet(database, user, out var known))
+            return known;
+        var generation = loginRoles.Generation;
+        var role = await ReadRoleAsync(database, user, closed);
+        loginRoles.Keep(database, user, role, generation);
+        return role;
+    }
+
+    private async Task<LoginRole?> ReadRoleAsync(string database, string user, CancellationToken closed)
     {
         var backend = await pool.AcquireAsync(new PoolKey(database, pool.Target.OnlyUser ?? services.Options.Security.User), closed);
         try
         {
-            // A client's settings the backend holds (a search_path, a statement_timeout) are reset first: the lookup is ZeroPg's.
-            var reset = backend.Settings == "" ? "" : "RESET ALL;";
+            // A client's settings and role the backend holds (a search_path, a SET ROLE) are reset first: the lookup is ZeroPg's.
+            var reset = backend.Settings == "" ? "" : PooledBackend.ResetSql + ";";
             if (reset.Length > 0)
             {
                 backend.Settings = "";

@@ -36,9 +36,12 @@ internal sealed class PooledBackend : IAsyncDisposable
 
     public const string LoginApplicationName = "zeropg pool";
 
+    /// <summary>What takes a backend back to its login's settings and role (RESET ALL leaves a SET ROLE).</summary>
+    public const string ResetSql = "RESET ALL;RESET ROLE";
+
     /// <summary>
     /// The session settings the backend holds beyond its login's, as <see cref="PooledSettings.Sql"/> renders them: empty after
-    /// login or a RESET ALL, null when unknown (a preamble failed). A client whose settings differ gets a reset and its own first.
+    /// login or a reset (<see cref="ResetSql"/>), null when unknown (a preamble failed). A client whose settings differ gets a reset and its own first.
     /// </summary>
     public string? Settings { get; set; } = "";
 

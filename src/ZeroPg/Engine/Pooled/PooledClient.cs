@@ -17,7 +17,7 @@ namespace ZeroPg.Engine.Pooled;
 /// Threads: the client's loop (<see cref="RunAsync"/>) and, while a backend is held, its forwarder; <see cref="_gate"/> orders
 /// what both touch: the backend held, whether it may go back. A canceller calls only <see cref="CancelAsync"/>.
 /// </summary>
-internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
+internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, PoolKey key, PipeReader input, PipeWriter output, int maxMessageSize)
 {
     private readonly ClientGate _gate = new();
     private readonly ArrayBufferWriter<byte> _toBackend = new(16 * 1024);
@@ -29,6 +29,7 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
     private CancellationTokenSource? _waitCancel;
     private volatile bool _closed;
+    private volatile bool _rolesMayChange; // set by the loop as it sends a statement that may change roles; the forwarder forgets the login roles when its transaction ends
 
     /// <summary>Why the client keeps its backend for the rest of its session (null: lent per transaction).</summary>
     public string? Pinned { get; private set; }
@@ -160,16 +161,25 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             if (backend is null)
                 return false;
         }
-        if (Settings.StartupUnchecked)
+        if (Settings.StartupUnchecked || (Settings.Role is not null && backend.Settings != Settings.Sql))
         {
-            // A round trip of its own, unlike the preamble below: a startup parameter Postgres refuses is answered to the client.
+            // A round trip of its own, unlike the preamble below: a startup parameter Postgres refuses is answered to the client,
+            // and a role that can no longer be set (dropped, membership revoked) ends the client rather than leave its statement
+            // running as the login role.
             try
             {
-                await backend.QueryAsync((backend.Settings == "" ? "" : "RESET ALL;") + Settings.Sql, connectionClosed);
+                await backend.QueryAsync((backend.Settings == "" ? "" : PooledBackend.ResetSql + ";") + Settings.Sql, connectionClosed);
             }
             catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
             {
                 pool.Discard(backend);
+                if (!Settings.StartupUnchecked)
+                    throw new PgErrorException(error.Error with
+                    {
+                        Severity = "FATAL",
+                        Message = $"the session's role \"{Settings.Role}\" could not be set on a pooled backend: {error.Error.Message}",
+                        Hint = "The role was dropped or the login's membership in it revoked since its SET ROLE; reconnect.",
+                    });
                 await AnswerUnlentAsync(frontend, error.Error, connectionClosed);
                 return false;
             }
@@ -189,11 +199,11 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
         if (backend.Settings != Settings.Sql)
         {
             // Another client's settings (or unknown ones) out first, then the client's, ahead of its message in the same write;
-            // their replies are dropped (ForwardAsync). RESET ALL goes alone: a setting of the client's that fails then leaves the
+            // their replies are dropped (ForwardAsync). The reset goes alone: a setting of the client's that fails then leaves the
             // backend reset, never with another client's settings.
             if (backend.Settings != "")
             {
-                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. "RESET ALL"u8, 0]));
+                _toBackend.Write(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(PooledBackend.ResetSql), 0]));
                 _swallow++;
                 backend.ApplicationName = PooledBackend.LoginApplicationName;
             }
@@ -262,6 +272,8 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
 
     private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message, string? sql)
     {
+        if (sql is not null && SessionPins.MayChangeRoles(sql))
+            _rolesMayChange = true;
         if (Pinned is not null)
         {
             // DISCARD ALL outside a transaction leaves the backend as a new session (its settings are read back as it goes back).
@@ -354,6 +366,11 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
                     if (code != BackendCode.ReadyForQuery)
                         continue;
                     _status = message.Span[MessageFramer.HeaderLength];
+                    if (_rolesMayChange && _status == (byte)TransactionStatus.Idle)
+                    {
+                        _rolesMayChange = false;
+                        loginRoles.Forget();
+                    }
                     if (Interlocked.Decrement(ref _outstanding) > 0 || _status != (byte)TransactionStatus.Idle || Pinned is not null)
                         continue;
                     await output.FlushAsync();
@@ -411,6 +428,11 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
             // Under the gate: the client's next message waits for the read-back, so nothing of its own is on the backend meanwhile.
             if (Settings.Changed)
                 usable = await ReadBackSettingsAsync(backend);
+            if (usable && Pinned is not null)
+            {
+                _backend = backend; // a session authorization the scan missed (set_config in a function): the client keeps it
+                return false;
+            }
         }
         finally
         {
@@ -428,8 +450,10 @@ internal sealed class PooledClient(BackendPool pool, PoolKey key, PipeReader inp
     {
         try
         {
-            var (held, applicationName) = Settings.Take(await backend.QueryAsync(Settings.ReadBackSql));
+            var (held, applicationName, sessionUser) = Settings.Take(await backend.QueryAsync(Settings.ReadBackSql));
             backend.Settings = held;
+            if (sessionUser is not null && sessionUser != backend.Key.User)
+                Pinned = "SET SESSION AUTHORIZATION"; // not a setting a backend can be given: its session stays the client's
             if (applicationName is not null)
             {
                 backend.ApplicationName = applicationName;

@@ -2,10 +2,10 @@ namespace ZeroPg.Engine.Pooled;
 
 /// <summary>
 /// Which statements leave state in a backend's session beyond their transaction: SQL PREPARE, temp relations, cursors WITH
-/// HOLD, session advisory locks, LISTEN, LOAD, SET ROLE and SET SESSION AUTHORIZATION (identities pg_settings does not list).
+/// HOLD, session advisory locks, LISTEN, LOAD and SET SESSION AUTHORIZATION.
 /// A client that runs one keeps its backend from then on (<see cref="PooledClient"/>: pinned), so the state stays where it
-/// was made; the backend is closed when the client leaves. Settings (SET, RESET, set_config, DISCARD) pin nothing: they
-/// only mark the client's settings to be read back (<see cref="PooledSettings"/>), which every backend it gets is given.
+/// was made; the backend is closed when the client leaves. Settings (SET, RESET, set_config, DISCARD) and SET ROLE pin
+/// nothing: they only mark the client's settings to be read back (<see cref="PooledSettings"/>), which every backend it gets is given.
 /// The scan is lexical and errs towards pinning: strings, quoted names and comments are skipped, words are compared whole.
 /// </summary>
 internal static class SessionPins
@@ -41,6 +41,30 @@ internal static class SessionPins
         }
         return null;
     }
+
+    /// <summary>
+    /// <paramref name="sql"/> may change what a login reads of a role (CREATE, ALTER or DROP ROLE, USER or GROUP, and DO, CALL or
+    /// EXECUTE, which the scan cannot see into): the pool's <see cref="LoginRoleCache"/> forgets its roles.
+    /// </summary>
+    public static bool MayChangeRoles(ReadOnlySpan<char> sql)
+    {
+        if (!sql.ContainsAny(RoleTriggers))
+            return false;
+        var words = new List<string>(8);
+        var position = 0;
+        while (position < sql.Length)
+        {
+            words.Clear();
+            position = ReadStatement(sql, position, words);
+            if (words.Count > 0 && (words[0] is "do" or "call" or "execute"
+                || (words[0] is "create" or "alter" or "drop" && words.Count > 1 && words[1] is "role" or "user" or "group")))
+                return true;
+        }
+        return false;
+    }
+
+    private static readonly System.Buffers.SearchValues<string> RoleTriggers = System.Buffers.SearchValues.Create(
+        ["role", "user", "group", "do", "call", "execute"], StringComparison.OrdinalIgnoreCase);
 
     private static bool ChangesSettings(List<string> words)
     {
@@ -84,9 +108,10 @@ internal static class SessionPins
         var third = words.Count > 2 ? words[2] : "";
         switch (words[0])
         {
-            // SET [SESSION] ROLE and SET [SESSION] SESSION AUTHORIZATION: not in pg_settings, so not read back; the client keeps its backend.
-            case "set" when second == "role" || (second == "session" && third is "role" or "session" or "authorization"):
-                return "SET ROLE";
+            // SET [SESSION] SESSION AUTHORIZATION: a backend cannot be given it (only its login superuser may, and a reset
+            // would undo the client's); the client keeps its backend. SET ROLE is read back as a setting (PooledSettings).
+            case "set" when second == "session_authorization" || (second == "session" && third is "session" or "authorization"):
+                return "SET SESSION AUTHORIZATION";
             case "prepare" when second != "transaction":
                 return "PREPARE";
             case "listen":

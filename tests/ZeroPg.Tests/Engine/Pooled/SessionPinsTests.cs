@@ -6,9 +6,10 @@ public sealed class SessionPinsTests
 {
     [Theory]
     [InlineData("SET search_path = x", null)]
-    [InlineData("SET ROLE alice", "SET ROLE")]
-    [InlineData("set session authorization alice", "SET ROLE")]
-    [InlineData("SET SESSION ROLE alice", "SET ROLE")]
+    [InlineData("SET ROLE alice", null)]
+    [InlineData("set session authorization alice", "SET SESSION AUTHORIZATION")]
+    [InlineData("SET SESSION SESSION AUTHORIZATION alice", "SET SESSION AUTHORIZATION")]
+    [InlineData("SET SESSION ROLE alice", null)]
     [InlineData("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", null)]
     [InlineData("BEGIN; DECLARE held CURSOR WITH HOLD FOR SELECT 1; COMMIT", "a cursor WITH HOLD")]
     [InlineData("DECLARE held CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 10) g", "a cursor WITH HOLD")]
@@ -39,6 +40,9 @@ public sealed class SessionPinsTests
     [InlineData("DO $$ BEGIN PERFORM set_config('work_mem', '3MB', false); END $$", true)]
     [InlineData("CALL refresh_all()", true)]
     [InlineData("EXECUTE p1(1)", true)]
+    [InlineData("SET ROLE alice", true)]
+    [InlineData("RESET ROLE", true)]
+    [InlineData("SET LOCAL ROLE alice", false)]
     [InlineData("SET LOCAL work_mem = '8MB'", false)]
     [InlineData("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false)]
     [InlineData("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 2", false)]
@@ -48,6 +52,18 @@ public sealed class SessionPinsTests
         SessionPins.Reason(sql, out var changesSettings);
         Assert.Equal(changes, changesSettings);
     }
+
+    [Theory]
+    [InlineData("ALTER ROLE app PASSWORD 'x'", true)]
+    [InlineData("alter user app with nologin", true)]
+    [InlineData("SELECT 1; CREATE ROLE app", true)]
+    [InlineData("DROP GROUP staff", true)]
+    [InlineData("DO $$ BEGIN EXECUTE 'ALTER ROLE app NOLOGIN'; END $$", true)]
+    [InlineData("SELECT current_user, session_user", false)]
+    [InlineData("UPDATE users SET role = 'admin'", false)]
+    [InlineData("SELECT 'alter role app' /* drop user */", false)]
+    [InlineData("SELECT abalance FROM pgbench_accounts WHERE aid = 1;", false)]
+    public void Statements_that_may_change_a_login_role_are_seen(string sql, bool changes) => Assert.Equal(changes, SessionPins.MayChangeRoles(sql));
 
     [Theory]
     [InlineData("DISCARD ALL", true)]
