@@ -162,7 +162,7 @@ public sealed class ReplyRouterTests
         _plan.AddGuardedPreambleQuery();
         Expect(ExpectKind.Forward, FrontendCode.Query, "q");
         _router.Begin(_plan);
-        Feed(Msg('C'), Error("57014"), Msg('Z', (byte)'E'), Error("25P02"), Msg('Z', (byte)'E'));
+        Feed(Msg('C'), Msg('Z', (byte)'T'), Msg('C'), Error("57014"), Msg('Z', (byte)'E'), Error("25P02"), Msg('Z', (byte)'E'));
         Assert.Equal("57014", _router.PreambleFailure?.SqlState);
         Assert.Empty(_routed);
     }
@@ -173,7 +173,7 @@ public sealed class ReplyRouterTests
         _plan.AddGuardedPreambleQuery();
         Expect(ExpectKind.Forward, FrontendCode.Query, "q");
         _router.Begin(_plan);
-        Feed(Error("57014"), ReadyIdle, Msg('C'), ReadyIdle);
+        Feed(Error("57014"), ReadyIdle, Error("57014"), ReadyIdle, Msg('C'), ReadyIdle);
         Assert.Null(_router.PreambleFailure);
         Assert.Equal("57014", _router.PreambleFailedOutsideBlock?.SqlState);
         Assert.Equal(["C", "Z"], _routed);
@@ -186,6 +186,18 @@ public sealed class ReplyRouterTests
         Expect(ExpectKind.Forward, FrontendCode.Query, "q");
         _router.Begin(_plan);
         Feed(Error("25006"), ReadyIdle, Msg('C'), ReadyIdle);
+        Assert.Null(_router.PreambleFailure);
+        Assert.Null(_router.PreambleFailedOutsideBlock);
+        Assert.Equal(["C", "Z"], _routed);
+    }
+
+    [Fact]
+    public void A_guarded_preamble_whose_lone_begin_took_a_cancel_still_restores_and_lets_the_reply_through()
+    {
+        _plan.AddGuardedPreambleQuery();
+        Expect(ExpectKind.Forward, FrontendCode.Query, "q");
+        _router.Begin(_plan);
+        Feed(Error("57014"), ReadyIdle, Msg('C'), ReadyIdle, Msg('C'), ReadyIdle);
         Assert.Null(_router.PreambleFailure);
         Assert.Null(_router.PreambleFailedOutsideBlock);
         Assert.Equal(["C", "Z"], _routed);

@@ -75,7 +75,7 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
     }
 
     /// <summary>
-    /// The restore as one Query in a transaction block of its own, READ WRITE whatever the sessions' defaults (a client's
+    /// The restore as one Query in a transaction block of its own (begun by the Query before it), READ WRITE whatever the sessions' defaults (a client's
     /// <c>SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY</c> made the renames of its temp tables fail, and its statements
     /// read another client's). An error anywhere in it (a statement_timeout another client left, an interrupt, a setting the
     /// engine no longer takes) skips the rest of the Query, COMMIT included, and leaves the block aborted: the client's
@@ -83,7 +83,7 @@ internal sealed class EngineStateRestore(SessionServices services, SessionStates
     /// </summary>
     private static string GuardedSql(bool asEngineRole, IReadOnlyList<string> statements, bool switchIdentity, string? identity)
     {
-        var sql = new System.Text.StringBuilder("BEGIN READ WRITE;");
+        var sql = new System.Text.StringBuilder(); // after the BEGIN READ WRITE Query of its own (EngineBatch.AddGuardedPreambleQuery)
         if (asEngineRole)
             sql.Append(SwitchSql(null)).Append(';');
         for (var i = 0; i < statements.Count; i++)

@@ -39,8 +39,8 @@ internal sealed class ReplyRouter
     public ErrorReply? PreambleFailure { get; private set; }
 
     /// <summary>
-    /// The guarded preamble failed before its block began (an interrupt in its BEGIN): the client's statements ran on an
-    /// engine session not brought to its state. Their replies went on (they ran); the session forgets what it knew of the engine
+    /// The guarded preamble's restore failed outside its block (an interrupt ended its BEGIN, then another the restore): the
+    /// client's statements ran on an engine session not brought to its state. Their replies went on (they ran); the session forgets what it knew of the engine
     /// session's state. Null when it did not fail so.
     /// </summary>
     public ErrorReply? PreambleFailedOutsideBlock { get; private set; }
@@ -72,7 +72,8 @@ internal sealed class ReplyRouter
         if (_preambleLeft > 0)
         {
             // ZeroPg's own Queries: nothing of their replies reaches the client but notifications.
-            var guarded = _plan is { GuardedPreamble: true } && _preambleLeft == _plan.PreambleQueries;
+            // The restore of a guarded preamble is its second Query (its lone BEGIN, first, may fail harmlessly: see EngineBatch).
+            var guarded = _plan is { GuardedPreamble: true } && _preambleLeft == _plan.PreambleQueries - 1;
             if (code == BackendCode.NotificationResponse)
             {
                 route(code, message);

@@ -46,11 +46,17 @@ internal sealed class EngineBatch
         Plan.AddPreambleQuery();
     }
 
-    /// <summary>The client's state restored in one transaction block of ZeroPg's own, first in the batch (see <see cref="ReplyPlan.GuardedPreamble"/>).</summary>
+    /// <summary>
+    /// The client's state restored in one transaction block of ZeroPg's own, first in the batch (see <see cref="ReplyPlan.GuardedPreamble"/>):
+    /// its BEGIN as a Query of its own, then <paramref name="sql"/> (the restore, ending in COMMIT). Postgres checks for interrupts
+    /// before each statement of a Query: a cancel raised when the batch starts (one that came while the client was queued) ends
+    /// the lone BEGIN, which holds nothing, instead of ending the restore before its block began.
+    /// </summary>
     public void AddGuardedPreambleQuery(string sql)
     {
         if (Plan.Count > 0)
             throw new InvalidOperationException("a preamble query must come before the client's messages");
+        QueryMessage.Write(Buffer, "BEGIN READ WRITE");
         QueryMessage.Write(Buffer, sql);
         Plan.AddGuardedPreambleQuery();
     }

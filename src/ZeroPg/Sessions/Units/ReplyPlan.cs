@@ -19,9 +19,9 @@ internal sealed class ReplyPlan
     public int PreambleQueries { get; private set; }
 
     /// <summary>
-    /// The first preamble Query is the client's state restored inside a transaction block of its own
-    /// (<see cref="EngineStateRestore"/>): an error in it leaves the block aborted, so the client's statements behind it fail
-    /// without effect and the session builds the unit again (<see cref="ReplyRouter.PreambleFailure"/>).
+    /// The first two preamble Queries are a BEGIN and the client's state restored inside that transaction block
+    /// (<see cref="EngineStateRestore"/>): an error in the second leaves the block aborted, so the client's statements behind it
+    /// fail without effect and the session builds the unit again (<see cref="ReplyRouter.PreambleFailure"/>).
     /// </summary>
     public bool GuardedPreamble { get; private set; }
 
@@ -38,7 +38,7 @@ internal sealed class ReplyPlan
         if (PreambleQueries > 0)
             throw new InvalidOperationException("the guarded preamble query comes first");
         GuardedPreamble = true;
-        PreambleQueries++;
+        PreambleQueries += 2;
     }
 
     public void Add(Expectation expectation)

@@ -384,6 +384,14 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
         parts.Restore.Undo(mark);
         _services.Metrics.RecordPreambleFailure();
         Log.PreambleFailed(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message, failures);
+        if (failure.SqlState == SqlState.QueryCanceled && failure.Message?.Contains("user request", StringComparison.Ordinal) == true)
+        {
+            // This client's own cancel, raised for its batch, ended the restore: its statement is cancelled, as it asked.
+            _preambleFailures = 0;
+            if (_state.Transaction != TransactionState.Idle)
+                _state.FailedInQueue();
+            throw new PgErrorException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request"));
+        }
         if (failures < 2)
             return;
         _preambleFailures = 0;
