@@ -74,8 +74,9 @@ export function loadIntoMemfs(FS, root, entries, hollowed = null) {
     const cut = entry.path.lastIndexOf('/');
     const parent = directory(cut < 0 ? '' : entry.path.slice(0, cut));
     const node = parent.node_ops.mknod(parent, entry.path.slice(cut + 1), S_IFREG | (entry.mode & 0o777 || 0o600), 0);
-    node.contents = hollowed?.has(entry.path) ? wholeSegment(entry.data, hollowed.get(entry.path)) : entry.data;
-    node.usedBytes = node.contents.length;
+    const segment = hollowed?.get(entry.path);
+    node.contents = segment ? wholeSegment(entry.data, segment) : entry.data;
+    node.usedBytes = segment ? segment.at + entry.data.length - WAL_PAGE : entry.data.length; // a segment as long as it was written
     const when = entry.mtime * 1000;
     node.atime = node.mtime = node.ctime = when;
     node.timestamp = when; // older Emscripten's single time
@@ -83,9 +84,10 @@ export function loadIntoMemfs(FS, root, entries, hollowed = null) {
 }
 
 /**
- * A WAL segment trimWalSegments hollowed, at its full `size`: its first page, then the rest of `data` from `at`. A new array's
- * pages are zeros the system maps only when touched (a large allocation is a fresh mapping): what lies between, and after
- * the written end, costs no memory until Postgres writes there.
+ * A WAL segment trimWalSegments hollowed, in an array of its full `size`: its first page, then the rest of `data` from `at`.
+ * A new array's pages are zeros the system maps only when touched (a large allocation is a fresh mapping): what lies
+ * between costs no memory, nor does the rest, into which Postgres's writes then go in place (the file's size is where the
+ * written WAL ends, as a trimmed segment's was: a dump holds no more than before).
  */
 function wholeSegment(data, { size, at }) {
   const segment = new Uint8Array(size);
