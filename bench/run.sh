@@ -194,8 +194,9 @@ AOT_OK=0
 build_zeropg_aot() {
   if [[ -n "$ZEROPG_AOT" && -x "$ZEROPG_AOT" ]]; then AOT_OK=1; return; fi
   ZEROPG_AOT="$WORK/aot/ZeroPg.Cli"
-  log "dotnet publish -c Release src/ZeroPg.Cli -r linux-x64 -p:PublishAot=true -p:ZeroPgBundleNode=true"
-  if (cd "$REPO" && timeout --foreground 900 dotnet publish -c Release src/ZeroPg.Cli -r linux-x64 -p:PublishAot=true -p:ZeroPgBundleNode=true \
+  # ZeroPgToolRids: restore linux-x64 only (with every tool RID, a PublishAot restore wants the osx ILCompiler packs too)
+  log "dotnet publish -c Release src/ZeroPg.Cli -r linux-x64 -p:PublishAot=true -p:ZeroPgBundleNode=true -p:ZeroPgToolRids=linux-x64"
+  if (cd "$REPO" && timeout --foreground 900 dotnet publish -c Release src/ZeroPg.Cli -r linux-x64 -p:PublishAot=true -p:ZeroPgBundleNode=true -p:ZeroPgToolRids=linux-x64 \
         -o "$WORK/aot" -nologo -v:q) >"$WORK/logs/zeropg-aot-build.log" 2>&1 && [[ -x "$ZEROPG_AOT" ]]; then
     AOT_OK=1
   else

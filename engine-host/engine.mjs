@@ -109,10 +109,11 @@ export async function startEngine(options, shared) {
   if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) {
     const memory = createOptions.dataDir.startsWith('memory://');
-    const tar = memory ? await readTrimmedTar(options.loadDataDir) : await readFile(options.loadDataDir);
+    const hollowed = memory ? new Map() : null; // WAL segments kept only where a start reads them (wal-trim.mjs)
+    const tar = memory ? await readTrimmedTar(options.loadDataDir, hollowed) : await readFile(options.loadDataDir);
     const entries = memory ? parseTar(tar) : null;
-    if (entries) createOptions.extensions = { ...createOptions.extensions, zeropgTarLoad: memfsTarLoader(PGlite.paths.PGDATA, entries) };
-    else createOptions.loadDataDir = tarOf(tar);
+    if (entries) createOptions.extensions = { ...createOptions.extensions, zeropgTarLoad: memfsTarLoader(PGlite.paths.PGDATA, entries, hollowed) };
+    else createOptions.loadDataDir = tarOf(hollowed?.size ? await readTrimmedTar(options.loadDataDir) : tar); // PGlite's loader: whole segments
   }
   // Settings added to PGlite's own start parameters (e.g. archive_mode=on for a backed-up directory).
   if (options.startParams) createOptions.startParams = [...PGlite.defaultStartParams, ...options.startParams];

@@ -48,7 +48,7 @@ const S_IFREG = 0o100000;
  * Creates `entries` (parseTar's) under `root` in the module's FS, whose `root` must be in MEMFS (memory://). Nodes are made
  * through each directory's own node_ops, as FS.mkdir and FS.mknod make them, without walking paths again.
  */
-export function loadIntoMemfs(FS, root, entries) {
+export function loadIntoMemfs(FS, root, entries, hollowed = null) {
   FS.mkdirTree(root);
   const dirs = new Map([['', FS.lookupPath(root).node]]);
   const directory = (path) => {
@@ -74,8 +74,9 @@ export function loadIntoMemfs(FS, root, entries) {
     const cut = entry.path.lastIndexOf('/');
     const parent = directory(cut < 0 ? '' : entry.path.slice(0, cut));
     const node = parent.node_ops.mknod(parent, entry.path.slice(cut + 1), S_IFREG | (entry.mode & 0o777 || 0o600), 0);
-    node.contents = entry.data;
-    node.usedBytes = entry.data.length;
+    const segment = hollowed?.get(entry.path);
+    node.contents = segment ? wholeSegment(entry.data, segment) : entry.data;
+    node.usedBytes = segment ? segment.at + entry.data.length - WAL_PAGE : entry.data.length; // a segment as long as it was written
     const when = entry.mtime * 1000;
     node.atime = node.mtime = node.ctime = when;
     node.timestamp = when; // older Emscripten's single time
@@ -83,16 +84,31 @@ export function loadIntoMemfs(FS, root, entries) {
 }
 
 /**
+ * A WAL segment trimWalSegments hollowed, in an array of its full `size`: its first page, then the rest of `data` from `at`.
+ * A new array's pages are zeros the system maps only when touched (a large allocation is a fresh mapping): what lies
+ * between costs no memory, nor does the rest, into which Postgres's writes then go in place (the file's size is where the
+ * written WAL ends, as a trimmed segment's was: a dump holds no more than before).
+ */
+function wholeSegment(data, { size, at }) {
+  const segment = new Uint8Array(size);
+  segment.set(data.subarray(0, WAL_PAGE));
+  segment.set(data.subarray(WAL_PAGE), at);
+  return segment;
+}
+
+const WAL_PAGE = 8192;
+
+/**
  * A PGlite "extension" that, before PGlite looks for a database (its module's preRun), puts `entries` into PGDATA: PGlite then
  * resumes it as a database it found, as it would one it had loaded from the tar itself.
  */
-export function memfsTarLoader(pgdata, entries) {
+export function memfsTarLoader(pgdata, entries, hollowed = null) {
   return {
     name: 'zeropg-tar-load',
     setup: async (_pg, emscriptenOpts) => ({
       emscriptenOpts: {
         ...emscriptenOpts,
-        preRun: [...(emscriptenOpts.preRun ?? []), (mod) => loadIntoMemfs(mod.FS, pgdata, entries)],
+        preRun: [...(emscriptenOpts.preRun ?? []), (mod) => loadIntoMemfs(mod.FS, pgdata, entries, hollowed)],
       },
     }),
   };

@@ -26,13 +26,54 @@ function writtenLength(data) {
   return Math.min(data.length, end);
 }
 
+// The snapshot's WAL before its last checkpoint (initdb's, ~7 MB) is never read again: a start reads the segment's first page
+// (its long header, checked whenever a segment is opened) and the checkpoint record, from the redo location in pg_control
+// (a shutdown checkpoint: redo is the record itself), onward. Kept in the tar, those pages stayed resident in every memory://
+// engine for its life, twice once the engine wrote WAL (the file grew into an array of its own and the tar kept the old bytes).
+// So, for a memory:// start, a segment holding the redo location keeps only those pages in the tar (hollowed), and becomes a
+// file of its full size whose other pages are zeros never touched (tar-load.mjs): resident only where Postgres writes.
+// ControlFileData: system_identifier (8), pg_control_version (4), catalog_version_no (4), state (4 + 4 of padding), time (8),
+// checkPoint (8), then checkPointCopy, whose first field is its redo location (stable since PostgreSQL 11).
+const CONTROL_FILE = /(^|\/)global\/pg_control$/;
+const REDO_AT = 40;
+
+/** The tar entry's path as tar-load.mjs's parseTar names it (relative, no './', no trailing '/'). */
+const entryPath = (name) => name.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+
+// The redo location (a BigInt) of the tar's global/pg_control; null when it holds none this understands.
+function redoLocation(bytes) {
+  for (let at = 0; at + BLOCK <= bytes.length;) {
+    const header = bytes.subarray(at, at + BLOCK);
+    if (header[0] === 0) break;
+    const size = readOctal(header, 124, 12);
+    if (!Number.isFinite(size) || size < 0) break;
+    const prefix = field(header, 345, 155);
+    const name = prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100);
+    if (CONTROL_FILE.test(name) && size >= REDO_AT + 8 && at + BLOCK + size <= bytes.length) return bytes.readBigUInt64LE(at + BLOCK + REDO_AT);
+    at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  return null;
+}
+
+// Where in segment `name` (TLI, log and segment number in hex) of `size` bytes the page holding `redo` starts; -1: not in it.
+function redoPageIn(name, size, redo) {
+  const hex = name.slice(-24);
+  const perLog = 0x100000000n / BigInt(size);
+  const start = (BigInt(`0x${hex.slice(8, 16)}`) * perLog + BigInt(`0x${hex.slice(16, 24)}`)) * BigInt(size);
+  if (redo === null || size < WAL_PAGE || redo < start || redo >= start + BigInt(size)) return -1;
+  return Number((redo - start) / BigInt(WAL_PAGE)) * WAL_PAGE;
+}
+
 /**
  * Trims each pg_wal segment of the tar `bytes` (a Buffer) to its written pages, in place: the entries after a trimmed one move
  * back and the archive ends earlier (its end blocks rewritten; what lies after them is ignored, as tar readers do). In place,
  * because a new 24 MB buffer cost ~25 ms of page faults, a third of what the trim saves. Returns the bytes saved (0: the tar
  * is as it was, also when it is not one this understands).
+ * With `hollowed` (a Map), a segment holding pg_control's redo location keeps only its first page and the pages from the
+ * redo location's on (see above), and `hollowed` gets its path -> { size: the segment's, at: where its second kept page goes }.
  */
-export function trimWalSegments(bytes) {
+export function trimWalSegments(bytes, hollowed = null) {
+  const redo = hollowed ? redoLocation(bytes) : null;
   let read = 0;
   let write = 0;
   while (read + BLOCK <= bytes.length) {
@@ -45,7 +86,15 @@ export function trimWalSegments(bytes) {
     const name = prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100);
     const next = read + BLOCK + Math.ceil(size / BLOCK) * BLOCK;
     let kept = size;
-    if (type === '0' && SEGMENT_NAME.test(name)) kept = writtenLength(bytes.subarray(read + BLOCK, read + BLOCK + size));
+    if (type === '0' && SEGMENT_NAME.test(name)) {
+      kept = writtenLength(bytes.subarray(read + BLOCK, read + BLOCK + size));
+      const redoPage = redoPageIn(name, size, redo);
+      if (redoPage > WAL_PAGE && redoPage < kept) {
+        bytes.copyWithin(read + BLOCK + WAL_PAGE, read + BLOCK + redoPage, read + BLOCK + kept);
+        hollowed.set(entryPath(name), { size, at: redoPage });
+        kept = WAL_PAGE + kept - redoPage;
+      }
+    }
     if (kept < size) {
       writeOctal(header, 124, 12, kept);
       checksum(header);
@@ -63,9 +112,9 @@ export function trimWalSegments(bytes) {
 /**
  * A snapshot's tar for a memory:// start, its WAL segments trimmed (wal-trim.mjs) in a buffer then cut to what is left. Its
  * files view the buffer for the engine's life (tar-load.mjs), so the trimmed tail (~9 of its 39 MB) would stay resident
- * with them: the buffer is resizable, and V8 gives a shrunk buffer's pages back to the system.
+ * with them: the buffer is resizable, and V8 gives a shrunk buffer's pages back to the system. `hollowed`: trimWalSegments's.
  */
-export async function readTrimmedTar(path) {
+export async function readTrimmedTar(path, hollowed = null) {
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
@@ -75,7 +124,7 @@ export async function readTrimmedTar(path) {
       if (bytesRead === 0) throw new Error(`${path}: ended after ${at} of ${size} bytes`);
       at += bytesRead;
     }
-    buffer.resize(size - trimWalSegments(Buffer.from(buffer, 0, size))); // the end-of-archive blocks stay within
+    buffer.resize(size - trimWalSegments(Buffer.from(buffer, 0, size), hollowed)); // the end-of-archive blocks stay within
     return Buffer.from(buffer, 0, buffer.byteLength);
   } finally {
     await file.close();

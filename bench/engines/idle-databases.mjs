@@ -7,8 +7,9 @@
 // Server defaults otherwise (so postgres's own engine and, once a database was created, the spare engine kept for the next
 // CREATE DATABASE are counted too; --spare off passes --spare-engine off).
 // --evict S: the server runs with --database-idle-timeout S; after the first figures the script waits until the idle
-// databases' engines were stopped and measures again (what memory comes back).
-//   node bench/engines/idle-databases.mjs [--counts 1,10,20] [--modes process,shared] [--settle 10] [--spare off] [--evict 5] [--serve-args "..."]
+// databases' engines were stopped and measures again (what memory comes back). --memory: `--db memory://` instead of a
+// data directory. --cli PATH: another build's ZeroPg.Cli.dll (a publish's), to compare builds.
+//   node bench/engines/idle-databases.mjs [--counts 1,10,20] [--modes process,shared] [--settle 10] [--spare off] [--evict 5] [--memory] [--cli PATH] [--serve-args "..."]
 // Prints a Markdown table and one JSON line per run. Builds nothing: run `dotnet build ZeroPg.slnx` first.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ const args = parseArgs();
 const counts = String(args.counts ?? '1,10,20').split(',').map(Number);
 const modes = String(args.modes ?? 'process,shared').split(',');
 const settleSeconds = Number(args.settle ?? 10);
-const cli = path.join(repo, 'src/ZeroPg.Cli/bin/Debug/net10.0/ZeroPg.Cli.dll');
+const cli = args.cli ? path.resolve(String(args.cli)) : path.join(repo, 'src/ZeroPg.Cli/bin/Debug/net10.0/ZeroPg.Cli.dll');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 
@@ -81,7 +82,7 @@ function memory(pid) {
 
 async function measure(mode, count) {
   const directory = mkdtempSync(path.join(tmpdir(), 'zeropg-idle-dbs-'));
-  const server = await startServer(mode, directory);
+  const server = await startServer(mode, args.memory ? 'memory://' : directory);
   try {
     const started = performance.now();
     for (let i = 1; i <= count; i++) {

@@ -93,3 +93,81 @@ test('an engine started from a trimmed snapshot writes WAL past the cut and into
   await copy.close();
   await db.close();
 });
+
+// pg_control with `redo` at the offset Postgres keeps it (checkPointCopy.redo), the rest of its 8 KB ones.
+function controlFile(redo) {
+  const control = Buffer.alloc(8192, 1);
+  control.writeBigUInt64LE(redo, 40);
+  return control;
+}
+
+test('with a map to fill, the segment holding the redo location keeps its first page and the pages from the redo page on', () => {
+  const wal = Buffer.alloc(16 * 1024 * 1024);
+  for (let page = 0; page < 5; page++) wal.fill(page + 1, page * 8192, (page + 1) * 8192);
+  wal.fill(9, 5 * 8192, 5 * 8192 + 100); // the checkpoint record's page: written up to here
+  const after = Buffer.alloc(70_000, 4);
+  // Segment 1 of log 0 starts at LSN 0x1000000; the redo location lies on its page 5.
+  const tar = tarOfTree({ 'global/pg_control': controlFile(0x1000000n + 5n * 8192n + 24n), [`pg_wal/${SEGMENT}`]: wal, 'base/5/1259': after });
+  const hollowed = new Map();
+  trimWalSegments(tar, hollowed);
+  assert.deepEqual([...hollowed], [[`pg_wal/${SEGMENT}`, { size: 16 * 1024 * 1024, at: 5 * 8192 }]]);
+  const entries = new Map(untar(tar).map((e) => [e.name.replace(/^\.\//, ''), e.data]));
+  assert.deepEqual(entries.get(`pg_wal/${SEGMENT}`), Buffer.concat([wal.subarray(0, 8192), wal.subarray(5 * 8192, 6 * 8192)]));
+  assert.deepEqual(entries.get('base/5/1259'), after);
+  // Without a map, or with a redo location outside every segment, segments are trimmed as before.
+  const plain = tarOfTree({ 'global/pg_control': controlFile(0x1000000n + 5n * 8192n), [`pg_wal/${SEGMENT}`]: wal });
+  trimWalSegments(plain);
+  assert.equal(untar(plain).find((e) => e.name.endsWith(SEGMENT)).data.length, 6 * 8192);
+  const elsewhere = tarOfTree({ 'global/pg_control': controlFile(0x5000000n), [`pg_wal/${SEGMENT}`]: wal });
+  const none = new Map();
+  trimWalSegments(elsewhere, none);
+  assert.equal(none.size, 0);
+  assert.equal(untar(elsewhere).find((e) => e.name.endsWith(SEGMENT)).data.length, 6 * 8192);
+});
+
+test('a memory:// engine from a snapshot gets its WAL segment in an array of its size, initdb\'s WAL zeros, and recovers from its own WAL after', { timeout: 120_000 }, async () => {
+  const { startEngine, dumpCluster } = await import('../engine.mjs');
+  const source = await PGlite.create('memory://');
+  await source.exec('CREATE TABLE seeded (x int); INSERT INTO seeded VALUES (42); CHECKPOINT');
+  const dir = mkdtempSync(join(tmpdir(), 'wal-trim-hollow-'));
+  const started = [];
+  try {
+    const file = join(dir, 'snapshot.tar');
+    writeFileSync(file, Buffer.from(await (await source.dumpDataDir('none')).arrayBuffer()));
+    const { rows: [{ redo }] } = await source.query('SELECT redo_lsn::text AS redo FROM pg_control_checkpoint()');
+    await source.close();
+    const { db } = await startEngine({ dataDir: 'memory://', loadDataDir: file });
+    started.push(db);
+    const segments = db.mod.FS.readdir(`${PGlite.paths.PGDATA}/pg_wal`).filter((n) => /^[0-9A-F]{24}$/.test(n));
+    assert.equal(segments.length, 1);
+    const node = db.mod.FS.lookupPath(`${PGlite.paths.PGDATA}/pg_wal/${segments[0]}`).node;
+    assert.equal(node.contents.length, 16 * 1024 * 1024, 'the segment is not in an array of its whole size');
+    const segment = db.mod.FS.readFile(`${PGlite.paths.PGDATA}/pg_wal/${segments[0]}`);
+    const redoPage = Math.floor((parseInt(redo.split('/')[1], 16) % (16 * 1024 * 1024)) / 8192) * 8192;
+    assert.ok(segment.length > redoPage && segment.length < 16 * 1024 * 1024, `a ${segment.length}-byte segment`);
+    assert.ok(redoPage > 8192, `the snapshot's redo location ${redo} is on its segment's first pages`);
+    assert.ok(segment.subarray(8192, redoPage).every((b) => b === 0), 'initdb\'s WAL before the checkpoint was kept');
+    assert.ok(segment.subarray(redoPage, redoPage + 8192).some((b) => b !== 0), 'the checkpoint record\'s page is missing');
+
+    // Changes after the start live only in the WAL until a checkpoint: a tar taken without one replays them from there.
+    await db.exec('INSERT INTO seeded VALUES (43); CREATE TABLE later AS SELECT g FROM generate_series(1, 5000) g');
+    const again = join(dir, 'again.tar');
+    writeFileSync(again, Buffer.from(await (await db.dumpDataDir('none')).arrayBuffer()));
+    const copy = (await startEngine({ dataDir: 'memory://', loadDataDir: again })).db;
+    started.push(copy);
+    assert.deepEqual((await copy.query("SELECT string_agg(x::text, ',' ORDER BY x) AS xs FROM seeded")).rows, [{ xs: '42,43' }]);
+    assert.deepEqual((await copy.query('SELECT count(*)::int AS n FROM later')).rows, [{ n: 5000 }]);
+    const cleanCopy = (await startEngine({ dataDir: 'memory://', loadDataDir: await writeDump(dir, await dumpCluster(copy, { clean: true })) })).db;
+    started.push(cleanCopy);
+    assert.deepEqual((await cleanCopy.query('SELECT count(*)::int AS n FROM later')).rows, [{ n: 5000 }]);
+  } finally {
+    for (const db of started) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function writeDump(dir, bytes) {
+  const file = join(dir, `dump-${Date.now()}.tar`);
+  writeFileSync(file, bytes);
+  return file;
+}
