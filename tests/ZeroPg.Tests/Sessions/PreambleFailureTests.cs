@@ -72,4 +72,18 @@ public class PreambleFailureTests(ServerFixture fixture)
         Assert.Equal(true, await a.ScalarAsync("SELECT pg_try_advisory_lock(42)"));
         Assert.Equal(false, await b.ScalarAsync("SELECT pg_try_advisory_lock(42)"));
     }
+
+    [Fact]
+    public async Task A_temp_table_dropped_where_no_analysis_sees_it_fails_no_other_clients_restore()
+    {
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.ScalarAsync("CREATE TEMP TABLE pf_stale(x int)");
+        await a.ScalarAsync("CREATE FUNCTION pg_temp.pf_drop() RETURNS void LANGUAGE plpgsql AS $$BEGIN DROP TABLE pg_temp.pf_stale; END$$");
+        await a.ScalarAsync("SELECT pg_temp.pf_drop()"); // a plain SELECT: ZeroPg still lists pf_stale as a's
+        // b's restore renames a's relations aside: the one gone must not fail it (b was ended as unrestorable).
+        Assert.Equal(1, await b.ScalarAsync("SELECT 1"));
+        Assert.Equal(2, await a.ScalarAsync("SELECT 2"));
+        Assert.Equal(3, await b.ScalarAsync("SELECT 3"));
+    }
 }

@@ -58,11 +58,13 @@ internal sealed class TempRelations(SessionIdentity identity) : ISessionState
             return renames;
         if (engine.TempOwner is { } previous)
         {
+            // IF EXISTS: a relation the bookkeeping still lists may be gone (dropped in a way no analysis saw); a rename of it must
+            // not fail the guarded restore, which would end every later client as unrestorable (the fuzzer's pg_temp.fz_tmp).
             foreach (var (name, _) in previous._relations)
-                renames.Add($"ALTER TABLE pg_temp.{Identifier(name)} RENAME TO {Identifier(previous.Aside(name))}");
+                renames.Add($"ALTER TABLE IF EXISTS pg_temp.{Identifier(name)} RENAME TO {Identifier(previous.Aside(name))}");
         }
         foreach (var (name, _) in _relations)
-            renames.Add($"ALTER TABLE pg_temp.{Identifier(Aside(name))} RENAME TO {Identifier(name)}");
+            renames.Add($"ALTER TABLE IF EXISTS pg_temp.{Identifier(Aside(name))} RENAME TO {Identifier(name)}");
         return renames;
     }
 

@@ -386,8 +386,10 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
         Log.PreambleFailed(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message, failures);
         if (failure.SqlState == SqlState.QueryCanceled && failure.Message?.Contains("user request", StringComparison.Ordinal) == true)
         {
-            // This client's own cancel, raised for its batch, ended the restore: its statement is cancelled, as it asked.
+            // This client's own cancel, raised for its batch, ended the restore: its statement is cancelled, as it asked. Nothing
+            // of the unit ran, so the statement names its Parses added go too (the client's view: they failed).
             _preambleFailures = 0;
+            parts.Statements.UndoUnit();
             if (_state.Transaction != TransactionState.Idle)
                 _state.FailedInQueue();
             throw new PgErrorException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request"));
