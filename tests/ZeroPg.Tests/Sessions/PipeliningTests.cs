@@ -32,7 +32,7 @@ public sealed class PipeliningTests
     }
 
     [Fact]
-    public async Task Pipelined_reads_see_their_own_temp_tables_and_settings()
+    public async Task Reads_of_clients_that_each_have_temp_tables_and_settings_see_their_own()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
         var names = new[] { "alpha", "beta", "gamma" };
@@ -51,7 +51,9 @@ public sealed class PipeliningTests
                 Assert.Equal(new string?[] { names[c], names[c] }, reply.Single(m => m.Code == 'D').Columns());
             }
         })));
-        Assert.True(server.Metrics.PipelinedUnits > 0, "no unit was pipelined");
+        // Each switch between these clients restores state (renames, a setting) in a guarded preamble, which is not pipelined:
+        // its failure leaves a block aborted that a unit queued behind it would meet (Sessions/README.md). So nothing here is.
+        Assert.Equal(0, server.Metrics.PipelinedUnits);
     }
 
     [Fact]

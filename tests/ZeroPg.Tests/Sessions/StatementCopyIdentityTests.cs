@@ -102,6 +102,28 @@ public sealed class StatementCopyIdentityTests(ServerFixture fixture)
         Assert.Equal(engine, fixture.Server.EngineId);
     }
 
+    [Fact]
+    public async Task A_parse_after_deallocate_all_in_the_same_batch_makes_a_copy_that_takes_its_data()
+    {
+        var engine = fixture.Server.EngineId;
+        await using var client = await RawProtocolClient.ConnectAsync(fixture.Server);
+        await client.Query("create table if not exists statement_copy_dealloc (a int)").RoundTripAsync();
+        await client.Parse("s_dealloc", "select 1").Sync().RoundTripAsync();
+
+        // DEALLOCATE ALL drops s_dealloc, so the Parse after it makes the COPY (a 42P05 only without the DEALLOCATE).
+        await client.Query("deallocate all").Parse("s_dealloc", "copy statement_copy_dealloc from stdin").Sync()
+            .Bind("p_dealloc", "s_dealloc").Execute("p_dealloc").CopyData("7\n").CopyDone().Sync()
+            .Query("select count(*) from statement_copy_dealloc").FlushAsync();
+
+        Assert.DoesNotContain(await client.ReadUntilReadyAsync(), m => m.Code == 'E'); // DEALLOCATE ALL
+        Assert.DoesNotContain(await client.ReadUntilReadyAsync(), m => m.Code == 'E'); // the Parse
+        var copied = await client.ReadUntilReadyAsync();
+        Assert.DoesNotContain(copied, m => m.Code == 'E');
+        Assert.Contains(copied, m => m.Code == 'C' && m.BodyText.StartsWith("COPY 1", StringComparison.Ordinal));
+        Assert.Equal("1", Assert.Single(await client.ReadUntilReadyAsync(), m => m.Code == 'D').Columns()[0]);
+        Assert.Equal(engine, fixture.Server.EngineId);
+    }
+
     /// <summary>A client whose statement <paramref name="name"/> (named, or unnamed for "") is COPY <paramref name="table"/> FROM STDIN.</summary>
     private async Task<RawProtocolClient> ClientWithCopyAsync(string table, string name)
     {

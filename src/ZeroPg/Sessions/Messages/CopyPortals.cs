@@ -37,21 +37,36 @@ internal sealed class CopyPortals(ClientBatch batch, StatementMapping statements
     private bool BindsCopyFromStdin(int bindAt) => StatementAt(batch, statements, bindAt) is { CopiesFromStdin: true };
 
     /// <summary>
+    /// A Query held before the Bind that may drop statement names (DEALLOCATE, DISCARD ALL): which statement the name then means
+    /// is known only once it ran, so a Parse of the name after it may make the statement or fail (42P05).
+    /// </summary>
+    private static bool MayDropNames(ClientMessage message)
+        => message is { Code: FrontendCode.Query, Sql: { } sql }
+            && (sql.DeallocatesAll || sql.Sql.Contains("DEALLOCATE", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
     /// The SQL of the statement the Bind at <paramref name="bindAt"/> binds, as the build of its unit resolves the name
     /// (<see cref="StatementMapping"/>): the client's statement of that name before the batch, then each Parse and Close of the
     /// name held before the Bind, in order. A Parse of a named statement the client already has fails (42P05) and leaves it
     /// as it was: taking that Parse for the statement once let an Execute of a COPY FROM STDIN reach the engine without its
     /// data, and the next Query of the batch killed the engine for everyone (fuzz seed 494657). A Parse refused in place
     /// leaves a named statement as it was and the unnamed one none, as a Parse that fails in Postgres does.
+    /// When a Query before the Bind may have dropped the name (DEALLOCATE ALL, then a Parse of the name: the fuzzer killed the
+    /// engine so), either statement may be the one bound: the COPY FROM STDIN among them is returned, since taking a COPY for
+    /// anything else kills the engine and taking anything else for a COPY only costs a probe.
     /// </summary>
     public static SqlAnalysis? StatementAt(ClientBatch batch, StatementMapping statements, int bindAt)
     {
         var messages = batch.Messages;
         var name = messages[bindAt].StatementName!;
         var held = statements.StatementSql(name);
+        SqlAnalysis? madeIfDropped = null; // a Parse of the name that took effect if a DEALLOCATE before it dropped the name
+        var mayBeDropped = false;
         for (var i = 0; i < bindAt; i++)
         {
             var message = messages[i];
+            if (MayDropNames(message))
+                mayBeDropped = true;
             if (message.StatementName != name)
                 continue;
             if (message.Code == FrontendCode.Parse)
@@ -60,12 +75,15 @@ internal sealed class CopyPortals(ClientBatch batch, StatementMapping statements
                     held = name.Length == 0 ? null : held;
                 else if (name.Length == 0 || held is null)
                     held = message.Sql;
+                else if (mayBeDropped)
+                    madeIfDropped = message.Sql;
             }
             else if (message is { Code: FrontendCode.Close, TargetsStatement: true })
             {
                 held = null;
+                madeIfDropped = null;
             }
         }
-        return held;
+        return held is { CopiesFromStdin: true } ? held : madeIfDropped is { CopiesFromStdin: true } ? madeIfDropped : held;
     }
 }
