@@ -51,9 +51,9 @@ public sealed class PipeliningTests
                 Assert.Equal(new string?[] { names[c], names[c] }, reply.Single(m => m.Code == 'D').Columns());
             }
         })));
-        // Each switch between these clients restores state (renames, a setting) in a guarded preamble, which is not pipelined:
-        // its failure leaves a block aborted that a unit queued behind it would meet (Sessions/README.md). So nothing here is.
-        Assert.Equal(0, server.Metrics.PipelinedUnits);
+        // Whether any of these units was pipelined depends on the timing: a switch between these clients restores state (renames,
+        // a setting) in a guarded preamble, which is not pipelined (its failure leaves a block aborted that a unit queued behind it
+        // would meet: Sessions/README.md); a client's unit right after its own is. What must hold is what each read sees.
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace ZeroPg.Sessions;
 /// the unit did not run, so the client gets the error and the ReadyForQuery its unit asked for, and stays connected.
 /// Thread: the session's message loop.
 /// </summary>
-internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles roles)
+internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
 {
     private readonly SessionServices _services = parts.Services;
     private readonly ProtocolState _state = parts.State;
@@ -19,6 +19,7 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
     private readonly ClientOutput _output = parts.Output;
     private readonly Action<Waiting.QueueLimits> _waitFailed = parts.Waits.Failed;
     private readonly PipelineSlices _slices = new();
+    private readonly GuardedRestore _restore = new(parts);
 
     // The pipeline under way: when the session started on it and how many of its messages ran (ClientWaited resets both).
     private long _pipelineStarted;
@@ -272,12 +273,11 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
                 // The client's state restored in a block of its own (EngineStateRestore.GuardedSql), so that its statements never
                 // run in another client's. A unit whose statements could end that block (or the advisory locks' captured run) gets
                 // it in a call of its own first, checked there.
-                var guarded = _state.EngineUntouched && !usesAdvisoryLocks && !MayEndTransaction(count);
+                var guarded = _restore.CanGuard(count, usesAdvisoryLocks);
                 if (!guarded && _state.EngineUntouched)
-                    await RestoreAloneAsync(); // (inside the client's own block nothing is guarded: the engine session is its already)
+                    await _restore.RestoreAloneAsync(); // (inside the client's own block nothing is guarded: the engine session is its already)
                 parts.Rewriter.Build(engineBatch, _batch, count, guarded);
-                // Taken only for a guarded preamble (a copy of the settings per unit otherwise); the state changes when the batch is sent.
-                var mark = engineBatch.Plan.GuardedPreamble ? parts.Restore.Take() : null;
+                var mark = _restore.MarkIfGuarded(engineBatch);
                 if (engineBatch.Effects.Extensions.Count > 0)
                     await _services.Engine.EnsureExtensionsAsync(engineBatch.Effects.Extensions, parts.ConnectionClosed);
                 if (usesAdvisoryLocks)
@@ -289,14 +289,8 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
                 // Not behind a guarded preamble: its aborted block would meet the next client's batch.
                 pipelined = !replication.HoldsEngineAfterRun && !engineBatch.Plan.GuardedPreamble && parts.Pipelining.CanPipeline(_batch, count, before, sequenceOpen);
                 await parts.Link.RunAsync(engineBatch, ReplyMode.Forward, releaseAfterSubmit: pipelined);
-                if (parts.Link.Reply.PreambleFailure is { } failure && mark is not null)
-                {
-                    await RecoverFromPreambleAsync(mark, failure, ++_preambleFailures);
-                    continue;
-                }
-                _preambleFailures = 0;
-                if (parts.Link.Reply.PreambleFailedOutsideBlock is { } outside)
-                    ForgetEngineState(outside);
+                if (await _restore.FailedAsync(mark))
+                    continue; // rolled back, nothing of it ran: built again
                 parts.Auto.RunPlainOnce = parts.Link.Reply.RetryPlain;
                 if (!parts.Auto.RunPlainOnce)
                     break;
@@ -313,106 +307,6 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
             await roles.AfterUnitAsync();
     }
 
-    private int _preambleFailures; // of the unit being run, in a row
-
-    /// <summary>A statement of the first <paramref name="count"/> messages may end a transaction block (<see cref="Sql.SqlAnalysis.MayEndTransaction"/>).</summary>
-    private bool MayEndTransaction(int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            var message = _batch.Messages[i];
-            if (message.Sql is { } sql)
-            {
-                if (sql.MayEndTransaction)
-                    return true;
-            }
-            else if (message.Code == FrontendCode.Bind && parts.Statements.StatementSql(message.StatementName!) is { MayEndTransaction: true })
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private readonly EngineBatch _alone = new();
-
-    /// <summary>
-    /// The client's state restored in a call of its own, before a unit that cannot carry the guarded preamble: checked, and on
-    /// failure rolled back and tried once more, then the session ends instead of running in another client's state.
-    /// </summary>
-    private async Task RestoreAloneAsync()
-    {
-        for (var failures = 1; ; failures++)
-        {
-            _alone.Clear();
-            parts.Restore.WritePreamble(_alone, guarded: true);
-            if (!_alone.Plan.GuardedPreamble)
-            {
-                _alone.Clear(); // nothing to restore but a deferred BEGIN: it goes with the unit
-                return;
-            }
-            var mark = parts.Restore.Take(); // as before the batch: its state changes when it is sent
-            await parts.Link.RunAsync(_alone, ReplyMode.Discard);
-            if (parts.Link.Reply.PreambleFailure is not { } failure)
-            {
-                if (parts.Link.Reply.PreambleFailedOutsideBlock is { } outside)
-                    ForgetEngineState(outside);
-                return;
-            }
-            await RecoverFromPreambleAsync(mark, failure, failures);
-        }
-    }
-
-    /// <summary>
-    /// The guarded preamble failed in the engine and left its block aborted (<see cref="ReplyRouter.PreambleFailure"/>): nothing of
-    /// the client's ran. The block is rolled back and every setting reset (a statement_timeout another client left is the likely
-    /// cause), the engine state and the client's transaction are put back as before the batch, and the unit is built again. A
-    /// second failure in a row ends the session (FATAL 57P01); the unit did not run.
-    /// </summary>
-    private async Task RecoverFromPreambleAsync(EngineStateRestore.Mark mark, Protocol.Backend.ErrorReply failure, int failures)
-    {
-        var end = new BatchBuffer();
-        Protocol.Frontend.EmptyFrontendMessage.Write(end, FrontendCode.Sync); // ends a sequence of the client's the engine skips
-        OwnSql.Append(end, "ROLLBACK", "RESET ALL");
-        for (var i = 0; i < 3; i++)
-        {
-            await parts.Link.RunOwnSqlAsync(ReplyMode.Discard, end);
-            if (parts.Link.Reply.LastStatus == TransactionStatus.Idle)
-                break;
-        }
-        parts.Link.Reply.ResetSequence();
-        parts.Restore.Undo(mark);
-        _services.Metrics.RecordPreambleFailure();
-        Log.PreambleFailed(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message, failures);
-        if (failure.SqlState == SqlState.QueryCanceled && failure.Message?.Contains("user request", StringComparison.Ordinal) == true)
-        {
-            // This client's own cancel, raised for its batch, ended the restore: its statement is cancelled, as it asked. Nothing
-            // of the unit ran, so the statement names its Parses added go too (the client's view: they failed).
-            _preambleFailures = 0;
-            parts.Statements.UndoUnit();
-            if (_state.Transaction != TransactionState.Idle)
-                _state.FailedInQueue();
-            throw new PgErrorException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request"));
-        }
-        if (failures < 2)
-            return;
-        _preambleFailures = 0;
-        // Restored whole, or told (Sessions/README.md): a session that cannot be put back ends, rather than run its statements in
-        // another client's state or fail each of them for ever (a setting naming an object another client dropped).
-        throw new PgErrorException(PgError.Fatal(SqlState.AdminShutdown, "terminating connection because its session state could not be restored in the shared engine",
-            "Connect again: the new session starts from the defaults. Nothing of the statement ran.",
-            $"The engine refused the restore twice: {failure.Message} ({failure.SqlState})."));
-    }
-
-    /// <summary>The guarded preamble failed before its block began: the engine session's state is not known any more.</summary>
-    private void ForgetEngineState(Protocol.Backend.ErrorReply failure)
-    {
-        var engine = _services.EngineState;
-        engine.SettingsUnknown = true;
-        _services.Metrics.RecordPreambleFailure();
-        Log.PreambleFailedOutsideBlock(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message);
-    }
-
     private bool ReadsDatabaseSizes(int count)
     {
         for (var i = 0; i < count; i++)
@@ -421,16 +315,5 @@ internal sealed partial class UnitRunner(SessionComposition parts, SessionRoles 
                 return true;
         }
         return false;
-    }
-
-    private static partial class Log
-    {
-        [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
-            Message = "database {Database}, session {ProcessId}: the statements restoring its session state failed in the engine ({SqlState}: {Error}); rolled back and reset, failure {Failures} in a row")]
-        public static partial void PreambleFailed(Microsoft.Extensions.Logging.ILogger logger, string database, int processId, string? sqlState, string? error, int failures);
-
-        [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
-            Message = "database {Database}, session {ProcessId}: the block restoring its session state failed before it began ({SqlState}: {Error}); its statements ran on the engine session as it was, whose settings are reset at the next batch")]
-        public static partial void PreambleFailedOutsideBlock(Microsoft.Extensions.Logging.ILogger logger, string database, int processId, string? sqlState, string? error);
     }
 }
