@@ -16,6 +16,17 @@ public sealed class UnitRewriterTests
     }
 
     [Fact]
+    public void An_execute_of_a_copy_from_stdin_in_an_ordinary_unit_is_refused_before_the_engine_meets_it()
+    {
+        // The COPY path takes a Bind and Execute of a COPY FROM STDIN; one that reaches an ordinary unit (the acceptor's view of
+        // the names was older than the build's) would leave PGlite waiting for data, and the next message would end it.
+        var parts = new SessionParts();
+        parts.Parse("c", "copy t from stdin").Bind("c").Execute().Parse("", "select 1").Sync().Build();
+        Assert.Equal(["P:zp_1", "B:zp_1", "P:", "P:", "S:"], parts.Sent()); // a failing Parse stands for the refused Execute
+        Assert.Contains(parts.Batch.Plan.Expectations, e => e is { Kind: ExpectKind.ReplaceError, Error.SqlState: "0A000" });
+    }
+
+    [Fact]
     public void Clients_parsing_the_same_statement_share_one_engine_statement()
     {
         var a = new SessionParts();

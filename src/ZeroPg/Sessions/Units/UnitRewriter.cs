@@ -25,12 +25,31 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
         batch.Clear();
         statements.BeginUnit();
         restore.WritePreamble(batch, guarded);
-        for (var i = 0; i < count; i++)
+        _copyBound.Clear();
+        _refuseCopyExecute = true;
+        try
         {
-            var message = client.Messages[i];
-            Rewrite(batch, message, client.Bytes(message));
+            for (var i = 0; i < count; i++)
+            {
+                var message = client.Messages[i];
+                Rewrite(batch, message, client.Bytes(message));
+            }
+        }
+        finally
+        {
+            _refuseCopyExecute = false;
         }
     }
+
+    /// <summary>
+    /// Portals a Bind of this batch binds to a COPY FROM STDIN, as the names resolve when the batch is built. A unit run as an
+    /// ordinary one (not the COPY path, <see cref="CopyIn"/>) never executes one: the COPY would wait for data its call does not
+    /// hold, and PGlite ends on the next message, the engine of every client with it. The acceptor's check (<see cref="CopyPortals"/>)
+    /// resolves names before the units ahead of the Bind ran; this one, the last before the engine, sees them as they are (the
+    /// fuzzer found two shapes the acceptor's missed: DEALLOCATE ALL before a Parse of the name, and one it has not named).
+    /// </summary>
+    private readonly HashSet<string> _copyBound = new(StringComparer.Ordinal);
+    private bool _refuseCopyExecute;
 
     /// <summary>
     /// Builds <paramref name="batch"/> from messages <paramref name="first"/>.. of <paramref name="client"/>, after the preamble
@@ -78,11 +97,18 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
                 RewriteParse(batch, message, bytes);
                 break;
             case FrontendCode.Bind:
+                if (_refuseCopyExecute && statements.StatementSql(message.StatementName!) is { CopiesFromStdin: true })
+                    _copyBound.Add(message.PortalName!);
+                else
+                    _copyBound.Remove(message.PortalName!);
                 if (statements.StatementSql(message.StatementName!) is { ReadsPreparedStatements: true })
                     statements.WritePreparedStatements(batch);
                 if (statements.StatementSql(message.StatementName!) is { } bound)
                     batch.Effects.AddSettings(bound.Effects); // a prepared set_config changes settings at each run, not at its Parse
                 statements.Bind(batch, bytes, message.PortalName!, message.StatementName!);
+                break;
+            case FrontendCode.Execute when _refuseCopyExecute && _copyBound.Contains(message.PortalName!):
+                statements.RaiseInEngine(batch, RefusedStatements.CopyPortalNotAfterBind); // an error of the sequence: the engine skips to its Sync
                 break;
             case FrontendCode.Execute:
                 statements.Execute(batch, bytes, message.PortalName!);
