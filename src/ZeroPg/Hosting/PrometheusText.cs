@@ -22,7 +22,7 @@ internal static class PrometheusText
         Write(text, "zeropg_queue_waits_total", "counter", "Times a client waited for the shared engine.", metrics.QueueWaits);
         Write(text, "zeropg_queue_wait_seconds_total", "counter", "Time clients spent waiting for the shared engine.", metrics.QueueWaitSeconds);
         Write(text, "zeropg_engine_long_holds_total", "counter", "Times one client held the shared engine for 1 s or more while others waited (each is logged with its query).", metrics.LongEngineHolds);
-        Write(text, "zeropg_session_restore_failures_total", "counter", "Times the statements restoring a client's session state in the shared engine (or cleaning it up after the client left) failed there; each restore is logged, rolled back and built again, each cleanup run again.", metrics.PreambleFailures);
+        Write(text, "zeropg_session_restore_failures_total", "counter", "Times the statements restoring a client's session state in the shared engine (or cleaning it up after the client left) failed there; each restore is logged, rolled back and built again, each cleanup run again.", metrics.SessionRestoreFailures);
         Write(text, "zeropg_auto_prepared_runs_total", "counter", "Simple Queries run through a statement ZeroPg prepared on its own.", metrics.AutoPreparedRuns);
         Write(text, "zeropg_pipelined_units_total", "counter", "Units sent to the engine behind another client's unit still running.", metrics.PipelinedUnits);
         Write(text, "zeropg_engine_restarts_total", "counter", "Engine processes replaced after dying.", metrics.EngineRestarts());

@@ -16,7 +16,7 @@ public sealed class ZeroPgMetrics : IDisposable
     private long _batchBytes;
     private long _queueWaits;
     private long _longEngineHolds;
-    private long _preambleFailures;
+    private long _sessionRestoreFailures;
     private long _queueWaitMicroseconds;
     private long _connectionsAccepted;
     private long _startupTimeouts;
@@ -64,7 +64,7 @@ public sealed class ZeroPgMetrics : IDisposable
     public long LongEngineHolds => Interlocked.Read(ref _longEngineHolds);
 
     /// <summary>Times the statements restoring a client's session state in the shared engine failed there (each logged; the unit ran again).</summary>
-    public long PreambleFailures => Interlocked.Read(ref _preambleFailures);
+    public long SessionRestoreFailures => Interlocked.Read(ref _sessionRestoreFailures);
     public double QueueWaitSeconds => Interlocked.Read(ref _queueWaitMicroseconds) / 1e6;
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
     public long StartupTimeouts => Interlocked.Read(ref _startupTimeouts);
@@ -109,7 +109,7 @@ public sealed class ZeroPgMetrics : IDisposable
     /// <summary>A client waited <paramref name="wait"/> for the engine to become free.</summary>
     public void RecordLongEngineHold() => Interlocked.Increment(ref _longEngineHolds);
 
-    public void RecordPreambleFailure() => Interlocked.Increment(ref _preambleFailures);
+    public void RecordSessionRestoreFailure() => Interlocked.Increment(ref _sessionRestoreFailures);
 
     public void RecordQueueWait(TimeSpan wait)
     {
@@ -164,7 +164,7 @@ public sealed class ZeroPgMetrics : IDisposable
         Interlocked.Exchange(ref _batchBytes, 0);
         Interlocked.Exchange(ref _queueWaits, 0);
         Interlocked.Exchange(ref _longEngineHolds, 0);
-        Interlocked.Exchange(ref _preambleFailures, 0);
+        Interlocked.Exchange(ref _sessionRestoreFailures, 0);
         Interlocked.Exchange(ref _queueWaitMicroseconds, 0);
         Interlocked.Exchange(ref _connectionsAccepted, 0);
         Interlocked.Exchange(ref _startupTimeouts, 0);

@@ -52,7 +52,7 @@ internal sealed class SessionCleanup(SessionServices services, ProtocolState sta
                 var reply = await link.RunOwnSqlAsync(ReplyMode.Capture, cleanup);
                 if (reply.Count(m => m.Length > 0 && m[0] == (byte)Protocol.BackendCode.ErrorResponse) <= expectedErrors)
                     return;
-                services.Metrics.RecordPreambleFailure();
+                services.Metrics.RecordSessionRestoreFailure();
             }
             services.EngineState.SettingsUnknown = true;
         }

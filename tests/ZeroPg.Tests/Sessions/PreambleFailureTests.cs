@@ -30,7 +30,7 @@ public class PreambleFailureTests(ServerFixture fixture)
     {
         await using var a = await fixture.OpenAsync();
         await using var b = await fixture.OpenAsync();
-        var failuresBefore = fixture.Server.Metrics.PreambleFailures;
+        var failuresBefore = fixture.Server.Metrics.SessionRestoreFailures;
         await a.ScalarAsync("CREATE TEMP TABLE pf_mine(who text); INSERT INTO pf_mine VALUES ('a')");
         await b.ScalarAsync("CREATE TEXT SEARCH CONFIGURATION pf_ts (COPY = english); SET default_text_search_config = 'pf_ts'");
         await a.ScalarAsync("DROP TEXT SEARCH CONFIGURATION pf_ts");
@@ -39,7 +39,7 @@ public class PreambleFailureTests(ServerFixture fixture)
         var ended = await Assert.ThrowsAsync<PostgresException>(() => b.ScalarAsync("INSERT INTO pf_log VALUES (1)"));
         Assert.Equal("57P01", ended.SqlState);
         Assert.Contains("could not be restored", ended.MessageText);
-        Assert.True(fixture.Server.Metrics.PreambleFailures >= failuresBefore + 2);
+        Assert.True(fixture.Server.Metrics.SessionRestoreFailures >= failuresBefore + 2);
 
         // a is served in its own state (its temp table), no aborted block of ZeroPg's left in its way (25P02).
         Assert.Equal("a", await a.ScalarAsync("SELECT string_agg(who, ',') FROM pf_mine"));

@@ -109,7 +109,7 @@ internal sealed partial class GuardedRestore(SessionComposition parts)
         }
         parts.Link.Reply.ResetSequence();
         parts.Restore.Undo(mark);
-        _services.Metrics.RecordPreambleFailure();
+        _services.Metrics.RecordSessionRestoreFailure();
         Log.RestoreFailed(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message, failures);
         // The engine's own text for the cancel it raised for this client's batch (its lc_messages is C).
         if (failure.SqlState == SqlState.QueryCanceled && failure.Message?.Contains("user request", StringComparison.Ordinal) == true)
@@ -136,7 +136,7 @@ internal sealed partial class GuardedRestore(SessionComposition parts)
     private void ForgetEngineState(ErrorReply failure)
     {
         _services.EngineState.SettingsUnknown = true;
-        _services.Metrics.RecordPreambleFailure();
+        _services.Metrics.RecordSessionRestoreFailure();
         Log.RestoreFailedOutsideBlock(_services.Logger, _services.DatabaseName, parts.Identity.ProcessId, failure.SqlState, failure.Message);
     }
 

@@ -97,13 +97,14 @@ internal sealed class UnitRewriter(StatementMapping statements, AutoPrepare auto
                 RewriteParse(batch, message, bytes);
                 break;
             case FrontendCode.Bind:
-                if (_refuseCopyExecute && statements.StatementSql(message.StatementName!) is { CopiesFromStdin: true })
+                var bound = statements.StatementSql(message.StatementName!); // looked up once: every prepared statement's run passes here
+                if (_refuseCopyExecute && bound is { CopiesFromStdin: true })
                     _copyBound.Add(message.PortalName!);
                 else
                     _copyBound.Remove(message.PortalName!);
-                if (statements.StatementSql(message.StatementName!) is { ReadsPreparedStatements: true })
+                if (bound is { ReadsPreparedStatements: true })
                     statements.WritePreparedStatements(batch);
-                if (statements.StatementSql(message.StatementName!) is { } bound)
+                if (bound is not null)
                     batch.Effects.AddSettings(bound.Effects); // a prepared set_config changes settings at each run, not at its Parse
                 statements.Bind(batch, bytes, message.PortalName!, message.StatementName!);
                 break;
