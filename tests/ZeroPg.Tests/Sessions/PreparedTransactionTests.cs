@@ -120,7 +120,7 @@ public sealed class PreparedTransactionTests : IAsyncLifetime
 
         // A walsender streams all along: it reads the transactions committed after the PREPARE before the prepared one commits.
         var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(90));
         var stream = Task.Run(async () =>
         {
             await using var replication = new Npgsql.Replication.LogicalReplicationConnection(_server.GetConnectionString());

@@ -96,7 +96,7 @@ public class ClusterSlotTests : IAsyncLifetime
         await db2.ExecAsync("CREATE TABLE cs_t (id int PRIMARY KEY); CREATE PUBLICATION cs_pub FOR TABLE cs_t; SELECT pg_create_logical_replication_slot('cs_stream', 'pgoutput')");
         await using var repl = new LogicalReplicationConnection(new NpgsqlConnectionStringBuilder(_server.GetConnectionString()) { Database = "db2", Pooling = false }.ConnectionString);
         await repl.Open();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var stream = Task.Run(async () =>
         {
             await foreach (var _ in repl.StartReplication(new PgOutputReplicationSlot("cs_stream"), new PgOutputReplicationOptions("cs_pub", PgOutputProtocolVersion.V1), stop.Token))

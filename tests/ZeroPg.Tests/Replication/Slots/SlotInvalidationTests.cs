@@ -59,7 +59,7 @@ public sealed class SlotInvalidationTests : IAsyncLifetime
         await using (var repl = new LogicalReplicationConnection(_server.GetConnectionString() + ";Pooling=false;Include Error Detail=true"))
         {
             await repl.Open();
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(30));
             var refused = await Assert.ThrowsAsync<PostgresException>(async () =>
             {
                 await foreach (var _ in repl.StartReplication(new PgOutputReplicationSlot("inv_lost"), new PgOutputReplicationOptions("inv_pub", PgOutputProtocolVersion.V1), stop.Token))

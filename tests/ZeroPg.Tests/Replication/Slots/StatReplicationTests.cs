@@ -22,7 +22,7 @@ public class StatReplicationTests(ServerFixture fixture)
         await c.ExecAsync("SELECT pg_create_logical_replication_slot('sr_slot', 'pgoutput')");
         await using var repl = new LogicalReplicationConnection(fixture.ConnectionString + ";Pooling=false;Application Name=sr_consumer");
         await repl.Open();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var committed = new TaskCompletionSource<NpgsqlLogSequenceNumber>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = Task.Run(async () =>
         {

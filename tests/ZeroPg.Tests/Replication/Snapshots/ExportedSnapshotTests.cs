@@ -59,7 +59,7 @@ public class ExportedSnapshotTests(ServerFixture fixture)
             + " INSERT INTO snap_items SELECT g, g FROM generate_series(1, 300) g");
 
         // Two writers commit all along: inserts, updates and deletes, some transactions of several statements.
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var committed = new int[2];
         var writers = Enumerable.Range(0, 2).Select(w => Task.Run(async () =>
         {
@@ -101,7 +101,7 @@ public class ExportedSnapshotTests(ServerFixture fixture)
         // The stream (its START_REPLICATION ends the snapshot) applied to the copy: an insert of a row the copy has, or an
         // update or delete of one it lacks, would be a change doubled or lost.
         var streamed = 0;
-        using var streaming = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var streaming = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         await foreach (var message in repl.StartReplication(slot, new PgOutputReplicationOptions("snap_pub", PgOutputProtocolVersion.V1), streaming.Token))
         {
             switch (message)
@@ -240,7 +240,7 @@ public class ExportedSnapshotTests(ServerFixture fixture)
         await c.ExecAsync("INSERT INTO snap_tx VALUES (3, 3)");
 
         var seen = new List<string?>();
-        using var streaming = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var streaming = NpgsqlDeadline.After(TimeSpan.FromSeconds(30));
         await foreach (var message in repl.StartReplication(slot, new PgOutputReplicationOptions("snap_tx_pub", PgOutputProtocolVersion.V1), streaming.Token))
         {
             if (message is InsertMessage insert)

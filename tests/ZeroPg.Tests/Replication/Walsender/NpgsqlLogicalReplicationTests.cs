@@ -85,7 +85,7 @@ public class NpgsqlLogicalReplicationTests(ServerFixture fixture)
                 await tx.CommitAsync();
             }
 
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
             var (seen, xids) = await ReadUntilAsync(repl, slot, "np_pub", 2, stop, confirm: true);
             Assert.Equal(["B", "R np_items", "I 1,a", "I 2,NULL", "C", "B", "U 1,b", "UK 2,NULL -> 3,NULL", "D 1,NULL", "C"], seen);
             Assert.DoesNotContain(xid, xids);
@@ -101,7 +101,7 @@ public class NpgsqlLogicalReplicationTests(ServerFixture fixture)
         await c.ExecAsync("INSERT INTO np_items VALUES (4, 'after')");
         await using (var repl = await OpenReplicationAsync())
         {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
             var (seen, _) = await ReadUntilAsync(repl, new PgOutputReplicationSlot("np_slot"), "np_pub", 1, stop, confirm: false);
             Assert.Equal(["B", "R np_items", "I 4,after", "C"], seen);
         }
@@ -109,7 +109,7 @@ public class NpgsqlLogicalReplicationTests(ServerFixture fixture)
         // Not confirmed: sent again after a reconnect.
         await using (var repl = await OpenReplicationAsync())
         {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
             var (seen, _) = await ReadUntilAsync(repl, new PgOutputReplicationSlot("np_slot"), "np_pub", 1, stop, confirm: false);
             Assert.Contains("I 4,after", seen);
         }
@@ -139,7 +139,7 @@ public class NpgsqlLogicalReplicationTests(ServerFixture fixture)
         // Other tests of this shared server create tables later: they must not be captured.
         await c.ExecAsync("DROP PUBLICATION np_all_pub; CREATE PUBLICATION np_all_pub FOR TABLE np_all_a, np_all_later");
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var seen = new List<string>();
         var commits = 0;
         await foreach (var message in repl.StartReplication(slot, new PgOutputReplicationOptions("np_all_pub", PgOutputProtocolVersion.V1, messages: true), stop.Token))
@@ -169,7 +169,7 @@ public class NpgsqlLogicalReplicationTests(ServerFixture fixture)
         await c.ExecAsync("INSERT INTO np_bin VALUES (7, 12.5, '2026-01-02 03:04:05+00', '{a,\"b c\"}', NULL)");
         await c.ExecAsync("UPDATE np_bin SET id = 8 WHERE id = 7");
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var inserted = new List<object?>();
         var keys = new List<object?>();
         await foreach (var message in repl.StartReplication(slot, new PgOutputReplicationOptions("np_bin_pub", PgOutputProtocolVersion.V1, binary: true), stop.Token))
@@ -207,7 +207,7 @@ public class NpgsqlLogicalReplicationTests(ServerFixture fixture)
         await using var repl = await OpenReplicationAsync();
         var slot = await repl.CreatePgOutputReplicationSlot("np_cancel_slot", temporarySlot: true, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.NoExport);
         await c.ExecAsync("INSERT INTO np_cancel VALUES (1)");
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var seen = new List<string>();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {

@@ -16,7 +16,7 @@ public class SlotRestartTests
     {
         await using var repl = new LogicalReplicationConnection(server.GetConnectionString() + ";Pooling=false");
         await repl.Open();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var inserts = new List<string>();
         NpgsqlLogSequenceNumber last = default;
         await foreach (var message in repl.StartReplication(new PgOutputReplicationSlot("restart_slot"), new PgOutputReplicationOptions("restart_pub", PgOutputProtocolVersion.V1), stop.Token))

@@ -183,7 +183,7 @@ public sealed class TwoPhaseDifferentialTests(ITestOutputHelper output) : IAsync
     {
         await using var replication = new LogicalReplicationConnection(connectionString);
         await replication.Open();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = NpgsqlDeadline.After(TimeSpan.FromSeconds(60));
         var messages = new List<byte[]>();
         await foreach (var data in replication.StartLogicalReplication(new Slot("tp"), stop.Token, options: Options))
         {
