@@ -110,6 +110,34 @@ public sealed class ContendedIdleTimeoutTests
         Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
     }
 
+    /// <summary>
+    /// The fuzzer's flood (seed 13133, a 25-38 s hold): thousands of Binds and Executes sent without a Sync went to the engine
+    /// in one call, with no point between where the session could see that others waited. Now such a run goes in pieces
+    /// (ClientBatch.MaxMessagesPerCall), and between them the pipeline limit ends it.
+    /// </summary>
+    [Fact]
+    public async Task A_flood_of_executes_without_a_sync_that_others_wait_behind_is_ended()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        raw.Parse("nap", "SELECT pg_sleep(0.01)");
+        for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least, in one unsynced sequence
+            raw.Bind("", "nap").Execute();
+        raw.Sync();
+        await raw.FlushAsync();
+        while (await raw.ReadMessageAsync() is { } message && message.Code != 'C')
+        {
+        }
+
+        // Before, this waited for all 800 Executes, and the flood got its ReadyForQuery.
+        Assert.Equal(1, await other.ScalarAsync("SELECT 1"));
+        var closing = await raw.ReadUntilClosedAsync();
+        Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+        Assert.DoesNotContain(closing, m => m.Code == 'Z');
+    }
+
     /// <summary>A FunctionCall of pg_sleep(float8) with the argument 0.01 as text (the fuzzer's, oid 2626).</summary>
     private static readonly byte[] PgSleepCall = RawProtocolClient.TypedMessage('F',
         [0, 0, 0x0A, 0x42, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, (byte)'0', (byte)'.', (byte)'0', (byte)'1', 0, 0]);
