@@ -45,17 +45,17 @@ internal sealed class ClientBatch
 
     /// <summary>
     /// Messages of an extended sequence not yet ended by Sync that go to the engine in one call at most: past them the run is
-    /// cut before its next Parse or Bind, and each piece counts as a unit (<see cref="FirstUnits"/>). The fuzzer's flood of
-    /// 2,400 Binds and Executes without a Sync was one engine call of 25 s that every other client waited for, with no point
-    /// between where the session could look at them (<see cref="UnitRunner"/>'s pipeline limit).
+    /// cut, and each piece counts as a unit (<see cref="FirstUnits"/>). The fuzzer's floods of 2,400 Executes (or Binds and
+    /// Executes) without a Sync were one engine call of 25-38 s that every other client waited for, with no point between where
+    /// the session could look at them (<see cref="UnitRunner"/>'s pipeline limit).
     /// </summary>
     public const int MaxMessagesPerCall = 128;
 
     /// <summary>
     /// How many of the first <paramref name="count"/> messages make at most <paramref name="units"/> units ending in a
     /// ReadyForQuery (Sync, Query, FunctionCall), or pieces of an unsynced run (<see cref="MaxMessagesPerCall"/>):
-    /// <paramref name="count"/> when they make no more. A piece ends before a Parse or Bind, never between a Bind and the
-    /// Executes and Describes that follow it, so a portal and its use go to the engine in one call as the client sent them.
+    /// <paramref name="count"/> when they make no more. A piece never ends right after a Bind: a portal and its first use go
+    /// to the engine in one call, where the last checks before the engine see them together (<see cref="UnitRewriter"/>).
     /// </summary>
     public int FirstUnits(int count, int units)
     {
@@ -70,7 +70,7 @@ internal sealed class ClientBatch
                     return i + 1;
                 continue;
             }
-            if (++run > MaxMessagesPerCall && code is FrontendCode.Parse or FrontendCode.Bind)
+            if (++run > MaxMessagesPerCall && _messages[i - 1].Code != FrontendCode.Bind)
             {
                 run = 1;
                 if (--units == 0)
