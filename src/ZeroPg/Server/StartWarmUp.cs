@@ -19,18 +19,25 @@ internal static class StartWarmUp
     private static readonly byte[] SimpleQuery = WireClient.Typed(FrontendCode.Query, "SELECT 1\0"u8);
     private static readonly byte[] ExtendedQuery = Extended("SELECT $1::int4", 1);
 
-    /// <summary>Runs up to <paramref name="statements"/> statements, for at most <paramref name="limit"/>; the number run.</summary>
-    public static async Task<int> RunAsync(string host, int port, string user, string? password, string database, int statements, TimeSpan limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs statements until both runtimes have settled (<see cref="TieringSettle"/>), <paramref name="statements"/> at most, for
+    /// at most <paramref name="limit"/>.
+    /// </summary>
+    public static async Task<WarmUpResult> RunAsync(string host, int port, string user, string? password, string database, int statements, TimeSpan limit, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         await using var session = await LoopbackSession.OpenAsync(host, port, user, password, database, cancellationToken);
+        var methodsAtStart = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var settle = new TieringSettle(methodsAtStart, TimeSpan.Zero);
         var i = 0;
-        while (i < statements && Stopwatch.GetElapsedTime(started) < limit)
+        while (i < statements && Stopwatch.GetElapsedTime(started) is var elapsed && elapsed < limit)
         {
             await session.ExchangeAsync(i % 2 == 0 ? SimpleQuery : ExtendedQuery, cancellationToken);
             i++;
+            if (settle.Observe(i, System.Runtime.JitInfo.GetCompiledMethodCount(), Stopwatch.GetElapsedTime(started)))
+                return new WarmUpResult(i, Settled: true, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsAtStart);
         }
-        return i;
+        return new WarmUpResult(i, Settled: false, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsAtStart);
     }
 
     /// <summary>Parse (unnamed), Bind one text parameter, Describe the portal, Execute, Sync: what Npgsql sends per statement.</summary>
@@ -53,3 +60,7 @@ internal static class StartWarmUp
         return bytes;
     }
 }
+
+/// <summary>What a warm-up did: statements run, whether it ended because both runtimes had settled (else a limit ended it), and
+/// how many methods .NET compiled meanwhile.</summary>
+internal readonly record struct WarmUpResult(int Statements, bool Settled, long MethodsCompiled);
