@@ -69,7 +69,7 @@ internal static class ServeEnvironment
     }
 
     /// <summary>
-    /// The start's warm-up statements (ZeroPgOptions.StartWarmUpStatements). Off by default: it costs the start 2-3 s of CPU
+    /// The start's warm-up statements (ZeroPgOptions.StartWarmUpStatements). Off by default: it costs the start 2-4 s of CPU
     /// (the ready line, and so every reopen's first answer, seconds later on two cores) for first 5,000 statements that cost a
     /// third of the CPU (bench/findings/first-seconds.md).
     /// </summary>
