@@ -254,8 +254,9 @@ public sealed class ZeroPgOptions
     /// <summary>
     /// At most this many trivial statements the server runs through its own port before it reports ready, so that clients'
     /// first statements run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); it ends sooner once both
-    /// runtimes have settled (<see cref="Server.TieringSettle"/>). 0, the default, turns it off: the ready line comes later by
-    /// the warm-up's time (2-4 s of CPU), and a test process that starts many servers pays it per server (`zeropg serve --warm-up`).
+    /// runtimes have settled (<see cref="Server.TieringSettle"/>), or when a client connects (it is served meanwhile). 0, the
+    /// default, turns it off: the ready line comes later by the warm-up's time (2-4 s of CPU), and a test process that starts
+    /// many servers pays it per server (`zeropg serve --warm-up`).
     /// </summary>
     public int StartWarmUpStatements { get; set; }
 
