@@ -56,6 +56,9 @@ async function run() {
   const connectMs = performance.now() - at;
   const readyMs = (portFromStdout ? readyAt : at) - t0;
   const cpuAtReady = treeCpuMs(child.pid);
+  // ZeroPg's warm-up line (--warm-up), logged before the ready line: statements, ms, what ended it, .NET methods compiled
+  const w = /warmed up: (\d+) statements in (\d+) ms .*ended by ([a-z ]+), (\d+) methods/.exec(server.stderrTail);
+  const warmUp = w ? { statements: Number(w[1]), ms: Number(w[2]), endedBy: w[3], methods: Number(w[4]) } : undefined;
   const msg = queryMessage('SELECT 1');
   const samples = new Float64Array(n + then);
   let cpuAfterFirst = null;
@@ -70,7 +73,7 @@ async function run() {
   const first = Array.from(samples.subarray(0, n));
   const slowest = first.map((us, i) => [i, r1(us)]).sort((a, b) => b[1] - a[1]).slice(0, 8);
   return {
-    ok: true, readyMs: Math.round(readyMs), connectMs: r1(connectMs), n, ...stats(first),
+    ok: true, readyMs: Math.round(readyMs), connectMs: r1(connectMs), n, ...stats(first), warmUp,
     cpuMs: cpuAtReady && {
       atReady: cpuAtReady.all, first: cpuAfterFirst.all - cpuAtReady.all, rest: cpuAfterRest.all - cpuAfterFirst.all,
       rootFirst: cpuAfterFirst.root - cpuAtReady.root, rootRest: cpuAfterRest.root - cpuAfterFirst.root,

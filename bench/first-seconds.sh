@@ -3,7 +3,7 @@
 # PostgreSQL 15 (fsync off) in one run. Each round starts each system in turn (alone on the machine), connects at once,
 # runs the statements with no warm-up (bench/first-seconds.mjs), stops it. Prints per system the medians over the rounds
 # of: time to ready, the first 5,000's p50 and p99, and the next 5,000's p99 (the same server warm), and the ratios to
-# native. zeropg runs --warm-up 0, zeropg-warm the same build with --warm-up BENCH_WARM_UP (2000);
+# native. zeropg runs --warm-up 0, zeropg-warm the same build with --warm-up BENCH_WARM_UP (20000: until settled);
 # BENCH_ZEROPG_BASE=/path/ZeroPg.Cli.dll adds zeropg-base (another build, its defaults) to compare in the same run.
 #
 #   bench/first-seconds.sh            # 5 rounds
@@ -42,7 +42,7 @@ run_one() { # system round
       "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/native/data" -m fast -w -t 30 stop >/dev/null 2>&1
       return $rc ;;
     zeropg) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --warm-up 0 ;;
-    zeropg-warm) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --warm-up "${BENCH_WARM_UP:-2000}" ;;
+    zeropg-warm) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$ZEROPG_DLL" serve --port 0 --db memory:// --warm-up "${BENCH_WARM_UP:-20000}" ;;
     zeropg-base) node "$BENCH_DIR/first-seconds.mjs" --port-from-stdout --n "$N" -- dotnet "$BENCH_ZEROPG_BASE" serve --port 0 --db memory:// ;;
   esac >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err"
 }

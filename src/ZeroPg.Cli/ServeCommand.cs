@@ -69,7 +69,7 @@ internal static class ServeCommand
 
         var migrations = new Option<string[]>("--migrations") { Description = "apply this folder's pending migrations before the server is ready (Prisma, drizzle-kit, Flyway-style or ordered .sql; repeatable)", AllowMultipleArgumentsPerToken = false };
         var backup = new BackupFlags();
-        var warmUp = new Option<int>("--warm-up") { Description = "trivial statements the server runs through its own port before the ready line (1 s at most), so that clients' first statements run optimized code (e.g. 2000; default 0: off) [env ZEROPG_WARM_UP]", DefaultValueFactory = _ => ServeEnvironment.WarmUp() };
+        var warmUp = new Option<int>("--warm-up") { Description = "at most this many trivial statements the server runs through its own port before the ready line, until .NET and V8 have compiled the optimized code (3 s at most), so that clients' first statements run it (e.g. 20000; default 0: off) [env ZEROPG_WARM_UP]", DefaultValueFactory = _ => ServeEnvironment.WarmUp() };
         var noAutoPrepare = new Option<bool>("--no-auto-prepare") { Description = "send repeated simple Queries to the engine as they are, instead of through statements ZeroPg prepares once" };
         var maxMessageSize = new Option<int>("--max-message-size") { Description = "largest protocol message a client may send, in bytes (COPY data is limited by --max-copy-bytes)", DefaultValueFactory = _ => new ZeroPgOptions().MaxMessageSize };
         var maxCopyBytes = new Option<long>("--max-copy-bytes") { Description = "largest COPY FROM STDIN, in bytes (kept in a temporary file until CopyDone)", DefaultValueFactory = _ => new ZeroPgOptions().MaxCopyInBytes };

@@ -69,9 +69,9 @@ internal static class ServeEnvironment
     }
 
     /// <summary>
-    /// The start's warm-up statements (ZeroPgOptions.StartWarmUpStatements). Off by default: in the hours measured it made the
-    /// ready line 1-1.3 s later (and so every reopen to its first answer) for a 15-30 % lower median and no better p99 over
-    /// the first 5,000 statements (bench/findings/first-seconds.md).
+    /// The start's warm-up statements (ZeroPgOptions.StartWarmUpStatements). Off by default: it costs the start 2-4 s of CPU
+    /// (the ready line, and so every reopen's first answer, seconds later on two cores) for first 5,000 statements that cost a
+    /// third of the CPU (bench/findings/first-seconds.md).
     /// </summary>
     public static int WarmUp() => int.TryParse(Environment.GetEnvironmentVariable("ZEROPG_WARM_UP"), out var n) ? n : DefaultWarmUp;
 

@@ -252,14 +252,16 @@ public sealed class ZeroPgOptions
     public bool AutoPrepare { get; set; } = true;
 
     /// <summary>
-    /// Trivial statements the server runs through its own port before it reports ready, so that clients' first statements
-    /// run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); 0, the default, turns it off: the ready line
-    /// comes later by the warm-up's time, and a test process that starts many servers pays it per server (`zeropg serve --warm-up`).
+    /// At most this many trivial statements the server runs through its own port before it reports ready, so that clients'
+    /// first statements run code .NET and V8 have optimized (<see cref="Server.StartWarmUp"/>); it ends sooner once both
+    /// runtimes have settled (<see cref="Server.TieringSettle"/>), or when a client connects (it is served meanwhile). 0, the
+    /// default, turns it off: the ready line comes later by the warm-up's time (2-4 s of CPU), and a test process that starts
+    /// many servers pays it per server (`zeropg serve --warm-up`).
     /// </summary>
     public int StartWarmUpStatements { get; set; }
 
-    /// <summary>The warm-up ends after this long even when fewer statements ran (a slow or busy machine).</summary>
-    public TimeSpan StartWarmUpLimit { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>The warm-up ends after this long even when it has not settled (a slow or busy machine, a busy host application).</summary>
+    public TimeSpan StartWarmUpLimit { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
     public int AutoPrepareMaxStatements { get; set; } = 256;

@@ -300,17 +300,20 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
     private static async Task WarmUpAsync(ZeroPgOptions options, List<ListenOptions> wireListeners, SessionRegistry sessions, ZeroPgMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var clientsBefore = sessions.Count; // clients may connect before the ready line: they wait for the start
         var port = wireListeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(p => p > 0, options.Port);
         try
         {
-            var statements = await StartWarmUp.RunAsync(options.Host, port, options.Security.User, options.Security.Password, options.StartDatabase ?? "postgres",
-                options.StartWarmUpStatements, options.StartWarmUpLimit, cancellationToken);
-            // Its session ends after the Terminate: gone before the ready line (no row in pg_stat_activity), then the counters.
-            for (var waited = 0; sessions.Count > clientsBefore && waited < 2000; waited += 5)
+            // Clients may connect before the ready line and are served meanwhile: one beside the warm-up's own session ends it.
+            var result = await StartWarmUp.RunAsync(options.Host, port, options.Security.User, options.Security.Password, options.StartDatabase ?? "postgres",
+                options.StartWarmUpStatements, options.StartWarmUpLimit, () => sessions.Count > 1, cancellationToken);
+            // Its session ends after the Terminate: gone before the ready line (no row in pg_stat_activity), then the counters,
+            // unless a client came meanwhile: its work is counted too, and the warm-up's stays in the counters with it.
+            for (var waited = 0; sessions.IsConnected(result.ProcessId) && waited < 2000; waited += 5)
                 await Task.Delay(5, cancellationToken);
-            metrics.ResetClientCounters();
-            Log.WarmedUp(logger, statements, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (result.End != WarmUpEnd.Client && sessions.Count == 0)
+                metrics.ResetClientCounters();
+            Log.WarmedUp(logger, result.Statements, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                result.End switch { WarmUpEnd.Settled => "settled", WarmUpEnd.Client => "a client", _ => "a limit" }, result.MethodsCompiled);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -440,8 +443,8 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         [LoggerMessage(Level = LogLevel.Information, Message = "descriptor limit {Limit}: at most {Budget} connections at once (startups included); more are closed at accept (--max-connections {MaxConnections})")]
         public static partial void DescriptorBudget(ILogger logger, long limit, long budget, int maxConnections);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "warmed up: {Statements} statements in {Milliseconds} ms before the ready line (--warm-up)")]
-        public static partial void WarmedUp(ILogger logger, int statements, long milliseconds);
+        [LoggerMessage(Level = LogLevel.Information, Message = "warmed up: {Statements} statements in {Milliseconds} ms before the ready line (--warm-up), ended by {Reason}, {Methods} methods JIT-compiled meanwhile")]
+        public static partial void WarmedUp(ILogger logger, int statements, long milliseconds, string reason, long methods);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "the start's warm-up failed, the first statements run unoptimized code: {Message}")]
         public static partial void WarmUpFailed(ILogger logger, string message);

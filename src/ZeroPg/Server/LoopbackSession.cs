@@ -15,6 +15,9 @@ internal sealed class LoopbackSession : IMigrationSession, IAsyncDisposable
     private readonly TcpClient _client;
     private readonly WireClient _wire;
 
+    /// <summary>The process id the server gave this session (its BackendKeyData; 0 when it sent none).</summary>
+    public int ProcessId { get; private set; }
+
     private LoopbackSession(TcpClient client)
     {
         _client = client;
@@ -40,6 +43,8 @@ internal sealed class LoopbackSession : IMigrationSession, IAsyncDisposable
             SimpleQueryReply.Parse(Concat(replies)); // throws the error of a refused startup
             if (replies.Count == 0 || !replies[^1].Is(BackendCode.ReadyForQuery))
                 throw new IOException("the server closed the connection during startup");
+            if (replies.Find(m => m.Is(BackendCode.BackendKeyData)) is { Length: >= 9 } key)
+                session.ProcessId = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(key.AsSpan(5));
             return session;
         }
         catch

@@ -63,6 +63,40 @@ public sealed class StartWarmUpTests
         Assert.Equal(1, await ScalarAsync<int>(connection, "SELECT 1"));
     }
 
+    [Fact]
+    public async Task A_client_that_connects_before_the_ready_line_ends_the_warm_up_and_is_served()
+    {
+        using var logs = new CapturedLogs();
+        var port = FreePort();
+        // Without the client the warm-up would run for its whole limit (it does not settle beside other tests' compiles).
+        var start = ZeroPgServer.StartAsync(new ZeroPgOptions { Port = port, StartWarmUpStatements = int.MaxValue, StartWarmUpLimit = TimeSpan.FromMinutes(5) }, logs.Factory);
+        await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={port};Username=postgres;Password=postgres;Database=postgres;Pooling=false;Timeout=30");
+        while (true)
+        {
+            try
+            {
+                await connection.OpenAsync();
+                break;
+            }
+            catch (NpgsqlException) when (!start.IsCompleted)
+            {
+                await Task.Delay(10); // not listening yet
+            }
+        }
+        Assert.Equal(1, await ScalarAsync<int>(connection, "SELECT 1"));
+        await using var server = await start;
+        Assert.Contains(logs.Messages, m => m.StartsWith("warmed up: ", StringComparison.Ordinal) && m.Contains("ended by a client", StringComparison.Ordinal));
+        // the warm-up's session (application_name zeropg) is gone by the ready line
+        Assert.Equal(0L, await ScalarAsync<long>(connection, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zeropg'"));
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
