@@ -4,6 +4,7 @@ import { threadId } from 'node:worker_threads';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { readTrimmedTar } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
+import { openSeedTar, seedFilesLoader, seedFilesSupported } from './seed-files.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
 import { lazyBundleFilesExtension } from './lazy-bundle-files.mjs';
 import { StartRecord } from './start-record.mjs';
@@ -108,6 +109,12 @@ export async function startEngine(options, shared) {
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) {
+    const memory = createOptions.dataDir.startsWith('memory://');
+    // memory://: files read from the tar until written (seed-files.mjs); ZEROPG_SEED_FILES=0 reads the tar whole, to measure it.
+    const seed = memory && seedFilesSupported && process.env.ZEROPG_SEED_FILES !== '0' ? await openSeedTar(options.loadDataDir) : null;
+    if (seed) createOptions.extensions = { ...createOptions.extensions, zeropgSeedFiles: seedFilesLoader(PGlite.paths.PGDATA, seed) };
+  }
+  if (options.loadDataDir && !createOptions.extensions.zeropgSeedFiles) {
     const memory = createOptions.dataDir.startsWith('memory://');
     const hollowed = memory ? new Map() : null; // WAL segments kept only where a start reads them (wal-trim.mjs)
     const tar = memory ? await readTrimmedTar(options.loadDataDir, hollowed) : await readFile(options.loadDataDir);
