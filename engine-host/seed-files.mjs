@@ -23,9 +23,9 @@ import { CONTROL_FILE, REDO_AT, SEGMENT_NAME, WAL_PAGE, ZERO_PAGE, redoPageIn } 
 /** Whether this system lets a tar stay open under the server's renames and deletes (see above). */
 export const seedFilesSupported = process.platform !== 'win32';
 
-// The contents of a file still in the tar: an empty array no other file has, so that every MEMFS path that reaches a file's
+// The contents of a file still on disk (in the tar, in pglite.data): an empty array no other file has, so that every MEMFS path that reaches a file's
 // bytes can tell it by identity (no property is added to the nodes, whose shape MEMFS's reads see on every block).
-const IN_TAR = new Uint8Array(0);
+const ON_DISK = new Uint8Array(0);
 
 /**
  * The tar at `path` opened, its entries listed from their headers alone: { handle, entries: [{ path, dir, mode, mtime (s), at
@@ -78,12 +78,18 @@ function readFully(fd, target, offset, length, position) {
  * under `pgdata` in MEMFS, read from the tar until written. PGlite then resumes it as a database it found.
  */
 export function seedFilesLoader(pgdata, seed) {
+  let entries = seed; // let go once loaded: PGlite keeps its extensions for the engine's life
+  const load = (mod) => {
+    const loading = entries;
+    entries = null;
+    loadSeedFiles(mod.FS, mod.MEMFS, pgdata, loading);
+  };
   return {
     name: 'zeropg-seed-files',
     setup: async (_pg, emscriptenOpts) => ({
       emscriptenOpts: {
         ...emscriptenOpts,
-        preRun: [...(emscriptenOpts.preRun ?? []), (mod) => loadSeedFiles(mod.FS, mod.MEMFS, pgdata, seed)],
+        preRun: [...(emscriptenOpts.preRun ?? []), load],
       },
     }),
   };
@@ -92,12 +98,11 @@ export function seedFilesLoader(pgdata, seed) {
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
-/** Makes the files (see seedFilesLoader); returns the Map of the files still in the tar (node -> offset), for tests. */
+/** Makes the files (see seedFilesLoader). */
 export function loadSeedFiles(FS, MEMFS, root, { handle, entries }) {
   const fd = handle.fd;
-  const inTar = new Map(); // file node -> its data's offset in the tar; a file leaves it when copied into memory
   FS.mkdirTree(root); // MEMFS's operation tables exist once it has made a node
-  readFromTar(MEMFS, fd, inTar, handle);
+  const source = new DiskSource(handle);
   const dirs = new Map([['', FS.lookupPath(root).node]]);
   const directory = (path) => {
     let node = dirs.get(path);
@@ -128,16 +133,14 @@ export function loadSeedFiles(FS, MEMFS, root, { handle, entries }) {
       node.contents = contents;
       node.usedBytes = written;
     } else if (entry.size > 0) {
-      node.contents = IN_TAR;
       node.usedBytes = entry.size;
-      inTar.set(node, entry.at);
+      keepOnDisk(MEMFS, node, source, entry.at);
     }
     const when = entry.mtime * 1000;
     node.atime = node.mtime = node.ctime = when;
     node.timestamp = when; // older Emscripten's single time
   }
-  if (inTar.size === 0) void handle.close();
-  return inTar;
+  source.done();
 }
 
 // pg_control's redo location (a BigInt), or null.
@@ -177,37 +180,81 @@ function walSegment(fd, entry, redo) {
 }
 
 /**
- * Wraps MEMFS's file operations once per module: a read of a file in `inTar` reads the tar; a write, truncate, or mmap first
- * copies it into memory. The wrapped tables are the ones every MEMFS file's node and stream take their operations from
- * (msync writes through MEMFS.stream_ops). `handle` is kept alive with the wrappers and closed once no file is in the tar.
+ * A file whose bytes are read from (a FileHandle, kept open while one of its files is still on disk: it closes when its
+ * worker or process ends too).
  */
-function readFromTar(MEMFS, fd, inTar, handle) {
+export class DiskSource {
+  #files = 1; // until done(): the files being made
+
+  constructor(handle) {
+    this.handle = handle;
+    this.fd = handle.fd;
+  }
+
+  added() {
+    this.#files++;
+  }
+
+  /** One file less reads from it (or, once, the making of its files ended). */
+  done() {
+    if (--this.#files === 0) void this.handle.close();
+  }
+}
+
+const diskFiles = new WeakMap(); // MEMFS -> Map(file node -> { source, at }) of its files still on disk
+
+/**
+ * Makes `node` (a MEMFS file of `node.usedBytes` bytes) read its bytes from `source` at `at` until written: its contents are
+ * the shared empty marker from now on. The first call for a module wraps its MEMFS file operations (readFromDisk).
+ */
+export function keepOnDisk(MEMFS, node, source, at) {
+  let files = diskFiles.get(MEMFS);
+  if (!files) {
+    files = new Map();
+    diskFiles.set(MEMFS, files);
+    readFromDisk(MEMFS, files);
+  }
+  node.contents = ON_DISK;
+  files.set(node, { source, at });
+  source.added();
+}
+
+/** Whether `node`'s bytes are still read from disk (tests). */
+export const onDisk = (node) => node.contents === ON_DISK;
+
+/**
+ * Wraps MEMFS's file operations once per module: a read of a file in `files` reads its source; a write, truncate, or mmap
+ * first copies it into memory. The wrapped tables are the ones every MEMFS file's node and stream take their operations from
+ * (msync writes through MEMFS.stream_ops).
+ */
+function readFromDisk(MEMFS, files) {
   const intoMemory = (node) => {
-    const at = inTar.get(node);
+    const { source, at } = files.get(node);
     const contents = new Uint8Array(node.usedBytes);
-    readFully(fd, contents, 0, contents.length, at);
+    readFully(source.fd, contents, 0, contents.length, at);
     node.contents = contents;
-    inTar.delete(node);
-    if (inTar.size === 0) void handle.close();
+    files.delete(node);
+    source.done();
   };
   const streams = [MEMFS.stream_ops, MEMFS.ops_table?.file?.stream].filter(Boolean);
   for (const ops of new Set(streams)) {
     const { read, write, mmap } = ops;
     ops.read = function (stream, buffer, offset, length, position) {
       const node = stream.node;
-      if (node.contents !== IN_TAR) return read.call(this, stream, buffer, offset, length, position);
+      if (node.contents !== ON_DISK) return read.call(this, stream, buffer, offset, length, position);
       if (position >= node.usedBytes) return 0;
       const size = Math.min(node.usedBytes - position, length);
-      readFully(fd, buffer, offset, size, inTar.get(node) + position);
+      const { source, at } = files.get(node);
+      readFully(source.fd, buffer, offset, size, at + position);
       return size;
     };
     ops.write = function (stream, ...rest) {
-      if (stream.node.contents === IN_TAR) intoMemory(stream.node);
+      if (stream.node.contents === ON_DISK) intoMemory(stream.node);
       return write.call(this, stream, ...rest);
     };
     if (mmap) {
       ops.mmap = function (stream, ...rest) {
-        if (stream.node.contents === IN_TAR) intoMemory(stream.node);
+        if (stream.node.contents === ON_DISK) intoMemory(stream.node);
         return mmap.call(this, stream, ...rest);
       };
     }
@@ -216,7 +263,7 @@ function readFromTar(MEMFS, fd, inTar, handle) {
   if (fileNodeOps?.setattr) {
     const setattr = fileNodeOps.setattr;
     fileNodeOps.setattr = function (node, attr) {
-      if (attr?.size !== undefined && node.contents === IN_TAR) intoMemory(node);
+      if (attr?.size !== undefined && node.contents === ON_DISK) intoMemory(node);
       return setattr.call(this, node, attr);
     };
   }
