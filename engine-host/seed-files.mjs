@@ -79,10 +79,11 @@ function readFully(fd, target, offset, length, position) {
  */
 export function seedFilesLoader(pgdata, seed) {
   let entries = seed; // let go once loaded: PGlite keeps its extensions for the engine's life
+  let source = null;
   const load = (mod) => {
     const loading = entries;
     entries = null;
-    loadSeedFiles(mod.FS, mod.MEMFS, pgdata, loading);
+    source = loadSeedFiles(mod.FS, mod.MEMFS, pgdata, loading);
   };
   return {
     name: 'zeropg-seed-files',
@@ -91,6 +92,7 @@ export function seedFilesLoader(pgdata, seed) {
         ...emscriptenOpts,
         preRun: [...(emscriptenOpts.preRun ?? []), load],
       },
+      close: async () => (source ? source.close() : entries?.handle.close()), // db.close() calls it
     }),
   };
 }
@@ -98,7 +100,7 @@ export function seedFilesLoader(pgdata, seed) {
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
-/** Makes the files (see seedFilesLoader). */
+/** Makes the files (see seedFilesLoader); returns their DiskSource. */
 export function loadSeedFiles(FS, MEMFS, root, { handle, entries }) {
   const fd = handle.fd;
   FS.mkdirTree(root); // MEMFS's operation tables exist once it has made a node
@@ -141,6 +143,7 @@ export function loadSeedFiles(FS, MEMFS, root, { handle, entries }) {
     node.timestamp = when; // older Emscripten's single time
   }
   source.done();
+  return source;
 }
 
 // pg_control's redo location (a BigInt), or null.
@@ -197,8 +200,17 @@ export class DiskSource {
 
   /** One file less reads from it (or, once, the making of its files ended). */
   done() {
-    if (--this.#files === 0) void this.handle.close();
+    if (--this.#files === 0) this.close();
   }
+
+  /** Closes the file (when the engine closes: a FileHandle left to the garbage collector is an uncaught error); idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    void this.handle.close();
+  }
+
+  #closed = false;
 }
 
 const diskFiles = new WeakMap(); // MEMFS -> Map(file node -> { source, at }) of its files still on disk

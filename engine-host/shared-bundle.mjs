@@ -34,6 +34,7 @@ export function sharedBundleExtension(buffer, file = null) {
       const source = file ? new DiskSource(await open(file, 'r')) : null; // open for the engine's life
       return {
         emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun ?? []), (mod) => copyOnWrite(mod.MEMFS, buffer, source)] },
+        close: async () => source?.close(), // db.close() calls it
       };
     },
   };
