@@ -10,10 +10,10 @@
 // keeps them: the first page and the pages from pg_control's redo location on, in an array of the segment's size whose other
 // pages are never touched.
 //
-// The tar is held open (a FileHandle, closed with the engine's worker or process) for the engine's life: the server replaces
+// The tar is held open (a FileHandle, closed by db.close() or with the engine's worker) for the engine's life: the server replaces
 // a snapshot or seed only by renaming a new file over it and deletes one only when no engine starts from it any more, and an
-// open file outlives both on POSIX systems. Windows refuses to replace or delete a file another process holds open, so there
-// the tar is read into memory whole (tar-load.mjs), as before.
+// open file outlives both on POSIX systems (a deleted tar's disk space then comes back when the engine ends). Windows refuses
+// to replace or delete a file another process holds open, so there the tar is read into memory whole (tar-load.mjs).
 
 import { open } from 'node:fs/promises';
 import { readSync } from 'node:fs';
