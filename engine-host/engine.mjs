@@ -1,9 +1,12 @@
 // Starting the one PGlite instance the host runs.
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { growMemfsGeometrically } from './memfs-growth.mjs';
 import { readTrimmedTar } from './wal-trim.mjs';
 import { memfsTarLoader, parseTar } from './tar-load.mjs';
+import { openSeedTar, seedFilesLoader, seedFilesSupported } from './seed-files.mjs';
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
 import { lazyBundleFilesExtension } from './lazy-bundle-files.mjs';
 import { StartRecord } from './start-record.mjs';
@@ -100,14 +103,23 @@ export async function startEngine(options, shared) {
   const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(createOptions.dataDir, PGlite.paths.PGDATA);
   if (record) createOptions.extensions.zeropgStartRecord = record.extension();
   if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
-  if (shared?.fsBundle) {
+  // PGlite's initdb (a module of its own) unpacks the bundle it is given without the engine's extensions: a hollow one
+  // (shared-bundle.mjs) only to an engine that will not run it, one that starts from a tar or an existing data directory.
+  const initdbRuns = !options.loadDataDir && (createOptions.dataDir.startsWith('memory://') || !existsSync(join(createOptions.dataDir, 'PG_VERSION')));
+  if (shared?.fsBundle && !(shared.fsBundleFile && initdbRuns)) {
     // pglite.data as the pool read it once: the engine's files view it in place, copied only by a write (shared-bundle.mjs)
     createOptions.fsBundle = sharedFsBundle(shared.fsBundle);
-    createOptions.extensions.zeropgSharedBundle = sharedBundleExtension(shared.fsBundle);
+    createOptions.extensions.zeropgSharedBundle = sharedBundleExtension(shared.fsBundle, shared.fsBundleFile);
   }
   // The database of the cluster this engine serves (ZeroPg runs one engine per database; its cluster holds it).
   if (options.database) createOptions.database = options.database;
   if (options.loadDataDir) {
+    const memory = createOptions.dataDir.startsWith('memory://');
+    // memory://: files read from the tar until written (seed-files.mjs); ZEROPG_SEED_FILES=0 reads the tar whole, to measure it.
+    const seed = memory && seedFilesSupported && process.env.ZEROPG_SEED_FILES !== '0' ? await openSeedTar(options.loadDataDir) : null;
+    if (seed) createOptions.extensions = { ...createOptions.extensions, zeropgSeedFiles: seedFilesLoader(PGlite.paths.PGDATA, seed) };
+  }
+  if (options.loadDataDir && !createOptions.extensions.zeropgSeedFiles) {
     const memory = createOptions.dataDir.startsWith('memory://');
     const hollowed = memory ? new Map() : null; // WAL segments kept only where a start reads them (wal-trim.mjs)
     const tar = memory ? await readTrimmedTar(options.loadDataDir, hollowed) : await readFile(options.loadDataDir);

@@ -3,7 +3,7 @@
 import './wasm-flags.mjs'; // first: before the module is compiled
 import { HOST, takeFirstBlank } from './first-blank.mjs';
 import { Worker } from 'node:worker_threads';
-import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { engineModuleEdits } from './shared-memory.mjs';
@@ -11,6 +11,7 @@ import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { compileHintsEdit } from './compile-hints.mjs';
 import { editInPlace, withEdits } from './wasm-bytes.mjs';
 import { PGLITE_DIST } from './pglite-dist.mjs';
+import { hollowBundle } from './shared-bundle.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 import { collectEndedEngine } from './collect-ended.mjs';
 
@@ -117,7 +118,10 @@ function compileEngineModule() {
   // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
   return { wasmModule: module, compiled: { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 } };
 }
-const fsBundle = readShared(join(PGLITE_DIST, 'pglite.data'));
+// pglite.data: a hollow buffer of its size, each engine's files reading the file itself until written (shared-bundle.mjs);
+// ZEROPG_BUNDLE_ON_DISK=0 reads it whole into the buffer, to measure it.
+const fsBundleFile = process.env.ZEROPG_BUNDLE_ON_DISK === '0' ? null : join(PGLITE_DIST, 'pglite.data');
+const fsBundle = fsBundleFile ? hollowBundle(statSync(fsBundleFile).size) : readShared(join(PGLITE_DIST, 'pglite.data'));
 
 /** The file at `path` read straight into a SharedArrayBuffer: one copy of its bytes, not two. */
 function readShared(path) {
@@ -168,7 +172,7 @@ function start({ id, options, requests, replies, env }) {
   serverReads(replies); // throws (ENXIO) when the server is gone: the caller reports the start as failed
   const fds = [openFifo(requests, constants.O_RDONLY), openFifo(replies, constants.O_WRONLY)];
   const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
-  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle } };
+  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle, fsBundleFile } };
   let started;
   try {
     started = takeBlank(env);

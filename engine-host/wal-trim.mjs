@@ -9,10 +9,10 @@
 import { open } from 'node:fs/promises';
 import { BLOCK, checksum, field, readOctal, writeOctal } from './ustar.mjs';
 
-const WAL_PAGE = 8192;
-const SEGMENT_NAME = /(^|\/)pg_wal\/[0-9A-F]{24}$/;
+export const WAL_PAGE = 8192;
+export const SEGMENT_NAME = /(^|\/)pg_wal\/[0-9A-F]{24}$/;
 
-const ZERO_PAGE = Buffer.alloc(WAL_PAGE);
+export const ZERO_PAGE = Buffer.alloc(WAL_PAGE);
 
 // The length of `data` up to its last page holding a non-zero byte (pages compared whole, natively: a byte loop over 9 MB of
 // zeros cost more than the trim saved).
@@ -34,8 +34,8 @@ function writtenLength(data) {
 // file of its full size whose other pages are zeros never touched (tar-load.mjs): resident only where Postgres writes.
 // ControlFileData: system_identifier (8), pg_control_version (4), catalog_version_no (4), state (4 + 4 of padding), time (8),
 // checkPoint (8), then checkPointCopy, whose first field is its redo location (stable since PostgreSQL 11).
-const CONTROL_FILE = /(^|\/)global\/pg_control$/;
-const REDO_AT = 40;
+export const CONTROL_FILE = /(^|\/)global\/pg_control$/;
+export const REDO_AT = 40;
 
 /** The tar entry's path as tar-load.mjs's parseTar names it (relative, no './', no trailing '/'). */
 const entryPath = (name) => name.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
@@ -56,7 +56,7 @@ function redoLocation(bytes) {
 }
 
 // Where in segment `name` (TLI, log and segment number in hex) of `size` bytes the page holding `redo` starts; -1: not in it.
-function redoPageIn(name, size, redo) {
+export function redoPageIn(name, size, redo) {
   const hex = name.slice(-24);
   const perLog = 0x100000000n / BigInt(size);
   const start = (BigInt(`0x${hex.slice(8, 16)}`) * perLog + BigInt(`0x${hex.slice(16, 24)}`)) * BigInt(size);
