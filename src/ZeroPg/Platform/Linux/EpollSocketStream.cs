@@ -56,7 +56,7 @@ internal sealed class EpollSocketStream : Stream
             }
             if (error != SocketError.Success)
                 throw new IOException($"a backend's socket failed: {error}", new SocketException((int)error));
-            _empty = read < buffer.Length;
+            _empty = read > 0 && read < buffer.Length; // at the end (0) every read returns 0 at once, with no edge to wait for
             return read;
         }
     }
