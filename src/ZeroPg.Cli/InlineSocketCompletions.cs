@@ -9,35 +9,20 @@ namespace ZeroPg.Cli;
 /// so it is set only in the CLI's own process, whose socket code never blocks a thread (the library's hosts, such as a test
 /// process with its own clients, keep .NET's default), and taken out again once the server listens so that a --run command
 /// does not inherit it.
-/// A pooled server (<c>--pool</c>, <c>--upstream</c>) on Linux also gets one socket event thread instead of one per processor: its
-/// backends' replies have an epoll thread of their own (<c>Platform/Linux/EpollSockets</c>), so the clients' thread and the backends'
-/// make the two that run at once; a third woke per reply and cost more context switches than it saved (bench/findings/pool.md).
 /// </summary>
 internal static class InlineSocketCompletions
 {
     private const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-    private const string ThreadCount = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
-    private static bool _threadCountSet;
 
-    /// <summary>Sets the switch (and, for a pooled server on Linux, one event thread) unless the user set it; true when it was set here.</summary>
-    public static bool Enable(bool pooled)
+    /// <summary>Sets the switch unless the user set it (either way); true when it was set here.</summary>
+    public static bool Enable()
     {
         if (Environment.GetEnvironmentVariable(Variable) is not null)
             return false;
         Environment.SetEnvironmentVariable(Variable, "1");
-        if (pooled && OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(ThreadCount) is null)
-        {
-            Environment.SetEnvironmentVariable(ThreadCount, "1");
-            _threadCountSet = true;
-        }
         return true;
     }
 
-    /// <summary>The server's sockets have read them: child processes started from now on do not see them.</summary>
-    public static void HideFromChildren()
-    {
-        Environment.SetEnvironmentVariable(Variable, null);
-        if (_threadCountSet)
-            Environment.SetEnvironmentVariable(ThreadCount, null);
-    }
+    /// <summary>The server's sockets have read it: child processes started from now on do not see it.</summary>
+    public static void HideFromChildren() => Environment.SetEnvironmentVariable(Variable, null);
 }

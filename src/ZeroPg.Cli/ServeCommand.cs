@@ -201,7 +201,7 @@ internal static class ServeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 
-        var inlineCompletions = options.InlineSocketScheduling && InlineSocketCompletions.Enable(options.PoolSize is not null || options.Upstream is not null); // before any socket waits
+        var inlineCompletions = options.InlineSocketScheduling && InlineSocketCompletions.Enable(); // before any socket waits
         // Conditions a user can cause, each in one line with the fix, before seconds go into starting an engine.
         if ((PortCheck.Busy(options.Host, options.Port)
             ?? (options.HttpPort is { } httpPort ? PortCheck.HttpBusy(options.HttpHost, httpPort) : null)

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -42,14 +41,26 @@ internal sealed class PoolTarget
     public async Task<Stream> ConnectAsync(CancellationToken cancellationToken)
     {
         if (_upstream is null)
-            return await BackendSockets.ConnectAsync(new UnixDomainSocketEndPoint(_socketFile!), cancellationToken);
-        if (_upstream.Tls == UpstreamTls.Disable)
-            return await BackendSockets.ConnectAsync(new DnsEndPoint(_upstream.Host, _upstream.Port), cancellationToken);
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketFile!), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
         var tcp = new TcpClient { NoDelay = true };
         try
         {
             await tcp.ConnectAsync(_upstream.Host, _upstream.Port, cancellationToken);
             var stream = tcp.GetStream();
+            if (_upstream.Tls == UpstreamTls.Disable)
+                return stream;
             var request = new byte[8];
             BinaryPrimitives.WriteInt32BigEndian(request, 8);
             BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), 80877103); // SSLRequest
