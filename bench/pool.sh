@@ -7,6 +7,7 @@
 #   bench/pool.sh [seconds per run, default 10]
 #   BENCH_ZEROPG_BASE=/path/to/other/ZeroPg.Cli bench/pool.sh 6   also runs that build's pool (target zp-base), interleaved
 #   BENCH_ROUNDS=3 bench/pool.sh 6                                  the whole table that many times in one run (one cluster)
+#   BENCH_CLIENTS=64 bench/pool.sh 6                                only these client counts (default 8 64 256)
 set -euo pipefail
 DURATION=${1:-10}
 BIN=/usr/lib/postgresql/15/bin
@@ -72,7 +73,7 @@ printf "%-5s %-12s %-9s %7s %10s %10s %12s %6s\n" round workload target clients 
 for round in $(seq "$ROUNDS"); do
 for workload in select-only tpcb; do
   flag=""; [ "$workload" = select-only ] && flag="-S"
-  for clients in 8 64 256; do
+  for clients in ${BENCH_CLIENTS:-8 64 256}; do
     for target in $TARGETS; do
       case $target in
         direct) port=$PG_PORT; pooler=""; [ "$clients" -gt 90 ] && { printf "%-5s %-12s %-9s %7s %10s %10s %12s\n" $round $workload $target $clients "refused" "-" "-"; continue; } ;;

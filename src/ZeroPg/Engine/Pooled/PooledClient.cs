@@ -276,8 +276,10 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             _rolesMayChange = true;
         if (Pinned is not null)
         {
-            // DISCARD ALL outside a transaction leaves the backend as a new session (its settings are read back as it goes back).
-            if (frontend == FrontendCode.Query && _status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql!))
+            // DISCARD ALL outside a transaction leaves the backend as a new session (its settings are read back as it goes back);
+            // sent extended (Npgsql's commands), an unnamed Parse that starts its sequence: it runs first, so never in a pipeline.
+            if (_status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql ?? "")
+                && (frontend == FrontendCode.Query || (frontend == FrontendCode.Parse && !_unsynced && !IsNamedParse(message))))
             {
                 Pinned = null;
                 Settings.MayChange(sql!);

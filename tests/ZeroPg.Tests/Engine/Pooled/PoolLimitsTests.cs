@@ -71,6 +71,26 @@ public sealed class PoolLimitsTests
     }
 
     [Fact]
+    public async Task A_client_pinned_by_a_temp_table_gives_its_backend_back_after_DISCARD_ALL_sent_extended()
+    {
+        await using var server = await ZeroPgServer.StartAsync(Pooled(size: 1, maxConnections: 10, waitTimeout: TimeSpan.FromSeconds(2)), TestLogging.Factory);
+        await using var pinned = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await pinned.OpenAsync();
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await pinned.ExecAsync("CREATE TEMP TABLE discard_me (x int)");
+        var waited = await Assert.ThrowsAsync<PostgresException>(() => other.ScalarAsync("SELECT 1"));
+        Assert.Equal("57014", waited.SqlState); // the one backend is the temp table's client's
+
+        // Npgsql sends a command's text as Parse/Bind/Execute/Sync, not as a simple Query.
+        await using (var discard = new NpgsqlCommand("DISCARD ALL", pinned))
+            await discard.ExecuteNonQueryAsync();
+
+        Assert.Equal(0L, await other.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname = 'discard_me'"));
+        Assert.Equal(0L, await pinned.ScalarAsync("SELECT count(*) FROM pg_class WHERE relname = 'discard_me'"));
+    }
+
+    [Fact]
     public async Task A_cancel_ends_a_wait_for_a_backend_with_57014()
     {
         await using var server = await ZeroPgServer.StartAsync(Pooled(size: 1, maxConnections: 10), TestLogging.Factory);
