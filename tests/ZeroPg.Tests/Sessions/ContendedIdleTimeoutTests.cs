@@ -122,13 +122,19 @@ public sealed class ContendedIdleTimeoutTests
         await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
         await other.OpenAsync();
         await using var raw = await RawProtocolClient.ConnectAsync(server);
+        const int quick = 63; // fast statements ahead grow the pipeline's slices to 32 units (PipelineSlices): the flood is one of them
+        for (var i = 0; i < quick; i++)
+            raw.Query("SELECT 1");
         raw.Parse("nap", "SELECT pg_sleep(0.01)");
         for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least, in one unsynced sequence
             raw.Bind("", "nap").Execute();
         raw.Sync();
         await raw.FlushAsync();
-        while (await raw.ReadMessageAsync() is { } message && message.Code != 'C')
+        var ready = 0;
+        while (await raw.ReadMessageAsync() is { } message && !(ready == quick && message.Code == 'C'))
         {
+            if (message.Code == 'Z')
+                ready++;
         }
 
         // Before, this waited for all 800 Executes, and the flood got its ReadyForQuery.

@@ -44,38 +44,27 @@ internal sealed class ClientBatch
     public void EndUnit() => CompleteCount = _messages.Count;
 
     /// <summary>
-    /// Messages of an extended sequence not yet ended by Sync that go to the engine in one call at most: past them the run is
-    /// cut, and each piece counts as a unit (<see cref="FirstUnits"/>). The fuzzer's floods of 2,400 Executes (or Binds and
-    /// Executes) without a Sync were one engine call of 25-38 s that every other client waited for, with no point between where
-    /// the session could look at them (<see cref="UnitRunner"/>'s pipeline limit).
+    /// Messages that go to the engine in one call at most (<see cref="FirstUnits"/>): past them the call is cut, inside an
+    /// extended sequence not yet ended by Sync too. The fuzzer's floods of 2,400 messages without a Sync were one engine call of
+    /// 25-38 s that every other client waited for, with no point between where the session could look at them
+    /// (<see cref="UnitRunner"/>'s pipeline limit).
     /// </summary>
     public const int MaxMessagesPerCall = 128;
 
     /// <summary>
     /// How many of the first <paramref name="count"/> messages make at most <paramref name="units"/> units ending in a
-    /// ReadyForQuery (Sync, Query, FunctionCall), or pieces of an unsynced run (<see cref="MaxMessagesPerCall"/>):
-    /// <paramref name="count"/> when they make no more. A piece never ends right after a Bind: a portal and its first use go
+    /// ReadyForQuery (Sync, Query, FunctionCall), and at most <see cref="MaxMessagesPerCall"/> messages:
+    /// <paramref name="count"/> when they make no more. A cut never falls right after a Bind: a portal and its first use go
     /// to the engine in one call, where the last checks before the engine see them together (<see cref="UnitRewriter"/>).
     /// </summary>
     public int FirstUnits(int count, int units)
     {
-        var run = 0;
         for (var i = 0; i < count; i++)
         {
-            var code = _messages[i].Code;
-            if (code.AsksForReady())
-            {
-                run = 0;
-                if (--units == 0)
-                    return i + 1;
-                continue;
-            }
-            if (++run > MaxMessagesPerCall && _messages[i - 1].Code != FrontendCode.Bind)
-            {
-                run = 1;
-                if (--units == 0)
-                    return i;
-            }
+            if (i >= MaxMessagesPerCall && _messages[i - 1].Code != FrontendCode.Bind)
+                return i;
+            if (_messages[i].Code.AsksForReady() && --units == 0)
+                return i + 1;
         }
         return count;
     }
