@@ -362,7 +362,7 @@ internal sealed class ClientSession
         {
             case AcceptStep.StartExtendedCopy:
                 if (_batch.Count > 2)
-                    await _units.RunUnitsAsync(_batch.Count - 2); // what came before the Bind runs first (the engine keeps an open sequence)
+                    await _units.RunPipelineAsync(_batch.Count - 2); // what came before the Bind runs first (the engine keeps an open sequence), in slices as any pipeline
                 await _units.RunExtendedCopyStartAsync();
                 break;
             case AcceptStep.Refuse:

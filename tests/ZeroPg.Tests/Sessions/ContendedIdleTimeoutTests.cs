@@ -115,12 +115,15 @@ public sealed class ContendedIdleTimeoutTests
     /// in one call, with no point between where the session could see that others waited. Now such a run goes in pieces
     /// (ClientBatch.MaxMessagesPerCall), and between them the pipeline limit ends it.
     /// </summary>
-    [Fact]
-    public async Task A_flood_of_executes_without_a_sync_that_others_wait_behind_is_ended()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the flood before an extended COPY's Bind and Execute ran in one call too (seed 13133 again: 24 s)
+    public async Task A_flood_of_executes_without_a_sync_that_others_wait_behind_is_ended(bool copyAfter)
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
         await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
         await other.OpenAsync();
+        await other.ExecAsync("CREATE TABLE flood_copy (a int)");
         await using var raw = await RawProtocolClient.ConnectAsync(server);
         const int quick = 63; // fast statements ahead grow the pipeline's slices to 32 units (PipelineSlices): the flood is one of them
         for (var i = 0; i < quick; i++)
@@ -128,7 +131,10 @@ public sealed class ContendedIdleTimeoutTests
         raw.Parse("nap", "SELECT pg_sleep(0.01)");
         for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least, in one unsynced sequence
             raw.Bind("", "nap").Execute();
-        raw.Sync();
+        if (copyAfter)
+            raw.Parse("", "COPY flood_copy FROM STDIN").Bind("", "").Execute();
+        else
+            raw.Sync();
         await raw.FlushAsync();
         var ready = 0;
         while (await raw.ReadMessageAsync() is { } message && !(ready == quick && message.Code == 'C'))

@@ -36,7 +36,7 @@ internal sealed class DatabaseCommands(SessionComposition parts, UnitRunner unit
                 return false; // a unit ended by Flush, not Sync (found by the fuzzer): the engine answers it as it would
             if (unitStart > 0)
             {
-                await units.RunUnitsAsync(unitStart);
+                await units.RunPipelineAsync(unitStart); // in slices as any pipeline
                 return true;
             }
             if (parts.State.Status != TransactionStatus.Idle || parts.State.SequenceOpenInEngine || parts.Lease.IsHeld)
