@@ -18,6 +18,7 @@
 import { open } from 'node:fs/promises';
 import { readSync } from 'node:fs';
 import { BLOCK, field, readOctal } from './ustar.mjs';
+import { makeMemfsEntries } from './tar-load.mjs';
 import { CONTROL_FILE, REDO_AT, SEGMENT_NAME, WAL_PAGE, ZERO_PAGE, redoPageIn } from './wal-trim.mjs';
 
 /** Whether this system lets a tar stay open under the server's renames and deletes (see above). */
@@ -97,39 +98,12 @@ export function seedFilesLoader(pgdata, seed) {
   };
 }
 
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-
 /** Makes the files (see seedFilesLoader); returns their DiskSource. */
 export function loadSeedFiles(FS, MEMFS, root, { handle, entries }) {
   const fd = handle.fd;
-  FS.mkdirTree(root); // MEMFS's operation tables exist once it has made a node
   const source = new DiskSource(handle);
-  const dirs = new Map([['', FS.lookupPath(root).node]]);
-  const directory = (path) => {
-    let node = dirs.get(path);
-    if (node) return node;
-    const cut = path.lastIndexOf('/');
-    const parent = directory(cut < 0 ? '' : path.slice(0, cut));
-    const name = path.slice(cut + 1);
-    try {
-      node = FS.lookupNode(parent, name);
-    } catch {
-      node = parent.node_ops.mknod(parent, name, S_IFDIR | 0o700, 0);
-    }
-    dirs.set(path, node);
-    return node;
-  };
   const redo = redoLocation(fd, entries);
-  for (const entry of entries) {
-    if (entry.path === '') continue;
-    if (entry.dir) {
-      directory(entry.path);
-      continue;
-    }
-    const cut = entry.path.lastIndexOf('/');
-    const parent = directory(cut < 0 ? '' : entry.path.slice(0, cut));
-    const node = parent.node_ops.mknod(parent, entry.path.slice(cut + 1), S_IFREG | (entry.mode & 0o777 || 0o600), 0);
+  makeMemfsEntries(FS, root, entries, (node, entry) => {
     if (SEGMENT_NAME.test(entry.path)) {
       const { contents, written } = walSegment(fd, entry, redo);
       node.contents = contents;
@@ -141,7 +115,7 @@ export function loadSeedFiles(FS, MEMFS, root, { handle, entries }) {
     const when = entry.mtime * 1000;
     node.atime = node.mtime = node.ctime = when;
     node.timestamp = when; // older Emscripten's single time
-  }
+  });
   source.done();
   return source;
 }

@@ -45,10 +45,10 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
 /**
- * Creates `entries` (parseTar's) under `root` in the module's FS, whose `root` must be in MEMFS (memory://). Nodes are made
- * through each directory's own node_ops, as FS.mkdir and FS.mknod make them, without walking paths again.
+ * The directory node of a path relative to `root` (made under `root` in MEMFS, with its parents, the first time it is asked
+ * for; `root` itself is made first): each directory is looked up once, its nodes made through their parents' own node_ops.
  */
-export function loadIntoMemfs(FS, root, entries, hollowed = null) {
+function memfsDirectories(FS, root) {
   FS.mkdirTree(root);
   const dirs = new Map([['', FS.lookupPath(root).node]]);
   const directory = (path) => {
@@ -65,6 +65,31 @@ export function loadIntoMemfs(FS, root, entries, hollowed = null) {
     dirs.set(path, node);
     return node;
   };
+  return directory;
+}
+
+/**
+ * Creates `entries` (parseTar's) under `root` in the module's FS, whose `root` must be in MEMFS (memory://). Nodes are made
+ * through each directory's own node_ops, as FS.mkdir and FS.mknod make them, without walking paths again.
+ */
+export function loadIntoMemfs(FS, root, entries, hollowed = null) {
+  makeMemfsEntries(FS, root, entries, (node, entry) => {
+    const segment = hollowed?.get(entry.path);
+    node.contents = segment ? wholeSegment(entry.data, segment) : entry.data;
+    node.usedBytes = segment ? segment.at + entry.data.length - WAL_PAGE : entry.data.length; // a segment as long as it was written
+    const when = entry.mtime * 1000;
+    node.atime = node.mtime = node.ctime = when;
+    node.timestamp = when; // older Emscripten's single time
+  });
+}
+
+/**
+ * Makes the directories and regular files of `entries` (parseTar's, or the same shape) under `root` in MEMFS, each directory
+ * looked up once and each node made through its parent's own node_ops, as FS.mkdir and FS.mknod make them; `fill(node, entry)`
+ * gives each new file its contents.
+ */
+export function makeMemfsEntries(FS, root, entries, fill) {
+  const directory = memfsDirectories(FS, root);
   for (const entry of entries) {
     if (entry.path === '') continue;
     if (entry.dir) {
@@ -73,13 +98,7 @@ export function loadIntoMemfs(FS, root, entries, hollowed = null) {
     }
     const cut = entry.path.lastIndexOf('/');
     const parent = directory(cut < 0 ? '' : entry.path.slice(0, cut));
-    const node = parent.node_ops.mknod(parent, entry.path.slice(cut + 1), S_IFREG | (entry.mode & 0o777 || 0o600), 0);
-    const segment = hollowed?.get(entry.path);
-    node.contents = segment ? wholeSegment(entry.data, segment) : entry.data;
-    node.usedBytes = segment ? segment.at + entry.data.length - WAL_PAGE : entry.data.length; // a segment as long as it was written
-    const when = entry.mtime * 1000;
-    node.atime = node.mtime = node.ctime = when;
-    node.timestamp = when; // older Emscripten's single time
+    fill(parent.node_ops.mknod(parent, entry.path.slice(cut + 1), S_IFREG | (entry.mode & 0o777 || 0o600), 0), entry);
   }
 }
 
