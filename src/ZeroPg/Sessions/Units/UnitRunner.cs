@@ -86,7 +86,11 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
         "terminating connection: a pipeline inside a transaction block held the shared engine that other clients wait for",
         $"The client sent {ran + left} messages or more ahead inside one transaction block (or extended-query sequence not ended by Sync); {ran} of them ran for more than {limit.TotalSeconds:0.###} s while another client waited as long for the engine every client of this database shares. Its transaction was rolled back and the rest not run. Send long pipelines outside a transaction block, Sync after each statement (the others get turns between them), or raise --contended-idle-timeout (0 = off).");
 
-    public async Task RunUnitsAsync(int count)
+    /// <summary>
+    /// One slice of a pipeline (<see cref="RunPipelineAsync"/>, the only caller): every run of client messages goes through the
+    /// pipeline, so no path sends them to the engine past its slicing and its limit (a path that did held the engine 24 s).
+    /// </summary>
+    private async Task RunUnitsAsync(int count)
     {
         var suspended = parts.Portals.Candidate(_batch, count, parts.Statements);
         while (true)
