@@ -41,4 +41,5 @@ internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor en
     public StartupSettingsCheck StartupSettings { get; } = new();
     public ILogger Logger { get; } = loggerFactory.CreateLogger("ZeroPg.Sessions");
     private readonly EngineHoldLog _holdLog = EngineHoldLog.Attach(scheduler, engine, metrics, loggerFactory.CreateLogger("ZeroPg.Sessions"));
+    private readonly EngineWaitLog _waitLog = EngineWaitLog.Attach(scheduler, engine, loggerFactory.CreateLogger("ZeroPg.Sessions"));
 }

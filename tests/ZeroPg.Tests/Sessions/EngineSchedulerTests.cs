@@ -232,6 +232,44 @@ public sealed class EngineSchedulerTests
     }
 
     [Fact]
+    public async Task A_stream_of_new_connections_goes_ahead_of_a_client_that_owes_only_until_it_is_overdue()
+    {
+        long now = 0;
+        var ms = System.Diagnostics.Stopwatch.Frequency / 1000;
+        var scheduler = new EngineScheduler(() => now);
+        object witness = new(), holder = new();
+        await scheduler.AcquireAsync(witness, default);
+        now += 100 * ms; // the witness's last transaction held the engine 100 ms
+        scheduler.Release(witness);
+        await scheduler.AcquireAsync(holder, default);
+        var waited = scheduler.AcquireAsync(witness, default).AsTask();
+        // Issue 59's fuzzer: new connections, each asking with no history and holding the engine 50 ms.
+        var owner = holder;
+        var turns = 0;
+        while (!waited.IsCompleted)
+        {
+            Assert.True(turns < 40, "the witness was still waiting after 40 newcomers' turns (2 s)");
+            object newcomer = new();
+            var asked = scheduler.AcquireAsync(newcomer, default).AsTask();
+            now += 50 * ms;
+            scheduler.Release(owner);
+            if (asked.IsCompleted)
+            {
+                owner = newcomer;
+                turns++;
+            }
+            else
+            {
+                await waited.WaitAsync(TimeSpan.FromSeconds(5));
+                scheduler.Release(witness); // the newcomer behind it comes next
+                await asked.WaitAsync(TimeSpan.FromSeconds(5));
+            }
+        }
+        Assert.True(turns > 0, "the newcomers that asked for little went first while the witness owed its 100 ms");
+        Assert.InRange(turns * 50 + 50, (int)EngineScheduler.Overdue.TotalMilliseconds, (int)EngineScheduler.Overdue.TotalMilliseconds + 50);
+    }
+
+    [Fact]
     public async Task A_long_hold_is_paid_once_and_alike_sessions_keep_their_arrival_order()
     {
         long now = 0;

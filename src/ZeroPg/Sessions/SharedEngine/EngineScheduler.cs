@@ -6,7 +6,7 @@ namespace ZeroPg.Sessions;
 /// time each has had (start-time fair queueing, <see cref="EngineShares"/>): a client that has just held the engine long
 /// (a big COPY, a transaction idle between its statements, a hostile client that opens a sequence and sleeps) goes behind
 /// the clients that asked for little, so one client's long holds cost the others one wait, not one per turn; among
-/// alike clients the order is their arrival. Owners are compared by reference (a session). While a <see cref="Gate"/> is
+/// alike clients the order is their arrival. A client that has waited <see cref="Overdue"/> goes first whatever its tag. Owners are compared by reference (a session). While a <see cref="Gate"/> is
 /// set (an exported snapshot waiting for its importers), the first waiter it admits goes first and the others keep their
 /// place. An owner whose unit is written to the engine and leaves the engine session as it found it hands the engine over
 /// (<see cref="HandOver"/>): to the first waiter now, or to the next session that asks, at once, while the owner waits for
@@ -41,6 +41,9 @@ internal sealed class EngineScheduler
 
     /// <summary>Told of an owner that held the engine at least <see cref="EngineHoldLog.Threshold"/> while others waited (after the lock).</summary>
     public EngineHoldLog? HoldLog { get; set; }
+
+    /// <summary>Told of each turn that ended while others waited, and of a waiter granted after <see cref="EngineHoldLog.Threshold"/> or more (after the lock).</summary>
+    public EngineWaitLog? WaitLog { get; set; }
 
     /// <summary>The session the engine currently works for, if any.</summary>
     public object? Owner
@@ -142,11 +145,13 @@ internal sealed class EngineScheduler
         Waiter? next;
         TimeSpan held;
         int waiting;
+        long granted, now;
         lock (_gate)
         {
             if (_owner != session)
                 return;
-            var now = _clock();
+            now = _clock();
+            granted = _grantedAt;
             held = System.Diagnostics.Stopwatch.GetElapsedTime(_grantedAt, now);
             if (_ownerShare is { } share)
                 EngineShares.Used(share, now - _grantedAt);
@@ -157,8 +162,13 @@ internal sealed class EngineScheduler
             _admission?.Released(session);
             next = GrantNext();
         }
-        if (waiting > 0 && held >= EngineHoldLog.Threshold)
-            HoldLog?.Held(session, held, waiting);
+        if (waiting > 0)
+        {
+            if (held >= EngineHoldLog.Threshold)
+                HoldLog?.Held(session, held, waiting);
+            WaitLog?.TurnEnded(session, granted, now);
+        }
+        Granted(next, now);
         Complete(next);
     }
 
@@ -199,6 +209,7 @@ internal sealed class EngineScheduler
         Waiter? next;
         lock (_gate)
             next = _owner is null ? GrantNext() : null;
+        Granted(next, _clock());
         Complete(next);
     }
 
@@ -213,22 +224,52 @@ internal sealed class EngineScheduler
         return _waiters.AddFirst(waiter);
     }
 
+    /// <summary>A waiter granted after a wait of <see cref="EngineHoldLog.Threshold"/> or more says behind what (after the lock).</summary>
+    private void Granted(Waiter? next, long now)
+    {
+        if (next is not null && WaitLog is { } log && System.Diagnostics.Stopwatch.GetElapsedTime(next.Since, now) >= EngineHoldLog.Threshold)
+            log.Waited(next.Session, next.Since, now);
+    }
+
     private bool TakesOver() => _handsOver && System.Diagnostics.Stopwatch.GetElapsedTime(_handedOverAt, _clock()) < HandOverWindow;
 
+    /// <summary>
+    /// The first admitted waiter by tag; but a waiter that has waited <see cref="Overdue"/> goes first whatever its tag (the
+    /// longest waiting of them), unless the server's own work waits first (<see cref="AcquireFirstAsync"/>).
+    /// </summary>
     private Waiter? GrantNext()
     {
+        LinkedListNode<Waiter>? first = null, overdue = null;
+        var now = _clock();
         for (var node = _waiters.First; node is not null; node = node.Next)
         {
             var waiter = node.Value;
             if (_admission is not null && !_admission.Admits(waiter.Session, waiter.Access))
                 continue;
-            _waiters.Remove(node);
-            waiter.Node = null;
-            Grant(waiter.Session);
-            return waiter;
+            first ??= node;
+            if (waiter.Tag == long.MinValue)
+                break;
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(waiter.Since, now) >= Overdue && (overdue is null || waiter.Since < overdue.Value.Since))
+                overdue = node;
         }
-        return null;
+        var chosen = first is not null && first.Value.Tag == long.MinValue ? first : overdue ?? first;
+        if (chosen is null)
+            return null;
+        _waiters.Remove(chosen);
+        chosen.Value.Node = null;
+        Grant(chosen.Value.Session);
+        return chosen.Value;
     }
+
+    /// <summary>
+    /// How long a tag may keep a client waiting. Tags order the queue by the engine time each client has had, so a client that
+    /// held the engine goes behind those that asked for little; but a client connecting anew asks with no history at the
+    /// clock, and the clock moves only as the engine serves tags ahead of it: a stream of new connections, each taking a turn
+    /// or two, kept a client whose last turn was 100 ms waiting 5.9 s behind 63 turns (issue 59's fuzzer). Past this wait a
+    /// client goes first (longest waiting first), so a debt costs a client at most this much and a stream of newcomers
+    /// cannot starve it; shorter waits keep the tags' order.
+    /// </summary>
+    internal static readonly TimeSpan Overdue = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// The waiter granted the engine goes on on this thread, inline: its unit is written to the engine host before the thread that
