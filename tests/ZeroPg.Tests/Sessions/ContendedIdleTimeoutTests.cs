@@ -113,14 +113,16 @@ public sealed class ContendedIdleTimeoutTests
     /// <summary>
     /// The fuzzer's flood (seed 13133, a 25-38 s hold): thousands of Binds and Executes sent without a Sync went to the engine
     /// in one call, with no point between where the session could see that others waited. Now such a run goes in pieces
-    /// (ClientBatch.MaxMessagesPerCall), and between them the pipeline limit ends it.
+    /// (ClientBatch.MaxMessagesPerCall), and between them the pipeline limit ends it: after 1 s (UnitRunner.PipelineLimit),
+    /// though the idle limit is the default 5 s (a pipeline is no client's gap; 5.1 s holds made the witness wait as long).
     /// </summary>
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // the flood before an extended COPY's Bind and Execute ran in one call too (seed 13133 again: 24 s)
     public async Task A_flood_of_executes_without_a_sync_that_others_wait_behind_is_ended(bool copyAfter)
     {
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > TimeSpan.FromSeconds(3), "the flood below runs 3 s: it must end by the pipeline's own limit");
         await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
         await other.OpenAsync();
         await other.ExecAsync("CREATE TABLE flood_copy (a int)");
@@ -129,12 +131,12 @@ public sealed class ContendedIdleTimeoutTests
         for (var i = 0; i < quick; i++)
             raw.Query("SELECT 1");
         raw.Parse("nap", "SELECT pg_sleep(0.01)");
-        for (var i = 0; i < 800; i++) // 8 s of pg_sleep(0.01) at least, in one unsynced sequence
+        for (var i = 0; i < 300; i++) // 3 s of pg_sleep(0.01) at least, in one unsynced sequence
             raw.Bind("", "nap").Execute();
         if (copyAfter)
             raw.Parse("", "COPY flood_copy FROM STDIN").Bind("", "").Execute();
         else
-            raw.Sync();
+            raw.Flush(); // left open: no Sync ends it
         await raw.FlushAsync();
         var ready = 0;
         while (await raw.ReadMessageAsync() is { } message && !(ready == quick && message.Code == 'C'))
@@ -143,11 +145,45 @@ public sealed class ContendedIdleTimeoutTests
                 ready++;
         }
 
-        // Before, this waited for all 800 Executes, and the flood got its ReadyForQuery.
+        // Before, this waited for all 300 Executes.
         Assert.Equal(1, await other.ScalarAsync("SELECT 1"));
         var closing = await raw.ReadUntilClosedAsync();
         Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
         Assert.DoesNotContain(closing, m => m.Code == 'Z');
+        // Ended while it ran (not once it had run and sat idle, which the idle limit ends after 5 s).
+        Assert.True(closing.Count(m => m.Code == 'C') < 299, $"the flood ran to its end: {closing.Count(m => m.Code == 'C') + 1} of 300 Executes");
+    }
+
+    /// <summary>
+    /// A client's batch with its Sync (Npgsql's NpgsqlBatch, pgjdbc's executeBatch) is one unit, as a simple Query of many
+    /// statements is: it runs to its end though it goes to the engine in pieces and others wait, as Postgres runs it
+    /// (statement_timeout bounds it). Only a flood left without a Sync, or many units inside a block, meet the pipeline limit.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_with_its_sync_inside_a_transaction_block_runs_to_its_end_while_others_wait()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { ContendedIdleTimeout = Limit }, TestLogging.Factory);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        await raw.Query("BEGIN").RoundTripAsync();
+        await raw.Query("CREATE TABLE batch_rows (i int)").RoundTripAsync();
+        raw.Parse("add", "INSERT INTO batch_rows SELECT 1 FROM pg_sleep(0.01)");
+        const int rows = 300; // 3 s at least, in ClientBatch.MaxMessagesPerCall pieces
+        for (var i = 0; i < rows; i++)
+            raw.Bind("", "add").Execute();
+        raw.Sync();
+        await raw.FlushAsync();
+        Assert.Equal('1', (await raw.ReadMessageAsync())!.Code); // ParseComplete: the batch runs
+        var waiting = other.ScalarAsync("SELECT count(*) FROM batch_rows"); // waits behind the batch's transaction
+
+        var replies = await raw.ReadUntilReadyAsync();
+        Assert.DoesNotContain(replies, m => m.Code == 'E');
+        Assert.Equal(rows, replies.Count(m => m.Code == 'C'));
+        Assert.Equal((byte)'T', replies[^1].Body[0]); // still in the block
+        var committed = await raw.Query("COMMIT").RoundTripAsync();
+        Assert.Equal((byte)'I', committed[^1].Body[0]);
+        Assert.Equal((long)rows, await waiting);
     }
 
     /// <summary>A FunctionCall of pg_sleep(float8) with the argument 0.01 as text (the fuzzer's, oid 2626).</summary>

@@ -69,6 +69,21 @@ internal sealed class ClientBatch
         return count;
     }
 
+    /// <summary>
+    /// Whether the first of the first <paramref name="count"/> messages belongs to an extended sequence whose Sync is among them:
+    /// the first message asking for a ReadyForQuery is a Sync (not a Query or FunctionCall, which end what comes before them otherwise).
+    /// </summary>
+    public bool SyncAhead(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var code = _messages[i].Code;
+            if (code.AsksForReady())
+                return code == FrontendCode.Sync;
+        }
+        return false;
+    }
+
     /// <summary>One ReadyForQuery is due per Sync, Query and FunctionCall among the first <paramref name="count"/> messages.</summary>
     public int ReadyCount(int count)
     {
