@@ -1,4 +1,5 @@
 using Npgsql;
+using ZeroPg.Sessions;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Sessions;
@@ -189,6 +190,31 @@ public sealed class ContendedIdleTimeoutTests
     /// <summary>A FunctionCall of pg_sleep(float8) with the argument 0.01 as text (the fuzzer's, oid 2626).</summary>
     private static readonly byte[] PgSleepCall = RawProtocolClient.TypedMessage('F',
         [0, 0, 0x0A, 0x42, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, (byte)'0', (byte)'.', (byte)'0', (byte)'1', 0, 0]);
+
+    /// <summary>
+    /// A failed transaction can only end: idle in one, a client gets the shorter of the contended limit and 1 s
+    /// (SessionTimeouts.AbortedLimit), here under the default 5 s. Issue 59's fuzzer: clients idle in aborted blocks until they
+    /// dropped held the engine 1.1-2.2 s, the witness behind them.
+    /// </summary>
+    [Fact]
+    public async Task A_client_idle_in_a_failed_transaction_that_others_wait_behind_is_ended_after_a_second()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.AbortedLimit);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        await raw.Query("BEGIN").RoundTripAsync();
+        await raw.Query("CREATE TABLE failed_block (x int)").RoundTripAsync();
+        var failed = await raw.Query("SELECT 1/0").RoundTripAsync();
+        Assert.Equal((byte)'E', failed[^1].Body[0]);
+
+        Assert.Equal(1, await other.ScalarAsync("SELECT 1"));
+        var closing = await raw.ReadUntilClosedAsync();
+        var fatal = Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+        Assert.Contains("failed transaction", fatal.MessageText);
+        Assert.Equal(true, await other.ScalarAsync("SELECT to_regclass('failed_block') IS NULL")); // rolled back
+    }
 
     [Fact]
     public async Task Alone_a_client_may_stay_idle_in_its_transaction_past_the_limit()

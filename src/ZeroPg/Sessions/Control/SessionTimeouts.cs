@@ -19,8 +19,18 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
         var own = Own(holdsEngine);
         // Holding the engine while idle costs the others their turn: bounded when someone waits (ClientSession re-arms it while nobody does).
         var contended = holdsEngine && (state.Status != TransactionStatus.Idle || state.SequenceOpenInEngine || state.InCopy) ? options.ContendedIdleTimeout : TimeSpan.Zero;
-        return contended > TimeSpan.Zero && (own is null || contended < own.Value.After) ? new IdleLimit(contended, IdleLimitKind.Contended) : own;
+        var kind = IdleLimitKind.Contended;
+        if (contended > AbortedLimit && state.Status == TransactionStatus.Failed && !state.InCopy)
+            (contended, kind) = (AbortedLimit, IdleLimitKind.ContendedAborted);
+        return contended > TimeSpan.Zero && (own is null || contended < own.Value.After) ? new IdleLimit(contended, kind) : own;
     }
+
+    /// <summary>
+    /// The contended limit of a client idle in a failed transaction block: the shorter of this and --contended-idle-timeout
+    /// (5 s). Its transaction can do nothing but end, and the 5 s are there for a healthy client slowed between two statements
+    /// of work. Issue 59's fuzzer: clients idle in an aborted block until they dropped held the engine 1.1-2.2 s, the witness waiting behind them.
+    /// </summary>
+    internal static readonly TimeSpan AbortedLimit = TimeSpan.FromSeconds(1);
 
     /// <summary>The limit that applies besides the contended one (<see cref="IdleLimitKind.Contended"/>): the client's own and the server's idle timeouts.</summary>
     public IdleLimit? Own(bool holdsEngine)
@@ -47,6 +57,8 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
     {
         IdleLimitKind.Contended => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection: idle while holding the shared engine that other clients wait for",
             $"The client sat idle for {Describe(limit.After)} inside a transaction (or an extended-query sequence not ended by Sync) while another client waited {Describe(limit.After)} for the engine every client of this database shares; its transaction was rolled back. Commit or roll back without pausing, or raise --contended-idle-timeout (0 = off)."),
+        IdleLimitKind.ContendedAborted => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection: idle in a failed transaction while holding the shared engine that other clients wait for",
+            $"The client's transaction had already failed, and it sat idle for {Describe(limit.After)} without ending it while another client waited {Describe(limit.After)} for the engine every client of this database shares; its transaction was rolled back. Send ROLLBACK as soon as a statement of a transaction fails, or raise --contended-idle-timeout (0 = off; a failed transaction gets the shorter of it and 1 s)."),
         IdleLimitKind.Session => PgError.Fatal(SqlState.IdleSessionTimeout, "terminating connection due to idle-session timeout",
             $"The client's idle_session_timeout ({Describe(limit.After)}) passed without a query."),
         IdleLimitKind.ServerInTransaction => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection due to idle-in-transaction timeout",
@@ -104,6 +116,8 @@ internal enum IdleLimitKind : byte
     ServerInTransaction,
     /// <summary>The server's --contended-idle-timeout: idle holding the engine while another client waits for it.</summary>
     Contended,
+    /// <summary>As <see cref="Contended"/>, in a failed transaction block: at most <see cref="SessionTimeouts.AbortedLimit"/>.</summary>
+    ContendedAborted,
     /// <summary>The server's --copy-stall-timeout: COPY FROM STDIN data stopped coming inside a transaction block.</summary>
     CopyStalled,
 }
