@@ -6,9 +6,8 @@
 // "rest":{"p50Us":..,"p99Us":..},"slowest":[[index,us],..]}. readyMs = spawn -> ready line (ZeroPg) or first accepted
 // connection (native); cpuMs = the server's process tree's CPU until ready, during the
 // first n and the next (root*: the spawned process alone, ZeroPg's .NET server); connectMs = that connection's startup; the statements are timed from send to ReadyForQuery.
-import { readdirSync, readFileSync } from 'node:fs';
 import { queryMessage, percentile } from './wire.mjs';
-import { parseArgs, spawnServer } from './spawn-server.mjs';
+import { parseArgs, spawnServer, treeCpuMs } from './spawn-server.mjs';
 
 const { opt, has, cmd } = parseArgs();
 const n = Number(opt('--n') ?? 5000);
@@ -21,28 +20,6 @@ const r1 = (x) => Math.round(x * 10) / 10;
 
 const server = spawnServer(cmd, { portFromStdout, port: opt('--port') ? Number(opt('--port')) : undefined });
 const { t0, child } = server;
-
-// CPU time (user + system, ms) of the server's process tree: what the statements cost it, less sensitive to the machine's
-// load than their latency. Linux only (/proc); a process that ended is not counted (native's backends outlive the run).
-function treeCpuMs(root) {
-  try {
-    const procs = new Map();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-      } catch { /* ended meanwhile */ }
-    }
-    let ticks = 0;
-    for (const [pid, p] of procs) {
-      for (let x = pid, depth = 0; x > 1 && depth < 32; x = procs.get(x)?.ppid ?? 0, depth++)
-        if (x === root) { ticks += p.ticks; break; }
-    }
-    return { all: ticks * 10, root: (procs.get(root)?.ticks ?? 0) * 10 }; // USER_HZ is 100 on Linux
-  } catch { return null; }
-}
 
 function stats(samples) {
   const sorted = Float64Array.from(samples).sort();

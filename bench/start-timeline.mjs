@@ -25,6 +25,9 @@ for (const line of straceLines) {
   } else if (/^execve\("[^"]*\/node", \["[^"]*node", "--expose-gc"|^execve\(.*engine-pool\.mjs|^execve\(.*host\.mjs/.test(call) && hostTid == null) {
     hostTid = tid; mark('host spawned (execve node)', t, tid);
   }
+  // A build with marks of its own (a scratch build's write(-1, "zeropg-mark NAME"): EBADF, nothing else happens)
+  const own = /^write\(-1, "zeropg-mark ([^"]*)"/.exec(call);
+  if (own) mark(`· ${own[1]}`, t, tid);
   if (call.includes('System.Private.CoreLib.dll') && tid === serverTid) mark('server: CoreLib opened (runtime up)', t, tid);
   if (call.includes('ZeroPg.Cli.dll"') && call.startsWith('openat') && tid === serverTid) mark('server: ZeroPg.Cli.dll opened', t, tid);
   if (call.includes('.zeropg.json') && call.startsWith('openat')) mark('server: manifest read', t, tid);
