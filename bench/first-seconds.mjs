@@ -15,6 +15,7 @@ const then = Number(opt('--then') ?? 5000);
 const timeoutMs = Number(opt('--timeout') ?? 180) * 1000;
 const stopSignal = opt('--stop-signal') ?? 'SIGTERM';
 const portFromStdout = has('--port-from-stdout');
+const withMarks = has('--marks');
 const out = (o) => console.log(JSON.stringify(o));
 const r1 = (x) => Math.round(x * 10) / 10;
 
@@ -38,13 +39,17 @@ async function run() {
   const warmUp = w ? { statements: Number(w[1]), ms: Number(w[2]), endedBy: w[3], methods: Number(w[4]) } : undefined;
   const msg = queryMessage('SELECT 1');
   const samples = new Float64Array(n + then);
+  const startsMs = withMarks ? new Float64Array(n + then) : null;
   let cpuAfterFirst = null;
+  let firstDoneMs = null;
   for (let i = 0; i < n + then; i++) {
     const s = performance.now();
+    if (startsMs) startsMs[i] = s - t0;
     await c.queryRaw(msg);
     samples[i] = (performance.now() - s) * 1000;
-    if (i === n - 1) cpuAfterFirst = treeCpuMs(child.pid);
+    if (i === n - 1) { cpuAfterFirst = treeCpuMs(child.pid); firstDoneMs = performance.now() - t0; }
   }
+  const restDoneMs = performance.now() - t0;
   const cpuAfterRest = treeCpuMs(child.pid);
   c.close();
   const first = Array.from(samples.subarray(0, n));
@@ -57,6 +62,11 @@ async function run() {
     },
     first500P99Us: stats(first.slice(0, 500)).p99Us, after500P99Us: stats(first.slice(500)).p99Us,
     rest: then > 0 ? stats(Array.from(samples.subarray(n))) : null, slowest,
+    // --marks: when each phase ended and when the first n's slowest 1 % ran (ms after the spawn; bench/cpu-during.mjs)
+    ...(startsMs && {
+      marksMs: { ready: r1(readyMs), firstDone: r1(firstDoneMs), restDone: r1(restDoneMs) },
+      slowestStatements: first.map((us, i) => [r1(startsMs[i]), r1(us)]).sort((a, b) => b[1] - a[1]).slice(0, Math.ceil(n / 100)),
+    }),
   };
 }
 
