@@ -6,9 +6,8 @@
 // "rest":{"p50Us":..,"p99Us":..},"slowest":[[index,us],..]}. readyMs = spawn -> ready line (ZeroPg) or first accepted
 // connection (native); cpuMs = the server's process tree's CPU until ready, during the
 // first n and the next (root*: the spawned process alone, ZeroPg's .NET server); connectMs = that connection's startup; the statements are timed from send to ReadyForQuery.
-import { readdirSync, readFileSync } from 'node:fs';
 import { queryMessage, percentile } from './wire.mjs';
-import { parseArgs, spawnServer } from './spawn-server.mjs';
+import { parseArgs, spawnServer, treeCpuMs } from './spawn-server.mjs';
 
 const { opt, has, cmd } = parseArgs();
 const n = Number(opt('--n') ?? 5000);
@@ -16,33 +15,12 @@ const then = Number(opt('--then') ?? 5000);
 const timeoutMs = Number(opt('--timeout') ?? 180) * 1000;
 const stopSignal = opt('--stop-signal') ?? 'SIGTERM';
 const portFromStdout = has('--port-from-stdout');
+const withMarks = has('--marks');
 const out = (o) => console.log(JSON.stringify(o));
 const r1 = (x) => Math.round(x * 10) / 10;
 
 const server = spawnServer(cmd, { portFromStdout, port: opt('--port') ? Number(opt('--port')) : undefined });
 const { t0, child } = server;
-
-// CPU time (user + system, ms) of the server's process tree: what the statements cost it, less sensitive to the machine's
-// load than their latency. Linux only (/proc); a process that ended is not counted (native's backends outlive the run).
-function treeCpuMs(root) {
-  try {
-    const procs = new Map();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-      } catch { /* ended meanwhile */ }
-    }
-    let ticks = 0;
-    for (const [pid, p] of procs) {
-      for (let x = pid, depth = 0; x > 1 && depth < 32; x = procs.get(x)?.ppid ?? 0, depth++)
-        if (x === root) { ticks += p.ticks; break; }
-    }
-    return { all: ticks * 10, root: (procs.get(root)?.ticks ?? 0) * 10 }; // USER_HZ is 100 on Linux
-  } catch { return null; }
-}
 
 function stats(samples) {
   const sorted = Float64Array.from(samples).sort();
@@ -61,13 +39,17 @@ async function run() {
   const warmUp = w ? { statements: Number(w[1]), ms: Number(w[2]), endedBy: w[3], methods: Number(w[4]) } : undefined;
   const msg = queryMessage('SELECT 1');
   const samples = new Float64Array(n + then);
+  const startsMs = withMarks ? new Float64Array(n + then) : null;
   let cpuAfterFirst = null;
+  let firstDoneMs = null;
   for (let i = 0; i < n + then; i++) {
     const s = performance.now();
+    if (startsMs) startsMs[i] = s - t0;
     await c.queryRaw(msg);
     samples[i] = (performance.now() - s) * 1000;
-    if (i === n - 1) cpuAfterFirst = treeCpuMs(child.pid);
+    if (i === n - 1) { cpuAfterFirst = treeCpuMs(child.pid); firstDoneMs = performance.now() - t0; }
   }
+  const restDoneMs = performance.now() - t0;
   const cpuAfterRest = treeCpuMs(child.pid);
   c.close();
   const first = Array.from(samples.subarray(0, n));
@@ -80,6 +62,11 @@ async function run() {
     },
     first500P99Us: stats(first.slice(0, 500)).p99Us, after500P99Us: stats(first.slice(500)).p99Us,
     rest: then > 0 ? stats(Array.from(samples.subarray(n))) : null, slowest,
+    // --marks: when each phase ended and when the first n's slowest 1 % ran (ms after the spawn; bench/cpu-during.mjs)
+    ...(startsMs && {
+      marksMs: { ready: r1(readyMs), firstDone: r1(firstDoneMs), restDone: r1(restDoneMs) },
+      slowestStatements: first.map((us, i) => [r1(startsMs[i]), r1(us)]).sort((a, b) => b[1] - a[1]).slice(0, Math.ceil(n / 100)),
+    }),
   };
 }
 

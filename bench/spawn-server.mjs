@@ -2,6 +2,7 @@
 // stdout (--port-from-stdout); another server is given a port and polled until it accepts a connection.
 // Used by ttfq.mjs and first-seconds.mjs.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { WireClient } from './wire.mjs';
 
 // The script's own options (before `--`) and the server's command (after it).
@@ -71,4 +72,26 @@ export function spawnServer(cmd, { portFromStdout, port }) {
     process.on(sig, () => { if (!server.exited) child.kill('SIGKILL'); process.removeAllListeners(sig); process.kill(process.pid, sig); });
   }
   return server;
+}
+
+// CPU time (user + system, ms) of the server's process tree: what the statements cost it, less sensitive to the machine's
+// load than their latency. Linux only (/proc); a process that ended is not counted (native's backends outlive the run).
+export function treeCpuMs(root) {
+  try {
+    const procs = new Map();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+      } catch { /* ended meanwhile */ }
+    }
+    let ticks = 0;
+    for (const [pid, p] of procs) {
+      for (let x = pid, depth = 0; x > 1 && depth < 32; x = procs.get(x)?.ppid ?? 0, depth++)
+        if (x === root) { ticks += p.ticks; break; }
+    }
+    return { all: ticks * 10, root: (procs.get(root)?.ticks ?? 0) * 10 }; // USER_HZ is 100 on Linux
+  } catch { return null; }
 }

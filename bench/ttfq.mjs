@@ -1,10 +1,12 @@
 // Time to first query: spawn a server, wait until a first "SELECT 1" is answered, stop it.
 //   node ttfq.mjs --port-from-stdout [--setup-sql SQL] -- CMD ARGS...   (ZeroPg: port from its JSON line)
 //   node ttfq.mjs --port P [--setup-sql SQL] -- CMD ARGS...             (poll 127.0.0.1:P until it answers)
-// Prints one JSON line: {"ok":true,"ms":..,"listenMs":..,"stopMs":..}
+// Prints one JSON line: {"ok":true,"ms":..,"listenMs":..,"stopMs":..,"cpuMs":{"all":..,"root":..}}
 // ms = spawn -> first SELECT 1 answered; listenMs = spawn -> port known/connect accepted;
-// stopMs = SIGTERM -> exit (-1: still running after --stop-timeout seconds, then SIGKILLed).
-import { parseArgs, spawnServer } from './spawn-server.mjs';
+// stopMs = SIGTERM -> exit (-1: still running after --stop-timeout seconds, then SIGKILLed); cpuMs = the CPU (user + system,
+// 10 ms ticks) the server's process tree (all) and the spawned process alone (root) had used when the answer came: a start is
+// bound by CPU on two cores, and this figure moves less with the machine's load than ms.
+import { parseArgs, spawnServer, treeCpuMs } from './spawn-server.mjs';
 
 const { opt, has, cmd } = parseArgs();
 const timeoutMs = Number(opt('--timeout') ?? 120) * 1000;
@@ -23,10 +25,11 @@ async function firstQuery() {
   const connectedAt = performance.now();
   const rows = await c.query('SELECT 1');
   const ms = performance.now() - t0;
+  const cpuMs = treeCpuMs(child.pid);
   if (rows[0] !== '1') throw new Error(`unexpected SELECT 1 answer ${JSON.stringify(rows)}`);
   if (setupSql) await c.query(setupSql);
   c.close();
-  return { ms, listenMs: (portFromStdout ? listenAt : connectedAt) - t0 };
+  return { ms, listenMs: (portFromStdout ? listenAt : connectedAt) - t0, cpuMs };
 }
 
 const stop = () => server.stop('SIGTERM', stopTimeoutMs);
@@ -41,7 +44,7 @@ try {
   const r = await firstQuery();
   clearTimeout(timer);
   const stopMs = await stop();
-  out({ ok: true, ms: Math.round(r.ms), listenMs: Math.round(r.listenMs), stopMs: Math.round(stopMs) });
+  out({ ok: true, ms: Math.round(r.ms), listenMs: Math.round(r.listenMs), stopMs: Math.round(stopMs), cpuMs: r.cpuMs });
   process.exit(0);
 } catch (e) {
   clearTimeout(timer);
