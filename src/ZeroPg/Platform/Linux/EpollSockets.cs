@@ -22,21 +22,15 @@ internal sealed unsafe class EpollSockets
     private readonly int _epoll;
     private readonly ConcurrentDictionary<long, IEpollWatcher> _sockets = new();
     private long _nextId;
-    private readonly int _threadId;
 
     public static EpollSockets Instance => Shared.Value;
-
-    /// <summary>Whether the caller runs on the loop's thread (a blocking wait there would wait for itself).</summary>
-    public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
 
     private EpollSockets()
     {
         _epoll = LinuxLibc.EpollCreate1(LinuxLibc.EPOLL_CLOEXEC);
         if (_epoll < 0)
             throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-        var thread = new Thread(Run) { IsBackground = true, Name = "zeropg pool epoll" };
-        thread.Start();
-        _threadId = thread.ManagedThreadId;
+        new Thread(Run) { IsBackground = true, Name = "zeropg pool epoll" }.Start();
     }
 
     /// <summary>Watches the socket's reads (and, with <paramref name="writes"/>, its room to write) from now on; returns its id.</summary>
