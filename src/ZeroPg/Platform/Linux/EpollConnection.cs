@@ -12,8 +12,9 @@ namespace ZeroPg.Platform.Linux;
 /// A client connection accepted by <see cref="EpollListener"/> whose socket waits on <see cref="EpollSockets"/>, never on .NET's
 /// socket engine. Reads: on a readable edge the loop's thread reads until the socket is empty (a read shorter than its buffer
 /// emptied it: no EAGAIN read after it) into the input pipe, whose reader (the pooled client's loop) goes on inline, on this
-/// thread: its message is framed and written to a backend before the next event. Writes: the output pipe's reader goes on
-/// inline in the writer's flush and sends at once; only a send that finds no room waits, for the room-to-write edge.
+/// thread: its message is framed and written to a backend before the next event. Writes: the output pipe's reader sends what
+/// a flush gave it, at once when flushed off the loop's thread, after the loop's current batch of events when on it
+/// (<see cref="EpollSockets.AfterEvents"/>); only a send that finds no room waits, for the room-to-write edge.
 /// Threads: the loop's thread reads (<see cref="_readLock"/> orders it with a read resumed after the input pipe was full); the
 /// flusher of the output pipe sends; Kestrel disposes.
 /// </summary>
@@ -27,8 +28,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
     private readonly long _id;
     private readonly Pipe _input = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
-    private readonly Pipe _output = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
-        pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
+    private readonly Pipe _output;
     private readonly EdgeSignal _writable = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _readLock = new();
@@ -42,6 +42,8 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
         socket.Blocking = false; // sends and receives try once and return WouldBlock, without .NET's engine
         _socket = socket;
         _loop = loop;
+        _output = new(new PipeOptions(readerScheduler: loop.AfterEvents, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
         _fd = (int)socket.SafeHandle.DangerousGetHandle(); // the socket owns it; removed from epoll before the socket closes
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
@@ -128,7 +130,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
         }, (this, awaiter), preferLocal: false);
     }
 
-    /// <summary>The output pipe's reader: runs inline in each flush of the writer and sends what it was given.</summary>
+    /// <summary>The output pipe's reader: goes on after each flush of the writer (<see cref="EpollSockets.AfterEvents"/>) and sends what it was given.</summary>
     private async Task SendAsync()
     {
         var reader = _output.Reader;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 
 namespace ZeroPg.Platform.Linux;
@@ -22,6 +23,28 @@ internal sealed unsafe class EpollSockets
     private readonly int _epoll;
     private readonly ConcurrentDictionary<long, IEpollWatcher> _sockets = new();
     private long _nextId;
+    private readonly int _threadId;
+    private List<(Action<object?> Action, object? State)> _afterEvents = []; // the loop thread's own
+    private List<(Action<object?> Action, object? State)> _running = [];
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the loop has handled every event of its current batch when called on the loop's thread
+    /// (a client's reply is sent then: see <see cref="AfterEvents"/>), at once elsewhere.
+    /// </summary>
+    public void RunAfterEvents(Action<object?> action, object? state)
+    {
+        if (Environment.CurrentManagedThreadId == _threadId)
+            _afterEvents.Add((action, state));
+        else
+            action(state);
+    }
+
+    /// <summary>
+    /// A scheduler for the clients' output pipes: on the loop's thread their sends wait for the end of the batch of events, so that
+    /// the peers they wake (pgbench's threads, say) do not preempt the loop in the middle of a batch, and a peer woken once reads
+    /// every reply of the batch.
+    /// </summary>
+    public PipeScheduler AfterEvents { get; }
 
     public static EpollSockets Instance => Shared.Value;
 
@@ -30,7 +53,10 @@ internal sealed unsafe class EpollSockets
         _epoll = LinuxLibc.EpollCreate1(LinuxLibc.EPOLL_CLOEXEC);
         if (_epoll < 0)
             throw new IOException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-        new Thread(Run) { IsBackground = true, Name = "zeropg pool epoll" }.Start();
+        AfterEvents = new AfterEventsScheduler(this);
+        var thread = new Thread(Run) { IsBackground = true, Name = "zeropg pool epoll" };
+        thread.Start();
+        _threadId = thread.ManagedThreadId;
     }
 
     /// <summary>Watches the socket's reads (and, with <paramref name="writes"/>, its room to write) from now on; returns its id.</summary>
@@ -91,9 +117,30 @@ internal sealed unsafe class EpollSockets
                         // serves every backend.
                     }
                 }
+                while (_afterEvents.Count > 0)
+                {
+                    (_running, _afterEvents) = (_afterEvents, _running);
+                    foreach (var (action, state) in _running)
+                    {
+                        try
+                        {
+                            action(state);
+                        }
+                        catch (Exception)
+                        {
+                            // As above: the continuation of a pipe's reader keeps its own exceptions.
+                        }
+                    }
+                    _running.Clear();
+                }
             }
         }
     }
+}
+
+internal sealed class AfterEventsScheduler(EpollSockets loop) : PipeScheduler
+{
+    public override void Schedule(Action<object?> action, object? state) => loop.RunAfterEvents(action, state);
 }
 
 /// <summary>A socket on <see cref="EpollSockets"/>: told its events on the loop's thread.</summary>
