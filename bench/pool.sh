@@ -64,6 +64,8 @@ if [ -n "${BENCH_ZEROPG_BASE:-}" ]; then
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $BASE_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 until [ -f "$WORK/bouncer.pid" ]; do sleep 0.1; done
+# .NET compiles its hot code in the first seconds: each ZeroPg gets them before the measured runs (PgBouncer needs none).
+for port in $ZEROPG_PORT ${BASE_PID:+$BASE_PORT}; do pgbench -S -n -c 16 -j 2 -T 4 -h 127.0.0.1 -p $port -U postgres postgres >/dev/null 2>&1; done
 
 rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
 postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.pid"); rss_mb "$postmaster" $(pgrep -P "$postmaster" | tr '\n' ' '); }

@@ -226,7 +226,15 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
     {
         // What the session wrote last (its error, its end) goes out before the socket closes.
         await _output.Writer.CompleteAsync();
-        await _sending;
+        try
+        {
+            await _sending.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            Abort(new ConnectionAbortedException("the client read nothing of the session's last replies for 10 s")); // its send fails now
+            await _sending;
+        }
         // Kestrel may dispose inline in the session's last step, which can run inside Read's flush on the loop's thread: the rest
         // runs off it, once that read has ended.
         await Task.Yield();
