@@ -23,6 +23,11 @@ internal sealed class EpollListener : IConnectionListener
 
     public EndPoint EndPoint { get; }
 
+    private static long _accepted;
+
+    /// <summary>Clients accepted by every listener of the process so far (tests check that pooled clients come this way).</summary>
+    public static long Accepted => Interlocked.Read(ref _accepted);
+
     public static EpollListener Bind(EndPoint endpoint, EpollSockets loop)
     {
         var socket = endpoint is UnixDomainSocketEndPoint
@@ -70,7 +75,9 @@ internal sealed class EpollListener : IConnectionListener
             {
                 if (client.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
                     client.NoDelay = true;
-                return new EpollConnection(client, _loop);
+                var connection = new EpollConnection(client, _loop);
+                Interlocked.Increment(ref _accepted);
+                return connection;
             }
             catch (Exception error) when (error is SocketException or IOException or ObjectDisposedException)
             {

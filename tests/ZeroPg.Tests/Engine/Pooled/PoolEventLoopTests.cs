@@ -104,6 +104,15 @@ public sealed class PoolEventLoopTests(PoolEventLoopFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task On_Linux_pooled_clients_come_through_the_loops_own_listener()
+    {
+        var before = ZeroPg.Platform.Linux.EpollListener.Accepted;
+        await using var connection = await fixture.OpenAsync(SslMode.Disable);
+        Assert.Equal(1, await new NpgsqlCommand("SELECT 1", connection).ExecuteScalarAsync());
+        Assert.Equal(OperatingSystem.IsLinux(), ZeroPg.Platform.Linux.EpollListener.Accepted > before);
+    }
+
+    [Fact]
     public async Task A_psql_client_over_the_Unix_socket_runs_a_transaction()
     {
         var result = await ExternalTool.RunAsync("psql", ["-h", fixture.Directory, "-p", fixture.Server.Port.ToString(), "-U", "postgres", "-d", "postgres", "-XAt",
