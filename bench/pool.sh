@@ -2,7 +2,9 @@
 # ZeroPg's pool against PgBouncer (transaction mode) and a direct connection, on one native PostgreSQL 15, in one run:
 # pgbench select-only (-S) and TPC-B at 8, 64 and 256 clients; pools of 10 backends; the stack's memory (proportional set size, so shared_buffers counts once) after each
 # run (postmaster and its children, plus the pooler); the pooler's CPU per transaction (its utime+stime over the run, divided
-# by the transactions pgbench made: less sensitive to other load on the machine than tps). Direct runs only where
+# by the transactions pgbench made: less sensitive to other load on the machine than tps) and its context switches per
+# transaction (all its threads'). The ZeroPg servers run under setsid, as PgBouncer -d and pg_ctl's postmaster do: with the
+# kernel's autogroup scheduling a session is a CPU group of its own. Direct runs only where
 # max_connections (100, Postgres's default) allows.
 #   bench/pool.sh [seconds per run, default 10]
 #   BENCH_ZEROPG_BASE=/path/to/other/ZeroPg.Cli bench/pool.sh 6   also runs that build's pool (target zp-base), interleaved
@@ -51,25 +53,28 @@ INI
 [ "$(id -u)" = 0 ] && chown postgres "$WORK/bouncer.ini"
 as_pg pgbouncer -d "$WORK/bouncer.ini"
 
-"$ZEROPG" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
+setsid "$ZEROPG" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
   --port $ZEROPG_PORT --log-level warning > "$WORK/zeropg.log" 2>&1 &
 ZP_PID=$!
 for _ in $(seq 100); do psql -h 127.0.0.1 -p $ZEROPG_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
 if [ -n "${BENCH_ZEROPG_BASE:-}" ]; then
-  "$BENCH_ZEROPG_BASE" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
+  setsid "$BENCH_ZEROPG_BASE" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
     --port $BASE_PORT --log-level warning > "$WORK/zp-base.log" 2>&1 &
   BASE_PID=$!
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $BASE_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 until [ -f "$WORK/bouncer.pid" ]; do sleep 0.1; done
+# .NET compiles its hot code in the first seconds: each ZeroPg gets them before the measured runs (PgBouncer needs none).
+for port in $ZEROPG_PORT ${BASE_PID:+$BASE_PORT}; do pgbench -S -n -c 16 -j 2 -T 4 -h 127.0.0.1 -p $port -U postgres postgres >/dev/null 2>&1; done
 
 rss_mb() { local total=0; for pid in "$@"; do total=$((total + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0))); done; echo $((total / 1024)); }
 postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.pid"); rss_mb "$postmaster" $(pgrep -P "$postmaster" | tr '\n' ' '); }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 TICK=$(getconf CLK_TCK)
 
-printf "%-5s %-12s %-9s %7s %10s %10s %12s %6s\n" round workload target clients tps "PSS MB" "pooler us/tx" load
+printf "%-5s %-12s %-9s %7s %10s %10s %12s %8s %6s\n" round workload target clients tps "PSS MB" "pooler us/tx" "ctxt/tx" load
 for round in $(seq "$ROUNDS"); do
 for workload in select-only tpcb; do
   flag=""; [ "$workload" = select-only ] && flag="-S"
@@ -81,19 +86,19 @@ for workload in select-only tpcb; do
         zeropg) port=$ZEROPG_PORT; pooler=$ZP_PID ;;
         zp-base) port=$BASE_PORT; pooler=$BASE_PID ;;
       esac
-      before=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0)
+      before=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0); switched=$([ -n "$pooler" ] && switches "$pooler" || echo 0)
       out=$(pgbench $flag -n -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p $port -U postgres postgres 2>&1)
-      after=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0)
+      after=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0); switched=$([ -n "$pooler" ] && echo $(( $(switches "$pooler") - switched )) || echo 0)
       tps=$(echo "$out" | awk '/^tps/ {printf "%.0f", $3}')
       transactions=$(echo "$out" | awk '/actually processed/ {split($NF, n, "/"); print n[1]}')
-      cpu="-"; [ -n "$pooler" ] && [ "${transactions:-0}" -gt 0 ] && cpu=$(( (after - before) * 1000000 / TICK / transactions ))
+      cpu="-"; ctxt="-"; [ -n "$pooler" ] && [ "${transactions:-0}" -gt 0 ] && { cpu=$(( (after - before) * 1000000 / TICK / transactions )); ctxt=$(awk -v s="$switched" -v t="$transactions" 'BEGIN {printf "%.2f", s / t}'); }
       case $target in
         direct) mem=$(postgres_rss) ;;
         pgbouncer) mem="$(postgres_rss)+$(rss_mb $(cat "$WORK/bouncer.pid"))" ;;
         zeropg) mem="$(postgres_rss)+$(rss_mb $ZP_PID)" ;;
         zp-base) mem="$(postgres_rss)+$(rss_mb $BASE_PID)" ;;
       esac
-      printf "%-5s %-12s %-9s %7s %10s %10s %12s %6s\n" $round $workload $target $clients "${tps:-error}" "$mem" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)"
+      printf "%-5s %-12s %-9s %7s %10s %10s %12s %8s %6s\n" $round $workload $target $clients "${tps:-error}" "$mem" "$cpu" "$ctxt" "$(cut -d' ' -f1 /proc/loadavg)"
     done
   done
 done

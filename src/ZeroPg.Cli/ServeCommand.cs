@@ -58,6 +58,7 @@ internal static class ServeCommand
         engine.AcceptOnlyFromAmong("pglite", "postgres");
         var pool = new Option<int?>("--pool") { Description = "with --engine postgres: serve all clients over at most N backends, lent per transaction; each client keeps its own session state [env ZEROPG_POOL]", DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("ZEROPG_POOL"), out var n) ? n : null };
         var upstream = new Option<string?>("--upstream") { Description = "with --engine postgres: pool a PostgreSQL ZeroPg did not start, postgresql://user:password@host:port/db?sslmode=require (--pool backends, default 10) [env ZEROPG_UPSTREAM]", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ZEROPG_UPSTREAM") };
+        var noPoolEventLoop = new Option<bool>("--no-pool-event-loop") { Description = "Linux: serve pooled clients through Kestrel's sockets instead of the pool's own epoll loop" };
         var poolTimeout = new Option<int>("--pool-timeout") { Description = "seconds a pooled client's statement waits for a backend before it fails with 57014 (0: no limit)", DefaultValueFactory = _ => 120 };
         var poolRoleCache = new Option<int>("--pool-role-cache") { Description = "seconds a pooled server keeps a role a login read from the server behind (a change through the pool is seen at once; 0: read at every login)", DefaultValueFactory = _ => 5 };
         var postgresBin = new Option<string?>("--postgres-bin") { Description = "with --engine postgres: the directory of postgres and initdb (default: PATH, pg_config, /usr/lib/postgresql/N/bin)" };
@@ -84,7 +85,7 @@ internal static class ServeCommand
             durability, cacheDir, noSnapshotCache, engineHost, engineHostBudget, engineMemory, engineMemoryLimit, httpPort, httpHost, run, parentPid, enginePoll, replyPoll, noAutoPrepare,
             migrations,
             maxMessageSize, maxCopyBytes, copyPieceBytes, copyPieceRows, copyStallTimeout,
-            password, auth, tlsCert, tlsKey, tls, engine, pool, upstream, poolTimeout, poolRoleCache, postgresBin, user, settings, init, database,
+            password, auth, tlsCert, tlsKey, tls, engine, pool, upstream, poolTimeout, noPoolEventLoop, poolRoleCache, postgresBin, user, settings, init, database,
             spareEngine, splitCores, warmUp,
         };
         foreach (var option in backup.ServeOptions)
@@ -147,6 +148,7 @@ internal static class ServeCommand
                 PoolSize = parse.GetValue(pool),
                 Upstream = parse.GetValue(upstream),
                 PoolWaitTimeout = TimeSpan.FromSeconds(parse.GetValue(poolTimeout)),
+                PoolEventLoop = !parse.GetValue(noPoolEventLoop),
                 PoolLoginRoleCacheAge = TimeSpan.FromSeconds(parse.GetValue(poolRoleCache)),
                 InitFolders = parse.GetValue(init) ?? [],
                 Database = parse.GetValue(database),

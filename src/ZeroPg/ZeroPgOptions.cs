@@ -315,6 +315,12 @@ public sealed class ZeroPgOptions
     /// </summary>
     public string? Upstream { get; set; }
 
+    /// <summary>
+    /// Pooled clients and their backends on one event loop of ZeroPg's own (<see cref="ZeroPg.Engine.Pooled.PoolEventLoop"/>; Linux
+    /// only, elsewhere ignored) instead of Kestrel's sockets and .NET's socket threads.
+    /// </summary>
+    public bool PoolEventLoop { get; set; } = true;
+
     /// <summary>How long a pooled client waits for a backend before its statement fails with 57014 (as --queue-wait-timeout) (zero: no limit).</summary>
     public TimeSpan PoolWaitTimeout { get; set; } = TimeSpan.FromSeconds(120);
 

@@ -175,6 +175,13 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
         else if (native is not null)
             builder.Services.AddSingleton<NativeConnectionHandler>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        var wireEndpoints = new HashSet<System.Net.EndPoint>(ReferenceEqualityComparer.Instance);
+        if (pool?.Target.Loop is { } loop)
+        {
+            // Registered after Kestrel's socket transport, so asked first: it takes the wire endpoints, the HTTP one stays Kestrel's.
+            builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(
+                new Platform.Linux.EpollListenerFactory(loop, endpoint => wireEndpoints.Contains(endpoint)));
+        }
 
         if (options.UnixSocketPath is { Length: > 0 } && options.Port == 0 && !options.DisableTcp)
             options.Port = ListenEndpoints.FreeTcpPort(options.Host); // the socket file name carries the port
@@ -204,6 +211,7 @@ public sealed partial class ZeroPgServer : IAsyncDisposable
 
         void UseWireHandler(ListenOptions listen)
         {
+            wireEndpoints.Add(listen.EndPoint);
             if (pool is not null)
                 listen.UseConnectionHandler<PooledConnectionHandler>();
             else if (native is null)

@@ -11,9 +11,9 @@ internal static class PoolSetup
         if (options.Engine != EngineKind.Postgres)
             return null;
         if (options.Upstream is { } url)
-            return new BackendPool(PoolTarget.Upstream(UpstreamUrl.Parse(url)), options.PoolSize ?? DefaultUpstreamSize, options.PoolWaitTimeout);
+            return new BackendPool(PoolTarget.Upstream(UpstreamUrl.Parse(url), PoolEventLoop.For(options)), options.PoolSize ?? DefaultUpstreamSize, options.PoolWaitTimeout);
         return options.PoolSize is { } size && cluster is not null
-            ? new BackendPool(PoolTarget.Cluster(cluster.SocketFile), size, options.PoolWaitTimeout)
+            ? new BackendPool(PoolTarget.Cluster(cluster.SocketFile, PoolEventLoop.For(options)), size, options.PoolWaitTimeout)
             : null;
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -23,9 +24,12 @@ internal sealed class PoolTarget
         _upstream = upstream;
     }
 
-    public static PoolTarget Cluster(string socketFile) => new(socketFile, null);
+    /// <summary>The pool's own event loop its plain backend sockets wait on (<see cref="PoolEventLoop"/>), or null: .NET's sockets.</summary>
+    public Platform.Linux.EpollSockets? Loop { get; init; }
 
-    public static PoolTarget Upstream(UpstreamUrl url) => new(null, url);
+    public static PoolTarget Cluster(string socketFile, Platform.Linux.EpollSockets? loop = null) => new(socketFile, null) { Loop = loop };
+
+    public static PoolTarget Upstream(UpstreamUrl url, Platform.Linux.EpollSockets? loop = null) => new(null, url) { Loop = loop };
 
     public UpstreamUrl? UpstreamUrl => _upstream;
 
@@ -41,26 +45,14 @@ internal sealed class PoolTarget
     public async Task<Stream> ConnectAsync(CancellationToken cancellationToken)
     {
         if (_upstream is null)
-        {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketFile!), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
+            return await BackendSockets.ConnectAsync(new UnixDomainSocketEndPoint(_socketFile!), Loop, cancellationToken);
+        if (_upstream.Tls == UpstreamTls.Disable)
+            return await BackendSockets.ConnectAsync(new DnsEndPoint(_upstream.Host, _upstream.Port), Loop, cancellationToken);
         var tcp = new TcpClient { NoDelay = true };
         try
         {
             await tcp.ConnectAsync(_upstream.Host, _upstream.Port, cancellationToken);
             var stream = tcp.GetStream();
-            if (_upstream.Tls == UpstreamTls.Disable)
-                return stream;
             var request = new byte[8];
             BinaryPrimitives.WriteInt32BigEndian(request, 8);
             BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(4), 80877103); // SSLRequest

@@ -61,6 +61,34 @@ internal static unsafe partial class LinuxLibc
     [LibraryImport("libc", EntryPoint = "signal")]
     public static partial nint Signal(int signal, nint handler);
 
+    public const int EPOLL_CLOEXEC = O_CLOEXEC;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CTL_MOD = 3;
+    public const uint EPOLLIN = 0x001;
+    public const uint EPOLLOUT = 0x004;
+    public const uint EPOLLERR = 0x008;
+    public const uint EPOLLHUP = 0x010;
+    public const uint EPOLLRDHUP = 0x2000;
+    public const uint EPOLLET = 1u << 31;
+
+    /// <summary>
+    /// Where an epoll_event's 64-bit data sits, and its size: the struct is packed on x86 and x86-64 (data at 4, 12 bytes), naturally
+    /// aligned elsewhere (arm64: data at 8, 16 bytes). The one thing of epoll that differs per CPU; its callers pass raw bytes.
+    /// </summary>
+    public static readonly int EpollDataOffset = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86 ? 4 : 8;
+
+    public static int EpollEventSize => EpollDataOffset + 8;
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate1(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollCtl(int epfd, int op, int fd, byte* epollEvent);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    public static partial int EpollWait(int epfd, byte* epollEvents, int maxEvents, int timeout);
+
     [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
     public static partial int SchedGetAffinity(int pid, nint size, [Out] ulong[] mask);
 

@@ -37,3 +37,14 @@ public sealed class PooledTransactionTests(PooledServerFixture fixture) : Transa
 
 [Collection(PooledServerCollection.Name)]
 public sealed class PooledConcurrentCopyTests(PooledServerFixture fixture) : ConcurrentCopyTests(fixture);
+
+// The same session tests through the pool on Kestrel's sockets (--no-pool-event-loop; what every OS but Linux runs).
+
+[Collection(KestrelPooledServerCollection.Name)]
+public sealed class KestrelPooledTransactionTests(KestrelPooledServerFixture fixture) : TransactionTests(fixture);
+
+[Collection(KestrelPooledServerCollection.Name)]
+public sealed class KestrelPooledNpgsqlCopyTests(KestrelPooledServerFixture fixture) : NpgsqlCopyTests(fixture);
+
+[Collection(KestrelPooledServerCollection.Name)]
+public sealed class KestrelPooledListenNotifyTests(KestrelPooledServerFixture fixture) : ListenNotifyTests(fixture);

@@ -27,3 +27,24 @@ public sealed class PooledServerCollection : ICollectionFixture<PooledServerFixt
 {
     public const string Name = "pooled native server";
 }
+
+/// <summary>The pooled server on Kestrel's sockets (<c>--no-pool-event-loop</c>, and every OS but Linux).</summary>
+public sealed class KestrelPooledServerFixture : ServerFixture
+{
+    protected override ZeroPgOptions Options() => new()
+    {
+        Engine = EngineKind.Postgres,
+        PostgresBinDirectory = NativePostgres.DefaultBin,
+        MaxConnections = 100,
+        PoolSize = PooledServerFixture.PoolSize,
+        PoolWaitTimeout = TimeSpan.FromSeconds(60),
+        PoolEventLoop = false,
+        PostgresSettings = { ["shared_buffers"] = "32MB" },
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class KestrelPooledServerCollection : ICollectionFixture<KestrelPooledServerFixture>
+{
+    public const string Name = "pooled native server on Kestrel's sockets";
+}
