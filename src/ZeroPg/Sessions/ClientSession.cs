@@ -301,7 +301,7 @@ internal sealed class ClientSession
             {
                 // The contended limit ends the client only once someone has waited for the engine that long too; until then it
                 // is looked at again when the longest waiter would reach it.
-                var waited = limit.Kind is IdleLimitKind.Contended or IdleLimitKind.ContendedAborted ? _services.Scheduler.LongestWait : limit.After;
+                var waited = limit.Kind is IdleLimitKind.Contended or IdleLimitKind.ContendedAborted or IdleLimitKind.ContendedUnsynced ? _services.Scheduler.LongestWait : limit.After;
                 if (waited >= limit.After)
                     throw new PgErrorException(SessionTimeouts.ErrorFor(limit));
                 after = limit.After - waited;

@@ -55,6 +55,27 @@ public sealed class ContendedIdleTimeoutTests
     }
 
     /// <summary>
+    /// A driver ends its sequence with a Sync as it sends it; one left open outside a block gets the shorter of the contended
+    /// limit and 1 s (SessionTimeouts.ShortLimit), here under the default 5 s (the fuzzer's clients held the engine 2.1 s so).
+    /// </summary>
+    [Fact]
+    public async Task An_unsynced_sequence_that_others_wait_behind_is_ended_after_a_second()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.ShortLimit);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        var executed = await raw.Parse("", "SELECT 1").Bind("", "").Execute().Flush().RoundTripUntilAsync('C');
+        Assert.Equal('C', executed[^1].Code);
+
+        Assert.Equal(1, await other.ScalarAsync("SELECT 1"));
+        var closing = await raw.ReadUntilClosedAsync();
+        var fatal = Assert.Single(closing, m => m.Code == 'E' && m.SqlState == "25P03");
+        Assert.Contains("not ended by Sync", fatal.MessageText);
+    }
+
+    /// <summary>
     /// Issue 59's fuzzer: 1,440 FunctionCalls of pg_sleep(0.01) sent in one write inside START TRANSACTION held the engine
     /// 14.9 s while 143 clients waited. The client was never idle, so only the idle limit stood behind it; now a pipeline
     /// inside a block is ended too once it has held the engine for the limit and another client waited as long.
@@ -193,14 +214,14 @@ public sealed class ContendedIdleTimeoutTests
 
     /// <summary>
     /// A failed transaction can only end: idle in one, a client gets the shorter of the contended limit and 1 s
-    /// (SessionTimeouts.AbortedLimit), here under the default 5 s. Issue 59's fuzzer: clients idle in aborted blocks until they
+    /// (SessionTimeouts.ShortLimit), here under the default 5 s. Issue 59's fuzzer: clients idle in aborted blocks until they
     /// dropped held the engine 1.1-2.2 s, the witness behind them.
     /// </summary>
     [Fact]
     public async Task A_client_idle_in_a_failed_transaction_that_others_wait_behind_is_ended_after_a_second()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.AbortedLimit);
+        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.ShortLimit);
         await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
         await other.OpenAsync();
         await using var raw = await RawProtocolClient.ConnectAsync(server);

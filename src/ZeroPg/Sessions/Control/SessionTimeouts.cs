@@ -20,17 +20,24 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
         // Holding the engine while idle costs the others their turn: bounded when someone waits (ClientSession re-arms it while nobody does).
         var contended = holdsEngine && (state.Status != TransactionStatus.Idle || state.SequenceOpenInEngine || state.InCopy) ? options.ContendedIdleTimeout : TimeSpan.Zero;
         var kind = IdleLimitKind.Contended;
-        if (contended > AbortedLimit && state.Status == TransactionStatus.Failed && !state.InCopy)
-            (contended, kind) = (AbortedLimit, IdleLimitKind.ContendedAborted);
+        if (contended > ShortLimit && !state.InCopy)
+        {
+            if (state.Status == TransactionStatus.Failed)
+                (contended, kind) = (ShortLimit, IdleLimitKind.ContendedAborted);
+            else if (state.Status == TransactionStatus.Idle && state.SequenceOpenInEngine)
+                (contended, kind) = (ShortLimit, IdleLimitKind.ContendedUnsynced);
+        }
         return contended > TimeSpan.Zero && (own is null || contended < own.Value.After) ? new IdleLimit(contended, kind) : own;
     }
 
     /// <summary>
-    /// The contended limit of a client idle in a failed transaction block: the shorter of this and --contended-idle-timeout
-    /// (5 s). Its transaction can do nothing but end, and the 5 s are there for a healthy client slowed between two statements
-    /// of work. Issue 59's fuzzer: clients idle in an aborted block until they dropped held the engine 1.1-2.2 s, the witness waiting behind them.
+    /// The contended limit of a client idle in a failed transaction block, or outside a block with an extended sequence it has
+    /// not ended by Sync: the shorter of this and --contended-idle-timeout (5 s). The 5 s are there for a healthy client slowed
+    /// between two statements of its transaction; a failed block can do nothing but end, and a client's driver ends its
+    /// sequence with a Sync as it sends it (Npgsql, pgjdbc, libpq outside pipeline mode). Issue 59's fuzzer: clients idle in
+    /// aborted blocks or unsynced sequences until they dropped held the engine 1.1-2.8 s, the witness waiting behind them.
     /// </summary>
-    internal static readonly TimeSpan AbortedLimit = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan ShortLimit = TimeSpan.FromSeconds(1);
 
     /// <summary>The limit that applies besides the contended one (<see cref="IdleLimitKind.Contended"/>): the client's own and the server's idle timeouts.</summary>
     public IdleLimit? Own(bool holdsEngine)
@@ -59,6 +66,8 @@ internal sealed class SessionTimeouts(ZeroPgOptions options, SessionSettings set
             $"The client sat idle for {Describe(limit.After)} inside a transaction (or an extended-query sequence not ended by Sync) while another client waited {Describe(limit.After)} for the engine every client of this database shares; its transaction was rolled back. Commit or roll back without pausing, or raise --contended-idle-timeout (0 = off)."),
         IdleLimitKind.ContendedAborted => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection: idle in a failed transaction while holding the shared engine that other clients wait for",
             $"The client's transaction had already failed, and it sat idle for {Describe(limit.After)} without ending it while another client waited {Describe(limit.After)} for the engine every client of this database shares; its transaction was rolled back. Send ROLLBACK as soon as a statement of a transaction fails, or raise --contended-idle-timeout (0 = off; a failed transaction gets the shorter of it and 1 s)."),
+        IdleLimitKind.ContendedUnsynced => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection: idle in an extended-query sequence not ended by Sync while holding the shared engine that other clients wait for",
+            $"The client sat idle for {Describe(limit.After)} after extended-query messages it did not end with Sync, which keeps their implicit transaction open in the engine, while another client waited {Describe(limit.After)} for the engine every client of this database shares; that transaction was rolled back. Send Sync at the end of each batch, or raise --contended-idle-timeout (0 = off; an unsynced sequence gets the shorter of it and 1 s)."),
         IdleLimitKind.Session => PgError.Fatal(SqlState.IdleSessionTimeout, "terminating connection due to idle-session timeout",
             $"The client's idle_session_timeout ({Describe(limit.After)}) passed without a query."),
         IdleLimitKind.ServerInTransaction => PgError.Fatal(SqlState.IdleInTransactionTimeout, "terminating connection due to idle-in-transaction timeout",
@@ -116,8 +125,10 @@ internal enum IdleLimitKind : byte
     ServerInTransaction,
     /// <summary>The server's --contended-idle-timeout: idle holding the engine while another client waits for it.</summary>
     Contended,
-    /// <summary>As <see cref="Contended"/>, in a failed transaction block: at most <see cref="SessionTimeouts.AbortedLimit"/>.</summary>
+    /// <summary>As <see cref="Contended"/>, in a failed transaction block: at most <see cref="SessionTimeouts.ShortLimit"/>.</summary>
     ContendedAborted,
+    /// <summary>As <see cref="Contended"/>, outside a block with an extended sequence not ended by Sync: at most <see cref="SessionTimeouts.ShortLimit"/>.</summary>
+    ContendedUnsynced,
     /// <summary>The server's --copy-stall-timeout: COPY FROM STDIN data stopped coming inside a transaction block.</summary>
     CopyStalled,
 }
