@@ -188,3 +188,14 @@ test('a blank worker no start takes goes after its time, and the next start make
     await own.close();
   }
 });
+
+test('every engine of the host, not only the first, collects its garbage when idle (node --expose-gc reaches each worker)', limit, async () => {
+  const engines = [];
+  try {
+    // The first takes the host's first blank worker, spawned before the pool's modules load; the others get workers made after.
+    for (let i = 0; i < 3; i++) engines.push(await pool.engine({}, { ZEROPG_TEST_FAULTS: '1' }));
+    for (const engine of engines) assert.equal((await engine.control({ cmd: 'memoryStats' })).canCollect, true);
+  } finally {
+    for (const engine of engines) await engine.close();
+  }
+});
