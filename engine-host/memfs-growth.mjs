@@ -16,6 +16,12 @@ const IN_PLACE_FROM = 4 * 1024 * 1024;
 // A segment of a relation or of a temporary file (RELSEG_SIZE x BLCKSZ): no file Postgres writes grows past it.
 // Larger files (none of Postgres's) are copied as before.
 const IN_PLACE_MAX = 2 ** 30;
+// A file's move into a larger array copies it in chunks of this size and leaves out the chunks that hold only zeros: the
+// new array is zeros already, and a page never written is never resident. A memory:// engine's WAL segment starts hollow
+// (wal-trim.mjs: the ~7 MB of initdb's WAL before the snapshot's checkpoint are zeros never touched), and its first growth
+// past the snapshot's end copied those zeros: 8-9 MB resident per database that had written a little (bench/findings/memory.md).
+const COPY_CHUNK = 64 * 1024;
+const ZERO_CHUNK = new Uint8Array(COPY_CHUNK);
 
 /**
  * Makes MEMFS grow a file whose size is set larger as it grows one written past its end (12.5% at least), and keep a
@@ -53,7 +59,7 @@ export function growMemfsGeometrically(MEMFS, FS) {
     }
     const used = contents ? contents.subarray(0, node.usedBytes) : null;
     node.contents = allocate(capacity);
-    if (used) node.contents.set(used);
+    if (used) copyNonZero(node.contents, used);
   };
 
   const resizeFileStorage = function resizeFileStorage(node, newSize) {
@@ -87,4 +93,20 @@ export function growMemfsGeometrically(MEMFS, FS) {
     };
   }
   return true;
+}
+
+/**
+ * `source` copied to the start of `target`, which must hold zeros there (a new array), leaving out each chunk of `source`
+ * that is all zeros: those pages of `target` stay untouched. Reading a chunk costs a comparison; an untouched page of
+ * `source` reads as the kernel's zero page, so nothing becomes resident on either side.
+ */
+export function copyNonZero(target, source) {
+  if (source.length < 2 * COPY_CHUNK) {
+    target.set(source);
+    return;
+  }
+  for (let at = 0; at < source.length; at += COPY_CHUNK) {
+    const chunk = source.subarray(at, at + COPY_CHUNK);
+    if (Buffer.compare(chunk, chunk.length === COPY_CHUNK ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, chunk.length)) !== 0) target.set(chunk, at);
+  }
 }

@@ -31,9 +31,13 @@ function emit(event) {
 
 // A worker that has loaded host.mjs and its modules (PGlite's JavaScript among them: ~80-100 ms of a worker's start) and
 // waits for an engine to start; it costs a thread and its JavaScript heap (no engine, no WebAssembly memory). The first one
-// loads while the main thread compiles the module; the next is made once a start has taken it. Each serves starts with the
-// environment it was made with (the server's own: tests add variables that modules read as they load).
+// loads while the main thread compiles the module; the next is made once a start has taken it, from the host's second start
+// on: a server of one database (a sidecar's, a test process's) never starts another engine, and a blank made for it held
+// 11-12 MB of the idle server's ~205 (bench/idle-memory.sh), while a server that starts a second (CREATE DATABASE, another
+// database's first client) will likely start more. That second start loads its worker's modules itself. Each blank serves
+// starts with the environment it was made with (the server's own: tests add variables that modules read as they load).
 let blank = null; // { worker, envKey, owner: { id } }
+let starts = 0;
 const BLANK_REFILL_MS = 1000; // after a start, so the new worker's load does not slow the start that took the last one
 // A blank no start took for this long goes: it is 13 MB of an idle server's ~240 (its thread's heaps; bench/idle-memory.sh).
 // A later start (a database's first client, an engine's restart after --database-idle-timeout) then loads its worker's
@@ -178,7 +182,7 @@ function start({ id, options, requests, replies, env }) {
     started = takeBlank(env);
     if (started) started.worker.postMessage(engine);
     else started = spawnWorker(engine, env);
-    setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
+    if (++starts > 1) setTimeout(() => makeBlank(env), BLANK_REFILL_MS).unref(); // the next start need not load its modules
     collectSoon();
   } catch (e) {
     fds.forEach(closeQuietly);

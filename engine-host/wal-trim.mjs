@@ -56,12 +56,26 @@ function redoLocation(bytes) {
 }
 
 // Where in segment `name` (TLI, log and segment number in hex) of `size` bytes the page holding `redo` starts; -1: not in it.
+// The segment's place in the WAL is counted in segments of the cluster's segment size, not of the file's size: a tar's
+// segment may be trimmed to its written pages (a dump's, a seed's: 7.5 MB of 16), and one counted in 7.5 MB segments was
+// never found to hold the redo location, so it was never hollowed (~9 MB resident per database made by CREATE DATABASE).
 export function redoPageIn(name, size, redo) {
   const hex = name.slice(-24);
-  const perLog = 0x100000000n / BigInt(size);
-  const start = (BigInt(`0x${hex.slice(8, 16)}`) * perLog + BigInt(`0x${hex.slice(16, 24)}`)) * BigInt(size);
+  const segment = segmentSize(size);
+  const perLog = 0x100000000n / segment;
+  const start = (BigInt(`0x${hex.slice(8, 16)}`) * perLog + BigInt(`0x${hex.slice(16, 24)}`)) * segment;
   if (redo === null || size < WAL_PAGE || redo < start || redo >= start + BigInt(size)) return -1;
   return Number((redo - start) / BigInt(WAL_PAGE)) * WAL_PAGE;
+}
+
+// A segment file's size in the WAL: a power of two, 16 MB unless the file is larger (PGlite's initdb takes Postgres's default;
+// a cluster of smaller segments then finds no redo location in any segment but the first, whose start is 0 in every count,
+// and keeps its segments whole).
+const DEFAULT_SEGMENT = 16n * 1024n * 1024n;
+function segmentSize(size) {
+  let segment = DEFAULT_SEGMENT;
+  while (segment < BigInt(size)) segment *= 2n;
+  return segment;
 }
 
 /**

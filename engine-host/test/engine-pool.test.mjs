@@ -173,18 +173,34 @@ test('idle engines\' cancel listeners sleep until a batch starts, and a statemen
   for (const engine of engines) await engine.close();
 });
 
-test('a blank worker no start takes goes after its time, and the next start makes its own worker', limit, async () => {
+test('a blank worker is made again from the second start on, goes after its time, and the next start makes its own worker', limit, async () => {
   const own = await PoolClient.start({ ZEROPG_BLANK_KEEP_MS: '10000' }) // longer than a start takes on a loaded machine: the refill is seen;
   try {
-    const a = await own.engine(); // in the first blank; the next is made a second later
+    const a = await own.engine(); // in the first blank; none is made after it (a server of one database)
+    await sleep(1500); // past the refill's delay
+    assert.equal((await own.memory()).blank, false);
+    const b = await own.engine(); // its own worker; the next blank is made a second later
     while (!(await own.memory()).blank) await sleep(20); // the refill
     while ((await own.memory()).blank) await sleep(20); // ... retired
-    const b = await own.engine(); // no blank waiting
-    assert.equal(scalar(await b.run(query('select 41 + 1'))), '42');
+    const c = await own.engine(); // no blank waiting
+    assert.equal(scalar(await c.run(query('select 41 + 1'))), '42');
+    assert.equal(scalar(await b.run(query('select 1'))), '1');
     assert.equal(scalar(await a.run(query('select 1'))), '1');
     await a.close();
     await b.close();
+    await c.close();
   } finally {
     await own.close();
+  }
+});
+
+test('every engine of the host, not only the first, collects its garbage when idle (node --expose-gc reaches each worker)', limit, async () => {
+  const engines = [];
+  try {
+    // The first takes the host's first blank worker, spawned before the pool's modules load; the others get workers made after.
+    for (let i = 0; i < 3; i++) engines.push(await pool.engine({}, { ZEROPG_TEST_FAULTS: '1' }));
+    for (const engine of engines) assert.equal((await engine.control({ cmd: 'memoryStats' })).canCollect, true);
+  } finally {
+    for (const engine of engines) await engine.close();
   }
 });

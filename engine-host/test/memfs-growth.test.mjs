@@ -1,7 +1,7 @@
 // memfs-growth.mjs on a MEMFS with Emscripten's own file storage functions (copied from its library_memfs.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { growMemfsGeometrically } from '../memfs-growth.mjs';
+import { copyNonZero, growMemfsGeometrically } from '../memfs-growth.mjs';
 
 function emscriptenMemfs() {
   const MEMFS = {
@@ -134,4 +134,29 @@ test('a view MEMFS took from elsewhere is never resized in place', () => {
   assert.notEqual(node.contents, foreign);
   assert.equal(foreign.buffer.byteLength, 8 * 1024 * 1024);
   assert.equal(node.contents[0], 1);
+});
+
+test('a move into a larger array copies the bytes and leaves the chunks of zeros unwritten', () => {
+  const source = new Uint8Array(1024 * 1024 + 100); // a hollow WAL segment: a first page, zeros, then written pages
+  source[5] = 1;
+  source.fill(3, 700 * 1024, 710 * 1024);
+  source[source.length - 1] = 9;
+  const target = new Uint8Array(2 * 1024 * 1024).fill(0xee); // marks what was not written
+  copyNonZero(target, source);
+  assert.equal(target[5], 1);
+  assert.equal(target[6], 0); // a chunk with bytes is copied whole, its zeros too
+  assert.equal(target[700 * 1024], 3);
+  assert.equal(target[source.length - 1], 9);
+  assert.equal(target[300 * 1024], 0xee, 'a chunk of zeros is not written');
+  assert.equal(target[source.length], 0xee, 'nothing past the source');
+
+  const MEMFS = emscriptenMemfs(); // and through MEMFS: a hollow 7 MB file written past its end keeps every byte
+  growMemfsGeometrically(MEMFS);
+  const hollow = new Uint8Array(7 * 1024 * 1024);
+  hollow[0] = 1;
+  hollow.fill(2, 6 * 1024 * 1024);
+  const node = { contents: hollow, usedBytes: hollow.length };
+  MEMFS.expandFileStorage(node, hollow.length + 8192);
+  assert.equal(node.contents.buffer.resizable, true);
+  assert.equal(Buffer.compare(node.contents.subarray(0, hollow.length), hollow), 0);
 });

@@ -123,6 +123,11 @@ test('with a map to fill, the segment holding the redo location keeps its first 
   trimWalSegments(elsewhere, none);
   assert.equal(none.size, 0);
   assert.equal(untar(elsewhere).find((e) => e.name.endsWith(SEGMENT)).data.length, 6 * 8192);
+  // A segment already cut to its written pages (a dump's, a seed's) is still found to hold the redo location.
+  const cut = tarOfTree({ 'global/pg_control': controlFile(0x1000000n + 5n * 8192n + 24n), [`pg_wal/${SEGMENT}`]: wal.subarray(0, 6 * 8192) });
+  const cutHollowed = new Map();
+  trimWalSegments(cut, cutHollowed);
+  assert.deepEqual([...cutHollowed], [[`pg_wal/${SEGMENT}`, { size: 6 * 8192, at: 5 * 8192 }]]);
 });
 
 test('a memory:// engine from a snapshot gets its WAL segment in an array of its size, initdb\'s WAL zeros, and recovers from its own WAL after', { timeout: 120_000 }, async () => {
