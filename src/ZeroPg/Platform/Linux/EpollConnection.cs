@@ -29,7 +29,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
     private readonly Pipe _input = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
     private readonly Pipe _output;
-    private readonly EdgeSignal _writable = new();
+    private readonly EpollSend _send;
     private readonly CancellationTokenSource _closed = new();
     private readonly Lock _readLock = new();
     private readonly Task _sending;
@@ -42,6 +42,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
         socket.Blocking = false; // sends and receives try once and return WouldBlock, without .NET's engine
         _socket = socket;
         _loop = loop;
+        _send = new EpollSend(socket, loop, static error => new ConnectionResetException($"the client's socket failed: {error}"));
         _output = new(new PipeOptions(readerScheduler: loop.AfterEvents, writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
         _fd = (int)socket.SafeHandle.DangerousGetHandle(); // the socket owns it; removed from epoll before the socket closes
@@ -61,7 +62,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
     public void OnEvents(uint events)
     {
         if ((events & (LinuxLibc.EPOLLOUT | LinuxLibc.EPOLLHUP | LinuxLibc.EPOLLERR)) != 0)
-            _writable.Signal();
+            _send.Signal();
         if ((events & (LinuxLibc.EPOLLIN | LinuxLibc.EPOLLRDHUP | LinuxLibc.EPOLLHUP | LinuxLibc.EPOLLERR)) != 0)
             Read();
     }
@@ -142,7 +143,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
                 var result = await reader.ReadAsync();
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
-                    await SendAllAsync(segment);
+                    await _send.AllAsync(segment, _fd, _id, _closed.Token);
                 reader.AdvanceTo(buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                     break;
@@ -163,38 +164,6 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
             catch (Exception error) when (error is SocketException or ObjectDisposedException)
             {
             }
-        }
-    }
-
-    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes)
-    {
-        var watching = false;
-        try
-        {
-            while (!bytes.IsEmpty)
-            {
-                ObjectDisposedException.ThrowIf(_disposed != 0, this);
-                _writable.Clear();
-                var sent = _socket.Send(bytes.Span, SocketFlags.None, out var error);
-                if (error == SocketError.WouldBlock)
-                {
-                    if (!watching)
-                    {
-                        _loop.WatchWrites(_fd, _id, writes: true);
-                        watching = true;
-                    }
-                    await _writable.WaitAsync(_closed.Token);
-                    continue;
-                }
-                if (error != SocketError.Success)
-                    throw new ConnectionResetException($"the client's socket failed: {error}");
-                bytes = bytes[sent..];
-            }
-        }
-        finally
-        {
-            if (watching && _disposed == 0)
-                _loop.WatchWrites(_fd, _id, writes: false);
         }
     }
 
@@ -240,13 +209,13 @@ internal sealed class EpollConnection : ConnectionContext, IEpollWatcher
         await Task.Yield();
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        _send.Close(); // before the socket leaves the loop: a waiting send's end no longer touches its watch
         _loop.Remove(_fd, _id);
         lock (_readLock)
         {
             _readEnded = true;
             _input.Writer.Complete();
         }
-        _writable.Close();
         Cancel();
         _socket.Dispose();
     }

@@ -16,7 +16,7 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
     private readonly int _fd;
     private readonly long _id;
     private readonly EdgeSignal _readable = new();
-    private readonly EdgeSignal _writable = new();
+    private readonly EpollSend _send;
     private bool _empty; // the last read left the socket empty: wait for an edge before the next
     private int _disposed;
 
@@ -25,6 +25,7 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
         socket.Blocking = false; // sends and receives then try once and return WouldBlock, without .NET's engine
         _socket = socket;
         _epoll = epoll;
+        _send = new EpollSend(socket, epoll, static error => new IOException($"a backend's socket failed: {error}", new SocketException((int)error)));
         _fd = (int)socket.SafeHandle.DangerousGetHandle(); // the socket owns it; removed from epoll before the socket closes
         _id = epoll.Add(_fd, this);
     }
@@ -34,7 +35,7 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
         if ((events & (LinuxLibc.EPOLLIN | LinuxLibc.EPOLLRDHUP | LinuxLibc.EPOLLHUP | LinuxLibc.EPOLLERR)) != 0)
             _readable.Signal();
         if ((events & (LinuxLibc.EPOLLOUT | LinuxLibc.EPOLLHUP | LinuxLibc.EPOLLERR)) != 0)
-            _writable.Signal();
+            _send.Signal();
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -61,37 +62,8 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
         }
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        var watching = false;
-        try
-        {
-            while (!buffer.IsEmpty)
-            {
-                ObjectDisposedException.ThrowIf(_disposed != 0, this);
-                _writable.Clear();
-                var sent = _socket.Send(buffer.Span, SocketFlags.None, out var error);
-                if (error == SocketError.WouldBlock)
-                {
-                    if (!watching)
-                    {
-                        _epoll.WatchWrites(_fd, _id, writes: true); // reports at once when there is room already
-                        watching = true;
-                    }
-                    await _writable.WaitAsync(cancellationToken);
-                    continue;
-                }
-                if (error != SocketError.Success)
-                    throw new IOException($"a backend's socket failed: {error}", new SocketException((int)error));
-                buffer = buffer[sent..];
-            }
-        }
-        finally
-        {
-            if (watching && _disposed == 0)
-                _epoll.WatchWrites(_fd, _id, writes: false);
-        }
-    }
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        => _send.AllAsync(buffer, _fd, _id, cancellationToken);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -122,9 +94,9 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            _send.Close(); // before the socket leaves the loop: a waiting send's end no longer touches its watch
             _epoll.Remove(_fd, _id);
             _readable.Close();
-            _writable.Close();
             _socket.Dispose();
         }
         base.Dispose(disposing);
