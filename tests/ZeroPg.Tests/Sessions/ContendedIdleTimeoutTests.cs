@@ -135,7 +135,7 @@ public sealed class ContendedIdleTimeoutTests
     /// <summary>
     /// The fuzzer's flood (seed 13133, a 25-38 s hold): thousands of Binds and Executes sent without a Sync went to the engine
     /// in one call, with no point between where the session could see that others waited. Now such a run goes in pieces
-    /// (ClientBatch.MaxMessagesPerCall), and between them the pipeline limit ends it: after 1 s (UnitRunner.PipelineLimit),
+    /// (ClientBatch.MaxMessagesPerCall), and between them the pipeline limit ends it: after 1 s (SessionTimeouts.ShortLimit),
     /// though the idle limit is the default 5 s (a pipeline is no client's gap; 5.1 s holds made the witness wait as long).
     /// </summary>
     [Theory]

@@ -84,18 +84,13 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
         var limit = _services.Options.ContendedIdleTimeout;
         if (limit <= TimeSpan.Zero || !_lease.IsHeld || _state.CanReleaseEngine)
             return null;
-        limit = limit < PipelineLimit ? limit : PipelineLimit;
+        // Shorter than an idle client's limit (SessionTimeouts.ShortLimit): an idle gap may be a healthy client slowed by a loaded
+        // machine, but a pipeline is the engine working through what the client wrote ahead, no gap of the client's in it, and a
+        // unit whose Sync came with it is not looked at inside (_cutInsideUnit). Issue 59's fuzzer: Executes of
+        // SELECT count(*) FROM generate_series(1, 20000) with no Sync held the engine 5.1 s, the witness's INSERT waiting as long.
+        limit = limit < SessionTimeouts.ShortLimit ? limit : SessionTimeouts.ShortLimit;
         return System.Diagnostics.Stopwatch.GetElapsedTime(started) >= limit && _services.Scheduler.LongestWait >= limit ? limit : null;
     }
-
-    /// <summary>
-    /// A pipeline's limit is shorter than an idle client's (--contended-idle-timeout, 5 s): an idle gap may be a healthy client
-    /// slowed by a loaded machine, but a pipeline is the engine working through what the client wrote ahead, no gap of the
-    /// client's in it, and a unit whose Sync came with it is not looked at inside (<see cref="_cutInsideUnit"/>). Issue 59's
-    /// fuzzer: Executes of <c>SELECT count(*) FROM generate_series(1, 20000)</c> with no Sync held the engine 5.1 s, the
-    /// witness's INSERT waiting as long.
-    /// </summary>
-    internal static readonly TimeSpan PipelineLimit = TimeSpan.FromSeconds(1);
 
     private static PgError PipelineInBlockError(TimeSpan limit, int ran, int left) => PgError.Fatal(SqlState.IdleInTransactionTimeout,
         "terminating connection: a pipeline inside a transaction block held the shared engine that other clients wait for",
