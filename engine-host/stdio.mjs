@@ -13,13 +13,41 @@ import { yieldCpu } from './yield.mjs';
 
 const idle = new Int32Array(new SharedArrayBuffer(4)); // for Atomics.wait: a sleep of the whole thread
 
-/** A blocking `readSome(buffer, offset, length)` of `fd`, polling `doorbellPath` for `pollMicroseconds` first. */
+// A poll's yield that took this long gave the CPU to another process for a slice (~1.5 ms on two CPUs), not to the server
+// or a client for a few microseconds of work. Now and then one does anyway (a timer, a daemon, a collection); when a
+// quarter of the polled waits in a row of WINDOW have one, a CPU-bound neighbour shares this core, and each yield hands it
+// another slice while the request waits (select-only with one client fell from ~13,000 to ~5,400 tps beside a nice-19
+// loop, to ~650 with --split-cores). Polling stops then for POLL_OFF_NS: the host blocks in read(2) at once, and a wake-up
+// preempts the neighbour; then it polls again, and stops again if the neighbour is still there.
+// The server's reply poll does the same (src/ZeroPg/Engine/PollContention.cs; bench/findings/noisy-neighbour.md).
+const LONG_YIELD_NS = BigInt(process.env.ZEROPG_POLL_LONG_YIELD_US ?? 250) * 1000n;
+const POLL_OFF_NS = 500_000_000n;
+const WINDOW = 32;
+const CONTENDED = 8;
+
+function pollContention() {
+  let offUntil = 0n;
+  let waits = 0;
+  let longs = 0;
+  return {
+    polling: (now) => now >= offUntil,
+    waited(long, now) {
+      if (long) longs++;
+      if (++waits < WINDOW && longs < CONTENDED) return;
+      if (longs >= CONTENDED) offUntil = now + POLL_OFF_NS;
+      waits = 0;
+      longs = 0;
+    },
+  };
+}
+
+/** A blocking `readSome(buffer, offset, length)` of `fd`, polling `doorbellPath` for `pollMicroseconds` first (yielding with `yieldFn` between polls; `clock`: nanoseconds as a BigInt). */
 /**
  * `beforeBlock(waitForRequest)`: called when no request came within the poll window and the read is about to block (the
  * engine is idle). `waitForRequest(ms)` sleeps in slices of 0.1 ms until a request is announced (true) or `ms` have passed
  * (false); without a doorbell it returns false at once.
  */
-export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldWhilePolling = true, beforeBlock = null } = {}) {
+export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldWhilePolling = true, beforeBlock = null, yieldFn = yieldCpu, clock = process.hrtime.bigint } = {}) {
   const pollNs = BigInt(Math.round(Number(pollMicroseconds) * 1000));
   const doorbell = { fd: -1, bytes: Buffer.alloc(8), consumed: 0 };
   if (pollNs > 0n && doorbellPath) doorbell.fd = openSync(doorbellPath, 'r');
@@ -39,14 +67,21 @@ export function stdinReader({ fd = 0, doorbellPath, pollMicroseconds = 0, yieldW
     return true;
   }
 
+  const contention = pollContention();
+
   return function readSome(buffer, offset, length) {
     if (doorbell.fd >= 0 && announced() <= doorbell.consumed) {
-      const deadline = process.hrtime.bigint() + pollNs;
-      let polls = 0;
-      while (announced() <= doorbell.consumed) {
-        if (yieldWhilePolling) yieldCpu(); // let the server or the client on this core go first
-        if ((++polls & 63) === 0 && process.hrtime.bigint() >= deadline) break; // the clock is read every 64 polls
+      let last = clock();
+      const polling = contention.polling(last);
+      const deadline = polling ? last + pollNs : last;
+      let long = false;
+      while (last < deadline && announced() <= doorbell.consumed) {
+        if (yieldWhilePolling) yieldFn(); // let the server or the client on this core go first
+        const now = clock();
+        if (now - last > LONG_YIELD_NS) long = true;
+        last = now;
       }
+      if (polling) contention.waited(long, last);
     }
     if (beforeBlock !== null && (doorbell.fd < 0 || announced() <= doorbell.consumed)) beforeBlock(waitForRequest);
     for (;;) {

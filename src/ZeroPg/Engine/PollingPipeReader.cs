@@ -22,6 +22,7 @@ internal sealed class PollingPipeReader : IDisposable
     private int _pollFd = -1;
     private int _wakeFd = -1;
     private int _parked; // 1 while the reader waits in poll(2) with no reply due: a request must wake it
+    private readonly PollContention _contention = new(); // a CPU-bound neighbour on the core turns the poll off for a while
 
     public PollingPipeReader(Stream pipe, TimeSpan budget)
     {
@@ -55,15 +56,26 @@ internal sealed class PollingPipeReader : IDisposable
         {
             return _blocking.Read(buffer, offset, count);
         }
-        var deadline = Stopwatch.GetTimestamp() + _budgetTicks;
+        var last = Stopwatch.GetTimestamp();
+        if (!_contention.Polling(last))
+            return _blocking.Read(buffer, offset, count);
+        var deadline = last + _budgetTicks;
+        var longYield = false;
         do
         {
             var read = Poll(buffer, offset, count);
             if (read >= 0)
+            {
+                _contention.Waited(longYield, last);
                 return read;
+            }
             Thread.Yield(); // let a runnable thread on this CPU go first: two cores are shared by three processes
+            var now = Stopwatch.GetTimestamp();
+            longYield |= PollContention.IsLong(last, now);
+            last = now;
         }
-        while (Stopwatch.GetTimestamp() < deadline && _pollFd >= 0);
+        while (last < deadline && _pollFd >= 0);
+        _contention.Waited(longYield, last);
         return _blocking.Read(buffer, offset, count);
     }
 
