@@ -92,6 +92,9 @@ internal sealed class ClientSession
     /// <summary>Its row of pg_stat_activity (read by other sessions).</summary>
     internal SessionActivity Activity => _parts.Activity;
 
+    /// <summary>The engine time and calls of this session's current turn with the engine (<see cref="EngineLink.TurnWork"/>).</summary>
+    internal (TimeSpan Busy, int Calls) TurnWork => _parts.Link.TurnWork;
+
     /// <summary>The services of the database the client is connected to.</summary>
     internal SessionServices Services => _services;
 

@@ -203,13 +203,56 @@ public sealed class ContendedIdleTimeoutTests
         Assert.Equal('1', (await raw.ReadMessageAsync())!.Code); // ParseComplete: the batch runs
         var waiting = other.ScalarAsync("SELECT count(*) FROM batch_rows"); // waits behind the batch's transaction
 
-        var replies = await raw.ReadUntilReadyAsync();
+        try
+        {
+            var replies = await raw.ReadUntilReadyAsync();
+            Assert.DoesNotContain(replies, m => m.Code == 'E');
+            Assert.Equal(rows, replies.Count(m => m.Code == 'C'));
+            Assert.Equal((byte)'T', replies[^1].Body[0]); // still in the block
+            var committed = await raw.Query("COMMIT").RoundTripAsync();
+            Assert.Equal((byte)'I', committed[^1].Body[0]);
+            Assert.Equal((long)rows, await waiting);
+        }
+        finally
+        {
+            // On a failure above, the waiting query ends (a session ended by the server rolls back): let it, for Npgsql hangs
+            // when a connection is disposed under its query, and the failure would show as a hang instead of its message.
+            await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(30)));
+        }
+    }
+
+    /// <summary>
+    /// Whole statements in a block get the contended limit (5 s by default), not the 1 s short one of messages left without a
+    /// Sync: "sent ahead" is what the session finds already read when it comes back for more, and on a loaded machine a client
+    /// that waits for each reply (pgbench's TPC-B, 8 clients, load ~18) had its next statement there by then, and was ended
+    /// 1 s into its transaction. Here the statements come in one write, so the session sees them as sent ahead for certain.
+    /// </summary>
+    [Fact]
+    public async Task Whole_statements_sent_ahead_in_a_block_run_on_past_a_second_while_others_wait()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout >= 2 * SessionTimeouts.ShortLimit);
+        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        await using var raw = await RawProtocolClient.ConnectAsync(server);
+        raw.Query("BEGIN").Query("CREATE TABLE ahead (x int)");
+        for (var i = 0; i < 6; i++) // 1.8 s of statements at least, each a Query of its own
+            raw.Query($"INSERT INTO ahead SELECT {i} FROM pg_sleep(0.3)");
+        raw.Query("COMMIT");
+        await raw.FlushAsync();
+        while (await raw.ReadMessageAsync() is { } message && !(message.Code == 'C' && message.BodyText.StartsWith("CREATE TABLE", StringComparison.Ordinal)))
+        {
+        }
+        var waiting = other.ScalarAsync("SELECT 1"); // waits behind the block from here on
+
+        var replies = new List<RawProtocolClient.Message>();
+        while (replies.Count(m => m.Code == 'Z') < 8 && await raw.ReadMessageAsync() is { } message) // CREATE TABLE's, six INSERTs', COMMIT's
+            replies.Add(message);
+        Assert.Equal(1, await waiting); // first: a failure below must not dispose the connection under its query (Npgsql then hangs)
         Assert.DoesNotContain(replies, m => m.Code == 'E');
-        Assert.Equal(rows, replies.Count(m => m.Code == 'C'));
-        Assert.Equal((byte)'T', replies[^1].Body[0]); // still in the block
-        var committed = await raw.Query("COMMIT").RoundTripAsync();
-        Assert.Equal((byte)'I', committed[^1].Body[0]);
-        Assert.Equal((long)rows, await waiting);
+        Assert.Equal(6, replies.Count(m => m.Code == 'C' && m.BodyText.StartsWith("INSERT", StringComparison.Ordinal)));
+        Assert.Equal((byte)'I', replies.Last(m => m.Code == 'Z').Body[0]); // committed
+        Assert.Equal(6L, await other.ScalarAsync("SELECT count(*) FROM ahead"));
     }
 
     /// <summary>A FunctionCall of pg_sleep(float8) with the argument 0.01 as text (the fuzzer's, oid 2626).</summary>

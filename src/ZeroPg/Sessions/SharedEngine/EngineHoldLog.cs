@@ -36,7 +36,8 @@ internal sealed partial class EngineHoldLog(EngineSupervisor engine, Hosting.Zer
         if (holder is not ClientSession session)
             return holder.GetType().Name; // the server's own work (a snapshot, a checkpoint)
         var activity = session.Activity.Current;
-        return $"client {session.Identity.ProcessId} ({activity.State}): {BatchHead.Printable(activity.Query)}";
+        var (busy, calls) = session.TurnWork;
+        return $"client {session.Identity.ProcessId} ({activity.State}; the engine ran its statements {(long)busy.TotalMilliseconds} ms in {calls} calls of the turn): {BatchHead.Printable(activity.Query)}";
     }
 
     private static partial class Log

@@ -18,6 +18,9 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
 
     public bool IsHeld => Scheduler.Owner == owner;
 
+    /// <summary>Counts this session's grants: a new value is a new turn with the engine (<see cref="EngineLink.TurnWork"/>).</summary>
+    public int Turn { get; private set; }
+
     /// <summary>Waits until this session owns the engine (at once if it does); <paramref name="access"/> says what for (<see cref="IEngineGate"/>).
     /// <paramref name="limits"/>: the unit's lock_timeout, statement_timeout and NOWAIT (<see cref="Waiting.QueueLimits"/>), counted from
     /// now; when one runs out the wait is abandoned, <paramref name="onLimit"/> runs and its error is thrown.</summary>
@@ -96,6 +99,7 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
         }
         if (queued)
             services.Metrics.RecordQueueWait(Stopwatch.GetElapsedTime(started));
+        Turn++;
         restart.OnEngineAcquired();
     }
 
@@ -105,6 +109,7 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
         if (IsHeld)
             return;
         await Scheduler.AcquireAsync(owner, CancellationToken.None);
+        Turn++;
         restart.OnEngineAcquired(mayEnd: false); // the client left: nothing to tell it
     }
 

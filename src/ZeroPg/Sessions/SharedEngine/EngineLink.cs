@@ -17,6 +17,18 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     /// <summary>The engine time of this session's calls so far, from each batch's submission to its whole reply (<see cref="PipelineSlices"/>).</summary>
     public TimeSpan EngineTime { get; private set; }
 
+    // The engine time and calls of this session's current turn with the engine (EngineLease.Turn), for the hold log.
+    private int _turn;
+    private TimeSpan _turnEngineTime;
+    private int _turnCalls;
+
+    /// <summary>
+    /// The engine time and the number of calls of this session's turn so far: how much of a long hold the engine spent on the
+    /// client's statements (the rest is the client's gaps and the server's own work). Read by <see cref="EngineHoldLog"/> on the
+    /// releasing thread; a log line's figures, not state anything decides on.
+    /// </summary>
+    public (TimeSpan Busy, int Calls) TurnWork => _turn == lease.Turn ? (_turnEngineTime, _turnCalls) : (TimeSpan.Zero, 0);
+
     /// <summary>
     /// Runs a batch with client messages and waits for its whole reply. With <paramref name="releaseAfterSubmit"/>
     /// the engine is handed over as soon as the batch is written (pipelining, <see cref="EngineLease.HandOver"/>): the next
@@ -95,7 +107,12 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             }
             finally
             {
-                EngineTime += System.Diagnostics.Stopwatch.GetElapsedTime(submitted);
+                var spent = System.Diagnostics.Stopwatch.GetElapsedTime(submitted);
+                EngineTime += spent;
+                if (_turn != lease.Turn)
+                    (_turn, _turnEngineTime, _turnCalls) = (lease.Turn, TimeSpan.Zero, 0);
+                _turnEngineTime += spent;
+                _turnCalls++;
                 if (releaseAfterSubmit && !lease.EndHandOver())
                     services.Metrics.RecordPipelinedUnit(); // another client's unit was queued behind this one
             }
