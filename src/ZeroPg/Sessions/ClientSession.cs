@@ -285,11 +285,16 @@ internal sealed class ClientSession
     /// transaction holds the shared engine and blocks everyone, so past its limit it is disconnected and rolled back.
     /// One token source serves every such read (reset after each), so a read inside a transaction makes no new timer.
     /// </summary>
-    private async ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
+    private ValueTask<ReadResult> ReadWithIdleTimeoutAsync()
     {
         _heldEngine.BeforeIdleRead();
-        if (_parts.Timeouts.Current(_parts.Lease.IsHeld) is not { } limit)
-            return await _input.ReadAsync(_connectionClosed);
+        // Without a limit the read is the transport's own: no async method of ours around it, whose box each statement's wait
+        // would allocate and whose continuation each message would pass through.
+        return _parts.Timeouts.Current(_parts.Lease.IsHeld) is { } limit ? ReadWithinAsync(limit) : _input.ReadAsync(_connectionClosed);
+    }
+
+    private async ValueTask<ReadResult> ReadWithinAsync(IdleLimit limit)
+    {
         var after = limit.After;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         while (true)

@@ -61,11 +61,22 @@ internal sealed class EngineLease(object owner, SessionServices services, Sessio
         if (!wait.IsCompleted && options.QueueWaitNotice > TimeSpan.Zero
             && (options.QueueWaitTimeout == TimeSpan.Zero || options.QueueWaitNotice < options.QueueWaitTimeout))
         {
-            using var noticeTimer = new CancellationTokenSource();
-            var notice = Task.Delay(options.QueueWaitNotice, noticeTimer.Token);
-            var first = await Task.WhenAny(wait, notice);
-            noticeTimer.Cancel(); // most waits are short: do not leave a timer behind for each
-            if (first != wait)
+            // One timer, dropped when the wait ends (most waits are short: with eight clients nearly every unit queues), rather than
+            // a delay, its token source and a WhenAny per wait. The wait's own outcome (a cancel) is looked at below.
+            var noticeDue = false;
+            try
+            {
+                await wait.WaitAsync(options.QueueWaitNotice);
+            }
+            catch (TimeoutException)
+            {
+                noticeDue = true;
+            }
+            catch (Exception) when (wait.IsCompleted)
+            {
+                // Faulted or cancelled: rethrown by the await below.
+            }
+            if (noticeDue)
             {
                 ErrorResponse.Write(output, PgError.Notice(
                     $"waiting for the shared PGlite engine: {Scheduler.QueueLength} client(s) queued",

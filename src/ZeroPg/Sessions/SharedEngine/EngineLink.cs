@@ -49,14 +49,10 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     public Task RunCapturedAsync(EngineBatch batch)
         => RunAsync(batch.Buffer.Frame(), ReplyMode.Capture, batch.Plan, true, false, batch, clientStatements: true);
 
-    private async Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch,
+    /// <summary>A call of the client's messages: the client's transaction status follows its reply (<see cref="CallAsync"/>, <c>clientCall</c>).</summary>
+    private Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch,
         bool clientStatements = false)
-    {
-        if (await CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch, clientStatements))
-            state.LostInRestart();
-        else if (forwarder.PreambleFailure is null && forwarder.LastStatus is { } status) // after a failed preamble the status is its aborted block's
-            state.Ready(status);
-    }
+        => CallAsync(frame, mode, plan, dropCopyInResponse, releaseAfterSubmit, batch, clientStatements, clientCall: true);
 
     /// <summary>Runs SQL of ZeroPg's own (see <see cref="OwnSql"/>); the client's transaction status is not touched. Returns the captured reply in <see cref="ReplyMode.Capture"/>.</summary>
     public Task<IReadOnlyList<byte[]>> RunOwnSqlAsync(ReplyMode mode, params IEnumerable<string> statements)
@@ -78,9 +74,13 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         await engine.SendPartAsync(frame);
     }
 
-    /// <summary>Runs one engine call; true when the engine was restarted to stop it (its client cancelled it), and its reply was ended here.</summary>
+    /// <summary>
+    /// Runs one engine call; true when the engine was restarted to stop it (its client cancelled it), and its reply was ended here.
+    /// With <paramref name="clientCall"/> the client's transaction status then follows the reply (or its loss in the restart):
+    /// here rather than in an async method around this one, whose box and continuation every client unit paid for.
+    /// </summary>
     private async Task<bool> CallAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit,
-        EngineBatch? batch, bool clientStatements = false)
+        EngineBatch? batch, bool clientStatements = false, bool clientCall = false)
     {
         var restarted = false;
         if (!lease.IsHeld)
@@ -120,6 +120,13 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
         plan?.ApplyOutcomes();
         if (services.Logger.IsEnabled(LogLevel.Trace))
             Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
+        if (clientCall)
+        {
+            if (restarted)
+                state.LostInRestart();
+            else if (forwarder.PreambleFailure is null && forwarder.LastStatus is { } status) // after a failed preamble the status is its aborted block's
+                state.Ready(status);
+        }
         return restarted;
     }
 
