@@ -343,6 +343,7 @@ internal sealed class ClientSession
         _heldEngine.ThrowIfLost();
         var buffer = result.Buffer;
         var step = AcceptStep.Continue;
+        var drained = _batch.Count == 0;
         try
         {
             while (step == AcceptStep.Continue && FrontendFramer.TryReadMessage(ref buffer, _services.Options.MaxMessageSize, _state.InCopy, out var code, out var message))
@@ -358,6 +359,11 @@ internal sealed class ClientSession
         }
         if (step == AcceptStep.Terminate)
             return false;
+        // One whole unit that came by itself after everything before it ran is a new request, not more of a pipeline: the
+        // session cannot see whether the client had its replies, and on a loaded machine a client that waits for each reply
+        // (pgbench's TPC-B) has its next statement read by the time the session comes back for input (UnitRunner's limit).
+        if (drained && _batch.IsOneUnit)
+            _units.ClientWaited();
         if (step != AcceptStep.Continue)
             await RunStepAsync(step);
         await SubmitCompleteUnitsAsync();

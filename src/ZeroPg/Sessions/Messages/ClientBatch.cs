@@ -69,6 +69,20 @@ internal sealed class ClientBatch
         return count;
     }
 
+    /// <summary>The messages held are one whole unit: exactly one asks for a ReadyForQuery (Sync, Query, FunctionCall), the last.</summary>
+    public bool IsOneUnit
+    {
+        get
+        {
+            for (var i = 0; i < _messages.Count - 1; i++)
+            {
+                if (_messages[i].Code.AsksForReady())
+                    return false;
+            }
+            return _messages.Count > 0 && _messages[^1].Code.AsksForReady();
+        }
+    }
+
     /// <summary>
     /// Whether the first of the first <paramref name="count"/> messages belongs to an extended sequence whose Sync is among them:
     /// the first message asking for a ReadyForQuery is a Sync (not a Query or FunctionCall, which end what comes before them otherwise).

@@ -84,15 +84,12 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
         var limit = _services.Options.ContendedIdleTimeout;
         if (limit <= TimeSpan.Zero || !_lease.IsHeld || _state.CanReleaseEngine)
             return null;
-        // Messages left without a Sync (the engine's extended sequence open between slices) get the short limit
-        // (SessionTimeouts.ShortLimit): drivers send the Sync with their batch, so a run of Executes with none is a flood, and a
-        // unit whose Sync came with it is not looked at inside (_cutInsideUnit). Issue 59's fuzzer: Executes of
+        // Shorter than an idle client's limit (SessionTimeouts.ShortLimit): an idle gap may be a healthy client slowed by a loaded
+        // machine, but a pipeline is the engine working through what the client wrote ahead, no gap of the client's in it, and a
+        // unit whose Sync came with it is not looked at inside (_cutInsideUnit), nor is a lone unit read after the rest ran
+        // (ClientSession.ProcessInputAsync: a client that waits for each reply). Issue 59's fuzzer: Executes of
         // SELECT count(*) FROM generate_series(1, 20000) with no Sync held the engine 5.1 s, the witness's INSERT waiting as long.
-        // Whole units in a block (Queries, synced sequences) keep the contended limit: "sent ahead" is only what the session found
-        // already read when it came back for more, and on a loaded machine a client that waits for each reply (pgbench's TPC-B)
-        // has its next statement there by then; under the short limit such a transaction was ended after 1 s of its turn.
-        if (_state.SequenceOpenInEngine)
-            limit = limit < SessionTimeouts.ShortLimit ? limit : SessionTimeouts.ShortLimit;
+        limit = limit < SessionTimeouts.ShortLimit ? limit : SessionTimeouts.ShortLimit;
         return System.Diagnostics.Stopwatch.GetElapsedTime(started) >= limit && _services.Scheduler.LongestWait >= limit ? limit : null;
     }
 
