@@ -3,7 +3,8 @@
 # pgbench select-only (-S) and TPC-B at 8, 64 and 256 clients; pools of 10 backends; the stack's memory (proportional set size, so shared_buffers counts once) after each
 # run (postmaster and its children, plus the pooler); the pooler's CPU per transaction (its utime+stime over the run, divided
 # by the transactions pgbench made: less sensitive to other load on the machine than tps) and its context switches per
-# transaction (all its threads'). The ZeroPg servers run under setsid, as PgBouncer -d and pg_ctl's postmaster do: with the
+# transaction (all its threads'); ZeroPg's managed allocations per transaction (its /metrics zeropg_allocated_bytes_total; "-" for a
+# build without it). The ZeroPg servers run under setsid, as PgBouncer -d and pg_ctl's postmaster do: with the
 # kernel's autogroup scheduling a session is a CPU group of its own. Direct runs only where
 # max_connections (100, Postgres's default) allows.
 #   bench/pool.sh [seconds per run, default 10]
@@ -18,7 +19,7 @@ ZEROPG="$ROOT/src/ZeroPg.Cli/bin/Release/net10.0/ZeroPg.Cli"
 [ -x "$ZEROPG" ] || ZEROPG="$ROOT/src/ZeroPg.Cli/bin/Debug/net10.0/ZeroPg.Cli"
 [ -x "$ZEROPG" ] || { echo "build the CLI first: dotnet build -c Release src/ZeroPg.Cli" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/zp-poolbench-XXXX)
-PG_PORT=55501 BOUNCER_PORT=55502 ZEROPG_PORT=55503 BASE_PORT=55504
+PG_PORT=55501 BOUNCER_PORT=55502 ZEROPG_PORT=55503 BASE_PORT=55504 ZEROPG_HTTP=55505 BASE_HTTP=55506
 ROUNDS=${BENCH_ROUNDS:-1}
 TARGETS="direct pgbouncer zeropg"; [ -n "${BENCH_ZEROPG_BASE:-}" ] && TARGETS="direct pgbouncer zp-base zeropg"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -54,12 +55,12 @@ INI
 as_pg pgbouncer -d "$WORK/bouncer.ini"
 
 setsid "$ZEROPG" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
-  --port $ZEROPG_PORT --log-level warning > "$WORK/zeropg.log" 2>&1 &
+  --port $ZEROPG_PORT --http-port $ZEROPG_HTTP --log-level warning > "$WORK/zeropg.log" 2>&1 &
 ZP_PID=$!
 for _ in $(seq 100); do psql -h 127.0.0.1 -p $ZEROPG_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
 if [ -n "${BENCH_ZEROPG_BASE:-}" ]; then
   setsid "$BENCH_ZEROPG_BASE" serve --engine postgres --upstream "postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" --pool 10 \
-    --port $BASE_PORT --log-level warning > "$WORK/zp-base.log" 2>&1 &
+    --port $BASE_PORT --http-port $BASE_HTTP --log-level warning > "$WORK/zp-base.log" 2>&1 &
   BASE_PID=$!
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $BASE_PORT -U postgres -Atc "select 1" postgres >/dev/null 2>&1 && break; sleep 0.2; done
 fi
@@ -73,24 +74,28 @@ postgres_rss() { local postmaster; postmaster=$(head -1 "$WORK/data/postmaster.p
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 TICK=$(getconf CLK_TCK)
+allocated() { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '/^zeropg_allocated_bytes_total / {printf "%.0f", $2}'; }
 
-printf "%-5s %-12s %-9s %7s %10s %10s %12s %8s %6s\n" round workload target clients tps "PSS MB" "pooler us/tx" "ctxt/tx" load
+printf "%-5s %-12s %-9s %7s %10s %10s %12s %8s %9s %6s\n" round workload target clients tps "PSS MB" "pooler us/tx" "ctxt/tx" "alloc B/tx" load
 for round in $(seq "$ROUNDS"); do
 for workload in select-only tpcb; do
   flag=""; [ "$workload" = select-only ] && flag="-S"
   for clients in ${BENCH_CLIENTS:-8 64 256}; do
     for target in $TARGETS; do
       case $target in
-        direct) port=$PG_PORT; pooler=""; [ "$clients" -gt 90 ] && { printf "%-5s %-12s %-9s %7s %10s %10s %12s\n" $round $workload $target $clients "refused" "-" "-"; continue; } ;;
-        pgbouncer) port=$BOUNCER_PORT; pooler=$(cat "$WORK/bouncer.pid") ;;
-        zeropg) port=$ZEROPG_PORT; pooler=$ZP_PID ;;
-        zp-base) port=$BASE_PORT; pooler=$BASE_PID ;;
+        direct) port=$PG_PORT; pooler=""; http=""; [ "$clients" -gt 90 ] && { printf "%-5s %-12s %-9s %7s %10s %10s %12s\n" $round $workload $target $clients "refused" "-" "-"; continue; } ;;
+        pgbouncer) port=$BOUNCER_PORT; pooler=$(cat "$WORK/bouncer.pid"); http="" ;;
+        zeropg) port=$ZEROPG_PORT; pooler=$ZP_PID; http=$ZEROPG_HTTP ;;
+        zp-base) port=$BASE_PORT; pooler=$BASE_PID; http=$BASE_HTTP ;;
       esac
+      allocs=$([ -n "$http" ] && allocated "$http" || true) # before the CPU's and switches' count begins, after it ends: /metrics is not in them
       before=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0); switched=$([ -n "$pooler" ] && switches "$pooler" || echo 0)
       out=$(pgbench $flag -n -c "$clients" -j 2 -T "$DURATION" -h 127.0.0.1 -p $port -U postgres postgres 2>&1)
       after=$([ -n "$pooler" ] && cpu_ticks "$pooler" || echo 0); switched=$([ -n "$pooler" ] && echo $(( $(switches "$pooler") - switched )) || echo 0)
+      allocs_after=$([ -n "$http" ] && allocated "$http" || true)
       tps=$(echo "$out" | awk '/^tps/ {printf "%.0f", $3}')
       transactions=$(echo "$out" | awk '/actually processed/ {split($NF, n, "/"); print n[1]}')
+      alloc="-"; [ -n "$allocs" ] && [ -n "$allocs_after" ] && [ "${transactions:-0}" -gt 0 ] && alloc=$(( (allocs_after - allocs) / transactions ))
       cpu="-"; ctxt="-"; [ -n "$pooler" ] && [ "${transactions:-0}" -gt 0 ] && { cpu=$(( (after - before) * 1000000 / TICK / transactions )); ctxt=$(awk -v s="$switched" -v t="$transactions" 'BEGIN {printf "%.2f", s / t}'); }
       case $target in
         direct) mem=$(postgres_rss) ;;
@@ -98,7 +103,7 @@ for workload in select-only tpcb; do
         zeropg) mem="$(postgres_rss)+$(rss_mb $ZP_PID)" ;;
         zp-base) mem="$(postgres_rss)+$(rss_mb $BASE_PID)" ;;
       esac
-      printf "%-5s %-12s %-9s %7s %10s %10s %12s %8s %6s\n" $round $workload $target $clients "${tps:-error}" "$mem" "$cpu" "$ctxt" "$(cut -d' ' -f1 /proc/loadavg)"
+      printf "%-5s %-12s %-9s %7s %10s %10s %12s %8s %9s %6s\n" $round $workload $target $clients "${tps:-error}" "$mem" "$cpu" "$ctxt" "$alloc" "$(cut -d' ' -f1 /proc/loadavg)"
     done
   done
 done

@@ -26,6 +26,8 @@ internal static class PrometheusText
         Write(text, "zeropg_auto_prepared_runs_total", "counter", "Simple Queries run through a statement ZeroPg prepared on its own.", metrics.AutoPreparedRuns);
         Write(text, "zeropg_pipelined_units_total", "counter", "Units sent to the engine behind another client's unit still running.", metrics.PipelinedUnits);
         Write(text, "zeropg_engine_restarts_total", "counter", "Engine processes replaced after dying.", metrics.EngineRestarts());
+        Write(text, "zeropg_allocated_bytes_total", "counter", "Bytes the server's managed code allocated so far (its garbage collector's work; bench/pool.sh divides it by the transactions of a run).",
+            GC.GetTotalAllocatedBytes());
         WriteUnhonouredCancels(text, metrics);
         if (metrics.EngineRssBytes() is { } rss)
             Write(text, "zeropg_engine_resident_memory_bytes", "gauge", "Resident memory of the engine host process.", rss);

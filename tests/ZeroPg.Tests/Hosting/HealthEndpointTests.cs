@@ -45,6 +45,7 @@ public sealed class HealthEndpointTests
         Assert.Matches(@"zeropg_batches_total [1-9]", metrics);
         Assert.Matches(@"# TYPE zeropg_statements_total counter\nzeropg_statements_total \d+", metrics); // the count's rise is DashboardFigureTests'
         Assert.Matches(@"zeropg_connections_accepted_total [1-9]", metrics);
+        Assert.Matches(@"# TYPE zeropg_allocated_bytes_total counter\nzeropg_allocated_bytes_total [1-9]\d{5}", metrics); // a server allocates more than 100 kB to start
     }
 
     [Fact]

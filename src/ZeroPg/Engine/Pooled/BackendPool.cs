@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ZeroPg.Protocol;
 
 namespace ZeroPg.Engine.Pooled;
@@ -14,7 +15,8 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
 {
     private readonly object _gate = new();
     private readonly Dictionary<PoolKey, Stack<PooledBackend>> _idle = [];
-    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly LinkedList<BackendWaiter> _waiters = new(); // in the order the waits began
+    private Timer? _sweep; // ends waits past the timeout (EndLongWaits); made at the first wait
     private int _open; // backends logged in or logging in: never more than size
     private int _idleCount;
     private bool _disposed;
@@ -63,10 +65,17 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
     /// A backend of <paramref name="key"/> for the caller alone until it calls <see cref="Return"/> or <see cref="Discard"/>.
     /// Waits past the pool's timeout and a cancel of the wait fail with 57014 (53300 would make drivers such as Npgsql drop the connection); a backend that cannot log in with its FATAL.
     /// </summary>
-    public async Task<PooledBackend> AcquireAsync(PoolKey key, CancellationToken cancellationToken)
+    public async Task<PooledBackend> AcquireAsync(PoolKey key, CancellationToken cancellationToken) => await AcquireAsync(key, new BackendWaiter(), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AcquireAsync(PoolKey, CancellationToken)"/>, waiting (if it must) in <paramref name="waiter"/>, the caller's
+    /// own, reused wait after wait; <see cref="Cancel"/> ends that wait.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<PooledBackend> AcquireAsync(PoolKey key, BackendWaiter waiter, CancellationToken cancellationToken)
     {
-        Waiter? waiter = null;
         PooledBackend? spare = null;
+        ValueTask<PooledBackend?>? wait = null;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -78,19 +87,62 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
                 spare = other; // the slot of an idle backend of another key: close it, log in one of ours
             else
             {
-                waiter = new Waiter(key, Stopwatch.GetTimestamp());
-                waiter.Node = _waiters.AddLast(waiter);
+                wait = waiter.Start();
+                waiter.Pool = this;
+                waiter.Key = key;
+                waiter.Since = Stopwatch.GetTimestamp();
+                _waiters.AddLast(waiter.Node);
+                if (_sweep is null && waitTimeout > TimeSpan.Zero)
+                {
+                    var period = TimeSpan.FromTicks(Math.Clamp(waitTimeout.Ticks / 8, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+                    _sweep = new Timer(static pool => ((BackendPool)pool!).EndLongWaits(), this, period, period);
+                }
             }
         }
         if (spare is not null)
             await CloseAsync(spare);
-        if (waiter is not null)
+        if (wait is { } pending)
         {
-            var lent = await WaitAsync(waiter, cancellationToken);
+            PooledBackend? lent;
+            // The connection's token: registering on one source again and again reuses its callback nodes (no allocation per wait).
+            using (cancellationToken.UnsafeRegister(static (w, token) => ((BackendWaiter)w!).Pool!.Abandon((BackendWaiter)w!, new OperationCanceledException(token)), waiter))
+                lent = await pending;
             if (lent is not null)
                 return lent;
         }
-        return await LogInAsync(key, cancellationToken);
+        using var login = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        waiter.Login = login;
+        try
+        {
+            return await LogInAsync(key, login.Token);
+        }
+        finally
+        {
+            waiter.Login = null;
+        }
+    }
+
+    /// <summary>
+    /// A cancel of <paramref name="waiter"/>'s wait (its client's CancelRequest): it ends with 57014 if it still waits for a backend
+    /// or logs one in for it; false when it does neither (it has its backend).
+    /// </summary>
+    public bool Cancel(BackendWaiter waiter)
+    {
+        if (Abandon(waiter, new PgErrorException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request",
+                "The statement was still waiting for a pooled backend and did not run."))))
+            return true;
+        try
+        {
+            if (waiter.Login is { } login)
+            {
+                login.Cancel();
+                return true;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        return false;
     }
 
     /// <summary>
@@ -111,35 +163,31 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         return false;
     }
 
-    private async Task<PooledBackend?> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pool's timer (every eighth of the timeout, 10 ms to 1 s): waits past the timeout end with 57014. The queue is in the
+    /// order the waits began, so only its head is looked at.
+    /// </summary>
+    private void EndLongWaits()
     {
-        using var timeout = waitTimeout > TimeSpan.Zero ? new CancellationTokenSource(waitTimeout) : null;
-        using var either = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var token = either?.Token ?? cancellationToken;
-        await using var registration = token.Register(() => Abandon(waiter));
-        try
+        List<BackendWaiter>? expired = null;
+        var now = Stopwatch.GetTimestamp();
+        lock (_gate)
         {
-            return await waiter.Completion.Task;
+            while (_waiters.First is { } first && Stopwatch.GetElapsedTime(first.Value.Since, now) >= waitTimeout)
+            {
+                Remove(first.Value);
+                (expired ??= []).Add(first.Value);
+            }
         }
-        catch (OperationCanceledException) when (timeout?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        foreach (var waiter in expired ?? [])
         {
-            throw new PgErrorException(PgError.Error(SqlState.QueryCanceled,
+            waiter.Fail(new PgErrorException(PgError.Error(SqlState.QueryCanceled,
                 $"canceling statement: waited {waitTimeout.TotalSeconds:0.#} s for one of the pool's {size} backends",
-                "Every pooled backend is in another client's transaction: shorten transactions, raise --pool (up to the server's max_connections) or --pool-timeout."));
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested || token.IsCancellationRequested)
-        {
-            throw new PgErrorException(PgError.Error(SqlState.QueryCanceled, "canceling statement due to user request",
-                "The statement was still waiting for a pooled backend and did not run."));
-        }
-        finally
-        {
-            lock (_gate)
-                RecordWait(waiter);
+                "Every pooled backend is in another client's transaction: shorten transactions, raise --pool (up to the server's max_connections) or --pool-timeout.")));
         }
     }
 
-    private void RecordWait(Waiter waiter)
+    private void RecordWait(BackendWaiter waiter)
     {
         var ticks = Stopwatch.GetTimestamp() - waiter.Since;
         _waits++;
@@ -170,7 +218,7 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
             Discard(backend);
             return;
         }
-        Waiter? next = null;
+        BackendWaiter? next = null;
         var close = false;
         lock (_gate)
         {
@@ -199,10 +247,10 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
             if (next is null)
                 ReleaseSlot();
             else
-                next.Completion.TrySetResult(null);
+                next.Complete(null);
             return;
         }
-        next!.Completion.TrySetResult(backend);
+        next!.Complete(backend);
     }
 
     /// <summary>The backend is closed (it died, or a client left it in a state ZeroPg cannot reset): its slot goes to the next waiter.</summary>
@@ -216,7 +264,7 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
 
     private void ReleaseSlot()
     {
-        Waiter? next;
+        BackendWaiter? next;
         lock (_gate)
         {
             next = _waiters.First?.Value;
@@ -227,10 +275,10 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
             }
             Remove(next);
         }
-        next.Completion.TrySetResult(null); // the slot stays counted: the waiter logs in a backend
+        next.Complete(null); // the slot stays counted: the waiter logs in a backend
     }
 
-    private Waiter? FirstWaiter(PoolKey key)
+    private BackendWaiter? FirstWaiter(PoolKey key)
     {
         for (var node = _waiters.First; node is not null; node = node.Next)
         {
@@ -243,12 +291,13 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         return null;
     }
 
-    private void Remove(Waiter waiter)
+    /// <summary>Takes the waiter out of the queue (under the lock); whoever does completes it.</summary>
+    private void Remove(BackendWaiter waiter)
     {
-        if (waiter.Node is null)
+        if (waiter.Node.List is null)
             return;
         _waiters.Remove(waiter.Node);
-        waiter.Node = null;
+        RecordWait(waiter);
     }
 
     private PooledBackend? TakeIdle(PoolKey key)
@@ -272,17 +321,19 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         return null;
     }
 
-    private void Abandon(Waiter waiter)
+    /// <summary>Ends the wait with <paramref name="error"/> if it still waits; false when it was given a backend or a slot already.</summary>
+    private bool Abandon(BackendWaiter waiter, Exception error)
     {
         lock (_gate)
         {
-            if (waiter.Node is null)
-                return; // already given a backend or a slot
+            if (waiter.Node.List is null)
+                return false;
             Remove(waiter);
         }
-        // Off the canceller's thread: the waiter's continuations run synchronously (Waiter.Completion), and here they would run
-        // inside CancellationTokenSource.Cancel, which disposes the very source being cancelled (PooledClient's wait).
-        ThreadPool.UnsafeQueueUserWorkItem(static w => w.Completion.TrySetCanceled(), waiter, preferLocal: false);
+        // Off the canceller's thread: the waiter's continuation runs synchronously, and here it would run inside the canceller
+        // (a CancellationTokenSource.Cancel, or a CancelRequest's connection).
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.waiter.Fail(state.error), (waiter, error), preferLocal: false);
+        return true;
     }
 
     private static async Task CloseAsync(PooledBackend backend)
@@ -302,25 +353,13 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         lock (_gate)
         {
             _disposed = true;
+            _sweep?.Dispose();
             idle = _idle.Values.SelectMany(s => s).ToList();
             _idle.Clear();
             _idleCount = 0;
         }
         foreach (var backend in idle)
             await CloseAsync(backend);
-    }
-
-    private sealed class Waiter(PoolKey key, long since)
-    {
-        public PoolKey Key { get; } = key;
-        public long Since { get; } = since;
-        public LinkedListNode<Waiter>? Node { get; set; }
-        /// <summary>
-        /// A backend handed over, or null: a slot, for the waiter to log in a backend of its own. Its continuations run
-        /// synchronously, on the thread that returned the backend (a forwarder, after the client was answered and outside every
-        /// lock): the waiter's statement goes to the backend at once, with no thread-pool wake-up between two transactions.
-        /// </summary>
-        public TaskCompletionSource<PooledBackend?> Completion { get; } = new();
     }
 }
 

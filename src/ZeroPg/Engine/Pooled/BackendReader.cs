@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace ZeroPg.Engine.Pooled;
 
@@ -33,6 +34,7 @@ internal sealed class BackendReader(Stream stream)
     }
 
     /// <summary>Reads more bytes; false when the backend closed the connection.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one wait per reply: no state machine allocated each time
     public async ValueTask<bool> FillAsync(CancellationToken cancellationToken = default)
     {
         if (_start == _end)
@@ -52,6 +54,7 @@ internal sealed class BackendReader(Stream stream)
     }
 
     /// <summary>The next whole message, reading as needed; null when the backend closed the connection.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadOnlyMemory<byte>?> ReadAsync(CancellationToken cancellationToken = default)
     {
         while (true)

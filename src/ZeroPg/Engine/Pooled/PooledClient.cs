@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 using ZeroPg.Protocol;
 using ZeroPg.Protocol.Backend;
@@ -22,12 +23,12 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     private readonly ClientGate _gate = new();
     private readonly ArrayBufferWriter<byte> _toBackend = new(16 * 1024);
     private PooledBackend? _backend;
-    private Task _forwarding = Task.CompletedTask;
+    private ValueTask _forwarding; // the last forwarder (awaited once: as the next starts, or as the client leaves)
     private int _outstanding; // Queries, Syncs and function calls sent whose ReadyForQuery has not come back
     private bool _unsynced; // extended-protocol messages sent since the last Sync
     private volatile byte _status = (byte)TransactionStatus.Idle;
     private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
-    private CancellationTokenSource? _waitCancel;
+    private readonly BackendWaiter _waiter = new(); // the client's place in the pool's queue, reused wait after wait
     private volatile bool _closed;
     private volatile bool _rolesMayChange; // set by the loop as it sends a statement that may change roles; the forwarder forgets the login roles when its transaction ends
 
@@ -92,7 +93,8 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     }
 
     /// <summary>One whole message of the client: answered here, dropped, or added to what goes to its backend. False: the client is ended.</summary>
-    private async Task<bool> TakeAsync(byte code, ReadOnlySequence<byte> message, CancellationToken connectionClosed)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> TakeAsync(byte code, ReadOnlySequence<byte> message, CancellationToken connectionClosed)
     {
         var frontend = (FrontendCode)code;
         var sql = StatementText(frontend, message); // decoded once: SHOW POOLS and the pin check both read it
@@ -153,7 +155,8 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     }
 
     /// <summary>Takes a backend for the message; false when none came (its error is answered): the message is dropped.</summary>
-    private async Task<bool> LendAsync(FrontendCode frontend, CancellationToken connectionClosed)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> LendAsync(FrontendCode frontend, CancellationToken connectionClosed)
     {
         if (!pool.TryTakeIdle(key, out var backend))
         {
@@ -221,27 +224,24 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             _swallow++;
             backend.ApplicationName = ApplicationName;
         }
+        if (_forwarding.IsCompleted)
+            _forwarding.GetAwaiter().GetResult(); // the last lending's forwarder ended (its state machine goes back to the pool)
         _forwarding = ForwardAsync(backend);
         return true;
     }
 
     /// <summary>Waits for a backend, cancellable by the client's CancelRequest; null when none came (its error is answered).</summary>
-    private async Task<PooledBackend?> WaitForBackendAsync(FrontendCode frontend, CancellationToken connectionClosed)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<PooledBackend?> WaitForBackendAsync(FrontendCode frontend, CancellationToken connectionClosed)
     {
-        using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
-        Volatile.Write(ref _waitCancel, waitCancel);
         try
         {
-            return await pool.AcquireAsync(key, waitCancel.Token);
+            return await pool.AcquireAsync(key, _waiter, connectionClosed);
         }
         catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
         {
             await AnswerUnlentAsync(frontend, error.Error, connectionClosed);
             return null;
-        }
-        finally
-        {
-            Volatile.Write(ref _waitCancel, null);
         }
     }
 
@@ -339,7 +339,8 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     /// The backend's replies to the client until the backend goes back to the pool (a ReadyForQuery that leaves it idle, nothing
     /// of the client's unanswered, not pinned) or ends. Runs while the backend is held.
     /// </summary>
-    private async Task ForwardAsync(PooledBackend backend)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // one per lending: no state machine allocated each time
+    private async ValueTask ForwardAsync(PooledBackend backend)
     {
         // No yield first: started by the client's loop before its message is written, it runs only to its first read, which
         // waits; the reply then wakes it on the socket's thread, with no thread-pool hop per lending.
@@ -474,17 +475,8 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     /// <summary>A CancelRequest with the client's key: its wait for a backend ends with 57014, or its backend gets a CancelRequest.</summary>
     public async Task CancelAsync()
     {
-        if (Volatile.Read(ref _waitCancel) is { } wait)
-        {
-            try
-            {
-                wait.Cancel();
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
+        if (pool.Cancel(_waiter))
+            return;
         await _gate.WaitAsync();
         try
         {

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace ZeroPg.Platform.Linux;
 
@@ -38,6 +39,7 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
             _send.Signal();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // a wait per backend reply: no state machine allocated each time
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
