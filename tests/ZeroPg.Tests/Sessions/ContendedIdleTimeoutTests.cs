@@ -238,20 +238,24 @@ public sealed class ContendedIdleTimeoutTests
         await raw.Query("CREATE TABLE alone_each (x int)").RoundTripAsync();
         var waiting = other.ScalarAsync("SELECT 1"); // waits behind the block from here on
         const int statements = 4; // 2 s of statements: twice the short limit
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        for (var i = 0; i < statements; i++)
+        // One statement ahead at most: the next is sent 0.2 s into the one before (0.5 s each), and the one after it only once
+        // the first's reply came and 0.2 s more passed, so when a statement ends exactly one is read after it, alone.
+        var replies = new List<RawProtocolClient.Message>();
+        var sent = 0;
+        async Task SendNextAsync()
         {
-            // Sent half-way through the statement before (0.5 s each): read alone, as soon as that one is done.
-            var due = TimeSpan.FromSeconds(i == 0 ? 0 : 0.25 + 0.5 * (i - 1));
-            var left = due - System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            if (left > TimeSpan.Zero)
-                await Task.Delay(left); // the spacing is what the test is about
-            raw.Query($"INSERT INTO alone_each SELECT {i} FROM pg_sleep(0.5)");
+            await Task.Delay(TimeSpan.FromSeconds(0.2)); // the spacing is what the test is about
+            raw.Query($"INSERT INTO alone_each SELECT {sent++} FROM pg_sleep(0.5)");
             await raw.FlushAsync();
         }
-        var replies = new List<RawProtocolClient.Message>();
+        await SendNextAsync();
+        await SendNextAsync();
         while (replies.Count(m => m.Code == 'Z') < statements && await raw.ReadMessageAsync() is { } message)
+        {
             replies.Add(message);
+            if (message.Code == 'Z' && sent < statements)
+                await SendNextAsync();
+        }
         try
         {
             Assert.DoesNotContain(replies, m => m.Code == 'E');
