@@ -13,7 +13,7 @@ import { yieldCpu } from './yield.mjs';
 
 const idle = new Int32Array(new SharedArrayBuffer(4)); // for Atomics.wait: a sleep of the whole thread
 
-// A poll's yield that took this long gave the CPU to another process for a slice (~1.5 ms on two CPUs), not to the server
+// A poll's yield that took this long gave the CPU to another process for a scheduler slice (milliseconds), not to the server
 // or a client for a few microseconds of work. Now and then one does anyway (a timer, a daemon, a collection); when a
 // quarter of the polled waits in a row of WINDOW have one, a CPU-bound neighbour shares this core, and each yield hands it
 // another slice while the request waits (select-only with one client fell from ~13,000 to ~5,400 tps beside a nice-19

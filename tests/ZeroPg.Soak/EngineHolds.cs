@@ -20,7 +20,7 @@ public static partial class EngineHolds
                 if (!match.Success)
                     continue;
                 var ms = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
-                var holder = Regex.Replace(match.Groups[3].Value, @"^client \d+ \([^)]*\): ", "");
+                var holder = Regex.Replace(match.Groups[3].Value, @"^client \d+ \(.*?\): ", ""); // the state may hold parentheses: "(idle in transaction (aborted); ...)"
                 var key = match.Groups[1].Value + ": " + (holder.Length > 48 ? holder[..48] : holder);
                 var (count, max, total) = groups.GetValueOrDefault(key);
                 groups[key] = (count + 1, Math.Max(max, ms), total + ms);

@@ -4,7 +4,7 @@ namespace ZeroPg.Engine;
 
 /// <summary>
 /// Whether a poll loop that yields the CPU between polls (<see cref="PollingPipeReader"/>) should poll at all. A yield that
-/// took <see cref="LongYield"/> or more gave the CPU to another process for a slice (~1.5 ms on two CPUs), not to the engine
+/// took <see cref="LongYield"/> or more gave the CPU to another process for a scheduler slice (milliseconds), not to the engine
 /// or a client for a few microseconds of work. Now and then one does anyway (a timer, a daemon, a collection); when a quarter
 /// of the polled waits in a row of <see cref="Window"/> had one, a CPU-bound neighbour shares the core, and every yield hands
 /// it another slice while the reply waits: select-only with one client fell from ~13,000 to ~5,400 tps beside a nice-19 loop,
