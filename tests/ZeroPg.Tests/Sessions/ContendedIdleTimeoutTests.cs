@@ -187,13 +187,8 @@ public sealed class ContendedIdleTimeoutTests
         // The default contended limit: the pipeline's limit is the 1 s short one under it all the same, and the test's own gap
         // between the batch's ReadyForQuery and its COMMIT (idle in the block, others waiting) may take more than 1 s on a
         // loaded CI runner, which ended the session under a 1 s limit.
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.ShortLimit);
-        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
-        await other.OpenAsync();
-        await using var raw = await RawProtocolClient.ConnectAsync(server);
-        await raw.Query("BEGIN").RoundTripAsync();
-        await raw.Query("CREATE TABLE batch_rows (i int)").RoundTripAsync();
+        await using var block = await BlockUnderDefaultsAsync("CREATE TABLE batch_rows (i int)");
+        var (other, raw) = (block.Other, block.Raw);
         raw.Parse("add", "INSERT INTO batch_rows SELECT 1 FROM pg_sleep(0.01)");
         const int rows = 300; // 3 s at least, in ClientBatch.MaxMessagesPerCall pieces
         for (var i = 0; i < rows; i++)
@@ -230,12 +225,8 @@ public sealed class ContendedIdleTimeoutTests
     [Fact]
     public async Task Statements_that_each_come_alone_while_the_one_before_runs_are_not_ended_as_a_pipeline()
     {
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
-        await other.OpenAsync();
-        await using var raw = await RawProtocolClient.ConnectAsync(server);
-        await raw.Query("BEGIN").RoundTripAsync();
-        await raw.Query("CREATE TABLE alone_each (x int)").RoundTripAsync();
+        await using var block = await BlockUnderDefaultsAsync("CREATE TABLE alone_each (x int)");
+        var (other, raw) = (block.Other, block.Raw);
         var waiting = other.ScalarAsync("SELECT 1"); // waits behind the block from here on
         const int statements = 4; // 2 s of statements: twice the short limit
         // One statement ahead at most: the next is sent 0.2 s into the one before (0.5 s each), and the one after it only once
@@ -282,13 +273,8 @@ public sealed class ContendedIdleTimeoutTests
     [Fact]
     public async Task A_client_idle_in_a_failed_transaction_that_others_wait_behind_is_ended_after_a_second()
     {
-        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.ShortLimit);
-        await using var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
-        await other.OpenAsync();
-        await using var raw = await RawProtocolClient.ConnectAsync(server);
-        await raw.Query("BEGIN").RoundTripAsync();
-        await raw.Query("CREATE TABLE failed_block (x int)").RoundTripAsync();
+        await using var block = await BlockUnderDefaultsAsync("CREATE TABLE failed_block (x int)");
+        var (other, raw) = (block.Other, block.Raw);
         var failed = await raw.Query("SELECT 1/0").RoundTripAsync();
         Assert.Equal((byte)'E', failed[^1].Body[0]);
 
@@ -311,5 +297,31 @@ public sealed class ContendedIdleTimeoutTests
         await Eventually.WaitUntilAsync(() => System.Diagnostics.Stopwatch.GetElapsedTime(since) > Limit * 3, "three limits have passed with nobody waiting");
         await idle.ExecAsync("COMMIT");
         Assert.Equal(0L, await idle.ScalarAsync("SELECT count(*) FROM alone"));
+    }
+
+    /// <summary>
+    /// A server with the default limits (the contended one above the 1 s short one), another client connected, and a raw
+    /// client whose block holds the engine from <paramref name="createTable"/> on.
+    /// </summary>
+    private static async Task<HeldBlock> BlockUnderDefaultsAsync(string createTable)
+    {
+        Assert.True(ZeroPgOptions.DefaultContendedIdleTimeout > SessionTimeouts.ShortLimit);
+        var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        var other = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
+        await other.OpenAsync();
+        var raw = await RawProtocolClient.ConnectAsync(server);
+        await raw.Query("BEGIN").RoundTripAsync();
+        await raw.Query(createTable).RoundTripAsync();
+        return new HeldBlock(server, other, raw);
+    }
+
+    private sealed record HeldBlock(ZeroPgServer Server, NpgsqlConnection Other, RawProtocolClient Raw) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Raw.DisposeAsync();
+            await Other.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 }
