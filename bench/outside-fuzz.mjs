@@ -3,6 +3,8 @@
 // each case's connection dropped after about 1 s, while a witness client runs
 // `select 1; begin; insert; update; select count(*); commit` in a loop (and now and then a fresh connection's select 1).
 // /metrics gives engine kills, restarts and RSS; /proc (--server-pid) gives the RSS of the server's process tree.
+// No CREATE DATABASE: each database has an engine of its own (~100-200 MB, a spare one started beside it), a cost by design
+// that would swamp the RSS bound, which is about what abuse does to one engine.
 //
 //   node bench/outside-fuzz.mjs --port P --http-port H --server-pid PID [--seconds 1200] [--clients 8] [--seed N]
 //        [--witness-bound-ms 2000] [--rss-bound-mb 300] [--json FILE]
@@ -83,7 +85,7 @@ const SQL = [
   "select array_agg(i) from generate_series(1, 1000000) i", "select pg_terminate_backend(pg_backend_pid())",
   "select pg_cancel_backend(pg_backend_pid())", 'show all', 'select * from pg_stat_activity', 'select 1/0', 'selec 1',
   "select E'\\xff'", "select '\u00e9\u4e2d'", 'select $1', 'select $1::text, $2::int', ';', '', ' ', 'start_replication',
-  'identify_system', 'create database fzdb', 'drop database fzdb', 'alter system set work_mem = 64', 'load \'x\'',
+  'identify_system', 'alter system set work_mem = 64', 'load \'x\'',
   "set session authorization postgres", 'set role none', "select set_config('statement_timeout', '1', false)",
   'select txid_current()', 'prepare transaction \'x\'', 'commit prepared \'x\'', 'begin isolation level serializable',
   "select * from generate_series(1, 3) a, generate_series(1, 3000) b, generate_series(1, 1000) c limit 5",
@@ -134,7 +136,7 @@ const ODD_OPTIONS = ['-c client_min_messages=debug5', '-c statement_timeout=1', 
   '-c', '-c =', '-c a.b=c', '-cx=y', '-c statement_timeout=100', '-c session_replication_role=replica'];
 function startupParams(r) {
   const p = [['user', r.chance(0.9) ? 'postgres' : r.pick(['', 'nobody', 'x'.repeat(300)])],
-    ['database', r.chance(0.9) ? 'postgres' : r.pick(['template0', 'nodb', '', 'fzdb'])]];
+    ['database', r.chance(0.9) ? 'postgres' : r.pick(['template0', 'nodb', '', 'template1'])]];
   const kind = r.int(0, 9);
   if (kind <= 3) p.push(['options', Array.from({ length: r.int(1, 4) }, () => r.pick(ODD_OPTIONS)).join(' ')]);
   else if (kind === 4) p.push(['options', Array.from({ length: r.int(100, 2000) }, (_, i) => `-c application_name=a${i}`).join(' ')]);
@@ -182,11 +184,11 @@ function connect() {
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 function send(s, buf, n = 1) {
-  if (s.destroyed || s.writableLength > (4 << 20)) return false;
+  if (s.destroyed || s.writableEnded || s.writableLength > (4 << 20)) return false;
   s.write(buf); stats.messages += n; stats.bytes += buf.length; return true;
 }
 
-/** One case: a connection that lives about a second (0.3-1.5 s), then is dropped (RST or FIN). */
+/** One case: a connection that lives about a second (0.3-1.5 s from its connect), then is dropped (RST or FIN), mid-batch or not. */
 async function runCase(r) {
   const kind = r.pick(['random-bytes', 'startup-odd', 'sequence', 'sequence', 'sequence', 'mutated', 'mutated', 'flood',
     'cancel-own', 'cancel-random', 'copy', 'funcall', 'slow-reader', 'bad-startup']);
@@ -201,13 +203,18 @@ async function runCase(r) {
   if (kind !== 'slow-reader') s.on('data', onData);
   const lifetime = r.int(300, 1500);
   const started = Date.now();
+  // The drop comes at the case's lifetime whatever the case is doing (waiting for its startup, between cancels): RST or FIN.
+  let dropped = false;
+  const rst = r.chance(0.5);
+  const drop = () => { if (dropped) return; dropped = true; if (rst) s.resetAndDestroy(); else { s.end(); setTimeout(() => s.destroy(), 200); } };
+  const dropTimer = setTimeout(drop, lifetime);
   const connected = await new Promise((res) => { s.once('connect', () => res(true)); s.once('error', () => res(false)); });
-  if (!connected) { stats.connectErrors++; s.destroy(); await sleep(50); return; }
-  const until = (pred, ms) => new Promise((res) => { const t0 = Date.now(); const tick = () => (pred() || Date.now() - t0 > ms || s.destroyed ? res() : setTimeout(tick, 5)); tick(); });
+  if (!connected) { clearTimeout(dropTimer); stats.connectErrors++; s.destroy(); await sleep(50); return; }
+  const until = (pred, ms) => new Promise((res) => { const t0 = Date.now(); const tick = () => (pred() || Date.now() - t0 > ms || dropped ? res() : setTimeout(tick, 5)); tick(); });
   try {
     if (kind === 'random-bytes') {
       if (r.chance(0.5)) { send(s, startup([['user', 'postgres'], ['database', 'postgres']])); await until(() => ready, 500); }
-      for (let i = 0; i < r.int(1, 20) && !s.destroyed; i++) { send(s, r.bytes(r.int(1, 4000))); await sleep(r.int(0, 50)); }
+      for (let i = 0; i < r.int(1, 20) && !dropped; i++) { send(s, r.bytes(r.int(1, 4000))); await sleep(r.int(0, 50)); }
     } else if (kind === 'bad-startup') {
       send(s, r.pick([
         () => Buffer.concat([i32(8), i32(80877103)]), () => Buffer.concat([i32(8), i32(80877104)]), // SSL, GSSENC
@@ -226,8 +233,9 @@ async function runCase(r) {
           "do $$ declare i int := 0; begin loop i := i + 1; exit when i > 30000000; end loop; end $$", 'begin; select pg_sleep(1); commit',
           'copy t from stdin', 'select pg_sleep(0.5); select pg_sleep(0.5); select pg_sleep(0.5)'])));
         if (r.chance(0.5)) { send(s, Parse('', 'select pg_sleep($1)', [701])); send(s, Bind('', '', ['1.5'])); send(s, Execute('')); send(s, Sync(), 1); }
-        for (let i = 0; i < r.int(1, 3); i++) {
+        for (let i = 0; i < r.int(1, 3) && !dropped; i++) {
           await sleep(r.int(0, 400));
+          if (dropped) break;
           const c = connect();
           c.once('connect', () => { const [pid, k] = kind === 'cancel-own' && key ? key : [r.int(0, 1 << 30), r.int(0, 1 << 30)]; c.write(cancelRequest(pid, k)); stats.messages++; stats.cancels++; c.end(); });
           setTimeout(() => c.destroy(), 1000);
@@ -242,7 +250,7 @@ async function runCase(r) {
         send(s, Q(r.pick(['create temp table if not exists t(a int, b text)', 'select 1'])));
         send(s, r.chance(0.5) ? Q(r.pick(['copy t from stdin', 'copy t from stdin (format csv)', 'copy t from stdin (format binary)', 'copy t to stdout']))
           : Buffer.concat([Parse('', 'copy t from stdin'), Bind('', ''), Execute(''), r.chance(0.5) ? Sync() : Flush()]));
-        for (let i = 0; i < r.int(1, 200) && !s.destroyed; i++) {
+        for (let i = 0; i < r.int(1, 200) && !dropped; i++) {
           let m = r.chance(0.8) ? CopyData(r.pick(COPY_ROWS)) : validMessage(r);
           if (r.chance(0.1)) m = mutate(r, m);
           send(s, m); if (r.chance(0.1)) await sleep(r.int(0, 50));
@@ -258,7 +266,7 @@ async function runCase(r) {
         // sequence / mutated / startup-odd / slow-reader: valid messages in runs, some mutated, a Sync now and then
         const n = r.int(1, kind === 'slow-reader' ? 400 : 60);
         const pMut = kind === 'mutated' ? 0.3 : 0.03;
-        for (let i = 0; i < n && !s.destroyed; i++) {
+        for (let i = 0; i < n && !dropped; i++) {
           let m = validMessage(r);
           if (r.chance(pMut)) m = mutate(r, m);
           send(s, m);
@@ -269,7 +277,8 @@ async function runCase(r) {
     }
     await sleep(Math.max(0, lifetime - (Date.now() - started)));
   } finally {
-    if (r.chance(0.5)) s.resetAndDestroy?.() ?? s.destroy(); else { s.end(); setTimeout(() => s.destroy(), 200); }
+    clearTimeout(dropTimer);
+    drop();
     stats.cases++;
   }
 }
