@@ -290,7 +290,7 @@ class RawClient {
     this.s = net.connect(opts.port, opts.host); this.s.setNoDelay(true);
     this.closed = false;
     this.s.on('error', (e) => { this.error = e; });
-    this.s.on('close', () => { this.closed = true; this.current?.done({ fatal: { C: 'closed', M: 'connection closed' } }); });
+    this.s.on('close', () => { this.closed = true; const c = this.current; c?.done({ ...c, fatal: c.fatal ?? { C: 'closed', M: 'connection closed' } }); });
     this.s.on('data', reader((t, body) => this.onMessage(t, body)));
     return this.call(startup([['user', 'postgres'], ['database', 'postgres'], ['application_name', 'outside-witness']]), timeoutMs);
   }
