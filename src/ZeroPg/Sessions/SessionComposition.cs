@@ -57,7 +57,8 @@ internal sealed class SessionComposition
         Rewriter = new UnitRewriter(Statements, Auto, Restore, State, Identity, Notifications, Settings, States, services, Temp);
         Local = new LocalAnswers(State, Statements, services.Statements, output);
         Pipelining = new Pipelining(State, Settings, Temp, Advisory, Statements);
-        Copy = new CopyIn(services, State, Link, Restore, output, Lease);
+        Guarded = new GuardedRestore(this);
+        Copy = new CopyIn(services, State, Link, Restore, Guarded, output, Lease);
         Cleanup = new SessionCleanup(services, State, Lease, Link, Statements, Copy, States);
     }
 
@@ -88,6 +89,7 @@ internal sealed class SessionComposition
     public EngineLink Link { get; }
     public SessionReplication Replication { get; }
     public EngineStateRestore Restore { get; }
+    public GuardedRestore Guarded { get; }
     public Waiting.DeferredTransaction Deferred { get; }
     public Waiting.UnitWaits Waits { get; }
     public Portals.SuspendedPortals Portals { get; }

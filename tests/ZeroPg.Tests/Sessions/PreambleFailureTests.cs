@@ -26,6 +26,36 @@ public class PreambleFailureTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_read_only_clients_COPY_gets_its_temp_table_back_and_costs_the_next_client_nothing()
+    {
+        // Found by bench/outside-fuzz.mjs: a COPY's preamble ran as plain swallowed Queries, so under the client's read-only
+        // default the rename bringing its temp table back failed unseen while the bookkeeping took it as done; the client's
+        // next CREATE TEMP TABLE IF NOT EXISTS made a second one, and the next client's restore met the name twice (42P07) and
+        // was ended with 57P01 (the fuzzer's witness).
+        await using var a = await fixture.OpenAsync();
+        await using var b = await fixture.OpenAsync();
+        await a.ScalarAsync("CREATE TEMP TABLE pf_copied(who text); INSERT INTO pf_copied VALUES ('a')");
+        await a.ScalarAsync("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+        Assert.Equal(1, await b.ScalarAsync("SELECT 1")); // b has the engine: a's table goes aside
+        string? copyFailed = null;
+        try
+        {
+            await using (var writer = await a.BeginTextImportAsync("COPY pf_copied FROM STDIN")) // a temp table: allowed read-only
+                await writer.WriteLineAsync("a2");
+        }
+        catch (PostgresException e)
+        {
+            copyFailed = $"{e.SqlState}: {e.MessageText}"; // was 42P01: the table still had its aside name
+        }
+        await a.ScalarAsync("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE");
+        await a.ScalarAsync("CREATE TEMP TABLE IF NOT EXISTS pf_copied(who text)");
+
+        Assert.Equal(1, await b.ScalarAsync("SELECT 1")); // was 57P01: its restore met a's table under both names
+        Assert.Null(copyFailed);
+        Assert.Equal("a,a2", await a.ScalarAsync("SELECT string_agg(who, ',' ORDER BY who) FROM pf_copied"));
+    }
+
+    [Fact]
     public async Task A_session_whose_state_the_engine_no_longer_takes_ends_with_57P01_and_leaves_the_others_theirs()
     {
         await using var a = await fixture.OpenAsync();

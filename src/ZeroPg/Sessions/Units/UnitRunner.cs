@@ -19,7 +19,7 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     private readonly ClientOutput _output = parts.Output;
     private readonly Action<Waiting.QueueLimits> _waitFailed = parts.Waits.Failed;
     private readonly PipelineSlices _slices = new();
-    private readonly GuardedRestore _restore = new(parts);
+    private readonly GuardedRestore _restore = parts.Guarded;
 
     // The pipeline under way: when the session started on it and how many of its messages ran (ClientWaited resets both).
     private long _pipelineStarted;
