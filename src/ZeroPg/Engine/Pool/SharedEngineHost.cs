@@ -76,10 +76,6 @@ internal sealed partial class SharedEngineHost
             WorkingDirectory = directory,
         };
         startInfo.ArgumentList.Add("--expose-gc"); // an idle engine collects the garbage of its start (host.mjs, idleCollector)
-        // V8's mid-tier JavaScript compiler: the host's JavaScript per batch is a thin layer over PGlite's WebAssembly (which
-        // Maglev never compiles), and TurboFan still optimizes it. Without Maglev its code in the node binary is never run,
-        // so never resident: an idle host 2-3 MB smaller (bench/findings/memory.md).
-        startInfo.ArgumentList.Add("--no-maglev");
         startInfo.ArgumentList.Add(Path.Combine(directory, ScriptName));
         HostMallocSettings.Apply(startInfo);
         var process = Process.Start(startInfo) ?? throw new EngineFailedException($"could not start {nodePath} {ScriptName}");
