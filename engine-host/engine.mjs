@@ -10,6 +10,7 @@ import { openSeedTar, seedFilesLoader, seedFilesSupported } from './seed-files.m
 import { sharedBundleExtension, sharedFsBundle } from './shared-bundle.mjs';
 import { lazyBundleFilesExtension } from './lazy-bundle-files.mjs';
 import { StartRecord } from './start-record.mjs';
+import { setModuleData } from './shared-memory.mjs';
 import { installGlueRewrites } from './glue-rewrites.mjs';
 
 // PGlite is imported once its glue's rewrites are in place (glue-rewrites.mjs): a static import would load it before any code
@@ -88,7 +89,8 @@ function tarOf(bytes) {
  * Creates the engine from the host's start options and returns it with what the ready frame
  * reports about the start ({ snapshotWritten, startup }: the StartupMessage's reply, base64).
  * `shared` (a worker of the shared host): { wasmModule: pglite.wasm compiled once, with a shared memory import
- * (shared-memory.mjs); fsBundle: pglite.data in a SharedArrayBuffer }.
+ * (shared-memory.mjs); moduleData: its data segments' place in pglite.wasm (data-segments.mjs), when it was compiled without
+ * them; fsBundle: pglite.data in a SharedArrayBuffer }.
  */
 export async function startEngine(options, shared) {
   const createOptions = {
@@ -102,7 +104,11 @@ export async function startEngine(options, shared) {
   // after its own clean shutdown (record.writeAfterShutdown).
   const record = process.env.ZEROPG_START_RECORD === '0' ? null : new StartRecord(createOptions.dataDir, PGlite.paths.PGDATA);
   if (record) createOptions.extensions.zeropgStartRecord = record.extension();
-  if (shared?.wasmModule) createOptions.pgliteWasmModule = shared.wasmModule;
+  if (shared?.wasmModule) {
+    createOptions.pgliteWasmModule = shared.wasmModule;
+    // compiled with its data segments emptied: they are written into this engine's memory from the file (data-segments.mjs)
+    if (shared.moduleData) setModuleData(shared.wasmModule, shared.moduleData);
+  }
   // PGlite's initdb (a module of its own) unpacks the bundle it is given without the engine's extensions: a hollow one
   // (shared-bundle.mjs) only to an engine that will not run it, one that starts from a tar or an existing data directory.
   const initdbRuns = !options.loadDataDir && (createOptions.dataDir.startsWith('memory://') || !existsSync(join(createOptions.dataDir, 'PG_VERSION')));

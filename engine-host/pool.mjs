@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { engineModuleEdits } from './shared-memory.mjs';
 import { COMPILE_HINTS } from './compile-hints-data.mjs';
 import { compileHintsEdit } from './compile-hints.mjs';
+import { dataSegmentsEdit } from './data-segments.mjs';
 import { editInPlace, withEdits } from './wasm-bytes.mjs';
 import { PGLITE_DIST } from './pglite-dist.mjs';
 import { hollowBundle } from './shared-bundle.mjs';
@@ -109,18 +110,20 @@ const MODULE_EDITS_ROOM = 64 * 1024;
 // The engine module compiled once, its memory import declared shared as each host's shared-memory.mjs would (the cancel
 // worker writes into the engine's memory); and pglite.data read once. The file's bytes are not kept: V8 keeps its own copy
 // of a module's bytes (it compiles functions lazily from them), and ours would be 9 MB more for the host's life.
-const { wasmModule, compiled } = compileEngineModule();
+const { wasmModule, moduleData, compiled } = compileEngineModule();
 
 function compileEngineModule() {
-  const wasmFile = readWithRoom(join(PGLITE_DIST, 'pglite.wasm'), MODULE_EDITS_ROOM);
+  const wasmPath = join(PGLITE_DIST, 'pglite.wasm');
+  const wasmFile = readWithRoom(wasmPath, MODULE_EDITS_ROOM);
   const wasmBytes = wasmFile.subarray(0, wasmFile.length - MODULE_EDITS_ROOM);
   const hints = compileHintsEdit(wasmBytes); // of pglite.wasm as recorded: the hints are for its length
-  const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : [])];
+  const data = process.env.ZEROPG_MODULE_DATA === '0' ? null : dataSegmentsEdit(wasmBytes, wasmPath, statSync(wasmPath));
+  const edits = [...engineModuleEdits(wasmBytes), ...(hints ? [hints] : []), ...(data ? [data.edit] : [])];
   const moduleBytes = editInPlace(wasmFile, wasmBytes.length, edits) ?? withEdits(wasmBytes, edits);
   const compileStart = performance.now();
   const module = new WebAssembly.Module(moduleBytes);
   // For the server's log: how long the compile took, and how many functions it compiled ahead (compile-hints.mjs).
-  return { wasmModule: module, compiled: { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 } };
+  return { wasmModule: module, moduleData: data?.data ?? null, compiled: { compileMs: Math.round(performance.now() - compileStart), compiledAhead: hints ? COMPILE_HINTS.functions.length : 0 } };
 }
 // pglite.data: a hollow buffer of its size, each engine's files reading the file itself until written (shared-bundle.mjs);
 // ZEROPG_BUNDLE_ON_DISK=0 reads it whole into the buffer, to measure it.
@@ -176,7 +179,7 @@ function start({ id, options, requests, replies, env }) {
   serverReads(replies); // throws (ENXIO) when the server is gone: the caller reports the start as failed
   const fds = [openFifo(requests, constants.O_RDONLY), openFifo(replies, constants.O_WRONLY)];
   const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
-  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, fsBundle, fsBundleFile } };
+  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, moduleData, fsBundle, fsBundleFile } };
   let started;
   try {
     started = takeBlank(env);

@@ -22,6 +22,7 @@
 
 import { bytesOf, encodeLeb, readLeb, readSections, withEdits } from './wasm-bytes.mjs';
 import { freshMemoryEdits } from './fresh-memory.mjs';
+import { writeDataSegments } from './data-segments.mjs';
 
 const ENGINE_MEMORY_MIN_MAXIMUM = 16384; // pages (1 GiB): PGlite's engine memory (initdb's is far smaller)
 
@@ -33,6 +34,15 @@ let clockHook = null;
 // Benchmarks only (bench/cancel.sh): ZEROPG_HOST_CANCEL_CHECKS=0 leaves the engine's clock imports unwrapped, to measure
 // what the cancel checks in them cost. A cancel Postgres drops while it reads a message is then not raised again.
 const CLOCK_CHECKS = process.env.ZEROPG_HOST_CANCEL_CHECKS !== '0';
+
+// A module compiled without its data segments -> where they are (data-segments.mjs): written into the engine's memory before
+// its instance is made.
+const moduleData = new WeakMap();
+
+/** `module` (compiled from dataSegmentsEdit's bytes) gets its data segments from `data` when instantiated with an engine memory. */
+export function setModuleData(module, data) {
+  moduleData.set(module, data);
+}
 
 /** Runs `hook` once, at the engine's next clock read (null: none). */
 export function setClockHook(hook) {
@@ -79,6 +89,7 @@ export function installSharedMemory({ onAlarm, maximumPages } = {}) {
   W.compile = (bytes, ...rest) => compile.call(W, shareable(bytes), ...rest);
   W.instantiate = async (source, imports, ...rest) => {
     const engine = isEngineImports(imports);
+    if (engine && moduleData.has(source)) writeDataSegments(imports.env.memory, moduleData.get(source));
     return instantiate.call(W, isBytes(source) ? shareable(source) : source, engine ? withAlarm(imports) : imports, ...rest);
   };
 }

@@ -237,6 +237,7 @@ internal static class ServeCommand
             }
             WriteReadyLine(server, options.HttpHost);
             logger.LogInformation("ZeroPg ready: {Url}", server.Url);
+            StartGarbageCollection.Schedule(stop.Token);
             if (DashboardUrl(server, options.HttpHost) is { } dashboard)
                 logger.LogInformation("dashboard: {Dashboard} (metrics {Dashboard}metrics, health {Dashboard}healthz and {Dashboard}readyz)", dashboard, dashboard, dashboard, dashboard);
             exitCode = await Sidecar.RunUntilStoppedAsync(server, sidecar, logger, stop.Token);

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace ZeroPg.Platform;
@@ -81,7 +80,7 @@ internal sealed class LoopbackCancelEndpoint : CancelEndpoint
     public const string Address = "tcp";
     public const int SecretLength = 32;
 
-    public LoopbackCancelEndpoint() => SecretBytes = RandomNumberGenerator.GetBytes(SecretLength);
+    public LoopbackCancelEndpoint() => SecretBytes = Security.OsRandom.GetBytes(SecretLength);
 
     public byte[] SecretBytes { get; }
 

@@ -30,7 +30,7 @@ internal sealed class SessionServices(ZeroPgOptions options, EngineSupervisor en
     public Security.RoleDirectory Roles { get; } = new();
 
     /// <summary>Salt material for the SCRAM exchange of a role that does not exist, stable for this server's life (Postgres's mock_auth_nonce).</summary>
-    public byte[] MockNonce { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+    public byte[] MockNonce { get; } = Security.OsRandom.GetBytes(32);
     public EngineSessionState EngineState { get; } = new();
     public NotificationHub Notifications { get; } = new();
     public AdvisoryLockKeeper AdvisoryLocks { get; } = new();

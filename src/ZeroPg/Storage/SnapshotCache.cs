@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -33,8 +32,21 @@ internal sealed class SnapshotCache
         var version = PgliteVersion(engineHostScript);
         var key = JsonSerializer.Serialize(new SnapshotKey(FormatVersion, version, extensions.Order(StringComparer.Ordinal).ToArray(), startParams.ToArray()),
             Engine.HostJson.Default.SnapshotKey);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12];
+        var hash = KeyHash(key).ToString("x12", System.Globalization.CultureInfo.InvariantCulture)[..12];
         return new SnapshotCache(Path.GetFullPath(directory), Path.Combine(Path.GetFullPath(directory), $"pglite-{version}-{hash}.tar"));
+    }
+
+    /// <summary>
+    /// FNV-1a (64-bit) of the key's UTF-8: it names a file among the few configurations of one machine, nothing secret. Not
+    /// SHA-256: on Linux that is OpenSSL's, and this runs at every start: loading and initializing libcrypto and libssl for
+    /// it was ~4 MB of an idle server's RSS (bench/findings/memory.md).
+    /// </summary>
+    internal static ulong KeyHash(string key)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in Encoding.UTF8.GetBytes(key))
+            hash = (hash ^ b) * 1099511628211UL;
+        return hash;
     }
 
     /// <summary>

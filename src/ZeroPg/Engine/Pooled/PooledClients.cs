@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 
 namespace ZeroPg.Engine.Pooled;
 
@@ -10,13 +9,13 @@ namespace ZeroPg.Engine.Pooled;
 internal sealed class PooledClients
 {
     private readonly ConcurrentDictionary<int, (PooledClient Client, int SecretKey)> _clients = new();
-    private int _lastId = RandomNumberGenerator.GetInt32(1_000_000, 2_000_000);
+    private int _lastId = Security.OsRandom.GetInt32(1_000_000, 2_000_000);
 
     public int Count => _clients.Count;
 
     public (int ProcessId, int SecretKey) Add(PooledClient client)
     {
-        var secret = RandomNumberGenerator.GetInt32(int.MaxValue);
+        var secret = Security.OsRandom.GetInt32(int.MaxValue);
         while (true)
         {
             var id = Interlocked.Increment(ref _lastId) & int.MaxValue;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 
 namespace ZeroPg.Sessions;
 
@@ -7,7 +6,7 @@ namespace ZeroPg.Sessions;
 internal sealed class SessionRegistry
 {
     private readonly ConcurrentDictionary<int, ClientSession> _sessions = new();
-    private int _nextProcessId = 1000 + RandomNumberGenerator.GetInt32(1000);
+    private int _nextProcessId = 1000 + Security.OsRandom.GetInt32(1000);
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
@@ -23,7 +22,7 @@ internal sealed class SessionRegistry
             return false;
         }
         var processId = Interlocked.Increment(ref _nextProcessId);
-        session.Identity.Assign(processId, RandomNumberGenerator.GetInt32(int.MaxValue));
+        session.Identity.Assign(processId, Security.OsRandom.GetInt32(int.MaxValue));
         _sessions[processId] = session;
         return true;
     }
