@@ -38,12 +38,28 @@ internal static class KilledProcessLeftovers
     /// <summary>A new name of this process for <paramref name="kind"/>: <c>zeropg-KIND-PID-GUID</c>.</summary>
     public static string Name(string kind) => $"zeropg-{kind}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 
-    /// <summary>Sweeps /dev/shm and the temporary directory once per process, on a pool thread: a start does not wait for it.</summary>
+    /// <summary>
+    /// Sweeps /dev/shm and the temporary directory once per process, on a pool thread (a start does not wait for it), and
+    /// once more when a start's file made just before this process began is old enough (<see cref="SweepTwiceAsync"/>).
+    /// </summary>
     public static void SweepOnce()
     {
         if (Interlocked.Exchange(ref s_swept, 1) != 0)
             return;
-        ThreadPool.UnsafeQueueUserWorkItem(static _ => Sweep(["/dev/shm", Path.GetTempPath()], DateTime.UtcNow), null);
+        _ = SweepTwiceAsync(["/dev/shm", Path.GetTempPath()], StaleAfter + TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// A sweep now and one after <paramref name="again"/>: a process killed within its engine's start moments before this one
+    /// began (the soak's server kill, restarted at once) left files too young for the first sweep, which nothing else
+    /// would remove until the next process starts. Returns how many both removed.
+    /// </summary>
+    internal static async Task<int> SweepTwiceAsync(string[] directories, TimeSpan again)
+    {
+        await Task.Yield(); // on a pool thread from here: the caller's start goes on
+        var removed = Sweep(directories, DateTime.UtcNow);
+        await Task.Delay(again);
+        return removed + Sweep(directories, DateTime.UtcNow);
     }
 
     /// <summary>Removes the leftovers of processes that are gone in <paramref name="directories"/>; returns how many.</summary>

@@ -16,6 +16,21 @@ namespace ZeroPg.Tests.Hosting;
 public sealed class KilledProcessLeftoversTests
 {
     [Fact]
+    public async Task A_start_file_too_young_for_the_first_sweep_goes_in_the_second()
+    {
+        using var directory = new TempDirectory();
+        var gone = await DeadProcessIdAsync();
+        // Made by a process killed just before this one swept: 5 s short of stale at the first sweep.
+        var young = PlantFile(directory, $"zeropg-doorbell-{gone}-a", DateTime.UtcNow - KilledProcessLeftovers.StaleAfter + TimeSpan.FromSeconds(5));
+
+        Assert.Equal(0, KilledProcessLeftovers.Sweep([directory.Path], DateTime.UtcNow)); // what the first sweep sees
+        Assert.True(File.Exists(young));
+
+        Assert.Equal(1, await KilledProcessLeftovers.SweepTwiceAsync([directory.Path], TimeSpan.FromSeconds(7)).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(File.Exists(young), "the second sweep left the file");
+    }
+
+    [Fact]
     public async Task Only_the_leftovers_of_processes_that_are_gone_are_removed()
     {
         using var directory = new TempDirectory();
