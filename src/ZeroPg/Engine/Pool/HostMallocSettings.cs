@@ -19,7 +19,7 @@ internal static class HostMallocSettings
     // and under a 16 KB threshold each was an mmap and a munmap (2,260 in one `pgbench -i -s 1`, on V8's compile
     // threads; why they cost the engine so much, TLB shootdowns or page faults, was not measured): `pgbench -i -s 1`
     // took 1.70-1.96 s against 1.05-1.30 at 40 KB, 1.01-1.22 at 64 KB and 0.79-0.88 before any fixed threshold
-    // (interleaved, 2026-11-30). 40 KB costs an idle memory:// server ~10 MB more than 16 KB (bench/findings/memory.md).
+    // (interleaved, 2026-11-30). 40 KB costs an idle memory:// server 10-20 MB more than 16 KB (bench/findings/memory.md).
     private const string Tunables = "glibc.malloc.mmap_threshold=40960";
 
     public static void Apply(ProcessStartInfo startInfo)
