@@ -358,7 +358,13 @@ internal sealed class ClientSession
                 _input.AdvanceTo(buffer.Start);
         }
         if (step == AcceptStep.Terminate)
+        {
+            // What the client sent before its Terminate runs first, as in Postgres, even when its connection closed right after
+            // (a client that writes its last statements and Terminate, then exits without reading): it left, it did not vanish.
+            _parts.Cancel.ClientTerminated();
+            await SubmitCompleteUnitsAsync();
             return false;
+        }
         // One whole unit that came by itself after everything before it ran is a new request, not more of a pipeline: the
         // session cannot see whether the client had its replies, and on a loaded machine a client that waits for each reply
         // (pgbench's TPC-B) has its next statement read by the time the session comes back for input (UnitRunner's limit).

@@ -99,6 +99,12 @@ public sealed partial class RawProtocolClient : IAsyncDisposable
         _tcp.Close();
     }
 
+    /// <summary>Closes the connection without Terminate the way a process that exits or is killed does: the kernel sends FIN (no RST while nothing sent to it is unread).</summary>
+    public void CloseWithoutTerminate() => _tcp.Close();
+
+    /// <summary>Ends only what this client sends (FIN; shutdown(SHUT_WR)) and keeps reading, as `nc -N` or a proxy passing on a half-close does.</summary>
+    public void EndSending() => _tcp.Client.Shutdown(SocketShutdown.Send);
+
     public ValueTask DisposeAsync()
     {
         _tcp.Dispose();

@@ -31,19 +31,28 @@ internal sealed class SessionCancel
     private int _watchdogWarningPending;
     private double _watchdogSeconds;
     private volatile bool _raisedInEngine; // a cancel was raised in the engine for the call under way
+    private bool _connectionGone; // the client's connection ended (FIN or RST) ...
+    private bool _terminated; // ... after a Terminate: what it sent before that still runs, as in Postgres
 
     public SessionCancel(CancellationToken connectionClosed)
     {
-        // A client that leaves while queued for the engine stops waiting at once; one that leaves while its
-        // query runs has it cancelled (nobody would read the result, and every other client waits for it).
+        // A client that vanishes (its connection ends without a Terminate) while queued for the engine stops waiting at once;
+        // one that vanishes while its query runs has it cancelled (nobody would read the result, and every other client waits
+        // for it), as Postgres does with client_connection_check_interval, only at once.
         connectionClosed.Register(() =>
         {
+            bool terminated;
             lock (_gate)
             {
-                // Never ZeroPg's own SQL: the cleanup's ROLLBACK of a departed client may be running by now.
-                if (_inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
+                terminated = _terminated;
+                // Never ZeroPg's own SQL: the cleanup's ROLLBACK of a departed client may be running by now. A client's call
+                // not yet written (its unit's preamble still runs, or its lease was just granted) is cancelled when it is.
+                _connectionGone = true;
+                if (!_terminated && _inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
                     _raisedInEngine |= engine.CancelInEngine(_submittedSequence);
             }
+            if (terminated)
+                return; // its last statements wait for the engine as any other
             try
             {
                 _wait.Cancel();
@@ -53,6 +62,16 @@ internal sealed class SessionCancel
                 // Replaced meanwhile; the new one is checked on the next wait.
             }
         });
+    }
+
+    /// <summary>The client's connection ended without a Terminate (under <see cref="_gate"/>).</summary>
+    private bool Vanished => _connectionGone && !_terminated;
+
+    /// <summary>The session read the client's Terminate: the statements before it run even if the connection has closed by now.</summary>
+    public void ClientTerminated()
+    {
+        lock (_gate)
+            _terminated = true;
     }
 
     /// <summary>Cancels a wait for the engine or for an advisory lock.</summary>
@@ -134,7 +153,9 @@ internal sealed class SessionCancel
     {
         lock (_gate)
         {
-            var cancelled = _cancelBeforeSubmit && _inUnit;
+            // A departed client's unit is dropped too (before, the wait's token that its leaving cancelled was reset here and
+            // the unit went on to run: a statement of a client gone for seconds then held every other client).
+            var cancelled = (_cancelBeforeSubmit || Vanished) && _inUnit;
             if (cancelled)
                 _appliedInUnit = true;
             if (_wait.IsCancellationRequested)
@@ -154,7 +175,7 @@ internal sealed class SessionCancel
             _watchdogFired = false;
             // Every later batch of a cancelled unit is cancelled too: the unit may run as several engine calls
             // (a preamble, a retry) and the cancel is for the client's statement, whichever call runs it.
-            if (_cancelBeforeSubmit && _callIsClients)
+            if ((_cancelBeforeSubmit || Vanished) && _callIsClients)
             {
                 _raisedInEngine |= engine.CancelInEngine(sequence);
                 _appliedInUnit = true;

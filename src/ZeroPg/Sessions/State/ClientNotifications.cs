@@ -22,7 +22,9 @@ internal sealed class ClientNotifications(PipeWriter output, NotificationHub hub
     public string[] Channels => hub.ChannelsOf(this);
 
     /// <summary>The session takes the output for a while (handling input, running units).</summary>
-    public Task EnterAsync(CancellationToken cancellationToken) => _outputGate.WaitAsync(cancellationToken);
+    /// <summary>Takes the client's output from the notification pump. A free gate is taken even when the connection has closed:
+    /// input the client sent before it left (statements, then its Terminate) is still processed.</summary>
+    public Task EnterAsync(CancellationToken cancellationToken) => _outputGate.Wait(0) ? Task.CompletedTask : _outputGate.WaitAsync(cancellationToken);
 
     public void Exit() => _outputGate.Release();
 
