@@ -219,7 +219,9 @@ internal static class ServeCommand
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            logger.LogCritical("ZeroPg could not start: {Message}", error.Message);
+            // A failure of ZeroPg's own (a bug) carries its stack, so that a report can name where; a user's cause (a port in use,
+            // a directory it cannot open) is said in its message alone.
+            logger.LogCritical(IsBug(error) ? error : null, "ZeroPg could not start: {Message}", error.Message);
             return 1;
         }
         finally
@@ -283,4 +285,8 @@ internal static class ServeCommand
         Console.Out.WriteLine(ready.ToJsonString());
         Console.Out.Flush();
     }
+
+    private static bool IsBug(Exception error) => error is NullReferenceException or InvalidCastException or IndexOutOfRangeException
+        or ArgumentException or KeyNotFoundException or NotImplementedException or NotSupportedException
+        || error.InnerException is { } inner && IsBug(inner);
 }
