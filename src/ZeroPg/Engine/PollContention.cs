@@ -14,7 +14,9 @@ namespace ZeroPg.Engine;
 /// </summary>
 internal sealed class PollContention
 {
-    private static readonly long LongYield = Stopwatch.Frequency / 4000; // 250 µs
+    // 250 µs. ZEROPG_POLL_LONG_YIELD_US sets it for a measurement, as it does the engine host's (engine-host/stdio.mjs): with
+    // 100000000 no yield counts as long and the polls never stop, as before 4343e31 (bench/findings/throughput-since-2e3cfa9.md).
+    private static readonly long LongYield = Stopwatch.Frequency * LongYieldMicroseconds() / 1_000_000;
     private static readonly long Off = Stopwatch.Frequency / 2; // 500 ms
     private const int Window = 32;
     private const int Contended = 8;
@@ -22,6 +24,9 @@ internal sealed class PollContention
     private long _offUntil;
     private int _waits;
     private int _longs;
+
+    private static long LongYieldMicroseconds()
+        => long.TryParse(Environment.GetEnvironmentVariable("ZEROPG_POLL_LONG_YIELD_US"), out var us) && us > 0 ? Math.Min(us, 1_000_000_000) : 250;
 
     /// <summary>Whether a wait starting at <paramref name="now"/> may poll.</summary>
     public bool Polling(long now) => now >= _offUntil;
