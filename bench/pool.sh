@@ -75,7 +75,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
 # CPU ticks of the thread that serves the clients and backends: ZeroPg's event loop (the rest of its CPU is .NET's JIT compiling
 # hot code again, optimized, which the first runs of a workload carry, and its GC and timers); PgBouncer's one thread.
-loop_ticks() { local t; for t in /proc/"$1"/task/*; do grep -q '^zeropg pool epo' "$t/comm" 2>/dev/null && { awk '{print $14 + $15}' "$t/stat"; return; }; done; cpu_ticks "$1"; }
+loop_ticks() { local t; for t in /proc/"$1"/task/*; do grep -q '^zeropg pool epo' "$t/comm" 2>/dev/null && { sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}'; return; }; done; cpu_ticks "$1"; }
 TICK=$(getconf CLK_TCK)
 allocated() { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '/^zeropg_allocated_bytes_total / {printf "%.0f", $2}'; }
 

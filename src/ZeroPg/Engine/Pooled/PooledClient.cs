@@ -428,7 +428,11 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
                 var flush = output.FlushAsync();
                 if (!flush.IsCompleted)
                     await flush;
-                if (!await reader.FillAsync())
+                // The socket awaited here, not through async read methods: one reply per wait, each a suspension of this method only.
+                BackendReader.Fill fill;
+                while ((fill = reader.TryFill(out var wait)) == BackendReader.Fill.Wait)
+                    await wait;
+                if (fill == BackendReader.Fill.Ended)
                     break;
             }
         }
