@@ -86,30 +86,57 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
             else if (TakeAnyIdle() is { } other)
                 spare = other; // the slot of an idle backend of another key: close it, log in one of ours
             else
-            {
-                wait = waiter.Start();
-                waiter.Pool = this;
-                waiter.Key = key;
-                waiter.Since = Stopwatch.GetTimestamp();
-                _waiters.AddLast(waiter.Node);
-                if (_sweep is null && waitTimeout > TimeSpan.Zero)
-                {
-                    var period = TimeSpan.FromTicks(Math.Clamp(waitTimeout.Ticks / 8, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
-                    _sweep = new Timer(static pool => ((BackendPool)pool!).EndLongWaits(), this, period, period);
-                }
-            }
+                wait = Queue(key, waiter);
         }
         if (spare is not null)
             await CloseAsync(spare);
         if (wait is { } pending)
         {
             PooledBackend? lent;
-            // The connection's token: registering on one source again and again reuses its callback nodes (no allocation per wait).
-            using (cancellationToken.UnsafeRegister(static (w, token) => ((BackendWaiter)w!).Pool!.Abandon((BackendWaiter)w!, new OperationCanceledException(token)), waiter))
+            using (AbandonWhenCancelled(waiter, cancellationToken))
                 lent = await pending;
             if (lent is not null)
                 return lent;
         }
+        return await LogInForAsync(key, waiter, cancellationToken);
+    }
+
+    /// <summary>
+    /// The part of <see cref="AcquireAsync(PoolKey, BackendWaiter, CancellationToken)"/> that needs no await of its own, for a
+    /// caller that awaits the wait itself (a pooled client's loop: no async method between it and its waiter): an idle backend of
+    /// <paramref name="key"/> (<paramref name="backend"/>), or the caller's place in the queue (<paramref name="wait"/>, to await
+    /// inside <see cref="AbandonWhenCancelled"/>; it gives a backend, or null: a slot, <see cref="LogInForAsync"/>). False when
+    /// neither (a slot is free, or an idle backend of another key must be closed first): then AcquireAsync.
+    /// </summary>
+    public bool TryTakeOrQueue(PoolKey key, BackendWaiter waiter, out PooledBackend? backend, out ValueTask<PooledBackend?> wait)
+    {
+        backend = null;
+        wait = default;
+        lock (_gate)
+        {
+            if (_disposed)
+                return false; // AcquireAsync throws
+            if (TakeIdle(key) is { } idle)
+            {
+                backend = idle;
+                return true;
+            }
+            if (_open < size || _idleCount > 0)
+                return false;
+            wait = Queue(key, waiter);
+            return true;
+        }
+    }
+
+    /// <summary>The waiter's wait ends with the token (its connection's end): dispose the registration once the wait is over.</summary>
+    public CancellationTokenRegistration AbandonWhenCancelled(BackendWaiter waiter, CancellationToken cancellationToken) =>
+        // The connection's token: registering on one source again and again reuses its callback nodes (no allocation per wait).
+        cancellationToken.UnsafeRegister(static (w, token) => ((BackendWaiter)w!).Pool!.Abandon((BackendWaiter)w!, new OperationCanceledException(token)), waiter);
+
+    /// <summary>Logs in a backend of <paramref name="key"/> in the slot the waiter's wait ended with (its result was null).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<PooledBackend> LogInForAsync(PoolKey key, BackendWaiter waiter, CancellationToken cancellationToken)
+    {
         using var login = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         waiter.Login = login;
         try
@@ -120,6 +147,22 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
         {
             waiter.Login = null;
         }
+    }
+
+    /// <summary>Puts the waiter at the end of the queue (under the lock); the pool's timer starts with the first wait.</summary>
+    private ValueTask<PooledBackend?> Queue(PoolKey key, BackendWaiter waiter)
+    {
+        var wait = waiter.Start();
+        waiter.Pool = this;
+        waiter.Key = key;
+        waiter.Since = Stopwatch.GetTimestamp();
+        _waiters.AddLast(waiter.Node);
+        if (_sweep is null && waitTimeout > TimeSpan.Zero)
+        {
+            var period = TimeSpan.FromTicks(Math.Clamp(waitTimeout.Ticks / 8, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+            _sweep = new Timer(static pool => ((BackendPool)pool!).EndLongWaits(), this, period, period);
+        }
+        return wait;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using ZeroPg.Platform.Linux;
 
 namespace ZeroPg.Engine.Pooled;
 
@@ -12,6 +13,7 @@ internal sealed class BackendReader(Stream stream)
     private byte[] _buffer = new byte[32 * 1024];
     private int _start;
     private int _end;
+    private int? _readDone; // bytes a stream's read put at _end while its caller awaited it (TryFill)
 
     /// <summary>The next whole message if one is buffered (valid until the next <see cref="FillAsync"/>).</summary>
     public bool TryTake(out ReadOnlyMemory<byte> message)
@@ -34,9 +36,30 @@ internal sealed class BackendReader(Stream stream)
     }
 
     /// <summary>Reads more bytes; false when the backend closed the connection.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one wait per reply: no state machine allocated each time
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> FillAsync(CancellationToken cancellationToken = default)
     {
+        Fill fill;
+        while ((fill = TryFill(out var wait, cancellationToken)) == Fill.Wait)
+            await wait;
+        return fill == Fill.Read;
+    }
+
+    /// <summary>
+    /// Reads more bytes if the backend has sent some (<see cref="Fill.Read"/>) or closed the connection (<see cref="Fill.Ended"/>),
+    /// without waiting; <see cref="Fill.Wait"/>: await <paramref name="wait"/>, then call again. For a reader that awaits the
+    /// socket itself (the pool's forwarder, once per reply): on the pool's event loop no async method is then between it and the
+    /// socket's edge.
+    /// </summary>
+    public Fill TryFill(out ValueTask wait, CancellationToken cancellationToken = default)
+    {
+        wait = default;
+        if (_readDone is { } done)
+        {
+            _readDone = null; // the read the last wait made (a stream other than the event loop's)
+            _end += done;
+            return done > 0 ? Fill.Read : Fill.Ended;
+        }
         if (_start == _end)
             _start = _end = 0;
         var needed = _end - _start >= 5 ? 1 + BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start + 1)) : 5;
@@ -48,9 +71,27 @@ internal sealed class BackendReader(Stream stream)
             _start = 0;
             _buffer = next;
         }
-        var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
-        _end += read;
-        return read > 0;
+        if (stream is EpollSocketStream socket)
+        {
+            if (!socket.TryRead(_buffer.AsMemory(_end), out var read, out wait, cancellationToken))
+                return Fill.Wait;
+            _end += read;
+            return read > 0 ? Fill.Read : Fill.Ended;
+        }
+        wait = ReadIntoBufferAsync(_buffer.AsMemory(_end), cancellationToken);
+        return Fill.Wait;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // one wait per reply: no state machine allocated each time
+    private async ValueTask ReadIntoBufferAsync(Memory<byte> into, CancellationToken cancellationToken) =>
+        _readDone = await stream.ReadAsync(into, cancellationToken);
+
+    /// <summary>What <see cref="TryFill"/> did.</summary>
+    public enum Fill : byte
+    {
+        Read,
+        Ended,
+        Wait,
     }
 
     /// <summary>The next whole message, reading as needed; null when the backend closed the connection.</summary>

@@ -29,6 +29,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     private volatile byte _status = (byte)TransactionStatus.Idle;
     private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
     private readonly BackendWaiter _waiter = new(); // the client's place in the pool's queue, reused wait after wait
+    private char[] _sql = new char[256]; // the statement text of the message being taken (StatementText), reused
     private volatile bool _closed;
     private volatile bool _rolesMayChange; // set by the loop as it sends a statement that may change roles; the forwarder forgets the login roles when its transaction ends
 
@@ -73,7 +74,32 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
                             break;
                         var message = buffer.Slice(0, length);
                         buffer = buffer.Slice(length);
-                        ended = code == (byte)FrontendCode.Terminate || !await TakeAsync(code, message, connectionClosed);
+                        if (code == (byte)FrontendCode.Terminate)
+                        {
+                            ended = true;
+                            break;
+                        }
+                        var frontend = (FrontendCode)code;
+                        var sql = StatementText(frontend, message); // decoded once: SHOW POOLS and the pin check both read it
+                        PooledBackend? lent = null;
+                        if (NeedsBackend(frontend, sql) && pool.TryTakeOrQueue(key, _waiter, out lent, out var wait) && lent is null)
+                        {
+                            // The wait for a backend, awaited by this loop itself (one state machine for the connection's life): at 64
+                            // clients on 10 backends almost every transaction waits, and each async method between the loop and the
+                            // waiter was a state machine suspended and resumed per transaction.
+                            try
+                            {
+                                using (pool.AbandonWhenCancelled(_waiter, connectionClosed))
+                                    lent = await wait;
+                                lent ??= await pool.LogInForAsync(key, _waiter, connectionClosed); // given a slot: a backend of its own
+                            }
+                            catch (PgErrorException error) when (!error.Error.IsFatal && !connectionClosed.IsCancellationRequested)
+                            {
+                                await AnswerUnlentAsync(frontend, error.Error, connectionClosed);
+                                continue; // the message is dropped, as any that got no backend
+                            }
+                        }
+                        ended = !await TakeAsync(frontend, message, sql, lent, connectionClosed);
                     }
                     await SendAsync(connectionClosed);
                 }
@@ -92,12 +118,22 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
         }
     }
 
-    /// <summary>One whole message of the client: answered here, dropped, or added to what goes to its backend. False: the client is ended.</summary>
+    /// <summary>
+    /// The message needs a backend the client does not hold (<see cref="TakeAsync"/> would lend one): the loop then takes it, or
+    /// waits for it, first.
+    /// </summary>
+    private bool NeedsBackend(FrontendCode frontend, ReadOnlyMemory<char>? sql) =>
+        _backend is null && !_skipUntilSync
+        && frontend is not (FrontendCode.Sync or FrontendCode.Flush or FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail)
+        && !(frontend == FrontendCode.Query && ShowPools.Matches(sql!.Value.Span));
+
+    /// <summary>
+    /// One whole message of the client: answered here, dropped, or added to what goes to its backend; <paramref name="lent"/>: a
+    /// backend the loop took for it (<see cref="NeedsBackend"/>). False: the client is ended.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> TakeAsync(byte code, ReadOnlySequence<byte> message, CancellationToken connectionClosed)
+    private async ValueTask<bool> TakeAsync(FrontendCode frontend, ReadOnlySequence<byte> message, ReadOnlyMemory<char>? sql, PooledBackend? lent, CancellationToken connectionClosed)
     {
-        var frontend = (FrontendCode)code;
-        var sql = StatementText(frontend, message); // decoded once: SHOW POOLS and the pin check both read it
         if (_skipUntilSync)
         {
             if (frontend != FrontendCode.Sync)
@@ -121,7 +157,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
                 }
                 return true;
             }
-            if (frontend == FrontendCode.Query && ShowPools.Matches(sql!))
+            if (frontend == FrontendCode.Query && ShowPools.Matches(sql!.Value.Span))
             {
                 ShowPools.Write(output, pool);
                 await output.FlushAsync(connectionClosed);
@@ -129,7 +165,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             }
             if (frontend is FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail)
                 return true; // the rest of a COPY whose statement failed before a backend: Postgres ignores them too
-            if (!await LendAsync(frontend, connectionClosed))
+            if (!await LendAsync(frontend, lent, connectionClosed))
                 return true;
         }
         message = ShowPoolsAsSql(frontend, message, sql);
@@ -154,11 +190,14 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
         return true;
     }
 
-    /// <summary>Takes a backend for the message; false when none came (its error is answered): the message is dropped.</summary>
+    /// <summary>
+    /// Lends the client <paramref name="backend"/>, or (null) a backend it takes or waits for here; false when none came (its
+    /// error is answered): the message is dropped.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> LendAsync(FrontendCode frontend, CancellationToken connectionClosed)
+    private async ValueTask<bool> LendAsync(FrontendCode frontend, PooledBackend? backend, CancellationToken connectionClosed)
     {
-        if (!pool.TryTakeIdle(key, out var backend))
+        if (backend is null && !pool.TryTakeIdle(key, out backend))
         {
             backend = await WaitForBackendAsync(frontend, connectionClosed);
             if (backend is null)
@@ -257,9 +296,9 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     }
 
     /// <summary>SHOW POOLS that a backend must answer in order (extended protocol, or in a transaction): rewritten to SQL of the pool's figures.</summary>
-    private ReadOnlySequence<byte> ShowPoolsAsSql(FrontendCode frontend, ReadOnlySequence<byte> message, string? sql)
+    private ReadOnlySequence<byte> ShowPoolsAsSql(FrontendCode frontend, ReadOnlySequence<byte> message, ReadOnlyMemory<char>? sql)
     {
-        if (sql is null || !ShowPools.Matches(sql))
+        if (sql is null || !ShowPools.Matches(sql.Value.Span))
             return message;
         if (frontend == FrontendCode.Query)
             return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Query, [.. Encoding.UTF8.GetBytes(ShowPools.Sql(pool)), 0]));
@@ -270,32 +309,32 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
         return new ReadOnlySequence<byte>(WireClient.Typed(FrontendCode.Parse, rewritten));
     }
 
-    private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message, string? sql)
+    private void Pin(FrontendCode frontend, ReadOnlySequence<byte> message, ReadOnlyMemory<char>? sql)
     {
-        if (sql is not null && SessionPins.MayChangeRoles(sql))
+        if (sql is not null && SessionPins.MayChangeRoles(sql.Value.Span))
             _rolesMayChange = true;
         if (Pinned is not null)
         {
             // DISCARD ALL outside a transaction leaves the backend as a new session (its settings are read back as it goes back);
             // sent extended (Npgsql's commands), an unnamed Parse that starts its sequence: it runs first, so never in a pipeline.
-            if (_status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql ?? "")
+            if (_status == (byte)TransactionStatus.Idle && SessionPins.IsDiscardAll(sql is { } text ? text.Span : "")
                 && (frontend == FrontendCode.Query || (frontend == FrontendCode.Parse && !_unsynced && !IsNamedParse(message))))
             {
                 Pinned = null;
-                Settings.MayChange(sql!);
+                Settings.MayChange(sql!.Value.ToString());
             }
             return;
         }
         var changesSettings = false;
         Pinned = frontend switch
         {
-            FrontendCode.Query => SessionPins.Reason(sql!, out changesSettings),
-            FrontendCode.Parse => IsNamedParse(message) ? "a named prepared statement" : SessionPins.Reason(sql!, out changesSettings),
+            FrontendCode.Query => SessionPins.Reason(sql!.Value.Span, out changesSettings),
+            FrontendCode.Parse => IsNamedParse(message) ? "a named prepared statement" : SessionPins.Reason(sql!.Value.Span, out changesSettings),
             FrontendCode.FunctionCall => "a function call",
             _ => null,
         };
         if (changesSettings)
-            Settings.MayChange(sql!);
+            Settings.MayChange(sql!.Value.ToString());
     }
 
     /// <summary>A Parse's statement name is not empty (its first byte, after the header, is not the name's terminator).</summary>
@@ -305,8 +344,11 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
         return !body.IsEmpty && body.FirstSpan[0] != 0;
     }
 
-    /// <summary>The SQL of a Query or a Parse (null for other messages).</summary>
-    private static string? StatementText(FrontendCode frontend, ReadOnlySequence<byte> message)
+    /// <summary>
+    /// The SQL of a Query or a Parse (null for other messages), decoded into the client's own buffer (no string per statement):
+    /// valid until the next message's.
+    /// </summary>
+    private ReadOnlyMemory<char>? StatementText(FrontendCode frontend, ReadOnlySequence<byte> message)
     {
         if (frontend is not (FrontendCode.Query or FrontendCode.Parse))
             return null;
@@ -315,7 +357,10 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             body = body.Slice(body.GetPosition(1, nameEnd));
         if (body.PositionOf((byte)0) is { } textEnd)
             body = body.Slice(0, textEnd);
-        return Encoding.UTF8.GetString(body);
+        var length = checked((int)body.Length); // UTF-8 never decodes to more chars than bytes
+        if (_sql.Length < length)
+            _sql = new char[Math.Max(length, _sql.Length * 2)];
+        return _sql.AsMemory(0, Encoding.UTF8.GetChars(body, _sql));
     }
 
     /// <summary>Writes what the client sent since the last call to its backend, in one write.</summary>
@@ -383,7 +428,11 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
                 var flush = output.FlushAsync();
                 if (!flush.IsCompleted)
                     await flush;
-                if (!await reader.FillAsync())
+                // The socket awaited here, not through async read methods: one reply per wait, each a suspension of this method only.
+                BackendReader.Fill fill;
+                while ((fill = reader.TryFill(out var wait)) == BackendReader.Fill.Wait)
+                    await wait;
+                if (fill == BackendReader.Fill.Ended)
                     break;
             }
         }

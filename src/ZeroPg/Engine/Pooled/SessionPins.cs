@@ -131,7 +131,32 @@ internal static class SessionPins
         return null;
     }
 
-    /// <summary>The lower-cased words of the statement at <paramref name="start"/>; returns where the next one starts.</summary>
+    /// <summary>Every word a check above compares with (lower case): a word of these is not allocated, nor any other (<see cref="OtherWord"/>).</summary>
+    private static readonly HashSet<string> Vocabulary = new(
+        ["set", "local", "transaction", "constraints", "reset", "discard", "all", "do", "call", "execute", "set_config", "create", "alter",
+         "drop", "role", "user", "group", "session_authorization", "session", "authorization", "prepare", "listen", "load", "declare",
+         "hold", "temp", "temporary"], StringComparer.Ordinal);
+
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> VocabularyLookup = Vocabulary.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Stands for a word no check looks for (a table's name, a column's: most words), so a scan allocates none.</summary>
+    private const string OtherWord = "\0";
+
+    /// <summary>The word lower-cased: a string of <see cref="Vocabulary"/>, <see cref="OtherWord"/>, or (an advisory lock's function) its own.</summary>
+    private static string Word(ReadOnlySpan<char> word)
+    {
+        Span<char> lower = stackalloc char[32];
+        if (word.Length > lower.Length)
+            return word.ToString().ToLowerInvariant() is var longWord && IsAdvisoryLock(longWord) ? longWord : OtherWord;
+        lower = lower[..word.ToLowerInvariant(lower)];
+        if (VocabularyLookup.TryGetValue(lower, out var known))
+            return known;
+        return IsAdvisoryLock(lower) ? lower.ToString() : OtherWord;
+    }
+
+    private static bool IsAdvisoryLock(ReadOnlySpan<char> word) => word.StartsWith("pg_advisory_lock") || word.StartsWith("pg_try_advisory_lock");
+
+    /// <summary>The lower-cased words of the statement at <paramref name="start"/> (<see cref="Word"/>); returns where the next one starts.</summary>
     private static int ReadStatement(ReadOnlySpan<char> sql, int start, List<string> words)
     {
         var i = start;
@@ -161,7 +186,7 @@ internal static class SessionPins
                     i++;
                 if (i < sql.Length && sql[i] == '\'' && (i - begin == 1))
                     continue; // E'...' and friends: the quote is read next
-                words.Add(sql[begin..i].ToString().ToLowerInvariant());
+                words.Add(Word(sql[begin..i]));
             }
             else
                 i++;

@@ -16,7 +16,7 @@ internal static partial class ShowPools
     [GeneratedRegex(@"^\s*show\s+pools\s*;?\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Statement();
 
-    public static bool Matches(string sql) => sql.Length < 64 && Statement().IsMatch(sql);
+    public static bool Matches(ReadOnlySpan<char> sql) => sql.Length < 64 && Statement().IsMatch(sql);
 
     public static void Write(IBufferWriter<byte> output, BackendPool pool)
     {

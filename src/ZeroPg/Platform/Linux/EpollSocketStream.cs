@@ -44,14 +44,38 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
     {
         if (buffer.IsEmpty)
             return 0;
+        int read;
+        while (!TryRead(buffer, out read, out var edge, cancellationToken))
+            await edge;
+        return read;
+    }
+
+    /// <summary>
+    /// Reads what the socket holds now, without waiting: true with <paramref name="read"/> bytes (0: the peer's end); false when it
+    /// is empty: await <paramref name="edge"/>, then call again (it reads then). For a reader that awaits the edge itself (the
+    /// pool's forwarder: no async method between it and the edge, per reply). One reader at a time.
+    /// </summary>
+    public bool TryRead(Memory<byte> buffer, out int read, out ValueTask edge, CancellationToken cancellationToken = default)
+    {
+        edge = default;
         while (true)
         {
             if (_empty)
-                await _readable.WaitAsync(cancellationToken);
+            {
+                var wait = _readable.WaitAsync(cancellationToken);
+                if (!wait.IsCompleted)
+                {
+                    _empty = false; // the edge announces bytes: the call after the wait reads at once
+                    edge = wait;
+                    read = 0;
+                    return false;
+                }
+                wait.GetAwaiter().GetResult(); // an edge came already (or the socket is closed: it throws)
+            }
             else
                 _readable.Clear(); // what an older edge announced is read now
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            var read = _socket.Receive(buffer.Span, SocketFlags.None, out var error);
+            read = _socket.Receive(buffer.Span, SocketFlags.None, out var error);
             if (error == SocketError.WouldBlock)
             {
                 _empty = true;
@@ -60,7 +84,7 @@ internal sealed class EpollSocketStream : Stream, IEpollWatcher
             if (error != SocketError.Success)
                 throw new IOException($"a backend's socket failed: {error}", new SocketException((int)error));
             _empty = read > 0 && read < buffer.Length; // at the end (0) every read returns 0 at once, with no edge to wait for
-            return read;
+            return true;
         }
     }
 
