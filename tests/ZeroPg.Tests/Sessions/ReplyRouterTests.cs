@@ -189,6 +189,11 @@ public sealed class ReplyRouterTests
         Assert.Null(_router.PreambleFailure);
         Assert.Null(_router.PreambleFailedOutsideBlock);
         Assert.Equal(["C", "Z"], _routed);
+        // ... but noted: its restore rolled back whole, so the session takes the engine's settings as unknown (EngineLink).
+        Assert.True(_router.PreambleErred);
+        _router.Begin(_plan);
+        Feed(Msg('C'), ReadyIdle, Msg('C'), ReadyIdle);
+        Assert.False(_router.PreambleErred);
     }
 
     [Fact]

@@ -118,6 +118,12 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             }
         }
         plan?.ApplyOutcomes();
+        // A preamble Query that failed outside a guarded block (whose failure is recovered by GuardedRestore) left the engine
+        // session's settings other than recorded at the send: the next preamble resets them whole. Before, an unguarded restore
+        // of "RESET default_transaction_read_only; SET temp_buffers = 100" failed whole unseen, the engine kept a read-only
+        // client's default, and the next client's transaction was read-only (issue 59's outside fuzzer's witness: 25006).
+        if (forwarder.PreambleErred && forwarder.PreambleFailure is null)
+            services.EngineState.SettingsUnknown = true;
         if (services.Logger.IsEnabled(LogLevel.Trace))
             Log.ReplyDone(services.Logger, processId(), forwarder.LastStatus?.ToString() ?? "-");
         if (clientCall)

@@ -106,6 +106,9 @@ internal sealed class ReplyForwarder : EngineCall
     /// <summary>See <see cref="ReplyRouter.PreambleFailure"/>.</summary>
     public ErrorReply? PreambleFailure => _router.PreambleFailure;
 
+    /// <summary>See <see cref="ReplyRouter.PreambleErred"/>.</summary>
+    public bool PreambleErred => _router.PreambleErred;
+
     /// <summary>See <see cref="ReplyRouter.PreambleFailedOutsideBlock"/>.</summary>
     public ErrorReply? PreambleFailedOutsideBlock => _router.PreambleFailedOutsideBlock;
 

@@ -45,6 +45,13 @@ internal sealed class ReplyRouter
     /// </summary>
     public ErrorReply? PreambleFailedOutsideBlock { get; private set; }
 
+    /// <summary>
+    /// A Query of the preamble failed, guarded or not. An unguarded restore is one Query of several statements: one that fails
+    /// (a setting the engine no longer takes, such as temp_buffers once a temp table was used) rolls back the others, so the
+    /// engine session is not what the batch's send recorded (<see cref="EngineStateRestore"/>).
+    /// </summary>
+    public bool PreambleErred { get; private set; }
+
     private ErrorReply? _preambleError;
 
     /// <summary>Starts a reply; without a plan every message passes.</summary>
@@ -57,6 +64,7 @@ internal sealed class ReplyRouter
         RetryPlain = false;
         LastStatus = null;
         PreambleFailure = PreambleFailedOutsideBlock = _preambleError = null;
+        PreambleErred = false;
     }
 
     /// <summary>An error ended the client's extended sequence: the engine ignores everything until its Sync.</summary>
@@ -74,6 +82,8 @@ internal sealed class ReplyRouter
             // ZeroPg's own Queries: nothing of their replies reaches the client but notifications.
             // The restore of a guarded preamble is its second Query (its lone BEGIN, first, may fail harmlessly: see EngineBatch).
             var guarded = _plan is { GuardedPreamble: true } && _preambleLeft == _plan.PreambleQueries - 1;
+            if (code == BackendCode.ErrorResponse)
+                PreambleErred = true;
             if (code == BackendCode.NotificationResponse)
             {
                 route(code, message);
