@@ -108,7 +108,7 @@ internal sealed class ClientSession
     internal bool WaitsForAdvisoryLock => _parts.Advisory.Waiting;
 
     /// <summary>Watchdog's thread: while clients wait for this session's engine, see <see cref="SessionCancel.TryWatchdogCancel"/>.</summary>
-    internal bool CancelForWatchdog(TimeSpan bound) => _parts.Cancel.TryWatchdogCancel(bound, othersQueued: _services.Scheduler.QueueLength > 0);
+    internal bool CancelForWatchdog(TimeSpan bound, out TimeSpan applied) => _parts.Cancel.TryWatchdogCancel(bound, othersQueued: _services.Scheduler.QueueLength > 0, out applied);
 
     /// <summary>Reads for another session inside this one's open transaction (<see cref="EngineLending"/>). Called on the asker's thread.</summary>
     internal Task<IReadOnlyList<byte[]>?> LendAsync(IReadOnlyList<string> statements) => _lending.LendAsync(statements);

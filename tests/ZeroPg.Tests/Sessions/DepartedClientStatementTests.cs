@@ -112,4 +112,27 @@ public sealed class DepartedClientStatementTests
             return (long)(await count.ExecuteScalarAsync())!;
         }, rows => rows == 2, rows => $"{rows} of the 2 rows inserted before the Terminate", TimeSpan.FromSeconds(15));
     }
+
+    /// <summary>
+    /// What a client sent before its Terminate runs, but a statement of it still running once the client's connection has closed
+    /// holds the others at most ~1 s (SessionCancel.DepartedBound), as Postgres with client_connection_check_interval ends it:
+    /// before, issue 59's outside fuzzer's `select pg_sleep(3)` followed by a Terminate held its witness 3 s.
+    /// </summary>
+    [Fact]
+    public async Task A_statement_before_Terminate_that_outlives_its_closed_connection_yields_to_waiting_clients()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var waiting = new NpgsqlConnection(server.GetConnectionString());
+        await waiting.OpenAsync();
+        await using var leaving = await RawProtocolClient.ConnectAsync(server);
+        await leaving.Query(Sleep).Terminate().FlushAsync();
+        await EngineProbe.StatementRunningAsync(server, Sleep);
+        leaving.CloseWithoutTerminate(); // its Terminate is sent: the socket closes at once, nothing read
+
+        // Queued behind it: answered once the departed client's statement has been cut, not 300 s later.
+        await using var probe = new NpgsqlCommand("select 1", waiting) { CommandTimeout = 60 };
+        Assert.Equal(1, await probe.ExecuteScalarAsync());
+        await Eventually.WaitUntilAsync(() => !server.Services.Registry.Sessions.Any(s => s.Activity.Current?.Query == Sleep),
+            "the departed client's session ended");
+    }
 }

@@ -216,22 +216,31 @@ internal sealed class SessionCancel
     }
 
     /// <summary>
-    /// Watchdog's thread: cancels the client's statement in the engine when its call has run longer than
-    /// <paramref name="bound"/> while others wait: queued for the engine (<paramref name="othersQueued"/>), or with their
-    /// units written behind it (pipelined). True when it did.
+    /// A statement whose client's connection has closed after a Terminate still runs (Postgres runs what came before the
+    /// Terminate), but holds the other clients at most this long: as Postgres with <c>client_connection_check_interval</c>,
+    /// which ends the statement of a client it finds gone at its next check.
     /// </summary>
-    public bool TryWatchdogCancel(TimeSpan bound, bool othersQueued)
+    public static readonly TimeSpan DepartedBound = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Watchdog's thread: cancels the client's statement in the engine when its call has run longer than
+    /// <paramref name="bound"/> (<see cref="DepartedBound"/> once the client's connection closed) while others wait: queued
+    /// for the engine (<paramref name="othersQueued"/>), or with their units written behind it (pipelined). True when it did;
+    /// <paramref name="applied"/> is the bound it applied.
+    /// </summary>
+    public bool TryWatchdogCancel(TimeSpan bound, bool othersQueued, out TimeSpan applied)
     {
         lock (_gate)
         {
+            applied = _connectionGone && DepartedBound < bound ? DepartedBound : bound;
             if (!_inEngineCall || !_callIsClients || _watchdogFired || _submittedTo is not { CancelsInEngine: true } engine
                 || !(othersQueued || engine.CallsInFlight > 1))
                 return false;
             var ran = System.Diagnostics.Stopwatch.GetElapsedTime(_submittedAt);
-            if (ran < bound)
+            if (ran < applied)
                 return false;
             _watchdogFired = true;
-            _watchdogSeconds = bound.TotalSeconds;
+            _watchdogSeconds = applied.TotalSeconds;
             Interlocked.Exchange(ref _watchdogWarningPending, 1);
             _raisedInEngine |= engine.CancelInEngine(_submittedSequence);
             return true;
