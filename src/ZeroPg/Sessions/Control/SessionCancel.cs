@@ -41,18 +41,18 @@ internal sealed class SessionCancel
         // for it), as Postgres does with client_connection_check_interval, only at once.
         connectionClosed.Register(() =>
         {
-            bool terminated;
+            bool vanished;
             lock (_gate)
             {
-                terminated = _terminated;
                 // Never ZeroPg's own SQL: the cleanup's ROLLBACK of a departed client may be running by now. A client's call
                 // not yet written (its unit's preamble still runs, or its lease was just granted) is cancelled when it is.
                 _connectionGone = true;
-                if (!_terminated && _inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
+                vanished = Vanished;
+                if (vanished && _inEngineCall && _callIsClients && _submittedTo is { CancelsInEngine: true } engine)
                     _raisedInEngine |= engine.CancelInEngine(_submittedSequence);
             }
-            if (terminated)
-                return; // its last statements wait for the engine as any other
+            if (!vanished)
+                return; // after its Terminate: its last statements wait for the engine as any other (the watchdog bounds them)
             try
             {
                 _wait.Cancel();
