@@ -43,10 +43,13 @@ public static class ExternalTool
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} did not finish in time: {await stderr}");
+            // What it printed before it was stopped says how far it got (node's test runner: which test was running).
+            throw new TimeoutException($"{program} did not finish in {timeout ?? TimeSpan.FromSeconds(120)}: {Tail(await stdout)}{Tail(await stderr)}");
         }
         return new Result(process.ExitCode, await stdout, await stderr);
     }
+
+    private static string Tail(string output) => output.Length <= 4000 ? output : "..." + output[^4000..];
 
     /// <summary>The program's path; fails with how to install it (the tests need real clients, .ci/run installs them).</summary>
     public static string Find(string program)

@@ -15,8 +15,31 @@ namespace ZeroPg.Tests.Packaging;
 /// DistributedApplicationTestingBuilder test.
 /// </summary>
 [Collection(PublishingCollection.Name)]
-public sealed partial class PackagesTests
+public sealed partial class PackagesTests(PackagesTests.PackedFeed packed) : IClassFixture<PackagesTests.PackedFeed>
 {
+    /// <summary>
+    /// The repository's packages, packed once into one feed for both tests: ZeroPg's pack compiles ReadyToRun code, which under
+    /// the suite's load took minutes, and each test packed it again.
+    /// </summary>
+    public sealed class PackedFeed : IAsyncLifetime
+    {
+        private readonly string _work = Directory.CreateTempSubdirectory("zeropg-feed-").FullName;
+
+        public string Feed => Path.Combine(_work, "feed");
+
+        /// <summary>A version of its own: the NuGet cache must not hand back an older package of the same version.</summary>
+        public string Version { get; } = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+
+        public Task InitializeAsync() => PackAsync(RepoRoot(), Feed, Version,
+            "ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Testing.XunitV3", "ZeroPg.Aspire.Hosting");
+
+        public Task DisposeAsync()
+        {
+            Directory.Delete(_work, recursive: true);
+            return Task.CompletedTask;
+        }
+    }
+
     [Fact] // in the default run although it takes minutes: CI must show that the installed tool runs with no node (issue 31)
     public async Task Tool_and_library_packages_run_a_query_with_the_source_tree_hidden()
     {
@@ -24,10 +47,8 @@ public sealed partial class PackagesTests
         var work = Directory.CreateTempSubdirectory("zeropg-packages-").FullName;
         try
         {
-            // A version of its own: the NuGet cache must not hand back an older package of the same version.
-            var version = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-            var feed = Path.Combine(work, "feed");
-            await PackAsync(repo, feed, version, "ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Aspire.Hosting");
+            var version = packed.Version;
+            var feed = packed.Feed;
             var config = Path.Combine(work, "nuget.config");
             await File.WriteAllTextAsync(config, $"""
                 <?xml version="1.0" encoding="utf-8"?>
@@ -147,10 +168,7 @@ public sealed partial class PackagesTests
         var work = Directory.CreateTempSubdirectory("zeropg-frameworks-").FullName;
         try
         {
-            var version = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-            var feed = Path.Combine(work, "feed");
-            await PackAsync(repo, feed, version, "ZeroPg", "ZeroPg.Testing", "ZeroPg.Testing.XunitV3");
-            await TestFrameworksFromPackagesTests.RunAsync(repo, work, feed, version, RunHidden);
+            await TestFrameworksFromPackagesTests.RunAsync(repo, work, packed.Feed, packed.Version, RunHidden);
         }
         finally
         {
