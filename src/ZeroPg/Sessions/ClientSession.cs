@@ -95,6 +95,9 @@ internal sealed class ClientSession
     /// <summary>The engine time and calls of this session's current turn with the engine (<see cref="EngineLink.TurnWork"/>).</summary>
     internal (TimeSpan Busy, int Calls) TurnWork => _parts.Link.TurnWork;
 
+    /// <summary>Whether the client is still connected, and whether it sent Terminate (<see cref="SessionCancel.ConnectionState"/>).</summary>
+    internal string ConnectionState => _parts.Cancel.ConnectionState;
+
     /// <summary>The services of the database the client is connected to.</summary>
     internal SessionServices Services => _services;
 

@@ -17,6 +17,7 @@ public sealed partial class EngineHoldLogTests
         var busy = await HoldWhileOtherWaitsAsync(holder => holder.ExecAsync("SELECT pg_sleep(1.5)"));
         Assert.True(busy.EngineMs >= 1_400, $"the engine ran the holder's statements {busy.EngineMs} ms of its {busy.HeldMs} ms hold: {busy.Line}");
         Assert.True(busy.Calls >= 1);
+        Assert.Contains(", connected; ", busy.Line); // a departed holder's line says so (SessionCancel.ConnectionState)
     }
 
     [Fact]

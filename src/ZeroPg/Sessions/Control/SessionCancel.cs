@@ -67,6 +67,22 @@ internal sealed class SessionCancel
     /// <summary>The client's connection ended without a Terminate (under <see cref="_gate"/>).</summary>
     private bool Vanished => _connectionGone && !_terminated;
 
+    /// <summary>Where the client's connection stands, for the log line of a long hold (<see cref="EngineHoldLog"/>).</summary>
+    public string ConnectionState
+    {
+        get
+        {
+            lock (_gate)
+                return (_connectionGone, _terminated) switch
+                {
+                    (false, false) => "connected",
+                    (false, true) => "connected after its Terminate",
+                    (true, false) => "connection gone",
+                    (true, true) => "connection gone after its Terminate",
+                };
+        }
+    }
+
     /// <summary>The session read the client's Terminate: the statements before it run even if the connection has closed by now.</summary>
     public void ClientTerminated()
     {

@@ -37,7 +37,7 @@ internal sealed partial class EngineHoldLog(EngineSupervisor engine, Hosting.Zer
             return holder.GetType().Name; // the server's own work (a snapshot, a checkpoint)
         var activity = session.Activity.Current;
         var (busy, calls) = session.TurnWork;
-        return $"client {session.Identity.ProcessId} ({activity.State}; the engine ran its statements {(long)busy.TotalMilliseconds} ms in {calls} calls of the turn): {BatchHead.Printable(activity.Query)}";
+        return $"client {session.Identity.ProcessId} ({activity.State}, {session.ConnectionState}; the engine ran its statements {(long)busy.TotalMilliseconds} ms in {calls} calls of the turn): {BatchHead.Printable(activity.Query)}";
     }
 
     private static partial class Log
