@@ -13,7 +13,7 @@ namespace ZeroPg.Tests.Sessions;
 /// </summary>
 public sealed class AdvisoryLockUnitTests
 {
-    private const string Locking = "select pg_advisory_lock(59), pg_sleep(300)";
+    private const string Locking = "select pg_advisory_lock(59), pg_sleep(60)";
 
     [Fact]
     public async Task A_departed_clients_unit_that_uses_advisory_locks_is_cancelled_and_the_waiting_client_served()
@@ -26,7 +26,7 @@ public sealed class AdvisoryLockUnitTests
         await EngineProbe.StatementRunningAsync(server, Locking);
         leaving.CloseWithoutTerminate();
 
-        // Queued behind it: answered once the departed client's statement is cancelled, not 300 s later (30 s: the test fails
+        // Queued behind it: answered once the departed client's statement is cancelled, not 60 s later (30 s: the test fails
         // rather than hangs when it is not).
         await using var probe = new NpgsqlCommand("select 1", waiting) { CommandTimeout = 30 };
         Assert.Equal(1, await probe.ExecuteScalarAsync());
