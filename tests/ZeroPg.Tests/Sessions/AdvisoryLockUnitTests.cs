@@ -69,7 +69,7 @@ public sealed class AdvisoryLockUnitTests
         await EngineProbe.StatementRunningAsync(server, Locking);
 
         await using var probe = new NpgsqlCommand("select 'served'", waiter) { CommandTimeout = 30 };
-        Assert.Equal("served", await probe.ExecuteScalarAsync());
+        Assert.Equal("served", await probe.ExecuteScalarAsync().WaitAsync(TimeSpan.FromSeconds(40)));
         var error = await Assert.ThrowsAsync<PostgresException>(() => running.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal("57014", error.SqlState);
     }
