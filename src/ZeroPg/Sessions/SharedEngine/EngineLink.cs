@@ -45,9 +45,14 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     public Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse)
         => RunAsync(frame, mode, plan, dropCopyInResponse, false, null);
 
-    /// <summary>Runs a batch of the client's statements whose reply the session reads before the client sees it (a COPY's pieces); a cancel reaches it.</summary>
-    public Task RunCapturedAsync(EngineBatch batch)
-        => RunAsync(batch.Buffer.Frame(), ReplyMode.Capture, batch.Plan, true, false, batch, clientStatements: true);
+    /// <summary>
+    /// Runs a batch of the client's statements whose reply the session reads before the client sees it (a unit that uses advisory
+    /// locks, <see cref="AdvisoryLocks.RunCapturedAsync"/>): as any call of the client's, a cancel reaches it (its CancelRequest, the
+    /// watchdog, its connection closing), and a cancel the engine ignored ends its reply with the cancel's error once the engine is
+    /// restarted to stop it.
+    /// </summary>
+    public Task RunCapturedAsync(EngineBatch batch, bool dropCopyInResponse = false)
+        => RunAsync(batch.Buffer.Frame(), ReplyMode.Capture, batch.Plan, dropCopyInResponse, false, batch, clientStatements: true);
 
     /// <summary>A call of the client's messages: the client's transaction status follows its reply (<see cref="CallAsync"/>, <c>clientCall</c>).</summary>
     private Task RunAsync(ReadOnlyMemory<byte> frame, ReplyMode mode, ReplyPlan? plan, bool dropCopyInResponse, bool releaseAfterSubmit, EngineBatch? batch,
@@ -100,7 +105,7 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
             {
                 await forwarder.Completion;
             }
-            catch (EngineFailedException error) when (error.KilledToCancel && mode == ReplyMode.Forward)
+            catch (EngineFailedException error) when (error.KilledToCancel && (mode == ReplyMode.Forward || clientStatements))
             {
                 await RecoverFromCancelRestartAsync(engine, error);
                 restarted = true;

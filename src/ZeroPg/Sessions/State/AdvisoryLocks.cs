@@ -10,7 +10,9 @@ namespace ZeroPg.Sessions;
 /// never exclude anyone: ZeroPg rewrites pg_advisory_* calls into per-client functions over a lock table
 /// (<see cref="AdvisoryLockSql"/>). A unit using them runs captured: a blocking lock another client holds
 /// comes back as ZPLCK, and the client then waits without holding the engine (<see cref="WaitForReleaseAsync"/>)
-/// and runs the unit again; inside a transaction block it fails with 55P03 instead. Thread: the session.
+/// and runs the unit again; inside a transaction block it fails with 55P03 instead. Such a unit goes to the engine alone, not
+/// with others of a pipeline (<see cref="UnitRunner"/>), so that only it runs again; captured, it is still the client's
+/// statement, which a cancel reaches (<see cref="EngineLink.RunCapturedAsync"/>). Thread: the session.
 /// </summary>
 internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity identity, SessionCancel cancel, ProtocolState state, PipeWriter output,
     CancellationToken connectionClosed) : ISessionState
@@ -55,7 +57,10 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
     /// </summary>
     public async Task<bool> RunCapturedAsync(EngineLink link, EngineBatch batch, EngineLease lease, TransactionStatus before)
     {
-        await link.RunAsync(batch, ReplyMode.Capture);
+        // The client's statements, though captured: before, they ran as ZeroPg's own SQL, which no cancel reaches, and a departed
+        // client's `select count(*) from generate_series(1, 100000000); select pg_advisory_lock(1)` held every other client 30 s
+        // (issue 59's outside fuzzer: 8.6 s while 71 waited).
+        await link.RunCapturedAsync(batch);
         var reply = link.Reply.Captured;
         if (reply.Any(IsBusy) && before == TransactionStatus.Idle && state.Status == TransactionStatus.Idle)
         {
