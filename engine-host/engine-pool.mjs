@@ -13,7 +13,7 @@
 //   { op: 'terminate', id }: stop the worker at once (a runaway query, a kill): terminate() interrupts WebAssembly too, and an
 //     idle worker blocked reading its requests is woken for it.
 //   { op: 'memory' }: -> { event: 'memory', engines: { id: bytes of its WebAssembly heap (grown, never shrunk) }, blank: whether a
-//     blank worker waits for the next start }.
+//     blank worker waits for the next start, blanks: { made, retired } since the host started }.
 //   -> for every worker that ends: { event: 'exit', id, code }, after its two descriptors are closed, so the server reads
 //     the end of its replies. Lines the worker writes to stderr -> { event: 'stderr', id, line }.
 // The process exits when its stdin closes (the server is gone) once its workers have; parent-watch.mjs kills it when the

@@ -38,6 +38,7 @@ function emit(event) {
 // database's first client) will likely start more. That second start loads its worker's modules itself. Each blank serves
 // starts with the environment it was made with (the server's own: tests add variables that modules read as they load).
 let blank = null; // { worker, envKey, owner: { id } }
+const blanks = { made: 0, retired: 0 }; // counted for the memory command: a test on a loaded machine sees a blank that came and went
 let starts = 0;
 const BLANK_REFILL_MS = 1000; // after a start, so the new worker's load does not slow the start that took the last one
 // A blank no start took for this long goes: it is 13 MB of an idle server's ~240 (its thread's heaps; bench/idle-memory.sh).
@@ -84,12 +85,14 @@ function makeBlank(env, spawned = null) {
   made.worker.unref(); // a waiting blank keeps nothing alive
   made.worker.once('exit', () => { if (blank === made) blank = null; });
   blank = made;
+  blanks.made++;
   setTimeout(() => retireBlank(made), BLANK_KEEP_MS).unref();
 }
 
 function retireBlank(made) {
   if (blank !== made) return; // taken, or replaced
   blank = null;
+  blanks.retired++;
   made.worker.terminate();
   collectSoon();
 }
@@ -240,7 +243,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     }
   }
   else if (command.op === 'terminate') terminate(workers.get(command.id));
-  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])), blank: blank !== null });
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])), blank: blank !== null, blanks: { ...blanks } });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
 }).on('close', () => {
   // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).

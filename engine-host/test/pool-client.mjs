@@ -48,7 +48,7 @@ export class PoolClient {
     this.#child.stdin.write(`${JSON.stringify(command)}\n`);
   }
 
-  /** The host's memory event: { engines: { id: WebAssembly heap bytes }, blank: a blank worker waits }. */
+  /** The host's memory event: { engines: { id: WebAssembly heap bytes }, blank: a blank worker waits, blanks: { made, retired } }. */
   async memory() {
     const reply = this.#expect('memory', undefined);
     this.#send({ op: 'memory' });

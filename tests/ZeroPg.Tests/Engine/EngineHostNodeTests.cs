@@ -16,7 +16,7 @@ public sealed class EngineHostNodeTests
 
     [Theory]
     [MemberData(nameof(ModuleTests))]
-    public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(6));
+    public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(8));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~20 s alone).</summary>
     [Fact]

@@ -51,7 +51,7 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
                 EmptyFrontendMessage.Write(batch.Buffer, FrontendCode.CopyDone);
                 if (checkpoints)
                     QueryMessage.Write(batch.Buffer, Storage.MemoryWalCheckpoints.Sql); // its reply (DO) comes with the piece's; the piece's error first
-                await link.RunCapturedAsync(batch);
+                await link.RunCapturedAsync(batch, dropCopyInResponse: true); // ZeroPg answered the client's CopyInResponse itself
                 batch.Clear();
                 if (whole)
                 {
@@ -74,7 +74,7 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
         if (wrap)
         {
             QueryMessage.Write(batch.Buffer, error is null ? "COMMIT" : "ROLLBACK");
-            await link.RunCapturedAsync(batch);
+            await link.RunCapturedAsync(batch, dropCopyInResponse: true); // ZeroPg answered the client's CopyInResponse itself
             error ??= Read(link.Reply.Captured, notices, ref rows); // a deferred constraint fails at COMMIT
         }
         foreach (var notice in notices)
@@ -98,7 +98,7 @@ internal sealed partial class CopyLoad(SessionServices services, ProtocolState s
         restore.WritePreamble(batch);
         QueryMessage.Write(batch.Buffer, sql);
         CopyFailMessage.Write(batch.Buffer, reason);
-        await link.RunCapturedAsync(batch);
+        await link.RunCapturedAsync(batch, dropCopyInResponse: true); // ZeroPg answered the client's CopyInResponse itself
         services.Statements.SetUnnamed(null);
     }
 

@@ -47,11 +47,12 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
 
     /// <summary>
     /// Runs a batch of the client's statements whose reply the session reads before the client sees it (a unit that uses advisory
-    /// locks, <see cref="AdvisoryLocks.RunCapturedAsync"/>): as any call of the client's, a cancel reaches it (its CancelRequest, the
+    /// locks, <see cref="AdvisoryLocks.RunCapturedAsync"/>; a COPY's pieces, whose CopyInResponse the session gave the client
+    /// itself: <paramref name="dropCopyInResponse"/>): as any call of the client's, a cancel reaches it (its CancelRequest, the
     /// watchdog, its connection closing), and a cancel the engine ignored ends its reply with the cancel's error once the engine is
     /// restarted to stop it.
     /// </summary>
-    public Task RunCapturedAsync(EngineBatch batch, bool dropCopyInResponse = false)
+    public Task RunCapturedAsync(EngineBatch batch, bool dropCopyInResponse)
         => RunAsync(batch.Buffer.Frame(), ReplyMode.Capture, batch.Plan, dropCopyInResponse, false, batch, clientStatements: true);
 
     /// <summary>A call of the client's messages: the client's transaction status follows its reply (<see cref="CallAsync"/>, <c>clientCall</c>).</summary>

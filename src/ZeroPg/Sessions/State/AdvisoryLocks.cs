@@ -60,7 +60,7 @@ internal sealed class AdvisoryLocks(SessionServices services, SessionIdentity id
         // The client's statements, though captured: before, they ran as ZeroPg's own SQL, which no cancel reaches, and a departed
         // client's `select count(*) from generate_series(1, 100000000); select pg_advisory_lock(1)` held every other client 30 s
         // (issue 59's outside fuzzer: 8.6 s while 71 waited).
-        await link.RunCapturedAsync(batch);
+        await link.RunCapturedAsync(batch, dropCopyInResponse: false);
         var reply = link.Reply.Captured;
         if (reply.Any(IsBusy) && before == TransactionStatus.Idle && state.Status == TransactionStatus.Idle)
         {
