@@ -9,14 +9,28 @@ public sealed class EngineHostNodeTests
     /// <summary>The slow one, below, is left out of the default run.</summary>
     private const string HostCancelTests = "host.test.mjs";
 
+    /// <summary>
+    /// The start-time shortcuts' equivalence checks (a lookup gets the slot the table walk gives, the lazily made files list as
+    /// the eager ones, side modules find the main module's symbols): ~130 s of engine starts under the suite's load, left to the
+    /// Slow run; every engine start of the default run goes through these shortcuts.
+    /// </summary>
+    private static readonly string[] StartShortcutTests = ["lazy-bundle-files.test.mjs", "lazy-got.test.mjs", "lazy-table-map.test.mjs"];
+
     /// <summary>Every test file in engine-host/test, read from the folder: a new file is run without being listed here too.</summary>
     public static TheoryData<string> ModuleTests => new(
         Directory.GetFiles(Path.Combine(RepoPaths.Root, "engine-host", "test"), "*.test.mjs")
-            .Select(Path.GetFileName).OfType<string>().Where(file => file != HostCancelTests).Order(StringComparer.Ordinal));
+            .Select(Path.GetFileName).OfType<string>().Where(file => file != HostCancelTests && !StartShortcutTests.Contains(file)).Order(StringComparer.Ordinal));
 
     [Theory]
     [MemberData(nameof(ModuleTests))]
     public async Task Module_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(8));
+
+    public static TheoryData<string> StartShortcuts => new(StartShortcutTests);
+
+    [Theory]
+    [Trait("Category", "Slow")]
+    [MemberData(nameof(StartShortcuts))]
+    public async Task Start_shortcut_tests_pass(string file) => await RunAsync(file, TimeSpan.FromMinutes(8));
 
     /// <summary>Cancels of long queries of every shape and the engine's own statement timeouts, on memory and on disk (~20 s alone).</summary>
     [Fact]
