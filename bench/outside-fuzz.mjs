@@ -170,6 +170,30 @@ function fields(body) {
 
 // ---------- the fuzz cases ----------
 const stats = { messages: 0, cases: 0, kinds: {}, connectErrors: 0, cancels: 0, bytes: 0, fatal: {}, errors: {} };
+/** The cases running now, each described (kind, startup options, what it floods): named beside a slow witness call or an RSS jump. */
+const active = new Set();
+/** Cases that ended in the last 5 s: a slow call is noticed when it ends, and the case it waited behind was often dropped by then. */
+let recentlyEnded = [];
+const describe = (c) => `${c.kind}${c.options ? ` [${c.options}]` : ''}${c.what ? `: ${c.what}` : ''}`;
+const activeNow = () => {
+  const now = Date.now();
+  recentlyEnded = recentlyEnded.filter((c) => now - c.ended < 5000);
+  return [...[...active].map((c) => `${describe(c)} (running ${now - c.at} ms)`),
+    ...recentlyEnded.map((c) => `${describe(c)} (ran ${c.ended - c.at} ms, ended ${now - c.ended} ms ago)`)];
+};
+/** Printable head of a message buffer: its type and, for a Query or Parse, its SQL. */
+function messageHead(b) {
+  const t = String.fromCharCode(b[0]);
+  const text = t === 'Q' ? b.toString('latin1', 5, Math.min(b.length - 1, 85)) : t === 'P' ? b.toString('latin1', 5, Math.min(b.length, 85)).split('\0').slice(0, 2).join(' / ') : '';
+  return `${t}${text ? ` "${text}"` : ''}`;
+}
+/** Startup parameters beyond user and database, in short: what an odd startup asked for. */
+function optionsHead(params) {
+  const extra = params.filter(([k]) => k !== 'user' && k !== 'database');
+  if (!extra.length) return '';
+  const text = extra.map(([k, v]) => `${k}=${Buffer.isBuffer(v) ? '<bytes>' : String(v).slice(0, 60)}`).join(' ');
+  return extra.length > 3 ? `${extra.length} params: ${text.slice(0, 120)}` : text.slice(0, 160);
+}
 let stopping = false;
 const openSockets = new Set();
 
@@ -193,6 +217,8 @@ async function runCase(r) {
   const kind = r.pick(['random-bytes', 'startup-odd', 'sequence', 'sequence', 'sequence', 'mutated', 'mutated', 'flood',
     'cancel-own', 'cancel-random', 'copy', 'funcall', 'slow-reader', 'bad-startup']);
   stats.kinds[kind] = (stats.kinds[kind] ?? 0) + 1;
+  const described = { kind, at: Date.now() };
+  active.add(described);
   const s = connect();
   let key = null; let ready = false; let readyAt = null;
   const onData = reader((t, body) => {
@@ -226,7 +252,9 @@ async function runCase(r) {
       await sleep(r.int(0, 400));
       if (r.chance(0.5)) send(s, startup(startupParams(r)));
     } else {
-      send(s, startup(kind === 'startup-odd' || r.chance(0.3) ? startupParams(r) : [['user', 'postgres'], ['database', 'postgres']]));
+      const params = kind === 'startup-odd' || r.chance(0.3) ? startupParams(r) : [['user', 'postgres'], ['database', 'postgres']];
+      described.options = optionsHead(params);
+      send(s, startup(params));
       await until(() => ready, 1000);
       if (kind === 'cancel-own' || kind === 'cancel-random') {
         send(s, Q(r.pick(['select pg_sleep(2)', 'select count(*) from generate_series(1, 50000000)',
@@ -245,6 +273,7 @@ async function runCase(r) {
           () => FunctionCall(1598), () => Describe('S', ''), () => Flush(), () => CopyData('x\n'), () => Q('begin'), () => Q(r.pick(SQL)),
           () => Close('S', 's1'), () => Parse('s1', 'select 1')])();
         const n = r.int(100, 5000);
+        described.what = `${n} x ${messageHead(one)}`;
         send(s, Buffer.concat(Array(n).fill(one)), n);
       } else if (kind === 'copy') {
         send(s, Q(r.pick(['create temp table if not exists t(a int, b text)', 'select 1'])));
@@ -280,6 +309,9 @@ async function runCase(r) {
     clearTimeout(dropTimer);
     drop();
     stats.cases++;
+    active.delete(described);
+    described.ended = Date.now();
+    recentlyEnded.push(described);
   }
 }
 
@@ -321,7 +353,7 @@ function note(what, res) {
   witness.calls++;
   const at = new Date().toISOString();
   if (res.ms > witness.slowest.ms) witness.slowest = { ms: res.ms, what, at };
-  if (res.ms > opts['witness-bound-ms']) witness.over.push({ at, what, ms: Math.round(res.ms) });
+  if (res.ms > opts['witness-bound-ms']) witness.over.push({ at, what, ms: Math.round(res.ms), active: activeNow() });
   const err = res.fatal ?? res.error ?? (res.timeout ? { C: 'timeout', M: `no answer in 30 s` } : null);
   if (err) witness.errors.push({ at, what, code: err.C, message: err.M });
   return !err;
@@ -370,7 +402,7 @@ async function runWitness() {
 }
 
 // ---------- metrics: /metrics and /proc ----------
-const metrics = { kills: 0, waited: 0, restarts: 0, engineRss: [], treeRss: [], rssAt1: null, treeAt1: null, rssMax: 0, treeMax: 0, metricErrors: 0, series: [] };
+const metrics = { kills: 0, waited: 0, restarts: 0, engineRss: [], treeRss: [], rssAt1: null, treeAt1: null, rssMax: 0, treeMax: 0, metricErrors: 0, series: [], jumps: [] };
 async function readMetrics() {
   if (!opts['http-port']) return null;
   try {
@@ -409,6 +441,9 @@ async function sampleMetrics(elapsedS) {
       if (m.rss > metrics.rssMax) { metrics.rssMax = m.rss; metrics.rssMaxAt = new Date().toISOString(); } metrics.rssLast = m.rss; } }
   const t = procTreeRss(opts['server-pid']);
   if (t) { if (elapsedS >= 60 && metrics.treeAt1 == null) metrics.treeAt1 = t.engines; metrics.treeMax = Math.max(metrics.treeMax, t.engines); metrics.treeLast = t.engines; metrics.serverRss = t.server; }
+  const previous = metrics.series.at(-1)?.[1];
+  if (m?.rss != null && previous != null && m.rss / 1048576 - previous >= 100)
+    metrics.jumps.push({ at: new Date().toISOString().slice(11, 19), fromMb: previous, toMb: Math.round(m.rss / 1048576), active: activeNow() });
   metrics.series.push([new Date().toISOString().slice(11, 19), Math.round((m?.rss ?? 0) / 1048576), Math.round((t?.engines ?? 0) / 1048576), Math.round((t?.server ?? 0) / 1048576)]);
   return m;
 }
@@ -457,7 +492,7 @@ async function main() {
     kills, restarts, cancelsWaitedFor: metrics.waited - base.waited,
     witness: { calls: witness.calls, rounds: witness.rounds, committed: witness.committed, freshConnects: witness.freshConnects, slowestMs: Math.round(witness.slowest.ms),
       slowestCall: witness.slowest, overBound: witness.over.slice(0, 50), reconnects: witness.reconnects, errors: witness.errors.slice(0, 50), errorCount: witness.errors.length },
-    engineRss: { after1Min: metrics.rssAt1, max: metrics.rssMax, maxAt: metrics.rssMaxAt, last: metrics.rssLast }, rssSeriesMb: metrics.series, engineTreeRss: { after1Min: metrics.treeAt1, max: metrics.treeMax, last: metrics.treeLast },
+    engineRss: { after1Min: metrics.rssAt1, max: metrics.rssMax, maxAt: metrics.rssMaxAt, last: metrics.rssLast }, rssJumps: metrics.jumps, rssSeriesMb: metrics.series, engineTreeRss: { after1Min: metrics.treeAt1, max: metrics.treeMax, last: metrics.treeLast },
     serverRss: metrics.serverRss, errorsSeen: stats.errors, fatalsSeen: stats.fatal, failures,
   };
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(summary, null, 2));
@@ -465,7 +500,8 @@ async function main() {
   console.log(`messages ${stats.messages} (${MB(stats.bytes)}), cases ${stats.cases}, CancelRequests ${stats.cancels}, connect errors ${stats.connectErrors}`);
   console.log(`engine kills ${kills}, engine restarts ${restarts}, cancels waited for ${summary.cancelsWaitedFor}`);
   console.log(`witness: ${witness.calls} calls in ${witness.rounds} rounds (${witness.committed} committed), slowest ${Math.round(witness.slowest.ms)} ms (${witness.slowest.what} at ${witness.slowest.at}), over ${opts['witness-bound-ms']} ms: ${witness.over.length}, errors ${witness.errors.length}, reconnects ${witness.reconnects}`);
-  for (const o of witness.over.slice(0, 20)) console.log(`  slow: ${o.at} ${o.what} ${o.ms} ms`);
+  for (const o of witness.over.slice(0, 20)) console.log(`  slow: ${o.at} ${o.what} ${o.ms} ms; cases running: ${o.active.join('; ')}`);
+  for (const j of metrics.jumps.slice(0, 20)) console.log(`  engine RSS ${j.fromMb} -> ${j.toMb} MB at ${j.at}; cases running: ${j.active.join('; ')}`);
   for (const e of witness.errors.slice(0, 20)) console.log(`  error: ${e.at} ${e.what} ${e.code} ${e.message}`);
   console.log(`engine RSS (/metrics): after 1 min ${MB(metrics.rssAt1)}, max ${MB(metrics.rssMax)} at ${metrics.rssMaxAt}, last ${MB(metrics.rssLast)}; server's child processes (/proc): after 1 min ${MB(metrics.treeAt1)}, max ${MB(metrics.treeMax)}; server ${MB(metrics.serverRss)}`);
   console.log(failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS: 0 kills, 0 deaths, every witness call within the bound, RSS within the bound');

@@ -11,7 +11,6 @@ namespace ZeroPg.Tests.Cli;
 /// manifest, the dashboard, a backup and its listing, the reports), since a native build has no reflection-based
 /// serializer and fails where one is still used.
 /// </summary>
-[Collection(PublishingCollection.Name)]
 [Trait("Category", "Slow")] // the publish alone is ~3.5 CPU-minutes; every build's AOT and trim analyzers (IsAotCompatible) run in the default run
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class NativeAotTests(NativeAotTests.Published published) : IClassFixture<NativeAotTests.Published>
@@ -27,8 +26,8 @@ public sealed class NativeAotTests(NativeAotTests.Published published) : IClassF
             var project = Path.Combine(RepoRoot(), "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
             // Without Roslyn's analyzers (the suite's own build ran them on these sources): the native compiler runs its own
             // trim and AOT analysis of the whole program, which the check below reads (an IL2057 put in Program.cs failed it).
-            var result = await ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", Path.Combine(_work, "out"), "-nologo", "-p:RunAnalyzers=false"],
-                timeout: TimeSpan.FromMinutes(10));
+            var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64",
+                "-p:PublishAot=true", "-o", Path.Combine(_work, "out"), "-nologo", "-p:RunAnalyzers=false"], timeout: TimeSpan.FromMinutes(10)));
             Assert.True(result.ExitCode == 0, $"the native AOT publish failed ({result.ExitCode}): {result.All}");
             // No trim or AOT warning: each one is a place that may fail only in this build.
             Assert.DoesNotMatch(@"warning IL\d{4}", result.All);

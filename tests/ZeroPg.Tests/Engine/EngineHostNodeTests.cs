@@ -3,18 +3,20 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Engine;
 
 /// <summary>The engine host's own tests (node's test runner, engine-host/test/): framing, control commands, shared memory, the shared host, cancel.</summary>
-[TakesAbout(400)]
+[TakesAbout(550)]
 public sealed class EngineHostNodeTests
 {
     /// <summary>The slow one, below, is left out of the default run.</summary>
     private const string HostCancelTests = "host.test.mjs";
 
     /// <summary>
-    /// The start-time shortcuts' equivalence checks (a lookup gets the slot the table walk gives, the lazily made files list as
-    /// the eager ones, side modules find the main module's symbols): ~130 s of engine starts under the suite's load, left to the
-    /// Slow run; every engine start of the default run goes through these shortcuts.
+    /// Left to the Slow run, each minutes of engine starts under the suite's load, whose paths every engine start of the default
+    /// run takes: the start-time shortcuts' equivalence checks (a lookup gets the slot the table walk gives, the lazily made
+    /// files list as the eager ones, side modules find the main module's symbols; ~130 s), and the start record's cases
+    /// (start-record.test.mjs, ~220 s: another engine build, a new cluster, the conversions, the roles; StartRecordTests keeps
+    /// its two main cases, a clean stop's reuse and a crash's rebuild, and the roles, in the default run).
     /// </summary>
-    private static readonly string[] StartShortcutTests = ["lazy-bundle-files.test.mjs", "lazy-got.test.mjs", "lazy-table-map.test.mjs"];
+    private static readonly string[] StartShortcutTests = ["lazy-bundle-files.test.mjs", "lazy-got.test.mjs", "lazy-table-map.test.mjs", "start-record.test.mjs"];
 
     /// <summary>Every test file in engine-host/test, read from the folder: a new file is run without being listed here too.</summary>
     public static TheoryData<string> ModuleTests => new(

@@ -10,56 +10,23 @@ namespace ZeroPg.Tests.Packaging;
 /// into a temp tool path and the library into a new project, and each runs a query with the source
 /// tree hidden (a private mount namespace lays an empty tmpfs over it), so nothing may come from it,
 /// and with no Node.js on the machine (/dev/null is mounted over each `node` on PATH): .NET is the only
-/// prerequisite, the packages carry the Node that runs the engine. The xunit v3, NUnit and MSTest samples pass from the
-/// feed with an empty NuGet cache and the documented commands. An Aspire AppHost made from the packages passes a
-/// DistributedApplicationTestingBuilder test.
+/// prerequisite, the packages carry the Node that runs the engine. An Aspire AppHost made from the packages passes a
+/// DistributedApplicationTestingBuilder test (Slow run). <see cref="TestFrameworksFromPackagesTests"/> runs the samples from the same feed.
 /// </summary>
-[Collection(PublishingCollection.Name)]
-public sealed partial class PackagesTests(PackagesTests.PackedFeed packed) : IClassFixture<PackagesTests.PackedFeed>
+[TakesAbout(350)]
+public sealed partial class PackagesTests
 {
-    /// <summary>
-    /// The repository's packages, packed once into one feed for both tests: ZeroPg's pack compiles ReadyToRun code, which under
-    /// the suite's load took minutes, and each test packed it again.
-    /// </summary>
-    public sealed class PackedFeed : IAsyncLifetime
-    {
-        private readonly string _work = Directory.CreateTempSubdirectory("zeropg-feed-").FullName;
-
-        public string Feed => Path.Combine(_work, "feed");
-
-        /// <summary>A version of its own: the NuGet cache must not hand back an older package of the same version.</summary>
-        public string Version { get; } = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-
-        public Task InitializeAsync() => PackAsync(RepoRoot(), Feed, Version,
-            "ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Testing.XunitV3", "ZeroPg.Aspire.Hosting");
-
-        public Task DisposeAsync()
-        {
-            Directory.Delete(_work, recursive: true);
-            return Task.CompletedTask;
-        }
-    }
-
     [Fact] // in the default run although it takes minutes: CI must show that the installed tool runs with no node (issue 31)
     public async Task Tool_and_library_packages_run_a_query_with_the_source_tree_hidden()
     {
         var repo = RepoRoot();
+        var packed = await PackedFeed.SharedAsync();
         var work = Directory.CreateTempSubdirectory("zeropg-packages-").FullName;
         try
         {
             var version = packed.Version;
             var feed = packed.Feed;
-            var config = Path.Combine(work, "nuget.config");
-            await File.WriteAllTextAsync(config, $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <clear />
-                    <add key="local" value="{feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-                  </packageSources>
-                </configuration>
-                """);
+            var config = await WriteNugetConfigAsync(work, feed);
 
             // Precompiled for linux-x64 (ReadyToRun), so a fresh process JIT-compiles less of a first start and query.
             using (var library = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"ZeroPg.Server.{version}.nupkg")))
@@ -145,8 +112,6 @@ public sealed partial class PackagesTests(PackagesTests.PackedFeed packed) : ICl
             Console.WriteLine($"EF Core test project from the packages: dotnet test took {clock.Elapsed.TotalSeconds:0.0} s (build included)");
             Assert.Contains("Passed!", efOutput);
             Assert.Contains("Passed:     4", efOutput);
-
-            await AspireFromPackagesTests.RunAsync(repo, work, config, version, PackageVersion, RunHidden, Run);
         }
         finally
         {
@@ -155,20 +120,20 @@ public sealed partial class PackagesTests(PackagesTests.PackedFeed packed) : ICl
     }
 
     /// <summary>
-    /// The xunit v3, NUnit and MSTest samples from a feed of their own, with an empty NuGet cache: a test apart from the one
-    /// above, which packs, installs and runs the rest for minutes (together they came near the blame collector's 10-minute limit).
+    /// Aspire from the packages (the AppHost package, a DistributedApplicationTestingBuilder test): in the Slow run, for the default
+    /// run's CPU time (two projects built and an AppHost run); ZeroPg.Aspire.Tests runs the same hosting code from the source tree
+    /// in the default run.
     /// </summary>
-    // In the default run (issue 64: the samples run in CI). The xunit v3 sample runs first, on an empty ZeroPg cache: its two
-    // fixtures' servers once made the machine's empty-database seed at the same time and one lost its dump file (the other's
-    // rename took it), which closed the fixture's connection; DatabaseSeedsTests keeps that fixed.
     [Fact]
-    public async Task Every_test_framework_sample_passes_from_the_packages_with_an_empty_cache()
+    [Trait("Category", "Slow")]
+    public async Task An_aspire_app_host_from_the_packages_passes_a_testing_builder_test()
     {
-        var repo = RepoRoot();
-        var work = Directory.CreateTempSubdirectory("zeropg-frameworks-").FullName;
+        var packed = await PackedFeed.SharedAsync();
+        var work = Directory.CreateTempSubdirectory("zeropg-aspire-").FullName;
         try
         {
-            await TestFrameworksFromPackagesTests.RunAsync(repo, work, packed.Feed, packed.Version, RunHidden);
+            var config = await WriteNugetConfigAsync(work, packed.Feed);
+            await AspireFromPackagesTests.RunAsync(RepoRoot(), work, config, packed.Version, PackageVersion, RunHidden, Run);
         }
         finally
         {
@@ -176,12 +141,21 @@ public sealed partial class PackagesTests(PackagesTests.PackedFeed packed) : ICl
         }
     }
 
-    /// <summary>Packs src/NAME/NAME.csproj for each name into the feed (the tool for linux-x64 only). Without the analyzers: the suite's own build ran them on these sources, and they tripled each compile here.</summary>
-    private static async Task PackAsync(string repo, string feed, string version, params string[] projects)
+    /// <summary>A nuget.config in <paramref name="work"/> with the packed feed and nuget.org (this machine's mirror of it).</summary>
+    private static async Task<string> WriteNugetConfigAsync(string work, string feed)
     {
-        foreach (var project in projects)
-            await Run("dotnet", ["pack", Path.Combine(repo, "src", project, project + ".csproj"), "-c", "Release", "-o", feed, $"-p:Version={version}", "-p:RunAnalyzers=false",
-                "-p:ZeroPgToolRids=linux-x64"], repo); // the tool for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests)
+        var config = Path.Combine(work, "nuget.config");
+        await File.WriteAllTextAsync(config, $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        return config;
     }
 
     /// <summary>A test class as an app writes it with ZeroPg.Testing and EF Core: migrations applied once to a template, a copy per test.</summary>
@@ -334,7 +308,7 @@ public sealed partial class PackagesTests(PackagesTests.PackedFeed packed) : ICl
         return start;
     }
 
-    private static async Task<string> RunHidden(string repo, string script, string directory)
+    internal static async Task<string> RunHidden(string repo, string script, string directory)
     {
         var result = await ExternalTool.RunAsync("unshare", ["-m", "sh", "-c", $"cd '{directory}' && {Hide(repo)} && {script}"], timeout: TimeSpan.FromMinutes(3));
         Assert.True(result.ExitCode == 0, $"{script} failed ({result.ExitCode}): {result.All}");

@@ -9,7 +9,6 @@ namespace ZeroPg.Tests.Packaging;
 /// the Node npm has for its own RID and no other; osx-arm64 and the `any` fallback carry none (Node on PATH runs the engine there).
 /// Without ReadyToRun, which would publish each RID once more (the arm64 smoke suite checks ReadyToRun for another CPU).
 /// </summary>
-[Collection(PublishingCollection.Name)]
 public sealed class ToolPackageTests(ITestOutputHelper output)
 {
     [Fact]
@@ -19,9 +18,9 @@ public sealed class ToolPackageTests(ITestOutputHelper output)
         using var work = new Engine.TempDirectory();
         var version = $"0.0.0-rid{DateTime.UtcNow:yyyyMMddHHmmssfff}";
         var clock = Stopwatch.StartNew();
-        var result = await ExternalTool.RunAsync("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj"), "-c", "Release",
-            "-o", work.Path, $"-p:Version={version}", "-p:ZeroPgToolRids=\"linux-arm64;win-x64;osx-arm64;any\"", "-p:ZeroPgReadyToRun=false",
-            "-p:RunAnalyzers=false", "-nologo"], timeout: TimeSpan.FromMinutes(20));
+        var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli",
+            "ZeroPg.Cli.csproj"), "-c", "Release", "-o", work.Path, $"-p:Version={version}", "-p:ZeroPgToolRids=\"linux-arm64;win-x64;osx-arm64;any\"",
+            "-p:ZeroPgReadyToRun=false", "-p:RunAnalyzers=false", "-nologo"], timeout: TimeSpan.FromMinutes(20)));
         output.WriteLine($"dotnet pack (4 RIDs): {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(result.ExitCode == 0, $"the pack failed ({result.ExitCode}): {result.All}");
 

@@ -13,7 +13,7 @@ namespace ZeroPg.Tests.Platform;
 /// this machine's; everything of the server, .NET and Node, runs as arm64 code. Emulation is ~6-10x slower: the checks are
 /// few and each start has minutes.
 /// </summary>
-[Collection(PublishingCollection.Name)]
+[TakesAbout(250)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class LinuxArm64SmokeTests(LinuxArm64SmokeTests.Published published) : IClassFixture<LinuxArm64SmokeTests.Published>
 {
@@ -40,9 +40,9 @@ public sealed class LinuxArm64SmokeTests(LinuxArm64SmokeTests.Published publishe
             var project = Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
             var clock = Stopwatch.StartNew();
             // Without Roslyn's analyzers: the suite's own build ran them on these sources.
-            var result = await ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-arm64", "--self-contained",
-                "-p:ZeroPgBundleNode=true", "-p:RunAnalyzers=false", "-o", Path.Combine(_work, "out"), "-nologo"],
-                timeout: TimeSpan.FromMinutes(10));
+            var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-arm64",
+                "--self-contained", "-p:ZeroPgBundleNode=true", "-p:RunAnalyzers=false", "-o", Path.Combine(_work, "out"), "-nologo"],
+                timeout: TimeSpan.FromMinutes(10)));
             PublishTime = clock.Elapsed;
             Assert.True(result.ExitCode == 0, $"the linux-arm64 publish failed ({result.ExitCode}): {result.All}");
         }
@@ -70,8 +70,8 @@ public sealed class LinuxArm64SmokeTests(LinuxArm64SmokeTests.Published publishe
 
     /// <summary>
     /// One server on a data directory with fsync durability (each start under emulation costs a minute of CPU, so the checks share
-    /// two): psql's transaction and rollback, an Npgsql parameter, CREATE DATABASE, LISTEN/NOTIFY, then SIGTERM and a reopen that
-    /// has the data of both databases.
+    /// two): psql's transaction and rollback, an Npgsql parameter, CREATE DATABASE and a table in it, LISTEN/NOTIFY, then SIGTERM
+    /// and a reopen that has the committed rows and not the rolled-back one.
     /// </summary>
     [Fact]
     public async Task It_serves_psql_npgsql_create_database_and_listen_notify_and_survives_sigterm_with_its_data()
@@ -118,19 +118,14 @@ public sealed class LinuxArm64SmokeTests(LinuxArm64SmokeTests.Published publishe
         }
         await using (var reopened = await CliProcess.StartExecutableReadyAsync(published.Executable, published.Environment, ["--port", "0", "--db", db, "--durability", "fsync"]))
         {
-            var port = reopened.Ready.GetProperty("port").GetInt32();
             await using (var connection = new NpgsqlConnection(reopened.ConnectionString + ";Command Timeout=120"))
             {
                 await connection.OpenAsync();
                 await using var read = new NpgsqlCommand("select string_agg(v, ',' order by id) from t", connection);
                 Assert.Equal("one,two", await read.ExecuteScalarAsync());
             }
-            // The reopened server starts the second database's engine at this first connection: under emulation that outlasts
-            // psql's usual 10 s connect timeout (ExternalTool's PGCONNECT_TIMEOUT).
-            var second = await ExternalTool.RunAsync("psql", [$"postgresql://postgres@127.0.0.1:{port}/second", "-At", "-c", "select v from kept"],
-                timeout: TimeSpan.FromMinutes(3), environment: SlowConnect);
-            Assert.True(second.ExitCode == 0, second.All);
-            Assert.Equal("on arm64", second.Stdout.Trim());
+            // The second database's data is read back only by the engine that wrote it (above): reopening it is one more engine
+            // start under emulation, a minute of CPU, and the same code as the first database's reopen.
         }
     }
 

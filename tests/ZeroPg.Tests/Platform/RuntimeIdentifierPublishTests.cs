@@ -13,7 +13,7 @@ namespace ZeroPg.Tests.Platform;
 /// compiles ReadyToRun code for a CPU other than this machine's, and its test checks it): this proves the app host, the
 /// runtime pack and the Node of each platform, cheaply enough for the default run.
 /// </summary>
-[Collection(PublishingCollection.Name)]
+[TakesAbout(130)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class RuntimeIdentifierPublishTests(ITestOutputHelper output)
 {
@@ -34,8 +34,9 @@ public sealed class RuntimeIdentifierPublishTests(ITestOutputHelper output)
         using var work = new Engine.TempDirectory();
         var project = Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
         var clock = Stopwatch.StartNew();
-        var result = await ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", rid, "--no-self-contained",
-            "-p:ZeroPgBundleNode=true", "-p:ZeroPgReadyToRun=false", "-p:RunAnalyzers=false", "-o", work.Path, "-nologo"], timeout: TimeSpan.FromMinutes(10));
+        var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", rid,
+            "--no-self-contained", "-p:ZeroPgBundleNode=true", "-p:ZeroPgReadyToRun=false", "-p:RunAnalyzers=false", "-o", work.Path, "-nologo"],
+            timeout: TimeSpan.FromMinutes(10)));
         output.WriteLine($"dotnet publish -r {rid}: {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(result.ExitCode == 0, $"the {rid} publish failed ({result.ExitCode}): {result.All}");
 

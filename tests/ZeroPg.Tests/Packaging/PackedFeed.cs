@@ -1,0 +1,46 @@
+using ZeroPg.Tests.Infrastructure;
+
+namespace ZeroPg.Tests.Packaging;
+
+/// <summary>
+/// The repository's packages, packed once per test run into one temp feed for every test that installs them
+/// (<see cref="PackagesTests"/>, <see cref="TestFrameworksFromPackagesTests"/>): ZeroPg's pack compiles ReadyToRun code, which
+/// under the suite's load takes minutes. Those tests are in collections of their own and run at the same time; the first
+/// to ask packs, the other awaits the same pack. The feed is deleted when the test process exits.
+/// </summary>
+public sealed class PackedFeed
+{
+    private static readonly Lazy<Task<PackedFeed>> Shared = new(PackAsync);
+
+    private PackedFeed(string work) => Work = work;
+
+    private string Work { get; }
+
+    public string Feed => Path.Combine(Work, "feed");
+
+    /// <summary>A version of its own: the NuGet cache must not hand back an older package of the same version.</summary>
+    public string Version { get; } = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+
+    public static Task<PackedFeed> SharedAsync() => Shared.Value;
+
+    private static async Task<PackedFeed> PackAsync()
+    {
+        var packed = new PackedFeed(Directory.CreateTempSubdirectory("zeropg-feed-").FullName);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(packed.Work, recursive: true); }
+            catch (IOException) { } // a temp folder left behind is no failure of the run
+        };
+        await RepositoryBuilds.OneAtATimeAsync(async () =>
+        {
+            foreach (var project in (string[])["ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Testing.XunitV3", "ZeroPg.Aspire.Hosting"])
+            {
+                // Without the analyzers: the suite's own build ran them on these sources, and they tripled each compile here. The tool
+                // for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests).
+                await PackagesTests.Run("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"), "-c", "Release", "-o", packed.Feed,
+                    $"-p:Version={packed.Version}", "-p:RunAnalyzers=false", "-p:ZeroPgToolRids=linux-x64"], RepoPaths.Root, environment: null);
+            }
+        });
+        return packed;
+    }
+}
