@@ -23,7 +23,7 @@ public sealed class NativeAotTests(NativeAotTests.Published published) : IClassF
 
         public async Task InitializeAsync()
         {
-            var project = Path.Combine(RepoRoot(), "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
+            var project = Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
             // Without Roslyn's analyzers (the suite's own build ran them on these sources): the native compiler runs its own
             // trim and AOT analysis of the whole program, which the check below reads (an IL2057 put in Program.cs failed it).
             var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64",
@@ -125,14 +125,4 @@ public sealed class NativeAotTests(NativeAotTests.Published published) : IClassF
 
     private Task<CliProcess> StartAsync(string data, params string[] more)
         => CliProcess.StartExecutableReadyAsync(published.Executable, ["--port", "0", "--db", data, .. more]);
-
-    private static string RepoRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ZeroPg.slnx")))
-                return directory.FullName;
-        }
-        throw new InvalidOperationException("the repository root (ZeroPg.slnx) was not found above the test assembly");
-    }
 }

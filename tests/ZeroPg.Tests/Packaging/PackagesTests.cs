@@ -19,7 +19,7 @@ public sealed partial class PackagesTests
     [Fact] // in the default run although it takes minutes: CI must show that the installed tool runs with no node (issue 31)
     public async Task Tool_and_library_packages_run_a_query_with_the_source_tree_hidden()
     {
-        var repo = RepoRoot();
+        var repo = RepoPaths.Root;
         var packed = await PackedFeed.SharedAsync();
         var work = Directory.CreateTempSubdirectory("zeropg-packages-").FullName;
         try
@@ -133,7 +133,7 @@ public sealed partial class PackagesTests
         try
         {
             var config = await WriteNugetConfigAsync(work, packed.Feed);
-            await AspireFromPackagesTests.RunAsync(RepoRoot(), work, config, packed.Version, PackageVersion, RunHidden, Run);
+            await AspireFromPackagesTests.RunAsync(RepoPaths.Root, work, config, packed.Version, PackageVersion, RunHidden, Run);
         }
         finally
         {
@@ -341,14 +341,4 @@ public sealed partial class PackagesTests
 
     [GeneratedRegex("Include=\"Npgsql\" Version=\"([^\"]+)\"")]
     private static partial Regex NpgsqlPackageVersion();
-
-    private static string RepoRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ZeroPg.slnx")))
-                return directory.FullName;
-        }
-        throw new InvalidOperationException("ZeroPg.slnx not found above the test assembly");
-    }
 }
