@@ -204,6 +204,32 @@ internal sealed class SqlAnalysis
         }
     }
 
+    private static readonly string[] IsolationLevels =
+        ["ISOLATION LEVEL READ COMMITTED", "ISOLATION LEVEL READ UNCOMMITTED", "ISOLATION LEVEL REPEATABLE READ", "ISOLATION LEVEL SERIALIZABLE"];
+
+    /// <summary>
+    /// The whole text is a BEGIN ZeroPg may answer before it runs: plain (<see cref="IsPlainBegin"/>), or BEGIN [TRANSACTION | WORK]
+    /// ISOLATION LEVEL of one of the four levels (what Npgsql sends). Neither can fail or warn outside a transaction.
+    /// </summary>
+    public bool IsDeferrableBegin
+    {
+        get
+        {
+            if (IsPlainBegin)
+                return true;
+            if (!IsWellFormed || !IsWord(0, 1, "BEGIN") || _statements.Count(s => s.Start < s.End) != 1)
+                return false;
+            var (_, end) = _statements[0];
+            var words = new List<string>(end);
+            for (var i = IsKeyword(1, WorkOrTransaction) ? 2 : 1; i < end; i++)
+                words.Add(_tokens[i].Kind == SqlTokenKind.Word ? _tokens[i].Upper(Sql) : "?");
+            return IsolationLevels.Contains(string.Join(' ', words));
+        }
+    }
+
+    /// <summary>The CommandComplete tag Postgres answers a BEGIN with: START TRANSACTION's is its own.</summary>
+    public string BeginTag => IsWord(0, 1, "START") ? "START TRANSACTION" : "BEGIN";
+
     /// <summary>
     /// By its text no statement can take a transaction id, so none can write: transaction control, settings, SHOW, and SELECTs
     /// that call no function and lock no row (a view's functions are not seen: <see cref="Sessions.EngineAccess.ReadOnly"/>).

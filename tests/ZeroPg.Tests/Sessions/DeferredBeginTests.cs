@@ -61,7 +61,7 @@ public sealed class DeferredBeginTests
         Assert.Contains(ignored, m => m.Code == 'E' && m.SqlState == "25P02");
         Assert.Equal('I', Status(await client.Query("ROLLBACK").RoundTripAsync()));
 
-        await client.Query("START TRANSACTION").RoundTripAsync();
+        Assert.Equal("START TRANSACTION", CommandTag(await client.Query("START TRANSACTION").RoundTripAsync())); // Postgres's tag, not BEGIN's
         await client.Query("insert into deferred_semantics values (1)").RoundTripAsync();
         var committed = await client.Query("COMMIT").RoundTripAsync();
         Assert.Equal("COMMIT", CommandTag(committed));

@@ -29,6 +29,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     private volatile byte _status = (byte)TransactionStatus.Idle;
     private bool _skipUntilSync; // an extended sequence failed before reaching a backend: its messages are dropped up to its Sync
     private readonly BackendWaiter _waiter = new(); // the client's place in the pool's queue, reused wait after wait
+    private readonly DeferredBegin _begin = new(); // a BEGIN answered here, sent ahead of the client's next message
     private char[] _sql = new char[256]; // the statement text of the message being taken (StatementText), reused
     private volatile bool _closed;
     private volatile bool _rolesMayChange; // set by the loop as it sends a statement that may change roles; the forwarder forgets the login roles when its transaction ends
@@ -81,6 +82,17 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
                         }
                         var frontend = (FrontendCode)code;
                         var sql = StatementText(frontend, message); // decoded once: SHOW POOLS and the pin check both read it
+                        if (frontend == FrontendCode.Query && _backend is null && !_skipUntilSync && !_begin.Pending && _begin.BeginTag(sql!.Value.Span) is { } tag)
+                        {
+                            // No backend for a BEGIN: the block takes one with its first statement (DeferredBegin). No forwarder runs
+                            // while the client holds no backend, so this loop alone writes to the client.
+                            _begin.Take();
+                            _status = (byte)TransactionStatus.InTransaction;
+                            CommandComplete.Write(output, tag);
+                            ReadyForQuery.Write(output, TransactionStatus.InTransaction);
+                            await output.FlushAsync(connectionClosed);
+                            continue;
+                        }
                         PooledBackend? lent = null;
                         if (NeedsBackend(frontend, sql) && pool.TryTakeOrQueue(key, _waiter, out lent, out var wait) && lent is null)
                         {
@@ -124,8 +136,9 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     /// </summary>
     private bool NeedsBackend(FrontendCode frontend, ReadOnlyMemory<char>? sql) =>
         _backend is null && !_skipUntilSync
-        && frontend is not (FrontendCode.Sync or FrontendCode.Flush or FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail)
-        && !(frontend == FrontendCode.Query && ShowPools.Matches(sql!.Value.Span));
+        && (_begin.Pending // inside a block the backend answers everything, in order
+            || (frontend is not (FrontendCode.Sync or FrontendCode.Flush or FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail)
+                && !(frontend == FrontendCode.Query && ShowPools.Matches(sql!.Value.Span))));
 
     /// <summary>
     /// One whole message of the client: answered here, dropped, or added to what goes to its backend; <paramref name="lent"/>: a
@@ -141,12 +154,12 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             _skipUntilSync = false;
             if (_backend is null)
             {
-                ReadyForQuery.Write(output, TransactionStatus.Idle);
+                ReadyForQuery.Write(output, _begin.Pending ? _begin.Status : TransactionStatus.Idle);
                 await output.FlushAsync(connectionClosed);
                 return true;
             }
         }
-        if (_backend is null)
+        if (_backend is null && !_begin.Pending)
         {
             if (frontend == FrontendCode.Sync || frontend == FrontendCode.Flush)
             {
@@ -165,9 +178,9 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             }
             if (frontend is FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail)
                 return true; // the rest of a COPY whose statement failed before a backend: Postgres ignores them too
-            if (!await LendAsync(frontend, lent, connectionClosed))
-                return true;
         }
+        if (_backend is null && !await LendAsync(frontend, lent, connectionClosed))
+            return true;
         message = ShowPoolsAsSql(frontend, message, sql);
         Pin(frontend, message, sql);
         switch (frontend)
@@ -236,7 +249,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             backend.Settings = Settings.Sql;
         }
         _backend = backend;
-        _status = (byte)TransactionStatus.Idle;
+        _status = (byte)(_begin.Pending ? _begin.Status : TransactionStatus.Idle);
         pool.MarkLent(backend, ProcessId);
         if (backend.Settings != Settings.Sql)
         {
@@ -263,6 +276,7 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             _swallow++;
             backend.ApplicationName = ApplicationName;
         }
+        _swallow += _begin.WriteAhead(_toBackend); // the client's BEGIN, last before its message; its replies dropped as the preamble's
         if (_forwarding.IsCompleted)
             _forwarding.GetAwaiter().GetResult(); // the last lending's forwarder ended (its state machine goes back to the pool)
         _forwarding = ForwardAsync(backend);
@@ -288,8 +302,10 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     private async Task AnswerUnlentAsync(FrontendCode frontend, PgError error, CancellationToken connectionClosed)
     {
         ErrorResponse.Write(output, error);
+        if (_begin.Pending)
+            _begin.Fail(); // an error inside a block fails it, as in Postgres
         if (frontend is FrontendCode.Query or FrontendCode.FunctionCall)
-            ReadyForQuery.Write(output, TransactionStatus.Idle);
+            ReadyForQuery.Write(output, _begin.Pending ? _begin.Status : TransactionStatus.Idle);
         else
             _skipUntilSync = frontend != FrontendCode.Sync;
         await output.FlushAsync(connectionClosed);

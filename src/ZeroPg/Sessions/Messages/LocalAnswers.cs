@@ -24,13 +24,16 @@ internal sealed class LocalAnswers(ProtocolState state, StatementMapping stateme
     {
         if (!state.CanDeferBegin || count == 0)
             return false;
+        string tag;
         if (UnitShape.SingleQuery(client.Messages, count) is { } query)
         {
             if (client.Messages[0].Length > 64 || !query.IsPlainBegin)
                 return false;
+            tag = query.BeginTag;
         }
-        else if (UnitShape.BoundStatement(client.Messages, count, statements, out var describes) is { Sql.Length: <= 64, IsPlainBegin: true })
+        else if (UnitShape.BoundStatement(client.Messages, count, statements, out var describes) is { Sql.Length: <= 64, IsPlainBegin: true } bound)
         {
+            tag = bound.BeginTag;
             // A prepared BEGIN: its replies in the extended protocol's order.
             EmptyMessage.Write(output, BackendCode.BindComplete);
             if (describes)
@@ -41,7 +44,7 @@ internal sealed class LocalAnswers(ProtocolState state, StatementMapping stateme
             return false;
         }
         state.DeferBegin();
-        CommandComplete.Write(output, "BEGIN");
+        CommandComplete.Write(output, tag);
         ReadyForQuery.Write(output, state.Status);
         return true;
     }

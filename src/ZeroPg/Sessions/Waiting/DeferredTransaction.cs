@@ -69,11 +69,11 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
                 ErrorResponse.Write(output, PgError.Error(SqlState.InFailedSqlTransaction, "current transaction is aborted, commands ignored until end of transaction block"));
                 ReadyForQuery.Write(output, state.Status);
             }
-            else if (state.CanDeferBegin && IsDeferrableBegin(sql))
+            else if (state.CanDeferBegin && sql.IsDeferrableBegin)
             {
                 state.DeferBegin();
                 BeginSql = sql.IsPlainBegin ? null : sql.Sql;
-                WriteReplies(client, unit.Start, unit.End, "BEGIN");
+                WriteReplies(client, unit.Start, unit.End, sql.BeginTag);
             }
             else if (state.Transaction == TransactionState.BeginDeferred && IsTimeoutSet(sql, local: true))
             {
@@ -102,22 +102,6 @@ internal sealed class DeferredTransaction(ProtocolState state, StatementMapping 
         var (start, end) = sql.Statements[0];
         new StatementWaits(sql, start, end).TryTimeoutSetting(out var name, out var value, out _);
         _sets.Add((name, value, sql.Sql));
-    }
-
-    /// <summary>BEGIN / START TRANSACTION, plain or BEGIN [TRANSACTION | WORK] ISOLATION LEVEL of one of the four levels (what Npgsql sends).</summary>
-    private static bool IsDeferrableBegin(SqlAnalysis sql)
-    {
-        if (sql.IsPlainBegin)
-            return true;
-        var (start, end) = sql.Statements[0];
-        if (!sql.IsWord(start, end, "BEGIN"))
-            return false;
-        var words = sql.Tokens.Skip(start).Take(end - start).Select(t => t.Kind == SqlTokenKind.Word ? t.Upper(sql.Sql) : "?").ToList();
-        if (words.Count < 4)
-            return false;
-        var at = words[1] is "TRANSACTION" or "WORK" ? 2 : 1;
-        var level = string.Join(" ", words.Skip(at));
-        return level is "ISOLATION LEVEL READ COMMITTED" or "ISOLATION LEVEL READ UNCOMMITTED" or "ISOLATION LEVEL REPEATABLE READ" or "ISOLATION LEVEL SERIALIZABLE";
     }
 
     /// <summary>Writes what Postgres answers a unit that succeeded with <paramref name="tag"/>.</summary>
