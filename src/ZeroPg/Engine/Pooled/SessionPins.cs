@@ -10,9 +10,12 @@ namespace ZeroPg.Engine.Pooled;
 /// </summary>
 internal static class SessionPins
 {
-    /// <summary>Every word <see cref="Reason(List{string})"/> looks for contains one of these (case aside).</summary>
+    /// <summary>
+    /// Every word <see cref="Reason(List{string})"/> and <see cref="ChangesSettings"/> look for contains one of these (case aside),
+    /// but a statement's leading SET (<see cref="MaySet"/>).
+    /// </summary>
     private static readonly System.Buffers.SearchValues<string> Triggers = System.Buffers.SearchValues.Create(
-        ["set", "prepare", "listen", "load", "declare", "temp", "advisory_lock", "discard", "do", "call", "execute"], StringComparison.OrdinalIgnoreCase);
+        ["set_config", "reset", "prepare", "listen", "load", "declare", "temp", "advisory_lock", "discard", "do", "call", "execute"], StringComparison.OrdinalIgnoreCase);
 
     /// <summary>What in <paramref name="sql"/> (one or more statements) needs a session of its own, or null.</summary>
     public static string? Reason(ReadOnlySpan<char> sql) => Reason(sql, out _);
@@ -25,7 +28,7 @@ internal static class SessionPins
     public static string? Reason(ReadOnlySpan<char> sql, out bool changesSettings)
     {
         changesSettings = false;
-        if (!sql.ContainsAny(Triggers))
+        if (!sql.ContainsAny(Triggers) && !MaySet(sql))
             return null; // most statements: no word below can be in them, and the scan's words are not made
         var words = new List<string>(8);
         var position = 0;
@@ -40,6 +43,29 @@ internal static class SessionPins
                 break;
         }
         return null;
+    }
+
+    /// <summary>
+    /// A statement of <paramref name="sql"/> may begin with SET. Not when the text is one statement (a trailing semicolon aside)
+    /// that begins with another word: an UPDATE's SET (three of TPC-B's seven statements) is no session's.
+    /// </summary>
+    private static bool MaySet(ReadOnlySpan<char> sql)
+    {
+        if (sql.IndexOf("set", StringComparison.OrdinalIgnoreCase) < 0)
+            return false;
+        var text = sql.Trim();
+        if (text.IsEmpty || !char.IsAsciiLetter(text[0]) || text.TrimEnd(';').TrimEnd().Contains(';'))
+            return true; // a comment first, or more statements (or a semicolon in a literal): the scan decides
+        var firstWord = text.Length;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!(char.IsAsciiLetterOrDigit(text[i]) || text[i] is '_' or '$'))
+            {
+                firstWord = i;
+                break;
+            }
+        }
+        return text[..firstWord].Equals("set", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>
