@@ -67,6 +67,16 @@ internal sealed class SessionCancel
     /// <summary>The client's connection ended without a Terminate (under <see cref="_gate"/>).</summary>
     private bool Vanished => _connectionGone && !_terminated;
 
+    /// <summary>The client's connection ended without a Terminate: what it sent and the session has not run yet is dropped.</summary>
+    public bool ClientVanished
+    {
+        get
+        {
+            lock (_gate)
+                return Vanished;
+        }
+    }
+
     /// <summary>Where the client's connection stands, for the log line of a long hold (<see cref="EngineHoldLog"/>).</summary>
     public string ConnectionState
     {

@@ -36,8 +36,8 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     /// <summary>
     /// Runs the first <paramref name="count"/> messages as engine calls of <see cref="PipelineSlices"/> units, the engine released
     /// between them when the client is outside a transaction block: a flood of thousands of Queries in one write holds the
-    /// shared engine for a slice at a time, and a client that left has the rest of its pipeline dropped, as a backend stops at
-    /// its client's end. Inside a transaction block (or an extended sequence not ended by Sync) the engine cannot be given up
+    /// shared engine for a slice at a time, and a client that vanished (its connection ended without a Terminate) has the rest of
+    /// its pipeline dropped, as a backend stops at its client's end. Inside a transaction block (or an extended sequence not ended by Sync) the engine cannot be given up
     /// between slices: a pipeline that has run there for the contended limit while another client waited as long is ended as an
     /// idle holder is (<see cref="PipelineInBlockHeldTooLong"/>).
     /// </summary>
@@ -45,7 +45,9 @@ internal sealed class UnitRunner(SessionComposition parts, SessionRoles roles)
     {
         if (_pipelineStarted == 0)
             _pipelineStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (count > 0 && !parts.ConnectionClosed.IsCancellationRequested)
+        // Not the connection's end itself: a client that wrote its last statements and Terminate, then closed at once, has them run
+        // (on a loaded machine the close is seen before they run).
+        while (count > 0 && !parts.Cancel.ClientVanished)
         {
             if (_pipelineRan > 0 && !(_cutInsideUnit && _batch.SyncAhead(count)) && PipelineInBlockHeldTooLong(_pipelineStarted) is { } limit)
                 throw new PgErrorException(PipelineInBlockError(limit, _pipelineRan, count));
