@@ -262,17 +262,7 @@ internal sealed class ClientSession
                 await _parts.Forwarder.SettleAsync(_parts.Lease.IsHeld); // what an unfinished flush left behind goes out before the client is waited for
                 _parts.Cancel.ClientIdle();
                 _units.ClientWaited();
-                try
-                {
-                    result = await ReadWithIdleTimeoutAsync();
-                }
-                catch (OperationCanceledException) when (_connectionClosed.IsCancellationRequested && TryReadLeft(out result))
-                {
-                    // The connection closed while its last bytes waited to be read: a client that wrote its statements and
-                    // Terminate, then closed at once (on a loaded machine the close cancelled the read that had their bytes).
-                    // They are read still: a Terminate among them runs what came before it; without one, the units of a client
-                    // that vanished are dropped before they reach the engine (SessionCancel).
-                }
+                result = await ReadWithIdleTimeoutAsync();
             }
             await notifications.EnterAsync(_connectionClosed);
             try
@@ -291,17 +281,6 @@ internal sealed class ClientSession
             if (notifications.HasQueued)
                 _ = notifications.PumpAsync();
         }
-    }
-
-    /// <summary>What the client sent before its connection closed and the session has not read yet; false when there is none.</summary>
-    private bool TryReadLeft(out ReadResult result)
-    {
-        if (!_input.TryRead(out result))
-            return false;
-        if (!result.Buffer.IsEmpty)
-            return true;
-        _input.AdvanceTo(result.Buffer.Start);
-        return false;
     }
 
     /// <summary>

@@ -27,8 +27,8 @@ internal sealed class DeferredBegin
     private enum State : byte { None, Begun, Failed }
 
     private State _state;
-    private byte[] _message = Begin; // the pending BEGIN's Query message
-    // The text last found a BEGIN (at first pgbench's), its tag and its message: the same text again is not lexed again.
+    // The text last found a BEGIN (at first pgbench's), its tag and its message: the same text again is not lexed again. A pending
+    // BEGIN is always this one (no text is looked at while one is pending).
     private (string Text, string Tag, byte[] Message) _last = ("BEGIN;", "BEGIN", Begin);
 
     /// <summary>A BEGIN was answered and has not reached a backend yet.</summary>
@@ -54,11 +54,7 @@ internal sealed class DeferredBegin
     }
 
     /// <summary>The client's BEGIN, the text <see cref="BeginTag"/> last found one, answered by the caller.</summary>
-    public void Take()
-    {
-        _state = State.Begun;
-        _message = _last.Message;
-    }
+    public void Take() => _state = State.Begun;
 
     /// <summary>A statement of the pending block got no backend and was answered with its error: the block failed.</summary>
     public void Fail() => _state = State.Failed;
@@ -71,7 +67,7 @@ internal sealed class DeferredBegin
     {
         if (_state == State.None)
             return 0;
-        toBackend.Write(_message);
+        toBackend.Write(_last.Message);
         var replies = 1;
         if (_state == State.Failed)
         {
