@@ -50,6 +50,7 @@ internal sealed class PooledConnectionHandler(SessionServices services, BackendP
             var applicationName = parameters.GetValueOrDefault("application_name") ?? parameters.GetValueOrDefault("fallback_application_name") ?? "";
             var client = new PooledClient(pool, loginRoles, key, input, output, services.Options.MaxMessageSize)
             {
+                AutoPrepare = pool.AutoPrepareFor(key) is { } shared ? new AutoPreparedRuns(shared, metrics) : null,
                 Settings = new PooledSettings(startupSettings) { StartupUnchecked = startupSettings.Count > 0 },
                 ApplicationName = applicationName,
                 StartupApplicationName = applicationName,

@@ -412,6 +412,9 @@ internal sealed class SqlAnalysis
         return false;
     }
 
+    /// <summary>A statement that begins with <paramref name="word"/> keeps the schema (see <see cref="MayChangeSchema"/>).</summary>
+    public static bool KeepsSchemaWord(ReadOnlySpan<char> word) => KeepsSchema.Contains(word);
+
     /// <summary>The text with its number literals as typed parameters, when it can run prepared with the same meaning (see <see cref="AutoParameterizer"/>).</summary>
     public bool TryParameterize(out ParameterizedQuery query)
     {

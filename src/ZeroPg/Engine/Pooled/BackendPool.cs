@@ -30,6 +30,15 @@ internal sealed class BackendPool(PoolTarget target, int size, TimeSpan waitTime
 
     public PoolTarget Target => target;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PoolKey, PoolAutoPrepare> _autoPrepare = new();
+
+    /// <summary>How many statements auto-prepare keeps on each backend; 0: simple Queries go to backends as they came (--no-auto-prepare).</summary>
+    public int AutoPrepareCapacity { get; init; }
+
+    /// <summary>Auto-prepare's knowledge for the backends of <paramref name="key"/>, or null when auto-prepare is off.</summary>
+    public PoolAutoPrepare? AutoPrepareFor(PoolKey key) =>
+        AutoPrepareCapacity == 0 ? null : _autoPrepare.GetOrAdd(key, static (_, capacity) => new PoolAutoPrepare(capacity), AutoPrepareCapacity);
+
     /// <summary>The backend <paramref name="backend"/> now runs the statements of ZeroPg's client <paramref name="clientId"/>.</summary>
     public void MarkLent(PooledBackend backend, int clientId) => _lentTo[backend.ProcessId] = clientId;
 

@@ -38,6 +38,18 @@ internal sealed class ClientGate
         return waiter.Task;
     }
 
+    /// <summary>Holds the gate when it is free now; false (and nothing held) when another holds it.</summary>
+    public bool TryEnter()
+    {
+        lock (_lock)
+        {
+            if (_held)
+                return false;
+            _held = true;
+            return true;
+        }
+    }
+
     /// <summary>Gives the gate to the first waiter still waiting, which runs now on this thread; or frees it.</summary>
     public void Release()
     {

@@ -11,9 +11,15 @@ internal static class PoolSetup
         if (options.Engine != EngineKind.Postgres)
             return null;
         if (options.Upstream is { } url)
-            return new BackendPool(PoolTarget.Upstream(UpstreamUrl.Parse(url), PoolEventLoop.For(options)), options.PoolSize ?? DefaultUpstreamSize, options.PoolWaitTimeout);
+            return new BackendPool(PoolTarget.Upstream(UpstreamUrl.Parse(url), PoolEventLoop.For(options)), options.PoolSize ?? DefaultUpstreamSize, options.PoolWaitTimeout)
+            {
+                AutoPrepareCapacity = options.AutoPrepare ? options.AutoPrepareMaxStatements : 0,
+            };
         return options.PoolSize is { } size && cluster is not null
             ? new BackendPool(PoolTarget.Cluster(cluster.SocketFile, PoolEventLoop.For(options)), size, options.PoolWaitTimeout)
+            {
+                AutoPrepareCapacity = options.AutoPrepare ? options.AutoPrepareMaxStatements : 0,
+            }
             : null;
     }
 }

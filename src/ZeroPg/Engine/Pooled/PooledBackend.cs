@@ -45,6 +45,9 @@ internal sealed class PooledBackend : IAsyncDisposable
     /// </summary>
     public string? Settings { get; set; } = "";
 
+    /// <summary>What auto-prepare made on this backend (<see cref="AutoPreparedRuns"/>).</summary>
+    public BackendStatements Statements { get; } = new();
+
     /// <summary>Set when a write or read failed, or the backend's state is unknown: the pool closes it instead of lending it again.</summary>
     public bool Broken { get; set; }
 

@@ -48,6 +48,9 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
 
     private int _swallow; // ReadyForQuery-ended replies to ZeroPg's own statements sent ahead of the client's, not forwarded
 
+    /// <summary>Repeated simple Queries run through statements prepared on the backend (null: --no-auto-prepare).</summary>
+    public AutoPreparedRuns? AutoPrepare { get; init; }
+
     /// <summary>The client's session settings: its startup parameters, then what its SETs left.</summary>
     public PooledSettings Settings { get; init; } = new([]);
 
@@ -187,17 +190,22 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
         {
             case FrontendCode.Query or FrontendCode.FunctionCall:
                 Interlocked.Increment(ref _outstanding);
+                AutoPrepare?.CountUnit();
                 break;
             case FrontendCode.Sync:
                 Interlocked.Increment(ref _outstanding);
+                AutoPrepare?.CountUnit();
                 _unsynced = false;
                 break;
             case FrontendCode.Parse or FrontendCode.Bind or FrontendCode.Describe or FrontendCode.Execute or FrontendCode.Close:
                 _unsynced = true;
                 break;
         }
-        foreach (var segment in message)
-            _toBackend.Write(segment.Span);
+        if (!TryWriteAutoPrepared(frontend, message, sql))
+        {
+            foreach (var segment in message)
+                _toBackend.Write(segment.Span);
+        }
         if (_toBackend.WrittenCount >= 64 * 1024)
             await SendAsync(connectionClosed);
         return true;
@@ -353,6 +361,46 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
             Settings.MayChange(sql!.Value.ToString());
     }
 
+    /// <summary>
+    /// A Query written to the backend as a run of a statement prepared there (<see cref="AutoPreparedRuns"/>): not for a pinned
+    /// client (its session's own state may shadow what the statement was planned for), in an extended sequence (the run's Sync
+    /// would end it), in a failed block, or with settings not yet read back (the statement is shared by clients of equal settings).
+    /// </summary>
+    private bool TryWriteAutoPrepared(FrontendCode frontend, ReadOnlySequence<byte> message, ReadOnlyMemory<char>? sql)
+    {
+        if (AutoPrepare is not { } auto || sql is not { } text)
+            return false;
+        auto.Note(text.Span, _backend!);
+        if (frontend != FrontendCode.Query || Pinned is not null || _unsynced || _status == (byte)TransactionStatus.Failed || Settings.Changed)
+            return false;
+        // Outside a block with nothing else of the client's on the backend (_status is then the last unit's), a run that fails before it
+        // binds can be sent again as it came.
+        var alone = _status == (byte)TransactionStatus.Idle && Volatile.Read(ref _outstanding) == 1;
+        return auto.TryWrite(_toBackend, _backend!, text.Span, message, Settings.Sql, alone);
+    }
+
+    /// <summary>
+    /// An auto-prepared run failed before it bound: its client's Query goes to the backend again as it came when nothing else of the
+    /// client's is there (so the client gets the plain Query's answer), under the gate so no message of the client's goes in between.
+    /// </summary>
+    private async ValueTask<bool> TryRetryAsync(PooledBackend backend, AutoPreparedRuns auto)
+    {
+        if (!_gate.TryEnter())
+            return false; // the loop is taking more of the client's messages: they may already be on the backend
+        try
+        {
+            if (Volatile.Read(ref _outstanding) != 1 || _unsynced || _backend != backend || _closed)
+                return false;
+            await backend.WriteAsync(auto.RetryQuery);
+            auto.Retried();
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>A Parse's statement name is not empty (its first byte, after the header, is not the name's terminator).</summary>
     private static bool IsNamedParse(ReadOnlySequence<byte> message)
     {
@@ -420,6 +468,18 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
                         else if (code == BackendCode.ErrorResponse)
                             backend.Settings = null; // a preamble failed: the next lending resets the backend whatever it was given
                         continue;
+                    }
+                    if (AutoPrepare is { } auto)
+                    {
+                        var reply = auto.Take(code, message.Span, backend);
+                        if (reply is AutoPreparedRuns.Reply.Drop or AutoPreparedRuns.Reply.Hold)
+                            continue;
+                        if (reply == AutoPreparedRuns.Reply.Decide)
+                        {
+                            if (await TryRetryAsync(backend, auto))
+                                continue;
+                            output.Write(auto.TakeHeldError()); // then its ReadyForQuery, as any
+                        }
                     }
                     if (code == BackendCode.ParameterStatus)
                         Settings.Changed = true; // a reported setting changed, perhaps inside a function the scan cannot see into
