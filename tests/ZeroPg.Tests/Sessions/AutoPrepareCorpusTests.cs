@@ -9,17 +9,20 @@ namespace ZeroPg.Tests.Sessions;
 /// auto-prepare and on one without, and every reply message must be the same, byte for byte.
 /// Corpus format: one statement per line (a trailing backslash continues it); "!" runs a line once
 /// (setup, schema and setting changes); "#" is a comment; "@name" switches to another client, opened
-/// on both servers the first time.
+/// on both servers the first time. Pooled: both servers pool two backends of a native PostgreSQL of their own
+/// (src/ZeroPg/Engine/Pooled/AutoPreparedRuns.cs).
 /// </summary>
 public sealed class AutoPrepareCorpusTests
 {
     [Theory]
-    [InlineData("queries.sql")]
-    [InlineData("settings-and-clients.sql")]
-    public async Task Every_corpus_query_answers_the_same_with_and_without_auto_prepare(string corpus)
+    [InlineData("queries.sql", false)]
+    [InlineData("settings-and-clients.sql", false)]
+    [InlineData("queries.sql", true)]
+    [InlineData("settings-and-clients.sql", true)]
+    public async Task Every_corpus_query_answers_the_same_with_and_without_auto_prepare(string corpus, bool pooled)
     {
-        await using var prepared = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
-        await using var plain = await ZeroPgServer.StartAsync(new ZeroPgOptions { AutoPrepare = false }, TestLogging.Factory);
+        await using var prepared = await ZeroPgServer.StartAsync(Options(pooled, autoPrepare: true), TestLogging.Factory);
+        await using var plain = await ZeroPgServer.StartAsync(Options(pooled, autoPrepare: false), TestLogging.Factory);
         var clients = new Dictionary<string, (RawProtocolClient Prepared, RawProtocolClient Plain)>();
         var differences = new List<string>();
         try
@@ -57,6 +60,15 @@ public sealed class AutoPrepareCorpusTests
         Assert.True(prepared.Metrics.AutoPreparedRuns >= 20, $"only {prepared.Metrics.AutoPreparedRuns} runs were auto-prepared");
         Assert.Equal(0, plain.Metrics.AutoPreparedRuns);
     }
+
+    private static ZeroPgOptions Options(bool pooled, bool autoPrepare) => !pooled ? new ZeroPgOptions { AutoPrepare = autoPrepare } : new ZeroPgOptions
+    {
+        AutoPrepare = autoPrepare,
+        Engine = ZeroPg.Engine.EngineKind.Postgres,
+        PostgresBinDirectory = NativePostgres.DefaultBin,
+        PoolSize = 2,
+        PostgresSettings = { ["shared_buffers"] = "32MB" },
+    };
 
     /// <summary>Every message of a reply, type and body in hex: equal strings mean equal bytes.</summary>
     private static string Describe(List<Message> reply) => string.Join(" ", reply.Select(m => m.Code + Convert.ToHexString(m.Body)));
