@@ -247,7 +247,8 @@ public sealed class ZeroPgOptions
     /// <summary>
     /// Run a repeated simple-Query SELECT / INSERT / UPDATE / DELETE as a statement ZeroPg prepares once,
     /// with its number literals as parameters: parsing and planning are most of a small query's engine
-    /// time, and the shared engine is the bottleneck. What the client receives is unchanged.
+    /// time, and the shared engine is the bottleneck. What the client receives is unchanged. The pool
+    /// (<see cref="PoolSize"/>, <see cref="Upstream"/>) does the same on each backend it lends.
     /// </summary>
     public bool AutoPrepare { get; set; } = true;
 
@@ -263,7 +264,7 @@ public sealed class ZeroPgOptions
     /// <summary>The warm-up ends after this long even when it has not settled (a slow or busy machine, a busy host application).</summary>
     public TimeSpan StartWarmUpLimit { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How many auto-prepared statements the engine keeps; the least recently used is closed beyond that.</summary>
+    /// <summary>How many auto-prepared statements the engine (or each pooled backend) keeps; the least recently used is closed beyond that.</summary>
     public int AutoPrepareMaxStatements { get; set; } = 256;
 
     /// <summary>
