@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using ZeroPg.Protocol;
+using ZeroPg.Protocol.Backend;
 using ZeroPg.Protocol.Frontend;
 using ZeroPg.Sql;
 
@@ -34,6 +35,7 @@ internal sealed class AutoPreparedRuns(PoolAutoPrepare shared, Hosting.ZeroPgMet
     private long _unitLookedUp; // the forwarder's: the unit whose run (or none) is in _answering
     private Run? _answering;
     private bool _schemaChangedInBlock; // the loop's: prepare nothing until the client is idle again, then invalidate (a rollback undid it)
+    private bool _stopped; // the loop's: units can no longer be told apart (Stop)
 
     /// <summary>What the forwarder does with a backend message of the client's.</summary>
     public enum Reply : byte
@@ -63,6 +65,13 @@ internal sealed class AutoPreparedRuns(PoolAutoPrepare shared, Hosting.ZeroPgMet
     public void CountUnit() => _unitsSent++;
 
     /// <summary>
+    /// A Query or function call went to the backend inside an extended sequence: if the sequence failed, Postgres skips it up to the
+    /// Sync and no ReadyForQuery answers it, so ReadyForQuery no longer tells which unit is answered. The client's Queries go as
+    /// they came from then on (the runs already sent come before it, and are answered before it).
+    /// </summary>
+    public void Stop() => _stopped = true;
+
+    /// <summary>
     /// A Query's or Parse's <paramref name="sql"/> goes to <paramref name="backend"/>: a DISCARD ALL or DEALLOCATE takes its
     /// statements, and a statement that may change the schema makes every backend's stale.
     /// </summary>
@@ -85,6 +94,8 @@ internal sealed class AutoPreparedRuns(PoolAutoPrepare shared, Hosting.ZeroPgMet
     /// </summary>
     public bool TryWrite(IBufferWriter<byte> output, PooledBackend backend, ReadOnlySpan<char> sql, ReadOnlySequence<byte> message, string settings, bool alone)
     {
+        if (_stopped)
+            return false;
         if (_schemaChangedInBlock)
         {
             if (!alone)
@@ -174,7 +185,7 @@ internal sealed class AutoPreparedRuns(PoolAutoPrepare shared, Hosting.ZeroPgMet
                 backend.Statements.Failed(run.Key, run.Name, exists: !run.Parse || run.Parsed);
                 if (run.Parse && !run.Parsed)
                     shared.Refuse(run.Key); // it would not prepare: plain from now on, with its own error
-                if (!run.Retryable)
+                if (!run.Retryable || !MayRetry(ErrorResponse.ReadSqlState(message[MessageFramer.HeaderLength..]), run))
                     return Reply.Forward;
                 run.HeldError = message.ToArray();
                 return Reply.Hold;
@@ -187,6 +198,14 @@ internal sealed class AutoPreparedRuns(PoolAutoPrepare shared, Hosting.ZeroPgMet
                 return Reply.Forward;
         }
     }
+
+    /// <summary>
+    /// Errors that the prepared run alone gets, so the plain Query is sent in its place: its statement was missing (26000) or its
+    /// result's columns changed (0A000), or its Parse failed (the plain Query's error then carries the client's own text and
+    /// positions). Not a cancel or a timeout (class 57), whose client is answered as it asked, nor a lock or resource failure.
+    /// </summary>
+    private static bool MayRetry(string? sqlState, Run run) =>
+        sqlState is "0A000" or "26000" || (run.Parse && !run.Parsed && sqlState is { Length: 5 } && sqlState.StartsWith("42", StringComparison.Ordinal));
 
     /// <summary>The run whose error is held was sent again as the client's Query: its answer is the unit's.</summary>
     public void Retried()

@@ -368,7 +368,11 @@ internal sealed class PooledClient(BackendPool pool, LoginRoleCache loginRoles, 
     /// </summary>
     private bool TryWriteAutoPrepared(FrontendCode frontend, ReadOnlySequence<byte> message, ReadOnlyMemory<char>? sql)
     {
-        if (AutoPrepare is not { } auto || sql is not { } text)
+        if (AutoPrepare is not { } auto)
+            return false;
+        if (frontend is (FrontendCode.Query or FrontendCode.FunctionCall) && _unsynced)
+            auto.Stop(); // the backend skips it if the sequence before it failed: no ReadyForQuery answers it (see AutoPreparedRuns.Stop)
+        if (sql is not { } text)
             return false;
         auto.Note(text.Span, _backend!);
         if (frontend != FrontendCode.Query || Pinned is not null || _unsynced || _status == (byte)TransactionStatus.Failed || Settings.Changed)

@@ -155,6 +155,22 @@ public sealed class PooledAutoPrepareTests
     }
 
     [Fact]
+    public async Task A_query_the_backend_skips_inside_a_failed_extended_sequence_leaves_every_later_reply_whole()
+    {
+        var (upstream, server) = await StartAsync();
+        await using var _ = upstream;
+        await using var __ = server;
+        await using var client = await RawProtocolClient.ConnectAsync(server);
+        Assert.Equal("one", (await client.SingleRowAsync("SELECT name FROM items WHERE id = 1"))[0]);
+
+        // Postgres skips the Query up to the Sync after the failed Parse: one ReadyForQuery answers both.
+        var skipped = await client.Parse("", "SELECT no_such_column FROM items").Query("SELECT name FROM items WHERE id = 1").Sync().RoundTripAsync();
+        Assert.Equal("E:42703 Z:I", string.Join(' ', skipped.Select(Summary)));
+        for (var run = 0; run < 4; run++)
+            Assert.Equal("T D C:SELECT 1 Z:I", string.Join(' ', (await client.Query("SELECT name FROM items WHERE id = 1").RoundTripAsync()).Select(Summary)));
+    }
+
+    [Fact]
     public async Task With_auto_prepare_off_queries_go_to_the_backend_as_they_came()
     {
         var (upstream, server) = await StartAsync(autoPrepare: false);
