@@ -1,4 +1,5 @@
 using System.Text;
+using ZeroPg.Sessions.Statements;
 
 namespace ZeroPg.Engine.Pooled;
 
@@ -12,8 +13,7 @@ namespace ZeroPg.Engine.Pooled;
 internal sealed class PoolAutoPrepare(int capacity)
 {
     private readonly object _lock = new();
-    private readonly HashSet<string> _ranOnce = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly PreparableTexts _texts = new() { Capacity = capacity };
     private long _generation;
     private static long s_lastName; // process-wide: a name is never reused, so a statement a DISCARD may have left is never met again
 
@@ -23,32 +23,25 @@ internal sealed class PoolAutoPrepare(int capacity)
     /// <summary>Goes up at each statement that may have changed the schema: a backend's statements from before are closed.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>The text (known by <paramref name="key"/>) ran once as a plain Query without error, and no backend refused to prepare it.</summary>
+    /// <inheritdoc cref="PreparableTexts.MayPrepare"/>
     public bool MayPrepare(string key)
     {
         lock (_lock)
-            return _ranOnce.Contains(key) && !_refused.Contains(key);
+            return _texts.MayPrepare(key);
     }
 
-    /// <summary>The text ran as a plain Query without error: the next time it runs prepared.</summary>
+    /// <inheritdoc cref="PreparableTexts.RanOnce"/>
     public void RanOnce(string key)
     {
         lock (_lock)
-        {
-            if (_ranOnce.Count >= capacity * 8)
-                _ranOnce.Clear(); // bounded: texts seen once and never again are forgotten
-            _ranOnce.Add(key);
-        }
+            _texts.RanOnce(key);
     }
 
-    /// <summary>A backend refused to prepare the text (it would fail otherwise than the plain Query): plain from now on, until the schema changes.</summary>
+    /// <inheritdoc cref="PreparableTexts.Refuse"/>
     public void Refuse(string key)
     {
         lock (_lock)
-        {
-            if (_refused.Count < capacity * 8)
-                _refused.Add(key);
-        }
+            _texts.Refuse(key);
     }
 
     /// <summary>
@@ -60,8 +53,7 @@ internal sealed class PoolAutoPrepare(int capacity)
         lock (_lock)
         {
             _generation++;
-            _ranOnce.Clear();
-            _refused.Clear();
+            _texts.Clear();
         }
     }
 

@@ -15,13 +15,16 @@ internal sealed class AutoStatements(object gate)
     private static readonly byte[] NoParameterTypes = [0, 0];
 
     private readonly Dictionary<string, (EngineStatement Statement, long LastUse)> _prepared = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _ranOnce = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly PreparableTexts _texts = new();
     private readonly List<byte[]> _toClose = [];
     private int _nextId;
     private long _clock;
 
-    public int Capacity { get; set; } = 256;
+    public int Capacity
+    {
+        get => _texts.Capacity;
+        set => _texts.Capacity = value;
+    }
 
     /// <summary>The statement for <paramref name="sql"/> (known by <paramref name="key"/>) when it is to be run prepared; null to run it as a plain Query this time.</summary>
     public EngineStatement? Find(string key, string sql)
@@ -33,7 +36,7 @@ internal sealed class AutoStatements(object gate)
                 _prepared[key] = (entry.Statement, ++_clock);
                 return entry.Statement;
             }
-            if (!_ranOnce.Contains(key) || _refused.Contains(key))
+            if (!_texts.MayPrepare(key))
                 return null;
             if (_prepared.Count >= Capacity)
                 EvictLeastRecentlyUsed();
@@ -47,11 +50,7 @@ internal sealed class AutoStatements(object gate)
     public void RanOnce(string key)
     {
         lock (gate)
-        {
-            if (_ranOnce.Count >= Capacity * 8)
-                _ranOnce.Clear(); // bounded: texts seen once and never again are forgotten
-            _ranOnce.Add(key);
-        }
+            _texts.RanOnce(key);
     }
 
     /// <summary>The engine refused to prepare it (it would fail differently from the plain Query): never again, until the schema changes.</summary>
@@ -60,8 +59,7 @@ internal sealed class AutoStatements(object gate)
         lock (gate)
         {
             Drop(key);
-            if (_refused.Count < Capacity * 8)
-                _refused.Add(key);
+            _texts.Refuse(key);
         }
     }
 
@@ -87,8 +85,7 @@ internal sealed class AutoStatements(object gate)
             foreach (var (statement, _) in _prepared.Values)
                 _toClose.Add(statement.EngineNameBytes);
             _prepared.Clear();
-            _ranOnce.Clear();
-            _refused.Clear();
+            _texts.Clear();
         }
     }
 
