@@ -11,7 +11,17 @@ namespace ZeroPg.Tests.Engine.Pooled;
 /// </summary>
 public sealed class PooledAutoPrepareTests
 {
-    private static async Task<(NativePostgres Upstream, ZeroPgServer Server)> StartAsync(bool autoPrepare = true)
+    /// <summary>The PostgreSQL 15 and the ZeroPg pooling it, stopped in that order's reverse.</summary>
+    private sealed record PoolOverUpstream(NativePostgres Upstream, ZeroPgServer Server) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Server.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
+    }
+
+    private static async Task<PoolOverUpstream> StartAsync(bool autoPrepare = true)
     {
         var upstream = await NativePostgres.StartAsync();
         await upstream.ExecuteAsync("postgres", "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(8,2)); INSERT INTO items VALUES (1, 'one', 1.50), (2, 'two', 2.25)");
@@ -22,7 +32,7 @@ public sealed class PooledAutoPrepareTests
             PoolSize = 1,
             AutoPrepare = autoPrepare,
         }, TestLogging.Factory);
-        return (upstream, server);
+        return new PoolOverUpstream(upstream, server);
     }
 
     /// <summary>The statements auto-prepare made on the pool's one backend, as the backend lists them.</summary>
@@ -33,9 +43,8 @@ public sealed class PooledAutoPrepareTests
     [Fact]
     public async Task A_repeated_query_runs_prepared_on_the_backend_and_its_client_gets_the_same_bytes()
     {
-        var (upstream, server) = await StartAsync();
-        await using var _ = upstream;
-        await using var __ = server;
+        await using var pool = await StartAsync();
+        var (upstream, server) = pool;
         await using var client = await RawProtocolClient.ConnectAsync(server);
 
         var plain = await client.Query("SELECT id, name, price FROM items WHERE id = 2").RoundTripAsync();
@@ -67,9 +76,8 @@ public sealed class PooledAutoPrepareTests
     [Fact]
     public async Task A_column_added_outside_zeropg_gets_the_plain_querys_answer_not_a_stale_plans_error()
     {
-        var (upstream, server) = await StartAsync();
-        await using var _ = upstream;
-        await using var __ = server;
+        await using var pool = await StartAsync();
+        var (upstream, server) = pool;
         await using var client = await RawProtocolClient.ConnectAsync(server);
         for (var run = 0; run < 2; run++)
             Assert.Equal(3, (await client.SingleRowAsync("SELECT * FROM items WHERE id = 1")).Length);
@@ -105,9 +113,8 @@ public sealed class PooledAutoPrepareTests
     [Fact]
     public async Task A_deallocate_all_or_a_rolled_back_schema_change_through_the_pool_leaves_no_stale_statement()
     {
-        var (upstream, server) = await StartAsync();
-        await using var _ = upstream;
-        await using var __ = server;
+        await using var pool = await StartAsync();
+        var (upstream, server) = pool;
         await using var client = await RawProtocolClient.ConnectAsync(server);
         for (var run = 0; run < 2; run++)
             Assert.Equal("one", (await client.SingleRowAsync("SELECT name FROM items WHERE id = 1"))[0]);
@@ -157,9 +164,8 @@ public sealed class PooledAutoPrepareTests
     [Fact]
     public async Task A_query_the_backend_skips_inside_a_failed_extended_sequence_leaves_every_later_reply_whole()
     {
-        var (upstream, server) = await StartAsync();
-        await using var _ = upstream;
-        await using var __ = server;
+        await using var pool = await StartAsync();
+        var (upstream, server) = pool;
         await using var client = await RawProtocolClient.ConnectAsync(server);
         Assert.Equal("one", (await client.SingleRowAsync("SELECT name FROM items WHERE id = 1"))[0]);
 
@@ -173,9 +179,8 @@ public sealed class PooledAutoPrepareTests
     [Fact]
     public async Task With_auto_prepare_off_queries_go_to_the_backend_as_they_came()
     {
-        var (upstream, server) = await StartAsync(autoPrepare: false);
-        await using var _ = upstream;
-        await using var __ = server;
+        await using var pool = await StartAsync(autoPrepare: false);
+        var (upstream, server) = pool;
         await using var client = new NpgsqlConnection(server.GetConnectionString() + ";Pooling=false");
         await client.OpenAsync();
         for (var run = 0; run < 3; run++)
