@@ -6,6 +6,7 @@
 // thread's small heap (a few ms; it runs no engine, so no query waits on it) follows each engine's end, once for a burst.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { trimMalloc } from './malloc-trim.mjs';
 
 // `gc` only exists in a context made while --expose-gc is set. The server starts this host with it (the workers' engines
 // collect when idle: host.mjs, idleCollector), so this thread has it; otherwise it is set for one context and unset at once.
@@ -31,6 +32,7 @@ export function collectEndedEngine() {
   scheduled = setTimeout(() => {
     scheduled = null;
     collect();
+    trimMalloc(); // the C heap's blocks the engine freed (malloc-trim.mjs)
   }, AFTER_EXIT_MS);
   scheduled.unref(); // never what keeps the host alive
 }

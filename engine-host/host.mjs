@@ -35,6 +35,7 @@ import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { leaveStopSignalsToServer } from './parent-watch.mjs';
+import { Gauge } from './engine-gauge.mjs';
 import './test-faults.mjs';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -45,8 +46,8 @@ const channel = isMainThread
   : workerData.blank ? await new Promise((resolve) => parentPort.once('message', resolve)) : workerData;
 const options = channel.options;
 const send = pipeWriter(channel.output);
-// In the shared host: where this engine's WebAssembly heap size is kept for the pool's main thread to read.
-const heapGauge = channel.heap ? new Float64Array(channel.heap) : null;
+// In the shared host: where this engine's WebAssembly heap size and batch count are kept for the pool's main thread to read.
+const gauge = channel.gauge ? new Float64Array(channel.gauge) : null;
 // A loopback cancel listener's secret: in the options of a shared host's engine (its stdin), in the environment of a host
 // process of its own (its options are on its command line, which other users may read).
 const cancel = new CancelSupport(options.cancelSocket, options.cancelSecret ?? (isMainThread ? process.env.ZEROPG_CANCEL_SECRET : undefined));
@@ -100,7 +101,7 @@ async function execute(bytes) {
   }
   // The reply's end is the acknowledgement: with durability 'fsync', data reaches the disk first.
   if (options.durability === 'fsync') syncDirty();
-  if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength; // the shared host reports it (engine-pool.mjs): wasm memory never shrinks
+  if (gauge) gauge[Gauge.Heap] = db.mod.HEAPU8.byteLength; // the shared host reports it (engine-pool.mjs): wasm memory never shrinks
   send([replyTail(chunks, size)]);
 }
 
@@ -164,6 +165,7 @@ async function serve(reader) {
       pending = [];
       await execute(bytes);
       batchesRun++;
+      if (gauge) gauge[Gauge.Batches] = batchesRun;
     } else if (kind === Request.Control) {
       send(frame(Reply.ControlReply, await answerControl(payload, context)));
     } else {
@@ -227,7 +229,7 @@ async function main() {
   db = engine.db;
   context.db = db;
   context.startRecord = engine.record;
-  if (heapGauge) heapGauge[0] = db.mod.HEAPU8.byteLength;
+  if (gauge) gauge[Gauge.Heap] = db.mod.HEAPU8.byteLength;
   const interrupts = await cancel.attach(db);
   // Opened before the ready frame: the server unlinks the doorbell's file once the host is ready.
   const reader = new FrameReader(stdinReader({

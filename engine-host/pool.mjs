@@ -15,6 +15,8 @@ import { PGLITE_DIST } from './pglite-dist.mjs';
 import { hollowBundle } from './shared-bundle.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 import { collectEndedEngine } from './collect-ended.mjs';
+import { trimMalloc } from './malloc-trim.mjs';
+import { Gauge } from './engine-gauge.mjs';
 
 // The engines' cancel listeners (node:net) load once this thread has compiled the module, off the way to the first worker's
 // spawn: an engine asks for its listener only when it has started.
@@ -73,9 +75,34 @@ let collectTimer = null;
 function collectSoon() {
   if (typeof globalThis.gc !== 'function') return;
   clearTimeout(collectTimer);
-  collectTimer = setTimeout(() => globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), MAIN_COLLECT_MS);
+  collectTimer = setTimeout(() => {
+    globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    trimMalloc();
+  }, MAIN_COLLECT_MS);
   collectTimer.unref();
 }
+
+// After work the C heap keeps what the engines' statements and V8's compiles freed between live blocks, which glibc gives back
+// only from an arena's top. Once no engine has run a batch for a whole QUIET_TRIM_MS after some did, this thread gives it
+// back (malloc-trim.mjs: ~10 ms, holding each arena's lock in turn, so only while every engine is idle). A memory:// host
+// 40 s after `pgbench -i` and 5 s of TPC-B: 190-197 MB RSS against 207-224 without (bench/findings/memory.md).
+// ZEROPG_QUIET_TRIM_MS sets it for a test (engine-pool.test.mjs).
+const QUIET_TRIM_MS = Number(process.env.ZEROPG_QUIET_TRIM_MS) > 0 ? Number(process.env.ZEROPG_QUIET_TRIM_MS) : 10_000;
+let batchesSeen = 0;
+let ranSinceTrim = false;
+let quietTrims = 0; // in the 'memory' event
+setInterval(() => {
+  let batches = 0;
+  for (const { gauge } of workers.values()) batches += gauge[Gauge.Batches];
+  if (batches !== batchesSeen) {
+    batchesSeen = batches;
+    ranSinceTrim = true;
+  } else if (ranSinceTrim) {
+    ranSinceTrim = false;
+    quietTrims++;
+    trimMalloc();
+  }
+}, QUIET_TRIM_MS).unref();
 
 function makeBlank(env, spawned = null) {
   const envKey = JSON.stringify(env ?? {});
@@ -181,8 +208,8 @@ function openFifo(path, flags) {
 function start({ id, options, requests, replies, env }) {
   serverReads(replies); // throws (ENXIO) when the server is gone: the caller reports the start as failed
   const fds = [openFifo(requests, constants.O_RDONLY), openFifo(replies, constants.O_WRONLY)];
-  const heap = new SharedArrayBuffer(8); // the engine writes its heap size here after each batch (host.mjs)
-  const engine = { options, input: fds[0], output: fds[1], heap, shared: { wasmModule, moduleData, fsBundle, fsBundleFile } };
+  const gauge = new SharedArrayBuffer(Gauge.Slots * 8); // the engine writes its heap size and batch count here after each batch (host.mjs)
+  const engine = { options, input: fds[0], output: fds[1], gauge, shared: { wasmModule, moduleData, fsBundle, fsBundleFile } };
   let started;
   try {
     started = takeBlank(env);
@@ -197,7 +224,7 @@ function start({ id, options, requests, replies, env }) {
   }
   const { worker } = started;
   started.owner.id = id;
-  workers.set(id, { worker, fds, heap: new Float64Array(heap) });
+  workers.set(id, { worker, fds, gauge: new Float64Array(gauge) });
   worker.on('exit', (code) => {
     fds.forEach(closeQuietly);
     workers.delete(id);
@@ -243,7 +270,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     }
   }
   else if (command.op === 'terminate') terminate(workers.get(command.id));
-  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.heap[0]])), blank: blank !== null, blanks: { ...blanks } });
+  else if (command.op === 'memory') emit({ event: 'memory', engines: Object.fromEntries([...workers].map(([id, w]) => [id, w.gauge[Gauge.Heap]])), blank: blank !== null, blanks: { ...blanks }, quietTrims });
   else process.stderr.write(`engine pool: unknown command ${command.op}\n`);
 }).on('close', () => {
   // The server is gone or stopping: each engine ends when its request channel closes (the server's end is gone too).

@@ -126,3 +126,26 @@ test('terminate ends an idle engine, blocked reading its next request', limit, a
   pool.terminate(idle.id);
   assert.equal((await idle.exited).code, 1);
 });
+
+test('the host gives the C heap back once, when its engines have gone quiet after work, and not while they are idle', limit, async () => {
+  const tick = 300;
+  const own = await PoolClient.start({ ZEROPG_QUIET_TRIM_MS: String(tick) });
+  let engine;
+  try {
+    const trims = async () => (await own.memory()).quietTrims;
+    const waitFor = async (count) => {
+      for (let i = 0; i < 200 && (await trims()) < count; i++) await sleep(tick / 3);
+      return trims();
+    };
+    engine = await own.engine();
+    await engine.run(query('select 1'));
+    assert.equal(await waitFor(1), 1); // the start's batches and this one, then a quiet tick
+    await sleep(tick * 5);
+    assert.equal(await trims(), 1); // idle since: nothing new to give back
+    for (let i = 0; i < 20; i++) await engine.run(query('select 1'));
+    assert.equal(await waitFor(2), 2);
+  } finally {
+    await engine?.close(); // the host ends once its input is closed and its engines are gone
+    await own.close();
+  }
+});
