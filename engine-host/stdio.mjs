@@ -20,7 +20,8 @@ const idle = new Int32Array(new SharedArrayBuffer(4)); // for Atomics.wait: a sl
 // loop, to ~650 with --split-cores). Polling stops then for POLL_OFF_NS: the host blocks in read(2) at once, and a wake-up
 // preempts the neighbour; then it polls again, and stops again if the neighbour is still there.
 // The server's reply poll does the same (src/ZeroPg/Engine/PollContention.cs; bench/findings/noisy-neighbour.md).
-const LONG_YIELD_NS = BigInt(process.env.ZEROPG_POLL_LONG_YIELD_US ?? 250) * 1000n;
+// 1 ms, as the server's (PollContention.cs says why not 250 µs).
+const LONG_YIELD_NS = BigInt(process.env.ZEROPG_POLL_LONG_YIELD_US ?? 1000) * 1000n;
 const POLL_OFF_NS = 500_000_000n;
 const WINDOW = 32;
 const CONTENDED = 8;

@@ -14,8 +14,11 @@ namespace ZeroPg.Engine;
 /// </summary>
 internal sealed class PollContention
 {
-    // 250 µs. ZEROPG_POLL_LONG_YIELD_US sets it for a measurement, as it does the engine host's (engine-host/stdio.mjs): with
-    // 100000000 no yield counts as long and the polls never stop, as before 4343e31 (bench/findings/throughput-since-2e3cfa9.md).
+    // 1 ms: beside a CPU-bound neighbour a yield hands it a slice (a millisecond or more), while on a quiet machine a yield to
+    // the clients' own threads (pgbench's, with 8 clients on 2 cores) took 250 µs and more often enough that a 250 µs rule
+    // turned the polls off there: main 0.89-0.95x of 2e3cfa9's tps, 0.96-1.00x with 1 ms, and no less beside the nice-19 loop
+    // (bench/findings/throughput-since-2e3cfa9.md). ZEROPG_POLL_LONG_YIELD_US sets it for a measurement, as it does the engine
+    // host's (engine-host/stdio.mjs): with 100000000 no yield counts as long and the polls never stop, as before 4343e31.
     private static readonly long LongYield = Stopwatch.Frequency * LongYieldMicroseconds() / 1_000_000;
     private static readonly long Off = Stopwatch.Frequency / 2; // 500 ms
     private const int Window = 32;
@@ -26,7 +29,7 @@ internal sealed class PollContention
     private int _longs;
 
     private static long LongYieldMicroseconds()
-        => long.TryParse(Environment.GetEnvironmentVariable("ZEROPG_POLL_LONG_YIELD_US"), out var us) && us > 0 ? Math.Min(us, 1_000_000_000) : 250;
+        => long.TryParse(Environment.GetEnvironmentVariable("ZEROPG_POLL_LONG_YIELD_US"), out var us) && us > 0 ? Math.Min(us, 1_000_000_000) : 1000;
 
     /// <summary>Whether a wait starting at <paramref name="now"/> may poll.</summary>
     public bool Polling(long now) => now >= _offUntil;

@@ -40,5 +40,6 @@ public sealed class PollContentionTests
             contention.Waited(hadLongYield: i % 5 == 0, now); // one wait in five: 6-7 of a window of 32
         }
         Assert.False(PollContention.IsLong(now, now + Ms / 20)); // 50 µs: the engine's or a client's turn, not a slice
+        Assert.False(PollContention.IsLong(now, now + Ms / 2)); // 500 µs: pgbench's threads' turn on a quiet machine, not a neighbour's slice
     }
 }
