@@ -77,7 +77,7 @@ function collectSoon() {
   clearTimeout(collectTimer);
   collectTimer = setTimeout(() => {
     globalThis.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-    trimMalloc();
+    trimMalloc(); // the start's freed blocks; a busy engine may wait on an arena's lock for its ~10 ms, once per start (and end)
   }, MAIN_COLLECT_MS);
   collectTimer.unref();
 }
