@@ -63,12 +63,28 @@ public sealed class NativePostgres : IAsyncLifetime, IAsyncDisposable
         Directory.CreateDirectory(_directory);
         if (Environment.UserName == "root")
             await RunAsync("chown", ["postgres", _directory], asPostgres: false);
-        Port = FreePort();
         await RunAsync(Path.Combine(BinDirectory, "initdb"), ["-D", Path.Combine(_directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8"]);
-        await RunAsync(Path.Combine(BinDirectory, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
-            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off " +
-                  $"-c max_connections=100 -c timezone=UTC{string.Concat(Settings.Select(s => " -c " + s))}", "start"]);
+        // The free port is found before the postmaster binds it: in the parallel suite another test's server took one in that
+        // moment (the postmaster's "could not bind ... Address already in use"), so a start that lost its port tries another.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreePort();
+            try
+            {
+                await RunAsync(Path.Combine(BinDirectory, "pg_ctl"), ["-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w", "-t", "60",
+                    "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off " +
+                          $"-c max_connections=100 -c timezone=UTC{string.Concat(Settings.Select(s => " -c " + s))}", "start"]);
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && LostItsPort())
+            {
+            }
+        }
     }
+
+    /// <summary>The postmaster's log says the port was taken when it came to bind it.</summary>
+    private bool LostItsPort()
+        => File.Exists(Path.Combine(_directory, "log")) && File.ReadAllText(Path.Combine(_directory, "log")).Contains("Address already in use", StringComparison.Ordinal);
 
     /// <summary>A new, empty database; its URL.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix = "db")
