@@ -4,6 +4,7 @@
 // 6.9 -> 6.8 in two runs). malloc_trim(0) walks every arena and releases the free pages inside it too.
 // Where there is nothing to call it does nothing: another OS, a C library without malloc_trim (musl), a Node without
 // node:ffi (the engine host runs on Node 20+ from PATH where the package carries none) or with it disabled.
+// glibc's settings for this heap (arenas, mmap threshold) are the server's: src/ZeroPg/Engine/Pool/HostMallocSettings.cs.
 import { createRequire } from 'node:module';
 
 let trim; // undefined: not looked up yet; null: nothing to call

@@ -4,7 +4,8 @@ namespace ZeroPg.Engine.Pool;
 
 /// <summary>
 /// glibc malloc's settings for the shared engine host's Node (environment variables: other C libraries ignore them, so this
-/// is the one place they live). A setting the server's own environment already has wins.
+/// is the one place they live). A setting the server's own environment already has wins. The host also hands its free heap
+/// pages back itself, with glibc's malloc_trim (engine-host/malloc-trim.mjs), which no environment variable can ask for.
 /// </summary>
 internal static class HostMallocSettings
 {
