@@ -146,7 +146,7 @@ export function serveCancel(port, { control: controlBuffer, socketPath, secret }
       }
       if (due !== null) {
         fired.set(due.id, due.at);
-        const batch = control.timeout(due.reason, memory);
+        const batch = control.timeout(due.reason, memory, due.id, due.at);
         if (batch !== 0 && peer !== null && !peer.destroyed) {
           const raised = due.reason === CancelReason.LockTimeout ? CancelStatus.LockTimeoutRaised : CancelStatus.StatementTimeoutRaised;
           peer.write(answer(CancelFrame.Answer, raised, batch));

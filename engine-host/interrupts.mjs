@@ -111,6 +111,10 @@ export class EngineMemory {
     if (indicator >= 0) Atomics.store(this.bytes, indicator, 0);
   }
 
+  clearIndicator(indicator) {
+    if (indicator >= 0) Atomics.store(this.bytes, indicator, 0);
+  }
+
   /** The timeout's fin_time in milliseconds since 1970 when it is active, else null. */
   activeTimeoutDue(id) {
     const record = this.addresses.timeouts + id * TIMEOUT_STRIDE;
@@ -270,15 +274,32 @@ export class ControlBlock {
     return status;
   }
 
-  /** Listener: a timeout of the running statement is due; raise it unless that batch already ended. Returns the batch it was raised for (0: none). */
-  timeout(reason, memory) {
+  /**
+   * Listener: timeout `id`, armed to end at `at`, is due; raise it for the running batch unless that batch ended or the
+   * statement did (Postgres disarms the timeout when its statement ends, without this lock). A raise that outlives its
+   * statement hits the next statement of the batch: ZeroPg's own RESET statement_timeout, run under a departed client's
+   * 1 ms, ended while it was raised, and the next client's SHOW behind it failed with 57014. So the timeout is looked at
+   * again under the lock, and once more after the raise: if it ended meanwhile and Postgres has not taken the flags, they
+   * are taken back. Returns the batch it was raised for (0: none).
+   */
+  timeout(reason, memory, id, at) {
     if (!this.#tryLock()) return 0;
     const v = this.values;
-    const running = v[RUNNING];
-    if (running !== 0) {
-      v[APPLIED] = running;
-      v[APPLIED_REASON] = reason;
-      v[APPLIED_INDICATOR] = memory.raise(reason);
+    let running = v[RUNNING];
+    if (running !== 0 && memory.activeTimeoutDue(id) === at) {
+      const pending = memory.cancelRaised; // a user's cancel not taken yet stays raised
+      const indicator = memory.raise(reason);
+      if (memory.activeTimeoutDue(id) === at) {
+        v[APPLIED] = running;
+        v[APPLIED_REASON] = reason;
+        v[APPLIED_INDICATOR] = indicator;
+      } else {
+        if (pending) memory.clearIndicator(indicator);
+        else memory.clear(indicator);
+        running = 0;
+      }
+    } else {
+      running = 0;
     }
     this.#unlock();
     return running;

@@ -97,3 +97,64 @@ test("timeout.c's table is found on either side of the exported globals, nearest
   assert.equal(locateTimeouts(far, 256 << 10), 3 << 20);
   assert.equal(locateTimeouts(new Uint8Array(new SharedArrayBuffer(1 << 20)), 4096), null);
 });
+
+// timeout.c's record of timeout `id` as enable_timeout_after() leaves it (active, due at `atMs`), or as disable_timeout() does.
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+function arm(memory, id, atMs) {
+  const record = TIMEOUTS + id * 40;
+  memory.bytes[record + 4] = 1;
+  memory.longs[(record + 24) >> 3] = BigInt(Math.round((atMs - POSTGRES_EPOCH_MS) * 1000));
+}
+function disarm(memory, id) {
+  const record = TIMEOUTS + id * 40;
+  memory.bytes[record + 4] = 0;
+  memory.bytes[record + 5] = 0;
+}
+
+test('a due statement timeout is raised for the batch while its statement runs', () => {
+  const { memory, control, flags } = setup();
+  const at = Date.now() - 1;
+  arm(memory, TimeoutId.StatementTimeout, at);
+  control.begin(7);
+  assert.equal(memory.activeTimeoutDue(TimeoutId.StatementTimeout), at);
+  assert.equal(control.timeout(CancelReason.StatementTimeout, memory, TimeoutId.StatementTimeout, at), 7);
+  assert.deepEqual(flags(), { cancel: 1, statement: 1, lock: 0 });
+  control.end(7, memory);
+});
+
+test('a timeout whose statement ended before the raise, or that the next statement armed anew, is not raised', () => {
+  const { memory, control, flags } = setup();
+  const at = Date.now() - 1;
+  arm(memory, TimeoutId.StatementTimeout, at);
+  control.begin(1);
+  disarm(memory, TimeoutId.StatementTimeout); // the statement ended after the listener read the table
+  assert.equal(control.timeout(CancelReason.StatementTimeout, memory, TimeoutId.StatementTimeout, at), 0);
+  assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 });
+  arm(memory, TimeoutId.StatementTimeout, at + 5); // the batch's next statement, with its own timer
+  assert.equal(control.timeout(CancelReason.StatementTimeout, memory, TimeoutId.StatementTimeout, at), 0);
+  assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 });
+  control.end(1, memory);
+});
+
+test('a timeout whose statement ends while it is raised is taken back, and a user cancel pending then stays', () => {
+  // The engine thread disarms without the lock: here it does so in the middle of the raise.
+  class EndingMemory extends EngineMemory {
+    raise(reason) {
+      const indicator = super.raise(reason);
+      disarm(this, TimeoutId.StatementTimeout);
+      return indicator;
+    }
+  }
+  for (const userCancelPending of [false, true]) {
+    const memory = new EndingMemory(new SharedArrayBuffer(4096), addresses);
+    const control = new ControlBlock(newControlBlock());
+    const at = Date.now() - 1;
+    arm(memory, TimeoutId.StatementTimeout, at);
+    control.begin(3);
+    if (userCancelPending) assert.equal(control.cancel(3, CancelReason.User, new EngineMemory(memory.bytes.buffer, addresses)), CancelStatus.Running);
+    assert.equal(control.timeout(CancelReason.StatementTimeout, memory, TimeoutId.StatementTimeout, at), 0);
+    assert.equal(memory.bytes[addresses.queryCancelPending], userCancelPending ? 1 : 0);
+    assert.equal(memory.bytes[memory.indicatorOf(TimeoutId.StatementTimeout)], 0, 'no statement timeout is left for the next statement');
+    control.end(3, memory);
+  }
+});
