@@ -24,10 +24,10 @@ public sealed class NativeAotTests(NativeAotTests.Published published) : IClassF
         public async Task InitializeAsync()
         {
             var project = Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
-            // Without Roslyn's analyzers (the suite's own build ran them on these sources): the native compiler runs its own
-            // trim and AOT analysis of the whole program, which the check below reads (an IL2057 put in Program.cs failed it).
+            // Without Roslyn's analyzers (RepositoryBuilds.SharedProperties): the native compiler runs its own trim and AOT
+            // analysis of the whole program, which the check below reads (an IL2057 put in Program.cs failed it).
             var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64",
-                "-p:PublishAot=true", "-o", Path.Combine(_work, "out"), "-nologo", "-p:RunAnalyzers=false"], timeout: TimeSpan.FromMinutes(10)));
+                "-p:PublishAot=true", "-o", Path.Combine(_work, "out"), "-nologo", .. RepositoryBuilds.SharedProperties], timeout: TimeSpan.FromMinutes(10)));
             Assert.True(result.ExitCode == 0, $"the native AOT publish failed ({result.ExitCode}): {result.All}");
             // No trim or AOT warning: each one is a place that may fail only in this build.
             Assert.DoesNotMatch(@"warning IL\d{4}", result.All);

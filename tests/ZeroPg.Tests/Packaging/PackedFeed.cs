@@ -18,8 +18,7 @@ public sealed class PackedFeed
 
     public string Feed => Path.Combine(Work, "feed");
 
-    /// <summary>A version of its own: the NuGet cache must not hand back an older package of the same version.</summary>
-    public string Version { get; } = $"0.0.0-ci{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+    public string Version => RepositoryBuilds.Version;
 
     public static Task<PackedFeed> SharedAsync() => Shared.Value;
 
@@ -35,10 +34,9 @@ public sealed class PackedFeed
         {
             foreach (var project in (string[])["ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Testing.XunitV3", "ZeroPg.Aspire.Hosting"])
             {
-                // Without the analyzers: the suite's own build ran them on these sources, and they tripled each compile here. The tool
-                // for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests).
+                // The tool for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests).
                 await PackagesTests.Run("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"), "-c", "Release", "-o", packed.Feed,
-                    $"-p:Version={packed.Version}", "-p:RunAnalyzers=false", "-p:ZeroPgToolRids=linux-x64"], RepoPaths.Root, environment: null);
+                    .. RepositoryBuilds.SharedProperties, "-p:ZeroPgToolRids=linux-x64"], RepoPaths.Root, environment: null);
             }
         });
         return packed;

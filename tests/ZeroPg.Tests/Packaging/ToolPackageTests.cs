@@ -16,11 +16,11 @@ public sealed class ToolPackageTests(ITestOutputHelper output)
     public async Task Each_runtime_identifier_s_tool_package_carries_only_its_own_node()
     {
         using var work = new Engine.TempDirectory();
-        var version = $"0.0.0-rid{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+        var version = RepositoryBuilds.Version;
         var clock = Stopwatch.StartNew();
         var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli",
-            "ZeroPg.Cli.csproj"), "-c", "Release", "-o", work.Path, $"-p:Version={version}", "-p:ZeroPgToolRids=\"linux-arm64;win-x64;osx-arm64;any\"",
-            "-p:ZeroPgReadyToRun=false", "-p:RunAnalyzers=false", "-nologo"], timeout: TimeSpan.FromMinutes(20)));
+            "ZeroPg.Cli.csproj"), "-c", "Release", "-o", work.Path, .. RepositoryBuilds.SharedProperties, "-p:ZeroPgToolRids=\"linux-arm64;win-x64;osx-arm64;any\"",
+            "-p:ZeroPgReadyToRun=false", "-nologo"], timeout: TimeSpan.FromMinutes(20)));
         output.WriteLine($"dotnet pack (4 RIDs): {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(result.ExitCode == 0, $"the pack failed ({result.ExitCode}): {result.All}");
 

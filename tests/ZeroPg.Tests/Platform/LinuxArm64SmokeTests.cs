@@ -41,7 +41,7 @@ public sealed class LinuxArm64SmokeTests(LinuxArm64SmokeTests.Published publishe
             var clock = Stopwatch.StartNew();
             // Without Roslyn's analyzers: the suite's own build ran them on these sources.
             var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", "linux-arm64",
-                "--self-contained", "-p:ZeroPgBundleNode=true", "-p:RunAnalyzers=false", "-o", Path.Combine(_work, "out"), "-nologo"],
+                "--self-contained", "-p:ZeroPgBundleNode=true", .. RepositoryBuilds.SharedProperties, "-o", Path.Combine(_work, "out"), "-nologo"],
                 timeout: TimeSpan.FromMinutes(10)));
             PublishTime = clock.Elapsed;
             Assert.True(result.ExitCode == 0, $"the linux-arm64 publish failed ({result.ExitCode}): {result.All}");

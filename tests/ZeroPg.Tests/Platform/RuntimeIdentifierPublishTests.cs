@@ -35,7 +35,7 @@ public sealed class RuntimeIdentifierPublishTests(ITestOutputHelper output)
         var project = Path.Combine(RepoPaths.Root, "src", "ZeroPg.Cli", "ZeroPg.Cli.csproj");
         var clock = Stopwatch.StartNew();
         var result = await RepositoryBuilds.OneAtATimeAsync(() => ExternalTool.RunAsync("dotnet", ["publish", project, "-c", "Release", "-r", rid,
-            "--no-self-contained", "-p:ZeroPgBundleNode=true", "-p:ZeroPgReadyToRun=false", "-p:RunAnalyzers=false", "-o", work.Path, "-nologo"],
+            "--no-self-contained", "-p:ZeroPgBundleNode=true", "-p:ZeroPgReadyToRun=false", .. RepositoryBuilds.SharedProperties, "-o", work.Path, "-nologo"],
             timeout: TimeSpan.FromMinutes(10)));
         output.WriteLine($"dotnet publish -r {rid}: {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(result.ExitCode == 0, $"the {rid} publish failed ({result.ExitCode}): {result.All}");
