@@ -10,23 +10,45 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 
 /// <summary>
 /// Hangfire 1.8 with Hangfire.PostgreSql 1.21 as a .NET app runs it: two servers of two workers each take 100 fire-and-forget jobs
-/// from one queue, on native PostgreSQL 15 and on ZeroPg; every job is done exactly once on both, times printed side by side.
-/// In the default run (about 25 s): issue 32 wants the job queues in CI.
+/// from one queue on ZeroPg, and every job is done exactly once. In the default run (~5 s): issue 32 wants the job queues in CI.
 /// </summary>
-public sealed class HangfireJobQueueTests(ITestOutputHelper output) : ServersSideBySide
+public sealed class HangfireJobQueueTests : IAsyncLifetime
 {
-    private const int Jobs = 100;
+    private ZeroPgServer _zeropg = null!;
+
+    public async Task InitializeAsync() => _zeropg = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+
+    public async Task DisposeAsync() => await _zeropg.DisposeAsync();
 
     [Fact]
+    public async Task Every_job_is_done_exactly_once() =>
+        await HangfireRun.RunAsync(_zeropg.GetConnectionString() + ";Timeout=30;Command Timeout=30", "zeropg");
+}
+
+/// <summary>
+/// The same jobs on native PostgreSQL 15 and on ZeroPg, times printed side by side. In the Slow run: on native PostgreSQL the
+/// 100 jobs took 31 s against ZeroPg's 3 (one run alone, 2026-11-30), twice (a warm-up and the run), which held one of the
+/// default run's three test slots for a minute with its CPU idle.
+/// </summary>
+public sealed class HangfireBesideNativeTests(ITestOutputHelper output) : ServersSideBySide
+{
+    [Fact]
+    [Trait("Category", "Slow")]
     public async Task Every_job_is_done_exactly_once_on_both()
     {
-        await RunAsync(Postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "warm-up"); // Hangfire's own start-up is paid once
-        var zeropg = await RunAsync(ZeroPg.GetConnectionString() + ";Timeout=30;Command Timeout=30", "zeropg");
-        var postgres = await RunAsync(Postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "postgres");
-        output.WriteLine($"Hangfire, {Jobs} jobs, 2 servers x 2 workers: PostgreSQL 15 {postgres.TotalMilliseconds:0} ms, ZeroPg {zeropg.TotalMilliseconds:0} ms");
+        await HangfireRun.RunAsync(Postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "beside-warm-up"); // Hangfire's own start-up is paid once
+        var zeropg = await HangfireRun.RunAsync(ZeroPg.GetConnectionString() + ";Timeout=30;Command Timeout=30", "beside-zeropg");
+        var postgres = await HangfireRun.RunAsync(Postgres.ConnectionString() + ";Timeout=30;Command Timeout=30", "beside-postgres");
+        output.WriteLine($"Hangfire, {HangfireRun.Jobs} jobs, 2 servers x 2 workers: PostgreSQL 15 {postgres.TotalMilliseconds:0} ms, ZeroPg {zeropg.TotalMilliseconds:0} ms");
     }
+}
 
-    private static async Task<TimeSpan> RunAsync(string connectionString, string run)
+/// <summary>One run: <see cref="Jobs"/> jobs enqueued, two Hangfire servers of two workers each, every job done exactly once.</summary>
+internal static class HangfireRun
+{
+    public const int Jobs = 100;
+
+    public static async Task<TimeSpan> RunAsync(string connectionString, string run)
     {
         var options = new PostgreSqlStorageOptions
         {
