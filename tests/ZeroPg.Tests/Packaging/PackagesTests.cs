@@ -129,6 +129,7 @@ public sealed partial class PackagesTests
     public async Task An_aspire_app_host_from_the_packages_passes_a_testing_builder_test()
     {
         var packed = await PackedFeed.SharedAsync();
+        await packed.AspireHostingAsync();
         var work = Directory.CreateTempSubdirectory("zeropg-aspire-").FullName;
         try
         {

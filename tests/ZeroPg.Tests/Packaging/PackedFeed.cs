@@ -12,7 +12,13 @@ public sealed class PackedFeed
 {
     private static readonly Lazy<Task<PackedFeed>> Shared = new(PackAsync);
 
-    private PackedFeed(string work) => Work = work;
+    private readonly Lazy<Task> _aspireHosting;
+
+    private PackedFeed(string work)
+    {
+        Work = work;
+        _aspireHosting = new(() => RepositoryBuilds.OneAtATimeAsync(() => PackProjectAsync("ZeroPg.Aspire.Hosting")));
+    }
 
     private string Work { get; }
 
@@ -32,13 +38,20 @@ public sealed class PackedFeed
         };
         await RepositoryBuilds.OneAtATimeAsync(async () =>
         {
-            foreach (var project in (string[])["ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Testing.XunitV3", "ZeroPg.Aspire.Hosting"])
-            {
-                // The tool for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests).
-                await PackagesTests.Run("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"), "-c", "Release", "-o", packed.Feed,
-                    .. RepositoryBuilds.SharedProperties, "-p:ZeroPgToolRids=linux-x64"], RepoPaths.Root, environment: null);
-            }
+            foreach (var project in (string[])["ZeroPg", "ZeroPg.Cli", "ZeroPg.Testing", "ZeroPg.Testing.Xunit", "ZeroPg.Testing.XunitV3"])
+                await packed.PackProjectAsync(project);
         });
         return packed;
     }
+
+    /// <summary>
+    /// ZeroPg.Aspire.Hosting, into the same feed when a test asks for it: only the Slow run's Aspire test installs it (its pack
+    /// took 11 s of a quiet machine's 2 cores, more under the suite's load).
+    /// </summary>
+    public Task AspireHostingAsync() => _aspireHosting.Value;
+
+    // The tool for this machine only: each other RID publishes once more and fetches its Node (ToolPackageTests).
+    private Task PackProjectAsync(string project) =>
+        PackagesTests.Run("dotnet", ["pack", Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"), "-c", "Release", "-o", Feed,
+            .. RepositoryBuilds.SharedProperties, "-p:ZeroPgToolRids=linux-x64"], RepoPaths.Root, environment: null);
 }
