@@ -75,13 +75,13 @@ export class CancelSupport {
     return { cancel: true, timeouts: addresses.timeouts !== null, port: listening.port };
   }
 
-  /** The next batch starts; returns its sequence number. */
-  begin() {
+  /** The next batch starts (`own`: ZeroPg's own SQL, which no statement timeout stops); returns its sequence number. */
+  begin(own = false) {
     const sequence = ++this.#sequence;
     if (this.#memory === null) return sequence;
     this.#running = sequence;
     this.#delivered = false;
-    this.#queuedReason = this.#control.begin(sequence);
+    this.#queuedReason = this.#control.begin(sequence, own);
     setClockHook(this.#watch);
     // The listener sleeps between batches: wake it, so that it looks at the timeouts while this one runs.
     if (this.#values[WAKE_AT] - Date.now() > LOOK_AGAIN_MS) this.#wakeListener();

@@ -6,6 +6,7 @@
 export const Request = Object.freeze({
   Partial: 'P'.charCodeAt(0), // appended to the pending batch (a large COPY streamed in parts)
   Batch: 'B'.charCodeAt(0), // pending parts + payload run as ONE execProtocolRawStream call
+  OwnBatch: 'O'.charCodeAt(0), // a Batch of ZeroPg's own SQL: a client's statement_timeout left in the session raises nothing in it
   Control: 'J'.charCodeAt(0), // JSON command, answered with ControlReply
 });
 

@@ -3,7 +3,8 @@
 // The C# server is the only peer; it talks over stdin/stdout with frames (frames.mjs):
 //   requests: Partial 'P' (appended to the pending batch: a large COPY in parts), Batch 'B' (pending
 //   parts + payload run as ONE execProtocolRawStream call: PGlite needs whole messages, and COPY
-//   data in the same call as its Query), Control 'J' (JSON command, control.mjs / commands.mjs).
+//   data in the same call as its Query), OwnBatch 'O' (a Batch of ZeroPg's own SQL: no statement timeout is raised in
+//   it), Control 'J' (JSON command, control.mjs / commands.mjs).
 //   replies: Ready 'R' (JSON, once), ReplyData 'D' (reply bytes), ReplyEnd 'Z' (end of one batch's
 //   reply), ControlReply 'J' (JSON), Fatal 'F' (text; the process exits after it).
 // Batches are numbered 1, 2, ... in arrival order, on both sides: a cancel names the batch it is for
@@ -74,10 +75,10 @@ function fatal(message) {
   setImmediate(() => process.exit(1));
 }
 
-async function execute(bytes) {
+async function execute(bytes, own) {
   let chunks = [];
   let size = 0;
-  const sequence = cancel.begin();
+  const sequence = cancel.begin(own);
   try {
     await db.execProtocolRawStream(bytes, {
       syncToFs: false, // memory:// and nodefs sync nothing; durability is our own (durability.mjs)
@@ -160,10 +161,10 @@ async function serve(reader) {
     const [kind, payload] = request;
     if (kind === Request.Partial) {
       pending.push(Buffer.from(payload));
-    } else if (kind === Request.Batch) {
+    } else if (kind === Request.Batch || kind === Request.OwnBatch) {
       const bytes = Buffer.concat([...pending, payload, COPY_SAFETY_NET]);
       pending = [];
-      await execute(bytes);
+      await execute(bytes, kind === Request.OwnBatch);
       batchesRun++;
       if (gauge) gauge[Gauge.Batches] = batchesRun;
     } else if (kind === Request.Control) {

@@ -154,7 +154,8 @@ export const ITIMER_AT = 8; // Float64: the alarm Postgres last asked for (setit
 // cancel-listener.mjs); between batches it sleeps until a batch starts or an alarm is due.
 export const LOOK_AGAIN_MS = 20;
 const APPLIED_REASON = 9; // Float64: the reason of the cancel raised for APPLIED
-const SLOTS = 10;
+const OWN = 10; // Float64: the running batch when it is ZeroPg's own SQL (Request.OwnBatch), else 0
+const SLOTS = 11;
 
 export function newControlBlock() {
   const buffer = new SharedArrayBuffer(SLOTS * 8);
@@ -198,14 +199,15 @@ export class ControlBlock {
   }
 
   /**
-   * Engine thread, before a batch runs. Returns the reason of a cancel that came for it while it was
+   * Engine thread, before a batch runs (`own`: ZeroPg's own SQL). Returns the reason of a cancel that came for it while it was
    * queued (0: none): raise it with raiseAgain() once Postgres runs a statement of the batch.
    */
-  begin(sequence) {
+  begin(sequence, own = false) {
     this.#lock();
     const v = this.values;
     v[RUNNING] = sequence;
     v[STARTED] = sequence;
+    v[OWN] = own ? sequence : 0;
     const reason = v[PENDING] === sequence ? v[PENDING_REASON] : 0;
     if (reason !== 0) v[PENDING] = 0;
     this.#unlock();
@@ -280,13 +282,17 @@ export class ControlBlock {
    * statement hits the next statement of the batch: ZeroPg's own RESET statement_timeout, run under a departed client's
    * 1 ms, ended while it was raised, and the next client's SHOW behind it failed with 57014. So the timeout is looked at
    * again under the lock, and once more after the raise: if it ended meanwhile and Postgres has not taken the flags, they
-   * are taken back. Returns the batch it was raised for (0: none).
+   * are taken back.
+   * Nor is a statement timeout raised in ZeroPg's own SQL (Request.OwnBatch): its first statement runs under the
+   * statement_timeout a client left in the session, and under load a client's 1 ms could stop both tries of the RESETs run
+   * after it left, which left its timeout to the next client. Lock waits are still raised there: in a single-user engine one
+   * that waits on a prepared transaction never ends. Returns the batch it was raised for (0: none).
    */
   timeout(reason, memory, id, at) {
     if (!this.#tryLock()) return 0;
     const v = this.values;
     let running = v[RUNNING];
-    if (running !== 0 && memory.activeTimeoutDue(id) === at) {
+    if (running !== 0 && !(reason === CancelReason.StatementTimeout && v[OWN] === running) && memory.activeTimeoutDue(id) === at) {
       const pending = memory.cancelRaised; // a user's cancel not taken yet stays raised
       const indicator = memory.raise(reason);
       if (memory.activeTimeoutDue(id) === at) {

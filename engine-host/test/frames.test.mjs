@@ -49,7 +49,7 @@ function assertSame(javascript, csharp, what) {
 }
 
 test('request kinds (server to host) agree with HostFrame.cs', () => {
-  assertSame(Request, hostFrameKinds('request', ['Partial', 'Batch', 'Control']), 'Request');
+  assertSame(Request, hostFrameKinds('request', ['Partial', 'Batch', 'OwnBatch', 'Control']), 'Request');
 });
 
 test('reply kinds (host to server) agree with HostFrame.cs', () => {

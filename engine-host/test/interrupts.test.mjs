@@ -158,3 +158,21 @@ test('a timeout whose statement ends while it is raised is taken back, and a use
     control.end(3, memory);
   }
 });
+
+test("no statement timeout is raised in ZeroPg's own batch; a lock wait's still is", () => {
+  const { memory, control, flags, consume } = setup();
+  const at = Date.now() - 1;
+  arm(memory, TimeoutId.StatementTimeout, at);
+  arm(memory, TimeoutId.DeadlockTimeout, at);
+  control.begin(4, true);
+  assert.equal(control.timeout(CancelReason.StatementTimeout, memory, TimeoutId.StatementTimeout, at), 0);
+  assert.deepEqual(flags(), { cancel: 0, statement: 0, lock: 0 });
+  assert.equal(control.timeout(CancelReason.LockTimeout, memory, TimeoutId.DeadlockTimeout, at), 4);
+  assert.deepEqual(consume(), { cancel: 1, statement: 0, lock: 1 });
+  control.end(4, memory);
+
+  control.begin(5); // a client's batch after it: its timeouts are raised again
+  assert.equal(control.timeout(CancelReason.StatementTimeout, memory, TimeoutId.StatementTimeout, at), 5);
+  assert.deepEqual(flags(), { cancel: 1, statement: 1, lock: 0 });
+  control.end(5, memory);
+});

@@ -50,7 +50,7 @@ internal static class BatchHead
         Flush(kinds, last, run, ref shown);
         if (shown > MaxKinds)
             kinds.Append(" ...");
-        var text = new StringBuilder().Append(kind == 'B' ? "batch" : $"frame '{kind}'").Append(" of ").Append(frame.Length - HostFrame.HeaderLength)
+        var text = new StringBuilder().Append(kind is 'B' or 'O' ? "batch" : $"frame '{kind}'").Append(" of ").Append(frame.Length - HostFrame.HeaderLength)
             .Append(" bytes, ").Append(count).Append(" messages: ").Append(kinds);
         if (messages.Length > 0)
             text.Append(" (+").Append(messages.Length).Append(" bytes unparsed)");

@@ -355,7 +355,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     /// <summary>Under the write lock, in the order the frames go out: the reply of the call queued first comes first.</summary>
     private void Queue(EngineCall call, ReadOnlySpan<byte> frame)
     {
-        var batch = frame[0] == (byte)HostRequestKind.Batch;
+        var batch = frame[0] is (byte)HostRequestKind.Batch or (byte)HostRequestKind.OwnBatch;
         if (batch)
             call.Sequence = ++_batchSequence;
         if (_calls.IsEmpty)

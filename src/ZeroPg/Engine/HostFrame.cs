@@ -8,6 +8,9 @@ internal enum HostRequestKind : byte
 {
     Partial = (byte)'P',
     Batch = (byte)'B',
+
+    /// <summary>A <see cref="Batch"/> of ZeroPg's own SQL (Sessions/Units/OwnSql.cs): a client's statement_timeout left in the session raises nothing in it.</summary>
+    OwnBatch = (byte)'O',
     Control = (byte)'J',
 }
 

@@ -153,6 +153,23 @@ public sealed class CancelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ZeroPgs_own_sql_runs_to_its_end_under_a_statement_timeout_a_client_left_in_the_engine_session()
+    {
+        // ZeroPg's own batches (the cleanup after a client, settings read back, role lookups) run in the engine session as the
+        // last client left it: under a client's 1 ms the first statement of a cleanup could be stopped, under load on each try.
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);
+        await using var timed = await OpenAsync(server);
+        await timed.ExecAsync("SET statement_timeout = '200ms'");
+        Assert.Equal("200ms", await EngineProbe.ScalarAsync(server, "SHOW statement_timeout")); // the engine session has it now
+
+        Assert.Equal("", await EngineProbe.ScalarAsync(server, "SELECT pg_catalog.pg_sleep(0.6)::text"));
+
+        // The client's own statements still time out.
+        var error = await Assert.ThrowsAsync<PostgresException>(() => timed.ScalarAsync("select pg_sleep(10)", commandTimeout: 120));
+        Assert.Equal("canceling statement due to statement timeout", error.MessageText);
+    }
+
+    [Fact]
     public async Task Statement_timeout_from_the_startup_options_fires()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions(), TestLogging.Factory);

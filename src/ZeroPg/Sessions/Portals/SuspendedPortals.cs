@@ -116,14 +116,14 @@ internal sealed class SuspendedPortals(ProtocolState state, SessionIdentity iden
         var describe = new BatchBuffer();
         TargetedMessage.Write(describe, FrontendCode.Describe, TargetedMessage.Portal, engineName);
         EmptyFrontendMessage.Write(describe, FrontendCode.Flush);
-        if (!read.Consume(await link.RunOwnSqlAsync(ReplyMode.Capture, describe)))
+        if (!read.Consume(await link.RunOwnSqlAsync(ReplyMode.Capture, describe, clientQuery: true)))
             return; // no answer: the engine skips to the client's Sync after an error of its sequence; nothing to read ahead
         while (read.End is null)
         {
             var piece = new BatchBuffer();
             ExecuteMessage.Write(piece, engineName, Piece);
             EmptyFrontendMessage.Write(piece, FrontendCode.Flush);
-            if (!read.Consume(await link.RunOwnSqlAsync(ReplyMode.Capture, piece)))
+            if (!read.Consume(await link.RunOwnSqlAsync(ReplyMode.Capture, piece, clientQuery: true)))
                 throw new InvalidOperationException("the engine answered nothing to an Execute of a suspended portal");
         }
         if (read.Error is null)

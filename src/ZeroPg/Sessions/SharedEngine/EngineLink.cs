@@ -64,12 +64,16 @@ internal sealed partial class EngineLink(SessionServices services, ReplyForwarde
     public Task<IReadOnlyList<byte[]>> RunOwnSqlAsync(ReplyMode mode, params IEnumerable<string> statements)
         => RunOwnSqlAsync(mode, OwnSql.Batch(statements));
 
-    /// <summary>Runs a batch of ZeroPg's own messages (see <see cref="OwnSql"/>); the client's transaction status is not touched.</summary>
-    public async Task<IReadOnlyList<byte[]>> RunOwnSqlAsync(ReplyMode mode, BatchBuffer batch)
+    /// <summary>
+    /// Runs a batch of ZeroPg's own messages (see <see cref="OwnSql"/>); the client's transaction status is not touched. The
+    /// client's statement_timeout raises nothing in it (<see cref="HostRequestKind.OwnBatch"/>), unless it runs the client's own
+    /// query further (<paramref name="clientQuery"/>: a portal read ahead).
+    /// </summary>
+    public async Task<IReadOnlyList<byte[]>> RunOwnSqlAsync(ReplyMode mode, BatchBuffer batch, bool clientQuery = false)
     {
         if (batch.IsEmpty)
             return [];
-        await CallAsync(batch.Frame(), mode, null, false, false, null);
+        await CallAsync(batch.Frame(clientQuery ? HostRequestKind.Batch : HostRequestKind.OwnBatch), mode, null, false, false, null);
         return mode == ReplyMode.Capture ? [.. forwarder.Captured] : [];
     }
 

@@ -83,7 +83,7 @@ internal static class OwnSql
         TargetedMessage.Write(batch, FrontendCode.Close, TargetedMessage.Statement, name);
         EmptyFrontendMessage.Write(batch, FrontendCode.Sync);
         var call = new CollectingCall();
-        await engine.SubmitAsync(call, batch.Frame(HostRequestKind.Batch));
+        await engine.SubmitAsync(call, batch.Frame(HostRequestKind.OwnBatch));
         await call.Completion.WaitAsync(timeout);
         var (rows, error) = RowsOrError(call.Reply.WrittenSpan);
         if (error is not null)
@@ -93,7 +93,7 @@ internal static class OwnSql
             TargetedMessage.Write(cleanup, FrontendCode.Close, TargetedMessage.Statement, name);
             EmptyFrontendMessage.Write(cleanup, FrontendCode.Sync);
             var discard = new DiscardCall();
-            await engine.SubmitAsync(discard, cleanup.Frame(HostRequestKind.Batch));
+            await engine.SubmitAsync(discard, cleanup.Frame(HostRequestKind.OwnBatch));
             await discard.Completion.WaitAsync(timeout);
             throw error;
         }
