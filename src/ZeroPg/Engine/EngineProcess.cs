@@ -37,7 +37,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private TimeSpan _killedAfter;
     private readonly CancelBound _cancelBound;
     private int _disposed;
-    private long _batchSequence; // guarded by _writeLock: counts Batch frames as the host does
+    private long _batchSequence; // written under _writeLock: counts Batch frames as the host does
     private EngineCancelChannel? _cancelChannel;
     private static long _lastId;
     private int _readerThreadId; // the engine reader's managed thread id: continuations of sessions' calls run on it
@@ -351,6 +351,9 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     }
 
     private EngineFailedException InputClosed(IOException error) => new("the engine host's input is closed: " + Diagnostics(), error);
+
+    /// <summary>How many batches were sent to this engine (clients' and ZeroPg's own): the last one's <see cref="EngineCall.Sequence"/>.</summary>
+    public long BatchesSent => Interlocked.Read(ref _batchSequence);
 
     /// <summary>Under the write lock, in the order the frames go out: the reply of the call queued first comes first.</summary>
     private void Queue(EngineCall call, ReadOnlySpan<byte> frame)

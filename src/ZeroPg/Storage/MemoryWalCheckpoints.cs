@@ -11,7 +11,9 @@ namespace ZeroPg.Storage;
 /// -s 30: 384 MB of WAL; a TPC-B load, all of it). So ZeroPg asks for a checkpoint once the WAL since the last passes
 /// max_wal_size (32 MB on memory://, EngineLauncher), as Postgres's checkpointer would: between the pieces of a COPY
 /// (CopyLoad, inside the client's transaction) and, here, once a second for each engine nobody holds or waits for (or,
-/// under a steady load, in the queue like a client every <see cref="MissesBeforeQueueing"/> seconds).
+/// under a steady load, in the queue like a client every <see cref="MissesBeforeQueueing"/> seconds). An engine that ran no batch
+/// since this loop's last check wrote no WAL: it is not asked. (It was, every second: an idle memory:// server was never quiet
+/// for the engine host, whose trim after a quiet stretch, engine-host/pool.mjs, then never came.)
 /// A checkpoint removes the segments before it; the first change of a page after it writes the whole page to the WAL
 /// (data checksums are on), and the next checkpoint removes that too.
 /// Thread: its own loop; it holds an engine only through the scheduler, as a client's unit does.
@@ -45,6 +47,9 @@ internal sealed partial class MemoryWalCheckpoints : IAsyncDisposable
     private static readonly TimeSpan QueueWait = TimeSpan.FromSeconds(5);
 
     private readonly ConditionalWeakTable<SessionServices, StrongBox<int>> _missed = [];
+
+    /// <summary>Per database: the engine last checked and its batch count after that check (<see cref="EngineProcess.BatchesSent"/>).</summary>
+    private readonly ConditionalWeakTable<SessionServices, StrongBox<(EngineProcess? Engine, long Batches)>> _checked = [];
 
     private readonly Func<IReadOnlyList<SessionServices>> _engines;
     private readonly ILogger _logger;
@@ -85,6 +90,9 @@ internal sealed partial class MemoryWalCheckpoints : IAsyncDisposable
     /// <summary>Runs <see cref="Sql"/> as the engine's own role when the engine is free; a client that asks meanwhile waits one call.</summary>
     private async Task CheckpointIfDueAsync(SessionServices services)
     {
+        var last = _checked.GetOrCreateValue(services);
+        if (services.Engine.Running is { } running && ReferenceEquals(last.Value.Engine, running) && running.BatchesSent == last.Value.Batches)
+            return; // nothing ran since the last check
         if (!await TakeAsync(services))
             return;
         try
@@ -93,8 +101,9 @@ internal sealed partial class MemoryWalCheckpoints : IAsyncDisposable
             // Nobody holds the engine, so no transaction is open in it; the client's identity may still be in force.
             var batch = OwnSql.Append(EngineStateRestore.AppendEngineRole(new BatchBuffer(), services.EngineState), Sql);
             var call = new DiscardCall();
-            await engine.SubmitAsync(call, batch.Frame());
+            await engine.SubmitAsync(call, batch.Frame(HostRequestKind.OwnBatch));
             await call.Completion.WaitAsync(CallTimeout, _stop.Token);
+            last.Value = (engine, call.Sequence); // this check's own batch; nobody else's ran meanwhile, it held the engine
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
