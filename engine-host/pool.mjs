@@ -15,7 +15,7 @@ import { PGLITE_DIST } from './pglite-dist.mjs';
 import { hollowBundle } from './shared-bundle.mjs';
 import { leaveStopSignalsToServer, watchParent } from './parent-watch.mjs';
 import { collectEndedEngine } from './collect-ended.mjs';
-import { trimMalloc } from './malloc-trim.mjs';
+import { releaseNodePages, trimMalloc } from './malloc-trim.mjs';
 import { Gauge } from './engine-gauge.mjs';
 
 // The engines' cancel listeners (node:net) load once this thread has compiled the module, off the way to the first worker's
@@ -85,7 +85,8 @@ function collectSoon() {
 // After work the C heap keeps what the engines' statements and V8's compiles freed between live blocks, which glibc gives back
 // only from an arena's top. Once no engine has run a batch for a whole QUIET_TRIM_MS after some did, this thread gives it
 // back (malloc-trim.mjs: ~10 ms, holding each arena's lock in turn, so only while every engine is idle). A memory:// host
-// 40 s after `pgbench -i` and 5 s of TPC-B: 190-197 MB RSS against 207-224 without (bench/findings/memory.md).
+// 40 s after `pgbench -i` and 5 s of TPC-B: 190-197 MB RSS against 207-224 without (bench/findings/memory.md). The node
+// binary's pages that its start used go then too (releaseNodePages), not at the start's trim: the first seconds need them.
 // ZEROPG_QUIET_TRIM_MS sets it for a test (engine-pool.test.mjs).
 const QUIET_TRIM_MS = Number(process.env.ZEROPG_QUIET_TRIM_MS) > 0 ? Number(process.env.ZEROPG_QUIET_TRIM_MS) : 10_000;
 let batchesSeen = 0;
@@ -101,6 +102,7 @@ setInterval(() => {
     ranSinceTrim = false;
     quietTrims++;
     trimMalloc();
+    releaseNodePages();
   }
 }, QUIET_TRIM_MS).unref();
 

@@ -56,3 +56,36 @@ test('without node:ffi it calls nothing and fails nothing', { skip: hasFfi(proce
   assert.equal(called, false);
   assert.ok(after >= before * 0.9, `[heap] ${before} KB before, ${after} KB after: nothing was trimmed`);
 });
+
+// The node binary's clean pages (releaseNodePages): resident after the start, dropped by madvise(MADV_PAGEOUT).
+const RELEASE = `
+import { readFileSync, realpathSync } from 'node:fs';
+import { releaseNodePages } from ${JSON.stringify(TRIM)};
+const binary = realpathSync(process.execPath);
+const binaryKb = () => {
+  let inBinary = false, kb = 0;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inBinary = line.endsWith(' ' + binary);
+    else if (inBinary && line.startsWith('Rss:')) kb += Number(line.split(/\\s+/)[1]);
+  }
+  return kb;
+};
+await import('node:http'); // more of the binary's code run, as a host's start runs it
+const before = binaryKb();
+const called = releaseNodePages();
+console.log(JSON.stringify({ called, before, after: binaryKb() }));
+`;
+
+test("with node:ffi on Linux, the node binary's resident pages go back, without a warning on stderr", { skip: process.platform !== 'linux' }, (t) => {
+  const node = [bundledNode, process.execPath].find((n) => n && hasFfi(n));
+  if (!node) {
+    t.skip('no Node with node:ffi here: the bundled Node (src/ZeroPg/node-runtime, .ci/run installs it) is not installed');
+    return;
+  }
+  const result = spawnSync(node, ['--input-type=module', '-e', RELEASE], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  const { called, before, after } = JSON.parse(result.stdout);
+  assert.equal(called, true);
+  assert.ok(before - after > 10 * 1024, `the node binary: ${before} KB resident before, ${after} KB after`);
+  assert.doesNotMatch(result.stderr, /ExperimentalWarning|FFI/);
+});
