@@ -46,10 +46,11 @@ const MADV_PAGEOUT = 21; // Linux 5.4+; an older kernel answers EINVAL and keeps
 
 /**
  * Gives back the node binary's resident pages (its code and read-only data, clean pages of the file): ~51 MB of an idle
- * shared host, of which ~24 serve only its start (Node's bootstrap, the module loader, V8's compile of pglite.wasm). The
- * kernel drops them now rather than under memory pressure; a page used again is read back from the page cache (or the
- * disk) on its first touch: the first statements after cost 1-2 ms more (bench/findings/memory.md). Pages another process
- * maps too stay. Called only after a quiet stretch (pool.mjs). True when it called madvise.
+ * shared host, most of which serve only its start (Node's bootstrap, the module loader, V8's compile of pglite.wasm): an
+ * idle host keeps 12 MB of them after this. The kernel drops them now rather than under memory pressure; a page used again
+ * is read back from the page cache (or the disk) on its first touch: the first statement after a quiet stretch took 8-13 ms
+ * against ~1 with the C heap's trim beside it (bench/findings/memory.md). Pages another process maps too stay. Called only
+ * after a quiet stretch (pool.mjs). True when it called madvise.
  */
 export function releaseNodePages() {
   if (libc === undefined) libc = lookUp();
