@@ -84,9 +84,10 @@ function collectSoon() {
 
 // After work the C heap keeps what the engines' statements and V8's compiles freed between live blocks, which glibc gives back
 // only from an arena's top. Once no engine has run a batch for a whole QUIET_TRIM_MS after some did, this thread gives it
-// back (malloc-trim.mjs: ~10 ms, holding each arena's lock in turn, so only while every engine is idle). A memory:// host
-// 40 s after `pgbench -i` and 5 s of TPC-B: 190-197 MB RSS against 207-224 without (bench/findings/memory.md). The node
-// binary's pages that its start used go then too (releaseNodePages), not at the start's trim: the first seconds need them.
+// back (malloc-trim.mjs: ~10 ms, holding each arena's lock in turn, so only while every engine is idle), and the node
+// binary's pages that its start used (releaseNodePages; not at the start's trim: the first seconds need them). One idle
+// memory:// database, 25 s after ready: the host 70 MB RSS against 118-119 without either (bench/findings/memory.md); the
+// first statement after a quiet stretch pays 8-13 ms of page faults.
 // ZEROPG_QUIET_TRIM_MS sets it for a test (engine-pool.test.mjs).
 const QUIET_TRIM_MS = Number(process.env.ZEROPG_QUIET_TRIM_MS) > 0 ? Number(process.env.ZEROPG_QUIET_TRIM_MS) : 10_000;
 let batchesSeen = 0;
