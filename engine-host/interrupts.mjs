@@ -108,9 +108,10 @@ export class EngineMemory {
       Atomics.store(this.bytes, queryCancelPending, 0);
       Atomics.store(this.bytes, interruptPending, 0);
     }
-    if (indicator >= 0) Atomics.store(this.bytes, indicator, 0);
+    this.clearIndicator(indicator);
   }
 
+  /** Undoes only the timeout indicator of a raise: a user's cancel pending beside it stays raised. */
   clearIndicator(indicator) {
     if (indicator >= 0) Atomics.store(this.bytes, indicator, 0);
   }

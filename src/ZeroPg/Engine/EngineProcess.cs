@@ -37,7 +37,7 @@ internal sealed partial class EngineProcess : IAsyncDisposable
     private TimeSpan _killedAfter;
     private readonly CancelBound _cancelBound;
     private int _disposed;
-    private long _batchSequence; // written under _writeLock: counts Batch frames as the host does
+    private long _batchSequence; // written under _writeLock: counts Batch and OwnBatch frames as the host does
     private EngineCancelChannel? _cancelChannel;
     private static long _lastId;
     private int _readerThreadId; // the engine reader's managed thread id: continuations of sessions' calls run on it
