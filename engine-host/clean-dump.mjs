@@ -8,36 +8,9 @@
 // shutdown checkpoint), and its files written out as the tar. Made only when such a tar is made (a cache miss), at the
 // cost of one more start; any failure leaves the dump as it was, which Postgres recovers from as before.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { BLOCK, entryHeader } from './ustar.mjs';
+import { tarOfTree } from './tree-tar.mjs';
 
 const CLEAN_DUMP_LIMIT_MS = 60_000;
-
-/** A ustar tar of the directory tree at `root` in the module's FS, paths relative to it (as tar-load.mjs reads them). */
-export function tarOfTree(FS, root) {
-  const parts = [];
-  const walk = (dir, relative) => {
-    for (const name of FS.readdir(dir).sort()) {
-      if (name === '.' || name === '..') continue;
-      const full = `${dir}/${name}`;
-      const path = relative ? `${relative}/${name}` : name;
-      const stat = FS.stat(full);
-      const isDir = FS.isDir(stat.mode);
-      const data = isDir ? null : FS.readFile(full);
-      const h = entryHeader(path, { dir: isDir, mode: stat.mode, size: data?.length ?? 0, mtime: stat.mtime?.getTime?.() ?? Date.now() });
-      if (!h) throw new Error(`${path}: name too long for a ustar tar`);
-      parts.push(h);
-      if (isDir) {
-        walk(full, path);
-      } else {
-        parts.push(data);
-        if (data.length % BLOCK) parts.push(Buffer.alloc(BLOCK - (data.length % BLOCK)));
-      }
-    }
-  };
-  walk(root, '');
-  parts.push(Buffer.alloc(2 * BLOCK));
-  return Buffer.concat(parts);
-}
 
 /** The tar `dump` (bytes of a running cluster's dump) after a start and a clean shutdown; `dump` itself when that fails. */
 export function cleanDump(dump) {

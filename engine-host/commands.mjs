@@ -14,6 +14,15 @@ registerControl('dump', async ({ path, clean }, { db }) => {
   return { ok: true };
 });
 
+// The engine is going to sleep (a memory:// database idle for a while: the server's DatabaseEntry.SleepIfIdleAsync): at its
+// shutdown, after Postgres's shutdown checkpoint (the one checkpoint that writes unlogged tables' buffers too), its data
+// directory is written to `path` as a tar (host.mjs), which the database's next engine starts from. { path: null } takes it back.
+registerControl('sleepTo', ({ path }, context) => {
+  if (context.dataDir !== 'memory://') return { ok: false, error: 'only a memory:// engine sleeps into a tar' };
+  context.sleepTar = path ?? null;
+  return { ok: true };
+});
+
 // Extension files loaded into the running engine (extensions.mjs), before SQL that creates the extension runs.
 registerControl('loadExtension', (command, { db }) => loadExtension(db, command));
 

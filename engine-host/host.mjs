@@ -34,6 +34,8 @@ import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
 import { startEngine } from './engine.mjs';
+import { writeTarOfTree } from './tree-tar.mjs';
+import { holdDiskSources } from './seed-files.mjs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { leaveStopSignalsToServer } from './parent-watch.mjs';
 import { Gauge } from './engine-gauge.mjs';
@@ -177,13 +179,17 @@ async function serve(reader) {
 
 async function shutdown() {
   // stdin closed: the server is gone or asked us to stop. Close PGlite cleanly.
+  // Going to sleep: the files are written to a tar after the close, so the seed files they may still read from stay open till then.
+  const sleeping = db && context.sleepTar ? { FS: db.mod.FS, letGo: holdDiskSources(db.mod.MEMFS) } : null;
   try {
     if (db) await context.startRecord?.readRolesBeforeShutdown(db, options.rolesSql);
     await db?.close();
     context.startRecord?.writeAfterShutdown(context.dataDir); // what the next start on this directory may reuse
+    if (sleeping) writeTarOfTree(sleeping.FS, '/pglite/data', context.sleepTar); // PGlite's PGDATA; the server checks the tar is there
   } catch (e) {
     process.stderr.write(`close failed: ${e?.message ?? e}\n`);
   }
+  sleeping?.letGo();
   process.exit(process.exitCode ?? 0);
 }
 

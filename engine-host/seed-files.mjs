@@ -177,14 +177,31 @@ export class DiskSource {
     if (--this.#files === 0) this.close();
   }
 
-  /** Closes the file (when the engine closes: a FileHandle left to the garbage collector is an uncaught error); idempotent. */
+  /** Closes the file (when the engine closes: a FileHandle left to the garbage collector is an uncaught error); idempotent. Held: once let go. */
   close() {
     if (this.#closed) return;
+    if (this.#held > 0) {
+      this.#closeWhenLetGo = true;
+      return;
+    }
     this.#closed = true;
     void this.handle.close();
   }
 
+  /** Keeps the file open through close() until the returned function is called (a tar of the files written after the engine's close). */
+  hold() {
+    this.#held++;
+    let once = false;
+    return () => {
+      if (once) return;
+      once = true;
+      if (--this.#held === 0 && this.#closeWhenLetGo) this.close();
+    };
+  }
+
   #closed = false;
+  #held = 0;
+  #closeWhenLetGo = false;
 }
 
 const diskFiles = new WeakMap(); // MEMFS -> Map(file node -> { source, at }) of its files still on disk
@@ -203,6 +220,16 @@ export function keepOnDisk(MEMFS, node, source, at) {
   node.contents = ON_DISK;
   files.set(node, { source, at });
   source.added();
+}
+
+/**
+ * Keeps open every file that `MEMFS`'s files still read from, through the engine's close, until the returned function is
+ * called: an engine going to sleep writes its files to a tar after Postgres's shutdown (host.mjs).
+ */
+export function holdDiskSources(MEMFS) {
+  const sources = new Set([...(diskFiles.get(MEMFS)?.values() ?? [])].map((file) => file.source));
+  const releases = [...sources].map((source) => source.hold());
+  return () => releases.forEach((release) => release());
 }
 
 /** Whether `node`'s bytes are still read from disk (tests). */

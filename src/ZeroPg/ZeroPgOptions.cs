@@ -120,10 +120,17 @@ public sealed class ZeroPgOptions
     public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Under --db DIR, the engine of a database other than postgres stops after this long without clients (it starts again
-    /// on the next connection); zero keeps it running. memory:// engines never stop: their data would be lost.
+    /// The engine of a database other than postgres stops after this long without clients (it starts again on the next
+    /// connection); zero keeps it running. A memory:// database goes to sleep instead: its cluster is kept as a tar in the
+    /// server's temporary folder, which its next engine starts from (up to <see cref="MemoryDatabaseSleepLimit"/>).
     /// </summary>
     public TimeSpan DatabaseIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The largest memory:// database (its files, as pg_database_size counts them) that goes to sleep when idle; a larger one
+    /// keeps its engine: its tar would take that much of the temporary folder's disk, and its sleep seconds of the host's time.
+    /// </summary>
+    internal long MemoryDatabaseSleepLimit { get; set; } = 256L << 20;
 
     /// <summary>
     /// When to keep a spare engine started ahead for the next CREATE DATABASE (it then answers in milliseconds instead of an

@@ -16,7 +16,7 @@ namespace ZeroPg.Databases;
 /// is a spare started ahead or when asked (<see cref="DatabaseSpares"/>, from <see cref="DatabaseSeeds"/>), renamed in
 /// place. Database commands run one at a time (<see cref="_commands"/>); the name table is owned by <see cref="_gate"/>.
 /// Under --db DIR the databases are the clusters in DIR/.zeropg-databases and survive restarts; with memory:// they live
-/// (and end) with the server, their seeds in a temporary folder.
+/// (and end) with the server, their seeds, and the tars idle ones sleep in, in a temporary folder.
 /// </summary>
 internal sealed partial class DatabaseCatalog : IAsyncDisposable
 {
@@ -398,14 +398,18 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
     private void DeleteFiles(DatabaseSite site)
     {
         if (site.Seed is { } seed)
-        {
-            if (seed.EndsWith(".seed.tar", StringComparison.Ordinal))
-                File.Delete(seed); // an earlier version's, this database's own
-            else
-                _seeds.Release(seed);
-        }
+            ReleaseSeed(seed);
         if (!site.IsMemory && Directory.Exists(site.DataDirectory))
             Directory.Delete(site.DataDirectory, recursive: true);
+    }
+
+    /// <summary>A seed no database starts from any more: deleted when it was one database's own (a sleep's tar, an earlier version's seed); a shared one is released.</summary>
+    private void ReleaseSeed(string seed)
+    {
+        if (seed.EndsWith(".seed.tar", StringComparison.Ordinal))
+            File.Delete(seed);
+        else
+            _seeds.Release(seed);
     }
 
     private async Task StopIdleEnginesAsync(CancellationToken stopping)
@@ -417,8 +421,6 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(stopping))
             {
                 await _spares.StopIfUnusedAsync(idle);
-                if (_options.IsMemory)
-                    continue; // memory:// engines never stop: their data would be lost
                 List<DatabaseEntry> entries;
                 lock (_gate)
                     entries = [.. _entries.Values];
@@ -426,7 +428,10 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
                 {
                     try
                     {
-                        await entry.StopIfIdleAsync(idle);
+                        if (_options.IsMemory)
+                            await SleepIfIdleAsync(entry, idle, stopping);
+                        else
+                            await entry.StopIfIdleAsync(idle);
                     }
                     catch (Exception error) when (error is not OperationCanceledException)
                     {
@@ -437,6 +442,27 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>
+    /// A memory:// database idle for <paramref name="idle"/> goes to sleep (<see cref="DatabaseEntry.SleepIfIdleAsync"/>), as one of the
+    /// catalog's commands: a CREATE ... TEMPLATE, DROP or RENAME of it waits for its dump, which takes ~0.5-1 s of the host's CPU.
+    /// </summary>
+    private async Task SleepIfIdleAsync(DatabaseEntry entry, TimeSpan idle, CancellationToken stopping)
+    {
+        await _commands.WaitAsync(stopping);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            if (await entry.SleepIfIdleAsync(idle, Folder(), _options.MemoryDatabaseSleepLimit, engine => Slots.ReadBeforeStopAsync(entry.Name, engine)) is not { } seed)
+                return;
+            ReleaseSeed(seed);
+            Log.Asleep(_logger, entry.Name, idle.TotalSeconds, clock.ElapsedMilliseconds, new FileInfo(entry.Site.Seed!).Length >> 20);
+        }
+        finally
+        {
+            _commands.Release();
         }
     }
 
@@ -468,6 +494,9 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
 
         [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} renamed to {NewName}")]
         public static partial void Renamed(ILogger logger, string name, string newName);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} asleep after {Idle} s without clients: its cluster kept in a tar of {Megabytes} MB, its engine stopped ({Milliseconds} ms); the next connection starts it from the tar")]
+        public static partial void Asleep(ILogger logger, string name, double idle, long milliseconds, long megabytes);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "stopping the idle engine of database {Name} failed: {Message}")]
         public static partial void StopFailed(ILogger logger, string name, string message);

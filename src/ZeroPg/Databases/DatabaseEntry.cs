@@ -5,7 +5,7 @@ namespace ZeroPg.Databases;
 
 /// <summary>
 /// One database of the server and the life of its engine: started by the first client that enters, stopped
-/// when it has had no client for the idle time (on disk only), retired when the database is dropped or renamed.
+/// when it has had no client for the idle time (memory://: put to sleep, its cluster kept as a tar), retired when the database is dropped or renamed.
 /// Its lock owns its state; engine starts and stops run outside it, one after the other (a start waits for the
 /// stop before it: the data directory's lock is the engine's until then).
 /// </summary>
@@ -19,6 +19,7 @@ internal sealed class DatabaseEntry
     private long _idleSince = Environment.TickCount64;
     private long _version;
     private bool _gone;
+    private string? _lost; // memory://: why the database's data is gone (a sleep whose tar was not written); clients are refused
 
     public DatabaseEntry(DatabaseSite site, Func<DatabaseSite, SessionServices> create, uint oid)
     {
@@ -79,6 +80,8 @@ internal sealed class DatabaseEntry
         {
             if (_gone)
                 throw new Protocol.PgErrorException(DatabaseErrors.Missing(Name, fatal: true));
+            if (_lost is { } lost)
+                throw new Protocol.PgErrorException(DatabaseErrors.Lost(Name, lost));
             _clients++;
             _version++;
             running = _running ??= StartAsync(_stopping);
@@ -111,6 +114,11 @@ internal sealed class DatabaseEntry
     private async Task<SessionServices> StartAsync(Task previousStop)
     {
         await previousStop;
+        lock (_gate)
+        {
+            if (_lost is { } lost)
+                throw new Protocol.PgErrorException(DatabaseErrors.Lost(Name, lost)); // not the older seed's data in its place
+        }
         var services = _create(Site);
         try
         {
@@ -133,18 +141,118 @@ internal sealed class DatabaseEntry
         return services;
     }
 
-    /// <summary>Stops the engine of an on-disk database nobody used for <paramref name="idle"/>; memory:// engines never stop (their data would be lost).</summary>
+    /// <summary>Stops the engine of an on-disk database nobody used for <paramref name="idle"/> (memory://: <see cref="SleepIfIdleAsync"/>).</summary>
     public Task StopIfIdleAsync(TimeSpan idle)
     {
         lock (_gate)
         {
-            if (Site.IsPrimary || Site.IsMemory || _gone || _clients > 0 || _running is not { IsCompletedSuccessfully: true } running
-                || Environment.TickCount64 - _idleSince < (long)idle.TotalMilliseconds)
+            if (Site.IsMemory || IdleEngine(idle) is not { } running)
                 return Task.CompletedTask;
             _running = null;
-            return _stopping = StopAsync(running.Result);
+            return _stopping = StopAsync(running);
         }
     }
+
+    /// <summary>How long a sleep waits for a client's unit to end before it tries again at the next idle check.</summary>
+    private static readonly TimeSpan SleepWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a sleeping engine may take to shut down and write its tar before it is killed (and its data lost).</summary>
+    private static readonly TimeSpan SleepCloseTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// memory://: a database nobody used for <paramref name="idle"/> goes to sleep. Between units, like a client (never inside
+    /// one), its engine is told to write its data directory to a tar in <paramref name="folder"/> at its shutdown (after Postgres's
+    /// shutdown checkpoint: unlogged tables keep their rows, the next start runs no recovery) and is stopped; its next client
+    /// starts an engine from that tar, as a new database starts from its seed. Nothing changes when a client came in meanwhile,
+    /// or the database's files exceed <paramref name="sizeLimit"/> or the folder's free space. <paramref name="beforeSleep"/>
+    /// reads what the server keeps of the database beside it (its replication slots' rows). Returns the seed the database no
+    /// longer starts from, else null.
+    /// </summary>
+    public async Task<string?> SleepIfIdleAsync(TimeSpan idle, string folder, long sizeLimit, Func<EngineProcess, Task> beforeSleep)
+    {
+        SessionServices services;
+        long version;
+        lock (_gate)
+        {
+            if (!Site.IsMemory || _lost is not null || IdleEngine(idle) is not { } running)
+                return null;
+            services = running;
+            version = _version;
+        }
+        var tar = Path.Combine(folder, $".sleep-{Guid.NewGuid():N}.seed.tar");
+        var sleeping = await Replication.Slots.BetweenUnits.ReadAsync<Task<string?>>(services, SleepWait, async engine =>
+        {
+            var size = await engine.ControlAsync(new DatabaseSizeControl(Site.EngineOid));
+            if (!size.TryGetProperty("bytes", out var bytes) || bytes.GetInt64() > sizeLimit || !HasRoom(folder, bytes.GetInt64()))
+                return null;
+            await beforeSleep(engine);
+            if ((await engine.ControlAsync(new SleepControl(tar))).TryGetProperty("error", out _))
+                return null;
+            lock (_gate)
+            {
+                if (_version == version && _clients == 0 && !_gone && _running is { IsCompletedSuccessfully: true } running && ReferenceEquals(running.Result, services))
+                {
+                    _running = null;
+                    var slept = SleepAsync(services, engine, tar);
+                    _stopping = slept; // a client that comes now starts from the tar
+                    return slept;
+                }
+            }
+            await engine.ControlAsync(new SleepControl(null)); // a client came: the engine runs on
+            return null;
+        }, CancellationToken.None);
+        if (sleeping is null)
+        {
+            lock (_gate)
+            {
+                if (_clients == 0)
+                    _idleSince = Environment.TickCount64; // not tried again at every check
+            }
+            return null;
+        }
+        return await sleeping;
+    }
+
+    /// <summary>Stops the engine, which writes <paramref name="tar"/> at its shutdown; the database starts from it from now on.</summary>
+    private async Task<string?> SleepAsync(SessionServices services, EngineProcess engine, string tar)
+    {
+        engine.CloseTimeout = SleepCloseTimeout;
+        await StopAsync(services);
+        lock (_gate)
+        {
+            var whole = new FileInfo(tar) is { Exists: true, Length: > 0 } file && file.Length % 512 == 0;
+            if (!whole)
+            {
+                // The engine's shutdown did not write its tar (it died, or was killed): what it held since its start is gone.
+                _lost = $"its engine stopped while it went to sleep, and its data went with it ({engine.Diagnostics()})";
+                return null;
+            }
+            var seed = Site.Seed;
+            // The tar holds the cluster as it is now, the database under its own name, with the extensions its engine loaded.
+            Site = Site with { Seed = tar, SeedDatabase = null, Extensions = [.. services.Engine.LoadedExtensions] };
+            return seed;
+        }
+    }
+
+    /// <summary>Twice the tar's likely size free in the folder (a database's files plus the cluster's ~40 MB).</summary>
+    private static bool HasRoom(string folder, long databaseBytes)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(folder)).AvailableFreeSpace > 2 * (databaseBytes + (40L << 20));
+        }
+        catch (Exception error) when (error is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The running services of a database (not postgres) with no client for <paramref name="idle"/>, else null. Under <see cref="_gate"/>.</summary>
+    private SessionServices? IdleEngine(TimeSpan idle) =>
+        Site.IsPrimary || _gone || _clients > 0 || _running is not { IsCompletedSuccessfully: true } running
+        || Environment.TickCount64 - _idleSince < (long)idle.TotalMilliseconds
+            ? null
+            : running.Result;
 
     /// <summary>No client may enter any more (the database is dropped); its engine stops. False when clients came in meanwhile.</summary>
     public async Task<bool> RetireAsync()

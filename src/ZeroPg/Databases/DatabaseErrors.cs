@@ -36,6 +36,9 @@ internal static class DatabaseErrors
     public static PgError NotAlone(string command) => PgError.Error(SqlState.FeatureNotSupported, $"{command} must be sent on its own in ZeroPg",
         "Send it as a query of its own (or Parse/Bind/Execute/Sync with nothing else), outside a transaction block.");
 
+    public static PgError Lost(string name, string why) => PgError.Fatal(SqlState.IoError, $"database \"{name}\" lost its data: {why}",
+        "A memory:// database lives in memory only; drop it (DROP DATABASE) and make it again, or use --db DIR for data that must outlive its engine.");
+
     public static PgError BadName(string name) => PgError.Error(SqlState.InvalidCatalogName, $"invalid database name \"{name}\"",
         "ZeroPg keeps each database in a folder of its name: use letters, digits, _ , - and . (not starting with a dot), at most 63 bytes.");
 }

@@ -11,6 +11,7 @@ namespace ZeroPg.Engine;
 [JsonDerivedType(typeof(LoadExtensionControl))]
 [JsonDerivedType(typeof(RelocateControl))]
 [JsonDerivedType(typeof(ExitControl))]
+[JsonDerivedType(typeof(SleepControl))]
 internal abstract record EngineControl
 {
     [JsonPropertyOrder(-1)]
@@ -21,6 +22,12 @@ internal abstract record EngineControl
 internal sealed record DumpControl(string Path, bool Clean) : EngineControl
 {
     public override string Cmd => "dump";
+}
+
+/// <summary>memory://: at its shutdown the engine writes its data directory to <paramref name="Path"/> as a tar (null: it does not).</summary>
+internal sealed record SleepControl(string? Path) : EngineControl
+{
+    public override string Cmd => "sleepTo";
 }
 
 /// <summary>The bytes database <paramref name="Oid"/> (its oid in the engine's cluster) takes.</summary>

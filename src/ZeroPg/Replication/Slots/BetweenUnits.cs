@@ -10,7 +10,7 @@ namespace ZeroPg.Replication.Slots;
 /// </summary>
 internal static class BetweenUnits
 {
-    public static async Task<T?> ReadAsync<T>(SessionServices database, TimeSpan wait, Func<EngineProcess, Task<T>> read, CancellationToken cancellationToken)
+    public static async Task<T?> ReadAsync<T>(SessionServices database, TimeSpan wait, Func<EngineProcess, Task<T?>> read, CancellationToken cancellationToken)
         where T : class
     {
         if (!database.Engine.IsReady)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ZeroPg.Databases;
+using ZeroPg.Engine;
 using ZeroPg.Sessions;
 using ZeroPg.Sql;
 
@@ -47,9 +48,26 @@ internal sealed class ClusterSlots(Func<IReadOnlyList<DatabaseEntry>> entries)
         await Task.WhenAll(Others(current).Select(async entry =>
         {
             if (entry.RunningServices is { } services
-                && await BetweenUnits.ReadAsync(services, Wait, engine => OwnSql.QueryRowAsync(engine, OwnRowsSql, Wait), cancellationToken) is [{ } json])
+                && await BetweenUnits.ReadAsync(services, Wait, async engine => await OwnSql.QueryRowAsync(engine, OwnRowsSql, Wait), cancellationToken) is [{ } json])
                 Store(entry.Name, json);
         }));
+    }
+
+    /// <summary>
+    /// Reads <paramref name="database"/>'s slots in its engine (the caller holds its scheduler) before that engine stops, so that
+    /// other databases' clients see them while it does not run (memory:// keeps them here only).
+    /// </summary>
+    public async Task ReadBeforeStopAsync(string database, EngineProcess engine)
+    {
+        try
+        {
+            if (await OwnSql.QueryRowAsync(engine, OwnRowsSql, Wait) is [{ } json])
+                Store(database, json);
+        }
+        catch (OwnSqlException error) when (error.SqlState is "3F000" or "42883")
+        {
+            Store(database, "[]"); // no zeropg_repl.replication_slots: no slot was ever made in this database
+        }
     }
 
     /// <summary>The result of <see cref="OwnRowsSql"/> run by a session of <paramref name="database"/>: stored when it holds the rows.</summary>
