@@ -84,14 +84,33 @@ internal sealed class DatabaseListing(Func<IReadOnlyList<DatabaseEntry>> entries
                 return answer.TryGetProperty("bytes", out var value) ? value.GetInt64() : null;
             }
             if (entry.Site.IsMemory)
-                return null;
+                return entry.Site.Seed is { } seed ? SizeInTar(seed, entry.Site.EngineOid) : null; // asleep: the tar it starts from
             var folder = new DirectoryInfo(Path.Combine(entry.Site.DataDirectory, "base", entry.Site.EngineOid.ToString(CultureInfo.InvariantCulture)));
             return folder.Exists ? folder.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : null;
         }
-        catch (Exception error) when (error is EngineFailedException or TimeoutException or IOException or InvalidOperationException)
+        catch (Exception error) when (error is EngineFailedException or TimeoutException or IOException or InvalidOperationException or InvalidDataException or FormatException)
         {
             return null; // unknown this time: the client gets NULL
         }
+    }
+
+    /// <summary>The bytes of base/&lt;oid&gt;'s files in a cluster's tar (its headers read, its data skipped).</summary>
+    private static long SizeInTar(string tar, uint oid)
+    {
+        var folder = $"base/{oid.ToString(CultureInfo.InvariantCulture)}/";
+        using var stream = File.OpenRead(tar);
+        using var reader = new System.Formats.Tar.TarReader(stream);
+        long bytes = 0;
+        while (reader.GetNextEntry() is { } entry)
+        {
+            // A path relative to the data directory, or (PGlite's dumps) under one folder of its own.
+            var name = entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name;
+            var at = name.IndexOf(folder, StringComparison.Ordinal);
+            if (entry.EntryType is System.Formats.Tar.TarEntryType.RegularFile or System.Formats.Tar.TarEntryType.V7RegularFile
+                && (at == 0 || (at > 0 && name.IndexOf('/') == at - 1)))
+                bytes += entry.Length;
+        }
+        return bytes;
     }
 
     private static string Oid(DatabaseEntry entry) => entry.Oid.ToString(CultureInfo.InvariantCulture);

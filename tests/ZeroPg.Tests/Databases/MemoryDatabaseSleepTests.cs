@@ -32,6 +32,8 @@ public sealed class MemoryDatabaseSleepTests
         Assert.True(File.Exists(firstTar));
         // Asleep, its slot is still in the cluster's view, as a stopped on-disk database's is.
         Assert.Equal("nap_slot", await Scalar(server, "postgres", "SELECT string_agg(slot_name, ',') FROM pg_replication_slots WHERE database = 'napping'"));
+        // Its size is read from the tar, as a stopped on-disk database's from its folder (a fresh database's files are ~7.5 MB).
+        Assert.Equal("True", await Scalar(server, "postgres", "SELECT pg_database_size('napping') > 7000000"));
 
         // Unlogged rows survive: the tar is as after a clean shutdown, so the next start runs no crash recovery.
         Assert.Equal("Before|42|2", await Scalar(server, "napping",
