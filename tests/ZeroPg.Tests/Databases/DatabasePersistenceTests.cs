@@ -1,4 +1,3 @@
-using Npgsql;
 using ZeroPg.Tests.Engine;
 using ZeroPg.Tests.Infrastructure;
 
@@ -15,18 +14,18 @@ public sealed class DatabasePersistenceTests
         var options = () => new ZeroPgOptions { DataDirectory = directory.Path, DatabaseIdleTimeout = TimeSpan.FromMilliseconds(500) };
         await using (var server = await ZeroPgServer.StartAsync(options(), TestLogging.Factory))
         {
-            await Execute(server, "postgres", "CREATE DATABASE kept");
-            await Execute(server, "kept", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('before restart')");
+            await server.ExecAsync("postgres", "CREATE DATABASE kept");
+            await server.ExecAsync("kept", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('before restart')");
             var entry = server.Services.Databases.Find("kept")!;
             await Eventually.WaitUntilAsync(() => entry.RunningServices is null, "the idle engine of kept stopped");
-            Assert.Equal("before restart", await Scalar(server, "kept", "SELECT body FROM notes"));
+            Assert.Equal("before restart", await server.TextAsync("kept", "SELECT body FROM notes"));
         }
         Assert.True(File.Exists(Path.Combine(directory.Path, ".zeropg-databases", "kept", "PG_VERSION")));
         await using (var server = await ZeroPgServer.StartAsync(options(), TestLogging.Factory))
         {
-            Assert.Equal("kept", await Scalar(server, "kept", "SELECT current_database()"));
-            Assert.Equal("before restart", await Scalar(server, "kept", "SELECT body FROM notes"));
-            await Execute(server, "postgres", "DROP DATABASE kept");
+            Assert.Equal("kept", await server.TextAsync("kept", "SELECT current_database()"));
+            Assert.Equal("before restart", await server.TextAsync("kept", "SELECT body FROM notes"));
+            await server.ExecAsync("postgres", "DROP DATABASE kept");
         }
         Assert.False(Directory.Exists(Path.Combine(directory.Path, ".zeropg-databases", "kept")));
     }
@@ -45,36 +44,22 @@ public sealed class DatabasePersistenceTests
             var spare = spareEngine.Id;
             // A spare costs a worker of the shared engine host, not a process (where the machine runs the shared host).
             Assert.Equal(ZeroPg.Engine.EngineHostModes.UsesSharedHost(new ZeroPgOptions()), spareEngine.IsSharedHostWorker);
-            await Execute(server, "postgres", "CREATE DATABASE claimed");
+            await server.ExecAsync("postgres", "CREATE DATABASE claimed");
             // No engine started for it: the spare's, renamed, its folder moved to the database's name.
             Assert.Equal(spare, catalog.Find("claimed")!.RunningServices!.Engine.EngineId);
             Assert.True(File.Exists(Path.Combine(databases, "claimed", "PG_VERSION")));
-            await Execute(server, "claimed", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('in the spare')");
-            await Execute(server, "postgres", "ALTER DATABASE claimed RENAME TO moved");
+            await server.ExecAsync("claimed", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('in the spare')");
+            await server.ExecAsync("postgres", "ALTER DATABASE claimed RENAME TO moved");
             Assert.Equal(spare, catalog.Find("moved")!.RunningServices!.Engine.EngineId);
             Assert.False(Directory.Exists(Path.Combine(databases, "claimed")));
-            Assert.Equal("moved|in the spare", await Scalar(server, "moved", "SELECT current_database() || '|' || body FROM notes"));
-            await Execute(server, "moved", "INSERT INTO notes VALUES ('after the move')");
+            Assert.Equal("moved|in the spare", await server.TextAsync("moved", "SELECT current_database() || '|' || body FROM notes"));
+            await server.ExecAsync("moved", "INSERT INTO notes VALUES ('after the move')");
         }
         Assert.Empty(Directory.GetDirectories(databases, ".spare-*"));
         await using (var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.Path, SpareDatabaseEngine = ZeroPg.Databases.SpareEngineMode.Off }, TestLogging.Factory))
         {
-            Assert.Equal("moved|2", await Scalar(server, "moved", "SELECT current_database() || '|' || count(*) FROM notes"));
-            Assert.Equal("moved", await Scalar(server, "postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')"));
+            Assert.Equal("moved|2", await server.TextAsync("moved", "SELECT current_database() || '|' || count(*) FROM notes"));
+            Assert.Equal("moved", await server.TextAsync("postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')"));
         }
-    }
-
-    private static async Task Execute(ZeroPgServer server, string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Database = database, Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        await connection.ExecAsync(sql);
-    }
-
-    private static async Task<string> Scalar(ZeroPgServer server, string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Database = database, Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        return await connection.TextAsync(sql);
     }
 }

@@ -1,4 +1,3 @@
-using Npgsql;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Databases;
@@ -15,10 +14,10 @@ public sealed class MemoryDatabaseSleepTests
     public async Task An_idle_memory_database_sleeps_and_its_next_client_finds_everything_as_it_left_it()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DatabaseIdleTimeout = Idle }, TestLogging.Factory);
-        await Execute(server, "postgres", "CREATE DATABASE napping");
+        await server.ExecAsync("postgres", "CREATE DATABASE napping");
         var entry = server.Services.Databases.Find("napping")!;
         var firstEngine = entry.RunningServices!.Engine.EngineId;
-        await Execute(server, "napping", """
+        await server.ExecAsync("napping", """
             CREATE EXTENSION citext;
             CREATE TABLE notes (id serial PRIMARY KEY, body citext);
             INSERT INTO notes (body) VALUES ('Before');
@@ -31,22 +30,22 @@ public sealed class MemoryDatabaseSleepTests
         var firstTar = entry.Site.Seed!;
         Assert.True(File.Exists(firstTar));
         // Asleep, its slot is still in the cluster's view, as a stopped on-disk database's is.
-        Assert.Equal("nap_slot", await Scalar(server, "postgres", "SELECT string_agg(slot_name, ',') FROM pg_replication_slots WHERE database = 'napping'"));
+        Assert.Equal("nap_slot", await server.TextAsync("postgres", "SELECT string_agg(slot_name, ',') FROM pg_replication_slots WHERE database = 'napping'"));
         // Its size is read from the tar, as a stopped on-disk database's from its folder (a fresh database's files are ~7.5 MB).
-        Assert.Equal("True", await Scalar(server, "postgres", "SELECT pg_database_size('napping') > 7000000"));
+        Assert.Equal("True", await server.TextAsync("postgres", "SELECT pg_database_size('napping') > 7000000"));
 
         // Unlogged rows survive: the tar is as after a clean shutdown, so the next start runs no crash recovery.
-        Assert.Equal("Before|42|2", await Scalar(server, "napping",
+        Assert.Equal("Before|42|2", await server.TextAsync("napping",
             "INSERT INTO notes (body) VALUES ('after') RETURNING (SELECT body FROM notes WHERE body = 'BEFORE') || '|' || (SELECT n FROM scratch) || '|' || id"));
         Assert.NotEqual(firstEngine, entry.RunningServices!.Engine.EngineId);
 
         await Eventually.WaitUntilAsync(() => Asleep(entry) && entry.Site.Seed != firstTar, "napping went to sleep again", TimeSpan.FromMinutes(1));
         Assert.False(File.Exists(firstTar), "the first sleep's tar is deleted once the database starts from the second's");
         var secondTar = entry.Site.Seed!;
-        Assert.Equal("Before,after", await Scalar(server, "napping", "SELECT string_agg(body::text, ',' ORDER BY id) FROM notes"));
+        Assert.Equal("Before,after", await server.TextAsync("napping", "SELECT string_agg(body::text, ',' ORDER BY id) FROM notes"));
 
         await Eventually.WaitUntilAsync(() => Asleep(entry), "napping asleep before its drop", TimeSpan.FromMinutes(1));
-        await Execute(server, "postgres", "DROP DATABASE napping");
+        await server.ExecAsync("postgres", "DROP DATABASE napping");
         Assert.False(File.Exists(secondTar), "a dropped database's tar goes with it");
     }
 
@@ -57,9 +56,9 @@ public sealed class MemoryDatabaseSleepTests
         var options = new ZeroPgOptions { DatabaseIdleTimeout = Idle, MemoryDatabaseSleepLimit = 12L << 20 };
         await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
         foreach (var name in new[] { "large", "held", "small" })
-            await Execute(server, "postgres", $"CREATE DATABASE {name}");
-        await Execute(server, "large", "CREATE TABLE filler AS SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 16000) g");
-        await using var holder = await Open(server, "held");
+            await server.ExecAsync("postgres", $"CREATE DATABASE {name}");
+        await server.ExecAsync("large", "CREATE TABLE filler AS SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 16000) g");
+        await using var holder = await server.OpenAsync("held");
         var catalog = server.Services.Databases;
         var (large, held, small) = (catalog.Find("large")!, catalog.Find("held")!, catalog.Find("small")!);
         var engines = (large.RunningServices!.Engine.EngineId, held.RunningServices!.Engine.EngineId);
@@ -67,22 +66,22 @@ public sealed class MemoryDatabaseSleepTests
         // small sleeps, wakes and sleeps again: two idle checks at least went by for the others.
         await Eventually.WaitUntilAsync(() => Asleep(small), "small went to sleep", TimeSpan.FromMinutes(1));
         var firstTar = small.Site.Seed;
-        Assert.Equal("1", await Scalar(server, "small", "SELECT 1"));
+        Assert.Equal("1", await server.TextAsync("small", "SELECT 1"));
         await Eventually.WaitUntilAsync(() => Asleep(small) && small.Site.Seed != firstTar, "small went to sleep again", TimeSpan.FromMinutes(1));
 
         Assert.Equal(engines, (large.RunningServices?.Engine.EngineId, held.RunningServices?.Engine.EngineId));
         Assert.Equal("1", await holder.TextAsync("SELECT 1"));
         await holder.CloseAsync();
         await Eventually.WaitUntilAsync(() => Asleep(held), "held went to sleep once its client left", TimeSpan.FromMinutes(1));
-        Assert.Equal("16000", await Scalar(server, "large", "SELECT count(*) FROM filler"));
+        Assert.Equal("16000", await server.TextAsync("large", "SELECT count(*) FROM filler"));
     }
 
     [Fact]
     public async Task Clients_that_come_and_go_around_the_sleeps_lose_nothing()
     {
         await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DatabaseIdleTimeout = TimeSpan.FromMilliseconds(300) }, TestLogging.Factory);
-        await Execute(server, "postgres", "CREATE DATABASE busy");
-        await Execute(server, "busy", "CREATE TABLE visits (n int PRIMARY KEY)");
+        await server.ExecAsync("postgres", "CREATE DATABASE busy");
+        await server.ExecAsync("busy", "CREATE TABLE visits (n int PRIMARY KEY)");
         var entry = server.Services.Databases.Find("busy")!;
         var random = new Random(7);
         var slept = 0;
@@ -91,32 +90,13 @@ public sealed class MemoryDatabaseSleepTests
             // Pauses around the idle time: some clients come while a sleep's dump runs, some to a sleeping database.
             await Task.Delay(random.Next(150, 900));
             slept += entry.RunningServices is null ? 1 : 0;
-            await Execute(server, "busy", $"INSERT INTO visits VALUES ({n})");
+            await server.ExecAsync("busy", $"INSERT INTO visits VALUES ({n})");
         }
-        Assert.Equal("12|78", await Scalar(server, "busy", "SELECT count(*) || '|' || sum(n) FROM visits"));
+        Assert.Equal("12|78", await server.TextAsync("busy", "SELECT count(*) || '|' || sum(n) FROM visits"));
         Assert.True(slept > 0, "the database slept between some of the visits");
     }
 
     /// <summary>Its engine stopped and the database starts from a sleep's tar (the seed is replaced once the engine has written it).</summary>
     private static bool Asleep(ZeroPg.Databases.DatabaseEntry entry) =>
         entry.RunningServices is null && Path.GetFileName(entry.Site.Seed ?? "").StartsWith(".sleep-", StringComparison.Ordinal);
-
-    private static async Task<NpgsqlConnection> Open(ZeroPgServer server, string database)
-    {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Database = database, Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
-    private static async Task Execute(ZeroPgServer server, string database, string sql)
-    {
-        await using var connection = await Open(server, database);
-        await connection.ExecAsync(sql);
-    }
-
-    private static async Task<string> Scalar(ZeroPgServer server, string database, string sql)
-    {
-        await using var connection = await Open(server, database);
-        return await connection.TextAsync(sql);
-    }
 }

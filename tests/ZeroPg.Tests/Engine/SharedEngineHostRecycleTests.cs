@@ -1,4 +1,3 @@
-using Npgsql;
 using ZeroPg.Databases;
 using ZeroPg.Engine;
 using ZeroPg.Tests.Cli;
@@ -29,15 +28,15 @@ public sealed class SharedEngineHostRecycleTests
         var recyclesBefore = ZeroPg.Engine.Pool.SharedEngineHosts.Recycles;
         await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
         var postgres = server.RunningEngine!;
-        await ExecuteAsync(server, "postgres", "create database a");
-        await using var held = await OpenAsync(server, "a");
+        await server.ExecAsync("postgres", "create database a");
+        await using var held = await server.OpenAsync("a");
         await held.ExecAsync("create table t(x int); insert into t values (1)");
         var a = EngineOf(server, "a");
         Assert.NotEqual(postgres.ProcessId, a.ProcessId); // a new host for a's engine
         Assert.True(postgres.SharedHost!.IsRetired);
 
-        await ExecuteAsync(server, "postgres", "create database b");
-        await using var other = await OpenAsync(server, "b");
+        await server.ExecAsync("postgres", "create database b");
+        await using var other = await server.OpenAsync("b");
         var b = EngineOf(server, "b");
         Assert.NotEqual(a.ProcessId, b.ProcessId);
         var retired = a.SharedHost!;
@@ -66,22 +65,9 @@ public sealed class SharedEngineHostRecycleTests
     private static EngineProcess EngineOf(ZeroPgServer server, string database)
         => server.Services.Databases.Find(database)!.RunningServices!.Engine.Running!;
 
-    private static async Task<NpgsqlConnection> OpenAsync(ZeroPgServer server, string database)
-    {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server.GetConnectionString()) { Database = database, Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
-    private static async Task ExecuteAsync(ZeroPgServer server, string database, string sql)
-    {
-        await using var connection = await OpenAsync(server, database);
-        await connection.ExecAsync(sql);
-    }
-
     private static async Task<long> ScalarAsync(ZeroPgServer server, string database, string sql)
     {
-        await using var connection = await OpenAsync(server, database);
+        await using var connection = await server.OpenAsync(database);
         return Convert.ToInt64(await connection.ScalarAsync(sql), System.Globalization.CultureInfo.InvariantCulture);
     }
 }
