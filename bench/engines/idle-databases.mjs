@@ -7,7 +7,7 @@
 // Server defaults otherwise (so postgres's own engine and, once a database was created, the spare engine kept for the next
 // CREATE DATABASE are counted too; --spare off passes --spare-engine off).
 // --evict S: the server runs with --database-idle-timeout S; after the first figures the script waits until the idle
-// databases' engines were stopped and measures again (what memory comes back). --memory: `--db memory://` instead of a
+// databases' engines were stopped and measures again (what memory comes back), then times two databases' next client. --memory: `--db memory://` instead of a
 // data directory. --cli PATH: another build's ZeroPg.Cli.dll (a publish's), to compare builds.
 //   node bench/engines/idle-databases.mjs [--counts 1,10,20] [--modes process,shared] [--settle 10] [--spare off] [--evict 5] [--memory] [--cli PATH] [--serve-args "..."]
 // Prints a Markdown table and one JSON line per run. Builds nothing: run `dotnet build ZeroPg.slnx` first.
@@ -101,7 +101,14 @@ async function measure(mode, count) {
       // An engine stops after the idle timeout, checked every timeout/4 (DatabaseCatalog), then closes: give it twice that.
       await sleep((Number(args.evict) * 2 + 10) * 1000);
       const after = snapshot();
-      evicted = { rssMB: Math.round(sum(null, 'rss', after) / MB), pssMB: Math.round(sum(null, 'pss', after) / MB), nodeProcesses: after.filter((p) => p.kind !== 'server').length };
+      // The next client of a stopped (memory://: sleeping) database waits for its engine's start: connect to the answer, twice.
+      const wakeMs = [];
+      for (const database of ['db1', `db${count}`]) {
+        const clock = performance.now();
+        await run(server.port, database, 'select count(*) from t');
+        wakeMs.push(Math.round(performance.now() - clock));
+      }
+      evicted = { rssMB: Math.round(sum(null, 'rss', after) / MB), pssMB: Math.round(sum(null, 'pss', after) / MB), nodeProcesses: after.filter((p) => p.kind !== 'server').length, wakeMs };
     }
     return {
       evicted,
@@ -130,6 +137,6 @@ for (const count of counts) {
 console.log('\n| mode | databases | node processes | RSS MB (tree) | PSS MB (tree) | of it server PSS | engines PSS | PSS per database | made in s | after eviction: RSS / PSS MB |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const evicted = r.evicted ? `${r.evicted.rssMB} / ${r.evicted.pssMB}` : '-';
+  const evicted = r.evicted ? `${r.evicted.rssMB} / ${r.evicted.pssMB} (next client: ${r.evicted.wakeMs.join(', ')} ms)` : '-';
   console.log(`| ${r.mode} | ${r.count} | ${r.nodeProcesses} | ${r.rssMB} | ${r.pssMB} | ${r.serverPssMB} | ${r.enginesPssMB} | ${Math.round(r.enginesPssMB / r.count)} | ${r.madeSeconds} | ${evicted} |`);
 }
