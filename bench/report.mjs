@@ -264,10 +264,12 @@ p(`| state | ${systems.map((s) => NAME[s]).join(' | ')} |`);
 p(`|${'---|'.repeat(systems.length + 1)}`);
 for (const [phase, label] of [
   ['idle', 'idle, fresh (empty database)'],
+  ['settled', `idle, ${meta.idleSettle ?? '?'} s after the start (nothing ran yet)`],
   ['loaded', `idle, after \`pgbench -i -s ${meta.scale}\``],
   ['conn', `${meta.holdN} idle connections open`],
   ['load', 'TPC-B 8 clients (peak of 1 s samples)'],
 ]) {
+  if (phase === 'settled' && !recs.some((r) => r.kind === 'rss' && r.phase === phase)) continue; // runs before the row existed
   p(`| ${label} | ${systems.map((s) => {
     const rs = recs.filter((r) => r.kind === 'rss' && r.system === s && r.phase === phase);
     if (rs.length === 0) return 'not run';
@@ -278,6 +280,9 @@ for (const [phase, label] of [
   }).join(' | ')} |`);
 }
 p();
+const aotIdle = recs.find((r) => r.kind === 'rss' && r.system === 'zeropg-aot' && r.phase === 'settled');
+if (aotIdle) p(`Native AOT zeropg, memory://, idle ${meta.idleSettle} s after its start: ${aotIdle.ok ? `${MB(aotIdle.rssKb)} (${MB(aotIdle.pssKb)})` : `FAILED: ${aotIdle.error}`}.`);
+if (aotIdle) p();
 p('RSS counts shared memory once per process (native Postgres\' shared buffers appear in every backend), PSS splits it; ' +
   'ZeroPg = the dotnet server + its Node engine host; pglite-socket = one Node process; native = postmaster + all backends.');
 p();

@@ -27,6 +27,7 @@ DURABLE_WORKLOADS=${BENCH_DURABLE_WORKLOADS:-"select-1 select-8 tpcb-1 tpcb-8"} 
 NATIVE_DURABLE=${BENCH_NATIVE_DURABLE:-0}
 SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 SKIP_TTFQ=${BENCH_SKIP_TTFQ:-0}
+IDLE_SETTLE=${BENCH_IDLE_SETTLE:-25}  # seconds after the start for the settled idle row (ZeroPg's host trims after 10-20 quiet s); 0: none
 AOT=${BENCH_AOT:-1}                   # time to first query of a native AOT zeropg too (a sidecar's build); 0: not built
 ZEROPG_AOT=${BENCH_ZEROPG_AOT:-}      # an already published native zeropg executable (else published here, ~2 min)
 REOPENS=${BENCH_REOPENS:-3}           # runs of each reopen row; the median is reported
@@ -496,6 +497,22 @@ ttfq_zeropg() { # system -- zeropg command...: memory:// twice, a new data direc
   ttfq_median "$sys" disk-reopen --port-from-stdout -- "${zp[@]}" --db "$d"
 }
 
+aot_idle() { # the native AOT zeropg's settled idle memory (memory://, no client), as the settled row measures the others
+  [[ "$IDLE_SETTLE" -gt 0 ]] || return 0
+  local out="$WORK/logs/zeropg-aot.idle.out" pid i m
+  "$ZEROPG_AOT" serve --port 0 --db memory:// --max-connections "$MAXCONN" </dev/null >"$out" 2>"$WORK/logs/zeropg-aot.idle.err" &
+  pid=$!
+  for ((i = 0; i < START_TIMEOUT * 10; i++)); do grep -q '"port"' "$out" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if grep -q '"port"' "$out" 2>/dev/null; then
+    sleep "$IDLE_SETTLE"
+    m=$(tree_mem "$pid")
+    emit kind=rss system=zeropg-aot phase=settled ok=true rssKb="${m% *}" pssKb="${m#* }"
+  else
+    emit kind=rss system=zeropg-aot phase=settled ok=false "error=no ready line: $(first_err "$WORK/logs/zeropg-aot.idle.err")"
+  fi
+  kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+}
+
 ttfq_phase() {
   local p d
   if [[ " $SYSTEMS " == *" zeropg "* ]]; then
@@ -506,7 +523,7 @@ ttfq_phase() {
     fi
     if [[ "$AOT" == 1 ]]; then
       build_zeropg_aot
-      [[ "$AOT_OK" == 1 ]] && ttfq_zeropg zeropg-aot -- "$ZEROPG_AOT"
+      [[ "$AOT_OK" == 1 ]] && { aot_idle; ttfq_zeropg zeropg-aot -- "$ZEROPG_AOT"; }
     fi
   fi
   if [[ " $SYSTEMS " == *" pglite-socket "* ]]; then
@@ -531,7 +548,7 @@ setup_native_bin
 setup_node_deps
 [[ " $SYSTEMS " == *" zeropg "* || " $SYSTEMS " == *" zeropg-durable "* ]] && build_zeropg
 
-emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" latN="$LAT_N" holdN="$HOLD_N" \
+emit kind=meta stamp="$STAMP" seconds="$SECS" rounds="$ROUNDS" scale="$SCALE" latN="$LAT_N" holdN="$HOLD_N" idleSettle="$IDLE_SETTLE" \
   nativeDurable="$NATIVE_DURABLE" "systems=$SYSTEMS" "workloads=$WORKLOADS" "durableWorkloads=$DURABLE_WORKLOADS" \
   "commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)" \
   "cpu=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
@@ -554,6 +571,7 @@ measure_memory start
 for s in $SYSTEMS; do start_system "$s"; done
 sleep 2
 record_idle idle
+if [[ "$IDLE_SETTLE" -gt 2 ]]; then sleep $((IDLE_SETTLE - 2)); record_idle settled; fi
 
 # pgbench -i once per system
 for s in $SYSTEMS; do
