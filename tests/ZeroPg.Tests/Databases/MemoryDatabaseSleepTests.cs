@@ -96,6 +96,28 @@ public sealed class MemoryDatabaseSleepTests
         Assert.True(slept > 0, "the database slept between some of the visits");
     }
 
+    [Fact]
+    public async Task A_sleeping_database_can_be_copied_renamed_and_wakes_in_an_engine_process_of_its_own()
+    {
+        // An engine host process per engine: its shutdown writes the tar as the shared host's worker does.
+        var options = new ZeroPgOptions { DatabaseIdleTimeout = Idle, EngineHost = ZeroPg.Engine.EngineHostMode.Process };
+        await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
+        await server.ExecAsync("postgres", "CREATE DATABASE original");
+        await server.ExecAsync("original", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept')");
+        var catalog = server.Services.Databases;
+        await Eventually.WaitUntilAsync(() => Asleep(catalog.Find("original")!), "original went to sleep", TimeSpan.FromMinutes(1));
+
+        await server.ExecAsync("postgres", "CREATE DATABASE copied TEMPLATE original");
+        await Eventually.WaitUntilAsync(() => Asleep(catalog.Find("original")!), "original asleep again after the copy", TimeSpan.FromMinutes(1));
+        await server.ExecAsync("postgres", "ALTER DATABASE original RENAME TO renamed");
+        Assert.Null(catalog.Find("original"));
+
+        Assert.Equal("kept", await server.TextAsync("copied", "SELECT body FROM notes"));
+        Assert.Equal("renamed|kept", await server.TextAsync("renamed", "SELECT current_database() || '|' || body FROM notes"));
+        await Eventually.WaitUntilAsync(() => Asleep(catalog.Find("renamed")!), "renamed went to sleep under its new name", TimeSpan.FromMinutes(1));
+        Assert.Equal("renamed|kept", await server.TextAsync("renamed", "SELECT current_database() || '|' || body FROM notes"));
+    }
+
     /// <summary>Its engine stopped and the database starts from a sleep's tar (the seed is replaced once the engine has written it).</summary>
     private static bool Asleep(ZeroPg.Databases.DatabaseEntry entry) =>
         entry.RunningServices is null && Path.GetFileName(entry.Site.Seed ?? "").StartsWith(".sleep-", StringComparison.Ordinal);
