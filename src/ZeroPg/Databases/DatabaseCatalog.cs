@@ -447,7 +447,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
 
     /// <summary>
     /// A memory:// database idle for <paramref name="idle"/> goes to sleep (<see cref="DatabaseEntry.SleepIfIdleAsync"/>), as one of the
-    /// catalog's commands: a CREATE ... TEMPLATE, DROP or RENAME of it waits for the sleep (0.3-1.5 s: the engine's shutdown, its tar written).
+    /// catalog's commands: a CREATE ... TEMPLATE, DROP or RENAME of it waits for the sleep (0.15-0.5 s here for a small database: the engine's shutdown, its tar written).
     /// </summary>
     private async Task SleepIfIdleAsync(DatabaseEntry entry, TimeSpan idle, CancellationToken stopping)
     {

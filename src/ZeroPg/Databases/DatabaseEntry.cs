@@ -220,8 +220,7 @@ internal sealed class DatabaseEntry
         await StopAsync(services);
         lock (_gate)
         {
-            var whole = new FileInfo(tar) is { Exists: true, Length: > 0 } file && file.Length % 512 == 0;
-            if (!whole)
+            if (!DatabaseSeeds.IsWhole(tar))
             {
                 // The engine's shutdown did not write its tar (it died, or was killed): what it held since its start is gone.
                 _lost = $"its engine stopped while it went to sleep, and its data went with it ({engine.Diagnostics()})";

@@ -172,7 +172,8 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
     /// <summary>The process's one gate for making the seed at <paramref name="path"/> (a handful of paths per process: never removed).</summary>
     private static SemaphoreSlim SeedGate(string path) => SeedGates.GetOrAdd(Path.GetFullPath(path), _ => new SemaphoreSlim(1, 1));
 
-    private static bool IsWhole(string path)
+    /// <summary>A tar written whole (more than a header, in whole blocks): a seed engines may start from.</summary>
+    internal static bool IsWhole(string path)
     {
         var info = new FileInfo(path);
         return info.Exists && info.Length > 1 << 20 && info.Length % 512 == 0;
