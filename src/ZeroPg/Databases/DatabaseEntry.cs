@@ -233,7 +233,10 @@ internal sealed class DatabaseEntry
         }
     }
 
-    /// <summary>Twice the tar's likely size free in the folder (a database's files plus the cluster's ~40 MB).</summary>
+    /// <summary>
+    /// Twice the tar's likely size free in the folder (a database's files plus the cluster's ~40 MB). DriveInfo takes any path:
+    /// Unix asks statvfs of it, Windows of its root; a UNC path throws there, and the database keeps its engine.
+    /// </summary>
     private static bool HasRoom(string folder, long databaseBytes)
     {
         try
