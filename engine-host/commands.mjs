@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { registerControl } from './control.mjs';
 import { loadExtension } from './extensions.mjs';
 import { relocate } from './relocate.mjs';
-import { dumpCluster } from './engine.mjs';
+import { PGDATA, dumpCluster } from './engine.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
@@ -37,7 +37,7 @@ registerControl('relocate', ({ to }, context) => {
 // running SQL: { oid } -> { ok, bytes }. ZeroPg asks it for a database other than the client's own.
 registerControl('databaseSize', ({ oid }, { db }) => {
   const FS = db.mod.FS;
-  const root = `/pglite/data/base/${Number(oid)}`; // PGlite's PGDATA inside its filesystem
+  const root = `${PGDATA}/base/${Number(oid)}`;
   let bytes = 0;
   const walk = (dir) => {
     for (const name of FS.readdir(dir)) {

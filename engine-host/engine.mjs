@@ -18,6 +18,9 @@ import { installGlueRewrites } from './glue-rewrites.mjs';
 installGlueRewrites();
 const { PGlite } = await import('@electric-sql/pglite');
 
+/** PGlite's data directory inside an engine's filesystem (the controls and the sleep's tar read it there). */
+export const PGDATA = PGlite.paths.PGDATA;
+
 // PGlite's create ends with a catalog query (~80 ms in a cold engine) that readies db.query()'s parsing of array columns. The
 // host runs SQL through db.exec() only for statements that return no rows, and clients' SQL through the raw protocol, so it is
 // left for whoever asks for it (refreshArrayTypes() forces it, as before).

@@ -33,7 +33,7 @@ import './commands.mjs';
 import { CancelSupport } from './cancel.mjs';
 import { installSharedMemory } from './shared-memory.mjs';
 import { trackWrites, syncDirty } from './durability.mjs';
-import { startEngine } from './engine.mjs';
+import { PGDATA, startEngine } from './engine.mjs';
 import { writeTarOfTree } from './tree-tar.mjs';
 import { holdDiskSources } from './seed-files.mjs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -185,7 +185,7 @@ async function shutdown() {
     if (db) await context.startRecord?.readRolesBeforeShutdown(db, options.rolesSql);
     await db?.close();
     context.startRecord?.writeAfterShutdown(context.dataDir); // what the next start on this directory may reuse
-    if (sleeping) writeTarOfTree(sleeping.FS, '/pglite/data', context.sleepTar); // PGlite's PGDATA; the server checks the tar is there
+    if (sleeping) writeTarOfTree(sleeping.FS, PGDATA, context.sleepTar); // the server checks the tar is there
   } catch (e) {
     process.stderr.write(`close failed: ${e?.message ?? e}\n`);
   }
