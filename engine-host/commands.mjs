@@ -7,15 +7,15 @@ import { PGDATA, dumpCluster } from './engine.mjs';
 
 registerControl('ping', () => ({ ok: true }));
 
-// A tar of the data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine. `clean`: as
-// after a clean shutdown, for a tar many engines will start from (a new database's seed).
-registerControl('dump', async ({ path, clean }, { db }) => {
-  await writeFile(path, await dumpCluster(db, { clean }));
+// A tar of the running data directory (CHECKPOINT first), e.g. to carry a memory:// database into a restarted engine. An
+// engine started from it runs crash recovery (unlogged tables come back empty); a tar as after a clean shutdown is 'sleepTo''s.
+registerControl('dump', async ({ path }, { db }) => {
+  await writeFile(path, await dumpCluster(db));
   return { ok: true };
 });
 
-// The engine is going to sleep (a memory:// database idle for a while: the server's DatabaseEntry.SleepIfIdleAsync): at its
-// shutdown, after Postgres's shutdown checkpoint (the one checkpoint that writes unlogged tables' buffers too), its data
+// The engine is going to sleep (a memory:// database idle for a while, or the template of a copy: the server's
+// DatabaseEntry.SleepIfIdleAsync), or a preparation engine ends (DatabaseForge): at its shutdown, after Postgres's shutdown checkpoint (the one checkpoint that writes unlogged tables' buffers too), its data
 // directory is written to `path` as a tar (host.mjs), which the database's next engine starts from. { path: null } takes it back.
 registerControl('sleepTo', ({ path }, context) => {
   if (context.dataDir !== 'memory://') return { ok: false, error: 'only a memory:// engine sleeps into a tar' };

@@ -228,7 +228,7 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         {
             await WaitForOthersAsync(template, current, sourceOfCopy: true);
             kind = new SpareKind(template.Name, template.Version);
-            seed = () => _seeds.TemplateAsync(template, _stopping.Token);
+            seed = () => _seeds.TemplateAsync(template, path => CopyTemplateAsync(template, path), _stopping.Token);
         }
         var services = await _spares.TakeAsync(kind, seed, cancellationToken);
         var taken = clock.ElapsedMilliseconds;
@@ -258,8 +258,41 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         Add(services, oid);
         Log.Created(_logger, name, template?.Name ?? "an empty database", taken, clock.ElapsedMilliseconds,
             statement.IgnoredOptions.Count > 0 ? string.Join(", ", statement.IgnoredOptions) : "none");
-        if (keepSpare && _spares.Wanted(created: true) && (template is null || Find(template.Name) is not null))
-            _spares.Prepare(template is null ? kind : new SpareKind(template.Name, template.Version), seed);
+        if (!keepSpare || !_spares.Wanted(created: true))
+            return;
+        if (template is null)
+            _spares.Prepare(kind, seed);
+        else if (Find(template.Name) is not null && _seeds.HasCopyOf(template)) // a template changed since is copied by the next CREATE
+            _spares.Prepare(new SpareKind(template.Name, template.Version), () => _seeds.TemplateAsync(template, copy: null, _stopping.Token));
+    }
+
+    /// <summary>
+    /// Writes template <paramref name="template"/>'s cluster to <paramref name="path"/> for its copies (one of the catalog's commands:
+    /// CREATE DATABASE runs it). A memory:// template with no client is put to sleep for it (its next client wakes it) and its
+    /// tar copied: a cluster as after a clean shutdown, so its unlogged tables' rows reach the copy, as Postgres copies them.
+    /// Else (postgres, a template whose own client asks for the copy, one too large to sleep, a database on disk) a dump of its
+    /// running engine, which a copy starts from with crash recovery: its unlogged tables are empty there.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> CopyTemplateAsync(DatabaseEntry template, string path)
+    {
+        if (_options.IsMemory && !template.Site.IsPrimary)
+        {
+            await SleepHeldAsync(template, TimeSpan.Zero, "for a copy (CREATE DATABASE ... TEMPLATE)");
+            if (template.SleepingIn is { } tar)
+            {
+                try
+                {
+                    File.Copy(tar, path);
+                }
+                catch
+                {
+                    File.Delete(path);
+                    throw;
+                }
+                return template.Site.Extensions;
+            }
+        }
+        return await template.DumpAsync(path);
     }
 
     private async Task<PgError?> DropAsync(DatabaseStatement statement, SessionServices current)
@@ -454,16 +487,22 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         await _commands.WaitAsync(stopping);
         try
         {
-            var clock = Stopwatch.StartNew();
-            if (await entry.SleepIfIdleAsync(idle, Folder(), _options.MemoryDatabaseSleepLimit, engine => Slots.ReadBeforeStopAsync(entry.Name, engine)) is not { } seed)
-                return;
-            ReleaseSeed(seed);
-            Log.Asleep(_logger, entry.Name, idle.TotalSeconds, clock.ElapsedMilliseconds, new FileInfo(entry.Site.Seed!).Length >> 20);
+            await SleepHeldAsync(entry, idle, $"after {idle.TotalSeconds} s without clients");
         }
         finally
         {
             _commands.Release();
         }
+    }
+
+    /// <summary>The sleep of <see cref="SleepIfIdleAsync"/>, its caller holding the catalog's commands.</summary>
+    private async Task SleepHeldAsync(DatabaseEntry entry, TimeSpan idle, string why)
+    {
+        var clock = Stopwatch.StartNew();
+        if (await entry.SleepIfIdleAsync(idle, Folder(), _options.MemoryDatabaseSleepLimit, engine => Slots.ReadBeforeStopAsync(entry.Name, engine)) is not { } seed)
+            return;
+        ReleaseSeed(seed);
+        Log.Asleep(_logger, entry.Name, why, clock.ElapsedMilliseconds, new FileInfo(entry.Site.Seed!).Length >> 20);
     }
 
     /// <summary>Stops every database's engine but postgres's (the server stops that one itself) and the spare; memory:// seeds are deleted.</summary>
@@ -495,8 +534,8 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
         [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} renamed to {NewName}")]
         public static partial void Renamed(ILogger logger, string name, string newName);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} asleep after {Idle} s without clients: its cluster kept in a tar of {Megabytes} MB, its engine stopped ({Milliseconds} ms); the next connection starts it from the tar")]
-        public static partial void Asleep(ILogger logger, string name, double idle, long milliseconds, long megabytes);
+        [LoggerMessage(Level = LogLevel.Information, Message = "database {Name} asleep {Why}: its cluster kept in a tar of {Megabytes} MB, its engine stopped ({Milliseconds} ms); the next connection starts it from the tar")]
+        public static partial void Asleep(ILogger logger, string name, string why, long milliseconds, long megabytes);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "stopping the idle engine of database {Name} failed: {Message}")]
         public static partial void StopFailed(ILogger logger, string name, string message);

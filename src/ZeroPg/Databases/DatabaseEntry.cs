@@ -72,6 +72,23 @@ internal sealed class DatabaseEntry
         get { lock (_gate) return _running is { IsCompletedSuccessfully: true } running ? running.Result : null; }
     }
 
+    /// <summary>
+    /// memory://: the tar the database sleeps in while no engine runs it, else null. It holds the cluster as after a clean
+    /// shutdown (unlogged tables' rows too), so a copy of the database may be taken from it. Only the catalog's commands put a
+    /// database to sleep or drop it: the tar stays while one of them runs, even if a client wakes the database meanwhile.
+    /// </summary>
+    public string? SleepingIn
+    {
+        get
+        {
+            lock (_gate)
+                return Site.IsMemory && _running is null && _lost is null && !_gone && _stopping.IsCompletedSuccessfully
+                    && Site.Seed is { } seed && Path.GetFileName(seed).StartsWith(SleepTarPrefix, StringComparison.Ordinal) ? seed : null;
+        }
+    }
+
+    private const string SleepTarPrefix = ".sleep-";
+
     /// <summary>A client enters: the database's services, its engine started when it was not running. Pair with <see cref="Leave"/>.</summary>
     public async Task<SessionServices> EnterAsync()
     {
@@ -179,7 +196,7 @@ internal sealed class DatabaseEntry
             services = running;
             version = _version;
         }
-        var tar = Path.Combine(folder, $".sleep-{Guid.NewGuid():N}.seed.tar");
+        var tar = Path.Combine(folder, $"{SleepTarPrefix}{Guid.NewGuid():N}.seed.tar");
         var sleeping = await Replication.Slots.BetweenUnits.ReadAsync<Task<string?>>(services, SleepWait, async engine =>
         {
             var size = await engine.ControlAsync(new DatabaseSizeControl(Site.EngineOid));

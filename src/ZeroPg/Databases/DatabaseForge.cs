@@ -11,17 +11,19 @@ namespace ZeroPg.Databases;
 /// statements (CREATE DATABASE ... OID ... STRATEGY FILE_COPY), and is dumped. PGlite serves one database of its cluster
 /// per instance, chosen at start, so this is how <see cref="DatabaseSeeds"/> gets the placeholder database spare engines
 /// open (once per machine) and copies of postgres and template1 (which must stay in their clusters).
-/// Cost on a 2-core machine: one engine start (~1-3 s) + the statements + a dump (~0.5-1 s).
+/// Cost on a 2-core machine: one engine start (~1-3 s) + the statements + its shutdown writing the tar.
 /// </summary>
 internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logger)
 {
     private static readonly TimeSpan StatementTimeout = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// Writes to <paramref name="seed"/> the cluster made by running <paramref name="statements"/> in an engine started from <paramref name="source"/> (null: the fresh snapshot) and opened on <paramref name="openOn"/>.
-    /// <paramref name="clean"/>: as after a clean shutdown (one more engine start, ~0.5 s), for a seed kept and started from many times.
+    /// Writes to <paramref name="seed"/> the cluster made by running <paramref name="statements"/> in an engine started from
+    /// <paramref name="source"/> (null: the fresh snapshot) and opened on <paramref name="openOn"/>, as after a clean shutdown:
+    /// the engine's shutdown writes it (the host's sleepTo control), after the shutdown checkpoint, which writes unlogged
+    /// tables' buffers too. So engines started from it run no crash recovery, and a copy's unlogged tables keep their rows.
     /// </summary>
-    public async Task ForgeAsync(EngineLauncher launcher, string? source, string openOn, IReadOnlyList<string> statements, string seed, CancellationToken cancellationToken, bool clean = false)
+    public async Task ForgeAsync(EngineLauncher launcher, string? source, string openOn, IReadOnlyList<string> statements, string seed, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var (engine, _) = await EngineProcess.StartAsync(launcher.Preparation(source, openOn), logger, options.EngineStartTimeout, cancellationToken);
@@ -39,23 +41,49 @@ internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logge
                     error.Message, "ZeroPg prepares a new database's cluster in an engine of its own; this statement failed there."));
             }
             var ran = clock.ElapsedMilliseconds;
-            await DumpAsync(engine, seed, clean);
+            await ShutDownIntoAsync(engine, seed);
             Log.Forged(logger, seed, started, ran - started, clock.ElapsedMilliseconds - ran);
         }
     }
 
-    /// <summary>
-    /// A tar of the engine's whole cluster (after a CHECKPOINT), written atomically; <paramref name="clean"/>: as after a clean
-    /// shutdown (the host starts the dump once more and shuts it down), so engines started from it skip crash recovery.
-    /// </summary>
-    public static async Task DumpAsync(EngineProcess engine, string path, bool clean = false)
+    /// <summary>How long a preparation engine may take to shut down and write its tar.</summary>
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Stops <paramref name="engine"/>, whose shutdown writes its cluster to <paramref name="path"/> (atomically: whole or absent).</summary>
+    private static async Task ShutDownIntoAsync(EngineProcess engine, string path)
     {
-        // A name of its own per dump: servers of one process (two test classes' fixtures) may dump the same seed at once, and one
-        // pid-named file was then renamed away under the other (FileNotFoundException, its CREATE DATABASE failed).
-        var temp = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
+        var temp = TempNameFor(path);
         try
         {
-            var answer = await engine.ControlAsync(new DumpControl(temp, clean));
+            var answer = await engine.ControlAsync(new SleepControl(temp));
+            if (answer.TryGetProperty("error", out var error))
+                throw new EngineFailedException($"writing the engine's cluster at its shutdown was refused: {error}");
+            engine.CloseTimeout = ShutdownTimeout;
+            await engine.DisposeAsync();
+            if (!DatabaseSeeds.IsWhole(temp))
+                throw new EngineFailedException($"the preparation engine's shutdown did not write its cluster ({engine.Diagnostics()})");
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp); // nothing when it was moved
+        }
+    }
+
+    // A name of its own per tar: servers of one process (two test classes' fixtures) may make the same seed at once, and one
+    // pid-named file was then renamed away under the other (FileNotFoundException, its CREATE DATABASE failed).
+    private static string TempNameFor(string path) => $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
+
+    /// <summary>
+    /// A tar of the running engine's whole cluster (after a CHECKPOINT), written atomically. An engine started from it runs
+    /// crash recovery, which empties unlogged tables.
+    /// </summary>
+    public static async Task DumpAsync(EngineProcess engine, string path)
+    {
+        var temp = TempNameFor(path);
+        try
+        {
+            var answer = await engine.ControlAsync(new DumpControl(temp));
             if (answer.TryGetProperty("error", out var error))
                 throw new EngineFailedException($"dumping the engine's cluster failed: {error}");
             File.Move(temp, path, overwrite: true);
@@ -68,7 +96,7 @@ internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logge
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "database cluster {Seed} prepared: engine start {Start} ms, statements {Statements} ms, dump {Dump} ms")]
+        [LoggerMessage(Level = LogLevel.Information, Message = "database cluster {Seed} prepared: engine start {Start} ms, statements {Statements} ms, shutdown writing it {Dump} ms")]
         public static partial void Forged(ILogger logger, string seed, long start, long statements, long dump);
     }
 }

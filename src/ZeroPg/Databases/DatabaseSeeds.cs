@@ -7,8 +7,9 @@ namespace ZeroPg.Databases;
 /// The tars new databases' engines start from (<see cref="DatabaseSpares"/>):
 /// - an empty database: the snapshot cache's cluster plus a database <see cref="EmptyName"/> (oid <see cref="EngineOid"/>), made
 ///   once by a preparation engine (<see cref="DatabaseForge"/>) and kept beside the snapshot, so every server on the machine reuses it;
-/// - a copy of template t: a dump of t's cluster, opened on t and renamed (no preparation engine), kept while no client
-///   entered t since (<see cref="DatabaseEntry.Version"/>). postgres and template1 are copied through a preparation engine
+/// - a copy of template t: t's cluster (the tar a memory:// t sleeps in, else a dump of its running engine: the catalog's
+///   CopyTemplateAsync), opened on t and renamed (no preparation engine), kept while no client entered t since
+///   (<see cref="DatabaseEntry.Version"/>). postgres and template1 are copied through a preparation engine
 ///   instead (CREATE DATABASE ... TEMPLATE inside their cluster), so each copy is a database of its own beside them.
 /// The seeds live in the databases' folder, which <c>folder</c> gives, made if it is not there yet.
 /// Thread safety: <see cref="_gate"/> owns the template table; one dump per template at a time (the catalog runs one command at a time).
@@ -45,9 +46,8 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             if (!IsWhole(path))
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                // A cached seed serves every later CREATE DATABASE on this machine: made as after a clean shutdown, their engines skip crash recovery.
                 await forge.ForgeAsync(launcher, null, DatabaseSite.PrimaryName,
-                    [$"CREATE DATABASE {EmptyName} OID {EngineOid} STRATEGY FILE_COPY"], path, cancellationToken, clean: cached);
+                    [$"CREATE DATABASE {EmptyName} OID {EngineOid} STRATEGY FILE_COPY"], path, cancellationToken);
             }
             else
             {
@@ -92,8 +92,12 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
         return path;
     }
 
-    /// <summary>The seed of a copy of <paramref name="template"/> as it is now (dumped when no dump of this version is kept).</summary>
-    public async Task<DatabaseSite> TemplateAsync(DatabaseEntry template, CancellationToken cancellationToken)
+    /// <summary>
+    /// The seed of a copy of <paramref name="template"/> as it is now: the kept one of this version, else one written by
+    /// <paramref name="copy"/> (the template's cluster to a path; its extensions). Null <paramref name="copy"/> (a spare
+    /// prepared in the background, beside the catalog's commands): the kept one only.
+    /// </summary>
+    public async Task<DatabaseSite> TemplateAsync(DatabaseEntry template, Func<string, Task<IReadOnlyList<string>>>? copy, CancellationToken cancellationToken)
     {
         var version = template.Version;
         TemplateSeed? kept;
@@ -101,9 +105,11 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
             kept = _templates.GetValueOrDefault(template.Name);
         if (kept is null || kept.Version != version || !File.Exists(kept.Path))
         {
+            if (copy is null)
+                throw new InvalidOperationException($"\"{template.Name}\" changed since its last copy; its next copy is made when CREATE DATABASE asks for it");
             var made = folder();
             var dump = Path.Combine(made, $".template-{Guid.NewGuid():N}.tar");
-            var extensions = await template.DumpAsync(dump);
+            var extensions = await copy(dump);
             var seedDatabase = template.Name;
             var engineOid = template.Site.EngineOid;
             if (template.Name is DatabaseSite.PrimaryName or "template1")
@@ -134,6 +140,14 @@ internal sealed class DatabaseSeeds(ZeroPgOptions options, DatabaseForge forge, 
                 Release(replaced.Path);
         }
         return new DatabaseSite(kept.Database, ZeroPgOptions.MemoryDatabase, kept.Path, false) { Extensions = kept.Extensions, EngineOid = kept.EngineOid };
+    }
+
+    /// <summary>True when the copy of <paramref name="template"/> kept here shows it as it is now (a spare may be prepared from it).</summary>
+    public bool HasCopyOf(DatabaseEntry template)
+    {
+        var version = template.Version;
+        lock (_gate)
+            return _templates.TryGetValue(template.Name, out var kept) && kept.Version == version;
     }
 
     /// <summary>The template's kept dump no longer matches it (dropped, renamed): forgotten, its file deleted unless an engine may restart from it.</summary>

@@ -18,8 +18,8 @@ internal abstract record EngineControl
     public abstract string Cmd { get; }
 }
 
-/// <summary>A tar of the whole cluster at <paramref name="Path"/>; <paramref name="Clean"/>: as after a clean shutdown.</summary>
-internal sealed record DumpControl(string Path, bool Clean) : EngineControl
+/// <summary>A tar of the running engine's whole cluster at <paramref name="Path"/> (after a CHECKPOINT).</summary>
+internal sealed record DumpControl(string Path) : EngineControl
 {
     public override string Cmd => "dump";
 }
