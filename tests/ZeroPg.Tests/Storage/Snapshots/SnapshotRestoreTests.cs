@@ -103,6 +103,40 @@ public sealed class SnapshotRestoreTests
     }
 
     /// <summary>
+    /// A memory:// database that slept after its snapshot wakes in another engine, which the snapshot's rows were not taken in:
+    /// the restore swaps in an engine started from the snapshot's dump, and rows are put back in place in that one afterwards.
+    /// </summary>
+    [Fact]
+    public async Task A_database_that_slept_after_its_snapshot_is_restored_to_it_awake_or_asleep()
+    {
+        await using var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DatabaseIdleTimeout = TimeSpan.FromSeconds(1) }, TestLogging.Factory);
+        await server.ExecAsync("postgres", "CREATE DATABASE napper");
+        await server.ExecAsync("napper", "CREATE TABLE visits (who text); INSERT INTO visits VALUES ('snapshot')");
+        await using var snapshot = await server.SnapshotAsync("napper");
+        var entry = server.Services.Databases.Find("napper")!;
+        const string Visits = "SELECT string_agg(who, ',' ORDER BY who) FROM visits";
+
+        await Eventually.WaitUntilAsync(() => entry.SleepingIn is not null, "napper went to sleep after its snapshot", TimeSpan.FromMinutes(1));
+        await server.ExecAsync("napper", "INSERT INTO visits VALUES ('awake')");
+        await server.RestoreAsync(snapshot);
+        Assert.Equal("snapshot", await server.TextAsync("napper", Visits));
+
+        await Eventually.WaitUntilAsync(() => entry.SleepingIn is not null, "napper asleep again", TimeSpan.FromMinutes(1));
+        await server.ExecAsync("napper", "INSERT INTO visits VALUES ('asleep next')");
+        await Eventually.WaitUntilAsync(() => entry.SleepingIn is not null, "napper asleep with a row the snapshot lacks", TimeSpan.FromMinutes(1));
+        await server.RestoreAsync(snapshot); // wakes it for the restore
+        Assert.Equal("snapshot", await server.TextAsync("napper", Visits));
+
+        // The rows are put back in place in the engine the last swap started.
+        var engine = entry.RunningServices!.Engine.EngineId;
+        await using var client = await server.OpenAsync("napper");
+        await client.ExecAsync("INSERT INTO visits VALUES ('in place')");
+        await server.RestoreAsync(snapshot);
+        Assert.Equal("snapshot", await client.TextAsync(Visits));
+        Assert.Equal(engine, entry.RunningServices!.Engine.EngineId);
+    }
+
+    /// <summary>
     /// TRUNCATE and ALTER SEQUENCE ... RESTART rewrite catalog rows (a new relfilenode) without changing the schema: the restore
     /// still puts the rows back in the running engine. A change held only in pg_class (a table's storage option) still swaps.
     /// </summary>
