@@ -46,7 +46,13 @@ internal sealed class ChildProcessChannel(Process process) : IEngineChannel
         process.BeginErrorReadLine();
     }
 
-    public string Describe() => $"engine host pid {ProcessId} ({(process.HasExited ? $"exit code {process.ExitCode}" : "still running")})";
+    // Asked after the engine was disposed too (a sleep whose engine died says why its data is gone): the process's state is kept
+    // at Dispose, since a disposed Process answers no more questions (InvalidOperationException).
+    private string? _endState;
+
+    public string Describe() => $"engine host pid {ProcessId} ({_endState ?? State()})";
+
+    private string State() => process.HasExited ? $"exit code {process.ExitCode}" : "still running";
 
     public void CloseRequests() => Requests.Close();
 
@@ -76,5 +82,9 @@ internal sealed class ChildProcessChannel(Process process) : IEngineChannel
         }
     }
 
-    public void Dispose() => process.Dispose();
+    public void Dispose()
+    {
+        _endState ??= State();
+        process.Dispose();
+    }
 }

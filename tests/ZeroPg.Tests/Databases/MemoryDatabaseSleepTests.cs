@@ -1,3 +1,4 @@
+using Npgsql;
 using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Databases;
@@ -116,6 +117,53 @@ public sealed class MemoryDatabaseSleepTests
         Assert.Equal("renamed|kept", await server.TextAsync("renamed", "SELECT current_database() || '|' || body FROM notes"));
         await Eventually.WaitUntilAsync(() => Asleep(catalog.Find("renamed")!), "renamed went to sleep under its new name", TimeSpan.FromMinutes(1));
         Assert.Equal("renamed|kept", await server.TextAsync("renamed", "SELECT current_database() || '|' || body FROM notes"));
+    }
+
+    [Fact]
+    public async Task A_database_whose_engine_dies_while_it_goes_to_sleep_refuses_its_clients_until_it_is_dropped()
+    {
+        // An engine host process per engine, killed as its shutdown writes the tar: the data it held since its seed is gone.
+        var options = new ZeroPgOptions { DatabaseIdleTimeout = Idle, EngineHost = ZeroPg.Engine.EngineHostMode.Process };
+        await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
+        await server.ExecAsync("postgres", "CREATE DATABASE doomed");
+        // ~20 MB of rows: the shutdown checkpoint and the tar take long enough to be caught in (~0.1-0.5 s).
+        await server.ExecAsync("doomed", "CREATE TABLE filler AS SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 40000) g");
+        var entry = server.Services.Databases.Find("doomed")!;
+        PostgresException? refused = null;
+        for (var attempt = 1; attempt <= 5 && refused is null; attempt++)
+        {
+            // Awake (a sleep that finished before the kill is woken again, and the next one tried).
+            Assert.Equal("40000", await server.TextAsync("doomed", "SELECT count(*) FROM filler"));
+            var engine = entry.RunningServices!.Engine.Running!;
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (entry.RunningServices is not null && DateTime.UtcNow < deadline)
+                Thread.SpinWait(1000); // the sleep has begun once no engine is the database's
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(engine.ProcessId).Kill();
+            }
+            catch (Exception error) when (error is InvalidOperationException or ArgumentException)
+            {
+                // Gone already: this sleep ended before the kill came.
+            }
+            try // a client's start waits for the sleep to end: from its tar, or refused
+            {
+                await server.ExecAsync("doomed", "SELECT 1");
+            }
+            catch (PostgresException error)
+            {
+                refused = error;
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal("58030", refused.SqlState);
+        Assert.Contains("database \"doomed\" lost its data", refused.MessageText);
+        Assert.Contains("DROP DATABASE", refused.Hint);
+        Assert.Equal("1", await server.TextAsync("postgres", "SELECT 1")); // nobody else's data went with it
+        await server.ExecAsync("postgres", "DROP DATABASE doomed");
+        await server.ExecAsync("postgres", "CREATE DATABASE doomed");
+        Assert.Equal("0", await server.TextAsync("doomed", "SELECT count(*) FROM pg_class WHERE relname = 'filler'"));
     }
 
     /// <summary>Its engine stopped and the database starts from a sleep's tar (the seed is replaced once the engine has written it).</summary>
