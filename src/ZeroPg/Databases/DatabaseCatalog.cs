@@ -268,13 +268,17 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
 
     /// <summary>
     /// Writes template <paramref name="template"/>'s cluster to <paramref name="path"/> for its copies (one of the catalog's commands:
-    /// CREATE DATABASE runs it). A memory:// template with no client is put to sleep for it (its next client wakes it) and its
-    /// tar copied: a cluster as after a clean shutdown, so its unlogged tables' rows reach the copy, as Postgres copies them.
-    /// Else (postgres, a template whose own client asks for the copy, one too large to sleep, a database on disk) a dump of its
-    /// running engine, which a copy starts from with crash recovery: its unlogged tables are empty there.
+    /// CREATE DATABASE runs it), as after a clean shutdown, so its unlogged tables' rows reach the copy, as Postgres copies them:
+    /// a memory:// template with no client is put to sleep for it (its next client wakes it) and its tar copied; one on disk
+    /// has its engine stopped and its directory written to the tar (its next client starts it again). Else (postgres, a
+    /// template whose own client asks for the copy, one too large to sleep) a dump of its running engine, which a copy starts
+    /// from with crash recovery: its unlogged tables are empty there.
     /// </summary>
     private async Task<IReadOnlyList<string>> CopyTemplateAsync(DatabaseEntry template, string path)
     {
+        if (!_options.IsMemory && !template.Site.IsPrimary
+            && await template.StopAndCopyAsync(directory => Task.Run(() => Storage.DataDirectoryTar.Write(directory, path))) is { } extensions)
+            return extensions;
         if (_options.IsMemory && !template.Site.IsPrimary)
         {
             await SleepHeldAsync(template, TimeSpan.Zero, "for a copy (CREATE DATABASE ... TEMPLATE)");

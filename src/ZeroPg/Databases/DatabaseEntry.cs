@@ -323,6 +323,43 @@ internal sealed class DatabaseEntry
     }
 
     /// <summary>
+    /// On disk: the database's engine (started for it when it was not running, so that its extensions are known) is stopped, a
+    /// clean shutdown, and <paramref name="copy"/> reads its data directory, which then holds the cluster as after that
+    /// shutdown (unlogged tables' rows too); an engine starts on the directory again only after the copy (a client that comes
+    /// meanwhile waits for it). Returns the extensions the engine had loaded (its copies must preload them), or null, with
+    /// nothing copied, when a client is in.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> StopAndCopyAsync(Func<string, Task> copy)
+    {
+        var services = await EnterAsync();
+        IReadOnlyList<string> extensions = [.. services.Engine.LoadedExtensions];
+        TaskCompletionSource copied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _version--; // ZeroPg's own visit: no client wrote anything
+            if (_clients > 1 || Site.IsMemory || _running is not { IsCompletedSuccessfully: true } running || !ReferenceEquals(running.Result, services))
+            {
+                _clients--;
+                return null;
+            }
+            _clients--;
+            _idleSince = Environment.TickCount64;
+            _running = null;
+            _stopping = copied.Task; // never faults: a client's start waits for it, then opens the directory
+        }
+        try
+        {
+            await StopAsync(services);
+            await copy(Site.DataDirectory);
+            return extensions;
+        }
+        finally
+        {
+            copied.SetResult();
+        }
+    }
+
+    /// <summary>
     /// The database is renamed: no client may enter under this name any more, and its engine (started for it when it was not
     /// running) is handed over, still running, to the entry of the new name. Null when clients came in meanwhile.
     /// </summary>

@@ -38,6 +38,7 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
     private readonly Lock _gate = new();
     private Spare? _spare;
     private bool _disposed;
+    private readonly List<Task> _stops = []; // spares stopping in the background, under _gate
 
     /// <summary>The mode allows a spare now: always, or once the server created a database (auto).</summary>
     public bool Wanted(bool created) => options.SpareDatabaseEngine switch
@@ -70,7 +71,7 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
             _spare = null;
         }
         if (other is not null)
-            _ = StopAsync(other);
+            StopInBackground(other);
         if (match is not null)
         {
             try
@@ -85,7 +86,7 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
             }
             catch (OperationCanceledException)
             {
-                _ = StopAsync(match); // nobody will claim it now
+                StopInBackground(match); // nobody will claim it now
                 throw;
             }
             catch (Exception error)
@@ -110,7 +111,7 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
             _spare = spare = new Spare(kind, StartInBackgroundAsync(site));
         }
         if (replaced is not null)
-            _ = StopAsync(replaced);
+            StopInBackground(replaced);
         _ = spare.Started.ContinueWith(t => Log.SpareFailed(logger, kind.ToString(), t.Exception!.GetBaseException().Message), CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
@@ -128,7 +129,7 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
             }
         }
         if (gone is not null)
-            _ = StopAsync(gone);
+            StopInBackground(gone);
     }
 
     /// <summary>Stops a spare nobody claimed for <paramref name="idle"/>: its memory is worth more than the next CREATE DATABASE's second.</summary>
@@ -177,6 +178,17 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
         return services;
     }
 
+    /// <summary>Stops a spare nobody will claim without waiting for it; the server's stop waits for it (its folder is gone by then).</summary>
+    private void StopInBackground(Spare spare)
+    {
+        var stop = StopAsync(spare);
+        lock (_gate)
+        {
+            _stops.RemoveAll(task => task.IsCompleted);
+            _stops.Add(stop);
+        }
+    }
+
     private async Task StopAsync(Spare spare)
     {
         try
@@ -207,14 +219,17 @@ internal sealed partial class DatabaseSpares(ZeroPgOptions options, Func<Databas
     public async ValueTask DisposeAsync()
     {
         Spare? spare;
+        Task[] stops;
         lock (_gate)
         {
             _disposed = true;
             spare = _spare;
             _spare = null;
+            stops = [.. _stops];
         }
         if (spare is not null)
             await StopAsync(spare);
+        await Task.WhenAll(stops); // StopAsync never throws
     }
 
     private static partial class Log

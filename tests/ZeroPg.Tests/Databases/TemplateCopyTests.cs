@@ -4,9 +4,9 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Databases;
 
 /// <summary>
-/// CREATE DATABASE ... TEMPLATE of a memory:// database copies what Postgres copies, unlogged tables' rows too: the copy
-/// comes from the tar the template sleeps in (put to sleep for it), a cluster as after a clean shutdown. The same statements
-/// run on native PostgreSQL 15, the reference.
+/// CREATE DATABASE ... TEMPLATE copies what Postgres copies, unlogged tables' rows too: the copy comes from a cluster as
+/// after a clean shutdown (memory://: the tar the template sleeps in; on disk: its directory once its engine stopped). The
+/// same statements run on native PostgreSQL 15, the reference.
 /// </summary>
 [Collection(NativePostgresCollection.Name)]
 public sealed class TemplateCopyTests(NativePostgres native)
@@ -21,6 +21,27 @@ public sealed class TemplateCopyTests(NativePostgres native)
 
         Assert.Equal(["2|7", "2|7", "3|7", "3|7", "2|7"], reference);
         Assert.Equal(reference, zeropg);
+    }
+
+    [Fact]
+    public async Task A_copy_of_a_template_on_disk_has_its_unlogged_rows_as_on_native_PostgreSQL_15()
+    {
+        var directory = Directory.CreateTempSubdirectory("zeropg-template-copy-");
+        try
+        {
+            await using (var server = await ZeroPgServer.StartAsync(new ZeroPgOptions { DataDirectory = directory.FullName }, TestLogging.Factory))
+            {
+                var suffix = Guid.NewGuid().ToString("N")[..8];
+                var zeropg = await CopyTwiceAsync((database, sql) => server.TextAsync(database, sql), suffix);
+                var reference = await CopyTwiceAsync((database, sql) => NativeTextAsync(database, sql), suffix);
+                Assert.Equal(["2|7", "2|7", "3|7", "3|7", "2|7"], reference);
+                Assert.Equal(reference, zeropg);
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]
