@@ -50,47 +50,44 @@ internal sealed partial class DatabaseForge(ZeroPgOptions options, ILogger logge
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromMinutes(2);
 
     /// <summary>Stops <paramref name="engine"/>, whose shutdown writes its cluster to <paramref name="path"/> (atomically: whole or absent).</summary>
-    private static async Task ShutDownIntoAsync(EngineProcess engine, string path)
+    private static Task ShutDownIntoAsync(EngineProcess engine, string path) => WriteAtomicallyAsync(path, async temp =>
     {
-        var temp = TempNameFor(path);
-        try
-        {
-            var answer = await engine.ControlAsync(new SleepControl(temp));
-            if (answer.TryGetProperty("error", out var error))
-                throw new EngineFailedException($"writing the engine's cluster at its shutdown was refused: {error}");
-            engine.CloseTimeout = ShutdownTimeout;
-            await engine.DisposeAsync();
-            if (!DatabaseSeeds.IsWhole(temp))
-                throw new EngineFailedException($"the preparation engine's shutdown did not write its cluster ({engine.Diagnostics()})");
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp); // nothing when it was moved
-        }
-    }
-
-    // A name of its own per tar: servers of one process (two test classes' fixtures) may make the same seed at once, and one
-    // pid-named file was then renamed away under the other (FileNotFoundException, its CREATE DATABASE failed).
-    private static string TempNameFor(string path) => $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
+        var answer = await engine.ControlAsync(new SleepControl(temp));
+        if (answer.TryGetProperty("error", out var error))
+            throw new EngineFailedException($"writing the engine's cluster at its shutdown was refused: {error}");
+        engine.CloseTimeout = ShutdownTimeout;
+        await engine.DisposeAsync();
+        if (!DatabaseSeeds.IsWhole(temp))
+            throw new EngineFailedException($"the preparation engine's shutdown did not write its cluster ({engine.Diagnostics()})");
+    });
 
     /// <summary>
     /// A tar of the running engine's whole cluster (after a CHECKPOINT), written atomically. An engine started from it runs
     /// crash recovery, which empties unlogged tables.
     /// </summary>
-    public static async Task DumpAsync(EngineProcess engine, string path)
+    public static Task DumpAsync(EngineProcess engine, string path) => WriteAtomicallyAsync(path, async temp =>
     {
-        var temp = TempNameFor(path);
+        var answer = await engine.ControlAsync(new DumpControl(temp));
+        if (answer.TryGetProperty("error", out var error))
+            throw new EngineFailedException($"dumping the engine's cluster failed: {error}");
+    });
+
+    /// <summary>
+    /// <paramref name="write"/> writes a temporary file, which then becomes <paramref name="path"/>: whole or absent. A name of its
+    /// own per write: servers of one process (two test classes' fixtures) may make the same seed at once, and one pid-named file
+    /// was then renamed away under the other (FileNotFoundException, its CREATE DATABASE failed).
+    /// </summary>
+    private static async Task WriteAtomicallyAsync(string path, Func<string, Task> write)
+    {
+        var temp = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
         try
         {
-            var answer = await engine.ControlAsync(new DumpControl(temp));
-            if (answer.TryGetProperty("error", out var error))
-                throw new EngineFailedException($"dumping the engine's cluster failed: {error}");
+            await write(temp);
             File.Move(temp, path, overwrite: true);
         }
         finally
         {
-            File.Delete(temp); // nothing when it was moved; a partial dump otherwise
+            File.Delete(temp); // nothing when it was moved; a partial file otherwise
         }
     }
 

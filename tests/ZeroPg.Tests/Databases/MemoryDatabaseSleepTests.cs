@@ -11,6 +11,9 @@ public sealed class MemoryDatabaseSleepTests
 {
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
 
+    /// <summary>The idle time above, and an engine host process per engine.</summary>
+    private static ZeroPgOptions EngineProcesses => new() { DatabaseIdleTimeout = Idle, EngineHost = ZeroPg.Engine.EngineHostMode.Process };
+
     [Fact]
     public async Task An_idle_memory_database_sleeps_and_its_next_client_finds_everything_as_it_left_it()
     {
@@ -101,8 +104,7 @@ public sealed class MemoryDatabaseSleepTests
     public async Task A_sleeping_database_can_be_copied_renamed_and_wakes_in_an_engine_process_of_its_own()
     {
         // An engine host process per engine: its shutdown writes the tar as the shared host's worker does.
-        var options = new ZeroPgOptions { DatabaseIdleTimeout = Idle, EngineHost = ZeroPg.Engine.EngineHostMode.Process };
-        await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
+        await using var server = await ZeroPgServer.StartAsync(EngineProcesses, TestLogging.Factory);
         await server.ExecAsync("postgres", "CREATE DATABASE original");
         await server.ExecAsync("original", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept')");
         var catalog = server.Services.Databases;
@@ -123,8 +125,7 @@ public sealed class MemoryDatabaseSleepTests
     public async Task A_database_whose_engine_dies_while_it_goes_to_sleep_refuses_its_clients_until_it_is_dropped()
     {
         // An engine host process per engine, killed as its shutdown writes the tar: the data it held since its seed is gone.
-        var options = new ZeroPgOptions { DatabaseIdleTimeout = Idle, EngineHost = ZeroPg.Engine.EngineHostMode.Process };
-        await using var server = await ZeroPgServer.StartAsync(options, TestLogging.Factory);
+        await using var server = await ZeroPgServer.StartAsync(EngineProcesses, TestLogging.Factory);
         await server.ExecAsync("postgres", "CREATE DATABASE doomed");
         // ~20 MB of rows: the shutdown checkpoint and the tar take long enough to be caught in (~0.1-0.5 s).
         await server.ExecAsync("doomed", "CREATE TABLE filler AS SELECT g, repeat('x', 400) AS pad FROM generate_series(1, 40000) g");
