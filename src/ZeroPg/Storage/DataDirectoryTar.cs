@@ -31,7 +31,7 @@ internal static class DataDirectoryTar
     {
         foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos())
         {
-            if (relative.Length == 0 && (entry.Name.StartsWith(".zeropg", StringComparison.Ordinal) || entry.Name is "postmaster.pid" or "postmaster.opts"))
+            if (relative.Length == 0 && (DataDirectoryUnpack.IsZeroPgFile(entry.Name) || entry.Name is "postmaster.pid" or "postmaster.opts"))
                 continue;
             var name = relative.Length == 0 ? entry.Name : $"{relative}/{entry.Name}";
             if (entry is DirectoryInfo folder)

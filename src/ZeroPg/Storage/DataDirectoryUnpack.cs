@@ -24,7 +24,7 @@ internal static class DataDirectoryUnpack
         while (reader.GetNextEntry() is { } entry)
         {
             var relative = entry.Name.Replace('\\', '/').TrimStart('/');
-            if (relative.Length == 0 || relative == ".")
+            if (relative.Length == 0 || relative == "." || IsZeroPgFile(relative))
                 continue;
             var path = Path.GetFullPath(Path.Combine(root, relative));
             if (!path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
@@ -58,6 +58,12 @@ internal static class DataDirectoryUnpack
                 SyncDirectory(folder);
         }
     }
+
+    /// <summary>
+    /// ZeroPg's own files at a data directory's top (".zeropg*": its manifest, lock, pid, a database's metadata): they belong to
+    /// the directory, not to the cluster, so a tar carries none into another (a dump of an engine on disk holds them).
+    /// </summary>
+    public static bool IsZeroPgFile(string relative) => relative.StartsWith(".zeropg", StringComparison.Ordinal) && !relative.Contains('/');
 
     private static void CreateDirectory(string path)
     {

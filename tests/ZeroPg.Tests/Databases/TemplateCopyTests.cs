@@ -36,6 +36,14 @@ public sealed class TemplateCopyTests(NativePostgres native)
                 var reference = await CopyTwiceAsync((database, sql) => NativeTextAsync(database, sql), suffix);
                 Assert.Equal(["2|7", "2|7", "3|7", "3|7", "2|7"], reference);
                 Assert.Equal(reference, zeropg);
+
+                // Copies still taken from a dump of a running engine on disk (postgres as the template; a session connected
+                // to its own template): they are made, with the logged rows (unlogged ones come back empty, as documented).
+                await server.ExecAsync("postgres", "CREATE TABLE kept_in_postgres (n int); INSERT INTO kept_in_postgres VALUES (1)");
+                await server.ExecAsync("postgres", "CREATE DATABASE from_postgres TEMPLATE postgres");
+                Assert.Equal("1", await server.TextAsync("from_postgres", "SELECT count(*) FROM kept_in_postgres"));
+                await server.ExecAsync("from_postgres", "CREATE DATABASE from_itself TEMPLATE from_postgres");
+                Assert.Equal("1", await server.TextAsync("from_itself", "SELECT count(*) FROM kept_in_postgres"));
             }
         }
         finally
