@@ -15,8 +15,9 @@ registerControl('dump', async ({ path }, { db }) => {
 });
 
 // The engine is going to sleep (a memory:// database idle for a while, or the template of a copy: the server's
-// DatabaseEntry.SleepIfIdleAsync), or a preparation engine ends (DatabaseForge): at its shutdown, after Postgres's shutdown checkpoint (the one checkpoint that writes unlogged tables' buffers too), its data
-// directory is written to `path` as a tar (host.mjs), which the database's next engine starts from. { path: null } takes it back.
+// DatabaseEntry.SleepIfIdleAsync), or a preparation engine ends (DatabaseForge): at its shutdown, after Postgres's shutdown
+// checkpoint (the one checkpoint that writes unlogged tables' buffers too), its data directory is written to `path` as a tar
+// (host.mjs), which the next engines start from. { path: null } takes it back.
 registerControl('sleepTo', ({ path }, context) => {
   if (context.dataDir !== 'memory://') return { ok: false, error: 'only a memory:// engine sleeps into a tar' };
   context.sleepTar = path ?? null;

@@ -276,27 +276,30 @@ internal sealed partial class DatabaseCatalog : IAsyncDisposable
     /// </summary>
     private async Task<IReadOnlyList<string>> CopyTemplateAsync(DatabaseEntry template, string path)
     {
-        if (!_options.IsMemory && !template.Site.IsPrimary
-            && await template.StopAndCopyAsync(directory => Task.Run(() => Storage.DataDirectoryTar.Write(directory, path))) is { } extensions)
-            return extensions;
-        if (_options.IsMemory && !template.Site.IsPrimary)
+        if (template.Site.IsPrimary)
+            return await template.DumpAsync(path); // its engine never stops
+        var extensions = _options.IsMemory
+            ? await CopySleepingAsync(template, path)
+            : await template.StopAndCopyAsync(directory => Task.Run(() => Storage.DataDirectoryTar.Write(directory, path)));
+        return extensions ?? await template.DumpAsync(path);
+    }
+
+    /// <summary>memory://: the template put to sleep, its tar copied (whole or absent; the tar stays its own); null when it stays awake.</summary>
+    private async Task<IReadOnlyList<string>?> CopySleepingAsync(DatabaseEntry template, string path)
+    {
+        await SleepHeldAsync(template, TimeSpan.Zero, "for a copy (CREATE DATABASE ... TEMPLATE)");
+        if (template.SleepingIn is not { } tar)
+            return null;
+        try
         {
-            await SleepHeldAsync(template, TimeSpan.Zero, "for a copy (CREATE DATABASE ... TEMPLATE)");
-            if (template.SleepingIn is { } tar)
-            {
-                try
-                {
-                    File.Copy(tar, path);
-                }
-                catch
-                {
-                    File.Delete(path);
-                    throw;
-                }
-                return template.Site.Extensions;
-            }
+            await Task.Run(() => File.Copy(tar, path));
         }
-        return await template.DumpAsync(path);
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+        return template.Site.Extensions;
     }
 
     private async Task<PgError?> DropAsync(DatabaseStatement statement, SessionServices current)

@@ -7,8 +7,8 @@ namespace ZeroPg.Databases;
 /// The tars new databases' engines start from (<see cref="DatabaseSpares"/>):
 /// - an empty database: the snapshot cache's cluster plus a database <see cref="EmptyName"/> (oid <see cref="EngineOid"/>), made
 ///   once by a preparation engine (<see cref="DatabaseForge"/>) and kept beside the snapshot, so every server on the machine reuses it;
-/// - a copy of template t: t's cluster (the tar a memory:// t sleeps in, else a dump of its running engine: the catalog's
-///   CopyTemplateAsync), opened on t and renamed (no preparation engine), kept while no client entered t since
+/// - a copy of template t: t's cluster (as after a clean shutdown where it can be: the tar a memory:// t sleeps in, t's directory
+///   once its engine stopped; else a dump of its running engine: the catalog's CopyTemplateAsync), opened on t and renamed (no preparation engine), kept while no client entered t since
 ///   (<see cref="DatabaseEntry.Version"/>). postgres and template1 are copied through a preparation engine
 ///   instead (CREATE DATABASE ... TEMPLATE inside their cluster), so each copy is a database of its own beside them.
 /// The seeds live in the databases' folder, which <c>folder</c> gives, made if it is not there yet.
