@@ -17,7 +17,7 @@ const mark = (name, t, tid) => { if (!seen.has(name)) { seen.add(name); marks.pu
 let listenFd = null;
 const acceptPending = new Set();
 for (const line of straceLines) {
-  const m = /^(\d+) (\d+\.\d+) (.*)$/.exec(line);
+  const m = /^(\d+)\s+(\d+\.\d+) (.*)$/.exec(line);
   if (!m) continue;
   const tid = Number(m[1]), t = Number(m[2]), call = m[3];
   if (/^execve\("[^"]*\/(dotnet|zeropg|ZeroPg\.Cli)", /.test(call) && !call.includes('ENOENT') && serverTid == null) {
@@ -52,7 +52,7 @@ const t0 = marks.find((m) => m.name === 'server exec').t;
 // The host's ready frame: the first write to the replies FIFO is not visible by name (a descriptor); the server's
 // "engine started" log line follows it.
 for (const line of straceLines) {
-  const m = /^(\d+) (\d+\.\d+) write\(\d+, "([^"]*)"/.exec(line);
+  const m = /^(\d+)\s+(\d+\.\d+) write\(\d+, "([^"]*)"/.exec(line);
   if (m && /engine (ready|started)|started engine|engine .* ready/i.test(m[3])) { mark('server: logs the engine ready', Number(m[2]), Number(m[1])); break; }
 }
 
