@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using Npgsql;
 using Xunit.Abstractions;
 using ZeroPg.Tests.Engine;
-using ZeroPg.Tests.Infrastructure;
 
 namespace ZeroPg.Tests.Cli;
 
@@ -17,7 +16,6 @@ namespace ZeroPg.Tests.Cli;
 /// directory is shut down cleanly with the committed rows in it. Ctrl+C is driven through a real pseudo-terminal (python3's
 /// pty module), whose line discipline turns the ^C byte into the group's SIGINT.
 /// </summary>
-[TakesAbout(50)]
 public sealed partial class StopSignalTests(ITestOutputHelper output)
 {
     // Runs the CLI on a new pty (its own session, the pty its controlling terminal, the CLI in the foreground group), copies

@@ -7,7 +7,6 @@ namespace ZeroPg.Tests.Databases;
 /// memory://: a database without clients for --database-idle-timeout goes to sleep (its cluster kept as a tar, its engine
 /// stopped) and its next client finds everything as it was: rows, unlogged rows, sequences, extensions, replication slots.
 /// </summary>
-[TakesAbout(85)]
 public sealed class MemoryDatabaseSleepTests
 {
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);

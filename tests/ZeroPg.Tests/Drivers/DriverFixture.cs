@@ -58,7 +58,6 @@ public sealed class DriverFixture : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-[TakesAbout(150)] // most of it the Rust driver's cargo build; unmarked, the collection ran last and alone
 public sealed class DriverCollection : ICollectionFixture<DriverFixture>
 {
     public const string Name = "drivers";

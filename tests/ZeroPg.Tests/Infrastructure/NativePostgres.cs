@@ -173,7 +173,6 @@ public sealed class NativePostgres : IAsyncLifetime, IAsyncDisposable
 }
 
 [CollectionDefinition(Name)]
-[TakesAbout(50)]
 public sealed class NativePostgresCollection : ICollectionFixture<NativePostgres>
 {
     public const string Name = "native postgres";

@@ -28,7 +28,6 @@ public class ServerFixture : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-[TakesAbout(95)]
 public sealed class ServerCollection : ICollectionFixture<ServerFixture>
 {
     public const string Name = "shared server";

@@ -9,7 +9,6 @@ using ZeroPg.Tests.Infrastructure;
 namespace ZeroPg.Tests.Migrations;
 
 /// <summary>--migrations: a real Prisma history applied before the server is ready, in Prisma's own ledger.</summary>
-[TakesAbout(75)]
 public sealed class StartupMigrationTests
 {
     internal static string Corpus(params string[] path)

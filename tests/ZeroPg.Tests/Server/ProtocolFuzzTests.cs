@@ -11,7 +11,6 @@ namespace ZeroPg.Tests.Server;
 /// COPY OUT mode, in every size class, whole and truncated), then random cases. The seed changes per run (printed;
 /// ZEROPG_FUZZ_SEED fixes it), so CI keeps exploring; a failure prints the suspect cases and the command that replays them.
 /// </summary>
-[TakesAbout(55)]
 public sealed class ProtocolFuzzTests(ITestOutputHelper output)
 {
     [Fact]

