@@ -29,7 +29,8 @@ internal sealed partial class WalShipper
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Lsn _lastRecordStart;
     private Lsn _objectStart;
-    private long _firstUnshipped; // Stopwatch timestamp when unshipped WAL was first seen; 0 = none
+    private long _firstUnshipped; // Stopwatch timestamp from which the oldest unshipped WAL counts its wait; 0 = none
+    private long _lastScanStart; // when the last scan began: WAL that scan did not see (or left behind) was written after it
     private int _consecutiveFailures;
     private long _retryAt;
 
@@ -108,6 +109,9 @@ internal sealed partial class WalShipper
         if (!force && Stopwatch.GetTimestamp() < Volatile.Read(ref _retryAt))
             return false;
 
+        var scanStart = Stopwatch.GetTimestamp();
+        var previousScanStart = _lastScanStart is > 0 and var previous ? previous : scanStart;
+        _lastScanStart = scanStart;
         using var source = new WalDirectorySource(_walDirectory, Timeline, _geometry);
         var scanner = new WalScanner(source) { SystemIdentifier = SystemIdentifier };
         var from = ShippedEnd;
@@ -127,8 +131,10 @@ internal sealed partial class WalShipper
             return false;
         }
         LocalEnd = Lsn.Max(LocalEnd, end);
+        // Its commits may have been acknowledged as soon as the previous scan began (while that scan's upload ran, say), so
+        // the wait counts from there: counted from now, a commit acknowledged during a slow upload missed --backup-interval.
         if (Volatile.Read(ref _firstUnshipped) == 0)
-            Volatile.Write(ref _firstUnshipped, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _firstUnshipped, previousScanStart);
         var full = end - _objectStart >= MaxObjectBytes || end >= limit;
         if (!force && !full && Lag < _options.Interval / 2)
             return false;
@@ -159,7 +165,7 @@ internal sealed partial class WalShipper
             _objectStart = end;
             _lastRecordStart = last;
         }
-        // Anything written since the scan counts from now; the next poll sees it.
+        // What was written since this scan began is the next poll's, counted from this scan's start (previousScanStart there).
         Volatile.Write(ref _firstUnshipped, 0);
         MarkDone();
         Signal();
