@@ -110,7 +110,7 @@ internal sealed partial class WalShipper
             return false;
 
         var scanStart = Stopwatch.GetTimestamp();
-        var previousScanStart = _lastScanStart is > 0 and var previous ? previous : scanStart;
+        var previousScanStart = _lastScanStart == 0 ? scanStart : _lastScanStart;
         _lastScanStart = scanStart;
         using var source = new WalDirectorySource(_walDirectory, Timeline, _geometry);
         var scanner = new WalScanner(source) { SystemIdentifier = SystemIdentifier };
